@@ -1,0 +1,1 @@
+//! The kubernaut CRD controllers on kube-runtime, with metrics on a caller-supplied registry.

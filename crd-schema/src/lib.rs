@@ -1,0 +1,1 @@
+//! Validates, defaults and prunes objects against CustomResourceDefinition structural schemas, including CEL rules.

@@ -1,0 +1,1 @@
+//! The audit REST service: axum + PostgreSQL (sqlx) + Redis dead-letter queue.
