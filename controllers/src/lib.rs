@@ -1,1 +1,4 @@
-//! The kubernaut CRD controllers on kube-runtime, with metrics on a caller-supplied registry.
+//! The kubernaut CRD API types and controllers on kube-runtime, with metrics on a
+//! caller-supplied registry.
+
+pub mod api;
