@@ -1,0 +1,345 @@
+//! Owns a run directory, `target/infra/<run id>/`: the logs, data and 0600 secret files of one
+//! test run, the list of daemons its supervisor must stop, and the removal of leftovers that a
+//! dead earlier run could not clean up.
+//!
+//! Layout:
+//! ```text
+//! <run>/supervisor   "<pid> <start time>" of the supervisor (present = the run is supervised)
+//! <run>/pids         "<pid> <start time> <signal> <name>" per daemon, appended as they start
+//! <run>/containers   docker container ids (docker provider)
+//! <run>/cleanup      extra directories to remove at the end, one per line
+//! <run>/finished     written by the supervisor when it has cleaned up
+//! <run>/logs/        one log file per daemon
+//! <run>/data/        daemon data directories
+//! <run>/secrets/     0600 files with passwords, tokens, URLs that contain passwords
+//! ```
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use nix::sys::signal::Signal;
+
+use crate::error::{Error, Result};
+use crate::process::ProcId;
+use crate::secret;
+use crate::supervisor;
+
+/// File holding the supervisor's identity.
+pub(crate) const SUPERVISOR_FILE: &str = "supervisor";
+const PIDS_FILE: &str = "pids";
+const CONTAINERS_FILE: &str = "containers";
+const CLEANUP_FILE: &str = "cleanup";
+const FINISHED_FILE: &str = "finished";
+
+/// A run directory that has no supervisor yet is being created right now by a concurrent run
+/// (it starts its supervisor before any daemon); only older ones are abandoned.
+const UNSUPERVISED_GRACE: Duration = Duration::from_secs(600);
+
+/// Logs of finished runs are kept this long for post-mortems, then removed.
+const FINISHED_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a leftover daemon gets after its polite signal before SIGKILL.
+const LEFTOVER_GRACE: Duration = Duration::from_secs(5);
+
+/// Only the owner may enter the secrets directory.
+const SECRETS_DIR_MODE: u32 = 0o700;
+
+/// One run's directory; see the module docs for its layout.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+    key: String,
+}
+
+/// `<cargo target dir>/infra`, the parent of every run directory.
+///
+/// The target directory is `CARGO_TARGET_DIR` when set, else found from the running executable
+/// (`target/<profile>/x` or `target/<profile>/deps/x`).
+pub fn infra_root() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let dir = PathBuf::from(dir);
+        let dir = if dir.is_relative() {
+            std::env::current_dir().map(|c| c.join(&dir)).unwrap_or(dir)
+        } else {
+            dir
+        };
+        return Ok(dir.join("infra"));
+    }
+    let exe = std::env::current_exe().map_err(|e| Error::NoTargetDir { reason: format!("current executable unknown: {e}") })?;
+    let mut dir = exe.parent().ok_or_else(|| Error::NoTargetDir { reason: format!("{} has no parent", exe.display()) })?;
+    if dir.file_name().is_some_and(|n| n == "deps" || n == "examples") {
+        dir = dir.parent().unwrap_or(dir);
+    }
+    let target = dir.parent().ok_or_else(|| Error::NoTargetDir {
+        reason: format!("{} is not inside a cargo target directory", exe.display()),
+    })?;
+    Ok(target.join("infra"))
+}
+
+/// Keeps a run id usable as one path component.
+fn sanitize(run_id: &str) -> String {
+    let key: String = run_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    if key.is_empty() { "run".into() } else { key }
+}
+
+impl RunDir {
+    /// Creates `<infra_root>/<run id>/` (fresh: an existing directory of the same id is removed
+    /// after stopping whatever it still runs).
+    pub fn create(infra_root: &Path, run_id: &str) -> Result<RunDir> {
+        let key = sanitize(run_id);
+        let path = infra_root.join(&key);
+        if path.exists() {
+            reap(&path);
+            fs::remove_dir_all(&path).map_err(Error::io("run directory", "remove stale", &path))?;
+        }
+        for sub in ["logs", "data"] {
+            let dir = path.join(sub);
+            fs::create_dir_all(&dir).map_err(Error::io("run directory", "create", &dir))?;
+        }
+        let secrets = path.join("secrets");
+        fs::DirBuilder::new()
+            .mode(SECRETS_DIR_MODE)
+            .create(&secrets)
+            .map_err(Error::io("run directory", "create", &secrets))?;
+        Ok(RunDir { path, key })
+    }
+
+    /// A run directory for the calling process alone (`<infra_root>/proc-<pid>-<random>`),
+    /// supervised so that every daemon started in it stops when this process exits, however
+    /// it exits. This is what test code uses when no setup script started the infrastructure.
+    pub fn for_process() -> Result<RunDir> {
+        let root = infra_root()?;
+        remove_leftovers(&root);
+        let suffix: String = secret::random_secret().chars().take(PROCESS_KEY_RANDOM).collect();
+        let run = RunDir::create(&root, &format!("proc-{}-{suffix}", std::process::id()))?;
+        run.supervise(ProcId::current())?;
+        Ok(run)
+    }
+
+    /// Starts the supervisor that stops this run's daemons when `watched` exits.
+    pub fn supervise(&self, watched: ProcId) -> Result<ProcId> {
+        supervisor::spawn(self, watched)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The sanitized run id, unique among concurrent runs; used to name things.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// `logs/<name>.log`.
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        self.path.join("logs").join(format!("{name}.log"))
+    }
+
+    /// `data/<name>` (not created).
+    pub fn data_path(&self, name: &str) -> PathBuf {
+        self.path.join("data").join(name)
+    }
+
+    /// Writes a 0600 `secrets/<name>` file and returns its path.
+    pub fn write_secret(&self, name: &str, value: &str) -> Result<PathBuf> {
+        let path = self.path.join("secrets").join(name);
+        secret::write_secret("run directory", &path, value)?;
+        Ok(path)
+    }
+
+    /// Records a daemon for the supervisor: `signal` asks it to stop (SIGKILL follows after a
+    /// grace period).
+    pub fn register(&self, id: ProcId, signal: Signal, name: &str) -> Result<()> {
+        let name: String = name.chars().map(|c| if c.is_whitespace() { '_' } else { c }).collect();
+        let line = format!("{} {} {}\n", id.to_line(), signal.as_str().trim_start_matches("SIG"), name);
+        self.append(PIDS_FILE, &line)
+    }
+
+    /// Records a container for the supervisor to remove.
+    pub fn register_container(&self, id: &str) -> Result<()> {
+        self.append(CONTAINERS_FILE, &format!("{id}\n"))
+    }
+
+    /// Records an extra directory (outside the run directory) for the supervisor to remove.
+    pub fn register_cleanup(&self, dir: &Path) -> Result<()> {
+        self.append(CLEANUP_FILE, &format!("{}\n", dir.display()))
+    }
+
+    /// The daemons registered so far (whether or not they still run).
+    pub fn registered(&self) -> Vec<ProcId> {
+        registered(&self.path)
+    }
+
+    /// The supervisor's identity, if one was started.
+    pub fn supervisor(&self) -> Option<ProcId> {
+        read_id(&self.path.join(SUPERVISOR_FILE))
+    }
+
+    fn append(&self, file: &str, line: &str) -> Result<()> {
+        let path = self.path.join(file);
+        // One small O_APPEND write per line: concurrent registrations never interleave.
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()))
+            .map_err(Error::io("run directory", "append to", &path))
+    }
+}
+
+/// Random characters in a per-process run key: several run directories per process differ.
+const PROCESS_KEY_RANDOM: usize = 8;
+
+fn read_id(path: &Path) -> Option<ProcId> {
+    ProcId::parse(&fs::read_to_string(path).ok()?)
+}
+
+fn registered(run: &Path) -> Vec<ProcId> {
+    fs::read_to_string(run.join(PIDS_FILE))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(ProcId::parse)
+        .collect()
+}
+
+fn signal_of(line: &str) -> Signal {
+    line.split_whitespace()
+        .nth(2)
+        .and_then(|s| format!("SIG{s}").parse().ok())
+        .unwrap_or(Signal::SIGTERM)
+}
+
+/// Stops whatever a run directory still runs (without a supervisor to do it) and removes what
+/// its supervisor would have removed.
+fn reap(run: &Path) {
+    let pids = fs::read_to_string(run.join(PIDS_FILE)).unwrap_or_default();
+    let live: Vec<(ProcId, Signal)> = pids
+        .lines()
+        .filter_map(|l| Some((ProcId::parse(l)?, signal_of(l))))
+        .filter(|(id, _)| id.is_alive())
+        .collect();
+    for (id, signal) in &live {
+        id.signal(*signal);
+    }
+    for (id, _) in &live {
+        if !id.wait_gone(LEFTOVER_GRACE) {
+            id.terminate(Signal::SIGKILL, LEFTOVER_GRACE);
+        }
+    }
+    for id in fs::read_to_string(run.join(CONTAINERS_FILE)).unwrap_or_default().lines() {
+        // Best effort: without docker there are no containers to remove either.
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", id.trim()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+    for dir in fs::read_to_string(run.join(CLEANUP_FILE)).unwrap_or_default().lines() {
+        let _ = fs::remove_dir_all(dir);
+    }
+    let _ = fs::remove_dir_all(run.join("data"));
+    let _ = fs::remove_dir_all(run.join("secrets"));
+    let _ = fs::write(run.join(FINISHED_FILE), "");
+}
+
+fn age(path: &Path) -> Duration {
+    path.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .unwrap_or_default()
+}
+
+/// Cleans up after dead earlier runs under `infra_root`: a run whose supervisor is gone but
+/// whose daemons still run (the supervisor was killed too, or the machine slept) has them
+/// stopped and its data removed; finished runs older than a day are removed entirely. Runs
+/// with a live supervisor belong to someone else running now and are left alone. Returns the
+/// run directories it acted on.
+pub fn remove_leftovers(infra_root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(infra_root) else { return Vec::new() };
+    let mut acted = Vec::new();
+    for entry in entries.flatten() {
+        let run = entry.path();
+        if !run.is_dir() {
+            continue;
+        }
+        match read_id(&run.join(SUPERVISOR_FILE)) {
+            Some(sup) if sup.is_alive() => continue,
+            None if age(&run) < UNSUPERVISED_GRACE => continue,
+            _ => {}
+        }
+        if run.join(FINISHED_FILE).exists() {
+            if age(&run.join(FINISHED_FILE)) > FINISHED_RETENTION && fs::remove_dir_all(&run).is_ok() {
+                acted.push(run);
+            }
+            continue;
+        }
+        tracing::info!(run = %run.display(), "cleaning up after a dead earlier run");
+        reap(&run);
+        acted.push(run);
+    }
+    acted
+}
+
+/// Whether every ancestor of `path` lets other users through (o+x), i.e. whether a daemon
+/// running as another user can reach it.
+pub(crate) fn world_traversable(path: &Path) -> bool {
+    path.ancestors()
+        .skip(1)
+        .all(|dir| dir.metadata().is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_become_single_path_components() {
+        assert_eq!(sanitize("a/b c"), "a_b_c");
+        assert_eq!(sanitize("../.."), "_____");
+        assert_eq!(sanitize(""), "run");
+        assert_eq!(sanitize("0f3c-uuid_x"), "0f3c-uuid_x");
+    }
+
+    #[test]
+    fn create_lays_out_the_directory_and_registers() {
+        let root = tempfile::tempdir().unwrap();
+        let run = RunDir::create(root.path(), "r1").unwrap();
+        assert!(run.path().join("logs").is_dir());
+        assert_eq!(fs::metadata(run.path().join("secrets")).unwrap().permissions().mode() & 0o777, 0o700);
+        let me = ProcId::current();
+        run.register(me, Signal::SIGINT, "my name").unwrap();
+        assert_eq!(run.registered(), vec![me]);
+        assert_eq!(signal_of(&fs::read_to_string(run.path().join(PIDS_FILE)).unwrap()), Signal::SIGINT);
+    }
+
+    #[test]
+    fn leftovers_of_a_dead_run_are_stopped_and_live_runs_left_alone() {
+        let root = tempfile::tempdir().unwrap();
+        // A dead run: its supervisor is gone, a daemon still runs.
+        let dead = RunDir::create(root.path(), "dead").unwrap();
+        let mut daemon = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+        let daemon_id = ProcId::of(daemon.id() as i32).unwrap();
+        dead.register(daemon_id, Signal::SIGTERM, "sleep").unwrap();
+        fs::write(dead.path().join(SUPERVISOR_FILE), ProcId { pid: daemon_id.pid, start_time: 1 }.to_line()).unwrap();
+        // A live run: its "supervisor" is this test process.
+        let live = RunDir::create(root.path(), "live").unwrap();
+        fs::write(live.path().join(SUPERVISOR_FILE), ProcId::current().to_line()).unwrap();
+        fs::create_dir_all(live.path().join("data/x")).unwrap();
+
+        let acted = remove_leftovers(root.path());
+        assert_eq!(acted, vec![dead.path().to_path_buf()]);
+        // Reap the zombie so the identity check sees the process as gone.
+        daemon.wait().unwrap();
+        assert!(!daemon_id.is_alive());
+        assert!(!dead.path().join("data").exists());
+        assert!(live.path().join("data/x").exists());
+    }
+}
