@@ -1,1 +1,75 @@
 //! Validates, defaults and prunes objects against CustomResourceDefinition structural schemas, including CEL rules.
+//!
+//! [`Schema::compile`] takes one CRD version's `openAPIV3Schema`, rejects it the way
+//! kube-apiserver rejects a CRD (non-structural, bad pattern, bad CEL rule, ...) and keeps a
+//! compiled tree. The API server then, for each create or update of a custom resource:
+//!
+//! 1. [`Schema::prune`] the decoded object (the paths it returns are the unknown fields that
+//!    `fieldValidation=Strict` rejects and `Warn` reports);
+//! 2. [`Schema::apply_defaults`];
+//! 3. [`Schema::validate`] with the previous object on update, answering 422 Invalid with one
+//!    cause per [`FieldError`] (reason [`ErrorKind::reason`], message [`FieldError::message`]).
+//!
+//! The root's `apiVersion`, `kind` and `metadata` are left to the API server, except that schema
+//! constraints on `metadata.name`/`metadata.generateName` are checked. Wording and paths follow
+//! Kubernetes 1.37 (apiextensions-apiserver, kube-openapi and apimachinery sources).
+
+mod cel_rules;
+mod error;
+mod formats;
+mod mutate;
+mod node;
+mod validate;
+
+use serde_json::Value;
+
+pub use error::{ErrorKind, FieldError, SchemaError};
+
+/// A compiled structural schema of one CRD version. Cheap to share: wrap it in an `Arc`.
+pub struct Schema {
+    root: node::Node,
+    env: cel_rules::CelEnv,
+}
+
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schema").finish_non_exhaustive()
+    }
+}
+
+impl Schema {
+    /// Compiles an `openAPIV3Schema`. Fails with one cause per problem, pathed from
+    /// `openAPIV3Schema` (e.g. `openAPIV3Schema.properties[spec].type: Required value: must not
+    /// be empty for specified object fields`), sorted like kube-apiserver sorts them.
+    pub fn compile(open_api_v3_schema: &Value) -> Result<Schema, SchemaError> {
+        let env = cel_rules::new_env();
+        let mut compiler = node::Compiler { errs: Vec::new(), env: &env };
+        let root = compiler.compile_root(open_api_v3_schema);
+        let mut causes = compiler.errs;
+        if !causes.is_empty() {
+            causes.sort_by_key(ToString::to_string);
+            causes.dedup();
+            return Err(SchemaError::Invalid { causes });
+        }
+        Ok(Schema { root, env })
+    }
+
+    /// Removes fields the schema does not know (honouring `x-kubernetes-preserve-unknown-fields`,
+    /// `additionalProperties` and embedded resources) and `null`s that are neither nullable nor
+    /// defaulted. Returns the removed unknown fields' paths, sorted, like `spec.foo` or
+    /// `spec.items[0].bar`.
+    pub fn prune(&self, obj: &mut Value) -> Vec<String> {
+        mutate::prune_root(&self.root, obj)
+    }
+
+    /// Fills in `default` values, including inside objects that defaults created.
+    pub fn apply_defaults(&self, obj: &mut Value) {
+        mutate::apply_defaults(obj, &self.root);
+    }
+
+    /// Validates `obj`; `old` is the stored object on update (enables transition rules using
+    /// `oldSelf` and validation ratcheting). Returns no errors when the object is valid.
+    pub fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+        validate::validate(&self.root, &self.env, obj, old)
+    }
+}

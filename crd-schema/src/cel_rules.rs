@@ -1,0 +1,348 @@
+//! Compiles and evaluates `x-kubernetes-validations` CEL rules the way apiextensions-apiserver does.
+//!
+//! Follows `pkg/apiserver/schema/cel/validation.go` (Kubernetes 1.37): `self` is the value at the
+//! rule's node, `oldSelf` the correlated old value on update; a rule that uses `oldSelf` (a
+//! transition rule) runs only when an old value exists, unless `optionalOldSelf` is set. A failed
+//! rule on an object or a list omits the value from the message (1.34+); a scalar shows it.
+//! Values are typed by the schema: `number` fields are doubles, `date-time` strings timestamps
+//! and `byte` strings bytes, as in Kubernetes' `UnstructuredToVal`.
+//! Not covered: the cost budget (rules run to completion) and type checking at compile time
+//! (cel 0.15 parses, it does not type-check), so a misspelt field is found when the rule runs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use cel::objects::{Key, OptionalValue};
+use cel::{Context, Env, Program};
+use serde_json::Value;
+
+use crate::error::{ErrorKind, FieldError};
+use crate::node::{Node, Ty};
+
+/// The CEL environment: the standard library plus the extensions Kubernetes also offers.
+pub(crate) type CelEnv = Arc<Env>;
+
+pub(crate) fn new_env() -> CelEnv {
+    let mut env = Env::stdlib();
+    // Each extension registers distinct names, so adding them to a fresh stdlib cannot conflict;
+    // if a future cel release made one conflict, the rules using it would fail to evaluate
+    // instead of the whole schema failing to compile.
+    let _ = env.add_extension(cel::extensions::strings);
+    let _ = env.add_extension(cel::extensions::lists);
+    let _ = env.add_extension(cel::extensions::math);
+    Arc::new(env)
+}
+
+/// One compiled rule of a node.
+pub(crate) struct CompiledRule {
+    pub rule: String,
+    pub program: Program,
+    pub message: Option<String>,
+    pub message_expression: Option<Program>,
+    /// The rule's `fieldPath`, normalised to a field-path suffix like `spec.x` or `items[0]`.
+    pub field_path: Option<String>,
+    pub reason: ErrorKind,
+    pub uses_old_self: bool,
+    pub optional_old_self: bool,
+}
+
+impl std::fmt::Debug for CompiledRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledRule").field("rule", &self.rule).finish_non_exhaustive()
+    }
+}
+
+const REASONS: [(&str, ErrorKind); 4] = [
+    ("FieldValueDuplicate", ErrorKind::Duplicate),
+    ("FieldValueForbidden", ErrorKind::Forbidden),
+    ("FieldValueInvalid", ErrorKind::Invalid),
+    ("FieldValueRequired", ErrorKind::Required),
+];
+
+/// Compiles the rules of one node; errors are pathed `<path>[i].rule` and so on.
+pub(crate) fn compile_rules(
+    rules: &Value,
+    node: &Node,
+    _is_root: bool,
+    path: &str,
+    env: &CelEnv,
+    errs: &mut Vec<FieldError>,
+) -> Vec<CompiledRule> {
+    let Some(list) = rules.as_array() else {
+        errs.push(FieldError::invalid(path, rules.clone(), "must be a list of validation rules"));
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for (i, raw) in list.iter().enumerate() {
+        let rpath = format!("{path}[{i}]");
+        let Some(obj) = raw.as_object() else {
+            errs.push(FieldError::invalid(rpath, raw.clone(), "must be a validation rule object"));
+            continue;
+        };
+        let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
+        let Some(rule) = text("rule").filter(|r| !r.trim().is_empty()) else {
+            errs.push(FieldError::required(format!("{rpath}.rule"), "rule is not specified"));
+            continue;
+        };
+        let program = match env.compile(&rule) {
+            Ok(p) => p,
+            Err(e) => {
+                errs.push(FieldError::invalid(format!("{rpath}.rule"), raw.clone(), format!("compilation failed: {e}")));
+                continue;
+            }
+        };
+        let message_expression = match text("messageExpression").filter(|m| !m.trim().is_empty()) {
+            None => None,
+            Some(m) => match env.compile(&m) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    errs.push(FieldError::invalid(
+                        format!("{rpath}.messageExpression"),
+                        raw.clone(),
+                        format!("messageExpression compilation failed: {e}"),
+                    ));
+                    continue;
+                }
+            },
+        };
+        let message = text("message").map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+        if let Some(m) = &message
+            && m.contains('\n')
+        {
+            errs.push(FieldError::invalid(format!("{rpath}.message"), Value::String(m.clone()), "message must not contain line breaks"));
+        }
+        let reason = match text("reason") {
+            None => ErrorKind::Invalid,
+            Some(r) => match REASONS.iter().find(|(name, _)| *name == r) {
+                Some((_, k)) => *k,
+                None => {
+                    let supported: Vec<String> = REASONS.iter().map(|(n, _)| n.to_string()).collect();
+                    errs.push(FieldError::not_supported(format!("{rpath}.reason"), Value::String(r), &supported));
+                    continue;
+                }
+            },
+        };
+        let field_path = match text("fieldPath") {
+            None => None,
+            Some(fp) => match normalize_field_path(&fp, node) {
+                Some(p) => Some(p),
+                None => {
+                    errs.push(FieldError::invalid(
+                        format!("{rpath}.fieldPath"),
+                        Value::String(fp),
+                        "fieldPath must be a valid path to a field of the schema, like .spec.field or .list[0]",
+                    ));
+                    continue;
+                }
+            },
+        };
+        let uses_old_self = program.references().has_variable("oldSelf")
+            || message_expression.as_ref().is_some_and(|p| p.references().has_variable("oldSelf"));
+        let optional_old_self = obj.get("optionalOldSelf").and_then(Value::as_bool).unwrap_or(false);
+        out.push(CompiledRule { rule, program, message, message_expression, field_path, reason, uses_old_self, optional_old_self });
+    }
+    out
+}
+
+/// Turns a rule's JSONPath-like `fieldPath` (`.a.b`, `.a['b-c']`, `.list[1]`) into the field-path
+/// suffix kube-apiserver appends, checking each named property exists in the schema.
+fn normalize_field_path(fp: &str, node: &Node) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = fp;
+    let mut cur = Some(node);
+    while !rest.is_empty() {
+        let name: String;
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            name = r[..end].to_string();
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix("['") {
+            let end = r.find("']")?;
+            name = r[..end].to_string();
+            rest = &r[end + 2..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let idx: usize = r[..end].parse().ok()?;
+            out.push_str(&format!("[{idx}]"));
+            rest = &r[end + 1..];
+            cur = cur.and_then(|n| n.items.as_deref());
+            continue;
+        } else {
+            return None;
+        }
+        if name.is_empty() {
+            return None;
+        }
+        let n = cur?;
+        cur = match n.properties.get(&name) {
+            Some(p) => Some(p),
+            None => Some(n.additional_schema()?),
+        };
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(&name);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Converts a JSON value into a CEL value typed by its schema node.
+pub(crate) fn to_cel(v: &Value, node: Option<&Node>, is_root: bool) -> cel::Value {
+    match v {
+        Value::Null => cel::Value::Null,
+        Value::Bool(b) => cel::Value::Bool(*b),
+        Value::Number(n) => {
+            let number_typed = node.is_some_and(|n| n.ty == Some(Ty::Number));
+            match (n.as_i64(), number_typed) {
+                (Some(i), false) => cel::Value::Int(i),
+                _ => match n.as_u64() {
+                    Some(u) if !number_typed && n.as_i64().is_none() => cel::Value::UInt(u),
+                    _ => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+                },
+            }
+        }
+        Value::String(s) => {
+            match node.and_then(|n| n.format.as_deref()) {
+                Some("date-time" | "datetime") => {
+                    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+                        return cel::Value::Timestamp(t);
+                    }
+                }
+                Some("byte") => {
+                    if let Ok(b) = base64::engine::general_purpose::STANDARD.decode(s) {
+                        return cel::Value::Bytes(Arc::new(b));
+                    }
+                }
+                _ => {}
+            }
+            cel::Value::String(Arc::new(s.clone()))
+        }
+        Value::Array(items) => {
+            let item_node = node.and_then(|n| n.items.as_deref());
+            cel::Value::List(Arc::new(items.iter().map(|x| to_cel(x, item_node, false)).collect()))
+        }
+        Value::Object(m) => {
+            let mut map: HashMap<Key, cel::Value> = HashMap::with_capacity(m.len());
+            for (k, x) in m {
+                let child = node.and_then(|n| n.properties.get(k).or_else(|| n.additional_schema()));
+                let val = if is_root && k == "metadata" {
+                    // At the resource root CEL sees only metadata.name and metadata.generateName.
+                    let mut meta: HashMap<Key, cel::Value> = HashMap::new();
+                    for f in ["name", "generateName"] {
+                        if let Some(s) = x.get(f).and_then(Value::as_str) {
+                            meta.insert(Key::String(Arc::new(f.to_string())), cel::Value::String(Arc::new(s.to_string())));
+                        }
+                    }
+                    cel::Value::from(meta)
+                } else {
+                    to_cel(x, child, false)
+                };
+                map.insert(Key::String(Arc::new(k.clone())), val);
+            }
+            cel::Value::from(map)
+        }
+    }
+}
+
+/// Evaluates the rules of one node and appends kube-apiserver-shaped errors.
+/// `ratchet` is true when the value equals its correlated old value: then only transition rules
+/// may fail (1.30+ ratcheting turns the other failures into warnings, which we drop).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn eval_node_rules(
+    env: &CelEnv,
+    node: &Node,
+    value: &Value,
+    old: Option<&Value>,
+    is_root: bool,
+    field: &str,
+    ratchet: bool,
+    errs: &mut Vec<FieldError>,
+) {
+    if node.rules.is_empty() || value.is_null() {
+        return;
+    }
+    let self_val = to_cel(value, Some(node), is_root);
+    let old_val = old.filter(|o| !o.is_null()).map(|o| to_cel(o, Some(node), is_root));
+    let type_value = || Value::from(node.structural_type());
+    for rule in &node.rules {
+        if rule.uses_old_self && old_val.is_none() && !rule.optional_old_self {
+            continue;
+        }
+        let mut ctx = Context::with_env(env.clone());
+        ctx.add_variable_from_value("self", self_val.clone());
+        if rule.optional_old_self {
+            let opt = match &old_val {
+                Some(o) => OptionalValue::of(o.clone()),
+                None => OptionalValue::none(),
+            };
+            ctx.add_variable_from_value("oldSelf", cel::Value::Opaque(Arc::new(opt)));
+        } else if let Some(o) = &old_val {
+            ctx.add_variable_from_value("oldSelf", o.clone());
+        }
+        let rule_text = rule.message.as_deref().unwrap_or(rule.rule.trim());
+        match rule.program.execute(&ctx) {
+            Ok(cel::Value::Bool(true)) => continue,
+            Ok(cel::Value::Bool(false)) => {}
+            Ok(other) => {
+                errs.push(FieldError::invalid(
+                    field,
+                    type_value(),
+                    format!("rule did not evaluate to a bool but to {} evaluating rule: {rule_text}", other.type_of()),
+                ));
+                continue;
+            }
+            Err(e) => {
+                let msg = go_style_error(&e.to_string());
+                let detail = if msg.starts_with("no such overload") {
+                    format!("'{msg}': call arguments did not match a supported operator, function or macro signature for rule: {rule_text}")
+                } else {
+                    format!("{msg} evaluating rule: {rule_text}")
+                };
+                errs.push(FieldError::invalid(field, type_value(), detail));
+                continue;
+            }
+        }
+        if ratchet && !rule.uses_old_self {
+            continue;
+        }
+        let mut path = field.to_string();
+        if let Some(fp) = &rule.field_path {
+            if !path.is_empty() && !fp.starts_with('[') {
+                path.push('.');
+            }
+            path.push_str(fp);
+        }
+        let detail = rule
+            .message_expression
+            .as_ref()
+            .and_then(|p| match p.execute(&ctx) {
+                Ok(cel::Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| match &rule.message {
+                Some(m) => m.clone(),
+                None => format!("failed rule: {}", rule.rule.trim()),
+            });
+        let shown = match node.ty {
+            Some(Ty::Object | Ty::Array) => None,
+            _ => Some(value.clone()),
+        };
+        let err = match rule.reason {
+            ErrorKind::Forbidden => FieldError::forbidden(path, detail),
+            ErrorKind::Required => FieldError::required(path, detail),
+            ErrorKind::Duplicate => FieldError::new(ErrorKind::Duplicate, path, shown, ""),
+            _ => FieldError::new(ErrorKind::Invalid, path, shown, detail),
+        };
+        errs.push(err);
+    }
+}
+
+/// cel-go writes its errors in lower case ("no such key: x"); cel-rust capitalises them.
+fn go_style_error(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

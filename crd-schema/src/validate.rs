@@ -1,0 +1,654 @@
+//! Validates an object against a compiled schema the way kube-apiserver validates custom resources.
+//!
+//! Three passes, in the order of the custom resource strategy (apiextensions-apiserver
+//! `pkg/registry/customresource/strategy.go`): the OpenAPI schema (k8s.io/kube-openapi
+//! `pkg/validation/validate`, converted to field errors by `kubeOpenAPIResultToFieldErrors`),
+//! list-type set/map uniqueness (`pkg/apiserver/schema/listtype`), then CEL rules, which are
+//! skipped when an earlier error blocks them (`hasBlockingErr`). On update, errors in values
+//! that did not change are dropped (validation ratcheting, on by default since 1.30).
+//!
+//! Paths: kube-openapi names a property `spec.x`, an item `spec.items[0]`, and a map entry or
+//! required field under the root `.name`; the field of the error drops the leading dot.
+
+use serde_json::{Map, Value};
+
+use crate::cel_rules::{self, CelEnv};
+use crate::error::{ErrorKind, FieldError, go_float, go_json, go_quote};
+use crate::formats;
+use crate::node::{Additional, Node, Ty};
+
+/// The message kube-apiserver appends when blocking errors stop CEL rules from running.
+const CEL_SKIPPED: &str =
+    "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
+
+pub(crate) fn validate(root: &Node, env: &CelEnv, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    let mut name = String::new();
+    openapi(root, obj, old, &mut name, true, &mut errs);
+
+    let check_lists = old.is_none_or(|o| {
+        let mut old_errs = Vec::new();
+        list_types(root, o, &mut String::new(), &mut old_errs);
+        old_errs.is_empty()
+    });
+    if check_lists {
+        list_types(root, obj, &mut String::new(), &mut errs);
+    }
+
+    if root.has_rules() {
+        if errs.iter().any(|e| e.kind.blocks_cel()) {
+            errs.push(FieldError::invalid("", Value::Null, CEL_SKIPPED));
+        } else {
+            cel_walk(root, env, obj, old, true, &mut String::new(), &mut errs);
+        }
+    }
+    errs
+}
+
+fn field_of(name: &str) -> &str {
+    name.strip_prefix('.').unwrap_or(name)
+}
+
+/// A plain (non-`Validation`) go-openapi error: kube-apiserver reports it at the root with value "".
+fn plain(errs: &mut Vec<FieldError>, message: String) {
+    errs.push(FieldError::invalid("", Value::String(String::new()), message));
+}
+
+/// `SchemaValidator.Validate` for one node. `ratchet` enables dropping errors of unchanged values.
+fn openapi(node: &Node, v: &Value, old: Option<&Value>, name: &mut String, ratchet: bool, errs: &mut Vec<FieldError>) {
+    let start = errs.len();
+    let types = node.type_list();
+    if v.is_null() {
+        if !types.is_empty() && !node.nullable {
+            type_error(errs, name, types, "null");
+        }
+        if let Some(values) = &node.enum_values {
+            enum_error(errs, name, v, values);
+        }
+    } else {
+        check_type(node, v, name, errs);
+        schema_props(node, v, name, errs);
+        if let Value::String(s) = v {
+            check_string(node, s, name, errs);
+            if let Some(f) = &node.format
+                && !formats::check(f, s)
+            {
+                errs.push(FieldError::new(
+                    ErrorKind::TypeInvalid,
+                    field_of(name),
+                    Some(v.clone()),
+                    format!("{name} in body must be of type {f}: {}", go_quote(s)),
+                ));
+            }
+        }
+        if let Value::Number(n) = v {
+            check_number(node, n, name, errs);
+        }
+        if let Value::Array(items) = v {
+            check_array(node, items, old, name, ratchet, errs);
+        }
+        if let Some(values) = &node.enum_values
+            && !values.iter().any(|e| json_eq(v, e))
+        {
+            enum_error(errs, name, v, values);
+        }
+        if let Value::Object(m) = v {
+            check_object(node, m, old, name, ratchet, errs);
+        }
+    }
+    if ratchet && errs.len() > start && old.is_some_and(|o| o == v) {
+        errs.truncate(start);
+    }
+}
+
+fn type_error(errs: &mut Vec<FieldError>, name: &str, types: &str, actual: &str) {
+    errs.push(FieldError::new(
+        ErrorKind::TypeInvalid,
+        field_of(name),
+        Some(Value::from(actual)),
+        format!("{name} in body must be of type {types}: {}", go_quote(actual)),
+    ));
+}
+
+fn enum_error(errs: &mut Vec<FieldError>, name: &str, v: &Value, values: &[Value]) {
+    let supported: Vec<String> = values
+        .iter()
+        .map(|e| match e {
+            Value::String(s) => s.clone(),
+            other => go_json(other),
+        })
+        .collect();
+    errs.push(FieldError::not_supported(field_of(name), v.clone(), &supported));
+}
+
+/// Enum membership: go-openapi converts the value to the enum entry's type, so 1 matches 1.0.
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, p)| y.get(k).is_some_and(|q| json_eq(p, q)))
+        }
+        _ => a == b,
+    }
+}
+
+/// The go-openapi type of a JSON value and the format it implies.
+fn value_type(v: &Value) -> (&'static str, &'static str) {
+    match v {
+        Value::Bool(_) => ("boolean", ""),
+        Value::String(_) => ("string", ""),
+        Value::Number(n) if n.is_i64() || n.is_u64() => ("integer", "int64"),
+        Value::Number(_) => ("number", "float64"),
+        Value::Array(_) => ("array", ""),
+        Value::Object(_) => ("object", ""),
+        Value::Null => ("null", ""),
+    }
+}
+
+/// `swag.IsFloat64AJSONInteger`: a float with no fraction within the exactly representable range.
+fn is_json_integer(f: f64) -> bool {
+    /// Largest integer a float64 represents exactly (2^53).
+    const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+    f.is_finite() && f.fract() == 0.0 && f.abs() <= MAX_EXACT
+}
+
+/// `typeValidator.Validate` for a non-null value.
+fn check_type(node: &Node, v: &Value, name: &str, errs: &mut Vec<FieldError>) {
+    let types = node.type_list();
+    let format = node.format.as_deref().unwrap_or("");
+    if types.is_empty() && format.is_empty() {
+        return;
+    }
+    let contains = |t: &str| types.split(',').any(|x| x == t && !x.is_empty());
+    let (sch_type, val_format) = value_type(v);
+    let is_float_int = sch_type == "number" && v.as_f64().is_some_and(is_json_integer) && contains("integer");
+    let is_int_float = sch_type == "integer" && contains("number");
+    let is_lower = (format == "int64" && val_format == "int32") || (format == "float64" && val_format == "float32");
+    let scalar_kind = !matches!(v, Value::String(_) | Value::Array(_));
+    if scalar_kind && !format.is_empty() && !(contains(sch_type) || val_format == format || is_float_int || is_int_float || is_lower) {
+        type_error(errs, name, format, val_format);
+        return;
+    }
+    if !(contains("number") || contains("integer")) && !format.is_empty() && !scalar_kind {
+        return;
+    }
+    if !(contains(sch_type) || is_float_int || is_int_float) {
+        type_error(errs, name, types, sch_type);
+    }
+}
+
+/// allOf / anyOf / oneOf / not (`schemaPropsValidator`).
+fn schema_props(node: &Node, v: &Value, name: &str, errs: &mut Vec<FieldError>) {
+    let run = |sub: &Node| {
+        let mut e = Vec::new();
+        openapi(sub, v, None, &mut name.to_string(), false, &mut e);
+        e
+    };
+    if !node.any_of.is_empty() {
+        let mut best: Option<Vec<FieldError>> = None;
+        let mut ok = false;
+        for sub in &node.any_of {
+            let e = run(sub);
+            if e.is_empty() {
+                ok = true;
+                break;
+            }
+            if best.as_ref().is_none_or(|b| e.len() < b.len()) {
+                best = Some(e);
+            }
+        }
+        if !ok {
+            plain(errs, format!("{} must validate at least one schema (anyOf)", go_quote(name)));
+            errs.extend(best.unwrap_or_default());
+        }
+    }
+    if !node.one_of.is_empty() {
+        let mut best: Option<Vec<FieldError>> = None;
+        let mut valid = 0usize;
+        for sub in &node.one_of {
+            let e = run(sub);
+            if e.is_empty() {
+                valid += 1;
+            } else if valid == 0 && best.as_ref().is_none_or(|b| e.len() < b.len()) {
+                best = Some(e);
+            }
+        }
+        if valid != 1 {
+            let more = if valid == 0 { "Found none valid".to_string() } else { format!("Found {valid} valid alternatives") };
+            plain(errs, format!("{} must validate one and only one schema (oneOf). {more}", go_quote(name)));
+            if valid == 0 {
+                errs.extend(best.unwrap_or_default());
+            }
+        }
+    }
+    if !node.all_of.is_empty() {
+        let mut valid = 0usize;
+        for sub in &node.all_of {
+            let e = run(sub);
+            if e.is_empty() {
+                valid += 1;
+            }
+            errs.extend(e);
+        }
+        if valid != node.all_of.len() {
+            let more = if valid == 0 { ". None validated" } else { "" };
+            plain(errs, format!("{} must validate all the schemas (allOf){more}", go_quote(name)));
+        }
+    }
+    if let Some(not) = &node.not
+        && run(not).is_empty()
+    {
+        plain(errs, format!("{} must not validate the schema (not)", go_quote(name)));
+    }
+}
+
+/// `stringValidator`: stops at the first failure.
+fn check_string(node: &Node, s: &str, name: &str, errs: &mut Vec<FieldError>) {
+    let len = s.chars().count() as i64;
+    if let Some(max) = node.max_length
+        && len > max
+    {
+        errs.push(FieldError::too_long(field_of(name), max));
+        return;
+    }
+    if let Some(min) = node.min_length
+        && len < min
+    {
+        errs.push(FieldError::invalid(field_of(name), Value::from(s), format!("{name} in body should be at least {min} chars long")));
+        return;
+    }
+    if let Some((src, re)) = &node.pattern
+        && !re.is_match(s)
+    {
+        errs.push(FieldError::invalid(field_of(name), Value::from(s), format!("{name} in body should match '{src}'")));
+    }
+}
+
+/// A number as go-openapi sees it: an int64 or a float64.
+#[derive(Clone, Copy)]
+enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+impl Num {
+    fn of(n: &serde_json::Number) -> Num {
+        match n.as_i64() {
+            Some(i) => Num::Int(i),
+            None => Num::Float(n.as_f64().unwrap_or(f64::NAN)),
+        }
+    }
+    fn as_f64(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Float(f) => f,
+        }
+    }
+    fn value(self) -> Value {
+        match self {
+            Num::Int(i) => Value::from(i),
+            Num::Float(f) => serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
+        }
+    }
+    /// swag's string form: decimal for ints, `strconv.FormatFloat(f, 'f', -1, 64)` for floats.
+    fn repr(self) -> String {
+        match self {
+            Num::Int(i) => i.to_string(),
+            Num::Float(f) => format!("{f}"),
+        }
+    }
+}
+
+/// `IsValueValidAgainstRange`: whether the number fits the declared type and format.
+fn range_error(n: Num, ty: &str, format: &str, prefix: &str, name: &str) -> Option<String> {
+    let rep = n.repr();
+    let ok = match ty {
+        "integer" => match format {
+            "int32" => rep.parse::<i32>().is_ok(),
+            _ => rep.parse::<i64>().is_ok(),
+        },
+        _ => match format {
+            "float" => rep.parse::<f32>().is_ok_and(f32::is_finite),
+            _ => true,
+        },
+    };
+    if ok {
+        None
+    } else if format.is_empty() {
+        Some(format!("{prefix} value must be of type {ty} (default format) in {name}"))
+    } else {
+        Some(format!("{prefix} value must be of type {ty} with format {format} in {name}"))
+    }
+}
+
+/// `numberValidator`: range of the value, then multipleOf, minimum, maximum.
+fn check_number(node: &Node, n: &serde_json::Number, name: &str, errs: &mut Vec<FieldError>) {
+    let val = Num::of(n);
+    let (ty, format) = match (node.ty, node.int_or_string) {
+        (Some(Ty::Integer), false) => ("integer", node.format.as_deref().filter(|f| *f == "int32" || *f == "int64").unwrap_or("")),
+        (Some(Ty::Number), false) => ("number", node.format.as_deref().filter(|f| *f == "float" || *f == "double").unwrap_or("")),
+        _ => ("", ""),
+    };
+    if let Some(e) = range_error(val, ty, format, "Checked", name) {
+        plain(errs, e);
+    }
+    let field = field_of(name);
+    let bound_ok = |b: f64, prefix: &str, errs: &mut Vec<FieldError>| match range_error(Num::Float(b), ty, format, prefix, name) {
+        Some(e) => {
+            plain(errs, e);
+            false
+        }
+        None => true,
+    };
+    if let Some(m) = node.multiple_of {
+        let native = bound_ok(m, "MultipleOf", errs);
+        match (native, val) {
+            (true, Num::Int(i)) => {
+                let factor = m as i64;
+                if factor <= 0 {
+                    errs.push(FieldError::invalid(field, Value::from(factor), format!("factor MultipleOf declared for {name} must be positive: {factor}")));
+                } else if i % factor != 0 {
+                    errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be a multiple of {factor}")));
+                }
+            }
+            _ => {
+                let data = val.as_f64();
+                if m <= 0.0 {
+                    errs.push(FieldError::invalid(field, Value::from(m), format!("factor MultipleOf declared for {name} must be positive: {}", go_float(m))));
+                } else {
+                    let mult = if m < 1.0 { 1.0 / m * data } else { data / m };
+                    if !is_json_integer(mult) {
+                        errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be a multiple of {}", go_float(m))));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(min) = node.minimum {
+        let native = bound_ok(min, "Minimum boundary", errs);
+        let excl = node.exclusive_minimum;
+        let words = if excl { "greater than" } else { "greater than or equal to" };
+        match (native, val) {
+            (true, Num::Int(i)) => {
+                let b = min as i64;
+                if (!excl && i < b) || (excl && i <= b) {
+                    errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be {words} {b}")));
+                }
+            }
+            _ => {
+                let d = val.as_f64();
+                if (!excl && d < min) || (excl && d <= min) {
+                    errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be {words} {}", go_float(min))));
+                }
+            }
+        }
+    }
+    if let Some(max) = node.maximum {
+        let native = bound_ok(max, "Maximum boundary", errs);
+        let excl = node.exclusive_maximum;
+        let words = if excl { "less than" } else { "less than or equal to" };
+        match (native, val) {
+            (true, Num::Int(i)) => {
+                let b = max as i64;
+                if (!excl && i > b) || (excl && i >= b) {
+                    errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be {words} {b}")));
+                }
+            }
+            _ => {
+                let d = val.as_f64();
+                if (!excl && d > max) || (excl && d >= max) {
+                    errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be {words} {}", go_float(max))));
+                }
+            }
+        }
+    }
+}
+
+/// Finds the old item correlated with `item` in a list-type map (same key values).
+fn correlate_map_item<'a>(node: &Node, item: &Value, old: Option<&'a Value>) -> Option<&'a Value> {
+    if node.list_type.as_deref() != Some("map") || node.list_map_keys.is_empty() {
+        return None;
+    }
+    let old_items = old?.as_array()?;
+    let item = item.as_object()?;
+    old_items.iter().find(|o| {
+        o.as_object().is_some_and(|o| node.list_map_keys.iter().all(|k| o.get(k) == item.get(k)))
+    })
+}
+
+/// `schemaSliceValidator`: items, then minItems, maxItems, uniqueItems.
+fn check_array(node: &Node, items: &[Value], old: Option<&Value>, name: &mut String, ratchet: bool, errs: &mut Vec<FieldError>) {
+    if let Some(item_node) = &node.items {
+        let base = name.len();
+        for (i, item) in items.iter().enumerate() {
+            name.push_str(&format!("[{i}]"));
+            let old_item = correlate_map_item(node, item, old);
+            openapi(item_node, item, old_item, name, ratchet, errs);
+            name.truncate(base);
+        }
+    }
+    let size = items.len() as i64;
+    if let Some(min) = node.min_items
+        && size < min
+    {
+        errs.push(FieldError::invalid(field_of(name), Value::from(size), format!("{name} in body should have at least {min} items")));
+    }
+    if let Some(max) = node.max_items
+        && size > max
+    {
+        errs.push(FieldError::too_many(field_of(name), size, max));
+    }
+    if node.unique_items {
+        let mut seen: Vec<&Value> = Vec::new();
+        for item in items {
+            if seen.contains(&item) {
+                errs.push(FieldError::invalid(field_of(name), Value::from(""), format!("{name} in body shouldn't contain duplicates")));
+                break;
+            }
+            seen.push(item);
+        }
+    }
+}
+
+/// `objectValidator`: property counts, additional properties, properties, required.
+fn check_object(node: &Node, m: &Map<String, Value>, old: Option<&Value>, name: &mut String, ratchet: bool, errs: &mut Vec<FieldError>) {
+    let size = m.len() as i64;
+    if let Some(min) = node.min_properties
+        && size < min
+    {
+        errs.push(FieldError::invalid(field_of(name), Value::from(size), format!("{name} in body should have at least {min} properties")));
+    }
+    if let Some(max) = node.max_properties
+        && size > max
+    {
+        errs.push(FieldError::too_many(field_of(name), size, max));
+    }
+    let base = name.len();
+    let old_map = old.and_then(Value::as_object);
+    match &node.additional {
+        Some(Additional::Allows(false)) => {
+            for k in m.keys() {
+                if !node.properties.contains_key(k) {
+                    errs.push(FieldError::invalid(field_of(name), Value::from(k.as_str()), format!("{name}.{k} in body is a forbidden property")));
+                }
+            }
+        }
+        Some(Additional::Schema(ap)) => {
+            for (k, v) in m {
+                if !node.properties.contains_key(k) {
+                    name.push('.');
+                    name.push_str(k);
+                    openapi(ap, v, old_map.and_then(|o| o.get(k)), name, ratchet, errs);
+                    name.truncate(base);
+                }
+            }
+        }
+        _ => {}
+    }
+    for (k, prop) in &node.properties {
+        if let Some(v) = m.get(k) {
+            if !name.is_empty() {
+                name.push('.');
+            }
+            name.push_str(k);
+            openapi(prop, v, old_map.and_then(|o| o.get(k)), name, ratchet, errs);
+            name.truncate(base);
+        }
+    }
+    for k in &node.required {
+        if !m.contains_key(k) {
+            errs.push(FieldError::required(format!("{}.{k}", name).trim_start_matches('.'), ""));
+        }
+    }
+}
+
+/// Appends `.key` (or `key` at the root) to a field path.
+fn push_key(path: &mut String, k: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(k);
+}
+
+/// A key that tells values apart the way Go map keys do (type and value; objects by JSON).
+fn identity(v: &Value) -> String {
+    match v {
+        Value::Object(_) | Value::Array(_) => format!("c{}", go_json(v)),
+        other => format!("s{other}"),
+    }
+}
+
+/// Indices of the second occurrence of each repeated value (`validateListSet`).
+fn second_occurrences(keys: &[String]) -> Vec<usize> {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let c = counts.entry(k.as_str()).or_insert(0);
+        *c += 1;
+        if *c == 2 {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// `ValidateListSetsAndMaps`: duplicates in list-type set and map lists.
+fn list_types(node: &Node, v: &Value, path: &mut String, errs: &mut Vec<FieldError>) {
+    let base = path.len();
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let child = node.properties.get(k).or_else(|| node.additional_schema());
+                if let Some(child) = child {
+                    push_key(path, k);
+                    list_types(child, x, path, errs);
+                    path.truncate(base);
+                }
+            }
+        }
+        Value::Array(items) => {
+            match node.list_type.as_deref() {
+                Some("set") => {
+                    let keys: Vec<String> = items.iter().map(identity).collect();
+                    for i in second_occurrences(&keys) {
+                        errs.push(FieldError::new(ErrorKind::Duplicate, format!("{path}[{i}]"), Some(items[i].clone()), ""));
+                    }
+                }
+                Some("map") => list_map(node, items, path, errs),
+                _ => {}
+            }
+            if let Some(item_node) = &node.items {
+                for (i, x) in items.iter().enumerate() {
+                    path.push_str(&format!("[{i}]"));
+                    list_types(item_node, x, path, errs);
+                    path.truncate(base);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn list_map(node: &Node, items: &[Value], path: &str, errs: &mut Vec<FieldError>) {
+    for (i, x) in items.iter().enumerate() {
+        if !x.is_null() && !x.is_object() {
+            errs.push(FieldError::invalid(format!("{path}[{i}]"), x.clone(), "must be an object for an array of list-type map"));
+            return;
+        }
+    }
+    if items.len() <= 1 {
+        return;
+    }
+    let key_maps: Vec<Map<String, Value>> = items
+        .iter()
+        .map(|x| {
+            let mut key = Map::new();
+            if let Some(o) = x.as_object() {
+                for k in &node.list_map_keys {
+                    if let Some(v) = o.get(k) {
+                        key.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            key
+        })
+        .collect();
+    let ids: Vec<String> = if node.list_map_keys.len() == 1 {
+        let k = &node.list_map_keys[0];
+        key_maps.iter().map(|m| m.get(k).map(identity).unwrap_or_else(|| "unspecified".to_string())).collect()
+    } else {
+        key_maps.iter().map(|m| identity(&Value::Object(m.clone()))).collect()
+    };
+    for i in second_occurrences(&ids) {
+        errs.push(FieldError::new(ErrorKind::Duplicate, format!("{path}[{i}]"), Some(Value::Object(key_maps[i].clone())), ""));
+    }
+}
+
+/// Walks the object and runs the CEL rules of every node that has a value
+/// (`cel.Validator.validate`): properties and map entries correlate with the old object by key,
+/// list items only in list-type maps.
+fn cel_walk(node: &Node, env: &CelEnv, v: &Value, old: Option<&Value>, is_root: bool, path: &mut String, errs: &mut Vec<FieldError>) {
+    if v.is_null() {
+        return;
+    }
+    let unchanged = old.is_some_and(|o| o == v);
+    cel_rules::eval_node_rules(env, node, v, old, is_root, path, unchanged, errs);
+    let base = path.len();
+    match v {
+        Value::Object(m) => {
+            let old_map = old.and_then(Value::as_object);
+            let correlatable = node.map_type.as_deref().is_none_or(|t| t == "granular" || t == "atomic");
+            for (k, x) in m {
+                let (child, is_property) = match node.properties.get(k) {
+                    Some(p) => (Some(p), true),
+                    None => (node.additional_schema(), false),
+                };
+                if let Some(child) = child.filter(|c| c.has_rules()) {
+                    // Go names a property `.k` (Child) and a map entry `[k]` (Key).
+                    if is_property {
+                        push_key(path, k);
+                    } else {
+                        path.push_str(&format!("[{k}]"));
+                    }
+                    let old_child = if correlatable { old_map.and_then(|o| o.get(k)) } else { None };
+                    cel_walk(child, env, x, old_child, false, path, errs);
+                    path.truncate(base);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_node) = node.items.as_deref().filter(|n| n.has_rules()) {
+                for (i, x) in items.iter().enumerate() {
+                    path.push_str(&format!("[{i}]"));
+                    cel_walk(item_node, env, x, correlate_map_item(node, x, old), false, path, errs);
+                    path.truncate(base);
+                }
+            }
+        }
+        _ => {}
+    }
+}
