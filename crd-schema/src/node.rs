@@ -237,7 +237,11 @@ impl Compiler<'_> {
                         for (i, s) in arr.iter().enumerate() {
                             let p = format!("{path}.{key}[{i}]");
                             let sub = self.compile(s, &p, level, true);
-                            self.check_nested(&sub, s, &p);
+                            // The int-or-string pattern `anyOf: [{type: integer}, {type: string}]`
+                            // is exempt (isIntOrStringAnyOfPattern).
+                            if !(key == "anyOf" && is_int_or_string_any_of(v)) {
+                                self.check_nested(&sub, s, &p);
+                            }
                             list.push(sub);
                         }
                     }
@@ -689,6 +693,10 @@ impl Compiler<'_> {
             }
         }
     }
+}
+
+fn is_int_or_string_any_of(v: &Value) -> bool {
+    *v == serde_json::json!([{"type": "integer"}, {"type": "string"}])
 }
 
 fn first_line(s: &str) -> String {

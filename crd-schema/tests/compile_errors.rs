@@ -1,0 +1,163 @@
+//! Schemas kube-apiserver refuses in a CRD: non-structural ones, bad patterns, bad CEL.
+
+use crd_schema::{ErrorKind, Schema, SchemaError};
+use serde_json::{Value, json};
+
+fn causes(schema: Value) -> Vec<String> {
+    match Schema::compile(&schema) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.causes().iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn table() {
+    let cases: Vec<(&str, Value, Vec<&str>)> = vec![
+        (
+            "missing type on a field",
+            json!({"type": "object", "properties": {"spec": {"properties": {"a": {"type": "string"}}}}}),
+            vec!["openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields"],
+        ),
+        (
+            "missing type at the root",
+            json!({"properties": {"spec": {"type": "object"}}}),
+            vec!["openAPIV3Schema.type: Required value: must not be empty at the root"],
+        ),
+        (
+            "root must be an object",
+            json!({"type": "string"}),
+            vec!["openAPIV3Schema.type: Invalid value: \"string\": must be object at the root"],
+        ),
+        (
+            "array without items",
+            json!({"type": "object", "properties": {"l": {"type": "array"}}}),
+            vec!["openAPIV3Schema.properties[l].items: Required value: must be specified"],
+        ),
+        (
+            "missing type on array items",
+            json!({"type": "object", "properties": {"l": {"type": "array", "items": {}}}}),
+            vec!["openAPIV3Schema.properties[l].items.type: Required value: must not be empty for specified array items"],
+        ),
+        (
+            "type inside anyOf",
+            json!({"type": "object", "properties": {"a": {"type": "string", "anyOf": [{"type": "string"}]}}}),
+            vec!["openAPIV3Schema.properties[a].anyOf[0].type: Forbidden: must be empty to be structural"],
+        ),
+        (
+            "property only in allOf",
+            json!({"type": "object", "allOf": [{"properties": {"x": {"minimum": 1}}}]}),
+            vec!["openAPIV3Schema.properties[x]: Required value: because it is defined in openAPIV3Schema.allOf[0].properties[x]"],
+        ),
+        (
+            "additionalProperties with properties",
+            json!({"type": "object", "properties": {"m": {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": {"type": "string"}}}}),
+            vec!["openAPIV3Schema.properties[m].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive"],
+        ),
+        (
+            "uniqueItems",
+            json!({"type": "object", "properties": {"l": {"type": "array", "items": {"type": "string"}, "uniqueItems": true}}}),
+            vec!["openAPIV3Schema.properties[l].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic"],
+        ),
+        (
+            "bad pattern",
+            json!({"type": "object", "properties": {"s": {"type": "string", "pattern": "(["}}}),
+            vec!["openAPIV3Schema.properties[s].pattern: Invalid value: \"([\": must be a valid regular expression, but isn't: "],
+        ),
+        (
+            "metadata with more than name",
+            json!({"type": "object", "properties": {"metadata": {"type": "object", "properties": {"labels": {"type": "object"}}}}}),
+            vec!["openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified"],
+        ),
+        (
+            "int-or-string with preserve-unknown-fields",
+            json!({"type": "object", "properties": {"a": {"x-kubernetes-int-or-string": true, "x-kubernetes-preserve-unknown-fields": true}}}),
+            vec!["openAPIV3Schema.properties[a].x-kubernetes-preserve-unknown-fields: Invalid value: true: must be false if x-kubernetes-int-or-string is true"],
+        ),
+        (
+            "embedded resource must be an object",
+            json!({"type": "object", "properties": {"e": {"type": "string", "x-kubernetes-embedded-resource": true, "properties": {"a": {"type": "string"}}}}}),
+            vec!["openAPIV3Schema.properties[e].type: Invalid value: \"string\": must be object if x-kubernetes-embedded-resource is true"],
+        ),
+        (
+            "list-type map without keys",
+            json!({"type": "object", "properties": {"l": {"type": "array", "x-kubernetes-list-type": "map", "items": {"type": "object", "properties": {"n": {"type": "string"}}}}}}),
+            vec!["openAPIV3Schema.properties[l].x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is map"],
+        ),
+        (
+            "unknown list type",
+            json!({"type": "object", "properties": {"l": {"type": "array", "x-kubernetes-list-type": "bag", "items": {"type": "string"}}}}),
+            vec!["openAPIV3Schema.properties[l].x-kubernetes-list-type: Unsupported value: \"bag\": supported values: \"atomic\", \"set\", \"map\""],
+        ),
+        (
+            "unknown type",
+            json!({"type": "object", "properties": {"a": {"type": "text"}}}),
+            vec!["openAPIV3Schema.properties[a].type: Unsupported value: \"text\": supported values: \"array\", \"boolean\", \"integer\", \"number\", \"object\", \"string\""],
+        ),
+        (
+            "$ref",
+            json!({"type": "object", "properties": {"a": {"type": "object", "$ref": "#/definitions/x"}}}),
+            vec!["openAPIV3Schema.properties[a].$ref: Forbidden: $ref is not supported"],
+        ),
+        ("not an object", json!("object"), vec!["openAPIV3Schema: Invalid value: \"object\": must be a JSON object (a schema)"]),
+    ];
+    let mut failures = Vec::new();
+    for (name, schema, want) in cases {
+        let got = causes(schema);
+        let matches = got.len() == want.len() && got.iter().zip(&want).all(|(g, w)| g.starts_with(w));
+        if !matches {
+            failures.push(format!("{name}:\n  got  {got:?}\n  want {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn bad_cel_rule_is_rejected_with_its_path() {
+    let err = Schema::compile(&json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "x-kubernetes-validations": [{"rule": "self ==="}]}}
+    }))
+    .unwrap_err();
+    let SchemaError::Invalid { causes } = &err;
+    assert_eq!(causes.len(), 1);
+    assert_eq!(causes[0].kind, ErrorKind::Invalid);
+    assert_eq!(causes[0].field, "openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule");
+    assert!(causes[0].detail.starts_with("compilation failed: "), "{}", causes[0].detail);
+    assert!(err.to_string().contains("x-kubernetes-validations[0].rule"), "{err}");
+}
+
+#[test]
+fn bad_rule_fields_are_rejected() {
+    let got = causes(json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"a": {"type": "string"}}, "x-kubernetes-validations": [
+            {"rule": ""},
+            {"rule": "true", "reason": "Sometimes"},
+            {"rule": "true", "fieldPath": ".nope"},
+            {"rule": "true", "messageExpression": "'a' +"}
+        ]}}
+    }));
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(got[0].starts_with("openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Required value"), "{got:?}");
+    assert!(got[1].starts_with("openAPIV3Schema.properties[spec].x-kubernetes-validations[1].reason: Unsupported value: \"Sometimes\""), "{got:?}");
+    assert!(got[2].starts_with("openAPIV3Schema.properties[spec].x-kubernetes-validations[2].fieldPath: Invalid value: \".nope\""), "{got:?}");
+    assert!(got[3].starts_with("openAPIV3Schema.properties[spec].x-kubernetes-validations[3].messageExpression: Invalid value"), "{got:?}");
+}
+
+#[test]
+fn valid_schemas_compile() {
+    let ok = [
+        json!({"type": "object"}),
+        json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+        json!({"type": "object", "properties": {"metadata": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 10}}}}}),
+        json!({"type": "object", "properties": {"a": {"x-kubernetes-int-or-string": true, "anyOf": [{"type": "integer"}, {"type": "string"}]}}}),
+        json!({"type": "object", "properties": {"e": {"type": "object", "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true}}}),
+        json!({"type": "object", "properties": {"l": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+            "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}}),
+    ];
+    for s in ok {
+        if let Err(e) = Schema::compile(&s) {
+            panic!("{s} should compile: {e}");
+        }
+    }
+}
