@@ -49,7 +49,7 @@ pub enum ClientError {
         /// The problem detail, or the start of the body when it was not problem+json.
         detail: String,
         /// The parsed problem document, when the body was one.
-        problem: Option<Problem>,
+        problem: Option<Box<Problem>>,
     },
     /// DataStorage answered success with a body that is not the documented JSON.
     #[error("DataStorage answered {url} with HTTP {status} and an unexpected body")]
@@ -193,7 +193,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(url: &str, response: reqwest:
         .await
         .map_err(|source| ClientError::Network { url: url.to_owned(), source })?;
     if !status.is_success() {
-        let problem: Option<Problem> = serde_json::from_slice(&bytes).ok();
+        let problem: Option<Box<Problem>> = serde_json::from_slice(&bytes).ok();
         let detail = match &problem {
             Some(p) => p.detail.clone(),
             None => {
