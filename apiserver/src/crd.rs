@@ -1,0 +1,272 @@
+//! The seam to `crd-schema` and everything CRD-specific: checking a CRD, turning it into catalogue
+//! entries, and setting the status conditions a real API server's CRD controllers set.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::catalog::ResourceInfo;
+use crate::status::Cause;
+
+/// The compiled `openAPIV3Schema` of one CRD version.
+pub struct VersionSchema {
+    schema: crd_schema::Schema,
+}
+
+impl std::fmt::Debug for VersionSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VersionSchema")
+    }
+}
+
+fn cause_of(e: &crd_schema::FieldError, prefix: &str) -> Cause {
+    let field = match (prefix.is_empty(), e.field.is_empty()) {
+        (true, _) => e.field.clone(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}.{}", e.field),
+    };
+    Cause::new(e.kind.reason(), field, e.message())
+}
+
+impl VersionSchema {
+    /// Compiles a schema (CEL rules included); errors are causes under `field`.
+    pub fn compile(schema: &Value, field: &str) -> Result<Self, Vec<Cause>> {
+        crd_schema::Schema::compile(schema)
+            .map(|schema| Self { schema })
+            .map_err(|e| e.causes().iter().map(|c| cause_of(c, field)).collect())
+    }
+
+    /// Removes unknown fields; returns their paths (for `fieldValidation`).
+    pub fn prune(&self, obj: &mut Value) -> Vec<String> {
+        self.schema.prune(obj)
+    }
+
+    /// Applies schema defaults.
+    pub fn apply_defaults(&self, obj: &mut Value) {
+        self.schema.apply_defaults(obj);
+    }
+
+    /// Validates against the schema and its CEL rules; `old` is the stored object on update.
+    pub fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
+        self.schema.validate(obj, old).iter().map(|e| cause_of(e, "")).collect()
+    }
+}
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    let mut cur = v;
+    for p in path {
+        match cur.get(p) {
+            Some(next) => cur = next,
+            None => return "",
+        }
+    }
+    cur.as_str().unwrap_or("")
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array().map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default()
+}
+
+/// Fills what kube-apiserver defaults in a CRD spec: singular and list kind names, conversion strategy.
+pub fn default_crd(crd: &mut Value) {
+    let kind = s(crd, &["spec", "names", "kind"]).to_owned();
+    if let Some(names) = crd.pointer_mut("/spec/names").and_then(Value::as_object_mut) {
+        if !kind.is_empty() {
+            if names.get("singular").and_then(Value::as_str).unwrap_or("").is_empty() {
+                names.insert("singular".into(), kind.to_lowercase().into());
+            }
+            if names.get("listKind").and_then(Value::as_str).unwrap_or("").is_empty() {
+                names.insert("listKind".into(), format!("{kind}List").into());
+            }
+        }
+    }
+    if let Some(spec) = crd.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.entry("conversion").or_insert_with(|| json!({"strategy": "None"}));
+    }
+}
+
+/// Checks a (defaulted) CRD and compiles its served versions into catalogue entries.
+pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
+    let mut causes = Vec::new();
+    let name = crate::meta::meta_str(crd, "name");
+    let group = s(crd, &["spec", "group"]);
+    let plural = s(crd, &["spec", "names", "plural"]);
+    let kind = s(crd, &["spec", "names", "kind"]);
+    let scope = s(crd, &["spec", "scope"]);
+    if group.is_empty() {
+        causes.push(Cause::new("FieldValueRequired", "spec.group", "Required value"));
+    } else if !group.contains('.') {
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "spec.group",
+            format!("Invalid value: {group:?}: should be a domain with at least one dot"),
+        ));
+    }
+    if plural.is_empty() {
+        causes.push(Cause::new("FieldValueRequired", "spec.names.plural", "Required value"));
+    }
+    if kind.is_empty() {
+        causes.push(Cause::new("FieldValueRequired", "spec.names.kind", "Required value"));
+    }
+    if !plural.is_empty() && !group.is_empty() && name != format!("{plural}.{group}") {
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "metadata.name",
+            format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
+        ));
+    }
+    let namespaced = match scope {
+        "Namespaced" => true,
+        "Cluster" => false,
+        "" => {
+            causes.push(Cause::new("FieldValueRequired", "spec.scope", "Required value"));
+            false
+        }
+        other => {
+            causes.push(Cause::new(
+                "FieldValueNotSupported",
+                "spec.scope",
+                format!("Unsupported value: {other:?}: supported values: \"Cluster\", \"Namespaced\""),
+            ));
+            false
+        }
+    };
+    let versions = crd.pointer("/spec/versions").and_then(Value::as_array).cloned().unwrap_or_default();
+    if versions.is_empty() {
+        causes.push(Cause::new("FieldValueRequired", "spec.versions", "Required value: must have at least one version"));
+    }
+    let storage = versions.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).count();
+    if !versions.is_empty() && storage != 1 {
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "spec.versions",
+            format!("Invalid value: {}: must have exactly one version marked as storage version", json!(versions)),
+        ));
+    }
+    let short_names = strings(crd.pointer("/spec/names/shortNames").unwrap_or(&Value::Null));
+    let categories = strings(crd.pointer("/spec/names/categories").unwrap_or(&Value::Null));
+    let singular = s(crd, &["spec", "names", "singular"]);
+    let list_kind = s(crd, &["spec", "names", "listKind"]);
+    let mut infos = Vec::new();
+    for (i, v) in versions.iter().enumerate() {
+        let version = s(v, &["name"]);
+        if version.is_empty() {
+            causes.push(Cause::new("FieldValueRequired", format!("spec.versions[{i}].name"), "Required value"));
+            continue;
+        }
+        let field = format!("spec.versions[{i}].schema.openAPIV3Schema");
+        let schema = match v.pointer("/schema/openAPIV3Schema") {
+            Some(schema) => match VersionSchema::compile(schema, &field) {
+                Ok(compiled) => Some(Arc::new(compiled)),
+                Err(errs) => {
+                    causes.extend(errs);
+                    None
+                }
+            },
+            None => {
+                causes.push(Cause::new("FieldValueRequired", field, "Required value: schemas are required"));
+                None
+            }
+        };
+        if v.get("served").and_then(Value::as_bool) != Some(true) {
+            continue;
+        }
+        infos.push(Arc::new(ResourceInfo {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            kind: kind.to_owned(),
+            list_kind: list_kind.to_owned(),
+            plural: plural.to_owned(),
+            singular: singular.to_owned(),
+            namespaced,
+            status: v.pointer("/subresources/status").is_some_and(|s| !s.is_null()),
+            short_names: short_names.clone(),
+            categories: categories.clone(),
+            schema,
+            openapi: v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new),
+            custom: true,
+        }));
+    }
+    if causes.is_empty() { Ok(infos) } else { Err(causes) }
+}
+
+/// Sets the status the NamesAccepted and Established controllers of kube-apiserver would set.
+pub fn set_established(crd: &mut Value, now: &str) {
+    let names = crd.pointer("/spec/names").cloned().unwrap_or(Value::Null);
+    let storage: Vec<Value> = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .map(|vs| {
+            vs.iter()
+                .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+                .filter_map(|v| v.get("name").cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut stored: Vec<Value> =
+        crd.pointer("/status/storedVersions").and_then(Value::as_array).cloned().unwrap_or_default();
+    for v in storage {
+        if !stored.contains(&v) {
+            stored.push(v);
+        }
+    }
+    let condition = |t: &str, reason: &str, message: &str| {
+        json!({"type": t, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message})
+    };
+    crd["status"] = json!({
+        "acceptedNames": names,
+        "conditions": [
+            condition("NamesAccepted", "NoConflicts", "no conflicts found"),
+            condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+        ],
+        "storedVersions": stored,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crd() -> Value {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {
+                "group": "example.com",
+                "names": {"plural": "widgets", "kind": "Widget", "shortNames": ["wd"]},
+                "scope": "Namespaced",
+                "versions": [{
+                    "name": "v1", "served": true, "storage": true,
+                    "subresources": {"status": {}},
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}
+                }]
+            }
+        })
+    }
+
+    #[test]
+    fn a_crd_becomes_a_namespaced_resource_with_status() {
+        let mut c = crd();
+        default_crd(&mut c);
+        let infos = resources_of(&c).expect("valid CRD");
+        assert_eq!(infos.len(), 1);
+        let w = &infos[0];
+        assert_eq!((w.kind.as_str(), w.list_kind.as_str(), w.singular.as_str()), ("Widget", "WidgetList", "widget"));
+        assert!(w.namespaced && w.status && w.custom);
+        set_established(&mut c, "2026-01-01T00:00:00Z");
+        assert_eq!(c["status"]["conditions"][1]["type"], "Established");
+        assert_eq!(c["status"]["storedVersions"], json!(["v1"]));
+    }
+
+    #[test]
+    fn a_bad_crd_lists_every_problem() {
+        let mut c = crd();
+        c["metadata"]["name"] = "wrong".into();
+        c["spec"]["scope"] = "Global".into();
+        c["spec"]["versions"][0]["storage"] = false.into();
+        let causes = resources_of(&c).expect_err("invalid CRD");
+        let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["metadata.name", "spec.scope", "spec.versions"]);
+    }
+}

@@ -1,0 +1,504 @@
+//! Turns HTTP requests into store operations: authentication, path routing, query and body parsing,
+//! content types, response encoding and the request log.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::ResourceInfo;
+use crate::selector::{FieldSelector, LabelSelector, Selectors};
+use crate::status::ApiError;
+use crate::store::{DeleteOpts, FieldValidation, ListQuery, PatchKind, RvMatch, Store, Sub, Target, WatchFrom, WriteOpts};
+use crate::watch::{self, WatchParams};
+use crate::{RequestRecord, discovery, openapi};
+
+/// kube-apiserver's request body limit (3 MiB, `--max-request-bytes` default for JSON bodies).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// The response body: a complete buffer or a watch stream.
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// Everything a request handler needs, shared by all connections of one server.
+pub struct State {
+    pub store: Store,
+    pub token: String,
+    pub requests: Mutex<Vec<RequestRecord>>,
+    pub cancel: CancellationToken,
+    /// `host:port`, for `/api`'s serverAddressByClientCIDRs.
+    pub address: String,
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
+
+fn respond(code: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut resp = Response::new(full(body));
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    resp
+}
+
+fn json_response(code: u16, body: impl Into<Bytes>) -> Response<Body> {
+    respond(code, "application/json", body)
+}
+
+fn value_response(v: &Value) -> Response<Body> {
+    json_response(200, v.to_string())
+}
+
+fn error_response(e: &ApiError) -> Response<Body> {
+    json_response(e.code, e.to_status().to_string())
+}
+
+fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body> {
+    for w in warnings {
+        // The `Warning` header format kube-apiserver uses: code 299, agent "-", quoted text.
+        let text = format!("299 - {}", serde_json::to_string(w).unwrap_or_default());
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
+}
+
+/// What a request addressed, for routing and for the request log.
+#[derive(Debug, Default, Clone)]
+struct Parsed {
+    verb: String,
+    group: String,
+    version: String,
+    resource: String,
+    subresource: String,
+    namespace: String,
+    name: String,
+}
+
+/// Handles one request; never fails (errors become Status responses).
+pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let mut parsed = Parsed::default();
+    let resp = match route(&state, req, &mut parsed).await {
+        Ok(r) => r,
+        Err(e) => error_response(&e),
+    };
+    let record = RequestRecord {
+        method: method.to_string(),
+        path,
+        verb: parsed.verb,
+        group: parsed.group,
+        version: parsed.version,
+        resource: parsed.resource,
+        subresource: parsed.subresource,
+        namespace: parsed.namespace,
+        name: parsed.name,
+        code: resp.status().as_u16(),
+    };
+    state.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(record);
+    Ok(resp)
+}
+
+fn authorized(state: &State, req: &Request<Incoming>) -> bool {
+    let Some(value) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+    let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) else { return false };
+    // Constant-time comparison is unnecessary on loopback test servers, but cheap.
+    let (a, b) = (token.trim().as_bytes(), state.token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn query_pairs(req: &Request<Incoming>) -> Result<Vec<(String, String)>, ApiError> {
+    match req.uri().query() {
+        None => Ok(Vec::new()),
+        Some(q) => serde_urlencoded::from_str(q).map_err(|e| ApiError::bad_request(format!("invalid query string: {e}"))),
+    }
+}
+
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn truthy(q: &[(String, String)], name: &str) -> bool {
+    matches!(param(q, name), Some("1" | "true" | "True"))
+}
+
+async fn route(state: &Arc<State>, req: Request<Incoming>, parsed: &mut Parsed) -> Result<Response<Body>, ApiError> {
+    let path = req.uri().path().to_owned();
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Health and version are readable without credentials, as kube-apiserver's default RBAC allows.
+    match segs.as_slice() {
+        ["healthz" | "readyz" | "livez", ..] => {
+            parsed.verb = "get".into();
+            return Ok(respond(200, "text/plain; charset=utf-8", "ok"));
+        }
+        ["version"] => {
+            parsed.verb = "get".into();
+            return Ok(value_response(&crate::version_info()));
+        }
+        _ => {}
+    }
+    if !authorized(state, &req) {
+        return Err(ApiError::unauthorized());
+    }
+    let method = req.method().clone();
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let get_only = |parsed: &mut Parsed| {
+        parsed.verb = "get".into();
+        if method == Method::GET { Ok(()) } else { Err(ApiError::method_not_allowed()) }
+    };
+    match segs.as_slice() {
+        ["api"] => {
+            get_only(parsed)?;
+            if discovery::wants_aggregated(&accept) {
+                return Ok(respond(200, discovery::AGGREGATED_V2, discovery::aggregated(&state.store.catalog(), true).to_string()));
+            }
+            return Ok(value_response(&discovery::api_versions(&state.address)));
+        }
+        ["apis"] => {
+            get_only(parsed)?;
+            let catalog = state.store.catalog();
+            if discovery::wants_aggregated(&accept) {
+                return Ok(respond(200, discovery::AGGREGATED_V2, discovery::aggregated(&catalog, false).to_string()));
+            }
+            return Ok(value_response(&discovery::api_group_list(&catalog)));
+        }
+        ["api", version] => {
+            get_only(parsed)?;
+            let catalog = state.store.catalog();
+            let gv = catalog.group("").and_then(|g| g.versions.iter().find(|v| v.version == *version));
+            return gv.map(|gv| value_response(&discovery::resource_list("", gv))).ok_or_else(ApiError::path_not_found);
+        }
+        ["apis", group] => {
+            get_only(parsed)?;
+            let catalog = state.store.catalog();
+            return catalog.group(group).map(|g| value_response(&discovery::api_group(g))).ok_or_else(ApiError::path_not_found);
+        }
+        ["apis", group, version] => {
+            get_only(parsed)?;
+            let catalog = state.store.catalog();
+            let gv = catalog.group(group).and_then(|g| g.versions.iter().find(|v| v.version == *version));
+            return gv.map(|gv| value_response(&discovery::resource_list(group, gv))).ok_or_else(ApiError::path_not_found);
+        }
+        ["openapi", "v3"] => {
+            get_only(parsed)?;
+            return Ok(value_response(&openapi::v3_root(&state.store.catalog())));
+        }
+        ["openapi", "v3", rest @ ..] => {
+            get_only(parsed)?;
+            let catalog = state.store.catalog();
+            let (group, version) = match rest {
+                ["api", v] => ("", *v),
+                ["apis", g, v] => (*g, *v),
+                _ => return Err(ApiError::path_not_found()),
+            };
+            let gv = catalog.group(group).and_then(|g| g.versions.iter().find(|v| v.version == version));
+            return gv.map(|gv| value_response(&openapi::v3_document(group, gv))).ok_or_else(ApiError::path_not_found);
+        }
+        ["openapi", "v2"] => {
+            get_only(parsed)?;
+            // Only JSON is served; a client that accepts nothing but protobuf gets 406 and falls back.
+            if !accept.is_empty() && !accept.contains("json") && !accept.contains("*/*") {
+                return Ok(error_response(&ApiError {
+                    code: 406,
+                    reason: "NotAcceptable",
+                    message: "only application/json is served for /openapi/v2 by this embedded API server".into(),
+                    details: None,
+                }));
+            }
+            return Ok(value_response(&openapi::v2_document(&state.store.catalog())));
+        }
+        _ => {}
+    }
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", version, rest @ ..] => ("", *version, rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return Err(ApiError::path_not_found()),
+    };
+    let catalog = state.store.catalog();
+    let is_namespaced = |plural: &str| catalog.get(group, version, plural).is_some_and(|i| i.namespaced);
+    let (namespace, plural, name, sub) = match rest {
+        ["namespaces", ns, plural, tail @ ..] if is_namespaced(plural) => (*ns, *plural, tail.first().copied(), tail.get(1..).unwrap_or(&[])),
+        [plural, tail @ ..] => ("", *plural, tail.first().copied(), tail.get(1..).unwrap_or(&[])),
+        [] => return Err(ApiError::path_not_found()),
+    };
+    parsed.group = group.to_owned();
+    parsed.version = version.to_owned();
+    parsed.resource = plural.to_owned();
+    parsed.namespace = namespace.to_owned();
+    parsed.name = name.unwrap_or("").to_owned();
+    let info = catalog.get(group, version, plural).cloned().ok_or_else(ApiError::path_not_found)?;
+    let sub = match sub {
+        [] => Sub::Main,
+        ["status"] if info.status => {
+            parsed.subresource = "status".into();
+            Sub::Status
+        }
+        _ => return Err(ApiError::path_not_found()),
+    };
+    let q = query_pairs(&req)?;
+    let t = Target { group, version, plural, namespace, name: name.unwrap_or("") };
+    // Named operations on namespaced resources need the namespace in the path.
+    if info.namespaced && namespace.is_empty() && (name.is_some() || method == Method::POST) {
+        return Err(ApiError::path_not_found());
+    }
+    match (&method, name) {
+        (&Method::GET, None) if truthy(&q, "watch") => {
+            parsed.verb = "watch".into();
+            watch(state, &info, &t, &q)
+        }
+        (&Method::GET, None) => {
+            parsed.verb = "list".into();
+            list(state, &t, &q)
+        }
+        (&Method::GET, Some(n)) if truthy(&q, "watch") => {
+            parsed.verb = "watch".into();
+            let mut q = q.clone();
+            q.push(("fieldSelector".into(), format!("metadata.name={n}")));
+            watch(state, &info, &Target { name: "", ..t }, &q)
+        }
+        (&Method::GET, Some(_)) => {
+            parsed.verb = "get".into();
+            Ok(json_response(200, state.store.get(&t)?))
+        }
+        (&Method::POST, None) => {
+            parsed.verb = "create".into();
+            let body = read_object(req).await?;
+            let w = state.store.create(&t, body, &write_opts(&q)?)?;
+            Ok(with_warnings(json_response(w.code, w.body), &w.warnings))
+        }
+        (&Method::PUT, Some(_)) => {
+            parsed.verb = "update".into();
+            let opts = write_opts(&q)?;
+            let body = read_object(req).await?;
+            let w = state.store.update(&t, sub, body, &opts)?;
+            Ok(with_warnings(json_response(w.code, w.body), &w.warnings))
+        }
+        (&Method::PATCH, Some(_)) => {
+            parsed.verb = "patch".into();
+            let opts = write_opts(&q)?;
+            let kind = patch_kind(&req)?;
+            let body = read_body(req).await?;
+            let w = state.store.patch(&t, sub, kind, &body, &opts)?;
+            Ok(with_warnings(json_response(w.code, w.body), &w.warnings))
+        }
+        (&Method::DELETE, Some(_)) => {
+            parsed.verb = "delete".into();
+            let opts = delete_opts(&q, req).await?;
+            let w = state.store.delete(&t, &opts)?;
+            Ok(json_response(w.code, w.body))
+        }
+        (&Method::DELETE, None) => {
+            parsed.verb = "deletecollection".into();
+            let selectors = selectors(&q)?;
+            let opts = delete_opts(&q, req).await?;
+            Ok(json_response(200, state.store.delete_collection(&t, &selectors, &opts)?))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+fn selectors(q: &[(String, String)]) -> Result<Selectors, ApiError> {
+    Ok(Selectors {
+        labels: LabelSelector::parse(param(q, "labelSelector").unwrap_or(""))?,
+        fields: FieldSelector::parse(param(q, "fieldSelector").unwrap_or(""))?,
+    })
+}
+
+fn parse_rv(q: &[(String, String)]) -> Result<Option<u64>, ApiError> {
+    match param(q, "resourceVersion") {
+        None | Some("") => Ok(None),
+        Some(rv) => rv
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}: must be a number issued by this server"))),
+    }
+}
+
+fn list(state: &State, t: &Target<'_>, q: &[(String, String)]) -> Result<Response<Body>, ApiError> {
+    let limit = match param(q, "limit") {
+        None | Some("") => None,
+        Some(l) => Some(l.parse::<usize>().map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}: must be a non-negative integer")))?),
+    };
+    let rv_match = match param(q, "resourceVersionMatch") {
+        None | Some("") => None,
+        Some("Exact") => Some(RvMatch::Exact),
+        Some("NotOlderThan") => Some(RvMatch::NotOlderThan),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid resourceVersionMatch {other:?}: supported values are \"Exact\" and \"NotOlderThan\""
+            )));
+        }
+    };
+    let query = ListQuery {
+        selectors: selectors(q)?,
+        limit,
+        continue_token: param(q, "continue").filter(|c| !c.is_empty()).map(str::to_owned),
+        resource_version: parse_rv(q)?,
+        rv_match,
+    };
+    Ok(json_response(200, state.store.list(t, &query)?))
+}
+
+fn watch(state: &State, info: &ResourceInfo, t: &Target<'_>, q: &[(String, String)]) -> Result<Response<Body>, ApiError> {
+    let send_initial_events = truthy(q, "sendInitialEvents");
+    let bookmarks = truthy(q, "allowWatchBookmarks");
+    if send_initial_events && param(q, "resourceVersionMatch") != Some("NotOlderThan") {
+        return Err(ApiError::invalid(
+            "ListOptions.meta.k8s.io",
+            "meta.k8s.io",
+            "ListOptions",
+            "",
+            vec![crate::status::Cause::new(
+                "FieldValueForbidden",
+                "resourceVersionMatch",
+                "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            )],
+        ));
+    }
+    let rv = parse_rv(q)?;
+    let from = match rv {
+        _ if send_initial_events => WatchFrom::Current,
+        None | Some(0) => WatchFrom::Current,
+        Some(rv) => WatchFrom::After(rv),
+    };
+    let timeout = match param(q, "timeoutSeconds") {
+        None | Some("") => None,
+        Some(s) => Some(Duration::from_secs(
+            s.parse().map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds {s:?}: must be a non-negative integer")))?,
+        )),
+    };
+    let params = WatchParams {
+        namespace: if info.namespaced { t.namespace.to_owned() } else { String::new() },
+        selectors: selectors(q)?,
+        bookmarks,
+        send_initial_events,
+        timeout,
+    };
+    let start = state.store.watch(t, from)?;
+    let rx = watch::spawn(start, params, state.cancel.clone());
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    let mut resp = Response::new(StreamBody::new(stream).boxed());
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(resp)
+}
+
+fn write_opts(q: &[(String, String)]) -> Result<WriteOpts, ApiError> {
+    let dry_run = dry_run(q)?;
+    let field_validation = match param(q, "fieldValidation") {
+        None | Some("") | Some("Warn") => FieldValidation::Warn,
+        Some("Strict") => FieldValidation::Strict,
+        Some("Ignore") => FieldValidation::Ignore,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid fieldValidation directive {other:?}: must be one of Ignore, Warn or Strict"
+            )));
+        }
+    };
+    Ok(WriteOpts { dry_run, field_validation })
+}
+
+fn dry_run(q: &[(String, String)]) -> Result<bool, ApiError> {
+    let mut dry = false;
+    for (k, v) in q.iter().filter(|(k, _)| k == "dryRun") {
+        match v.as_str() {
+            "All" => dry = true,
+            "" => {}
+            other => {
+                return Err(ApiError::bad_request(format!("invalid {k} value {other:?}: the only supported value is \"All\"")));
+            }
+        }
+    }
+    Ok(dry)
+}
+
+fn content_type(req: &Request<Incoming>) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn patch_kind(req: &Request<Incoming>) -> Result<PatchKind, ApiError> {
+    match content_type(req).as_str() {
+        "application/merge-patch+json" => Ok(PatchKind::Merge),
+        "application/json-patch+json" => Ok(PatchKind::Json),
+        "application/strategic-merge-patch+json" | "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
+            Err(ApiError::unsupported_media_type(format!(
+                "the body of the request was in an unknown format - accepted media types include: {} (strategic merge patch and server-side apply are not implemented by this embedded API server yet; use a JSON merge patch or a JSON patch)",
+                openapi::PATCH_TYPES.join(", ")
+            )))
+        }
+        _ => Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: {}",
+            openapi::PATCH_TYPES.join(", ")
+        ))),
+    }
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(ApiError::too_large(MAX_BODY_BYTES));
+    }
+    match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(MAX_BODY_BYTES)),
+        Err(e) => Err(ApiError::bad_request(format!("failed to read the request body: {e}"))),
+    }
+}
+
+async fn read_object(req: Request<Incoming>) -> Result<Value, ApiError> {
+    let ct = content_type(&req);
+    let body = read_body(req).await?;
+    match ct.as_str() {
+        "" | "application/json" => serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("the body of the request could not be decoded as JSON: {e}"))),
+        "application/yaml" => {
+            let text = std::str::from_utf8(&body).map_err(|e| ApiError::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
+            serde_saphyr::from_str::<Value>(text)
+                .map_err(|e| ApiError::bad_request(format!("the body of the request could not be decoded as YAML: {e}")))
+        }
+        other => Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format ({other}) - accepted media types include: application/json, application/yaml"
+        ))),
+    }
+}
+
+async fn delete_opts(q: &[(String, String)], req: Request<Incoming>) -> Result<DeleteOpts, ApiError> {
+    let mut opts = DeleteOpts { dry_run: dry_run(q)?, ..DeleteOpts::default() };
+    let body = read_body(req).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(opts);
+    }
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("the DeleteOptions body could not be decoded as JSON: {e}")))?;
+    if let Some(p) = v.get("preconditions") {
+        opts.uid = p.get("uid").and_then(Value::as_str).map(str::to_owned);
+        opts.resource_version = p.get("resourceVersion").and_then(Value::as_str).map(str::to_owned);
+    }
+    if let Some(d) = v.get("dryRun").and_then(Value::as_array) {
+        for item in d {
+            match item.as_str() {
+                Some("All") => opts.dry_run = true,
+                other => return Err(ApiError::bad_request(format!("invalid dryRun value {}: the only supported value is \"All\"", json!(other)))),
+            }
+        }
+    }
+    Ok(opts)
+}

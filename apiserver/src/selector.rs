@@ -1,0 +1,253 @@
+//! Parses and matches label selectors and the field selectors every resource supports.
+
+use serde_json::Value;
+
+use crate::status::ApiError;
+
+/// One label requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Requirement {
+    Exists(String),
+    NotExists(String),
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+}
+
+/// A parsed `labelSelector` (all requirements must hold).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelSelector(Vec<Requirement>);
+
+/// Splits on commas that are not inside parentheses.
+fn split_terms(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+fn valid_key(k: &str) -> bool {
+    !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+}
+
+fn valid_value(v: &str) -> bool {
+    v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn parse_error(sel: &str, why: &str) -> ApiError {
+    ApiError::bad_request(format!("unable to parse requirement: {why} in label selector {sel:?}"))
+}
+
+impl LabelSelector {
+    /// Parses the `labelSelector` query syntax: `a=b,c!=d,e in (f,g),h notin (i),j,!k`.
+    pub fn parse(sel: &str) -> Result<Self, ApiError> {
+        let mut reqs = Vec::new();
+        if sel.trim().is_empty() {
+            return Ok(Self(reqs));
+        }
+        for term in split_terms(sel) {
+            let term = term.trim();
+            if term.is_empty() {
+                return Err(parse_error(sel, "found ',', expected: !, identifier, or 'end of string'"));
+            }
+            let req = if let Some(key) = term.strip_prefix('!') {
+                let key = key.trim();
+                if !valid_key(key) {
+                    return Err(parse_error(sel, &format!("invalid label key {key:?}")));
+                }
+                Requirement::NotExists(key.to_owned())
+            } else if let Some((k, v)) = term.split_once("!=") {
+                Requirement::NotEquals(k.trim().to_owned(), v.trim().to_owned())
+            } else if let Some((k, v)) = term.split_once("==") {
+                Requirement::Equals(k.trim().to_owned(), v.trim().to_owned())
+            } else if let Some((k, v)) = term.split_once('=') {
+                Requirement::Equals(k.trim().to_owned(), v.trim().to_owned())
+            } else if let Some((k, rest)) = split_set_op(term, " notin ") {
+                Requirement::NotIn(k, parse_set(sel, rest)?)
+            } else if let Some((k, rest)) = split_set_op(term, " in ") {
+                Requirement::In(k, parse_set(sel, rest)?)
+            } else {
+                Requirement::Exists(term.to_owned())
+            };
+            let (key, values): (&str, Vec<&str>) = match &req {
+                Requirement::Exists(k) | Requirement::NotExists(k) => (k, vec![]),
+                Requirement::Equals(k, v) | Requirement::NotEquals(k, v) => (k, vec![v.as_str()]),
+                Requirement::In(k, vs) | Requirement::NotIn(k, vs) => (k, vs.iter().map(String::as_str).collect()),
+            };
+            if !valid_key(key) {
+                return Err(parse_error(sel, &format!("invalid label key {key:?}")));
+            }
+            if let Some(bad) = values.iter().find(|v| !valid_value(v)) {
+                return Err(parse_error(sel, &format!("invalid label value: {bad:?}")));
+            }
+            reqs.push(req);
+        }
+        Ok(Self(reqs))
+    }
+
+    /// Whether an object's labels satisfy every requirement.
+    pub fn matches(&self, obj: &Value) -> bool {
+        let labels = obj.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object);
+        let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+        self.0.iter().all(|r| match r {
+            Requirement::Exists(k) => get(k).is_some(),
+            Requirement::NotExists(k) => get(k).is_none(),
+            Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
+            Requirement::NotEquals(k, v) => get(k) != Some(v.as_str()),
+            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
+            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| vs.iter().all(|v| v != x)),
+        })
+    }
+
+    /// No requirements: everything matches.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn split_set_op(term: &str, op: &str) -> Option<(String, String)> {
+    let i = term.find(op)?;
+    Some((term[..i].trim().to_owned(), term[i + op.len()..].trim().to_owned()))
+}
+
+fn parse_set(sel: &str, rest: String) -> Result<Vec<String>, ApiError> {
+    let inner = rest
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| parse_error(sel, "expected a parenthesised set of values"))?;
+    Ok(inner.split(',').map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).collect())
+}
+
+/// A parsed `fieldSelector` over `metadata.name` and `metadata.namespace`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldSelector(Vec<(String, bool, String)>);
+
+/// The fields every resource can be selected by (kube-apiserver's DefaultClusterScopedAttr/DefaultNamespaceScopedAttr).
+const SELECTABLE_FIELDS: &[&str] = &["metadata.name", "metadata.namespace"];
+
+impl FieldSelector {
+    /// Parses `metadata.name=x,metadata.namespace!=y`.
+    pub fn parse(sel: &str) -> Result<Self, ApiError> {
+        let mut terms = Vec::new();
+        if sel.trim().is_empty() {
+            return Ok(Self(terms));
+        }
+        for term in sel.split(',') {
+            let (field, equal, value) = if let Some((f, v)) = term.split_once("!=") {
+                (f, false, v)
+            } else if let Some((f, v)) = term.split_once("==") {
+                (f, true, v)
+            } else if let Some((f, v)) = term.split_once('=') {
+                (f, true, v)
+            } else {
+                return Err(ApiError::bad_request(format!("invalid selector: '{sel}'; can't understand '{term}'")));
+            };
+            let field = field.trim();
+            if !SELECTABLE_FIELDS.contains(&field) {
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {field} (this embedded API server selects by metadata.name and metadata.namespace only)"
+                )));
+            }
+            terms.push((field.to_owned(), equal, value.trim().to_owned()));
+        }
+        Ok(Self(terms))
+    }
+
+    /// Whether the object satisfies every term.
+    pub fn matches(&self, obj: &Value) -> bool {
+        self.0.iter().all(|(field, equal, value)| {
+            let actual = match field.as_str() {
+                "metadata.name" => crate::meta::meta_str(obj, "name"),
+                _ => crate::meta::meta_str(obj, "namespace"),
+            };
+            (actual == value) == *equal
+        })
+    }
+
+    /// No terms: everything matches.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A label and a field selector together.
+#[derive(Debug, Clone, Default)]
+pub struct Selectors {
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+}
+
+impl Selectors {
+    /// Whether the object matches both selectors.
+    pub fn matches(&self, obj: &Value) -> bool {
+        self.labels.matches(obj) && self.fields.matches(obj)
+    }
+
+    /// Neither selector restricts anything.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.fields.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(labels: Value) -> Value {
+        json!({"metadata": {"name": "n", "namespace": "ns", "labels": labels}})
+    }
+
+    #[test]
+    fn label_selector_table() {
+        let o = obj(json!({"app": "web", "tier": "front"}));
+        let cases = [
+            ("", true),
+            ("app=web", true),
+            ("app==web", true),
+            ("app!=web", false),
+            ("app!=db", true),
+            ("app in (web,db)", true),
+            ("app notin (web,db)", false),
+            ("missing notin (a)", true),
+            ("app", true),
+            ("!app", false),
+            ("!missing", true),
+            ("app=web,tier in (front, back)", true),
+            ("app=web,tier=back", false),
+        ];
+        for (sel, want) in cases {
+            assert_eq!(LabelSelector::parse(sel).expect(sel).matches(&o), want, "{sel}");
+        }
+    }
+
+    #[test]
+    fn bad_selectors_are_400() {
+        for sel in ["app in web", "a=b,,c", "a=b c", "!"] {
+            assert_eq!(LabelSelector::parse(sel).expect_err(sel).code, 400, "{sel}");
+        }
+        assert_eq!(FieldSelector::parse("spec.nodeName=x").expect_err("unsupported").code, 400);
+        assert_eq!(FieldSelector::parse("nonsense").expect_err("no operator").code, 400);
+    }
+
+    #[test]
+    fn field_selector_table() {
+        let o = obj(json!({}));
+        assert!(FieldSelector::parse("metadata.name=n").expect("ok").matches(&o));
+        assert!(!FieldSelector::parse("metadata.name!=n").expect("ok").matches(&o));
+        assert!(FieldSelector::parse("metadata.namespace==ns,metadata.name=n").expect("ok").matches(&o));
+    }
+}

@@ -1,0 +1,1044 @@
+//! Owns every stored object, the one resourceVersion counter, the watch event history and the write rules
+//! (metadata, generation, status subresource, finalizers, preconditions, CRD registration).
+//!
+//! All state sits behind one `std::sync::Mutex` that is never held across an `.await`: every operation
+//! is a synchronous function that validates, then commits, so a rejected request never leaves a
+//! half-written store. Events are published to a broadcast channel while the lock is held, so a
+//! watcher that subscribes under the same lock sees every event after its starting point exactly once.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::catalog::{Catalog, ResourceInfo};
+use crate::crd;
+use crate::meta::{self, meta_mut, meta_str};
+use crate::selector::Selectors;
+use crate::status::{ApiError, Cause};
+
+/// Namespace names a fresh kube-apiserver creates.
+pub const DEFAULT_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+/// The store key of namespaces.
+const NAMESPACES_KEY: &str = "/namespaces";
+/// The store key of CRDs.
+const CRDS_KEY: &str = "apiextensions.k8s.io/customresourcedefinitions";
+/// The label kube-apiserver puts on every namespace.
+const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Position of an object in its resource's map: (namespace or "", name). Ordered like etcd keys.
+pub type ObjKey = (String, String);
+
+/// A stored object and its JSON encoding (kept so a GET serialises nothing).
+#[derive(Debug)]
+pub struct Stored {
+    pub value: Value,
+    pub json: Bytes,
+}
+
+impl Stored {
+    fn new(value: Value) -> Arc<Self> {
+        let json = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
+        Arc::new(Self { value, json })
+    }
+
+    /// The JSON bytes in the API version `info` serves (objects of multi-version CRDs are converted
+    /// by rewriting `apiVersion`, the `None` conversion strategy).
+    pub fn render(&self, info: &ResourceInfo) -> Bytes {
+        let want = info.api_version();
+        if self.value.get("apiVersion").and_then(Value::as_str) == Some(want.as_str()) {
+            return self.json.clone();
+        }
+        let mut v = self.value.clone();
+        v["apiVersion"] = want.into();
+        Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
+    }
+}
+
+/// What happened to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventKind {
+    /// The watch event type on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Added => "ADDED",
+            EventKind::Modified => "MODIFIED",
+            EventKind::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One committed change.
+#[derive(Debug)]
+pub struct Event {
+    pub rv: u64,
+    /// The store key `group/plural` of the resource.
+    pub resource: Arc<str>,
+    pub key: ObjKey,
+    pub kind: EventKind,
+    /// The object after the change (for DELETED: the last state, with the deletion's resourceVersion).
+    pub obj: Arc<Stored>,
+    /// The object before the change (None for ADDED); lets selector watches see objects leave.
+    pub prev: Option<Arc<Stored>>,
+}
+
+/// Which part of an object a write addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sub {
+    Main,
+    Status,
+}
+
+/// `fieldValidation` query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldValidation {
+    Ignore,
+    #[default]
+    Warn,
+    Strict,
+}
+
+/// Options common to writes.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOpts {
+    pub dry_run: bool,
+    pub field_validation: FieldValidation,
+}
+
+/// Delete preconditions and options.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOpts {
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+    pub dry_run: bool,
+}
+
+/// The answer to a write: status code, body and `Warning` headers.
+#[derive(Debug)]
+pub struct Written {
+    pub code: u16,
+    pub body: Bytes,
+    pub warnings: Vec<String>,
+}
+
+/// Which objects a request addresses.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub group: &'a str,
+    pub version: &'a str,
+    pub plural: &'a str,
+    /// "" for cluster-scoped resources or an all-namespaces list/watch.
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+/// `resourceVersionMatch` of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RvMatch {
+    NotOlderThan,
+    Exact,
+}
+
+/// The parameters of a list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub selectors: Selectors,
+    pub limit: Option<usize>,
+    pub continue_token: Option<String>,
+    pub resource_version: Option<u64>,
+    pub rv_match: Option<RvMatch>,
+}
+
+/// How a watch starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchFrom {
+    /// Synthetic ADDED events for the current state, then changes (no resourceVersion, "0", or
+    /// `sendInitialEvents=true`).
+    Current,
+    /// Changes after this resourceVersion.
+    After(u64),
+}
+
+/// A watch registered under the store lock: what to send first, then the live channel.
+pub struct WatchStart {
+    pub info: Arc<ResourceInfo>,
+    /// Current objects to send as ADDED (WatchFrom::Current).
+    pub initial: Vec<Arc<Stored>>,
+    /// History events to replay (WatchFrom::After).
+    pub replay: Vec<Arc<Event>>,
+    /// Live events after `rv`.
+    pub rx: broadcast::Receiver<Arc<Event>>,
+    /// The resourceVersion the watch is at after `initial`/`replay`.
+    pub rv: u64,
+    /// Set when the requested resourceVersion is older than the history: send it as an ERROR event.
+    pub expired: Option<ApiError>,
+}
+
+/// The position a `continue` token resumes from.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ContinueToken {
+    rv: u64,
+    ns: String,
+    name: String,
+}
+
+struct Inner {
+    rv: u64,
+    catalog: Arc<Catalog>,
+    objects: HashMap<Arc<str>, BTreeMap<ObjKey, Arc<Stored>>>,
+    history: VecDeque<Arc<Event>>,
+    history_cap: usize,
+    /// Every event with a resourceVersion above this is still in `history`.
+    compacted: u64,
+}
+
+/// The in-memory object store of one API server.
+pub struct Store {
+    inner: Mutex<Inner>,
+    events: broadcast::Sender<Arc<Event>>,
+}
+
+fn obj_key(info: &ResourceInfo, ns: &str, name: &str) -> ObjKey {
+    (if info.namespaced { ns.to_owned() } else { String::new() }, name.to_owned())
+}
+
+fn spec_part(v: &Value, drop_status: bool) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("metadata");
+        if drop_status {
+            m.remove("status");
+        }
+    }
+    v
+}
+
+fn without_rv(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+    }
+    v
+}
+
+/// Folds Secret `stringData` into base64 `data`, as kube-apiserver's Secret conversion does.
+fn fold_string_data(obj: &mut Value) {
+    let Some(map) = obj.as_object_mut() else { return };
+    let Some(Value::Object(string_data)) = map.remove("stringData") else { return };
+    let data = map.entry("data").or_insert_with(|| json!({}));
+    if !data.is_object() {
+        *data = json!({});
+    }
+    for (k, v) in string_data {
+        let text = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+        data[k.as_str()] = base64::engine::general_purpose::STANDARD.encode(text).into();
+    }
+}
+
+fn check_type(obj: &Value, info: &ResourceInfo) -> Result<(), ApiError> {
+    if !obj.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): the body is not a JSON object",
+            info.kind
+        )));
+    }
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let want = info.api_version();
+    if !api_version.is_empty() && api_version != want {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({want})"
+        )));
+    }
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    if !kind.is_empty() && kind != info.kind {
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({kind}) does not match the expected kind ({})",
+            info.kind
+        )));
+    }
+    if obj.get("metadata").is_some_and(|m| !m.is_object() && !m.is_null()) {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): metadata must be an object",
+            info.kind
+        )));
+    }
+    Ok(())
+}
+
+fn invalid(info: &ResourceInfo, name: &str, causes: Vec<Cause>) -> ApiError {
+    ApiError::invalid(&info.qualified_kind(), &info.group, &info.kind, name, causes)
+}
+
+/// Prunes and defaults a custom resource, applying `fieldValidation` to the unknown fields.
+fn prune_and_default(info: &ResourceInfo, obj: &mut Value, opts: &WriteOpts) -> Result<Vec<String>, ApiError> {
+    let Some(schema) = &info.schema else { return Ok(Vec::new()) };
+    let unknown = schema.prune(obj);
+    let mut warnings = Vec::new();
+    if !unknown.is_empty() {
+        let listed: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
+        match opts.field_validation {
+            FieldValidation::Strict => {
+                return Err(ApiError::bad_request(format!("strict decoding error: {}", listed.join(", "))));
+            }
+            FieldValidation::Warn => warnings = listed,
+            FieldValidation::Ignore => {}
+        }
+    }
+    schema.apply_defaults(obj);
+    Ok(warnings)
+}
+
+impl Inner {
+    fn resolve(&self, t: &Target<'_>) -> Result<Arc<ResourceInfo>, ApiError> {
+        self.catalog.get(t.group, t.version, t.plural).cloned().ok_or_else(ApiError::path_not_found)
+    }
+
+    fn get(&self, info: &ResourceInfo, key: &ObjKey) -> Option<Arc<Stored>> {
+        self.objects.get(info.store_key().as_str()).and_then(|m| m.get(key)).cloned()
+    }
+
+    fn namespace(&self, name: &str) -> Option<Arc<Stored>> {
+        self.objects.get(NAMESPACES_KEY).and_then(|m| m.get(&(String::new(), name.to_owned()))).cloned()
+    }
+
+    /// Commits `obj` (or removes `key` for `Deleted`), stamping the next resourceVersion, and publishes the event.
+    fn commit(
+        &mut self,
+        tx: &broadcast::Sender<Arc<Event>>,
+        resource: &str,
+        key: ObjKey,
+        mut obj: Value,
+        kind: EventKind,
+        prev: Option<Arc<Stored>>,
+    ) -> Arc<Stored> {
+        self.rv += 1;
+        let rv = self.rv;
+        meta_mut(&mut obj).insert("resourceVersion".into(), rv.to_string().into());
+        let stored = Stored::new(obj);
+        let resource: Arc<str> = match self.objects.get_key_value(resource) {
+            Some((k, _)) => k.clone(),
+            None => Arc::from(resource),
+        };
+        let map = self.objects.entry(resource.clone()).or_default();
+        if kind == EventKind::Deleted {
+            map.remove(&key);
+        } else {
+            map.insert(key.clone(), stored.clone());
+        }
+        let event = Arc::new(Event { rv, resource, key, kind, obj: stored.clone(), prev });
+        if self.history.len() >= self.history_cap
+            && let Some(old) = self.history.pop_front()
+        {
+            self.compacted = old.rv;
+        }
+        self.history.push_back(event.clone());
+        // No receivers is fine: nobody is watching.
+        let _ = tx.send(event);
+        stored
+    }
+
+    /// The objects of `resource` as they were at resourceVersion `rv`, rebuilt by undoing later events.
+    fn snapshot_at(&self, info: &ResourceInfo, rv: u64) -> Result<BTreeMap<ObjKey, Arc<Stored>>, ApiError> {
+        if rv < self.compacted {
+            return Err(ApiError::expired(format!("too old resource version: {rv} ({})", self.compacted + 1)));
+        }
+        let key = info.store_key();
+        let mut map = self.objects.get(key.as_str()).cloned().unwrap_or_default();
+        for ev in self.history.iter().rev().take_while(|e| e.rv > rv) {
+            if *ev.resource != *key {
+                continue;
+            }
+            match &ev.prev {
+                Some(p) => {
+                    map.insert(ev.key.clone(), p.clone());
+                }
+                None => {
+                    map.remove(&ev.key);
+                }
+            }
+        }
+        Ok(map)
+    }
+
+    /// Re-registers the resources of the CRD `crd` (None: it was deleted), deleting the objects of a removed CRD.
+    fn crd_changed(&mut self, tx: &broadcast::Sender<Arc<Event>>, old: Option<&Value>, new: Option<&Value>) {
+        let names = |v: &Value| {
+            (
+                v.pointer("/spec/group").and_then(Value::as_str).unwrap_or("").to_owned(),
+                v.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("").to_owned(),
+            )
+        };
+        let mut catalog = (*self.catalog).clone();
+        if let Some(old) = old {
+            let (group, plural) = names(old);
+            catalog = catalog.without(&group, &plural);
+            if new.is_none() {
+                let resource = format!("{group}/{plural}");
+                let doomed: Vec<(ObjKey, Arc<Stored>)> = self
+                    .objects
+                    .get(resource.as_str())
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default();
+                for (key, prev) in doomed {
+                    self.commit(tx, &resource, key, prev.value.clone(), EventKind::Deleted, Some(prev));
+                }
+            }
+        }
+        if let Some(new) = new
+            && let Ok(infos) = crd::resources_of(new)
+        {
+            catalog = catalog.with(infos);
+        }
+        self.catalog = Arc::new(catalog);
+    }
+}
+
+impl Store {
+    /// An empty store holding `history` events for watches, with the built-in catalogue.
+    pub fn new(history: usize) -> Self {
+        // The broadcast channel holds as many events as the history: a watcher that falls further
+        // behind is closed and resumes from its last resourceVersion (or relists on 410).
+        let (events, _) = broadcast::channel(history.max(1));
+        Self {
+            inner: Mutex::new(Inner {
+                rv: 0,
+                catalog: Arc::new(Catalog::builtin()),
+                objects: HashMap::new(),
+                history: VecDeque::with_capacity(history.min(1024)),
+                history_cap: history.max(1),
+                compacted: 0,
+            }),
+            events,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock is a bug; the state is still consistent because every
+        // operation validates before it mutates, so keep serving.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The current catalogue.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.lock().catalog.clone()
+    }
+
+    /// The current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.lock().rv
+    }
+
+    /// Creates what a fresh kube-apiserver has: the default namespaces and the `default/kubernetes` Service.
+    pub fn bootstrap(&self) {
+        let opts = WriteOpts::default();
+        for ns in DEFAULT_NAMESPACES {
+            let t = Target { group: "", version: "v1", plural: "namespaces", namespace: "", name: "" };
+            let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+            // Cannot fail on an empty store; a failure would be a bug caught by the tests.
+            let _ = self.create(&t, obj, &opts);
+        }
+        let t = Target { group: "", version: "v1", plural: "services", namespace: "default", name: "" };
+        let svc = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
+                     "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                     "internalTrafficPolicy": "Cluster",
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}
+        });
+        let _ = self.create(&t, svc, &opts);
+    }
+
+    /// GET one object.
+    pub fn get(&self, t: &Target<'_>) -> Result<Bytes, ApiError> {
+        let g = self.lock();
+        let info = g.resolve(t)?;
+        let key = obj_key(&info, t.namespace, t.name);
+        let stored = g.get(&info, &key).ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
+        drop(g);
+        Ok(stored.render(&info))
+    }
+
+    /// POST: create an object.
+    pub fn create(&self, t: &Target<'_>, mut obj: Value, opts: &WriteOpts) -> Result<Written, ApiError> {
+        let mut g = self.lock();
+        let info = g.resolve(t)?;
+        check_type(&obj, &info)?;
+        obj["apiVersion"] = info.api_version().into();
+        obj["kind"] = info.kind.clone().into();
+        let mut warnings = prune_and_default(&info, &mut obj, opts)?;
+        let meta = meta_mut(&mut obj);
+        if meta.get("resourceVersion").and_then(Value::as_str).is_some_and(|rv| !rv.is_empty()) {
+            return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+        }
+        // Namespace: from the URL; the body may repeat it but not contradict it.
+        let body_ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("").to_owned();
+        if info.namespaced {
+            if !body_ns.is_empty() && body_ns != t.namespace {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            meta.insert("namespace".into(), t.namespace.into());
+        } else {
+            meta.remove("namespace");
+        }
+        let mut name = meta.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
+        let generate = meta.get("generateName").and_then(Value::as_str).unwrap_or("").to_owned();
+        let mut causes = Vec::new();
+        if name.is_empty() {
+            if generate.is_empty() {
+                causes.push(Cause::new("FieldValueRequired", "metadata.name", "Required value: name or generateName is required"));
+            } else {
+                name = meta::generate_name(&generate);
+                meta.insert("name".into(), name.clone().into());
+            }
+        }
+        if !name.is_empty() {
+            causes.extend(if info.group.is_empty() && info.plural == "namespaces" {
+                meta::check_label("metadata.name", &name)
+            } else {
+                meta::check_subdomain("metadata.name", &name)
+            });
+        }
+        causes.extend(meta::check_labels_and_annotations(&Value::Object(meta.clone())));
+        meta.insert("uid".into(), meta::new_uid().into());
+        meta.insert("creationTimestamp".into(), meta::now().into());
+        meta.insert("generation".into(), 1.into());
+        for server_set in ["deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+            meta.remove(server_set);
+        }
+        if info.status
+            && let Some(m) = obj.as_object_mut()
+        {
+            m.remove("status");
+        }
+        match (info.group.as_str(), info.plural.as_str()) {
+            ("", "secrets") => fold_string_data(&mut obj),
+            ("", "namespaces") => {
+                let labels = meta_mut(&mut obj).entry("labels").or_insert_with(|| json!({}));
+                if labels.is_object() {
+                    labels[NAMESPACE_NAME_LABEL] = name.clone().into();
+                }
+                obj["spec"] = json!({"finalizers": ["kubernetes"]});
+                obj["status"] = json!({"phase": "Active"});
+            }
+            _ => {}
+        }
+        if let Some(schema) = &info.schema {
+            causes.extend(schema.validate(&obj, None));
+        }
+        let is_crd = *info.store_key() == *CRDS_KEY;
+        if is_crd {
+            crd::default_crd(&mut obj);
+            if let Err(errs) = crd::resources_of(&obj) {
+                causes.extend(errs);
+            }
+        }
+        if !causes.is_empty() {
+            return Err(invalid(&info, &name, causes));
+        }
+        if info.namespaced {
+            match g.namespace(t.namespace) {
+                None => {
+                    return Err(ApiError::not_found(
+                        crate::status::GroupResource { group: "", resource: "namespaces" },
+                        t.namespace,
+                    ));
+                }
+                Some(ns) if !meta_str(&ns.value, "deletionTimestamp").is_empty() => {
+                    return Err(ApiError::forbidden(
+                        info.group_resource(),
+                        &name,
+                        &format!("unable to create new content in namespace {} because it is being terminated", t.namespace),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let key = obj_key(&info, t.namespace, &name);
+        if g.get(&info, &key).is_some() {
+            return Err(ApiError::already_exists(info.group_resource(), &name));
+        }
+        if is_crd {
+            crd::set_established(&mut obj, &meta::now());
+        }
+        if opts.dry_run {
+            return Ok(Written { code: 201, body: Stored::new(obj).json.clone(), warnings });
+        }
+        let stored = g.commit(&self.events, &info.store_key(), key, obj, EventKind::Added, None);
+        if is_crd {
+            g.crd_changed(&self.events, None, Some(&stored.value));
+        }
+        warnings.dedup();
+        Ok(Written { code: 201, body: stored.render(&info), warnings })
+    }
+
+    /// PUT: replace an object (or its status).
+    pub fn update(&self, t: &Target<'_>, sub: Sub, mut obj: Value, opts: &WriteOpts) -> Result<Written, ApiError> {
+        let g = self.lock();
+        let info = g.resolve(t)?;
+        if sub == Sub::Status && !info.status {
+            return Err(ApiError::path_not_found());
+        }
+        check_type(&obj, &info)?;
+        let key = obj_key(&info, t.namespace, t.name);
+        let old = g.get(&info, &key).ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
+        let meta = meta_mut(&mut obj);
+        let body_name = meta.get("name").and_then(Value::as_str).unwrap_or("");
+        if !body_name.is_empty() && body_name != t.name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({})",
+                t.name
+            )));
+        }
+        let body_ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("");
+        if info.namespaced && !body_ns.is_empty() && body_ns != t.namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        self.replace(g, &info, key, old, obj, sub, opts)
+    }
+
+    /// PATCH with a merge patch or a JSON patch.
+    pub fn patch(&self, t: &Target<'_>, sub: Sub, kind: PatchKind, patch: &[u8], opts: &WriteOpts) -> Result<Written, ApiError> {
+        let g = self.lock();
+        let info = g.resolve(t)?;
+        if sub == Sub::Status && !info.status {
+            return Err(ApiError::path_not_found());
+        }
+        let key = obj_key(&info, t.namespace, t.name);
+        let old = g.get(&info, &key).ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
+        let mut doc = old.value.clone();
+        match kind {
+            PatchKind::Merge => {
+                let p: Value = serde_json::from_slice(patch)
+                    .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+                if !p.is_object() {
+                    return Err(ApiError::bad_request("error decoding patch: a merge patch must be a JSON object"));
+                }
+                json_patch::merge(&mut doc, &p);
+            }
+            PatchKind::Json => {
+                let p: json_patch::Patch = serde_json::from_slice(patch)
+                    .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+                json_patch::patch(&mut doc, &p.0).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+            }
+        }
+        check_type(&doc, &info)?;
+        let rv = meta_str(&doc, "resourceVersion");
+        if !rv.is_empty() && rv != meta_str(&old.value, "resourceVersion") {
+            return Err(ApiError::conflict(info.group_resource(), t.name));
+        }
+        if meta_str(&doc, "name") != t.name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({}) does not match the name on the URL ({})",
+                meta_str(&doc, "name"),
+                t.name
+            )));
+        }
+        if meta_str(&doc, "namespace") != meta_str(&old.value, "namespace") {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        self.replace(g, &info, key, old, doc, sub, opts)
+    }
+
+    /// The shared second half of PUT and PATCH: apply the write rules to `new` and commit it.
+    #[allow(clippy::too_many_arguments)]
+    fn replace(
+        &self,
+        mut g: MutexGuard<'_, Inner>,
+        info: &Arc<ResourceInfo>,
+        key: ObjKey,
+        old: Arc<Stored>,
+        mut new: Value,
+        sub: Sub,
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
+        let name = key.1.clone();
+        let gr = info.group_resource();
+        let body_rv = meta_str(&new, "resourceVersion").to_owned();
+        if !body_rv.is_empty() && body_rv != meta_str(&old.value, "resourceVersion") {
+            return Err(ApiError::conflict(gr, &name));
+        }
+        let body_uid = meta_str(&new, "uid").to_owned();
+        let old_uid = meta_str(&old.value, "uid");
+        if !body_uid.is_empty() && body_uid != old_uid {
+            return Err(ApiError::conflict_because(
+                gr,
+                &name,
+                &format!("Precondition failed: UID in precondition: {body_uid}, UID in object meta: {old_uid}"),
+            ));
+        }
+        let mut warnings = Vec::new();
+        new["apiVersion"] = info.api_version().into();
+        new["kind"] = info.kind.clone().into();
+        if sub == Sub::Status {
+            // Status writes change only `.status` (kube-apiserver's status strategies).
+            let status = new.get("status").cloned();
+            new = old.value.clone();
+            new["apiVersion"] = info.api_version().into();
+            match status {
+                Some(s) => new["status"] = s,
+                None => {
+                    if let Some(m) = new.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+        } else {
+            warnings = prune_and_default(info, &mut new, opts)?;
+            if info.status {
+                match old.value.get("status") {
+                    Some(s) => new["status"] = s.clone(),
+                    None => {
+                        if let Some(m) = new.as_object_mut() {
+                            m.remove("status");
+                        }
+                    }
+                }
+            }
+            if info.group.is_empty() && info.plural == "secrets" {
+                fold_string_data(&mut new);
+            }
+        }
+        // Server-owned metadata always comes from the stored object.
+        let old_meta = old.value.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+        let meta = meta_mut(&mut new);
+        for field in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+            match old_meta.get(field) {
+                Some(v) => meta.insert(field.into(), v.clone()),
+                None => meta.remove(field),
+            };
+        }
+        meta.remove("selfLink");
+        let mut causes = meta::check_labels_and_annotations(&Value::Object(meta.clone()));
+        if info.group.is_empty() && info.plural == "namespaces" {
+            let labels = meta.entry("labels").or_insert_with(|| json!({}));
+            if labels.is_object() {
+                labels[NAMESPACE_NAME_LABEL] = name.clone().into();
+            }
+        }
+        let deleting = old_meta.get("deletionTimestamp").is_some_and(|v| !v.is_null());
+        let new_finalizers = meta::finalizers(&new);
+        if deleting {
+            let old_finalizers = meta::finalizers(&old.value);
+            let added: Vec<&String> = new_finalizers.iter().filter(|f| !old_finalizers.contains(f)).collect();
+            if !added.is_empty() {
+                let list: Vec<String> = added.iter().map(|f| format!("{f:?}")).collect();
+                causes.push(Cause::new(
+                    "FieldValueForbidden",
+                    "metadata.finalizers",
+                    format!("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}", list.join(", ")),
+                ));
+            }
+        }
+        let drop_status = info.status;
+        if spec_part(&new, drop_status) != spec_part(&old.value, drop_status) {
+            let generation = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+            meta_mut(&mut new).insert("generation".into(), generation.into());
+        }
+        if let Some(schema) = &info.schema {
+            causes.extend(schema.validate(&new, Some(&old.value)));
+        }
+        let is_crd = *info.store_key() == *CRDS_KEY;
+        if is_crd && sub == Sub::Main {
+            crd::default_crd(&mut new);
+            if let Err(errs) = crd::resources_of(&new) {
+                causes.extend(errs);
+            }
+            for (path, what) in [("/spec/group", "spec.group"), ("/spec/names/plural", "spec.names.plural")] {
+                if new.pointer(path) != old.value.pointer(path) {
+                    causes.push(Cause::new(
+                        "FieldValueInvalid",
+                        what,
+                        format!("Invalid value: {}: field is immutable", new.pointer(path).unwrap_or(&Value::Null)),
+                    ));
+                }
+            }
+            if causes.is_empty() {
+                crd::set_established(&mut new, &meta::now());
+                // Keep the original condition times: only the spec changed.
+                if let Some(conds) = old.value.pointer("/status/conditions") {
+                    new["status"]["conditions"] = conds.clone();
+                }
+            }
+        }
+        if !causes.is_empty() {
+            return Err(invalid(info, &name, causes));
+        }
+        if without_rv(&new) == without_rv(&old.value) {
+            // A no-op write changes nothing and emits no event, like kube-apiserver.
+            return Ok(Written { code: 200, body: old.render(info), warnings });
+        }
+        if opts.dry_run {
+            return Ok(Written { code: 200, body: Stored::new(new).render(info), warnings });
+        }
+        let resource = info.store_key();
+        let stored = g.commit(&self.events, &resource, key.clone(), new, EventKind::Modified, Some(old.clone()));
+        if is_crd {
+            g.crd_changed(&self.events, Some(&old.value), Some(&stored.value));
+        }
+        if deleting && new_finalizers.is_empty() {
+            let value = stored.value.clone();
+            g.commit(&self.events, &resource, key, value, EventKind::Deleted, Some(stored.clone()));
+            if is_crd {
+                g.crd_changed(&self.events, Some(&stored.value), None);
+            }
+        }
+        Ok(Written { code: 200, body: stored.render(info), warnings })
+    }
+
+    /// DELETE one object: removed at once, or marked with deletionTimestamp while finalizers remain.
+    pub fn delete(&self, t: &Target<'_>, opts: &DeleteOpts) -> Result<Written, ApiError> {
+        let mut g = self.lock();
+        let info = g.resolve(t)?;
+        let key = obj_key(&info, t.namespace, t.name);
+        Self::delete_locked(&mut g, &self.events, &info, key, opts)
+    }
+
+    fn delete_locked(
+        g: &mut MutexGuard<'_, Inner>,
+        tx: &broadcast::Sender<Arc<Event>>,
+        info: &Arc<ResourceInfo>,
+        key: ObjKey,
+        opts: &DeleteOpts,
+    ) -> Result<Written, ApiError> {
+        let name = key.1.clone();
+        let gr = info.group_resource();
+        let old = g.get(info, &key).ok_or_else(|| ApiError::not_found(gr, &name))?;
+        if let Some(uid) = &opts.uid {
+            let actual = meta_str(&old.value, "uid");
+            if uid != actual {
+                return Err(ApiError::conflict_because(
+                    gr,
+                    &name,
+                    &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"),
+                ));
+            }
+        }
+        if let Some(rv) = &opts.resource_version {
+            let actual = meta_str(&old.value, "resourceVersion");
+            if rv != actual {
+                return Err(ApiError::conflict_because(
+                    gr,
+                    &name,
+                    &format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"),
+                ));
+            }
+        }
+        let resource = info.store_key();
+        if !meta::finalizers(&old.value).is_empty() {
+            if !meta_str(&old.value, "deletionTimestamp").is_empty() {
+                return Ok(Written { code: 200, body: old.render(info), warnings: Vec::new() });
+            }
+            let mut marked = old.value.clone();
+            let generation = meta_mut(&mut marked).get("generation").and_then(Value::as_i64).unwrap_or(0);
+            let meta = meta_mut(&mut marked);
+            meta.insert("deletionTimestamp".into(), meta::now().into());
+            meta.insert("deletionGracePeriodSeconds".into(), 0.into());
+            // kube-apiserver bumps the generation when it sets deletionTimestamp (rest.BeforeDelete).
+            if generation > 0 {
+                meta.insert("generation".into(), (generation + 1).into());
+            }
+            if opts.dry_run {
+                return Ok(Written { code: 200, body: Stored::new(marked).render(info), warnings: Vec::new() });
+            }
+            let stored = g.commit(tx, &resource, key, marked, EventKind::Modified, Some(old));
+            return Ok(Written { code: 200, body: stored.render(info), warnings: Vec::new() });
+        }
+        if opts.dry_run {
+            return Ok(Written { code: 200, body: old.render(info), warnings: Vec::new() });
+        }
+        let value = old.value.clone();
+        let stored = g.commit(tx, &resource, key, value, EventKind::Deleted, Some(old.clone()));
+        if *resource == *CRDS_KEY {
+            g.crd_changed(tx, Some(&old.value), None);
+        }
+        Ok(Written { code: 200, body: stored.render(info), warnings: Vec::new() })
+    }
+
+    /// DELETE on a collection: deletes every object the selectors match; answers with the list deleted.
+    pub fn delete_collection(&self, t: &Target<'_>, selectors: &Selectors, opts: &DeleteOpts) -> Result<Bytes, ApiError> {
+        let mut g = self.lock();
+        let info = g.resolve(t)?;
+        let keys: Vec<ObjKey> = g
+            .objects
+            .get(info.store_key().as_str())
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| t.namespace.is_empty() || k.0 == t.namespace)
+                    .filter(|(_, v)| selectors.matches(&v.value))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut items = Vec::new();
+        for key in keys {
+            let w = Self::delete_locked(&mut g, &self.events, &info, key, opts)?;
+            items.push(w.body);
+        }
+        let rv = g.rv;
+        Ok(list_body(&info, rv, None, None, &items))
+    }
+
+    /// LIST.
+    pub fn list(&self, t: &Target<'_>, q: &ListQuery) -> Result<Bytes, ApiError> {
+        let g = self.lock();
+        let info = g.resolve(t)?;
+        let (snapshot_rv, start) = match &q.continue_token {
+            Some(token) => {
+                let parsed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(token)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<ContinueToken>(&b).ok())
+                    .ok_or_else(|| ApiError::bad_request("continue key is not valid: the token is not one this server issued"))?;
+                (parsed.rv, Some((parsed.ns, parsed.name)))
+            }
+            None => match (q.rv_match, q.resource_version) {
+                (Some(RvMatch::Exact), Some(rv)) | (Some(RvMatch::NotOlderThan), Some(rv)) if rv > g.rv => {
+                    return Err(too_large(rv, g.rv));
+                }
+                (Some(RvMatch::Exact), Some(rv)) => (rv, None),
+                _ => (g.rv, None),
+            },
+        };
+        let map = if snapshot_rv == g.rv {
+            None
+        } else {
+            Some(g.snapshot_at(&info, snapshot_rv).map_err(|e| {
+                if q.continue_token.is_some() {
+                    ApiError::expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
+                } else {
+                    e
+                }
+            })?)
+        };
+        let empty = BTreeMap::new();
+        let objects = match &map {
+            Some(m) => m,
+            None => g.objects.get(info.store_key().as_str()).unwrap_or(&empty),
+        };
+        let ns_scoped = info.namespaced && !t.namespace.is_empty();
+        let lower = match &start {
+            Some(k) => std::ops::Bound::Excluded(k.clone()),
+            None if ns_scoped => std::ops::Bound::Included((t.namespace.to_owned(), String::new())),
+            None => std::ops::Bound::Unbounded,
+        };
+        let mut items = Vec::new();
+        let mut last: Option<ObjKey> = None;
+        let mut more = false;
+        for (k, v) in objects.range((lower, std::ops::Bound::Unbounded)) {
+            if ns_scoped && k.0 != t.namespace {
+                break;
+            }
+            if !q.selectors.matches(&v.value) {
+                continue;
+            }
+            if q.limit.is_some_and(|l| l > 0 && items.len() >= l) {
+                more = true;
+                break;
+            }
+            items.push(v.render(&info));
+            last = Some(k.clone());
+        }
+        let (token, remaining) = match (more, last) {
+            (true, Some((ns, name))) => {
+                let token = serde_json::to_vec(&ContinueToken { rv: snapshot_rv, ns: ns.clone(), name: name.clone() })
+                    .map(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+                    .unwrap_or_default();
+                // kube-apiserver reports the remaining count only when no selector filters the list.
+                let remaining = q.selectors.is_empty().then(|| {
+                    objects
+                        .range((std::ops::Bound::Excluded((ns, name)), std::ops::Bound::Unbounded))
+                        .take_while(|(k, _)| !ns_scoped || k.0 == t.namespace)
+                        .count()
+                });
+                (Some(token), remaining)
+            }
+            _ => (None, None),
+        };
+        Ok(list_body(&info, snapshot_rv, token.as_deref(), remaining, &items))
+    }
+
+    /// Registers a watch: under the lock, collects what to send first and subscribes to what follows.
+    pub fn watch(&self, t: &Target<'_>, from: WatchFrom) -> Result<WatchStart, ApiError> {
+        let g = self.lock();
+        let info = g.resolve(t)?;
+        let rx = self.events.subscribe();
+        let mut start = WatchStart { info: info.clone(), initial: Vec::new(), replay: Vec::new(), rx, rv: g.rv, expired: None };
+        match from {
+            WatchFrom::Current => {
+                if let Some(m) = g.objects.get(info.store_key().as_str()) {
+                    start.initial = m
+                        .iter()
+                        .filter(|(k, _)| !info.namespaced || t.namespace.is_empty() || k.0 == t.namespace)
+                        .map(|(_, v)| v.clone())
+                        .collect();
+                }
+            }
+            WatchFrom::After(rv) if rv < g.compacted => {
+                start.expired = Some(ApiError::expired(format!("too old resource version: {rv} ({})", g.compacted + 1)));
+            }
+            WatchFrom::After(rv) => {
+                let key = info.store_key();
+                start.replay = g.history.iter().filter(|e| e.rv > rv && *e.resource == *key).cloned().collect();
+            }
+        }
+        Ok(start)
+    }
+}
+
+fn too_large(asked: u64, current: u64) -> ApiError {
+    let mut e = ApiError::timeout(format!("Too large resource version: {asked}, current: {current}"));
+    e.details = Some(crate::status::Details {
+        causes: vec![Cause::new("ResourceVersionTooLarge", "", "Too large resource version")],
+        retry_after_seconds: Some(1),
+        ..Default::default()
+    });
+    e
+}
+
+/// `application/merge-patch+json` or `application/json-patch+json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchKind {
+    Merge,
+    Json,
+}
+
+/// Writes a `<Kind>List` from already-serialised items.
+pub fn list_body(info: &ResourceInfo, rv: u64, token: Option<&str>, remaining: Option<usize>, items: &[Bytes]) -> Bytes {
+    let mut meta = serde_json::Map::new();
+    meta.insert("resourceVersion".into(), rv.to_string().into());
+    if let Some(t) = token {
+        meta.insert("continue".into(), t.into());
+    }
+    if let Some(r) = remaining {
+        meta.insert("remainingItemCount".into(), r.into());
+    }
+    let head = json!({"kind": info.list_kind, "apiVersion": info.api_version(), "metadata": meta}).to_string();
+    let mut out = Vec::with_capacity(head.len() + 16 + items.iter().map(|i| i.len() + 1).sum::<usize>());
+    out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+    out.extend_from_slice(b",\"items\":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item);
+    }
+    out.extend_from_slice(b"]}");
+    Bytes::from(out)
+}

@@ -1,0 +1,141 @@
+//! Streams watch events to one client: initial state or replayed history, then live events filtered by
+//! namespace and selectors, bookmarks, the streaming-list end marker and the timeout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::json;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::ResourceInfo;
+use crate::selector::Selectors;
+use crate::store::{Event, EventKind, Stored, WatchStart};
+
+/// Frames buffered per watch connection before the writer waits for the client.
+const WATCH_BUFFER: usize = 64;
+/// Interval between BOOKMARK events when the client allows them. kube-apiserver sends one about
+/// every minute; a shorter interval costs little and lets tests see bookmarks without waiting.
+const BOOKMARK_INTERVAL: Duration = Duration::from_secs(5);
+/// The annotation on the bookmark that ends the initial events of a streaming list.
+const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
+
+/// What the client asked for.
+#[derive(Debug, Clone, Default)]
+pub struct WatchParams {
+    pub namespace: String,
+    pub selectors: Selectors,
+    pub bookmarks: bool,
+    pub send_initial_events: bool,
+    pub timeout: Option<Duration>,
+}
+
+fn frame(kind: &str, object: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(object.len() + 32);
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"object\":");
+    out.extend_from_slice(object);
+    out.extend_from_slice(b"}\n");
+    Bytes::from(out)
+}
+
+fn bookmark(info: &ResourceInfo, rv: u64, initial_end: bool) -> Bytes {
+    let mut meta = json!({"resourceVersion": rv.to_string(), "creationTimestamp": null});
+    if initial_end {
+        meta["annotations"] = json!({INITIAL_EVENTS_END: "true"});
+    }
+    let obj = json!({"kind": info.kind, "apiVersion": info.api_version(), "metadata": meta});
+    frame("BOOKMARK", obj.to_string().as_bytes())
+}
+
+/// Decides what a stored event looks like to this watch: a selector watch sees an object that
+/// starts matching as ADDED and one that stops matching as DELETED.
+fn translate(ev: &Event, resource: &str, params: &WatchParams) -> Option<(EventKind, Arc<Stored>)> {
+    if *ev.resource != *resource || (!params.namespace.is_empty() && ev.key.0 != params.namespace) {
+        return None;
+    }
+    let now = params.selectors.matches(&ev.obj.value);
+    let before = ev.prev.as_ref().is_some_and(|p| params.selectors.matches(&p.value));
+    let kind = match (ev.kind, before, now) {
+        (EventKind::Added, _, true) => EventKind::Added,
+        (EventKind::Modified, true, true) => EventKind::Modified,
+        (EventKind::Modified, false, true) => EventKind::Added,
+        (EventKind::Modified, true, false) => EventKind::Deleted,
+        (EventKind::Deleted, true, _) | (EventKind::Deleted, _, true) => EventKind::Deleted,
+        _ => return None,
+    };
+    Some((kind, ev.obj.clone()))
+}
+
+/// Starts the task that feeds one watch response; returns the receiving end of its frames.
+pub fn spawn(start: WatchStart, params: WatchParams, cancel: CancellationToken) -> mpsc::Receiver<Bytes> {
+    let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+    tokio::spawn(run(start, params, cancel, tx));
+    rx
+}
+
+async fn run(start: WatchStart, params: WatchParams, cancel: CancellationToken, tx: mpsc::Sender<Bytes>) {
+    let WatchStart { info, initial, replay, mut rx, rv, expired } = start;
+    if let Some(err) = expired {
+        let _ = tx.send(frame("ERROR", err.to_status().to_string().as_bytes())).await;
+        return;
+    }
+    let resource = info.store_key();
+    for obj in initial {
+        if params.selectors.matches(&obj.value) && tx.send(frame("ADDED", &obj.render(&info))).await.is_err() {
+            return;
+        }
+    }
+    if params.send_initial_events && tx.send(bookmark(&info, rv, true)).await.is_err() {
+        return;
+    }
+    let mut last_rv = rv;
+    for ev in replay {
+        if let Some((kind, obj)) = translate(&ev, &resource, &params)
+            && tx.send(frame(kind.as_str(), &obj.render(&info))).await.is_err()
+        {
+            return;
+        }
+    }
+    let deadline = params.timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_INTERVAL, BOOKMARK_INTERVAL);
+    loop {
+        let timeout = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let frame = tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tx.closed() => return,
+            _ = timeout => {
+                if params.bookmarks {
+                    let _ = tx.send(bookmark(&info, last_rv, false)).await;
+                }
+                return;
+            }
+            _ = ticker.tick(), if params.bookmarks => bookmark(&info, last_rv, false),
+            received = rx.recv() => match received {
+                Ok(ev) => {
+                    if ev.rv <= rv {
+                        continue;
+                    }
+                    last_rv = ev.rv;
+                    match translate(&ev, &resource, &params) {
+                        Some((kind, obj)) => frame(kind.as_str(), &obj.render(&info)),
+                        None => continue,
+                    }
+                }
+                // Fell behind the broadcast buffer: end the watch; the client resumes from the
+                // last resourceVersion it saw (or relists after 410), so nothing is skipped.
+                Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
+            },
+        };
+        if tx.send(frame).await.is_err() {
+            return;
+        }
+    }
+}
