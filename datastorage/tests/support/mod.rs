@@ -65,6 +65,8 @@ pub struct TestDs {
     pub running: Option<Running>,
     pub url: String,
     pub token: String,
+    /// The instance's dead-letter stream key (unique per test).
+    pub dlq_stream: String,
     pub http: reqwest::Client,
 }
 
@@ -79,13 +81,14 @@ impl TestDs {
     pub async fn start_on(postgres_url: &str, redis_url: &str) -> Self {
         let token = unique("token");
         let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), postgres_url, redis_url, token.clone());
-        config.dlq_stream = unique("test-dlq");
+        let dlq_stream = unique("test-dlq");
+        config.dlq_stream = dlq_stream.clone();
         config.dlq_replay_interval = TEST_REPLAY_INTERVAL;
         config.pg_max_connections = 4;
         let running = datastorage::start(config).await.unwrap_or_else(|e| panic!("DataStorage failed to start: {e:?}"));
         let url = running.url();
         let http = reqwest::Client::builder().timeout(WAIT).build().expect("http client");
-        Self { running: Some(running), url, token, http }
+        Self { running: Some(running), url, token, dlq_stream, http }
     }
 
     pub fn at(&self, path: &str) -> String {

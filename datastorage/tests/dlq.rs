@@ -1,0 +1,151 @@
+//! Tests the dead-letter queue with a PostgreSQL (and Redis) of the test's own, so stopping
+//! them cannot disturb tests running in parallel: writes while PostgreSQL is down are answered
+//! 202 and queued; once it is back every event is stored exactly once (counted in the table),
+//! a replayed duplicate is skipped, and with both stores down nothing is acknowledged.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use audit::api::{BATCH_PATH, EVENTS_PATH, PROBLEM_CONTENT_TYPE};
+use audit::EventOutcome;
+use serde_json::{Value, json};
+use sqlx::Row;
+use support::{TestDs, backends, event_json, eventually, unique};
+use uuid::Uuid;
+
+struct OwnServers {
+    pg: testinfra::postgres::Postgres,
+    redis: testinfra::redis::Redis,
+}
+
+fn own_servers() -> OwnServers {
+    // Reuse this process's run directory when it has one (one supervisor per process).
+    let run = match &backends().run {
+        Some(run) => run.clone(),
+        None => testinfra::RunDir::for_process().expect("run directory"),
+    };
+    let pg = testinfra::postgres::start(
+        &run,
+        testinfra::postgres::Options { name: unique("dlq-pg"), ..testinfra::postgres::Options::default() },
+    )
+    .expect("own PostgreSQL");
+    let redis = testinfra::redis::start(&run, testinfra::redis::Options { name: unique("dlq-redis"), ..testinfra::redis::Options::default() })
+        .expect("own Redis");
+    OwnServers { pg, redis }
+}
+
+async fn xlen(redis_url: &str, stream: &str) -> Option<u64> {
+    let client = redis::Client::open(redis_url).ok()?;
+    let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+    redis::cmd("XLEN").arg(stream).query_async(&mut conn).await.ok()
+}
+
+/// (rows, distinct ids) stored for `correlation_id`, read straight from the table.
+async fn stored(pg_url: &str, correlation_id: &str) -> Option<(i64, BTreeSet<Uuid>)> {
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(pg_url).await.ok()?;
+    let rows = sqlx::query("SELECT event_id FROM audit_events WHERE correlation_id = $1")
+        .bind(correlation_id)
+        .fetch_all(&pool)
+        .await
+        .ok()?;
+    pool.close().await;
+    let ids: BTreeSet<Uuid> = rows.iter().map(|r| r.get::<Uuid, _>(0)).collect();
+    Some((rows.len() as i64, ids))
+}
+
+fn ids_of(body: &Value) -> Vec<Uuid> {
+    if let Some(id) = body.get("event_id") {
+        return vec![serde_json::from_value(id.clone()).expect("event_id")];
+    }
+    serde_json::from_value(body["event_ids"].clone()).expect("event_ids")
+}
+
+fn batch(correlation_id: &str, n: usize) -> Value {
+    Value::Array((0..n).map(|i| event_json(correlation_id, &format!("test.dlq.e{i}"), EventOutcome::Success)).collect())
+}
+
+#[tokio::test]
+async fn events_accepted_while_postgres_is_down_are_stored_exactly_once_when_it_is_back() {
+    let mut servers = own_servers();
+    let pg_url = servers.pg.url();
+    let redis_url = servers.redis.url();
+    let ds = TestDs::start_on(&pg_url, &redis_url).await;
+    let corr = unique("dlq");
+    let mut expected: BTreeSet<Uuid> = BTreeSet::new();
+
+    let (status, _, body) = ds.post(BATCH_PATH, &batch(&corr, 10)).await;
+    assert_eq!(status, 201, "{body}");
+    expected.extend(ids_of(&body));
+
+    servers.pg.stop().expect("stop PostgreSQL");
+    // Every write is still accepted, as 202, and queued: one stream entry per request.
+    let mut queued_requests = 0;
+    for n in [100, 1000] {
+        let (status, _, body) = ds.post(BATCH_PATH, &batch(&corr, n)).await;
+        assert_eq!(status, 202, "{body}");
+        let ids = ids_of(&body);
+        assert_eq!(ids.len(), n);
+        expected.extend(ids);
+        queued_requests += 1;
+    }
+    for i in 0..5 {
+        let (status, _, body) = ds.post(EVENTS_PATH, &event_json(&corr, &format!("test.dlq.single{i}"), EventOutcome::Failure)).await;
+        assert_eq!(status, 202, "{body}");
+        expected.extend(ids_of(&body));
+        queued_requests += 1;
+    }
+    assert_eq!(expected.len(), 1115);
+    assert_eq!(xlen(&redis_url, &ds.dlq_stream).await, Some(queued_requests));
+
+    // Reads cannot be served from the queue, and readiness says why.
+    let (status, ct, problem) = ds.get(EVENTS_PATH, &[("correlation_id", &corr)]).await;
+    assert_eq!((status, ct.as_deref()), (503, Some(PROBLEM_CONTENT_TYPE)), "{problem}");
+    let (status, _, problem) = support::read(ds.http.get(ds.at("/readyz")).send().await.expect("readyz")).await;
+    assert_eq!(status, 503, "{problem}");
+    assert!(problem["detail"].as_str().expect("detail").contains("PostgreSQL"), "{problem}");
+    // The worker keeps the entries while PostgreSQL is down.
+    assert_eq!(xlen(&redis_url, &ds.dlq_stream).await, Some(queued_requests));
+
+    servers.pg.start().expect("restart PostgreSQL");
+    eventually("the dead-letter queue to drain", || async { (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(()) }).await;
+    let (rows, ids) = stored(&pg_url, &corr).await.expect("count rows");
+    assert_eq!(rows, 1115, "every event stored exactly once");
+    assert_eq!(ids, expected, "exactly the acknowledged ids");
+    let (status, _, body) = ds.get(EVENTS_PATH, &[("correlation_id", &corr), ("limit", "1")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["pagination"]["total"], json!(1115));
+
+    // A replay of events already stored (a crash between commit and XDEL) adds nothing.
+    let listed: Vec<audit::AuditEvent> = serde_json::from_value(
+        ds.get(EVENTS_PATH, &[("correlation_id", &corr), ("limit", "3")]).await.2["data"].clone(),
+    )
+    .expect("events");
+    let client = redis::Client::open(redis_url.as_str()).expect("redis client");
+    let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+    let _: String = redis::cmd("XADD")
+        .arg(&ds.dlq_stream)
+        .arg("*")
+        .arg("events")
+        .arg(serde_json::to_string(&listed).expect("json"))
+        .query_async(&mut conn)
+        .await
+        .expect("XADD");
+    eventually("the duplicate entry to be replayed", || async { (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(()) }).await;
+    assert_eq!(stored(&pg_url, &corr).await.expect("count rows").0, 1115, "a replayed duplicate is not stored twice");
+
+    let metrics = ds.http.get(ds.at("/metrics")).bearer_auth(&ds.token).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("datastorage_audit_events_written_total{destination=\"dlq\"} 1105"), "{metrics}");
+    assert!(metrics.contains("datastorage_audit_events_written_total{destination=\"postgres\"} 10"), "{metrics}");
+    assert!(metrics.contains("datastorage_dlq_replayed_events_total 1105"), "{metrics}");
+
+    // With PostgreSQL and Redis both down nothing is acknowledged: 503, never a 2xx.
+    servers.redis.stop().expect("stop Redis");
+    servers.pg.stop().expect("stop PostgreSQL");
+    let lost = unique("dlq-lost");
+    let (status, ct, problem) = ds.post(EVENTS_PATH, &event_json(&lost, "test.dlq.lost", EventOutcome::Success)).await;
+    assert_eq!((status, ct.as_deref()), (503, Some(PROBLEM_CONTENT_TYPE)), "{problem}");
+    servers.pg.start().expect("restart PostgreSQL");
+    assert_eq!(stored(&pg_url, &lost).await.expect("count rows").0, 0);
+    ds.shutdown().await;
+}
