@@ -23,6 +23,8 @@ use crate::run_dir::RunDir;
 /// PostgreSQL's fast shutdown and Redis without persistence need well under a second.
 const SCRIPT: &str = r#"
 trap '' HUP INT
+# The caller's PATH may be anything (even empty): `sleep` must be found, or the wait loop spins.
+PATH=/usr/bin:/bin:$PATH
 watched=$1 watched_start=$2 run=$3
 alive() {
   want=$2

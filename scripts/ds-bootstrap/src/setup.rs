@@ -1,0 +1,142 @@
+//! The setup script proper: leftovers of dead runs removed, a run directory keyed by
+//! `NEXTEST_RUN_ID`, a supervisor watching nextest, PostgreSQL + Redis from the chosen
+//! provider, DataStorage as a daemon, readiness with deadlines, and the exported variables.
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use nix::sys::signal::Signal;
+use testinfra::{DS_POSTGRES_URL_FILE, DS_REDIS_URL_FILE, DS_RUN_DIR, DS_TOKEN_FILE, DS_URL, Infra, ProcId, Provider, RunDir};
+
+use crate::nextest;
+
+/// Migrations and pool set-up take well under a second; the slack covers a machine loaded by
+/// parallel builds.
+const DATASTORAGE_READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often the daemon's readiness is probed.
+const READY_POLL: Duration = Duration::from_millis(10);
+
+/// A probe that does not answer within this is retried at the next poll.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Lines of the DataStorage log quoted in an error.
+const TAIL_LINES: usize = 10;
+
+const HOW_TO_RUN: &str = "ds-bootstrap is a nextest setup script: run the integration tests with `cargo nextest run --profile integration` (or `scripts/test-integration`), which runs it and passes its variables to the tests";
+
+pub fn run() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let env_file = std::env::var_os("NEXTEST_ENV").map(PathBuf::from).with_context(|| format!("NEXTEST_ENV is not set: {HOW_TO_RUN}"))?;
+    let run_id = std::env::var("NEXTEST_RUN_ID").with_context(|| format!("NEXTEST_RUN_ID is not set: {HOW_TO_RUN}"))?;
+    let provider = Provider::from_env()?;
+    let watched = nextest::watched_process()?;
+
+    let root = testinfra::infra_root()?;
+    testinfra::remove_leftovers(&root);
+    let run = RunDir::create(&root, &run_id)?;
+    // The supervisor first: whatever fails below, what was started stops when the run ends.
+    run.supervise(watched)?;
+
+    let infra = Infra::start(&run, &provider)?;
+    let token_file = run.write_secret("datastorage-token", &testinfra::secret::random_secret())?;
+    let pg_file = run.write_secret("postgres-url", infra.postgres_url())?;
+    let redis_file = run.write_secret("redis-url", infra.redis_url())?;
+    infra.detach();
+
+    let addr = start_datastorage(&run, &pg_file, &redis_file, &token_file)?;
+    nextest::write_env(
+        &env_file,
+        &[
+            (DS_URL, format!("http://{addr}")),
+            (DS_TOKEN_FILE, token_file.display().to_string()),
+            (DS_POSTGRES_URL_FILE, pg_file.display().to_string()),
+            (DS_REDIS_URL_FILE, redis_file.display().to_string()),
+            (DS_RUN_DIR, run.path().display().to_string()),
+        ],
+    )?;
+    eprintln!(
+        "ds-bootstrap: DataStorage ready at http://{addr} after {} ms (logs: {})",
+        started.elapsed().as_millis(),
+        run.path().join("logs").display()
+    );
+    Ok(())
+}
+
+/// Starts `ds-bootstrap datastorage ...` detached (own process group, stdio to its log),
+/// registers it with the supervisor and waits until `/readyz` answers 200.
+fn start_datastorage(run: &RunDir, pg_file: &Path, redis_file: &Path, token_file: &Path) -> anyhow::Result<SocketAddr> {
+    let exe = std::env::current_exe().context("could not find the ds-bootstrap executable to start DataStorage")?;
+    let log = run.log_path("datastorage");
+    let addr_file = run.path().join("datastorage.addr");
+    let out = std::fs::File::create(&log).with_context(|| format!("DataStorage: could not create log file {}", log.display()))?;
+    let err = out.try_clone().with_context(|| format!("DataStorage: could not open log file {}", log.display()))?;
+    let mut cmd = Command::new(&exe);
+    cmd.arg("datastorage")
+        .arg("--listen=127.0.0.1:0")
+        .arg("--postgres-url-file")
+        .arg(pg_file)
+        .arg("--redis-url-file")
+        .arg(redis_file)
+        .arg("--token-file")
+        .arg(token_file)
+        .arg("--addr-file")
+        .arg(&addr_file)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    // Own process group: Ctrl-C aimed at the test run must not reach the daemon before its
+    // supervisor stops it.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().with_context(|| format!("DataStorage: could not start {}", exe.display()))?;
+    let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+    let id = ProcId::of(pid).unwrap_or(ProcId { pid, start_time: 0 });
+    run.register(id, Signal::SIGTERM, "datastorage")?;
+    wait_ready(&mut child, &addr_file, &log)
+}
+
+fn wait_ready(child: &mut Child, addr_file: &Path, log: &Path) -> anyhow::Result<SocketAddr> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().context("DataStorage: could not poll the daemon")? {
+            bail!("DataStorage exited during start-up ({status}); see {}{}", log.display(), tail(log));
+        }
+        if let Some(addr) = std::fs::read_to_string(addr_file).ok().and_then(|a| a.trim().parse().ok())
+            && readyz(addr)
+        {
+            return Ok(addr);
+        }
+        if start.elapsed() > DATASTORAGE_READY_TIMEOUT {
+            bail!(
+                "DataStorage was not ready after {DATASTORAGE_READY_TIMEOUT:?} (/readyz never answered 200); see {}{}",
+                log.display(),
+                tail(log)
+            );
+        }
+        std::thread::sleep(READY_POLL);
+    }
+}
+
+/// `GET /readyz` over a plain connection: 200 means PostgreSQL and Redis answer too.
+fn readyz(addr: SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT) else { return false };
+    let _ = s.set_read_timeout(Some(PROBE_TIMEOUT));
+    let _ = s.set_write_timeout(Some(PROBE_TIMEOUT));
+    let req = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
+}
+
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
+    if tail.is_empty() { String::new() } else { format!("; last lines:\n{tail}") }
+}

@@ -1,0 +1,177 @@
+//! The setup script end to end, with the real binaries: what it exports works, concurrent runs
+//! stay apart, `kill -9` of the nextest process leaves nothing behind, and failures say what
+//! to do.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use common::{Boot, Watched, alive, bootstrap, eventually, run_processes};
+use sqlx::Connection;
+
+async fn usable(boot: &Boot) {
+    let infra = testinfra::SharedInfra::from_vars(|k| boot.env.get(k).cloned()).expect("exported variables are complete");
+    let http = reqwest::Client::new();
+    let events = format!("{}/api/v1/audit/events", infra.datastorage_url());
+    let ok = http.get(&events).bearer_auth(infra.token()).send().await.unwrap();
+    assert_eq!(ok.status(), 200, "{}", ok.text().await.unwrap());
+    let anon = http.get(&events).send().await.unwrap();
+    assert_eq!(anon.status(), 401);
+    let ready = http.get(format!("{}/readyz", infra.datastorage_url())).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    let mut pg = sqlx::PgConnection::connect(infra.postgres_url().unwrap()).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM pg_stat_activity").fetch_one(&mut pg).await.unwrap();
+    assert!(n > 0);
+    let redis = redis::Client::open(infra.redis_url().unwrap()).unwrap();
+    let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+    let pong: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
+    assert_eq!(pong, "PONG");
+}
+
+#[tokio::test]
+async fn exported_variables_are_present_usable_and_secret_free() {
+    let watched = Watched::new();
+    let (_dir, boot) = bootstrap("exports", &watched);
+    assert!(boot.success, "{}", boot.stderr);
+
+    let keys: Vec<&str> = boot.env.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["DS_POSTGRES_URL_FILE", "DS_REDIS_URL_FILE", "DS_RUN_DIR", "DS_TOKEN_FILE", "DS_URL"]);
+    // nextest rejects blank lines and copies values into its JUnit XML.
+    assert!(boot.env_text.lines().all(|l| !l.trim().is_empty() && !l.contains('"')), "{:?}", boot.env_text);
+    for key in ["DS_TOKEN_FILE", "DS_POSTGRES_URL_FILE", "DS_REDIS_URL_FILE"] {
+        let path = boot.var(key);
+        let meta = std::fs::metadata(path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{key}");
+        let secret = std::fs::read_to_string(path).unwrap();
+        assert!(!boot.env_text.contains(secret.trim()), "{key}'s secret leaked into the exported values");
+    }
+    assert!(boot.run_dir().join("logs/datastorage.log").exists());
+    assert!(boot.stderr.contains("DataStorage ready at"), "{}", boot.stderr);
+    usable(&boot).await;
+}
+
+#[tokio::test]
+async fn two_concurrent_runs_do_not_collide() {
+    let (w1, w2) = (Watched::new(), Watched::new());
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| bootstrap("concurrent-a", &w1));
+        let b = s.spawn(|| bootstrap("concurrent-b", &w2));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let (_da, a) = a;
+    let (_db, b) = b;
+    assert!(a.success, "{}", a.stderr);
+    assert!(b.success, "{}", b.stderr);
+    for key in ["DS_URL", "DS_RUN_DIR", "DS_TOKEN_FILE"] {
+        assert_ne!(a.var(key), b.var(key), "{key}");
+    }
+    usable(&a).await;
+    usable(&b).await;
+    // Ending one run leaves the other working.
+    drop(w1);
+    let a_procs = run_processes(&a.run_dir());
+    assert!(eventually(common::GONE_DEADLINE, || alive(&a_procs) == 0));
+    usable(&b).await;
+}
+
+#[test]
+fn kill_9_of_the_watched_process_leaves_nothing_of_the_run() {
+    let mut watched = Watched::new();
+    let (_dir, boot) = bootstrap("kill9", &watched);
+    assert!(boot.success, "{}", boot.stderr);
+    let procs = run_processes(&boot.run_dir());
+    // postgres (+ its helper processes), redis, datastorage, supervisor
+    assert!(procs.len() >= 5, "{procs:?}");
+    assert_eq!(alive(&procs), procs.len());
+
+    watched.kill9();
+    let gone = eventually(common::GONE_DEADLINE, || alive(&procs) == 0);
+    let log = std::fs::read_to_string(boot.run_dir().join("logs/supervisor.log")).unwrap_or_default();
+    assert!(gone, "{} of {} processes left; supervisor log:\n{log}", alive(&procs), procs.len());
+    assert!(!boot.run_dir().join("data").exists());
+    assert!(!boot.run_dir().join("secrets").exists());
+}
+
+/// No override: the script must find the nextest process by walking up its ancestors. The
+/// stand-in is a shell copied under the name `cargo-nextest` (what nextest's process is called)
+/// that runs the script, then waits.
+#[test]
+fn the_nextest_process_is_found_among_the_ancestors() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("cargo-nextest");
+    std::fs::copy("/bin/sh", &fake).unwrap();
+    let env_file = dir.path().join("nextest-env");
+    std::fs::write(&env_file, "").unwrap();
+    let done = dir.path().join("done");
+    let script = r#""$BIN" 2>"$DONE.err"; echo $? > "$DONE.tmp"; mv "$DONE.tmp" "$DONE"; exec sleep 600"#;
+    let mut cmd = Command::new(&fake);
+    cmd.args(["-c", script, "cargo-nextest", "nextest", "run"]).env("DONE", &done).env("BIN", common::BIN);
+    common::configure(&mut cmd, &common::run_id("ancestor"), None, &env_file);
+    let mut watched = Watched::spawn(&mut cmd);
+    assert!(eventually(std::time::Duration::from_secs(60), || done.exists()), "the script did not finish");
+    let status = std::fs::read_to_string(&done).unwrap();
+    let stderr = std::fs::read_to_string(dir.path().join("done.err")).unwrap_or_default();
+    assert_eq!(status.trim(), "0", "{stderr}");
+    let env = std::fs::read_to_string(&env_file).unwrap();
+    let run_dir = env.lines().find_map(|l| l.strip_prefix("DS_RUN_DIR=")).unwrap().to_string();
+    let supervisor_log = std::fs::read_to_string(format!("{run_dir}/logs/supervisor.log")).unwrap();
+    assert!(supervisor_log.contains(&format!("watching pid {}", watched.id.pid)), "{supervisor_log}");
+
+    let procs = run_processes(std::path::Path::new(&run_dir));
+    watched.kill9();
+    assert!(eventually(common::GONE_DEADLINE, || alive(&procs) == 0));
+}
+
+#[test]
+fn missing_binaries_say_to_run_install_deps() {
+    let watched = Watched::new();
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("env");
+
+    // No PostgreSQL anywhere: an empty PATH and an empty versioned-install root.
+    let mut cmd = common::command(&common::run_id("nopg"), Some(&watched), &env_file);
+    cmd.env("PATH", dir.path()).env("TESTINFRA_POSTGRES_ROOT", dir.path());
+    let boot = common::run(cmd, &env_file);
+    assert!(!boot.success);
+    assert!(boot.stderr.contains("PostgreSQL server binaries not found: run scripts/install-deps"), "{}", boot.stderr);
+    assert!(boot.env_text.is_empty(), "nothing exported on failure");
+
+    // PostgreSQL from its versioned directory, but no redis-server on PATH.
+    if std::path::Path::new("/usr/lib/postgresql").is_dir() {
+        let mut cmd = common::command(&common::run_id("noredis"), Some(&watched), &env_file);
+        cmd.env("PATH", dir.path());
+        let boot = common::run(cmd, &env_file);
+        assert!(!boot.success);
+        assert!(boot.stderr.contains("Redis server binaries not found: run scripts/install-deps"), "{}", boot.stderr);
+    }
+}
+
+#[test]
+fn outside_nextest_it_says_how_it_is_meant_to_be_run() {
+    let out = Command::new(common::BIN).env_remove("NEXTEST_ENV").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("NEXTEST_ENV is not set"), "{stderr}");
+    assert!(stderr.contains("cargo nextest run --profile integration"), "{stderr}");
+}
+
+#[test]
+fn leftovers_of_a_dead_run_are_removed_first() {
+    // A dead run: supervisor gone (a pid that never ran at this start time), daemon alive.
+    let root = testinfra::infra_root().unwrap();
+    let dead = root.join(common::run_id("dead"));
+    std::fs::create_dir_all(dead.join("data")).unwrap();
+    let mut daemon = Command::new("sleep").arg("600").spawn().unwrap();
+    let id = testinfra::ProcId::of(daemon.id() as i32).unwrap();
+    std::fs::write(dead.join("pids"), format!("{} TERM sleep\n", id.to_line())).unwrap();
+    std::fs::write(dead.join("supervisor"), format!("{} 1", id.pid)).unwrap();
+
+    let watched = Watched::new();
+    let (_dir, boot) = bootstrap("after-dead", &watched);
+    assert!(boot.success, "{}", boot.stderr);
+    daemon.wait().unwrap();
+    assert!(!id.is_alive());
+    assert!(!dead.join("data").exists());
+}
