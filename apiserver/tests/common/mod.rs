@@ -1,0 +1,118 @@
+//! Helpers shared by the integration tests: raw HTTP requests with full Status bodies, CRD fixtures, polling.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+/// Upper bound for anything a test waits for; generous because CI machines are shared.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A raw answer: status code, parsed JSON body (Null if not JSON) and headers.
+pub struct Raw {
+    pub code: u16,
+    pub body: Value,
+    pub headers: http::HeaderMap,
+}
+
+/// Sends one HTTP/1.1 request to the server, with or without the bearer token.
+pub async fn raw_with(
+    url: &str,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: impl Into<Bytes>,
+) -> Raw {
+    let addr = url.trim_start_matches("http://");
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the API server");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(conn);
+    let mut req = http::Request::builder().method(method).uri(path).header("host", addr);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    let req = req.body(Full::new(body.into())).expect("request");
+    let resp = tokio::time::timeout(WAIT, sender.send_request(req)).await.expect("answer in time").expect("response");
+    let code = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Raw { code, body, headers }
+}
+
+/// An authenticated raw request.
+pub async fn raw(server: &apiserver::ApiServer, method: &str, path: &str, content_type: Option<&str>, body: impl Into<Bytes>) -> Raw {
+    raw_with(server.url(), Some(server.token()), method, path, content_type, body).await
+}
+
+/// An authenticated JSON request.
+pub async fn send(server: &apiserver::ApiServer, method: &str, path: &str, body: &Value) -> Raw {
+    let bytes = if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) };
+    let ct = match method {
+        "PATCH" => "application/merge-patch+json",
+        _ => "application/json",
+    };
+    raw(server, method, path, Some(ct), bytes).await
+}
+
+/// A namespaced CRD `widgets.example.com` with a status subresource, an immutable spec, defaults and bounds.
+pub fn widget_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"], "categories": ["all"]},
+            "scope": "Namespaced",
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {
+                        "spec": {
+                            "type": "object",
+                            "required": ["size"],
+                            "properties": {
+                                "size": {"type": "integer", "minimum": 0, "maximum": 10},
+                                "color": {"type": "string", "enum": ["red", "blue"], "default": "red"},
+                                "note": {"type": "string", "maxLength": 5}
+                            }
+                        },
+                        "status": {
+                            "type": "object",
+                            "properties": {
+                                "phase": {"type": "string"},
+                                "observedGeneration": {"type": "integer"}
+                            }
+                        }
+                    }
+                }}
+            }]
+        }
+    })
+}
+
+/// Polls `check` until it returns Some, or panics after [`WAIT`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
