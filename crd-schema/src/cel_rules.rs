@@ -238,11 +238,51 @@ pub(crate) fn to_cel(v: &Value, node: Option<&Node>, is_root: bool) -> cel::Valu
                 } else {
                     to_cel(x, child, false)
                 };
-                map.insert(Key::String(Arc::new(k.clone())), val);
+                // Declared properties are fields, seen under their escaped names; map entries
+                // (additionalProperties) keep their keys.
+                let declared = node.is_some_and(|n| n.properties.contains_key(k));
+                let key = if declared {
+                    match escape_property(k) {
+                        Some(e) => e,
+                        None => continue,
+                    }
+                } else {
+                    k.clone()
+                };
+                map.insert(Key::String(Arc::new(key)), val);
             }
             cel::Value::from(map)
         }
     }
+}
+
+/// CEL reserved words; a property with such a name is seen as `__name__`.
+const CEL_RESERVED: &[&str] = &[
+    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let",
+    "loop", "package", "namespace", "return", "var", "void", "while",
+];
+
+/// Kubernetes' property name escaping (k8s.io/apiserver/pkg/cel/escaping.go): `__` → `__underscores__`,
+/// `.` → `__dot__`, `-` → `__dash__`, `/` → `__slash__`; names with other characters are not
+/// accessible from CEL.
+fn escape_property(name: &str) -> Option<String> {
+    if CEL_RESERVED.contains(&name) {
+        return Some(format!("__{name}__"));
+    }
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '.' | '-' | '/'));
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')) {
+        return None;
+    }
+    if !name.contains(['.', '-', '/']) && !name.contains("__") {
+        return Some(name.to_string());
+    }
+    Some(
+        name.replace("__", "__underscores__")
+            .replace('.', "__dot__")
+            .replace('-', "__dash__")
+            .replace('/', "__slash__"),
+    )
 }
 
 /// Evaluates the rules of one node and appends kube-apiserver-shaped errors.

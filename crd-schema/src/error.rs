@@ -300,7 +300,7 @@ pub(crate) fn go_json_float(f: f64) -> String {
     const JSON_PLAIN_MIN: f64 = 1e-6;
     const JSON_PLAIN_MAX: f64 = 1e21;
     let abs = f.abs();
-    if abs != 0.0 && (abs < JSON_PLAIN_MIN || abs >= JSON_PLAIN_MAX) {
+    if abs != 0.0 && !(JSON_PLAIN_MIN..JSON_PLAIN_MAX).contains(&abs) {
         let sci = format!("{f:e}");
         let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
         let exp: i32 = exp.parse().unwrap_or(0);

@@ -173,7 +173,8 @@ fn check_type(node: &Node, v: &Value, name: &str, errs: &mut Vec<FieldError>) {
         type_error(errs, name, format, val_format);
         return;
     }
-    if !(contains("number") || contains("integer")) && !format.is_empty() && !scalar_kind {
+    // A formatted string (or list) needs no type check unless the type is numeric.
+    if !(contains("number") || contains("integer") || format.is_empty() || scalar_kind) {
         return;
     }
     if !(contains(sch_type) || is_float_int || is_int_float) {

@@ -191,3 +191,21 @@ fn date_time_fields_are_timestamps() {
         ["spec: Invalid value: start before end"]
     );
 }
+
+#[test]
+fn property_names_are_escaped_like_kubernetes() {
+    let schema = schema_with_spec(json!({
+        "type": "object",
+        "properties": {"max-size": {"type": "integer"}, "namespace": {"type": "string"}, "a.b": {"type": "string"}},
+        "x-kubernetes-validations": [
+            {"rule": "self.max__dash__size < 10", "message": "dash"},
+            {"rule": "self.__namespace__ != 'kube-system'", "message": "keyword"},
+            {"rule": "self.a__dot__b != 'x'", "message": "dot"}
+        ]
+    }));
+    assert!(messages(&schema, &json!({"spec": {"max-size": 1, "namespace": "default", "a.b": "y"}}), None).is_empty());
+    assert_eq!(
+        messages(&schema, &json!({"spec": {"max-size": 11, "namespace": "kube-system", "a.b": "x"}}), None),
+        ["spec: Invalid value: dash", "spec: Invalid value: keyword", "spec: Invalid value: dot"]
+    );
+}
