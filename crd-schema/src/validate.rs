@@ -26,6 +26,8 @@ pub(crate) fn validate(root: &Node, env: &CelEnv, obj: &Value, old: Option<&Valu
     let mut name = String::new();
     openapi(root, obj, old, &mut name, true, &mut errs);
 
+    embedded_resources(root, obj, true, &mut String::new(), &mut errs);
+
     let check_lists = old.is_none_or(|o| {
         let mut old_errs = Vec::new();
         list_types(root, o, &mut String::new(), &mut old_errs);
@@ -651,5 +653,118 @@ fn cel_walk(node: &Node, env: &CelEnv, v: &Value, old: Option<&Value>, is_root: 
             }
         }
         _ => {}
+    }
+}
+
+/// The DNS-1035 label rule kube-apiserver applies to an embedded resource's lower-cased kind.
+const DNS1035_LABEL_ERROR: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+/// DNS-1035 labels are at most this long.
+const DNS1035_LABEL_MAX: usize = 63;
+
+fn is_dns1035_label(s: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if s.len() > DNS1035_LABEL_MAX {
+        errs.push(format!("must be no more than {DNS1035_LABEL_MAX} characters"));
+    }
+    let b = s.as_bytes();
+    let ok = !b.is_empty()
+        && b[0].is_ascii_lowercase()
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.last().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !ok {
+        errs.push(DNS1035_LABEL_ERROR.to_string());
+    }
+    errs
+}
+
+/// `objectmeta.Validate`: embedded resources (`x-kubernetes-embedded-resource`) need a valid
+/// apiVersion and kind, and a metadata.name that is a valid path segment. The resource root is
+/// the API server's job.
+fn embedded_resources(node: &Node, v: &Value, is_root: bool, path: &mut String, errs: &mut Vec<FieldError>) {
+    let base = path.len();
+    match v {
+        Value::Object(m) => {
+            if node.embedded && !is_root {
+                check_embedded(m, path, errs);
+            }
+            for (k, x) in m {
+                if let Some(p) = node.properties.get(k) {
+                    push_key(path, k);
+                    embedded_resources(p, x, false, path, errs);
+                } else if let Some(ap) = node.additional_schema() {
+                    path.push_str(&format!("[{k}]"));
+                    embedded_resources(ap, x, false, path, errs);
+                }
+                path.truncate(base);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_node) = &node.items {
+                for (i, x) in items.iter().enumerate() {
+                    path.push_str(&format!("[{i}]"));
+                    embedded_resources(item_node, x, false, path, errs);
+                    path.truncate(base);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_embedded(m: &Map<String, Value>, path: &str, errs: &mut Vec<FieldError>) {
+    let child = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+    if !m.contains_key("apiVersion") {
+        errs.push(FieldError::required(child("apiVersion"), ""));
+    }
+    if !m.contains_key("kind") {
+        errs.push(FieldError::required(child("kind"), ""));
+    }
+    for (k, v) in m {
+        match k.as_str() {
+            "apiVersion" => match v.as_str() {
+                None => errs.push(FieldError::invalid(child("apiVersion"), v.clone(), "must be a string")),
+                Some("") => errs.push(FieldError::invalid(child("apiVersion"), v.clone(), "must not be empty")),
+                // schema.ParseGroupVersion: "group/version" or "version", nothing more.
+                Some(s) if s.matches('/').count() > 1 || s.starts_with('/') || s.ends_with('/') => errs.push(FieldError::invalid(
+                    child("apiVersion"),
+                    v.clone(),
+                    format!("unexpected GroupVersion string: {s}"),
+                )),
+                Some(_) => {}
+            },
+            "kind" => match v.as_str() {
+                None => errs.push(FieldError::invalid(child("kind"), v.clone(), "must be a string")),
+                Some("") => errs.push(FieldError::invalid(child("kind"), v.clone(), "must not be empty")),
+                Some(s) => {
+                    let e = is_dns1035_label(&s.to_lowercase());
+                    if !e.is_empty() {
+                        errs.push(FieldError::invalid(
+                            child("kind"),
+                            v.clone(),
+                            format!("may have mixed case, but should otherwise match: {}", e.join(",")),
+                        ));
+                    }
+                }
+            },
+            "metadata" => match v {
+                Value::Object(meta) => {
+                    if let Some(name) = meta.get("name").and_then(Value::as_str) {
+                        // path.IsValidPathSegmentName
+                        let msg = match name {
+                            "." | ".." => Some(format!("may not be '{name}'")),
+                            n if n.contains('/') => Some("may not contain '/'".to_string()),
+                            n if n.contains('%') => Some("may not contain '%'".to_string()),
+                            _ => None,
+                        };
+                        if let Some(msg) = msg {
+                            errs.push(FieldError::invalid(format!("{}.name", child("metadata")), Value::from(name), msg));
+                        }
+                    }
+                }
+                Value::Null => {}
+                other => errs.push(FieldError::invalid(child("metadata"), other.clone(), "must be an object")),
+            },
+            _ => {}
+        }
     }
 }

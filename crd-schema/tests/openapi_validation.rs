@@ -406,3 +406,19 @@ fn reasons_are_kubernetes_cause_types() {
         assert_eq!(k.reason(), r);
     }
 }
+
+#[test]
+fn embedded_resources_need_api_version_and_kind() {
+    let schema = spec_schema(obj_spec(json!({"template": {"type": "object", "x-kubernetes-embedded-resource": true, "x-kubernetes-preserve-unknown-fields": true}})));
+    let msgs = |spec: Value| -> Vec<String> { schema.validate(&json!({"spec": spec}), None).iter().map(ToString::to_string).collect() };
+    assert_eq!(msgs(json!({"template": {}})), ["spec.template.apiVersion: Required value", "spec.template.kind: Required value"]);
+    assert_eq!(
+        msgs(json!({"template": {"apiVersion": "a/b/c", "kind": "Bad_Kind", "metadata": {"name": "x/y"}}})),
+        [
+            "spec.template.apiVersion: Invalid value: \"a/b/c\": unexpected GroupVersion string: a/b/c",
+            "spec.template.kind: Invalid value: \"Bad_Kind\": may have mixed case, but should otherwise match: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+            "spec.template.metadata.name: Invalid value: \"x/y\": may not contain '/'"
+        ]
+    );
+    assert!(msgs(json!({"template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}})).is_empty());
+}
