@@ -46,6 +46,10 @@ impl Schema {
         let mut compiler = node::Compiler { errs: Vec::new(), env: &env };
         let root = compiler.compile_root(open_api_v3_schema);
         let mut causes = compiler.errs;
+        if causes.is_empty() {
+            // Defaults are only checked against a schema that compiled.
+            validate::check_defaults(&root, &env, "openAPIV3Schema", &mut causes);
+        }
         if !causes.is_empty() {
             causes.sort_by_key(ToString::to_string);
             causes.dedup();

@@ -72,6 +72,13 @@ pub(crate) fn prune_root(root: &Node, obj: &mut Value) -> Vec<String> {
     t.found
 }
 
+/// Prunes a value against a node, as the CRD validation does to check a default is pruned.
+pub(crate) fn prune_value(x: &mut Value, s: &Node) -> Vec<String> {
+    let mut t = PathTracker { parts: String::new(), found: Vec::new() };
+    prune(x, Some(s), s.embedded, &mut t);
+    t.found
+}
+
 fn prune(x: &mut Value, s: Option<&Node>, embedded: bool, t: &mut PathTracker) {
     if let Some(s) = s
         && s.preserve_unknown

@@ -191,7 +191,8 @@ impl Compiler<'_> {
         node.int_or_string = self.boolean(obj, "x-kubernetes-int-or-string", path);
         node.preserve_unknown = self.boolean(obj, "x-kubernetes-preserve-unknown-fields", path);
         node.embedded = self.boolean(obj, "x-kubernetes-embedded-resource", path);
-        node.default = obj.get("default").cloned();
+        // `default: null` means no default, as in Go where the decoded value is nil.
+        node.default = obj.get("default").filter(|d| !d.is_null()).cloned();
 
         self.value_validations(&mut node, obj, path);
 

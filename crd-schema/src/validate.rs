@@ -47,6 +47,50 @@ pub(crate) fn validate(root: &Node, env: &CelEnv, obj: &Value, old: Option<&Valu
     errs
 }
 
+/// Checks the `default` of every node the way the CRD validation does
+/// (apiextensions-apiserver `schema/defaulting/validation.go`): a default must be pruned, pass
+/// the node's OpenAPI validation and then its CEL rules (with and without itself as `oldSelf`).
+pub(crate) fn check_defaults(node: &Node, env: &CelEnv, path: &str, errs: &mut Vec<FieldError>) {
+    if let Some(d) = &node.default {
+        let dpath = format!("{path}.default");
+        let mut pruned = d.clone();
+        crate::mutate::prune_value(&mut pruned, node);
+        if pruned != *d {
+            errs.push(FieldError::invalid(dpath.clone(), d.clone(), "must not have unknown fields"));
+        }
+        let prefix = |e: FieldError| FieldError {
+            field: if e.field.is_empty() { dpath.clone() } else { format!("{dpath}.{}", e.field) },
+            ..e
+        };
+        let mut own = Vec::new();
+        if node.embedded {
+            if let Value::Object(m) = d {
+                check_embedded(m, "", &mut own);
+            }
+        }
+        embedded_resources(node, d, true, &mut String::new(), &mut own);
+        if own.is_empty() {
+            openapi(node, d, None, &mut String::new(), false, &mut own);
+        }
+        if own.is_empty() && node.has_rules() {
+            cel_walk(node, env, d, Some(d), false, &mut String::new(), &mut own);
+            if own.is_empty() {
+                cel_walk(node, env, d, None, false, &mut String::new(), &mut own);
+            }
+        }
+        errs.extend(own.into_iter().map(prefix));
+    }
+    for (k, p) in &node.properties {
+        check_defaults(p, env, &format!("{path}.properties[{k}]"), errs);
+    }
+    if let Some(items) = &node.items {
+        check_defaults(items, env, &format!("{path}.items"), errs);
+    }
+    if let Some(ap) = node.additional_schema() {
+        check_defaults(ap, env, &format!("{path}.additionalProperties"), errs);
+    }
+}
+
 fn field_of(name: &str) -> &str {
     name.strip_prefix('.').unwrap_or(name)
 }

@@ -161,3 +161,21 @@ fn valid_schemas_compile() {
         }
     }
 }
+
+#[test]
+fn defaults_must_be_pruned_and_valid() {
+    let got = causes(json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "replicas": {"type": "integer", "minimum": 0, "default": -1},
+        "strategy": {"type": "object", "default": {"kind": "x"}, "properties": {"type": {"type": "string"}}},
+        "name": {"type": "string", "default": "ab", "x-kubernetes-validations": [{"rule": "self.size() > 3", "message": "too short"}]},
+        "ok": {"type": "string", "default": "fine", "enum": ["fine"]}
+    }}}}));
+    assert_eq!(
+        got,
+        [
+            "openAPIV3Schema.properties[spec].properties[name].default: Invalid value: \"ab\": too short",
+            "openAPIV3Schema.properties[spec].properties[replicas].default: Invalid value: -1:  in body should be greater than or equal to 0",
+            "openAPIV3Schema.properties[spec].properties[strategy].default: Invalid value: {\"kind\":\"x\"}: must not have unknown fields",
+        ]
+    );
+}
