@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{Args, Config, DEFAULT_DLQ_REPLAY_INTERVAL, DEFAULT_DLQ_STREAM, DEFAULT_PG_MAX_CONNECTIONS};
 pub use dlq::REDIS_TIMEOUT;
 pub use http::MAX_BODY_BYTES;
-pub use postgres::{ACQUIRE_TIMEOUT, STATEMENT_TIMEOUT};
+pub use postgres::{ACQUIRE_TIMEOUT, PROBE_TIMEOUT, SLOW_ACQUIRE, STATEMENT_TIMEOUT};
 
 /// Longest wait for in-flight requests and the replay worker to finish at shutdown before they
 /// are abandoned: requests are bounded by the store deadlines (a few seconds), so this is ample.

@@ -8,14 +8,26 @@ use std::time::Duration;
 use audit::{AuditEvent, EventOutcome};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-/// Deadline for getting a pooled connection (including its liveness check). A stopped server
-/// refuses at once; this bounds a hung or unroutable one so that writes fall back to the
-/// dead-letter queue in well under a second.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Longest wait for a pooled connection while PostgreSQL is reachable: covers queueing behind
+/// other requests when every connection is busy, and opening a connection (a SCRAM handshake
+/// costs hundreds of milliseconds in an unoptimised build on a loaded machine).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an acquire may take before DataStorage checks whether PostgreSQL is there at all.
+/// Most acquires take microseconds (an idle pooled connection); past this, a TCP probe tells a
+/// stopped server (refused: fall back to the dead-letter queue now) from a busy one (keep
+/// waiting). Together with [`PROBE_TIMEOUT`] this bounds detecting a dead PostgreSQL to about
+/// half a second, where sqlx alone would retry a refused connect until [`ACQUIRE_TIMEOUT`].
+pub const SLOW_ACQUIRE: Duration = Duration::from_millis(250);
+
+/// Deadline of the TCP reachability probe: loopback and LAN connects take well under a
+/// millisecond; an unroutable host never answers.
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// Deadline for one statement. A 1,000-event insert takes tens of milliseconds even on a busy
 /// two-core CI machine; two seconds only trips on a server that stopped answering mid-statement.
@@ -54,6 +66,8 @@ pub struct Filter {
 #[derive(Clone, Debug)]
 pub struct Pg {
     pool: PgPool,
+    /// `host:port` for the reachability probe; `None` for a Unix socket (no TCP to probe).
+    probe_addr: Option<(String, u16)>,
 }
 
 impl Pg {
@@ -64,6 +78,10 @@ impl Pg {
             action: "parse the PostgreSQL URL",
             source: e,
         })?;
+        let probe_addr = options
+            .get_socket()
+            .is_none()
+            .then(|| (options.get_host().to_owned(), options.get_port()));
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -71,7 +89,7 @@ impl Pg {
             // it instead of failing the request.
             .test_before_acquire(true)
             .connect_lazy_with(options);
-        let pg = Self { pool };
+        let pg = Self { pool, probe_addr };
         tokio::time::timeout(STARTUP_TIMEOUT, async {
             // Retry the first connection until the deadline: a server started a moment ago
             // may still answer "the database system is starting up".
@@ -93,6 +111,24 @@ impl Pg {
         Ok(pg)
     }
 
+    /// A pooled connection; fails fast (as unavailable) when PostgreSQL refuses connections.
+    async fn acquire(&self) -> Result<PoolConnection<Postgres>, PgError> {
+        let acquire = self.pool.acquire();
+        tokio::pin!(acquire);
+        if let Ok(result) = tokio::time::timeout(SLOW_ACQUIRE, &mut acquire).await {
+            return result.map_err(classify_error);
+        }
+        if let Some((host, port)) = &self.probe_addr {
+            let probe = tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect((host.as_str(), *port))).await;
+            match probe {
+                Ok(Ok(_)) => {} // reachable: busy or slow, keep waiting
+                Ok(Err(e)) => return Err(PgError::Unavailable(format!("PostgreSQL refuses connections: {e}"))),
+                Err(_) => return Err(PgError::Unavailable(format!("PostgreSQL did not accept a TCP connection within {PROBE_TIMEOUT:?}"))),
+            }
+        }
+        acquire.await.map_err(classify_error)
+    }
+
     /// Closes the pool, waiting for checked-out connections.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -100,7 +136,8 @@ impl Pg {
 
     /// `SELECT 1` with a deadline.
     pub async fn ping(&self) -> Result<(), PgError> {
-        timed(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool)).await.map(|_| ())
+        let mut conn = self.acquire().await?;
+        timed(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&mut *conn)).await.map(|_| ())
     }
 
     /// Inserts every event (each must carry its `event_id`) in one statement, hence one
@@ -179,16 +216,18 @@ impl Pg {
         .bind(durations)
         .bind(error_codes)
         .bind(error_messages);
-        let result = timed(STATEMENT_TIMEOUT, query.execute(&self.pool)).await?;
+        let mut conn = self.acquire().await?;
+        let result = timed(STATEMENT_TIMEOUT, query.execute(&mut *conn)).await?;
         Ok(result.rows_affected())
     }
 
     /// One page of matching events, newest first (ties broken by id so pages are stable), and
     /// the number of matches.
     pub async fn list(&self, filter: &Filter, limit: u32, offset: u64) -> Result<(Vec<AuditEvent>, u64), PgError> {
+        let mut conn = self.acquire().await?;
         let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM audit_events");
         push_filter(&mut count, filter);
-        let total: i64 = timed(STATEMENT_TIMEOUT, count.build().fetch_one(&self.pool))
+        let total: i64 = timed(STATEMENT_TIMEOUT, count.build().fetch_one(&mut *conn))
             .await?
             .try_get(0)
             .map_err(PgError::Failed)?;
@@ -204,7 +243,7 @@ impl Pg {
         select.push(" OFFSET ");
         // Offsets beyond i64 match nothing anyway.
         select.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-        let rows = timed(STATEMENT_TIMEOUT, select.build().fetch_all(&self.pool)).await?;
+        let rows = timed(STATEMENT_TIMEOUT, select.build().fetch_all(&mut *conn)).await?;
         let events = rows.iter().map(row_to_event).collect::<Result<Vec<_>, _>>()?;
         Ok((events, u64::try_from(total).unwrap_or(0)))
     }
@@ -270,6 +309,10 @@ fn row_to_event(row: &PgRow) -> Result<AuditEvent, PgError> {
         error_code: row.try_get("error_code").map_err(PgError::Failed)?,
         error_message: row.try_get("error_message").map_err(PgError::Failed)?,
     })
+}
+
+fn classify_error(e: sqlx::Error) -> PgError {
+    if classify(&e) { PgError::Unavailable(e.to_string()) } else { PgError::Failed(e) }
 }
 
 /// Runs `fut` with a deadline, classifying both the timeout and the error.

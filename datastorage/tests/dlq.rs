@@ -82,7 +82,10 @@ async fn events_accepted_while_postgres_is_down_are_stored_exactly_once_when_it_
     // Every write is still accepted, as 202, and queued: one stream entry per request.
     let mut queued_requests = 0;
     for n in [100, 1000] {
+        let started = std::time::Instant::now();
         let (status, _, body) = ds.post(BATCH_PATH, &batch(&corr, n)).await;
+        // A figure for the report (run with --nocapture), not an assertion: timing is load-dependent.
+        eprintln!("batch of {n} answered {status} {:?} after PostgreSQL stopped", started.elapsed());
         assert_eq!(status, 202, "{body}");
         let ids = ids_of(&body);
         assert_eq!(ids.len(), n);
