@@ -63,10 +63,10 @@ pub(crate) fn check_defaults(node: &Node, env: &CelEnv, path: &str, errs: &mut V
             ..e
         };
         let mut own = Vec::new();
-        if node.embedded {
-            if let Value::Object(m) = d {
-                check_embedded(m, "", &mut own);
-            }
+        if node.embedded
+            && let Value::Object(m) = d
+        {
+            check_embedded(m, "", &mut own);
         }
         embedded_resources(node, d, true, &mut String::new(), &mut own);
         if own.is_empty() {
