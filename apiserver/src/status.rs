@@ -220,7 +220,16 @@ impl ApiError {
                 let causes: Vec<Value> = d
                     .causes
                     .iter()
-                    .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                    .map(|c| {
+                        // metav1.StatusCause fields are omitempty.
+                        let mut cause = serde_json::Map::new();
+                        for (k, v) in [("reason", &c.reason), ("message", &c.message), ("field", &c.field)] {
+                            if !v.is_empty() {
+                                cause.insert(k.into(), v.clone().into());
+                            }
+                        }
+                        Value::Object(cause)
+                    })
                     .collect();
                 details.insert("causes".into(), causes.into());
             }
