@@ -116,3 +116,57 @@ where
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A raw watch response read line by line.
+pub struct WatchLines {
+    body: hyper::body::Incoming,
+    buf: Vec<u8>,
+    pub code: u16,
+}
+
+impl WatchLines {
+    /// The next event, None at the end of the stream; panics if nothing arrives within [`WAIT`].
+    pub async fn next(&mut self) -> Option<Value> {
+        loop {
+            if let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=i).collect();
+                return Some(serde_json::from_slice(&line).expect("each watch line is JSON"));
+            }
+            let frame = tokio::time::timeout(WAIT, self.body.frame()).await.expect("watch event in time");
+            match frame {
+                None => return None,
+                Some(f) => {
+                    if let Ok(data) = f.expect("frame").into_data() {
+                        self.buf.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next event's (type, name).
+    pub async fn next_named(&mut self) -> Option<(String, String)> {
+        let ev = self.next().await?;
+        Some((
+            ev["type"].as_str().unwrap_or("").to_owned(),
+            ev["object"]["metadata"]["name"].as_str().unwrap_or("").to_owned(),
+        ))
+    }
+}
+
+/// Opens a watch (`path` includes `watch=1` and any parameters).
+pub async fn watch(server: &apiserver::ApiServer, path: &str) -> WatchLines {
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(conn);
+    let req = http::Request::builder()
+        .uri(path)
+        .header("host", addr)
+        .header("authorization", format!("Bearer {}", server.token()))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let resp = tokio::time::timeout(WAIT, sender.send_request(req)).await.expect("in time").expect("response");
+    let code = resp.status().as_u16();
+    WatchLines { body: resp.into_body(), buf: Vec::new(), code }
+}
