@@ -152,3 +152,62 @@ async fn events_accepted_while_postgres_is_down_are_stored_exactly_once_when_it_
     assert_eq!(stored(&pg_url, &lost).await.expect("count rows").0, 0);
     ds.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_running_through_a_postgres_restart_loses_and_duplicates_nothing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let mut servers = own_servers();
+    let pg_url = servers.pg.url();
+    let redis_url = servers.redis.url();
+    let ds = TestDs::start_on(&pg_url, &redis_url).await;
+    let corr = unique("dlq-writer");
+    let stop = Arc::new(AtomicBool::new(false));
+    // Every answer the writer got: status and the ids it acknowledged.
+    let answers: Arc<Mutex<Vec<(u16, Vec<Uuid>)>>> = Arc::default();
+    let writer = {
+        let (http, url, token, corr, stop, answers) =
+            (ds.http.clone(), ds.at(BATCH_PATH), ds.token.clone(), corr.clone(), stop.clone(), answers.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Acquire) {
+                let response = http.post(&url).bearer_auth(&token).json(&batch(&corr, 20)).send().await.expect("request");
+                let (status, _, body) = support::read(response).await;
+                let ids = if status == 201 || status == 202 { ids_of(&body) } else { Vec::new() };
+                answers.lock().expect("lock").push((status, ids));
+            }
+        })
+    };
+    let saw = |status: u16, after: usize| {
+        let answers = answers.clone();
+        async move {
+            let answers = answers.lock().expect("lock");
+            answers.iter().skip(after).any(|(s, _)| *s == status).then_some(answers.len())
+        }
+    };
+    eventually("stored batches before the stop", || saw(201, 0)).await;
+    // Stopped while the writer keeps posting: some requests are in flight at that moment.
+    tokio::task::block_in_place(|| servers.pg.stop()).expect("stop PostgreSQL");
+    let at_202 = eventually("a queued batch while PostgreSQL is down", || saw(202, 0)).await;
+    tokio::task::block_in_place(|| servers.pg.start()).expect("restart PostgreSQL");
+    eventually("a stored batch after the restart", || saw(201, at_202)).await;
+    stop.store(true, Ordering::Release);
+    writer.await.expect("writer");
+
+    let answers = answers.lock().expect("lock").clone();
+    let failures: Vec<u16> = answers.iter().map(|(s, _)| *s).filter(|s| *s != 201 && *s != 202).collect();
+    assert!(failures.is_empty(), "with Redis up every write is acknowledged; got {failures:?}");
+    let acknowledged: BTreeSet<Uuid> = answers.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+    assert_eq!(acknowledged.len(), answers.len() * 20);
+    eventually("the dead-letter queue to drain", || async { (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(()) }).await;
+    let (rows, ids) = stored(&pg_url, &corr).await.expect("count rows");
+    assert_eq!(rows as usize, acknowledged.len(), "every acknowledged event stored exactly once");
+    assert_eq!(ids, acknowledged);
+    eprintln!(
+        "writer: {} batches, {} stored directly, {} queued and replayed",
+        answers.len(),
+        answers.iter().filter(|(s, _)| *s == 201).count(),
+        answers.iter().filter(|(s, _)| *s == 202).count()
+    );
+    ds.shutdown().await;
+}
