@@ -165,7 +165,8 @@ async fn a_writer_running_through_a_postgres_restart_loses_and_duplicates_nothin
     let corr = unique("dlq-writer");
     let stop = Arc::new(AtomicBool::new(false));
     // Every answer the writer got: status and the ids it acknowledged.
-    let answers: Arc<Mutex<Vec<(u16, Vec<Uuid>)>>> = Arc::default();
+    type Answers = Arc<Mutex<Vec<(u16, Vec<Uuid>)>>>;
+    let answers: Answers = Arc::default();
     let writer = {
         let (http, url, token, corr, stop, answers) =
             (ds.http.clone(), ds.at(BATCH_PATH), ds.token.clone(), corr.clone(), stop.clone(), answers.clone());
