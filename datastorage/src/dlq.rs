@@ -21,10 +21,14 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// Deadline for connecting to Redis at start-up.
 pub const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Stream entries read per replay step. Each holds at most one batch (1,000 events), so a step
-/// inserts at most 50,000 events in one statement: big enough to drain fast, small enough to
-/// stay within the statement deadline.
-const REPLAY_ENTRIES_PER_STEP: usize = 50;
+/// Stream entries read per replay step (each holds one request: 1 to 1,000 events).
+const REPLAY_ENTRIES_PER_READ: usize = 50;
+
+/// Events inserted per replay step: entries are taken until this many events are collected, so
+/// one step inserts fewer than twice this (an entry holds at most 1,000). Sized like a client
+/// batch, it stays well within the statement deadline even on a loaded machine; a step that
+/// timed out would otherwise be retried at the same size forever.
+const REPLAY_EVENTS_PER_STEP: usize = 1000;
 
 /// Field of a stream entry holding the JSON array of events.
 const EVENTS_FIELD: &str = "events";
@@ -119,7 +123,7 @@ impl Dlq {
         let mut stored = 0;
         loop {
             let mut cmd = redis::cmd("XRANGE");
-            cmd.arg(&self.stream).arg("-").arg("+").arg("COUNT").arg(REPLAY_ENTRIES_PER_STEP);
+            cmd.arg(&self.stream).arg("-").arg("+").arg("COUNT").arg(REPLAY_ENTRIES_PER_READ);
             let reply: StreamRangeReply = self.run(&cmd).await?;
             if reply.ids.is_empty() {
                 return Ok(stored);
@@ -127,6 +131,9 @@ impl Dlq {
             let mut events: Vec<AuditEvent> = Vec::new();
             let mut done: Vec<String> = Vec::with_capacity(reply.ids.len());
             for entry in &reply.ids {
+                if events.len() >= REPLAY_EVENTS_PER_STEP {
+                    break; // the rest waits for the next step
+                }
                 let parsed = entry
                     .get::<String>(EVENTS_FIELD)
                     .and_then(|json| serde_json::from_str::<Vec<AuditEvent>>(&json).ok())

@@ -115,7 +115,8 @@ async fn require_token(State(state): State<Arc<AppState>>, request: Request, nex
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        // The scheme name is case-insensitive (RFC 9110 section 11.1).
+        .and_then(|v| v.split_once(' ').filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer")).map(|(_, token)| token));
     let detail = match presented {
         None => "missing bearer token: send `Authorization: Bearer <token>` with the token DataStorage was started with",
         Some(token) if constant_time_eq(token.trim().as_bytes(), state.token.as_bytes()) => {

@@ -228,6 +228,9 @@ async fn requests_without_or_with_a_wrong_token_get_401_problems() {
     }
     // Nothing was stored by the refused requests.
     assert_eq!(list(&ds, &[("correlation_id", &corr)]).await["pagination"]["total"], json!(0));
+    // The scheme name is case-insensitive.
+    let response = ds.http.get(ds.at(EVENTS_PATH)).header("authorization", format!("bearer {}", ds.token)).send().await.expect("request");
+    assert_eq!(response.status().as_u16(), 200);
     // Probes need no token.
     for path in ["/healthz", "/readyz"] {
         let (status, _, body) = support::read(ds.http.get(ds.at(path)).send().await.expect("request")).await;
