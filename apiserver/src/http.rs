@@ -110,9 +110,24 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Respons
 
 fn authorized(state: &State, req: &Request<Incoming>) -> bool {
     let Some(value) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
-    let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) else { return false };
+    let presented = if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+        token.trim().to_owned()
+    } else if let Some(basic) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) {
+        // kubectl (client-go) sends no kubeconfig credentials over plain HTTP, but Go's HTTP client
+        // turns user info in the server URL into Basic auth; the kubeconfig written here puts the
+        // token there as the password (see `ApiServer::write_kubeconfig`).
+        use base64::Engine;
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim()) else { return false };
+        let Ok(text) = String::from_utf8(decoded) else { return false };
+        match text.split_once(':') {
+            Some((_, password)) => password.to_owned(),
+            None => return false,
+        }
+    } else {
+        return false;
+    };
     // Constant-time comparison is unnecessary on loopback test servers, but cheap.
-    let (a, b) = (token.trim().as_bytes(), state.token.as_bytes());
+    let (a, b) = (presented.as_bytes(), state.token.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

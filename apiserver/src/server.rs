@@ -213,13 +213,19 @@ impl ApiServer {
     }
 
     /// Writes a kubeconfig for this server to `path` with mode 0600 (it holds the token).
+    ///
+    /// The token is in the user entry (kube-rs and most clients send it as a bearer token) and also
+    /// as the password in the server URL (`http://token:TOKEN@127.0.0.1:PORT`): kubectl and other
+    /// client-go programs never send kubeconfig credentials over plain HTTP, but Go's HTTP client
+    /// sends URL user info as Basic auth, which this server accepts when the password is the token.
     pub fn write_kubeconfig(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let path = path.as_ref();
         let text = format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: apiserver\n  cluster:\n    server: {}\ncontexts:\n- name: apiserver\n  context:\n    cluster: apiserver\n    user: apiserver\n    namespace: default\ncurrent-context: apiserver\nusers:\n- name: apiserver\n  user:\n    token: {}\n",
-            self.url, self.token
+            self.url.replacen("http://", &format!("http://token:{}@", self.token), 1),
+            self.token
         );
         let err = |source| Error::WriteKubeconfig { path: path.to_owned(), source };
         // Written to a temporary file first, so a reader never sees a half-written kubeconfig.

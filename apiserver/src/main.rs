@@ -1,0 +1,54 @@
+//! `apiserver`: runs the embedded Kubernetes API server standalone, for debugging and use by hand.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Serves the Kubernetes API on loopback from memory until SIGINT or SIGTERM.
+#[derive(Debug, Parser)]
+#[command(name = "apiserver", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Directory of CRD YAML files to install at start (repeatable).
+    #[arg(long = "crds", value_name = "DIR")]
+    crds: Vec<PathBuf>,
+    /// Where to write a kubeconfig (mode 0600) for kubectl and clients.
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    run(Args::parse()).await
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut builder = apiserver::ApiServer::builder().listen(args.listen);
+    for dir in &args.crds {
+        builder = builder.crd_dir(dir);
+    }
+    let server = builder.start().await.context("starting the API server")?;
+    if let Some(path) = &args.kubeconfig {
+        server.write_kubeconfig(path).context("writing the kubeconfig")?;
+    }
+    // The URL is the first stdout line: scripts read it to find the server.
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", server.url()).context("writing the URL to stdout")?;
+    out.flush().context("flushing stdout")?;
+    drop(out);
+    tokio::select! {
+        _ = sigterm.recv() => {}
+        _ = sigint.recv() => {}
+    }
+    server.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! The standalone `apiserver` binary: URL on the first stdout line, CRDs and kubeconfig from flags,
+//! clean exit on SIGTERM and SIGINT, a clear error for a bad CRD directory.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::WAIT;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+async fn run_until_signal(signal: Signal) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kc");
+    let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apiserver"))
+        .args(["--listen", "127.0.0.1:0", "--crds", crds, "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn apiserver");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let url = tokio::time::timeout(WAIT, lines.next_line()).await.expect("URL in time").expect("read").expect("a first line");
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let kc = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig written");
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("config");
+    let client = kube::Client::try_from(config).expect("client");
+    let gizmos = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk("example.com", "v1", "Gizmo"));
+    let api: kube::Api<kube::core::DynamicObject> = kube::Api::namespaced_with(client, "default", &gizmos);
+    assert!(api.list(&Default::default()).await.expect("CRDs from --crds are served").items.is_empty());
+
+    let pid = Pid::from_raw(child.id().expect("pid") as i32);
+    kill(pid, signal).expect("signal");
+    let status = tokio::time::timeout(WAIT, child.wait()).await.expect("exits in time").expect("wait");
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn serves_until_sigterm() {
+    run_until_signal(Signal::SIGTERM).await;
+}
+
+#[tokio::test]
+async fn serves_until_sigint() {
+    run_until_signal(Signal::SIGINT).await;
+}
+
+#[tokio::test]
+async fn bad_crd_directory_fails_with_a_clear_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_apiserver")).args(["--crds", "/nonexistent/crds"]).output();
+    let out = tokio::time::timeout(WAIT, out).await.expect("exits in time").expect("runs");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no URL is printed on failure");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("failed to read CRDs from /nonexistent/crds"), "{stderr}");
+}
