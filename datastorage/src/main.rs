@@ -17,6 +17,8 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        // Plain text when stdout is a file or pipe (the setup script's log, a test reading the address).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let config = Cli::parse().args.into_config().context("invalid DataStorage configuration")?;
     let running = datastorage::start(config).await.context("DataStorage failed to start")?;
