@@ -9,6 +9,7 @@
 //! <run>/containers   docker container ids (docker provider)
 //! <run>/cleanup      extra directories to remove at the end, one per line
 //! <run>/finished     written by the supervisor when it has cleaned up
+//! <run>/lease        for runs kept warm: when to stop, in seconds since the epoch
 //! <run>/logs/        one log file per daemon
 //! <run>/data/        daemon data directories
 //! <run>/secrets/     0600 files with passwords, tokens, URLs that contain passwords
@@ -124,7 +125,19 @@ impl RunDir {
 
     /// Starts the supervisor that stops this run's daemons when `watched` exits.
     pub fn supervise(&self, watched: ProcId) -> Result<ProcId> {
-        supervisor::spawn(self, watched)
+        supervisor::spawn(self, supervisor::Until::Exit(watched))
+    }
+
+    /// Starts a supervisor that keeps this run's daemons until its lease expires (see
+    /// [`RunDir::extend_lease`]): infrastructure kept warm for later runs.
+    pub fn supervise_lease(&self, ttl: Duration) -> Result<ProcId> {
+        self.extend_lease(ttl)?;
+        supervisor::spawn(self, supervisor::Until::Lease)
+    }
+
+    /// Moves the lease's end to `ttl` from now (zero ends it within a second).
+    pub fn extend_lease(&self, ttl: Duration) -> Result<()> {
+        extend_lease(&self.path, ttl)
     }
 
     /// The directory.
@@ -194,6 +207,20 @@ impl RunDir {
     }
 }
 
+/// Moves the lease of the run directory at `run` (see [`RunDir::extend_lease`]).
+pub fn extend_lease(run: &Path, ttl: Duration) -> Result<()> {
+    let until = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default() + ttl;
+    let path = run.join(LEASE_FILE);
+    let tmp = run.join("lease.tmp");
+    // Write then rename: the supervisor never reads a half-written number.
+    fs::write(&tmp, until.as_secs().to_string())
+        .and_then(|()| fs::rename(&tmp, &path))
+        .map_err(Error::io("run directory", "write lease file", &path))
+}
+
+/// The lease file of a run kept warm for reuse: its end in seconds since the epoch.
+const LEASE_FILE: &str = "lease";
+
 /// Random characters in a per-process run key: several run directories per process differ.
 const PROCESS_KEY_RANDOM: usize = 8;
 
@@ -219,6 +246,10 @@ fn signal_of(line: &str) -> Signal {
 /// Stops whatever a run directory still runs (without a supervisor to do it) and removes what
 /// its supervisor would have removed.
 fn reap(run: &Path) {
+    // A supervisor still running would act on this directory's next occupant.
+    if let Some(sup) = read_id(&run.join(SUPERVISOR_FILE)) {
+        sup.terminate(Signal::SIGKILL, LEFTOVER_GRACE);
+    }
     let pids = fs::read_to_string(run.join(PIDS_FILE)).unwrap_or_default();
     let live: Vec<(ProcId, Signal)> = pids
         .lines()

@@ -44,9 +44,21 @@ note() { echo "$(date -u +%H:%M:%S) supervisor: $*"; }
 stop() { note "stopping $3 (pid $1) with SIG$2"; kill -s "$2" "$1"; }
 kill9() { note "killing $3 (pid $1)"; kill -s KILL "$1"; }
 left() { found=1; }
-note "watching pid $watched for run $run"
-while alive "$watched" "$watched_start"; do sleep 0.2; done
-note "pid $watched exited; stopping the run's daemons"
+if [ "$watched" = lease ]; then
+  # Kept warm for reuse: runs until the time (epoch seconds) in $run/lease, which each reusing
+  # run pushes forward; polled every second.
+  note "keeping run $run until its lease expires"
+  while :; do
+    until=$(cat "$run/lease" 2>/dev/null || echo 0)
+    [ "$(date +%s)" -lt "${until:-0}" ] 2>/dev/null || break
+    sleep 1
+  done
+  note "lease expired; stopping the run's daemons"
+else
+  note "watching pid $watched for run $run"
+  while alive "$watched" "$watched_start"; do sleep 0.2; done
+  note "pid $watched exited; stopping the run's daemons"
+fi
 each_alive stop
 i=0
 while [ $i -lt 25 ]; do
@@ -69,9 +81,22 @@ note "done"
 /// The shell that runs the script.
 const SHELL: &str = "/bin/sh";
 
-/// Starts a supervisor for `run` that acts when `watched` exits, records its identity in the
+/// What ends a supervised run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Until {
+    /// The exit of this process.
+    Exit(ProcId),
+    /// The time in the run's lease file.
+    Lease,
+}
+
+/// Starts a supervisor for `run` that acts when `until` says, records its identity in the
 /// run directory and returns it.
-pub fn spawn(run: &RunDir, watched: ProcId) -> Result<ProcId> {
+pub(crate) fn spawn(run: &RunDir, until: Until) -> Result<ProcId> {
+    let (pid, start) = match until {
+        Until::Exit(id) => (id.pid.to_string(), id.start_time.to_string()),
+        Until::Lease => ("lease".to_string(), "0".to_string()),
+    };
     let log = run.log_path("supervisor");
     let (out, err) = logs::stdio("supervisor", &log)?;
     let child = std::os::unix::process::CommandExt::process_group(
@@ -79,8 +104,8 @@ pub fn spawn(run: &RunDir, watched: ProcId) -> Result<ProcId> {
             .arg("-c")
             .arg(SCRIPT)
             .arg("testinfra-supervisor")
-            .arg(watched.pid.to_string())
-            .arg(watched.start_time.to_string())
+            .arg(pid)
+            .arg(start)
             .arg(run.path())
             .stdin(Stdio::null())
             .stdout(out)

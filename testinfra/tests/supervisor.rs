@@ -52,3 +52,18 @@ fn a_per_process_run_dir_lives_under_the_target_dir() {
     let other = RunDir::for_process().unwrap();
     assert_ne!(run.path(), other.path());
 }
+
+#[test]
+fn a_leased_run_lives_until_its_lease_ends() {
+    let root = tempfile::tempdir().unwrap();
+    let run = RunDir::create(root.path(), "leased").unwrap();
+    let supervisor = run.supervise_lease(std::time::Duration::from_secs(600)).unwrap();
+    let redis = testinfra::redis::start(&run, testinfra::redis::Options::default()).unwrap();
+    let id = redis.process().unwrap();
+    redis.detach();
+    // Nobody is watched: the lease alone keeps it. Ending the lease stops everything.
+    assert!(id.is_alive() && supervisor.is_alive());
+    run.extend_lease(std::time::Duration::ZERO).unwrap();
+    assert!(common::eventually(common::GONE_DEADLINE, || !id.is_alive() && !supervisor.is_alive()));
+    assert!(run.path().join("finished").exists());
+}

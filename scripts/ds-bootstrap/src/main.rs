@@ -4,6 +4,7 @@
 
 mod daemon;
 mod nextest;
+mod reuse;
 mod setup;
 
 use std::process::ExitCode;

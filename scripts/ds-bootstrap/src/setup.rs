@@ -12,7 +12,7 @@ use anyhow::{Context as _, bail};
 use nix::sys::signal::Signal;
 use testinfra::{DS_POSTGRES_URL_FILE, DS_REDIS_URL_FILE, DS_RUN_DIR, DS_TOKEN_FILE, DS_URL, Infra, ProcId, Provider, RunDir};
 
-use crate::nextest;
+use crate::{nextest, reuse};
 
 /// Migrations and pool set-up take well under a second; the slack covers a machine loaded by
 /// parallel builds.
@@ -34,37 +34,53 @@ pub fn run() -> anyhow::Result<()> {
     let env_file = std::env::var_os("NEXTEST_ENV").map(PathBuf::from).with_context(|| format!("NEXTEST_ENV is not set: {HOW_TO_RUN}"))?;
     let run_id = std::env::var("NEXTEST_RUN_ID").with_context(|| format!("NEXTEST_RUN_ID is not set: {HOW_TO_RUN}"))?;
     let provider = Provider::from_env()?;
-    let watched = nextest::watched_process()?;
-
     let root = testinfra::infra_root()?;
     testinfra::remove_leftovers(&root);
+
+    if reuse::requested()? {
+        let exports = reuse::run(&root, &provider)?;
+        nextest::write_env(&env_file, &exports)?;
+        report(&exports, started);
+        return Ok(());
+    }
+
+    let watched = nextest::watched_process()?;
     let run = RunDir::create(&root, &run_id)?;
     // The supervisor first: whatever fails below, what was started stops when the run ends.
     run.supervise(watched)?;
+    let exports = start_all(&run, &provider)?;
+    nextest::write_env(&env_file, &exports)?;
+    report(&exports, started);
+    Ok(())
+}
 
-    let infra = Infra::start(&run, &provider)?;
+fn report(exports: &[(&'static str, String)], started: Instant) {
+    let get = |k: &str| exports.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str()).unwrap_or("?");
+    eprintln!(
+        "ds-bootstrap: DataStorage ready at {} after {} ms (logs: {}/logs)",
+        get(DS_URL),
+        started.elapsed().as_millis(),
+        get(DS_RUN_DIR)
+    );
+}
+
+/// Starts PostgreSQL, Redis and DataStorage in `run` (already supervised) and returns the
+/// variables to export.
+pub fn start_all(run: &RunDir, provider: &Provider) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let infra = Infra::start(run, provider)?;
     let token_file = run.write_secret("datastorage-token", &testinfra::secret::random_secret())?;
     let pg_file = run.write_secret("postgres-url", infra.postgres_url())?;
     let redis_file = run.write_secret("redis-url", infra.redis_url())?;
     infra.detach();
 
-    let addr = start_datastorage(&run, &pg_file, &redis_file, &token_file)?;
-    nextest::write_env(
-        &env_file,
-        &[
-            (DS_URL, format!("http://{addr}")),
-            (DS_TOKEN_FILE, token_file.display().to_string()),
-            (DS_POSTGRES_URL_FILE, pg_file.display().to_string()),
-            (DS_REDIS_URL_FILE, redis_file.display().to_string()),
-            (DS_RUN_DIR, run.path().display().to_string()),
-        ],
-    )?;
-    eprintln!(
-        "ds-bootstrap: DataStorage ready at http://{addr} after {} ms (logs: {})",
-        started.elapsed().as_millis(),
-        run.path().join("logs").display()
-    );
-    Ok(())
+    let addr = start_datastorage(run, &pg_file, &redis_file, &token_file)?;
+    Ok(vec![
+        (DS_URL, format!("http://{addr}")),
+        (DS_TOKEN_FILE, token_file.display().to_string()),
+        (DS_POSTGRES_URL_FILE, pg_file.display().to_string()),
+        (DS_REDIS_URL_FILE, redis_file.display().to_string()),
+        (DS_RUN_DIR, run.path().display().to_string()),
+    ])
 }
 
 /// Starts `ds-bootstrap datastorage ...` detached (own process group, stdio to its log),
@@ -122,7 +138,7 @@ fn wait_ready(child: &mut Child, addr_file: &Path, log: &Path) -> anyhow::Result
 }
 
 /// `GET /readyz` over a plain connection: 200 means PostgreSQL and Redis answer too.
-fn readyz(addr: SocketAddr) -> bool {
+pub fn readyz(addr: SocketAddr) -> bool {
     let Ok(mut s) = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT) else { return false };
     let _ = s.set_read_timeout(Some(PROBE_TIMEOUT));
     let _ = s.set_write_timeout(Some(PROBE_TIMEOUT));

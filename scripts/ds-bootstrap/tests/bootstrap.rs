@@ -175,3 +175,45 @@ fn leftovers_of_a_dead_run_are_removed_first() {
     assert!(!id.is_alive());
     assert!(!dead.join("data").exists());
 }
+
+#[test]
+fn ds_reuse_hands_a_warm_set_to_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = common::run_id("reuse");
+    let boot = |name: &str| {
+        let env_file = dir.path().join(name);
+        let mut cmd = common::command(&common::run_id(name), None, &env_file);
+        cmd.env("DS_REUSE", "1").env("DS_REUSE_KEY", &key).env("DS_REUSE_TTL", "600");
+        common::run(cmd, &env_file)
+    };
+    let cold = boot("cold");
+    assert!(cold.success, "{}", cold.stderr);
+    let warm = boot("warm");
+    assert!(warm.success, "{}", warm.stderr);
+    assert!(warm.stderr.contains("reusing warm infrastructure"), "{}", warm.stderr);
+    assert_eq!(cold.env, warm.env, "the same infrastructure is handed out");
+
+    // Ending the lease stops everything of the warm set.
+    let run_dir = cold.run_dir();
+    let procs = run_processes(&run_dir);
+    assert!(procs.len() >= 5, "{procs:?}");
+    testinfra::extend_lease(&run_dir, std::time::Duration::ZERO).unwrap();
+    assert!(eventually(common::GONE_DEADLINE, || alive(&procs) == 0));
+
+    // With the set gone, the next run starts a fresh one.
+    let again = boot("again");
+    assert!(again.success, "{}", again.stderr);
+    assert!(!again.stderr.contains("reusing"), "{}", again.stderr);
+    testinfra::extend_lease(&again.run_dir(), std::time::Duration::ZERO).unwrap();
+}
+
+#[test]
+fn a_bad_ds_reuse_value_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("env");
+    let mut cmd = common::command(&common::run_id("badreuse"), None, &env_file);
+    cmd.env("DS_REUSE", "yes");
+    let boot = common::run(cmd, &env_file);
+    assert!(!boot.success);
+    assert!(boot.stderr.contains("DS_REUSE=\"yes\" is not valid"), "{}", boot.stderr);
+}
