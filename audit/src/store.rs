@@ -24,6 +24,10 @@ pub const DEFAULT_BATCH_SIZE: usize = MAX_BATCH_EVENTS;
 /// Default time between background flushes: audit trails may lag by about a second.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Default bound on retrying at close: long enough to ride out a DataStorage restart, short
+/// enough not to stall the end of a test process noticeably when it is gone for good.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Name under which the drop counter is registered. prometheus-client appends `_total` when it
 /// encodes a counter (and panics in debug builds if the name already ends in it).
 pub const DROPPED_METRIC: &str = "audit_events_dropped";
@@ -83,6 +87,10 @@ pub struct StoreConfig {
     pub flush_interval: Duration,
     /// Retry schedule for failed sends.
     pub retry: RetryPolicy,
+    /// How long `close()` (or dropping the last handle) may keep retrying before it gives up
+    /// on what is left, counting it as lost: a process must be able to end when DataStorage is
+    /// gone, without waiting for the whole retry schedule.
+    pub close_timeout: Duration,
 }
 
 impl Default for StoreConfig {
@@ -92,6 +100,7 @@ impl Default for StoreConfig {
             batch_size: DEFAULT_BATCH_SIZE,
             flush_interval: DEFAULT_FLUSH_INTERVAL,
             retry: RetryPolicy::default(),
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
         }
     }
 }
@@ -108,6 +117,8 @@ pub enum DropReason {
     rejected,
     /// Every retry of the batch failed.
     retries_exhausted,
+    /// The store was closing and its `close_timeout` passed before the batch got through.
+    close_timeout,
     /// `record` was called after `close`.
     closed,
 }
@@ -177,6 +188,7 @@ impl Metrics {
             DropReason::invalid,
             DropReason::rejected,
             DropReason::retries_exhausted,
+            DropReason::close_timeout,
             DropReason::closed,
         ];
         let dropped = reasons
@@ -228,7 +240,7 @@ impl AuditStore {
         let (events_tx, events_rx) = mpsc::channel(config.buffer_capacity);
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let capacity = config.buffer_capacity;
-        let worker = Worker { client, config, metrics: metrics.clone(), pending: Vec::new() };
+        let worker = Worker { client, config, metrics: metrics.clone(), pending: Vec::new(), deadline: None };
         tokio::spawn(worker.run(events_rx, control_rx));
         Self {
             inner: Arc::new(Inner {
@@ -306,6 +318,8 @@ struct Worker {
     config: StoreConfig,
     metrics: Metrics,
     pending: Vec<AuditEvent>,
+    /// Set when closing: retries stop at this instant.
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl Worker {
@@ -324,6 +338,7 @@ impl Worker {
                         let _ = reply.send(());
                     }
                     Some(Control::Close(reply)) => {
+                        self.deadline = Some(tokio::time::Instant::now() + self.config.close_timeout);
                         events.close();
                         while let Some(event) = events.recv().await {
                             self.pending.push(event);
@@ -334,6 +349,7 @@ impl Worker {
                     }
                     None => {
                         // Every handle is gone: send what is left and stop.
+                        self.deadline = Some(tokio::time::Instant::now() + self.config.close_timeout);
                         events.close();
                         while let Some(event) = events.recv().await {
                             self.pending.push(event);
@@ -380,6 +396,14 @@ impl Worker {
                         tracing::debug!(count, "audit batch queued in DataStorage's dead-letter queue");
                     }
                     self.metrics.sent.inc_by(count);
+                    return;
+                }
+                Err(e)
+                    if e.is_retryable()
+                        && self.deadline.is_some_and(|d| tokio::time::Instant::now() + self.config.retry.backoff(attempt - 1) > d) =>
+                {
+                    tracing::error!(error = %e, attempts = attempt, count, "audit batch dropped: the store is closing and its close timeout has passed");
+                    self.metrics.drop_events(DropReason::close_timeout, count);
                     return;
                 }
                 Err(e) if e.is_retryable() && attempt < self.config.retry.max_attempts => {

@@ -125,6 +125,7 @@ fn config(batch_size: usize, retry: RetryPolicy) -> StoreConfig {
         // Long, so only explicit flushes send unless a test says otherwise.
         flush_interval: Duration::from_secs(3600),
         retry,
+        close_timeout: Duration::from_secs(10),
     }
 }
 
@@ -325,4 +326,27 @@ async fn dropping_every_handle_still_sends_what_was_recorded() {
 fn the_client_refuses_non_http_urls() {
     assert!(Client::new("not a url", TOKEN, Duration::from_secs(1)).is_err());
     assert!(Client::new("unix:/tmp/x", TOKEN, Duration::from_secs(1)).is_err());
+}
+
+#[tokio::test]
+async fn close_gives_up_after_its_timeout_and_counts_the_rest() {
+    let server = TestServer::start(vec![Reply::Status(503); 100]).await;
+    let retry = RetryPolicy {
+        initial_backoff: Duration::from_millis(100),
+        multiplier: 1.0,
+        max_backoff: Duration::from_millis(100),
+        jitter: 0.0,
+        max_attempts: 1000,
+    };
+    let mut cfg = config(1000, retry);
+    cfg.close_timeout = Duration::from_millis(300);
+    let (store, registry) = store(&server.url(), cfg, Duration::from_secs(10));
+    for i in 0..3 {
+        store.record(event(i)).expect("record");
+    }
+    let report = store.close().await;
+    assert_eq!(report, StoreReport { sent: 0, dropped: 3 });
+    // Retries stopped at the deadline: far fewer than max_attempts.
+    assert!(server.requests().len() < 10, "{} attempts", server.requests().len());
+    assert!(exposition(&registry).contains("reason=\"close_timeout\"} 3"));
 }
