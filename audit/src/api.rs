@@ -89,7 +89,10 @@ pub struct EventQuery {
 impl EventQuery {
     /// A query for one correlation id (how tests and controllers usually look events up).
     pub fn correlation(correlation_id: impl Into<String>) -> Self {
-        Self { correlation_id: Some(correlation_id.into()), ..Self::default() }
+        Self {
+            correlation_id: Some(correlation_id.into()),
+            ..Self::default()
+        }
     }
 }
 

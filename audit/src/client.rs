@@ -74,14 +74,18 @@ impl ClientError {
                 let status = *status;
                 status >= 500 || status == 401 || status == 403
             }
-            ClientError::InvalidUrl { .. } | ClientError::Build(_) | ClientError::Decode { .. } => false,
+            ClientError::InvalidUrl { .. } | ClientError::Build(_) | ClientError::Decode { .. } => {
+                false
+            }
         }
     }
 
     /// The HTTP status, when DataStorage answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ClientError::Status { status, .. } | ClientError::Decode { status, .. } => Some(*status),
+            ClientError::Status { status, .. } | ClientError::Decode { status, .. } => {
+                Some(*status)
+            }
             _ => None,
         }
     }
@@ -116,13 +120,19 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The token stays out of logs.
-        f.debug_struct("Client").field("base", &self.base.as_str()).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
 impl Client {
     /// A client for DataStorage at `base_url` (e.g. `http://127.0.0.1:8080`) with a per-request deadline.
-    pub fn new(base_url: &str, token: impl Into<String>, request_timeout: Duration) -> Result<Self, ClientError> {
+    pub fn new(
+        base_url: &str,
+        token: impl Into<String>,
+        request_timeout: Duration,
+    ) -> Result<Self, ClientError> {
         let base = reqwest::Url::parse(base_url).map_err(|e| ClientError::InvalidUrl {
             url: base_url.to_owned(),
             reason: e.to_string(),
@@ -137,7 +147,11 @@ impl Client {
             .timeout(request_timeout)
             .build()
             .map_err(ClientError::Build)?;
-        Ok(Self { http, base, token: token.into() })
+        Ok(Self {
+            http,
+            base,
+            token: token.into(),
+        })
     }
 
     /// The base URL.
@@ -161,7 +175,10 @@ impl Client {
             .json(events)
             .send()
             .await
-            .map_err(|source| ClientError::Network { url: url.clone(), source })?;
+            .map_err(|source| ClientError::Network {
+                url: url.clone(),
+                source,
+            })?;
         let status = response.status();
         let body: BatchResponse = read_json(&url, response).await?;
         if status == StatusCode::ACCEPTED {
@@ -181,17 +198,26 @@ impl Client {
             .query(query)
             .send()
             .await
-            .map_err(|source| ClientError::Network { url: url.clone(), source })?;
+            .map_err(|source| ClientError::Network {
+                url: url.clone(),
+                source,
+            })?;
         read_json(&url, response).await
     }
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(url: &str, response: reqwest::Response) -> Result<T, ClientError> {
+async fn read_json<T: serde::de::DeserializeOwned>(
+    url: &str,
+    response: reqwest::Response,
+) -> Result<T, ClientError> {
     let status = response.status();
     let bytes = response
         .bytes()
         .await
-        .map_err(|source| ClientError::Network { url: url.to_owned(), source })?;
+        .map_err(|source| ClientError::Network {
+            url: url.to_owned(),
+            source,
+        })?;
     if !status.is_success() {
         let problem: Option<Box<Problem>> = serde_json::from_slice(&bytes).ok();
         let detail = match &problem {
@@ -201,7 +227,12 @@ async fn read_json<T: serde::de::DeserializeOwned>(url: &str, response: reqwest:
                 text.chars().take(MAX_QUOTED_BODY).collect()
             }
         };
-        return Err(ClientError::Status { url: url.to_owned(), status: status.as_u16(), detail, problem });
+        return Err(ClientError::Status {
+            url: url.to_owned(),
+            status: status.as_u16(),
+            detail,
+            problem,
+        });
     }
     serde_json::from_slice(&bytes).map_err(|source| ClientError::Decode {
         url: url.to_owned(),

@@ -39,7 +39,11 @@ pub enum EventOutcome {
 
 impl EventOutcome {
     /// Every outcome, in the order the schema lists them.
-    pub const ALL: [EventOutcome; 3] = [EventOutcome::Success, EventOutcome::Failure, EventOutcome::Pending];
+    pub const ALL: [EventOutcome; 3] = [
+        EventOutcome::Success,
+        EventOutcome::Failure,
+        EventOutcome::Pending,
+    ];
 
     /// The wire (and database) spelling.
     pub fn as_str(self) -> &'static str {
@@ -124,7 +128,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     fn new(field: &str, reason: impl Into<String>) -> Self {
-        Self { field: field.to_owned(), reason: reason.into() }
+        Self {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
     }
 
     /// The same error for the event at `index` of a batch.
@@ -134,7 +141,13 @@ impl ValidationError {
     }
 }
 
-const REQUIRED_TEXT: [&str; 5] = ["event_type", "event_category", "event_action", "correlation_id", "version"];
+const REQUIRED_TEXT: [&str; 5] = [
+    "event_type",
+    "event_category",
+    "event_action",
+    "correlation_id",
+    "version",
+];
 const OPTIONAL_TEXT: [&str; 7] = [
     "actor_type",
     "actor_id",
@@ -144,7 +157,12 @@ const OPTIONAL_TEXT: [&str; 7] = [
     "error_code",
     "error_message",
 ];
-const OTHER_FIELDS: [&str; 4] = ["event_timestamp", "event_outcome", "event_data", "duration_ms"];
+const OTHER_FIELDS: [&str; 4] = [
+    "event_timestamp",
+    "event_outcome",
+    "event_data",
+    "duration_ms",
+];
 
 impl AuditEvent {
     /// A new event happening now, with empty `event_data` and no optional fields.
@@ -183,14 +201,22 @@ impl AuditEvent {
     }
 
     /// Sets `actor_type` and `actor_id`.
-    pub fn with_actor(mut self, actor_type: impl Into<String>, actor_id: impl Into<String>) -> Self {
+    pub fn with_actor(
+        mut self,
+        actor_type: impl Into<String>,
+        actor_id: impl Into<String>,
+    ) -> Self {
         self.actor_type = Some(actor_type.into());
         self.actor_id = Some(actor_id.into());
         self
     }
 
     /// Sets `resource_type` and `resource_id`.
-    pub fn with_resource(mut self, resource_type: impl Into<String>, resource_id: impl Into<String>) -> Self {
+    pub fn with_resource(
+        mut self,
+        resource_type: impl Into<String>,
+        resource_id: impl Into<String>,
+    ) -> Self {
         self.resource_type = Some(resource_type.into());
         self.resource_id = Some(resource_id.into());
         self
@@ -228,7 +254,10 @@ impl AuditEvent {
         if self.version != EVENT_VERSION {
             return Err(ValidationError::new(
                 "version",
-                format!("unsupported version {:?}; this service accepts {EVENT_VERSION:?}", self.version),
+                format!(
+                    "unsupported version {:?}; this service accepts {EVENT_VERSION:?}",
+                    self.version
+                ),
             ));
         }
         let required = [
@@ -262,10 +291,15 @@ impl AuditEvent {
         if let Some(duration) = self.duration_ms
             && duration < 0
         {
-            return Err(ValidationError::new("duration_ms", format!("must not be negative, got {duration}")));
+            return Err(ValidationError::new(
+                "duration_ms",
+                format!("must not be negative, got {duration}"),
+            ));
         }
         // Serialising a Map of Values cannot fail; measuring it bounds what one event may store.
-        let data_len = serde_json::to_vec(&self.event_data).map(|v| v.len()).unwrap_or(usize::MAX);
+        let data_len = serde_json::to_vec(&self.event_data)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
         if data_len > MAX_EVENT_DATA_BYTES {
             return Err(ValidationError::new(
                 "event_data",
@@ -287,13 +321,19 @@ impl AuditEvent {
         };
         for key in object.keys() {
             if key == "event_id" {
-                return Err(ValidationError::new("event_id", "is assigned by the server; leave it out"));
+                return Err(ValidationError::new(
+                    "event_id",
+                    "is assigned by the server; leave it out",
+                ));
             }
             let known = REQUIRED_TEXT.contains(&key.as_str())
                 || OPTIONAL_TEXT.contains(&key.as_str())
                 || OTHER_FIELDS.contains(&key.as_str());
             if !known {
-                return Err(ValidationError::new(key, "is not a field of audit event schema 1.0"));
+                return Err(ValidationError::new(
+                    key,
+                    "is not a field of audit event schema 1.0",
+                ));
             }
         }
         // Check presence and JSON types first so the error names the field rather than quoting serde.
@@ -302,7 +342,10 @@ impl AuditEvent {
                 None | Some(Value::Null) => return Err(ValidationError::new(field, "is required")),
                 Some(Value::String(_)) => {}
                 Some(other) => {
-                    return Err(ValidationError::new(field, format!("must be a string, got {}", json_type(other))));
+                    return Err(ValidationError::new(
+                        field,
+                        format!("must be a string, got {}", json_type(other)),
+                    ));
                 }
             }
         }
@@ -310,17 +353,24 @@ impl AuditEvent {
             match object.get(field) {
                 None | Some(Value::Null) | Some(Value::String(_)) => {}
                 Some(other) => {
-                    return Err(ValidationError::new(field, format!("must be a string, got {}", json_type(other))));
+                    return Err(ValidationError::new(
+                        field,
+                        format!("must be a string, got {}", json_type(other)),
+                    ));
                 }
             }
         }
         match object.get("event_timestamp") {
-            None | Some(Value::Null) => return Err(ValidationError::new("event_timestamp", "is required")),
+            None | Some(Value::Null) => {
+                return Err(ValidationError::new("event_timestamp", "is required"));
+            }
             Some(Value::String(s)) => {
                 if DateTime::parse_from_rfc3339(s).is_err() {
                     return Err(ValidationError::new(
                         "event_timestamp",
-                        format!("must be an RFC 3339 timestamp such as 2026-01-02T03:04:05Z, got {s:?}"),
+                        format!(
+                            "must be an RFC 3339 timestamp such as 2026-01-02T03:04:05Z, got {s:?}"
+                        ),
                     ));
                 }
             }
@@ -332,7 +382,9 @@ impl AuditEvent {
             }
         }
         match object.get("event_outcome") {
-            None | Some(Value::Null) => return Err(ValidationError::new("event_outcome", "is required")),
+            None | Some(Value::Null) => {
+                return Err(ValidationError::new("event_outcome", "is required"));
+            }
             Some(Value::String(s)) if EventOutcome::parse(s).is_some() => {}
             Some(other) => {
                 return Err(ValidationError::new(
@@ -342,7 +394,12 @@ impl AuditEvent {
             }
         }
         match object.get("event_data") {
-            None | Some(Value::Null) => return Err(ValidationError::new("event_data", "is required (use {} for none)")),
+            None | Some(Value::Null) => {
+                return Err(ValidationError::new(
+                    "event_data",
+                    "is required (use {} for none)",
+                ));
+            }
             Some(Value::Object(_)) => {}
             Some(other) => {
                 return Err(ValidationError::new(
@@ -363,8 +420,9 @@ impl AuditEvent {
         }
         // Every field has been checked, so this only fails if the two lists above and the struct
         // disagree; report it against the event rather than panicking.
-        let event: AuditEvent = serde_json::from_value(Value::Object(object))
-            .map_err(|e| ValidationError::new("event", format!("does not match schema 1.0: {e}")))?;
+        let event: AuditEvent = serde_json::from_value(Value::Object(object)).map_err(|e| {
+            ValidationError::new("event", format!("does not match schema 1.0: {e}"))
+        })?;
         event.validate()?;
         Ok(event)
     }
@@ -412,7 +470,9 @@ mod tests {
     }
 
     fn field_of(value: Value) -> String {
-        AuditEvent::from_request(value).expect_err("must be rejected").field
+        AuditEvent::from_request(value)
+            .expect_err("must be rejected")
+            .field
     }
 
     #[test]
@@ -426,7 +486,10 @@ mod tests {
 
     #[test]
     fn names_each_missing_required_field() {
-        for field in REQUIRED_TEXT.iter().chain(&["event_timestamp", "event_outcome", "event_data"]) {
+        for field in REQUIRED_TEXT
+            .iter()
+            .chain(&["event_timestamp", "event_outcome", "event_data"])
+        {
             let mut v = valid();
             v.as_object_mut().expect("object").remove(*field);
             assert_eq!(field_of(v), *field);

@@ -67,7 +67,11 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before retry number `retry` (0 = first retry), jitter included.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let base = self.initial_backoff.as_secs_f64() * self.multiplier.max(1.0).powi(retry.min(i32::MAX as u32) as i32);
+        let base = self.initial_backoff.as_secs_f64()
+            * self
+                .multiplier
+                .max(1.0)
+                .powi(retry.min(i32::MAX as u32) as i32);
         let capped = base.min(self.max_backoff.as_secs_f64());
         let jitter = self.jitter.clamp(0.0, 1.0);
         // random::<f64>() is in [0, 1): map it to [-jitter, +jitter).
@@ -135,7 +139,9 @@ pub enum RecordError {
     #[error("audit event dropped: it is invalid")]
     Invalid(#[source] ValidationError),
     /// The buffer is full: DataStorage is slow or unreachable.
-    #[error("audit event dropped: the buffer of {capacity} events is full (is DataStorage reachable?)")]
+    #[error(
+        "audit event dropped: the buffer of {capacity} events is full (is DataStorage reachable?)"
+    )]
     BufferFull {
         /// The configured capacity.
         capacity: usize,
@@ -162,18 +168,28 @@ struct Metrics {
 
 impl Metrics {
     fn register(registry: &mut Registry) -> Self {
-        let metrics = Self { dropped: Family::default(), sent: Counter::default() };
+        let metrics = Self {
+            dropped: Family::default(),
+            sent: Counter::default(),
+        };
         registry.register(
             DROPPED_METRIC,
             "Audit events lost before reaching DataStorage, by reason",
             metrics.dropped.clone(),
         );
-        registry.register(SENT_METRIC, "Audit events accepted by DataStorage", metrics.sent.clone());
+        registry.register(
+            SENT_METRIC,
+            "Audit events accepted by DataStorage",
+            metrics.sent.clone(),
+        );
         metrics
     }
 
     fn drop_events(&self, reason: DropReason, count: u64) {
-        let before = self.dropped.get_or_create(&DropLabels { reason }).inc_by(count);
+        let before = self
+            .dropped
+            .get_or_create(&DropLabels { reason })
+            .inc_by(count);
         let after = before + count;
         // Log the first loss of each kind and then at each power of two: a full buffer can
         // drop thousands of events a second and one line per event would flood the log.
@@ -193,9 +209,16 @@ impl Metrics {
         ];
         let dropped = reasons
             .into_iter()
-            .map(|reason| self.dropped.get(&DropLabels { reason }).map_or(0, |c| c.get()))
+            .map(|reason| {
+                self.dropped
+                    .get(&DropLabels { reason })
+                    .map_or(0, |c| c.get())
+            })
             .sum();
-        StoreReport { sent: self.sent.get(), dropped }
+        StoreReport {
+            sent: self.sent.get(),
+            dropped,
+        }
     }
 }
 
@@ -221,7 +244,9 @@ pub struct AuditStore {
 
 impl std::fmt::Debug for AuditStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditStore").field("capacity", &self.inner.capacity).finish_non_exhaustive()
+        f.debug_struct("AuditStore")
+            .field("capacity", &self.inner.capacity)
+            .finish_non_exhaustive()
     }
 }
 
@@ -240,7 +265,13 @@ impl AuditStore {
         let (events_tx, events_rx) = mpsc::channel(config.buffer_capacity);
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let capacity = config.buffer_capacity;
-        let worker = Worker { client, config, metrics: metrics.clone(), pending: Vec::new(), deadline: None };
+        let worker = Worker {
+            client,
+            config,
+            metrics: metrics.clone(),
+            pending: Vec::new(),
+            deadline: None,
+        };
         tokio::spawn(worker.run(events_rx, control_rx));
         Self {
             inner: Arc::new(Inner {
@@ -276,7 +307,9 @@ impl AuditStore {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.inner.metrics.drop_events(DropReason::buffer_full, 1);
-                Err(RecordError::BufferFull { capacity: self.inner.capacity })
+                Err(RecordError::BufferFull {
+                    capacity: self.inner.capacity,
+                })
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 self.inner.metrics.drop_events(DropReason::closed, 1);
@@ -323,7 +356,11 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(mut self, mut events: mpsc::Receiver<AuditEvent>, mut control: mpsc::UnboundedReceiver<Control>) {
+    async fn run(
+        mut self,
+        mut events: mpsc::Receiver<AuditEvent>,
+        mut control: mpsc::UnboundedReceiver<Control>,
+    ) {
         let mut ticker = tokio::time::interval(self.config.flush_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         ticker.reset(); // the first tick of an interval is immediate; wait a full period instead
@@ -393,14 +430,19 @@ impl Worker {
             match self.client.post_batch(&batch).await {
                 Ok(accepted) => {
                     if let Accepted::Queued(_) = accepted {
-                        tracing::debug!(count, "audit batch queued in DataStorage's dead-letter queue");
+                        tracing::debug!(
+                            count,
+                            "audit batch queued in DataStorage's dead-letter queue"
+                        );
                     }
                     self.metrics.sent.inc_by(count);
                     return;
                 }
                 Err(e)
                     if e.is_retryable()
-                        && self.deadline.is_some_and(|d| tokio::time::Instant::now() + self.config.retry.backoff(attempt - 1) > d) =>
+                        && self.deadline.is_some_and(|d| {
+                            tokio::time::Instant::now() + self.config.retry.backoff(attempt - 1) > d
+                        }) =>
                 {
                     tracing::error!(error = %e, attempts = attempt, count, "audit batch dropped: the store is closing and its close timeout has passed");
                     self.metrics.drop_events(DropReason::close_timeout, count);
@@ -412,7 +454,11 @@ impl Worker {
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => {
-                    let reason = if e.is_retryable() { DropReason::retries_exhausted } else { DropReason::rejected };
+                    let reason = if e.is_retryable() {
+                        DropReason::retries_exhausted
+                    } else {
+                        DropReason::rejected
+                    };
                     tracing::error!(error = %e, attempts = attempt, count, "audit batch dropped");
                     self.metrics.drop_events(reason, count);
                     return;
@@ -435,17 +481,31 @@ mod tests {
     #[test]
     fn backoff_doubles_caps_and_jitters_within_bounds() {
         let policy = RetryPolicy::default();
-        for (retry, nominal) in [(0u32, 1.0f64), (1, 2.0), (2, 4.0), (4, 16.0), (5, 30.0), (40, 30.0)] {
+        for (retry, nominal) in [
+            (0u32, 1.0f64),
+            (1, 2.0),
+            (2, 4.0),
+            (4, 16.0),
+            (5, 30.0),
+            (40, 30.0),
+        ] {
             for _ in 0..50 {
                 let got = policy.backoff(retry).as_secs_f64();
-                assert!(got >= nominal * 0.9 - 1e-9 && got <= nominal * 1.1 + 1e-9, "retry {retry}: {got}");
+                assert!(
+                    got >= nominal * 0.9 - 1e-9 && got <= nominal * 1.1 + 1e-9,
+                    "retry {retry}: {got}"
+                );
             }
         }
     }
 
     #[test]
     fn backoff_without_jitter_is_exact() {
-        let policy = RetryPolicy { jitter: 0.0, initial_backoff: Duration::from_millis(10), ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            jitter: 0.0,
+            initial_backoff: Duration::from_millis(10),
+            ..RetryPolicy::default()
+        };
         assert_eq!(policy.backoff(0), Duration::from_millis(10));
         assert_eq!(policy.backoff(3), Duration::from_millis(80));
     }

@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use audit::store::{DROPPED_METRIC, SENT_METRIC};
-use audit::{AuditEvent, AuditStore, Client, EventOutcome, RecordError, RetryPolicy, StoreConfig, StoreReport};
+use audit::{
+    AuditEvent, AuditStore, Client, EventOutcome, RecordError, RetryPolicy, StoreConfig,
+    StoreReport,
+};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -45,11 +48,16 @@ struct TestServer {
 
 impl TestServer {
     async fn start(replies: Vec<Reply>) -> Self {
-        let script = Arc::new(Script { replies: Mutex::new(replies.into()), ..Script::default() });
+        let script = Arc::new(Script {
+            replies: Mutex::new(replies.into()),
+            ..Script::default()
+        });
         let app = Router::new()
             .route(audit::api::BATCH_PATH, post(batch))
             .with_state(script.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -66,24 +74,43 @@ impl TestServer {
     }
 
     fn batch_sizes(&self) -> Vec<usize> {
-        self.requests().iter().map(|(_, events)| events.len()).collect()
+        self.requests()
+            .iter()
+            .map(|(_, events)| events.len())
+            .collect()
     }
 
     async fn wait_for_requests(&self, n: usize) {
         let deadline = Instant::now() + WAIT;
         while self.requests().len() < n {
-            assert!(Instant::now() < deadline, "server saw {} requests, expected {n}", self.requests().len());
+            assert!(
+                Instant::now() < deadline,
+                "server saw {} requests, expected {n}",
+                self.requests().len()
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }
 
-async fn batch(State(script): State<Arc<Script>>, headers: HeaderMap, body: axum::Json<Vec<Value>>) -> (StatusCode, axum::Json<Value>) {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+async fn batch(
+    State(script): State<Arc<Script>>,
+    headers: HeaderMap,
+    body: axum::Json<Vec<Value>>,
+) -> (StatusCode, axum::Json<Value>) {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let events = body.0;
     let count = events.len();
     script.received.lock().expect("lock").push((auth, events));
-    let reply = script.replies.lock().expect("lock").pop_front().unwrap_or(Reply::Status(201));
+    let reply = script
+        .replies
+        .lock()
+        .expect("lock")
+        .pop_front()
+        .unwrap_or(Reply::Status(201));
     let status = match reply {
         Reply::Status(code) => code,
         Reply::Delay(d) => {
@@ -101,7 +128,10 @@ async fn batch(State(script): State<Arc<Script>>, headers: HeaderMap, body: axum
     } else {
         json!({ "type": "about:blank", "title": "scripted", "status": status, "detail": "scripted failure" })
     };
-    (StatusCode::from_u16(status).expect("status"), axum::Json(body))
+    (
+        StatusCode::from_u16(status).expect("status"),
+        axum::Json(body),
+    )
 }
 
 fn uuid_like() -> String {
@@ -130,8 +160,14 @@ fn config(batch_size: usize, retry: RetryPolicy) -> StoreConfig {
 }
 
 fn event(i: usize) -> AuditEvent {
-    AuditEvent::new("test.store.recorded", "test", "recorded", EventOutcome::Success, "rr-store")
-        .with_data("i", i as u64)
+    AuditEvent::new(
+        "test.store.recorded",
+        "test",
+        "recorded",
+        EventOutcome::Success,
+        "rr-store",
+    )
+    .with_data("i", i as u64)
 }
 
 fn store(url: &str, config: StoreConfig, request_timeout: Duration) -> (AuditStore, Registry) {
@@ -150,12 +186,22 @@ fn exposition(registry: &Registry) -> String {
 #[tokio::test]
 async fn flush_sends_everything_in_bounded_batches_with_the_token() {
     let server = TestServer::start(vec![]).await;
-    let (store, registry) = store(&server.url(), config(1000, fast_retry(3)), Duration::from_secs(10));
+    let (store, registry) = store(
+        &server.url(),
+        config(1000, fast_retry(3)),
+        Duration::from_secs(10),
+    );
     for i in 0..2500 {
         store.record(event(i)).expect("record");
     }
     let report = store.flush().await;
-    assert_eq!(report, StoreReport { sent: 2500, dropped: 0 });
+    assert_eq!(
+        report,
+        StoreReport {
+            sent: 2500,
+            dropped: 0
+        }
+    );
     assert_eq!(server.batch_sizes(), vec![1000, 1000, 500]);
     for (auth, _) in server.requests() {
         assert_eq!(auth.as_deref(), Some("Bearer test-token"));
@@ -168,7 +214,11 @@ async fn flush_sends_everything_in_bounded_batches_with_the_token() {
 #[tokio::test]
 async fn a_full_batch_is_sent_without_waiting_for_a_flush() {
     let server = TestServer::start(vec![]).await;
-    let (store, _registry) = store(&server.url(), config(10, fast_retry(3)), Duration::from_secs(10));
+    let (store, _registry) = store(
+        &server.url(),
+        config(10, fast_retry(3)),
+        Duration::from_secs(10),
+    );
     for i in 0..10 {
         store.record(event(i)).expect("record");
     }
@@ -191,13 +241,29 @@ async fn the_background_task_flushes_on_its_interval() {
 
 #[tokio::test]
 async fn server_errors_and_auth_failures_are_retried_until_accepted() {
-    let server = TestServer::start(vec![Reply::Status(500), Reply::Status(503), Reply::Status(401), Reply::Status(403)]).await;
-    let (store, registry) = store(&server.url(), config(1000, fast_retry(5)), Duration::from_secs(10));
+    let server = TestServer::start(vec![
+        Reply::Status(500),
+        Reply::Status(503),
+        Reply::Status(401),
+        Reply::Status(403),
+    ])
+    .await;
+    let (store, registry) = store(
+        &server.url(),
+        config(1000, fast_retry(5)),
+        Duration::from_secs(10),
+    );
     for i in 0..3 {
         store.record(event(i)).expect("record");
     }
     let report = store.flush().await;
-    assert_eq!(report, StoreReport { sent: 3, dropped: 0 });
+    assert_eq!(
+        report,
+        StoreReport {
+            sent: 3,
+            dropped: 0
+        }
+    );
     assert_eq!(server.batch_sizes(), vec![3, 3, 3, 3, 3]);
     assert!(!exposition(&registry).contains("reason="));
 }
@@ -205,38 +271,83 @@ async fn server_errors_and_auth_failures_are_retried_until_accepted() {
 #[tokio::test]
 async fn a_timed_out_request_is_retried() {
     let server = TestServer::start(vec![Reply::Delay(Duration::from_secs(5))]).await;
-    let (store, _registry) = store(&server.url(), config(1000, fast_retry(3)), Duration::from_millis(200));
+    let (store, _registry) = store(
+        &server.url(),
+        config(1000, fast_retry(3)),
+        Duration::from_millis(200),
+    );
     store.record(event(0)).expect("record");
     let report = store.flush().await;
-    assert_eq!(report, StoreReport { sent: 1, dropped: 0 });
+    assert_eq!(
+        report,
+        StoreReport {
+            sent: 1,
+            dropped: 0
+        }
+    );
     assert_eq!(server.batch_sizes(), vec![1, 1]);
 }
 
 #[tokio::test]
 async fn other_client_errors_drop_the_batch_without_retry_and_count_it() {
     let server = TestServer::start(vec![Reply::Status(400)]).await;
-    let (store, registry) = store(&server.url(), config(1000, fast_retry(5)), Duration::from_secs(10));
+    let (store, registry) = store(
+        &server.url(),
+        config(1000, fast_retry(5)),
+        Duration::from_secs(10),
+    );
     for i in 0..4 {
         store.record(event(i)).expect("record");
     }
     let report = store.flush().await;
-    assert_eq!(report, StoreReport { sent: 0, dropped: 4 });
+    assert_eq!(
+        report,
+        StoreReport {
+            sent: 0,
+            dropped: 4
+        }
+    );
     assert_eq!(server.batch_sizes(), vec![4], "a 400 must not be retried");
-    assert!(exposition(&registry).contains(&format!("{DROPPED_METRIC}_total{{reason=\"rejected\"}} 4")));
+    assert!(
+        exposition(&registry).contains(&format!("{DROPPED_METRIC}_total{{reason=\"rejected\"}} 4"))
+    );
     // The store keeps working after a drop.
     store.record(event(9)).expect("record");
-    assert_eq!(store.flush().await, StoreReport { sent: 1, dropped: 4 });
+    assert_eq!(
+        store.flush().await,
+        StoreReport {
+            sent: 1,
+            dropped: 4
+        }
+    );
 }
 
 #[tokio::test]
 async fn exhausted_retries_drop_and_count_the_batch() {
-    let server = TestServer::start(vec![Reply::Status(500), Reply::Status(500), Reply::Status(500)]).await;
-    let (store, registry) = store(&server.url(), config(1000, fast_retry(3)), Duration::from_secs(10));
+    let server = TestServer::start(vec![
+        Reply::Status(500),
+        Reply::Status(500),
+        Reply::Status(500),
+    ])
+    .await;
+    let (store, registry) = store(
+        &server.url(),
+        config(1000, fast_retry(3)),
+        Duration::from_secs(10),
+    );
     store.record(event(0)).expect("record");
     store.record(event(1)).expect("record");
-    assert_eq!(store.flush().await, StoreReport { sent: 0, dropped: 2 });
+    assert_eq!(
+        store.flush().await,
+        StoreReport {
+            sent: 0,
+            dropped: 2
+        }
+    );
     assert_eq!(server.batch_sizes(), vec![2, 2, 2]);
-    assert!(exposition(&registry).contains(&format!("{DROPPED_METRIC}_total{{reason=\"retries_exhausted\"}} 2")));
+    assert!(exposition(&registry).contains(&format!(
+        "{DROPPED_METRIC}_total{{reason=\"retries_exhausted\"}} 2"
+    )));
 }
 
 #[tokio::test]
@@ -246,11 +357,21 @@ async fn refused_connections_are_retried_then_counted() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr")
     };
-    let (store, registry) = store(&format!("http://{closed}"), config(1000, fast_retry(3)), Duration::from_secs(5));
+    let (store, registry) = store(
+        &format!("http://{closed}"),
+        config(1000, fast_retry(3)),
+        Duration::from_secs(5),
+    );
     store.record(event(0)).expect("record");
     let started = Instant::now();
     let report = store.close().await;
-    assert_eq!(report, StoreReport { sent: 0, dropped: 1 });
+    assert_eq!(
+        report,
+        StoreReport {
+            sent: 0,
+            dropped: 1
+        }
+    );
     assert!(started.elapsed() < WAIT);
     assert!(exposition(&registry).contains("reason=\"retries_exhausted\"} 1"));
 }
@@ -269,18 +390,34 @@ async fn a_full_buffer_drops_and_counts_without_blocking() {
     }
     let started = Instant::now();
     let err = store.record(event(6)).expect_err("buffer full");
-    assert!(matches!(err, RecordError::BufferFull { capacity: 5 }), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(1), "record must not block");
+    assert!(
+        matches!(err, RecordError::BufferFull { capacity: 5 }),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "record must not block"
+    );
     server.script.release.notify_one();
     let report = store.close().await;
-    assert_eq!(report, StoreReport { sent: 6, dropped: 1 });
+    assert_eq!(
+        report,
+        StoreReport {
+            sent: 6,
+            dropped: 1
+        }
+    );
     assert!(exposition(&registry).contains("reason=\"buffer_full\"} 1"));
 }
 
 #[tokio::test]
 async fn invalid_events_are_dropped_at_record_time() {
     let server = TestServer::start(vec![]).await;
-    let (store, registry) = store(&server.url(), config(1000, fast_retry(3)), Duration::from_secs(10));
+    let (store, registry) = store(
+        &server.url(),
+        config(1000, fast_retry(3)),
+        Duration::from_secs(10),
+    );
     let mut bad = event(0);
     bad.event_type = String::new();
     match store.record(bad) {
@@ -289,33 +426,68 @@ async fn invalid_events_are_dropped_at_record_time() {
     }
     let mut with_id = event(1);
     with_id.event_id = Some(uuid::Uuid::new_v4());
-    assert!(matches!(store.record(with_id), Err(RecordError::Invalid(_))));
+    assert!(matches!(
+        store.record(with_id),
+        Err(RecordError::Invalid(_))
+    ));
     store.record(event(2)).expect("record");
-    assert_eq!(store.flush().await, StoreReport { sent: 1, dropped: 2 });
+    assert_eq!(
+        store.flush().await,
+        StoreReport {
+            sent: 1,
+            dropped: 2
+        }
+    );
     assert!(exposition(&registry).contains("reason=\"invalid\"} 2"));
 }
 
 #[tokio::test]
 async fn close_flushes_and_later_records_are_refused() {
     let server = TestServer::start(vec![]).await;
-    let (store, registry) = store(&server.url(), config(1000, fast_retry(3)), Duration::from_secs(10));
+    let (store, registry) = store(
+        &server.url(),
+        config(1000, fast_retry(3)),
+        Duration::from_secs(10),
+    );
     let clone = store.clone();
     for i in 0..42 {
         clone.record(event(i)).expect("record");
     }
-    assert_eq!(store.close().await, StoreReport { sent: 42, dropped: 0 });
+    assert_eq!(
+        store.close().await,
+        StoreReport {
+            sent: 42,
+            dropped: 0
+        }
+    );
     assert_eq!(server.batch_sizes(), vec![42]);
     assert!(matches!(clone.record(event(0)), Err(RecordError::Closed)));
-    assert_eq!(clone.report(), StoreReport { sent: 42, dropped: 1 });
+    assert_eq!(
+        clone.report(),
+        StoreReport {
+            sent: 42,
+            dropped: 1
+        }
+    );
     // flush after close returns at once with the totals.
-    assert_eq!(clone.flush().await, StoreReport { sent: 42, dropped: 1 });
+    assert_eq!(
+        clone.flush().await,
+        StoreReport {
+            sent: 42,
+            dropped: 1
+        }
+    );
     assert!(exposition(&registry).contains("reason=\"closed\"} 1"));
 }
 
 #[tokio::test]
 async fn dropping_every_handle_still_sends_what_was_recorded() {
     let server = TestServer::start(vec![]).await;
-    let (store, _registry) = store(&server.url(), config(1000, fast_retry(3)), Duration::from_secs(10));
+    let (store, _registry) = store(
+        &server.url(),
+        config(1000, fast_retry(3)),
+        Duration::from_secs(10),
+    );
     store.record(event(0)).expect("record");
     drop(store);
     server.wait_for_requests(1).await;
@@ -345,8 +517,18 @@ async fn close_gives_up_after_its_timeout_and_counts_the_rest() {
         store.record(event(i)).expect("record");
     }
     let report = store.close().await;
-    assert_eq!(report, StoreReport { sent: 0, dropped: 3 });
+    assert_eq!(
+        report,
+        StoreReport {
+            sent: 0,
+            dropped: 3
+        }
+    );
     // Retries stopped at the deadline: far fewer than max_attempts.
-    assert!(server.requests().len() < 10, "{} attempts", server.requests().len());
+    assert!(
+        server.requests().len() < 10,
+        "{} attempts",
+        server.requests().len()
+    );
     assert!(exposition(&registry).contains("reason=\"close_timeout\"} 3"));
 }

@@ -26,7 +26,11 @@ const CLIENTS: usize = 4;
 fn body(correlation_id: &str) -> String {
     let events: Vec<Value> = (0..BATCH)
         .map(|i| {
-            let mut e = event_json(correlation_id, "bench.ingest.recorded", EventOutcome::Success);
+            let mut e = event_json(
+                correlation_id,
+                "bench.ingest.recorded",
+                EventOutcome::Success,
+            );
             e["event_data"]["i"] = Value::from(i);
             e
         })
@@ -46,7 +50,10 @@ async fn post(ds: &TestDs, body: String) {
         .expect("post batch");
     let status = response.status().as_u16();
     // 202 would mean "queued in the dead-letter queue", which is not the path being measured.
-    assert_eq!(status, 201, "batch not stored in PostgreSQL (HTTP {status}); see the DataStorage log above");
+    assert_eq!(
+        status, 201,
+        "batch not stored in PostgreSQL (HTTP {status}); see the DataStorage log above"
+    );
 }
 
 fn rate(events: usize, elapsed: Duration) -> f64 {
@@ -56,10 +63,15 @@ fn rate(events: usize, elapsed: Duration) -> f64 {
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: both just run.
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("warn")).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .init();
     let started = Instant::now();
     let ds = TestDs::start().await;
-    println!("infrastructure and DataStorage ready in {:?}", started.elapsed());
+    println!(
+        "infrastructure and DataStorage ready in {:?}",
+        started.elapsed()
+    );
     let corr = unique("bench");
     // Request bodies are built up front so the figures measure DataStorage, not the client.
     let template = body(&corr);

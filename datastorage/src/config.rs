@@ -53,7 +53,12 @@ impl std::fmt::Debug for Config {
 
 impl Config {
     /// A configuration with the defaults for everything but the addresses and the token.
-    pub fn new(listen: SocketAddr, postgres_url: impl Into<String>, redis_url: impl Into<String>, token: impl Into<String>) -> Self {
+    pub fn new(
+        listen: SocketAddr,
+        postgres_url: impl Into<String>,
+        redis_url: impl Into<String>,
+        token: impl Into<String>,
+    ) -> Self {
         Self {
             listen,
             postgres_url: postgres_url.into(),
@@ -70,13 +75,17 @@ impl Config {
             return Err(Error::InvalidConfig("the bearer token is empty".into()));
         }
         if self.dlq_replay_interval.is_zero() {
-            return Err(Error::InvalidConfig("dlq_replay_interval must be positive".into()));
+            return Err(Error::InvalidConfig(
+                "dlq_replay_interval must be positive".into(),
+            ));
         }
         if self.dlq_stream.is_empty() {
             return Err(Error::InvalidConfig("dlq_stream must not be empty".into()));
         }
         if self.pg_max_connections == 0 {
-            return Err(Error::InvalidConfig("pg_max_connections must be at least 1".into()));
+            return Err(Error::InvalidConfig(
+                "pg_max_connections must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -128,16 +137,31 @@ impl Args {
 /// Reads a secret from a file that only its owner may read; surrounding whitespace is trimmed.
 pub(crate) fn read_secret(what: &'static str, path: &Path) -> Result<String, Error> {
     use std::os::unix::fs::PermissionsExt;
-    let read_err = |source| Error::ReadSecret { what, path: path.to_owned(), source };
-    let mode = std::fs::metadata(path).map_err(read_err)?.permissions().mode() & 0o777;
+    let read_err = |source| Error::ReadSecret {
+        what,
+        path: path.to_owned(),
+        source,
+    };
+    let mode = std::fs::metadata(path)
+        .map_err(read_err)?
+        .permissions()
+        .mode()
+        & 0o777;
     // Group or other access to a secret is a deployment mistake worth stopping for.
     if mode & 0o077 != 0 {
-        return Err(Error::InsecureSecretFile { what, path: path.to_owned(), mode });
+        return Err(Error::InsecureSecretFile {
+            what,
+            path: path.to_owned(),
+            mode,
+        });
     }
     let text = std::fs::read_to_string(path).map_err(read_err)?;
     let secret = text.trim();
     if secret.is_empty() {
-        return Err(Error::EmptySecret { what, path: path.to_owned() });
+        return Err(Error::EmptySecret {
+            what,
+            path: path.to_owned(),
+        });
     }
     Ok(secret.to_owned())
 }
@@ -146,7 +170,9 @@ pub(crate) fn read_secret(what: &'static str, path: &Path) -> Result<String, Err
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
-    let n: u64 = number.parse().map_err(|_| format!("{s:?} is not a duration such as 500ms, 5s or 1m"))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 500ms, 5s or 1m"))?;
     let d = match unit {
         "ms" => Duration::from_millis(n),
         "s" | "" => Duration::from_secs(n),
@@ -187,19 +213,28 @@ mod tests {
     #[test]
     fn reads_trimmed_secrets_from_private_files() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = args(dir.path(), 0o600, "tok\n").into_config().expect("config");
+        let config = args(dir.path(), 0o600, "tok\n")
+            .into_config()
+            .expect("config");
         assert_eq!(config.postgres_url, "postgres://u:p@127.0.0.1:1/db");
         assert_eq!(config.token, "tok");
-        assert!(!format!("{config:?}").contains("tok"), "Debug must not print secrets");
+        assert!(
+            !format!("{config:?}").contains("tok"),
+            "Debug must not print secrets"
+        );
     }
 
     #[test]
     fn refuses_readable_empty_or_missing_secret_files() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = args(dir.path(), 0o644, "tok").into_config().expect_err("insecure");
+        let err = args(dir.path(), 0o644, "tok")
+            .into_config()
+            .expect_err("insecure");
         assert!(matches!(err, Error::InsecureSecretFile { .. }), "{err}");
         assert!(err.to_string().contains("chmod 600"), "{err}");
-        let err = args(dir.path(), 0o600, " \n").into_config().expect_err("empty");
+        let err = args(dir.path(), 0o600, " \n")
+            .into_config()
+            .expect_err("empty");
         assert!(matches!(err, Error::EmptySecret { .. }), "{err}");
         let mut a = args(dir.path(), 0o600, "tok");
         a.redis_url_file = dir.path().join("nope");

@@ -56,32 +56,61 @@ pub struct Dlq {
 
 impl std::fmt::Debug for Dlq {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dlq").field("stream", &self.stream).finish_non_exhaustive()
+        f.debug_struct("Dlq")
+            .field("stream", &self.stream)
+            .finish_non_exhaustive()
     }
 }
 
 impl Dlq {
     /// Connects to Redis at `url` (the URL is never logged: it carries the password).
     pub async fn connect(url: &str, stream: String) -> Result<Self, crate::Error> {
-        let client = redis::Client::open(url).map_err(|e| crate::Error::Redis { action: "parse the Redis URL", source: e })?;
+        let client = redis::Client::open(url).map_err(|e| crate::Error::Redis {
+            action: "parse the Redis URL",
+            source: e,
+        })?;
         // A plain connection first: the connection manager retries failed connects (with
         // backoff) and would turn a wrong password into a timeout instead of the real error.
-        let probe = tokio::time::timeout(REDIS_CONNECT_TIMEOUT, client.get_multiplexed_async_connection())
-            .await
-            .map_err(|_| crate::Error::Timeout { what: "connecting to Redis", after: REDIS_CONNECT_TIMEOUT })?
-            .map_err(|e| crate::Error::Redis { action: "connect to Redis", source: e })?;
+        let probe = tokio::time::timeout(
+            REDIS_CONNECT_TIMEOUT,
+            client.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| crate::Error::Timeout {
+            what: "connecting to Redis",
+            after: REDIS_CONNECT_TIMEOUT,
+        })?
+        .map_err(|e| crate::Error::Redis {
+            action: "connect to Redis",
+            source: e,
+        })?;
         drop(probe);
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(REDIS_TIMEOUT))
             .set_response_timeout(Some(REDIS_TIMEOUT));
-        let conn = tokio::time::timeout(REDIS_CONNECT_TIMEOUT, ConnectionManager::new_with_config(client, config))
-            .await
-            .map_err(|_| crate::Error::Timeout { what: "connecting to Redis", after: REDIS_CONNECT_TIMEOUT })?
-            .map_err(|e| crate::Error::Redis { action: "connect to Redis", source: e })?;
+        let conn = tokio::time::timeout(
+            REDIS_CONNECT_TIMEOUT,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        .map_err(|_| crate::Error::Timeout {
+            what: "connecting to Redis",
+            after: REDIS_CONNECT_TIMEOUT,
+        })?
+        .map_err(|e| crate::Error::Redis {
+            action: "connect to Redis",
+            source: e,
+        })?;
         let dlq = Self { conn, stream };
         dlq.ping().await.map_err(|e| match e {
-            DlqError::Redis(source) => crate::Error::Redis { action: "authenticate to Redis", source },
-            _ => crate::Error::Timeout { what: "pinging Redis", after: REDIS_TIMEOUT },
+            DlqError::Redis(source) => crate::Error::Redis {
+                action: "authenticate to Redis",
+                source,
+            },
+            _ => crate::Error::Timeout {
+                what: "pinging Redis",
+                after: REDIS_TIMEOUT,
+            },
         })?;
         Ok(dlq)
     }
@@ -105,7 +134,10 @@ impl Dlq {
         // Serialising events (strings, numbers, maps) cannot fail.
         let payload = serde_json::to_string(events).unwrap_or_else(|_| "[]".to_owned());
         let mut cmd = redis::cmd("XADD");
-        cmd.arg(&self.stream).arg("*").arg(EVENTS_FIELD).arg(payload);
+        cmd.arg(&self.stream)
+            .arg("*")
+            .arg(EVENTS_FIELD)
+            .arg(payload);
         let _: String = self.run(&cmd).await?;
         Ok(())
     }
@@ -123,7 +155,11 @@ impl Dlq {
         let mut stored = 0;
         loop {
             let mut cmd = redis::cmd("XRANGE");
-            cmd.arg(&self.stream).arg("-").arg("+").arg("COUNT").arg(REPLAY_ENTRIES_PER_READ);
+            cmd.arg(&self.stream)
+                .arg("-")
+                .arg("+")
+                .arg("COUNT")
+                .arg(REPLAY_ENTRIES_PER_READ);
             let reply: StreamRangeReply = self.run(&cmd).await?;
             if reply.ids.is_empty() {
                 return Ok(stored);
@@ -145,7 +181,10 @@ impl Dlq {
                         // move it aside so it cannot block the queue, and keep it for a human.
                         tracing::error!(stream = %self.stream, entry = %entry.id, "unreadable dead-letter entry moved to the poison stream");
                         let mut copy = redis::cmd("XADD");
-                        copy.arg(format!("{}:poison", self.stream)).arg("*").arg("entry").arg(&entry.id);
+                        copy.arg(format!("{}:poison", self.stream))
+                            .arg("*")
+                            .arg("entry")
+                            .arg(&entry.id);
                         for (k, v) in &entry.map {
                             if let Ok(s) = redis::from_redis_value_ref::<String>(v) {
                                 copy.arg(k).arg(s);
@@ -164,14 +203,25 @@ impl Dlq {
             let _: u64 = self.run(&del).await?;
             metrics.dlq_replayed(inserted);
             stored += inserted;
-            tracing::info!(entries = done.len(), events = events.len(), inserted, "replayed dead-letter entries into PostgreSQL");
+            tracing::info!(
+                entries = done.len(),
+                events = events.len(),
+                inserted,
+                "replayed dead-letter entries into PostgreSQL"
+            );
         }
     }
 }
 
 /// Replays the queue every `interval` until `shutdown`. Errors are logged and retried on the
 /// next tick: the queue is durable, so waiting is always safe.
-pub async fn replay_worker(dlq: Dlq, pg: Pg, metrics: Metrics, interval: Duration, shutdown: CancellationToken) {
+pub async fn replay_worker(
+    dlq: Dlq,
+    pg: Pg,
+    metrics: Metrics,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -179,7 +229,9 @@ pub async fn replay_worker(dlq: Dlq, pg: Pg, metrics: Metrics, interval: Duratio
         }
         match dlq.replay(&pg, &metrics).await {
             Ok(_) => {}
-            Err(DlqError::Postgres(e)) => tracing::debug!(error = %e, "dead-letter replay waits for PostgreSQL"),
+            Err(DlqError::Postgres(e)) => {
+                tracing::debug!(error = %e, "dead-letter replay waits for PostgreSQL")
+            }
             Err(e) => tracing::warn!(error = %e, "dead-letter replay failed; will retry"),
         }
         if let Ok(depth) = dlq.len().await {

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use audit::api::{DEFAULT_LIMIT, MAX_LIMIT, PROBLEM_CONTENT_TYPE};
-use audit::{AuditEvent, BatchResponse, EventIdResponse, EventOutcome, ListResponse, MAX_BATCH_EVENTS, Pagination, Problem};
+use audit::{
+    AuditEvent, BatchResponse, EventIdResponse, EventOutcome, ListResponse, MAX_BATCH_EVENTS,
+    Pagination, Problem,
+};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -49,7 +52,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(audit::api::EVENTS_PATH, post(post_event).get(list_events))
         .route(audit::api::BATCH_PATH, post(post_batch))
         .route("/metrics", get(metrics))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_token));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -57,7 +63,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), record_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            record_request,
+        ))
         .with_state(state)
 }
 
@@ -89,7 +98,13 @@ impl ProblemResponse {
     }
 
     fn validation(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "validation-error", "Invalid request", detail).field(field)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "validation-error",
+            "Invalid request",
+            detail,
+        )
+        .field(field)
     }
 }
 
@@ -98,33 +113,51 @@ impl IntoResponse for ProblemResponse {
         // Serialising a struct of strings cannot fail.
         let body = serde_json::to_vec(&self.problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
         if self.www_authenticate {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"datastorage\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"datastorage\""),
+            );
         }
         response
     }
 }
 
-async fn require_token(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+async fn require_token(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         // The scheme name is case-insensitive (RFC 9110 section 11.1).
-        .and_then(|v| v.split_once(' ').filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer")).map(|(_, token)| token));
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token)
+        });
     let detail = match presented {
-        None => "missing bearer token: send `Authorization: Bearer <token>` with the token DataStorage was started with",
+        None => {
+            "missing bearer token: send `Authorization: Bearer <token>` with the token DataStorage was started with"
+        }
         Some(token) if constant_time_eq(token.trim().as_bytes(), state.token.as_bytes()) => {
             return next.run(request).await;
         }
         Some(_) => "invalid bearer token: it does not match the token DataStorage was started with",
     };
-    let mut problem = ProblemResponse::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail).field("Authorization");
+    let mut problem = ProblemResponse::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "Unauthorized",
+        detail,
+    )
+    .field("Authorization");
     problem.www_authenticate = true;
     problem.into_response()
 }
@@ -137,7 +170,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn record_request(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+async fn record_request(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     // The matched route template, not the raw path: label values must stay few.
@@ -146,9 +183,12 @@ async fn record_request(State(state): State<Arc<AppState>>, request: Request, ne
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
-    state
-        .metrics
-        .request(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    state.metrics.request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 
@@ -168,34 +208,64 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if failures.is_empty() {
         axum::Json(serde_json::json!({ "status": "ready" })).into_response()
     } else {
-        ProblemResponse::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "Not ready", failures.join("; ")).into_response()
+        ProblemResponse::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            "Not ready",
+            failures.join("; "),
+        )
+        .into_response()
     }
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut text = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &state.registry) {
-        return ProblemResponse::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", format!("failed to encode metrics: {e}"))
-            .into_response();
+        return ProblemResponse::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            format!("failed to encode metrics: {e}"),
+        )
+        .into_response();
     }
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         text,
     )
         .into_response()
 }
 
 async fn not_found() -> ProblemResponse {
-    ProblemResponse::new(StatusCode::NOT_FOUND, "not-found", "Not found", "no such endpoint; see /api/v1/audit/events")
+    ProblemResponse::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Not found",
+        "no such endpoint; see /api/v1/audit/events",
+    )
 }
 
 async fn method_not_allowed() -> ProblemResponse {
-    ProblemResponse::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this endpoint does not take that method")
+    ProblemResponse::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this endpoint does not take that method",
+    )
 }
 
 /// Reads a JSON body: the content type, the size and the syntax, each failure a problem.
-fn json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, ProblemResponse> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+fn json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Value, ProblemResponse> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/json") {
         return Err(ProblemResponse::new(
@@ -209,18 +279,30 @@ fn json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result
     let bytes = body.map_err(|rejection| {
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ProblemResponse::new(status, "payload-too-large", "Payload too large", format!("the body exceeds {MAX_BODY_BYTES} bytes; send smaller batches"))
-                .field("body")
+            ProblemResponse::new(
+                status,
+                "payload-too-large",
+                "Payload too large",
+                format!("the body exceeds {MAX_BODY_BYTES} bytes; send smaller batches"),
+            )
+            .field("body")
         } else {
-            ProblemResponse::new(status, "bad-body", "Unreadable body", rejection.body_text()).field("body")
+            ProblemResponse::new(status, "bad-body", "Unreadable body", rejection.body_text())
+                .field("body")
         }
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| ProblemResponse::validation("body", format!("malformed JSON: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ProblemResponse::validation("body", format!("malformed JSON: {e}")))
 }
 
-async fn post_event(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn post_event(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let parsed = json_body(&headers, body).and_then(|value| {
-        AuditEvent::from_request(value).map_err(|e| ProblemResponse::validation(e.field.clone(), e.to_string()))
+        AuditEvent::from_request(value)
+            .map_err(|e| ProblemResponse::validation(e.field.clone(), e.to_string()))
     });
     let mut event = match parsed {
         Ok(event) => event,
@@ -237,18 +319,31 @@ async fn post_event(State(state): State<Arc<AppState>>, headers: HeaderMap, body
     }
 }
 
-async fn post_batch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn post_batch(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let parsed = json_body(&headers, body).and_then(|value| {
         let Value::Array(items) = value else {
-            return Err(ProblemResponse::validation("body", "a batch must be a JSON array of events"));
+            return Err(ProblemResponse::validation(
+                "body",
+                "a batch must be a JSON array of events",
+            ));
         };
         if items.is_empty() {
-            return Err(ProblemResponse::validation("body", "a batch must hold at least one event"));
+            return Err(ProblemResponse::validation(
+                "body",
+                "a batch must hold at least one event",
+            ));
         }
         if items.len() > MAX_BATCH_EVENTS {
             return Err(ProblemResponse::validation(
                 "body",
-                format!("a batch holds at most {MAX_BATCH_EVENTS} events, got {}; split it", items.len()),
+                format!(
+                    "a batch holds at most {MAX_BATCH_EVENTS} events, got {}; split it",
+                    items.len()
+                ),
             ));
         }
         items
@@ -320,10 +415,22 @@ async fn write(state: &AppState, events: &[AuditEvent]) -> Result<StatusCode, Pr
 }
 
 /// Parameters the list endpoint understands.
-const QUERY_PARAMS: [&str; 9] =
-    ["event_type", "event_category", "event_outcome", "correlation_id", "actor_id", "since", "until", "limit", "offset"];
+const QUERY_PARAMS: [&str; 9] = [
+    "event_type",
+    "event_category",
+    "event_outcome",
+    "correlation_id",
+    "actor_id",
+    "since",
+    "until",
+    "limit",
+    "offset",
+];
 
-async fn list_events(State(state): State<Arc<AppState>>, query: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Response {
+async fn list_events(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
     let params = match query {
         Ok(Query(params)) => params,
         Err(e) => return ProblemResponse::validation("query", e.body_text()).into_response(),
@@ -335,7 +442,16 @@ async fn list_events(State(state): State<Arc<AppState>>, query: Result<Query<Vec
     match state.pg.list(&filter, limit, offset).await {
         Ok((data, total)) => {
             let has_more = offset.saturating_add(data.len() as u64) < total;
-            axum::Json(ListResponse { data, pagination: Pagination { limit, offset, total, has_more } }).into_response()
+            axum::Json(ListResponse {
+                data,
+                pagination: Pagination {
+                    limit,
+                    offset,
+                    total,
+                    has_more,
+                },
+            })
+            .into_response()
         }
         Err(PgError::Unavailable(reason)) => ProblemResponse::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -346,13 +462,21 @@ async fn list_events(State(state): State<Arc<AppState>>, query: Result<Query<Vec
         .into_response(),
         Err(e) => {
             tracing::error!(error = %e, source = ?std::error::Error::source(&e), "listing audit events failed");
-            ProblemResponse::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "listing events failed (see the DataStorage log)")
-                .into_response()
+            ProblemResponse::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "listing events failed (see the DataStorage log)",
+            )
+            .into_response()
         }
     }
 }
 
-fn parse_query(params: Vec<(String, String)>, now: DateTime<Utc>) -> Result<(Filter, u32, u64), ProblemResponse> {
+fn parse_query(
+    params: Vec<(String, String)>,
+    now: DateTime<Utc>,
+) -> Result<(Filter, u32, u64), ProblemResponse> {
     let mut filter = Filter::default();
     let mut limit = DEFAULT_LIMIT;
     let mut offset = 0u64;
@@ -361,16 +485,25 @@ fn parse_query(params: Vec<(String, String)>, now: DateTime<Utc>) -> Result<(Fil
         if !QUERY_PARAMS.contains(&key.as_str()) {
             return Err(ProblemResponse::validation(
                 key.clone(),
-                format!("unknown query parameter {key:?}; known: {}", QUERY_PARAMS.join(", ")),
+                format!(
+                    "unknown query parameter {key:?}; known: {}",
+                    QUERY_PARAMS.join(", ")
+                ),
             ));
         }
         if seen.contains(&key) {
-            return Err(ProblemResponse::validation(key.clone(), format!("query parameter {key:?} is given more than once")));
+            return Err(ProblemResponse::validation(
+                key.clone(),
+                format!("query parameter {key:?} is given more than once"),
+            ));
         }
         seen.push(key.clone());
         let text = |value: String| {
             if value.is_empty() {
-                Err(ProblemResponse::validation(key.clone(), format!("query parameter {key:?} must not be empty")))
+                Err(ProblemResponse::validation(
+                    key.clone(),
+                    format!("query parameter {key:?} must not be empty"),
+                ))
             } else {
                 Ok(Some(value))
             }
@@ -382,7 +515,10 @@ fn parse_query(params: Vec<(String, String)>, now: DateTime<Utc>) -> Result<(Fil
             "actor_id" => filter.actor_id = text(value)?,
             "event_outcome" => {
                 filter.event_outcome = Some(EventOutcome::parse(&value).ok_or_else(|| {
-                    ProblemResponse::validation("event_outcome", format!("must be success, failure or pending, got {value:?}"))
+                    ProblemResponse::validation(
+                        "event_outcome",
+                        format!("must be success, failure or pending, got {value:?}"),
+                    )
                 })?);
             }
             "since" => filter.since = Some(parse_time(&key, &value, now)?),
@@ -392,14 +528,24 @@ fn parse_query(params: Vec<(String, String)>, now: DateTime<Utc>) -> Result<(Fil
                     .parse::<u32>()
                     .ok()
                     .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(|| ProblemResponse::validation("limit", format!("must be an integer from 1 to {MAX_LIMIT}, got {value:?}")))?;
+                    .ok_or_else(|| {
+                        ProblemResponse::validation(
+                            "limit",
+                            format!("must be an integer from 1 to {MAX_LIMIT}, got {value:?}"),
+                        )
+                    })?;
             }
             "offset" => {
                 offset = value
                     .parse::<u64>()
                     .ok()
                     .filter(|o| i64::try_from(*o).is_ok())
-                    .ok_or_else(|| ProblemResponse::validation("offset", format!("must be a non-negative integer, got {value:?}")))?;
+                    .ok_or_else(|| {
+                        ProblemResponse::validation(
+                            "offset",
+                            format!("must be a non-negative integer, got {value:?}"),
+                        )
+                    })?;
             }
             _ => {}
         }
@@ -407,7 +553,10 @@ fn parse_query(params: Vec<(String, String)>, now: DateTime<Utc>) -> Result<(Fil
     if let (Some(since), Some(until)) = (filter.since, filter.until)
         && since > until
     {
-        return Err(ProblemResponse::validation("since", "since is after until; the window is empty"));
+        return Err(ProblemResponse::validation(
+            "since",
+            "since is after until; the window is empty",
+        ));
     }
     Ok((filter, limit, offset))
 }
@@ -417,14 +566,20 @@ fn parse_query(params: Vec<(String, String)>, now: DateTime<Utc>) -> Result<(Fil
 const MAX_RELATIVE_SECONDS: i64 = 10 * 366 * 24 * 3600;
 
 /// RFC 3339, or a relative duration back from `now`: a number and a unit s, m, h or d (`15m`).
-pub(crate) fn parse_time(field: &str, value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ProblemResponse> {
+pub(crate) fn parse_time(
+    field: &str,
+    value: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ProblemResponse> {
     if let Ok(t) = DateTime::parse_from_rfc3339(value) {
         return Ok(t.with_timezone(&Utc));
     }
     let bad = || {
         ProblemResponse::validation(
             field,
-            format!("must be an RFC 3339 timestamp (2026-01-02T03:04:05Z) or a relative duration such as 30s, 15m, 2h, 7d; got {value:?}"),
+            format!(
+                "must be an RFC 3339 timestamp (2026-01-02T03:04:05Z) or a relative duration such as 30s, 15m, 2h, 7d; got {value:?}"
+            ),
         )
     };
     let split = value.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
@@ -437,7 +592,10 @@ pub(crate) fn parse_time(field: &str, value: &str, now: DateTime<Utc>) -> Result
         "d" => 86_400,
         _ => return Err(bad()),
     };
-    let seconds = amount.checked_mul(unit_seconds).filter(|s| *s <= MAX_RELATIVE_SECONDS).ok_or_else(bad)?;
+    let seconds = amount
+        .checked_mul(unit_seconds)
+        .filter(|s| *s <= MAX_RELATIVE_SECONDS)
+        .ok_or_else(bad)?;
     Ok(now - chrono::Duration::seconds(seconds))
 }
 
@@ -453,18 +611,50 @@ mod tests {
     }
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn relative_and_absolute_times() {
-        let now = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").expect("t").with_timezone(&Utc);
-        assert_eq!(parse_time("since", "15m", now).ok(), Some(now - chrono::Duration::minutes(15)));
-        assert_eq!(parse_time("since", "2h", now).ok(), Some(now - chrono::Duration::hours(2)));
-        assert_eq!(parse_time("since", "7d", now).ok(), Some(now - chrono::Duration::days(7)));
-        assert_eq!(parse_time("since", "30s", now).ok(), Some(now - chrono::Duration::seconds(30)));
-        assert_eq!(parse_time("until", "2026-01-01T00:00:00+01:00", now).ok().map(|t| t.to_rfc3339()), Some("2025-12-31T23:00:00+00:00".into()));
-        for bad in ["", "m", "15", "15w", "-5m", "1.5h", "yesterday", "99999999999999999999d", "9999999d"] {
+        let now = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .expect("t")
+            .with_timezone(&Utc);
+        assert_eq!(
+            parse_time("since", "15m", now).ok(),
+            Some(now - chrono::Duration::minutes(15))
+        );
+        assert_eq!(
+            parse_time("since", "2h", now).ok(),
+            Some(now - chrono::Duration::hours(2))
+        );
+        assert_eq!(
+            parse_time("since", "7d", now).ok(),
+            Some(now - chrono::Duration::days(7))
+        );
+        assert_eq!(
+            parse_time("since", "30s", now).ok(),
+            Some(now - chrono::Duration::seconds(30))
+        );
+        assert_eq!(
+            parse_time("until", "2026-01-01T00:00:00+01:00", now)
+                .ok()
+                .map(|t| t.to_rfc3339()),
+            Some("2025-12-31T23:00:00+00:00".into())
+        );
+        for bad in [
+            "",
+            "m",
+            "15",
+            "15w",
+            "-5m",
+            "1.5h",
+            "yesterday",
+            "99999999999999999999d",
+            "9999999d",
+        ] {
             assert_eq!(field(parse_time("since", bad, now)), "since", "{bad:?}");
         }
     }
@@ -479,12 +669,36 @@ mod tests {
         for bad in ["0", "1001", "-1", "x", ""] {
             assert_eq!(field(parse_query(params(&[("limit", bad)]), now)), "limit");
         }
-        assert_eq!(field(parse_query(params(&[("offset", "-1")]), now)), "offset");
-        assert_eq!(field(parse_query(params(&[("event_outcome", "meh")]), now)), "event_outcome");
-        assert_eq!(field(parse_query(params(&[("colour", "red")]), now)), "colour");
-        assert_eq!(field(parse_query(params(&[("event_type", "a"), ("event_type", "b")]), now)), "event_type");
-        assert_eq!(field(parse_query(params(&[("correlation_id", "")]), now)), "correlation_id");
-        assert_eq!(field(parse_query(params(&[("since", "1h"), ("until", "2h")]), now)), "since");
+        assert_eq!(
+            field(parse_query(params(&[("offset", "-1")]), now)),
+            "offset"
+        );
+        assert_eq!(
+            field(parse_query(params(&[("event_outcome", "meh")]), now)),
+            "event_outcome"
+        );
+        assert_eq!(
+            field(parse_query(params(&[("colour", "red")]), now)),
+            "colour"
+        );
+        assert_eq!(
+            field(parse_query(
+                params(&[("event_type", "a"), ("event_type", "b")]),
+                now
+            )),
+            "event_type"
+        );
+        assert_eq!(
+            field(parse_query(params(&[("correlation_id", "")]), now)),
+            "correlation_id"
+        );
+        assert_eq!(
+            field(parse_query(
+                params(&[("since", "1h"), ("until", "2h")]),
+                now
+            )),
+            "since"
+        );
     }
 
     #[test]

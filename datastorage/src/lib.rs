@@ -25,7 +25,9 @@ use prometheus_client::registry::Registry;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Args, Config, DEFAULT_DLQ_REPLAY_INTERVAL, DEFAULT_DLQ_STREAM, DEFAULT_PG_MAX_CONNECTIONS};
+pub use config::{
+    Args, Config, DEFAULT_DLQ_REPLAY_INTERVAL, DEFAULT_DLQ_STREAM, DEFAULT_PG_MAX_CONNECTIONS,
+};
 pub use dlq::REDIS_TIMEOUT;
 pub use http::MAX_BODY_BYTES;
 pub use postgres::{ACQUIRE_TIMEOUT, PROBE_TIMEOUT, SLOW_ACQUIRE, STATEMENT_TIMEOUT};
@@ -49,7 +51,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A secret file is readable by other users.
-    #[error("the {what} file {path} has mode {mode:o}; it holds a secret, so run `chmod 600 {path}`")]
+    #[error(
+        "the {what} file {path} has mode {mode:o}; it holds a secret, so run `chmod 600 {path}`"
+    )]
     InsecureSecretFile {
         /// Which secret.
         what: &'static str,
@@ -99,7 +103,9 @@ pub enum Error {
         after: Duration,
     },
     /// The listen address could not be bound.
-    #[error("failed to listen on {addr} (is the port taken? pass --listen 127.0.0.1:0 for any free port)")]
+    #[error(
+        "failed to listen on {addr} (is the port taken? pass --listen 127.0.0.1:0 for any free port)"
+    )]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -134,8 +140,14 @@ pub async fn start(config: Config) -> Result<Running, Error> {
     let metrics = metrics::Metrics::register(&mut registry);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| Error::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| Error::Bind { addr: config.listen, source })?;
+        .map_err(|source| Error::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let shutdown = CancellationToken::new();
     let state = Arc::new(http::AppState {
         pg: pg.clone(),
@@ -151,9 +163,21 @@ pub async fn start(config: Config) -> Result<Running, Error> {
             .with_graceful_shutdown(server_stop.cancelled_owned())
             .await
     });
-    let worker = tokio::spawn(dlq::replay_worker(dlq, pg.clone(), metrics, config.dlq_replay_interval, shutdown.clone()));
+    let worker = tokio::spawn(dlq::replay_worker(
+        dlq,
+        pg.clone(),
+        metrics,
+        config.dlq_replay_interval,
+        shutdown.clone(),
+    ));
     tracing::info!(%addr, stream = %config.dlq_stream, "DataStorage listening");
-    Ok(Running { addr, shutdown, server, worker, pg })
+    Ok(Running {
+        addr,
+        shutdown,
+        server,
+        worker,
+        pg,
+    })
 }
 
 impl Running {
@@ -183,7 +207,13 @@ impl Running {
     /// Waits until the service stops (its shutdown token cancelled, or the server failed), then
     /// cleans up as [`Running::shutdown`] does.
     pub async fn wait(self) -> Result<(), Error> {
-        let Running { shutdown, mut server, worker, pg, .. } = self;
+        let Running {
+            shutdown,
+            mut server,
+            worker,
+            pg,
+            ..
+        } = self;
         let served = tokio::select! {
             r = &mut server => Some(r),
             _ = shutdown.cancelled() => None,
@@ -195,14 +225,19 @@ impl Running {
             None => match tokio::time::timeout(SHUTDOWN_TIMEOUT, &mut server).await {
                 Ok(r) => r,
                 Err(_) => {
-                    tracing::warn!("in-flight requests did not finish within {SHUTDOWN_TIMEOUT:?}; aborting them");
+                    tracing::warn!(
+                        "in-flight requests did not finish within {SHUTDOWN_TIMEOUT:?}; aborting them"
+                    );
                     server.abort();
                     Ok(Ok(()))
                 }
             },
         };
         let worker_result = tokio::time::timeout(SHUTDOWN_TIMEOUT, worker).await;
-        if tokio::time::timeout(SHUTDOWN_TIMEOUT, pg.close()).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, pg.close())
+            .await
+            .is_err()
+        {
             tracing::warn!("PostgreSQL pool did not close within {SHUTDOWN_TIMEOUT:?}");
         }
         served.map_err(Error::TaskPanicked)?.map_err(Error::Serve)?;

@@ -62,7 +62,11 @@ impl Metrics {
             replayed: Counter::default(),
             dlq_depth: Gauge::default(),
         };
-        registry.register("datastorage_http_requests", "HTTP requests by method, route and status", metrics.requests.clone());
+        registry.register(
+            "datastorage_http_requests",
+            "HTTP requests by method, route and status",
+            metrics.requests.clone(),
+        );
         registry.register(
             "datastorage_http_request_duration_seconds",
             "HTTP request latency by route",
@@ -93,9 +97,17 @@ impl Metrics {
 
     pub(crate) fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         self.requests
-            .get_or_create(&RequestLabels { method: method.to_owned(), route: route.to_owned(), status })
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
             .inc();
-        self.durations.get_or_create(&RouteLabels { route: route.to_owned() }).observe(seconds);
+        self.durations
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(seconds);
     }
 
     pub(crate) fn written(&self, destination: Destination, count: u64) {
@@ -103,7 +115,9 @@ impl Metrics {
             Destination::Postgres => "postgres",
             Destination::DeadLetterQueue => "dlq",
         };
-        self.written.get_or_create(&DestinationLabels { destination }).inc_by(count);
+        self.written
+            .get_or_create(&DestinationLabels { destination })
+            .inc_by(count);
     }
 
     pub(crate) fn rejected(&self) {

@@ -102,12 +102,24 @@ impl Pg {
             }
         })
         .await
-        .map_err(|_| crate::Error::Timeout { what: "connecting to PostgreSQL", after: STARTUP_TIMEOUT })?
-        .map_err(|e| crate::Error::Postgres { action: "connect to PostgreSQL", source: e })?;
-        tokio::time::timeout(STARTUP_TIMEOUT, sqlx::migrate!("./migrations").run(&pg.pool))
-            .await
-            .map_err(|_| crate::Error::Timeout { what: "running the migrations", after: STARTUP_TIMEOUT })?
-            .map_err(crate::Error::Migrate)?;
+        .map_err(|_| crate::Error::Timeout {
+            what: "connecting to PostgreSQL",
+            after: STARTUP_TIMEOUT,
+        })?
+        .map_err(|e| crate::Error::Postgres {
+            action: "connect to PostgreSQL",
+            source: e,
+        })?;
+        tokio::time::timeout(
+            STARTUP_TIMEOUT,
+            sqlx::migrate!("./migrations").run(&pg.pool),
+        )
+        .await
+        .map_err(|_| crate::Error::Timeout {
+            what: "running the migrations",
+            after: STARTUP_TIMEOUT,
+        })?
+        .map_err(crate::Error::Migrate)?;
         Ok(pg)
     }
 
@@ -119,11 +131,23 @@ impl Pg {
             return result.map_err(classify_error);
         }
         if let Some((host, port)) = &self.probe_addr {
-            let probe = tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect((host.as_str(), *port))).await;
+            let probe = tokio::time::timeout(
+                PROBE_TIMEOUT,
+                tokio::net::TcpStream::connect((host.as_str(), *port)),
+            )
+            .await;
             match probe {
                 Ok(Ok(_)) => {} // reachable: busy or slow, keep waiting
-                Ok(Err(e)) => return Err(PgError::Unavailable(format!("PostgreSQL refuses connections: {e}"))),
-                Err(_) => return Err(PgError::Unavailable(format!("PostgreSQL did not accept a TCP connection within {PROBE_TIMEOUT:?}"))),
+                Ok(Err(e)) => {
+                    return Err(PgError::Unavailable(format!(
+                        "PostgreSQL refuses connections: {e}"
+                    )));
+                }
+                Err(_) => {
+                    return Err(PgError::Unavailable(format!(
+                        "PostgreSQL did not accept a TCP connection within {PROBE_TIMEOUT:?}"
+                    )));
+                }
             }
         }
         acquire.await.map_err(classify_error)
@@ -137,7 +161,9 @@ impl Pg {
     /// `SELECT 1` with a deadline.
     pub async fn ping(&self) -> Result<(), PgError> {
         let mut conn = self.acquire().await?;
-        timed(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&mut *conn)).await.map(|_| ())
+        timed(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&mut *conn))
+            .await
+            .map(|_| ())
     }
 
     /// Inserts every event (each must carry its `event_id`) in one statement, hence one
@@ -168,7 +194,9 @@ impl Pg {
         for e in events {
             let Some(id) = e.event_id else {
                 // The HTTP layer assigns ids before any write; an event without one is a bug.
-                return Err(PgError::Failed(sqlx::Error::Protocol("audit event without event_id".into())));
+                return Err(PgError::Failed(sqlx::Error::Protocol(
+                    "audit event without event_id".into(),
+                )));
             };
             ids.push(id);
             versions.push(e.version.clone());
@@ -223,7 +251,12 @@ impl Pg {
 
     /// One page of matching events, newest first (ties broken by id so pages are stable), and
     /// the number of matches.
-    pub async fn list(&self, filter: &Filter, limit: u32, offset: u64) -> Result<(Vec<AuditEvent>, u64), PgError> {
+    pub async fn list(
+        &self,
+        filter: &Filter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<AuditEvent>, u64), PgError> {
         let mut conn = self.acquire().await?;
         let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM audit_events");
         push_filter(&mut count, filter);
@@ -244,7 +277,10 @@ impl Pg {
         // Offsets beyond i64 match nothing anyway.
         select.push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
         let rows = timed(STATEMENT_TIMEOUT, select.build().fetch_all(&mut *conn)).await?;
-        let events = rows.iter().map(row_to_event).collect::<Result<Vec<_>, _>>()?;
+        let events = rows
+            .iter()
+            .map(row_to_event)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((events, u64::try_from(total).unwrap_or(0)))
     }
 }
@@ -284,14 +320,21 @@ fn row_to_event(row: &PgRow) -> Result<AuditEvent, PgError> {
     let get_err = PgError::Failed;
     let outcome: String = row.try_get("event_outcome").map_err(get_err)?;
     let event_outcome = EventOutcome::parse(&outcome).ok_or_else(|| {
-        PgError::Failed(sqlx::Error::Decode(format!("stored event_outcome {outcome:?} is not a known outcome").into()))
+        PgError::Failed(sqlx::Error::Decode(
+            format!("stored event_outcome {outcome:?} is not a known outcome").into(),
+        ))
     })?;
     let data: Value = row.try_get("event_data").map_err(PgError::Failed)?;
     let Value::Object(event_data) = data else {
-        return Err(PgError::Failed(sqlx::Error::Decode("stored event_data is not a JSON object".into())));
+        return Err(PgError::Failed(sqlx::Error::Decode(
+            "stored event_data is not a JSON object".into(),
+        )));
     };
     Ok(AuditEvent {
-        event_id: Some(row.try_get::<Uuid, _>("event_id").map_err(PgError::Failed)?),
+        event_id: Some(
+            row.try_get::<Uuid, _>("event_id")
+                .map_err(PgError::Failed)?,
+        ),
         version: row.try_get("version").map_err(PgError::Failed)?,
         event_type: row.try_get("event_type").map_err(PgError::Failed)?,
         event_timestamp: row.try_get("event_timestamp").map_err(PgError::Failed)?,
@@ -312,11 +355,18 @@ fn row_to_event(row: &PgRow) -> Result<AuditEvent, PgError> {
 }
 
 fn classify_error(e: sqlx::Error) -> PgError {
-    if classify(&e) { PgError::Unavailable(e.to_string()) } else { PgError::Failed(e) }
+    if classify(&e) {
+        PgError::Unavailable(e.to_string())
+    } else {
+        PgError::Failed(e)
+    }
 }
 
 /// Runs `fut` with a deadline, classifying both the timeout and the error.
-async fn timed<T>(limit: Duration, fut: impl Future<Output = Result<T, sqlx::Error>>) -> Result<T, PgError> {
+async fn timed<T>(
+    limit: Duration,
+    fut: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, PgError> {
     match tokio::time::timeout(limit, fut).await {
         Err(_) => Err(PgError::Unavailable(format!("no answer within {limit:?}"))),
         Ok(Ok(v)) => Ok(v),

@@ -8,18 +8,39 @@ mod support;
 use std::time::Duration;
 
 use audit::api::{BATCH_PATH, EVENTS_PATH, PROBLEM_CONTENT_TYPE};
-use audit::{AuditEvent, AuditStore, EventOutcome, EventQuery, RetryPolicy, StoreConfig, StoreReport};
+use audit::{
+    AuditEvent, AuditStore, EventOutcome, EventQuery, RetryPolicy, StoreConfig, StoreReport,
+};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use support::{TestDs, backends, event_json, unique};
 
-fn assert_problem(status: u16, content_type: &Option<String>, body: &Value, want_status: u16, want_field: &str) {
+fn assert_problem(
+    status: u16,
+    content_type: &Option<String>,
+    body: &Value,
+    want_status: u16,
+    want_field: &str,
+) {
     assert_eq!(status, want_status, "body: {body}");
-    assert_eq!(content_type.as_deref(), Some(PROBLEM_CONTENT_TYPE), "body: {body}");
+    assert_eq!(
+        content_type.as_deref(),
+        Some(PROBLEM_CONTENT_TYPE),
+        "body: {body}"
+    );
     assert_eq!(body["status"], json!(want_status), "body: {body}");
-    assert!(body["type"].as_str().is_some_and(|t| !t.is_empty()), "body: {body}");
-    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "body: {body}");
-    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "body: {body}");
+    assert!(
+        body["type"].as_str().is_some_and(|t| !t.is_empty()),
+        "body: {body}"
+    );
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "body: {body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|t| !t.is_empty()),
+        "body: {body}"
+    );
     assert_eq!(body["field"], json!(want_field), "body: {body}");
 }
 
@@ -42,16 +63,25 @@ fn types_of(body: &Value) -> Vec<String> {
 async fn a_single_event_is_stored_and_read_back_whole() {
     let ds = TestDs::start().await;
     let corr = unique("single");
-    let sent = AuditEvent::new("test.single.stored", "test", "stored", EventOutcome::Failure, &corr)
-        .with_actor("service", "tester")
-        .with_resource("WorkflowExecution", "we-1")
-        .with_namespace("ns-1")
-        .with_data("nested", json!({"a": [1, 2, 3]}))
-        .with_duration_ms(42)
-        .with_error("E42", "it broke");
-    let (status, _, body) = ds.post(EVENTS_PATH, &serde_json::to_value(&sent).expect("json")).await;
+    let sent = AuditEvent::new(
+        "test.single.stored",
+        "test",
+        "stored",
+        EventOutcome::Failure,
+        &corr,
+    )
+    .with_actor("service", "tester")
+    .with_resource("WorkflowExecution", "we-1")
+    .with_namespace("ns-1")
+    .with_data("nested", json!({"a": [1, 2, 3]}))
+    .with_duration_ms(42)
+    .with_error("E42", "it broke");
+    let (status, _, body) = ds
+        .post(EVENTS_PATH, &serde_json::to_value(&sent).expect("json"))
+        .await;
     assert_eq!(status, 201, "{body}");
-    let id: uuid::Uuid = serde_json::from_value(body["event_id"].clone()).expect("event_id is a UUID");
+    let id: uuid::Uuid =
+        serde_json::from_value(body["event_id"].clone()).expect("event_id is a UUID");
 
     let body = list(&ds, &[("correlation_id", &corr)]).await;
     let data: Vec<AuditEvent> = serde_json::from_value(body["data"].clone()).expect("events");
@@ -59,10 +89,16 @@ async fn a_single_event_is_stored_and_read_back_whole() {
     let mut expected = sent.clone();
     expected.event_id = Some(id);
     // PostgreSQL keeps microseconds; compare the rest exactly.
-    assert_eq!(data[0].event_timestamp.timestamp_micros(), sent.event_timestamp.timestamp_micros());
+    assert_eq!(
+        data[0].event_timestamp.timestamp_micros(),
+        sent.event_timestamp.timestamp_micros()
+    );
     expected.event_timestamp = data[0].event_timestamp;
     assert_eq!(data[0], expected);
-    assert_eq!(body["pagination"], json!({"limit": 50, "offset": 0, "total": 1, "has_more": false}));
+    assert_eq!(
+        body["pagination"],
+        json!({"limit": 50, "offset": 0, "total": 1, "has_more": false})
+    );
     ds.shutdown().await;
 }
 
@@ -95,11 +131,29 @@ async fn the_audit_client_posts_batches_and_lists() {
     let ds = TestDs::start().await;
     let corr = unique("client");
     let client = ds.client();
-    let events: Vec<AuditEvent> =
-        (0..3).map(|i| AuditEvent::new(format!("test.client.e{i}"), "test", "c", EventOutcome::Pending, &corr)).collect();
+    let events: Vec<AuditEvent> = (0..3)
+        .map(|i| {
+            AuditEvent::new(
+                format!("test.client.e{i}"),
+                "test",
+                "c",
+                EventOutcome::Pending,
+                &corr,
+            )
+        })
+        .collect();
     let accepted = client.post_batch(&events).await.expect("post");
-    assert!(matches!(accepted, audit::Accepted::Stored(ref ids) if ids.len() == 3), "{accepted:?}");
-    let page = client.list(&EventQuery { limit: Some(2), ..EventQuery::correlation(&corr) }).await.expect("list");
+    assert!(
+        matches!(accepted, audit::Accepted::Stored(ref ids) if ids.len() == 3),
+        "{accepted:?}"
+    );
+    let page = client
+        .list(&EventQuery {
+            limit: Some(2),
+            ..EventQuery::correlation(&corr)
+        })
+        .await
+        .expect("list");
     assert_eq!(page.data.len(), 2);
     assert_eq!(page.pagination.total, 3);
     assert!(page.pagination.has_more);
@@ -123,14 +177,30 @@ async fn pages_are_newest_first_with_exact_pagination() {
     assert_eq!(ds.post(BATCH_PATH, &Value::Array(events)).await.0, 201);
 
     let first = list(&ds, &[("correlation_id", &corr), ("limit", "3")]).await;
-    assert_eq!(types_of(&first), ["test.page.e6", "test.page.e5", "test.page.e4"]);
-    assert_eq!(first["pagination"], json!({"limit": 3, "offset": 0, "total": 7, "has_more": true}));
-    let last = list(&ds, &[("correlation_id", &corr), ("limit", "3"), ("offset", "6")]).await;
+    assert_eq!(
+        types_of(&first),
+        ["test.page.e6", "test.page.e5", "test.page.e4"]
+    );
+    assert_eq!(
+        first["pagination"],
+        json!({"limit": 3, "offset": 0, "total": 7, "has_more": true})
+    );
+    let last = list(
+        &ds,
+        &[("correlation_id", &corr), ("limit", "3"), ("offset", "6")],
+    )
+    .await;
     assert_eq!(types_of(&last), ["test.page.e0"]);
-    assert_eq!(last["pagination"], json!({"limit": 3, "offset": 6, "total": 7, "has_more": false}));
+    assert_eq!(
+        last["pagination"],
+        json!({"limit": 3, "offset": 6, "total": 7, "has_more": false})
+    );
     let beyond = list(&ds, &[("correlation_id", &corr), ("offset", "100")]).await;
     assert_eq!(types_of(&beyond), Vec::<String>::new());
-    assert_eq!(beyond["pagination"], json!({"limit": 50, "offset": 100, "total": 7, "has_more": false}));
+    assert_eq!(
+        beyond["pagination"],
+        json!({"limit": 50, "offset": 100, "total": 7, "has_more": false})
+    );
     ds.shutdown().await;
 }
 
@@ -138,11 +208,16 @@ async fn pages_are_newest_first_with_exact_pagination() {
 async fn the_default_page_is_fifty_and_the_largest_a_thousand() {
     let ds = TestDs::start().await;
     let corr = unique("default-limit");
-    let events: Vec<Value> = (0..55).map(|i| event_json(&corr, &format!("test.limit.e{i}"), EventOutcome::Success)).collect();
+    let events: Vec<Value> = (0..55)
+        .map(|i| event_json(&corr, &format!("test.limit.e{i}"), EventOutcome::Success))
+        .collect();
     assert_eq!(ds.post(BATCH_PATH, &Value::Array(events)).await.0, 201);
     let page = list(&ds, &[("correlation_id", &corr)]).await;
     assert_eq!(page["data"].as_array().expect("data").len(), 50);
-    assert_eq!(page["pagination"], json!({"limit": 50, "offset": 0, "total": 55, "has_more": true}));
+    assert_eq!(
+        page["pagination"],
+        json!({"limit": 50, "offset": 0, "total": 55, "has_more": true})
+    );
     let page = list(&ds, &[("correlation_id", &corr), ("limit", "1000")]).await;
     assert_eq!(page["data"].as_array().expect("data").len(), 55);
     ds.shutdown().await;
@@ -172,23 +247,49 @@ async fn each_filter_selects_exactly_its_events() {
     events.push(c);
     assert_eq!(ds.post(BATCH_PATH, &Value::Array(events)).await.0, 201);
     let other_corr = unique("filters-other");
-    assert_eq!(ds.post(EVENTS_PATH, &event_json(&other_corr, "test.filter.a", EventOutcome::Success)).await.0, 201);
+    assert_eq!(
+        ds.post(
+            EVENTS_PATH,
+            &event_json(&other_corr, "test.filter.a", EventOutcome::Success)
+        )
+        .await
+        .0,
+        201
+    );
 
     let one_hour_ago = (now - chrono::Duration::hours(1)).to_rfc3339();
     let ten_minutes_ago = (now - chrono::Duration::minutes(10)).to_rfc3339();
     type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>);
     let cases: Vec<Case> = vec![
-        (vec![], vec!["test.filter.c", "test.filter.b", "test.filter.a"]),
+        (
+            vec![],
+            vec!["test.filter.c", "test.filter.b", "test.filter.a"],
+        ),
         (vec![("event_type", "test.filter.b")], vec!["test.filter.b"]),
-        (vec![("event_category", "beta")], vec!["test.filter.c", "test.filter.b"]),
+        (
+            vec![("event_category", "beta")],
+            vec!["test.filter.c", "test.filter.b"],
+        ),
         (vec![("event_outcome", "failure")], vec!["test.filter.b"]),
         (vec![("event_outcome", "pending")], vec!["test.filter.c"]),
-        (vec![("actor_id", "actor-a")], vec!["test.filter.c", "test.filter.a"]),
-        (vec![("since", "1h")], vec!["test.filter.c", "test.filter.b"]),
+        (
+            vec![("actor_id", "actor-a")],
+            vec!["test.filter.c", "test.filter.a"],
+        ),
+        (
+            vec![("since", "1h")],
+            vec!["test.filter.c", "test.filter.b"],
+        ),
         (vec![("since", "15m")], vec!["test.filter.c"]),
         (vec![("until", "1h")], vec!["test.filter.a"]),
-        (vec![("since", &one_hour_ago), ("until", &ten_minutes_ago)], vec!["test.filter.b"]),
-        (vec![("event_category", "beta"), ("actor_id", "actor-a")], vec!["test.filter.c"]),
+        (
+            vec![("since", &one_hour_ago), ("until", &ten_minutes_ago)],
+            vec!["test.filter.b"],
+        ),
+        (
+            vec![("event_category", "beta"), ("actor_id", "actor-a")],
+            vec!["test.filter.c"],
+        ),
         (vec![("event_type", "test.filter.none")], vec![]),
     ];
     for (filters, expected) in cases {
@@ -196,7 +297,11 @@ async fn each_filter_selects_exactly_its_events() {
         query.extend(filters.iter().copied());
         let body = list(&ds, &query).await;
         assert_eq!(types_of(&body), expected, "filters {filters:?}");
-        assert_eq!(body["pagination"]["total"], json!(expected.len()), "filters {filters:?}");
+        assert_eq!(
+            body["pagination"]["total"],
+            json!(expected.len()),
+            "filters {filters:?}"
+        );
     }
     // correlation_id itself filters: the other correlation's event is not in the lists above.
     let body = list(&ds, &[("correlation_id", &other_corr)]).await;
@@ -211,29 +316,50 @@ async fn requests_without_or_with_a_wrong_token_get_401_problems() {
     let body = event_json(&corr, "test.auth", EventOutcome::Success);
     let attempts = [
         ds.http.post(ds.at(EVENTS_PATH)).json(&body),
-        ds.http.post(ds.at(EVENTS_PATH)).bearer_auth("wrong").json(&body),
+        ds.http
+            .post(ds.at(EVENTS_PATH))
+            .bearer_auth("wrong")
+            .json(&body),
         ds.http.post(ds.at(BATCH_PATH)).json(&json!([body])),
-        ds.http.post(ds.at(BATCH_PATH)).bearer_auth(format!("{}x", ds.token)).json(&json!([body])),
+        ds.http
+            .post(ds.at(BATCH_PATH))
+            .bearer_auth(format!("{}x", ds.token))
+            .json(&json!([body])),
         ds.http.get(ds.at(EVENTS_PATH)),
         ds.http.get(ds.at(EVENTS_PATH)).bearer_auth("wrong"),
-        ds.http.get(ds.at(EVENTS_PATH)).header("authorization", format!("Basic {}", ds.token)),
+        ds.http
+            .get(ds.at(EVENTS_PATH))
+            .header("authorization", format!("Basic {}", ds.token)),
         ds.http.get(ds.at("/metrics")),
     ];
     for request in attempts {
         let response = request.send().await.expect("request");
-        let www = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap_or("").to_owned());
+        let www = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap_or("").to_owned());
         let (status, ct, problem) = support::read(response).await;
         assert_problem(status, &ct, &problem, 401, "Authorization");
         assert_eq!(www.as_deref(), Some("Bearer realm=\"datastorage\""));
     }
     // Nothing was stored by the refused requests.
-    assert_eq!(list(&ds, &[("correlation_id", &corr)]).await["pagination"]["total"], json!(0));
+    assert_eq!(
+        list(&ds, &[("correlation_id", &corr)]).await["pagination"]["total"],
+        json!(0)
+    );
     // The scheme name is case-insensitive.
-    let response = ds.http.get(ds.at(EVENTS_PATH)).header("authorization", format!("bearer {}", ds.token)).send().await.expect("request");
+    let response = ds
+        .http
+        .get(ds.at(EVENTS_PATH))
+        .header("authorization", format!("bearer {}", ds.token))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status().as_u16(), 200);
     // Probes need no token.
     for path in ["/healthz", "/readyz"] {
-        let (status, _, body) = support::read(ds.http.get(ds.at(path)).send().await.expect("request")).await;
+        let (status, _, body) =
+            support::read(ds.http.get(ds.at(path)).send().await.expect("request")).await;
         assert_eq!(status, 200, "{path}: {body}");
     }
     ds.shutdown().await;
@@ -245,7 +371,16 @@ async fn each_kind_of_bad_event_is_a_400_naming_the_field() {
     let corr = unique("bad");
     let valid = event_json(&corr, "test.bad", EventOutcome::Success);
     let mut cases: Vec<(Value, &str)> = Vec::new();
-    for field in ["event_type", "event_timestamp", "event_category", "event_action", "event_outcome", "correlation_id", "event_data", "version"] {
+    for field in [
+        "event_type",
+        "event_timestamp",
+        "event_category",
+        "event_action",
+        "event_outcome",
+        "correlation_id",
+        "event_data",
+        "version",
+    ] {
         let mut v = valid.clone();
         v.as_object_mut().expect("object").remove(field);
         cases.push((v, field));
@@ -275,7 +410,10 @@ async fn each_kind_of_bad_event_is_a_400_naming_the_field() {
         assert_problem(status, &ct, &problem, 400, &format!("[1].{field}"));
     }
     // Nothing half-written: the valid first events of the refused batches are not stored.
-    assert_eq!(list(&ds, &[("correlation_id", &corr)]).await["pagination"]["total"], json!(0));
+    assert_eq!(
+        list(&ds, &[("correlation_id", &corr)]).await["pagination"]["total"],
+        json!(0)
+    );
     ds.shutdown().await;
 }
 
@@ -288,7 +426,10 @@ async fn bad_batches_bodies_and_content_types_are_problems() {
     let too_many = Value::Array(vec![valid.clone(); audit::MAX_BATCH_EVENTS + 1]);
     let (status, ct, problem) = ds.post(BATCH_PATH, &too_many).await;
     assert_problem(status, &ct, &problem, 400, "body");
-    assert!(problem["detail"].as_str().expect("detail").contains("1000"), "{problem}");
+    assert!(
+        problem["detail"].as_str().expect("detail").contains("1000"),
+        "{problem}"
+    );
     let (status, ct, problem) = ds.post(BATCH_PATH, &json!([])).await;
     assert_problem(status, &ct, &problem, 400, "body");
     let (status, ct, problem) = ds.post(BATCH_PATH, &valid).await;
@@ -307,11 +448,21 @@ async fn bad_batches_bodies_and_content_types_are_problems() {
             .expect("request");
         let (status, ct, problem) = support::read(response).await;
         assert_problem(status, &ct, &problem, 400, "body");
-        assert!(problem["detail"].as_str().expect("detail").contains("malformed JSON"), "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("malformed JSON"),
+            "{problem}"
+        );
     }
     // Wrong or missing content type.
     for content_type in [Some("text/plain"), Some("application/xml"), None] {
-        let mut request = ds.http.post(ds.at(EVENTS_PATH)).bearer_auth(&ds.token).body(valid.to_string());
+        let mut request = ds
+            .http
+            .post(ds.at(EVENTS_PATH))
+            .bearer_auth(&ds.token)
+            .body(valid.to_string());
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
         }
@@ -342,7 +493,10 @@ async fn bad_batches_bodies_and_content_types_are_problems() {
         .expect("request");
     let (status, ct, problem) = support::read(response).await;
     assert_problem(status, &ct, &problem, 413, "body");
-    assert_eq!(list(&ds, &[("correlation_id", &corr)]).await["pagination"]["total"], json!(1));
+    assert_eq!(
+        list(&ds, &[("correlation_id", &corr)]).await["pagination"]["total"],
+        json!(1)
+    );
     ds.shutdown().await;
 }
 
@@ -371,10 +525,22 @@ async fn bad_query_parameters_are_400s_naming_the_parameter() {
 #[tokio::test]
 async fn unknown_paths_and_methods_are_problems() {
     let ds = TestDs::start().await;
-    let response = ds.http.get(ds.at("/api/v1/nope")).bearer_auth(&ds.token).send().await.expect("request");
+    let response = ds
+        .http
+        .get(ds.at("/api/v1/nope"))
+        .bearer_auth(&ds.token)
+        .send()
+        .await
+        .expect("request");
     let (status, ct, _) = support::read(response).await;
     assert_eq!((status, ct.as_deref()), (404, Some(PROBLEM_CONTENT_TYPE)));
-    let response = ds.http.delete(ds.at(EVENTS_PATH)).bearer_auth(&ds.token).send().await.expect("request");
+    let response = ds
+        .http
+        .delete(ds.at(EVENTS_PATH))
+        .bearer_auth(&ds.token)
+        .send()
+        .await
+        .expect("request");
     let (status, ct, _) = support::read(response).await;
     assert_eq!((status, ct.as_deref()), (405, Some(PROBLEM_CONTENT_TYPE)));
     ds.shutdown().await;
@@ -384,19 +550,42 @@ async fn unknown_paths_and_methods_are_problems() {
 async fn metrics_count_requests_and_writes() {
     let ds = TestDs::start().await;
     let corr = unique("metrics");
-    assert_eq!(ds.post(BATCH_PATH, &Value::Array(vec![event_json(&corr, "test.m", EventOutcome::Success); 3])).await.0, 201);
+    assert_eq!(
+        ds.post(
+            BATCH_PATH,
+            &Value::Array(vec![event_json(&corr, "test.m", EventOutcome::Success); 3])
+        )
+        .await
+        .0,
+        201
+    );
     assert_eq!(ds.post(EVENTS_PATH, &json!({})).await.0, 400);
-    let response = ds.http.get(ds.at("/metrics")).bearer_auth(&ds.token).send().await.expect("request");
+    let response = ds
+        .http
+        .get(ds.at("/metrics"))
+        .bearer_auth(&ds.token)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(response.status().as_u16(), 200);
     let text = response.text().await.expect("text");
     // Each instance has its own registry, so the figures are exact.
-    assert!(text.contains("datastorage_audit_events_written_total{destination=\"postgres\"} 3"), "{text}");
-    assert!(text.contains("datastorage_audit_events_rejected_total 1"), "{text}");
+    assert!(
+        text.contains("datastorage_audit_events_written_total{destination=\"postgres\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("datastorage_audit_events_rejected_total 1"),
+        "{text}"
+    );
     assert!(
         text.contains("datastorage_http_requests_total{method=\"POST\",route=\"/api/v1/audit/events/batch\",status=\"201\"} 1"),
         "{text}"
     );
-    assert!(text.contains("datastorage_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("datastorage_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     ds.shutdown().await;
 }
 
@@ -408,17 +597,33 @@ async fn the_buffered_store_delivers_to_datastorage() {
     let config = StoreConfig {
         batch_size: 100,
         flush_interval: Duration::from_millis(50),
-        retry: RetryPolicy { initial_backoff: Duration::from_millis(10), max_backoff: Duration::from_millis(50), ..RetryPolicy::default() },
+        retry: RetryPolicy {
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        },
         ..StoreConfig::default()
     };
     let store = AuditStore::start(ds.client(), config, &mut registry);
     for i in 0..250 {
         store
-            .record(AuditEvent::new("test.store.e", "test", "e", EventOutcome::Success, &corr).with_data("i", i))
+            .record(
+                AuditEvent::new("test.store.e", "test", "e", EventOutcome::Success, &corr)
+                    .with_data("i", i),
+            )
             .expect("record");
     }
-    assert_eq!(store.close().await, StoreReport { sent: 250, dropped: 0 });
-    assert_eq!(list(&ds, &[("correlation_id", &corr)]).await["pagination"]["total"], json!(250));
+    assert_eq!(
+        store.close().await,
+        StoreReport {
+            sent: 250,
+            dropped: 0
+        }
+    );
+    assert_eq!(
+        list(&ds, &[("correlation_id", &corr)]).await["pagination"]["total"],
+        json!(250)
+    );
     ds.shutdown().await;
 }
 
@@ -427,29 +632,60 @@ async fn start_fails_clearly_on_bad_credentials_without_quoting_them() {
     let b = backends();
     let token = unique("t");
     let listen = "127.0.0.1:0".parse().expect("addr");
-    let bad_pg = b.postgres_url.replacen("postgres://postgres:", "postgres://postgres:wrong", 1);
-    let err = datastorage::start(datastorage::Config::new(listen, bad_pg.clone(), &b.redis_url, &token))
-        .await
-        .expect_err("wrong PostgreSQL password");
-    assert!(matches!(err, datastorage::Error::Postgres { .. }), "{err:?}");
+    let bad_pg = b
+        .postgres_url
+        .replacen("postgres://postgres:", "postgres://postgres:wrong", 1);
+    let err = datastorage::start(datastorage::Config::new(
+        listen,
+        bad_pg.clone(),
+        &b.redis_url,
+        &token,
+    ))
+    .await
+    .expect_err("wrong PostgreSQL password");
+    assert!(
+        matches!(err, datastorage::Error::Postgres { .. }),
+        "{err:?}"
+    );
     let bad_redis = b.redis_url.replacen("redis://:", "redis://:wrong", 1);
-    let err = datastorage::start(datastorage::Config::new(listen, &b.postgres_url, bad_redis.clone(), &token))
-        .await
-        .expect_err("wrong Redis password");
+    let err = datastorage::start(datastorage::Config::new(
+        listen,
+        &b.postgres_url,
+        bad_redis.clone(),
+        &token,
+    ))
+    .await
+    .expect_err("wrong Redis password");
     assert!(matches!(err, datastorage::Error::Redis { .. }), "{err:?}");
     let message = format!("{err}");
-    assert!(!message.contains("wrong"), "the error must not quote the URL: {message}");
-    let err = datastorage::start(datastorage::Config::new(listen, &b.postgres_url, &b.redis_url, " "))
-        .await
-        .expect_err("empty token");
-    assert!(matches!(err, datastorage::Error::InvalidConfig(_)), "{err:?}");
+    assert!(
+        !message.contains("wrong"),
+        "the error must not quote the URL: {message}"
+    );
+    let err = datastorage::start(datastorage::Config::new(
+        listen,
+        &b.postgres_url,
+        &b.redis_url,
+        " ",
+    ))
+    .await
+    .expect_err("empty token");
+    assert!(
+        matches!(err, datastorage::Error::InvalidConfig(_)),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_taken_port_is_a_bind_error() {
     let ds = TestDs::start().await;
     let b = backends();
-    let config = datastorage::Config::new(ds.running.as_ref().expect("running").local_addr(), &b.postgres_url, &b.redis_url, "t");
+    let config = datastorage::Config::new(
+        ds.running.as_ref().expect("running").local_addr(),
+        &b.postgres_url,
+        &b.redis_url,
+        "t",
+    );
     let err = datastorage::start(config).await.expect_err("port taken");
     assert!(matches!(err, datastorage::Error::Bind { .. }), "{err:?}");
     ds.shutdown().await;

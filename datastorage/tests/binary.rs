@@ -21,14 +21,28 @@ fn secret(dir: &Path, name: &str, value: &str, mode: u32) -> String {
 fn command(dir: &Path, token_mode: u32) -> Command {
     let b = backends();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_datastorage"));
-    cmd.args(["--listen", "127.0.0.1:0", "--dlq-stream", &unique("bin-dlq")])
-        .args(["--postgres-url-file", &secret(dir, "pg", &b.postgres_url, 0o600)])
-        .args(["--redis-url-file", &secret(dir, "redis", &b.redis_url, 0o600)])
-        .args(["--token-file", &secret(dir, "token", "bin-token\n", token_mode)])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--dlq-stream",
+        &unique("bin-dlq"),
+    ])
+    .args([
+        "--postgres-url-file",
+        &secret(dir, "pg", &b.postgres_url, 0o600),
+    ])
+    .args([
+        "--redis-url-file",
+        &secret(dir, "redis", &b.redis_url, 0o600),
+    ])
+    .args([
+        "--token-file",
+        &secret(dir, "token", "bin-token\n", token_mode),
+    ])
+    .env("RUST_LOG", "info")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     cmd
 }
 
@@ -50,7 +64,9 @@ fn wait_with_deadline(child: &mut std::process::Child) -> std::process::ExitStat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = command(dir.path(), 0o600).spawn().expect("spawn datastorage");
+    let mut child = command(dir.path(), 0o600)
+        .spawn()
+        .expect("spawn datastorage");
     // The log line "DataStorage listening addr=127.0.0.1:PORT" gives the port chosen.
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
@@ -68,8 +84,15 @@ async fn the_binary_serves_and_stops_on_sigterm() {
             panic!("datastorage did not report its address within {WAIT:?}");
         }
     };
-    let http = reqwest::Client::builder().timeout(WAIT).build().expect("client");
-    let health = http.get(format!("http://{addr}/healthz")).send().await.expect("healthz");
+    let http = reqwest::Client::builder()
+        .timeout(WAIT)
+        .build()
+        .expect("client");
+    let health = http
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(health.status().as_u16(), 200);
     let list = http
         .get(format!("http://{addr}/api/v1/audit/events"))
@@ -78,21 +101,34 @@ async fn the_binary_serves_and_stops_on_sigterm() {
         .send()
         .await
         .expect("list");
-    assert_eq!(list.status().as_u16(), 200, "the token comes from the file, trimmed");
+    assert_eq!(
+        list.status().as_u16(),
+        200,
+        "the token comes from the file, trimmed"
+    );
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let status = tokio::task::block_in_place(|| wait_with_deadline(&mut child));
-    assert!(status.success(), "SIGTERM must end in a clean exit, got {status}");
+    assert!(
+        status.success(),
+        "SIGTERM must end in a clean exit, got {status}"
+    );
 }
 
 #[test]
 fn the_binary_refuses_a_readable_secret_file() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = command(dir.path(), 0o644).spawn().expect("spawn datastorage");
+    let mut child = command(dir.path(), 0o644)
+        .spawn()
+        .expect("spawn datastorage");
     let status = wait_with_deadline(&mut child);
     let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read stderr");
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
     assert!(!status.success());
     assert!(stderr.contains("chmod 600"), "stderr: {stderr}");
     assert!(stderr.contains("bearer token"), "stderr: {stderr}");

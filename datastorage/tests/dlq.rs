@@ -7,8 +7,8 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use audit::api::{BATCH_PATH, EVENTS_PATH, PROBLEM_CONTENT_TYPE};
 use audit::EventOutcome;
+use audit::api::{BATCH_PATH, EVENTS_PATH, PROBLEM_CONTENT_TYPE};
 use serde_json::{Value, json};
 use sqlx::Row;
 use support::{TestDs, backends, event_json, eventually, unique};
@@ -27,23 +27,40 @@ fn own_servers() -> OwnServers {
     };
     let pg = testinfra::postgres::start(
         &run,
-        testinfra::postgres::Options { name: unique("dlq-pg"), ..testinfra::postgres::Options::default() },
+        testinfra::postgres::Options {
+            name: unique("dlq-pg"),
+            ..testinfra::postgres::Options::default()
+        },
     )
     .expect("own PostgreSQL");
-    let redis = testinfra::redis::start(&run, testinfra::redis::Options { name: unique("dlq-redis"), ..testinfra::redis::Options::default() })
-        .expect("own Redis");
+    let redis = testinfra::redis::start(
+        &run,
+        testinfra::redis::Options {
+            name: unique("dlq-redis"),
+            ..testinfra::redis::Options::default()
+        },
+    )
+    .expect("own Redis");
     OwnServers { pg, redis }
 }
 
 async fn xlen(redis_url: &str, stream: &str) -> Option<u64> {
     let client = redis::Client::open(redis_url).ok()?;
     let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-    redis::cmd("XLEN").arg(stream).query_async(&mut conn).await.ok()
+    redis::cmd("XLEN")
+        .arg(stream)
+        .query_async(&mut conn)
+        .await
+        .ok()
 }
 
 /// (rows, distinct ids) stored for `correlation_id`, read straight from the table.
 async fn stored(pg_url: &str, correlation_id: &str) -> Option<(i64, BTreeSet<Uuid>)> {
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(pg_url).await.ok()?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(pg_url)
+        .await
+        .ok()?;
     let rows = sqlx::query("SELECT event_id FROM audit_events WHERE correlation_id = $1")
         .bind(correlation_id)
         .fetch_all(&pool)
@@ -62,7 +79,17 @@ fn ids_of(body: &Value) -> Vec<Uuid> {
 }
 
 fn batch(correlation_id: &str, n: usize) -> Value {
-    Value::Array((0..n).map(|i| event_json(correlation_id, &format!("test.dlq.e{i}"), EventOutcome::Success)).collect())
+    Value::Array(
+        (0..n)
+            .map(|i| {
+                event_json(
+                    correlation_id,
+                    &format!("test.dlq.e{i}"),
+                    EventOutcome::Success,
+                )
+            })
+            .collect(),
+    )
 }
 
 #[tokio::test]
@@ -85,7 +112,10 @@ async fn events_accepted_while_postgres_is_down_are_stored_exactly_once_when_it_
         let started = std::time::Instant::now();
         let (status, _, body) = ds.post(BATCH_PATH, &batch(&corr, n)).await;
         // A figure for the report (run with --nocapture), not an assertion: timing is load-dependent.
-        eprintln!("batch of {n} answered {status} {:?} after PostgreSQL stopped", started.elapsed());
+        eprintln!(
+            "batch of {n} answered {status} {:?} after PostgreSQL stopped",
+            started.elapsed()
+        );
         assert_eq!(status, 202, "{body}");
         let ids = ids_of(&body);
         assert_eq!(ids.len(), n);
@@ -93,39 +123,72 @@ async fn events_accepted_while_postgres_is_down_are_stored_exactly_once_when_it_
         queued_requests += 1;
     }
     for i in 0..5 {
-        let (status, _, body) = ds.post(EVENTS_PATH, &event_json(&corr, &format!("test.dlq.single{i}"), EventOutcome::Failure)).await;
+        let (status, _, body) = ds
+            .post(
+                EVENTS_PATH,
+                &event_json(&corr, &format!("test.dlq.single{i}"), EventOutcome::Failure),
+            )
+            .await;
         assert_eq!(status, 202, "{body}");
         expected.extend(ids_of(&body));
         queued_requests += 1;
     }
     assert_eq!(expected.len(), 1115);
-    assert_eq!(xlen(&redis_url, &ds.dlq_stream).await, Some(queued_requests));
+    assert_eq!(
+        xlen(&redis_url, &ds.dlq_stream).await,
+        Some(queued_requests)
+    );
 
     // Reads cannot be served from the queue, and readiness says why.
     let (status, ct, problem) = ds.get(EVENTS_PATH, &[("correlation_id", &corr)]).await;
-    assert_eq!((status, ct.as_deref()), (503, Some(PROBLEM_CONTENT_TYPE)), "{problem}");
-    let (status, _, problem) = support::read(ds.http.get(ds.at("/readyz")).send().await.expect("readyz")).await;
+    assert_eq!(
+        (status, ct.as_deref()),
+        (503, Some(PROBLEM_CONTENT_TYPE)),
+        "{problem}"
+    );
+    let (status, _, problem) =
+        support::read(ds.http.get(ds.at("/readyz")).send().await.expect("readyz")).await;
     assert_eq!(status, 503, "{problem}");
-    assert!(problem["detail"].as_str().expect("detail").contains("PostgreSQL"), "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("PostgreSQL"),
+        "{problem}"
+    );
     // The worker keeps the entries while PostgreSQL is down.
-    assert_eq!(xlen(&redis_url, &ds.dlq_stream).await, Some(queued_requests));
+    assert_eq!(
+        xlen(&redis_url, &ds.dlq_stream).await,
+        Some(queued_requests)
+    );
 
     servers.pg.start().expect("restart PostgreSQL");
-    eventually("the dead-letter queue to drain", || async { (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(()) }).await;
+    eventually("the dead-letter queue to drain", || async {
+        (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(())
+    })
+    .await;
     let (rows, ids) = stored(&pg_url, &corr).await.expect("count rows");
     assert_eq!(rows, 1115, "every event stored exactly once");
     assert_eq!(ids, expected, "exactly the acknowledged ids");
-    let (status, _, body) = ds.get(EVENTS_PATH, &[("correlation_id", &corr), ("limit", "1")]).await;
+    let (status, _, body) = ds
+        .get(EVENTS_PATH, &[("correlation_id", &corr), ("limit", "1")])
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["pagination"]["total"], json!(1115));
 
     // A replay of events already stored (a crash between commit and XDEL) adds nothing.
     let listed: Vec<audit::AuditEvent> = serde_json::from_value(
-        ds.get(EVENTS_PATH, &[("correlation_id", &corr), ("limit", "3")]).await.2["data"].clone(),
+        ds.get(EVENTS_PATH, &[("correlation_id", &corr), ("limit", "3")])
+            .await
+            .2["data"]
+            .clone(),
     )
     .expect("events");
     let client = redis::Client::open(redis_url.as_str()).expect("redis client");
-    let mut conn = client.get_multiplexed_async_connection().await.expect("redis");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
     let _: String = redis::cmd("XADD")
         .arg(&ds.dlq_stream)
         .arg("*")
@@ -134,20 +197,54 @@ async fn events_accepted_while_postgres_is_down_are_stored_exactly_once_when_it_
         .query_async(&mut conn)
         .await
         .expect("XADD");
-    eventually("the duplicate entry to be replayed", || async { (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(()) }).await;
-    assert_eq!(stored(&pg_url, &corr).await.expect("count rows").0, 1115, "a replayed duplicate is not stored twice");
+    eventually("the duplicate entry to be replayed", || async {
+        (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(())
+    })
+    .await;
+    assert_eq!(
+        stored(&pg_url, &corr).await.expect("count rows").0,
+        1115,
+        "a replayed duplicate is not stored twice"
+    );
 
-    let metrics = ds.http.get(ds.at("/metrics")).bearer_auth(&ds.token).send().await.expect("metrics").text().await.expect("text");
-    assert!(metrics.contains("datastorage_audit_events_written_total{destination=\"dlq\"} 1105"), "{metrics}");
-    assert!(metrics.contains("datastorage_audit_events_written_total{destination=\"postgres\"} 10"), "{metrics}");
-    assert!(metrics.contains("datastorage_dlq_replayed_events_total 1105"), "{metrics}");
+    let metrics = ds
+        .http
+        .get(ds.at("/metrics"))
+        .bearer_auth(&ds.token)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("datastorage_audit_events_written_total{destination=\"dlq\"} 1105"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("datastorage_audit_events_written_total{destination=\"postgres\"} 10"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("datastorage_dlq_replayed_events_total 1105"),
+        "{metrics}"
+    );
 
     // With PostgreSQL and Redis both down nothing is acknowledged: 503, never a 2xx.
     servers.redis.stop().expect("stop Redis");
     servers.pg.stop().expect("stop PostgreSQL");
     let lost = unique("dlq-lost");
-    let (status, ct, problem) = ds.post(EVENTS_PATH, &event_json(&lost, "test.dlq.lost", EventOutcome::Success)).await;
-    assert_eq!((status, ct.as_deref()), (503, Some(PROBLEM_CONTENT_TYPE)), "{problem}");
+    let (status, ct, problem) = ds
+        .post(
+            EVENTS_PATH,
+            &event_json(&lost, "test.dlq.lost", EventOutcome::Success),
+        )
+        .await;
+    assert_eq!(
+        (status, ct.as_deref()),
+        (503, Some(PROBLEM_CONTENT_TYPE)),
+        "{problem}"
+    );
     servers.pg.start().expect("restart PostgreSQL");
     assert_eq!(stored(&pg_url, &lost).await.expect("count rows").0, 0);
     ds.shutdown().await;
@@ -168,13 +265,29 @@ async fn a_writer_running_through_a_postgres_restart_loses_and_duplicates_nothin
     type Answers = Arc<Mutex<Vec<(u16, Vec<Uuid>)>>>;
     let answers: Answers = Arc::default();
     let writer = {
-        let (http, url, token, corr, stop, answers) =
-            (ds.http.clone(), ds.at(BATCH_PATH), ds.token.clone(), corr.clone(), stop.clone(), answers.clone());
+        let (http, url, token, corr, stop, answers) = (
+            ds.http.clone(),
+            ds.at(BATCH_PATH),
+            ds.token.clone(),
+            corr.clone(),
+            stop.clone(),
+            answers.clone(),
+        );
         tokio::spawn(async move {
             while !stop.load(Ordering::Acquire) {
-                let response = http.post(&url).bearer_auth(&token).json(&batch(&corr, 20)).send().await.expect("request");
+                let response = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&batch(&corr, 20))
+                    .send()
+                    .await
+                    .expect("request");
                 let (status, _, body) = support::read(response).await;
-                let ids = if status == 201 || status == 202 { ids_of(&body) } else { Vec::new() };
+                let ids = if status == 201 || status == 202 {
+                    ids_of(&body)
+                } else {
+                    Vec::new()
+                };
                 answers.lock().expect("lock").push((status, ids));
             }
         })
@@ -183,7 +296,11 @@ async fn a_writer_running_through_a_postgres_restart_loses_and_duplicates_nothin
         let answers = answers.clone();
         async move {
             let answers = answers.lock().expect("lock");
-            answers.iter().skip(after).any(|(s, _)| *s == status).then_some(answers.len())
+            answers
+                .iter()
+                .skip(after)
+                .any(|(s, _)| *s == status)
+                .then_some(answers.len())
         }
     };
     eventually("stored batches before the stop", || saw(201, 0)).await;
@@ -196,13 +313,30 @@ async fn a_writer_running_through_a_postgres_restart_loses_and_duplicates_nothin
     writer.await.expect("writer");
 
     let answers = answers.lock().expect("lock").clone();
-    let failures: Vec<u16> = answers.iter().map(|(s, _)| *s).filter(|s| *s != 201 && *s != 202).collect();
-    assert!(failures.is_empty(), "with Redis up every write is acknowledged; got {failures:?}");
-    let acknowledged: BTreeSet<Uuid> = answers.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+    let failures: Vec<u16> = answers
+        .iter()
+        .map(|(s, _)| *s)
+        .filter(|s| *s != 201 && *s != 202)
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "with Redis up every write is acknowledged; got {failures:?}"
+    );
+    let acknowledged: BTreeSet<Uuid> = answers
+        .iter()
+        .flat_map(|(_, ids)| ids.iter().copied())
+        .collect();
     assert_eq!(acknowledged.len(), answers.len() * 20);
-    eventually("the dead-letter queue to drain", || async { (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(()) }).await;
+    eventually("the dead-letter queue to drain", || async {
+        (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(())
+    })
+    .await;
     let (rows, ids) = stored(&pg_url, &corr).await.expect("count rows");
-    assert_eq!(rows as usize, acknowledged.len(), "every acknowledged event stored exactly once");
+    assert_eq!(
+        rows as usize,
+        acknowledged.len(),
+        "every acknowledged event stored exactly once"
+    );
     assert_eq!(ids, acknowledged);
     eprintln!(
         "writer: {} batches, {} stored directly, {} queued and replayed",

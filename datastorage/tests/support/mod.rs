@@ -40,14 +40,23 @@ pub fn backends() -> &'static Backends {
         if let Ok(shared) = testinfra::SharedInfra::from_env()
             && let (Ok(pg), Ok(redis)) = (shared.postgres_url(), shared.redis_url())
         {
-            return Backends { postgres_url: pg.to_owned(), redis_url: redis.to_owned(), run: None };
+            return Backends {
+                postgres_url: pg.to_owned(),
+                redis_url: redis.to_owned(),
+                run: None,
+            };
         }
-        let run = testinfra::RunDir::for_process().unwrap_or_else(|e| panic!("cannot create a run directory: {e}"));
+        let run = testinfra::RunDir::for_process()
+            .unwrap_or_else(|e| panic!("cannot create a run directory: {e}"));
         let pg = testinfra::postgres::start(&run, testinfra::postgres::Options::default())
             .unwrap_or_else(|e| panic!("cannot start PostgreSQL for the tests: {e}"));
         let redis = testinfra::redis::start(&run, testinfra::redis::Options::default())
             .unwrap_or_else(|e| panic!("cannot start Redis for the tests: {e}"));
-        let backends = Backends { postgres_url: pg.url(), redis_url: redis.url(), run: Some(run) };
+        let backends = Backends {
+            postgres_url: pg.url(),
+            redis_url: redis.url(),
+            run: Some(run),
+        };
         // Statics are never dropped; the run's supervisor stops both servers at process exit.
         pg.detach();
         redis.detach();
@@ -57,7 +66,11 @@ pub fn backends() -> &'static Backends {
 
 /// A name no other test (of this or a concurrent run) uses.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// A DataStorage started for one test, with a client that knows its URL and token.
@@ -80,15 +93,31 @@ impl TestDs {
     /// Starts DataStorage on the given backends, with a unique DLQ stream.
     pub async fn start_on(postgres_url: &str, redis_url: &str) -> Self {
         let token = unique("token");
-        let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), postgres_url, redis_url, token.clone());
+        let mut config = Config::new(
+            "127.0.0.1:0".parse().expect("addr"),
+            postgres_url,
+            redis_url,
+            token.clone(),
+        );
         let dlq_stream = unique("test-dlq");
         config.dlq_stream = dlq_stream.clone();
         config.dlq_replay_interval = TEST_REPLAY_INTERVAL;
         config.pg_max_connections = 4;
-        let running = datastorage::start(config).await.unwrap_or_else(|e| panic!("DataStorage failed to start: {e:?}"));
+        let running = datastorage::start(config)
+            .await
+            .unwrap_or_else(|e| panic!("DataStorage failed to start: {e:?}"));
         let url = running.url();
-        let http = reqwest::Client::builder().timeout(WAIT).build().expect("http client");
-        Self { running: Some(running), url, token, dlq_stream, http }
+        let http = reqwest::Client::builder()
+            .timeout(WAIT)
+            .build()
+            .expect("http client");
+        Self {
+            running: Some(running),
+            url,
+            token,
+            dlq_stream,
+            http,
+        }
     }
 
     pub fn at(&self, path: &str) -> String {
@@ -97,13 +126,27 @@ impl TestDs {
 
     /// POSTs JSON with the token.
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Option<String>, Value) {
-        let response = self.http.post(self.at(path)).bearer_auth(&self.token).json(body).send().await.expect("request");
+        let response = self
+            .http
+            .post(self.at(path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
         read(response).await
     }
 
     /// GETs with the token and the given query pairs.
     pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> (u16, Option<String>, Value) {
-        let response = self.http.get(self.at(path)).bearer_auth(&self.token).query(query).send().await.expect("request");
+        let response = self
+            .http
+            .get(self.at(path))
+            .bearer_auth(&self.token)
+            .query(query)
+            .send()
+            .await
+            .expect("request");
         read(response).await
     }
 
@@ -151,7 +194,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {WAIT:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
