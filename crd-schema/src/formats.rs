@@ -4,10 +4,9 @@
 //! Where Go relies on a library parser (net.ParseIP, url.ParseRequestURI, mail.ParseAddress), the
 //! Rust standard library or a close regular expression stands in.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::LazyLock;
 
-use base64::Engine as _;
 use regex::Regex;
 
 macro_rules! re {
@@ -36,7 +35,9 @@ re!(SSN, r"^\d{3}[- ]?\d{2}[- ]?\d{4}$");
 re!(BSON, r"^[0-9a-fA-F]{24}$");
 re!(MAC, r"^([0-9A-Fa-f]{2}[:-]){5}([0-9A-Fa-f]{2})$|^([0-9A-Fa-f]{2}[:-]){7}([0-9A-Fa-f]{2})$|^([0-9A-Fa-f]{4}\.){2}([0-9A-Fa-f]{4})$|^([0-9A-Fa-f]{4}\.){3}([0-9A-Fa-f]{4})$|^([0-9A-Fa-f]{2}[:-]){19}([0-9A-Fa-f]{2})$|^([0-9A-Fa-f]{4}\.){4}([0-9A-Fa-f]{4})$");
 re!(EMAIL, r"^[^@\s<>]+@[^@\s<>]+$");
-re!(DURATION_UNITS, r"^\s*(\d+\s*[A-Za-zµ]+\s*)+$");
+re!(NAMED_EMAIL, r"^[^<>]*<[^@\s<>]+@[^@\s<>]+>$");
+re!(DURATION_PART, r"((\d+)\s*([A-Za-zµ]+))");
+re!(BASE64, r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$");
 re!(GO_DURATION, r"^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$");
 re!(CREDIT_CARD, r"^(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\d{3})\d{11})$");
 
@@ -60,15 +61,15 @@ pub(crate) fn check(format: &str, s: &str) -> bool {
         "hostname" => {
             HOSTNAME.is_match(s) && s.len() <= HOSTNAME_MAX && s.split('.').all(|p| p.len() <= HOSTNAME_LABEL_MAX)
         }
-        "ipv4" => s.parse::<Ipv4Addr>().is_ok(),
-        "ipv6" => s.contains(':') && s.parse::<Ipv6Addr>().is_ok(),
+        "ipv4" => parse_ip_sloppy(s).is_some() && s.contains('.'),
+        "ipv6" => s.contains(':') && parse_ip_sloppy(s).is_some(),
         "cidr" => is_cidr(s),
         "mac" => MAC.is_match(s),
-        "byte" => base64::engine::general_purpose::STANDARD.decode(s).is_ok(),
+        "byte" => BASE64.is_match(s),
         "password" => true,
-        "email" => EMAIL.is_match(s),
+        "email" => EMAIL.is_match(s) || NAMED_EMAIL.is_match(s),
         "uri" => is_request_uri(s),
-        "duration" => GO_DURATION.is_match(s) || DURATION_UNITS.is_match(s),
+        "duration" => GO_DURATION.is_match(s) || is_unit_duration(s),
         "bsonobjectid" => BSON.is_match(s),
         "hexcolor" => HEXCOLOR.is_match(s),
         "rgbcolor" => RGBCOLOR.is_match(s),
@@ -106,17 +107,64 @@ fn is_date_time(s: &str) -> bool {
     &c[1] <= "23" && &c[2] <= "59" && &c[3] <= "59"
 }
 
+/// `netutils.ParseIPSloppy`: like `net.ParseIP`, but IPv4 octets may have leading zeros
+/// (read as decimal, as Go before 1.17 did).
+fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    let octets: Vec<&str> = s.split('.').collect();
+    if octets.len() != 4 {
+        return None;
+    }
+    let mut bytes = [0u8; 4];
+    for (b, o) in bytes.iter_mut().zip(&octets) {
+        if o.is_empty() || o.len() > 3 || !o.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        *b = o.parse().ok()?;
+    }
+    Some(IpAddr::V4(Ipv4Addr::from(bytes)))
+}
+
+/// `netutils.ParseCIDRSloppy`.
 fn is_cidr(s: &str) -> bool {
     let Some((ip, bits)) = s.split_once('/') else { return false };
-    let Ok(bits) = bits.parse::<u8>() else { return false };
-    if bits.to_string() != s.split_once('/').map(|x| x.1).unwrap_or_default() {
+    if bits.is_empty() || bits.len() > 3 || !bits.bytes().all(|c| c.is_ascii_digit()) {
         return false;
     }
-    match ip.parse::<IpAddr>() {
-        Ok(IpAddr::V4(_)) => bits <= 32,
-        Ok(IpAddr::V6(_)) => bits <= 128,
-        Err(_) => false,
+    let Ok(bits) = bits.parse::<u8>() else { return false };
+    match parse_ip_sloppy(ip) {
+        Some(IpAddr::V4(_)) => bits <= 32,
+        Some(IpAddr::V6(_)) => bits <= 128,
+        None => false,
     }
+}
+
+/// Units of go-openapi's relaxed durations ("3 days", "1 hour"); the last spelling of each may
+/// be followed by more letters ("hours").
+const DURATION_UNITS: &[&[&str]] = &[
+    &["ns", "nano"],
+    &["us", "µs", "micro"],
+    &["ms", "milli"],
+    &["s", "sec"],
+    &["m", "min"],
+    &["h", "hr", "hour"],
+    &["d", "day"],
+    &["w", "wk", "week"],
+];
+
+/// `strfmt.ParseDuration` after `time.ParseDuration` failed: any `<digits><unit>` anywhere in
+/// the string with a known unit makes it valid.
+fn is_unit_duration(s: &str) -> bool {
+    DURATION_PART.captures_iter(s).any(|c| {
+        let unit = c[3].trim().to_lowercase();
+        c[2].parse::<i64>().is_ok()
+            && DURATION_UNITS.iter().any(|variants| {
+                let last = variants.len() - 1;
+                variants.iter().enumerate().any(|(i, v)| (i == last && unit.starts_with(v)) || unit == *v)
+            })
+    })
 }
 
 /// `url.ParseRequestURI`: an absolute URI with a scheme, or an absolute path.
@@ -227,6 +275,13 @@ mod tests {
             ("duration", "1h30m", true),
             ("duration", "3 days", true),
             ("duration", "soon", false),
+            ("duration", "3 bananas", false),
+            ("duration", "2 hours", true),
+            ("ipv4", "010.000.000.001", true),
+            ("ipv4", "::ffff:1.2.3.4", true),
+            ("byte", "", false),
+            ("email", "John <john@example.com>", true),
+            ("email", "john", false),
             ("isbn10", "0321751043", true),
             ("isbn13", "978-0321751041", true),
             ("creditcard", "4111 1111 1111 1111", true),
