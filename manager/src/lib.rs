@@ -1,1 +1,15 @@
-//! Runs kube-runtime controllers together: one client, shared shutdown, readiness when every watch has synced, atomic status writes.
+//! Runs kube-runtime controllers together: one client, shared shutdown, readiness when every
+//! watch has synced, atomic status writes, and jittered backoff for requeues.
+
+mod context;
+mod error;
+mod manager;
+
+pub mod backoff;
+pub mod status;
+
+pub use backoff::Backoff;
+pub use context::ControllerContext;
+pub use error::{BoxError, ControllerError, ControllerFailure, ManagerError, PendingWatch};
+pub use manager::{Manager, RunningManager};
+pub use status::{StatusError, StatusUpdate, update_status};

@@ -1,0 +1,280 @@
+//! Runs the manager against the embedded API server: readiness covers every watch, shutdown
+//! waits for in-flight reconciles and is bounded, controller failures are reported.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apiserver::ApiServer;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, ObjectMeta, PostParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::Store;
+use kube::{Client, CustomResource, CustomResourceExt, ResourceExt};
+use manager::{ControllerError, Manager, ManagerError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// Generous bound for anything that should take milliseconds: tests share 2 cores with other
+/// builds, and a deadline only matters when something is broken.
+const DEADLINE: Duration = Duration::from_secs(20);
+/// Short bound for waits that are expected to fail.
+const SHORT: Duration = Duration::from_millis(300);
+
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[kube(group = "manager.test", version = "v1", kind = "Widget", namespaced, status = "WidgetStatus")]
+struct WidgetSpec {
+    size: i32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, JsonSchema)]
+struct WidgetStatus {
+    seen: i32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("test reconcile error")]
+struct TestError;
+
+async fn server() -> (ApiServer, Client) {
+    let server = ApiServer::builder().crd(Widget::crd()).start().await.expect("embedded API server starts");
+    let client = server.client().expect("client for the embedded API server");
+    (server, client)
+}
+
+async fn create_widget(client: &Client, name: &str) {
+    let api: Api<Widget> = Api::namespaced(client.clone(), "default");
+    api.create(&PostParams::default(), &Widget::new(name, WidgetSpec { size: 1 })).await.expect("create widget");
+}
+
+fn noop_policy(_: Arc<Widget>, _: &TestError, _: Arc<()>) -> Action {
+    Action::requeue(Duration::from_millis(50))
+}
+
+/// Polls `cond` until it holds or `DEADLINE` passes.
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The controller's own store and its owned-ConfigMap store, handed out of the build closure.
+type Stores = (Store<Widget>, Store<ConfigMap>);
+
+#[tokio::test]
+async fn ready_only_after_every_watch_synced() {
+    let (_server, client) = server().await;
+    for name in ["a", "b", "c"] {
+        create_widget(&client, name).await;
+    }
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let cm = ConfigMap { metadata: ObjectMeta { name: Some("cm1".into()), ..Default::default() }, ..Default::default() };
+    cms.create(&PostParams::default(), &cm).await.expect("create configmap");
+
+    let stores: Arc<Mutex<Option<Stores>>> = Arc::default();
+    let mut mgr = Manager::new(client.clone(), CancellationToken::new());
+    let slot = stores.clone();
+    mgr.add("widgets", move |ctx| {
+        let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+        let widgets = controller.store();
+        let (controller, owned) = ctx.owns(controller, Api::<ConfigMap>::all(ctx.client()), Default::default());
+        *slot.lock().unwrap() = Some((widgets, owned));
+        ctx.run(controller, |_, _| async { Ok::<_, TestError>(Action::await_change()) }, noop_policy, Arc::new(()))
+    });
+    let running = mgr.start();
+    running.ready(DEADLINE).await.expect("manager becomes ready");
+
+    let (widgets, owned) = stores.lock().unwrap().clone().expect("closure ran at start");
+    let mut names: Vec<_> = widgets.state().iter().map(|w| w.name_any()).collect();
+    names.sort();
+    assert_eq!(names, ["a", "b", "c"], "ready() returned before the main watch listed everything");
+    assert!(owned.state().iter().any(|c| c.name_any() == "cm1"), "ready() returned before the owned watch synced");
+    running.shutdown(DEADLINE).await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn not_ready_names_the_watch_that_cannot_sync() {
+    // No CRD installed for Widget: its list returns 404 and the watch never syncs.
+    let server = ApiServer::builder().start().await.expect("server starts");
+    let client = server.client().unwrap();
+    let mut mgr = Manager::new(client, CancellationToken::new());
+    mgr.add("missing-crd", |ctx| {
+        let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+        ctx.run(controller, |_, _| async { Ok::<_, TestError>(Action::await_change()) }, noop_policy, Arc::new(()))
+    });
+    let running = mgr.start();
+    let err = running.ready(SHORT).await.expect_err("cannot be ready without the CRD");
+    let msg = err.to_string();
+    assert!(matches!(&err, ManagerError::NotReady { pending, .. } if pending.len() == 1), "{msg}");
+    assert!(msg.contains("widgets") && msg.contains("missing-crd") && msg.contains("CRDs are installed"), "{msg}");
+    running.shutdown(DEADLINE).await.expect("shutdown still clean");
+}
+
+#[tokio::test]
+async fn reconciles_run_and_shutdown_waits_for_the_one_in_flight() {
+    let (_server, client) = server().await;
+    let started = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let finished = Arc::new(AtomicUsize::new(0));
+    let mut mgr = Manager::new(client.clone(), CancellationToken::new());
+    let (s, r, f) = (started.clone(), release.clone(), finished.clone());
+    mgr.add("widgets", move |ctx| {
+        let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+        ctx.run(
+            controller,
+            move |_, _| {
+                let (s, r, f) = (s.clone(), r.clone(), f.clone());
+                async move {
+                    s.notify_one();
+                    r.notified().await;
+                    f.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, TestError>(Action::await_change())
+                }
+            },
+            noop_policy,
+            Arc::new(()),
+        )
+    });
+    let running = mgr.start();
+    running.ready(DEADLINE).await.unwrap();
+    create_widget(&client, "slow").await;
+    tokio::time::timeout(DEADLINE, started.notified()).await.expect("reconcile started");
+
+    let shutdown = tokio::spawn(running.shutdown(DEADLINE));
+    // Shutdown cannot finish while the reconcile is blocked.
+    tokio::task::yield_now().await;
+    assert!(!shutdown.is_finished());
+    release.notify_one();
+    tokio::time::timeout(DEADLINE, shutdown).await.expect("shutdown finishes").unwrap().expect("clean shutdown");
+    assert_eq!(finished.load(Ordering::SeqCst), 1, "the in-flight reconcile ran to completion");
+}
+
+#[tokio::test]
+async fn shutdown_is_bounded_when_a_reconcile_hangs() {
+    let (_server, client) = server().await;
+    let started = Arc::new(Notify::new());
+    let mut mgr = Manager::new(client.clone(), CancellationToken::new());
+    let s = started.clone();
+    mgr.add("stuck", move |ctx| {
+        let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+        ctx.run(
+            controller,
+            move |_, _| {
+                let s = s.clone();
+                async move {
+                    s.notify_one();
+                    std::future::pending::<()>().await;
+                    Ok::<_, TestError>(Action::await_change())
+                }
+            },
+            noop_policy,
+            Arc::new(()),
+        )
+    });
+    let running = mgr.start();
+    running.ready(DEADLINE).await.unwrap();
+    create_widget(&client, "w").await;
+    tokio::time::timeout(DEADLINE, started.notified()).await.expect("reconcile started");
+    let err = running.shutdown(SHORT).await.expect_err("a hung reconcile must not hang shutdown");
+    assert!(matches!(&err, ManagerError::ShutdownTimeout { controllers, .. } if controllers == &["stuck"]), "{err}");
+}
+
+#[tokio::test]
+async fn reconcile_errors_are_counted_not_swallowed() {
+    let (_server, client) = server().await;
+    let mut mgr = Manager::new(client.clone(), CancellationToken::new());
+    mgr.add("failing", |ctx| {
+        let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+        ctx.run(controller, |_, _| async { Err::<Action, _>(TestError) }, noop_policy, Arc::new(()))
+    });
+    let running = mgr.start();
+    running.ready(DEADLINE).await.unwrap();
+    create_widget(&client, "w").await;
+    eventually("a counted reconcile error", || running.reconcile_errors("failing").unwrap_or(0) >= 1).await;
+    assert_eq!(running.reconcile_errors("nope"), None);
+    running.shutdown(DEADLINE).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_controller_that_fails_or_stops_early_is_reported() {
+    let (_server, client) = server().await;
+    let (fail_tx, fail_rx) = oneshot::channel::<()>();
+    let mut mgr = Manager::new(client.clone(), CancellationToken::new());
+    mgr.add("healthy", |ctx| {
+        let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+        ctx.run(controller, |_, _| async { Ok::<_, TestError>(Action::await_change()) }, noop_policy, Arc::new(()))
+    });
+    mgr.add("broken", move |ctx| {
+        let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+        let run = ctx.run(controller, |_, _| async { Ok::<_, TestError>(Action::await_change()) }, noop_policy, Arc::new(()));
+        async move {
+            tokio::select! {
+                // biased: when both are ready at shutdown the failure must win the race.
+                biased;
+                _ = fail_rx => Err("lost connection to the widget backend".into()),
+                r = run => r,
+            }
+        }
+    });
+    let running = mgr.start();
+    running.ready(DEADLINE).await.unwrap();
+    fail_tx.send(()).unwrap();
+    let err = running.shutdown(DEADLINE).await.expect_err("the failure must surface");
+    let msg = err.to_string();
+    assert!(msg.contains("broken") && msg.contains("lost connection"), "{msg}");
+    assert!(!msg.contains("healthy"), "{msg}");
+
+    // Stopping early (Ok before shutdown) is a failure too, and ready() reports it at once.
+    let mut mgr = Manager::new(client.clone(), CancellationToken::new());
+    mgr.add("quitter", |ctx| {
+        let _controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+        async { Ok::<(), manager::BoxError>(()) }
+    });
+    let running = mgr.start();
+    let err = running.ready(DEADLINE).await.expect_err("stopped early");
+    assert!(
+        matches!(&err, ManagerError::ControllerExited(f) if f.controller == "quitter" && matches!(f.error, ControllerError::StoppedEarly)),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_controller_is_reported() {
+    let (_server, client) = server().await;
+    let mut mgr = Manager::new(client, CancellationToken::new());
+    mgr.add("panics", |ctx| {
+        let _controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+        async {
+            panic!("boom");
+            #[allow(unreachable_code)]
+            Ok::<(), manager::BoxError>(())
+        }
+    });
+    let running = mgr.start();
+    let err = running.ready(DEADLINE).await.expect_err("panicked");
+    assert!(matches!(&err, ManagerError::ControllerExited(f) if matches!(&f.error, ControllerError::Panicked(m) if m == "boom")), "{err}");
+}
+
+#[tokio::test]
+async fn a_controller_without_watches_is_rejected_by_ready() {
+    let (_server, client) = server().await;
+    let shutdown = CancellationToken::new();
+    let mut mgr = Manager::new(client, shutdown.clone());
+    mgr.add("blind", |ctx| {
+        let token = ctx.shutdown_token();
+        async move {
+            token.cancelled().await;
+            Ok::<(), manager::BoxError>(())
+        }
+    });
+    let running = mgr.start();
+    let err = running.ready(DEADLINE).await.expect_err("no watch registered");
+    assert!(matches!(&err, ManagerError::NoWatches { controller } if controller == "blind"), "{err}");
+    // An external cancel of the token stops it like shutdown() would.
+    shutdown.cancel();
+    running.wait().await.expect("stops cleanly on the external token");
+}
