@@ -209,3 +209,26 @@ fn property_names_are_escaped_like_kubernetes() {
         ["spec: Invalid value: dash", "spec: Invalid value: keyword", "spec: Invalid value: dot"]
     );
 }
+
+#[test]
+fn optional_old_self_runs_on_create_too() {
+    let schema = schema_with_spec(json!({
+        "type": "object",
+        "properties": {"mode": {"type": "string", "x-kubernetes-validations": [{
+            "rule": "oldSelf.hasValue() ? self == oldSelf.value() : self == 'initial'",
+            "optionalOldSelf": true,
+            "message": "mode starts as initial and never changes"
+        }]}}
+    }));
+    assert!(messages(&schema, &json!({"spec": {"mode": "initial"}}), None).is_empty());
+    assert_eq!(
+        messages(&schema, &json!({"spec": {"mode": "other"}}), None),
+        ["spec.mode: Invalid value: \"other\": mode starts as initial and never changes"]
+    );
+    let old = json!({"spec": {"mode": "initial"}});
+    assert!(messages(&schema, &old, Some(&old)).is_empty());
+    assert_eq!(
+        messages(&schema, &json!({"spec": {"mode": "other"}}), Some(&old)),
+        ["spec.mode: Invalid value: \"other\": mode starts as initial and never changes"]
+    );
+}
