@@ -135,3 +135,83 @@ fn test_constructors_serialize_to_objects_the_schema_accepts_shape_wise() {
         assert!(obj["spec"].is_object(), "{obj}");
     }
 }
+
+mod served {
+    //! The generated CRDs installed in the embedded API server: the schema rules are enforced
+    //! there, not only present in the YAML.
+
+    use controllers::api::*;
+    use kube::api::{Api, PostParams};
+    use kube::Client;
+
+    /// HTTP status for a request the schema rejects.
+    const UNPROCESSABLE: u16 = 422;
+
+    async fn server() -> (apiserver::ApiServer, Client) {
+        let server = apiserver::ApiServer::builder()
+            .crd_dir(super::crds_dir())
+            .start()
+            .await
+            .expect("the API server accepts every generated CRD");
+        let client = server.client().expect("client");
+        (server, client)
+    }
+
+    fn rejection(err: kube::Error) -> (u16, String) {
+        match err {
+            kube::Error::Api(status) => (status.code, status.message),
+            other => panic!("expected an API error, got {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_test_constructor_creates_a_valid_object() {
+        let (_server, client) = server().await;
+        let pp = PostParams::default();
+        Api::<RemediationRequest>::default_namespaced(client.clone()).create(&pp, &RemediationRequest::test("a")).await.unwrap();
+        Api::<SignalProcessing>::default_namespaced(client.clone()).create(&pp, &SignalProcessing::test("a")).await.unwrap();
+        Api::<AIAnalysis>::default_namespaced(client.clone()).create(&pp, &AIAnalysis::test("a")).await.unwrap();
+        Api::<WorkflowExecution>::default_namespaced(client.clone()).create(&pp, &WorkflowExecution::test("a")).await.unwrap();
+        let nr = Api::<NotificationRequest>::default_namespaced(client.clone()).create(&pp, &NotificationRequest::test("a")).await.unwrap();
+        assert_eq!(nr.spec.retry_policy.max_attempts, 5);
+    }
+
+    #[tokio::test]
+    async fn spec_changes_are_rejected_as_immutable() {
+        let (_server, client) = server().await;
+        let api = Api::<WorkflowExecution>::default_namespaced(client);
+        let mut wfe = api.create(&PostParams::default(), &WorkflowExecution::test("imm")).await.unwrap();
+        wfe.spec.target_resource = "default/Deployment/other".to_owned();
+        let (code, message) = rejection(api.replace("imm", &PostParams::default(), &wfe).await.expect_err("spec is immutable"));
+        assert_eq!(code, UNPROCESSABLE, "{message}");
+        assert!(message.contains("spec is immutable"), "{message}");
+        // Metadata changes stay allowed.
+        let mut wfe = api.get("imm").await.unwrap();
+        wfe.metadata.labels = Some([("k".to_owned(), "v".to_owned())].into());
+        api.replace("imm", &PostParams::default(), &wfe).await.expect("labels may change");
+    }
+
+    #[tokio::test]
+    async fn invalid_specs_are_rejected() {
+        let (_server, client) = server().await;
+        let pp = PostParams::default();
+        let rrs = Api::<RemediationRequest>::default_namespaced(client.clone());
+        let bad = RemediationRequest::test("bad").with_fingerprint("NOT-HEX");
+        let (code, message) = rejection(rrs.create(&pp, &bad).await.expect_err("fingerprint pattern"));
+        assert_eq!(code, UNPROCESSABLE, "{message}");
+        assert!(message.contains("signalFingerprint"), "{message}");
+
+        let wfes = Api::<WorkflowExecution>::default_namespaced(client.clone());
+        let bad = WorkflowExecution::test("bad").with_target("no-slashes");
+        let (code, message) = rejection(wfes.create(&pp, &bad).await.expect_err("target pattern"));
+        assert_eq!(code, UNPROCESSABLE, "{message}");
+        assert!(message.contains("targetResource"), "{message}");
+
+        let nrs = Api::<NotificationRequest>::default_namespaced(client);
+        let policy = notificationrequest::RetryPolicy { max_attempts: 11, ..Default::default() };
+        let bad = NotificationRequest::test("bad").with_retry_policy(policy);
+        let (code, message) = rejection(nrs.create(&pp, &bad).await.expect_err("maxAttempts ≤ 10"));
+        assert_eq!(code, UNPROCESSABLE, "{message}");
+        assert!(message.contains("maxAttempts"), "{message}");
+    }
+}
