@@ -62,6 +62,21 @@ pub enum ClientError {
         #[source]
         source: serde_json::Error,
     },
+    /// [`Client::wait_for`] ran out of time.
+    #[error(
+        "waited {waited:?} for at least {wanted} audit events matching {query}; DataStorage has {found} \
+         (were they recorded and flushed, with this correlation id?)"
+    )]
+    WaitTimedOut {
+        /// The query's filters (JSON).
+        query: String,
+        /// Events wanted.
+        wanted: u64,
+        /// Events found at the last poll.
+        found: u64,
+        /// How long it waited.
+        waited: Duration,
+    },
 }
 
 impl ClientError {
@@ -74,9 +89,10 @@ impl ClientError {
                 let status = *status;
                 status >= 500 || status == 401 || status == 403
             }
-            ClientError::InvalidUrl { .. } | ClientError::Build(_) | ClientError::Decode { .. } => {
-                false
-            }
+            ClientError::InvalidUrl { .. }
+            | ClientError::Build(_)
+            | ClientError::Decode { .. }
+            | ClientError::WaitTimedOut { .. } => false,
         }
     }
 
@@ -204,6 +220,47 @@ impl Client {
             })?;
         read_json(&url, response).await
     }
+
+    /// Polls [`Client::list`] until at least `at_least` events match `query` (counting all
+    /// pages) or `timeout` passes; returns the last page. Transient failures (network, 5xx) are
+    /// polled through; others end the wait at once. This is how a test waits for the audit
+    /// trail of an asynchronous controller.
+    pub async fn wait_for(
+        &self,
+        query: &EventQuery,
+        at_least: u64,
+        timeout: Duration,
+    ) -> Result<ListResponse, ClientError> {
+        let started = tokio::time::Instant::now();
+        let mut found = 0;
+        loop {
+            match self.list(query).await {
+                Ok(page) if page.pagination.total >= at_least => return Ok(page),
+                Ok(page) => found = page.pagination.total,
+                Err(e) if e.is_retryable() => {}
+                Err(e) => return Err(e),
+            }
+            if started.elapsed() >= timeout {
+                return Err(ClientError::WaitTimedOut {
+                    query: describe_query(query),
+                    wanted: at_least,
+                    found,
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(WAIT_POLL_INTERVAL.min(timeout)).await;
+        }
+    }
+}
+
+/// Gap between polls of [`Client::wait_for`]: events appear within one flush interval, and a
+/// list query costs about a millisecond, so 20 ms keeps waits short without loading DataStorage.
+const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// The query's filters as JSON, for error messages.
+fn describe_query(query: &EventQuery) -> String {
+    // serde_json gives a readable rendering without another dependency.
+    serde_json::to_string(query).unwrap_or_default()
 }
 
 async fn read_json<T: serde::de::DeserializeOwned>(

@@ -613,6 +613,13 @@ async fn the_buffered_store_delivers_to_datastorage() {
             )
             .expect("record");
     }
+    // wait_for sees the events as the background flushes deliver them.
+    let page = ds
+        .client()
+        .wait_for(&EventQuery::correlation(&corr), 250, support::WAIT)
+        .await
+        .expect("all 250 events arrive");
+    assert_eq!(page.pagination.total, 250);
     assert_eq!(
         store.close().await,
         StoreReport {
@@ -623,6 +630,26 @@ async fn the_buffered_store_delivers_to_datastorage() {
     assert_eq!(
         list(&ds, &[("correlation_id", &corr)]).await["pagination"]["total"],
         json!(250)
+    );
+    let err = ds
+        .client()
+        .wait_for(
+            &EventQuery::correlation(unique("never")),
+            1,
+            Duration::from_millis(100),
+        )
+        .await
+        .expect_err("nothing was recorded");
+    assert!(
+        matches!(
+            err,
+            audit::ClientError::WaitTimedOut {
+                found: 0,
+                wanted: 1,
+                ..
+            }
+        ),
+        "{err}"
     );
     ds.shutdown().await;
 }
