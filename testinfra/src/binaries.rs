@@ -61,7 +61,7 @@ fn postgres_in(path_dirs: impl Iterator<Item = PathBuf>, debian_root: &Path) -> 
             Some((major, e.path().join("bin")))
         })
         .collect();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|v| std::cmp::Reverse(v.0));
     versions.iter().find_map(|(_, dir)| pair(dir)).ok_or(Error::BinaryNotFound {
         component: "PostgreSQL",
         binary: "initdb",

@@ -356,7 +356,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         // A dead run: its supervisor is gone, a daemon still runs.
         let dead = RunDir::create(root.path(), "dead").unwrap();
-        let mut daemon = std::process::Command::new("sleep").arg("600").spawn().unwrap();
+        let mut daemon = std::process::Command::new("sleep").arg("600").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
         let daemon_id = ProcId::of(daemon.id() as i32).unwrap();
         dead.register(daemon_id, Signal::SIGTERM, "sleep").unwrap();
         fs::write(dead.path().join(SUPERVISOR_FILE), ProcId { pid: daemon_id.pid, start_time: 1 }.to_line()).unwrap();

@@ -14,7 +14,7 @@ fn kill_9_of_the_watched_process_leaves_nothing_running() {
     let root = tempfile::tempdir().unwrap();
     let run = RunDir::create(root.path(), "watched-run").unwrap();
     // A stand-in for the nextest process.
-    let mut watched = Command::new("sleep").arg("600").spawn().unwrap();
+    let mut watched = Command::new("sleep").arg("600").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
     let watched_id = ProcId::of(watched.id() as i32).unwrap();
     let supervisor = run.supervise(watched_id).unwrap();
 

@@ -163,7 +163,7 @@ fn leftovers_of_a_dead_run_are_removed_first() {
     let root = testinfra::infra_root().unwrap();
     let dead = root.join(common::run_id("dead"));
     std::fs::create_dir_all(dead.join("data")).unwrap();
-    let mut daemon = Command::new("sleep").arg("600").spawn().unwrap();
+    let mut daemon = Command::new("sleep").arg("600").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
     let id = testinfra::ProcId::of(daemon.id() as i32).unwrap();
     std::fs::write(dead.join("pids"), format!("{} TERM sleep\n", id.to_line())).unwrap();
     std::fs::write(dead.join("supervisor"), format!("{} 1", id.pid)).unwrap();

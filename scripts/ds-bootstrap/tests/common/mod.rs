@@ -30,7 +30,8 @@ impl Watched {
     }
 
     pub fn spawn(cmd: &mut Command) -> Watched {
-        let child = cmd.stdin(Stdio::null()).spawn().expect("spawn the watched stand-in");
+        // No inherited stdio: a stand-in holding the test's output pipes would mark it leaky.
+        let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn the watched stand-in");
         let id = ProcId::of(child.id() as i32).expect("watched process exists");
         Watched { child, id }
     }
