@@ -10,6 +10,9 @@
 //! 3. [`Schema::validate`] with the previous object on update, answering 422 Invalid with one
 //!    cause per [`FieldError`] (reason [`ErrorKind::reason`], message [`FieldError::message`]).
 //!
+//! For `/openapi/v3`, [`openapi_v3_component`] and [`openapi_v3_list_component`] build the
+//! component schemas kube-apiserver publishes for a CRD version, named by [`openapi_model_name`].
+//!
 //! The root's `apiVersion`, `kind` and `metadata` are left to the API server, except that schema
 //! constraints on `metadata.name`/`metadata.generateName` are checked. Wording and paths follow
 //! Kubernetes 1.37 (apiextensions-apiserver, kube-openapi and apimachinery sources).
@@ -19,11 +22,13 @@ mod error;
 mod formats;
 mod mutate;
 mod node;
+mod openapi;
 mod validate;
 
 use serde_json::Value;
 
 pub use error::{ErrorKind, FieldError, SchemaError};
+pub use openapi::{openapi_model_name, openapi_v3_component, openapi_v3_list_component};
 
 /// A compiled structural schema of one CRD version. Cheap to share: wrap it in an `Arc`.
 pub struct Schema {
