@@ -22,6 +22,10 @@ use crate::{RequestRecord, discovery, openapi};
 /// kube-apiserver's request body limit (3 MiB, `--max-request-bytes` default for JSON bodies).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
+/// Requests kept in the request log; the oldest are forgotten beyond this, so a long benchmark or
+/// soak test cannot grow memory without bound (about 200 bytes a record).
+pub const REQUEST_LOG_CAP: usize = 100_000;
+
 /// The response body: a complete buffer or a watch stream.
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -29,7 +33,7 @@ pub type Body = BoxBody<Bytes, Infallible>;
 pub struct State {
     pub store: Store,
     pub token: String,
-    pub requests: Mutex<Vec<RequestRecord>>,
+    pub requests: Mutex<std::collections::VecDeque<RequestRecord>>,
     pub cancel: CancellationToken,
     /// `host:port`, for `/api`'s serverAddressByClientCIDRs.
     pub address: String,
@@ -104,7 +108,11 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Respons
         name: parsed.name,
         code: resp.status().as_u16(),
     };
-    state.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(record);
+    let mut log = state.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if log.len() >= REQUEST_LOG_CAP {
+        log.pop_front();
+    }
+    log.push_back(record);
     Ok(resp)
 }
 

@@ -83,7 +83,7 @@ impl Builder {
         let state = Arc::new(State {
             store,
             token: token.clone(),
-            requests: Mutex::new(Vec::new()),
+            requests: Mutex::new(std::collections::VecDeque::new()),
             cancel: cancel.clone(),
             address: local.to_string(),
         });
@@ -236,9 +236,9 @@ impl ApiServer {
         std::fs::rename(&tmp, path).map_err(err)
     }
 
-    /// Every request served so far, oldest first.
+    /// The requests served so far, oldest first (the last 100,000 at most).
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.state.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.state.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().cloned().collect()
     }
 
     /// Forgets the request log.

@@ -370,7 +370,7 @@ impl Inner {
     }
 
     /// Re-registers the resources of the CRD `crd` (None: it was deleted), deleting the objects of a removed CRD.
-    fn crd_changed(&mut self, tx: &broadcast::Sender<Arc<Event>>, old: Option<&Value>, new: Option<&Value>) {
+    fn crd_changed(&mut self, tx: &broadcast::Sender<Arc<Event>>, old: Option<&Value>, new: Option<Vec<Arc<ResourceInfo>>>) {
         let names = |v: &Value| {
             (
                 v.pointer("/spec/group").and_then(Value::as_str).unwrap_or("").to_owned(),
@@ -393,9 +393,7 @@ impl Inner {
                 }
             }
         }
-        if let Some(new) = new
-            && let Ok(infos) = crd::resources_of(new)
-        {
+        if let Some(infos) = new {
             catalog = catalog.with(infos);
         }
         self.catalog = Arc::new(catalog);
@@ -539,10 +537,12 @@ impl Store {
             causes.extend(schema.validate(&obj, None));
         }
         let is_crd = *info.store_key() == *CRDS_KEY;
+        let mut crd_infos = None;
         if is_crd {
             crd::default_crd(&mut obj);
-            if let Err(errs) = crd::resources_of(&obj) {
-                causes.extend(errs);
+            match crd::resources_of(&obj) {
+                Ok(infos) => crd_infos = Some(infos),
+                Err(errs) => causes.extend(errs),
             }
         }
         if !causes.is_empty() {
@@ -578,7 +578,7 @@ impl Store {
         }
         let stored = g.commit(&self.events, &info.store_key(), key, obj, EventKind::Added, None);
         if is_crd {
-            g.crd_changed(&self.events, None, Some(&stored.value));
+            g.crd_changed(&self.events, None, crd_infos);
         }
         warnings.dedup();
         Ok(Written { code: 201, body: stored.render(&info), warnings })
@@ -755,10 +755,12 @@ impl Store {
             causes.extend(schema.validate(&new, Some(&old.value)));
         }
         let is_crd = *info.store_key() == *CRDS_KEY;
+        let mut crd_infos = None;
         if is_crd && sub == Sub::Main {
             crd::default_crd(&mut new);
-            if let Err(errs) = crd::resources_of(&new) {
-                causes.extend(errs);
+            match crd::resources_of(&new) {
+                Ok(infos) => crd_infos = Some(infos),
+                Err(errs) => causes.extend(errs),
             }
             for (path, what) in [("/spec/group", "spec.group"), ("/spec/names/plural", "spec.names.plural")] {
                 if new.pointer(path) != old.value.pointer(path) {
@@ -789,8 +791,8 @@ impl Store {
         }
         let resource = info.store_key();
         let stored = g.commit(&self.events, &resource, key.clone(), new, EventKind::Modified, Some(old.clone()));
-        if is_crd {
-            g.crd_changed(&self.events, Some(&old.value), Some(&stored.value));
+        if let Some(infos) = crd_infos {
+            g.crd_changed(&self.events, Some(&old.value), Some(infos));
         }
         if deleting && new_finalizers.is_empty() {
             let value = stored.value.clone();

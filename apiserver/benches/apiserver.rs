@@ -1,0 +1,242 @@
+//! Prints the API server's figures: start→ready with 5 CRDs, idle RSS of the standalone binary,
+//! GET and create throughput on loopback with the server on one core (a current_thread runtime on
+//! its own thread), and watch latency from write to event. Run: `cargo bench -p apiserver`.
+//! Figures only; nothing is asserted (timing depends on the machine and its load).
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+/// Start→ready samples (each a full server start and shutdown).
+const START_SAMPLES: usize = 200;
+/// How long each throughput phase runs.
+const LOAD_DURATION: Duration = Duration::from_secs(3);
+/// Concurrent keep-alive client connections in the throughput phases.
+const CONNECTIONS: usize = 8;
+/// Write→event samples for the watch latency.
+const WATCH_SAMPLES: usize = 2000;
+
+fn crd(i: usize) -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("things{i}.bench{i}.example.com")},
+        "spec": {
+            "group": format!("bench{i}.example.com"),
+            "names": {"plural": format!("things{i}"), "kind": format!("Thing{i}")},
+            "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "immutable"}],
+                        "properties": {"size": {"type": "integer", "minimum": 0}, "name": {"type": "string", "maxLength": 63}}},
+                    "status": {"type": "object", "properties": {"phase": {"type": "string"}}}}}}}]
+        }
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn connect(url: &str) -> SendRequest<Full<Bytes>> {
+    let addr = url.trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    tokio::spawn(conn);
+    sender
+}
+
+async fn request(sender: &mut SendRequest<Full<Bytes>>, token: &str, method: &str, path: &str, body: Option<String>) -> u16 {
+    sender.ready().await.expect("connection ready");
+    let req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Full::new(body.map(Bytes::from).unwrap_or_default()))
+        .expect("request");
+    let resp = sender.send_request(req).await.expect("response");
+    let code = resp.status().as_u16();
+    resp.into_body().collect().await.expect("body");
+    code
+}
+
+fn bench_start() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let crds: Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        (0..5).map(|i| serde_json::from_value(crd(i)).expect("crd")).collect();
+    let mut samples = Vec::with_capacity(START_SAMPLES);
+    rt.block_on(async {
+        for _ in 0..START_SAMPLES {
+            let t = Instant::now();
+            let mut b = apiserver::ApiServer::builder();
+            for c in &crds {
+                b = b.crd(c.clone());
+            }
+            let server = b.start().await.expect("start");
+            samples.push(t.elapsed());
+            server.shutdown().await;
+        }
+    });
+    samples.sort();
+    println!(
+        "start→ready with 5 CRDs: median {}, p90 {}, max {} ({START_SAMPLES} starts)",
+        ms(percentile(&samples, 0.5)),
+        ms(percentile(&samples, 0.9)),
+        ms(*samples.last().expect("samples"))
+    );
+}
+
+fn bench_idle_rss() {
+    let bin = env!("CARGO_BIN_EXE_apiserver");
+    let mut child = std::process::Command::new(bin)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the apiserver binary");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line).expect("url");
+    // Let it settle after start; it is idle from here on.
+    std::thread::sleep(Duration::from_millis(500));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: unknown").to_owned();
+    let _ = child.kill();
+    let _ = child.wait();
+    println!("idle RSS of the apiserver binary (one server, no CRDs): {}", rss.trim_start_matches("VmRSS:").trim());
+}
+
+/// Runs the server on a current_thread runtime on its own thread (one core) and returns its handle data.
+fn server_on_one_core() -> (String, String, std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+    let (info_tx, info_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let server = apiserver::ApiServer::builder().start().await.expect("start");
+            info_tx.send((server.url().to_owned(), server.token().to_owned())).expect("send info");
+            let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+            server.shutdown().await;
+        });
+    });
+    let (url, token) = info_rx.recv().expect("server info");
+    (url, token, stop_tx, handle)
+}
+
+fn bench_throughput() {
+    let (url, token, stop, handle) = server_on_one_core();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("client runtime");
+    rt.block_on(async {
+        let mut s = connect(&url).await;
+        let code = request(&mut s, &token, "POST", "/api/v1/namespaces/default/configmaps", Some(json!({"metadata": {"name": "target"}, "data": {"k": "v"}}).to_string())).await;
+        assert_eq!(code, 201);
+        for (what, method) in [("GET", "GET"), ("create", "POST")] {
+            let deadline = Instant::now() + LOAD_DURATION;
+            let mut tasks = Vec::new();
+            for c in 0..CONNECTIONS {
+                let (url, token) = (url.clone(), token.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut s = connect(&url).await;
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        let code = if method == "GET" {
+                            request(&mut s, &token, "GET", "/api/v1/namespaces/default/configmaps/target", None).await
+                        } else {
+                            let body = json!({"metadata": {"name": format!("c{c}-{n}")}, "data": {"k": "v"}}).to_string();
+                            request(&mut s, &token, "POST", "/api/v1/namespaces/default/configmaps", Some(body)).await
+                        };
+                        assert!(code < 300, "{code}");
+                        n += 1;
+                    }
+                    n
+                }));
+            }
+            let start = Instant::now();
+            let mut total = 0;
+            for t in tasks {
+                total += t.await.expect("client");
+            }
+            let secs = start.elapsed().as_secs_f64();
+            println!("{what} throughput, server on one core, {CONNECTIONS} loopback connections: {:.0} requests/s ({total} in {secs:.2} s)", total as f64 / secs);
+        }
+    });
+    stop.send(()).expect("stop");
+    handle.join().expect("server thread");
+}
+
+fn bench_watch_latency() {
+    let (url, token, stop, handle) = server_on_one_core();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("client runtime");
+    rt.block_on(async {
+        let mut w = connect(&url).await;
+        // Start from "now": ask for the current resourceVersion first.
+        let mut s = connect(&url).await;
+        let rv = {
+            s.ready().await.expect("ready");
+            let req = http::Request::builder()
+                .uri("/api/v1/namespaces/default/configmaps")
+                .header("host", "127.0.0.1")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Full::new(Bytes::new()))
+                .expect("request");
+            let body = s.send_request(req).await.expect("list").into_body().collect().await.expect("body").to_bytes();
+            let v: Value = serde_json::from_slice(&body).expect("json");
+            v["metadata"]["resourceVersion"].as_str().expect("rv").to_owned()
+        };
+        let req = http::Request::builder()
+            .uri(format!("/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}"))
+            .header("host", "127.0.0.1")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let mut body = w.send_request(req).await.expect("watch").into_body();
+        let mut samples = Vec::with_capacity(WATCH_SAMPLES);
+        let mut buf = Vec::new();
+        for i in 0..WATCH_SAMPLES {
+            let t = Instant::now();
+            let payload = json!({"metadata": {"name": format!("w{i}")}}).to_string();
+            let (code, _) = tokio::join!(request(&mut s, &token, "POST", "/api/v1/namespaces/default/configmaps", Some(payload)), async {
+                loop {
+                    if let Some(p) = buf.iter().position(|b| *b == b'\n') {
+                        buf.drain(..=p);
+                        samples.push(t.elapsed());
+                        return;
+                    }
+                    let frame = body.frame().await.expect("watch open").expect("frame");
+                    if let Ok(d) = frame.into_data() {
+                        buf.extend_from_slice(&d);
+                    }
+                }
+            });
+            assert_eq!(code, 201);
+        }
+        samples.sort();
+        println!(
+            "watch latency write→event (from sending the create to receiving its event): p50 {}, p99 {}, max {} ({WATCH_SAMPLES} writes)",
+            ms(percentile(&samples, 0.5)),
+            ms(percentile(&samples, 0.99)),
+            ms(*samples.last().expect("samples"))
+        );
+    });
+    stop.send(()).expect("stop");
+    handle.join().expect("server thread");
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs this binary without it: do nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    bench_start();
+    bench_idle_rss();
+    bench_throughput();
+    bench_watch_latency();
+}
