@@ -330,8 +330,10 @@ impl AuditEvent {
                 || OPTIONAL_TEXT.contains(&key.as_str())
                 || OTHER_FIELDS.contains(&key.as_str());
             if !known {
+                // An empty key still needs a visible name in the answer.
+                let name = if key.is_empty() { "\"\"" } else { key.as_str() };
                 return Err(ValidationError::new(
-                    key,
+                    name,
                     "is not a field of audit event schema 1.0",
                 ));
             }
