@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
+use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use cel::objects::{Key, OptionalValue};
 use cel::{Context, Env, Program};
 use serde_json::Value;
@@ -64,7 +65,7 @@ const REASONS: [(&str, ErrorKind); 4] = [
 pub(crate) fn compile_rules(
     rules: &Value,
     node: &Node,
-    _is_root: bool,
+    is_root: bool,
     path: &str,
     env: &CelEnv,
     errs: &mut Vec<FieldError>,
@@ -137,12 +138,94 @@ pub(crate) fn compile_rules(
                 }
             },
         };
+        if let Some(field) = undefined_field(program.expression(), node, is_root) {
+            errs.push(FieldError::invalid(
+                format!("{rpath}.rule"),
+                raw.clone(),
+                format!("compilation failed: undefined field '{field}'"),
+            ));
+            continue;
+        }
         let uses_old_self = program.references().has_variable("oldSelf")
             || message_expression.as_ref().is_some_and(|p| p.references().has_variable("oldSelf"));
         let optional_old_self = obj.get("optionalOldSelf").and_then(Value::as_bool).unwrap_or(false);
         out.push(CompiledRule { rule, program, message, message_expression, field_path, reason, uses_old_self, optional_old_self });
     }
     out
+}
+
+/// The schema node an expression denotes, when it is `self`/`oldSelf` followed by field
+/// selections and indexing; `Ok(None)` when it is something else (not checked).
+fn resolve<'n>(e: &IdedExpr, node: &'n Node, is_root: bool) -> Result<Option<&'n Node>, String> {
+    match &e.expr {
+        Expr::Ident(name) if name == "self" || name == "oldSelf" => Ok(Some(node)),
+        Expr::Select(sel) => {
+            // At the resource root, apiVersion, kind and metadata exist whatever the schema says.
+            let is_self = matches!(&sel.operand.expr, Expr::Ident(n) if n == "self" || n == "oldSelf");
+            if is_root && is_self && matches!(sel.field.as_str(), "apiVersion" | "kind" | "metadata") {
+                return Ok(None);
+            }
+            let Some(parent) = resolve(&sel.operand, node, is_root)? else { return Ok(None) };
+            select_field(parent, &sel.field).map(Some)
+        }
+        Expr::Call(call) if call.func_name == "_[_]" && call.args.len() == 2 => {
+            let Some(parent) = resolve(&call.args[0], node, is_root)? else { return Ok(None) };
+            Ok(parent.items.as_deref().or_else(|| parent.additional_schema()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The node a field selection reaches, or the field name when the schema has no such field.
+/// Only objects with declared properties and nothing else are closed; maps, free-form and
+/// untyped objects accept any key, as in Kubernetes' CEL type declarations.
+fn select_field<'n>(parent: &'n Node, field: &str) -> Result<&'n Node, String> {
+    if let Some((_, child)) = parent.properties.iter().find(|(k, _)| escape_property(k).as_deref() == Some(field)) {
+        return Ok(child);
+    }
+    if let Some(ap) = parent.additional_schema() {
+        return Ok(ap);
+    }
+    let closed = parent.ty == Some(Ty::Object) && !parent.preserve_unknown && parent.additional.is_none() && !parent.embedded;
+    if closed {
+        Err(field.to_string())
+    } else {
+        // Unknown territory: stop checking below this point.
+        Err(String::new())
+    }
+}
+
+/// The first `self.<field>` chain naming a field the schema does not declare.
+fn undefined_field(e: &IdedExpr, node: &Node, is_root: bool) -> Option<String> {
+    if let Err(f) = resolve(e, node, is_root)
+        && !f.is_empty()
+    {
+        return Some(f);
+    }
+    let children: Vec<&IdedExpr> = match &e.expr {
+        Expr::Select(sel) => vec![&sel.operand],
+        Expr::Call(call) => call.target.iter().map(|t| &**t).chain(call.args.iter()).collect(),
+        Expr::Comprehension(c) => vec![&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result],
+        Expr::List(l) => l.elements.iter().collect(),
+        Expr::Map(m) => m
+            .entries
+            .iter()
+            .flat_map(|en| match &en.expr {
+                EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
+                EntryExpr::StructField(sf) => vec![&sf.value],
+            })
+            .collect(),
+        Expr::Struct(st) => st
+            .entries
+            .iter()
+            .flat_map(|en| match &en.expr {
+                EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
+                EntryExpr::StructField(sf) => vec![&sf.value],
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    children.into_iter().find_map(|c| undefined_field(c, node, is_root))
 }
 
 /// Turns a rule's JSONPath-like `fieldPath` (`.a.b`, `.a['b-c']`, `.list[1]`) into the field-path

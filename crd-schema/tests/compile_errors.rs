@@ -179,3 +179,27 @@ fn defaults_must_be_pruned_and_valid() {
         ]
     );
 }
+
+#[test]
+fn rules_naming_undeclared_fields_are_rejected() {
+    let got = causes(json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object",
+            "properties": {"replicas": {"type": "integer"}, "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "items": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
+                "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+            "x-kubernetes-validations": [
+                {"rule": "self.replicas > 0 && self.labels.anything == 'x' && self.free.whatever.deeper == 1"},
+                {"rule": "self.items.all(i, i.name != '') && self.items[0].name != ''"},
+                {"rule": "self.replicaz > 0"},
+                {"rule": "has(self.items[0].nam)"}
+            ]}}
+    }));
+    assert_eq!(
+        got,
+        [
+            "openAPIV3Schema.properties[spec].x-kubernetes-validations[2].rule: Invalid value: {\"rule\":\"self.replicaz > 0\"}: compilation failed: undefined field 'replicaz'",
+            "openAPIV3Schema.properties[spec].x-kubernetes-validations[3].rule: Invalid value: {\"rule\":\"has(self.items[0].nam)\"}: compilation failed: undefined field 'nam'",
+        ]
+    );
+}
