@@ -346,3 +346,59 @@ async fn a_writer_running_through_a_postgres_restart_loses_and_duplicates_nothin
     );
     ds.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_unreadable_entry_is_set_aside_and_does_not_block_the_queue() {
+    let b = backends();
+    let ds = TestDs::start().await;
+    let corr = unique("dlq-poison");
+    let client = redis::Client::open(b.redis_url.as_str()).expect("redis client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    // An entry this service did not write, then a good one behind it.
+    let _: String = redis::cmd("XADD")
+        .arg(&ds.dlq_stream)
+        .arg("*")
+        .arg("events")
+        .arg("{not json")
+        .query_async(&mut conn)
+        .await
+        .expect("XADD poison");
+    let mut good: audit::AuditEvent = serde_json::from_value(event_json(
+        &corr,
+        "test.dlq.after-poison",
+        EventOutcome::Success,
+    ))
+    .expect("event");
+    let id = Uuid::new_v4();
+    good.event_id = Some(id);
+    let _: String = redis::cmd("XADD")
+        .arg(&ds.dlq_stream)
+        .arg("*")
+        .arg("events")
+        .arg(serde_json::to_string(&[good]).expect("json"))
+        .query_async(&mut conn)
+        .await
+        .expect("XADD good");
+
+    eventually("the queue to drain past the unreadable entry", || async {
+        (xlen(&b.redis_url, &ds.dlq_stream).await == Some(0)).then_some(())
+    })
+    .await;
+    let poison = format!("{}:poison", ds.dlq_stream);
+    assert_eq!(
+        xlen(&b.redis_url, &poison).await,
+        Some(1),
+        "kept for a human"
+    );
+    let (rows, ids) = stored(&b.postgres_url, &corr).await.expect("count rows");
+    assert_eq!((rows, ids), (1, BTreeSet::from([id])));
+    let _: u64 = redis::cmd("DEL")
+        .arg(&poison)
+        .query_async(&mut conn)
+        .await
+        .expect("DEL");
+    ds.shutdown().await;
+}
