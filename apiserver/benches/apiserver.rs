@@ -47,14 +47,24 @@ fn ms(d: Duration) -> String {
 
 async fn connect(url: &str) -> SendRequest<Full<Bytes>> {
     let addr = url.trim_start_matches("http://").to_owned();
-    let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
     stream.set_nodelay(true).expect("nodelay");
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
     tokio::spawn(conn);
     sender
 }
 
-async fn request(sender: &mut SendRequest<Full<Bytes>>, token: &str, method: &str, path: &str, body: Option<String>) -> u16 {
+async fn request(
+    sender: &mut SendRequest<Full<Bytes>>,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> u16 {
     sender.ready().await.expect("connection ready");
     let req = http::Request::builder()
         .method(method)
@@ -71,7 +81,10 @@ async fn request(sender: &mut SendRequest<Full<Bytes>>, token: &str, method: &st
 }
 
 fn bench_start() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let crds: Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         (0..5).map(|i| serde_json::from_value(crd(i)).expect("crd")).collect();
     let mut samples = Vec::with_capacity(START_SAMPLES);
@@ -104,25 +117,50 @@ fn bench_idle_rss() {
         .spawn()
         .expect("spawn the apiserver binary");
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line).expect("url");
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("url");
     // Let it settle after start; it is idle from here on.
     std::thread::sleep(Duration::from_millis(500));
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: unknown").to_owned();
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("VmRSS: unknown")
+        .to_owned();
     let _ = child.kill();
     let _ = child.wait();
-    println!("idle RSS of the apiserver binary (one server, no CRDs): {}", rss.trim_start_matches("VmRSS:").trim());
+    println!(
+        "idle RSS of the apiserver binary (one server, no CRDs): {}",
+        rss.trim_start_matches("VmRSS:").trim()
+    );
 }
 
 /// Runs the server on a current_thread runtime on its own thread (one core) and returns its handle data.
-fn server_on_one_core() -> (String, String, std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+fn server_on_one_core() -> (
+    String,
+    String,
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
     let (info_tx, info_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async move {
-            let server = apiserver::ApiServer::builder().start().await.expect("start");
-            info_tx.send((server.url().to_owned(), server.token().to_owned())).expect("send info");
+            let server = apiserver::ApiServer::builder()
+                .start()
+                .await
+                .expect("start");
+            info_tx
+                .send((server.url().to_owned(), server.token().to_owned()))
+                .expect("send info");
             let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
             server.shutdown().await;
         });
@@ -133,7 +171,10 @@ fn server_on_one_core() -> (String, String, std::sync::mpsc::Sender<()>, std::th
 
 fn bench_throughput() {
     let (url, token, stop, handle) = server_on_one_core();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("client runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
     rt.block_on(async {
         let mut s = connect(&url).await;
         let code = request(&mut s, &token, "POST", "/api/v1/namespaces/default/configmaps", Some(json!({"metadata": {"name": "target"}, "data": {"k": "v"}}).to_string())).await;
@@ -174,7 +215,10 @@ fn bench_throughput() {
 
 fn bench_watch_latency() {
     let (url, token, stop, handle) = server_on_one_core();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("client runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
     rt.block_on(async {
         let mut w = connect(&url).await;
         // Start from "now": ask for the current resourceVersion first.

@@ -182,10 +182,31 @@ mod tests {
     #[test]
     fn pods_and_crds_come_from_k8s_openapi() {
         let all = builtin_types();
-        let pod = all.iter().find(|t| t.kind == "Pod").expect("pods are built in");
-        assert_eq!((pod.group, pod.version, pod.plural, pod.namespaced, pod.status), ("", "v1", "pods", true, true));
-        let crd = all.iter().find(|t| t.kind == "CustomResourceDefinition").expect("CRDs are built in");
-        assert_eq!((crd.group, crd.namespaced, crd.status), ("apiextensions.k8s.io", false, true));
-        assert!(all.iter().all(|t| !t.version.contains("alpha") && !t.version.contains("beta")));
+        let pod = all
+            .iter()
+            .find(|t| t.kind == "Pod")
+            .expect("pods are built in");
+        assert_eq!(
+            (
+                pod.group,
+                pod.version,
+                pod.plural,
+                pod.namespaced,
+                pod.status
+            ),
+            ("", "v1", "pods", true, true)
+        );
+        let crd = all
+            .iter()
+            .find(|t| t.kind == "CustomResourceDefinition")
+            .expect("CRDs are built in");
+        assert_eq!(
+            (crd.group, crd.namespaced, crd.status),
+            ("apiextensions.k8s.io", false, true)
+        );
+        assert!(
+            all.iter()
+                .all(|t| !t.version.contains("alpha") && !t.version.contains("beta"))
+        );
     }
 }

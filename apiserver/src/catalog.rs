@@ -7,7 +7,16 @@ use crate::builtin;
 use crate::crd::VersionSchema;
 
 /// The verbs every resource supports here (no `proxy`/`connect`).
-pub const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+pub const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 /// The verbs of a `/status` subresource.
 pub const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 
@@ -36,7 +45,11 @@ pub struct ResourceInfo {
 impl ResourceInfo {
     /// `v1` or `apps/v1`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// The store key shared by every version of this resource: `group/plural`.
@@ -46,12 +59,19 @@ impl ResourceInfo {
 
     /// The resource as Status details name it.
     pub fn group_resource(&self) -> crate::status::GroupResource<'_> {
-        crate::status::GroupResource { group: &self.group, resource: &self.plural }
+        crate::status::GroupResource {
+            group: &self.group,
+            resource: &self.plural,
+        }
     }
 
     /// The kind as kube-apiserver prints it in Invalid messages: `Pod`, `Widget.example.com`.
     pub fn qualified_kind(&self) -> String {
-        if self.group.is_empty() { self.kind.clone() } else { format!("{}.{}", self.kind, self.group) }
+        if self.group.is_empty() {
+            self.kind.clone()
+        } else {
+            format!("{}.{}", self.kind, self.group)
+        }
     }
 }
 
@@ -91,8 +111,14 @@ impl Catalog {
                     singular: t.kind.to_lowercase(),
                     namespaced: t.namespaced,
                     status: t.status,
-                    short_names: builtin::short_names(t.group, t.plural).iter().map(|s| (*s).to_owned()).collect(),
-                    categories: builtin::categories(t.group, t.plural).iter().map(|s| (*s).to_owned()).collect(),
+                    short_names: builtin::short_names(t.group, t.plural)
+                        .iter()
+                        .map(|s| (*s).to_owned())
+                        .collect(),
+                    categories: builtin::categories(t.group, t.plural)
+                        .iter()
+                        .map(|s| (*s).to_owned())
+                        .collect(),
                     schema: None,
                     openapi: None,
                     custom: false,
@@ -130,16 +156,32 @@ impl Catalog {
             let group = match self.groups.iter_mut().position(|g| g.name == info.group) {
                 Some(i) => &mut self.groups[i],
                 None => {
-                    self.groups.push(Group { name: info.group.clone(), versions: Vec::new() });
+                    self.groups.push(Group {
+                        name: info.group.clone(),
+                        versions: Vec::new(),
+                    });
                     self.groups.last_mut().expect("just pushed")
                 }
             };
-            let version = match group.versions.iter_mut().position(|v| v.version == info.version) {
+            let version = match group
+                .versions
+                .iter_mut()
+                .position(|v| v.version == info.version)
+            {
                 Some(i) => &mut group.versions[i],
                 None => {
-                    group.versions.push(GroupVersion { version: info.version.clone(), resources: Vec::new() });
-                    group.versions.sort_by(|a, b| version_priority(&a.version, &b.version));
-                    let i = group.versions.iter().position(|v| v.version == info.version).expect("just pushed");
+                    group.versions.push(GroupVersion {
+                        version: info.version.clone(),
+                        resources: Vec::new(),
+                    });
+                    group
+                        .versions
+                        .sort_by(|a, b| version_priority(&a.version, &b.version));
+                    let i = group
+                        .versions
+                        .iter()
+                        .position(|v| v.version == info.version)
+                        .expect("just pushed");
                     &mut group.versions[i]
                 }
             };
@@ -149,7 +191,8 @@ impl Catalog {
         }
         // The core group first, then the others in the order they were added (kube-apiserver lists
         // built-in groups first and CRD groups after them).
-        self.groups.retain(|g| g.versions.iter().any(|v| !v.resources.is_empty()));
+        self.groups
+            .retain(|g| g.versions.iter().any(|v| !v.resources.is_empty()));
         self.groups.sort_by_key(|g| !g.name.is_empty());
     }
 
@@ -203,14 +246,20 @@ mod tests {
     fn versions_sort_like_kube_apiserver() {
         let mut v = vec!["v1alpha1", "foo", "v1", "v2beta1", "v2", "v1beta2", "v10"];
         v.sort_by(|a, b| version_priority(a, b));
-        assert_eq!(v, ["v10", "v2", "v1", "v2beta1", "v1beta2", "v1alpha1", "foo"]);
+        assert_eq!(
+            v,
+            ["v10", "v2", "v1", "v2beta1", "v1beta2", "v1alpha1", "foo"]
+        );
     }
 
     #[test]
     fn builtin_catalogue_prefers_autoscaling_v2_and_starts_with_core() {
         let c = Catalog::builtin();
         assert_eq!(c.groups()[0].name, "");
-        assert_eq!(c.group("autoscaling").expect("autoscaling").versions[0].version, "v2");
+        assert_eq!(
+            c.group("autoscaling").expect("autoscaling").versions[0].version,
+            "v2"
+        );
         assert!(c.get("apps", "v1", "deployments").is_some());
         assert!(c.get("", "v1", "deployments").is_none());
     }

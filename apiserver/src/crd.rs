@@ -48,7 +48,11 @@ impl VersionSchema {
 
     /// Validates against the schema and its CEL rules; `old` is the stored object on update.
     pub fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
-        self.schema.validate(obj, old).iter().map(|e| cause_of(e, "")).collect()
+        self.schema
+            .validate(obj, old)
+            .iter()
+            .map(|e| cause_of(e, ""))
+            .collect()
     }
 }
 
@@ -64,24 +68,44 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default()
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Fills what kube-apiserver defaults in a CRD spec: singular and list kind names, conversion strategy.
 pub fn default_crd(crd: &mut Value) {
     let kind = s(crd, &["spec", "names", "kind"]).to_owned();
-    if let Some(names) = crd.pointer_mut("/spec/names").and_then(Value::as_object_mut) {
-        if !kind.is_empty() {
-            if names.get("singular").and_then(Value::as_str).unwrap_or("").is_empty() {
-                names.insert("singular".into(), kind.to_lowercase().into());
-            }
-            if names.get("listKind").and_then(Value::as_str).unwrap_or("").is_empty() {
-                names.insert("listKind".into(), format!("{kind}List").into());
-            }
+    if let Some(names) = crd
+        .pointer_mut("/spec/names")
+        .and_then(Value::as_object_mut)
+        && !kind.is_empty()
+    {
+        if names
+            .get("singular")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty()
+        {
+            names.insert("singular".into(), kind.to_lowercase().into());
+        }
+        if names
+            .get("listKind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .is_empty()
+        {
+            names.insert("listKind".into(), format!("{kind}List").into());
         }
     }
     if let Some(spec) = crd.get_mut("spec").and_then(Value::as_object_mut) {
-        spec.entry("conversion").or_insert_with(|| json!({"strategy": "None"}));
+        spec.entry("conversion")
+            .or_insert_with(|| json!({"strategy": "None"}));
     }
 }
 
@@ -94,7 +118,11 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
     let kind = s(crd, &["spec", "names", "kind"]);
     let scope = s(crd, &["spec", "scope"]);
     if group.is_empty() {
-        causes.push(Cause::new("FieldValueRequired", "spec.group", "Required value"));
+        causes.push(Cause::new(
+            "FieldValueRequired",
+            "spec.group",
+            "Required value",
+        ));
     } else if !group.contains('.') {
         causes.push(Cause::new(
             "FieldValueInvalid",
@@ -103,10 +131,18 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
         ));
     }
     if plural.is_empty() {
-        causes.push(Cause::new("FieldValueRequired", "spec.names.plural", "Required value"));
+        causes.push(Cause::new(
+            "FieldValueRequired",
+            "spec.names.plural",
+            "Required value",
+        ));
     }
     if kind.is_empty() {
-        causes.push(Cause::new("FieldValueRequired", "spec.names.kind", "Required value"));
+        causes.push(Cause::new(
+            "FieldValueRequired",
+            "spec.names.kind",
+            "Required value",
+        ));
     }
     if !plural.is_empty() && !group.is_empty() && name != format!("{plural}.{group}") {
         causes.push(Cause::new(
@@ -119,39 +155,69 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
         "Namespaced" => true,
         "Cluster" => false,
         "" => {
-            causes.push(Cause::new("FieldValueRequired", "spec.scope", "Required value"));
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                "spec.scope",
+                "Required value",
+            ));
             false
         }
         other => {
             causes.push(Cause::new(
                 "FieldValueNotSupported",
                 "spec.scope",
-                format!("Unsupported value: {other:?}: supported values: \"Cluster\", \"Namespaced\""),
+                format!(
+                    "Unsupported value: {other:?}: supported values: \"Cluster\", \"Namespaced\""
+                ),
             ));
             false
         }
     };
-    let versions = crd.pointer("/spec/versions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let versions = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if versions.is_empty() {
-        causes.push(Cause::new("FieldValueRequired", "spec.versions", "Required value: must have at least one version"));
+        causes.push(Cause::new(
+            "FieldValueRequired",
+            "spec.versions",
+            "Required value: must have at least one version",
+        ));
     }
-    let storage = versions.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).count();
+    let storage = versions
+        .iter()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .count();
     if !versions.is_empty() && storage != 1 {
         causes.push(Cause::new(
             "FieldValueInvalid",
             "spec.versions",
-            format!("Invalid value: {}: must have exactly one version marked as storage version", json!(versions)),
+            format!(
+                "Invalid value: {}: must have exactly one version marked as storage version",
+                json!(versions)
+            ),
         ));
     }
-    let short_names = strings(crd.pointer("/spec/names/shortNames").unwrap_or(&Value::Null));
-    let categories = strings(crd.pointer("/spec/names/categories").unwrap_or(&Value::Null));
+    let short_names = strings(
+        crd.pointer("/spec/names/shortNames")
+            .unwrap_or(&Value::Null),
+    );
+    let categories = strings(
+        crd.pointer("/spec/names/categories")
+            .unwrap_or(&Value::Null),
+    );
     let singular = s(crd, &["spec", "names", "singular"]);
     let list_kind = s(crd, &["spec", "names", "listKind"]);
     let mut infos = Vec::new();
     for (i, v) in versions.iter().enumerate() {
         let version = s(v, &["name"]);
         if version.is_empty() {
-            causes.push(Cause::new("FieldValueRequired", format!("spec.versions[{i}].name"), "Required value"));
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                format!("spec.versions[{i}].name"),
+                "Required value",
+            ));
             continue;
         }
         let field = format!("spec.versions[{i}].schema.openAPIV3Schema");
@@ -164,7 +230,11 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
                 }
             },
             None => {
-                causes.push(Cause::new("FieldValueRequired", field, "Required value: schemas are required"));
+                causes.push(Cause::new(
+                    "FieldValueRequired",
+                    field,
+                    "Required value: schemas are required",
+                ));
                 None
             }
         };
@@ -179,7 +249,9 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             plural: plural.to_owned(),
             singular: singular.to_owned(),
             namespaced,
-            status: v.pointer("/subresources/status").is_some_and(|s| !s.is_null()),
+            status: v
+                .pointer("/subresources/status")
+                .is_some_and(|s| !s.is_null()),
             short_names: short_names.clone(),
             categories: categories.clone(),
             schema,
@@ -187,7 +259,11 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             custom: true,
         }));
     }
-    if causes.is_empty() { Ok(infos) } else { Err(causes) }
+    if causes.is_empty() {
+        Ok(infos)
+    } else {
+        Err(causes)
+    }
 }
 
 /// Sets the status the NamesAccepted and Established controllers of kube-apiserver would set.
@@ -203,16 +279,17 @@ pub fn set_established(crd: &mut Value, now: &str) {
                 .collect()
         })
         .unwrap_or_default();
-    let mut stored: Vec<Value> =
-        crd.pointer("/status/storedVersions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut stored: Vec<Value> = crd
+        .pointer("/status/storedVersions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for v in storage {
         if !stored.contains(&v) {
             stored.push(v);
         }
     }
-    let condition = |t: &str, reason: &str, message: &str| {
-        json!({"type": t, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message})
-    };
+    let condition = |t: &str, reason: &str, message: &str| json!({"type": t, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message});
     crd["status"] = json!({
         "acceptedNames": names,
         "conditions": [
@@ -252,7 +329,10 @@ mod tests {
         let infos = resources_of(&c).expect("valid CRD");
         assert_eq!(infos.len(), 1);
         let w = &infos[0];
-        assert_eq!((w.kind.as_str(), w.list_kind.as_str(), w.singular.as_str()), ("Widget", "WidgetList", "widget"));
+        assert_eq!(
+            (w.kind.as_str(), w.list_kind.as_str(), w.singular.as_str()),
+            ("Widget", "WidgetList", "widget")
+        );
         assert!(w.namespaced && w.status && w.custom);
         set_established(&mut c, "2026-01-01T00:00:00Z");
         assert_eq!(c["status"]["conditions"][1]["type"], "Established");

@@ -6,18 +6,25 @@ use serde_json::{Value, json};
 use crate::catalog::{Catalog, Group, GroupVersion, ResourceInfo, STATUS_VERBS, VERBS};
 
 /// The media type of aggregated discovery v2 (the `Accept` a client sends and the `Content-Type` answered).
-pub const AGGREGATED_V2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_V2: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 /// Whether an `Accept` header asks for aggregated discovery v2.
 pub fn wants_aggregated(accept: &str) -> bool {
     accept.split(',').any(|part| {
         let params: Vec<&str> = part.split(';').map(str::trim).collect();
-        params.contains(&"g=apidiscovery.k8s.io") && params.contains(&"v=v2") && params.contains(&"as=APIGroupDiscoveryList")
+        params.contains(&"g=apidiscovery.k8s.io")
+            && params.contains(&"v=v2")
+            && params.contains(&"as=APIGroupDiscoveryList")
     })
 }
 
 fn gv_string(group: &str, version: &str) -> String {
-    if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") }
+    if group.is_empty() {
+        version.to_owned()
+    } else {
+        format!("{group}/{version}")
+    }
 }
 
 /// `/api`: the core group's versions.
@@ -44,7 +51,12 @@ fn group_json(g: &Group) -> Value {
 
 /// `/apis`: every named group.
 pub fn api_group_list(catalog: &Catalog) -> Value {
-    let groups: Vec<Value> = catalog.groups().iter().filter(|g| !g.name.is_empty()).map(group_json).collect();
+    let groups: Vec<Value> = catalog
+        .groups()
+        .iter()
+        .filter(|g| !g.name.is_empty())
+        .map(group_json)
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -108,7 +120,8 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
         entry["categories"] = json!(r.categories);
     }
     if r.status {
-        entry["subresources"] = json!([{"subresource": "status", "responseKind": kind, "verbs": STATUS_VERBS}]);
+        entry["subresources"] =
+            json!([{"subresource": "status", "responseKind": kind, "verbs": STATUS_VERBS}]);
     }
     entry
 }
@@ -118,7 +131,8 @@ fn aggregated_group(g: &Group) -> Value {
         .versions
         .iter()
         .map(|v| {
-            let resources: Vec<Value> = v.resources.iter().map(|r| aggregated_resource(r)).collect();
+            let resources: Vec<Value> =
+                v.resources.iter().map(|r| aggregated_resource(r)).collect();
             json!({"version": v.version, "resources": resources, "freshness": "Current"})
         })
         .collect();
@@ -127,8 +141,12 @@ fn aggregated_group(g: &Group) -> Value {
 
 /// Aggregated discovery for `/api` (`core = true`, the core group only) or `/apis` (every named group).
 pub fn aggregated(catalog: &Catalog, core: bool) -> Value {
-    let items: Vec<Value> =
-        catalog.groups().iter().filter(|g| g.name.is_empty() == core).map(aggregated_group).collect();
+    let items: Vec<Value> = catalog
+        .groups()
+        .iter()
+        .filter(|g| g.name.is_empty() == core)
+        .map(aggregated_group)
+        .collect();
     json!({
         "kind": "APIGroupDiscoveryList",
         "apiVersion": "apidiscovery.k8s.io/v2",
@@ -153,8 +171,17 @@ mod tests {
         let c = Catalog::builtin();
         let core = &c.group("").expect("core").versions[0];
         let list = resource_list("", core);
-        let names: Vec<&str> = list["resources"].as_array().expect("array").iter().filter_map(|r| r["name"].as_str()).collect();
-        assert!(names.contains(&"pods") && names.contains(&"pods/status") && !names.contains(&"configmaps/status"));
+        let names: Vec<&str> = list["resources"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&"pods")
+                && names.contains(&"pods/status")
+                && !names.contains(&"configmaps/status")
+        );
         let agg = aggregated(&c, true);
         assert_eq!(agg["items"].as_array().map(Vec::len), Some(1));
     }

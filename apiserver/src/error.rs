@@ -9,17 +9,23 @@ use crate::status::ApiError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A CRD directory or file could not be read.
-    #[error("failed to read CRDs from {path}: {source}; check that the path exists and is readable")]
+    #[error(
+        "failed to read CRDs from {path}: {source}; check that the path exists and is readable"
+    )]
     ReadCrds {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     /// A CRD file is not valid YAML.
-    #[error("failed to parse {path} as YAML: {message}; fix the file or remove it from the CRD directory")]
+    #[error(
+        "failed to parse {path} as YAML: {message}; fix the file or remove it from the CRD directory"
+    )]
     ParseCrds { path: PathBuf, message: String },
     /// A document in a CRD file is not a CustomResourceDefinition.
-    #[error("{path} contains a {kind} document, not a CustomResourceDefinition; keep only CRDs in CRD directories")]
+    #[error(
+        "{path} contains a {kind} document, not a CustomResourceDefinition; keep only CRDs in CRD directories"
+    )]
     NotACrd { path: PathBuf, kind: String },
     /// A CRD was rejected like kube-apiserver would reject it.
     #[error("the CRD {name} from {origin} was rejected: {source}; fix the CRD")]
@@ -40,14 +46,18 @@ pub enum Error {
     #[error("ApiServer::start must run inside a tokio runtime (the server's tasks run on it)")]
     NoRuntime,
     /// The kubeconfig file could not be written.
-    #[error("failed to write the kubeconfig {path}: {source}; check that its directory exists and is writable")]
+    #[error(
+        "failed to write the kubeconfig {path}: {source}; check that its directory exists and is writable"
+    )]
     WriteKubeconfig {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     /// A kube client could not be built (must be called inside a tokio runtime).
-    #[error("failed to build a kube client for {url}: {source}; call client() inside a tokio runtime")]
+    #[error(
+        "failed to build a kube client for {url}: {source}; call client() inside a tokio runtime"
+    )]
     Client {
         url: String,
         #[source]

@@ -15,7 +15,10 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::ResourceInfo;
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
 use crate::status::ApiError;
-use crate::store::{DeleteOpts, FieldValidation, ListQuery, PatchKind, RvMatch, Store, Sub, Target, WatchFrom, WriteOpts};
+use crate::store::{
+    DeleteOpts, FieldValidation, ListQuery, PatchKind, RvMatch, Store, Sub, Target, WatchFrom,
+    WriteOpts,
+};
 use crate::watch::{self, WatchParams};
 use crate::{RequestRecord, discovery, openapi};
 
@@ -88,7 +91,10 @@ struct Parsed {
 }
 
 /// Handles one request; never fails (errors become Status responses).
-pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+pub async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let mut parsed = Parsed::default();
@@ -108,7 +114,10 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Respons
         name: parsed.name,
         code: resp.status().as_u16(),
     };
-    let mut log = state.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut log = state
+        .requests
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if log.len() >= REQUEST_LOG_CAP {
         log.pop_front();
     }
@@ -117,16 +126,32 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Respons
 }
 
 fn authorized(state: &State, req: &Request<Incoming>) -> bool {
-    let Some(value) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
-    let presented = if let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+    let Some(value) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let presented = if let Some(token) = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+    {
         token.trim().to_owned()
-    } else if let Some(basic) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) {
+    } else if let Some(basic) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    {
         // kubectl (client-go) sends no kubeconfig credentials over plain HTTP, but Go's HTTP client
         // turns user info in the server URL into Basic auth; the kubeconfig written here puts the
         // token there as the password (see `ApiServer::write_kubeconfig`).
         use base64::Engine;
-        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim()) else { return false };
-        let Ok(text) = String::from_utf8(decoded) else { return false };
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim()) else {
+            return false;
+        };
+        let Ok(text) = String::from_utf8(decoded) else {
+            return false;
+        };
         match text.split_once(':') {
             Some((_, password)) => password.to_owned(),
             None => return false,
@@ -142,7 +167,8 @@ fn authorized(state: &State, req: &Request<Incoming>) -> bool {
 fn query_pairs(req: &Request<Incoming>) -> Result<Vec<(String, String)>, ApiError> {
     match req.uri().query() {
         None => Ok(Vec::new()),
-        Some(q) => serde_urlencoded::from_str(q).map_err(|e| ApiError::bad_request(format!("invalid query string: {e}"))),
+        Some(q) => serde_urlencoded::from_str(q)
+            .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}"))),
     }
 }
 
@@ -154,7 +180,11 @@ fn truthy(q: &[(String, String)], name: &str) -> bool {
     matches!(param(q, name), Some("1" | "true" | "True"))
 }
 
-async fn route(state: &Arc<State>, req: Request<Incoming>, parsed: &mut Parsed) -> Result<Response<Body>, ApiError> {
+async fn route(
+    state: &Arc<State>,
+    req: Request<Incoming>,
+    parsed: &mut Parsed,
+) -> Result<Response<Body>, ApiError> {
     let path = req.uri().path().to_owned();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     // Health and version are readable without credentials, as kube-apiserver's default RBAC allows.
@@ -173,16 +203,29 @@ async fn route(state: &Arc<State>, req: Request<Incoming>, parsed: &mut Parsed) 
         return Err(ApiError::unauthorized());
     }
     let method = req.method().clone();
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let get_only = |parsed: &mut Parsed| {
         parsed.verb = "get".into();
-        if method == Method::GET { Ok(()) } else { Err(ApiError::method_not_allowed()) }
+        if method == Method::GET {
+            Ok(())
+        } else {
+            Err(ApiError::method_not_allowed())
+        }
     };
     match segs.as_slice() {
         ["api"] => {
             get_only(parsed)?;
             if discovery::wants_aggregated(&accept) {
-                return Ok(respond(200, discovery::AGGREGATED_V2, discovery::aggregated(&state.store.catalog(), true).to_string()));
+                return Ok(respond(
+                    200,
+                    discovery::AGGREGATED_V2,
+                    discovery::aggregated(&state.store.catalog(), true).to_string(),
+                ));
             }
             return Ok(value_response(&discovery::api_versions(&state.address)));
         }
@@ -190,26 +233,41 @@ async fn route(state: &Arc<State>, req: Request<Incoming>, parsed: &mut Parsed) 
             get_only(parsed)?;
             let catalog = state.store.catalog();
             if discovery::wants_aggregated(&accept) {
-                return Ok(respond(200, discovery::AGGREGATED_V2, discovery::aggregated(&catalog, false).to_string()));
+                return Ok(respond(
+                    200,
+                    discovery::AGGREGATED_V2,
+                    discovery::aggregated(&catalog, false).to_string(),
+                ));
             }
             return Ok(value_response(&discovery::api_group_list(&catalog)));
         }
         ["api", version] => {
             get_only(parsed)?;
             let catalog = state.store.catalog();
-            let gv = catalog.group("").and_then(|g| g.versions.iter().find(|v| v.version == *version));
-            return gv.map(|gv| value_response(&discovery::resource_list("", gv))).ok_or_else(ApiError::path_not_found);
+            let gv = catalog
+                .group("")
+                .and_then(|g| g.versions.iter().find(|v| v.version == *version));
+            return gv
+                .map(|gv| value_response(&discovery::resource_list("", gv)))
+                .ok_or_else(ApiError::path_not_found);
         }
         ["apis", group] => {
             get_only(parsed)?;
             let catalog = state.store.catalog();
-            return catalog.group(group).map(|g| value_response(&discovery::api_group(g))).ok_or_else(ApiError::path_not_found);
+            return catalog
+                .group(group)
+                .map(|g| value_response(&discovery::api_group(g)))
+                .ok_or_else(ApiError::path_not_found);
         }
         ["apis", group, version] => {
             get_only(parsed)?;
             let catalog = state.store.catalog();
-            let gv = catalog.group(group).and_then(|g| g.versions.iter().find(|v| v.version == *version));
-            return gv.map(|gv| value_response(&discovery::resource_list(group, gv))).ok_or_else(ApiError::path_not_found);
+            let gv = catalog
+                .group(group)
+                .and_then(|g| g.versions.iter().find(|v| v.version == *version));
+            return gv
+                .map(|gv| value_response(&discovery::resource_list(group, gv)))
+                .ok_or_else(ApiError::path_not_found);
         }
         ["openapi", "v3"] => {
             get_only(parsed)?;
@@ -223,8 +281,12 @@ async fn route(state: &Arc<State>, req: Request<Incoming>, parsed: &mut Parsed) 
                 ["apis", g, v] => (*g, *v),
                 _ => return Err(ApiError::path_not_found()),
             };
-            let gv = catalog.group(group).and_then(|g| g.versions.iter().find(|v| v.version == version));
-            return gv.map(|gv| value_response(&openapi::v3_document(group, gv))).ok_or_else(ApiError::path_not_found);
+            let gv = catalog
+                .group(group)
+                .and_then(|g| g.versions.iter().find(|v| v.version == version));
+            return gv
+                .map(|gv| value_response(&openapi::v3_document(group, gv)))
+                .ok_or_else(ApiError::path_not_found);
         }
         ["openapi", "v2"] => {
             get_only(parsed)?;
@@ -237,7 +299,9 @@ async fn route(state: &Arc<State>, req: Request<Incoming>, parsed: &mut Parsed) 
                     details: None,
                 }));
             }
-            return Ok(value_response(&openapi::v2_document(&state.store.catalog())));
+            return Ok(value_response(&openapi::v2_document(
+                &state.store.catalog(),
+            )));
         }
         _ => {}
     }
@@ -247,10 +311,24 @@ async fn route(state: &Arc<State>, req: Request<Incoming>, parsed: &mut Parsed) 
         _ => return Err(ApiError::path_not_found()),
     };
     let catalog = state.store.catalog();
-    let is_namespaced = |plural: &str| catalog.get(group, version, plural).is_some_and(|i| i.namespaced);
+    let is_namespaced = |plural: &str| {
+        catalog
+            .get(group, version, plural)
+            .is_some_and(|i| i.namespaced)
+    };
     let (namespace, plural, name, sub) = match rest {
-        ["namespaces", ns, plural, tail @ ..] if is_namespaced(plural) => (*ns, *plural, tail.first().copied(), tail.get(1..).unwrap_or(&[])),
-        [plural, tail @ ..] => ("", *plural, tail.first().copied(), tail.get(1..).unwrap_or(&[])),
+        ["namespaces", ns, plural, tail @ ..] if is_namespaced(plural) => (
+            *ns,
+            *plural,
+            tail.first().copied(),
+            tail.get(1..).unwrap_or(&[]),
+        ),
+        [plural, tail @ ..] => (
+            "",
+            *plural,
+            tail.first().copied(),
+            tail.get(1..).unwrap_or(&[]),
+        ),
         [] => return Err(ApiError::path_not_found()),
     };
     parsed.group = group.to_owned();
@@ -258,7 +336,10 @@ async fn route(state: &Arc<State>, req: Request<Incoming>, parsed: &mut Parsed) 
     parsed.resource = plural.to_owned();
     parsed.namespace = namespace.to_owned();
     parsed.name = name.unwrap_or("").to_owned();
-    let info = catalog.get(group, version, plural).cloned().ok_or_else(ApiError::path_not_found)?;
+    let info = catalog
+        .get(group, version, plural)
+        .cloned()
+        .ok_or_else(ApiError::path_not_found)?;
     let sub = match sub {
         [] => Sub::Main,
         ["status"] if info.status => {
@@ -268,7 +349,13 @@ async fn route(state: &Arc<State>, req: Request<Incoming>, parsed: &mut Parsed) 
         _ => return Err(ApiError::path_not_found()),
     };
     let q = query_pairs(&req)?;
-    let t = Target { group, version, plural, namespace, name: name.unwrap_or("") };
+    let t = Target {
+        group,
+        version,
+        plural,
+        namespace,
+        name: name.unwrap_or(""),
+    };
     // Named operations on namespaced resources need the namespace in the path.
     if info.namespaced && namespace.is_empty() && (name.is_some() || method == Method::POST) {
         return Err(ApiError::path_not_found());
@@ -323,7 +410,10 @@ async fn route(state: &Arc<State>, req: Request<Incoming>, parsed: &mut Parsed) 
             parsed.verb = "deletecollection".into();
             let selectors = selectors(&q)?;
             let opts = delete_opts(&q, req).await?;
-            Ok(json_response(200, state.store.delete_collection(&t, &selectors, &opts)?))
+            Ok(json_response(
+                200,
+                state.store.delete_collection(&t, &selectors, &opts)?,
+            ))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -339,17 +429,22 @@ fn selectors(q: &[(String, String)]) -> Result<Selectors, ApiError> {
 fn parse_rv(q: &[(String, String)]) -> Result<Option<u64>, ApiError> {
     match param(q, "resourceVersion") {
         None | Some("") => Ok(None),
-        Some(rv) => rv
-            .parse()
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}: must be a number issued by this server"))),
+        Some(rv) => rv.parse().map(Some).map_err(|_| {
+            ApiError::bad_request(format!(
+                "invalid resourceVersion {rv:?}: must be a number issued by this server"
+            ))
+        }),
     }
 }
 
 fn list(state: &State, t: &Target<'_>, q: &[(String, String)]) -> Result<Response<Body>, ApiError> {
     let limit = match param(q, "limit") {
         None | Some("") => None,
-        Some(l) => Some(l.parse::<usize>().map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}: must be a non-negative integer")))?),
+        Some(l) => Some(l.parse::<usize>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "invalid limit {l:?}: must be a non-negative integer"
+            ))
+        })?),
     };
     let rv_match = match param(q, "resourceVersionMatch") {
         None | Some("") => None,
@@ -364,14 +459,21 @@ fn list(state: &State, t: &Target<'_>, q: &[(String, String)]) -> Result<Respons
     let query = ListQuery {
         selectors: selectors(q)?,
         limit,
-        continue_token: param(q, "continue").filter(|c| !c.is_empty()).map(str::to_owned),
+        continue_token: param(q, "continue")
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
         resource_version: parse_rv(q)?,
         rv_match,
     };
     Ok(json_response(200, state.store.list(t, &query)?))
 }
 
-fn watch(state: &State, info: &ResourceInfo, t: &Target<'_>, q: &[(String, String)]) -> Result<Response<Body>, ApiError> {
+fn watch(
+    state: &State,
+    info: &ResourceInfo,
+    t: &Target<'_>,
+    q: &[(String, String)],
+) -> Result<Response<Body>, ApiError> {
     let send_initial_events = truthy(q, "sendInitialEvents");
     let bookmarks = truthy(q, "allowWatchBookmarks");
     if send_initial_events && param(q, "resourceVersionMatch") != Some("NotOlderThan") {
@@ -395,12 +497,18 @@ fn watch(state: &State, info: &ResourceInfo, t: &Target<'_>, q: &[(String, Strin
     };
     let timeout = match param(q, "timeoutSeconds") {
         None | Some("") => None,
-        Some(s) => Some(Duration::from_secs(
-            s.parse().map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds {s:?}: must be a non-negative integer")))?,
-        )),
+        Some(s) => Some(Duration::from_secs(s.parse().map_err(|_| {
+            ApiError::bad_request(format!(
+                "invalid timeoutSeconds {s:?}: must be a non-negative integer"
+            ))
+        })?)),
     };
     let params = WatchParams {
-        namespace: if info.namespaced { t.namespace.to_owned() } else { String::new() },
+        namespace: if info.namespaced {
+            t.namespace.to_owned()
+        } else {
+            String::new()
+        },
         selectors: selectors(q)?,
         bookmarks,
         send_initial_events,
@@ -409,10 +517,15 @@ fn watch(state: &State, info: &ResourceInfo, t: &Target<'_>, q: &[(String, Strin
     let start = state.store.watch(t, from)?;
     let rx = watch::spawn(start, params, state.cancel.clone());
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
     });
     let mut resp = Response::new(StreamBody::new(stream).boxed());
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Ok(resp)
 }
 
@@ -428,7 +541,10 @@ fn write_opts(q: &[(String, String)]) -> Result<WriteOpts, ApiError> {
             )));
         }
     };
-    Ok(WriteOpts { dry_run, field_validation })
+    Ok(WriteOpts {
+        dry_run,
+        field_validation,
+    })
 }
 
 fn dry_run(q: &[(String, String)]) -> Result<bool, ApiError> {
@@ -438,7 +554,9 @@ fn dry_run(q: &[(String, String)]) -> Result<bool, ApiError> {
             "All" => dry = true,
             "" => {}
             other => {
-                return Err(ApiError::bad_request(format!("invalid {k} value {other:?}: the only supported value is \"All\"")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid {k} value {other:?}: the only supported value is \"All\""
+                )));
             }
         }
     }
@@ -461,12 +579,12 @@ fn patch_kind(req: &Request<Incoming>) -> Result<PatchKind, ApiError> {
     match content_type(req).as_str() {
         "application/merge-patch+json" => Ok(PatchKind::Merge),
         "application/json-patch+json" => Ok(PatchKind::Json),
-        "application/strategic-merge-patch+json" | "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
-            Err(ApiError::unsupported_media_type(format!(
-                "the body of the request was in an unknown format - accepted media types include: {} (strategic merge patch and server-side apply are not implemented by this embedded API server yet; use a JSON merge patch or a JSON patch)",
-                openapi::PATCH_TYPES.join(", ")
-            )))
-        }
+        "application/strategic-merge-patch+json"
+        | "application/apply-patch+yaml"
+        | "application/apply-patch+cbor" => Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: {} (strategic merge patch and server-side apply are not implemented by this embedded API server yet; use a JSON merge patch or a JSON patch)",
+            openapi::PATCH_TYPES.join(", ")
+        ))),
         _ => Err(ApiError::unsupported_media_type(format!(
             "the body of the request was in an unknown format - accepted media types include: {}",
             openapi::PATCH_TYPES.join(", ")
@@ -475,14 +593,25 @@ fn patch_kind(req: &Request<Incoming>) -> Result<PatchKind, ApiError> {
 }
 
 async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(ApiError::too_large(MAX_BODY_BYTES));
     }
-    match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+    match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(MAX_BODY_BYTES)),
-        Err(e) => Err(ApiError::bad_request(format!("failed to read the request body: {e}"))),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::too_large(MAX_BODY_BYTES))
+        }
+        Err(e) => Err(ApiError::bad_request(format!(
+            "failed to read the request body: {e}"
+        ))),
     }
 }
 
@@ -490,12 +619,19 @@ async fn read_object(req: Request<Incoming>) -> Result<Value, ApiError> {
     let ct = content_type(&req);
     let body = read_body(req).await?;
     match ct.as_str() {
-        "" | "application/json" => serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("the body of the request could not be decoded as JSON: {e}"))),
+        "" | "application/json" => serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded as JSON: {e}"
+            ))
+        }),
         "application/yaml" => {
-            let text = std::str::from_utf8(&body).map_err(|e| ApiError::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
-            serde_saphyr::from_str::<Value>(text)
-                .map_err(|e| ApiError::bad_request(format!("the body of the request could not be decoded as YAML: {e}")))
+            let text = std::str::from_utf8(&body)
+                .map_err(|e| ApiError::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
+            serde_saphyr::from_str::<Value>(text).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "the body of the request could not be decoded as YAML: {e}"
+                ))
+            })
         }
         other => Err(ApiError::unsupported_media_type(format!(
             "the body of the request was in an unknown format ({other}) - accepted media types include: application/json, application/yaml"
@@ -503,23 +639,40 @@ async fn read_object(req: Request<Incoming>) -> Result<Value, ApiError> {
     }
 }
 
-async fn delete_opts(q: &[(String, String)], req: Request<Incoming>) -> Result<DeleteOpts, ApiError> {
-    let mut opts = DeleteOpts { dry_run: dry_run(q)?, ..DeleteOpts::default() };
+async fn delete_opts(
+    q: &[(String, String)],
+    req: Request<Incoming>,
+) -> Result<DeleteOpts, ApiError> {
+    let mut opts = DeleteOpts {
+        dry_run: dry_run(q)?,
+        ..DeleteOpts::default()
+    };
     let body = read_body(req).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(opts);
     }
-    let v: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the DeleteOptions body could not be decoded as JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the DeleteOptions body could not be decoded as JSON: {e}"
+        ))
+    })?;
     if let Some(p) = v.get("preconditions") {
         opts.uid = p.get("uid").and_then(Value::as_str).map(str::to_owned);
-        opts.resource_version = p.get("resourceVersion").and_then(Value::as_str).map(str::to_owned);
+        opts.resource_version = p
+            .get("resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
     }
     if let Some(d) = v.get("dryRun").and_then(Value::as_array) {
         for item in d {
             match item.as_str() {
                 Some("All") => opts.dry_run = true,
-                other => return Err(ApiError::bad_request(format!("invalid dryRun value {}: the only supported value is \"All\"", json!(other)))),
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid dryRun value {}: the only supported value is \"All\"",
+                        json!(other)
+                    )));
+                }
             }
         }
     }

@@ -25,7 +25,10 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     run(Args::parse()).await
 }
 
@@ -38,7 +41,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let server = builder.start().await.context("starting the API server")?;
     if let Some(path) = &args.kubeconfig {
-        server.write_kubeconfig(path).context("writing the kubeconfig")?;
+        server
+            .write_kubeconfig(path)
+            .context("writing the kubeconfig")?;
     }
     // The URL is the first stdout line: scripts read it to find the server.
     let mut out = std::io::stdout().lock();

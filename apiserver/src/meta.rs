@@ -21,7 +21,8 @@ const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lowe
 fn is_label_part(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -37,11 +38,18 @@ pub fn check_subdomain(field: &str, name: &str) -> Vec<Cause> {
         causes.push(Cause::new(
             "FieldValueInvalid",
             field,
-            format!("Invalid value: {}: must be no more than {DNS1123_SUBDOMAIN_MAX} characters", quote(name)),
+            format!(
+                "Invalid value: {}: must be no more than {DNS1123_SUBDOMAIN_MAX} characters",
+                quote(name)
+            ),
         ));
     }
     if !name.split('.').all(is_label_part) {
-        causes.push(Cause::new("FieldValueInvalid", field, format!("Invalid value: {}: {DNS1123_SUBDOMAIN_MSG}", quote(name))));
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            field,
+            format!("Invalid value: {}: {DNS1123_SUBDOMAIN_MSG}", quote(name)),
+        ));
     }
     causes
 }
@@ -53,11 +61,18 @@ pub fn check_label(field: &str, name: &str) -> Vec<Cause> {
         causes.push(Cause::new(
             "FieldValueInvalid",
             field,
-            format!("Invalid value: {}: must be no more than {DNS1123_LABEL_MAX} characters", quote(name)),
+            format!(
+                "Invalid value: {}: must be no more than {DNS1123_LABEL_MAX} characters",
+                quote(name)
+            ),
         ));
     }
     if !is_label_part(name) {
-        causes.push(Cause::new("FieldValueInvalid", field, format!("Invalid value: {}: {DNS1123_LABEL_MSG}", quote(name))));
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            field,
+            format!("Invalid value: {}: {DNS1123_LABEL_MSG}", quote(name)),
+        ));
     }
     causes
 }
@@ -106,7 +121,8 @@ fn is_name_part(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= DNS1123_LABEL_MAX
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
 }
@@ -120,14 +136,18 @@ fn check_qualified_name(path: &str, key: &str) -> Vec<Cause> {
         Some((p, n)) => (Some(p), n),
         None => (None, key),
     };
-    let prefix_ok = prefix.is_none_or(|p| p.len() <= DNS1123_SUBDOMAIN_MAX && p.split('.').all(is_label_part));
+    let prefix_ok =
+        prefix.is_none_or(|p| p.len() <= DNS1123_SUBDOMAIN_MAX && p.split('.').all(is_label_part));
     if prefix_ok && is_name_part(name) {
         return Vec::new();
     }
     vec![Cause::new(
         "FieldValueInvalid",
         path,
-        format!("Invalid value: {}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')", quote(key)),
+        format!(
+            "Invalid value: {}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+            quote(key)
+        ),
     )]
 }
 
@@ -142,7 +162,9 @@ pub fn generate_name(prefix: &str) -> String {
 
 /// Now as an RFC 3339 timestamp with second precision, the metav1.Time wire form.
 pub fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// A fresh object uid.
@@ -152,7 +174,10 @@ pub fn new_uid() -> String {
 
 /// `metadata.<field>` as a string, or "".
 pub fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
-    obj.get("metadata").and_then(|m| m.get(field)).and_then(Value::as_str).unwrap_or("")
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 /// The object's `metadata` map, created if missing.
@@ -160,7 +185,9 @@ pub fn meta_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = Value::Object(serde_json::Map::new());
     }
-    obj["metadata"].as_object_mut().expect("metadata was just made an object")
+    obj["metadata"]
+        .as_object_mut()
+        .expect("metadata was just made an object")
 }
 
 /// The object's finalizers.
@@ -168,7 +195,12 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
     obj.get("metadata")
         .and_then(|m| m.get("finalizers"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 

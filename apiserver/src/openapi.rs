@@ -15,17 +15,28 @@ use serde_json::{Value, json};
 use crate::catalog::{Catalog, GroupVersion, ResourceInfo};
 
 /// Content types a PATCH accepts here.
-pub const PATCH_TYPES: &[&str] = &["application/json-patch+json", "application/merge-patch+json"];
+pub const PATCH_TYPES: &[&str] = &[
+    "application/json-patch+json",
+    "application/merge-patch+json",
+];
 
 /// The key of a group version in the v3 root index: `api/v1`, `apis/apps/v1`.
 pub fn gv_key(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 /// The definition name kube-apiserver gives a kind: `io.k8s.api.core.v1.Pod`, `com.example.v1.Widget`.
 fn definition_name(info: &ResourceInfo) -> String {
     if !info.custom {
-        let group = if info.group.is_empty() { "core" } else { info.group.split('.').next().unwrap_or("") };
+        let group = if info.group.is_empty() {
+            "core"
+        } else {
+            info.group.split('.').next().unwrap_or("")
+        };
         return format!("io.k8s.api.{group}.{}.{}", info.version, info.kind);
     }
     let reversed: Vec<&str> = info.group.split('.').rev().collect();
@@ -48,7 +59,14 @@ fn schema_of(info: &ResourceInfo) -> Value {
 }
 
 /// `v3 = true` writes OpenAPI 3 parameter/body forms, else Swagger 2.
-fn operation(info: &ResourceInfo, action: &str, verb_id: &str, v3: bool, body: Option<&[&str]>, write: bool) -> Value {
+fn operation(
+    info: &ResourceInfo,
+    action: &str,
+    verb_id: &str,
+    v3: bool,
+    body: Option<&[&str]>,
+    write: bool,
+) -> Value {
     let reference = if v3 {
         format!("#/components/schemas/{}", definition_name(info))
     } else {
@@ -63,8 +81,14 @@ fn operation(info: &ResourceInfo, action: &str, verb_id: &str, v3: bool, body: O
     };
     let mut params = Vec::new();
     if write {
-        params.push(param("dryRun", "When present, indicates that modifications should not be persisted. Valid value: All"));
-        params.push(param("fieldManager", "a name associated with the actor or entity that is making these changes"));
+        params.push(param(
+            "dryRun",
+            "When present, indicates that modifications should not be persisted. Valid value: All",
+        ));
+        params.push(param(
+            "fieldManager",
+            "a name associated with the actor or entity that is making these changes",
+        ));
         params.push(param(
             "fieldValidation",
             "instructs the server on how to handle objects in the request containing unknown or duplicate fields: Ignore, Warn (default) or Strict",
@@ -79,15 +103,19 @@ fn operation(info: &ResourceInfo, action: &str, verb_id: &str, v3: bool, body: O
     if v3 {
         op["responses"] = json!({"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": reference}}}}});
         if let Some(types) = body {
-            let content: serde_json::Map<String, Value> =
-                types.iter().map(|t| ((*t).to_owned(), json!({"schema": {"$ref": reference}}))).collect();
+            let content: serde_json::Map<String, Value> = types
+                .iter()
+                .map(|t| ((*t).to_owned(), json!({"schema": {"$ref": reference}})))
+                .collect();
             op["requestBody"] = json!({"content": content, "required": true});
         }
     } else {
         op["responses"] = json!({"200": {"description": "OK", "schema": {"$ref": reference}}});
         if let Some(types) = body {
             op["consumes"] = json!(types);
-            op["parameters"].as_array_mut().map(|p| p.push(json!({"name": "body", "in": "body", "required": true, "schema": {"$ref": reference}})));
+            if let Some(p) = op["parameters"].as_array_mut() {
+                p.push(json!({"name": "body", "in": "body", "required": true, "schema": {"$ref": reference}}));
+            }
         }
     }
     op
@@ -130,7 +158,10 @@ fn paths_of(info: &ResourceInfo, v3: bool, paths: &mut serde_json::Map<String, V
         );
     }
     if info.namespaced {
-        paths.insert(format!("{prefix}/{}", info.plural), json!({"get": operation(info, "list", "listAllNamespaces", v3, None, false)}));
+        paths.insert(
+            format!("{prefix}/{}", info.plural),
+            json!({"get": operation(info, "list", "listAllNamespaces", v3, None, false)}),
+        );
     }
 }
 
@@ -164,7 +195,10 @@ pub fn v3_root(catalog: &Catalog) -> Value {
         for v in &g.versions {
             let key = gv_key(&g.name, &v.version);
             let hash = hash_of(&v3_document(&g.name, v));
-            paths.insert(key.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={hash}")}));
+            paths.insert(
+                key.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={hash}")}),
+            );
         }
     }
     json!({"paths": paths})
@@ -200,8 +234,23 @@ mod tests {
         let doc = v3_document("", &c.group("").expect("core").versions[0]);
         let patch = &doc["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"];
         assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "Pod");
-        assert!(patch["parameters"].as_array().expect("params").iter().any(|p| p["name"] == "fieldValidation"));
-        assert!(patch["requestBody"]["content"].get("application/strategic-merge-patch+json").is_none());
-        assert!(v3_root(&c)["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().expect("url").starts_with("/openapi/v3/apis/apps/v1?hash="));
+        assert!(
+            patch["parameters"]
+                .as_array()
+                .expect("params")
+                .iter()
+                .any(|p| p["name"] == "fieldValidation")
+        );
+        assert!(
+            patch["requestBody"]["content"]
+                .get("application/strategic-merge-patch+json")
+                .is_none()
+        );
+        assert!(
+            v3_root(&c)["paths"]["apis/apps/v1"]["serverRelativeURL"]
+                .as_str()
+                .expect("url")
+                .starts_with("/openapi/v3/apis/apps/v1?hash=")
+        );
     }
 }

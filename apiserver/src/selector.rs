@@ -40,15 +40,20 @@ fn split_terms(s: &str) -> Vec<&str> {
 }
 
 fn valid_key(k: &str) -> bool {
-    !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
 }
 
 fn valid_value(v: &str) -> bool {
-    v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn parse_error(sel: &str, why: &str) -> ApiError {
-    ApiError::bad_request(format!("unable to parse requirement: {why} in label selector {sel:?}"))
+    ApiError::bad_request(format!(
+        "unable to parse requirement: {why} in label selector {sel:?}"
+    ))
 }
 
 impl LabelSelector {
@@ -61,7 +66,10 @@ impl LabelSelector {
         for term in split_terms(sel) {
             let term = term.trim();
             if term.is_empty() {
-                return Err(parse_error(sel, "found ',', expected: !, identifier, or 'end of string'"));
+                return Err(parse_error(
+                    sel,
+                    "found ',', expected: !, identifier, or 'end of string'",
+                ));
             }
             let req = if let Some(key) = term.strip_prefix('!') {
                 let key = key.trim();
@@ -85,7 +93,9 @@ impl LabelSelector {
             let (key, values): (&str, Vec<&str>) = match &req {
                 Requirement::Exists(k) | Requirement::NotExists(k) => (k, vec![]),
                 Requirement::Equals(k, v) | Requirement::NotEquals(k, v) => (k, vec![v.as_str()]),
-                Requirement::In(k, vs) | Requirement::NotIn(k, vs) => (k, vs.iter().map(String::as_str).collect()),
+                Requirement::In(k, vs) | Requirement::NotIn(k, vs) => {
+                    (k, vs.iter().map(String::as_str).collect())
+                }
             };
             if !valid_key(key) {
                 return Err(parse_error(sel, &format!("invalid label key {key:?}")));
@@ -100,7 +110,10 @@ impl LabelSelector {
 
     /// Whether an object's labels satisfy every requirement.
     pub fn matches(&self, obj: &Value) -> bool {
-        let labels = obj.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object);
+        let labels = obj
+            .get("metadata")
+            .and_then(|m| m.get("labels"))
+            .and_then(Value::as_object);
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
         self.0.iter().all(|r| match r {
             Requirement::Exists(k) => get(k).is_some(),
@@ -120,7 +133,10 @@ impl LabelSelector {
 
 fn split_set_op(term: &str, op: &str) -> Option<(String, String)> {
     let i = term.find(op)?;
-    Some((term[..i].trim().to_owned(), term[i + op.len()..].trim().to_owned()))
+    Some((
+        term[..i].trim().to_owned(),
+        term[i + op.len()..].trim().to_owned(),
+    ))
 }
 
 fn parse_set(sel: &str, rest: String) -> Result<Vec<String>, ApiError> {
@@ -128,7 +144,11 @@ fn parse_set(sel: &str, rest: String) -> Result<Vec<String>, ApiError> {
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
         .ok_or_else(|| parse_error(sel, "expected a parenthesised set of values"))?;
-    Ok(inner.split(',').map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).collect())
+    Ok(inner
+        .split(',')
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect())
 }
 
 /// A parsed `fieldSelector` over `metadata.name` and `metadata.namespace`.
@@ -153,7 +173,9 @@ impl FieldSelector {
             } else if let Some((f, v)) = term.split_once('=') {
                 (f, true, v)
             } else {
-                return Err(ApiError::bad_request(format!("invalid selector: '{sel}'; can't understand '{term}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{sel}'; can't understand '{term}'"
+                )));
             };
             let field = field.trim();
             if !SELECTABLE_FIELDS.contains(&field) {
@@ -230,7 +252,11 @@ mod tests {
             ("app=web,tier=back", false),
         ];
         for (sel, want) in cases {
-            assert_eq!(LabelSelector::parse(sel).expect(sel).matches(&o), want, "{sel}");
+            assert_eq!(
+                LabelSelector::parse(sel).expect(sel).matches(&o),
+                want,
+                "{sel}"
+            );
         }
     }
 
@@ -239,15 +265,37 @@ mod tests {
         for sel in ["app in web", "a=b,,c", "a=b c", "!"] {
             assert_eq!(LabelSelector::parse(sel).expect_err(sel).code, 400, "{sel}");
         }
-        assert_eq!(FieldSelector::parse("spec.nodeName=x").expect_err("unsupported").code, 400);
-        assert_eq!(FieldSelector::parse("nonsense").expect_err("no operator").code, 400);
+        assert_eq!(
+            FieldSelector::parse("spec.nodeName=x")
+                .expect_err("unsupported")
+                .code,
+            400
+        );
+        assert_eq!(
+            FieldSelector::parse("nonsense")
+                .expect_err("no operator")
+                .code,
+            400
+        );
     }
 
     #[test]
     fn field_selector_table() {
         let o = obj(json!({}));
-        assert!(FieldSelector::parse("metadata.name=n").expect("ok").matches(&o));
-        assert!(!FieldSelector::parse("metadata.name!=n").expect("ok").matches(&o));
-        assert!(FieldSelector::parse("metadata.namespace==ns,metadata.name=n").expect("ok").matches(&o));
+        assert!(
+            FieldSelector::parse("metadata.name=n")
+                .expect("ok")
+                .matches(&o)
+        );
+        assert!(
+            !FieldSelector::parse("metadata.name!=n")
+                .expect("ok")
+                .matches(&o)
+        );
+        assert!(
+            FieldSelector::parse("metadata.namespace==ns,metadata.name=n")
+                .expect("ok")
+                .matches(&o)
+        );
     }
 }

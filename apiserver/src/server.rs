@@ -14,10 +14,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::RequestRecord;
 use crate::error::Error;
 use crate::http::{self, State};
 use crate::store::{Store, Target, WriteOpts};
-use crate::RequestRecord;
 
 /// Watch events kept for resuming watches and paging lists; a watch or continue token older than
 /// this window gets 410 Expired. kube-apiserver's watch cache keeps a comparable number per resource.
@@ -45,8 +45,12 @@ impl Builder {
 
     /// Installs one CRD value.
     pub fn crd(mut self, crd: CustomResourceDefinition) -> Self {
-        let origin = format!("builder CRD {}", crd.metadata.name.as_deref().unwrap_or("<unnamed>"));
-        self.crds.push((origin, serde_json::to_value(&crd).unwrap_or(Value::Null)));
+        let origin = format!(
+            "builder CRD {}",
+            crd.metadata.name.as_deref().unwrap_or("<unnamed>")
+        );
+        self.crds
+            .push((origin, serde_json::to_value(&crd).unwrap_or(Value::Null)));
         self
     }
 
@@ -75,10 +79,18 @@ impl Builder {
         for (origin, crd) in crds {
             install_crd(&store, &origin, crd)?;
         }
-        let addr = self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-        let listener = TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })?;
-        let local = listener.local_addr().map_err(|source| Error::Bind { addr, source })?;
-        let token: String = (0..TOKEN_BYTES).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+        let addr = self
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| Error::Bind { addr, source })?;
+        let token: String = (0..TOKEN_BYTES)
+            .map(|_| format!("{:02x}", rand::random::<u8>()))
+            .collect();
         let cancel = CancellationToken::new();
         let state = Arc::new(State {
             store,
@@ -88,23 +100,48 @@ impl Builder {
             address: local.to_string(),
         });
         let tracker = TaskTracker::new();
-        runtime.spawn(accept_loop(listener, state.clone(), cancel.clone(), tracker.clone()));
-        Ok(ApiServer { url: format!("http://{local}"), addr: local, token, state, cancel, tracker })
+        runtime.spawn(accept_loop(
+            listener,
+            state.clone(),
+            cancel.clone(),
+            tracker.clone(),
+        ));
+        Ok(ApiServer {
+            url: format!("http://{local}"),
+            addr: local,
+            token,
+            state,
+            cancel,
+            tracker,
+        })
     }
 }
 
 fn install_crd(store: &Store, origin: &str, crd: Value) -> Result<(), Error> {
     let name = crate::meta::meta_str(&crd, "name").to_owned();
-    let t = Target { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespace: "", name: "" };
+    let t = Target {
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        plural: "customresourcedefinitions",
+        namespace: "",
+        name: "",
+    };
     store
         .create(&t, crd, &WriteOpts::default())
         .map(|_| ())
-        .map_err(|source| Error::InvalidCrd { name, origin: origin.to_owned(), source })
+        .map_err(|source| Error::InvalidCrd {
+            name,
+            origin: origin.to_owned(),
+            source,
+        })
 }
 
 /// Reads every CRD document of the YAML files in `dir`, in file-name order.
 fn read_crd_dir(dir: &Path) -> Result<Vec<(String, Value)>, Error> {
-    let read_err = |source| Error::ReadCrds { path: dir.to_owned(), source };
+    let read_err = |source| Error::ReadCrds {
+        path: dir.to_owned(),
+        source,
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(read_err)?
         .filter_map(Result::ok)
@@ -114,13 +151,25 @@ fn read_crd_dir(dir: &Path) -> Result<Vec<(String, Value)>, Error> {
     files.sort();
     let mut out = Vec::new();
     for path in files {
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::ReadCrds { path: path.clone(), source })?;
-        let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
-            .map_err(|e| Error::ParseCrds { path: path.clone(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::ReadCrds {
+            path: path.clone(),
+            source,
+        })?;
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(&text).map_err(|e| Error::ParseCrds {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
         for doc in docs.into_iter().filter(|d| !d.is_null()) {
-            let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("<no kind>");
+            let kind = doc
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("<no kind>");
             if kind != "CustomResourceDefinition" {
-                return Err(Error::NotACrd { path, kind: kind.to_owned() });
+                return Err(Error::NotACrd {
+                    path,
+                    kind: kind.to_owned(),
+                });
             }
             out.push((path.display().to_string(), doc));
         }
@@ -128,7 +177,12 @@ fn read_crd_dir(dir: &Path) -> Result<Vec<(String, Value)>, Error> {
     Ok(out)
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>, cancel: CancellationToken, tracker: TaskTracker) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+) {
     loop {
         let (stream, _) = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -173,7 +227,9 @@ pub struct ApiServer {
 
 impl std::fmt::Debug for ApiServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiServer").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("ApiServer")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -209,7 +265,10 @@ impl ApiServer {
 
     /// A kube client bound to the caller's tokio runtime (call it on the runtime that will use it).
     pub fn client(&self) -> Result<kube::Client, Error> {
-        kube::Client::try_from(self.kube_config()).map_err(|source| Error::Client { url: self.url.clone(), source })
+        kube::Client::try_from(self.kube_config()).map_err(|source| Error::Client {
+            url: self.url.clone(),
+            source,
+        })
     }
 
     /// Writes a kubeconfig for this server to `path` with mode 0600 (it holds the token).
@@ -224,13 +283,23 @@ impl ApiServer {
         let path = path.as_ref();
         let text = format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: apiserver\n  cluster:\n    server: {}\ncontexts:\n- name: apiserver\n  context:\n    cluster: apiserver\n    user: apiserver\n    namespace: default\ncurrent-context: apiserver\nusers:\n- name: apiserver\n  user:\n    token: {}\n",
-            self.url.replacen("http://", &format!("http://token:{}@", self.token), 1),
+            self.url
+                .replacen("http://", &format!("http://token:{}@", self.token), 1),
             self.token
         );
-        let err = |source| Error::WriteKubeconfig { path: path.to_owned(), source };
+        let err = |source| Error::WriteKubeconfig {
+            path: path.to_owned(),
+            source,
+        };
         // Written to a temporary file first, so a reader never sees a half-written kubeconfig.
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(err)?;
         file.write_all(text.as_bytes()).map_err(err)?;
         file.sync_all().map_err(err)?;
         std::fs::rename(&tmp, path).map_err(err)
@@ -238,12 +307,22 @@ impl ApiServer {
 
     /// The requests served so far, oldest first (the last 100,000 at most).
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.state.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().cloned().collect()
+        self.state
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Forgets the request log.
     pub fn clear_requests(&self) {
-        self.state.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        self.state
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     /// The current resourceVersion (the number of committed writes).

@@ -16,7 +16,11 @@ pub struct Cause {
 impl Cause {
     /// A cause with the given reason, field and message.
     pub fn new(reason: &str, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { reason: reason.to_owned(), message: message.into(), field: field.into() }
+        Self {
+            reason: reason.to_owned(),
+            message: message.into(),
+            field: field.into(),
+        }
     }
 }
 
@@ -36,7 +40,8 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Details>,
+    /// Boxed: errors travel through every `Result` of the request path, and most have no details.
+    pub details: Option<Box<Details>>,
 }
 
 /// The resource a Status names: the plural resource and its group (empty for the core group).
@@ -59,31 +64,54 @@ impl GroupResource<'_> {
 
 impl ApiError {
     fn plain(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        Self { code, reason, message: message.into(), details: None }
+        Self {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
-    fn about(code: u16, reason: &'static str, message: String, gr: GroupResource<'_>, name: &str) -> Self {
+    fn about(
+        code: u16,
+        reason: &'static str,
+        message: String,
+        gr: GroupResource<'_>,
+        name: &str,
+    ) -> Self {
         Self {
             code,
             reason,
             message,
-            details: Some(Details {
+            details: Some(Box::new(Details {
                 name: name.to_owned(),
                 group: gr.group.to_owned(),
                 kind: gr.resource.to_owned(),
                 ..Details::default()
-            }),
+            })),
         }
     }
 
     /// 404 `pods "x" not found`.
     pub fn not_found(gr: GroupResource<'_>, name: &str) -> Self {
-        Self::about(404, "NotFound", format!("{} \"{}\" not found", gr.qualified(), name), gr, name)
+        Self::about(
+            404,
+            "NotFound",
+            format!("{} \"{}\" not found", gr.qualified(), name),
+            gr,
+            name,
+        )
     }
 
     /// 409 `pods "x" already exists`.
     pub fn already_exists(gr: GroupResource<'_>, name: &str) -> Self {
-        Self::about(409, "AlreadyExists", format!("{} \"{}\" already exists", gr.qualified(), name), gr, name)
+        Self::about(
+            409,
+            "AlreadyExists",
+            format!("{} \"{}\" already exists", gr.qualified(), name),
+            gr,
+            name,
+        )
     }
 
     /// 409 Conflict for a stale resourceVersion.
@@ -100,17 +128,34 @@ impl ApiError {
         Self::about(
             409,
             "Conflict",
-            format!("Operation cannot be fulfilled on {} \"{}\": {}", gr.qualified(), name, why),
+            format!(
+                "Operation cannot be fulfilled on {} \"{}\": {}",
+                gr.qualified(),
+                name,
+                why
+            ),
             gr,
             name,
         )
     }
 
     /// 422 Invalid: `Kind "name" is invalid: [cause, cause]`; `qualified_kind` is `Pod` or `Widget.example.com`.
-    pub fn invalid(qualified_kind: &str, group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
+    pub fn invalid(
+        qualified_kind: &str,
+        group: &str,
+        kind: &str,
+        name: &str,
+        causes: Vec<Cause>,
+    ) -> Self {
         let rendered: Vec<String> = causes
             .iter()
-            .map(|c| if c.field.is_empty() { c.message.clone() } else { format!("{}: {}", c.field, c.message) })
+            .map(|c| {
+                if c.field.is_empty() {
+                    c.message.clone()
+                } else {
+                    format!("{}: {}", c.field, c.message)
+                }
+            })
             .collect();
         let list = match rendered.len() {
             0 => "[]".to_owned(),
@@ -121,13 +166,13 @@ impl ApiError {
             code: 422,
             reason: "Invalid",
             message: format!("{} \"{}\" is invalid: {}", qualified_kind, name, list),
-            details: Some(Details {
+            details: Some(Box::new(Details {
                 name: name.to_owned(),
                 group: group.to_owned(),
                 kind: kind.to_owned(),
                 causes,
                 retry_after_seconds: None,
-            }),
+            })),
         }
     }
 
@@ -153,12 +198,20 @@ impl ApiError {
 
     /// 404 for a path that names no resource (no details, like kube-apiserver's 404 page).
     pub fn path_not_found() -> Self {
-        Self::plain(404, "NotFound", "the server could not find the requested resource")
+        Self::plain(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     /// 405 MethodNotAllowed.
     pub fn method_not_allowed() -> Self {
-        Self::plain(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        Self::plain(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
     }
 
     /// 410 Expired for a resourceVersion older than the event history.
@@ -168,7 +221,11 @@ impl ApiError {
 
     /// 413 RequestEntityTooLarge.
     pub fn too_large(limit: usize) -> Self {
-        Self::plain(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {limit}"))
+        Self::plain(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
     }
 
     /// 415 UnsupportedMediaType naming what is accepted.
@@ -181,13 +238,20 @@ impl ApiError {
         Self::plain(
             422,
             "Invalid",
-            format!("the server rejected our request due to an error in our request ({})", message.into()),
+            format!(
+                "the server rejected our request due to an error in our request ({})",
+                message.into()
+            ),
         )
     }
 
     /// 500 InternalError (a bug here, never a client mistake).
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::plain(500, "InternalError", format!("Internal error occurred: {}", message.into()))
+        Self::plain(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", message.into()),
+        )
     }
 
     /// 504 Timeout.
@@ -223,7 +287,11 @@ impl ApiError {
                     .map(|c| {
                         // metav1.StatusCause fields are omitempty.
                         let mut cause = serde_json::Map::new();
-                        for (k, v) in [("reason", &c.reason), ("message", &c.message), ("field", &c.field)] {
+                        for (k, v) in [
+                            ("reason", &c.reason),
+                            ("message", &c.message),
+                            ("field", &c.field),
+                        ] {
                             if !v.is_empty() {
                                 cause.insert(k.into(), v.clone().into());
                             }
@@ -262,9 +330,16 @@ mod tests {
             "example.com",
             "Widget",
             "w",
-            vec![Cause::new("FieldValueInvalid", "spec.replicas", "Invalid value: -1: must be >= 0")],
+            vec![Cause::new(
+                "FieldValueInvalid",
+                "spec.replicas",
+                "Invalid value: -1: must be >= 0",
+            )],
         );
-        assert_eq!(e.message, "Widget.example.com \"w\" is invalid: spec.replicas: Invalid value: -1: must be >= 0");
+        assert_eq!(
+            e.message,
+            "Widget.example.com \"w\" is invalid: spec.replicas: Invalid value: -1: must be >= 0"
+        );
         let s = e.to_status();
         assert_eq!(s["details"]["causes"][0]["field"], "spec.replicas");
         assert_eq!(s["code"], 422);
@@ -272,8 +347,17 @@ mod tests {
 
     #[test]
     fn not_found_names_group_resource() {
-        let e = ApiError::not_found(GroupResource { group: "apps", resource: "deployments" }, "d");
+        let e = ApiError::not_found(
+            GroupResource {
+                group: "apps",
+                resource: "deployments",
+            },
+            "d",
+        );
         assert_eq!(e.message, "deployments.apps \"d\" not found");
-        assert_eq!(e.to_status()["details"], json!({"name": "d", "group": "apps", "kind": "deployments"}));
+        assert_eq!(
+            e.to_status()["details"],
+            json!({"name": "d", "group": "apps", "kind": "deployments"})
+        );
     }
 }

@@ -21,7 +21,8 @@ use crate::selector::Selectors;
 use crate::status::{ApiError, Cause};
 
 /// Namespace names a fresh kube-apiserver creates.
-pub const DEFAULT_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const DEFAULT_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 /// The store key of namespaces.
 const NAMESPACES_KEY: &str = "/namespaces";
 /// The store key of CRDs.
@@ -208,7 +209,14 @@ pub struct Store {
 }
 
 fn obj_key(info: &ResourceInfo, ns: &str, name: &str) -> ObjKey {
-    (if info.namespaced { ns.to_owned() } else { String::new() }, name.to_owned())
+    (
+        if info.namespaced {
+            ns.to_owned()
+        } else {
+            String::new()
+        },
+        name.to_owned(),
+    )
 }
 
 fn spec_part(v: &Value, drop_status: bool) -> Value {
@@ -232,15 +240,24 @@ fn without_rv(v: &Value) -> Value {
 
 /// Folds Secret `stringData` into base64 `data`, as kube-apiserver's Secret conversion does.
 fn fold_string_data(obj: &mut Value) {
-    let Some(map) = obj.as_object_mut() else { return };
-    let Some(Value::Object(string_data)) = map.remove("stringData") else { return };
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(string_data)) = map.remove("stringData") else {
+        return;
+    };
     let data = map.entry("data").or_insert_with(|| json!({}));
     if !data.is_object() {
         *data = json!({});
     }
     for (k, v) in string_data {
-        let text = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
-        data[k.as_str()] = base64::engine::general_purpose::STANDARD.encode(text).into();
+        let text = v
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string());
+        data[k.as_str()] = base64::engine::general_purpose::STANDARD
+            .encode(text)
+            .into();
     }
 }
 
@@ -265,7 +282,10 @@ fn check_type(obj: &Value, info: &ResourceInfo) -> Result<(), ApiError> {
             info.kind
         )));
     }
-    if obj.get("metadata").is_some_and(|m| !m.is_object() && !m.is_null()) {
+    if obj
+        .get("metadata")
+        .is_some_and(|m| !m.is_object() && !m.is_null())
+    {
         return Err(ApiError::bad_request(format!(
             "the object provided is unrecognized (must be of type {}): metadata must be an object",
             info.kind
@@ -275,19 +295,37 @@ fn check_type(obj: &Value, info: &ResourceInfo) -> Result<(), ApiError> {
 }
 
 fn invalid(info: &ResourceInfo, name: &str, causes: Vec<Cause>) -> ApiError {
-    ApiError::invalid(&info.qualified_kind(), &info.group, &info.kind, name, causes)
+    ApiError::invalid(
+        &info.qualified_kind(),
+        &info.group,
+        &info.kind,
+        name,
+        causes,
+    )
 }
 
 /// Prunes and defaults a custom resource, applying `fieldValidation` to the unknown fields.
-fn prune_and_default(info: &ResourceInfo, obj: &mut Value, opts: &WriteOpts) -> Result<Vec<String>, ApiError> {
-    let Some(schema) = &info.schema else { return Ok(Vec::new()) };
+fn prune_and_default(
+    info: &ResourceInfo,
+    obj: &mut Value,
+    opts: &WriteOpts,
+) -> Result<Vec<String>, ApiError> {
+    let Some(schema) = &info.schema else {
+        return Ok(Vec::new());
+    };
     let unknown = schema.prune(obj);
     let mut warnings = Vec::new();
     if !unknown.is_empty() {
-        let listed: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
+        let listed: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field {f:?}"))
+            .collect();
         match opts.field_validation {
             FieldValidation::Strict => {
-                return Err(ApiError::bad_request(format!("strict decoding error: {}", listed.join(", "))));
+                return Err(ApiError::bad_request(format!(
+                    "strict decoding error: {}",
+                    listed.join(", ")
+                )));
             }
             FieldValidation::Warn => warnings = listed,
             FieldValidation::Ignore => {}
@@ -299,15 +337,24 @@ fn prune_and_default(info: &ResourceInfo, obj: &mut Value, opts: &WriteOpts) -> 
 
 impl Inner {
     fn resolve(&self, t: &Target<'_>) -> Result<Arc<ResourceInfo>, ApiError> {
-        self.catalog.get(t.group, t.version, t.plural).cloned().ok_or_else(ApiError::path_not_found)
+        self.catalog
+            .get(t.group, t.version, t.plural)
+            .cloned()
+            .ok_or_else(ApiError::path_not_found)
     }
 
     fn get(&self, info: &ResourceInfo, key: &ObjKey) -> Option<Arc<Stored>> {
-        self.objects.get(info.store_key().as_str()).and_then(|m| m.get(key)).cloned()
+        self.objects
+            .get(info.store_key().as_str())
+            .and_then(|m| m.get(key))
+            .cloned()
     }
 
     fn namespace(&self, name: &str) -> Option<Arc<Stored>> {
-        self.objects.get(NAMESPACES_KEY).and_then(|m| m.get(&(String::new(), name.to_owned()))).cloned()
+        self.objects
+            .get(NAMESPACES_KEY)
+            .and_then(|m| m.get(&(String::new(), name.to_owned())))
+            .cloned()
     }
 
     /// Commits `obj` (or removes `key` for `Deleted`), stamping the next resourceVersion, and publishes the event.
@@ -334,7 +381,14 @@ impl Inner {
         } else {
             map.insert(key.clone(), stored.clone());
         }
-        let event = Arc::new(Event { rv, resource, key, kind, obj: stored.clone(), prev });
+        let event = Arc::new(Event {
+            rv,
+            resource,
+            key,
+            kind,
+            obj: stored.clone(),
+            prev,
+        });
         if self.history.len() >= self.history_cap
             && let Some(old) = self.history.pop_front()
         {
@@ -347,9 +401,16 @@ impl Inner {
     }
 
     /// The objects of `resource` as they were at resourceVersion `rv`, rebuilt by undoing later events.
-    fn snapshot_at(&self, info: &ResourceInfo, rv: u64) -> Result<BTreeMap<ObjKey, Arc<Stored>>, ApiError> {
+    fn snapshot_at(
+        &self,
+        info: &ResourceInfo,
+        rv: u64,
+    ) -> Result<BTreeMap<ObjKey, Arc<Stored>>, ApiError> {
         if rv < self.compacted {
-            return Err(ApiError::expired(format!("too old resource version: {rv} ({})", self.compacted + 1)));
+            return Err(ApiError::expired(format!(
+                "too old resource version: {rv} ({})",
+                self.compacted + 1
+            )));
         }
         let key = info.store_key();
         let mut map = self.objects.get(key.as_str()).cloned().unwrap_or_default();
@@ -370,11 +431,22 @@ impl Inner {
     }
 
     /// Re-registers the resources of the CRD `crd` (None: it was deleted), deleting the objects of a removed CRD.
-    fn crd_changed(&mut self, tx: &broadcast::Sender<Arc<Event>>, old: Option<&Value>, new: Option<Vec<Arc<ResourceInfo>>>) {
+    fn crd_changed(
+        &mut self,
+        tx: &broadcast::Sender<Arc<Event>>,
+        old: Option<&Value>,
+        new: Option<Vec<Arc<ResourceInfo>>>,
+    ) {
         let names = |v: &Value| {
             (
-                v.pointer("/spec/group").and_then(Value::as_str).unwrap_or("").to_owned(),
-                v.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or("").to_owned(),
+                v.pointer("/spec/group")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                v.pointer("/spec/names/plural")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
             )
         };
         let mut catalog = (*self.catalog).clone();
@@ -389,7 +461,14 @@ impl Inner {
                     .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                     .unwrap_or_default();
                 for (key, prev) in doomed {
-                    self.commit(tx, &resource, key, prev.value.clone(), EventKind::Deleted, Some(prev));
+                    self.commit(
+                        tx,
+                        &resource,
+                        key,
+                        prev.value.clone(),
+                        EventKind::Deleted,
+                        Some(prev),
+                    );
                 }
             }
         }
@@ -422,7 +501,9 @@ impl Store {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock is a bug; the state is still consistent because every
         // operation validates before it mutates, so keep serving.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The current catalogue.
@@ -439,12 +520,24 @@ impl Store {
     pub fn bootstrap(&self) {
         let opts = WriteOpts::default();
         for ns in DEFAULT_NAMESPACES {
-            let t = Target { group: "", version: "v1", plural: "namespaces", namespace: "", name: "" };
+            let t = Target {
+                group: "",
+                version: "v1",
+                plural: "namespaces",
+                namespace: "",
+                name: "",
+            };
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
             // Cannot fail on an empty store; a failure would be a bug caught by the tests.
             let _ = self.create(&t, obj, &opts);
         }
-        let t = Target { group: "", version: "v1", plural: "services", namespace: "default", name: "" };
+        let t = Target {
+            group: "",
+            version: "v1",
+            plural: "services",
+            namespace: "default",
+            name: "",
+        };
         let svc = json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "kubernetes", "namespace": "default",
@@ -462,13 +555,20 @@ impl Store {
         let g = self.lock();
         let info = g.resolve(t)?;
         let key = obj_key(&info, t.namespace, t.name);
-        let stored = g.get(&info, &key).ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
+        let stored = g
+            .get(&info, &key)
+            .ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
         drop(g);
         Ok(stored.render(&info))
     }
 
     /// POST: create an object.
-    pub fn create(&self, t: &Target<'_>, mut obj: Value, opts: &WriteOpts) -> Result<Written, ApiError> {
+    pub fn create(
+        &self,
+        t: &Target<'_>,
+        mut obj: Value,
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
         let mut g = self.lock();
         let info = g.resolve(t)?;
         check_type(&obj, &info)?;
@@ -476,11 +576,21 @@ impl Store {
         obj["kind"] = info.kind.clone().into();
         let mut warnings = prune_and_default(&info, &mut obj, opts)?;
         let meta = meta_mut(&mut obj);
-        if meta.get("resourceVersion").and_then(Value::as_str).is_some_and(|rv| !rv.is_empty()) {
-            return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+        if meta
+            .get("resourceVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|rv| !rv.is_empty())
+        {
+            return Err(ApiError::bad_request(
+                "resourceVersion should not be set on objects to be created",
+            ));
         }
         // Namespace: from the URL; the body may repeat it but not contradict it.
-        let body_ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("").to_owned();
+        let body_ns = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         if info.namespaced {
             if !body_ns.is_empty() && body_ns != t.namespace {
                 return Err(ApiError::bad_request(
@@ -491,12 +601,24 @@ impl Store {
         } else {
             meta.remove("namespace");
         }
-        let mut name = meta.get("name").and_then(Value::as_str).unwrap_or("").to_owned();
-        let generate = meta.get("generateName").and_then(Value::as_str).unwrap_or("").to_owned();
+        let mut name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let generate = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
         let mut causes = Vec::new();
         if name.is_empty() {
             if generate.is_empty() {
-                causes.push(Cause::new("FieldValueRequired", "metadata.name", "Required value: name or generateName is required"));
+                causes.push(Cause::new(
+                    "FieldValueRequired",
+                    "metadata.name",
+                    "Required value: name or generateName is required",
+                ));
             } else {
                 name = meta::generate_name(&generate);
                 meta.insert("name".into(), name.clone().into());
@@ -509,11 +631,17 @@ impl Store {
                 meta::check_subdomain("metadata.name", &name)
             });
         }
-        causes.extend(meta::check_labels_and_annotations(&Value::Object(meta.clone())));
+        causes.extend(meta::check_labels_and_annotations(&Value::Object(
+            meta.clone(),
+        )));
         meta.insert("uid".into(), meta::new_uid().into());
         meta.insert("creationTimestamp".into(), meta::now().into());
         meta.insert("generation".into(), 1.into());
-        for server_set in ["deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+        for server_set in [
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ] {
             meta.remove(server_set);
         }
         if info.status
@@ -524,7 +652,9 @@ impl Store {
         match (info.group.as_str(), info.plural.as_str()) {
             ("", "secrets") => fold_string_data(&mut obj),
             ("", "namespaces") => {
-                let labels = meta_mut(&mut obj).entry("labels").or_insert_with(|| json!({}));
+                let labels = meta_mut(&mut obj)
+                    .entry("labels")
+                    .or_insert_with(|| json!({}));
                 if labels.is_object() {
                     labels[NAMESPACE_NAME_LABEL] = name.clone().into();
                 }
@@ -552,7 +682,10 @@ impl Store {
             match g.namespace(t.namespace) {
                 None => {
                     return Err(ApiError::not_found(
-                        crate::status::GroupResource { group: "", resource: "namespaces" },
+                        crate::status::GroupResource {
+                            group: "",
+                            resource: "namespaces",
+                        },
                         t.namespace,
                     ));
                 }
@@ -560,7 +693,10 @@ impl Store {
                     return Err(ApiError::forbidden(
                         info.group_resource(),
                         &name,
-                        &format!("unable to create new content in namespace {} because it is being terminated", t.namespace),
+                        &format!(
+                            "unable to create new content in namespace {} because it is being terminated",
+                            t.namespace
+                        ),
                     ));
                 }
                 Some(_) => {}
@@ -574,18 +710,39 @@ impl Store {
             crd::set_established(&mut obj, &meta::now());
         }
         if opts.dry_run {
-            return Ok(Written { code: 201, body: Stored::new(obj).json.clone(), warnings });
+            return Ok(Written {
+                code: 201,
+                body: Stored::new(obj).json.clone(),
+                warnings,
+            });
         }
-        let stored = g.commit(&self.events, &info.store_key(), key, obj, EventKind::Added, None);
+        let stored = g.commit(
+            &self.events,
+            &info.store_key(),
+            key,
+            obj,
+            EventKind::Added,
+            None,
+        );
         if is_crd {
             g.crd_changed(&self.events, None, crd_infos);
         }
         warnings.dedup();
-        Ok(Written { code: 201, body: stored.render(&info), warnings })
+        Ok(Written {
+            code: 201,
+            body: stored.render(&info),
+            warnings,
+        })
     }
 
     /// PUT: replace an object (or its status).
-    pub fn update(&self, t: &Target<'_>, sub: Sub, mut obj: Value, opts: &WriteOpts) -> Result<Written, ApiError> {
+    pub fn update(
+        &self,
+        t: &Target<'_>,
+        sub: Sub,
+        mut obj: Value,
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
         let g = self.lock();
         let info = g.resolve(t)?;
         if sub == Sub::Status && !info.status {
@@ -593,7 +750,9 @@ impl Store {
         }
         check_type(&obj, &info)?;
         let key = obj_key(&info, t.namespace, t.name);
-        let old = g.get(&info, &key).ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
+        let old = g
+            .get(&info, &key)
+            .ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
         let meta = meta_mut(&mut obj);
         let body_name = meta.get("name").and_then(Value::as_str).unwrap_or("");
         if !body_name.is_empty() && body_name != t.name {
@@ -612,28 +771,40 @@ impl Store {
     }
 
     /// PATCH with a merge patch or a JSON patch.
-    pub fn patch(&self, t: &Target<'_>, sub: Sub, kind: PatchKind, patch: &[u8], opts: &WriteOpts) -> Result<Written, ApiError> {
+    pub fn patch(
+        &self,
+        t: &Target<'_>,
+        sub: Sub,
+        kind: PatchKind,
+        patch: &[u8],
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
         let g = self.lock();
         let info = g.resolve(t)?;
         if sub == Sub::Status && !info.status {
             return Err(ApiError::path_not_found());
         }
         let key = obj_key(&info, t.namespace, t.name);
-        let old = g.get(&info, &key).ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
+        let old = g
+            .get(&info, &key)
+            .ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
         let mut doc = old.value.clone();
         match kind {
             PatchKind::Merge => {
                 let p: Value = serde_json::from_slice(patch)
                     .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
                 if !p.is_object() {
-                    return Err(ApiError::bad_request("error decoding patch: a merge patch must be a JSON object"));
+                    return Err(ApiError::bad_request(
+                        "error decoding patch: a merge patch must be a JSON object",
+                    ));
                 }
                 json_patch::merge(&mut doc, &p);
             }
             PatchKind::Json => {
                 let p: json_patch::Patch = serde_json::from_slice(patch)
                     .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-                json_patch::patch(&mut doc, &p.0).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+                json_patch::patch(&mut doc, &p.0)
+                    .map_err(|e| ApiError::unprocessable(e.to_string()))?;
             }
         }
         check_type(&doc, &info)?;
@@ -680,7 +851,9 @@ impl Store {
             return Err(ApiError::conflict_because(
                 gr,
                 &name,
-                &format!("Precondition failed: UID in precondition: {body_uid}, UID in object meta: {old_uid}"),
+                &format!(
+                    "Precondition failed: UID in precondition: {body_uid}, UID in object meta: {old_uid}"
+                ),
             ));
         }
         let mut warnings = Vec::new();
@@ -716,9 +889,22 @@ impl Store {
             }
         }
         // Server-owned metadata always comes from the stored object.
-        let old_meta = old.value.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+        let old_meta = old
+            .value
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let meta = meta_mut(&mut new);
-        for field in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+        for field in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
             match old_meta.get(field) {
                 Some(v) => meta.insert(field.into(), v.clone()),
                 None => meta.remove(field),
@@ -732,11 +918,16 @@ impl Store {
                 labels[NAMESPACE_NAME_LABEL] = name.clone().into();
             }
         }
-        let deleting = old_meta.get("deletionTimestamp").is_some_and(|v| !v.is_null());
+        let deleting = old_meta
+            .get("deletionTimestamp")
+            .is_some_and(|v| !v.is_null());
         let new_finalizers = meta::finalizers(&new);
         if deleting {
             let old_finalizers = meta::finalizers(&old.value);
-            let added: Vec<&String> = new_finalizers.iter().filter(|f| !old_finalizers.contains(f)).collect();
+            let added: Vec<&String> = new_finalizers
+                .iter()
+                .filter(|f| !old_finalizers.contains(f))
+                .collect();
             if !added.is_empty() {
                 let list: Vec<String> = added.iter().map(|f| format!("{f:?}")).collect();
                 causes.push(Cause::new(
@@ -748,7 +939,11 @@ impl Store {
         }
         let drop_status = info.status;
         if spec_part(&new, drop_status) != spec_part(&old.value, drop_status) {
-            let generation = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+            let generation = old_meta
+                .get("generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                + 1;
             meta_mut(&mut new).insert("generation".into(), generation.into());
         }
         if let Some(schema) = &info.schema {
@@ -762,12 +957,18 @@ impl Store {
                 Ok(infos) => crd_infos = Some(infos),
                 Err(errs) => causes.extend(errs),
             }
-            for (path, what) in [("/spec/group", "spec.group"), ("/spec/names/plural", "spec.names.plural")] {
+            for (path, what) in [
+                ("/spec/group", "spec.group"),
+                ("/spec/names/plural", "spec.names.plural"),
+            ] {
                 if new.pointer(path) != old.value.pointer(path) {
                     causes.push(Cause::new(
                         "FieldValueInvalid",
                         what,
-                        format!("Invalid value: {}: field is immutable", new.pointer(path).unwrap_or(&Value::Null)),
+                        format!(
+                            "Invalid value: {}: field is immutable",
+                            new.pointer(path).unwrap_or(&Value::Null)
+                        ),
                     ));
                 }
             }
@@ -784,24 +985,50 @@ impl Store {
         }
         if without_rv(&new) == without_rv(&old.value) {
             // A no-op write changes nothing and emits no event, like kube-apiserver.
-            return Ok(Written { code: 200, body: old.render(info), warnings });
+            return Ok(Written {
+                code: 200,
+                body: old.render(info),
+                warnings,
+            });
         }
         if opts.dry_run {
-            return Ok(Written { code: 200, body: Stored::new(new).render(info), warnings });
+            return Ok(Written {
+                code: 200,
+                body: Stored::new(new).render(info),
+                warnings,
+            });
         }
         let resource = info.store_key();
-        let stored = g.commit(&self.events, &resource, key.clone(), new, EventKind::Modified, Some(old.clone()));
+        let stored = g.commit(
+            &self.events,
+            &resource,
+            key.clone(),
+            new,
+            EventKind::Modified,
+            Some(old.clone()),
+        );
         if let Some(infos) = crd_infos {
             g.crd_changed(&self.events, Some(&old.value), Some(infos));
         }
         if deleting && new_finalizers.is_empty() {
             let value = stored.value.clone();
-            g.commit(&self.events, &resource, key, value, EventKind::Deleted, Some(stored.clone()));
+            g.commit(
+                &self.events,
+                &resource,
+                key,
+                value,
+                EventKind::Deleted,
+                Some(stored.clone()),
+            );
             if is_crd {
                 g.crd_changed(&self.events, Some(&stored.value), None);
             }
         }
-        Ok(Written { code: 200, body: stored.render(info), warnings })
+        Ok(Written {
+            code: 200,
+            body: stored.render(info),
+            warnings,
+        })
     }
 
     /// DELETE one object: removed at once, or marked with deletionTimestamp while finalizers remain.
@@ -821,14 +1048,18 @@ impl Store {
     ) -> Result<Written, ApiError> {
         let name = key.1.clone();
         let gr = info.group_resource();
-        let old = g.get(info, &key).ok_or_else(|| ApiError::not_found(gr, &name))?;
+        let old = g
+            .get(info, &key)
+            .ok_or_else(|| ApiError::not_found(gr, &name))?;
         if let Some(uid) = &opts.uid {
             let actual = meta_str(&old.value, "uid");
             if uid != actual {
                 return Err(ApiError::conflict_because(
                     gr,
                     &name,
-                    &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"),
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {actual}"
+                    ),
                 ));
             }
         }
@@ -838,17 +1069,26 @@ impl Store {
                 return Err(ApiError::conflict_because(
                     gr,
                     &name,
-                    &format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"),
+                    &format!(
+                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"
+                    ),
                 ));
             }
         }
         let resource = info.store_key();
         if !meta::finalizers(&old.value).is_empty() {
             if !meta_str(&old.value, "deletionTimestamp").is_empty() {
-                return Ok(Written { code: 200, body: old.render(info), warnings: Vec::new() });
+                return Ok(Written {
+                    code: 200,
+                    body: old.render(info),
+                    warnings: Vec::new(),
+                });
             }
             let mut marked = old.value.clone();
-            let generation = meta_mut(&mut marked).get("generation").and_then(Value::as_i64).unwrap_or(0);
+            let generation = meta_mut(&mut marked)
+                .get("generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             let meta = meta_mut(&mut marked);
             meta.insert("deletionTimestamp".into(), meta::now().into());
             meta.insert("deletionGracePeriodSeconds".into(), 0.into());
@@ -857,24 +1097,52 @@ impl Store {
                 meta.insert("generation".into(), (generation + 1).into());
             }
             if opts.dry_run {
-                return Ok(Written { code: 200, body: Stored::new(marked).render(info), warnings: Vec::new() });
+                return Ok(Written {
+                    code: 200,
+                    body: Stored::new(marked).render(info),
+                    warnings: Vec::new(),
+                });
             }
             let stored = g.commit(tx, &resource, key, marked, EventKind::Modified, Some(old));
-            return Ok(Written { code: 200, body: stored.render(info), warnings: Vec::new() });
+            return Ok(Written {
+                code: 200,
+                body: stored.render(info),
+                warnings: Vec::new(),
+            });
         }
         if opts.dry_run {
-            return Ok(Written { code: 200, body: old.render(info), warnings: Vec::new() });
+            return Ok(Written {
+                code: 200,
+                body: old.render(info),
+                warnings: Vec::new(),
+            });
         }
         let value = old.value.clone();
-        let stored = g.commit(tx, &resource, key, value, EventKind::Deleted, Some(old.clone()));
+        let stored = g.commit(
+            tx,
+            &resource,
+            key,
+            value,
+            EventKind::Deleted,
+            Some(old.clone()),
+        );
         if *resource == *CRDS_KEY {
             g.crd_changed(tx, Some(&old.value), None);
         }
-        Ok(Written { code: 200, body: stored.render(info), warnings: Vec::new() })
+        Ok(Written {
+            code: 200,
+            body: stored.render(info),
+            warnings: Vec::new(),
+        })
     }
 
     /// DELETE on a collection: deletes every object the selectors match; answers with the list deleted.
-    pub fn delete_collection(&self, t: &Target<'_>, selectors: &Selectors, opts: &DeleteOpts) -> Result<Bytes, ApiError> {
+    pub fn delete_collection(
+        &self,
+        t: &Target<'_>,
+        selectors: &Selectors,
+        opts: &DeleteOpts,
+    ) -> Result<Bytes, ApiError> {
         let mut g = self.lock();
         let info = g.resolve(t)?;
         let keys: Vec<ObjKey> = g
@@ -907,11 +1175,17 @@ impl Store {
                     .decode(token)
                     .ok()
                     .and_then(|b| serde_json::from_slice::<ContinueToken>(&b).ok())
-                    .ok_or_else(|| ApiError::bad_request("continue key is not valid: the token is not one this server issued"))?;
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "continue key is not valid: the token is not one this server issued",
+                        )
+                    })?;
                 (parsed.rv, Some((parsed.ns, parsed.name)))
             }
             None => match (q.rv_match, q.resource_version) {
-                (Some(RvMatch::Exact), Some(rv)) | (Some(RvMatch::NotOlderThan), Some(rv)) if rv > g.rv => {
+                (Some(RvMatch::Exact), Some(rv)) | (Some(RvMatch::NotOlderThan), Some(rv))
+                    if rv > g.rv =>
+                {
                     return Err(too_large(rv, g.rv));
                 }
                 (Some(RvMatch::Exact), Some(rv)) => (rv, None),
@@ -959,13 +1233,20 @@ impl Store {
         }
         let (token, remaining) = match (more, last) {
             (true, Some((ns, name))) => {
-                let token = serde_json::to_vec(&ContinueToken { rv: snapshot_rv, ns: ns.clone(), name: name.clone() })
-                    .map(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
-                    .unwrap_or_default();
+                let token = serde_json::to_vec(&ContinueToken {
+                    rv: snapshot_rv,
+                    ns: ns.clone(),
+                    name: name.clone(),
+                })
+                .map(|b| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+                .unwrap_or_default();
                 // kube-apiserver reports the remaining count only when no selector filters the list.
                 let remaining = q.selectors.is_empty().then(|| {
                     objects
-                        .range((std::ops::Bound::Excluded((ns, name)), std::ops::Bound::Unbounded))
+                        .range((
+                            std::ops::Bound::Excluded((ns, name)),
+                            std::ops::Bound::Unbounded,
+                        ))
                         .take_while(|(k, _)| !ns_scoped || k.0 == t.namespace)
                         .count()
                 });
@@ -973,7 +1254,13 @@ impl Store {
             }
             _ => (None, None),
         };
-        Ok(list_body(&info, snapshot_rv, token.as_deref(), remaining, &items))
+        Ok(list_body(
+            &info,
+            snapshot_rv,
+            token.as_deref(),
+            remaining,
+            &items,
+        ))
     }
 
     /// Registers a watch: under the lock, collects what to send first and subscribes to what follows.
@@ -981,23 +1268,40 @@ impl Store {
         let g = self.lock();
         let info = g.resolve(t)?;
         let rx = self.events.subscribe();
-        let mut start = WatchStart { info: info.clone(), initial: Vec::new(), replay: Vec::new(), rx, rv: g.rv, expired: None };
+        let mut start = WatchStart {
+            info: info.clone(),
+            initial: Vec::new(),
+            replay: Vec::new(),
+            rx,
+            rv: g.rv,
+            expired: None,
+        };
         match from {
             WatchFrom::Current => {
                 if let Some(m) = g.objects.get(info.store_key().as_str()) {
                     start.initial = m
                         .iter()
-                        .filter(|(k, _)| !info.namespaced || t.namespace.is_empty() || k.0 == t.namespace)
+                        .filter(|(k, _)| {
+                            !info.namespaced || t.namespace.is_empty() || k.0 == t.namespace
+                        })
                         .map(|(_, v)| v.clone())
                         .collect();
                 }
             }
             WatchFrom::After(rv) if rv < g.compacted => {
-                start.expired = Some(ApiError::expired(format!("too old resource version: {rv} ({})", g.compacted + 1)));
+                start.expired = Some(ApiError::expired(format!(
+                    "too old resource version: {rv} ({})",
+                    g.compacted + 1
+                )));
             }
             WatchFrom::After(rv) => {
                 let key = info.store_key();
-                start.replay = g.history.iter().filter(|e| e.rv > rv && *e.resource == *key).cloned().collect();
+                start.replay = g
+                    .history
+                    .iter()
+                    .filter(|e| e.rv > rv && *e.resource == *key)
+                    .cloned()
+                    .collect();
             }
         }
         Ok(start)
@@ -1005,12 +1309,18 @@ impl Store {
 }
 
 fn too_large(asked: u64, current: u64) -> ApiError {
-    let mut e = ApiError::timeout(format!("Too large resource version: {asked}, current: {current}"));
-    e.details = Some(crate::status::Details {
-        causes: vec![Cause::new("ResourceVersionTooLarge", "", "Too large resource version")],
+    let mut e = ApiError::timeout(format!(
+        "Too large resource version: {asked}, current: {current}"
+    ));
+    e.details = Some(Box::new(crate::status::Details {
+        causes: vec![Cause::new(
+            "ResourceVersionTooLarge",
+            "",
+            "Too large resource version",
+        )],
         retry_after_seconds: Some(1),
         ..Default::default()
-    });
+    }));
     e
 }
 
@@ -1022,7 +1332,13 @@ pub enum PatchKind {
 }
 
 /// Writes a `<Kind>List` from already-serialised items.
-pub fn list_body(info: &ResourceInfo, rv: u64, token: Option<&str>, remaining: Option<usize>, items: &[Bytes]) -> Bytes {
+pub fn list_body(
+    info: &ResourceInfo,
+    rv: u64,
+    token: Option<&str>,
+    remaining: Option<usize>,
+    items: &[Bytes],
+) -> Bytes {
     let mut meta = serde_json::Map::new();
     meta.insert("resourceVersion".into(), rv.to_string().into());
     if let Some(t) = token {
@@ -1031,8 +1347,10 @@ pub fn list_body(info: &ResourceInfo, rv: u64, token: Option<&str>, remaining: O
     if let Some(r) = remaining {
         meta.insert("remainingItemCount".into(), r.into());
     }
-    let head = json!({"kind": info.list_kind, "apiVersion": info.api_version(), "metadata": meta}).to_string();
-    let mut out = Vec::with_capacity(head.len() + 16 + items.iter().map(|i| i.len() + 1).sum::<usize>());
+    let head = json!({"kind": info.list_kind, "apiVersion": info.api_version(), "metadata": meta})
+        .to_string();
+    let mut out =
+        Vec::with_capacity(head.len() + 16 + items.iter().map(|i| i.len() + 1).sum::<usize>());
     out.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
     out.extend_from_slice(b",\"items\":[");
     for (i, item) in items.iter().enumerate() {

@@ -57,7 +57,10 @@ fn translate(ev: &Event, resource: &str, params: &WatchParams) -> Option<(EventK
         return None;
     }
     let now = params.selectors.matches(&ev.obj.value);
-    let before = ev.prev.as_ref().is_some_and(|p| params.selectors.matches(&p.value));
+    let before = ev
+        .prev
+        .as_ref()
+        .is_some_and(|p| params.selectors.matches(&p.value));
     let kind = match (ev.kind, before, now) {
         (EventKind::Added, _, true) => EventKind::Added,
         (EventKind::Modified, true, true) => EventKind::Modified,
@@ -70,21 +73,41 @@ fn translate(ev: &Event, resource: &str, params: &WatchParams) -> Option<(EventK
 }
 
 /// Starts the task that feeds one watch response; returns the receiving end of its frames.
-pub fn spawn(start: WatchStart, params: WatchParams, cancel: CancellationToken) -> mpsc::Receiver<Bytes> {
+pub fn spawn(
+    start: WatchStart,
+    params: WatchParams,
+    cancel: CancellationToken,
+) -> mpsc::Receiver<Bytes> {
     let (tx, rx) = mpsc::channel(WATCH_BUFFER);
     tokio::spawn(run(start, params, cancel, tx));
     rx
 }
 
-async fn run(start: WatchStart, params: WatchParams, cancel: CancellationToken, tx: mpsc::Sender<Bytes>) {
-    let WatchStart { info, initial, replay, mut rx, rv, expired } = start;
+async fn run(
+    start: WatchStart,
+    params: WatchParams,
+    cancel: CancellationToken,
+    tx: mpsc::Sender<Bytes>,
+) {
+    let WatchStart {
+        info,
+        initial,
+        replay,
+        mut rx,
+        rv,
+        expired,
+    } = start;
     if let Some(err) = expired {
-        let _ = tx.send(frame("ERROR", err.to_status().to_string().as_bytes())).await;
+        let _ = tx
+            .send(frame("ERROR", err.to_status().to_string().as_bytes()))
+            .await;
         return;
     }
     let resource = info.store_key();
     for obj in initial {
-        if params.selectors.matches(&obj.value) && tx.send(frame("ADDED", &obj.render(&info))).await.is_err() {
+        if params.selectors.matches(&obj.value)
+            && tx.send(frame("ADDED", &obj.render(&info))).await.is_err()
+        {
             return;
         }
     }
@@ -94,13 +117,19 @@ async fn run(start: WatchStart, params: WatchParams, cancel: CancellationToken, 
     let mut last_rv = rv;
     for ev in replay {
         if let Some((kind, obj)) = translate(&ev, &resource, &params)
-            && tx.send(frame(kind.as_str(), &obj.render(&info))).await.is_err()
+            && tx
+                .send(frame(kind.as_str(), &obj.render(&info)))
+                .await
+                .is_err()
         {
             return;
         }
     }
     let deadline = params.timeout.map(|t| tokio::time::Instant::now() + t);
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_INTERVAL, BOOKMARK_INTERVAL);
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + BOOKMARK_INTERVAL,
+        BOOKMARK_INTERVAL,
+    );
     loop {
         let timeout = async {
             match deadline {

@@ -24,19 +24,39 @@ async fn run_until_signal(signal: Signal) {
         .spawn()
         .expect("spawn apiserver");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let url = tokio::time::timeout(WAIT, lines.next_line()).await.expect("URL in time").expect("read").expect("a first line");
+    let url = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("URL in time")
+        .expect("read")
+        .expect("a first line");
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let kc = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig written");
-    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.expect("config");
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("config");
     let client = kube::Client::try_from(config).expect("client");
-    let gizmos = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk("example.com", "v1", "Gizmo"));
-    let api: kube::Api<kube::core::DynamicObject> = kube::Api::namespaced_with(client, "default", &gizmos);
-    assert!(api.list(&Default::default()).await.expect("CRDs from --crds are served").items.is_empty());
+    let gizmos = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+        "example.com",
+        "v1",
+        "Gizmo",
+    ));
+    let api: kube::Api<kube::core::DynamicObject> =
+        kube::Api::namespaced_with(client, "default", &gizmos);
+    assert!(
+        api.list(&Default::default())
+            .await
+            .expect("CRDs from --crds are served")
+            .items
+            .is_empty()
+    );
 
     let pid = Pid::from_raw(child.id().expect("pid") as i32);
     kill(pid, signal).expect("signal");
-    let status = tokio::time::timeout(WAIT, child.wait()).await.expect("exits in time").expect("wait");
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("exits in time")
+        .expect("wait");
     assert!(status.success(), "{status}");
 }
 
@@ -52,10 +72,18 @@ async fn serves_until_sigint() {
 
 #[tokio::test]
 async fn bad_crd_directory_fails_with_a_clear_message() {
-    let out = Command::new(env!("CARGO_BIN_EXE_apiserver")).args(["--crds", "/nonexistent/crds"]).output();
-    let out = tokio::time::timeout(WAIT, out).await.expect("exits in time").expect("runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_apiserver"))
+        .args(["--crds", "/nonexistent/crds"])
+        .output();
+    let out = tokio::time::timeout(WAIT, out)
+        .await
+        .expect("exits in time")
+        .expect("runs");
     assert!(!out.status.success());
     assert!(out.stdout.is_empty(), "no URL is printed on failure");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("failed to read CRDs from /nonexistent/crds"), "{stderr}");
+    assert!(
+        stderr.contains("failed to read CRDs from /nonexistent/crds"),
+        "{stderr}"
+    );
 }

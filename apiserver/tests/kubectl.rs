@@ -22,7 +22,11 @@ fn find_kubectl() -> Option<PathBuf> {
     if venv.is_file() {
         return Some(venv);
     }
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join("kubectl")).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join("kubectl"))
+        .find(|p| p.is_file())
 }
 
 struct Kubectl {
@@ -51,7 +55,10 @@ impl Kubectl {
     }
 
     async fn run(&self, args: &[&str]) -> Out {
-        let out = tokio::time::timeout(WAIT, self.command(args).output()).await.expect("kubectl finishes in time").expect("kubectl runs");
+        let out = tokio::time::timeout(WAIT, self.command(args).output())
+            .await
+            .expect("kubectl finishes in time")
+            .expect("kubectl runs");
         Out {
             ok: out.status.success(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -61,7 +68,11 @@ impl Kubectl {
 
     async fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args).await;
-        assert!(out.ok, "kubectl {args:?} failed: {}{}", out.stdout, out.stderr);
+        assert!(
+            out.ok,
+            "kubectl {args:?} failed: {}{}",
+            out.stdout, out.stderr
+        );
         out.stdout
     }
 
@@ -102,29 +113,64 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_works_with_default_flags() {
     let Some(bin) = find_kubectl() else {
-        eprintln!("SKIPPED kubectl_works_with_default_flags: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)");
+        eprintln!(
+            "SKIPPED kubectl_works_with_default_flags: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
+        );
         return;
     };
-    let server = apiserver::ApiServer::builder().start().await.expect("start");
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
     server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let k = Kubectl { bin, kubeconfig, dir: dir.path().to_owned() };
+    let k = Kubectl {
+        bin,
+        kubeconfig,
+        dir: dir.path().to_owned(),
+    };
 
     let crd = k.file("crd.yaml", CRD);
     k.ok(&["apply", "-f", &crd]).await;
-    k.ok(&["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s"]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.example.com",
+        "--timeout=20s",
+    ])
+    .await;
 
-    let w = k.file("w.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n");
+    let w = k.file(
+        "w.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n",
+    );
     k.ok(&["create", "-f", &w]).await;
-    let got: Value = serde_json::from_str(&k.ok(&["get", "widget", "w", "-o", "json"]).await).expect("json");
-    assert_eq!(got["spec"]["color"], "red", "defaulted field present after create");
-    let list: Value = serde_json::from_str(&k.ok(&["get", "wd", "-o", "json"]).await).expect("json");
+    let got: Value =
+        serde_json::from_str(&k.ok(&["get", "widget", "w", "-o", "json"]).await).expect("json");
+    assert_eq!(
+        got["spec"]["color"], "red",
+        "defaulted field present after create"
+    );
+    let list: Value =
+        serde_json::from_str(&k.ok(&["get", "wd", "-o", "json"]).await).expect("json");
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
 
     // get -w sees an update made while it runs.
-    let mut watch = k.command(&["get", "widget", "w", "-w", "-o", "json", "--output-watch-events"]);
-    let mut child = watch.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn get -w");
+    let mut watch = k.command(&[
+        "get",
+        "widget",
+        "w",
+        "-w",
+        "-o",
+        "json",
+        "--output-watch-events",
+    ]);
+    let mut child = watch
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn get -w");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let seen_added = tokio::time::timeout(WAIT, async {
         while let Some(line) = lines.next_line().await.expect("read") {
@@ -137,7 +183,16 @@ async fn kubectl_works_with_default_flags() {
     .await
     .expect("initial event in time");
     assert!(seen_added);
-    k.ok(&["patch", "widget", "w", "--type", "merge", "-p", r#"{"spec":{"note":"hi"}}"#]).await;
+    k.ok(&[
+        "patch",
+        "widget",
+        "w",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"note":"hi"}}"#,
+    ])
+    .await;
     let seen_update = tokio::time::timeout(WAIT, async {
         while let Some(line) = lines.next_line().await.expect("read") {
             if line.contains("\"MODIFIED\"") && line.contains("\"note\":\"hi\"") {
@@ -155,7 +210,10 @@ async fn kubectl_works_with_default_flags() {
     k.ok(&["apply", "-f", &w]).await;
     assert!(k.ok(&["apply", "-f", &w]).await.contains("unchanged"));
 
-    let bad = k.file("bad.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: bad}\nspec: {size: 11}\n");
+    let bad = k.file(
+        "bad.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: bad}\nspec: {size: 11}\n",
+    );
     let out = k.run(&["create", "-f", &bad]).await;
     assert!(!out.ok);
     assert!(
@@ -166,16 +224,33 @@ async fn kubectl_works_with_default_flags() {
     // kubectl sends fieldValidation=Strict because the OpenAPI v3 document says the server supports it.
     let unknown = k.file("unknown.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: u}\nspec: {size: 1, bogus: 1}\n");
     let out = k.run(&["create", "-f", &unknown]).await;
-    assert!(out.stderr.contains("strict decoding error: unknown field \"spec.bogus\""), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("strict decoding error: unknown field \"spec.bogus\""),
+        "{}",
+        out.stderr
+    );
 
     // Built-in objects from files.
-    let cm = k.file("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n");
+    let cm = k.file(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
+    );
     k.ok(&["apply", "-f", &cm]).await;
     assert!(k.ok(&["get", "configmaps"]).await.contains('c'));
 
     k.ok(&["delete", "widget", "w"]).await;
     let out = k.run(&["get", "widget", "w"]).await;
-    assert!(!out.ok && out.stderr.contains("widgets.example.com \"w\" not found"), "{}", out.stderr);
-    assert!(server.requests().iter().any(|r| r.verb == "create" && r.resource == "widgets" && r.code == 422));
+    assert!(
+        !out.ok && out.stderr.contains("widgets.example.com \"w\" not found"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.verb == "create" && r.resource == "widgets" && r.code == 422)
+    );
     server.shutdown().await;
 }

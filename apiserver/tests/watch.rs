@@ -9,16 +9,37 @@ use serde_json::{Value, json};
 const CMS: &str = "/api/v1/namespaces/default/configmaps";
 
 fn rv(v: &Value) -> u64 {
-    v["metadata"]["resourceVersion"].as_str().expect("rv").parse().expect("numeric")
+    v["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("rv")
+        .parse()
+        .expect("numeric")
 }
 
 #[tokio::test]
 async fn resumes_after_a_resource_version_in_order() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
-    let a = send(&s, "POST", CMS, &json!({"metadata": {"name": "a"}})).await.body;
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let a = send(&s, "POST", CMS, &json!({"metadata": {"name": "a"}}))
+        .await
+        .body;
     send(&s, "POST", CMS, &json!({"metadata": {"name": "b"}})).await;
-    send(&s, "PATCH", &format!("{CMS}/a"), &json!({"data": {"x": "1"}})).await;
-    send(&s, "POST", "/api/v1/namespaces/kube-system/configmaps", &json!({"metadata": {"name": "other-ns"}})).await;
+    send(
+        &s,
+        "PATCH",
+        &format!("{CMS}/a"),
+        &json!({"data": {"x": "1"}}),
+    )
+    .await;
+    send(
+        &s,
+        "POST",
+        "/api/v1/namespaces/kube-system/configmaps",
+        &json!({"metadata": {"name": "other-ns"}}),
+    )
+    .await;
     send(&s, "DELETE", &format!("{CMS}/b"), &Value::Null).await;
     let mut w = watch(&s, &format!("{CMS}?watch=1&resourceVersion={}", rv(&a))).await;
     assert_eq!(w.code, 200);
@@ -26,8 +47,10 @@ async fn resumes_after_a_resource_version_in_order() {
     for _ in 0..3 {
         seen.push(w.next_named().await.expect("event"));
     }
-    let want: Vec<(String, String)> =
-        [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")].iter().map(|(t, n)| ((*t).into(), (*n).into())).collect();
+    let want: Vec<(String, String)> = [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
+        .iter()
+        .map(|(t, n)| ((*t).into(), (*n).into()))
+        .collect();
     assert_eq!(seen, want);
     // Live events follow.
     send(&s, "POST", CMS, &json!({"metadata": {"name": "c"}})).await;
@@ -36,7 +59,10 @@ async fn resumes_after_a_resource_version_in_order() {
 
 #[tokio::test]
 async fn without_resource_version_starts_with_current_state() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     send(&s, "POST", CMS, &json!({"metadata": {"name": "a"}})).await;
     let mut w = watch(&s, &format!("{CMS}?watch=true")).await;
     assert_eq!(w.next_named().await, Some(("ADDED".into(), "a".into())));
@@ -49,9 +75,19 @@ async fn without_resource_version_starts_with_current_state() {
 
 #[tokio::test]
 async fn too_old_resource_version_is_410_expired() {
-    let s = apiserver::ApiServer::builder().watch_history(3).start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .watch_history(3)
+        .start()
+        .await
+        .expect("start");
     for i in 0..5 {
-        send(&s, "POST", CMS, &json!({"metadata": {"name": format!("c{i}")}})).await;
+        send(
+            &s,
+            "POST",
+            CMS,
+            &json!({"metadata": {"name": format!("c{i}")}}),
+        )
+        .await;
     }
     let mut w = watch(&s, &format!("{CMS}?watch=1&resourceVersion=2")).await;
     assert_eq!(w.code, 200);
@@ -60,13 +96,19 @@ async fn too_old_resource_version_is_410_expired() {
     assert_eq!(ev["object"]["code"], 410);
     assert_eq!(ev["object"]["reason"], "Expired");
     let current = s.resource_version();
-    assert_eq!(ev["object"]["message"], format!("too old resource version: 2 ({})", current - 2));
+    assert_eq!(
+        ev["object"]["message"],
+        format!("too old resource version: 2 ({})", current - 2)
+    );
     assert!(w.next().await.is_none(), "the stream ends after the error");
 }
 
 #[tokio::test]
 async fn streaming_list_ends_with_initial_events_end_bookmark() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     send(&s, "POST", CMS, &json!({"metadata": {"name": "a"}})).await;
     send(&s, "POST", CMS, &json!({"metadata": {"name": "b"}})).await;
     let mut w = watch(&s, &format!("{CMS}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")).await;
@@ -75,18 +117,41 @@ async fn streaming_list_ends_with_initial_events_end_bookmark() {
     let bm = w.next().await.expect("bookmark");
     assert_eq!(bm["type"], "BOOKMARK");
     assert_eq!(bm["object"]["kind"], "ConfigMap");
-    assert_eq!(bm["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+    assert_eq!(
+        bm["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
     assert_eq!(rv(&bm["object"]), s.resource_version());
 
-    let bad = common::send(&s, "GET", &format!("{CMS}?watch=1&sendInitialEvents=true"), &Value::Null).await;
-    assert_eq!((bad.code, bad.body["reason"].as_str()), (422, Some("Invalid")), "{}", bad.body);
+    let bad = common::send(
+        &s,
+        "GET",
+        &format!("{CMS}?watch=1&sendInitialEvents=true"),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (bad.code, bad.body["reason"].as_str()),
+        (422, Some("Invalid")),
+        "{}",
+        bad.body
+    );
 }
 
 #[tokio::test]
 async fn timeout_ends_the_watch_with_a_bookmark() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     let current = s.resource_version();
-    let mut w = watch(&s, &format!("{CMS}?watch=1&resourceVersion={current}&timeoutSeconds=1&allowWatchBookmarks=true")).await;
+    let mut w = watch(
+        &s,
+        &format!(
+            "{CMS}?watch=1&resourceVersion={current}&timeoutSeconds=1&allowWatchBookmarks=true"
+        ),
+    )
+    .await;
     let bm = w.next().await.expect("bookmark before the end");
     assert_eq!(bm["type"], "BOOKMARK");
     assert_eq!(rv(&bm["object"]), current);
@@ -95,41 +160,108 @@ async fn timeout_ends_the_watch_with_a_bookmark() {
 
 #[tokio::test]
 async fn label_selector_watch_sees_objects_enter_and_leave() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     let current = s.resource_version();
-    let mut w = watch(&s, &format!("{CMS}?watch=1&resourceVersion={current}&labelSelector=app%3Dweb")).await;
-    send(&s, "POST", CMS, &json!({"metadata": {"name": "other", "labels": {"app": "db"}}})).await;
-    send(&s, "POST", CMS, &json!({"metadata": {"name": "x", "labels": {"app": "db"}}})).await;
-    send(&s, "PATCH", &format!("{CMS}/x"), &json!({"metadata": {"labels": {"app": "web"}}})).await;
-    send(&s, "PATCH", &format!("{CMS}/x"), &json!({"data": {"k": "v"}})).await;
-    send(&s, "PATCH", &format!("{CMS}/x"), &json!({"metadata": {"labels": {"app": "db"}}})).await;
+    let mut w = watch(
+        &s,
+        &format!("{CMS}?watch=1&resourceVersion={current}&labelSelector=app%3Dweb"),
+    )
+    .await;
+    send(
+        &s,
+        "POST",
+        CMS,
+        &json!({"metadata": {"name": "other", "labels": {"app": "db"}}}),
+    )
+    .await;
+    send(
+        &s,
+        "POST",
+        CMS,
+        &json!({"metadata": {"name": "x", "labels": {"app": "db"}}}),
+    )
+    .await;
+    send(
+        &s,
+        "PATCH",
+        &format!("{CMS}/x"),
+        &json!({"metadata": {"labels": {"app": "web"}}}),
+    )
+    .await;
+    send(
+        &s,
+        "PATCH",
+        &format!("{CMS}/x"),
+        &json!({"data": {"k": "v"}}),
+    )
+    .await;
+    send(
+        &s,
+        "PATCH",
+        &format!("{CMS}/x"),
+        &json!({"metadata": {"labels": {"app": "db"}}}),
+    )
+    .await;
     send(&s, "DELETE", &format!("{CMS}/x"), &Value::Null).await;
-    send(&s, "POST", CMS, &json!({"metadata": {"name": "y", "labels": {"app": "web"}}})).await;
+    send(
+        &s,
+        "POST",
+        CMS,
+        &json!({"metadata": {"name": "y", "labels": {"app": "web"}}}),
+    )
+    .await;
     let mut seen = Vec::new();
     for _ in 0..4 {
         seen.push(w.next_named().await.expect("event"));
     }
-    let want: Vec<(String, String)> = [("ADDED", "x"), ("MODIFIED", "x"), ("DELETED", "x"), ("ADDED", "y")]
-        .iter()
-        .map(|(t, n)| ((*t).into(), (*n).into()))
-        .collect();
+    let want: Vec<(String, String)> = [
+        ("ADDED", "x"),
+        ("MODIFIED", "x"),
+        ("DELETED", "x"),
+        ("ADDED", "y"),
+    ]
+    .iter()
+    .map(|(t, n)| ((*t).into(), (*n).into()))
+    .collect();
     assert_eq!(seen, want);
 }
 
 #[tokio::test]
 async fn field_selector_and_namespace_scope_the_watch() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     let current = s.resource_version();
     let mut w = watch(&s, &format!("/api/v1/configmaps?watch=1&resourceVersion={current}&fieldSelector=metadata.name%3Dwanted")).await;
     send(&s, "POST", CMS, &json!({"metadata": {"name": "unwanted"}})).await;
-    send(&s, "POST", "/api/v1/namespaces/kube-system/configmaps", &json!({"metadata": {"name": "wanted"}})).await;
-    assert_eq!(w.next_named().await, Some(("ADDED".into(), "wanted".into())));
+    send(
+        &s,
+        "POST",
+        "/api/v1/namespaces/kube-system/configmaps",
+        &json!({"metadata": {"name": "wanted"}}),
+    )
+    .await;
+    assert_eq!(
+        w.next_named().await,
+        Some(("ADDED".into(), "wanted".into()))
+    );
 }
 
 #[tokio::test]
 async fn shutdown_ends_open_watches() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
-    let mut w = watch(&s, &format!("{CMS}?watch=1&resourceVersion={}", s.resource_version())).await;
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let mut w = watch(
+        &s,
+        &format!("{CMS}?watch=1&resourceVersion={}", s.resource_version()),
+    )
+    .await;
     s.shutdown().await;
     assert!(w.next().await.is_none());
 }

@@ -31,7 +31,10 @@ fn op() -> impl Strategy<Value = Op> {
 type State = BTreeMap<String, (u64, Value)>;
 
 fn rv_of(obj: &Value) -> u64 {
-    obj["metadata"]["resourceVersion"].as_str().and_then(|s| s.parse().ok()).expect("numeric resourceVersion")
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("numeric resourceVersion")
 }
 
 fn state_of(list: &Value) -> State {
@@ -39,15 +42,36 @@ fn state_of(list: &Value) -> State {
         .as_array()
         .expect("items")
         .iter()
-        .map(|o| (o["metadata"]["name"].as_str().expect("name").to_owned(), (rv_of(o), o["data"].clone())))
+        .map(|o| {
+            (
+                o["metadata"]["name"].as_str().expect("name").to_owned(),
+                (rv_of(o), o["data"].clone()),
+            )
+        })
         .collect()
 }
 
 async fn apply_op(s: &apiserver::ApiServer, op: &Op) {
     // Failures (404, 409) are part of the workload: they must not change anything.
     match op {
-        Op::Create(n, v) => send(s, "POST", CMS, &json!({"metadata": {"name": format!("n{n}")}, "data": {"v": v.to_string()}})).await,
-        Op::Patch(n, v) => send(s, "PATCH", &format!("{CMS}/n{n}"), &json!({"data": {"v": v.to_string()}})).await,
+        Op::Create(n, v) => {
+            send(
+                s,
+                "POST",
+                CMS,
+                &json!({"metadata": {"name": format!("n{n}")}, "data": {"v": v.to_string()}}),
+            )
+            .await
+        }
+        Op::Patch(n, v) => {
+            send(
+                s,
+                "PATCH",
+                &format!("{CMS}/n{n}"),
+                &json!({"data": {"v": v.to_string()}}),
+            )
+            .await
+        }
         Op::Delete(n) => send(s, "DELETE", &format!("{CMS}/n{n}"), &Value::Null).await,
     };
 }
@@ -56,7 +80,10 @@ async fn apply_op(s: &apiserver::ApiServer, op: &Op) {
 async fn replay(w: &mut common::WatchLines, state: &mut State, from: u64, until: u64) {
     let mut last = from;
     while last < until {
-        let ev = w.next().await.expect("the watch stays open until the last write");
+        let ev = w
+            .next()
+            .await
+            .expect("the watch stays open until the last write");
         let obj = &ev["object"];
         let rv = rv_of(obj);
         assert!(rv > last, "resourceVersions increase: {last} then {rv}");

@@ -28,10 +28,17 @@ pub async fn raw_with(
     body: impl Into<Bytes>,
 ) -> Raw {
     let addr = url.trim_start_matches("http://");
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the API server");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the API server");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
     tokio::spawn(conn);
-    let mut req = http::Request::builder().method(method).uri(path).header("host", addr);
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr);
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
@@ -39,22 +46,47 @@ pub async fn raw_with(
         req = req.header("content-type", ct);
     }
     let req = req.body(Full::new(body.into())).expect("request");
-    let resp = tokio::time::timeout(WAIT, sender.send_request(req)).await.expect("answer in time").expect("response");
+    let resp = tokio::time::timeout(WAIT, sender.send_request(req))
+        .await
+        .expect("answer in time")
+        .expect("response");
     let code = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Raw { code, body, headers }
+    Raw {
+        code,
+        body,
+        headers,
+    }
 }
 
 /// An authenticated raw request.
-pub async fn raw(server: &apiserver::ApiServer, method: &str, path: &str, content_type: Option<&str>, body: impl Into<Bytes>) -> Raw {
-    raw_with(server.url(), Some(server.token()), method, path, content_type, body).await
+pub async fn raw(
+    server: &apiserver::ApiServer,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    body: impl Into<Bytes>,
+) -> Raw {
+    raw_with(
+        server.url(),
+        Some(server.token()),
+        method,
+        path,
+        content_type,
+        body,
+    )
+    .await
 }
 
 /// An authenticated JSON request.
 pub async fn send(server: &apiserver::ApiServer, method: &str, path: &str, body: &Value) -> Raw {
-    let bytes = if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) };
+    let bytes = if body.is_null() {
+        Bytes::new()
+    } else {
+        Bytes::from(body.to_string())
+    };
     let ct = match method {
         "PATCH" => "application/merge-patch+json",
         _ => "application/json",
@@ -112,7 +144,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -132,7 +167,9 @@ impl WatchLines {
                 let line: Vec<u8> = self.buf.drain(..=i).collect();
                 return Some(serde_json::from_slice(&line).expect("each watch line is JSON"));
             }
-            let frame = tokio::time::timeout(WAIT, self.body.frame()).await.expect("watch event in time");
+            let frame = tokio::time::timeout(WAIT, self.body.frame())
+                .await
+                .expect("watch event in time");
             match frame {
                 None => return None,
                 Some(f) => {
@@ -149,7 +186,10 @@ impl WatchLines {
         let ev = self.next().await?;
         Some((
             ev["type"].as_str().unwrap_or("").to_owned(),
-            ev["object"]["metadata"]["name"].as_str().unwrap_or("").to_owned(),
+            ev["object"]["metadata"]["name"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
         ))
     }
 }
@@ -157,8 +197,12 @@ impl WatchLines {
 /// Opens a watch (`path` includes `watch=1` and any parameters).
 pub async fn watch(server: &apiserver::ApiServer, path: &str) -> WatchLines {
     let addr = server.url().trim_start_matches("http://").to_owned();
-    let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    let stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
     tokio::spawn(conn);
     let req = http::Request::builder()
         .uri(path)
@@ -166,7 +210,14 @@ pub async fn watch(server: &apiserver::ApiServer, path: &str) -> WatchLines {
         .header("authorization", format!("Bearer {}", server.token()))
         .body(Full::new(Bytes::new()))
         .expect("request");
-    let resp = tokio::time::timeout(WAIT, sender.send_request(req)).await.expect("in time").expect("response");
+    let resp = tokio::time::timeout(WAIT, sender.send_request(req))
+        .await
+        .expect("in time")
+        .expect("response");
     let code = resp.status().as_u16();
-    WatchLines { body: resp.into_body(), buf: Vec::new(), code }
+    WatchLines {
+        body: resp.into_body(),
+        buf: Vec::new(),
+        code,
+    }
 }
