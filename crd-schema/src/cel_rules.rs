@@ -68,6 +68,7 @@ pub(crate) fn compile_rules(
     is_root: bool,
     path: &str,
     env: &CelEnv,
+    uncorrelatable: Option<&str>,
     errs: &mut Vec<FieldError>,
 ) -> Vec<CompiledRule> {
     let Some(list) = rules.as_array() else {
@@ -149,6 +150,18 @@ pub(crate) fn compile_rules(
         let uses_old_self = program.references().has_variable("oldSelf")
             || message_expression.as_ref().is_some_and(|p| p.references().has_variable("oldSelf"));
         let optional_old_self = obj.get("optionalOldSelf").and_then(Value::as_bool).unwrap_or(false);
+        if uses_old_self && let Some(list) = uncorrelatable {
+            errs.push(FieldError::invalid(
+                format!("{rpath}.rule"),
+                Value::String(rule.clone()),
+                format!("oldSelf cannot be used on the uncorrelatable portion of the schema within {list}"),
+            ));
+            continue;
+        }
+        if !uses_old_self && let Some(v) = obj.get("optionalOldSelf").filter(|v| !v.is_null()) {
+            errs.push(FieldError::invalid(format!("{rpath}.optionalOldSelf"), v.clone(), "may not be set if oldSelf is not used in rule"));
+            continue;
+        }
         out.push(CompiledRule { rule, program, message, message_expression, field_path, reason, uses_old_self, optional_old_self });
     }
     out

@@ -48,7 +48,7 @@ impl Schema {
     /// be empty for specified object fields`), sorted like kube-apiserver sorts them.
     pub fn compile(open_api_v3_schema: &Value) -> Result<Schema, SchemaError> {
         let env = cel_rules::new_env();
-        let mut compiler = node::Compiler { errs: Vec::new(), env: &env };
+        let mut compiler = node::Compiler { errs: Vec::new(), env: &env, uncorrelatable: None };
         let root = compiler.compile_root(open_api_v3_schema);
         let mut causes = compiler.errs;
         if causes.is_empty() {

@@ -147,6 +147,9 @@ const SUPPORTED_TYPES: &[&str] = &["array", "boolean", "integer", "number", "obj
 pub(crate) struct Compiler<'e> {
     pub errs: Vec<FieldError>,
     pub env: &'e CelEnv,
+    /// Path of the outermost list (not a list-type map) we are inside: its items have no old
+    /// value to compare with, so transition rules there are refused.
+    pub uncorrelatable: Option<String>,
 }
 
 impl Compiler<'_> {
@@ -216,7 +219,13 @@ impl Compiler<'_> {
                     "items must be a schema object and not an array",
                 ));
             } else {
+                let is_map_list = obj.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("map");
+                let outer = self.uncorrelatable.clone();
+                if !is_map_list && outer.is_none() {
+                    self.uncorrelatable = Some(path.to_string());
+                }
                 node.items = Some(Box::new(self.compile(items, &format!("{path}.items"), Level::Item, nested)));
+                self.uncorrelatable = outer;
             }
         }
         if let Some(ap) = obj.get("additionalProperties") {
@@ -288,7 +297,15 @@ impl Compiler<'_> {
             self.check_structural(&node, obj, path, level);
             self.check_list_type(&node, path);
             if let Some(rules) = obj.get("x-kubernetes-validations") {
-                node.rules = cel_rules::compile_rules(rules, &node, level == Level::Root, &format!("{path}.x-kubernetes-validations"), self.env, &mut self.errs);
+                node.rules = cel_rules::compile_rules(
+                    rules,
+                    &node,
+                    level == Level::Root,
+                    &format!("{path}.x-kubernetes-validations"),
+                    self.env,
+                    self.uncorrelatable.as_deref(),
+                    &mut self.errs,
+                );
             }
         }
         node

@@ -203,3 +203,24 @@ fn rules_naming_undeclared_fields_are_rejected() {
         ]
     );
 }
+
+#[test]
+fn transition_rules_need_correlatable_values() {
+    let got = causes(json!({
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {
+            "atomic": {"type": "array", "items": {"type": "string", "x-kubernetes-validations": [{"rule": "self == oldSelf"}]}},
+            "keyed": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}},
+                    "x-kubernetes-validations": [{"rule": "self == oldSelf"}]}},
+            "flag": {"type": "string", "x-kubernetes-validations": [{"rule": "self != ''", "optionalOldSelf": true}]}
+        }}}
+    }));
+    assert_eq!(
+        got,
+        [
+            "openAPIV3Schema.properties[spec].properties[atomic].items.x-kubernetes-validations[0].rule: Invalid value: \"self == oldSelf\": oldSelf cannot be used on the uncorrelatable portion of the schema within openAPIV3Schema.properties[spec].properties[atomic]",
+            "openAPIV3Schema.properties[spec].properties[flag].x-kubernetes-validations[0].optionalOldSelf: Invalid value: true: may not be set if oldSelf is not used in rule",
+        ]
+    );
+}
