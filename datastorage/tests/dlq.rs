@@ -402,3 +402,56 @@ async fn an_unreadable_entry_is_set_aside_and_does_not_block_the_queue() {
         .expect("DEL");
     ds.shutdown().await;
 }
+
+/// Sends `signal` (e.g. "STOP", "CONT") to the postmaster and all its children.
+fn signal_postgres(pg: &testinfra::postgres::Postgres, signal: &str) {
+    let postmaster = pg.process().expect("PostgreSQL runs").pid;
+    let mut pids: Vec<String> = testinfra::process::children(postmaster)
+        .iter()
+        .map(i32::to_string)
+        .collect();
+    pids.push(postmaster.to_string());
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .args(&pids)
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{signal} {pids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_postgres_is_timed_out_and_its_writes_queued() {
+    let servers = own_servers();
+    let pg_url = servers.pg.url();
+    let redis_url = servers.redis.url();
+    let ds = TestDs::start_on(&pg_url, &redis_url).await;
+    let corr = unique("dlq-hung");
+    assert_eq!(ds.post(BATCH_PATH, &batch(&corr, 5)).await.0, 201);
+
+    // Frozen, not stopped: connections are accepted by the kernel but nothing answers.
+    signal_postgres(&servers.pg, "STOP");
+    // Thawed however this block ends, so a failure cannot leave a frozen server behind.
+    struct Thaw<'a>(&'a testinfra::postgres::Postgres);
+    impl Drop for Thaw<'_> {
+        fn drop(&mut self) {
+            signal_postgres(self.0, "CONT");
+        }
+    }
+    let (status, body, elapsed) = {
+        let _thaw = Thaw(&servers.pg);
+        let started = std::time::Instant::now();
+        let (status, _, body) = ds.post(BATCH_PATH, &batch(&corr, 7)).await;
+        (status, body, started.elapsed())
+    };
+    assert_eq!(status, 202, "{body}");
+    // A figure, not an assertion (load-dependent): the deadlines bound it, not PostgreSQL.
+    eprintln!("a write to a frozen PostgreSQL was queued after {elapsed:?}");
+
+    eventually("the queued batch to be replayed", || async {
+        (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(())
+    })
+    .await;
+    let (rows, _) = stored(&pg_url, &corr).await.expect("count rows");
+    assert_eq!(rows, 12, "every event stored exactly once");
+    ds.shutdown().await;
+}
