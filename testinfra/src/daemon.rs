@@ -30,6 +30,8 @@ pub(crate) struct Spec<'a> {
     pub program: &'a Path,
     pub args: Vec<String>,
     pub log: PathBuf,
+    /// Working directory: one the daemon's user can enter (the caller's may be private).
+    pub dir: &'a Path,
     /// Run as this uid/gid (PostgreSQL refuses to run as root).
     pub user: Option<(u32, u32)>,
     pub stop_signal: Signal,
@@ -40,7 +42,7 @@ pub(crate) struct Spec<'a> {
 pub(crate) fn spawn(run: &RunDir, spec: &Spec<'_>) -> Result<Daemon> {
     let (out, err) = logs::stdio(spec.component, &spec.log)?;
     let mut cmd = Command::new(spec.program);
-    cmd.args(&spec.args).stdin(Stdio::null()).stdout(out).stderr(err);
+    cmd.args(&spec.args).current_dir(spec.dir).stdin(Stdio::null()).stdout(out).stderr(err);
     {
         use std::os::unix::process::CommandExt;
         // Own process group: a Ctrl-C aimed at the test run must not reach the daemons before

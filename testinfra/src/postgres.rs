@@ -165,7 +165,8 @@ fn initdb(bins: &PostgresBinaries, base: &Path, pgdata: &Path, password: &str, u
     }
     let (out, err) = logs::stdio(COMPONENT, log)?;
     let mut cmd = Command::new(&bins.initdb);
-    cmd.arg("-D")
+    // A working directory the postgres account can enter (ours may be a private home).
+    cmd.current_dir(base).arg("-D")
         .arg(pgdata)
         .args(["-U", USER, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"])
         .arg(format!("--pwfile={}", pwfile.display()))
@@ -294,6 +295,7 @@ impl Postgres {
             program: &self.bins.postgres,
             args,
             log: self.log.clone(),
+            dir: &self.pgdata,
             user: self.user,
             stop_signal: Signal::SIGINT,
             name: self.opts.name.clone(),

@@ -170,6 +170,7 @@ impl Redis {
             program: &self.program,
             args: vec![conf.display().to_string()],
             log: self.log.clone(),
+            dir: &self.dir,
             user: None,
             stop_signal: Signal::SIGTERM,
             name: self.opts.name.clone(),

@@ -105,3 +105,18 @@ fn dropping_a_handle_stops_its_server() {
     drop(r);
     assert!(!id.is_alive());
 }
+
+#[test]
+fn a_readiness_timeout_names_the_component_and_the_log() {
+    let (_root, run) = common::run_dir();
+    // Nothing binds and answers within zero time: the deadline passes on the first probe.
+    let opts = tredis::Options { ready_timeout: std::time::Duration::ZERO, ..Default::default() };
+    let err = tredis::start(&run, opts).unwrap_err();
+    assert!(matches!(err, Error::NotReady { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.starts_with("Redis was not ready after 0ns; see "), "{msg}");
+    assert!(msg.contains("redis.log"), "{msg}");
+    // The half-started server was stopped, not left behind.
+    let left: Vec<_> = run.registered().into_iter().filter(|p| p.is_alive()).collect();
+    assert!(left.is_empty(), "{left:?}");
+}
