@@ -856,7 +856,7 @@ impl Store {
                 ),
             ));
         }
-        let mut warnings = Vec::new();
+        let warnings: Vec<String>;
         new["apiVersion"] = info.api_version().into();
         new["kind"] = info.kind.clone().into();
         if sub == Sub::Status {
@@ -872,6 +872,8 @@ impl Store {
                     }
                 }
             }
+            // The written status is decoded like any body: unknown fields pruned, defaults applied.
+            warnings = prune_and_default(info, &mut new, opts)?;
         } else {
             warnings = prune_and_default(info, &mut new, opts)?;
             if info.status {

@@ -970,6 +970,19 @@ async fn custom_resource_schema_enforcement() {
     )
     .await;
     assert_eq!(r.code, 200, "{}", r.body);
+    // Status writes are pruned like any body.
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{WIDGETS}/w/status"),
+        &json!({"status": {"junk": 1}}),
+    )
+    .await;
+    assert_eq!(r.body["status"], json!({"phase": "Ready"}), "{}", r.body);
+    assert_eq!(
+        r.headers.get("warning").and_then(|v| v.to_str().ok()),
+        Some("299 - \"unknown field \\\"status.junk\\\"\"")
+    );
     // Status is validated too.
     let r = send(
         &s,
