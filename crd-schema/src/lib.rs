@@ -82,3 +82,15 @@ impl Schema {
         validate::validate(&self.root, &self.env, obj, old)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The API server shares compiled schemas between request tasks.
+    #[test]
+    fn schema_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Schema>();
+        assert_send_sync::<super::SchemaError>();
+        assert_send_sync::<super::FieldError>();
+    }
+}

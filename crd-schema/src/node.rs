@@ -94,6 +94,9 @@ pub(crate) struct Node {
     pub list_map_keys: Vec<String>,
     pub map_type: Option<String>,
     pub rules: Vec<CompiledRule>,
+    /// Whether this node or one below it has rules; set once compiled, so validation can skip
+    /// rule-free subtrees without walking the schema again.
+    pub rules_below: bool,
 }
 
 impl Node {
@@ -120,10 +123,14 @@ impl Node {
 
     /// Whether any rule lives in this subtree (lets validation skip CEL walks cheaply).
     pub(crate) fn has_rules(&self) -> bool {
+        self.rules_below
+    }
+
+    fn compute_rules_below(&self) -> bool {
         !self.rules.is_empty()
-            || self.items.as_ref().is_some_and(|n| n.has_rules())
-            || self.additional_schema().is_some_and(Node::has_rules)
-            || self.properties.values().any(Node::has_rules)
+            || self.items.as_ref().is_some_and(|n| n.rules_below)
+            || self.additional_schema().is_some_and(|n| n.rules_below)
+            || self.properties.values().any(|n| n.rules_below)
     }
 }
 
@@ -282,8 +289,11 @@ impl Compiler<'_> {
 
         // Formats kube-apiserver does not check are stripped (StripUnsupportedFormatsPostProcessor).
         if let Some(f) = self.string(obj, "format", path) {
+            // The post-processor looks at go-openapi's type list, which for int-or-string is
+            // [integer, string]: not a single type, so string formats apply.
+            let string_format = || STRING_FORMATS.contains(&f.replace('-', "").as_str());
             let keep = match (node.ty, node.int_or_string) {
-                (None, false) | (Some(Ty::String), _) => STRING_FORMATS.contains(&f.replace('-', "").as_str()),
+                (_, true) | (None, false) | (Some(Ty::String), false) => string_format(),
                 (Some(Ty::Integer), false) => f == "int32" || f == "int64",
                 (Some(Ty::Number), false) => f == "float" || f == "double",
                 _ => false,
@@ -308,6 +318,7 @@ impl Compiler<'_> {
                 );
             }
         }
+        node.rules_below = node.compute_rules_below();
         node
     }
 

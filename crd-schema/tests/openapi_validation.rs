@@ -241,6 +241,12 @@ fn strings() {
             want: &[],
         },
         Case {
+            name: "int-or-string keeps string formats",
+            spec_schema: obj_spec(json!({"t": {"x-kubernetes-int-or-string": true, "format": "date-time"}})),
+            spec: json!({"t": "soon"}),
+            want: &[(TypeInvalid, "spec.t", "Invalid value: \"soon\": spec.t in body must be of type date-time: \"soon\"")],
+        },
+        Case {
             name: "unknown formats are ignored",
             spec_schema: obj_spec(json!({"t": {"type": "string", "format": "my-format"}})),
             spec: json!({"t": "anything"}),
