@@ -95,6 +95,9 @@ pub struct StoreConfig {
     /// on what is left, counting it as lost: a process must be able to end when DataStorage is
     /// gone, without waiting for the whole retry schedule.
     pub close_timeout: Duration,
+    /// `(actor_type, actor_id)` stamped on events recorded without an actor, so that a
+    /// process's events name it (e.g. `("service", "test-workflowexecution@integration.test-p3")`).
+    pub default_actor: Option<(String, String)>,
 }
 
 impl Default for StoreConfig {
@@ -105,6 +108,7 @@ impl Default for StoreConfig {
             flush_interval: DEFAULT_FLUSH_INTERVAL,
             retry: RetryPolicy::default(),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            default_actor: None,
         }
     }
 }
@@ -233,6 +237,7 @@ struct Inner {
     metrics: Metrics,
     capacity: usize,
     closed: AtomicBool,
+    default_actor: Option<(String, String)>,
 }
 
 /// The buffered audit store. Cheap to clone; all clones feed one background task, which ends
@@ -265,6 +270,7 @@ impl AuditStore {
         let (events_tx, events_rx) = mpsc::channel(config.buffer_capacity);
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let capacity = config.buffer_capacity;
+        let default_actor = config.default_actor.clone();
         let worker = Worker {
             client,
             config,
@@ -280,16 +286,25 @@ impl AuditStore {
                 metrics,
                 capacity,
                 closed: AtomicBool::new(false),
+                default_actor,
             }),
         }
     }
 
     /// Queues `event` without waiting. On a full buffer, an invalid event or a closed store the
     /// event is dropped, counted in `audit_events_dropped_total` and the reason returned.
-    pub fn record(&self, event: AuditEvent) -> Result<(), RecordError> {
+    /// An event without an actor gets the configured `default_actor`.
+    pub fn record(&self, mut event: AuditEvent) -> Result<(), RecordError> {
         if self.inner.closed.load(Ordering::Acquire) {
             self.inner.metrics.drop_events(DropReason::closed, 1);
             return Err(RecordError::Closed);
+        }
+        if let Some((actor_type, actor_id)) = &self.inner.default_actor
+            && event.actor_type.is_none()
+            && event.actor_id.is_none()
+        {
+            event.actor_type = Some(actor_type.clone());
+            event.actor_id = Some(actor_id.clone());
         }
         let validated = if event.event_id.is_some() {
             Err(ValidationError {

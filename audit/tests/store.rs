@@ -156,6 +156,7 @@ fn config(batch_size: usize, retry: RetryPolicy) -> StoreConfig {
         flush_interval: Duration::from_secs(3600),
         retry,
         close_timeout: Duration::from_secs(10),
+        default_actor: None,
     }
 }
 
@@ -531,4 +532,25 @@ async fn close_gives_up_after_its_timeout_and_counts_the_rest() {
         server.requests().len()
     );
     assert!(exposition(&registry).contains("reason=\"close_timeout\"} 3"));
+}
+
+#[tokio::test]
+async fn events_without_an_actor_get_the_default_actor() {
+    let server = TestServer::start(vec![]).await;
+    let mut cfg = config(1000, fast_retry(3));
+    cfg.default_actor = Some(("service".into(), "test-svc@integration.test-p0".into()));
+    let (store, _registry) = store(&server.url(), cfg, Duration::from_secs(10));
+    store.record(event(0)).expect("record");
+    store
+        .record(event(1).with_actor("user", "alice"))
+        .expect("record");
+    store.flush().await;
+    let sent = &server.requests()[0].1;
+    assert_eq!(sent[0]["actor_type"], json!("service"));
+    assert_eq!(sent[0]["actor_id"], json!("test-svc@integration.test-p0"));
+    assert_eq!(
+        sent[1]["actor_id"],
+        json!("alice"),
+        "an explicit actor is kept"
+    );
 }
