@@ -1098,6 +1098,9 @@ impl Store {
             if generation > 0 {
                 meta.insert("generation".into(), (generation + 1).into());
             }
+            if *resource == *NAMESPACES_KEY {
+                marked["status"] = json!({"phase": "Terminating"});
+            }
             if opts.dry_run {
                 return Ok(Written {
                     code: 200,

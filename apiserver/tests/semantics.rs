@@ -1149,3 +1149,51 @@ async fn expired_continue_token_is_410() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn terminating_namespace_refuses_new_objects() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces",
+        &json!({"metadata": {"name": "doomed", "finalizers": ["example.com/hold"]}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        r.body["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "doomed"
+    );
+    let r = send(&s, "DELETE", "/api/v1/namespaces/doomed", &Value::Null).await;
+    assert_eq!(r.body["status"]["phase"], "Terminating");
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces/doomed/configmaps",
+        &json!({"metadata": {"name": "late"}}),
+    )
+    .await;
+    assert_status(
+        &r,
+        &status(
+            403,
+            "Forbidden",
+            "configmaps \"late\" is forbidden: unable to create new content in namespace doomed because it is being terminated",
+            Some(json!({"name": "late", "kind": "configmaps"})),
+        ),
+    );
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces",
+        &json!({"metadata": {"name": "a.b"}}),
+    )
+    .await;
+    assert_eq!(
+        (r.code, r.body["details"]["causes"][0]["field"].as_str()),
+        (422, Some("metadata.name")),
+        "{}",
+        r.body
+    );
+}
