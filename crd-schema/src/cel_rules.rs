@@ -32,6 +32,7 @@ pub(crate) fn new_env() -> CelEnv {
     let _ = env.add_extension(cel::extensions::strings);
     let _ = env.add_extension(cel::extensions::lists);
     let _ = env.add_extension(cel::extensions::math);
+    let _ = env.add_extension(crate::k8s_cel::register);
     Arc::new(env)
 }
 

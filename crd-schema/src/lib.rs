@@ -20,6 +20,7 @@
 mod cel_rules;
 mod error;
 mod formats;
+mod k8s_cel;
 mod mutate;
 mod node;
 mod openapi;

@@ -232,3 +232,33 @@ fn optional_old_self_runs_on_create_too() {
         ["spec.mode: Invalid value: \"other\": mode starts as initial and never changes"]
     );
 }
+
+#[test]
+fn kubernetes_list_and_regex_libraries() {
+    let schema = schema_with_spec(json!({
+        "type": "object",
+        "properties": {
+            "nums": {"type": "array", "items": {"type": "integer"}},
+            "words": {"type": "array", "items": {"type": "string"}},
+            "text": {"type": "string"}
+        },
+        "x-kubernetes-validations": [
+            {"rule": "self.nums.isSorted()", "message": "sorted"},
+            {"rule": "self.nums.sum() <= 10", "message": "sum"},
+            {"rule": "self.nums.min() >= 0 && self.nums.max() < 9", "message": "range"},
+            {"rule": "self.words.indexOf('b') == self.words.lastIndexOf('b')", "message": "one b"},
+            {"rule": "self.text.find('[0-9]+') != '' && self.text.findAll('[a-z]').size() <= 3", "message": "text"}
+        ]
+    }));
+    assert!(messages(&schema, &json!({"spec": {"nums": [1, 2, 3], "words": ["a", "b"], "text": "ab12"}}), None).is_empty());
+    assert_eq!(
+        messages(&schema, &json!({"spec": {"nums": [3, 9, -1], "words": ["b", "b"], "text": "abcd"}}), None),
+        [
+            "spec: Invalid value: sorted",
+            "spec: Invalid value: sum",
+            "spec: Invalid value: range",
+            "spec: Invalid value: one b",
+            "spec: Invalid value: text"
+        ]
+    );
+}
