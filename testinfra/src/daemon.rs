@@ -91,7 +91,10 @@ impl Daemon {
     /// Asks the daemon to stop with `signal`, SIGKILLs it after `grace`, and reaps it.
     pub fn stop(&mut self, signal: Signal, grace: Duration) {
         if let Ok(None) = self.child.try_wait() {
-            self.id.terminate(signal, grace);
+            if !self.id.terminate(signal, grace) {
+                // Still there (or its identity unreadable): the handle's own kill cannot miss.
+                let _ = self.child.kill();
+            }
             // Reap; after SIGKILL this returns at once.
             let _ = self.child.wait();
         }

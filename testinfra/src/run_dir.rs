@@ -306,7 +306,10 @@ pub fn remove_leftovers(infra_root: &Path) -> Vec<PathBuf> {
             None if age(&run) < UNSUPERVISED_GRACE => continue,
             _ => {}
         }
-        if run.join(FINISHED_FILE).exists() {
+        // A finished run normally has nothing left running, except daemons registered after its
+        // supervisor finished (the watched process died during set-up).
+        let live = registered(&run).iter().any(|p| p.is_alive());
+        if run.join(FINISHED_FILE).exists() && !live {
             if age(&run.join(FINISHED_FILE)) > FINISHED_RETENTION && fs::remove_dir_all(&run).is_ok() {
                 acted.push(run);
             }

@@ -48,7 +48,19 @@ pub fn run() -> anyhow::Result<()> {
     let run = RunDir::create(&root, &run_id)?;
     // The supervisor first: whatever fails below, what was started stops when the run ends.
     run.supervise(watched)?;
-    let exports = start_all(&run, &provider)?;
+    let started_all = start_all(&run, &provider);
+    // nextest may have died while we started things: its supervisor then stopped what existed
+    // (which may be why start-up failed) and finished before the rest existed. Clean up now
+    // rather than leave it to the next run.
+    if !watched.is_alive() {
+        testinfra::remove_leftovers(&root);
+        let what = format!("the watched process (pid {}) exited during set-up; everything started was stopped again", watched.pid);
+        return Err(match started_all {
+            Ok(_) => anyhow::anyhow!(what),
+            Err(e) => e.context(what),
+        });
+    }
+    let exports = started_all?;
     nextest::write_env(&env_file, &exports)?;
     report(&exports, started);
     Ok(())

@@ -217,3 +217,28 @@ fn a_bad_ds_reuse_value_is_named() {
     assert!(!boot.success);
     assert!(boot.stderr.contains("DS_REUSE=\"yes\" is not valid"), "{}", boot.stderr);
 }
+
+#[test]
+fn nextest_dying_during_set_up_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("env");
+    let run_id = common::run_id("dies-during-setup");
+    let run_dir = testinfra::infra_root().unwrap().join(&run_id);
+    // The stand-in dies as soon as Redis starts logging: after the supervisor started, before
+    // DataStorage is up.
+    let mut watched = Watched::spawn(
+        Command::new("sh")
+            .arg("-c")
+            .arg("i=0; while [ ! -e \"$1/logs/redis.log\" ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done")
+            .arg("sh")
+            .arg(&run_dir),
+    );
+    let boot = common::run(common::command(&run_id, Some(&watched), &env_file), &env_file);
+    watched.kill9();
+    assert!(!boot.success, "{}", boot.stderr);
+    assert!(boot.stderr.contains("exited during set-up"), "{}", boot.stderr);
+    assert!(boot.env_text.is_empty());
+    let procs = run_processes(&run_dir);
+    assert!(!procs.is_empty());
+    assert!(eventually(common::GONE_DEADLINE, || alive(&procs) == 0), "{procs:?}");
+}
