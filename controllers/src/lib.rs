@@ -2,3 +2,5 @@
 //! caller-supplied registry.
 
 pub mod api;
+pub mod conditions;
+pub mod workflowexecution;
