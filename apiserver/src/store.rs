@@ -222,6 +222,8 @@ fn obj_key(info: &ResourceInfo, ns: &str, name: &str) -> ObjKey {
 fn spec_part(v: &Value, drop_status: bool) -> Value {
     let mut v = v.clone();
     if let Some(m) = v.as_object_mut() {
+        // apiVersion differs when another served version of a CRD writes: not a spec change.
+        m.remove("apiVersion");
         m.remove("metadata");
         if drop_status {
             m.remove("status");
@@ -232,6 +234,9 @@ fn spec_part(v: &Value, drop_status: bool) -> Value {
 
 fn without_rv(v: &Value) -> Value {
     let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("apiVersion");
+    }
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
     }
@@ -789,6 +794,8 @@ impl Store {
             .get(&info, &key)
             .ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
         let mut doc = old.value.clone();
+        // Patch the object as the requested version sees it (multi-version CRDs store one apiVersion).
+        doc["apiVersion"] = info.api_version().into();
         match kind {
             PatchKind::Merge => {
                 let p: Value = serde_json::from_slice(patch)

@@ -98,6 +98,38 @@ async fn served_versions_of_a_multi_version_crd_share_objects() {
         "{}",
         r.body
     );
+    let r = common::send(
+        &s,
+        "PATCH",
+        "/apis/example.com/v1/namespaces/default/widgets/w",
+        &json!({"spec": {"size": 2}}),
+    )
+    .await;
+    assert_eq!(
+        (r.code, r.body["apiVersion"].as_str()),
+        (200, Some("example.com/v1")),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["metadata"]["generation"], 2);
+    // The same content through the other version is a no-op: no generation bump, no new resourceVersion.
+    let rv = r.body["metadata"]["resourceVersion"].clone();
+    let r = common::send(
+        &s,
+        "PATCH",
+        "/apis/example.com/v2/namespaces/default/widgets/w",
+        &json!({"spec": {"size": 2}}),
+    )
+    .await;
+    assert_eq!(
+        (
+            &r.body["metadata"]["generation"],
+            &r.body["metadata"]["resourceVersion"]
+        ),
+        (&json!(2), &rv),
+        "{}",
+        r.body
+    );
     let r = common::send(&s, "GET", "/apis/example.com", &serde_json::Value::Null).await;
     assert_eq!(r.body["preferredVersion"]["version"], "v2");
     // A version that is not served is not routed.
