@@ -242,3 +242,84 @@ fn nextest_dying_during_set_up_leaves_nothing_behind() {
     assert!(!procs.is_empty());
     assert!(eventually(common::GONE_DEADLINE, || alive(&procs) == 0), "{procs:?}");
 }
+
+/// The real thing: a real `cargo nextest run` (of a one-test scratch workspace whose setup
+/// script is this ds-bootstrap binary) is killed with `kill -9` while its test runs; within
+/// seconds nothing of the run is left: PostgreSQL with its helpers, Redis, DataStorage and the
+/// supervisor.
+#[test]
+fn kill_9_of_a_real_nextest_run_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path();
+    std::fs::create_dir_all(ws.join("src")).unwrap();
+    std::fs::create_dir_all(ws.join("tests")).unwrap();
+    std::fs::create_dir_all(ws.join(".config")).unwrap();
+    std::fs::write(ws.join("Cargo.toml"), "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n").unwrap();
+    std::fs::write(ws.join("src/lib.rs"), "").unwrap();
+    // The test reports its pid and DS_RUN_DIR, then waits to be killed (bounded).
+    std::fs::write(
+        ws.join("tests/hold.rs"),
+        r#"#[test]
+fn hold() {
+    let marker = std::env::var("HOLD_MARKER").unwrap();
+    let line = format!("{} {}", std::process::id(), std::env::var("DS_RUN_DIR").unwrap_or_default());
+    std::fs::write(format!("{marker}.tmp"), line).unwrap();
+    std::fs::rename(format!("{marker}.tmp"), &marker).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(300));
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        ws.join(".config/nextest.toml"),
+        format!(
+            "experimental = [\"setup-scripts\"]\n[scripts.setup.ds]\ncommand = \"{}\"\n[[profile.default.scripts]]\nfilter = \"all()\"\nsetup = [\"ds\"]\n",
+            common::BIN
+        ),
+    )
+    .unwrap();
+    let marker = ws.join("marker");
+    let mut cmd = Command::new("cargo");
+    cmd.args(["nextest", "run", "--no-fail-fast"]).current_dir(ws);
+    // A clean environment for the inner cargo: nothing of the outer cargo or nextest run.
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if (k.starts_with("CARGO") && k != "CARGO_HOME") || k.starts_with("NEXTEST") || k.starts_with("DS_") || k.starts_with("RUST") && k != "RUSTUP_HOME" {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env("HOLD_MARKER", &marker).env("CARGO_TARGET_DIR", ws.join("target"));
+    let log = std::fs::File::create(ws.join("nextest.log")).unwrap();
+    let mut outer = cmd.stdin(std::process::Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("cargo nextest");
+
+    // Compiling the scratch test takes a few seconds; a loaded machine more.
+    let ready = eventually(std::time::Duration::from_secs(240), || marker.exists() || matches!(outer.try_wait(), Ok(Some(_))));
+    let nextest_log = || std::fs::read_to_string(ws.join("nextest.log")).unwrap_or_default();
+    assert!(ready && marker.exists(), "the scratch run never reached its test:\n{}", nextest_log());
+    let text = std::fs::read_to_string(&marker).unwrap();
+    let (test_pid, run_dir) = text.split_once(' ').unwrap();
+    let run_dir = std::path::PathBuf::from(run_dir);
+    assert!(run_dir.is_dir(), "DS_RUN_DIR not exported to the test: {text:?}\n{}", nextest_log());
+
+    let procs = run_processes(&run_dir);
+    assert!(procs.len() >= 5, "{procs:?}");
+    let supervisor_log = std::fs::read_to_string(run_dir.join("logs/supervisor.log")).unwrap();
+    let watched: i32 = supervisor_log
+        .split("watching pid ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .expect("supervisor names the watched pid");
+    let stat = testinfra::process::stat(watched).expect("the watched process runs");
+    assert_eq!(stat.comm, "cargo-nextest", "the supervisor watches nextest itself");
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(watched), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let gone = eventually(common::GONE_DEADLINE, || alive(&procs) == 0);
+    // The orphaned test process and cargo are not part of the infrastructure; stop them too.
+    if let Ok(pid) = test_pid.parse::<i32>() {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    let _ = outer.kill();
+    let _ = outer.wait();
+    assert!(gone, "{} of {} processes left after kill -9 of nextest; supervisor log:\n{}", alive(&procs), procs.len(), std::fs::read_to_string(run_dir.join("logs/supervisor.log")).unwrap_or_default());
+}
