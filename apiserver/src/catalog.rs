@@ -34,6 +34,8 @@ pub struct ResourceInfo {
     pub status: bool,
     pub short_names: Vec<String>,
     pub categories: Vec<String>,
+    /// Fields a field selector may use besides metadata.name and metadata.namespace.
+    pub selectable_fields: Vec<String>,
     /// The structural schema of this version (custom resources only).
     pub schema: Option<Arc<VersionSchema>>,
     /// The `openAPIV3Schema` as written in the CRD (served in the OpenAPI documents).
@@ -116,6 +118,10 @@ impl Catalog {
                         .map(|s| (*s).to_owned())
                         .collect(),
                     categories: builtin::categories(t.group, t.plural)
+                        .iter()
+                        .map(|s| (*s).to_owned())
+                        .collect(),
+                    selectable_fields: builtin::selectable_fields(t.group, t.plural)
                         .iter()
                         .map(|s| (*s).to_owned())
                         .collect(),

@@ -254,6 +254,17 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
                 .is_some_and(|s| !s.is_null()),
             short_names: short_names.clone(),
             categories: categories.clone(),
+            // CRD selectableFields (GA in 1.32) are JSON paths like `.spec.color`.
+            selectable_fields: v
+                .get("selectableFields")
+                .and_then(Value::as_array)
+                .map(|fs| {
+                    fs.iter()
+                        .filter_map(|f| f.get("jsonPath").and_then(Value::as_str))
+                        .map(|p| p.trim_start_matches('.').to_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
             schema,
             openapi: v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new),
             custom: true,

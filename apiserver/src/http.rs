@@ -367,7 +367,7 @@ async fn route(
         }
         (&Method::GET, None) => {
             parsed.verb = "list".into();
-            list(state, &t, &q)
+            list(state, &info, &t, &q)
         }
         (&Method::GET, Some(n)) if truthy(&q, "watch") => {
             parsed.verb = "watch".into();
@@ -408,7 +408,7 @@ async fn route(
         }
         (&Method::DELETE, None) => {
             parsed.verb = "deletecollection".into();
-            let selectors = selectors(&q)?;
+            let selectors = selectors(&q, &info)?;
             let opts = delete_opts(&q, req).await?;
             Ok(json_response(
                 200,
@@ -419,10 +419,13 @@ async fn route(
     }
 }
 
-fn selectors(q: &[(String, String)]) -> Result<Selectors, ApiError> {
+fn selectors(q: &[(String, String)], info: &ResourceInfo) -> Result<Selectors, ApiError> {
     Ok(Selectors {
         labels: LabelSelector::parse(param(q, "labelSelector").unwrap_or(""))?,
-        fields: FieldSelector::parse(param(q, "fieldSelector").unwrap_or(""))?,
+        fields: FieldSelector::parse(
+            param(q, "fieldSelector").unwrap_or(""),
+            &info.selectable_fields,
+        )?,
     })
 }
 
@@ -437,7 +440,12 @@ fn parse_rv(q: &[(String, String)]) -> Result<Option<u64>, ApiError> {
     }
 }
 
-fn list(state: &State, t: &Target<'_>, q: &[(String, String)]) -> Result<Response<Body>, ApiError> {
+fn list(
+    state: &State,
+    info: &ResourceInfo,
+    t: &Target<'_>,
+    q: &[(String, String)],
+) -> Result<Response<Body>, ApiError> {
     let limit = match param(q, "limit") {
         None | Some("") => None,
         Some(l) => Some(l.parse::<usize>().map_err(|_| {
@@ -457,7 +465,7 @@ fn list(state: &State, t: &Target<'_>, q: &[(String, String)]) -> Result<Respons
         }
     };
     let query = ListQuery {
-        selectors: selectors(q)?,
+        selectors: selectors(q, info)?,
         limit,
         continue_token: param(q, "continue")
             .filter(|c| !c.is_empty())
@@ -509,7 +517,7 @@ fn watch(
         } else {
             String::new()
         },
-        selectors: selectors(q)?,
+        selectors: selectors(q, info)?,
         bookmarks,
         send_initial_events,
         timeout,

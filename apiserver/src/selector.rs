@@ -151,16 +151,34 @@ fn parse_set(sel: &str, rest: String) -> Result<Vec<String>, ApiError> {
         .collect())
 }
 
-/// A parsed `fieldSelector` over `metadata.name` and `metadata.namespace`.
+/// A parsed `fieldSelector`: terms over `metadata.name`, `metadata.namespace` and the fields the
+/// resource declares selectable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
 /// The fields every resource can be selected by (kube-apiserver's DefaultClusterScopedAttr/DefaultNamespaceScopedAttr).
-const SELECTABLE_FIELDS: &[&str] = &["metadata.name", "metadata.namespace"];
+const DEFAULT_FIELDS: &[&str] = &["metadata.name", "metadata.namespace"];
+
+/// The value of a dotted field path as a field selector compares it: strings as they are, other
+/// scalars in their JSON form, a missing field as "".
+fn field_value(obj: &Value, path: &str) -> String {
+    let mut cur = obj;
+    for part in path.split('.') {
+        match cur.get(part) {
+            Some(v) => cur = v,
+            None => return String::new(),
+        }
+    }
+    match cur {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
 
 impl FieldSelector {
-    /// Parses `metadata.name=x,metadata.namespace!=y`.
-    pub fn parse(sel: &str) -> Result<Self, ApiError> {
+    /// Parses `metadata.name=x,metadata.namespace!=y`; `selectable` lists the resource's extra fields.
+    pub fn parse(sel: &str, selectable: &[String]) -> Result<Self, ApiError> {
         let mut terms = Vec::new();
         if sel.trim().is_empty() {
             return Ok(Self(terms));
@@ -178,9 +196,9 @@ impl FieldSelector {
                 )));
             };
             let field = field.trim();
-            if !SELECTABLE_FIELDS.contains(&field) {
+            if !DEFAULT_FIELDS.contains(&field) && !selectable.iter().any(|f| f == field) {
                 return Err(ApiError::bad_request(format!(
-                    "field label not supported: {field} (this embedded API server selects by metadata.name and metadata.namespace only)"
+                    "field label not supported: {field}"
                 )));
             }
             terms.push((field.to_owned(), equal, value.trim().to_owned()));
@@ -190,13 +208,9 @@ impl FieldSelector {
 
     /// Whether the object satisfies every term.
     pub fn matches(&self, obj: &Value) -> bool {
-        self.0.iter().all(|(field, equal, value)| {
-            let actual = match field.as_str() {
-                "metadata.name" => crate::meta::meta_str(obj, "name"),
-                _ => crate::meta::meta_str(obj, "namespace"),
-            };
-            (actual == value) == *equal
-        })
+        self.0
+            .iter()
+            .all(|(field, equal, value)| (field_value(obj, field) == *value) == *equal)
     }
 
     /// No terms: everything matches.
@@ -266,13 +280,13 @@ mod tests {
             assert_eq!(LabelSelector::parse(sel).expect_err(sel).code, 400, "{sel}");
         }
         assert_eq!(
-            FieldSelector::parse("spec.nodeName=x")
+            FieldSelector::parse("spec.nodeName=x", &[])
                 .expect_err("unsupported")
                 .code,
             400
         );
         assert_eq!(
-            FieldSelector::parse("nonsense")
+            FieldSelector::parse("nonsense", &[])
                 .expect_err("no operator")
                 .code,
             400
@@ -280,20 +294,44 @@ mod tests {
     }
 
     #[test]
+    fn declared_fields_are_selectable() {
+        let pod = json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1", "hostNetwork": true}, "status": {"phase": "Running"}});
+        let fields: Vec<String> = ["spec.nodeName", "status.phase", "spec.hostNetwork"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert!(
+            FieldSelector::parse("spec.nodeName=n1,status.phase!=Pending", &fields)
+                .expect("ok")
+                .matches(&pod)
+        );
+        assert!(
+            FieldSelector::parse("spec.hostNetwork=true", &fields)
+                .expect("ok")
+                .matches(&pod)
+        );
+        assert!(
+            !FieldSelector::parse("status.phase=Pending", &fields)
+                .expect("ok")
+                .matches(&pod)
+        );
+    }
+
+    #[test]
     fn field_selector_table() {
         let o = obj(json!({}));
         assert!(
-            FieldSelector::parse("metadata.name=n")
+            FieldSelector::parse("metadata.name=n", &[])
                 .expect("ok")
                 .matches(&o)
         );
         assert!(
-            !FieldSelector::parse("metadata.name!=n")
+            !FieldSelector::parse("metadata.name!=n", &[])
                 .expect("ok")
                 .matches(&o)
         );
         assert!(
-            FieldSelector::parse("metadata.namespace==ns,metadata.name=n")
+            FieldSelector::parse("metadata.namespace==ns,metadata.name=n", &[])
                 .expect("ok")
                 .matches(&o)
         );

@@ -350,12 +350,7 @@ async fn error_statuses_table() {
             "GET",
             &format!("{CMS}?fieldSelector=spec.x%3Dy"),
             Value::Null,
-            status(
-                400,
-                "BadRequest",
-                "field label not supported: spec.x (this embedded API server selects by metadata.name and metadata.namespace only)",
-                None,
-            ),
+            status(400, "BadRequest", "field label not supported: spec.x", None),
         ),
         case(
             "bad dryRun",
@@ -1193,6 +1188,72 @@ async fn terminating_namespace_refuses_new_objects() {
     assert_eq!(
         (r.code, r.body["details"]["causes"][0]["field"].as_str()),
         (422, Some("metadata.name")),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn field_selectors_on_declared_fields() {
+    let mut crd = widget_crd();
+    crd["spec"]["versions"][0]["selectableFields"] = json!([{"jsonPath": ".spec.color"}]);
+    let s = apiserver::ApiServer::builder()
+        .crd(serde_json::from_value(crd).expect("crd"))
+        .start()
+        .await
+        .expect("start");
+    for (name, color) in [("r", "red"), ("b", "blue")] {
+        let r = send(
+            &s,
+            "POST",
+            WIDGETS,
+            &json!({"metadata": {"name": name}, "spec": {"size": 1, "color": color}}),
+        )
+        .await;
+        assert_eq!(r.code, 201, "{}", r.body);
+    }
+    let r = send(
+        &s,
+        "GET",
+        &format!("{WIDGETS}?fieldSelector=spec.color%3Dblue"),
+        &Value::Null,
+    )
+    .await;
+    let names: Vec<&str> = r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["b"]);
+    let r = send(
+        &s,
+        "GET",
+        &format!("{WIDGETS}?fieldSelector=spec.size%3D1"),
+        &Value::Null,
+    )
+    .await;
+    assert_status(
+        &r,
+        &status(
+            400,
+            "BadRequest",
+            "field label not supported: spec.size",
+            None,
+        ),
+    );
+    // Events by involved object, as `kubectl describe` asks.
+    let ev = json!({"metadata": {"name": "e1"}, "involvedObject": {"kind": "Widget", "name": "r", "namespace": "default"}, "reason": "Test"});
+    assert_eq!(
+        send(&s, "POST", "/api/v1/namespaces/default/events", &ev)
+            .await
+            .code,
+        201
+    );
+    let r = send(&s, "GET", "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dr,involvedObject.kind%3DWidget", &Value::Null).await;
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(1),
         "{}",
         r.body
     );
