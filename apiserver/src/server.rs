@@ -100,12 +100,13 @@ impl Builder {
             address: local.to_string(),
         });
         let tracker = TaskTracker::new();
-        runtime.spawn(accept_loop(
+        // Tracked, so that `shutdown()` returns only after the listener is closed.
+        runtime.spawn(tracker.track_future(accept_loop(
             listener,
             state.clone(),
             cancel.clone(),
             tracker.clone(),
-        ));
+        )));
         Ok(ApiServer {
             url: format!("http://{local}"),
             addr: local,

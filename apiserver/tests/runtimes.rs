@@ -142,3 +142,31 @@ async fn served_versions_of_a_multi_version_crd_share_objects() {
     .await;
     assert_eq!(r.code, 404);
 }
+
+#[tokio::test]
+async fn shutdown_and_drop_stop_listening() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let addr = s.addr();
+    s.shutdown().await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening after shutdown"
+    );
+
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let addr = s.addr();
+    drop(s);
+    common::eventually("the listener to close after drop", || async move {
+        tokio::net::TcpStream::connect(addr)
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
+}
