@@ -24,7 +24,15 @@ use crate::node::{Node, Ty};
 /// The CEL environment: the standard library plus the extensions Kubernetes also offers.
 pub(crate) type CelEnv = Arc<Env>;
 
+/// Building the environment costs ~60 µs; it is immutable once built, so one per process serves
+/// every schema (like a compiled regular expression in a `LazyLock`).
+static SHARED_ENV: std::sync::LazyLock<CelEnv> = std::sync::LazyLock::new(build_env);
+
 pub(crate) fn new_env() -> CelEnv {
+    SHARED_ENV.clone()
+}
+
+fn build_env() -> CelEnv {
     let mut env = Env::stdlib();
     // Each extension registers distinct names, so adding them to a fresh stdlib cannot conflict;
     // if a future cel release made one conflict, the rules using it would fail to evaluate
