@@ -19,8 +19,8 @@ use manager::{Backoff, ControllerContext, Manager, StatusError};
 use super::job::{self, JobOutcome};
 use super::metrics::{Metrics, Outcome};
 use crate::api::workflowexecution::{
-    CONDITION_EXECUTION_COMPLETE, CONDITION_EXECUTION_CREATED, CONDITION_EXECUTION_RUNNING, FailureDetails,
-    FailureReason,
+    CONDITION_EXECUTION_COMPLETE, CONDITION_EXECUTION_CREATED, CONDITION_EXECUTION_RUNNING, ExecutionEngine,
+    FailureDetails, FailureReason,
 };
 use crate::api::{CONDITION_READY, FINALIZER, ObjectReference, Phase, Time, WorkflowExecution, WorkflowExecutionPhase};
 use crate::conditions::set_condition;
@@ -43,6 +43,9 @@ const AUDIT_CATEGORY: &str = "workflowexecution";
 const HTTP_CONFLICT: u16 = 409;
 /// HTTP status for NotFound.
 const HTTP_NOT_FOUND: u16 = 404;
+/// Job creation answers that no retry can fix: 400 Bad Request, 403 Forbidden, 422 Invalid.
+/// (404, a missing namespace, is retried: the namespace may be created later.)
+const PERMANENT_CREATE_ERRORS: [u16; 3] = [400, 403, 422];
 
 /// Everything the controller's behaviour depends on; every duration is here so tests can run
 /// in milliseconds.
@@ -261,6 +264,14 @@ async fn start(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Cont
         };
         return fail(wfe, api, ctx, details).await;
     }
+    if wfe.spec.workflow_ref.execution_engine != ExecutionEngine::Job {
+        let details = FailureDetails {
+            reason: FailureReason::ExecutionCreationFailed,
+            message: "executionEngine tekton is not supported by this controller; use executionEngine job".to_owned(),
+            exit_code: None,
+        };
+        return fail(wfe, api, ctx, details).await;
+    }
     let desired = job::build(wfe, &ctx.config.execution_namespace, ctx.config.service_account.as_deref());
     let job_name = desired.name_any();
     let jobs = jobs_api(ctx);
@@ -286,6 +297,15 @@ async fn start(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Cont
             }
             // Ours, from an earlier reconcile whose status write did not land.
             existing
+        }
+        // The API server refused this Job for good (invalid, forbidden): retrying cannot help.
+        Err(kube::Error::Api(status)) if PERMANENT_CREATE_ERRORS.contains(&status.code) => {
+            let details = FailureDetails {
+                reason: FailureReason::ExecutionCreationFailed,
+                message: format!("execution Job {}/{job_name} was rejected: {}", ctx.config.execution_namespace, status.message),
+                exit_code: None,
+            };
+            return fail(wfe, api, ctx, details).await;
         }
         Err(e) => return Err(job_error(ctx, "create", &job_name, e)),
     };

@@ -380,3 +380,29 @@ async fn a_missing_execution_namespace_is_retried_then_recovers() {
     .await;
     running.shutdown(DEADLINE).await.unwrap();
 }
+
+#[tokio::test]
+async fn an_unsupported_engine_fails_without_a_job() {
+    let env = Env::start(LONG).await;
+    let mut wfe = WorkflowExecution::test("w11");
+    wfe.spec.workflow_ref.execution_engine = crate::api::workflowexecution::ExecutionEngine::Tekton;
+    env.create(wfe).await;
+    let details = env.wait_phase("w11", WorkflowExecutionPhase::Failed).await.status.unwrap().failure_details.unwrap();
+    assert_eq!(details.reason, FailureReason::ExecutionCreationFailed);
+    assert!(details.message.contains("tekton"), "{}", details.message);
+    assert!(env.jobs().get_opt(&lock_name("default/Deployment/w11")).await.unwrap().is_none());
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn status_writes_count_phase_transitions_only_for_failures_too() {
+    let env = Env::start(LONG).await;
+    env.create(WorkflowExecution::test("w12")).await;
+    env.wait_phase("w12", WorkflowExecutionPhase::Running).await;
+    let before = env.metrics.reconciles(Outcome::success);
+    env.set_job_condition(&lock_name("default/Deployment/w12"), "Failed", "BackoffLimitExceeded", "boom").await;
+    env.wait_phase("w12", WorkflowExecutionPhase::Failed).await;
+    wait_for("the terminal reconcile", || async { (env.metrics.reconciles(Outcome::success) >= before + 2).then_some(()) }).await;
+    assert_eq!(env.status_writes("w12"), 2, "Pending→Running and Running→Failed");
+    env.stop().await;
+}
