@@ -82,6 +82,14 @@ impl Schema {
     pub fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
         validate::validate(&self.root, &self.env, obj, old)
     }
+
+    /// Validates a write to the `status` subresource the way kube-apiserver's status strategy
+    /// does: the schema is checked for `.status` only (so an invalid stored spec does not block
+    /// status writes), list types and CEL rules for the whole object (spec rules still see the
+    /// unchanged spec). Messages name status fields relative to `status` (`phase in body ...`).
+    pub fn validate_status_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
+        validate::validate_status_update(&self.root, &self.env, obj, old)
+    }
 }
 
 #[cfg(test)]

@@ -47,6 +47,38 @@ pub(crate) fn validate(root: &Node, env: &CelEnv, obj: &Value, old: Option<&Valu
     errs
 }
 
+/// Validates an update of the status subresource (the CR status strategy): the OpenAPI schema
+/// only for `.status` (its messages name fields relative to status, e.g. `phase in body ...`,
+/// while the error's field is `status.phase`), list types and CEL rules on the whole object.
+pub(crate) fn validate_status_update(root: &Node, env: &CelEnv, obj: &Value, old: &Value) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    if let (Some(status), Some(status_node)) = (obj.get("status"), root.properties.get("status")) {
+        let mut own = Vec::new();
+        openapi(status_node, status, old.get("status"), &mut String::new(), true, &mut own);
+        errs.extend(own.into_iter().map(|e| FieldError {
+            field: if e.field.is_empty() { "status".to_string() } else { format!("status.{}", e.field) },
+            ..e
+        }));
+    }
+    let mut new_list_errs = Vec::new();
+    list_types(root, obj, &mut String::new(), &mut new_list_errs);
+    if !new_list_errs.is_empty() {
+        let mut old_list_errs = Vec::new();
+        list_types(root, old, &mut String::new(), &mut old_list_errs);
+        if old_list_errs.is_empty() {
+            errs.extend(new_list_errs);
+        }
+    }
+    if root.has_rules() {
+        if errs.iter().any(|e| e.kind.blocks_cel()) {
+            errs.push(FieldError::invalid("", Value::Null, CEL_SKIPPED));
+        } else {
+            cel_walk(root, env, obj, Some(old), true, &mut String::new(), &mut errs);
+        }
+    }
+    errs
+}
+
 /// Checks the `default` of every node the way the CRD validation does
 /// (apiextensions-apiserver `schema/defaulting/validation.go`): a default must be pruned, pass
 /// the node's OpenAPI validation and then its CEL rules (with and without itself as `oldSelf`).

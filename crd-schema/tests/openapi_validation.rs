@@ -428,3 +428,30 @@ fn embedded_resources_need_api_version_and_kind() {
     );
     assert!(msgs(json!({"template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}})).is_empty());
 }
+
+#[test]
+fn status_updates_validate_only_status_against_the_schema() {
+    let schema = Schema::compile(&json!({
+        "type": "object",
+        "properties": {
+            "spec": {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0}},
+                "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "immutable"}]},
+            "status": {"type": "object", "properties": {"phase": {"type": "string", "enum": ["Pending", "Done"]}}}
+        }
+    }))
+    .unwrap();
+    // The stored spec is invalid (written before the schema tightened): status writes still pass.
+    let old = json!({"spec": {"n": -1}, "status": {"phase": "Pending"}});
+    let new = json!({"spec": {"n": -1}, "status": {"phase": "Done"}});
+    assert!(schema.validate_status_update(&new, &old).is_empty());
+    let bad = json!({"spec": {"n": -1}, "status": {"phase": 3}});
+    let msgs: Vec<String> = schema.validate_status_update(&bad, &old).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        msgs,
+        [
+            "status.phase: Invalid value: \"integer\": phase in body must be of type string: \"integer\"",
+            "status.phase: Unsupported value: 3: supported values: \"Pending\", \"Done\"",
+            ": Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"
+        ]
+    );
+}
