@@ -117,6 +117,14 @@ pub(crate) fn compile_rules(
                 }
             },
         };
+        if let Some(field) = message_expression.as_ref().and_then(|p| undefined_field(p.expression(), node, is_root)) {
+            errs.push(FieldError::invalid(
+                format!("{rpath}.messageExpression"),
+                raw.clone(),
+                format!("messageExpression compilation failed: undefined field '{field}'"),
+            ));
+            continue;
+        }
         let message = text("message").map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
         if let Some(m) = &message
             && m.contains('\n')
