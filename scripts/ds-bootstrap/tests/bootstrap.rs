@@ -249,6 +249,17 @@ fn nextest_dying_during_set_up_leaves_nothing_behind() {
 /// supervisor.
 #[test]
 fn kill_9_of_a_real_nextest_run_leaves_nothing() {
+    real_nextest_run_ended_by(nix::sys::signal::Signal::SIGKILL);
+}
+
+/// Ctrl-C in a terminal sends SIGINT to nextest (and its test processes): nextest cancels the
+/// run and exits; the supervisor then stops the infrastructure.
+#[test]
+fn ctrl_c_of_a_real_nextest_run_leaves_nothing() {
+    real_nextest_run_ended_by(nix::sys::signal::Signal::SIGINT);
+}
+
+fn real_nextest_run_ended_by(signal: nix::sys::signal::Signal) {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path();
     std::fs::create_dir_all(ws.join("src")).unwrap();
@@ -313,7 +324,7 @@ fn hold() {
     let stat = testinfra::process::stat(watched).expect("the watched process runs");
     assert_eq!(stat.comm, "cargo-nextest", "the supervisor watches nextest itself");
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(watched), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(watched), signal).unwrap();
     let gone = eventually(common::GONE_DEADLINE, || alive(&procs) == 0);
     // The orphaned test process and cargo are not part of the infrastructure; stop them too.
     if let Ok(pid) = test_pid.parse::<i32>() {
@@ -321,5 +332,5 @@ fn hold() {
     }
     let _ = outer.kill();
     let _ = outer.wait();
-    assert!(gone, "{} of {} processes left after kill -9 of nextest; supervisor log:\n{}", alive(&procs), procs.len(), std::fs::read_to_string(run_dir.join("logs/supervisor.log")).unwrap_or_default());
+    assert!(gone, "{} of {} processes left after {signal} to nextest; supervisor log:\n{}", alive(&procs), procs.len(), std::fs::read_to_string(run_dir.join("logs/supervisor.log")).unwrap_or_default());
 }
