@@ -144,6 +144,7 @@ impl RunningManager {
             async move { ready.wait_for(|synced| *synced).await.is_ok() }
         }));
         let mut all_ready = std::pin::pin!(all_ready);
+        let mut exits_open = true;
         loop {
             exits.borrow_and_update();
             if let Some(failure) = self.take_failure() {
@@ -170,11 +171,10 @@ impl RunningManager {
                     }
                     return Err(self.not_ready(&probes, timeout));
                 }
-                changed = exits.changed() => {
-                    if changed.is_err() {
-                        // Every sender is gone: no further exits can be reported; just wait.
-                        tokio::time::sleep_until(deadline).await;
-                    }
+                changed = exits.changed(), if exits_open => {
+                    // Err: every controller task is gone, so no further exit can be reported;
+                    // the loop checks the recorded failures once more and stops listening.
+                    exits_open = changed.is_ok();
                 }
                 () = tokio::time::sleep_until(deadline) => return Err(self.not_ready(&probes, timeout)),
             }
