@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// Where Debian and Ubuntu install one directory per PostgreSQL major version.
 const DEBIAN_PG_ROOT: &str = "/usr/lib/postgresql";
 
-/// Overrides [`DEBIAN_PG_ROOT`] (another layout, or a test that needs PostgreSQL absent).
+/// Overrides `/usr/lib/postgresql` (another layout, or a test that needs PostgreSQL absent).
 pub const PG_ROOT_VAR: &str = "TESTINFRA_POSTGRES_ROOT";
 
 /// The PostgreSQL programs we run.

@@ -2,7 +2,7 @@
 //!
 //! The kernel hands out a free port for a bind to port 0; we release it and give the number to
 //! a daemon. Another process may grab it in between: daemons report that as
-//! [`Error::PortTaken`](crate::Error::PortTaken) and the starters retry with a fresh port.
+//! [`crate::Error::PortTaken`] and the starters retry with a fresh port.
 
 use std::net::{Ipv4Addr, TcpListener};
 
