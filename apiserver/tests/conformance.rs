@@ -645,3 +645,52 @@ async fn kubeconfig_file_is_private_and_usable() {
         .await
         .expect("works with the kubeconfig");
 }
+
+#[tokio::test]
+async fn event_recorder_creates_then_patches_a_series() {
+    use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
+    let s = server().await;
+    let client = s.client().expect("client");
+    let widgets: Api<Widget> = Api::namespaced(client.clone(), "default");
+    let w = widgets
+        .create(
+            &PostParams::default(),
+            &Widget::new(
+                "w",
+                WidgetSpec {
+                    size: 1,
+                    color: None,
+                },
+            ),
+        )
+        .await
+        .expect("create");
+    let recorder = Recorder::new(client.clone(), "widget-controller".into());
+    let ev = KubeEvent {
+        type_: EventType::Normal,
+        reason: "Reconciled".into(),
+        note: Some("all good".into()),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    let reference = kube::Resource::object_ref(&w, &());
+    recorder
+        .publish(&ev, &reference)
+        .await
+        .expect("first publish creates");
+    recorder
+        .publish(&ev, &reference)
+        .await
+        .expect("second publish patches the series");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client, "default");
+    let listed = events
+        .list(&ListParams::default())
+        .await
+        .expect("list events");
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].reason.as_deref(), Some("Reconciled"));
+    assert!(
+        listed.items[0].series.is_some(),
+        "the repeat became a series"
+    );
+}

@@ -1258,3 +1258,72 @@ async fn field_selectors_on_declared_fields() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn crd_updates_change_what_is_served() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    let created = send(&s, "POST", CRDS, &widget_crd()).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    assert_eq!(
+        send(
+            &s,
+            "GET",
+            "/apis/example.com/v2/namespaces/default/widgets",
+            &Value::Null
+        )
+        .await
+        .code,
+        404
+    );
+    let mut crd = created.body.clone();
+    let mut v2 = crd["spec"]["versions"][0].clone();
+    v2["name"] = "v2".into();
+    v2["storage"] = false.into();
+    crd["spec"]["versions"]
+        .as_array_mut()
+        .expect("versions")
+        .push(v2);
+    let r = send(&s, "PUT", &format!("{CRDS}/widgets.example.com"), &crd).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["metadata"]["generation"], 2);
+    assert_eq!(
+        send(
+            &s,
+            "GET",
+            "/apis/example.com/v2/namespaces/default/widgets",
+            &Value::Null
+        )
+        .await
+        .code,
+        200
+    );
+
+    // A schema that is not structural is rejected with causes under the version's schema path.
+    let mut bad = r.body.clone();
+    bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"] =
+        json!({"minimum": 0});
+    let r = send(&s, "PUT", &format!("{CRDS}/widgets.example.com"), &bad).await;
+    assert_eq!(
+        (r.code, r.body["reason"].as_str()),
+        (422, Some("Invalid")),
+        "{}",
+        r.body
+    );
+    let field = r.body["details"]["causes"][0]["field"]
+        .as_str()
+        .expect("field");
+    assert!(
+        field.starts_with("spec.versions[0].schema.openAPIV3Schema"),
+        "{field}"
+    );
+    // The group is immutable.
+    let mut moved = created.body.clone();
+    moved["spec"]["group"] = "other.example.com".into();
+    moved["metadata"]["resourceVersion"] = Value::Null;
+    let r = send(&s, "PUT", &format!("{CRDS}/widgets.example.com"), &moved).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+}
