@@ -130,6 +130,7 @@ proptest! {
         let old = json!({"spec": old_spec});
         let _ = s.validate(&obj, Some(&old));
         let _ = s.validate(&obj, None);
+        let _ = s.validate_status_update(&obj, &old);
         s.prune(&mut obj);
         let once = obj.clone();
         prop_assert!(s.prune(&mut obj).is_empty(), "pruning twice removes nothing more");
@@ -156,10 +157,12 @@ proptest! {
             let old = json!({"spec": old});
             let _ = s.validate(&obj, None);
             let _ = s.validate(&obj, Some(&old));
+            let _ = s.validate_status_update(&obj, &old);
             s.prune(&mut obj);
             s.apply_defaults(&mut obj);
             let _ = s.validate(&obj, Some(&old));
         }
+        let _ = crd_schema::openapi_v3_component(&schema, "example.com", "v1", "Thing");
     }
 }
 
