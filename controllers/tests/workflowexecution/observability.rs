@@ -1,0 +1,145 @@
+//! What the controller tells the outside world: metrics on the process's own registry, audit
+//! events in DataStorage, and status writes that never lose a concurrent writer's change.
+
+use audit::EventOutcome;
+use controllers::api::WorkflowExecutionPhase::*;
+use fixtures::eventually;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+use crate::env::{LATE_NAMESPACE, LATE_EXEC_NS, METRICS, T};
+
+#[tokio::test]
+async fn metrics_count_every_reconcile_and_every_audit_event_exactly() {
+    // A suite of its own: nothing else writes to this registry, so values are exact.
+    let t = T::on(&METRICS, "metrics").await;
+    let wfe = t.wfe("metrics");
+    let job = t.start(&wfe).await;
+    t.job_condition(&job, "Complete", "Completed", "done").await;
+    t.wait_phase("metrics", Completed).await;
+    t.job_gone(&job).await;
+    t.env.audit().flush().await;
+
+    let success = t.env.metric("workflowexecution_reconciler_total", &[("outcome", "success")]).unwrap().unwrap();
+    // At least: finalizer added, Pending → Running, Running → Completed, Job deleted.
+    assert!(success >= 4.0, "{success}");
+    assert_eq!(t.env.metric("workflowexecution_reconciler_total", &[("outcome", "error")]).unwrap(), None);
+    // Every reconcile is timed once.
+    let timed = t.env.metric("workflowexecution_reconciler_duration_seconds_count", &[("outcome", "success")]).unwrap();
+    assert_eq!(timed, Some(success));
+    // selection.completed, execution.started, workflow.completed: three events, none lost.
+    assert_eq!(t.env.metric_or_zero("audit_events_sent_total", &[]), 3.0);
+    assert_eq!(t.env.metric_or_zero("audit_events_dropped_total", &[]), 0.0);
+}
+
+#[tokio::test]
+async fn a_successful_run_is_audited_in_datastorage_by_correlation_id() {
+    let t = T::new("audit-ok").await;
+    let wfe = t.wfe("audit-ok");
+    let job = t.start(&wfe).await;
+    t.job_condition(&job, "Complete", "Completed", "done").await;
+    t.wait_phase("audit-ok", Completed).await;
+    let events = t.audit(&wfe, 3).await;
+    let mut types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    types.sort_unstable();
+    assert_eq!(
+        types,
+        ["workflowexecution.execution.started", "workflowexecution.selection.completed", "workflowexecution.workflow.completed"]
+    );
+    for e in &events {
+        assert_eq!(e.correlation_id, wfe.spec.remediation_request_ref.name.clone().unwrap());
+        assert_eq!(e.actor_type.as_deref(), Some("service"));
+        assert_eq!(e.actor_id.as_deref(), Some("workflowexecution-controller"));
+        assert_eq!(e.resource_type.as_deref(), Some("WorkflowExecution"));
+        assert_eq!(e.namespace.as_deref(), Some(t.ns.as_str()));
+        assert_eq!(e.event_category, "workflowexecution");
+    }
+    let completed = events.iter().find(|e| e.event_type == "workflowexecution.workflow.completed").unwrap();
+    assert_eq!(completed.event_outcome, EventOutcome::Success);
+    assert!(completed.duration_ms.is_some());
+    // Newest first.
+    assert!(events.windows(2).all(|w| w[0].event_timestamp >= w[1].event_timestamp));
+}
+
+#[tokio::test]
+async fn a_failure_is_audited_with_its_reason_and_exit_code() {
+    let t = T::new("audit-fail").await;
+    let wfe = t.wfe("audit-fail");
+    let job = t.start(&wfe).await;
+    t.terminated_pod(&job, "OOMKilled", 137, "").await;
+    t.job_condition(&job, "Failed", "BackoffLimitExceeded", "backoff").await;
+    t.wait_phase("audit-fail", Failed).await;
+    let events = t.audit(&wfe, 3).await;
+    let failed = events.iter().find(|e| e.event_type == "workflowexecution.workflow.failed").expect("workflow.failed event");
+    assert_eq!(failed.event_outcome, EventOutcome::Failure);
+    assert_eq!(failed.error_code.as_deref(), Some("OOMKilled"));
+    assert_eq!(failed.event_data.get("failure_reason"), Some(&json!("OOMKilled")));
+    assert_eq!(failed.event_data.get("exit_code"), Some(&json!(137)));
+}
+
+#[tokio::test]
+async fn a_concurrent_status_writer_is_never_overwritten() {
+    // DD-PERF-001: the controller refetches before writing and retries on 409, so a condition
+    // another writer adds at any moment survives every transition.
+    let t = T::new("conflict").await;
+    let wfe = t.wfe("conflict");
+    t.create(&wfe).await;
+    let api = t.wfes();
+    let marker = |i: u32| {
+        json!({"status": {"conditions": [{
+            "type": "ExternalMarker", "status": "True", "reason": "Test", "message": format!("write {i}"),
+            "lastTransitionTime": "2026-01-01T00:00:00Z"
+        }]}})
+    };
+    // Hammer the status while the controller moves Pending → Running. Each marker write
+    // replaces `conditions` (merge patch), so the controller's conditions must be re-added by
+    // its refetch-and-retry, and ours must survive its writes.
+    let mut wrote = false;
+    for i in 0..1000 {
+        // A merge patch replaces the whole conditions list: keep the controller's, add ours,
+        // guarded by the resourceVersion we read (a 409 just means "try again").
+        let current = api.get("conflict").await.unwrap();
+        let mut conditions: Vec<serde_json::Value> = current
+            .status
+            .clone()
+            .unwrap_or_default()
+            .conditions
+            .iter()
+            .filter(|c| c.type_ != "ExternalMarker")
+            .map(|c| serde_json::to_value(c).unwrap())
+            .collect();
+        let mut patch = marker(i);
+        conditions.push(patch["status"]["conditions"][0].clone());
+        patch["status"]["conditions"] = json!(conditions);
+        patch["metadata"] = json!({"resourceVersion": current.metadata.resource_version});
+        wrote |= api.patch_status("conflict", &PatchParams::default(), &Patch::Merge(&patch)).await.is_ok();
+        if wrote && current.phase() == Running {
+            break;
+        }
+    }
+    assert!(wrote, "no marker write succeeded");
+    let running = t.wait_phase("conflict", Running).await;
+    let conditions = &running.status.as_ref().unwrap().conditions;
+    assert!(conditions.iter().any(|c| c.type_ == "ExternalMarker"), "the concurrent writer's condition was lost: {conditions:?}");
+    assert!(conditions.iter().any(|c| c.type_ == "ExecutionCreated" && c.status == "True"), "{conditions:?}");
+}
+
+#[tokio::test]
+async fn a_missing_execution_namespace_is_retried_until_it_exists() {
+    let t = T::on(&LATE_NAMESPACE, "late-ns").await;
+    let wfe = t.wfe("late-ns");
+    t.create(&wfe).await;
+    // The Job cannot be created (its namespace does not exist): reconciles fail and back off.
+    eventually("reconcile errors while the execution namespace is missing", || async {
+        let errors = t.env.metric_or_zero("workflowexecution_reconciler_total", &[("outcome", "error")]);
+        if errors >= 1.0 { Ok(()) } else { Err(errors) }
+    })
+    .await;
+    assert_eq!(t.wfes().get("late-ns").await.unwrap().phase(), Pending);
+    let ns = Namespace { metadata: kube::api::ObjectMeta { name: Some(LATE_EXEC_NS.into()), ..Default::default() }, ..Default::default() };
+    Api::<Namespace>::all(t.env.client()).create(&PostParams::default(), &ns).await.unwrap();
+    let running = t.wait_phase("late-ns", Running).await;
+    let exec = running.status.unwrap().execution_ref.unwrap();
+    assert_eq!(exec.namespace.as_deref(), Some(LATE_EXEC_NS));
+}
