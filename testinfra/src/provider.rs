@@ -156,6 +156,17 @@ mod tests {
         assert!(err.contains("use local, external or docker"), "{err}");
     }
 
+    #[test]
+    fn external_servers_are_used_as_given_and_nothing_is_started() {
+        let root = tempfile::tempdir().unwrap();
+        let run = RunDir::create(root.path(), "ext").unwrap();
+        let provider = Provider::External { postgres_url: "postgres://a".into(), redis_url: "redis://b".into() };
+        let mut infra = Infra::start(&run, &provider).unwrap();
+        assert_eq!((infra.postgres_url(), infra.redis_url()), ("postgres://a", "redis://b"));
+        assert!(infra.local().is_none());
+        assert!(run.registered().is_empty());
+    }
+
     #[cfg(not(feature = "docker"))]
     #[test]
     fn docker_without_the_feature_says_how_to_get_it() {
