@@ -3,4 +3,5 @@
 
 pub mod api;
 pub mod conditions;
+pub mod requeue;
 pub mod workflowexecution;

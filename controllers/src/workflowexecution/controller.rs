@@ -2,8 +2,7 @@
 //! the Job's status to the phase, deletes the Job after a cooldown, and cleans up on delete.
 //! Every status change is one `/status` write through `manager::status`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use audit::{AuditEvent, AuditStore, EventOutcome};
@@ -24,6 +23,7 @@ use crate::api::workflowexecution::{
 };
 use crate::api::{CONDITION_READY, FINALIZER, ObjectReference, Phase, Time, WorkflowExecution, WorkflowExecutionPhase};
 use crate::conditions::set_condition;
+use crate::requeue::ErrorBackoff;
 
 /// Name of the controller in the manager (and in logs).
 pub const CONTROLLER_NAME: &str = "workflowexecution";
@@ -135,13 +135,14 @@ pub struct Context {
     metrics: Metrics,
     audit: AuditStore,
     /// Consecutive failed reconciles per object, for the error backoff.
-    failures: Mutex<HashMap<(String, String), u32>>,
+    errors: ErrorBackoff,
 }
 
 impl Context {
     /// A context for reconciles.
     pub fn new(client: Client, config: Config, metrics: Metrics, audit: AuditStore) -> Self {
-        Self { client, config, metrics, audit, failures: Mutex::default() }
+        let errors = ErrorBackoff::new(config.error_backoff);
+        Self { client, config, metrics, audit, errors }
     }
 }
 
@@ -164,28 +165,20 @@ pub fn register(manager: &mut Manager, config: Config, metrics: Metrics, audit: 
 /// Reconciles one WorkflowExecution, recording its outcome and duration.
 pub async fn reconcile(wfe: Arc<WorkflowExecution>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
-    let key = (wfe.namespace().unwrap_or_default(), wfe.name_any());
-    let result = reconcile_inner(wfe, &ctx).await;
+    let result = reconcile_inner(wfe.clone(), &ctx).await;
     let outcome = if result.is_ok() { Outcome::success } else { Outcome::error };
     ctx.metrics.observe(outcome, started.elapsed().as_secs_f64());
     if result.is_ok() {
-        ctx.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+        ctx.errors.on_success(&*wfe);
     }
     result
 }
 
 /// Requeues a failed reconcile after the configured jittered backoff for its attempt.
 pub fn error_policy(wfe: Arc<WorkflowExecution>, error: &Error, ctx: Arc<Context>) -> Action {
-    let key = (wfe.namespace().unwrap_or_default(), wfe.name_any());
-    let attempt = {
-        let mut failures = ctx.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = failures.entry(key).or_insert(0);
-        *n += 1;
-        *n - 1
-    };
-    let delay = ctx.config.error_backoff.delay(attempt);
-    tracing::warn!(wfe = %wfe.name_any(), %error, attempt, ?delay, "reconcile failed; requeueing");
-    Action::requeue(delay)
+    let action = ctx.errors.on_error(&*wfe);
+    tracing::warn!(wfe = %wfe.name_any(), %error, failures = ctx.errors.failures(&*wfe), "reconcile failed; requeueing");
+    action
 }
 
 async fn reconcile_inner(wfe: Arc<WorkflowExecution>, ctx: &Context) -> Result<Action, Error> {
