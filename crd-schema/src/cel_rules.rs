@@ -322,6 +322,11 @@ pub(crate) fn to_cel(v: &Value, node: Option<&Node>, is_root: bool) -> cel::Valu
                         return cel::Value::Timestamp(t);
                     }
                 }
+                Some("duration") => {
+                    if let Some(d) = parse_go_duration(s) {
+                        return cel::Value::Duration(d);
+                    }
+                }
                 Some("byte") => {
                     if let Ok(b) = base64::engine::general_purpose::STANDARD.decode(s) {
                         return cel::Value::Bytes(Arc::new(b));
@@ -396,6 +401,48 @@ fn escape_property(name: &str) -> Option<String> {
             .replace('-', "__dash__")
             .replace('/', "__slash__"),
     )
+}
+
+/// Go's `time.ParseDuration` ("1h30m", "-1.5s", "300ms"), the form Kubernetes hands CEL for
+/// `format: duration` fields; `None` for anything else (the value then stays a string).
+fn parse_go_duration(s: &str) -> Option<chrono::Duration> {
+    /// Nanoseconds per unit, longest unit names first so "ms" is not read as "m".
+    const UNITS: [(&str, f64); 8] = [
+        ("ns", 1.0),
+        ("us", 1e3),
+        ("µs", 1e3),
+        ("μs", 1e3),
+        ("ms", 1e6),
+        ("h", 3.6e12),
+        ("m", 6e10),
+        ("s", 1e9),
+    ];
+    let (neg, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest == "0" {
+        return Some(chrono::Duration::zero());
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total_ns = 0f64;
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let (unit, ns) = UNITS.iter().find(|(u, _)| rest.starts_with(u))?;
+        total_ns += number * ns;
+        rest = &rest[unit.len()..];
+    }
+    /// Go durations are int64 nanoseconds: about 292 years.
+    const MAX_NS: f64 = 9.223_372_036_854_775e18;
+    if total_ns > MAX_NS {
+        return None;
+    }
+    let d = chrono::Duration::nanoseconds(total_ns as i64);
+    Some(if neg { -d } else { d })
 }
 
 /// Evaluates the rules of one node and appends kube-apiserver-shaped errors.

@@ -262,3 +262,15 @@ fn kubernetes_list_and_regex_libraries() {
         ]
     );
 }
+
+#[test]
+fn duration_fields_are_durations() {
+    let schema = schema_with_spec(json!({
+        "type": "object",
+        "properties": {"timeout": {"type": "string", "format": "duration"}},
+        "x-kubernetes-validations": [{"rule": "self.timeout <= duration('1h')", "message": "at most an hour"}]
+    }));
+    assert!(messages(&schema, &json!({"spec": {"timeout": "30m"}}), None).is_empty());
+    assert!(messages(&schema, &json!({"spec": {"timeout": "1h0m0.5s"}}), None).len() == 1);
+    assert_eq!(messages(&schema, &json!({"spec": {"timeout": "90m"}}), None), ["spec: Invalid value: at most an hour"]);
+}
