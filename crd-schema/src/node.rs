@@ -451,7 +451,7 @@ impl Compiler<'_> {
                 let only_names = meta.properties.keys().all(|k| k == "name" || k == "generateName");
                 let meta_obj = obj.get("properties").and_then(|p| p.get("metadata")).and_then(Value::as_object);
                 let extra_keys = meta_obj.is_some_and(|m| {
-                    m.keys().any(|k| !matches!(k.as_str(), "type" | "properties" | "description" | "default"))
+                    m.keys().any(|k| !matches!(k.as_str(), "type" | "properties" | "default"))
                 });
                 if !only_names || extra_keys {
                     self.errs.push(FieldError::forbidden(

@@ -69,6 +69,11 @@ fn table() {
             vec!["openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified"],
         ),
         (
+            "metadata with a description",
+            json!({"type": "object", "properties": {"metadata": {"type": "object", "description": "meta"}}}),
+            vec!["openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified"],
+        ),
+        (
             "int-or-string with preserve-unknown-fields",
             json!({"type": "object", "properties": {"a": {"x-kubernetes-int-or-string": true, "x-kubernetes-preserve-unknown-fields": true}}}),
             vec!["openAPIV3Schema.properties[a].x-kubernetes-preserve-unknown-fields: Invalid value: true: must be false if x-kubernetes-int-or-string is true"],
