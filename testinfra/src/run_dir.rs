@@ -311,6 +311,8 @@ pub fn remove_leftovers(infra_root: &Path) -> Vec<PathBuf> {
         let live = registered(&run).iter().any(|p| p.is_alive());
         if run.join(FINISHED_FILE).exists() && !live {
             if age(&run.join(FINISHED_FILE)) > FINISHED_RETENTION && fs::remove_dir_all(&run).is_ok() {
+                // A warm set's lock file sits next to its directory.
+                let _ = fs::remove_file(run.with_extension("lock"));
                 acted.push(run);
             }
             continue;
