@@ -202,6 +202,9 @@ async fn route(
     if !authorized(state, &req) {
         return Err(ApiError::unauthorized());
     }
+    if let ["debug", "requests"] = segs.as_slice() {
+        return Ok(crate::debug::requests(state, req.uri().query()));
+    }
     let method = req.method().clone();
     let accept = req
         .headers()

@@ -13,6 +13,7 @@
 mod builtin;
 mod catalog;
 mod crd;
+mod debug;
 mod discovery;
 mod error;
 mod http;

@@ -927,6 +927,26 @@ impl Store {
                 labels[NAMESPACE_NAME_LABEL] = name.clone().into();
             }
         }
+        if info.group.is_empty()
+            && matches!(info.plural.as_str(), "configmaps" | "secrets")
+            && old.value.get("immutable") == Some(&Value::Bool(true))
+        {
+            // kube-apiserver's ConfigMap/Secret update validation for `immutable: true`.
+            let fields: &[&str] = if info.plural == "secrets" {
+                &["data", "type"]
+            } else {
+                &["data", "binaryData"]
+            };
+            for field in fields.iter().copied().chain(["immutable"]) {
+                if new.get(field) != old.value.get(field) {
+                    causes.push(Cause::new(
+                        "FieldValueForbidden",
+                        field,
+                        "Forbidden: field is immutable when `immutable` is set",
+                    ));
+                }
+            }
+        }
         let deleting = old_meta
             .get("deletionTimestamp")
             .is_some_and(|v| !v.is_null());

@@ -1327,3 +1327,42 @@ async fn crd_updates_change_what_is_served() {
     let r = send(&s, "PUT", &format!("{CRDS}/widgets.example.com"), &moved).await;
     assert_eq!(r.code, 422, "{}", r.body);
 }
+
+#[tokio::test]
+async fn immutable_configmaps_keep_their_data() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        CMS,
+        &json!({"metadata": {"name": "frozen"}, "data": {"a": "1"}, "immutable": true}),
+    )
+    .await;
+    assert_eq!(r.code, 201);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{CMS}/frozen"),
+        &json!({"data": {"a": "2"}}),
+    )
+    .await;
+    assert_status(
+        &r,
+        &status(
+            422,
+            "Invalid",
+            "ConfigMap \"frozen\" is invalid: data: Forbidden: field is immutable when `immutable` is set",
+            Some(json!({"name": "frozen", "kind": "ConfigMap", "causes": [
+                {"reason": "FieldValueForbidden", "message": "Forbidden: field is immutable when `immutable` is set", "field": "data"}]})),
+        ),
+    );
+    // Metadata stays writable.
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{CMS}/frozen"),
+        &json!({"metadata": {"labels": {"x": "y"}}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+}
