@@ -307,12 +307,10 @@ pub(crate) fn to_cel(v: &Value, node: Option<&Node>, is_root: bool) -> cel::Valu
         Value::Bool(b) => cel::Value::Bool(*b),
         Value::Number(n) => {
             let number_typed = node.is_some_and(|n| n.ty == Some(Ty::Number));
+            // Go decodes integers beyond int64 as float64, so they are doubles here too.
             match (n.as_i64(), number_typed) {
                 (Some(i), false) => cel::Value::Int(i),
-                _ => match n.as_u64() {
-                    Some(u) if !number_typed && n.as_i64().is_none() => cel::Value::UInt(u),
-                    _ => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-                },
+                _ => cel::Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             }
         }
         Value::String(s) => {

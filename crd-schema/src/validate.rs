@@ -219,7 +219,8 @@ fn value_type(v: &Value) -> (&'static str, &'static str) {
     match v {
         Value::Bool(_) => ("boolean", ""),
         Value::String(_) => ("string", ""),
-        Value::Number(n) if n.is_i64() || n.is_u64() => ("integer", "int64"),
+        // Go decodes integers beyond int64 as float64.
+        Value::Number(n) if n.is_i64() => ("integer", "int64"),
         Value::Number(_) => ("number", "float64"),
         Value::Array(_) => ("array", ""),
         Value::Object(_) => ("object", ""),

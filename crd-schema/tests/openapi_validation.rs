@@ -169,6 +169,15 @@ fn numbers() {
             want: &[(Invalid, "", "Invalid value: \"\": Checked value must be of type integer with format int32 in spec.n")],
         },
         Case {
+            name: "beyond int64 is a float to Go",
+            spec_schema: obj_spec(json!({"n": {"type": "integer"}})),
+            spec: json!({"n": 10000000000000000000u64}),
+            want: &[
+                (TypeInvalid, "spec.n", "Invalid value: \"number\": spec.n in body must be of type integer: \"number\""),
+                (Invalid, "", "Invalid value: \"\": Checked value must be of type integer (default format) in spec.n"),
+            ],
+        },
+        Case {
             name: "int64 accepts big values",
             spec_schema: obj_spec(json!({"n": {"type": "integer", "format": "int64"}})),
             spec: json!({"n": 3000000000u64}),
