@@ -150,7 +150,8 @@ const STRING_FORMATS: &[&str] = &[
 
 const SUPPORTED_TYPES: &[&str] = &["array", "boolean", "integer", "number", "object", "string"];
 
-/// Keywords a JSONSchemaProps may carry; anything else is an unknown field the API server drops.
+/// Compiles schema JSON into nodes, collecting every problem as a field error instead of stopping
+/// at the first, as the CRD validation reports them all.
 pub(crate) struct Compiler<'e> {
     pub errs: Vec<FieldError>,
     pub env: &'e CelEnv,
@@ -257,7 +258,7 @@ impl Compiler<'_> {
                             // The int-or-string pattern `anyOf: [{type: integer}, {type: string}]`
                             // is exempt (isIntOrStringAnyOfPattern).
                             if !(key == "anyOf" && is_int_or_string_any_of(v)) {
-                                self.check_nested(&sub, s, &p);
+                                self.check_nested(s, &p);
                             }
                             list.push(sub);
                         }
@@ -269,7 +270,7 @@ impl Compiler<'_> {
         if let Some(v) = obj.get("not") {
             let p = format!("{path}.not");
             let sub = self.compile(v, &p, level, true);
-            self.check_nested(&sub, v, &p);
+            self.check_nested(v, &p);
             node.not = Some(Box::new(sub));
         }
 
@@ -583,7 +584,7 @@ impl Compiler<'_> {
     }
 
     /// `validateNestedValueValidation`: only value validations inside allOf/anyOf/oneOf/not.
-    fn check_nested(&mut self, _node: &Node, raw: &Value, path: &str) {
+    fn check_nested(&mut self, raw: &Value, path: &str) {
         let Some(obj) = raw.as_object() else { return };
         let forbidden: &[(&str, &str)] = &[
             ("type", "must be empty to be structural"),
@@ -617,10 +618,10 @@ impl Compiler<'_> {
             self.errs.push(FieldError::forbidden(format!("{path}.properties[metadata]"), "must not be specified in a nested context"));
         }
         for (k, v) in obj.get("properties").and_then(Value::as_object).into_iter().flatten() {
-            self.check_nested(&Node::default(), v, &format!("{path}.properties[{k}]"));
+            self.check_nested(v, &format!("{path}.properties[{k}]"));
         }
         if let Some(items) = obj.get("items") {
-            self.check_nested(&Node::default(), items, &format!("{path}.items"));
+            self.check_nested(items, &format!("{path}.items"));
         }
     }
 
