@@ -1,0 +1,196 @@
+//! Turns nextest's libtest-json event stream into one timed record per test.
+//!
+//! nextest (0.9.143, `--message-format libtest-json-plus` with `NEXTEST_EXPERIMENTAL_LIBTEST_JSON=1`)
+//! prints `started` and `ok`/`failed` events as they happen, but without timestamps; the finish
+//! event carries the test's `exec_time`. The runner stamps every line with its arrival time, and
+//! a test is placed at `[finish arrival − exec_time, finish arrival]`: both ends then carry the
+//! same small pipe delay, so tests that ran back to back in one slot do not appear to overlap.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How a test ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Passed at the first attempt.
+    Passed,
+    /// Failed (at its last attempt), timed out, or never finished.
+    Failed,
+    /// Failed at least once, then passed on a retry.
+    Flaky,
+}
+
+/// One test's place in a run's timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestTiming {
+    /// `crate::binary`, e.g. `controllers::workflowexecution`: the timeline colours by it.
+    pub suite: String,
+    /// The test's name within its binary.
+    pub name: String,
+    /// Seconds from the start of the run.
+    pub start_s: f64,
+    /// Seconds from the start of the run.
+    pub end_s: f64,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+impl TestTiming {
+    /// Seconds the test ran.
+    pub fn duration_s(&self) -> f64 {
+        (self.end_s - self.start_s).max(0.0)
+    }
+}
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: String,
+    event: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    exec_time: Option<f64>,
+}
+
+/// Collects events line by line.
+#[derive(Debug, Default)]
+pub struct Collector {
+    /// Tests started and not yet finished: name → arrival of `started`.
+    open: HashMap<String, f64>,
+    /// Every finished attempt, in finishing order.
+    attempts: Vec<(String, f64, f64, bool)>,
+    /// Lines that were not libtest-json events (kept for the log, never fatal).
+    pub ignored_lines: usize,
+}
+
+impl Collector {
+    /// Feeds one line of nextest's stdout that arrived `at_s` seconds after the run started.
+    pub fn line(&mut self, at_s: f64, line: &str) {
+        let Ok(event) = serde_json::from_str::<Event>(line) else {
+            self.ignored_lines += 1;
+            return;
+        };
+        if event.kind != "test" {
+            return;
+        }
+        let Some(name) = event.name else { return };
+        match event.event.as_str() {
+            "started" => {
+                self.open.insert(name, at_s);
+            }
+            // Ignored tests never run: they take no slot.
+            "ignored" => {
+                self.open.remove(&name);
+            }
+            finish => {
+                let started = self.open.remove(&name).unwrap_or(at_s);
+                let start = match event.exec_time {
+                    Some(exec) if exec.is_finite() && exec >= 0.0 => (at_s - exec).max(0.0),
+                    _ => started,
+                };
+                self.attempts.push((name, start, at_s, finish == "ok"));
+            }
+        }
+    }
+
+    /// The tests of the run; tests still open when the run ended (killed, timed out) end at
+    /// `run_end_s` as failures.
+    pub fn finish(mut self, run_end_s: f64) -> Vec<TestTiming> {
+        for (name, start) in std::mem::take(&mut self.open) {
+            self.attempts.push((name, start, run_end_s.max(start), false));
+        }
+        // Retries of one test are merged: first start to last end, flaky if it passed at last.
+        let mut order: Vec<String> = Vec::new();
+        let mut merged: HashMap<String, (f64, f64, bool, bool)> = HashMap::new();
+        for (name, start, end, ok) in self.attempts {
+            match merged.get_mut(&name) {
+                Some(entry) => {
+                    entry.0 = entry.0.min(start);
+                    entry.1 = entry.1.max(end);
+                    entry.2 = ok;
+                    entry.3 |= !ok;
+                }
+                None => {
+                    order.push(name.clone());
+                    merged.insert(name, (start, end, ok, !ok));
+                }
+            }
+        }
+        let mut tests: Vec<TestTiming> = order
+            .into_iter()
+            .filter_map(|full| {
+                let (start, end, last_ok, ever_failed) = merged.remove(&full)?;
+                let (suite, name) = split_name(&full);
+                let outcome = match (last_ok, ever_failed) {
+                    (true, false) => Outcome::Passed,
+                    (true, true) => Outcome::Flaky,
+                    (false, _) => Outcome::Failed,
+                };
+                Some(TestTiming { suite, name, start_s: start, end_s: end, outcome })
+            })
+            .collect();
+        tests.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then_with(|| a.name.cmp(&b.name)));
+        tests
+    }
+}
+
+/// `crate::binary$test` → (`crate::binary`, `test`).
+fn split_name(full: &str) -> (String, String) {
+    match full.split_once('$') {
+        Some((suite, name)) => (suite.to_owned(), name.to_owned()),
+        None => (String::from("?"), full.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_tests_by_finish_arrival_and_exec_time() {
+        let mut c = Collector::default();
+        c.line(0.0, r#"{"type":"suite","event":"started","test_count":3}"#);
+        c.line(0.10, r#"{"type":"test","event":"started","name":"k::t$fast"}"#);
+        c.line(0.11, r#"{"type":"test","event":"started","name":"k::t$fails"}"#);
+        c.line(0.40, r#"{"type":"test","event":"ok","name":"k::t$fast","exec_time":0.25}"#);
+        c.line(0.41, r#"{"type":"test","event":"started","name":"k::t$slow"}"#);
+        c.line(0.50, r#"{"type":"test","event":"failed","name":"k::t$fails","exec_time":0.3,"stdout":"boom"}"#);
+        c.line(0.55, "    PASS [ 0.1s] not json");
+        c.line(0.60, r#"{"type":"test","event":"ignored","name":"k::t$skipped"}"#);
+        let tests = c.finish(2.0);
+        let names: Vec<_> = tests.iter().map(|t| (t.name.as_str(), t.outcome)).collect();
+        assert_eq!(names, vec![("fast", Outcome::Passed), ("fails", Outcome::Failed), ("slow", Outcome::Failed)]);
+        assert!((tests[0].start_s - 0.15).abs() < 1e-9 && (tests[0].end_s - 0.40).abs() < 1e-9);
+        assert_eq!(tests[0].suite, "k::t");
+        // `slow` never finished: it runs to the end of the run and counts as a failure.
+        assert_eq!((tests[2].start_s, tests[2].end_s), (0.41, 2.0));
+    }
+
+    #[test]
+    fn a_retry_that_passes_is_flaky() {
+        let mut c = Collector::default();
+        c.line(0.0, r#"{"type":"test","event":"started","name":"k::t$a"}"#);
+        c.line(1.0, r#"{"type":"test","event":"failed","name":"k::t$a","exec_time":1.0}"#);
+        c.line(1.0, r#"{"type":"test","event":"started","name":"k::t$a"}"#);
+        c.line(1.5, r#"{"type":"test","event":"ok","name":"k::t$a","exec_time":0.5}"#);
+        let tests = c.finish(2.0);
+        assert_eq!(tests.len(), 1);
+        assert_eq!(tests[0].outcome, Outcome::Flaky);
+        assert_eq!((tests[0].start_s, tests[0].end_s), (0.0, 1.5));
+    }
+
+    #[test]
+    fn garbage_is_counted_not_fatal() {
+        let mut c = Collector::default();
+        c.line(0.0, "{not json");
+        c.line(0.0, r#"{"type":"test","event":"ok"}"#);
+        c.line(0.0, r#"{"type":"test","event":"ok","name":"no-dollar","exec_time":-1}"#);
+        assert_eq!(c.ignored_lines, 1);
+        let tests = c.finish(1.0);
+        assert_eq!(tests.len(), 1);
+        assert_eq!((tests[0].suite.as_str(), tests[0].name.as_str()), ("?", "no-dollar"));
+    }
+}

@@ -1,0 +1,219 @@
+//! Measures how a test suite scales with nextest's `-j`: runs a profile at several levels
+//! (and, for comparison, the single-controller baseline profile), records every test's start
+//! and end, the fixture's environment-ready times and the test processes' peak memory, and
+//! writes `report.md`, `report.html` (SVG timelines) and `report.json`.
+//!
+//! ```text
+//! cargo run -q -p matrix -- -j 1,2,4,12 --repeat 3 --modes integration,integration-single \
+//!     -E 'package(fixtures) | binary(workflowexecution)'
+//! ```
+
+pub mod error;
+pub mod events;
+pub mod model;
+pub mod procfs;
+pub mod report;
+pub mod runner;
+pub mod stats;
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+
+pub use error::Error;
+pub use model::{MatrixData, RunData};
+
+/// Sampling /proc every 20 ms catches a test process that lives 40 ms at least once, and costs
+/// well under a percent of a core for a few hundred processes.
+const DEFAULT_SAMPLE_MS: u64 = 20;
+
+/// nextest kills a hung test after 2 minutes (integration profile); a whole run that takes
+/// more than half an hour is stuck somewhere else (the setup script, a build lock).
+const DEFAULT_RUN_TIMEOUT_S: u64 = 1800;
+
+/// Runs an integration profile at several `-j` levels and reports how it scales.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "matrix", version, about)]
+pub struct Args {
+    /// The `-j` levels, comma-separated.
+    #[arg(short = 'j', long = "jobs", value_delimiter = ',', default_value = "1,2,4,12")]
+    pub jobs: Vec<u32>,
+    /// How many times each (mode, -j) runs.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// The nextest profiles to run ("modes"), comma-separated: `integration` is the
+    /// per-process pattern, `integration-single` the single-controller baseline.
+    #[arg(long, value_delimiter = ',', default_value = "integration")]
+    pub modes: Vec<String>,
+    /// The mode the others are compared with at the same -j.
+    #[arg(long, default_value = "integration-single")]
+    pub baseline: String,
+    /// Run one partition only, e.g. `hash:1/3` (passed to nextest).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// A nextest filterset (`-E`), repeatable; passed to nextest.
+    #[arg(short = 'E', long = "filterset")]
+    pub filtersets: Vec<String>,
+    /// Where the report goes (default: `<target dir>/matrix`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The workspace root (default: the current directory).
+    #[arg(long, default_value = ".")]
+    pub workspace: PathBuf,
+    /// Packages to `cargo build` before timing (the setup script's binary, which nextest
+    /// would otherwise build inside the first timed run).
+    #[arg(long = "prebuild", value_delimiter = ',', default_value = "ds-bootstrap")]
+    pub prebuild: Vec<String>,
+    /// Do not build anything before the first run.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Milliseconds between two /proc samples.
+    #[arg(long, default_value_t = DEFAULT_SAMPLE_MS)]
+    pub sample_ms: u64,
+    /// Seconds after which a run is terminated.
+    #[arg(long, default_value_t = DEFAULT_RUN_TIMEOUT_S)]
+    pub run_timeout: u64,
+    /// Further nextest arguments, after `--`.
+    #[arg(last = true)]
+    pub nextest_args: Vec<String>,
+}
+
+impl Args {
+    /// The arguments every nextest invocation of the matrix shares.
+    pub fn common_nextest_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(p) = &self.partition {
+            args.extend(["--partition".to_owned(), p.clone()]);
+        }
+        for f in &self.filtersets {
+            args.extend(["-E".to_owned(), f.clone()]);
+        }
+        args.extend(self.nextest_args.iter().cloned());
+        args
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.jobs.is_empty() || self.jobs.contains(&0) {
+            return Err(Error::Usage("-j needs one or more levels ≥ 1, e.g. -j 1,2,4,12".into()));
+        }
+        if self.repeat == 0 {
+            return Err(Error::Usage("--repeat must be at least 1".into()));
+        }
+        if self.modes.is_empty() {
+            return Err(Error::Usage("--modes needs at least one nextest profile".into()));
+        }
+        if self.sample_ms == 0 {
+            return Err(Error::Usage("--sample-ms must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The cargo target directory of the workspace at `root`.
+fn target_dir(root: &std::path::Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
+/// Runs the matrix and writes the report. Fails when a run could not start, or (after the
+/// report is written) when a test failed in any run.
+pub fn run(args: &Args) -> Result<(), Error> {
+    args.validate()?;
+    let workspace = std::fs::canonicalize(&args.workspace).map_err(|e| Error::Usage(format!("workspace {}: {e}", args.workspace.display())))?;
+    let target = target_dir(&workspace);
+    let out = args.out.clone().unwrap_or_else(|| target.join("matrix"));
+    let common = args.common_nextest_args();
+
+    if !args.no_build {
+        // Build once, untimed, so a run's wall time is test time.
+        let mut build: Vec<String> = ["cargo", "nextest", "run", "--workspace", "--no-run", "--profile"].iter().map(|s| s.to_string()).collect();
+        build.push(args.modes[0].clone());
+        build.extend(common.iter().cloned());
+        runner::prepare(&workspace, &build)?;
+        for package in args.prebuild.iter().filter(|p| !p.is_empty()) {
+            runner::prepare(&workspace, &["cargo".into(), "build".into(), "-q".into(), "-p".into(), package.clone()])?;
+        }
+    }
+
+    let mut data = MatrixData {
+        started_at_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0),
+        baseline: Some(args.baseline.clone()),
+        common_args: common.clone(),
+        runs: Vec::new(),
+    };
+    let total = args.repeat as usize * args.modes.len() * args.jobs.len();
+    let procfs = procfs::ProcFs::system();
+    let mut index = 0;
+    // Repeats are the outer loop: a slow phase of the machine then spreads over every level
+    // instead of hitting one.
+    for repeat in 1..=args.repeat {
+        for mode in &args.modes {
+            for &jobs in &args.jobs {
+                index += 1;
+                let spec = runner::RunSpec {
+                    workspace: workspace.clone(),
+                    target_dir: target.clone(),
+                    mode: mode.clone(),
+                    jobs,
+                    repeat,
+                    nextest_args: common.clone(),
+                    sample_every: Duration::from_millis(args.sample_ms),
+                    timeout: Duration::from_secs(args.run_timeout),
+                    label: format!("[{index}/{total}]"),
+                };
+                let run = runner::run(&spec, &procfs)?;
+                let s = run.summary();
+                eprintln!(
+                    "{} {mode} -j {jobs} (repeat {repeat}): {} tests, {} passed, {} failed, {} flaky; wall {:.1} s, utilization {}, peak {:.0} MiB, env-ready p50 {} ms{}",
+                    spec.label,
+                    run.tests.len(),
+                    s.passed,
+                    s.failed,
+                    s.flaky,
+                    run.wall_s,
+                    s.utilization.map(|u| format!("{:.0}%", u * 100.0)).unwrap_or_else(|| "–".into()),
+                    run.peak_rss_bytes as f64 / f64::from(1u32 << 20),
+                    s.ready_median_ms.map(|m| format!("{m:.0}")).unwrap_or_else(|| "–".into()),
+                    match run.exit_code {
+                        Some(0) => String::new(),
+                        Some(c) => format!(" (nextest exited {c})"),
+                        None => " (nextest killed)".into(),
+                    }
+                );
+                data.runs.push(run);
+                // Write after every run: an interrupted matrix still leaves a report.
+                report::write_all(&data, &out)?;
+            }
+        }
+    }
+    let written = report::write_all(&data, &out)?;
+    eprintln!("matrix: wrote {}, {} and {}", written.markdown.display(), written.html.display(), written.json.display());
+    let failing = data.runs.iter().filter(|r| r.exit_code != Some(0) || r.summary().failed > 0).count();
+    if failing > 0 {
+        return Err(Error::RunsFailed { failing, total: data.runs.len(), report: written.markdown });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_parse_and_pass_through() {
+        let args = Args::try_parse_from(["matrix", "-j", "1,4", "--repeat", "3", "--partition", "hash:1/2", "-E", "package(fixtures)", "--", "--no-tests=pass"]).unwrap();
+        assert_eq!(args.jobs, vec![1, 4]);
+        assert_eq!(args.modes, vec!["integration".to_owned()]);
+        assert_eq!(args.common_nextest_args(), vec!["--partition", "hash:1/2", "-E", "package(fixtures)", "--no-tests=pass"]);
+        args.validate().unwrap();
+    }
+
+    #[test]
+    fn nonsense_levels_are_refused() {
+        let args = Args::try_parse_from(["matrix", "-j", "0"]).unwrap();
+        assert!(args.validate().unwrap_err().to_string().contains("levels ≥ 1"));
+        let args = Args::try_parse_from(["matrix", "--repeat", "0"]).unwrap();
+        assert!(args.validate().is_err());
+        assert!(Args::try_parse_from(["matrix", "-j", "x"]).is_err());
+    }
+}

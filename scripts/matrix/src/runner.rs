@@ -1,0 +1,316 @@
+//! Runs one `cargo nextest run` while timing its tests and sampling its memory.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, IsTerminal as _, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::events::Collector;
+use crate::model::{ReadyTime, RunData};
+use crate::procfs::ProcFs;
+
+/// How much of nextest's human-readable output a run keeps (the tail): enough for the
+/// failures' summary without making report.json huge.
+const LOG_TAIL_BYTES: usize = 256 * 1024;
+
+/// How often the live progress line is redrawn.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// What one run needs to know.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// The workspace root (nextest's working directory).
+    pub workspace: PathBuf,
+    /// The cargo target directory (where the fixture writes its ready records).
+    pub target_dir: PathBuf,
+    /// The nextest profile.
+    pub mode: String,
+    /// `-j`.
+    pub jobs: u32,
+    /// 1-based repeat number.
+    pub repeat: u32,
+    /// Filters, partition and extra arguments for nextest.
+    pub nextest_args: Vec<String>,
+    /// How often /proc is sampled.
+    pub sample_every: Duration,
+    /// A run taking longer is killed.
+    pub timeout: Duration,
+    /// `[i/n]` for the progress line.
+    pub label: String,
+}
+
+/// The `cargo nextest run` command line of a run.
+pub fn nextest_command(spec: &RunSpec) -> Vec<String> {
+    let mut args: Vec<String> = ["cargo", "nextest", "run", "--workspace", "--profile"].iter().map(|s| s.to_string()).collect();
+    args.push(spec.mode.clone());
+    args.push("-j".into());
+    args.push(spec.jobs.to_string());
+    args.extend(["--message-format".into(), "libtest-json-plus".into(), "--color".into(), "never".into()]);
+    args.extend(spec.nextest_args.iter().cloned());
+    args
+}
+
+/// The fixture's ready record (fixtures::ReadyRecord), read as data: the matrix stays free of
+/// the fixture's dependencies.
+#[derive(Deserialize)]
+struct ReadyFile {
+    suite: String,
+    test: Option<String>,
+    pid: u32,
+    slot: Option<u32>,
+    ready_ms: f64,
+    ready_at_unix_ms: u128,
+    server_url: String,
+    server_pid: u32,
+}
+
+/// The records under `<target>/fixtures/ready/<run id>/`, timed from `run_start_unix_ms`.
+/// Unreadable files are skipped (a process killed mid-write must not break the report).
+pub fn read_ready(target_dir: &Path, run_id: &str, run_start_unix_ms: u128) -> Vec<ReadyTime> {
+    let dir = target_dir.join("fixtures").join("ready").join(run_id);
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out: Vec<ReadyTime> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|bytes| serde_json::from_slice::<ReadyFile>(&bytes).ok())
+        .map(|r| ReadyTime {
+            suite: r.suite,
+            test: r.test,
+            pid: r.pid,
+            slot: r.slot,
+            ready_ms: r.ready_ms,
+            ready_at_s: (r.ready_at_unix_ms as f64 - run_start_unix_ms as f64) / 1e3,
+            server_url: r.server_url,
+            server_pid: r.server_pid,
+        })
+        .collect();
+    out.sort_by(|a, b| a.ready_at_s.total_cmp(&b.ready_at_s));
+    out
+}
+
+/// The run directories under `<target>/fixtures/ready/` modified at or after `since`: the
+/// fallback when no test process was caught alive to read its `NEXTEST_RUN_ID`.
+fn ready_dirs_since(target_dir: &Path, since: SystemTime) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(target_dir.join("fixtures").join("ready")) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.metadata().and_then(|m| m.modified()).is_ok_and(|m| m >= since))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect()
+}
+
+fn unix_ms(t: SystemTime) -> u128 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+}
+
+enum Line {
+    Out(Instant, String),
+    Closed,
+}
+
+/// Runs one nextest run and measures it.
+pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
+    let argv = nextest_command(spec);
+    let command_text = argv.join(" ");
+    let started_wall = SystemTime::now();
+    let started = Instant::now();
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(&spec.workspace)
+        .env("NEXTEST_EXPERIMENTAL_LIBTEST_JSON", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| Error::Spawn { command: command_text.clone(), source })?;
+    let root_pid = child.id();
+
+    // stdout: events, stamped on arrival by a reader thread.
+    let (tx, rx) = mpsc::channel::<Line>();
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        if let Some(stdout) = stdout {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(Line::Out(Instant::now(), line)).is_err() {
+                    break;
+                }
+            }
+        }
+        let _ = tx.send(Line::Closed);
+    });
+    // stderr: nextest's human output, kept for the report (tail only).
+    let stderr = child.stderr.take();
+    let log_thread = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        if let Some(mut stderr) = stderr {
+            let _ = stderr.read_to_end(&mut text);
+        }
+        let start = text.len().saturating_sub(LOG_TAIL_BYTES);
+        String::from_utf8_lossy(&text[start..]).into_owned()
+    });
+
+    let mut collector = Collector::default();
+    let mut verdicts = HashMap::new();
+    let (mut peak_rss, mut peak_procs, mut samples) = (0u64, 0usize, 0u64);
+    let mut run_id: Option<String> = None;
+    let (mut done, mut running) = (0usize, 0i64);
+    let mut last_progress = Instant::now();
+    let live = std::io::stderr().is_terminal();
+    let mut timed_out = false;
+    let status = loop {
+        while let Ok(Line::Out(at, line)) = rx.try_recv() {
+            if line.contains(r#""event":"started""#) && line.contains(r#""type":"test""#) {
+                running += 1;
+            } else if line.contains(r#""type":"test""#) {
+                running -= 1;
+                done += 1;
+            }
+            collector.line(at.duration_since(started).as_secs_f64(), &line);
+        }
+        let sample = procfs.sample(root_pid, &mut verdicts);
+        samples += 1;
+        if sample.rss_bytes > peak_rss {
+            peak_rss = sample.rss_bytes;
+        }
+        peak_procs = peak_procs.max(sample.pids.len());
+        if run_id.is_none() {
+            run_id = sample.pids.iter().find_map(|&pid| procfs.environ_var(pid, "NEXTEST_RUN_ID"));
+        }
+        if live && last_progress.elapsed() >= PROGRESS_EVERY {
+            last_progress = Instant::now();
+            eprint!(
+                "\r{} {} -j {} (repeat {}): {:.0} s, {done} done, {} running, {:.0} MiB   ",
+                spec.label,
+                spec.mode,
+                spec.jobs,
+                spec.repeat,
+                started.elapsed().as_secs_f64(),
+                running.max(0),
+                sample.rss_bytes as f64 / f64::from(1u32 << 20)
+            );
+            let _ = std::io::stderr().flush();
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        if started.elapsed() > spec.timeout {
+            timed_out = true;
+            // nextest stops its tests when it is terminated; cargo alone would leave it running.
+            for pid in crate::procfs::descendants(root_pid, &procfs.parents()) {
+                terminate(pid);
+            }
+            terminate(root_pid);
+            break child.wait().ok();
+        }
+        std::thread::sleep(spec.sample_every);
+    };
+    let wall_s = started.elapsed().as_secs_f64();
+    let _ = reader.join();
+    while let Ok(Line::Out(at, line)) = rx.try_recv() {
+        collector.line(at.duration_since(started).as_secs_f64(), &line);
+    }
+    let mut log = log_thread.join().unwrap_or_default();
+    if timed_out {
+        log.push_str(&format!("\nmatrix: the run took longer than {:?} and was terminated\n", spec.timeout));
+    }
+    if live {
+        eprint!("\r{}\r", " ".repeat(100));
+    }
+    let run_start_ms = unix_ms(started_wall);
+    let run_id = run_id.or_else(|| {
+        let dirs = ready_dirs_since(&spec.target_dir, started_wall);
+        (dirs.len() == 1).then(|| dirs[0].clone())
+    });
+    let ready = run_id.as_deref().map(|id| read_ready(&spec.target_dir, id, run_start_ms)).unwrap_or_default();
+    Ok(RunData {
+        mode: spec.mode.clone(),
+        jobs: spec.jobs,
+        repeat: spec.repeat,
+        run_id,
+        wall_s,
+        exit_code: status.and_then(|s| s.code()),
+        tests: collector.finish(wall_s),
+        ready,
+        peak_rss_bytes: peak_rss,
+        peak_processes: peak_procs,
+        samples,
+        log,
+    })
+}
+
+fn terminate(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+    }
+}
+
+/// Runs a preparatory command (a build) in `dir`, output shown to the user.
+pub fn prepare(dir: &Path, argv: &[String]) -> Result<(), Error> {
+    let command = argv.join(" ");
+    eprintln!("matrix: {command}");
+    let status = Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|source| Error::Spawn { command: command.clone(), source })?;
+    if status.success() { Ok(()) } else { Err(Error::Build { command, status }) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_runs_ready_records_relative_to_its_start() {
+        let target = tempfile::tempdir().unwrap();
+        let dir = target.path().join("fixtures/ready/run-1");
+        std::fs::create_dir_all(&dir).unwrap();
+        let record = |pid: u32, at: u128| {
+            format!(
+                r#"{{"suite":"wfe","run_id":"run-1","test":"a::b","pid":{pid},"slot":1,"ready_ms":12.5,"ready_at_unix_ms":{at},"server_url":"http://127.0.0.1:9","server_pid":{pid}}}"#
+            )
+        };
+        std::fs::write(dir.join("a.json"), record(7, 10_500)).unwrap();
+        std::fs::write(dir.join("b.json"), record(8, 10_250)).unwrap();
+        std::fs::write(dir.join("torn.json"), "{\"suite\":").unwrap();
+        let ready = read_ready(target.path(), "run-1", 10_000);
+        assert_eq!(ready.len(), 2);
+        assert_eq!((ready[0].pid, ready[0].ready_at_s), (8, 0.25));
+        assert_eq!((ready[1].pid, ready[1].ready_ms), (7, 12.5));
+        assert!(read_ready(target.path(), "no-such-run", 0).is_empty());
+        let since = SystemTime::now() - Duration::from_secs(60);
+        assert_eq!(ready_dirs_since(target.path(), since), vec!["run-1".to_owned()]);
+    }
+
+    #[test]
+    fn the_command_asks_for_json_events() {
+        let spec = RunSpec {
+            workspace: ".".into(),
+            target_dir: "target".into(),
+            mode: "integration".into(),
+            jobs: 4,
+            repeat: 1,
+            nextest_args: vec!["--partition".into(), "hash:1/2".into()],
+            sample_every: Duration::from_millis(20),
+            timeout: Duration::from_secs(1),
+            label: "[1/1]".into(),
+        };
+        let argv = nextest_command(&spec).join(" ");
+        assert_eq!(argv, "cargo nextest run --workspace --profile integration -j 4 --message-format libtest-json-plus --color never --partition hash:1/2");
+    }
+
+    #[test]
+    fn a_missing_program_is_a_clear_error() {
+        let err = prepare(Path::new("."), &["matrix-no-such-program-xyz".to_owned()]).unwrap_err();
+        assert!(err.to_string().contains("could not start `matrix-no-such-program-xyz`"), "{err}");
+    }
+}
