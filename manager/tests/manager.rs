@@ -114,6 +114,39 @@ async fn not_ready_names_the_watch_that_cannot_sync() {
     running.shutdown(DEADLINE).await.expect("shutdown still clean");
 }
 
+/// A kind the test servers never install, for a secondary watch that cannot sync.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
+#[kube(group = "manager.test", version = "v1", kind = "Sprocket", namespaced)]
+struct SprocketSpec {
+    teeth: i32,
+}
+
+#[tokio::test]
+async fn readiness_waits_for_secondary_watches_too() {
+    let (_server, client) = server().await;
+    let mut mgr = Manager::new(client, CancellationToken::new());
+    mgr.add("widgets", |ctx| {
+        let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+        // Sprockets are not served: this secondary watch never syncs, the main one does.
+        let (controller, _sprockets) = ctx.watches(controller, Api::<Sprocket>::all(ctx.client()), Default::default(), |_| {
+            None::<kube::runtime::reflector::ObjectRef<Widget>>
+        });
+        ctx.run(controller, |_, _| async { Ok::<_, TestError>(Action::await_change()) }, noop_policy, Arc::new(()))
+    });
+    let running = mgr.start();
+    let err = running.ready(SHORT).await.expect_err("the sprocket watch cannot sync");
+    match &err {
+        ManagerError::NotReady { pending, .. } => {
+            assert_eq!(pending.len(), 1, "{err}");
+            assert!(pending[0].resource.contains("sprockets"), "{err}");
+            assert_eq!(pending[0].controller, "widgets");
+            assert!(pending[0].last_error.as_deref().is_some_and(|e| e.contains("404")), "{err}");
+        }
+        other => panic!("expected NotReady, got {other}"),
+    }
+    running.shutdown(DEADLINE).await.expect("shutdown stays clean");
+}
+
 #[tokio::test]
 async fn reconciles_run_and_shutdown_waits_for_the_one_in_flight() {
     let (_server, client) = server().await;
