@@ -91,7 +91,8 @@ impl ErrorKind {
 pub struct FieldError {
     /// What is wrong.
     pub kind: ErrorKind,
-    /// The field path, e.g. `spec.items[0].name` (empty for the object itself).
+    /// The field path, e.g. `spec.items[0].name`; `<nil>` for the object itself, as Go prints
+    /// a nil path (root CEL rules, the CEL-skipped notice).
     pub field: String,
     /// The offending value; `None` when kube-apiserver omits it from the message.
     pub bad_value: Option<Value>,

@@ -44,6 +44,19 @@ pub(crate) fn validate(root: &Node, env: &CelEnv, obj: &Value, old: Option<&Valu
             cel_walk(root, env, obj, old, true, &mut String::new(), &mut errs);
         }
     }
+    name_nil_paths(errs)
+}
+
+/// Go prints a nil `field.Path` as `<nil>`: errors about the object itself (root rules, the
+/// CEL-skipped notice, go-openapi's plain errors) carry that as their field.
+fn name_nil_paths(mut errs: Vec<FieldError>) -> Vec<FieldError> {
+    /// What `(*field.Path)(nil).String()` returns.
+    const NIL_PATH: &str = "<nil>";
+    for e in &mut errs {
+        if e.field.is_empty() {
+            e.field = NIL_PATH.to_string();
+        }
+    }
     errs
 }
 
@@ -76,7 +89,7 @@ pub(crate) fn validate_status_update(root: &Node, env: &CelEnv, obj: &Value, old
             cel_walk(root, env, obj, Some(old), true, &mut String::new(), &mut errs);
         }
     }
-    errs
+    name_nil_paths(errs)
 }
 
 /// Checks the `default` of every node the way the CRD validation does

@@ -122,7 +122,7 @@ fn blocking_errors_skip_cel() {
         messages(&schema, &json!({"spec": {}}), None),
         [
             "spec.a: Required value",
-            ": Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"
+            "<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"
         ]
     );
 }
@@ -171,7 +171,7 @@ fn root_rule_sees_metadata_name() {
     assert!(schema.validate(&json!({"metadata": {"name": "abc", "uid": "u"}}), None).is_empty());
     assert_eq!(
         messages(&schema, &json!({"metadata": {"name": "abcdefgh"}}), None),
-        [": Invalid value: short names only"]
+        ["<nil>: Invalid value: short names only"]
     );
 }
 

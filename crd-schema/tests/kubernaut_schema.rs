@@ -76,7 +76,7 @@ fn bad_create_reports_every_field() {
         "spec.targetType: Unsupported value: \"openstack\": supported values: \"kubernetes\", \"aws\", \"azure\", \"gcp\", \"datadog\"",
         "spec.severity: Required value",
         // The schema has CEL rules, and a Required/NotSupported error blocks them.
-        ": Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+        "<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
     ];
     let mut sorted_got = got.clone();
     sorted_got.sort();

@@ -51,7 +51,7 @@ fn types() {
             spec: json!({"replicas": 1.5}),
             want: &[
                 (TypeInvalid, "spec.replicas", "Invalid value: \"number\": spec.replicas in body must be of type integer: \"number\""),
-                (Invalid, "", "Invalid value: \"\": Checked value must be of type integer (default format) in spec.replicas"),
+                (Invalid, "<nil>", "Invalid value: \"\": Checked value must be of type integer (default format) in spec.replicas"),
             ],
         },
         Case {
@@ -166,7 +166,7 @@ fn numbers() {
             name: "int32 range",
             spec_schema: obj_spec(json!({"n": {"type": "integer", "format": "int32"}})),
             spec: json!({"n": 3000000000u64}),
-            want: &[(Invalid, "", "Invalid value: \"\": Checked value must be of type integer with format int32 in spec.n")],
+            want: &[(Invalid, "<nil>", "Invalid value: \"\": Checked value must be of type integer with format int32 in spec.n")],
         },
         Case {
             name: "beyond int64 is a float to Go",
@@ -174,7 +174,7 @@ fn numbers() {
             spec: json!({"n": 10000000000000000000u64}),
             want: &[
                 (TypeInvalid, "spec.n", "Invalid value: \"number\": spec.n in body must be of type integer: \"number\""),
-                (Invalid, "", "Invalid value: \"\": Checked value must be of type integer (default format) in spec.n"),
+                (Invalid, "<nil>", "Invalid value: \"\": Checked value must be of type integer (default format) in spec.n"),
             ],
         },
         Case {
@@ -326,7 +326,7 @@ fn value_validation_combinators() {
             spec_schema: json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "anyOf": [{"required": ["a"]}, {"required": ["b"]}]}),
             spec: json!({}),
             want: &[
-                (Invalid, "", "Invalid value: \"\": \"spec\" must validate at least one schema (anyOf)"),
+                (Invalid, "<nil>", "Invalid value: \"\": \"spec\" must validate at least one schema (anyOf)"),
                 (Required, "spec.a", "Required value"),
             ],
         },
@@ -334,7 +334,7 @@ fn value_validation_combinators() {
             name: "oneOf with two matches",
             spec_schema: json!({"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "oneOf": [{"required": ["a"]}, {"required": ["b"]}]}),
             spec: json!({"a": "x", "b": "y"}),
-            want: &[(Invalid, "", "Invalid value: \"\": \"spec\" must validate one and only one schema (oneOf). Found 2 valid alternatives")],
+            want: &[(Invalid, "<nil>", "Invalid value: \"\": \"spec\" must validate one and only one schema (oneOf). Found 2 valid alternatives")],
         },
         Case {
             name: "allOf",
@@ -342,14 +342,14 @@ fn value_validation_combinators() {
             spec: json!({"n": 9}),
             want: &[
                 (Invalid, "spec.n", "Invalid value: 9: spec.n in body should be less than or equal to 5"),
-                (Invalid, "", "Invalid value: \"\": \"spec.n\" must validate all the schemas (allOf)"),
+                (Invalid, "<nil>", "Invalid value: \"\": \"spec.n\" must validate all the schemas (allOf)"),
             ],
         },
         Case {
             name: "not",
             spec_schema: json!({"type": "object", "properties": {"n": {"type": "integer", "not": {"enum": [0]}}}}),
             spec: json!({"n": 0}),
-            want: &[(Invalid, "", "Invalid value: \"\": \"spec.n\" must not validate the schema (not)")],
+            want: &[(Invalid, "<nil>", "Invalid value: \"\": \"spec.n\" must not validate the schema (not)")],
         },
     ]);
 }
@@ -460,7 +460,7 @@ fn status_updates_validate_only_status_against_the_schema() {
         [
             "status.phase: Invalid value: \"integer\": phase in body must be of type string: \"integer\"",
             "status.phase: Unsupported value: 3: supported values: \"Pending\", \"Done\"",
-            ": Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"
+            "<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation"
         ]
     );
 }
