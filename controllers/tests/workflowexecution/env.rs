@@ -37,6 +37,12 @@ fn suite(name: &str, cooldown: Duration) -> Suite {
 
 fn suite_with(name: &str, cooldown: Duration, exec_ns: &'static str, create_exec_ns: bool) -> Suite {
     let mut builder = Suite::builder(name).crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"));
+    // The shared manager of the single-controller baseline runs the main suite's configuration
+    // only (scripts/single-bootstrap passes the same values): one controller cannot also have a
+    // one-hour cooldown or watch a namespace that does not exist yet.
+    if cooldown != COOLDOWN || exec_ns != EXEC_NS {
+        builder = builder.per_process_only(format!("its controller has its own configuration (cooldown {cooldown:?}, execution namespace {exec_ns})"));
+    }
     if create_exec_ns {
         builder = builder.namespace(exec_ns);
     }
@@ -84,6 +90,14 @@ impl T {
         let env = suite.env().await;
         let ns = env.namespace(prefix).await.expect("test namespace");
         T { env, ns }
+    }
+
+    /// [`T::on`] for a per-process-only suite: `None` (the test is skipped, with a message) in
+    /// the single-controller baseline's shared mode.
+    pub async fn on_or_skip(suite: &Suite, prefix: &str) -> Option<T> {
+        let env = suite.env_or_skip().await?;
+        let ns = env.namespace(prefix).await.expect("test namespace");
+        Some(T { env, ns })
     }
 
     /// A valid WorkflowExecution in the test's namespace, on a target of its own, whose
@@ -146,10 +160,11 @@ impl T {
     }
 
     /// Successful `/status` writes the API server received for WorkflowExecution `name`.
-    pub fn status_writes(&self, name: &str) -> usize {
+    pub async fn status_writes(&self, name: &str) -> usize {
         self.env
-            .server()
-            .requests()
+            .requests(Some(&self.ns))
+            .await
+            .expect("the API server's request log")
             .iter()
             .filter(|r| r.resource == "workflowexecutions" && r.subresource == "status")
             .filter(|r| r.namespace == self.ns && r.name == name)

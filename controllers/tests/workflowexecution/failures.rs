@@ -115,5 +115,5 @@ async fn a_failed_execution_stays_failed_when_the_job_later_reports_success() {
         .await;
     t.job_gone(&job).await;
     assert_eq!(t.wfes().get("terminal").await.unwrap().phase(), Failed);
-    assert_eq!(t.status_writes("terminal"), 2);
+    assert_eq!(t.status_writes("terminal").await, 2);
 }

@@ -54,27 +54,26 @@ async fn a_job_that_has_not_finished_keeps_the_execution_running() {
     let t = T::on(&QUIET, "stays").await;
     let wfe = t.wfe("stays");
     let job = t.start(&wfe).await;
-    let reconciles = || t.env.metric_or_zero("workflowexecution_reconciler_total", &[]);
+    let reconciles = || async { t.env.metric_or_zero("workflowexecution_reconciler_total", &[]).await };
     // Wait for the reconciles that follow Running to settle (the phase requeue).
-    let mut last = reconciles();
-    eventually("reconciles to settle after Running", || {
-        let now = reconciles();
-        let settled = now == last;
-        last = now;
-        async move { if settled { Ok(()) } else { Err(now) } }
+    let last = std::cell::Cell::new(reconciles().await);
+    eventually("reconciles to settle after Running", || async {
+        let now = reconciles().await;
+        let settled = now == last.replace(now);
+        if settled { Ok(()) } else { Err(now) }
     })
     .await;
-    let before = reconciles();
+    let before = reconciles().await;
     // A Job condition that is not terminal (the Job was suspended) changes nothing...
     t.job_condition(&job, "Suspended", "Suspended", "paused by a test").await;
     // ...once the controller has reconciled the Job change (the Job watch maps it to us).
     eventually("a reconcile after the Job update", || async {
-        let now = reconciles();
+        let now = reconciles().await;
         if now > before { Ok(()) } else { Err(now) }
     })
     .await;
     assert_eq!(t.wfes().get("stays").await.unwrap().phase(), Running);
-    assert_eq!(t.status_writes("stays"), 1);
+    assert_eq!(t.status_writes("stays").await, 1);
 }
 
 #[tokio::test]
@@ -102,7 +101,7 @@ async fn exactly_one_status_write_per_phase_transition() {
     // Let the post-completion reconciles (cooldown, Job deletion) run: they must not write status.
     t.job_gone(&job).await;
     // Pending → Running, Running → Completed: two transitions, two writes, no retries.
-    assert_eq!(t.status_writes("writes"), 2);
+    assert_eq!(t.status_writes("writes").await, 2);
 }
 
 #[tokio::test]
@@ -119,7 +118,7 @@ async fn the_job_is_deleted_after_the_cooldown() {
 
 #[tokio::test]
 async fn the_job_is_kept_while_the_cooldown_runs() {
-    let t = T::on(&LONG_COOLDOWN, "kept").await;
+    let Some(t) = T::on_or_skip(&LONG_COOLDOWN, "kept").await else { return };
     let wfe = t.wfe("kept");
     let job = t.start(&wfe).await;
     t.job_condition(&job, "Complete", "Completed", "done").await;

@@ -1,0 +1,185 @@
+//! `kubernaut-manager`: runs every kubernaut controller of this crate in one process against
+//! the API server of a kubeconfig, auditing to DataStorage and serving its metrics registry as
+//! Prometheus text — the single shared controller of the measurement baseline (the seed's
+//! Pattern B), started once per run by the `integration-single` nextest profile.
+//!
+//! `main` parses the flags and calls `run`; SIGTERM or SIGINT stop it gracefully (in-flight
+//! reconciles finish, the audit buffer is flushed).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use audit::{AuditStore, StoreConfig};
+use clap::Parser;
+use controllers::workflowexecution;
+use manager::{Backoff, Manager};
+use prometheus_client::registry::Registry;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+
+/// How long the controllers' watches may take to sync before start-up fails. Syncing takes
+/// milliseconds; the margin covers a 2-core machine busy building tests.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a graceful shutdown may take before the process gives up on in-flight reconciles.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the kubernaut controllers until SIGTERM.
+#[derive(Debug, Parser)]
+#[command(name = "kubernaut-manager", version)]
+struct Args {
+    /// Kubeconfig of the API server to run against.
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: PathBuf,
+    /// DataStorage's base URL, for audit events.
+    #[arg(long, value_name = "URL")]
+    datastorage_url: String,
+    /// File holding DataStorage's bearer token (a file, so the token never shows in `ps`).
+    #[arg(long, value_name = "PATH")]
+    datastorage_token_file: PathBuf,
+    /// Where to serve the metrics registry (`GET /metrics`); port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    metrics_listen: SocketAddr,
+    /// Write the metrics address actually bound (`host:port`) to this file once ready.
+    #[arg(long, value_name = "PATH")]
+    metrics_addr_file: Option<PathBuf>,
+    /// Milliseconds between the audit store's background flushes.
+    #[arg(long, default_value_t = 50)]
+    audit_flush_ms: u64,
+    /// Actor stamped on audit events that name none.
+    #[arg(long, default_value = "kubernaut-manager")]
+    audit_actor: String,
+    #[command(flatten)]
+    wfe: WfeArgs,
+}
+
+/// WorkflowExecution controller settings (defaults: the controller's own).
+#[derive(Debug, clap::Args)]
+struct WfeArgs {
+    /// Namespace of the execution Jobs.
+    #[arg(long = "wfe-execution-namespace")]
+    execution_namespace: Option<String>,
+    /// Milliseconds a finished Job is kept before deletion.
+    #[arg(long = "wfe-cooldown-ms")]
+    cooldown_ms: Option<u64>,
+    /// Milliseconds before the requeue that follows a phase change.
+    #[arg(long = "wfe-phase-requeue-ms")]
+    phase_requeue_ms: Option<u64>,
+    /// Error backoff: first delay in milliseconds (doubling, ±10 % jitter).
+    #[arg(long = "wfe-error-backoff-base-ms")]
+    error_backoff_base_ms: Option<u64>,
+    /// Error backoff: longest delay in milliseconds.
+    #[arg(long = "wfe-error-backoff-cap-ms")]
+    error_backoff_cap_ms: Option<u64>,
+}
+
+/// The growth factor and jitter of the error backoff: the controller default's shape.
+const BACKOFF_FACTOR: f64 = 2.0;
+const BACKOFF_JITTER: f64 = 0.1;
+
+impl WfeArgs {
+    fn config(&self) -> workflowexecution::Config {
+        let mut config = workflowexecution::Config::default();
+        if let Some(ns) = &self.execution_namespace {
+            config.execution_namespace = ns.clone();
+        }
+        if let Some(ms) = self.cooldown_ms {
+            config.cooldown = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.phase_requeue_ms {
+            config.phase_requeue = Duration::from_millis(ms);
+        }
+        if let (Some(base), Some(cap)) = (self.error_backoff_base_ms, self.error_backoff_cap_ms) {
+            config.error_backoff =
+                Backoff::new(Duration::from_millis(base), BACKOFF_FACTOR, Duration::from_millis(cap), BACKOFF_JITTER);
+        }
+        config
+    }
+}
+
+/// Adds one controller to the manager, its metrics to the registry.
+type Register = fn(&Args, &mut Manager, &mut Registry, &AuditStore);
+
+/// Every controller this crate has. Adding one is one line here (and its flags above).
+const CONTROLLERS: &[(&str, Register)] = &[(workflowexecution::CONTROLLER_NAME, |args, manager, registry, audit| {
+    workflowexecution::register(manager, args.wfe.config(), workflowexecution::Metrics::register(registry), audit.clone())
+})];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    run(Args::parse()).await
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+
+    let kubeconfig = kube::config::Kubeconfig::read_from(&args.kubeconfig)
+        .with_context(|| format!("reading the kubeconfig {}", args.kubeconfig.display()))?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .with_context(|| format!("loading the kubeconfig {}", args.kubeconfig.display()))?;
+    let client = kube::Client::try_from(config).context("building the Kubernetes client")?;
+
+    let token = std::fs::read_to_string(&args.datastorage_token_file)
+        .with_context(|| format!("reading the DataStorage token file {}", args.datastorage_token_file.display()))?;
+    let audit_client = audit::Client::new(&args.datastorage_url, token.trim(), audit::client::DEFAULT_REQUEST_TIMEOUT)
+        .with_context(|| format!("connecting to DataStorage at {}", args.datastorage_url))?;
+    let mut registry = Registry::default();
+    let audit_config = StoreConfig {
+        flush_interval: Duration::from_millis(args.audit_flush_ms),
+        default_actor: Some(("service".to_owned(), args.audit_actor.clone())),
+        ..StoreConfig::default()
+    };
+    let audit = AuditStore::start(audit_client, audit_config, &mut registry);
+
+    let shutdown = CancellationToken::new();
+    let mut manager = Manager::new(client, shutdown.clone());
+    for (name, register) in CONTROLLERS {
+        tracing::info!(controller = name, "registering");
+        register(&args, &mut manager, &mut registry, &audit);
+    }
+    let running = manager.start();
+    running.ready(READY_TIMEOUT).await.context("waiting for the controllers' watches to sync")?;
+
+    let registry = Arc::new(registry);
+    let listener = tokio::net::TcpListener::bind(args.metrics_listen)
+        .await
+        .with_context(|| format!("binding the metrics address {}", args.metrics_listen))?;
+    let metrics_addr = listener.local_addr().context("reading the metrics address")?;
+    let app = axum::Router::new().route("/metrics", axum::routing::get(move || metrics(registry.clone())));
+    let server_stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(async move { server_stop.cancelled().await }).await
+    });
+    if let Some(path) = &args.metrics_addr_file {
+        // Written last, atomically: its presence means "ready".
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, metrics_addr.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    }
+    eprintln!("kubernaut-manager: {} controller(s) ready; metrics on http://{metrics_addr}/metrics", CONTROLLERS.len());
+
+    tokio::select! {
+        _ = sigterm.recv() => {}
+        _ = sigint.recv() => {}
+    }
+    eprintln!("kubernaut-manager: stopping");
+    shutdown.cancel();
+    let stopped = running.shutdown(SHUTDOWN_TIMEOUT).await;
+    let report = audit.close().await;
+    eprintln!("kubernaut-manager: audit events sent {}, dropped {}", report.sent, report.dropped);
+    let _ = server.await;
+    stopped.context("stopping the controllers")
+}
+
+/// `GET /metrics`: the registry in the text exposition format.
+async fn metrics(registry: Arc<Registry>) -> Result<([(axum::http::HeaderName, &'static str); 1], String), axum::http::StatusCode> {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).map_err(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text))
+}
