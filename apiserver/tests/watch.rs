@@ -265,3 +265,40 @@ async fn shutdown_ends_open_watches() {
     s.shutdown().await;
     assert!(w.next().await.is_none());
 }
+
+#[tokio::test]
+async fn finalizer_removal_emits_modified_then_deleted() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    send(
+        &s,
+        "POST",
+        CMS,
+        &json!({"metadata": {"name": "f", "finalizers": ["example.com/x"]}}),
+    )
+    .await;
+    let mut w = watch(
+        &s,
+        &format!("{CMS}?watch=1&resourceVersion={}", s.resource_version()),
+    )
+    .await;
+    send(&s, "DELETE", &format!("{CMS}/f"), &Value::Null).await;
+    let marked = w.next().await.expect("event");
+    assert_eq!(marked["type"], "MODIFIED");
+    assert!(marked["object"]["metadata"]["deletionTimestamp"].is_string());
+    send(
+        &s,
+        "PATCH",
+        &format!("{CMS}/f"),
+        &json!({"metadata": {"finalizers": []}}),
+    )
+    .await;
+    let modified = w.next().await.expect("event");
+    assert_eq!(modified["type"], "MODIFIED");
+    assert_eq!(modified["object"]["metadata"]["finalizers"], json!([]));
+    let deleted = w.next().await.expect("event");
+    assert_eq!(deleted["type"], "DELETED");
+    assert!(rv(&deleted["object"]) > rv(&modified["object"]));
+}
