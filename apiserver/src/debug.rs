@@ -93,17 +93,35 @@ mod tests {
     async fn serves_the_request_log_filtered_by_namespace() {
         let server = ApiServer::builder().start().await.unwrap();
         let client = server.client().unwrap();
-        let cm: ConfigMap = serde_json::from_value(serde_json::json!({"metadata": {"name": "c"}})).unwrap();
-        Api::<ConfigMap>::namespaced(client.clone(), "default").create(&PostParams::default(), &cm).await.unwrap();
+        let cm: ConfigMap =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "c"}})).unwrap();
+        Api::<ConfigMap>::namespaced(client.clone(), "default")
+            .create(&PostParams::default(), &cm)
+            .await
+            .unwrap();
         let all = get(&client, "/debug/requests").await;
         assert!(all.len() >= 1, "{all:?}");
         let mine = get(&client, "/debug/requests?namespace=default").await;
         assert_eq!(mine.len(), 1, "{mine:?}");
         let r = &mine[0];
         // A create's URL names no object, so neither does its record.
-        assert_eq!((r["verb"].as_str(), r["resource"].as_str(), r["name"].as_str()), (Some("create"), Some("configmaps"), Some("")));
-        assert_eq!((r["method"].as_str(), r["code"].as_u64()), (Some("POST"), Some(201)));
-        assert!(get(&client, "/debug/requests?namespace=other").await.is_empty());
+        assert_eq!(
+            (
+                r["verb"].as_str(),
+                r["resource"].as_str(),
+                r["name"].as_str()
+            ),
+            (Some("create"), Some("configmaps"), Some(""))
+        );
+        assert_eq!(
+            (r["method"].as_str(), r["code"].as_u64()),
+            (Some("POST"), Some(201))
+        );
+        assert!(
+            get(&client, "/debug/requests?namespace=other")
+                .await
+                .is_empty()
+        );
         server.shutdown().await;
     }
 
@@ -113,7 +131,11 @@ mod tests {
         let addr = server.url().trim_start_matches("http://").to_owned();
         let head = tokio::task::spawn_blocking(move || {
             let mut s = std::net::TcpStream::connect(&addr).unwrap();
-            write!(s, "GET /debug/requests HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+            write!(
+                s,
+                "GET /debug/requests HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
             let mut out = String::new();
             s.read_to_string(&mut out).unwrap();
             out
