@@ -25,12 +25,15 @@ struct Cli {
 enum Command {
     /// Runs DataStorage in the foreground (the setup script starts this as its daemon).
     Datastorage(daemon::DaemonArgs),
+    /// Stops the warm infrastructure that DS_REUSE=1 keeps for this configuration.
+    StopWarm,
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         None => setup::run(),
         Some(Command::Datastorage(args)) => daemon::run(args),
+        Some(Command::StopWarm) => setup::stop_warm(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

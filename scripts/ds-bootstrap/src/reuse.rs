@@ -78,6 +78,28 @@ pub fn run(root: &Path, provider: &Provider) -> anyhow::Result<Vec<(&'static str
     Ok(exports)
 }
 
+/// How long `stop-warm` waits for the warm set's supervisor to finish: it notices the lease
+/// within a second and gives daemons 5 s before SIGKILL.
+const STOP_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Ends the warm set this configuration would reuse (`ds-bootstrap stop-warm`) and waits
+/// until its processes are gone.
+pub fn stop(root: &Path, provider: &Provider) -> anyhow::Result<()> {
+    let key = format!("reuse-{:016x}", config_hash(provider)?);
+    let dir = root.join(&key);
+    let supervisor = std::fs::read_to_string(dir.join("supervisor")).ok().and_then(|t| testinfra::ProcId::parse(&t));
+    let Some(supervisor) = supervisor.filter(|s| s.is_alive()) else {
+        eprintln!("ds-bootstrap: no warm infrastructure for this configuration ({})", dir.display());
+        return Ok(());
+    };
+    testinfra::extend_lease(&dir, Duration::ZERO)?;
+    if !supervisor.wait_gone(STOP_DEADLINE) {
+        bail!("the warm infrastructure in {} did not stop within {STOP_DEADLINE:?}; see {}/logs/supervisor.log", dir.display(), dir.display());
+    }
+    eprintln!("ds-bootstrap: stopped the warm infrastructure in {}", dir.display());
+    Ok(())
+}
+
 /// The exports of a warm set that still answers, if any.
 fn warm(dir: &Path) -> Option<Vec<(&'static str, String)>> {
     let supervisor = testinfra::ProcId::parse(&std::fs::read_to_string(dir.join("supervisor")).ok()?)?;

@@ -66,6 +66,11 @@ pub fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `ds-bootstrap stop-warm`.
+pub fn stop_warm() -> anyhow::Result<()> {
+    reuse::stop(&testinfra::infra_root()?, &Provider::from_env()?)
+}
+
 fn report(exports: &[(&'static str, String)], started: Instant) {
     let get = |k: &str| exports.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str()).unwrap_or("?");
     eprintln!(

@@ -193,12 +193,16 @@ fn ds_reuse_hands_a_warm_set_to_the_next_run() {
     assert!(warm.stderr.contains("reusing warm infrastructure"), "{}", warm.stderr);
     assert_eq!(cold.env, warm.env, "the same infrastructure is handed out");
 
-    // Ending the lease stops everything of the warm set.
+    // `stop-warm` ends the lease and waits: everything of the warm set is gone.
     let run_dir = cold.run_dir();
     let procs = run_processes(&run_dir);
     assert!(procs.len() >= 5, "{procs:?}");
-    testinfra::extend_lease(&run_dir, std::time::Duration::ZERO).unwrap();
+    let out = Command::new(common::BIN).arg("stop-warm").env("DS_REUSE_KEY", &key).env_remove("DS_INFRA").env_remove("DS_POSTGRES_URL").env_remove("DS_REDIS_URL").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("stopped the warm infrastructure"), "{stderr}");
     assert!(eventually(common::GONE_DEADLINE, || alive(&procs) == 0));
+    let out = Command::new(common::BIN).arg("stop-warm").env("DS_REUSE_KEY", &key).env_remove("DS_INFRA").env_remove("DS_POSTGRES_URL").env_remove("DS_REDIS_URL").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no warm infrastructure"), "stopping twice is harmless");
 
     // With the set gone, the next run starts a fresh one.
     let again = boot("again");
