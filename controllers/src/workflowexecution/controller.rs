@@ -112,6 +112,15 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Reading the WorkflowExecution failed.
+    #[error("failed to read WorkflowExecution {name}")]
+    Read {
+        /// The object.
+        name: String,
+        /// The client error.
+        #[source]
+        source: kube::Error,
+    },
     /// The status write failed.
     #[error(transparent)]
     Status(#[from] StatusError),
@@ -181,9 +190,16 @@ pub fn error_policy(wfe: Arc<WorkflowExecution>, error: &Error, ctx: Arc<Context
     action
 }
 
-async fn reconcile_inner(wfe: Arc<WorkflowExecution>, ctx: &Context) -> Result<Action, Error> {
-    let namespace = wfe.namespace().ok_or_else(|| Error::MissingNamespace(wfe.name_any()))?;
+async fn reconcile_inner(cached: Arc<WorkflowExecution>, ctx: &Context) -> Result<Action, Error> {
+    let namespace = cached.namespace().ok_or_else(|| Error::MissingNamespace(cached.name_any()))?;
     let api: Api<WorkflowExecution> = Api::namespaced(ctx.client.clone(), &namespace);
+    // Decide on the latest object, not the reflector's copy: the cache can lag our own status
+    // write by a watch event, and acting on a stale `Pending` would re-create a Job that was
+    // deleted after the execution started (seen under -j 4: the execution then stayed Running
+    // on a Job nobody would finish).
+    let Some(wfe) = api.get_opt(&cached.name_any()).await.map_err(|source| Error::Read { name: cached.name_any(), source })? else {
+        return Ok(Action::await_change()); // deleted meanwhile
+    };
     let has_finalizer = wfe.finalizers().iter().any(|f| f == FINALIZER);
     if wfe.metadata.deletion_timestamp.is_some() {
         if has_finalizer {
