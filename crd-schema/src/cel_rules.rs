@@ -156,6 +156,15 @@ pub(crate) fn compile_rules(
                 }
             },
         };
+        let depth = expression_depth(program.expression());
+        if depth > MAX_EXPRESSION_DEPTH {
+            errs.push(FieldError::invalid(
+                format!("{rpath}.rule"),
+                raw.clone(),
+                format!("compilation failed: expression nesting depth {depth} exceeds the limit of {MAX_EXPRESSION_DEPTH}"),
+            ));
+            continue;
+        }
         if let Some(field) = undefined_field(program.expression(), node, is_root) {
             errs.push(FieldError::invalid(
                 format!("{rpath}.rule"),
@@ -182,6 +191,40 @@ pub(crate) fn compile_rules(
         out.push(CompiledRule { rule, program, message, message_expression, field_path, reason, uses_old_self, optional_old_self });
     }
     out
+}
+
+/// Deepest expression nesting a rule may have. Evaluation recurses once per level on the thread
+/// that validates (an API server's request thread: 2 MiB under tokio), and a debug build needs
+/// tens of KiB per level, so this keeps every accepted rule safe to run there. Real rules nest a
+/// handful of levels; cel's parser stops at 96 anyway.
+const MAX_EXPRESSION_DEPTH: usize = 32;
+
+/// The depth of the expression tree (a literal is 1).
+fn expression_depth(e: &IdedExpr) -> usize {
+    let children: Vec<&IdedExpr> = match &e.expr {
+        Expr::Select(sel) => vec![&sel.operand],
+        Expr::Call(call) => call.target.iter().map(|t| &**t).chain(call.args.iter()).collect(),
+        Expr::Comprehension(c) => vec![&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result],
+        Expr::List(l) => l.elements.iter().collect(),
+        Expr::Map(m) => m
+            .entries
+            .iter()
+            .flat_map(|en| match &en.expr {
+                EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
+                EntryExpr::StructField(sf) => vec![&sf.value],
+            })
+            .collect(),
+        Expr::Struct(st) => st
+            .entries
+            .iter()
+            .flat_map(|en| match &en.expr {
+                EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
+                EntryExpr::StructField(sf) => vec![&sf.value],
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    1 + children.into_iter().map(expression_depth).max().unwrap_or(0)
 }
 
 /// The schema node an expression denotes, when it is `self`/`oldSelf` followed by field

@@ -31,6 +31,19 @@ use serde_json::Value;
 pub use error::{ErrorKind, FieldError, SchemaError};
 pub use openapi::{openapi_model_name, openapi_v3_component, openapi_v3_list_component};
 
+/// Stack for the thread that compiles CEL rules: room for cel's deepest accepted expression in a
+/// debug build, with margin; only the pages used are committed.
+const COMPILE_STACK_BYTES: usize = 64 << 20;
+
+/// Whether the schema has any CEL rule (a cheap scan that spares rule-free schemas a thread).
+fn has_rules(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, x)| k == "x-kubernetes-validations" || has_rules(x)),
+        Value::Array(a) => a.iter().any(has_rules),
+        _ => false,
+    }
+}
+
 /// A compiled structural schema of one CRD version. Cheap to share: wrap it in an `Arc`.
 pub struct Schema {
     root: node::Node,
@@ -48,6 +61,25 @@ impl Schema {
     /// `openAPIV3Schema` (e.g. `openAPIV3Schema.properties[spec].type: Required value: must not
     /// be empty for specified object fields`), sorted like kube-apiserver sorts them.
     pub fn compile(open_api_v3_schema: &Value) -> Result<Schema, SchemaError> {
+        if !has_rules(open_api_v3_schema) {
+            return Self::compile_here(open_api_v3_schema);
+        }
+        // cel's parser recurses deeply (over 100 KiB of stack per nested parenthesis in a debug
+        // build): on a tokio worker's 2 MiB stack a rule nested 20 deep would abort the process.
+        // A dedicated thread with a large stack (reserved, not committed) parses any rule the
+        // parser's own depth limit (96) accepts.
+        let spawned = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("crd-schema-compile".into())
+                .stack_size(COMPILE_STACK_BYTES)
+                .spawn_scoped(scope, || Self::compile_here(open_api_v3_schema))
+                .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        // If no thread can be started, compiling here is still right for ordinary rules.
+        spawned.unwrap_or_else(|_| Self::compile_here(open_api_v3_schema))
+    }
+
+    fn compile_here(open_api_v3_schema: &Value) -> Result<Schema, SchemaError> {
         let env = cel_rules::new_env();
         let mut compiler = node::Compiler { errs: Vec::new(), env: &env, uncorrelatable: None };
         let root = compiler.compile_root(open_api_v3_schema);

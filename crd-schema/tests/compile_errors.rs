@@ -229,3 +229,36 @@ fn transition_rules_need_correlatable_values() {
         ]
     );
 }
+
+/// Tokio worker threads have 2 MiB of stack; compiling and running rules there must not abort.
+const WORKER_STACK: usize = 2 << 20;
+
+#[test]
+fn deep_rules_compile_and_run_on_small_stacks() {
+    let handle = std::thread::Builder::new()
+        .stack_size(WORKER_STACK)
+        .spawn(|| {
+            let parens = format!("{}self.a{} == 1", "(".repeat(60), ")".repeat(60));
+            let comprehensions = format!("{}self.a == 1{}", (0..14).map(|i| format!("[1].all(x{i}, ")).collect::<String>(), ")".repeat(14));
+            let schema = Schema::compile(&json!({
+                "type": "object",
+                "properties": {"a": {"type": "integer"}},
+                "x-kubernetes-validations": [{"rule": parens}, {"rule": comprehensions}]
+            }))
+            .expect("deep but acceptable rules compile");
+            schema.validate(&json!({"a": 1}), None).len() + schema.validate(&json!({"a": 2}), None).len()
+        })
+        .expect("thread starts");
+    assert_eq!(handle.join().expect("no stack overflow"), 2);
+}
+
+#[test]
+fn too_deep_rules_are_rejected() {
+    let rule = format!("{}self.a{} > 0", "(1 + ".repeat(40), ")".repeat(40));
+    let got = causes(json!({"type": "object", "properties": {"a": {"type": "integer"}}, "x-kubernetes-validations": [{"rule": rule}]}));
+    assert_eq!(got.len(), 1);
+    assert!(got[0].contains("compilation failed: expression nesting depth 43 exceeds the limit of 32"), "{got:?}");
+    let rule = format!("{}1{} == 1", "(".repeat(200), ")".repeat(200));
+    let got = causes(json!({"type": "object", "x-kubernetes-validations": [{"rule": rule}]}));
+    assert_eq!(got.len(), 1, "cel's parser limit rejects it: {got:?}");
+}
