@@ -61,9 +61,11 @@ pub struct Args {
     /// The workspace root (default: the current directory).
     #[arg(long, default_value = ".")]
     pub workspace: PathBuf,
-    /// Packages to `cargo build` before timing (the setup script's binary, which nextest
-    /// would otherwise build inside the first timed run).
-    #[arg(long = "prebuild", value_delimiter = ',', default_value = "ds-bootstrap")]
+    /// What to `cargo build -q` before timing, comma-separated, each a space-separated
+    /// argument list (e.g. `-p ds-bootstrap`): the setup scripts' binaries, which nextest would
+    /// otherwise build inside the first timed run. `auto`: this workspace's setup scripts for
+    /// the modes selected.
+    #[arg(long = "prebuild", value_delimiter = ',', default_value = "auto", allow_hyphen_values = true)]
     pub prebuild: Vec<String>,
     /// Do not build anything before the first run.
     #[arg(long)]
@@ -91,6 +93,33 @@ impl Args {
         }
         args.extend(self.nextest_args.iter().cloned());
         args
+    }
+
+    /// The `cargo build` argument lists of `--prebuild`, `auto` expanded.
+    pub fn prebuild_commands(&self) -> Vec<Vec<String>> {
+        let mut out: Vec<Vec<String>> = Vec::new();
+        let mut push = |args: &str| {
+            let args: Vec<String> = args.split_whitespace().map(str::to_owned).collect();
+            if !args.is_empty() && !out.contains(&args) {
+                out.push(args);
+            }
+        };
+        for entry in &self.prebuild {
+            if entry.trim() != "auto" {
+                push(entry);
+                continue;
+            }
+            for mode in &self.modes {
+                // The setup scripts of .config/nextest.toml: ds-bootstrap for every
+                // integration profile; the baseline's also builds its two daemons.
+                push("-p ds-bootstrap");
+                if mode == "integration-single" {
+                    push("-p single-bootstrap");
+                    push("-p apiserver --bin apiserver -p controllers --bin kubernaut-manager");
+                }
+            }
+        }
+        out
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -130,8 +159,10 @@ pub fn run(args: &Args) -> Result<(), Error> {
         build.push(args.modes[0].clone());
         build.extend(common.iter().cloned());
         runner::prepare(&workspace, &build)?;
-        for package in args.prebuild.iter().filter(|p| !p.is_empty()) {
-            runner::prepare(&workspace, &["cargo".into(), "build".into(), "-q".into(), "-p".into(), package.clone()])?;
+        for build_args in args.prebuild_commands() {
+            let mut argv: Vec<String> = vec!["cargo".into(), "build".into(), "-q".into()];
+            argv.extend(build_args);
+            runner::prepare(&workspace, &argv)?;
         }
     }
 
@@ -206,6 +237,16 @@ mod tests {
         assert_eq!(args.modes, vec!["integration".to_owned()]);
         assert_eq!(args.common_nextest_args(), vec!["--partition", "hash:1/2", "-E", "package(fixtures)", "--no-tests=pass"]);
         args.validate().unwrap();
+        assert_eq!(args.prebuild_commands(), vec![vec!["-p".to_owned(), "ds-bootstrap".to_owned()]]);
+    }
+
+    #[test]
+    fn prebuild_follows_the_modes() {
+        let args = Args::try_parse_from(["matrix", "--modes", "integration,integration-single"]).unwrap();
+        let cmds: Vec<String> = args.prebuild_commands().into_iter().map(|c| c.join(" ")).collect();
+        assert_eq!(cmds, vec!["-p ds-bootstrap", "-p single-bootstrap", "-p apiserver --bin apiserver -p controllers --bin kubernaut-manager"]);
+        let args = Args::try_parse_from(["matrix", "--prebuild", "-p x,auto"]).unwrap();
+        assert_eq!(args.prebuild_commands().len(), 2);
     }
 
     #[test]
