@@ -35,13 +35,40 @@ pub use openapi::{openapi_model_name, openapi_v3_component, openapi_v3_list_comp
 /// debug build, with margin; only the pages used are committed.
 const COMPILE_STACK_BYTES: usize = 64 << 20;
 
-/// Whether the schema has any CEL rule (a cheap scan that spares rule-free schemas a thread).
-fn has_rules(v: &Value) -> bool {
+/// Bracket nesting up to which cel's parser fits in a 2 MiB stack even in a debug build (measured:
+/// 10 nested parentheses fit, 20 do not), so ordinary rules compile without a thread.
+const SHALLOW_NESTING: usize = 8;
+/// Longer rule texts take the thread too: long operator chains also recurse.
+const SHALLOW_LENGTH: usize = 1000;
+
+/// Whether some CEL text in the schema (a rule or message expression) is deep enough to need
+/// the large-stack compile thread.
+fn has_deep_rules(v: &Value) -> bool {
     match v {
-        Value::Object(m) => m.iter().any(|(k, x)| k == "x-kubernetes-validations" || has_rules(x)),
-        Value::Array(a) => a.iter().any(has_rules),
+        Value::Object(m) => m.iter().any(|(k, x)| match (k.as_str(), x) {
+            ("x-kubernetes-validations", Value::Array(rules)) => rules.iter().any(|r| {
+                ["rule", "messageExpression"].iter().any(|f| r.get(f).and_then(Value::as_str).is_some_and(is_deep))
+            }),
+            _ => has_deep_rules(x),
+        }),
+        Value::Array(a) => a.iter().any(has_deep_rules),
         _ => false,
     }
+}
+
+fn is_deep(text: &str) -> bool {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for c in text.chars() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max > SHALLOW_NESTING || text.len() > SHALLOW_LENGTH
 }
 
 /// A compiled structural schema of one CRD version. Cheap to share: wrap it in an `Arc`.
@@ -61,7 +88,7 @@ impl Schema {
     /// `openAPIV3Schema` (e.g. `openAPIV3Schema.properties[spec].type: Required value: must not
     /// be empty for specified object fields`), sorted like kube-apiserver sorts them.
     pub fn compile(open_api_v3_schema: &Value) -> Result<Schema, SchemaError> {
-        if !has_rules(open_api_v3_schema) {
+        if !has_deep_rules(open_api_v3_schema) {
             return Self::compile_here(open_api_v3_schema);
         }
         // cel's parser recurses deeply (over 100 KiB of stack per nested parenthesis in a debug

@@ -246,7 +246,18 @@ fn deep_rules_compile_and_run_on_small_stacks() {
                 "x-kubernetes-validations": [{"rule": parens}, {"rule": comprehensions}]
             }))
             .expect("deep but acceptable rules compile");
-            schema.validate(&json!({"a": 1}), None).len() + schema.validate(&json!({"a": 2}), None).len()
+            // Nesting 8 is compiled on the caller's thread (no helper thread): it must fit too.
+            let shallow = format!("{}self.a{} == 1", "(".repeat(4), ")".repeat(4));
+            let shallow_macro = "[1].all(x, [2].exists(y, ((((self.a + x + y)))) > 0))".to_string();
+            let schema2 = Schema::compile(&json!({
+                "type": "object",
+                "properties": {"a": {"type": "integer"}},
+                "x-kubernetes-validations": [{"rule": shallow}, {"rule": shallow_macro}]
+            }))
+            .expect("shallow rules compile");
+            schema.validate(&json!({"a": 1}), None).len()
+                + schema.validate(&json!({"a": 2}), None).len()
+                + schema2.validate(&json!({"a": 1}), None).len()
         })
         .expect("thread starts");
     assert_eq!(handle.join().expect("no stack overflow"), 2);
