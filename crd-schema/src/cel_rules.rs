@@ -117,6 +117,14 @@ pub(crate) fn compile_rules(
                 }
             },
         };
+        if let Some(depth) = message_expression.as_ref().map(|p| expression_depth(p.expression())).filter(|d| *d > MAX_EXPRESSION_DEPTH) {
+            errs.push(FieldError::invalid(
+                format!("{rpath}.messageExpression"),
+                raw.clone(),
+                format!("messageExpression compilation failed: expression nesting depth {depth} exceeds the limit of {MAX_EXPRESSION_DEPTH}"),
+            ));
+            continue;
+        }
         if let Some(field) = message_expression.as_ref().and_then(|p| undefined_field(p.expression(), node, is_root)) {
             errs.push(FieldError::invalid(
                 format!("{rpath}.messageExpression"),
