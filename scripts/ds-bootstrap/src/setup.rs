@@ -100,10 +100,30 @@ pub fn start_all(run: &RunDir, provider: &Provider) -> anyhow::Result<Vec<(&'sta
     ])
 }
 
+/// A link to this executable inside the run directory, which the DataStorage daemon runs from.
+///
+/// `cargo run` (how nextest starts this script) may rebuild and replace `target/debug/ds-bootstrap`
+/// while a run is going, e.g. when a developer runs a second cargo command: starting the daemon
+/// from that path then fails with "…/ds-bootstrap (deleted)". A hard link keeps this build's
+/// inode for the whole run (same filesystem: both live under `target/`); a copy is the fallback.
+fn run_local_exe(run: &RunDir) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("could not find the ds-bootstrap executable to start DataStorage")?;
+    let local = run.path().join("ds-bootstrap");
+    if local.exists() {
+        return Ok(local);
+    }
+    if std::fs::hard_link(&exe, &local).is_err() {
+        // /proc/self/exe opens this build's file even after its path was replaced.
+        std::fs::copy("/proc/self/exe", &local)
+            .with_context(|| format!("could not copy {} to {} to start DataStorage", exe.display(), local.display()))?;
+    }
+    Ok(local)
+}
+
 /// Starts `ds-bootstrap datastorage ...` detached (own process group, stdio to its log),
 /// registers it with the supervisor and waits until `/readyz` answers 200.
 fn start_datastorage(run: &RunDir, pg_file: &Path, redis_file: &Path, token_file: &Path) -> anyhow::Result<SocketAddr> {
-    let exe = std::env::current_exe().context("could not find the ds-bootstrap executable to start DataStorage")?;
+    let exe = run_local_exe(run)?;
     let log = run.log_path("datastorage");
     let addr_file = run.path().join("datastorage.addr");
     let out = std::fs::File::create(&log).with_context(|| format!("DataStorage: could not create log file {}", log.display()))?;
