@@ -63,4 +63,9 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// A fault rule asked for a status code that is not an error.
+    #[error(
+        "cannot inject HTTP status {code}: an injected fault must be an error code from 400 to 599"
+    )]
+    FaultCode { code: u16 },
 }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::ResourceInfo;
+use crate::faults::{Action, Faults, RequestFacts, injected_error};
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
 use crate::status::ApiError;
 use crate::store::{
@@ -37,6 +38,8 @@ pub struct State {
     pub store: Store,
     pub token: String,
     pub requests: Mutex<std::collections::VecDeque<RequestRecord>>,
+    /// Fault injection rules (test hook).
+    pub faults: Faults,
     pub cancel: CancellationToken,
     /// `host:port`, for `/api`'s serverAddressByClientCIDRs.
     pub address: String,
@@ -64,7 +67,13 @@ fn value_response(v: &Value) -> Response<Body> {
 }
 
 fn error_response(e: &ApiError) -> Response<Body> {
-    json_response(e.code, e.to_status().to_string())
+    let mut resp = json_response(e.code, e.to_status().to_string());
+    // kube-apiserver mirrors retryAfterSeconds in the Retry-After header, which clients honour.
+    if let Some(secs) = e.details.as_ref().and_then(|d| d.retry_after_seconds) {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
 }
 
 fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body> {
@@ -362,6 +371,44 @@ async fn route(
     // Named operations on namespaced resources need the namespace in the path.
     if info.namespaced && namespace.is_empty() && (name.is_some() || method == Method::POST) {
         return Err(ApiError::path_not_found());
+    }
+    parsed.verb = match (&method, name) {
+        (&Method::GET, _) if truthy(&q, "watch") => "watch",
+        (&Method::GET, None) => "list",
+        (&Method::GET, Some(_)) => "get",
+        (&Method::POST, None) => "create",
+        (&Method::PUT, Some(_)) => "update",
+        (&Method::PATCH, Some(_)) => "patch",
+        (&Method::DELETE, Some(_)) => "delete",
+        (&Method::DELETE, None) => "deletecollection",
+        _ => return Err(ApiError::method_not_allowed()),
+    }
+    .to_owned();
+    let facts = RequestFacts {
+        verb: &parsed.verb,
+        group,
+        resource: plural,
+        namespace,
+        name: name.unwrap_or(""),
+        subresource: &parsed.subresource,
+    };
+    match state.faults.take(&facts) {
+        None => {}
+        Some(Action::Fail(code)) => {
+            // Read the body first, so the connection stays usable for the client's retry.
+            let _ = read_body(req).await;
+            return Err(injected_error(
+                code,
+                info.group_resource(),
+                name.unwrap_or(""),
+            ));
+        }
+        Some(Action::Delay(by)) => {
+            tokio::select! {
+                _ = tokio::time::sleep(by) => {}
+                _ = state.cancel.cancelled() => return Err(ApiError::shutting_down()),
+            }
+        }
     }
     match (&method, name) {
         (&Method::GET, None) if truthy(&q, "watch") => {

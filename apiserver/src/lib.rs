@@ -16,6 +16,7 @@ mod crd;
 mod debug;
 mod discovery;
 mod error;
+mod faults;
 mod http;
 mod meta;
 mod openapi;
@@ -26,6 +27,7 @@ mod store;
 mod watch;
 
 pub use error::Error;
+pub use faults::{Faults, Match};
 pub use server::{ApiServer, Builder, DEFAULT_WATCH_HISTORY};
 pub use status::{ApiError, Cause, Details};
 

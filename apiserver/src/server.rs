@@ -96,6 +96,7 @@ impl Builder {
             store,
             token: token.clone(),
             requests: Mutex::new(std::collections::VecDeque::new()),
+            faults: crate::faults::Faults::default(),
             cancel: cancel.clone(),
             address: local.to_string(),
         });
@@ -315,6 +316,24 @@ impl ApiServer {
             .iter()
             .cloned()
             .collect()
+    }
+
+    /// The fault injection rules: fail or delay the next requests matching a [`crate::Match`].
+    ///
+    /// ```no_run
+    /// # async fn demo(server: &apiserver::ApiServer) -> Result<(), apiserver::Error> {
+    /// use apiserver::Match;
+    /// server.faults().fail(Match::verb("update").resource("workflowexecutions").subresource("status"), 409, 1)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn faults(&self) -> &crate::Faults {
+        &self.state.faults
+    }
+
+    /// Every stored object as YAML documents (`---` separated), ordered by API group, resource,
+    /// namespace and name: one consistent snapshot taken under the store lock.
+    pub fn dump_yaml(&self) -> String {
+        crate::store::to_yaml(&self.state.store.dump())
     }
 
     /// Forgets the request log.

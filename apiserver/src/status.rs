@@ -254,6 +254,15 @@ impl ApiError {
         )
     }
 
+    /// 503 ServiceUnavailable while the server shuts down.
+    pub fn shutting_down() -> Self {
+        Self::plain(
+            503,
+            "ServiceUnavailable",
+            "the server is shutting down; retry against a running server",
+        )
+    }
+
     /// 504 Timeout.
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::plain(504, "Timeout", message)

@@ -555,6 +555,18 @@ impl Store {
         let _ = self.create(&t, svc, &opts);
     }
 
+    /// Every stored object, ordered by store key (`group/plural`), namespace and name, as of one
+    /// resourceVersion (taken under the lock, so no write lands halfway through).
+    pub fn dump(&self) -> Vec<Arc<Stored>> {
+        let g = self.lock();
+        let mut resources: Vec<&Arc<str>> = g.objects.keys().collect();
+        resources.sort();
+        resources
+            .into_iter()
+            .flat_map(|r| g.objects[r].values().cloned())
+            .collect()
+    }
+
     /// GET one object.
     pub fn get(&self, t: &Target<'_>) -> Result<Bytes, ApiError> {
         let g = self.lock();
@@ -1393,4 +1405,28 @@ pub fn list_body(
     }
     out.extend_from_slice(b"]}");
     Bytes::from(out)
+}
+
+/// Renders objects as a multi-document YAML stream (`---` between documents).
+pub fn to_yaml(objects: &[Arc<Stored>]) -> String {
+    let mut out = String::new();
+    for obj in objects {
+        if !out.is_empty() {
+            out.push_str("---\n");
+        }
+        match serde_saphyr::to_string(&obj.value) {
+            Ok(doc) => out.push_str(&doc),
+            // A JSON value always has a YAML form; should the serialiser still refuse one, say so
+            // in the dump rather than drop the object silently.
+            Err(e) => out.push_str(&format!(
+                "# object {}/{} could not be rendered as YAML: {e}\n",
+                meta_str(&obj.value, "namespace"),
+                meta_str(&obj.value, "name")
+            )),
+        }
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
 }
