@@ -3,5 +3,6 @@
 
 pub mod api;
 pub mod conditions;
+pub mod notification;
 pub mod requeue;
 pub mod workflowexecution;
