@@ -67,7 +67,7 @@ pub struct Args {
     /// the modes selected.
     #[arg(long = "prebuild", value_delimiter = ',', default_value = "auto", allow_hyphen_values = true)]
     pub prebuild: Vec<String>,
-    /// Do not build anything before the first run.
+    /// Do not build anything before each run.
     #[arg(long)]
     pub no_build: bool,
     /// Milliseconds between two /proc samples.
@@ -144,6 +144,22 @@ fn target_dir(root: &std::path::Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
 }
 
+/// Builds the tests and the setup scripts (untimed), so that a run's wall time is test time.
+/// Done before every run: on a machine where sources change between runs, the timed run then
+/// finds everything fresh instead of compiling.
+fn build(args: &Args, workspace: &std::path::Path, common: &[String]) -> Result<(), Error> {
+    let mut build: Vec<String> = ["cargo", "nextest", "run", "--workspace", "--no-run", "--profile"].iter().map(|s| s.to_string()).collect();
+    build.push(args.modes[0].clone());
+    build.extend(common.iter().cloned());
+    runner::prepare(workspace, &build)?;
+    for build_args in args.prebuild_commands() {
+        let mut argv: Vec<String> = vec!["cargo".into(), "build".into(), "-q".into()];
+        argv.extend(build_args);
+        runner::prepare(workspace, &argv)?;
+    }
+    Ok(())
+}
+
 /// Runs the matrix and writes the report. Fails when a run could not start, or (after the
 /// report is written) when a test failed in any run.
 pub fn run(args: &Args) -> Result<(), Error> {
@@ -152,19 +168,6 @@ pub fn run(args: &Args) -> Result<(), Error> {
     let target = target_dir(&workspace);
     let out = args.out.clone().unwrap_or_else(|| target.join("matrix"));
     let common = args.common_nextest_args();
-
-    if !args.no_build {
-        // Build once, untimed, so a run's wall time is test time.
-        let mut build: Vec<String> = ["cargo", "nextest", "run", "--workspace", "--no-run", "--profile"].iter().map(|s| s.to_string()).collect();
-        build.push(args.modes[0].clone());
-        build.extend(common.iter().cloned());
-        runner::prepare(&workspace, &build)?;
-        for build_args in args.prebuild_commands() {
-            let mut argv: Vec<String> = vec!["cargo".into(), "build".into(), "-q".into()];
-            argv.extend(build_args);
-            runner::prepare(&workspace, &argv)?;
-        }
-    }
 
     let mut data = MatrixData {
         started_at_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0),
@@ -181,6 +184,9 @@ pub fn run(args: &Args) -> Result<(), Error> {
         for mode in &args.modes {
             for &jobs in &args.jobs {
                 index += 1;
+                if !args.no_build {
+                    build(args, &workspace, &common)?;
+                }
                 let spec = runner::RunSpec {
                     workspace: workspace.clone(),
                     target_dir: target.clone(),

@@ -10,7 +10,24 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Process names (`/proc/<pid>/comm`, at most 15 bytes) that are not test processes.
-const EXCLUDED_COMMS: &[&str] = &["cargo", "rustc", "cargo-nextest", "ds-bootstrap", "postgres", "redis-server", "datastorage", "initdb"];
+/// Everything these start is left out too (a build's linkers and build scripts, the daemons'
+/// children), except under nextest, whose children are the tests.
+const EXCLUDED_COMMS: &[&str] = &[
+    "cargo",
+    "rustc",
+    "cargo-nextest",
+    "ds-bootstrap",
+    "single-bootstra", // single-bootstrap, cut to 15 bytes
+    "apiserver",
+    "kubernaut-manag", // kubernaut-manager
+    "postgres",
+    "redis-server",
+    "datastorage",
+    "initdb",
+];
+
+/// The test runner: excluded itself, but its children are the test processes.
+const RUNNER_COMM: &str = "cargo-nextest";
 
 /// Command-line fragments of infrastructure processes whose name says nothing (the supervisor
 /// is a `/bin/sh -c` script named by its `$0`).
@@ -96,11 +113,12 @@ impl ProcFs {
     /// exclusion verdict so a process's command line is read once.
     pub fn sample(&self, root_pid: u32, verdicts: &mut HashMap<u32, bool>) -> Sample {
         // Only `stat` of every process (for the parent chain); `status` only of the run's own.
-        let parents = self.parents();
+        let table = self.table();
+        let parents: HashMap<u32, u32> = table.iter().map(|(&pid, (ppid, _))| (pid, *ppid)).collect();
         let under = descendants(root_pid, &parents);
         let mut sample = Sample::default();
         for p in under.iter().filter_map(|&pid| self.process(pid)) {
-            let counted = *verdicts.entry(p.pid).or_insert_with(|| self.is_test_process(&p));
+            let counted = *verdicts.entry(p.pid).or_insert_with(|| self.is_test_process(&p) && !self.under_a_tool(p.ppid, root_pid, &table));
             if counted {
                 sample.rss_bytes += p.rss_bytes;
                 sample.pids.push(p.pid);
@@ -112,15 +130,37 @@ impl ProcFs {
 
     /// pid → parent pid of every process that can be read now.
     pub fn parents(&self) -> HashMap<u32, u32> {
+        self.table().into_iter().map(|(pid, (ppid, _))| (pid, ppid)).collect()
+    }
+
+    /// pid → (parent pid, name) of every process that can be read now.
+    fn table(&self) -> HashMap<u32, (u32, String)> {
         let Ok(entries) = std::fs::read_dir(&self.root) else { return HashMap::new() };
         entries
             .filter_map(Result::ok)
             .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
             .filter_map(|pid| {
                 let stat = std::fs::read_to_string(self.root.join(pid.to_string()).join("stat")).ok()?;
-                Some((pid, parse_stat(&stat)?.1))
+                let (comm, ppid) = parse_stat(&stat)?;
+                Some((pid, (ppid, comm)))
             })
             .collect()
+    }
+
+    /// Whether `pid` or one of its ancestors below `root` is an excluded tool (other than the
+    /// test runner): a compiler's linker, a setup script's daemon.
+    fn under_a_tool(&self, mut pid: u32, root: u32, table: &HashMap<u32, (u32, String)>) -> bool {
+        for _ in 0..=table.len() {
+            if pid == root {
+                return false;
+            }
+            let Some((ppid, comm)) = table.get(&pid) else { return false };
+            if comm != RUNNER_COMM && EXCLUDED_COMMS.contains(&comm.as_str()) {
+                return true;
+            }
+            pid = *ppid;
+        }
+        false
     }
 
     fn is_test_process(&self, p: &ProcInfo) -> bool {
@@ -211,6 +251,10 @@ mod tests {
         // The setup script and the supervisor it started, still under nextest at this instant.
         write_fake_process(root, 120, 101, "ds-bootstrap", Some(9_000), &["ds-bootstrap"]).unwrap();
         write_fake_process(root, 121, 120, "sh", Some(700), &["/bin/sh", "-c", "...", "testinfra-supervisor"]).unwrap();
+        // A linker under the build's rustc, a build script under cargo: tools, not tests.
+        write_fake_process(root, 130, 102, "rustc", Some(300_000), &["rustc"]).unwrap();
+        write_fake_process(root, 131, 130, "cc", Some(200_000), &["cc"]).unwrap();
+        write_fake_process(root, 132, 102, "build-script-bu", Some(10_000), &["build-script-build"]).unwrap();
         // A zombie (no VmRSS) and a process of someone else.
         write_fake_process(root, 113, 101, "gone", None, &[]).unwrap();
         write_fake_process(root, 200, 1, "workflowexecut", Some(99_000), &["other"]).unwrap();

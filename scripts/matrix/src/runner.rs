@@ -252,17 +252,21 @@ fn terminate(pid: u32) {
     }
 }
 
-/// Runs a preparatory command (a build) in `dir`, output shown to the user.
+/// Runs a preparatory command (a build) in `dir`; its output is shown only when it fails.
 pub fn prepare(dir: &Path, argv: &[String]) -> Result<(), Error> {
     let command = argv.join(" ");
-    eprintln!("matrix: {command}");
-    let status = Command::new(&argv[0])
+    let out = Command::new(&argv[0])
         .args(&argv[1..])
         .current_dir(dir)
         .stdin(Stdio::null())
-        .status()
+        .output()
         .map_err(|source| Error::Spawn { command: command.clone(), source })?;
-    if status.success() { Ok(()) } else { Err(Error::Build { command, status }) }
+    if out.status.success() {
+        return Ok(());
+    }
+    // Quiet when it works (it runs before every run); everything when it does not.
+    eprintln!("matrix: {command}\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    Err(Error::Build { command, status: out.status })
 }
 
 #[cfg(test)]

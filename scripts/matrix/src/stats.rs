@@ -13,7 +13,8 @@ pub fn utilization(tests: &[TestTiming], span_s: f64, jobs: u32) -> Option<f64> 
     if span_s <= 0.0 || jobs == 0 || !span_s.is_finite() {
         return None;
     }
-    let busy: f64 = tests.iter().map(TestTiming::duration_s).sum();
+    // A fold from +0.0: an empty `sum()` of floats is -0.0, which prints as "-0%".
+    let busy = tests.iter().map(TestTiming::duration_s).fold(0.0, |a, b| a + b);
     Some(busy / (span_s * f64::from(jobs)))
 }
 
