@@ -36,6 +36,12 @@ const WFE_FLAGS: &[&str] = &[
     "--wfe-error-backoff-cap-ms=200",
 ];
 
+/// The fixture's shared-mode variables (`fixtures::SHARED_*_VAR`; a test checks they match).
+const SHARED_KUBECONFIG_VAR: &str = "FIXTURES_SHARED_KUBECONFIG";
+const SHARED_METRICS_URL_VAR: &str = "FIXTURES_SHARED_METRICS_URL";
+const SHARED_SERVER_PID_VAR: &str = "FIXTURES_SHARED_SERVER_PID";
+const SHARED_MANAGER_PID_VAR: &str = "FIXTURES_SHARED_MANAGER_PID";
+
 const HOW_TO_RUN: &str = "single-bootstrap is a nextest setup script: run `cargo nextest run --profile integration-single`";
 
 fn main() -> std::process::ExitCode {
@@ -104,10 +110,10 @@ fn run() -> anyhow::Result<()> {
     })?;
 
     let exports = [
-        (fixtures::SHARED_KUBECONFIG_VAR, kubeconfig.display().to_string()),
-        (fixtures::SHARED_METRICS_URL_VAR, format!("http://{metrics_addr}/metrics")),
-        (fixtures::SHARED_SERVER_PID_VAR, server.id().to_string()),
-        (fixtures::SHARED_MANAGER_PID_VAR, manager.id().to_string()),
+        (SHARED_KUBECONFIG_VAR, kubeconfig.display().to_string()),
+        (SHARED_METRICS_URL_VAR, format!("http://{metrics_addr}/metrics")),
+        (SHARED_SERVER_PID_VAR, server.id().to_string()),
+        (SHARED_MANAGER_PID_VAR, manager.id().to_string()),
     ];
     let mut text = String::new();
     for (k, v) in &exports {
@@ -215,4 +221,38 @@ fn wait_for(name: &str, child: &mut Child, log: &Path, mut ready: impl FnMut() -
 fn first_line(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     text.split_once('\n').map(|(line, _)| line.trim().to_owned()).filter(|l| !l.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_the_names_the_fixture_reads() {
+        assert_eq!(SHARED_KUBECONFIG_VAR, fixtures::SHARED_KUBECONFIG_VAR);
+        assert_eq!(SHARED_METRICS_URL_VAR, fixtures::SHARED_METRICS_URL_VAR);
+        assert_eq!(SHARED_SERVER_PID_VAR, fixtures::SHARED_SERVER_PID_VAR);
+        assert_eq!(SHARED_MANAGER_PID_VAR, fixtures::SHARED_MANAGER_PID_VAR);
+    }
+
+    #[test]
+    fn first_line_waits_for_a_complete_line() {
+        let dir = std::env::temp_dir().join(format!("single-bootstrap-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out");
+        assert_eq!(first_line(&path), None);
+        std::fs::write(&path, "http://127.0.0.1:1").unwrap();
+        assert_eq!(first_line(&path), None, "a line without its newline may still be being written");
+        std::fs::write(&path, "http://127.0.0.1:1\nmore").unwrap();
+        assert_eq!(first_line(&path).as_deref(), Some("http://127.0.0.1:1"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn outside_nextest_it_says_how_to_run_it() {
+        if std::env::var_os("NEXTEST_ENV").is_none() {
+            let err = run().unwrap_err().to_string();
+            assert!(err.contains("--profile integration-single"), "{err}");
+        }
+    }
 }
