@@ -142,3 +142,21 @@ fn a_missing_kubeconfig_fails_start_up_naming_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("reading the kubeconfig /nonexistent/kubeconfig"), "{stderr}");
 }
+
+#[test]
+fn a_bad_notification_routing_fails_start_up_naming_it() {
+    let scratch = Scratch::new("bad-routing");
+    let kubeconfig = scratch.0.join("kubeconfig");
+    std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: http://127.0.0.1:1\ncontexts:\n- name: a\n  context:\n    cluster: a\n    user: a\ncurrent-context: a\nusers:\n- name: a\n  user:\n    token: x\n").unwrap();
+    let routing = scratch.0.join("routing.yaml");
+    std::fs::write(&routing, "channels: [not, a, map]\n").unwrap();
+    let out = Command::new(BIN)
+        .args(args(&scratch.0, &kubeconfig))
+        .arg(format!("--notification-routing={}", routing.display()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("registering the notification") || stderr.contains("parsing the notification routing"), "{stderr}");
+    assert!(stderr.contains(&routing.display().to_string()), "{stderr}");
+}

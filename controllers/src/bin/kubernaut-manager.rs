@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use audit::{AuditStore, StoreConfig};
 use clap::Parser;
-use controllers::workflowexecution;
+use controllers::{notification, workflowexecution};
 use manager::{Backoff, Manager};
 use prometheus_client::registry::Registry;
 use tokio::signal::unix::{SignalKind, signal};
@@ -54,6 +54,50 @@ struct Args {
     audit_actor: String,
     #[command(flatten)]
     wfe: WfeArgs,
+    #[command(flatten)]
+    notification: NotificationArgs,
+}
+
+/// NotificationRequest controller settings. It runs only when given a routing file: without
+/// one it has nowhere to deliver, and a run whose notification tests bring their own
+/// per-process controllers must not have a second one reconciling on the shared server.
+#[derive(Debug, clap::Args)]
+struct NotificationArgs {
+    /// Routing configuration (channels and routes, YAML); runs the Notification controller.
+    #[arg(long = "notification-routing", value_name = "PATH")]
+    nr_routing: Option<PathBuf>,
+    /// Milliseconds one "second" of a spec's retry policy lasts (tests use 1).
+    #[arg(long = "notification-backoff-unit-ms")]
+    nr_backoff_unit_ms: Option<u64>,
+    /// Consecutive failures that open a channel's circuit breaker; 0 disables it.
+    #[arg(long = "notification-breaker-threshold")]
+    nr_breaker_threshold: Option<u32>,
+    /// Milliseconds before the requeue that follows a phase change.
+    #[arg(long = "notification-phase-requeue-ms")]
+    nr_phase_requeue_ms: Option<u64>,
+}
+
+impl NotificationArgs {
+    /// `None` when the controller is not to run.
+    fn config(&self) -> anyhow::Result<Option<notification::Config>> {
+        let Some(path) = &self.nr_routing else { return Ok(None) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading the notification routing {}", path.display()))?;
+        let mut config = notification::Config {
+            routing: notification::RoutingConfig::from_yaml(&text)
+                .with_context(|| format!("parsing the notification routing {}", path.display()))?,
+            ..notification::Config::default()
+        };
+        if let Some(ms) = self.nr_backoff_unit_ms {
+            config.backoff_unit = Duration::from_millis(ms);
+        }
+        if let Some(n) = self.nr_breaker_threshold {
+            config.breaker.failure_threshold = n;
+        }
+        if let Some(ms) = self.nr_phase_requeue_ms {
+            config.phase_requeue = Duration::from_millis(ms);
+        }
+        Ok(Some(config))
+    }
 }
 
 /// WorkflowExecution controller settings (defaults: the controller's own).
@@ -100,13 +144,22 @@ impl WfeArgs {
     }
 }
 
-/// Adds one controller to the manager, its metrics to the registry.
-type Register = fn(&Args, &mut Manager, &mut Registry, &AuditStore);
+/// Adds one controller to the manager and its metrics to the registry; `Ok(false)` when its
+/// flags say it is not to run.
+type Register = fn(&Args, &mut Manager, &mut Registry, &AuditStore) -> anyhow::Result<bool>;
 
-/// Every controller this crate has. Adding one is one line here (and its flags above).
-const CONTROLLERS: &[(&str, Register)] = &[(workflowexecution::CONTROLLER_NAME, |args, manager, registry, audit| {
-    workflowexecution::register(manager, args.wfe.config(), workflowexecution::Metrics::register(registry), audit.clone())
-})];
+/// Every controller this crate has. Adding one is one entry here (and its flags above).
+const CONTROLLERS: &[(&str, Register)] = &[
+    (workflowexecution::CONTROLLER_NAME, |args, manager, registry, audit| {
+        workflowexecution::register(manager, args.wfe.config(), workflowexecution::Metrics::register(registry), audit.clone());
+        Ok(true)
+    }),
+    (notification::CONTROLLER_NAME, |args, manager, registry, audit| {
+        let Some(config) = args.notification.config()? else { return Ok(false) };
+        notification::register(manager, config, notification::Metrics::register(registry), audit.clone())?;
+        Ok(true)
+    }),
+];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -139,9 +192,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     let mut manager = Manager::new(client, shutdown.clone());
+    let mut running_names = Vec::new();
     for (name, register) in CONTROLLERS {
-        tracing::info!(controller = name, "registering");
-        register(&args, &mut manager, &mut registry, &audit);
+        if register(&args, &mut manager, &mut registry, &audit).with_context(|| format!("registering the {name} controller"))? {
+            running_names.push(*name);
+        }
     }
     let running = manager.start();
     running.ready(READY_TIMEOUT).await.context("waiting for the controllers' watches to sync")?;
@@ -162,7 +217,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         std::fs::write(&tmp, metrics_addr.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     }
-    eprintln!("kubernaut-manager: {} controller(s) ready; metrics on http://{metrics_addr}/metrics", CONTROLLERS.len());
+    eprintln!("kubernaut-manager: controllers {running_names:?} ready; metrics on http://{metrics_addr}/metrics");
 
     tokio::select! {
         _ = sigterm.recv() => {}
