@@ -4,7 +4,10 @@
 //!
 //! There is no Job controller in a test API server: tests play it, writing Job (and Pod) status.
 //! Every test works in namespaces of its own and on targets of its own, so tests also pass when
-//! they share one process (plain `cargo test`).
+//! they share one process (plain `cargo test`) and in the single-controller baseline
+//! (`--profile integration-single`: one shared API server and manager, controller tests
+//! serialized), where metric assertions are deltas and the two suites with a controller
+//! configuration of their own (long cooldown, late namespace) are skipped.
 
 mod env;
 mod failures;
