@@ -48,7 +48,7 @@ pub enum ConfigError {
         origin: String,
         /// The YAML error.
         #[source]
-        source: serde_saphyr::Error,
+        source: Box<serde_saphyr::Error>,
     },
     /// A route names a channel that is not defined.
     #[error("routing config: route {route} sends to channel {channel:?}, which is not defined under `channels:`; define it or remove it from the route")]
@@ -141,7 +141,7 @@ impl RoutingConfig {
     }
 
     fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let config: Self = serde_saphyr::from_str(text).map_err(|source| ConfigError::Parse { origin: origin.to_owned(), source })?;
+        let config: Self = serde_saphyr::from_str(text).map_err(|source| ConfigError::Parse { origin: origin.to_owned(), source: Box::new(source) })?;
         config.validate()?;
         Ok(config)
     }

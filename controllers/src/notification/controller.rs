@@ -315,7 +315,10 @@ async fn deliver(nr: &NotificationRequest, channel: &str, n: i32, ctx: &Context)
                     duration_seconds: None,
                 };
             }
-            Permit::Go | Permit::Trial => {
+            permit @ (Permit::Go | Permit::Trial) => {
+                if permit == Permit::Trial {
+                    ctx.metrics.breaker(channel, super::BreakerState::HalfOpen);
+                }
                 let outcome = channels::deliver(&ctx.http, channel, config, nr, n).await;
                 // An invalid answer shows the channel is up: only failures and timeouts trip it.
                 let healthy = !matches!(outcome.status, DeliveryStatus::Failed | DeliveryStatus::Timeout);
