@@ -207,6 +207,15 @@ impl Catalog {
         self.by_path.get(&format!("{group}/{version}/{plural}"))
     }
 
+    /// The preferred served version of the resource whose store key is `group/plural`.
+    pub fn by_store_key(&self, key: &str) -> Option<&Arc<ResourceInfo>> {
+        let (group, plural) = key.split_once('/')?;
+        self.group(group)?
+            .versions
+            .iter()
+            .find_map(|v| v.resources.iter().find(|r| r.plural == plural))
+    }
+
     /// Every group, the core group (named "") first.
     pub fn groups(&self) -> &[Group] {
         &self.groups

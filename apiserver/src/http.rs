@@ -706,14 +706,39 @@ async fn delete_opts(
         ..DeleteOpts::default()
     };
     let body = read_body(req).await?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(opts);
-    }
-    let v: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "the DeleteOptions body could not be decoded as JSON: {e}"
-        ))
-    })?;
+    let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the DeleteOptions body could not be decoded as JSON: {e}"
+            ))
+        })?
+    };
+    // The body's fields win over query parameters of the same name, as in kube-apiserver.
+    let policy = match v.get("propagationPolicy") {
+        Some(Value::Null) | None => param(q, "propagationPolicy").map(Value::from),
+        Some(p) => Some(p.clone()),
+    };
+    let orphan = match v.get("orphanDependents") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::Null) | None => match param(q, "orphanDependents") {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid orphanDependents {other:?}: must be true or false"
+                )));
+            }
+        },
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "the DeleteOptions body could not be decoded: orphanDependents must be a boolean, not {other}"
+            )));
+        }
+    };
+    opts.propagation = propagation(policy.as_ref(), orphan)?;
     if let Some(p) = v.get("preconditions") {
         opts.uid = p.get("uid").and_then(Value::as_str).map(str::to_owned);
         opts.resource_version = p
@@ -735,4 +760,61 @@ async fn delete_opts(
         }
     }
     Ok(opts)
+}
+
+/// `DeleteOptions.propagationPolicy` (or the deprecated `orphanDependents`), validated as
+/// kube-apiserver's `ValidateDeleteOptions` does.
+fn propagation(
+    policy: Option<&Value>,
+    orphan: Option<bool>,
+) -> Result<Option<crate::store::Propagation>, ApiError> {
+    use crate::status::Cause;
+    use crate::store::Propagation;
+    let invalid = |cause: Cause| {
+        ApiError::invalid(
+            "DeleteOptions.meta.k8s.io",
+            "meta.k8s.io",
+            "DeleteOptions",
+            "",
+            vec![cause],
+        )
+    };
+    let policy = match policy {
+        None => None,
+        Some(Value::String(p)) => Some(match p.as_str() {
+            "Background" => Propagation::Background,
+            "Foreground" => Propagation::Foreground,
+            "Orphan" => Propagation::Orphan,
+            other => {
+                return Err(invalid(Cause::new(
+                    "FieldValueNotSupported",
+                    "propagationPolicy",
+                    format!(
+                        "Unsupported value: {}: supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"",
+                        json!(other)
+                    ),
+                )));
+            }
+        }),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "the DeleteOptions body could not be decoded: propagationPolicy must be a string, not {other}"
+            )));
+        }
+    };
+    match (policy, orphan) {
+        (Some(p), Some(_)) => Err(invalid(Cause::new(
+            "FieldValueInvalid",
+            "propagationPolicy",
+            format!(
+                "Invalid value: {}: orphanDependents and deletionPropagation cannot be both set",
+                json!(format!("{p:?}"))
+            ),
+        ))),
+        (Some(p), None) => Ok(Some(p)),
+        (None, Some(true)) => Ok(Some(Propagation::Orphan)),
+        // orphanDependents=false means "not orphaned": the background default, GC finalizers dropped.
+        (None, Some(false)) => Ok(Some(Propagation::Background)),
+        (None, None) => Ok(None),
+    }
 }

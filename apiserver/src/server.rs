@@ -34,6 +34,7 @@ pub struct Builder {
     crds: Vec<(String, Value)>,
     listen: Option<SocketAddr>,
     history: Option<usize>,
+    garbage_collection: Option<bool>,
 }
 
 impl Builder {
@@ -66,10 +67,21 @@ impl Builder {
         self
     }
 
+    /// Runs the garbage collector and the namespace controller (default: on). Off mimics envtest
+    /// exactly: ownerReferences are never followed, `orphan`/`foregroundDeletion` finalizers are
+    /// never removed, and a deleted namespace stays Terminating with everything inside it.
+    pub fn garbage_collection(mut self, on: bool) -> Self {
+        self.garbage_collection = Some(on);
+        self
+    }
+
     /// Binds, installs the CRDs and starts serving on the current tokio runtime; ready when this returns.
     pub async fn start(self) -> Result<ApiServer, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        let store = Store::new(self.history.unwrap_or(DEFAULT_WATCH_HISTORY));
+        let store = Store::new(
+            self.history.unwrap_or(DEFAULT_WATCH_HISTORY),
+            self.garbage_collection.unwrap_or(true),
+        );
         store.bootstrap();
         let mut crds = Vec::new();
         for dir in &self.crd_dirs {

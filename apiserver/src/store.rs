@@ -6,7 +6,9 @@
 //! half-written store. Events are published to a broadcast channel while the lock is held, so a
 //! watcher that subscribes under the same lock sees every event after its starting point exactly once.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+mod gc;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use base64::Engine;
@@ -115,12 +117,25 @@ pub struct WriteOpts {
     pub field_validation: FieldValidation,
 }
 
+/// `DeleteOptions.propagationPolicy`: what happens to the dependents of a deleted object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// The owner goes at once; the garbage collector deletes its dependents afterwards.
+    Background,
+    /// The owner waits (finalizer `foregroundDeletion`) until its blocking dependents are gone.
+    Foreground,
+    /// The dependents stay, their ownerReferences to the owner removed (finalizer `orphan`).
+    Orphan,
+}
+
 /// Delete preconditions and options.
 #[derive(Debug, Clone, Default)]
 pub struct DeleteOpts {
     pub uid: Option<String>,
     pub resource_version: Option<String>,
     pub dry_run: bool,
+    /// None: keep the object's garbage-collection finalizers as they are (background by default).
+    pub propagation: Option<Propagation>,
 }
 
 /// The answer to a write: status code, body and `Warning` headers.
@@ -200,6 +215,14 @@ struct Inner {
     history_cap: usize,
     /// Every event with a resourceVersion above this is still in `history`.
     compacted: u64,
+    /// The garbage collector and namespace controller run (off: envtest's behaviour).
+    gc: bool,
+    /// Every stored object by uid, for resolving ownerReferences.
+    uids: HashMap<String, (Arc<str>, ObjKey)>,
+    /// Owner uid → the objects whose ownerReferences name it.
+    dependents: HashMap<String, BTreeSet<(Arc<str>, ObjKey)>>,
+    /// Objects the garbage collector must look at before the current write returns.
+    gc_queue: VecDeque<(Arc<str>, ObjKey)>,
 }
 
 /// The in-memory object store of one API server.
@@ -386,6 +409,7 @@ impl Inner {
         } else {
             map.insert(key.clone(), stored.clone());
         }
+        self.index_and_enqueue(&resource, &key, kind, prev.as_deref(), &stored.value);
         let event = Arc::new(Event {
             rv,
             resource,
@@ -486,7 +510,7 @@ impl Inner {
 
 impl Store {
     /// An empty store holding `history` events for watches, with the built-in catalogue.
-    pub fn new(history: usize) -> Self {
+    pub fn new(history: usize, garbage_collection: bool) -> Self {
         // The broadcast channel holds as many events as the history: a watcher that falls further
         // behind is closed and resumes from its last resourceVersion (or relists on 410).
         let (events, _) = broadcast::channel(history.max(1));
@@ -498,6 +522,10 @@ impl Store {
                 history: VecDeque::with_capacity(history.min(1024)),
                 history_cap: history.max(1),
                 compacted: 0,
+                gc: garbage_collection,
+                uids: HashMap::new(),
+                dependents: HashMap::new(),
+                gc_queue: VecDeque::new(),
             }),
             events,
         }
@@ -744,6 +772,7 @@ impl Store {
         if is_crd {
             g.crd_changed(&self.events, None, crd_infos);
         }
+        g.collect_garbage(&self.events);
         warnings.dedup();
         Ok(Written {
             code: 201,
@@ -962,6 +991,23 @@ impl Store {
         let deleting = old_meta
             .get("deletionTimestamp")
             .is_some_and(|v| !v.is_null());
+        let is_namespace = *info.store_key() == *NAMESPACES_KEY;
+        if is_namespace {
+            // Only the namespace controller (the `finalize` subresource) changes spec.finalizers.
+            match old.value.pointer("/spec/finalizers") {
+                Some(f) => {
+                    if !new.get("spec").is_some_and(Value::is_object) {
+                        new["spec"] = json!({});
+                    }
+                    new["spec"]["finalizers"] = f.clone();
+                }
+                None => {
+                    if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+                        spec.remove("finalizers");
+                    }
+                }
+            }
+        }
         let new_finalizers = meta::finalizers(&new);
         if deleting {
             let old_finalizers = meta::finalizers(&old.value);
@@ -1051,7 +1097,10 @@ impl Store {
         if let Some(infos) = crd_infos {
             g.crd_changed(&self.events, Some(&old.value), Some(infos));
         }
-        if deleting && new_finalizers.is_empty() {
+        if deleting
+            && new_finalizers.is_empty()
+            && (!is_namespace || spec_finalizers(&stored.value).is_empty())
+        {
             let value = stored.value.clone();
             g.commit(
                 &self.events,
@@ -1065,6 +1114,7 @@ impl Store {
                 g.crd_changed(&self.events, Some(&stored.value), None);
             }
         }
+        g.collect_garbage(&self.events);
         Ok(Written {
             code: 200,
             body: stored.render(info),
@@ -1077,11 +1127,13 @@ impl Store {
         let mut g = self.lock();
         let info = g.resolve(t)?;
         let key = obj_key(&info, t.namespace, t.name);
-        Self::delete_locked(&mut g, &self.events, &info, key, opts)
+        let written = Self::delete_locked(&mut g, &self.events, &info, key, opts)?;
+        g.collect_garbage(&self.events);
+        Ok(written)
     }
 
     fn delete_locked(
-        g: &mut MutexGuard<'_, Inner>,
+        g: &mut Inner,
         tx: &broadcast::Sender<Arc<Event>>,
         info: &Arc<ResourceInfo>,
         key: ObjKey,
@@ -1117,15 +1169,39 @@ impl Store {
             }
         }
         let resource = info.store_key();
-        if !meta::finalizers(&old.value).is_empty() {
+        let is_namespace = *resource == *NAMESPACES_KEY;
+        let finalizers = gc::finalizers_for(&meta::finalizers(&old.value), opts.propagation);
+        // A namespace waits for its `spec.finalizers` (the namespace controller's "kubernetes").
+        let waits =
+            !finalizers.is_empty() || (is_namespace && !spec_finalizers(&old.value).is_empty());
+        if waits {
             if !meta_str(&old.value, "deletionTimestamp").is_empty() {
+                if finalizers == meta::finalizers(&old.value) {
+                    return Ok(Written {
+                        code: 200,
+                        body: old.render(info),
+                        warnings: Vec::new(),
+                    });
+                }
+                // Already being deleted: a new propagationPolicy only changes the GC finalizers.
+                let mut changed = old.value.clone();
+                set_finalizers(&mut changed, &finalizers);
+                if opts.dry_run {
+                    return Ok(Written {
+                        code: 200,
+                        body: Stored::new(changed).render(info),
+                        warnings: Vec::new(),
+                    });
+                }
+                let stored = g.commit(tx, &resource, key, changed, EventKind::Modified, Some(old));
                 return Ok(Written {
                     code: 200,
-                    body: old.render(info),
+                    body: stored.render(info),
                     warnings: Vec::new(),
                 });
             }
             let mut marked = old.value.clone();
+            set_finalizers(&mut marked, &finalizers);
             let generation = meta_mut(&mut marked)
                 .get("generation")
                 .and_then(Value::as_i64)
@@ -1137,8 +1213,11 @@ impl Store {
             if generation > 0 {
                 meta.insert("generation".into(), (generation + 1).into());
             }
-            if *resource == *NAMESPACES_KEY {
-                marked["status"] = json!({"phase": "Terminating"});
+            if is_namespace {
+                if !marked.get("status").is_some_and(Value::is_object) {
+                    marked["status"] = json!({});
+                }
+                marked["status"]["phase"] = "Terminating".into();
             }
             if opts.dry_run {
                 return Ok(Written {
@@ -1202,9 +1281,16 @@ impl Store {
             .unwrap_or_default();
         let mut items = Vec::new();
         for key in keys {
-            let w = Self::delete_locked(&mut g, &self.events, &info, key, opts)?;
-            items.push(w.body);
+            match Self::delete_locked(&mut g, &self.events, &info, key, opts) {
+                Ok(w) => items.push(w.body),
+                Err(e) => {
+                    // Deletions already made stay made (as in kube-apiserver); finish their collection.
+                    g.collect_garbage(&self.events);
+                    return Err(e);
+                }
+            }
         }
+        g.collect_garbage(&self.events);
         let rv = g.rv;
         Ok(list_body(&info, rv, None, None, &items))
     }
@@ -1429,4 +1515,27 @@ pub fn to_yaml(objects: &[Arc<Stored>]) -> String {
         }
     }
     out
+}
+
+/// A namespace's `spec.finalizers` (empty for other objects).
+fn spec_finalizers(obj: &Value) -> Vec<String> {
+    obj.pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sets `metadata.finalizers` (removing the field when empty, as Go's omitempty encodes it).
+fn set_finalizers(obj: &mut Value, finalizers: &[String]) {
+    let meta = meta_mut(obj);
+    if finalizers.is_empty() {
+        meta.remove("finalizers");
+    } else {
+        meta.insert("finalizers".into(), json!(finalizers));
+    }
 }

@@ -254,3 +254,51 @@ async fn kubectl_works_with_default_flags() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_delete_namespace_completes_and_removes_its_content() {
+    let Some(bin) = find_kubectl() else {
+        eprintln!(
+            "SKIPPED kubectl_delete_namespace_completes_and_removes_its_content: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
+        );
+        return;
+    };
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let k = Kubectl {
+        bin,
+        kubeconfig,
+        dir: dir.path().to_owned(),
+    };
+    let manifest = k.file(
+        "ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: doomed}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: doomed}\ndata: {k: v}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: doomed}\nstringData: {k: v}\n",
+    );
+    k.ok(&["apply", "-f", &manifest]).await;
+    assert!(
+        k.ok(&["get", "configmaps", "-n", "doomed"])
+            .await
+            .contains('a')
+    );
+    // kubectl waits (its default --wait=true) until the namespace is gone.
+    let out = k
+        .ok(&["delete", "namespace", "doomed", "--timeout=20s"])
+        .await;
+    assert!(out.contains("namespace \"doomed\" deleted"), "{out}");
+    let out = k.run(&["get", "namespace", "doomed"]).await;
+    assert!(
+        !out.ok && out.stderr.contains("namespaces \"doomed\" not found"),
+        "{}",
+        out.stderr
+    );
+    let left = k
+        .ok(&["get", "configmaps,secrets", "-n", "doomed", "-o", "name"])
+        .await;
+    assert!(left.trim().is_empty(), "{left}");
+    server.shutdown().await;
+}
