@@ -76,6 +76,10 @@ pub struct Args {
     /// Seconds after which a run is terminated.
     #[arg(long, default_value_t = DEFAULT_RUN_TIMEOUT_S)]
     pub run_timeout: u64,
+    /// Do not run anything: write the report again from this `report.json` (e.g. after a
+    /// change to the report's layout).
+    #[arg(long, value_name = "REPORT_JSON")]
+    pub render: Option<PathBuf>,
     /// Further nextest arguments, after `--`.
     #[arg(last = true)]
     pub nextest_args: Vec<String>,
@@ -164,6 +168,14 @@ fn build(args: &Args, workspace: &std::path::Path, common: &[String]) -> Result<
 /// report is written) when a test failed in any run.
 pub fn run(args: &Args) -> Result<(), Error> {
     args.validate()?;
+    if let Some(json) = &args.render {
+        let text = std::fs::read(json).map_err(|e| Error::Usage(format!("cannot read {}: {e}", json.display())))?;
+        let data: MatrixData = serde_json::from_slice(&text).map_err(|e| Error::Usage(format!("{} is not a matrix report.json: {e}", json.display())))?;
+        let out = args.out.clone().unwrap_or_else(|| json.parent().map(PathBuf::from).unwrap_or_default());
+        let written = report::write_all(&data, &out)?;
+        eprintln!("matrix: wrote {} and {}", written.markdown.display(), written.html.display());
+        return Ok(());
+    }
     let workspace = std::fs::canonicalize(&args.workspace).map_err(|e| Error::Usage(format!("workspace {}: {e}", args.workspace.display())))?;
     let target = target_dir(&workspace);
     let out = args.out.clone().unwrap_or_else(|| target.join("matrix"));
@@ -253,6 +265,19 @@ mod tests {
         assert_eq!(cmds, vec!["-p ds-bootstrap", "-p single-bootstrap", "-p apiserver --bin apiserver -p controllers --bin kubernaut-manager"]);
         let args = Args::try_parse_from(["matrix", "--prebuild", "-p x,auto"]).unwrap();
         assert_eq!(args.prebuild_commands().len(), 2);
+    }
+
+    #[test]
+    fn render_rewrites_a_report_from_its_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = report::write_all(&model::tests::sample(), dir.path()).unwrap();
+        std::fs::remove_file(&written.html).unwrap();
+        let args = Args::try_parse_from(["matrix", "--render", written.json.to_str().unwrap()]).unwrap();
+        run(&args).unwrap();
+        assert!(written.html.is_file());
+        std::fs::write(&written.json, "{}").unwrap();
+        let err = run(&args).unwrap_err().to_string();
+        assert!(err.contains("is not a matrix report.json"), "{err}");
     }
 
     #[test]

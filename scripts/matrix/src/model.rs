@@ -126,11 +126,18 @@ pub struct LevelSummary {
     pub utilization: Option<f64>,
     /// Mean utilization of the test span.
     pub utilization_span: Option<f64>,
+    /// Mean test span (first test start to last test end).
+    pub test_span_s: f64,
     /// Mean wall at `-j 1` of this mode ÷ mean wall here.
     pub speedup_vs_j1: Option<f64>,
+    /// The same with test spans: without nextest's start-up, builds and the setup script,
+    /// which on a busy shared machine can dwarf a short suite.
+    pub span_speedup_vs_j1: Option<f64>,
     /// Mean wall of the baseline mode at this `-j` ÷ mean wall here (modes other than the
     /// baseline, when the baseline ran at this `-j`).
     pub speedup_vs_baseline: Option<f64>,
+    /// The same with test spans.
+    pub span_speedup_vs_baseline: Option<f64>,
     /// Passed ÷ tests, over every run.
     pub pass_rate: Option<f64>,
     /// Tests over every run, and how many failed / were flaky.
@@ -166,6 +173,11 @@ impl MatrixData {
         stats::mean(&walls)
     }
 
+    fn mean_span(&self, mode: &str, jobs: u32) -> Option<f64> {
+        let spans: Vec<f64> = self.runs.iter().filter(|r| r.mode == mode && r.jobs == jobs).map(|r| stats::test_span_s(&r.tests)).collect();
+        stats::mean(&spans)
+    }
+
     /// One summary per mode and `-j`, modes in run order, `-j` ascending.
     pub fn levels(&self) -> Vec<LevelSummary> {
         let mut out = Vec::new();
@@ -183,6 +195,7 @@ impl MatrixData {
                 let passed: usize = summaries.iter().map(|s| s.passed + s.flaky).sum();
                 let ready: Vec<f64> = runs.iter().flat_map(|r| r.ready.iter().map(|x| x.ready_ms)).collect();
                 let baseline = self.baseline.as_deref().filter(|b| *b != mode);
+                let span = self.mean_span(&mode, j).unwrap_or(0.0);
                 out.push(LevelSummary {
                     mode: mode.clone(),
                     jobs: j,
@@ -190,8 +203,11 @@ impl MatrixData {
                     wall_s: wall,
                     utilization: stats::mean(&utils),
                     utilization_span: stats::mean(&utils_span),
+                    test_span_s: span,
                     speedup_vs_j1: self.mean_wall(&mode, 1).and_then(|w1| stats::speedup(w1, wall)),
+                    span_speedup_vs_j1: self.mean_span(&mode, 1).and_then(|s1| stats::speedup(s1, span)),
                     speedup_vs_baseline: baseline.and_then(|b| self.mean_wall(b, j)).and_then(|wb| stats::speedup(wb, wall)),
+                    span_speedup_vs_baseline: baseline.and_then(|b| self.mean_span(b, j)).and_then(|sb| stats::speedup(sb, span)),
                     pass_rate: (tests > 0).then(|| passed as f64 / tests as f64),
                     tests,
                     failed: summaries.iter().map(|s| s.failed).sum(),
@@ -280,6 +296,10 @@ pub(crate) mod tests {
         assert_eq!((one.mode.as_str(), one.jobs, two.jobs), ("integration", 1, 2));
         assert_eq!(two.speedup_vs_j1, Some(2.0));
         assert_eq!(two.speedup_vs_baseline, Some(2.0));
+        // Test spans: 7 s at -j 1 (0.5 → 7.5), 3.4 s at -j 2 (0.5 → 3.9), 7 s in the baseline.
+        assert_eq!((one.test_span_s, two.test_span_s), (7.0, 3.4));
+        assert_eq!(two.span_speedup_vs_j1, Some(7.0 / 3.4));
+        assert_eq!(two.span_speedup_vs_baseline, Some(7.0 / 3.4));
         assert_eq!(one.speedup_vs_baseline, Some(9.0 / 8.0));
         // Σ durations = 2 + 3 + 1 + 1 = 7 s over 8 s × 1 slot.
         assert_eq!(one.utilization, Some(7.0 / 8.0));

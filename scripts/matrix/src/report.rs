@@ -67,18 +67,30 @@ fn mib(bytes: u64) -> String {
     if bytes == 0 { "–".into() } else { format!("{:.0} MiB", bytes as f64 / f64::from(1u32 << 20)) }
 }
 
-const LEVEL_HEADER: [&str; 10] =
-    ["-j", "runs", "wall (s)", "utilization", "util. of test span", "speedup vs -j 1", "speedup vs baseline", "pass rate (failed/flaky)", "peak memory", "env-ready median / p95 (ms)"];
+const LEVEL_HEADER: [&str; 11] = [
+    "-j",
+    "runs",
+    "wall (s)",
+    "test span (s)",
+    "utilization",
+    "util. of test span",
+    "speedup vs -j 1 (wall / span)",
+    "speedup vs baseline (wall / span)",
+    "pass rate (failed/flaky)",
+    "peak memory",
+    "env-ready median / p95 (ms)",
+];
 
-fn level_row(l: &LevelSummary) -> [String; 10] {
+fn level_row(l: &LevelSummary) -> [String; 11] {
     [
         l.jobs.to_string(),
         l.runs.to_string(),
         format!("{:.2}", l.wall_s),
+        format!("{:.2}", l.test_span_s),
         pct(l.utilization),
         pct(l.utilization_span),
-        times(l.speedup_vs_j1),
-        times(l.speedup_vs_baseline),
+        format!("{} / {}", times(l.speedup_vs_j1), times(l.span_speedup_vs_j1)),
+        format!("{} / {}", times(l.speedup_vs_baseline), times(l.span_speedup_vs_baseline)),
         format!("{} ({}/{}) of {}", pct(l.pass_rate), l.failed, l.flaky, l.tests),
         mib(l.peak_rss_bytes),
         format!("{} / {}", ms(l.ready_median_ms), ms(l.ready_p95_ms)),
@@ -368,8 +380,8 @@ mod tests {
         let md = markdown(&sample());
         assert!(md.contains("## Mode `integration`\n"), "{md}");
         assert!(md.contains("## Mode `integration-single` (baseline)"), "{md}");
-        assert!(md.contains("| 2 | 1 | 4.00 | "), "{md}");
-        assert!(md.contains("| 2.00× | 2.00× |"), "{md}");
+        assert!(md.contains("| 2 | 1 | 4.00 | 3.40 | "), "{md}");
+        assert!(md.contains("| 2.00× / 2.06× | 2.00× / 2.06× |"), "{md}");
         assert!(md.contains("75.0% (1/1) of 4"), "{md}");
         assert!(md.contains("1 process(es) used an API server owned by another process."), "{md}");
         assert_eq!(md.lines().filter(|l| l.starts_with("| integration")).count(), 4, "{md}");
