@@ -189,7 +189,7 @@ pub fn tick_step(span_s: f64) -> f64 {
 
 /// The SVG timeline of one run: a lane per slot, a bar per test.
 pub fn timeline_svg(run: &RunData, colours: &HashMap<String, &'static str>) -> String {
-    let (lanes, lane_count) = stats::assign_lanes(&run.tests);
+    let (lanes, lane_count) = stats::assign_lanes(&run.tests, run.jobs as usize);
     let lane_count = lane_count.max(run.jobs as usize).max(1);
     let span = run.wall_s.max(run.tests.iter().map(|t| t.end_s).fold(0.0, f64::max)).max(0.001);
     let plot_w = SVG_WIDTH - LABEL_WIDTH - RIGHT_MARGIN;

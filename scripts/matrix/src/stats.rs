@@ -50,8 +50,10 @@ pub fn mean(values: &[f64]) -> Option<f64> {
 
 /// Assigns each test (in `tests` order) a lane: the lowest-numbered lane free at its start,
 /// which is how nextest hands out its slots, so with exact times the lanes are the slots.
+/// At most `max_lanes` lanes (the run's `-j`): when the reported times of a loaded machine make
+/// more tests overlap than there were slots, the test goes to the lane that frees first.
 /// Returns one lane index per test and the number of lanes.
-pub fn assign_lanes(tests: &[TestTiming]) -> (Vec<usize>, usize) {
+pub fn assign_lanes(tests: &[TestTiming], max_lanes: usize) -> (Vec<usize>, usize) {
     let mut order: Vec<usize> = (0..tests.len()).collect();
     order.sort_by(|&a, &b| tests[a].start_s.total_cmp(&tests[b].start_s).then(tests[a].end_s.total_cmp(&tests[b].end_s)));
     let mut lane_end: Vec<f64> = Vec::new();
@@ -60,10 +62,11 @@ pub fn assign_lanes(tests: &[TestTiming]) -> (Vec<usize>, usize) {
         let t = &tests[i];
         let lane = match lane_end.iter().position(|&end| end <= t.start_s + LANE_TOLERANCE_S) {
             Some(lane) => lane,
-            None => {
+            None if lane_end.len() < max_lanes.max(1) => {
                 lane_end.push(f64::NEG_INFINITY);
                 lane_end.len() - 1
             }
+            None => lane_end.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map(|(lane, _)| lane).unwrap_or(0),
         };
         lane_end[lane] = t.end_s;
         lanes[i] = lane;
@@ -122,10 +125,14 @@ mod tests {
             t("d", 1.0, 5.0),   // both busy: a third lane
             t("e", 4.5, 6.0),   // lane 0 (a ended at 4) is the lowest free
         ];
-        let (lanes, n) = assign_lanes(&tests);
+        let (lanes, n) = assign_lanes(&tests, 12);
         // b (shorter) goes first of the two that start together.
         assert_eq!(lanes, vec![1, 0, 0, 2, 0]);
         assert_eq!(n, 3);
-        assert_eq!(assign_lanes(&[]), (vec![], 0));
+        assert_eq!(assign_lanes(&[], 4), (vec![], 0));
+        // Only two slots: d overlaps both (skewed times) and goes to the one freeing first (b's).
+        let (lanes, n) = assign_lanes(&tests, 2);
+        assert_eq!(n, 2);
+        assert_eq!(lanes[3], 0);
     }
 }
