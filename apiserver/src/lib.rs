@@ -22,6 +22,7 @@ mod meta;
 mod openapi;
 mod selector;
 mod server;
+mod smp;
 mod status;
 mod store;
 mod watch;

@@ -848,6 +848,19 @@ impl Store {
                 }
                 json_patch::merge(&mut doc, &p);
             }
+            PatchKind::Strategic => {
+                if info.custom {
+                    // kube-apiserver serves no strategic merge patch for custom resources.
+                    return Err(ApiError::unsupported_media_type(format!(
+                        "the body of the request was in an unknown format - accepted media types include: {}",
+                        crate::openapi::PATCH_TYPES.join(", ")
+                    )));
+                }
+                let p: Value = serde_json::from_slice(patch)
+                    .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+                let ty = crate::smp::root_type(&info.api_version(), &info.kind).unwrap_or("");
+                doc = crate::smp::apply(&doc, &p, ty)?;
+            }
             PatchKind::Json => {
                 let p: json_patch::Patch = serde_json::from_slice(patch)
                     .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
@@ -1454,11 +1467,13 @@ fn too_large(asked: u64, current: u64) -> ApiError {
     e
 }
 
-/// `application/merge-patch+json` or `application/json-patch+json`.
+/// `application/merge-patch+json`, `application/json-patch+json` or
+/// `application/strategic-merge-patch+json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchKind {
     Merge,
     Json,
+    Strategic,
 }
 
 /// Writes a `<Kind>List` from already-serialised items.

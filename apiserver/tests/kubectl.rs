@@ -302,3 +302,73 @@ async fn kubectl_delete_namespace_completes_and_removes_its_content() {
     assert!(left.trim().is_empty(), "{left}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_strategic_merge_patch_and_apply_of_built_in_objects() {
+    let Some(bin) = find_kubectl() else {
+        eprintln!(
+            "SKIPPED kubectl_strategic_merge_patch_and_apply_of_built_in_objects: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
+        );
+        return;
+    };
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let k = Kubectl {
+        bin,
+        kubeconfig,
+        dir: dir.path().to_owned(),
+    };
+    let deployment = |image: &str, env: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, labels: {{app: web}}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - name: app\n        image: {image}\n        env: [{env}]\n      - name: sidecar\n        image: side:1\n"
+        )
+    };
+    let d1 = k.file("d1.yaml", &deployment("app:1", "{name: A, value: '1'}"));
+    k.ok(&["apply", "-f", &d1]).await;
+    // Client-side apply of the existing object sends a strategic merge patch.
+    let d2 = k.file(
+        "d2.yaml",
+        &deployment("app:2", "{name: A, value: '1'}, {name: B, value: '2'}"),
+    );
+    assert!(k.ok(&["apply", "-f", &d2]).await.contains("configured"));
+    assert!(k.ok(&["apply", "-f", &d2]).await.contains("unchanged"));
+    // kubectl patch defaults to a strategic merge patch: the container is addressed by name.
+    k.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"side:2"}]}}}}"#,
+    ])
+    .await;
+    k.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"A","$patch":"delete"}]}]}}}}"#,
+    ])
+    .await;
+    let got: Value = serde_json::from_str(&k.ok(&["get", "deployment", "web", "-o", "json"]).await)
+        .expect("json");
+    let containers = &got["spec"]["template"]["spec"]["containers"];
+    assert_eq!(containers[0]["image"], "app:2", "{containers}");
+    assert_eq!(
+        containers[0]["env"],
+        serde_json::json!([{"name": "B", "value": "2"}]),
+        "{containers}"
+    );
+    assert_eq!(containers[1]["image"], "side:2", "{containers}");
+    assert_eq!(containers.as_array().map(Vec::len), Some(2));
+    // The last-applied annotation is kept by apply, so a third apply sees no change.
+    assert!(
+        got["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .is_string()
+    );
+    server.shutdown().await;
+}
