@@ -17,8 +17,9 @@ use axum::{Json, Router};
 use serde_json::Value;
 use tokio::sync::watch;
 
-/// How long a `timeout:N` answer is delayed: far beyond the suites' webhook timeout.
-pub const TIMEOUT_SLEEP: Duration = Duration::from_secs(5);
+/// How long a `timeout:N` answer is delayed: far beyond the suites' webhook timeout (the
+/// controller gives up long before; the sleeping task costs nothing meanwhile).
+pub const TIMEOUT_SLEEP: Duration = Duration::from_secs(60);
 
 /// One request the target received.
 #[derive(Debug, Clone)]
