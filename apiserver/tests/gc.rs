@@ -625,3 +625,22 @@ async fn without_the_collector_a_deleted_namespace_stays_terminating() {
     .await;
     assert_eq!(r.code, 200);
 }
+
+#[tokio::test]
+async fn foreground_deletion_of_an_ownership_cycle_completes() {
+    let s = server(true).await;
+    let a = cm(&s, "a", &[], &[]).await;
+    let b = cm(&s, "b", &[("a", &a, true)], &[]).await;
+    // a now also depends on b, blocking: each would wait for the other.
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{CMS}/a"),
+        &json!({"metadata": {"ownerReferences": [
+            {"apiVersion": "v1", "kind": "ConfigMap", "name": "b", "uid": b, "blockOwnerDeletion": true}]}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    delete_cm(&s, "a", Some("Foreground")).await;
+    assert!(existing(&s, &["a", "b"]).await.is_empty());
+}

@@ -232,7 +232,49 @@ impl Inner {
         }
         let policy = (!owners.waiting.is_empty() && !self.dependents_of(&uid).is_empty())
             .then_some(Propagation::Foreground);
+        if policy.is_some() {
+            self.unblock_if_cyclic(tx, entry, &uid);
+        }
         self.delete_entry(tx, entry, policy);
+    }
+
+    /// Before a dependent of a foreground-deleting owner is itself deleted in the foreground:
+    /// when one of its own dependents is also deleting in the foreground (a possible ownership
+    /// cycle), its blocking ownerReferences become non-blocking, so owner and dependent cannot
+    /// wait for each other forever (kube-controller-manager's `unblockOwnerReferences`).
+    fn unblock_if_cyclic(&mut self, tx: &broadcast::Sender<Arc<Event>>, entry: &Entry, uid: &str) {
+        let cyclic = self.dependents_of(uid).iter().any(|d| {
+            self.lookup(d).is_some_and(|v| {
+                is_deleting(&v.value) && has_finalizer(&v.value, FOREGROUND_FINALIZER)
+            })
+        });
+        if !cyclic {
+            return;
+        }
+        let Some(old) = self.lookup(entry) else {
+            return;
+        };
+        let mut v = old.value.clone();
+        let Some(Value::Array(refs)) = super::meta_mut(&mut v).get_mut("ownerReferences") else {
+            return;
+        };
+        let mut changed = false;
+        for r in refs.iter_mut() {
+            if r.get("blockOwnerDeletion") == Some(&Value::Bool(true)) {
+                r["blockOwnerDeletion"] = false.into();
+                changed = true;
+            }
+        }
+        if changed {
+            self.commit(
+                tx,
+                &entry.0,
+                entry.1.clone(),
+                v,
+                EventKind::Modified,
+                Some(old),
+            );
+        }
     }
 
     fn dependents_of(&self, uid: &str) -> Vec<Entry> {
@@ -293,6 +335,9 @@ impl Inner {
             // owner keeps waiting for the whole blocking chain.
             let policy =
                 (!self.dependents_of(&own_uid).is_empty()).then_some(Propagation::Foreground);
+            if policy.is_some() {
+                self.unblock_if_cyclic(tx, &dep, &own_uid);
+            }
             self.delete_entry(tx, &dep, policy);
         }
     }
