@@ -295,6 +295,15 @@ defaultChannels: [console]
     }
 
     #[test]
+    fn reads_a_routing_file() {
+        let path = std::env::temp_dir().join(format!("routing-{}-{}.yaml", std::process::id(), rand::random::<u32>()));
+        std::fs::write(&path, YAML).unwrap();
+        let from_file = RoutingConfig::from_file(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(from_file.unwrap(), RoutingConfig::from_yaml(YAML).unwrap());
+    }
+
+    #[test]
     fn refuses_unknown_channels_keys_and_urls() {
         let e = RoutingConfig::from_yaml("routes: [{channels: [pager]}]").unwrap_err();
         assert!(e.to_string().contains("\"pager\", which is not defined"), "{e}");
