@@ -255,7 +255,7 @@ pub(crate) mod tests {
             exit_code: Some(0),
             tests,
             ready,
-            peak_rss_bytes: u64::from(jobs) * 100 << 20,
+            peak_rss_bytes: (u64::from(jobs) * 100) << 20,
             peak_processes: jobs as usize,
             samples: 10,
             log: String::new(),
