@@ -78,11 +78,14 @@ impl Daemon {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(Error::Exited { component, status: status.to_string(), log: log.to_path_buf(), tail: logs::tail(log) });
             }
-            if ready() {
-                return Ok(());
-            }
+            // The deadline is checked before the probe, so a budget that has run out fails even
+            // if the server happens to answer now: the outcome depends on the budget alone, not
+            // on how fast a loaded machine got here (a zero budget always fails).
             if start.elapsed() >= timeout {
                 return Err(Error::NotReady { component, after: timeout, log: log.to_path_buf(), tail: logs::tail(log) });
+            }
+            if ready() {
+                return Ok(());
             }
             std::thread::sleep(READY_POLL);
         }
