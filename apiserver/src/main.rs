@@ -21,6 +21,9 @@ struct Args {
     /// Where to write a kubeconfig (mode 0600) for kubectl and clients.
     #[arg(long, value_name = "PATH")]
     kubeconfig: Option<PathBuf>,
+    /// Run no garbage collector and no namespace controller (envtest's behaviour).
+    #[arg(long)]
+    no_garbage_collection: bool,
 }
 
 #[tokio::main]
@@ -35,7 +38,9 @@ async fn main() -> anyhow::Result<()> {
 async fn run(args: Args) -> anyhow::Result<()> {
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut builder = apiserver::ApiServer::builder().listen(args.listen);
+    let mut builder = apiserver::ApiServer::builder()
+        .listen(args.listen)
+        .garbage_collection(!args.no_garbage_collection);
     for dir in &args.crds {
         builder = builder.crd_dir(dir);
     }

@@ -87,3 +87,50 @@ async fn bad_crd_directory_fails_with_a_clear_message() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn no_garbage_collection_flag_leaves_deleted_namespaces_terminating() {
+    use k8s_openapi::api::core::v1::Namespace;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kc");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apiserver"))
+        .args(["--no-garbage-collection", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn apiserver");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("URL in time")
+        .expect("read")
+        .expect("a first line");
+    let kc = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig written");
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("config");
+    let api: kube::Api<Namespace> = kube::Api::all(kube::Client::try_from(config).expect("client"));
+    let ns: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "stays"}})).expect("ns");
+    api.create(&Default::default(), &ns).await.expect("create");
+    api.delete("stays", &Default::default())
+        .await
+        .expect("delete");
+    let got = api
+        .get("stays")
+        .await
+        .expect("still there without a namespace controller");
+    assert_eq!(
+        got.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    let pid = Pid::from_raw(child.id().expect("pid") as i32);
+    kill(pid, Signal::SIGTERM).expect("signal");
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("exits in time")
+        .expect("wait");
+    assert!(status.success(), "{status}");
+}
