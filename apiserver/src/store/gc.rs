@@ -493,6 +493,9 @@ impl Inner {
                 .into_iter()
                 .filter(|f| f != NAMESPACE_FINALIZER)
                 .collect();
+            if !v.get("spec").is_some_and(Value::is_object) {
+                v["spec"] = json!({});
+            }
             v["spec"]["finalizers"] = json!(rest);
         }
         if v != ns.value {
