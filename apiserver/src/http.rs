@@ -748,6 +748,7 @@ async fn delete_opts(
         }
     };
     opts.propagation = propagation(policy.as_ref(), orphan)?;
+    opts.accepted_when_pending = orphan == Some(false);
     if let Some(p) = v.get("preconditions") {
         opts.uid = p.get("uid").and_then(Value::as_str).map(str::to_owned);
         opts.resource_version = p

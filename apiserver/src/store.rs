@@ -136,6 +136,8 @@ pub struct DeleteOpts {
     pub dry_run: bool,
     /// None: keep the object's garbage-collection finalizers as they are (background by default).
     pub propagation: Option<Propagation>,
+    /// `orphanDependents: false` was sent: answer 202 when the object is not deleted at once.
+    pub accepted_when_pending: bool,
 }
 
 /// The answer to a write: status code, body and `Warning` headers.
@@ -1188,10 +1190,13 @@ impl Store {
         let waits =
             !finalizers.is_empty() || (is_namespace && !spec_finalizers(&old.value).is_empty());
         if waits {
+            // kube-apiserver answers 202 Accepted to a delete that asked for cascading deletion
+            // with `orphanDependents: false` and left the object in place (handlers/delete.go).
+            let pending_code = if opts.accepted_when_pending { 202 } else { 200 };
             if !meta_str(&old.value, "deletionTimestamp").is_empty() {
                 if finalizers == meta::finalizers(&old.value) {
                     return Ok(Written {
-                        code: 200,
+                        code: pending_code,
                         body: old.render(info),
                         warnings: Vec::new(),
                     });
@@ -1201,14 +1206,14 @@ impl Store {
                 set_finalizers(&mut changed, &finalizers);
                 if opts.dry_run {
                     return Ok(Written {
-                        code: 200,
+                        code: pending_code,
                         body: Stored::new(changed).render(info),
                         warnings: Vec::new(),
                     });
                 }
                 let stored = g.commit(tx, &resource, key, changed, EventKind::Modified, Some(old));
                 return Ok(Written {
-                    code: 200,
+                    code: pending_code,
                     body: stored.render(info),
                     warnings: Vec::new(),
                 });
@@ -1234,14 +1239,14 @@ impl Store {
             }
             if opts.dry_run {
                 return Ok(Written {
-                    code: 200,
+                    code: pending_code,
                     body: Stored::new(marked).render(info),
                     warnings: Vec::new(),
                 });
             }
             let stored = g.commit(tx, &resource, key, marked, EventKind::Modified, Some(old));
             return Ok(Written {
-                code: 200,
+                code: pending_code,
                 body: stored.render(info),
                 warnings: Vec::new(),
             });

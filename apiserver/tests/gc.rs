@@ -417,6 +417,19 @@ async fn delete_options_are_validated() {
     cm(&off, "y", &[], &[]).await;
     let r = delete(&off, &format!("{CMS}/y"), json!({"orphanDependents": true})).await;
     assert_eq!(finalizers(&r.body), ["orphan"]);
+    // orphanDependents=false on an object its finalizers keep: 202 Accepted, as kube-apiserver.
+    cm(&off, "z", &[], &["example.com/hold"]).await;
+    let r = send(
+        &off,
+        "DELETE",
+        &format!("{CMS}/z"),
+        &json!({"orphanDependents": false}),
+    )
+    .await;
+    assert_eq!(
+        (r.code, finalizers(&r.body)),
+        (202, vec!["example.com/hold".to_owned()])
+    );
     let r = raw(
         &off,
         "DELETE",
