@@ -2,8 +2,8 @@
 //! as kube-apiserver's `strategicpatch` package does: maps merge, `null` deletes a field, lists of
 //! objects with a merge key (containers by `name`, ports by `containerPort`, conditions by `type`,
 //! ...) merge item by item, set-lists (finalizers) take the union, every other list is replaced,
-//! and the directives `$patch: delete|replace|merge`, `$deleteFromPrimitiveList/<field>`,
-//! `$setElementOrder/<field>` and `$retainKeys` are understood.
+//! and the directives `$patch: delete|replace|merge`, `$deleteFromPrimitiveList/<field>` and
+//! `$setElementOrder/<field>` are applied (`$retainKeys` is accepted and ignored).
 //!
 //! The merge keys come from `schema.rs`, generated from k8s-openapi's sources (see
 //! `scripts/gen_smp_schema.py`). Custom resources have no such facts and, as in kube-apiserver,
@@ -101,7 +101,7 @@ fn merge_map(
     let mut out = original.clone();
     for (k, v) in patch {
         if k == DIRECTIVE || k == RETAIN_KEYS || k.starts_with(SET_ELEMENT_ORDER) {
-            // Ordering and retainKeys only refine the result; the merge itself is complete without them.
+            // Ordering is applied after the merge (below); retainKeys only prunes, and is optional.
             continue;
         }
         if let Some(target) = k.strip_prefix(DELETE_FROM_PRIMITIVE) {
@@ -149,6 +149,73 @@ fn merge_map(
                 out.insert(k.clone(), scalar.clone());
             }
         }
+    }
+    for (k, order) in patch {
+        let Some(target) = k.strip_prefix(SET_ELEMENT_ORDER) else {
+            continue;
+        };
+        let Value::Array(order) = order else {
+            return Err(bad(format!("invalid patch: {k} must be a list")));
+        };
+        let key = match field(ty, target) {
+            Some(f) if f.strategy == Strategy::MapList => f.key,
+            _ => "",
+        };
+        let before: &[Value] = match original.get(target) {
+            Some(Value::Array(l)) => l,
+            _ => &[],
+        };
+        if let Some(Value::Array(merged)) = out.get_mut(target) {
+            *merged = set_element_order(std::mem::take(merged), order, before, key)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Orders a merged list by `$setElementOrder` as kube's `normalizeElementOrder` does: the items
+/// the order names follow it, the others keep their places from the original list, and the two
+/// sequences are interleaved by their positions in the original.
+fn set_element_order(
+    merged: Vec<Value>,
+    order: &[Value],
+    original: &[Value],
+    key: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let id = |v: &'_ Value| -> Option<Value> {
+        if key.is_empty() {
+            Some(v.clone())
+        } else {
+            v.get(key).cloned()
+        }
+    };
+    if let Some(bad_item) = order.iter().find(|o| id(o).is_none()) {
+        return Err(bad(format!(
+            "map: {bad_item} does not contain declared merge key: {key}"
+        )));
+    }
+    let index = |list: &[Value], item: &Value| -> Option<usize> {
+        let want = id(item)?;
+        list.iter().position(|x| id(x).as_ref() == Some(&want))
+    };
+    let (mut named, mut rest): (Vec<Value>, Vec<Value>) =
+        merged.into_iter().partition(|i| index(order, i).is_some());
+    named.sort_by_key(|i| index(order, i));
+    // Items the original does not hold sort first, as Go's index -1 does.
+    rest.sort_by_key(|i| index(original, i).map_or(-1, |n| n as i64));
+    let mut out = Vec::with_capacity(named.len() + rest.len());
+    let (mut named, mut rest) = (named.into_iter().peekable(), rest.into_iter().peekable());
+    loop {
+        let take_rest = match (rest.peek(), named.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(l), Some(r)) => matches!(
+                (index(original, l), index(original, r)),
+                (Some(li), Some(ri)) if li < ri
+            ),
+        };
+        let next = if take_rest { rest.next() } else { named.next() };
+        out.extend(next);
     }
     Ok(out)
 }
@@ -357,6 +424,48 @@ mod tests {
     }
 
     #[test]
+    fn set_element_order_orders_the_merged_list() {
+        // kubectl apply reordering the containers and adding one in the middle.
+        let p = json!({"spec": {"template": {"spec": {
+            "$setElementOrder/containers": [{"name": "side"}, {"name": "new"}, {"name": "app"}],
+            "containers": [{"name": "new", "image": "n"}]}}}});
+        let out = patch(p).unwrap();
+        let names: Vec<&str> = out["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["side", "new", "app"]);
+        // A server-only item keeps its place relative to the original list.
+        let merged = vec![
+            json!({"name": "a"}),
+            json!({"name": "s"}),
+            json!({"name": "b"}),
+        ];
+        let original = merged.clone();
+        let order = [json!({"name": "b"}), json!({"name": "a"})];
+        let out = set_element_order(merged, &order, &original, "name").unwrap();
+        assert_eq!(
+            out,
+            [
+                json!({"name": "s"}),
+                json!({"name": "b"}),
+                json!({"name": "a"})
+            ]
+        );
+        // Primitive lists order by value.
+        let out = set_element_order(
+            vec![json!("x"), json!("y")],
+            &[json!("y"), json!("x")],
+            &[json!("x"), json!("y")],
+            "",
+        )
+        .unwrap();
+        assert_eq!(out, [json!("y"), json!("x")]);
+    }
+
+    #[test]
     fn malformed_patches_are_400() {
         for p in [
             json!({"spec": {"template": {"spec": {"containers": [{"image": "no-name"}]}}}}),
@@ -364,6 +473,8 @@ mod tests {
             json!({"metadata": {"finalizers": [{"a": 1}]}}),
             json!({"metadata": {"$patch": "bogus"}}),
             json!({"metadata": {"$deleteFromPrimitiveList/finalizers": "a"}}),
+            json!({"spec": {"template": {"spec": {"$setElementOrder/containers": [{"image": "x"}]}}}}),
+            json!({"spec": {"template": {"spec": {"$setElementOrder/containers": "app"}}}}),
         ] {
             let e = patch(p.clone()).expect_err(&p.to_string());
             assert_eq!(e.code, 400, "{p}: {e}");
