@@ -2,6 +2,7 @@
 //! caller-supplied registry.
 
 pub mod api;
+pub mod clock;
 pub mod conditions;
 pub mod notification;
 pub mod requeue;

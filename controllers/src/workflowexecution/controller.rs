@@ -22,6 +22,7 @@ use crate::api::workflowexecution::{
     FailureDetails, FailureReason,
 };
 use crate::api::{CONDITION_READY, FINALIZER, ObjectReference, Phase, Time, WorkflowExecution, WorkflowExecutionPhase};
+use crate::clock::Clock;
 use crate::conditions::set_condition;
 use crate::requeue::ErrorBackoff;
 
@@ -65,6 +66,8 @@ pub struct Config {
     pub status_write_attempts: u32,
     /// Actor id on audit events.
     pub service_name: String,
+    /// What deadlines (`timesOutAt`) and the cooldown are measured against.
+    pub clock: Clock,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             error_backoff: Backoff::new(Duration::from_secs(1), 2.0, Duration::from_secs(300), 0.1),
             status_write_attempts: manager::status::DEFAULT_MAX_ATTEMPTS,
             service_name: DEFAULT_SERVICE_NAME.to_owned(),
+            clock: Clock::system(),
         }
     }
 }
@@ -244,14 +248,14 @@ async fn apply(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Cont
     }
 }
 
-fn now() -> Time {
-    Time(jiff::Timestamp::now())
+fn now(ctx: &Context) -> Time {
+    Time(ctx.config.clock.now())
 }
 
 /// Time left until `spec.timesOutAt` (zero when past), `None` without a deadline.
-fn time_left(wfe: &WorkflowExecution) -> Option<Duration> {
+fn time_left(wfe: &WorkflowExecution, ctx: &Context) -> Option<Duration> {
     let deadline = wfe.spec.times_out_at.as_ref()?.0;
-    let left = deadline.duration_since(jiff::Timestamp::now());
+    let left = deadline.duration_since(ctx.config.clock.now());
     Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
 }
 
@@ -265,7 +269,7 @@ fn job_error(ctx: &Context, action: &'static str, name: &str, source: kube::Erro
 
 /// Pending: create the Job (taking the lock) and move to Running, or fail as Deduplicated.
 async fn start(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Context) -> Result<Action, Error> {
-    if time_left(wfe) == Some(Duration::ZERO) {
+    if time_left(wfe, ctx) == Some(Duration::ZERO) {
         let details = FailureDetails {
             reason: FailureReason::TimedOut,
             message: "timesOutAt passed before the execution started".to_owned(),
@@ -326,7 +330,7 @@ async fn start(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Cont
         uid: job.uid(),
         ..ObjectReference::default()
     };
-    let time = now();
+    let time = now(ctx);
     let generation = wfe.metadata.generation;
     let written = manager::update_status(api, &wfe.name_any(), ctx.config.status_write_attempts, |obj: &mut WorkflowExecution| {
         if !obj.phase().can_transition_to(WorkflowExecutionPhase::Running) {
@@ -381,7 +385,7 @@ async fn track(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Cont
             })?;
             fail(wfe, api, ctx, job::failure_details(&reason, &message, &pods.items)).await
         }
-        JobOutcome::Running => match time_left(wfe) {
+        JobOutcome::Running => match time_left(wfe, ctx) {
             Some(Duration::ZERO) => {
                 let details = FailureDetails {
                     reason: FailureReason::TimedOut,
@@ -403,7 +407,7 @@ fn jobs_api_pods(ctx: &Context) -> Api<Pod> {
 
 /// Running → Completed.
 async fn complete(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Context) -> Result<Action, Error> {
-    let time = now();
+    let time = now(ctx);
     let generation = wfe.metadata.generation;
     let written = manager::update_status(api, &wfe.name_any(), ctx.config.status_write_attempts, |obj: &mut WorkflowExecution| {
         if !obj.phase().can_transition_to(WorkflowExecutionPhase::Completed) {
@@ -433,7 +437,7 @@ async fn complete(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &C
 
 /// Pending|Running → Failed with `details`.
 async fn fail(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Context, details: FailureDetails) -> Result<Action, Error> {
-    let time = now();
+    let time = now(ctx);
     let generation = wfe.metadata.generation;
     let reason = details.reason.name();
     let written = manager::update_status(api, &wfe.name_any(), ctx.config.status_write_attempts, |obj: &mut WorkflowExecution| {
@@ -480,7 +484,7 @@ async fn release_after_cooldown(wfe: &WorkflowExecution, ctx: &Context) -> Resul
         return Ok(Action::await_change());
     };
     if let Some(done) = status.completion_time.as_ref() {
-        let since = jiff::Timestamp::now().duration_since(done.0);
+        let since = ctx.config.clock.now().duration_since(done.0);
         let since = Duration::try_from(since).unwrap_or(Duration::ZERO);
         if since < ctx.config.cooldown {
             return Ok(Action::requeue(ctx.config.cooldown - since));

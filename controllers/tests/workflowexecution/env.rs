@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use controllers::api::{WorkflowExecution, WorkflowExecutionPhase};
+use controllers::clock::Clock;
 use controllers::workflowexecution::{self, Config, Metrics};
 use fixtures::{Env, Suite, eventually};
 use k8s_openapi::api::batch::v1::Job;
@@ -74,6 +75,25 @@ pub static METRICS: LazyLock<Suite> = LazyLock::new(|| suite("workflowexecution-
 
 /// Another single-test suite, for a test that counts reconciles.
 pub static QUIET: LazyLock<Suite> = LazyLock::new(|| suite("workflowexecution-quiet", COOLDOWN));
+
+/// The clock of [`MOVABLE_CLOCK`]'s controller, which its single test moves forward.
+pub static CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
+
+/// A single-test suite whose controller measures deadlines against [`CLOCK`], so a test moves
+/// time past a deadline instead of waiting for it.
+pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
+    Suite::builder("workflowexecution-movable-clock")
+        .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
+        .namespace(EXEC_NS)
+        .per_process_only("its controller reads a clock the test moves")
+        .controllers(|setup| {
+            let metrics = Metrics::register(setup.registry);
+            let config = Config { clock: CLOCK.clone(), ..config(COOLDOWN, EXEC_NS) };
+            workflowexecution::register(setup.manager, config, metrics, setup.audit.clone());
+            Ok(())
+        })
+        .build()
+});
 
 /// One test's view: its environment and its own namespace.
 pub struct T {

@@ -3,9 +3,11 @@
 use controllers::api::WorkflowExecutionPhase::*;
 use controllers::api::workflowexecution::FailureReason;
 use controllers::api::Time;
-use kube::api::DeleteParams;
+use std::time::Duration;
 
-use crate::env::{T, condition};
+use kube::api::{DeleteParams, Patch, PatchParams};
+
+use crate::env::{CLOCK, MOVABLE_CLOCK, T, condition};
 
 #[tokio::test]
 async fn deadline_exceeded_job_fails_with_deadline_exceeded() {
@@ -84,16 +86,24 @@ async fn a_deadline_already_passed_fails_before_any_job_is_created() {
 
 #[tokio::test]
 async fn a_deadline_passing_while_running_times_out() {
-    let t = T::new("timeout").await;
+    // The controller of this suite reads a clock the test moves: no waiting for the deadline.
+    let Some(env) = MOVABLE_CLOCK.env_or_skip().await else { return };
+    let ns = env.namespace("timeout").await.expect("namespace");
+    let t = T { env, ns };
     let mut wfe = t.wfe("timeout");
-    // Far enough ahead that the Job is created first even on a loaded machine (that takes
-    // milliseconds), near enough to pass within the test.
-    wfe.spec.times_out_at = Some(Time(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4)));
-    t.start(&wfe).await;
+    wfe.spec.times_out_at = Some(Time(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600)));
+    let job = t.start(&wfe).await;
+    // An hour later by the controller's clock, the Job is still running.
+    assert!(CLOCK.advance(Duration::from_secs(2 * 3600)));
+    // The controller waits for the deadline with a timer set by the old clock; any change to
+    // the object brings the reconcile that sees the new time (as a real deadline timer would).
+    let poke = serde_json::json!({"metadata": {"annotations": {"test/poke": "1"}}});
+    t.wfes().patch("timeout", &PatchParams::default(), &Patch::Merge(&poke)).await.unwrap();
     let failed = t.wait_phase("timeout", Failed).await;
     let status = failed.status.unwrap();
     let details = status.failure_details.unwrap();
     assert_eq!(details.reason, FailureReason::TimedOut);
+    assert!(details.message.contains(&job), "{}", details.message);
     assert!(status.execution_ref.is_some(), "it timed out while running, after creating its Job");
 }
 
