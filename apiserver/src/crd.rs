@@ -46,6 +46,17 @@ impl VersionSchema {
         self.schema.apply_defaults(obj);
     }
 
+    /// Validates a `/status` write like kube-apiserver's status strategy: the schema for
+    /// `.status` only (an invalid stored spec must not block status writes), list types and CEL
+    /// rules for the whole object.
+    pub fn validate_status(&self, obj: &Value, old: &Value) -> Vec<Cause> {
+        self.schema
+            .validate_status_update(obj, old)
+            .iter()
+            .map(|e| cause_of(e, ""))
+            .collect()
+    }
+
     /// Validates against the schema and its CEL rules; `old` is the stored object on update.
     pub fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
         self.schema

@@ -1049,7 +1049,11 @@ impl Store {
             meta_mut(&mut new).insert("generation".into(), generation.into());
         }
         if let Some(schema) = &info.schema {
-            causes.extend(schema.validate(&new, Some(&old.value)));
+            if sub == Sub::Status {
+                causes.extend(schema.validate_status(&new, &old.value));
+            } else {
+                causes.extend(schema.validate(&new, Some(&old.value)));
+            }
         }
         let is_crd = *info.store_key() == *CRDS_KEY;
         let mut crd_infos = None;
