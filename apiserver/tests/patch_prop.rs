@@ -12,10 +12,36 @@ use serde_json::{Value, json};
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "metadata", "name", "labels", "annotations", "uid", "resourceVersion", "namespace", "finalizers", "spec",
-            "status", "replicas", "template", "containers", "image", "env", "value", "ports", "containerPort",
-            "size", "color", "note", "phase", "$patch", "$setElementOrder/containers", "$deleteFromPrimitiveList/finalizers",
-            "$retainKeys", "selector", "matchLabels", "kind", "apiVersion",
+            "metadata",
+            "name",
+            "labels",
+            "annotations",
+            "uid",
+            "resourceVersion",
+            "namespace",
+            "finalizers",
+            "spec",
+            "status",
+            "replicas",
+            "template",
+            "containers",
+            "image",
+            "env",
+            "value",
+            "ports",
+            "containerPort",
+            "size",
+            "color",
+            "note",
+            "phase",
+            "$patch",
+            "$setElementOrder/containers",
+            "$deleteFromPrimitiveList/finalizers",
+            "$retainKeys",
+            "selector",
+            "matchLabels",
+            "kind",
+            "apiVersion",
         ])
         .prop_map(str::to_owned),
         "[a-z$/]{1,6}",
@@ -27,7 +53,10 @@ fn leaf() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         (-3i64..20).prop_map(Value::from),
-        prop::sample::select(vec!["web", "delete", "replace", "merge", "red", "nginx", "", "x-y"]).prop_map(Value::from),
+        prop::sample::select(vec![
+            "web", "delete", "replace", "merge", "red", "nginx", "", "x-y"
+        ])
+        .prop_map(Value::from),
     ]
 }
 
@@ -35,14 +64,17 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(key(), inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(key(), inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 fn json_patch_op() -> impl Strategy<Value = Value> {
     (
-        prop::sample::select(vec!["add", "remove", "replace", "move", "copy", "test", "bogus"]),
+        prop::sample::select(vec![
+            "add", "remove", "replace", "move", "copy", "test", "bogus",
+        ]),
         prop::collection::vec(key(), 0..4),
         json_value(),
     )

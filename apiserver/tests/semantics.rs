@@ -1379,7 +1379,10 @@ async fn immutable_configmaps_keep_their_data() {
 /// controller's status writes.
 #[tokio::test]
 async fn status_writes_validate_status_only() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
     const W: &str = "/apis/example.com/v1/namespaces/default/widgets";
     let created = send(&s, "POST", CRDS, &widget_crd()).await;
@@ -1389,7 +1392,8 @@ async fn status_writes_validate_status_only() {
 
     // Tighten the schema: size 8 is no longer valid.
     let mut crd = created.body.clone();
-    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"]["maximum"] = json!(5);
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"]
+        ["maximum"] = json!(5);
     let r = send(&s, "PUT", &format!("{CRDS}/widgets.example.com"), &crd).await;
     assert_eq!(r.code, 200, "{}", r.body);
 
@@ -1399,14 +1403,45 @@ async fn status_writes_validate_status_only() {
     assert_eq!(r.code, 200, "{}", r.body);
     assert_eq!(r.body["status"]["phase"], "Running");
     // ...a bad status value is still refused, named relative to the object...
-    let r = send(&s, "PATCH", &format!("{W}/w/status"), &json!({"status": {"observedGeneration": "x"}})).await;
-    assert_eq!((r.code, r.body["reason"].as_str()), (422, Some("Invalid")), "{}", r.body);
-    assert_eq!(r.body["details"]["causes"][0]["field"], "status.observedGeneration", "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{W}/w/status"),
+        &json!({"status": {"observedGeneration": "x"}}),
+    )
+    .await;
+    assert_eq!(
+        (r.code, r.body["reason"].as_str()),
+        (422, Some("Invalid")),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body["details"]["causes"][0]["field"], "status.observedGeneration",
+        "{}",
+        r.body
+    );
     // ...and on the main resource, an unchanged invalid value is tolerated (CRD validation
     // ratcheting, GA since 1.33) while a changed one must satisfy the new schema.
-    let r = send(&s, "PATCH", &format!("{W}/w"), &json!({"metadata": {"labels": {"a": "b"}}})).await;
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{W}/w"),
+        &json!({"metadata": {"labels": {"a": "b"}}}),
+    )
+    .await;
     assert_eq!(r.code, 200, "{}", r.body);
-    let r = send(&s, "PATCH", &format!("{W}/w"), &json!({"spec": {"size": 9}})).await;
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{W}/w"),
+        &json!({"spec": {"size": 9}}),
+    )
+    .await;
     assert_eq!(r.code, 422, "{}", r.body);
-    assert_eq!(r.body["details"]["causes"][0]["field"], "spec.size", "{}", r.body);
+    assert_eq!(
+        r.body["details"]["causes"][0]["field"], "spec.size",
+        "{}",
+        r.body
+    );
 }

@@ -22,14 +22,20 @@ impl Clock {
     /// A clock that starts at the system time and moves forward with [`Clock::advance`]; clones
     /// share the offset, so a test keeps one clone and the controller's config the other.
     pub fn adjustable() -> Clock {
-        Clock { offset_ms: Some(Arc::new(AtomicI64::new(0))) }
+        Clock {
+            offset_ms: Some(Arc::new(AtomicI64::new(0))),
+        }
     }
 
     /// The current time.
     pub fn now(&self) -> jiff::Timestamp {
         let now = jiff::Timestamp::now();
         match &self.offset_ms {
-            Some(offset) => now.checked_add(jiff::SignedDuration::from_millis(offset.load(Ordering::Acquire))).unwrap_or(now),
+            Some(offset) => now
+                .checked_add(jiff::SignedDuration::from_millis(
+                    offset.load(Ordering::Acquire),
+                ))
+                .unwrap_or(now),
             None => now,
         }
     }
@@ -39,7 +45,10 @@ impl Clock {
     pub fn advance(&self, by: Duration) -> bool {
         match &self.offset_ms {
             Some(offset) => {
-                offset.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::AcqRel);
+                offset.fetch_add(
+                    i64::try_from(by.as_millis()).unwrap_or(i64::MAX),
+                    Ordering::AcqRel,
+                );
                 true
             }
             None => false,
@@ -55,12 +64,19 @@ mod tests {
     fn an_adjustable_clock_moves_forward_and_the_system_clock_does_not() {
         let system = Clock::system();
         assert!(!system.advance(Duration::from_secs(3600)));
-        assert!(system.now().duration_since(jiff::Timestamp::now()).abs() < jiff::SignedDuration::from_secs(60));
+        assert!(
+            system.now().duration_since(jiff::Timestamp::now()).abs()
+                < jiff::SignedDuration::from_secs(60)
+        );
 
         let clock = Clock::adjustable();
         let shared = clock.clone();
         assert!(shared.advance(Duration::from_secs(7200)));
         let ahead = clock.now().duration_since(jiff::Timestamp::now());
-        assert!(ahead >= jiff::SignedDuration::from_secs(7199) && ahead <= jiff::SignedDuration::from_secs(7260), "{ahead:?}");
+        assert!(
+            ahead >= jiff::SignedDuration::from_secs(7199)
+                && ahead <= jiff::SignedDuration::from_secs(7260),
+            "{ahead:?}"
+        );
     }
 }

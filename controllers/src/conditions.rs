@@ -22,7 +22,11 @@ pub fn set_condition(
     let status = if status { TRUE } else { FALSE };
     match conditions.iter_mut().find(|c| c.type_ == type_) {
         Some(c) => {
-            if c.status == status && c.reason == reason && c.message == message && c.observed_generation == observed_generation {
+            if c.status == status
+                && c.reason == reason
+                && c.message == message
+                && c.observed_generation == observed_generation
+            {
                 return false;
             }
             if c.status != status {
@@ -69,11 +73,50 @@ mod tests {
     #[test]
     fn transition_time_moves_only_on_status_flip() {
         let mut conds = Vec::new();
-        assert!(set_condition(&mut conds, "Ready", false, "Starting", "m", Some(1), &at(10)));
-        assert!(!set_condition(&mut conds, "Ready", false, "Starting", "m", Some(1), &at(20)), "identical: no change");
-        assert!(set_condition(&mut conds, "Ready", false, "Other", "m2", Some(1), &at(30)));
-        assert_eq!(conds[0].last_transition_time, at(10), "same status keeps the time");
-        assert!(set_condition(&mut conds, "Ready", true, "Done", "ok", Some(2), &at(40)));
+        assert!(set_condition(
+            &mut conds,
+            "Ready",
+            false,
+            "Starting",
+            "m",
+            Some(1),
+            &at(10)
+        ));
+        assert!(
+            !set_condition(
+                &mut conds,
+                "Ready",
+                false,
+                "Starting",
+                "m",
+                Some(1),
+                &at(20)
+            ),
+            "identical: no change"
+        );
+        assert!(set_condition(
+            &mut conds,
+            "Ready",
+            false,
+            "Other",
+            "m2",
+            Some(1),
+            &at(30)
+        ));
+        assert_eq!(
+            conds[0].last_transition_time,
+            at(10),
+            "same status keeps the time"
+        );
+        assert!(set_condition(
+            &mut conds,
+            "Ready",
+            true,
+            "Done",
+            "ok",
+            Some(2),
+            &at(40)
+        ));
         assert_eq!(conds[0].last_transition_time, at(40));
         assert!(is_true(&conds, "Ready"));
         assert!(!is_true(&conds, "Missing"));

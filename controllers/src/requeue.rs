@@ -18,7 +18,10 @@ pub struct ErrorBackoff {
 impl ErrorBackoff {
     /// Tracks failures with `backoff` as the delay schedule.
     pub fn new(backoff: Backoff) -> Self {
-        Self { backoff, failures: Mutex::default() }
+        Self {
+            backoff,
+            failures: Mutex::default(),
+        }
     }
 
     /// Records a failure of `obj` and returns the requeue for it: the first failure waits
@@ -35,12 +38,20 @@ impl ErrorBackoff {
 
     /// Forgets the failures of `obj` (call after a successful reconcile).
     pub fn on_success<K: Resource>(&self, obj: &K) {
-        self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(&key(obj));
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&key(obj));
     }
 
     /// Consecutive failures recorded for `obj`.
     pub fn failures<K: Resource>(&self, obj: &K) -> u32 {
-        self.failures.lock().unwrap_or_else(PoisonError::into_inner).get(&key(obj)).copied().unwrap_or(0)
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key(obj))
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -57,17 +68,38 @@ mod tests {
 
     #[test]
     fn delays_grow_per_object_and_reset_on_success() {
-        let errors = ErrorBackoff::new(Backoff::new(Duration::from_millis(10), 2.0, Duration::from_millis(35), 0.0));
+        let errors = ErrorBackoff::new(Backoff::new(
+            Duration::from_millis(10),
+            2.0,
+            Duration::from_millis(35),
+            0.0,
+        ));
         let a = WorkflowExecution::test("a");
         let b = WorkflowExecution::test("b");
-        assert_eq!(errors.on_error(&a), Action::requeue(Duration::from_millis(10)));
-        assert_eq!(errors.on_error(&a), Action::requeue(Duration::from_millis(20)));
-        assert_eq!(errors.on_error(&a), Action::requeue(Duration::from_millis(35)));
-        assert_eq!(errors.on_error(&b), Action::requeue(Duration::from_millis(10)), "counts are per object");
+        assert_eq!(
+            errors.on_error(&a),
+            Action::requeue(Duration::from_millis(10))
+        );
+        assert_eq!(
+            errors.on_error(&a),
+            Action::requeue(Duration::from_millis(20))
+        );
+        assert_eq!(
+            errors.on_error(&a),
+            Action::requeue(Duration::from_millis(35))
+        );
+        assert_eq!(
+            errors.on_error(&b),
+            Action::requeue(Duration::from_millis(10)),
+            "counts are per object"
+        );
         assert_eq!(errors.failures(&a), 3);
         errors.on_success(&a);
         assert_eq!(errors.failures(&a), 0);
-        assert_eq!(errors.on_error(&a), Action::requeue(Duration::from_millis(10)));
+        assert_eq!(
+            errors.on_error(&a),
+            Action::requeue(Duration::from_millis(10))
+        );
         let other_ns = WorkflowExecution::test("a").with_namespace("other");
         assert_eq!(errors.failures(&other_ns), 0, "namespaces are distinct");
     }

@@ -21,11 +21,20 @@ fn checked_in_crds_match_the_rust_types() {
         let path = dir.join(name);
         let on_disk = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}; {REGENERATE}", path.display()));
-        assert!(on_disk == *yaml, "{} is out of date with controllers/src/api; {REGENERATE}", path.display());
+        assert!(
+            on_disk == *yaml,
+            "{} is out of date with controllers/src/api; {REGENERATE}",
+            path.display()
+        );
     }
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}; {REGENERATE}", dir.display()));
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}; {REGENERATE}", dir.display()));
     for entry in entries {
-        let name = entry.expect("directory entry").file_name().to_string_lossy().into_owned();
+        let name = entry
+            .expect("directory entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         assert!(
             !name.ends_with(".kubernaut.ai.yaml") || expected.iter().any(|(f, _)| *f == name),
             "crds/{name} has no Rust type any more; {REGENERATE} (it removes stale files)"
@@ -37,10 +46,16 @@ fn checked_in_crds_match_the_rust_types() {
 fn checked_in_yaml_parses_back_into_the_same_crd() {
     for crd in crds::all() {
         let path = crds_dir().join(crds::file_name(&crd));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}; {REGENERATE}", path.display()));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; {REGENERATE}", path.display()));
         let parsed: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition =
             serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{} is not a CRD: {e}", path.display()));
-        assert_eq!(parsed, crd, "{} does not round-trip; {REGENERATE}", path.display());
+        assert_eq!(
+            parsed,
+            crd,
+            "{} does not round-trip; {REGENERATE}",
+            path.display()
+        );
     }
 }
 
@@ -56,20 +71,48 @@ fn every_crd_has_the_kubernaut_shape() {
         let version = &crd.spec.versions[0];
         assert_eq!(version.name, "v1alpha1", "{name}");
         assert!(version.served && version.storage, "{name}");
-        assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(), "{name}: no status subresource");
-        let columns = version.additional_printer_columns.as_deref().unwrap_or_default();
-        assert!(columns.iter().any(|c| c.name == "Phase" && c.json_path.starts_with(".status.")), "{name}: no Phase column");
+        assert!(
+            version
+                .subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref())
+                .is_some(),
+            "{name}: no status subresource"
+        );
+        let columns = version
+            .additional_printer_columns
+            .as_deref()
+            .unwrap_or_default();
+        assert!(
+            columns
+                .iter()
+                .any(|c| c.name == "Phase" && c.json_path.starts_with(".status.")),
+            "{name}: no Phase column"
+        );
         short_names.extend(crd.spec.names.short_names.clone().unwrap_or_default());
 
-        let schema = serde_json::to_value(version.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()))
-            .expect("schema serializes");
+        let schema = serde_json::to_value(
+            version
+                .schema
+                .as_ref()
+                .and_then(|s| s.open_api_v3_schema.as_ref()),
+        )
+        .expect("schema serializes");
         let spec = &schema["properties"]["spec"];
-        let rules = spec["x-kubernetes-validations"].as_array().unwrap_or_else(|| panic!("{name}: spec has no CEL rules"));
+        let rules = spec["x-kubernetes-validations"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: spec has no CEL rules"));
         assert!(
-            rules.iter().any(|r| r["rule"] == "self == oldSelf" && r["message"].as_str().is_some_and(|m| m.contains("immutable"))),
+            rules.iter().any(|r| r["rule"] == "self == oldSelf"
+                && r["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("immutable"))),
             "{name}: spec is not immutable: {rules:?}"
         );
-        assert!(schema["properties"]["status"].is_object(), "{name}: no status schema");
+        assert!(
+            schema["properties"]["status"].is_object(),
+            "{name}: no status schema"
+        );
     }
     short_names.sort();
     assert_eq!(short_names, ["aia", "notif", "rr", "sp", "wfe"]);
@@ -82,17 +125,33 @@ fn every_crd_has_the_kubernaut_shape() {
 #[test]
 fn schemas_carry_the_domain_validation_rules() {
     let by_kind = |kind: &str| {
-        let crd = crds::all().into_iter().find(|c| c.spec.names.kind == kind).expect("kind exists");
-        serde_json::to_value(&crd.spec.versions[0].schema.as_ref().unwrap().open_api_v3_schema).unwrap()
+        let crd = crds::all()
+            .into_iter()
+            .find(|c| c.spec.names.kind == kind)
+            .expect("kind exists");
+        serde_json::to_value(
+            &crd.spec.versions[0]
+                .schema
+                .as_ref()
+                .unwrap()
+                .open_api_v3_schema,
+        )
+        .unwrap()
     };
     let rr = by_kind("RemediationRequest");
-    assert_eq!(rr["properties"]["spec"]["properties"]["signalFingerprint"]["pattern"], "^[a-f0-9]{64}$");
+    assert_eq!(
+        rr["properties"]["spec"]["properties"]["signalFingerprint"]["pattern"],
+        "^[a-f0-9]{64}$"
+    );
     assert_eq!(
         rr["properties"]["spec"]["properties"]["targetType"]["enum"],
         serde_json::json!(["kubernetes", "aws", "azure", "gcp", "datadog"])
     );
     let sp = by_kind("SignalProcessing");
-    assert_eq!(sp["properties"]["spec"]["properties"]["signal"]["properties"]["fingerprint"]["pattern"], "^[a-f0-9]{64}$");
+    assert_eq!(
+        sp["properties"]["spec"]["properties"]["signal"]["properties"]["fingerprint"]["pattern"],
+        "^[a-f0-9]{64}$"
+    );
     let nr = by_kind("NotificationRequest");
     let retry = &nr["properties"]["spec"]["properties"]["retryPolicy"]["properties"];
     // schemars writes range bounds as JSON numbers (1.0); compare numerically.
@@ -113,8 +172,12 @@ fn schemas_carry_the_domain_validation_rules() {
         serde_json::json!(["job", "tekton"])
     );
     let aia = by_kind("AIAnalysis");
-    let ctx = &aia["properties"]["spec"]["properties"]["analysisRequest"]["properties"]["signalContext"]["properties"];
-    assert_eq!(ctx["businessPriority"]["enum"], serde_json::json!(["P0", "P1", "P2", "P3"]));
+    let ctx = &aia["properties"]["spec"]["properties"]["analysisRequest"]["properties"]["signalContext"]
+        ["properties"];
+    assert_eq!(
+        ctx["businessPriority"]["enum"],
+        serde_json::json!(["P0", "P1", "P2", "P3"])
+    );
 }
 
 #[test]
@@ -141,8 +204,8 @@ mod served {
     //! there, not only present in the YAML.
 
     use controllers::api::*;
-    use kube::api::{Api, PostParams};
     use kube::Client;
+    use kube::api::{Api, PostParams};
 
     /// HTTP status for a request the schema rejects.
     const UNPROCESSABLE: u16 = 422;
@@ -168,11 +231,26 @@ mod served {
     async fn every_test_constructor_creates_a_valid_object() {
         let (_server, client) = server().await;
         let pp = PostParams::default();
-        Api::<RemediationRequest>::default_namespaced(client.clone()).create(&pp, &RemediationRequest::test("a")).await.unwrap();
-        Api::<SignalProcessing>::default_namespaced(client.clone()).create(&pp, &SignalProcessing::test("a")).await.unwrap();
-        Api::<AIAnalysis>::default_namespaced(client.clone()).create(&pp, &AIAnalysis::test("a")).await.unwrap();
-        Api::<WorkflowExecution>::default_namespaced(client.clone()).create(&pp, &WorkflowExecution::test("a")).await.unwrap();
-        let nr = Api::<NotificationRequest>::default_namespaced(client.clone()).create(&pp, &NotificationRequest::test("a")).await.unwrap();
+        Api::<RemediationRequest>::default_namespaced(client.clone())
+            .create(&pp, &RemediationRequest::test("a"))
+            .await
+            .unwrap();
+        Api::<SignalProcessing>::default_namespaced(client.clone())
+            .create(&pp, &SignalProcessing::test("a"))
+            .await
+            .unwrap();
+        Api::<AIAnalysis>::default_namespaced(client.clone())
+            .create(&pp, &AIAnalysis::test("a"))
+            .await
+            .unwrap();
+        Api::<WorkflowExecution>::default_namespaced(client.clone())
+            .create(&pp, &WorkflowExecution::test("a"))
+            .await
+            .unwrap();
+        let nr = Api::<NotificationRequest>::default_namespaced(client.clone())
+            .create(&pp, &NotificationRequest::test("a"))
+            .await
+            .unwrap();
         assert_eq!(nr.spec.retry_policy.max_attempts, 5);
     }
 
@@ -180,15 +258,24 @@ mod served {
     async fn spec_changes_are_rejected_as_immutable() {
         let (_server, client) = server().await;
         let api = Api::<WorkflowExecution>::default_namespaced(client);
-        let mut wfe = api.create(&PostParams::default(), &WorkflowExecution::test("imm")).await.unwrap();
+        let mut wfe = api
+            .create(&PostParams::default(), &WorkflowExecution::test("imm"))
+            .await
+            .unwrap();
         wfe.spec.target_resource = "default/Deployment/other".to_owned();
-        let (code, message) = rejection(api.replace("imm", &PostParams::default(), &wfe).await.expect_err("spec is immutable"));
+        let (code, message) = rejection(
+            api.replace("imm", &PostParams::default(), &wfe)
+                .await
+                .expect_err("spec is immutable"),
+        );
         assert_eq!(code, UNPROCESSABLE, "{message}");
         assert!(message.contains("spec is immutable"), "{message}");
         // Metadata changes stay allowed.
         let mut wfe = api.get("imm").await.unwrap();
         wfe.metadata.labels = Some([("k".to_owned(), "v".to_owned())].into());
-        api.replace("imm", &PostParams::default(), &wfe).await.expect("labels may change");
+        api.replace("imm", &PostParams::default(), &wfe)
+            .await
+            .expect("labels may change");
     }
 
     #[tokio::test]
@@ -197,7 +284,11 @@ mod served {
         let pp = PostParams::default();
         let rrs = Api::<RemediationRequest>::default_namespaced(client.clone());
         let bad = RemediationRequest::test("bad").with_fingerprint("NOT-HEX");
-        let (code, message) = rejection(rrs.create(&pp, &bad).await.expect_err("fingerprint pattern"));
+        let (code, message) = rejection(
+            rrs.create(&pp, &bad)
+                .await
+                .expect_err("fingerprint pattern"),
+        );
         assert_eq!(code, UNPROCESSABLE, "{message}");
         assert!(message.contains("signalFingerprint"), "{message}");
 
@@ -208,7 +299,10 @@ mod served {
         assert!(message.contains("targetResource"), "{message}");
 
         let nrs = Api::<NotificationRequest>::default_namespaced(client);
-        let policy = notificationrequest::RetryPolicy { max_attempts: 11, ..Default::default() };
+        let policy = notificationrequest::RetryPolicy {
+            max_attempts: 11,
+            ..Default::default()
+        };
         let bad = NotificationRequest::test("bad").with_retry_policy(policy);
         let (code, message) = rejection(nrs.create(&pp, &bad).await.expect_err("maxAttempts ≤ 10"));
         assert_eq!(code, UNPROCESSABLE, "{message}");

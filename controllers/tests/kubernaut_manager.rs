@@ -18,7 +18,9 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(name: &str) -> Scratch {
-        let dir = fixtures::target_dir().join("tmp").join(format!("kubernaut-manager-{name}-{}", std::process::id()));
+        let dir = fixtures::target_dir()
+            .join("tmp")
+            .join(format!("kubernaut-manager-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
@@ -45,7 +47,11 @@ fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 fn http_get(addr: &str, path: &str) -> String {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(DEADLINE)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -69,7 +75,11 @@ fn runs_serves_metrics_and_stops_on_sigterm() {
     let scratch = Scratch::new("run");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt
-        .block_on(apiserver::ApiServer::builder().crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds")).start())
+        .block_on(
+            apiserver::ApiServer::builder()
+                .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
+                .start(),
+        )
         .unwrap();
     let kubeconfig = scratch.0.join("kubeconfig");
     server.write_kubeconfig(&kubeconfig).unwrap();
@@ -85,12 +95,17 @@ fn runs_serves_metrics_and_stops_on_sigterm() {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("kubernaut-manager exited during start-up: {status}");
         }
-        std::fs::read_to_string(&addr_file).ok().filter(|a| !a.is_empty())
+        std::fs::read_to_string(&addr_file)
+            .ok()
+            .filter(|a| !a.is_empty())
     });
     // The WorkflowExecution controller is registered: an execution gets reconciled (its
     // finalizer added), and the reconcile is counted on the served registry.
     // The client's worker is spawned on the runtime that is current when it is built.
-    let client = { let _entered = rt.enter(); server.client().unwrap() };
+    let client = {
+        let _entered = rt.enter();
+        server.client().unwrap()
+    };
     let wfes: kube::Api<WorkflowExecution> = kube::Api::namespaced(client, "default");
     let wfe = WorkflowExecution::test("served").with_namespace("default");
     rt.block_on(wfes.create(&Default::default(), &wfe)).unwrap();
@@ -100,16 +115,27 @@ fn runs_serves_metrics_and_stops_on_sigterm() {
     });
     let metrics = poll("the reconcile to be counted", || {
         let text = http_get(&addr, "/metrics");
-        text.contains("workflowexecution_reconciler_total{").then_some(text)
+        text.contains("workflowexecution_reconciler_total{")
+            .then_some(text)
     });
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     assert!(metrics.contains("audit_events_sent_total"), "{metrics}");
 
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
-    let exit = poll("kubernaut-manager to exit after SIGTERM", || child.try_wait().unwrap());
+    let exit = poll("kubernaut-manager to exit after SIGTERM", || {
+        child.try_wait().unwrap()
+    });
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(exit.success(), "{exit}: {stderr}");
     assert!(stderr.contains("kubernaut-manager: stopping"), "{stderr}");
     rt.block_on(server.shutdown());
@@ -129,18 +155,31 @@ fn a_missing_token_file_fails_start_up_naming_it() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("reading the DataStorage token file {}", missing.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "reading the DataStorage token file {}",
+            missing.display()
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn a_missing_kubeconfig_fails_start_up_naming_it() {
     let out = Command::new(BIN)
-        .args(["--kubeconfig=/nonexistent/kubeconfig", "--datastorage-url=http://127.0.0.1:1", "--datastorage-token-file=/nonexistent/t"])
+        .args([
+            "--kubeconfig=/nonexistent/kubeconfig",
+            "--datastorage-url=http://127.0.0.1:1",
+            "--datastorage-token-file=/nonexistent/t",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("reading the kubeconfig /nonexistent/kubeconfig"), "{stderr}");
+    assert!(
+        stderr.contains("reading the kubeconfig /nonexistent/kubeconfig"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -157,6 +196,10 @@ fn a_bad_notification_routing_fails_start_up_naming_it() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("registering the notification") || stderr.contains("parsing the notification routing"), "{stderr}");
+    assert!(
+        stderr.contains("registering the notification")
+            || stderr.contains("parsing the notification routing"),
+        "{stderr}"
+    );
     assert!(stderr.contains(&routing.display().to_string()), "{stderr}");
 }

@@ -37,7 +37,10 @@ fn rr() -> Value {
 fn report(what: &str, iterations: u32, elapsed: Duration) {
     let per_op = elapsed / iterations;
     let per_sec = f64::from(iterations) / elapsed.as_secs_f64();
-    println!("{what:<44} {:>9.1} µs/op {per_sec:>12.0} ops/s", per_op.as_secs_f64() * 1e6);
+    println!(
+        "{what:<44} {:>9.1} µs/op {per_sec:>12.0} ops/s",
+        per_op.as_secs_f64() * 1e6
+    );
 }
 
 fn time(what: &str, iterations: u32, mut f: impl FnMut()) {
@@ -50,8 +53,10 @@ fn time(what: &str, iterations: u32, mut f: impl FnMut()) {
 }
 
 fn main() {
-    let raw: Value = serde_json::from_str(include_str!("../tests/fixtures/remediationrequest.schema.json"))
-        .expect("fixture is JSON");
+    let raw: Value = serde_json::from_str(include_str!(
+        "../tests/fixtures/remediationrequest.schema.json"
+    ))
+    .expect("fixture is JSON");
     let schema = Schema::compile(&raw).expect("fixture compiles");
     let obj = rr();
     let mut changed = obj.clone();
@@ -59,23 +64,38 @@ fn main() {
     let mut status_only = obj.clone();
     status_only["status"]["overallPhase"] = json!("Analyzing");
 
-    println!("crd-schema throughput, RemediationRequest schema, {} iterations", ITERATIONS);
+    println!(
+        "crd-schema throughput, RemediationRequest schema, {} iterations",
+        ITERATIONS
+    );
     time("compile schema", COMPILE_ITERATIONS, || {
         black_box(Schema::compile(black_box(&raw)).ok());
     });
-    time("prune + apply_defaults (clone included)", ITERATIONS, || {
-        let mut o = obj.clone();
-        black_box(schema.prune(&mut o));
-        schema.apply_defaults(&mut o);
-        black_box(o);
-    });
+    time(
+        "prune + apply_defaults (clone included)",
+        ITERATIONS,
+        || {
+            let mut o = obj.clone();
+            black_box(schema.prune(&mut o));
+            schema.apply_defaults(&mut o);
+            black_box(o);
+        },
+    );
     time("validate create (valid)", ITERATIONS, || {
         black_box(schema.validate(black_box(&obj), None));
     });
-    time("validate update, status change (CEL runs)", ITERATIONS, || {
-        black_box(schema.validate(black_box(&status_only), Some(&obj)));
-    });
-    time("validate update, spec change (rejected)", ITERATIONS, || {
-        black_box(schema.validate(black_box(&changed), Some(&obj)));
-    });
+    time(
+        "validate update, status change (CEL runs)",
+        ITERATIONS,
+        || {
+            black_box(schema.validate(black_box(&status_only), Some(&obj)));
+        },
+    );
+    time(
+        "validate update, spec change (rejected)",
+        ITERATIONS,
+        || {
+            black_box(schema.validate(black_box(&changed), Some(&obj)));
+        },
+    );
 }

@@ -59,7 +59,9 @@ pub(crate) struct CompiledRule {
 
 impl std::fmt::Debug for CompiledRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompiledRule").field("rule", &self.rule).finish_non_exhaustive()
+        f.debug_struct("CompiledRule")
+            .field("rule", &self.rule)
+            .finish_non_exhaustive()
     }
 }
 
@@ -81,25 +83,40 @@ pub(crate) fn compile_rules(
     errs: &mut Vec<FieldError>,
 ) -> Vec<CompiledRule> {
     let Some(list) = rules.as_array() else {
-        errs.push(FieldError::invalid(path, rules.clone(), "must be a list of validation rules"));
+        errs.push(FieldError::invalid(
+            path,
+            rules.clone(),
+            "must be a list of validation rules",
+        ));
         return Vec::new();
     };
     let mut out = Vec::with_capacity(list.len());
     for (i, raw) in list.iter().enumerate() {
         let rpath = format!("{path}[{i}]");
         let Some(obj) = raw.as_object() else {
-            errs.push(FieldError::invalid(rpath, raw.clone(), "must be a validation rule object"));
+            errs.push(FieldError::invalid(
+                rpath,
+                raw.clone(),
+                "must be a validation rule object",
+            ));
             continue;
         };
         let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_string);
         let Some(rule) = text("rule").filter(|r| !r.trim().is_empty()) else {
-            errs.push(FieldError::required(format!("{rpath}.rule"), "rule is not specified"));
+            errs.push(FieldError::required(
+                format!("{rpath}.rule"),
+                "rule is not specified",
+            ));
             continue;
         };
         let program = match env.compile(&rule) {
             Ok(p) => p,
             Err(e) => {
-                errs.push(FieldError::invalid(format!("{rpath}.rule"), raw.clone(), format!("compilation failed: {e}")));
+                errs.push(FieldError::invalid(
+                    format!("{rpath}.rule"),
+                    raw.clone(),
+                    format!("compilation failed: {e}"),
+                ));
                 continue;
             }
         };
@@ -117,7 +134,11 @@ pub(crate) fn compile_rules(
                 }
             },
         };
-        if let Some(depth) = message_expression.as_ref().map(|p| expression_depth(p.expression())).filter(|d| *d > MAX_EXPRESSION_DEPTH) {
+        if let Some(depth) = message_expression
+            .as_ref()
+            .map(|p| expression_depth(p.expression()))
+            .filter(|d| *d > MAX_EXPRESSION_DEPTH)
+        {
             errs.push(FieldError::invalid(
                 format!("{rpath}.messageExpression"),
                 raw.clone(),
@@ -125,7 +146,10 @@ pub(crate) fn compile_rules(
             ));
             continue;
         }
-        if let Some(field) = message_expression.as_ref().and_then(|p| undefined_field(p.expression(), node, is_root)) {
+        if let Some(field) = message_expression
+            .as_ref()
+            .and_then(|p| undefined_field(p.expression(), node, is_root))
+        {
             errs.push(FieldError::invalid(
                 format!("{rpath}.messageExpression"),
                 raw.clone(),
@@ -133,19 +157,30 @@ pub(crate) fn compile_rules(
             ));
             continue;
         }
-        let message = text("message").map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+        let message = text("message")
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty());
         if let Some(m) = &message
             && m.contains('\n')
         {
-            errs.push(FieldError::invalid(format!("{rpath}.message"), Value::String(m.clone()), "message must not contain line breaks"));
+            errs.push(FieldError::invalid(
+                format!("{rpath}.message"),
+                Value::String(m.clone()),
+                "message must not contain line breaks",
+            ));
         }
         let reason = match text("reason") {
             None => ErrorKind::Invalid,
             Some(r) => match REASONS.iter().find(|(name, _)| *name == r) {
                 Some((_, k)) => *k,
                 None => {
-                    let supported: Vec<String> = REASONS.iter().map(|(n, _)| n.to_string()).collect();
-                    errs.push(FieldError::not_supported(format!("{rpath}.reason"), Value::String(r), &supported));
+                    let supported: Vec<String> =
+                        REASONS.iter().map(|(n, _)| n.to_string()).collect();
+                    errs.push(FieldError::not_supported(
+                        format!("{rpath}.reason"),
+                        Value::String(r),
+                        &supported,
+                    ));
                     continue;
                 }
             },
@@ -182,8 +217,13 @@ pub(crate) fn compile_rules(
             continue;
         }
         let uses_old_self = program.references().has_variable("oldSelf")
-            || message_expression.as_ref().is_some_and(|p| p.references().has_variable("oldSelf"));
-        let optional_old_self = obj.get("optionalOldSelf").and_then(Value::as_bool).unwrap_or(false);
+            || message_expression
+                .as_ref()
+                .is_some_and(|p| p.references().has_variable("oldSelf"));
+        let optional_old_self = obj
+            .get("optionalOldSelf")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         if uses_old_self && let Some(list) = uncorrelatable {
             errs.push(FieldError::invalid(
                 format!("{rpath}.rule"),
@@ -193,10 +233,23 @@ pub(crate) fn compile_rules(
             continue;
         }
         if !uses_old_self && let Some(v) = obj.get("optionalOldSelf").filter(|v| !v.is_null()) {
-            errs.push(FieldError::invalid(format!("{rpath}.optionalOldSelf"), v.clone(), "may not be set if oldSelf is not used in rule"));
+            errs.push(FieldError::invalid(
+                format!("{rpath}.optionalOldSelf"),
+                v.clone(),
+                "may not be set if oldSelf is not used in rule",
+            ));
             continue;
         }
-        out.push(CompiledRule { rule, program, message, message_expression, field_path, reason, uses_old_self, optional_old_self });
+        out.push(CompiledRule {
+            rule,
+            program,
+            message,
+            message_expression,
+            field_path,
+            reason,
+            uses_old_self,
+            optional_old_self,
+        });
     }
     out
 }
@@ -211,8 +264,19 @@ const MAX_EXPRESSION_DEPTH: usize = 32;
 fn expression_depth(e: &IdedExpr) -> usize {
     let children: Vec<&IdedExpr> = match &e.expr {
         Expr::Select(sel) => vec![&sel.operand],
-        Expr::Call(call) => call.target.iter().map(|t| &**t).chain(call.args.iter()).collect(),
-        Expr::Comprehension(c) => vec![&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result],
+        Expr::Call(call) => call
+            .target
+            .iter()
+            .map(|t| &**t)
+            .chain(call.args.iter())
+            .collect(),
+        Expr::Comprehension(c) => vec![
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ],
         Expr::List(l) => l.elements.iter().collect(),
         Expr::Map(m) => m
             .entries
@@ -232,7 +296,11 @@ fn expression_depth(e: &IdedExpr) -> usize {
             .collect(),
         _ => Vec::new(),
     };
-    1 + children.into_iter().map(expression_depth).max().unwrap_or(0)
+    1 + children
+        .into_iter()
+        .map(expression_depth)
+        .max()
+        .unwrap_or(0)
 }
 
 /// The schema node an expression denotes, when it is `self`/`oldSelf` followed by field
@@ -242,16 +310,27 @@ fn resolve<'n>(e: &IdedExpr, node: &'n Node, is_root: bool) -> Result<Option<&'n
         Expr::Ident(name) if name == "self" || name == "oldSelf" => Ok(Some(node)),
         Expr::Select(sel) => {
             // At the resource root, apiVersion, kind and metadata exist whatever the schema says.
-            let is_self = matches!(&sel.operand.expr, Expr::Ident(n) if n == "self" || n == "oldSelf");
-            if is_root && is_self && matches!(sel.field.as_str(), "apiVersion" | "kind" | "metadata") {
+            let is_self =
+                matches!(&sel.operand.expr, Expr::Ident(n) if n == "self" || n == "oldSelf");
+            if is_root
+                && is_self
+                && matches!(sel.field.as_str(), "apiVersion" | "kind" | "metadata")
+            {
                 return Ok(None);
             }
-            let Some(parent) = resolve(&sel.operand, node, is_root)? else { return Ok(None) };
+            let Some(parent) = resolve(&sel.operand, node, is_root)? else {
+                return Ok(None);
+            };
             select_field(parent, &sel.field).map(Some)
         }
         Expr::Call(call) if call.func_name == "_[_]" && call.args.len() == 2 => {
-            let Some(parent) = resolve(&call.args[0], node, is_root)? else { return Ok(None) };
-            Ok(parent.items.as_deref().or_else(|| parent.additional_schema()))
+            let Some(parent) = resolve(&call.args[0], node, is_root)? else {
+                return Ok(None);
+            };
+            Ok(parent
+                .items
+                .as_deref()
+                .or_else(|| parent.additional_schema()))
         }
         _ => Ok(None),
     }
@@ -261,13 +340,20 @@ fn resolve<'n>(e: &IdedExpr, node: &'n Node, is_root: bool) -> Result<Option<&'n
 /// Only objects with declared properties and nothing else are closed; maps, free-form and
 /// untyped objects accept any key, as in Kubernetes' CEL type declarations.
 fn select_field<'n>(parent: &'n Node, field: &str) -> Result<&'n Node, String> {
-    if let Some((_, child)) = parent.properties.iter().find(|(k, _)| escape_property(k).as_deref() == Some(field)) {
+    if let Some((_, child)) = parent
+        .properties
+        .iter()
+        .find(|(k, _)| escape_property(k).as_deref() == Some(field))
+    {
         return Ok(child);
     }
     if let Some(ap) = parent.additional_schema() {
         return Ok(ap);
     }
-    let closed = parent.ty == Some(Ty::Object) && !parent.preserve_unknown && parent.additional.is_none() && !parent.embedded;
+    let closed = parent.ty == Some(Ty::Object)
+        && !parent.preserve_unknown
+        && parent.additional.is_none()
+        && !parent.embedded;
     if closed {
         Err(field.to_string())
     } else {
@@ -285,8 +371,19 @@ fn undefined_field(e: &IdedExpr, node: &Node, is_root: bool) -> Option<String> {
     }
     let children: Vec<&IdedExpr> = match &e.expr {
         Expr::Select(sel) => vec![&sel.operand],
-        Expr::Call(call) => call.target.iter().map(|t| &**t).chain(call.args.iter()).collect(),
-        Expr::Comprehension(c) => vec![&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result],
+        Expr::Call(call) => call
+            .target
+            .iter()
+            .map(|t| &**t)
+            .chain(call.args.iter())
+            .collect(),
+        Expr::Comprehension(c) => vec![
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ],
         Expr::List(l) => l.elements.iter().collect(),
         Expr::Map(m) => m
             .entries
@@ -306,7 +403,9 @@ fn undefined_field(e: &IdedExpr, node: &Node, is_root: bool) -> Option<String> {
             .collect(),
         _ => Vec::new(),
     };
-    children.into_iter().find_map(|c| undefined_field(c, node, is_root))
+    children
+        .into_iter()
+        .find_map(|c| undefined_field(c, node, is_root))
 }
 
 /// Turns a rule's JSONPath-like `fieldPath` (`.a.b`, `.a['b-c']`, `.list[1]`) into the field-path
@@ -387,18 +486,24 @@ pub(crate) fn to_cel(v: &Value, node: Option<&Node>, is_root: bool) -> cel::Valu
         }
         Value::Array(items) => {
             let item_node = node.and_then(|n| n.items.as_deref());
-            cel::Value::List(Arc::new(items.iter().map(|x| to_cel(x, item_node, false)).collect()))
+            cel::Value::List(Arc::new(
+                items.iter().map(|x| to_cel(x, item_node, false)).collect(),
+            ))
         }
         Value::Object(m) => {
             let mut map: HashMap<Key, cel::Value> = HashMap::with_capacity(m.len());
             for (k, x) in m {
-                let child = node.and_then(|n| n.properties.get(k).or_else(|| n.additional_schema()));
+                let child =
+                    node.and_then(|n| n.properties.get(k).or_else(|| n.additional_schema()));
                 let val = if is_root && k == "metadata" {
                     // At the resource root CEL sees only metadata.name and metadata.generateName.
                     let mut meta: HashMap<Key, cel::Value> = HashMap::new();
                     for f in ["name", "generateName"] {
                         if let Some(s) = x.get(f).and_then(Value::as_str) {
-                            meta.insert(Key::String(Arc::new(f.to_string())), cel::Value::String(Arc::new(s.to_string())));
+                            meta.insert(
+                                Key::String(Arc::new(f.to_string())),
+                                cel::Value::String(Arc::new(s.to_string())),
+                            );
                         }
                     }
                     cel::Value::from(meta)
@@ -425,8 +530,27 @@ pub(crate) fn to_cel(v: &Value, node: Option<&Node>, is_root: bool) -> cel::Valu
 
 /// CEL reserved words; a property with such a name is seen as `__name__`.
 const CEL_RESERVED: &[&str] = &[
-    "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let",
-    "loop", "package", "namespace", "return", "var", "void", "while",
+    "true",
+    "false",
+    "null",
+    "in",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
 ];
 
 /// Kubernetes' property name escaping (k8s.io/apiserver/pkg/cel/escaping.go): `__` → `__underscores__`,
@@ -437,8 +561,11 @@ fn escape_property(name: &str) -> Option<String> {
         return Some(format!("__{name}__"));
     }
     let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '.' | '-' | '/'));
-    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')) {
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '.' | '-' | '/'));
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
+    {
         return None;
     }
     if !name.contains(['.', '-', '/']) && !name.contains("__") {
@@ -478,7 +605,9 @@ fn parse_go_duration(s: &str) -> Option<chrono::Duration> {
     }
     let mut total_ns = 0f64;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let number: f64 = rest[..num_len].parse().ok()?;
         rest = &rest[num_len..];
         let (unit, ns) = UNITS.iter().find(|(u, _)| rest.starts_with(u))?;
@@ -512,7 +641,9 @@ pub(crate) fn eval_node_rules(
         return;
     }
     let self_val = to_cel(value, Some(node), is_root);
-    let old_val = old.filter(|o| !o.is_null()).map(|o| to_cel(o, Some(node), is_root));
+    let old_val = old
+        .filter(|o| !o.is_null())
+        .map(|o| to_cel(o, Some(node), is_root));
     let type_value = || Value::from(node.structural_type());
     for rule in &node.rules {
         if rule.uses_old_self && old_val.is_none() && !rule.optional_old_self {
@@ -537,14 +668,19 @@ pub(crate) fn eval_node_rules(
                 errs.push(FieldError::invalid(
                     field,
                     type_value(),
-                    format!("rule did not evaluate to a bool but to {} evaluating rule: {rule_text}", other.type_of()),
+                    format!(
+                        "rule did not evaluate to a bool but to {} evaluating rule: {rule_text}",
+                        other.type_of()
+                    ),
                 ));
                 continue;
             }
             Err(e) => {
                 let msg = go_style_error(&e.to_string());
                 let detail = if msg.starts_with("no such overload") {
-                    format!("'{msg}': call arguments did not match a supported operator, function or macro signature for rule: {rule_text}")
+                    format!(
+                        "'{msg}': call arguments did not match a supported operator, function or macro signature for rule: {rule_text}"
+                    )
                 } else {
                     format!("{msg} evaluating rule: {rule_text}")
                 };

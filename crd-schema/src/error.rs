@@ -101,11 +101,25 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub(crate) fn new(kind: ErrorKind, field: impl Into<String>, bad_value: Option<Value>, detail: impl Into<String>) -> Self {
-        FieldError { kind, field: field.into(), bad_value, detail: detail.into() }
+    pub(crate) fn new(
+        kind: ErrorKind,
+        field: impl Into<String>,
+        bad_value: Option<Value>,
+        detail: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            kind,
+            field: field.into(),
+            bad_value,
+            detail: detail.into(),
+        }
     }
 
-    pub(crate) fn invalid(field: impl Into<String>, value: Value, detail: impl Into<String>) -> Self {
+    pub(crate) fn invalid(
+        field: impl Into<String>,
+        value: Value,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::new(ErrorKind::Invalid, field, Some(value), detail)
     }
 
@@ -118,7 +132,11 @@ impl FieldError {
     }
 
     /// `field.NotSupported`: the detail lists the supported values, each quoted.
-    pub(crate) fn not_supported(field: impl Into<String>, value: Value, supported: &[String]) -> Self {
+    pub(crate) fn not_supported(
+        field: impl Into<String>,
+        value: Value,
+        supported: &[String],
+    ) -> Self {
         let detail = if supported.is_empty() {
             String::new()
         } else {
@@ -131,7 +149,10 @@ impl FieldError {
     /// `field.TooLong`: the value is never shown.
     pub(crate) fn too_long(field: impl Into<String>, max: i64) -> Self {
         let detail = if max >= 0 {
-            format!("may not be more than {max} {}", if max == 1 { "byte" } else { "bytes" })
+            format!(
+                "may not be more than {max} {}",
+                if max == 1 { "byte" } else { "bytes" }
+            )
         } else {
             "value is too long".to_string()
         };
@@ -141,7 +162,10 @@ impl FieldError {
     /// `field.TooMany`: shows the actual count.
     pub(crate) fn too_many(field: impl Into<String>, actual: i64, max: i64) -> Self {
         let detail = if max >= 0 {
-            format!("must have at most {max} {}", if max == 1 { "item" } else { "items" })
+            format!(
+                "must have at most {max} {}",
+                if max == 1 { "item" } else { "items" }
+            )
         } else {
             "has too many items".to_string()
         };
@@ -155,7 +179,11 @@ impl FieldError {
         let mut s = String::from(self.kind.words());
         let shows_value = !matches!(
             self.kind,
-            ErrorKind::Required | ErrorKind::Forbidden | ErrorKind::TooLong | ErrorKind::TooShort | ErrorKind::Internal
+            ErrorKind::Required
+                | ErrorKind::Forbidden
+                | ErrorKind::TooLong
+                | ErrorKind::TooShort
+                | ErrorKind::Internal
         );
         if shows_value && let Some(v) = &self.bad_value {
             s.push_str(": ");
@@ -198,7 +226,10 @@ impl SchemaError {
 }
 
 fn join_errors(errs: &[FieldError]) -> String {
-    errs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    errs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Renders a bad value the way `field.Error.ErrorBody` does: numbers and booleans with `%v`,
@@ -329,7 +360,9 @@ pub(crate) fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if c.is_control() || c == '\u{FEFF}' => {
                 if (c as u32) < 0x10000 {
                     out.push_str(&format!("\\u{:04x}", c as u32));
@@ -369,20 +402,51 @@ mod tests {
 
     #[test]
     fn message_shapes() {
-        let e = FieldError::invalid("spec.replicas", json!(-1), "spec.replicas in body should be greater than or equal to 0");
+        let e = FieldError::invalid(
+            "spec.replicas",
+            json!(-1),
+            "spec.replicas in body should be greater than or equal to 0",
+        );
         assert_eq!(
             e.to_string(),
             "spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0"
         );
-        let e = FieldError::not_supported("spec.size", json!("xl"), &["s".to_string(), "m".to_string()]);
-        assert_eq!(e.to_string(), "spec.size: Unsupported value: \"xl\": supported values: \"s\", \"m\"");
-        assert_eq!(FieldError::required("spec.name", "").to_string(), "spec.name: Required value");
-        assert_eq!(FieldError::too_long("spec.n", 1).to_string(), "spec.n: Too long: may not be more than 1 byte");
-        assert_eq!(FieldError::too_many("spec.l", 3, 2).to_string(), "spec.l: Too many: 3: must have at most 2 items");
+        let e = FieldError::not_supported(
+            "spec.size",
+            json!("xl"),
+            &["s".to_string(), "m".to_string()],
+        );
+        assert_eq!(
+            e.to_string(),
+            "spec.size: Unsupported value: \"xl\": supported values: \"s\", \"m\""
+        );
+        assert_eq!(
+            FieldError::required("spec.name", "").to_string(),
+            "spec.name: Required value"
+        );
+        assert_eq!(
+            FieldError::too_long("spec.n", 1).to_string(),
+            "spec.n: Too long: may not be more than 1 byte"
+        );
+        assert_eq!(
+            FieldError::too_many("spec.l", 3, 2).to_string(),
+            "spec.l: Too many: 3: must have at most 2 items"
+        );
         let e = FieldError::invalid("spec", json!({"b": 1, "a": [true]}), "x");
-        assert_eq!(e.to_string(), "spec: Invalid value: {\"a\":[true],\"b\":1}: x");
-        let e = FieldError::new(ErrorKind::Invalid, "spec", None, "failed rule: self == oldSelf");
-        assert_eq!(e.to_string(), "spec: Invalid value: failed rule: self == oldSelf");
+        assert_eq!(
+            e.to_string(),
+            "spec: Invalid value: {\"a\":[true],\"b\":1}: x"
+        );
+        let e = FieldError::new(
+            ErrorKind::Invalid,
+            "spec",
+            None,
+            "failed rule: self == oldSelf",
+        );
+        assert_eq!(
+            e.to_string(),
+            "spec: Invalid value: failed rule: self == oldSelf"
+        );
     }
 
     #[test]

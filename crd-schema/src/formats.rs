@@ -13,33 +13,67 @@ macro_rules! re {
     ($name:ident, $pat:expr) => {
         // Patterns are constants, checked by the unit tests below; compiling once per process is
         // the point of the LazyLock.
-        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($pat).expect("constant pattern compiles"));
+        static $name: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new($pat).expect("constant pattern compiles"));
     };
 }
 
-re!(UUID, r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$");
-re!(UUID3, r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$");
-re!(UUID4, r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$");
-re!(UUID5, r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$");
+re!(
+    UUID,
+    r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$"
+);
+re!(
+    UUID3,
+    r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$"
+);
+re!(
+    UUID4,
+    r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$"
+);
+re!(
+    UUID5,
+    r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$"
+);
 re!(
     HOSTNAME,
     r"^([a-zA-Z0-9\p{S}\p{L}]((-?[a-zA-Z0-9\p{S}\p{L}]{0,62})?)|([a-zA-Z0-9\p{S}\p{L}](([a-zA-Z0-9-\p{S}\p{L}]{0,61}[a-zA-Z0-9\p{S}\p{L}])?)(\.)){1,}([a-zA-Z\p{L}]){2,63})$"
 );
-re!(TIME_PART, r"^([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))$");
+re!(
+    TIME_PART,
+    r"^([0-9]{2}):([0-9]{2}):([0-9]{2})(.[0-9]+)?(z|([+-][0-9]{2}:[0-9]{2}))$"
+);
 re!(DATE, r"^(\d{4})-(\d{2})-(\d{2})$");
 re!(SHORT_NAME, r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
-re!(LONG_NAME, r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
+re!(
+    LONG_NAME,
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+);
 re!(HEXCOLOR, r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$");
-re!(RGBCOLOR, r"^rgb\(\s*(0|[1-9]\d?|1\d\d?|2[0-4]\d|25[0-5])\s*,\s*(0|[1-9]\d?|1\d\d?|2[0-4]\d|25[0-5])\s*,\s*(0|[1-9]\d?|1\d\d?|2[0-4]\d|25[0-5])\s*\)$");
+re!(
+    RGBCOLOR,
+    r"^rgb\(\s*(0|[1-9]\d?|1\d\d?|2[0-4]\d|25[0-5])\s*,\s*(0|[1-9]\d?|1\d\d?|2[0-4]\d|25[0-5])\s*,\s*(0|[1-9]\d?|1\d\d?|2[0-4]\d|25[0-5])\s*\)$"
+);
 re!(SSN, r"^\d{3}[- ]?\d{2}[- ]?\d{4}$");
 re!(BSON, r"^[0-9a-fA-F]{24}$");
-re!(MAC, r"^([0-9A-Fa-f]{2}[:-]){5}([0-9A-Fa-f]{2})$|^([0-9A-Fa-f]{2}[:-]){7}([0-9A-Fa-f]{2})$|^([0-9A-Fa-f]{4}\.){2}([0-9A-Fa-f]{4})$|^([0-9A-Fa-f]{4}\.){3}([0-9A-Fa-f]{4})$|^([0-9A-Fa-f]{2}[:-]){19}([0-9A-Fa-f]{2})$|^([0-9A-Fa-f]{4}\.){4}([0-9A-Fa-f]{4})$");
+re!(
+    MAC,
+    r"^([0-9A-Fa-f]{2}[:-]){5}([0-9A-Fa-f]{2})$|^([0-9A-Fa-f]{2}[:-]){7}([0-9A-Fa-f]{2})$|^([0-9A-Fa-f]{4}\.){2}([0-9A-Fa-f]{4})$|^([0-9A-Fa-f]{4}\.){3}([0-9A-Fa-f]{4})$|^([0-9A-Fa-f]{2}[:-]){19}([0-9A-Fa-f]{2})$|^([0-9A-Fa-f]{4}\.){4}([0-9A-Fa-f]{4})$"
+);
 re!(EMAIL, r"^[^@\s<>]+@[^@\s<>]+$");
 re!(NAMED_EMAIL, r"^[^<>]*<[^@\s<>]+@[^@\s<>]+>$");
 re!(DURATION_PART, r"((\d+)\s*([A-Za-zµ]+))");
-re!(BASE64, r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$");
-re!(GO_DURATION, r"^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$");
-re!(CREDIT_CARD, r"^(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\d{3})\d{11})$");
+re!(
+    BASE64,
+    r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
+);
+re!(
+    GO_DURATION,
+    r"^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$"
+);
+re!(
+    CREDIT_CARD,
+    r"^(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\d{3})\d{11})$"
+);
 
 /// Kubernetes short names (DNS-1123 labels) are at most this long.
 const SHORT_NAME_MAX: usize = 63;
@@ -59,7 +93,9 @@ pub(crate) fn check(format: &str, s: &str) -> bool {
         "uuid4" => UUID4.is_match(s),
         "uuid5" => UUID5.is_match(s),
         "hostname" => {
-            HOSTNAME.is_match(s) && s.len() <= HOSTNAME_MAX && s.split('.').all(|p| p.len() <= HOSTNAME_LABEL_MAX)
+            HOSTNAME.is_match(s)
+                && s.len() <= HOSTNAME_MAX
+                && s.split('.').all(|p| p.len() <= HOSTNAME_LABEL_MAX)
         }
         "ipv4" => parse_ip_sloppy(s).is_some() && s.contains('.'),
         "ipv6" => s.contains(':') && parse_ip_sloppy(s).is_some(),
@@ -86,8 +122,11 @@ pub(crate) fn check(format: &str, s: &str) -> bool {
 
 /// `strfmt.IsDate`: Go's `time.Parse("2006-01-02")`, which checks the day exists.
 fn is_date(s: &str) -> bool {
-    let Some(c) = DATE.captures(s) else { return false };
-    let (Ok(y), Ok(m), Ok(d)) = (c[1].parse::<i16>(), c[2].parse::<i8>(), c[3].parse::<i8>()) else {
+    let Some(c) = DATE.captures(s) else {
+        return false;
+    };
+    let (Ok(y), Ok(m), Ok(d)) = (c[1].parse::<i16>(), c[2].parse::<i8>(), c[3].parse::<i8>())
+    else {
         return false;
     };
     jiff::civil::Date::new(y, m, d).is_ok()
@@ -103,7 +142,9 @@ fn is_date_time(s: &str) -> bool {
     if parts.len() < 2 || !is_date(parts[0]) {
         return false;
     }
-    let Some(c) = TIME_PART.captures(parts[1]) else { return false };
+    let Some(c) = TIME_PART.captures(parts[1]) else {
+        return false;
+    };
     &c[1] <= "23" && &c[2] <= "59" && &c[3] <= "59"
 }
 
@@ -129,11 +170,15 @@ fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
 
 /// `netutils.ParseCIDRSloppy`.
 fn is_cidr(s: &str) -> bool {
-    let Some((ip, bits)) = s.split_once('/') else { return false };
+    let Some((ip, bits)) = s.split_once('/') else {
+        return false;
+    };
     if bits.is_empty() || bits.len() > 3 || !bits.bytes().all(|c| c.is_ascii_digit()) {
         return false;
     }
-    let Ok(bits) = bits.parse::<u8>() else { return false };
+    let Ok(bits) = bits.parse::<u8>() else {
+        return false;
+    };
     match parse_ip_sloppy(ip) {
         Some(IpAddr::V4(_)) => bits <= 32,
         Some(IpAddr::V6(_)) => bits <= 128,
@@ -162,7 +207,10 @@ fn is_unit_duration(s: &str) -> bool {
         c[2].parse::<i64>().is_ok()
             && DURATION_UNITS.iter().any(|variants| {
                 let last = variants.len() - 1;
-                variants.iter().enumerate().any(|(i, v)| (i == last && unit.starts_with(v)) || unit == *v)
+                variants
+                    .iter()
+                    .enumerate()
+                    .any(|(i, v)| (i == last && unit.starts_with(v)) || unit == *v)
             })
     })
 }
@@ -213,7 +261,11 @@ fn is_isbn13(s: &str) -> bool {
     if d.len() != 13 || !d.chars().all(|c| c.is_ascii_digit()) {
         return false;
     }
-    let sum: u32 = d.chars().enumerate().map(|(i, c)| c.to_digit(10).unwrap_or(0) * if i % 2 == 0 { 1 } else { 3 }).sum();
+    let sum: u32 = d
+        .chars()
+        .enumerate()
+        .map(|(i, c)| c.to_digit(10).unwrap_or(0) * if i % 2 == 0 { 1 } else { 3 })
+        .sum();
     sum.is_multiple_of(10)
 }
 

@@ -16,11 +16,41 @@ pub(crate) fn register(env: &mut Env) -> Result<(), cel::DeclarationError> {
     env.add_member_overload("sum", "list_sum", LIST_TYPE, vec![], sum)?;
     env.add_member_overload("min", "list_min", LIST_TYPE, vec![], min)?;
     env.add_member_overload("max", "list_max", LIST_TYPE, vec![], max)?;
-    env.add_member_overload("indexOf", "list_index_of", LIST_TYPE, vec![DYN_TYPE], index_of)?;
-    env.add_member_overload("lastIndexOf", "list_last_index_of", LIST_TYPE, vec![DYN_TYPE], last_index_of)?;
-    env.add_member_overload("find", "string_find_string", STRING_TYPE, vec![STRING_TYPE], find)?;
-    env.add_member_overload("findAll", "string_find_all_string", STRING_TYPE, vec![STRING_TYPE], find_all)?;
-    env.add_member_overload("findAll", "string_find_all_string_int", STRING_TYPE, vec![STRING_TYPE, INT_TYPE], find_all_n)?;
+    env.add_member_overload(
+        "indexOf",
+        "list_index_of",
+        LIST_TYPE,
+        vec![DYN_TYPE],
+        index_of,
+    )?;
+    env.add_member_overload(
+        "lastIndexOf",
+        "list_last_index_of",
+        LIST_TYPE,
+        vec![DYN_TYPE],
+        last_index_of,
+    )?;
+    env.add_member_overload(
+        "find",
+        "string_find_string",
+        STRING_TYPE,
+        vec![STRING_TYPE],
+        find,
+    )?;
+    env.add_member_overload(
+        "findAll",
+        "string_find_all_string",
+        STRING_TYPE,
+        vec![STRING_TYPE],
+        find_all,
+    )?;
+    env.add_member_overload(
+        "findAll",
+        "string_find_all_string_int",
+        STRING_TYPE,
+        vec![STRING_TYPE, INT_TYPE],
+        find_all_n,
+    )?;
     Ok(())
 }
 
@@ -36,12 +66,16 @@ fn out<'b, 'v>(v: Value) -> Result<CowVal<'b, 'v>, ExecutionError> {
 fn list(v: &Value, function: &str) -> Result<Arc<Vec<Value>>, ExecutionError> {
     match v {
         Value::List(l) => Ok(l.clone()),
-        other => Err(ExecutionError::function_error(function, format!("expected a list, got {:?}", other.type_of()))),
+        other => Err(ExecutionError::function_error(
+            function,
+            format!("expected a list, got {:?}", other.type_of()),
+        )),
     }
 }
 
 fn compare(a: &Value, b: &Value, function: &str) -> Result<Ordering, ExecutionError> {
-    a.partial_cmp(b).ok_or_else(|| ExecutionError::function_error(function, "list elements are not comparable"))
+    a.partial_cmp(b)
+        .ok_or_else(|| ExecutionError::function_error(function, "list elements are not comparable"))
 }
 
 fn is_sorted<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
@@ -62,21 +96,32 @@ fn sum<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionErr
     for x in l.iter() {
         total = Some(match (total, x) {
             (None, x) => x.clone(),
-            (Some(Value::Int(t)), Value::Int(i)) => {
-                Value::Int(t.checked_add(*i).ok_or_else(|| ExecutionError::function_error("sum", "integer overflow"))?)
-            }
-            (Some(Value::UInt(t)), Value::UInt(i)) => {
-                Value::UInt(t.checked_add(*i).ok_or_else(|| ExecutionError::function_error("sum", "integer overflow"))?)
-            }
+            (Some(Value::Int(t)), Value::Int(i)) => Value::Int(
+                t.checked_add(*i)
+                    .ok_or_else(|| ExecutionError::function_error("sum", "integer overflow"))?,
+            ),
+            (Some(Value::UInt(t)), Value::UInt(i)) => Value::UInt(
+                t.checked_add(*i)
+                    .ok_or_else(|| ExecutionError::function_error("sum", "integer overflow"))?,
+            ),
             (Some(Value::Float(t)), Value::Float(f)) => Value::Float(t + f),
             (Some(Value::Duration(t)), Value::Duration(d)) => Value::Duration(t + *d),
-            _ => return Err(ExecutionError::function_error("sum", "list elements must all be numbers or durations of one type")),
+            _ => {
+                return Err(ExecutionError::function_error(
+                    "sum",
+                    "list elements must all be numbers or durations of one type",
+                ));
+            }
         });
     }
     out(total.unwrap_or(Value::Int(0)))
 }
 
-fn extreme<'b, 'v>(args: Vec<CowVal<'b, 'v>>, function: &str, keep: Ordering) -> Result<CowVal<'b, 'v>, ExecutionError> {
+fn extreme<'b, 'v>(
+    args: Vec<CowVal<'b, 'v>>,
+    function: &str,
+    keep: Ordering,
+) -> Result<CowVal<'b, 'v>, ExecutionError> {
     let a = values(&args)?;
     let l = list(&a[0], function)?;
     let mut best: Option<&Value> = None;
@@ -88,7 +133,10 @@ fn extreme<'b, 'v>(args: Vec<CowVal<'b, 'v>>, function: &str, keep: Ordering) ->
     }
     match best {
         Some(b) => out(b.clone()),
-        None => Err(ExecutionError::function_error(function, format!("{function} called on empty list"))),
+        None => Err(ExecutionError::function_error(
+            function,
+            format!("{function} called on empty list"),
+        )),
     }
 }
 
@@ -117,20 +165,31 @@ fn last_index_of<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, Ex
 fn strings<'a>(a: &'a [Value], function: &str) -> Result<(&'a str, regex::Regex), ExecutionError> {
     match (&a[0], &a[1]) {
         (Value::String(s), Value::String(re)) => {
-            let re = regex::Regex::new(re).map_err(|e| ExecutionError::function_error(function, e))?;
+            let re =
+                regex::Regex::new(re).map_err(|e| ExecutionError::function_error(function, e))?;
             Ok((s.as_str(), re))
         }
-        _ => Err(ExecutionError::function_error(function, "expected a string and a regular expression")),
+        _ => Err(ExecutionError::function_error(
+            function,
+            "expected a string and a regular expression",
+        )),
     }
 }
 
 fn find<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
     let a = values(&args)?;
     let (s, re) = strings(&a, "find")?;
-    out(Value::String(Arc::new(re.find(s).map(|m| m.as_str().to_string()).unwrap_or_default())))
+    out(Value::String(Arc::new(
+        re.find(s)
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default(),
+    )))
 }
 
-fn find_all_limited<'b, 'v>(a: &[Value], limit: Option<usize>) -> Result<CowVal<'b, 'v>, ExecutionError> {
+fn find_all_limited<'b, 'v>(
+    a: &[Value],
+    limit: Option<usize>,
+) -> Result<CowVal<'b, 'v>, ExecutionError> {
     let (s, re) = strings(a, "findAll")?;
     let found: Vec<Value> = re
         .find_iter(s)

@@ -47,7 +47,9 @@ fn has_deep_rules(v: &Value) -> bool {
     match v {
         Value::Object(m) => m.iter().any(|(k, x)| match (k.as_str(), x) {
             ("x-kubernetes-validations", Value::Array(rules)) => rules.iter().any(|r| {
-                ["rule", "messageExpression"].iter().any(|f| r.get(f).and_then(Value::as_str).is_some_and(is_deep))
+                ["rule", "messageExpression"]
+                    .iter()
+                    .any(|f| r.get(f).and_then(Value::as_str).is_some_and(is_deep))
             }),
             _ => has_deep_rules(x),
         }),
@@ -100,7 +102,11 @@ impl Schema {
                 .name("crd-schema-compile".into())
                 .stack_size(COMPILE_STACK_BYTES)
                 .spawn_scoped(scope, || Self::compile_here(open_api_v3_schema))
-                .map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .map(|handle| {
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
         });
         // If no thread can be started, compiling here is still right for ordinary rules.
         spawned.unwrap_or_else(|_| Self::compile_here(open_api_v3_schema))
@@ -108,7 +114,11 @@ impl Schema {
 
     fn compile_here(open_api_v3_schema: &Value) -> Result<Schema, SchemaError> {
         let env = cel_rules::new_env();
-        let mut compiler = node::Compiler { errs: Vec::new(), env: &env, uncorrelatable: None };
+        let mut compiler = node::Compiler {
+            errs: Vec::new(),
+            env: &env,
+            uncorrelatable: None,
+        };
         let root = compiler.compile_root(open_api_v3_schema);
         let mut causes = compiler.errs;
         if causes.is_empty() {

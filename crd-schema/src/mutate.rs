@@ -63,7 +63,10 @@ impl PathTracker {
 
 /// Prunes `obj` (the whole resource) and returns the removed paths, sorted.
 pub(crate) fn prune_root(root: &Node, obj: &mut Value) -> Vec<String> {
-    let mut t = PathTracker { parts: String::new(), found: Vec::new() };
+    let mut t = PathTracker {
+        parts: String::new(),
+        found: Vec::new(),
+    };
     // The resource root behaves as an embedded resource: apiVersion, kind and metadata are the
     // API server's business.
     prune(obj, Some(root), true, &mut t);
@@ -74,7 +77,10 @@ pub(crate) fn prune_root(root: &Node, obj: &mut Value) -> Vec<String> {
 
 /// Prunes a value against a node, as the CRD validation does to check a default is pruned.
 pub(crate) fn prune_value(x: &mut Value, s: &Node) -> Vec<String> {
-    let mut t = PathTracker { parts: String::new(), found: Vec::new() };
+    let mut t = PathTracker {
+        parts: String::new(),
+        found: Vec::new(),
+    };
     prune(x, Some(s), s.embedded, &mut t);
     t.found
 }
@@ -171,8 +177,14 @@ fn skip_prune(x: &mut Value, s: &Node, embedded: bool, t: &mut PathTracker) {
 
 /// Embedded resources keep only real ObjectMeta fields in their metadata.
 fn coerce_embedded_meta(m: &mut Map<String, Value>, t: &mut PathTracker) {
-    let Some(Value::Object(meta)) = m.get_mut("metadata") else { return };
-    let unknown: Vec<String> = meta.keys().filter(|k| !OBJECT_META_FIELDS.contains(&k.as_str())).cloned().collect();
+    let Some(Value::Object(meta)) = m.get_mut("metadata") else {
+        return;
+    };
+    let unknown: Vec<String> = meta
+        .keys()
+        .filter(|k| !OBJECT_META_FIELDS.contains(&k.as_str()))
+        .cloned()
+        .collect();
     if unknown.is_empty() {
         return;
     }
@@ -227,7 +239,9 @@ pub(crate) fn apply_defaults(x: &mut Value, s: &Node) {
     match x {
         Value::Object(m) => {
             for (k, prop) in &s.properties {
-                let Some(default) = &prop.default else { continue };
+                let Some(default) = &prop.default else {
+                    continue;
+                };
                 match m.get_mut(k) {
                     None => {
                         m.insert(k.clone(), default.clone());
@@ -251,7 +265,9 @@ pub(crate) fn apply_defaults(x: &mut Value, s: &Node) {
             }
         }
         Value::Array(items) => {
-            let Some(item_node) = s.items.as_deref() else { return };
+            let Some(item_node) = s.items.as_deref() else {
+                return;
+            };
             for v in items.iter_mut() {
                 if non_nullable_null(v, Some(item_node))
                     && let Some(d) = &item_node.default

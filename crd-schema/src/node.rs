@@ -143,9 +143,32 @@ enum Level {
 
 /// Formats kube-apiserver 1.37 validates on strings, with dashes removed (go-openapi normalises names so).
 const STRING_FORMATS: &[&str] = &[
-    "bsonobjectid", "uri", "email", "hostname", "ipv4", "ipv6", "cidr", "mac", "uuid", "uuid3", "uuid4", "uuid5",
-    "isbn", "isbn10", "isbn13", "creditcard", "ssn", "hexcolor", "rgbcolor", "byte", "password", "date", "duration",
-    "datetime", "k8sshortname", "k8slongname",
+    "bsonobjectid",
+    "uri",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "cidr",
+    "mac",
+    "uuid",
+    "uuid3",
+    "uuid4",
+    "uuid5",
+    "isbn",
+    "isbn10",
+    "isbn13",
+    "creditcard",
+    "ssn",
+    "hexcolor",
+    "rgbcolor",
+    "byte",
+    "password",
+    "date",
+    "duration",
+    "datetime",
+    "k8sshortname",
+    "k8slongname",
 ];
 
 const SUPPORTED_TYPES: &[&str] = &["array", "boolean", "integer", "number", "object", "string"];
@@ -171,21 +194,37 @@ impl Compiler<'_> {
     fn compile(&mut self, schema: &Value, path: &str, level: Level, nested: bool) -> Node {
         let mut node = Node::default();
         let Some(obj) = schema.as_object() else {
-            self.errs.push(FieldError::invalid(path, schema.clone(), "must be a JSON object (a schema)"));
+            self.errs.push(FieldError::invalid(
+                path,
+                schema.clone(),
+                "must be a JSON object (a schema)",
+            ));
             return node;
         };
 
         if obj.contains_key("$ref") {
-            self.errs.push(FieldError::forbidden(format!("{path}.$ref"), "$ref is not supported"));
+            self.errs.push(FieldError::forbidden(
+                format!("{path}.$ref"),
+                "$ref is not supported",
+            ));
         }
         if obj.contains_key("patternProperties") {
-            self.errs.push(FieldError::forbidden(format!("{path}.patternProperties"), "patternProperties is not supported"));
+            self.errs.push(FieldError::forbidden(
+                format!("{path}.patternProperties"),
+                "patternProperties is not supported",
+            ));
         }
         if obj.contains_key("dependencies") {
-            self.errs.push(FieldError::forbidden(format!("{path}.dependencies"), "dependencies is not supported"));
+            self.errs.push(FieldError::forbidden(
+                format!("{path}.dependencies"),
+                "dependencies is not supported",
+            ));
         }
         if obj.contains_key("additionalItems") {
-            self.errs.push(FieldError::forbidden(format!("{path}.additionalItems"), "additionalItems is not supported"));
+            self.errs.push(FieldError::forbidden(
+                format!("{path}.additionalItems"),
+                "additionalItems is not supported",
+            ));
         }
 
         let type_str = self.string(obj, "type", path);
@@ -193,8 +232,13 @@ impl Compiler<'_> {
             match Ty::parse(t) {
                 Some(ty) => node.ty = Some(ty),
                 None => {
-                    let supported: Vec<String> = SUPPORTED_TYPES.iter().map(|s| s.to_string()).collect();
-                    self.errs.push(FieldError::not_supported(format!("{path}.type"), Value::String(t.clone()), &supported));
+                    let supported: Vec<String> =
+                        SUPPORTED_TYPES.iter().map(|s| s.to_string()).collect();
+                    self.errs.push(FieldError::not_supported(
+                        format!("{path}.type"),
+                        Value::String(t.clone()),
+                        &supported,
+                    ));
                 }
             }
         }
@@ -213,11 +257,20 @@ impl Compiler<'_> {
                 Some(props) => {
                     for (k, v) in props {
                         let child_level = Level::Field;
-                        let child = self.compile(v, &format!("{path}.properties[{k}]"), child_level, nested);
+                        let child = self.compile(
+                            v,
+                            &format!("{path}.properties[{k}]"),
+                            child_level,
+                            nested,
+                        );
                         node.properties.insert(k.clone(), child);
                     }
                 }
-                None => self.errs.push(FieldError::invalid(format!("{path}.properties"), props.clone(), "must be an object")),
+                None => self.errs.push(FieldError::invalid(
+                    format!("{path}.properties"),
+                    props.clone(),
+                    "must be an object",
+                )),
             }
         }
         if let Some(items) = obj.get("items") {
@@ -227,12 +280,18 @@ impl Compiler<'_> {
                     "items must be a schema object and not an array",
                 ));
             } else {
-                let is_map_list = obj.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("map");
+                let is_map_list =
+                    obj.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("map");
                 let outer = self.uncorrelatable.clone();
                 if !is_map_list && outer.is_none() {
                     self.uncorrelatable = Some(path.to_string());
                 }
-                node.items = Some(Box::new(self.compile(items, &format!("{path}.items"), Level::Item, nested)));
+                node.items = Some(Box::new(self.compile(
+                    items,
+                    &format!("{path}.items"),
+                    Level::Item,
+                    nested,
+                )));
                 self.uncorrelatable = outer;
             }
         }
@@ -240,15 +299,28 @@ impl Compiler<'_> {
             let ap_path = format!("{path}.additionalProperties");
             node.additional = match ap {
                 Value::Bool(b) => Some(Additional::Allows(*b)),
-                Value::Object(_) => Some(Additional::Schema(Box::new(self.compile(ap, &ap_path, Level::Field, nested)))),
+                Value::Object(_) => Some(Additional::Schema(Box::new(self.compile(
+                    ap,
+                    &ap_path,
+                    Level::Field,
+                    nested,
+                )))),
                 other => {
-                    self.errs.push(FieldError::invalid(ap_path, other.clone(), "must be a boolean or a schema"));
+                    self.errs.push(FieldError::invalid(
+                        ap_path,
+                        other.clone(),
+                        "must be a boolean or a schema",
+                    ));
                     None
                 }
             };
         }
 
-        for (key, list) in [("allOf", &mut node.all_of), ("anyOf", &mut node.any_of), ("oneOf", &mut node.one_of)] {
+        for (key, list) in [
+            ("allOf", &mut node.all_of),
+            ("anyOf", &mut node.any_of),
+            ("oneOf", &mut node.one_of),
+        ] {
             if let Some(v) = obj.get(key) {
                 match v.as_array() {
                     Some(arr) => {
@@ -263,7 +335,11 @@ impl Compiler<'_> {
                             list.push(sub);
                         }
                     }
-                    None => self.errs.push(FieldError::invalid(format!("{path}.{key}"), v.clone(), "must be an array of schemas")),
+                    None => self.errs.push(FieldError::invalid(
+                        format!("{path}.{key}"),
+                        v.clone(),
+                        "must be an array of schemas",
+                    )),
                 }
             }
         }
@@ -278,7 +354,11 @@ impl Compiler<'_> {
         node.list_type = self.string(obj, "x-kubernetes-list-type", path);
         node.map_type = self.string(obj, "x-kubernetes-map-type", path);
         if let Some(keys) = obj.get("x-kubernetes-list-map-keys") {
-            match keys.as_array().and_then(|a| a.iter().map(|k| k.as_str().map(String::from)).collect::<Option<Vec<_>>>()) {
+            match keys.as_array().and_then(|a| {
+                a.iter()
+                    .map(|k| k.as_str().map(String::from))
+                    .collect::<Option<Vec<_>>>()
+            }) {
                 Some(keys) => node.list_map_keys = keys,
                 None => self.errs.push(FieldError::invalid(
                     format!("{path}.x-kubernetes-list-map-keys"),
@@ -345,7 +425,11 @@ impl Compiler<'_> {
         if let Some(m) = node.multiple_of
             && m <= 0.0
         {
-            self.errs.push(FieldError::invalid(format!("{path}.multipleOf"), Value::from(m), "must be greater than zero"));
+            self.errs.push(FieldError::invalid(
+                format!("{path}.multipleOf"),
+                Value::from(m),
+                "must be greater than zero",
+            ));
         }
         if let Some(p) = self.string(obj, "pattern", path) {
             match Regex::new(&p) {
@@ -353,32 +437,59 @@ impl Compiler<'_> {
                 Err(e) => self.errs.push(FieldError::invalid(
                     format!("{path}.pattern"),
                     Value::String(p.clone()),
-                    format!("must be a valid regular expression, but isn't: {}", first_line(&e.to_string())),
+                    format!(
+                        "must be a valid regular expression, but isn't: {}",
+                        first_line(&e.to_string())
+                    ),
                 )),
             }
         }
         if let Some(req) = obj.get("required") {
-            match req.as_array().and_then(|a| a.iter().map(|k| k.as_str().map(String::from)).collect::<Option<Vec<_>>>()) {
+            match req.as_array().and_then(|a| {
+                a.iter()
+                    .map(|k| k.as_str().map(String::from))
+                    .collect::<Option<Vec<_>>>()
+            }) {
                 Some(r) => node.required = r,
-                None => self.errs.push(FieldError::invalid(format!("{path}.required"), req.clone(), "must be a list of strings")),
+                None => self.errs.push(FieldError::invalid(
+                    format!("{path}.required"),
+                    req.clone(),
+                    "must be a list of strings",
+                )),
             }
         }
         if let Some(e) = obj.get("enum") {
             match e.as_array() {
                 Some(a) => node.enum_values = Some(a.clone()),
-                None => self.errs.push(FieldError::invalid(format!("{path}.enum"), e.clone(), "must be an array")),
+                None => self.errs.push(FieldError::invalid(
+                    format!("{path}.enum"),
+                    e.clone(),
+                    "must be an array",
+                )),
             }
         }
     }
 
     /// `validateStructuralInvariants` and the CRD validation rules that go with it.
-    fn check_structural(&mut self, node: &Node, obj: &Map<String, Value>, path: &str, level: Level) {
+    fn check_structural(
+        &mut self,
+        node: &Node,
+        obj: &Map<String, Value>,
+        path: &str,
+        level: Level,
+    ) {
         if node.ty == Some(Ty::Array) && node.items.is_none() {
-            self.errs.push(FieldError::required(format!("{path}.items"), "must be specified"));
+            self.errs.push(FieldError::required(
+                format!("{path}.items"),
+                "must be specified",
+            ));
         }
         if node.additional.is_some() {
             if level == Level::Root {
-                self.errs.push(FieldError::forbidden(format!("{path}.additionalProperties"), "must not be used at the root"));
+                self.errs.push(FieldError::forbidden(
+                    format!("{path}.additionalProperties"),
+                    "must not be used at the root",
+                ));
             }
             if !node.properties.is_empty() {
                 self.errs.push(FieldError::forbidden(
@@ -410,7 +521,10 @@ impl Compiler<'_> {
         let type_str = node.structural_type();
         if node.embedded && node.ty != Some(Ty::Object) {
             if obj.get("type").is_none() {
-                self.errs.push(FieldError::required(format!("{path}.type"), "must be object if x-kubernetes-embedded-resource is true"));
+                self.errs.push(FieldError::required(
+                    format!("{path}.type"),
+                    "must be object if x-kubernetes-embedded-resource is true",
+                ));
             } else {
                 self.errs.push(FieldError::invalid(
                     format!("{path}.type"),
@@ -424,10 +538,15 @@ impl Compiler<'_> {
                 Level::Item => "must not be empty for specified array items",
                 Level::Field => "must not be empty for specified object fields",
             };
-            self.errs.push(FieldError::required(format!("{path}.type"), detail));
+            self.errs
+                .push(FieldError::required(format!("{path}.type"), detail));
         }
         if level == Level::Root && node.ty.is_some() && node.ty != Some(Ty::Object) {
-            self.errs.push(FieldError::invalid(format!("{path}.type"), Value::from(type_str), "must be object at the root"));
+            self.errs.push(FieldError::invalid(
+                format!("{path}.type"),
+                Value::from(type_str),
+                "must be object at the root",
+            ));
         }
         let check_metadata = level == Level::Root || node.embedded;
         if check_metadata {
@@ -446,13 +565,24 @@ impl Compiler<'_> {
         if let Some(meta) = node.properties.get("metadata") {
             let mpath = format!("{path}.properties[metadata]");
             if check_metadata && meta.ty != Some(Ty::Object) {
-                self.errs.push(FieldError::invalid(format!("{mpath}.type"), Value::from(meta.structural_type()), "must be object"));
+                self.errs.push(FieldError::invalid(
+                    format!("{mpath}.type"),
+                    Value::from(meta.structural_type()),
+                    "must be object",
+                ));
             }
             if level == Level::Root {
-                let only_names = meta.properties.keys().all(|k| k == "name" || k == "generateName");
-                let meta_obj = obj.get("properties").and_then(|p| p.get("metadata")).and_then(Value::as_object);
+                let only_names = meta
+                    .properties
+                    .keys()
+                    .all(|k| k == "name" || k == "generateName");
+                let meta_obj = obj
+                    .get("properties")
+                    .and_then(|p| p.get("metadata"))
+                    .and_then(Value::as_object);
                 let extra_keys = meta_obj.is_some_and(|m| {
-                    m.keys().any(|k| !matches!(k.as_str(), "type" | "properties" | "default"))
+                    m.keys()
+                        .any(|k| !matches!(k.as_str(), "type" | "properties" | "default"))
                 });
                 if !only_names || extra_keys {
                     self.errs.push(FieldError::forbidden(
@@ -475,7 +605,10 @@ impl Compiler<'_> {
         if let Some(lt) = &node.list_type {
             if node.ty != Some(Ty::Array) {
                 if node.ty.is_none() {
-                    self.errs.push(FieldError::required(format!("{path}.type"), "must be array if x-kubernetes-list-type is specified"));
+                    self.errs.push(FieldError::required(
+                        format!("{path}.type"),
+                        "must be array if x-kubernetes-list-type is specified",
+                    ));
                 } else {
                     self.errs.push(FieldError::invalid(
                         format!("{path}.type"),
@@ -486,7 +619,11 @@ impl Compiler<'_> {
             }
             if !matches!(lt.as_str(), "atomic" | "set" | "map") {
                 let supported = ["atomic", "set", "map"].map(String::from);
-                self.errs.push(FieldError::not_supported(format!("{path}.x-kubernetes-list-type"), Value::String(lt.clone()), &supported));
+                self.errs.push(FieldError::not_supported(
+                    format!("{path}.x-kubernetes-list-type"),
+                    Value::String(lt.clone()),
+                    &supported,
+                ));
             }
         }
         if !node.list_map_keys.is_empty() && node.list_type.as_deref() != Some("map") {
@@ -510,7 +647,10 @@ impl Compiler<'_> {
                 ));
             }
             match &node.items {
-                None => self.errs.push(FieldError::required(format!("{path}.items"), "must have a schema if x-kubernetes-list-type is map")),
+                None => self.errs.push(FieldError::required(
+                    format!("{path}.items"),
+                    "must have a schema if x-kubernetes-list-type is map",
+                )),
                 Some(items) => {
                     if items.ty != Some(Ty::Object) {
                         self.errs.push(FieldError::invalid(
@@ -520,7 +660,11 @@ impl Compiler<'_> {
                         ));
                     } else {
                         let keys_value = Value::from(node.list_map_keys.clone());
-                        if node.list_map_keys.iter().any(|k| !items.properties.contains_key(k)) {
+                        if node
+                            .list_map_keys
+                            .iter()
+                            .any(|k| !items.properties.contains_key(k))
+                        {
                             self.errs.push(FieldError::invalid(
                                 format!("{path}.x-kubernetes-list-map-keys"),
                                 keys_value.clone(),
@@ -537,7 +681,10 @@ impl Compiler<'_> {
                         }
                         for k in &node.list_map_keys {
                             if let Some(p) = items.properties.get(k) {
-                                if !matches!(p.ty, Some(Ty::String | Ty::Integer | Ty::Number | Ty::Boolean)) {
+                                if !matches!(
+                                    p.ty,
+                                    Some(Ty::String | Ty::Integer | Ty::Number | Ty::Boolean)
+                                ) {
                                     self.errs.push(FieldError::invalid(
                                         format!("{path}.items.properties[{k}].type"),
                                         Value::from(p.structural_type()),
@@ -593,12 +740,30 @@ impl Compiler<'_> {
             ("title", "must be empty to be structural"),
             ("description", "must be empty to be structural"),
             ("nullable", "must be false to be structural"),
-            ("x-kubernetes-preserve-unknown-fields", "must be false to be structural"),
-            ("x-kubernetes-embedded-resource", "must be false to be structural"),
-            ("x-kubernetes-int-or-string", "must be false to be structural"),
-            ("x-kubernetes-list-map-keys", "must be empty to be structural"),
-            ("x-kubernetes-list-type", "must be undefined to be structural"),
-            ("x-kubernetes-map-type", "must be undefined to be structural"),
+            (
+                "x-kubernetes-preserve-unknown-fields",
+                "must be false to be structural",
+            ),
+            (
+                "x-kubernetes-embedded-resource",
+                "must be false to be structural",
+            ),
+            (
+                "x-kubernetes-int-or-string",
+                "must be false to be structural",
+            ),
+            (
+                "x-kubernetes-list-map-keys",
+                "must be empty to be structural",
+            ),
+            (
+                "x-kubernetes-list-type",
+                "must be undefined to be structural",
+            ),
+            (
+                "x-kubernetes-map-type",
+                "must be undefined to be structural",
+            ),
             ("x-kubernetes-validations", "must be empty to be structural"),
         ];
         for (key, detail) in forbidden {
@@ -611,13 +776,26 @@ impl Compiler<'_> {
                 _ => true,
             };
             if set || *key == "default" || *key == "additionalProperties" {
-                self.errs.push(FieldError::forbidden(format!("{path}.{key}"), *detail));
+                self.errs
+                    .push(FieldError::forbidden(format!("{path}.{key}"), *detail));
             }
         }
-        if obj.get("properties").and_then(|p| p.get("metadata")).is_some() {
-            self.errs.push(FieldError::forbidden(format!("{path}.properties[metadata]"), "must not be specified in a nested context"));
+        if obj
+            .get("properties")
+            .and_then(|p| p.get("metadata"))
+            .is_some()
+        {
+            self.errs.push(FieldError::forbidden(
+                format!("{path}.properties[metadata]"),
+                "must not be specified in a nested context",
+            ));
         }
-        for (k, v) in obj.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        for (k, v) in obj
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             self.check_nested(v, &format!("{path}.properties[{k}]"));
         }
         if let Some(items) = obj.get("items") {
@@ -637,7 +815,11 @@ impl Compiler<'_> {
         if let Some(ap) = node.additional_schema() {
             self.check_completeness(ap, &format!("{path}.additionalProperties"));
         }
-        let groups: [(&str, &[Node]); 3] = [("allOf", &node.all_of), ("anyOf", &node.any_of), ("oneOf", &node.one_of)];
+        let groups: [(&str, &[Node]); 3] = [
+            ("allOf", &node.all_of),
+            ("anyOf", &node.any_of),
+            ("oneOf", &node.one_of),
+        ];
         for (key, list) in groups {
             for (i, v) in list.iter().enumerate() {
                 self.nested_completeness(v, node, path, &format!("{path}.{key}[{i}]"));
@@ -651,7 +833,12 @@ impl Compiler<'_> {
     fn nested_completeness(&mut self, v: &Node, s: &Node, s_path: &str, v_path: &str) {
         for (k, vp) in &v.properties {
             match s.properties.get(k) {
-                Some(sp) => self.nested_completeness(vp, sp, &format!("{s_path}.properties[{k}]"), &format!("{v_path}.properties[{k}]")),
+                Some(sp) => self.nested_completeness(
+                    vp,
+                    sp,
+                    &format!("{s_path}.properties[{k}]"),
+                    &format!("{v_path}.properties[{k}]"),
+                ),
                 None => self.errs.push(FieldError::required(
                     format!("{s_path}.properties[{k}]"),
                     format!("because it is defined in {v_path}.properties[{k}]"),
@@ -660,11 +847,23 @@ impl Compiler<'_> {
         }
         if let Some(vi) = &v.items {
             match &s.items {
-                Some(si) => self.nested_completeness(vi, si, &format!("{s_path}.items"), &format!("{v_path}.items")),
-                None => self.errs.push(FieldError::required(format!("{s_path}.items"), format!("because it is defined in {v_path}.items"))),
+                Some(si) => self.nested_completeness(
+                    vi,
+                    si,
+                    &format!("{s_path}.items"),
+                    &format!("{v_path}.items"),
+                ),
+                None => self.errs.push(FieldError::required(
+                    format!("{s_path}.items"),
+                    format!("because it is defined in {v_path}.items"),
+                )),
             }
         }
-        let groups: [(&str, &[Node]); 3] = [("allOf", &v.all_of), ("anyOf", &v.any_of), ("oneOf", &v.one_of)];
+        let groups: [(&str, &[Node]); 3] = [
+            ("allOf", &v.all_of),
+            ("anyOf", &v.any_of),
+            ("oneOf", &v.one_of),
+        ];
         for (key, list) in groups {
             for (i, sub) in list.iter().enumerate() {
                 self.nested_completeness(sub, s, s_path, &format!("{v_path}.{key}[{i}]"));
@@ -680,7 +879,12 @@ impl Compiler<'_> {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
             Some(other) => {
-                self.errs.push(FieldError::new(ErrorKind::TypeInvalid, format!("{path}.{key}"), Some(other.clone()), "must be a boolean"));
+                self.errs.push(FieldError::new(
+                    ErrorKind::TypeInvalid,
+                    format!("{path}.{key}"),
+                    Some(other.clone()),
+                    "must be a boolean",
+                ));
                 false
             }
         }
@@ -691,7 +895,12 @@ impl Compiler<'_> {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => {
-                self.errs.push(FieldError::new(ErrorKind::TypeInvalid, format!("{path}.{key}"), Some(other.clone()), "must be a string"));
+                self.errs.push(FieldError::new(
+                    ErrorKind::TypeInvalid,
+                    format!("{path}.{key}"),
+                    Some(other.clone()),
+                    "must be a string",
+                ));
                 None
             }
         }
@@ -702,7 +911,12 @@ impl Compiler<'_> {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) => n.as_f64(),
             Some(other) => {
-                self.errs.push(FieldError::new(ErrorKind::TypeInvalid, format!("{path}.{key}"), Some(other.clone()), "must be a number"));
+                self.errs.push(FieldError::new(
+                    ErrorKind::TypeInvalid,
+                    format!("{path}.{key}"),
+                    Some(other.clone()),
+                    "must be a number",
+                ));
                 None
             }
         }
@@ -730,5 +944,9 @@ fn is_int_or_string_any_of(v: &Value) -> bool {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

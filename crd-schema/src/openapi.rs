@@ -10,7 +10,8 @@
 use serde_json::{Map, Value, json};
 
 /// The OpenAPI v3 reference to ObjectMeta.
-const OBJECT_META_REF: &str = "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+const OBJECT_META_REF: &str =
+    "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 /// The OpenAPI v3 reference to ListMeta.
 const LIST_META_REF: &str = "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta";
 
@@ -18,10 +19,8 @@ const API_VERSION_DESCRIPTION: &str = "APIVersion defines the versioned schema o
 const KIND_DESCRIPTION: &str = "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
 const EMBEDDED_API_VERSION_DESCRIPTION: &str = "apiVersion defines the versioned schema of this representation of an object. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources";
 const EMBEDDED_KIND_DESCRIPTION: &str = "kind is a string value representing the type of this object. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
-const METADATA_DESCRIPTION: &str =
-    "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
-const LIST_METADATA_DESCRIPTION: &str =
-    "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
+const METADATA_DESCRIPTION: &str = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+const LIST_METADATA_DESCRIPTION: &str = "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
 
 /// The component name kube-apiserver gives a kind: the group reversed, then version and kind,
 /// e.g. `ai.kubernaut.v1alpha1.RemediationRequest`.
@@ -37,7 +36,12 @@ fn meta_ref(reference: &str, description: &str) -> Value {
 
 /// The component schema of one kind, from the version's `openAPIV3Schema` (which should have
 /// compiled with [`crate::Schema::compile`]; anything else yields a plain `type: object`).
-pub fn openapi_v3_component(open_api_v3_schema: &Value, group: &str, version: &str, kind: &str) -> Value {
+pub fn openapi_v3_component(
+    open_api_v3_schema: &Value,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> Value {
     let mut root = match open_api_v3_schema {
         Value::Object(_) => open_api_v3_schema.clone(),
         _ => json!({"type": "object"}),
@@ -46,20 +50,41 @@ pub fn openapi_v3_component(open_api_v3_schema: &Value, group: &str, version: &s
     if let Value::Object(m) = &mut root {
         let props = m.entry("properties").or_insert_with(|| json!({}));
         if let Value::Object(p) = props {
-            p.insert("apiVersion".into(), json!({"type": "string", "description": API_VERSION_DESCRIPTION}));
-            p.insert("kind".into(), json!({"type": "string", "description": KIND_DESCRIPTION}));
-            p.insert("metadata".into(), meta_ref(OBJECT_META_REF, METADATA_DESCRIPTION));
+            p.insert(
+                "apiVersion".into(),
+                json!({"type": "string", "description": API_VERSION_DESCRIPTION}),
+            );
+            p.insert(
+                "kind".into(),
+                json!({"type": "string", "description": KIND_DESCRIPTION}),
+            );
+            p.insert(
+                "metadata".into(),
+                meta_ref(OBJECT_META_REF, METADATA_DESCRIPTION),
+            );
         }
         // The root's own embedded flag would be redundant: its properties were just set.
         add_embedded_properties_below(m);
-        m.insert("x-kubernetes-group-version-kind".into(), json!([{"group": group, "version": version, "kind": kind}]));
+        m.insert(
+            "x-kubernetes-group-version-kind".into(),
+            json!([{"group": group, "version": version, "kind": kind}]),
+        );
     }
     root
 }
 
 /// The `<Kind>List` component that goes with [`openapi_v3_component`].
-pub fn openapi_v3_list_component(group: &str, version: &str, kind: &str, list_kind: &str, plural: &str) -> Value {
-    let item_ref = format!("#/components/schemas/{}", openapi_model_name(group, version, kind));
+pub fn openapi_v3_list_component(
+    group: &str,
+    version: &str,
+    kind: &str,
+    list_kind: &str,
+    plural: &str,
+) -> Value {
+    let item_ref = format!(
+        "#/components/schemas/{}",
+        openapi_model_name(group, version, kind)
+    );
     json!({
         "type": "object",
         "description": format!("{list_kind} is a list of {kind}"),
@@ -99,8 +124,11 @@ fn unfold(v: &mut Value) {
     }
     let pattern = json!([{"type": "integer"}, {"type": "string"}]);
     let any_of_is_pattern = m.get("anyOf") == Some(&pattern);
-    let all_of_starts_with_pattern =
-        m.get("allOf").and_then(|a| a.get(0)).and_then(|f| f.get("anyOf")) == Some(&pattern);
+    let all_of_starts_with_pattern = m
+        .get("allOf")
+        .and_then(|a| a.get(0))
+        .and_then(|f| f.get("anyOf"))
+        == Some(&pattern);
     if any_of_is_pattern || all_of_starts_with_pattern {
         return;
     }
@@ -140,9 +168,18 @@ fn add_embedded_properties(v: &mut Value) {
     }
     let props = m.entry("properties").or_insert_with(|| json!({}));
     if let Value::Object(p) = props {
-        p.insert("apiVersion".into(), json!({"type": "string", "description": EMBEDDED_API_VERSION_DESCRIPTION}));
-        p.insert("kind".into(), json!({"type": "string", "description": EMBEDDED_KIND_DESCRIPTION}));
-        p.insert("metadata".into(), meta_ref(OBJECT_META_REF, METADATA_DESCRIPTION));
+        p.insert(
+            "apiVersion".into(),
+            json!({"type": "string", "description": EMBEDDED_API_VERSION_DESCRIPTION}),
+        );
+        p.insert(
+            "kind".into(),
+            json!({"type": "string", "description": EMBEDDED_KIND_DESCRIPTION}),
+        );
+        p.insert(
+            "metadata".into(),
+            meta_ref(OBJECT_META_REF, METADATA_DESCRIPTION),
+        );
     }
     let required = m.entry("required").or_insert_with(|| json!([]));
     if let Value::Array(r) = required {

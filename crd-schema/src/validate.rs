@@ -18,10 +18,14 @@ use crate::formats;
 use crate::node::{Additional, Node, Ty};
 
 /// The message kube-apiserver appends when blocking errors stop CEL rules from running.
-const CEL_SKIPPED: &str =
-    "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
+const CEL_SKIPPED: &str = "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
 
-pub(crate) fn validate(root: &Node, env: &CelEnv, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+pub(crate) fn validate(
+    root: &Node,
+    env: &CelEnv,
+    obj: &Value,
+    old: Option<&Value>,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let mut name = String::new();
     openapi(root, obj, old, &mut name, true, &mut errs);
@@ -63,13 +67,29 @@ fn name_nil_paths(mut errs: Vec<FieldError>) -> Vec<FieldError> {
 /// Validates an update of the status subresource (the CR status strategy): the OpenAPI schema
 /// only for `.status` (its messages name fields relative to status, e.g. `phase in body ...`,
 /// while the error's field is `status.phase`), list types and CEL rules on the whole object.
-pub(crate) fn validate_status_update(root: &Node, env: &CelEnv, obj: &Value, old: &Value) -> Vec<FieldError> {
+pub(crate) fn validate_status_update(
+    root: &Node,
+    env: &CelEnv,
+    obj: &Value,
+    old: &Value,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     if let (Some(status), Some(status_node)) = (obj.get("status"), root.properties.get("status")) {
         let mut own = Vec::new();
-        openapi(status_node, status, old.get("status"), &mut String::new(), true, &mut own);
+        openapi(
+            status_node,
+            status,
+            old.get("status"),
+            &mut String::new(),
+            true,
+            &mut own,
+        );
         errs.extend(own.into_iter().map(|e| FieldError {
-            field: if e.field.is_empty() { "status".to_string() } else { format!("status.{}", e.field) },
+            field: if e.field.is_empty() {
+                "status".to_string()
+            } else {
+                format!("status.{}", e.field)
+            },
             ..e
         }));
     }
@@ -86,7 +106,15 @@ pub(crate) fn validate_status_update(root: &Node, env: &CelEnv, obj: &Value, old
         if errs.iter().any(|e| e.kind.blocks_cel()) {
             errs.push(FieldError::invalid("", Value::Null, CEL_SKIPPED));
         } else {
-            cel_walk(root, env, obj, Some(old), true, &mut String::new(), &mut errs);
+            cel_walk(
+                root,
+                env,
+                obj,
+                Some(old),
+                true,
+                &mut String::new(),
+                &mut errs,
+            );
         }
     }
     name_nil_paths(errs)
@@ -101,10 +129,18 @@ pub(crate) fn check_defaults(node: &Node, env: &CelEnv, path: &str, errs: &mut V
         let mut pruned = d.clone();
         crate::mutate::prune_value(&mut pruned, node);
         if pruned != *d {
-            errs.push(FieldError::invalid(dpath.clone(), d.clone(), "must not have unknown fields"));
+            errs.push(FieldError::invalid(
+                dpath.clone(),
+                d.clone(),
+                "must not have unknown fields",
+            ));
         }
         let prefix = |e: FieldError| FieldError {
-            field: if e.field.is_empty() { dpath.clone() } else { format!("{dpath}.{}", e.field) },
+            field: if e.field.is_empty() {
+                dpath.clone()
+            } else {
+                format!("{dpath}.{}", e.field)
+            },
             ..e
         };
         let mut own = Vec::new();
@@ -142,11 +178,22 @@ fn field_of(name: &str) -> &str {
 
 /// A plain (non-`Validation`) go-openapi error: kube-apiserver reports it at the root with value "".
 fn plain(errs: &mut Vec<FieldError>, message: String) {
-    errs.push(FieldError::invalid("", Value::String(String::new()), message));
+    errs.push(FieldError::invalid(
+        "",
+        Value::String(String::new()),
+        message,
+    ));
 }
 
 /// `SchemaValidator.Validate` for one node. `ratchet` enables dropping errors of unchanged values.
-fn openapi(node: &Node, v: &Value, old: Option<&Value>, name: &mut String, ratchet: bool, errs: &mut Vec<FieldError>) {
+fn openapi(
+    node: &Node,
+    v: &Value,
+    old: Option<&Value>,
+    name: &mut String,
+    ratchet: bool,
+    errs: &mut Vec<FieldError>,
+) {
     let start = errs.len();
     let types = node.type_list();
     if v.is_null() {
@@ -197,7 +244,10 @@ fn type_error(errs: &mut Vec<FieldError>, name: &str, types: &str, actual: &str)
         ErrorKind::TypeInvalid,
         field_of(name),
         Some(Value::from(actual)),
-        format!("{name} in body must be of type {types}: {}", go_quote(actual)),
+        format!(
+            "{name} in body must be of type {types}: {}",
+            go_quote(actual)
+        ),
     ));
 }
 
@@ -209,7 +259,11 @@ fn enum_error(errs: &mut Vec<FieldError>, name: &str, v: &Value, values: &[Value
             other => go_json(other),
         })
         .collect();
-    errs.push(FieldError::not_supported(field_of(name), v.clone(), &supported));
+    errs.push(FieldError::not_supported(
+        field_of(name),
+        v.clone(),
+        &supported,
+    ));
 }
 
 /// Enum membership: go-openapi converts the value to the enum entry's type, so 1 matches 1.0.
@@ -219,9 +273,13 @@ fn json_eq(a: &Value, b: &Value) -> bool {
             (Some(i), Some(j)) => i == j,
             _ => x.as_f64() == y.as_f64(),
         },
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, p)| y.get(k).is_some_and(|q| json_eq(p, q)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, p)| y.get(k).is_some_and(|q| json_eq(p, q)))
         }
         _ => a == b,
     }
@@ -257,11 +315,16 @@ fn check_type(node: &Node, v: &Value, name: &str, errs: &mut Vec<FieldError>) {
     }
     let contains = |t: &str| types.split(',').any(|x| x == t && !x.is_empty());
     let (sch_type, val_format) = value_type(v);
-    let is_float_int = sch_type == "number" && v.as_f64().is_some_and(is_json_integer) && contains("integer");
+    let is_float_int =
+        sch_type == "number" && v.as_f64().is_some_and(is_json_integer) && contains("integer");
     let is_int_float = sch_type == "integer" && contains("number");
-    let is_lower = (format == "int64" && val_format == "int32") || (format == "float64" && val_format == "float32");
+    let is_lower = (format == "int64" && val_format == "int32")
+        || (format == "float64" && val_format == "float32");
     let scalar_kind = !matches!(v, Value::String(_) | Value::Array(_));
-    if scalar_kind && !format.is_empty() && !(contains(sch_type) || val_format == format || is_float_int || is_int_float || is_lower) {
+    if scalar_kind
+        && !format.is_empty()
+        && !(contains(sch_type) || val_format == format || is_float_int || is_int_float || is_lower)
+    {
         type_error(errs, name, format, val_format);
         return;
     }
@@ -295,7 +358,13 @@ fn schema_props(node: &Node, v: &Value, name: &str, errs: &mut Vec<FieldError>) 
             }
         }
         if !ok {
-            plain(errs, format!("{} must validate at least one schema (anyOf)", go_quote(name)));
+            plain(
+                errs,
+                format!(
+                    "{} must validate at least one schema (anyOf)",
+                    go_quote(name)
+                ),
+            );
             errs.extend(best.unwrap_or_default());
         }
     }
@@ -311,8 +380,18 @@ fn schema_props(node: &Node, v: &Value, name: &str, errs: &mut Vec<FieldError>) 
             }
         }
         if valid != 1 {
-            let more = if valid == 0 { "Found none valid".to_string() } else { format!("Found {valid} valid alternatives") };
-            plain(errs, format!("{} must validate one and only one schema (oneOf). {more}", go_quote(name)));
+            let more = if valid == 0 {
+                "Found none valid".to_string()
+            } else {
+                format!("Found {valid} valid alternatives")
+            };
+            plain(
+                errs,
+                format!(
+                    "{} must validate one and only one schema (oneOf). {more}",
+                    go_quote(name)
+                ),
+            );
             if valid == 0 {
                 errs.extend(best.unwrap_or_default());
             }
@@ -329,13 +408,22 @@ fn schema_props(node: &Node, v: &Value, name: &str, errs: &mut Vec<FieldError>) 
         }
         if valid != node.all_of.len() {
             let more = if valid == 0 { ". None validated" } else { "" };
-            plain(errs, format!("{} must validate all the schemas (allOf){more}", go_quote(name)));
+            plain(
+                errs,
+                format!(
+                    "{} must validate all the schemas (allOf){more}",
+                    go_quote(name)
+                ),
+            );
         }
     }
     if let Some(not) = &node.not
         && run(not).is_empty()
     {
-        plain(errs, format!("{} must not validate the schema (not)", go_quote(name)));
+        plain(
+            errs,
+            format!("{} must not validate the schema (not)", go_quote(name)),
+        );
     }
 }
 
@@ -351,13 +439,21 @@ fn check_string(node: &Node, s: &str, name: &str, errs: &mut Vec<FieldError>) {
     if let Some(min) = node.min_length
         && len < min
     {
-        errs.push(FieldError::invalid(field_of(name), Value::from(s), format!("{name} in body should be at least {min} chars long")));
+        errs.push(FieldError::invalid(
+            field_of(name),
+            Value::from(s),
+            format!("{name} in body should be at least {min} chars long"),
+        ));
         return;
     }
     if let Some((src, re)) = &node.pattern
         && !re.is_match(s)
     {
-        errs.push(FieldError::invalid(field_of(name), Value::from(s), format!("{name} in body should match '{src}'")));
+        errs.push(FieldError::invalid(
+            field_of(name),
+            Value::from(s),
+            format!("{name} in body should match '{src}'"),
+        ));
     }
 }
 
@@ -384,7 +480,9 @@ impl Num {
     fn value(self) -> Value {
         match self {
             Num::Int(i) => Value::from(i),
-            Num::Float(f) => serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null),
+            Num::Float(f) => serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
         }
     }
     /// swag's string form: decimal for ints, `strconv.FormatFloat(f, 'f', -1, 64)` for floats.
@@ -412,9 +510,13 @@ fn range_error(n: Num, ty: &str, format: &str, prefix: &str, name: &str) -> Opti
     if ok {
         None
     } else if format.is_empty() {
-        Some(format!("{prefix} value must be of type {ty} (default format) in {name}"))
+        Some(format!(
+            "{prefix} value must be of type {ty} (default format) in {name}"
+        ))
     } else {
-        Some(format!("{prefix} value must be of type {ty} with format {format} in {name}"))
+        Some(format!(
+            "{prefix} value must be of type {ty} with format {format} in {name}"
+        ))
     }
 }
 
@@ -422,15 +524,33 @@ fn range_error(n: Num, ty: &str, format: &str, prefix: &str, name: &str) -> Opti
 fn check_number(node: &Node, n: &serde_json::Number, name: &str, errs: &mut Vec<FieldError>) {
     let val = Num::of(n);
     let (ty, format) = match (node.ty, node.int_or_string) {
-        (Some(Ty::Integer), false) => ("integer", node.format.as_deref().filter(|f| *f == "int32" || *f == "int64").unwrap_or("")),
-        (Some(Ty::Number), false) => ("number", node.format.as_deref().filter(|f| *f == "float" || *f == "double").unwrap_or("")),
+        (Some(Ty::Integer), false) => (
+            "integer",
+            node.format
+                .as_deref()
+                .filter(|f| *f == "int32" || *f == "int64")
+                .unwrap_or(""),
+        ),
+        (Some(Ty::Number), false) => (
+            "number",
+            node.format
+                .as_deref()
+                .filter(|f| *f == "float" || *f == "double")
+                .unwrap_or(""),
+        ),
         _ => ("", ""),
     };
     if let Some(e) = range_error(val, ty, format, "Checked", name) {
         plain(errs, e);
     }
     let field = field_of(name);
-    let bound_ok = |b: f64, prefix: &str, errs: &mut Vec<FieldError>| match range_error(Num::Float(b), ty, format, prefix, name) {
+    let bound_ok = |b: f64, prefix: &str, errs: &mut Vec<FieldError>| match range_error(
+        Num::Float(b),
+        ty,
+        format,
+        prefix,
+        name,
+    ) {
         Some(e) => {
             plain(errs, e);
             false
@@ -443,19 +563,38 @@ fn check_number(node: &Node, n: &serde_json::Number, name: &str, errs: &mut Vec<
             (true, Num::Int(i)) => {
                 let factor = m as i64;
                 if factor <= 0 {
-                    errs.push(FieldError::invalid(field, Value::from(factor), format!("factor MultipleOf declared for {name} must be positive: {factor}")));
+                    errs.push(FieldError::invalid(
+                        field,
+                        Value::from(factor),
+                        format!("factor MultipleOf declared for {name} must be positive: {factor}"),
+                    ));
                 } else if i % factor != 0 {
-                    errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be a multiple of {factor}")));
+                    errs.push(FieldError::invalid(
+                        field,
+                        val.value(),
+                        format!("{name} in body should be a multiple of {factor}"),
+                    ));
                 }
             }
             _ => {
                 let data = val.as_f64();
                 if m <= 0.0 {
-                    errs.push(FieldError::invalid(field, Value::from(m), format!("factor MultipleOf declared for {name} must be positive: {}", go_float(m))));
+                    errs.push(FieldError::invalid(
+                        field,
+                        Value::from(m),
+                        format!(
+                            "factor MultipleOf declared for {name} must be positive: {}",
+                            go_float(m)
+                        ),
+                    ));
                 } else {
                     let mult = if m < 1.0 { 1.0 / m * data } else { data / m };
                     if !is_json_integer(mult) {
-                        errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be a multiple of {}", go_float(m))));
+                        errs.push(FieldError::invalid(
+                            field,
+                            val.value(),
+                            format!("{name} in body should be a multiple of {}", go_float(m)),
+                        ));
                     }
                 }
             }
@@ -464,18 +603,30 @@ fn check_number(node: &Node, n: &serde_json::Number, name: &str, errs: &mut Vec<
     if let Some(min) = node.minimum {
         let native = bound_ok(min, "Minimum boundary", errs);
         let excl = node.exclusive_minimum;
-        let words = if excl { "greater than" } else { "greater than or equal to" };
+        let words = if excl {
+            "greater than"
+        } else {
+            "greater than or equal to"
+        };
         match (native, val) {
             (true, Num::Int(i)) => {
                 let b = min as i64;
                 if (!excl && i < b) || (excl && i <= b) {
-                    errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be {words} {b}")));
+                    errs.push(FieldError::invalid(
+                        field,
+                        val.value(),
+                        format!("{name} in body should be {words} {b}"),
+                    ));
                 }
             }
             _ => {
                 let d = val.as_f64();
                 if (!excl && d < min) || (excl && d <= min) {
-                    errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be {words} {}", go_float(min))));
+                    errs.push(FieldError::invalid(
+                        field,
+                        val.value(),
+                        format!("{name} in body should be {words} {}", go_float(min)),
+                    ));
                 }
             }
         }
@@ -483,18 +634,30 @@ fn check_number(node: &Node, n: &serde_json::Number, name: &str, errs: &mut Vec<
     if let Some(max) = node.maximum {
         let native = bound_ok(max, "Maximum boundary", errs);
         let excl = node.exclusive_maximum;
-        let words = if excl { "less than" } else { "less than or equal to" };
+        let words = if excl {
+            "less than"
+        } else {
+            "less than or equal to"
+        };
         match (native, val) {
             (true, Num::Int(i)) => {
                 let b = max as i64;
                 if (!excl && i > b) || (excl && i >= b) {
-                    errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be {words} {b}")));
+                    errs.push(FieldError::invalid(
+                        field,
+                        val.value(),
+                        format!("{name} in body should be {words} {b}"),
+                    ));
                 }
             }
             _ => {
                 let d = val.as_f64();
                 if (!excl && d > max) || (excl && d >= max) {
-                    errs.push(FieldError::invalid(field, val.value(), format!("{name} in body should be {words} {}", go_float(max))));
+                    errs.push(FieldError::invalid(
+                        field,
+                        val.value(),
+                        format!("{name} in body should be {words} {}", go_float(max)),
+                    ));
                 }
             }
         }
@@ -509,12 +672,20 @@ fn correlate_map_item<'a>(node: &Node, item: &Value, old: Option<&'a Value>) -> 
     let old_items = old?.as_array()?;
     let item = item.as_object()?;
     old_items.iter().find(|o| {
-        o.as_object().is_some_and(|o| node.list_map_keys.iter().all(|k| o.get(k) == item.get(k)))
+        o.as_object()
+            .is_some_and(|o| node.list_map_keys.iter().all(|k| o.get(k) == item.get(k)))
     })
 }
 
 /// `schemaSliceValidator`: items, then minItems, maxItems, uniqueItems.
-fn check_array(node: &Node, items: &[Value], old: Option<&Value>, name: &mut String, ratchet: bool, errs: &mut Vec<FieldError>) {
+fn check_array(
+    node: &Node,
+    items: &[Value],
+    old: Option<&Value>,
+    name: &mut String,
+    ratchet: bool,
+    errs: &mut Vec<FieldError>,
+) {
     if let Some(item_node) = &node.items {
         let base = name.len();
         for (i, item) in items.iter().enumerate() {
@@ -528,7 +699,11 @@ fn check_array(node: &Node, items: &[Value], old: Option<&Value>, name: &mut Str
     if let Some(min) = node.min_items
         && size < min
     {
-        errs.push(FieldError::invalid(field_of(name), Value::from(size), format!("{name} in body should have at least {min} items")));
+        errs.push(FieldError::invalid(
+            field_of(name),
+            Value::from(size),
+            format!("{name} in body should have at least {min} items"),
+        ));
     }
     if let Some(max) = node.max_items
         && size > max
@@ -539,7 +714,11 @@ fn check_array(node: &Node, items: &[Value], old: Option<&Value>, name: &mut Str
         let mut seen: Vec<&Value> = Vec::new();
         for item in items {
             if seen.contains(&item) {
-                errs.push(FieldError::invalid(field_of(name), Value::from(""), format!("{name} in body shouldn't contain duplicates")));
+                errs.push(FieldError::invalid(
+                    field_of(name),
+                    Value::from(""),
+                    format!("{name} in body shouldn't contain duplicates"),
+                ));
                 break;
             }
             seen.push(item);
@@ -548,12 +727,23 @@ fn check_array(node: &Node, items: &[Value], old: Option<&Value>, name: &mut Str
 }
 
 /// `objectValidator`: property counts, additional properties, properties, required.
-fn check_object(node: &Node, m: &Map<String, Value>, old: Option<&Value>, name: &mut String, ratchet: bool, errs: &mut Vec<FieldError>) {
+fn check_object(
+    node: &Node,
+    m: &Map<String, Value>,
+    old: Option<&Value>,
+    name: &mut String,
+    ratchet: bool,
+    errs: &mut Vec<FieldError>,
+) {
     let size = m.len() as i64;
     if let Some(min) = node.min_properties
         && size < min
     {
-        errs.push(FieldError::invalid(field_of(name), Value::from(size), format!("{name} in body should have at least {min} properties")));
+        errs.push(FieldError::invalid(
+            field_of(name),
+            Value::from(size),
+            format!("{name} in body should have at least {min} properties"),
+        ));
     }
     if let Some(max) = node.max_properties
         && size > max
@@ -566,7 +756,11 @@ fn check_object(node: &Node, m: &Map<String, Value>, old: Option<&Value>, name: 
         Some(Additional::Allows(false)) => {
             for k in m.keys() {
                 if !node.properties.contains_key(k) {
-                    errs.push(FieldError::invalid(field_of(name), Value::from(k.as_str()), format!("{name}.{k} in body is a forbidden property")));
+                    errs.push(FieldError::invalid(
+                        field_of(name),
+                        Value::from(k.as_str()),
+                        format!("{name}.{k} in body is a forbidden property"),
+                    ));
                 }
             }
         }
@@ -594,7 +788,10 @@ fn check_object(node: &Node, m: &Map<String, Value>, old: Option<&Value>, name: 
     }
     for k in &node.required {
         if !m.contains_key(k) {
-            errs.push(FieldError::required(format!("{}.{k}", name).trim_start_matches('.'), ""));
+            errs.push(FieldError::required(
+                format!("{}.{k}", name).trim_start_matches('.'),
+                "",
+            ));
         }
     }
 }
@@ -648,7 +845,12 @@ fn list_types(node: &Node, v: &Value, path: &mut String, errs: &mut Vec<FieldErr
                 Some("set") => {
                     let keys: Vec<String> = items.iter().map(identity).collect();
                     for i in second_occurrences(&keys) {
-                        errs.push(FieldError::new(ErrorKind::Duplicate, format!("{path}[{i}]"), Some(items[i].clone()), ""));
+                        errs.push(FieldError::new(
+                            ErrorKind::Duplicate,
+                            format!("{path}[{i}]"),
+                            Some(items[i].clone()),
+                            "",
+                        ));
                     }
                 }
                 Some("map") => list_map(node, items, path, errs),
@@ -669,7 +871,11 @@ fn list_types(node: &Node, v: &Value, path: &mut String, errs: &mut Vec<FieldErr
 fn list_map(node: &Node, items: &[Value], path: &str, errs: &mut Vec<FieldError>) {
     for (i, x) in items.iter().enumerate() {
         if !x.is_null() && !x.is_object() {
-            errs.push(FieldError::invalid(format!("{path}[{i}]"), x.clone(), "must be an object for an array of list-type map"));
+            errs.push(FieldError::invalid(
+                format!("{path}[{i}]"),
+                x.clone(),
+                "must be an object for an array of list-type map",
+            ));
             return;
         }
     }
@@ -692,19 +898,42 @@ fn list_map(node: &Node, items: &[Value], path: &str, errs: &mut Vec<FieldError>
         .collect();
     let ids: Vec<String> = if node.list_map_keys.len() == 1 {
         let k = &node.list_map_keys[0];
-        key_maps.iter().map(|m| m.get(k).map(identity).unwrap_or_else(|| "unspecified".to_string())).collect()
+        key_maps
+            .iter()
+            .map(|m| {
+                m.get(k)
+                    .map(identity)
+                    .unwrap_or_else(|| "unspecified".to_string())
+            })
+            .collect()
     } else {
-        key_maps.iter().map(|m| identity(&Value::Object(m.clone()))).collect()
+        key_maps
+            .iter()
+            .map(|m| identity(&Value::Object(m.clone())))
+            .collect()
     };
     for i in second_occurrences(&ids) {
-        errs.push(FieldError::new(ErrorKind::Duplicate, format!("{path}[{i}]"), Some(Value::Object(key_maps[i].clone())), ""));
+        errs.push(FieldError::new(
+            ErrorKind::Duplicate,
+            format!("{path}[{i}]"),
+            Some(Value::Object(key_maps[i].clone())),
+            "",
+        ));
     }
 }
 
 /// Walks the object and runs the CEL rules of every node that has a value
 /// (`cel.Validator.validate`): properties and map entries correlate with the old object by key,
 /// list items only in list-type maps.
-fn cel_walk(node: &Node, env: &CelEnv, v: &Value, old: Option<&Value>, is_root: bool, path: &mut String, errs: &mut Vec<FieldError>) {
+fn cel_walk(
+    node: &Node,
+    env: &CelEnv,
+    v: &Value,
+    old: Option<&Value>,
+    is_root: bool,
+    path: &mut String,
+    errs: &mut Vec<FieldError>,
+) {
     if v.is_null() {
         return;
     }
@@ -714,7 +943,10 @@ fn cel_walk(node: &Node, env: &CelEnv, v: &Value, old: Option<&Value>, is_root: 
     match v {
         Value::Object(m) => {
             let old_map = old.and_then(Value::as_object);
-            let correlatable = node.map_type.as_deref().is_none_or(|t| t == "granular" || t == "atomic");
+            let correlatable = node
+                .map_type
+                .as_deref()
+                .is_none_or(|t| t == "granular" || t == "atomic");
             for (k, x) in m {
                 let (child, is_property) = match node.properties.get(k) {
                     Some(p) => (Some(p), true),
@@ -727,7 +959,11 @@ fn cel_walk(node: &Node, env: &CelEnv, v: &Value, old: Option<&Value>, is_root: 
                     } else {
                         path.push_str(&format!("[{k}]"));
                     }
-                    let old_child = if correlatable { old_map.and_then(|o| o.get(k)) } else { None };
+                    let old_child = if correlatable {
+                        old_map.and_then(|o| o.get(k))
+                    } else {
+                        None
+                    };
                     cel_walk(child, env, x, old_child, false, path, errs);
                     path.truncate(base);
                 }
@@ -737,7 +973,15 @@ fn cel_walk(node: &Node, env: &CelEnv, v: &Value, old: Option<&Value>, is_root: 
             if let Some(item_node) = node.items.as_deref().filter(|n| n.has_rules()) {
                 for (i, x) in items.iter().enumerate() {
                     path.push_str(&format!("[{i}]"));
-                    cel_walk(item_node, env, x, correlate_map_item(node, x, old), false, path, errs);
+                    cel_walk(
+                        item_node,
+                        env,
+                        x,
+                        correlate_map_item(node, x, old),
+                        false,
+                        path,
+                        errs,
+                    );
                     path.truncate(base);
                 }
             }
@@ -754,13 +998,17 @@ const DNS1035_LABEL_MAX: usize = 63;
 fn is_dns1035_label(s: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if s.len() > DNS1035_LABEL_MAX {
-        errs.push(format!("must be no more than {DNS1035_LABEL_MAX} characters"));
+        errs.push(format!(
+            "must be no more than {DNS1035_LABEL_MAX} characters"
+        ));
     }
     let b = s.as_bytes();
     let ok = !b.is_empty()
         && b[0].is_ascii_lowercase()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b.last().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.last()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if !ok {
         errs.push(DNS1035_LABEL_ERROR.to_string());
     }
@@ -770,7 +1018,13 @@ fn is_dns1035_label(s: &str) -> Vec<String> {
 /// `objectmeta.Validate`: embedded resources (`x-kubernetes-embedded-resource`) need a valid
 /// apiVersion and kind, and a metadata.name that is a valid path segment. The resource root is
 /// the API server's job.
-fn embedded_resources(node: &Node, v: &Value, is_root: bool, path: &mut String, errs: &mut Vec<FieldError>) {
+fn embedded_resources(
+    node: &Node,
+    v: &Value,
+    is_root: bool,
+    path: &mut String,
+    errs: &mut Vec<FieldError>,
+) {
     let base = path.len();
     match v {
         Value::Object(m) => {
@@ -802,7 +1056,13 @@ fn embedded_resources(node: &Node, v: &Value, is_root: bool, path: &mut String, 
 }
 
 fn check_embedded(m: &Map<String, Value>, path: &str, errs: &mut Vec<FieldError>) {
-    let child = |k: &str| if path.is_empty() { k.to_string() } else { format!("{path}.{k}") };
+    let child = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
     if !m.contains_key("apiVersion") {
         errs.push(FieldError::required(child("apiVersion"), ""));
     }
@@ -812,26 +1072,47 @@ fn check_embedded(m: &Map<String, Value>, path: &str, errs: &mut Vec<FieldError>
     for (k, v) in m {
         match k.as_str() {
             "apiVersion" => match v.as_str() {
-                None => errs.push(FieldError::invalid(child("apiVersion"), v.clone(), "must be a string")),
-                Some("") => errs.push(FieldError::invalid(child("apiVersion"), v.clone(), "must not be empty")),
-                // schema.ParseGroupVersion: "group/version" or "version", nothing more.
-                Some(s) if s.matches('/').count() > 1 || s.starts_with('/') || s.ends_with('/') => errs.push(FieldError::invalid(
+                None => errs.push(FieldError::invalid(
                     child("apiVersion"),
                     v.clone(),
-                    format!("unexpected GroupVersion string: {s}"),
+                    "must be a string",
                 )),
+                Some("") => errs.push(FieldError::invalid(
+                    child("apiVersion"),
+                    v.clone(),
+                    "must not be empty",
+                )),
+                // schema.ParseGroupVersion: "group/version" or "version", nothing more.
+                Some(s) if s.matches('/').count() > 1 || s.starts_with('/') || s.ends_with('/') => {
+                    errs.push(FieldError::invalid(
+                        child("apiVersion"),
+                        v.clone(),
+                        format!("unexpected GroupVersion string: {s}"),
+                    ))
+                }
                 Some(_) => {}
             },
             "kind" => match v.as_str() {
-                None => errs.push(FieldError::invalid(child("kind"), v.clone(), "must be a string")),
-                Some("") => errs.push(FieldError::invalid(child("kind"), v.clone(), "must not be empty")),
+                None => errs.push(FieldError::invalid(
+                    child("kind"),
+                    v.clone(),
+                    "must be a string",
+                )),
+                Some("") => errs.push(FieldError::invalid(
+                    child("kind"),
+                    v.clone(),
+                    "must not be empty",
+                )),
                 Some(s) => {
                     let e = is_dns1035_label(&s.to_lowercase());
                     if !e.is_empty() {
                         errs.push(FieldError::invalid(
                             child("kind"),
                             v.clone(),
-                            format!("may have mixed case, but should otherwise match: {}", e.join(",")),
+                            format!(
+                                "may have mixed case, but should otherwise match: {}",
+                                e.join(",")
+                            ),
                         ));
                     }
                 }
@@ -847,12 +1128,20 @@ fn check_embedded(m: &Map<String, Value>, path: &str, errs: &mut Vec<FieldError>
                             _ => None,
                         };
                         if let Some(msg) = msg {
-                            errs.push(FieldError::invalid(format!("{}.name", child("metadata")), Value::from(name), msg));
+                            errs.push(FieldError::invalid(
+                                format!("{}.name", child("metadata")),
+                                Value::from(name),
+                                msg,
+                            ));
                         }
                     }
                 }
                 Value::Null => {}
-                other => errs.push(FieldError::invalid(child("metadata"), other.clone(), "must be an object")),
+                other => errs.push(FieldError::invalid(
+                    child("metadata"),
+                    other.clone(),
+                    "must be an object",
+                )),
             },
             _ => {}
         }

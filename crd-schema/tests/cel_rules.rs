@@ -4,11 +4,16 @@ use crd_schema::{ErrorKind, Schema};
 use serde_json::{Value, json};
 
 fn schema_with_spec(spec: Value) -> Schema {
-    Schema::compile(&json!({"type": "object", "properties": {"spec": spec}})).expect("schema compiles")
+    Schema::compile(&json!({"type": "object", "properties": {"spec": spec}}))
+        .expect("schema compiles")
 }
 
 fn messages(schema: &Schema, obj: &Value, old: Option<&Value>) -> Vec<String> {
-    schema.validate(obj, old).iter().map(ToString::to_string).collect()
+    schema
+        .validate(obj, old)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 #[test]
@@ -28,8 +33,14 @@ fn immutable_spec_transition_rule() {
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].kind, ErrorKind::Invalid);
     assert_eq!(errs[0].field, "spec");
-    assert_eq!(errs[0].bad_value, None, "objects are omitted from CEL messages since 1.34");
-    assert_eq!(errs[0].to_string(), "spec: Invalid value: spec is immutable");
+    assert_eq!(
+        errs[0].bad_value, None,
+        "objects are omitted from CEL messages since 1.34"
+    );
+    assert_eq!(
+        errs[0].to_string(),
+        "spec: Invalid value: spec is immutable"
+    );
 }
 
 #[test]
@@ -40,7 +51,11 @@ fn default_message_names_the_rule() {
         "properties": {"a": {"type": "string"}}
     }));
     assert_eq!(
-        messages(&schema, &json!({"spec": {"a": "y"}}), Some(&json!({"spec": {"a": "x"}}))),
+        messages(
+            &schema,
+            &json!({"spec": {"a": "y"}}),
+            Some(&json!({"spec": {"a": "x"}}))
+        ),
         ["spec: Invalid value: failed rule: self == oldSelf"]
     );
 }
@@ -51,7 +66,10 @@ fn scalar_rule_shows_the_value() {
         "type": "object",
         "properties": {"replicas": {"type": "integer", "x-kubernetes-validations": [{"rule": "self < 3"}]}}
     }));
-    assert_eq!(messages(&schema, &json!({"spec": {"replicas": 5}}), None), ["spec.replicas: Invalid value: 5: failed rule: self < 3"]);
+    assert_eq!(
+        messages(&schema, &json!({"spec": {"replicas": 5}}), None),
+        ["spec.replicas: Invalid value: 5: failed rule: self < 3"]
+    );
     assert!(messages(&schema, &json!({"spec": {"replicas": 2}}), None).is_empty());
 }
 
@@ -70,7 +88,10 @@ fn message_expression_reason_and_field_path() {
     let errs = schema.validate(&json!({"spec": {"min": 5, "max": 1}}), None);
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].kind, ErrorKind::Forbidden);
-    assert_eq!(errs[0].to_string(), "spec.min: Forbidden: min 5 exceeds max 1");
+    assert_eq!(
+        errs[0].to_string(),
+        "spec.min: Forbidden: min 5 exceeds max 1"
+    );
 }
 
 #[test]
@@ -88,9 +109,20 @@ fn string_functions_and_macros() {
             {"rule": "!has(self.name) || self.name != 'forbidden'", "message": "no forbidden"}
         ]
     }));
-    assert!(messages(&schema, &json!({"spec": {"name": "rr-1", "tags": ["a", "b"]}}), None).is_empty());
+    assert!(
+        messages(
+            &schema,
+            &json!({"spec": {"name": "rr-1", "tags": ["a", "b"]}}),
+            None
+        )
+        .is_empty()
+    );
     assert_eq!(
-        messages(&schema, &json!({"spec": {"name": "x", "tags": ["A", "b", "c"]}}), None),
+        messages(
+            &schema,
+            &json!({"spec": {"name": "x", "tags": ["A", "b", "c"]}}),
+            None
+        ),
         [
             "spec: Invalid value: name must start with rr-",
             "spec: Invalid value: tags must be lowercase",
@@ -107,7 +139,10 @@ fn runtime_error_is_reported_with_the_rule() {
         "x-kubernetes-validations": [{"rule": "self.a == 'x'"}]
     }));
     let errs = messages(&schema, &json!({"spec": {}}), None);
-    assert_eq!(errs, ["spec: Invalid value: \"object\": no such key: a evaluating rule: self.a == 'x'"]);
+    assert_eq!(
+        errs,
+        ["spec: Invalid value: \"object\": no such key: a evaluating rule: self.a == 'x'"]
+    );
 }
 
 #[test]
@@ -137,7 +172,11 @@ fn rules_on_map_values_and_list_items() {
         }
     }));
     assert_eq!(
-        messages(&schema, &json!({"spec": {"labels": {"k": "long"}, "items": [1, 0]}}), None),
+        messages(
+            &schema,
+            &json!({"spec": {"labels": {"k": "long"}, "items": [1, 0]}}),
+            None
+        ),
         [
             "spec.labels[k]: Invalid value: \"long\": failed rule: size(self) < 4",
             "spec.items[1]: Invalid value: 0: failed rule: self > 0"
@@ -168,7 +207,11 @@ fn root_rule_sees_metadata_name() {
         "properties": {"spec": {"type": "object"}}
     }))
     .unwrap();
-    assert!(schema.validate(&json!({"metadata": {"name": "abc", "uid": "u"}}), None).is_empty());
+    assert!(
+        schema
+            .validate(&json!({"metadata": {"name": "abc", "uid": "u"}}), None)
+            .is_empty()
+    );
     assert_eq!(
         messages(&schema, &json!({"metadata": {"name": "abcdefgh"}}), None),
         ["<nil>: Invalid value: short names only"]
@@ -185,9 +228,20 @@ fn date_time_fields_are_timestamps() {
         },
         "x-kubernetes-validations": [{"rule": "self.start < self.end", "message": "start before end"}]
     }));
-    assert!(messages(&schema, &json!({"spec": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}}), None).is_empty());
+    assert!(
+        messages(
+            &schema,
+            &json!({"spec": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}}),
+            None
+        )
+        .is_empty()
+    );
     assert_eq!(
-        messages(&schema, &json!({"spec": {"start": "2026-01-03T00:00:00Z", "end": "2026-01-02T00:00:00Z"}}), None),
+        messages(
+            &schema,
+            &json!({"spec": {"start": "2026-01-03T00:00:00Z", "end": "2026-01-02T00:00:00Z"}}),
+            None
+        ),
         ["spec: Invalid value: start before end"]
     );
 }
@@ -203,10 +257,25 @@ fn property_names_are_escaped_like_kubernetes() {
             {"rule": "self.a__dot__b != 'x'", "message": "dot"}
         ]
     }));
-    assert!(messages(&schema, &json!({"spec": {"max-size": 1, "namespace": "default", "a.b": "y"}}), None).is_empty());
+    assert!(
+        messages(
+            &schema,
+            &json!({"spec": {"max-size": 1, "namespace": "default", "a.b": "y"}}),
+            None
+        )
+        .is_empty()
+    );
     assert_eq!(
-        messages(&schema, &json!({"spec": {"max-size": 11, "namespace": "kube-system", "a.b": "x"}}), None),
-        ["spec: Invalid value: dash", "spec: Invalid value: keyword", "spec: Invalid value: dot"]
+        messages(
+            &schema,
+            &json!({"spec": {"max-size": 11, "namespace": "kube-system", "a.b": "x"}}),
+            None
+        ),
+        [
+            "spec: Invalid value: dash",
+            "spec: Invalid value: keyword",
+            "spec: Invalid value: dot"
+        ]
     );
 }
 
@@ -250,9 +319,20 @@ fn kubernetes_list_and_regex_libraries() {
             {"rule": "self.text.find('[0-9]+') != '' && self.text.findAll('[a-z]').size() <= 3", "message": "text"}
         ]
     }));
-    assert!(messages(&schema, &json!({"spec": {"nums": [1, 2, 3], "words": ["a", "b"], "text": "ab12"}}), None).is_empty());
+    assert!(
+        messages(
+            &schema,
+            &json!({"spec": {"nums": [1, 2, 3], "words": ["a", "b"], "text": "ab12"}}),
+            None
+        )
+        .is_empty()
+    );
     assert_eq!(
-        messages(&schema, &json!({"spec": {"nums": [3, 9, -1], "words": ["b", "b"], "text": "abcd"}}), None),
+        messages(
+            &schema,
+            &json!({"spec": {"nums": [3, 9, -1], "words": ["b", "b"], "text": "abcd"}}),
+            None
+        ),
         [
             "spec: Invalid value: sorted",
             "spec: Invalid value: sum",
@@ -272,5 +352,8 @@ fn duration_fields_are_durations() {
     }));
     assert!(messages(&schema, &json!({"spec": {"timeout": "30m"}}), None).is_empty());
     assert!(messages(&schema, &json!({"spec": {"timeout": "1h0m0.5s"}}), None).len() == 1);
-    assert_eq!(messages(&schema, &json!({"spec": {"timeout": "90m"}}), None), ["spec: Invalid value: at most an hour"]);
+    assert_eq!(
+        messages(&schema, &json!({"spec": {"timeout": "90m"}}), None),
+        ["spec: Invalid value: at most an hour"]
+    );
 }

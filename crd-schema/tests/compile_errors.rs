@@ -16,7 +16,9 @@ fn table() {
         (
             "missing type on a field",
             json!({"type": "object", "properties": {"spec": {"properties": {"a": {"type": "string"}}}}}),
-            vec!["openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields"],
+            vec![
+                "openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields",
+            ],
         ),
         (
             "missing type at the root",
@@ -36,79 +38,110 @@ fn table() {
         (
             "missing type on array items",
             json!({"type": "object", "properties": {"l": {"type": "array", "items": {}}}}),
-            vec!["openAPIV3Schema.properties[l].items.type: Required value: must not be empty for specified array items"],
+            vec![
+                "openAPIV3Schema.properties[l].items.type: Required value: must not be empty for specified array items",
+            ],
         ),
         (
             "type inside anyOf",
             json!({"type": "object", "properties": {"a": {"type": "string", "anyOf": [{"type": "string"}]}}}),
-            vec!["openAPIV3Schema.properties[a].anyOf[0].type: Forbidden: must be empty to be structural"],
+            vec![
+                "openAPIV3Schema.properties[a].anyOf[0].type: Forbidden: must be empty to be structural",
+            ],
         ),
         (
             "property only in allOf",
             json!({"type": "object", "allOf": [{"properties": {"x": {"minimum": 1}}}]}),
-            vec!["openAPIV3Schema.properties[x]: Required value: because it is defined in openAPIV3Schema.allOf[0].properties[x]"],
+            vec![
+                "openAPIV3Schema.properties[x]: Required value: because it is defined in openAPIV3Schema.allOf[0].properties[x]",
+            ],
         ),
         (
             "additionalProperties with properties",
             json!({"type": "object", "properties": {"m": {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": {"type": "string"}}}}),
-            vec!["openAPIV3Schema.properties[m].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive"],
+            vec![
+                "openAPIV3Schema.properties[m].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive",
+            ],
         ),
         (
             "uniqueItems",
             json!({"type": "object", "properties": {"l": {"type": "array", "items": {"type": "string"}, "uniqueItems": true}}}),
-            vec!["openAPIV3Schema.properties[l].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic"],
+            vec![
+                "openAPIV3Schema.properties[l].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic",
+            ],
         ),
         (
             "bad pattern",
             json!({"type": "object", "properties": {"s": {"type": "string", "pattern": "(["}}}),
-            vec!["openAPIV3Schema.properties[s].pattern: Invalid value: \"([\": must be a valid regular expression, but isn't: "],
+            vec![
+                "openAPIV3Schema.properties[s].pattern: Invalid value: \"([\": must be a valid regular expression, but isn't: ",
+            ],
         ),
         (
             "metadata with more than name",
             json!({"type": "object", "properties": {"metadata": {"type": "object", "properties": {"labels": {"type": "object"}}}}}),
-            vec!["openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified"],
+            vec![
+                "openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified",
+            ],
         ),
         (
             "metadata with a description",
             json!({"type": "object", "properties": {"metadata": {"type": "object", "description": "meta"}}}),
-            vec!["openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified"],
+            vec![
+                "openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified",
+            ],
         ),
         (
             "int-or-string with preserve-unknown-fields",
             json!({"type": "object", "properties": {"a": {"x-kubernetes-int-or-string": true, "x-kubernetes-preserve-unknown-fields": true}}}),
-            vec!["openAPIV3Schema.properties[a].x-kubernetes-preserve-unknown-fields: Invalid value: true: must be false if x-kubernetes-int-or-string is true"],
+            vec![
+                "openAPIV3Schema.properties[a].x-kubernetes-preserve-unknown-fields: Invalid value: true: must be false if x-kubernetes-int-or-string is true",
+            ],
         ),
         (
             "embedded resource must be an object",
             json!({"type": "object", "properties": {"e": {"type": "string", "x-kubernetes-embedded-resource": true, "properties": {"a": {"type": "string"}}}}}),
-            vec!["openAPIV3Schema.properties[e].type: Invalid value: \"string\": must be object if x-kubernetes-embedded-resource is true"],
+            vec![
+                "openAPIV3Schema.properties[e].type: Invalid value: \"string\": must be object if x-kubernetes-embedded-resource is true",
+            ],
         ),
         (
             "list-type map without keys",
             json!({"type": "object", "properties": {"l": {"type": "array", "x-kubernetes-list-type": "map", "items": {"type": "object", "properties": {"n": {"type": "string"}}}}}}),
-            vec!["openAPIV3Schema.properties[l].x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is map"],
+            vec![
+                "openAPIV3Schema.properties[l].x-kubernetes-list-map-keys: Required value: must not be empty if x-kubernetes-list-type is map",
+            ],
         ),
         (
             "unknown list type",
             json!({"type": "object", "properties": {"l": {"type": "array", "x-kubernetes-list-type": "bag", "items": {"type": "string"}}}}),
-            vec!["openAPIV3Schema.properties[l].x-kubernetes-list-type: Unsupported value: \"bag\": supported values: \"atomic\", \"set\", \"map\""],
+            vec![
+                "openAPIV3Schema.properties[l].x-kubernetes-list-type: Unsupported value: \"bag\": supported values: \"atomic\", \"set\", \"map\"",
+            ],
         ),
         (
             "unknown type",
             json!({"type": "object", "properties": {"a": {"type": "text"}}}),
-            vec!["openAPIV3Schema.properties[a].type: Unsupported value: \"text\": supported values: \"array\", \"boolean\", \"integer\", \"number\", \"object\", \"string\""],
+            vec![
+                "openAPIV3Schema.properties[a].type: Unsupported value: \"text\": supported values: \"array\", \"boolean\", \"integer\", \"number\", \"object\", \"string\"",
+            ],
         ),
         (
             "$ref",
             json!({"type": "object", "properties": {"a": {"type": "object", "$ref": "#/definitions/x"}}}),
             vec!["openAPIV3Schema.properties[a].$ref: Forbidden: $ref is not supported"],
         ),
-        ("not an object", json!("object"), vec!["openAPIV3Schema: Invalid value: \"object\": must be a JSON object (a schema)"]),
+        (
+            "not an object",
+            json!("object"),
+            vec!["openAPIV3Schema: Invalid value: \"object\": must be a JSON object (a schema)"],
+        ),
     ];
     let mut failures = Vec::new();
     for (name, schema, want) in cases {
         let got = causes(schema);
-        let matches = got.len() == want.len() && got.iter().zip(&want).all(|(g, w)| g.starts_with(w));
+        let matches =
+            got.len() == want.len() && got.iter().zip(&want).all(|(g, w)| g.starts_with(w));
         if !matches {
             failures.push(format!("{name}:\n  got  {got:?}\n  want {want:?}"));
         }
@@ -126,9 +159,19 @@ fn bad_cel_rule_is_rejected_with_its_path() {
     let SchemaError::Invalid { causes } = &err;
     assert_eq!(causes.len(), 1);
     assert_eq!(causes[0].kind, ErrorKind::Invalid);
-    assert_eq!(causes[0].field, "openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule");
-    assert!(causes[0].detail.starts_with("compilation failed: "), "{}", causes[0].detail);
-    assert!(err.to_string().contains("x-kubernetes-validations[0].rule"), "{err}");
+    assert_eq!(
+        causes[0].field,
+        "openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule"
+    );
+    assert!(
+        causes[0].detail.starts_with("compilation failed: "),
+        "{}",
+        causes[0].detail
+    );
+    assert!(
+        err.to_string().contains("x-kubernetes-validations[0].rule"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -143,7 +186,12 @@ fn bad_rule_fields_are_rejected() {
         ]}}
     }));
     assert_eq!(got.len(), 4, "{got:?}");
-    assert!(got[0].starts_with("openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Required value"), "{got:?}");
+    assert!(
+        got[0].starts_with(
+            "openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Required value"
+        ),
+        "{got:?}"
+    );
     assert!(got[1].starts_with("openAPIV3Schema.properties[spec].x-kubernetes-validations[1].reason: Unsupported value: \"Sometimes\""), "{got:?}");
     assert!(got[2].starts_with("openAPIV3Schema.properties[spec].x-kubernetes-validations[2].fieldPath: Invalid value: \".nope\""), "{got:?}");
     assert!(got[3].starts_with("openAPIV3Schema.properties[spec].x-kubernetes-validations[3].messageExpression: Invalid value"), "{got:?}");
@@ -169,12 +217,14 @@ fn valid_schemas_compile() {
 
 #[test]
 fn defaults_must_be_pruned_and_valid() {
-    let got = causes(json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
-        "replicas": {"type": "integer", "minimum": 0, "default": -1},
-        "strategy": {"type": "object", "default": {"kind": "x"}, "properties": {"type": {"type": "string"}}},
-        "name": {"type": "string", "default": "ab", "x-kubernetes-validations": [{"rule": "self.size() > 3", "message": "too short"}]},
-        "ok": {"type": "string", "default": "fine", "enum": ["fine"]}
-    }}}}));
+    let got = causes(
+        json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "replicas": {"type": "integer", "minimum": 0, "default": -1},
+            "strategy": {"type": "object", "default": {"kind": "x"}, "properties": {"type": {"type": "string"}}},
+            "name": {"type": "string", "default": "ab", "x-kubernetes-validations": [{"rule": "self.size() > 3", "message": "too short"}]},
+            "ok": {"type": "string", "default": "fine", "enum": ["fine"]}
+        }}}}),
+    );
     assert_eq!(
         got,
         [
@@ -239,7 +289,13 @@ fn deep_rules_compile_and_run_on_small_stacks() {
         .stack_size(WORKER_STACK)
         .spawn(|| {
             let parens = format!("{}self.a{} == 1", "(".repeat(60), ")".repeat(60));
-            let comprehensions = format!("{}self.a == 1{}", (0..14).map(|i| format!("[1].all(x{i}, ")).collect::<String>(), ")".repeat(14));
+            let comprehensions = format!(
+                "{}self.a == 1{}",
+                (0..14)
+                    .map(|i| format!("[1].all(x{i}, "))
+                    .collect::<String>(),
+                ")".repeat(14)
+            );
             let schema = Schema::compile(&json!({
                 "type": "object",
                 "properties": {"a": {"type": "integer"}},
@@ -266,9 +322,14 @@ fn deep_rules_compile_and_run_on_small_stacks() {
 #[test]
 fn too_deep_rules_are_rejected() {
     let rule = format!("{}self.a{} > 0", "(1 + ".repeat(40), ")".repeat(40));
-    let got = causes(json!({"type": "object", "properties": {"a": {"type": "integer"}}, "x-kubernetes-validations": [{"rule": rule}]}));
+    let got = causes(
+        json!({"type": "object", "properties": {"a": {"type": "integer"}}, "x-kubernetes-validations": [{"rule": rule}]}),
+    );
     assert_eq!(got.len(), 1);
-    assert!(got[0].contains("compilation failed: expression nesting depth 43 exceeds the limit of 32"), "{got:?}");
+    assert!(
+        got[0].contains("compilation failed: expression nesting depth 43 exceeds the limit of 32"),
+        "{got:?}"
+    );
     let rule = format!("{}1{} == 1", "(".repeat(200), ")".repeat(200));
     let got = causes(json!({"type": "object", "x-kubernetes-validations": [{"rule": rule}]}));
     assert_eq!(got.len(), 1, "cel's parser limit rejects it: {got:?}");

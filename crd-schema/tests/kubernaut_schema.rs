@@ -41,13 +41,21 @@ fn create_then_update() {
     assert_eq!(s.prune(&mut obj), ["spec.unknownField"]);
     s.apply_defaults(&mut obj);
     assert_eq!(obj["spec"]["targetType"], "kubernetes");
-    assert!(s.validate(&obj, None).is_empty(), "{:?}", messages(&s.validate(&obj, None)));
+    assert!(
+        s.validate(&obj, None).is_empty(),
+        "{:?}",
+        messages(&s.validate(&obj, None))
+    );
 
     // Status changes leave the spec alone: valid.
     let mut with_status = obj.clone();
     with_status["status"] = json!({"overallPhase": "Processing"});
     let errs = s.validate(&with_status, Some(&obj));
-    assert!(errs.iter().all(|e| !e.field.starts_with("spec")), "{:?}", messages(&errs));
+    assert!(
+        errs.iter().all(|e| !e.field.starts_with("spec")),
+        "{:?}",
+        messages(&errs)
+    );
 
     // Changing the spec breaks the immutability rule.
     let mut changed = obj.clone();
@@ -65,7 +73,10 @@ fn bad_create_reports_every_field() {
     obj["spec"]["signalFingerprint"] = json!("XYZ");
     obj["spec"]["targetType"] = json!("openstack");
     obj["spec"]["firingTime"] = json!("yesterday");
-    obj["spec"].as_object_mut().expect("spec").remove("severity");
+    obj["spec"]
+        .as_object_mut()
+        .expect("spec")
+        .remove("severity");
     s.prune(&mut obj);
     s.apply_defaults(&mut obj);
     let got = messages(&s.validate(&obj, None));

@@ -10,16 +10,31 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         "[a-z0-9%:. -]{0,12}".prop_map(Value::String),
         Just(json!("2026-01-01T00:00:00Z")),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((prop_oneof![Just("spec".to_string()), Just("name".to_string()), Just("replicas".to_string()),
-                Just("items".to_string()), Just("labels".to_string()), Just("metadata".to_string()), "[a-z]{1,6}"], inner), 0..6)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        Just("spec".to_string()),
+                        Just("name".to_string()),
+                        Just("replicas".to_string()),
+                        Just("items".to_string()),
+                        Just("labels".to_string()),
+                        Just("metadata".to_string()),
+                        "[a-z]{1,6}"
+                    ],
+                    inner
+                ),
+                0..6
+            )
+            .prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     })
 }
@@ -46,19 +61,46 @@ fn arb_schema() -> impl Strategy<Value = Value> {
         };
         let m = o.as_object_mut().expect("object literal");
         match (t, r % 7) {
-            (0, 0) => { m.insert("maxLength".into(), json!(r % 5)); }
-            (0, 1) => { m.insert("pattern".into(), json!("^[a-z]*$")); }
-            (0, 2) => { m.insert("enum".into(), json!(["a", "b"])); }
-            (0, 3) => { m.insert("format".into(), json!("date-time")); }
-            (1, 0) => { m.insert("minimum".into(), json!(0)); m.insert("maximum".into(), json!(r % 100)); }
-            (1, 1) => { m.insert("format".into(), json!("int32")); }
-            (1, 2) => { m.insert("multipleOf".into(), json!(3)); }
-            (2, 0) => { m.insert("maximum".into(), json!(1.5)); m.insert("exclusiveMaximum".into(), json!(true)); }
-            (_, 4) => { m.insert("nullable".into(), json!(true)); }
-            (_, 5) => { m.insert("x-kubernetes-validations".into(), json!([{"rule": "self == oldSelf"}])); }
+            (0, 0) => {
+                m.insert("maxLength".into(), json!(r % 5));
+            }
+            (0, 1) => {
+                m.insert("pattern".into(), json!("^[a-z]*$"));
+            }
+            (0, 2) => {
+                m.insert("enum".into(), json!(["a", "b"]));
+            }
+            (0, 3) => {
+                m.insert("format".into(), json!("date-time"));
+            }
+            (1, 0) => {
+                m.insert("minimum".into(), json!(0));
+                m.insert("maximum".into(), json!(r % 100));
+            }
+            (1, 1) => {
+                m.insert("format".into(), json!("int32"));
+            }
+            (1, 2) => {
+                m.insert("multipleOf".into(), json!(3));
+            }
+            (2, 0) => {
+                m.insert("maximum".into(), json!(1.5));
+                m.insert("exclusiveMaximum".into(), json!(true));
+            }
+            (_, 4) => {
+                m.insert("nullable".into(), json!(true));
+            }
+            (_, 5) => {
+                m.insert(
+                    "x-kubernetes-validations".into(),
+                    json!([{"rule": "self == oldSelf"}]),
+                );
+            }
             _ => {}
         }
-        if let Some((k, v)) = noise { m.insert(k.into(), v); }
+        if let Some((k, v)) = noise {
+            m.insert(k.into(), v);
+        }
         o
     });
     leaf.prop_recursive(4, 40, 4, move |inner| {
@@ -178,5 +220,8 @@ fn generated_schemas_sometimes_compile() {
             Schema::compile(&s).is_ok()
         })
         .count();
-    assert!(compiled > 200, "only {compiled} of 500 generated schemas compiled; the generator explores too little of the valid space");
+    assert!(
+        compiled > 200,
+        "only {compiled} of 500 generated schemas compiled; the generator explores too little of the valid space"
+    );
 }

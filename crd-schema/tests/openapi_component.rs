@@ -5,8 +5,14 @@ use serde_json::json;
 
 #[test]
 fn model_name_reverses_the_group() {
-    assert_eq!(openapi_model_name("kubernaut.ai", "v1alpha1", "RemediationRequest"), "ai.kubernaut.v1alpha1.RemediationRequest");
-    assert_eq!(openapi_model_name("stable.example.com", "v1", "CronTab"), "com.example.stable.v1.CronTab");
+    assert_eq!(
+        openapi_model_name("kubernaut.ai", "v1alpha1", "RemediationRequest"),
+        "ai.kubernaut.v1alpha1.RemediationRequest"
+    );
+    assert_eq!(
+        openapi_model_name("stable.example.com", "v1", "CronTab"),
+        "com.example.stable.v1.CronTab"
+    );
 }
 
 #[test]
@@ -22,20 +28,35 @@ fn component_adds_type_meta_object_meta_and_gvk() {
         }
     });
     let c = openapi_v3_component(&schema, "kubernaut.ai", "v1alpha1", "Thing");
-    assert_eq!(c["x-kubernetes-group-version-kind"], json!([{"group": "kubernaut.ai", "version": "v1alpha1", "kind": "Thing"}]));
+    assert_eq!(
+        c["x-kubernetes-group-version-kind"],
+        json!([{"group": "kubernaut.ai", "version": "v1alpha1", "kind": "Thing"}])
+    );
     assert_eq!(c["properties"]["apiVersion"]["type"], "string");
     assert_eq!(c["properties"]["kind"]["type"], "string");
-    assert_eq!(c["properties"]["metadata"]["allOf"][0]["$ref"], "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
-    assert_eq!(c["properties"]["spec"]["properties"]["port"]["anyOf"], json!([{"type": "integer"}, {"type": "string"}]));
+    assert_eq!(
+        c["properties"]["metadata"]["allOf"][0]["$ref"],
+        "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    );
+    assert_eq!(
+        c["properties"]["spec"]["properties"]["port"]["anyOf"],
+        json!([{"type": "integer"}, {"type": "string"}])
+    );
     let template = &c["properties"]["spec"]["properties"]["template"];
     assert_eq!(template["required"], json!(["kind", "apiVersion"]));
-    assert_eq!(template["properties"]["metadata"]["allOf"][0]["$ref"], "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+    assert_eq!(
+        template["properties"]["metadata"]["allOf"][0]["$ref"],
+        "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    );
 }
 
 #[test]
 fn list_component_references_the_kind() {
     let l = openapi_v3_list_component("kubernaut.ai", "v1alpha1", "Thing", "ThingList", "things");
-    assert_eq!(l["properties"]["items"]["items"]["$ref"], "#/components/schemas/ai.kubernaut.v1alpha1.Thing");
+    assert_eq!(
+        l["properties"]["items"]["items"]["$ref"],
+        "#/components/schemas/ai.kubernaut.v1alpha1.Thing"
+    );
     assert_eq!(l["x-kubernetes-group-version-kind"][0]["kind"], "ThingList");
     assert_eq!(l["required"], json!(["items"]));
 }

@@ -93,7 +93,10 @@ fn prune_drops_non_nullable_nulls_without_defaults() {
     let s = schema();
     let mut obj = json!({"spec": {"plain": null, "nullableNoDefault": null, "replicas": null}});
     assert!(s.prune(&mut obj).is_empty());
-    assert_eq!(obj, json!({"spec": {"nullableNoDefault": null, "replicas": null}}));
+    assert_eq!(
+        obj,
+        json!({"spec": {"nullableNoDefault": null, "replicas": null}})
+    );
 }
 
 #[test]
@@ -117,7 +120,10 @@ fn defaults_replace_non_nullable_null_and_keep_values() {
     let s = schema();
     let mut obj = json!({"spec": {"replicas": null, "strategy": {"type": "Recreate"}}});
     s.apply_defaults(&mut obj);
-    assert_eq!(obj, json!({"spec": {"replicas": 1, "strategy": {"type": "Recreate", "maxSurge": "25%"}}}));
+    assert_eq!(
+        obj,
+        json!({"spec": {"replicas": 1, "strategy": {"type": "Recreate", "maxSurge": "25%"}}})
+    );
 }
 
 #[test]
@@ -135,7 +141,11 @@ fn wrong_types_are_left_for_validation() {
     assert!(s.prune(&mut obj).is_empty());
     s.apply_defaults(&mut obj);
     assert_eq!(obj, json!({"spec": "not an object", "status": 3}));
-    let errs: Vec<String> = s.validate(&obj, None).iter().map(ToString::to_string).collect();
+    let errs: Vec<String> = s
+        .validate(&obj, None)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
         errs,
         [

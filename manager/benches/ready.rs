@@ -51,18 +51,31 @@ async fn main() {
     let mut manager_ready = Vec::with_capacity(ITERATIONS);
     for _ in 0..ITERATIONS {
         let t = Instant::now();
-        let server = apiserver::ApiServer::builder().crd(Gizmo::crd()).start().await.expect("server starts");
+        let server = apiserver::ApiServer::builder()
+            .crd(Gizmo::crd())
+            .start()
+            .await
+            .expect("server starts");
         server_start.push(t.elapsed());
         let client = server.client().expect("client");
         let api: Api<Gizmo> = Api::default_namespaced(client.clone());
         for i in 0..OBJECTS {
-            api.create(&PostParams::default(), &Gizmo::new(&format!("g{i}"), GizmoSpec { n: 1 })).await.expect("create");
+            api.create(
+                &PostParams::default(),
+                &Gizmo::new(&format!("g{i}"), GizmoSpec { n: 1 }),
+            )
+            .await
+            .expect("create");
         }
         let t = Instant::now();
         let mut mgr = Manager::new(client, CancellationToken::new());
         mgr.add("gizmos", |ctx| {
             let controller = ctx.controller(Api::<Gizmo>::all(ctx.client()), Default::default());
-            let (controller, _cms) = ctx.owns(controller, Api::<ConfigMap>::all(ctx.client()), Default::default());
+            let (controller, _cms) = ctx.owns(
+                controller,
+                Api::<ConfigMap>::all(ctx.client()),
+                Default::default(),
+            );
             ctx.run(
                 controller,
                 |_, _| async { Ok::<_, Never>(Action::await_change()) },
@@ -77,5 +90,8 @@ async fn main() {
         server.shutdown().await;
     }
     summary("embedded API server start (1 CRD)", server_start);
-    summary(&format!("manager start -> ready (2 watches, {OBJECTS} objects)"), manager_ready);
+    summary(
+        &format!("manager start -> ready (2 watches, {OBJECTS} objects)"),
+        manager_ready,
+    );
 }

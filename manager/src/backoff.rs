@@ -22,7 +22,12 @@ pub struct Backoff {
 impl Backoff {
     /// A backoff with the given parameters.
     pub const fn new(base: Duration, factor: f64, cap: Duration, jitter: f64) -> Self {
-        Self { base, factor, cap, jitter }
+        Self {
+            base,
+            factor,
+            cap,
+            jitter,
+        }
     }
 
     /// The delay before retry number `attempt` (0-based), with random jitter.
@@ -35,13 +40,25 @@ impl Backoff {
     /// bring their own randomness.
     pub fn delay_with_sample(&self, attempt: u32, sample: f64) -> Duration {
         let cap = self.cap.as_secs_f64();
-        let factor = if self.factor.is_finite() { self.factor.max(1.0) } else { 1.0 };
+        let factor = if self.factor.is_finite() {
+            self.factor.max(1.0)
+        } else {
+            1.0
+        };
         // powi on a large attempt overflows to +inf, which min() then caps: no panic, no NaN.
         let exponent = i32::try_from(attempt).unwrap_or(i32::MAX);
         let raw = (self.base.as_secs_f64() * factor.powi(exponent)).min(cap);
         let raw = if raw.is_finite() { raw } else { cap };
-        let jitter = if self.jitter.is_finite() { self.jitter.clamp(0.0, 1.0) } else { 0.0 };
-        let sample = if sample.is_finite() { sample.clamp(-1.0, 1.0) } else { 0.0 };
+        let jitter = if self.jitter.is_finite() {
+            self.jitter.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let sample = if sample.is_finite() {
+            sample.clamp(-1.0, 1.0)
+        } else {
+            0.0
+        };
         Duration::try_from_secs_f64((raw * (1.0 + jitter * sample)).max(0.0)).unwrap_or(self.cap)
     }
 }
@@ -54,7 +71,9 @@ mod tests {
 
     #[test]
     fn grows_exponentially_then_caps() {
-        let secs: Vec<u64> = (0..6).map(|a| SP.delay_with_sample(a, 0.0).as_secs()).collect();
+        let secs: Vec<u64> = (0..6)
+            .map(|a| SP.delay_with_sample(a, 0.0).as_secs())
+            .collect();
         assert_eq!(secs, [30, 60, 120, 240, 300, 300]);
     }
 
@@ -65,16 +84,30 @@ mod tests {
         for attempt in 0..20 {
             let d = SP.delay(attempt).as_secs_f64();
             let nominal = SP.delay_with_sample(attempt, 0.0).as_secs_f64();
-            assert!(d >= nominal * 0.9 - 1e-9 && d <= nominal * 1.1 + 1e-9, "attempt {attempt}: {d} vs {nominal}");
+            assert!(
+                d >= nominal * 0.9 - 1e-9 && d <= nominal * 1.1 + 1e-9,
+                "attempt {attempt}: {d} vs {nominal}"
+            );
         }
     }
 
     #[test]
     fn degenerate_parameters_do_not_panic() {
-        let weird = Backoff::new(Duration::from_millis(1), f64::NAN, Duration::from_millis(5), f64::INFINITY);
-        assert_eq!(weird.delay_with_sample(1000, f64::NAN), Duration::from_millis(1));
+        let weird = Backoff::new(
+            Duration::from_millis(1),
+            f64::NAN,
+            Duration::from_millis(5),
+            f64::INFINITY,
+        );
+        assert_eq!(
+            weird.delay_with_sample(1000, f64::NAN),
+            Duration::from_millis(1)
+        );
         let huge = Backoff::new(Duration::from_secs(1), 10.0, Duration::from_secs(60), 0.0);
-        assert_eq!(huge.delay_with_sample(u32::MAX, 0.0), Duration::from_secs(60));
+        assert_eq!(
+            huge.delay_with_sample(u32::MAX, 0.0),
+            Duration::from_secs(60)
+        );
         let shrinking = Backoff::new(Duration::from_secs(4), 0.5, Duration::from_secs(60), 0.0);
         assert_eq!(shrinking.delay_with_sample(3, 0.0), Duration::from_secs(4));
         let zero = Backoff::new(Duration::ZERO, 2.0, Duration::ZERO, 0.5);
@@ -83,7 +116,12 @@ mod tests {
 
     #[test]
     fn milliseconds_for_tests() {
-        let fast = Backoff::new(Duration::from_millis(10), 2.0, Duration::from_millis(50), 0.0);
+        let fast = Backoff::new(
+            Duration::from_millis(10),
+            2.0,
+            Duration::from_millis(50),
+            0.0,
+        );
         assert_eq!(fast.delay_with_sample(2, 0.0), Duration::from_millis(40));
         assert_eq!(fast.delay_with_sample(3, 0.0), Duration::from_millis(50));
     }

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::channel::mpsc;
 use futures::{Stream, StreamExt as _};
+use kube::runtime::WatchStreamExt as _;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event, watcher};
-use kube::runtime::WatchStreamExt as _;
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
@@ -37,11 +37,17 @@ pub(crate) struct ControllerStats {
 
 impl ControllerStats {
     fn record_watch_error(&self, err: &watcher::Error) {
-        *self.last_watch_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(error_chain(err));
+        *self
+            .last_watch_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(error_chain(err));
     }
 
     pub(crate) fn last_watch_error(&self) -> Option<String> {
-        self.last_watch_error.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.last_watch_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -64,8 +70,20 @@ pub struct ControllerContext {
 }
 
 impl ControllerContext {
-    pub(crate) fn new(name: Arc<str>, client: Client, shutdown: CancellationToken, probes: Probes, stats: Arc<ControllerStats>) -> Self {
-        Self { name, client, shutdown, probes, stats }
+    pub(crate) fn new(
+        name: Arc<str>,
+        client: Client,
+        shutdown: CancellationToken,
+        probes: Probes,
+        stats: Arc<ControllerStats>,
+    ) -> Self {
+        Self {
+            name,
+            client,
+            shutdown,
+            probes,
+            stats,
+        }
     }
 
     /// The controller's name (as given to [`crate::Manager::add`]).
@@ -102,7 +120,10 @@ impl ControllerContext {
         &self,
         api: Api<K>,
         wc: watcher::Config,
-    ) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send + 'static + use<K>)
+    ) -> (
+        Store<K>,
+        impl Stream<Item = Result<K, watcher::Error>> + Send + 'static + use<K>,
+    )
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     {
@@ -123,7 +144,10 @@ impl ControllerContext {
         &self,
         api: Api<K>,
         wc: watcher::Config,
-    ) -> (Store<K>, impl Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static + use<K>)
+    ) -> (
+        Store<K>,
+        impl Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static + use<K>,
+    )
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     {
@@ -159,14 +183,27 @@ impl ControllerContext {
                 }
             }
         });
-        let probe = WatchProbe { controller: self.name.clone(), resource, ready: ready_rx, stats: self.stats.clone() };
-        self.probes.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::new(probe));
+        let probe = WatchProbe {
+            controller: self.name.clone(),
+            resource,
+            ready: ready_rx,
+            stats: self.stats.clone(),
+        };
+        self.probes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::new(probe));
         (store, events_rx)
     }
 
     /// `controller.owns_stream(..)` over a tracked watch of `api`; returns the controller and a
     /// store of the owned objects.
-    pub fn owns<K, C>(&self, controller: Controller<K>, api: Api<C>, wc: watcher::Config) -> (Controller<K>, Store<C>)
+    pub fn owns<K, C>(
+        &self,
+        controller: Controller<K>,
+        api: Api<C>,
+        wc: watcher::Config,
+    ) -> (Controller<K>, Store<C>)
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
         C: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -236,7 +273,7 @@ impl ControllerContext {
                         tracing::debug!(controller = %name, %object, "queued object no longer exists");
                     }
                     // Expected while stopping: a store that never synced has its writer dropped
-                        // at shutdown, which ends the applier's wait with an error.
+                    // at shutdown, which ends the applier's wait with an error.
                     Err(err) if shutdown.is_cancelled() => {
                         tracing::debug!(controller = %name, error = %error_chain(&err), "controller stopping");
                     }

@@ -11,8 +11,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures::future::{BoxFuture, join_all};
 use futures::FutureExt as _;
+use futures::future::{BoxFuture, join_all};
 use kube::Client;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -52,7 +52,11 @@ impl Manager {
     pub fn new(client: Client, shutdown: CancellationToken) -> Self {
         // A child token: cancelling the caller's token stops the manager, and the manager can
         // stop itself (shutdown, drop) without cancelling anything else of the caller's.
-        Self { client, shutdown: shutdown.child_token(), registrations: Vec::new() }
+        Self {
+            client,
+            shutdown: shutdown.child_token(),
+            registrations: Vec::new(),
+        }
     }
 
     /// Registers a controller. `build` runs once at [`Manager::start`], on the current
@@ -65,7 +69,10 @@ impl Manager {
         E: Into<BoxError>,
     {
         let build: Build = Box::new(move |ctx| build(ctx).map(|r| r.map_err(Into::into)).boxed());
-        self.registrations.push(Registration { name: Arc::from(name), build });
+        self.registrations.push(Registration {
+            name: Arc::from(name),
+            build,
+        });
         self
     }
 
@@ -81,7 +88,13 @@ impl Manager {
         let mut controllers = Vec::with_capacity(self.registrations.len());
         for Registration { name, build } in self.registrations {
             let stats = Arc::new(ControllerStats::default());
-            let ctx = ControllerContext::new(name.clone(), self.client.clone(), self.shutdown.clone(), probes.clone(), stats.clone());
+            let ctx = ControllerContext::new(
+                name.clone(),
+                self.client.clone(),
+                self.shutdown.clone(),
+                probes.clone(),
+                stats.clone(),
+            );
             let shutdown = self.shutdown.clone();
             let (failures, exit_tx, task_name) = (failures.clone(), exit_tx.clone(), name.clone());
             // Build synchronously so every watch is registered before `start` returns.
@@ -94,7 +107,10 @@ impl Manager {
                 let error = match result {
                     Ok(Ok(())) if shutdown.is_cancelled() => None,
                     Ok(Ok(())) => Some(ControllerError::StoppedEarly),
-                    Ok(Err(e)) => Some(e.downcast::<ControllerError>().map_or_else(ControllerError::Failed, |e| *e)),
+                    Ok(Err(e)) => Some(
+                        e.downcast::<ControllerError>()
+                            .map_or_else(ControllerError::Failed, |e| *e),
+                    ),
                     Err(panic) => Some(ControllerError::Panicked(panic_message(panic.as_ref()))),
                 };
                 if let Some(error) = error {
@@ -102,13 +118,22 @@ impl Manager {
                     failures
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .push(ControllerFailure { controller: task_name.to_string(), error });
+                        .push(ControllerFailure {
+                            controller: task_name.to_string(),
+                            error,
+                        });
                 }
                 exit_tx.send_modify(|n| *n += 1);
             });
             controllers.push(RunningController { name, stats, task });
         }
-        RunningManager { shutdown: self.shutdown, probes, controllers, failures, exits: exit_rx }
+        RunningManager {
+            shutdown: self.shutdown,
+            probes,
+            controllers,
+            failures,
+            exits: exit_rx,
+        }
     }
 }
 
@@ -132,10 +157,20 @@ impl RunningManager {
     /// are ready), failing after `timeout` with the watches still pending, or as soon as a
     /// controller stops (that failure is then reported here, not again by `shutdown`).
     pub async fn ready(&self, timeout: Duration) -> Result<(), ManagerError> {
-        let probes = self.probes.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let probes = self
+            .probes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let watched: HashSet<&str> = probes.iter().map(|p| &*p.controller).collect();
-        if let Some(c) = self.controllers.iter().find(|c| !watched.contains(&*c.name)) {
-            return Err(ManagerError::NoWatches { controller: c.name.to_string() });
+        if let Some(c) = self
+            .controllers
+            .iter()
+            .find(|c| !watched.contains(&*c.name))
+        {
+            return Err(ManagerError::NoWatches {
+                controller: c.name.to_string(),
+            });
         }
         let deadline = tokio::time::Instant::now() + timeout;
         let mut exits = self.exits.clone();
@@ -210,7 +245,10 @@ impl RunningManager {
 
     /// The names of the controllers, in registration order.
     pub fn controllers(&self) -> Vec<String> {
-        self.controllers.iter().map(|c| c.name.to_string()).collect()
+        self.controllers
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect()
     }
 
     async fn join(mut self, timeout: Option<Duration>) -> Result<(), ManagerError> {
@@ -227,10 +265,18 @@ impl RunningManager {
             }
         }
         if let (false, Some(timeout)) = (still_running.is_empty(), timeout) {
-            return Err(ManagerError::ShutdownTimeout { timeout, controllers: still_running });
+            return Err(ManagerError::ShutdownTimeout {
+                timeout,
+                controllers: still_running,
+            });
         }
-        let failures = std::mem::take(&mut *self.failures.lock().unwrap_or_else(PoisonError::into_inner));
-        if failures.is_empty() { Ok(()) } else { Err(ManagerError::ControllersFailed { failures }) }
+        let failures =
+            std::mem::take(&mut *self.failures.lock().unwrap_or_else(PoisonError::into_inner));
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(ManagerError::ControllersFailed { failures })
+        }
     }
 
     fn take_failure(&self) -> Option<ControllerFailure> {
@@ -238,7 +284,11 @@ impl RunningManager {
         (!failures.is_empty()).then(|| failures.remove(0))
     }
 
-    fn not_ready(&self, probes: &[Arc<crate::context::WatchProbe>], timeout: Duration) -> ManagerError {
+    fn not_ready(
+        &self,
+        probes: &[Arc<crate::context::WatchProbe>],
+        timeout: Duration,
+    ) -> ManagerError {
         let mut pending = Vec::new();
         for p in probes {
             if !*p.ready.borrow() {

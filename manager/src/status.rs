@@ -7,8 +7,8 @@
 
 use std::fmt::Debug;
 
-use kube::api::{Api, PostParams};
 use kube::Resource;
+use kube::api::{Api, PostParams};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -92,7 +92,9 @@ pub enum StatusError {
         source: kube::Error,
     },
     /// Writing the status failed for a reason other than a conflict.
-    #[error("failed to write the status of {kind} {name}; is the status subresource enabled on its CRD?")]
+    #[error(
+        "failed to write the status of {kind} {name}; is the status subresource enabled on its CRD?"
+    )]
     Write {
         /// Kind of the object.
         kind: String,
@@ -122,7 +124,12 @@ fn api_code(err: &kube::Error) -> Option<u16> {
 /// `/status` once with the fetched resourceVersion; on 409 Conflict it starts over, at most
 /// `max_attempts` writes in total. `mutate` may run several times: it must derive the new status
 /// from the object it is given, not from state captured before the call.
-pub async fn update_status<K, F>(api: &Api<K>, name: &str, max_attempts: u32, mut mutate: F) -> Result<StatusUpdate<K>, StatusError>
+pub async fn update_status<K, F>(
+    api: &Api<K>,
+    name: &str,
+    max_attempts: u32,
+    mut mutate: F,
+) -> Result<StatusUpdate<K>, StatusError>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
     F: FnMut(&mut K) -> bool,
@@ -134,9 +141,18 @@ where
         let mut object = match api.get(name).await {
             Ok(object) => object,
             Err(e) if api_code(&e) == Some(HTTP_NOT_FOUND) => {
-                return Err(StatusError::NotFound { kind, name: name.to_owned() });
+                return Err(StatusError::NotFound {
+                    kind,
+                    name: name.to_owned(),
+                });
             }
-            Err(source) => return Err(StatusError::Get { kind, name: name.to_owned(), source }),
+            Err(source) => {
+                return Err(StatusError::Get {
+                    kind,
+                    name: name.to_owned(),
+                    source,
+                });
+            }
         };
         if !mutate(&mut object) {
             return Ok(StatusUpdate::Unchanged(object));
@@ -144,18 +160,34 @@ where
         attempts += 1;
         // `object` still carries the resourceVersion it was fetched with, so the server rejects
         // this write with 409 if anything changed in between.
-        match api.replace_status(name, &PostParams::default(), &object).await {
+        match api
+            .replace_status(name, &PostParams::default(), &object)
+            .await
+        {
             Ok(object) => return Ok(StatusUpdate::Written { object, attempts }),
             Err(e) if api_code(&e) == Some(HTTP_CONFLICT) => {
                 tracing::debug!(%kind, name, attempts, "status write conflicted; refetching");
                 if attempts >= max_attempts {
-                    return Err(StatusError::Conflict { kind, name: name.to_owned(), attempts });
+                    return Err(StatusError::Conflict {
+                        kind,
+                        name: name.to_owned(),
+                        attempts,
+                    });
                 }
             }
             Err(e) if api_code(&e) == Some(HTTP_NOT_FOUND) => {
-                return Err(StatusError::NotFound { kind, name: name.to_owned() });
+                return Err(StatusError::NotFound {
+                    kind,
+                    name: name.to_owned(),
+                });
             }
-            Err(source) => return Err(StatusError::Write { kind, name: name.to_owned(), source }),
+            Err(source) => {
+                return Err(StatusError::Write {
+                    kind,
+                    name: name.to_owned(),
+                    source,
+                });
+            }
         }
     }
 }

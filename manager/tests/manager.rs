@@ -24,7 +24,13 @@ const DEADLINE: Duration = Duration::from_secs(20);
 const SHORT: Duration = Duration::from_millis(300);
 
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
-#[kube(group = "manager.test", version = "v1", kind = "Widget", namespaced, status = "WidgetStatus")]
+#[kube(
+    group = "manager.test",
+    version = "v1",
+    kind = "Widget",
+    namespaced,
+    status = "WidgetStatus"
+)]
 struct WidgetSpec {
     size: i32,
 }
@@ -39,14 +45,23 @@ struct WidgetStatus {
 struct TestError;
 
 async fn server() -> (ApiServer, Client) {
-    let server = ApiServer::builder().crd(Widget::crd()).start().await.expect("embedded API server starts");
+    let server = ApiServer::builder()
+        .crd(Widget::crd())
+        .start()
+        .await
+        .expect("embedded API server starts");
     let client = server.client().expect("client for the embedded API server");
     (server, client)
 }
 
 async fn create_widget(client: &Client, name: &str) {
     let api: Api<Widget> = Api::namespaced(client.clone(), "default");
-    api.create(&PostParams::default(), &Widget::new(name, WidgetSpec { size: 1 })).await.expect("create widget");
+    api.create(
+        &PostParams::default(),
+        &Widget::new(name, WidgetSpec { size: 1 }),
+    )
+    .await
+    .expect("create widget");
 }
 
 fn noop_policy(_: Arc<Widget>, _: &TestError, _: Arc<()>) -> Action {
@@ -57,7 +72,10 @@ fn noop_policy(_: Arc<Widget>, _: &TestError, _: Arc<()>) -> Action {
 async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -72,8 +90,16 @@ async fn ready_only_after_every_watch_synced() {
         create_widget(&client, name).await;
     }
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
-    let cm = ConfigMap { metadata: ObjectMeta { name: Some("cm1".into()), ..Default::default() }, ..Default::default() };
-    cms.create(&PostParams::default(), &cm).await.expect("create configmap");
+    let cm = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("cm1".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("create configmap");
 
     let stores: Arc<Mutex<Option<Stores>>> = Arc::default();
     let mut mgr = Manager::new(client.clone(), CancellationToken::new());
@@ -81,18 +107,41 @@ async fn ready_only_after_every_watch_synced() {
     mgr.add("widgets", move |ctx| {
         let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
         let widgets = controller.store();
-        let (controller, owned) = ctx.owns(controller, Api::<ConfigMap>::all(ctx.client()), Default::default());
+        let (controller, owned) = ctx.owns(
+            controller,
+            Api::<ConfigMap>::all(ctx.client()),
+            Default::default(),
+        );
         *slot.lock().unwrap() = Some((widgets, owned));
-        ctx.run(controller, |_, _| async { Ok::<_, TestError>(Action::await_change()) }, noop_policy, Arc::new(()))
+        ctx.run(
+            controller,
+            |_, _| async { Ok::<_, TestError>(Action::await_change()) },
+            noop_policy,
+            Arc::new(()),
+        )
     });
     let running = mgr.start();
-    running.ready(DEADLINE).await.expect("manager becomes ready");
+    running
+        .ready(DEADLINE)
+        .await
+        .expect("manager becomes ready");
 
-    let (widgets, owned) = stores.lock().unwrap().clone().expect("closure ran at start");
+    let (widgets, owned) = stores
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("closure ran at start");
     let mut names: Vec<_> = widgets.state().iter().map(|w| w.name_any()).collect();
     names.sort();
-    assert_eq!(names, ["a", "b", "c"], "ready() returned before the main watch listed everything");
-    assert!(owned.state().iter().any(|c| c.name_any() == "cm1"), "ready() returned before the owned watch synced");
+    assert_eq!(
+        names,
+        ["a", "b", "c"],
+        "ready() returned before the main watch listed everything"
+    );
+    assert!(
+        owned.state().iter().any(|c| c.name_any() == "cm1"),
+        "ready() returned before the owned watch synced"
+    );
     running.shutdown(DEADLINE).await.expect("clean shutdown");
 }
 
@@ -104,14 +153,33 @@ async fn not_ready_names_the_watch_that_cannot_sync() {
     let mut mgr = Manager::new(client, CancellationToken::new());
     mgr.add("missing-crd", |ctx| {
         let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
-        ctx.run(controller, |_, _| async { Ok::<_, TestError>(Action::await_change()) }, noop_policy, Arc::new(()))
+        ctx.run(
+            controller,
+            |_, _| async { Ok::<_, TestError>(Action::await_change()) },
+            noop_policy,
+            Arc::new(()),
+        )
     });
     let running = mgr.start();
-    let err = running.ready(SHORT).await.expect_err("cannot be ready without the CRD");
+    let err = running
+        .ready(SHORT)
+        .await
+        .expect_err("cannot be ready without the CRD");
     let msg = err.to_string();
-    assert!(matches!(&err, ManagerError::NotReady { pending, .. } if pending.len() == 1), "{msg}");
-    assert!(msg.contains("widgets") && msg.contains("missing-crd") && msg.contains("CRDs are installed"), "{msg}");
-    running.shutdown(DEADLINE).await.expect("shutdown still clean");
+    assert!(
+        matches!(&err, ManagerError::NotReady { pending, .. } if pending.len() == 1),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("widgets")
+            && msg.contains("missing-crd")
+            && msg.contains("CRDs are installed"),
+        "{msg}"
+    );
+    running
+        .shutdown(DEADLINE)
+        .await
+        .expect("shutdown still clean");
 }
 
 /// A kind the test servers never install, for a secondary watch that cannot sync.
@@ -128,23 +196,43 @@ async fn readiness_waits_for_secondary_watches_too() {
     mgr.add("widgets", |ctx| {
         let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
         // Sprockets are not served: this secondary watch never syncs, the main one does.
-        let (controller, _sprockets) = ctx.watches(controller, Api::<Sprocket>::all(ctx.client()), Default::default(), |_| {
-            None::<kube::runtime::reflector::ObjectRef<Widget>>
-        });
-        ctx.run(controller, |_, _| async { Ok::<_, TestError>(Action::await_change()) }, noop_policy, Arc::new(()))
+        let (controller, _sprockets) = ctx.watches(
+            controller,
+            Api::<Sprocket>::all(ctx.client()),
+            Default::default(),
+            |_| None::<kube::runtime::reflector::ObjectRef<Widget>>,
+        );
+        ctx.run(
+            controller,
+            |_, _| async { Ok::<_, TestError>(Action::await_change()) },
+            noop_policy,
+            Arc::new(()),
+        )
     });
     let running = mgr.start();
-    let err = running.ready(SHORT).await.expect_err("the sprocket watch cannot sync");
+    let err = running
+        .ready(SHORT)
+        .await
+        .expect_err("the sprocket watch cannot sync");
     match &err {
         ManagerError::NotReady { pending, .. } => {
             assert_eq!(pending.len(), 1, "{err}");
             assert!(pending[0].resource.contains("sprockets"), "{err}");
             assert_eq!(pending[0].controller, "widgets");
-            assert!(pending[0].last_error.as_deref().is_some_and(|e| e.contains("404")), "{err}");
+            assert!(
+                pending[0]
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("404")),
+                "{err}"
+            );
         }
         other => panic!("expected NotReady, got {other}"),
     }
-    running.shutdown(DEADLINE).await.expect("shutdown stays clean");
+    running
+        .shutdown(DEADLINE)
+        .await
+        .expect("shutdown stays clean");
 }
 
 #[tokio::test]
@@ -175,15 +263,25 @@ async fn reconciles_run_and_shutdown_waits_for_the_one_in_flight() {
     let running = mgr.start();
     running.ready(DEADLINE).await.unwrap();
     create_widget(&client, "slow").await;
-    tokio::time::timeout(DEADLINE, started.notified()).await.expect("reconcile started");
+    tokio::time::timeout(DEADLINE, started.notified())
+        .await
+        .expect("reconcile started");
 
     let shutdown = tokio::spawn(running.shutdown(DEADLINE));
     // Shutdown cannot finish while the reconcile is blocked.
     tokio::task::yield_now().await;
     assert!(!shutdown.is_finished());
     release.notify_one();
-    tokio::time::timeout(DEADLINE, shutdown).await.expect("shutdown finishes").unwrap().expect("clean shutdown");
-    assert_eq!(finished.load(Ordering::SeqCst), 1, "the in-flight reconcile ran to completion");
+    tokio::time::timeout(DEADLINE, shutdown)
+        .await
+        .expect("shutdown finishes")
+        .unwrap()
+        .expect("clean shutdown");
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        1,
+        "the in-flight reconcile ran to completion"
+    );
 }
 
 #[tokio::test]
@@ -211,9 +309,17 @@ async fn shutdown_is_bounded_when_a_reconcile_hangs() {
     let running = mgr.start();
     running.ready(DEADLINE).await.unwrap();
     create_widget(&client, "w").await;
-    tokio::time::timeout(DEADLINE, started.notified()).await.expect("reconcile started");
-    let err = running.shutdown(SHORT).await.expect_err("a hung reconcile must not hang shutdown");
-    assert!(matches!(&err, ManagerError::ShutdownTimeout { controllers, .. } if controllers == &["stuck"]), "{err}");
+    tokio::time::timeout(DEADLINE, started.notified())
+        .await
+        .expect("reconcile started");
+    let err = running
+        .shutdown(SHORT)
+        .await
+        .expect_err("a hung reconcile must not hang shutdown");
+    assert!(
+        matches!(&err, ManagerError::ShutdownTimeout { controllers, .. } if controllers == &["stuck"]),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -222,12 +328,20 @@ async fn reconcile_errors_are_counted_not_swallowed() {
     let mut mgr = Manager::new(client.clone(), CancellationToken::new());
     mgr.add("failing", |ctx| {
         let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
-        ctx.run(controller, |_, _| async { Err::<Action, _>(TestError) }, noop_policy, Arc::new(()))
+        ctx.run(
+            controller,
+            |_, _| async { Err::<Action, _>(TestError) },
+            noop_policy,
+            Arc::new(()),
+        )
     });
     let running = mgr.start();
     running.ready(DEADLINE).await.unwrap();
     create_widget(&client, "w").await;
-    eventually("a counted reconcile error", || running.reconcile_errors("failing").unwrap_or(0) >= 1).await;
+    eventually("a counted reconcile error", || {
+        running.reconcile_errors("failing").unwrap_or(0) >= 1
+    })
+    .await;
     assert_eq!(running.reconcile_errors("nope"), None);
     running.shutdown(DEADLINE).await.unwrap();
 }
@@ -239,11 +353,21 @@ async fn a_controller_that_fails_or_stops_early_is_reported() {
     let mut mgr = Manager::new(client.clone(), CancellationToken::new());
     mgr.add("healthy", |ctx| {
         let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
-        ctx.run(controller, |_, _| async { Ok::<_, TestError>(Action::await_change()) }, noop_policy, Arc::new(()))
+        ctx.run(
+            controller,
+            |_, _| async { Ok::<_, TestError>(Action::await_change()) },
+            noop_policy,
+            Arc::new(()),
+        )
     });
     mgr.add("broken", move |ctx| {
         let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
-        let run = ctx.run(controller, |_, _| async { Ok::<_, TestError>(Action::await_change()) }, noop_policy, Arc::new(()));
+        let run = ctx.run(
+            controller,
+            |_, _| async { Ok::<_, TestError>(Action::await_change()) },
+            noop_policy,
+            Arc::new(()),
+        );
         async move {
             tokio::select! {
                 // biased: when both are ready at shutdown the failure must win the race.
@@ -256,9 +380,15 @@ async fn a_controller_that_fails_or_stops_early_is_reported() {
     let running = mgr.start();
     running.ready(DEADLINE).await.unwrap();
     fail_tx.send(()).unwrap();
-    let err = running.shutdown(DEADLINE).await.expect_err("the failure must surface");
+    let err = running
+        .shutdown(DEADLINE)
+        .await
+        .expect_err("the failure must surface");
     let msg = err.to_string();
-    assert!(msg.contains("broken") && msg.contains("lost connection"), "{msg}");
+    assert!(
+        msg.contains("broken") && msg.contains("lost connection"),
+        "{msg}"
+    );
     assert!(!msg.contains("healthy"), "{msg}");
 
     // Stopping early (Ok before shutdown) is a failure too, and ready() reports it at once.
@@ -289,7 +419,10 @@ async fn a_panicking_controller_is_reported() {
     });
     let running = mgr.start();
     let err = running.ready(DEADLINE).await.expect_err("panicked");
-    assert!(matches!(&err, ManagerError::ControllerExited(f) if matches!(&f.error, ControllerError::Panicked(m) if m == "boom")), "{err}");
+    assert!(
+        matches!(&err, ManagerError::ControllerExited(f) if matches!(&f.error, ControllerError::Panicked(m) if m == "boom")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -305,9 +438,18 @@ async fn a_controller_without_watches_is_rejected_by_ready() {
         }
     });
     let running = mgr.start();
-    let err = running.ready(DEADLINE).await.expect_err("no watch registered");
-    assert!(matches!(&err, ManagerError::NoWatches { controller } if controller == "blind"), "{err}");
+    let err = running
+        .ready(DEADLINE)
+        .await
+        .expect_err("no watch registered");
+    assert!(
+        matches!(&err, ManagerError::NoWatches { controller } if controller == "blind"),
+        "{err}"
+    );
     // An external cancel of the token stops it like shutdown() would.
     shutdown.cancel();
-    running.wait().await.expect("stops cleanly on the external token");
+    running
+        .wait()
+        .await
+        .expect("stops cleanly on the external token");
 }

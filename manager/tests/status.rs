@@ -11,7 +11,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
-#[kube(group = "status.test", version = "v1", kind = "Gadget", namespaced, status = "GadgetStatus")]
+#[kube(
+    group = "status.test",
+    version = "v1",
+    kind = "Gadget",
+    namespaced,
+    status = "GadgetStatus"
+)]
 struct GadgetSpec {
     size: i32,
 }
@@ -25,9 +31,18 @@ struct GadgetStatus {
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 async fn setup(name: &str) -> (ApiServer, Api<Gadget>) {
-    let server = ApiServer::builder().crd(Gadget::crd()).start().await.expect("embedded API server starts");
+    let server = ApiServer::builder()
+        .crd(Gadget::crd())
+        .start()
+        .await
+        .expect("embedded API server starts");
     let api: Api<Gadget> = Api::namespaced(server.client().expect("client"), "default");
-    api.create(&PostParams::default(), &Gadget::new(name, GadgetSpec { size: 1 })).await.expect("create gadget");
+    api.create(
+        &PostParams::default(),
+        &Gadget::new(name, GadgetSpec { size: 1 }),
+    )
+    .await
+    .expect("create gadget");
     server.clear_requests();
     (server, api)
 }
@@ -37,7 +52,11 @@ fn status_writes(server: &ApiServer, name: &str) -> Vec<u16> {
     server
         .requests()
         .into_iter()
-        .filter(|r| r.subresource == "status" && r.name == name && (r.method == "PUT" || r.method == "PATCH"))
+        .filter(|r| {
+            r.subresource == "status"
+                && r.name == name
+                && (r.method == "PUT" || r.method == "PATCH")
+        })
         .map(|r| r.code)
         .collect()
 }
@@ -48,10 +67,13 @@ fn concurrent_update(api: &Api<Gadget>, name: &str, value: &str) {
     let patch = serde_json::json!({"metadata": {"labels": {"touched": value}}});
     tokio::task::block_in_place(|| {
         tokio::runtime::Handle::current().block_on(async {
-            tokio::time::timeout(CALL_TIMEOUT, api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)))
-                .await
-                .expect("concurrent update in time")
-                .expect("concurrent update succeeds")
+            tokio::time::timeout(
+                CALL_TIMEOUT,
+                api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)),
+            )
+            .await
+            .expect("concurrent update in time")
+            .expect("concurrent update succeeds")
         })
     });
 }
@@ -68,22 +90,38 @@ fn set_seen(g: &mut Gadget, seen: i32) -> bool {
 #[tokio::test]
 async fn one_write_when_something_changed() {
     let (server, api) = setup("g").await;
-    let outcome = update_status(&api, "g", 5, |g| set_seen(g, 3)).await.expect("status written");
-    assert!(matches!(&outcome, StatusUpdate::Written { attempts: 1, .. }), "{outcome:?}");
+    let outcome = update_status(&api, "g", 5, |g| set_seen(g, 3))
+        .await
+        .expect("status written");
+    assert!(
+        matches!(&outcome, StatusUpdate::Written { attempts: 1, .. }),
+        "{outcome:?}"
+    );
     assert_eq!(outcome.object().status, Some(GadgetStatus { seen: 3 }));
     assert_eq!(status_writes(&server, "g"), [200]);
-    assert_eq!(api.get("g").await.unwrap().status, Some(GadgetStatus { seen: 3 }));
+    assert_eq!(
+        api.get("g").await.unwrap().status,
+        Some(GadgetStatus { seen: 3 })
+    );
 }
 
 #[tokio::test]
 async fn no_write_when_nothing_changed() {
     let (server, api) = setup("g").await;
-    update_status(&api, "g", 5, |g| set_seen(g, 3)).await.unwrap();
+    update_status(&api, "g", 5, |g| set_seen(g, 3))
+        .await
+        .unwrap();
     server.clear_requests();
-    let outcome = update_status(&api, "g", 5, |g| set_seen(g, 3)).await.unwrap();
+    let outcome = update_status(&api, "g", 5, |g| set_seen(g, 3))
+        .await
+        .unwrap();
     assert!(matches!(outcome, StatusUpdate::Unchanged(_)));
     assert!(!outcome.written());
-    assert_eq!(status_writes(&server, "g"), Vec::<u16>::new(), "no status write may reach the server");
+    assert_eq!(
+        status_writes(&server, "g"),
+        Vec::<u16>::new(),
+        "no status write may reach the server"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,11 +139,18 @@ async fn retried_exactly_once_after_a_conflict() {
     .await
     .expect("written after one retry");
     assert_eq!(calls, 2, "mutate runs once per attempt");
-    assert!(matches!(&outcome, StatusUpdate::Written { attempts: 2, .. }), "{outcome:?}");
+    assert!(
+        matches!(&outcome, StatusUpdate::Written { attempts: 2, .. }),
+        "{outcome:?}"
+    );
     assert_eq!(status_writes(&server, "g"), [409, 200]);
     let stored = api.get("g").await.unwrap();
     assert_eq!(stored.status, Some(GadgetStatus { seen: 7 }));
-    assert_eq!(stored.metadata.labels.unwrap()["touched"], "once", "the concurrent change survives");
+    assert_eq!(
+        stored.metadata.labels.unwrap()["touched"],
+        "once",
+        "the concurrent change survives"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,15 +164,23 @@ async fn gives_up_after_max_attempts_of_conflicts() {
     })
     .await
     .expect_err("every attempt conflicts");
-    assert!(matches!(err, StatusError::Conflict { attempts: 3, .. }), "{err}");
-    assert!(err.to_string().contains("Gadget g") && err.to_string().contains("409"), "{err}");
+    assert!(
+        matches!(err, StatusError::Conflict { attempts: 3, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("Gadget g") && err.to_string().contains("409"),
+        "{err}"
+    );
     assert_eq!(status_writes(&server, "g"), [409, 409, 409]);
 }
 
 #[tokio::test]
 async fn missing_object_is_not_found_without_a_write() {
     let (server, api) = setup("g").await;
-    let err = update_status(&api, "absent", 5, |g| set_seen(g, 1)).await.expect_err("no such object");
+    let err = update_status(&api, "absent", 5, |g| set_seen(g, 1))
+        .await
+        .expect_err("no such object");
     assert!(err.is_not_found(), "{err}");
     assert!(err.to_string().contains("Gadget absent"), "{err}");
     assert!(status_writes(&server, "absent").is_empty());
@@ -136,7 +189,9 @@ async fn missing_object_is_not_found_without_a_write() {
 #[tokio::test]
 async fn zero_max_attempts_still_writes_once() {
     let (server, api) = setup("g").await;
-    let outcome = update_status(&api, "g", 0, |g| set_seen(g, 2)).await.unwrap();
+    let outcome = update_status(&api, "g", 0, |g| set_seen(g, 2))
+        .await
+        .unwrap();
     assert!(outcome.written());
     assert_eq!(status_writes(&server, "g"), [200]);
 }

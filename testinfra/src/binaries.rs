@@ -23,25 +23,41 @@ pub struct PostgresBinaries {
 
 fn on_path(name: &str) -> Option<PathBuf> {
     let path = env::var_os("PATH")?;
-    env::split_paths(&path).map(|d| d.join(name)).find(|p| is_executable(p))
+    env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Finds `initdb` and `postgres` (from the same directory, so their versions match).
 pub fn postgres() -> Result<PostgresBinaries> {
-    let root = env::var_os(PG_ROOT_VAR).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEBIAN_PG_ROOT));
-    postgres_in(env::var_os("PATH").as_deref().map(env::split_paths).into_iter().flatten(), &root)
+    let root = env::var_os(PG_ROOT_VAR)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEBIAN_PG_ROOT));
+    postgres_in(
+        env::var_os("PATH")
+            .as_deref()
+            .map(env::split_paths)
+            .into_iter()
+            .flatten(),
+        &root,
+    )
 }
 
-fn postgres_in(path_dirs: impl Iterator<Item = PathBuf>, debian_root: &Path) -> Result<PostgresBinaries> {
+fn postgres_in(
+    path_dirs: impl Iterator<Item = PathBuf>,
+    debian_root: &Path,
+) -> Result<PostgresBinaries> {
     let pair = |dir: &Path| {
         let initdb = dir.join("initdb");
         let postgres = dir.join("postgres");
-        (is_executable(&initdb) && is_executable(&postgres)).then_some(PostgresBinaries { initdb, postgres })
+        (is_executable(&initdb) && is_executable(&postgres))
+            .then_some(PostgresBinaries { initdb, postgres })
     };
     for dir in path_dirs {
         // PATH may hold symlinks into a versioned directory (Debian's /usr/local/bin links);
@@ -62,16 +78,23 @@ fn postgres_in(path_dirs: impl Iterator<Item = PathBuf>, debian_root: &Path) -> 
         })
         .collect();
     versions.sort_by_key(|v| std::cmp::Reverse(v.0));
-    versions.iter().find_map(|(_, dir)| pair(dir)).ok_or(Error::BinaryNotFound {
-        component: "PostgreSQL",
-        binary: "initdb",
-        extra: " and in /usr/lib/postgresql/*/bin",
-    })
+    versions
+        .iter()
+        .find_map(|(_, dir)| pair(dir))
+        .ok_or(Error::BinaryNotFound {
+            component: "PostgreSQL",
+            binary: "initdb",
+            extra: " and in /usr/lib/postgresql/*/bin",
+        })
 }
 
 /// Finds `redis-server`.
 pub fn redis() -> Result<PathBuf> {
-    on_path("redis-server").ok_or(Error::BinaryNotFound { component: "Redis", binary: "redis-server", extra: "" })
+    on_path("redis-server").ok_or(Error::BinaryNotFound {
+        component: "Redis",
+        binary: "redis-server",
+        extra: "",
+    })
 }
 
 #[cfg(test)]
@@ -104,7 +127,8 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let err = postgres_in(std::iter::empty(), root.path()).unwrap_err();
         assert!(
-            err.to_string().starts_with("PostgreSQL server binaries not found: run scripts/install-deps"),
+            err.to_string()
+                .starts_with("PostgreSQL server binaries not found: run scripts/install-deps"),
             "{err}"
         );
     }

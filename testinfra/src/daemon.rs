@@ -42,7 +42,11 @@ pub(crate) struct Spec<'a> {
 pub(crate) fn spawn(run: &RunDir, spec: &Spec<'_>) -> Result<Daemon> {
     let (out, err) = logs::stdio(spec.component, &spec.log)?;
     let mut cmd = Command::new(spec.program);
-    cmd.args(&spec.args).current_dir(spec.dir).stdin(Stdio::null()).stdout(out).stderr(err);
+    cmd.args(&spec.args)
+        .current_dir(spec.dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
     {
         use std::os::unix::process::CommandExt;
         // Own process group: a Ctrl-C aimed at the test run must not reach the daemons before
@@ -52,11 +56,16 @@ pub(crate) fn spawn(run: &RunDir, spec: &Spec<'_>) -> Result<Daemon> {
             cmd.uid(uid).gid(gid);
         }
     }
-    let child = cmd
-        .spawn()
-        .map_err(|source| Error::Spawn { component: spec.component, program: spec.program.to_path_buf(), source })?;
+    let child = cmd.spawn().map_err(|source| Error::Spawn {
+        component: spec.component,
+        program: spec.program.to_path_buf(),
+        source,
+    })?;
     let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
-    let mut daemon = Daemon { id: ProcId::of(pid).unwrap_or(ProcId { pid, start_time: 0 }), child };
+    let mut daemon = Daemon {
+        id: ProcId::of(pid).unwrap_or(ProcId { pid, start_time: 0 }),
+        child,
+    };
     if let Err(e) = run.register(daemon.id, spec.stop_signal, &spec.name) {
         daemon.stop(spec.stop_signal, Duration::from_secs(1));
         return Err(e);
@@ -76,13 +85,23 @@ impl Daemon {
         let start = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(Error::Exited { component, status: status.to_string(), log: log.to_path_buf(), tail: logs::tail(log) });
+                return Err(Error::Exited {
+                    component,
+                    status: status.to_string(),
+                    log: log.to_path_buf(),
+                    tail: logs::tail(log),
+                });
             }
             // The deadline is checked before the probe, so a budget that has run out fails even
             // if the server happens to answer now: the outcome depends on the budget alone, not
             // on how fast a loaded machine got here (a zero budget always fails).
             if start.elapsed() >= timeout {
-                return Err(Error::NotReady { component, after: timeout, log: log.to_path_buf(), tail: logs::tail(log) });
+                return Err(Error::NotReady {
+                    component,
+                    after: timeout,
+                    log: log.to_path_buf(),
+                    tail: logs::tail(log),
+                });
             }
             if ready() {
                 return Ok(());

@@ -26,11 +26,19 @@ pub(crate) fn start(run: &RunDir) -> Result<(String, String)> {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| Error::Docker { component: "runtime", message: e.to_string() })?;
+                .map_err(|e| Error::Docker {
+                    component: "runtime",
+                    message: e.to_string(),
+                })?;
             rt.block_on(start_async(run))
         })
         .join()
-        .unwrap_or_else(|_| Err(Error::Docker { component: "runtime", message: "the container thread panicked".into() }))
+        .unwrap_or_else(|_| {
+            Err(Error::Docker {
+                component: "runtime",
+                message: "the container thread panicked".into(),
+            })
+        })
     })
 }
 
@@ -40,23 +48,43 @@ async fn start_async(run: &RunDir) -> Result<(String, String)> {
         .with_password(&pg_password)
         .start()
         .await
-        .map_err(|e| Error::Docker { component: "PostgreSQL", message: e.to_string() })?;
+        .map_err(|e| Error::Docker {
+            component: "PostgreSQL",
+            message: e.to_string(),
+        })?;
     run.register_container(pg.id())?;
     let pg_port = pg
         .get_host_port_ipv4(POSTGRES_PORT)
         .await
-        .map_err(|e| Error::Docker { component: "PostgreSQL", message: e.to_string() })?;
+        .map_err(|e| Error::Docker {
+            component: "PostgreSQL",
+            message: e.to_string(),
+        })?;
     let redis_password = secret::random_secret();
     let redis = Redis::default()
-        .with_cmd(["redis-server", "--requirepass", redis_password.as_str(), "--save", "", "--appendonly", "no"])
+        .with_cmd([
+            "redis-server",
+            "--requirepass",
+            redis_password.as_str(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .start()
         .await
-        .map_err(|e| Error::Docker { component: "Redis", message: e.to_string() })?;
+        .map_err(|e| Error::Docker {
+            component: "Redis",
+            message: e.to_string(),
+        })?;
     run.register_container(redis.id())?;
     let redis_port = redis
         .get_host_port_ipv4(REDIS_PORT)
         .await
-        .map_err(|e| Error::Docker { component: "Redis", message: e.to_string() })?;
+        .map_err(|e| Error::Docker {
+            component: "Redis",
+            message: e.to_string(),
+        })?;
     // Leak the handles: dropping them would remove the containers now.
     std::mem::forget(pg);
     std::mem::forget(redis);

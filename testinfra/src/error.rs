@@ -7,7 +7,9 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A server binary is not installed.
-    #[error("{component} server binaries not found: run scripts/install-deps (looked for `{binary}` on PATH{extra})")]
+    #[error(
+        "{component} server binaries not found: run scripts/install-deps (looked for `{binary}` on PATH{extra})"
+    )]
     BinaryNotFound {
         /// "PostgreSQL" or "Redis".
         component: &'static str,
@@ -165,8 +167,17 @@ fn tail_suffix(tail: &str) -> String {
 }
 
 impl Error {
-    pub(crate) fn io(component: &'static str, action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    pub(crate) fn io(
+        component: &'static str,
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
-        move |source| Error::Io { component, action, path, source }
+        move |source| Error::Io {
+            component,
+            action,
+            path,
+            source,
+        }
     }
 }

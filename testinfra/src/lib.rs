@@ -34,4 +34,6 @@ pub use error::{Error, Result};
 pub use process::ProcId;
 pub use provider::{INFRA_VAR, Infra, POSTGRES_URL_VAR, Provider, REDIS_URL_VAR};
 pub use run_dir::{RunDir, extend_lease, infra_root, remove_leftovers};
-pub use shared::{DS_POSTGRES_URL_FILE, DS_REDIS_URL_FILE, DS_RUN_DIR, DS_TOKEN_FILE, DS_URL, SharedInfra};
+pub use shared::{
+    DS_POSTGRES_URL_FILE, DS_REDIS_URL_FILE, DS_RUN_DIR, DS_TOKEN_FILE, DS_URL, SharedInfra,
+};

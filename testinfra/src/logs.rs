@@ -13,7 +13,9 @@ const TAIL_LINES: usize = 8;
 /// Opens `path` for appending (restarts of a daemon add to the same log) as stdout + stderr.
 pub fn stdio(component: &'static str, path: &Path) -> Result<(Stdio, Stdio)> {
     let file = open_append(component, path)?;
-    let err = file.try_clone().map_err(Error::io(component, "duplicate log file handle", path))?;
+    let err = file
+        .try_clone()
+        .map_err(Error::io(component, "duplicate log file handle", path))?;
     Ok((Stdio::from(file), Stdio::from(err)))
 }
 
@@ -27,7 +29,9 @@ fn open_append(component: &'static str, path: &Path) -> Result<File> {
 
 /// The last lines of a log file, for error messages; empty when unreadable.
 pub fn tail(path: &Path) -> String {
-    let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let text = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
 }

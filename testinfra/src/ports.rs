@@ -10,8 +10,11 @@ use crate::error::{Error, Result};
 
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port(component: &'static str) -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(Error::io(component, "bind a free port on", "127.0.0.1:0"))?;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(Error::io(
+        component,
+        "bind a free port on",
+        "127.0.0.1:0",
+    ))?;
     let port = listener
         .local_addr()
         .map_err(Error::io(component, "read the address of", "127.0.0.1:0"))?

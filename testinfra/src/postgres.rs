@@ -115,19 +115,34 @@ pub fn start(run: &RunDir, opts: Options) -> Result<Postgres> {
     if user.is_some() && !world_traversable(&base) {
         // The postgres account cannot reach a data directory below a private home (a clone in
         // /root): keep its data in /tmp and let the supervisor remove it.
-        let unique: String = secret::random_secret().chars().take(TMP_SUFFIX_LEN).collect();
+        let unique: String = secret::random_secret()
+            .chars()
+            .take(TMP_SUFFIX_LEN)
+            .collect();
         base = std::env::temp_dir().join(format!("testinfra-{}-{}-{unique}", run.key(), opts.name));
         run.register_cleanup(&base)?;
     }
     fs::create_dir_all(&base).map_err(Error::io(COMPONENT, "create data directory", &base))?;
     if let Some((uid, gid)) = user {
-        chown(&base, Some(uid.into()), Some(gid.into()))
-            .map_err(|e| Error::io(COMPONENT, "hand data directory to the postgres account", &base)(e.into()))?;
+        chown(&base, Some(uid.into()), Some(gid.into())).map_err(|e| {
+            Error::io(
+                COMPONENT,
+                "hand data directory to the postgres account",
+                &base,
+            )(e.into())
+        })?;
     }
     let pgdata = base.join("pgdata");
     let log = run.log_path(&opts.name);
     let password = secret::random_secret();
-    initdb(&bins, &base, &pgdata, &password, user, &run.log_path(&format!("{}-initdb", opts.name)))?;
+    initdb(
+        &bins,
+        &base,
+        &pgdata,
+        &password,
+        user,
+        &run.log_path(&format!("{}-initdb", opts.name)),
+    )?;
     let socket_dir = (pgdata.as_os_str().len() <= MAX_SOCKET_DIR_LEN).then(|| pgdata.clone());
     let mut pg = Postgres {
         run: run.clone(),
@@ -156,19 +171,41 @@ fn daemon_user() -> Result<Option<(u32, u32)>> {
     }
 }
 
-fn initdb(bins: &PostgresBinaries, base: &Path, pgdata: &Path, password: &str, user: Option<(u32, u32)>, log: &Path) -> Result<()> {
+fn initdb(
+    bins: &PostgresBinaries,
+    base: &Path,
+    pgdata: &Path,
+    password: &str,
+    user: Option<(u32, u32)>,
+    log: &Path,
+) -> Result<()> {
     let pwfile = base.join("pwfile");
     secret::write_secret(COMPONENT, &pwfile, password)?;
     if let Some((uid, gid)) = user {
-        chown(&pwfile, Some(uid.into()), Some(gid.into()))
-            .map_err(|e| Error::io(COMPONENT, "hand password file to the postgres account", &pwfile)(e.into()))?;
+        chown(&pwfile, Some(uid.into()), Some(gid.into())).map_err(|e| {
+            Error::io(
+                COMPONENT,
+                "hand password file to the postgres account",
+                &pwfile,
+            )(e.into())
+        })?;
     }
     let (out, err) = logs::stdio(COMPONENT, log)?;
     let mut cmd = Command::new(&bins.initdb);
     // A working directory the postgres account can enter (ours may be a private home).
-    cmd.current_dir(base).arg("-D")
+    cmd.current_dir(base)
+        .arg("-D")
         .arg(pgdata)
-        .args(["-U", USER, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"])
+        .args([
+            "-U",
+            USER,
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        ])
         .arg(format!("--pwfile={}", pwfile.display()))
         .stdin(Stdio::null())
         .stdout(out)
@@ -177,13 +214,19 @@ fn initdb(bins: &PostgresBinaries, base: &Path, pgdata: &Path, password: &str, u
         use std::os::unix::process::CommandExt;
         cmd.uid(uid).gid(gid);
     }
-    let mut child = cmd.spawn().map_err(|source| Error::Spawn { component: COMPONENT, program: bins.initdb.clone(), source })?;
+    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        component: COMPONENT,
+        program: bins.initdb.clone(),
+        source,
+    })?;
     let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     let started = std::time::Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() < INITDB_TIMEOUT => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) if started.elapsed() < INITDB_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
             _ => {
                 if let Some(id) = ProcId::of(pid) {
                     id.terminate(Signal::SIGKILL, STOP_GRACE);
@@ -196,15 +239,29 @@ fn initdb(bins: &PostgresBinaries, base: &Path, pgdata: &Path, password: &str, u
     let _ = fs::remove_file(&pwfile);
     match status {
         Some(s) if s.success() => Ok(()),
-        Some(s) => Err(Error::StepFailed { component: COMPONENT, step: "initdb", status: s.to_string(), log: log.to_path_buf(), tail: logs::tail(log) }),
-        None => Err(Error::NotReady { component: "PostgreSQL initdb", after: INITDB_TIMEOUT, log: log.to_path_buf(), tail: logs::tail(log) }),
+        Some(s) => Err(Error::StepFailed {
+            component: COMPONENT,
+            step: "initdb",
+            status: s.to_string(),
+            log: log.to_path_buf(),
+            tail: logs::tail(log),
+        }),
+        None => Err(Error::NotReady {
+            component: "PostgreSQL initdb",
+            after: INITDB_TIMEOUT,
+            log: log.to_path_buf(),
+            tail: logs::tail(log),
+        }),
     }
 }
 
 impl Postgres {
     /// `postgres://postgres:<password>@127.0.0.1:<port>/postgres`.
     pub fn url(&self) -> String {
-        format!("postgres://{USER}:{}@127.0.0.1:{}/{DATABASE}", self.password, self.port)
+        format!(
+            "postgres://{USER}:{}@127.0.0.1:{}/{DATABASE}",
+            self.password, self.port
+        )
     }
 
     /// The TCP port (kept across [`Postgres::stop`] / [`Postgres::start`]).
@@ -224,7 +281,9 @@ impl Postgres {
 
     /// Whether the server process runs.
     pub fn is_running(&mut self) -> bool {
-        self.daemon.as_mut().is_some_and(|d| matches!(d.child.try_wait(), Ok(None)))
+        self.daemon
+            .as_mut()
+            .is_some_and(|d| matches!(d.child.try_wait(), Ok(None)))
     }
 
     /// Stops the server (fast shutdown: open connections are cut). Data is kept.
@@ -264,13 +323,21 @@ impl Postgres {
                 Err(e) => return Err(e),
             }
         }
-        Err(last.unwrap_or(Error::PortTaken { component: COMPONENT, port: 0, log: self.log.clone() }))
+        Err(last.unwrap_or(Error::PortTaken {
+            component: COMPONENT,
+            port: 0,
+            log: self.log.clone(),
+        }))
     }
 
     fn launch_on(&mut self, port: u16) -> Result<()> {
         // A stale pid file from a killed server would make the new one refuse to start.
         let _ = fs::remove_file(self.pgdata.join("postmaster.pid"));
-        let socket_dirs = self.socket_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
+        let socket_dirs = self
+            .socket_dir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
         let args = vec![
             "-D".into(),
             self.pgdata.display().to_string(),
@@ -315,7 +382,11 @@ impl Postgres {
             Err(e) => {
                 daemon.stop(Signal::SIGINT, STOP_GRACE);
                 if new_log_says_in_use(&self.log, log_len) {
-                    return Err(Error::PortTaken { component: COMPONENT, port, log: self.log.clone() });
+                    return Err(Error::PortTaken {
+                        component: COMPONENT,
+                        port,
+                        log: self.log.clone(),
+                    });
                 }
                 Err(e)
             }
@@ -327,7 +398,10 @@ impl Postgres {
 /// attempts are in the same file).
 fn new_log_says_in_use(log: &Path, offset: u64) -> bool {
     fs::read(log)
-        .map(|b| String::from_utf8_lossy(b.get(offset as usize..).unwrap_or_default()).contains("Address already in use"))
+        .map(|b| {
+            String::from_utf8_lossy(b.get(offset as usize..).unwrap_or_default())
+                .contains("Address already in use")
+        })
         .unwrap_or_else(|_| logs::says_address_in_use(log))
 }
 

@@ -43,7 +43,11 @@ pub fn stat(pid: i32) -> Option<Stat> {
     // rest[0] is field 3 (state); field N is rest[N - 3].
     let ppid = rest.get(1)?.parse().ok()?;
     let start_time = rest.get(19)?.parse().ok()?;
-    Some(Stat { comm, ppid, start_time })
+    Some(Stat {
+        comm,
+        ppid,
+        start_time,
+    })
 }
 
 /// The command line of `pid`, arguments joined by spaces; empty when unreadable.
@@ -62,7 +66,10 @@ pub fn cmdline(pid: i32) -> String {
 impl ProcId {
     /// The identity of a running process, `None` when it does not exist.
     pub fn of(pid: i32) -> Option<ProcId> {
-        stat(pid).map(|s| ProcId { pid, start_time: s.start_time })
+        stat(pid).map(|s| ProcId {
+            pid,
+            start_time: s.start_time,
+        })
     }
 
     /// The identity of the calling process.
@@ -91,7 +98,8 @@ impl ProcId {
         match fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
             Ok(text) => {
                 let state = text.rfind(')').and_then(|i| text.get(i + 2..i + 3));
-                state != Some("Z") && stat(self.pid).is_some_and(|s| s.start_time == self.start_time)
+                state != Some("Z")
+                    && stat(self.pid).is_some_and(|s| s.start_time == self.start_time)
             }
             Err(_) => false,
         }
@@ -137,7 +145,10 @@ pub fn find_ancestor(start: i32, comm: &str) -> Option<ProcId> {
         }
         let s = stat(pid)?;
         if s.comm == comm {
-            return Some(ProcId { pid, start_time: s.start_time });
+            return Some(ProcId {
+                pid,
+                start_time: s.start_time,
+            });
         }
         pid = s.ppid;
     }
@@ -149,7 +160,9 @@ const MAX_ANCESTRY_DEPTH: usize = 64;
 
 /// The pids of the running children of `parent`.
 pub fn children(parent: i32) -> Vec<i32> {
-    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| stat(*pid).is_some_and(|s| s.ppid == parent))
@@ -164,14 +177,26 @@ mod tests {
     fn current_process_is_alive_and_recycled_identity_is_not() {
         let me = ProcId::current();
         assert!(me.is_alive());
-        let other = ProcId { start_time: me.start_time + 1, ..me };
-        assert!(!other.is_alive(), "same pid, different start time must count as gone");
-        assert!(!other.signal(Signal::SIGTERM), "must never signal a recycled pid");
+        let other = ProcId {
+            start_time: me.start_time + 1,
+            ..me
+        };
+        assert!(
+            !other.is_alive(),
+            "same pid, different start time must count as gone"
+        );
+        assert!(
+            !other.signal(Signal::SIGTERM),
+            "must never signal a recycled pid"
+        );
     }
 
     #[test]
     fn line_round_trip_and_garbage() {
-        let id = ProcId { pid: 42, start_time: 7 };
+        let id = ProcId {
+            pid: 42,
+            start_time: 7,
+        };
         assert_eq!(ProcId::parse(&id.to_line()), Some(id));
         assert_eq!(ProcId::parse("x y"), None);
         assert_eq!(ProcId::parse(""), None);
@@ -179,6 +204,9 @@ mod tests {
 
     #[test]
     fn no_ancestor_with_an_unknown_name() {
-        assert_eq!(find_ancestor(ProcId::current().pid, "no-such-comm-xx"), None);
+        assert_eq!(
+            find_ancestor(ProcId::current().pid, "no-such-comm-xx"),
+            None
+        );
     }
 }

@@ -42,9 +42,18 @@ impl Provider {
         let pg = var(POSTGRES_URL_VAR);
         let redis = var(REDIS_URL_VAR);
         let external = |pg: Option<String>, redis: Option<String>| match (pg, redis) {
-            (Some(postgres_url), Some(redis_url)) => Ok(Provider::External { postgres_url, redis_url }),
-            (None, _) => Err(Error::MissingEnv { var: POSTGRES_URL_VAR, hint: "the external provider needs both DS_POSTGRES_URL and DS_REDIS_URL" }),
-            (_, None) => Err(Error::MissingEnv { var: REDIS_URL_VAR, hint: "the external provider needs both DS_POSTGRES_URL and DS_REDIS_URL" }),
+            (Some(postgres_url), Some(redis_url)) => Ok(Provider::External {
+                postgres_url,
+                redis_url,
+            }),
+            (None, _) => Err(Error::MissingEnv {
+                var: POSTGRES_URL_VAR,
+                hint: "the external provider needs both DS_POSTGRES_URL and DS_REDIS_URL",
+            }),
+            (_, None) => Err(Error::MissingEnv {
+                var: REDIS_URL_VAR,
+                hint: "the external provider needs both DS_POSTGRES_URL and DS_REDIS_URL",
+            }),
         };
         match var(INFRA_VAR).as_deref() {
             None => match (&pg, &redis) {
@@ -54,7 +63,11 @@ impl Provider {
             Some("local") => Ok(Provider::Local),
             Some("external") => external(pg, redis),
             Some("docker") => Ok(Provider::Docker),
-            Some(other) => Err(Error::InvalidEnv { var: INFRA_VAR, value: other.into(), reason: "use local, external or docker".into() }),
+            Some(other) => Err(Error::InvalidEnv {
+                var: INFRA_VAR,
+                value: other.into(),
+                reason: "use local, external or docker".into(),
+            }),
         }
     }
 }
@@ -77,11 +90,20 @@ impl Infra {
                 // shared with compilers gain little and make start-up times erratic.
                 let pg = postgres::start(run, postgres::Options::default())?;
                 let redis = redis::start(run, redis::Options::default())?;
-                Ok(Infra { postgres_url: pg.url(), redis_url: redis.url(), local: Some((pg, redis)) })
+                Ok(Infra {
+                    postgres_url: pg.url(),
+                    redis_url: redis.url(),
+                    local: Some((pg, redis)),
+                })
             }
-            Provider::External { postgres_url, redis_url } => {
-                Ok(Infra { postgres_url: postgres_url.clone(), redis_url: redis_url.clone(), local: None })
-            }
+            Provider::External {
+                postgres_url,
+                redis_url,
+            } => Ok(Infra {
+                postgres_url: postgres_url.clone(),
+                redis_url: redis_url.clone(),
+                local: None,
+            }),
             Provider::Docker => docker(run),
         }
     }
@@ -113,7 +135,11 @@ impl Infra {
 #[cfg(feature = "docker")]
 fn docker(run: &RunDir) -> Result<Infra> {
     let (postgres_url, redis_url) = crate::docker::start(run)?;
-    Ok(Infra { postgres_url, redis_url, local: None })
+    Ok(Infra {
+        postgres_url,
+        redis_url,
+        local: None,
+    })
 }
 
 #[cfg(not(feature = "docker"))]
@@ -132,7 +158,10 @@ mod tests {
     use super::*;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Provider> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Provider::from_vars(|k| map.get(k).cloned())
     }
 
@@ -140,17 +169,28 @@ mod tests {
     fn default_is_local_and_urls_mean_external() {
         assert_eq!(from(&[]).unwrap(), Provider::Local);
         assert_eq!(
-            from(&[("DS_POSTGRES_URL", "postgres://x"), ("DS_REDIS_URL", "redis://y")]).unwrap(),
-            Provider::External { postgres_url: "postgres://x".into(), redis_url: "redis://y".into() }
+            from(&[
+                ("DS_POSTGRES_URL", "postgres://x"),
+                ("DS_REDIS_URL", "redis://y")
+            ])
+            .unwrap(),
+            Provider::External {
+                postgres_url: "postgres://x".into(),
+                redis_url: "redis://y".into()
+            }
         );
         assert_eq!(from(&[("DS_INFRA", "docker")]).unwrap(), Provider::Docker);
     }
 
     #[test]
     fn half_an_external_config_and_unknown_providers_are_errors() {
-        let err = from(&[("DS_POSTGRES_URL", "postgres://x")]).unwrap_err().to_string();
+        let err = from(&[("DS_POSTGRES_URL", "postgres://x")])
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("DS_REDIS_URL is not set"), "{err}");
-        let err = from(&[("DS_INFRA", "external"), ("DS_REDIS_URL", "r")]).unwrap_err().to_string();
+        let err = from(&[("DS_INFRA", "external"), ("DS_REDIS_URL", "r")])
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("DS_POSTGRES_URL is not set"), "{err}");
         let err = from(&[("DS_INFRA", "podman")]).unwrap_err().to_string();
         assert!(err.contains("use local, external or docker"), "{err}");
@@ -160,9 +200,15 @@ mod tests {
     fn external_servers_are_used_as_given_and_nothing_is_started() {
         let root = tempfile::tempdir().unwrap();
         let run = RunDir::create(root.path(), "ext").unwrap();
-        let provider = Provider::External { postgres_url: "postgres://a".into(), redis_url: "redis://b".into() };
+        let provider = Provider::External {
+            postgres_url: "postgres://a".into(),
+            redis_url: "redis://b".into(),
+        };
         let mut infra = Infra::start(&run, &provider).unwrap();
-        assert_eq!((infra.postgres_url(), infra.redis_url()), ("postgres://a", "redis://b"));
+        assert_eq!(
+            (infra.postgres_url(), infra.redis_url()),
+            ("postgres://a", "redis://b")
+        );
         assert!(infra.local().is_none());
         assert!(run.registered().is_empty());
     }
@@ -172,7 +218,9 @@ mod tests {
     fn docker_without_the_feature_says_how_to_get_it() {
         let root = tempfile::tempdir().unwrap();
         let run = RunDir::create(root.path(), "d").unwrap();
-        let err = Infra::start(&run, &Provider::Docker).unwrap_err().to_string();
+        let err = Infra::start(&run, &Provider::Docker)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--features docker"), "{err}");
     }
 }

@@ -52,7 +52,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { name: "redis".into(), port: None, ready_timeout: DEFAULT_READY_TIMEOUT }
+        Options {
+            name: "redis".into(),
+            port: None,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+        }
     }
 }
 
@@ -113,7 +117,9 @@ impl Redis {
 
     /// Whether the server process runs.
     pub fn is_running(&mut self) -> bool {
-        self.daemon.as_mut().is_some_and(|d| matches!(d.child.try_wait(), Ok(None)))
+        self.daemon
+            .as_mut()
+            .is_some_and(|d| matches!(d.child.try_wait(), Ok(None)))
     }
 
     /// Stops the server; its data is lost (no persistence).
@@ -153,7 +159,11 @@ impl Redis {
                 Err(e) => return Err(e),
             }
         }
-        Err(last.unwrap_or(Error::PortTaken { component: COMPONENT, port: 0, log: self.log.clone() }))
+        Err(last.unwrap_or(Error::PortTaken {
+            component: COMPONENT,
+            port: 0,
+            log: self.log.clone(),
+        }))
     }
 
     fn launch_on(&mut self, port: u16) -> Result<()> {
@@ -178,7 +188,9 @@ impl Redis {
         let log_len = fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
         let mut daemon = daemon::spawn(&self.run, &spec)?;
         let password = self.password.clone();
-        match daemon.wait_ready(COMPONENT, &self.log, self.opts.ready_timeout, || ping(port, &password)) {
+        match daemon.wait_ready(COMPONENT, &self.log, self.opts.ready_timeout, || {
+            ping(port, &password)
+        }) {
             Ok(()) => {
                 self.port = port;
                 self.daemon = Some(daemon);
@@ -186,9 +198,15 @@ impl Redis {
             }
             Err(e) => {
                 daemon.stop(Signal::SIGTERM, STOP_GRACE);
-                let new = fs::read(&self.log).map(|b| b.get(log_len as usize..).unwrap_or_default().to_vec()).unwrap_or_default();
+                let new = fs::read(&self.log)
+                    .map(|b| b.get(log_len as usize..).unwrap_or_default().to_vec())
+                    .unwrap_or_default();
                 if String::from_utf8_lossy(&new).contains("Address already in use") {
-                    return Err(Error::PortTaken { component: COMPONENT, port, log: self.log.clone() });
+                    return Err(Error::PortTaken {
+                        component: COMPONENT,
+                        port,
+                        log: self.log.clone(),
+                    });
                 }
                 Err(e)
             }
@@ -198,10 +216,15 @@ impl Redis {
 
 /// `AUTH` + `PING` over a raw connection: ready means both answered.
 fn ping(port: u16, password: &str) -> bool {
-    let Ok(mut s) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else { return false };
+    let Ok(mut s) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
+        return false;
+    };
     let _ = s.set_read_timeout(Some(PROBE_TIMEOUT));
     let _ = s.set_write_timeout(Some(PROBE_TIMEOUT));
-    let cmd = format!("*2\r\n$4\r\nAUTH\r\n${}\r\n{password}\r\n*1\r\n$4\r\nPING\r\n", password.len());
+    let cmd = format!(
+        "*2\r\n$4\r\nAUTH\r\n${}\r\n{password}\r\n*1\r\n$4\r\nPING\r\n",
+        password.len()
+    );
     if s.write_all(cmd.as_bytes()).is_err() {
         return false;
     }

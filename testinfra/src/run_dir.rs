@@ -69,9 +69,16 @@ pub fn infra_root() -> Result<PathBuf> {
         };
         return Ok(dir.join("infra"));
     }
-    let exe = std::env::current_exe().map_err(|e| Error::NoTargetDir { reason: format!("current executable unknown: {e}") })?;
-    let mut dir = exe.parent().ok_or_else(|| Error::NoTargetDir { reason: format!("{} has no parent", exe.display()) })?;
-    if dir.file_name().is_some_and(|n| n == "deps" || n == "examples") {
+    let exe = std::env::current_exe().map_err(|e| Error::NoTargetDir {
+        reason: format!("current executable unknown: {e}"),
+    })?;
+    let mut dir = exe.parent().ok_or_else(|| Error::NoTargetDir {
+        reason: format!("{} has no parent", exe.display()),
+    })?;
+    if dir
+        .file_name()
+        .is_some_and(|n| n == "deps" || n == "examples")
+    {
         dir = dir.parent().unwrap_or(dir);
     }
     let target = dir.parent().ok_or_else(|| Error::NoTargetDir {
@@ -84,7 +91,13 @@ pub fn infra_root() -> Result<PathBuf> {
 fn sanitize(run_id: &str) -> String {
     let key: String = run_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if key.is_empty() { "run".into() } else { key }
 }
@@ -117,7 +130,10 @@ impl RunDir {
     pub fn for_process() -> Result<RunDir> {
         let root = infra_root()?;
         remove_leftovers(&root);
-        let suffix: String = secret::random_secret().chars().take(PROCESS_KEY_RANDOM).collect();
+        let suffix: String = secret::random_secret()
+            .chars()
+            .take(PROCESS_KEY_RANDOM)
+            .collect();
         let run = RunDir::create(&root, &format!("proc-{}-{suffix}", std::process::id()))?;
         run.supervise(ProcId::current())?;
         Ok(run)
@@ -170,8 +186,16 @@ impl RunDir {
     /// Records a daemon for the supervisor: `signal` asks it to stop (SIGKILL follows after a
     /// grace period).
     pub fn register(&self, id: ProcId, signal: Signal, name: &str) -> Result<()> {
-        let name: String = name.chars().map(|c| if c.is_whitespace() { '_' } else { c }).collect();
-        let line = format!("{} {} {}\n", id.to_line(), signal.as_str().trim_start_matches("SIG"), name);
+        let name: String = name
+            .chars()
+            .map(|c| if c.is_whitespace() { '_' } else { c })
+            .collect();
+        let line = format!(
+            "{} {} {}\n",
+            id.to_line(),
+            signal.as_str().trim_start_matches("SIG"),
+            name
+        );
         self.append(PIDS_FILE, &line)
     }
 
@@ -209,7 +233,10 @@ impl RunDir {
 
 /// Moves the lease of the run directory at `run` (see [`RunDir::extend_lease`]).
 pub fn extend_lease(run: &Path, ttl: Duration) -> Result<()> {
-    let until = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default() + ttl;
+    let until = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        + ttl;
     let path = run.join(LEASE_FILE);
     let tmp = run.join("lease.tmp");
     // Write then rename: the supervisor never reads a half-written number.
@@ -264,7 +291,10 @@ fn reap(run: &Path) {
             id.terminate(Signal::SIGKILL, LEFTOVER_GRACE);
         }
     }
-    for id in fs::read_to_string(run.join(CONTAINERS_FILE)).unwrap_or_default().lines() {
+    for id in fs::read_to_string(run.join(CONTAINERS_FILE))
+        .unwrap_or_default()
+        .lines()
+    {
         // Best effort: without docker there are no containers to remove either.
         let _ = std::process::Command::new("docker")
             .args(["rm", "-f", id.trim()])
@@ -272,7 +302,10 @@ fn reap(run: &Path) {
             .stderr(std::process::Stdio::null())
             .status();
     }
-    for dir in fs::read_to_string(run.join(CLEANUP_FILE)).unwrap_or_default().lines() {
+    for dir in fs::read_to_string(run.join(CLEANUP_FILE))
+        .unwrap_or_default()
+        .lines()
+    {
         let _ = fs::remove_dir_all(dir);
     }
     let _ = fs::remove_dir_all(run.join("data"));
@@ -294,7 +327,9 @@ fn age(path: &Path) -> Duration {
 /// with a live supervisor belong to someone else running now and are left alone. Returns the
 /// run directories it acted on.
 pub fn remove_leftovers(infra_root: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(infra_root) else { return Vec::new() };
+    let Ok(entries) = fs::read_dir(infra_root) else {
+        return Vec::new();
+    };
     let mut acted = Vec::new();
     for entry in entries.flatten() {
         let run = entry.path();
@@ -310,7 +345,9 @@ pub fn remove_leftovers(infra_root: &Path) -> Vec<PathBuf> {
         // supervisor finished (the watched process died during set-up).
         let live = registered(&run).iter().any(|p| p.is_alive());
         if run.join(FINISHED_FILE).exists() && !live {
-            if age(&run.join(FINISHED_FILE)) > FINISHED_RETENTION && fs::remove_dir_all(&run).is_ok() {
+            if age(&run.join(FINISHED_FILE)) > FINISHED_RETENTION
+                && fs::remove_dir_all(&run).is_ok()
+            {
                 // A warm set's lock file sits next to its directory.
                 let _ = fs::remove_file(run.with_extension("lock"));
                 acted.push(run);
@@ -327,9 +364,10 @@ pub fn remove_leftovers(infra_root: &Path) -> Vec<PathBuf> {
 /// Whether every ancestor of `path` lets other users through (o+x), i.e. whether a daemon
 /// running as another user can reach it.
 pub(crate) fn world_traversable(path: &Path) -> bool {
-    path.ancestors()
-        .skip(1)
-        .all(|dir| dir.metadata().is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
+    path.ancestors().skip(1).all(|dir| {
+        dir.metadata()
+            .is_ok_and(|m| m.permissions().mode() & 0o001 != 0)
+    })
 }
 
 #[cfg(test)]
@@ -349,11 +387,21 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let run = RunDir::create(root.path(), "r1").unwrap();
         assert!(run.path().join("logs").is_dir());
-        assert_eq!(fs::metadata(run.path().join("secrets")).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(run.path().join("secrets"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
         let me = ProcId::current();
         run.register(me, Signal::SIGINT, "my name").unwrap();
         assert_eq!(run.registered(), vec![me]);
-        assert_eq!(signal_of(&fs::read_to_string(run.path().join(PIDS_FILE)).unwrap()), Signal::SIGINT);
+        assert_eq!(
+            signal_of(&fs::read_to_string(run.path().join(PIDS_FILE)).unwrap()),
+            Signal::SIGINT
+        );
     }
 
     #[test]
@@ -361,13 +409,30 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         // A dead run: its supervisor is gone, a daemon still runs.
         let dead = RunDir::create(root.path(), "dead").unwrap();
-        let mut daemon = std::process::Command::new("sleep").arg("600").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut daemon = std::process::Command::new("sleep")
+            .arg("600")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         let daemon_id = ProcId::of(daemon.id() as i32).unwrap();
         dead.register(daemon_id, Signal::SIGTERM, "sleep").unwrap();
-        fs::write(dead.path().join(SUPERVISOR_FILE), ProcId { pid: daemon_id.pid, start_time: 1 }.to_line()).unwrap();
+        fs::write(
+            dead.path().join(SUPERVISOR_FILE),
+            ProcId {
+                pid: daemon_id.pid,
+                start_time: 1,
+            }
+            .to_line(),
+        )
+        .unwrap();
         // A live run: its "supervisor" is this test process.
         let live = RunDir::create(root.path(), "live").unwrap();
-        fs::write(live.path().join(SUPERVISOR_FILE), ProcId::current().to_line()).unwrap();
+        fs::write(
+            live.path().join(SUPERVISOR_FILE),
+            ProcId::current().to_line(),
+        )
+        .unwrap();
         fs::create_dir_all(live.path().join("data/x")).unwrap();
 
         let acted = remove_leftovers(root.path());

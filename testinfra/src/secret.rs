@@ -19,7 +19,11 @@ const SECRET_MODE: u32 = 0o600;
 
 /// A fresh random password or token.
 pub fn random_secret() -> String {
-    rand::rng().sample_iter(Alphanumeric).take(SECRET_LEN).map(char::from).collect()
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(SECRET_LEN)
+        .map(char::from)
+        .collect()
 }
 
 /// Writes `value` to `path` with mode 0600, replacing the file if it exists.
@@ -36,7 +40,8 @@ pub fn write_secret(component: &'static str, path: &Path, value: &str) -> Result
         .mode(SECRET_MODE)
         .open(path)
         .map_err(Error::io(component, "create secret file", path))?;
-    file.write_all(value.as_bytes()).map_err(Error::io(component, "write secret file", path))
+    file.write_all(value.as_bytes())
+        .map_err(Error::io(component, "write secret file", path))
 }
 
 #[cfg(test)]
@@ -61,6 +66,9 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         write_secret("test", &path, "new").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

@@ -38,11 +38,21 @@ impl SharedInfra {
 
     /// [`SharedInfra::from_env`] over any variable source.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<SharedInfra> {
-        let datastorage_url = var(DS_URL).ok_or(Error::MissingEnv { var: DS_URL, hint: HOW_TO_RUN })?;
+        let datastorage_url = var(DS_URL).ok_or(Error::MissingEnv {
+            var: DS_URL,
+            hint: HOW_TO_RUN,
+        })?;
         if !datastorage_url.starts_with("http://") && !datastorage_url.starts_with("https://") {
-            return Err(Error::InvalidEnv { var: DS_URL, value: datastorage_url, reason: "expected an http:// or https:// URL".into() });
+            return Err(Error::InvalidEnv {
+                var: DS_URL,
+                value: datastorage_url,
+                reason: "expected an http:// or https:// URL".into(),
+            });
         }
-        let token_file = PathBuf::from(var(DS_TOKEN_FILE).ok_or(Error::MissingEnv { var: DS_TOKEN_FILE, hint: HOW_TO_RUN })?);
+        let token_file = PathBuf::from(var(DS_TOKEN_FILE).ok_or(Error::MissingEnv {
+            var: DS_TOKEN_FILE,
+            hint: HOW_TO_RUN,
+        })?);
         let token = read(DS_TOKEN_FILE, &token_file)?;
         let optional = |name: &'static str| -> Result<Option<String>> {
             var(name).map(|p| read(name, &PathBuf::from(p))).transpose()
@@ -74,12 +84,18 @@ impl SharedInfra {
 
     /// The PostgreSQL URL; an error naming the variable when the run did not export it.
     pub fn postgres_url(&self) -> Result<&str> {
-        self.postgres_url.as_deref().ok_or(Error::MissingEnv { var: DS_POSTGRES_URL_FILE, hint: HOW_TO_RUN })
+        self.postgres_url.as_deref().ok_or(Error::MissingEnv {
+            var: DS_POSTGRES_URL_FILE,
+            hint: HOW_TO_RUN,
+        })
     }
 
     /// The Redis URL; an error naming the variable when the run did not export it.
     pub fn redis_url(&self) -> Result<&str> {
-        self.redis_url.as_deref().ok_or(Error::MissingEnv { var: DS_REDIS_URL_FILE, hint: HOW_TO_RUN })
+        self.redis_url.as_deref().ok_or(Error::MissingEnv {
+            var: DS_REDIS_URL_FILE,
+            hint: HOW_TO_RUN,
+        })
     }
 
     /// The run directory with every daemon's log, when known.
@@ -91,7 +107,11 @@ impl SharedInfra {
 fn read(var: &'static str, path: &PathBuf) -> Result<String> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_string())
-        .map_err(|source| Error::EnvFile { var, path: path.clone(), source })
+        .map_err(|source| Error::EnvFile {
+            var,
+            path: path.clone(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -101,7 +121,10 @@ mod tests {
     use super::*;
 
     fn from(pairs: &[(&str, String)]) -> Result<SharedInfra> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         SharedInfra::from_vars(|k| map.get(k).cloned())
     }
 
@@ -130,11 +153,26 @@ mod tests {
         assert_eq!(ok.datastorage_url(), "http://127.0.0.1:9");
         assert_eq!(ok.token(), "s3cret");
         assert_eq!(ok.postgres_url().unwrap(), "postgres://u:p@127.0.0.1:1/db");
-        assert!(ok.redis_url().unwrap_err().to_string().starts_with("DS_REDIS_URL_FILE is not set"));
+        assert!(
+            ok.redis_url()
+                .unwrap_err()
+                .to_string()
+                .starts_with("DS_REDIS_URL_FILE is not set")
+        );
 
-        let err = from(&[(DS_URL, "http://x".into()), (DS_TOKEN_FILE, "/nonexistent/t".into())]).unwrap_err().to_string();
-        assert!(err.starts_with("DS_TOKEN_FILE names /nonexistent/t, which could not be read"), "{err}");
-        let err = from(&[(DS_URL, "127.0.0.1:9".into())]).unwrap_err().to_string();
+        let err = from(&[
+            (DS_URL, "http://x".into()),
+            (DS_TOKEN_FILE, "/nonexistent/t".into()),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("DS_TOKEN_FILE names /nonexistent/t, which could not be read"),
+            "{err}"
+        );
+        let err = from(&[(DS_URL, "127.0.0.1:9".into())])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("expected an http://"), "{err}");
     }
 }

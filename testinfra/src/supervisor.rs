@@ -115,7 +115,11 @@ pub(crate) fn spawn(run: &RunDir, until: Until) -> Result<ProcId> {
         0,
     )
     .spawn()
-    .map_err(|source| Error::Spawn { component: "supervisor", program: SHELL.into(), source })?;
+    .map_err(|source| Error::Spawn {
+        component: "supervisor",
+        program: SHELL.into(),
+        source,
+    })?;
     let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     // The child handle is dropped without waiting: the supervisor outlives its starter on
     // purpose (the setup script exits long before the run it watches).

@@ -23,23 +23,41 @@ async fn postgres_serves_its_url_only_and_restarts_with_its_data() {
     let url = pg.url();
     assert_eq!(pg_query(&url).await.unwrap(), 42);
 
-    let wrong = url.replace(&url[url.find(':').unwrap() + 3..url.find('@').unwrap()], "postgres:wrong");
-    assert!(pg_query(&wrong).await.is_err(), "a wrong password must be refused");
+    let wrong = url.replace(
+        &url[url.find(':').unwrap() + 3..url.find('@').unwrap()],
+        "postgres:wrong",
+    );
+    assert!(
+        pg_query(&wrong).await.is_err(),
+        "a wrong password must be refused"
+    );
 
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::query("CREATE TABLE kept (v int)").execute(&mut conn).await.unwrap();
-    sqlx::query("INSERT INTO kept VALUES (7)").execute(&mut conn).await.unwrap();
+    sqlx::query("CREATE TABLE kept (v int)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO kept VALUES (7)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     drop(conn);
 
     let port = pg.port();
     pg.stop().unwrap();
     assert!(!pg.is_running());
-    assert!(pg_query(&url).await.is_err(), "a stopped server must refuse connections");
+    assert!(
+        pg_query(&url).await.is_err(),
+        "a stopped server must refuse connections"
+    );
     pg.start().unwrap();
     assert_eq!(pg.port(), port);
     assert_eq!(pg.url(), url);
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    let (v,): (i32,) = sqlx::query_as("SELECT v FROM kept").fetch_one(&mut conn).await.unwrap();
+    let (v,): (i32,) = sqlx::query_as("SELECT v FROM kept")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(v, 7, "data survives a restart");
 }
 
@@ -57,11 +75,20 @@ async fn redis_requires_its_password_and_restarts_on_its_port() {
     let anonymous = redis::Client::open(format!("redis://127.0.0.1:{}/0", r.port())).unwrap();
     let mut anon = anonymous.get_multiplexed_async_connection().await.unwrap();
     let denied: redis::RedisResult<String> = anon.get("k").await;
-    assert!(denied.is_err(), "commands without the password must be refused");
+    assert!(
+        denied.is_err(),
+        "commands without the password must be refused"
+    );
 
     let port = r.port();
     r.stop().unwrap();
-    assert!(redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.is_err());
+    assert!(
+        redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .is_err()
+    );
     r.start().unwrap();
     assert_eq!(r.port(), port);
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
@@ -75,13 +102,35 @@ fn a_taken_port_is_reported_with_the_log_file() {
     let holder = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let port = holder.local_addr().unwrap().port();
 
-    let err = tredis::start(&run, tredis::Options { port: Some(port), ..Default::default() }).unwrap_err();
-    assert!(matches!(err, Error::PortTaken { port: p, .. } if p == port), "{err}");
+    let err = tredis::start(
+        &run,
+        tredis::Options {
+            port: Some(port),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::PortTaken { port: p, .. } if p == port),
+        "{err}"
+    );
     let msg = err.to_string();
-    assert!(msg.starts_with(&format!("Redis: port {port} on 127.0.0.1 is already in use; see ")), "{msg}");
+    assert!(
+        msg.starts_with(&format!(
+            "Redis: port {port} on 127.0.0.1 is already in use; see "
+        )),
+        "{msg}"
+    );
     assert!(msg.ends_with("redis.log"), "{msg}");
 
-    let err = postgres::start(&run, postgres::Options { port: Some(port), ..Default::default() }).unwrap_err();
+    let err = postgres::start(
+        &run,
+        postgres::Options {
+            port: Some(port),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::PortTaken { .. }), "{err}");
     assert!(err.to_string().contains("postgres.log"), "{err}");
 }
@@ -89,8 +138,22 @@ fn a_taken_port_is_reported_with_the_log_file() {
 #[test]
 fn two_servers_in_one_run_do_not_collide() {
     let (_root, run) = common::run_dir();
-    let a = postgres::start(&run, postgres::Options { name: "pg-a".into(), ..Default::default() }).unwrap();
-    let b = postgres::start(&run, postgres::Options { name: "pg-b".into(), ..Default::default() }).unwrap();
+    let a = postgres::start(
+        &run,
+        postgres::Options {
+            name: "pg-a".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let b = postgres::start(
+        &run,
+        postgres::Options {
+            name: "pg-b".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_ne!(a.port(), b.port());
     assert_ne!(a.url(), b.url());
     assert_ne!(a.log_path(), b.log_path());
@@ -110,13 +173,23 @@ fn dropping_a_handle_stops_its_server() {
 fn a_readiness_timeout_names_the_component_and_the_log() {
     let (_root, run) = common::run_dir();
     // Nothing binds and answers within zero time: the deadline passes on the first probe.
-    let opts = tredis::Options { ready_timeout: std::time::Duration::ZERO, ..Default::default() };
+    let opts = tredis::Options {
+        ready_timeout: std::time::Duration::ZERO,
+        ..Default::default()
+    };
     let err = tredis::start(&run, opts).unwrap_err();
     assert!(matches!(err, Error::NotReady { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.starts_with("Redis was not ready after 0ns; see "), "{msg}");
+    assert!(
+        msg.starts_with("Redis was not ready after 0ns; see "),
+        "{msg}"
+    );
     assert!(msg.contains("redis.log"), "{msg}");
     // The half-started server was stopped, not left behind.
-    let left: Vec<_> = run.registered().into_iter().filter(|p| p.is_alive()).collect();
+    let left: Vec<_> = run
+        .registered()
+        .into_iter()
+        .filter(|p| p.is_alive())
+        .collect();
     assert!(left.is_empty(), "{left:?}");
 }

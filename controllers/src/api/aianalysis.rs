@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Condition, Environment, FINGERPRINT_PATTERN, KubernetesContext, ObjectReference, Priority, TargetResource, Time,
-    remediation_request_ref,
+    Condition, Environment, FINGERPRINT_PATTERN, KubernetesContext, ObjectReference, Priority,
+    TargetResource, Time, remediation_request_ref,
 };
 use super::phase::{Phase, phase_names};
 
@@ -26,8 +26,16 @@ use super::phase::{Phase, phase_names};
     status = "AIAnalysisStatus",
     derive = "PartialEq",
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Workflow", type_ = "string", json_path = ".status.rcaResult.selectedWorkflow.workflowId"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Workflow",
+        type_ = "string",
+        json_path = ".status.rcaResult.selectedWorkflow.workflowId"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("self == oldSelf").message("spec is immutable: create a new AIAnalysis instead"))]
 #[serde(rename_all = "camelCase")]
@@ -202,7 +210,11 @@ pub enum ApprovalDecision {
     /// Do not proceed.
     Denied,
 }
-phase_names!(ApprovalDecision { Approved, ManualReviewRequired, Denied });
+phase_names!(ApprovalDecision {
+    Approved,
+    ManualReviewRequired,
+    Denied
+});
 
 /// Phase of an AIAnalysis.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
@@ -219,7 +231,13 @@ pub enum AIAnalysisPhase {
     /// Failed.
     Failed,
 }
-phase_names!(AIAnalysisPhase { Pending, Investigating, Analyzing, Completed, Failed });
+phase_names!(AIAnalysisPhase {
+    Pending,
+    Investigating,
+    Analyzing,
+    Completed,
+    Failed
+});
 
 impl Phase for AIAnalysisPhase {
     const KIND: &'static str = "AIAnalysis";
@@ -278,7 +296,11 @@ impl AIAnalysis {
     pub fn with_namespace(mut self, namespace: &str) -> Self {
         self.metadata.namespace = Some(namespace.to_owned());
         self.spec.remediation_request_ref.namespace = Some(namespace.to_owned());
-        self.spec.analysis_request.signal_context.target_resource.namespace = Some(namespace.to_owned());
+        self.spec
+            .analysis_request
+            .signal_context
+            .target_resource
+            .namespace = Some(namespace.to_owned());
         self
     }
 
@@ -302,13 +324,19 @@ impl AIAnalysis {
 
     /// Adds a finalizer.
     pub fn with_finalizer(mut self, finalizer: &str) -> Self {
-        self.metadata.finalizers.get_or_insert_with(Vec::new).push(finalizer.to_owned());
+        self.metadata
+            .finalizers
+            .get_or_insert_with(Vec::new)
+            .push(finalizer.to_owned());
         self
     }
 
     /// The current phase (`Pending` before the controller writes a status).
     pub fn phase(&self) -> AIAnalysisPhase {
-        self.status.as_ref().and_then(|s| s.phase).unwrap_or_else(AIAnalysisPhase::initial)
+        self.status
+            .as_ref()
+            .and_then(|s| s.phase)
+            .unwrap_or_else(AIAnalysisPhase::initial)
     }
 }
 

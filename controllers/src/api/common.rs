@@ -39,8 +39,17 @@ pub struct TargetResource {
 
 impl TargetResource {
     /// A namespaced target without an API version.
-    pub fn new(kind: impl Into<String>, name: impl Into<String>, namespace: impl Into<String>) -> Self {
-        Self { kind: kind.into(), name: name.into(), namespace: Some(namespace.into()), api_version: None }
+    pub fn new(
+        kind: impl Into<String>,
+        name: impl Into<String>,
+        namespace: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: Some(namespace.into()),
+            api_version: None,
+        }
     }
 
     /// The `namespace/kind/name` form WorkflowExecution uses (`kind/name` when cluster-scoped).
@@ -84,10 +93,29 @@ pub enum Environment {
     #[default]
     Unknown,
 }
-phase_names!(Environment { Production, Staging, Development, Test, Unknown });
+phase_names!(Environment {
+    Production,
+    Staging,
+    Development,
+    Test,
+    Unknown
+});
 
 /// Business priority SignalProcessing assigns (P0 most urgent).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    JsonSchema,
+)]
 pub enum Priority {
     /// Critical business impact.
     P0,

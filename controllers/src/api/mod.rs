@@ -24,8 +24,12 @@ pub use notificationrequest::{
     NotificationPhase, NotificationRequest, NotificationRequestSpec, NotificationRequestStatus,
 };
 pub use phase::{InvalidTransition, Phase};
-pub use remediationrequest::{RemediationPhase, RemediationRequest, RemediationRequestSpec, RemediationRequestStatus};
-pub use signalprocessing::{SignalProcessing, SignalProcessingPhase, SignalProcessingSpec, SignalProcessingStatus};
+pub use remediationrequest::{
+    RemediationPhase, RemediationRequest, RemediationRequestSpec, RemediationRequestStatus,
+};
+pub use signalprocessing::{
+    SignalProcessing, SignalProcessingPhase, SignalProcessingSpec, SignalProcessingStatus,
+};
 pub use workflowexecution::{
     WorkflowExecution, WorkflowExecutionPhase, WorkflowExecutionSpec, WorkflowExecutionStatus,
 };

@@ -32,7 +32,11 @@ pub const DEFAULT_MAX_BACKOFF_SECONDS: i32 = 480;
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "Type", type_ = "string", json_path = ".spec.type"),
     printcolumn(name = "Priority", type_ = "string", json_path = ".spec.priority"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("self == oldSelf").message("spec is immutable: create a new NotificationRequest instead"))]
 #[serde(rename_all = "camelCase")]
@@ -75,7 +79,14 @@ pub enum NotificationType {
     /// A remediation completed.
     Completion,
 }
-phase_names!(NotificationType { Escalation, Simple, StatusUpdate, Approval, ManualReview, Completion });
+phase_names!(NotificationType {
+    Escalation,
+    Simple,
+    StatusUpdate,
+    Approval,
+    ManualReview,
+    Completion
+});
 
 /// Urgency of a notification.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
@@ -89,7 +100,12 @@ pub enum NotificationPriority {
     /// Whenever.
     Low,
 }
-phase_names!(NotificationPriority { Critical, High, Medium, Low });
+phase_names!(NotificationPriority {
+    Critical,
+    High,
+    Medium,
+    Low
+});
 
 /// Retry policy for failed deliveries.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
@@ -250,7 +266,14 @@ pub enum NotificationPhase {
     /// No channel delivered.
     Failed,
 }
-phase_names!(NotificationPhase { Pending, Sending, Sent, Retrying, PartiallySent, Failed });
+phase_names!(NotificationPhase {
+    Pending,
+    Sending,
+    Sent,
+    Retrying,
+    PartiallySent,
+    Failed
+});
 
 impl Phase for NotificationPhase {
     const KIND: &'static str = "NotificationRequest";
@@ -282,7 +305,10 @@ impl NotificationRequest {
         let mut nr = NotificationRequest::new(
             name,
             NotificationRequestSpec {
-                remediation_request_ref: Some(remediation_request_ref(&format!("rr-{name}"), "default")),
+                remediation_request_ref: Some(remediation_request_ref(
+                    &format!("rr-{name}"),
+                    "default",
+                )),
                 type_: NotificationType::Simple,
                 priority: NotificationPriority::Medium,
                 subject: format!("Test notification {name}"),
@@ -336,7 +362,10 @@ impl NotificationRequest {
 
     /// The current phase (`Pending` before the controller writes a status).
     pub fn phase(&self) -> NotificationPhase {
-        self.status.as_ref().and_then(|s| s.phase).unwrap_or_else(NotificationPhase::initial)
+        self.status
+            .as_ref()
+            .and_then(|s| s.phase)
+            .unwrap_or_else(NotificationPhase::initial)
     }
 }
 
@@ -370,7 +399,8 @@ mod tests {
             serde_json::from_value(serde_json::json!({"type": "Escalation", "priority": "High", "subject": "s", "body": "b"}))
                 .unwrap();
         assert_eq!(spec.retry_policy, RetryPolicy::default());
-        let partial: RetryPolicy = serde_json::from_value(serde_json::json!({"maxAttempts": 3})).unwrap();
+        let partial: RetryPolicy =
+            serde_json::from_value(serde_json::json!({"maxAttempts": 3})).unwrap();
         assert_eq!(partial.max_attempts, 3);
         assert_eq!(partial.max_backoff_seconds, DEFAULT_MAX_BACKOFF_SECONDS);
     }

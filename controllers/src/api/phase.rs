@@ -35,14 +35,20 @@ pub trait Phase: Copy + Eq + Debug + Send + Sync + 'static {
         if self.can_transition_to(next) {
             Ok(next)
         } else {
-            Err(InvalidTransition { kind: Self::KIND, from: self.as_str(), to: next.as_str() })
+            Err(InvalidTransition {
+                kind: Self::KIND,
+                from: self.as_str(),
+                to: next.as_str(),
+            })
         }
     }
 }
 
 /// A phase change that the CRD's transition table does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind} phase cannot move from {from} to {to}: the transition table does not allow it (see Phase::can_transition_to)")]
+#[error(
+    "{kind} phase cannot move from {from} to {to}: the transition table does not allow it (see Phase::can_transition_to)"
+)]
 pub struct InvalidTransition {
     /// The CRD kind.
     pub kind: &'static str,

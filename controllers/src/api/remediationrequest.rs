@@ -8,7 +8,9 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Condition, FINGERPRINT_PATTERN, ObjectReference, TargetResource, TargetType, Time};
+use super::common::{
+    Condition, FINGERPRINT_PATTERN, ObjectReference, TargetResource, TargetType, Time,
+};
 use super::phase::{Phase, phase_names};
 
 /// Desired state of a RemediationRequest: the signal as the gateway received it. Immutable.
@@ -25,7 +27,11 @@ use super::phase::{Phase, phase_names};
     derive = "PartialEq",
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.overallPhase"),
     printcolumn(name = "Signal", type_ = "string", json_path = ".spec.signalName"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("self == oldSelf").message("spec is immutable: create a new RemediationRequest instead"))]
 #[serde(rename_all = "camelCase")]
@@ -138,7 +144,12 @@ pub enum BlockReason {
     /// The target was remediated very recently.
     RecentlyRemediated,
 }
-phase_names!(BlockReason { ConsecutiveFailures, DuplicateInProgress, ResourceBusy, RecentlyRemediated });
+phase_names!(BlockReason {
+    ConsecutiveFailures,
+    DuplicateInProgress,
+    ResourceBusy,
+    RecentlyRemediated
+});
 
 /// How a remediation ended.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -215,7 +226,10 @@ impl Phase for RemediationPhase {
             // ("Pending checks blockers"), and Blocked → Pending is its way back.
             (Pending, Processing | Blocked)
                 | (Processing, Analyzing | Failed | TimedOut)
-                | (Analyzing, AwaitingApproval | Executing | Completed | Failed | TimedOut)
+                | (
+                    Analyzing,
+                    AwaitingApproval | Executing | Completed | Failed | TimedOut
+                )
                 | (AwaitingApproval, Executing | Failed | TimedOut)
                 | (Executing, Verifying | Failed | TimedOut | Skipped)
                 | (Verifying, Completed)
@@ -226,7 +240,10 @@ impl Phase for RemediationPhase {
     fn is_terminal(self) -> bool {
         // Cancelled has no outgoing edge either way; listing terminals explicitly keeps
         // Blocked/Pending style phases from being misread if an edge is ever removed.
-        matches!(self, Self::Completed | Self::Failed | Self::TimedOut | Self::Skipped | Self::Cancelled)
+        matches!(
+            self,
+            Self::Completed | Self::Failed | Self::TimedOut | Self::Skipped | Self::Cancelled
+        )
     }
 
     fn as_str(self) -> &'static str {
@@ -241,7 +258,9 @@ impl RemediationRequest {
         use sha2::Digest as _;
         let fingerprint = hex::encode(sha2::Sha256::digest(name.as_bytes()));
         // A fixed instant keeps test objects (and their YAML) reproducible.
-        let time = Time(jiff::Timestamp::from_second(1_767_225_600).unwrap_or(jiff::Timestamp::UNIX_EPOCH));
+        let time = Time(
+            jiff::Timestamp::from_second(1_767_225_600).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        );
         let mut rr = RemediationRequest::new(
             name,
             RemediationRequestSpec {
@@ -290,13 +309,18 @@ impl RemediationRequest {
 
     /// Sets `status.overallPhase`.
     pub fn with_phase(mut self, phase: RemediationPhase) -> Self {
-        self.status.get_or_insert_with(Default::default).overall_phase = Some(phase);
+        self.status
+            .get_or_insert_with(Default::default)
+            .overall_phase = Some(phase);
         self
     }
 
     /// The current phase (`Pending` before the controller writes a status).
     pub fn phase(&self) -> RemediationPhase {
-        self.status.as_ref().and_then(|s| s.overall_phase).unwrap_or_else(RemediationPhase::initial)
+        self.status
+            .as_ref()
+            .and_then(|s| s.overall_phase)
+            .unwrap_or_else(RemediationPhase::initial)
     }
 }
 
@@ -335,10 +359,22 @@ mod tests {
 
     #[test]
     fn exactly_five_terminal_phases_without_exits() {
-        let terminal: Vec<_> = RemediationPhase::ALL.iter().copied().filter(|p| p.is_terminal()).collect();
-        assert_eq!(terminal, vec![Completed, Failed, TimedOut, Skipped, Cancelled]);
+        let terminal: Vec<_> = RemediationPhase::ALL
+            .iter()
+            .copied()
+            .filter(|p| p.is_terminal())
+            .collect();
+        assert_eq!(
+            terminal,
+            vec![Completed, Failed, TimedOut, Skipped, Cancelled]
+        );
         for p in terminal {
-            assert!(RemediationPhase::ALL.iter().all(|n| !p.can_transition_to(*n)), "{p} has an exit");
+            assert!(
+                RemediationPhase::ALL
+                    .iter()
+                    .all(|n| !p.can_transition_to(*n)),
+                "{p} has an exit"
+            );
         }
     }
 
@@ -349,12 +385,18 @@ mod tests {
 
     #[test]
     fn test_constructor_is_valid_and_chains() {
-        let rr = RemediationRequest::test("web").with_namespace("ns").with_signal_name("X").with_phase(Analyzing);
+        let rr = RemediationRequest::test("web")
+            .with_namespace("ns")
+            .with_signal_name("X")
+            .with_phase(Analyzing);
         assert!(regex_lite_match_fingerprint(&rr.spec.signal_fingerprint));
         assert_eq!(rr.spec.target_resource.namespace.as_deref(), Some("ns"));
         assert_eq!(rr.phase(), Analyzing);
         assert_eq!(RemediationRequest::test("web").phase(), Pending);
-        assert_ne!(RemediationRequest::test("a").spec.signal_fingerprint, RemediationRequest::test("b").spec.signal_fingerprint);
+        assert_ne!(
+            RemediationRequest::test("a").spec.signal_fingerprint,
+            RemediationRequest::test("b").spec.signal_fingerprint
+        );
         let json = serde_json::to_value(&rr).unwrap();
         assert_eq!(json["spec"]["targetType"], "kubernetes");
         assert!(json["spec"].get("clusterID").is_none());
@@ -364,10 +406,15 @@ mod tests {
     fn cluster_id_uses_upper_case_id() {
         let mut rr = RemediationRequest::test("a");
         rr.spec.cluster_id = Some("c1".to_owned());
-        assert_eq!(serde_json::to_value(&rr).unwrap()["spec"]["clusterID"], "c1");
+        assert_eq!(
+            serde_json::to_value(&rr).unwrap()["spec"]["clusterID"],
+            "c1"
+        );
     }
 
     fn regex_lite_match_fingerprint(s: &str) -> bool {
-        s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
 }

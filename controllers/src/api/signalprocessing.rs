@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Condition, Environment, FINGERPRINT_PATTERN, KubernetesContext, ObjectReference, Priority, TargetResource,
-    TargetType, Time, remediation_request_ref,
+    Condition, Environment, FINGERPRINT_PATTERN, KubernetesContext, ObjectReference, Priority,
+    TargetResource, TargetType, Time, remediation_request_ref,
 };
 use super::phase::{Phase, phase_names};
 
@@ -26,9 +26,21 @@ use super::phase::{Phase, phase_names};
     status = "SignalProcessingStatus",
     derive = "PartialEq",
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Environment", type_ = "string", json_path = ".status.environmentClassification.environment"),
-    printcolumn(name = "Priority", type_ = "string", json_path = ".status.priorityAssignment.priority"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Environment",
+        type_ = "string",
+        json_path = ".status.environmentClassification.environment"
+    ),
+    printcolumn(
+        name = "Priority",
+        type_ = "string",
+        json_path = ".status.priorityAssignment.priority"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("self == oldSelf").message("spec is immutable: create a new SignalProcessing instead"))]
 #[serde(rename_all = "camelCase")]
@@ -162,7 +174,14 @@ pub enum SignalProcessingPhase {
     /// Failed (error or timeout).
     Failed,
 }
-phase_names!(SignalProcessingPhase { Pending, Enriching, Classifying, Categorizing, Completed, Failed });
+phase_names!(SignalProcessingPhase {
+    Pending,
+    Enriching,
+    Classifying,
+    Categorizing,
+    Completed,
+    Failed
+});
 
 impl Phase for SignalProcessingPhase {
     const KIND: &'static str = "SignalProcessing";
@@ -250,7 +269,10 @@ impl SignalProcessing {
 
     /// The current phase (`Pending` before the controller writes a status).
     pub fn phase(&self) -> SignalProcessingPhase {
-        self.status.as_ref().and_then(|s| s.phase).unwrap_or_else(SignalProcessingPhase::initial)
+        self.status
+            .as_ref()
+            .and_then(|s| s.phase)
+            .unwrap_or_else(SignalProcessingPhase::initial)
     }
 }
 
@@ -282,7 +304,10 @@ mod tests {
 
     #[test]
     fn signal_type_field_is_named_type() {
-        let sp = SignalProcessing::test("a").with_namespace("n").with_severity("warning").with_phase(Enriching);
+        let sp = SignalProcessing::test("a")
+            .with_namespace("n")
+            .with_severity("warning")
+            .with_phase(Enriching);
         let json = serde_json::to_value(&sp).unwrap();
         assert_eq!(json["spec"]["signal"]["type"], "prometheus-alert");
         assert_eq!(json["spec"]["signal"]["severity"], "warning");

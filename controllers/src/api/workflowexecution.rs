@@ -35,7 +35,11 @@ pub const CONDITION_EXECUTION_COMPLETE: &str = "ExecutionComplete";
     derive = "PartialEq",
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "Target", type_ = "string", json_path = ".spec.targetResource"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(validation = Rule::new("self == oldSelf").message("spec is immutable: create a new WorkflowExecution instead"))]
 #[serde(rename_all = "camelCase")]
@@ -137,7 +141,12 @@ pub enum WorkflowExecutionPhase {
     /// The Job failed, or the lock was held (Deduplicated).
     Failed,
 }
-phase_names!(WorkflowExecutionPhase { Pending, Running, Completed, Failed });
+phase_names!(WorkflowExecutionPhase {
+    Pending,
+    Running,
+    Completed,
+    Failed
+});
 
 impl Phase for WorkflowExecutionPhase {
     const KIND: &'static str = "WorkflowExecution";
@@ -150,7 +159,10 @@ impl Phase for WorkflowExecutionPhase {
     fn can_transition_to(self, next: Self) -> bool {
         use WorkflowExecutionPhase::*;
         // Pending → Failed covers a held lock (Deduplicated) and a Job that cannot be created.
-        matches!((self, next), (Pending, Running | Failed) | (Running, Completed | Failed))
+        matches!(
+            (self, next),
+            (Pending, Running | Failed) | (Running, Completed | Failed)
+        )
     }
 
     fn as_str(self) -> &'static str {
@@ -250,7 +262,9 @@ impl WorkflowExecution {
 
     /// Adds a workflow parameter.
     pub fn with_parameter(mut self, key: &str, value: &str) -> Self {
-        self.spec.parameters.insert(key.to_owned(), value.to_owned());
+        self.spec
+            .parameters
+            .insert(key.to_owned(), value.to_owned());
         self
     }
 
@@ -262,13 +276,19 @@ impl WorkflowExecution {
 
     /// Adds a finalizer.
     pub fn with_finalizer(mut self, finalizer: &str) -> Self {
-        self.metadata.finalizers.get_or_insert_with(Vec::new).push(finalizer.to_owned());
+        self.metadata
+            .finalizers
+            .get_or_insert_with(Vec::new)
+            .push(finalizer.to_owned());
         self
     }
 
     /// The current phase (`Pending` when the controller has not written a status yet).
     pub fn phase(&self) -> WorkflowExecutionPhase {
-        self.status.as_ref().and_then(|s| s.phase).unwrap_or_else(WorkflowExecutionPhase::initial)
+        self.status
+            .as_ref()
+            .and_then(|s| s.phase)
+            .unwrap_or_else(WorkflowExecutionPhase::initial)
     }
 }
 
@@ -280,7 +300,12 @@ mod tests {
 
     #[test]
     fn transition_table_matches_domain() {
-        assert_table(&[(Pending, Running), (Pending, Failed), (Running, Completed), (Running, Failed)]);
+        assert_table(&[
+            (Pending, Running),
+            (Pending, Failed),
+            (Running, Completed),
+            (Running, Failed),
+        ]);
     }
 
     #[test]
@@ -293,7 +318,12 @@ mod tests {
     fn invalid_transition_names_both_phases() {
         let err = Completed.transition_to(Running).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("WorkflowExecution") && msg.contains("Completed") && msg.contains("Running"), "{msg}");
+        assert!(
+            msg.contains("WorkflowExecution")
+                && msg.contains("Completed")
+                && msg.contains("Running"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -311,26 +341,45 @@ mod tests {
             .with_phase(Running)
             .with_finalizer("kubernaut.ai/finalizer");
         assert_eq!(wfe.metadata.namespace.as_deref(), Some("ns1"));
-        assert_eq!(wfe.spec.remediation_request_ref.namespace.as_deref(), Some("ns1"));
-        assert_eq!(wfe.spec.remediation_request_ref.name.as_deref(), Some("rr-x"));
+        assert_eq!(
+            wfe.spec.remediation_request_ref.namespace.as_deref(),
+            Some("ns1")
+        );
+        assert_eq!(
+            wfe.spec.remediation_request_ref.name.as_deref(),
+            Some("rr-x")
+        );
         assert_eq!(wfe.spec.target_resource, "ns1/Deployment/web");
         assert_eq!(wfe.phase(), Running);
         assert_eq!(wfe.spec.parameters["K"], "v");
-        assert_eq!(wfe.metadata.finalizers.as_deref(), Some(&["kubernaut.ai/finalizer".to_owned()][..]));
+        assert_eq!(
+            wfe.metadata.finalizers.as_deref(),
+            Some(&["kubernaut.ai/finalizer".to_owned()][..])
+        );
         assert_eq!(WorkflowExecution::test("b").phase(), Pending);
     }
 
     #[test]
     fn json_is_camel_case() {
         let json = serde_json::to_value(WorkflowExecution::test("a")).unwrap();
-        assert!(json["spec"]["workflowRef"]["executionEngine"] == "job", "{json}");
-        assert!(json["spec"]["remediationRequestRef"]["name"] == "rr-a", "{json}");
+        assert!(
+            json["spec"]["workflowRef"]["executionEngine"] == "job",
+            "{json}"
+        );
+        assert!(
+            json["spec"]["remediationRequestRef"]["name"] == "rr-a",
+            "{json}"
+        );
         assert_eq!(json["spec"]["targetResource"], "default/Deployment/a");
     }
 
     #[test]
     fn target_pattern_constant_matches_schema() {
-        let crd = serde_json::to_string(&<WorkflowExecution as kube::CustomResourceExt>::crd()).unwrap();
-        assert!(crd.contains(&TARGET_RESOURCE_PATTERN.replace('\\', "\\\\")), "{crd}");
+        let crd =
+            serde_json::to_string(&<WorkflowExecution as kube::CustomResourceExt>::crd()).unwrap();
+        assert!(
+            crd.contains(&TARGET_RESOURCE_PATTERN.replace('\\', "\\\\")),
+            "{crd}"
+        );
     }
 }

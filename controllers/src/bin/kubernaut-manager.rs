@@ -80,8 +80,11 @@ struct NotificationArgs {
 impl NotificationArgs {
     /// `None` when the controller is not to run.
     fn config(&self) -> anyhow::Result<Option<notification::Config>> {
-        let Some(path) = &self.nr_routing else { return Ok(None) };
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading the notification routing {}", path.display()))?;
+        let Some(path) = &self.nr_routing else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the notification routing {}", path.display()))?;
         let mut config = notification::Config {
             routing: notification::RoutingConfig::from_yaml(&text)
                 .with_context(|| format!("parsing the notification routing {}", path.display()))?,
@@ -137,8 +140,12 @@ impl WfeArgs {
             config.phase_requeue = Duration::from_millis(ms);
         }
         if let (Some(base), Some(cap)) = (self.error_backoff_base_ms, self.error_backoff_cap_ms) {
-            config.error_backoff =
-                Backoff::new(Duration::from_millis(base), BACKOFF_FACTOR, Duration::from_millis(cap), BACKOFF_JITTER);
+            config.error_backoff = Backoff::new(
+                Duration::from_millis(base),
+                BACKOFF_FACTOR,
+                Duration::from_millis(cap),
+                BACKOFF_JITTER,
+            );
         }
         config
     }
@@ -150,20 +157,41 @@ type Register = fn(&Args, &mut Manager, &mut Registry, &AuditStore) -> anyhow::R
 
 /// Every controller this crate has. Adding one is one entry here (and its flags above).
 const CONTROLLERS: &[(&str, Register)] = &[
-    (workflowexecution::CONTROLLER_NAME, |args, manager, registry, audit| {
-        workflowexecution::register(manager, args.wfe.config(), workflowexecution::Metrics::register(registry), audit.clone());
-        Ok(true)
-    }),
-    (notification::CONTROLLER_NAME, |args, manager, registry, audit| {
-        let Some(config) = args.notification.config()? else { return Ok(false) };
-        notification::register(manager, config, notification::Metrics::register(registry), audit.clone())?;
-        Ok(true)
-    }),
+    (
+        workflowexecution::CONTROLLER_NAME,
+        |args, manager, registry, audit| {
+            workflowexecution::register(
+                manager,
+                args.wfe.config(),
+                workflowexecution::Metrics::register(registry),
+                audit.clone(),
+            );
+            Ok(true)
+        },
+    ),
+    (
+        notification::CONTROLLER_NAME,
+        |args, manager, registry, audit| {
+            let Some(config) = args.notification.config()? else {
+                return Ok(false);
+            };
+            notification::register(
+                manager,
+                config,
+                notification::Metrics::register(registry),
+                audit.clone(),
+            )?;
+            Ok(true)
+        },
+    ),
 ];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     run(Args::parse()).await
 }
 
@@ -178,10 +206,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("loading the kubeconfig {}", args.kubeconfig.display()))?;
     let client = kube::Client::try_from(config).context("building the Kubernetes client")?;
 
-    let token = std::fs::read_to_string(&args.datastorage_token_file)
-        .with_context(|| format!("reading the DataStorage token file {}", args.datastorage_token_file.display()))?;
-    let audit_client = audit::Client::new(&args.datastorage_url, token.trim(), audit::client::DEFAULT_REQUEST_TIMEOUT)
-        .with_context(|| format!("connecting to DataStorage at {}", args.datastorage_url))?;
+    let token = std::fs::read_to_string(&args.datastorage_token_file).with_context(|| {
+        format!(
+            "reading the DataStorage token file {}",
+            args.datastorage_token_file.display()
+        )
+    })?;
+    let audit_client = audit::Client::new(
+        &args.datastorage_url,
+        token.trim(),
+        audit::client::DEFAULT_REQUEST_TIMEOUT,
+    )
+    .with_context(|| format!("connecting to DataStorage at {}", args.datastorage_url))?;
     let mut registry = Registry::default();
     let audit_config = StoreConfig {
         flush_interval: Duration::from_millis(args.audit_flush_ms),
@@ -194,30 +230,45 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut manager = Manager::new(client, shutdown.clone());
     let mut running_names = Vec::new();
     for (name, register) in CONTROLLERS {
-        if register(&args, &mut manager, &mut registry, &audit).with_context(|| format!("registering the {name} controller"))? {
+        if register(&args, &mut manager, &mut registry, &audit)
+            .with_context(|| format!("registering the {name} controller"))?
+        {
             running_names.push(*name);
         }
     }
     let running = manager.start();
-    running.ready(READY_TIMEOUT).await.context("waiting for the controllers' watches to sync")?;
+    running
+        .ready(READY_TIMEOUT)
+        .await
+        .context("waiting for the controllers' watches to sync")?;
 
     let registry = Arc::new(registry);
     let listener = tokio::net::TcpListener::bind(args.metrics_listen)
         .await
         .with_context(|| format!("binding the metrics address {}", args.metrics_listen))?;
-    let metrics_addr = listener.local_addr().context("reading the metrics address")?;
-    let app = axum::Router::new().route("/metrics", axum::routing::get(move || metrics(registry.clone())));
+    let metrics_addr = listener
+        .local_addr()
+        .context("reading the metrics address")?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || metrics(registry.clone())),
+    );
     let server_stop = shutdown.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(async move { server_stop.cancelled().await }).await
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { server_stop.cancelled().await })
+            .await
     });
     if let Some(path) = &args.metrics_addr_file {
         // Written last, atomically: its presence means "ready".
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, metrics_addr.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::write(&tmp, metrics_addr.to_string())
+            .with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     }
-    eprintln!("kubernaut-manager: controllers {running_names:?} ready; metrics on http://{metrics_addr}/metrics");
+    eprintln!(
+        "kubernaut-manager: controllers {running_names:?} ready; metrics on http://{metrics_addr}/metrics"
+    );
 
     tokio::select! {
         _ = sigterm.recv() => {}
@@ -227,14 +278,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
     shutdown.cancel();
     let stopped = running.shutdown(SHUTDOWN_TIMEOUT).await;
     let report = audit.close().await;
-    eprintln!("kubernaut-manager: audit events sent {}, dropped {}", report.sent, report.dropped);
+    eprintln!(
+        "kubernaut-manager: audit events sent {}, dropped {}",
+        report.sent, report.dropped
+    );
     let _ = server.await;
     stopped.context("stopping the controllers")
 }
 
 /// `GET /metrics`: the registry in the text exposition format.
-async fn metrics(registry: Arc<Registry>) -> Result<([(axum::http::HeaderName, &'static str); 1], String), axum::http::StatusCode> {
+async fn metrics(
+    registry: Arc<Registry>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), axum::http::StatusCode> {
     let mut text = String::new();
-    prometheus_client::encoding::text::encode(&mut text, &registry).map_err(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text))
+    prometheus_client::encoding::text::encode(&mut text, &registry)
+        .map_err(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    ))
 }

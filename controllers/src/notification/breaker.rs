@@ -49,21 +49,30 @@ pub struct CircuitBreaker {
 impl CircuitBreaker {
     /// Breakers with `config`'s thresholds.
     pub fn new(config: BreakerConfig) -> Self {
-        Self { config, channels: Mutex::default() }
+        Self {
+            config,
+            channels: Mutex::default(),
+        }
     }
 
     /// Asks to deliver on `channel` at `now`.
     pub fn permit(&self, channel: &str, now: Instant) -> Permit {
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = channels.entry(channel.to_owned()).or_default();
-        let Some(opened_at) = entry.opened_at else { return Permit::Go };
+        let Some(opened_at) = entry.opened_at else {
+            return Permit::Go;
+        };
         let open_until = opened_at + self.config.open_for;
         if now < open_until {
-            return Permit::Refused { retry_in: open_until - now };
+            return Permit::Refused {
+                retry_in: open_until - now,
+            };
         }
         if entry.trial_in_flight {
             // Another reconcile is running the trial: wait for its verdict.
-            return Permit::Refused { retry_in: self.config.open_for };
+            return Permit::Refused {
+                retry_in: self.config.open_for,
+            };
         }
         entry.trial_in_flight = true;
         Permit::Trial
@@ -93,8 +102,16 @@ impl CircuitBreaker {
     pub fn state(&self, channel: &str, now: Instant) -> BreakerState {
         let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         match channels.get(channel) {
-            Some(Entry { opened_at: Some(at), trial_in_flight, .. }) => {
-                if *trial_in_flight || now >= *at + self.config.open_for { BreakerState::HalfOpen } else { BreakerState::Open }
+            Some(Entry {
+                opened_at: Some(at),
+                trial_in_flight,
+                ..
+            }) => {
+                if *trial_in_flight || now >= *at + self.config.open_for {
+                    BreakerState::HalfOpen
+                } else {
+                    BreakerState::Open
+                }
             }
             _ => BreakerState::Closed,
         }
@@ -108,7 +125,10 @@ mod tests {
     const OPEN_FOR: Duration = Duration::from_secs(30);
 
     fn breaker(threshold: u32) -> CircuitBreaker {
-        CircuitBreaker::new(BreakerConfig { failure_threshold: threshold, open_for: OPEN_FOR })
+        CircuitBreaker::new(BreakerConfig {
+            failure_threshold: threshold,
+            open_for: OPEN_FOR,
+        })
     }
 
     #[test]
@@ -119,12 +139,24 @@ mod tests {
         assert_eq!(b.record("w", false, t0), BreakerState::Closed);
         assert_eq!(b.permit("w", t0), Permit::Go);
         assert_eq!(b.record("w", false, t0), BreakerState::Open);
-        assert_eq!(b.permit("w", t0 + Duration::from_secs(10)), Permit::Refused { retry_in: Duration::from_secs(20) });
-        assert_eq!(b.permit("other", t0), Permit::Go, "breakers are per channel");
+        assert_eq!(
+            b.permit("w", t0 + Duration::from_secs(10)),
+            Permit::Refused {
+                retry_in: Duration::from_secs(20)
+            }
+        );
+        assert_eq!(
+            b.permit("other", t0),
+            Permit::Go,
+            "breakers are per channel"
+        );
         let later = t0 + OPEN_FOR;
         assert_eq!(b.state("w", later), BreakerState::HalfOpen);
         assert_eq!(b.permit("w", later), Permit::Trial);
-        assert!(matches!(b.permit("w", later), Permit::Refused { .. }), "one trial at a time");
+        assert!(
+            matches!(b.permit("w", later), Permit::Refused { .. }),
+            "one trial at a time"
+        );
         assert_eq!(b.record("w", true, later), BreakerState::Closed);
         assert_eq!(b.permit("w", later), Permit::Go);
     }
@@ -135,12 +167,18 @@ mod tests {
         let t0 = Instant::now();
         b.record("w", false, t0);
         assert_eq!(b.record("w", true, t0), BreakerState::Closed);
-        assert_eq!(b.record("w", false, t0), BreakerState::Closed, "the success reset the run of failures");
+        assert_eq!(
+            b.record("w", false, t0),
+            BreakerState::Closed,
+            "the success reset the run of failures"
+        );
         assert_eq!(b.record("w", false, t0), BreakerState::Open);
         let later = t0 + OPEN_FOR;
         assert_eq!(b.permit("w", later), Permit::Trial);
         assert_eq!(b.record("w", false, later), BreakerState::Open);
-        assert!(matches!(b.permit("w", later), Permit::Refused { retry_in } if retry_in == OPEN_FOR));
+        assert!(
+            matches!(b.permit("w", later), Permit::Refused { retry_in } if retry_in == OPEN_FOR)
+        );
     }
 
     #[test]

@@ -53,7 +53,13 @@ fn describe(nr: &NotificationRequest, channel: &str, attempt: i32) -> Value {
 }
 
 /// Delivers attempt `attempt` of `nr` on `channel` (configured as `config`).
-pub async fn deliver(http: &reqwest::Client, channel: &str, config: &ChannelConfig, nr: &NotificationRequest, attempt: i32) -> Outcome {
+pub async fn deliver(
+    http: &reqwest::Client,
+    channel: &str,
+    config: &ChannelConfig,
+    nr: &NotificationRequest,
+    attempt: i32,
+) -> Outcome {
     let started = Instant::now();
     let (status, error) = match config {
         ChannelConfig::Console => {
@@ -67,22 +73,35 @@ pub async fn deliver(http: &reqwest::Client, channel: &str, config: &ChannelConf
             );
             (DeliveryStatus::Success, None)
         }
-        ChannelConfig::File { path } => match append_line(path, &describe(nr, channel, attempt)).await {
-            Ok(()) => (DeliveryStatus::Success, None),
-            Err(e) => (DeliveryStatus::Failed, Some(format!("failed to append to {}: {e}", path.display()))),
-        },
+        ChannelConfig::File { path } => {
+            match append_line(path, &describe(nr, channel, attempt)).await {
+                Ok(()) => (DeliveryStatus::Success, None),
+                Err(e) => (
+                    DeliveryStatus::Failed,
+                    Some(format!("failed to append to {}: {e}", path.display())),
+                ),
+            }
+        }
         ChannelConfig::Webhook { url, timeout_ms } => {
             let timeout = timeout_ms.map_or(DEFAULT_WEBHOOK_TIMEOUT, Duration::from_millis);
             post(http, url, timeout, nr, channel, attempt).await
         }
     };
-    Outcome { status, error, seconds: started.elapsed().as_secs_f64() }
+    Outcome {
+        status,
+        error,
+        seconds: started.elapsed().as_secs_f64(),
+    }
 }
 
 async fn append_line(path: &Path, line: &Value) -> std::io::Result<()> {
     let mut text = line.to_string();
     text.push('\n');
-    let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await?;
     // One write of the whole line: O_APPEND keeps concurrent writers' lines whole.
     file.write_all(text.as_bytes()).await?;
     file.flush().await
@@ -113,7 +132,10 @@ async fn post(
     let request = http
         .post(url)
         .timeout(timeout)
-        .header(HEADER_NOTIFICATION, format!("{}/{}", nr.namespace().unwrap_or_default(), nr.name_any()))
+        .header(
+            HEADER_NOTIFICATION,
+            format!("{}/{}", nr.namespace().unwrap_or_default(), nr.name_any()),
+        )
         .header(HEADER_ATTEMPT, format!("{channel}#{attempt}"))
         .header(HEADER_IDEMPOTENCY_KEY, key)
         .json(&payload);
@@ -121,12 +143,28 @@ async fn post(
         Ok(response) if response.status().is_success() => (DeliveryStatus::Success, None),
         Ok(response) => {
             let code = response.status().as_u16();
-            let body: String = response.text().await.unwrap_or_default().chars().take(MAX_ERROR_BODY).collect();
+            let body: String = response
+                .text()
+                .await
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_ERROR_BODY)
+                .collect();
             let error = Some(format!("webhook {url} answered {code}: {body}"));
-            if response_is_invalid(code) { (DeliveryStatus::Invalid, error) } else { (DeliveryStatus::Failed, error) }
+            if response_is_invalid(code) {
+                (DeliveryStatus::Invalid, error)
+            } else {
+                (DeliveryStatus::Failed, error)
+            }
         }
-        Err(e) if e.is_timeout() => (DeliveryStatus::Timeout, Some(format!("webhook {url} did not answer within {timeout:?}"))),
-        Err(e) => (DeliveryStatus::Failed, Some(format!("webhook {url} unreachable: {e}"))),
+        Err(e) if e.is_timeout() => (
+            DeliveryStatus::Timeout,
+            Some(format!("webhook {url} did not answer within {timeout:?}")),
+        ),
+        Err(e) => (
+            DeliveryStatus::Failed,
+            Some(format!("webhook {url} unreachable: {e}")),
+        ),
     }
 }
 
@@ -141,7 +179,12 @@ mod tests {
     #[test]
     fn client_errors_are_invalid_except_timeout_and_throttling() {
         assert!(response_is_invalid(400) && response_is_invalid(404) && response_is_invalid(422));
-        assert!(!response_is_invalid(408) && !response_is_invalid(429) && !response_is_invalid(500) && !response_is_invalid(503));
+        assert!(
+            !response_is_invalid(408)
+                && !response_is_invalid(429)
+                && !response_is_invalid(500)
+                && !response_is_invalid(503)
+        );
     }
 
     #[tokio::test]
@@ -151,13 +194,25 @@ mod tests {
         let nr = NotificationRequest::test("file");
         let http = reqwest::Client::new();
         let config = ChannelConfig::File { path: path.clone() };
-        assert_eq!(deliver(&http, "file", &config, &nr, 1).await.status, DeliveryStatus::Success);
-        assert_eq!(deliver(&http, "file", &config, &nr, 2).await.status, DeliveryStatus::Success);
-        let lines: Vec<Value> = std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(
+            deliver(&http, "file", &config, &nr, 1).await.status,
+            DeliveryStatus::Success
+        );
+        assert_eq!(
+            deliver(&http, "file", &config, &nr, 2).await.status,
+            DeliveryStatus::Success
+        );
+        let lines: Vec<Value> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1]["attempt"], 2);
         assert_eq!(lines[0]["subject"], "Test notification file");
-        let broken = ChannelConfig::File { path: dir.join("missing/n.jsonl") };
+        let broken = ChannelConfig::File {
+            path: dir.join("missing/n.jsonl"),
+        };
         let outcome = deliver(&http, "file", &broken, &nr, 1).await;
         assert_eq!(outcome.status, DeliveryStatus::Failed);
         assert!(outcome.error.unwrap().contains("missing/n.jsonl"));
@@ -167,17 +222,33 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_webhook_fails_and_console_succeeds() {
         // Bind then drop a listener: the port is (almost certainly) closed afterwards.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let http = reqwest::Client::new();
         let nr = NotificationRequest::test("w");
-        let hook = ChannelConfig::Webhook { url: format!("http://127.0.0.1:{port}/"), timeout_ms: Some(2000) };
+        let hook = ChannelConfig::Webhook {
+            url: format!("http://127.0.0.1:{port}/"),
+            timeout_ms: Some(2000),
+        };
         let outcome = deliver(&http, "webhook", &hook, &nr, 1).await;
         assert_eq!(outcome.status, DeliveryStatus::Failed, "{outcome:?}");
-        assert_eq!(deliver(&http, "console", &ChannelConfig::Console, &nr, 1).await.status, DeliveryStatus::Success);
+        assert_eq!(
+            deliver(&http, "console", &ChannelConfig::Console, &nr, 1)
+                .await
+                .status,
+            DeliveryStatus::Success
+        );
     }
 
     fn tempfile_dir() -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("notif-unit-{}-{}", std::process::id(), rand::random::<u32>()));
+        let dir = std::env::temp_dir().join(format!(
+            "notif-unit-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }

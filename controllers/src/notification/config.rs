@@ -42,7 +42,9 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The YAML does not parse into a routing config.
-    #[error("failed to parse routing config {origin}: expected `channels:` (name → {{type: console|file|webhook, ...}}), `routes:` and `defaultChannels:`")]
+    #[error(
+        "failed to parse routing config {origin}: expected `channels:` (name → {{type: console|file|webhook, ...}}), `routes:` and `defaultChannels:`"
+    )]
     Parse {
         /// File name or `<inline>`.
         origin: String,
@@ -51,7 +53,9 @@ pub enum ConfigError {
         source: Box<serde_saphyr::Error>,
     },
     /// A route names a channel that is not defined.
-    #[error("routing config: route {route} sends to channel {channel:?}, which is not defined under `channels:`; define it or remove it from the route")]
+    #[error(
+        "routing config: route {route} sends to channel {channel:?}, which is not defined under `channels:`; define it or remove it from the route"
+    )]
     UnknownChannel {
         /// Index of the route (`default` for `defaultChannels`).
         route: String,
@@ -59,7 +63,9 @@ pub enum ConfigError {
         channel: String,
     },
     /// A route matches on a key the controller does not know.
-    #[error("routing config: route {route} matches on {key:?}; only type, severity and priority can be matched")]
+    #[error(
+        "routing config: route {route} matches on {key:?}; only type, severity and priority can be matched"
+    )]
     UnknownMatchKey {
         /// Index of the route.
         route: usize,
@@ -67,7 +73,9 @@ pub enum ConfigError {
         key: String,
     },
     /// A webhook URL is not http(s).
-    #[error("routing config: webhook channel {channel:?} has URL {url:?}; it must start with http:// or https://")]
+    #[error(
+        "routing config: webhook channel {channel:?} has URL {url:?}; it must start with http:// or https://"
+    )]
     BadUrl {
         /// The channel.
         channel: String,
@@ -136,12 +144,18 @@ impl RoutingConfig {
 
     /// Reads, parses and validates a YAML file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let config: Self = serde_saphyr::from_str(text).map_err(|source| ConfigError::Parse { origin: origin.to_owned(), source: Box::new(source) })?;
+        let config: Self = serde_saphyr::from_str(text).map_err(|source| ConfigError::Parse {
+            origin: origin.to_owned(),
+            source: Box::new(source),
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -152,17 +166,33 @@ impl RoutingConfig {
             if let ChannelConfig::Webhook { url, .. } = channel
                 && !(url.starts_with("http://") || url.starts_with("https://"))
             {
-                return Err(ConfigError::BadUrl { channel: name.clone(), url: url.clone() });
+                return Err(ConfigError::BadUrl {
+                    channel: name.clone(),
+                    url: url.clone(),
+                });
             }
         }
         let known = |route: String, names: &[String]| {
-            names.iter().find(|c| !self.channels.contains_key(*c)).map_or(Ok(()), |c| {
-                Err(ConfigError::UnknownChannel { route: route.clone(), channel: c.clone() })
-            })
+            names
+                .iter()
+                .find(|c| !self.channels.contains_key(*c))
+                .map_or(Ok(()), |c| {
+                    Err(ConfigError::UnknownChannel {
+                        route: route.clone(),
+                        channel: c.clone(),
+                    })
+                })
         };
         for (i, route) in self.routes.iter().enumerate() {
-            if let Some(key) = route.matchers.keys().find(|k| !MATCH_KEYS.contains(&k.as_str())) {
-                return Err(ConfigError::UnknownMatchKey { route: i, key: key.clone() });
+            if let Some(key) = route
+                .matchers
+                .keys()
+                .find(|k| !MATCH_KEYS.contains(&k.as_str()))
+            {
+                return Err(ConfigError::UnknownMatchKey {
+                    route: i,
+                    key: key.clone(),
+                });
             }
             known(i.to_string(), &route.channels)?;
         }
@@ -196,7 +226,11 @@ impl RoutingConfig {
                 break;
             }
         }
-        if matched { selected } else { self.default_channels.clone() }
+        if matched {
+            selected
+        } else {
+            self.default_channels.clone()
+        }
     }
 }
 
@@ -211,7 +245,10 @@ pub struct BreakerConfig {
 
 impl Default for BreakerConfig {
     fn default() -> Self {
-        Self { failure_threshold: DEFAULT_BREAKER_FAILURES, open_for: DEFAULT_BREAKER_OPEN_FOR }
+        Self {
+            failure_threshold: DEFAULT_BREAKER_FAILURES,
+            open_for: DEFAULT_BREAKER_OPEN_FOR,
+        }
     }
 }
 
@@ -275,8 +312,16 @@ routes:
 defaultChannels: [console]
 "#;
 
-    fn spec(t: NotificationType, p: NotificationPriority, severity: &str) -> NotificationRequestSpec {
-        NotificationRequest::test("n").with_type(t).with_priority(p).with_severity(severity).spec
+    fn spec(
+        t: NotificationType,
+        p: NotificationPriority,
+        severity: &str,
+    ) -> NotificationRequestSpec {
+        NotificationRequest::test("n")
+            .with_type(t)
+            .with_priority(p)
+            .with_severity(severity)
+            .spec
     }
 
     #[test]
@@ -284,19 +329,35 @@ defaultChannels: [console]
         let r = RoutingConfig::from_yaml(YAML).unwrap();
         assert_eq!(
             r.channels["slack"],
-            ChannelConfig::Webhook { url: "http://127.0.0.1:9/hook".into(), timeout_ms: Some(250) }
+            ChannelConfig::Webhook {
+                url: "http://127.0.0.1:9/hook".into(),
+                timeout_ms: Some(250)
+            }
         );
         use NotificationPriority::*;
         use NotificationType::*;
-        assert_eq!(r.resolve(&spec(Escalation, High, "critical")), ["slack", "audit-log", "console"]);
-        assert_eq!(r.resolve(&spec(Escalation, High, "warning")), ["console", "slack"]);
+        assert_eq!(
+            r.resolve(&spec(Escalation, High, "critical")),
+            ["slack", "audit-log", "console"]
+        );
+        assert_eq!(
+            r.resolve(&spec(Escalation, High, "warning")),
+            ["console", "slack"]
+        );
         assert_eq!(r.resolve(&spec(Simple, Medium, "warning")), ["console"]);
-        assert!(r.resolve(&spec(Simple, Low, "warning")).is_empty(), "a matching route with no channels");
+        assert!(
+            r.resolve(&spec(Simple, Low, "warning")).is_empty(),
+            "a matching route with no channels"
+        );
     }
 
     #[test]
     fn reads_a_routing_file() {
-        let path = std::env::temp_dir().join(format!("routing-{}-{}.yaml", std::process::id(), rand::random::<u32>()));
+        let path = std::env::temp_dir().join(format!(
+            "routing-{}-{}.yaml",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
         std::fs::write(&path, YAML).unwrap();
         let from_file = RoutingConfig::from_file(&path);
         std::fs::remove_file(&path).unwrap();
@@ -306,12 +367,16 @@ defaultChannels: [console]
     #[test]
     fn refuses_unknown_channels_keys_and_urls() {
         let e = RoutingConfig::from_yaml("routes: [{channels: [pager]}]").unwrap_err();
-        assert!(e.to_string().contains("\"pager\", which is not defined"), "{e}");
+        assert!(
+            e.to_string().contains("\"pager\", which is not defined"),
+            "{e}"
+        );
         let e = RoutingConfig::from_yaml("defaultChannels: [x]").unwrap_err();
         assert!(matches!(e, ConfigError::UnknownChannel { .. }), "{e}");
         let e = RoutingConfig::from_yaml("routes: [{match: {team: a}}]").unwrap_err();
         assert!(e.to_string().contains("\"team\""), "{e}");
-        let e = RoutingConfig::from_yaml("channels: {w: {type: webhook, url: ftp://x}}").unwrap_err();
+        let e =
+            RoutingConfig::from_yaml("channels: {w: {type: webhook, url: ftp://x}}").unwrap_err();
         assert!(matches!(e, ConfigError::BadUrl { .. }), "{e}");
         let e = RoutingConfig::from_yaml("channels: {w: {type: carrier-pigeon}}").unwrap_err();
         assert!(matches!(e, ConfigError::Parse { .. }), "{e}");

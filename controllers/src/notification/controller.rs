@@ -32,8 +32,7 @@ pub const CONTROLLER_NAME: &str = "notification";
 /// status does not record was interrupted, and is recorded as failed instead of being resent.
 pub const CLAIM_ANNOTATION: &str = "notification.kubernaut.ai/delivering";
 /// Error recorded for an interrupted attempt.
-pub const INTERRUPTED: &str =
-    "delivery interrupted (the controller stopped or its status write was lost); outcome unknown, not redelivered";
+pub const INTERRUPTED: &str = "delivery interrupted (the controller stopped or its status write was lost); outcome unknown, not redelivered";
 /// Audit event category.
 const AUDIT_CATEGORY: &str = "notification";
 /// HTTP status for a conflicting write.
@@ -57,7 +56,9 @@ pub enum Error {
         source: kube::Error,
     },
     /// Writing the delivery claim failed.
-    #[error("failed to claim delivery round {claim:?} on NotificationRequest {name} (annotation {CLAIM_ANNOTATION})")]
+    #[error(
+        "failed to claim delivery round {claim:?} on NotificationRequest {name} (annotation {CLAIM_ANNOTATION})"
+    )]
     Claim {
         /// The object.
         name: String,
@@ -105,26 +106,45 @@ impl Context {
     }
 
     fn attempted(&self, uid: &str, channel: &str, at: Instant) {
-        let mut map = self.last_attempt.lock().unwrap_or_else(PoisonError::into_inner);
-        map.entry(uid.to_owned()).or_default().insert(channel.to_owned(), at);
+        let mut map = self
+            .last_attempt
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.entry(uid.to_owned())
+            .or_default()
+            .insert(channel.to_owned(), at);
     }
 
     fn last_attempt(&self, uid: &str, channel: &str) -> Option<Instant> {
-        let map = self.last_attempt.lock().unwrap_or_else(PoisonError::into_inner);
+        let map = self
+            .last_attempt
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         map.get(uid)?.get(channel).copied()
     }
 
     fn forget(&self, uid: &str) {
-        self.last_attempt.lock().unwrap_or_else(PoisonError::into_inner).remove(uid);
+        self.last_attempt
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(uid);
     }
 }
 
 /// Registers the Notification controller on `manager`, after validating the routing.
-pub fn register(manager: &mut Manager, config: Config, metrics: Metrics, audit: AuditStore) -> Result<(), ConfigError> {
+pub fn register(
+    manager: &mut Manager,
+    config: Config,
+    metrics: Metrics,
+    audit: AuditStore,
+) -> Result<(), ConfigError> {
     config.routing.validate()?;
     manager.add(CONTROLLER_NAME, move |ctx: ControllerContext| {
         let client = ctx.client();
-        let controller = ctx.controller(Api::<NotificationRequest>::all(client.clone()), watcher::Config::default());
+        let controller = ctx.controller(
+            Api::<NotificationRequest>::all(client.clone()),
+            watcher::Config::default(),
+        );
         let context = Arc::new(Context::new(client, config, metrics, audit));
         ctx.run(controller, reconcile, error_policy, context)
     });
@@ -148,12 +168,18 @@ pub fn error_policy(nr: Arc<NotificationRequest>, error: &Error, ctx: Arc<Contex
 }
 
 async fn reconcile_inner(cached: &NotificationRequest, ctx: &Context) -> Result<Action, Error> {
-    let namespace = cached.namespace().ok_or_else(|| Error::MissingNamespace(cached.name_any()))?;
+    let namespace = cached
+        .namespace()
+        .ok_or_else(|| Error::MissingNamespace(cached.name_any()))?;
     let api: Api<NotificationRequest> = Api::namespaced(ctx.client.clone(), &namespace);
     // Always decide on the latest object, never the reflector's copy: a stale copy would not
     // show the last round's claim or attempts, and would deliver them again.
     let name = cached.name_any();
-    let Some(nr) = api.get_opt(&name).await.map_err(|source| Error::Read { name: name.clone(), source })? else {
+    let Some(nr) = api.get_opt(&name).await.map_err(|source| Error::Read {
+        name: name.clone(),
+        source,
+    })?
+    else {
         ctx.forget(&cached.uid().unwrap_or_default());
         return Ok(Action::await_change());
     };
@@ -172,35 +198,63 @@ fn now() -> Time {
 }
 
 /// Pending → Sending.
-async fn begin(nr: &NotificationRequest, api: &Api<NotificationRequest>, ctx: &Context) -> Result<Action, Error> {
+async fn begin(
+    nr: &NotificationRequest,
+    api: &Api<NotificationRequest>,
+    ctx: &Context,
+) -> Result<Action, Error> {
     let channels = ctx.config.routing.resolve(&nr.spec);
     let generation = nr.metadata.generation;
-    manager::update_status(api, &nr.name_any(), ctx.config.status_write_attempts, |obj: &mut NotificationRequest| {
-        if !obj.phase().can_transition_to(NotificationPhase::Sending) {
-            return false;
-        }
-        let status = obj.status.get_or_insert_with(Default::default);
-        status.phase = Some(NotificationPhase::Sending);
-        status.message = Some(if channels.is_empty() { "no channel selected".to_owned() } else { format!("delivering to {}", channels.join(", ")) });
-        status.observed_generation = generation;
-        true
-    })
+    manager::update_status(
+        api,
+        &nr.name_any(),
+        ctx.config.status_write_attempts,
+        |obj: &mut NotificationRequest| {
+            if !obj.phase().can_transition_to(NotificationPhase::Sending) {
+                return false;
+            }
+            let status = obj.status.get_or_insert_with(Default::default);
+            status.phase = Some(NotificationPhase::Sending);
+            status.message = Some(if channels.is_empty() {
+                "no channel selected".to_owned()
+            } else {
+                format!("delivering to {}", channels.join(", "))
+            });
+            status.observed_generation = generation;
+            true
+        },
+    )
     .await?;
     Ok(Action::requeue(ctx.config.phase_requeue))
 }
 
 /// One delivery round: record interrupted attempts, deliver every channel that is due, and
 /// write the result (and the phase it implies) in one status write.
-async fn round(nr: &NotificationRequest, api: &Api<NotificationRequest>, ctx: &Context) -> Result<Action, Error> {
+async fn round(
+    nr: &NotificationRequest,
+    api: &Api<NotificationRequest>,
+    ctx: &Context,
+) -> Result<Action, Error> {
     let uid = nr.uid().unwrap_or_default();
     let channels = ctx.config.routing.resolve(&nr.spec);
     let max = plan::max_attempts(&nr.spec.retry_policy);
-    let recorded: Vec<DeliveryAttempt> = nr.status.as_ref().map(|s| s.delivery_attempts.clone()).unwrap_or_default();
+    let recorded: Vec<DeliveryAttempt> = nr
+        .status
+        .as_ref()
+        .map(|s| s.delivery_attempts.clone())
+        .unwrap_or_default();
     let is_recorded = |ch: &str, n: i32| recorded.iter().any(|a| a.channel == ch && a.attempt == n);
 
     // Claimed but not recorded: sent or not, nobody knows. Record it as failed, never resend.
-    let claimed = nr.annotations().get(CLAIM_ANNOTATION).map(|v| plan::parse_claim(v)).unwrap_or_default();
-    let unrecorded: Vec<(String, i32)> = claimed.into_iter().filter(|(ch, n)| !is_recorded(ch, *n)).collect();
+    let claimed = nr
+        .annotations()
+        .get(CLAIM_ANNOTATION)
+        .map(|v| plan::parse_claim(v))
+        .unwrap_or_default();
+    let unrecorded: Vec<(String, i32)> = claimed
+        .into_iter()
+        .filter(|(ch, n)| !is_recorded(ch, *n))
+        .collect();
     let mut new: Vec<DeliveryAttempt> = unrecorded
         .iter()
         .filter(|(ch, _)| channels.contains(ch))
@@ -220,13 +274,24 @@ async fn round(nr: &NotificationRequest, api: &Api<NotificationRequest>, ctx: &C
     let instant = Instant::now();
     let mut due: Vec<(String, i32)> = Vec::new();
     for ch in &channels {
-        let ChannelState::Pending { attempts } = plan::channel_state(&all, ch, max) else { continue };
+        let ChannelState::Pending { attempts } = plan::channel_state(&all, ch, max) else {
+            continue;
+        };
         let delay = if attempts == 0 {
             Duration::ZERO
         } else {
-            plan::retry_delay(&nr.spec.retry_policy, ctx.config.backoff_unit, ctx.config.retry_jitter, &uid, ch, attempts)
+            plan::retry_delay(
+                &nr.spec.retry_policy,
+                ctx.config.backoff_unit,
+                ctx.config.retry_jitter,
+                &uid,
+                ch,
+                attempts,
+            )
         };
-        let since = ctx.last_attempt(&uid, ch).map_or_else(|| since_recorded(&all, ch), |at| instant.duration_since(at));
+        let since = ctx
+            .last_attempt(&uid, ch)
+            .map_or_else(|| since_recorded(&all, ch), |at| instant.duration_since(at));
         if since >= delay {
             due.push((ch.clone(), attempts + 1));
         }
@@ -250,12 +315,29 @@ async fn round(nr: &NotificationRequest, api: &Api<NotificationRequest>, ctx: &C
         let patch = serde_json::json!({
             "metadata": {"annotations": {CLAIM_ANNOTATION: claim}, "resourceVersion": nr.resource_version()}
         });
-        match api.patch(&nr.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+        match api
+            .patch(
+                &nr.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
             Ok(_) => {}
             // Changed since we read it: decide again on the new version, nothing sent yet.
-            Err(kube::Error::Api(s)) if s.code == HTTP_CONFLICT => return Ok(Action::requeue(ctx.config.phase_requeue)),
-            Err(kube::Error::Api(s)) if s.code == HTTP_NOT_FOUND => return Ok(Action::await_change()),
-            Err(source) => return Err(Error::Claim { name: nr.name_any(), claim, source }),
+            Err(kube::Error::Api(s)) if s.code == HTTP_CONFLICT => {
+                return Ok(Action::requeue(ctx.config.phase_requeue));
+            }
+            Err(kube::Error::Api(s)) if s.code == HTTP_NOT_FOUND => {
+                return Ok(Action::await_change());
+            }
+            Err(source) => {
+                return Err(Error::Claim {
+                    name: nr.name_any(),
+                    claim,
+                    source,
+                });
+            }
         }
         let deliveries = due.iter().map(|(ch, n)| deliver(nr, ch, *n, ctx));
         new.extend(futures::future::join_all(deliveries).await);
@@ -275,15 +357,31 @@ fn since_recorded(attempts: &[DeliveryAttempt], channel: &str) -> Duration {
 }
 
 /// The wait until the next channel is due (the phase requeue when none is pending).
-fn next_wait(nr: &NotificationRequest, ctx: &Context, channels: &[String], attempts: &[DeliveryAttempt], max: i32) -> Duration {
+fn next_wait(
+    nr: &NotificationRequest,
+    ctx: &Context,
+    channels: &[String],
+    attempts: &[DeliveryAttempt],
+    max: i32,
+) -> Duration {
     let uid = nr.uid().unwrap_or_default();
     let instant = Instant::now();
     channels
         .iter()
         .filter_map(|ch| match plan::channel_state(attempts, ch, max) {
             ChannelState::Pending { attempts: n } if n > 0 => {
-                let delay = plan::retry_delay(&nr.spec.retry_policy, ctx.config.backoff_unit, ctx.config.retry_jitter, &uid, ch, n);
-                let since = ctx.last_attempt(&uid, ch).map_or_else(|| since_recorded(attempts, ch), |at| instant.duration_since(at));
+                let delay = plan::retry_delay(
+                    &nr.spec.retry_policy,
+                    ctx.config.backoff_unit,
+                    ctx.config.retry_jitter,
+                    &uid,
+                    ch,
+                    n,
+                );
+                let since = ctx.last_attempt(&uid, ch).map_or_else(
+                    || since_recorded(attempts, ch),
+                    |at| instant.duration_since(at),
+                );
                 Some(delay.saturating_sub(since))
             }
             _ => None,
@@ -293,25 +391,35 @@ fn next_wait(nr: &NotificationRequest, ctx: &Context, channels: &[String], attem
 }
 
 /// Delivers attempt `n` on `channel`, unless its breaker is open.
-async fn deliver(nr: &NotificationRequest, channel: &str, n: i32, ctx: &Context) -> DeliveryAttempt {
+async fn deliver(
+    nr: &NotificationRequest,
+    channel: &str,
+    n: i32,
+    ctx: &Context,
+) -> DeliveryAttempt {
     let timestamp = now();
     let uid = nr.uid().unwrap_or_default();
     let outcome = match ctx.config.routing.channels.get(channel) {
         None => channels::Outcome {
             status: DeliveryStatus::Invalid,
-            error: Some(format!("channel {channel:?} is not defined in the routing configuration")),
+            error: Some(format!(
+                "channel {channel:?} is not defined in the routing configuration"
+            )),
             seconds: 0.0,
         },
         Some(config) => match ctx.breaker.permit(channel, Instant::now()) {
             Permit::Refused { retry_in } => {
                 ctx.attempted(&uid, channel, Instant::now());
-                ctx.metrics.attempt(channel, n, DeliveryStatus::Failed, None);
+                ctx.metrics
+                    .attempt(channel, n, DeliveryStatus::Failed, None);
                 return DeliveryAttempt {
                     channel: channel.to_owned(),
                     attempt: n,
                     timestamp,
                     status: DeliveryStatus::Failed,
-                    error: Some(format!("circuit breaker of channel {channel} is open; not attempted (next trial in {retry_in:?})")),
+                    error: Some(format!(
+                        "circuit breaker of channel {channel} is open; not attempted (next trial in {retry_in:?})"
+                    )),
                     duration_seconds: None,
                 };
             }
@@ -321,7 +429,10 @@ async fn deliver(nr: &NotificationRequest, channel: &str, n: i32, ctx: &Context)
                 }
                 let outcome = channels::deliver(&ctx.http, channel, config, nr, n).await;
                 // An invalid answer shows the channel is up: only failures and timeouts trip it.
-                let healthy = !matches!(outcome.status, DeliveryStatus::Failed | DeliveryStatus::Timeout);
+                let healthy = !matches!(
+                    outcome.status,
+                    DeliveryStatus::Failed | DeliveryStatus::Timeout
+                );
                 let state = ctx.breaker.record(channel, healthy, Instant::now());
                 ctx.metrics.breaker(channel, state);
                 outcome
@@ -329,7 +440,8 @@ async fn deliver(nr: &NotificationRequest, channel: &str, n: i32, ctx: &Context)
         },
     };
     ctx.attempted(&uid, channel, Instant::now());
-    ctx.metrics.attempt(channel, n, outcome.status, Some(outcome.seconds));
+    ctx.metrics
+        .attempt(channel, n, outcome.status, Some(outcome.seconds));
     if outcome.status != DeliveryStatus::Success {
         tracing::info!(notification = %nr.name_any(), channel, attempt = n, status = ?outcome.status, error = ?outcome.error, "delivery failed");
     }
@@ -356,32 +468,45 @@ async fn write_round(
     let time = now();
     let generation = nr.metadata.generation;
     let mut verdict = None;
-    let written = manager::update_status(api, &nr.name_any(), ctx.config.status_write_attempts, |obj: &mut NotificationRequest| {
-        let phase = obj.phase();
-        let status = obj.status.get_or_insert_with(Default::default);
-        let mut attempts = status.delivery_attempts.clone();
-        let added = plan::merge(&mut attempts, new);
-        let v = plan::verdict(channels, &attempts, max);
-        if !phase.can_transition_to(v.phase) || (v.phase == phase && !added) {
-            return false;
-        }
-        status.total_attempts = i32::try_from(attempts.len()).unwrap_or(i32::MAX);
-        status.delivery_attempts = attempts;
-        status.successful_deliveries = v.successful;
-        status.failed_deliveries = v.failed;
-        status.phase = Some(v.phase);
-        status.reason = v.reason;
-        status.message = Some(v.message.clone());
-        status.observed_generation = generation;
-        if v.phase.is_terminal() {
-            status.completion_time = Some(time.clone());
-            let reason = v.reason.map_or("Completed", |r| r.name());
-            let ok = v.phase != NotificationPhase::Failed;
-            set_condition(&mut status.conditions, CONDITION_READY, ok, reason, &v.message, generation, &time);
-        }
-        verdict = Some(v);
-        true
-    })
+    let written = manager::update_status(
+        api,
+        &nr.name_any(),
+        ctx.config.status_write_attempts,
+        |obj: &mut NotificationRequest| {
+            let phase = obj.phase();
+            let status = obj.status.get_or_insert_with(Default::default);
+            let mut attempts = status.delivery_attempts.clone();
+            let added = plan::merge(&mut attempts, new);
+            let v = plan::verdict(channels, &attempts, max);
+            if !phase.can_transition_to(v.phase) || (v.phase == phase && !added) {
+                return false;
+            }
+            status.total_attempts = i32::try_from(attempts.len()).unwrap_or(i32::MAX);
+            status.delivery_attempts = attempts;
+            status.successful_deliveries = v.successful;
+            status.failed_deliveries = v.failed;
+            status.phase = Some(v.phase);
+            status.reason = v.reason;
+            status.message = Some(v.message.clone());
+            status.observed_generation = generation;
+            if v.phase.is_terminal() {
+                status.completion_time = Some(time.clone());
+                let reason = v.reason.map_or("Completed", |r| r.name());
+                let ok = v.phase != NotificationPhase::Failed;
+                set_condition(
+                    &mut status.conditions,
+                    CONDITION_READY,
+                    ok,
+                    reason,
+                    &v.message,
+                    generation,
+                    &time,
+                );
+            }
+            verdict = Some(v);
+            true
+        },
+    )
     .await?;
     let Some(v) = verdict.filter(|_| written.written()) else {
         return Ok(Action::requeue(ctx.config.phase_requeue));
@@ -390,31 +515,52 @@ async fn write_round(
         ctx.metrics.attempt(&a.channel, a.attempt, a.status, None);
     }
     for a in new {
-        let (suffix, outcome) = if a.status == DeliveryStatus::Success { ("sent", EventOutcome::Success) } else { ("failed", EventOutcome::Failure) };
-        record(ctx, nr, &format!("message.{suffix}"), suffix, outcome, |e| {
-            let e = e.with_data("channel", a.channel.clone()).with_data("attempt", a.attempt).with_data("status", status_name(a.status));
-            let e = match &a.error {
-                Some(error) => e.with_error(status_name(a.status), error),
-                None => e,
-            };
-            match a.duration_seconds {
-                // Whole milliseconds are what the audit schema holds.
-                #[allow(clippy::cast_possible_truncation)]
-                Some(s) => e.with_duration_ms((s * 1000.0) as i64),
-                None => e,
-            }
-        });
+        let (suffix, outcome) = if a.status == DeliveryStatus::Success {
+            ("sent", EventOutcome::Success)
+        } else {
+            ("failed", EventOutcome::Failure)
+        };
+        record(
+            ctx,
+            nr,
+            &format!("message.{suffix}"),
+            suffix,
+            outcome,
+            |e| {
+                let e = e
+                    .with_data("channel", a.channel.clone())
+                    .with_data("attempt", a.attempt)
+                    .with_data("status", status_name(a.status));
+                let e = match &a.error {
+                    Some(error) => e.with_error(status_name(a.status), error),
+                    None => e,
+                };
+                match a.duration_seconds {
+                    // Whole milliseconds are what the audit schema holds.
+                    #[allow(clippy::cast_possible_truncation)]
+                    Some(s) => e.with_duration_ms((s * 1000.0) as i64),
+                    None => e,
+                }
+            },
+        );
     }
     if v.phase.is_terminal() {
         ctx.forget(&nr.uid().unwrap_or_default());
-        let outcome = if v.phase == NotificationPhase::Failed { EventOutcome::Failure } else { EventOutcome::Success };
+        let outcome = if v.phase == NotificationPhase::Failed {
+            EventOutcome::Failure
+        } else {
+            EventOutcome::Success
+        };
         let obj = written.object();
         record(ctx, nr, "request.completed", "completed", outcome, |e| {
             e.with_data("phase", v.phase.name())
                 .with_data("reason", v.reason.map_or("", |r| r.name()))
                 .with_data("successful_deliveries", v.successful)
                 .with_data("failed_deliveries", v.failed)
-                .with_data("total_attempts", obj.status.as_ref().map_or(0, |s| s.total_attempts))
+                .with_data(
+                    "total_attempts",
+                    obj.status.as_ref().map_or(0, |s| s.total_attempts),
+                )
         });
         return Ok(Action::await_change());
     }
@@ -422,14 +568,32 @@ async fn write_round(
 }
 
 /// Records an audit event about `nr`; correlation id: the parent RemediationRequest's name.
-fn record(ctx: &Context, nr: &NotificationRequest, suffix: &str, action: &str, outcome: EventOutcome, extra: impl FnOnce(AuditEvent) -> AuditEvent) {
-    let correlation_id = nr.spec.remediation_request_ref.as_ref().and_then(|r| r.name.clone()).unwrap_or_else(|| nr.name_any());
-    let event = AuditEvent::new(format!("notification.{suffix}"), AUDIT_CATEGORY, action, outcome, correlation_id)
-        .with_actor("service", &ctx.config.service_name)
-        .with_resource("NotificationRequest", nr.name_any())
-        .with_namespace(nr.namespace().unwrap_or_default())
-        .with_data("type", nr.spec.type_.name())
-        .with_data("priority", nr.spec.priority.name());
+fn record(
+    ctx: &Context,
+    nr: &NotificationRequest,
+    suffix: &str,
+    action: &str,
+    outcome: EventOutcome,
+    extra: impl FnOnce(AuditEvent) -> AuditEvent,
+) {
+    let correlation_id = nr
+        .spec
+        .remediation_request_ref
+        .as_ref()
+        .and_then(|r| r.name.clone())
+        .unwrap_or_else(|| nr.name_any());
+    let event = AuditEvent::new(
+        format!("notification.{suffix}"),
+        AUDIT_CATEGORY,
+        action,
+        outcome,
+        correlation_id,
+    )
+    .with_actor("service", &ctx.config.service_name)
+    .with_resource("NotificationRequest", nr.name_any())
+    .with_namespace(nr.namespace().unwrap_or_default())
+    .with_data("type", nr.spec.type_.name())
+    .with_data("priority", nr.spec.priority.name());
     if let Err(error) = ctx.audit.record(extra(event)) {
         tracing::warn!(notification = %nr.name_any(), %error, "audit event dropped");
     }

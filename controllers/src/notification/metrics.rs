@@ -72,14 +72,30 @@ impl Metrics {
         let metrics = Self {
             delivery_attempts: Family::default(),
             delivery_duration_seconds: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(DURATION_BUCKET_START, DURATION_BUCKET_FACTOR, DURATION_BUCKET_COUNT))
+                Histogram::new(exponential_buckets(
+                    DURATION_BUCKET_START,
+                    DURATION_BUCKET_FACTOR,
+                    DURATION_BUCKET_COUNT,
+                ))
             }),
             delivery_retries: Family::default(),
             circuit_breaker_state: Family::default(),
         };
-        registry.register(DELIVERY_ATTEMPTS, "Notification delivery attempts by channel and status", metrics.delivery_attempts.clone());
-        registry.register(DELIVERY_DURATION, "Notification delivery duration by channel", metrics.delivery_duration_seconds.clone());
-        registry.register(DELIVERY_RETRIES, "Notification delivery retries by channel", metrics.delivery_retries.clone());
+        registry.register(
+            DELIVERY_ATTEMPTS,
+            "Notification delivery attempts by channel and status",
+            metrics.delivery_attempts.clone(),
+        );
+        registry.register(
+            DELIVERY_DURATION,
+            "Notification delivery duration by channel",
+            metrics.delivery_duration_seconds.clone(),
+        );
+        registry.register(
+            DELIVERY_RETRIES,
+            "Notification delivery retries by channel",
+            metrics.delivery_retries.clone(),
+        );
         registry.register(
             CIRCUIT_BREAKER_STATE,
             "Notification channel circuit breaker state (0 closed, 1 open, 2 half-open)",
@@ -90,21 +106,38 @@ impl Metrics {
 
     /// Records attempt number `attempt` on `channel`; `seconds` is `None` when the channel was
     /// not contacted (breaker open, interrupted delivery).
-    pub fn attempt(&self, channel: &str, attempt: i32, status: DeliveryStatus, seconds: Option<f64>) {
-        let labels = AttemptLabels { channel: channel.to_owned(), status: status_name(status).to_owned() };
+    pub fn attempt(
+        &self,
+        channel: &str,
+        attempt: i32,
+        status: DeliveryStatus,
+        seconds: Option<f64>,
+    ) {
+        let labels = AttemptLabels {
+            channel: channel.to_owned(),
+            status: status_name(status).to_owned(),
+        };
         self.delivery_attempts.get_or_create(&labels).inc();
-        let channel = ChannelLabels { channel: channel.to_owned() };
+        let channel = ChannelLabels {
+            channel: channel.to_owned(),
+        };
         if attempt > 1 {
             self.delivery_retries.get_or_create(&channel).inc();
         }
         if let Some(seconds) = seconds {
-            self.delivery_duration_seconds.get_or_create(&channel).observe(seconds);
+            self.delivery_duration_seconds
+                .get_or_create(&channel)
+                .observe(seconds);
         }
     }
 
     /// Sets the breaker gauge of `channel`.
     pub fn breaker(&self, channel: &str, state: BreakerState) {
-        self.circuit_breaker_state.get_or_create(&ChannelLabels { channel: channel.to_owned() }).set(state as i64);
+        self.circuit_breaker_state
+            .get_or_create(&ChannelLabels {
+                channel: channel.to_owned(),
+            })
+            .set(state as i64);
     }
 }
 

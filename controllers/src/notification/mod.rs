@@ -11,5 +11,7 @@ pub mod plan;
 
 pub use breaker::{BreakerState, CircuitBreaker};
 pub use config::{BreakerConfig, ChannelConfig, Config, ConfigError, Route, RoutingConfig};
-pub use controller::{CLAIM_ANNOTATION, CONTROLLER_NAME, Context, Error, error_policy, reconcile, register};
+pub use controller::{
+    CLAIM_ANNOTATION, CONTROLLER_NAME, Context, Error, error_policy, reconcile, register,
+};
 pub use metrics::Metrics;

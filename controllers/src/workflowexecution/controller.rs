@@ -18,10 +18,13 @@ use manager::{Backoff, ControllerContext, Manager, StatusError};
 use super::job::{self, JobOutcome};
 use super::metrics::{Metrics, Outcome};
 use crate::api::workflowexecution::{
-    CONDITION_EXECUTION_COMPLETE, CONDITION_EXECUTION_CREATED, CONDITION_EXECUTION_RUNNING, ExecutionEngine,
-    FailureDetails, FailureReason,
+    CONDITION_EXECUTION_COMPLETE, CONDITION_EXECUTION_CREATED, CONDITION_EXECUTION_RUNNING,
+    ExecutionEngine, FailureDetails, FailureReason,
 };
-use crate::api::{CONDITION_READY, FINALIZER, ObjectReference, Phase, Time, WorkflowExecution, WorkflowExecutionPhase};
+use crate::api::{
+    CONDITION_READY, FINALIZER, ObjectReference, Phase, Time, WorkflowExecution,
+    WorkflowExecutionPhase,
+};
 use crate::clock::Clock;
 use crate::conditions::set_condition;
 use crate::requeue::ErrorBackoff;
@@ -93,7 +96,9 @@ pub enum Error {
     #[error("WorkflowExecution {0} has no namespace")]
     MissingNamespace(String),
     /// A Job call failed.
-    #[error("failed to {action} execution Job {namespace}/{name}; does namespace {namespace} exist?")]
+    #[error(
+        "failed to {action} execution Job {namespace}/{name}; does namespace {namespace} exist?"
+    )]
     Job {
         /// What was attempted (`create`, `read`, `delete`).
         action: &'static str,
@@ -155,7 +160,13 @@ impl Context {
     /// A context for reconciles.
     pub fn new(client: Client, config: Config, metrics: Metrics, audit: AuditStore) -> Self {
         let errors = ErrorBackoff::new(config.error_backoff);
-        Self { client, config, metrics, audit, errors }
+        Self {
+            client,
+            config,
+            metrics,
+            audit,
+            errors,
+        }
     }
 }
 
@@ -164,12 +175,20 @@ impl Context {
 pub fn register(manager: &mut Manager, config: Config, metrics: Metrics, audit: AuditStore) {
     manager.add(CONTROLLER_NAME, move |ctx: ControllerContext| {
         let client = ctx.client();
-        let controller = ctx.controller(Api::<WorkflowExecution>::all(client.clone()), watcher::Config::default());
+        let controller = ctx.controller(
+            Api::<WorkflowExecution>::all(client.clone()),
+            watcher::Config::default(),
+        );
         let jobs = Api::<Job>::namespaced(client.clone(), &config.execution_namespace);
-        let (controller, _jobs) =
-            ctx.watches(controller, jobs, watcher::Config::default().labels(job::LABEL_WFE_NAME), |job: Job| {
-                job::owner_of(&job).map(|(namespace, name)| ObjectRef::new(&name).within(&namespace))
-            });
+        let (controller, _jobs) = ctx.watches(
+            controller,
+            jobs,
+            watcher::Config::default().labels(job::LABEL_WFE_NAME),
+            |job: Job| {
+                job::owner_of(&job)
+                    .map(|(namespace, name)| ObjectRef::new(&name).within(&namespace))
+            },
+        );
         let context = Arc::new(Context::new(client, config, metrics, audit));
         ctx.run(controller, reconcile, error_policy, context)
     });
@@ -179,8 +198,13 @@ pub fn register(manager: &mut Manager, config: Config, metrics: Metrics, audit: 
 pub async fn reconcile(wfe: Arc<WorkflowExecution>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_inner(wfe.clone(), &ctx).await;
-    let outcome = if result.is_ok() { Outcome::success } else { Outcome::error };
-    ctx.metrics.observe(outcome, started.elapsed().as_secs_f64());
+    let outcome = if result.is_ok() {
+        Outcome::success
+    } else {
+        Outcome::error
+    };
+    ctx.metrics
+        .observe(outcome, started.elapsed().as_secs_f64());
     if result.is_ok() {
         ctx.errors.on_success(&*wfe);
     }
@@ -195,13 +219,22 @@ pub fn error_policy(wfe: Arc<WorkflowExecution>, error: &Error, ctx: Arc<Context
 }
 
 async fn reconcile_inner(cached: Arc<WorkflowExecution>, ctx: &Context) -> Result<Action, Error> {
-    let namespace = cached.namespace().ok_or_else(|| Error::MissingNamespace(cached.name_any()))?;
+    let namespace = cached
+        .namespace()
+        .ok_or_else(|| Error::MissingNamespace(cached.name_any()))?;
     let api: Api<WorkflowExecution> = Api::namespaced(ctx.client.clone(), &namespace);
     // Decide on the latest object, not the reflector's copy: the cache can lag our own status
     // write by a watch event, and acting on a stale `Pending` would re-create a Job that was
     // deleted after the execution started (seen under -j 4: the execution then stayed Running
     // on a Job nobody would finish).
-    let Some(wfe) = api.get_opt(&cached.name_any()).await.map_err(|source| Error::Read { name: cached.name_any(), source })? else {
+    let Some(wfe) = api
+        .get_opt(&cached.name_any())
+        .await
+        .map_err(|source| Error::Read {
+            name: cached.name_any(),
+            source,
+        })?
+    else {
         return Ok(Action::await_change()); // deleted meanwhile
     };
     let has_finalizer = wfe.finalizers().iter().any(|f| f == FINALIZER);
@@ -224,27 +257,53 @@ async fn reconcile_inner(cached: Arc<WorkflowExecution>, ctx: &Context) -> Resul
 /// concurrent change makes it fail with 409 and the reconcile retries). A merge patch rather
 /// than kube's JSON-patch `finalizer()` helper: its `test` of an absent list against `null`
 /// is not portable across API server implementations.
-async fn set_finalizer(api: &Api<WorkflowExecution>, wfe: &WorkflowExecution, present: bool) -> Result<(), Error> {
-    let mut finalizers: Vec<String> = wfe.finalizers().iter().filter(|f| *f != FINALIZER).cloned().collect();
+async fn set_finalizer(
+    api: &Api<WorkflowExecution>,
+    wfe: &WorkflowExecution,
+    present: bool,
+) -> Result<(), Error> {
+    let mut finalizers: Vec<String> = wfe
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
     if present {
         finalizers.push(FINALIZER.to_owned());
     }
     let patch = serde_json::json!({
         "metadata": {"finalizers": finalizers, "resourceVersion": wfe.resource_version()}
     });
-    match api.patch(&wfe.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+    match api
+        .patch(
+            &wfe.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
         Ok(_) => Ok(()),
         // Already gone: nothing left to finalize.
         Err(kube::Error::Api(s)) if s.code == HTTP_NOT_FOUND && !present => Ok(()),
-        Err(source) => Err(Error::Finalizer { action: if present { "add" } else { "remove" }, name: wfe.name_any(), source }),
+        Err(source) => Err(Error::Finalizer {
+            action: if present { "add" } else { "remove" },
+            name: wfe.name_any(),
+            source,
+        }),
     }
 }
 
-async fn apply(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Context) -> Result<Action, Error> {
+async fn apply(
+    wfe: &WorkflowExecution,
+    api: &Api<WorkflowExecution>,
+    ctx: &Context,
+) -> Result<Action, Error> {
     match wfe.phase() {
         WorkflowExecutionPhase::Pending => start(wfe, api, ctx).await,
         WorkflowExecutionPhase::Running => track(wfe, api, ctx).await,
-        WorkflowExecutionPhase::Completed | WorkflowExecutionPhase::Failed => release_after_cooldown(wfe, ctx).await,
+        WorkflowExecutionPhase::Completed | WorkflowExecutionPhase::Failed => {
+            release_after_cooldown(wfe, ctx).await
+        }
     }
 }
 
@@ -264,11 +323,20 @@ fn jobs_api(ctx: &Context) -> Api<Job> {
 }
 
 fn job_error(ctx: &Context, action: &'static str, name: &str, source: kube::Error) -> Error {
-    Error::Job { action, namespace: ctx.config.execution_namespace.clone(), name: name.to_owned(), source }
+    Error::Job {
+        action,
+        namespace: ctx.config.execution_namespace.clone(),
+        name: name.to_owned(),
+        source,
+    }
 }
 
 /// Pending: create the Job (taking the lock) and move to Running, or fail as Deduplicated.
-async fn start(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Context) -> Result<Action, Error> {
+async fn start(
+    wfe: &WorkflowExecution,
+    api: &Api<WorkflowExecution>,
+    ctx: &Context,
+) -> Result<Action, Error> {
     if time_left(wfe, ctx) == Some(Duration::ZERO) {
         let details = FailureDetails {
             reason: FailureReason::TimedOut,
@@ -285,19 +353,30 @@ async fn start(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Cont
         };
         return fail(wfe, api, ctx, details).await;
     }
-    let desired = job::build(wfe, &ctx.config.execution_namespace, ctx.config.service_account.as_deref());
+    let desired = job::build(
+        wfe,
+        &ctx.config.execution_namespace,
+        ctx.config.service_account.as_deref(),
+    );
     let job_name = desired.name_any();
     let jobs = jobs_api(ctx);
     let job = match jobs.create(&PostParams::default(), &desired).await {
         Ok(job) => job,
         Err(kube::Error::Api(status)) if status.code == HTTP_CONFLICT => {
-            let Some(existing) = jobs.get_opt(&job_name).await.map_err(|e| job_error(ctx, "read", &job_name, e))? else {
+            let Some(existing) = jobs
+                .get_opt(&job_name)
+                .await
+                .map_err(|e| job_error(ctx, "read", &job_name, e))?
+            else {
                 // Deleted between our create and get: the lock was just released; retry soon.
                 return Ok(Action::requeue(ctx.config.phase_requeue));
             };
             let (namespace, name) = (wfe.namespace().unwrap_or_default(), wfe.name_any());
             if !job::is_owned_by(&existing, &namespace, &name) {
-                let holder = job::owner_of(&existing).map_or_else(|| "an unknown owner".to_owned(), |(ns, n)| format!("WorkflowExecution {ns}/{n}"));
+                let holder = job::owner_of(&existing).map_or_else(
+                    || "an unknown owner".to_owned(),
+                    |(ns, n)| format!("WorkflowExecution {ns}/{n}"),
+                );
                 let details = FailureDetails {
                     reason: FailureReason::Deduplicated,
                     message: format!(
@@ -315,7 +394,10 @@ async fn start(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Cont
         Err(kube::Error::Api(status)) if PERMANENT_CREATE_ERRORS.contains(&status.code) => {
             let details = FailureDetails {
                 reason: FailureReason::ExecutionCreationFailed,
-                message: format!("execution Job {}/{job_name} was rejected: {}", ctx.config.execution_namespace, status.message),
+                message: format!(
+                    "execution Job {}/{job_name} was rejected: {}",
+                    ctx.config.execution_namespace, status.message
+                ),
                 exit_code: None,
             };
             return fail(wfe, api, ctx, details).await;
@@ -332,32 +414,85 @@ async fn start(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Cont
     };
     let time = now(ctx);
     let generation = wfe.metadata.generation;
-    let written = manager::update_status(api, &wfe.name_any(), ctx.config.status_write_attempts, |obj: &mut WorkflowExecution| {
-        if !obj.phase().can_transition_to(WorkflowExecutionPhase::Running) {
-            return false;
-        }
-        let status = obj.status.get_or_insert_with(Default::default);
-        status.phase = Some(WorkflowExecutionPhase::Running);
-        status.message = Some(format!("execution Job {} running", execution_ref.name.as_deref().unwrap_or_default()));
-        status.observed_generation = generation;
-        status.execution_ref = Some(execution_ref.clone());
-        status.start_time = Some(time.clone());
-        let c = &mut status.conditions;
-        set_condition(c, CONDITION_EXECUTION_CREATED, true, "JobCreated", "execution Job created", generation, &time);
-        set_condition(c, CONDITION_EXECUTION_RUNNING, true, "JobRunning", "execution Job running", generation, &time);
-        set_condition(c, CONDITION_READY, false, "Running", "workflow is running", generation, &time);
-        true
-    })
+    let written = manager::update_status(
+        api,
+        &wfe.name_any(),
+        ctx.config.status_write_attempts,
+        |obj: &mut WorkflowExecution| {
+            if !obj
+                .phase()
+                .can_transition_to(WorkflowExecutionPhase::Running)
+            {
+                return false;
+            }
+            let status = obj.status.get_or_insert_with(Default::default);
+            status.phase = Some(WorkflowExecutionPhase::Running);
+            status.message = Some(format!(
+                "execution Job {} running",
+                execution_ref.name.as_deref().unwrap_or_default()
+            ));
+            status.observed_generation = generation;
+            status.execution_ref = Some(execution_ref.clone());
+            status.start_time = Some(time.clone());
+            let c = &mut status.conditions;
+            set_condition(
+                c,
+                CONDITION_EXECUTION_CREATED,
+                true,
+                "JobCreated",
+                "execution Job created",
+                generation,
+                &time,
+            );
+            set_condition(
+                c,
+                CONDITION_EXECUTION_RUNNING,
+                true,
+                "JobRunning",
+                "execution Job running",
+                generation,
+                &time,
+            );
+            set_condition(
+                c,
+                CONDITION_READY,
+                false,
+                "Running",
+                "workflow is running",
+                generation,
+                &time,
+            );
+            true
+        },
+    )
     .await?;
     if written.written() {
-        record(ctx, wfe, "selection.completed", "selected", EventOutcome::Success, |e| e);
-        record(ctx, wfe, "execution.started", "started", EventOutcome::Pending, |e| e.with_data("job_name", job.name_any()));
+        record(
+            ctx,
+            wfe,
+            "selection.completed",
+            "selected",
+            EventOutcome::Success,
+            |e| e,
+        );
+        record(
+            ctx,
+            wfe,
+            "execution.started",
+            "started",
+            EventOutcome::Pending,
+            |e| e.with_data("job_name", job.name_any()),
+        );
     }
     Ok(Action::requeue(ctx.config.phase_requeue))
 }
 
 /// Running: map the Job's status to the phase.
-async fn track(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Context) -> Result<Action, Error> {
+async fn track(
+    wfe: &WorkflowExecution,
+    api: &Api<WorkflowExecution>,
+    ctx: &Context,
+) -> Result<Action, Error> {
     let job_name = wfe
         .status
         .as_ref()
@@ -365,10 +500,17 @@ async fn track(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Cont
         .and_then(|r| r.name.clone())
         .unwrap_or_else(|| job::lock_name(&wfe.spec.target_resource));
     let jobs = jobs_api(ctx);
-    let Some(job) = jobs.get_opt(&job_name).await.map_err(|e| job_error(ctx, "read", &job_name, e))? else {
+    let Some(job) = jobs
+        .get_opt(&job_name)
+        .await
+        .map_err(|e| job_error(ctx, "read", &job_name, e))?
+    else {
         let details = FailureDetails {
             reason: FailureReason::ExecutionNotFound,
-            message: format!("execution Job {}/{job_name} disappeared while running", ctx.config.execution_namespace),
+            message: format!(
+                "execution Job {}/{job_name} disappeared while running",
+                ctx.config.execution_namespace
+            ),
             exit_code: None,
         };
         return fail(wfe, api, ctx, details).await;
@@ -378,12 +520,21 @@ async fn track(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Cont
         JobOutcome::Failed { reason, message } => {
             let pods: Api<Pod> = jobs_api_pods(ctx);
             let selector = format!("{}={job_name}", job::POD_JOB_NAME_LABEL);
-            let pods = pods.list(&ListParams::default().labels(&selector)).await.map_err(|source| Error::Pods {
-                namespace: ctx.config.execution_namespace.clone(),
-                name: job_name.clone(),
-                source,
-            })?;
-            fail(wfe, api, ctx, job::failure_details(&reason, &message, &pods.items)).await
+            let pods = pods
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .map_err(|source| Error::Pods {
+                    namespace: ctx.config.execution_namespace.clone(),
+                    name: job_name.clone(),
+                    source,
+                })?;
+            fail(
+                wfe,
+                api,
+                ctx,
+                job::failure_details(&reason, &message, &pods.items),
+            )
+            .await
         }
         JobOutcome::Running => match time_left(wfe, ctx) {
             Some(Duration::ZERO) => {
@@ -406,79 +557,170 @@ fn jobs_api_pods(ctx: &Context) -> Api<Pod> {
 }
 
 /// Running → Completed.
-async fn complete(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Context) -> Result<Action, Error> {
+async fn complete(
+    wfe: &WorkflowExecution,
+    api: &Api<WorkflowExecution>,
+    ctx: &Context,
+) -> Result<Action, Error> {
     let time = now(ctx);
     let generation = wfe.metadata.generation;
-    let written = manager::update_status(api, &wfe.name_any(), ctx.config.status_write_attempts, |obj: &mut WorkflowExecution| {
-        if !obj.phase().can_transition_to(WorkflowExecutionPhase::Completed) {
-            return false;
-        }
-        let status = obj.status.get_or_insert_with(Default::default);
-        status.phase = Some(WorkflowExecutionPhase::Completed);
-        status.message = Some("workflow completed".to_owned());
-        status.observed_generation = generation;
-        status.completion_time = Some(time.clone());
-        let c = &mut status.conditions;
-        set_condition(c, CONDITION_EXECUTION_RUNNING, false, "JobSucceeded", "execution Job finished", generation, &time);
-        set_condition(c, CONDITION_EXECUTION_COMPLETE, true, "JobSucceeded", "execution Job succeeded", generation, &time);
-        set_condition(c, CONDITION_READY, true, "Completed", "workflow completed", generation, &time);
-        true
-    })
+    let written = manager::update_status(
+        api,
+        &wfe.name_any(),
+        ctx.config.status_write_attempts,
+        |obj: &mut WorkflowExecution| {
+            if !obj
+                .phase()
+                .can_transition_to(WorkflowExecutionPhase::Completed)
+            {
+                return false;
+            }
+            let status = obj.status.get_or_insert_with(Default::default);
+            status.phase = Some(WorkflowExecutionPhase::Completed);
+            status.message = Some("workflow completed".to_owned());
+            status.observed_generation = generation;
+            status.completion_time = Some(time.clone());
+            let c = &mut status.conditions;
+            set_condition(
+                c,
+                CONDITION_EXECUTION_RUNNING,
+                false,
+                "JobSucceeded",
+                "execution Job finished",
+                generation,
+                &time,
+            );
+            set_condition(
+                c,
+                CONDITION_EXECUTION_COMPLETE,
+                true,
+                "JobSucceeded",
+                "execution Job succeeded",
+                generation,
+                &time,
+            );
+            set_condition(
+                c,
+                CONDITION_READY,
+                true,
+                "Completed",
+                "workflow completed",
+                generation,
+                &time,
+            );
+            true
+        },
+    )
     .await?;
     if written.written() {
         let duration = duration_ms(wfe, &time);
-        record(ctx, wfe, "workflow.completed", "completed", EventOutcome::Success, |e| match duration {
-            Some(ms) => e.with_duration_ms(ms),
-            None => e,
-        });
+        record(
+            ctx,
+            wfe,
+            "workflow.completed",
+            "completed",
+            EventOutcome::Success,
+            |e| match duration {
+                Some(ms) => e.with_duration_ms(ms),
+                None => e,
+            },
+        );
     }
     Ok(Action::requeue(ctx.config.phase_requeue))
 }
 
 /// Pending|Running → Failed with `details`.
-async fn fail(wfe: &WorkflowExecution, api: &Api<WorkflowExecution>, ctx: &Context, details: FailureDetails) -> Result<Action, Error> {
+async fn fail(
+    wfe: &WorkflowExecution,
+    api: &Api<WorkflowExecution>,
+    ctx: &Context,
+    details: FailureDetails,
+) -> Result<Action, Error> {
     let time = now(ctx);
     let generation = wfe.metadata.generation;
     let reason = details.reason.name();
-    let written = manager::update_status(api, &wfe.name_any(), ctx.config.status_write_attempts, |obj: &mut WorkflowExecution| {
-        if !obj.phase().can_transition_to(WorkflowExecutionPhase::Failed) {
-            return false;
-        }
-        let status = obj.status.get_or_insert_with(Default::default);
-        status.phase = Some(WorkflowExecutionPhase::Failed);
-        status.message = Some(details.message.clone());
-        status.observed_generation = generation;
-        status.failure_details = Some(details.clone());
-        status.completion_time = Some(time.clone());
-        let c = &mut status.conditions;
-        if status.execution_ref.is_some() {
-            set_condition(c, CONDITION_EXECUTION_RUNNING, false, reason, &details.message, generation, &time);
-        }
-        set_condition(c, CONDITION_EXECUTION_COMPLETE, false, reason, &details.message, generation, &time);
-        set_condition(c, CONDITION_READY, false, reason, &details.message, generation, &time);
-        true
-    })
+    let written = manager::update_status(
+        api,
+        &wfe.name_any(),
+        ctx.config.status_write_attempts,
+        |obj: &mut WorkflowExecution| {
+            if !obj
+                .phase()
+                .can_transition_to(WorkflowExecutionPhase::Failed)
+            {
+                return false;
+            }
+            let status = obj.status.get_or_insert_with(Default::default);
+            status.phase = Some(WorkflowExecutionPhase::Failed);
+            status.message = Some(details.message.clone());
+            status.observed_generation = generation;
+            status.failure_details = Some(details.clone());
+            status.completion_time = Some(time.clone());
+            let c = &mut status.conditions;
+            if status.execution_ref.is_some() {
+                set_condition(
+                    c,
+                    CONDITION_EXECUTION_RUNNING,
+                    false,
+                    reason,
+                    &details.message,
+                    generation,
+                    &time,
+                );
+            }
+            set_condition(
+                c,
+                CONDITION_EXECUTION_COMPLETE,
+                false,
+                reason,
+                &details.message,
+                generation,
+                &time,
+            );
+            set_condition(
+                c,
+                CONDITION_READY,
+                false,
+                reason,
+                &details.message,
+                generation,
+                &time,
+            );
+            true
+        },
+    )
     .await?;
     if written.written() {
         let duration = duration_ms(wfe, &time);
-        record(ctx, wfe, "workflow.failed", "failed", EventOutcome::Failure, |e| {
-            let e = e.with_error(reason, &details.message).with_data("failure_reason", reason);
-            let e = match details.exit_code {
-                Some(code) => e.with_data("exit_code", code),
-                None => e,
-            };
-            match duration {
-                Some(ms) => e.with_duration_ms(ms),
-                None => e,
-            }
-        });
+        record(
+            ctx,
+            wfe,
+            "workflow.failed",
+            "failed",
+            EventOutcome::Failure,
+            |e| {
+                let e = e
+                    .with_error(reason, &details.message)
+                    .with_data("failure_reason", reason);
+                let e = match details.exit_code {
+                    Some(code) => e.with_data("exit_code", code),
+                    None => e,
+                };
+                match duration {
+                    Some(ms) => e.with_duration_ms(ms),
+                    None => e,
+                }
+            },
+        );
     }
     Ok(Action::requeue(ctx.config.phase_requeue))
 }
 
 /// Completed|Failed: after the cooldown, delete our Job (releasing the target lock).
 async fn release_after_cooldown(wfe: &WorkflowExecution, ctx: &Context) -> Result<Action, Error> {
-    let Some(status) = wfe.status.as_ref() else { return Ok(Action::await_change()) };
+    let Some(status) = wfe.status.as_ref() else {
+        return Ok(Action::await_change());
+    };
     // No executionRef: the Job was never ours (Deduplicated, or failed before creation).
     let Some(job_name) = status.execution_ref.as_ref().and_then(|r| r.name.clone()) else {
         return Ok(Action::await_change());
@@ -506,15 +748,26 @@ async fn cleanup(wfe: &WorkflowExecution, ctx: &Context) -> Result<Action, Error
     Ok(Action::await_change())
 }
 
-async fn delete_owned_job(wfe: &WorkflowExecution, job_name: &str, ctx: &Context) -> Result<(), Error> {
+async fn delete_owned_job(
+    wfe: &WorkflowExecution,
+    job_name: &str,
+    ctx: &Context,
+) -> Result<(), Error> {
     let jobs = jobs_api(ctx);
-    let Some(job) = jobs.get_opt(job_name).await.map_err(|e| job_error(ctx, "read", job_name, e))? else {
+    let Some(job) = jobs
+        .get_opt(job_name)
+        .await
+        .map_err(|e| job_error(ctx, "read", job_name, e))?
+    else {
         return Ok(());
     };
     if !job::is_owned_by(&job, &wfe.namespace().unwrap_or_default(), &wfe.name_any()) {
         return Ok(()); // another execution's lock: never ours to release
     }
-    let params = DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..DeleteParams::default() };
+    let params = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..DeleteParams::default()
+    };
     match jobs.delete(job_name, &params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == HTTP_NOT_FOUND => Ok(()),
@@ -537,14 +790,25 @@ fn record(
     outcome: EventOutcome,
     extra: impl FnOnce(AuditEvent) -> AuditEvent,
 ) {
-    let correlation_id = wfe.spec.remediation_request_ref.name.clone().unwrap_or_else(|| wfe.name_any());
-    let event = AuditEvent::new(format!("workflowexecution.{suffix}"), AUDIT_CATEGORY, action, outcome, correlation_id)
-        .with_actor("service", &ctx.config.service_name)
-        .with_resource("WorkflowExecution", wfe.name_any())
-        .with_namespace(wfe.namespace().unwrap_or_default())
-        .with_data("workflow_id", wfe.spec.workflow_ref.workflow_id.clone())
-        .with_data("action_type", wfe.spec.workflow_ref.action_type.clone())
-        .with_data("target_resource", wfe.spec.target_resource.clone());
+    let correlation_id = wfe
+        .spec
+        .remediation_request_ref
+        .name
+        .clone()
+        .unwrap_or_else(|| wfe.name_any());
+    let event = AuditEvent::new(
+        format!("workflowexecution.{suffix}"),
+        AUDIT_CATEGORY,
+        action,
+        outcome,
+        correlation_id,
+    )
+    .with_actor("service", &ctx.config.service_name)
+    .with_resource("WorkflowExecution", wfe.name_any())
+    .with_namespace(wfe.namespace().unwrap_or_default())
+    .with_data("workflow_id", wfe.spec.workflow_ref.workflow_id.clone())
+    .with_data("action_type", wfe.spec.workflow_ref.action_type.clone())
+    .with_data("target_resource", wfe.spec.target_resource.clone());
     if let Err(error) = ctx.audit.record(extra(event)) {
         tracing::warn!(wfe = %wfe.name_any(), %error, "audit event dropped");
     }

@@ -10,8 +10,8 @@ use kube::ResourceExt as _;
 use kube::api::ObjectMeta;
 use sha2::{Digest as _, Sha256};
 
-use crate::api::workflowexecution::{FailureDetails, FailureReason};
 use crate::api::WorkflowExecution;
+use crate::api::workflowexecution::{FailureDetails, FailureReason};
 
 /// Label on the Job: name of the WorkflowExecution that created it.
 pub const LABEL_WFE_NAME: &str = "kubernaut.ai/workflow-execution";
@@ -45,13 +45,20 @@ pub fn lock_name(target: &str) -> String {
 pub fn build(wfe: &WorkflowExecution, namespace: &str, service_account: Option<&str>) -> Job {
     let labels = BTreeMap::from([
         (LABEL_WFE_NAME.to_owned(), wfe.name_any()),
-        (LABEL_WFE_NAMESPACE.to_owned(), wfe.namespace().unwrap_or_default()),
+        (
+            LABEL_WFE_NAMESPACE.to_owned(),
+            wfe.namespace().unwrap_or_default(),
+        ),
     ]);
     let env = wfe
         .spec
         .parameters
         .iter()
-        .map(|(name, value)| EnvVar { name: name.clone(), value: Some(value.clone()), ..EnvVar::default() })
+        .map(|(name, value)| EnvVar {
+            name: name.clone(),
+            value: Some(value.clone()),
+            ..EnvVar::default()
+        })
         .chain(std::iter::once(EnvVar {
             name: "TARGET_RESOURCE".to_owned(),
             value: Some(wfe.spec.target_resource.clone()),
@@ -63,14 +70,20 @@ pub fn build(wfe: &WorkflowExecution, namespace: &str, service_account: Option<&
             name: Some(lock_name(&wfe.spec.target_resource)),
             namespace: Some(namespace.to_owned()),
             labels: Some(labels.clone()),
-            annotations: Some(BTreeMap::from([(ANNOTATION_TARGET.to_owned(), wfe.spec.target_resource.clone())])),
+            annotations: Some(BTreeMap::from([(
+                ANNOTATION_TARGET.to_owned(),
+                wfe.spec.target_resource.clone(),
+            )])),
             ..ObjectMeta::default()
         },
         spec: Some(JobSpec {
             // A failed remediation is not retried blindly: the orchestrator decides.
             backoff_limit: Some(0),
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: Some(labels), ..ObjectMeta::default() }),
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    ..ObjectMeta::default()
+                }),
                 spec: Some(PodSpec {
                     restart_policy: Some("Never".to_owned()),
                     service_account_name: service_account.map(str::to_owned),
@@ -99,7 +112,10 @@ pub fn is_owned_by(job: &Job, namespace: &str, name: &str) -> bool {
 /// The WorkflowExecution (`namespace`, `name`) a Job's labels point to.
 pub fn owner_of(job: &Job) -> Option<(String, String)> {
     let labels = job.labels();
-    Some((labels.get(LABEL_WFE_NAMESPACE)?.clone(), labels.get(LABEL_WFE_NAME)?.clone()))
+    Some((
+        labels.get(LABEL_WFE_NAMESPACE)?.clone(),
+        labels.get(LABEL_WFE_NAME)?.clone(),
+    ))
 }
 
 /// What a Job's status says.
@@ -120,8 +136,16 @@ pub enum JobOutcome {
 
 /// Reads a Job's terminal conditions.
 pub fn outcome(job: &Job) -> JobOutcome {
-    let conditions = job.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or_default();
-    let is_true = |t: &str| conditions.iter().find(|c| c.type_ == t && c.status == "True");
+    let conditions = job
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default();
+    let is_true = |t: &str| {
+        conditions
+            .iter()
+            .find(|c| c.type_ == t && c.status == "True")
+    };
     if is_true(JOB_COMPLETE).is_some() {
         return JobOutcome::Succeeded;
     }
@@ -152,18 +176,34 @@ pub fn failure_details(job_reason: &str, job_message: &str, pods: &[Pod]) -> Fai
     } else {
         FailureReason::TaskFailed
     };
-    let message = match (job_message.is_empty(), terminated.and_then(|t| t.message.as_deref())) {
+    let message = match (
+        job_message.is_empty(),
+        terminated.and_then(|t| t.message.as_deref()),
+    ) {
         (_, Some(pod_message)) if !pod_message.is_empty() => pod_message.to_owned(),
         (false, _) => job_message.to_owned(),
-        (true, _) => format!("job failed ({})", if job_reason.is_empty() { "no reason given" } else { job_reason }),
+        (true, _) => format!(
+            "job failed ({})",
+            if job_reason.is_empty() {
+                "no reason given"
+            } else {
+                job_reason
+            }
+        ),
     };
-    FailureDetails { reason, message, exit_code }
+    FailureDetails {
+        reason,
+        message,
+        exit_code,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use k8s_openapi::api::batch::v1::{JobCondition, JobStatus};
-    use k8s_openapi::api::core::v1::{ContainerState, ContainerStateTerminated, ContainerStatus, PodStatus};
+    use k8s_openapi::api::core::v1::{
+        ContainerState, ContainerStateTerminated, ContainerStatus, PodStatus,
+    };
 
     use super::*;
 
@@ -217,39 +257,73 @@ mod tests {
 
     #[test]
     fn job_carries_labels_env_and_image() {
-        let wfe = WorkflowExecution::test("w").with_namespace("ns").with_parameter("REPLICAS", "3");
+        let wfe = WorkflowExecution::test("w")
+            .with_namespace("ns")
+            .with_parameter("REPLICAS", "3");
         let job = build(&wfe, "kubernaut-workflows", Some("runner"));
-        assert_eq!(job.metadata.namespace.as_deref(), Some("kubernaut-workflows"));
+        assert_eq!(
+            job.metadata.namespace.as_deref(),
+            Some("kubernaut-workflows")
+        );
         assert!(is_owned_by(&job, "ns", "w"));
         assert!(!is_owned_by(&job, "other", "w"));
         assert_eq!(owner_of(&job), Some(("ns".into(), "w".into())));
         let pod = job.spec.unwrap().template.spec.unwrap();
         assert_eq!(pod.service_account_name.as_deref(), Some("runner"));
         let env = pod.containers[0].env.clone().unwrap();
-        assert!(env.iter().any(|e| e.name == "REPLICAS" && e.value.as_deref() == Some("3")));
+        assert!(
+            env.iter()
+                .any(|e| e.name == "REPLICAS" && e.value.as_deref() == Some("3"))
+        );
         assert!(env.iter().any(|e| e.name == "TARGET_RESOURCE"));
-        assert_eq!(pod.containers[0].image.as_deref(), Some("quay.io/kubernaut/workflows/restart-pod:1.0.0"));
+        assert_eq!(
+            pod.containers[0].image.as_deref(),
+            Some("quay.io/kubernaut/workflows/restart-pod:1.0.0")
+        );
     }
 
     #[test]
     fn outcome_reads_conditions() {
         assert_eq!(outcome(&Job::default()), JobOutcome::Running);
-        assert_eq!(outcome(&job_with("Complete", "", "")), JobOutcome::Succeeded);
+        assert_eq!(
+            outcome(&job_with("Complete", "", "")),
+            JobOutcome::Succeeded
+        );
         assert_eq!(
             outcome(&job_with("Failed", "DeadlineExceeded", "too slow")),
-            JobOutcome::Failed { reason: "DeadlineExceeded".into(), message: "too slow".into() }
+            JobOutcome::Failed {
+                reason: "DeadlineExceeded".into(),
+                message: "too slow".into()
+            }
         );
         assert_eq!(outcome(&job_with("Suspended", "", "")), JobOutcome::Running);
     }
 
     #[test]
     fn failure_mapping() {
-        let d = failure_details("DeadlineExceeded", "Job was active longer than specified deadline", &[]);
-        assert_eq!((d.reason, d.exit_code), (FailureReason::DeadlineExceeded, None));
-        let d = failure_details("BackoffLimitExceeded", "backoff", &[pod_terminated("OOMKilled", 137)]);
-        assert_eq!((d.reason, d.exit_code), (FailureReason::OOMKilled, Some(137)));
+        let d = failure_details(
+            "DeadlineExceeded",
+            "Job was active longer than specified deadline",
+            &[],
+        );
+        assert_eq!(
+            (d.reason, d.exit_code),
+            (FailureReason::DeadlineExceeded, None)
+        );
+        let d = failure_details(
+            "BackoffLimitExceeded",
+            "backoff",
+            &[pod_terminated("OOMKilled", 137)],
+        );
+        assert_eq!(
+            (d.reason, d.exit_code),
+            (FailureReason::OOMKilled, Some(137))
+        );
         let d = failure_details("BackoffLimitExceeded", "", &[pod_terminated("Error", 2)]);
-        assert_eq!((d.reason, d.exit_code), (FailureReason::TaskFailed, Some(2)));
+        assert_eq!(
+            (d.reason, d.exit_code),
+            (FailureReason::TaskFailed, Some(2))
+        );
         assert_eq!(d.message, "job failed (BackoffLimitExceeded)");
         let d = failure_details("", "", &[]);
         assert_eq!(d.reason, FailureReason::TaskFailed);

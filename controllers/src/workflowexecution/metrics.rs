@@ -52,10 +52,18 @@ impl Metrics {
         let metrics = Self {
             reconciler_total: Family::default(),
             reconciler_duration_seconds: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(DURATION_BUCKET_START, DURATION_BUCKET_FACTOR, DURATION_BUCKET_COUNT))
+                Histogram::new(exponential_buckets(
+                    DURATION_BUCKET_START,
+                    DURATION_BUCKET_FACTOR,
+                    DURATION_BUCKET_COUNT,
+                ))
             }),
         };
-        registry.register(RECONCILER_TOTAL, "WorkflowExecution reconciles by outcome", metrics.reconciler_total.clone());
+        registry.register(
+            RECONCILER_TOTAL,
+            "WorkflowExecution reconciles by outcome",
+            metrics.reconciler_total.clone(),
+        );
         registry.register(
             RECONCILER_DURATION,
             "WorkflowExecution reconcile duration by outcome",
@@ -68,12 +76,16 @@ impl Metrics {
     pub fn observe(&self, outcome: Outcome, seconds: f64) {
         let labels = OutcomeLabels { outcome };
         self.reconciler_total.get_or_create(&labels).inc();
-        self.reconciler_duration_seconds.get_or_create(&labels).observe(seconds);
+        self.reconciler_duration_seconds
+            .get_or_create(&labels)
+            .observe(seconds);
     }
 
     /// Reconciles so far with `outcome` (for tests and debugging).
     pub fn reconciles(&self, outcome: Outcome) -> u64 {
-        self.reconciler_total.get_or_create(&OutcomeLabels { outcome }).get()
+        self.reconciler_total
+            .get_or_create(&OutcomeLabels { outcome })
+            .get()
     }
 }
 
@@ -94,8 +106,16 @@ mod tests {
         assert_eq!(metrics.reconciles(Outcome::error), 1);
         let mut text = String::new();
         encode(&mut text, &registry).unwrap();
-        assert!(text.contains("workflowexecution_reconciler_total{outcome=\"success\"} 2"), "{text}");
-        assert!(text.contains("workflowexecution_reconciler_duration_seconds_count{outcome=\"error\"} 1"), "{text}");
+        assert!(
+            text.contains("workflowexecution_reconciler_total{outcome=\"success\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "workflowexecution_reconciler_duration_seconds_count{outcome=\"error\"} 1"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

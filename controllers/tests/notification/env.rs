@@ -24,7 +24,11 @@ pub const BACKOFF_UNIT: Duration = Duration::from_millis(1);
 
 /// This process's directory for the file channel (unique per process and run).
 pub static FILE_DIR: LazyLock<PathBuf> = LazyLock::new(|| {
-    let dir = std::env::temp_dir().join(format!("notification-suite-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+    let dir = std::env::temp_dir().join(format!(
+        "notification-suite-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     std::fs::create_dir_all(&dir).expect("create the file channel's directory");
     dir
 });
@@ -72,23 +76,38 @@ pub fn config(breaker: BreakerConfig) -> Config {
         backoff_unit: BACKOFF_UNIT,
         breaker,
         phase_requeue: Duration::from_millis(10),
-        error_backoff: Backoff::new(Duration::from_millis(10), 2.0, Duration::from_millis(200), 0.1),
+        error_backoff: Backoff::new(
+            Duration::from_millis(10),
+            2.0,
+            Duration::from_millis(200),
+            0.1,
+        ),
         ..Config::default()
     }
 }
 
 /// The main suites disable the breaker: their tests fail the webhook on purpose, and under
 /// `cargo test` they share one controller, so one test's failures must not open another's.
-pub const NO_BREAKER: BreakerConfig = BreakerConfig { failure_threshold: 0, open_for: Duration::ZERO };
+pub const NO_BREAKER: BreakerConfig = BreakerConfig {
+    failure_threshold: 0,
+    open_for: Duration::ZERO,
+};
 
 fn suite(name: &str, breaker: BreakerConfig, with_controller: bool) -> Suite {
     Suite::builder(name)
         .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
-        .per_process_only("the shared manager of the single-controller baseline runs no Notification controller")
+        .per_process_only(
+            "the shared manager of the single-controller baseline runs no Notification controller",
+        )
         .controllers(move |setup| {
             if with_controller {
                 let metrics = Metrics::register(setup.registry);
-                notification::register(setup.manager, config(breaker), metrics, setup.audit.clone())?;
+                notification::register(
+                    setup.manager,
+                    config(breaker),
+                    metrics,
+                    setup.audit.clone(),
+                )?;
             }
             Ok(())
         })
@@ -98,19 +117,42 @@ fn suite(name: &str, breaker: BreakerConfig, with_controller: bool) -> Suite {
 /// The suite most tests use.
 pub static SUITE: LazyLock<Suite> = LazyLock::new(|| suite("notification", NO_BREAKER, true));
 /// A registry used by one test only, so its metric values are exact.
-pub static METRICS: LazyLock<Suite> = LazyLock::new(|| suite("notification-metrics", NO_BREAKER, true));
+pub static METRICS: LazyLock<Suite> =
+    LazyLock::new(|| suite("notification-metrics", NO_BREAKER, true));
 /// A breaker that stays open for the whole test once tripped.
-pub static BREAKER_OPEN: LazyLock<Suite> =
-    LazyLock::new(|| suite("notification-breaker-open", BreakerConfig { failure_threshold: 3, open_for: Duration::from_secs(3600) }, true));
+pub static BREAKER_OPEN: LazyLock<Suite> = LazyLock::new(|| {
+    suite(
+        "notification-breaker-open",
+        BreakerConfig {
+            failure_threshold: 3,
+            open_for: Duration::from_secs(3600),
+        },
+        true,
+    )
+});
 /// A breaker that lets a trial through soon after it opened.
-pub static BREAKER_TRIAL: LazyLock<Suite> =
-    LazyLock::new(|| suite("notification-breaker-trial", BreakerConfig { failure_threshold: 3, open_for: Duration::from_millis(200) }, true));
+pub static BREAKER_TRIAL: LazyLock<Suite> = LazyLock::new(|| {
+    suite(
+        "notification-breaker-trial",
+        BreakerConfig {
+            failure_threshold: 3,
+            open_for: Duration::from_millis(200),
+        },
+        true,
+    )
+});
 /// No controller: the test runs (and restarts) its own.
-pub static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| suite("notification-restart", NO_BREAKER, false));
+pub static NO_CONTROLLER: LazyLock<Suite> =
+    LazyLock::new(|| suite("notification-restart", NO_BREAKER, false));
 
 /// A fast retry policy: `max` attempts, 10 ms then doubling, capped at 100 ms.
 pub fn fast(max: i32) -> RetryPolicy {
-    RetryPolicy { max_attempts: max, initial_backoff_seconds: 10, backoff_multiplier: 2, max_backoff_seconds: 100 }
+    RetryPolicy {
+        max_attempts: max,
+        initial_backoff_seconds: 10,
+        backoff_multiplier: 2,
+        max_backoff_seconds: 100,
+    }
 }
 
 /// One test's view: its environment and its own namespace.
@@ -135,7 +177,9 @@ impl T {
     /// `script`, whose parent RemediationRequest (the audit correlation id) is unique across
     /// runs, with a fast retry policy.
     pub fn nr(&self, name: &str, script: &str) -> NotificationRequest {
-        let mut nr = NotificationRequest::test(name).with_namespace(&self.ns).with_retry_policy(fast(3));
+        let mut nr = NotificationRequest::test(name)
+            .with_namespace(&self.ns)
+            .with_retry_policy(fast(3));
         nr.spec.subject = format!("{name} {script}").trim().to_owned();
         if let Some(r) = nr.spec.remediation_request_ref.as_mut() {
             r.name = Some(format!("rr-{}-{name}", self.ns));
@@ -148,23 +192,38 @@ impl T {
     }
 
     pub async fn create(&self, nr: &NotificationRequest) -> NotificationRequest {
-        self.api().create(&PostParams::default(), nr).await.expect("create NotificationRequest")
+        self.api()
+            .create(&PostParams::default(), nr)
+            .await
+            .expect("create NotificationRequest")
     }
 
     /// Waits until `name` is in `phase`.
     pub async fn wait_phase(&self, name: &str, phase: NotificationPhase) -> NotificationRequest {
         let api = self.api();
-        eventually(&format!("NotificationRequest {}/{name} in phase {phase}", self.ns), || async {
-            let nr = api.get(name).await.map_err(|e| e.to_string())?;
-            if nr.phase() == phase { Ok(nr) } else { Err(format!("phase {}, status {:?}", nr.phase(), nr.status)) }
-        })
+        eventually(
+            &format!("NotificationRequest {}/{name} in phase {phase}", self.ns),
+            || async {
+                let nr = api.get(name).await.map_err(|e| e.to_string())?;
+                if nr.phase() == phase {
+                    Ok(nr)
+                } else {
+                    Err(format!("phase {}, status {:?}", nr.phase(), nr.status))
+                }
+            },
+        )
         .await
     }
 
     /// Creates `nr` and waits for `phase`.
-    pub async fn run(&self, nr: &NotificationRequest, phase: NotificationPhase) -> NotificationRequest {
+    pub async fn run(
+        &self,
+        nr: &NotificationRequest,
+        phase: NotificationPhase,
+    ) -> NotificationRequest {
         self.create(nr).await;
-        self.wait_phase(nr.metadata.name.as_deref().unwrap(), phase).await
+        self.wait_phase(nr.metadata.name.as_deref().unwrap(), phase)
+            .await
     }
 
     /// `namespace/name`, as the webhook target keys requests.
@@ -181,7 +240,10 @@ impl T {
     pub fn file_lines(&self, name: &str) -> Vec<serde_json::Value> {
         let text = std::fs::read_to_string(file_path()).unwrap_or_default();
         text.lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("every line of the file channel is JSON"))
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .expect("every line of the file channel is JSON")
+            })
             .filter(|v| v["namespace"] == self.ns.as_str() && v["name"] == name)
             .collect()
     }
@@ -195,25 +257,38 @@ impl T {
             .iter()
             .filter(|r| r.resource == "notificationrequests" && r.subresource == "status")
             .filter(|r| r.namespace == self.ns && r.name == name)
-            .filter(|r| matches!(r.method.as_str(), "PUT" | "PATCH") && (200..300).contains(&r.code))
+            .filter(|r| {
+                matches!(r.method.as_str(), "PUT" | "PATCH") && (200..300).contains(&r.code)
+            })
             .count()
     }
 
     /// Waits until the request log shows `expected` status writes of `name` (the log entry
     /// of the last write may land just after its response), then checks there are no more.
     pub async fn expect_status_writes(&self, name: &str, expected: usize) {
-        let seen = eventually(&format!("{expected} status write(s) of {name} in the request log"), || async {
-            let n = self.status_writes(name).await;
-            if n >= expected { Ok(n) } else { Err(n) }
-        })
+        let seen = eventually(
+            &format!("{expected} status write(s) of {name} in the request log"),
+            || async {
+                let n = self.status_writes(name).await;
+                if n >= expected { Ok(n) } else { Err(n) }
+            },
+        )
         .await;
         assert_eq!(seen, expected, "status writes of {name}");
     }
 
     /// Audit events of `nr`'s parent RemediationRequest, once at least `min` arrived.
     pub async fn audit(&self, nr: &NotificationRequest, min: usize) -> Vec<audit::AuditEvent> {
-        let correlation = nr.spec.remediation_request_ref.as_ref().and_then(|r| r.name.clone()).unwrap();
-        self.env.audit_events(&correlation, min, AUDIT_TIMEOUT).await.expect("audit events")
+        let correlation = nr
+            .spec
+            .remediation_request_ref
+            .as_ref()
+            .and_then(|r| r.name.clone())
+            .unwrap();
+        self.env
+            .audit_events(&correlation, min, AUDIT_TIMEOUT)
+            .await
+            .expect("audit events")
     }
 }
 
@@ -224,7 +299,17 @@ pub fn attempts(nr: &NotificationRequest) -> Vec<(String, i32, String)> {
         .map(|s| {
             s.delivery_attempts
                 .iter()
-                .map(|a| (a.channel.clone(), a.attempt, serde_json::to_value(a.status).unwrap().as_str().unwrap().to_owned()))
+                .map(|a| {
+                    (
+                        a.channel.clone(),
+                        a.attempt,
+                        serde_json::to_value(a.status)
+                            .unwrap()
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()

@@ -26,20 +26,34 @@ const STOP_GRACE: Duration = Duration::from_millis(100);
 #[tokio::test]
 async fn extra_reconciles_never_deliver_an_attempt_twice() {
     let Some(t) = T::new("dup").await else { return };
-    let policy = RetryPolicy { max_attempts: 4, initial_backoff_seconds: 40, backoff_multiplier: 2, max_backoff_seconds: 200 };
-    let nr = t.nr("dup", "fail:3").with_type(NotificationType::Escalation).with_retry_policy(policy);
+    let policy = RetryPolicy {
+        max_attempts: 4,
+        initial_backoff_seconds: 40,
+        backoff_multiplier: 2,
+        max_backoff_seconds: 200,
+    };
+    let nr = t
+        .nr("dup", "fail:3")
+        .with_type(NotificationType::Escalation)
+        .with_retry_policy(policy);
     t.create(&nr).await;
     // Every label change is a watch event and so a reconcile, between and during rounds.
     let api = t.api();
     for i in 0..20 {
         let patch = json!({"metadata": {"labels": {"poke": i.to_string()}}});
-        api.patch("dup", &PatchParams::default(), &Patch::Merge(&patch)).await.expect("label patch");
+        api.patch("dup", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .expect("label patch");
         if api.get("dup").await.expect("get").phase() == Sent {
             break;
         }
     }
     let done = t.wait_phase("dup", Sent).await;
-    let heard: Vec<String> = t.received("dup").iter().map(|r| r.attempt.clone()).collect();
+    let heard: Vec<String> = t
+        .received("dup")
+        .iter()
+        .map(|r| r.attempt.clone())
+        .collect();
     assert_eq!(heard, ["webhook#1", "webhook#2", "webhook#3", "webhook#4"]);
     assert_eq!(attempts(&done).len(), 4);
 }
@@ -47,18 +61,32 @@ async fn extra_reconciles_never_deliver_an_attempt_twice() {
 async fn start(t: &T, registry: &mut Registry) -> RunningManager {
     let mut manager = Manager::new(t.env.client(), CancellationToken::new());
     let metrics = Metrics::register(registry);
-    notification::register(&mut manager, config(NO_BREAKER), metrics, t.env.audit().clone()).expect("valid config");
+    notification::register(
+        &mut manager,
+        config(NO_BREAKER),
+        metrics,
+        t.env.audit().clone(),
+    )
+    .expect("valid config");
     let running = manager.start();
-    running.ready(READY_TIMEOUT).await.expect("controller ready");
+    running
+        .ready(READY_TIMEOUT)
+        .await
+        .expect("controller ready");
     running
 }
 
 #[tokio::test]
 async fn a_delivery_cut_off_by_a_restart_is_recorded_as_interrupted_and_not_redelivered() {
-    let Some(t) = T::on(&NO_CONTROLLER, "restart").await else { return };
+    let Some(t) = T::on(&NO_CONTROLLER, "restart").await else {
+        return;
+    };
     let mut first_registry = Registry::default();
     let first = start(&t, &mut first_registry).await;
-    let nr = t.nr("restart", "hold:1").with_type(NotificationType::Escalation).with_retry_policy(crate::env::fast(2));
+    let nr = t
+        .nr("restart", "hold:1")
+        .with_type(NotificationType::Escalation)
+        .with_retry_policy(crate::env::fast(2));
     t.create(&nr).await;
     eventually("the first attempt to reach the target", || async {
         let n = t.received("restart").len();
@@ -67,7 +95,13 @@ async fn a_delivery_cut_off_by_a_restart_is_recorded_as_interrupted_and_not_rede
     .await;
     // The round was claimed before anything was sent.
     let claimed = t.api().get("restart").await.unwrap();
-    assert_eq!(claimed.annotations().get(CLAIM_ANNOTATION).map(String::as_str), Some("webhook#1"));
+    assert_eq!(
+        claimed
+            .annotations()
+            .get(CLAIM_ANNOTATION)
+            .map(String::as_str),
+        Some("webhook#1")
+    );
     assert!(attempts(&claimed).is_empty(), "nothing recorded yet");
     // Stop the controller while the target holds the delivery: the reconcile is aborted.
     let _ = first.shutdown(STOP_GRACE).await;
@@ -76,9 +110,28 @@ async fn a_delivery_cut_off_by_a_restart_is_recorded_as_interrupted_and_not_rede
     let second = start(&t, &mut second_registry).await;
     let done = t.wait_phase("restart", Sent).await;
     WEBHOOK.release(&t.key("restart"));
-    assert_eq!(attempts(&done), [at("webhook", 1, "failed"), at("webhook", 2, "success")]);
-    assert_eq!(done.status.as_ref().unwrap().delivery_attempts[0].error.as_deref(), Some(INTERRUPTED));
-    let heard: Vec<String> = t.received("restart").iter().map(|r| r.attempt.clone()).collect();
-    assert_eq!(heard, ["webhook#1", "webhook#2"], "attempt 1 was never sent again");
-    second.shutdown(READY_TIMEOUT).await.expect("second controller stops cleanly");
+    assert_eq!(
+        attempts(&done),
+        [at("webhook", 1, "failed"), at("webhook", 2, "success")]
+    );
+    assert_eq!(
+        done.status.as_ref().unwrap().delivery_attempts[0]
+            .error
+            .as_deref(),
+        Some(INTERRUPTED)
+    );
+    let heard: Vec<String> = t
+        .received("restart")
+        .iter()
+        .map(|r| r.attempt.clone())
+        .collect();
+    assert_eq!(
+        heard,
+        ["webhook#1", "webhook#2"],
+        "attempt 1 was never sent again"
+    );
+    second
+        .shutdown(READY_TIMEOUT)
+        .await
+        .expect("second controller stops cleanly");
 }

@@ -45,7 +45,9 @@ struct HookState {
 impl HookState {
     fn gate(&self, key: &str) -> watch::Sender<bool> {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        held.entry(key.to_owned()).or_insert_with(|| watch::channel(false).0).clone()
+        held.entry(key.to_owned())
+            .or_insert_with(|| watch::channel(false).0)
+            .clone()
     }
 }
 
@@ -61,18 +63,32 @@ pub static WEBHOOK: LazyLock<Webhook> = LazyLock::new(Webhook::start);
 
 impl Webhook {
     fn start() -> Webhook {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the webhook target on 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("non-blocking listener");
-        let url = format!("http://{}/hook", listener.local_addr().expect("local address"));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind the webhook target on 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let url = format!(
+            "http://{}/hook",
+            listener.local_addr().expect("local address")
+        );
         let state = Arc::new(HookState::default());
-        let app = Router::new().route("/hook", post(hook)).with_state(state.clone());
+        let app = Router::new()
+            .route("/hook", post(hook))
+            .with_state(state.clone());
         std::thread::Builder::new()
             .name("webhook-target".into())
             .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("webhook runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("webhook runtime");
                 rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    axum::serve(listener, app).await.expect("webhook target stopped");
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    axum::serve(listener, app)
+                        .await
+                        .expect("webhook target stopped");
                 });
             })
             .expect("spawn the webhook thread");
@@ -81,8 +97,15 @@ impl Webhook {
 
     /// Requests received for `namespace/name`, oldest first.
     pub fn received(&self, notification: &str) -> Vec<Received> {
-        let all = self.state.received.lock().unwrap_or_else(PoisonError::into_inner);
-        all.iter().filter(|r| r.notification == notification).cloned().collect()
+        let all = self
+            .state
+            .received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        all.iter()
+            .filter(|r| r.notification == notification)
+            .cloned()
+            .collect()
     }
 
     /// Lets the held requests of `namespace/name` (and later ones) be answered.
@@ -92,15 +115,33 @@ impl Webhook {
 }
 
 fn token(subject: &str, name: &str) -> Option<u32> {
-    subject.split_whitespace().find_map(|t| t.strip_prefix(name)?.strip_prefix(':')?.parse().ok())
+    subject
+        .split_whitespace()
+        .find_map(|t| t.strip_prefix(name)?.strip_prefix(':')?.parse().ok())
 }
 
-async fn hook(State(state): State<Arc<HookState>>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, &'static str) {
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+async fn hook(
+    State(state): State<Arc<HookState>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, &'static str) {
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let notification = header("x-kubernaut-notification");
-    let subject = body["notification"]["subject"].as_str().unwrap_or_default().to_owned();
+    let subject = body["notification"]["subject"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let n = {
-        let mut received = state.received.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut received = state
+            .received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         received.push(Received {
             notification: notification.clone(),
             attempt: header("x-kubernaut-attempt"),
@@ -108,7 +149,13 @@ async fn hook(State(state): State<Arc<HookState>>, headers: HeaderMap, Json(body
             body,
             at: Instant::now(),
         });
-        u32::try_from(received.iter().filter(|r| r.notification == notification).count()).unwrap_or(u32::MAX)
+        u32::try_from(
+            received
+                .iter()
+                .filter(|r| r.notification == notification)
+                .count(),
+        )
+        .unwrap_or(u32::MAX)
     };
     if subject.split_whitespace().any(|t| t == "reject") {
         return (StatusCode::BAD_REQUEST, "payload rejected");

@@ -27,7 +27,12 @@ fn config(cooldown: Duration, exec_ns: &str) -> Config {
         cooldown,
         phase_requeue: Duration::from_millis(10),
         // Errors retried within milliseconds, so recovery tests stay fast.
-        error_backoff: Backoff::new(Duration::from_millis(10), 2.0, Duration::from_millis(200), 0.1),
+        error_backoff: Backoff::new(
+            Duration::from_millis(10),
+            2.0,
+            Duration::from_millis(200),
+            0.1,
+        ),
         ..Config::default()
     }
 }
@@ -36,7 +41,12 @@ fn suite(name: &str, cooldown: Duration) -> Suite {
     suite_with(name, cooldown, EXEC_NS, true)
 }
 
-fn suite_with(name: &str, cooldown: Duration, exec_ns: &'static str, create_exec_ns: bool) -> Suite {
+fn suite_with(
+    name: &str,
+    cooldown: Duration,
+    exec_ns: &'static str,
+    create_exec_ns: bool,
+) -> Suite {
     let mut builder = Suite::builder(name).crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"));
     // The shared manager of the single-controller baseline runs the main suite's configuration
     // only (scripts/single-bootstrap passes the same values): one controller cannot also have a
@@ -50,7 +60,12 @@ fn suite_with(name: &str, cooldown: Duration, exec_ns: &'static str, create_exec
     builder
         .controllers(move |setup| {
             let metrics = Metrics::register(setup.registry);
-            workflowexecution::register(setup.manager, config(cooldown, exec_ns), metrics, setup.audit.clone());
+            workflowexecution::register(
+                setup.manager,
+                config(cooldown, exec_ns),
+                metrics,
+                setup.audit.clone(),
+            );
             Ok(())
         })
         .build()
@@ -60,18 +75,26 @@ fn suite_with(name: &str, cooldown: Duration, exec_ns: &'static str, create_exec
 pub const LATE_EXEC_NS: &str = "kubernaut-workflows-late";
 
 /// A suite whose execution namespace does not exist at start.
-pub static LATE_NAMESPACE: LazyLock<Suite> =
-    LazyLock::new(|| suite_with("workflowexecution-late-namespace", COOLDOWN, LATE_EXEC_NS, false));
+pub static LATE_NAMESPACE: LazyLock<Suite> = LazyLock::new(|| {
+    suite_with(
+        "workflowexecution-late-namespace",
+        COOLDOWN,
+        LATE_EXEC_NS,
+        false,
+    )
+});
 
 /// The suite most tests use.
 pub static SUITE: LazyLock<Suite> = LazyLock::new(|| suite("workflowexecution", COOLDOWN));
 
 /// A suite whose cooldown never ends within a test, to observe the Job being kept.
-pub static LONG_COOLDOWN: LazyLock<Suite> = LazyLock::new(|| suite("workflowexecution-long-cooldown", Duration::from_secs(3600)));
+pub static LONG_COOLDOWN: LazyLock<Suite> =
+    LazyLock::new(|| suite("workflowexecution-long-cooldown", Duration::from_secs(3600)));
 
 /// A suite with a registry used by one test only, so its metric values are exact even when
 /// tests share a process.
-pub static METRICS: LazyLock<Suite> = LazyLock::new(|| suite("workflowexecution-metrics", COOLDOWN));
+pub static METRICS: LazyLock<Suite> =
+    LazyLock::new(|| suite("workflowexecution-metrics", COOLDOWN));
 
 /// Another single-test suite, for a test that counts reconciles.
 pub static QUIET: LazyLock<Suite> = LazyLock::new(|| suite("workflowexecution-quiet", COOLDOWN));
@@ -88,7 +111,10 @@ pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
         .per_process_only("its controller reads a clock the test moves")
         .controllers(|setup| {
             let metrics = Metrics::register(setup.registry);
-            let config = Config { clock: CLOCK.clone(), ..config(COOLDOWN, EXEC_NS) };
+            let config = Config {
+                clock: CLOCK.clone(),
+                ..config(COOLDOWN, EXEC_NS)
+            };
             workflowexecution::register(setup.manager, config, metrics, setup.audit.clone());
             Ok(())
         })
@@ -138,29 +164,47 @@ impl T {
     }
 
     pub async fn create(&self, wfe: &WorkflowExecution) -> WorkflowExecution {
-        self.wfes().create(&PostParams::default(), wfe).await.expect("create WorkflowExecution")
+        self.wfes()
+            .create(&PostParams::default(), wfe)
+            .await
+            .expect("create WorkflowExecution")
     }
 
     pub async fn wait_phase(&self, name: &str, phase: WorkflowExecutionPhase) -> WorkflowExecution {
         let api = self.wfes();
-        eventually(&format!("WorkflowExecution {}/{name} in phase {phase}", self.ns), || async {
-            let wfe = api.get(name).await.map_err(|e| e.to_string())?;
-            if wfe.phase() == phase { Ok(wfe) } else { Err(format!("phase {}, status {:?}", wfe.phase(), wfe.status)) }
-        })
+        eventually(
+            &format!("WorkflowExecution {}/{name} in phase {phase}", self.ns),
+            || async {
+                let wfe = api.get(name).await.map_err(|e| e.to_string())?;
+                if wfe.phase() == phase {
+                    Ok(wfe)
+                } else {
+                    Err(format!("phase {}, status {:?}", wfe.phase(), wfe.status))
+                }
+            },
+        )
         .await
     }
 
     /// Creates `wfe` and waits until its Job exists and it runs; returns the Job's name.
     pub async fn start(&self, wfe: &WorkflowExecution) -> String {
         self.create(wfe).await;
-        let running = self.wait_phase(&wfe.metadata.name.clone().unwrap(), WorkflowExecutionPhase::Running).await;
+        let running = self
+            .wait_phase(
+                &wfe.metadata.name.clone().unwrap(),
+                WorkflowExecutionPhase::Running,
+            )
+            .await;
         running.status.unwrap().execution_ref.unwrap().name.unwrap()
     }
 
     /// Plays the Job controller: sets a Job condition to True.
     pub async fn job_condition(&self, job: &str, type_: &str, reason: &str, message: &str) {
         let patch = json!({"status": {"conditions": [{"type": type_, "status": "True", "reason": reason, "message": message}]}});
-        self.jobs().patch_status(job, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("patch Job status");
+        self.jobs()
+            .patch_status(job, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .expect("patch Job status");
     }
 
     /// Plays the Job controller: a Pod of `job` whose container terminated with `reason`/`exit_code`.
@@ -171,12 +215,20 @@ impl T {
             "spec": {"containers": [{"name": "workflow", "image": "x"}]},
         }))
         .unwrap();
-        pods.create(&PostParams::default(), &pod).await.expect("create pod");
+        pods.create(&PostParams::default(), &pod)
+            .await
+            .expect("create pod");
         let status = json!({"status": {"containerStatuses": [{
             "name": "workflow", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
             "state": {"terminated": {"reason": reason, "exitCode": exit_code, "message": message}},
         }]}});
-        pods.patch_status(&format!("{job}-pod"), &PatchParams::default(), &Patch::Merge(&status)).await.expect("pod status");
+        pods.patch_status(
+            &format!("{job}-pod"),
+            &PatchParams::default(),
+            &Patch::Merge(&status),
+        )
+        .await
+        .expect("pod status");
     }
 
     /// Successful `/status` writes the API server received for WorkflowExecution `name`.
@@ -188,7 +240,9 @@ impl T {
             .iter()
             .filter(|r| r.resource == "workflowexecutions" && r.subresource == "status")
             .filter(|r| r.namespace == self.ns && r.name == name)
-            .filter(|r| matches!(r.method.as_str(), "PUT" | "PATCH") && (200..300).contains(&r.code))
+            .filter(|r| {
+                matches!(r.method.as_str(), "PUT" | "PATCH") && (200..300).contains(&r.code)
+            })
             .count()
     }
 
@@ -198,7 +252,10 @@ impl T {
         eventually(&format!("Job {EXEC_NS}/{job} to be deleted"), || async {
             match jobs.get_opt(job).await {
                 Ok(None) => Ok(()),
-                Ok(Some(j)) => Err(format!("still there, deletionTimestamp {:?}", j.metadata.deletion_timestamp)),
+                Ok(Some(j)) => Err(format!(
+                    "still there, deletionTimestamp {:?}",
+                    j.metadata.deletion_timestamp
+                )),
                 Err(e) => Err(e.to_string()),
             }
         })
@@ -208,11 +265,19 @@ impl T {
     /// Audit events of `wfe`'s parent RemediationRequest, once at least `min` arrived.
     pub async fn audit(&self, wfe: &WorkflowExecution, min: usize) -> Vec<audit::AuditEvent> {
         let correlation = wfe.spec.remediation_request_ref.name.clone().unwrap();
-        self.env.audit_events(&correlation, min, AUDIT_TIMEOUT).await.expect("audit events")
+        self.env
+            .audit_events(&correlation, min, AUDIT_TIMEOUT)
+            .await
+            .expect("audit events")
     }
 }
 
 /// A condition's status by type.
 pub fn condition(wfe: &WorkflowExecution, type_: &str) -> Option<String> {
-    wfe.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_).map(|c| c.status.clone())
+    wfe.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| c.status.clone())
 }

@@ -1,8 +1,8 @@
 //! Job failures and how each maps to the execution's phase and failureDetails.
 
+use controllers::api::Time;
 use controllers::api::WorkflowExecutionPhase::*;
 use controllers::api::workflowexecution::FailureReason;
-use controllers::api::Time;
 use std::time::Duration;
 
 use kube::api::{DeleteParams, Patch, PatchParams};
@@ -14,13 +14,31 @@ async fn deadline_exceeded_job_fails_with_deadline_exceeded() {
     let t = T::new("deadline").await;
     let wfe = t.wfe("deadline");
     let job = t.start(&wfe).await;
-    t.job_condition(&job, "Failed", "DeadlineExceeded", "Job was active longer than specified deadline").await;
+    t.job_condition(
+        &job,
+        "Failed",
+        "DeadlineExceeded",
+        "Job was active longer than specified deadline",
+    )
+    .await;
     let failed = t.wait_phase("deadline", Failed).await;
-    let details = failed.status.as_ref().unwrap().failure_details.clone().unwrap();
+    let details = failed
+        .status
+        .as_ref()
+        .unwrap()
+        .failure_details
+        .clone()
+        .unwrap();
     assert_eq!(details.reason, FailureReason::DeadlineExceeded);
-    assert_eq!(details.message, "Job was active longer than specified deadline");
+    assert_eq!(
+        details.message,
+        "Job was active longer than specified deadline"
+    );
     assert_eq!(details.exit_code, None);
-    assert_eq!(condition(&failed, "ExecutionComplete").as_deref(), Some("False"));
+    assert_eq!(
+        condition(&failed, "ExecutionComplete").as_deref(),
+        Some("False")
+    );
     assert_eq!(condition(&failed, "Ready").as_deref(), Some("False"));
 }
 
@@ -30,9 +48,24 @@ async fn oom_killed_pod_fails_with_oom_killed_and_its_exit_code() {
     let wfe = t.wfe("oom");
     let job = t.start(&wfe).await;
     t.terminated_pod(&job, "OOMKilled", 137, "").await;
-    t.job_condition(&job, "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit").await;
-    let details = t.wait_phase("oom", Failed).await.status.unwrap().failure_details.unwrap();
-    assert_eq!((details.reason, details.exit_code), (FailureReason::OOMKilled, Some(137)));
+    t.job_condition(
+        &job,
+        "Failed",
+        "BackoffLimitExceeded",
+        "Job has reached the specified backoff limit",
+    )
+    .await;
+    let details = t
+        .wait_phase("oom", Failed)
+        .await
+        .status
+        .unwrap()
+        .failure_details
+        .unwrap();
+    assert_eq!(
+        (details.reason, details.exit_code),
+        (FailureReason::OOMKilled, Some(137))
+    );
 }
 
 #[tokio::test]
@@ -40,9 +73,22 @@ async fn non_zero_exit_fails_with_task_failed_and_the_pod_message() {
     let t = T::new("taskfail").await;
     let wfe = t.wfe("taskfail");
     let job = t.start(&wfe).await;
-    t.terminated_pod(&job, "Error", 3, "kubectl rollout restart failed").await;
-    t.job_condition(&job, "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit").await;
-    let details = t.wait_phase("taskfail", Failed).await.status.unwrap().failure_details.unwrap();
+    t.terminated_pod(&job, "Error", 3, "kubectl rollout restart failed")
+        .await;
+    t.job_condition(
+        &job,
+        "Failed",
+        "BackoffLimitExceeded",
+        "Job has reached the specified backoff limit",
+    )
+    .await;
+    let details = t
+        .wait_phase("taskfail", Failed)
+        .await
+        .status
+        .unwrap()
+        .failure_details
+        .unwrap();
     assert_eq!(details.reason, FailureReason::TaskFailed);
     assert_eq!(details.exit_code, Some(3));
     assert_eq!(details.message, "kubectl rollout restart failed");
@@ -53,8 +99,15 @@ async fn failure_without_pods_is_task_failed_with_the_job_reason() {
     let t = T::new("nopods").await;
     let wfe = t.wfe("nopods");
     let job = t.start(&wfe).await;
-    t.job_condition(&job, "Failed", "BackoffLimitExceeded", "").await;
-    let details = t.wait_phase("nopods", Failed).await.status.unwrap().failure_details.unwrap();
+    t.job_condition(&job, "Failed", "BackoffLimitExceeded", "")
+        .await;
+    let details = t
+        .wait_phase("nopods", Failed)
+        .await
+        .status
+        .unwrap()
+        .failure_details
+        .unwrap();
     assert_eq!(details.reason, FailureReason::TaskFailed);
     assert_eq!(details.message, "job failed (BackoffLimitExceeded)");
 }
@@ -64,8 +117,17 @@ async fn a_job_deleted_while_running_fails_with_execution_not_found() {
     let t = T::new("vanished").await;
     let wfe = t.wfe("vanished");
     let job = t.start(&wfe).await;
-    t.jobs().delete(&job, &DeleteParams::default()).await.unwrap();
-    let details = t.wait_phase("vanished", Failed).await.status.unwrap().failure_details.unwrap();
+    t.jobs()
+        .delete(&job, &DeleteParams::default())
+        .await
+        .unwrap();
+    let details = t
+        .wait_phase("vanished", Failed)
+        .await
+        .status
+        .unwrap()
+        .failure_details
+        .unwrap();
     assert_eq!(details.reason, FailureReason::ExecutionNotFound);
     assert!(details.message.contains(&job), "{}", details.message);
 }
@@ -74,37 +136,55 @@ async fn a_job_deleted_while_running_fails_with_execution_not_found() {
 async fn a_deadline_already_passed_fails_before_any_job_is_created() {
     let t = T::new("late").await;
     let mut wfe = t.wfe("late");
-    wfe.spec.times_out_at = Some(Time(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60)));
+    wfe.spec.times_out_at = Some(Time(
+        jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60),
+    ));
     t.create(&wfe).await;
     let failed = t.wait_phase("late", Failed).await;
     let status = failed.status.unwrap();
-    assert_eq!(status.failure_details.unwrap().reason, FailureReason::TimedOut);
+    assert_eq!(
+        status.failure_details.unwrap().reason,
+        FailureReason::TimedOut
+    );
     assert!(status.execution_ref.is_none());
     let lock = controllers::workflowexecution::job::lock_name(&wfe.spec.target_resource);
-    assert!(t.jobs().get_opt(&lock).await.unwrap().is_none(), "no Job may be created past the deadline");
+    assert!(
+        t.jobs().get_opt(&lock).await.unwrap().is_none(),
+        "no Job may be created past the deadline"
+    );
 }
 
 #[tokio::test]
 async fn a_deadline_passing_while_running_times_out() {
     // The controller of this suite reads a clock the test moves: no waiting for the deadline.
-    let Some(env) = MOVABLE_CLOCK.env_or_skip().await else { return };
+    let Some(env) = MOVABLE_CLOCK.env_or_skip().await else {
+        return;
+    };
     let ns = env.namespace("timeout").await.expect("namespace");
     let t = T { env, ns };
     let mut wfe = t.wfe("timeout");
-    wfe.spec.times_out_at = Some(Time(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600)));
+    wfe.spec.times_out_at = Some(Time(
+        jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600),
+    ));
     let job = t.start(&wfe).await;
     // An hour later by the controller's clock, the Job is still running.
     assert!(CLOCK.advance(Duration::from_secs(2 * 3600)));
     // The controller waits for the deadline with a timer set by the old clock; any change to
     // the object brings the reconcile that sees the new time (as a real deadline timer would).
     let poke = serde_json::json!({"metadata": {"annotations": {"test/poke": "1"}}});
-    t.wfes().patch("timeout", &PatchParams::default(), &Patch::Merge(&poke)).await.unwrap();
+    t.wfes()
+        .patch("timeout", &PatchParams::default(), &Patch::Merge(&poke))
+        .await
+        .unwrap();
     let failed = t.wait_phase("timeout", Failed).await;
     let status = failed.status.unwrap();
     let details = status.failure_details.unwrap();
     assert_eq!(details.reason, FailureReason::TimedOut);
     assert!(details.message.contains(&job), "{}", details.message);
-    assert!(status.execution_ref.is_some(), "it timed out while running, after creating its Job");
+    assert!(
+        status.execution_ref.is_some(),
+        "it timed out while running, after creating its Job"
+    );
 }
 
 #[tokio::test]
@@ -112,7 +192,8 @@ async fn a_failed_execution_stays_failed_when_the_job_later_reports_success() {
     let t = T::new("terminal").await;
     let wfe = t.wfe("terminal");
     let job = t.start(&wfe).await;
-    t.job_condition(&job, "Failed", "DeadlineExceeded", "too slow").await;
+    t.job_condition(&job, "Failed", "DeadlineExceeded", "too slow")
+        .await;
     t.wait_phase("terminal", Failed).await;
     // The Job may already be gone after the cooldown; either way nothing moves a terminal phase.
     let _ = t

@@ -2,7 +2,9 @@
 //! creates, its cooldown and deletion, and the finalizer.
 
 use controllers::api::{FINALIZER, WorkflowExecutionPhase::*};
-use controllers::workflowexecution::job::{ANNOTATION_TARGET, LABEL_WFE_NAME, LABEL_WFE_NAMESPACE, lock_name};
+use controllers::workflowexecution::job::{
+    ANNOTATION_TARGET, LABEL_WFE_NAME, LABEL_WFE_NAMESPACE, lock_name,
+};
 use fixtures::eventually;
 use kube::ResourceExt as _;
 use kube::api::DeleteParams;
@@ -15,20 +17,37 @@ async fn pending_creates_the_job_under_the_lock_name_and_runs() {
     let wfe = t.wfe("creates").with_parameter("REPLICAS", "3");
     let job_name = t.start(&wfe).await;
     assert_eq!(job_name, lock_name(&wfe.spec.target_resource));
-    assert!(job_name.starts_with("wfe-") && job_name.len() == 20, "{job_name}");
+    assert!(
+        job_name.starts_with("wfe-") && job_name.len() == 20,
+        "{job_name}"
+    );
 
     let job = t.jobs().get(&job_name).await.unwrap();
     assert_eq!(job.namespace().as_deref(), Some(EXEC_NS));
-    assert_eq!(job.labels().get(LABEL_WFE_NAME).map(String::as_str), Some("creates"));
+    assert_eq!(
+        job.labels().get(LABEL_WFE_NAME).map(String::as_str),
+        Some("creates")
+    );
     assert_eq!(job.labels().get(LABEL_WFE_NAMESPACE), Some(&t.ns));
-    assert_eq!(job.annotations().get(ANNOTATION_TARGET), Some(&wfe.spec.target_resource));
+    assert_eq!(
+        job.annotations().get(ANNOTATION_TARGET),
+        Some(&wfe.spec.target_resource)
+    );
     // Cross-namespace: the link is labels, never an ownerReference.
     assert!(job.owner_references().is_empty());
     let container = &job.spec.unwrap().template.spec.unwrap().containers[0];
-    assert_eq!(container.image.as_deref(), Some(wfe.spec.workflow_ref.execution_bundle.as_str()));
+    assert_eq!(
+        container.image.as_deref(),
+        Some(wfe.spec.workflow_ref.execution_bundle.as_str())
+    );
     let env = container.env.clone().unwrap();
-    assert!(env.iter().any(|e| e.name == "REPLICAS" && e.value.as_deref() == Some("3")));
-    assert!(env.iter().any(|e| e.name == "TARGET_RESOURCE" && e.value.as_ref() == Some(&wfe.spec.target_resource)));
+    assert!(
+        env.iter()
+            .any(|e| e.name == "REPLICAS" && e.value.as_deref() == Some("3"))
+    );
+    assert!(env.iter().any(
+        |e| e.name == "TARGET_RESOURCE" && e.value.as_ref() == Some(&wfe.spec.target_resource)
+    ));
 }
 
 #[tokio::test]
@@ -39,12 +58,25 @@ async fn running_status_records_the_execution_and_its_conditions() {
     let running = t.wait_phase("running", Running).await;
     let status = running.status.as_ref().unwrap();
     let exec = status.execution_ref.as_ref().unwrap();
-    assert_eq!((exec.kind.as_deref(), exec.namespace.as_deref(), exec.name.as_deref()), (Some("Job"), Some(EXEC_NS), Some(job.as_str())));
+    assert_eq!(
+        (
+            exec.kind.as_deref(),
+            exec.namespace.as_deref(),
+            exec.name.as_deref()
+        ),
+        (Some("Job"), Some(EXEC_NS), Some(job.as_str()))
+    );
     assert!(exec.uid.is_some());
     assert!(status.start_time.is_some());
     assert_eq!(status.observed_generation, Some(1));
-    assert_eq!(condition(&running, "ExecutionCreated").as_deref(), Some("True"));
-    assert_eq!(condition(&running, "ExecutionRunning").as_deref(), Some("True"));
+    assert_eq!(
+        condition(&running, "ExecutionCreated").as_deref(),
+        Some("True")
+    );
+    assert_eq!(
+        condition(&running, "ExecutionRunning").as_deref(),
+        Some("True")
+    );
     assert_eq!(condition(&running, "Ready").as_deref(), Some("False"));
 }
 
@@ -54,7 +86,11 @@ async fn a_job_that_has_not_finished_keeps_the_execution_running() {
     let t = T::on(&QUIET, "stays").await;
     let wfe = t.wfe("stays");
     let job = t.start(&wfe).await;
-    let reconciles = || async { t.env.metric_or_zero("workflowexecution_reconciler_total", &[]).await };
+    let reconciles = || async {
+        t.env
+            .metric_or_zero("workflowexecution_reconciler_total", &[])
+            .await
+    };
     // Wait for the reconciles that follow Running to settle (the phase requeue).
     let last = std::cell::Cell::new(reconciles().await);
     eventually("reconciles to settle after Running", || async {
@@ -65,7 +101,8 @@ async fn a_job_that_has_not_finished_keeps_the_execution_running() {
     .await;
     let before = reconciles().await;
     // A Job condition that is not terminal (the Job was suspended) changes nothing...
-    t.job_condition(&job, "Suspended", "Suspended", "paused by a test").await;
+    t.job_condition(&job, "Suspended", "Suspended", "paused by a test")
+        .await;
     // ...once the controller has reconciled the Job change (the Job watch maps it to us).
     eventually("a reconcile after the Job update", || async {
         let now = reconciles().await;
@@ -86,8 +123,14 @@ async fn job_success_completes_the_execution() {
     let status = done.status.as_ref().unwrap();
     assert!(status.completion_time.is_some());
     assert!(status.failure_details.is_none());
-    assert_eq!(condition(&done, "ExecutionComplete").as_deref(), Some("True"));
-    assert_eq!(condition(&done, "ExecutionRunning").as_deref(), Some("False"));
+    assert_eq!(
+        condition(&done, "ExecutionComplete").as_deref(),
+        Some("True")
+    );
+    assert_eq!(
+        condition(&done, "ExecutionRunning").as_deref(),
+        Some("False")
+    );
     assert_eq!(condition(&done, "Ready").as_deref(), Some("True"));
 }
 
@@ -118,14 +161,20 @@ async fn the_job_is_deleted_after_the_cooldown() {
 
 #[tokio::test]
 async fn the_job_is_kept_while_the_cooldown_runs() {
-    let Some(t) = T::on_or_skip(&LONG_COOLDOWN, "kept").await else { return };
+    let Some(t) = T::on_or_skip(&LONG_COOLDOWN, "kept").await else {
+        return;
+    };
     let wfe = t.wfe("kept");
     let job = t.start(&wfe).await;
     t.job_condition(&job, "Complete", "Completed", "done").await;
     let done = t.wait_phase("kept", Completed).await;
     // The reconcile that saw Completed has run (it wrote the status); the Job is still there.
     assert!(done.status.unwrap().completion_time.is_some());
-    let job = t.jobs().get(&job).await.expect("the Job is kept during the cooldown");
+    let job = t
+        .jobs()
+        .get(&job)
+        .await
+        .expect("the Job is kept during the cooldown");
     assert!(job.metadata.deletion_timestamp.is_none());
 }
 
@@ -135,7 +184,11 @@ async fn the_finalizer_is_added_before_anything_else() {
     let wfe = t.wfe("finalizer");
     t.start(&wfe).await;
     let got = t.wfes().get("finalizer").await.unwrap();
-    assert!(got.finalizers().iter().any(|f| f == FINALIZER), "{:?}", got.finalizers());
+    assert!(
+        got.finalizers().iter().any(|f| f == FINALIZER),
+        "{:?}",
+        got.finalizers()
+    );
 }
 
 #[tokio::test]
@@ -143,16 +196,22 @@ async fn deleting_a_running_execution_removes_its_job_then_the_execution() {
     let t = T::new("delete").await;
     let wfe = t.wfe("delete");
     let job = t.start(&wfe).await;
-    t.wfes().delete("delete", &DeleteParams::default()).await.unwrap();
+    t.wfes()
+        .delete("delete", &DeleteParams::default())
+        .await
+        .unwrap();
     t.job_gone(&job).await;
     let wfes = t.wfes();
-    eventually("the WorkflowExecution to be gone once its finalizer is removed", || async {
-        match wfes.get_opt("delete").await {
-            Ok(None) => Ok(()),
-            Ok(Some(w)) => Err(format!("finalizers {:?}", w.finalizers())),
-            Err(e) => Err(e.to_string()),
-        }
-    })
+    eventually(
+        "the WorkflowExecution to be gone once its finalizer is removed",
+        || async {
+            match wfes.get_opt("delete").await {
+                Ok(None) => Ok(()),
+                Ok(Some(w)) => Err(format!("finalizers {:?}", w.finalizers())),
+                Err(e) => Err(e.to_string()),
+            }
+        },
+    )
     .await;
 }
 

@@ -19,8 +19,18 @@ async fn a_held_lock_deduplicates_the_second_execution() {
     let details = status.failure_details.unwrap();
     assert_eq!(details.reason, FailureReason::Deduplicated);
     // The message names the holder and the Job, so an operator can find them.
-    assert!(details.message.contains(&format!("WorkflowExecution {}/holder", t.ns)), "{}", details.message);
-    assert!(details.message.contains(&format!("{EXEC_NS}/{job}")), "{}", details.message);
+    assert!(
+        details
+            .message
+            .contains(&format!("WorkflowExecution {}/holder", t.ns)),
+        "{}",
+        details.message
+    );
+    assert!(
+        details.message.contains(&format!("{EXEC_NS}/{job}")),
+        "{}",
+        details.message
+    );
     // The loser never took the lock.
     assert!(status.execution_ref.is_none());
 }
@@ -31,10 +41,14 @@ async fn deduplication_leaves_the_holder_and_its_job_alone() {
     let first = t.wfe("keeps");
     let job = t.start(&first).await;
     let uid = t.jobs().get(&job).await.unwrap().metadata.uid;
-    t.create(&t.wfe("loser").with_target(&first.spec.target_resource)).await;
+    t.create(&t.wfe("loser").with_target(&first.spec.target_resource))
+        .await;
     t.wait_phase("loser", Failed).await;
     // Deleting the loser must not release the holder's lock either.
-    t.wfes().delete("loser", &DeleteParams::default()).await.unwrap();
+    t.wfes()
+        .delete("loser", &DeleteParams::default())
+        .await
+        .unwrap();
     t.job_condition(&job, "Complete", "Completed", "done").await;
     t.wait_phase("keeps", Completed).await;
     // Still the same Job: nobody deleted and recreated it.
@@ -55,7 +69,12 @@ async fn the_lock_is_free_again_after_the_cooldown() {
     let job2 = t.start(&again).await;
     assert_eq!(job2, job, "same target, same lock name");
     let labels = t.jobs().get(&job2).await.unwrap().metadata.labels.unwrap();
-    assert_eq!(labels.get("kubernaut.ai/workflow-execution").map(String::as_str), Some("second-run"));
+    assert_eq!(
+        labels
+            .get("kubernaut.ai/workflow-execution")
+            .map(String::as_str),
+        Some("second-run")
+    );
 }
 
 #[tokio::test]
@@ -63,7 +82,10 @@ async fn deleting_the_holder_releases_the_lock() {
     let t = T::new("release").await;
     let first = t.wfe("gone-holder");
     let job = t.start(&first).await;
-    t.wfes().delete("gone-holder", &DeleteParams::default()).await.unwrap();
+    t.wfes()
+        .delete("gone-holder", &DeleteParams::default())
+        .await
+        .unwrap();
     t.job_gone(&job).await;
     let next = t.wfe("next").with_target(&first.spec.target_resource);
     t.start(&next).await;
@@ -91,10 +113,23 @@ async fn a_lock_held_by_a_foreign_job_deduplicates() {
     .unwrap();
     t.jobs().create(&Default::default(), &job).await.unwrap();
     t.create(&wfe).await;
-    let details = t.wait_phase("foreign", Failed).await.status.unwrap().failure_details.unwrap();
+    let details = t
+        .wait_phase("foreign", Failed)
+        .await
+        .status
+        .unwrap()
+        .failure_details
+        .unwrap();
     assert_eq!(details.reason, FailureReason::Deduplicated);
-    assert!(details.message.contains("an unknown owner"), "{}", details.message);
+    assert!(
+        details.message.contains("an unknown owner"),
+        "{}",
+        details.message
+    );
     // And the foreign Job survives: it was never ours to delete.
-    t.wfes().delete("foreign", &DeleteParams::default()).await.unwrap();
+    t.wfes()
+        .delete("foreign", &DeleteParams::default())
+        .await
+        .unwrap();
     assert!(t.jobs().get_opt(&lock).await.unwrap().is_some());
 }

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use crate::env::{LATE_NAMESPACE, LATE_EXEC_NS, METRICS, T};
+use crate::env::{LATE_EXEC_NS, LATE_NAMESPACE, METRICS, T};
 
 #[tokio::test]
 async fn metrics_count_every_reconcile_and_every_audit_event_exactly() {
@@ -28,12 +28,27 @@ async fn metrics_count_every_reconcile_and_every_audit_event_exactly() {
     let after = quiet_metrics(&t).await;
     let delta = |name: &str, labels: &[(&str, &str)]| after.delta(&before, name, labels);
 
-    let success = delta("workflowexecution_reconciler_total", &[("outcome", "success")]);
+    let success = delta(
+        "workflowexecution_reconciler_total",
+        &[("outcome", "success")],
+    );
     // At least: finalizer added, Pending → Running, Running → Completed, Job deleted.
     assert!(success >= 4.0, "{success}");
-    assert_eq!(delta("workflowexecution_reconciler_total", &[("outcome", "error")]), 0.0);
+    assert_eq!(
+        delta(
+            "workflowexecution_reconciler_total",
+            &[("outcome", "error")]
+        ),
+        0.0
+    );
     // Every reconcile is timed once.
-    assert_eq!(delta("workflowexecution_reconciler_duration_seconds_count", &[("outcome", "success")]), success);
+    assert_eq!(
+        delta(
+            "workflowexecution_reconciler_duration_seconds_count",
+            &[("outcome", "success")]
+        ),
+        success
+    );
     // Three events, none lost.
     assert_eq!(delta("audit_events_sent_total", &[]), 3.0);
     assert_eq!(delta("audit_events_dropped_total", &[]), 0.0);
@@ -48,11 +63,18 @@ async fn quiet_metrics(t: &T) -> fixtures::Snapshot {
     eventually("the controller's metrics to stop moving", || async {
         tokio::time::sleep(QUIET_FOR).await;
         let now = t.env.metrics().await.map_err(|e| e.to_string())?;
-        let same = ["workflowexecution_reconciler_total", "audit_events_sent_total"]
-            .iter()
-            .all(|m| now.value_or_zero(m, &[]) == last.borrow().value_or_zero(m, &[]));
+        let same = [
+            "workflowexecution_reconciler_total",
+            "audit_events_sent_total",
+        ]
+        .iter()
+        .all(|m| now.value_or_zero(m, &[]) == last.borrow().value_or_zero(m, &[]));
         *last.borrow_mut() = now.clone();
-        if same { Ok(now) } else { Err("still moving".to_owned()) }
+        if same {
+            Ok(now)
+        } else {
+            Err("still moving".to_owned())
+        }
     })
     .await
 }
@@ -69,21 +91,35 @@ async fn a_successful_run_is_audited_in_datastorage_by_correlation_id() {
     types.sort_unstable();
     assert_eq!(
         types,
-        ["workflowexecution.execution.started", "workflowexecution.selection.completed", "workflowexecution.workflow.completed"]
+        [
+            "workflowexecution.execution.started",
+            "workflowexecution.selection.completed",
+            "workflowexecution.workflow.completed"
+        ]
     );
     for e in &events {
-        assert_eq!(e.correlation_id, wfe.spec.remediation_request_ref.name.clone().unwrap());
+        assert_eq!(
+            e.correlation_id,
+            wfe.spec.remediation_request_ref.name.clone().unwrap()
+        );
         assert_eq!(e.actor_type.as_deref(), Some("service"));
         assert_eq!(e.actor_id.as_deref(), Some("workflowexecution-controller"));
         assert_eq!(e.resource_type.as_deref(), Some("WorkflowExecution"));
         assert_eq!(e.namespace.as_deref(), Some(t.ns.as_str()));
         assert_eq!(e.event_category, "workflowexecution");
     }
-    let completed = events.iter().find(|e| e.event_type == "workflowexecution.workflow.completed").unwrap();
+    let completed = events
+        .iter()
+        .find(|e| e.event_type == "workflowexecution.workflow.completed")
+        .unwrap();
     assert_eq!(completed.event_outcome, EventOutcome::Success);
     assert!(completed.duration_ms.is_some());
     // Newest first.
-    assert!(events.windows(2).all(|w| w[0].event_timestamp >= w[1].event_timestamp));
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0].event_timestamp >= w[1].event_timestamp)
+    );
 }
 
 #[tokio::test]
@@ -92,13 +128,20 @@ async fn a_failure_is_audited_with_its_reason_and_exit_code() {
     let wfe = t.wfe("audit-fail");
     let job = t.start(&wfe).await;
     t.terminated_pod(&job, "OOMKilled", 137, "").await;
-    t.job_condition(&job, "Failed", "BackoffLimitExceeded", "backoff").await;
+    t.job_condition(&job, "Failed", "BackoffLimitExceeded", "backoff")
+        .await;
     t.wait_phase("audit-fail", Failed).await;
     let events = t.audit(&wfe, 3).await;
-    let failed = events.iter().find(|e| e.event_type == "workflowexecution.workflow.failed").expect("workflow.failed event");
+    let failed = events
+        .iter()
+        .find(|e| e.event_type == "workflowexecution.workflow.failed")
+        .expect("workflow.failed event");
     assert_eq!(failed.event_outcome, EventOutcome::Failure);
     assert_eq!(failed.error_code.as_deref(), Some("OOMKilled"));
-    assert_eq!(failed.event_data.get("failure_reason"), Some(&json!("OOMKilled")));
+    assert_eq!(
+        failed.event_data.get("failure_reason"),
+        Some(&json!("OOMKilled"))
+    );
     assert_eq!(failed.event_data.get("exit_code"), Some(&json!(137)));
 }
 
@@ -137,7 +180,10 @@ async fn a_concurrent_status_writer_is_never_overwritten() {
         conditions.push(patch["status"]["conditions"][0].clone());
         patch["status"]["conditions"] = json!(conditions);
         patch["metadata"] = json!({"resourceVersion": current.metadata.resource_version});
-        wrote |= api.patch_status("conflict", &PatchParams::default(), &Patch::Merge(&patch)).await.is_ok();
+        wrote |= api
+            .patch_status("conflict", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .is_ok();
         if wrote && current.phase() == Running {
             break;
         }
@@ -145,24 +191,52 @@ async fn a_concurrent_status_writer_is_never_overwritten() {
     assert!(wrote, "no marker write succeeded");
     let running = t.wait_phase("conflict", Running).await;
     let conditions = &running.status.as_ref().unwrap().conditions;
-    assert!(conditions.iter().any(|c| c.type_ == "ExternalMarker"), "the concurrent writer's condition was lost: {conditions:?}");
-    assert!(conditions.iter().any(|c| c.type_ == "ExecutionCreated" && c.status == "True"), "{conditions:?}");
+    assert!(
+        conditions.iter().any(|c| c.type_ == "ExternalMarker"),
+        "the concurrent writer's condition was lost: {conditions:?}"
+    );
+    assert!(
+        conditions
+            .iter()
+            .any(|c| c.type_ == "ExecutionCreated" && c.status == "True"),
+        "{conditions:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_missing_execution_namespace_is_retried_until_it_exists() {
-    let Some(t) = T::on_or_skip(&LATE_NAMESPACE, "late-ns").await else { return };
+    let Some(t) = T::on_or_skip(&LATE_NAMESPACE, "late-ns").await else {
+        return;
+    };
     let wfe = t.wfe("late-ns");
     t.create(&wfe).await;
     // The Job cannot be created (its namespace does not exist): reconciles fail and back off.
-    eventually("reconcile errors while the execution namespace is missing", || async {
-        let errors = t.env.metric_or_zero("workflowexecution_reconciler_total", &[("outcome", "error")]).await;
-        if errors >= 1.0 { Ok(()) } else { Err(errors) }
-    })
+    eventually(
+        "reconcile errors while the execution namespace is missing",
+        || async {
+            let errors = t
+                .env
+                .metric_or_zero(
+                    "workflowexecution_reconciler_total",
+                    &[("outcome", "error")],
+                )
+                .await;
+            if errors >= 1.0 { Ok(()) } else { Err(errors) }
+        },
+    )
     .await;
     assert_eq!(t.wfes().get("late-ns").await.unwrap().phase(), Pending);
-    let ns = Namespace { metadata: kube::api::ObjectMeta { name: Some(LATE_EXEC_NS.into()), ..Default::default() }, ..Default::default() };
-    Api::<Namespace>::all(t.env.client()).create(&PostParams::default(), &ns).await.unwrap();
+    let ns = Namespace {
+        metadata: kube::api::ObjectMeta {
+            name: Some(LATE_EXEC_NS.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(t.env.client())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
     let running = t.wait_phase("late-ns", Running).await;
     let exec = running.status.unwrap().execution_ref.unwrap();
     assert_eq!(exec.namespace.as_deref(), Some(LATE_EXEC_NS));

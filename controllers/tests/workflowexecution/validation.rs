@@ -21,16 +21,34 @@ async fn an_invalid_spec_is_rejected_with_one_cause_per_field() {
     wfe.spec.target_resource = "not a target".into();
     wfe.spec.confidence = Some(1.5);
     wfe.spec.workflow_ref.workflow_id = String::new();
-    let status = status_of(t.wfes().create(&PostParams::default(), &wfe).await.unwrap_err());
+    let status = status_of(
+        t.wfes()
+            .create(&PostParams::default(), &wfe)
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(status.code, 422);
     assert_eq!(status.reason, "Invalid");
     let causes = status.details.as_ref().unwrap().causes.clone();
     let fields: Vec<String> = causes.iter().map(|c| c.field.clone()).collect();
-    for field in ["spec.targetResource", "spec.confidence", "spec.workflowRef.workflowId"] {
-        assert!(fields.iter().any(|f| f == field), "no cause for {field}: {causes:?}");
+    for field in [
+        "spec.targetResource",
+        "spec.confidence",
+        "spec.workflowRef.workflowId",
+    ] {
+        assert!(
+            fields.iter().any(|f| f == field),
+            "no cause for {field}: {causes:?}"
+        );
     }
-    let confidence = causes.iter().find(|c| c.field == "spec.confidence").unwrap();
-    assert_eq!(confidence.message, "Invalid value: 1.5: spec.confidence in body should be less than or equal to 1");
+    let confidence = causes
+        .iter()
+        .find(|c| c.field == "spec.confidence")
+        .unwrap();
+    assert_eq!(
+        confidence.message,
+        "Invalid value: 1.5: spec.confidence in body should be less than or equal to 1"
+    );
     // Nothing was stored.
     assert!(t.wfes().get_opt("invalid").await.unwrap().is_none());
 }
@@ -51,7 +69,13 @@ async fn an_unknown_engine_is_not_supported() {
     let cause = &status.details.unwrap().causes[0];
     assert_eq!(cause.field, "spec.workflowRef.executionEngine");
     assert_eq!(cause.reason, "FieldValueNotSupported");
-    assert!(cause.message.starts_with("Unsupported value: \"argo\": supported values:"), "{}", cause.message);
+    assert!(
+        cause
+            .message
+            .starts_with("Unsupported value: \"argo\": supported values:"),
+        "{}",
+        cause.message
+    );
 }
 
 #[tokio::test]
@@ -60,14 +84,24 @@ async fn the_spec_is_immutable_but_metadata_is_not() {
     let wfe = t.wfe("immutable");
     t.start(&wfe).await;
     let patch = json!({"spec": {"parameters": {"EXTRA": "1"}}});
-    let status = status_of(t.wfes().patch("immutable", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap_err());
+    let status = status_of(
+        t.wfes()
+            .patch("immutable", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(status.code, 422);
     assert!(
-        status.message.contains("spec is immutable: create a new WorkflowExecution instead"),
+        status
+            .message
+            .contains("spec is immutable: create a new WorkflowExecution instead"),
         "{}",
         status.message
     );
     // Labels may change: the rule covers the spec only.
     let labels = json!({"metadata": {"labels": {"team": "sre"}}});
-    t.wfes().patch("immutable", &PatchParams::default(), &Patch::Merge(&labels)).await.expect("labels are mutable");
+    t.wfes()
+        .patch("immutable", &PatchParams::default(), &Patch::Merge(&labels))
+        .await
+        .expect("labels are mutable");
 }

@@ -33,7 +33,10 @@ fn main() {
     for i in 0..RUNS {
         let mut watched = Watched::new();
         let env_file = dir.path().join(format!("cold-{i}"));
-        let boot = common::run(common::command(&common::run_id("bench-cold"), Some(&watched), &env_file), &env_file);
+        let boot = common::run(
+            common::command(&common::run_id("bench-cold"), Some(&watched), &env_file),
+            &env_file,
+        );
         assert!(boot.success, "bootstrap failed: {}", boot.stderr);
         cold.push(boot.elapsed);
         // Tear down before the next run so runs do not compete for the CPU.
@@ -47,7 +50,9 @@ fn main() {
     let warm_run = |name: &str| {
         let env_file = dir.path().join(name);
         let mut cmd = common::command(&common::run_id(name), None, &env_file);
-        cmd.env("DS_REUSE", "1").env("DS_REUSE_KEY", &key).env("DS_REUSE_TTL", "600");
+        cmd.env("DS_REUSE", "1")
+            .env("DS_REUSE_KEY", &key)
+            .env("DS_REUSE_TTL", "600");
         let boot = common::run(cmd, &env_file);
         assert!(boot.success, "bootstrap failed: {}", boot.stderr);
         boot
@@ -56,7 +61,11 @@ fn main() {
     let mut warm = Vec::new();
     for i in 0..RUNS {
         let boot = warm_run(&format!("warm-{i}"));
-        assert!(boot.stderr.contains("reusing"), "not reused: {}", boot.stderr);
+        assert!(
+            boot.stderr.contains("reusing"),
+            "not reused: {}",
+            boot.stderr
+        );
         warm.push(boot.elapsed);
     }
     summary("warm reuse (DS_REUSE=1)", warm);

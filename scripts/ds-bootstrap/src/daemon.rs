@@ -20,7 +20,8 @@ pub struct DaemonArgs {
 pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_ansi(false)
         .init();
@@ -33,15 +34,24 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
 
 async fn serve(args: DaemonArgs) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let config = args.datastorage.into_config().context("invalid DataStorage configuration")?;
-    let running = datastorage::start(config).await.context("DataStorage failed to start")?;
+    let config = args
+        .datastorage
+        .into_config()
+        .context("invalid DataStorage configuration")?;
+    let running = datastorage::start(config)
+        .await
+        .context("DataStorage failed to start")?;
     // Write then rename: the setup script never reads a half-written address.
     let tmp = args.addr_file.with_extension("tmp");
-    std::fs::write(&tmp, running.local_addr().to_string()).with_context(|| format!("could not write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.addr_file).with_context(|| format!("could not write {}", args.addr_file.display()))?;
+    std::fs::write(&tmp, running.local_addr().to_string())
+        .with_context(|| format!("could not write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &args.addr_file)
+        .with_context(|| format!("could not write {}", args.addr_file.display()))?;
     let stop = running.shutdown_token();
-    let mut term = signal(SignalKind::terminate()).context("could not install the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("could not install the SIGINT handler")?;
+    let mut term =
+        signal(SignalKind::terminate()).context("could not install the SIGTERM handler")?;
+    let mut int =
+        signal(SignalKind::interrupt()).context("could not install the SIGINT handler")?;
     tokio::spawn(async move {
         tokio::select! {
             _ = term.recv() => {}
@@ -50,5 +60,8 @@ async fn serve(args: DaemonArgs) -> anyhow::Result<()> {
         tracing::info!("signal received; shutting down");
         stop.cancel();
     });
-    running.wait().await.context("DataStorage stopped with an error")
+    running
+        .wait()
+        .await
+        .context("DataStorage stopped with an error")
 }

@@ -19,7 +19,10 @@ const NEXTEST_COMM: &str = "cargo-nextest";
 /// `cargo-nextest` ancestor of this process.
 pub fn watched_process() -> anyhow::Result<ProcId> {
     if let Ok(pid) = std::env::var(WATCH_PID_VAR) {
-        let pid: i32 = pid.trim().parse().with_context(|| format!("{WATCH_PID_VAR}={pid:?} is not a process id"))?;
+        let pid: i32 = pid
+            .trim()
+            .parse()
+            .with_context(|| format!("{WATCH_PID_VAR}={pid:?} is not a process id"))?;
         return ProcId::of(pid).with_context(|| format!("{WATCH_PID_VAR}={pid}: no such process"));
     }
     let me = ProcId::current().pid;
@@ -31,7 +34,10 @@ pub fn watched_process() -> anyhow::Result<ProcId> {
     // comm is only the executable's name: make sure it is nextest running tests.
     let cmd = cmdline(found.pid);
     if !cmd.contains("nextest") {
-        bail!("process {} is named {NEXTEST_COMM} but runs `{cmd}`; refusing to watch it", found.pid);
+        bail!(
+            "process {} is named {NEXTEST_COMM} but runs `{cmd}`; refusing to watch it",
+            found.pid
+        );
     }
     Ok(found)
 }
@@ -41,8 +47,13 @@ pub fn watched_process() -> anyhow::Result<ProcId> {
 pub fn render_env(pairs: &[(&str, String)]) -> anyhow::Result<String> {
     let mut out = String::new();
     for (key, value) in pairs {
-        if key.is_empty() || key.starts_with("NEXTEST") || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            bail!("cannot export {key:?}: nextest needs a non-empty [A-Za-z0-9_] key not starting with NEXTEST");
+        if key.is_empty()
+            || key.starts_with("NEXTEST")
+            || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            bail!(
+                "cannot export {key:?}: nextest needs a non-empty [A-Za-z0-9_] key not starting with NEXTEST"
+            );
         }
         if value.contains(['\n', '\r']) {
             bail!("cannot export {key}: its value contains a line break");
@@ -61,7 +72,12 @@ pub fn write_env(path: &Path, pairs: &[(&str, String)]) -> anyhow::Result<()> {
         .create(true)
         .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .with_context(|| format!("could not write the exported variables to NEXTEST_ENV={}", path.display()))
+        .with_context(|| {
+            format!(
+                "could not write the exported variables to NEXTEST_ENV={}",
+                path.display()
+            )
+        })
 }
 
 #[cfg(test)]
@@ -70,7 +86,11 @@ mod tests {
 
     #[test]
     fn env_lines_are_plain_and_checked() {
-        let text = render_env(&[("DS_URL", "http://127.0.0.1:1".into()), ("DS_RUN_DIR", "/a b".into())]).unwrap();
+        let text = render_env(&[
+            ("DS_URL", "http://127.0.0.1:1".into()),
+            ("DS_RUN_DIR", "/a b".into()),
+        ])
+        .unwrap();
         assert_eq!(text, "DS_URL=http://127.0.0.1:1\nDS_RUN_DIR=/a b\n");
         assert!(render_env(&[("NEXTEST_X", "v".into())]).is_err());
         assert!(render_env(&[("A", "x\ny".into())]).is_err());
@@ -81,9 +101,14 @@ mod tests {
     #[test]
     fn outside_nextest_there_is_no_nextest_ancestor() {
         // Unit tests run under cargo test or nextest; only the override decides here.
-        if std::env::var_os(WATCH_PID_VAR).is_none() && find_ancestor(ProcId::current().pid, NEXTEST_COMM).is_none() {
+        if std::env::var_os(WATCH_PID_VAR).is_none()
+            && find_ancestor(ProcId::current().pid, NEXTEST_COMM).is_none()
+        {
             let err = watched_process().unwrap_err().to_string();
-            assert!(err.contains("must be run by `cargo nextest run --profile integration`"), "{err}");
+            assert!(
+                err.contains("must be run by `cargo nextest run --profile integration`"),
+                "{err}"
+            );
         }
     }
 }

@@ -38,7 +38,9 @@ pub fn requested() -> anyhow::Result<bool> {
     match std::env::var(REUSE_VAR).as_deref() {
         Err(_) | Ok("") | Ok("0") => Ok(false),
         Ok("1") => Ok(true),
-        Ok(other) => bail!("{REUSE_VAR}={other:?} is not valid: use 1 to keep the infrastructure warm for the next run, 0 or unset not to"),
+        Ok(other) => bail!(
+            "{REUSE_VAR}={other:?} is not valid: use 1 to keep the infrastructure warm for the next run, 0 or unset not to"
+        ),
     }
 }
 
@@ -57,16 +59,22 @@ fn ttl() -> anyhow::Result<Duration> {
 pub fn run(root: &Path, provider: &Provider) -> anyhow::Result<Vec<(&'static str, String)>> {
     let ttl = ttl()?;
     let key = format!("reuse-{:016x}", config_hash(provider)?);
-    std::fs::create_dir_all(root).with_context(|| format!("could not create {}", root.display()))?;
+    std::fs::create_dir_all(root)
+        .with_context(|| format!("could not create {}", root.display()))?;
     // One run at a time per warm set: a second concurrent run waits, then reuses.
     let lock_path = root.join(format!("{key}.lock"));
-    let lock = File::create(&lock_path).with_context(|| format!("could not create {}", lock_path.display()))?;
-    lock.lock().with_context(|| format!("could not lock {}", lock_path.display()))?;
+    let lock = File::create(&lock_path)
+        .with_context(|| format!("could not create {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("could not lock {}", lock_path.display()))?;
 
     let dir = root.join(&key);
     if let Some(exports) = warm(&dir) {
         testinfra::extend_lease(&dir, ttl)?;
-        eprintln!("ds-bootstrap: reusing warm infrastructure in {}", dir.display());
+        eprintln!(
+            "ds-bootstrap: reusing warm infrastructure in {}",
+            dir.display()
+        );
         return Ok(exports);
     }
     let run = RunDir::create(root, &key)?;
@@ -87,22 +95,35 @@ const STOP_DEADLINE: Duration = Duration::from_secs(30);
 pub fn stop(root: &Path, provider: &Provider) -> anyhow::Result<()> {
     let key = format!("reuse-{:016x}", config_hash(provider)?);
     let dir = root.join(&key);
-    let supervisor = std::fs::read_to_string(dir.join("supervisor")).ok().and_then(|t| testinfra::ProcId::parse(&t));
+    let supervisor = std::fs::read_to_string(dir.join("supervisor"))
+        .ok()
+        .and_then(|t| testinfra::ProcId::parse(&t));
     let Some(supervisor) = supervisor.filter(|s| s.is_alive()) else {
-        eprintln!("ds-bootstrap: no warm infrastructure for this configuration ({})", dir.display());
+        eprintln!(
+            "ds-bootstrap: no warm infrastructure for this configuration ({})",
+            dir.display()
+        );
         return Ok(());
     };
     testinfra::extend_lease(&dir, Duration::ZERO)?;
     if !supervisor.wait_gone(STOP_DEADLINE) {
-        bail!("the warm infrastructure in {} did not stop within {STOP_DEADLINE:?}; see {}/logs/supervisor.log", dir.display(), dir.display());
+        bail!(
+            "the warm infrastructure in {} did not stop within {STOP_DEADLINE:?}; see {}/logs/supervisor.log",
+            dir.display(),
+            dir.display()
+        );
     }
-    eprintln!("ds-bootstrap: stopped the warm infrastructure in {}", dir.display());
+    eprintln!(
+        "ds-bootstrap: stopped the warm infrastructure in {}",
+        dir.display()
+    );
     Ok(())
 }
 
 /// The exports of a warm set that still answers, if any.
 fn warm(dir: &Path) -> Option<Vec<(&'static str, String)>> {
-    let supervisor = testinfra::ProcId::parse(&std::fs::read_to_string(dir.join("supervisor")).ok()?)?;
+    let supervisor =
+        testinfra::ProcId::parse(&std::fs::read_to_string(dir.join("supervisor")).ok()?)?;
     if !supervisor.is_alive() || dir.join("finished").exists() {
         return None;
     }
@@ -110,9 +131,15 @@ fn warm(dir: &Path) -> Option<Vec<(&'static str, String)>> {
     let mut exports = Vec::new();
     for line in text.lines() {
         let (k, v) = line.split_once('=')?;
-        let key = [DS_URL, testinfra::DS_TOKEN_FILE, testinfra::DS_POSTGRES_URL_FILE, testinfra::DS_REDIS_URL_FILE, testinfra::DS_RUN_DIR]
-            .into_iter()
-            .find(|known| *known == k)?;
+        let key = [
+            DS_URL,
+            testinfra::DS_TOKEN_FILE,
+            testinfra::DS_POSTGRES_URL_FILE,
+            testinfra::DS_REDIS_URL_FILE,
+            testinfra::DS_RUN_DIR,
+        ]
+        .into_iter()
+        .find(|known| *known == k)?;
         exports.push((key, v.to_string()));
     }
     let url = exports.iter().find(|(k, _)| *k == DS_URL)?.1.clone();
@@ -124,7 +151,8 @@ fn warm(dir: &Path) -> Option<Vec<(&'static str, String)>> {
 fn config_hash(provider: &Provider) -> anyhow::Result<u64> {
     let mut h = DefaultHasher::new();
     let exe = std::env::current_exe().context("could not find the ds-bootstrap executable")?;
-    let meta = std::fs::metadata(&exe).with_context(|| format!("could not read {}", exe.display()))?;
+    let meta =
+        std::fs::metadata(&exe).with_context(|| format!("could not read {}", exe.display()))?;
     exe.hash(&mut h);
     meta.len().hash(&mut h);
     meta.modified().ok().hash(&mut h);

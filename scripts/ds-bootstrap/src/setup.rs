@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use nix::sys::signal::Signal;
-use testinfra::{DS_POSTGRES_URL_FILE, DS_REDIS_URL_FILE, DS_RUN_DIR, DS_TOKEN_FILE, DS_URL, Infra, ProcId, Provider, RunDir};
+use testinfra::{
+    DS_POSTGRES_URL_FILE, DS_REDIS_URL_FILE, DS_RUN_DIR, DS_TOKEN_FILE, DS_URL, Infra, ProcId,
+    Provider, RunDir,
+};
 
 use crate::{nextest, reuse};
 
@@ -31,8 +34,11 @@ const HOW_TO_RUN: &str = "ds-bootstrap is a nextest setup script: run the integr
 
 pub fn run() -> anyhow::Result<()> {
     let started = Instant::now();
-    let env_file = std::env::var_os("NEXTEST_ENV").map(PathBuf::from).with_context(|| format!("NEXTEST_ENV is not set: {HOW_TO_RUN}"))?;
-    let run_id = std::env::var("NEXTEST_RUN_ID").with_context(|| format!("NEXTEST_RUN_ID is not set: {HOW_TO_RUN}"))?;
+    let env_file = std::env::var_os("NEXTEST_ENV")
+        .map(PathBuf::from)
+        .with_context(|| format!("NEXTEST_ENV is not set: {HOW_TO_RUN}"))?;
+    let run_id = std::env::var("NEXTEST_RUN_ID")
+        .with_context(|| format!("NEXTEST_RUN_ID is not set: {HOW_TO_RUN}"))?;
     let provider = Provider::from_env()?;
     let root = testinfra::infra_root()?;
     testinfra::remove_leftovers(&root);
@@ -54,7 +60,10 @@ pub fn run() -> anyhow::Result<()> {
     // rather than leave it to the next run.
     if !watched.is_alive() {
         testinfra::remove_leftovers(&root);
-        let what = format!("the watched process (pid {}) exited during set-up; everything started was stopped again", watched.pid);
+        let what = format!(
+            "the watched process (pid {}) exited during set-up; everything started was stopped again",
+            watched.pid
+        );
         return Err(match started_all {
             Ok(_) => anyhow::anyhow!(what),
             Err(e) => e.context(what),
@@ -72,7 +81,13 @@ pub fn stop_warm() -> anyhow::Result<()> {
 }
 
 fn report(exports: &[(&'static str, String)], started: Instant) {
-    let get = |k: &str| exports.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str()).unwrap_or("?");
+    let get = |k: &str| {
+        exports
+            .iter()
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("?")
+    };
     eprintln!(
         "ds-bootstrap: DataStorage ready at {} after {} ms (logs: {}/logs)",
         get(DS_URL),
@@ -107,27 +122,41 @@ pub fn start_all(run: &RunDir, provider: &Provider) -> anyhow::Result<Vec<(&'sta
 /// from that path then fails with "…/ds-bootstrap (deleted)". A hard link keeps this build's
 /// inode for the whole run (same filesystem: both live under `target/`); a copy is the fallback.
 fn run_local_exe(run: &RunDir) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("could not find the ds-bootstrap executable to start DataStorage")?;
+    let exe = std::env::current_exe()
+        .context("could not find the ds-bootstrap executable to start DataStorage")?;
     let local = run.path().join("ds-bootstrap");
     if local.exists() {
         return Ok(local);
     }
     if std::fs::hard_link(&exe, &local).is_err() {
         // /proc/self/exe opens this build's file even after its path was replaced.
-        std::fs::copy("/proc/self/exe", &local)
-            .with_context(|| format!("could not copy {} to {} to start DataStorage", exe.display(), local.display()))?;
+        std::fs::copy("/proc/self/exe", &local).with_context(|| {
+            format!(
+                "could not copy {} to {} to start DataStorage",
+                exe.display(),
+                local.display()
+            )
+        })?;
     }
     Ok(local)
 }
 
 /// Starts `ds-bootstrap datastorage ...` detached (own process group, stdio to its log),
 /// registers it with the supervisor and waits until `/readyz` answers 200.
-fn start_datastorage(run: &RunDir, pg_file: &Path, redis_file: &Path, token_file: &Path) -> anyhow::Result<SocketAddr> {
+fn start_datastorage(
+    run: &RunDir,
+    pg_file: &Path,
+    redis_file: &Path,
+    token_file: &Path,
+) -> anyhow::Result<SocketAddr> {
     let exe = run_local_exe(run)?;
     let log = run.log_path("datastorage");
     let addr_file = run.path().join("datastorage.addr");
-    let out = std::fs::File::create(&log).with_context(|| format!("DataStorage: could not create log file {}", log.display()))?;
-    let err = out.try_clone().with_context(|| format!("DataStorage: could not open log file {}", log.display()))?;
+    let out = std::fs::File::create(&log)
+        .with_context(|| format!("DataStorage: could not create log file {}", log.display()))?;
+    let err = out
+        .try_clone()
+        .with_context(|| format!("DataStorage: could not open log file {}", log.display()))?;
     let mut cmd = Command::new(&exe);
     cmd.arg("datastorage")
         .arg("--listen=127.0.0.1:0")
@@ -145,7 +174,9 @@ fn start_datastorage(run: &RunDir, pg_file: &Path, redis_file: &Path, token_file
     // Own process group: Ctrl-C aimed at the test run must not reach the daemon before its
     // supervisor stops it.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd.spawn().with_context(|| format!("DataStorage: could not start {}", exe.display()))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("DataStorage: could not start {}", exe.display()))?;
     let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     let id = ProcId::of(pid).unwrap_or(ProcId { pid, start_time: 0 });
     run.register(id, Signal::SIGTERM, "datastorage")?;
@@ -155,10 +186,19 @@ fn start_datastorage(run: &RunDir, pg_file: &Path, redis_file: &Path, token_file
 fn wait_ready(child: &mut Child, addr_file: &Path, log: &Path) -> anyhow::Result<SocketAddr> {
     let start = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().context("DataStorage: could not poll the daemon")? {
-            bail!("DataStorage exited during start-up ({status}); see {}{}", log.display(), tail(log));
+        if let Some(status) = child
+            .try_wait()
+            .context("DataStorage: could not poll the daemon")?
+        {
+            bail!(
+                "DataStorage exited during start-up ({status}); see {}{}",
+                log.display(),
+                tail(log)
+            );
         }
-        if let Some(addr) = std::fs::read_to_string(addr_file).ok().and_then(|a| a.trim().parse().ok())
+        if let Some(addr) = std::fs::read_to_string(addr_file)
+            .ok()
+            .and_then(|a| a.trim().parse().ok())
             && readyz(addr)
         {
             return Ok(addr);
@@ -176,7 +216,9 @@ fn wait_ready(child: &mut Child, addr_file: &Path, log: &Path) -> anyhow::Result
 
 /// `GET /readyz` over a plain connection: 200 means PostgreSQL and Redis answer too.
 pub fn readyz(addr: SocketAddr) -> bool {
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT) else { return false };
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT) else {
+        return false;
+    };
     let _ = s.set_read_timeout(Some(PROBE_TIMEOUT));
     let _ = s.set_write_timeout(Some(PROBE_TIMEOUT));
     let req = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
@@ -191,5 +233,9 @@ fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let tail = lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n");
-    if tail.is_empty() { String::new() } else { format!("; last lines:\n{tail}") }
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; last lines:\n{tail}")
+    }
 }

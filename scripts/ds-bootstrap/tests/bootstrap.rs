@@ -11,18 +11,33 @@ use common::{Boot, Watched, alive, bootstrap, eventually, run_processes};
 use sqlx::Connection;
 
 async fn usable(boot: &Boot) {
-    let infra = testinfra::SharedInfra::from_vars(|k| boot.env.get(k).cloned()).expect("exported variables are complete");
+    let infra = testinfra::SharedInfra::from_vars(|k| boot.env.get(k).cloned())
+        .expect("exported variables are complete");
     let http = reqwest::Client::new();
     let events = format!("{}/api/v1/audit/events", infra.datastorage_url());
-    let ok = http.get(&events).bearer_auth(infra.token()).send().await.unwrap();
+    let ok = http
+        .get(&events)
+        .bearer_auth(infra.token())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200, "{}", ok.text().await.unwrap());
     let anon = http.get(&events).send().await.unwrap();
     assert_eq!(anon.status(), 401);
-    let ready = http.get(format!("{}/readyz", infra.datastorage_url())).send().await.unwrap();
+    let ready = http
+        .get(format!("{}/readyz", infra.datastorage_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
 
-    let mut pg = sqlx::PgConnection::connect(infra.postgres_url().unwrap()).await.unwrap();
-    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM pg_stat_activity").fetch_one(&mut pg).await.unwrap();
+    let mut pg = sqlx::PgConnection::connect(infra.postgres_url().unwrap())
+        .await
+        .unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM pg_stat_activity")
+        .fetch_one(&mut pg)
+        .await
+        .unwrap();
     assert!(n > 0);
     let redis = redis::Client::open(infra.redis_url().unwrap()).unwrap();
     let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
@@ -37,18 +52,40 @@ async fn exported_variables_are_present_usable_and_secret_free() {
     assert!(boot.success, "{}", boot.stderr);
 
     let keys: Vec<&str> = boot.env.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["DS_POSTGRES_URL_FILE", "DS_REDIS_URL_FILE", "DS_RUN_DIR", "DS_TOKEN_FILE", "DS_URL"]);
+    assert_eq!(
+        keys,
+        [
+            "DS_POSTGRES_URL_FILE",
+            "DS_REDIS_URL_FILE",
+            "DS_RUN_DIR",
+            "DS_TOKEN_FILE",
+            "DS_URL"
+        ]
+    );
     // nextest rejects blank lines and copies values into its JUnit XML.
-    assert!(boot.env_text.lines().all(|l| !l.trim().is_empty() && !l.contains('"')), "{:?}", boot.env_text);
+    assert!(
+        boot.env_text
+            .lines()
+            .all(|l| !l.trim().is_empty() && !l.contains('"')),
+        "{:?}",
+        boot.env_text
+    );
     for key in ["DS_TOKEN_FILE", "DS_POSTGRES_URL_FILE", "DS_REDIS_URL_FILE"] {
         let path = boot.var(key);
         let meta = std::fs::metadata(path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{key}");
         let secret = std::fs::read_to_string(path).unwrap();
-        assert!(!boot.env_text.contains(secret.trim()), "{key}'s secret leaked into the exported values");
+        assert!(
+            !boot.env_text.contains(secret.trim()),
+            "{key}'s secret leaked into the exported values"
+        );
     }
     assert!(boot.run_dir().join("logs/datastorage.log").exists());
-    assert!(boot.stderr.contains("DataStorage ready at"), "{}", boot.stderr);
+    assert!(
+        boot.stderr.contains("DataStorage ready at"),
+        "{}",
+        boot.stderr
+    );
     usable(&boot).await;
 }
 
@@ -88,8 +125,14 @@ fn kill_9_of_the_watched_process_leaves_nothing_of_the_run() {
 
     watched.kill9();
     let gone = eventually(common::GONE_DEADLINE, || alive(&procs) == 0);
-    let log = std::fs::read_to_string(boot.run_dir().join("logs/supervisor.log")).unwrap_or_default();
-    assert!(gone, "{} of {} processes left; supervisor log:\n{log}", alive(&procs), procs.len());
+    let log =
+        std::fs::read_to_string(boot.run_dir().join("logs/supervisor.log")).unwrap_or_default();
+    assert!(
+        gone,
+        "{} of {} processes left; supervisor log:\n{log}",
+        alive(&procs),
+        procs.len()
+    );
     assert!(!boot.run_dir().join("data").exists());
     assert!(!boot.run_dir().join("secrets").exists());
 }
@@ -105,19 +148,32 @@ fn the_nextest_process_is_found_among_the_ancestors() {
     let env_file = dir.path().join("nextest-env");
     std::fs::write(&env_file, "").unwrap();
     let done = dir.path().join("done");
-    let script = r#""$BIN" 2>"$DONE.err"; echo $? > "$DONE.tmp"; mv "$DONE.tmp" "$DONE"; exec sleep 600"#;
+    let script =
+        r#""$BIN" 2>"$DONE.err"; echo $? > "$DONE.tmp"; mv "$DONE.tmp" "$DONE"; exec sleep 600"#;
     let mut cmd = Command::new(&fake);
-    cmd.args(["-c", script, "cargo-nextest", "nextest", "run"]).env("DONE", &done).env("BIN", common::BIN);
+    cmd.args(["-c", script, "cargo-nextest", "nextest", "run"])
+        .env("DONE", &done)
+        .env("BIN", common::BIN);
     common::configure(&mut cmd, &common::run_id("ancestor"), None, &env_file);
     let mut watched = Watched::spawn(&mut cmd);
-    assert!(eventually(std::time::Duration::from_secs(60), || done.exists()), "the script did not finish");
+    assert!(
+        eventually(std::time::Duration::from_secs(60), || done.exists()),
+        "the script did not finish"
+    );
     let status = std::fs::read_to_string(&done).unwrap();
     let stderr = std::fs::read_to_string(dir.path().join("done.err")).unwrap_or_default();
     assert_eq!(status.trim(), "0", "{stderr}");
     let env = std::fs::read_to_string(&env_file).unwrap();
-    let run_dir = env.lines().find_map(|l| l.strip_prefix("DS_RUN_DIR=")).unwrap().to_string();
+    let run_dir = env
+        .lines()
+        .find_map(|l| l.strip_prefix("DS_RUN_DIR="))
+        .unwrap()
+        .to_string();
     let supervisor_log = std::fs::read_to_string(format!("{run_dir}/logs/supervisor.log")).unwrap();
-    assert!(supervisor_log.contains(&format!("watching pid {}", watched.id.pid)), "{supervisor_log}");
+    assert!(
+        supervisor_log.contains(&format!("watching pid {}", watched.id.pid)),
+        "{supervisor_log}"
+    );
 
     let procs = run_processes(std::path::Path::new(&run_dir));
     watched.kill9();
@@ -132,10 +188,16 @@ fn missing_binaries_say_to_run_install_deps() {
 
     // No PostgreSQL anywhere: an empty PATH and an empty versioned-install root.
     let mut cmd = common::command(&common::run_id("nopg"), Some(&watched), &env_file);
-    cmd.env("PATH", dir.path()).env("TESTINFRA_POSTGRES_ROOT", dir.path());
+    cmd.env("PATH", dir.path())
+        .env("TESTINFRA_POSTGRES_ROOT", dir.path());
     let boot = common::run(cmd, &env_file);
     assert!(!boot.success);
-    assert!(boot.stderr.contains("PostgreSQL server binaries not found: run scripts/install-deps"), "{}", boot.stderr);
+    assert!(
+        boot.stderr
+            .contains("PostgreSQL server binaries not found: run scripts/install-deps"),
+        "{}",
+        boot.stderr
+    );
     assert!(boot.env_text.is_empty(), "nothing exported on failure");
 
     // PostgreSQL from its versioned directory, but no redis-server on PATH.
@@ -144,17 +206,28 @@ fn missing_binaries_say_to_run_install_deps() {
         cmd.env("PATH", dir.path());
         let boot = common::run(cmd, &env_file);
         assert!(!boot.success);
-        assert!(boot.stderr.contains("Redis server binaries not found: run scripts/install-deps"), "{}", boot.stderr);
+        assert!(
+            boot.stderr
+                .contains("Redis server binaries not found: run scripts/install-deps"),
+            "{}",
+            boot.stderr
+        );
     }
 }
 
 #[test]
 fn outside_nextest_it_says_how_it_is_meant_to_be_run() {
-    let out = Command::new(common::BIN).env_remove("NEXTEST_ENV").output().unwrap();
+    let out = Command::new(common::BIN)
+        .env_remove("NEXTEST_ENV")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("NEXTEST_ENV is not set"), "{stderr}");
-    assert!(stderr.contains("cargo nextest run --profile integration"), "{stderr}");
+    assert!(
+        stderr.contains("cargo nextest run --profile integration"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -163,7 +236,12 @@ fn leftovers_of_a_dead_run_are_removed_first() {
     let root = testinfra::infra_root().unwrap();
     let dead = root.join(common::run_id("dead"));
     std::fs::create_dir_all(dead.join("data")).unwrap();
-    let mut daemon = Command::new("sleep").arg("600").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut daemon = Command::new("sleep")
+        .arg("600")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let id = testinfra::ProcId::of(daemon.id() as i32).unwrap();
     std::fs::write(dead.join("pids"), format!("{} TERM sleep\n", id.to_line())).unwrap();
     std::fs::write(dead.join("supervisor"), format!("{} 1", id.pid)).unwrap();
@@ -183,26 +261,52 @@ fn ds_reuse_hands_a_warm_set_to_the_next_run() {
     let boot = |name: &str| {
         let env_file = dir.path().join(name);
         let mut cmd = common::command(&common::run_id(name), None, &env_file);
-        cmd.env("DS_REUSE", "1").env("DS_REUSE_KEY", &key).env("DS_REUSE_TTL", "600");
+        cmd.env("DS_REUSE", "1")
+            .env("DS_REUSE_KEY", &key)
+            .env("DS_REUSE_TTL", "600");
         common::run(cmd, &env_file)
     };
     let cold = boot("cold");
     assert!(cold.success, "{}", cold.stderr);
     let warm = boot("warm");
     assert!(warm.success, "{}", warm.stderr);
-    assert!(warm.stderr.contains("reusing warm infrastructure"), "{}", warm.stderr);
+    assert!(
+        warm.stderr.contains("reusing warm infrastructure"),
+        "{}",
+        warm.stderr
+    );
     assert_eq!(cold.env, warm.env, "the same infrastructure is handed out");
 
     // `stop-warm` ends the lease and waits: everything of the warm set is gone.
     let run_dir = cold.run_dir();
     let procs = run_processes(&run_dir);
     assert!(procs.len() >= 5, "{procs:?}");
-    let out = Command::new(common::BIN).arg("stop-warm").env("DS_REUSE_KEY", &key).env_remove("DS_INFRA").env_remove("DS_POSTGRES_URL").env_remove("DS_REDIS_URL").output().unwrap();
+    let out = Command::new(common::BIN)
+        .arg("stop-warm")
+        .env("DS_REUSE_KEY", &key)
+        .env_remove("DS_INFRA")
+        .env_remove("DS_POSTGRES_URL")
+        .env_remove("DS_REDIS_URL")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stderr.contains("stopped the warm infrastructure"), "{stderr}");
+    assert!(
+        out.status.success() && stderr.contains("stopped the warm infrastructure"),
+        "{stderr}"
+    );
     assert!(eventually(common::GONE_DEADLINE, || alive(&procs) == 0));
-    let out = Command::new(common::BIN).arg("stop-warm").env("DS_REUSE_KEY", &key).env_remove("DS_INFRA").env_remove("DS_POSTGRES_URL").env_remove("DS_REDIS_URL").output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no warm infrastructure"), "stopping twice is harmless");
+    let out = Command::new(common::BIN)
+        .arg("stop-warm")
+        .env("DS_REUSE_KEY", &key)
+        .env_remove("DS_INFRA")
+        .env_remove("DS_POSTGRES_URL")
+        .env_remove("DS_REDIS_URL")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no warm infrastructure"),
+        "stopping twice is harmless"
+    );
 
     // With the set gone, the next run starts a fresh one.
     let again = boot("again");
@@ -219,7 +323,11 @@ fn a_bad_ds_reuse_value_is_named() {
     cmd.env("DS_REUSE", "yes");
     let boot = common::run(cmd, &env_file);
     assert!(!boot.success);
-    assert!(boot.stderr.contains("DS_REUSE=\"yes\" is not valid"), "{}", boot.stderr);
+    assert!(
+        boot.stderr.contains("DS_REUSE=\"yes\" is not valid"),
+        "{}",
+        boot.stderr
+    );
 }
 
 #[test]
@@ -237,14 +345,24 @@ fn nextest_dying_during_set_up_leaves_nothing_behind() {
             .arg("sh")
             .arg(&run_dir),
     );
-    let boot = common::run(common::command(&run_id, Some(&watched), &env_file), &env_file);
+    let boot = common::run(
+        common::command(&run_id, Some(&watched), &env_file),
+        &env_file,
+    );
     watched.kill9();
     assert!(!boot.success, "{}", boot.stderr);
-    assert!(boot.stderr.contains("exited during set-up"), "{}", boot.stderr);
+    assert!(
+        boot.stderr.contains("exited during set-up"),
+        "{}",
+        boot.stderr
+    );
     assert!(boot.env_text.is_empty());
     let procs = run_processes(&run_dir);
     assert!(!procs.is_empty());
-    assert!(eventually(common::GONE_DEADLINE, || alive(&procs) == 0), "{procs:?}");
+    assert!(
+        eventually(common::GONE_DEADLINE, || alive(&procs) == 0),
+        "{procs:?}"
+    );
 }
 
 /// The real thing: a real `cargo nextest run` (of a one-test scratch workspace whose setup
@@ -269,7 +387,11 @@ fn real_nextest_run_ended_by(signal: nix::sys::signal::Signal) {
     std::fs::create_dir_all(ws.join("src")).unwrap();
     std::fs::create_dir_all(ws.join("tests")).unwrap();
     std::fs::create_dir_all(ws.join(".config")).unwrap();
-    std::fs::write(ws.join("Cargo.toml"), "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n").unwrap();
+    std::fs::write(
+        ws.join("Cargo.toml"),
+        "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n",
+    )
+    .unwrap();
     std::fs::write(ws.join("src/lib.rs"), "").unwrap();
     // The test reports its pid and DS_RUN_DIR, then waits to be killed (bounded).
     std::fs::write(
@@ -295,26 +417,47 @@ fn hold() {
     .unwrap();
     let marker = ws.join("marker");
     let mut cmd = Command::new("cargo");
-    cmd.args(["nextest", "run", "--no-fail-fast"]).current_dir(ws);
+    cmd.args(["nextest", "run", "--no-fail-fast"])
+        .current_dir(ws);
     // A clean environment for the inner cargo: nothing of the outer cargo or nextest run.
     for (key, _) in std::env::vars_os() {
         let k = key.to_string_lossy();
-        if (k.starts_with("CARGO") && k != "CARGO_HOME") || k.starts_with("NEXTEST") || k.starts_with("DS_") || k.starts_with("RUST") && k != "RUSTUP_HOME" {
+        if (k.starts_with("CARGO") && k != "CARGO_HOME")
+            || k.starts_with("NEXTEST")
+            || k.starts_with("DS_")
+            || k.starts_with("RUST") && k != "RUSTUP_HOME"
+        {
             cmd.env_remove(&key);
         }
     }
-    cmd.env("HOLD_MARKER", &marker).env("CARGO_TARGET_DIR", ws.join("target"));
+    cmd.env("HOLD_MARKER", &marker)
+        .env("CARGO_TARGET_DIR", ws.join("target"));
     let log = std::fs::File::create(ws.join("nextest.log")).unwrap();
-    let mut outer = cmd.stdin(std::process::Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("cargo nextest");
+    let mut outer = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("cargo nextest");
 
     // Compiling the scratch test takes a few seconds; a loaded machine more.
-    let ready = eventually(std::time::Duration::from_secs(240), || marker.exists() || matches!(outer.try_wait(), Ok(Some(_))));
+    let ready = eventually(std::time::Duration::from_secs(240), || {
+        marker.exists() || matches!(outer.try_wait(), Ok(Some(_)))
+    });
     let nextest_log = || std::fs::read_to_string(ws.join("nextest.log")).unwrap_or_default();
-    assert!(ready && marker.exists(), "the scratch run never reached its test:\n{}", nextest_log());
+    assert!(
+        ready && marker.exists(),
+        "the scratch run never reached its test:\n{}",
+        nextest_log()
+    );
     let text = std::fs::read_to_string(&marker).unwrap();
     let (test_pid, run_dir) = text.split_once(' ').unwrap();
     let run_dir = std::path::PathBuf::from(run_dir);
-    assert!(run_dir.is_dir(), "DS_RUN_DIR not exported to the test: {text:?}\n{}", nextest_log());
+    assert!(
+        run_dir.is_dir(),
+        "DS_RUN_DIR not exported to the test: {text:?}\n{}",
+        nextest_log()
+    );
 
     let procs = run_processes(&run_dir);
     assert!(procs.len() >= 5, "{procs:?}");
@@ -326,15 +469,27 @@ fn hold() {
         .and_then(|p| p.parse().ok())
         .expect("supervisor names the watched pid");
     let stat = testinfra::process::stat(watched).expect("the watched process runs");
-    assert_eq!(stat.comm, "cargo-nextest", "the supervisor watches nextest itself");
+    assert_eq!(
+        stat.comm, "cargo-nextest",
+        "the supervisor watches nextest itself"
+    );
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(watched), signal).unwrap();
     let gone = eventually(common::GONE_DEADLINE, || alive(&procs) == 0);
     // The orphaned test process and cargo are not part of the infrastructure; stop them too.
     if let Ok(pid) = test_pid.parse::<i32>() {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
     let _ = outer.kill();
     let _ = outer.wait();
-    assert!(gone, "{} of {} processes left after {signal} to nextest; supervisor log:\n{}", alive(&procs), procs.len(), std::fs::read_to_string(run_dir.join("logs/supervisor.log")).unwrap_or_default());
+    assert!(
+        gone,
+        "{} of {} processes left after {signal} to nextest; supervisor log:\n{}",
+        alive(&procs),
+        procs.len(),
+        std::fs::read_to_string(run_dir.join("logs/supervisor.log")).unwrap_or_default()
+    );
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A command could not be started at all.
-    #[error("could not start `{command}`: {source} (is cargo-nextest installed? run scripts/install-deps)")]
+    #[error(
+        "could not start `{command}`: {source} (is cargo-nextest installed? run scripts/install-deps)"
+    )]
     Spawn {
         /// The command line.
         command: String,

@@ -100,7 +100,8 @@ impl Collector {
     /// `run_end_s` as failures.
     pub fn finish(mut self, run_end_s: f64) -> Vec<TestTiming> {
         for (name, start) in std::mem::take(&mut self.open) {
-            self.attempts.push((name, start, run_end_s.max(start), false));
+            self.attempts
+                .push((name, start, run_end_s.max(start), false));
         }
         // Retries of one test are merged: first start to last end, flaky if it passed at last.
         let mut order: Vec<String> = Vec::new();
@@ -129,10 +130,20 @@ impl Collector {
                     (true, true) => Outcome::Flaky,
                     (false, _) => Outcome::Failed,
                 };
-                Some(TestTiming { suite, name, start_s: start, end_s: end, outcome })
+                Some(TestTiming {
+                    suite,
+                    name,
+                    start_s: start,
+                    end_s: end,
+                    outcome,
+                })
             })
             .collect();
-        tests.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then_with(|| a.name.cmp(&b.name)));
+        tests.sort_by(|a, b| {
+            a.start_s
+                .total_cmp(&b.start_s)
+                .then_with(|| a.name.cmp(&b.name))
+        });
         tests
     }
 }
@@ -153,16 +164,38 @@ mod tests {
     fn places_tests_by_finish_arrival_and_exec_time() {
         let mut c = Collector::default();
         c.line(0.0, r#"{"type":"suite","event":"started","test_count":3}"#);
-        c.line(0.10, r#"{"type":"test","event":"started","name":"k::t$fast"}"#);
-        c.line(0.11, r#"{"type":"test","event":"started","name":"k::t$fails"}"#);
-        c.line(0.40, r#"{"type":"test","event":"ok","name":"k::t$fast","exec_time":0.25}"#);
-        c.line(0.41, r#"{"type":"test","event":"started","name":"k::t$slow"}"#);
+        c.line(
+            0.10,
+            r#"{"type":"test","event":"started","name":"k::t$fast"}"#,
+        );
+        c.line(
+            0.11,
+            r#"{"type":"test","event":"started","name":"k::t$fails"}"#,
+        );
+        c.line(
+            0.40,
+            r#"{"type":"test","event":"ok","name":"k::t$fast","exec_time":0.25}"#,
+        );
+        c.line(
+            0.41,
+            r#"{"type":"test","event":"started","name":"k::t$slow"}"#,
+        );
         c.line(0.50, r#"{"type":"test","event":"failed","name":"k::t$fails","exec_time":0.3,"stdout":"boom"}"#);
         c.line(0.55, "    PASS [ 0.1s] not json");
-        c.line(0.60, r#"{"type":"test","event":"ignored","name":"k::t$skipped"}"#);
+        c.line(
+            0.60,
+            r#"{"type":"test","event":"ignored","name":"k::t$skipped"}"#,
+        );
         let tests = c.finish(2.0);
         let names: Vec<_> = tests.iter().map(|t| (t.name.as_str(), t.outcome)).collect();
-        assert_eq!(names, vec![("fast", Outcome::Passed), ("fails", Outcome::Failed), ("slow", Outcome::Failed)]);
+        assert_eq!(
+            names,
+            vec![
+                ("fast", Outcome::Passed),
+                ("fails", Outcome::Failed),
+                ("slow", Outcome::Failed)
+            ]
+        );
         assert!((tests[0].start_s - 0.15).abs() < 1e-9 && (tests[0].end_s - 0.40).abs() < 1e-9);
         assert_eq!(tests[0].suite, "k::t");
         // `slow` never finished: it runs to the end of the run and counts as a failure.
@@ -173,9 +206,15 @@ mod tests {
     fn a_retry_that_passes_is_flaky() {
         let mut c = Collector::default();
         c.line(0.0, r#"{"type":"test","event":"started","name":"k::t$a"}"#);
-        c.line(1.0, r#"{"type":"test","event":"failed","name":"k::t$a","exec_time":1.0}"#);
+        c.line(
+            1.0,
+            r#"{"type":"test","event":"failed","name":"k::t$a","exec_time":1.0}"#,
+        );
         c.line(1.0, r#"{"type":"test","event":"started","name":"k::t$a"}"#);
-        c.line(1.5, r#"{"type":"test","event":"ok","name":"k::t$a","exec_time":0.5}"#);
+        c.line(
+            1.5,
+            r#"{"type":"test","event":"ok","name":"k::t$a","exec_time":0.5}"#,
+        );
         let tests = c.finish(2.0);
         assert_eq!(tests.len(), 1);
         assert_eq!(tests[0].outcome, Outcome::Flaky);
@@ -187,10 +226,16 @@ mod tests {
         let mut c = Collector::default();
         c.line(0.0, "{not json");
         c.line(0.0, r#"{"type":"test","event":"ok"}"#);
-        c.line(0.0, r#"{"type":"test","event":"ok","name":"no-dollar","exec_time":-1}"#);
+        c.line(
+            0.0,
+            r#"{"type":"test","event":"ok","name":"no-dollar","exec_time":-1}"#,
+        );
         assert_eq!(c.ignored_lines, 1);
         let tests = c.finish(1.0);
         assert_eq!(tests.len(), 1);
-        assert_eq!((tests[0].suite.as_str(), tests[0].name.as_str()), ("?", "no-dollar"));
+        assert_eq!(
+            (tests[0].suite.as_str(), tests[0].name.as_str()),
+            ("?", "no-dollar")
+        );
     }
 }

@@ -37,7 +37,12 @@ const DEFAULT_RUN_TIMEOUT_S: u64 = 1800;
 #[command(name = "matrix", version, about)]
 pub struct Args {
     /// The `-j` levels, comma-separated.
-    #[arg(short = 'j', long = "jobs", value_delimiter = ',', default_value = "1,2,4,12")]
+    #[arg(
+        short = 'j',
+        long = "jobs",
+        value_delimiter = ',',
+        default_value = "1,2,4,12"
+    )]
     pub jobs: Vec<u32>,
     /// How many times each (mode, -j) runs.
     #[arg(long, default_value_t = 1)]
@@ -65,7 +70,12 @@ pub struct Args {
     /// argument list (e.g. `-p ds-bootstrap`): the setup scripts' binaries, which nextest would
     /// otherwise build inside the first timed run. `auto`: this workspace's setup scripts for
     /// the modes selected.
-    #[arg(long = "prebuild", value_delimiter = ',', default_value = "auto", allow_hyphen_values = true)]
+    #[arg(
+        long = "prebuild",
+        value_delimiter = ',',
+        default_value = "auto",
+        allow_hyphen_values = true
+    )]
     pub prebuild: Vec<String>,
     /// Do not build anything before each run.
     #[arg(long)]
@@ -128,13 +138,17 @@ impl Args {
 
     fn validate(&self) -> Result<(), Error> {
         if self.jobs.is_empty() || self.jobs.contains(&0) {
-            return Err(Error::Usage("-j needs one or more levels ≥ 1, e.g. -j 1,2,4,12".into()));
+            return Err(Error::Usage(
+                "-j needs one or more levels ≥ 1, e.g. -j 1,2,4,12".into(),
+            ));
         }
         if self.repeat == 0 {
             return Err(Error::Usage("--repeat must be at least 1".into()));
         }
         if self.modes.is_empty() {
-            return Err(Error::Usage("--modes needs at least one nextest profile".into()));
+            return Err(Error::Usage(
+                "--modes needs at least one nextest profile".into(),
+            ));
         }
         if self.sample_ms == 0 {
             return Err(Error::Usage("--sample-ms must be at least 1".into()));
@@ -145,14 +159,26 @@ impl Args {
 
 /// The cargo target directory of the workspace at `root`.
 fn target_dir(root: &std::path::Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// Builds the tests and the setup scripts (untimed), so that a run's wall time is test time.
 /// Done before every run: on a machine where sources change between runs, the timed run then
 /// finds everything fresh instead of compiling.
 fn build(args: &Args, workspace: &std::path::Path, common: &[String]) -> Result<(), Error> {
-    let mut build: Vec<String> = ["cargo", "nextest", "run", "--workspace", "--no-run", "--profile"].iter().map(|s| s.to_string()).collect();
+    let mut build: Vec<String> = [
+        "cargo",
+        "nextest",
+        "run",
+        "--workspace",
+        "--no-run",
+        "--profile",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     build.push(args.modes[0].clone());
     build.extend(common.iter().cloned());
     runner::prepare(workspace, &build)?;
@@ -169,20 +195,37 @@ fn build(args: &Args, workspace: &std::path::Path, common: &[String]) -> Result<
 pub fn run(args: &Args) -> Result<(), Error> {
     args.validate()?;
     if let Some(json) = &args.render {
-        let text = std::fs::read(json).map_err(|e| Error::Usage(format!("cannot read {}: {e}", json.display())))?;
-        let data: MatrixData = serde_json::from_slice(&text).map_err(|e| Error::Usage(format!("{} is not a matrix report.json: {e}", json.display())))?;
-        let out = args.out.clone().unwrap_or_else(|| json.parent().map(PathBuf::from).unwrap_or_default());
+        let text = std::fs::read(json)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", json.display())))?;
+        let data: MatrixData = serde_json::from_slice(&text).map_err(|e| {
+            Error::Usage(format!(
+                "{} is not a matrix report.json: {e}",
+                json.display()
+            ))
+        })?;
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| json.parent().map(PathBuf::from).unwrap_or_default());
         let written = report::write_all(&data, &out)?;
-        eprintln!("matrix: wrote {} and {}", written.markdown.display(), written.html.display());
+        eprintln!(
+            "matrix: wrote {} and {}",
+            written.markdown.display(),
+            written.html.display()
+        );
         return Ok(());
     }
-    let workspace = std::fs::canonicalize(&args.workspace).map_err(|e| Error::Usage(format!("workspace {}: {e}", args.workspace.display())))?;
+    let workspace = std::fs::canonicalize(&args.workspace)
+        .map_err(|e| Error::Usage(format!("workspace {}: {e}", args.workspace.display())))?;
     let target = target_dir(&workspace);
     let out = args.out.clone().unwrap_or_else(|| target.join("matrix"));
     let common = args.common_nextest_args();
 
     let mut data = MatrixData {
-        started_at_unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0),
+        started_at_unix_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0),
         baseline: Some(args.baseline.clone()),
         common_args: common.clone(),
         runs: Vec::new(),
@@ -220,9 +263,13 @@ pub fn run(args: &Args) -> Result<(), Error> {
                     s.failed,
                     s.flaky,
                     run.wall_s,
-                    s.utilization.map(|u| format!("{:.0}%", u * 100.0)).unwrap_or_else(|| "–".into()),
+                    s.utilization
+                        .map(|u| format!("{:.0}%", u * 100.0))
+                        .unwrap_or_else(|| "–".into()),
                     run.peak_rss_bytes as f64 / f64::from(1u32 << 20),
-                    s.ready_median_ms.map(|m| format!("{m:.0}")).unwrap_or_else(|| "–".into()),
+                    s.ready_median_ms
+                        .map(|m| format!("{m:.0}"))
+                        .unwrap_or_else(|| "–".into()),
                     match run.exit_code {
                         Some(0) => String::new(),
                         Some(c) => format!(" (nextest exited {c})"),
@@ -236,10 +283,23 @@ pub fn run(args: &Args) -> Result<(), Error> {
         }
     }
     let written = report::write_all(&data, &out)?;
-    eprintln!("matrix: wrote {}, {} and {}", written.markdown.display(), written.html.display(), written.json.display());
-    let failing = data.runs.iter().filter(|r| r.exit_code != Some(0) || r.summary().failed > 0).count();
+    eprintln!(
+        "matrix: wrote {}, {} and {}",
+        written.markdown.display(),
+        written.html.display(),
+        written.json.display()
+    );
+    let failing = data
+        .runs
+        .iter()
+        .filter(|r| r.exit_code != Some(0) || r.summary().failed > 0)
+        .count();
     if failing > 0 {
-        return Err(Error::RunsFailed { failing, total: data.runs.len(), report: written.markdown });
+        return Err(Error::RunsFailed {
+            failing,
+            total: data.runs.len(),
+            report: written.markdown,
+        });
     }
     Ok(())
 }
@@ -250,19 +310,56 @@ mod tests {
 
     #[test]
     fn arguments_parse_and_pass_through() {
-        let args = Args::try_parse_from(["matrix", "-j", "1,4", "--repeat", "3", "--partition", "hash:1/2", "-E", "package(fixtures)", "--", "--no-tests=pass"]).unwrap();
+        let args = Args::try_parse_from([
+            "matrix",
+            "-j",
+            "1,4",
+            "--repeat",
+            "3",
+            "--partition",
+            "hash:1/2",
+            "-E",
+            "package(fixtures)",
+            "--",
+            "--no-tests=pass",
+        ])
+        .unwrap();
         assert_eq!(args.jobs, vec![1, 4]);
         assert_eq!(args.modes, vec!["integration".to_owned()]);
-        assert_eq!(args.common_nextest_args(), vec!["--partition", "hash:1/2", "-E", "package(fixtures)", "--no-tests=pass"]);
+        assert_eq!(
+            args.common_nextest_args(),
+            vec![
+                "--partition",
+                "hash:1/2",
+                "-E",
+                "package(fixtures)",
+                "--no-tests=pass"
+            ]
+        );
         args.validate().unwrap();
-        assert_eq!(args.prebuild_commands(), vec![vec!["-p".to_owned(), "ds-bootstrap".to_owned()]]);
+        assert_eq!(
+            args.prebuild_commands(),
+            vec![vec!["-p".to_owned(), "ds-bootstrap".to_owned()]]
+        );
     }
 
     #[test]
     fn prebuild_follows_the_modes() {
-        let args = Args::try_parse_from(["matrix", "--modes", "integration,integration-single"]).unwrap();
-        let cmds: Vec<String> = args.prebuild_commands().into_iter().map(|c| c.join(" ")).collect();
-        assert_eq!(cmds, vec!["-p ds-bootstrap", "-p single-bootstrap", "-p apiserver --bin apiserver -p controllers --bin kubernaut-manager"]);
+        let args =
+            Args::try_parse_from(["matrix", "--modes", "integration,integration-single"]).unwrap();
+        let cmds: Vec<String> = args
+            .prebuild_commands()
+            .into_iter()
+            .map(|c| c.join(" "))
+            .collect();
+        assert_eq!(
+            cmds,
+            vec![
+                "-p ds-bootstrap",
+                "-p single-bootstrap",
+                "-p apiserver --bin apiserver -p controllers --bin kubernaut-manager"
+            ]
+        );
         let args = Args::try_parse_from(["matrix", "--prebuild", "-p x,auto"]).unwrap();
         assert_eq!(args.prebuild_commands().len(), 2);
     }
@@ -272,7 +369,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let written = report::write_all(&model::tests::sample(), dir.path()).unwrap();
         std::fs::remove_file(&written.html).unwrap();
-        let args = Args::try_parse_from(["matrix", "--render", written.json.to_str().unwrap()]).unwrap();
+        let args =
+            Args::try_parse_from(["matrix", "--render", written.json.to_str().unwrap()]).unwrap();
         run(&args).unwrap();
         assert!(written.html.is_file());
         std::fs::write(&written.json, "{}").unwrap();
@@ -283,7 +381,12 @@ mod tests {
     #[test]
     fn nonsense_levels_are_refused() {
         let args = Args::try_parse_from(["matrix", "-j", "0"]).unwrap();
-        assert!(args.validate().unwrap_err().to_string().contains("levels ≥ 1"));
+        assert!(
+            args.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("levels ≥ 1")
+        );
         let args = Args::try_parse_from(["matrix", "--repeat", "0"]).unwrap();
         assert!(args.validate().is_err());
         assert!(Args::try_parse_from(["matrix", "-j", "x"]).is_err());

@@ -169,12 +169,22 @@ impl MatrixData {
     }
 
     fn mean_wall(&self, mode: &str, jobs: u32) -> Option<f64> {
-        let walls: Vec<f64> = self.runs.iter().filter(|r| r.mode == mode && r.jobs == jobs).map(|r| r.wall_s).collect();
+        let walls: Vec<f64> = self
+            .runs
+            .iter()
+            .filter(|r| r.mode == mode && r.jobs == jobs)
+            .map(|r| r.wall_s)
+            .collect();
         stats::mean(&walls)
     }
 
     fn mean_span(&self, mode: &str, jobs: u32) -> Option<f64> {
-        let spans: Vec<f64> = self.runs.iter().filter(|r| r.mode == mode && r.jobs == jobs).map(|r| stats::test_span_s(&r.tests)).collect();
+        let spans: Vec<f64> = self
+            .runs
+            .iter()
+            .filter(|r| r.mode == mode && r.jobs == jobs)
+            .map(|r| stats::test_span_s(&r.tests))
+            .collect();
         stats::mean(&spans)
     }
 
@@ -182,18 +192,33 @@ impl MatrixData {
     pub fn levels(&self) -> Vec<LevelSummary> {
         let mut out = Vec::new();
         for mode in self.modes() {
-            let mut jobs: Vec<u32> = self.runs.iter().filter(|r| r.mode == mode).map(|r| r.jobs).collect();
+            let mut jobs: Vec<u32> = self
+                .runs
+                .iter()
+                .filter(|r| r.mode == mode)
+                .map(|r| r.jobs)
+                .collect();
             jobs.sort_unstable();
             jobs.dedup();
             for j in jobs {
-                let runs: Vec<&RunData> = self.runs.iter().filter(|r| r.mode == mode && r.jobs == j).collect();
+                let runs: Vec<&RunData> = self
+                    .runs
+                    .iter()
+                    .filter(|r| r.mode == mode && r.jobs == j)
+                    .collect();
                 let summaries: Vec<RunSummary> = runs.iter().map(|r| r.summary()).collect();
                 let wall = self.mean_wall(&mode, j).unwrap_or(0.0);
                 let utils: Vec<f64> = summaries.iter().filter_map(|s| s.utilization).collect();
-                let utils_span: Vec<f64> = summaries.iter().filter_map(|s| s.utilization_span).collect();
+                let utils_span: Vec<f64> = summaries
+                    .iter()
+                    .filter_map(|s| s.utilization_span)
+                    .collect();
                 let tests: usize = runs.iter().map(|r| r.tests.len()).sum();
                 let passed: usize = summaries.iter().map(|s| s.passed + s.flaky).sum();
-                let ready: Vec<f64> = runs.iter().flat_map(|r| r.ready.iter().map(|x| x.ready_ms)).collect();
+                let ready: Vec<f64> = runs
+                    .iter()
+                    .flat_map(|r| r.ready.iter().map(|x| x.ready_ms))
+                    .collect();
                 let baseline = self.baseline.as_deref().filter(|b| *b != mode);
                 let span = self.mean_span(&mode, j).unwrap_or(0.0);
                 out.push(LevelSummary {
@@ -204,10 +229,18 @@ impl MatrixData {
                     utilization: stats::mean(&utils),
                     utilization_span: stats::mean(&utils_span),
                     test_span_s: span,
-                    speedup_vs_j1: self.mean_wall(&mode, 1).and_then(|w1| stats::speedup(w1, wall)),
-                    span_speedup_vs_j1: self.mean_span(&mode, 1).and_then(|s1| stats::speedup(s1, span)),
-                    speedup_vs_baseline: baseline.and_then(|b| self.mean_wall(b, j)).and_then(|wb| stats::speedup(wb, wall)),
-                    span_speedup_vs_baseline: baseline.and_then(|b| self.mean_span(b, j)).and_then(|sb| stats::speedup(sb, span)),
+                    speedup_vs_j1: self
+                        .mean_wall(&mode, 1)
+                        .and_then(|w1| stats::speedup(w1, wall)),
+                    span_speedup_vs_j1: self
+                        .mean_span(&mode, 1)
+                        .and_then(|s1| stats::speedup(s1, span)),
+                    speedup_vs_baseline: baseline
+                        .and_then(|b| self.mean_wall(b, j))
+                        .and_then(|wb| stats::speedup(wb, wall)),
+                    span_speedup_vs_baseline: baseline
+                        .and_then(|b| self.mean_span(b, j))
+                        .and_then(|sb| stats::speedup(sb, span)),
                     pass_rate: (tests > 0).then(|| passed as f64 / tests as f64),
                     tests,
                     failed: summaries.iter().map(|s| s.failed).sum(),
@@ -246,28 +279,49 @@ pub(crate) mod tests {
             server_url: "http://127.0.0.1:1".into(),
             server_pid,
         };
-        let run = |mode: &str, jobs: u32, wall_s: f64, tests: Vec<TestTiming>, ready: Vec<ReadyTime>| RunData {
-            mode: mode.into(),
-            jobs,
-            repeat: 1,
-            run_id: Some(format!("{mode}-{jobs}")),
-            wall_s,
-            exit_code: Some(0),
-            tests,
-            ready,
-            peak_rss_bytes: (u64::from(jobs) * 100) << 20,
-            peak_processes: jobs as usize,
-            samples: 10,
-            log: String::new(),
-        };
+        let run =
+            |mode: &str, jobs: u32, wall_s: f64, tests: Vec<TestTiming>, ready: Vec<ReadyTime>| {
+                RunData {
+                    mode: mode.into(),
+                    jobs,
+                    repeat: 1,
+                    run_id: Some(format!("{mode}-{jobs}")),
+                    wall_s,
+                    exit_code: Some(0),
+                    tests,
+                    ready,
+                    peak_rss_bytes: (u64::from(jobs) * 100) << 20,
+                    peak_processes: jobs as usize,
+                    samples: 10,
+                    log: String::new(),
+                }
+            };
         let wfe = "controllers::workflowexecution";
         let fx = "fixtures::fixture";
         let four = |k: f64| {
             vec![
                 t(wfe, "lifecycle::completes", 0.5, 0.5 + 2.0, Outcome::Passed),
-                t(wfe, "lock::blocks", 0.5 + k * 2.0, 0.5 + k * 2.0 + 3.0, Outcome::Passed),
-                t(fx, "dump_writes_every_object_as_yaml", 0.5 + k * 5.0, 0.5 + k * 5.0 + 1.0, Outcome::Failed),
-                t(fx, "kubeconfig", 0.5 + k * 6.0, 0.5 + k * 6.0 + 1.0, Outcome::Flaky),
+                t(
+                    wfe,
+                    "lock::blocks",
+                    0.5 + k * 2.0,
+                    0.5 + k * 2.0 + 3.0,
+                    Outcome::Passed,
+                ),
+                t(
+                    fx,
+                    "dump_writes_every_object_as_yaml",
+                    0.5 + k * 5.0,
+                    0.5 + k * 5.0 + 1.0,
+                    Outcome::Failed,
+                ),
+                t(
+                    fx,
+                    "kubeconfig",
+                    0.5 + k * 6.0,
+                    0.5 + k * 6.0 + 1.0,
+                    Outcome::Flaky,
+                ),
             ]
         };
         MatrixData {
@@ -275,14 +329,38 @@ pub(crate) mod tests {
             baseline: Some("integration-single".into()),
             common_args: vec!["-E".into(), "package(fixtures)".into()],
             runs: vec![
-                run("integration", 1, 8.0, four(1.0), vec![ready(1, 1, 40.0), ready(2, 2, 60.0)]),
-                run("integration", 2, 4.0, vec![
-                    t(wfe, "lifecycle::completes", 0.5, 2.5, Outcome::Passed),
-                    t(wfe, "lock::blocks", 0.5, 3.5, Outcome::Passed),
-                    t(fx, "dump_writes_every_object_as_yaml", 2.5, 3.5, Outcome::Failed),
-                    t(fx, "kubeconfig", 3.5, 3.9, Outcome::Flaky),
-                ], vec![ready(3, 3, 50.0)]),
-                run("integration-single", 1, 9.0, four(1.0), vec![ready(4, 99, 5.0)]),
+                run(
+                    "integration",
+                    1,
+                    8.0,
+                    four(1.0),
+                    vec![ready(1, 1, 40.0), ready(2, 2, 60.0)],
+                ),
+                run(
+                    "integration",
+                    2,
+                    4.0,
+                    vec![
+                        t(wfe, "lifecycle::completes", 0.5, 2.5, Outcome::Passed),
+                        t(wfe, "lock::blocks", 0.5, 3.5, Outcome::Passed),
+                        t(
+                            fx,
+                            "dump_writes_every_object_as_yaml",
+                            2.5,
+                            3.5,
+                            Outcome::Failed,
+                        ),
+                        t(fx, "kubeconfig", 3.5, 3.9, Outcome::Flaky),
+                    ],
+                    vec![ready(3, 3, 50.0)],
+                ),
+                run(
+                    "integration-single",
+                    1,
+                    9.0,
+                    four(1.0),
+                    vec![ready(4, 99, 5.0)],
+                ),
                 run("integration-single", 2, 8.0, four(1.0), vec![]),
             ],
         }
@@ -293,7 +371,10 @@ pub(crate) mod tests {
         let levels = sample().levels();
         assert_eq!(levels.len(), 4);
         let (one, two) = (&levels[0], &levels[1]);
-        assert_eq!((one.mode.as_str(), one.jobs, two.jobs), ("integration", 1, 2));
+        assert_eq!(
+            (one.mode.as_str(), one.jobs, two.jobs),
+            ("integration", 1, 2)
+        );
         assert_eq!(two.speedup_vs_j1, Some(2.0));
         assert_eq!(two.speedup_vs_baseline, Some(2.0));
         // Test spans: 7 s at -j 1 (0.5 → 7.5), 3.4 s at -j 2 (0.5 → 3.9), 7 s in the baseline.

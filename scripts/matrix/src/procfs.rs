@@ -64,7 +64,9 @@ pub struct ProcFs {
 impl ProcFs {
     /// The real `/proc`.
     pub fn system() -> ProcFs {
-        ProcFs { root: PathBuf::from("/proc") }
+        ProcFs {
+            root: PathBuf::from("/proc"),
+        }
     }
 
     /// A `/proc`-like tree at `root` (tests).
@@ -74,7 +76,9 @@ impl ProcFs {
 
     /// Every process that can be read now. Processes that exit while being read are skipped.
     pub fn processes(&self) -> Vec<ProcInfo> {
-        let Ok(entries) = std::fs::read_dir(&self.root) else { return Vec::new() };
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
         entries
             .filter_map(Result::ok)
             .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
@@ -90,13 +94,25 @@ impl ProcFs {
         let status = std::fs::read_to_string(dir.join("status")).ok()?;
         // Kernel threads and zombies have no VmRSS line: they hold no memory of their own.
         let rss_bytes = parse_vm_rss_kib(&status).unwrap_or(0) * 1024;
-        Some(ProcInfo { pid, ppid, comm, rss_bytes })
+        Some(ProcInfo {
+            pid,
+            ppid,
+            comm,
+            rss_bytes,
+        })
     }
 
     /// The command line of `pid`, arguments joined by spaces.
     pub fn cmdline(&self, pid: u32) -> Option<String> {
         let raw = std::fs::read(self.root.join(pid.to_string()).join("cmdline")).ok()?;
-        Some(raw.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ").trim().to_owned())
+        Some(
+            raw.split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .trim()
+                .to_owned(),
+        )
     }
 
     /// The value of environment variable `key` of `pid` (readable for our own processes).
@@ -114,11 +130,14 @@ impl ProcFs {
     pub fn sample(&self, root_pid: u32, verdicts: &mut HashMap<u32, bool>) -> Sample {
         // Only `stat` of every process (for the parent chain); `status` only of the run's own.
         let table = self.table();
-        let parents: HashMap<u32, u32> = table.iter().map(|(&pid, (ppid, _))| (pid, *ppid)).collect();
+        let parents: HashMap<u32, u32> =
+            table.iter().map(|(&pid, (ppid, _))| (pid, *ppid)).collect();
         let under = descendants(root_pid, &parents);
         let mut sample = Sample::default();
         for p in under.iter().filter_map(|&pid| self.process(pid)) {
-            let counted = *verdicts.entry(p.pid).or_insert_with(|| self.is_test_process(&p) && !self.under_a_tool(p.ppid, root_pid, &table));
+            let counted = *verdicts.entry(p.pid).or_insert_with(|| {
+                self.is_test_process(&p) && !self.under_a_tool(p.ppid, root_pid, &table)
+            });
             if counted {
                 sample.rss_bytes += p.rss_bytes;
                 sample.pids.push(p.pid);
@@ -130,17 +149,23 @@ impl ProcFs {
 
     /// pid → parent pid of every process that can be read now.
     pub fn parents(&self) -> HashMap<u32, u32> {
-        self.table().into_iter().map(|(pid, (ppid, _))| (pid, ppid)).collect()
+        self.table()
+            .into_iter()
+            .map(|(pid, (ppid, _))| (pid, ppid))
+            .collect()
     }
 
     /// pid → (parent pid, name) of every process that can be read now.
     fn table(&self) -> HashMap<u32, (u32, String)> {
-        let Ok(entries) = std::fs::read_dir(&self.root) else { return HashMap::new() };
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return HashMap::new();
+        };
         entries
             .filter_map(Result::ok)
             .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
             .filter_map(|pid| {
-                let stat = std::fs::read_to_string(self.root.join(pid.to_string()).join("stat")).ok()?;
+                let stat =
+                    std::fs::read_to_string(self.root.join(pid.to_string()).join("stat")).ok()?;
                 let (comm, ppid) = parse_stat(&stat)?;
                 Some((pid, (ppid, comm)))
             })
@@ -154,7 +179,9 @@ impl ProcFs {
             if pid == root {
                 return false;
             }
-            let Some((ppid, comm)) = table.get(&pid) else { return false };
+            let Some((ppid, comm)) = table.get(&pid) else {
+                return false;
+            };
             if comm != RUNNER_COMM && EXCLUDED_COMMS.contains(&comm.as_str()) {
                 return true;
             }
@@ -213,16 +240,38 @@ fn parse_stat(stat: &str) -> Option<(String, u32)> {
 
 /// The `VmRSS:   1234 kB` line of `/proc/<pid>/status`.
 fn parse_vm_rss_kib(status: &str) -> Option<u64> {
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")?.trim().strip_suffix("kB")?.trim().parse().ok())
+    status.lines().find_map(|l| {
+        l.strip_prefix("VmRSS:")?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 /// Writes a fake process into a `/proc`-like tree (for tests of this crate and its users).
-pub fn write_fake_process(root: &Path, pid: u32, ppid: u32, comm: &str, rss_kib: Option<u64>, cmdline: &[&str]) -> std::io::Result<()> {
+pub fn write_fake_process(
+    root: &Path,
+    pid: u32,
+    ppid: u32,
+    comm: &str,
+    rss_kib: Option<u64>,
+    cmdline: &[&str],
+) -> std::io::Result<()> {
     let dir = root.join(pid.to_string());
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("stat"), format!("{pid} ({comm}) S {ppid} {pid} {pid} 0 -1 4194560 0 0 0 0"))?;
-    let rss = rss_kib.map(|k| format!("VmRSS:\t{k:>8} kB\n")).unwrap_or_default();
-    std::fs::write(dir.join("status"), format!("Name:\t{comm}\nPPid:\t{ppid}\n{rss}Threads:\t1\n"))?;
+    std::fs::write(
+        dir.join("stat"),
+        format!("{pid} ({comm}) S {ppid} {pid} {pid} 0 -1 4194560 0 0 0 0"),
+    )?;
+    let rss = rss_kib
+        .map(|k| format!("VmRSS:\t{k:>8} kB\n"))
+        .unwrap_or_default();
+    std::fs::write(
+        dir.join("status"),
+        format!("Name:\t{comm}\nPPid:\t{ppid}\n{rss}Threads:\t1\n"),
+    )?;
     let mut raw = Vec::new();
     for arg in cmdline {
         raw.extend_from_slice(arg.as_bytes());
@@ -241,20 +290,84 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         // 100 = the `cargo nextest` we started; 101 = cargo-nextest; 102 = a cargo build check.
-        write_fake_process(root, 100, 1, "cargo", Some(50_000), &["cargo", "nextest", "run"]).unwrap();
-        write_fake_process(root, 101, 100, "cargo-nextest", Some(40_000), &["cargo-nextest"]).unwrap();
+        write_fake_process(
+            root,
+            100,
+            1,
+            "cargo",
+            Some(50_000),
+            &["cargo", "nextest", "run"],
+        )
+        .unwrap();
+        write_fake_process(
+            root,
+            101,
+            100,
+            "cargo-nextest",
+            Some(40_000),
+            &["cargo-nextest"],
+        )
+        .unwrap();
         write_fake_process(root, 102, 101, "cargo", Some(30_000), &["cargo"]).unwrap();
         // Two test processes, one with a child it re-executed.
-        write_fake_process(root, 110, 101, "workflowexecut", Some(1_000), &["wfe", "--exact", "a"]).unwrap();
-        write_fake_process(root, 111, 101, "fixture-d0b1c2", Some(2_000), &["fixture", "--exact", "b"]).unwrap();
-        write_fake_process(root, 112, 111, "fixture-d0b1c2", Some(500), &["fixture", "--exact", "probe"]).unwrap();
+        write_fake_process(
+            root,
+            110,
+            101,
+            "workflowexecut",
+            Some(1_000),
+            &["wfe", "--exact", "a"],
+        )
+        .unwrap();
+        write_fake_process(
+            root,
+            111,
+            101,
+            "fixture-d0b1c2",
+            Some(2_000),
+            &["fixture", "--exact", "b"],
+        )
+        .unwrap();
+        write_fake_process(
+            root,
+            112,
+            111,
+            "fixture-d0b1c2",
+            Some(500),
+            &["fixture", "--exact", "probe"],
+        )
+        .unwrap();
         // The setup script and the supervisor it started, still under nextest at this instant.
-        write_fake_process(root, 120, 101, "ds-bootstrap", Some(9_000), &["ds-bootstrap"]).unwrap();
-        write_fake_process(root, 121, 120, "sh", Some(700), &["/bin/sh", "-c", "...", "testinfra-supervisor"]).unwrap();
+        write_fake_process(
+            root,
+            120,
+            101,
+            "ds-bootstrap",
+            Some(9_000),
+            &["ds-bootstrap"],
+        )
+        .unwrap();
+        write_fake_process(
+            root,
+            121,
+            120,
+            "sh",
+            Some(700),
+            &["/bin/sh", "-c", "...", "testinfra-supervisor"],
+        )
+        .unwrap();
         // A linker under the build's rustc, a build script under cargo: tools, not tests.
         write_fake_process(root, 130, 102, "rustc", Some(300_000), &["rustc"]).unwrap();
         write_fake_process(root, 131, 130, "cc", Some(200_000), &["cc"]).unwrap();
-        write_fake_process(root, 132, 102, "build-script-bu", Some(10_000), &["build-script-build"]).unwrap();
+        write_fake_process(
+            root,
+            132,
+            102,
+            "build-script-bu",
+            Some(10_000),
+            &["build-script-build"],
+        )
+        .unwrap();
         // A zombie (no VmRSS) and a process of someone else.
         write_fake_process(root, 113, 101, "gone", None, &[]).unwrap();
         write_fake_process(root, 200, 1, "workflowexecut", Some(99_000), &["other"]).unwrap();
@@ -271,7 +384,10 @@ mod tests {
 
     #[test]
     fn reads_names_with_spaces_and_parentheses() {
-        assert_eq!(parse_stat("7 (a (b) c) R 3 7 7"), Some(("a (b) c".to_owned(), 3)));
+        assert_eq!(
+            parse_stat("7 (a (b) c) R 3 7 7"),
+            Some(("a (b) c".to_owned(), 3))
+        );
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_vm_rss_kib("Name:\tx\nVmRSS:\t   12 kB\n"), Some(12));
         assert_eq!(parse_vm_rss_kib("Name:\tx\n"), None);
@@ -288,9 +404,16 @@ mod tests {
     fn reads_one_environment_variable() {
         let dir = tempfile::tempdir().unwrap();
         write_fake_process(dir.path(), 5, 1, "t", Some(1), &["t"]).unwrap();
-        std::fs::write(dir.path().join("5/environ"), b"A=1\0NEXTEST_RUN_ID=abc-def\0B=x=y\0").unwrap();
+        std::fs::write(
+            dir.path().join("5/environ"),
+            b"A=1\0NEXTEST_RUN_ID=abc-def\0B=x=y\0",
+        )
+        .unwrap();
         let fs = ProcFs::at(dir.path());
-        assert_eq!(fs.environ_var(5, "NEXTEST_RUN_ID").as_deref(), Some("abc-def"));
+        assert_eq!(
+            fs.environ_var(5, "NEXTEST_RUN_ID").as_deref(),
+            Some("abc-def")
+        );
         assert_eq!(fs.environ_var(5, "B").as_deref(), Some("x=y"));
         assert_eq!(fs.environ_var(5, "C"), None);
         assert_eq!(fs.environ_var(6, "A"), None);

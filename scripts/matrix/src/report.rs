@@ -11,7 +11,10 @@ use crate::model::{LevelSummary, MatrixData, RunData};
 use crate::stats;
 
 /// Suite colours (Tableau 10 without its red, which marks failures).
-const PALETTE: &[&str] = &["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#bab0ac"];
+const PALETTE: &[&str] = &[
+    "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7",
+    "#bab0ac",
+];
 /// Failed tests are filled with this, whatever their suite.
 const FAILED_COLOUR: &str = "#d62728";
 /// Outline of a flaky test.
@@ -42,17 +45,35 @@ pub struct Written {
 
 /// Writes the three report files into `dir` (created if missing).
 pub fn write_all(data: &MatrixData, dir: &Path) -> Result<Written, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Write { path: dir.to_owned(), source })?;
-    let written = Written { markdown: dir.join("report.md"), html: dir.join("report.html"), json: dir.join("report.json") };
-    let json = serde_json::to_string_pretty(data).map_err(|e| Error::Write { path: written.json.clone(), source: std::io::Error::other(e) })?;
-    for (path, text) in [(&written.markdown, markdown(data)), (&written.html, html(data)), (&written.json, json)] {
-        std::fs::write(path, text).map_err(|source| Error::Write { path: path.clone(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let written = Written {
+        markdown: dir.join("report.md"),
+        html: dir.join("report.html"),
+        json: dir.join("report.json"),
+    };
+    let json = serde_json::to_string_pretty(data).map_err(|e| Error::Write {
+        path: written.json.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    for (path, text) in [
+        (&written.markdown, markdown(data)),
+        (&written.html, html(data)),
+        (&written.json, json),
+    ] {
+        std::fs::write(path, text).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
     }
     Ok(written)
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "–".into())
+    v.map(|v| format!("{:.1}%", v * 100.0))
+        .unwrap_or_else(|| "–".into())
 }
 
 fn times(v: Option<f64>) -> String {
@@ -64,7 +85,11 @@ fn ms(v: Option<f64>) -> String {
 }
 
 fn mib(bytes: u64) -> String {
-    if bytes == 0 { "–".into() } else { format!("{:.0} MiB", bytes as f64 / f64::from(1u32 << 20)) }
+    if bytes == 0 {
+        "–".into()
+    } else {
+        format!("{:.0} MiB", bytes as f64 / f64::from(1u32 << 20))
+    }
 }
 
 const LEVEL_HEADER: [&str; 11] = [
@@ -89,23 +114,46 @@ fn level_row(l: &LevelSummary) -> [String; 11] {
         format!("{:.2}", l.test_span_s),
         pct(l.utilization),
         pct(l.utilization_span),
-        format!("{} / {}", times(l.speedup_vs_j1), times(l.span_speedup_vs_j1)),
-        format!("{} / {}", times(l.speedup_vs_baseline), times(l.span_speedup_vs_baseline)),
-        format!("{} ({}/{}) of {}", pct(l.pass_rate), l.failed, l.flaky, l.tests),
+        format!(
+            "{} / {}",
+            times(l.speedup_vs_j1),
+            times(l.span_speedup_vs_j1)
+        ),
+        format!(
+            "{} / {}",
+            times(l.speedup_vs_baseline),
+            times(l.span_speedup_vs_baseline)
+        ),
+        format!(
+            "{} ({}/{}) of {}",
+            pct(l.pass_rate),
+            l.failed,
+            l.flaky,
+            l.tests
+        ),
         mib(l.peak_rss_bytes),
         format!("{} / {}", ms(l.ready_median_ms), ms(l.ready_p95_ms)),
     ]
 }
 
 fn mode_title(data: &MatrixData, mode: &str) -> String {
-    if data.baseline.as_deref() == Some(mode) { format!("`{mode}` (baseline)") } else { format!("`{mode}`") }
+    if data.baseline.as_deref() == Some(mode) {
+        format!("`{mode}` (baseline)")
+    } else {
+        format!("`{mode}`")
+    }
 }
 
 /// The Markdown report.
 pub fn markdown(data: &MatrixData) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Test matrix\n");
-    let _ = writeln!(out, "Started {} UTC; nextest arguments: `{}`.\n", iso_utc(data.started_at_unix_ms), data.common_args.join(" "));
+    let _ = writeln!(
+        out,
+        "Started {} UTC; nextest arguments: `{}`.\n",
+        iso_utc(data.started_at_unix_ms),
+        data.common_args.join(" ")
+    );
     let _ = writeln!(
         out,
         "Utilization = Σ test durations ÷ (wall × j); the test-span variant leaves out nextest's start-up and the setup script. \
@@ -119,14 +167,24 @@ pub fn markdown(data: &MatrixData) -> String {
         for l in levels.iter().filter(|l| l.mode == mode) {
             let _ = writeln!(out, "| {} |", level_row(l).join(" | "));
         }
-        let shared: usize = levels.iter().filter(|l| l.mode == mode).map(|l| l.shared_servers).sum();
+        let shared: usize = levels
+            .iter()
+            .filter(|l| l.mode == mode)
+            .map(|l| l.shared_servers)
+            .sum();
         if shared > 0 {
-            let _ = writeln!(out, "\n{shared} process(es) used an API server owned by another process.");
+            let _ = writeln!(
+                out,
+                "\n{shared} process(es) used an API server owned by another process."
+            );
         }
         let _ = writeln!(out);
     }
     let _ = writeln!(out, "## Runs\n");
-    let _ = writeln!(out, "| mode | -j | repeat | run id | exit | wall (s) | tests | passed | failed | flaky | utilization | peak memory | peak processes |");
+    let _ = writeln!(
+        out,
+        "| mode | -j | repeat | run id | exit | wall (s) | tests | passed | failed | flaky | utilization | peak memory | peak processes |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in &data.runs {
         let s = r.summary();
@@ -137,7 +195,9 @@ pub fn markdown(data: &MatrixData) -> String {
             r.jobs,
             r.repeat,
             r.run_id.as_deref().unwrap_or("–"),
-            r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "signal".into()),
+            r.exit_code
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "signal".into()),
             r.wall_s,
             r.tests.len(),
             s.passed,
@@ -172,7 +232,9 @@ fn suite_colours(data: &MatrixData) -> HashMap<String, &'static str> {
     let mut colours = HashMap::new();
     for t in data.runs.iter().flat_map(|r| &r.tests) {
         let n = colours.len();
-        colours.entry(t.suite.clone()).or_insert(PALETTE[n % PALETTE.len()]);
+        colours
+            .entry(t.suite.clone())
+            .or_insert(PALETTE[n % PALETTE.len()]);
     }
     colours
 }
@@ -184,14 +246,21 @@ pub fn tick_step(span_s: f64) -> f64 {
     }
     let raw = span_s / MAX_TICKS;
     let magnitude = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|step| *step >= raw).unwrap_or(10.0 * magnitude)
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|step| *step >= raw)
+        .unwrap_or(10.0 * magnitude)
 }
 
 /// The SVG timeline of one run: a lane per slot, a bar per test.
 pub fn timeline_svg(run: &RunData, colours: &HashMap<String, &'static str>) -> String {
     let (lanes, lane_count) = stats::assign_lanes(&run.tests, run.jobs as usize);
     let lane_count = lane_count.max(run.jobs as usize).max(1);
-    let span = run.wall_s.max(run.tests.iter().map(|t| t.end_s).fold(0.0, f64::max)).max(0.001);
+    let span = run
+        .wall_s
+        .max(run.tests.iter().map(|t| t.end_s).fold(0.0, f64::max))
+        .max(0.001);
     let plot_w = SVG_WIDTH - LABEL_WIDTH - RIGHT_MARGIN;
     let x = |s: f64| LABEL_WIDTH + (s / span) * plot_w;
     let lane_y = |lane: usize| TOP_MARGIN + lane as f64 * (LANE_HEIGHT + LANE_GAP);
@@ -219,7 +288,11 @@ pub fn timeline_svg(run: &RunData, colours: &HashMap<String, &'static str>) -> S
     let mut tick = 0.0;
     while tick <= span + 1e-9 {
         let tx = x(tick);
-        let label = if step < 1.0 { format!("{tick:.1}") } else { format!("{tick:.0}") };
+        let label = if step < 1.0 {
+            format!("{tick:.1}")
+        } else {
+            format!("{tick:.0}")
+        };
         let _ = write!(
             svg,
             r##"<line x1="{tx:.1}" y1="{TOP_MARGIN}" x2="{tx:.1}" y2="{:.1}" stroke="#ccc" stroke-width="0.5"/><line x1="{tx:.1}" y1="{axis_y:.1}" x2="{tx:.1}" y2="{:.1}" stroke="#333"/><text x="{tx:.1}" y="{:.1}" text-anchor="middle" fill="#333">{label}</text>"##,
@@ -247,7 +320,11 @@ pub fn timeline_svg(run: &RunData, colours: &HashMap<String, &'static str>) -> S
             Outcome::Failed => ("url(#hatch)".to_owned(), FAILED_COLOUR.to_owned()),
             Outcome::Flaky => (colour.to_owned(), FLAKY_COLOUR.to_owned()),
         };
-        let stroke_width = if t.outcome == Outcome::Passed { 0.5 } else { 2.0 };
+        let stroke_width = if t.outcome == Outcome::Passed {
+            0.5
+        } else {
+            2.0
+        };
         let ready = ready_ms_of(run, t);
         let title = format!(
             "{} {} — {:?}, {:.2} s (from {:.2} s to {:.2} s){}",
@@ -257,7 +334,9 @@ pub fn timeline_svg(run: &RunData, colours: &HashMap<String, &'static str>) -> S
             t.duration_s(),
             t.start_s,
             t.end_s,
-            ready.map(|r| format!("; environment ready after {r:.0} ms")).unwrap_or_default()
+            ready
+                .map(|r| format!("; environment ready after {r:.0} ms"))
+                .unwrap_or_default()
         );
         let _ = write!(
             svg,
@@ -268,7 +347,10 @@ pub fn timeline_svg(run: &RunData, colours: &HashMap<String, &'static str>) -> S
         // The environment start-up, as a darker head of the bar.
         if let Some(ready) = ready {
             let rw = ((ready / 1e3) / span * plot_w).min(w);
-            let _ = write!(svg, r##"<rect x="{x0:.1}" y="{y:.1}" width="{rw:.1}" height="{LANE_HEIGHT}" fill="#000" fill-opacity="0.3"/>"##);
+            let _ = write!(
+                svg,
+                r##"<rect x="{x0:.1}" y="{y:.1}" width="{rw:.1}" height="{LANE_HEIGHT}" fill="#000" fill-opacity="0.3"/>"##
+            );
         }
         svg.push_str("</g>");
     }
@@ -282,7 +364,11 @@ fn ready_ms_of(run: &RunData, t: &TestTiming) -> Option<f64> {
     const SLACK_S: f64 = 0.05; // the record's clock and the timeline's differ by the pipe delay
     run.ready
         .iter()
-        .find(|r| r.test.as_deref() == Some(t.name.as_str()) && r.ready_at_s >= t.start_s - SLACK_S && r.ready_at_s <= t.end_s + SLACK_S)
+        .find(|r| {
+            r.test.as_deref() == Some(t.name.as_str())
+                && r.ready_at_s >= t.start_s - SLACK_S
+                && r.ready_at_s <= t.end_s + SLACK_S
+        })
         .map(|r| r.ready_ms)
 }
 
@@ -291,7 +377,11 @@ fn legend(colours: &HashMap<String, &'static str>) -> String {
     suites.sort_by_key(|(s, c)| (PALETTE.iter().position(|p| p == *c), (*s).clone()));
     let mut out = String::from(r#"<div class="legend">"#);
     for (suite, colour) in suites {
-        let _ = write!(out, r#"<span><i style="background:{colour}"></i>{}</span>"#, escape(suite));
+        let _ = write!(
+            out,
+            r#"<span><i style="background:{colour}"></i>{}</span>"#,
+            escape(suite)
+        );
     }
     let _ = write!(
         out,
@@ -314,10 +404,19 @@ pub fn html(data: &MatrixData) -> String {
          .note{font-size:12px;color:#555}",
     );
     out.push_str("</style></head><body>\n");
-    let _ = writeln!(out, "<h1>Test matrix</h1><p class=\"note\">Started {} UTC; nextest arguments: <code>{}</code>. Utilization = Σ test durations ÷ (wall × j); peak memory = the largest Σ RSS of the test processes at one instant.</p>", iso_utc(data.started_at_unix_ms), escape(&data.common_args.join(" ")));
+    let _ = writeln!(
+        out,
+        "<h1>Test matrix</h1><p class=\"note\">Started {} UTC; nextest arguments: <code>{}</code>. Utilization = Σ test durations ÷ (wall × j); peak memory = the largest Σ RSS of the test processes at one instant.</p>",
+        iso_utc(data.started_at_unix_ms),
+        escape(&data.common_args.join(" "))
+    );
     let levels = data.levels();
     for mode in data.modes() {
-        let _ = writeln!(out, "<h2>Mode {}</h2><table><tr>", escape(&mode_title(data, &mode).replace('`', "")));
+        let _ = writeln!(
+            out,
+            "<h2>Mode {}</h2><table><tr>",
+            escape(&mode_title(data, &mode).replace('`', ""))
+        );
         for h in LEVEL_HEADER {
             let _ = write!(out, "<th>{}</th>", escape(h));
         }
@@ -367,7 +466,12 @@ pub fn iso_utc(unix_ms: u128) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -379,12 +483,24 @@ mod tests {
     fn markdown_has_a_table_per_mode_and_a_row_per_run() {
         let md = markdown(&sample());
         assert!(md.contains("## Mode `integration`\n"), "{md}");
-        assert!(md.contains("## Mode `integration-single` (baseline)"), "{md}");
+        assert!(
+            md.contains("## Mode `integration-single` (baseline)"),
+            "{md}"
+        );
         assert!(md.contains("| 2 | 1 | 4.00 | 3.40 | "), "{md}");
         assert!(md.contains("| 2.00× / 2.06× | 2.00× / 2.06× |"), "{md}");
         assert!(md.contains("75.0% (1/1) of 4"), "{md}");
-        assert!(md.contains("1 process(es) used an API server owned by another process."), "{md}");
-        assert_eq!(md.lines().filter(|l| l.starts_with("| integration")).count(), 4, "{md}");
+        assert!(
+            md.contains("1 process(es) used an API server owned by another process."),
+            "{md}"
+        );
+        assert_eq!(
+            md.lines()
+                .filter(|l| l.starts_with("| integration"))
+                .count(),
+            4,
+            "{md}"
+        );
     }
 
     #[test]
@@ -392,7 +508,10 @@ mod tests {
         let data = sample();
         let page = html(&data);
         assert_eq!(page.matches("<svg").count(), data.runs.len());
-        assert_eq!(page.matches(r#"<g class="test"#).count(), data.runs.iter().map(|r| r.tests.len()).sum::<usize>());
+        assert_eq!(
+            page.matches(r#"<g class="test"#).count(),
+            data.runs.iter().map(|r| r.tests.len()).sum::<usize>()
+        );
         assert!(page.contains("url(#hatch)") && page.contains(FLAKY_COLOUR));
         assert!(page.contains("controllers::workflowexecution"));
         // -j 2: lanes for two slots even though only the bars decide the lanes.
@@ -401,7 +520,10 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert_eq!(escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 
     #[test]

@@ -46,11 +46,19 @@ pub struct RunSpec {
 
 /// The `cargo nextest run` command line of a run.
 pub fn nextest_command(spec: &RunSpec) -> Vec<String> {
-    let mut args: Vec<String> = ["cargo", "nextest", "run", "--workspace", "--profile"].iter().map(|s| s.to_string()).collect();
+    let mut args: Vec<String> = ["cargo", "nextest", "run", "--workspace", "--profile"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     args.push(spec.mode.clone());
     args.push("-j".into());
     args.push(spec.jobs.to_string());
-    args.extend(["--message-format".into(), "libtest-json-plus".into(), "--color".into(), "never".into()]);
+    args.extend([
+        "--message-format".into(),
+        "libtest-json-plus".into(),
+        "--color".into(),
+        "never".into(),
+    ]);
     args.extend(spec.nextest_args.iter().cloned());
     args
 }
@@ -73,7 +81,9 @@ struct ReadyFile {
 /// Unreadable files are skipped (a process killed mid-write must not break the report).
 pub fn read_ready(target_dir: &Path, run_id: &str, run_start_unix_ms: u128) -> Vec<ReadyTime> {
     let dir = target_dir.join("fixtures").join("ready").join(run_id);
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut out: Vec<ReadyTime> = entries
         .filter_map(Result::ok)
         .filter_map(|e| std::fs::read(e.path()).ok())
@@ -96,16 +106,24 @@ pub fn read_ready(target_dir: &Path, run_id: &str, run_start_unix_ms: u128) -> V
 /// The run directories under `<target>/fixtures/ready/` modified at or after `since`: the
 /// fallback when no test process was caught alive to read its `NEXTEST_RUN_ID`.
 fn ready_dirs_since(target_dir: &Path, since: SystemTime) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(target_dir.join("fixtures").join("ready")) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(target_dir.join("fixtures").join("ready")) else {
+        return Vec::new();
+    };
     entries
         .filter_map(Result::ok)
-        .filter(|e| e.metadata().and_then(|m| m.modified()).is_ok_and(|m| m >= since))
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|m| m >= since)
+        })
         .filter_map(|e| e.file_name().into_string().ok())
         .collect()
 }
 
 fn unix_ms(t: SystemTime) -> u128 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 enum Line {
@@ -127,7 +145,10 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|source| Error::Spawn { command: command_text.clone(), source })?;
+        .map_err(|source| Error::Spawn {
+            command: command_text.clone(),
+            source,
+        })?;
     let root_pid = child.id();
 
     // stdout: events, stamped on arrival by a reader thread.
@@ -180,7 +201,10 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
         }
         peak_procs = peak_procs.max(sample.pids.len());
         if run_id.is_none() {
-            run_id = sample.pids.iter().find_map(|&pid| procfs.environ_var(pid, "NEXTEST_RUN_ID"));
+            run_id = sample
+                .pids
+                .iter()
+                .find_map(|&pid| procfs.environ_var(pid, "NEXTEST_RUN_ID"));
         }
         if live && last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
@@ -219,7 +243,10 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
     }
     let mut log = log_thread.join().unwrap_or_default();
     if timed_out {
-        log.push_str(&format!("\nmatrix: the run took longer than {:?} and was terminated\n", spec.timeout));
+        log.push_str(&format!(
+            "\nmatrix: the run took longer than {:?} and was terminated\n",
+            spec.timeout
+        ));
     }
     if live {
         eprint!("\r{}\r", " ".repeat(100));
@@ -229,7 +256,10 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
         let dirs = ready_dirs_since(&spec.target_dir, started_wall);
         (dirs.len() == 1).then(|| dirs[0].clone())
     });
-    let ready = run_id.as_deref().map(|id| read_ready(&spec.target_dir, id, run_start_ms)).unwrap_or_default();
+    let ready = run_id
+        .as_deref()
+        .map(|id| read_ready(&spec.target_dir, id, run_start_ms))
+        .unwrap_or_default();
     Ok(RunData {
         mode: spec.mode.clone(),
         jobs: spec.jobs,
@@ -248,7 +278,10 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
 
 fn terminate(pid: u32) {
     if let Ok(pid) = i32::try_from(pid) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
     }
 }
 
@@ -260,13 +293,23 @@ pub fn prepare(dir: &Path, argv: &[String]) -> Result<(), Error> {
         .current_dir(dir)
         .stdin(Stdio::null())
         .output()
-        .map_err(|source| Error::Spawn { command: command.clone(), source })?;
+        .map_err(|source| Error::Spawn {
+            command: command.clone(),
+            source,
+        })?;
     if out.status.success() {
         return Ok(());
     }
     // Quiet when it works (it runs before every run); everything when it does not.
-    eprintln!("matrix: {command}\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    Err(Error::Build { command, status: out.status })
+    eprintln!(
+        "matrix: {command}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Err(Error::Build {
+        command,
+        status: out.status,
+    })
 }
 
 #[cfg(test)]
@@ -292,7 +335,10 @@ mod tests {
         assert_eq!((ready[1].pid, ready[1].ready_ms), (7, 12.5));
         assert!(read_ready(target.path(), "no-such-run", 0).is_empty());
         let since = SystemTime::now() - Duration::from_secs(60);
-        assert_eq!(ready_dirs_since(target.path(), since), vec!["run-1".to_owned()]);
+        assert_eq!(
+            ready_dirs_since(target.path(), since),
+            vec!["run-1".to_owned()]
+        );
     }
 
     #[test]
@@ -309,12 +355,19 @@ mod tests {
             label: "[1/1]".into(),
         };
         let argv = nextest_command(&spec).join(" ");
-        assert_eq!(argv, "cargo nextest run --workspace --profile integration -j 4 --message-format libtest-json-plus --color never --partition hash:1/2");
+        assert_eq!(
+            argv,
+            "cargo nextest run --workspace --profile integration -j 4 --message-format libtest-json-plus --color never --partition hash:1/2"
+        );
     }
 
     #[test]
     fn a_missing_program_is_a_clear_error() {
         let err = prepare(Path::new("."), &["matrix-no-such-program-xyz".to_owned()]).unwrap_err();
-        assert!(err.to_string().contains("could not start `matrix-no-such-program-xyz`"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("could not start `matrix-no-such-program-xyz`"),
+            "{err}"
+        );
     }
 }

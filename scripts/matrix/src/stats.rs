@@ -14,15 +14,28 @@ pub fn utilization(tests: &[TestTiming], span_s: f64, jobs: u32) -> Option<f64> 
         return None;
     }
     // A fold from +0.0: an empty `sum()` of floats is -0.0, which prints as "-0%".
-    let busy = tests.iter().map(TestTiming::duration_s).fold(0.0, |a, b| a + b);
+    let busy = tests
+        .iter()
+        .map(TestTiming::duration_s)
+        .fold(0.0, |a, b| a + b);
     Some(busy / (span_s * f64::from(jobs)))
 }
 
 /// The time from the first test's start to the last test's end.
 pub fn test_span_s(tests: &[TestTiming]) -> f64 {
-    let start = tests.iter().map(|t| t.start_s).fold(f64::INFINITY, f64::min);
-    let end = tests.iter().map(|t| t.end_s).fold(f64::NEG_INFINITY, f64::max);
-    if start.is_finite() && end.is_finite() { (end - start).max(0.0) } else { 0.0 }
+    let start = tests
+        .iter()
+        .map(|t| t.start_s)
+        .fold(f64::INFINITY, f64::min);
+    let end = tests
+        .iter()
+        .map(|t| t.end_s)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if start.is_finite() && end.is_finite() {
+        (end - start).max(0.0)
+    } else {
+        0.0
+    }
 }
 
 /// The `p`-th percentile (0–100) of `values`, interpolating linearly between the closest ranks
@@ -40,7 +53,8 @@ pub fn percentile(values: &[f64], p: f64) -> Option<f64> {
 
 /// `reference ÷ this`: how many times faster `this` is than `reference`.
 pub fn speedup(reference_s: f64, this_s: f64) -> Option<f64> {
-    (reference_s > 0.0 && this_s > 0.0 && reference_s.is_finite() && this_s.is_finite()).then(|| reference_s / this_s)
+    (reference_s > 0.0 && this_s > 0.0 && reference_s.is_finite() && this_s.is_finite())
+        .then(|| reference_s / this_s)
 }
 
 /// The arithmetic mean, `None` for no values.
@@ -55,18 +69,31 @@ pub fn mean(values: &[f64]) -> Option<f64> {
 /// Returns one lane index per test and the number of lanes.
 pub fn assign_lanes(tests: &[TestTiming], max_lanes: usize) -> (Vec<usize>, usize) {
     let mut order: Vec<usize> = (0..tests.len()).collect();
-    order.sort_by(|&a, &b| tests[a].start_s.total_cmp(&tests[b].start_s).then(tests[a].end_s.total_cmp(&tests[b].end_s)));
+    order.sort_by(|&a, &b| {
+        tests[a]
+            .start_s
+            .total_cmp(&tests[b].start_s)
+            .then(tests[a].end_s.total_cmp(&tests[b].end_s))
+    });
     let mut lane_end: Vec<f64> = Vec::new();
     let mut lanes = vec![0; tests.len()];
     for i in order {
         let t = &tests[i];
-        let lane = match lane_end.iter().position(|&end| end <= t.start_s + LANE_TOLERANCE_S) {
+        let lane = match lane_end
+            .iter()
+            .position(|&end| end <= t.start_s + LANE_TOLERANCE_S)
+        {
             Some(lane) => lane,
             None if lane_end.len() < max_lanes.max(1) => {
                 lane_end.push(f64::NEG_INFINITY);
                 lane_end.len() - 1
             }
-            None => lane_end.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).map(|(lane, _)| lane).unwrap_or(0),
+            None => lane_end
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(lane, _)| lane)
+                .unwrap_or(0),
         };
         lane_end[lane] = t.end_s;
         lanes[i] = lane;
@@ -80,7 +107,13 @@ mod tests {
     use crate::events::Outcome;
 
     fn t(name: &str, start_s: f64, end_s: f64) -> TestTiming {
-        TestTiming { suite: "s".into(), name: name.into(), start_s, end_s, outcome: Outcome::Passed }
+        TestTiming {
+            suite: "s".into(),
+            name: name.into(),
+            start_s,
+            end_s,
+            outcome: Outcome::Passed,
+        }
     }
 
     #[test]

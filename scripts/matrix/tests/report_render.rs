@@ -34,7 +34,12 @@ fn sample() -> MatrixData {
         let mut slot_free = vec![0.8_f64; jobs as usize];
         for i in 0..12u32 {
             // Lowest free slot, as nextest does; durations vary so the picture has gaps.
-            let (slot, start) = slot_free.iter().copied().enumerate().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+            let (slot, start) = slot_free
+                .iter()
+                .copied()
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .unwrap();
             let dur = 1.0 + f64::from(i % 4) * 0.7;
             let name = format!("case_{i:02}");
             let outcome = match i {
@@ -42,7 +47,13 @@ fn sample() -> MatrixData {
                 9 => Outcome::Flaky,
                 _ => Outcome::Passed,
             };
-            tests.push(TestTiming { suite: suites[(i % 2) as usize].into(), name: name.clone(), start_s: start, end_s: start + dur, outcome });
+            tests.push(TestTiming {
+                suite: suites[(i % 2) as usize].into(),
+                name: name.clone(),
+                start_s: start,
+                end_s: start + dur,
+                outcome,
+            });
             ready.push(ReadyTime {
                 suite: "workflowexecution".into(),
                 test: Some(name),
@@ -73,15 +84,32 @@ fn sample() -> MatrixData {
     MatrixData {
         started_at_unix_ms: 1_764_000_000_000,
         baseline: Some("integration-single".into()),
-        common_args: vec!["-E".into(), "package(fixtures) | binary(workflowexecution)".into()],
-        runs: vec![run("integration", 1, 26.5), run("integration", 4, 8.7), run("integration-single", 4, 10.2)],
+        common_args: vec![
+            "-E".into(),
+            "package(fixtures) | binary(workflowexecution)".into(),
+        ],
+        runs: vec![
+            run("integration", 1, 26.5),
+            run("integration", 4, 8.7),
+            run("integration-single", 4, 10.2),
+        ],
     }
 }
 
 /// Runs Chromium on `page`, writing `png`; `Err` with its output when it fails or hangs.
 fn screenshot(chromium: &Path, page: &Path, png: &Path, profile: &Path) -> Result<(), String> {
     let mut child = Command::new(chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("--window-size={},{}", WINDOW.0, WINDOW.1))
@@ -99,13 +127,19 @@ fn screenshot(chromium: &Path, page: &Path, png: &Path, profile: &Path) -> Resul
                 if let Some(mut e) = child.stderr.take() {
                     let _ = std::io::Read::read_to_string(&mut e, &mut err);
                 }
-                return if status.success() { Ok(()) } else { Err(format!("chromium exited with {status}:\n{err}")) };
+                return if status.success() {
+                    Ok(())
+                } else {
+                    Err(format!("chromium exited with {status}:\n{err}"))
+                };
             }
             Ok(None) if Instant::now() < deadline => std::thread::sleep(POLL),
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("chromium did not finish within {CHROMIUM_TIMEOUT:?}"));
+                return Err(format!(
+                    "chromium did not finish within {CHROMIUM_TIMEOUT:?}"
+                ));
             }
             Err(e) => return Err(format!("waiting for chromium: {e}")),
         }
@@ -114,7 +148,9 @@ fn screenshot(chromium: &Path, page: &Path, png: &Path, profile: &Path) -> Resul
 
 /// Width, height, distinct colours and the share of pixels that are not white.
 fn png_stats(path: &Path) -> (u32, u32, usize, f64) {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).expect("open screenshot")));
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(path).expect("open screenshot"),
+    ));
     let mut reader = decoder.read_info().expect("a PNG header");
     let mut buf = vec![0; reader.output_buffer_size().expect("a sane image size")];
     let info = reader.next_frame(&mut buf).expect("PNG pixel data");
@@ -126,20 +162,31 @@ fn png_stats(path: &Path) -> (u32, u32, usize, f64) {
     let mut total = 0usize;
     for px in pixels.chunks_exact(channels) {
         // Grey (1–2 channels) or RGB(A) (3–4).
-        let rgb = if channels >= 3 { [px[0], px[1], px[2]] } else { [px[0]; 3] };
+        let rgb = if channels >= 3 {
+            [px[0], px[1], px[2]]
+        } else {
+            [px[0]; 3]
+        };
         colours.insert(rgb);
         total += 1;
         if rgb.iter().any(|c| *c < 240) {
             non_white += 1;
         }
     }
-    (info.width, info.height, colours.len(), non_white as f64 / total.max(1) as f64)
+    (
+        info.width,
+        info.height,
+        colours.len(),
+        non_white as f64 / total.max(1) as f64,
+    )
 }
 
 #[test]
 fn report_html_renders_in_headless_chromium() {
     let Some(chromium) = chromium() else {
-        eprintln!("SKIPPED: chromium is not installed (scripts/install-deps installs it); the HTML report was not rendered");
+        eprintln!(
+            "SKIPPED: chromium is not installed (scripts/install-deps installs it); the HTML report was not rendered"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -155,8 +202,15 @@ fn report_html_renders_in_headless_chromium() {
     let (w, h, colours, inked) = png_stats(&png);
     assert_eq!((w, h), WINDOW, "screenshot size");
     // Tables, text, suite colours, hatching and grey lanes: many colours, a good share of ink.
-    assert!(colours >= 20, "only {colours} distinct colours: the page looks blank");
-    assert!(inked > 0.05, "only {:.1}% of the pixels are not white: the page looks blank", inked * 100.0);
+    assert!(
+        colours >= 20,
+        "only {colours} distinct colours: the page looks blank"
+    );
+    assert!(
+        inked > 0.05,
+        "only {:.1}% of the pixels are not white: the page looks blank",
+        inked * 100.0
+    );
 }
 
 #[test]
@@ -171,5 +225,8 @@ fn a_blank_page_fails_the_checks() {
     let png = dir.path().join("blank.png");
     screenshot(&chromium, &page, &png, &dir.path().join("profile")).unwrap();
     let (_, _, colours, inked) = png_stats(&png);
-    assert!(colours < 20 && inked <= 0.05, "a blank page passed the checks: {colours} colours, {inked}");
+    assert!(
+        colours < 20 && inked <= 0.05,
+        "a blank page passed the checks: {colours} colours, {inked}"
+    );
 }

@@ -21,7 +21,9 @@ fn actionlint() -> Option<PathBuf> {
     if venv.is_file() {
         return Some(venv);
     }
-    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join("actionlint")).find(|p| p.is_file())
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join("actionlint"))
+        .find(|p| p.is_file())
 }
 
 fn lint(actionlint: &Path, workflow: &Path) -> Output {
@@ -48,7 +50,9 @@ fn lint(actionlint: &Path, workflow: &Path) -> Output {
 #[test]
 fn the_integration_workflow_has_no_findings() {
     let Some(actionlint) = actionlint() else {
-        eprintln!("SKIPPED: actionlint is not installed (scripts/install-deps puts it in .venv/); the workflow was not linted");
+        eprintln!(
+            "SKIPPED: actionlint is not installed (scripts/install-deps puts it in .venv/); the workflow was not linted"
+        );
         return;
     };
     let workflow = workspace_root().join(".github/workflows/integration.yml");
@@ -79,6 +83,9 @@ fn actionlint_reports_a_broken_workflow() {
     .unwrap();
     let out = lint(&actionlint, &workflow);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "actionlint passed a broken workflow:\n{text}");
+    assert!(
+        !out.status.success(),
+        "actionlint passed a broken workflow:\n{text}"
+    );
     assert!(text.contains("runs-on") && text.contains("nope"), "{text}");
 }

@@ -56,9 +56,15 @@ fn main() -> std::process::ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let started = Instant::now();
-    let env_file = PathBuf::from(std::env::var_os("NEXTEST_ENV").with_context(|| format!("NEXTEST_ENV is not set: {HOW_TO_RUN}"))?);
-    let run_id = std::env::var("NEXTEST_RUN_ID").with_context(|| format!("NEXTEST_RUN_ID is not set: {HOW_TO_RUN}"))?;
-    let workspace = std::env::var_os("NEXTEST_WORKSPACE_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let env_file = PathBuf::from(
+        std::env::var_os("NEXTEST_ENV")
+            .with_context(|| format!("NEXTEST_ENV is not set: {HOW_TO_RUN}"))?,
+    );
+    let run_id = std::env::var("NEXTEST_RUN_ID")
+        .with_context(|| format!("NEXTEST_RUN_ID is not set: {HOW_TO_RUN}"))?;
+    let workspace = std::env::var_os("NEXTEST_WORKSPACE_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
 
     // The shared infrastructure first, exactly as the integration profile starts it.
     let status = Command::new(cargo())
@@ -69,7 +75,8 @@ fn run() -> anyhow::Result<()> {
     if !status.success() {
         bail!("ds-bootstrap failed ({status}); its error is above");
     }
-    let exported = std::fs::read_to_string(&env_file).with_context(|| format!("reading {}", env_file.display()))?;
+    let exported = std::fs::read_to_string(&env_file)
+        .with_context(|| format!("reading {}", env_file.display()))?;
     let get = |key: &str| {
         exported
             .lines()
@@ -81,7 +88,8 @@ fn run() -> anyhow::Result<()> {
 
     let binaries = build(&workspace)?;
     let watched = watched_process()?;
-    let root = testinfra::infra_root().or_else(|_| Ok::<_, anyhow::Error>(workspace.join("target").join("infra")))?;
+    let root = testinfra::infra_root()
+        .or_else(|_| Ok::<_, anyhow::Error>(workspace.join("target").join("infra")))?;
     let run = RunDir::create(&root, &format!("{run_id}-single"))?;
     // The supervisor first: whatever fails below, what was started stops when the run ends.
     run.supervise(watched)?;
@@ -92,9 +100,18 @@ fn run() -> anyhow::Result<()> {
         &run,
         "apiserver",
         &binaries.apiserver,
-        &["--listen".into(), "127.0.0.1:0".into(), "--crds".into(), crds.display().to_string(), "--kubeconfig".into(), kubeconfig.display().to_string()],
+        &[
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--crds".into(),
+            crds.display().to_string(),
+            "--kubeconfig".into(),
+            kubeconfig.display().to_string(),
+        ],
     )?;
-    let url = wait_for("apiserver", &mut server, &server_log.0, || first_line(&server_log.0).filter(|_| kubeconfig.exists()))?;
+    let url = wait_for("apiserver", &mut server, &server_log.0, || {
+        first_line(&server_log.0).filter(|_| kubeconfig.exists())
+    })?;
 
     let metrics_addr_file = run.path().join("manager-metrics.addr");
     let mut args: Vec<String> = vec![
@@ -106,12 +123,18 @@ fn run() -> anyhow::Result<()> {
     args.extend(WFE_FLAGS.iter().map(|f| f.to_string()));
     let (mut manager, manager_log) = spawn(&run, "kubernaut-manager", &binaries.manager, &args)?;
     let metrics_addr = wait_for("kubernaut-manager", &mut manager, &manager_log.1, || {
-        std::fs::read_to_string(&metrics_addr_file).ok().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty())
+        std::fs::read_to_string(&metrics_addr_file)
+            .ok()
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
     })?;
 
     let exports = [
         (SHARED_KUBECONFIG_VAR, kubeconfig.display().to_string()),
-        (SHARED_METRICS_URL_VAR, format!("http://{metrics_addr}/metrics")),
+        (
+            SHARED_METRICS_URL_VAR,
+            format!("http://{metrics_addr}/metrics"),
+        ),
         (SHARED_SERVER_PID_VAR, server.id().to_string()),
         (SHARED_MANAGER_PID_VAR, manager.id().to_string()),
     ];
@@ -124,7 +147,12 @@ fn run() -> anyhow::Result<()> {
         .append(true)
         .open(&env_file)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .with_context(|| format!("writing the exported variables to NEXTEST_ENV={}", env_file.display()))?;
+        .with_context(|| {
+            format!(
+                "writing the exported variables to NEXTEST_ENV={}",
+                env_file.display()
+            )
+        })?;
     eprintln!(
         "single-bootstrap: shared API server {url} (pid {}) and kubernaut-manager (pid {}) ready after {} ms (logs: {}/logs)",
         server.id(),
@@ -147,18 +175,38 @@ struct Binaries {
 /// Builds both daemons and finds their executables in cargo's JSON messages.
 fn build(workspace: &Path) -> anyhow::Result<Binaries> {
     let out = Command::new(cargo())
-        .args(["build", "-q", "--message-format=json-render-diagnostics", "-p", "apiserver", "--bin", "apiserver", "-p", "controllers", "--bin", "kubernaut-manager"])
+        .args([
+            "build",
+            "-q",
+            "--message-format=json-render-diagnostics",
+            "-p",
+            "apiserver",
+            "--bin",
+            "apiserver",
+            "-p",
+            "controllers",
+            "--bin",
+            "kubernaut-manager",
+        ])
         .current_dir(workspace)
         .stderr(Stdio::inherit())
         .output()
         .context("could not run cargo build")?;
     if !out.status.success() {
-        bail!("building apiserver and kubernaut-manager failed ({}); the errors are above", out.status);
+        bail!(
+            "building apiserver and kubernaut-manager failed ({}); the errors are above",
+            out.status
+        );
     }
     let mut found = (None, None);
     for line in out.stdout.lines().map_while(Result::ok) {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-        let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str()) else { continue };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str())
+        else {
+            continue;
+        };
         match name {
             "apiserver" => found.0 = Some(PathBuf::from(exe)),
             "kubernaut-manager" => found.1 = Some(PathBuf::from(exe)),
@@ -174,7 +222,10 @@ fn build(workspace: &Path) -> anyhow::Result<Binaries> {
 /// The process whose exit ends the run (see ds-bootstrap's `nextest` module).
 fn watched_process() -> anyhow::Result<ProcId> {
     if let Ok(pid) = std::env::var(WATCH_PID_VAR) {
-        let pid: i32 = pid.trim().parse().with_context(|| format!("{WATCH_PID_VAR}={pid:?} is not a process id"))?;
+        let pid: i32 = pid
+            .trim()
+            .parse()
+            .with_context(|| format!("{WATCH_PID_VAR}={pid:?} is not a process id"))?;
         return ProcId::of(pid).with_context(|| format!("{WATCH_PID_VAR}={pid}: no such process"));
     }
     let me = ProcId::current().pid;
@@ -184,34 +235,60 @@ fn watched_process() -> anyhow::Result<ProcId> {
 
 /// Starts `program` detached (own process group, stdout and stderr to `logs/<name>.out` and
 /// `.log`), registered with the run's supervisor (SIGTERM, then SIGKILL).
-fn spawn(run: &RunDir, name: &str, program: &Path, args: &[String]) -> anyhow::Result<(Child, (PathBuf, PathBuf))> {
+fn spawn(
+    run: &RunDir,
+    name: &str,
+    program: &Path,
+    args: &[String],
+) -> anyhow::Result<(Child, (PathBuf, PathBuf))> {
     let out_path = run.path().join("logs").join(format!("{name}.out"));
     let log = run.log_path(name);
-    let out = std::fs::File::create(&out_path).with_context(|| format!("creating {}", out_path.display()))?;
+    let out = std::fs::File::create(&out_path)
+        .with_context(|| format!("creating {}", out_path.display()))?;
     let err = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
     // Own process group: Ctrl-C aimed at the test run must not reach the daemon before its
     // supervisor stops it.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let child = cmd.spawn().with_context(|| format!("starting {}", program.display()))?;
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", program.display()))?;
     let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
-    run.register(ProcId::of(pid).unwrap_or(ProcId { pid, start_time: 0 }), Signal::SIGTERM, name)?;
+    run.register(
+        ProcId::of(pid).unwrap_or(ProcId { pid, start_time: 0 }),
+        Signal::SIGTERM,
+        name,
+    )?;
     Ok((child, (out_path, log)))
 }
 
 /// Polls `ready` until it yields, the daemon exits, or [`READY_TIMEOUT`] passes.
-fn wait_for(name: &str, child: &mut Child, log: &Path, mut ready: impl FnMut() -> Option<String>) -> anyhow::Result<String> {
+fn wait_for(
+    name: &str,
+    child: &mut Child,
+    log: &Path,
+    mut ready: impl FnMut() -> Option<String>,
+) -> anyhow::Result<String> {
     let start = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().with_context(|| format!("polling {name}"))? {
-            bail!("{name} exited during start-up ({status}); see {}", log.display());
+        if let Some(status) = child
+            .try_wait()
+            .with_context(|| format!("polling {name}"))?
+        {
+            bail!(
+                "{name} exited during start-up ({status}); see {}",
+                log.display()
+            );
         }
         if let Some(value) = ready() {
             return Ok(value);
         }
         if start.elapsed() > READY_TIMEOUT {
-            bail!("{name} was not ready after {READY_TIMEOUT:?}; see {}", log.display());
+            bail!(
+                "{name} was not ready after {READY_TIMEOUT:?}; see {}",
+                log.display()
+            );
         }
         std::thread::sleep(READY_POLL);
     }
@@ -220,7 +297,9 @@ fn wait_for(name: &str, child: &mut Child, log: &Path, mut ready: impl FnMut() -
 /// The first complete line of a file.
 fn first_line(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
-    text.split_once('\n').map(|(line, _)| line.trim().to_owned()).filter(|l| !l.is_empty())
+    text.split_once('\n')
+        .map(|(line, _)| line.trim().to_owned())
+        .filter(|l| !l.is_empty())
 }
 
 #[cfg(test)]
@@ -237,12 +316,17 @@ mod tests {
 
     #[test]
     fn first_line_waits_for_a_complete_line() {
-        let dir = std::env::temp_dir().join(format!("single-bootstrap-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("single-bootstrap-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("out");
         assert_eq!(first_line(&path), None);
         std::fs::write(&path, "http://127.0.0.1:1").unwrap();
-        assert_eq!(first_line(&path), None, "a line without its newline may still be being written");
+        assert_eq!(
+            first_line(&path),
+            None,
+            "a line without its newline may still be being written"
+        );
         std::fs::write(&path, "http://127.0.0.1:1\nmore").unwrap();
         assert_eq!(first_line(&path).as_deref(), Some("http://127.0.0.1:1"));
         let _ = std::fs::remove_dir_all(&dir);

@@ -11,9 +11,13 @@ pub const GONE_DEADLINE: Duration = Duration::from_secs(20);
 
 /// A fresh run directory under a temp dir, supervised by this test process.
 pub fn run_dir() -> (tempfile::TempDir, testinfra::RunDir) {
-    let root = tempfile::Builder::new().prefix("testinfra-test-").tempdir().expect("temp dir");
+    let root = tempfile::Builder::new()
+        .prefix("testinfra-test-")
+        .tempdir()
+        .expect("temp dir");
     let run = testinfra::RunDir::create(root.path(), "run").expect("run dir");
-    run.supervise(testinfra::ProcId::current()).expect("supervisor");
+    run.supervise(testinfra::ProcId::current())
+        .expect("supervisor");
     (root, run)
 }
 

@@ -31,7 +31,12 @@ impl Watched {
 
     pub fn spawn(cmd: &mut Command) -> Watched {
         // No inherited stdio: a stand-in holding the test's output pipes would mark it leaky.
-        let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn the watched stand-in");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the watched stand-in");
         let id = ProcId::of(child.id() as i32).expect("watched process exists");
         Watched { child, id }
     }
@@ -60,7 +65,9 @@ pub struct Boot {
 
 impl Boot {
     pub fn var(&self, key: &str) -> &str {
-        self.env.get(key).unwrap_or_else(|| panic!("{key} not exported; stderr:\n{}", self.stderr))
+        self.env
+            .get(key)
+            .unwrap_or_else(|| panic!("{key} not exported; stderr:\n{}", self.stderr))
     }
 
     pub fn run_dir(&self) -> PathBuf {
@@ -70,7 +77,10 @@ impl Boot {
 
 /// A run id no other test or run uses.
 pub fn run_id(name: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("test-{name}-{}-{nanos}", std::process::id())
 }
 
@@ -109,7 +119,13 @@ pub fn run(mut cmd: Command, env_file: &Path) -> Boot {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Boot { success: out.status.success(), stderr: String::from_utf8_lossy(&out.stderr).into_owned(), env_text, env, elapsed }
+    Boot {
+        success: out.status.success(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        env_text,
+        env,
+        elapsed,
+    }
 }
 
 /// Bootstraps a run watched by `watched`.
@@ -128,7 +144,10 @@ pub fn run_processes(run_dir: &Path) -> Vec<ProcId> {
         .lines()
         .filter_map(ProcId::parse)
         .collect();
-    if let Some(sup) = std::fs::read_to_string(run_dir.join("supervisor")).ok().and_then(|t| ProcId::parse(&t)) {
+    if let Some(sup) = std::fs::read_to_string(run_dir.join("supervisor"))
+        .ok()
+        .and_then(|t| ProcId::parse(&t))
+    {
         ids.push(sup);
     }
     let children: Vec<ProcId> = ids
