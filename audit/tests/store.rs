@@ -364,8 +364,10 @@ async fn refused_connections_are_retried_then_counted() {
         Duration::from_secs(5),
     );
     store.record(event(0)).expect("record");
-    let started = Instant::now();
-    let report = store.close().await;
+    // Bounded: a close that kept retrying a dead DataStorage would hang the test, not pass it.
+    let report = tokio::time::timeout(WAIT, store.close())
+        .await
+        .expect("close finished its bounded retries");
     assert_eq!(
         report,
         StoreReport {
@@ -373,7 +375,6 @@ async fn refused_connections_are_retried_then_counted() {
             dropped: 1
         }
     );
-    assert!(started.elapsed() < WAIT);
     assert!(exposition(&registry).contains("reason=\"retries_exhausted\"} 1"));
 }
 
@@ -389,15 +390,12 @@ async fn a_full_buffer_drops_and_counts_without_blocking() {
     for i in 1..=5 {
         store.record(event(i)).expect("record");
     }
-    let started = Instant::now();
+    // `record` is synchronous: it answers BufferFull at once while the first batch is still
+    // held by the server, rather than waiting for room.
     let err = store.record(event(6)).expect_err("buffer full");
     assert!(
         matches!(err, RecordError::BufferFull { capacity: 5 }),
         "{err}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "record must not block"
     );
     server.script.release.notify_one();
     let report = store.close().await;
