@@ -6,6 +6,7 @@
 //! as a fresh kube-apiserver serves only GA versions by default. The list was produced by scanning
 //! k8s-openapi 0.29's `v1_37` module for `ListableResource` impls in `v<N>` modules.
 
+use k8s_openapi::schemars::{JsonSchema, Schema, SchemaGenerator};
 use k8s_openapi::{ClusterResourceScope, ListableResource, NamespaceResourceScope, Resource};
 
 /// A built-in resource type as the catalogue needs it.
@@ -19,6 +20,9 @@ pub struct BuiltinType {
     pub namespaced: bool,
     /// The type has a `.status` field, so it gets a `/status` subresource.
     pub status: bool,
+    /// Adds the type's OpenAPI schema (k8s-openapi's, with kube-apiserver's definition names and
+    /// field descriptions) and every schema it refers to to a generator; returns the `$ref` to it.
+    pub schema: fn(&mut SchemaGenerator) -> Schema,
 }
 
 /// Maps a k8s-openapi scope marker type to "is namespaced".
@@ -32,9 +36,13 @@ impl Scope for ClusterResourceScope {
     const NAMESPACED: bool = false;
 }
 
+fn subschema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
 fn builtin<T>(status: bool) -> BuiltinType
 where
-    T: Resource + ListableResource,
+    T: Resource + ListableResource + JsonSchema,
     T::Scope: Scope,
 {
     BuiltinType {
@@ -45,6 +53,7 @@ where
         plural: T::URL_PATH_SEGMENT,
         namespaced: <T::Scope as Scope>::NAMESPACED,
         status,
+        schema: subschema::<T>,
     }
 }
 

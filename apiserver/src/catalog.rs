@@ -96,6 +96,9 @@ pub struct Group {
 pub struct Catalog {
     groups: Vec<Group>,
     by_path: HashMap<String, Arc<ResourceInfo>>,
+    /// The OpenAPI documents of exactly this catalogue, built on first request (a clone starts
+    /// empty, so a catalogue changed by a CRD never serves the documents of its predecessor).
+    openapi: crate::openapi::Cache,
 }
 
 impl Catalog {
@@ -224,6 +227,11 @@ impl Catalog {
     /// One group by name.
     pub fn group(&self, name: &str) -> Option<&Group> {
         self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// The OpenAPI documents of this catalogue (built once, on first use).
+    pub fn openapi(&self) -> &crate::openapi::Cache {
+        &self.openapi
     }
 }
 

@@ -281,39 +281,11 @@ async fn route(
                 .map(|gv| value_response(&discovery::resource_list(group, gv)))
                 .ok_or_else(ApiError::path_not_found);
         }
-        ["openapi", "v3"] => {
-            get_only(parsed)?;
-            return Ok(value_response(&openapi::v3_root(&state.store.catalog())));
-        }
-        ["openapi", "v3", rest @ ..] => {
+        ["openapi", rest @ ..] => {
             get_only(parsed)?;
             let catalog = state.store.catalog();
-            let (group, version) = match rest {
-                ["api", v] => ("", *v),
-                ["apis", g, v] => (*g, *v),
-                _ => return Err(ApiError::path_not_found()),
-            };
-            let gv = catalog
-                .group(group)
-                .and_then(|g| g.versions.iter().find(|v| v.version == version));
-            return gv
-                .map(|gv| value_response(&openapi::v3_document(group, gv)))
-                .ok_or_else(ApiError::path_not_found);
-        }
-        ["openapi", "v2"] => {
-            get_only(parsed)?;
-            // Only JSON is served; a client that accepts nothing but protobuf gets 406 and falls back.
-            if !accept.is_empty() && !accept.contains("json") && !accept.contains("*/*") {
-                return Ok(error_response(&ApiError {
-                    code: 406,
-                    reason: "NotAcceptable",
-                    message: "only application/json is served for /openapi/v2 by this embedded API server".into(),
-                    details: None,
-                }));
-            }
-            return Ok(value_response(&openapi::v2_document(
-                &state.store.catalog(),
-            )));
+            return openapi::serve(&catalog, rest, req.uri().query(), req.headers())
+                .map(|r| r.map(full));
         }
         _ => {}
     }

@@ -1,0 +1,117 @@
+//! Fails when `src/smp/schema.rs` (the strategic-merge-patch merge keys of the built-in types) no
+//! longer matches what `scripts/gen_smp_schema.py` generates from the k8s-openapi sources this
+//! workspace builds with, e.g. after a k8s-openapi upgrade or a hand edit.
+//!
+//! Offline and deterministic: the k8s-openapi sources are the ones cargo already downloaded (found
+//! with `cargo metadata --offline`), and the API version module is the `v1_*` feature cargo resolved.
+//! Needs `python3` (scripts/install-deps installs it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The k8s-openapi source directory of the API version module this workspace enables
+/// (`.../k8s-openapi-0.29.0/src/v1_37`).
+fn k8s_openapi_version_module() -> PathBuf {
+    // Cargo tells the crates it compiles which cargo it is; fall back to the one on PATH.
+    let cargo = option_env!("CARGO").unwrap_or("cargo");
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--offline",
+            "--format-version",
+            "1",
+            "--manifest-path",
+        ])
+        .arg(manifest_dir().join("Cargo.toml"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{cargo} metadata`: {e}"));
+    assert!(
+        out.status.success(),
+        "`cargo metadata --offline` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
+    let package = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == "k8s-openapi")
+        .expect("k8s-openapi is a dependency");
+    let id = &package["id"];
+    let features = meta["resolve"]["nodes"]
+        .as_array()
+        .expect("resolve nodes")
+        .iter()
+        .find(|n| &n["id"] == id)
+        .and_then(|n| n["features"].as_array())
+        .expect("k8s-openapi's resolved features");
+    let version_features: Vec<&str> = features
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|f| f.starts_with("v1_"))
+        .collect();
+    assert_eq!(
+        version_features.len(),
+        1,
+        "k8s-openapi needs exactly one API version feature: {version_features:?}"
+    );
+    let manifest = Path::new(package["manifest_path"].as_str().expect("manifest path"));
+    manifest
+        .parent()
+        .expect("package dir")
+        .join("src")
+        .join(version_features[0])
+}
+
+#[test]
+fn generated_merge_key_table_matches_k8s_openapi() {
+    let source = k8s_openapi_version_module();
+    assert!(
+        source.is_dir(),
+        "k8s-openapi sources not found at {}",
+        source.display()
+    );
+    let script = manifest_dir().join("scripts/gen_smp_schema.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(&source)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run python3 (install it, e.g. with scripts/install-deps): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let generated = String::from_utf8(out.stdout).expect("UTF-8 output");
+    let checked_in = std::fs::read_to_string(manifest_dir().join("src/smp/schema.rs"))
+        .expect("read src/smp/schema.rs");
+    // The table is large: name the first difference rather than dumping both.
+    let first_difference = generated
+        .lines()
+        .zip(checked_in.lines())
+        .enumerate()
+        .find(|(_, (g, c))| g != c)
+        .map(|(i, (g, c))| format!("line {}: generated `{g}`, checked in `{c}`", i + 1));
+    assert!(
+        generated == checked_in,
+        "apiserver/src/smp/schema.rs is out of date ({}; {} generated lines, {} checked in). Regenerate it:\n  python3 apiserver/scripts/gen_smp_schema.py {} > apiserver/src/smp/schema.rs",
+        first_difference.unwrap_or_else(|| "one is a prefix of the other".into()),
+        generated.lines().count(),
+        checked_in.lines().count(),
+        source.display()
+    );
+    // A generator that silently found nothing would "match" an empty table.
+    assert!(generated.contains("name: \"containers\""));
+    assert!(generated.contains(
+        "Field { ty: \"api::core::v1::PodSpec\", name: \"containers\", child: \"api::core::v1::Container\", strategy: Strategy::MapList, key: \"name\" }"
+    ));
+}
