@@ -6,6 +6,9 @@ x-kubernetes-list-type and list-map-keys; the struct fields carry the types), so
 come from the OpenAPI facts k8s-openapi was generated from, not from a hand-written list.
 
 Usage: gen_smp_schema.py <k8s-openapi-0.29.x/src/v1_37> > apiserver/src/smp/schema.rs
+
+apiserver/tests/smp_schema_drift.rs runs this on the k8s-openapi sources cargo resolved and fails
+(printing this command with the right path) when the checked-in output differs.
 """
 import os
 import re

@@ -6,10 +6,53 @@
 //! with `cargo metadata --offline`), and the API version module is the `v1_*` feature cargo resolved.
 //! Needs `python3` (scripts/install-deps installs it).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+/// How long a helper command may take: `cargo metadata` waits for cargo's package-cache lock,
+/// which a concurrent build on a shared machine can hold for a while; beyond this, fail, never hang.
+const COMMAND_DEADLINE: Duration = Duration::from_secs(300);
+/// How often a running helper command is checked for completion.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Runs `cmd` to completion within [`COMMAND_DEADLINE`], collecting its output.
+fn run(mut cmd: Command, what: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    // Drain both pipes on threads so a large output cannot block the child.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            pipe.read_to_end(&mut buf).map(|_| buf)
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + COMMAND_DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not finish within {COMMAND_DEADLINE:?}");
+        }
+        std::thread::sleep(POLL);
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader").expect("read stdout"),
+        stderr: stderr.join().expect("stderr reader").expect("read stderr"),
+    }
+}
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,17 +63,16 @@ fn manifest_dir() -> &'static Path {
 fn k8s_openapi_version_module() -> PathBuf {
     // Cargo tells the crates it compiles which cargo it is; fall back to the one on PATH.
     let cargo = option_env!("CARGO").unwrap_or("cargo");
-    let out = Command::new(cargo)
-        .args([
-            "metadata",
-            "--offline",
-            "--format-version",
-            "1",
-            "--manifest-path",
-        ])
-        .arg(manifest_dir().join("Cargo.toml"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `{cargo} metadata`: {e}"));
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "metadata",
+        "--offline",
+        "--format-version",
+        "1",
+        "--manifest-path",
+    ])
+    .arg(manifest_dir().join("Cargo.toml"));
+    let out = run(cmd, &format!("`{cargo} metadata`"));
     assert!(
         out.status.success(),
         "`cargo metadata --offline` failed: {}",
@@ -78,13 +120,12 @@ fn generated_merge_key_table_matches_k8s_openapi() {
         source.display()
     );
     let script = manifest_dir().join("scripts/gen_smp_schema.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(&source)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run python3 (install it, e.g. with scripts/install-deps): {e}")
-        });
+    let mut cmd = Command::new("python3");
+    cmd.arg(&script).arg(&source);
+    let out = run(
+        cmd,
+        "python3 (install it, e.g. with scripts/install-deps) on scripts/gen_smp_schema.py",
+    );
     assert!(
         out.status.success(),
         "{} failed: {}",
