@@ -3,7 +3,8 @@
 //! objects with a merge key (containers by `name`, ports by `containerPort`, conditions by `type`,
 //! ...) merge item by item, set-lists (finalizers) take the union, every other list is replaced,
 //! and the directives `$patch: delete|replace|merge`, `$deleteFromPrimitiveList/<field>` and
-//! `$setElementOrder/<field>` are applied (`$retainKeys` is accepted and ignored).
+//! `$setElementOrder/<field>` are applied, and `$retainKeys` clears the fields of an existing map
+//! that it does not list (kube's `applyRetainKeysDirective`).
 //!
 //! The merge keys come from `schema.rs`, generated from k8s-openapi's sources (see
 //! `scripts/gen_smp_schema.py`). Custom resources have no such facts and, as in kube-apiserver,
@@ -72,7 +73,62 @@ pub fn apply(original: &Value, patch: &Value, ty: &str) -> Result<Value, ApiErro
             "error decoding patch: a strategic merge patch must be a JSON object",
         ));
     };
-    Ok(Value::Object(merge_map(orig, p, ty)?))
+    Ok(Value::Object(merge_existing(orig, p, ty)?))
+}
+
+/// kube's `ErrBadPatchFormatForRetainKeys`, answered as 400 BadRequest.
+const RETAIN_KEYS_FORMAT: &str = "invalid patch format of retainKeys";
+
+/// Merges `patch` into a map the object already has. `$retainKeys` applies only here, as in kube:
+/// a map the patch introduces is taken as it is, directives removed, without checking them.
+fn merge_existing(
+    original: &Map<String, Value>,
+    patch: &Map<String, Value>,
+    ty: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    // A `$patch` directive decides about the whole map before `$retainKeys` is looked at.
+    let directive = patch.get(DIRECTIVE).is_some_and(|d| d != "merge");
+    match patch.get(RETAIN_KEYS) {
+        Some(keys) if !directive => merge_map(&retain_keys(original, patch, keys)?, patch, ty),
+        _ => merge_map(original, patch, ty),
+    }
+}
+
+/// The fields of `original` that `$retainKeys` lists. Every field the patch sets (not nulls and
+/// not list directives) must be listed too, or the patch is malformed.
+fn retain_keys(
+    original: &Map<String, Value>,
+    patch: &Map<String, Value>,
+    keys: &Value,
+) -> Result<Map<String, Value>, ApiError> {
+    let Value::Array(keys) = keys else {
+        return Err(bad(RETAIN_KEYS_FORMAT));
+    };
+    let listed = |k: &str| keys.iter().any(|v| v.as_str() == Some(k));
+    let unlisted = patch.iter().any(|(k, v)| {
+        !v.is_null()
+            && k != RETAIN_KEYS
+            && k != DIRECTIVE
+            && !k.starts_with(DELETE_FROM_PRIMITIVE)
+            && !k.starts_with(SET_ELEMENT_ORDER)
+            && !listed(k)
+    });
+    if unlisted {
+        return Err(bad(RETAIN_KEYS_FORMAT));
+    }
+    Ok(original
+        .iter()
+        .filter(|(k, _)| listed(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect())
+}
+
+/// Keys of a patch map that are directives, not fields (never stored).
+fn is_directive_key(k: &str) -> bool {
+    k == DIRECTIVE
+        || k == RETAIN_KEYS
+        || k.starts_with(SET_ELEMENT_ORDER)
+        || k.starts_with(DELETE_FROM_PRIMITIVE)
 }
 
 fn merge_map(
@@ -84,7 +140,7 @@ fn merge_map(
         None => {}
         Some(Value::String(d)) if d == "replace" => {
             let mut out = Map::new();
-            for (k, v) in patch.iter().filter(|(k, _)| *k != DIRECTIVE) {
+            for (k, v) in patch.iter().filter(|(k, _)| !is_directive_key(k)) {
                 out.insert(k.clone(), clean(v, field(ty, k).map_or("", |f| f.child))?);
             }
             return Ok(out);
@@ -101,7 +157,7 @@ fn merge_map(
     let mut out = original.clone();
     for (k, v) in patch {
         if k == DIRECTIVE || k == RETAIN_KEYS || k.starts_with(SET_ELEMENT_ORDER) {
-            // Ordering is applied after the merge (below); retainKeys only prunes, and is optional.
+            // Ordering is applied after the merge (below); retainKeys pruned before it (merge_existing).
             continue;
         }
         if let Some(target) = k.strip_prefix(DELETE_FROM_PRIMITIVE) {
@@ -126,7 +182,7 @@ fn merge_map(
             }
             Value::Object(pm) => {
                 let merged = match out.get(k) {
-                    Some(Value::Object(om)) => merge_map(om, pm, child)?,
+                    Some(Value::Object(om)) => merge_existing(om, pm, child)?,
                     _ => merge_map(&Map::new(), pm, child)?,
                 };
                 out.insert(k.clone(), Value::Object(merged));
@@ -293,7 +349,7 @@ fn merge_keyed_list(
             (None, true) => {}
             (Some(i), false) => {
                 let merged = match &out[i] {
-                    Value::Object(om) => merge_map(om, pm, ty)?,
+                    Value::Object(om) => merge_existing(om, pm, ty)?,
                     _ => merge_map(&Map::new(), pm, ty)?,
                 };
                 out[i] = Value::Object(merged);

