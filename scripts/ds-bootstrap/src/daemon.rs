@@ -1,6 +1,7 @@
 //! The DataStorage daemon: the setup script re-executes its own binary with the `datastorage`
-//! subcommand so that the service outlives the script. Stops on SIGTERM (sent by the run's
-//! supervisor) or SIGINT.
+//! subcommand so that the service outlives the script. The same process serves the
+//! HolmesGPT-API mock when asked (`--hapi-addr-file`): one daemon, no second binary to build.
+//! Stops on SIGTERM (sent by the run's supervisor) or SIGINT.
 
 use std::path::PathBuf;
 
@@ -15,6 +16,18 @@ pub struct DaemonArgs {
     /// `--listen 127.0.0.1:0` the port is only known then).
     #[arg(long)]
     addr_file: PathBuf,
+    /// Also serve the HolmesGPT-API mock on 127.0.0.1:0 and write its address here (before
+    /// DataStorage's, so a ready DataStorage means a ready mock).
+    #[arg(long)]
+    hapi_addr_file: Option<PathBuf>,
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, so a reader never sees a
+/// half-written address.
+fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("could not write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("could not write {}", path.display()))
 }
 
 pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
@@ -38,16 +51,25 @@ async fn serve(args: DaemonArgs) -> anyhow::Result<()> {
         .datastorage
         .into_config()
         .context("invalid DataStorage configuration")?;
+    let hapi = match &args.hapi_addr_file {
+        Some(path) => {
+            let mock = hapi_mock::start(std::net::SocketAddr::from((
+                std::net::Ipv4Addr::LOCALHOST,
+                0,
+            )))
+            .await
+            .context("the HolmesGPT-API mock failed to start")?;
+            write_atomically(path, &mock.local_addr().to_string())?;
+            Some(mock)
+        }
+        None => None,
+    };
     let running = datastorage::start(config)
         .await
         .context("DataStorage failed to start")?;
-    // Write then rename: the setup script never reads a half-written address.
-    let tmp = args.addr_file.with_extension("tmp");
-    std::fs::write(&tmp, running.local_addr().to_string())
-        .with_context(|| format!("could not write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.addr_file)
-        .with_context(|| format!("could not write {}", args.addr_file.display()))?;
+    write_atomically(&args.addr_file, &running.local_addr().to_string())?;
     let stop = running.shutdown_token();
+    let stop_hapi = hapi.as_ref().map(hapi_mock::RunningMock::shutdown_token);
     let mut term =
         signal(SignalKind::terminate()).context("could not install the SIGTERM handler")?;
     let mut int =
@@ -59,9 +81,19 @@ async fn serve(args: DaemonArgs) -> anyhow::Result<()> {
         }
         tracing::info!("signal received; shutting down");
         stop.cancel();
+        if let Some(stop_hapi) = stop_hapi {
+            stop_hapi.cancel();
+        }
     });
-    running
+    let stopped = running
         .wait()
         .await
-        .context("DataStorage stopped with an error")
+        .context("DataStorage stopped with an error");
+    if let Some(hapi) = hapi {
+        // DataStorage stopping for any reason ends the daemon; the mock goes with it.
+        hapi.shutdown()
+            .await
+            .context("the HolmesGPT-API mock stopped with an error")?;
+    }
+    stopped
 }

@@ -137,6 +137,7 @@ fn warm(dir: &Path) -> Option<Vec<(&'static str, String)>> {
             testinfra::DS_POSTGRES_URL_FILE,
             testinfra::DS_REDIS_URL_FILE,
             testinfra::DS_RUN_DIR,
+            hapi_mock::HAPI_URL_VAR,
         ]
         .into_iter()
         .find(|known| *known == k)?;

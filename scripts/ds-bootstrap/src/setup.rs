@@ -89,8 +89,9 @@ fn report(exports: &[(&'static str, String)], started: Instant) {
             .unwrap_or("?")
     };
     eprintln!(
-        "ds-bootstrap: DataStorage ready at {} after {} ms (logs: {}/logs)",
+        "ds-bootstrap: DataStorage ready at {} (HolmesGPT-API mock at {}) after {} ms (logs: {}/logs)",
         get(DS_URL),
+        get(hapi_mock::HAPI_URL_VAR),
         started.elapsed().as_millis(),
         get(DS_RUN_DIR)
     );
@@ -105,9 +106,10 @@ pub fn start_all(run: &RunDir, provider: &Provider) -> anyhow::Result<Vec<(&'sta
     let redis_file = run.write_secret("redis-url", infra.redis_url())?;
     infra.detach();
 
-    let addr = start_datastorage(run, &pg_file, &redis_file, &token_file)?;
+    let (addr, hapi_addr) = start_datastorage(run, &pg_file, &redis_file, &token_file)?;
     Ok(vec![
         (DS_URL, format!("http://{addr}")),
+        (hapi_mock::HAPI_URL_VAR, format!("http://{hapi_addr}")),
         (DS_TOKEN_FILE, token_file.display().to_string()),
         (DS_POSTGRES_URL_FILE, pg_file.display().to_string()),
         (DS_REDIS_URL_FILE, redis_file.display().to_string()),
@@ -142,16 +144,18 @@ fn run_local_exe(run: &RunDir) -> anyhow::Result<PathBuf> {
 }
 
 /// Starts `ds-bootstrap datastorage ...` detached (own process group, stdio to its log),
-/// registers it with the supervisor and waits until `/readyz` answers 200.
+/// registers it with the supervisor and waits until `/readyz` answers 200; returns the
+/// addresses of DataStorage and of the HolmesGPT-API mock the same daemon serves.
 fn start_datastorage(
     run: &RunDir,
     pg_file: &Path,
     redis_file: &Path,
     token_file: &Path,
-) -> anyhow::Result<SocketAddr> {
+) -> anyhow::Result<(SocketAddr, SocketAddr)> {
     let exe = run_local_exe(run)?;
     let log = run.log_path("datastorage");
     let addr_file = run.path().join("datastorage.addr");
+    let hapi_addr_file = run.path().join("hapi-mock.addr");
     let out = std::fs::File::create(&log)
         .with_context(|| format!("DataStorage: could not create log file {}", log.display()))?;
     let err = out
@@ -168,6 +172,8 @@ fn start_datastorage(
         .arg(token_file)
         .arg("--addr-file")
         .arg(&addr_file)
+        .arg("--hapi-addr-file")
+        .arg(&hapi_addr_file)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err);
@@ -180,7 +186,20 @@ fn start_datastorage(
     let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     let id = ProcId::of(pid).unwrap_or(ProcId { pid, start_time: 0 });
     run.register(id, Signal::SIGTERM, "datastorage")?;
-    wait_ready(&mut child, &addr_file, &log)
+    let addr = wait_ready(&mut child, &addr_file, &log)?;
+    // The daemon writes the mock's address before DataStorage's: it is there now.
+    let hapi = std::fs::read_to_string(&hapi_addr_file)
+        .ok()
+        .and_then(|a| a.trim().parse().ok())
+        .with_context(|| {
+            format!(
+                "the daemon is ready but wrote no HolmesGPT-API mock address to {}; see {}{}",
+                hapi_addr_file.display(),
+                log.display(),
+                tail(&log)
+            )
+        })?;
+    Ok((addr, hapi))
 }
 
 fn wait_ready(child: &mut Child, addr_file: &Path, log: &Path) -> anyhow::Result<SocketAddr> {

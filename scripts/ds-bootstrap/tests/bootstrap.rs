@@ -59,7 +59,8 @@ async fn exported_variables_are_present_usable_and_secret_free() {
             "DS_REDIS_URL_FILE",
             "DS_RUN_DIR",
             "DS_TOKEN_FILE",
-            "DS_URL"
+            "DS_URL",
+            "HAPI_URL"
         ]
     );
     // nextest rejects blank lines and copies values into its JUnit XML.
@@ -87,6 +88,14 @@ async fn exported_variables_are_present_usable_and_secret_free() {
         boot.stderr
     );
     usable(&boot).await;
+    // The same daemon serves the HolmesGPT-API mock: its inspection endpoint answers.
+    let hapi = boot.var("HAPI_URL");
+    let answer = reqwest::get(format!(
+        "{hapi}/mock/requests?remediation_id=bootstrap-probe"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
 }
 
 #[tokio::test]
@@ -101,7 +110,7 @@ async fn two_concurrent_runs_do_not_collide() {
     let (_db, b) = b;
     assert!(a.success, "{}", a.stderr);
     assert!(b.success, "{}", b.stderr);
-    for key in ["DS_URL", "DS_RUN_DIR", "DS_TOKEN_FILE"] {
+    for key in ["DS_URL", "DS_RUN_DIR", "DS_TOKEN_FILE", "HAPI_URL"] {
         assert_ne!(a.var(key), b.var(key), "{key}");
     }
     usable(&a).await;
