@@ -1,6 +1,7 @@
 //! The kubernaut CRD API types and controllers on kube-runtime, with metrics on a
 //! caller-supplied registry.
 
+pub mod aianalysis;
 pub mod api;
 pub mod clock;
 pub mod conditions;
