@@ -203,3 +203,32 @@ fn a_bad_notification_routing_fails_start_up_naming_it() {
     );
     assert!(stderr.contains(&routing.display().to_string()), "{stderr}");
 }
+
+#[test]
+fn a_bad_aianalysis_policy_fails_start_up_naming_it() {
+    let scratch = Scratch::new("bad-policy");
+    let kubeconfig = scratch.0.join("kubeconfig");
+    std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: http://127.0.0.1:1\ncontexts:\n- name: a\n  context:\n    cluster: a\n    user: a\ncurrent-context: a\nusers:\n- name: a\n  user:\n    token: x\n").unwrap();
+    let policy = scratch.0.join("approval.rego");
+    std::fs::write(&policy, "package aianalysis.approval\nthis is not rego\n").unwrap();
+    let out = Command::new(BIN)
+        .args(args(&scratch.0, &kubeconfig))
+        // Nothing listens there; start-up fails on the policy before any call.
+        .arg("--hapi-url=http://127.0.0.1:1")
+        .arg(format!("--aianalysis-policy-file={}", policy.display()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("registering the aianalysis controller"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "the approval policy {} is not valid Rego",
+            policy.display()
+        )),
+        "{stderr}"
+    );
+}

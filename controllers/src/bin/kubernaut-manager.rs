@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use audit::{AuditStore, StoreConfig};
 use clap::Parser;
-use controllers::{notification, workflowexecution};
+use controllers::{aianalysis, notification, workflowexecution};
 use manager::{Backoff, Manager};
 use prometheus_client::registry::Registry;
 use tokio::signal::unix::{SignalKind, signal};
@@ -56,6 +56,92 @@ struct Args {
     wfe: WfeArgs,
     #[command(flatten)]
     notification: NotificationArgs,
+    #[command(flatten)]
+    aia: AiaArgs,
+}
+
+/// AIAnalysis controller settings. It runs only when given HolmesGPT-API's URL: without one it
+/// has nobody to ask.
+#[derive(Debug, clap::Args)]
+struct AiaArgs {
+    /// HolmesGPT-API's base URL; runs the AIAnalysis controller.
+    #[arg(long = "hapi-url", value_name = "URL")]
+    aia_hapi_url: Option<String>,
+    /// Rego approval policy file (default: the shipped policies/aianalysis/approval.rego).
+    #[arg(long = "aianalysis-policy-file", value_name = "PATH")]
+    aia_policy_file: Option<PathBuf>,
+    /// Milliseconds between HolmesGPT-API session polls.
+    #[arg(long = "aianalysis-poll-interval-ms")]
+    aia_poll_interval_ms: Option<u64>,
+    /// Milliseconds each HolmesGPT-API call may take.
+    #[arg(long = "aianalysis-hapi-timeout-ms")]
+    aia_hapi_timeout_ms: Option<u64>,
+    /// Transient HolmesGPT-API errors tolerated before the analysis fails.
+    #[arg(long = "aianalysis-max-retries")]
+    aia_max_retries: Option<u32>,
+    /// Retry backoff: first delay in milliseconds (doubling, ±10 % jitter).
+    #[arg(long = "aianalysis-retry-backoff-base-ms")]
+    aia_retry_backoff_base_ms: Option<u64>,
+    /// Retry backoff: longest delay in milliseconds.
+    #[arg(long = "aianalysis-retry-backoff-cap-ms")]
+    aia_retry_backoff_cap_ms: Option<u64>,
+    /// Milliseconds before the requeue that follows a phase change.
+    #[arg(long = "aianalysis-phase-requeue-ms")]
+    aia_phase_requeue_ms: Option<u64>,
+    /// Error backoff: first delay in milliseconds (doubling, ±10 % jitter).
+    #[arg(long = "aianalysis-error-backoff-base-ms")]
+    aia_error_backoff_base_ms: Option<u64>,
+    /// Error backoff: longest delay in milliseconds.
+    #[arg(long = "aianalysis-error-backoff-cap-ms")]
+    aia_error_backoff_cap_ms: Option<u64>,
+}
+
+impl AiaArgs {
+    /// `None` when the controller is not to run.
+    fn config(&self) -> anyhow::Result<Option<aianalysis::Config>> {
+        let Some(url) = &self.aia_hapi_url else {
+            return Ok(None);
+        };
+        let mut config = aianalysis::Config::with_default_policy(url.clone());
+        if let Some(path) = &self.aia_policy_file {
+            config = config.with_policy_file(path)?;
+        }
+        if let Some(ms) = self.aia_poll_interval_ms {
+            config.poll_interval = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.aia_hapi_timeout_ms {
+            config.hapi_timeout = Duration::from_millis(ms);
+        }
+        if let Some(n) = self.aia_max_retries {
+            config.max_retries = n;
+        }
+        if let (Some(base), Some(cap)) = (
+            self.aia_retry_backoff_base_ms,
+            self.aia_retry_backoff_cap_ms,
+        ) {
+            config.retry_backoff = Backoff::new(
+                Duration::from_millis(base),
+                BACKOFF_FACTOR,
+                Duration::from_millis(cap),
+                BACKOFF_JITTER,
+            );
+        }
+        if let Some(ms) = self.aia_phase_requeue_ms {
+            config.phase_requeue = Duration::from_millis(ms);
+        }
+        if let (Some(base), Some(cap)) = (
+            self.aia_error_backoff_base_ms,
+            self.aia_error_backoff_cap_ms,
+        ) {
+            config.error_backoff = Backoff::new(
+                Duration::from_millis(base),
+                BACKOFF_FACTOR,
+                Duration::from_millis(cap),
+                BACKOFF_JITTER,
+            );
+        }
+        Ok(Some(config))
+    }
 }
 
 /// NotificationRequest controller settings. It runs only when given a routing file: without
@@ -181,6 +267,21 @@ const CONTROLLERS: &[(&str, Register)] = &[
                 notification::Metrics::register(registry),
                 audit.clone(),
             )?;
+            Ok(true)
+        },
+    ),
+    (
+        aianalysis::CONTROLLER_NAME,
+        |args, manager, registry, audit| {
+            let Some(config) = args.aia.config()? else {
+                return Ok(false);
+            };
+            aianalysis::register(
+                manager,
+                config,
+                aianalysis::Metrics::register(registry),
+                audit.clone(),
+            );
             Ok(true)
         },
     ),

@@ -1,0 +1,276 @@
+//! The suite's declarations and the helpers its tests share.
+
+use std::path::PathBuf;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use controllers::aianalysis::{self, Config, Metrics};
+use controllers::api::{AIAnalysis, AIAnalysisPhase};
+use controllers::clock::Clock;
+use fixtures::{Env, Suite, eventually};
+use hapi_mock::Requests;
+use kube::api::{Api, PostParams};
+use manager::Backoff;
+
+/// Audit events are looked for this long.
+pub const AUDIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The shared (or this process's own) HolmesGPT-API mock; panics with how to run the suite
+/// when it is missing under nextest.
+pub fn hapi_url() -> String {
+    match hapi_mock::url_for_tests() {
+        Ok(url) => url,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The configuration of the main suite: milliseconds everywhere, so retries and polls cost a
+/// test a fraction of a second.
+pub fn config(hapi_url: String) -> Config {
+    Config {
+        poll_interval: Duration::from_millis(20),
+        retry_backoff: Backoff::new(
+            Duration::from_millis(10),
+            2.0,
+            Duration::from_millis(80),
+            0.1,
+        ),
+        phase_requeue: Duration::from_millis(10),
+        error_backoff: Backoff::new(
+            Duration::from_millis(10),
+            2.0,
+            Duration::from_millis(200),
+            0.1,
+        ),
+        ..Config::with_default_policy(hapi_url)
+    }
+}
+
+fn suite_with(
+    name: &str,
+    make: impl Fn() -> Result<Config, fixtures::BoxError> + Send + Sync + 'static,
+) -> Suite {
+    Suite::builder(name)
+        .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
+        .per_process_only(
+            "its controller talks to the run's HolmesGPT-API mock with a test configuration",
+        )
+        .controllers(move |setup| {
+            let metrics = Metrics::register(setup.registry);
+            aianalysis::register(setup.manager, make()?, metrics, setup.audit.clone());
+            Ok(())
+        })
+        .build()
+}
+
+/// The suite most tests use.
+pub static SUITE: LazyLock<Suite> =
+    LazyLock::new(|| suite_with("aianalysis", || Ok(config(hapi_url()))));
+
+/// A suite with a registry used by one test only, so its metric values are exact.
+pub static METRICS: LazyLock<Suite> =
+    LazyLock::new(|| suite_with("aianalysis-metrics", || Ok(config(hapi_url()))));
+
+/// The clock of [`MOVABLE_CLOCK`]'s controller, which its single test moves forward.
+pub static CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
+
+/// A single-test suite whose controller measures `timesOutAt` against [`CLOCK`].
+pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
+    suite_with("aianalysis-movable-clock", || {
+        Ok(Config {
+            clock: CLOCK.clone(),
+            ..config(hapi_url())
+        })
+    })
+});
+
+/// A suite whose HolmesGPT-API is a port nobody listens on: every call is a connection error.
+pub static UNREACHABLE: LazyLock<Suite> = LazyLock::new(|| {
+    suite_with("aianalysis-unreachable", || {
+        // A port that was free a moment ago and is closed now: connecting is refused.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        drop(listener);
+        Ok(config(format!("http://{addr}")))
+    })
+});
+
+/// The approval policy of [`POLICY_FILE`]: Staging always needs review; low confidence in
+/// Staging makes two complete rules disagree, which Rego reports as an evaluation error.
+pub const FILE_POLICY: &str = r#"package aianalysis.approval
+import rego.v1
+default decision := "Approved"
+decision := "ManualReviewRequired" if input.environment == "Staging"
+decision := "Denied" if input.confidence < 0.7
+matched_rules := ["StagingAlwaysReviewed"] if input.environment == "Staging"
+"#;
+
+/// Where [`POLICY_FILE`]'s policy is written (per process).
+pub fn policy_path() -> PathBuf {
+    fixtures::target_dir()
+        .join("aianalysis-policies")
+        .join(format!("approval-{}.rego", std::process::id()))
+}
+
+/// A suite whose approval policy comes from a file.
+pub static POLICY_FILE: LazyLock<Suite> = LazyLock::new(|| {
+    suite_with("aianalysis-policy-file", || {
+        let path = policy_path();
+        std::fs::create_dir_all(path.parent().expect("a parent"))?;
+        std::fs::write(&path, FILE_POLICY)?;
+        Ok(config(hapi_url()).with_policy_file(&path)?)
+    })
+});
+
+/// A suite without the controller: its test runs controllers of its own (restarts).
+pub static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| {
+    Suite::builder("aianalysis-restart")
+        .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
+        .per_process_only("its test starts and stops controllers of its own")
+        .build()
+});
+
+/// One test's view: its environment and its own namespace.
+pub struct T {
+    pub env: Env,
+    pub ns: String,
+}
+
+impl T {
+    pub async fn new(prefix: &str) -> Option<T> {
+        T::on(&SUITE, prefix).await
+    }
+
+    /// `None` (the test is skipped, with a message) in the single-controller baseline.
+    pub async fn on(suite: &Suite, prefix: &str) -> Option<T> {
+        let env = suite.env_or_skip().await?;
+        let ns = env.namespace(prefix).await.expect("test namespace");
+        Some(T { env, ns })
+    }
+
+    /// A valid AIAnalysis in the test's namespace for `signal` (the mock's scenario), whose
+    /// remediation id (the mock's key and the audit correlation id) is unique across runs.
+    pub fn aia(&self, name: &str, signal: &str) -> AIAnalysis {
+        let mut aia = AIAnalysis::test(name)
+            .with_namespace(&self.ns)
+            .with_signal_name(signal);
+        let rr = self.rr(name);
+        aia.spec.remediation_id = rr.clone();
+        aia.spec.remediation_request_ref.name = Some(rr);
+        aia
+    }
+
+    /// The remediation id of [`T::aia`]`(name, ..)`.
+    pub fn rr(&self, name: &str) -> String {
+        format!("rr-{}-{name}", self.ns)
+    }
+
+    pub fn api(&self) -> Api<AIAnalysis> {
+        Api::namespaced(self.env.client(), &self.ns)
+    }
+
+    pub async fn create(&self, aia: &AIAnalysis) -> AIAnalysis {
+        self.api()
+            .create(&PostParams::default(), aia)
+            .await
+            .expect("create AIAnalysis")
+    }
+
+    pub async fn wait_phase(&self, name: &str, phase: AIAnalysisPhase) -> AIAnalysis {
+        let api = self.api();
+        eventually(
+            &format!("AIAnalysis {}/{name} in phase {phase}", self.ns),
+            || async {
+                let aia = api.get(name).await.map_err(|e| e.to_string())?;
+                if aia.phase() == phase {
+                    Ok(aia)
+                } else {
+                    Err(format!("phase {}, status {:?}", aia.phase(), aia.status))
+                }
+            },
+        )
+        .await
+    }
+
+    /// Creates `aia` and waits for `phase`.
+    pub async fn run(&self, aia: &AIAnalysis, phase: AIAnalysisPhase) -> AIAnalysis {
+        self.create(aia).await;
+        self.wait_phase(aia.metadata.name.as_deref().unwrap(), phase)
+            .await
+    }
+
+    /// What the mock received for `name`'s remediation.
+    pub async fn mock(&self, name: &str) -> Requests {
+        mock_requests(&self.rr(name)).await
+    }
+
+    /// Successful `/status` writes the API server received for AIAnalysis `name`.
+    pub async fn status_writes(&self, name: &str) -> usize {
+        self.env
+            .requests(Some(&self.ns))
+            .await
+            .expect("the API server's request log")
+            .iter()
+            .filter(|r| r.resource == "aianalyses" && r.subresource == "status")
+            .filter(|r| r.name == name)
+            .filter(|r| {
+                matches!(r.method.as_str(), "PUT" | "PATCH") && (200..300).contains(&r.code)
+            })
+            .count()
+    }
+
+    /// Audit events of `name`'s remediation, once at least `min` arrived.
+    pub async fn audit(&self, name: &str, min: usize) -> Vec<audit::AuditEvent> {
+        self.env
+            .audit_events(&self.rr(name), min, AUDIT_TIMEOUT)
+            .await
+            .expect("audit events")
+    }
+}
+
+/// `GET /mock/requests?remediation_id=<id>` on the mock.
+pub async fn mock_requests(remediation_id: &str) -> Requests {
+    let url = format!("{}/mock/requests", hapi_url());
+    let response = reqwest::Client::new()
+        .get(url)
+        .query(&[("remediation_id", remediation_id)])
+        .send()
+        .await
+        .expect("the mock's inspection endpoint");
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.expect("a Requests body")
+}
+
+/// The status's reason.
+pub fn reason(aia: &AIAnalysis) -> String {
+    aia.status
+        .as_ref()
+        .and_then(|s| s.reason.clone())
+        .unwrap_or_default()
+}
+
+/// The status's retry count.
+pub fn retries(aia: &AIAnalysis) -> i32 {
+    aia.status
+        .as_ref()
+        .and_then(|s| s.investigation.as_ref())
+        .map_or(0, |i| i.retry_count)
+}
+
+/// The session id in status.
+pub fn session(aia: &AIAnalysis) -> Option<String> {
+    aia.status
+        .as_ref()
+        .and_then(|s| s.investigation.as_ref())
+        .and_then(|i| i.session_id.clone())
+}
+
+/// The Ready condition's status.
+pub fn ready(aia: &AIAnalysis) -> Option<String> {
+    aia.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.status.clone())
+}

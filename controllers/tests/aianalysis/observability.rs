@@ -1,0 +1,227 @@
+//! What the controller tells the outside world: audit events in DataStorage by correlation id
+//! and exact metric values from the process's own registry.
+
+use audit::EventOutcome;
+use controllers::api::AIAnalysisPhase::*;
+use controllers::api::Environment;
+use fixtures::eventually;
+
+use crate::env::{METRICS, T};
+
+fn types(events: &[audit::AuditEvent]) -> Vec<String> {
+    let mut types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+    types.sort_unstable();
+    types
+}
+
+#[tokio::test]
+async fn a_completed_analysis_is_audited_by_correlation_id() {
+    let Some(t) = T::new("audit-ok").await else {
+        return;
+    };
+    t.run(&t.aia("ok", "HighMemoryUsage"), Completed).await;
+    let events = t.audit("ok", 5).await;
+    assert_eq!(
+        types(&events),
+        [
+            "aianalysis.analysis.completed",
+            "aianalysis.analysis.started",
+            "aianalysis.approval.decision",
+            "aianalysis.holmesgpt.call",
+            "aianalysis.holmesgpt.call",
+        ]
+    );
+    for e in &events {
+        assert_eq!(e.correlation_id, t.rr("ok"));
+        assert_eq!(e.actor_type.as_deref(), Some("service"));
+        assert_eq!(e.actor_id.as_deref(), Some("aianalysis"));
+        assert_eq!(e.resource_type.as_deref(), Some("AIAnalysis"));
+        assert_eq!(e.namespace.as_deref(), Some(t.ns.as_str()));
+        assert_eq!(e.event_category, "aianalysis");
+    }
+    let decision = events
+        .iter()
+        .find(|e| e.event_type == "aianalysis.approval.decision")
+        .unwrap();
+    assert_eq!(decision.event_data["decision"], "Approved");
+    assert_eq!(decision.event_data["approval_required"], false);
+    let completed = events
+        .iter()
+        .find(|e| e.event_type == "aianalysis.analysis.completed")
+        .unwrap();
+    assert_eq!(completed.event_outcome, EventOutcome::Success);
+    assert_eq!(completed.event_data["workflow_id"], "restart-deployment-v1");
+    assert!(completed.duration_ms.is_some());
+    let calls: Vec<&str> = events
+        .iter()
+        .filter(|e| e.event_type == "aianalysis.holmesgpt.call")
+        .map(|e| e.event_data["endpoint"].as_str().unwrap())
+        .collect();
+    assert_eq!(calls.len(), 2);
+    assert!(
+        calls.contains(&"analyze") && calls.contains(&"result"),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_analysis_is_audited_with_every_failed_call() {
+    let Some(t) = T::new("audit-fail").await else {
+        return;
+    };
+    t.run(&t.aia("fail", "mock-always-500"), Failed).await;
+    // started, six failed calls, failed.
+    let events = t.audit("fail", 8).await;
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "aianalysis.analysis.failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].event_outcome, EventOutcome::Failure);
+    assert_eq!(failed[0].error_code.as_deref(), Some("MaxRetriesExceeded"));
+    let calls: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "aianalysis.holmesgpt.call")
+        .collect();
+    assert_eq!(calls.len(), 6);
+    assert!(
+        calls
+            .iter()
+            .all(|e| e.event_outcome == EventOutcome::Failure)
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|e| e.error_code.as_deref() == Some("HolmesGPTCallFailed"))
+    );
+}
+
+#[tokio::test]
+async fn a_denial_is_audited_as_a_decision_and_a_failure() {
+    let Some(t) = T::new("audit-denied").await else {
+        return;
+    };
+    t.run(&t.aia("deny", "mock-destructive-action"), Failed)
+        .await;
+    let events = t.audit("deny", 5).await;
+    let decision = events
+        .iter()
+        .find(|e| e.event_type == "aianalysis.approval.decision")
+        .expect("a decision event");
+    assert_eq!(decision.event_data["decision"], "Denied");
+    assert_eq!(
+        decision.event_data["matched_rules"],
+        serde_json::json!(["DestructiveAction"])
+    );
+    let failed = events
+        .iter()
+        .find(|e| e.event_type == "aianalysis.analysis.failed")
+        .expect("a failed event");
+    assert_eq!(failed.error_code.as_deref(), Some("ApprovalDenied"));
+}
+
+#[tokio::test]
+async fn metrics_count_decisions_confidence_and_failures_exactly() {
+    // A suite of its own: nothing else writes to this registry, so values are exact.
+    let Some(t) = T::on(&METRICS, "metrics").await else {
+        return;
+    };
+    let staging = Environment::Staging;
+    let cases = [
+        (t.aia("approved", "HighMemoryUsage"), Completed),
+        (t.aia("review", "mock-low-confidence"), Completed),
+        (
+            t.aia("denied", "mock-very-low-confidence")
+                .with_environment(staging),
+            Failed,
+        ),
+        (t.aia("broken", "mock-always-500"), Failed),
+        (t.aia("nothing", "mock-no-workflow"), Completed),
+    ];
+    for (aia, _) in &cases {
+        t.create(aia).await;
+    }
+    for (aia, phase) in &cases {
+        t.wait_phase(aia.metadata.name.as_deref().unwrap(), *phase)
+            .await;
+    }
+    let env = &t.env;
+    let value = |name: &'static str, labels: Vec<(&'static str, &'static str)>| async move {
+        env.metric_or_zero(name, &labels).await
+    };
+    assert_eq!(
+        value(
+            "aianalysis_rego_evaluations_total",
+            vec![("outcome", "success")]
+        )
+        .await,
+        3.0
+    );
+    assert_eq!(
+        value(
+            "aianalysis_rego_evaluations_total",
+            vec![("outcome", "error")]
+        )
+        .await,
+        0.0
+    );
+    let decisions = "aianalysis_approval_decisions_total";
+    assert_eq!(
+        value(
+            decisions,
+            vec![("decision", "Approved"), ("environment", "Production")]
+        )
+        .await,
+        1.0
+    );
+    assert_eq!(
+        value(
+            decisions,
+            vec![
+                ("decision", "ManualReviewRequired"),
+                ("environment", "Production")
+            ]
+        )
+        .await,
+        1.0
+    );
+    assert_eq!(
+        value(
+            decisions,
+            vec![("decision", "Denied"), ("environment", "Staging")]
+        )
+        .await,
+        1.0
+    );
+    assert_eq!(value(decisions, vec![]).await, 3.0);
+    // Three workflows selected: 0.9, 0.6 and 0.3.
+    assert_eq!(
+        value("aianalysis_confidence_score_distribution_count", vec![]).await,
+        3.0
+    );
+    let sum = value("aianalysis_confidence_score_distribution_sum", vec![]).await;
+    assert!((sum - 1.8).abs() < 1e-9, "{sum}");
+    assert_eq!(
+        value(
+            "aianalysis_failures_total",
+            vec![("reason", "MaxRetriesExceeded")]
+        )
+        .await,
+        1.0
+    );
+    assert_eq!(
+        value(
+            "aianalysis_failures_total",
+            vec![("reason", "ApprovalDenied")]
+        )
+        .await,
+        1.0
+    );
+    assert_eq!(value("aianalysis_failures_total", vec![]).await, 2.0);
+    // Audit events reach DataStorage without loss.
+    eventually("the audit buffer to drain", || async {
+        let dropped = env.metric_or_zero("audit_events_dropped_total", &[]).await;
+        if dropped == 0.0 { Ok(()) } else { Err(dropped) }
+    })
+    .await;
+}

@@ -1,0 +1,134 @@
+//! `spec.timesOutAt`: a deadline already past, one that passes during the investigation
+//! (time moved, not waited for), and a restarted controller that resumes instead of
+//! resubmitting.
+
+use std::time::Duration;
+
+use controllers::aianalysis::{self, Metrics};
+use controllers::api::AIAnalysisPhase::*;
+use controllers::api::Time;
+use fixtures::eventually;
+use hapi_mock::Endpoint;
+use manager::Manager;
+use prometheus_client::registry::Registry;
+use tokio_util::sync::CancellationToken;
+
+use crate::env::{CLOCK, MOVABLE_CLOCK, NO_CONTROLLER, T, config, hapi_url, reason, session};
+
+/// How long a controller gets to sync its watch.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a stopping controller may take.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn a_deadline_already_past_fails_before_calling_hapi() {
+    let Some(t) = T::new("past").await else {
+        return;
+    };
+    let mut aia = t.aia("past", "HighMemoryUsage");
+    let an_hour_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    aia.spec.times_out_at = Some(Time(an_hour_ago));
+    let failed = t.run(&aia, Failed).await;
+    assert_eq!(reason(&failed), "Timeout");
+    assert!(
+        t.mock("past").await.calls.is_empty(),
+        "HolmesGPT-API never called"
+    );
+}
+
+#[tokio::test]
+async fn a_deadline_passing_during_the_investigation_fails_it() {
+    let Some(t) = T::on(&MOVABLE_CLOCK, "deadline").await else {
+        return;
+    };
+    let mut aia = t.aia("slow", "mock-never-finishes");
+    let in_an_hour = CLOCK.now() + jiff::SignedDuration::from_hours(1);
+    aia.spec.times_out_at = Some(Time(in_an_hour));
+    t.create(&aia).await;
+    let api = t.api();
+    eventually("an investigation being polled", || async {
+        let aia = api.get("slow").await.map_err(|e| e.to_string())?;
+        let polls = t.mock("slow").await.count(Endpoint::Status);
+        if session(&aia).is_some() && polls >= 1 {
+            Ok(())
+        } else {
+            Err(format!("session {:?}, {polls} polls", session(&aia)))
+        }
+    })
+    .await;
+    assert!(CLOCK.advance(Duration::from_secs(2 * 3600)));
+    let failed = t.wait_phase("slow", Failed).await;
+    assert_eq!(reason(&failed), "Timeout");
+    assert!(
+        failed
+            .status
+            .unwrap()
+            .message
+            .unwrap()
+            .contains("timesOutAt passed")
+    );
+}
+
+#[tokio::test]
+async fn a_restarted_controller_resumes_polling_the_recorded_session() {
+    let Some(t) = T::on(&NO_CONTROLLER, "restart").await else {
+        return;
+    };
+    let start = |registry: &mut Registry| {
+        let mut manager = Manager::new(t.env.client(), CancellationToken::new());
+        aianalysis::register(
+            &mut manager,
+            config(hapi_url()),
+            Metrics::register(registry),
+            t.env.audit().clone(),
+        );
+        manager.start()
+    };
+    let mut first_registry = Registry::default();
+    let first = start(&mut first_registry);
+    first.ready(READY_TIMEOUT).await.expect("controller ready");
+    t.create(&t.aia("resume", "mock-never-finishes")).await;
+    let api = t.api();
+    let recorded = eventually("a recorded session", || async {
+        let aia = api.get("resume").await.map_err(|e| e.to_string())?;
+        session(&aia).ok_or_else(|| "no session yet".to_owned())
+    })
+    .await;
+    first
+        .shutdown(STOP_TIMEOUT)
+        .await
+        .expect("first controller stops");
+    let polls_before = t.mock("resume").await.count(Endpoint::Status);
+
+    let mut second_registry = Registry::default();
+    let second = start(&mut second_registry);
+    second.ready(READY_TIMEOUT).await.expect("controller ready");
+    eventually("the second controller to poll", || async {
+        let calls = t.mock("resume").await;
+        if calls.count(Endpoint::Status) > polls_before {
+            Ok(())
+        } else {
+            Err(format!("{calls:?}"))
+        }
+    })
+    .await;
+    second
+        .shutdown(STOP_TIMEOUT)
+        .await
+        .expect("second controller stops");
+    let calls = t.mock("resume").await;
+    assert_eq!(
+        calls.count(Endpoint::Analyze),
+        1,
+        "never resubmitted: {calls:?}"
+    );
+    assert!(
+        calls
+            .calls
+            .iter()
+            .filter(|c| c.endpoint == Endpoint::Status)
+            .all(|c| c.session_id.as_deref() == Some(recorded.as_str())),
+        "every poll is of the recorded session"
+    );
+    assert_eq!(api.get("resume").await.unwrap().phase(), Investigating);
+}
