@@ -302,3 +302,66 @@ async fn documents_follow_kube_openapi_cache_rules() {
     assert_eq!(v2.json()["swagger"], "2.0");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn each_served_crd_version_has_its_own_document_and_schema() {
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let mut crd = widget_crd();
+    let mut v2 = crd["spec"]["versions"][0].clone();
+    v2["name"] = json!("v2");
+    v2["storage"] = json!(false);
+    v2["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["shape"] =
+        json!({"type": "string", "description": "Only in v2."});
+    let mut v3 = v2.clone();
+    v3["name"] = json!("v3alpha1");
+    v3["served"] = json!(false);
+    let versions = crd["spec"]["versions"].as_array_mut().expect("versions");
+    versions.push(v2);
+    versions.push(v3);
+    let created = send(
+        &server,
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        &crd,
+    )
+    .await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let v2_doc = eventually("example.com/v2 in /openapi/v3", || async {
+        document(&server, "apis/example.com/v2").await
+    })
+    .await;
+    let v1_doc = document(&server, "apis/example.com/v1")
+        .await
+        .expect("v1 listed");
+    let spec_of = |doc: &Value, version: &str| {
+        doc["components"]["schemas"][format!("com.example.{version}.Widget")]["properties"]["spec"]
+            ["properties"]
+            .clone()
+    };
+    assert_eq!(
+        spec_of(&v2_doc, "v2")["shape"]["description"],
+        "Only in v2."
+    );
+    assert!(spec_of(&v1_doc, "v1").get("shape").is_none());
+    assert!(spec_of(&v1_doc, "v1").get("size").is_some());
+    assert_eq!(
+        v2_doc["components"]["schemas"]["com.example.v2.Widget"]["x-kubernetes-group-version-kind"],
+        json!([{"group": "example.com", "version": "v2", "kind": "Widget"}])
+    );
+    // A version that is not served has no document.
+    assert!(
+        document(&server, "apis/example.com/v3alpha1")
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        get(&server, "/openapi/v3/apis/example.com/v3alpha1", &[])
+            .await
+            .code,
+        404
+    );
+    server.shutdown().await;
+}
