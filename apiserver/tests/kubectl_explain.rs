@@ -119,53 +119,72 @@ fn crd_schema(file: &str) -> Value {
         .expect("the CRD has a schema")
 }
 
+/// Asserts that `kubectl explain <plural>.<field>` shows the object `schema`: its description, and
+/// every property with its required marker and description.
+async fn assert_explained(k: &Kubectl, plural: &str, field: &str, schema: &Value) {
+    let out = k.ok(&["explain", &format!("{plural}.{field}")]).await;
+    assert!(out.contains(&format!("FIELD: {field} <Object>")), "{out}");
+    let flat = words(&out);
+    if let Some(d) = schema["description"].as_str() {
+        assert!(
+            flat.contains(&words(d)),
+            "{plural}.{field} description: {out}"
+        );
+    }
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let fields = schema["properties"].as_object().expect("object fields");
+    assert!(!fields.is_empty());
+    for (name, property) in fields {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("  {name}\t<")))
+            .unwrap_or_else(|| panic!("no line for {plural}.{field}.{name}: {out}"));
+        assert_eq!(
+            line.ends_with(" -required-"),
+            required.contains(&name.as_str()),
+            "{plural}.{field}: {line}"
+        );
+        if let Some(d) = property["description"].as_str() {
+            assert!(
+                flat.contains(&words(d)),
+                "description of {plural}.{field}.{name} missing: {out}"
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn explain_prints_a_kubernaut_crds_fields_descriptions_and_required_markers() {
+async fn explain_prints_every_kubernaut_crds_fields_descriptions_and_required_markers() {
     let server = apiserver::ApiServer::builder()
         .crd_dir(kubernaut_crds())
         .start()
         .await
         .expect("start");
-    let Some(k) = Kubectl::for_server(&server, "explain_prints_a_kubernaut_crds_fields") else {
+    let Some(k) = Kubectl::for_server(&server, "explain_prints_every_kubernaut_crds_fields") else {
         return;
     };
-    let schema = crd_schema("remediationrequests.kubernaut.ai.yaml");
-    let spec = &schema["properties"]["spec"];
-    let out = k.ok(&["explain", "remediationrequests.spec"]).await;
-    assert!(out.contains("GROUP:      kubernaut.ai"), "{out}");
-    assert!(out.contains("KIND:       RemediationRequest"), "{out}");
-    assert!(out.contains("VERSION:    v1alpha1"), "{out}");
-    assert!(out.contains("FIELD: spec <Object>"), "{out}");
-    let flat = words(&out);
-    assert!(
-        flat.contains(&words(
-            spec["description"].as_str().expect("spec description")
-        )),
-        "{out}"
-    );
-    let required: Vec<&str> = spec["required"]
-        .as_array()
-        .expect("required fields")
-        .iter()
-        .filter_map(Value::as_str)
+    let mut files: Vec<String> = std::fs::read_dir(kubernaut_crds())
+        .expect("read crds/")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".yaml"))
         .collect();
-    let fields = spec["properties"].as_object().expect("spec fields");
-    assert!(fields.len() > 5);
-    for (name, field) in fields {
-        let line = out
-            .lines()
-            .find(|l| l.starts_with(&format!("  {name}\t<")))
-            .unwrap_or_else(|| panic!("no line for {name}: {out}"));
-        assert_eq!(
-            line.ends_with(" -required-"),
-            required.contains(&name.as_str()),
-            "{line}"
-        );
-        if let Some(d) = field["description"].as_str() {
-            assert!(
-                flat.contains(&words(d)),
-                "description of {name} missing: {out}"
-            );
+    files.sort();
+    assert_eq!(files.len(), 5, "{files:?}");
+    for file in &files {
+        let text = std::fs::read_to_string(kubernaut_crds().join(file)).expect("read CRD file");
+        let crd: Value = serde_saphyr::from_str(&text).expect("CRD YAML");
+        let plural = crd["spec"]["names"]["plural"].as_str().expect("plural");
+        let kind = crd["spec"]["names"]["kind"].as_str().expect("kind");
+        let schema = crd_schema(file);
+        let out = k.ok(&["explain", plural]).await;
+        assert!(out.contains("GROUP:      kubernaut.ai"), "{out}");
+        assert!(out.contains(&format!("KIND:       {kind}")), "{out}");
+        assert!(out.contains("VERSION:    v1alpha1"), "{out}");
+        for field in ["spec", "status"] {
+            assert_explained(&k, plural, field, &schema["properties"][field]).await;
         }
     }
 
