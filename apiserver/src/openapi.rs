@@ -274,7 +274,9 @@ fn paths_of(
 }
 
 /// The built-in types by (group, version, kind).
-fn builtins_by_gvk() -> HashMap<(&'static str, &'static str, &'static str), BuiltinType> {
+type Builtins = HashMap<(&'static str, &'static str, &'static str), BuiltinType>;
+
+fn builtins_by_gvk() -> Builtins {
     builtin::builtin_types()
         .into_iter()
         .map(|t| ((t.group, t.version, t.kind), t))
@@ -285,7 +287,7 @@ fn builtins_by_gvk() -> HashMap<(&'static str, &'static str, &'static str), Buil
 fn paths_and_definitions<'a>(
     resources: impl IntoIterator<Item = &'a std::sync::Arc<ResourceInfo>>,
     dialect: Dialect,
-    builtins: &HashMap<(&'static str, &'static str, &'static str), BuiltinType>,
+    builtins: &Builtins,
 ) -> (Map<String, Value>, Map<String, Value>) {
     let mut generator = dialect.generator();
     let mut standard = None;
@@ -344,11 +346,7 @@ fn paths_and_definitions<'a>(
 }
 
 /// The OpenAPI 3 document of one group version.
-fn v3_document(
-    group: &str,
-    gv: &GroupVersion,
-    builtins: &HashMap<(&'static str, &'static str, &'static str), BuiltinType>,
-) -> Value {
+fn v3_document(group: &str, gv: &GroupVersion, builtins: &Builtins) -> Value {
     let (paths, schemas) = paths_and_definitions(&gv.resources, Dialect::V3, builtins);
     json!({
         "openapi": "3.0.0",
