@@ -17,11 +17,19 @@ use k8s_openapi::schemars::{JsonSchema, SchemaGenerator};
 use serde_json::Value;
 use tokio::process::Command;
 
+/// The apiserver crate's directory: at run time from the test runner (nextest points it at the
+/// checkout when it runs an archive with `--workspace-remap`), else where it was compiled.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 fn find_kubectl() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("KUBECTL") {
         return Some(PathBuf::from(p));
     }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/kubectl");
+    let venv = manifest_dir().join("../.venv/bin/kubectl");
     if venv.is_file() {
         return Some(venv);
     }
@@ -34,7 +42,7 @@ fn find_kubectl() -> Option<PathBuf> {
 
 /// The workspace's kubernaut CRDs (what the controllers' suites install).
 fn kubernaut_crds() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds")
+    manifest_dir().join("../crds")
 }
 
 struct Kubectl {
