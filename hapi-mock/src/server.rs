@@ -44,6 +44,9 @@ pub struct Call {
     pub session_id: Option<String>,
     /// The HTTP status answered.
     pub status: u16,
+    /// The body of an analyze call, as received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Value>,
 }
 
 /// `GET /mock/requests?remediation_id=X`: what the mock received for one remediation.
@@ -169,6 +172,8 @@ async fn analyze(State(state): State<MockState>, body: Bytes) -> Response {
         }
     };
     let scenario = Scenario::from_signal_name(&request.signal_name);
+    // It parsed as an AnalyzeRequest, so it is JSON.
+    let received: Option<Value> = serde_json::from_slice(&body).ok();
     let mut inner = state.lock();
     let remediation = inner
         .remediations
@@ -187,6 +192,7 @@ async fn analyze(State(state): State<MockState>, body: Bytes) -> Response {
             endpoint: Endpoint::Analyze,
             session_id: None,
             status: status.as_u16(),
+            request: received,
         });
         return if status == StatusCode::BAD_REQUEST {
             problem(
@@ -215,6 +221,7 @@ async fn analyze(State(state): State<MockState>, body: Bytes) -> Response {
         endpoint: Endpoint::Analyze,
         session_id: Some(session_id.clone()),
         status: StatusCode::ACCEPTED.as_u16(),
+        request: received,
     });
     // Only the first session of a session-lost remediation is lost; the recreated one works.
     let scenario = match scenario {
@@ -249,6 +256,7 @@ async fn session_status(State(state): State<MockState>, Path(id): Path<String>) 
                 endpoint: Endpoint::Status,
                 session_id: Some(id.clone()),
                 status: 404,
+                request: None,
             },
         );
         return unknown_session(&id);
@@ -299,6 +307,7 @@ async fn session_status(State(state): State<MockState>, Path(id): Path<String>) 
             endpoint: Endpoint::Status,
             session_id: Some(id.clone()),
             status: code.as_u16(),
+            request: None,
         },
     );
     match body {
@@ -331,6 +340,7 @@ async fn session_result(State(state): State<MockState>, Path(id): Path<String>) 
                 endpoint: Endpoint::Result,
                 session_id: Some(id.clone()),
                 status: 404,
+                request: None,
             },
         );
         return unknown_session(&id);
@@ -363,6 +373,7 @@ async fn session_result(State(state): State<MockState>, Path(id): Path<String>) 
             endpoint: Endpoint::Result,
             session_id: Some(id.clone()),
             status: response.status().as_u16(),
+            request: None,
         },
     );
     response

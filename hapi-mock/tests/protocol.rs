@@ -120,6 +120,12 @@ async fn the_default_scenario_completes_after_one_poll_with_a_confident_workflow
             .contains("Deployment/api")
     );
     let seen = c.requests("rr-default").await;
+    // The analyze body is kept as received, for tests of what a client sends.
+    assert_eq!(
+        seen.calls[0].request,
+        Some(request("rr-default", "HighMemoryUsage"))
+    );
+    assert!(seen.calls[1..].iter().all(|c| c.request.is_none()));
     let endpoints: Vec<(Endpoint, u16)> =
         seen.calls.iter().map(|c| (c.endpoint, c.status)).collect();
     assert_eq!(

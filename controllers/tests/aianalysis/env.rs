@@ -50,11 +50,16 @@ fn suite_with(
     name: &str,
     make: impl Fn() -> Result<Config, fixtures::BoxError> + Send + Sync + 'static,
 ) -> Suite {
-    Suite::builder(name)
-        .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
-        .per_process_only(
-            "its controller talks to the run's HolmesGPT-API mock with a test configuration",
-        )
+    let builder = Suite::builder(name).crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"));
+    // The shared manager of the single-controller baseline runs the main suite's configuration
+    // only (scripts/single-bootstrap passes the same values, and ds-bootstrap's HAPI_URL); the
+    // other suites have a configuration, a registry or a clock of their own.
+    let builder = if name == MAIN_SUITE {
+        builder
+    } else {
+        builder.per_process_only("its controller has a configuration or registry of its own")
+    };
+    builder
         .controllers(move |setup| {
             let metrics = Metrics::register(setup.registry);
             aianalysis::register(setup.manager, make()?, metrics, setup.audit.clone());
@@ -63,9 +68,12 @@ fn suite_with(
         .build()
 }
 
+/// Name of the suite most tests use.
+const MAIN_SUITE: &str = "aianalysis";
+
 /// The suite most tests use.
 pub static SUITE: LazyLock<Suite> =
-    LazyLock::new(|| suite_with("aianalysis", || Ok(config(hapi_url()))));
+    LazyLock::new(|| suite_with(MAIN_SUITE, || Ok(config(hapi_url()))));
 
 /// A suite with a registry used by one test only, so its metric values are exact.
 pub static METRICS: LazyLock<Suite> =

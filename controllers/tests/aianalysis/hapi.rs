@@ -36,6 +36,8 @@ async fn a_hapi_that_always_fails_is_retried_five_times_then_the_analysis_fails(
     let message = failed.status.unwrap().message.unwrap();
     assert!(message.contains("after 5 retries"), "{message}");
     assert!(message.contains("answered 500"), "{message}");
+    // Investigating, five retry counts, Failed: each a state change of its own.
+    assert_eq!(t.status_writes("a500").await, 7);
 }
 
 #[tokio::test]

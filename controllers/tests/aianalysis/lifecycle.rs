@@ -3,7 +3,7 @@
 
 use controllers::api::AIAnalysisPhase::*;
 use controllers::api::FINALIZER;
-use controllers::api::aianalysis::ApprovalDecision;
+use controllers::api::aianalysis::{ApprovalDecision, EnrichmentResults};
 use fixtures::eventually;
 use hapi_mock::Endpoint;
 use kube::ResourceExt as _;
@@ -49,6 +49,36 @@ async fn a_confident_workflow_in_production_completes_approved() {
     assert_eq!(calls.count(Endpoint::Result), 1);
     assert_eq!(calls.calls[0].session_id, session(&done));
     assert!(done.finalizers().iter().any(|f| f == FINALIZER));
+}
+
+#[tokio::test]
+async fn the_incident_sent_to_hapi_carries_the_signal_context() {
+    let Some(t) = T::new("request").await else {
+        return;
+    };
+    let mut aia = t.aia("req", "HighMemoryUsage");
+    let ctx = &mut aia.spec.analysis_request.signal_context;
+    ctx.enrichment_results = Some(EnrichmentResults {
+        custom_labels: [("team".to_owned(), "payments".to_owned())].into(),
+        ..EnrichmentResults::default()
+    });
+    t.run(&aia, Completed).await;
+    let calls = t.mock("req").await;
+    let sent = calls.calls[0].request.clone().expect("the analyze body");
+    let ctx = &aia.spec.analysis_request.signal_context;
+    assert_eq!(
+        sent,
+        json!({
+            "remediation_id": t.rr("req"),
+            "signal_name": "HighMemoryUsage",
+            "severity": "critical",
+            "environment": "Production",
+            "fingerprint": ctx.fingerprint,
+            "business_priority": "P1",
+            "target_resource": {"kind": "Deployment", "name": "req", "namespace": t.ns},
+            "enrichment_results": {"customLabels": {"team": "payments"}},
+        })
+    );
 }
 
 #[tokio::test]

@@ -36,6 +36,21 @@ const WFE_FLAGS: &[&str] = &[
     "--wfe-error-backoff-cap-ms=200",
 ];
 
+/// The AIAnalysis settings of the main suite in `controllers/tests/aianalysis/env.rs`
+/// (`config()`); `--hapi-url` comes from ds-bootstrap's `HAPI_URL`.
+const AIA_FLAGS: &[&str] = &[
+    "--aianalysis-poll-interval-ms=20",
+    "--aianalysis-retry-backoff-base-ms=10",
+    "--aianalysis-retry-backoff-cap-ms=80",
+    "--aianalysis-phase-requeue-ms=10",
+    "--aianalysis-error-backoff-base-ms=10",
+    "--aianalysis-error-backoff-cap-ms=200",
+];
+
+/// The variable ds-bootstrap exports the HolmesGPT-API mock's URL in (`hapi_mock::HAPI_URL_VAR`;
+/// spelled out to keep the mock's HTTP stack out of this binary).
+const HAPI_URL_VAR: &str = "HAPI_URL";
+
 /// The fixture's shared-mode variables (`fixtures::SHARED_*_VAR`; a test checks they match).
 const SHARED_KUBECONFIG_VAR: &str = "FIXTURES_SHARED_KUBECONFIG";
 const SHARED_METRICS_URL_VAR: &str = "FIXTURES_SHARED_METRICS_URL";
@@ -85,6 +100,7 @@ fn run() -> anyhow::Result<()> {
             .with_context(|| format!("ds-bootstrap exported no {key}"))
     };
     let (ds_url, ds_token_file) = (get(testinfra::DS_URL)?, get(testinfra::DS_TOKEN_FILE)?);
+    let hapi_url = get(HAPI_URL_VAR)?;
 
     let binaries = build(&workspace)?;
     let watched = watched_process()?;
@@ -121,6 +137,8 @@ fn run() -> anyhow::Result<()> {
         format!("--metrics-addr-file={}", metrics_addr_file.display()),
     ];
     args.extend(WFE_FLAGS.iter().map(|f| f.to_string()));
+    args.push(format!("--hapi-url={hapi_url}"));
+    args.extend(AIA_FLAGS.iter().map(|f| f.to_string()));
     let (mut manager, manager_log) = spawn(&run, "kubernaut-manager", &binaries.manager, &args)?;
     let metrics_addr = wait_for("kubernaut-manager", &mut manager, &manager_log.1, || {
         std::fs::read_to_string(&metrics_addr_file)
