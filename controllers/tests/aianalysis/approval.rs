@@ -157,6 +157,10 @@ async fn a_policy_that_cannot_decide_fails_the_analysis_and_counts_the_error() {
     assert_eq!(reason(&failed), "PolicyEvaluationFailed");
     let message = failed.status.unwrap().message.unwrap();
     assert!(message.contains("failed on this input"), "{message}");
+    // The controller counts a failure right after its status write and before its last audit
+    // event (started, analyze, result, failed): once that event is in DataStorage, the
+    // counters are final.
+    t.audit("conflict", 4).await;
     // Only this test makes the policy fail, so the count is exact even in a shared process.
     assert_eq!(
         t.env

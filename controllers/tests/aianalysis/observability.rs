@@ -145,6 +145,19 @@ async fn metrics_count_decisions_confidence_and_failures_exactly() {
         t.wait_phase(aia.metadata.name.as_deref().unwrap(), *phase)
             .await;
     }
+    // The controller counts a decision or failure right after its status write and before the
+    // analysis's last audit event: once every last event is in DataStorage the counters are
+    // final. Events per case: started, the calls (analyze, result; six failed analyze calls
+    // for "broken"), the decision when there is one, completed or failed.
+    for (name, events) in [
+        ("approved", 5),
+        ("review", 5),
+        ("denied", 5),
+        ("broken", 8),
+        ("nothing", 4),
+    ] {
+        t.audit(name, events).await;
+    }
     let env = &t.env;
     let value = |name: &'static str, labels: Vec<(&'static str, &'static str)>| async move {
         env.metric_or_zero(name, &labels).await
