@@ -17,8 +17,8 @@ use crate::faults::{Action, Faults, RequestFacts, injected_error};
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
 use crate::status::ApiError;
 use crate::store::{
-    DeleteOpts, FieldValidation, ListQuery, PatchKind, RvMatch, Store, Sub, Target, WatchFrom,
-    WriteOpts,
+    DeleteOpts, FieldValidation, Fields, ListQuery, PatchKind, RvMatch, Store, Sub, Target,
+    WatchFrom, WriteOpts,
 };
 use crate::watch::{self, WatchParams};
 use crate::{RequestRecord, discovery, openapi};
@@ -403,21 +403,34 @@ async fn route(
         }
         (&Method::POST, None) => {
             parsed.verb = "create".into();
+            let opts = write_opts(&q, &req, "CreateOptions", Vec::new())?;
             let body = read_object(req).await?;
-            let w = state.store.create(&t, body, &write_opts(&q)?)?;
+            let w = state.store.create(&t, body, &opts)?;
             Ok(with_warnings(json_response(w.code, w.body), &w.warnings))
         }
         (&Method::PUT, Some(_)) => {
             parsed.verb = "update".into();
-            let opts = write_opts(&q)?;
+            let opts = write_opts(&q, &req, "UpdateOptions", Vec::new())?;
             let body = read_object(req).await?;
             let w = state.store.update(&t, sub, body, &opts)?;
             Ok(with_warnings(json_response(w.code, w.body), &w.warnings))
         }
         (&Method::PATCH, Some(_)) => {
             parsed.verb = "patch".into();
-            let opts = write_opts(&q)?;
+            if content_type(&req) == APPLY_YAML {
+                return apply(state, &t, sub, &q, req).await;
+            }
             let kind = patch_kind(&req)?;
+            // kube's ValidatePatchOptions: `force` belongs to apply patches only.
+            let mut causes = Vec::new();
+            if param(&q, "force").is_some() {
+                causes.push(crate::status::Cause::new(
+                    "FieldValueForbidden",
+                    "force",
+                    "Forbidden: may not be specified for non-apply patch",
+                ));
+            }
+            let opts = write_opts(&q, &req, "PatchOptions", causes)?;
             if kind == PatchKind::Strategic && info.custom {
                 // kube-apiserver serves no strategic merge patch for custom resources (no Go
                 // struct tags to take merge keys from); kubectl falls back to a merge patch.
@@ -567,7 +580,84 @@ fn watch(
     Ok(resp)
 }
 
-fn write_opts(q: &[(String, String)]) -> Result<WriteOpts, ApiError> {
+/// The content type of server-side apply patches.
+const APPLY_YAML: &str = "application/apply-patch+yaml";
+
+/// PATCH with [`APPLY_YAML`]: server-side apply.
+async fn apply(
+    state: &State,
+    t: &Target<'_>,
+    sub: Sub,
+    q: &[(String, String)],
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let mut causes = Vec::new();
+    let manager = param(q, "fieldManager").unwrap_or("").to_owned();
+    if manager.is_empty() {
+        // kube-apiserver: kubectl defaults it, but controllers must set it explicitly.
+        causes.push(crate::status::Cause::new(
+            "FieldValueRequired",
+            "fieldManager",
+            "Required value: is required for apply patch",
+        ));
+    }
+    let opts = write_opts(q, &req, "PatchOptions", causes)?;
+    let force = match param(q, "force") {
+        None | Some("" | "false" | "False" | "0") => false,
+        Some("true" | "True" | "1") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid force {other:?}: must be true or false"
+            )));
+        }
+    };
+    let body = read_body(req).await?;
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "error decoding patch: the YAML body is not UTF-8: {e}"
+        ))
+    })?;
+    let config: Value = if text.trim().is_empty() {
+        // An empty document decodes to an empty object, which then names no type.
+        json!({})
+    } else {
+        serde_saphyr::from_str(text)
+            .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?
+    };
+    let w = state.store.apply(t, sub, config, &manager, force, &opts)?;
+    Ok(with_warnings(json_response(w.code, w.body), &w.warnings))
+}
+
+/// The write options of a request; `kind` (`CreateOptions`, `UpdateOptions`, `PatchOptions`)
+/// names them in a 422 for an invalid `fieldManager` or the `causes` the caller found.
+fn write_opts(
+    q: &[(String, String)],
+    req: &Request<Incoming>,
+    kind: &str,
+    mut causes: Vec<crate::status::Cause>,
+) -> Result<WriteOpts, ApiError> {
+    let manager = param(q, "fieldManager").unwrap_or("");
+    causes.extend(crate::managed::validate_manager(manager));
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(
+            &format!("{kind}.meta.k8s.io"),
+            "meta.k8s.io",
+            kind,
+            "",
+            causes,
+        ));
+    }
+    // kube's managerOrUserAgent: without fieldManager, the client's User-Agent names the writer.
+    let manager = if manager.is_empty() {
+        crate::managed::manager_from_user_agent(
+            req.headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        )
+    } else {
+        manager.to_owned()
+    };
     let dry_run = dry_run(q)?;
     let field_validation = match param(q, "fieldValidation") {
         None | Some("") | Some("Warn") => FieldValidation::Warn,
@@ -582,6 +672,7 @@ fn write_opts(q: &[(String, String)]) -> Result<WriteOpts, ApiError> {
     Ok(WriteOpts {
         dry_run,
         field_validation,
+        fields: Fields::Update(manager),
     })
 }
 
@@ -618,12 +709,6 @@ fn patch_kind(req: &Request<Incoming>) -> Result<PatchKind, ApiError> {
         "application/merge-patch+json" => Ok(PatchKind::Merge),
         "application/json-patch+json" => Ok(PatchKind::Json),
         "application/strategic-merge-patch+json" => Ok(PatchKind::Strategic),
-        "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
-            Err(ApiError::unsupported_media_type(format!(
-                "the body of the request was in an unknown format - accepted media types include: {} (server-side apply is not implemented by this embedded API server yet; use a JSON merge patch or a JSON patch)",
-                openapi::PATCH_TYPES.join(", ")
-            )))
-        }
         _ => Err(ApiError::unsupported_media_type(format!(
             "the body of the request was in an unknown format - accepted media types include: {}",
             openapi::PATCH_TYPES.join(", ")

@@ -18,6 +18,7 @@ mod discovery;
 mod error;
 mod faults;
 mod http;
+mod managed;
 mod meta;
 mod openapi;
 mod selector;

@@ -38,6 +38,7 @@ use crate::status::ApiError;
 pub const PATCH_TYPES: &[&str] = &[
     "application/json-patch+json",
     "application/merge-patch+json",
+    "application/apply-patch+yaml",
 ];
 
 /// How long a client may keep a document it fetched by hash: kube-openapi says one year, the

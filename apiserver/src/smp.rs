@@ -62,6 +62,19 @@ fn field(ty: &str, name: &str) -> Option<&'static Field> {
         .map(|i| &schema::FIELDS[i])
 }
 
+/// The merge facts of the field `name` of the built-in type `ty` (for server-side apply).
+pub fn field_info(ty: &str, name: &str) -> Option<&'static Field> {
+    field(ty, name)
+}
+
+/// Every field of the built-in type `ty` the table knows (structs and lists; scalars are absent).
+pub fn fields_of(ty: &str) -> impl Iterator<Item = &'static Field> {
+    let start = schema::FIELDS.partition_point(|f| f.ty < ty);
+    schema::FIELDS[start..]
+        .iter()
+        .take_while(move |f| f.ty == ty)
+}
+
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(message)
 }

@@ -18,6 +18,7 @@ use tokio::sync::broadcast;
 
 use crate::catalog::{Catalog, ResourceInfo};
 use crate::crd;
+use crate::managed::{self, Shape};
 use crate::meta::{self, meta_mut, meta_str};
 use crate::selector::Selectors;
 use crate::status::{ApiError, Cause};
@@ -110,11 +111,24 @@ pub enum FieldValidation {
     Strict,
 }
 
+/// How a write maintains `metadata.managedFields`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Fields {
+    /// Not recorded (the server's own writes, e.g. bootstrap objects).
+    #[default]
+    Untracked,
+    /// An ordinary write (operation Update) by this field manager.
+    Update(String),
+    /// Server-side apply already computed them: keep what the object carries.
+    Applied,
+}
+
 /// Options common to writes.
 #[derive(Debug, Clone, Default)]
 pub struct WriteOpts {
     pub dry_run: bool,
     pub field_validation: FieldValidation,
+    pub fields: Fields,
 }
 
 /// `DeleteOptions.propagationPolicy`: what happens to the dependents of a deleted object.
@@ -613,10 +627,19 @@ impl Store {
     pub fn create(
         &self,
         t: &Target<'_>,
+        obj: Value,
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
+        self.create_locked(self.lock(), t, obj, opts)
+    }
+
+    fn create_locked(
+        &self,
+        mut g: MutexGuard<'_, Inner>,
+        t: &Target<'_>,
         mut obj: Value,
         opts: &WriteOpts,
     ) -> Result<Written, ApiError> {
-        let mut g = self.lock();
         let info = g.resolve(t)?;
         check_type(&obj, &info)?;
         obj["apiVersion"] = info.api_version().into();
@@ -695,6 +718,18 @@ impl Store {
             && let Some(m) = obj.as_object_mut()
         {
             m.remove("status");
+        }
+        if let Fields::Update(manager) = &opts.fields {
+            let sent = obj.pointer("/metadata/managedFields").cloned();
+            let api_version = info.api_version();
+            let now = meta::now();
+            let writer = managed::Writer {
+                manager,
+                api_version: &api_version,
+                subresource: "",
+                now: &now,
+            };
+            managed::track_update(None, &mut obj, sent.as_ref(), writer, Shape::root(&info));
         }
         match (info.group.as_str(), info.plural.as_str()) {
             ("", "secrets") => fold_string_data(&mut obj),
@@ -893,6 +928,137 @@ impl Store {
         self.replace(g, &info, key, old, doc, sub, opts)
     }
 
+    /// PATCH with `application/apply-patch+yaml`: server-side apply of `config` by `manager`,
+    /// creating the object when it does not exist (not through `/status`).
+    pub fn apply(
+        &self,
+        t: &Target<'_>,
+        sub: Sub,
+        mut config: Value,
+        manager: &str,
+        force: bool,
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
+        let g = self.lock();
+        let info = g.resolve(t)?;
+        if sub == Sub::Status && !info.status {
+            return Err(ApiError::path_not_found());
+        }
+        let Some(cm) = config.as_object_mut() else {
+            return Err(ApiError::bad_request(format!(
+                "error decoding patch: an apply configuration must be an object, not {config}"
+            )));
+        };
+        // kube's versionCheckManager: the configuration names exactly the URL's type.
+        let api_version = cm.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = cm.get("kind").and_then(Value::as_str).unwrap_or("");
+        if api_version != info.api_version() || kind != info.kind {
+            let gv = if api_version.contains('/') {
+                api_version.to_owned()
+            } else {
+                format!("/{api_version}")
+            };
+            return Err(ApiError::bad_request(format!(
+                "invalid object type: {gv}, Kind={kind}"
+            )));
+        }
+        if cm
+            .get("metadata")
+            .and_then(|m| m.get("managedFields"))
+            .is_some_and(|mf| !mf.is_null())
+        {
+            return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+        }
+        // Reset fields: the main resource never writes `status` of a type with a status
+        // subresource, and `/status` writes nothing else.
+        if sub == Sub::Status {
+            cm.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"));
+            if let Some(Value::Object(m)) = cm.get_mut("metadata") {
+                m.retain(|k, _| matches!(k.as_str(), "name" | "namespace"));
+            }
+        } else if info.status {
+            cm.remove("status");
+        }
+        let body_ns = cm
+            .get("metadata")
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if info.namespaced && !body_ns.is_empty() && body_ns != t.namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        // Unknown fields of a custom resource never reach the field sets.
+        let mut warnings = Vec::new();
+        if let Some(schema) = &info.schema {
+            let unknown = schema.prune(&mut config);
+            if !unknown.is_empty() {
+                let listed: Vec<String> = unknown
+                    .iter()
+                    .map(|f| format!("unknown field {f:?}"))
+                    .collect();
+                match opts.field_validation {
+                    FieldValidation::Strict => {
+                        return Err(ApiError::bad_request(format!(
+                            "error strict decoding patch: {}",
+                            listed.join(", ")
+                        )));
+                    }
+                    FieldValidation::Warn => warnings = listed,
+                    FieldValidation::Ignore => {}
+                }
+            }
+        }
+        let key = obj_key(&info, t.namespace, t.name);
+        let existing = g.get(&info, &key);
+        if existing.is_none() && sub == Sub::Status {
+            return Err(ApiError::not_found(info.group_resource(), t.name));
+        }
+        let shape = Shape::root(&info);
+        let now = meta::now();
+        let writer = managed::Writer {
+            manager,
+            api_version: &info.api_version(),
+            subresource: if sub == Sub::Status { "status" } else { "" },
+            now: &now,
+        };
+        let live = match &existing {
+            Some(old) => {
+                let mut live = old.value.clone();
+                live["apiVersion"] = info.api_version().into();
+                live
+            }
+            None => {
+                let mut empty = managed::empty_object(shape);
+                empty["apiVersion"] = info.api_version().into();
+                empty["kind"] = info.kind.clone().into();
+                empty
+            }
+        };
+        let new = managed::apply(&live, &config, force, writer, shape)?;
+        // kube's checkName, after the patch.
+        if meta_str(&new, "name") != t.name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({}) does not match the name on the URL ({})",
+                meta_str(&new, "name"),
+                t.name
+            )));
+        }
+        let applied = WriteOpts {
+            fields: Fields::Applied,
+            ..opts.clone()
+        };
+        let mut written = match existing {
+            Some(old) => self.replace(g, &info, key, old, new, sub, &applied)?,
+            None => self.create_locked(g, t, new, &applied)?,
+        };
+        warnings.append(&mut written.warnings);
+        warnings.dedup();
+        written.warnings = warnings;
+        Ok(written)
+    }
+
     /// The shared second half of PUT and PATCH: apply the write rules to `new` and commit it.
     #[allow(clippy::too_many_arguments)]
     fn replace(
@@ -923,6 +1089,7 @@ impl Store {
             ));
         }
         let warnings: Vec<String>;
+        let sent_managed_fields = new.pointer("/metadata/managedFields").cloned();
         new["apiVersion"] = info.api_version().into();
         new["kind"] = info.kind.clone().into();
         if sub == Sub::Status {
@@ -1092,6 +1259,35 @@ impl Store {
         if !causes.is_empty() {
             return Err(invalid(info, &name, causes));
         }
+        match &opts.fields {
+            Fields::Untracked => {}
+            Fields::Update(manager) => {
+                let api_version = info.api_version();
+                let now = meta::now();
+                let writer = managed::Writer {
+                    manager,
+                    api_version: &api_version,
+                    subresource: if sub == Sub::Status { "status" } else { "" },
+                    now: &now,
+                };
+                managed::track_update(
+                    Some(&old.value),
+                    &mut new,
+                    sent_managed_fields.as_ref(),
+                    writer,
+                    Shape::root(info),
+                );
+            }
+            Fields::Applied => {
+                // A status write rebuilt `new` from the stored object: put the applied ones back.
+                let meta = meta_mut(&mut new);
+                match sent_managed_fields {
+                    Some(mf) => meta.insert("managedFields".into(), mf),
+                    None => meta.remove("managedFields"),
+                };
+            }
+        }
+        managed::keep_times_of_noop(&old.value, &mut new);
         if without_rv(&new) == without_rv(&old.value) {
             // A no-op write changes nothing and emits no event, like kube-apiserver.
             return Ok(Written {
