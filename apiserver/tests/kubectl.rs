@@ -37,6 +37,7 @@ struct Kubectl {
 
 struct Out {
     ok: bool,
+    code: Option<i32>,
     stdout: String,
     stderr: String,
 }
@@ -61,6 +62,7 @@ impl Kubectl {
             .expect("kubectl runs");
         Out {
             ok: out.status.success(),
+            code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
@@ -369,6 +371,126 @@ async fn kubectl_strategic_merge_patch_and_apply_of_built_in_objects() {
     assert!(
         got["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
             .is_string()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_server_side_apply_conflicts_and_force() {
+    let Some(bin) = find_kubectl() else {
+        eprintln!(
+            "SKIPPED kubectl_server_side_apply_conflicts_and_force: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
+        );
+        return;
+    };
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let k = Kubectl {
+        bin,
+        kubeconfig,
+        dir: dir.path().to_owned(),
+    };
+    let cm = |value: &str, extra: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ssa}}\ndata: {{k: '{value}'{extra}}}\n"
+        )
+    };
+    let alice = k.file("alice.yaml", &cm("1", ""));
+    let out = k
+        .ok(&[
+            "apply",
+            "--server-side",
+            "--field-manager=alice",
+            "-f",
+            &alice,
+        ])
+        .await;
+    assert!(out.contains("configmap/ssa serverside-applied"), "{out}");
+    // The same configuration again: nothing changes.
+    let before: Value =
+        serde_json::from_str(&k.ok(&["get", "configmap", "ssa", "-o", "json"]).await)
+            .expect("json");
+    k.ok(&[
+        "apply",
+        "--server-side",
+        "--field-manager=alice",
+        "-f",
+        &alice,
+    ])
+    .await;
+    let after: Value =
+        serde_json::from_str(&k.ok(&["get", "configmap", "ssa", "-o", "json"]).await)
+            .expect("json");
+    assert_eq!(
+        before["metadata"]["resourceVersion"],
+        after["metadata"]["resourceVersion"]
+    );
+
+    // bob applies another value of alice's field: kubectl exits 1 with the server's conflict.
+    let bob = k.file("bob.yaml", &cm("2", ", j: '3'"));
+    let out = k
+        .run(&["apply", "--server-side", "--field-manager=bob", "-f", &bob])
+        .await;
+    assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("Apply failed with 1 conflict: conflict with \"alice\": .data.k"),
+        "{}",
+        out.stderr
+    );
+    let unchanged: Value =
+        serde_json::from_str(&k.ok(&["get", "configmap", "ssa", "-o", "json"]).await)
+            .expect("json");
+    assert_eq!(unchanged["data"], serde_json::json!({"k": "1"}));
+
+    // --force-conflicts takes the field over.
+    let out = k
+        .ok(&[
+            "apply",
+            "--server-side",
+            "--field-manager=bob",
+            "--force-conflicts",
+            "-f",
+            &bob,
+        ])
+        .await;
+    assert!(out.contains("serverside-applied"), "{out}");
+    let got: Value = serde_json::from_str(
+        &k.ok(&[
+            "get",
+            "configmap",
+            "ssa",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .await,
+    )
+    .expect("json");
+    assert_eq!(got["data"], serde_json::json!({"k": "2", "j": "3"}));
+    let managers: Vec<(String, Value)> = got["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .map(|e| {
+            (
+                e["manager"].as_str().unwrap_or("").to_owned(),
+                e["fieldsV1"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        managers,
+        [(
+            "bob".to_owned(),
+            serde_json::json!({"f:data": {"f:j": {}, "f:k": {}}})
+        )],
+        "alice owned only k, now bob's"
     );
     server.shutdown().await;
 }

@@ -1,6 +1,8 @@
-//! Property: arbitrary patches (merge, JSON and strategic merge) to stored objects, built-in
-//! and custom, never get a 5xx, a rejected patch never changes the store, an accepted one never
-//! changes an object's identity, and the store stays readable as a whole (the YAML dump parses).
+//! Property: arbitrary patches (merge, JSON, strategic merge and server-side apply by several
+//! field managers, with and without force) to stored objects, built-in and custom, never get a
+//! 5xx, a rejected patch never changes the store, an accepted one never changes an object's
+//! identity and leaves well-formed managedFields, and the store stays readable as a whole (the
+//! YAML dump parses).
 
 mod common;
 
@@ -89,6 +91,13 @@ enum PatchBody {
     Merge(Value),
     Strategic(Value),
     Json(Vec<Value>),
+    /// An apply configuration; `typed` puts the target's apiVersion, kind and name around it.
+    Apply {
+        config: Value,
+        typed: bool,
+        manager: u8,
+        force: bool,
+    },
 }
 
 fn patch() -> impl Strategy<Value = PatchBody> {
@@ -96,7 +105,41 @@ fn patch() -> impl Strategy<Value = PatchBody> {
         json_value().prop_map(PatchBody::Merge),
         json_value().prop_map(PatchBody::Strategic),
         prop::collection::vec(json_patch_op(), 0..4).prop_map(PatchBody::Json),
+        (json_value(), any::<bool>(), 0u8..3, any::<bool>()).prop_map(
+            |(config, typed, manager, force)| PatchBody::Apply {
+                config,
+                typed,
+                manager,
+                force
+            }
+        ),
     ]
+}
+
+/// An apply configuration for the object at `base`: the random one, typed when asked.
+fn apply_body(base: &str, config: &Value, typed: bool) -> Value {
+    if !typed {
+        return config.clone();
+    }
+    let (api_version, kind, name) = if base == WIDGET {
+        ("example.com/v1", "Widget", "w")
+    } else {
+        ("apps/v1", "Deployment", "web")
+    };
+    let mut out = match config {
+        Value::Object(m) => Value::Object(m.clone()),
+        _ => json!({}),
+    };
+    out["apiVersion"] = api_version.into();
+    out["kind"] = kind.into();
+    if !out.get("metadata").is_some_and(Value::is_object) {
+        out["metadata"] = json!({});
+    }
+    out["metadata"]["name"] = name.into();
+    if let Some(m) = out["metadata"].as_object_mut() {
+        m.remove("managedFields");
+    }
+    out
 }
 
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/default/deployments/web";
@@ -132,6 +175,13 @@ proptest! {
                     PatchBody::Merge(v) => ("application/merge-patch+json", v.to_string()),
                     PatchBody::Strategic(v) => ("application/strategic-merge-patch+json", v.to_string()),
                     PatchBody::Json(ops) => ("application/json-patch+json", Value::Array(ops.clone()).to_string()),
+                    PatchBody::Apply { config, typed, .. } => {
+                        ("application/apply-patch+yaml", apply_body(base, config, *typed).to_string())
+                    }
+                };
+                let path = match &p {
+                    PatchBody::Apply { manager, force, .. } => format!("{path}?fieldManager=m{manager}&force={force}"),
+                    _ => path,
                 };
                 let before_rv = s.resource_version();
                 let before = send(&s, "GET", base, &Value::Null).await.body;
@@ -150,6 +200,12 @@ proptest! {
                     }
                     assert_eq!(after.body["kind"], before["kind"]);
                     assert_eq!(after.body["apiVersion"], before["apiVersion"]);
+                    // managedFields stay well-formed: known operations, FieldsV1 objects.
+                    for e in after.body["metadata"]["managedFields"].as_array().into_iter().flatten() {
+                        assert!(matches!(e["operation"].as_str(), Some("Apply" | "Update")), "PATCH {path} {body}: {e}");
+                        assert_eq!(e["fieldsType"], "FieldsV1", "PATCH {path} {body}: {e}");
+                        assert!(e["fieldsV1"].is_object(), "PATCH {path} {body}: {e}");
+                    }
                     // What the patch answered is what is stored.
                     assert_eq!(r.body, after.body, "PATCH {path} answered one object and stored another");
                 }
