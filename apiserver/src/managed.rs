@@ -235,6 +235,66 @@ impl Set {
     }
 }
 
+/// A built-in list keyed by more fields than the strategic-merge key the smp table holds (kube's
+/// `+listMapKey` tags in `k8s.io/api`), with the defaults of key fields an item may omit.
+#[derive(Debug)]
+pub struct BuiltinKeys {
+    ty: &'static str,
+    field: &'static str,
+    keys: &'static [&'static str],
+    defaults: &'static [(&'static str, &'static str)],
+}
+
+/// Checked against `k8s.io/api` core/v1 types.go (every `+listMapKey` list with two keys).
+static BUILTIN_KEYS: &[BuiltinKeys] = &[
+    BuiltinKeys {
+        ty: "api::core::v1::Container",
+        field: "ports",
+        keys: &["containerPort", "protocol"],
+        defaults: &[("protocol", "TCP")],
+    },
+    BuiltinKeys {
+        ty: "api::core::v1::EphemeralContainer",
+        field: "ports",
+        keys: &["containerPort", "protocol"],
+        defaults: &[("protocol", "TCP")],
+    },
+    BuiltinKeys {
+        ty: "api::core::v1::PodSpec",
+        field: "topologySpreadConstraints",
+        keys: &["topologyKey", "whenUnsatisfiable"],
+        defaults: &[],
+    },
+    BuiltinKeys {
+        ty: "api::core::v1::ServiceSpec",
+        field: "ports",
+        keys: &["port", "protocol"],
+        defaults: &[("protocol", "TCP")],
+    },
+];
+
+/// Built-in structs merged and owned as a whole (`+structType=atomic` in `k8s.io/api` core/v1
+/// and apimachinery's meta/v1), e.g. a Deployment's `spec.selector`.
+static ATOMIC_BUILTIN_TYPES: &[&str] = &[
+    "api::core::v1::ConfigMapKeySelector",
+    "api::core::v1::EndpointAddress",
+    "api::core::v1::EndpointPort",
+    "api::core::v1::FileKeySelector",
+    "api::core::v1::LocalObjectReference",
+    "api::core::v1::NodeSelector",
+    "api::core::v1::NodeSelectorTerm",
+    "api::core::v1::ObjectFieldSelector",
+    "api::core::v1::ObjectReference",
+    "api::core::v1::ResourceFieldSelector",
+    "api::core::v1::ScopeSelector",
+    "api::core::v1::SecretKeySelector",
+    "api::core::v1::SecretReference",
+    "api::core::v1::TopologySelectorTerm",
+    "api::core::v1::TypedLocalObjectReference",
+    "apimachinery::pkg::apis::meta::v1::LabelSelector",
+    "apimachinery::pkg::apis::meta::v1::OwnerReference",
+];
+
 /// How the items of a list merge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListKind {
@@ -255,6 +315,8 @@ pub enum Shape<'a> {
         ty: &'static str,
         list: Strategy,
         key: &'static str,
+        /// All the list-map keys when there are more than `key`.
+        keys: Option<&'static BuiltinKeys>,
     },
     /// The root of a custom resource's `openAPIV3Schema` (its `metadata` is ObjectMeta).
     CrdRoot(&'a Value),
@@ -270,11 +332,7 @@ impl<'a> Shape<'a> {
         match (&info.openapi, info.custom) {
             (Some(schema), true) => Shape::CrdRoot(schema),
             (None, true) => Shape::Deduced,
-            _ => Shape::Builtin {
-                ty: smp::root_type(&info.api_version(), &info.kind).unwrap_or(""),
-                list: Strategy::Plain,
-                key: "",
-            },
+            _ => Shape::builtin(smp::root_type(&info.api_version(), &info.kind).unwrap_or("")),
         }
     }
 
@@ -283,6 +341,7 @@ impl<'a> Shape<'a> {
             ty,
             list: Strategy::Plain,
             key: "",
+            keys: None,
         }
     }
 
@@ -300,6 +359,7 @@ impl<'a> Shape<'a> {
                             ty: f.child,
                             list: f.strategy,
                             key: f.key,
+                            keys: BUILTIN_KEYS.iter().find(|k| k.ty == ty && k.field == name),
                         },
                         true,
                     ),
@@ -336,6 +396,11 @@ impl<'a> Shape<'a> {
 
     fn list(&self) -> ListKind {
         match *self {
+            Shape::Builtin {
+                keys: Some(k),
+                list: Strategy::MapList,
+                ..
+            } => ListKind::Map(k.keys.iter().map(|k| (*k).to_owned()).collect()),
             Shape::Builtin { list, key, .. } => match list {
                 Strategy::MapList if !key.is_empty() => ListKind::Map(vec![key.to_owned()]),
                 Strategy::SetList => ListKind::Set,
@@ -370,6 +435,7 @@ impl<'a> Shape<'a> {
 
     fn atomic_map(&self) -> bool {
         match *self {
+            Shape::Builtin { ty, .. } => ATOMIC_BUILTIN_TYPES.contains(&ty),
             Shape::CrdRoot(node) | Shape::Crd(node) => {
                 node.get("x-kubernetes-map-type").and_then(Value::as_str) == Some("atomic")
             }
@@ -379,6 +445,13 @@ impl<'a> Shape<'a> {
 
     /// The schema default of a key field of list items (lets an item omit a defaulted key).
     fn item_key_default(&self, key: &str) -> Option<Value> {
+        if let Shape::Builtin { keys: Some(k), .. } = self {
+            return k
+                .defaults
+                .iter()
+                .find(|(name, _)| *name == key)
+                .map(|(_, v)| Value::from(*v));
+        }
         match self.items() {
             Shape::Crd(items) => items
                 .get("properties")

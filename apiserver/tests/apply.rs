@@ -790,15 +790,24 @@ async fn associative_lists_merge_by_key() {
                         "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": containers}}}})
     };
     let path = format!("{DEPLOYS}/d");
-    let (code, _) = apply(
+    let (code, created) = apply(
         &s,
         &path,
         "a",
         "",
-        &deploy(json!([{"name": "app", "image": "app:1"}])),
+        &deploy(json!([{"name": "app", "image": "app:1", "ports": [{"containerPort": 80}]}])),
     )
     .await;
-    assert_eq!(code, 201);
+    assert_eq!(code, 201, "{created}");
+    // kube's types: the selector is an atomic struct, container ports are keyed by port and
+    // (defaulted) protocol.
+    assert_eq!(
+        entry(&created, "a")["fieldsV1"],
+        json!({"f:spec": {"f:selector": {}, "f:template": {
+            "f:metadata": {"f:labels": {"f:app": {}}},
+            "f:spec": {"f:containers": {"k:{\"name\":\"app\"}": {".": {}, "f:image": {}, "f:name": {},
+                "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}}}}}}}})
+    );
     // Another manager adds a container: both stay.
     let side = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
                       "spec": {"template": {"spec": {"containers": [{"name": "side", "image": "side:1"}]}}}});
