@@ -1023,3 +1023,38 @@ async fn a_controller_applies_status_with_kube_rs() {
         .expect("controller stops")
         .expect("no panic");
 }
+
+#[tokio::test]
+async fn deeply_nested_apply_bodies_are_rejected_not_fatal() {
+    let s = server().await;
+    // Deep nesting must end in a 4xx from the decoder's own limits, never a stack overflow.
+    for depth in [1_000usize, 100_000] {
+        for body in [
+            format!("a: {}{}", "[".repeat(depth), "]".repeat(depth)),
+            format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth)),
+        ] {
+            let r = raw(
+                &s,
+                "PATCH",
+                &format!("{CMS}/deep?fieldManager=a"),
+                Some(APPLY),
+                body,
+            )
+            .await;
+            assert!(
+                (400..500).contains(&r.code),
+                "depth {depth}: {} {}",
+                r.code,
+                r.body
+            );
+        }
+    }
+    // A nesting the decoder accepts still merges and records fields without trouble.
+    let mut data = json!("leaf");
+    for _ in 0..60 {
+        data = json!({"x": data});
+    }
+    let (code, body) = apply(&s, &format!("{GADGETS}/deep"), "a", "",
+        &json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "deep", "annotations": {"a": "b"}}, "spec": {"labels": {"k": "v"}}, "extra": data})).await;
+    assert_eq!(code, 201, "{body}");
+}
