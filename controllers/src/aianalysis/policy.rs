@@ -211,10 +211,20 @@ mod tests {
         }
     }
 
+    /// environment, confidence, action type, priority → decision, matched rules.
+    type Case<'a> = (
+        &'a str,
+        f64,
+        &'a str,
+        &'a str,
+        ApprovalDecision,
+        &'a [&'a str],
+    );
+
     #[test]
     fn the_default_policy_decides_by_environment_confidence_and_action() {
         let policy = ApprovalPolicy::default_policy();
-        let table: &[(&str, f64, &str, &str, ApprovalDecision, &[&str])] = &[
+        let table: &[Case] = &[
             ("Production", 0.9, "RestartDeployment", "P1", Approved, &[]),
             (
                 "Production",
