@@ -617,15 +617,43 @@ async fn apply(
             "error decoding patch: the YAML body is not UTF-8: {e}"
         ))
     })?;
-    let config: Value = if text.trim().is_empty() {
+    let (config, duplicates) = decode_apply_yaml(text)?;
+    let mut strict_warnings = Vec::new();
+    if let Some(e) = duplicates {
+        // kube decodes leniently first, then strictly for Strict (400) and Warn (a warning).
+        match opts.field_validation {
+            FieldValidation::Strict => {
+                return Err(ApiError::bad_request(format!(
+                    "error strict decoding patch: {e}"
+                )));
+            }
+            FieldValidation::Warn => strict_warnings.push(e),
+            FieldValidation::Ignore => {}
+        }
+    }
+    let mut w = state.store.apply(t, sub, config, &manager, force, &opts)?;
+    strict_warnings.append(&mut w.warnings);
+    Ok(with_warnings(
+        json_response(w.code, w.body),
+        &strict_warnings,
+    ))
+}
+
+/// Decodes an apply body (YAML, so JSON too): duplicate keys keep the last value, as Go's YAML
+/// decoder does, and are reported separately for `fieldValidation`.
+fn decode_apply_yaml(text: &str) -> Result<(Value, Option<String>), ApiError> {
+    if text.trim().is_empty() {
         // An empty document decodes to an empty object, which then names no type.
-        json!({})
-    } else {
-        serde_saphyr::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?
-    };
-    let w = state.store.apply(t, sub, config, &manager, force, &opts)?;
-    Ok(with_warnings(json_response(w.code, w.body), &w.warnings))
+        return Ok((json!({}), None));
+    }
+    let mut lenient = serde_saphyr::Options::default();
+    lenient.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+    let config: Value = serde_saphyr::from_str_with_options(text, lenient)
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    let duplicates = serde_saphyr::from_str::<Value>(text)
+        .err()
+        .map(|e| e.to_string());
+    Ok((config, duplicates))
 }
 
 /// The write options of a request; `kind` (`CreateOptions`, `UpdateOptions`, `PatchOptions`)

@@ -1058,3 +1058,55 @@ async fn deeply_nested_apply_bodies_are_rejected_not_fatal() {
         &json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "deep", "annotations": {"a": "b"}}, "spec": {"labels": {"k": "v"}}, "extra": data})).await;
     assert_eq!(code, 201, "{body}");
 }
+
+#[tokio::test]
+async fn duplicate_keys_follow_field_validation() {
+    let s = server().await;
+    let body = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dup}\ndata: {k: '1', k: '2'}\n";
+    let path = format!("{CMS}/dup?fieldManager=a");
+    // Strict (what kubectl sends): 400, nothing stored.
+    let r = raw(
+        &s,
+        "PATCH",
+        &format!("{path}&fieldValidation=Strict"),
+        Some(APPLY),
+        body,
+    )
+    .await;
+    assert_eq!(
+        (r.code, r.body["reason"].clone()),
+        (400, json!("BadRequest")),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("error strict decoding patch: "),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        send(&s, "GET", &format!("{CMS}/dup"), &Value::Null)
+            .await
+            .code,
+        404
+    );
+    // Warn (the default): the last value wins, with a Warning header.
+    let r = raw(&s, "PATCH", &path, Some(APPLY), body).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["data"], json!({"k": "2"}));
+    assert!(r.headers.get("warning").is_some(), "{:?}", r.headers);
+    // Ignore: no warning.
+    let r = raw(
+        &s,
+        "PATCH",
+        &format!("{path}&fieldValidation=Ignore"),
+        Some(APPLY),
+        body,
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert!(r.headers.get("warning").is_none(), "{:?}", r.headers);
+}
