@@ -923,7 +923,10 @@ impl Entry {
 
     fn to_json(&self) -> Value {
         let mut m = Map::new();
-        m.insert("manager".into(), self.manager.clone().into());
+        // Omitted when empty, like Go's `omitempty` (kube-rs sends no User-Agent).
+        if !self.manager.is_empty() {
+            m.insert("manager".into(), self.manager.clone().into());
+        }
         m.insert("operation".into(), self.operation.as_str().into());
         m.insert("apiVersion".into(), self.api_version.clone().into());
         if let Some(t) = &self.time {

@@ -666,6 +666,22 @@ async fn ordinary_writes_record_update_managers() {
         "Apply failed with 1 conflict: conflict with \"before-first-apply\" using v1: .data.z"
     );
 
+    // Neither fieldManager nor User-Agent (kube-rs sends none): the entry has no manager,
+    // as Go's omitempty writes it.
+    let r = raw(
+        &s,
+        "POST",
+        CMS,
+        Some("application/json"),
+        cm("anon", json!({"a": "1"})).to_string(),
+    )
+    .await;
+    assert_eq!(
+        fields(&r.body),
+        json!([{"operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:data": {".": {}, "f:a": {}}}}])
+    );
+
     // Status writes of a custom resource: subresource "status", spec untouched.
     let w = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}});
     let r = raw(
