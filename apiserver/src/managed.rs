@@ -5,9 +5,13 @@
 //! can observe.
 //!
 //! Types come from two places: built-in objects use the strategic-merge-patch table
-//! ([`crate::smp`]: list merge keys, set-lists; every other list is atomic, every map granular),
-//! custom resources their CRD's `openAPIV3Schema` (`x-kubernetes-list-type`,
+//! ([`crate::smp`]: list merge keys, set-lists; every other list is atomic) plus the few facts it
+//! lacks (two-key lists, atomic structs: [`BUILTIN_KEYS`], [`ATOMIC_BUILTIN_TYPES`]); custom
+//! resources their CRD's `openAPIV3Schema` (`x-kubernetes-list-type`,
 //! `x-kubernetes-list-map-keys`, `x-kubernetes-map-type`). Their `metadata` is ObjectMeta.
+//!
+//! Not modelled: the cap of 10 Update managers (`ancient-changes`), kubectl's last-applied
+//! annotation, and converting field sets between versions of a multi-version CRD.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -16,8 +20,8 @@ use serde_json::{Map, Value, json};
 use crate::smp::{self, Strategy};
 use crate::status::{ApiError, Cause, Details};
 
-/// kube's `DefaultMaxUpdateManagers` is not modelled; this is the manager kube-apiserver records
-/// for the fields an object already had when the first apply arrives (`skipnonapplied.go`).
+/// The manager kube-apiserver records for the fields an untracked object already had when the
+/// first apply arrives (`skipnonapplied.go`), so applying over them conflicts.
 pub const BEFORE_FIRST_APPLY: &str = "before-first-apply";
 /// The longest field manager name kube-apiserver accepts (`FieldManagerMaxLength`).
 pub const FIELD_MANAGER_MAX_LEN: usize = 128;
@@ -366,10 +370,7 @@ impl<'a> Shape<'a> {
                     None => (Shape::builtin(""), true),
                 }
             }
-            Shape::CrdRoot(node) if name == "metadata" => {
-                let _ = node;
-                (Shape::builtin(OBJECT_META), true)
-            }
+            Shape::CrdRoot(_) if name == "metadata" => (Shape::builtin(OBJECT_META), true),
             Shape::CrdRoot(node) | Shape::Crd(node) => {
                 if let Some(p) = node.get("properties").and_then(|p| p.get(name)) {
                     return (Shape::Crd(p), true);
@@ -608,7 +609,12 @@ fn walk_compare(
         let nm = new.and_then(Value::as_object).unwrap_or(&empty);
         let mut keys: Vec<&String> = om.keys().collect();
         keys.extend(nm.keys().filter(|k| !om.contains_key(*k)));
+        let in_metadata = matches!(path.as_slice(), [Pe::Field(m)] if m == "metadata");
         for k in keys {
+            if in_metadata && k == "managedFields" {
+                // Bookkeeping, not content: never compared (and never owned).
+                continue;
+            }
             path.push(Pe::Field(k.clone()));
             walk_compare(om.get(k), nm.get(k), shape.child(k).0, path, c);
             path.pop();
@@ -1035,11 +1041,7 @@ pub struct Writer<'a> {
 
 /// The changes of an ordinary write, with ignored and stripped paths taken out.
 fn changes(old: &Value, new: &Value, shape: Shape<'_>) -> Comparison {
-    let mut c = compare(
-        &without_managed_fields(old),
-        &without_managed_fields(new),
-        shape,
-    );
+    let mut c = compare(old, new, shape);
     let strip = strip_set();
     c.added.difference(&strip);
     c.modified.difference(&strip);
@@ -1256,24 +1258,56 @@ fn conflict_error(mut conflicts: Vec<(String, Vec<Pe>)>) -> ApiError {
 /// kube's `IgnoreManagedFieldsTimestampsTransformer`: when a write changes nothing but the times
 /// in managedFields, the old times are kept, so the write is a no-op (no new resourceVersion).
 pub fn keep_times_of_noop(old: &Value, new: &mut Value) {
-    let times_blanked = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(Value::Array(entries)) = v.pointer_mut("/metadata/managedFields") {
-            for e in entries {
-                if let Some(m) = e.as_object_mut() {
-                    m.remove("time");
-                }
-            }
-        }
-        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.remove("resourceVersion");
-        }
-        v
+    let old_mf = old.pointer("/metadata/managedFields");
+    let new_mf = new.pointer("/metadata/managedFields");
+    if old_mf == new_mf {
+        return;
+    }
+    // Cheap checks first (every write comes here): the entries without their times, then the
+    // object without managedFields and resourceVersion, compared in place.
+    let without_times = |mf: Option<&Value>| -> Option<Vec<Map<String, Value>>> {
+        mf?.as_array()?
+            .iter()
+            .map(|e| {
+                let mut e = e.as_object()?.clone();
+                e.remove("time");
+                Some(e)
+            })
+            .collect()
     };
-    if times_blanked(old) == times_blanked(new)
-        && let Some(mf) = old.pointer("/metadata/managedFields")
+    if without_times(old_mf) != without_times(new_mf) {
+        return;
+    }
+    // Order-insensitive map equality, skipping the `ignored` keys.
+    fn same_map(a: &Map<String, Value>, b: &Map<String, Value>, ignored: &[&str]) -> bool {
+        let kept =
+            |m: &Map<String, Value>| m.keys().filter(|k| !ignored.contains(&k.as_str())).count();
+        kept(a) == kept(b)
+            && a.iter()
+                .filter(|(k, _)| !ignored.contains(&k.as_str()))
+                .all(|(k, v)| b.get(k) == Some(v))
+    }
+    let empty = Map::new();
+    let same_except_meta = |a: &Value, b: &Value| match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => same_map(a, b, &["metadata"]),
+        _ => false,
+    };
+    let same_meta = |a: &Value, b: &Value| {
+        same_map(
+            a.get("metadata")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty),
+            b.get("metadata")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty),
+            &["managedFields", "resourceVersion"],
+        )
+    };
+    if same_except_meta(old, new)
+        && same_meta(old, new)
+        && let Some(mf) = old_mf.cloned()
     {
-        crate::meta::meta_mut(new).insert("managedFields".into(), mf.clone());
+        crate::meta::meta_mut(new).insert("managedFields".into(), mf);
     }
 }
 
