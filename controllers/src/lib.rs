@@ -7,4 +7,5 @@ pub mod clock;
 pub mod conditions;
 pub mod notification;
 pub mod requeue;
+pub mod signalprocessing;
 pub mod workflowexecution;

@@ -115,6 +115,12 @@ pub struct SignalProcessingStatus {
     /// Priority assignment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_assignment: Option<PriorityAssignment>,
+    /// How complete enrichment was (whether the namespace and the target were found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrichment: Option<EnrichmentSummary>,
+    /// Business categorization (business unit and criticality).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_classification: Option<BusinessClassification>,
     /// The last error and how many times in a row it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_info: Option<FailureInfo>,
@@ -144,6 +150,35 @@ pub struct PriorityAssignment {
     /// The policy that matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_name: Option<String>,
+}
+
+/// How complete enrichment was: a signal whose target or namespace is gone is still processed
+/// (degraded), and this records what was missing.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrichmentSummary {
+    /// Whether the target's namespace exists.
+    pub namespace_found: bool,
+    /// Whether the target resource exists.
+    pub target_found: bool,
+    /// Whether something was missing (the context is partial).
+    pub degraded: bool,
+    /// What was missing or not looked up, when degraded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Result of the business categorization policy.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BusinessClassification {
+    /// Business unit owning the target (from a `kubernaut.ai/business-unit` label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_unit: Option<String>,
+    /// Criticality: `critical`, `high`, `medium` or `low`.
+    pub criticality: String,
+    /// What decided it (e.g. `workload-label`, `priority-derived`).
+    pub source: String,
 }
 
 /// The last processing error.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use audit::{AuditStore, StoreConfig};
 use clap::Parser;
-use controllers::{aianalysis, notification, workflowexecution};
+use controllers::{aianalysis, notification, signalprocessing, workflowexecution};
 use manager::{Backoff, Manager};
 use prometheus_client::registry::Registry;
 use tokio::signal::unix::{SignalKind, signal};
@@ -58,6 +58,48 @@ struct Args {
     notification: NotificationArgs,
     #[command(flatten)]
     aia: AiaArgs,
+    #[command(flatten)]
+    sp: SpArgs,
+}
+
+/// SignalProcessing controller settings (defaults: the controller's own, with the policies
+/// compiled in).
+#[derive(Debug, clap::Args)]
+struct SpArgs {
+    /// Directory holding environment.rego, priority.rego and business.rego.
+    #[arg(long = "sp-policy-dir", value_name = "DIR")]
+    policy_dir: Option<PathBuf>,
+    /// Milliseconds before the requeue that follows a phase change.
+    #[arg(long = "sp-phase-requeue-ms")]
+    phase_requeue_ms: Option<u64>,
+    /// Error backoff: first delay in milliseconds (doubling, ±10 % jitter).
+    #[arg(long = "sp-error-backoff-base-ms")]
+    error_backoff_base_ms: Option<u64>,
+    /// Error backoff: longest delay in milliseconds.
+    #[arg(long = "sp-error-backoff-cap-ms")]
+    error_backoff_cap_ms: Option<u64>,
+}
+
+impl SpArgs {
+    /// Fails naming the policy file that does not load.
+    fn config(&self) -> anyhow::Result<signalprocessing::Config> {
+        let mut config = match &self.policy_dir {
+            Some(dir) => signalprocessing::Config::with_policy_dir(dir)?,
+            None => signalprocessing::Config::with_default_policies(),
+        };
+        if let Some(ms) = self.phase_requeue_ms {
+            config.phase_requeue = Duration::from_millis(ms);
+        }
+        if let (Some(base), Some(cap)) = (self.error_backoff_base_ms, self.error_backoff_cap_ms) {
+            config.error_backoff = Backoff::new(
+                Duration::from_millis(base),
+                BACKOFF_FACTOR,
+                Duration::from_millis(cap),
+                BACKOFF_JITTER,
+            );
+        }
+        Ok(config)
+    }
 }
 
 /// AIAnalysis controller settings. It runs only when given HolmesGPT-API's URL: without one it
@@ -280,6 +322,18 @@ const CONTROLLERS: &[(&str, Register)] = &[
                 manager,
                 config,
                 aianalysis::Metrics::register(registry),
+                audit.clone(),
+            );
+            Ok(true)
+        },
+    ),
+    (
+        signalprocessing::CONTROLLER_NAME,
+        |args, manager, registry, audit| {
+            signalprocessing::register(
+                manager,
+                args.sp.config()?,
+                signalprocessing::Metrics::register(registry),
                 audit.clone(),
             );
             Ok(true)

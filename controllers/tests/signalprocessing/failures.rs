@@ -1,0 +1,297 @@
+//! Failure paths: the deadline (at creation and by moving the clock), transient API server
+//! errors with backoff and recovery, policy errors answered by the documented fallback, and a
+//! policy directory that does not load.
+
+use std::time::Duration;
+
+use apiserver::Match;
+use controllers::api::SignalProcessingPhase::*;
+use controllers::api::{Environment, Priority};
+use controllers::signalprocessing::Config;
+use fixtures::eventually;
+
+use crate::env::{BROKEN_POLICIES, CLOCK, ERRORS, MOVABLE_CLOCK, T, condition};
+
+/// Faults that outlast any test: cleared by the test once it has seen what it needs.
+const FOREVER: usize = 1_000_000;
+
+#[tokio::test]
+async fn a_deadline_already_past_fails_the_signal_in_pending() {
+    let Some(t) = T::new("late").await else {
+        return;
+    };
+    let past = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60);
+    let sp = t.sp("late").with_times_out_at(past);
+    t.create(&sp).await;
+    let failed = t.wait_phase("late", Failed).await;
+    let status = failed.status.clone().unwrap();
+    let info = status.failure_info.unwrap();
+    assert!(
+        info.error.contains("TimedOut") && info.error.contains("Pending"),
+        "{}",
+        info.error
+    );
+    assert!(status.completion_time.is_some());
+    assert_eq!(status.kubernetes_context, None, "nothing was enriched");
+    assert_eq!(
+        condition(&failed, "Ready"),
+        Some(("False".into(), "TimedOut".into()))
+    );
+    // Pending → Failed is the one transition.
+    assert_eq!(t.status_writes("late").await, 1);
+    let events = t.audit(&sp, 1).await;
+    let failed_event = events
+        .iter()
+        .find(|e| e.event_type == "signalprocessing.signal.failed")
+        .expect("signal.failed event");
+    assert_eq!(failed_event.event_outcome, audit::EventOutcome::Failure);
+    assert_eq!(failed_event.error_code.as_deref(), Some("TimedOut"));
+    assert_eq!(failed_event.event_data["failed_phase"], "Pending");
+}
+
+#[tokio::test]
+async fn moving_the_clock_past_the_deadline_fails_a_signal_stuck_in_enrichment() {
+    let Some(t) = T::on(&MOVABLE_CLOCK, "stuck").await else {
+        return;
+    };
+    // Every read of the target's namespace fails: enrichment cannot finish.
+    t.faults()
+        .fail(
+            Match::verb("get").resource("namespaces").name(&t.ns),
+            500,
+            FOREVER,
+        )
+        .unwrap();
+    let deadline = CLOCK.now() + jiff::SignedDuration::from_secs(3600);
+    t.create(&t.sp("stuck").with_times_out_at(deadline)).await;
+    let sps = t.sps();
+    eventually("the failure to be recorded while enriching", || async {
+        let sp = sps.get("stuck").await.map_err(|e| e.to_string())?;
+        let failures = sp
+            .status
+            .as_ref()
+            .and_then(|s| s.failure_info.as_ref())
+            .map_or(0, |f| f.consecutive_failures);
+        if sp.phase() == Enriching && failures >= 2 {
+            Ok(())
+        } else {
+            Err(format!("phase {}, status {:?}", sp.phase(), sp.status))
+        }
+    })
+    .await;
+    assert!(CLOCK.advance(Duration::from_secs(2 * 3600)));
+    // The next retry (within the 200 ms backoff cap) sees the deadline.
+    let failed = t.wait_phase("stuck", Failed).await;
+    t.faults().clear();
+    let info = failed.status.clone().unwrap().failure_info.unwrap();
+    assert!(
+        info.error.contains("TimedOut") && info.error.contains("Enriching"),
+        "{}",
+        info.error
+    );
+    assert!(info.consecutive_failures >= 2, "{info:?}");
+    assert_eq!(
+        condition(&failed, "Ready"),
+        Some(("False".into(), "TimedOut".into()))
+    );
+}
+
+#[tokio::test]
+async fn transient_errors_back_off_count_by_type_and_recover() {
+    // A registry of its own: the counts are exact.
+    let Some(t) = T::on(&ERRORS, "transient").await else {
+        return;
+    };
+    let faults = t.faults();
+    // Two failed namespace reads, then one refused target read; the fourth attempt succeeds.
+    faults
+        .fail(
+            Match::verb("get").resource("namespaces").name(&t.ns),
+            500,
+            2,
+        )
+        .unwrap();
+    faults
+        .fail(
+            Match::verb("get").resource("deployments").namespace(&t.ns),
+            403,
+            1,
+        )
+        .unwrap();
+    t.deployment(&t.ns, "api", &[]).await;
+    let done = t.process(&t.sp("api")).await;
+    assert_eq!(faults.pending(), 0, "every injected fault fired");
+    let status = done.status.unwrap();
+    assert!(status.enrichment.unwrap().target_found);
+    // The last error stays for inspection; the failures in a row ended with the transition.
+    let info = status.failure_info.unwrap();
+    assert_eq!(info.consecutive_failures, 0);
+    assert!(
+        info.error.contains(&format!("Deployment {}/api", t.ns)),
+        "{}",
+        info.error
+    );
+
+    let metric = |labels: &'static [(&'static str, &'static str)]| {
+        let env = &t.env;
+        async move {
+            env.metric_or_zero("signalprocessing_enrichment_errors_total", labels)
+                .await
+        }
+    };
+    assert_eq!(metric(&[("error_type", "server_error")]).await, 2.0);
+    assert_eq!(metric(&[("error_type", "forbidden")]).await, 1.0);
+    assert_eq!(metric(&[]).await, 3.0);
+    let processing = |result: &'static str| {
+        let env = &t.env;
+        async move {
+            env.metric_or_zero(
+                "signalprocessing_processing_total",
+                &[("phase", "Enriching"), ("result", result)],
+            )
+            .await
+        }
+    };
+    assert_eq!(processing("error").await, 3.0);
+    assert_eq!(processing("success").await, 1.0);
+    // One write per transition, plus one failureInfo write per failed attempt.
+    assert_eq!(t.status_writes("api").await, 4 + 3);
+}
+
+#[tokio::test]
+async fn failure_info_counts_consecutive_failures_until_the_api_server_recovers() {
+    let Some(t) = T::new("flaky").await else {
+        return;
+    };
+    // 500, not 503: the kube client itself retries 429, 503 and 504 (15 times, backing off
+    // from 5 ms) before the controller sees an error, longer than this test waits.
+    t.faults()
+        .fail(
+            Match::verb("get").resource("namespaces").name(&t.ns),
+            500,
+            FOREVER,
+        )
+        .unwrap();
+    t.create(&t.sp("flaky")).await;
+    let sps = t.sps();
+    let info = eventually("three failures in a row", || async {
+        let sp = sps.get("flaky").await.map_err(|e| e.to_string())?;
+        match sp.status.as_ref().and_then(|s| s.failure_info.clone()) {
+            Some(info) if info.consecutive_failures >= 3 => Ok(info),
+            other => Err(format!("phase {}, failureInfo {other:?}", sp.phase())),
+        }
+    })
+    .await;
+    assert!(
+        info.error.contains(&format!("namespace {}", t.ns)),
+        "{}",
+        info.error
+    );
+    assert_eq!(sps.get("flaky").await.unwrap().phase(), Enriching);
+    t.faults().clear();
+    let done = t.wait_phase("flaky", Completed).await;
+    assert_eq!(
+        done.status
+            .unwrap()
+            .failure_info
+            .unwrap()
+            .consecutive_failures,
+        0
+    );
+}
+
+#[tokio::test]
+async fn policy_errors_fall_back_to_unknown_and_the_severity_priority() {
+    let Some(t) = T::on(&BROKEN_POLICIES, "fallback").await else {
+        return;
+    };
+    t.label_namespace(&t.ns, &[("kubernaut.ai/environment", "production")])
+        .await;
+    let sp = t.sp("fallback");
+    let done = t.process(&sp).await;
+    let status = done.status.clone().unwrap();
+    // The environment policy is undefined for this input: Unknown, by the fallback.
+    let env = status.environment_classification.unwrap();
+    assert_eq!(
+        (env.environment, env.source.as_str()),
+        (Environment::Unknown, "policy-fallback")
+    );
+    // The priority policy answers "urgent": the severity decides, never P0.
+    let priority = status.priority_assignment.unwrap();
+    assert_eq!(
+        (priority.priority, priority.source.as_str()),
+        (Priority::P1, "severity-fallback")
+    );
+    assert_eq!(priority.policy_name, None);
+    // The business policy works, on the fallback priority.
+    let business = status.business_classification.unwrap();
+    assert_eq!(
+        (business.criticality.as_str(), business.source.as_str()),
+        ("high", "priority-derived")
+    );
+    let message = status.message.unwrap();
+    assert!(
+        message.contains("policy fallback") && message.contains("urgent"),
+        "{message}"
+    );
+    assert_eq!(
+        condition(&done, "Ready"),
+        Some(("True".into(), "Completed".into()))
+    );
+    // The errors are in the audit trail and the degraded counts.
+    let events = t.audit(&sp, 4).await;
+    let decision = events
+        .iter()
+        .find(|e| e.event_type == "signalprocessing.classification.decision")
+        .expect("classification.decision");
+    let error = decision.event_data["policy_error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        error.contains("environment policy") && error.contains("undefined"),
+        "{error}"
+    );
+    for phase in ["Classifying", "Categorizing"] {
+        assert_eq!(
+            t.env
+                .metric_or_zero(
+                    "signalprocessing_processing_total",
+                    &[("phase", phase), ("result", "degraded")]
+                )
+                .await,
+            1.0,
+            "{phase}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_policy_directory_that_does_not_load_is_an_error_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!(
+        "sp-bad-policies-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let e = Config::with_policy_dir(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains(&dir.join("environment.rego").display().to_string()),
+        "{e}"
+    );
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/signalprocessing");
+    for file in ["environment.rego", "business.rego"] {
+        std::fs::copy(format!("{shipped}/{file}"), dir.join(file)).unwrap();
+    }
+    std::fs::write(
+        dir.join("priority.rego"),
+        "package signalprocessing.priority\nresult := {\n",
+    )
+    .unwrap();
+    let e = Config::with_policy_dir(&dir).unwrap_err().to_string();
+    assert!(
+        e.contains(&dir.join("priority.rego").display().to_string()),
+        "{e}"
+    );
+    assert!(e.contains("Rego"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
