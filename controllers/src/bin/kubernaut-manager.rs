@@ -68,29 +68,31 @@ struct Args {
 struct SpArgs {
     /// Directory holding environment.rego, priority.rego and business.rego.
     #[arg(long = "sp-policy-dir", value_name = "DIR")]
-    policy_dir: Option<PathBuf>,
+    sp_policy_dir: Option<PathBuf>,
     /// Milliseconds before the requeue that follows a phase change.
     #[arg(long = "sp-phase-requeue-ms")]
-    phase_requeue_ms: Option<u64>,
+    sp_phase_requeue_ms: Option<u64>,
     /// Error backoff: first delay in milliseconds (doubling, ±10 % jitter).
     #[arg(long = "sp-error-backoff-base-ms")]
-    error_backoff_base_ms: Option<u64>,
+    sp_error_backoff_base_ms: Option<u64>,
     /// Error backoff: longest delay in milliseconds.
     #[arg(long = "sp-error-backoff-cap-ms")]
-    error_backoff_cap_ms: Option<u64>,
+    sp_error_backoff_cap_ms: Option<u64>,
 }
 
 impl SpArgs {
     /// Fails naming the policy file that does not load.
     fn config(&self) -> anyhow::Result<signalprocessing::Config> {
-        let mut config = match &self.policy_dir {
+        let mut config = match &self.sp_policy_dir {
             Some(dir) => signalprocessing::Config::with_policy_dir(dir)?,
             None => signalprocessing::Config::with_default_policies(),
         };
-        if let Some(ms) = self.phase_requeue_ms {
+        if let Some(ms) = self.sp_phase_requeue_ms {
             config.phase_requeue = Duration::from_millis(ms);
         }
-        if let (Some(base), Some(cap)) = (self.error_backoff_base_ms, self.error_backoff_cap_ms) {
+        if let (Some(base), Some(cap)) =
+            (self.sp_error_backoff_base_ms, self.sp_error_backoff_cap_ms)
+        {
             config.error_backoff = Backoff::new(
                 Duration::from_millis(base),
                 BACKOFF_FACTOR,

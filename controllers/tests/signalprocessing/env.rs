@@ -270,6 +270,27 @@ impl T {
             .count()
     }
 
+    /// The status writes of `name` once at least `expected` are logged. The API server logs a
+    /// request after storing its change, so a test that saw the change may read the log a
+    /// moment before the entry lands; more than `expected` is returned as is (and fails).
+    pub async fn writes_at_least(&self, name: &str, expected: usize) -> usize {
+        eventually(
+            &format!(
+                "{expected} status writes of {}/{name} in the request log",
+                self.ns
+            ),
+            || async {
+                let n = self.status_writes(name).await;
+                if n >= expected {
+                    Ok(n)
+                } else {
+                    Err(format!("{n} so far"))
+                }
+            },
+        )
+        .await
+    }
+
     /// Audit events of `sp`'s parent RemediationRequest, once at least `min` arrived.
     pub async fn audit(&self, sp: &SignalProcessing, min: usize) -> Vec<audit::AuditEvent> {
         let correlation = sp.spec.remediation_request_ref.name.clone().unwrap();

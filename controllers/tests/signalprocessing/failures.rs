@@ -38,7 +38,7 @@ async fn a_deadline_already_past_fails_the_signal_in_pending() {
         Some(("False".into(), "TimedOut".into()))
     );
     // Pending → Failed is the one transition.
-    assert_eq!(t.status_writes("late").await, 1);
+    assert_eq!(t.writes_at_least("late", 1).await, 1);
     let events = t.audit(&sp, 1).await;
     let failed_event = events
         .iter()
@@ -155,7 +155,7 @@ async fn transient_errors_back_off_count_by_type_and_recover() {
     assert_eq!(processing("error").await, 3.0);
     assert_eq!(processing("success").await, 1.0);
     // One write per transition, plus one failureInfo write per failed attempt.
-    assert_eq!(t.status_writes("api").await, 4 + 3);
+    assert_eq!(t.writes_at_least("api", 4 + 3).await, 4 + 3);
 }
 
 #[tokio::test]
@@ -294,4 +294,47 @@ async fn a_policy_directory_that_does_not_load_is_an_error_naming_the_file() {
     );
     assert!(e.contains("Rego"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn kubernaut_manager_refuses_to_start_with_a_bad_policy_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!(
+        "sp-manager-policies-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/signalprocessing");
+    for file in ["priority.rego", "business.rego"] {
+        std::fs::copy(format!("{shipped}/{file}"), dir.join(file)).unwrap();
+    }
+    std::fs::write(
+        dir.join("environment.rego"),
+        "package signalprocessing.environment\nresult := [\n",
+    )
+    .unwrap();
+    // Nothing listens at these addresses: start-up must fail on the policy before using them.
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: http://127.0.0.1:1\ncontexts:\n- name: a\n  context:\n    cluster: a\n    user: a\ncurrent-context: a\nusers:\n- name: a\n  user:\n    token: x\n").unwrap();
+    let token = dir.join("token");
+    std::fs::write(&token, "t0ken\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubernaut-manager"))
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .arg("--datastorage-url=http://127.0.0.1:1")
+        .arg(format!("--datastorage-token-file={}", token.display()))
+        .arg(format!("--sp-policy-dir={}", dir.display()))
+        .arg("--sp-phase-requeue-ms=10")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("registering the signalprocessing controller"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&dir.join("environment.rego").display().to_string()),
+        "{stderr}"
+    );
 }
