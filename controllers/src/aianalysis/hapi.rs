@@ -309,3 +309,108 @@ fn detail(text: &str) -> String {
         .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
         .unwrap_or_else(|| text.chars().take(MAX_QUOTED).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    use super::*;
+
+    async fn mock() -> hapi_mock::RunningMock {
+        hapi_mock::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .expect("start the mock")
+    }
+
+    fn body(remediation_id: &str, signal: &str) -> AnalyzeBody {
+        let mut aia = AIAnalysis::test("unit").with_signal_name(signal);
+        aia.spec.remediation_id = remediation_id.to_owned();
+        AnalyzeBody::for_analysis(&aia)
+    }
+
+    /// A client with a timeout far above any answer of a local mock.
+    fn client(base: &str) -> HapiClient {
+        HapiClient::new(base, Duration::from_secs(10))
+    }
+
+    #[tokio::test]
+    async fn a_session_goes_from_investigating_to_a_result() {
+        let mock = mock().await;
+        let hapi = client(&format!("{}/", mock.url()));
+        let session = hapi.submit(&body("u-ok", "HighMemoryUsage")).await.unwrap();
+        assert_eq!(
+            hapi.result(&session).await,
+            Err(CallError::NotCompleted(session.clone()))
+        );
+        assert_eq!(hapi.status(&session).await, Ok(SessionState::Investigating));
+        assert_eq!(hapi.status(&session).await, Ok(SessionState::Completed));
+        let result = hapi.result(&session).await.unwrap();
+        let workflow = result.selected_workflow.unwrap();
+        assert_eq!(workflow.workflow_id, "restart-deployment-v1");
+        assert_eq!(workflow.confidence, 0.9);
+        assert_eq!(workflow.parameters["TARGET_NAME"], "unit");
+        assert!(result.root_cause.contains("HighMemoryUsage"));
+    }
+
+    #[tokio::test]
+    async fn answers_are_sorted_into_what_the_controller_does() {
+        let mock = mock().await;
+        let hapi = client(&mock.url());
+        assert!(matches!(
+            hapi.submit(&body("u-500", "mock-always-500")).await,
+            Err(CallError::Transient(m)) if m.contains("answered 500")
+        ));
+        assert!(matches!(
+            hapi.submit(&body("u-400", "mock-rejected")).await,
+            Err(CallError::Rejected(m)) if m.contains("mock-rejected")
+        ));
+        assert_eq!(
+            hapi.status("nope").await,
+            Err(CallError::SessionLost("nope".to_owned()))
+        );
+        let failed = hapi
+            .submit(&body("u-failed", "mock-session-failed"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            hapi.status(&failed).await,
+            Ok(SessionState::Failed(e)) if e.contains("LLM provider")
+        ));
+        let bad = hapi
+            .submit(&body("u-bad", "mock-malformed-result"))
+            .await
+            .unwrap();
+        hapi.status(&bad).await.unwrap();
+        hapi.status(&bad).await.unwrap();
+        assert!(matches!(
+            hapi.result(&bad).await,
+            Err(CallError::Invalid { endpoint, .. }) if endpoint.ends_with("/result")
+        ));
+        let none = hapi
+            .submit(&body("u-none", "mock-no-workflow"))
+            .await
+            .unwrap();
+        hapi.status(&none).await.unwrap();
+        hapi.status(&none).await.unwrap();
+        assert_eq!(hapi.result(&none).await.unwrap().selected_workflow, None);
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_transient_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let hapi = client(&format!("http://{addr}"));
+        assert!(matches!(
+            hapi.submit(&body("u-down", "HighMemoryUsage")).await,
+            Err(CallError::Transient(_))
+        ));
+    }
+
+    #[test]
+    fn problem_details_are_quoted_and_long_bodies_cut() {
+        assert_eq!(detail(r#"{"detail": "why"}"#), "why");
+        assert_eq!(detail("plain"), "plain");
+        assert_eq!(detail(&"x".repeat(1000)).len(), 300);
+    }
+}

@@ -227,6 +227,20 @@ impl T {
             .count()
     }
 
+    /// [`T::status_writes`] once at least `expected` are logged. The API server commits a
+    /// write before it logs the request, so a test that has just seen the last write's result
+    /// can read the log a moment too early; a count above `expected` still shows.
+    pub async fn writes_after(&self, name: &str, expected: usize) -> usize {
+        eventually(
+            &format!("{expected} status writes of AIAnalysis {name} in the request log"),
+            || async {
+                let n = self.status_writes(name).await;
+                if n >= expected { Ok(n) } else { Err(n) }
+            },
+        )
+        .await
+    }
+
     /// Audit events of `name`'s remediation, once at least `min` arrived.
     pub async fn audit(&self, name: &str, min: usize) -> Vec<audit::AuditEvent> {
         self.env

@@ -166,7 +166,7 @@ async fn no_workflow_needed_completes_straight_from_investigating() {
         "no policy without a workflow"
     );
     // Pending → Investigating, session, → Completed: three writes, never Analyzing.
-    assert_eq!(t.status_writes("nowf").await, 3);
+    assert_eq!(t.writes_after("nowf", 3).await, 3);
 }
 
 #[tokio::test]
@@ -177,7 +177,7 @@ async fn one_status_write_per_state_change() {
     t.run(&t.aia("writes", "HighMemoryUsage"), Completed).await;
     // Investigating, session recorded, Analyzing, Completed: nothing else (polls that find the
     // session still running write nothing).
-    assert_eq!(t.status_writes("writes").await, 4);
+    assert_eq!(t.writes_after("writes", 4).await, 4);
     assert!(t.mock("writes").await.count(Endpoint::Status) >= 2);
 }
 

@@ -1,6 +1,6 @@
 //! `ds-bootstrap`: the nextest setup script that starts PostgreSQL, Redis and DataStorage once
 //! per test run and exports their addresses; re-executed as `ds-bootstrap datastorage ...` it
-//! is the DataStorage daemon itself.
+//! is the DataStorage daemon itself, which also serves the HolmesGPT-API mock (`HAPI_URL`).
 
 mod daemon;
 mod nextest;

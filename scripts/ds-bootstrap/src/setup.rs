@@ -1,6 +1,7 @@
 //! The setup script proper: leftovers of dead runs removed, a run directory keyed by
 //! `NEXTEST_RUN_ID`, a supervisor watching nextest, PostgreSQL + Redis from the chosen
-//! provider, DataStorage as a daemon, readiness with deadlines, and the exported variables.
+//! provider, DataStorage (and the HolmesGPT-API mock) as a daemon, readiness with deadlines,
+//! and the exported variables.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
