@@ -291,6 +291,21 @@ impl T {
         .await
     }
 
+    /// Waits until metric sample `name` with `labels` is `want` and returns it. The controller
+    /// counts a phase after its status write, so a test that saw the write may read the
+    /// registry a moment early; a value that overshoots never settles and fails the wait.
+    pub async fn metric_reaches(&self, name: &str, labels: &[(&str, &str)], want: f64) -> f64 {
+        eventually(&format!("{name}{labels:?} to be {want}"), || async {
+            let got = self.env.metric_or_zero(name, labels).await;
+            if got == want {
+                Ok(got)
+            } else {
+                Err(format!("it is {got}"))
+            }
+        })
+        .await
+    }
+
     /// Audit events of `sp`'s parent RemediationRequest, once at least `min` arrived.
     pub async fn audit(&self, sp: &SignalProcessing, min: usize) -> Vec<audit::AuditEvent> {
         let correlation = sp.spec.remediation_request_ref.name.clone().unwrap();

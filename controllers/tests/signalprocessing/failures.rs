@@ -132,28 +132,25 @@ async fn transient_errors_back_off_count_by_type_and_recover() {
         info.error
     );
 
-    let metric = |labels: &'static [(&'static str, &'static str)]| {
-        let env = &t.env;
-        async move {
-            env.metric_or_zero("signalprocessing_enrichment_errors_total", labels)
-                .await
-        }
-    };
-    assert_eq!(metric(&[("error_type", "server_error")]).await, 2.0);
-    assert_eq!(metric(&[("error_type", "forbidden")]).await, 1.0);
-    assert_eq!(metric(&[]).await, 3.0);
-    let processing = |result: &'static str| {
-        let env = &t.env;
-        async move {
-            env.metric_or_zero(
-                "signalprocessing_processing_total",
-                &[("phase", "Enriching"), ("result", result)],
-            )
-            .await
-        }
-    };
-    assert_eq!(processing("error").await, 3.0);
-    assert_eq!(processing("success").await, 1.0);
+    let errors = "signalprocessing_enrichment_errors_total";
+    t.metric_reaches(errors, &[("error_type", "server_error")], 2.0)
+        .await;
+    t.metric_reaches(errors, &[("error_type", "forbidden")], 1.0)
+        .await;
+    t.metric_reaches(errors, &[], 3.0).await;
+    let processing = "signalprocessing_processing_total";
+    t.metric_reaches(
+        processing,
+        &[("phase", "Enriching"), ("result", "error")],
+        3.0,
+    )
+    .await;
+    t.metric_reaches(
+        processing,
+        &[("phase", "Enriching"), ("result", "success")],
+        1.0,
+    )
+    .await;
     // One write per transition, plus one failureInfo write per failed attempt.
     assert_eq!(t.writes_at_least("api", 4 + 3).await, 4 + 3);
 }
@@ -252,16 +249,12 @@ async fn policy_errors_fall_back_to_unknown_and_the_severity_priority() {
         "{error}"
     );
     for phase in ["Classifying", "Categorizing"] {
-        assert_eq!(
-            t.env
-                .metric_or_zero(
-                    "signalprocessing_processing_total",
-                    &[("phase", phase), ("result", "degraded")]
-                )
-                .await,
+        t.metric_reaches(
+            "signalprocessing_processing_total",
+            &[("phase", phase), ("result", "degraded")],
             1.0,
-            "{phase}"
-        );
+        )
+        .await;
     }
 }
 

@@ -19,10 +19,6 @@ async fn metrics_count_every_phase_exactly() {
     t.create(&missing).await;
     t.wait_phase("found", Completed).await;
     t.wait_phase("missing", Completed).await;
-    let value = |name: &'static str, labels: Vec<(&'static str, &'static str)>| {
-        let env = &t.env;
-        async move { env.metric_or_zero(name, &labels).await }
-    };
     let total = "signalprocessing_processing_total";
     let count = "signalprocessing_processing_duration_seconds_count";
     for (phase, success, degraded) in [
@@ -31,31 +27,30 @@ async fn metrics_count_every_phase_exactly() {
         ("Classifying", 2.0, 0.0),
         ("Categorizing", 2.0, 0.0),
     ] {
-        assert_eq!(
-            value(total, vec![("phase", phase), ("result", "success")]).await,
-            success,
-            "{phase}"
-        );
-        assert_eq!(
-            value(total, vec![("phase", phase), ("result", "degraded")]).await,
-            degraded,
-            "{phase}"
-        );
-        assert_eq!(
-            value(total, vec![("phase", phase), ("result", "error")]).await,
-            0.0,
-            "{phase}"
-        );
+        let result = |r: &'static str| [("phase", phase), ("result", r)];
+        t.metric_reaches(total, &result("success"), success).await;
+        t.metric_reaches(total, &result("degraded"), degraded).await;
+        t.metric_reaches(total, &result("error"), 0.0).await;
         // Every phase reconcile is timed once.
-        assert_eq!(value(count, vec![("phase", phase)]).await, 2.0, "{phase}");
+        t.metric_reaches(count, &[("phase", phase)], 2.0).await;
     }
-    assert_eq!(value(total, vec![("result", "failure")]).await, 0.0);
+    // Settled: the totals are exact, and nothing else was counted.
+    assert_eq!(t.env.metric_or_zero(total, &[]).await, 8.0);
     assert_eq!(
-        value("signalprocessing_enrichment_errors_total", vec![]).await,
+        t.env.metric_or_zero(total, &[("result", "failure")]).await,
+        0.0
+    );
+    assert_eq!(
+        t.env
+            .metric_or_zero("signalprocessing_enrichment_errors_total", &[])
+            .await,
         0.0
     );
     // Nothing is reconciled in a terminal phase.
-    assert_eq!(value(count, vec![("phase", "Completed")]).await, 0.0);
+    assert_eq!(
+        t.env.metric_or_zero(count, &[("phase", "Completed")]).await,
+        0.0
+    );
 }
 
 #[tokio::test]
