@@ -719,6 +719,10 @@ impl Store {
         {
             m.remove("status");
         }
+        if info.group.is_empty() && info.plural == "secrets" {
+            // Before tracking: kube's field manager sees `data`, folded at decoding.
+            fold_string_data(&mut obj);
+        }
         if let Fields::Update(manager) = &opts.fields {
             let sent = obj.pointer("/metadata/managedFields").cloned();
             let api_version = info.api_version();

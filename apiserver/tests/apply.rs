@@ -682,6 +682,22 @@ async fn ordinary_writes_record_update_managers() {
                 "fieldsV1": {"f:data": {".": {}, "f:a": {}}}}])
     );
 
+    // A Secret's stringData is folded into data before its fields are recorded.
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"pw": "x"}});
+    let r = raw(
+        &s,
+        "POST",
+        "/api/v1/namespaces/default/secrets?fieldManager=creator",
+        Some("application/json"),
+        secret.to_string(),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        entry(&r.body, "creator")["fieldsV1"],
+        json!({"f:data": {".": {}, "f:pw": {}}})
+    );
+
     // Status writes of a custom resource: subresource "status", spec untouched.
     let w = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}});
     let r = raw(
