@@ -39,7 +39,7 @@ fn suite_with(name: &str, make: impl Fn() -> Config + Send + Sync + 'static) -> 
     Suite::builder(name)
         .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
         .per_process_only(
-            "its tests inject API server faults, move the clock, load their own policies and read exact metrics",
+            "its controller has a configuration of its own (injected faults, a movable clock, broken policies or a registry read for exact values)",
         )
         .controllers(move |setup| {
             let metrics = Metrics::register(setup.registry);
@@ -53,8 +53,26 @@ fn suite(name: &str) -> Suite {
     suite_with(name, || config(Policies::builtin()))
 }
 
-/// The suite most tests use.
-pub static SUITE: LazyLock<Suite> = LazyLock::new(|| suite("signalprocessing"));
+/// The suite most tests use. It runs in the single-controller baseline too: there the shared
+/// manager runs the controller with this configuration (scripts/single-bootstrap passes it).
+pub static SUITE: LazyLock<Suite> = LazyLock::new(|| {
+    Suite::builder("signalprocessing")
+        .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
+        .controllers(|setup| {
+            let metrics = Metrics::register(setup.registry);
+            signalprocessing::register(
+                setup.manager,
+                config(Policies::builtin()),
+                metrics,
+                setup.audit.clone(),
+            );
+            Ok(())
+        })
+        .build()
+});
+
+/// A suite whose tests inject faults into their own API server.
+pub static FAULTS: LazyLock<Suite> = LazyLock::new(|| suite("signalprocessing-faults"));
 
 /// A registry used by one test only, so its metric values are exact.
 pub static METRICS: LazyLock<Suite> = LazyLock::new(|| suite("signalprocessing-metrics"));
@@ -115,13 +133,13 @@ pub struct T {
 }
 
 impl T {
-    /// The main suite's view, or `None` (the test is skipped, with a message) in the
-    /// single-controller baseline's shared mode, where this per-process suite does not run.
+    /// The main suite's view (`Option` like [`T::on`]; the main suite runs in both modes).
     pub async fn new(prefix: &str) -> Option<T> {
         T::on(&SUITE, prefix).await
     }
 
-    /// [`T::new`] on `suite`.
+    /// `suite`'s view, or `None` (the test is skipped, with a message) for a per-process-only
+    /// suite in the single-controller baseline's shared mode.
     pub async fn on(suite: &Suite, prefix: &str) -> Option<T> {
         let env = suite.env_or_skip().await?;
         let ns = env.namespace(prefix).await.expect("test namespace");
@@ -315,7 +333,7 @@ impl T {
             .expect("audit events")
     }
 
-    /// The API server's fault rules (the suites are per-process only, so there is one).
+    /// The API server's fault rules (only per-process suites have an API server of their own).
     pub fn faults(&self) -> &apiserver::Faults {
         self.env
             .server()

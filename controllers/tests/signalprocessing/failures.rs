@@ -10,7 +10,7 @@ use controllers::api::{Environment, Priority};
 use controllers::signalprocessing::Config;
 use fixtures::eventually;
 
-use crate::env::{BROKEN_POLICIES, CLOCK, ERRORS, MOVABLE_CLOCK, T, condition};
+use crate::env::{BROKEN_POLICIES, CLOCK, ERRORS, FAULTS, MOVABLE_CLOCK, T, condition};
 
 /// Faults that outlast any test: cleared by the test once it has seen what it needs.
 const FOREVER: usize = 1_000_000;
@@ -157,7 +157,7 @@ async fn transient_errors_back_off_count_by_type_and_recover() {
 
 #[tokio::test]
 async fn failure_info_counts_consecutive_failures_until_the_api_server_recovers() {
-    let Some(t) = T::new("flaky").await else {
+    let Some(t) = T::on(&FAULTS, "flaky").await else {
         return;
     };
     // 500, not 503: the kube client itself retries 429, 503 and 504 (15 times, backing off

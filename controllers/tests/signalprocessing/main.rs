@@ -4,9 +4,11 @@
 //! Nodes) themselves, each in namespaces of its own, so tests also pass when they share one
 //! process (plain `cargo test`).
 //!
-//! The suite is per-process only: its tests inject faults into their own API server, move the
-//! controller's clock, load broken policies and read exact metric values, none of which a
-//! shared single-controller baseline can offer.
+//! The main suite also runs in the single-controller baseline (`--profile integration-single`:
+//! one shared API server and manager, these tests serialized), where the shared manager runs
+//! the controller with the main suite's configuration. The suites with a controller of their
+//! own (injected faults, a movable clock, broken policies, a registry read for exact values)
+//! are per-process only and skip themselves there.
 
 mod classification;
 mod enrichment;

@@ -36,6 +36,14 @@ const WFE_FLAGS: &[&str] = &[
     "--wfe-error-backoff-cap-ms=200",
 ];
 
+/// The SignalProcessing settings of the main suite in `controllers/tests/signalprocessing/env.rs`
+/// (`config()`; the policies are the shipped ones, compiled in).
+const SP_FLAGS: &[&str] = &[
+    "--sp-phase-requeue-ms=10",
+    "--sp-error-backoff-base-ms=10",
+    "--sp-error-backoff-cap-ms=200",
+];
+
 /// The AIAnalysis settings of the main suite in `controllers/tests/aianalysis/env.rs`
 /// (`config()`); `--hapi-url` comes from ds-bootstrap's `HAPI_URL`.
 const AIA_FLAGS: &[&str] = &[
@@ -139,6 +147,7 @@ fn run() -> anyhow::Result<()> {
     args.extend(WFE_FLAGS.iter().map(|f| f.to_string()));
     args.push(format!("--hapi-url={hapi_url}"));
     args.extend(AIA_FLAGS.iter().map(|f| f.to_string()));
+    args.extend(SP_FLAGS.iter().map(|f| f.to_string()));
     let (mut manager, manager_log) = spawn(&run, "kubernaut-manager", &binaries.manager, &args)?;
     let metrics_addr = wait_for("kubernaut-manager", &mut manager, &manager_log.1, || {
         std::fs::read_to_string(&metrics_addr_file)
