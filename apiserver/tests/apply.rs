@@ -523,6 +523,21 @@ async fn apply_create_reapply_prune_share_conflict_force() {
             .code,
         404
     );
+    // ... and on an existing object: the answer has the change, the store does not.
+    let before_rv = s.resource_version();
+    let (code, dry) = apply(
+        &s,
+        &path,
+        "b",
+        "&dryRun=All",
+        &cm("c", json!({"j": "changed"})),
+    )
+    .await;
+    assert_eq!(code, 200, "{dry}");
+    assert_eq!(dry["data"]["j"], "changed");
+    assert_eq!(s.resource_version(), before_rv);
+    let stored = send(&s, "GET", &path, &Value::Null).await.body;
+    assert_eq!(stored["data"], json!({"j": "2"}));
 
     // YAML proper (kubectl sends YAML).
     let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yml\ndata:\n  a: \"1\"\n";
