@@ -752,7 +752,11 @@ fn merge_list(
     let (mut li, mut ci) = (0, 0);
     let item = |pe: &Pe, path: &mut Vec<Pe>| -> Result<Value, String> {
         path.push(pe.clone());
-        let merged = merge_value(lmap.get(pe).copied(), cmap[pe], shape.items(), path);
+        // Only called with the configuration's own items; a missing one keeps the live item.
+        let merged = match cmap.get(pe) {
+            Some(c) => merge_value(lmap.get(pe).copied(), c, shape.items(), path),
+            None => Ok(lmap.get(pe).map_or(Value::Null, |l| (*l).clone())),
+        };
         path.pop();
         merged
     };
