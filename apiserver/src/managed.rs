@@ -10,8 +10,9 @@
 //! resources their CRD's `openAPIV3Schema` (`x-kubernetes-list-type`,
 //! `x-kubernetes-list-map-keys`, `x-kubernetes-map-type`). Their `metadata` is ObjectMeta.
 //!
-//! Not modelled: the cap of 10 Update managers (`ancient-changes`), kubectl's last-applied
-//! annotation, and converting field sets between versions of a multi-version CRD.
+//! Not modelled: the cap of 10 Update managers (`ancient-changes`), kube's lastAppliedManager
+//! (client-side to server-side apply conflict allowance), and converting field sets between
+//! versions of a multi-version CRD.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -1312,6 +1313,49 @@ pub fn keep_times_of_noop(old: &Value, new: &mut Value) {
         && let Some(mf) = old_mf.cloned()
     {
         crate::meta::meta_mut(new).insert("managedFields".into(), mf);
+    }
+}
+
+/// The field manager `kubectl apply --server-side` uses by default.
+pub const KUBECTL: &str = "kubectl";
+/// kubectl's client-side apply annotation.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// kube's `lastAppliedUpdater`: when the applied object carries kubectl's last-applied annotation,
+/// it becomes the applied configuration (without that annotation), encoded as Go encodes an
+/// unstructured object (keys sorted, a trailing newline), so a later client-side apply diffs
+/// against what was applied.
+pub fn update_last_applied(obj: &mut Value, config: &Value) {
+    let has = obj
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(LAST_APPLIED))
+        .and_then(Value::as_str)
+        .is_some_and(|v| !v.is_empty());
+    if !has {
+        return;
+    }
+    let mut config = config.clone();
+    if let Some(Value::Object(a)) = config.pointer_mut("/metadata/annotations") {
+        a.remove(LAST_APPLIED);
+    }
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let text = format!("{}\n", sorted(&config));
+    if let Some(Value::Object(a)) = obj.pointer_mut("/metadata/annotations") {
+        a.insert(LAST_APPLIED.into(), text.into());
     }
 }
 

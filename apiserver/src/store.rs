@@ -948,6 +948,9 @@ impl Store {
         if sub == Sub::Status && !info.status {
             return Err(ApiError::path_not_found());
         }
+        // kube's lastAppliedUpdater keeps kubectl's client-side annotation in step with what
+        // `kubectl apply --server-side` (manager "kubectl") applied, as sent.
+        let as_sent = (manager == managed::KUBECTL).then(|| config.clone());
         let Some(cm) = config.as_object_mut() else {
             return Err(ApiError::bad_request(format!(
                 "error decoding patch: an apply configuration must be an object, not {config}"
@@ -1040,7 +1043,10 @@ impl Store {
                 empty
             }
         };
-        let new = managed::apply(&live, &config, force, writer, shape)?;
+        let mut new = managed::apply(&live, &config, force, writer, shape)?;
+        if let Some(sent) = as_sent {
+            managed::update_last_applied(&mut new, &sent);
+        }
         // kube's checkName, after the patch.
         if meta_str(&new, "name") != t.name {
             return Err(ApiError::bad_request(format!(

@@ -1157,3 +1157,51 @@ async fn duplicate_keys_follow_field_validation() {
     assert_eq!(r.code, 200, "{}", r.body);
     assert!(r.headers.get("warning").is_none(), "{:?}", r.headers);
 }
+
+#[tokio::test]
+async fn kubectl_server_side_apply_keeps_the_last_applied_annotation_in_step() {
+    let s = server().await;
+    const LAST: &str = "kubectl.kubernetes.io/last-applied-configuration";
+    // As kubectl's client-side apply leaves it.
+    let csa = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "la", "annotations": {LAST: "{\"old\":true}\n"}}, "data": {"k": "1"}});
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{CMS}?fieldManager=kubectl-client-side-apply"),
+        Some("application/json"),
+        csa.to_string(),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    // Another manager's apply leaves the annotation alone.
+    let (code, other) = apply(
+        &s,
+        &format!("{CMS}/la"),
+        "other",
+        "",
+        &cm("la", json!({"j": "2"})),
+    )
+    .await;
+    assert_eq!(code, 200, "{other}");
+    assert_eq!(other["metadata"]["annotations"][LAST], "{\"old\":true}\n");
+    // `kubectl apply --server-side` (manager "kubectl") writes what it applied, keys sorted.
+    let config = json!({"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "la"}, "data": {"z": "9", "a": "0"}});
+    let (code, applied) = apply(&s, &format!("{CMS}/la"), "kubectl", "", &config).await;
+    assert_eq!(code, 200, "{applied}");
+    assert_eq!(
+        applied["metadata"]["annotations"][LAST],
+        "{\"apiVersion\":\"v1\",\"data\":{\"a\":\"0\",\"z\":\"9\"},\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"la\"}}\n"
+    );
+    // Without the annotation there is nothing to keep in step.
+    let (code, fresh) = apply(
+        &s,
+        &format!("{CMS}/fresh"),
+        "kubectl",
+        "",
+        &cm("fresh", json!({"a": "1"})),
+    )
+    .await;
+    assert_eq!(code, 201);
+    assert_eq!(fresh["metadata"].get("annotations"), None);
+}
