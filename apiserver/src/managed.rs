@@ -10,9 +10,8 @@
 //! resources their CRD's `openAPIV3Schema` (`x-kubernetes-list-type`,
 //! `x-kubernetes-list-map-keys`, `x-kubernetes-map-type`). Their `metadata` is ObjectMeta.
 //!
-//! Not modelled: the cap of 10 Update managers (`ancient-changes`), kube's lastAppliedManager
-//! (client-side to server-side apply conflict allowance), and converting field sets between
-//! versions of a multi-version CRD.
+//! Not modelled: the cap of 10 Update managers (`ancient-changes`) and converting field sets
+//! between versions of a multi-version CRD.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -129,12 +128,10 @@ impl Set {
     }
 
     /// Whether `path` is in the set.
-    #[cfg(test)]
     pub fn has(&self, path: &[Pe]) -> bool {
         self.node(path).is_some_and(|n| n.member)
     }
 
-    #[cfg(test)]
     fn node(&self, path: &[Pe]) -> Option<&Set> {
         let mut node = self;
         for pe in path {
@@ -1137,8 +1134,71 @@ pub fn apply(
     w: Writer<'_>,
     shape: Shape<'_>,
 ) -> Result<Value, ApiError> {
-    let bad =
-        |e: String| ApiError::bad_request(format!("failed to create typed patch object: {e}"));
+    match apply_once(live, config, force, w, shape) {
+        Err(Failure::Conflicts(conflicts)) if w.manager == KUBECTL => {
+            // kube's lastAppliedManager: `kubectl apply --server-side` taking over from
+            // client-side apply may overwrite fields whose live value is still the one in the
+            // last-applied annotation.
+            let allowed = allowed_by_last_applied(live, w.api_version, shape);
+            let left: Vec<(String, Vec<Pe>)> = conflicts
+                .into_iter()
+                .filter(|(_, p)| !allowed.as_ref().is_some_and(|a| a.has(p)))
+                .collect();
+            if left.is_empty() {
+                apply_once(live, config, true, w, shape).map_err(Failure::into_api_error)
+            } else {
+                Err(conflict_error(left))
+            }
+        }
+        other => other.map_err(Failure::into_api_error),
+    }
+}
+
+/// Why an apply failed: conflicts (which kubectl's takeover may forgive) or anything else.
+enum Failure {
+    Conflicts(Vec<(String, Vec<Pe>)>),
+    Api(ApiError),
+}
+
+impl Failure {
+    fn into_api_error(self) -> ApiError {
+        match self {
+            Failure::Conflicts(c) => conflict_error(c),
+            Failure::Api(e) => e,
+        }
+    }
+}
+
+/// The fields of the live object's last-applied annotation whose live values still equal it.
+fn allowed_by_last_applied(live: &Value, api_version: &str, shape: Shape<'_>) -> Option<Set> {
+    let text = live
+        .pointer("/metadata/annotations")?
+        .get(LAST_APPLIED)?
+        .as_str()?;
+    let last: Value = serde_json::from_str(text).ok()?;
+    if last.get("apiVersion").and_then(Value::as_str) != Some(api_version) {
+        return None;
+    }
+    let mut set = to_field_set(&last, shape).ok()?;
+    let c = compare(&last, live, shape);
+    set.difference(&c.modified);
+    set.difference(&c.added);
+    set.difference(&c.removed);
+    Some(set)
+}
+
+fn apply_once(
+    live: &Value,
+    config: &Value,
+    force: bool,
+    w: Writer<'_>,
+    shape: Shape<'_>,
+) -> Result<Value, Failure> {
+    let bad = |e: String| {
+        Failure::Api(ApiError::bad_request(format!(
+            "failed to create typed patch object: {e}"
+        )))
+    };
     let mut entries = decode(live.pointer("/metadata/managedFields")).unwrap_or_default();
     let live = without_managed_fields(live);
     let exists = !crate::meta::meta_str(&live, "uid").is_empty();
@@ -1191,7 +1251,7 @@ pub fn apply(
         }
     }
     if !conflicts.is_empty() && !force {
-        return Err(conflict_error(conflicts));
+        return Err(Failure::Conflicts(conflicts));
     }
     for e in &mut entries {
         e.set.difference(&touched);

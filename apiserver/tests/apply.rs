@@ -1205,3 +1205,83 @@ async fn kubectl_server_side_apply_keeps_the_last_applied_annotation_in_step() {
     assert_eq!(code, 201);
     assert_eq!(fresh["metadata"].get("annotations"), None);
 }
+
+#[tokio::test]
+async fn kubectl_takes_over_client_side_applied_fields_without_conflicts() {
+    let s = server().await;
+    const LAST: &str = "kubectl.kubernetes.io/last-applied-configuration";
+    // What `kubectl apply` (client-side) leaves: the annotation matches the live values.
+    let last = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "csa"}, "data": {"k": "1", "j": "1"}});
+    let csa = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "csa", "annotations": {LAST: format!("{last}\n")}}, "data": {"k": "1", "j": "1"}});
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{CMS}?fieldManager=kubectl-client-side-apply"),
+        Some("application/json"),
+        csa.to_string(),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    // Someone else changes j afterwards: its live value no longer matches the annotation.
+    let r = raw(
+        &s,
+        "PATCH",
+        &format!("{CMS}/csa?fieldManager=editor"),
+        Some("application/merge-patch+json"),
+        json!({"data": {"j": "edited"}}).to_string(),
+    )
+    .await;
+    assert_eq!(r.code, 200);
+    // Another manager changing k conflicts as usual.
+    let (code, _) = apply(
+        &s,
+        &format!("{CMS}/csa"),
+        "other",
+        "",
+        &cm("csa", json!({"k": "2"})),
+    )
+    .await;
+    assert_eq!(code, 409);
+    // kubectl (server-side) may take k over, but j still conflicts with its editor.
+    let (code, c) = apply(
+        &s,
+        &format!("{CMS}/csa"),
+        "kubectl",
+        "",
+        &cm("csa", json!({"k": "2", "j": "2"})),
+    )
+    .await;
+    assert_eq!(
+        (code, c),
+        (
+            409,
+            status(
+                409,
+                "Conflict",
+                "Apply failed with 1 conflict: conflict with \"editor\" using v1: .data.j",
+                Some(
+                    json!({"causes": [{"reason": "FieldManagerConflict", "message": "conflict with \"editor\" using v1", "field": ".data.j"}]})
+                )
+            )
+        )
+    );
+    let (code, taken) = apply(
+        &s,
+        &format!("{CMS}/csa"),
+        "kubectl",
+        "",
+        &cm("csa", json!({"k": "2"})),
+    )
+    .await;
+    assert_eq!(code, 200, "{taken}");
+    assert_eq!(taken["data"], json!({"k": "2", "j": "edited"}));
+    assert_eq!(
+        entry(&taken, "kubectl")["fieldsV1"],
+        json!({"f:data": {"f:k": {}}})
+    );
+    assert_eq!(
+        entry(&taken, "kubectl-client-side-apply")["fieldsV1"],
+        json!({"f:data": {}, "f:metadata": {"f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}}})
+    );
+}
