@@ -16,6 +16,8 @@
 //! - `GET /mock/requests?remediation_id=X` → `{"remediation_id", "calls": [{"endpoint":
 //!   "analyze"|"status"|"result", "session_id"?, "status"}]}`, oldest first: tests count retries
 //!   exactly with it.
+//! - `POST /mock/release?remediation_id=X` → `204`: lets a `mock-held` remediation complete
+//!   (tests use it to hold an analysis in Investigating for as long as they need).
 //!
 //! # Scenarios
 //! Chosen by the request's `signal_name`; every piece of state (calls, sessions, failure
@@ -33,6 +35,7 @@
 //! | `mock-always-500`           | analyze always answers 500                                                |
 //! | `mock-rejected`             | analyze answers 400 (not retryable)                                       |
 //! | `mock-never-finishes`       | sessions stay `investigating`                                             |
+//! | `mock-held`                 | sessions stay `investigating` until `POST /mock/release?remediation_id=X`, then complete as default |
 //! | `mock-session-lost`         | the first session's first poll answers 404 (lost); later sessions as default |
 //! | `mock-poll-transient-N`     | status polls answer 503 N times (N ≤ 20), then as default                 |
 //! | `mock-session-failed`       | the session ends `failed` with an `error`                                 |
@@ -45,6 +48,6 @@ mod server;
 pub use process::{HAPI_URL_VAR, url_for_tests};
 pub use scenario::{AnalyzeRequest, Scenario, TargetResource};
 pub use server::{
-    ANALYZE_PATH, Call, Endpoint, MockError, MockState, REQUESTS_PATH, Requests, RunningMock,
-    router, serve, start,
+    ANALYZE_PATH, Call, Endpoint, MockError, MockState, RELEASE_PATH, REQUESTS_PATH, Requests,
+    RunningMock, router, serve, start,
 };

@@ -43,6 +43,9 @@ pub enum Scenario {
     Rejected,
     /// Sessions stay `investigating` forever.
     NeverFinishes,
+    /// Sessions stay `investigating` until the test releases the remediation
+    /// (`POST /mock/release?remediation_id=X`), then complete as default.
+    Held,
     /// The first session of the remediation is lost: its first poll answers 404. Later
     /// sessions behave as default.
     SessionLost,
@@ -77,6 +80,7 @@ impl Scenario {
             "mock-always-500" => Scenario::AlwaysFail,
             "mock-rejected" => Scenario::Rejected,
             "mock-never-finishes" => Scenario::NeverFinishes,
+            "mock-held" => Scenario::Held,
             "mock-session-lost" => Scenario::SessionLost,
             "mock-session-failed" => Scenario::SessionFailed,
             "mock-malformed-result" => Scenario::MalformedResult,
@@ -262,6 +266,7 @@ mod tests {
             ("mock-always-500", Scenario::AlwaysFail),
             ("mock-rejected", Scenario::Rejected),
             ("mock-never-finishes", Scenario::NeverFinishes),
+            ("mock-held", Scenario::Held),
             ("mock-session-lost", Scenario::SessionLost),
             ("mock-session-failed", Scenario::SessionFailed),
             ("mock-malformed-result", Scenario::MalformedResult),

@@ -21,6 +21,8 @@ use crate::scenario::{AnalyzeRequest, POLLS_BEFORE_COMPLETION, Scenario};
 pub const ANALYZE_PATH: &str = "/api/v1/incident/analyze";
 /// Path of the inspection endpoint.
 pub const REQUESTS_PATH: &str = "/mock/requests";
+/// Path that releases a `mock-held` remediation.
+pub const RELEASE_PATH: &str = "/mock/release";
 
 /// Which endpoint a call went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +88,8 @@ struct Remediation {
     analyze_calls: u32,
     status_calls: u32,
     sessions_created: u32,
+    /// A `mock-held` remediation's sessions may complete.
+    released: bool,
     calls: Vec<Call>,
 }
 
@@ -131,6 +135,7 @@ pub fn router(state: MockState) -> Router {
         .route("/api/v1/incident/session/{id}", get(session_status))
         .route("/api/v1/incident/session/{id}/result", get(session_result))
         .route(REQUESTS_PATH, get(requests))
+        .route(RELEASE_PATH, post(release))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }
@@ -274,7 +279,16 @@ async fn session_status(State(state): State<MockState>, Path(id): Path<String>) 
         .or_default();
     remediation.status_calls += 1;
     let status_calls = remediation.status_calls;
+    let released = remediation.released;
     let (code, body) = match scenario {
+        Scenario::Held if !released => (
+            StatusCode::OK,
+            Some(json!({"session_id": id, "status": "investigating"})),
+        ),
+        Scenario::Held => (
+            StatusCode::OK,
+            Some(json!({"session_id": id, "status": "completed"})),
+        ),
         Scenario::SessionLost => {
             inner.sessions.remove(&id);
             inner.lost.insert(id.clone(), remediation_id.clone());
@@ -350,6 +364,10 @@ async fn session_result(State(state): State<MockState>, Path(id): Path<String>) 
     };
     let completed = match session.scenario {
         Scenario::NeverFinishes | Scenario::SessionFailed | Scenario::SessionLost => false,
+        Scenario::Held => inner
+            .remediations
+            .get(&session.remediation_id)
+            .is_some_and(|r| r.released),
         _ => session.polls > POLLS_BEFORE_COMPLETION,
     };
     let remediation_id = session.remediation_id.clone();
@@ -391,6 +409,21 @@ async fn requests(State(state): State<MockState>, Query(q): Query<RequestsQuery>
             StatusCode::BAD_REQUEST,
             "missing remediation_id",
             "GET /mock/requests needs ?remediation_id=<id>",
+        ),
+    }
+}
+
+/// `POST /mock/release?remediation_id=X`: lets a `mock-held` remediation's sessions complete.
+async fn release(State(state): State<MockState>, Query(q): Query<RequestsQuery>) -> Response {
+    match q.remediation_id.filter(|r| !r.is_empty()) {
+        Some(id) => {
+            state.lock().remediations.entry(id).or_default().released = true;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => problem(
+            StatusCode::BAD_REQUEST,
+            "missing remediation_id",
+            "POST /mock/release needs ?remediation_id=<id>",
         ),
     }
 }

@@ -253,6 +253,33 @@ async fn a_session_that_never_finishes_stays_investigating() {
 }
 
 #[tokio::test]
+async fn a_held_session_completes_once_released() {
+    let mock = mock().await;
+    let c = Client::new(&mock);
+    let session = c.submit("rr-held", "mock-held").await;
+    for _ in 0..3 {
+        assert_eq!(c.status(&session).await.1["status"], "investigating");
+    }
+    assert_eq!(c.result(&session).await.0, 409);
+    let release = |id: &str| {
+        c.http
+            .post(format!("{}/mock/release", c.base))
+            .query(&[("remediation_id", id)])
+            .send()
+    };
+    assert_eq!(release("rr-held").await.unwrap().status().as_u16(), 204);
+    assert_eq!(c.status(&session).await.1["status"], "completed");
+    assert_eq!(c.result(&session).await.0, 200);
+    let missing = c
+        .http
+        .post(format!("{}/mock/release", c.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 400);
+}
+
+#[tokio::test]
 async fn a_lost_session_answers_404_and_a_resubmitted_one_completes() {
     let mock = mock().await;
     let c = Client::new(&mock);

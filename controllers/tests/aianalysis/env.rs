@@ -263,6 +263,18 @@ pub async fn mock_requests(remediation_id: &str) -> Requests {
     response.json().await.expect("a Requests body")
 }
 
+/// `POST /mock/release?remediation_id=<id>`: lets a `mock-held` analysis complete.
+pub async fn release(remediation_id: &str) {
+    let url = format!("{}/mock/release", hapi_url());
+    let response = reqwest::Client::new()
+        .post(url)
+        .query(&[("remediation_id", remediation_id)])
+        .send()
+        .await
+        .expect("the mock's release endpoint");
+    assert_eq!(response.status().as_u16(), 204);
+}
+
 /// The status's reason.
 pub fn reason(aia: &AIAnalysis) -> String {
     aia.status

@@ -4,9 +4,11 @@
 use audit::EventOutcome;
 use controllers::api::AIAnalysisPhase::*;
 use controllers::api::Environment;
+use controllers::api::{Condition, Time};
 use fixtures::eventually;
+use kube::api::PostParams;
 
-use crate::env::{METRICS, T};
+use crate::env::{METRICS, T, ready, release, session};
 
 fn types(events: &[audit::AuditEvent]) -> Vec<String> {
     let mut types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
@@ -237,4 +239,43 @@ async fn metrics_count_decisions_confidence_and_failures_exactly() {
         if dropped == 0.0 { Ok(()) } else { Err(dropped) }
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_concurrent_status_writer_is_never_overwritten() {
+    // DD-PERF-001: the controller refetches before each write and retries on 409, so a
+    // condition another writer adds while the analysis waits survives every later transition.
+    let Some(t) = T::new("concurrent").await else {
+        return;
+    };
+    t.create(&t.aia("conc", "mock-held")).await;
+    let api = t.api();
+    eventually("a session in status", || async {
+        let aia = api.get("conc").await.map_err(|e| e.to_string())?;
+        session(&aia).ok_or_else(|| "no session yet".to_owned())
+    })
+    .await;
+    // Held in Investigating (polls write nothing): add a condition of another writer's.
+    let mut aia = api.get("conc").await.expect("get");
+    let status = aia.status.as_mut().expect("status");
+    status.conditions.push(Condition {
+        type_: "ExternalCheck".to_owned(),
+        status: "True".to_owned(),
+        reason: "Checked".to_owned(),
+        message: "added by another writer".to_owned(),
+        observed_generation: aia.metadata.generation,
+        last_transition_time: Time(jiff::Timestamp::now()),
+    });
+    api.replace_status("conc", &PostParams::default(), &aia)
+        .await
+        .expect("the other writer's status write");
+    release(&t.rr("conc")).await;
+    let done = t.wait_phase("conc", Completed).await;
+    assert_eq!(ready(&done).as_deref(), Some("True"));
+    let conditions = done.status.unwrap().conditions;
+    let external = conditions
+        .iter()
+        .find(|c| c.type_ == "ExternalCheck")
+        .expect("the other writer's condition survived");
+    assert_eq!(external.message, "added by another writer");
 }
