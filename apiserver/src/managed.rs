@@ -10,8 +10,7 @@
 //! resources their CRD's `openAPIV3Schema` (`x-kubernetes-list-type`,
 //! `x-kubernetes-list-map-keys`, `x-kubernetes-map-type`). Their `metadata` is ObjectMeta.
 //!
-//! Not modelled: the cap of 10 Update managers (`ancient-changes`) and converting field sets
-//! between versions of a multi-version CRD.
+//! Not modelled: converting field sets between versions of a multi-version CRD.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -1110,7 +1109,63 @@ pub fn track_update(
         }
     }
     entries.retain(|e| !e.set.is_empty());
+    cap_update_managers(&mut entries);
     set_managed_fields(new, &entries);
+}
+
+/// kube's `DefaultMaxUpdateManagers`: more Update managers than this and the oldest are merged
+/// into one entry per apiVersion, so managedFields cannot grow without bound.
+pub const MAX_UPDATE_MANAGERS: usize = 10;
+/// The manager the oldest Update entries are merged into (kube's `capManagersManager`).
+pub const ANCIENT_CHANGES: &str = "ancient-changes";
+
+/// kube's `capUpdateManagers`: oldest first (by time, then name), the first Update manager of an
+/// apiVersion becomes that version's `ancient-changes` bucket once a second one is merged into it.
+fn cap_update_managers(entries: &mut Vec<Entry>) {
+    let mut updaters: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].operation == Operation::Update)
+        .collect();
+    if updaters.len() <= MAX_UPDATE_MANAGERS {
+        return;
+    }
+    updaters.sort_by(|&a, &b| {
+        (&entries[a].time, &entries[a].manager).cmp(&(&entries[b].time, &entries[b].manager))
+    });
+    let mut length = updaters.len();
+    let mut first_of_version: HashMap<String, usize> = HashMap::new();
+    let mut merged_away: HashSet<usize> = HashSet::new();
+    for idx in updaters {
+        if length <= MAX_UPDATE_MANAGERS {
+            break;
+        }
+        let version = entries[idx].api_version.clone();
+        let Some(&first) = first_of_version.get(&version) else {
+            first_of_version.insert(version, idx);
+            continue;
+        };
+        let bucket = match (0..entries.len()).find(|&i| {
+            !merged_away.contains(&i)
+                && entries[i].same_manager(ANCIENT_CHANGES, Operation::Update, &version, "")
+        }) {
+            Some(b) => b,
+            None => {
+                entries[first].manager = ANCIENT_CHANGES.to_owned();
+                entries[first].subresource = String::new();
+                first
+            }
+        };
+        let set = entries[idx].set.clone();
+        entries[bucket].set.union(&set);
+        entries[bucket].time = entries[idx].time.clone();
+        merged_away.insert(idx);
+        length -= 1;
+    }
+    let mut i = 0;
+    entries.retain(|_| {
+        let keep = !merged_away.contains(&i);
+        i += 1;
+        keep
+    });
 }
 
 fn set_managed_fields(obj: &mut Value, entries: &[Entry]) {

@@ -1285,3 +1285,55 @@ async fn kubectl_takes_over_client_side_applied_fields_without_conflicts() {
         json!({"f:data": {}, "f:metadata": {"f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}}})
     );
 }
+
+#[tokio::test]
+async fn more_than_ten_update_managers_merge_the_oldest_into_ancient_changes() {
+    let s = server().await;
+    let (code, _) = apply(
+        &s,
+        &format!("{CMS}/many"),
+        "applier",
+        "",
+        &cm("many", json!({"a": "0"})),
+    )
+    .await;
+    assert_eq!(code, 201);
+    for i in 0..11 {
+        let r = raw(
+            &s,
+            "PATCH",
+            &format!("{CMS}/many?fieldManager=m{i:02}"),
+            Some("application/merge-patch+json"),
+            json!({"data": {format!("k{i:02}"): "v"}}).to_string(),
+        )
+        .await;
+        assert_eq!(r.code, 200, "{}", r.body);
+    }
+    let got = send(&s, "GET", &format!("{CMS}/many"), &Value::Null)
+        .await
+        .body;
+    let managers: Vec<String> = fields(&got)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["manager"].as_str().unwrap().to_owned())
+        .collect();
+    // Appliers never count; the two oldest updaters (m00, m01) became one bucket.
+    assert_eq!(
+        managers.iter().filter(|m| *m != "applier").count(),
+        10,
+        "{managers:?}"
+    );
+    assert!(
+        !managers.contains(&"m00".to_owned()) && !managers.contains(&"m01".to_owned()),
+        "{managers:?}"
+    );
+    assert_eq!(
+        entry(&got, "ancient-changes")["fieldsV1"],
+        json!({"f:data": {"f:k00": {}, "f:k01": {}}})
+    );
+    assert_eq!(
+        entry(&got, "m10")["fieldsV1"],
+        json!({"f:data": {"f:k10": {}}})
+    );
+}
