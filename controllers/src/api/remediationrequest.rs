@@ -90,6 +90,9 @@ pub struct RemediationRequestStatus {
     /// When a terminal phase was reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Time>,
+    /// When the current `overallPhase` was entered (per-phase timeouts count from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase_started_at: Option<Time>,
     /// The SignalProcessing child.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal_processing_ref: Option<ObjectReference>,
@@ -223,8 +226,10 @@ impl Phase for RemediationPhase {
         matches!(
             (self, next),
             // The domain table. Pending → Blocked is not in the table but the flow requires it
-            // ("Pending checks blockers"), and Blocked → Pending is its way back.
-            (Pending, Processing | Blocked)
+            // ("Pending checks blockers"), and Blocked → Pending is its way back. Pending →
+            // Failed is not in it either: a request whose first child cannot be created (its
+            // name is taken by an object of another owner) fails before processing starts.
+            (Pending, Processing | Blocked | Failed)
                 | (Processing, Analyzing | Failed | TimedOut)
                 | (
                     Analyzing,
@@ -335,6 +340,7 @@ mod tests {
         assert_table(&[
             (Pending, Processing),
             (Pending, Blocked),
+            (Pending, Failed),
             (Processing, Analyzing),
             (Processing, Failed),
             (Processing, TimedOut),
