@@ -14,7 +14,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use audit::{AuditStore, StoreConfig};
 use clap::Parser;
-use controllers::{aianalysis, notification, signalprocessing, workflowexecution};
+use controllers::{
+    aianalysis, notification, remediationorchestrator, signalprocessing, workflowexecution,
+};
 use manager::{Backoff, Manager};
 use prometheus_client::registry::Registry;
 use tokio::signal::unix::{SignalKind, signal};
@@ -60,6 +62,73 @@ struct Args {
     aia: AiaArgs,
     #[command(flatten)]
     sp: SpArgs,
+    #[command(flatten)]
+    ro: RoArgs,
+}
+
+/// RemediationOrchestrator settings. It runs only when asked: it acts on every
+/// RemediationRequest of the cluster, and suites that bring their own per-process
+/// orchestrator must not have a second one on the shared server.
+#[derive(Debug, clap::Args)]
+struct RoArgs {
+    /// Runs the RemediationOrchestrator.
+    #[arg(long = "remediationorchestrator")]
+    ro_enabled: bool,
+    /// Seconds from the start of processing to a terminal phase.
+    #[arg(long = "ro-global-timeout-s")]
+    ro_global_timeout_s: Option<u64>,
+    /// Seconds in Processing.
+    #[arg(long = "ro-processing-timeout-s")]
+    ro_processing_timeout_s: Option<u64>,
+    /// Seconds in Analyzing.
+    #[arg(long = "ro-analyzing-timeout-s")]
+    ro_analyzing_timeout_s: Option<u64>,
+    /// Seconds in AwaitingApproval.
+    #[arg(long = "ro-awaiting-approval-timeout-s")]
+    ro_awaiting_approval_timeout_s: Option<u64>,
+    /// Seconds in Executing.
+    #[arg(long = "ro-executing-timeout-s")]
+    ro_executing_timeout_s: Option<u64>,
+    /// Seconds a target stays blocked after its consecutive failures.
+    #[arg(long = "ro-blocking-cooldown-s")]
+    ro_blocking_cooldown_s: Option<u64>,
+    /// Consecutive failures on one target that block the next request (0 disables).
+    #[arg(long = "ro-consecutive-failure-threshold")]
+    ro_consecutive_failure_threshold: Option<u32>,
+    /// Milliseconds before the requeue that follows a phase change.
+    #[arg(long = "ro-phase-requeue-ms")]
+    ro_phase_requeue_ms: Option<u64>,
+}
+
+impl RoArgs {
+    /// `None` when the orchestrator is not to run.
+    fn config(&self) -> Option<remediationorchestrator::Config> {
+        if !self.ro_enabled {
+            return None;
+        }
+        let mut config = remediationorchestrator::Config::default();
+        let secs = |v: Option<u64>, d: &mut Duration| {
+            if let Some(s) = v {
+                *d = Duration::from_secs(s);
+            }
+        };
+        secs(self.ro_global_timeout_s, &mut config.global_timeout);
+        secs(self.ro_processing_timeout_s, &mut config.processing_timeout);
+        secs(self.ro_analyzing_timeout_s, &mut config.analyzing_timeout);
+        secs(
+            self.ro_awaiting_approval_timeout_s,
+            &mut config.awaiting_approval_timeout,
+        );
+        secs(self.ro_executing_timeout_s, &mut config.executing_timeout);
+        secs(self.ro_blocking_cooldown_s, &mut config.blocking_cooldown);
+        if let Some(n) = self.ro_consecutive_failure_threshold {
+            config.consecutive_failure_threshold = n;
+        }
+        if let Some(ms) = self.ro_phase_requeue_ms {
+            config.phase_requeue = Duration::from_millis(ms);
+        }
+        Some(config)
+    }
 }
 
 /// SignalProcessing controller settings (defaults: the controller's own, with the policies
@@ -336,6 +405,21 @@ const CONTROLLERS: &[(&str, Register)] = &[
                 manager,
                 args.sp.config()?,
                 signalprocessing::Metrics::register(registry),
+                audit.clone(),
+            );
+            Ok(true)
+        },
+    ),
+    (
+        remediationorchestrator::CONTROLLER_NAME,
+        |args, manager, registry, audit| {
+            let Some(config) = args.ro.config() else {
+                return Ok(false);
+            };
+            remediationorchestrator::register(
+                manager,
+                config,
+                remediationorchestrator::Metrics::register(registry),
                 audit.clone(),
             );
             Ok(true)

@@ -406,7 +406,11 @@ impl Rc<'_> {
                 status.message = Some(message.to_owned());
                 status.observed_generation = generation;
                 status.phase_started_at = Some(time.clone());
-                status.start_time.get_or_insert_with(|| time.clone());
+                // Orchestration starts with processing: time spent blocked (bounded by the
+                // cooldown or by the original's own timeouts) is not the remediation's.
+                if to == RemediationPhase::Processing {
+                    status.start_time.get_or_insert_with(|| time.clone());
+                }
                 if to.is_terminal() {
                     status.completed_at = Some(time.clone());
                 }
@@ -784,26 +788,8 @@ impl Rc<'_> {
         Ok(requeue)
     }
 
-    /// Blocked: back to Pending once the original finished or the cooldown ended; Failed when
-    /// the global timeout passes while blocked.
+    /// Blocked: back to Pending once the original finished or the cooldown ended.
     async fn blocked(&self) -> Result<Action, Error> {
-        if let Some(global) = self.global_deadline()
-            && self.now >= global
-        {
-            self.ctx.metrics.timed_out(GLOBAL_TIMEOUT_PHASE);
-            let reason = format!(
-                "the global timeout ({:?}) passed while blocked",
-                self.config().global_timeout
-            );
-            return self
-                .fail(
-                    RemediationPhase::Blocked,
-                    RemediationPhase::Failed,
-                    RemediationPhase::Blocked,
-                    &reason,
-                )
-                .await;
-        }
         let routing_status = self.status().routing_status.unwrap_or_default();
         let wait = match &routing_status.duplicate_of {
             Some(of) => {
@@ -821,13 +807,7 @@ impl Rc<'_> {
                 .map(|end| Action::requeue(until(self.now, end.0))),
         };
         if let Some(action) = wait {
-            // Bound the wait by the global deadline.
-            return Ok(match (self.global_deadline(), action) {
-                (Some(global), a) if a == Action::await_change() => {
-                    Action::requeue(until(self.now, global))
-                }
-                (_, a) => a,
-            });
+            return Ok(action);
         }
         let count = routing_status.consecutive_failure_count;
         self.transition(
