@@ -1,0 +1,509 @@
+//! The suites' declarations and the helpers their tests share.
+//!
+//! Every suite runs the RemediationOrchestrator together with the real child controllers in
+//! one per-process manager; tests drive only what has no controller in a test API server (the
+//! batch/v1 Job status) and the HolmesGPT-API mock's scenario (the signal name).
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use controllers::api::{
+    AIAnalysis, NotificationRequest, RemediationPhase, RemediationRequest, SignalProcessing,
+    TargetResource, WorkflowExecution, WorkflowExecutionPhase,
+};
+use controllers::clock::Clock;
+use controllers::remediationorchestrator::{self as ro, Config};
+use controllers::{notification, workflowexecution};
+use fixtures::{Env, Suite, eventually};
+use k8s_openapi::api::batch::v1::Job;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Resource, ResourceExt as _};
+use manager::Backoff;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// Where execution Jobs run.
+pub const EXEC_NS: &str = "kubernaut-workflows";
+/// Audit events are looked for this long.
+pub const AUDIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requeue after a phase change in every controller of the suites: fast tests.
+const PHASE_REQUEUE: Duration = Duration::from_millis(10);
+
+/// Errors retried within milliseconds, so recovery tests stay fast.
+fn fast_backoff() -> Backoff {
+    Backoff::new(
+        Duration::from_millis(10),
+        2.0,
+        Duration::from_millis(200),
+        0.1,
+    )
+}
+
+/// The orchestrator's configuration in the suites: production timeouts (tests move a clock
+/// past them), fast requeues.
+pub fn config() -> Config {
+    Config {
+        phase_requeue: PHASE_REQUEUE,
+        error_backoff: fast_backoff(),
+        ..Config::default()
+    }
+}
+
+/// Which child controllers a suite runs besides the orchestrator.
+#[derive(Clone, Copy)]
+pub struct Children {
+    /// SignalProcessing; a suite without it leaves SignalProcessings Pending (a child whose
+    /// controller is down), which is how a Processing timeout is reached.
+    pub signal_processing: bool,
+}
+
+/// Every child controller.
+pub const ALL: Children = Children {
+    signal_processing: true,
+};
+
+/// The notification routing of the suites: everything to the console (delivery itself is
+/// the Notification suite's subject; here it must simply succeed).
+const ROUTING: &str =
+    "channels:\n  console: {type: console}\nroutes: []\ndefaultChannels: [console]\n";
+
+fn suite(
+    name: &str,
+    children: Children,
+    ro_config: impl Fn() -> Config + Send + Sync + 'static,
+) -> Suite {
+    Suite::builder(name)
+        .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
+        .namespace(EXEC_NS)
+        .per_process_only(
+            "the orchestrator runs with its child controllers in the test's own manager",
+        )
+        .controllers(move |setup| {
+            let audit = setup.audit.clone();
+            workflowexecution::register(
+                setup.manager,
+                workflowexecution::Config {
+                    execution_namespace: EXEC_NS.to_owned(),
+                    phase_requeue: PHASE_REQUEUE,
+                    error_backoff: fast_backoff(),
+                    // Finished Jobs stay: the lock of a target outlives no test that needs it.
+                    cooldown: Duration::from_secs(3600),
+                    ..workflowexecution::Config::default()
+                },
+                workflowexecution::Metrics::register(setup.registry),
+                audit.clone(),
+            );
+            notification::register(
+                setup.manager,
+                notification::Config {
+                    routing: notification::RoutingConfig::from_yaml(ROUTING)?,
+                    phase_requeue: PHASE_REQUEUE,
+                    error_backoff: fast_backoff(),
+                    ..notification::Config::default()
+                },
+                notification::Metrics::register(setup.registry),
+                audit.clone(),
+            )?;
+            crate::standin::register(setup.manager, children.signal_processing);
+            ro::register(
+                setup.manager,
+                ro_config(),
+                ro::Metrics::register(setup.registry),
+                audit,
+            );
+            Ok(())
+        })
+        .build()
+}
+
+/// The suite most tests use.
+pub static SUITE: LazyLock<Suite> = LazyLock::new(|| suite("remediationorchestrator", ALL, config));
+
+/// A registry used by one test only, so its metric values are exact.
+pub static METRICS: LazyLock<Suite> =
+    LazyLock::new(|| suite("remediationorchestrator-metrics", ALL, config));
+
+/// A registry used by one blocking test only, so its blocked counter is exact.
+pub static BLOCKED_METRICS: LazyLock<Suite> =
+    LazyLock::new(|| suite("remediationorchestrator-blocked-metrics", ALL, config));
+
+/// A suite whose orchestrator measures deadlines against a clock of its own, which its one
+/// test moves (a clock per suite: under `cargo test` tests of one suite run concurrently, and
+/// moving a shared clock would time out the others).
+pub struct ClockSuite {
+    pub clock: Clock,
+    pub suite: Suite,
+}
+
+impl ClockSuite {
+    fn new(name: &str, children: Children) -> ClockSuite {
+        let clock = Clock::adjustable();
+        let ro_clock = clock.clone();
+        let suite = suite(name, children, move || Config {
+            clock: ro_clock.clone(),
+            // The orchestrator alone decides the timeouts under test: the children run on
+            // the system clock and never reach their own deadlines.
+            child_timeout_grace: Duration::ZERO,
+            ..config()
+        });
+        ClockSuite { clock, suite }
+    }
+}
+
+/// Processing timeout: no SignalProcessing controller, so processing never finishes.
+pub static CLOCK_PROCESSING: LazyLock<ClockSuite> = LazyLock::new(|| {
+    ClockSuite::new(
+        "remediationorchestrator-clock-processing",
+        Children {
+            signal_processing: false,
+        },
+    )
+});
+/// Analyzing timeout.
+pub static CLOCK_ANALYZING: LazyLock<ClockSuite> =
+    LazyLock::new(|| ClockSuite::new("remediationorchestrator-clock-analyzing", ALL));
+/// AwaitingApproval timeout.
+pub static CLOCK_APPROVAL: LazyLock<ClockSuite> =
+    LazyLock::new(|| ClockSuite::new("remediationorchestrator-clock-approval", ALL));
+/// Executing timeout.
+pub static CLOCK_EXECUTING: LazyLock<ClockSuite> =
+    LazyLock::new(|| ClockSuite::new("remediationorchestrator-clock-executing", ALL));
+/// Global timeout.
+pub static CLOCK_GLOBAL: LazyLock<ClockSuite> =
+    LazyLock::new(|| ClockSuite::new("remediationorchestrator-clock-global", ALL));
+/// Blocking cooldown.
+pub static CLOCK_COOLDOWN: LazyLock<ClockSuite> =
+    LazyLock::new(|| ClockSuite::new("remediationorchestrator-clock-cooldown", ALL));
+
+/// The HolmesGPT-API mock's scenarios the suite uses, by the signal name that selects them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// A workflow with confidence 0.9: approved by policy.
+    Workflow,
+    /// A workflow with confidence 0.6: in Production, the policy asks for a human.
+    LowConfidence,
+    /// No workflow needed.
+    NoWorkflow,
+    /// HolmesGPT-API refuses the request (400): the analysis fails.
+    Rejected,
+    /// The investigation never finishes.
+    NeverFinishes,
+}
+
+impl Scenario {
+    pub fn signal_name(self) -> &'static str {
+        match self {
+            Scenario::Workflow => "HighMemoryUsage",
+            Scenario::LowConfidence => "mock-low-confidence",
+            Scenario::NoWorkflow => "mock-no-workflow",
+            Scenario::Rejected => "mock-rejected",
+            Scenario::NeverFinishes => "mock-never-finishes",
+        }
+    }
+}
+
+/// One test's view: its environment and its own namespace.
+pub struct T {
+    pub env: Env,
+    pub ns: String,
+    /// Makes the test's object names unique across processes and runs (audit correlation ids
+    /// live in a DataStorage shared by the run).
+    suffix: String,
+}
+
+impl T {
+    /// On the main suite; `None` (skipped) in the shared mode.
+    pub async fn new(prefix: &str) -> Option<T> {
+        T::on(&SUITE, prefix).await
+    }
+
+    pub async fn on(suite: &Suite, prefix: &str) -> Option<T> {
+        let env = suite.env_or_skip().await?;
+        let ns = env.namespace(prefix).await.expect("test namespace");
+        // The namespace ends in `-<pid>-<n>-<random>`: unique, and short enough that child
+        // names (`nr-escalation-<rr>`) and WorkflowExecution label values (≤ 63) fit.
+        let suffix = ns
+            .rsplitn(4, '-')
+            .take(3)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("-");
+        Some(T { env, ns, suffix })
+    }
+
+    /// The name of the test's request `name`.
+    pub fn name(&self, name: &str) -> String {
+        format!("{name}-{}", self.suffix)
+    }
+
+    /// A valid RemediationRequest `name` (made unique) in the test's namespace, on a target of
+    /// its own (`Deployment <name>` in the namespace), with the `scenario`'s signal name, in a
+    /// Production environment (the signal's `environment` label).
+    pub fn rr(&self, name: &str, scenario: Scenario) -> RemediationRequest {
+        let mut rr = RemediationRequest::test(&self.name(name))
+            .with_namespace(&self.ns)
+            .with_signal_name(scenario.signal_name())
+            .with_target(TargetResource::new("Deployment", name, &self.ns));
+        rr.spec
+            .signal_labels
+            .insert("environment".to_owned(), "production".to_owned());
+        rr
+    }
+
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+    {
+        Api::namespaced(self.env.client(), &self.ns)
+    }
+
+    pub fn rrs(&self) -> Api<RemediationRequest> {
+        self.api()
+    }
+
+    pub async fn create(&self, rr: &RemediationRequest) -> RemediationRequest {
+        self.rrs()
+            .create(&PostParams::default(), rr)
+            .await
+            .expect("create RemediationRequest")
+    }
+
+    /// Waits until request `rr` (its full name) is in `phase`.
+    pub async fn wait_phase(&self, rr: &str, phase: RemediationPhase) -> RemediationRequest {
+        let api = self.rrs();
+        eventually(
+            &format!("RemediationRequest {}/{rr} in phase {phase}", self.ns),
+            || async {
+                let got = api.get(rr).await.map_err(|e| e.to_string())?;
+                if got.phase() == phase {
+                    Ok(got)
+                } else {
+                    Err(format!("phase {}, status {:?}", got.phase(), got.status))
+                }
+            },
+        )
+        .await
+    }
+
+    /// Waits until child `name` of kind `K` exists.
+    pub async fn child<K>(&self, name: &str) -> K
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api: Api<K> = self.api();
+        eventually(
+            &format!("{} {}/{name} to exist", K::kind(&()), self.ns),
+            || async {
+                api.get_opt(name)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| "not yet".to_owned())
+            },
+        )
+        .await
+    }
+
+    /// Whether child `name` of kind `K` exists now.
+    pub async fn exists<K>(&self, name: &str) -> bool
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        self.api::<K>()
+            .get_opt(name)
+            .await
+            .expect("read child")
+            .is_some()
+    }
+
+    pub async fn sp(&self, rr: &str) -> SignalProcessing {
+        self.child(&format!("sp-{rr}")).await
+    }
+
+    pub async fn aia(&self, rr: &str) -> AIAnalysis {
+        self.child(&format!("ai-{rr}")).await
+    }
+
+    pub async fn we(&self, rr: &str) -> WorkflowExecution {
+        self.child(&format!("we-{rr}")).await
+    }
+
+    pub async fn nr(&self, rr: &str, kind: &str) -> NotificationRequest {
+        self.child(&format!("nr-{kind}-{rr}")).await
+    }
+
+    /// Plays the Job controller for request `rr`'s execution: waits until its Job runs, then
+    /// sets the Job's `Complete` (success) or `Failed` condition.
+    pub async fn finish_job(&self, rr: &str, success: bool) {
+        let we_api: Api<WorkflowExecution> = self.api();
+        let name = format!("we-{rr}");
+        let job = eventually(
+            &format!("WorkflowExecution {}/{name} running", self.ns),
+            || async {
+                let we = we_api
+                    .get_opt(&name)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| "not created yet".to_owned())?;
+                if we.phase() != WorkflowExecutionPhase::Running {
+                    return Err(format!("phase {}", we.phase()));
+                }
+                we.status
+                    .and_then(|s| s.execution_ref)
+                    .and_then(|r| r.name)
+                    .ok_or_else(|| "no executionRef".to_owned())
+            },
+        )
+        .await;
+        let (type_, reason, message) = if success {
+            ("Complete", "Completed", "workflow done")
+        } else {
+            (
+                "Failed",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+            )
+        };
+        let patch = json!({"status": {"conditions": [{"type": type_, "status": "True", "reason": reason, "message": message}]}});
+        Api::<Job>::namespaced(self.env.client(), EXEC_NS)
+            .patch_status(&job, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .expect("patch Job status");
+    }
+
+    /// Sets annotation `key=value` on request `rr` (an approval decision, or a touch that
+    /// makes the controller reconcile it now).
+    pub async fn annotate(&self, rr: &str, key: &str, value: &str) {
+        let patch = json!({"metadata": {"annotations": {key: value}}});
+        self.rrs()
+            .patch(rr, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .expect("annotate RemediationRequest");
+    }
+
+    /// Makes the controller reconcile `rr` (after a test moved its clock).
+    pub async fn touch(&self, rr: &str) {
+        let stamp = format!("{}", rand::random::<u32>());
+        self.annotate(rr, "test.kubernaut.ai/touch", &stamp).await;
+    }
+
+    /// Reconciles of the test namespace's requests that began in `phase` (the orchestrator's
+    /// reconcile histogram count).
+    pub async fn reconciles(&self, phase: RemediationPhase) -> f64 {
+        self.env
+            .metric_or_zero(
+                "remediationorchestrator_reconcile_duration_seconds_count",
+                &[("namespace", self.ns.as_str()), ("phase", phase.name())],
+            )
+            .await
+    }
+
+    /// Waits until notification `nr-<kind>-<rr>` reached a terminal phase (delivered).
+    pub async fn settled_notification(&self, rr: &str, kind: &str) -> NotificationRequest {
+        let api: Api<NotificationRequest> = self.api();
+        let name = format!("nr-{kind}-{rr}");
+        eventually(
+            &format!("NotificationRequest {}/{name} delivered", self.ns),
+            || async {
+                let nr = api
+                    .get_opt(&name)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| "not created yet".to_owned())?;
+                if controllers::api::Phase::is_terminal(nr.phase()) {
+                    Ok(nr)
+                } else {
+                    Err(format!("phase {}", nr.phase()))
+                }
+            },
+        )
+        .await
+    }
+
+    /// Successful `/status` writes the API server received for request `rr`.
+    pub async fn status_writes(&self, rr: &str) -> usize {
+        self.env
+            .requests(Some(&self.ns))
+            .await
+            .expect("the API server's request log")
+            .iter()
+            .filter(|r| r.resource == "remediationrequests" && r.subresource == "status")
+            .filter(|r| r.name == rr)
+            .filter(|r| {
+                matches!(r.method.as_str(), "PUT" | "PATCH") && (200..300).contains(&r.code)
+            })
+            .count()
+    }
+
+    /// Audit events of request `rr` (the correlation id), once at least `min` arrived.
+    pub async fn audit(&self, rr: &str, min: usize) -> Vec<audit::AuditEvent> {
+        self.env
+            .audit_events(rr, min, AUDIT_TIMEOUT)
+            .await
+            .expect("audit events")
+    }
+
+    /// The orchestrator's audit events of request `rr`, once every type in `types` arrived
+    /// (the children's events share the correlation id and are left out).
+    pub async fn ro_events(&self, rr: &str, types: &[&str]) -> Vec<audit::AuditEvent> {
+        eventually(&format!("audit events {types:?} of {rr}"), || async {
+            let events: Vec<audit::AuditEvent> = self
+                .audit(rr, 1)
+                .await
+                .into_iter()
+                .filter(|e| e.event_type.starts_with("orchestrator."))
+                .collect();
+            let missing: Vec<&&str> = types
+                .iter()
+                .filter(|t| !events.iter().any(|e| e.event_type == **t))
+                .collect();
+            if missing.is_empty() {
+                Ok(events)
+            } else {
+                Err(format!("missing {missing:?}"))
+            }
+        })
+        .await
+    }
+
+    /// This process's API server (the suites are per-process only).
+    pub fn server(&self) -> &apiserver::ApiServer {
+        self.env.server().expect("a per-process API server")
+    }
+}
+
+/// Whether `child` has a controller ownerReference to `rr`.
+pub fn owned_by<K: Resource>(child: &K, rr: &RemediationRequest) -> bool {
+    child.owner_references().iter().any(|o| {
+        o.controller == Some(true)
+            && Some(&o.uid) == rr.metadata.uid.as_ref()
+            && o.kind == "RemediationRequest"
+    })
+}
+
+/// The request's failure phase and reason.
+pub fn failure(rr: &RemediationRequest) -> (Option<RemediationPhase>, String) {
+    let c = rr
+        .status
+        .as_ref()
+        .and_then(|s| s.completion_status.clone())
+        .unwrap_or_default();
+    (c.failure_phase, c.failure_reason.unwrap_or_default())
+}
+
+/// The request's outcome.
+pub fn outcome(rr: &RemediationRequest) -> Option<String> {
+    rr.status
+        .as_ref()?
+        .completion_status
+        .as_ref()?
+        .outcome
+        .clone()
+}

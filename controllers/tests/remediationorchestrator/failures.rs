@@ -1,0 +1,264 @@
+//! Failure paths: a child that fails (analysis refused by HolmesGPT-API, a failed Job), the
+//! escalation notification and failure phase that follow, a child name held by another owner,
+//! API faults while creating children or writing status (idempotent retries), a child deleted
+//! under the request, and an execution skipped because another holds the target.
+
+use apiserver::Match;
+use controllers::api::RemediationPhase::*;
+use controllers::api::notificationrequest::{NotificationPriority, NotificationType};
+use controllers::api::{AIAnalysis, SignalProcessing, WorkflowExecution};
+use controllers::remediationorchestrator::CONTROLLER_NAME;
+use kube::ResourceExt as _;
+use kube::api::{DeleteParams, PostParams};
+
+use crate::env::{Scenario, T, failure, outcome, owned_by};
+
+#[tokio::test]
+async fn a_failed_analysis_fails_the_request_and_escalates() {
+    let Some(t) = T::new("aia-fail").await else {
+        return;
+    };
+    let rr = t.create(&t.rr("aia-fail", Scenario::Rejected)).await;
+    let name = rr.name_any();
+    let failed = t.wait_phase(&name, Failed).await;
+    let (phase, reason) = failure(&failed);
+    assert_eq!(phase, Some(Analyzing));
+    assert!(
+        reason.contains(&format!("AIAnalysis ai-{name} failed")),
+        "{reason}"
+    );
+    let nr = t.nr(&name, "escalation").await;
+    assert!(owned_by(&nr, &failed));
+    assert_eq!(nr.spec.type_, NotificationType::Escalation);
+    // A critical signal escalates at Critical priority.
+    assert_eq!(nr.spec.priority, NotificationPriority::Critical);
+    assert!(
+        nr.spec.subject.contains("failed in Analyzing"),
+        "{}",
+        nr.spec.subject
+    );
+    assert!(nr.spec.body.contains(&reason), "{}", nr.spec.body);
+    assert!(!t.exists::<WorkflowExecution>(&format!("we-{name}")).await);
+    let s = failed.status.unwrap();
+    assert!(s.completed_at.is_some());
+    assert_eq!(
+        s.notification_request_refs[0].name.as_deref(),
+        Some(nr.name_any().as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_failed_job_fails_the_request_in_executing_and_escalates() {
+    let Some(t) = T::new("job-fail").await else {
+        return;
+    };
+    let rr = t.create(&t.rr("job-fail", Scenario::Workflow)).await;
+    let name = rr.name_any();
+    t.finish_job(&name, false).await;
+    let failed = t.wait_phase(&name, Failed).await;
+    let (phase, reason) = failure(&failed);
+    assert_eq!(phase, Some(Executing));
+    assert!(
+        reason.contains(&format!("WorkflowExecution we-{name} failed")),
+        "{reason}"
+    );
+    let nr = t.nr(&name, "escalation").await;
+    assert!(
+        nr.spec.subject.contains("failed in Executing"),
+        "{}",
+        nr.spec.subject
+    );
+    assert!(
+        !t.exists::<controllers::api::NotificationRequest>(&format!("nr-completion-{name}"))
+            .await
+    );
+}
+
+#[tokio::test]
+async fn a_signal_processing_name_held_by_another_owner_fails_the_request() {
+    let Some(t) = T::new("sp-taken").await else {
+        return;
+    };
+    let rr = t.rr("sp-taken", Scenario::Workflow);
+    let name = rr.name_any();
+    let squatter = SignalProcessing::test(&format!("sp-{name}")).with_namespace(&t.ns);
+    t.api::<SignalProcessing>()
+        .create(&PostParams::default(), &squatter)
+        .await
+        .expect("create the squatter");
+    t.create(&rr).await;
+    let failed = t.wait_phase(&name, Failed).await;
+    let (phase, reason) = failure(&failed);
+    assert_eq!(phase, Some(Pending));
+    assert!(
+        reason.contains(&format!(
+            "SignalProcessing {}/sp-{name} already exists and is controlled by no controller",
+            t.ns
+        )),
+        "{reason}"
+    );
+    // The squatter is left alone.
+    let sp = t.sp(&name).await;
+    assert!(sp.owner_references().is_empty());
+    t.nr(&name, "escalation").await;
+}
+
+#[tokio::test]
+async fn an_analysis_name_held_by_another_owner_fails_processing() {
+    let Some(t) = T::new("ai-taken").await else {
+        return;
+    };
+    let rr = t.rr("ai-taken", Scenario::Workflow);
+    let name = rr.name_any();
+    let squatter = AIAnalysis::test(&format!("ai-{name}"))
+        .with_namespace(&t.ns)
+        .with_signal_name(Scenario::NeverFinishes.signal_name());
+    t.api::<AIAnalysis>()
+        .create(&PostParams::default(), &squatter)
+        .await
+        .expect("create the squatter");
+    t.create(&rr).await;
+    let failed = t.wait_phase(&name, Failed).await;
+    let (phase, reason) = failure(&failed);
+    assert_eq!(phase, Some(Processing));
+    assert!(
+        reason.contains("already exists and is controlled by"),
+        "{reason}"
+    );
+    assert!(failed.status.unwrap().ai_analysis_ref.is_none());
+}
+
+#[tokio::test]
+async fn a_lost_status_write_is_retried_without_creating_the_child_twice() {
+    let Some(t) = T::new("lost-write").await else {
+        return;
+    };
+    // The first status write of the request (Pending → Processing) fails after its
+    // SignalProcessing was created; the retry finds the child and must adopt it.
+    t.server()
+        .faults()
+        .fail(
+            Match::verb("update")
+                .resource("remediationrequests")
+                .subresource("status")
+                .namespace(&t.ns),
+            500,
+            1,
+        )
+        .unwrap();
+    let rr = t.create(&t.rr("lost-write", Scenario::NoWorkflow)).await;
+    let name = rr.name_any();
+    t.wait_phase(&name, Completed).await;
+    let creates: Vec<u16> = t
+        .env
+        .requests(Some(&t.ns))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.resource == "signalprocessings" && r.verb == "create")
+        .map(|r| r.code)
+        .collect();
+    assert_eq!(
+        creates.iter().filter(|c| **c == 201).count(),
+        1,
+        "{creates:?}"
+    );
+    assert!(
+        creates.contains(&409),
+        "the retry met the existing child: {creates:?}"
+    );
+    assert_eq!(t.server().faults().pending(), 0);
+}
+
+#[tokio::test]
+async fn child_creation_errors_are_retried_until_the_api_server_recovers() {
+    let Some(t) = T::new("create-500").await else {
+        return;
+    };
+    let errors_before = t
+        .env
+        .manager()
+        .unwrap()
+        .reconcile_errors(CONTROLLER_NAME)
+        .unwrap_or(0);
+    t.server()
+        .faults()
+        .fail(
+            Match::verb("create")
+                .resource("aianalyses")
+                .namespace(&t.ns),
+            500,
+            2,
+        )
+        .unwrap();
+    let rr = t.create(&t.rr("create-500", Scenario::NoWorkflow)).await;
+    let name = rr.name_any();
+    let done = t.wait_phase(&name, Completed).await;
+    assert_eq!(outcome(&done).as_deref(), Some("NoActionRequired"));
+    let codes: Vec<u16> = t
+        .env
+        .requests(Some(&t.ns))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.resource == "aianalyses" && r.verb == "create")
+        .map(|r| r.code)
+        .collect();
+    assert_eq!(codes, vec![500, 500, 201]);
+    let errors = t
+        .env
+        .manager()
+        .unwrap()
+        .reconcile_errors(CONTROLLER_NAME)
+        .unwrap_or(0);
+    assert!(errors >= errors_before + 2, "{errors_before} -> {errors}");
+}
+
+#[tokio::test]
+async fn an_execution_deleted_while_running_fails_the_request() {
+    let Some(t) = T::new("we-gone").await else {
+        return;
+    };
+    let rr = t.create(&t.rr("we-gone", Scenario::Workflow)).await;
+    let name = rr.name_any();
+    t.wait_phase(&name, Executing).await;
+    t.we(&name).await;
+    t.api::<WorkflowExecution>()
+        .delete(&format!("we-{name}"), &DeleteParams::default())
+        .await
+        .expect("delete the execution");
+    let failed = t.wait_phase(&name, Failed).await;
+    let (phase, reason) = failure(&failed);
+    assert_eq!(phase, Some(Executing));
+    assert!(reason.contains("disappeared"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_execution_locked_out_by_another_on_the_same_target_is_skipped() {
+    let Some(t) = T::new("busy").await else {
+        return;
+    };
+    let first = t.create(&t.rr("busy", Scenario::Workflow)).await;
+    t.wait_phase(&first.name_any(), Executing).await;
+    // Another signal (fingerprint) about the same target: not a duplicate, but its execution
+    // finds the target's lock held by the first one's Job.
+    let mut second = t.rr("busy2", Scenario::Workflow);
+    second.spec.target_resource = first.spec.target_resource.clone();
+    let second = t.create(&second).await;
+    let skipped = t.wait_phase(&second.name_any(), Skipped).await;
+    assert!(
+        outcome(&skipped).unwrap().starts_with("TargetBusy"),
+        "{:?}",
+        outcome(&skipped)
+    );
+    assert!(
+        !t.exists::<controllers::api::NotificationRequest>(&format!(
+            "nr-escalation-{}",
+            second.name_any()
+        ))
+        .await
+    );
+    // The first one is unaffected.
+    t.finish_job(&first.name_any(), true).await;
+    t.wait_phase(&first.name_any(), Completed).await;
+}
