@@ -13,7 +13,7 @@ use controllers::api::{
 };
 use controllers::clock::Clock;
 use controllers::remediationorchestrator::{self as ro, Config};
-use controllers::{notification, workflowexecution};
+use controllers::{aianalysis, notification, workflowexecution};
 use fixtures::{Env, Suite, eventually};
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -47,6 +47,24 @@ pub fn config() -> Config {
         error_backoff: fast_backoff(),
         ..Config::default()
     }
+}
+
+/// The AIAnalysis controller's configuration: the run's HolmesGPT-API mock (or this
+/// process's own under plain `cargo test`), the shipped approval policy, fast polls and
+/// retries.
+fn aianalysis_config() -> Result<aianalysis::Config, fixtures::BoxError> {
+    Ok(aianalysis::Config {
+        poll_interval: Duration::from_millis(20),
+        retry_backoff: Backoff::new(
+            Duration::from_millis(10),
+            2.0,
+            Duration::from_millis(80),
+            0.1,
+        ),
+        phase_requeue: PHASE_REQUEUE,
+        error_backoff: fast_backoff(),
+        ..aianalysis::Config::with_default_policy(hapi_mock::url_for_tests()?)
+    })
 }
 
 /// Which child controllers a suite runs besides the orchestrator.
@@ -105,6 +123,12 @@ fn suite(
                 audit.clone(),
             )?;
             crate::standin::register(setup.manager, children.signal_processing);
+            aianalysis::register(
+                setup.manager,
+                aianalysis_config()?,
+                aianalysis::Metrics::register(setup.registry),
+                audit.clone(),
+            );
             ro::register(
                 setup.manager,
                 ro_config(),
