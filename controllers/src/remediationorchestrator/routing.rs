@@ -111,7 +111,7 @@ pub fn consecutive_failures(
             Some((at, o.phase()))
         })
         .collect();
-    ended.sort_by(|a, b| b.0.cmp(&a.0));
+    ended.sort_by_key(|e| std::cmp::Reverse(e.0));
     let failures: Vec<jiff::Timestamp> = ended
         .iter()
         .take_while(|(_, phase)| *phase != RemediationPhase::Completed)

@@ -13,7 +13,7 @@ use controllers::api::{
 };
 use controllers::clock::Clock;
 use controllers::remediationorchestrator::{self as ro, Config};
-use controllers::{aianalysis, notification, workflowexecution};
+use controllers::{aianalysis, notification, signalprocessing, workflowexecution};
 use fixtures::{Env, Suite, eventually};
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -122,7 +122,18 @@ fn suite(
                 notification::Metrics::register(setup.registry),
                 audit.clone(),
             )?;
-            crate::standin::register(setup.manager, children.signal_processing);
+            if children.signal_processing {
+                signalprocessing::register(
+                    setup.manager,
+                    signalprocessing::Config {
+                        phase_requeue: PHASE_REQUEUE,
+                        error_backoff: fast_backoff(),
+                        ..signalprocessing::Config::with_default_policies()
+                    },
+                    signalprocessing::Metrics::register(setup.registry),
+                    audit.clone(),
+                );
+            }
             aianalysis::register(
                 setup.manager,
                 aianalysis_config()?,
@@ -150,6 +161,17 @@ pub static METRICS: LazyLock<Suite> =
 /// A registry used by one blocking test only, so its blocked counter is exact.
 pub static BLOCKED_METRICS: LazyLock<Suite> =
     LazyLock::new(|| suite("remediationorchestrator-blocked-metrics", ALL, config));
+
+/// SignalProcessing gets no time at all (`timesOutAt` = its creation) and fails at its own
+/// deadline, while the orchestrator's grace keeps it from timing the phase out itself: a
+/// failing SignalProcessing, with the real controller's own reason.
+pub static SP_DEADLINE: LazyLock<Suite> = LazyLock::new(|| {
+    suite("remediationorchestrator-sp-deadline", ALL, || Config {
+        processing_timeout: Duration::ZERO,
+        child_timeout_grace: Duration::from_secs(3600),
+        ..config()
+    })
+});
 
 /// A suite whose orchestrator measures deadlines against a clock of its own, which its one
 /// test moves (a clock per suite: under `cargo test` tests of one suite run concurrently, and
@@ -215,6 +237,16 @@ pub enum Scenario {
 }
 
 impl Scenario {
+    /// The environment the signal is labelled with: Production where the approval policy
+    /// must ask a human (a critical Production signal is P0, and P0 in Production is always
+    /// reviewed), Staging everywhere else, so policy-approved workflows run on their own.
+    pub fn environment(self) -> &'static str {
+        match self {
+            Scenario::LowConfidence => "production",
+            _ => "staging",
+        }
+    }
+
     pub fn signal_name(self) -> &'static str {
         match self {
             Scenario::Workflow => "HighMemoryUsage",
@@ -263,8 +295,8 @@ impl T {
     }
 
     /// A valid RemediationRequest `name` (made unique) in the test's namespace, on a target of
-    /// its own (`Deployment <name>` in the namespace), with the `scenario`'s signal name, in a
-    /// Production environment (the signal's `environment` label).
+    /// its own (`Deployment <name>` in the namespace), with the `scenario`'s signal name and
+    /// environment (the signal's `environment` label, which SignalProcessing's policy reads).
     pub fn rr(&self, name: &str, scenario: Scenario) -> RemediationRequest {
         let mut rr = RemediationRequest::test(&self.name(name))
             .with_namespace(&self.ns)
@@ -272,7 +304,7 @@ impl T {
             .with_target(TargetResource::new("Deployment", name, &self.ns));
         rr.spec
             .signal_labels
-            .insert("environment".to_owned(), "production".to_owned());
+            .insert("environment".to_owned(), scenario.environment().to_owned());
         rr
     }
 

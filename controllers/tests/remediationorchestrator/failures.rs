@@ -11,7 +11,7 @@ use controllers::remediationorchestrator::CONTROLLER_NAME;
 use kube::ResourceExt as _;
 use kube::api::{DeleteParams, PostParams};
 
-use crate::env::{Scenario, T, failure, outcome, owned_by};
+use crate::env::{SP_DEADLINE, Scenario, T, failure, outcome, owned_by};
 
 #[tokio::test]
 async fn a_failed_analysis_fails_the_request_and_escalates() {
@@ -261,4 +261,29 @@ async fn an_execution_locked_out_by_another_on_the_same_target_is_skipped() {
     // The first one is unaffected.
     t.finish_job(&first.name_any(), true).await;
     t.wait_phase(&first.name_any(), Completed).await;
+}
+
+#[tokio::test]
+async fn a_failed_signal_processing_fails_the_request_in_processing() {
+    let Some(t) = T::on(&SP_DEADLINE, "sp-fail").await else {
+        return;
+    };
+    let rr = t.create(&t.rr("sp-fail", Scenario::Workflow)).await;
+    let name = rr.name_any();
+    let failed = t.wait_phase(&name, Failed).await;
+    let (phase, reason) = failure(&failed);
+    assert_eq!(phase, Some(Processing));
+    assert!(
+        reason.contains(&format!("SignalProcessing sp-{name} failed")),
+        "{reason}"
+    );
+    // The child's own reason is carried: it failed at its deadline.
+    assert!(reason.contains("TimedOut"), "{reason}");
+    let nr = t.nr(&name, "escalation").await;
+    assert!(
+        nr.spec.subject.contains("failed in Processing"),
+        "{}",
+        nr.spec.subject
+    );
+    assert!(!t.exists::<AIAnalysis>(&format!("ai-{name}")).await);
 }

@@ -110,8 +110,8 @@ async fn the_analysis_is_built_from_the_request_and_the_classification() {
     assert_eq!(ctx.signal_name, rr.spec.signal_name);
     assert_eq!(ctx.fingerprint, rr.spec.signal_fingerprint);
     assert_eq!(ctx.target_resource, rr.spec.target_resource);
-    // The signal's `environment: production` label classifies it as Production.
-    assert_eq!(ctx.environment, Environment::Production);
+    // The signal's `environment: staging` label classifies it as Staging.
+    assert_eq!(ctx.environment, Environment::Staging);
     let sp_status = sp.status.unwrap();
     assert_eq!(
         Some(ctx.environment),

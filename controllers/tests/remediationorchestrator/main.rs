@@ -16,5 +16,4 @@ mod env;
 mod failures;
 mod lifecycle;
 mod observability;
-mod standin;
 mod timeouts;
