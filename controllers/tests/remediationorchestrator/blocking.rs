@@ -107,6 +107,9 @@ async fn three_consecutive_failures_on_a_target_block_the_next_request() {
         !t.exists::<SignalProcessing>(&format!("sp-{}", next.name_any()))
             .await
     );
+    // Counted right after the status write, audited after that: wait for the event.
+    t.ro_events(&next.name_any(), &["orchestrator.routing.blocked"])
+        .await;
     assert_eq!(
         t.env
             .metric_or_zero(

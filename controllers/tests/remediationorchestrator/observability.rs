@@ -17,6 +17,10 @@ async fn metrics_count_transitions_children_and_reconciles_exactly() {
     let name = rr.name_any();
     t.finish_job(&name, true).await;
     t.wait_phase(&name, Completed).await;
+    // The controller counts a transition right after its status write, and records the
+    // completion's audit event after that: once the event is in DataStorage, every count is.
+    t.ro_events(&name, &["orchestrator.lifecycle.completed"])
+        .await;
     let ns = t.ns.as_str();
     for (from, to) in [
         ("Pending", "Processing"),
