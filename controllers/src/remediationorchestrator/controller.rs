@@ -178,13 +178,16 @@ pub fn register(manager: &mut Manager, config: Config, metrics: Metrics, audit: 
     });
 }
 
-/// Reconciles one RemediationRequest, recording its duration by namespace and phase.
+/// Reconciles one RemediationRequest, recording its duration by namespace and the phase it
+/// began in (read from the API server: the reflector's copy can lag a watch event behind).
 pub async fn reconcile(rr: Arc<RemediationRequest>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
-    let result = reconcile_inner(&rr, &ctx).await;
+    // The phase of the latest object (the reconcile refetches it); the cached copy's until then.
+    let mut phase = rr.phase();
+    let result = reconcile_inner(&rr, &ctx, &mut phase).await;
     ctx.metrics.observe_reconcile(
         &rr.namespace().unwrap_or_default(),
-        rr.phase().name(),
+        phase.name(),
         started.elapsed().as_secs_f64(),
     );
     match result {
@@ -218,7 +221,11 @@ struct Rc<'a> {
     now: jiff::Timestamp,
 }
 
-async fn reconcile_inner(cached: &RemediationRequest, ctx: &Context) -> Result<Action, Error> {
+async fn reconcile_inner(
+    cached: &RemediationRequest,
+    ctx: &Context,
+    phase: &mut RemediationPhase,
+) -> Result<Action, Error> {
     let namespace = cached
         .namespace()
         .ok_or_else(|| Error::MissingNamespace(cached.name_any()))?;
@@ -234,6 +241,7 @@ async fn reconcile_inner(cached: &RemediationRequest, ctx: &Context) -> Result<A
     else {
         return Ok(Action::await_change());
     };
+    *phase = rr.phase();
     if rr.metadata.deletion_timestamp.is_some() || rr.phase().is_terminal() {
         // Garbage collection deletes the children with the request; a finished request
         // changes no more.

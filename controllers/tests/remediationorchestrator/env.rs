@@ -483,6 +483,52 @@ impl T {
         .await
     }
 
+    /// Makes the controller reconcile `rr` and returns once a reconcile that began after this
+    /// call has finished. A reconcile starts by reading the request: a read logged after a
+    /// touch began after it; and reconciles of one object never overlap, so the read that
+    /// follows a second touch means the first one's reconcile is over.
+    pub async fn sync(&self, rr: &str) {
+        let mine = |r: &apiserver::RequestRecord| {
+            r.resource == "remediationrequests" && r.name == rr && r.subresource.is_empty()
+        };
+        let log = || async {
+            self.env
+                .requests(Some(&self.ns))
+                .await
+                .map_err(|e| e.to_string())
+        };
+        for _ in 0..2 {
+            // The server logs a request once it answered it: count the patches before the
+            // touch, so the touch's own entry is found even if it is logged late.
+            let before = log()
+                .await
+                .expect("the request log")
+                .iter()
+                .filter(|r| mine(r) && r.verb == "patch")
+                .count();
+            self.touch(rr).await;
+            eventually(&format!("a reconcile of {rr} after a touch"), || async {
+                let log = log().await?;
+                let touched = log
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| mine(r) && r.verb == "patch")
+                    .nth(before)
+                    .map(|(i, _)| i)
+                    .ok_or_else(|| "the touch is not in the log yet".to_owned())?;
+                if log[touched + 1..]
+                    .iter()
+                    .any(|r| mine(r) && r.verb == "get")
+                {
+                    Ok(())
+                } else {
+                    Err("no read since".to_owned())
+                }
+            })
+            .await;
+        }
+    }
+
     /// Successful `/status` writes the API server received for request `rr`.
     pub async fn status_writes(&self, rr: &str) -> usize {
         self.env

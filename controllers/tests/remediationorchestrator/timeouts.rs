@@ -9,7 +9,6 @@ use controllers::remediationorchestrator::config::{
     DEFAULT_ANALYZING_TIMEOUT, DEFAULT_AWAITING_APPROVAL_TIMEOUT, DEFAULT_EXECUTING_TIMEOUT,
     DEFAULT_GLOBAL_TIMEOUT, DEFAULT_PROCESSING_TIMEOUT,
 };
-use fixtures::eventually;
 use kube::ResourceExt as _;
 
 use crate::env::{
@@ -20,17 +19,11 @@ use crate::env::{
 /// A margin around a deadline: far above the time a test takes, far below the timeouts.
 const MARGIN: Duration = Duration::from_secs(60);
 
-/// Moves `suite`'s clock by `by` and makes the controller reconcile `rr` with it; returns once
-/// a reconcile that began in `phase` has run after the move.
-async fn advance(t: &T, suite: &ClockSuite, rr: &str, phase: RemediationPhase, by: Duration) {
+/// Moves `suite`'s clock by `by` and makes the controller reconcile `rr` with it: returns
+/// once a reconcile that began after the move has finished (see [`T::sync`]).
+async fn advance(t: &T, suite: &ClockSuite, rr: &str, _phase: RemediationPhase, by: Duration) {
     assert!(suite.clock.advance(by));
-    let before = t.reconciles(phase).await;
-    t.touch(rr).await;
-    eventually("a reconcile after the clock moved", || async {
-        let now = t.reconciles(phase).await;
-        if now > before { Ok(()) } else { Err(now) }
-    })
-    .await;
+    t.sync(rr).await;
 }
 
 /// Runs request `name` (of `scenario`) into `phase`, checks it survives until just before
