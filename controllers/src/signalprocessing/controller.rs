@@ -11,7 +11,6 @@
 //! status message, the Ready condition's message, the audit events (`policy_error`) and the
 //! `degraded` result of `processing_total`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -426,13 +425,7 @@ impl Step<'_> {
             signal_labels: signal.labels.clone(),
             target_kind: signal.target_resource.kind.clone(),
             target_name: signal.target_resource.name.clone(),
-            workload: context.workload.map(|w| {
-                (
-                    w.kind,
-                    w.name,
-                    w.labels.into_iter().collect::<BTreeMap<_, _>>(),
-                )
-            }),
+            workload: context.workload.map(|w| (w.kind, w.name, w.labels)),
         }
     }
 

@@ -92,7 +92,8 @@ pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
 });
 
 /// A policy directory of this process whose environment policy is undefined for every input
-/// (it has no default) and whose priority policy answers a priority that does not exist.
+/// (it has no default), whose priority policy answers a priority that does not exist, and whose
+/// business policy fails at run time for priority P1.
 pub static BROKEN_POLICY_DIR: LazyLock<PathBuf> = LazyLock::new(|| {
     let dir = std::env::temp_dir().join(format!(
         "sp-broken-policies-{}-{:08x}",
@@ -100,12 +101,13 @@ pub static BROKEN_POLICY_DIR: LazyLock<PathBuf> = LazyLock::new(|| {
         rand::random::<u32>()
     ));
     std::fs::create_dir_all(&dir).expect("create the policy directory");
-    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/signalprocessing");
-    std::fs::copy(
-        format!("{shipped}/business.rego"),
+    // Two complete definitions of `result` that disagree when the priority is P1: a runtime
+    // conflict error for exactly the signals the test sends (the load-time probe uses P3).
+    std::fs::write(
         dir.join("business.rego"),
+        "package signalprocessing.business\n\nresult := {\"criticality\": \"low\", \"source\": \"a\"}\n\nresult := {\"criticality\": \"high\", \"source\": \"b\"} if input.priority == \"P1\"\n",
     )
-    .expect("copy business.rego");
+    .expect("write business.rego");
     std::fs::write(
         dir.join("environment.rego"),
         "package signalprocessing.environment\n\nresult := {\"environment\": \"Production\", \"source\": \"never\"} if input.namespace.name == \"no-namespace-is-called-this\"\n",

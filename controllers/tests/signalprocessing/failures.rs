@@ -220,15 +220,18 @@ async fn policy_errors_fall_back_to_unknown_and_the_severity_priority() {
         (Priority::P1, "severity-fallback")
     );
     assert_eq!(priority.policy_name, None);
-    // The business policy works, on the fallback priority.
+    // The business policy fails on P1: the criticality follows the fallback priority.
     let business = status.business_classification.unwrap();
     assert_eq!(
         (business.criticality.as_str(), business.source.as_str()),
-        ("high", "priority-derived")
+        ("high", "priority-fallback")
     );
+    assert_eq!(business.business_unit, None);
     let message = status.message.unwrap();
     assert!(
-        message.contains("policy fallback") && message.contains("urgent"),
+        message.contains("policy fallback")
+            && message.contains("urgent")
+            && message.contains("business policy"),
         "{message}"
     );
     assert_eq!(
