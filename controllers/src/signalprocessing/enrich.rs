@@ -230,3 +230,43 @@ async fn owner_chain(
     }
     Ok(chain)
 }
+
+#[cfg(test)]
+mod tests {
+    use kube::core::Status;
+
+    use super::*;
+
+    fn api(code: u16) -> kube::Error {
+        kube::Error::Api(Box::new(Status::failure("x", "y").with_code(code)))
+    }
+
+    #[test]
+    fn errors_are_labelled_by_what_the_api_server_answered() {
+        use EnrichmentErrorType::*;
+        for (code, want) in [
+            (500, server_error),
+            (503, server_error),
+            (429, throttled),
+            (401, forbidden),
+            (403, forbidden),
+            (400, client_error),
+            (422, client_error),
+        ] {
+            assert_eq!(error_type(&api(code)), want, "{code}");
+        }
+        let refused = kube::Error::Service("connection refused".into());
+        assert_eq!(error_type(&refused), transport);
+    }
+
+    #[test]
+    fn known_kinds_have_their_api_coordinates() {
+        assert_eq!(coordinates("Pod"), Some(("", "v1", "pods", true)));
+        assert_eq!(coordinates("Node"), Some(("", "v1", "nodes", false)));
+        assert_eq!(
+            coordinates("ReplicaSet"),
+            Some(("apps", "v1", "replicasets", true))
+        );
+        assert_eq!(coordinates("Rollout"), None);
+    }
+}
