@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::RequestRecord;
 use crate::http::{Body, State};
+use crate::reqlog::Ticket;
 
 /// The JSON shape of one [`RequestRecord`] (same field names), kept here so the public record
 /// type needs no serde derive.
@@ -47,8 +48,9 @@ impl<'a> From<&'a RequestRecord> for Wire<'a> {
     }
 }
 
-/// `GET /debug/requests[?namespace=NS]`: the request log, oldest first, as a JSON array.
-pub(crate) fn requests(state: &State, query: Option<&str>) -> Response<Body> {
+/// `GET /debug/requests[?namespace=NS]`: the request log, oldest first, as a JSON array, once
+/// every request that arrived before this one has been logged (see [`crate::reqlog`]).
+pub(crate) async fn requests(state: &State, own: &Ticket, query: Option<&str>) -> Response<Body> {
     let pairs: Vec<(String, String)> = query
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
@@ -59,12 +61,8 @@ pub(crate) fn requests(state: &State, query: Option<&str>) -> Response<Body> {
     // Copy under the lock, encode after it: serving a large log must not stall the server.
     let records: Vec<RequestRecord> = state
         .requests
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .iter()
-        .filter(|r| namespace.is_none_or(|ns| r.namespace == ns))
-        .cloned()
-        .collect();
+        .settled(Some(own), |r| namespace.is_none_or(|ns| r.namespace == ns))
+        .await;
     let wire: Vec<Wire<'_>> = records.iter().map(Wire::from).collect();
     let body = serde_json::to_vec(&wire).unwrap_or_else(|_| b"[]".to_vec());
     let mut resp = Response::new(Full::new(Bytes::from(body)).boxed());

@@ -2,7 +2,7 @@
 //! content types, response encoding and the request log.
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,10 +26,6 @@ use crate::{RequestRecord, discovery, openapi};
 /// kube-apiserver's request body limit (3 MiB, `--max-request-bytes` default for JSON bodies).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
-/// Requests kept in the request log; the oldest are forgotten beyond this, so a long benchmark or
-/// soak test cannot grow memory without bound (about 200 bytes a record).
-pub const REQUEST_LOG_CAP: usize = 100_000;
-
 /// The response body: a complete buffer or a watch stream.
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -37,7 +33,7 @@ pub type Body = BoxBody<Bytes, Infallible>;
 pub struct State {
     pub store: Store,
     pub token: String,
-    pub requests: Mutex<std::collections::VecDeque<RequestRecord>>,
+    pub requests: crate::reqlog::RequestLog,
     /// Fault injection rules (test hook).
     pub faults: Faults,
     pub cancel: CancellationToken,
@@ -107,7 +103,8 @@ pub async fn handle(
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let mut parsed = Parsed::default();
-    let resp = match route(&state, req, &mut parsed).await {
+    let ticket = state.requests.begin();
+    let resp = match route(&state, req, &mut parsed, &ticket).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
@@ -123,14 +120,7 @@ pub async fn handle(
         name: parsed.name,
         code: resp.status().as_u16(),
     };
-    let mut log = state
-        .requests
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if log.len() >= REQUEST_LOG_CAP {
-        log.pop_front();
-    }
-    log.push_back(record);
+    state.requests.finish(ticket, record);
     Ok(resp)
 }
 
@@ -193,6 +183,7 @@ async fn route(
     state: &Arc<State>,
     req: Request<Incoming>,
     parsed: &mut Parsed,
+    ticket: &crate::reqlog::Ticket,
 ) -> Result<Response<Body>, ApiError> {
     let path = req.uri().path().to_owned();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -212,7 +203,7 @@ async fn route(
         return Err(ApiError::unauthorized());
     }
     if let ["debug", "requests"] = segs.as_slice() {
-        return Ok(crate::debug::requests(state, req.uri().query()));
+        return Ok(crate::debug::requests(state, ticket, req.uri().query()).await);
     }
     let method = req.method().clone();
     let accept = req

@@ -21,6 +21,7 @@ mod http;
 mod managed;
 mod meta;
 mod openapi;
+mod reqlog;
 mod selector;
 mod server;
 mod smp;

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -107,7 +107,7 @@ impl Builder {
         let state = Arc::new(State {
             store,
             token: token.clone(),
-            requests: Mutex::new(std::collections::VecDeque::new()),
+            requests: crate::reqlog::RequestLog::default(),
             faults: crate::faults::Faults::default(),
             cancel: cancel.clone(),
             address: local.to_string(),
@@ -319,15 +319,19 @@ impl ApiServer {
         std::fs::rename(&tmp, path).map_err(err)
     }
 
-    /// The requests served so far, oldest first (the last 100,000 at most).
+    /// The requests logged so far, oldest first (the last 100,000 at most). A request is logged
+    /// when its handler returns, a moment after its effect is visible: to count what a test
+    /// has seen happen, use [`ApiServer::requests_settled`].
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.state
-            .requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-            .cloned()
-            .collect()
+        self.state.requests.snapshot(|_| true)
+    }
+
+    /// The request log once every request that arrived before this call has been logged (each
+    /// is logged when its handler returns, just after its write is visible to readers), so a
+    /// test that saw a write's effect finds that write in the log. Waits at most
+    /// 10 s, for requests held by an injected delay.
+    pub async fn requests_settled(&self) -> Vec<RequestRecord> {
+        self.state.requests.settled(None, |_| true).await
     }
 
     /// The fault injection rules: fail or delay the next requests matching a [`crate::Match`].
@@ -350,11 +354,7 @@ impl ApiServer {
 
     /// Forgets the request log.
     pub fn clear_requests(&self) {
-        self.state
-            .requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
+        self.state.requests.clear();
     }
 
     /// The current resourceVersion (the number of committed writes).
