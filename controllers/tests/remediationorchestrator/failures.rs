@@ -287,3 +287,50 @@ async fn a_failed_signal_processing_fails_the_request_in_processing() {
     );
     assert!(!t.exists::<AIAnalysis>(&format!("ai-{name}")).await);
 }
+
+#[tokio::test]
+async fn a_conflicting_status_write_is_refetched_and_written_once() {
+    let Some(t) = T::new("conflict").await else {
+        return;
+    };
+    // The first status write (Pending → Processing) meets a concurrent writer (409): the
+    // status path refetches and writes again; no transition is written twice or lost.
+    t.server()
+        .faults()
+        .fail(
+            Match::verb("update")
+                .resource("remediationrequests")
+                .subresource("status")
+                .namespace(&t.ns),
+            409,
+            1,
+        )
+        .unwrap();
+    let rr = t.create(&t.rr("conflict", Scenario::NoWorkflow)).await;
+    let name = rr.name_any();
+    t.wait_phase(&name, Completed).await;
+    t.settled_notification(&name, "completion").await;
+    // Pending → Processing → Analyzing → Completed: three successful writes.
+    assert_eq!(t.status_writes(&name).await, 3);
+    let conflicts = t
+        .env
+        .requests(Some(&t.ns))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r.resource == "remediationrequests" && r.subresource == "status" && r.code == 409
+        })
+        .count();
+    assert_eq!(conflicts, 1);
+    let events = t
+        .ro_events(&name, &["orchestrator.lifecycle.started"])
+        .await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.event_type == "orchestrator.lifecycle.started")
+            .count(),
+        1
+    );
+}
