@@ -517,6 +517,9 @@ impl T {
                 // (cause not found: a lost watch event or a stalled reconcile); touching again
                 // keeps this helper about the clock, which is what its callers test.
                 if touched_at.get().elapsed() > RETOUCH_AFTER {
+                    eprintln!(
+                        "[remediationorchestrator suite] no reconcile of {rr} within {RETOUCH_AFTER:?} of a touch; touching it again"
+                    );
                     self.touch(rr).await;
                     touched_at.set(std::time::Instant::now());
                 }
