@@ -244,3 +244,46 @@ async fn the_spec_is_immutable_and_the_retry_policy_is_validated() {
         other => panic!("expected 422, got {other}"),
     }
 }
+
+#[tokio::test]
+async fn a_status_update_goes_to_the_file_channel_only() {
+    let Some(t) = T::new("status-update").await else {
+        return;
+    };
+    let nr = t
+        .nr("update", "")
+        .with_type(NotificationType::StatusUpdate)
+        .with_severity("critical");
+    let done = t.run(&nr, Sent).await;
+    assert_eq!(attempts(&done), [at("file", 1, "success")]);
+    assert_eq!(
+        reason(&done),
+        Some(NotificationReason::AllDeliveriesSucceeded)
+    );
+    let lines = t.file_lines("update");
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["type"], "StatusUpdate");
+    assert!(
+        t.received("update").is_empty(),
+        "the StatusUpdate route has no webhook, so severity critical must not reach it"
+    );
+}
+
+#[tokio::test]
+async fn an_approval_request_reaches_the_file_and_the_webhook() {
+    let Some(t) = T::new("approval").await else {
+        return;
+    };
+    let nr = t.nr("approve", "").with_type(NotificationType::Approval);
+    let done = t.run(&nr, Sent).await;
+    let mut got = attempts(&done);
+    got.sort();
+    assert_eq!(got, [at("file", 1, "success"), at("webhook", 1, "success")]);
+    let status = done.status.clone().unwrap();
+    assert_eq!(
+        (status.successful_deliveries, status.failed_deliveries),
+        (2, 0)
+    );
+    assert_eq!(t.file_lines("approve").len(), 1);
+    assert_eq!(t.received("approve").len(), 1);
+}
