@@ -147,12 +147,14 @@ fn a_missing_token_file_fails_start_up_naming_it() {
     let kubeconfig = scratch.0.join("kubeconfig");
     std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: http://127.0.0.1:1\ncontexts:\n- name: a\n  context:\n    cluster: a\n    user: a\ncurrent-context: a\nusers:\n- name: a\n  user:\n    token: x\n").unwrap();
     let missing = scratch.0.join("missing-token");
-    let out = Command::new(BIN)
-        .arg(format!("--kubeconfig={}", kubeconfig.display()))
-        .arg("--datastorage-url=http://127.0.0.1:1")
-        .arg(format!("--datastorage-token-file={}", missing.display()))
-        .output()
-        .unwrap();
+    let out = fixtures::output_within(
+        Command::new(BIN)
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
+            .arg("--datastorage-url=http://127.0.0.1:1")
+            .arg(format!("--datastorage-token-file={}", missing.display())),
+        DEADLINE,
+    )
+    .expect("kubernaut-manager exits on a bad start-up flag");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -166,14 +168,15 @@ fn a_missing_token_file_fails_start_up_naming_it() {
 
 #[test]
 fn a_missing_kubeconfig_fails_start_up_naming_it() {
-    let out = Command::new(BIN)
-        .args([
+    let out = fixtures::output_within(
+        Command::new(BIN).args([
             "--kubeconfig=/nonexistent/kubeconfig",
             "--datastorage-url=http://127.0.0.1:1",
             "--datastorage-token-file=/nonexistent/t",
-        ])
-        .output()
-        .unwrap();
+        ]),
+        DEADLINE,
+    )
+    .expect("kubernaut-manager exits on a bad start-up flag");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -189,11 +192,13 @@ fn a_bad_notification_routing_fails_start_up_naming_it() {
     std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: http://127.0.0.1:1\ncontexts:\n- name: a\n  context:\n    cluster: a\n    user: a\ncurrent-context: a\nusers:\n- name: a\n  user:\n    token: x\n").unwrap();
     let routing = scratch.0.join("routing.yaml");
     std::fs::write(&routing, "channels: [not, a, map]\n").unwrap();
-    let out = Command::new(BIN)
-        .args(args(&scratch.0, &kubeconfig))
-        .arg(format!("--notification-routing={}", routing.display()))
-        .output()
-        .unwrap();
+    let out = fixtures::output_within(
+        Command::new(BIN)
+            .args(args(&scratch.0, &kubeconfig))
+            .arg(format!("--notification-routing={}", routing.display())),
+        DEADLINE,
+    )
+    .expect("kubernaut-manager exits on a bad start-up flag");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -211,13 +216,15 @@ fn a_bad_aianalysis_policy_fails_start_up_naming_it() {
     std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: http://127.0.0.1:1\ncontexts:\n- name: a\n  context:\n    cluster: a\n    user: a\ncurrent-context: a\nusers:\n- name: a\n  user:\n    token: x\n").unwrap();
     let policy = scratch.0.join("approval.rego");
     std::fs::write(&policy, "package aianalysis.approval\nthis is not rego\n").unwrap();
-    let out = Command::new(BIN)
-        .args(args(&scratch.0, &kubeconfig))
-        // Nothing listens there; start-up fails on the policy before any call.
-        .arg("--hapi-url=http://127.0.0.1:1")
-        .arg(format!("--aianalysis-policy-file={}", policy.display()))
-        .output()
-        .unwrap();
+    let out = fixtures::output_within(
+        Command::new(BIN)
+            .args(args(&scratch.0, &kubeconfig))
+            // Nothing listens there; start-up fails on the policy before any call.
+            .arg("--hapi-url=http://127.0.0.1:1")
+            .arg(format!("--aianalysis-policy-file={}", policy.display())),
+        DEADLINE,
+    )
+    .expect("kubernaut-manager exits on a bad start-up flag");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -31,7 +31,11 @@ struct Client {
 impl Client {
     fn new(mock: &RunningMock) -> Client {
         Client {
-            http: reqwest::Client::new(),
+            // Bounded: a stalled mock fails the test instead of hanging it.
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client without TLS builds"),
             base: mock.url(),
         }
     }

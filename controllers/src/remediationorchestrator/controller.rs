@@ -501,12 +501,23 @@ impl Rc<'_> {
         body: String,
     ) -> Result<Option<ObjectReference>, Error> {
         let desired = children::notification(&self.rr, kind, subject, body);
-        match self.ensure(desired).await? {
-            Ensured::Ours(nr) => Ok(Some(children::child_ref(&nr))),
-            Ensured::Foreign(nr) => {
+        match self.ensure(desired).await {
+            Ok(Ensured::Ours(nr)) => Ok(Some(children::child_ref(&nr))),
+            Ok(Ensured::Foreign(nr)) => {
                 tracing::warn!(rr = %self.name, message = %self.foreign(&nr), "notification not sent");
                 Ok(None)
             }
+            // A rejection that retrying cannot change (invalid object, forbidden, no such
+            // resource): record the outcome without it. Server errors and lost connections
+            // stay errors and are retried, since the notification may still go out.
+            Err(Error::Child {
+                source: kube::Error::Api(status),
+                ..
+            }) if (400..500).contains(&status.code) && status.code != 409 && status.code != 429 => {
+                tracing::warn!(rr = %self.name, code = status.code, reason = %status.reason, message = %status.message, "notification rejected; not sent");
+                Ok(None)
+            }
+            Err(e) => Err(e),
         }
     }
 

@@ -95,11 +95,9 @@ pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
 /// A suite whose HolmesGPT-API is a port nobody listens on: every call is a connection error.
 pub static UNREACHABLE: LazyLock<Suite> = LazyLock::new(|| {
     suite_with("aianalysis-unreachable", || {
-        // A port that was free a moment ago and is closed now: connecting is refused.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        drop(listener);
-        Ok(config(format!("http://{addr}")))
+        // Port 1 (tcpmux) is privileged and unused on loopback: connecting is refused. A port
+        // freed by dropping a listener could be taken by another test process meanwhile.
+        Ok(config("http://127.0.0.1:1".to_owned()))
     })
 });
 
@@ -253,7 +251,7 @@ impl T {
 /// `GET /mock/requests?remediation_id=<id>` on the mock.
 pub async fn mock_requests(remediation_id: &str) -> Requests {
     let url = format!("{}/mock/requests", hapi_url());
-    let response = reqwest::Client::new()
+    let response = test_http()
         .get(url)
         .query(&[("remediation_id", remediation_id)])
         .send()
@@ -266,7 +264,7 @@ pub async fn mock_requests(remediation_id: &str) -> Requests {
 /// `POST /mock/release?remediation_id=<id>`: lets a `mock-held` analysis complete.
 pub async fn release(remediation_id: &str) {
     let url = format!("{}/mock/release", hapi_url());
-    let response = reqwest::Client::new()
+    let response = test_http()
         .post(url)
         .query(&[("remediation_id", remediation_id)])
         .send()
@@ -307,4 +305,13 @@ pub fn ready(aia: &AIAnalysis) -> Option<String> {
         .iter()
         .find(|c| c.type_ == "Ready")
         .map(|c| c.status.clone())
+}
+
+/// An HTTP client for the tests' own calls to the mock: bounded, so a stalled mock fails the
+/// test instead of hanging it.
+fn test_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(AUDIT_TIMEOUT)
+        .build()
+        .expect("an HTTP client without TLS builds")
 }

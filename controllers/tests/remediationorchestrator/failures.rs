@@ -334,3 +334,38 @@ async fn a_conflicting_status_write_is_refetched_and_written_once() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_rejected_notification_does_not_hold_up_the_outcome() {
+    let Some(t) = T::new("nr-403").await else {
+        return;
+    };
+    // Every notification create in this namespace is forbidden: retrying cannot change that,
+    // so the request must still reach its outcome, without a notification reference.
+    t.server()
+        .faults()
+        .fail(
+            Match::verb("create")
+                .resource("notificationrequests")
+                .namespace(&t.ns),
+            403,
+            1000,
+        )
+        .unwrap();
+    let rr = t.create(&t.rr("nr-403", Scenario::NoWorkflow)).await;
+    let done = t.wait_phase(&rr.name_any(), Completed).await;
+    assert!(
+        done.status.unwrap().notification_request_refs.is_empty(),
+        "no notification could be created"
+    );
+    let refused = t
+        .env
+        .requests(Some(&t.ns))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.resource == "notificationrequests" && r.verb == "create")
+        .map(|r| r.code)
+        .collect::<Vec<_>>();
+    assert_eq!(refused, [403], "one attempt, not retried: {refused:?}");
+}

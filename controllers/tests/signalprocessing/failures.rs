@@ -314,14 +314,16 @@ fn kubernaut_manager_refuses_to_start_with_a_bad_policy_naming_the_file() {
     std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: http://127.0.0.1:1\ncontexts:\n- name: a\n  context:\n    cluster: a\n    user: a\ncurrent-context: a\nusers:\n- name: a\n  user:\n    token: x\n").unwrap();
     let token = dir.join("token");
     std::fs::write(&token, "t0ken\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubernaut-manager"))
-        .arg(format!("--kubeconfig={}", kubeconfig.display()))
-        .arg("--datastorage-url=http://127.0.0.1:1")
-        .arg(format!("--datastorage-token-file={}", token.display()))
-        .arg(format!("--sp-policy-dir={}", dir.display()))
-        .arg("--sp-phase-requeue-ms=10")
-        .output()
-        .unwrap();
+    let out = fixtures::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_kubernaut-manager"))
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
+            .arg("--datastorage-url=http://127.0.0.1:1")
+            .arg(format!("--datastorage-token-file={}", token.display()))
+            .arg(format!("--sp-policy-dir={}", dir.display()))
+            .arg("--sp-phase-requeue-ms=10"),
+        std::time::Duration::from_secs(60),
+    )
+    .expect("kubernaut-manager exits on a bad start-up flag");
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
