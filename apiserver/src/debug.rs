@@ -50,7 +50,11 @@ impl<'a> From<&'a RequestRecord> for Wire<'a> {
 
 /// `GET /debug/requests[?namespace=NS]`: the request log, oldest first, as a JSON array, once
 /// every request that arrived before this one has been logged (see [`crate::reqlog`]).
-pub(crate) async fn requests(state: &State, own: &Ticket, query: Option<&str>) -> Response<Body> {
+pub(crate) async fn requests(
+    state: &State,
+    own: &Ticket<'_>,
+    query: Option<&str>,
+) -> Response<Body> {
     let pairs: Vec<(String, String)> = query
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();

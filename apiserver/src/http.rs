@@ -183,7 +183,7 @@ async fn route(
     state: &Arc<State>,
     req: Request<Incoming>,
     parsed: &mut Parsed,
-    ticket: &crate::reqlog::Ticket,
+    ticket: &crate::reqlog::Ticket<'_>,
 ) -> Result<Response<Body>, ApiError> {
     let path = req.uri().path().to_owned();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();

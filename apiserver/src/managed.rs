@@ -1483,6 +1483,9 @@ pub fn validate_manager(manager: &str) -> Vec<Cause> {
             "fieldManager",
             format!("Too long: may not be more than {FIELD_MANAGER_MAX_LEN} bytes"),
         ));
+        // Unlike kube, stop here: one cause per bad character, each quoting the whole value,
+        // grows with the square of the length, and a query string may be 400 KB long.
+        return causes;
     }
     for (i, ch) in manager.char_indices() {
         if ch.is_control() {
@@ -1519,6 +1522,18 @@ pub fn manager_from_user_agent(user_agent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overlong_manager_is_one_cause_not_one_per_character() {
+        let causes = validate_manager(&"\u{1}".repeat(100_000));
+        assert_eq!(causes.len(), 1);
+        let causes = validate_manager("a\u{1}b\u{2}");
+        assert_eq!(
+            causes.len(),
+            2,
+            "each bad character of a short value is named"
+        );
+    }
 
     fn deployment_shape() -> Shape<'static> {
         Shape::builtin(smp::root_type("apps/v1", "Deployment").expect("built in"))

@@ -42,9 +42,24 @@ struct Inner {
     in_flight: BTreeSet<u64>,
 }
 
-/// A request being handled: its sequence number, to hand back to [`RequestLog::finish`].
-#[must_use = "a begun request must be finished, or readers wait for it until SETTLE_LIMIT"]
-pub struct Ticket(u64);
+/// A request being handled: its sequence number, handed back to [`RequestLog::finish`]. A
+/// ticket dropped unfinished (the handler was cancelled with its connection, or panicked) takes
+/// its request out of the in-flight set, so readers never wait for a request that will not be
+/// logged.
+#[must_use = "a begun request is logged by passing its ticket to RequestLog::finish"]
+pub struct Ticket<'a> {
+    log: &'a RequestLog,
+    seq: u64,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let removed = self.log.lock().in_flight.remove(&self.seq);
+        if removed {
+            self.log.logged.notify_waiters();
+        }
+    }
+}
 
 impl RequestLog {
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -52,19 +67,19 @@ impl RequestLog {
     }
 
     /// Registers a request that has just arrived.
-    pub fn begin(&self) -> Ticket {
+    pub fn begin(&self) -> Ticket<'_> {
         let mut inner = self.lock();
         let seq = inner.next;
         inner.next += 1;
         inner.in_flight.insert(seq);
-        Ticket(seq)
+        Ticket { log: self, seq }
     }
 
     /// Logs the request `ticket` stands for.
-    pub fn finish(&self, ticket: Ticket, record: RequestRecord) {
+    pub fn finish(&self, ticket: Ticket<'_>, record: RequestRecord) {
         {
             let mut inner = self.lock();
-            inner.in_flight.remove(&ticket.0);
+            inner.in_flight.remove(&ticket.seq);
             if inner.records.len() >= REQUEST_LOG_CAP {
                 inner.records.pop_front();
             }
@@ -91,7 +106,7 @@ impl RequestLog {
     /// `/debug/requests` endpoint), which is not waited for.
     pub async fn settled(
         &self,
-        own: Option<&Ticket>,
+        own: Option<&Ticket<'_>>,
         keep: impl Fn(&RequestRecord) -> bool,
     ) -> Vec<RequestRecord> {
         self.settled_within(SETTLE_LIMIT, own, keep).await
@@ -100,11 +115,11 @@ impl RequestLog {
     async fn settled_within(
         &self,
         limit: Duration,
-        own: Option<&Ticket>,
+        own: Option<&Ticket<'_>>,
         keep: impl Fn(&RequestRecord) -> bool,
     ) -> Vec<RequestRecord> {
         let horizon = match own {
-            Some(t) => t.0,
+            Some(t) => t.seq,
             None => self.lock().next,
         };
         let wait = async {
@@ -193,6 +208,17 @@ mod tests {
         let seen = log
             .settled_within(Duration::from_millis(20), None, |_| true)
             .await;
+        assert!(seen.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_unfinished_is_not_waited_for() {
+        let log = RequestLog::default();
+        let cancelled = log.begin();
+        drop(cancelled);
+        let seen = tokio::time::timeout(Duration::from_secs(5), log.settled(None, |_| true))
+            .await
+            .expect("a dropped ticket must leave the in-flight set");
         assert!(seen.is_empty());
     }
 

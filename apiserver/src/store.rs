@@ -736,7 +736,6 @@ impl Store {
             managed::track_update(None, &mut obj, sent.as_ref(), writer, Shape::root(&info));
         }
         match (info.group.as_str(), info.plural.as_str()) {
-            ("", "secrets") => fold_string_data(&mut obj),
             ("", "namespaces") => {
                 let labels = meta_mut(&mut obj)
                     .entry("labels")

@@ -5,6 +5,9 @@
 
 use std::path::PathBuf;
 
+/// How long the mock may take to finish its in-flight requests at shutdown.
+const HAPI_SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 use anyhow::Context as _;
 
 /// `ds-bootstrap datastorage` arguments.
@@ -91,9 +94,13 @@ async fn serve(args: DaemonArgs) -> anyhow::Result<()> {
         .context("DataStorage stopped with an error");
     if let Some(hapi) = hapi {
         // DataStorage stopping for any reason ends the daemon; the mock goes with it.
-        hapi.shutdown()
-            .await
-            .context("the HolmesGPT-API mock stopped with an error")?;
+        // Bounded: a test stuck in a slow mock response must not keep the daemon alive.
+        match tokio::time::timeout(HAPI_SHUTDOWN_LIMIT, hapi.shutdown()).await {
+            Ok(stopped) => stopped.context("the HolmesGPT-API mock stopped with an error")?,
+            Err(_) => eprintln!(
+                "ds-bootstrap daemon: the HolmesGPT-API mock still had requests in flight after {HAPI_SHUTDOWN_LIMIT:?}; exiting without them"
+            ),
+        }
     }
     stopped
 }
