@@ -43,8 +43,29 @@ pub struct RunData {
     pub peak_processes: usize,
     /// How many /proc samples were taken.
     pub samples: u64,
+    /// The machine's CPU use over the run (absent in reports from before it was measured).
+    #[serde(default)]
+    pub cpu: Option<MachineCpu>,
     /// nextest's human-readable output.
     pub log: String,
+}
+
+/// The whole machine's CPU use over one run, from `/proc/stat`: every process counts, the
+/// shared infrastructure and the baseline's shared server and manager included, so measure on
+/// an otherwise quiet machine.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MachineCpu {
+    /// Busy share of all cores, 0 to 1.
+    pub busy: f64,
+    /// Online cores.
+    pub cores: u32,
+}
+
+impl MachineCpu {
+    /// CPU-seconds spent during a run of `wall_s` seconds.
+    pub fn busy_s(&self, wall_s: f64) -> f64 {
+        self.busy * f64::from(self.cores) * wall_s
+    }
 }
 
 /// One process's "first touch → environment ready" time.
@@ -154,6 +175,17 @@ pub struct LevelSummary {
     pub ready_p95_ms: Option<f64>,
     /// Processes that used another process's API server.
     pub shared_servers: usize,
+    /// Mean CPU-seconds the machine spent per run.
+    pub cpu_busy_s: Option<f64>,
+    /// Mean busy share of all cores.
+    pub cpu_busy: Option<f64>,
+    /// Online cores.
+    pub cores: Option<u32>,
+    /// The most this mode could beat the baseline's wall at this `-j` on this machine if its
+    /// CPU work were spread perfectly over every core: baseline wall ÷ (CPU-seconds ÷ cores).
+    /// A measured speedup near it means the run is CPU-bound, and only more cores (or less work
+    /// per test) can raise it.
+    pub speedup_ceiling_vs_baseline: Option<f64>,
 }
 
 impl MatrixData {
@@ -221,6 +253,12 @@ impl MatrixData {
                     .collect();
                 let baseline = self.baseline.as_deref().filter(|b| *b != mode);
                 let span = self.mean_span(&mode, j).unwrap_or(0.0);
+                let cpu: Vec<(f64, f64, u32)> = runs
+                    .iter()
+                    .filter_map(|r| r.cpu.map(|c| (c.busy_s(r.wall_s), c.busy, c.cores)))
+                    .collect();
+                let cpu_busy_s = stats::mean(&cpu.iter().map(|c| c.0).collect::<Vec<_>>());
+                let cores = cpu.iter().map(|c| c.2).max();
                 out.push(LevelSummary {
                     mode: mode.clone(),
                     jobs: j,
@@ -249,6 +287,15 @@ impl MatrixData {
                     ready_median_ms: stats::percentile(&ready, 50.0),
                     ready_p95_ms: stats::percentile(&ready, 95.0),
                     shared_servers: summaries.iter().map(|s| s.shared_servers).sum(),
+                    cpu_busy_s,
+                    cpu_busy: stats::mean(&cpu.iter().map(|c| c.1).collect::<Vec<_>>()),
+                    cores,
+                    speedup_ceiling_vs_baseline: baseline
+                        .and_then(|b| self.mean_wall(b, j))
+                        .zip(cpu_busy_s.zip(cores))
+                        .and_then(|(wb, (busy_s, cores))| {
+                            stats::speedup(wb, busy_s / f64::from(cores))
+                        }),
                 });
             }
         }
@@ -293,6 +340,11 @@ pub(crate) mod tests {
                     peak_rss_bytes: (u64::from(jobs) * 100) << 20,
                     peak_processes: jobs as usize,
                     samples: 10,
+                    // Half of 2 cores busy at -j 1, all of them at -j 2.
+                    cpu: Some(MachineCpu {
+                        busy: if jobs == 1 { 0.5 } else { 1.0 },
+                        cores: 2,
+                    }),
                     log: String::new(),
                 }
             };
@@ -391,6 +443,13 @@ pub(crate) mod tests {
         // The baseline has no speedup against itself, and reports its shared server.
         assert_eq!(levels[2].speedup_vs_baseline, None);
         assert_eq!(levels[2].shared_servers, 1);
+        // CPU: -j 2 ran 4 s with both cores busy = 8 CPU-seconds, which 2 cores need at least
+        // 4 s for: the baseline's 8 s at -j 2 can be beaten by 2× at most, as it was.
+        assert_eq!((two.cpu_busy_s, two.cpu_busy, two.cores), (Some(8.0), Some(1.0), Some(2)));
+        assert_eq!(two.speedup_ceiling_vs_baseline, Some(2.0));
+        // -j 1: 8 s at half of 2 cores = 8 CPU-seconds; the baseline's -j 1 took 9 s.
+        assert_eq!(one.speedup_ceiling_vs_baseline, Some(9.0 / 4.0));
+        assert_eq!(levels[2].speedup_ceiling_vs_baseline, None);
         assert_eq!(levels[3].ready_median_ms, None);
         assert_eq!(levels[3].peak_rss_bytes, 200 << 20);
     }
@@ -401,5 +460,21 @@ pub(crate) mod tests {
         let json = serde_json::to_string(&data).unwrap();
         let back: MatrixData = serde_json::from_str(&json).unwrap();
         assert_eq!(back, data);
+    }
+
+    #[test]
+    fn reports_from_before_cpu_was_measured_still_load() {
+        let mut data = sample();
+        let mut json: serde_json::Value = serde_json::to_value(&data).unwrap();
+        for run in json["runs"].as_array_mut().unwrap() {
+            run.as_object_mut().unwrap().remove("cpu");
+        }
+        let back: MatrixData = serde_json::from_value(json).unwrap();
+        for run in &mut data.runs {
+            run.cpu = None;
+        }
+        assert_eq!(back, data);
+        assert!(back.levels().iter().all(|l| l.cpu_busy_s.is_none()
+            && l.speedup_ceiling_vs_baseline.is_none()));
     }
 }

@@ -1,4 +1,4 @@
-//! Measures the memory of a run's test processes from `/proc`.
+//! Measures the memory of a run's test processes, and the machine's CPU use, from `/proc`.
 //!
 //! A sample sums the resident set size of every process whose parent chain leads to the
 //! nextest command the runner started, except the tools around the tests (cargo, rustc,
@@ -55,6 +55,29 @@ pub struct Sample {
     pub pids: Vec<u32>,
 }
 
+/// The machine's CPU counters (`/proc/stat`'s first line), in clock ticks summed over every
+/// core since boot. Two readings give the busy share of an interval without knowing the tick
+/// rate: busy ticks ÷ all ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuTicks {
+    /// user + nice + system + irq + softirq + steal.
+    pub busy: u64,
+    /// busy + idle + iowait.
+    pub total: u64,
+    /// Online cores (`cpuN` lines).
+    pub cores: u32,
+}
+
+impl CpuTicks {
+    /// The busy fraction of all cores between `earlier` and `self`; `None` when no tick passed
+    /// or the counters went backwards (they do not, short of a reboot).
+    pub fn busy_since(&self, earlier: &CpuTicks) -> Option<f64> {
+        let busy = self.busy.checked_sub(earlier.busy)?;
+        let total = self.total.checked_sub(earlier.total)?;
+        (total > 0).then(|| busy as f64 / total as f64)
+    }
+}
+
 /// Reads a `/proc`-like directory.
 #[derive(Clone, Debug)]
 pub struct ProcFs {
@@ -72,6 +95,12 @@ impl ProcFs {
     /// A `/proc`-like tree at `root` (tests).
     pub fn at(root: impl Into<PathBuf>) -> ProcFs {
         ProcFs { root: root.into() }
+    }
+
+    /// The machine's CPU counters now; `None` when `stat` is missing or not in the kernel's
+    /// format.
+    pub fn cpu_ticks(&self) -> Option<CpuTicks> {
+        parse_cpu_ticks(&std::fs::read_to_string(self.root.join("stat")).ok()?)
     }
 
     /// Every process that can be read now. Processes that exit while being read are skipped.
@@ -224,6 +253,34 @@ pub fn descendants(root: u32, parents: &HashMap<u32, u32>) -> HashSet<u32> {
     }
     out.remove(&root);
     out
+}
+
+/// `/proc/stat`: `cpu  user nice system idle iowait irq softirq steal guest guest_nice`, then a
+/// `cpuN` line per core. Guest time is already inside user and nice, so it is not added again.
+fn parse_cpu_ticks(stat: &str) -> Option<CpuTicks> {
+    let mut lines = stat.lines();
+    let mut fields = lines.next()?.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let v: Vec<u64> = fields.map_while(|f| f.parse().ok()).collect();
+    if v.len() < 4 {
+        return None;
+    }
+    let at = |i: usize| v.get(i).copied().unwrap_or(0);
+    let busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
+    let cores = lines
+        .filter(|l| {
+            l.strip_prefix("cpu")
+                .and_then(|rest| rest.split_whitespace().next())
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .count();
+    Some(CpuTicks {
+        busy,
+        total: busy + at(3) + at(4),
+        cores: u32::try_from(cores).ok().filter(|&c| c > 0)?,
+    })
 }
 
 /// `pid (comm) S ppid ...` → (comm, ppid). The name may hold spaces and parentheses, so it
@@ -380,6 +437,38 @@ mod tests {
         // Verdicts are cached per pid.
         assert_eq!(verdicts.get(&121), Some(&false));
         assert_eq!(verdicts.get(&110), Some(&true));
+    }
+
+    #[test]
+    fn cpu_counters_give_the_busy_share_of_an_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let procfs = ProcFs::at(dir.path());
+        assert_eq!(procfs.cpu_ticks(), None, "no stat file");
+        let stat = |user: u64, idle: u64| {
+            format!(
+                "cpu  {user} 0 10 {idle} 5 1 2 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\ncpu1 1 0 0 1 0 0 0 0 0 0\nintr 1 2 3\nctxt 99\n"
+            )
+        };
+        std::fs::write(dir.path().join("stat"), stat(100, 1000)).unwrap();
+        let before = procfs.cpu_ticks().unwrap();
+        assert_eq!(
+            before,
+            CpuTicks {
+                busy: 113,
+                total: 1118,
+                cores: 2
+            }
+        );
+        // 300 busy and 100 idle ticks later: 75% busy.
+        std::fs::write(dir.path().join("stat"), stat(400, 1100)).unwrap();
+        let after = procfs.cpu_ticks().unwrap();
+        assert_eq!(after.busy_since(&before), Some(0.75));
+        assert_eq!(before.busy_since(&after), None, "counters never go back");
+        assert_eq!(after.busy_since(&after), None, "no time passed");
+        std::fs::write(dir.path().join("stat"), "intr 1 2 3\n").unwrap();
+        assert_eq!(procfs.cpu_ticks(), None, "not the kernel's format");
+        std::fs::write(dir.path().join("stat"), "cpu  1 2\ncpu0 1 2\n").unwrap();
+        assert_eq!(procfs.cpu_ticks(), None, "too few fields");
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn mib(bytes: u64) -> String {
     }
 }
 
-const LEVEL_HEADER: [&str; 11] = [
+const LEVEL_HEADER: [&str; 13] = [
     "-j",
     "runs",
     "wall (s)",
@@ -104,9 +104,11 @@ const LEVEL_HEADER: [&str; 11] = [
     "pass rate (failed/flaky)",
     "peak memory",
     "env-ready median / p95 (ms)",
+    "CPU busy (CPU-s, share of cores)",
+    "speedup ceiling vs baseline",
 ];
 
-fn level_row(l: &LevelSummary) -> [String; 11] {
+fn level_row(l: &LevelSummary) -> [String; 13] {
     [
         l.jobs.to_string(),
         l.runs.to_string(),
@@ -133,6 +135,11 @@ fn level_row(l: &LevelSummary) -> [String; 11] {
         ),
         mib(l.peak_rss_bytes),
         format!("{} / {}", ms(l.ready_median_ms), ms(l.ready_p95_ms)),
+        match (l.cpu_busy_s, l.cores) {
+            (Some(s), Some(cores)) => format!("{s:.2} s, {} of {cores}", pct(l.cpu_busy)),
+            _ => "–".into(),
+        },
+        times(l.speedup_ceiling_vs_baseline),
     ]
 }
 
@@ -157,7 +164,10 @@ pub fn markdown(data: &MatrixData) -> String {
     let _ = writeln!(
         out,
         "Utilization = Σ test durations ÷ (wall × j); the test-span variant leaves out nextest's start-up and the setup script. \
-         Peak memory = the largest Σ RSS of the test processes at one instant (sampled from /proc; shared infrastructure excluded).\n"
+         Peak memory = the largest Σ RSS of the test processes at one instant (sampled from /proc; shared infrastructure excluded). \
+         CPU busy = the whole machine's CPU time over the run (from /proc/stat, shared infrastructure included: measure on a quiet machine). \
+         Speedup ceiling = the baseline's wall ÷ (this run's CPU-seconds ÷ cores): the most this mode could beat the baseline by on this machine \
+         if its work were spread perfectly over every core. A speedup near its ceiling is CPU-bound: only more cores, or less CPU per test, raise it.\n"
     );
     let levels = data.levels();
     for mode in data.modes() {
@@ -490,6 +500,7 @@ mod tests {
         assert!(md.contains("| 2 | 1 | 4.00 | 3.40 | "), "{md}");
         assert!(md.contains("| 2.00× / 2.06× | 2.00× / 2.06× |"), "{md}");
         assert!(md.contains("75.0% (1/1) of 4"), "{md}");
+        assert!(md.contains("| 8.00 s, 100.0% of 2 | 2.00× |"), "{md}");
         assert!(
             md.contains("1 process(es) used an API server owned by another process."),
             "{md}"

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::error::Error;
 use crate::events::Collector;
-use crate::model::{ReadyTime, RunData};
+use crate::model::{MachineCpu, ReadyTime, RunData};
 use crate::procfs::ProcFs;
 
 /// How much of nextest's human-readable output a run keeps (the tail): enough for the
@@ -137,6 +137,7 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
     let command_text = argv.join(" ");
     let started_wall = SystemTime::now();
     let started = Instant::now();
+    let cpu_before = procfs.cpu_ticks();
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .current_dir(&spec.workspace)
@@ -237,6 +238,12 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
         std::thread::sleep(spec.sample_every);
     };
     let wall_s = started.elapsed().as_secs_f64();
+    let cpu = cpu_before.zip(procfs.cpu_ticks()).and_then(|(before, after)| {
+        Some(MachineCpu {
+            busy: after.busy_since(&before)?,
+            cores: after.cores,
+        })
+    });
     let _ = reader.join();
     while let Ok(Line::Out(at, line)) = rx.try_recv() {
         collector.line(at.duration_since(started).as_secs_f64(), &line);
@@ -272,6 +279,7 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
         peak_rss_bytes: peak_rss,
         peak_processes: peak_procs,
         samples,
+        cpu,
         log,
     })
 }

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use matrix::events::{Outcome, TestTiming};
-use matrix::model::{MatrixData, ReadyTime, RunData};
+use matrix::model::{MachineCpu, MatrixData, ReadyTime, RunData};
 
 /// A cold Chromium start on a loaded 2-core machine takes a few seconds; a minute means hung.
 const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(60);
@@ -78,6 +78,10 @@ fn sample() -> MatrixData {
             peak_rss_bytes: u64::from(jobs) * (120 << 20),
             peak_processes: jobs as usize,
             samples: 100,
+            cpu: Some(MachineCpu {
+                busy: 0.9,
+                cores: 2,
+            }),
             log: String::new(),
         }
     };
