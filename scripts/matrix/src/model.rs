@@ -445,7 +445,10 @@ pub(crate) mod tests {
         assert_eq!(levels[2].shared_servers, 1);
         // CPU: -j 2 ran 4 s with both cores busy = 8 CPU-seconds, which 2 cores need at least
         // 4 s for: the baseline's 8 s at -j 2 can be beaten by 2× at most, as it was.
-        assert_eq!((two.cpu_busy_s, two.cpu_busy, two.cores), (Some(8.0), Some(1.0), Some(2)));
+        assert_eq!(
+            (two.cpu_busy_s, two.cpu_busy, two.cores),
+            (Some(8.0), Some(1.0), Some(2))
+        );
         assert_eq!(two.speedup_ceiling_vs_baseline, Some(2.0));
         // -j 1: 8 s at half of 2 cores = 8 CPU-seconds; the baseline's -j 1 took 9 s.
         assert_eq!(one.speedup_ceiling_vs_baseline, Some(9.0 / 4.0));
@@ -474,7 +477,10 @@ pub(crate) mod tests {
             run.cpu = None;
         }
         assert_eq!(back, data);
-        assert!(back.levels().iter().all(|l| l.cpu_busy_s.is_none()
-            && l.speedup_ceiling_vs_baseline.is_none()));
+        assert!(
+            back.levels()
+                .iter()
+                .all(|l| l.cpu_busy_s.is_none() && l.speedup_ceiling_vs_baseline.is_none())
+        );
     }
 }

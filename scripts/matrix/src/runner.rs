@@ -238,12 +238,14 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
         std::thread::sleep(spec.sample_every);
     };
     let wall_s = started.elapsed().as_secs_f64();
-    let cpu = cpu_before.zip(procfs.cpu_ticks()).and_then(|(before, after)| {
-        Some(MachineCpu {
-            busy: after.busy_since(&before)?,
-            cores: after.cores,
-        })
-    });
+    let cpu = cpu_before
+        .zip(procfs.cpu_ticks())
+        .and_then(|(before, after)| {
+            Some(MachineCpu {
+                busy: after.busy_since(&before)?,
+                cores: after.cores,
+            })
+        });
     let _ = reader.join();
     while let Ok(Line::Out(at, line)) = rx.try_recv() {
         collector.line(at.duration_since(started).as_secs_f64(), &line);
