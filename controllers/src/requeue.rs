@@ -1,12 +1,34 @@
 //! Turns consecutive reconcile failures of one object into jittered exponential requeue
-//! delays (for `error_policy`), and forgets them once the object reconciles cleanly.
+//! delays (for `error_policy`), and forgets them once the object reconciles cleanly; and caps
+//! requeues at an object's deadline, so a deadline is never overslept.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt as _};
 use manager::Backoff;
+
+use crate::api::Time;
+use crate::clock::Clock;
+
+/// The shortest requeue: a deadline that has just passed is acted on at once, not in a busy loop.
+const MIN_REQUEUE: Duration = Duration::from_millis(1);
+
+/// Time left until `deadline` by `clock` (zero when past), `None` without a deadline.
+pub fn time_left(deadline: Option<&Time>, clock: &Clock) -> Option<Duration> {
+    let left = deadline?.0.duration_since(clock.now());
+    Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
+}
+
+/// A requeue after `delay`, or at the deadline `left` away if that comes first.
+pub fn requeue_within(delay: Duration, left: Option<Duration>) -> Action {
+    match left {
+        Some(left) => Action::requeue(delay.min(left.max(MIN_REQUEUE))),
+        None => Action::requeue(delay),
+    }
+}
 
 /// Failure counts per object (namespace, name), shared by a controller's reconciles.
 #[derive(Debug)]
@@ -27,13 +49,20 @@ impl ErrorBackoff {
     /// Records a failure of `obj` and returns the requeue for it: the first failure waits
     /// `base`, each further one `factor` times longer, up to `cap`, ± jitter.
     pub fn on_error<K: Resource>(&self, obj: &K) -> Action {
+        self.on_error_within(obj, None)
+    }
+
+    /// [`ErrorBackoff::on_error`], but no later than `left` (the time left before the object's
+    /// deadline): an object whose deadline passes while it backs off is reconciled, and timed
+    /// out, at its deadline rather than at the end of a backoff of up to minutes.
+    pub fn on_error_within<K: Resource>(&self, obj: &K, left: Option<Duration>) -> Action {
         let attempt = {
             let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
             let n = failures.entry(key(obj)).or_insert(0);
             *n = n.saturating_add(1);
             *n - 1
         };
-        Action::requeue(self.backoff.delay(attempt))
+        requeue_within(self.backoff.delay(attempt), left)
     }
 
     /// Forgets the failures of `obj` (call after a successful reconcile).
@@ -102,5 +131,55 @@ mod tests {
         );
         let other_ns = WorkflowExecution::test("a").with_namespace("other");
         assert_eq!(errors.failures(&other_ns), 0, "namespaces are distinct");
+    }
+
+    #[test]
+    fn a_deadline_caps_the_backoff() {
+        let errors = ErrorBackoff::new(Backoff::new(
+            Duration::from_secs(30),
+            2.0,
+            Duration::from_secs(300),
+            0.0,
+        ));
+        let a = WorkflowExecution::test("a");
+        let soon = Some(Duration::from_millis(250));
+        assert_eq!(
+            errors.on_error_within(&a, soon),
+            Action::requeue(Duration::from_millis(250)),
+            "the deadline comes before the 30 s backoff"
+        );
+        assert_eq!(
+            errors.on_error_within(&a, Some(Duration::from_secs(3600))),
+            Action::requeue(Duration::from_secs(60)),
+            "a far deadline leaves the backoff alone; the failure count still grew"
+        );
+        assert_eq!(
+            errors.on_error_within(&a, Some(Duration::ZERO)),
+            Action::requeue(MIN_REQUEUE),
+            "a passed deadline is acted on at once"
+        );
+        assert_eq!(
+            errors.on_error_within(&a, None),
+            Action::requeue(Duration::from_secs(240))
+        );
+    }
+
+    #[test]
+    fn time_left_follows_the_clock() {
+        let clock = Clock::adjustable();
+        assert_eq!(time_left(None, &clock), None);
+        let deadline = Time(
+            clock
+                .now()
+                .checked_add(jiff::SignedDuration::from_secs(60))
+                .unwrap(),
+        );
+        let left = time_left(Some(&deadline), &clock).unwrap();
+        assert!(
+            left <= Duration::from_secs(60) && left > Duration::from_secs(50),
+            "{left:?}"
+        );
+        clock.advance(Duration::from_secs(120));
+        assert_eq!(time_left(Some(&deadline), &clock), Some(Duration::ZERO));
     }
 }

@@ -112,6 +112,24 @@ impl ControllerContext {
             .graceful_shutdown_on(self.shutdown.clone().cancelled_owned())
     }
 
+    /// [`ControllerContext::controller`], but woken by a watch event only when the object's
+    /// `metadata.generation` changed: when it is created or its spec changes, not when its status
+    /// or metadata is written. Requeues still wake it. A controller that records each failed
+    /// attempt in its status needs this: otherwise the watch event of its own write reconciles
+    /// the object again at once, and its error backoff never applies (a hot loop against a
+    /// failing dependency).
+    pub fn controller_on_generation<K>(&self, api: Api<K>, wc: watcher::Config) -> Controller<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    {
+        let (store, events) = self.tracked_watch(api, wc);
+        let changed = events
+            .applied_objects()
+            .predicate_filter(kube::runtime::predicates::generation, Default::default());
+        Controller::for_stream(changed, store)
+            .graceful_shutdown_on(self.shutdown.clone().cancelled_owned())
+    }
+
     /// A reflected watch of `api`: a store (a cache the reconciler can read) and the stream of
     /// touched objects to feed `Controller::owns_stream` / `watches_stream`. The store counts
     /// towards readiness; watch errors are retried by the controller's backoff and remembered

@@ -25,7 +25,7 @@ use crate::api::aianalysis::{
 use crate::api::{AIAnalysis, AIAnalysisPhase, CONDITION_READY, FINALIZER, Time};
 use crate::clock::Clock;
 use crate::conditions::set_condition;
-use crate::requeue::ErrorBackoff;
+use crate::requeue::{self, ErrorBackoff};
 
 /// Name of the controller in the manager (and in logs).
 pub const CONTROLLER_NAME: &str = "aianalysis";
@@ -221,9 +221,11 @@ pub async fn reconcile(aia: Arc<AIAnalysis>, ctx: Arc<Context>) -> Result<Action
     result
 }
 
-/// Requeues a failed reconcile after the configured jittered backoff for its attempt.
+/// Requeues a failed reconcile after the configured jittered backoff for its attempt, or at
+/// `spec.timesOutAt` if that comes first.
 pub fn error_policy(aia: Arc<AIAnalysis>, error: &Error, ctx: Arc<Context>) -> Action {
-    let action = ctx.errors.on_error(&*aia);
+    let left = requeue::time_left(aia.spec.times_out_at.as_ref(), &ctx.config.clock);
+    let action = ctx.errors.on_error_within(&*aia, left);
     tracing::warn!(aia = %aia.name_any(), %error, failures = ctx.errors.failures(&*aia), "reconcile failed; requeueing");
     action
 }
@@ -328,17 +330,12 @@ impl Step<'_> {
 
     /// Time left until `spec.timesOutAt` (zero when past), `None` without a deadline.
     fn time_left(&self) -> Option<Duration> {
-        let deadline = self.aia.spec.times_out_at.as_ref()?.0;
-        let left = deadline.duration_since(self.ctx.config.clock.now());
-        Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
+        requeue::time_left(self.aia.spec.times_out_at.as_ref(), &self.ctx.config.clock)
     }
 
     /// A requeue after `delay`, but no later than the deadline.
     fn requeue(&self, delay: Duration) -> Action {
-        match self.time_left() {
-            Some(left) => Action::requeue(delay.min(left.max(Duration::from_millis(1)))),
-            None => Action::requeue(delay),
-        }
+        requeue::requeue_within(delay, self.time_left())
     }
 
     fn status(&self) -> AIAnalysisStatus {

@@ -33,7 +33,7 @@ use crate::api::{
 };
 use crate::clock::Clock;
 use crate::conditions::set_condition;
-use crate::requeue::ErrorBackoff;
+use crate::requeue::{self, ErrorBackoff};
 
 /// Name of the controller in the manager (and in logs).
 pub const CONTROLLER_NAME: &str = "signalprocessing";
@@ -163,10 +163,14 @@ impl Context {
 }
 
 /// Registers the SignalProcessing controller on `manager`: watches every SignalProcessing.
+///
+/// Woken by creation and spec changes only: each failed enrichment writes `failureInfo`, and if
+/// that write woke the controller again the error backoff would never apply. Phases advance by
+/// the requeue after each transition, not by the watch event of the write.
 pub fn register(manager: &mut Manager, config: Config, metrics: Metrics, audit: AuditStore) {
     manager.add(CONTROLLER_NAME, move |ctx: ControllerContext| {
         let client = ctx.client();
-        let controller = ctx.controller(
+        let controller = ctx.controller_on_generation(
             Api::<SignalProcessing>::all(client.clone()),
             watcher::Config::default(),
         );
@@ -184,9 +188,12 @@ pub async fn reconcile(sp: Arc<SignalProcessing>, ctx: Arc<Context>) -> Result<A
     result
 }
 
-/// Requeues a failed reconcile after the configured jittered backoff for its attempt.
+/// Requeues a failed reconcile after the configured jittered backoff for its attempt, or at
+/// `spec.timesOutAt` if that comes first.
 pub fn error_policy(sp: Arc<SignalProcessing>, error: &Error, ctx: Arc<Context>) -> Action {
-    let action = ctx.errors.on_error(&*sp);
+    // Capped at the deadline: an enrichment that keeps failing still fails on time.
+    let left = requeue::time_left(sp.spec.times_out_at.as_ref(), &ctx.config.clock);
+    let action = ctx.errors.on_error_within(&*sp, left);
     tracing::warn!(sp = %sp.name_any(), %error, failures = ctx.errors.failures(&*sp), "reconcile failed; requeueing");
     action
 }

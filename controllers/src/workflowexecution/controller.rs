@@ -27,7 +27,7 @@ use crate::api::{
 };
 use crate::clock::Clock;
 use crate::conditions::set_condition;
-use crate::requeue::ErrorBackoff;
+use crate::requeue::{self, ErrorBackoff};
 
 /// Name of the controller in the manager (and in logs).
 pub const CONTROLLER_NAME: &str = "workflowexecution";
@@ -211,9 +211,10 @@ pub async fn reconcile(wfe: Arc<WorkflowExecution>, ctx: Arc<Context>) -> Result
     result
 }
 
-/// Requeues a failed reconcile after the configured jittered backoff for its attempt.
+/// Requeues a failed reconcile after the configured jittered backoff for its attempt, or at
+/// `spec.timesOutAt` if that comes first.
 pub fn error_policy(wfe: Arc<WorkflowExecution>, error: &Error, ctx: Arc<Context>) -> Action {
-    let action = ctx.errors.on_error(&*wfe);
+    let action = ctx.errors.on_error_within(&*wfe, time_left(&wfe, &ctx));
     tracing::warn!(wfe = %wfe.name_any(), %error, failures = ctx.errors.failures(&*wfe), "reconcile failed; requeueing");
     action
 }
@@ -313,9 +314,7 @@ fn now(ctx: &Context) -> Time {
 
 /// Time left until `spec.timesOutAt` (zero when past), `None` without a deadline.
 fn time_left(wfe: &WorkflowExecution, ctx: &Context) -> Option<Duration> {
-    let deadline = wfe.spec.times_out_at.as_ref()?.0;
-    let left = deadline.duration_since(ctx.config.clock.now());
-    Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
+    requeue::time_left(wfe.spec.times_out_at.as_ref(), &ctx.config.clock)
 }
 
 fn jobs_api(ctx: &Context) -> Api<Job> {

@@ -80,6 +80,15 @@ pub static METRICS: LazyLock<Suite> = LazyLock::new(|| suite("signalprocessing-m
 /// Another single-test registry, for the test that counts enrichment errors.
 pub static ERRORS: LazyLock<Suite> = LazyLock::new(|| suite("signalprocessing-errors"));
 
+/// A single-test suite whose errors back off for 10 minutes: longer than any test waits, so a
+/// test that finishes saw the deadline cap the backoff, and counts every attempt exactly.
+pub static SLOW_RETRY: LazyLock<Suite> = LazyLock::new(|| {
+    suite_with("signalprocessing-slow-retry", || Config {
+        error_backoff: Backoff::new(Duration::from_secs(600), 2.0, Duration::from_secs(600), 0.0),
+        ..config(Policies::builtin())
+    })
+});
+
 /// The clock of [`MOVABLE_CLOCK`]'s controller, which its single test moves forward.
 pub static CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
 

@@ -10,7 +10,7 @@ use controllers::api::{Environment, Priority};
 use controllers::signalprocessing::Config;
 use fixtures::eventually;
 
-use crate::env::{BROKEN_POLICIES, CLOCK, ERRORS, FAULTS, MOVABLE_CLOCK, T, condition};
+use crate::env::{BROKEN_POLICIES, CLOCK, ERRORS, FAULTS, MOVABLE_CLOCK, SLOW_RETRY, T, condition};
 
 /// Faults that outlast any test: cleared by the test once it has seen what it needs.
 const FOREVER: usize = 1_000_000;
@@ -94,6 +94,39 @@ async fn moving_the_clock_past_the_deadline_fails_a_signal_stuck_in_enrichment()
         condition(&failed, "Ready"),
         Some(("False".into(), "TimedOut".into()))
     );
+}
+
+#[tokio::test]
+async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
+    let Some(t) = T::on(&SLOW_RETRY, "backoff").await else {
+        return;
+    };
+    t.faults()
+        .fail(
+            Match::verb("get").resource("namespaces").name(&t.ns),
+            500,
+            FOREVER,
+        )
+        .unwrap();
+    // The spec is immutable, so the deadline is set at creation: 2 s away, far inside the
+    // 10-minute backoff. The first enrichment fails at once; its retry must come at the
+    // deadline, which fails the signal.
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    t.create(&t.sp("backoff").with_times_out_at(soon)).await;
+    let failed = t.wait_phase("backoff", Failed).await;
+    t.faults().clear();
+    let info = failed.status.clone().unwrap().failure_info.unwrap();
+    assert!(info.error.contains("TimedOut"), "{}", info.error);
+    if info.error.contains("Enriching") {
+        // Exactly one attempt: the controller's own failureInfo write did not wake it again,
+        // so the backoff held until the deadline.
+        assert_eq!(info.consecutive_failures, 1, "{info:?}");
+    } else {
+        // Only a machine too busy to start the signal within 2 s gets here: it timed out
+        // before enriching, and this run could not see the backoff.
+        assert!(info.error.contains("Pending"), "{}", info.error);
+        eprintln!("the deadline passed before enrichment started; the backoff was not exercised");
+    }
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ async fn metrics_count_every_reconcile_and_every_audit_event_exactly() {
     // (before/after) keep them exact in the single-controller baseline too, where the shared
     // manager's registry has counted earlier tests, which ran before this one (serialized).
     let t = T::on(&METRICS, "metrics").await;
-    let before = quiet_metrics(&t).await;
+    let before = baseline_metrics(&t).await;
     let wfe = t.wfe("metrics");
     let job = t.start(&wfe).await;
     t.job_condition(&job, "Complete", "Completed", "done").await;
@@ -25,14 +25,15 @@ async fn metrics_count_every_reconcile_and_every_audit_event_exactly() {
     // selection.completed, execution.started, workflow.completed: three events reach
     // DataStorage (the controller's store flushes on its own interval), and the counters follow.
     t.audit(&wfe, 3).await;
-    let after = quiet_metrics(&t).await;
+    // At least: finalizer added, Pending → Running, Running → Completed, Job deleted. The last
+    // reconcile is counted when it returns, which may be after the test saw the Job go.
+    let after = settled_metrics(&t, &before, 3.0, 4.0).await;
     let delta = |name: &str, labels: &[(&str, &str)]| after.delta(&before, name, labels);
 
     let success = delta(
         "workflowexecution_reconciler_total",
         &[("outcome", "success")],
     );
-    // At least: finalizer added, Pending → Running, Running → Completed, Job deleted.
     assert!(success >= 4.0, "{success}");
     assert_eq!(
         delta(
@@ -54,26 +55,75 @@ async fn metrics_count_every_reconcile_and_every_audit_event_exactly() {
     assert_eq!(delta("audit_events_dropped_total", &[]), 0.0);
 }
 
-/// The controllers' metrics once they stop moving: nothing reconciles and the audit buffer is
-/// empty (two reads a flush interval apart agree), so a delta counts only what follows.
-async fn quiet_metrics(t: &T) -> fixtures::Snapshot {
+/// The reconcile and audit counters of one scrape: (reconciles, timed reconciles, audit events
+/// sent). A reconcile is counted, then timed, so a scrape between the two sees them differ.
+fn counters(m: &fixtures::Snapshot) -> (f64, f64, f64) {
+    let sum = |name: &str| {
+        ["success", "error"]
+            .iter()
+            .map(|o| m.value_or_zero(name, &[("outcome", o)]))
+            .sum::<f64>()
+    };
+    (
+        sum("workflowexecution_reconciler_total"),
+        sum("workflowexecution_reconciler_duration_seconds_count"),
+        m.value_or_zero("audit_events_sent_total", &[]),
+    )
+}
+
+/// The metrics a delta starts from. A per-process environment's registry is this test's alone
+/// and nothing has been reconciled yet, so the first scrape is exact. The single-controller
+/// baseline's shared manager has counted earlier tests (serialized before this one) and may
+/// still be flushing their audit events; with no way to ask its store to flush, the baseline
+/// waits until two scrapes a flush interval apart agree. That is an inference, which is why the
+/// per-process pattern does not use it.
+async fn baseline_metrics(t: &T) -> fixtures::Snapshot {
+    let first = t.env.metrics().await.expect("metrics");
+    if !t.env.is_shared() {
+        return first;
+    }
     /// Longer than the audit store's flush interval (50 ms), so a pending flush shows.
-    const QUIET_FOR: std::time::Duration = std::time::Duration::from_millis(200);
-    let last = std::cell::RefCell::new(t.env.metrics().await.expect("metrics"));
-    eventually("the controller's metrics to stop moving", || async {
-        tokio::time::sleep(QUIET_FOR).await;
+    const FLUSH_INTERVAL_AND_SOME: std::time::Duration = std::time::Duration::from_millis(200);
+    let last = std::cell::RefCell::new(first);
+    eventually("the shared manager's metrics to stop moving", || async {
+        tokio::time::sleep(FLUSH_INTERVAL_AND_SOME).await;
         let now = t.env.metrics().await.map_err(|e| e.to_string())?;
-        let same = [
-            "workflowexecution_reconciler_total",
-            "audit_events_sent_total",
-        ]
-        .iter()
-        .all(|m| now.value_or_zero(m, &[]) == last.borrow().value_or_zero(m, &[]));
+        let same = counters(&now) == counters(&last.borrow());
         *last.borrow_mut() = now.clone();
         if same {
             Ok(now)
         } else {
             Err("still moving".to_owned())
+        }
+    })
+    .await
+}
+
+/// The first scrape after `before` with at least `audit_events` more events sent, at least
+/// `reconciles` more reconciles, and every counted reconcile also timed. The store counts a
+/// batch as sent after DataStorage stored it, so the events the test saw in DataStorage are
+/// counted once this holds; the caller then checks the values are exact.
+async fn settled_metrics(
+    t: &T,
+    before: &fixtures::Snapshot,
+    audit_events: f64,
+    reconciles: f64,
+) -> fixtures::Snapshot {
+    let (reconciles_before, _, sent_before) = counters(before);
+    eventually("the audit and reconcile counters to settle", || async {
+        let now = t.env.metrics().await.map_err(|e| e.to_string())?;
+        let (counted, timed, sent) = counters(&now);
+        if sent - sent_before >= audit_events
+            && counted - reconciles_before >= reconciles
+            && counted == timed
+        {
+            Ok(now)
+        } else {
+            Err(format!(
+                "{} audit events sent (want {audit_events}); {} reconciles (want {reconciles}), {counted} counted in all, {timed} timed",
+                sent - sent_before,
+                counted - reconciles_before
+            ))
         }
     })
     .await
