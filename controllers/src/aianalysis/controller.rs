@@ -200,10 +200,15 @@ impl Context {
 }
 
 /// Registers the AIAnalysis controller on `manager`: watches every AIAnalysis.
+///
+/// Woken by creation, spec changes and deletion (which bumps the generation) only: a transient
+/// HolmesGPT-API error records its retry count in the status, and if that write woke the
+/// controller again the retry backoff would never apply. Every step that writes and expects
+/// to go on asks for a requeue instead.
 pub fn register(manager: &mut Manager, config: Config, metrics: Metrics, audit: AuditStore) {
     manager.add(CONTROLLER_NAME, move |ctx: ControllerContext| {
         let client = ctx.client();
-        let controller = ctx.controller(
+        let controller = ctx.controller_on_generation(
             Api::<AIAnalysis>::all(client.clone()),
             watcher::Config::default(),
         );
@@ -258,7 +263,8 @@ async fn reconcile_inner(cached: &AIAnalysis, ctx: &Context) -> Result<Action, E
     }
     if !has_finalizer {
         set_finalizer(&api, &aia, true).await?;
-        return Ok(Action::await_change());
+        // The finalizer write does not wake us (metadata, not generation): go on by requeue.
+        return Ok(Action::requeue(ctx.config.phase_requeue));
     }
     let mut step = Step {
         aia: &aia,

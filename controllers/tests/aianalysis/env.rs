@@ -79,6 +79,22 @@ pub static SUITE: LazyLock<Suite> =
 pub static METRICS: LazyLock<Suite> =
     LazyLock::new(|| suite_with("aianalysis-metrics", || Ok(config(hapi_url()))));
 
+/// A single-test suite whose transient HolmesGPT-API errors are retried after 10 minutes:
+/// longer than any test waits, so a test that finishes saw the deadline cut the wait short.
+pub static SLOW_RETRY: LazyLock<Suite> = LazyLock::new(|| {
+    suite_with("aianalysis-slow-retry", || {
+        Ok(Config {
+            retry_backoff: Backoff::new(
+                Duration::from_secs(600),
+                2.0,
+                Duration::from_secs(600),
+                0.0,
+            ),
+            ..config(hapi_url())
+        })
+    })
+});
+
 /// The clock of [`MOVABLE_CLOCK`]'s controller, which its single test moves forward.
 pub static CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
 
