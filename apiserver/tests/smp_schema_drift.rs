@@ -4,9 +4,10 @@
 //!
 //! Offline and deterministic: the k8s-openapi sources are the ones cargo already downloaded (found
 //! with `cargo metadata --offline`), and the API version module is the `v1_*` feature cargo resolved.
-//! Needs `python3` (scripts/install-deps installs it). Where cargo cannot list the sources offline
-//! (a test binary run from a nextest archive on a machine that never built the workspace, as CI's
-//! shards do), the test says it is skipped and why; wherever the workspace was built, it runs.
+//! Needs `python3` (scripts/install-deps installs it). Where the sources were never downloaded (a
+//! test binary run from a nextest archive on a machine that never built the workspace, as CI's
+//! shards do), cargo says it cannot fetch them offline and the test says it is skipped and why;
+//! every other failure to find them fails the test.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -63,9 +64,31 @@ fn manifest_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
+/// Why the k8s-openapi sources cannot be used.
+enum Unavailable {
+    /// They were never downloaded to this machine: the one reason to skip.
+    NotDownloaded(String),
+    /// Anything else (cargo missing, a broken manifest): a failure.
+    Broken(String),
+}
+
+/// Whether `cargo metadata --offline` failed only because something is not in the local
+/// registry cache. Cargo says so in one of these ways (checked against cargo 1.95).
+fn only_not_downloaded(stderr: &str) -> bool {
+    [
+        "--offline was specified",
+        "attempting to make an HTTP request, but --offline",
+        "failed to download",
+        "no matching package named",
+        "you're using offline mode",
+    ]
+    .iter()
+    .any(|m| stderr.contains(m))
+}
+
 /// The k8s-openapi source directory of the API version module this workspace enables
 /// (`.../k8s-openapi-0.29.0/src/v1_37`), or why cargo cannot name it offline on this machine.
-fn k8s_openapi_version_module() -> Result<PathBuf, String> {
+fn k8s_openapi_version_module() -> Result<PathBuf, Unavailable> {
     // The cargo that runs the tests (cargo sets CARGO for `cargo nextest`/`cargo test`), else the
     // one that compiled them, else the one on PATH.
     let cargo = std::env::var("CARGO")
@@ -82,12 +105,15 @@ fn k8s_openapi_version_module() -> Result<PathBuf, String> {
     ])
     .arg(manifest_dir().join("Cargo.toml"));
     let out = run(cmd, &format!("`{cargo} metadata`"))
-        .map_err(|e| format!("cannot run `{cargo} metadata`: {e}"))?;
+        .map_err(|e| Unavailable::Broken(format!("cannot run `{cargo} metadata`: {e}")))?;
     if !out.status.success() {
-        return Err(format!(
-            "`cargo metadata --offline` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        let why = format!("`cargo metadata --offline` failed: {stderr}");
+        return Err(if only_not_downloaded(&stderr) {
+            Unavailable::NotDownloaded(why)
+        } else {
+            Unavailable::Broken(why)
+        });
     }
     let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
     let package = meta["packages"]
@@ -126,11 +152,14 @@ fn k8s_openapi_version_module() -> Result<PathBuf, String> {
 fn generated_merge_key_table_matches_k8s_openapi() {
     let source = match k8s_openapi_version_module() {
         Ok(source) => source,
-        Err(why) => {
+        Err(Unavailable::NotDownloaded(why)) => {
             eprintln!(
-                "SKIPPED generated_merge_key_table_matches_k8s_openapi: the k8s-openapi sources are not available offline here ({why})"
+                "SKIPPED generated_merge_key_table_matches_k8s_openapi: the k8s-openapi sources were never downloaded to this machine ({why})"
             );
             return;
+        }
+        Err(Unavailable::Broken(why)) => {
+            panic!("cannot find the k8s-openapi sources to regenerate the merge-key table: {why}")
         }
     };
     assert!(
@@ -172,5 +201,22 @@ fn generated_merge_key_table_matches_k8s_openapi() {
     assert!(generated.contains("name: \"containers\""));
     assert!(generated.contains(
         "Field { ty: \"api::core::v1::PodSpec\", name: \"containers\", child: \"api::core::v1::Container\", strategy: Strategy::MapList, key: \"name\" }"
+    ));
+}
+
+#[test]
+fn only_a_missing_download_is_a_reason_to_skip() {
+    assert!(only_not_downloaded(
+        "error: failed to download `k8s-openapi v0.29.0`\n\nCaused by:\n  attempting to make an HTTP request, but --offline was specified"
+    ));
+    // What cargo 1.95 says with an empty CARGO_HOME.
+    assert!(only_not_downloaded(
+        "error: no matching package named `base64` found\nlocation searched: crates.io index\nrequired by package `apiserver v0.1.0 (/w/apiserver)`\nAs a reminder, you're using offline mode (--offline) which can sometimes cause surprising resolution failures"
+    ));
+    assert!(!only_not_downloaded(
+        "error: failed to parse manifest at `/x/Cargo.toml`"
+    ));
+    assert!(!only_not_downloaded(
+        "error: could not find `Cargo.toml` in `/x` or any parent directory"
     ));
 }
