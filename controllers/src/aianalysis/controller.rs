@@ -38,6 +38,10 @@ pub const DEFAULT_HAPI_URL: &str = "http://127.0.0.1:8080";
 pub const DEFAULT_HAPI_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time between session polls: an investigation takes tens of seconds in production.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Deadline of an analysis created without `spec.timesOutAt`, from its creation: the
+/// orchestrator always sets one, but an analysis created by hand must not poll a stalled
+/// session for ever.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// Transient HolmesGPT-API errors tolerated before the analysis fails (kubernaut's budget).
 pub const DEFAULT_MAX_RETRIES: u32 = 5;
 /// Requeue after a phase change (kubernaut uses 100 ms).
@@ -97,6 +101,8 @@ pub struct Config {
     pub policy: ApprovalPolicy,
     /// What `timesOutAt` is measured against.
     pub clock: Clock,
+    /// Deadline of an analysis without `spec.timesOutAt`, from `metadata.creationTimestamp`.
+    pub default_timeout: Duration,
 }
 
 impl Default for Config {
@@ -116,7 +122,31 @@ impl Default for Config {
             service_name: DEFAULT_SERVICE_NAME.to_owned(),
             policy: ApprovalPolicy::default_policy(),
             clock: Clock::system(),
+            default_timeout: DEFAULT_TIMEOUT,
         }
+    }
+}
+
+/// The analysis's deadline: `spec.timesOutAt`, else its creation plus the configured default
+/// (`None` only for an object without a creation timestamp, which the API server always sets).
+fn deadline(aia: &AIAnalysis, config: &Config) -> Option<Time> {
+    if let Some(at) = &aia.spec.times_out_at {
+        return Some(at.clone());
+    }
+    let created = aia.metadata.creation_timestamp.as_ref()?.0;
+    let by = jiff::SignedDuration::try_from(config.default_timeout).ok()?;
+    created.checked_add(by).ok().map(Time)
+}
+
+/// Names the deadline in a failure message.
+fn deadline_text(aia: &AIAnalysis, config: &Config) -> String {
+    if aia.spec.times_out_at.is_some() {
+        "timesOutAt".to_owned()
+    } else {
+        format!(
+            "the default deadline ({:?} after creation; spec.timesOutAt is not set)",
+            config.default_timeout
+        )
     }
 }
 
@@ -229,7 +259,7 @@ pub async fn reconcile(aia: Arc<AIAnalysis>, ctx: Arc<Context>) -> Result<Action
 /// Requeues a failed reconcile after the configured jittered backoff for its attempt, or at
 /// `spec.timesOutAt` if that comes first.
 pub fn error_policy(aia: Arc<AIAnalysis>, error: &Error, ctx: Arc<Context>) -> Action {
-    let left = requeue::time_left(aia.spec.times_out_at.as_ref(), &ctx.config.clock);
+    let left = requeue::time_left(deadline(&aia, &ctx.config).as_ref(), &ctx.config.clock);
     let action = ctx.errors.on_error_within(&*aia, left);
     tracing::warn!(aia = %aia.name_any(), %error, failures = ctx.errors.failures(&*aia), "reconcile failed; requeueing");
     action
@@ -336,7 +366,10 @@ impl Step<'_> {
 
     /// Time left until `spec.timesOutAt` (zero when past), `None` without a deadline.
     fn time_left(&self) -> Option<Duration> {
-        requeue::time_left(self.aia.spec.times_out_at.as_ref(), &self.ctx.config.clock)
+        requeue::time_left(
+            deadline(self.aia, &self.ctx.config).as_ref(),
+            &self.ctx.config.clock,
+        )
     }
 
     /// A requeue after `delay`, but no later than the deadline.
@@ -417,8 +450,10 @@ impl Step<'_> {
                     AIAnalysisPhase::Investigating,
                     Failure {
                         reason: reason::TIMEOUT,
-                        message: "timesOutAt passed while HolmesGPT-API was investigating"
-                            .to_owned(),
+                        message: format!(
+                            "{} passed while HolmesGPT-API was investigating",
+                            deadline_text(self.aia, &self.ctx.config)
+                        ),
                         approval: None,
                     },
                 )
@@ -629,7 +664,10 @@ impl Step<'_> {
                     AIAnalysisPhase::Analyzing,
                     Failure {
                         reason: reason::TIMEOUT,
-                        message: "timesOutAt passed before the approval decision".to_owned(),
+                        message: format!(
+                            "{} passed before the approval decision",
+                            deadline_text(self.aia, &self.ctx.config)
+                        ),
                         approval: None,
                     },
                 )

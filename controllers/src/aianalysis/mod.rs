@@ -7,8 +7,8 @@ pub mod metrics;
 pub mod policy;
 
 pub use controller::{
-    CONTROLLER_NAME, Config, Context, DEFAULT_HAPI_URL, Error, error_policy, reason, reconcile,
-    register,
+    CONTROLLER_NAME, Config, Context, DEFAULT_HAPI_URL, DEFAULT_TIMEOUT, Error, error_policy,
+    reason, reconcile, register,
 };
 pub use metrics::Metrics;
 pub use policy::{ApprovalPolicy, PolicyError};

@@ -207,6 +207,9 @@ struct AiaArgs {
     /// Error backoff: longest delay in milliseconds.
     #[arg(long = "aianalysis-error-backoff-cap-ms")]
     aia_error_backoff_cap_ms: Option<u64>,
+    /// Seconds after creation at which an analysis without spec.timesOutAt fails.
+    #[arg(long = "aianalysis-default-timeout-s")]
+    aia_default_timeout_s: Option<u64>,
 }
 
 impl AiaArgs {
@@ -241,6 +244,9 @@ impl AiaArgs {
         }
         if let Some(ms) = self.aia_phase_requeue_ms {
             config.phase_requeue = Duration::from_millis(ms);
+        }
+        if let Some(s) = self.aia_default_timeout_s {
+            config.default_timeout = Duration::from_secs(s);
         }
         if let (Some(base), Some(cap)) = (
             self.aia_error_backoff_base_ms,

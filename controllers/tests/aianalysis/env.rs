@@ -108,6 +108,20 @@ pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
     })
 });
 
+/// The clock of [`DEFAULT_DEADLINE`]'s controller: a clock of its own, since [`CLOCK`]'s test
+/// moves time by hours and, under plain `cargo test`, runs in the same process.
+pub static DEFAULT_DEADLINE_CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
+
+/// A single-test suite for analyses without `timesOutAt`, on [`DEFAULT_DEADLINE_CLOCK`].
+pub static DEFAULT_DEADLINE: LazyLock<Suite> = LazyLock::new(|| {
+    suite_with("aianalysis-default-deadline", || {
+        Ok(Config {
+            clock: DEFAULT_DEADLINE_CLOCK.clone(),
+            ..config(hapi_url())
+        })
+    })
+});
+
 /// A suite whose HolmesGPT-API is a port nobody listens on: every call is a connection error.
 pub static UNREACHABLE: LazyLock<Suite> = LazyLock::new(|| {
     suite_with("aianalysis-unreachable", || {

@@ -1,4 +1,5 @@
-//! `spec.timesOutAt`: a deadline already past, one that passes during the investigation
+//! `spec.timesOutAt`: a deadline already past, one that passes during the investigation, the
+//! default deadline of an analysis without one, a retry backoff cut short by the deadline
 //! (time moved, not waited for), and a restarted controller that resumes instead of
 //! resubmitting.
 
@@ -14,7 +15,8 @@ use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
 use crate::env::{
-    CLOCK, MOVABLE_CLOCK, NO_CONTROLLER, SLOW_RETRY, T, config, hapi_url, reason, session,
+    CLOCK, DEFAULT_DEADLINE, DEFAULT_DEADLINE_CLOCK, MOVABLE_CLOCK, NO_CONTROLLER, SLOW_RETRY, T,
+    config, hapi_url, reason, session,
 };
 
 /// How long a controller gets to sync its watch.
@@ -68,6 +70,36 @@ async fn a_deadline_passing_during_the_investigation_fails_it() {
             .message
             .unwrap()
             .contains("timesOutAt passed")
+    );
+}
+
+#[tokio::test]
+async fn without_times_out_at_the_default_deadline_ends_a_stalled_investigation() {
+    let Some(t) = T::on(&DEFAULT_DEADLINE, "nodeadline").await else {
+        return;
+    };
+    let aia = t.aia("stalled", "mock-never-finishes");
+    assert!(aia.spec.times_out_at.is_none());
+    t.create(&aia).await;
+    let api = t.api();
+    eventually("an investigation being polled", || async {
+        let aia = api.get("stalled").await.map_err(|e| e.to_string())?;
+        let polls = t.mock("stalled").await.count(Endpoint::Status);
+        if session(&aia).is_some() && polls >= 1 {
+            Ok(())
+        } else {
+            Err(format!("session {:?}, {polls} polls", session(&aia)))
+        }
+    })
+    .await;
+    // Past creation + the default timeout (10 minutes).
+    assert!(DEFAULT_DEADLINE_CLOCK.advance(aianalysis::DEFAULT_TIMEOUT + Duration::from_secs(60)));
+    let failed = t.wait_phase("stalled", Failed).await;
+    assert_eq!(reason(&failed), "Timeout");
+    let message = failed.status.unwrap().message.unwrap();
+    assert!(
+        message.contains("default deadline") && message.contains("timesOutAt is not set"),
+        "{message}"
     );
 }
 
