@@ -255,20 +255,30 @@ async fn a_concurrent_status_writer_is_never_overwritten() {
         session(&aia).ok_or_else(|| "no session yet".to_owned())
     })
     .await;
-    // Held in Investigating (polls write nothing): add a condition of another writer's.
-    let mut aia = api.get("conc").await.expect("get");
-    let status = aia.status.as_mut().expect("status");
-    status.conditions.push(Condition {
-        type_: "ExternalCheck".to_owned(),
-        status: "True".to_owned(),
-        reason: "Checked".to_owned(),
-        message: "added by another writer".to_owned(),
-        observed_generation: aia.metadata.generation,
-        last_transition_time: Time(jiff::Timestamp::now()),
-    });
-    api.replace_status("conc", &PostParams::default(), &aia)
-        .await
-        .expect("the other writer's status write");
+    // Held in Investigating (polls write nothing): add a condition of another writer's. Like
+    // any writer, it reads, changes and writes again if the controller wrote in between (409).
+    eventually("the other writer's status write", || async {
+        let mut aia = api.get("conc").await.map_err(|e| e.to_string())?;
+        let generation = aia.metadata.generation;
+        let status = aia.status.as_mut().ok_or("no status")?;
+        status.conditions.push(Condition {
+            type_: "ExternalCheck".to_owned(),
+            status: "True".to_owned(),
+            reason: "Checked".to_owned(),
+            message: "added by another writer".to_owned(),
+            observed_generation: generation,
+            last_transition_time: Time(jiff::Timestamp::now()),
+        });
+        match api
+            .replace_status("conc", &PostParams::default(), &aia)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 409 => Err(format!("conflict: {}", e.message)),
+            Err(e) => panic!("the other writer's status write: {e}"),
+        }
+    })
+    .await;
     release(&t.rr("conc")).await;
     let done = t.wait_phase("conc", Completed).await;
     assert_eq!(ready(&done).as_deref(), Some("True"));
