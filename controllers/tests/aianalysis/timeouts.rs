@@ -108,16 +108,16 @@ async fn a_retry_backoff_holds_between_calls_and_ends_at_the_deadline() {
     let Some(t) = T::on(&SLOW_RETRY, "retry").await else {
         return;
     };
-    // Every analyze call fails with 500; the retry waits 10 minutes, but the deadline is 2 s
+    // Every analyze call fails with 500; the retry waits 10 minutes, but the deadline is 1 s
     // away, so the analysis fails at the deadline, after exactly one call.
     let mut aia = t.aia("retry", "mock-always-500");
-    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
     aia.spec.times_out_at = Some(Time(soon));
     let failed = t.run(&aia, Failed).await;
     assert_eq!(reason(&failed), "Timeout");
     let calls = t.mock("retry").await.count(Endpoint::Analyze);
     if calls == 0 {
-        // Only a machine too busy to start the analysis within 2 s gets here.
+        // Only a machine too busy to start the analysis within 1 s gets here.
         eprintln!("the deadline passed before the first call; the backoff was not exercised");
     } else {
         // One call: the retry count written to the status did not wake the controller early

@@ -108,10 +108,10 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
             FOREVER,
         )
         .unwrap();
-    // The spec is immutable, so the deadline is set at creation: 2 s away, far inside the
+    // The spec is immutable, so the deadline is set at creation: 1 s away, far inside the
     // 10-minute backoff. The first enrichment fails at once; its retry must come at the
     // deadline, which fails the signal.
-    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
     t.create(&t.sp("backoff").with_times_out_at(soon)).await;
     let failed = t.wait_phase("backoff", Failed).await;
     t.faults().clear();
@@ -122,7 +122,7 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
         // so the backoff held until the deadline.
         assert_eq!(info.consecutive_failures, 1, "{info:?}");
     } else {
-        // Only a machine too busy to start the signal within 2 s gets here: it timed out
+        // Only a machine too busy to start the signal within 1 s gets here: it timed out
         // before enriching, and this run could not see the backoff.
         assert!(info.error.contains("Pending"), "{}", info.error);
         eprintln!("the deadline passed before enrichment started; the backoff was not exercised");
