@@ -35,7 +35,9 @@ pub fn config(hapi_url: String) -> Config {
             Duration::from_millis(80),
             0.1,
         ),
-        phase_requeue: Duration::from_millis(10),
+        // The controller ignores its own status writes, so the next phase starts on this
+        // requeue: 1 ms, so a test waits on nothing.
+        phase_requeue: Duration::from_millis(1),
         error_backoff: Backoff::new(
             Duration::from_millis(10),
             2.0,

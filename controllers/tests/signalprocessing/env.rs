@@ -23,7 +23,9 @@ pub const AUDIT_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn config(policies: Policies) -> Config {
     Config {
         policies,
-        phase_requeue: Duration::from_millis(10),
+        // The controller ignores its own status writes, so the next phase starts on this
+        // requeue: 1 ms, so a test waits on nothing.
+        phase_requeue: Duration::from_millis(1),
         // Errors retried within milliseconds, so recovery tests stay fast.
         error_backoff: Backoff::new(
             Duration::from_millis(10),

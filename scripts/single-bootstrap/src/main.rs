@@ -39,7 +39,7 @@ const WFE_FLAGS: &[&str] = &[
 /// The SignalProcessing settings of the main suite in `controllers/tests/signalprocessing/env.rs`
 /// (`config()`; the policies are the shipped ones, compiled in).
 const SP_FLAGS: &[&str] = &[
-    "--sp-phase-requeue-ms=10",
+    "--sp-phase-requeue-ms=1",
     "--sp-error-backoff-base-ms=10",
     "--sp-error-backoff-cap-ms=200",
 ];
@@ -50,7 +50,7 @@ const AIA_FLAGS: &[&str] = &[
     "--aianalysis-poll-interval-ms=20",
     "--aianalysis-retry-backoff-base-ms=10",
     "--aianalysis-retry-backoff-cap-ms=80",
-    "--aianalysis-phase-requeue-ms=10",
+    "--aianalysis-phase-requeue-ms=1",
     "--aianalysis-error-backoff-base-ms=10",
     "--aianalysis-error-backoff-cap-ms=200",
 ];
