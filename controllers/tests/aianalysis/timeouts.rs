@@ -49,17 +49,7 @@ async fn a_deadline_passing_during_the_investigation_fails_it() {
     let in_an_hour = CLOCK.now() + jiff::SignedDuration::from_hours(1);
     aia.spec.times_out_at = Some(Time(in_an_hour));
     t.create(&aia).await;
-    let api = t.api();
-    eventually("an investigation being polled", || async {
-        let aia = api.get("slow").await.map_err(|e| e.to_string())?;
-        let polls = t.mock("slow").await.count(Endpoint::Status);
-        if session(&aia).is_some() && polls >= 1 {
-            Ok(())
-        } else {
-            Err(format!("session {:?}, {polls} polls", session(&aia)))
-        }
-    })
-    .await;
+    polled(&t, "slow").await;
     assert!(CLOCK.advance(Duration::from_secs(2 * 3600)));
     let failed = t.wait_phase("slow", Failed).await;
     assert_eq!(reason(&failed), "Timeout");
@@ -81,17 +71,7 @@ async fn without_times_out_at_the_default_deadline_ends_a_stalled_investigation(
     let aia = t.aia("stalled", "mock-never-finishes");
     assert!(aia.spec.times_out_at.is_none());
     t.create(&aia).await;
-    let api = t.api();
-    eventually("an investigation being polled", || async {
-        let aia = api.get("stalled").await.map_err(|e| e.to_string())?;
-        let polls = t.mock("stalled").await.count(Endpoint::Status);
-        if session(&aia).is_some() && polls >= 1 {
-            Ok(())
-        } else {
-            Err(format!("session {:?}, {polls} polls", session(&aia)))
-        }
-    })
-    .await;
+    polled(&t, "stalled").await;
     // Past creation + the default timeout (10 minutes).
     assert!(DEFAULT_DEADLINE_CLOCK.advance(aianalysis::DEFAULT_TIMEOUT + Duration::from_secs(60)));
     let failed = t.wait_phase("stalled", Failed).await;
@@ -124,6 +104,22 @@ async fn a_retry_backoff_holds_between_calls_and_ends_at_the_deadline() {
         // (that would spend the whole retry budget at once and fail as MaxRetriesExceeded).
         assert_eq!(calls, 1);
     }
+}
+
+/// Waits until the analysis `name` has a session that HolmesGPT-API was asked about at least
+/// once: the investigation is under way.
+async fn polled(t: &T, name: &str) {
+    let api = t.api();
+    eventually("an investigation being polled", || async {
+        let aia = api.get(name).await.map_err(|e| e.to_string())?;
+        let polls = t.mock(name).await.count(Endpoint::Status);
+        if session(&aia).is_some() && polls >= 1 {
+            Ok(())
+        } else {
+            Err(format!("session {:?}, {polls} polls", session(&aia)))
+        }
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -15,6 +15,19 @@ use crate::env::{BROKEN_POLICIES, CLOCK, ERRORS, FAULTS, MOVABLE_CLOCK, SLOW_RET
 /// Faults that outlast any test: cleared by the test once it has seen what it needs.
 const FOREVER: usize = 1_000_000;
 
+/// Every read of the test namespace fails with 500 until the test clears the faults:
+/// enrichment cannot finish. 500, not 503: the kube client itself retries 429, 503 and 504 (15
+/// times, backing off from 5 ms) before the controller sees an error.
+fn fail_namespace_reads(t: &T) {
+    t.faults()
+        .fail(
+            Match::verb("get").resource("namespaces").name(&t.ns),
+            500,
+            FOREVER,
+        )
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_deadline_already_past_fails_the_signal_in_pending() {
     let Some(t) = T::new("late").await else {
@@ -54,14 +67,7 @@ async fn moving_the_clock_past_the_deadline_fails_a_signal_stuck_in_enrichment()
     let Some(t) = T::on(&MOVABLE_CLOCK, "stuck").await else {
         return;
     };
-    // Every read of the target's namespace fails: enrichment cannot finish.
-    t.faults()
-        .fail(
-            Match::verb("get").resource("namespaces").name(&t.ns),
-            500,
-            FOREVER,
-        )
-        .unwrap();
+    fail_namespace_reads(&t);
     let deadline = CLOCK.now() + jiff::SignedDuration::from_secs(3600);
     t.create(&t.sp("stuck").with_times_out_at(deadline)).await;
     let sps = t.sps();
@@ -101,13 +107,7 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
     let Some(t) = T::on(&SLOW_RETRY, "backoff").await else {
         return;
     };
-    t.faults()
-        .fail(
-            Match::verb("get").resource("namespaces").name(&t.ns),
-            500,
-            FOREVER,
-        )
-        .unwrap();
+    fail_namespace_reads(&t);
     // The spec is immutable, so the deadline is set at creation: 1 s away, far inside the
     // 10-minute backoff. The first enrichment fails at once; its retry must come at the
     // deadline, which fails the signal.
@@ -193,15 +193,7 @@ async fn failure_info_counts_consecutive_failures_until_the_api_server_recovers(
     let Some(t) = T::on(&FAULTS, "flaky").await else {
         return;
     };
-    // 500, not 503: the kube client itself retries 429, 503 and 504 (15 times, backing off
-    // from 5 ms) before the controller sees an error, longer than this test waits.
-    t.faults()
-        .fail(
-            Match::verb("get").resource("namespaces").name(&t.ns),
-            500,
-            FOREVER,
-        )
-        .unwrap();
+    fail_namespace_reads(&t);
     t.create(&t.sp("flaky")).await;
     let sps = t.sps();
     let info = eventually("three failures in a row", || async {
