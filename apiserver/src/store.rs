@@ -735,18 +735,15 @@ impl Store {
             };
             managed::track_update(None, &mut obj, sent.as_ref(), writer, Shape::root(&info));
         }
-        match (info.group.as_str(), info.plural.as_str()) {
-            ("", "namespaces") => {
-                let labels = meta_mut(&mut obj)
-                    .entry("labels")
-                    .or_insert_with(|| json!({}));
-                if labels.is_object() {
-                    labels[NAMESPACE_NAME_LABEL] = name.clone().into();
-                }
-                obj["spec"] = json!({"finalizers": ["kubernetes"]});
-                obj["status"] = json!({"phase": "Active"});
+        if info.group.is_empty() && info.plural == "namespaces" {
+            let labels = meta_mut(&mut obj)
+                .entry("labels")
+                .or_insert_with(|| json!({}));
+            if labels.is_object() {
+                labels[NAMESPACE_NAME_LABEL] = name.clone().into();
             }
-            _ => {}
+            obj["spec"] = json!({"finalizers": ["kubernetes"]});
+            obj["status"] = json!({"phase": "Active"});
         }
         if let Some(schema) = &info.schema {
             causes.extend(schema.validate(&obj, None));

@@ -245,16 +245,9 @@ impl T {
     /// Successful `/status` writes the API server received for AIAnalysis `name`.
     pub async fn status_writes(&self, name: &str) -> usize {
         self.env
-            .requests(Some(&self.ns))
+            .status_writes("aianalyses", &self.ns, name)
             .await
             .expect("the API server's request log")
-            .iter()
-            .filter(|r| r.resource == "aianalyses" && r.subresource == "status")
-            .filter(|r| r.name == name)
-            .filter(|r| {
-                matches!(r.method.as_str(), "PUT" | "PATCH") && (200..300).contains(&r.code)
-            })
-            .count()
     }
 
     /// [`T::status_writes`] once at least `expected` are logged. The API server commits a

@@ -547,16 +547,9 @@ impl T {
     /// Successful `/status` writes the API server received for request `rr`.
     pub async fn status_writes(&self, rr: &str) -> usize {
         self.env
-            .requests(Some(&self.ns))
+            .status_writes("remediationrequests", &self.ns, rr)
             .await
             .expect("the API server's request log")
-            .iter()
-            .filter(|r| r.resource == "remediationrequests" && r.subresource == "status")
-            .filter(|r| r.name == rr)
-            .filter(|r| {
-                matches!(r.method.as_str(), "PUT" | "PATCH") && (200..300).contains(&r.code)
-            })
-            .count()
     }
 
     /// Audit events of request `rr` (the correlation id), once at least `min` arrived.

@@ -289,16 +289,9 @@ impl T {
     /// Successful `/status` writes the API server received for SignalProcessing `name`.
     pub async fn status_writes(&self, name: &str) -> usize {
         self.env
-            .requests(Some(&self.ns))
+            .status_writes("signalprocessings", &self.ns, name)
             .await
             .expect("the API server's request log")
-            .iter()
-            .filter(|r| r.resource == "signalprocessings" && r.subresource == "status")
-            .filter(|r| r.namespace == self.ns && r.name == name)
-            .filter(|r| {
-                matches!(r.method.as_str(), "PUT" | "PATCH") && (200..300).contains(&r.code)
-            })
-            .count()
     }
 
     /// The status writes of `name` once at least `expected` are logged. The API server logs a

@@ -234,16 +234,9 @@ impl T {
     /// Successful `/status` writes the API server received for WorkflowExecution `name`.
     pub async fn status_writes(&self, name: &str) -> usize {
         self.env
-            .requests(Some(&self.ns))
+            .status_writes("workflowexecutions", &self.ns, name)
             .await
             .expect("the API server's request log")
-            .iter()
-            .filter(|r| r.resource == "workflowexecutions" && r.subresource == "status")
-            .filter(|r| r.namespace == self.ns && r.name == name)
-            .filter(|r| {
-                matches!(r.method.as_str(), "PUT" | "PATCH") && (200..300).contains(&r.code)
-            })
-            .count()
     }
 
     /// Waits until `job` no longer exists.
