@@ -110,6 +110,11 @@ impl Daemon {
         }
     }
 
+    /// Whether the process still runs (it is reaped if it has exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Asks the daemon to stop with `signal`, SIGKILLs it after `grace`, and reaps it.
     pub fn stop(&mut self, signal: Signal, grace: Duration) {
         if let Ok(None) = self.child.try_wait() {

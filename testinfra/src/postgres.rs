@@ -50,10 +50,6 @@ const INITDB_TIMEOUT: Duration = Duration::from_secs(120);
 /// Fast shutdown (SIGINT) normally takes milliseconds; after this, SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
-/// A port grabbed by someone else between our choice and the server's bind is retried with a
-/// fresh port this many times.
-const PORT_ATTEMPTS: usize = 3;
-
 /// Unix socket paths are limited to 108 bytes including the socket's file name
 /// (`.s.PGSQL.<port>`, 17 bytes); longer directories get no unix socket (TCP only).
 const MAX_SOCKET_DIR_LEN: usize = 90;
@@ -281,9 +277,7 @@ impl Postgres {
 
     /// Whether the server process runs.
     pub fn is_running(&mut self) -> bool {
-        self.daemon
-            .as_mut()
-            .is_some_and(|d| matches!(d.child.try_wait(), Ok(None)))
+        self.daemon.as_mut().is_some_and(Daemon::is_running)
     }
 
     /// Stops the server (fast shutdown: open connections are cut). Data is kept.
@@ -310,24 +304,8 @@ impl Postgres {
 
     fn launch(&mut self) -> Result<()> {
         let fixed = self.opts.port.or((self.port != 0).then_some(self.port));
-        let attempts = if fixed.is_some() { 1 } else { PORT_ATTEMPTS };
-        let mut last = None;
-        for _ in 0..attempts {
-            let port = match fixed {
-                Some(p) => p,
-                None => ports::free_port(COMPONENT)?,
-            };
-            match self.launch_on(port) {
-                Ok(()) => return Ok(()),
-                Err(e @ Error::PortTaken { .. }) => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or(Error::PortTaken {
-            component: COMPONENT,
-            port: 0,
-            log: self.log.clone(),
-        }))
+        let log = self.log.clone();
+        ports::launch_with_retry(COMPONENT, fixed, &log, |port| self.launch_on(port))
     }
 
     fn launch_on(&mut self, port: u16) -> Result<()> {

@@ -33,9 +33,6 @@ pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Redis without persistence exits at once on SIGTERM; after this, SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// See the PostgreSQL starter: a port taken between choice and bind is retried.
-const PORT_ATTEMPTS: usize = 3;
-
 /// A readiness probe that does not answer within this is retried at the next poll.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -117,9 +114,7 @@ impl Redis {
 
     /// Whether the server process runs.
     pub fn is_running(&mut self) -> bool {
-        self.daemon
-            .as_mut()
-            .is_some_and(|d| matches!(d.child.try_wait(), Ok(None)))
+        self.daemon.as_mut().is_some_and(Daemon::is_running)
     }
 
     /// Stops the server; its data is lost (no persistence).
@@ -146,24 +141,8 @@ impl Redis {
 
     fn launch(&mut self) -> Result<()> {
         let fixed = self.opts.port.or((self.port != 0).then_some(self.port));
-        let attempts = if fixed.is_some() { 1 } else { PORT_ATTEMPTS };
-        let mut last = None;
-        for _ in 0..attempts {
-            let port = match fixed {
-                Some(p) => p,
-                None => ports::free_port(COMPONENT)?,
-            };
-            match self.launch_on(port) {
-                Ok(()) => return Ok(()),
-                Err(e @ Error::PortTaken { .. }) => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or(Error::PortTaken {
-            component: COMPONENT,
-            port: 0,
-            log: self.log.clone(),
-        }))
+        let log = self.log.clone();
+        ports::launch_with_retry(COMPONENT, fixed, &log, |port| self.launch_on(port))
     }
 
     fn launch_on(&mut self, port: u16) -> Result<()> {
