@@ -976,8 +976,12 @@ impl Store {
         // subresource, and `/status` writes nothing else.
         if sub == Sub::Status {
             cm.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"));
+            // resourceVersion and uid stay: they are preconditions (a stale one is 409), not
+            // fields to own.
             if let Some(Value::Object(m)) = cm.get_mut("metadata") {
-                m.retain(|k, _| matches!(k.as_str(), "name" | "namespace"));
+                m.retain(|k, _| {
+                    matches!(k.as_str(), "name" | "namespace" | "resourceVersion" | "uid")
+                });
             }
         } else if info.status {
             cm.remove("status");

@@ -746,6 +746,52 @@ async fn ordinary_writes_record_update_managers() {
 }
 
 #[tokio::test]
+async fn a_stale_resource_version_on_a_status_apply_is_a_conflict() {
+    let s = server().await;
+    let w = |rv: Option<&str>, phase: &str| {
+        let mut meta = json!({"name": "rv"});
+        if let Some(rv) = rv {
+            meta["resourceVersion"] = rv.into();
+        }
+        json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": meta,
+               "spec": {"size": 1}, "status": {"phase": phase}})
+    };
+    let (code, created) = apply(&s, &format!("{WIDGETS}/rv"), "owner", "", &w(None, "")).await;
+    assert_eq!(code, 201, "{created}");
+    let current = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, st) = apply(
+        &s,
+        &format!("{WIDGETS}/rv/status"),
+        "ctrl",
+        "",
+        &w(Some(&current), "Ready"),
+    )
+    .await;
+    assert_eq!(code, 200, "the current resourceVersion is accepted: {st}");
+    // `current` is stale now: kube answers 409 and writes nothing.
+    let (code, stale) = apply(
+        &s,
+        &format!("{WIDGETS}/rv/status"),
+        "ctrl",
+        "",
+        &w(Some(&current), "Failed"),
+    )
+    .await;
+    assert_eq!(code, 409, "{stale}");
+    assert_eq!(stale["reason"], "Conflict", "{stale}");
+    let now = send(&s, "GET", &format!("{WIDGETS}/rv"), &Value::Null)
+        .await
+        .body;
+    assert_eq!(
+        now["status"]["phase"], "Ready",
+        "the stale apply wrote nothing"
+    );
+}
+
+#[tokio::test]
 async fn apply_on_status_and_status_ignored_on_the_main_resource() {
     let s = server().await;
     let w = |spec: Value, status: Value| {

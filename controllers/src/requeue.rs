@@ -13,20 +13,20 @@ use manager::Backoff;
 use crate::api::Time;
 use crate::clock::Clock;
 
-/// The shortest requeue: a deadline that has just passed is acted on at once, not in a busy loop.
-const MIN_REQUEUE: Duration = Duration::from_millis(1);
-
 /// Time left until `deadline` by `clock` (zero when past), `None` without a deadline.
 pub fn time_left(deadline: Option<&Time>, clock: &Clock) -> Option<Duration> {
     let left = deadline?.0.duration_since(clock.now());
     Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
 }
 
-/// A requeue after `delay`, or at the deadline `left` away if that comes first.
+/// A requeue after `delay`, or at the deadline `left` away if that comes first. A deadline that
+/// has already passed caps nothing: the reconcile that saw it acts on it, and if that action
+/// fails (the API server is down, say), retrying every millisecond would be a hot loop, so the
+/// normal delay applies.
 pub fn requeue_within(delay: Duration, left: Option<Duration>) -> Action {
     match left {
-        Some(left) => Action::requeue(delay.min(left.max(MIN_REQUEUE))),
-        None => Action::requeue(delay),
+        Some(left) if !left.is_zero() => Action::requeue(delay.min(left)),
+        _ => Action::requeue(delay),
     }
 }
 
@@ -155,8 +155,9 @@ mod tests {
         );
         assert_eq!(
             errors.on_error_within(&a, Some(Duration::ZERO)),
-            Action::requeue(MIN_REQUEUE),
-            "a passed deadline is acted on at once"
+            Action::requeue(Duration::from_secs(120)),
+            "past the deadline the backoff holds: acting on the deadline failed, and retrying \
+             at once would be a hot loop"
         );
         assert_eq!(
             errors.on_error_within(&a, None),

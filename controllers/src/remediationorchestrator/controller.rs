@@ -206,7 +206,20 @@ pub async fn reconcile(rr: Arc<RemediationRequest>, ctx: Arc<Context>) -> Result
 
 /// Requeues a failed reconcile after the configured jittered backoff for its attempt.
 pub fn error_policy(rr: Arc<RemediationRequest>, error: &Error, ctx: Arc<Context>) -> Action {
-    let action = ctx.errors.on_error(&*rr);
+    // Capped at the nearer of the global and the phase deadline, so repeated errors do not
+    // carry a request past its timeout by up to the backoff cap.
+    let now = ctx.config.clock.now();
+    let left = Rc {
+        rr: (*rr).clone(),
+        api: Api::namespaced(ctx.client.clone(), &rr.namespace().unwrap_or_default()),
+        ctx: &ctx,
+        namespace: rr.namespace().unwrap_or_default(),
+        name: rr.name_any(),
+        now,
+    }
+    .next_deadline()
+    .map(|at| until(now, at));
+    let action = ctx.errors.on_error_within(&*rr, left);
     tracing::warn!(rr = %rr.name_any(), %error, failures = ctx.errors.failures(&*rr), "reconcile failed; requeueing");
     action
 }
@@ -309,6 +322,24 @@ impl Rc<'_> {
     fn global_deadline(&self) -> Option<jiff::Timestamp> {
         let start = self.rr.status.as_ref()?.start_time.as_ref()?.0;
         Some(after(start, self.config().global_timeout))
+    }
+
+    /// The nearer of the global deadline and the current phase's (the phases that wait on a
+    /// child or on approval have one): when a reconcile must come back at the latest.
+    fn next_deadline(&self) -> Option<jiff::Timestamp> {
+        let phase = self.rr.phase();
+        let phase_deadline = matches!(
+            phase,
+            RemediationPhase::Processing
+                | RemediationPhase::Analyzing
+                | RemediationPhase::AwaitingApproval
+                | RemediationPhase::Executing
+        )
+        .then(|| self.phase_deadline(phase));
+        [self.global_deadline(), phase_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Creates `desired` (a child of the request), or finds the existing one and whether it is

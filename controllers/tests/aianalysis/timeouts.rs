@@ -88,22 +88,29 @@ async fn a_retry_backoff_holds_between_calls_and_ends_at_the_deadline() {
     let Some(t) = T::on(&SLOW_RETRY, "retry").await else {
         return;
     };
-    // Every analyze call fails with 500; the retry waits 10 minutes, but the deadline is 1 s
-    // away, so the analysis fails at the deadline, after exactly one call.
-    let mut aia = t.aia("retry", "mock-always-500");
-    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
-    aia.spec.times_out_at = Some(Time(soon));
-    let failed = t.run(&aia, Failed).await;
-    assert_eq!(reason(&failed), "Timeout");
-    let calls = t.mock("retry").await.count(Endpoint::Analyze);
-    if calls == 0 {
-        // Only a machine too busy to start the analysis within 1 s gets here.
-        eprintln!("the deadline passed before the first call; the backoff was not exercised");
-    } else {
-        // One call: the retry count written to the status did not wake the controller early
-        // (that would spend the whole retry budget at once and fail as MaxRetriesExceeded).
-        assert_eq!(calls, 1);
+    // Every analyze call fails with 500; the retry waits 10 minutes, but the deadline is much
+    // sooner, so the analysis fails at the deadline, after exactly one call. A machine too busy
+    // to make the first call before the deadline shows nothing: then the next attempt gets
+    // twice the margin.
+    for margin_s in [1, 2, 4, 8] {
+        let name = format!("retry-{margin_s}s");
+        let mut aia = t.aia(&name, "mock-always-500");
+        let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(margin_s);
+        aia.spec.times_out_at = Some(Time(soon));
+        let failed = t.run(&aia, Failed).await;
+        assert_eq!(reason(&failed), "Timeout");
+        let calls = t.mock(&name).await.count(Endpoint::Analyze);
+        if calls > 0 {
+            // One call: the retry count written to the status did not wake the controller
+            // early (that would spend the whole retry budget at once: MaxRetriesExceeded).
+            assert_eq!(calls, 1);
+            return;
+        }
+        eprintln!("{name}: the deadline passed before the first call; trying a longer margin");
     }
+    panic!(
+        "no analysis called HolmesGPT-API within 8 s of its creation: the backoff was never exercised"
+    );
 }
 
 /// Waits until the analysis `name` has a session that HolmesGPT-API was asked about at least

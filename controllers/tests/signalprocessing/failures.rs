@@ -108,25 +108,30 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
         return;
     };
     fail_namespace_reads(&t);
-    // The spec is immutable, so the deadline is set at creation: 1 s away, far inside the
-    // 10-minute backoff. The first enrichment fails at once; its retry must come at the
-    // deadline, which fails the signal.
-    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
-    t.create(&t.sp("backoff").with_times_out_at(soon)).await;
-    let failed = t.wait_phase("backoff", Failed).await;
-    t.faults().clear();
-    let info = failed.status.clone().unwrap().failure_info.unwrap();
-    assert!(info.error.contains("TimedOut"), "{}", info.error);
-    if info.error.contains("Enriching") {
-        // Exactly one attempt: the controller's own failureInfo write did not wake it again,
-        // so the backoff held until the deadline.
-        assert_eq!(info.consecutive_failures, 1, "{info:?}");
-    } else {
-        // Only a machine too busy to start the signal within 1 s gets here: it timed out
-        // before enriching, and this run could not see the backoff.
+    // The spec is immutable, so the deadline is set at creation, far inside the 10-minute
+    // backoff. The first enrichment fails at once; its retry must come at the deadline, which
+    // fails the signal. A machine too busy to start the signal before its deadline times it out
+    // in Pending, which shows nothing: then the next attempt gets twice the margin.
+    for margin_s in [1, 2, 4, 8] {
+        let name = format!("backoff-{margin_s}s");
+        let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(margin_s);
+        t.create(&t.sp(&name).with_times_out_at(soon)).await;
+        let failed = t.wait_phase(&name, Failed).await;
+        let info = failed.status.clone().unwrap().failure_info.unwrap();
+        assert!(info.error.contains("TimedOut"), "{}", info.error);
+        if info.error.contains("Enriching") {
+            // Exactly one attempt: the controller's own failureInfo write did not wake it
+            // again, so the backoff held until the deadline.
+            assert_eq!(info.consecutive_failures, 1, "{info:?}");
+            t.faults().clear();
+            return;
+        }
         assert!(info.error.contains("Pending"), "{}", info.error);
-        eprintln!("the deadline passed before enrichment started; the backoff was not exercised");
+        eprintln!("{name}: timed out before enrichment started; trying a longer margin");
     }
+    panic!(
+        "no signal started enriching within 8 s of its creation: the backoff was never exercised"
+    );
 }
 
 #[tokio::test]
