@@ -167,6 +167,34 @@ fn a_missing_token_file_fails_start_up_naming_it() {
 }
 
 #[test]
+fn a_backoff_base_without_its_cap_is_refused_naming_the_cap() {
+    for (given, missing) in [
+        ("--sp-error-backoff-base-ms=5", "--sp-error-backoff-cap-ms"),
+        (
+            "--aianalysis-retry-backoff-cap-ms=5",
+            "--aianalysis-retry-backoff-base-ms",
+        ),
+        (
+            "--wfe-error-backoff-base-ms=5",
+            "--wfe-error-backoff-cap-ms",
+        ),
+    ] {
+        let out = fixtures::output_within(
+            Command::new(BIN)
+                .arg("--kubeconfig=/nonexistent")
+                .arg("--datastorage-url=http://127.0.0.1:1")
+                .arg("--datastorage-token-file=/nonexistent")
+                .arg(given),
+            DEADLINE,
+        )
+        .expect("kubernaut-manager exits on a bad flag");
+        assert_eq!(out.status.code(), Some(2), "a usage error");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(missing), "{given}: {stderr}");
+    }
+}
+
+#[test]
 fn a_missing_kubeconfig_fails_start_up_naming_it() {
     let out = fixtures::output_within(
         Command::new(BIN).args([

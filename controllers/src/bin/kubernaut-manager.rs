@@ -142,10 +142,16 @@ struct SpArgs {
     #[arg(long = "sp-phase-requeue-ms")]
     sp_phase_requeue_ms: Option<u64>,
     /// Error backoff: first delay in milliseconds (doubling, ±10 % jitter).
-    #[arg(long = "sp-error-backoff-base-ms")]
+    #[arg(
+        long = "sp-error-backoff-base-ms",
+        requires = "sp_error_backoff_cap_ms"
+    )]
     sp_error_backoff_base_ms: Option<u64>,
     /// Error backoff: longest delay in milliseconds.
-    #[arg(long = "sp-error-backoff-cap-ms")]
+    #[arg(
+        long = "sp-error-backoff-cap-ms",
+        requires = "sp_error_backoff_base_ms"
+    )]
     sp_error_backoff_cap_ms: Option<u64>,
 }
 
@@ -193,19 +199,31 @@ struct AiaArgs {
     #[arg(long = "aianalysis-max-retries")]
     aia_max_retries: Option<u32>,
     /// Retry backoff: first delay in milliseconds (doubling, ±10 % jitter).
-    #[arg(long = "aianalysis-retry-backoff-base-ms")]
+    #[arg(
+        long = "aianalysis-retry-backoff-base-ms",
+        requires = "aia_retry_backoff_cap_ms"
+    )]
     aia_retry_backoff_base_ms: Option<u64>,
     /// Retry backoff: longest delay in milliseconds.
-    #[arg(long = "aianalysis-retry-backoff-cap-ms")]
+    #[arg(
+        long = "aianalysis-retry-backoff-cap-ms",
+        requires = "aia_retry_backoff_base_ms"
+    )]
     aia_retry_backoff_cap_ms: Option<u64>,
     /// Milliseconds before the requeue that follows a phase change.
     #[arg(long = "aianalysis-phase-requeue-ms")]
     aia_phase_requeue_ms: Option<u64>,
     /// Error backoff: first delay in milliseconds (doubling, ±10 % jitter).
-    #[arg(long = "aianalysis-error-backoff-base-ms")]
+    #[arg(
+        long = "aianalysis-error-backoff-base-ms",
+        requires = "aia_error_backoff_cap_ms"
+    )]
     aia_error_backoff_base_ms: Option<u64>,
     /// Error backoff: longest delay in milliseconds.
-    #[arg(long = "aianalysis-error-backoff-cap-ms")]
+    #[arg(
+        long = "aianalysis-error-backoff-cap-ms",
+        requires = "aia_error_backoff_base_ms"
+    )]
     aia_error_backoff_cap_ms: Option<u64>,
     /// Seconds after creation at which an analysis without spec.timesOutAt fails.
     #[arg(long = "aianalysis-default-timeout-s")]
@@ -321,10 +339,10 @@ struct WfeArgs {
     #[arg(long = "wfe-phase-requeue-ms")]
     phase_requeue_ms: Option<u64>,
     /// Error backoff: first delay in milliseconds (doubling, ±10 % jitter).
-    #[arg(long = "wfe-error-backoff-base-ms")]
+    #[arg(long = "wfe-error-backoff-base-ms", requires = "error_backoff_cap_ms")]
     error_backoff_base_ms: Option<u64>,
     /// Error backoff: longest delay in milliseconds.
-    #[arg(long = "wfe-error-backoff-cap-ms")]
+    #[arg(long = "wfe-error-backoff-cap-ms", requires = "error_backoff_base_ms")]
     error_backoff_cap_ms: Option<u64>,
 }
 

@@ -625,8 +625,17 @@ impl Step<'_> {
             .as_ref()
             .map(|t| t.0.to_string())
             .unwrap_or_default();
+        // Keep the cause: a signal that timed out retrying an error says which error.
+        let last_error = self
+            .sp
+            .status
+            .as_ref()
+            .and_then(|s| s.failure_info.as_ref())
+            .filter(|f| f.consecutive_failures > 0)
+            .map(|f| format!("; last error: {}", f.error))
+            .unwrap_or_default();
         let message = format!(
-            "{REASON_TIMED_OUT}: timesOutAt {deadline} passed during phase {}",
+            "{REASON_TIMED_OUT}: timesOutAt {deadline} passed during phase {}{last_error}",
             self.from
         );
         let written = self

@@ -250,9 +250,9 @@ impl T {
             .expect("the API server's request log")
     }
 
-    /// [`T::status_writes`] once at least `expected` are logged. The API server commits a
-    /// write before it logs the request, so a test that has just seen the last write's result
-    /// can read the log a moment too early; a count above `expected` still shows.
+    /// The status writes of `name` once at least `expected` are logged, for a test that has not
+    /// itself seen the last write's effect (the log holds every write whose effect was seen);
+    /// more than `expected` is returned as is (and fails the caller's assertion).
     pub async fn writes_after(&self, name: &str, expected: usize) -> usize {
         eventually(
             &format!("{expected} status writes of AIAnalysis {name} in the request log"),

@@ -256,8 +256,8 @@ impl T {
             .expect("the API server's request log")
     }
 
-    /// Waits until the request log shows `expected` status writes of `name` (the log entry
-    /// of the last write may land just after its response), then checks there are no more.
+    /// Waits until the request log shows `expected` status writes of `name` (for a test that
+    /// has not itself seen the last write's effect), then checks there are no more.
     pub async fn expect_status_writes(&self, name: &str, expected: usize) {
         let seen = eventually(
             &format!("{expected} status write(s) of {name} in the request log"),

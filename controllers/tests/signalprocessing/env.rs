@@ -294,9 +294,9 @@ impl T {
             .expect("the API server's request log")
     }
 
-    /// The status writes of `name` once at least `expected` are logged. The API server logs a
-    /// request after storing its change, so a test that saw the change may read the log a
-    /// moment before the entry lands; more than `expected` is returned as is (and fails).
+    /// The status writes of `name` once at least `expected` are logged, for a test that has not
+    /// itself seen the last write's effect (the log holds every write whose effect was seen);
+    /// more than `expected` is returned as is (and fails the caller's assertion).
     pub async fn writes_at_least(&self, name: &str, expected: usize) -> usize {
         eventually(
             &format!(

@@ -123,6 +123,12 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
             // Exactly one attempt: the controller's own failureInfo write did not wake it
             // again, so the backoff held until the deadline.
             assert_eq!(info.consecutive_failures, 1, "{info:?}");
+            // The timeout keeps the cause it was retrying.
+            assert!(
+                info.error.contains("last error:") && info.error.contains(&t.ns),
+                "{}",
+                info.error
+            );
             t.faults().clear();
             return;
         }
