@@ -105,7 +105,7 @@ const LEVEL_HEADER: [&str; 13] = [
     "peak memory",
     "env-ready median / p95 (ms)",
     "CPU busy (CPU-s, share of cores)",
-    "speedup ceiling vs baseline",
+    "speedup ceiling vs baseline (wall)",
 ];
 
 fn level_row(l: &LevelSummary) -> [String; 13] {
@@ -166,8 +166,9 @@ pub fn markdown(data: &MatrixData) -> String {
         "Utilization = Σ test durations ÷ (wall × j); the test-span variant leaves out nextest's start-up and the setup script. \
          Peak memory = the largest Σ RSS of the test processes at one instant (sampled from /proc; shared infrastructure excluded). \
          CPU busy = the whole machine's CPU time over the run (from /proc/stat, shared infrastructure included: measure on a quiet machine). \
-         Speedup ceiling = the baseline's wall ÷ (this run's CPU-seconds ÷ cores): the most this mode could beat the baseline by on this machine \
-         if its work were spread perfectly over every core. A speedup near its ceiling is CPU-bound: only more cores, or less CPU per test, raise it.\n"
+         Speedup ceiling = the baseline's wall ÷ (this run's CPU-seconds ÷ cores): the most this mode could beat the baseline's wall time by on this machine \
+         if its work were spread perfectly over every core (it bounds the wall speedup, not the test-span one). A wall speedup near its ceiling is CPU-bound: \
+         only more cores, or less CPU per test, raise it.\n"
     );
     let levels = data.levels();
     for mode in data.modes() {
