@@ -42,6 +42,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `service_cidr` or `node_port_range` does not parse.
+    #[error("the service ranges were refused: {0}")]
+    ServiceRanges(#[from] crate::registry::ServiceRangesError),
     /// `start()` was called outside a tokio runtime.
     #[error("ApiServer::start must run inside a tokio runtime (the server's tasks run on it)")]
     NoRuntime,

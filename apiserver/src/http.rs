@@ -824,6 +824,23 @@ async fn delete_opts(
         }
     };
     opts.propagation = propagation(policy.as_ref(), orphan)?;
+    // gracePeriodSeconds: the body's number wins over the query's, as for the other options.
+    opts.grace_period = match v.get("gracePeriodSeconds") {
+        Some(Value::Null) | None => match param(q, "gracePeriodSeconds") {
+            None => None,
+            Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "invalid gracePeriodSeconds {text:?}: must be a whole number of seconds"
+                ))
+            })?),
+        },
+        Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "the DeleteOptions body could not be decoded: gracePeriodSeconds must be an integer, not {other}"
+            )));
+        }
+    };
     opts.accepted_when_pending = orphan == Some(false);
     if let Some(p) = v.get("preconditions") {
         opts.uid = p.get("uid").and_then(Value::as_str).map(str::to_owned);

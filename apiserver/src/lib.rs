@@ -14,6 +14,7 @@ mod builtin;
 mod catalog;
 mod crd;
 mod debug;
+pub mod defaults;
 mod discovery;
 mod error;
 mod faults;
@@ -21,6 +22,7 @@ mod http;
 mod managed;
 mod meta;
 mod openapi;
+mod registry;
 mod reqlog;
 mod selector;
 mod server;
@@ -31,6 +33,7 @@ mod watch;
 
 pub use error::Error;
 pub use faults::{Faults, Match};
+pub use registry::ServiceRangesError;
 pub use server::{ApiServer, Builder, DEFAULT_WATCH_HISTORY};
 pub use status::{ApiError, Cause, Details};
 

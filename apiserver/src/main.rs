@@ -24,6 +24,12 @@ struct Args {
     /// Run no garbage collector and no namespace controller (envtest's behaviour).
     #[arg(long)]
     no_garbage_collection: bool,
+    /// IPv4 range Service cluster IPs are allocated from (kube-apiserver's --service-cluster-ip-range).
+    #[arg(long, value_name = "CIDR", default_value = "10.96.0.0/12")]
+    service_cluster_ip_range: String,
+    /// Range node ports are allocated from (kube-apiserver's --service-node-port-range).
+    #[arg(long, value_name = "FIRST-LAST", default_value = "30000-32767")]
+    service_node_port_range: String,
 }
 
 #[tokio::main]
@@ -40,7 +46,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut builder = apiserver::ApiServer::builder()
         .listen(args.listen)
-        .garbage_collection(!args.no_garbage_collection);
+        .garbage_collection(!args.no_garbage_collection)
+        .service_cidr(args.service_cluster_ip_range)
+        .node_port_range(args.service_node_port_range);
     for dir in &args.crds {
         builder = builder.crd_dir(dir);
     }

@@ -35,6 +35,8 @@ pub struct Builder {
     listen: Option<SocketAddr>,
     history: Option<usize>,
     garbage_collection: Option<bool>,
+    service_cidr: Option<String>,
+    node_port_range: Option<String>,
 }
 
 impl Builder {
@@ -75,12 +77,36 @@ impl Builder {
         self
     }
 
+    /// Hands out Service cluster IPs from `cidr` (IPv4; default `10.96.0.0/12`, as kubeadm and
+    /// kind configure kube-apiserver); the `default/kubernetes` Service takes its first address.
+    /// A malformed range fails `start` with [`Error::ServiceRanges`].
+    pub fn service_cidr(mut self, cidr: impl Into<String>) -> Self {
+        self.service_cidr = Some(cidr.into());
+        self
+    }
+
+    /// Hands out node ports of NodePort and LoadBalancer Services from `range`, `FIRST-LAST`
+    /// (default `30000-32767`, kube-apiserver's `--service-node-port-range`).
+    pub fn node_port_range(mut self, range: impl Into<String>) -> Self {
+        self.node_port_range = Some(range.into());
+        self
+    }
+
     /// Binds, installs the CRDs and starts serving on the current tokio runtime; ready when this returns.
     pub async fn start(self) -> Result<ApiServer, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let ranges = crate::registry::ServiceRanges::parse(
+            self.service_cidr
+                .as_deref()
+                .unwrap_or(crate::registry::DEFAULT_SERVICE_CIDR),
+            self.node_port_range
+                .as_deref()
+                .unwrap_or(crate::registry::DEFAULT_NODE_PORT_RANGE),
+        )?;
         let store = Store::new(
             self.history.unwrap_or(DEFAULT_WATCH_HISTORY),
             self.garbage_collection.unwrap_or(true),
+            ranges,
         );
         store.bootstrap();
         let mut crds = Vec::new();

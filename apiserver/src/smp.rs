@@ -67,6 +67,11 @@ pub fn field_info(ty: &str, name: &str) -> Option<&'static Field> {
     field(ty, name)
 }
 
+/// Every field of every built-in type the table knows (the type graph defaulting walks).
+pub fn all_fields() -> &'static [Field] {
+    schema::FIELDS
+}
+
 /// Every field of the built-in type `ty` the table knows (structs and lists; scalars are absent).
 pub fn fields_of(ty: &str) -> impl Iterator<Item = &'static Field> {
     let start = schema::FIELDS.partition_point(|f| f.ty < ty);

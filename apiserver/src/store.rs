@@ -18,8 +18,10 @@ use tokio::sync::broadcast;
 
 use crate::catalog::{Catalog, ResourceInfo};
 use crate::crd;
+use crate::defaults;
 use crate::managed::{self, Shape};
 use crate::meta::{self, meta_mut, meta_str};
+use crate::registry::{self, Allocations, Ctx, ServiceRanges};
 use crate::selector::Selectors;
 use crate::status::{ApiError, Cause};
 
@@ -30,8 +32,8 @@ pub const DEFAULT_NAMESPACES: &[&str] =
 const NAMESPACES_KEY: &str = "/namespaces";
 /// The store key of CRDs.
 const CRDS_KEY: &str = "apiextensions.k8s.io/customresourcedefinitions";
-/// The label kube-apiserver puts on every namespace.
-const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+/// The store key of Services (their addresses are tracked in `Inner::allocations`).
+const SERVICES_KEY: &str = "/services";
 
 /// Position of an object in its resource's map: (namespace or "", name). Ordered like etcd keys.
 pub type ObjKey = (String, String);
@@ -152,6 +154,8 @@ pub struct DeleteOpts {
     pub propagation: Option<Propagation>,
     /// `orphanDependents: false` was sent: answer 202 when the object is not deleted at once.
     pub accepted_when_pending: bool,
+    /// `DeleteOptions.gracePeriodSeconds` (None: the type's default).
+    pub grace_period: Option<i64>,
 }
 
 /// The answer to a write: status code, body and `Warning` headers.
@@ -239,6 +243,8 @@ struct Inner {
     dependents: HashMap<String, BTreeSet<(Arc<str>, ObjKey)>>,
     /// Objects the garbage collector must look at before the current write returns.
     gc_queue: VecDeque<(Arc<str>, ObjKey)>,
+    /// Service cluster IPs and node ports held by stored Services.
+    allocations: Allocations,
 }
 
 /// The in-memory object store of one API server.
@@ -280,29 +286,6 @@ fn without_rv(v: &Value) -> Value {
         m.remove("resourceVersion");
     }
     v
-}
-
-/// Folds Secret `stringData` into base64 `data`, as kube-apiserver's Secret conversion does.
-fn fold_string_data(obj: &mut Value) {
-    let Some(map) = obj.as_object_mut() else {
-        return;
-    };
-    let Some(Value::Object(string_data)) = map.remove("stringData") else {
-        return;
-    };
-    let data = map.entry("data").or_insert_with(|| json!({}));
-    if !data.is_object() {
-        *data = json!({});
-    }
-    for (k, v) in string_data {
-        let text = v
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| v.to_string());
-        data[k.as_str()] = base64::engine::general_purpose::STANDARD
-            .encode(text)
-            .into();
-    }
 }
 
 fn check_type(obj: &Value, info: &ResourceInfo) -> Result<(), ApiError> {
@@ -426,6 +409,11 @@ impl Inner {
             map.insert(key.clone(), stored.clone());
         }
         self.index_and_enqueue(&resource, &key, kind, prev.as_deref(), &stored.value);
+        if *resource == *SERVICES_KEY {
+            let now = (kind != EventKind::Deleted).then_some(&stored.value);
+            self.allocations
+                .sync(prev.as_deref().map(|p| &p.value), now);
+        }
         let event = Arc::new(Event {
             rv,
             resource,
@@ -525,8 +513,9 @@ impl Inner {
 }
 
 impl Store {
-    /// An empty store holding `history` events for watches, with the built-in catalogue.
-    pub fn new(history: usize, garbage_collection: bool) -> Self {
+    /// An empty store holding `history` events for watches, with the built-in catalogue, handing
+    /// out Service addresses from `ranges`.
+    pub fn new(history: usize, garbage_collection: bool, ranges: ServiceRanges) -> Self {
         // The broadcast channel holds as many events as the history: a watcher that falls further
         // behind is closed and resumes from its last resourceVersion (or relists on 410).
         let (events, _) = broadcast::channel(history.max(1));
@@ -542,6 +531,7 @@ impl Store {
                 uids: HashMap::new(),
                 dependents: HashMap::new(),
                 gc_queue: VecDeque::new(),
+                allocations: Allocations::new(ranges),
             }),
             events,
         }
@@ -587,11 +577,13 @@ impl Store {
             namespace: "default",
             name: "",
         };
+        // The first address of the service range, as kube-apiserver reserves it.
+        let ip = self.lock().allocations.ranges().first_ip();
         let svc = json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "kubernetes", "namespace": "default",
                          "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
+            "spec": {"clusterIP": ip, "clusterIPs": [ip], "type": "ClusterIP",
                      "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
                      "internalTrafficPolicy": "Cluster",
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}
@@ -644,6 +636,10 @@ impl Store {
         check_type(&obj, &info)?;
         obj["apiVersion"] = info.api_version().into();
         obj["kind"] = info.kind.clone().into();
+        let strategy = registry::strategy_for(&info);
+        // Decode, then default (kube's order), before the writer's fields are taken.
+        strategy.decode(&mut obj);
+        defaults::apply(&info.api_version(), &info.kind, &mut obj);
         let mut warnings = prune_and_default(&info, &mut obj, opts)?;
         let meta = meta_mut(&mut obj);
         if meta
@@ -706,7 +702,11 @@ impl Store {
         )));
         meta.insert("uid".into(), meta::new_uid().into());
         meta.insert("creationTimestamp".into(), meta::now().into());
-        meta.insert("generation".into(), 1.into());
+        if strategy.tracks_generation() {
+            meta.insert("generation".into(), 1.into());
+        } else {
+            meta.remove("generation");
+        }
         for server_set in [
             "deletionTimestamp",
             "deletionGracePeriodSeconds",
@@ -718,10 +718,6 @@ impl Store {
             && let Some(m) = obj.as_object_mut()
         {
             m.remove("status");
-        }
-        if info.group.is_empty() && info.plural == "secrets" {
-            // Before tracking: kube's field manager sees `data`, folded at decoding.
-            fold_string_data(&mut obj);
         }
         if let Fields::Update(manager) = &opts.fields {
             let sent = obj.pointer("/metadata/managedFields").cloned();
@@ -735,16 +731,16 @@ impl Store {
             };
             managed::track_update(None, &mut obj, sent.as_ref(), writer, Shape::root(&info));
         }
-        if info.group.is_empty() && info.plural == "namespaces" {
-            let labels = meta_mut(&mut obj)
-                .entry("labels")
-                .or_insert_with(|| json!({}));
-            if labels.is_object() {
-                labels[NAMESPACE_NAME_LABEL] = name.clone().into();
-            }
-            obj["spec"] = json!({"finalizers": ["kubernetes"]});
-            obj["status"] = json!({"phase": "Active"});
+        // The registry strategy, after field tracking: what it sets belongs to no writer.
+        if info.status
+            && let Some(status) = strategy.initial_status(&obj)
+        {
+            obj["status"] = status;
         }
+        strategy.prepare_for_create(&mut obj);
+        strategy.canonicalize(&mut obj);
+        causes.extend(strategy.validate(&obj));
+        warnings.extend(strategy.warnings_on_create(&obj));
         if let Some(schema) = &info.schema {
             causes.extend(schema.validate(&obj, None));
         }
@@ -787,6 +783,15 @@ impl Store {
         let key = obj_key(&info, t.namespace, &name);
         if g.get(&info, &key).is_some() {
             return Err(ApiError::already_exists(info.group_resource(), &name));
+        }
+        let ctx = Ctx {
+            allocations: &g.allocations,
+            namespace: &key.0,
+            name: &name,
+        };
+        let causes = strategy.allocate(&mut obj, None, &ctx);
+        if !causes.is_empty() {
+            return Err(invalid(&info, &name, causes));
         }
         if is_crd {
             crd::set_established(&mut obj, &meta::now());
@@ -1098,7 +1103,8 @@ impl Store {
                 ),
             ));
         }
-        let warnings: Vec<String>;
+        let mut warnings: Vec<String>;
+        let strategy = registry::strategy_for(info);
         let sent_managed_fields = new.pointer("/metadata/managedFields").cloned();
         new["apiVersion"] = info.api_version().into();
         new["kind"] = info.kind.clone().into();
@@ -1129,10 +1135,9 @@ impl Store {
                     }
                 }
             }
-            if info.group.is_empty() && info.plural == "secrets" {
-                fold_string_data(&mut new);
-            }
+            strategy.decode(&mut new);
         }
+        defaults::apply(&info.api_version(), &info.kind, &mut new);
         // Server-owned metadata always comes from the stored object.
         let old_meta = old
             .value
@@ -1157,52 +1162,14 @@ impl Store {
         }
         meta.remove("selfLink");
         let mut causes = meta::check_labels_and_annotations(&Value::Object(meta.clone()));
-        if info.group.is_empty() && info.plural == "namespaces" {
-            let labels = meta.entry("labels").or_insert_with(|| json!({}));
-            if labels.is_object() {
-                labels[NAMESPACE_NAME_LABEL] = name.clone().into();
-            }
-        }
-        if info.group.is_empty()
-            && matches!(info.plural.as_str(), "configmaps" | "secrets")
-            && old.value.get("immutable") == Some(&Value::Bool(true))
-        {
-            // kube-apiserver's ConfigMap/Secret update validation for `immutable: true`.
-            let fields: &[&str] = if info.plural == "secrets" {
-                &["data", "type"]
-            } else {
-                &["data", "binaryData"]
-            };
-            for field in fields.iter().copied().chain(["immutable"]) {
-                if new.get(field) != old.value.get(field) {
-                    causes.push(Cause::new(
-                        "FieldValueForbidden",
-                        field,
-                        "Forbidden: field is immutable when `immutable` is set",
-                    ));
-                }
-            }
-        }
+        strategy.prepare_for_update(&mut new, &old.value, sub);
+        strategy.canonicalize(&mut new);
+        causes.extend(strategy.validate_update(&new, &old.value, sub));
+        warnings.extend(strategy.warnings_on_update(&new, &old.value));
         let deleting = old_meta
             .get("deletionTimestamp")
             .is_some_and(|v| !v.is_null());
         let is_namespace = *info.store_key() == *NAMESPACES_KEY;
-        if is_namespace {
-            // Only the namespace controller (the `finalize` subresource) changes spec.finalizers.
-            match old.value.pointer("/spec/finalizers") {
-                Some(f) => {
-                    if !new.get("spec").is_some_and(Value::is_object) {
-                        new["spec"] = json!({});
-                    }
-                    new["spec"]["finalizers"] = f.clone();
-                }
-                None => {
-                    if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
-                        spec.remove("finalizers");
-                    }
-                }
-            }
-        }
         let new_finalizers = meta::finalizers(&new);
         if deleting {
             let old_finalizers = meta::finalizers(&old.value);
@@ -1220,7 +1187,9 @@ impl Store {
             }
         }
         let drop_status = info.status;
-        if spec_part(&new, drop_status) != spec_part(&old.value, drop_status) {
+        if strategy.tracks_generation()
+            && spec_part(&new, drop_status) != spec_part(&old.value, drop_status)
+        {
             let generation = old_meta
                 .get("generation")
                 .and_then(Value::as_i64)
@@ -1265,6 +1234,14 @@ impl Store {
                     new["status"]["conditions"] = conds.clone();
                 }
             }
+        }
+        if sub == Sub::Main {
+            let ctx = Ctx {
+                allocations: &g.allocations,
+                namespace: &key.0,
+                name: &name,
+            };
+            causes.extend(strategy.allocate(&mut new, Some(&old.value), &ctx));
         }
         if !causes.is_empty() {
             return Err(invalid(info, &name, causes));
@@ -1398,10 +1375,61 @@ impl Store {
         }
         let resource = info.store_key();
         let is_namespace = *resource == *NAMESPACES_KEY;
+        let strategy = registry::strategy_for(info);
+        let deleting = !meta_str(&old.value, "deletionTimestamp").is_empty();
+        let mut last = old.value.clone();
+        let pending_grace = old
+            .value
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if deleting && pending_grace > 0 {
+            // A graceful deletion is pending (kube's rest.BeforeDelete): only a shorter grace
+            // period changes it; 0 with no finalizers left removes the object now.
+            let Some(period) = opts.grace_period.filter(|p| *p < pending_grace) else {
+                return Ok(Written {
+                    code: 200,
+                    body: old.render(info),
+                    warnings: Vec::new(),
+                });
+            };
+            let period = period.max(0);
+            let deadline = meta::shift(
+                meta_str(&old.value, "deletionTimestamp"),
+                period - pending_grace,
+            );
+            let meta = meta_mut(&mut last);
+            meta.insert("deletionTimestamp".into(), deadline.into());
+            meta.insert("deletionGracePeriodSeconds".into(), period.into());
+            if period > 0 || !meta::finalizers(&old.value).is_empty() {
+                if opts.dry_run {
+                    return Ok(Written {
+                        code: 200,
+                        body: Stored::new(last).render(info),
+                        warnings: Vec::new(),
+                    });
+                }
+                let stored = g.commit(tx, &resource, key, last, EventKind::Modified, Some(old));
+                return Ok(Written {
+                    code: 200,
+                    body: stored.render(info),
+                    warnings: Vec::new(),
+                });
+            }
+        }
+        // The type's graceful deletion (Pods on a node): the object stays until its period is over.
+        let grace = if deleting {
+            0
+        } else {
+            strategy
+                .graceful_delete(&old.value, opts.grace_period)
+                .max(0)
+        };
         let finalizers = gc::finalizers_for(&meta::finalizers(&old.value), opts.propagation);
         // A namespace waits for its `spec.finalizers` (the namespace controller's "kubernetes").
-        let waits =
-            !finalizers.is_empty() || (is_namespace && !spec_finalizers(&old.value).is_empty());
+        let waits = grace > 0
+            || !finalizers.is_empty()
+            || (is_namespace && !spec_finalizers(&old.value).is_empty());
         if waits {
             // kube-apiserver answers 202 Accepted to a delete that asked for cascading deletion
             // with `orphanDependents: false` and left the object in place (handlers/delete.go).
@@ -1438,8 +1466,8 @@ impl Store {
                 .and_then(Value::as_i64)
                 .unwrap_or(0);
             let meta = meta_mut(&mut marked);
-            meta.insert("deletionTimestamp".into(), meta::now().into());
-            meta.insert("deletionGracePeriodSeconds".into(), 0.into());
+            meta.insert("deletionTimestamp".into(), meta::in_seconds(grace).into());
+            meta.insert("deletionGracePeriodSeconds".into(), grace.into());
             // kube-apiserver bumps the generation when it sets deletionTimestamp (rest.BeforeDelete).
             if generation > 0 {
                 meta.insert("generation".into(), (generation + 1).into());
@@ -1467,16 +1495,15 @@ impl Store {
         if opts.dry_run {
             return Ok(Written {
                 code: 200,
-                body: old.render(info),
+                body: Stored::new(last).render(info),
                 warnings: Vec::new(),
             });
         }
-        let value = old.value.clone();
         let stored = g.commit(
             tx,
             &resource,
             key,
-            value,
+            last,
             EventKind::Deleted,
             Some(old.clone()),
         );

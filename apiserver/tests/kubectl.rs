@@ -494,3 +494,65 @@ async fn kubectl_server_side_apply_conflicts_and_force() {
     );
     server.shutdown().await;
 }
+
+/// `kubectl create deployment x --image=nginx` (generated client-side, then created: kubectl's
+/// generator commands send protobuf, which this server does not speak) and `kubectl get
+/// deployment x -o yaml` show kube-apiserver's defaults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_get_shows_the_defaults_of_a_created_deployment() {
+    let Some(bin) = find_kubectl() else {
+        eprintln!(
+            "SKIPPED kubectl_get_shows_the_defaults_of_a_created_deployment: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
+        );
+        return;
+    };
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let k = Kubectl {
+        bin,
+        kubeconfig,
+        dir: dir.path().to_owned(),
+    };
+    let manifest = k
+        .ok(&[
+            "create",
+            "deployment",
+            "x",
+            "--image=nginx",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+        ])
+        .await;
+    assert!(
+        !manifest.contains("revisionHistoryLimit"),
+        "the generated manifest carries no defaults: {manifest}"
+    );
+    let file = k.file("deployment.yaml", &manifest);
+    k.ok(&["create", "-f", &file]).await;
+    let out = k.ok(&["get", "deployment", "x", "-o", "yaml"]).await;
+    for needle in [
+        "progressDeadlineSeconds: 600",
+        "replicas: 1",
+        "revisionHistoryLimit: 10",
+        "maxSurge: 25%",
+        "maxUnavailable: 25%",
+        "type: RollingUpdate",
+        "imagePullPolicy: Always",
+        "terminationMessagePath: /dev/termination-log",
+        "terminationMessagePolicy: File",
+        "dnsPolicy: ClusterFirst",
+        "restartPolicy: Always",
+        "schedulerName: default-scheduler",
+        "securityContext: {}",
+        "terminationGracePeriodSeconds: 30",
+        "generation: 1",
+    ] {
+        assert!(out.contains(needle), "`{needle}` missing from:\n{out}");
+    }
+}

@@ -1,0 +1,52 @@
+//! The Namespace strategy (`pkg/registry/core/namespace`): the `kubernetes` finalizer in
+//! `spec.finalizers` (which only the namespace controller changes), the `Active` phase, and the
+//! `kubernetes.io/metadata.name` label (Canonicalize).
+
+use serde_json::{Value, json};
+
+use super::strategy::Strategy;
+use crate::meta::{meta_mut, meta_str};
+use crate::store::Sub;
+
+/// The label kube-apiserver puts on every namespace.
+const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+pub(super) struct Namespace;
+
+impl Strategy for Namespace {
+    fn initial_status(&self, _obj: &Value) -> Option<Value> {
+        Some(json!({"phase": "Active"}))
+    }
+
+    fn prepare_for_create(&self, obj: &mut Value) {
+        obj["spec"] = json!({"finalizers": ["kubernetes"]});
+    }
+
+    fn prepare_for_update(&self, new: &mut Value, old: &Value, _sub: Sub) {
+        // Only the namespace controller (the `finalize` subresource) changes spec.finalizers.
+        match old.pointer("/spec/finalizers") {
+            Some(f) => {
+                if !new.get("spec").is_some_and(Value::is_object) {
+                    new["spec"] = json!({});
+                }
+                new["spec"]["finalizers"] = f.clone();
+            }
+            None => {
+                if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.remove("finalizers");
+                }
+            }
+        }
+    }
+
+    fn canonicalize(&self, obj: &mut Value) {
+        let name = meta_str(obj, "name").to_owned();
+        let labels = meta_mut(obj).entry("labels").or_insert_with(|| json!({}));
+        if labels.is_null() {
+            *labels = json!({});
+        }
+        if labels.is_object() {
+            labels[NAMESPACE_NAME_LABEL] = name.into();
+        }
+    }
+}

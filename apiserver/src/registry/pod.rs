@@ -1,0 +1,241 @@
+//! The Pod strategy (`pkg/registry/core/pod/strategy.go`): a new pod is `Pending` with the QoS
+//! class of its resources (`qos.GetPodQOS`), gated pods say why they are not scheduled, the
+//! generation is kept (PodObservedGenerationTracking, on in 1.37), and deleting a scheduled pod
+//! is graceful (`CheckGracefulDelete`): with no kubelet here, it stays until a delete with
+//! `gracePeriodSeconds=0`.
+
+use serde_json::{Value, json};
+
+use super::strategy::Strategy;
+use crate::meta;
+
+/// Nanounits per unit: quantities are compared exactly as integers of nanounits.
+const NANO: i128 = 1_000_000_000;
+
+pub(super) struct Pod;
+
+impl Strategy for Pod {
+    fn tracks_generation(&self) -> bool {
+        true
+    }
+
+    fn initial_status(&self, obj: &Value) -> Option<Value> {
+        let mut status = json!({"phase": "Pending", "qosClass": qos_class(obj)});
+        let gated = obj
+            .pointer("/spec/schedulingGates")
+            .and_then(Value::as_array)
+            .is_some_and(|g| !g.is_empty());
+        if gated {
+            status["conditions"] = json!([{
+                "type": "PodScheduled", "status": "False", "reason": "SchedulingGated",
+                "message": "Scheduling is blocked due to non-empty scheduling gates",
+                "lastProbeTime": null, "lastTransitionTime": meta::now(),
+            }]);
+        }
+        Some(status)
+    }
+
+    fn graceful_delete(&self, obj: &Value, requested: Option<i64>) -> i64 {
+        let mut period = requested.unwrap_or_else(|| {
+            obj.pointer("/spec/terminationGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+        });
+        // An unscheduled pod has no kubelet to wait for; a finished one has nothing to stop.
+        let scheduled = obj
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.is_empty());
+        let phase = obj.pointer("/status/phase").and_then(Value::as_str);
+        if !scheduled || matches!(phase, Some("Failed" | "Succeeded")) {
+            period = 0;
+        }
+        // kube turns a negative period into the shortest graceful one.
+        if period < 0 { 1 } else { period }
+    }
+}
+
+/// The QoS class of a pod (`qos.GetPodQOS`, container resources; pod-level resources when set).
+pub fn qos_class(pod: &Value) -> &'static str {
+    const COMPUTE: [&str; 2] = ["cpu", "memory"];
+    let spec = pod.get("spec");
+    if let Some(pod_level) = spec.and_then(|s| s.get("resources")).filter(|r| {
+        COMPUTE.iter().any(|n| {
+            r.pointer(&format!("/requests/{n}")).is_some()
+                || r.pointer(&format!("/limits/{n}")).is_some()
+        })
+    }) {
+        return classify(std::iter::once(pod_level));
+    }
+    let containers = ["containers", "initContainers"]
+        .into_iter()
+        .filter_map(|list| spec.and_then(|s| s.get(list)).and_then(Value::as_array))
+        .flatten()
+        .map(|c| c.get("resources").unwrap_or(&Value::Null));
+    classify(containers)
+}
+
+/// Classifies resource requirements: none set → BestEffort; every cpu and memory limit set and
+/// equal to the summed requests → Guaranteed; otherwise Burstable.
+fn classify<'a>(resources: impl Iterator<Item = &'a Value>) -> &'static str {
+    const COMPUTE: [&str; 2] = ["cpu", "memory"];
+    let mut requests = [0i128; 2];
+    let mut limits = [0i128; 2];
+    let mut any_request = [false; 2];
+    let mut any_limit = [false; 2];
+    let mut guaranteed = true;
+    for r in resources {
+        let mut limits_found = [false; 2];
+        for (i, name) in COMPUTE.iter().enumerate() {
+            let req = r.pointer(&format!("/requests/{name}")).and_then(quantity);
+            if let Some(q) = req.filter(|q| *q > 0) {
+                requests[i] += q;
+                any_request[i] = true;
+            }
+            let lim = r.pointer(&format!("/limits/{name}")).and_then(quantity);
+            if let Some(q) = lim.filter(|q| *q > 0) {
+                limits[i] += q;
+                any_limit[i] = true;
+                limits_found[i] = true;
+            }
+        }
+        if !limits_found.iter().all(|f| *f) {
+            guaranteed = false;
+        }
+    }
+    let n_requests = any_request.iter().filter(|f| **f).count();
+    let n_limits = any_limit.iter().filter(|f| **f).count();
+    if n_requests == 0 && n_limits == 0 {
+        return "BestEffort";
+    }
+    if guaranteed {
+        for i in 0..2 {
+            if any_request[i] && (!any_limit[i] || limits[i] != requests[i]) {
+                guaranteed = false;
+            }
+        }
+    }
+    if guaranteed && n_requests == n_limits {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
+/// A resource quantity (`resource.Quantity`: `100m`, `1.5Gi`, `2e3`, `128974848`) in nanounits,
+/// rounded up; None when it does not parse (validation answers that).
+pub fn quantity(v: &Value) -> Option<i128> {
+    let s = match v {
+        Value::String(s) => s.trim(),
+        Value::Number(n) => return n.as_f64().map(|f| (f * NANO as f64).ceil() as i128),
+        _ => return None,
+    };
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(s.len());
+    let (number, suffix) = s.split_at(split);
+    let (mul_num, mul_den): (i128, i128) = match suffix {
+        "" => (1, 1),
+        "n" => (1, NANO),
+        "u" => (1, 1_000_000),
+        "m" => (1, 1000),
+        "k" => (1000, 1),
+        "M" => (1_000_000, 1),
+        "G" => (1_000_000_000, 1),
+        "T" => (1_000_000_000_000, 1),
+        "P" => (1_000_000_000_000_000, 1),
+        "E" => (1_000_000_000_000_000_000, 1),
+        "Ki" => (1 << 10, 1),
+        "Mi" => (1 << 20, 1),
+        "Gi" => (1 << 30, 1),
+        "Ti" => (1 << 40, 1),
+        "Pi" => (1 << 50, 1),
+        "Ei" => (1 << 60, 1),
+        exp if exp.starts_with(['e', 'E']) => {
+            let e: i32 = exp[1..].parse().ok()?;
+            if e >= 0 {
+                (10i128.checked_pow(e.unsigned_abs())?, 1)
+            } else {
+                (1, 10i128.checked_pow(e.unsigned_abs())?)
+            }
+        }
+        _ => return None,
+    };
+    let negative = number.starts_with('-');
+    let digits = number.trim_start_matches(['+', '-']);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let scale = 10i128.checked_pow(u32::try_from(frac.len()).ok()?)?;
+    let whole: i128 = format!("{int}{frac}").parse().ok()?;
+    // value = whole / scale * mul_num / mul_den, in nanounits, rounded up.
+    let num = whole.checked_mul(mul_num)?.checked_mul(NANO)?;
+    let den = scale.checked_mul(mul_den)?;
+    let nanos = (num + den - 1) / den;
+    Some(if negative { -nanos } else { nanos })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(containers: Value) -> Value {
+        json!({"spec": {"containers": containers}})
+    }
+
+    #[test]
+    fn quantities_parse_to_nanounits() {
+        assert_eq!(quantity(&json!("100m")), Some(100_000_000));
+        assert_eq!(quantity(&json!("0.1")), Some(100_000_000));
+        assert_eq!(quantity(&json!("1Gi")), Some((1i128 << 30) * NANO));
+        assert_eq!(quantity(&json!("1G")), Some(1_000_000_000 * NANO));
+        assert_eq!(quantity(&json!("2e3")), Some(2000 * NANO));
+        assert_eq!(quantity(&json!(2)), Some(2 * NANO));
+        assert_eq!(quantity(&json!("abc")), None);
+        assert_eq!(quantity(&json!("1Qi")), None);
+    }
+
+    #[test]
+    fn qos_classes_follow_requests_and_limits() {
+        assert_eq!(qos_class(&pod(json!([{"name": "a"}]))), "BestEffort");
+        let equal = json!({"requests": {"cpu": "100m", "memory": "64Mi"},
+                           "limits": {"cpu": "0.1", "memory": "64Mi"}});
+        assert_eq!(
+            qos_class(&pod(json!([{"name": "a", "resources": equal}]))),
+            "Guaranteed"
+        );
+        let cpu_only = json!({"requests": {"cpu": "100m"}, "limits": {"cpu": "100m"}});
+        assert_eq!(
+            qos_class(&pod(json!([{"name": "a", "resources": cpu_only}]))),
+            "Burstable"
+        );
+        let lower = json!({"requests": {"cpu": "50m", "memory": "64Mi"},
+                           "limits": {"cpu": "100m", "memory": "64Mi"}});
+        assert_eq!(
+            qos_class(&pod(json!([{"name": "a", "resources": lower}]))),
+            "Burstable"
+        );
+        // One guaranteed container and one without limits: Burstable.
+        assert_eq!(
+            qos_class(&pod(
+                json!([{"name": "a", "resources": equal}, {"name": "b"}])
+            )),
+            "Burstable"
+        );
+    }
+
+    #[test]
+    fn only_scheduled_running_pods_are_deleted_gracefully() {
+        let scheduled = json!({"spec": {"nodeName": "n1", "terminationGracePeriodSeconds": 30},
+                               "status": {"phase": "Pending"}});
+        assert_eq!(Pod.graceful_delete(&scheduled, None), 30);
+        assert_eq!(Pod.graceful_delete(&scheduled, Some(5)), 5);
+        assert_eq!(Pod.graceful_delete(&scheduled, Some(0)), 0);
+        assert_eq!(Pod.graceful_delete(&scheduled, Some(-3)), 1);
+        let unscheduled = json!({"spec": {"terminationGracePeriodSeconds": 30}});
+        assert_eq!(Pod.graceful_delete(&unscheduled, None), 0);
+        let done = json!({"spec": {"nodeName": "n1"}, "status": {"phase": "Succeeded"}});
+        assert_eq!(Pod.graceful_delete(&done, Some(30)), 0);
+    }
+}

@@ -1,0 +1,112 @@
+//! The `Strategy` trait (kube's `RESTCreateStrategy`, `RESTUpdateStrategy`,
+//! `RESTDeleteStrategy` and `RESTGracefulDeleteStrategy` in one) and the generic strategy that
+//! serves every type without rules of its own.
+//!
+//! The store calls, on create: `decode` → defaulting → field tracking → `prepare_for_create` →
+//! `canonicalize` → `validate` → `allocate` → commit; on update, patch and apply:
+//! `decode` (main resource) → defaulting → `prepare_for_update` → `canonicalize` →
+//! `validate_update` → field tracking → `allocate` → commit; on delete: `graceful_delete`.
+
+use serde_json::{Value, json};
+
+use super::ipalloc::Allocations;
+use crate::status::Cause;
+use crate::store::Sub;
+
+/// What a strategy may consult while preparing a write: the service address allocations.
+pub struct Ctx<'a> {
+    pub allocations: &'a Allocations,
+    /// The object's namespace and name (its allocation owner).
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+/// The write rules of one resource type. Every method has the generic behaviour as its default.
+pub trait Strategy: Sync {
+    /// Whether `metadata.generation` is kept (1 on create, +1 when anything outside metadata and
+    /// a status subresource's status changes). kube sets it only for types whose strategy does.
+    fn tracks_generation(&self) -> bool {
+        false
+    }
+
+    /// Conversions kube makes while decoding a body (e.g. Secret `stringData` into `data`), before
+    /// defaulting; main-resource writes only.
+    fn decode(&self, _obj: &mut Value) {}
+
+    /// `status` of a newly created object of a type with a status subresource (what is written is
+    /// dropped first). None: no status.
+    fn initial_status(&self, _obj: &Value) -> Option<Value> {
+        Some(json!({}))
+    }
+
+    /// Type-specific preparation of a new object (`PrepareForCreate`), after the generic one.
+    fn prepare_for_create(&self, _obj: &mut Value) {}
+
+    /// Type-specific preparation of an update (`PrepareForUpdate`), after the generic status
+    /// handling (a main write keeps the stored status, a status write only changes status).
+    fn prepare_for_update(&self, _new: &mut Value, _old: &Value, _sub: Sub) {}
+
+    /// Normalisation after preparation (`Canonicalize`).
+    fn canonicalize(&self, _obj: &mut Value) {}
+
+    /// Validation of a new object: the hook `crate::validation` fills; None here.
+    fn validate(&self, _obj: &Value) -> Vec<Cause> {
+        Vec::new()
+    }
+
+    /// Validation of an update against the stored object.
+    fn validate_update(&self, _new: &Value, _old: &Value, _sub: Sub) -> Vec<Cause> {
+        Vec::new()
+    }
+
+    /// `Warning` headers for a create (`WarningsOnCreate`).
+    fn warnings_on_create(&self, _obj: &Value) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// `Warning` headers for an update (`WarningsOnUpdate`).
+    fn warnings_on_update(&self, _new: &Value, _old: &Value) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Picks or checks the addresses and ports `new` needs (Services), against the stored
+    /// object `old` on an update. The store records them when the write commits.
+    fn allocate(&self, _new: &mut Value, _old: Option<&Value>, _ctx: &Ctx<'_>) -> Vec<Cause> {
+        Vec::new()
+    }
+
+    /// `CheckGracefulDelete`: the grace period in seconds a delete of `obj` waits for (the
+    /// object stays, marked, until a delete with 0); 0 (the default) deletes at once.
+    /// `requested` is `DeleteOptions.gracePeriodSeconds`.
+    fn graceful_delete(&self, _obj: &Value, _requested: Option<i64>) -> i64 {
+        0
+    }
+}
+
+/// The strategy of types without rules of their own: optionally keeps the generation and sets a
+/// fixed initial status (the JSON of Go's zero status struct, e.g. `{"replicas": 0}`).
+pub struct Generic {
+    pub generation: bool,
+    pub status: fn() -> Option<Value>,
+}
+
+impl Strategy for Generic {
+    fn tracks_generation(&self) -> bool {
+        self.generation
+    }
+
+    fn initial_status(&self, _obj: &Value) -> Option<Value> {
+        (self.status)()
+    }
+}
+
+/// `{}`: Go's zero status struct whose fields are all omitted when empty.
+pub fn empty_status() -> Option<Value> {
+    Some(json!({}))
+}
+
+/// Custom resources: generation kept, a written status dropped on create.
+pub static CUSTOM: Generic = Generic {
+    generation: true,
+    status: || None,
+};

@@ -1,0 +1,429 @@
+//! The registry strategies over HTTP: Service cluster IP and node port allocation (and its
+//! errors, worded as kube-apiserver's), graceful deletion of scheduled Pods, generation rules of
+//! built-in types, and DeleteOptions.gracePeriodSeconds.
+
+mod common;
+
+use common::send;
+use serde_json::{Value, json};
+
+const SERVICES: &str = "/api/v1/namespaces/default/services";
+const PODS: &str = "/api/v1/namespaces/default/pods";
+
+async fn server() -> apiserver::ApiServer {
+    apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start")
+}
+
+fn service(name: &str, spec: Value) -> Value {
+    json!({"metadata": {"name": name}, "spec": spec})
+}
+
+#[tokio::test]
+async fn cluster_ips_are_unique_taken_ones_refused_and_freed_on_delete() {
+    let s = apiserver::ApiServer::builder()
+        .service_cidr("10.0.0.0/29")
+        .start()
+        .await
+        .expect("start");
+    // The kubernetes Service holds the first address of the configured range.
+    let k = send(&s, "GET", &format!("{SERVICES}/kubernetes"), &Value::Null).await;
+    assert_eq!(k.body["spec"]["clusterIP"], "10.0.0.1", "{}", k.body);
+    // /29: six usable addresses, one of them the kubernetes Service's.
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..5 {
+        let r = send(
+            &s,
+            "POST",
+            SERVICES,
+            &service(&format!("s{i}"), json!({"ports": [{"port": 80}]})),
+        )
+        .await;
+        assert_eq!(r.code, 201, "{}", r.body);
+        let ip = r.body["spec"]["clusterIP"].as_str().unwrap().to_owned();
+        assert!(seen.insert(ip.clone()), "{ip} handed out twice");
+        assert_ne!(ip, "10.0.0.1");
+    }
+    // The range is full now.
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service("full", json!({"ports": [{"port": 80}]})),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Service \"full\" is invalid: spec.clusterIPs: Invalid value: []string(nil): failed to allocate a serviceIP: range is full"
+    );
+    // Asking for a taken address.
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "dup",
+            json!({"clusterIP": "10.0.0.1", "ports": [{"port": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Service \"dup\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.0.0.1\"}: failed to allocate IP 10.0.0.1: provided IP is already allocated"
+    );
+    assert_eq!(r.body["details"]["causes"][0]["field"], "spec.clusterIPs");
+    // An address outside the range.
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "far",
+            json!({"clusterIP": "10.96.0.10", "ports": [{"port": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Service \"far\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.96.0.10\"}: failed to allocate IP 10.96.0.10: the provided IP (10.96.0.10) is not in the valid range. The range of valid IPs is 10.0.0.0/29"
+    );
+    // Deleting a Service frees its address for a Service that asks for it.
+    let owner = "s0";
+    let got = send(&s, "GET", &format!("{SERVICES}/{owner}"), &Value::Null).await;
+    let owner_ip = got.body["spec"]["clusterIP"].as_str().unwrap().to_owned();
+    let r = send(&s, "DELETE", &format!("{SERVICES}/{owner}"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "again",
+            json!({"clusterIP": owner_ip, "ports": [{"port": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["spec"]["clusterIPs"], json!([owner_ip]));
+    // Headless Services get no address.
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "headless",
+            json!({"clusterIP": "None", "ports": [{"port": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["spec"]["clusterIPs"], json!(["None"]));
+}
+
+#[tokio::test]
+async fn updates_keep_the_allocated_addresses() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service("np", json!({"type": "NodePort", "ports": [{"port": 80}]})),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let ip = r.body["spec"]["clusterIP"].clone();
+    let node_port = r.body["spec"]["ports"][0]["nodePort"].clone();
+    // A PUT of the manifest without the addresses keeps them (kube's patchAllocatedValues).
+    let mut put = service(
+        "np",
+        json!({"type": "NodePort", "ports": [{"port": 80}], "selector": {"a": "b"}}),
+    );
+    put["metadata"]["resourceVersion"] = r.body["metadata"]["resourceVersion"].clone();
+    let r = send(&s, "PUT", &format!("{SERVICES}/np"), &put).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["clusterIP"], ip);
+    assert_eq!(r.body["spec"]["ports"][0]["nodePort"], node_port);
+    // Another Service cannot take that node port, nor one outside the range.
+    let taken = service(
+        "np2",
+        json!({"type": "NodePort", "ports": [{"port": 81, "nodePort": node_port}]}),
+    );
+    let r = send(&s, "POST", SERVICES, &taken).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        format!(
+            "Service \"np2\" is invalid: spec.ports[0].nodePort: Invalid value: {node_port}: provided port is already allocated"
+        )
+    );
+    let outside = service(
+        "np3",
+        json!({"type": "NodePort", "ports": [{"port": 81, "nodePort": 80}]}),
+    );
+    let r = send(&s, "POST", SERVICES, &outside).await;
+    assert_eq!(
+        r.body["message"],
+        "Service \"np3\" is invalid: spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767"
+    );
+    // Nothing of a refused create is held: the same request with a free port succeeds.
+    let ok = service(
+        "np3",
+        json!({"type": "NodePort", "ports": [{"port": 81, "nodePort": 30999}]}),
+    );
+    let r = send(&s, "POST", SERVICES, &ok).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn malformed_service_ranges_are_refused_at_start() {
+    let err = apiserver::ApiServer::builder()
+        .service_cidr("10.0.0.0")
+        .start()
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string()
+            .contains("invalid service CIDR \"10.0.0.0\""),
+        "{err}"
+    );
+    let err = apiserver::ApiServer::builder()
+        .node_port_range("9-1")
+        .start()
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("invalid node port range \"9-1\""),
+        "{err}"
+    );
+}
+
+fn pod(name: &str, node: Option<&str>) -> Value {
+    let mut p = json!({"metadata": {"name": name},
+        "spec": {"containers": [{"name": "c", "image": "x:1"}]}});
+    if let Some(n) = node {
+        p["spec"]["nodeName"] = n.into();
+    }
+    p
+}
+
+#[tokio::test]
+async fn scheduled_pods_are_deleted_gracefully() {
+    let s = server().await;
+    assert_eq!(
+        send(&s, "POST", PODS, &pod("on-node", Some("n1")))
+            .await
+            .code,
+        201
+    );
+    let r = send(&s, "DELETE", &format!("{PODS}/on-node"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(
+        r.body["metadata"]["deletionGracePeriodSeconds"], 30,
+        "{}",
+        r.body
+    );
+    assert!(r.body["metadata"]["deletionTimestamp"].is_string());
+    assert_eq!(
+        r.body["metadata"]["generation"], 2,
+        "deletion bumps the generation"
+    );
+    // No kubelet: it stays.
+    let r = send(&s, "GET", &format!("{PODS}/on-node"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    // A longer period changes nothing; a shorter one moves the deadline.
+    let r = send(
+        &s,
+        "DELETE",
+        &format!("{PODS}/on-node?gracePeriodSeconds=60"),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(
+        r.body["metadata"]["deletionGracePeriodSeconds"], 30,
+        "{}",
+        r.body
+    );
+    let r = send(
+        &s,
+        "DELETE",
+        &format!("{PODS}/on-node"),
+        &json!({"gracePeriodSeconds": 5}),
+    )
+    .await;
+    assert_eq!(
+        r.body["metadata"]["deletionGracePeriodSeconds"], 5,
+        "{}",
+        r.body
+    );
+    // gracePeriodSeconds=0 removes it.
+    let r = send(
+        &s,
+        "DELETE",
+        &format!("{PODS}/on-node?gracePeriodSeconds=0"),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let r = send(&s, "GET", &format!("{PODS}/on-node"), &Value::Null).await;
+    assert_eq!(r.code, 404, "{}", r.body);
+
+    // An unscheduled pod goes at once.
+    send(&s, "POST", PODS, &pod("pending", None)).await;
+    send(&s, "DELETE", &format!("{PODS}/pending"), &Value::Null).await;
+    assert_eq!(
+        send(&s, "GET", &format!("{PODS}/pending"), &Value::Null)
+            .await
+            .code,
+        404
+    );
+
+    // The pod's own terminationGracePeriodSeconds is the default; a body value of 0 deletes at once.
+    let mut short = pod("short", Some("n1"));
+    short["spec"]["terminationGracePeriodSeconds"] = 7.into();
+    send(&s, "POST", PODS, &short).await;
+    let r = send(&s, "DELETE", &format!("{PODS}/short"), &Value::Null).await;
+    assert_eq!(
+        r.body["metadata"]["deletionGracePeriodSeconds"], 7,
+        "{}",
+        r.body
+    );
+    send(&s, "POST", PODS, &pod("now", Some("n1"))).await;
+    send(
+        &s,
+        "DELETE",
+        &format!("{PODS}/now"),
+        &json!({"gracePeriodSeconds": 0}),
+    )
+    .await;
+    assert_eq!(
+        send(&s, "GET", &format!("{PODS}/now"), &Value::Null)
+            .await
+            .code,
+        404
+    );
+
+    // A malformed gracePeriodSeconds is a 400 naming it.
+    send(&s, "POST", PODS, &pod("bad", Some("n1"))).await;
+    let r = send(
+        &s,
+        "DELETE",
+        &format!("{PODS}/bad?gracePeriodSeconds=soon"),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("gracePeriodSeconds"),
+        "{}",
+        r.body
+    );
+    let r = send(
+        &s,
+        "DELETE",
+        &format!("{PODS}/bad"),
+        &json!({"gracePeriodSeconds": "5"}),
+    )
+    .await;
+    assert_eq!(r.code, 400, "{}", r.body);
+}
+
+#[tokio::test]
+async fn generation_is_kept_only_by_types_whose_strategy_keeps_it() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        &json!({"metadata": {"name": "c", "generation": 5}, "data": {"a": "1"}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert!(r.body["metadata"].get("generation").is_none(), "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/c",
+        &json!({"data": {"a": "2"}}),
+    )
+    .await;
+    assert!(r.body["metadata"].get("generation").is_none(), "{}", r.body);
+    // A Pod's generation follows its spec, not its metadata.
+    send(&s, "POST", PODS, &pod("g", None)).await;
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{PODS}/g"),
+        &json!({"metadata": {"labels": {"a": "b"}}}),
+    )
+    .await;
+    assert_eq!(r.body["metadata"]["generation"], 1, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{PODS}/g"),
+        &json!({"spec": {"activeDeadlineSeconds": 30}}),
+    )
+    .await;
+    assert_eq!(r.body["metadata"]["generation"], 2, "{}", r.body);
+}
+
+#[tokio::test]
+async fn secrets_and_namespaces_keep_their_rules_in_their_strategies() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces/default/secrets",
+        &json!({"metadata": {"name": "s"}, "stringData": {"k": "v"}, "immutable": true}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["data"], json!({"k": "dg=="}));
+    assert_eq!(r.body["type"], "Opaque");
+    let r = send(
+        &s,
+        "PATCH",
+        "/api/v1/namespaces/default/secrets/s",
+        &json!({"stringData": {"k": "w"}}),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(r.body["details"]["causes"][0]["field"], "data");
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces",
+        &json!({"metadata": {"name": "team"}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        r.body["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "team"
+    );
+    assert_eq!(r.body["spec"], json!({"finalizers": ["kubernetes"]}));
+    assert_eq!(r.body["status"], json!({"phase": "Active"}));
+    let r = send(
+        &s,
+        "PATCH",
+        "/api/v1/namespaces/team",
+        &json!({"spec": {"finalizers": []}}),
+    )
+    .await;
+    assert_eq!(
+        r.body["spec"]["finalizers"],
+        json!(["kubernetes"]),
+        "{}",
+        r.body
+    );
+}
