@@ -10,12 +10,15 @@
 //! `kube::Client`, kube-runtime watchers and Controllers, and kubectl talk to it unchanged. See the
 //! crate README for what is implemented and the measured figures.
 
+mod bootstrap;
 mod builtin;
 mod catalog;
+mod componentstatus;
 mod crd;
 mod debug;
 mod discovery;
 mod error;
+mod events;
 mod faults;
 mod http;
 mod managed;
@@ -27,6 +30,8 @@ mod server;
 mod smp;
 mod status;
 mod store;
+mod subresources;
+mod tokens;
 mod watch;
 
 pub use error::Error;
@@ -50,7 +55,7 @@ pub struct RequestRecord {
     pub version: String,
     /// Plural resource name, e.g. `pods`.
     pub resource: String,
-    /// `status` or "".
+    /// `status`, `scale`, `eviction`, ... or "".
     pub subresource: String,
     pub namespace: String,
     pub name: String,

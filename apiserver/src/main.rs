@@ -24,6 +24,10 @@ struct Args {
     /// Run no garbage collector and no namespace controller (envtest's behaviour).
     #[arg(long)]
     no_garbage_collection: bool,
+    /// Create no `default` ServiceAccount and no `kube-root-ca.crt` ConfigMap in namespaces
+    /// (envtest's behaviour).
+    #[arg(long)]
+    no_namespace_defaults: bool,
 }
 
 #[tokio::main]
@@ -40,7 +44,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut builder = apiserver::ApiServer::builder()
         .listen(args.listen)
-        .garbage_collection(!args.no_garbage_collection);
+        .garbage_collection(!args.no_garbage_collection)
+        .namespace_defaults(!args.no_namespace_defaults);
     for dir in &args.crds {
         builder = builder.crd_dir(dir);
     }
