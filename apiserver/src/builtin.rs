@@ -20,6 +20,8 @@ pub struct BuiltinType {
     pub namespaced: bool,
     /// The type has a `.status` field, so it gets a `/status` subresource.
     pub status: bool,
+    /// The verbs kube-apiserver serves for it.
+    pub verbs: &'static [&'static str],
     /// Adds the type's OpenAPI schema (k8s-openapi's, with kube-apiserver's definition names and
     /// field descriptions) and every schema it refers to to a generator; returns the `$ref` to it.
     pub schema: fn(&mut SchemaGenerator) -> Schema,
@@ -53,16 +55,51 @@ where
         plural: T::URL_PATH_SEGMENT,
         namespaced: <T::Scope as Scope>::NAMESPACED,
         status,
+        verbs: verbs(T::GROUP, T::URL_PATH_SEGMENT),
         schema: subschema::<T>,
+    }
+}
+
+/// A type kube-apiserver only accepts creates of and never stores (TokenReview): no list kind.
+fn create_only<T>() -> BuiltinType
+where
+    T: Resource + JsonSchema,
+    T::Scope: Scope,
+{
+    BuiltinType {
+        group: T::GROUP,
+        version: T::VERSION,
+        kind: T::KIND,
+        list_kind: "",
+        plural: T::URL_PATH_SEGMENT,
+        namespaced: <T::Scope as Scope>::NAMESPACED,
+        status: false,
+        verbs: CREATE_ONLY,
+        schema: subschema::<T>,
+    }
+}
+
+/// The verbs of a create-only resource.
+pub const CREATE_ONLY: &[&str] = &["create"];
+/// The verbs of a read-only resource computed by the server (ComponentStatus).
+pub const READ_ONLY: &[&str] = &["get", "list"];
+
+/// The verbs of a built-in resource (every verb but for the computed, read-only ones).
+pub fn verbs(group: &str, plural: &str) -> &'static [&'static str] {
+    match (group, plural) {
+        ("", "componentstatuses") => READ_ONLY,
+        _ => crate::catalog::VERBS,
     }
 }
 
 macro_rules! builtins {
     ($($path:path => $status:expr,)*) => {
-        /// Every built-in GA resource type, in k8s-openapi module order.
+        /// Every built-in GA resource type, in k8s-openapi module order, then the create-only ones.
         pub fn builtin_types() -> Vec<BuiltinType> {
             use k8s_openapi::*;
-            vec![$(builtin::<$path>($status),)*]
+            let mut types = vec![$(builtin::<$path>($status),)*];
+            types.push(create_only::<api::authentication::v1::TokenReview>());
+            types
         }
     };
 }
@@ -194,6 +231,19 @@ pub fn selectable_fields(group: &str, plural: &str) -> &'static [&'static str] {
             "involvedObject.fieldPath",
             "reason",
             "reportingComponent",
+            "source",
+            "type",
+        ],
+        ("events.k8s.io", "events") => &[
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reportingController",
+            "reason",
             "source",
             "type",
         ],

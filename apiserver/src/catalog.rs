@@ -42,6 +42,10 @@ pub struct ResourceInfo {
     pub openapi: Option<Arc<serde_json::Value>>,
     /// Served from a CustomResourceDefinition (its kind is qualified with the group in messages).
     pub custom: bool,
+    /// The verbs served (discovery lists them; others answer 405).
+    pub verbs: &'static [&'static str],
+    /// Where a `/scale` subresource reads and writes the replica counts (None: no `/scale`).
+    pub scale: Option<crate::subresources::ScalePaths>,
 }
 
 impl ResourceInfo {
@@ -54,9 +58,13 @@ impl ResourceInfo {
         }
     }
 
-    /// The store key shared by every version of this resource: `group/plural`.
+    /// The store key shared by every version of this resource: `group/plural`, or the key of
+    /// the resource whose storage it shares (events.k8s.io Events are core Events).
     pub fn store_key(&self) -> String {
-        format!("{}/{}", self.group, self.plural)
+        match crate::events::shared_storage(&self.group, &self.plural) {
+            Some(key) => key.to_owned(),
+            None => format!("{}/{}", self.group, self.plural),
+        }
     }
 
     /// The resource as Status details name it.
@@ -131,6 +139,8 @@ impl Catalog {
                     schema: None,
                     openapi: None,
                     custom: false,
+                    verbs: t.verbs,
+                    scale: crate::subresources::builtin_scale(t.group, t.plural),
                 })
             })
             .collect();

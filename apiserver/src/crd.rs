@@ -279,6 +279,10 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             schema,
             openapi: v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new),
             custom: true,
+            verbs: crate::catalog::VERBS,
+            scale: v
+                .pointer("/subresources/scale")
+                .and_then(crate::subresources::custom_scale),
         }));
     }
     if causes.is_empty() {

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::catalog::{Catalog, Group, GroupVersion, ResourceInfo, STATUS_VERBS, VERBS};
+use crate::catalog::{Catalog, Group, GroupVersion, ResourceInfo, STATUS_VERBS};
 
 /// The media type of aggregated discovery v2 (the `Accept` a client sends and the `Content-Type` answered).
 pub const AGGREGATED_V2: &str =
@@ -77,7 +77,7 @@ pub fn resource_list(group: &str, gv: &GroupVersion) -> Value {
             "singularName": r.singular,
             "namespaced": r.namespaced,
             "kind": r.kind,
-            "verbs": VERBS,
+            "verbs": r.verbs,
         });
         if !r.short_names.is_empty() {
             entry["shortNames"] = json!(r.short_names);
@@ -95,6 +95,21 @@ pub fn resource_list(group: &str, gv: &GroupVersion) -> Value {
                 "verbs": STATUS_VERBS,
             }));
         }
+        for sub in crate::subresources::listed(r) {
+            let mut entry = json!({
+                "name": format!("{}/{}", r.plural, sub.name),
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "kind": sub.kind,
+                "verbs": sub.verbs,
+            });
+            // A subresource of another group's kind names it (kubectl scale finds autoscaling/v1 here).
+            if sub.group != r.group || sub.version != r.version {
+                entry["group"] = sub.group.into();
+                entry["version"] = sub.version.into();
+            }
+            resources.push(entry);
+        }
     }
     json!({
         "kind": "APIResourceList",
@@ -111,7 +126,7 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
         "responseKind": kind,
         "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
         "singularResource": r.singular,
-        "verbs": VERBS,
+        "verbs": r.verbs,
     });
     if !r.short_names.is_empty() {
         entry["shortNames"] = json!(r.short_names);
@@ -119,9 +134,20 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
     if !r.categories.is_empty() {
         entry["categories"] = json!(r.categories);
     }
+    let mut subresources = Vec::new();
     if r.status {
-        entry["subresources"] =
-            json!([{"subresource": "status", "responseKind": kind, "verbs": STATUS_VERBS}]);
+        subresources
+            .push(json!({"subresource": "status", "responseKind": kind, "verbs": STATUS_VERBS}));
+    }
+    for sub in crate::subresources::listed(r) {
+        subresources.push(json!({
+            "subresource": sub.name,
+            "responseKind": {"group": sub.group, "version": sub.version, "kind": sub.kind},
+            "verbs": sub.verbs,
+        }));
+    }
+    if !subresources.is_empty() {
+        entry["subresources"] = subresources.into();
     }
     entry
 }

@@ -39,6 +39,8 @@ pub struct State {
     pub cancel: CancellationToken,
     /// `host:port`, for `/api`'s serverAddressByClientCIDRs.
     pub address: String,
+    /// Signs and verifies service-account tokens.
+    pub tokens: crate::tokens::Tokens,
 }
 
 fn full(bytes: impl Into<Bytes>) -> Body {
@@ -54,11 +56,11 @@ fn respond(code: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Bo
     resp
 }
 
-fn json_response(code: u16, body: impl Into<Bytes>) -> Response<Body> {
+pub(crate) fn json_response(code: u16, body: impl Into<Bytes>) -> Response<Body> {
     respond(code, "application/json", body)
 }
 
-fn value_response(v: &Value) -> Response<Body> {
+pub(crate) fn value_response(v: &Value) -> Response<Body> {
     json_response(200, v.to_string())
 }
 
@@ -315,12 +317,21 @@ async fn route(
         .get(group, version, plural)
         .cloned()
         .ok_or_else(ApiError::path_not_found)?;
+    let mut extra = None;
     let sub = match sub {
         [] => Sub::Main,
         ["status"] if info.status => {
             parsed.subresource = "status".into();
             Sub::Status
         }
+        [other] if name.is_some() => match crate::subresources::Extra::of(&info, other) {
+            Some(e) => {
+                parsed.subresource = (*other).to_owned();
+                extra = Some(e);
+                Sub::Main
+            }
+            None => return Err(ApiError::path_not_found()),
+        },
         _ => return Err(ApiError::path_not_found()),
     };
     let q = query_pairs(&req)?;
@@ -336,6 +347,9 @@ async fn route(
         return Err(ApiError::path_not_found());
     }
     parsed.verb = match (&method, name) {
+        _ if extra.is_some() => extra
+            .and_then(|e| e.verb(&method))
+            .ok_or_else(ApiError::method_not_allowed)?,
         (&Method::GET, _) if truthy(&q, "watch") => "watch",
         (&Method::GET, None) => "list",
         (&Method::GET, Some(_)) => "get",
@@ -372,6 +386,25 @@ async fn route(
                 _ = state.cancel.cancelled() => return Err(ApiError::shutting_down()),
             }
         }
+    }
+    if let Some(e) = extra {
+        return crate::subresources::serve(state, &info, &t, e, &q, req).await;
+    }
+    if !info.verbs.contains(&parsed.verb.as_str()) {
+        return Err(ApiError::method_not_allowed());
+    }
+    match (group, plural) {
+        ("authentication.k8s.io", "tokenreviews") => {
+            return crate::tokens::serve_token_review(state, &q, req).await;
+        }
+        ("", "componentstatuses") => {
+            return crate::componentstatus::serve(state, &info, name, &q);
+        }
+        _ => {}
+    }
+    if crate::events::is_view(&info) && matches!(method, Method::POST | Method::PUT | Method::PATCH)
+    {
+        return crate::events::write(state, &info, &t, sub, &q, req).await;
     }
     match (&method, name) {
         (&Method::GET, None) if truthy(&q, "watch") => {
@@ -459,7 +492,8 @@ fn selectors(q: &[(String, String)], info: &ResourceInfo) -> Result<Selectors, A
         fields: FieldSelector::parse(
             param(q, "fieldSelector").unwrap_or(""),
             &info.selectable_fields,
-        )?,
+        )?
+        .renamed(|label| crate::events::storage_field(info, label)),
     })
 }
 
@@ -572,7 +606,7 @@ fn watch(
 }
 
 /// The content type of server-side apply patches.
-const APPLY_YAML: &str = "application/apply-patch+yaml";
+pub(crate) const APPLY_YAML: &str = "application/apply-patch+yaml";
 
 /// PATCH with [`APPLY_YAML`]: server-side apply.
 async fn apply(
@@ -649,7 +683,7 @@ fn decode_apply_yaml(text: &str) -> Result<(Value, Option<String>), ApiError> {
 
 /// The write options of a request; `kind` (`CreateOptions`, `UpdateOptions`, `PatchOptions`)
 /// names them in a 422 for an invalid `fieldManager` or the `causes` the caller found.
-fn write_opts(
+pub(crate) fn write_opts(
     q: &[(String, String)],
     req: &Request<Incoming>,
     kind: &str,
@@ -695,7 +729,7 @@ fn write_opts(
     })
 }
 
-fn dry_run(q: &[(String, String)]) -> Result<bool, ApiError> {
+pub(crate) fn dry_run(q: &[(String, String)]) -> Result<bool, ApiError> {
     let mut dry = false;
     for (k, v) in q.iter().filter(|(k, _)| k == "dryRun") {
         match v.as_str() {
@@ -711,7 +745,7 @@ fn dry_run(q: &[(String, String)]) -> Result<bool, ApiError> {
     Ok(dry)
 }
 
-fn content_type(req: &Request<Incoming>) -> String {
+pub(crate) fn content_type(req: &Request<Incoming>) -> String {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -723,7 +757,7 @@ fn content_type(req: &Request<Incoming>) -> String {
         .to_ascii_lowercase()
 }
 
-fn patch_kind(req: &Request<Incoming>) -> Result<PatchKind, ApiError> {
+pub(crate) fn patch_kind(req: &Request<Incoming>) -> Result<PatchKind, ApiError> {
     match content_type(req).as_str() {
         "application/merge-patch+json" => Ok(PatchKind::Merge),
         "application/json-patch+json" => Ok(PatchKind::Json),
@@ -735,7 +769,7 @@ fn patch_kind(req: &Request<Incoming>) -> Result<PatchKind, ApiError> {
     }
 }
 
-async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -758,7 +792,7 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
     }
 }
 
-async fn read_object(req: Request<Incoming>) -> Result<Value, ApiError> {
+pub(crate) async fn read_object(req: Request<Incoming>) -> Result<Value, ApiError> {
     let ct = content_type(&req);
     let body = read_body(req).await?;
     match ct.as_str() {
@@ -786,10 +820,6 @@ async fn delete_opts(
     q: &[(String, String)],
     req: Request<Incoming>,
 ) -> Result<DeleteOpts, ApiError> {
-    let mut opts = DeleteOpts {
-        dry_run: dry_run(q)?,
-        ..DeleteOpts::default()
-    };
     let body = read_body(req).await?;
     let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
@@ -799,6 +829,15 @@ async fn delete_opts(
                 "the DeleteOptions body could not be decoded as JSON: {e}"
             ))
         })?
+    };
+    delete_opts_from(q, &v)
+}
+
+/// DeleteOptions from the query and a decoded body (also an Eviction's `deleteOptions`).
+pub(crate) fn delete_opts_from(q: &[(String, String)], v: &Value) -> Result<DeleteOpts, ApiError> {
+    let mut opts = DeleteOpts {
+        dry_run: dry_run(q)?,
+        ..DeleteOpts::default()
     };
     // The body's fields win over query parameters of the same name, as in kube-apiserver.
     let policy = match v.get("propagationPolicy") {

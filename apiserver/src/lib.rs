@@ -10,13 +10,16 @@
 //! `kube::Client`, kube-runtime watchers and Controllers, and kubectl talk to it unchanged. See the
 //! crate README for what is implemented and the measured figures.
 
+mod bootstrap;
 mod builtin;
 mod catalog;
+mod componentstatus;
 mod crd;
 mod debug;
 pub mod defaults;
 mod discovery;
 mod error;
+mod events;
 mod faults;
 mod http;
 mod managed;
@@ -29,6 +32,8 @@ mod server;
 mod smp;
 mod status;
 mod store;
+mod subresources;
+mod tokens;
 mod watch;
 
 pub use error::Error;
@@ -53,7 +58,7 @@ pub struct RequestRecord {
     pub version: String,
     /// Plural resource name, e.g. `pods`.
     pub resource: String,
-    /// `status` or "".
+    /// `status`, `scale`, `eviction`, ... or "".
     pub subresource: String,
     pub namespace: String,
     pub name: String,

@@ -30,6 +30,10 @@ struct Args {
     /// Range node ports are allocated from (kube-apiserver's --service-node-port-range).
     #[arg(long, value_name = "FIRST-LAST", default_value = "30000-32767")]
     service_node_port_range: String,
+    /// Create no `default` ServiceAccount and no `kube-root-ca.crt` ConfigMap in namespaces
+    /// (envtest's behaviour).
+    #[arg(long)]
+    no_namespace_defaults: bool,
 }
 
 #[tokio::main]
@@ -48,7 +52,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .listen(args.listen)
         .garbage_collection(!args.no_garbage_collection)
         .service_cidr(args.service_cluster_ip_range)
-        .node_port_range(args.service_node_port_range);
+        .node_port_range(args.service_node_port_range)
+        .namespace_defaults(!args.no_namespace_defaults);
     for dir in &args.crds {
         builder = builder.crd_dir(dir);
     }

@@ -217,6 +217,17 @@ impl FieldSelector {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The same selector reading each field where `stored` says it is kept (a view's field label
+    /// conversions, e.g. events.k8s.io's `regarding.name` → `involvedObject.name`).
+    pub fn renamed(self, stored: impl Fn(&str) -> &str) -> Self {
+        Self(
+            self.0
+                .into_iter()
+                .map(|(f, eq, v)| (stored(&f).to_owned(), eq, v))
+                .collect(),
+        )
+    }
 }
 
 /// A label and a field selector together.

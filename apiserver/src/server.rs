@@ -37,6 +37,7 @@ pub struct Builder {
     garbage_collection: Option<bool>,
     service_cidr: Option<String>,
     node_port_range: Option<String>,
+    namespace_defaults: Option<bool>,
 }
 
 impl Builder {
@@ -92,6 +93,14 @@ impl Builder {
         self
     }
 
+    /// Keeps the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap in every namespace,
+    /// as kube-controller-manager's serviceaccounts and root-ca-cert-publisher controllers do
+    /// (default: on). Off mimics envtest, which runs no controller manager.
+    pub fn namespace_defaults(mut self, on: bool) -> Self {
+        self.namespace_defaults = Some(on);
+        self
+    }
+
     /// Binds, installs the CRDs and starts serving on the current tokio runtime; ready when this returns.
     pub async fn start(self) -> Result<ApiServer, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
@@ -108,6 +117,7 @@ impl Builder {
             self.garbage_collection.unwrap_or(true),
             ranges,
         );
+        store.set_namespace_defaults(self.namespace_defaults.unwrap_or(true));
         store.bootstrap();
         let mut crds = Vec::new();
         for dir in &self.crd_dirs {
@@ -137,6 +147,7 @@ impl Builder {
             faults: crate::faults::Faults::default(),
             cancel: cancel.clone(),
             address: local.to_string(),
+            tokens: crate::tokens::Tokens::default(),
         });
         let tracker = TaskTracker::new();
         // Tracked, so that `shutdown()` returns only after the listener is closed.

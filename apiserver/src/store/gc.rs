@@ -183,9 +183,22 @@ impl Inner {
     /// Handles the queue until it is empty: the collector's whole reaction to one write.
     pub(super) fn collect_garbage(&mut self, tx: &broadcast::Sender<Arc<Event>>) {
         let mut steps = 0;
+        loop {
+            self.collect_queue(tx, &mut steps);
+            // The CRD finalizer's deletions may give the collector more work, and the
+            // collector's deletions may free a terminating CRD.
+            let crds = self.finalize_crds(tx);
+            let defaults = self.sync_namespace_defaults(tx);
+            if !crds && !defaults && self.gc_queue.is_empty() {
+                break;
+            }
+        }
+    }
+
+    fn collect_queue(&mut self, tx: &broadcast::Sender<Arc<Event>>, steps: &mut usize) {
         while let Some(entry) = self.gc_queue.pop_front() {
-            steps += 1;
-            if steps > MAX_GC_STEPS {
+            *steps += 1;
+            if *steps > MAX_GC_STEPS {
                 tracing::error!(
                     left = self.gc_queue.len(),
                     "garbage collection did not settle; dropping its queue (a bug in the embedded API server)"
@@ -408,7 +421,7 @@ impl Inner {
 
     /// Commits a collector write to a deleting object; deletes it if nothing holds it any more
     /// (MODIFIED then DELETED, as kube-apiserver answers the update that removes the last finalizer).
-    fn finish_write(
+    pub(super) fn finish_write(
         &mut self,
         tx: &broadcast::Sender<Arc<Event>>,
         entry: &Entry,

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: raw HTTP requests with full Status bodies, CRD fixtures, polling.
 #![allow(dead_code)]
 
+pub mod kubectl;
+
 use std::time::Duration;
 
 use bytes::Bytes;

@@ -1,0 +1,283 @@
+//! Owns the two views of Events: kube-apiserver stores `events.k8s.io/v1` Events in the core
+//! `events` resource and converts between the two (`pkg/apis/events/v1/conversion.go`), so one
+//! store serves both APIs: each sees the other's writes in get, list and watch, with shared
+//! resourceVersions. Objects are stored in the core/v1 form; the events.k8s.io view is rendered
+//! on the way out, its writes converted on the way in, and its field selectors renamed to the
+//! stored fields (kube's field label conversions for events.k8s.io).
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::catalog::ResourceInfo;
+use crate::status::ApiError;
+use crate::store::Target;
+
+/// The API group of the second view.
+pub const GROUP: &str = "events.k8s.io";
+/// The store key both views share: the core `events` resource.
+const STORAGE: &str = "/events";
+
+/// Fields renamed between core/v1 (first) and events.k8s.io/v1 (second); every other field of
+/// the two types has the same name in both (`eventTime`, `series`, `action`, `reason`, `type`,
+/// `related`, `reportingInstance`).
+const RENAMED: &[(&str, &str)] = &[
+    ("involvedObject", "regarding"),
+    ("message", "note"),
+    ("reportingComponent", "reportingController"),
+    ("source", "deprecatedSource"),
+    ("firstTimestamp", "deprecatedFirstTimestamp"),
+    ("lastTimestamp", "deprecatedLastTimestamp"),
+    ("count", "deprecatedCount"),
+];
+/// Fields both types have under the same name.
+const SHARED: &[&str] = &[
+    "metadata",
+    "eventTime",
+    "series",
+    "action",
+    "reason",
+    "type",
+    "related",
+    "reportingInstance",
+];
+
+/// Field selector labels of events.k8s.io Events and the stored (core) field each one reads
+/// (kube's field label conversions for `events.k8s.io/v1`).
+pub const SELECTABLE: &[(&str, &str)] = &[
+    ("regarding.kind", "involvedObject.kind"),
+    ("regarding.namespace", "involvedObject.namespace"),
+    ("regarding.name", "involvedObject.name"),
+    ("regarding.uid", "involvedObject.uid"),
+    ("regarding.apiVersion", "involvedObject.apiVersion"),
+    (
+        "regarding.resourceVersion",
+        "involvedObject.resourceVersion",
+    ),
+    ("regarding.fieldPath", "involvedObject.fieldPath"),
+    ("reportingController", "reportingComponent"),
+    ("reason", "reason"),
+    ("type", "type"),
+    ("source", "source.component"),
+];
+
+/// The store key of a resource kept in another resource's storage (None: its own).
+pub fn shared_storage(group: &str, plural: &str) -> Option<&'static str> {
+    (group == GROUP && plural == "events").then_some(STORAGE)
+}
+
+/// Whether `info` is the events.k8s.io view of the core events.
+pub fn is_view(info: &ResourceInfo) -> bool {
+    shared_storage(&info.group, &info.plural).is_some()
+}
+
+/// The stored field a field-selector label of `info` reads.
+pub fn storage_field<'a>(info: &ResourceInfo, label: &'a str) -> &'a str {
+    if !is_view(info) {
+        return label;
+    }
+    SELECTABLE
+        .iter()
+        .find(|(view, _)| *view == label)
+        .map_or(label, |(_, stored)| *stored)
+}
+
+fn rename(
+    obj: &Value,
+    pairs: impl Iterator<Item = (&'static str, &'static str)>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(m) = obj.as_object() else {
+        return out;
+    };
+    for (from, to) in pairs {
+        if let Some(v) = m.get(from) {
+            out.insert(to.to_owned(), v.clone());
+        }
+    }
+    out
+}
+
+/// A stored (core/v1) Event as events.k8s.io/v1 shows it.
+pub fn to_view(core: &Value, api_version: &str) -> Value {
+    let mut out = Map::new();
+    out.insert("kind".into(), "Event".into());
+    out.insert("apiVersion".into(), api_version.into());
+    out.extend(rename(
+        core,
+        SHARED
+            .iter()
+            .map(|f| (*f, *f))
+            .chain(RENAMED.iter().copied()),
+    ));
+    // eventTime is required in events.k8s.io/v1 (no omitempty): an Event recorded through the
+    // core API without one shows it as null, as kube-apiserver does.
+    out.entry("eventTime").or_insert(Value::Null);
+    Value::Object(out)
+}
+
+/// An events.k8s.io/v1 Event in the stored core/v1 form; fields the view does not have are dropped.
+pub fn to_core(view: &Value) -> Value {
+    let mut out = Map::new();
+    out.insert("kind".into(), "Event".into());
+    out.insert("apiVersion".into(), "v1".into());
+    out.extend(rename(
+        view,
+        SHARED
+            .iter()
+            .map(|f| (*f, *f))
+            .chain(RENAMED.iter().map(|(core, v1)| (*v1, *core))),
+    ));
+    Value::Object(out)
+}
+
+/// Renders a stored Event for `info` when `info` is the events.k8s.io view.
+pub fn render(info: &ResourceInfo, stored: &Value) -> Option<Bytes> {
+    is_view(info).then(|| {
+        Bytes::from(serde_json::to_vec(&to_view(stored, &info.api_version())).unwrap_or_default())
+    })
+}
+
+/// The core target an events.k8s.io request writes through.
+pub fn core_target<'a>(t: &Target<'a>) -> Target<'a> {
+    Target {
+        group: "",
+        version: "v1",
+        plural: "events",
+        ..*t
+    }
+}
+
+/// Checks that a body sent to the view is an events.k8s.io Event and converts it for storage.
+pub fn incoming(info: &ResourceInfo, body: &Value) -> Result<Value, ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::bad_request(
+            "the object provided is unrecognized (must be of type Event): the body is not a JSON object",
+        ));
+    }
+    let want = info.api_version();
+    let api_version = body.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if !api_version.is_empty() && api_version != want {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({want})"
+        )));
+    }
+    let kind = body.get("kind").and_then(Value::as_str).unwrap_or("");
+    if !kind.is_empty() && kind != "Event" {
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({kind}) does not match the expected kind (Event)"
+        )));
+    }
+    Ok(to_core(body))
+}
+
+/// A written core Event's bytes re-rendered for the view.
+pub fn outgoing(info: &ResourceInfo, core: &[u8]) -> Result<Bytes, ApiError> {
+    let v: Value = serde_json::from_slice(core)
+        .map_err(|e| ApiError::internal(format!("a stored Event is not JSON: {e}")))?;
+    Ok(Bytes::from(
+        serde_json::to_vec(&to_view(&v, &info.api_version())).unwrap_or_default(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn conversion_round_trips_every_field() {
+        let core = json!({
+            "kind": "Event", "apiVersion": "v1",
+            "metadata": {"name": "e", "namespace": "n"},
+            "involvedObject": {"kind": "Pod", "name": "p", "uid": "u"},
+            "reason": "Started", "message": "started container", "type": "Normal",
+            "source": {"component": "kubelet", "host": "node-1"},
+            "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:01:00Z",
+            "count": 3, "eventTime": "2026-01-01T00:00:00.000000Z",
+            "series": {"count": 2, "lastObservedTime": "2026-01-01T00:01:00.000000Z"},
+            "action": "Start", "related": {"kind": "Node", "name": "node-1"},
+            "reportingComponent": "kubelet", "reportingInstance": "node-1",
+        });
+        let view = to_view(&core, "events.k8s.io/v1");
+        assert_eq!(view["regarding"]["name"], "p");
+        assert_eq!(view["note"], "started container");
+        assert_eq!(view["reportingController"], "kubelet");
+        assert_eq!(view["deprecatedSource"]["host"], "node-1");
+        assert_eq!(view["deprecatedFirstTimestamp"], "2026-01-01T00:00:00Z");
+        assert_eq!(view["deprecatedCount"], 3);
+        assert!(view.get("involvedObject").is_none() && view.get("message").is_none());
+        assert_eq!(to_core(&view), core);
+    }
+
+    #[test]
+    fn core_events_without_event_time_show_null() {
+        let view = to_view(&json!({"metadata": {"name": "e"}}), "events.k8s.io/v1");
+        assert_eq!(view["eventTime"], Value::Null);
+    }
+}
+
+/// POST, PUT and PATCH through the events.k8s.io view: converted to the core form and written
+/// to the shared storage; the answer is rendered back in the view. A PATCH is applied to the
+/// view of the stored Event, then written as an update guarded by the read resourceVersion.
+pub async fn write(
+    state: &crate::http::State,
+    info: &ResourceInfo,
+    t: &Target<'_>,
+    sub: crate::store::Sub,
+    q: &[(String, String)],
+    req: http::Request<hyper::body::Incoming>,
+) -> Result<http::Response<crate::http::Body>, ApiError> {
+    use crate::http as h;
+    use crate::subresources::rmw::{self, Failed};
+    let core = core_target(t);
+    let w = match *req.method() {
+        http::Method::POST => {
+            let opts = h::write_opts(q, &req, "CreateOptions", Vec::new())?;
+            let body = incoming(info, &h::read_object(req).await?)?;
+            state.store.create(&core, body, &opts)?
+        }
+        http::Method::PUT => {
+            let opts = h::write_opts(q, &req, "UpdateOptions", Vec::new())?;
+            let body = incoming(info, &h::read_object(req).await?)?;
+            state.store.update(&core, sub, body, &opts)?
+        }
+        _ => {
+            if h::content_type(&req) == h::APPLY_YAML {
+                return Err(ApiError::unsupported_media_type(
+                    "server-side apply of events.k8s.io Events is not supported by this server: apply through the core API (v1 Event), or send a merge, JSON or strategic merge patch",
+                ));
+            }
+            let kind = h::patch_kind(&req)?;
+            let opts = h::write_opts(q, &req, "PatchOptions", Vec::new())?;
+            let body = h::read_body(req).await?;
+            rmw::retry_conflicts(|| {
+                let stored = rmw::read(&state.store, &core)?;
+                let view = to_view(&stored, &info.api_version());
+                let patched = rmw::patch_view(&view, kind, &body)?;
+                let read_rv = crate::meta::meta_str(&stored, "resourceVersion");
+                let named = crate::meta::meta_str(&patched, "resourceVersion") != read_rv;
+                let mut next = incoming(info, &patched)?;
+                // Without the client's own precondition, the read resourceVersion guards the write.
+                if !named {
+                    next["metadata"]["resourceVersion"] = read_rv.into();
+                }
+                state
+                    .store
+                    .update(&core, sub, next, &opts)
+                    .map_err(|e| Failed::of_write(e, named))
+            })?
+        }
+    };
+    let body = outgoing(info, &w.body)?;
+    let mut resp = h::json_response(w.code, body);
+    for warning in &w.warnings {
+        let text = format!(
+            "299 - {}",
+            serde_json::to_string(warning).unwrap_or_default()
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&text) {
+            resp.headers_mut().append(http::header::WARNING, v);
+        }
+    }
+    Ok(resp)
+}

@@ -1,0 +1,218 @@
+//! Serves `pods/ephemeralcontainers`: GET answers the Pod; PUT and PATCH change only
+//! `spec.ephemeralContainers` (kube's `podEphemeralContainersStrategy`), which may gain
+//! containers but never lose or change one (`ValidatePodEphemeralContainersUpdate`).
+
+use std::collections::BTreeSet;
+
+use http::{Method, Request};
+use hyper::body::Incoming;
+use serde_json::Value;
+
+use super::rmw::{self, Failed};
+use crate::http::{self as h, Body, State};
+use crate::meta::meta_str;
+use crate::status::{ApiError, Cause};
+use crate::store::{Target, WriteOpts};
+
+/// Container fields an ephemeral container may not set (kube: "cannot be set for an Ephemeral
+/// Container"): it gets no ports, probes, lifecycle hooks or resources.
+const FORBIDDEN_FIELDS: &[&str] = &[
+    "ports",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+    "lifecycle",
+    "resources",
+    "resizePolicy",
+];
+
+fn list<'a>(pod: &'a Value, pointer: &str) -> &'a [Value] {
+    pod.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn name_of(c: &Value) -> &str {
+    c.get("name").and_then(Value::as_str).unwrap_or("")
+}
+
+/// The changes kube refuses, as field causes.
+fn check(new: &Value, old: &Value) -> Vec<Cause> {
+    let field = "spec.ephemeralContainers";
+    let mut causes = Vec::new();
+    let new_list = list(new, "/spec/ephemeralContainers");
+    let mut names: BTreeSet<&str> = list(old, "/spec/containers")
+        .iter()
+        .chain(list(old, "/spec/initContainers"))
+        .map(name_of)
+        .collect();
+    for (i, c) in new_list.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let name = name_of(c);
+        if name.is_empty() {
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                format!("{at}.name"),
+                "Required value",
+            ));
+        } else if !names.insert(name) {
+            causes.push(Cause::new(
+                "FieldValueDuplicate",
+                format!("{at}.name"),
+                format!("Duplicate value: {}", Value::from(name)),
+            ));
+        }
+        if c.get("image")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                format!("{at}.image"),
+                "Required value",
+            ));
+        }
+        for f in FORBIDDEN_FIELDS {
+            if c.get(*f).is_some_and(|v| !v.is_null()) {
+                causes.push(Cause::new(
+                    "FieldValueForbidden",
+                    format!("{at}.{f}"),
+                    "Forbidden: cannot be set for an Ephemeral Container",
+                ));
+            }
+        }
+    }
+    for o in list(old, "/spec/ephemeralContainers") {
+        let name = name_of(o);
+        match new_list.iter().find(|c| name_of(c) == name) {
+            None => causes.push(Cause::new(
+                "FieldValueForbidden",
+                field,
+                format!("Forbidden: existing ephemeral containers {name:?} may not be removed"),
+            )),
+            Some(c) if c != o => causes.push(Cause::new(
+                "FieldValueForbidden",
+                field,
+                format!("Forbidden: existing ephemeral containers {name:?} may not be changed"),
+            )),
+            Some(_) => {}
+        }
+    }
+    causes
+}
+
+/// Writes `sent`'s ephemeral containers into the stored pod `old`.
+fn write(
+    state: &State,
+    t: &Target<'_>,
+    sent: &Value,
+    old: &Value,
+    opts: &WriteOpts,
+) -> Result<Value, ApiError> {
+    if !sent.is_object() {
+        return Err(ApiError::bad_request(
+            "the object provided is unrecognized (must be of type Pod): the body is not a JSON object",
+        ));
+    }
+    let body_name = meta_str(sent, "name");
+    if !body_name.is_empty() && body_name != t.name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({})",
+            t.name
+        )));
+    }
+    let causes = check(sent, old);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid("Pod", "", "Pod", t.name, causes));
+    }
+    let mut new = old.clone();
+    let rv = match meta_str(sent, "resourceVersion") {
+        "" => meta_str(old, "resourceVersion").to_owned(),
+        rv => rv.to_owned(),
+    };
+    new["metadata"]["resourceVersion"] = rv.into();
+    match sent.pointer("/spec/ephemeralContainers") {
+        Some(v) if !v.is_null() => new["spec"]["ephemeralContainers"] = v.clone(),
+        _ => {
+            if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.remove("ephemeralContainers");
+            }
+        }
+    }
+    let w = rmw::write_back(&state.store, t, new, opts)?;
+    rmw::written(&w)
+}
+
+pub(super) async fn serve(
+    state: &State,
+    t: &Target<'_>,
+    q: &[(String, String)],
+    req: Request<Incoming>,
+) -> Result<hyper::Response<Body>, ApiError> {
+    match *req.method() {
+        Method::GET => Ok(h::value_response(&rmw::read(&state.store, t)?)),
+        Method::PUT => {
+            let opts = h::write_opts(q, &req, "UpdateOptions", Vec::new())?;
+            let body = h::read_object(req).await?;
+            let old = rmw::read(&state.store, t)?;
+            Ok(h::value_response(&write(state, t, &body, &old, &opts)?))
+        }
+        Method::PATCH => {
+            if h::content_type(&req) == h::APPLY_YAML {
+                return Err(ApiError::unsupported_media_type(
+                    "server-side apply of pods/ephemeralcontainers is not supported by this server: send a merge, JSON or strategic merge patch",
+                ));
+            }
+            let kind = h::patch_kind(&req)?;
+            let opts = h::write_opts(q, &req, "PatchOptions", Vec::new())?;
+            let body = h::read_body(req).await?;
+            let pod = rmw::retry_conflicts(|| {
+                let old = rmw::read(&state.store, t)?;
+                let patched = rmw::patch_view(&old, kind, &body)?;
+                let named =
+                    meta_str(&patched, "resourceVersion") != meta_str(&old, "resourceVersion");
+                write(state, t, &patched, &old, &opts).map_err(|e| Failed::of_write(e, named))
+            })?;
+            Ok(h::value_response(&pod))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn existing_ephemeral_containers_may_only_be_kept() {
+        let old = json!({"spec": {"containers": [{"name": "app", "image": "a"}],
+                                   "ephemeralContainers": [{"name": "dbg", "image": "busybox"}]}});
+        let added = json!({"spec": {"ephemeralContainers": [
+            {"name": "dbg", "image": "busybox"}, {"name": "dbg2", "image": "busybox"}]}});
+        assert!(check(&added, &old).is_empty());
+        let removed = json!({"spec": {"ephemeralContainers": []}});
+        assert_eq!(
+            check(&removed, &old)[0].message,
+            "Forbidden: existing ephemeral containers \"dbg\" may not be removed"
+        );
+        let changed =
+            json!({"spec": {"ephemeralContainers": [{"name": "dbg", "image": "alpine"}]}});
+        assert!(
+            check(&changed, &old)[0]
+                .message
+                .contains("may not be changed")
+        );
+        let clash = json!({"spec": {"ephemeralContainers": [
+            {"name": "dbg", "image": "busybox"}, {"name": "app", "image": "x", "ports": [{"containerPort": 1}]}]}});
+        let fields: Vec<String> = check(&clash, &old).into_iter().map(|c| c.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.ephemeralContainers[1].name",
+                "spec.ephemeralContainers[1].ports"
+            ]
+        );
+    }
+}

@@ -1,0 +1,318 @@
+//! Serves `pods/eviction` (POST a `policy/v1` `Eviction`), as kube's `EvictionREST`: a pod that
+//! is terminal, pending or already being deleted is deleted at once; otherwise the one
+//! PodDisruptionBudget whose selector matches the pod must allow a disruption, which the eviction
+//! spends (`status.disruptionsAllowed` - 1, the pod under `status.disruptedPods`) before the pod
+//! is deleted. No budget left answers 429 TooManyRequests; more than one budget, 500.
+
+use http::{Method, Request};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+
+use super::rmw;
+use crate::http::{self as h, Body, State};
+use crate::meta::{self, meta_str};
+use crate::selector::LabelSelector;
+use crate::status::{ApiError, Cause, Details};
+use crate::store::{DeleteOpts, Sub, Target, WriteOpts};
+
+/// kube's `MaxDisruptedPodSize`: more evictions granted but not yet seen by the disruption
+/// controller than this, and the budget refuses further ones.
+const MAX_DISRUPTED_PODS: usize = 2000;
+/// Seconds kube tells a client to wait while a budget's status lags its spec.
+const RETRY_WHILE_PROCESSING_S: u32 = 10;
+/// Attempts at the budget's status write when other writers race it (kube retries on conflict).
+const PDB_WRITE_ATTEMPTS: usize = 20;
+/// The message of every refusal by a budget.
+const VIOLATES: &str = "Cannot evict pod as it would violate the pod's disruption budget.";
+
+fn too_many_requests(cause: String, retry_after: Option<u32>) -> ApiError {
+    ApiError {
+        code: 429,
+        reason: "TooManyRequests",
+        message: VIOLATES.to_owned(),
+        details: Some(Box::new(Details {
+            causes: vec![Cause::new("DisruptionBudget", "", cause)],
+            retry_after_seconds: retry_after,
+            ..Details::default()
+        })),
+    }
+}
+
+fn phase(pod: &Value) -> &str {
+    pod.pointer("/status/phase")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn deleting(obj: &Value) -> bool {
+    !meta_str(obj, "deletionTimestamp").is_empty()
+}
+
+/// kube's `canIgnorePDB`.
+fn can_ignore_budget(pod: &Value) -> bool {
+    matches!(phase(pod), "Succeeded" | "Failed" | "Pending") || deleting(pod)
+}
+
+/// `podutil.IsPodReady`: the Ready condition is True.
+fn ready(pod: &Value) -> bool {
+    pod.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("type").and_then(Value::as_str) == Some("Ready")
+                    && c.get("status").and_then(Value::as_str) == Some("True")
+            })
+        })
+}
+
+fn int(v: &Value, pointer: &str) -> i64 {
+    v.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// The budgets of the pod's namespace whose (non-empty) selector matches its labels.
+fn budgets_of(state: &State, pod: &Value, ns: &str) -> Result<Vec<Value>, ApiError> {
+    let t = Target {
+        group: "policy",
+        version: "v1",
+        plural: "poddisruptionbudgets",
+        namespace: ns,
+        name: "",
+    };
+    let list: Value = serde_json::from_slice(&state.store.list(&t, &Default::default())?)
+        .map_err(|e| ApiError::internal(format!("a stored list is not JSON: {e}")))?;
+    let mut out = Vec::new();
+    for pdb in list["items"].as_array().into_iter().flatten() {
+        let Some(sel) = pdb.pointer("/spec/selector") else {
+            continue;
+        };
+        let text = crate::subresources::scale::label_selector_string(sel);
+        // A nil or empty selector matches nothing here, not everything (kube's comment).
+        if text.is_empty() {
+            continue;
+        }
+        // An invalid selector matches no pod.
+        let Ok(parsed) = LabelSelector::parse(&text) else {
+            continue;
+        };
+        if parsed.matches(pod) {
+            out.push(pdb.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// kube's `checkAndDecrement`: spends one disruption of `pdb` on `pod_name` (written unless dry run).
+fn check_and_decrement(
+    state: &State,
+    ns: &str,
+    pod_name: &str,
+    mut pdb: Value,
+    dry_run: bool,
+) -> Result<(), ApiError> {
+    let name = meta_str(&pdb, "name").to_owned();
+    if int(&pdb, "/status/observedGeneration") < int(&pdb, "/metadata/generation") {
+        return Err(too_many_requests(
+            format!("The disruption budget {name} is still being processed by the server."),
+            Some(RETRY_WHILE_PROCESSING_S),
+        ));
+    }
+    let forbidden = |why: &str| {
+        ApiError::forbidden(
+            crate::status::GroupResource {
+                group: "policy",
+                resource: "poddisruptionbudget",
+            },
+            &name,
+            why,
+        )
+    };
+    let allowed = int(&pdb, "/status/disruptionsAllowed");
+    if allowed < 0 {
+        return Err(forbidden("pdb disruptions allowed is negative"));
+    }
+    let disrupted = pdb
+        .pointer("/status/disruptedPods")
+        .and_then(Value::as_object)
+        .map_or(0, |m| m.len());
+    if disrupted > MAX_DISRUPTED_PODS {
+        return Err(forbidden(
+            "DisruptedPods map too big - too many evictions not confirmed by PDB controller",
+        ));
+    }
+    if allowed == 0 {
+        return Err(too_many_requests(
+            format!(
+                "The disruption budget {name} needs {} healthy pods and has {} currently",
+                int(&pdb, "/status/desiredHealthy"),
+                int(&pdb, "/status/currentHealthy")
+            ),
+            None,
+        ));
+    }
+    if dry_run {
+        return Ok(());
+    }
+    if !pdb.get("status").is_some_and(Value::is_object) {
+        pdb["status"] = json!({});
+    }
+    pdb["status"]["disruptionsAllowed"] = (allowed - 1).into();
+    if allowed - 1 == 0 {
+        // pdbhelper.UpdateDisruptionAllowedCondition with no disruption left.
+        set_disruption_condition(&mut pdb);
+    }
+    if !pdb["status"]
+        .get("disruptedPods")
+        .is_some_and(Value::is_object)
+    {
+        pdb["status"]["disruptedPods"] = json!({});
+    }
+    pdb["status"]["disruptedPods"][pod_name] = meta::now().into();
+    let t = Target {
+        group: "policy",
+        version: "v1",
+        plural: "poddisruptionbudgets",
+        namespace: ns,
+        name: &name,
+    };
+    state
+        .store
+        .update(&t, Sub::Status, pdb, &WriteOpts::default())
+        .map(|_| ())
+}
+
+fn set_disruption_condition(pdb: &mut Value) {
+    let cond = json!({
+        "type": "DisruptionAllowed",
+        "status": "False",
+        "reason": "InsufficientPods",
+        "message": "",
+        "observedGeneration": int(pdb, "/metadata/generation"),
+        "lastTransitionTime": meta::now(),
+    });
+    let conds = pdb["status"]
+        .as_object_mut()
+        .map(|s| s.entry("conditions").or_insert_with(|| json!([])));
+    let Some(Value::Array(conds)) = conds else {
+        return;
+    };
+    match conds
+        .iter_mut()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("DisruptionAllowed"))
+    {
+        Some(c) if c.get("status").and_then(Value::as_str) == Some("False") => {}
+        Some(c) => *c = cond,
+        None => conds.push(cond),
+    }
+}
+
+/// The answer to a successful eviction: a Status with kube's create code.
+fn success() -> Result<hyper::Response<Body>, ApiError> {
+    let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
+    Ok(h::json_response(201, status.to_string()))
+}
+
+pub(super) async fn serve(
+    state: &State,
+    t: &Target<'_>,
+    q: &[(String, String)],
+    req: Request<Incoming>,
+) -> Result<hyper::Response<Body>, ApiError> {
+    if req.method() != Method::POST {
+        return Err(ApiError::method_not_allowed());
+    }
+    let query_dry_run = h::dry_run(q)?;
+    let eviction = h::read_object(req).await?;
+    if !eviction.is_object() {
+        return Err(ApiError::bad_request(
+            "the object provided is unrecognized (must be of type Eviction): the body is not a JSON object",
+        ));
+    }
+    let api_version = eviction
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !matches!(api_version, "" | "policy/v1" | "policy/v1beta1") {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version (policy/v1)"
+        )));
+    }
+    if meta_str(&eviction, "name") != t.name {
+        return Err(ApiError::bad_request(
+            "name in URL does not match name in Eviction object",
+        ));
+    }
+    let delete_body = eviction
+        .get("deleteOptions")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    // kube's propagateDryRun: the query's dryRun and the body's both count ("All" is the
+    // only value either may carry, so they cannot disagree here).
+    let mut opts: DeleteOpts = h::delete_opts_from(q, &delete_body)?;
+    opts.dry_run = opts.dry_run || query_dry_run;
+    let client_rv = opts.resource_version.is_some();
+    let pod = rmw::read(&state.store, t)?;
+    if can_ignore_budget(&pod) {
+        let mut o = opts.clone();
+        // shouldEnforceResourceVersion: only a pending pod could race into readiness.
+        if phase(&pod) == "Pending" && !deleting(&pod) && !client_rv {
+            o.resource_version = Some(meta_str(&pod, "resourceVersion").to_owned());
+        }
+        state.store.delete(t, &o)?;
+        return success();
+    }
+    let budgets = budgets_of(state, &pod, t.namespace)?;
+    if budgets.len() > 1 {
+        let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+            "code": 500});
+        return Ok(h::json_response(500, status.to_string()));
+    }
+    let mut precondition_added = false;
+    let mut budget_name = String::new();
+    if let Some(pdb) = budgets.into_iter().next() {
+        budget_name = meta_str(&pdb, "name").to_owned();
+        let desired = int(&pdb, "/status/desiredHealthy");
+        if !ready(&pod) && int(&pdb, "/status/currentHealthy") >= desired && desired > 0 {
+            // An unready pod is not counted healthy: no disruption is spent on it.
+            precondition_added = true;
+        } else {
+            let pdb_name = meta_str(&pdb, "name").to_owned();
+            let mut current = pdb;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match check_and_decrement(state, t.namespace, t.name, current, opts.dry_run) {
+                    Ok(()) => break,
+                    Err(e) if e.code == 409 && attempt < PDB_WRITE_ATTEMPTS => {
+                        let pt = Target {
+                            group: "policy",
+                            version: "v1",
+                            plural: "poddisruptionbudgets",
+                            namespace: t.namespace,
+                            name: &pdb_name,
+                        };
+                        current = rmw::read(&state.store, &pt)?;
+                    }
+                    Err(e) if e.code == 409 => {
+                        return Err(ApiError::timeout(format!(
+                            "couldn't update PodDisruptionBudget {pdb_name:?} due to conflicts"
+                        )));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    let mut o = opts;
+    if precondition_added && !client_rv {
+        o.resource_version = Some(meta_str(&pod, "resourceVersion").to_owned());
+    }
+    match state.store.delete(t, &o) {
+        Ok(_) => success(),
+        Err(e) if e.code == 409 && precondition_added && !client_rv => Err(too_many_requests(
+            format!("The disruption budget {budget_name} is still being processed by the server."),
+            Some(RETRY_WHILE_PROCESSING_S),
+        )),
+        Err(e) => Err(e),
+    }
+}

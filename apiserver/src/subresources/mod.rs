@@ -1,0 +1,157 @@
+//! Routes the subresources other than `/status`: `scale`, `pods/ephemeralcontainers`,
+//! `pods/eviction`, `certificatesigningrequests/approval` and `serviceaccounts/token`. Each is a
+//! view of (or an action on) its parent object, implemented on top of the store's ordinary
+//! operations with resourceVersion preconditions, so it needs no store internals.
+
+mod approval;
+mod ephemeral;
+mod eviction;
+pub(crate) mod rmw;
+pub(crate) mod scale;
+
+use std::sync::Arc;
+
+use http::{Method, Request};
+use hyper::body::Incoming;
+
+use crate::catalog::ResourceInfo;
+use crate::http::{Body, State};
+use crate::status::ApiError;
+use crate::store::Target;
+
+pub use scale::{ScalePaths, builtin_scale, custom_scale};
+
+/// A subresource served by this module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extra {
+    Scale,
+    EphemeralContainers,
+    Eviction,
+    Approval,
+    Token,
+}
+
+/// How discovery lists one subresource.
+#[derive(Debug, Clone, Copy)]
+pub struct Listed {
+    pub name: &'static str,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+/// The verbs of the read-modify-write subresources (kube's `Getter`, `Updater`, `Patcher`).
+const GET_UPDATE_PATCH: &[&str] = &["get", "patch", "update"];
+/// The verb of the action subresources (kube's `NamedCreater`).
+const CREATE: &[&str] = &["create"];
+
+impl Extra {
+    /// The subresource `name` of `info`, if this module serves it.
+    pub fn of(info: &ResourceInfo, name: &str) -> Option<Self> {
+        let core = info.group.is_empty();
+        match name {
+            "scale" if info.scale.is_some() => Some(Self::Scale),
+            "ephemeralcontainers" if core && info.plural == "pods" => {
+                Some(Self::EphemeralContainers)
+            }
+            "eviction" if core && info.plural == "pods" => Some(Self::Eviction),
+            "token" if core && info.plural == "serviceaccounts" => Some(Self::Token),
+            "approval"
+                if info.group == "certificates.k8s.io"
+                    && info.plural == "certificatesigningrequests" =>
+            {
+                Some(Self::Approval)
+            }
+            _ => None,
+        }
+    }
+
+    /// The discovery entry of this subresource of `info`.
+    pub fn listed(self) -> Listed {
+        match self {
+            Self::Scale => Listed {
+                name: "scale",
+                group: "autoscaling",
+                version: "v1",
+                kind: "Scale",
+                verbs: GET_UPDATE_PATCH,
+            },
+            Self::EphemeralContainers => Listed {
+                name: "ephemeralcontainers",
+                group: "",
+                version: "v1",
+                kind: "Pod",
+                verbs: GET_UPDATE_PATCH,
+            },
+            Self::Eviction => Listed {
+                name: "eviction",
+                group: "policy",
+                version: "v1",
+                kind: "Eviction",
+                verbs: CREATE,
+            },
+            Self::Approval => Listed {
+                name: "approval",
+                group: "certificates.k8s.io",
+                version: "v1",
+                kind: "CertificateSigningRequest",
+                verbs: GET_UPDATE_PATCH,
+            },
+            Self::Token => Listed {
+                name: "token",
+                group: "authentication.k8s.io",
+                version: "v1",
+                kind: "TokenRequest",
+                verbs: CREATE,
+            },
+        }
+    }
+
+    /// The Kubernetes verb of `method` on this subresource (None: not allowed).
+    pub fn verb(self, method: &Method) -> Option<&'static str> {
+        let action = matches!(self, Self::Eviction | Self::Token);
+        match *method {
+            Method::POST if action => Some("create"),
+            Method::GET if !action => Some("get"),
+            Method::PUT if !action => Some("update"),
+            Method::PATCH if !action => Some("patch"),
+            _ => None,
+        }
+    }
+}
+
+/// Every subresource of `info` this module serves, for discovery.
+pub fn listed(info: &ResourceInfo) -> Vec<Listed> {
+    [
+        Extra::Scale,
+        Extra::EphemeralContainers,
+        Extra::Eviction,
+        Extra::Approval,
+        Extra::Token,
+    ]
+    .into_iter()
+    .filter_map(|e| {
+        let l = e.listed();
+        Extra::of(info, l.name).map(|_| l)
+    })
+    .collect()
+}
+
+/// Serves one request to a subresource of this module.
+pub async fn serve(
+    state: &State,
+    info: &Arc<ResourceInfo>,
+    t: &Target<'_>,
+    extra: Extra,
+    q: &[(String, String)],
+    req: Request<Incoming>,
+) -> Result<hyper::Response<Body>, ApiError> {
+    match extra {
+        Extra::Scale => scale::serve(state, info, t, q, req).await,
+        Extra::EphemeralContainers => ephemeral::serve(state, t, q, req).await,
+        Extra::Eviction => eviction::serve(state, t, q, req).await,
+        Extra::Approval => approval::serve(state, t, q, req).await,
+        Extra::Token => crate::tokens::serve_token_request(state, t, q, req).await,
+    }
+}

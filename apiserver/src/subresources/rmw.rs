@@ -1,0 +1,127 @@
+//! Owns the read-modify-write cycle the view subresources share: read the parent object, let the
+//! client's PUT or PATCH change the view, write the parent back with the read resourceVersion as a
+//! precondition, and retry a PATCH that lost a race (kube's patcher retries the same way).
+
+use serde_json::Value;
+
+use crate::status::ApiError;
+use crate::store::{PatchKind, Store, Sub, Target, WriteOpts, Written};
+
+/// Attempts of a PATCH that keeps losing races to other writers; kube's patch handler gives up
+/// after as many (`maxRetryWhenPatchConflicts`).
+pub const MAX_PATCH_ATTEMPTS: usize = 5;
+
+/// The stored object `t` names.
+pub fn read(store: &Store, t: &Target<'_>) -> Result<Value, ApiError> {
+    let bytes = store.get(t)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::internal(format!("a stored object is not JSON: {e}")))
+}
+
+/// The object written by a store operation.
+pub fn written(w: &Written) -> Result<Value, ApiError> {
+    serde_json::from_slice(&w.body)
+        .map_err(|e| ApiError::internal(format!("a written object is not JSON: {e}")))
+}
+
+/// Applies a PATCH body of `kind` to `doc`, the view the client sees.
+pub fn patch_view(doc: &Value, kind: PatchKind, body: &[u8]) -> Result<Value, ApiError> {
+    let decode = |body: &[u8]| -> Result<Value, ApiError> {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
+    };
+    let mut doc = doc.clone();
+    match kind {
+        PatchKind::Merge => {
+            let p = decode(body)?;
+            if !p.is_object() {
+                return Err(ApiError::bad_request(
+                    "error decoding patch: a merge patch must be a JSON object",
+                ));
+            }
+            json_patch::merge(&mut doc, &p);
+        }
+        PatchKind::Strategic => {
+            let p = decode(body)?;
+            let ty = crate::smp::root_type(
+                doc.get("apiVersion").and_then(Value::as_str).unwrap_or(""),
+                doc.get("kind").and_then(Value::as_str).unwrap_or(""),
+            )
+            .unwrap_or("");
+            doc = crate::smp::apply(&doc, &p, ty)?;
+        }
+        PatchKind::Json => {
+            let p: json_patch::Patch = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            // A scratch copy, dropped on error: no rollback needed (see Store::patch).
+            json_patch::patch_unsafe(&mut doc, &p.0)
+                .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        }
+    }
+    Ok(doc)
+}
+
+/// Writes `obj` (the whole parent object, its resourceVersion the precondition) as an update.
+pub fn write_back(
+    store: &Store,
+    t: &Target<'_>,
+    obj: Value,
+    opts: &WriteOpts,
+) -> Result<Written, ApiError> {
+    store.update(t, Sub::Main, obj, opts)
+}
+
+/// Writes a merge patch to the parent (it should carry `metadata.resourceVersion` as precondition).
+pub fn merge_back(
+    store: &Store,
+    t: &Target<'_>,
+    patch: &Value,
+    opts: &WriteOpts,
+) -> Result<Written, ApiError> {
+    store.patch(
+        t,
+        Sub::Main,
+        PatchKind::Merge,
+        patch.to_string().as_bytes(),
+        opts,
+    )
+}
+
+/// How one PATCH attempt failed.
+pub enum Failed {
+    /// The answer to give the client.
+    Final(ApiError),
+    /// The parent changed between read and write: read again and retry.
+    Raced(ApiError),
+}
+
+impl Failed {
+    /// Classifies a write error: a 409 Conflict is a lost race unless the client's own patch named
+    /// the resourceVersion (then the conflict is the client's answer).
+    pub fn of_write(e: ApiError, client_named_rv: bool) -> Self {
+        if e.code == 409 && e.reason == "Conflict" && !client_named_rv {
+            Self::Raced(e)
+        } else {
+            Self::Final(e)
+        }
+    }
+}
+
+impl From<ApiError> for Failed {
+    fn from(e: ApiError) -> Self {
+        Self::Final(e)
+    }
+}
+
+/// Runs PATCH attempts while they lose races, at most [`MAX_PATCH_ATTEMPTS`] times.
+pub fn retry_conflicts<T>(mut attempt: impl FnMut() -> Result<T, Failed>) -> Result<T, ApiError> {
+    let mut last = None;
+    for _ in 0..MAX_PATCH_ATTEMPTS {
+        match attempt() {
+            Ok(v) => return Ok(v),
+            Err(Failed::Raced(e)) => last = Some(e),
+            Err(Failed::Final(e)) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ApiError::internal("patch retries exhausted")))
+}

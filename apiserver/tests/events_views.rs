@@ -1,0 +1,232 @@
+//! core/v1 Events and events.k8s.io/v1 Events are two views of one stored resource: each API sees
+//! the other's writes in get, list and watch with the same resourceVersions, fields converted
+//! (`regarding` ↔ `involvedObject`, `note` ↔ `message`, `reportingController` ↔
+//! `reportingComponent`, `deprecated*` ↔ the core timestamps, source and count), and
+//! events.k8s.io field selectors (`regarding.*`, `reportingController`, `type`) work.
+
+mod common;
+
+use common::{send, watch};
+use k8s_openapi::api::core::v1::Event as CoreEvent;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, ListParams};
+use serde_json::{Value, json};
+
+const CORE: &str = "/api/v1/namespaces/default/events";
+const V1: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
+
+fn v1_event(name: &str, pod: &str, controller: &str, kind: &str) -> Value {
+    json!({
+        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": name},
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "regarding": {"kind": "Pod", "name": pod, "namespace": "default", "uid": "u-1"},
+        "reason": "Started", "note": "container started", "type": kind,
+        "action": "Start",
+        "reportingController": controller, "reportingInstance": "node-1",
+        "series": {"count": 2, "lastObservedTime": "2026-01-01T00:01:00.000000Z"},
+        "deprecatedCount": 2,
+    })
+}
+
+#[tokio::test]
+async fn writes_through_one_api_are_read_through_the_other() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let created = send(&s, "POST", V1, &v1_event("e1", "web", "kubelet", "Normal")).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    assert_eq!(created.body["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(created.body["note"], "container started");
+    let core = send(&s, "GET", &format!("{CORE}/e1"), &Value::Null).await;
+    assert_eq!(core.code, 200);
+    assert_eq!(core.body["apiVersion"], "v1");
+    assert_eq!(core.body["involvedObject"]["name"], "web");
+    assert_eq!(core.body["message"], "container started");
+    assert_eq!(core.body["reportingComponent"], "kubelet");
+    assert_eq!(core.body["count"], 2);
+    assert_eq!(core.body["series"]["count"], 2);
+    assert!(core.body.get("regarding").is_none() && core.body.get("note").is_none());
+    assert_eq!(
+        core.body["metadata"]["resourceVersion"],
+        created.body["metadata"]["resourceVersion"]
+    );
+    assert_eq!(
+        core.body["metadata"]["uid"],
+        created.body["metadata"]["uid"]
+    );
+
+    // A core write shows in the events.k8s.io view.
+    let core_created = send(&s, "POST", CORE, &json!({
+        "metadata": {"name": "e2"},
+        "involvedObject": {"kind": "Node", "name": "n1"},
+        "reason": "Rebooted", "message": "node rebooted", "type": "Warning",
+        "source": {"component": "kubelet", "host": "n1"},
+        "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:02:00Z", "count": 3,
+    })).await;
+    assert_eq!(core_created.code, 201, "{}", core_created.body);
+    let view = send(&s, "GET", &format!("{V1}/e2"), &Value::Null).await;
+    assert_eq!(view.code, 200);
+    assert_eq!(view.body["regarding"]["name"], "n1");
+    assert_eq!(view.body["note"], "node rebooted");
+    assert_eq!(view.body["deprecatedSource"]["host"], "n1");
+    assert_eq!(
+        view.body["deprecatedFirstTimestamp"],
+        "2026-01-01T00:00:00Z"
+    );
+    assert_eq!(view.body["deprecatedLastTimestamp"], "2026-01-01T00:02:00Z");
+    assert_eq!(view.body["deprecatedCount"], 3);
+    assert_eq!(view.body["eventTime"], Value::Null);
+
+    // Lists agree, with the same resourceVersion.
+    let a = send(&s, "GET", CORE, &Value::Null).await;
+    let b = send(&s, "GET", V1, &Value::Null).await;
+    assert_eq!(
+        a.body["metadata"]["resourceVersion"],
+        b.body["metadata"]["resourceVersion"]
+    );
+    assert_eq!(b.body["kind"], "EventList");
+    assert_eq!(b.body["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(b.body["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(b.body["items"][1]["note"], "node rebooted");
+
+    // Patching the view: a merge patch on `note` changes the core `message`.
+    let patched = send(
+        &s,
+        "PATCH",
+        &format!("{V1}/e2"),
+        &json!({"note": "node came back"}),
+    )
+    .await;
+    assert_eq!(patched.code, 200, "{}", patched.body);
+    assert_eq!(patched.body["note"], "node came back");
+    let core = send(&s, "GET", &format!("{CORE}/e2"), &Value::Null).await;
+    assert_eq!(core.body["message"], "node came back");
+    // PUT through the view with a stale resourceVersion: 409 like any write.
+    let mut stale = view.body.clone();
+    stale["note"] = "x".into();
+    let conflict = send(&s, "PUT", &format!("{V1}/e2"), &stale).await;
+    assert_eq!(conflict.code, 409, "{}", conflict.body);
+    // Deleting through the view deletes the one stored object.
+    assert_eq!(
+        send(&s, "DELETE", &format!("{V1}/e1"), &Value::Null)
+            .await
+            .code,
+        200
+    );
+    assert_eq!(
+        send(&s, "GET", &format!("{CORE}/e1"), &Value::Null)
+            .await
+            .code,
+        404
+    );
+}
+
+#[tokio::test]
+async fn watches_of_either_api_see_both_apis_writes() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let list = send(&s, "GET", V1, &Value::Null).await;
+    let rv = list.body["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let mut view = watch(&s, &format!("{V1}?watch=1&resourceVersion={rv}")).await;
+    let mut core = watch(&s, &format!("{CORE}?watch=1&resourceVersion={rv}")).await;
+    assert_eq!(
+        send(
+            &s,
+            "POST",
+            CORE,
+            &json!({"metadata": {"name": "c"}, "involvedObject": {"name": "p"},
+        "message": "from core"})
+        )
+        .await
+        .code,
+        201
+    );
+    assert_eq!(
+        send(&s, "POST", V1, &v1_event("v", "p", "ctl", "Normal"))
+            .await
+            .code,
+        201
+    );
+    let first = view.next().await.expect("event");
+    assert_eq!(first["type"], "ADDED");
+    assert_eq!(first["object"]["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(first["object"]["note"], "from core");
+    let second = view.next().await.expect("event");
+    assert_eq!(second["object"]["metadata"]["name"], "v");
+    let c1 = core.next().await.expect("event");
+    let c2 = core.next().await.expect("event");
+    assert_eq!(c1["object"]["message"], "from core");
+    assert_eq!(c2["object"]["message"], "container started");
+    assert_eq!(
+        c2["object"]["metadata"]["resourceVersion"],
+        second["object"]["metadata"]["resourceVersion"]
+    );
+}
+
+#[tokio::test]
+async fn events_k8s_io_field_selectors_use_its_own_field_names() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    assert_eq!(
+        send(&s, "POST", V1, &v1_event("a", "web", "kubelet", "Normal"))
+            .await
+            .code,
+        201
+    );
+    assert_eq!(
+        send(&s, "POST", V1, &v1_event("b", "db", "scheduler", "Warning"))
+            .await
+            .code,
+        201
+    );
+    let client = s.client().expect("client");
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    let names = |l: kube::core::ObjectList<Event>| -> Vec<String> {
+        l.items
+            .into_iter()
+            .filter_map(|e| e.metadata.name)
+            .collect()
+    };
+    for (selector, want) in [
+        ("regarding.name=db", vec!["b"]),
+        ("reportingController=kubelet", vec!["a"]),
+        ("type=Warning", vec!["b"]),
+        ("regarding.kind=Pod,reason=Started", vec!["a", "b"]),
+    ] {
+        let got = events
+            .list(&ListParams::default().fields(selector))
+            .await
+            .expect("list");
+        assert_eq!(names(got), want, "{selector}");
+    }
+    // The core names are not labels of events.k8s.io.
+    let wrong = send(
+        &s,
+        "GET",
+        &format!("{V1}?fieldSelector=involvedObject.name%3Ddb"),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(wrong.code, 400);
+    assert_eq!(
+        wrong.body["message"],
+        "field label not supported: involvedObject.name"
+    );
+    // And the core API still selects by its own names.
+    let core: Api<CoreEvent> = Api::namespaced(client, "default");
+    let got = core
+        .list(&ListParams::default().fields("involvedObject.name=web"))
+        .await
+        .expect("list");
+    assert_eq!(got.items.len(), 1);
+    assert_eq!(got.items[0].message.as_deref(), Some("container started"));
+}

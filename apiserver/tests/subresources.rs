@@ -1,0 +1,628 @@
+//! The subresources besides `/status`: `scale` (Deployments and a CRD with `subresources.scale`),
+//! `pods/ephemeralcontainers`, `pods/eviction` with PodDisruptionBudgets and
+//! `certificatesigningrequests/approval`, through raw HTTP, kube-rs and kubectl, and their
+//! discovery entries.
+
+mod common;
+
+use common::kubectl::Kubectl;
+use common::{raw, send};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v1::Scale;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+
+const DEPLOYS: &str = "/apis/apps/v1/namespaces/default/deployments";
+const PODS: &str = "/api/v1/namespaces/default/pods";
+
+fn deployment(name: &str, replicas: i64) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                         "spec": {"containers": [{"name": "c", "image": "busybox"}]}},
+        },
+    })
+}
+
+/// A CRD `gizmos.example.com` whose version declares `subresources.scale`.
+fn gizmo_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gizmos.example.com"},
+        "spec": {
+            "group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}, "scale": {
+                    "specReplicasPath": ".spec.count",
+                    "statusReplicasPath": ".status.count",
+                    "labelSelectorPath": ".status.selector"}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {"count": {"type": "integer"}}},
+                    "status": {"type": "object", "properties": {
+                        "count": {"type": "integer"}, "selector": {"type": "string"}}}}}},
+            }],
+        },
+    })
+}
+
+async fn server() -> apiserver::ApiServer {
+    apiserver::ApiServer::builder()
+        .crd(serde_json::from_value(gizmo_crd()).expect("CRD"))
+        .start()
+        .await
+        .expect("start")
+}
+
+#[tokio::test]
+async fn deployment_scale_gets_updates_and_patches_only_replicas() {
+    let s = server().await;
+    let created = send(&s, "POST", DEPLOYS, &deployment("web", 2)).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let scale = send(&s, "GET", &format!("{DEPLOYS}/web/scale"), &Value::Null).await;
+    assert_eq!(scale.code, 200, "{}", scale.body);
+    assert_eq!(scale.body["kind"], "Scale");
+    assert_eq!(scale.body["apiVersion"], "autoscaling/v1");
+    assert_eq!(scale.body["spec"]["replicas"], 2);
+    assert_eq!(
+        scale.body["status"],
+        json!({"replicas": 0, "selector": "app=web"})
+    );
+    assert_eq!(
+        scale.body["metadata"]["uid"],
+        created.body["metadata"]["uid"]
+    );
+
+    // PUT changes spec.replicas and nothing else.
+    let mut body = scale.body.clone();
+    body["spec"]["replicas"] = 5.into();
+    let put = send(&s, "PUT", &format!("{DEPLOYS}/web/scale"), &body).await;
+    assert_eq!(put.code, 200, "{}", put.body);
+    assert_eq!(put.body["spec"]["replicas"], 5);
+    let d = send(&s, "GET", &format!("{DEPLOYS}/web"), &Value::Null).await;
+    assert_eq!(d.body["spec"]["replicas"], 5);
+    assert_eq!(d.body["spec"]["template"], created.body["spec"]["template"]);
+    assert_eq!(
+        put.body["metadata"]["resourceVersion"],
+        d.body["metadata"]["resourceVersion"]
+    );
+
+    // The Scale's stale resourceVersion is the Deployment's precondition: 409 naming the Deployment.
+    let stale = send(&s, "PUT", &format!("{DEPLOYS}/web/scale"), &body).await;
+    assert_eq!(stale.code, 409, "{}", stale.body);
+    assert_eq!(
+        stale.body["message"],
+        "Operation cannot be fulfilled on deployments.apps \"web\": the object has been modified; please apply your changes to the latest version and try again"
+    );
+
+    // Negative replicas: kube's 422 on the Scale.
+    let neg = send(
+        &s,
+        "PATCH",
+        &format!("{DEPLOYS}/web/scale"),
+        &json!({"spec": {"replicas": -1}}),
+    )
+    .await;
+    assert_eq!(neg.code, 422, "{}", neg.body);
+    assert_eq!(
+        neg.body["message"],
+        "Scale.autoscaling \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0"
+    );
+    assert_eq!(neg.body["details"]["kind"], "Scale");
+
+    let patched = send(
+        &s,
+        "PATCH",
+        &format!("{DEPLOYS}/web/scale"),
+        &json!({"spec": {"replicas": 0}}),
+    )
+    .await;
+    assert_eq!(patched.code, 200, "{}", patched.body);
+    // Go's omitempty: zero replicas leave spec empty.
+    assert_eq!(patched.body["spec"], json!({}));
+    let d = send(&s, "GET", &format!("{DEPLOYS}/web"), &Value::Null).await;
+    assert_eq!(d.body["spec"]["replicas"], 0);
+
+    let missing = send(&s, "GET", &format!("{DEPLOYS}/nope/scale"), &Value::Null).await;
+    assert_eq!(missing.code, 404);
+    assert_eq!(
+        missing.body["message"],
+        "deployments.apps \"nope\" not found"
+    );
+    // ConfigMaps have no scale subresource.
+    let none = send(
+        &s,
+        "GET",
+        "/api/v1/namespaces/default/configmaps/x/scale",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(none.code, 404);
+}
+
+#[tokio::test]
+async fn kube_rs_scale_api_works_on_deployments() {
+    let s = server().await;
+    assert_eq!(
+        send(&s, "POST", DEPLOYS, &deployment("api", 1)).await.code,
+        201
+    );
+    let client = s.client().expect("client");
+    let deploys: Api<Deployment> = Api::namespaced(client, "default");
+    let scale: Scale = deploys.get_scale("api").await.expect("get_scale");
+    assert_eq!(scale.spec.and_then(|s| s.replicas), Some(1));
+    let pp = PatchParams::default();
+    let scaled = deploys
+        .patch_scale("api", &pp, &Patch::Merge(json!({"spec": {"replicas": 4}})))
+        .await
+        .expect("patch_scale");
+    assert_eq!(scaled.spec.and_then(|s| s.replicas), Some(4));
+    let d = deploys.get("api").await.expect("get");
+    assert_eq!(d.spec.and_then(|s| s.replicas), Some(4));
+}
+
+#[tokio::test]
+async fn custom_resource_scale_follows_the_crd_paths() {
+    let s = server().await;
+    let gizmos = "/apis/example.com/v1/namespaces/default/gizmos";
+    let created = send(
+        &s,
+        "POST",
+        gizmos,
+        &json!({"apiVersion": "example.com/v1", "kind": "Gizmo",
+        "metadata": {"name": "g"}, "spec": {"count": 1}}),
+    )
+    .await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let status = send(
+        &s,
+        "PATCH",
+        &format!("{gizmos}/g/status"),
+        &json!({"status": {"count": 1, "selector": "app=g"}}),
+    )
+    .await;
+    assert_eq!(status.code, 200, "{}", status.body);
+    let scale = send(&s, "GET", &format!("{gizmos}/g/scale"), &Value::Null).await;
+    assert_eq!(scale.code, 200, "{}", scale.body);
+    assert_eq!(scale.body["spec"]["replicas"], 1);
+    assert_eq!(
+        scale.body["status"],
+        json!({"replicas": 1, "selector": "app=g"})
+    );
+    let patched = send(
+        &s,
+        "PATCH",
+        &format!("{gizmos}/g/scale"),
+        &json!({"spec": {"replicas": 7}}),
+    )
+    .await;
+    assert_eq!(patched.code, 200, "{}", patched.body);
+    let g = send(&s, "GET", &format!("{gizmos}/g"), &Value::Null).await;
+    assert_eq!(g.body["spec"]["count"], 7);
+    assert_eq!(g.body["metadata"]["generation"], 2);
+    // A CRD without subresources.scale has none.
+    let widgets = apiserver::ApiServer::builder()
+        .crd(serde_json::from_value(common::widget_crd()).expect("CRD"))
+        .start()
+        .await
+        .expect("start");
+    let r = send(
+        &widgets,
+        "GET",
+        "/apis/example.com/v1/namespaces/default/widgets/w/scale",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.code, 404);
+}
+
+#[tokio::test]
+async fn discovery_lists_the_subresources_with_their_kinds_and_verbs() {
+    let s = server().await;
+    let apps = send(&s, "GET", "/apis/apps/v1", &Value::Null).await;
+    let scale = apps.body["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["name"] == "deployments/scale")
+        .cloned()
+        .expect("deployments/scale listed");
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["group"], "autoscaling");
+    assert_eq!(scale["version"], "v1");
+    assert_eq!(scale["verbs"], json!(["get", "patch", "update"]));
+    let core = send(&s, "GET", "/api/v1", &Value::Null).await;
+    let names: Vec<&str> = core.body["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    for want in [
+        "pods/ephemeralcontainers",
+        "pods/eviction",
+        "replicationcontrollers/scale",
+        "serviceaccounts/token",
+    ] {
+        assert!(
+            names.contains(&want),
+            "{want} missing from /api/v1: {names:?}"
+        );
+    }
+    let agg = raw(&s, "GET", "/apis", None, bytes::Bytes::new()).await;
+    assert_eq!(agg.code, 200);
+    // Aggregated discovery: the CRD's scale and apps' scale with responseKind autoscaling/v1 Scale.
+    let addr = s.url().trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+    tokio::spawn(conn);
+    let req = http::Request::builder()
+        .uri("/apis")
+        .header("host", &addr)
+        .header("authorization", format!("Bearer {}", s.token()))
+        .header(
+            "accept",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        )
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .expect("request");
+    let resp = sender.send_request(req).await.expect("response");
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    let v: Value = serde_json::from_slice(&body).expect("json");
+    let find = |group: &str, resource: &str| -> Value {
+        v["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|g| g["metadata"]["name"] == group)
+            .flat_map(|g| {
+                g["versions"][0]["resources"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .find(|r| r["resource"] == resource)
+            .unwrap_or(Value::Null)
+    };
+    for (group, resource) in [("apps", "deployments"), ("example.com", "gizmos")] {
+        let subs = find(group, resource)["subresources"].clone();
+        let scale = subs
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["subresource"] == "scale")
+            .cloned()
+            .unwrap_or_else(|| panic!("{group}/{resource} lists no scale: {subs}"));
+        assert_eq!(
+            scale["responseKind"],
+            json!({"group": "autoscaling", "version": "v1", "kind": "Scale"})
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_scale_works_on_deployments_and_custom_resources() {
+    let s = server().await;
+    let Some(k) = Kubectl::for_server(
+        &s,
+        "kubectl_scale_works_on_deployments_and_custom_resources",
+    ) else {
+        return;
+    };
+    assert_eq!(
+        send(&s, "POST", DEPLOYS, &deployment("x", 1)).await.code,
+        201
+    );
+    let out = k.ok(&["scale", "deployment/x", "--replicas=3"]).await;
+    assert!(out.contains("deployment.apps/x scaled"), "{out}");
+    let d = send(&s, "GET", &format!("{DEPLOYS}/x"), &Value::Null).await;
+    assert_eq!(d.body["spec"]["replicas"], 3);
+    let gizmos = "/apis/example.com/v1/namespaces/default/gizmos";
+    assert_eq!(
+        send(
+            &s,
+            "POST",
+            gizmos,
+            &json!({"apiVersion": "example.com/v1", "kind": "Gizmo",
+        "metadata": {"name": "g"}, "spec": {"count": 1}})
+        )
+        .await
+        .code,
+        201
+    );
+    let out = k.ok(&["scale", "gizmo/g", "--replicas=2"]).await;
+    assert!(out.contains("scaled"), "{out}");
+    let g = send(&s, "GET", &format!("{gizmos}/g"), &Value::Null).await;
+    assert_eq!(g.body["spec"]["count"], 2);
+    // --current-replicas is a precondition kubectl checks against the Scale.
+    let refused = k
+        .run(&[
+            "scale",
+            "deployment/x",
+            "--current-replicas=7",
+            "--replicas=1",
+        ])
+        .await;
+    assert!(!refused.ok, "a wrong --current-replicas must fail");
+}
+
+fn pod(name: &str, labels: Value, phase: &str, ready: bool) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"containers": [{"name": "app", "image": "busybox"}]},
+        "status": {"phase": phase, "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}]},
+    })
+}
+
+/// Creates a pod and writes its status (the main resource ignores status).
+async fn running_pod(s: &apiserver::ApiServer, name: &str, labels: Value) {
+    let p = pod(name, labels, "Running", true);
+    assert_eq!(send(s, "POST", PODS, &p).await.code, 201);
+    let st = send(
+        s,
+        "PATCH",
+        &format!("{PODS}/{name}/status"),
+        &json!({"status": p["status"]}),
+    )
+    .await;
+    assert_eq!(st.code, 200, "{}", st.body);
+}
+
+async fn pdb(s: &apiserver::ApiServer, name: &str, app: &str, allowed: i64) {
+    let pdbs = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
+    let created = send(s, "POST", pdbs, &json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": name}, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": app}}}})).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let st = send(
+        s,
+        "PATCH",
+        &format!("{pdbs}/{name}/status"),
+        &json!({"status": {
+        "observedGeneration": 1, "disruptionsAllowed": allowed, "currentHealthy": 2,
+        "desiredHealthy": 1, "expectedPods": 2}}),
+    )
+    .await;
+    assert_eq!(st.code, 200, "{}", st.body);
+}
+
+fn eviction(name: &str) -> Value {
+    json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name}})
+}
+
+#[tokio::test]
+async fn eviction_respects_the_disruption_budget() {
+    let s = server().await;
+    running_pod(&s, "a", json!({"app": "db"})).await;
+    running_pod(&s, "b", json!({"app": "db"})).await;
+    pdb(&s, "db", "db", 1).await;
+
+    // Dry run: 201, nothing changes.
+    let dry = send(
+        &s,
+        "POST",
+        &format!("{PODS}/a/eviction?dryRun=All"),
+        &eviction("a"),
+    )
+    .await;
+    assert_eq!(dry.code, 201, "{}", dry.body);
+    assert_eq!(
+        send(&s, "GET", &format!("{PODS}/a"), &Value::Null)
+            .await
+            .code,
+        200
+    );
+
+    let ok = send(&s, "POST", &format!("{PODS}/a/eviction"), &eviction("a")).await;
+    assert_eq!(ok.code, 201, "{}", ok.body);
+    assert_eq!(ok.body["status"], "Success");
+    assert_eq!(
+        send(&s, "GET", &format!("{PODS}/a"), &Value::Null)
+            .await
+            .code,
+        404
+    );
+    let budget = send(
+        &s,
+        "GET",
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets/db",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(budget.body["status"]["disruptionsAllowed"], 0);
+    assert!(
+        budget.body["status"]["disruptedPods"]["a"].is_string(),
+        "{}",
+        budget.body
+    );
+
+    // The budget is spent: 429 with kube's message and cause.
+    let refused = send(&s, "POST", &format!("{PODS}/b/eviction"), &eviction("b")).await;
+    assert_eq!(refused.code, 429, "{}", refused.body);
+    assert_eq!(refused.body["reason"], "TooManyRequests");
+    assert_eq!(
+        refused.body["message"],
+        "Cannot evict pod as it would violate the pod's disruption budget."
+    );
+    assert_eq!(
+        refused.body["details"]["causes"][0],
+        json!({"reason": "DisruptionBudget", "message": "The disruption budget db needs 1 healthy pods and has 2 currently"})
+    );
+    assert_eq!(
+        send(&s, "GET", &format!("{PODS}/b"), &Value::Null)
+            .await
+            .code,
+        200
+    );
+
+    // The name must match; the pod must exist.
+    let mismatch = send(&s, "POST", &format!("{PODS}/b/eviction"), &eviction("a")).await;
+    assert_eq!(mismatch.code, 400);
+    assert_eq!(
+        mismatch.body["message"],
+        "name in URL does not match name in Eviction object"
+    );
+    let gone = send(&s, "POST", &format!("{PODS}/a/eviction"), &eviction("a")).await;
+    assert_eq!(gone.code, 404);
+    // GET is not a verb of eviction.
+    assert_eq!(
+        send(&s, "GET", &format!("{PODS}/b/eviction"), &Value::Null)
+            .await
+            .code,
+        405
+    );
+}
+
+#[tokio::test]
+async fn eviction_skips_budgets_for_pending_pods_and_refuses_two_budgets() {
+    let s = server().await;
+    // A pending pod is deleted at once, whatever its budget says.
+    let p = pod("p", json!({"app": "w"}), "Pending", false);
+    assert_eq!(send(&s, "POST", PODS, &p).await.code, 201);
+    let st = send(
+        &s,
+        "PATCH",
+        &format!("{PODS}/p/status"),
+        &json!({"status": p["status"]}),
+    )
+    .await;
+    assert_eq!(st.code, 200, "{}", st.body);
+    pdb(&s, "none-left", "w", 0).await;
+    let ok = send(&s, "POST", &format!("{PODS}/p/eviction"), &eviction("p")).await;
+    assert_eq!(ok.code, 201, "{}", ok.body);
+    running_pod(&s, "q", json!({"app": "w"})).await;
+    pdb(&s, "second", "w", 5).await;
+    let two = send(&s, "POST", &format!("{PODS}/q/eviction"), &eviction("q")).await;
+    assert_eq!(two.code, 500, "{}", two.body);
+    assert_eq!(
+        two.body["message"],
+        "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
+    );
+    // No budget matching: evicted.
+    running_pod(&s, "free", json!({"app": "other"})).await;
+    assert_eq!(
+        send(
+            &s,
+            "POST",
+            &format!("{PODS}/free/eviction"),
+            &eviction("free")
+        )
+        .await
+        .code,
+        201
+    );
+}
+
+#[tokio::test]
+async fn ephemeral_containers_may_only_be_added() {
+    let s = server().await;
+    running_pod(&s, "dbg", json!({"app": "x"})).await;
+    let sub = format!("{PODS}/dbg/ephemeralcontainers");
+    let got = send(&s, "GET", &sub, &Value::Null).await;
+    assert_eq!(got.code, 200);
+    assert_eq!(got.body["kind"], "Pod");
+    // Only spec.ephemeralContainers changes: the label change in the same patch is ignored.
+    let added = send(
+        &s,
+        "PATCH",
+        &sub,
+        &json!({"metadata": {"labels": {"app": "changed"}},
+        "spec": {"ephemeralContainers": [{"name": "debugger", "image": "busybox"}]}}),
+    )
+    .await;
+    assert_eq!(added.code, 200, "{}", added.body);
+    assert_eq!(
+        added.body["spec"]["ephemeralContainers"][0]["name"],
+        "debugger"
+    );
+    assert_eq!(added.body["metadata"]["labels"]["app"], "x");
+    let removed = send(
+        &s,
+        "PATCH",
+        &sub,
+        &json!({"spec": {"ephemeralContainers": []}}),
+    )
+    .await;
+    assert_eq!(removed.code, 422, "{}", removed.body);
+    assert_eq!(
+        removed.body["message"],
+        "Pod \"dbg\" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers \"debugger\" may not be removed"
+    );
+    let mut pod = send(&s, "GET", &format!("{PODS}/dbg"), &Value::Null)
+        .await
+        .body;
+    pod["spec"]["ephemeralContainers"][0]["image"] = "alpine".into();
+    let changed = send(&s, "PUT", &sub, &pod).await;
+    assert_eq!(changed.code, 422, "{}", changed.body);
+    let clash = send(
+        &s,
+        "PATCH",
+        &sub,
+        &json!({"spec": {"ephemeralContainers": [
+        {"name": "debugger", "image": "busybox"}, {"name": "app", "image": "busybox"}]}}),
+    )
+    .await;
+    assert_eq!(clash.code, 422);
+    assert_eq!(
+        clash.body["details"]["causes"][0]["field"],
+        "spec.ephemeralContainers[1].name"
+    );
+}
+
+#[tokio::test]
+async fn csr_approval_changes_only_the_decision_conditions() {
+    let s = server().await;
+    let csrs = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+    let created = send(&s, "POST", csrs, &json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": "c"}, "spec": {"request": "AAAA", "signerName": "example.com/signer", "usages": ["client auth"]}})).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let mut csr = created.body.clone();
+    csr["status"] = json!({"conditions": [{"type": "Approved", "status": "True", "reason": "Test", "message": "ok"}],
+        "certificate": "Zm9v"});
+    csr["spec"]["signerName"] = "example.com/other".into();
+    let approved = send(&s, "PUT", &format!("{csrs}/c/approval"), &csr).await;
+    assert_eq!(approved.code, 200, "{}", approved.body);
+    assert_eq!(approved.body["status"]["conditions"][0]["type"], "Approved");
+    assert!(approved.body["status"]["conditions"][0]["lastUpdateTime"].is_string());
+    // Neither the spec nor the certificate changed through approval.
+    assert_eq!(approved.body["spec"]["signerName"], "example.com/signer");
+    assert!(approved.body["status"].get("certificate").is_none());
+    let both = send(
+        &s,
+        "PATCH",
+        &format!("{csrs}/c/approval"),
+        &json!({"status": {"conditions": [
+        {"type": "Approved", "status": "True"}, {"type": "Denied", "status": "True"}]}}),
+    )
+    .await;
+    assert_eq!(both.code, 422, "{}", both.body);
+    assert!(
+        both.body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Approved and Denied conditions are mutually exclusive")
+    );
+    // The certificate is written through /status.
+    let cert = send(
+        &s,
+        "PATCH",
+        &format!("{csrs}/c/status"),
+        &json!({"status": {"certificate": "Zm9v"}}),
+    )
+    .await;
+    assert_eq!(cert.code, 200, "{}", cert.body);
+    assert_eq!(cert.body["status"]["certificate"], "Zm9v");
+}
