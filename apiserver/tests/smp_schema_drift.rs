@@ -13,7 +13,9 @@ mod k8s_sources;
 
 use std::process::Command;
 
-use k8s_sources::{Unavailable, k8s_openapi_version_module, manifest_dir, run};
+use k8s_sources::{
+    Unavailable, k8s_openapi_version_module, manifest_dir, only_not_downloaded, run,
+};
 
 #[test]
 fn generated_merge_key_table_matches_k8s_openapi() {

@@ -68,7 +68,7 @@ pub enum Unavailable {
 
 /// Whether `cargo metadata --offline` failed only because something is not in the local
 /// registry cache. Cargo says so in one of these ways (checked against cargo 1.95).
-fn only_not_downloaded(stderr: &str) -> bool {
+pub fn only_not_downloaded(stderr: &str) -> bool {
     [
         "--offline was specified",
         "attempting to make an HTTP request, but --offline",
