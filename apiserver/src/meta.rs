@@ -54,6 +54,27 @@ pub fn check_subdomain(field: &str, name: &str) -> Vec<Cause> {
     causes
 }
 
+/// Errors for `name` at `field` as a path segment (kube's `path.IsValidPathSegmentName`, the
+/// rule for RBAC object names, which may hold colons like `system:controller:x`).
+pub fn check_path_segment(field: &str, name: &str) -> Vec<Cause> {
+    let why = match name {
+        "." => Some("may not be '.'"),
+        ".." => Some("may not be '..'"),
+        _ if name.contains('/') => Some("may not contain '/'"),
+        _ if name.contains('%') => Some("may not contain '%'"),
+        _ => None,
+    };
+    why.map(|w| {
+        Cause::new(
+            "FieldValueInvalid",
+            field,
+            format!("Invalid value: {}: {w}", quote(name)),
+        )
+    })
+    .into_iter()
+    .collect()
+}
+
 /// Errors for `name` at `field` as a DNS-1123 label (namespace names).
 pub fn check_label(field: &str, name: &str) -> Vec<Cause> {
     let mut causes = Vec::new();

@@ -734,6 +734,9 @@ impl Store {
         if !name.is_empty() {
             causes.extend(if info.group.is_empty() && info.plural == "namespaces" {
                 meta::check_label("metadata.name", &name)
+            } else if info.group == "rbac.authorization.k8s.io" {
+                // kube's ValidateRBACName: roles and bindings are named like `system:node`.
+                meta::check_path_segment("metadata.name", &name)
             } else {
                 meta::check_subdomain("metadata.name", &name)
             });

@@ -535,7 +535,8 @@ async fn streaming_list_watcher_works() {
             Err(e) => panic!("watcher error {e}"),
         }
     }
-    assert_eq!(names, ["pre"]);
+    // A fresh namespace holds the root CA ConfigMap kube-controller-manager publishes.
+    assert_eq!(names, ["kube-root-ca.crt", "pre"]);
 }
 
 #[derive(Debug, thiserror::Error)]

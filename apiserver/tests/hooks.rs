@@ -296,7 +296,8 @@ async fn controller_retries_after_an_injected_failure() {
         .unwrap();
     let patches: Vec<u16> = log_of(&server, "configmaps")
         .into_iter()
-        .filter(|r| r.0 == "patch")
+        // The controller also reconciles the root CA ConfigMap every namespace holds.
+        .filter(|r| r.0 == "patch" && r.2 == "target")
         .map(|r| r.3)
         .collect();
     assert_eq!(patches, [500, 200]);
@@ -326,17 +327,24 @@ async fn dump_yaml_holds_every_object_once() {
         })
         .collect();
     let expect = |k: &str, ns: &str, n: &str| (k.to_owned(), ns.to_owned(), n.to_owned());
-    assert_eq!(
-        names,
-        [
-            expect("ConfigMap", "default", "dumped"),
-            expect("Namespace", "", "default"),
-            expect("Namespace", "", "kube-node-lease"),
-            expect("Namespace", "", "kube-public"),
-            expect("Namespace", "", "kube-system"),
-            expect("Service", "default", "kubernetes"),
-        ]
-    );
+    // Every object once; the bootstrap RBAC policy is checked in tests/bootstrap.rs.
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "an object appears twice");
+    let rbac = ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"];
+    let names: Vec<(String, String, String)> = names
+        .into_iter()
+        .filter(|(k, _, _)| !rbac.contains(&k.as_str()))
+        .collect();
+    // Each namespace also holds the root CA ConfigMap and the default ServiceAccount.
+    let mut want = vec![expect("ConfigMap", "default", "dumped")];
+    let namespaces = ["default", "kube-node-lease", "kube-public", "kube-system"];
+    want.extend(namespaces.map(|ns| expect("ConfigMap", ns, "kube-root-ca.crt")));
+    want.extend(namespaces.map(|ns| expect("Namespace", "", ns)));
+    want.extend(namespaces.map(|ns| expect("ServiceAccount", ns, "default")));
+    want.push(expect("Service", "default", "kubernetes"));
+    assert_eq!(names, want);
     // Values survive the round trip exactly.
     assert_eq!(docs[0], r.body);
 }
@@ -367,6 +375,8 @@ async fn dump_yaml_is_a_consistent_snapshot_under_concurrent_writes() {
             .iter()
             .filter(|d| d["kind"] == "ConfigMap")
             .filter_map(|d| d["metadata"]["name"].as_str())
+            // Each namespace's root CA ConfigMap is there from the start.
+            .filter(|n| *n != "kube-root-ca.crt")
             .collect();
         // Sequential creates: a consistent snapshot holds exactly the first k of them.
         let want: Vec<String> = (0..cms.len()).map(|i| format!("cm-{i:04}")).collect();
@@ -375,5 +385,6 @@ async fn dump_yaml_is_a_consistent_snapshot_under_concurrent_writes() {
     }
     writer.await.unwrap();
     let yaml = server.dump_yaml();
-    assert_eq!(yaml.matches("kind: ConfigMap").count(), WRITES);
+    // Plus the root CA ConfigMap of each of the four namespaces.
+    assert_eq!(yaml.matches("kind: ConfigMap").count(), WRITES + 4);
 }

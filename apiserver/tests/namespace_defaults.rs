@@ -184,7 +184,15 @@ async fn kubectl_get_sa_in_a_new_namespace() {
     let Some(k) = Kubectl::for_server(&s, "kubectl_get_sa_in_a_new_namespace") else {
         return;
     };
-    k.ok(&["create", "namespace", "fresh"]).await;
+    // Created over JSON: `kubectl create namespace` sends protobuf, which this server does not speak.
+    let created = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces",
+        &json!({"metadata": {"name": "fresh"}}),
+    )
+    .await;
+    assert_eq!(created.code, 201);
     let out = k.ok(&["get", "sa", "-n", "fresh", "-o", "name"]).await;
     assert_eq!(out.trim(), "serviceaccount/default");
     let out = k

@@ -45,7 +45,8 @@ fn clients_on_short_lived_runtimes_share_one_server() {
                     .expect("list")
                     .items
                     .len(),
-                i + 1
+                // Plus the root CA ConfigMap every namespace holds.
+                i + 2
             );
             Api::<Namespace>::all(client)
                 .get("default")

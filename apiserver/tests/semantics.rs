@@ -847,7 +847,8 @@ async fn deletecollection_deletes_what_the_selector_matches() {
         .iter()
         .filter_map(|i| i["metadata"]["name"].as_str())
         .collect();
-    assert_eq!(names, ["c"]);
+    // The root CA ConfigMap every namespace holds has no app=x label.
+    assert_eq!(names, ["c", "kube-root-ca.crt"]);
 }
 
 #[tokio::test]
@@ -1051,7 +1052,8 @@ async fn list_paging_is_a_consistent_snapshot() {
     }
     let first = send(&s, "GET", &format!("{CMS}?limit=2"), &Value::Null).await;
     assert_eq!(first.body["items"].as_array().map(Vec::len), Some(2));
-    assert_eq!(first.body["metadata"]["remainingItemCount"], 3);
+    // cm2..cm4 and the namespace's root CA ConfigMap.
+    assert_eq!(first.body["metadata"]["remainingItemCount"], 4);
     let token = first.body["metadata"]["continue"]
         .as_str()
         .expect("continue")
@@ -1085,7 +1087,7 @@ async fn list_paging_is_a_consistent_snapshot() {
             .as_str()
             .map(str::to_owned);
     }
-    assert_eq!(names, ["cm2", "cm3", "cm4"]);
+    assert_eq!(names, ["cm2", "cm3", "cm4", "kube-root-ca.crt"]);
     let r = send(
         &s,
         "GET",

@@ -163,7 +163,7 @@ async fn kube_rs_scale_api_works_on_deployments() {
         .expect("patch_scale");
     assert_eq!(scaled.spec.and_then(|s| s.replicas), Some(4));
     let d = deploys.get("api").await.expect("get");
-    assert_eq!(d.spec.and_then(|s| s.replicas), Some(4));
+    assert_eq!(d.spec.replicas, Some(4));
 }
 
 #[tokio::test]
@@ -360,11 +360,12 @@ async fn kubectl_scale_works_on_deployments_and_custom_resources() {
 }
 
 fn pod(name: &str, labels: Value, phase: &str, ready: bool) -> Value {
+    let ready = if ready { "True" } else { "False" };
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "labels": labels},
         "spec": {"containers": [{"name": "app", "image": "busybox"}]},
-        "status": {"phase": phase, "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}]},
+        "status": {"phase": phase, "conditions": [{"type": "Ready", "status": ready}]},
     })
 }
 

@@ -66,6 +66,11 @@ async fn without_resource_version_starts_with_current_state() {
     send(&s, "POST", CMS, &json!({"metadata": {"name": "a"}})).await;
     let mut w = watch(&s, &format!("{CMS}?watch=true")).await;
     assert_eq!(w.next_named().await, Some(("ADDED".into(), "a".into())));
+    // The namespace's root CA ConfigMap is part of the current state too.
+    assert_eq!(
+        w.next_named().await,
+        Some(("ADDED".into(), "kube-root-ca.crt".into()))
+    );
     send(&s, "DELETE", &format!("{CMS}/a"), &Value::Null).await;
     let ev = w.next().await.expect("event");
     assert_eq!(ev["type"], "DELETED");
@@ -114,6 +119,10 @@ async fn streaming_list_ends_with_initial_events_end_bookmark() {
     let mut w = watch(&s, &format!("{CMS}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")).await;
     assert_eq!(w.next_named().await, Some(("ADDED".into(), "a".into())));
     assert_eq!(w.next_named().await, Some(("ADDED".into(), "b".into())));
+    assert_eq!(
+        w.next_named().await,
+        Some(("ADDED".into(), "kube-root-ca.crt".into()))
+    );
     let bm = w.next().await.expect("bookmark");
     assert_eq!(bm["type"], "BOOKMARK");
     assert_eq!(bm["object"]["kind"], "ConfigMap");
