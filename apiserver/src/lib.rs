@@ -27,6 +27,7 @@ mod server;
 mod smp;
 mod status;
 mod store;
+mod validation;
 mod watch;
 
 pub use error::Error;
