@@ -34,6 +34,7 @@ mod status;
 mod store;
 mod subresources;
 mod tokens;
+mod validation;
 mod watch;
 
 pub use error::Error;

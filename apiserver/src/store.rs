@@ -26,6 +26,7 @@ use crate::meta::{self, meta_mut, meta_str};
 use crate::registry::{self, Allocations, Ctx, ServiceRanges};
 use crate::selector::Selectors;
 use crate::status::{ApiError, Cause};
+use crate::validation;
 
 /// Namespace names a fresh kube-apiserver creates.
 pub const DEFAULT_NAMESPACES: &[&str] =
@@ -342,14 +343,15 @@ fn invalid(info: &ResourceInfo, name: &str, causes: Vec<Cause>) -> ApiError {
     )
 }
 
-/// Prunes and defaults a custom resource, applying `fieldValidation` to the unknown fields.
+/// Decodes a built-in body against its type, or prunes and defaults a custom resource, applying
+/// `fieldValidation` to the unknown fields.
 fn prune_and_default(
     info: &ResourceInfo,
     obj: &mut Value,
     opts: &WriteOpts,
 ) -> Result<Vec<String>, ApiError> {
     let Some(schema) = &info.schema else {
-        return Ok(Vec::new());
+        return validation::decode_body(info, obj, opts.field_validation);
     };
     let unknown = schema.prune(obj);
     let mut warnings = Vec::new();
@@ -719,31 +721,10 @@ impl Store {
             .unwrap_or("")
             .to_owned();
         let mut causes = Vec::new();
-        if name.is_empty() {
-            if generate.is_empty() {
-                causes.push(Cause::new(
-                    "FieldValueRequired",
-                    "metadata.name",
-                    "Required value: name or generateName is required",
-                ));
-            } else {
-                name = meta::generate_name(&generate);
-                meta.insert("name".into(), name.clone().into());
-            }
+        if name.is_empty() && !generate.is_empty() {
+            name = meta::generate_name(&generate);
+            meta.insert("name".into(), name.clone().into());
         }
-        if !name.is_empty() {
-            causes.extend(if info.group.is_empty() && info.plural == "namespaces" {
-                meta::check_label("metadata.name", &name)
-            } else if info.group == "rbac.authorization.k8s.io" {
-                // kube's ValidateRBACName: roles and bindings are named like `system:node`.
-                meta::check_path_segment("metadata.name", &name)
-            } else {
-                meta::check_subdomain("metadata.name", &name)
-            });
-        }
-        causes.extend(meta::check_labels_and_annotations(&Value::Object(
-            meta.clone(),
-        )));
         meta.insert("uid".into(), meta::new_uid().into());
         meta.insert("creationTimestamp".into(), meta::now().into());
         if strategy.tracks_generation() {
@@ -788,6 +769,9 @@ impl Store {
         if let Some(schema) = &info.schema {
             causes.extend(schema.validate(&obj, None));
         }
+        // The validation stage (kube's strategy Validate + ValidateObjectMeta).
+        causes.extend(validation::validate_create(&info, &obj));
+        warnings.extend(validation::warnings(&obj));
         let is_crd = *info.store_key() == *CRDS_KEY;
         let mut crd_infos = None;
         if is_crd {
@@ -958,6 +942,12 @@ impl Store {
             }
         }
         check_type(&doc, &info)?;
+        // The patched object is decoded with kube's patch wording; the decode in `replace` then
+        // finds nothing left to report.
+        let mut patch_warnings = Vec::new();
+        if !info.custom {
+            patch_warnings = validation::decode_patched(&info, &mut doc, opts.field_validation)?;
+        }
         let rv = meta_str(&doc, "resourceVersion");
         if !rv.is_empty() && rv != meta_str(&old.value, "resourceVersion") {
             return Err(ApiError::conflict(info.group_resource(), t.name));
@@ -974,7 +964,10 @@ impl Store {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
-        self.replace(g, &info, key, old, doc, sub, opts)
+        let mut written = self.replace(g, &info, key, old, doc, sub, opts)?;
+        patch_warnings.append(&mut written.warnings);
+        written.warnings = patch_warnings;
+        Ok(written)
     }
 
     /// PATCH with `application/apply-patch+yaml`: server-side apply of `config` by `manager`,
@@ -1044,6 +1037,10 @@ impl Store {
             return Err(ApiError::bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
+        }
+        // A built-in configuration converts to its type or the apply fails (structured-merge-diff).
+        if !info.custom {
+            validation::check_apply(&info, t.namespace, t.name, &config)?;
         }
         // Unknown fields of a custom resource never reach the field sets.
         let mut warnings = Vec::new();
@@ -1205,7 +1202,7 @@ impl Store {
             };
         }
         meta.remove("selfLink");
-        let mut causes = meta::check_labels_and_annotations(&Value::Object(meta.clone()));
+        let mut causes = Vec::new();
         strategy.prepare_for_update(&mut new, &old.value, sub);
         strategy.canonicalize(&mut new);
         causes.extend(strategy.validate_update(&new, &old.value, sub));
@@ -1215,21 +1212,6 @@ impl Store {
             .is_some_and(|v| !v.is_null());
         let is_namespace = *info.store_key() == *NAMESPACES_KEY;
         let new_finalizers = meta::finalizers(&new);
-        if deleting {
-            let old_finalizers = meta::finalizers(&old.value);
-            let added: Vec<&String> = new_finalizers
-                .iter()
-                .filter(|f| !old_finalizers.contains(f))
-                .collect();
-            if !added.is_empty() {
-                let list: Vec<String> = added.iter().map(|f| format!("{f:?}")).collect();
-                causes.push(Cause::new(
-                    "FieldValueForbidden",
-                    "metadata.finalizers",
-                    format!("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}", list.join(", ")),
-                ));
-            }
-        }
         let drop_status = info.status;
         if strategy.tracks_generation()
             && spec_part(&new, drop_status) != spec_part(&old.value, drop_status)
@@ -1248,6 +1230,13 @@ impl Store {
                 causes.extend(schema.validate(&new, Some(&old.value)));
             }
         }
+        // The validation stage (kube's strategy ValidateUpdate + ValidateObjectMetaUpdate).
+        causes.extend(if sub == Sub::Status {
+            validation::validate_status_update(info, &new, &old.value)
+        } else {
+            validation::validate_update(info, &new, &old.value)
+        });
+        warnings.extend(validation::warnings(&new));
         let is_crd = *info.store_key() == *CRDS_KEY;
         let mut crd_infos = None;
         if is_crd && sub == Sub::Main {

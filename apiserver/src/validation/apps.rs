@@ -1,0 +1,216 @@
+//! Workload validation for `apps/v1` (kube's `pkg/apis/apps/validation`): Deployment,
+//! ReplicaSet, StatefulSet and DaemonSet — a selector that is required, not empty and matches
+//! the template's labels, non-negative replicas, strategies, the pod template validated as a pod
+//! spec with `restartPolicy: Always`, and an immutable selector.
+
+use serde_json::Value;
+
+use super::core::pod;
+use super::field::{self, child, str_of};
+use super::selector::{self, go_map, go_selector, invalid_go};
+use crate::status::Cause;
+
+/// Workload kinds and the word kube uses in "empty selector is invalid for ...".
+fn selector_noun(kind: &str) -> &'static str {
+    match kind {
+        "StatefulSet" => "statefulset",
+        "DaemonSet" => "daemonset",
+        // kube's ReplicaSet validation says "deployment" too.
+        _ => "deployment",
+    }
+}
+
+/// Deployment strategy types, in kube's order.
+pub const DEPLOYMENT_STRATEGIES: [&str; 2] = ["Recreate", "RollingUpdate"];
+/// StatefulSet podManagementPolicy values.
+pub const POD_MANAGEMENT_POLICIES: [&str; 2] = ["OrderedReady", "Parallel"];
+/// StatefulSet and DaemonSet update strategy types.
+pub const UPDATE_STRATEGIES: [&str; 2] = ["OnDelete", "RollingUpdate"];
+
+/// A pod template of a workload: validated as a pod, its labels matched by `sel`, and
+/// `restartPolicy` Always (kube's `ValidatePodTemplateSpecForReplicaSet`).
+pub fn template_for_selector(
+    spec: &Value,
+    path: &str,
+    sel: Option<&Value>,
+    causes: &mut Vec<Cause>,
+) {
+    let tpath = child(path, "template");
+    let Some(template) = spec.get("template").filter(|t| !t.is_null()) else {
+        causes.push(field::required(&tpath, ""));
+        return;
+    };
+    let labels = template.pointer("/metadata/labels");
+    if let Some(sel) = sel
+        && !selector::is_empty(sel)
+        && !selector::matches(sel, labels)
+    {
+        causes.push(invalid_go(
+            &child(&tpath, "metadata.labels"),
+            &go_map(labels),
+            "`selector` does not match template `labels`",
+        ));
+    }
+    causes.extend(pod::validate_template(template, &tpath));
+    if let Some(policy) = template.pointer("/spec/restartPolicy")
+        && policy.as_str() != Some("Always")
+    {
+        causes.push(field::not_supported(
+            &child(&tpath, "spec.restartPolicy"),
+            policy,
+            &["Always"],
+        ));
+    }
+    if template
+        .pointer("/spec/activeDeadlineSeconds")
+        .is_some_and(|v| !v.is_null())
+    {
+        causes.push(field::forbidden(
+            &child(&tpath, "spec.activeDeadlineSeconds"),
+            "activeDeadlineSeconds in ReplicaSet is not Supported",
+        ));
+    }
+}
+
+fn enum_at(path: &str, v: Option<&Value>, allowed: &[&str], causes: &mut Vec<Cause>) {
+    if let Some(v) = v.filter(|v| !v.is_null())
+        && !v.as_str().is_some_and(|s| allowed.contains(&s))
+    {
+        causes.push(field::not_supported(path, v, allowed));
+    }
+}
+
+/// Create validation of a workload `kind`.
+pub fn validate(kind: &str, obj: &Value) -> Vec<Cause> {
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let mut causes = Vec::new();
+    if let Some(r) = spec.get("replicas") {
+        causes.extend(field::non_negative("spec.replicas", r));
+    }
+    for f in [
+        "minReadySeconds",
+        "revisionHistoryLimit",
+        "progressDeadlineSeconds",
+    ] {
+        if let Some(v) = spec.get(f) {
+            causes.extend(field::non_negative(&child("spec", f), v));
+        }
+    }
+    let sel = spec.get("selector").filter(|s| !s.is_null());
+    match sel {
+        None => causes.push(field::required("spec.selector", "")),
+        Some(s) => {
+            causes.extend(selector::validate(s, "spec.selector"));
+            if selector::is_empty(s) {
+                causes.push(invalid_go(
+                    "spec.selector",
+                    &go_selector(s),
+                    &format!("empty selector is invalid for {}", selector_noun(kind)),
+                ));
+            }
+        }
+    }
+    template_for_selector(spec, "spec", sel, &mut causes);
+    match kind {
+        "Deployment" => {
+            if let Some(strategy) = spec.get("strategy").filter(|s| !s.is_null()) {
+                match str_of(strategy, "type") {
+                    "Recreate" => {
+                        if strategy.get("rollingUpdate").is_some_and(|r| !r.is_null()) {
+                            causes.push(field::forbidden(
+                                "spec.strategy.rollingUpdate",
+                                "may not be specified when strategy `type` is 'Recreate'",
+                            ));
+                        }
+                    }
+                    "RollingUpdate" => {
+                        let ru = strategy.get("rollingUpdate").unwrap_or(&null);
+                        let zero = |f: &str| matches!(ru.get(f), Some(v) if v.as_i64() == Some(0) || v.as_str() == Some("0%") || v.as_str() == Some("0"));
+                        if zero("maxUnavailable") && zero("maxSurge") {
+                            causes.push(field::invalid(
+                                "spec.strategy.rollingUpdate.maxUnavailable",
+                                ru.get("maxUnavailable").unwrap_or(&null),
+                                "may not be 0 when `maxSurge` is 0",
+                            ));
+                        }
+                    }
+                    "" => {}
+                    _ => causes.push(field::not_supported(
+                        "spec.strategy.type",
+                        strategy.get("type").unwrap_or(&null),
+                        &DEPLOYMENT_STRATEGIES,
+                    )),
+                }
+            }
+        }
+        "StatefulSet" => {
+            enum_at(
+                "spec.podManagementPolicy",
+                spec.get("podManagementPolicy"),
+                &POD_MANAGEMENT_POLICIES,
+                &mut causes,
+            );
+            enum_at(
+                "spec.updateStrategy.type",
+                spec.pointer("/updateStrategy/type"),
+                &UPDATE_STRATEGIES,
+                &mut causes,
+            );
+        }
+        "DaemonSet" => enum_at(
+            "spec.updateStrategy.type",
+            spec.pointer("/updateStrategy/type"),
+            &UPDATE_STRATEGIES,
+            &mut causes,
+        ),
+        _ => {}
+    }
+    causes
+}
+
+/// StatefulSet spec fields an update may change (kube's `ValidateStatefulSetUpdate`).
+const STATEFULSET_MUTABLE: [&str; 7] = [
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "revisionHistoryLimit",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+];
+
+/// Update validation: the create rules plus an immutable selector (StatefulSet: only the
+/// listed spec fields may change).
+pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
+    let mut causes = validate(kind, new);
+    let null = Value::Null;
+    let (ns, os) = (
+        new.get("spec").unwrap_or(&null),
+        old.get("spec").unwrap_or(&null),
+    );
+    if kind == "StatefulSet" {
+        let strip = |s: &Value| {
+            let mut s = s.clone();
+            if let Some(m) = s.as_object_mut() {
+                m.retain(|k, v| !STATEFULSET_MUTABLE.contains(&k.as_str()) && !v.is_null());
+            }
+            s
+        };
+        if strip(ns) != strip(os) {
+            causes.push(field::forbidden(
+                "spec",
+                "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+            ));
+        }
+    } else if ns.get("selector").filter(|s| !s.is_null())
+        != os.get("selector").filter(|s| !s.is_null())
+    {
+        causes.push(invalid_go(
+            "spec.selector",
+            &ns.get("selector").map_or("null".into(), go_selector),
+            "field is immutable",
+        ));
+    }
+    causes
+}

@@ -1,0 +1,513 @@
+//! Pod validation (kube's `ValidatePodSpec`, `ValidatePodCreate`, `ValidatePodUpdate`), also used
+//! for the pod templates of workloads: containers, names, images, ports, env, resources, probes,
+//! volumes, restart and DNS policies, and the fields a pod update may change.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::status::Cause;
+use crate::validation::decode::check_quantity;
+use crate::validation::field::{self, arr_of, child, index, obj_of, str_of};
+use crate::validation::objectmeta;
+
+/// `spec.restartPolicy` values, in kube's order.
+pub const RESTART_POLICIES: [&str; 3] = ["Always", "OnFailure", "Never"];
+/// `spec.dnsPolicy` values, in kube's order.
+pub const DNS_POLICIES: [&str; 4] = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"];
+/// `imagePullPolicy` values, in kube's order.
+pub const PULL_POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
+/// Port protocols (sorted, as kube lists them).
+pub const PROTOCOLS: [&str; 3] = ["SCTP", "TCP", "UDP"];
+/// Probe handler fields: exactly one is set.
+const PROBE_HANDLERS: [&str; 4] = ["exec", "httpGet", "tcpSocket", "grpc"];
+/// `activeDeadlineSeconds` upper bound (`math.MaxInt32`).
+const MAX_INT32: i64 = i32::MAX as i64;
+
+const POD_UPDATE_FORBIDDEN: &str = "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+/// A Quantity's value as a float, for comparing requests with limits.
+fn quantity_value(q: &str) -> Option<f64> {
+    check_quantity(q).ok()?;
+    let body = q.trim();
+    let num_end = body
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(body.len());
+    let (number, suffix) = body.split_at(num_end);
+    let n: f64 = number.parse().ok()?;
+    let factor = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        exp => 10f64.powi(exp[1..].parse().ok()?),
+    };
+    Some(n * factor)
+}
+
+fn enum_value(path: &str, v: Option<&Value>, allowed: &[&str], causes: &mut Vec<Cause>) {
+    // Absent values are the defaulting stage's business (kube defaults these before validating).
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return;
+    };
+    match v.as_str() {
+        Some("") => causes.push(field::required(path, "")),
+        Some(s) if allowed.contains(&s) => {}
+        _ => causes.push(field::not_supported(path, v, allowed)),
+    }
+}
+
+fn probe(p: &Value, path: &str, liveness: bool, causes: &mut Vec<Cause>) {
+    if p.is_null() {
+        return;
+    }
+    let set: Vec<&str> = PROBE_HANDLERS
+        .iter()
+        .copied()
+        .filter(|h| p.get(*h).is_some_and(|v| !v.is_null()))
+        .collect();
+    match set.as_slice() {
+        [] => causes.push(field::required(path, "must specify a handler type")),
+        [_] => {}
+        [_, rest @ ..] => {
+            for h in rest {
+                causes.push(field::forbidden(
+                    &child(path, h),
+                    "may not specify more than 1 handler type",
+                ));
+            }
+        }
+    }
+    for f in [
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ] {
+        if let Some(v) = p.get(f) {
+            causes.extend(field::non_negative(&child(path, f), v));
+        }
+    }
+    if liveness
+        && let Some(v) = p.get("successThreshold")
+        && v.as_i64().is_some_and(|n| n != 1)
+    {
+        causes.push(field::invalid(
+            &child(path, "successThreshold"),
+            v,
+            "must be 1",
+        ));
+    }
+}
+
+fn resources(r: &Value, path: &str, causes: &mut Vec<Cause>) {
+    let limits = obj_of(r, "limits");
+    for (kind, map) in [("limits", limits), ("requests", obj_of(r, "requests"))] {
+        let Some(map) = map else { continue };
+        for (name, q) in map {
+            let at = field::key(&child(path, kind), name);
+            let text = q.as_str().unwrap_or("");
+            let Some(value) = quantity_value(text) else {
+                continue;
+            };
+            if value < 0.0 {
+                causes.push(field::invalid_str(&at, text, field::IS_NEGATIVE));
+            }
+            if kind == "requests"
+                && let Some(limit) = limits.and_then(|l| l.get(name)).and_then(Value::as_str)
+                && quantity_value(limit).is_some_and(|l| value > l)
+            {
+                causes.push(field::invalid_str(
+                    &at,
+                    text,
+                    &format!("must be less than or equal to {name} limit of {limit}"),
+                ));
+            }
+        }
+    }
+}
+
+fn container(
+    c: &Value,
+    path: &str,
+    names: &mut HashSet<String>,
+    regular: bool,
+    causes: &mut Vec<Cause>,
+) {
+    let name = str_of(c, "name");
+    if name.is_empty() {
+        causes.push(field::required(&child(path, "name"), ""));
+    } else {
+        let errs = field::dns1123_label(name);
+        if errs.is_empty() && !names.insert(name.to_owned()) {
+            causes.push(field::duplicate(
+                &child(path, "name"),
+                &Value::String(name.into()),
+            ));
+        }
+        causes.extend(field::each(&child(path, "name"), name, errs));
+    }
+    if str_of(c, "image").is_empty() {
+        causes.push(field::required(&child(path, "image"), ""));
+    }
+    enum_value(
+        &child(path, "imagePullPolicy"),
+        c.get("imagePullPolicy"),
+        &PULL_POLICIES,
+        causes,
+    );
+    let mut port_names = HashSet::new();
+    for (i, p) in arr_of(c, "ports").iter().enumerate() {
+        let at = index(&child(path, "ports"), i);
+        let port_name = str_of(p, "name");
+        if !port_name.is_empty() {
+            let errs = field::port_name(port_name);
+            if errs.is_empty() && !port_names.insert(port_name.to_owned()) {
+                causes.push(field::duplicate(
+                    &child(&at, "name"),
+                    &Value::String(port_name.into()),
+                ));
+            }
+            causes.extend(field::each(&child(&at, "name"), port_name, errs));
+        }
+        match p.get("containerPort") {
+            None | Some(Value::Null) => {
+                causes.push(field::required(&child(&at, "containerPort"), ""))
+            }
+            Some(v) if v.as_i64() == Some(0) => {
+                causes.push(field::required(&child(&at, "containerPort"), ""));
+            }
+            Some(v) => causes.extend(field::port_number(&child(&at, "containerPort"), v)),
+        }
+        if let Some(v) = p
+            .get("hostPort")
+            .filter(|v| v.as_i64().is_some_and(|n| n != 0))
+        {
+            causes.extend(field::port_number(&child(&at, "hostPort"), v));
+        }
+        enum_value(
+            &child(&at, "protocol"),
+            p.get("protocol"),
+            &PROTOCOLS,
+            causes,
+        );
+    }
+    for (i, e) in arr_of(c, "env").iter().enumerate() {
+        let at = child(&index(&child(path, "env"), i), "name");
+        let name = str_of(e, "name");
+        if name.is_empty() {
+            causes.push(field::required(&at, ""));
+        } else {
+            causes.extend(field::each(&at, name, field::env_var_name(name)));
+        }
+    }
+    if let Some(r) = c.get("resources") {
+        resources(r, &child(path, "resources"), causes);
+    }
+    if regular {
+        for (f, liveness) in [
+            ("livenessProbe", true),
+            ("readinessProbe", false),
+            ("startupProbe", false),
+        ] {
+            if let Some(p) = c.get(f) {
+                probe(p, &child(path, f), liveness, causes);
+            }
+        }
+    }
+}
+
+fn volumes(spec: &Value, path: &str, causes: &mut Vec<Cause>) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for (i, v) in arr_of(spec, "volumes").iter().enumerate() {
+        let at = index(&child(path, "volumes"), i);
+        let name = str_of(v, "name");
+        if name.is_empty() {
+            causes.push(field::required(&child(&at, "name"), ""));
+        } else {
+            let errs = field::dns1123_label(name);
+            if errs.is_empty() && !names.insert(name.to_owned()) {
+                causes.push(field::duplicate(
+                    &child(&at, "name"),
+                    &Value::String(name.into()),
+                ));
+            }
+            causes.extend(field::each(&child(&at, "name"), name, errs));
+        }
+        let sources: Vec<&String> = v
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, val)| k.as_str() != "name" && !val.is_null())
+                    .map(|(k, _)| k)
+                    .collect()
+            })
+            .unwrap_or_default();
+        match sources.as_slice() {
+            [] => causes.push(field::required(&at, "must specify a volume type")),
+            [_] => {}
+            [_, rest @ ..] => {
+                for s in rest {
+                    causes.push(field::forbidden(
+                        &child(&at, s),
+                        "may not specify more than 1 volume type",
+                    ));
+                }
+            }
+        }
+    }
+    names
+}
+
+/// `ValidatePodSpec` at `path` (`spec`, or `spec.template.spec` in a workload).
+pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    volumes(spec, path, &mut causes);
+    let containers = arr_of(spec, "containers");
+    let mut names = HashSet::new();
+    if containers.is_empty() {
+        causes.push(field::required(&child(path, "containers"), ""));
+    }
+    for (i, c) in containers.iter().enumerate() {
+        container(
+            c,
+            &index(&child(path, "containers"), i),
+            &mut names,
+            true,
+            &mut causes,
+        );
+    }
+    for (i, c) in arr_of(spec, "initContainers").iter().enumerate() {
+        container(
+            c,
+            &index(&child(path, "initContainers"), i),
+            &mut names,
+            false,
+            &mut causes,
+        );
+    }
+    enum_value(
+        &child(path, "restartPolicy"),
+        spec.get("restartPolicy"),
+        &RESTART_POLICIES,
+        &mut causes,
+    );
+    enum_value(
+        &child(path, "dnsPolicy"),
+        spec.get("dnsPolicy"),
+        &DNS_POLICIES,
+        &mut causes,
+    );
+    if let Some(v) = spec.get("activeDeadlineSeconds")
+        && v.as_i64().is_some_and(|n| !(1..=MAX_INT32).contains(&n))
+    {
+        causes.push(field::invalid(
+            &child(path, "activeDeadlineSeconds"),
+            v,
+            &format!("must be between 1 and {MAX_INT32}, inclusive"),
+        ));
+    }
+    causes.extend(objectmeta::labels(
+        spec.get("nodeSelector"),
+        &child(path, "nodeSelector"),
+    ));
+    let sa = str_of(spec, "serviceAccountName");
+    if !sa.is_empty() {
+        causes.extend(field::each(
+            &child(path, "serviceAccountName"),
+            sa,
+            field::dns1123_subdomain(sa),
+        ));
+    }
+    for f in ["hostname", "subdomain"] {
+        let v = str_of(spec, f);
+        if !v.is_empty() {
+            causes.extend(field::each(&child(path, f), v, field::dns1123_label(v)));
+        }
+    }
+    causes
+}
+
+/// `ValidatePodTemplateSpec` at `path` (`spec.template`): its labels, annotations and spec.
+pub fn validate_template(template: &Value, path: &str) -> Vec<Cause> {
+    let meta_path = child(path, "metadata");
+    let meta = template.get("metadata").unwrap_or(&Value::Null);
+    let mut causes = objectmeta::labels(meta.get("labels"), &child(&meta_path, "labels"));
+    causes.extend(objectmeta::annotations(
+        meta.get("annotations"),
+        &child(&meta_path, "annotations"),
+    ));
+    causes.extend(validate_spec(
+        template.get("spec").unwrap_or(&Value::Null),
+        &child(path, "spec"),
+    ));
+    causes
+}
+
+/// `ValidatePodCreate`.
+pub fn validate(obj: &Value) -> Vec<Cause> {
+    validate_spec(obj.get("spec").unwrap_or(&Value::Null), "spec")
+}
+
+/// `ValidatePodUpdate`: only images, activeDeadlineSeconds (set or lowered), added tolerations
+/// and terminationGracePeriodSeconds (negative → 1) may change.
+pub fn validate_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let null = Value::Null;
+    let (ns, os) = (
+        new.get("spec").unwrap_or(&null),
+        old.get("spec").unwrap_or(&null),
+    );
+    let mut causes = validate_spec(ns, "spec");
+    let mut munged = ns.clone();
+    // What may change is copied from the old spec; anything left different is forbidden.
+    for list in ["containers", "initContainers"] {
+        let old_items = arr_of(os, list);
+        if let Some(items) = munged.get_mut(list).and_then(Value::as_array_mut)
+            && items.len() == old_items.len()
+        {
+            for (item, old_item) in items.iter_mut().zip(old_items) {
+                if let Some(image) = old_item.get("image") {
+                    item["image"] = image.clone();
+                }
+            }
+        }
+    }
+    if let Some(m) = munged.as_object_mut() {
+        let new_deadline = ns.get("activeDeadlineSeconds").and_then(Value::as_i64);
+        let old_deadline = os.get("activeDeadlineSeconds").and_then(Value::as_i64);
+        // kube: it may be set when unset, or lowered; never unset or raised.
+        let deadline_ok = match (old_deadline, new_deadline) {
+            (None, _) => true,
+            (Some(o), Some(n)) => n <= o,
+            (Some(_), None) => false,
+        };
+        if deadline_ok {
+            match os.get("activeDeadlineSeconds") {
+                Some(v) => m.insert("activeDeadlineSeconds".into(), v.clone()),
+                None => m.remove("activeDeadlineSeconds"),
+            };
+        }
+        let old_tolerations = arr_of(os, "tolerations");
+        let kept = old_tolerations
+            .iter()
+            .all(|t| arr_of(ns, "tolerations").contains(t));
+        if kept {
+            match os.get("tolerations") {
+                Some(v) => m.insert("tolerations".into(), v.clone()),
+                None => m.remove("tolerations"),
+            };
+        }
+        let old_grace = os
+            .get("terminationGracePeriodSeconds")
+            .and_then(Value::as_i64);
+        let new_grace = ns
+            .get("terminationGracePeriodSeconds")
+            .and_then(Value::as_i64);
+        if old_grace.is_some_and(|g| g < 0) && new_grace == Some(1) {
+            if let Some(v) = os.get("terminationGracePeriodSeconds") {
+                m.insert("terminationGracePeriodSeconds".into(), v.clone());
+            }
+        }
+    }
+    if &munged != os {
+        let changed: Vec<String> = munged
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| os.get(k.as_str()) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .chain(
+                os.as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| munged.get(k.as_str()).is_none())
+                    .map(|(k, _)| k.clone()),
+            )
+            .collect();
+        // kube appends a Go cmp.Diff of the internal PodSpec; the fields that differ stand in for it.
+        causes.push(field::forbidden(
+            "spec",
+            &format!("{POD_UPDATE_FORBIDDEN}\n  changed: {}", changed.join(", ")),
+        ));
+    }
+    causes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn messages(causes: &[Cause]) -> Vec<String> {
+        causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect()
+    }
+
+    #[test]
+    fn quantities_compare() {
+        assert_eq!(quantity_value("100m"), Some(0.1));
+        assert_eq!(quantity_value("1Gi"), Some(1073741824.0));
+        assert_eq!(quantity_value("1e3"), Some(1000.0));
+    }
+
+    #[test]
+    fn spec_rules() {
+        let spec = json!({
+            "containers": [
+                {"name": "a", "image": "x", "ports": [{"containerPort": 0, "protocol": "XTP"}],
+                 "resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}},
+                 "livenessProbe": {"successThreshold": 2, "exec": {"command": ["x"]}}},
+                {"name": "a"}
+            ],
+            "restartPolicy": "Sometimes",
+            "volumes": [{"name": "v"}, {"name": "w", "emptyDir": {}, "hostPath": {"path": "/"}}]
+        });
+        assert_eq!(
+            messages(&validate_spec(&spec, "spec")),
+            vec![
+                "spec.volumes[0]: Required value: must specify a volume type",
+                "spec.volumes[1].hostPath: Forbidden: may not specify more than 1 volume type",
+                "spec.containers[0].ports[0].containerPort: Required value",
+                "spec.containers[0].ports[0].protocol: Unsupported value: \"XTP\": supported values: \"SCTP\", \"TCP\", \"UDP\"",
+                "spec.containers[0].resources.requests[cpu]: Invalid value: \"2\": must be less than or equal to cpu limit of 1",
+                "spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1",
+                "spec.containers[1].name: Duplicate value: \"a\"",
+                "spec.containers[1].image: Required value",
+                "spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\"",
+            ]
+        );
+        assert_eq!(
+            messages(&validate_spec(&json!({}), "spec")),
+            vec!["spec.containers: Required value"]
+        );
+    }
+
+    #[test]
+    fn updates_change_images_only() {
+        let old = json!({"spec": {"containers": [{"name": "a", "image": "x"}]}});
+        let new = json!({"spec": {"containers": [{"name": "a", "image": "y"}], "activeDeadlineSeconds": 5}});
+        assert!(validate_update(&new, &old).is_empty());
+        let new = json!({"spec": {"containers": [{"name": "a", "image": "x"}], "nodeName": "n"}});
+        let m = messages(&validate_update(&new, &old));
+        assert_eq!(m.len(), 1);
+        assert!(
+            m[0].starts_with(&format!("spec: Forbidden: {POD_UPDATE_FORBIDDEN}")),
+            "{m:?}"
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! Service validation (kube's `ValidateService`, `ValidateServiceUpdate`): ports (names, numbers,
+//! protocols, target ports, node ports in the default range), selector, type, externalName,
+//! and a clusterIP that may not change once set.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::status::Cause;
+use crate::validation::core::pod::PROTOCOLS;
+use crate::validation::field::{self, arr_of, child, index, str_of};
+use crate::validation::objectmeta;
+
+/// Service types (sorted, as kube lists them).
+pub const SERVICE_TYPES: [&str; 4] = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
+/// kube-apiserver's default `--service-node-port-range`.
+const NODE_PORT_RANGE: std::ops::RangeInclusive<i64> = 30000..=32767;
+
+pub fn validate(obj: &Value) -> Vec<Cause> {
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let mut causes = Vec::new();
+    let ty = spec.get("type").filter(|v| !v.is_null());
+    if let Some(t) = ty
+        && !t.as_str().is_some_and(|s| SERVICE_TYPES.contains(&s))
+    {
+        causes.push(field::not_supported("spec.type", t, &SERVICE_TYPES));
+    }
+    let external = ty.and_then(Value::as_str) == Some("ExternalName");
+    if external && str_of(spec, "externalName").is_empty() {
+        causes.push(field::required("spec.externalName", ""));
+    }
+    let ports = arr_of(spec, "ports");
+    if ports.is_empty() && str_of(spec, "clusterIP") != "None" && !external {
+        causes.push(field::required("spec.ports", ""));
+    }
+    let mut names = HashSet::new();
+    for (i, p) in ports.iter().enumerate() {
+        let at = index("spec.ports", i);
+        let name = str_of(p, "name");
+        if ports.len() > 1 && name.is_empty() {
+            causes.push(field::required(&child(&at, "name"), ""));
+        } else if !name.is_empty() {
+            let errs = field::dns1123_label(name);
+            if errs.is_empty() && !names.insert(name.to_owned()) {
+                causes.push(field::duplicate(
+                    &child(&at, "name"),
+                    &Value::String(name.into()),
+                ));
+            }
+            causes.extend(field::each(&child(&at, "name"), name, errs));
+        }
+        match p.get("port") {
+            None | Some(Value::Null) => {
+                causes.extend(field::port_number(&child(&at, "port"), &Value::from(0)))
+            }
+            Some(v) => causes.extend(field::port_number(&child(&at, "port"), v)),
+        }
+        if let Some(proto) = p.get("protocol").filter(|v| !v.is_null())
+            && !proto.as_str().is_some_and(|s| PROTOCOLS.contains(&s))
+        {
+            causes.push(field::not_supported(
+                &child(&at, "protocol"),
+                proto,
+                &PROTOCOLS,
+            ));
+        }
+        match p.get("targetPort") {
+            Some(Value::String(s)) => {
+                causes.extend(field::each(
+                    &child(&at, "targetPort"),
+                    s,
+                    field::port_name(s),
+                ));
+            }
+            Some(v @ Value::Number(n)) if n.as_i64() != Some(0) => {
+                causes.extend(field::port_number(&child(&at, "targetPort"), v));
+            }
+            _ => {}
+        }
+        if let Some(v) = p
+            .get("nodePort")
+            .filter(|v| v.as_i64().is_some_and(|n| n != 0))
+        {
+            if ty.and_then(Value::as_str).is_none_or(|t| t == "ClusterIP") {
+                causes.push(field::forbidden(
+                    &child(&at, "nodePort"),
+                    "may not be used when `type` is 'ClusterIP'",
+                ));
+            } else if !v.as_i64().is_some_and(|n| NODE_PORT_RANGE.contains(&n)) {
+                causes.push(field::invalid(
+                    &child(&at, "nodePort"),
+                    v,
+                    "provided port is not in the valid range. The range of valid ports is 30000-32767",
+                ));
+            }
+        }
+    }
+    causes.extend(objectmeta::labels(spec.get("selector"), "spec.selector"));
+    causes
+}
+
+pub fn validate_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let mut causes = validate(new);
+    let ip = |v: &Value| {
+        v.pointer("/spec/clusterIP")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (n, o) = (ip(new), ip(old));
+    let ty = |v: &Value| {
+        v.pointer("/spec/type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    // kube keeps an allocated clusterIP unless the service becomes an ExternalName.
+    if !o.is_empty() && !n.is_empty() && n != o && ty(new) != "ExternalName" {
+        causes.push(field::invalid_str(
+            "spec.clusterIPs[0]",
+            &n,
+            "may not change once set",
+        ));
+    }
+    causes
+}

@@ -1,0 +1,229 @@
+//! Drift test: the fixed sets of values the validation accepts agree with what kube documents.
+//!
+//! The documentation is k8s-openapi's field descriptions (kube's own Go doc comments, compiled
+//! into the crate through its `schemars` impls, so the test is offline and follows any
+//! k8s-openapi upgrade). For every enumerated field validated here, the values named in its
+//! description (the sentence that lists them: "One of Always, OnFailure, Never.", quoted or
+//! back-quoted values, `* Exact:` bullets) must equal the accepted set.
+//!
+//! What it catches: an upgrade that adds, renames or drops a value of one of these fields, and
+//! a typo in our sets. What it cannot catch: values kube accepts but does not document in the
+//! description, rules other than enumerations (ranges, formats, cross-field rules), message
+//! wording, or a field whose description stops listing its values (the test then fails, asking
+//! for the check to be updated by hand, rather than passing vacuously).
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::schemars::generate::SchemaSettings;
+use serde_json::{Map, Value};
+
+use super::{apps, batch, core, others, rbac, selector};
+use crate::builtin::builtin_types;
+
+/// Words of the listing sentences that are not values.
+const NOT_VALUES: [&str; 8] = [
+    "One", "Must", "Can", "Supports", "Valid", "Values", "Default", "Defaults",
+];
+
+fn definitions() -> Map<String, Value> {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.meta_schema = None;
+    let mut generator = settings.into_generator();
+    for t in builtin_types() {
+        (t.schema)(&mut generator);
+    }
+    generator.take_definitions(true)
+}
+
+/// The sentence of `text` that starts at `marker` (to the first ". " or the end).
+fn sentence<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let start = text.find(marker)? + marker.len();
+    let rest = &text[start..];
+    Some(rest.find(". ").map_or(rest, |end| &rest[..end]))
+}
+
+/// Values named in `text`: quoted (`'x'`, `"x"`, back-quoted) if any, else capitalised words.
+fn values_in(text: &str) -> BTreeSet<String> {
+    let mut quoted = BTreeSet::new();
+    for q in ['\'', '"', '`'] {
+        let parts: Vec<&str> = text.split(q).collect();
+        for (i, p) in parts.iter().enumerate() {
+            if i % 2 == 1 && !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()) {
+                quoted.insert((*p).to_owned());
+            }
+        }
+    }
+    if !quoted.is_empty() {
+        return quoted;
+    }
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+        .filter(|w| !NOT_VALUES.contains(w))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `* Exact:` bullets (Ingress pathType).
+fn bullets(text: &str) -> BTreeSet<String> {
+    text.split("* ")
+        .skip(1)
+        .filter_map(|b| b.split_once(':').map(|(v, _)| v.trim().to_owned()))
+        .filter(|v| v.chars().all(|c| c.is_ascii_alphanumeric()))
+        .collect()
+}
+
+fn description<'a>(defs: &'a Map<String, Value>, definition: &str, field: &str) -> &'a str {
+    defs.get(definition)
+        .and_then(|d| d.pointer(&format!("/properties/{field}/description")))
+        .or_else(|| {
+            // Arrays of enums document the field, not the items.
+            defs.get(definition)
+                .and_then(|d| d.pointer(&format!("/properties/{field}/items/description")))
+        })
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no description for {definition}.{field}: update this check"))
+}
+
+#[test]
+fn enumerated_values_match_kubes_documentation() {
+    let defs = definitions();
+    let set = |values: &[&str]| {
+        values
+            .iter()
+            .map(|v| (*v).to_owned())
+            .collect::<BTreeSet<_>>()
+    };
+    // (definition, field, the sentence's marker ("" = the whole description), our accepted set)
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "io.k8s.api.core.v1.PodSpec",
+            "restartPolicy",
+            "One of ",
+            &core::pod::RESTART_POLICIES,
+        ),
+        (
+            "io.k8s.api.core.v1.PodSpec",
+            "dnsPolicy",
+            "Valid values are ",
+            &core::pod::DNS_POLICIES,
+        ),
+        (
+            "io.k8s.api.core.v1.Container",
+            "imagePullPolicy",
+            "One of ",
+            &core::pod::PULL_POLICIES,
+        ),
+        (
+            "io.k8s.api.core.v1.ContainerPort",
+            "protocol",
+            "Must be ",
+            &core::pod::PROTOCOLS,
+        ),
+        (
+            "io.k8s.api.core.v1.ServicePort",
+            "protocol",
+            "Supports ",
+            &core::pod::PROTOCOLS,
+        ),
+        (
+            "io.k8s.api.core.v1.ServiceSpec",
+            "type",
+            "Valid options are ",
+            &core::service::SERVICE_TYPES,
+        ),
+        (
+            "io.k8s.api.apps.v1.DeploymentStrategy",
+            "type",
+            "Can be ",
+            &apps::DEPLOYMENT_STRATEGIES,
+        ),
+        (
+            "io.k8s.api.apps.v1.DaemonSetUpdateStrategy",
+            "type",
+            "Can be ",
+            &apps::UPDATE_STRATEGIES,
+        ),
+        (
+            "io.k8s.api.apps.v1.StatefulSetSpec",
+            "podManagementPolicy",
+            "",
+            &apps::POD_MANAGEMENT_POLICIES,
+        ),
+        (
+            "io.k8s.api.batch.v1.CronJobSpec",
+            "concurrencyPolicy",
+            "",
+            &batch::CONCURRENCY_POLICIES,
+        ),
+        (
+            "io.k8s.api.networking.v1.NetworkPolicySpec",
+            "policyTypes",
+            "Valid options are ",
+            &others::POLICY_TYPES,
+        ),
+        (
+            "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
+            "operator",
+            "Valid operators are ",
+            &selector::OPERATORS,
+        ),
+        (
+            "io.k8s.api.rbac.v1.Subject",
+            "kind",
+            "Values defined by this API group are ",
+            &rbac::SUBJECT_KINDS,
+        ),
+    ];
+    let mut drift = Vec::new();
+    for (definition, field, marker, ours) in cases {
+        let text = description(&defs, definition, field);
+        let listed = if marker.is_empty() {
+            values_in(text)
+        } else {
+            values_in(sentence(text, marker).unwrap_or_else(|| {
+                panic!("{definition}.{field} no longer says {marker:?}: update this check\n{text}")
+            }))
+        };
+        if listed != set(ours) {
+            drift.push(format!(
+                "{definition}.{field}: documented {listed:?}, accepted {:?}",
+                set(ours)
+            ));
+        }
+    }
+    let text = description(
+        &defs,
+        "io.k8s.api.networking.v1.HTTPIngressPath",
+        "pathType",
+    );
+    if bullets(text) != set(&others::PATH_TYPES) {
+        drift.push(format!(
+            "HTTPIngressPath.pathType: documented {:?}",
+            bullets(text)
+        ));
+    }
+    assert!(
+        drift.is_empty(),
+        "validation drifted from kube's documentation:\n{}",
+        drift.join("\n")
+    );
+}
+
+#[test]
+fn types_without_rules_of_their_own_get_object_meta_only() {
+    // The list the README states; a type gaining rules must move out of it.
+    let uncovered: Vec<String> = builtin_types()
+        .iter()
+        .filter(|t| !super::depth(t.group, t.kind))
+        .map(|t| {
+            format!(
+                "{}/{}",
+                if t.group.is_empty() { "core" } else { t.group },
+                t.kind
+            )
+        })
+        .collect();
+    assert!(uncovered.contains(&"core/Node".to_owned()));
+    assert!(!uncovered.contains(&"core/Pod".to_owned()));
+    eprintln!("ObjectMeta validation only: {}", uncovered.join(", "));
+}

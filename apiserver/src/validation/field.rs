@@ -1,0 +1,431 @@
+//! Builds field errors worded as k8s.io/apimachinery's `field.Error`, and the name and key
+//! checks of `k8s.io/apimachinery/pkg/util/validation` they quote.
+
+use serde_json::Value;
+
+use crate::status::Cause;
+
+/// DNS-1123 subdomains are at most this long (RFC 1123).
+pub const DNS1123_SUBDOMAIN_MAX: usize = 253;
+/// DNS labels (RFC 1123 and RFC 1035) are at most this long.
+pub const DNS_LABEL_MAX: usize = 63;
+/// Label values and the name part of qualified names are at most this long.
+const QUALIFIED_NAME_MAX: usize = 63;
+/// IANA service names (named ports) are at most this long.
+const PORT_NAME_MAX: usize = 15;
+
+const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
+const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
+const DNS1035_LABEL_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character";
+const LABEL_KEY_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
+const LABEL_KEY_MSG: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const CONFIG_KEY_FMT: &str = "[-._a-zA-Z0-9]+";
+const CONFIG_KEY_MSG: &str =
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
+const RELAXED_ENV_NAME_MSG: &str = "a valid environment variable name must consist only of printable ASCII characters other than '='";
+
+/// `validation.RegexError`: the message, examples and the regex, exactly as Go joins them.
+pub fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
+    if examples.is_empty() {
+        return format!("{msg} (regex used for validation is '{fmt}')");
+    }
+    let mut out = format!("{msg} (e.g. ");
+    for (i, e) in examples.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" or ");
+        }
+        out.push_str(&format!("'{e}', "));
+    }
+    out.push_str(&format!("regex used for validation is '{fmt}')"));
+    out
+}
+
+/// `validation.MaxLenError`.
+pub fn max_len_error(n: usize) -> String {
+    format!("must be no more than {n} characters")
+}
+
+/// A JSON value as `field.Error` prints a bad value: strings quoted, numbers and bools bare.
+pub fn render(v: &Value) -> String {
+    match v {
+        Value::String(s) => quote(s),
+        Value::Null => "null".into(),
+        Value::Number(_) | Value::Bool(_) => v.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Go's `%q` of a string (JSON escaping is the same for the printable ASCII kube names use).
+pub fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// `field.Invalid`.
+pub fn invalid(path: &str, value: &Value, detail: &str) -> Cause {
+    Cause::new(
+        "FieldValueInvalid",
+        path,
+        format!("Invalid value: {}: {detail}", render(value)),
+    )
+}
+
+/// `field.Invalid` of a string value.
+pub fn invalid_str(path: &str, value: &str, detail: &str) -> Cause {
+    invalid(path, &Value::String(value.to_owned()), detail)
+}
+
+/// `field.Required`.
+pub fn required(path: &str, detail: &str) -> Cause {
+    let message = if detail.is_empty() {
+        "Required value".to_owned()
+    } else {
+        format!("Required value: {detail}")
+    };
+    Cause::new("FieldValueRequired", path, message)
+}
+
+/// `field.Forbidden`.
+pub fn forbidden(path: &str, detail: &str) -> Cause {
+    Cause::new("FieldValueForbidden", path, format!("Forbidden: {detail}"))
+}
+
+/// `field.Duplicate`.
+pub fn duplicate(path: &str, value: &Value) -> Cause {
+    Cause::new(
+        "FieldValueDuplicate",
+        path,
+        format!("Duplicate value: {}", render(value)),
+    )
+}
+
+/// `field.NotSupported` with its list of supported values.
+pub fn not_supported(path: &str, value: &Value, supported: &[&str]) -> Cause {
+    let list: Vec<String> = supported.iter().map(|s| quote(s)).collect();
+    Cause::new(
+        "FieldValueNotSupported",
+        path,
+        format!(
+            "Unsupported value: {}: supported values: {}",
+            render(value),
+            list.join(", ")
+        ),
+    )
+}
+
+/// `field.TooLong` (the value is omitted, as kube does).
+pub fn too_long(path: &str, max: usize) -> Cause {
+    Cause::new(
+        "FieldValueTooLong",
+        path,
+        format!("Too long: may not be more than {max} bytes"),
+    )
+}
+
+/// `field.Invalid(path, value, "must be greater than or equal to 0")` for a negative number.
+pub fn non_negative(path: &str, value: &Value) -> Option<Cause> {
+    value
+        .as_i64()
+        .filter(|n| *n < 0)
+        .map(|_| invalid(path, value, IS_NEGATIVE))
+}
+
+/// apimachinery's `IsNegativeErrorMsg`.
+pub const IS_NEGATIVE: &str = "must be greater than or equal to 0";
+
+/// Appends `field` to `path` (`spec` + `replicas` → `spec.replicas`).
+pub fn child(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+/// `path[i]`.
+pub fn index(path: &str, i: usize) -> String {
+    format!("{path}[{i}]")
+}
+
+/// `path[key]` (field.Path.Key).
+pub fn key(path: &str, k: &str) -> String {
+    format!("{path}[{k}]")
+}
+
+fn is_dns_label_part(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+fn is_subdomain(s: &str) -> bool {
+    s.split('.').all(is_dns_label_part)
+}
+
+/// `IsDNS1123Label`.
+pub fn dns1123_label(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > DNS_LABEL_MAX {
+        errs.push(max_len_error(DNS_LABEL_MAX));
+    }
+    if !is_dns_label_part(value) {
+        if is_subdomain(value) {
+            errs.push("must not contain dots".into());
+        } else {
+            errs.push(regex_error(
+                DNS1123_LABEL_MSG,
+                DNS1123_LABEL_FMT,
+                &["my-name", "123-abc"],
+            ));
+        }
+    }
+    errs
+}
+
+/// `IsDNS1123Subdomain`.
+pub fn dns1123_subdomain(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > DNS1123_SUBDOMAIN_MAX {
+        errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX));
+    }
+    if !is_subdomain(value) {
+        errs.push(regex_error(
+            DNS1123_SUBDOMAIN_MSG,
+            &format!("{DNS1123_LABEL_FMT}(\\.{DNS1123_LABEL_FMT})*"),
+            &["example.com"],
+        ));
+    }
+    errs
+}
+
+/// `IsDNS1035Label` (Service names).
+pub fn dns1035_label(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > DNS_LABEL_MAX {
+        errs.push(max_len_error(DNS_LABEL_MAX));
+    }
+    if !(is_dns_label_part(value) && value.as_bytes()[0].is_ascii_lowercase()) {
+        errs.push(regex_error(
+            DNS1035_LABEL_MSG,
+            DNS1035_LABEL_FMT,
+            &["my-name", "abc-123"],
+        ));
+    }
+    errs
+}
+
+/// `path.IsValidPathSegmentName` (RBAC names and others).
+pub fn path_segment_name(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value == "." || value == ".." {
+        return vec![format!("may not be '{value}'")];
+    }
+    for illegal in ["/", "%"] {
+        if value.contains(illegal) {
+            errs.push(format!("may not contain '{illegal}'"));
+        }
+    }
+    errs
+}
+
+fn is_label_key_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+}
+
+/// `IsQualifiedName` (label keys, annotation keys, finalizers).
+pub fn qualified_name(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    let parts: Vec<&str> = value.split('/').collect();
+    let name = match parts.as_slice() {
+        [name] => *name,
+        [prefix, name] => {
+            if prefix.is_empty() {
+                errs.push("prefix part must be non-empty".into());
+            } else {
+                errs.extend(
+                    dns1123_subdomain(prefix)
+                        .into_iter()
+                        .map(|m| format!("prefix part {m}")),
+                );
+            }
+            *name
+        }
+        _ => {
+            errs.push(format!(
+                "a valid label key {} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+                regex_error(LABEL_KEY_MSG, LABEL_KEY_FMT, &["MyName", "my.name", "123-abc"])
+            ));
+            return errs;
+        }
+    };
+    if name.is_empty() {
+        errs.push("name part must be non-empty".into());
+    } else if name.len() > QUALIFIED_NAME_MAX {
+        errs.push(format!("name part {}", max_len_error(QUALIFIED_NAME_MAX)));
+    }
+    if !is_label_key_name(name) {
+        errs.push(format!(
+            "name part {}",
+            regex_error(
+                LABEL_KEY_MSG,
+                LABEL_KEY_FMT,
+                &["MyName", "my.name", "123-abc"]
+            )
+        ));
+    }
+    errs
+}
+
+/// `IsValidLabelValue`.
+pub fn label_value(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > QUALIFIED_NAME_MAX {
+        errs.push(max_len_error(QUALIFIED_NAME_MAX));
+    }
+    if !(value.is_empty() || is_label_key_name(value)) {
+        errs.push(regex_error(
+            LABEL_VALUE_MSG,
+            &format!("({LABEL_KEY_FMT})?"),
+            &["MyValue", "my_value", "12345"],
+        ));
+    }
+    errs
+}
+
+fn chdir_prefix(value: &str) -> Option<String> {
+    match value {
+        "." => Some("must not be '.'".into()),
+        ".." => Some("must not be '..'".into()),
+        v if v.starts_with("..") => Some("must not start with '..'".into()),
+        _ => None,
+    }
+}
+
+/// `IsConfigMapKey` (ConfigMap and Secret keys).
+pub fn config_map_key(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > DNS1123_SUBDOMAIN_MAX {
+        errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX));
+    }
+    let ok = !value.is_empty()
+        && value
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
+    if !ok {
+        errs.push(regex_error(
+            CONFIG_KEY_MSG,
+            CONFIG_KEY_FMT,
+            &["key.name", "KEY_NAME", "key-name"],
+        ));
+    }
+    errs.extend(chdir_prefix(value));
+    errs
+}
+
+/// `IsRelaxedEnvVarName` (RelaxedEnvironmentVariableValidation is GA): printable ASCII but `=`.
+pub fn env_var_name(value: &str) -> Vec<String> {
+    if value.chars().any(|c| !(' '..='~').contains(&c) || c == '=') {
+        return vec![RELAXED_ENV_NAME_MSG.into()];
+    }
+    Vec::new()
+}
+
+/// `IsValidPortName` (IANA service names).
+pub fn port_name(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > PORT_NAME_MAX {
+        errs.push(max_len_error(PORT_NAME_MAX));
+    }
+    if !value
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    {
+        errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".into());
+    }
+    if !value.bytes().any(|c| c.is_ascii_lowercase()) {
+        errs.push("must contain at least one letter (a-z)".into());
+    }
+    if value.contains("--") {
+        errs.push("must not contain consecutive hyphens".into());
+    }
+    if value.starts_with('-') || value.ends_with('-') {
+        errs.push("must not begin or end with a hyphen".into());
+    }
+    errs
+}
+
+/// `IsValidPortNum` for a JSON number.
+pub fn port_number(path: &str, value: &Value) -> Option<Cause> {
+    let n = value.as_i64().unwrap_or(0);
+    (!(1..=65535).contains(&n))
+        .then(|| invalid(path, value, "must be between 1 and 65535, inclusive"))
+}
+
+/// One `field.Invalid` per message of a string check.
+pub fn each(path: &str, value: &str, messages: Vec<String>) -> Vec<Cause> {
+    messages
+        .into_iter()
+        .map(|m| invalid_str(path, value, &m))
+        .collect()
+}
+
+/// A string field of `v` ("" when absent or not a string).
+pub fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
+    v.get(field).and_then(Value::as_str).unwrap_or("")
+}
+
+/// An array field of `v` (empty when absent).
+pub fn arr_of<'a>(v: &'a Value, field: &str) -> &'a [Value] {
+    v.get(field)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// An object field of `v`, if present.
+pub fn obj_of<'a>(v: &'a Value, field: &str) -> Option<&'a serde_json::Map<String, Value>> {
+    v.get(field).and_then(Value::as_object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_key_message_is_kubes() {
+        assert_eq!(
+            config_map_key("a b"),
+            vec![
+                "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+            ]
+        );
+        assert_eq!(config_map_key("..a"), vec!["must not start with '..'"]);
+    }
+
+    #[test]
+    fn names() {
+        assert!(dns1123_subdomain("a.b-c").is_empty());
+        assert_eq!(dns1123_label("a.b"), vec!["must not contain dots"]);
+        assert_eq!(dns1035_label("1a").len(), 1);
+        assert!(qualified_name("example.com/x_y").is_empty());
+        assert_eq!(qualified_name("a/b/c").len(), 1);
+        assert_eq!(qualified_name("/x"), vec!["prefix part must be non-empty"]);
+        assert_eq!(
+            path_segment_name("a/b%"),
+            vec!["may not contain '/'", "may not contain '%'"]
+        );
+        assert_eq!(port_name("HTTP").len(), 2);
+        assert!(env_var_name("1A").is_empty());
+        assert_eq!(env_var_name("A=B").len(), 1);
+    }
+}
