@@ -42,6 +42,8 @@ pub struct ResourceInfo {
     pub openapi: Option<Arc<serde_json::Value>>,
     /// Served from a CustomResourceDefinition (its kind is qualified with the group in messages).
     pub custom: bool,
+    /// The CRD version's `additionalPrinterColumns` as written (custom resources only).
+    pub printer_columns: Vec<serde_json::Value>,
 }
 
 impl ResourceInfo {
@@ -131,6 +133,7 @@ impl Catalog {
                     schema: None,
                     openapi: None,
                     custom: false,
+                    printer_columns: Vec::new(),
                 })
             })
             .collect();

@@ -279,6 +279,11 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             schema,
             openapi: v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new),
             custom: true,
+            printer_columns: v
+                .get("additionalPrinterColumns")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
         }));
     }
     if causes.is_empty() {
