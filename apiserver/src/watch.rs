@@ -58,7 +58,7 @@ impl Embed {
             Embed::Object => raw,
             Embed::Partial(api_version) => match convert(&raw) {
                 Some(v) => {
-                    Bytes::from(crate::http::negotiate::partial(&v, *api_version).to_string())
+                    Bytes::from(crate::http::negotiate::partial(&v, api_version).to_string())
                 }
                 None => raw,
             },
@@ -68,7 +68,7 @@ impl Embed {
                 headers_sent,
             } => match convert(&raw) {
                 Some(v) => {
-                    let t = table::convert(info, &v, *include, *api_version, !*headers_sent);
+                    let t = table::convert(info, &v, *include, api_version, !*headers_sent);
                     *headers_sent = true;
                     Bytes::from(t.to_string())
                 }

@@ -65,6 +65,8 @@ const IMAGES: Col = Col(
 
 /// A built-in printer: its columns and its cell function.
 type Cells = fn(&Value) -> Vec<Value>;
+/// The cells of one row, for whichever convertor serves the type.
+type RowCells = Box<dyn Fn(&Value) -> Vec<Value>>;
 
 fn printer(info: &ResourceInfo) -> Option<(Vec<Col>, Cells)> {
     if info.custom {
@@ -743,7 +745,7 @@ pub fn convert(
     } else {
         vec![v]
     };
-    let (columns, cells): (Vec<Value>, Box<dyn Fn(&Value) -> Vec<Value>>) = if info.custom {
+    let (columns, cells): (Vec<Value>, RowCells) = if info.custom {
         let cols = crd_columns(info);
         let mut defs = vec![col_json(NAME.0, NAME.1, NAME.2, NAME.3, 0)];
         let mut paths = Vec::new();
