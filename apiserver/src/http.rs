@@ -382,16 +382,13 @@ async fn route(
             }
         }
     }
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
     let out = negotiate::negotiate(
         &accept,
         param(&q, "pretty"),
-        &user_agent,
+        req.headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
         parsed.verb == "watch",
     )?;
     let include = match out.convert {

@@ -151,7 +151,11 @@ pub fn negotiate(
     user_agent: &str,
     watch: bool,
 ) -> Result<Output, ApiError> {
-    let mut out = if accept_header.trim().is_empty() {
+    // The common headers need no parsing (kube-rs and client-go send plain JSON).
+    let mut out = if matches!(
+        accept_header.trim(),
+        "" | "application/json" | "*/*" | "application/json, */*"
+    ) {
         Output::default()
     } else {
         parse_accept(accept_header)
