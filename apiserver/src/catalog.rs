@@ -46,6 +46,8 @@ pub struct ResourceInfo {
     pub verbs: &'static [&'static str],
     /// Where a `/scale` subresource reads and writes the replica counts (None: no `/scale`).
     pub scale: Option<crate::subresources::ScalePaths>,
+    /// The CRD version's `additionalPrinterColumns` as written (custom resources only).
+    pub printer_columns: Vec<serde_json::Value>,
 }
 
 impl ResourceInfo {
@@ -141,6 +143,7 @@ impl Catalog {
                     custom: false,
                     verbs: t.verbs,
                     scale: crate::subresources::builtin_scale(t.group, t.plural),
+                    printer_columns: Vec::new(),
                 })
             })
             .collect();

@@ -283,6 +283,11 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             scale: v
                 .pointer("/subresources/scale")
                 .and_then(crate::subresources::custom_scale),
+            printer_columns: v
+                .get("additionalPrinterColumns")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
         }));
     }
     if causes.is_empty() {

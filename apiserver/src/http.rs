@@ -1,5 +1,9 @@
 //! Turns HTTP requests into store operations: authentication, path routing, query and body parsing,
-//! content types, response encoding and the request log.
+//! content types, response encoding and the request log. Response negotiation (`Accept`,
+//! PartialObjectMetadata, pretty printing) lives in `negotiate`, server-side printing in `table`.
+
+pub(crate) mod negotiate;
+pub(crate) mod table;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,8 +24,9 @@ use crate::store::{
     DeleteOpts, FieldValidation, Fields, ListQuery, PatchKind, RvMatch, Store, Sub, Target,
     WatchFrom, WriteOpts,
 };
-use crate::watch::{self, WatchParams};
+use crate::watch::{self, Embed, WatchParams};
 use crate::{RequestRecord, discovery, openapi};
+use negotiate::{Body as Out, Convert, Output};
 
 /// kube-apiserver's request body limit (3 MiB, `--max-request-bytes` default for JSON bodies).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -61,11 +66,15 @@ pub(crate) fn json_response(code: u16, body: impl Into<Bytes>) -> Response<Body>
 }
 
 pub(crate) fn value_response(v: &Value) -> Response<Body> {
-    json_response(200, v.to_string())
+    json_response(200, negotiate::serialize(&Output::default(), v))
 }
 
 fn error_response(e: &ApiError) -> Response<Body> {
-    let mut resp = json_response(e.code, e.to_status().to_string());
+    // Go's json.Encoder ends every body with a newline; kube's Status answers too.
+    let mut resp = json_response(
+        e.code,
+        negotiate::serialize(&Output::default(), &e.to_status()),
+    );
     // kube-apiserver mirrors retryAfterSeconds in the Retry-After header, which clients honour.
     if let Some(secs) = e.details.as_ref().and_then(|d| d.retry_after_seconds) {
         resp.headers_mut()
@@ -406,43 +415,67 @@ async fn route(
     {
         return crate::events::write(state, &info, &t, sub, &q, req).await;
     }
+    let out = negotiate::negotiate(
+        &accept,
+        param(&q, "pretty"),
+        req.headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+        parsed.verb == "watch",
+    )?;
+    let include = match out.convert {
+        Some((Convert::Table, _)) => table::include(param(&q, "includeObject"))?,
+        _ => table::Include::default(),
+    };
+    let reply = Reply {
+        out,
+        info: &info,
+        include,
+    };
     match (&method, name) {
         (&Method::GET, None) if truthy(&q, "watch") => {
             parsed.verb = "watch".into();
-            watch(state, &info, &t, &q)
+            watch(state, &info, &t, &q, &out, include)
         }
         (&Method::GET, None) => {
             parsed.verb = "list".into();
-            list(state, &info, &t, &q)
+            reply.send(200, Out::List(list(state, &info, &t, &q)?))
         }
         (&Method::GET, Some(n)) if truthy(&q, "watch") => {
             parsed.verb = "watch".into();
             let mut q = q.clone();
             q.push(("fieldSelector".into(), format!("metadata.name={n}")));
-            watch(state, &info, &Target { name: "", ..t }, &q)
+            watch(state, &info, &Target { name: "", ..t }, &q, &out, include)
         }
         (&Method::GET, Some(_)) => {
             parsed.verb = "get".into();
-            Ok(json_response(200, state.store.get(&t)?))
+            reply.send(200, Out::Object(state.store.get(&t)?))
         }
         (&Method::POST, None) => {
             parsed.verb = "create".into();
             let opts = write_opts(&q, &req, "CreateOptions", Vec::new())?;
             let body = read_object(req).await?;
             let w = state.store.create(&t, body, &opts)?;
-            Ok(with_warnings(json_response(w.code, w.body), &w.warnings))
+            Ok(with_warnings(
+                reply.send(w.code, Out::Object(w.body))?,
+                &w.warnings,
+            ))
         }
         (&Method::PUT, Some(_)) => {
             parsed.verb = "update".into();
             let opts = write_opts(&q, &req, "UpdateOptions", Vec::new())?;
             let body = read_object(req).await?;
             let w = state.store.update(&t, sub, body, &opts)?;
-            Ok(with_warnings(json_response(w.code, w.body), &w.warnings))
+            Ok(with_warnings(
+                reply.send(w.code, Out::Object(w.body))?,
+                &w.warnings,
+            ))
         }
         (&Method::PATCH, Some(_)) => {
             parsed.verb = "patch".into();
             if content_type(&req) == APPLY_YAML {
-                return apply(state, &t, sub, &q, req).await;
+                return apply(state, &t, sub, &q, req, &reply).await;
             }
             let kind = patch_kind(&req)?;
             // kube's ValidatePatchOptions: `force` belongs to apply patches only.
@@ -465,24 +498,71 @@ async fn route(
             }
             let body = read_body(req).await?;
             let w = state.store.patch(&t, sub, kind, &body, &opts)?;
-            Ok(with_warnings(json_response(w.code, w.body), &w.warnings))
+            Ok(with_warnings(
+                reply.send(w.code, Out::Object(w.body))?,
+                &w.warnings,
+            ))
         }
-        (&Method::DELETE, Some(_)) => {
+        (&Method::DELETE, Some(n)) => {
             parsed.verb = "delete".into();
             let opts = delete_opts(&q, req).await?;
-            let w = state.store.delete(&t, &opts)?;
-            Ok(json_response(w.code, w.body))
+            let d = state.store.delete(&t, &opts)?;
+            let code = d.written.code;
+            match d.gone {
+                // Removed: kube's generic store answers a Status unless the type's REST storage
+                // returns the deleted object (`ReturnDeletedObject`).
+                Some(uid) if !returns_deleted_object(&info) => {
+                    reply.send(code, Out::Status(negotiate::delete_status(&info, n, &uid)))
+                }
+                _ => reply.send(code, Out::Object(d.written.body)),
+            }
         }
         (&Method::DELETE, None) => {
             parsed.verb = "deletecollection".into();
             let selectors = selectors(&q, &info)?;
             let opts = delete_opts(&q, req).await?;
-            Ok(json_response(
-                200,
-                state.store.delete_collection(&t, &selectors, &opts)?,
-            ))
+            let deleted = state.store.delete_collection(&t, &selectors, &opts)?;
+            reply.send(200, Out::List(deleted))
         }
         _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// Types whose REST storage sets `ReturnDeletedObject` in kube (`pkg/registry/*/storage`): a
+/// delete that removes one answers with the object instead of a Status.
+fn returns_deleted_object(info: &ResourceInfo) -> bool {
+    !info.custom
+        && matches!(
+            (info.group.as_str(), info.plural.as_str()),
+            (
+                "",
+                "pods"
+                    | "podtemplates"
+                    | "services"
+                    | "serviceaccounts"
+                    | "namespaces"
+                    | "persistentvolumes"
+                    | "persistentvolumeclaims"
+                    | "resourcequotas"
+            ) | ("storage.k8s.io", "storageclasses")
+        )
+}
+
+/// The negotiated form of a resource request's answers.
+struct Reply<'a> {
+    out: Output,
+    info: &'a ResourceInfo,
+    include: table::Include,
+}
+
+impl Reply<'_> {
+    /// Converts and encodes a response body as negotiated.
+    fn send(&self, code: u16, body: Out) -> Result<Response<Body>, ApiError> {
+        let (info, include, api_version) = (self.info, self.include, self.out.meta_api_version());
+        let bytes = negotiate::encode(&self.out, info, body, &|v| {
+            Ok(table::convert(info, v, include, api_version, true))
+        })?;
+        Ok(respond(code, negotiate::content_type(&self.out), bytes))
     }
 }
 
@@ -492,6 +572,7 @@ fn selectors(q: &[(String, String)], info: &ResourceInfo) -> Result<Selectors, A
         fields: FieldSelector::parse(
             param(q, "fieldSelector").unwrap_or(""),
             &info.selectable_fields,
+            !info.custom,
         )?
         .renamed(|label| crate::events::storage_field(info, label)),
     })
@@ -513,7 +594,7 @@ fn list(
     info: &ResourceInfo,
     t: &Target<'_>,
     q: &[(String, String)],
-) -> Result<Response<Body>, ApiError> {
+) -> Result<Bytes, ApiError> {
     let limit = match param(q, "limit") {
         None | Some("") => None,
         Some(l) => Some(l.parse::<usize>().map_err(|_| {
@@ -541,7 +622,7 @@ fn list(
         resource_version: parse_rv(q)?,
         rv_match,
     };
-    Ok(json_response(200, state.store.list(t, &query)?))
+    state.store.list(t, &query)
 }
 
 fn watch(
@@ -549,6 +630,8 @@ fn watch(
     info: &ResourceInfo,
     t: &Target<'_>,
     q: &[(String, String)],
+    out: &Output,
+    include: table::Include,
 ) -> Result<Response<Body>, ApiError> {
     let send_initial_events = truthy(q, "sendInitialEvents");
     let bookmarks = truthy(q, "allowWatchBookmarks");
@@ -589,6 +672,17 @@ fn watch(
         bookmarks,
         send_initial_events,
         timeout,
+        // kube converts each event's object; a list conversion cannot apply to one object, so
+        // kube's embedded encoder falls back to the object itself.
+        embed: match out.convert {
+            Some((Convert::PartialObjectMetadata, _)) => Embed::Partial(out.meta_api_version()),
+            Some((Convert::Table, _)) => Embed::Table {
+                include,
+                api_version: out.meta_api_version(),
+                headers_sent: false,
+            },
+            Some((Convert::PartialObjectMetadataList, _)) | None => Embed::Object,
+        },
     };
     let start = state.store.watch(t, from)?;
     let rx = watch::spawn(start, params, state.cancel.clone());
@@ -615,6 +709,7 @@ async fn apply(
     sub: Sub,
     q: &[(String, String)],
     req: Request<Incoming>,
+    reply: &Reply<'_>,
 ) -> Result<Response<Body>, ApiError> {
     let mut causes = Vec::new();
     let manager = param(q, "fieldManager").unwrap_or("").to_owned();
@@ -659,7 +754,7 @@ async fn apply(
     let mut w = state.store.apply(t, sub, config, &manager, force, &opts)?;
     strict_warnings.append(&mut w.warnings);
     Ok(with_warnings(
-        json_response(w.code, w.body),
+        reply.send(w.code, Out::Object(w.body))?,
         &strict_warnings,
     ))
 }

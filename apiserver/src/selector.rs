@@ -152,33 +152,102 @@ fn parse_set(sel: &str, rest: String) -> Result<Vec<String>, ApiError> {
 }
 
 /// A parsed `fieldSelector`: terms over `metadata.name`, `metadata.namespace` and the fields the
-/// resource declares selectable.
+/// resource declares selectable, each read as kube's field set of the type has it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldSelector(Vec<(String, bool, String)>);
+pub struct FieldSelector(Vec<Term>);
+
+/// One `label=value` or `label!=value` term and how its label's value is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Term {
+    label: String,
+    equal: bool,
+    value: String,
+    read: Read,
+}
+
+/// How a selectable field's value is computed. Built-in types follow their registry's
+/// `ToSelectableFields` (pkg/registry/*/strategy.go), which reads Go structs: an unset bool is
+/// "false", an unset integer "0", and a few labels are not the JSON path of their value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// The value at the label's dotted path; a missing field is "" (custom resources too).
+    Path,
+    /// A bool at this path, "false" when unset (`strconv.FormatBool`).
+    Bool(&'static str),
+    /// An integer at this path, "0" when unset (`strconv.Itoa`).
+    Int(&'static str),
+    /// A pod's `status.podIP`: the first of `status.podIPs`.
+    FirstPodIp,
+    /// A core Event's `source`: `source.component`, else `reportingComponent`.
+    EventSource,
+}
 
 /// The fields every resource can be selected by (kube-apiserver's DefaultClusterScopedAttr/DefaultNamespaceScopedAttr).
 const DEFAULT_FIELDS: &[&str] = &["metadata.name", "metadata.namespace"];
 
+/// How a built-in type's selectable `label` is read (labels not listed are plain paths).
+fn builtin_read(label: &str) -> Read {
+    match label {
+        // pods: the internal PodSecurityContext's HostNetwork, a bool.
+        "spec.hostNetwork" => Read::Bool("spec.hostNetwork"),
+        // nodes
+        "spec.unschedulable" => Read::Bool("spec.unschedulable"),
+        "status.podIP" => Read::FirstPodIp,
+        // events: the reporting component when the deprecated source is empty.
+        "source" => Read::EventSource,
+        // replicationcontrollers, replicasets
+        "status.replicas" => Read::Int("status.replicas"),
+        // jobs: the label is `status.successful`, the field `status.succeeded`.
+        "status.successful" => Read::Int("status.succeeded"),
+        _ => Read::Path,
+    }
+}
+
+fn at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = obj;
+    for part in path.split('.') {
+        cur = cur.get(part)?;
+    }
+    Some(cur)
+}
+
 /// The value of a dotted field path as a field selector compares it: strings as they are, other
 /// scalars in their JSON form, a missing field as "".
 fn field_value(obj: &Value, path: &str) -> String {
-    let mut cur = obj;
-    for part in path.split('.') {
-        match cur.get(part) {
-            Some(v) => cur = v,
-            None => return String::new(),
-        }
+    match at(obj, path) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
     }
-    match cur {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+}
+
+fn read(obj: &Value, label: &str, how: Read) -> String {
+    match how {
+        Read::Path => field_value(obj, label),
+        Read::Bool(path) => at(obj, path)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            .to_string(),
+        Read::Int(path) => at(obj, path)
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            .to_string(),
+        Read::FirstPodIp => obj
+            .pointer("/status/podIPs/0/ip")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        Read::EventSource => match field_value(obj, "source.component") {
+            c if c.is_empty() => field_value(obj, "reportingComponent"),
+            c => c,
+        },
     }
 }
 
 impl FieldSelector {
-    /// Parses `metadata.name=x,metadata.namespace!=y`; `selectable` lists the resource's extra fields.
-    pub fn parse(sel: &str, selectable: &[String]) -> Result<Self, ApiError> {
+    /// Parses `metadata.name=x,metadata.namespace!=y`; `selectable` lists the resource's extra
+    /// fields, `builtin` says whether they are read as a built-in type's field set.
+    pub fn parse(sel: &str, selectable: &[String], builtin: bool) -> Result<Self, ApiError> {
         let mut terms = Vec::new();
         if sel.trim().is_empty() {
             return Ok(Self(terms));
@@ -201,7 +270,17 @@ impl FieldSelector {
                     "field label not supported: {field}"
                 )));
             }
-            terms.push((field.to_owned(), equal, value.trim().to_owned()));
+            let read = if builtin && !DEFAULT_FIELDS.contains(&field) {
+                builtin_read(field)
+            } else {
+                Read::Path
+            };
+            terms.push(Term {
+                label: field.to_owned(),
+                equal,
+                value: value.trim().to_owned(),
+                read,
+            });
         }
         Ok(Self(terms))
     }
@@ -210,7 +289,7 @@ impl FieldSelector {
     pub fn matches(&self, obj: &Value) -> bool {
         self.0
             .iter()
-            .all(|(field, equal, value)| (field_value(obj, field) == *value) == *equal)
+            .all(|t| (read(obj, &t.label, t.read) == t.value) == t.equal)
     }
 
     /// No terms: everything matches.
@@ -291,13 +370,13 @@ mod tests {
             assert_eq!(LabelSelector::parse(sel).expect_err(sel).code, 400, "{sel}");
         }
         assert_eq!(
-            FieldSelector::parse("spec.nodeName=x", &[])
+            FieldSelector::parse("spec.nodeName=x", &[], true)
                 .expect_err("unsupported")
                 .code,
             400
         );
         assert_eq!(
-            FieldSelector::parse("nonsense", &[])
+            FieldSelector::parse("nonsense", &[], true)
                 .expect_err("no operator")
                 .code,
             400
@@ -312,17 +391,17 @@ mod tests {
             .map(|s| (*s).to_owned())
             .collect();
         assert!(
-            FieldSelector::parse("spec.nodeName=n1,status.phase!=Pending", &fields)
+            FieldSelector::parse("spec.nodeName=n1,status.phase!=Pending", &fields, true)
                 .expect("ok")
                 .matches(&pod)
         );
         assert!(
-            FieldSelector::parse("spec.hostNetwork=true", &fields)
+            FieldSelector::parse("spec.hostNetwork=true", &fields, true)
                 .expect("ok")
                 .matches(&pod)
         );
         assert!(
-            !FieldSelector::parse("status.phase=Pending", &fields)
+            !FieldSelector::parse("status.phase=Pending", &fields, true)
                 .expect("ok")
                 .matches(&pod)
         );
@@ -332,19 +411,44 @@ mod tests {
     fn field_selector_table() {
         let o = obj(json!({}));
         assert!(
-            FieldSelector::parse("metadata.name=n", &[])
+            FieldSelector::parse("metadata.name=n", &[], true)
                 .expect("ok")
                 .matches(&o)
         );
         assert!(
-            !FieldSelector::parse("metadata.name!=n", &[])
+            !FieldSelector::parse("metadata.name!=n", &[], true)
                 .expect("ok")
                 .matches(&o)
         );
         assert!(
-            FieldSelector::parse("metadata.namespace==ns,metadata.name=n", &[])
+            FieldSelector::parse("metadata.namespace==ns,metadata.name=n", &[], true)
                 .expect("ok")
                 .matches(&o)
         );
+    }
+
+    #[test]
+    fn builtin_fields_read_as_kubes_field_sets() {
+        let sel = |s: &str, fields: &[&str], builtin: bool| {
+            let fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
+            FieldSelector::parse(s, &fields, builtin).expect("parses")
+        };
+        let node = json!({"metadata": {"name": "n"}, "spec": {}});
+        // An unset bool is "false" in the field set of a Node...
+        assert!(sel("spec.unschedulable=false", &["spec.unschedulable"], true).matches(&node));
+        assert!(!sel("spec.unschedulable=true", &["spec.unschedulable"], true).matches(&node));
+        // ...but a custom resource's missing field is "".
+        assert!(!sel("spec.unschedulable=false", &["spec.unschedulable"], false).matches(&node));
+        let pod =
+            json!({"spec": {}, "status": {"podIPs": [{"ip": "10.0.0.7"}, {"ip": "fd00::7"}]}});
+        assert!(sel("spec.hostNetwork=false", &["spec.hostNetwork"], true).matches(&pod));
+        assert!(sel("status.podIP=10.0.0.7", &["status.podIP"], true).matches(&pod));
+        let job = json!({"status": {"succeeded": 2}});
+        assert!(sel("status.successful=2", &["status.successful"], true).matches(&job));
+        assert!(sel("status.replicas=0", &["status.replicas"], true).matches(&json!({})));
+        let event = json!({"source": {"component": "kubelet"}});
+        assert!(sel("source=kubelet", &["source"], true).matches(&event));
+        let reported = json!({"reportingComponent": "ctrl"});
+        assert!(sel("source=ctrl", &["source"], true).matches(&reported));
     }
 }

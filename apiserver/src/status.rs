@@ -233,6 +233,11 @@ impl ApiError {
         Self::plain(415, "UnsupportedMediaType", message)
     }
 
+    /// 406 NotAcceptable: no form the client accepts can be served.
+    pub fn not_acceptable(message: impl Into<String>) -> Self {
+        Self::plain(406, "NotAcceptable", message)
+    }
+
     /// 422 Invalid without field causes (e.g. a JSON patch that cannot be applied).
     pub fn unprocessable(message: impl Into<String>) -> Self {
         Self::plain(

@@ -172,6 +172,25 @@ pub struct Written {
     pub warnings: Vec<String>,
 }
 
+/// The answer to a DELETE of one object.
+#[derive(Debug)]
+pub struct Deleted {
+    /// The object as the delete left it (marked for deletion, or its last state).
+    pub written: Written,
+    /// The uid of the object when it was removed (or, on a dry run, would have been); None when
+    /// it stays, marked for deletion, until its finalizers are gone.
+    pub gone: Option<String>,
+}
+
+impl Deleted {
+    fn pending(written: Written) -> Self {
+        Self {
+            written,
+            gone: None,
+        }
+    }
+}
+
 /// Which objects a request addresses.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
@@ -410,6 +429,12 @@ impl Inner {
         self.rv += 1;
         let rv = self.rv;
         meta_mut(&mut obj).insert("resourceVersion".into(), rv.to_string().into());
+        // Stored in kube's key order, so reads send the stored bytes unchanged.
+        let custom = self
+            .catalog
+            .by_store_key(resource)
+            .is_some_and(|i| i.custom);
+        crate::order::canonical(&mut obj, custom);
         let stored = Stored::new(obj);
         let resource: Arc<str> = match self.objects.get_key_value(resource) {
             Some((k, _)) => k.clone(),
@@ -932,12 +957,11 @@ impl Store {
                 doc = crate::smp::apply(&doc, &p, ty)?;
             }
             PatchKind::Json => {
-                let p: json_patch::Patch = serde_json::from_slice(patch)
+                // kube's library (evanphx/json-patch v4), not RFC 6902 to the letter: see
+                // `jsonpatch`. `doc` is a scratch copy dropped on error, so nothing rolls back.
+                let ops = crate::jsonpatch::decode(patch)
                     .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-                // `doc` is a scratch copy that is dropped on error, so no rollback is needed; and
-                // json-patch 4.2's rolling-back `patch` panics when its own undo fails (found by
-                // tests/patch_prop.rs: a `move` of a value into its own child, then a failing op).
-                json_patch::patch_unsafe(&mut doc, &p.0)
+                crate::jsonpatch::apply(&mut doc, &ops)
                     .map_err(|e| ApiError::unprocessable(e.to_string()))?;
             }
         }
@@ -1361,13 +1385,13 @@ impl Store {
     }
 
     /// DELETE one object: removed at once, or marked with deletionTimestamp while finalizers remain.
-    pub fn delete(&self, t: &Target<'_>, opts: &DeleteOpts) -> Result<Written, ApiError> {
+    pub fn delete(&self, t: &Target<'_>, opts: &DeleteOpts) -> Result<Deleted, ApiError> {
         let mut g = self.lock();
         let info = g.resolve(t)?;
         let key = obj_key(&info, t.namespace, t.name);
-        let written = Self::delete_locked(&mut g, &self.events, &info, key, opts)?;
+        let deleted = Self::delete_locked(&mut g, &self.events, &info, key, opts)?;
         g.collect_garbage(&self.events);
-        Ok(written)
+        Ok(deleted)
     }
 
     fn delete_locked(
@@ -1376,7 +1400,7 @@ impl Store {
         info: &Arc<ResourceInfo>,
         key: ObjKey,
         opts: &DeleteOpts,
-    ) -> Result<Written, ApiError> {
+    ) -> Result<Deleted, ApiError> {
         let name = key.1.clone();
         let gr = info.group_resource();
         let old = g
@@ -1472,28 +1496,28 @@ impl Store {
             let pending_code = if opts.accepted_when_pending { 202 } else { 200 };
             if !meta_str(&old.value, "deletionTimestamp").is_empty() {
                 if finalizers == meta::finalizers(&old.value) {
-                    return Ok(Written {
+                    return Ok(Deleted::pending(Written {
                         code: pending_code,
                         body: old.render(info),
                         warnings: Vec::new(),
-                    });
+                    }));
                 }
                 // Already being deleted: a new propagationPolicy only changes the GC finalizers.
                 let mut changed = old.value.clone();
                 set_finalizers(&mut changed, &finalizers);
                 if opts.dry_run {
-                    return Ok(Written {
+                    return Ok(Deleted::pending(Written {
                         code: pending_code,
                         body: Stored::new(changed).render(info),
                         warnings: Vec::new(),
-                    });
+                    }));
                 }
                 let stored = g.commit(tx, &resource, key, changed, EventKind::Modified, Some(old));
-                return Ok(Written {
+                return Ok(Deleted::pending(Written {
                     code: pending_code,
                     body: stored.render(info),
                     warnings: Vec::new(),
-                });
+                }));
             }
             let mut marked = old.value.clone();
             set_finalizers(&mut marked, &finalizers);
@@ -1515,24 +1539,28 @@ impl Store {
                 marked["status"]["phase"] = "Terminating".into();
             }
             if opts.dry_run {
-                return Ok(Written {
+                return Ok(Deleted::pending(Written {
                     code: pending_code,
                     body: Stored::new(marked).render(info),
                     warnings: Vec::new(),
-                });
+                }));
             }
             let stored = g.commit(tx, &resource, key, marked, EventKind::Modified, Some(old));
-            return Ok(Written {
+            return Ok(Deleted::pending(Written {
                 code: pending_code,
                 body: stored.render(info),
                 warnings: Vec::new(),
-            });
+            }));
         }
+        let uid = meta_str(&old.value, "uid").to_owned();
         if opts.dry_run {
-            return Ok(Written {
-                code: 200,
-                body: Stored::new(last).render(info),
-                warnings: Vec::new(),
+            return Ok(Deleted {
+                written: Written {
+                    code: 200,
+                    body: Stored::new(last).render(info),
+                    warnings: Vec::new(),
+                },
+                gone: Some(uid),
             });
         }
         let stored = g.commit(
@@ -1546,10 +1574,13 @@ impl Store {
         if *resource == *CRDS_KEY {
             g.crd_changed(tx, Some(&old.value), None);
         }
-        Ok(Written {
-            code: 200,
-            body: stored.render(info),
-            warnings: Vec::new(),
+        Ok(Deleted {
+            written: Written {
+                code: 200,
+                body: stored.render(info),
+                warnings: Vec::new(),
+            },
+            gone: Some(uid),
         })
     }
 
@@ -1573,10 +1604,15 @@ impl Store {
                     .collect()
             })
             .unwrap_or_default();
+        // kube answers with the list it deleted from, i.e. the objects as they were before.
+        let rv = g.rv;
         let mut items = Vec::new();
         for key in keys {
+            if let Some(before) = g.get(&info, &key) {
+                items.push(before.render(&info));
+            }
             match Self::delete_locked(&mut g, &self.events, &info, key, opts) {
-                Ok(w) => items.push(w.body),
+                Ok(_) => {}
                 Err(e) => {
                     // Deletions already made stay made (as in kube-apiserver); finish their collection.
                     g.collect_garbage(&self.events);
@@ -1585,7 +1621,6 @@ impl Store {
             }
         }
         g.collect_garbage(&self.events);
-        let rv = g.rv;
         Ok(list_body(&info, rv, None, None, &items))
     }
 

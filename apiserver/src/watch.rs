@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::ResourceInfo;
+use crate::http::table::{self, Include};
 use crate::selector::Selectors;
 use crate::store::{Event, EventKind, Stored, WatchStart};
 
@@ -29,6 +30,52 @@ pub struct WatchParams {
     pub bookmarks: bool,
     pub send_initial_events: bool,
     pub timeout: Option<Duration>,
+    /// The form of each event's object (the `as=` of the request's Accept header).
+    pub embed: Embed,
+}
+
+/// What a watch event carries: the object, its PartialObjectMetadata or a Table of it.
+#[derive(Debug, Clone, Default)]
+pub enum Embed {
+    #[default]
+    Object,
+    /// PartialObjectMetadata in this `meta.k8s.io` apiVersion.
+    Partial(&'static str),
+    /// A one-row Table; the first event carries the column definitions, later ones none (kube
+    /// sets NoHeaders after encoding the first).
+    Table {
+        include: Include,
+        api_version: &'static str,
+        headers_sent: bool,
+    },
+}
+
+impl Embed {
+    /// Encodes one event's object (compact JSON as stored) in this form.
+    fn encode(&mut self, info: &ResourceInfo, raw: Bytes) -> Bytes {
+        let convert = |raw: &[u8]| serde_json::from_slice::<serde_json::Value>(raw).ok();
+        match self {
+            Embed::Object => raw,
+            Embed::Partial(api_version) => match convert(&raw) {
+                Some(v) => {
+                    Bytes::from(crate::http::negotiate::partial(&v, api_version).to_string())
+                }
+                None => raw,
+            },
+            Embed::Table {
+                include,
+                api_version,
+                headers_sent,
+            } => match convert(&raw) {
+                Some(v) => {
+                    let t = table::convert(info, &v, *include, api_version, !*headers_sent);
+                    *headers_sent = true;
+                    Bytes::from(t.to_string())
+                }
+                None => raw,
+            },
+        }
+    }
 }
 
 fn frame(kind: &str, object: &[u8]) -> Bytes {
@@ -41,13 +88,16 @@ fn frame(kind: &str, object: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-fn bookmark(info: &ResourceInfo, rv: u64, initial_end: bool) -> Bytes {
+fn bookmark(info: &ResourceInfo, rv: u64, initial_end: bool, embed: &mut Embed) -> Bytes {
     let mut meta = json!({"resourceVersion": rv.to_string(), "creationTimestamp": null});
     if initial_end {
         meta["annotations"] = json!({INITIAL_EVENTS_END: "true"});
     }
     let obj = json!({"kind": info.kind, "apiVersion": info.api_version(), "metadata": meta});
-    frame("BOOKMARK", obj.to_string().as_bytes())
+    frame(
+        "BOOKMARK",
+        &embed.encode(info, Bytes::from(obj.to_string())),
+    )
 }
 
 /// Decides what a stored event looks like to this watch: a selector watch sees an object that
@@ -85,10 +135,11 @@ pub fn spawn(
 
 async fn run(
     start: WatchStart,
-    params: WatchParams,
+    mut params: WatchParams,
     cancel: CancellationToken,
     tx: mpsc::Sender<Bytes>,
 ) {
+    let mut embed = std::mem::take(&mut params.embed);
     let WatchStart {
         info,
         initial,
@@ -106,19 +157,30 @@ async fn run(
     let resource = info.store_key();
     for obj in initial {
         if params.selectors.matches(&obj.value)
-            && tx.send(frame("ADDED", &obj.render(&info))).await.is_err()
+            && tx
+                .send(frame("ADDED", &embed.encode(&info, obj.render(&info))))
+                .await
+                .is_err()
         {
             return;
         }
     }
-    if params.send_initial_events && tx.send(bookmark(&info, rv, true)).await.is_err() {
+    if params.send_initial_events
+        && tx
+            .send(bookmark(&info, rv, true, &mut embed))
+            .await
+            .is_err()
+    {
         return;
     }
     let mut last_rv = rv;
     for ev in replay {
         if let Some((kind, obj)) = translate(&ev, &resource, &params)
             && tx
-                .send(frame(kind.as_str(), &obj.render(&info)))
+                .send(frame(
+                    kind.as_str(),
+                    &embed.encode(&info, obj.render(&info)),
+                ))
                 .await
                 .is_err()
         {
@@ -142,11 +204,11 @@ async fn run(
             _ = tx.closed() => return,
             _ = timeout => {
                 if params.bookmarks {
-                    let _ = tx.send(bookmark(&info, last_rv, false)).await;
+                    let _ = tx.send(bookmark(&info, last_rv, false, &mut embed)).await;
                 }
                 return;
             }
-            _ = ticker.tick(), if params.bookmarks => bookmark(&info, last_rv, false),
+            _ = ticker.tick(), if params.bookmarks => bookmark(&info, last_rv, false, &mut embed),
             received = rx.recv() => match received {
                 Ok(ev) => {
                     if ev.rv <= rv {
@@ -154,7 +216,7 @@ async fn run(
                     }
                     last_rv = ev.rv;
                     match translate(&ev, &resource, &params) {
-                        Some((kind, obj)) => frame(kind.as_str(), &obj.render(&info)),
+                        Some((kind, obj)) => frame(kind.as_str(), &embed.encode(&info, obj.render(&info))),
                         None => continue,
                     }
                 }

@@ -223,3 +223,111 @@ pub async fn watch(server: &apiserver::ApiServer, path: &str) -> WatchLines {
         code,
     }
 }
+
+/// A raw answer with its body bytes exactly as sent (for encoding tests).
+pub struct Bytesy {
+    pub code: u16,
+    pub headers: http::HeaderMap,
+    pub bytes: Bytes,
+}
+
+impl Bytesy {
+    /// The body parsed as JSON (panics, quoting the body, when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.bytes)
+            )
+        })
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// An authenticated request with extra headers (e.g. `accept`, `user-agent`); the body is JSON
+/// (`content-type: application/json`) unless a `content-type` header is given.
+pub async fn request(
+    server: &apiserver::ApiServer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Bytesy {
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect to the API server");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr)
+        .header("authorization", format!("Bearer {}", server.token()));
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        req = req.header("content-type", "application/json");
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Full::new(body.into())).expect("request");
+    let resp = tokio::time::timeout(WAIT, sender.send_request(req))
+        .await
+        .expect("answer in time")
+        .expect("response");
+    let code = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = tokio::time::timeout(WAIT, resp.into_body().collect())
+        .await
+        .expect("body in time")
+        .expect("body")
+        .to_bytes();
+    Bytesy {
+        code,
+        headers,
+        bytes,
+    }
+}
+
+/// Opens a watch with extra request headers (e.g. an `accept` asking for a conversion).
+pub async fn watch_with(
+    server: &apiserver::ApiServer,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> WatchLines {
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut req = http::Request::builder()
+        .uri(path)
+        .header("host", addr)
+        .header("authorization", format!("Bearer {}", server.token()));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Full::new(Bytes::new())).expect("request");
+    let resp = tokio::time::timeout(WAIT, sender.send_request(req))
+        .await
+        .expect("in time")
+        .expect("response");
+    let code = resp.status().as_u16();
+    WatchLines {
+        body: resp.into_body(),
+        buf: Vec::new(),
+        code,
+    }
+}
