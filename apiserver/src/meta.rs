@@ -29,6 +29,22 @@ pub fn now() -> String {
         .to_string()
 }
 
+/// `secs` seconds from now, in the metav1.Time wire form (a graceful deletion's deadline).
+pub fn in_seconds(secs: i64) -> String {
+    shift(&now(), secs)
+}
+
+/// `ts` moved by `secs` seconds; `ts` as given when it does not parse.
+pub fn shift(ts: &str, secs: i64) -> String {
+    match ts.parse::<jiff::Timestamp>() {
+        Ok(t) => t
+            .saturating_add(jiff::SignedDuration::from_secs(secs))
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_else(|_| ts.to_owned()),
+        Err(_) => ts.to_owned(),
+    }
+}
+
 /// A fresh object uid.
 pub fn new_uid() -> String {
     uuid::Uuid::new_v4().to_string()

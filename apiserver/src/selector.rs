@@ -303,7 +303,10 @@ impl FieldSelector {
         Self(
             self.0
                 .into_iter()
-                .map(|(f, eq, v)| (stored(&f).to_owned(), eq, v))
+                .map(|t| Term {
+                    label: stored(&t.label).to_owned(),
+                    ..t
+                })
                 .collect(),
         )
     }

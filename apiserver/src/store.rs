@@ -1432,7 +1432,10 @@ impl Store {
         }
         let resource = info.store_key();
         if *resource == *CRDS_KEY && meta_str(&old.value, "deletionTimestamp").is_empty() {
-            return Ok(g.begin_crd_deletion(tx, info, key, old, opts));
+            return Ok(Deleted {
+                written: g.begin_crd_deletion(tx, info, key, old, opts),
+                gone: None,
+            });
         }
         let is_namespace = *resource == *NAMESPACES_KEY;
         let strategy = registry::strategy_for(info);
@@ -1447,10 +1450,13 @@ impl Store {
             // A graceful deletion is pending (kube's rest.BeforeDelete): only a shorter grace
             // period changes it; 0 with no finalizers left removes the object now.
             let Some(period) = opts.grace_period.filter(|p| *p < pending_grace) else {
-                return Ok(Written {
-                    code: 200,
-                    body: old.render(info),
-                    warnings: Vec::new(),
+                return Ok(Deleted {
+                    written: Written {
+                        code: 200,
+                        body: old.render(info),
+                        warnings: Vec::new(),
+                    },
+                    gone: None,
                 });
             };
             let period = period.max(0);
@@ -1463,17 +1469,23 @@ impl Store {
             meta.insert("deletionGracePeriodSeconds".into(), period.into());
             if period > 0 || !meta::finalizers(&old.value).is_empty() {
                 if opts.dry_run {
-                    return Ok(Written {
-                        code: 200,
-                        body: Stored::new(last).render(info),
-                        warnings: Vec::new(),
+                    return Ok(Deleted {
+                        written: Written {
+                            code: 200,
+                            body: Stored::new(last).render(info),
+                            warnings: Vec::new(),
+                        },
+                        gone: None,
                     });
                 }
                 let stored = g.commit(tx, &resource, key, last, EventKind::Modified, Some(old));
-                return Ok(Written {
-                    code: 200,
-                    body: stored.render(info),
-                    warnings: Vec::new(),
+                return Ok(Deleted {
+                    written: Written {
+                        code: 200,
+                        body: stored.render(info),
+                        warnings: Vec::new(),
+                    },
+                    gone: None,
                 });
             }
         }
