@@ -154,16 +154,17 @@ async fn retain_keys_clears_unlisted_fields_of_existing_maps() {
         json!([{"name": "v", "configMap": {"name": "cm", "defaultMode": 420}}])
     );
     // A map the patch introduces is taken as written, without the directive (kube's removeDirectives).
+    // (Not securityContext: defaulting gives every pod template one, `{}`.)
     let r = smp(
         &s,
         &path,
-        json!({"spec": {"template": {"spec": {"securityContext": {"$retainKeys": ["other"], "runAsUser": 7}}}}}),
+        json!({"spec": {"template": {"spec": {"dnsConfig": {"$retainKeys": ["other"], "nameservers": ["10.0.0.53"]}}}}}),
     )
     .await;
     assert_eq!(r.code, 200, "{}", r.body);
     assert_eq!(
-        r.body["spec"]["template"]["spec"]["securityContext"],
-        json!({"runAsUser": 7})
+        r.body["spec"]["template"]["spec"]["dnsConfig"],
+        json!({"nameservers": ["10.0.0.53"]})
     );
 }
 
