@@ -710,7 +710,8 @@ async fn ordinary_writes_record_update_managers() {
     assert_eq!(r.code, 201, "{}", r.body);
     assert_eq!(
         entry(&r.body, "creator")["fieldsV1"],
-        json!({"f:data": {".": {}, "f:pw": {}}})
+        // `type` was defaulted (Opaque) before tracking, so the creator owns it, as in kube.
+        json!({"f:data": {".": {}, "f:pw": {}}, "f:type": {}})
     );
 
     // Status writes of a custom resource: subresource "status", spec untouched.

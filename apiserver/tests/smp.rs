@@ -53,7 +53,11 @@ async fn containers_merge_by_name_and_generation_moves() {
     assert_eq!(r.code, 200, "{}", r.body);
     assert_eq!(
         r.body["spec"]["template"]["spec"]["containers"],
-        json!([{"name": "app", "image": "app:1"}, {"name": "side", "image": "side:2"}])
+        // Each container carries kube's defaults (tests/defaulting.rs).
+        json!([{"name": "app", "image": "app:1", "imagePullPolicy": "IfNotPresent",
+                "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"},
+               {"name": "side", "image": "side:2", "imagePullPolicy": "IfNotPresent",
+                "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}])
     );
     assert_eq!(r.body["metadata"]["generation"], 2);
 }
@@ -146,19 +150,21 @@ async fn retain_keys_clears_unlisted_fields_of_existing_maps() {
     assert_eq!(r.body["spec"]["strategy"], json!({"type": "Recreate"}));
     assert_eq!(
         r.body["spec"]["template"]["spec"]["volumes"],
-        json!([{"name": "v", "configMap": {"name": "cm"}}])
+        // defaultMode is kube's default for a configMap volume, put back after the patch.
+        json!([{"name": "v", "configMap": {"name": "cm", "defaultMode": 420}}])
     );
     // A map the patch introduces is taken as written, without the directive (kube's removeDirectives).
+    // (Not securityContext: defaulting gives every pod template one, `{}`.)
     let r = smp(
         &s,
         &path,
-        json!({"spec": {"template": {"spec": {"securityContext": {"$retainKeys": ["other"], "runAsUser": 7}}}}}),
+        json!({"spec": {"template": {"spec": {"dnsConfig": {"$retainKeys": ["other"], "nameservers": ["10.0.0.53"]}}}}}),
     )
     .await;
     assert_eq!(r.code, 200, "{}", r.body);
     assert_eq!(
-        r.body["spec"]["template"]["spec"]["securityContext"],
-        json!({"runAsUser": 7})
+        r.body["spec"]["template"]["spec"]["dnsConfig"],
+        json!({"nameservers": ["10.0.0.53"]})
     );
 }
 

@@ -181,23 +181,25 @@ async fn updates_keep_the_allocated_addresses() {
 
 #[tokio::test]
 async fn malformed_service_ranges_are_refused_at_start() {
-    let err = apiserver::ApiServer::builder()
+    let Err(err) = apiserver::ApiServer::builder()
         .service_cidr("10.0.0.0")
         .start()
         .await
-        .err()
-        .expect("refused");
+    else {
+        panic!("a malformed range must be refused");
+    };
     assert!(
         err.to_string()
             .contains("invalid service CIDR \"10.0.0.0\""),
         "{err}"
     );
-    let err = apiserver::ApiServer::builder()
+    let Err(err) = apiserver::ApiServer::builder()
         .node_port_range("9-1")
         .start()
         .await
-        .err()
-        .expect("refused");
+    else {
+        panic!("a malformed range must be refused");
+    };
     assert!(
         err.to_string().contains("invalid node port range \"9-1\""),
         "{err}"

@@ -212,9 +212,9 @@ impl Allocations {
     /// Checks that `ip` may be held by `who` (in range, free or already theirs).
     pub fn check_ip(&self, ip: &str, who: &(String, String)) -> Result<(), AllocError> {
         let parsed: Ipv4Addr = ip.parse().map_err(|_| {
-            AllocError::Rejected(format!(
-                "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
-            ))
+            AllocError::Rejected(
+                "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)".into(),
+            )
         })?;
         let n = u32::from(parsed);
         if !self.ranges.contains(n) {
