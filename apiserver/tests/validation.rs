@@ -115,7 +115,8 @@ async fn unknown_fields_follow_field_validation_and_are_never_stored() {
     .await;
     assert_bad_request(
         &r,
-        "strict decoding error: unknown field \"spec.foo\", unknown field \"spec.containers[0].bar\"",
+        // Document order: `containers` comes before the `foo` added after it.
+        "strict decoding error: unknown field \"spec.containers[0].bar\", unknown field \"spec.foo\"",
     );
     // Warn (the default): created without them, one warning each.
     let mut p = pod("warn");
