@@ -112,7 +112,9 @@ proptest! {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
         rt.block_on(async move {
             let s = std::sync::Arc::new(apiserver::ApiServer::builder().start().await.expect("start"));
-            let rv0 = s.resource_version();
+            // What the namespace held before the writes (its root CA ConfigMap).
+            let initial = send(&s, "GET", CMS, &Value::Null).await.body;
+            let rv0: u64 = initial["metadata"]["resourceVersion"].as_str().expect("rv").parse().expect("numeric");
             let mut live = watch(&s, &format!("{CMS}?watch=1&resourceVersion={rv0}")).await;
             let tasks: Vec<_> = writers
                 .into_iter()
@@ -133,7 +135,7 @@ proptest! {
             let want = state_of(&final_list);
 
             // The watch that ran during the writes.
-            let mut state = State::new();
+            let mut state = state_of(&initial);
             replay(&mut live, &mut state, rv0, final_rv).await;
             assert_eq!(state, want, "live watch from {rv0}");
 
