@@ -136,6 +136,19 @@ pub async fn start(config: Config) -> Result<Running, Error> {
     config.check()?;
     let pg = postgres::Pg::connect(&config.postgres_url, config.pg_max_connections).await?;
     let dlq = dlq::Dlq::connect(&config.redis_url, config.dlq_stream.clone()).await?;
+    match dlq.durable().await {
+        Some(true) => {}
+        Some(false) => tracing::warn!(
+            stream = %config.dlq_stream,
+            "Redis runs without its append-only file: events queued in the dead-letter queue while \
+             PostgreSQL is down are lost if Redis restarts before they are replayed; for no loss run \
+             Redis with `appendonly yes` and `appendfsync always`"
+        ),
+        None => tracing::warn!(
+            "could not tell whether Redis persists the dead-letter queue (INFO persistence did not \
+             answer); without `appendonly yes` a Redis restart loses queued events"
+        ),
+    }
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
     let listener = tokio::net::TcpListener::bind(config.listen)
