@@ -9,6 +9,14 @@
 //! `{event_id}`; `POST /api/v1/audit/events/batch` → 201 `{event_ids}` (202 for both when
 //! PostgreSQL is down and the events went to the dead-letter queue); `GET /api/v1/audit/events`
 //! with filters; `/healthz` and `/readyz` (no token); `/metrics` (token).
+//!
+//! A batch is all or nothing: validated whole (one bad event is a 400 naming its index and
+//! field, nothing stored), then stored in one statement or queued as one entry. Input PostgreSQL
+//! cannot store (a NUL in any string, `event_data` at any depth included; a timestamp outside
+//! the four-digit UTC years) is a 400 naming the field's JSON path, before anything is accepted.
+//! An optional `Idempotency-Key` header makes a resent request store nothing twice. Poison
+//! events in the dead-letter queue are parked, never block it. The crate README describes the
+//! contract, the queue and its durability in full.
 
 mod config;
 mod dlq;
