@@ -199,7 +199,7 @@ impl Dlq {
             let mut events: Vec<AuditEvent> = Vec::new();
             // Per entry taken this step: its id, where its events start in `events`, and the
             // set-aside record of an unreadable entry.
-            let mut taken: Vec<(String, usize, Option<Vec<(String, String)>>)> =
+            let mut taken: Vec<(String, usize, Option<Record>)> =
                 Vec::with_capacity(reply.ids.len());
             for entry in &reply.ids {
                 if events.len() >= REPLAY_EVENTS_PER_STEP {
@@ -240,7 +240,7 @@ impl Dlq {
             let mut parked = 0u64;
             for (i, (id, first, unreadable)) in taken.iter().enumerate() {
                 let end = taken.get(i + 1).map_or(events.len(), |next| next.1);
-                let mut records: Vec<Vec<(String, String)>> = Vec::new();
+                let mut records: Vec<Record> = Vec::new();
                 if let Some(record) = unreadable {
                     records.push(record.clone());
                 }
@@ -294,11 +294,7 @@ impl Dlq {
     /// Deletes entry `id` and, only if this call deleted it, appends `records` to the poison
     /// stream, atomically (one Lua script): a crash parks either everything or nothing, and two
     /// instances replaying at once park an event once. Returns whether this call deleted it.
-    async fn set_aside(
-        &self,
-        id: &str,
-        records: &[Vec<(String, String)>],
-    ) -> Result<bool, DlqError> {
+    async fn set_aside(&self, id: &str, records: &[Record]) -> Result<bool, DlqError> {
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(SET_ASIDE_SCRIPT)
             .arg(2)
@@ -315,6 +311,9 @@ impl Dlq {
         Ok(deleted == 1)
     }
 }
+
+/// A poison-stream record: field/value pairs.
+type Record = Vec<(String, String)>;
 
 /// Reason recorded with an entry that is not a JSON array of events with ids.
 const UNREADABLE_REASON: &str =
@@ -341,7 +340,7 @@ fn poison_stream(stream: &str) -> String {
 }
 
 /// The poison-stream record of `event`, refused by PostgreSQL, from entry `entry`.
-fn parked_record(entry: &str, event: &AuditEvent, refusal: &Refusal) -> Vec<(String, String)> {
+fn parked_record(entry: &str, event: &AuditEvent, refusal: &Refusal) -> Record {
     vec![
         ("entry".to_owned(), entry.to_owned()),
         (
@@ -400,7 +399,8 @@ pub(crate) async fn insert_isolating(
     }
     // Ranges still to insert, the next one on top; pushing the right half first keeps the
     // events in order.
-    let mut todo = vec![0..events.len()];
+    let mut todo = Vec::new();
+    todo.push(0..events.len());
     while let Some(range) = todo.pop() {
         match sink.insert(&events[range.clone()]).await {
             Ok(n) => inserted += n,

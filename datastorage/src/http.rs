@@ -469,6 +469,7 @@ async fn write(state: &AppState, events: &[AuditEvent]) -> Result<StatusCode, Pr
         // know of yet: refused, since a retry would be refused the same way.
         Err(e @ PgError::Refused { .. }) => {
             tracing::error!(error = %e, count, "PostgreSQL refused valid-looking audit events");
+            state.metrics.rejected();
             Err(ProblemResponse::new(
                 StatusCode::BAD_REQUEST,
                 "unstorable",
