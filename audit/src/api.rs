@@ -10,6 +10,11 @@ use crate::event::{AuditEvent, EventOutcome};
 pub const EVENTS_PATH: &str = "/api/v1/audit/events";
 /// Path of the batch endpoint.
 pub const BATCH_PATH: &str = "/api/v1/audit/events/batch";
+/// Request header that makes a POST safe to retry: DataStorage derives the events' ids from
+/// it (and from each event's index and content), so resending the same request with the same
+/// key stores nothing twice, whether or not the first attempt got through. Optional; a client
+/// that retries must send it. 1 to 255 visible ASCII characters (a UUID is a good key).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Media type of error bodies (RFC 7807).
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 /// Default page size of the list endpoint.

@@ -6,7 +6,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::api::{BATCH_PATH, BatchResponse, EVENTS_PATH, EventQuery, ListResponse, Problem};
+use crate::api::{
+    BATCH_PATH, BatchResponse, EVENTS_PATH, EventQuery, IDEMPOTENCY_KEY, ListResponse, Problem,
+};
 use crate::event::AuditEvent;
 
 /// Default per-request deadline: DataStorage answers a 1,000-event batch in tens of
@@ -181,13 +183,28 @@ impl Client {
         url.to_string()
     }
 
-    /// Posts a batch (at most [`crate::MAX_BATCH_EVENTS`] events) in one request.
+    /// Posts a batch (at most [`crate::MAX_BATCH_EVENTS`] events) in one request, under a
+    /// fresh idempotency key: calling it again sends a new request. To retry, use
+    /// [`Client::post_batch_idempotent`] with one key for every attempt.
     pub async fn post_batch(&self, events: &[AuditEvent]) -> Result<Accepted, ClientError> {
+        self.post_batch_idempotent(events, &Uuid::new_v4().to_string())
+            .await
+    }
+
+    /// Posts a batch under `idempotency_key` (see [`crate::api::IDEMPOTENCY_KEY`]): sending
+    /// the same events with the same key again, after an error that left it unknown whether
+    /// DataStorage stored them, stores each event once and answers the same ids.
+    pub async fn post_batch_idempotent(
+        &self,
+        events: &[AuditEvent],
+        idempotency_key: &str,
+    ) -> Result<Accepted, ClientError> {
         let url = self.url(BATCH_PATH);
         let response = self
             .http
             .post(&url)
             .bearer_auth(&self.token)
+            .header(IDEMPOTENCY_KEY, idempotency_key)
             .json(events)
             .send()
             .await

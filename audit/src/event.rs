@@ -25,6 +25,20 @@ pub const MAX_EVENT_DATA_BYTES: usize = 16 * 1024;
 /// Largest number of events in one batch request (DataStorage's contract).
 pub const MAX_BATCH_EVENTS: usize = 1000;
 
+/// Earliest storable `event_timestamp`, `0000-01-01T00:00:00Z` (as seconds since the Unix epoch):
+/// RFC 3339 years have four digits, so an earlier instant (e.g. `0000-01-01T00:00:00+01:00`,
+/// which is in year -1 in UTC) would be returned as text no RFC 3339 reader accepts.
+/// PostgreSQL's `timestamptz` reaches further back (4713 BC), so this is the binding bound.
+pub const MIN_EVENT_TIMESTAMP_SECS: i64 = -62_167_219_200;
+
+/// Latest storable `event_timestamp`, `9999-12-31T23:59:59.999999999Z` (its whole seconds):
+/// beyond it the UTC form has a five-digit year (`+10000-01-01T...`), which RFC 3339 cannot
+/// express, although PostgreSQL would store it (its `timestamptz` reaches year 294276).
+pub const MAX_EVENT_TIMESTAMP_SECS: i64 = 253_402_300_799;
+
+/// Text of the storable `event_timestamp` range, for error messages and docs.
+pub const EVENT_TIMESTAMP_RANGE: &str = "0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z";
+
 /// Outcome of the audited action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -248,7 +262,11 @@ impl AuditEvent {
     }
 
     /// Checks the schema's rules that the types alone do not enforce: the version, non-empty
-    /// required text, lengths, a non-negative duration and the size of `event_data`.
+    /// required text, lengths, a non-negative duration, the size of `event_data`, and what
+    /// PostgreSQL cannot store or the JSON output cannot return: a NUL character (`\u0000`) in
+    /// any string, `event_data` keys and values at any depth included (the error names the JSON
+    /// path, e.g. `event_data.steps[2].name`), and an `event_timestamp` outside
+    /// [`EVENT_TIMESTAMP_RANGE`].
     /// `event_id` is not checked here: DataStorage rejects it in requests (see [`Self::from_request`]).
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.version != EVENT_VERSION {
@@ -304,6 +322,45 @@ impl AuditEvent {
             return Err(ValidationError::new(
                 "event_data",
                 format!("is {data_len} bytes serialised; the limit is {MAX_EVENT_DATA_BYTES}"),
+            ));
+        }
+        self.check_storable()
+    }
+
+    /// The rules PostgreSQL or the JSON output would otherwise break on: NUL characters (which
+    /// `text` and `jsonb` refuse) and timestamps outside [`EVENT_TIMESTAMP_RANGE`].
+    fn check_storable(&self) -> Result<(), ValidationError> {
+        let text = [
+            ("version", Some(&self.version)),
+            ("event_type", Some(&self.event_type)),
+            ("event_category", Some(&self.event_category)),
+            ("event_action", Some(&self.event_action)),
+            ("correlation_id", Some(&self.correlation_id)),
+            ("actor_type", self.actor_type.as_ref()),
+            ("actor_id", self.actor_id.as_ref()),
+            ("resource_type", self.resource_type.as_ref()),
+            ("resource_id", self.resource_id.as_ref()),
+            ("namespace", self.namespace.as_ref()),
+            ("error_code", self.error_code.as_ref()),
+            ("error_message", self.error_message.as_ref()),
+        ];
+        for (field, value) in text {
+            if let Some(value) = value {
+                check_no_nul(field, value)?;
+            }
+        }
+        let mut path = String::from("event_data");
+        check_json_no_nul(&mut path, &self.event_data)?;
+        let seconds = self.event_timestamp.timestamp();
+        if !(MIN_EVENT_TIMESTAMP_SECS..=MAX_EVENT_TIMESTAMP_SECS).contains(&seconds) {
+            return Err(ValidationError::new(
+                "event_timestamp",
+                format!(
+                    "is {} in UTC, outside the storable range {EVENT_TIMESTAMP_RANGE} \
+                     (RFC 3339 years have four digits); check the clock and the UTC offset",
+                    self.event_timestamp
+                        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                ),
             ));
         }
         Ok(())
@@ -440,6 +497,78 @@ fn check_len(field: &str, value: &str, max: usize) -> Result<(), ValidationError
     Ok(())
 }
 
+/// Why a NUL is refused, shared by every message that reports one.
+const NUL_REASON: &str = "PostgreSQL cannot store it in text or jsonb; remove or replace it";
+
+fn check_no_nul(field: &str, value: &str) -> Result<(), ValidationError> {
+    match value.find('\0') {
+        None => Ok(()),
+        Some(at) => Err(ValidationError::new(
+            field,
+            format!("contains a NUL character (\\u0000) at byte {at}; {NUL_REASON}"),
+        )),
+    }
+}
+
+/// Walks `event_data`, extending `path` as it descends, and names the first key or string
+/// value holding a NUL.
+fn check_json_no_nul(
+    path: &mut String,
+    object: &Map<String, Value>,
+) -> Result<(), ValidationError> {
+    for (key, value) in object {
+        let len = path.len();
+        push_key(path, key);
+        if key.contains('\0') {
+            return Err(ValidationError::new(
+                path,
+                format!("is a key containing a NUL character (\\u0000); {NUL_REASON}"),
+            ));
+        }
+        check_value_no_nul(path, value)?;
+        path.truncate(len);
+    }
+    Ok(())
+}
+
+fn check_value_no_nul(path: &mut String, value: &Value) -> Result<(), ValidationError> {
+    match value {
+        Value::String(s) => check_no_nul(path, s),
+        Value::Object(object) => check_json_no_nul(path, object),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                check_value_no_nul(path, item)?;
+                path.truncate(len);
+            }
+            Ok(())
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+    }
+}
+
+/// Appends `.key` for identifier-like keys and `["key"]` (JSON-escaped) for any other, so the
+/// path reads unambiguously whatever the key holds.
+fn push_key(path: &mut String, key: &str) {
+    let plain = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if plain {
+        path.push('.');
+        path.push_str(key);
+    } else {
+        // Serialising a string cannot fail.
+        path.push('[');
+        path.push_str(&serde_json::to_string(key).unwrap_or_default());
+        path.push(']');
+    }
+}
+
 fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -537,6 +666,76 @@ mod tests {
         let mut v = valid();
         v["event_data"] = json!({"blob": "x".repeat(MAX_EVENT_DATA_BYTES)});
         assert_eq!(field_of(v), "event_data");
+    }
+
+    #[test]
+    fn a_nul_anywhere_is_refused_naming_its_json_path() {
+        let cases = [
+            (json!({"k": "a\u{0}b"}), "event_data.k"),
+            (
+                json!({"outer": {"list": [1, "x\u{0}"]}}),
+                "event_data.outer.list[1]",
+            ),
+            (json!({"a\u{0}b": 1}), "event_data[\"a\\u0000b\"]"),
+            (
+                json!({"ok": {"has space": ["\u{0}"]}}),
+                "event_data.ok[\"has space\"][0]",
+            ),
+            (
+                json!({"deep": [[{"x-y": "\u{0}"}]]}),
+                "event_data.deep[0][0].x-y",
+            ),
+        ];
+        for (data, path) in cases {
+            let mut v = valid();
+            v["event_data"] = data.clone();
+            let err = AuditEvent::from_request(v).expect_err("NUL must be refused");
+            assert_eq!(err.field, path, "{data}");
+            assert!(err.reason.contains("NUL"), "{err}");
+        }
+        for field in [
+            "correlation_id",
+            "event_type",
+            "actor_id",
+            "error_message",
+            "namespace",
+        ] {
+            let mut v = valid();
+            v[field] = json!("a\u{0}b");
+            assert_eq!(field_of(v), field);
+        }
+        // Other control characters are stored fine and stay accepted.
+        let mut v = valid();
+        v["event_data"] = json!({"k": "tab\there\u{1}"});
+        AuditEvent::from_request(v).expect("accepted");
+    }
+
+    #[test]
+    fn timestamps_outside_the_four_digit_utc_years_are_refused_naming_the_range() {
+        for bad in [
+            "9999-12-31T23:59:59-14:00",
+            "9999-12-31T23:00:00-01:00",
+            "0000-01-01T00:00:00+01:00",
+        ] {
+            let mut v = valid();
+            v["event_timestamp"] = json!(bad);
+            let err = AuditEvent::from_request(v).expect_err(bad);
+            assert_eq!(err.field, "event_timestamp", "{bad}");
+            assert!(err.reason.contains(EVENT_TIMESTAMP_RANGE), "{err}");
+        }
+        for good in [
+            "9999-12-31T23:59:59.999999Z",
+            "9999-12-31T23:59:59+14:00",
+            "0000-01-01T00:00:00Z",
+            "0000-01-01T10:00:00+10:00",
+        ] {
+            let mut v = valid();
+            v["event_timestamp"] = json!(good);
+            let event = AuditEvent::from_request(v).expect(good);
+            // What DataStorage returns reads back as the same instant.
+            let back = serde_json::to_value(&event).expect("serialise");
+            assert_eq!(AuditEvent::from_request(back).expect(good), event);
+        }
     }
 
     #[test]

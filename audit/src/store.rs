@@ -439,10 +439,14 @@ impl Worker {
 
     async fn send_batch(&self, batch: Vec<AuditEvent>) {
         let count = batch.len() as u64;
+        // One key for every attempt: when an attempt fails after DataStorage stored the batch
+        // (it restarted, or the answer timed out), the retry is recognised and stores nothing
+        // twice.
+        let key = uuid::Uuid::new_v4().to_string();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.client.post_batch(&batch).await {
+            match self.client.post_batch_idempotent(&batch, &key).await {
                 Ok(accepted) => {
                     if let Accepted::Queued(_) = accepted {
                         tracing::debug!(

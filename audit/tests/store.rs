@@ -38,6 +38,8 @@ struct Script {
     replies: Mutex<VecDeque<Reply>>,
     /// Every request: its bearer header and the events it carried.
     received: Mutex<Vec<(Option<String>, Vec<Value>)>>,
+    /// The `Idempotency-Key` of every request, in order.
+    keys: Mutex<Vec<Option<String>>>,
     release: Notify,
 }
 
@@ -105,6 +107,12 @@ async fn batch(
     let events = body.0;
     let count = events.len();
     script.received.lock().expect("lock").push((auth, events));
+    script.keys.lock().expect("lock").push(
+        headers
+            .get(audit::api::IDEMPOTENCY_KEY)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    );
     let reply = script
         .replies
         .lock()
@@ -287,6 +295,39 @@ async fn a_timed_out_request_is_retried() {
         }
     );
     assert_eq!(server.batch_sizes(), vec![1, 1]);
+}
+
+#[tokio::test]
+async fn every_attempt_of_a_batch_carries_its_idempotency_key_and_the_next_batch_a_new_one() {
+    // A 500, then an answer that comes too late (the server may have stored the batch: only the
+    // key lets DataStorage recognise the retry), then success.
+    let server = TestServer::start(vec![
+        Reply::Status(500),
+        Reply::Delay(Duration::from_secs(5)),
+    ])
+    .await;
+    let (store, _registry) = store(
+        &server.url(),
+        config(1000, fast_retry(5)),
+        Duration::from_millis(200),
+    );
+    store.record(event(0)).expect("record");
+    store.flush().await;
+    store.record(event(1)).expect("record");
+    store.flush().await;
+    let keys = server.script.keys.lock().expect("lock").clone();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    let first = keys[0].clone().expect("the first attempt has a key");
+    assert!(!first.is_empty());
+    assert_eq!(
+        &keys[..3],
+        &[
+            Some(first.clone()),
+            Some(first.clone()),
+            Some(first.clone())
+        ]
+    );
+    assert!(keys[3].as_ref().is_some_and(|k| *k != first), "{keys:?}");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use audit::api::{DEFAULT_LIMIT, MAX_LIMIT, PROBLEM_CONTENT_TYPE};
+use audit::api::{DEFAULT_LIMIT, IDEMPOTENCY_KEY, MAX_LIMIT, PROBLEM_CONTENT_TYPE};
 use audit::{
     AuditEvent, BatchResponse, EventIdResponse, EventOutcome, ListResponse, MAX_BATCH_EVENTS,
     Pagination, Problem,
@@ -300,18 +300,20 @@ async fn post_event(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let parsed = json_body(&headers, body).and_then(|value| {
-        AuditEvent::from_request(value)
-            .map_err(|e| ProblemResponse::validation(e.field.clone(), e.to_string()))
+    let parsed = idempotency_key(&headers).and_then(|key| {
+        let value = json_body(&headers, body)?;
+        let event = AuditEvent::from_request(value)
+            .map_err(|e| ProblemResponse::validation(e.field.clone(), e.to_string()))?;
+        Ok((key, event))
     });
-    let mut event = match parsed {
-        Ok(event) => event,
+    let (key, mut event) = match parsed {
+        Ok(parsed) => parsed,
         Err(problem) => {
             state.metrics.rejected();
             return problem.into_response();
         }
     };
-    let id = Uuid::new_v4();
+    let id = event_id(key.as_deref(), 0, &event);
     event.event_id = Some(id);
     match write(&state, &[event]).await {
         Ok(status) => (status, axum::Json(EventIdResponse { event_id: id })).into_response(),
@@ -324,6 +326,13 @@ async fn post_batch(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(problem) => {
+            state.metrics.rejected();
+            return problem.into_response();
+        }
+    };
     let parsed = json_body(&headers, body).and_then(|value| {
         let Value::Array(items) = value else {
             return Err(ProblemResponse::validation(
@@ -366,8 +375,9 @@ async fn post_batch(
     };
     let ids: Vec<Uuid> = events
         .iter_mut()
-        .map(|e| {
-            let id = Uuid::new_v4();
+        .enumerate()
+        .map(|(i, e)| {
+            let id = event_id(key.as_deref(), i, e);
             e.event_id = Some(id);
             id
         })
@@ -376,6 +386,59 @@ async fn post_batch(
         Ok(status) => (status, axum::Json(BatchResponse { event_ids: ids })).into_response(),
         Err(problem) => problem.into_response(),
     }
+}
+
+/// Longest accepted `Idempotency-Key`: a UUID is 36 characters; 255 admits any reasonable
+/// scheme without letting a header carry a blob.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// Namespace of the name-based (v5) event ids derived from an `Idempotency-Key`: fixed, so the
+/// same request maps to the same ids in every DataStorage instance and version.
+const EVENT_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_6a0e_2f3c_4d7a_9c1e_8a5b_3d2f_1e07);
+
+/// The optional `Idempotency-Key` header: 1 to [`MAX_IDEMPOTENCY_KEY_LEN`] visible ASCII
+/// characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ProblemResponse> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let bad = || {
+        ProblemResponse::validation(
+            IDEMPOTENCY_KEY,
+            format!(
+                "must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters (a UUID is a good key), \
+                 the same on every retry of one request"
+            ),
+        )
+    };
+    let key = value.to_str().map_err(|_| bad())?;
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_LEN
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(bad());
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// The id of the event at `index` of a request. Without an idempotency key, a random one. With
+/// one, derived from the key, the index and the event's content, so a retry of the same request
+/// (after a timeout or a DataStorage restart left the client without an answer) gets the same
+/// ids and the insert skips what the first attempt stored; a key reused for other content gets
+/// other ids, so nothing is silently skipped.
+fn event_id(key: Option<&str>, index: usize, event: &AuditEvent) -> Uuid {
+    let Some(key) = key else {
+        return Uuid::new_v4();
+    };
+    let mut name = Vec::with_capacity(key.len() + 512);
+    name.extend_from_slice(key.as_bytes());
+    name.push(0);
+    name.extend_from_slice(index.to_string().as_bytes());
+    name.push(0);
+    // Serialising an event (strings, numbers, maps; event_id still None) cannot fail, and the
+    // output is deterministic: fields in declaration order, event_data in key order.
+    name.extend_from_slice(&serde_json::to_vec(event).unwrap_or_default());
+    Uuid::new_v5(&EVENT_ID_NAMESPACE, &name)
 }
 
 /// Stores `events` in PostgreSQL (201), or, when it is unavailable, queues them (202).
@@ -402,6 +465,19 @@ async fn write(state: &AppState, events: &[AuditEvent]) -> Result<StatusCode, Pr
                 ))
             }
         },
+        // Validation refuses everything known to be unstorable, so this is a value it does not
+        // know of yet: refused, since a retry would be refused the same way.
+        Err(e @ PgError::Refused { .. }) => {
+            tracing::error!(error = %e, count, "PostgreSQL refused valid-looking audit events");
+            state.metrics.rejected();
+            Err(ProblemResponse::new(
+                StatusCode::BAD_REQUEST,
+                "unstorable",
+                "Unstorable event",
+                format!("{e}; nothing was stored: fix the values and resend"),
+            )
+            .field("body"))
+        }
         Err(e @ PgError::Failed(_)) => {
             tracing::error!(error = %e, source = ?std::error::Error::source(&e), "storing audit events failed");
             Err(ProblemResponse::new(
@@ -498,6 +574,15 @@ fn parse_query(
             ));
         }
         seen.push(key.clone());
+        if value.contains('\0') {
+            return Err(ProblemResponse::validation(
+                key.clone(),
+                format!(
+                    "query parameter {key:?} contains a NUL character (%00); no stored value can \
+                     contain one, so remove it"
+                ),
+            ));
+        }
         let text = |value: String| {
             if value.is_empty() {
                 Err(ProblemResponse::validation(
@@ -699,6 +784,56 @@ mod tests {
             )),
             "since"
         );
+    }
+
+    #[test]
+    fn a_nul_in_any_query_parameter_is_a_400_naming_it() {
+        let now = Utc::now();
+        for key in [
+            "correlation_id",
+            "event_type",
+            "event_category",
+            "actor_id",
+            "limit",
+            "since",
+        ] {
+            assert_eq!(field(parse_query(params(&[(key, "a\0b")]), now)), key);
+        }
+    }
+
+    #[test]
+    fn ids_from_an_idempotency_key_repeat_for_the_same_request_only() {
+        let event = AuditEvent::new("a.b", "a", "b", EventOutcome::Success, "rr");
+        let first = event_id(Some("k1"), 0, &event);
+        assert_eq!(
+            event_id(Some("k1"), 0, &event),
+            first,
+            "a retry gets the same id"
+        );
+        assert_ne!(event_id(Some("k1"), 1, &event), first, "another index");
+        assert_ne!(event_id(Some("k2"), 0, &event), first, "another key");
+        let other = event.clone().with_data("x", 1);
+        assert_ne!(event_id(Some("k1"), 0, &other), first, "other content");
+        assert_ne!(
+            event_id(None, 0, &event),
+            event_id(None, 0, &event),
+            "no key: random"
+        );
+    }
+
+    #[test]
+    fn idempotency_keys_are_checked() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(idempotency_key(&headers).ok(), Some(None));
+        headers.insert(IDEMPOTENCY_KEY, HeaderValue::from_static("0b5e-key"));
+        assert_eq!(
+            idempotency_key(&headers).ok(),
+            Some(Some("0b5e-key".into()))
+        );
+        for bad in ["", "has space", &"k".repeat(MAX_IDEMPOTENCY_KEY_LEN + 1)] {
+            headers.insert(IDEMPOTENCY_KEY, HeaderValue::from_str(bad).expect("header"));
+            assert_eq!(field(idempotency_key(&headers)), IDEMPOTENCY_KEY, "{bad:?}");
+        }
     }
 
     #[test]

@@ -9,6 +9,14 @@
 //! `{event_id}`; `POST /api/v1/audit/events/batch` → 201 `{event_ids}` (202 for both when
 //! PostgreSQL is down and the events went to the dead-letter queue); `GET /api/v1/audit/events`
 //! with filters; `/healthz` and `/readyz` (no token); `/metrics` (token).
+//!
+//! A batch is all or nothing: validated whole (one bad event is a 400 naming its index and
+//! field, nothing stored), then stored in one statement or queued as one entry. Input PostgreSQL
+//! cannot store (a NUL in any string, `event_data` at any depth included; a timestamp outside
+//! the four-digit UTC years) is a 400 naming the field's JSON path, before anything is accepted.
+//! An optional `Idempotency-Key` header makes a resent request store nothing twice. Poison
+//! events in the dead-letter queue are parked, never block it. The crate README describes the
+//! contract, the queue and its durability in full.
 
 mod config;
 mod dlq;
@@ -136,6 +144,19 @@ pub async fn start(config: Config) -> Result<Running, Error> {
     config.check()?;
     let pg = postgres::Pg::connect(&config.postgres_url, config.pg_max_connections).await?;
     let dlq = dlq::Dlq::connect(&config.redis_url, config.dlq_stream.clone()).await?;
+    match dlq.durable().await {
+        Some(true) => {}
+        Some(false) => tracing::warn!(
+            stream = %config.dlq_stream,
+            "Redis runs without its append-only file: events queued in the dead-letter queue while \
+             PostgreSQL is down are lost if Redis restarts before they are replayed; for no loss run \
+             Redis with `appendonly yes` and `appendfsync always`"
+        ),
+        None => tracing::warn!(
+            "could not tell whether Redis persists the dead-letter queue (INFO persistence did not \
+             answer); without `appendonly yes` a Redis restart loses queued events"
+        ),
+    }
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
     let listener = tokio::net::TcpListener::bind(config.listen)

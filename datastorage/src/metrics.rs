@@ -42,6 +42,8 @@ pub struct Metrics {
     written: Family<DestinationLabels, Counter>,
     rejected: Counter,
     replayed: Counter,
+    parked: Counter,
+    unreadable: Counter,
     dlq_depth: Gauge,
 }
 
@@ -60,6 +62,8 @@ impl Metrics {
             written: Family::default(),
             rejected: Counter::default(),
             replayed: Counter::default(),
+            parked: Counter::default(),
+            unreadable: Counter::default(),
             dlq_depth: Gauge::default(),
         };
         registry.register(
@@ -86,6 +90,16 @@ impl Metrics {
             "datastorage_dlq_replayed_events",
             "Events replayed from the dead-letter queue into PostgreSQL",
             metrics.replayed.clone(),
+        );
+        registry.register(
+            "datastorage_dlq_parked_events",
+            "Dead-letter events PostgreSQL refused for their data, parked in the poison stream",
+            metrics.parked.clone(),
+        );
+        registry.register(
+            "datastorage_dlq_unreadable_entries",
+            "Dead-letter entries that were not readable events, set aside in the poison stream",
+            metrics.unreadable.clone(),
         );
         registry.register(
             "datastorage_dlq_entries",
@@ -126,6 +140,14 @@ impl Metrics {
 
     pub(crate) fn dlq_replayed(&self, count: u64) {
         self.replayed.inc_by(count);
+    }
+
+    pub(crate) fn dlq_parked(&self, count: u64) {
+        self.parked.inc_by(count);
+    }
+
+    pub(crate) fn dlq_unreadable_entry(&self) {
+        self.unreadable.inc();
     }
 
     pub(crate) fn set_dlq_depth(&self, depth: u64) {

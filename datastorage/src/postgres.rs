@@ -1,6 +1,8 @@
 //! Owns every PostgreSQL access: the pool, the embedded migrations, the idempotent batch insert
 //! and the filtered, paged query. Every operation has a deadline, and failures are classified
-//! into "PostgreSQL is unavailable" (the caller falls back to the dead-letter queue) and others.
+//! into "PostgreSQL is unavailable" (the caller falls back to the dead-letter queue, and replay
+//! keeps the entry for later), "PostgreSQL refused the data" (retrying the same values can never
+//! succeed: replay isolates and parks the events) and others.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -45,7 +47,17 @@ pub enum PgError {
     /// The server cannot be reached or is shutting down; the operation may succeed later.
     #[error("PostgreSQL is unavailable: {0}")]
     Unavailable(String),
-    /// Anything else (a constraint violation, a bug).
+    /// PostgreSQL refused the values themselves (SQLSTATE class 22, data exception, or 23,
+    /// integrity constraint violation), or they could not be encoded for it: the same values
+    /// will be refused every time.
+    #[error("PostgreSQL refused the data (SQLSTATE {sqlstate}): {message}")]
+    Refused {
+        /// The SQLSTATE, or `encode` when sqlx could not encode a value.
+        sqlstate: String,
+        /// PostgreSQL's (or sqlx's) message.
+        message: String,
+    },
+    /// Anything else (a permission or schema problem, a bug).
     #[error("PostgreSQL operation failed")]
     Failed(#[source] sqlx::Error),
 }
@@ -96,7 +108,9 @@ impl Pg {
             loop {
                 match pg.pool.acquire().await {
                     Ok(_) => return Ok(()),
-                    Err(e) if classify(&e) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    Err(e) if is_unavailable(&e) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -128,7 +142,7 @@ impl Pg {
         let acquire = self.pool.acquire();
         tokio::pin!(acquire);
         if let Ok(result) = tokio::time::timeout(SLOW_ACQUIRE, &mut acquire).await {
-            return result.map_err(classify_error);
+            return result.map_err(classify);
         }
         if let Some((host, port)) = &self.probe_addr {
             let probe = tokio::time::timeout(
@@ -150,7 +164,7 @@ impl Pg {
                 }
             }
         }
-        acquire.await.map_err(classify_error)
+        acquire.await.map_err(classify)
     }
 
     /// Closes the pool, waiting for checked-out connections.
@@ -354,11 +368,31 @@ fn row_to_event(row: &PgRow) -> Result<AuditEvent, PgError> {
     })
 }
 
-fn classify_error(e: sqlx::Error) -> PgError {
-    if classify(&e) {
-        PgError::Unavailable(e.to_string())
-    } else {
-        PgError::Failed(e)
+/// Sorts a failure into unavailable (retry later), refused (the data can never be stored) or
+/// failed (anything else).
+fn classify(e: sqlx::Error) -> PgError {
+    if is_unavailable(&e) {
+        return PgError::Unavailable(e.to_string());
+    }
+    match &e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // Class 22: data exception (e.g. 22P05 "unsupported Unicode escape sequence" for a
+            // NUL in jsonb, 22021 for a NUL in text, 22008 timestamp out of range). Class 23:
+            // integrity constraint violation (a CHECK constraint).
+            if code.starts_with("22") || code.starts_with("23") {
+                return PgError::Refused {
+                    sqlstate: code.into_owned(),
+                    message: db.message().to_owned(),
+                };
+            }
+            PgError::Failed(e)
+        }
+        sqlx::Error::Encode(source) => PgError::Refused {
+            sqlstate: "encode".to_owned(),
+            message: source.to_string(),
+        },
+        _ => PgError::Failed(e),
     }
 }
 
@@ -370,14 +404,13 @@ async fn timed<T>(
     match tokio::time::timeout(limit, fut).await {
         Err(_) => Err(PgError::Unavailable(format!("no answer within {limit:?}"))),
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) if classify(&e) => Err(PgError::Unavailable(e.to_string())),
-        Ok(Err(e)) => Err(PgError::Failed(e)),
+        Ok(Err(e)) => Err(classify(e)),
     }
 }
 
 /// Whether `e` means the server is unreachable or going away (so the write may be retried
 /// later from the dead-letter queue) rather than a problem with the statement.
-fn classify(e: &sqlx::Error) -> bool {
+fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)

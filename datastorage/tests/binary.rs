@@ -1,5 +1,6 @@
-//! Tests the `datastorage` binary: it starts from 0600 secret files, serves, and exits cleanly on
-//! SIGTERM; it refuses a secret file other users can read, saying how to fix it.
+//! Tests the `datastorage` binary: it starts from 0600 secret files, warns when Redis would not
+//! keep the dead-letter queue across a restart, serves, and exits cleanly on SIGTERM; it refuses
+//! a secret file other users can read, saying how to fix it.
 
 mod support;
 
@@ -70,8 +71,11 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     // The log line "DataStorage listening addr=127.0.0.1:PORT" gives the port chosen.
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = lines.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            seen.lock().expect("lock").push(line.clone());
             if let Some(rest) = line.split("addr=").nth(1) {
                 let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
             }
@@ -84,6 +88,22 @@ async fn the_binary_serves_and_stops_on_sigterm() {
             panic!("datastorage did not report its address within {WAIT:?}");
         }
     };
+    // The test infrastructure's Redis keeps no append-only file (unless DS_INFRA=external
+    // points at one that does), so the queue is not durable, and DataStorage says so at
+    // start-up (logged before it listens).
+    let client = redis::Client::open(backends().redis_url.as_str()).expect("redis client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let info: String = redis::cmd("INFO")
+        .arg("persistence")
+        .query_async(&mut conn)
+        .await
+        .expect("INFO");
+    let log = lines.lock().expect("lock").join("\n");
+    let warned = log.contains("WARN") && log.contains("without its append-only file");
+    assert_eq!(warned, info.contains("aof_enabled:0"), "{info}\n{log}");
     let http = reqwest::Client::builder()
         .timeout(WAIT)
         .build()

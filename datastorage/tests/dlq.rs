@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use audit::EventOutcome;
 use audit::api::{BATCH_PATH, EVENTS_PATH, PROBLEM_CONTENT_TYPE};
 use serde_json::{Value, json};
-use sqlx::Row;
-use support::{TestDs, backends, event_json, eventually, unique};
+use support::{
+    TestDs, backends, event_json, eventually, metrics, signal_postgres, stored, unique, xlen,
+};
 use uuid::Uuid;
 
 struct OwnServers {
@@ -42,33 +43,6 @@ fn own_servers() -> OwnServers {
     )
     .expect("own Redis");
     OwnServers { pg, redis }
-}
-
-async fn xlen(redis_url: &str, stream: &str) -> Option<u64> {
-    let client = redis::Client::open(redis_url).ok()?;
-    let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-    redis::cmd("XLEN")
-        .arg(stream)
-        .query_async(&mut conn)
-        .await
-        .ok()
-}
-
-/// (rows, distinct ids) stored for `correlation_id`, read straight from the table.
-async fn stored(pg_url: &str, correlation_id: &str) -> Option<(i64, BTreeSet<Uuid>)> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(pg_url)
-        .await
-        .ok()?;
-    let rows = sqlx::query("SELECT event_id FROM audit_events WHERE correlation_id = $1")
-        .bind(correlation_id)
-        .fetch_all(&pool)
-        .await
-        .ok()?;
-    pool.close().await;
-    let ids: BTreeSet<Uuid> = rows.iter().map(|r| r.get::<Uuid, _>(0)).collect();
-    Some((rows.len() as i64, ids))
 }
 
 fn ids_of(body: &Value) -> Vec<Uuid> {
@@ -403,22 +377,6 @@ async fn an_unreadable_entry_is_set_aside_and_does_not_block_the_queue() {
     ds.shutdown().await;
 }
 
-/// Sends `signal` (e.g. "STOP", "CONT") to the postmaster and all its children.
-fn signal_postgres(pg: &testinfra::postgres::Postgres, signal: &str) {
-    let postmaster = pg.process().expect("PostgreSQL runs").pid;
-    let mut pids: Vec<String> = testinfra::process::children(postmaster)
-        .iter()
-        .map(i32::to_string)
-        .collect();
-    pids.push(postmaster.to_string());
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .args(&pids)
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill -{signal} {pids:?}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_postgres_is_timed_out_and_its_writes_queued() {
     let servers = own_servers();
@@ -453,5 +411,128 @@ async fn a_hung_postgres_is_timed_out_and_its_writes_queued() {
     .await;
     let (rows, _) = stored(&pg_url, &corr).await.expect("count rows");
     assert_eq!(rows, 12, "every event stored exactly once");
+    ds.shutdown().await;
+}
+
+/// An event as an earlier version (or an unforeseen value) could have queued it: with its id.
+fn queued_event(correlation_id: &str, event_type: &str) -> audit::AuditEvent {
+    let mut event: audit::AuditEvent = serde_json::from_value(event_json(
+        correlation_id,
+        event_type,
+        EventOutcome::Success,
+    ))
+    .expect("event");
+    event.event_id = Some(Uuid::new_v4());
+    event
+}
+
+#[tokio::test]
+async fn a_poison_event_is_parked_and_the_rest_of_its_entry_stored_once() {
+    let mut servers = own_servers();
+    let pg_url = servers.pg.url();
+    let redis_url = servers.redis.url();
+    let ds = TestDs::start_on(&pg_url, &redis_url).await;
+    let corr = unique("dlq-parked");
+
+    servers.pg.stop().expect("stop PostgreSQL");
+    // Unstorable input is refused before it is accepted, PostgreSQL down or not: none of it
+    // reaches the queue.
+    let mut nul = event_json(&corr, "test.dlq.nul", EventOutcome::Success);
+    nul["event_data"] = json!({"k": "a\u{0}b"});
+    let (status, _, problem) = ds.post(EVENTS_PATH, &nul).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["field"], json!("event_data.k"), "{problem}");
+    let (status, _, body) = ds
+        .post(
+            EVENTS_PATH,
+            &event_json(&corr, "test.dlq.queued", EventOutcome::Success),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let mut good: BTreeSet<Uuid> = ids_of(&body).into_iter().collect();
+    assert_eq!(xlen(&redis_url, &ds.dlq_stream).await, Some(1));
+
+    // Entries an earlier version queued: three events with the middle one unstorable (a NUL in
+    // jsonb), and another entry with a NUL in a text column, each ahead of good events.
+    let mut poison_jsonb = queued_event(&corr, "test.dlq.poison-jsonb");
+    poison_jsonb.event_data.insert("k".into(), json!("a\u{0}b"));
+    let mut poison_text = queued_event(&corr, "test.dlq.poison-text");
+    poison_text.actor_id = Some("x\u{0}y".into());
+    let entries = [
+        vec![
+            queued_event(&corr, "test.dlq.before"),
+            poison_jsonb.clone(),
+            queued_event(&corr, "test.dlq.after"),
+        ],
+        vec![
+            queued_event(&corr, "test.dlq.e1"),
+            queued_event(&corr, "test.dlq.e2"),
+            poison_text.clone(),
+        ],
+    ];
+    let client = redis::Client::open(redis_url.as_str()).expect("redis client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    for entry in &entries {
+        for e in entry {
+            if e.event_id != poison_jsonb.event_id && e.event_id != poison_text.event_id {
+                good.insert(e.event_id.expect("id"));
+            }
+        }
+        let _: String = redis::cmd("XADD")
+            .arg(&ds.dlq_stream)
+            .arg("*")
+            .arg("events")
+            .arg(serde_json::to_string(entry).expect("json"))
+            .query_async(&mut conn)
+            .await
+            .expect("XADD");
+    }
+
+    servers.pg.start().expect("restart PostgreSQL");
+    eventually(
+        "the dead-letter queue to drain past the poison events",
+        || async { (xlen(&redis_url, &ds.dlq_stream).await == Some(0)).then_some(()) },
+    )
+    .await;
+    let (rows, ids) = stored(&pg_url, &corr).await.expect("count rows");
+    assert_eq!(rows, 5, "every good event stored exactly once");
+    assert_eq!(ids, good);
+
+    // Each poison event is kept, whole, with the reason PostgreSQL gave.
+    let poison_stream = format!("{}:poison", ds.dlq_stream);
+    let parked: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(&poison_stream)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .expect("XRANGE");
+    assert_eq!(parked.ids.len(), 2, "one record per poison event");
+    for (record, original, sqlstate) in [
+        (&parked.ids[0], &poison_jsonb, "22P05"),
+        (&parked.ids[1], &poison_text, "22021"),
+    ] {
+        let field = |name: &str| record.get::<String>(name).unwrap_or_default();
+        assert_eq!(
+            field("event_id"),
+            original.event_id.expect("id").to_string()
+        );
+        assert_eq!(field("sqlstate"), sqlstate, "reason: {}", field("reason"));
+        assert!(!field("reason").is_empty());
+        let kept: audit::AuditEvent = serde_json::from_str(&field("event")).expect("event JSON");
+        assert_eq!(&kept, original);
+    }
+    let text = metrics(&ds).await;
+    assert!(
+        text.contains("datastorage_dlq_parked_events_total 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("datastorage_dlq_replayed_events_total 5"),
+        "{text}"
+    );
     ds.shutdown().await;
 }

@@ -1,5 +1,7 @@
 //! Runs a private Redis server: a free loopback port, a random `requirepass`, no persistence
-//! (no RDB snapshots, no AOF: test data is disposable and snapshots cost forks and disk).
+//! by default (no RDB snapshots, no AOF: test data is disposable and snapshots cost forks and
+//! disk). [`Options::append_only`] turns on the append-only file, fsynced on every write, for
+//! tests whose data must survive a restart (DataStorage's dead-letter queue).
 //!
 //! ```no_run
 //! # fn main() -> testinfra::Result<()> {
@@ -45,6 +47,9 @@ pub struct Options {
     pub port: Option<u16>,
     /// How long to wait for readiness.
     pub ready_timeout: Duration,
+    /// Keep the data across [`Redis::stop`] / [`Redis::start`] (and a crash): `appendonly yes`
+    /// with `appendfsync always`, so every acknowledged write is on disk first.
+    pub append_only: bool,
 }
 
 impl Default for Options {
@@ -53,6 +58,7 @@ impl Default for Options {
             name: "redis".into(),
             port: None,
             ready_timeout: DEFAULT_READY_TIMEOUT,
+            append_only: false,
         }
     }
 }
@@ -117,7 +123,7 @@ impl Redis {
         self.daemon.as_mut().is_some_and(Daemon::is_running)
     }
 
-    /// Stops the server; its data is lost (no persistence).
+    /// Stops the server; its data is lost unless [`Options::append_only`] was set.
     pub fn stop(&mut self) -> Result<()> {
         if let Some(mut d) = self.daemon.take() {
             d.stop(Signal::SIGTERM, STOP_GRACE);
@@ -148,8 +154,13 @@ impl Redis {
     fn launch_on(&mut self, port: u16) -> Result<()> {
         // The password goes in a 0600 config file, not on the command line (visible in ps).
         let conf = self.dir.join("redis.conf");
+        let persistence = if self.opts.append_only {
+            "appendonly yes\nappendfsync always\n"
+        } else {
+            "appendonly no\n"
+        };
         let text = format!(
-            "bind 127.0.0.1\nport {port}\nrequirepass {}\nsave \"\"\nappendonly no\ndir {}\ndaemonize no\nprotected-mode yes\nlogfile \"\"\n",
+            "bind 127.0.0.1\nport {port}\nrequirepass {}\nsave \"\"\n{persistence}dir {}\ndaemonize no\nprotected-mode yes\nlogfile \"\"\n",
             self.password,
             self.dir.display()
         );

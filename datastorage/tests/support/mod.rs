@@ -201,3 +201,64 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Sends `signal` (e.g. "STOP", "CONT") to the postmaster and all its children.
+pub fn signal_postgres(pg: &testinfra::postgres::Postgres, signal: &str) {
+    let postmaster = pg.process().expect("PostgreSQL runs").pid;
+    let mut pids: Vec<String> = testinfra::process::children(postmaster)
+        .iter()
+        .map(i32::to_string)
+        .collect();
+    pids.push(postmaster.to_string());
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .args(&pids)
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{signal} {pids:?}");
+}
+
+/// (rows, distinct ids) stored for `correlation_id`, read straight from the table.
+pub async fn stored(
+    pg_url: &str,
+    correlation_id: &str,
+) -> Option<(i64, std::collections::BTreeSet<uuid::Uuid>)> {
+    use sqlx::Row;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(pg_url)
+        .await
+        .ok()?;
+    let rows = sqlx::query("SELECT event_id FROM audit_events WHERE correlation_id = $1")
+        .bind(correlation_id)
+        .fetch_all(&pool)
+        .await
+        .ok()?;
+    pool.close().await;
+    let ids = rows.iter().map(|r| r.get::<uuid::Uuid, _>(0)).collect();
+    Some((rows.len() as i64, ids))
+}
+
+/// `XLEN` of `stream`; `None` while Redis does not answer.
+pub async fn xlen(redis_url: &str, stream: &str) -> Option<u64> {
+    let client = redis::Client::open(redis_url).ok()?;
+    let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+    redis::cmd("XLEN")
+        .arg(stream)
+        .query_async(&mut conn)
+        .await
+        .ok()
+}
+
+/// DataStorage's metrics exposition.
+pub async fn metrics(ds: &TestDs) -> String {
+    ds.http
+        .get(ds.at("/metrics"))
+        .bearer_auth(&ds.token)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
