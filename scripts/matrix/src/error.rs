@@ -24,6 +24,18 @@ pub enum Error {
         /// Its exit status.
         status: std::process::ExitStatus,
     },
+    /// A command ran past its time limit and was stopped.
+    #[error(
+        "`{command}` still running after {limit:?}; stopped it ({ended:?}): find what hangs it, or raise the limit (--prepare-timeout for builds, --run-timeout for runs)"
+    )]
+    Timeout {
+        /// The command line.
+        command: String,
+        /// The limit it ran past.
+        limit: std::time::Duration,
+        /// Whether SIGTERM sufficed or SIGKILL was needed.
+        ended: crate::process::Ended,
+    },
     /// A report file could not be written.
     #[error("could not write {}: {source}", path.display())]
     Write {

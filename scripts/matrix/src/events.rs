@@ -35,6 +35,14 @@ pub struct TestTiming {
     pub end_s: f64,
     /// How it ended.
     pub outcome: Outcome,
+    /// How many times it ran (1, or more when nextest retried it); 0 in reports from before
+    /// attempts were counted.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Seconds its longest attempt ran: what nextest's slow-timeout is measured against, since
+    /// the timeout applies to each attempt. 0 in reports from before it was recorded.
+    #[serde(default)]
+    pub slowest_attempt_s: f64,
 }
 
 impl TestTiming {
@@ -105,27 +113,40 @@ impl Collector {
         }
         // Retries of one test are merged: first start to last end, flaky if it passed at last.
         let mut order: Vec<String> = Vec::new();
-        let mut merged: HashMap<String, (f64, f64, bool, bool)> = HashMap::new();
+        let mut merged: HashMap<String, Merged> = HashMap::new();
         for (name, start, end, ok) in self.attempts {
+            let took = (end - start).max(0.0);
             match merged.get_mut(&name) {
                 Some(entry) => {
-                    entry.0 = entry.0.min(start);
-                    entry.1 = entry.1.max(end);
-                    entry.2 = ok;
-                    entry.3 |= !ok;
+                    entry.start = entry.start.min(start);
+                    entry.end = entry.end.max(end);
+                    entry.last_ok = ok;
+                    entry.ever_failed |= !ok;
+                    entry.attempts += 1;
+                    entry.slowest = entry.slowest.max(took);
                 }
                 None => {
                     order.push(name.clone());
-                    merged.insert(name, (start, end, ok, !ok));
+                    merged.insert(
+                        name,
+                        Merged {
+                            start,
+                            end,
+                            last_ok: ok,
+                            ever_failed: !ok,
+                            attempts: 1,
+                            slowest: took,
+                        },
+                    );
                 }
             }
         }
         let mut tests: Vec<TestTiming> = order
             .into_iter()
             .filter_map(|full| {
-                let (start, end, last_ok, ever_failed) = merged.remove(&full)?;
+                let m = merged.remove(&full)?;
                 let (suite, name) = split_name(&full);
-                let outcome = match (last_ok, ever_failed) {
+                let outcome = match (m.last_ok, m.ever_failed) {
                     (true, false) => Outcome::Passed,
                     (true, true) => Outcome::Flaky,
                     (false, _) => Outcome::Failed,
@@ -133,9 +154,11 @@ impl Collector {
                 Some(TestTiming {
                     suite,
                     name,
-                    start_s: start,
-                    end_s: end,
+                    start_s: m.start,
+                    end_s: m.end,
                     outcome,
+                    attempts: m.attempts,
+                    slowest_attempt_s: m.slowest,
                 })
             })
             .collect();
@@ -146,6 +169,16 @@ impl Collector {
         });
         tests
     }
+}
+
+/// The attempts of one test, merged.
+struct Merged {
+    start: f64,
+    end: f64,
+    last_ok: bool,
+    ever_failed: bool,
+    attempts: u32,
+    slowest: f64,
 }
 
 /// `crate::binary$test` → (`crate::binary`, `test`).
@@ -219,6 +252,8 @@ mod tests {
         assert_eq!(tests.len(), 1);
         assert_eq!(tests[0].outcome, Outcome::Flaky);
         assert_eq!((tests[0].start_s, tests[0].end_s), (0.0, 1.5));
+        // Two attempts; the slower (1 s) is what a per-attempt timeout is compared with.
+        assert_eq!((tests[0].attempts, tests[0].slowest_attempt_s), (2, 1.0));
     }
 
     #[test]

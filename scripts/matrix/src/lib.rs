@@ -7,13 +7,17 @@
 //! cargo run -q -p matrix -- -j 1,2,4,12 --repeat 3 --modes integration,integration-single \
 //!     -E 'package(fixtures) | binary(workflowexecution)'
 //! ```
+//!
+//! `matrix soak` runs one profile many times under CPU stress instead (see [`soak`]).
 
 pub mod error;
 pub mod events;
 pub mod model;
+pub mod process;
 pub mod procfs;
 pub mod report;
 pub mod runner;
+pub mod soak;
 pub mod stats;
 
 use std::path::PathBuf;
@@ -26,11 +30,16 @@ pub use model::{MatrixData, RunData};
 
 /// Sampling /proc every 20 ms catches a test process that lives 40 ms at least once, and costs
 /// well under a percent of a core for a few hundred processes.
-const DEFAULT_SAMPLE_MS: u64 = 20;
+pub(crate) const DEFAULT_SAMPLE_MS: u64 = 20;
 
 /// nextest kills a hung test after 2 minutes (integration profile); a whole run that takes
 /// more than half an hour is stuck somewhere else (the setup script, a build lock).
 const DEFAULT_RUN_TIMEOUT_S: u64 = 1800;
+
+/// A cold build of the whole workspace's tests takes about 15 minutes on the 2-core machine
+/// when nothing else runs; one shared with other builds (the build lock is waited for inside
+/// this time) can take several times that. A build still going after an hour is stuck.
+const DEFAULT_PREPARE_TIMEOUT_S: u64 = 3600;
 
 /// Runs an integration profile at several `-j` levels and reports how it scales.
 #[derive(Clone, Debug, Parser)]
@@ -83,9 +92,12 @@ pub struct Args {
     /// Milliseconds between two /proc samples.
     #[arg(long, default_value_t = DEFAULT_SAMPLE_MS)]
     pub sample_ms: u64,
-    /// Seconds after which a run is terminated.
+    /// Seconds after which a run is terminated (and killed if it ignores SIGTERM).
     #[arg(long, default_value_t = DEFAULT_RUN_TIMEOUT_S)]
     pub run_timeout: u64,
+    /// Seconds after which a build step before a run is stopped, failing the matrix.
+    #[arg(long, default_value_t = DEFAULT_PREPARE_TIMEOUT_S)]
+    pub prepare_timeout: u64,
     /// Do not run anything: write the report again from this `report.json` (e.g. after a
     /// change to the report's layout).
     #[arg(long, value_name = "REPORT_JSON")]
@@ -150,6 +162,11 @@ impl Args {
                 "--modes needs at least one nextest profile".into(),
             ));
         }
+        if self.run_timeout == 0 || self.prepare_timeout == 0 {
+            return Err(Error::Usage(
+                "--run-timeout and --prepare-timeout must be at least 1 (seconds)".into(),
+            ));
+        }
         if self.sample_ms == 0 {
             return Err(Error::Usage("--sample-ms must be at least 1".into()));
         }
@@ -167,7 +184,13 @@ fn target_dir(root: &std::path::Path) -> PathBuf {
 /// Builds the tests and the setup scripts (untimed), so that a run's wall time is test time.
 /// Done before every run: on a machine where sources change between runs, the timed run then
 /// finds everything fresh instead of compiling.
-fn build(args: &Args, workspace: &std::path::Path, common: &[String]) -> Result<(), Error> {
+fn build(
+    args: &Args,
+    workspace: &std::path::Path,
+    common: &[String],
+    procfs: &procfs::ProcFs,
+) -> Result<(), Error> {
+    let limit = Duration::from_secs(args.prepare_timeout);
     let mut build: Vec<String> = [
         "cargo",
         "nextest",
@@ -181,11 +204,11 @@ fn build(args: &Args, workspace: &std::path::Path, common: &[String]) -> Result<
     .collect();
     build.push(args.modes[0].clone());
     build.extend(common.iter().cloned());
-    runner::prepare(workspace, &build)?;
+    runner::prepare(workspace, &build, limit, procfs)?;
     for build_args in args.prebuild_commands() {
         let mut argv: Vec<String> = vec!["cargo".into(), "build".into(), "-q".into()];
         argv.extend(build_args);
-        runner::prepare(workspace, &argv)?;
+        runner::prepare(workspace, &argv, limit, procfs)?;
     }
     Ok(())
 }
@@ -240,7 +263,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
             for &jobs in &args.jobs {
                 index += 1;
                 if !args.no_build {
-                    build(args, &workspace, &common)?;
+                    build(args, &workspace, &common, &procfs)?;
                 }
                 let spec = runner::RunSpec {
                     workspace: workspace.clone(),
@@ -251,6 +274,8 @@ pub fn run(args: &Args) -> Result<(), Error> {
                     nextest_args: common.clone(),
                     sample_every: Duration::from_millis(args.sample_ms),
                     timeout: Duration::from_secs(args.run_timeout),
+                    term_grace: process::TERM_GRACE,
+                    drain: process::DRAIN_TIMEOUT,
                     label: format!("[{index}/{total}]"),
                 };
                 let run = runner::run(&spec, &procfs)?;

@@ -315,6 +315,8 @@ pub(crate) mod tests {
             start_s,
             end_s,
             outcome,
+            attempts: 1,
+            slowest_attempt_s: end_s - start_s,
         };
         let ready = |pid: u32, server_pid: u32, ready_ms: f64| ReadyTime {
             suite: "workflowexecution".into(),

@@ -1,7 +1,7 @@
 //! Runs one `cargo nextest run` while timing its tests and sampling its memory.
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader, IsTerminal as _, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::error::Error;
 use crate::events::Collector;
 use crate::model::{MachineCpu, ReadyTime, RunData};
+use crate::process;
 use crate::procfs::ProcFs;
 
 /// How much of nextest's human-readable output a run keeps (the tail): enough for the
@@ -38,8 +39,13 @@ pub struct RunSpec {
     pub nextest_args: Vec<String>,
     /// How often /proc is sampled.
     pub sample_every: Duration,
-    /// A run taking longer is killed.
+    /// A run taking longer is terminated.
     pub timeout: Duration,
+    /// How long a terminated run gets before SIGKILL ([`process::TERM_GRACE`]).
+    pub term_grace: Duration,
+    /// How long the output of an ended run is read before it is given up on
+    /// ([`process::DRAIN_TIMEOUT`]).
+    pub drain: Duration,
     /// `[i/n]` for the progress line.
     pub label: String,
 }
@@ -133,29 +139,40 @@ enum Line {
 
 /// Runs one nextest run and measures it.
 pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
-    let argv = nextest_command(spec);
+    run_argv(spec, &nextest_command(spec), procfs)
+}
+
+/// [`run`] with the command line given: the bounds (timeout, SIGKILL fallback, pipe drains)
+/// are tested with stand-in commands.
+pub fn run_argv(spec: &RunSpec, argv: &[String], procfs: &ProcFs) -> Result<RunData, Error> {
     let command_text = argv.join(" ");
+    let Some((program, args)) = argv.split_first() else {
+        return Err(Error::Usage("an empty nextest command line".into()));
+    };
     let started_wall = SystemTime::now();
     let started = Instant::now();
     let cpu_before = procfs.cpu_ticks();
-    let mut child = Command::new(&argv[0])
-        .args(&argv[1..])
-        .current_dir(&spec.workspace)
-        .env("NEXTEST_EXPERIMENTAL_LIBTEST_JSON", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| Error::Spawn {
-            command: command_text.clone(),
-            source,
-        })?;
+    let mut child = process::spawn_in_group(
+        Command::new(program)
+            .args(args)
+            .current_dir(&spec.workspace)
+            .env("NEXTEST_EXPERIMENTAL_LIBTEST_JSON", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .map_err(|source| Error::Spawn {
+        command: command_text.clone(),
+        source,
+    })?;
     let root_pid = child.id();
 
     // stdout: events, stamped on arrival by a reader thread.
     let (tx, rx) = mpsc::channel::<Line>();
     let stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
+    // Never joined: after the run, lines are drained from the channel with a deadline, since a
+    // leftover grandchild can keep the pipe (and so this thread) open for ever.
+    std::thread::spawn(move || {
         if let Some(stdout) = stdout {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
@@ -167,15 +184,7 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
         let _ = tx.send(Line::Closed);
     });
     // stderr: nextest's human output, kept for the report (tail only).
-    let stderr = child.stderr.take();
-    let log_thread = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        if let Some(mut stderr) = stderr {
-            let _ = stderr.read_to_end(&mut text);
-        }
-        let start = text.len().saturating_sub(LOG_TAIL_BYTES);
-        String::from_utf8_lossy(&text[start..]).into_owned()
-    });
+    let stderr = process::Drain::start(child.stderr.take());
 
     let mut collector = Collector::default();
     let mut verdicts = HashMap::new();
@@ -184,16 +193,23 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
     let (mut done, mut running) = (0usize, 0i64);
     let mut last_progress = Instant::now();
     let live = std::io::stderr().is_terminal();
-    let mut timed_out = false;
+    let mut stopped: Option<process::Ended> = None;
+    let mut closed = false;
     let status = loop {
-        while let Ok(Line::Out(at, line)) = rx.try_recv() {
-            if line.contains(r#""event":"started""#) && line.contains(r#""type":"test""#) {
-                running += 1;
-            } else if line.contains(r#""type":"test""#) {
-                running -= 1;
-                done += 1;
+        loop {
+            match rx.try_recv() {
+                Ok(Line::Out(at, line)) => {
+                    if line.contains(r#""event":"started""#) && line.contains(r#""type":"test""#) {
+                        running += 1;
+                    } else if line.contains(r#""type":"test""#) {
+                        running -= 1;
+                        done += 1;
+                    }
+                    collector.line(at.duration_since(started).as_secs_f64(), &line);
+                }
+                Ok(Line::Closed) => closed = true,
+                Err(_) => break,
             }
-            collector.line(at.duration_since(started).as_secs_f64(), &line);
         }
         let sample = procfs.sample(root_pid, &mut verdicts);
         samples += 1;
@@ -227,13 +243,11 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
             Err(_) => break None,
         }
         if started.elapsed() > spec.timeout {
-            timed_out = true;
-            // nextest stops its tests when it is terminated; cargo alone would leave it running.
-            for pid in crate::procfs::descendants(root_pid, &procfs.parents()) {
-                terminate(pid);
-            }
-            terminate(root_pid);
-            break child.wait().ok();
+            // nextest stops its tests when it is terminated; cargo alone would leave it
+            // running, hence the whole tree; one that ignores SIGTERM is killed after the grace.
+            let (status, ended) = process::stop(&mut child, procfs, spec.term_grace);
+            stopped = Some(ended);
+            break status;
         }
         std::thread::sleep(spec.sample_every);
     };
@@ -246,15 +260,40 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
                 cores: after.cores,
             })
         });
-    let _ = reader.join();
-    while let Ok(Line::Out(at, line)) = rx.try_recv() {
-        collector.line(at.duration_since(started).as_secs_f64(), &line);
+    // The last lines, until the pipe closes or the drain deadline passes.
+    let drain_deadline = Instant::now() + spec.drain;
+    while !closed {
+        let left = drain_deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Line::Out(at, line)) => {
+                collector.line(at.duration_since(started).as_secs_f64(), &line)
+            }
+            Ok(Line::Closed) => closed = true,
+            Err(_) => break,
+        }
     }
-    let mut log = log_thread.join().unwrap_or_default();
-    if timed_out {
-        log.push_str(&format!(
+    let (text, stderr_closed) =
+        stderr.finish(drain_deadline.saturating_duration_since(Instant::now()));
+    let start = text.len().saturating_sub(LOG_TAIL_BYTES);
+    let mut log = String::from_utf8_lossy(&text[start..]).into_owned();
+    match stopped {
+        None => {}
+        Some(process::Ended::Killed) => log.push_str(&format!(
+            "\nmatrix: the run took longer than {:?}; it ignored SIGTERM for {:?} and was killed with SIGKILL\n",
+            spec.timeout, spec.term_grace
+        )),
+        Some(_) => log.push_str(&format!(
             "\nmatrix: the run took longer than {:?} and was terminated\n",
             spec.timeout
+        )),
+    }
+    if !(closed && stderr_closed) {
+        // Something the run started outlived it and holds its output: stop it, so it cannot
+        // disturb the next run either.
+        process::signal_tree(procfs, root_pid, nix::sys::signal::Signal::SIGKILL);
+        log.push_str(&format!(
+            "\nmatrix: the run's output was still open {:?} after it ended (a leftover process held it); gave up reading and killed the run's process group\n",
+            spec.drain
         ));
     }
     if live {
@@ -286,27 +325,11 @@ pub fn run(spec: &RunSpec, procfs: &ProcFs) -> Result<RunData, Error> {
     })
 }
 
-fn terminate(pid: u32) {
-    if let Ok(pid) = i32::try_from(pid) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    }
-}
-
-/// Runs a preparatory command (a build) in `dir`; its output is shown only when it fails.
-pub fn prepare(dir: &Path, argv: &[String]) -> Result<(), Error> {
+/// Runs a preparatory command (a build) in `dir`, stopped with an error after `limit`; its
+/// output is shown only when it fails.
+pub fn prepare(dir: &Path, argv: &[String], limit: Duration, procfs: &ProcFs) -> Result<(), Error> {
     let command = argv.join(" ");
-    let out = Command::new(&argv[0])
-        .args(&argv[1..])
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| Error::Spawn {
-            command: command.clone(),
-            source,
-        })?;
+    let out = process::output_within(dir, argv, limit, procfs)?;
     if out.status.success() {
         return Ok(());
     }
@@ -362,6 +385,8 @@ mod tests {
             nextest_args: vec!["--partition".into(), "hash:1/2".into()],
             sample_every: Duration::from_millis(20),
             timeout: Duration::from_secs(1),
+            term_grace: process::TERM_GRACE,
+            drain: process::DRAIN_TIMEOUT,
             label: "[1/1]".into(),
         };
         let argv = nextest_command(&spec).join(" ");
@@ -373,11 +398,104 @@ mod tests {
 
     #[test]
     fn a_missing_program_is_a_clear_error() {
-        let err = prepare(Path::new("."), &["matrix-no-such-program-xyz".to_owned()]).unwrap_err();
+        let err = prepare(
+            Path::new("."),
+            &["matrix-no-such-program-xyz".to_owned()],
+            Duration::from_secs(60),
+            &ProcFs::system(),
+        )
+        .unwrap_err();
         assert!(
             err.to_string()
                 .contains("could not start `matrix-no-such-program-xyz`"),
             "{err}"
         );
+    }
+
+    fn spec_with(timeout: Duration, term_grace: Duration, drain: Duration) -> RunSpec {
+        RunSpec {
+            workspace: ".".into(),
+            target_dir: std::env::temp_dir(),
+            mode: "fake".into(),
+            jobs: 1,
+            repeat: 1,
+            nextest_args: Vec::new(),
+            sample_every: Duration::from_millis(20),
+            timeout,
+            term_grace,
+            drain,
+            label: "[1/1]".into(),
+        }
+    }
+
+    fn sh(script: &str) -> Vec<String> {
+        vec!["sh".into(), "-c".into(), script.into()]
+    }
+
+    #[test]
+    fn a_run_that_ignores_sigterm_is_killed_after_the_grace() {
+        let spec = spec_with(
+            Duration::from_millis(300),
+            Duration::from_millis(300),
+            Duration::from_secs(5),
+        );
+        let started = Instant::now();
+        let run = run_argv(
+            &spec,
+            &sh(r#"trap '' TERM; echo '{"type":"test","event":"started","name":"k::t$hangs"}'; sleep 600"#),
+            &ProcFs::system(),
+        )
+        .unwrap();
+        // Without the SIGKILL fallback this waits for the sleep: 10 minutes.
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(run.exit_code, None, "killed by a signal");
+        assert!(run.log.contains("was killed with SIGKILL"), "{}", run.log);
+        assert_eq!(run.tests.len(), 1);
+        assert_eq!(run.tests[0].outcome, crate::events::Outcome::Failed);
+    }
+
+    #[test]
+    fn a_run_whose_output_a_leftover_holds_open_still_ends() {
+        let spec = spec_with(
+            Duration::from_secs(120),
+            process::TERM_GRACE,
+            Duration::from_millis(500),
+        );
+        let started = Instant::now();
+        // The shell exits at once; the background sleep keeps stdout and stderr open.
+        let run = run_argv(
+            &spec,
+            &sh(r#"sleep 600 & echo '{"type":"test","event":"ok","name":"k::t$a","exec_time":0.1}'"#),
+            &ProcFs::system(),
+        )
+        .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(run.exit_code, Some(0));
+        assert_eq!(
+            run.tests.len(),
+            1,
+            "the line written before the exit is kept"
+        );
+        assert!(run.log.contains("gave up reading"), "{}", run.log);
+    }
+
+    #[test]
+    fn a_build_past_its_limit_fails_naming_it() {
+        let err = prepare(
+            Path::new("."),
+            &sh("sleep 600"),
+            Duration::from_millis(200),
+            &ProcFs::system(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err}");
     }
 }

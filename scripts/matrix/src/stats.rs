@@ -113,6 +113,8 @@ mod tests {
             start_s,
             end_s,
             outcome: Outcome::Passed,
+            attempts: 1,
+            slowest_attempt_s: end_s - start_s,
         }
     }
 

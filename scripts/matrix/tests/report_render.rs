@@ -53,6 +53,8 @@ fn sample() -> MatrixData {
                 start_s: start,
                 end_s: start + dur,
                 outcome,
+                attempts: 1,
+                slowest_attempt_s: dur,
             });
             ready.push(ReadyTime {
                 suite: "workflowexecution".into(),
