@@ -27,12 +27,16 @@ mod server;
 mod smp;
 mod status;
 mod store;
+mod tls;
 mod watch;
 
 pub use error::Error;
 pub use faults::{Faults, Match};
-pub use server::{ApiServer, Builder, DEFAULT_WATCH_HISTORY};
+pub use server::{
+    ApiServer, Builder, DEFAULT_WATCH_HISTORY, DEFAULT_WATCH_HISTORY_BYTES, MAX_OBJECT_BYTES,
+};
 pub use status::{ApiError, Cause, Details};
+pub use tls::Ca;
 
 /// The Kubernetes version this server imitates.
 pub const KUBERNETES_VERSION: &str = "v1.37.0";

@@ -8,6 +8,11 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
 
+/// mimalloc returns freed memory to the system, so the process shrinks again after large objects
+/// are deleted; glibc's allocator keeps such blocks in its arenas (see `tests/memory.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Serves the Kubernetes API on loopback from memory until SIGINT or SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "apiserver", version)]
@@ -24,6 +29,17 @@ struct Args {
     /// Run no garbage collector and no namespace controller (envtest's behaviour).
     #[arg(long)]
     no_garbage_collection: bool,
+    /// Serve plain HTTP instead of HTTPS (kubectl then sends no token: use it with clients that
+    /// send the bearer token themselves).
+    #[arg(long, conflicts_with_all = ["ca_cert", "ca_key"])]
+    plain_http: bool,
+    /// PEM certificate of the CA to sign the server's certificate with (with --ca-key); without
+    /// it the server makes a CA of its own, written into the kubeconfig.
+    #[arg(long, value_name = "PATH", requires = "ca_key")]
+    ca_cert: Option<PathBuf>,
+    /// PKCS#8 PEM private key of that CA (with --ca-cert).
+    #[arg(long, value_name = "PATH", requires = "ca_cert")]
+    ca_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -43,6 +59,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .garbage_collection(!args.no_garbage_collection);
     for dir in &args.crds {
         builder = builder.crd_dir(dir);
+    }
+    if args.plain_http {
+        builder = builder.plain_http();
+    }
+    if let (Some(cert), Some(key)) = (&args.ca_cert, &args.ca_key) {
+        let ca = apiserver::Ca::from_files(cert, key).context("loading the CA")?;
+        builder = builder.ca(std::sync::Arc::new(ca));
     }
     let server = builder.start().await.context("starting the API server")?;
     if let Some(path) = &args.kubeconfig {
