@@ -8,11 +8,6 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
 
-/// mimalloc returns freed memory to the system, so the process shrinks again after large objects
-/// are deleted; glibc's allocator keeps such blocks in its arenas (see `tests/memory.rs`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Serves the Kubernetes API on loopback from memory until SIGINT or SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "apiserver", version)]

@@ -25,13 +25,13 @@ use crate::tls::Ca;
 /// this window gets 410 Expired. kube-apiserver's watch cache keeps a comparable number per resource.
 pub const DEFAULT_WATCH_HISTORY: usize = 10_000;
 /// Encoded bytes of the objects the watch history keeps (the JSON of each event's object; in memory
-/// an event costs about twice that or more, its parsed value included). Thousands of events of
+/// an event costs about twice that or more, its parsed value included). About a thousand events of
 /// ordinary test objects (1–2 KiB with their managedFields) stay resumable, while a process that
-/// stored and deleted large objects gets its memory back: the history then holds about 8–16 MB,
-/// within the per-process budget of 40 MB (README) and within 2× of a test process's start
+/// stored and deleted large objects gets its memory back: the history then holds about 4–8 MB,
+/// well within the per-process budget of 40 MB (README) and within 2× of a test process's start
 /// (`tests/memory.rs`). Older events are compacted away as by etcd: resuming from them answers
-/// 410 Expired.
-pub const DEFAULT_WATCH_HISTORY_BYTES: usize = 4 * 1024 * 1024;
+/// 410 Expired, and kube-runtime watchers relist.
+pub const DEFAULT_WATCH_HISTORY_BYTES: usize = 2 * 1024 * 1024;
 /// The largest object a write may store, in encoded bytes: etcd's default `--max-request-bytes`
 /// (1.5 MiB), which kube-apiserver's objects must fit in. Larger writes answer what
 /// kube-apiserver answers: 500 `etcdserver: request is too large`.

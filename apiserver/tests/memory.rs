@@ -1,19 +1,23 @@
 //! Memory comes back after large objects are deleted: the watch history is bounded in bytes, so
 //! the deleted objects' last states do not stay in it, and the freed memory is returned to the
-//! system. A binary of its own with a single test, so that no other test's allocations move the
-//! process's resident set size while it is measured.
+//! system. A binary of its own with a single test, which measures in a child process of its own
+//! (this binary again), so that no other allocations move the resident set size it measures.
 
+use std::io::Read as _;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, PostParams};
 
-/// The allocator the `apiserver` binary uses (see its `main.rs`): glibc's keeps freed 1 MiB blocks
-/// in its arenas, so with it the RSS stays near its peak whatever the server frees (measured: 246
-/// MiB after the deletes from a 25 MiB start; 45 MiB with `MALLOC_MMAP_THRESHOLD_=131072`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+/// Set in the child process that measures.
+const CHILD_VAR: &str = "APISERVER_MEMORY_TEST_CHILD";
+/// glibc's tunable for a fixed mmap threshold of 128 KiB (its default start value): blocks that
+/// large are mapped and unmapped on free. Without it glibc raises the threshold to the size of
+/// the blocks freed and keeps later ones in its arenas: measured RSS 246 MiB after the deletes
+/// from a 25 MiB start.
+const MMAP_THRESHOLD: (&str, &str) = ("MALLOC_MMAP_THRESHOLD_", "131072");
+/// How long the child may take (100 creates and deletes of 1 MiB take seconds).
+const CHILD_TIMEOUT: Duration = Duration::from_secs(120);
 /// Objects created and deleted.
 const OBJECTS: usize = 100;
 /// Payload of each: 1 MiB, under the 1.5 MiB storage limit.
@@ -40,8 +44,60 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn memory_is_returned_after_large_objects_are_deleted() {
+#[test]
+fn memory_is_returned_after_large_objects_are_deleted() {
+    if std::env::var_os(CHILD_VAR).is_some() {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(measure());
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "memory_is_returned_after_large_objects_are_deleted",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_VAR, "1")
+        .env(MMAP_THRESHOLD.0, MMAP_THRESHOLD.1)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the measuring child");
+    let deadline = Instant::now() + CHILD_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the measuring child did not finish within {CHILD_TIMEOUT:?}");
+        }
+        std::thread::sleep(POLL);
+    };
+    let mut output = String::new();
+    for mut stream in [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
+        let _ = stream.read_to_string(&mut output);
+    }
+    eprintln!("{output}");
+    assert!(
+        status.success(),
+        "the measuring child failed: {status}\n{output}"
+    );
+    assert!(
+        output.contains("RSS: start"),
+        "the child measured nothing:\n{output}"
+    );
+}
+
+async fn measure() {
     let server = apiserver::ApiServer::builder()
         .start()
         .await
