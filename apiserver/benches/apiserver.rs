@@ -1,8 +1,11 @@
 //! Prints the API server's figures: start→ready with 5 CRDs, idle RSS of the standalone binary,
-//! GET and create throughput on loopback with the server on one core (a current_thread runtime on
-//! its own thread), and watch latency from write to event. Run: `cargo bench -p apiserver`.
-//! Figures only; nothing is asserted (timing depends on the machine and its load).
+//! new-connection cost, GET and create throughput on loopback with the server on one core (a
+//! current_thread runtime on its own thread), and watch latency from write to event; each over
+//! HTTPS (the default) and plain HTTP, so the cost of TLS reads off directly. Run:
+//! `cargo bench -p apiserver`. Figures only; nothing is asserted (timing depends on the machine
+//! and its load).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -17,6 +20,8 @@ const START_SAMPLES: usize = 200;
 const LOAD_DURATION: Duration = Duration::from_secs(3);
 /// Concurrent keep-alive client connections in the throughput phases.
 const CONNECTIONS: usize = 8;
+/// New connections (each with one GET) timed per transport.
+const CONNECT_SAMPLES: usize = 500;
 /// Write→event samples for the watch latency.
 const WATCH_SAMPLES: usize = 2000;
 
@@ -45,17 +50,51 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn connect(url: &str) -> SendRequest<Full<Bytes>> {
-    let addr = url.trim_start_matches("http://").to_owned();
-    let stream = tokio::net::TcpStream::connect(&addr)
+/// How a bench client reaches a server: its address, token and (for HTTPS) the CA to trust.
+#[derive(Clone)]
+struct Target {
+    addr: std::net::SocketAddr,
+    token: String,
+    ca: Option<Arc<apiserver::Ca>>,
+}
+
+fn transport(plain: bool) -> &'static str {
+    if plain { "plain HTTP" } else { "HTTPS" }
+}
+
+fn builder(plain: bool) -> apiserver::Builder {
+    let b = apiserver::ApiServer::builder();
+    if plain { b.plain_http() } else { b }
+}
+
+async fn connect(target: &Target) -> SendRequest<Full<Bytes>> {
+    let stream = tokio::net::TcpStream::connect(target.addr)
         .await
         .expect("connect");
     stream.set_nodelay(true).expect("nodelay");
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    sender
+    match &target.ca {
+        None => {
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            sender
+        }
+        Some(ca) => {
+            let connector =
+                tokio_rustls::TlsConnector::from(ca.client_config().expect("client config"));
+            let name = rustls::pki_types::ServerName::IpAddress(target.addr.ip().into());
+            let tls = connector
+                .connect(name, stream)
+                .await
+                .expect("TLS handshake");
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            sender
+        }
+    }
 }
 
 async fn request(
@@ -80,7 +119,7 @@ async fn request(
     code
 }
 
-fn bench_start() {
+fn bench_start(plain: bool) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -91,7 +130,7 @@ fn bench_start() {
     rt.block_on(async {
         for _ in 0..START_SAMPLES {
             let t = Instant::now();
-            let mut b = apiserver::ApiServer::builder();
+            let mut b = builder(plain);
             for c in &crds {
                 b = b.crd(c.clone());
             }
@@ -102,7 +141,8 @@ fn bench_start() {
     });
     samples.sort();
     println!(
-        "start→ready with 5 CRDs: median {}, p90 {}, max {} ({START_SAMPLES} starts)",
+        "{}: start→ready with 5 CRDs: median {}, p90 {}, max {} ({START_SAMPLES} starts)",
+        transport(plain),
         ms(percentile(&samples, 0.5)),
         ms(percentile(&samples, 0.9)),
         ms(*samples.last().expect("samples"))
@@ -139,10 +179,11 @@ fn bench_idle_rss() {
     );
 }
 
-/// Runs the server on a current_thread runtime on its own thread (one core) and returns its handle data.
-fn server_on_one_core() -> (
-    String,
-    String,
+/// Runs the server on a current_thread runtime on its own thread (one core) and returns how to reach it.
+fn server_on_one_core(
+    plain: bool,
+) -> (
+    Target,
     std::sync::mpsc::Sender<()>,
     std::thread::JoinHandle<()>,
 ) {
@@ -154,38 +195,75 @@ fn server_on_one_core() -> (
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let server = apiserver::ApiServer::builder()
-                .start()
-                .await
-                .expect("start");
+            let server = builder(plain).start().await.expect("start");
             info_tx
-                .send((server.url().to_owned(), server.token().to_owned()))
+                .send(Target {
+                    addr: server.addr(),
+                    token: server.token().to_owned(),
+                    ca: server.ca().cloned(),
+                })
                 .expect("send info");
             let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
             server.shutdown().await;
         });
     });
-    let (url, token) = info_rx.recv().expect("server info");
-    (url, token, stop_tx, handle)
+    let target = info_rx.recv().expect("server info");
+    (target, stop_tx, handle)
 }
 
-fn bench_throughput() {
-    let (url, token, stop, handle) = server_on_one_core();
+/// What a client pays for a new connection: connect (+ TLS handshake) and one GET.
+fn bench_connect(plain: bool) {
+    let (target, stop, handle) = server_on_one_core(plain);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let mut samples = Vec::with_capacity(CONNECT_SAMPLES);
+    rt.block_on(async {
+        for _ in 0..CONNECT_SAMPLES {
+            let t = Instant::now();
+            let mut s = connect(&target).await;
+            let code = request(
+                &mut s,
+                &target.token,
+                "GET",
+                "/api/v1/namespaces/default",
+                None,
+            )
+            .await;
+            assert_eq!(code, 200);
+            samples.push(t.elapsed());
+        }
+    });
+    samples.sort();
+    println!(
+        "{}: new connection + first GET: median {}, p90 {} ({CONNECT_SAMPLES} connections)",
+        transport(plain),
+        ms(percentile(&samples, 0.5)),
+        ms(percentile(&samples, 0.9)),
+    );
+    stop.send(()).expect("stop");
+    handle.join().expect("server thread");
+}
+
+fn bench_throughput(plain: bool) {
+    let (target, stop, handle) = server_on_one_core(plain);
+    let token = target.token.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("client runtime");
     rt.block_on(async {
-        let mut s = connect(&url).await;
+        let mut s = connect(&target).await;
         let code = request(&mut s, &token, "POST", "/api/v1/namespaces/default/configmaps", Some(json!({"metadata": {"name": "target"}, "data": {"k": "v"}}).to_string())).await;
         assert_eq!(code, 201);
         for (what, method) in [("GET", "GET"), ("create", "POST")] {
             let deadline = Instant::now() + LOAD_DURATION;
             let mut tasks = Vec::new();
             for c in 0..CONNECTIONS {
-                let (url, token) = (url.clone(), token.clone());
+                let (target, token) = (target.clone(), token.clone());
                 tasks.push(tokio::spawn(async move {
-                    let mut s = connect(&url).await;
+                    let mut s = connect(&target).await;
                     let mut n = 0u64;
                     while Instant::now() < deadline {
                         let code = if method == "GET" {
@@ -206,23 +284,24 @@ fn bench_throughput() {
                 total += t.await.expect("client");
             }
             let secs = start.elapsed().as_secs_f64();
-            println!("{what} throughput, server on one core, {CONNECTIONS} loopback connections: {:.0} requests/s ({total} in {secs:.2} s)", total as f64 / secs);
+            println!("{}: {what} throughput, server on one core, {CONNECTIONS} loopback connections: {:.0} requests/s ({total} in {secs:.2} s)", transport(plain), total as f64 / secs);
         }
     });
     stop.send(()).expect("stop");
     handle.join().expect("server thread");
 }
 
-fn bench_watch_latency() {
-    let (url, token, stop, handle) = server_on_one_core();
+fn bench_watch_latency(plain: bool) {
+    let (target, stop, handle) = server_on_one_core(plain);
+    let token = target.token.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("client runtime");
     rt.block_on(async {
-        let mut w = connect(&url).await;
+        let mut w = connect(&target).await;
         // Start from "now": ask for the current resourceVersion first.
-        let mut s = connect(&url).await;
+        let mut s = connect(&target).await;
         let rv = {
             s.ready().await.expect("ready");
             let req = http::Request::builder()
@@ -264,7 +343,8 @@ fn bench_watch_latency() {
         }
         samples.sort();
         println!(
-            "watch latency write→event (from sending the create to receiving its event): p50 {}, p99 {}, max {} ({WATCH_SAMPLES} writes)",
+            "{}: watch latency write→event (from sending the create to receiving its event): p50 {}, p99 {}, max {} ({WATCH_SAMPLES} writes)",
+            transport(plain),
             ms(percentile(&samples, 0.5)),
             ms(percentile(&samples, 0.99)),
             ms(*samples.last().expect("samples"))
@@ -279,8 +359,11 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    bench_start();
     bench_idle_rss();
-    bench_throughput();
-    bench_watch_latency();
+    for plain in [false, true] {
+        bench_start(plain);
+        bench_connect(plain);
+        bench_throughput(plain);
+        bench_watch_latency(plain);
+    }
 }

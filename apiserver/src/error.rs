@@ -71,4 +71,16 @@ pub enum Error {
         "cannot inject HTTP status {code}: an injected fault must be an error code from 400 to 599"
     )]
     FaultCode { code: u16 },
+    /// A certificate or key for the server's TLS could not be made or read.
+    #[error(
+        "TLS setup failed while {what}: {message}; give a PEM certificate and PKCS#8 PEM key of a CA, or let the server make its own CA"
+    )]
+    Tls { what: String, message: String },
+    /// A CA certificate or key file could not be read.
+    #[error("failed to read {path}: {source}; check that the CA files exist and are readable")]
+    ReadTls {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -143,30 +143,13 @@ fn authorized(state: &State, req: &Request<Incoming>) -> bool {
     else {
         return false;
     };
-    let presented = if let Some(token) = value
+    // Bearer tokens only, as kube-apiserver (no Basic auth since 1.19): kubeconfigs carry the token
+    // in the user entry, which client-go sends over TLS.
+    let Some(presented) = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
-    {
-        token.trim().to_owned()
-    } else if let Some(basic) = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-    {
-        // kubectl (client-go) sends no kubeconfig credentials over plain HTTP, but Go's HTTP client
-        // turns user info in the server URL into Basic auth; the kubeconfig written here puts the
-        // token there as the password (see `ApiServer::write_kubeconfig`).
-        use base64::Engine;
-        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim()) else {
-            return false;
-        };
-        let Ok(text) = String::from_utf8(decoded) else {
-            return false;
-        };
-        match text.split_once(':') {
-            Some((_, password)) => password.to_owned(),
-            None => return false,
-        }
-    } else {
+        .map(str::trim)
+    else {
         return false;
     };
     // Constant-time comparison is unnecessary on loopback test servers, but cheap.

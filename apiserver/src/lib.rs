@@ -37,13 +37,17 @@ mod store;
 mod subresources;
 mod tokens;
 mod validation;
+mod tls;
 mod watch;
 
 pub use error::Error;
 pub use faults::{Faults, Match};
 pub use registry::ServiceRangesError;
-pub use server::{ApiServer, Builder, DEFAULT_WATCH_HISTORY};
+pub use server::{
+    ApiServer, Builder, DEFAULT_WATCH_HISTORY, DEFAULT_WATCH_HISTORY_BYTES, MAX_OBJECT_BYTES,
+};
 pub use status::{ApiError, Cause, Details};
+pub use tls::Ca;
 
 /// The Kubernetes version this server imitates.
 pub const KUBERNETES_VERSION: &str = "v1.37.0";

@@ -34,6 +34,17 @@ struct Args {
     /// (envtest's behaviour).
     #[arg(long)]
     no_namespace_defaults: bool,
+    /// Serve plain HTTP instead of HTTPS (kubectl then sends no token: use it with clients that
+    /// send the bearer token themselves).
+    #[arg(long, conflicts_with_all = ["ca_cert", "ca_key"])]
+    plain_http: bool,
+    /// PEM certificate of the CA to sign the server's certificate with (with --ca-key); without
+    /// it the server makes a CA of its own, written into the kubeconfig.
+    #[arg(long, value_name = "PATH", requires = "ca_key")]
+    ca_cert: Option<PathBuf>,
+    /// PKCS#8 PEM private key of that CA (with --ca-cert).
+    #[arg(long, value_name = "PATH", requires = "ca_cert")]
+    ca_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -56,6 +67,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .namespace_defaults(!args.no_namespace_defaults);
     for dir in &args.crds {
         builder = builder.crd_dir(dir);
+    }
+    if args.plain_http {
+        builder = builder.plain_http();
+    }
+    if let (Some(cert), Some(key)) = (&args.ca_cert, &args.ca_key) {
+        let ca = apiserver::Ca::from_files(cert, key).context("loading the CA")?;
+        builder = builder.ca(std::sync::Arc::new(ca));
     }
     let server = builder.start().await.context("starting the API server")?;
     if let Some(path) = &args.kubeconfig {

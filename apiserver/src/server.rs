@@ -1,5 +1,6 @@
-//! Owns the server's lifecycle: the builder, CRD loading, the accept loop, and the handle tests use
-//! (URL, token, kube config and client, kubeconfig file, request log, shutdown).
+//! Owns the server's lifecycle: the builder, CRD loading, the accept loop (HTTPS unless plain HTTP
+//! is asked for), and the handle tests use (URL, token, CA, kube config and client, kubeconfig
+//! file, request log, shutdown).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,13 +18,29 @@ use tokio_util::task::TaskTracker;
 use crate::RequestRecord;
 use crate::error::Error;
 use crate::http::{self, State};
-use crate::store::{Store, Target, WriteOpts};
+use crate::store::{Limits, Store, Target, WriteOpts};
+use crate::tls::Ca;
 
 /// Watch events kept for resuming watches and paging lists; a watch or continue token older than
 /// this window gets 410 Expired. kube-apiserver's watch cache keeps a comparable number per resource.
 pub const DEFAULT_WATCH_HISTORY: usize = 10_000;
+/// Encoded bytes of the objects the watch history keeps (the JSON of each event's object; in memory
+/// an event costs about twice that or more, its parsed value included). About a thousand events of
+/// ordinary test objects (1–2 KiB with their managedFields) stay resumable, while a process that
+/// stored and deleted large objects gets its memory back: the history then holds about 4–8 MB,
+/// well within the per-process budget of 40 MB (README) and within 2× of a test process's start
+/// (`tests/memory.rs`). Older events are compacted away as by etcd: resuming from them answers
+/// 410 Expired, and kube-runtime watchers relist.
+pub const DEFAULT_WATCH_HISTORY_BYTES: usize = 2 * 1024 * 1024;
+/// The largest object a write may store, in encoded bytes: etcd's default `--max-request-bytes`
+/// (1.5 MiB), which kube-apiserver's objects must fit in. Larger writes answer what
+/// kube-apiserver answers: 500 `etcdserver: request is too large`.
+pub const MAX_OBJECT_BYTES: usize = 1536 * 1024;
 /// How long `shutdown()` waits for open connections to finish after cancelling them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long a client may take to finish the TLS handshake before its connection is dropped, so a
+/// client that connects and says nothing cannot hold a task for ever.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes of randomness in the bearer token.
 const TOKEN_BYTES: usize = 24;
 
@@ -34,10 +51,14 @@ pub struct Builder {
     crds: Vec<(String, Value)>,
     listen: Option<SocketAddr>,
     history: Option<usize>,
+    history_bytes: Option<usize>,
+    max_object_bytes: Option<usize>,
     garbage_collection: Option<bool>,
     service_cidr: Option<String>,
     node_port_range: Option<String>,
     namespace_defaults: Option<bool>,
+    ca: Option<Arc<Ca>>,
+    plain_http: bool,
 }
 
 impl Builder {
@@ -67,6 +88,37 @@ impl Builder {
     /// Keeps `events` watch events (default [`DEFAULT_WATCH_HISTORY`]); small values make 410 Expired easy to test.
     pub fn watch_history(mut self, events: usize) -> Self {
         self.history = Some(events);
+        self
+    }
+
+    /// Keeps at most `bytes` of encoded objects in the watch history (default
+    /// [`DEFAULT_WATCH_HISTORY_BYTES`]); whichever of this and [`Builder::watch_history`] is
+    /// reached first compacts the oldest events.
+    pub fn watch_history_bytes(mut self, bytes: usize) -> Self {
+        self.history_bytes = Some(bytes);
+        self
+    }
+
+    /// Refuses to store objects whose encoding is over `bytes` (default [`MAX_OBJECT_BYTES`],
+    /// etcd's default request limit) with kube-apiserver's 500 `etcdserver: request is too
+    /// large`. Request bodies stay limited to 3 MiB whatever this is.
+    pub fn max_object_bytes(mut self, bytes: usize) -> Self {
+        self.max_object_bytes = Some(bytes);
+        self
+    }
+
+    /// Signs the server's certificate with `ca` (e.g. one CA for a whole test run, so one trusted
+    /// certificate covers every server) instead of the CA made once per process.
+    pub fn ca(mut self, ca: Arc<Ca>) -> Self {
+        self.ca = Some(ca);
+        self
+    }
+
+    /// Serves plain HTTP instead of HTTPS. kubectl and other client-go programs then send no
+    /// credentials (they only send kubeconfig credentials over TLS), so only clients that send the
+    /// bearer token themselves (kube-rs, hand-made ones) get in.
+    pub fn plain_http(mut self) -> Self {
+        self.plain_http = true;
         self
     }
 
@@ -113,7 +165,11 @@ impl Builder {
                 .unwrap_or(crate::registry::DEFAULT_NODE_PORT_RANGE),
         )?;
         let store = Store::new(
-            self.history.unwrap_or(DEFAULT_WATCH_HISTORY),
+            Limits {
+                history_events: self.history.unwrap_or(DEFAULT_WATCH_HISTORY),
+                history_bytes: self.history_bytes.unwrap_or(DEFAULT_WATCH_HISTORY_BYTES),
+                max_object_bytes: self.max_object_bytes.unwrap_or(MAX_OBJECT_BYTES),
+            },
             self.garbage_collection.unwrap_or(true),
             ranges,
         );
@@ -136,6 +192,18 @@ impl Builder {
         let local = listener
             .local_addr()
             .map_err(|source| Error::Bind { addr, source })?;
+        let (tls, ca) = if self.plain_http {
+            (None, None)
+        } else {
+            let ca = match self.ca {
+                Some(ca) => ca,
+                None => Ca::process()?,
+            };
+            (
+                Some(tokio_rustls::TlsAcceptor::from(ca.server_config()?)),
+                Some(ca),
+            )
+        };
         let token: String = (0..TOKEN_BYTES)
             .map(|_| format!("{:02x}", rand::random::<u8>()))
             .collect();
@@ -153,19 +221,38 @@ impl Builder {
         // Tracked, so that `shutdown()` returns only after the listener is closed.
         runtime.spawn(tracker.track_future(accept_loop(
             listener,
+            tls,
             state.clone(),
             cancel.clone(),
             tracker.clone(),
         )));
+        let scheme = if ca.is_some() { "https" } else { "http" };
         Ok(ApiServer {
-            url: format!("http://{local}"),
+            url: format!("{scheme}://{local}"),
             addr: local,
+            ca,
             token,
             state,
             cancel,
             tracker,
         })
     }
+}
+
+/// A kubeconfig naming the server at `url`, trusting `ca` and authenticating with `token`.
+fn kubeconfig_text(url: &str, ca: Option<&Ca>, token: &str) -> String {
+    use base64::Engine;
+    let ca_line = ca
+        .map(|ca| {
+            format!(
+                "    certificate-authority-data: {}\n",
+                base64::engine::general_purpose::STANDARD.encode(ca.cert_pem())
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: apiserver\n  cluster:\n    server: {url}\n{ca_line}contexts:\n- name: apiserver\n  context:\n    cluster: apiserver\n    user: apiserver\n    namespace: default\ncurrent-context: apiserver\nusers:\n- name: apiserver\n  user:\n    token: {token}\n"
+    )
 }
 
 fn install_crd(store: &Store, origin: &str, crd: Value) -> Result<(), Error> {
@@ -230,6 +317,7 @@ fn read_crd_dir(dir: &Path) -> Result<Vec<(String, Value)>, Error> {
 
 async fn accept_loop(
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     state: Arc<State>,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -251,18 +339,43 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let state = state.clone();
         let cancel = cancel.clone();
+        let tls = tls.clone();
+        // The handshake runs in the connection's task, so a slow client never stalls accepting.
         tracker.spawn(async move {
-            let service = hyper::service::service_fn(move |req| http::handle(state.clone(), req));
-            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = cancel.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
+            match tls {
+                None => serve(TokioIo::new(stream), state, cancel).await,
+                Some(acceptor) => {
+                    let handshake = tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        h = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => h,
+                    };
+                    match handshake {
+                        Ok(Ok(stream)) => serve(TokioIo::new(stream), state, cancel).await,
+                        // A client that does not trust the CA, or speaks plain HTTP, fails here:
+                        // its own error says why; the server only notes it.
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
                 }
             }
         });
+    }
+}
+
+/// Serves HTTP/1.1 on one connection until it closes or the server shuts down.
+async fn serve<I>(io: I, state: Arc<State>, cancel: CancellationToken)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| http::handle(state.clone(), req));
+    let conn = http1::Builder::new().serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = cancel.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
+        }
     }
 }
 
@@ -270,6 +383,8 @@ async fn accept_loop(
 pub struct ApiServer {
     url: String,
     addr: SocketAddr,
+    /// The CA that signed the server's certificate (None: plain HTTP).
+    ca: Option<Arc<Ca>>,
     token: String,
     state: Arc<State>,
     cancel: CancellationToken,
@@ -290,7 +405,7 @@ impl ApiServer {
         Builder::default()
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `https://127.0.0.1:PORT` (`http://` when built with [`Builder::plain_http`]).
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -305,12 +420,18 @@ impl ApiServer {
         &self.token
     }
 
-    /// A kube config for this server (default namespace `default`).
+    /// The CA clients must trust (None when serving plain HTTP).
+    pub fn ca(&self) -> Option<&Arc<Ca>> {
+        self.ca.as_ref()
+    }
+
+    /// A kube config for this server (default namespace `default`), trusting the server's CA.
     pub fn kube_config(&self) -> kube::Config {
         let uri = self.url.parse().unwrap_or_default();
         let mut config = kube::Config::new(uri);
         config.default_namespace = "default".into();
         config.auth_info.token = Some(self.token.clone().into());
+        config.root_cert = self.ca.as_ref().map(|ca| vec![ca.cert_der().to_vec()]);
         config
     }
 
@@ -324,20 +445,15 @@ impl ApiServer {
 
     /// Writes a kubeconfig for this server to `path` with mode 0600 (it holds the token).
     ///
-    /// The token is in the user entry (kube-rs and most clients send it as a bearer token) and also
-    /// as the password in the server URL (`http://token:TOKEN@127.0.0.1:PORT`): kubectl and other
-    /// client-go programs never send kubeconfig credentials over plain HTTP, but Go's HTTP client
-    /// sends URL user info as Basic auth, which this server accepts when the password is the token.
+    /// The CA is inline (`certificate-authority-data`) and the token is in the user entry only,
+    /// where kubectl and kube-rs send it as a bearer token; the server URL carries no credentials.
+    /// With [`Builder::plain_http`] kubectl sends no token (client-go sends kubeconfig
+    /// credentials over TLS only), so kubectl needs the default HTTPS.
     pub fn write_kubeconfig(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let path = path.as_ref();
-        let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: apiserver\n  cluster:\n    server: {}\ncontexts:\n- name: apiserver\n  context:\n    cluster: apiserver\n    user: apiserver\n    namespace: default\ncurrent-context: apiserver\nusers:\n- name: apiserver\n  user:\n    token: {}\n",
-            self.url
-                .replacen("http://", &format!("http://token:{}@", self.token), 1),
-            self.token
-        );
+        let text = kubeconfig_text(&self.url, self.ca.as_deref(), &self.token);
         let err = |source| Error::WriteKubeconfig {
             path: path.to_owned(),
             source,

@@ -219,6 +219,12 @@ impl ApiError {
         Self::plain(410, "Expired", message)
     }
 
+    /// 500 with no reason (StatusReasonUnknown): how kube-apiserver answers a storage error it has
+    /// no Status for, e.g. etcd's `etcdserver: request is too large`, with the error as the message.
+    pub fn internal_unknown(message: impl Into<String>) -> Self {
+        Self::plain(500, "", message)
+    }
+
     /// 413 RequestEntityTooLarge.
     pub fn too_large(limit: usize) -> Self {
         Self::plain(
@@ -283,6 +289,12 @@ impl ApiError {
             "message": self.message,
             "reason": self.reason,
         });
+        if self.reason.is_empty() {
+            // metav1.Status.reason is omitempty: StatusReasonUnknown is sent as no reason at all.
+            if let Some(m) = status.as_object_mut() {
+                m.remove("reason");
+            }
+        }
         if let Some(d) = &self.details {
             let mut details = serde_json::Map::new();
             if !d.name.is_empty() {

@@ -252,12 +252,29 @@ struct ContinueToken {
     name: String,
 }
 
+/// How much the store keeps: the watch history's bounds and the per-object storage limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Events kept in the watch history at most.
+    pub history_events: usize,
+    /// Encoded bytes (the JSON of each event's object) kept in the watch history at most.
+    pub history_bytes: usize,
+    /// The largest encoded object a write may store (etcd's `--max-request-bytes`).
+    pub max_object_bytes: usize,
+}
+
+/// The message etcd answers a write over `--max-request-bytes` with, which kube-apiserver passes on
+/// unchanged as a 500 (`endpoints/handlers/rest.go` `isTooLargeError` only decides the retry).
+const REQUEST_TOO_LARGE: &str = "etcdserver: request is too large";
+
 struct Inner {
     rv: u64,
     catalog: Arc<Catalog>,
     objects: HashMap<Arc<str>, BTreeMap<ObjKey, Arc<Stored>>>,
     history: VecDeque<Arc<Event>>,
-    history_cap: usize,
+    limits: Limits,
+    /// The encoded size of the objects the events in `history` introduced (see `event_bytes`).
+    history_bytes: usize,
     /// Every event with a resourceVersion above this is still in `history`.
     compacted: u64,
     /// The garbage collector and namespace controller run (off: envtest's behaviour).
@@ -394,6 +411,31 @@ fn prune_and_default(
     Ok(warnings)
 }
 
+/// What an event holds on to, for the history's byte bound: the encoding of the object it
+/// introduced. Its `prev` is not counted: it is the object of an earlier event, or of an object the
+/// store holds anyway, except for the first event of each object in the history.
+fn event_bytes(ev: &Event) -> usize {
+    ev.obj.json.len()
+}
+
+/// The length of `v`'s JSON encoding, without building it.
+fn encoded_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a Value into a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, v);
+    count.0
+}
+
 impl Inner {
     fn resolve(&self, t: &Target<'_>) -> Result<Arc<ResourceInfo>, ApiError> {
         self.catalog
@@ -461,15 +503,52 @@ impl Inner {
             obj: stored.clone(),
             prev,
         });
-        if self.history.len() >= self.history_cap
-            && let Some(old) = self.history.pop_front()
-        {
-            self.compacted = old.rv;
-        }
+        self.history_bytes += event_bytes(&event);
         self.history.push_back(event.clone());
+        self.compact();
         // No receivers is fine: nobody is watching.
         let _ = tx.send(event);
         stored
+    }
+
+    /// Drops the oldest events until the history is within both of its bounds, as etcd's
+    /// compaction does: a watch or `continue` token older than what is left answers 410 Expired.
+    /// The newest event may go too when it alone is over the byte bound (a watch from the current
+    /// resourceVersion needs no history).
+    fn compact(&mut self) {
+        while self.history.len() > self.limits.history_events
+            || self.history_bytes > self.limits.history_bytes
+        {
+            let Some(old) = self.history.pop_front() else {
+                break;
+            };
+            self.history_bytes -= event_bytes(&old);
+            self.compacted = old.rv;
+        }
+    }
+
+    /// Refuses an object whose encoding is over the storage limit with etcd's error, as
+    /// kube-apiserver passes it on (500, no reason). Like kube-apiserver's create/update/patch
+    /// handlers, an ordinary write first retries without `metadata.managedFields` (which can be
+    /// large): when the object fits without them it is stored without them. An apply does not
+    /// retry (its managedFields are what it computed). Measured on the JSON this store keeps;
+    /// kube-apiserver measures etcd's request, protobuf for built-in types, JSON for custom
+    /// resources.
+    fn check_size(&self, obj: &mut Value, fields: &Fields) -> Result<(), ApiError> {
+        let limit = self.limits.max_object_bytes;
+        if encoded_len(obj) <= limit {
+            return Ok(());
+        }
+        if *fields != Fields::Applied
+            && let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+            && let Some(managed) = m.remove("managedFields")
+        {
+            if encoded_len(obj) <= limit {
+                return Ok(());
+            }
+            meta_mut(obj).insert("managedFields".into(), managed);
+        }
+        Err(ApiError::internal_unknown(REQUEST_TOO_LARGE))
     }
 
     /// The objects of `resource` as they were at resourceVersion `rv`, rebuilt by undoing later events.
@@ -552,19 +631,25 @@ impl Inner {
 }
 
 impl Store {
-    /// An empty store holding `history` events for watches, with the built-in catalogue, handing
-    /// out Service addresses from `ranges`.
-    pub fn new(history: usize, garbage_collection: bool, ranges: ServiceRanges) -> Self {
+    /// An empty store within `limits`, with the built-in catalogue, handing out Service
+    /// addresses from `ranges`.
+    pub fn new(limits: Limits, garbage_collection: bool, ranges: ServiceRanges) -> Self {
+        let history = limits.history_events.max(1);
         // The broadcast channel holds as many events as the history: a watcher that falls further
-        // behind is closed and resumes from its last resourceVersion (or relists on 410).
-        let (events, _) = broadcast::channel(history.max(1));
+        // behind is closed and resumes from its last resourceVersion (or relists on 410). A slot
+        // releases its event once every receiver has read it, so it holds no memory for long.
+        let (events, _) = broadcast::channel(history);
         Self {
             inner: Mutex::new(Inner {
                 rv: 0,
                 catalog: Arc::new(Catalog::builtin()),
                 objects: HashMap::new(),
                 history: VecDeque::with_capacity(history.min(1024)),
-                history_cap: history.max(1),
+                limits: Limits {
+                    history_events: history,
+                    ..limits
+                },
+                history_bytes: 0,
                 compacted: 0,
                 gc: garbage_collection,
                 uids: HashMap::new(),
@@ -856,6 +941,7 @@ impl Store {
                 warnings,
             });
         }
+        g.check_size(&mut obj, &opts.fields)?;
         let stored = g.commit(
             &self.events,
             &info.store_key(),
@@ -1347,6 +1433,7 @@ impl Store {
                 warnings,
             });
         }
+        g.check_size(&mut new, &opts.fields)?;
         let resource = info.store_key();
         let stored = g.commit(
             &self.events,

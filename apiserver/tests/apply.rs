@@ -12,7 +12,6 @@ use bytes::Bytes;
 use common::{WAIT, eventually, raw, send, widget_crd};
 use futures::StreamExt;
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -82,16 +81,11 @@ async fn request(
     user_agent: Option<&str>,
     body: impl Into<Bytes>,
 ) -> (u16, Value) {
-    let addr = s.url().trim_start_matches("http://");
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
+    let (mut sender, addr) = common::connect(s).await;
     let mut req = http::Request::builder()
         .method(method)
         .uri(path)
-        .header("host", addr)
+        .header("host", &addr)
         .header("authorization", format!("Bearer {}", s.token()))
         .header("content-type", content_type);
     if let Some(ua) = user_agent {

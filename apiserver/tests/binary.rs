@@ -29,7 +29,13 @@ async fn run_until_signal(signal: Signal) {
         .expect("URL in time")
         .expect("read")
         .expect("a first line");
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let text = std::fs::read_to_string(&kubeconfig).expect("read the kubeconfig");
+    assert!(text.contains("certificate-authority-data: "), "{text}");
+    assert!(
+        text.contains(&format!("server: {url}\n")),
+        "no credentials in the URL: {text}"
+    );
 
     let kc = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig written");
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())

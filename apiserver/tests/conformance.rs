@@ -216,7 +216,7 @@ async fn secrets_fold_string_data_into_data() {
 async fn unauthenticated_requests_get_401_status() {
     let s = server().await;
     for token in [None, Some("wrong")] {
-        let r = raw_with(s.url(), token, "GET", "/api/v1/namespaces", None, "").await;
+        let r = raw_with(&s, token, "GET", "/api/v1/namespaces", None, "").await;
         assert_eq!(r.code, 401);
         assert_eq!(
             r.body,
@@ -224,15 +224,11 @@ async fn unauthenticated_requests_get_401_status() {
         );
     }
     assert_eq!(
-        raw_with(s.url(), None, "GET", "/healthz", None, "")
-            .await
-            .code,
+        raw_with(&s, None, "GET", "/healthz", None, "").await.code,
         200
     );
     assert_eq!(
-        raw_with(s.url(), None, "GET", "/version", None, "")
-            .await
-            .body["gitVersion"],
+        raw_with(&s, None, "GET", "/version", None, "").await.body["gitVersion"],
         "v1.37.0"
     );
 }

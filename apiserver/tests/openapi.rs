@@ -6,7 +6,6 @@ mod common;
 use bytes::Bytes;
 use common::{WAIT, eventually, send, widget_crd};
 use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 /// An answer with its raw headers (the shared helper sends no request headers besides auth).
@@ -30,14 +29,7 @@ impl Got {
 }
 
 async fn get(server: &apiserver::ApiServer, path: &str, headers: &[(&str, &str)]) -> Got {
-    let addr = server.url().trim_start_matches("http://").to_owned();
-    let stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect to the API server");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
+    let (mut sender, addr) = common::connect(server).await;
     let mut req = http::Request::builder()
         .method("GET")
         .uri(path)

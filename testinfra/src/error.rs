@@ -28,6 +28,13 @@ pub enum Error {
         user: &'static str,
     },
 
+    /// The run's certificate authority could not be made.
+    #[error("run CA: could not make the test run's certificate authority: {message}")]
+    Ca {
+        /// What failed, and rcgen's error.
+        message: String,
+    },
+
     /// A filesystem operation failed.
     #[error("{component}: could not {action} {}: {source}", path.display())]
     Io {

@@ -15,10 +15,12 @@
 //! and errors quote that file.
 
 pub mod binaries;
+pub mod ca;
 mod daemon;
 #[cfg(feature = "docker")]
 mod docker;
 mod error;
+pub mod leaks;
 mod logs;
 pub mod ports;
 pub mod postgres;
@@ -30,6 +32,7 @@ pub mod secret;
 mod shared;
 mod supervisor;
 
+pub use ca::{CaFiles, TEST_CA_CERT_FILE, TEST_CA_KEY_FILE, write_run_ca};
 pub use error::{Error, Result};
 pub use process::ProcId;
 pub use provider::{INFRA_VAR, Infra, POSTGRES_URL_VAR, Provider, REDIS_URL_VAR};

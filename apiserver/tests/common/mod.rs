@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
@@ -20,23 +21,54 @@ pub struct Raw {
     pub headers: http::HeaderMap,
 }
 
+/// Opens one HTTP/1.1 connection to the server, over TLS trusting the server's CA unless it serves
+/// plain HTTP; returns the sender and the `host` header value.
+pub async fn connect<B>(server: &apiserver::ApiServer) -> (SendRequest<B>, String)
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let addr = server.addr();
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the API server");
+    let sender = match server.ca() {
+        None => {
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            sender
+        }
+        Some(ca) => {
+            let connector =
+                tokio_rustls::TlsConnector::from(ca.client_config().expect("client TLS config"));
+            let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+            let tls = tokio::time::timeout(WAIT, connector.connect(name, stream))
+                .await
+                .expect("TLS handshake in time")
+                .expect("TLS handshake");
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            sender
+        }
+    };
+    (sender, addr.to_string())
+}
+
 /// Sends one HTTP/1.1 request to the server, with or without the bearer token.
 pub async fn raw_with(
-    url: &str,
+    server: &apiserver::ApiServer,
     token: Option<&str>,
     method: &str,
     path: &str,
     content_type: Option<&str>,
     body: impl Into<Bytes>,
 ) -> Raw {
-    let addr = url.trim_start_matches("http://");
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to the API server");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
+    let (mut sender, addr) = connect(server).await;
     let mut req = http::Request::builder()
         .method(method)
         .uri(path)
@@ -72,7 +104,7 @@ pub async fn raw(
     body: impl Into<Bytes>,
 ) -> Raw {
     raw_with(
-        server.url(),
+        server,
         Some(server.token()),
         method,
         path,
@@ -198,14 +230,7 @@ impl WatchLines {
 
 /// Opens a watch (`path` includes `watch=1` and any parameters).
 pub async fn watch(server: &apiserver::ApiServer, path: &str) -> WatchLines {
-    let addr = server.url().trim_start_matches("http://").to_owned();
-    let stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
+    let (mut sender, addr) = connect(server).await;
     let req = http::Request::builder()
         .uri(path)
         .header("host", addr)

@@ -137,6 +137,8 @@ fn warm(dir: &Path) -> Option<Vec<(&'static str, String)>> {
             testinfra::DS_POSTGRES_URL_FILE,
             testinfra::DS_REDIS_URL_FILE,
             testinfra::DS_RUN_DIR,
+            testinfra::TEST_CA_CERT_FILE,
+            testinfra::TEST_CA_KEY_FILE,
             hapi_mock::HAPI_URL_VAR,
         ]
         .into_iter()

@@ -107,6 +107,9 @@ pub fn start_all(run: &RunDir, provider: &Provider) -> anyhow::Result<Vec<(&'sta
     let redis_file = run.write_secret("redis-url", infra.redis_url())?;
     infra.detach();
 
+    // One CA for the run: every test process's API servers are signed by it (key: 0600 file).
+    let ca = testinfra::write_run_ca(run)?;
+
     let (addr, hapi_addr) = start_datastorage(run, &pg_file, &redis_file, &token_file)?;
     Ok(vec![
         (DS_URL, format!("http://{addr}")),
@@ -115,6 +118,8 @@ pub fn start_all(run: &RunDir, provider: &Provider) -> anyhow::Result<Vec<(&'sta
         (DS_POSTGRES_URL_FILE, pg_file.display().to_string()),
         (DS_REDIS_URL_FILE, redis_file.display().to_string()),
         (DS_RUN_DIR, run.path().display().to_string()),
+        (testinfra::TEST_CA_CERT_FILE, ca.cert.display().to_string()),
+        (testinfra::TEST_CA_KEY_FILE, ca.key.display().to_string()),
     ])
 }
 

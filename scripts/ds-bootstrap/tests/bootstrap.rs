@@ -60,7 +60,9 @@ async fn exported_variables_are_present_usable_and_secret_free() {
             "DS_RUN_DIR",
             "DS_TOKEN_FILE",
             "DS_URL",
-            "HAPI_URL"
+            "HAPI_URL",
+            "TEST_CA_CERT_FILE",
+            "TEST_CA_KEY_FILE"
         ]
     );
     // nextest rejects blank lines and copies values into its JUnit XML.
@@ -71,7 +73,12 @@ async fn exported_variables_are_present_usable_and_secret_free() {
         "{:?}",
         boot.env_text
     );
-    for key in ["DS_TOKEN_FILE", "DS_POSTGRES_URL_FILE", "DS_REDIS_URL_FILE"] {
+    for key in [
+        "DS_TOKEN_FILE",
+        "DS_POSTGRES_URL_FILE",
+        "DS_REDIS_URL_FILE",
+        "TEST_CA_KEY_FILE",
+    ] {
         let path = boot.var(key);
         let meta = std::fs::metadata(path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{key}");

@@ -109,6 +109,11 @@ fn run() -> anyhow::Result<()> {
     };
     let (ds_url, ds_token_file) = (get(testinfra::DS_URL)?, get(testinfra::DS_TOKEN_FILE)?);
     let hapi_url = get(HAPI_URL_VAR)?;
+    // The shared server is signed by the run's CA, like every per-process server of the run.
+    let (ca_cert, ca_key) = (
+        get(testinfra::TEST_CA_CERT_FILE)?,
+        get(testinfra::TEST_CA_KEY_FILE)?,
+    );
 
     let binaries = build(&workspace)?;
     let watched = watched_process()?;
@@ -131,6 +136,10 @@ fn run() -> anyhow::Result<()> {
             crds.display().to_string(),
             "--kubeconfig".into(),
             kubeconfig.display().to_string(),
+            "--ca-cert".into(),
+            ca_cert,
+            "--ca-key".into(),
+            ca_key,
         ],
     )?;
     let url = wait_for("apiserver", &mut server, &server_log.0, || {
