@@ -28,11 +28,13 @@ mod smp;
 mod status;
 mod store;
 mod watch;
+mod watchcheck;
 
 pub use error::Error;
 pub use faults::{Faults, Match};
 pub use server::{ApiServer, Builder, DEFAULT_WATCH_HISTORY};
 pub use status::{ApiError, Cause, Details};
+pub use watchcheck::{CHECKED_EVENTS, Problem as WatchProblem, WatchViolation};
 
 /// The Kubernetes version this server imitates.
 pub const KUBERNETES_VERSION: &str = "v1.37.0";
