@@ -39,6 +39,7 @@ mod tokens;
 mod validation;
 mod tls;
 mod watch;
+mod watchcheck;
 
 pub use error::Error;
 pub use faults::{Faults, Match};
@@ -48,6 +49,7 @@ pub use server::{
 };
 pub use status::{ApiError, Cause, Details};
 pub use tls::Ca;
+pub use watchcheck::{CHECKED_EVENTS, Problem as WatchProblem, WatchViolation};
 
 /// The Kubernetes version this server imitates.
 pub const KUBERNETES_VERSION: &str = "v1.37.0";

@@ -510,6 +510,33 @@ impl ApiServer {
         self.state.requests.clear();
     }
 
+    /// Every watch connection of this server whose events differ from the write history: an
+    /// event its filter matches that it never sent, one sent twice or out of resourceVersion
+    /// order, or one it should not have sent. Empty when every watch is consistent. Cheap: a
+    /// test fixture calls it at the end of every test.
+    pub fn watch_violations(&self) -> Vec<crate::WatchViolation> {
+        self.state.store.watch_violations()
+    }
+
+    /// [`ApiServer::watch_violations`], leaving the watches found inconsistent out of later
+    /// checks: for a test that broke the server on purpose and must not fail the checks after it.
+    pub fn take_watch_violations(&self) -> Vec<crate::WatchViolation> {
+        self.state.store.take_watch_violations()
+    }
+
+    /// Breaks the server on purpose, to prove [`ApiServer::watch_violations`] catches it: the
+    /// next `events` live watch events are skipped instead of sent, as a server that loses an
+    /// event would. Take what it caused with [`ApiServer::take_watch_violations`].
+    pub fn drop_next_watch_events(&self, events: usize) {
+        self.state.store.watch_ledger().drop_next_events(events);
+    }
+
+    /// Ends every watch connection open now (a network cut): clients resume from the last
+    /// resourceVersion they saw, which the watch consistency check then covers across the cut.
+    pub fn cut_watches(&self) {
+        self.state.store.watch_ledger().cut();
+    }
+
     /// The current resourceVersion (the number of committed writes).
     pub fn resource_version(&self) -> u64 {
         self.state.store.resource_version()

@@ -27,6 +27,7 @@ use crate::registry::{self, Allocations, Ctx, ServiceRanges};
 use crate::selector::Selectors;
 use crate::status::{ApiError, Cause};
 use crate::validation;
+use crate::watchcheck::{CommitLog, WatchLedger, WatchViolation};
 
 /// Namespace names a fresh kube-apiserver creates.
 pub const DEFAULT_NAMESPACES: &[&str] =
@@ -242,6 +243,11 @@ pub struct WatchStart {
     pub rv: u64,
     /// Set when the requested resourceVersion is older than the history: send it as an ERROR event.
     pub expired: Option<ApiError>,
+    /// The watch reports changes after this resourceVersion (the requested one, or `rv` for a
+    /// watch that starts from the current state).
+    pub since: u64,
+    /// Where the watch records what it sends, for the consistency check.
+    pub ledger: Arc<WatchLedger>,
 }
 
 /// The position a `continue` token resumes from.
@@ -293,12 +299,16 @@ struct Inner {
     namespace_defaults: bool,
     /// Namespaces whose default ServiceAccount and root CA ConfigMap need a look.
     namespace_defaults_queue: Vec<String>,
+    /// Every committed event (bounded), for the watch consistency check.
+    commits: CommitLog,
 }
 
 /// The in-memory object store of one API server.
 pub struct Store {
     inner: Mutex<Inner>,
     events: broadcast::Sender<Arc<Event>>,
+    /// What every watch connection sent, checked against `Inner::commits`.
+    ledger: Arc<WatchLedger>,
 }
 
 fn obj_key(info: &ResourceInfo, ns: &str, name: &str) -> ObjKey {
@@ -505,6 +515,7 @@ impl Inner {
         });
         self.history_bytes += event_bytes(&event);
         self.history.push_back(event.clone());
+        self.commits.push(&event);
         self.compact();
         // No receivers is fine: nobody is watching.
         let _ = tx.send(event);
@@ -659,8 +670,10 @@ impl Store {
                 terminating_crds: BTreeSet::new(),
                 namespace_defaults: true,
                 namespace_defaults_queue: Vec::new(),
+                commits: CommitLog::default(),
             }),
             events,
+            ledger: Arc::default(),
         }
     }
 
@@ -1833,6 +1846,11 @@ impl Store {
             rx,
             rv: g.rv,
             expired: None,
+            since: match from {
+                WatchFrom::Current => g.rv,
+                WatchFrom::After(rv) => rv,
+            },
+            ledger: self.ledger.clone(),
         };
         match from {
             WatchFrom::Current => {
@@ -1863,6 +1881,27 @@ impl Store {
             }
         }
         Ok(start)
+    }
+}
+
+impl Store {
+    /// The watch connections' records and the fault that breaks them on purpose.
+    pub fn watch_ledger(&self) -> &WatchLedger {
+        &self.ledger
+    }
+
+    /// Every watch connection whose sent events differ from the committed events its filter
+    /// matches (see `crate::watchcheck`); empty when all are consistent.
+    pub fn watch_violations(&self) -> Vec<WatchViolation> {
+        // Copied under the lock, compared outside it: writes do not wait for the check.
+        let log = self.lock().commits.snapshot();
+        self.ledger.violations(&log)
+    }
+
+    /// [`Store::watch_violations`], leaving the watches found inconsistent out of later checks.
+    pub fn take_watch_violations(&self) -> Vec<WatchViolation> {
+        let log = self.lock().commits.snapshot();
+        self.ledger.take_violations(&log)
     }
 }
 

@@ -13,6 +13,7 @@ use crate::catalog::ResourceInfo;
 use crate::http::table::{self, Include};
 use crate::selector::Selectors;
 use crate::store::{Event, EventKind, Stored, WatchStart};
+use crate::watchcheck::WatchRecord;
 
 /// Frames buffered per watch connection before the writer waits for the client.
 const WATCH_BUFFER: usize = 64;
@@ -147,14 +148,25 @@ async fn run(
         mut rx,
         rv,
         expired,
+        since,
+        ledger,
     } = start;
+    let resource = info.store_key();
+    // Records what this connection sends, for the consistency check (`crate::watchcheck`).
+    let record = ledger.register(
+        resource.clone(),
+        &params.namespace,
+        &params.selectors,
+        if expired.is_some() { rv } else { since },
+    );
+    let _finished = Finished(record.clone());
+    let cut = ledger.cut_token();
     if let Some(err) = expired {
         let _ = tx
             .send(frame("ERROR", err.to_status().to_string().as_bytes()))
             .await;
         return;
     }
-    let resource = info.store_key();
     for obj in initial {
         if params.selectors.matches(&obj.value)
             && tx
@@ -175,18 +187,21 @@ async fn run(
     }
     let mut last_rv = rv;
     for ev in replay {
-        if let Some((kind, obj)) = translate(&ev, &resource, &params)
-            && tx
+        if let Some((kind, obj)) = translate(&ev, &resource, &params) {
+            if tx
                 .send(frame(
                     kind.as_str(),
                     &embed.encode(&info, obj.render(&info)),
                 ))
                 .await
                 .is_err()
-        {
-            return;
+            {
+                return;
+            }
+            record.sent(ev.rv);
         }
     }
+    record.through(rv);
     let deadline = params.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::now() + BOOKMARK_INTERVAL,
@@ -201,6 +216,8 @@ async fn run(
         };
         let frame = tokio::select! {
             _ = cancel.cancelled() => return,
+            // `ApiServer::cut_watches`: the client resumes from its last resourceVersion.
+            _ = cut.cancelled() => return,
             _ = tx.closed() => return,
             _ = timeout => {
                 if params.bookmarks {
@@ -208,7 +225,8 @@ async fn run(
                 }
                 return;
             }
-            _ = ticker.tick(), if params.bookmarks => bookmark(&info, last_rv, false, &mut embed),
+            // 0: a bookmark, which is no event of the history.
+            _ = ticker.tick(), if params.bookmarks => (0, bookmark(&info, last_rv, false, &mut embed)),
             received = rx.recv() => match received {
                 Ok(ev) => {
                     if ev.rv <= rv {
@@ -216,8 +234,16 @@ async fn run(
                     }
                     last_rv = ev.rv;
                     match translate(&ev, &resource, &params) {
-                        Some((kind, obj)) => frame(kind.as_str(), &embed.encode(&info, obj.render(&info))),
-                        None => continue,
+                        // The deliberately broken server of `ApiServer::drop_next_watch_events`.
+                        Some(_) if ledger.take_drop() => {
+                            record.through(ev.rv);
+                            continue;
+                        }
+                        Some((kind, obj)) => (ev.rv, frame(kind.as_str(), &embed.encode(&info, obj.render(&info)))),
+                        None => {
+                            record.through(ev.rv);
+                            continue;
+                        }
                     }
                 }
                 // Fell behind the broadcast buffer: end the watch; the client resumes from the
@@ -225,8 +251,21 @@ async fn run(
                 Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
             },
         };
+        let (sent_rv, frame) = frame;
         if tx.send(frame).await.is_err() {
             return;
         }
+        if sent_rv > 0 {
+            record.sent(sent_rv);
+        }
+    }
+}
+
+/// Marks the connection's record finished however the watch task ends.
+struct Finished(Arc<WatchRecord>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.0.finish();
     }
 }

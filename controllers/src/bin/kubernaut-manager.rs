@@ -28,6 +28,9 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long a graceful shutdown may take before the process gives up on in-flight reconciles.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where the metrics server also flushes the audit store on request (see `flush_audit`); the
+/// fixtures' shared mode calls it (`fixtures::Env::flush_audit`).
+const AUDIT_FLUSH_PATH: &str = "/audit/flush";
 
 /// Runs the kubernaut controllers until SIGTERM.
 #[derive(Debug, Parser)]
@@ -514,10 +517,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let metrics_addr = listener
         .local_addr()
         .context("reading the metrics address")?;
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || metrics(registry.clone())),
-    );
+    let flushed = audit.clone();
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(move || metrics(registry.clone())),
+        )
+        .route(
+            AUDIT_FLUSH_PATH,
+            axum::routing::post(move || flush_audit(flushed.clone())),
+        );
     let server_stop = shutdown.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -549,6 +558,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let _ = server.await;
     stopped.context("stopping the controllers")
+}
+
+/// `POST /audit/flush`: sends every audit event buffered so far and answers once DataStorage
+/// took them (or they were dropped), with the store's totals as JSON (`{"sent": n, "dropped": n}`).
+/// Tests of the single-controller baseline call it before reading the audit counters, so that
+/// earlier tests' events are counted instead of arriving in the middle of a test's delta.
+async fn flush_audit(audit: AuditStore) -> axum::Json<serde_json::Value> {
+    let report = audit.flush().await;
+    axum::Json(serde_json::json!({"sent": report.sent, "dropped": report.dropped}))
 }
 
 /// `GET /metrics`: the registry in the text exposition format.

@@ -81,6 +81,11 @@ pub static SUITE: LazyLock<Suite> =
 pub static METRICS: LazyLock<Suite> =
     LazyLock::new(|| suite_with("aianalysis-metrics", || Ok(config(hapi_url()))));
 
+/// A single-test suite whose test holds the controller's status write with a fault (faults are
+/// per server, so no other test's writes are held).
+pub static CONCURRENT: LazyLock<Suite> =
+    LazyLock::new(|| suite_with("aianalysis-concurrent", || Ok(config(hapi_url()))));
+
 /// A single-test suite whose transient HolmesGPT-API errors are retried after 10 minutes:
 /// longer than any test waits, so a test that finishes saw the deadline cut the wait short.
 pub static SLOW_RETRY: LazyLock<Suite> = LazyLock::new(|| {

@@ -8,7 +8,11 @@ use controllers::api::{Condition, Time};
 use fixtures::eventually;
 use kube::api::PostParams;
 
-use crate::env::{METRICS, T, ready, release, session};
+use std::time::Duration;
+
+use apiserver::Match;
+
+use crate::env::{CONCURRENT, METRICS, T, ready, release, session};
 
 fn types(events: &[audit::AuditEvent]) -> Vec<String> {
     let mut types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
@@ -241,11 +245,19 @@ async fn metrics_count_decisions_confidence_and_failures_exactly() {
     .await;
 }
 
+/// How long the controller's status write is held by a fault while another writer's write
+/// lands: the other write is a GET and a PUT on loopback (milliseconds), so this is far above
+/// it even on a loaded machine, and it is what the test costs.
+const HELD_WRITE: Duration = Duration::from_secs(3);
+
 #[tokio::test]
 async fn a_concurrent_status_writer_is_never_overwritten() {
     // DD-PERF-001: the controller refetches before each write and retries on 409, so a
-    // condition another writer adds while the analysis waits survives every later transition.
-    let Some(t) = T::new("concurrent").await else {
+    // condition another writer adds between the controller's read and its write survives. The
+    // race is forced: the controller's next status write is held by a fault (after it read the
+    // object) while the other writer's write lands; the held write then carries a stale
+    // resourceVersion and must be refused and redone.
+    let Some(t) = T::on(&CONCURRENT, "concurrent").await else {
         return;
     };
     t.create(&t.aia("conc", "mock-held")).await;
@@ -255,13 +267,43 @@ async fn a_concurrent_status_writer_is_never_overwritten() {
         session(&aia).ok_or_else(|| "no session yet".to_owned())
     })
     .await;
-    // Held in Investigating (polls write nothing): add a condition of another writer's. Like
-    // any writer, it reads, changes and writes again if the controller wrote in between (409).
-    eventually("the other writer's status write", || async {
-        let mut aia = api.get("conc").await.map_err(|e| e.to_string())?;
-        let generation = aia.metadata.generation;
-        let status = aia.status.as_mut().ok_or("no status")?;
-        status.conditions.push(Condition {
+    let server = t.env.server().expect("a per-process API server");
+    let status_writes = || async {
+        t.env
+            .requests(Some(&t.ns))
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.verb == "update" && r.subresource == "status" && r.name == "conc")
+            .map(|r| r.code)
+            .collect::<Vec<u16>>()
+    };
+    let writes_before = status_writes().await.len();
+    let controller_write = Match::verb("update")
+        .resource("aianalyses")
+        .namespace(&t.ns)
+        .name("conc")
+        .subresource("status");
+    server.faults().delay(controller_write, HELD_WRITE, 1);
+    // Held in Investigating (polls write nothing) until released: the next status write is
+    // the controller's, after the analysis completes.
+    release(&t.rr("conc")).await;
+    eventually("the controller's status write to be held", || async {
+        if server.faults().pending() == 0 {
+            Ok(())
+        } else {
+            Err("not yet")
+        }
+    })
+    .await;
+    // Inside the hold: another writer reads the current object and adds its condition.
+    let mut aia = api.get("conc").await.unwrap();
+    let generation = aia.metadata.generation;
+    aia.status
+        .as_mut()
+        .expect("a status")
+        .conditions
+        .push(Condition {
             type_: "ExternalCheck".to_owned(),
             status: "True".to_owned(),
             reason: "Checked".to_owned(),
@@ -269,17 +311,9 @@ async fn a_concurrent_status_writer_is_never_overwritten() {
             observed_generation: generation,
             last_transition_time: Time(jiff::Timestamp::now()),
         });
-        match api
-            .replace_status("conc", &PostParams::default(), &aia)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(e)) if e.code == 409 => Err(format!("conflict: {}", e.message)),
-            Err(e) => panic!("the other writer's status write: {e}"),
-        }
-    })
-    .await;
-    release(&t.rr("conc")).await;
+    api.replace_status("conc", &PostParams::default(), &aia)
+        .await
+        .expect("the other writer's status write lands while the controller's is held");
     let done = t.wait_phase("conc", Completed).await;
     assert_eq!(ready(&done).as_deref(), Some("True"));
     let conditions = done.status.unwrap().conditions;
@@ -288,4 +322,13 @@ async fn a_concurrent_status_writer_is_never_overwritten() {
         .find(|c| c.type_ == "ExternalCheck")
         .expect("the other writer's condition survived");
     assert_eq!(external.message, "added by another writer");
+    // The race happened, in the log's order (the order writes were answered): the other
+    // writer's write, the held write refused as stale (409), the held write redone.
+    let codes = status_writes().await;
+    assert_eq!(
+        codes.get(writes_before..writes_before + 3),
+        Some(&[200, 409, 200][..]),
+        "status writes of conc since the hold: {:?}",
+        &codes[writes_before.min(codes.len())..]
+    );
 }

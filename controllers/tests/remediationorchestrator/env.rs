@@ -29,10 +29,6 @@ pub const AUDIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requeue after a phase change in every controller of the suites: fast tests.
 const PHASE_REQUEUE: Duration = Duration::from_millis(10);
 
-/// How long [`T::sync`] waits for a reconcile before touching the request again: far above
-/// the milliseconds a reconcile takes, far below the poll budget.
-const RETOUCH_AFTER: Duration = Duration::from_secs(3);
-
 /// Errors retried within milliseconds, so recovery tests stay fast.
 fn fast_backoff() -> Backoff {
     Backoff::new(
@@ -488,13 +484,10 @@ impl T {
     }
 
     /// Makes the controller reconcile `rr` and returns once a reconcile that began after this
-    /// call has finished. A reconcile starts by reading the request: a read logged after a
-    /// touch began after it; and reconciles of one object never overlap, so the read that
+    /// call has finished. A reconcile starts by reading the request: a read that arrived after
+    /// this call began after it; and reconciles of one object never overlap, so a read that
     /// follows a second touch means the first one's reconcile is over.
     pub async fn sync(&self, rr: &str) {
-        let mine = |r: &apiserver::RequestRecord| {
-            r.resource == "remediationrequests" && r.name == rr && r.subresource.is_empty()
-        };
         let log = || async {
             self.env
                 .requests(Some(&self.ns))
@@ -502,42 +495,16 @@ impl T {
                 .map_err(|e| e.to_string())
         };
         for _ in 0..2 {
-            // The server logs a request once it answered it: count the patches before the
-            // touch, so the touch's own entry is found even if it is logged late.
-            let before = log()
-                .await
-                .expect("the request log")
-                .iter()
-                .filter(|r| mine(r) && r.verb == "patch")
-                .count();
+            // Settled: every request that arrived before this point is in it, so any read
+            // found beyond it arrived later.
+            let before = reads_of(&log().await.expect("the request log"), rr);
             self.touch(rr).await;
-            let touched_at = std::cell::Cell::new(std::time::Instant::now());
             eventually(&format!("a reconcile of {rr} after a touch"), || async {
-                // Twice in a few dozen loaded runs no reconcile followed a touch within 30 s
-                // (cause not found: a lost watch event or a stalled reconcile); touching again
-                // keeps this helper about the clock, which is what its callers test.
-                if touched_at.get().elapsed() > RETOUCH_AFTER {
-                    eprintln!(
-                        "[remediationorchestrator suite] no reconcile of {rr} within {RETOUCH_AFTER:?} of a touch; touching it again"
-                    );
-                    self.touch(rr).await;
-                    touched_at.set(std::time::Instant::now());
-                }
-                let log = log().await?;
-                let touched = log
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| mine(r) && r.verb == "patch")
-                    .nth(before)
-                    .map(|(i, _)| i)
-                    .ok_or_else(|| "the touch is not in the log yet".to_owned())?;
-                if log[touched + 1..]
-                    .iter()
-                    .any(|r| mine(r) && r.verb == "get")
-                {
+                let now = reads_of(&log().await?, rr);
+                if now > before {
                     Ok(())
                 } else {
-                    Err("no read since".to_owned())
+                    Err(format!("{now} reads of {rr}, as many as before the touch"))
                 }
             })
             .await;
@@ -589,6 +556,22 @@ impl T {
     }
 }
 
+/// The reads (GETs) of request `rr` in a request log. Counted rather than located: the log is
+/// in the order requests *finished*, and a reconcile's read can finish, and be logged, before
+/// the touch that caused it is (the touch's handler logs it after committing the write, and the
+/// watch event, the reconcile and its read can all run in between on another thread). Looking
+/// for a read *after the touch's entry* then waits for a reconcile that has already happened.
+fn reads_of(log: &[apiserver::RequestRecord], rr: &str) -> usize {
+    log.iter()
+        .filter(|r| {
+            r.verb == "get"
+                && r.resource == "remediationrequests"
+                && r.name == rr
+                && r.subresource.is_empty()
+        })
+        .count()
+}
+
 /// Whether `child` has a controller ownerReference to `rr`.
 pub fn owned_by<K: Resource>(child: &K, rr: &RemediationRequest) -> bool {
     child.owner_references().iter().any(|o| {
@@ -616,4 +599,51 @@ pub fn outcome(rr: &RemediationRequest) -> Option<String> {
         .as_ref()?
         .outcome
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(verb: &str, name: &str) -> apiserver::RequestRecord {
+        apiserver::RequestRecord {
+            method: if verb == "get" { "GET" } else { "PATCH" }.to_owned(),
+            path: format!("/apis/kubernaut.ai/v1alpha1/namespaces/ns/remediationrequests/{name}"),
+            verb: verb.to_owned(),
+            group: "kubernaut.ai".to_owned(),
+            version: "v1alpha1".to_owned(),
+            resource: "remediationrequests".to_owned(),
+            subresource: String::new(),
+            namespace: "ns".to_owned(),
+            name: name.to_owned(),
+            code: 200,
+        }
+    }
+
+    /// The log order that made `T::sync` wait for a reconcile that had already run: the
+    /// reconcile's read finished before the touch that caused it was logged.
+    #[test]
+    fn a_read_logged_before_the_touch_that_caused_it_counts() {
+        let before = vec![record("get", "rr")];
+        let now = vec![
+            record("get", "rr"),
+            record("get", "rr"),
+            record("patch", "rr"),
+        ];
+        assert!(reads_of(&now, "rr") > reads_of(&before, "rr"));
+    }
+
+    #[test]
+    fn reads_of_other_requests_and_writes_do_not_count() {
+        let log = vec![
+            record("get", "other"),
+            record("patch", "rr"),
+            record("list", ""),
+            apiserver::RequestRecord {
+                subresource: "status".to_owned(),
+                ..record("get", "rr")
+            },
+        ];
+        assert_eq!(reads_of(&log, "rr"), 0);
+    }
 }

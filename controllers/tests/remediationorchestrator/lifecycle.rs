@@ -11,6 +11,8 @@ use fixtures::eventually;
 use kube::ResourceExt as _;
 use kube::api::DeleteParams;
 
+use controllers::remediationorchestrator::config::DEFAULT_PROCESSING_TIMEOUT;
+
 use crate::env::{Scenario, T, outcome, owned_by};
 
 #[tokio::test]
@@ -84,16 +86,27 @@ async fn signal_processing_carries_the_request_signal_and_a_deadline() {
     let parent = &sp.spec.remediation_request_ref;
     assert_eq!(parent.name.as_deref(), Some(rr.name_any().as_str()));
     assert_eq!(parent.uid, rr.uid());
-    // The processing timeout (5 min by default) from about now.
-    let left = sp
-        .spec
-        .times_out_at
-        .unwrap()
-        .0
-        .duration_since(jiff::Timestamp::now());
+    // The processing timeout (5 min by default) from the moment the orchestrator created the
+    // SignalProcessing: after the request was created, and not after the orchestration's start
+    // (written in the same reconcile, or a later one if that status write was retried).
+    let started = eventually("the orchestration's start time", || async {
+        let rr = t
+            .rrs()
+            .get(&rr.name_any())
+            .await
+            .map_err(|e| e.to_string())?;
+        rr.status
+            .and_then(|s| s.start_time)
+            .ok_or_else(|| "no startTime yet".to_owned())
+    })
+    .await;
+    let created = rr.metadata.creation_timestamp.clone().unwrap().0;
+    let timeout = jiff::SignedDuration::try_from(DEFAULT_PROCESSING_TIMEOUT).unwrap();
+    let from = sp.spec.times_out_at.unwrap().0 - timeout;
     assert!(
-        left > jiff::SignedDuration::from_secs(200) && left <= jiff::SignedDuration::from_secs(300),
-        "{left:?}"
+        created <= from && from <= started.0,
+        "timesOutAt - {DEFAULT_PROCESSING_TIMEOUT:?} = {from}, outside [creationTimestamp {created}, startTime {}]",
+        started.0
     );
 }
 

@@ -17,3 +17,4 @@ mod failures;
 mod lifecycle;
 mod observability;
 mod timeouts;
+mod touch;

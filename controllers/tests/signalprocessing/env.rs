@@ -73,6 +73,15 @@ pub static SUITE: LazyLock<Suite> = LazyLock::new(|| {
         .build()
 });
 
+/// A suite without the controller: its test starts controllers of its own (a restart makes
+/// a fresh controller reconcile every existing object, the completed ones included).
+pub static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| {
+    Suite::builder("signalprocessing-restart")
+        .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
+        .per_process_only("its test starts and stops controllers of its own")
+        .build()
+});
+
 /// A suite whose tests inject faults into their own API server.
 pub static FAULTS: LazyLock<Suite> = LazyLock::new(|| suite("signalprocessing-faults"));
 

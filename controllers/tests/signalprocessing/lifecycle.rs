@@ -4,9 +4,9 @@
 use controllers::api::SignalProcessingPhase::{self, *};
 use controllers::api::{Environment, Priority, SignalProcessing};
 use futures::{StreamExt as _, TryStreamExt as _};
-use kube::api::{Patch, PatchParams, WatchEvent, WatchParams};
+use kube::api::{WatchEvent, WatchParams};
 
-use crate::env::{T, condition};
+use crate::env::{NO_CONTROLLER, T, condition, config};
 
 /// How long the watch test waits for Completed: far above the milliseconds processing takes,
 /// so only a stuck controller reaches it.
@@ -116,26 +116,84 @@ async fn each_phase_transition_is_exactly_one_status_write() {
     assert_eq!(t.writes_at_least("writes", 4).await, 4);
 }
 
+/// Bound on a controller's start (watches synced) and on its graceful stop (in-flight
+/// reconciles finish): far above the milliseconds either takes.
+const START_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[tokio::test]
 async fn a_completed_signal_is_left_alone() {
-    let Some(t) = T::new("terminal").await else {
+    // The controller is woken by spec changes only (and the spec is immutable), so the one
+    // sure way to make it reconcile a completed signal is a fresh controller, whose first list
+    // reconciles every object. Controllers of the test's own: the first processes the signal
+    // and stops; the second must read it (its reconcile began), and stop (its reconciles
+    // finished), having written nothing.
+    let Some(t) = T::on(&NO_CONTROLLER, "terminal").await else {
         return;
     };
-    let done = t.process(&t.sp("terminal")).await;
-    // A metadata change brings a reconcile; the terminal phase writes nothing.
-    t.sps()
-        .patch(
-            "terminal",
-            &PatchParams::default(),
-            &Patch::Merge(serde_json::json!({"metadata": {"labels": {"poke": "1"}}})),
-        )
+    let start = || {
+        let mut manager =
+            manager::Manager::new(t.env.client(), tokio_util::sync::CancellationToken::new());
+        let mut registry = prometheus_client::registry::Registry::default();
+        controllers::signalprocessing::register(
+            &mut manager,
+            config(controllers::signalprocessing::Policies::builtin()),
+            controllers::signalprocessing::Metrics::register(&mut registry),
+            t.env.audit().clone(),
+        );
+        manager.start()
+    };
+    let first = start();
+    first
+        .ready(START_STOP_TIMEOUT)
         .await
-        .unwrap();
-    // Then a second object through every phase on the same controller: once it is done, the
-    // poke's reconcile (queued before it) has long run.
-    let later = t.process(&t.sp("terminal-later")).await;
-    assert_eq!(later.phase(), Completed);
+        .expect("first controller ready");
+    let done = t.process(&t.sp("terminal")).await;
+    first
+        .shutdown(START_STOP_TIMEOUT)
+        .await
+        .expect("first controller stops");
+    let writes = t.status_writes("terminal").await;
+    assert_eq!(writes, 4, "one status write per phase transition");
+    // The test reads the signal no more until the second controller has stopped: every read
+    // of it from here on is the controller's.
+    let reads = || async {
+        t.env
+            .requests(Some(&t.ns))
+            .await
+            .expect("the request log")
+            .iter()
+            .filter(|r| {
+                r.verb == "get" && r.resource == "signalprocessings" && r.name == "terminal"
+            })
+            .count()
+    };
+    let reads_before = reads().await;
+    let second = start();
+    second
+        .ready(START_STOP_TIMEOUT)
+        .await
+        .expect("second controller ready");
+    fixtures::eventually(
+        "the second controller to reconcile the completed signal",
+        || async {
+            let n = reads().await;
+            if n > reads_before {
+                Ok(())
+            } else {
+                Err(format!("{n} reads, {reads_before} before it started"))
+            }
+        },
+    )
+    .await;
+    second
+        .shutdown(START_STOP_TIMEOUT)
+        .await
+        .expect("second controller stops after its reconciles");
+    assert_eq!(
+        t.status_writes("terminal").await,
+        writes,
+        "the completed signal was written"
+    );
     let now: SignalProcessing = t.sps().get("terminal").await.unwrap();
     assert_eq!(now.status, done.status);
-    assert_eq!(t.writes_at_least("terminal", 4).await, 4);
 }

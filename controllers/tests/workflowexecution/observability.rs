@@ -71,32 +71,15 @@ fn counters(m: &fixtures::Snapshot) -> (f64, f64, f64) {
     )
 }
 
-/// The metrics a delta starts from. A per-process environment's registry is this test's alone
-/// and nothing has been reconciled yet, so the first scrape is exact. The single-controller
-/// baseline's shared manager has counted earlier tests (serialized before this one) and may
-/// still be flushing their audit events; with no way to ask its store to flush, the baseline
-/// waits until two scrapes a flush interval apart agree. That is an inference, which is why the
-/// per-process pattern does not use it.
+/// The metrics a delta starts from: every audit event recorded so far is flushed first, so
+/// the audit counters are exact from here. A per-process environment's registry is this test's
+/// alone and nothing has been reconciled yet; the single-controller baseline's shared manager
+/// has counted earlier tests (serialized before this one) and may still hold some of their
+/// events in its buffer, which the flush (its `/audit/flush`) sends and counts now instead of
+/// in the middle of this test's delta.
 async fn baseline_metrics(t: &T) -> fixtures::Snapshot {
-    let first = t.env.metrics().await.expect("metrics");
-    if !t.env.is_shared() {
-        return first;
-    }
-    /// Longer than the audit store's flush interval (50 ms), so a pending flush shows.
-    const FLUSH_INTERVAL_AND_SOME: std::time::Duration = std::time::Duration::from_millis(200);
-    let last = std::cell::RefCell::new(first);
-    eventually("the shared manager's metrics to stop moving", || async {
-        tokio::time::sleep(FLUSH_INTERVAL_AND_SOME).await;
-        let now = t.env.metrics().await.map_err(|e| e.to_string())?;
-        let same = counters(&now) == counters(&last.borrow());
-        *last.borrow_mut() = now.clone();
-        if same {
-            Ok(now)
-        } else {
-            Err("still moving".to_owned())
-        }
-    })
-    .await
+    t.env.flush_audit().await.expect("flush the audit store");
+    t.env.metrics().await.expect("metrics")
 }
 
 /// The first scrape after `before` with at least `audit_events` more events sent, at least
