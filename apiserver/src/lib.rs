@@ -35,9 +35,9 @@ mod smp;
 mod status;
 mod store;
 mod subresources;
+mod tls;
 mod tokens;
 mod validation;
-mod tls;
 mod watch;
 mod watchcheck;
 

@@ -285,7 +285,7 @@ async fn created_job_and_cronjob_have_kubes_defaults() {
 async fn created_service_has_kubes_defaults_and_addresses() {
     let s = server().await;
     let svc = json!({"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"},
-        "ports": [{"port": 80}, {"name": "named", "port": 8080, "targetPort": "http"}]}});
+        "ports": [{"name": "web", "port": 80}, {"name": "named", "port": 8080, "targetPort": "http"}]}});
     let r = send(&s, "POST", "/api/v1/namespaces/default/services", &svc).await;
     assert_eq!(r.code, 201, "{}", r.body);
     let spec = &r.body["spec"];
@@ -300,7 +300,7 @@ async fn created_service_has_kubes_defaults_and_addresses() {
     );
     assert_eq!(
         spec["ports"][0],
-        json!({"port": 80, "protocol": "TCP", "targetPort": 80})
+        json!({"name": "web", "port": 80, "protocol": "TCP", "targetPort": 80})
     );
     assert_eq!(spec["ports"][1]["targetPort"], "http");
     let ip = spec["clusterIP"].as_str().expect("a cluster IP");

@@ -99,6 +99,8 @@ fn memory_is_returned_after_large_objects_are_deleted() {
 
 async fn measure() {
     let server = apiserver::ApiServer::builder()
+        // No kube-controller-manager objects (`kube-root-ca.crt`): these tests count ConfigMaps.
+        .namespace_defaults(false)
         .start()
         .await
         .expect("start");

@@ -257,15 +257,7 @@ async fn discovery_lists_the_subresources_with_their_kinds_and_verbs() {
     let agg = raw(&s, "GET", "/apis", None, bytes::Bytes::new()).await;
     assert_eq!(agg.code, 200);
     // Aggregated discovery: the CRD's scale and apps' scale with responseKind autoscaling/v1 Scale.
-    let addr = s.url().trim_start_matches("http://").to_owned();
-    let stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-    tokio::spawn(conn);
+    let (mut sender, addr) = common::connect::<http_body_util::Full<bytes::Bytes>>(&s).await;
     let req = http::Request::builder()
         .uri("/apis")
         .header("host", &addr)

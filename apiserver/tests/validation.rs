@@ -14,6 +14,8 @@ const APPLY: &str = "application/apply-patch+yaml";
 
 async fn server() -> apiserver::ApiServer {
     apiserver::ApiServer::builder()
+        // No kube-controller-manager objects (`kube-root-ca.crt`): these tests count ConfigMaps.
+        .namespace_defaults(false)
         .start()
         .await
         .expect("start")
@@ -492,14 +494,17 @@ async fn pod_rules_and_pod_updates() {
     let r = send(&s, "POST", PODS, &pod("p")).await;
     assert_eq!(r.code, 201, "{}", r.body);
     // Images may change; other spec fields may not.
-    let r = send(
+    // A strategic merge patch, as `kubectl set image` sends: containers merge by name, so only
+    // the image changes (a merge patch would replace the list and drop its defaulted fields).
+    let r = common::request(
         &s,
         "PATCH",
         &format!("{PODS}/p"),
-        &json!({"spec": {"containers": [{"name": "app", "image": "busybox:2"}]}}),
+        &[("content-type", "application/strategic-merge-patch+json")],
+        json!({"spec": {"containers": [{"name": "app", "image": "busybox:2"}]}}).to_string(),
     )
     .await;
-    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.code, 200, "{}", r.text());
     let r = send(
         &s,
         "PATCH",
@@ -576,7 +581,7 @@ async fn service_and_rbac_rules() {
         &r,
         "Service \"s\" is invalid: spec.type: Unsupported value: \"Bogus\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"",
     );
-    let r = send(&s, "POST", svcs, &json!({"metadata": {"name": "s"}, "spec": {"clusterIP": "10.0.0.1", "ports": [{"port": 80}]}})).await;
+    let r = send(&s, "POST", svcs, &json!({"metadata": {"name": "s"}, "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80}]}})).await;
     assert_eq!(r.code, 201, "{}", r.body);
     let r = send(
         &s,

@@ -1,23 +1,16 @@
 //! The Secret strategy (`pkg/registry/core/secret`): `stringData` is folded into base64 `data`
-//! while decoding, and `immutable: true` freezes the data and the type.
+//! while decoding; `immutable: true` is enforced by the validation stage (`crate::validation`).
 
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::configmap::frozen;
 use super::strategy::Strategy;
-use crate::status::Cause;
-use crate::store::Sub;
 
 pub(super) struct Secret;
 
 impl Strategy for Secret {
     fn decode(&self, obj: &mut Value) {
         fold_string_data(obj);
-    }
-
-    fn validate_update(&self, new: &Value, old: &Value, _sub: Sub) -> Vec<Cause> {
-        frozen(new, old, &["data", "type"])
     }
 }
 

@@ -282,14 +282,7 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: impl Into<Bytes>,
 ) -> Bytesy {
-    let addr = server.url().trim_start_matches("http://").to_owned();
-    let stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect to the API server");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
+    let (mut sender, addr) = connect::<Full<Bytes>>(server).await;
     let mut req = http::Request::builder()
         .method(method)
         .uri(path)
@@ -329,14 +322,7 @@ pub async fn watch_with(
     path: &str,
     headers: &[(&str, &str)],
 ) -> WatchLines {
-    let addr = server.url().trim_start_matches("http://").to_owned();
-    let stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .expect("connect");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
+    let (mut sender, addr) = connect::<Full<Bytes>>(server).await;
     let mut req = http::Request::builder()
         .uri(path)
         .header("host", addr)

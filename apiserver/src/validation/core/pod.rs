@@ -421,6 +421,13 @@ pub fn validate_update(new: &Value, old: &Value) -> Vec<Cause> {
                 m.insert("terminationGracePeriodSeconds".into(), v.clone());
             }
         }
+        // kube's ValidatePodUpdate copies the old ephemeral containers over the new: they are
+        // written through `pods/ephemeralcontainers` only (see `crate::subresources`), which has
+        // rules of its own.
+        match os.get("ephemeralContainers") {
+            Some(v) => m.insert("ephemeralContainers".into(), v.clone()),
+            None => m.remove("ephemeralContainers"),
+        };
     }
     if &munged != os {
         let changed: Vec<String> = munged
