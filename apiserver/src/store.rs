@@ -536,6 +536,7 @@ impl Inner {
             self.history_bytes -= event_bytes(&old);
             self.compacted = old.rv;
         }
+        self.commits.forget_through(self.compacted);
     }
 
     /// Refuses an object whose encoding is over the storage limit with etcd's error, as
@@ -1391,7 +1392,9 @@ impl Store {
                 }
             }
         }
-        if sub == Sub::Main {
+        // Addresses are allocated only for a valid object: kube-apiserver's Service registry
+        // allocates in `BeginUpdate`, after the strategy's validation has passed.
+        if sub == Sub::Main && causes.is_empty() {
             let ctx = Ctx {
                 allocations: &g.allocations,
                 namespace: &key.0,

@@ -54,6 +54,17 @@ impl CommitLog {
         self.events.push_back(event.clone());
     }
 
+    /// Forgets the events up to `rv`, when the store's watch history compacts them: the log then
+    /// holds no object the history has let go (it would otherwise keep up to `CHECKED_EVENTS`
+    /// whole objects alive, whatever their size). Watches are checked from there on.
+    pub(crate) fn forget_through(&mut self, rv: u64) {
+        while self.events.front().is_some_and(|e| e.rv <= rv) {
+            if let Some(old) = self.events.pop_front() {
+                self.forgotten = old.rv;
+            }
+        }
+    }
+
     /// A copy to compare against outside the store lock (an `Arc` clone per event).
     pub(crate) fn snapshot(&self) -> CommitSnapshot {
         CommitSnapshot {
