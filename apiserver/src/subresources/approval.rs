@@ -2,13 +2,11 @@
 //! `status.conditions` (kube's `csrApprovalStrategy`), where `Approved` and `Denied` are
 //! mutually exclusive, must be `True` and, once set, stay (`ValidateCertificateSigningRequestApprovalUpdate`).
 
-use http::{Method, Request};
-use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use super::rmw::{self, Failed};
-use crate::http::{self as h, Body, State};
-use crate::meta::{self, meta_str};
+use super::rmw;
+use crate::http::State;
+use crate::meta;
 use crate::status::{ApiError, Cause};
 use crate::store::{Target, WriteOpts};
 
@@ -89,102 +87,63 @@ fn check(new: &Value, old: &Value) -> Vec<Cause> {
     causes
 }
 
-/// Writes `sent`'s conditions into the stored CSR `old`, stamping the times kube's strategy stamps.
-fn write(
-    state: &State,
-    t: &Target<'_>,
-    sent: &Value,
-    old: &Value,
-    opts: &WriteOpts,
-) -> Result<Value, ApiError> {
-    if !sent.is_object() {
-        return Err(ApiError::bad_request(
-            "the object provided is unrecognized (must be of type CertificateSigningRequest): the body is not a JSON object",
-        ));
-    }
-    let body_name = meta_str(sent, "name");
-    if !body_name.is_empty() && body_name != t.name {
-        return Err(ApiError::bad_request(format!(
-            "the name of the object ({body_name}) does not match the name on the URL ({})",
-            t.name
-        )));
-    }
-    let causes = check(sent, old);
-    if !causes.is_empty() {
-        return Err(ApiError::invalid(
-            "CertificateSigningRequest.certificates.k8s.io",
-            "certificates.k8s.io",
-            "CertificateSigningRequest",
-            t.name,
-            causes,
-        ));
-    }
-    let now = meta::now();
-    let mut conds: Vec<Value> = conditions(sent).to_vec();
-    for c in &mut conds {
-        // kube's populateConditionTimestamps: a condition without times gets "now".
-        for field in ["lastUpdateTime", "lastTransitionTime"] {
-            if c.get(field).is_none_or(Value::is_null) {
-                c[field] = now.clone().into();
-            }
-        }
-    }
-    let mut new = old.clone();
-    let rv = match meta_str(sent, "resourceVersion") {
-        "" => meta_str(old, "resourceVersion").to_owned(),
-        rv => rv.to_owned(),
-    };
-    new["metadata"]["resourceVersion"] = rv.into();
-    if !new.get("status").is_some_and(Value::is_object) {
-        new["status"] = json!({});
-    }
-    if conds.is_empty() {
-        if let Some(s) = new["status"].as_object_mut() {
-            s.remove("conditions");
-        }
-    } else {
-        new["status"]["conditions"] = conds.into();
-    }
-    // The store's status subresource is the one path that writes `.status`.
-    let w = state
-        .store
-        .update(t, crate::store::Sub::Status, new, opts)?;
-    rmw::written(&w)
-}
+/// The `approval` view: the whole CSR, of which only `status.conditions` is written.
+pub(super) struct Approval;
 
-pub(super) async fn serve(
-    state: &State,
-    t: &Target<'_>,
-    q: &[(String, String)],
-    req: Request<Incoming>,
-) -> Result<hyper::Response<Body>, ApiError> {
-    match *req.method() {
-        Method::GET => Ok(h::value_response(&rmw::read(&state.store, t)?)),
-        Method::PUT => {
-            let opts = h::write_opts(q, &req, "UpdateOptions", Vec::new())?;
-            let body = h::read_object(req).await?;
-            let old = rmw::read(&state.store, t)?;
-            Ok(h::value_response(&write(state, t, &body, &old, &opts)?))
+impl rmw::View for Approval {
+    fn name(&self) -> &str {
+        "certificatesigningrequests/approval"
+    }
+
+    fn show(&self, parent: &Value) -> Value {
+        parent.clone()
+    }
+
+    /// Writes `sent`'s conditions into the stored CSR, stamping the times kube's strategy stamps.
+    fn write(
+        &self,
+        state: &State,
+        t: &Target<'_>,
+        sent: &Value,
+        old: &Value,
+        opts: &WriteOpts,
+    ) -> Result<Value, ApiError> {
+        let mut new = rmw::parent_to_write(sent, "CertificateSigningRequest", t, old)?;
+        let causes = check(sent, old);
+        if !causes.is_empty() {
+            return Err(ApiError::invalid(
+                "CertificateSigningRequest.certificates.k8s.io",
+                "certificates.k8s.io",
+                "CertificateSigningRequest",
+                t.name,
+                causes,
+            ));
         }
-        Method::PATCH => {
-            if h::content_type(&req) == h::APPLY_YAML {
-                return Err(ApiError::unsupported_media_type(
-                    "server-side apply of certificatesigningrequests/approval is not supported by this server: send a merge, JSON or strategic merge patch",
-                ));
+        let now = meta::now();
+        let mut conds: Vec<Value> = conditions(sent).to_vec();
+        for c in &mut conds {
+            // kube's populateConditionTimestamps: a condition without times gets "now".
+            for field in ["lastUpdateTime", "lastTransitionTime"] {
+                if c.get(field).is_none_or(Value::is_null) {
+                    c[field] = now.clone().into();
+                }
             }
-            let kind = h::patch_kind(&req)?;
-            let opts = h::write_opts(q, &req, "PatchOptions", Vec::new())?;
-            let body = h::read_body(req).await?;
-            let csr = rmw::retry_conflicts(|| {
-                let old = rmw::read(&state.store, t)?;
-                let patched = rmw::patch_view(&old, kind, &body)?;
-                let named =
-                    meta_str(&patched, "resourceVersion") != meta_str(&old, "resourceVersion");
-                write(state, t, &patched, &old, &opts).map_err(|e| Failed::of_write(e, named))
-            })?;
-            Ok(h::value_response(&csr))
         }
-        _ => Err(ApiError::method_not_allowed()),
+        if !new.get("status").is_some_and(Value::is_object) {
+            new["status"] = json!({});
+        }
+        if conds.is_empty() {
+            if let Some(s) = new["status"].as_object_mut() {
+                s.remove("conditions");
+            }
+        } else {
+            new["status"]["conditions"] = conds.into();
+        }
+        // The store's status subresource is the one path that writes `.status`.
+        let w = state
+            .store
+            .update(t, crate::store::Sub::Status, new, opts)?;
+        rmw::written(&w)
     }
 }
 

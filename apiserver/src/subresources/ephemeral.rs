@@ -4,13 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use http::{Method, Request};
-use hyper::body::Incoming;
 use serde_json::Value;
 
-use super::rmw::{self, Failed};
-use crate::http::{self as h, Body, State};
-use crate::meta::meta_str;
+use super::rmw;
+use crate::http::State;
 use crate::status::{ApiError, Cause};
 use crate::store::{Target, WriteOpts};
 
@@ -102,81 +99,43 @@ fn check(new: &Value, old: &Value) -> Vec<Cause> {
     causes
 }
 
-/// Writes `sent`'s ephemeral containers into the stored pod `old`.
-fn write(
-    state: &State,
-    t: &Target<'_>,
-    sent: &Value,
-    old: &Value,
-    opts: &WriteOpts,
-) -> Result<Value, ApiError> {
-    if !sent.is_object() {
-        return Err(ApiError::bad_request(
-            "the object provided is unrecognized (must be of type Pod): the body is not a JSON object",
-        ));
-    }
-    let body_name = meta_str(sent, "name");
-    if !body_name.is_empty() && body_name != t.name {
-        return Err(ApiError::bad_request(format!(
-            "the name of the object ({body_name}) does not match the name on the URL ({})",
-            t.name
-        )));
-    }
-    let causes = check(sent, old);
-    if !causes.is_empty() {
-        return Err(ApiError::invalid("Pod", "", "Pod", t.name, causes));
-    }
-    let mut new = old.clone();
-    let rv = match meta_str(sent, "resourceVersion") {
-        "" => meta_str(old, "resourceVersion").to_owned(),
-        rv => rv.to_owned(),
-    };
-    new["metadata"]["resourceVersion"] = rv.into();
-    match sent.pointer("/spec/ephemeralContainers") {
-        Some(v) if !v.is_null() => new["spec"]["ephemeralContainers"] = v.clone(),
-        _ => {
-            if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.remove("ephemeralContainers");
-            }
-        }
-    }
-    let w = rmw::write_back(&state.store, t, new, opts)?;
-    rmw::written(&w)
-}
+/// The `ephemeralcontainers` view: the whole Pod, of which only `spec.ephemeralContainers` is
+/// written.
+pub(super) struct EphemeralContainers;
 
-pub(super) async fn serve(
-    state: &State,
-    t: &Target<'_>,
-    q: &[(String, String)],
-    req: Request<Incoming>,
-) -> Result<hyper::Response<Body>, ApiError> {
-    match *req.method() {
-        Method::GET => Ok(h::value_response(&rmw::read(&state.store, t)?)),
-        Method::PUT => {
-            let opts = h::write_opts(q, &req, "UpdateOptions", Vec::new())?;
-            let body = h::read_object(req).await?;
-            let old = rmw::read(&state.store, t)?;
-            Ok(h::value_response(&write(state, t, &body, &old, &opts)?))
+impl rmw::View for EphemeralContainers {
+    fn name(&self) -> &str {
+        "pods/ephemeralcontainers"
+    }
+
+    fn show(&self, parent: &Value) -> Value {
+        parent.clone()
+    }
+
+    /// Writes `sent`'s ephemeral containers into the stored pod `old`.
+    fn write(
+        &self,
+        state: &State,
+        t: &Target<'_>,
+        sent: &Value,
+        old: &Value,
+        opts: &WriteOpts,
+    ) -> Result<Value, ApiError> {
+        let mut new = rmw::parent_to_write(sent, "Pod", t, old)?;
+        let causes = check(sent, old);
+        if !causes.is_empty() {
+            return Err(ApiError::invalid("Pod", "", "Pod", t.name, causes));
         }
-        Method::PATCH => {
-            if h::content_type(&req) == h::APPLY_YAML {
-                return Err(ApiError::unsupported_media_type(
-                    "server-side apply of pods/ephemeralcontainers is not supported by this server: send a merge, JSON or strategic merge patch",
-                ));
+        match sent.pointer("/spec/ephemeralContainers") {
+            Some(v) if !v.is_null() => new["spec"]["ephemeralContainers"] = v.clone(),
+            _ => {
+                if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.remove("ephemeralContainers");
+                }
             }
-            let kind = h::patch_kind(&req)?;
-            let opts = h::write_opts(q, &req, "PatchOptions", Vec::new())?;
-            let body = h::read_body(req).await?;
-            let pod = rmw::retry_conflicts(|| {
-                let old = rmw::read(&state.store, t)?;
-                let patched = rmw::patch_view(&old, kind, &body)?;
-                let named =
-                    meta_str(&patched, "resourceVersion") != meta_str(&old, "resourceVersion");
-                write(state, t, &patched, &old, &opts).map_err(|e| Failed::of_write(e, named))
-            })?;
-            Ok(h::value_response(&pod))
         }
-        _ => Err(ApiError::method_not_allowed()),
+        let w = rmw::write_back(&state.store, t, new, opts)?;
+        rmw::written(&w)
     }
 }
 

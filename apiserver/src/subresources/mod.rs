@@ -149,9 +149,11 @@ pub async fn serve(
 ) -> Result<hyper::Response<Body>, ApiError> {
     match extra {
         Extra::Scale => scale::serve(state, info, t, q, req).await,
-        Extra::EphemeralContainers => ephemeral::serve(state, t, q, req).await,
+        Extra::EphemeralContainers => {
+            rmw::serve(&ephemeral::EphemeralContainers, state, t, q, req).await
+        }
         Extra::Eviction => eviction::serve(state, t, q, req).await,
-        Extra::Approval => approval::serve(state, t, q, req).await,
+        Extra::Approval => rmw::serve(&approval::Approval, state, t, q, req).await,
         Extra::Token => crate::tokens::serve_token_request(state, t, q, req).await,
     }
 }

@@ -1,11 +1,109 @@
 //! Owns the read-modify-write cycle the view subresources share: read the parent object, let the
 //! client's PUT or PATCH change the view, write the parent back with the read resourceVersion as a
 //! precondition, and retry a PATCH that lost a race (kube's patcher retries the same way).
+//! [`serve`] is that cycle for GET, PUT and PATCH; each subresource supplies only its [`View`].
 
+use http::{Method, Request};
+use hyper::body::Incoming;
 use serde_json::Value;
 
+use crate::http::{self as h, Body, State};
+use crate::meta::meta_str;
 use crate::status::ApiError;
 use crate::store::{PatchKind, Store, Sub, Target, WriteOpts, Written};
+
+/// What a view subresource shows of its parent object and how it writes a changed view back.
+pub trait View {
+    /// The subresource as kube names it in messages, e.g. `pods/ephemeralcontainers`.
+    fn name(&self) -> &str;
+
+    /// The view of `parent` that GET answers and a PATCH applies to.
+    fn show(&self, parent: &Value) -> Value;
+
+    /// Writes the view `sent` (a PUT body or a patched view) into the stored `parent`, with the
+    /// view's resourceVersion (or the read one) as the precondition; answers the new view.
+    fn write(
+        &self,
+        state: &State,
+        t: &Target<'_>,
+        sent: &Value,
+        parent: &Value,
+        opts: &WriteOpts,
+    ) -> Result<Value, ApiError>;
+}
+
+/// Serves GET, PUT and PATCH of the view subresource `view` of the object `t`.
+pub async fn serve(
+    view: &impl View,
+    state: &State,
+    t: &Target<'_>,
+    q: &[(String, String)],
+    req: Request<Incoming>,
+) -> Result<hyper::Response<Body>, ApiError> {
+    match *req.method() {
+        Method::GET => Ok(h::value_response(&view.show(&read(&state.store, t)?))),
+        Method::PUT => {
+            let opts = h::write_opts(q, &req, "UpdateOptions", Vec::new())?;
+            let body = h::read_object(req).await?;
+            let parent = read(&state.store, t)?;
+            Ok(h::value_response(
+                &view.write(state, t, &body, &parent, &opts)?,
+            ))
+        }
+        Method::PATCH => {
+            if h::content_type(&req) == h::APPLY_YAML {
+                return Err(ApiError::unsupported_media_type(format!(
+                    "server-side apply of {} is not supported by this server: send a merge, JSON or strategic merge patch",
+                    view.name()
+                )));
+            }
+            let kind = h::patch_kind(&req)?;
+            let opts = h::write_opts(q, &req, "PatchOptions", Vec::new())?;
+            let body = h::read_body(req).await?;
+            let answer = retry_conflicts(|| {
+                let parent = read(&state.store, t)?;
+                let patched = patch_view(&view.show(&parent), kind, &body)?;
+                // A resourceVersion the patch itself set is the client's precondition: its
+                // conflict is the client's answer, not a race to retry.
+                let named =
+                    meta_str(&patched, "resourceVersion") != meta_str(&parent, "resourceVersion");
+                view.write(state, t, &patched, &parent, &opts)
+                    .map_err(|e| Failed::of_write(e, named))
+            })?;
+            Ok(h::value_response(&answer))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// Checks that `sent`, a whole-object view of `kind`, is an object of the URL's name, and answers
+/// the stored `parent` carrying the resourceVersion to write with: the client's, else the read one.
+pub fn parent_to_write(
+    sent: &Value,
+    kind: &str,
+    t: &Target<'_>,
+    parent: &Value,
+) -> Result<Value, ApiError> {
+    if !sent.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {kind}): the body is not a JSON object"
+        )));
+    }
+    let body_name = meta_str(sent, "name");
+    if !body_name.is_empty() && body_name != t.name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({})",
+            t.name
+        )));
+    }
+    let mut new = parent.clone();
+    let rv = match meta_str(sent, "resourceVersion") {
+        "" => meta_str(parent, "resourceVersion").to_owned(),
+        rv => rv.to_owned(),
+    };
+    new["metadata"]["resourceVersion"] = rv.into();
+    Ok(new)
+}
 
 /// Attempts of a PATCH that keeps losing races to other writers; kube's patch handler gives up
 /// after as many (`maxRetryWhenPatchConflicts`).

@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
-use http::{Method, Request};
+use http::Request;
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
-use super::rmw::{self, Failed};
+use super::rmw;
 use crate::catalog::ResourceInfo;
-use crate::http::{self as h, Body, State};
+use crate::http::{Body, State};
 use crate::meta::meta_str;
 use crate::status::{ApiError, Cause};
 use crate::store::{Target, WriteOpts};
@@ -275,6 +275,37 @@ fn write_scale(
     Ok(to_scale(paths, &rmw::written(&w)?))
 }
 
+/// The `/scale` view of a parent whose replicas live at `paths`.
+struct ScaleView(ScalePaths);
+
+impl rmw::View for ScaleView {
+    fn name(&self) -> &str {
+        "the scale subresource"
+    }
+
+    fn show(&self, parent: &Value) -> Value {
+        to_scale(&self.0, parent)
+    }
+
+    fn write(
+        &self,
+        state: &State,
+        t: &Target<'_>,
+        sent: &Value,
+        parent: &Value,
+        opts: &WriteOpts,
+    ) -> Result<Value, ApiError> {
+        write_scale(
+            state,
+            &self.0,
+            t,
+            sent,
+            meta_str(parent, "resourceVersion"),
+            opts,
+        )
+    }
+}
+
 pub(super) async fn serve(
     state: &State,
     info: &Arc<ResourceInfo>,
@@ -283,47 +314,7 @@ pub(super) async fn serve(
     req: Request<Incoming>,
 ) -> Result<hyper::Response<Body>, ApiError> {
     let paths = info.scale.clone().ok_or_else(ApiError::path_not_found)?;
-    match *req.method() {
-        Method::GET => {
-            let obj = rmw::read(&state.store, t)?;
-            Ok(h::value_response(&to_scale(&paths, &obj)))
-        }
-        Method::PUT => {
-            let opts = h::write_opts(q, &req, "UpdateOptions", Vec::new())?;
-            let body = h::read_object(req).await?;
-            let obj = rmw::read(&state.store, t)?;
-            let scale = write_scale(
-                state,
-                &paths,
-                t,
-                &body,
-                meta_str(&obj, "resourceVersion"),
-                &opts,
-            )?;
-            Ok(h::value_response(&scale))
-        }
-        Method::PATCH => {
-            if h::content_type(&req) == h::APPLY_YAML {
-                return Err(ApiError::unsupported_media_type(
-                    "server-side apply of the scale subresource is not supported by this server: send a merge, JSON or strategic merge patch",
-                ));
-            }
-            let kind = h::patch_kind(&req)?;
-            let opts = h::write_opts(q, &req, "PatchOptions", Vec::new())?;
-            let body = h::read_body(req).await?;
-            let scale = rmw::retry_conflicts(|| {
-                let obj = rmw::read(&state.store, t)?;
-                let current = to_scale(&paths, &obj);
-                let patched = rmw::patch_view(&current, kind, &body)?;
-                let read_rv = meta_str(&obj, "resourceVersion");
-                let client_named_rv = meta_str(&patched, "resourceVersion") != read_rv;
-                write_scale(state, &paths, t, &patched, read_rv, &opts)
-                    .map_err(|e| Failed::of_write(e, client_named_rv))
-            })?;
-            Ok(h::value_response(&scale))
-        }
-        _ => Err(ApiError::method_not_allowed()),
-    }
+    rmw::serve(&ScaleView(paths), state, t, q, req).await
 }
 
 #[cfg(test)]
