@@ -58,51 +58,53 @@ async fn clean(args: &Args) -> anyhow::Result<()> {
     let client = target.client().await?;
     let api: Api<Namespace> = Api::all(client.clone());
     let list = ListParams::default().labels(&args.selector);
-    let found = api
-        .list(&list)
-        .await
-        .with_context(|| format!("{who}: listing namespaces {}", args.selector))?;
     let background = DeleteParams::background();
-    for ns in &found.items {
-        let Some(name) = ns.metadata.name.as_deref() else {
-            continue;
-        };
-        if ns.metadata.deletion_timestamp.is_some() {
-            continue;
+    let deadline = Instant::now() + Duration::from_secs(args.wait_secs);
+    // Delete, then (with --wait-secs) poll until none is left, deleting again whatever appeared
+    // meanwhile: after a `kill -9` of nextest its test processes may still be running and
+    // creating namespaces of the run for a moment.
+    loop {
+        let found = api
+            .list(&list)
+            .await
+            .with_context(|| format!("{who}: listing namespaces {}", args.selector))?;
+        if found.items.is_empty() {
+            break;
         }
-        match api.delete(name, &background).await {
-            Ok(_) => println!("deleted namespace {name}"),
-            // Deleted meanwhile (a test process's own clean-up raced the run's).
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(e).with_context(|| format!("{who}: deleting namespace {name}")),
-        }
-    }
-    if args.wait_secs > 0 {
-        let deadline = Instant::now() + Duration::from_secs(args.wait_secs);
-        loop {
-            let left = api
-                .list(&list)
-                .await
-                .with_context(|| format!("{who}: listing namespaces {}", args.selector))?;
-            if left.items.is_empty() {
-                break;
+        for ns in &found.items {
+            let Some(name) = ns.metadata.name.as_deref() else {
+                continue;
+            };
+            if ns.metadata.deletion_timestamp.is_some() {
+                continue;
             }
-            if Instant::now() > deadline {
-                let names: Vec<String> = left
-                    .items
-                    .iter()
-                    .filter_map(|n| n.metadata.name.clone())
-                    .collect();
-                anyhow::bail!(
-                    "{who}: {} namespace(s) still there after {}s: {}; see `kubectl get ns -l {}` (a finalizer no controller removes?)",
-                    names.len(),
-                    args.wait_secs,
-                    names.join(", "),
-                    args.selector
-                );
+            match api.delete(name, &background).await {
+                Ok(_) => println!("deleted namespace {name}"),
+                // Deleted meanwhile (a test process's own clean-up raced the run's).
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("{who}: deleting namespace {name}"));
+                }
             }
-            tokio::time::sleep(GONE_POLL).await;
         }
+        if args.wait_secs == 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            let names: Vec<String> = found
+                .items
+                .iter()
+                .filter_map(|n| n.metadata.name.clone())
+                .collect();
+            anyhow::bail!(
+                "{who}: {} namespace(s) still there after {}s: {}; see `kubectl get ns -l {}` (a finalizer no controller removes?)",
+                names.len(),
+                args.wait_secs,
+                names.join(", "),
+                args.selector
+            );
+        }
+        tokio::time::sleep(GONE_POLL).await;
     }
     let crds: Api<CustomResourceDefinition> = Api::all(client);
     for name in &args.crds {
