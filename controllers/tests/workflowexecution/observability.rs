@@ -4,7 +4,7 @@
 use audit::EventOutcome;
 use controllers::api::WorkflowExecutionPhase::*;
 use fixtures::eventually;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 use crate::env::{LATE_EXEC_NS, LATE_NAMESPACE, METRICS, T};
