@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::BoxError;
+use crate::scope::NamespaceScope;
 
 /// A registered watch and its sync flag.
 pub(crate) struct WatchProbe {
@@ -67,6 +68,7 @@ pub struct ControllerContext {
     shutdown: CancellationToken,
     probes: Probes,
     stats: Arc<ControllerStats>,
+    scope: Option<NamespaceScope>,
 }
 
 impl ControllerContext {
@@ -76,6 +78,7 @@ impl ControllerContext {
         shutdown: CancellationToken,
         probes: Probes,
         stats: Arc<ControllerStats>,
+        scope: Option<NamespaceScope>,
     ) -> Self {
         Self {
             name,
@@ -83,7 +86,14 @@ impl ControllerContext {
             shutdown,
             probes,
             stats,
+            scope,
         }
+    }
+
+    /// The namespaces this manager's watches are limited to, if it has a scope (see
+    /// [`crate::Manager::scoped`]); `None` when the controllers see every namespace.
+    pub fn scope(&self) -> Option<&NamespaceScope> {
+        self.scope.as_ref()
     }
 
     /// The controller's name (as given to [`crate::Manager::add`]).
@@ -179,7 +189,19 @@ impl ControllerContext {
         let stats = self.stats.clone();
         let shutdown = self.shutdown.clone();
         // default_backoff: the watcher retries immediately after an error unless told to wait.
-        let events = watcher(api, wc).default_backoff().reflect(writer);
+        // With a scope, events of other namespaces' objects are dropped before the reflector:
+        // neither the store nor the controller ever sees them.
+        let scope = self.scope.clone();
+        let events = watcher(api, wc)
+            .default_backoff()
+            .filter_map(move |event| {
+                let kept = match (event, &scope) {
+                    (Ok(event), Some(scope)) => scope.filter(event).map(Ok),
+                    (event, _) => Some(event),
+                };
+                std::future::ready(kept)
+            })
+            .reflect(writer);
         tokio::spawn(async move {
             let mut events = std::pin::pin!(events);
             loop {

@@ -4,6 +4,7 @@
 mod context;
 mod error;
 mod manager;
+mod scope;
 
 pub mod backoff;
 pub mod status;
@@ -12,4 +13,5 @@ pub use backoff::Backoff;
 pub use context::ControllerContext;
 pub use error::{BoxError, ControllerError, ControllerFailure, ManagerError, PendingWatch};
 pub use manager::{Manager, RunningManager};
+pub use scope::NamespaceScope;
 pub use status::{StatusError, StatusUpdate, update_status};

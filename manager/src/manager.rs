@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::{ControllerContext, ControllerStats, Probes};
 use crate::error::{BoxError, ControllerError, ControllerFailure, ManagerError, PendingWatch};
+use crate::scope::NamespaceScope;
 
 type Build = Box<dyn FnOnce(ControllerContext) -> BoxFuture<'static, Result<(), BoxError>> + Send>;
 
@@ -45,6 +46,7 @@ pub struct Manager {
     client: Client,
     shutdown: CancellationToken,
     registrations: Vec<Registration>,
+    scope: Option<NamespaceScope>,
 }
 
 impl Manager {
@@ -56,7 +58,17 @@ impl Manager {
             client,
             shutdown: shutdown.child_token(),
             registrations: Vec::new(),
+            scope: None,
         }
+    }
+
+    /// Limits every watch of this manager's controllers to the namespaces of `scope` (and
+    /// cluster-scoped objects): for several managers sharing one API server, each reconciling
+    /// only its own namespaces. Namespaces added to `scope` later are seen from then on.
+    /// Without it (the default) the controllers see every namespace.
+    pub fn scoped(mut self, scope: NamespaceScope) -> Self {
+        self.scope = Some(scope);
+        self
     }
 
     /// Registers a controller. `build` runs once at [`Manager::start`], on the current
@@ -94,6 +106,7 @@ impl Manager {
                 self.shutdown.clone(),
                 probes.clone(),
                 stats.clone(),
+                self.scope.clone(),
             );
             let shutdown = self.shutdown.clone();
             let (failures, exit_tx, task_name) = (failures.clone(), exit_tx.clone(), name.clone());

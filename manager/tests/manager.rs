@@ -453,3 +453,106 @@ async fn a_controller_without_watches_is_rejected_by_ready() {
         .await
         .expect("stops cleanly on the external token");
 }
+
+/// Two managers on one API server, each scoped to its own namespace: each reconciles only
+/// the objects of its namespace. Counted, not timed: each reconcile records the object's
+/// namespace, and the check runs after a sentinel object, created after both namespaces'
+/// objects, was reconciled by each manager. A watch delivers events in resourceVersion order and
+/// the reflector applies them before the controller sees the next one, so by the time a manager
+/// reconciles its sentinel, its store holds every earlier object it was given: without the
+/// scope that includes the other namespace's objects (the store check fails at once).
+#[tokio::test]
+async fn scoped_managers_on_one_server_see_only_their_own_namespaces() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use manager::NamespaceScope;
+
+    let (_server, client) = server().await;
+    for ns in ["team-a", "team-b"] {
+        Api::<Namespace>::all(client.clone())
+            .create(
+                &PostParams::default(),
+                &Namespace {
+                    metadata: ObjectMeta {
+                        name: Some(ns.into()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    // Per manager: the namespaces of the objects it reconciled, and of its store's objects
+    // when it reconciled its sentinel.
+    type Seen = Arc<Mutex<Vec<String>>>;
+    let start = |ns: &'static str| {
+        let scope = NamespaceScope::new();
+        scope.insert(ns);
+        let reconciled: Seen = Arc::default();
+        let store_at_sentinel: Seen = Arc::default();
+        let mut mgr = Manager::new(client.clone(), CancellationToken::new()).scoped(scope);
+        let (r, s) = (reconciled.clone(), store_at_sentinel.clone());
+        mgr.add("widgets", move |ctx| {
+            let controller = ctx.controller(Api::<Widget>::all(ctx.client()), Default::default());
+            let store = controller.store();
+            ctx.run(
+                controller,
+                move |w: Arc<Widget>, _| {
+                    let (r, s, store) = (r.clone(), s.clone(), store.clone());
+                    async move {
+                        r.lock().unwrap().push(w.namespace().unwrap_or_default());
+                        if w.name_any() == "sentinel" {
+                            *s.lock().unwrap() = store
+                                .state()
+                                .iter()
+                                .map(|o| o.namespace().unwrap_or_default())
+                                .collect();
+                        }
+                        Ok::<_, TestError>(Action::await_change())
+                    }
+                },
+                noop_policy,
+                Arc::new(()),
+            )
+        });
+        (mgr.start(), reconciled, store_at_sentinel)
+    };
+    let (a, a_reconciled, a_store) = start("team-a");
+    let (b, b_reconciled, b_store) = start("team-b");
+    a.ready(DEADLINE).await.unwrap();
+    b.ready(DEADLINE).await.unwrap();
+    for (ns, names) in [("team-a", ["a1", "a2"]), ("team-b", ["b1", "b2"])] {
+        for name in names {
+            Api::<Widget>::namespaced(client.clone(), ns)
+                .create(
+                    &PostParams::default(),
+                    &Widget::new(name, WidgetSpec { size: 1 }),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    for ns in ["team-a", "team-b"] {
+        Api::<Widget>::namespaced(client.clone(), ns)
+            .create(
+                &PostParams::default(),
+                &Widget::new("sentinel", WidgetSpec { size: 1 }),
+            )
+            .await
+            .unwrap();
+    }
+    eventually("both managers reconciled their sentinels", || {
+        !a_store.lock().unwrap().is_empty() && !b_store.lock().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(*a_store.lock().unwrap(), vec!["team-a"; 3], "store of a");
+    assert_eq!(*b_store.lock().unwrap(), vec!["team-b"; 3], "store of b");
+    eventually("each manager reconciled its three objects", || {
+        a_reconciled.lock().unwrap().len() >= 3 && b_reconciled.lock().unwrap().len() >= 3
+    })
+    .await;
+    assert!(a_reconciled.lock().unwrap().iter().all(|ns| ns == "team-a"));
+    assert!(b_reconciled.lock().unwrap().iter().all(|ns| ns == "team-b"));
+    a.shutdown(DEADLINE).await.unwrap();
+    b.shutdown(DEADLINE).await.unwrap();
+}

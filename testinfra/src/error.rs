@@ -35,6 +35,13 @@ pub enum Error {
         message: String,
     },
 
+    /// A finalizer was registered without a command.
+    #[error("run directory: finalizer {name:?} has no command: pass the program and its arguments")]
+    EmptyFinalizer {
+        /// The finalizer's name.
+        name: String,
+    },
+
     /// A filesystem operation failed.
     #[error("{component}: could not {action} {}: {source}", path.display())]
     Io {

@@ -8,6 +8,8 @@
 //! <run>/pids         "<pid> <start time> <signal> <name>" per daemon, appended as they start
 //! <run>/containers   docker container ids (docker provider)
 //! <run>/cleanup      extra directories to remove at the end, one per line
+//! <run>/finalizers/  one `sh` script per clean-up command (e.g. deleting a run's namespaces on
+//!                    a shared cluster), run by the supervisor BEFORE it stops the daemons
 //! <run>/finished     written by the supervisor when it has cleaned up
 //! <run>/lease        for runs kept warm: when to stop, in seconds since the epoch
 //! <run>/logs/        one log file per daemon
@@ -34,6 +36,13 @@ const PIDS_FILE: &str = "pids";
 const CONTAINERS_FILE: &str = "containers";
 const CLEANUP_FILE: &str = "cleanup";
 const FINISHED_FILE: &str = "finished";
+/// Directory of finalizer scripts (see [`RunDir::register_finalizer`]).
+pub(crate) const FINALIZERS_DIR: &str = "finalizers";
+
+/// How long one finalizer may run, here and in the supervisor script (`timeout 60`): a
+/// clean-up call to an unreachable cluster must not keep the run's daemons alive forever. A
+/// namespace deletion on a healthy cluster answers in milliseconds.
+pub const FINALIZER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A run directory that has no supervisor yet is being created right now by a concurrent run
 /// (it starts its supervisor before any daemon); only older ones are abandoned.
@@ -209,6 +218,39 @@ impl RunDir {
         self.append(CLEANUP_FILE, &format!("{}\n", dir.display()))
     }
 
+    /// Records a command for the supervisor to run when the watched process exits, before it
+    /// stops the run's daemons (so a daemon the command talks to, such as the run's own API
+    /// server, is still up). Finalizers run in name order, each for at most
+    /// [`FINALIZER_TIMEOUT`], with their output in the supervisor's log; a failing one is
+    /// logged and the rest still run. `name` must be unique within the run (a second
+    /// registration under one name replaces the first).
+    pub fn register_finalizer(&self, name: &str, argv: &[String]) -> Result<()> {
+        if argv.is_empty() {
+            return Err(Error::EmptyFinalizer {
+                name: name.to_owned(),
+            });
+        }
+        let dir = self.path.join(FINALIZERS_DIR);
+        fs::create_dir_all(&dir).map_err(Error::io("run directory", "create", &dir))?;
+        let file: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(file);
+        let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+        let line: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
+        // Write then rename: the supervisor never runs a half-written script.
+        fs::write(&tmp, format!("exec {}\n", line.join(" ")))
+            .and_then(|()| fs::rename(&tmp, &path))
+            .map_err(Error::io("run directory", "write finalizer", &path))
+    }
+
     /// The daemons registered so far (whether or not they still run).
     pub fn registered(&self) -> Vec<ProcId> {
         registered(&self.path)
@@ -277,6 +319,10 @@ fn reap(run: &Path) {
     if let Some(sup) = read_id(&run.join(SUPERVISOR_FILE)) {
         sup.terminate(Signal::SIGKILL, LEFTOVER_GRACE);
     }
+    // Before the daemons stop, as the supervisor does: a finalizer may need one of them.
+    if !run.join(FINISHED_FILE).exists() {
+        run_finalizers(run);
+    }
     let pids = fs::read_to_string(run.join(PIDS_FILE)).unwrap_or_default();
     let live: Vec<(ProcId, Signal)> = pids
         .lines()
@@ -312,6 +358,50 @@ fn reap(run: &Path) {
     let _ = fs::remove_dir_all(run.join("secrets"));
     let _ = fs::write(run.join(FINISHED_FILE), "");
 }
+
+/// `arg` quoted for `sh`: inside single quotes nothing is special but the quote itself.
+fn shell_quote(arg: &str) -> String {
+    format!("'{}'", arg.replace('\'', r"'\''"))
+}
+
+/// Runs a run's finalizers (see [`RunDir::register_finalizer`]) in name order, each stopped
+/// after [`FINALIZER_TIMEOUT`]; for a run whose supervisor died before it could.
+fn run_finalizers(run: &Path) {
+    let Ok(entries) = fs::read_dir(run.join(FINALIZERS_DIR)) else {
+        return;
+    };
+    let mut scripts: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    scripts.sort();
+    for script in scripts {
+        let Ok(mut child) = std::process::Command::new("/bin/sh")
+            .arg(&script)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        else {
+            continue;
+        };
+        let started = std::time::Instant::now();
+        while matches!(child.try_wait(), Ok(None)) {
+            if started.elapsed() > FINALIZER_TIMEOUT {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(FINALIZER_POLL);
+        }
+        let _ = child.wait();
+    }
+}
+
+/// How often a leftover run's finalizer is checked for its exit.
+const FINALIZER_POLL: Duration = Duration::from_millis(20);
 
 fn age(path: &Path) -> Duration {
     path.metadata()

@@ -59,6 +59,15 @@ else
   while alive "$watched" "$watched_start"; do sleep 0.2; done
   note "pid $watched exited; stopping the run's daemons"
 fi
+# Finalizers first (e.g. deleting the run's namespaces on a shared cluster): a daemon they
+# talk to, such as the run's own API server, must still be up. Each gets 60 s (FINALIZER_TIMEOUT).
+for f in "$run"/finalizers/*; do
+  [ -f "$f" ] || continue
+  note "running finalizer ${f##*/}"
+  if command -v timeout >/dev/null 2>&1; then timeout 60 /bin/sh "$f"; else /bin/sh "$f"; fi </dev/null
+  rc=$?
+  [ $rc = 0 ] || note "finalizer ${f##*/} failed (exit $rc)"
+done
 each_alive stop
 i=0
 while [ $i -lt 25 ]; do

@@ -101,7 +101,8 @@ fn suite(
             workflowexecution::register(
                 setup.manager,
                 workflowexecution::Config {
-                    execution_namespace: EXEC_NS.to_owned(),
+                    // Per process in the cluster mode.
+                    execution_namespace: setup.namespace_name(EXEC_NS),
                     phase_requeue: PHASE_REQUEUE,
                     error_backoff: fast_backoff(),
                     // Finished Jobs stay: the lock of a target outlives no test that needs it.
@@ -428,7 +429,7 @@ impl T {
             )
         };
         let patch = json!({"status": {"conditions": [{"type": type_, "status": "True", "reason": reason, "message": message}]}});
-        Api::<Job>::namespaced(self.env.client(), EXEC_NS)
+        Api::<Job>::namespaced(self.env.client(), &self.env.namespace_name(EXEC_NS))
             .patch_status(&job, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .expect("patch Job status");

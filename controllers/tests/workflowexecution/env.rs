@@ -60,9 +60,11 @@ fn suite_with(
     builder
         .controllers(move |setup| {
             let metrics = Metrics::register(setup.registry);
+            // In the cluster mode every process has its own copy of the namespace.
+            let exec_ns = setup.namespace_name(exec_ns);
             workflowexecution::register(
                 setup.manager,
-                config(cooldown, exec_ns),
+                config(cooldown, &exec_ns),
                 metrics,
                 setup.audit.clone(),
             );
@@ -113,7 +115,7 @@ pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
             let metrics = Metrics::register(setup.registry);
             let config = Config {
                 clock: CLOCK.clone(),
-                ..config(COOLDOWN, EXEC_NS)
+                ..config(COOLDOWN, &setup.namespace_name(EXEC_NS))
             };
             workflowexecution::register(setup.manager, config, metrics, setup.audit.clone());
             Ok(())
@@ -159,8 +161,13 @@ impl T {
         Api::namespaced(self.env.client(), &self.ns)
     }
 
+    /// The execution namespace in this process (per process in the cluster mode).
+    pub fn exec_ns(&self) -> String {
+        self.env.namespace_name(EXEC_NS)
+    }
+
     pub fn jobs(&self) -> Api<Job> {
-        Api::namespaced(self.env.client(), EXEC_NS)
+        Api::namespaced(self.env.client(), &self.exec_ns())
     }
 
     pub async fn create(&self, wfe: &WorkflowExecution) -> WorkflowExecution {
@@ -209,7 +216,7 @@ impl T {
 
     /// Plays the Job controller: a Pod of `job` whose container terminated with `reason`/`exit_code`.
     pub async fn terminated_pod(&self, job: &str, reason: &str, exit_code: i32, message: &str) {
-        let pods: Api<Pod> = Api::namespaced(self.env.client(), EXEC_NS);
+        let pods: Api<Pod> = Api::namespaced(self.env.client(), &self.exec_ns());
         let pod: Pod = serde_json::from_value(json!({
             "metadata": {"name": format!("{job}-pod"), "labels": {"job-name": job}},
             "spec": {"containers": [{"name": "workflow", "image": "x"}]},
@@ -242,16 +249,19 @@ impl T {
     /// Waits until `job` no longer exists.
     pub async fn job_gone(&self, job: &str) {
         let jobs = self.jobs();
-        eventually(&format!("Job {EXEC_NS}/{job} to be deleted"), || async {
-            match jobs.get_opt(job).await {
-                Ok(None) => Ok(()),
-                Ok(Some(j)) => Err(format!(
-                    "still there, deletionTimestamp {:?}",
-                    j.metadata.deletion_timestamp
-                )),
-                Err(e) => Err(e.to_string()),
-            }
-        })
+        eventually(
+            &format!("Job {}/{job} to be deleted", self.exec_ns()),
+            || async {
+                match jobs.get_opt(job).await {
+                    Ok(None) => Ok(()),
+                    Ok(Some(j)) => Err(format!(
+                        "still there, deletionTimestamp {:?}",
+                        j.metadata.deletion_timestamp
+                    )),
+                    Err(e) => Err(e.to_string()),
+                }
+            },
+        )
         .await
     }
 

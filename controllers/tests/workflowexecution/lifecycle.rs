@@ -9,7 +9,7 @@ use fixtures::eventually;
 use kube::ResourceExt as _;
 use kube::api::DeleteParams;
 
-use crate::env::{EXEC_NS, LONG_COOLDOWN, QUIET, T, condition};
+use crate::env::{LONG_COOLDOWN, QUIET, T, condition};
 
 #[tokio::test]
 async fn pending_creates_the_job_under_the_lock_name_and_runs() {
@@ -23,7 +23,7 @@ async fn pending_creates_the_job_under_the_lock_name_and_runs() {
     );
 
     let job = t.jobs().get(&job_name).await.unwrap();
-    assert_eq!(job.namespace().as_deref(), Some(EXEC_NS));
+    assert_eq!(job.namespace(), Some(t.exec_ns()));
     assert_eq!(
         job.labels().get(LABEL_WFE_NAME).map(String::as_str),
         Some("creates")
@@ -64,7 +64,7 @@ async fn running_status_records_the_execution_and_its_conditions() {
             exec.namespace.as_deref(),
             exec.name.as_deref()
         ),
-        (Some("Job"), Some(EXEC_NS), Some(job.as_str()))
+        (Some("Job"), Some(t.exec_ns().as_str()), Some(job.as_str()))
     );
     assert!(exec.uid.is_some());
     assert!(status.start_time.is_some());

@@ -5,7 +5,7 @@ use controllers::api::WorkflowExecutionPhase::*;
 use controllers::api::workflowexecution::FailureReason;
 use kube::api::DeleteParams;
 
-use crate::env::{EXEC_NS, T};
+use crate::env::T;
 
 #[tokio::test]
 async fn a_held_lock_deduplicates_the_second_execution() {
@@ -27,7 +27,7 @@ async fn a_held_lock_deduplicates_the_second_execution() {
         details.message
     );
     assert!(
-        details.message.contains(&format!("{EXEC_NS}/{job}")),
+        details.message.contains(&format!("{}/{job}", t.exec_ns())),
         "{}",
         details.message
     );

@@ -4,8 +4,7 @@
 use audit::EventOutcome;
 use controllers::api::WorkflowExecutionPhase::*;
 use fixtures::eventually;
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 use crate::env::{LATE_EXEC_NS, LATE_NAMESPACE, METRICS, T};
@@ -259,18 +258,11 @@ async fn a_missing_execution_namespace_is_retried_until_it_exists() {
     )
     .await;
     assert_eq!(t.wfes().get("late-ns").await.unwrap().phase(), Pending);
-    let ns = Namespace {
-        metadata: kube::api::ObjectMeta {
-            name: Some(LATE_EXEC_NS.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    Api::<Namespace>::all(t.env.client())
-        .create(&PostParams::default(), &ns)
-        .await
-        .unwrap();
+    // Through the fixture: in the cluster mode the namespace is this process's (its own name,
+    // labels and controller scope).
+    let late = t.env.namespace_name(LATE_EXEC_NS);
+    t.env.create_namespace(&late).await.unwrap();
     let running = t.wait_phase("late-ns", Running).await;
     let exec = running.status.unwrap().execution_ref.unwrap();
-    assert_eq!(exec.namespace.as_deref(), Some(LATE_EXEC_NS));
+    assert_eq!(exec.namespace, Some(late));
 }

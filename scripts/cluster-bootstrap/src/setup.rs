@@ -1,0 +1,384 @@
+//! The setup script proper: shared infrastructure, the cluster, its checks and CRDs, the
+//! run's clean-up, the exported variables.
+
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use nix::sys::signal::Signal;
+use testinfra::{ProcId, RunDir};
+
+use crate::check::{self, Target};
+
+/// The cluster to use; unset: start the standalone API server.
+pub const KUBECONFIG_VAR: &str = "FIXTURES_KUBECONFIG";
+/// `1`: delete the CRDs when the run ends (they stay by default: other runs may share them).
+pub const CLEANUP_CRDS_VAR: &str = "FIXTURES_CLUSTER_CLEANUP_CRDS";
+/// The fixture's cluster-mode variables (`fixtures::CLUSTER_*_VAR`; a test checks they match).
+pub const CLUSTER_KUBECONFIG_VAR: &str = "FIXTURES_CLUSTER_KUBECONFIG";
+pub const CLUSTER_CONTEXT_VAR: &str = "FIXTURES_CLUSTER_CONTEXT";
+pub const CLUSTER_CLEANUP_VAR: &str = "FIXTURES_CLUSTER_CLEANUP";
+/// The label on every namespace a test process creates (`fixtures::RUN_LABEL`).
+pub const RUN_LABEL: &str = "fixtures.kubernaut.ai/run";
+
+/// The standalone server starts in milliseconds; the slack covers a machine loaded by builds.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often the standalone server's readiness is probed.
+const READY_POLL: Duration = Duration::from_millis(10);
+/// How long the run's clean-up waits for its namespaces to be gone: under the supervisor's
+/// 60 s limit per finalizer (testinfra's FINALIZER_TIMEOUT), so the wait's own error is logged.
+const CLEANUP_WAIT_SECS: u64 = 45;
+/// The name (`/proc/<pid>/comm`) of nextest's process, whose exit ends the run.
+const NEXTEST_COMM: &str = "cargo-nextest";
+/// Overrides the process to watch (running the script by hand), as ds-bootstrap does.
+const WATCH_PID_VAR: &str = "DS_BOOTSTRAP_WATCH_PID";
+
+const HOW_TO_RUN: &str = "cluster-bootstrap is a nextest setup script: run `cargo nextest run --profile integration-cluster`";
+
+/// The setup script.
+pub fn run() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let env_file = PathBuf::from(
+        std::env::var_os("NEXTEST_ENV")
+            .with_context(|| format!("NEXTEST_ENV is not set: {HOW_TO_RUN}"))?,
+    );
+    let run_id = std::env::var("NEXTEST_RUN_ID")
+        .with_context(|| format!("NEXTEST_RUN_ID is not set: {HOW_TO_RUN}"))?;
+    let workspace = std::env::var_os("NEXTEST_WORKSPACE_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+
+    // The shared infrastructure first, exactly as the integration profile starts it (its
+    // variables land in the same $NEXTEST_ENV).
+    let status = Command::new(cargo())
+        .args(["run", "-q", "-p", "ds-bootstrap", "--"])
+        .current_dir(&workspace)
+        .status()
+        .context("could not run ds-bootstrap through cargo")?;
+    if !status.success() {
+        bail!("ds-bootstrap failed ({status}); its error is above");
+    }
+
+    let watched = watched_process()?;
+    let root = testinfra::infra_root()
+        .or_else(|_| Ok::<_, anyhow::Error>(workspace.join("target").join("infra")))?;
+    let run = RunDir::create(&root, &format!("{run_id}-cluster"))?;
+    // The supervisor first: whatever fails below, what was started stops when the run ends.
+    run.supervise(watched)?;
+
+    let target = match std::env::var_os(KUBECONFIG_VAR).filter(|v| !v.is_empty()) {
+        Some(path) => {
+            let kubeconfig = PathBuf::from(path);
+            if !kubeconfig.is_file() {
+                bail!(
+                    "{KUBECONFIG_VAR}={} is not a file: give the kubeconfig of the cluster to test against, or unset it to use the standalone API server",
+                    kubeconfig.display()
+                );
+            }
+            let context = current_context(&kubeconfig)?;
+            Target {
+                kubeconfig,
+                context: Some(context),
+            }
+        }
+        None => start_standalone(&workspace, &run, &env_file)?,
+    };
+
+    let crds = check::read_crds(&workspace.join("crds"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("creating a tokio runtime")?;
+    let report = runtime.block_on(async {
+        let client = target.client().await?;
+        let report = check::check(&target, &client).await?;
+        check::install_crds(
+            &target.describe(),
+            &client,
+            &crds,
+            check::ESTABLISHED_TIMEOUT,
+        )
+        .await?;
+        Ok::<_, anyhow::Error>(report)
+    })?;
+
+    // The run's clean-up: whatever its processes did not delete, and the CRDs if asked.
+    let me = std::env::current_exe().context("finding this program's path")?;
+    let mut argv = cleanup_argv(&me, &target, &run_selector(&run_id));
+    argv.extend(["--wait-secs".into(), CLEANUP_WAIT_SECS.to_string()]);
+    if std::env::var(CLEANUP_CRDS_VAR).is_ok_and(|v| v == "1") {
+        for crd in &crds {
+            argv.extend([
+                "--crd".into(),
+                crd.metadata.name.clone().unwrap_or_default(),
+            ]);
+        }
+    }
+    run.register_finalizer("10-namespaces", &argv)?;
+
+    let mut exports = vec![
+        (
+            CLUSTER_KUBECONFIG_VAR,
+            target.kubeconfig.display().to_string(),
+        ),
+        (CLUSTER_CLEANUP_VAR, me.display().to_string()),
+    ];
+    if let Some(context) = &target.context {
+        exports.push((CLUSTER_CONTEXT_VAR, context.clone()));
+    }
+    append_exports(&env_file, &exports)?;
+    eprintln!(
+        "cluster-bootstrap: {} is Kubernetes {}, {} CRDs Established, ready after {} ms (run label {RUN_LABEL}={}; logs: {}/logs)",
+        target.describe(),
+        report.version,
+        crds.len(),
+        started.elapsed().as_millis(),
+        label_value(&run_id),
+        run.path().display()
+    );
+    Ok(())
+}
+
+/// The selector of every namespace of run `run_id`.
+pub fn run_selector(run_id: &str) -> String {
+    format!("{RUN_LABEL}={}", label_value(run_id))
+}
+
+/// The clean-up command line for `selector` on `target`.
+pub fn cleanup_argv(program: &Path, target: &Target, selector: &str) -> Vec<String> {
+    let mut argv = vec![
+        program.display().to_string(),
+        "cleanup".into(),
+        "--kubeconfig".into(),
+        target.kubeconfig.display().to_string(),
+        "--selector".into(),
+        selector.into(),
+    ];
+    if let Some(context) = &target.context {
+        argv.extend(["--context".into(), context.clone()]);
+    }
+    argv
+}
+
+/// A run id as a label value, exactly as the fixture writes it: lowercase alphanumerics and
+/// `-`, at most 63 characters, alphanumeric at both ends.
+pub fn label_value(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    out.truncate(63);
+    out.trim_matches('-').to_owned()
+}
+
+/// The kubeconfig's current context, resolved once so that every test process uses the same
+/// one even if the file changes during the run.
+fn current_context(kubeconfig: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(kubeconfig)
+        .with_context(|| format!("reading {KUBECONFIG_VAR}={}", kubeconfig.display()))?;
+    let parsed = kube::config::Kubeconfig::from_yaml(&text).with_context(|| {
+        format!(
+            "{KUBECONFIG_VAR}={} is not a kubeconfig",
+            kubeconfig.display()
+        )
+    })?;
+    parsed.current_context.filter(|c| !c.is_empty()).with_context(|| {
+        format!(
+            "{KUBECONFIG_VAR}={} has no current-context: set one (`kubectl config use-context NAME --kubeconfig {}`)",
+            kubeconfig.display(),
+            kubeconfig.display()
+        )
+    })
+}
+
+/// Starts the project's standalone API server (garbage collection and namespace deletion on)
+/// as a daemon of the run, signed by the run's CA, and returns its kubeconfig.
+fn start_standalone(workspace: &Path, run: &RunDir, env_file: &Path) -> anyhow::Result<Target> {
+    let exported = std::fs::read_to_string(env_file)
+        .with_context(|| format!("reading {}", env_file.display()))?;
+    let get = |key: &str| {
+        exported
+            .lines()
+            .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+            .map(str::to_owned)
+            .with_context(|| format!("ds-bootstrap exported no {key}"))
+    };
+    let (ca_cert, ca_key) = (
+        get(testinfra::TEST_CA_CERT_FILE)?,
+        get(testinfra::TEST_CA_KEY_FILE)?,
+    );
+    let program = build_apiserver(workspace)?;
+    let kubeconfig = run.path().join("cluster-kubeconfig.yaml");
+    let out_path = run.path().join("logs").join("apiserver.out");
+    let log = run.log_path("apiserver");
+    let out = std::fs::File::create(&out_path)
+        .with_context(|| format!("creating {}", out_path.display()))?;
+    let err = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let mut cmd = Command::new(&program);
+    cmd.args([
+        "--listen".to_owned(),
+        "127.0.0.1:0".to_owned(),
+        "--kubeconfig".to_owned(),
+        kubeconfig.display().to_string(),
+        "--ca-cert".to_owned(),
+        ca_cert,
+        "--ca-key".to_owned(),
+        ca_key,
+    ])
+    .stdin(Stdio::null())
+    .stdout(out)
+    .stderr(err);
+    // Own process group: Ctrl-C aimed at the test run must not reach the server before the
+    // supervisor has run the clean-up against it.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", program.display()))?;
+    let pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+    run.register(
+        ProcId::of(pid).unwrap_or(ProcId { pid, start_time: 0 }),
+        Signal::SIGTERM,
+        "apiserver",
+    )?;
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().context("polling apiserver")? {
+            bail!(
+                "the standalone apiserver exited during start-up ({status}); see {}",
+                log.display()
+            );
+        }
+        if first_line(&out_path).is_some() && kubeconfig.exists() {
+            break;
+        }
+        if start.elapsed() > READY_TIMEOUT {
+            bail!(
+                "the standalone apiserver was not ready after {READY_TIMEOUT:?}; see {}",
+                log.display()
+            );
+        }
+        std::thread::sleep(READY_POLL);
+    }
+    Ok(Target {
+        kubeconfig,
+        context: None,
+    })
+}
+
+/// Builds the standalone API server and finds its executable in cargo's JSON messages.
+fn build_apiserver(workspace: &Path) -> anyhow::Result<PathBuf> {
+    let out = Command::new(cargo())
+        .args([
+            "build",
+            "-q",
+            "--message-format=json-render-diagnostics",
+            "-p",
+            "apiserver",
+            "--bin",
+            "apiserver",
+        ])
+        .current_dir(workspace)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("could not run cargo build")?;
+    if !out.status.success() {
+        bail!(
+            "building the apiserver failed ({}); the errors are above",
+            out.status
+        );
+    }
+    for line in out.stdout.lines().map_while(Result::ok) {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if msg["target"]["name"] == "apiserver" {
+            if let Some(exe) = msg["executable"].as_str() {
+                return Ok(PathBuf::from(exe));
+            }
+        }
+    }
+    bail!("cargo build reported no executable for the apiserver")
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// The process whose exit ends the run (see ds-bootstrap's `nextest` module).
+fn watched_process() -> anyhow::Result<ProcId> {
+    if let Ok(pid) = std::env::var(WATCH_PID_VAR) {
+        let pid: i32 = pid
+            .trim()
+            .parse()
+            .with_context(|| format!("{WATCH_PID_VAR}={pid:?} is not a process id"))?;
+        return ProcId::of(pid).with_context(|| format!("{WATCH_PID_VAR}={pid}: no such process"));
+    }
+    let me = ProcId::current().pid;
+    testinfra::process::find_ancestor(me, NEXTEST_COMM).with_context(|| {
+        format!("no cargo-nextest process among the ancestors of pid {me}: {HOW_TO_RUN} (or set {WATCH_PID_VAR})")
+    })
+}
+
+fn append_exports(env_file: &Path, exports: &[(&str, String)]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for (k, v) in exports {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(env_file)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| {
+            format!(
+                "writing the exported variables to NEXTEST_ENV={}",
+                env_file.display()
+            )
+        })
+}
+
+/// The first complete line of a file.
+fn first_line(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.split_once('\n')
+        .map(|(line, _)| line.trim().to_owned())
+        .filter(|l| !l.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_the_names_and_labels_the_fixture_reads() {
+        assert_eq!(CLUSTER_KUBECONFIG_VAR, fixtures::CLUSTER_KUBECONFIG_VAR);
+        assert_eq!(CLUSTER_CONTEXT_VAR, fixtures::CLUSTER_CONTEXT_VAR);
+        assert_eq!(CLUSTER_CLEANUP_VAR, fixtures::CLUSTER_CLEANUP_VAR);
+        assert_eq!(RUN_LABEL, fixtures::RUN_LABEL);
+    }
+
+    #[test]
+    fn run_ids_become_label_values() {
+        assert_eq!(
+            run_selector("0B5E9A3C-1234-4d6e-9f00-aaaaaaaaaaaa"),
+            "fixtures.kubernaut.ai/run=0b5e9a3c-1234-4d6e-9f00-aaaaaaaaaaaa"
+        );
+        assert_eq!(label_value("-x_y-"), "x-y");
+        assert_eq!(label_value(&"a".repeat(80)).len(), 63);
+    }
+
+    #[test]
+    fn outside_nextest_it_says_how_to_run_it() {
+        if std::env::var_os("NEXTEST_ENV").is_none() {
+            let err = run().unwrap_err().to_string();
+            assert!(err.contains("--profile integration-cluster"), "{err}");
+        }
+    }
+}
