@@ -129,6 +129,8 @@ pub enum DropReason {
     close_timeout,
     /// `record` was called after `close`.
     closed,
+    /// The store is [detached](AuditStore::detached): there is no DataStorage to send to.
+    detached,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -153,6 +155,11 @@ pub enum RecordError {
     /// The store has been closed.
     #[error("audit event dropped: the audit store is closed")]
     Closed,
+    /// The store was made without DataStorage ([`AuditStore::detached`]).
+    #[error(
+        "audit event dropped: this audit store has no DataStorage to send to (it was made detached, e.g. for a test suite declared without DataStorage); give the process a DataStorage to keep audit events"
+    )]
+    Detached,
 }
 
 /// Counts since the store started, as returned by `flush` and `close`.
@@ -210,6 +217,7 @@ impl Metrics {
             DropReason::retries_exhausted,
             DropReason::close_timeout,
             DropReason::closed,
+            DropReason::detached,
         ];
         let dropped = reasons
             .into_iter()
@@ -237,6 +245,8 @@ struct Inner {
     metrics: Metrics,
     capacity: usize,
     closed: AtomicBool,
+    /// Made by [`AuditStore::detached`]: no worker, every event is dropped.
+    detached: bool,
     default_actor: Option<(String, String)>,
 }
 
@@ -286,15 +296,48 @@ impl AuditStore {
                 metrics,
                 capacity,
                 closed: AtomicBool::new(false),
+                detached: false,
                 default_actor,
             }),
         }
+    }
+
+    /// A store with no DataStorage behind it, for processes that have none (e.g. a test suite of
+    /// an operator that does not audit): its counters are registered on `registry` as usual, every
+    /// `record` drops the event, counts it under reason `detached` and returns
+    /// [`RecordError::Detached`], and `flush`/`close` return at once. No task is spawned, so it
+    /// needs no runtime.
+    pub fn detached(config: StoreConfig, registry: &mut Registry) -> Self {
+        let metrics = Metrics::register(registry);
+        // Receivers dropped at once: nothing is ever queued, and `flush` sees the worker gone.
+        let (events_tx, _) = mpsc::channel(1);
+        let (control_tx, _) = mpsc::unbounded_channel();
+        Self {
+            inner: Arc::new(Inner {
+                events: events_tx,
+                control: control_tx,
+                metrics,
+                capacity: config.buffer_capacity.max(1),
+                closed: AtomicBool::new(false),
+                detached: true,
+                default_actor: config.default_actor,
+            }),
+        }
+    }
+
+    /// Whether this store was made [detached](AuditStore::detached) (sends nowhere).
+    pub fn is_detached(&self) -> bool {
+        self.inner.detached
     }
 
     /// Queues `event` without waiting. On a full buffer, an invalid event or a closed store the
     /// event is dropped, counted in `audit_events_dropped_total` and the reason returned.
     /// An event without an actor gets the configured `default_actor`.
     pub fn record(&self, mut event: AuditEvent) -> Result<(), RecordError> {
+        if self.inner.detached {
+            self.inner.metrics.drop_events(DropReason::detached, 1);
+            return Err(RecordError::Detached);
+        }
         if self.inner.closed.load(Ordering::Acquire) {
             self.inner.metrics.drop_events(DropReason::closed, 1);
             return Err(RecordError::Closed);
@@ -496,6 +539,40 @@ fn drain_ready(events: &mut mpsc::Receiver<AuditEvent>, pending: &mut Vec<AuditE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_detached_store_drops_and_counts_every_event_and_flushes_at_once() {
+        let mut registry = Registry::default();
+        let store = AuditStore::detached(StoreConfig::default(), &mut registry);
+        assert!(store.is_detached());
+        let event = AuditEvent::new(
+            "widget.created",
+            "widget",
+            "create",
+            crate::EventOutcome::Success,
+            "c-1",
+        );
+        let err = store.record(event).unwrap_err();
+        assert!(matches!(err, RecordError::Detached), "{err}");
+        assert!(err.to_string().contains("no DataStorage"), "{err}");
+        // Returns at once: there is no worker to wait for.
+        let report = tokio::time::timeout(Duration::from_secs(5), store.flush())
+            .await
+            .expect("flush of a detached store returns at once");
+        assert_eq!(
+            report,
+            StoreReport {
+                sent: 0,
+                dropped: 1
+            }
+        );
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains("audit_events_dropped_total{reason=\"detached\"} 1"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn backoff_doubles_caps_and_jitters_within_bounds() {

@@ -29,14 +29,36 @@ pub(crate) struct WatchProbe {
     pub(crate) stats: Arc<ControllerStats>,
 }
 
-/// Per-controller counters and the last watch error (for readiness error messages).
+/// Per-controller counters, the last watch error (for readiness error messages) and the last
+/// failed reconcile (for a person inspecting a held test environment).
 #[derive(Default)]
 pub(crate) struct ControllerStats {
     pub(crate) reconcile_errors: AtomicU64,
     pub(crate) last_watch_error: Mutex<Option<String>>,
+    pub(crate) last_reconcile_error: Mutex<Option<String>>,
 }
 
 impl ControllerStats {
+    fn record_reconcile_error(
+        &self,
+        object: &dyn std::fmt::Display,
+        err: &(dyn std::error::Error + 'static),
+    ) {
+        self.reconcile_errors.fetch_add(1, Ordering::Relaxed);
+        *self
+            .last_reconcile_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            Some(format!("{object}: {}", error_chain(err)));
+    }
+
+    pub(crate) fn last_reconcile_error(&self) -> Option<String> {
+        self.last_reconcile_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn record_watch_error(&self, err: &watcher::Error) {
         *self
             .last_watch_error
@@ -301,7 +323,7 @@ impl ControllerContext {
                 match item {
                     Ok(_) => {}
                     Err(controller::Error::ReconcilerFailed(err, object)) => {
-                        stats.reconcile_errors.fetch_add(1, Ordering::Relaxed);
+                        stats.record_reconcile_error(&object, &err);
                         tracing::warn!(controller = %name, %object, error = %error_chain(&err), "reconcile failed");
                     }
                     Err(controller::Error::QueueError(err)) => {

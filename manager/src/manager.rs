@@ -256,6 +256,15 @@ impl RunningManager {
             .map(|c| c.stats.reconcile_errors.load(Ordering::Relaxed))
     }
 
+    /// The last failed reconcile of the named controller, `<object>: <error and its causes>`
+    /// (`None` when none failed yet, or for an unknown name).
+    pub fn last_reconcile_error(&self, controller: &str) -> Option<String> {
+        self.controllers
+            .iter()
+            .find(|c| &*c.name == controller)
+            .and_then(|c| c.stats.last_reconcile_error())
+    }
+
     /// The names of the controllers, in registration order.
     pub fn controllers(&self) -> Vec<String> {
         self.controllers

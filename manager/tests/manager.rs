@@ -337,12 +337,18 @@ async fn reconcile_errors_are_counted_not_swallowed() {
     });
     let running = mgr.start();
     running.ready(DEADLINE).await.unwrap();
+    assert_eq!(running.last_reconcile_error("failing"), None);
     create_widget(&client, "w").await;
     eventually("a counted reconcile error", || {
         running.reconcile_errors("failing").unwrap_or(0) >= 1
     })
     .await;
     assert_eq!(running.reconcile_errors("nope"), None);
+    // The last failure names the object and the error, for a person inspecting the run.
+    let last = running.last_reconcile_error("failing").unwrap();
+    assert!(last.starts_with("Widget.") && last.contains("/w"), "{last}");
+    assert!(last.ends_with(&TestError.to_string()), "{last}");
+    assert_eq!(running.last_reconcile_error("nope"), None);
     running.shutdown(DEADLINE).await.unwrap();
 }
 
