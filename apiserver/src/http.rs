@@ -884,13 +884,13 @@ pub(crate) async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError>
     }
 }
 
-/// 415 for a protobuf body of a custom resource (kube decodes custom resources from JSON and
-/// YAML only).
+/// 415 for a custom resource's body in anything but JSON or YAML, protobuf included (kube decodes
+/// custom resources from JSON and YAML only, and names only those).
 fn refuse_protobuf_body(info: &ResourceInfo, req: &Request<Incoming>) -> Result<(), ApiError> {
-    if info.custom && content_type(req) == crate::protobuf::MEDIA_TYPE {
+    let ct = content_type(req);
+    if info.custom && !matches!(ct.as_str(), "" | "application/json" | "application/yaml") {
         return Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format ({}) - accepted media types include: application/json, application/yaml",
-            crate::protobuf::MEDIA_TYPE
+            "the body of the request was in an unknown format ({ct}) - accepted media types include: application/json, application/yaml"
         )));
     }
     Ok(())

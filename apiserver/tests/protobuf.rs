@@ -470,6 +470,10 @@ async fn custom_resources_stay_json_and_bad_bodies_are_named() {
     .expect("encode");
     let refused = request(&server, "POST", path, &[("content-type", PROTOBUF)], body).await;
     assert_eq!(refused.code, 415, "{}", refused.text());
+    assert_eq!(
+        refused.json()["message"],
+        "the body of the request was in an unknown format (application/vnd.kubernetes.protobuf) - accepted media types include: application/json, application/yaml"
+    );
 
     let cms = "/api/v1/namespaces/default/configmaps";
     for (body, message) in [
