@@ -406,6 +406,7 @@ async fn route(
             .and_then(|v| v.to_str().ok())
             .unwrap_or(""),
         parsed.verb == "watch",
+        protobuf_form(&info),
     )?;
     let include = match out.convert {
         Some((Convert::Table, _)) => table::include(param(&q, "includeObject"))?,
@@ -437,6 +438,7 @@ async fn route(
         }
         (&Method::POST, None) => {
             parsed.verb = "create".into();
+            refuse_protobuf_body(&info, &req)?;
             let opts = write_opts(&q, &req, "CreateOptions", Vec::new())?;
             let body = read_object(req).await?;
             let w = state.store.create(&t, body, &opts)?;
@@ -447,6 +449,7 @@ async fn route(
         }
         (&Method::PUT, Some(_)) => {
             parsed.verb = "update".into();
+            refuse_protobuf_body(&info, &req)?;
             let opts = write_opts(&q, &req, "UpdateOptions", Vec::new())?;
             let body = read_object(req).await?;
             let w = state.store.update(&t, sub, body, &opts)?;
@@ -511,6 +514,12 @@ async fn route(
     }
 }
 
+/// Whether a resource's objects have a protobuf form: built-in types whose kind the generated
+/// messages cover (custom resources are JSON only, as in kube).
+fn protobuf_form(info: &ResourceInfo) -> bool {
+    !info.custom && crate::protobuf::has_message(&info.api_version(), &info.kind)
+}
+
 /// Types whose REST storage sets `ReturnDeletedObject` in kube (`pkg/registry/*/storage`): a
 /// delete that removes one answers with the object instead of a Status.
 fn returns_deleted_object(info: &ResourceInfo) -> bool {
@@ -542,10 +551,10 @@ impl Reply<'_> {
     /// Converts and encodes a response body as negotiated.
     fn send(&self, code: u16, body: Out) -> Result<Response<Body>, ApiError> {
         let (info, include, api_version) = (self.info, self.include, self.out.meta_api_version());
-        let bytes = negotiate::encode(&self.out, info, body, &|v| {
+        let (bytes, content_type) = negotiate::encode(&self.out, info, body, &|v| {
             Ok(table::convert(info, v, include, api_version, true))
         })?;
-        Ok(respond(code, negotiate::content_type(&self.out), bytes))
+        Ok(respond(code, content_type, bytes))
     }
 }
 
@@ -666,6 +675,7 @@ fn watch(
             },
             Some((Convert::PartialObjectMetadataList, _)) | None => Embed::Object,
         },
+        protobuf: out.format == negotiate::Format::Protobuf,
     };
     let start = state.store.watch(t, from)?;
     let rx = watch::spawn(start, params, state.cancel.clone());
@@ -677,7 +687,11 @@ fn watch(
     let mut resp = Response::new(StreamBody::new(stream).boxed());
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(if out.format == negotiate::Format::Protobuf {
+            crate::protobuf::WATCH_MEDIA_TYPE
+        } else {
+            "application/json"
+        }),
     );
     Ok(resp)
 }
@@ -870,10 +884,28 @@ pub(crate) async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError>
     }
 }
 
+/// 415 for a custom resource's body in anything but JSON or YAML, protobuf included (kube decodes
+/// custom resources from JSON and YAML only, and names only those).
+fn refuse_protobuf_body(info: &ResourceInfo, req: &Request<Incoming>) -> Result<(), ApiError> {
+    let ct = content_type(req);
+    if info.custom && !matches!(ct.as_str(), "" | "application/json" | "application/yaml") {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format ({ct}) - accepted media types include: application/json, application/yaml"
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes a request body by its Content-Type: JSON, YAML or (built-in types) protobuf.
 pub(crate) async fn read_object(req: Request<Incoming>) -> Result<Value, ApiError> {
     let ct = content_type(&req);
     let body = read_body(req).await?;
     match ct.as_str() {
+        crate::protobuf::MEDIA_TYPE => crate::protobuf::decode_object(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded as protobuf: {e}"
+            ))
+        }),
         "" | "application/json" => serde_json::from_slice(&body).map_err(|e| {
             ApiError::bad_request(format!(
                 "the body of the request could not be decoded as JSON: {e}"
@@ -889,7 +921,8 @@ pub(crate) async fn read_object(req: Request<Incoming>) -> Result<Value, ApiErro
             })
         }
         other => Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format ({other}) - accepted media types include: application/json, application/yaml"
+            "the body of the request was in an unknown format ({other}) - accepted media types include: application/json, application/yaml, {}",
+            crate::protobuf::MEDIA_TYPE
         ))),
     }
 }
@@ -898,9 +931,17 @@ async fn delete_opts(
     q: &[(String, String)],
     req: Request<Incoming>,
 ) -> Result<DeleteOpts, ApiError> {
+    let protobuf = content_type(&req) == crate::protobuf::MEDIA_TYPE;
     let body = read_body(req).await?;
     let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
+    } else if protobuf {
+        // client-go sends DeleteOptions in the client's content type.
+        crate::protobuf::decode_object(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the DeleteOptions body could not be decoded as protobuf: {e}"
+            ))
+        })?
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::bad_request(format!(

@@ -495,9 +495,9 @@ async fn kubectl_server_side_apply_conflicts_and_force() {
     server.shutdown().await;
 }
 
-/// `kubectl create deployment x --image=nginx` (generated client-side, then created: kubectl's
-/// generator commands send protobuf, which this server does not speak) and `kubectl get
-/// deployment x -o yaml` show kube-apiserver's defaults.
+/// `kubectl create deployment x --image=nginx` (created here from a file; `tests/protobuf.rs`
+/// runs the generator command itself, which sends protobuf) and `kubectl get deployment x -o
+/// yaml` show kube-apiserver's defaults.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_get_shows_the_defaults_of_a_created_deployment() {
     let Some(bin) = find_kubectl() else {

@@ -169,8 +169,13 @@ async fn q_values_and_alternatives_choose_the_form() {
         .await
         .json();
     assert_eq!(v["kind"], "ConfigMap");
-    // Protobuf is not served here; the wildcard clause is.
-    let v = get("application/vnd.kubernetes.protobuf, */*").await.json();
+    // A built-in type is served in protobuf when the first clause asks for it.
+    let r = get("application/vnd.kubernetes.protobuf, */*").await;
+    assert_eq!(
+        r.headers["content-type"],
+        "application/vnd.kubernetes.protobuf"
+    );
+    let v = apiserver::protobuf::decode_object(&r.bytes).expect("a protobuf ConfigMap");
     assert_eq!(v["kind"], "ConfigMap");
 }
 
@@ -180,7 +185,7 @@ async fn what_is_not_served_is_406_with_kubes_message() {
     for accept in [
         "application/json;as=Frob;g=meta.k8s.io;v=v1",
         "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v2",
-        "application/vnd.kubernetes.protobuf",
+        "text/html",
     ] {
         let r = request(&s, "GET", &format!("{CMS}/n"), &[("accept", accept)], "").await;
         assert_eq!(r.code, 406, "{accept}: {}", r.text());
@@ -188,7 +193,7 @@ async fn what_is_not_served_is_406_with_kubes_message() {
         assert_eq!(v["reason"], "NotAcceptable");
         assert_eq!(
             v["message"],
-            "only the following media types are accepted: application/json, application/yaml"
+            "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf"
         );
     }
     // A single-object conversion of a list, and a list conversion of one object.

@@ -184,7 +184,7 @@ async fn kubectl_get_sa_in_a_new_namespace() {
     let Some(k) = Kubectl::for_server(&s, "kubectl_get_sa_in_a_new_namespace") else {
         return;
     };
-    // Created over JSON: `kubectl create namespace` sends protobuf, which this server does not speak.
+    // Created over JSON (`kubectl create namespace`, which sends protobuf, is in tests/protobuf.rs).
     let created = send(
         &s,
         "POST",

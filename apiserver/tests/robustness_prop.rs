@@ -70,7 +70,9 @@ fn content_type() -> impl Strategy<Value = Option<&'static str>> {
 }
 
 fn body() -> impl Strategy<Value = Vec<u8>> {
-    let valid = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"k": "v"}}).to_string();
+    let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"k": "v"}});
+    let proto = apiserver::protobuf::encode_object(&object).expect("a ConfigMap encodes");
+    let valid = object.to_string();
     prop_oneof![
         prop::collection::vec(any::<u8>(), 0..64),
         Just(valid.clone().into_bytes()),
@@ -84,6 +86,22 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
                 s
             }
         ),
+        // Protobuf: a valid ConfigMap envelope, cut short or with bytes flipped, and garbage
+        // after the `k8s\0` prefix.
+        (0..proto.len(), any::<u8>(), any::<bool>()).prop_map(move |(at, byte, cut)| {
+            let mut b = proto.clone();
+            if cut {
+                b.truncate(at);
+            } else {
+                b[at] ^= byte;
+            }
+            b
+        }),
+        prop::collection::vec(any::<u8>(), 0..64).prop_map(|tail| {
+            let mut b = b"k8s\0".to_vec();
+            b.extend(tail);
+            b
+        }),
         Just(br#"[{"op":"replace","path":"/data/k","value":"x"}]"#.to_vec()),
         Just(br#"[{"op":"remove","path":"/metadata"}]"#.to_vec()),
         Just(br#"{"metadata":{"name":null,"resourceVersion":"x"}}"#.to_vec()),

@@ -438,7 +438,7 @@ async fn malformed_bodies_and_media_types_are_4xx() {
         &status(
             415,
             "UnsupportedMediaType",
-            "the body of the request was in an unknown format (text/plain) - accepted media types include: application/json, application/yaml",
+            "the body of the request was in an unknown format (text/plain) - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf",
             None,
         ),
     );

@@ -2,7 +2,8 @@
 //! kube-apiserver's `negotiation.NegotiateOutputMediaType` does: clauses by q-value, the `as`,
 //! `g`, `v`, `stream` and `pretty` parameters, the conversions to `PartialObjectMetadata`,
 //! `PartialObjectMetadataList` and `Table` (`meta.k8s.io` `v1` and `v1beta1`), 406 NotAcceptable
-//! for what is not served; and encodes a response body in the negotiated form.
+//! for what is not served; and encodes a response body in the negotiated form (JSON, YAML, or
+//! protobuf for built-in types, `crate::protobuf`).
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
@@ -10,9 +11,16 @@ use serde_json::{Map, Value, json};
 use crate::catalog::ResourceInfo;
 use crate::status::ApiError;
 
-/// The media types this server encodes objects in (kube's list also names protobuf and, with a
-/// feature gate, CBOR, which are not served here).
-const SERVED: &[(&str, &str)] = &[("application", "json"), ("application", "yaml")];
+/// The media types this server encodes objects in (kube's list also names CBOR, behind a feature
+/// gate, which is not served here); protobuf only for built-in types, as in kube.
+const SERVED: &[(&str, &str)] = &[
+    ("application", "json"),
+    ("application", "yaml"),
+    ("application", "vnd.kubernetes.protobuf"),
+];
+/// How many of [`SERVED`] a custom resource has: JSON and YAML (kube has no protobuf form of
+/// unstructured objects).
+const SERVED_CUSTOM: usize = 2;
 /// The group of the conversion targets.
 const META_GROUP: &str = "meta.k8s.io";
 
@@ -22,6 +30,8 @@ pub enum Format {
     #[default]
     Json,
     Yaml,
+    /// `application/vnd.kubernetes.protobuf` (built-in types only).
+    Protobuf,
 }
 
 /// What the object is turned into before encoding (`as=` of the Accept clause).
@@ -102,11 +112,12 @@ fn parse_accept(header: &str) -> Vec<Clause<'_>> {
 /// kube's `AllowsMediaTypeTransform` plus `acceptMediaTypeOptions` for one clause matched to one
 /// served media type.
 fn accept(clause: &Clause<'_>, sub: &str, watch: bool) -> Option<Output> {
+    let protobuf = sub == "vnd.kubernetes.protobuf";
     let mut out = Output {
-        format: if sub == "yaml" {
-            Format::Yaml
-        } else {
-            Format::Json
+        format: match sub {
+            "yaml" => Format::Yaml,
+            _ if protobuf => Format::Protobuf,
+            _ => Format::Json,
         },
         ..Output::default()
     };
@@ -116,8 +127,10 @@ fn accept(clause: &Clause<'_>, sub: &str, watch: bool) -> Option<Output> {
             "as" => (kind, converting) = (v, true),
             "g" => (group, converting) = (v, true),
             "v" => (version, converting) = (v, true),
-            // Only JSON has a stream serializer here; `watch` is the only stream schema.
-            "stream" if !v.is_empty() && (sub != "json" || v != "watch") => return None,
+            // JSON and protobuf have stream serializers; `watch` is the only stream schema.
+            "stream" if !v.is_empty() && ((sub != "json" && !protobuf) || v != "watch") => {
+                return None;
+            }
             "pretty" => out.pretty = v == "1",
             _ => {}
         }
@@ -130,27 +143,36 @@ fn accept(clause: &Clause<'_>, sub: &str, watch: bool) -> Option<Output> {
         let convert = match kind {
             "PartialObjectMetadata" => Convert::PartialObjectMetadata,
             "PartialObjectMetadataList" => Convert::PartialObjectMetadataList,
-            // Tables are served as JSON and YAML only (kube: not protobuf).
-            "Table" => Convert::Table,
+            // Tables are served as JSON and YAML only here: a protobuf Table clause falls
+            // through to the next (kubectl always offers JSON after it).
+            "Table" if !protobuf => Convert::Table,
             _ => return None,
         };
         out.convert = Some((convert, version));
     }
-    // A watch streams JSON frames whatever the clause's subtype.
-    if watch {
+    // A watch streams JSON frames unless protobuf was asked for (YAML has no stream form).
+    if watch && out.format == Format::Yaml {
         out.format = Format::Json;
     }
     Some(out)
 }
 
 /// Negotiates `accept` (empty: JSON); `pretty` is the `pretty` query parameter, `user_agent` the
-/// request's (kube pretty-prints for curl, Wget and browsers unless `pretty` says otherwise).
+/// request's (kube pretty-prints for curl, Wget and browsers unless `pretty` says otherwise);
+/// `protobuf` whether the resource has a protobuf form (built-in types: kube skips protobuf
+/// clauses for custom resources and takes the next acceptable one).
 pub fn negotiate(
     accept_header: &str,
     pretty: Option<&str>,
     user_agent: &str,
     watch: bool,
+    protobuf: bool,
 ) -> Result<Output, ApiError> {
+    let served = if protobuf {
+        SERVED
+    } else {
+        &SERVED[..SERVED_CUSTOM]
+    };
     // The common headers need no parsing (kube-rs and client-go send plain JSON).
     let mut out = if matches!(
         accept_header.trim(),
@@ -161,7 +183,7 @@ pub fn negotiate(
         parse_accept(accept_header)
             .iter()
             .find_map(|clause| {
-                SERVED.iter().find_map(|&(ty, sub)| {
+                served.iter().find_map(|&(ty, sub)| {
                     let matches = (clause.ty == ty && (clause.sub == sub || clause.sub == "*"))
                         || (clause.ty == "*" && clause.sub == "*");
                     if matches {
@@ -171,7 +193,7 @@ pub fn negotiate(
                     }
                 })
             })
-            .ok_or_else(not_acceptable)?
+            .ok_or_else(|| not_acceptable_of(served))?
     };
     out.pretty |= match pretty {
         Some(p) if !p.is_empty() => parse_go_bool(p),
@@ -189,11 +211,12 @@ fn parse_go_bool(v: &str) -> bool {
     matches!(v, "1" | "t" | "T" | "TRUE" | "true" | "True")
 }
 
-/// 406 for an Accept header nothing here can satisfy (kube's `NewNotAcceptableError`).
-pub fn not_acceptable() -> ApiError {
+/// 406 for an Accept header nothing here can satisfy (kube's `NewNotAcceptableError`), naming
+/// what the resource is served in.
+fn not_acceptable_of(served: &[(&str, &str)]) -> ApiError {
     ApiError::not_acceptable(format!(
         "only the following media types are accepted: {}",
-        SERVED
+        served
             .iter()
             .map(|(t, s)| format!("{t}/{s}"))
             .collect::<Vec<_>>()
@@ -242,9 +265,42 @@ pub enum Body {
     Status(Value),
 }
 
-/// Turns a response into the negotiated form: converts, then encodes. `table` builds a Table
-/// from the decoded object or list.
+/// Turns a response into the negotiated form: converts, then encodes; returns the body and its
+/// Content-Type. `table` builds a Table from the decoded object or list.
 pub fn encode(
+    out: &Output,
+    info: &ResourceInfo,
+    body: Body,
+    table: &dyn Fn(&Value) -> Result<Value, ApiError>,
+) -> Result<(Bytes, &'static str), ApiError> {
+    if out.format == Format::Protobuf {
+        let value = match &body {
+            Body::Status(v) => v.clone(),
+            Body::Object(b) | Body::List(b) => serde_json::from_slice(b)
+                .map_err(|e| ApiError::internal(format!("stored object is not JSON: {e}")))?,
+        };
+        let value = match (out.convert, &body) {
+            (None, _) | (_, Body::Status(_)) => value,
+            (Some(_), _) => convert(out, info, matches!(body, Body::List(_)), value, table)?,
+        };
+        match crate::protobuf::encode_object(&value) {
+            Ok(b) => return Ok((Bytes::from(b), crate::protobuf::MEDIA_TYPE)),
+            // A field the generated messages do not have (a type newer than k8s-pb's release):
+            // JSON keeps it; kube's clients read JSON whatever they asked for.
+            Err(e) => {
+                tracing::debug!("serving JSON instead of protobuf: {e}");
+                let json = Output {
+                    format: Format::Json,
+                    ..*out
+                };
+                return Ok((serialize(&json, &value), content_type(&json)));
+            }
+        }
+    }
+    encode_text(out, info, body, table).map(|b| (b, content_type(out)))
+}
+
+fn encode_text(
     out: &Output,
     info: &ResourceInfo,
     body: Body,
@@ -255,7 +311,7 @@ pub fn encode(
         Body::Object(b) => (false, b),
         Body::List(b) => (true, b),
     };
-    let Some((convert, _)) = out.convert else {
+    if out.convert.is_none() {
         if out.format == Format::Json && !out.pretty {
             // The stored bytes are the compact form: only kube's trailing newline is added.
             return Ok(with_newline(&raw));
@@ -263,10 +319,25 @@ pub fn encode(
         let v: Value = serde_json::from_slice(&raw)
             .map_err(|e| ApiError::internal(format!("stored object is not JSON: {e}")))?;
         return Ok(serialize(out, &v));
-    };
+    }
     let v: Value = serde_json::from_slice(&raw)
         .map_err(|e| ApiError::internal(format!("stored object is not JSON: {e}")))?;
-    let converted = match (convert, is_list) {
+    let converted = convert(out, info, is_list, v, table)?;
+    Ok(serialize(out, &converted))
+}
+
+/// The `as=` conversion of a decoded object or list.
+fn convert(
+    out: &Output,
+    info: &ResourceInfo,
+    is_list: bool,
+    v: Value,
+    table: &dyn Fn(&Value) -> Result<Value, ApiError>,
+) -> Result<Value, ApiError> {
+    let Some((convert, _)) = out.convert else {
+        return Ok(v);
+    };
+    Ok(match (convert, is_list) {
         (Convert::PartialObjectMetadata, false) => partial(&v, out.meta_api_version()),
         (Convert::PartialObjectMetadata, true) => {
             return Err(ApiError::not_acceptable(format!(
@@ -295,8 +366,7 @@ pub fn encode(
             )));
         }
         (Convert::Table, _) => table(&v)?,
-    };
-    Ok(serialize(out, &converted))
+    })
 }
 
 fn with_newline(raw: &[u8]) -> Bytes {
@@ -307,12 +377,13 @@ fn with_newline(raw: &[u8]) -> Bytes {
 }
 
 /// Encodes a value as kube's serializers do: compact JSON with a trailing newline (Go's
-/// `json.Encoder`), indented JSON without one (`json.MarshalIndent`), or YAML.
+/// `json.Encoder`), indented JSON without one (`json.MarshalIndent`), or YAML (protobuf goes
+/// through [`encode`]; here it is JSON).
 pub fn serialize(out: &Output, v: &Value) -> Bytes {
     match out.format {
         Format::Yaml => Bytes::from(serde_saphyr::to_string(v).unwrap_or_default()),
         Format::Json if out.pretty => Bytes::from(serde_json::to_vec_pretty(v).unwrap_or_default()),
-        Format::Json => {
+        Format::Json | Format::Protobuf => {
             let mut b = serde_json::to_vec(v).unwrap_or_default();
             b.push(b'\n');
             Bytes::from(b)
@@ -325,6 +396,7 @@ pub fn content_type(out: &Output) -> &'static str {
     match out.format {
         Format::Json => "application/json",
         Format::Yaml => "application/yaml",
+        Format::Protobuf => crate::protobuf::MEDIA_TYPE,
     }
 }
 
@@ -356,7 +428,7 @@ mod tests {
     const POM: &str = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 
     fn conv(h: &str) -> Option<(Convert, &'static str)> {
-        negotiate(h, None, "", false).unwrap().convert
+        negotiate(h, None, "", false, false).unwrap().convert
     }
 
     #[test]
@@ -402,7 +474,7 @@ mod tests {
             "text/html",
             "application/yaml;stream=watch",
         ] {
-            let e = negotiate(h, None, "", false).unwrap_err();
+            let e = negotiate(h, None, "", false, false).unwrap_err();
             assert_eq!(e.code, 406, "{h}");
             assert_eq!(
                 e.message,
@@ -412,8 +484,61 @@ mod tests {
     }
 
     #[test]
+    fn protobuf_for_built_in_types_only() {
+        let n = |h: &str, watch: bool, builtin: bool| negotiate(h, None, "", watch, builtin);
+        let kubectl = "application/vnd.kubernetes.protobuf, */*";
+        assert_eq!(n(kubectl, false, true).unwrap().format, Format::Protobuf);
+        // A custom resource: the protobuf clause is skipped, `*/*` gives JSON.
+        assert_eq!(n(kubectl, false, false).unwrap().format, Format::Json);
+        // Protobuf alone for a custom resource: 406 naming JSON and YAML only.
+        let e = n(crate::protobuf::MEDIA_TYPE, false, false).unwrap_err();
+        assert_eq!(e.code, 406);
+        assert_eq!(
+            e.message,
+            "only the following media types are accepted: application/json, application/yaml"
+        );
+        // A built-in type's refusal names protobuf too.
+        let e = n("text/html", false, true).unwrap_err();
+        assert_eq!(
+            e.message,
+            "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf"
+        );
+        // Watches stream protobuf frames when asked; YAML watches stream JSON.
+        let w = n(
+            "application/vnd.kubernetes.protobuf;stream=watch",
+            true,
+            true,
+        )
+        .unwrap();
+        assert_eq!(w.format, Format::Protobuf);
+        assert_eq!(
+            n("application/yaml", true, true).unwrap().format,
+            Format::Json
+        );
+        // PartialObjectMetadata in protobuf; a protobuf Table falls through to the JSON clause.
+        let pom = n(
+            "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+            false,
+            true,
+        )
+        .unwrap();
+        assert_eq!(pom.format, Format::Protobuf);
+        assert_eq!(
+            pom.convert,
+            Some((Convert::PartialObjectMetadataList, "v1"))
+        );
+        let table = n(
+            "application/vnd.kubernetes.protobuf;as=Table;g=meta.k8s.io;v=v1,application/json",
+            false,
+            true,
+        )
+        .unwrap();
+        assert_eq!((table.format, table.convert), (Format::Json, None));
+    }
+
+    #[test]
     fn pretty_by_parameter_and_user_agent() {
-        let p = |q: Option<&str>, ua: &str| negotiate("", q, ua, false).unwrap().pretty;
+        let p = |q: Option<&str>, ua: &str| negotiate("", q, ua, false, true).unwrap().pretty;
         assert!(p(Some("true"), "kube-rs"));
         assert!(p(Some("1"), ""));
         assert!(!p(Some("false"), "curl/8.0"));
@@ -422,7 +547,7 @@ mod tests {
         assert!(p(None, "Mozilla/5.0 (X11)"));
         assert!(!p(None, "kubectl/v1.37.1"));
         assert!(
-            negotiate("application/json;pretty=1", None, "", false)
+            negotiate("application/json;pretty=1", None, "", false, true)
                 .unwrap()
                 .pretty
         );

@@ -80,9 +80,8 @@ pub fn only_not_downloaded(stderr: &str) -> bool {
     .any(|m| stderr.contains(m))
 }
 
-/// The k8s-openapi source directory of the API version module this workspace enables
-/// (`.../k8s-openapi-0.29.0/src/v1_37`), or why cargo cannot name it offline on this machine.
-pub fn k8s_openapi_version_module() -> Result<PathBuf, Unavailable> {
+/// `cargo metadata --offline` of this workspace, or why cargo cannot give it on this machine.
+fn metadata() -> Result<Value, Unavailable> {
     // The cargo that runs the tests (cargo sets CARGO for `cargo nextest`/`cargo test`), else the
     // one that compiled them, else the one on PATH.
     let cargo = std::env::var("CARGO")
@@ -109,7 +108,26 @@ pub fn k8s_openapi_version_module() -> Result<PathBuf, Unavailable> {
             Unavailable::Broken(why)
         });
     }
-    let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
+    Ok(serde_json::from_slice(&out.stdout).expect("cargo metadata JSON"))
+}
+
+/// The `src` directory of the k8s-pb crate cargo resolved (`.../k8s-pb-0.9.0/src`).
+pub fn k8s_pb_sources() -> Result<PathBuf, Unavailable> {
+    let meta = metadata()?;
+    let package = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == "k8s-pb")
+        .expect("k8s-pb is a dependency");
+    let manifest = Path::new(package["manifest_path"].as_str().expect("manifest path"));
+    Ok(manifest.parent().expect("package dir").join("src"))
+}
+
+/// The k8s-openapi source directory of the API version module this workspace enables
+/// (`.../k8s-openapi-0.29.0/src/v1_37`), or why cargo cannot name it offline on this machine.
+pub fn k8s_openapi_version_module() -> Result<PathBuf, Unavailable> {
+    let meta = metadata()?;
     let package = meta["packages"]
         .as_array()
         .expect("packages")
