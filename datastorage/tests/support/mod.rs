@@ -220,7 +220,10 @@ pub fn signal_postgres(pg: &testinfra::postgres::Postgres, signal: &str) {
             .expect("run kill")
             .success()
     };
-    assert!(send(postmaster), "kill -{signal} {postmaster} (the postmaster)");
+    assert!(
+        send(postmaster),
+        "kill -{signal} {postmaster} (the postmaster)"
+    );
     for child in testinfra::process::children(postmaster) {
         // Exited since the listing: nothing left to signal.
         let _ = send(child);
