@@ -12,7 +12,7 @@ use super::rmw::{self, Failed};
 use crate::http::{self as h, Body, State};
 use crate::meta::meta_str;
 use crate::status::{ApiError, Cause};
-use crate::store::{Target, WriteOpts};
+use crate::store::{Sub, Target, WriteOpts};
 
 /// Container fields an ephemeral container may not set (kube: "cannot be set for an Ephemeral
 /// Container"): it gets no ports, probes, lifecycle hooks or resources.
@@ -140,7 +140,9 @@ fn write(
             }
         }
     }
-    let w = rmw::write_back(&state.store, t, new, opts)?;
+    // Through the Pod strategy's ephemeral-containers path: a plain Pod write would keep the
+    // stored list (see `registry::pod`).
+    let w = state.store.update(t, Sub::EphemeralContainers, new, opts)?;
     rmw::written(&w)
 }
 
