@@ -582,16 +582,18 @@ async fn a_plain_pod_update_leaves_ephemeral_containers_alone() {
     let s = server().await;
     running_pod(&s, "keep", json!({"app": "x"})).await;
     let pod = format!("{PODS}/keep");
-    let debugger = json!([{"name": "debugger", "image": "busybox"}]);
     let added = send(
         &s,
         "PATCH",
         &format!("{pod}/ephemeralcontainers"),
-        &json!({"spec": {"ephemeralContainers": debugger}}),
+        &json!({"spec": {"ephemeralContainers": [{"name": "debugger", "image": "busybox"}]}}),
     )
     .await;
     assert_eq!(added.code, 200, "{}", added.body);
     let stored = |body: &Value| body["spec"]["ephemeralContainers"].clone();
+    // As stored: defaulted (imagePullPolicy, terminationMessagePath, ...).
+    let debugger = stored(&added.body);
+    assert_eq!(debugger[0]["name"], "debugger");
     // A merge patch that adds one, with a label change that does apply.
     let patched = send(
         &s,
