@@ -107,8 +107,25 @@ pub struct Event {
 /// Which part of an object a write addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sub {
+    /// The object itself.
     Main,
+    /// `/status`: only `.status` changes.
     Status,
+    /// `pods/ephemeralcontainers`: a write of the whole Pod of which only
+    /// `spec.ephemeralContainers` is kept (the Pod strategy's `prepare_for_update`), kube's
+    /// `podEphemeralContainersStrategy`. Otherwise handled as a main-resource write.
+    EphemeralContainers,
+}
+
+impl Sub {
+    /// The subresource name managedFields entries record ("" for the object itself).
+    pub fn managed_name(self) -> &'static str {
+        match self {
+            Sub::Main => "",
+            Sub::Status => "status",
+            Sub::EphemeralContainers => "ephemeralcontainers",
+        }
+    }
 }
 
 /// `fieldValidation` query parameter.
@@ -1197,7 +1214,7 @@ impl Store {
         let writer = managed::Writer {
             manager,
             api_version: &info.api_version(),
-            subresource: if sub == Sub::Status { "status" } else { "" },
+            subresource: sub.managed_name(),
             now: &now,
         };
         let live = match &existing {
@@ -1413,7 +1430,7 @@ impl Store {
                 let writer = managed::Writer {
                     manager,
                     api_version: &api_version,
-                    subresource: if sub == Sub::Status { "status" } else { "" },
+                    subresource: sub.managed_name(),
                     now: &now,
                 };
                 managed::track_update(

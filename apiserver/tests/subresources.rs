@@ -575,6 +575,53 @@ async fn ephemeral_containers_may_only_be_added() {
     );
 }
 
+/// A plain PUT or PATCH of a Pod never changes `spec.ephemeralContainers` (only the
+/// `ephemeralcontainers` subresource does); the rest of the write applies.
+#[tokio::test]
+async fn a_plain_pod_update_leaves_ephemeral_containers_alone() {
+    let s = server().await;
+    running_pod(&s, "keep", json!({"app": "x"})).await;
+    let pod = format!("{PODS}/keep");
+    let added = send(
+        &s,
+        "PATCH",
+        &format!("{pod}/ephemeralcontainers"),
+        &json!({"spec": {"ephemeralContainers": [{"name": "debugger", "image": "busybox"}]}}),
+    )
+    .await;
+    assert_eq!(added.code, 200, "{}", added.body);
+    let stored = |body: &Value| body["spec"]["ephemeralContainers"].clone();
+    // As stored: defaulted (imagePullPolicy, terminationMessagePath, ...).
+    let debugger = stored(&added.body);
+    assert_eq!(debugger[0]["name"], "debugger");
+    // A merge patch that adds one, with a label change that does apply.
+    let patched = send(
+        &s,
+        "PATCH",
+        &pod,
+        &json!({"metadata": {"labels": {"app": "patched"}},
+                "spec": {"ephemeralContainers": [
+                    {"name": "debugger", "image": "busybox"}, {"name": "sneaky", "image": "busybox"}]}}),
+    )
+    .await;
+    assert_eq!(patched.code, 200, "{}", patched.body);
+    assert_eq!(patched.body["metadata"]["labels"]["app"], "patched");
+    assert_eq!(stored(&patched.body), debugger);
+    // A PUT that drops the list.
+    let mut body = patched.body.clone();
+    body["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ephemeralContainers");
+    body["metadata"]["labels"]["app"] = "put".into();
+    let put = send(&s, "PUT", &pod, &body).await;
+    assert_eq!(put.code, 200, "{}", put.body);
+    assert_eq!(put.body["metadata"]["labels"]["app"], "put");
+    assert_eq!(stored(&put.body), debugger);
+    let got = send(&s, "GET", &pod, &Value::Null).await;
+    assert_eq!(stored(&got.body), debugger);
+}
+
 #[tokio::test]
 async fn csr_approval_changes_only_the_decision_conditions() {
     let s = server().await;

@@ -129,6 +129,16 @@ pub enum Error {
         hint: &'static str,
     },
 
+    /// A leak scan would read more than its byte limit (`leaks::MAX_SCAN_TOTAL`).
+    #[error(
+        "leak check: the files under {dir} exceed {limit} bytes: scan only a run's own outputs (logs, kubeconfigs, JUnit), not build artefacts or daemon data"
+    )]
+    ScanTooLarge {
+        /// The directory being scanned.
+        dir: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// An environment variable has a value we cannot use.
     #[error("{var}={value:?} is not valid: {reason}")]
     InvalidEnv {

@@ -1,9 +1,17 @@
 //! Finds a run's secrets where they must not be: in an environment, in output, or in any file of
 //! a directory tree other than a 0600 secret file (logs, exported variables, JUnit, kubeconfig
 //! copies). Findings name the secret by its label and the place, never the value.
+//!
+//! The scan is bounded: [`scan_dir`] reads at most [`MAX_SCAN_TOTAL`] bytes and fails naming the
+//! directory beyond that, and [`scan_run_dir`] leaves out the daemons' data directories (database
+//! pages are not where a secret leaks in text, and a run's PostgreSQL data alone is tens of MiB).
+//! Every secret is searched for in one pass over each file (Aho-Corasick), so a run with hundreds
+//! of API-server tokens costs no more than one with a few.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use aho_corasick::AhoCorasick;
 
 use crate::error::{Error, Result};
 
@@ -15,6 +23,13 @@ const MIN_SECRET_LEN: usize = 8;
 const MAX_SCAN_BYTES: u64 = 64 * 1024 * 1024;
 /// The mode of a secret file: such files are where secrets belong, so they are not searched.
 const SECRET_FILE_MODE: u32 = 0o600;
+/// Bytes one [`scan_dir`] reads at most: a whole run's logs, kubeconfigs and JUnit files are a
+/// few MiB; more means the scan was pointed at build artefacts or data, and reading them would
+/// take minutes (the unbounded scan of `target/` timed out at 120 s), so it fails instead.
+pub const MAX_SCAN_TOTAL: u64 = 256 * 1024 * 1024;
+/// The run directory's subdirectory of daemon data (`RunDir::data`), left out by
+/// [`scan_run_dir`].
+const RUN_DATA_DIR: &str = "data";
 
 /// One secret to look for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,17 +65,56 @@ impl std::fmt::Display for Leak {
     }
 }
 
+/// The secrets long enough to search for, compiled into one matcher.
+struct Searcher<'a> {
+    secrets: Vec<&'a Secret>,
+    /// None when there is nothing to search for.
+    matcher: Option<AhoCorasick>,
+}
+
+impl<'a> Searcher<'a> {
+    fn new(secrets: &'a [Secret]) -> Searcher<'a> {
+        let secrets: Vec<&Secret> = secrets
+            .iter()
+            .filter(|s| s.value.len() >= MIN_SECRET_LEN)
+            .collect();
+        // Building fails only past aho-corasick's size limits, far beyond a run's few hundred
+        // secrets; a searcher that finds nothing would hide leaks, so fall back to no matcher
+        // only when there is nothing to search for.
+        let matcher = if secrets.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::new(secrets.iter().map(|s| s.value.as_bytes()))
+                    .expect("a few hundred secrets of a few dozen bytes fit aho-corasick's limits"),
+            )
+        };
+        Searcher { secrets, matcher }
+    }
+
+    fn scan(&self, place: &str, text: &[u8]) -> Vec<Leak> {
+        let Some(matcher) = &self.matcher else {
+            return Vec::new();
+        };
+        let mut hit = vec![false; self.secrets.len()];
+        for m in matcher.find_overlapping_iter(text) {
+            hit[m.pattern().as_usize()] = true;
+        }
+        self.secrets
+            .iter()
+            .zip(hit)
+            .filter(|(_, hit)| *hit)
+            .map(|(s, _)| Leak {
+                secret: s.label.clone(),
+                place: place.to_owned(),
+            })
+            .collect()
+    }
+}
+
 /// The secrets that `text`, known as `place`, contains.
 pub fn scan_text(secrets: &[Secret], place: &str, text: &[u8]) -> Vec<Leak> {
-    secrets
-        .iter()
-        .filter(|s| s.value.len() >= MIN_SECRET_LEN)
-        .filter(|s| contains(text, s.value.as_bytes()))
-        .map(|s| Leak {
-            secret: s.label.clone(),
-            place: place.to_owned(),
-        })
-        .collect()
+    Searcher::new(secrets).scan(place, text)
 }
 
 /// The secrets in every variable of `vars` (name and value).
@@ -80,11 +134,38 @@ pub fn scan_env<'a>(
 }
 
 /// The secrets in every file under `dir` except 0600 files (where secrets are kept on purpose);
-/// symbolic links are not followed. A missing `dir` has no leaks.
+/// symbolic links are not followed. A missing `dir` has no leaks. Fails once more than
+/// [`MAX_SCAN_TOTAL`] bytes would be read.
 pub fn scan_dir(secrets: &[Secret], dir: &Path) -> Result<Vec<Leak>> {
+    scan_tree(&Searcher::new(secrets), dir, &[], MAX_SCAN_TOTAL)
+}
+
+/// [`scan_dir`] of a run directory (`target/infra/<run>`) without its daemons' data directory
+/// (`data/`): the logs, exported files and supervisor state the run wrote are searched; the
+/// database and Redis files are not (binary pages, tens of MiB; PostgreSQL keeps only a SCRAM
+/// hash of its password there).
+pub fn scan_run_dir(secrets: &[Secret], run_dir: &Path) -> Result<Vec<Leak>> {
+    scan_tree(
+        &Searcher::new(secrets),
+        run_dir,
+        &[run_dir.join(RUN_DATA_DIR)],
+        MAX_SCAN_TOTAL,
+    )
+}
+
+fn scan_tree(
+    searcher: &Searcher<'_>,
+    dir: &Path,
+    skip: &[PathBuf],
+    max_total: u64,
+) -> Result<Vec<Leak>> {
     let mut leaks = Vec::new();
+    let mut total: u64 = 0;
     let mut pending = vec![dir.to_owned()];
     while let Some(path) = pending.pop() {
+        if skip.contains(&path) {
+            continue;
+        }
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(m) => m,
             // Daemons remove files while a run goes on (e.g. PostgreSQL's temporary files).
@@ -102,8 +183,15 @@ pub fn scan_dir(secrets: &[Secret], dir: &Path) -> Result<Vec<Leak>> {
             && meta.permissions().mode() & 0o777 != SECRET_FILE_MODE
             && meta.size() <= MAX_SCAN_BYTES
         {
+            total = total.saturating_add(meta.size());
+            if total > max_total {
+                return Err(Error::ScanTooLarge {
+                    dir: dir.to_owned(),
+                    limit: max_total,
+                });
+            }
             match std::fs::read(&path) {
-                Ok(bytes) => leaks.extend(scan_text(secrets, &path.display().to_string(), &bytes)),
+                Ok(bytes) => leaks.extend(searcher.scan(&path.display().to_string(), &bytes)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::io("leak check", "read", &path)(e)),
             }
@@ -171,10 +259,6 @@ fn url_password(url: &str) -> Option<String> {
     (!password.is_empty()).then(|| password.to_owned())
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
@@ -234,6 +318,56 @@ mod tests {
         assert_eq!(scan_dir(&[secret()], dir.path()).unwrap().len(), 2);
         assert!(
             scan_dir(&[secret()], &dir.path().join("missing"))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn every_secret_is_found_in_one_pass_and_overlaps_count() {
+        let a = Secret::new("a", "abcdefgh-0123");
+        let b = Secret::new("b", "0123-ijklmnop");
+        let leaks = scan_text(&[a, b, secret()], "f", b"xx abcdefgh-0123-ijklmnop yy");
+        let labels: Vec<&str> = leaks.iter().map(|l| l.secret.as_str()).collect();
+        assert_eq!(labels, ["a", "b"]);
+        assert!(scan_text(&[], "f", b"anything").is_empty());
+    }
+
+    #[test]
+    fn a_run_dir_scan_leaves_out_daemon_data_but_not_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["logs", "data/postgres"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("data/postgres/page"),
+            "s3cr3t-value-0123456789",
+        )
+        .unwrap();
+        assert!(scan_run_dir(&[secret()], dir.path()).unwrap().is_empty());
+        std::fs::write(dir.path().join("logs/x.log"), "s3cr3t-value-0123456789").unwrap();
+        let leaks = scan_run_dir(&[secret()], dir.path()).unwrap();
+        assert_eq!(leaks.len(), 1, "{leaks:?}");
+        assert!(leaks[0].place.ends_with("logs/x.log"), "{leaks:?}");
+        // scan_dir itself searches everything it is given.
+        assert_eq!(scan_dir(&[secret()], dir.path()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_scan_past_its_byte_limit_fails_naming_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("big"), vec![b'x'; 2048]).unwrap();
+        let secrets = [secret()];
+        let searcher = Searcher::new(&secrets);
+        let err = scan_tree(&searcher, dir.path(), &[], 1024)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&dir.path().display().to_string()) && err.contains("1024 bytes"),
+            "{err}"
+        );
+        assert!(
+            scan_tree(&searcher, dir.path(), &[], 4096)
                 .unwrap()
                 .is_empty()
         );

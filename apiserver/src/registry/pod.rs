@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::strategy::Strategy;
 use crate::meta;
+use crate::store::Sub;
 
 /// Nanounits per unit: quantities are compared exactly as integers of nanounits.
 const NANO: i128 = 1_000_000_000;
@@ -35,6 +36,27 @@ impl Strategy for Pod {
         Some(status)
     }
 
+    /// `spec.ephemeralContainers` changes only through `pods/ephemeralcontainers` (the API's
+    /// own words: it "cannot be modified by updating the pod spec"): a plain update or patch
+    /// keeps the stored list whatever it sends, and the subresource keeps everything of the
+    /// stored spec but that list (kube's `dropNonEphemeralContainerUpdates`).
+    fn prepare_for_update(&self, new: &mut Value, old: &Value, sub: Sub) {
+        match sub {
+            Sub::Main => {
+                let kept = old.pointer("/spec/ephemeralContainers").cloned();
+                set_ephemeral_containers(new, kept);
+            }
+            Sub::EphemeralContainers => {
+                let sent = new.pointer("/spec/ephemeralContainers").cloned();
+                if let (Some(obj), Some(spec)) = (new.as_object_mut(), old.get("spec")) {
+                    obj.insert("spec".into(), spec.clone());
+                }
+                set_ephemeral_containers(new, sent);
+            }
+            Sub::Status => {}
+        }
+    }
+
     fn graceful_delete(&self, obj: &Value, requested: Option<i64>) -> i64 {
         let mut period = requested.unwrap_or_else(|| {
             obj.pointer("/spec/terminationGracePeriodSeconds")
@@ -53,6 +75,17 @@ impl Strategy for Pod {
         // kube turns a negative period into the shortest graceful one.
         if period < 0 { 1 } else { period }
     }
+}
+
+/// Sets `spec.ephemeralContainers` of `pod` to `list`, or removes it for None (or null).
+fn set_ephemeral_containers(pod: &mut Value, list: Option<Value>) {
+    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    match list.filter(|l| !l.is_null()) {
+        Some(l) => spec.insert("ephemeralContainers".into(), l),
+        None => spec.remove("ephemeralContainers"),
+    };
 }
 
 /// The QoS class of a pod (`qos.GetPodQOS`, container resources; pod-level resources when set).
@@ -223,6 +256,45 @@ mod tests {
             )),
             "Burstable"
         );
+    }
+
+    #[test]
+    fn only_the_ephemeral_containers_subresource_changes_ephemeral_containers() {
+        let old = json!({"spec": {"containers": [{"name": "app", "image": "a"}],
+                                   "ephemeralContainers": [{"name": "dbg", "image": "busybox"}]}});
+        // A plain update: the stored list stays, whatever is sent (changed, emptied or left out).
+        for sent in [
+            json!([{"name": "dbg", "image": "alpine"}, {"name": "new", "image": "b"}]),
+            json!([]),
+            Value::Null,
+        ] {
+            let mut new = json!({"spec": {"containers": [{"name": "app", "image": "b"}],
+                                          "ephemeralContainers": sent}});
+            Pod.prepare_for_update(&mut new, &old, Sub::Main);
+            assert_eq!(
+                new["spec"]["ephemeralContainers"],
+                old["spec"]["ephemeralContainers"]
+            );
+            assert_eq!(
+                new["spec"]["containers"][0]["image"], "b",
+                "the rest is the update's"
+            );
+        }
+        // A pod without ephemeral containers does not gain any through an update.
+        let plain = json!({"spec": {"containers": []}});
+        let mut new = json!({"spec": {"containers": [], "ephemeralContainers": [{"name": "x"}]}});
+        Pod.prepare_for_update(&mut new, &plain, Sub::Main);
+        assert!(new["spec"].get("ephemeralContainers").is_none(), "{new}");
+        // The subresource: only the list is taken from the request.
+        let mut new = json!({"spec": {"containers": [{"name": "app", "image": "changed"}],
+            "ephemeralContainers": [{"name": "dbg", "image": "busybox"}, {"name": "two", "image": "b"}]}});
+        Pod.prepare_for_update(&mut new, &old, Sub::EphemeralContainers);
+        assert_eq!(new["spec"]["containers"][0]["image"], "a");
+        assert_eq!(new["spec"]["ephemeralContainers"][1]["name"], "two");
+        // A status write is left to the generic status handling.
+        let mut new = json!({"spec": {"ephemeralContainers": []}});
+        Pod.prepare_for_update(&mut new, &old, Sub::Status);
+        assert_eq!(new["spec"]["ephemeralContainers"], json!([]));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::rmw;
 use crate::http::State;
 use crate::status::{ApiError, Cause};
-use crate::store::{Target, WriteOpts};
+use crate::store::{Sub, Target, WriteOpts};
 
 /// Container fields an ephemeral container may not set (kube: "cannot be set for an Ephemeral
 /// Container"): it gets no ports, probes, lifecycle hooks or resources.
@@ -134,7 +134,9 @@ impl rmw::View for EphemeralContainers {
                 }
             }
         }
-        let w = rmw::write_back(&state.store, t, new, opts)?;
+        // Through the Pod strategy's ephemeral-containers path: a plain Pod write would keep the
+        // stored list (see `registry::pod`).
+        let w = state.store.update(t, Sub::EphemeralContainers, new, opts)?;
         rmw::written(&w)
     }
 }

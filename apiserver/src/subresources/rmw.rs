@@ -159,16 +159,6 @@ pub fn patch_view(doc: &Value, kind: PatchKind, body: &[u8]) -> Result<Value, Ap
     Ok(doc)
 }
 
-/// Writes `obj` (the whole parent object, its resourceVersion the precondition) as an update.
-pub fn write_back(
-    store: &Store,
-    t: &Target<'_>,
-    obj: Value,
-    opts: &WriteOpts,
-) -> Result<Written, ApiError> {
-    store.update(t, Sub::Main, obj, opts)
-}
-
 /// Writes a merge patch to the parent (it should carry `metadata.resourceVersion` as precondition).
 pub fn merge_back(
     store: &Store,

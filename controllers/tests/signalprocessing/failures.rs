@@ -120,8 +120,10 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
     fail_namespace_reads(&t);
     // The spec is immutable, so the deadline is set at creation, far inside the 10-minute
     // backoff. The first enrichment fails at once; its retry must come at the deadline, which
-    // fails the signal. A machine too busy to start the signal before its deadline times it out
-    // in Pending, which shows nothing: then the next attempt gets twice the margin.
+    // fails the signal. A machine too busy to make the first enrichment attempt before the
+    // deadline shows nothing: the signal times out in Pending, or in Enriching with no failed
+    // attempt (the reconcile after Pending → Enriching came after the deadline; seen under
+    // stress). Then the next attempt gets twice the margin.
     for margin_s in [1, 2, 4, 8] {
         let name = format!("backoff-{margin_s}s");
         let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(margin_s);
@@ -129,7 +131,7 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
         let failed = t.wait_phase(&name, Failed).await;
         let info = failed.status.clone().unwrap().failure_info.unwrap();
         assert!(info.error.contains("TimedOut"), "{}", info.error);
-        if info.error.contains("Enriching") {
+        if info.error.contains("Enriching") && info.consecutive_failures > 0 {
             // Exactly one attempt: the controller's own failureInfo write did not wake it
             // again, so the backoff held until the deadline.
             assert_eq!(info.consecutive_failures, 1, "{info:?}");
@@ -142,11 +144,22 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
             t.faults().clear();
             return;
         }
-        assert!(info.error.contains("Pending"), "{}", info.error);
-        eprintln!("{name}: timed out before enrichment started; trying a longer margin");
+        assert!(
+            info.error.contains("Pending") || info.error.contains("Enriching"),
+            "{}",
+            info.error
+        );
+        assert!(
+            !info.error.contains("last error:"),
+            "a timeout after no failed attempt names no error: {info:?}"
+        );
+        eprintln!(
+            "{name}: timed out before the first enrichment attempt ({}); trying a longer margin",
+            info.error
+        );
     }
     panic!(
-        "no signal started enriching within 8 s of its creation: the backoff was never exercised"
+        "no signal made its first enrichment attempt within 8 s of its creation: the backoff was never exercised"
     );
 }
 
