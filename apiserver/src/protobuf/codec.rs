@@ -403,7 +403,7 @@ fn decode_fields(
     depth: usize,
 ) -> Result<(), ProtoError> {
     for f in msg.fields {
-        let mine = recs.iter().filter(|(t, _)| *t == f.tag).map(|(_, r)| r);
+        let mut mine = recs.iter().filter(|(t, _)| *t == f.tag).map(|(_, r)| r);
         let wrong = |r: &Record<'_>| {
             ProtoError::Malformed(format!(
                 "{}: field {} ({}) has the wrong wire type {}",
@@ -421,7 +421,7 @@ fn decode_fields(
         if f.inline {
             // The nested message's fields become the parent's; last record wins as in protobuf.
             let Kind::Msg(i) = f.kind else { continue };
-            let data = match mine.last() {
+            let data = match mine.next_back() {
                 Some(Record::Bytes(b)) => *b,
                 Some(r) => return Err(wrong(r)),
                 None => &[],
@@ -432,7 +432,7 @@ fn decode_fields(
         }
         match f.card {
             Cardinality::One => {
-                let last = mine.last();
+                let last = mine.next_back();
                 let value = match last {
                     Some(r) => Some(decode_value(f, r, depth).map_err(|e| match e {
                         ProtoError::WireType => wrong(r),

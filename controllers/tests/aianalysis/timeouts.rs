@@ -10,7 +10,6 @@ use controllers::api::AIAnalysisPhase::*;
 use controllers::api::Time;
 use fixtures::eventually;
 use hapi_mock::Endpoint;
-use manager::Manager;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
@@ -135,7 +134,7 @@ async fn a_restarted_controller_resumes_polling_the_recorded_session() {
         return;
     };
     let start = |registry: &mut Registry| {
-        let mut manager = Manager::new(t.env.client(), CancellationToken::new());
+        let mut manager = t.env.new_manager(CancellationToken::new());
         aianalysis::register(
             &mut manager,
             config(hapi_url()),

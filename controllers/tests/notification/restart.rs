@@ -9,7 +9,7 @@ use controllers::notification::{self, CLAIM_ANNOTATION, Metrics, controller::INT
 use fixtures::eventually;
 use kube::ResourceExt as _;
 use kube::api::{Patch, PatchParams};
-use manager::{Manager, RunningManager};
+use manager::RunningManager;
 use prometheus_client::registry::Registry;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -59,7 +59,7 @@ async fn extra_reconciles_never_deliver_an_attempt_twice() {
 }
 
 async fn start(t: &T, registry: &mut Registry) -> RunningManager {
-    let mut manager = Manager::new(t.env.client(), CancellationToken::new());
+    let mut manager = t.env.new_manager(CancellationToken::new());
     let metrics = Metrics::register(registry);
     notification::register(
         &mut manager,

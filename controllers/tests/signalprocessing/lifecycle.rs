@@ -131,8 +131,9 @@ async fn a_completed_signal_is_left_alone() {
         return;
     };
     let start = || {
-        let mut manager =
-            manager::Manager::new(t.env.client(), tokio_util::sync::CancellationToken::new());
+        let mut manager = t
+            .env
+            .new_manager(tokio_util::sync::CancellationToken::new());
         let mut registry = prometheus_client::registry::Registry::default();
         controllers::signalprocessing::register(
             &mut manager,
