@@ -179,43 +179,6 @@ pub fn outgoing(info: &ResourceInfo, core: &[u8]) -> Result<Bytes, ApiError> {
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn conversion_round_trips_every_field() {
-        let core = json!({
-            "kind": "Event", "apiVersion": "v1",
-            "metadata": {"name": "e", "namespace": "n"},
-            "involvedObject": {"kind": "Pod", "name": "p", "uid": "u"},
-            "reason": "Started", "message": "started container", "type": "Normal",
-            "source": {"component": "kubelet", "host": "node-1"},
-            "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:01:00Z",
-            "count": 3, "eventTime": "2026-01-01T00:00:00.000000Z",
-            "series": {"count": 2, "lastObservedTime": "2026-01-01T00:01:00.000000Z"},
-            "action": "Start", "related": {"kind": "Node", "name": "node-1"},
-            "reportingComponent": "kubelet", "reportingInstance": "node-1",
-        });
-        let view = to_view(&core, "events.k8s.io/v1");
-        assert_eq!(view["regarding"]["name"], "p");
-        assert_eq!(view["note"], "started container");
-        assert_eq!(view["reportingController"], "kubelet");
-        assert_eq!(view["deprecatedSource"]["host"], "node-1");
-        assert_eq!(view["deprecatedFirstTimestamp"], "2026-01-01T00:00:00Z");
-        assert_eq!(view["deprecatedCount"], 3);
-        assert!(view.get("involvedObject").is_none() && view.get("message").is_none());
-        assert_eq!(to_core(&view), core);
-    }
-
-    #[test]
-    fn core_events_without_event_time_show_null() {
-        let view = to_view(&json!({"metadata": {"name": "e"}}), "events.k8s.io/v1");
-        assert_eq!(view["eventTime"], Value::Null);
-    }
-}
-
 /// POST, PUT and PATCH through the events.k8s.io view: converted to the core form and written
 /// to the shared storage; the answer is rendered back in the view. A PATCH is applied to the
 /// view of the stored Event, then written as an update guarded by the read resourceVersion.
@@ -280,4 +243,41 @@ pub async fn write(
         }
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn conversion_round_trips_every_field() {
+        let core = json!({
+            "kind": "Event", "apiVersion": "v1",
+            "metadata": {"name": "e", "namespace": "n"},
+            "involvedObject": {"kind": "Pod", "name": "p", "uid": "u"},
+            "reason": "Started", "message": "started container", "type": "Normal",
+            "source": {"component": "kubelet", "host": "node-1"},
+            "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:01:00Z",
+            "count": 3, "eventTime": "2026-01-01T00:00:00.000000Z",
+            "series": {"count": 2, "lastObservedTime": "2026-01-01T00:01:00.000000Z"},
+            "action": "Start", "related": {"kind": "Node", "name": "node-1"},
+            "reportingComponent": "kubelet", "reportingInstance": "node-1",
+        });
+        let view = to_view(&core, "events.k8s.io/v1");
+        assert_eq!(view["regarding"]["name"], "p");
+        assert_eq!(view["note"], "started container");
+        assert_eq!(view["reportingController"], "kubelet");
+        assert_eq!(view["deprecatedSource"]["host"], "node-1");
+        assert_eq!(view["deprecatedFirstTimestamp"], "2026-01-01T00:00:00Z");
+        assert_eq!(view["deprecatedCount"], 3);
+        assert!(view.get("involvedObject").is_none() && view.get("message").is_none());
+        assert_eq!(to_core(&view), core);
+    }
+
+    #[test]
+    fn core_events_without_event_time_show_null() {
+        let view = to_view(&json!({"metadata": {"name": "e"}}), "events.k8s.io/v1");
+        assert_eq!(view["eventTime"], Value::Null);
+    }
 }

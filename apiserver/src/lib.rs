@@ -53,6 +53,7 @@ mod faults;
 mod http;
 mod jsonpatch;
 mod managed;
+mod memory;
 mod meta;
 mod openapi;
 mod order;
@@ -73,6 +74,7 @@ mod watchcheck;
 
 pub use error::Error;
 pub use faults::{Faults, Match};
+pub use memory::return_freed_memory;
 pub use registry::ServiceRangesError;
 pub use server::{
     ApiServer, Builder, DEFAULT_WATCH_HISTORY, DEFAULT_WATCH_HISTORY_BYTES, MAX_OBJECT_BYTES,

@@ -53,6 +53,8 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
+    // This process hosts a server that may store large objects: give freed memory back.
+    apiserver::return_freed_memory();
     run(Args::parse()).await
 }
 

@@ -1375,7 +1375,7 @@ impl Store {
         causes.extend(if sub == Sub::Status {
             validation::validate_status_update(info, &new, &old.value)
         } else {
-            validation::validate_update(info, &new, &old.value)
+            validation::validate_update(info, &new, &old.value, sub)
         });
         warnings.extend(validation::warnings(&new));
         let is_crd = *info.store_key() == *CRDS_KEY;

@@ -575,10 +575,11 @@ async fn ephemeral_containers_may_only_be_added() {
     );
 }
 
-/// A plain PUT or PATCH of a Pod never changes `spec.ephemeralContainers` (only the
-/// `ephemeralcontainers` subresource does); the rest of the write applies.
+/// A plain PUT or PATCH of a Pod may not change `spec.ephemeralContainers` (only the
+/// `ephemeralcontainers` subresource does): as kube's `ValidatePodUpdate`, one that adds or drops
+/// them is refused with 422 and stores nothing; one that sends them back unchanged applies.
 #[tokio::test]
-async fn a_plain_pod_update_leaves_ephemeral_containers_alone() {
+async fn a_plain_pod_update_may_not_change_ephemeral_containers() {
     let s = server().await;
     running_pod(&s, "keep", json!({"app": "x"})).await;
     let pod = format!("{PODS}/keep");
@@ -594,7 +595,16 @@ async fn a_plain_pod_update_leaves_ephemeral_containers_alone() {
     // As stored: defaulted (imagePullPolicy, terminationMessagePath, ...).
     let debugger = stored(&added.body);
     assert_eq!(debugger[0]["name"], "debugger");
-    // A merge patch that adds one, with a label change that does apply.
+    let forbidden = |r: &common::Raw| {
+        assert_eq!(r.code, 422, "{}", r.body);
+        let message = r.body["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains("spec: Forbidden: pod updates may not change fields other than")
+                && message.contains("ephemeralContainers"),
+            "{message}"
+        );
+    };
+    // A merge patch that adds one, with a label change: refused whole.
     let patched = send(
         &s,
         "PATCH",
@@ -604,22 +614,25 @@ async fn a_plain_pod_update_leaves_ephemeral_containers_alone() {
                     {"name": "debugger", "image": "busybox"}, {"name": "sneaky", "image": "busybox"}]}}),
     )
     .await;
-    assert_eq!(patched.code, 200, "{}", patched.body);
-    assert_eq!(patched.body["metadata"]["labels"]["app"], "patched");
-    assert_eq!(stored(&patched.body), debugger);
-    // A PUT that drops the list.
-    let mut body = patched.body.clone();
+    forbidden(&patched);
+    // A PUT that drops the list: refused.
+    let mut body = added.body.clone();
     body["spec"]
         .as_object_mut()
         .unwrap()
         .remove("ephemeralContainers");
     body["metadata"]["labels"]["app"] = "put".into();
+    forbidden(&send(&s, "PUT", &pod, &body).await);
+    let got = send(&s, "GET", &pod, &Value::Null).await;
+    assert_eq!(got.body["metadata"]["labels"]["app"], "x");
+    assert_eq!(stored(&got.body), debugger);
+    // A PUT that sends them back unchanged applies.
+    let mut body = got.body.clone();
+    body["metadata"]["labels"]["app"] = "put".into();
     let put = send(&s, "PUT", &pod, &body).await;
     assert_eq!(put.code, 200, "{}", put.body);
     assert_eq!(put.body["metadata"]["labels"]["app"], "put");
     assert_eq!(stored(&put.body), debugger);
-    let got = send(&s, "GET", &pod, &Value::Null).await;
-    assert_eq!(stored(&got.body), debugger);
 }
 
 #[tokio::test]

@@ -36,24 +36,17 @@ impl Strategy for Pod {
         Some(status)
     }
 
-    /// `spec.ephemeralContainers` changes only through `pods/ephemeralcontainers` (the API's
-    /// own words: it "cannot be modified by updating the pod spec"): a plain update or patch
-    /// keeps the stored list whatever it sends, and the subresource keeps everything of the
-    /// stored spec but that list (kube's `dropNonEphemeralContainerUpdates`).
+    /// The `ephemeralcontainers` subresource keeps everything of the stored spec but
+    /// `spec.ephemeralContainers` (kube's `dropNonEphemeralContainerUpdates`). A plain update
+    /// keeps what it sends, as kube's `podStrategy.PrepareForUpdate` does: the validation
+    /// stage (`ValidatePodUpdate`) refuses one that changes the ephemeral containers.
     fn prepare_for_update(&self, new: &mut Value, old: &Value, sub: Sub) {
-        match sub {
-            Sub::Main => {
-                let kept = old.pointer("/spec/ephemeralContainers").cloned();
-                set_ephemeral_containers(new, kept);
+        if sub == Sub::EphemeralContainers {
+            let sent = new.pointer("/spec/ephemeralContainers").cloned();
+            if let (Some(obj), Some(spec)) = (new.as_object_mut(), old.get("spec")) {
+                obj.insert("spec".into(), spec.clone());
             }
-            Sub::EphemeralContainers => {
-                let sent = new.pointer("/spec/ephemeralContainers").cloned();
-                if let (Some(obj), Some(spec)) = (new.as_object_mut(), old.get("spec")) {
-                    obj.insert("spec".into(), spec.clone());
-                }
-                set_ephemeral_containers(new, sent);
-            }
-            Sub::Status => {}
+            set_ephemeral_containers(new, sent);
         }
     }
 

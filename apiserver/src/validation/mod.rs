@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::catalog::ResourceInfo;
 use crate::status::Cause;
+use crate::store::Sub;
 use objectmeta::NameRule;
 
 /// How a type's names are checked.
@@ -90,12 +91,17 @@ pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
 }
 
 /// Validation of a replaced object (`ValidateUpdate` of its strategy plus
-/// `ValidateObjectMetaUpdate`).
-pub fn validate_update(info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
+/// `ValidateObjectMetaUpdate`). `sub` is the part written: a write through
+/// `pods/ephemeralcontainers` has a strategy of its own (`podEphemeralContainersStrategy`),
+/// whose `ValidatePodEphemeralContainersUpdate` checks the pod as on create and leaves the
+/// ephemeral containers' own rules to `crate::subresources`; every other pod update is
+/// `ValidatePodUpdate`.
+pub fn validate_update(info: &ResourceInfo, new: &Value, old: &Value, sub: Sub) -> Vec<Cause> {
     let mut causes = objectmeta::validate_update(new, old);
     causes.extend(match (info.group.as_str(), info.kind.as_str()) {
         ("", "ConfigMap") => core::configmap::validate_update(new, old),
         ("", "Secret") => core::secret::validate_update(new, old),
+        ("", "Pod") if sub == Sub::EphemeralContainers => core::pod::validate(new),
         ("", "Pod") => core::pod::validate_update(new, old),
         ("", "Service") => core::service::validate_update(new, old),
         ("apps", kind @ ("Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")) => {

@@ -362,8 +362,14 @@ pub fn validate(obj: &Value) -> Vec<Cause> {
     validate_spec(obj.get("spec").unwrap_or(&Value::Null), "spec")
 }
 
-/// `ValidatePodUpdate`: only images, activeDeadlineSeconds (set or lowered), added tolerations
-/// and terminationGracePeriodSeconds (negative → 1) may change.
+/// `ValidatePodUpdate`, in kube's order: the new spec as on create; containers may not be added
+/// or removed (and checking stops there); `activeDeadlineSeconds` may be set or lowered, never
+/// raised or unset; tolerations may be added (existing ones change only their
+/// `tolerationSeconds`); scheduling gates may only be removed. Then the fields that may change
+/// are copied from the old spec, and anything still different is forbidden. Like kube, that
+/// includes `spec.ephemeralContainers`: they change only through `pods/ephemeralcontainers`
+/// (`crate::subresources`), so a plain update that changes or drops them is refused, not
+/// silently corrected.
 pub fn validate_update(new: &Value, old: &Value) -> Vec<Cause> {
     let null = Value::Null;
     let (ns, os) = (
@@ -371,43 +377,111 @@ pub fn validate_update(new: &Value, old: &Value) -> Vec<Cause> {
         old.get("spec").unwrap_or(&null),
     );
     let mut causes = validate_spec(ns, "spec");
-    let mut munged = ns.clone();
+    for list in ["containers", "initContainers"] {
+        let (new_items, old_items) = (arr_of(ns, list), arr_of(os, list));
+        let path = child("spec", list);
+        if new_items.len() != old_items.len() {
+            causes.push(field::forbidden(
+                &path,
+                "pod updates may not add or remove containers",
+            ));
+            return causes;
+        }
+        for (i, c) in new_items.iter().enumerate() {
+            let image = str_of(c, "image");
+            if image.trim() != image {
+                causes.push(field::invalid_str(
+                    &child(&index(&path, i), "image"),
+                    image,
+                    "must not have leading or trailing whitespace",
+                ));
+            }
+        }
+    }
+    let deadline_path = "spec.activeDeadlineSeconds";
+    match (
+        ns.get("activeDeadlineSeconds").and_then(Value::as_i64),
+        os.get("activeDeadlineSeconds").and_then(Value::as_i64),
+    ) {
+        (Some(n), _) if !(0..=MAX_INT32).contains(&n) => {
+            causes.push(field::invalid(
+                deadline_path,
+                &n.into(),
+                &format!("must be between 0 and {MAX_INT32}, inclusive"),
+            ));
+            return causes;
+        }
+        (Some(n), Some(o)) if o < n => {
+            causes.push(field::invalid(
+                deadline_path,
+                &n.into(),
+                "must be less than or equal to previous value",
+            ));
+            return causes;
+        }
+        (None, Some(_)) => causes.push(field::invalid(
+            deadline_path,
+            &Value::Null,
+            "must not update from a positive integer to nil value",
+        )),
+        _ => {}
+    }
+    // kube compares tolerations with `tolerationSeconds` cleared: only that may change.
+    let without_seconds = |t: &Value| {
+        let mut t = t.clone();
+        if let Some(m) = t.as_object_mut() {
+            m.remove("tolerationSeconds");
+        }
+        t
+    };
+    let new_tolerations: Vec<Value> = arr_of(ns, "tolerations")
+        .iter()
+        .map(without_seconds)
+        .collect();
+    if arr_of(os, "tolerations")
+        .iter()
+        .any(|t| !new_tolerations.contains(&without_seconds(t)))
+    {
+        causes.push(field::forbidden(
+            "spec.tolerations",
+            "existing toleration can not be modified except its tolerationSeconds",
+        ));
+    }
+    let old_gates: Vec<&str> = arr_of(os, "schedulingGates")
+        .iter()
+        .map(|g| str_of(g, "name"))
+        .collect();
+    for (i, gate) in arr_of(ns, "schedulingGates").iter().enumerate() {
+        let name = str_of(gate, "name");
+        if !old_gates.contains(&name) {
+            causes.push(field::forbidden(
+                &child(&index("spec.schedulingGates", i), "name"),
+                &format!("only deletion is allowed, but found new scheduling gate '{name}'"),
+            ));
+        }
+    }
+    if ns == os {
+        return causes;
+    }
     // What may change is copied from the old spec; anything left different is forbidden.
+    let mut munged = ns.clone();
     for list in ["containers", "initContainers"] {
         let old_items = arr_of(os, list);
-        if let Some(items) = munged.get_mut(list).and_then(Value::as_array_mut)
-            && items.len() == old_items.len()
-        {
+        if let Some(items) = munged.get_mut(list).and_then(Value::as_array_mut) {
             for (item, old_item) in items.iter_mut().zip(old_items) {
-                if let Some(image) = old_item.get("image") {
-                    item["image"] = image.clone();
-                }
+                match (item.as_object_mut(), old_item.get("image")) {
+                    (Some(m), Some(image)) => m.insert("image".into(), image.clone()),
+                    (Some(m), None) => m.remove("image"),
+                    (None, _) => None,
+                };
             }
         }
     }
     if let Some(m) = munged.as_object_mut() {
-        let new_deadline = ns.get("activeDeadlineSeconds").and_then(Value::as_i64);
-        let old_deadline = os.get("activeDeadlineSeconds").and_then(Value::as_i64);
-        // kube: it may be set when unset, or lowered; never unset or raised.
-        let deadline_ok = match (old_deadline, new_deadline) {
-            (None, _) => true,
-            (Some(o), Some(n)) => n <= o,
-            (Some(_), None) => false,
-        };
-        if deadline_ok {
-            match os.get("activeDeadlineSeconds") {
-                Some(v) => m.insert("activeDeadlineSeconds".into(), v.clone()),
-                None => m.remove("activeDeadlineSeconds"),
-            };
-        }
-        let old_tolerations = arr_of(os, "tolerations");
-        let kept = old_tolerations
-            .iter()
-            .all(|t| arr_of(ns, "tolerations").contains(t));
-        if kept {
-            match os.get("tolerations") {
-                Some(v) => m.insert("tolerations".into(), v.clone()),
-                None => m.remove("tolerations"),
+        for copied in ["activeDeadlineSeconds", "schedulingGates", "tolerations"] {
+            match os.get(copied) {
+                Some(v) => m.insert(copied.into(), v.clone()),
+                None => m.remove(copied),
             };
         }
         let old_grace = os
@@ -416,18 +490,12 @@ pub fn validate_update(new: &Value, old: &Value) -> Vec<Cause> {
         let new_grace = ns
             .get("terminationGracePeriodSeconds")
             .and_then(Value::as_i64);
-        if old_grace.is_some_and(|g| g < 0) && new_grace == Some(1) {
-            if let Some(v) = os.get("terminationGracePeriodSeconds") {
-                m.insert("terminationGracePeriodSeconds".into(), v.clone());
-            }
+        if old_grace.is_some_and(|g| g < 0)
+            && new_grace == Some(1)
+            && let Some(v) = os.get("terminationGracePeriodSeconds")
+        {
+            m.insert("terminationGracePeriodSeconds".into(), v.clone());
         }
-        // kube's ValidatePodUpdate copies the old ephemeral containers over the new: they are
-        // written through `pods/ephemeralcontainers` only (see `crate::subresources`), which has
-        // rules of its own.
-        match os.get("ephemeralContainers") {
-            Some(v) => m.insert("ephemeralContainers".into(), v.clone()),
-            None => m.remove("ephemeralContainers"),
-        };
     }
     if &munged != os {
         let changed: Vec<String> = munged
@@ -516,5 +584,75 @@ mod tests {
             m[0].starts_with(&format!("spec: Forbidden: {POD_UPDATE_FORBIDDEN}")),
             "{m:?}"
         );
+    }
+
+    #[test]
+    fn updates_follow_kube_stages() {
+        let old = json!({"spec": {"containers": [{"name": "a", "image": "x"}],
+            "activeDeadlineSeconds": 10,
+            "tolerations": [{"key": "k", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}],
+            "schedulingGates": [{"name": "g"}],
+            "ephemeralContainers": [{"name": "dbg", "image": "busybox"}]}});
+        let mut ok = old.clone();
+        ok["spec"]["tolerations"][0]["tolerationSeconds"] = 9.into();
+        ok["spec"]["tolerations"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"key": "n", "operator": "Exists"}));
+        ok["spec"]["activeDeadlineSeconds"] = 3.into();
+        ok["spec"]["schedulingGates"] = json!([]);
+        assert!(
+            validate_update(&ok, &old).is_empty(),
+            "{:?}",
+            messages(&validate_update(&ok, &old))
+        );
+
+        let mut more = old.clone();
+        more["spec"]["containers"] =
+            json!([{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]);
+        assert_eq!(
+            messages(&validate_update(&more, &old)),
+            vec!["spec.containers: Forbidden: pod updates may not add or remove containers"]
+        );
+        let mut raised = old.clone();
+        raised["spec"]["activeDeadlineSeconds"] = 11.into();
+        assert_eq!(
+            messages(&validate_update(&raised, &old)),
+            vec![
+                "spec.activeDeadlineSeconds: Invalid value: 11: must be less than or equal to previous value"
+            ]
+        );
+        let mut gate = old.clone();
+        gate["spec"]["schedulingGates"] = json!([{"name": "g"}, {"name": "h"}]);
+        assert!(messages(&validate_update(&gate, &old)).contains(
+            &"spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found new scheduling gate 'h'".to_owned()
+        ));
+        let mut tol = old.clone();
+        tol["spec"]["tolerations"][0]["effect"] = "NoSchedule".into();
+        assert!(messages(&validate_update(&tol, &old)).contains(
+            &"spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds".to_owned()
+        ));
+        // Ephemeral containers are not among what a plain update may change, dropped or added.
+        for eph in [
+            json!(null),
+            json!([{"name": "dbg", "image": "busybox"}, {"name": "x", "image": "y"}]),
+        ] {
+            let mut e = old.clone();
+            if eph.is_null() {
+                e["spec"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("ephemeralContainers");
+            } else {
+                e["spec"]["ephemeralContainers"] = eph;
+            }
+            let m = messages(&validate_update(&e, &old));
+            assert!(
+                m.len() == 1
+                    && m[0].starts_with(&format!("spec: Forbidden: {POD_UPDATE_FORBIDDEN}"))
+                    && m[0].contains("ephemeralContainers"),
+                "{m:?}"
+            );
+        }
     }
 }

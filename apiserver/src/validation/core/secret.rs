@@ -73,11 +73,9 @@ pub fn validate(obj: &Value) -> Vec<Cause> {
         }
         "kubernetes.io/dockercfg" => docker_config(obj, ".dockercfg", &mut causes),
         "kubernetes.io/dockerconfigjson" => docker_config(obj, ".dockerconfigjson", &mut causes),
-        "kubernetes.io/basic-auth" => {
-            if !data_has(obj, "username") && !data_has(obj, "password") {
-                causes.push(field::required("data[username]", ""));
-                causes.push(field::required("data[password]", ""));
-            }
+        "kubernetes.io/basic-auth" if !data_has(obj, "username") && !data_has(obj, "password") => {
+            causes.push(field::required("data[username]", ""));
+            causes.push(field::required("data[password]", ""));
         }
         "kubernetes.io/ssh-auth" => {
             let key = obj
