@@ -68,6 +68,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A workspace binary a setup script starts is missing or older than its sources.
+    #[error("{binary} is not ready to run: {message}")]
+    NotBuilt {
+        /// The binary.
+        binary: String,
+        /// `scripts/run-built`'s explanation, which names the build command.
+        message: String,
+    },
+
     /// A preparation step (e.g. initdb) ran but failed.
     #[error("{component}: `{step}` failed ({status}); see {}{}", log.display(), tail_suffix(tail))]
     StepFailed {

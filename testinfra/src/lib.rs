@@ -15,6 +15,7 @@
 //! and errors quote that file.
 
 pub mod binaries;
+pub mod built;
 pub mod ca;
 mod daemon;
 #[cfg(feature = "docker")]
