@@ -68,6 +68,17 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The retention setting is not a number.
+    #[error(
+        "{}={value:?} is not a number of runs: set it to how many finished runs keep their logs and kubeconfigs (default {})",
+        crate::prune::KEEP_RUNS_VAR,
+        crate::prune::DEFAULT_KEEP_RUNS
+    )]
+    BadKeepRuns {
+        /// The value found.
+        value: String,
+    },
+
     /// A workspace binary a setup script starts is missing or older than its sources.
     #[error("{binary} is not ready to run: {message}")]
     NotBuilt {

@@ -27,6 +27,7 @@ pub mod ports;
 pub mod postgres;
 pub mod process;
 mod provider;
+pub mod prune;
 pub mod redis;
 mod run_dir;
 pub mod secret;

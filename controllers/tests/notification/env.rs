@@ -24,13 +24,7 @@ pub const BACKOFF_UNIT: Duration = Duration::from_millis(1);
 
 /// This process's directory for the file channel (unique per process and run).
 pub static FILE_DIR: LazyLock<PathBuf> = LazyLock::new(|| {
-    let dir = std::env::temp_dir().join(format!(
-        "notification-suite-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).expect("create the file channel's directory");
-    dir
+    fixtures::scratch_dir("notification-file-channel").expect("create the file channel's directory")
 });
 
 /// The file channel's file.

@@ -115,12 +115,7 @@ pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
 /// (it has no default), whose priority policy answers a priority that does not exist, and whose
 /// business policy fails at run time for priority P1.
 pub static BROKEN_POLICY_DIR: LazyLock<PathBuf> = LazyLock::new(|| {
-    let dir = std::env::temp_dir().join(format!(
-        "sp-broken-policies-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).expect("create the policy directory");
+    let dir = fixtures::scratch_dir("sp-broken-policies").expect("create the policy directory");
     // Two complete definitions of `result` that disagree when the priority is P1: a runtime
     // conflict error for exactly the signals the test sends (the load-time probe uses P3).
     std::fs::write(
