@@ -108,7 +108,7 @@ pub(crate) fn prune_runs(
             (modified(&path), path)
         })
         .collect();
-    runs.sort_by(|a, b| b.0.cmp(&a.0));
+    runs.sort_by_key(|run| std::cmp::Reverse(run.0));
     let mut removed = Vec::new();
     for (_, run) in runs.into_iter().skip(keep) {
         if age(&run) >= RECENT && !in_use(&run) && fs::remove_dir_all(&run).is_ok() {

@@ -427,10 +427,10 @@ pub fn remove_leftovers(infra_root: &Path) -> Vec<PathBuf> {
     let mut acted = reap_dead_runs(infra_root, keep);
     // Only in the layout this crate makes (`<target>/infra`): a root elsewhere (a test's scratch
     // directory) says nothing about its parent.
-    if infra_root.file_name().is_some_and(|n| n == INFRA_DIR) {
-        if let Some(target) = infra_root.parent() {
-            acted.extend(crate::prune::prune_fixture_runs(target, keep));
-        }
+    if infra_root.file_name().is_some_and(|n| n == INFRA_DIR)
+        && let Some(target) = infra_root.parent()
+    {
+        acted.extend(crate::prune::prune_fixture_runs(target, keep));
     }
     acted
 }
@@ -473,7 +473,7 @@ fn reap_dead_runs(infra_root: &Path, keep: usize) -> Vec<PathBuf> {
         acted.push(run);
     }
     for mut runs in finished {
-        runs.sort_by(|a, b| b.0.cmp(&a.0));
+        runs.sort_by_key(|run| std::cmp::Reverse(run.0));
         for (_, run) in runs.into_iter().skip(keep) {
             if crate::prune::age(&run.join(FINISHED_FILE)) >= crate::prune::RECENT
                 && fs::remove_dir_all(&run).is_ok()
