@@ -79,13 +79,15 @@ pub enum Error {
         value: String,
     },
 
-    /// A workspace binary a setup script starts is missing or older than its sources.
-    #[error("{binary} is not ready to run: {message}")]
+    /// A workspace binary a setup script starts is missing or stale and could not be built.
+    #[error(
+        "{binary} is not ready to run: scripts/run-built failed ({status}); its message and cargo's are above"
+    )]
     NotBuilt {
         /// The binary.
         binary: String,
-        /// `scripts/run-built`'s explanation, which names the build command.
-        message: String,
+        /// How scripts/run-built exited.
+        status: String,
     },
 
     /// A preparation step (e.g. initdb) ran but failed.

@@ -82,13 +82,54 @@ impl Workspace {
     }
 
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    /// Runs the script with `vars` set.
+    fn run_with(&self, args: &[&str], vars: &[(&str, String)]) -> Output {
         let _exec = exec_lock();
-        Command::new(self.root().join("scripts/run-built"))
+        let mut command = Command::new(self.root().join("scripts/run-built"));
+        command
             .args(args)
             .current_dir(self.root())
-            .env_remove("CARGO_TARGET_DIR")
-            .output()
-            .unwrap()
+            .env_remove("CARGO_TARGET_DIR");
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    }
+
+    /// A directory holding a fake `cargo` that logs its arguments to `cargo.log` and, when
+    /// `builds`, makes the binary current (rewrites it and its dep-info); else fails. Returns a
+    /// PATH with it first.
+    fn fake_cargo(&self, builds: bool) -> String {
+        let _exec = exec_lock();
+        let dir = self.root().join("fake-bin");
+        fs::create_dir_all(&dir).unwrap();
+        let body = if builds {
+            format!(
+                "echo 'Compiling fake' >&2\nprintf '#!/bin/sh\\necho \"built and ran with: $*\"\\n' > {bin}\nchmod +x {bin}\nprintf '{bin}: {src}\\n' > {bin}.d\n",
+                bin = self.bin().display(),
+                src = self.root().join("src/main.rs").display()
+            )
+        } else {
+            "echo 'error: could not compile fake' >&2\nexit 101\n".to_owned()
+        };
+        let script = dir.join("cargo");
+        fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> {log}\n{body}",
+                log = self.root().join("cargo.log").display()
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        format!(
+            "{}:{}",
+            dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
     }
 }
 
@@ -187,6 +228,62 @@ fn a_removed_source_or_one_of_another_checkout_is_not_trusted() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn build_if_needed_builds_a_stale_binary_visibly_then_runs_it() {
+    let ws = Workspace::new();
+    let path = ws.fake_cargo(true);
+    // Current: runs without building.
+    let out = ws.run_with(
+        &["--build-if-needed", "fake", "a"],
+        &[("PATH", path.clone())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran with: a\n");
+    assert!(
+        !ws.root().join("cargo.log").exists(),
+        "cargo ran for a current binary"
+    );
+
+    // Stale: built first, saying why, with cargo's output on stderr; then the new binary runs.
+    ws.set_age(&ws.root().join("src/main.rs"), Duration::ZERO);
+    ws.set_age(&ws.bin(), Duration::from_secs(30));
+    let out = ws.run_with(&["--build-if-needed", "fake", "b"], &[("PATH", path)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("run-built: fake is older than its sources (src/main.rs changed since it was built): building it first with `cargo build -p fake --bin fake`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Compiling fake"),
+        "cargo's output is shown: {err}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "built and ran with: b\n"
+    );
+    assert_eq!(
+        fs::read_to_string(ws.root().join("cargo.log")).unwrap(),
+        "build -p fake --bin fake\n"
+    );
+}
+
+#[test]
+fn build_if_needed_reports_a_failed_build_and_runs_nothing() {
+    let ws = Workspace::new();
+    fs::remove_file(ws.bin()).unwrap();
+    let path = ws.fake_cargo(false);
+    let out = ws.run_with(&["--build-if-needed", "fake"], &[("PATH", path)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("error: could not compile fake"), "{err}");
+    assert!(
+        err.contains("run-built: `cargo build -p fake --bin fake` failed"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
