@@ -68,6 +68,28 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The retention setting is not a number.
+    #[error(
+        "{}={value:?} is not a number of runs: set it to how many finished runs keep their logs and kubeconfigs (default {})",
+        crate::prune::KEEP_RUNS_VAR,
+        crate::prune::DEFAULT_KEEP_RUNS
+    )]
+    BadKeepRuns {
+        /// The value found.
+        value: String,
+    },
+
+    /// A workspace binary a setup script starts is missing or stale and could not be built.
+    #[error(
+        "{binary} is not ready to run: scripts/run-built failed ({status}); its message and cargo's are above"
+    )]
+    NotBuilt {
+        /// The binary.
+        binary: String,
+        /// How scripts/run-built exited.
+        status: String,
+    },
+
     /// A preparation step (e.g. initdb) ran but failed.
     #[error("{component}: `{step}` failed ({status}); see {}{}", log.display(), tail_suffix(tail))]
     StepFailed {

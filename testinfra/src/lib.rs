@@ -15,6 +15,7 @@
 //! and errors quote that file.
 
 pub mod binaries;
+pub mod built;
 pub mod ca;
 mod daemon;
 #[cfg(feature = "docker")]
@@ -26,6 +27,7 @@ pub mod ports;
 pub mod postgres;
 pub mod process;
 mod provider;
+pub mod prune;
 pub mod redis;
 mod run_dir;
 pub mod secret;

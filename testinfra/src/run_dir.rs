@@ -48,9 +48,6 @@ pub const FINALIZER_TIMEOUT: Duration = Duration::from_secs(60);
 /// (it starts its supervisor before any daemon); only older ones are abandoned.
 const UNSUPERVISED_GRACE: Duration = Duration::from_secs(600);
 
-/// Logs of finished runs are kept this long for post-mortems, then removed.
-const FINISHED_RETENTION: Duration = Duration::from_secs(24 * 3600);
-
 /// How long a leftover daemon gets after its polite signal before SIGKILL.
 const LEFTOVER_GRACE: Duration = Duration::from_secs(5);
 
@@ -76,7 +73,7 @@ pub fn infra_root() -> Result<PathBuf> {
         } else {
             dir
         };
-        return Ok(dir.join("infra"));
+        return Ok(dir.join(INFRA_DIR));
     }
     let exe = std::env::current_exe().map_err(|e| Error::NoTargetDir {
         reason: format!("current executable unknown: {e}"),
@@ -93,8 +90,11 @@ pub fn infra_root() -> Result<PathBuf> {
     let target = dir.parent().ok_or_else(|| Error::NoTargetDir {
         reason: format!("{} is not inside a cargo target directory", exe.display()),
     })?;
-    Ok(target.join("infra"))
+    Ok(target.join(INFRA_DIR))
 }
+
+/// The directory under the cargo target directory that holds the run directories.
+const INFRA_DIR: &str = "infra";
 
 /// Keeps a run id usable as one path component.
 fn sanitize(run_id: &str) -> String {
@@ -403,24 +403,45 @@ fn run_finalizers(run: &Path) {
 /// How often a leftover run's finalizer is checked for its exit.
 const FINALIZER_POLL: Duration = Duration::from_millis(20);
 
-fn age(path: &Path) -> Duration {
-    path.metadata()
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .unwrap_or_default()
+/// Whether the run directory `run` has a supervisor that still runs.
+pub(crate) fn supervisor_alive(run: &Path) -> bool {
+    read_id(&run.join(SUPERVISOR_FILE)).is_some_and(|sup| sup.is_alive())
 }
+
+/// Per-process run directories (plain `cargo test`, tests with private servers) are named
+/// `proc-<pid>-<random>`; they are pruned apart from the runs of setup scripts, so that a
+/// `cargo test` of the workspace, which makes dozens, never evicts the last nextest runs' logs.
+const PROCESS_RUN_PREFIX: &str = "proc-";
 
 /// Cleans up after dead earlier runs under `infra_root`: a run whose supervisor is gone but
 /// whose daemons still run (the supervisor was killed too, or the machine slept) has them
-/// stopped and its data removed; finished runs older than a day are removed entirely. Runs
-/// with a live supervisor belong to someone else running now and are left alone. Returns the
-/// run directories it acted on.
+/// stopped and its data removed; of the finished runs only the newest
+/// [`prune::keep_runs`](crate::prune::keep_runs) keep their directories (logs), counted apart
+/// for per-process runs and for the runs of setup scripts; the fixtures' directories of
+/// finished runs next to `infra_root` are pruned the same way
+/// ([`prune_fixture_runs`](crate::prune::prune_fixture_runs)). Runs with a live supervisor
+/// belong to someone else running now and are left alone. Returns the run directories it
+/// acted on.
 pub fn remove_leftovers(infra_root: &Path) -> Vec<PathBuf> {
+    let keep = crate::prune::keep_runs_or_default();
+    let mut acted = reap_dead_runs(infra_root, keep);
+    // Only in the layout this crate makes (`<target>/infra`): a root elsewhere (a test's scratch
+    // directory) says nothing about its parent.
+    if infra_root.file_name().is_some_and(|n| n == INFRA_DIR)
+        && let Some(target) = infra_root.parent()
+    {
+        acted.extend(crate::prune::prune_fixture_runs(target, keep));
+    }
+    acted
+}
+
+fn reap_dead_runs(infra_root: &Path, keep: usize) -> Vec<PathBuf> {
     let Ok(entries) = fs::read_dir(infra_root) else {
         return Vec::new();
     };
     let mut acted = Vec::new();
+    // Finished runs, by kind (per-process or not), with when they finished.
+    let mut finished: [Vec<(SystemTime, PathBuf)>; 2] = [Vec::new(), Vec::new()];
     for entry in entries.flatten() {
         let run = entry.path();
         if !run.is_dir() {
@@ -428,25 +449,40 @@ pub fn remove_leftovers(infra_root: &Path) -> Vec<PathBuf> {
         }
         match read_id(&run.join(SUPERVISOR_FILE)) {
             Some(sup) if sup.is_alive() => continue,
-            None if age(&run) < UNSUPERVISED_GRACE => continue,
+            None if crate::prune::age(&run) < UNSUPERVISED_GRACE => continue,
             _ => {}
         }
         // A finished run normally has nothing left running, except daemons registered after its
         // supervisor finished (the watched process died during set-up).
         let live = registered(&run).iter().any(|p| p.is_alive());
         if run.join(FINISHED_FILE).exists() && !live {
-            if age(&run.join(FINISHED_FILE)) > FINISHED_RETENTION
+            let when = run
+                .join(FINISHED_FILE)
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            let per_process = entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(PROCESS_RUN_PREFIX);
+            finished[usize::from(per_process)].push((when, run));
+            continue;
+        }
+        tracing::info!(run = %run.display(), "cleaning up after a dead earlier run");
+        reap(&run);
+        acted.push(run);
+    }
+    for mut runs in finished {
+        runs.sort_by_key(|run| std::cmp::Reverse(run.0));
+        for (_, run) in runs.into_iter().skip(keep) {
+            if crate::prune::age(&run.join(FINISHED_FILE)) >= crate::prune::RECENT
                 && fs::remove_dir_all(&run).is_ok()
             {
                 // A warm set's lock file sits next to its directory.
                 let _ = fs::remove_file(run.with_extension("lock"));
                 acted.push(run);
             }
-            continue;
         }
-        tracing::info!(run = %run.display(), "cleaning up after a dead earlier run");
-        reap(&run);
-        acted.push(run);
     }
     acted
 }
@@ -532,5 +568,55 @@ mod tests {
         assert!(!daemon_id.is_alive());
         assert!(!dead.path().join("data").exists());
         assert!(live.path().join("data/x").exists());
+    }
+
+    /// A finished run (no supervisor, `finished` written `ago` before now).
+    fn finished_run(root: &Path, name: &str, ago: Duration) -> PathBuf {
+        let run = RunDir::create(root, name).unwrap();
+        // Its supervisor is gone: this pid with another start time.
+        let gone = ProcId {
+            pid: ProcId::current().pid,
+            start_time: 1,
+        };
+        fs::write(run.path().join(SUPERVISOR_FILE), gone.to_line()).unwrap();
+        let file = run.path().join(FINISHED_FILE);
+        fs::write(&file, "").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(SystemTime::now() - ago)
+            .unwrap();
+        run.path().to_path_buf()
+    }
+
+    #[test]
+    fn only_the_newest_finished_runs_of_each_kind_are_kept() {
+        const HOUR: Duration = Duration::from_secs(3600);
+        let root = tempfile::tempdir().unwrap();
+        let runs: Vec<PathBuf> = (1..=4)
+            .map(|i| finished_run(root.path(), &format!("run-{i}"), HOUR * i))
+            .collect();
+        let procs: Vec<PathBuf> = (1..=3)
+            .map(|i| finished_run(root.path(), &format!("proc-{i}-x"), HOUR * i))
+            .collect();
+        // Just finished: kept whatever the count (a test may still read its logs).
+        let just_now = finished_run(root.path(), "proc-9-x", Duration::ZERO);
+        fs::write(root.path().join("run-4.lock"), "").unwrap();
+
+        let mut acted = reap_dead_runs(root.path(), 2);
+        acted.sort();
+        assert_eq!(
+            acted,
+            vec![
+                procs[1].clone(),
+                procs[2].clone(),
+                runs[2].clone(),
+                runs[3].clone()
+            ]
+        );
+        assert!(runs[0].exists() && runs[1].exists() && procs[0].exists());
+        assert!(just_now.exists());
+        assert!(!root.path().join("run-4.lock").exists());
     }
 }

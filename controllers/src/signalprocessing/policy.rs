@@ -691,12 +691,34 @@ mod tests {
         }
     }
 
-    fn write_dir(files: &[(&str, &str)]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
+    /// A policy directory in /tmp, removed when the test ends (it was left there by every run).
+    struct PolicyDir(PathBuf);
+
+    impl std::ops::Deref for PolicyDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl AsRef<Path> for PolicyDir {
+        fn as_ref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for PolicyDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn write_dir(files: &[(&str, &str)]) -> PolicyDir {
+        let dir = PolicyDir(std::env::temp_dir().join(format!(
             "sp-policy-test-{}-{:08x}",
             std::process::id(),
             rand::random::<u32>()
-        ));
+        )));
         std::fs::create_dir_all(&dir).unwrap();
         for kind in PolicyKind::ALL {
             std::fs::write(dir.join(kind.file_name()), kind.builtin_source()).unwrap();

@@ -1,5 +1,6 @@
 //! The suite's declarations and the helpers its tests share.
 
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -7,13 +8,10 @@ use std::time::Duration;
 use controllers::aianalysis::{self, Config, Metrics};
 use controllers::api::{AIAnalysis, AIAnalysisPhase};
 use controllers::clock::Clock;
-use fixtures::{Env, Suite, eventually};
+use fixtures::{Suite, TestNamespace};
 use hapi_mock::Requests;
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use manager::Backoff;
-
-/// Audit events are looked for this long.
-pub const AUDIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The shared (or this process's own) HolmesGPT-API mock; panics with how to run the suite
 /// when it is missing under nextest.
@@ -173,10 +171,15 @@ pub static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| {
         .build()
 });
 
-/// One test's view: its environment and its own namespace.
-pub struct T {
-    pub env: Env,
-    pub ns: String,
+/// One test's view: its environment and its own namespace, with the shared helpers of
+/// [`TestNamespace`] (create, wait_for, status writes, audit); these add the AIAnalysis ones.
+pub struct T(TestNamespace);
+
+impl Deref for T {
+    type Target = TestNamespace;
+    fn deref(&self) -> &TestNamespace {
+        &self.0
+    }
 }
 
 impl T {
@@ -186,9 +189,7 @@ impl T {
 
     /// `None` (the test is skipped, with a message) in the single-controller baseline.
     pub async fn on(suite: &Suite, prefix: &str) -> Option<T> {
-        let env = suite.env_or_skip().await?;
-        let ns = env.namespace(prefix).await.expect("test namespace");
-        Some(T { env, ns })
+        TestNamespace::new_or_skip(suite, prefix).await.map(T)
     }
 
     /// A valid AIAnalysis in the test's namespace for `signal` (the mock's scenario), whose
@@ -209,29 +210,17 @@ impl T {
     }
 
     pub fn api(&self) -> Api<AIAnalysis> {
-        Api::namespaced(self.env.client(), &self.ns)
-    }
-
-    pub async fn create(&self, aia: &AIAnalysis) -> AIAnalysis {
-        self.api()
-            .create(&PostParams::default(), aia)
-            .await
-            .expect("create AIAnalysis")
+        self.0.api()
     }
 
     pub async fn wait_phase(&self, name: &str, phase: AIAnalysisPhase) -> AIAnalysis {
-        let api = self.api();
-        eventually(
-            &format!("AIAnalysis {}/{name} in phase {phase}", self.ns),
-            || async {
-                let aia = api.get(name).await.map_err(|e| e.to_string())?;
-                if aia.phase() == phase {
-                    Ok(aia)
-                } else {
-                    Err(format!("phase {}, status {:?}", aia.phase(), aia.status))
-                }
-            },
-        )
+        self.wait_for(name, &format!("in phase {phase}"), |aia: &AIAnalysis| {
+            if aia.phase() == phase {
+                Ok(aia.clone())
+            } else {
+                Err(format!("phase {}, status {:?}", aia.phase(), aia.status))
+            }
+        })
         .await
     }
 
@@ -247,34 +236,15 @@ impl T {
         mock_requests(&self.rr(name)).await
     }
 
-    /// Successful `/status` writes the API server received for AIAnalysis `name`.
-    pub async fn status_writes(&self, name: &str) -> usize {
-        self.env
-            .status_writes("aianalyses", &self.ns, name)
-            .await
-            .expect("the API server's request log")
-    }
-
-    /// The status writes of `name` once at least `expected` are logged, for a test that has not
-    /// itself seen the last write's effect (the log holds every write whose effect was seen);
-    /// more than `expected` is returned as is (and fails the caller's assertion).
+    /// The status writes of `name` once at least `expected` are logged.
     pub async fn writes_after(&self, name: &str, expected: usize) -> usize {
-        eventually(
-            &format!("{expected} status writes of AIAnalysis {name} in the request log"),
-            || async {
-                let n = self.status_writes(name).await;
-                if n >= expected { Ok(n) } else { Err(n) }
-            },
-        )
-        .await
+        self.status_writes_at_least::<AIAnalysis>(name, expected)
+            .await
     }
 
     /// Audit events of `name`'s remediation, once at least `min` arrived.
     pub async fn audit(&self, name: &str, min: usize) -> Vec<audit::AuditEvent> {
-        self.env
-            .audit_events(&self.rr(name), min, AUDIT_TIMEOUT)
-            .await
-            .expect("audit events")
+        self.0.audit(&self.rr(name), min).await
     }
 }
 
@@ -337,11 +307,15 @@ pub fn ready(aia: &AIAnalysis) -> Option<String> {
         .map(|c| c.status.clone())
 }
 
+/// The bound of a test's own call to the mock: a local answer takes milliseconds, and a
+/// 2-core machine running 12 test processes can stall one for seconds.
+const MOCK_HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// An HTTP client for the tests' own calls to the mock: bounded, so a stalled mock fails the
 /// test instead of hanging it.
 fn test_http() -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(AUDIT_TIMEOUT)
+        .timeout(MOCK_HTTP_TIMEOUT)
         .build()
         .expect("an HTTP client without TLS builds")
 }

@@ -1,5 +1,6 @@
 //! The suites' declarations and the helpers their tests share.
 
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -7,14 +8,12 @@ use std::time::Duration;
 use controllers::api::notificationrequest::RetryPolicy;
 use controllers::api::{NotificationPhase, NotificationRequest};
 use controllers::notification::{self, BreakerConfig, Config, Metrics, RoutingConfig};
-use fixtures::{Env, Suite, eventually};
-use kube::api::{Api, PostParams};
+use fixtures::{Suite, TestNamespace};
+use kube::api::Api;
 use manager::Backoff;
 
 use crate::webhook::{Received, WEBHOOK};
 
-/// Audit events are looked for this long.
-pub const AUDIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The webhook channel's timeout: far below the target's scripted delay, far above a local
 /// answer even at -j 12 on a busy 2-core machine (500 ms was exceeded there once: a
 /// successful delivery was recorded as a timeout).
@@ -24,13 +23,7 @@ pub const BACKOFF_UNIT: Duration = Duration::from_millis(1);
 
 /// This process's directory for the file channel (unique per process and run).
 pub static FILE_DIR: LazyLock<PathBuf> = LazyLock::new(|| {
-    let dir = std::env::temp_dir().join(format!(
-        "notification-suite-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).expect("create the file channel's directory");
-    dir
+    fixtures::scratch_dir("notification-file-channel").expect("create the file channel's directory")
 });
 
 /// The file channel's file.
@@ -155,10 +148,16 @@ pub fn fast(max: i32) -> RetryPolicy {
     }
 }
 
-/// One test's view: its environment and its own namespace.
-pub struct T {
-    pub env: Env,
-    pub ns: String,
+/// One test's view: its environment and its own namespace, with the shared helpers of
+/// [`TestNamespace`] (create, wait_for, status writes, audit); these add the notification ones
+/// and read what the channels delivered.
+pub struct T(TestNamespace);
+
+impl Deref for T {
+    type Target = TestNamespace;
+    fn deref(&self) -> &TestNamespace {
+        &self.0
+    }
 }
 
 impl T {
@@ -168,9 +167,7 @@ impl T {
     }
 
     pub async fn on(suite: &Suite, prefix: &str) -> Option<T> {
-        let env = suite.env_or_skip().await?;
-        let ns = env.namespace(prefix).await.expect("test namespace");
-        Some(T { env, ns })
+        TestNamespace::new_or_skip(suite, prefix).await.map(T)
     }
 
     /// A valid notification in the test's namespace whose subject carries the webhook's
@@ -188,25 +185,17 @@ impl T {
     }
 
     pub fn api(&self) -> Api<NotificationRequest> {
-        Api::namespaced(self.env.client(), &self.ns)
-    }
-
-    pub async fn create(&self, nr: &NotificationRequest) -> NotificationRequest {
-        self.api()
-            .create(&PostParams::default(), nr)
-            .await
-            .expect("create NotificationRequest")
+        self.0.api()
     }
 
     /// Waits until `name` is in `phase`.
     pub async fn wait_phase(&self, name: &str, phase: NotificationPhase) -> NotificationRequest {
-        let api = self.api();
-        eventually(
-            &format!("NotificationRequest {}/{name} in phase {phase}", self.ns),
-            || async {
-                let nr = api.get(name).await.map_err(|e| e.to_string())?;
+        self.wait_for(
+            name,
+            &format!("in phase {phase}"),
+            |nr: &NotificationRequest| {
                 if nr.phase() == phase {
-                    Ok(nr)
+                    Ok(nr.clone())
                 } else {
                     Err(format!("phase {}, status {:?}", nr.phase(), nr.status))
                 }
@@ -248,25 +237,12 @@ impl T {
             .collect()
     }
 
-    /// Successful `/status` writes the API server received for `name`.
-    pub async fn status_writes(&self, name: &str) -> usize {
-        self.env
-            .status_writes("notificationrequests", &self.ns, name)
-            .await
-            .expect("the API server's request log")
-    }
-
     /// Waits until the request log shows `expected` status writes of `name` (for a test that
     /// has not itself seen the last write's effect), then checks there are no more.
     pub async fn expect_status_writes(&self, name: &str, expected: usize) {
-        let seen = eventually(
-            &format!("{expected} status write(s) of {name} in the request log"),
-            || async {
-                let n = self.status_writes(name).await;
-                if n >= expected { Ok(n) } else { Err(n) }
-            },
-        )
-        .await;
+        let seen = self
+            .status_writes_at_least::<NotificationRequest>(name, expected)
+            .await;
         assert_eq!(seen, expected, "status writes of {name}");
     }
 
@@ -278,10 +254,7 @@ impl T {
             .as_ref()
             .and_then(|r| r.name.clone())
             .unwrap();
-        self.env
-            .audit_events(&correlation, min, AUDIT_TIMEOUT)
-            .await
-            .expect("audit events")
+        self.0.audit(&correlation, min).await
     }
 }
 

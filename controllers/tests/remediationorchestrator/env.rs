@@ -4,6 +4,7 @@
 //! one per-process manager; tests drive only what has no controller in a test API server (the
 //! batch/v1 Job status) and the HolmesGPT-API mock's scenario (the signal name).
 
+use std::ops::Deref;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -14,18 +15,15 @@ use controllers::api::{
 use controllers::clock::Clock;
 use controllers::remediationorchestrator::{self as ro, Config};
 use controllers::{aianalysis, notification, signalprocessing, workflowexecution};
-use fixtures::{Env, Suite, eventually};
+use fixtures::{Namespaced, Suite, TestNamespace, eventually};
 use k8s_openapi::api::batch::v1::Job;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt as _};
 use manager::Backoff;
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
 /// Where execution Jobs run.
 pub const EXEC_NS: &str = "kubernaut-workflows";
-/// Audit events are looked for this long.
-pub const AUDIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requeue after a phase change in every controller of the suites: fast tests.
 const PHASE_REQUEUE: Duration = Duration::from_millis(10);
 
@@ -259,13 +257,21 @@ impl Scenario {
     }
 }
 
-/// One test's view: its environment and its own namespace.
+/// One test's view: its environment and its own namespace, with the shared helpers of
+/// [`TestNamespace`] (create, wait_for, status writes, metrics, audit); these add the
+/// orchestrator's requests, its children and the Job controller's part.
 pub struct T {
-    pub env: Env,
-    pub ns: String,
+    base: TestNamespace,
     /// Makes the test's object names unique across processes and runs (audit correlation ids
     /// live in a DataStorage shared by the run).
     suffix: String,
+}
+
+impl Deref for T {
+    type Target = TestNamespace;
+    fn deref(&self) -> &TestNamespace {
+        &self.base
+    }
 }
 
 impl T {
@@ -275,11 +281,11 @@ impl T {
     }
 
     pub async fn on(suite: &Suite, prefix: &str) -> Option<T> {
-        let env = suite.env_or_skip().await?;
-        let ns = env.namespace(prefix).await.expect("test namespace");
+        let base = TestNamespace::new_or_skip(suite, prefix).await?;
         // The namespace ends in `-<pid>-<n>-<random>`: unique, and short enough that child
         // names (`nr-escalation-<rr>`) and WorkflowExecution label values (≤ 63) fit.
-        let suffix = ns
+        let suffix = base
+            .ns
             .rsplitn(4, '-')
             .take(3)
             .collect::<Vec<_>>()
@@ -287,7 +293,7 @@ impl T {
             .rev()
             .collect::<Vec<_>>()
             .join("-");
-        Some(T { env, ns, suffix })
+        Some(T { base, suffix })
     }
 
     /// The name of the test's request `name`.
@@ -309,33 +315,18 @@ impl T {
         rr
     }
 
-    pub fn api<K>(&self) -> Api<K>
-    where
-        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
-    {
-        Api::namespaced(self.env.client(), &self.ns)
-    }
-
     pub fn rrs(&self) -> Api<RemediationRequest> {
         self.api()
     }
 
-    pub async fn create(&self, rr: &RemediationRequest) -> RemediationRequest {
-        self.rrs()
-            .create(&PostParams::default(), rr)
-            .await
-            .expect("create RemediationRequest")
-    }
-
     /// Waits until request `rr` (its full name) is in `phase`.
     pub async fn wait_phase(&self, rr: &str, phase: RemediationPhase) -> RemediationRequest {
-        let api = self.rrs();
-        eventually(
-            &format!("RemediationRequest {}/{rr} in phase {phase}", self.ns),
-            || async {
-                let got = api.get(rr).await.map_err(|e| e.to_string())?;
+        self.wait_for(
+            rr,
+            &format!("in phase {phase}"),
+            |got: &RemediationRequest| {
                 if got.phase() == phase {
-                    Ok(got)
+                    Ok(got.clone())
                 } else {
                     Err(format!("phase {}, status {:?}", got.phase(), got.status))
                 }
@@ -345,34 +336,13 @@ impl T {
     }
 
     /// Waits until child `name` of kind `K` exists.
-    pub async fn child<K>(&self, name: &str) -> K
-    where
-        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + std::fmt::Debug,
-    {
-        let api: Api<K> = self.api();
-        eventually(
-            &format!("{} {}/{name} to exist", K::kind(&()), self.ns),
-            || async {
-                api.get_opt(name)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| "not yet".to_owned())
-            },
-        )
-        .await
+    pub async fn child<K: Namespaced>(&self, name: &str) -> K {
+        self.wait_for(name, "to exist", |child: &K| Ok(child.clone()))
+            .await
     }
 
     /// Whether child `name` of kind `K` exists now.
-    pub async fn exists<K>(&self, name: &str) -> bool
-    where
-        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + std::fmt::Debug,
-    {
+    pub async fn exists<K: Namespaced>(&self, name: &str) -> bool {
         self.api::<K>()
             .get_opt(name)
             .await
@@ -514,18 +484,7 @@ impl T {
 
     /// Successful `/status` writes the API server received for request `rr`.
     pub async fn status_writes(&self, rr: &str) -> usize {
-        self.env
-            .status_writes("remediationrequests", &self.ns, rr)
-            .await
-            .expect("the API server's request log")
-    }
-
-    /// Audit events of request `rr` (the correlation id), once at least `min` arrived.
-    pub async fn audit(&self, rr: &str, min: usize) -> Vec<audit::AuditEvent> {
-        self.env
-            .audit_events(rr, min, AUDIT_TIMEOUT)
-            .await
-            .expect("audit events")
+        self.base.status_writes::<RemediationRequest>(rr).await
     }
 
     /// The orchestrator's audit events of request `rr`, once every type in `types` arrived

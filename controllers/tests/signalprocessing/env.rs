@@ -1,6 +1,7 @@
 //! The suites' declarations and the helpers their tests share.
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -8,16 +9,13 @@ use std::time::Duration;
 use controllers::api::{SignalProcessing, SignalProcessingPhase, TargetResource};
 use controllers::clock::Clock;
 use controllers::signalprocessing::{self, Config, Metrics, Policies};
-use fixtures::{Env, Suite, eventually};
+use fixtures::{Suite, TestNamespace};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use manager::Backoff;
 use serde_json::json;
-
-/// Audit events are looked for this long.
-pub const AUDIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The controller configuration of the suites: phase changes and retries within milliseconds.
 pub fn config(policies: Policies) -> Config {
@@ -115,12 +113,7 @@ pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
 /// (it has no default), whose priority policy answers a priority that does not exist, and whose
 /// business policy fails at run time for priority P1.
 pub static BROKEN_POLICY_DIR: LazyLock<PathBuf> = LazyLock::new(|| {
-    let dir = std::env::temp_dir().join(format!(
-        "sp-broken-policies-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    std::fs::create_dir_all(&dir).expect("create the policy directory");
+    let dir = fixtures::scratch_dir("sp-broken-policies").expect("create the policy directory");
     // Two complete definitions of `result` that disagree when the priority is P1: a runtime
     // conflict error for exactly the signals the test sends (the load-time probe uses P3).
     std::fs::write(
@@ -148,10 +141,16 @@ pub static BROKEN_POLICIES: LazyLock<Suite> = LazyLock::new(|| {
     })
 });
 
-/// One test's view: its environment and its own namespace.
-pub struct T {
-    pub env: Env,
-    pub ns: String,
+/// One test's view: its environment and its own namespace, with the shared helpers of
+/// [`TestNamespace`] (create, wait_for, status writes, metrics, audit); these add the
+/// SignalProcessing ones and the objects it enriches from.
+pub struct T(TestNamespace);
+
+impl Deref for T {
+    type Target = TestNamespace;
+    fn deref(&self) -> &TestNamespace {
+        &self.0
+    }
 }
 
 impl T {
@@ -163,9 +162,7 @@ impl T {
     /// `suite`'s view, or `None` (the test is skipped, with a message) for a per-process-only
     /// suite in the single-controller baseline's shared mode.
     pub async fn on(suite: &Suite, prefix: &str) -> Option<T> {
-        let env = suite.env_or_skip().await?;
-        let ns = env.namespace(prefix).await.expect("test namespace");
-        Some(T { env, ns })
+        TestNamespace::new_or_skip(suite, prefix).await.map(T)
     }
 
     /// A valid SignalProcessing in the test's namespace targeting `Deployment <name>` there,
@@ -177,24 +174,16 @@ impl T {
     }
 
     pub fn sps(&self) -> Api<SignalProcessing> {
-        Api::namespaced(self.env.client(), &self.ns)
-    }
-
-    pub async fn create(&self, sp: &SignalProcessing) -> SignalProcessing {
-        self.sps()
-            .create(&PostParams::default(), sp)
-            .await
-            .expect("create SignalProcessing")
+        self.api()
     }
 
     pub async fn wait_phase(&self, name: &str, phase: SignalProcessingPhase) -> SignalProcessing {
-        let api = self.sps();
-        eventually(
-            &format!("SignalProcessing {}/{name} in phase {phase}", self.ns),
-            || async {
-                let sp = api.get(name).await.map_err(|e| e.to_string())?;
+        self.wait_for(
+            name,
+            &format!("in phase {phase}"),
+            |sp: &SignalProcessing| {
                 if sp.phase() == phase {
-                    Ok(sp)
+                    Ok(sp.clone())
                 } else {
                     Err(format!("phase {}, status {:?}", sp.phase(), sp.status))
                 }
@@ -297,55 +286,19 @@ impl T {
 
     /// Successful `/status` writes the API server received for SignalProcessing `name`.
     pub async fn status_writes(&self, name: &str) -> usize {
-        self.env
-            .status_writes("signalprocessings", &self.ns, name)
-            .await
-            .expect("the API server's request log")
+        self.0.status_writes::<SignalProcessing>(name).await
     }
 
-    /// The status writes of `name` once at least `expected` are logged, for a test that has not
-    /// itself seen the last write's effect (the log holds every write whose effect was seen);
-    /// more than `expected` is returned as is (and fails the caller's assertion).
+    /// The status writes of `name` once at least `expected` are logged.
     pub async fn writes_at_least(&self, name: &str, expected: usize) -> usize {
-        eventually(
-            &format!(
-                "{expected} status writes of {}/{name} in the request log",
-                self.ns
-            ),
-            || async {
-                let n = self.status_writes(name).await;
-                if n >= expected {
-                    Ok(n)
-                } else {
-                    Err(format!("{n} so far"))
-                }
-            },
-        )
-        .await
-    }
-
-    /// Waits until metric sample `name` with `labels` is `want` and returns it. The controller
-    /// counts a phase after its status write, so a test that saw the write may read the
-    /// registry a moment early; a value that overshoots never settles and fails the wait.
-    pub async fn metric_reaches(&self, name: &str, labels: &[(&str, &str)], want: f64) -> f64 {
-        eventually(&format!("{name}{labels:?} to be {want}"), || async {
-            let got = self.env.metric_or_zero(name, labels).await;
-            if got == want {
-                Ok(got)
-            } else {
-                Err(format!("it is {got}"))
-            }
-        })
-        .await
+        self.status_writes_at_least::<SignalProcessing>(name, expected)
+            .await
     }
 
     /// Audit events of `sp`'s parent RemediationRequest, once at least `min` arrived.
     pub async fn audit(&self, sp: &SignalProcessing, min: usize) -> Vec<audit::AuditEvent> {
         let correlation = sp.spec.remediation_request_ref.name.clone().unwrap();
-        self.env
-            .audit_events(&correlation, min, AUDIT_TIMEOUT)
-            .await
-            .expect("audit events")
+        self.0.audit(&correlation, min).await
     }
 
     /// The API server's fault rules (only per-process suites have an API server of their own).

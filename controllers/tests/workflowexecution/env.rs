@@ -1,12 +1,13 @@
 //! The suite's declaration and the helpers its tests share.
 
+use std::ops::Deref;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use controllers::api::{WorkflowExecution, WorkflowExecutionPhase};
 use controllers::clock::Clock;
 use controllers::workflowexecution::{self, Config, Metrics};
-use fixtures::{Env, Suite, eventually};
+use fixtures::{Suite, TestNamespace, eventually};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -18,8 +19,6 @@ pub const EXEC_NS: &str = "kubernaut-workflows";
 /// The cooldown of the main suite: long enough to observe the Job kept after completion,
 /// short enough that waiting for its deletion costs a test a fraction of a second.
 pub const COOLDOWN: Duration = Duration::from_millis(300);
-/// Audit events are looked for this long.
-pub const AUDIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn config(cooldown: Duration, exec_ns: &str) -> Config {
     Config {
@@ -123,10 +122,16 @@ pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
         .build()
 });
 
-/// One test's view: its environment and its own namespace.
-pub struct T {
-    pub env: Env,
-    pub ns: String,
+/// One test's view: its environment and its own namespace, with the shared helpers of
+/// [`TestNamespace`] (create, wait_for, status writes, audit); these add the WorkflowExecution
+/// ones and play the Job controller.
+pub struct T(TestNamespace);
+
+impl Deref for T {
+    type Target = TestNamespace;
+    fn deref(&self) -> &TestNamespace {
+        &self.0
+    }
 }
 
 impl T {
@@ -135,17 +140,13 @@ impl T {
     }
 
     pub async fn on(suite: &Suite, prefix: &str) -> T {
-        let env = suite.env().await;
-        let ns = env.namespace(prefix).await.expect("test namespace");
-        T { env, ns }
+        T(TestNamespace::new(suite, prefix).await)
     }
 
     /// [`T::on`] for a per-process-only suite: `None` (the test is skipped, with a message) in
     /// the single-controller baseline's shared mode.
     pub async fn on_or_skip(suite: &Suite, prefix: &str) -> Option<T> {
-        let env = suite.env_or_skip().await?;
-        let ns = env.namespace(prefix).await.expect("test namespace");
-        Some(T { env, ns })
+        TestNamespace::new_or_skip(suite, prefix).await.map(T)
     }
 
     /// A valid WorkflowExecution in the test's namespace, on a target of its own, whose
@@ -158,7 +159,7 @@ impl T {
     }
 
     pub fn wfes(&self) -> Api<WorkflowExecution> {
-        Api::namespaced(self.env.client(), &self.ns)
+        self.api()
     }
 
     /// The execution namespace in this process (per process in the cluster mode).
@@ -170,21 +171,13 @@ impl T {
         Api::namespaced(self.env.client(), &self.exec_ns())
     }
 
-    pub async fn create(&self, wfe: &WorkflowExecution) -> WorkflowExecution {
-        self.wfes()
-            .create(&PostParams::default(), wfe)
-            .await
-            .expect("create WorkflowExecution")
-    }
-
     pub async fn wait_phase(&self, name: &str, phase: WorkflowExecutionPhase) -> WorkflowExecution {
-        let api = self.wfes();
-        eventually(
-            &format!("WorkflowExecution {}/{name} in phase {phase}", self.ns),
-            || async {
-                let wfe = api.get(name).await.map_err(|e| e.to_string())?;
+        self.wait_for(
+            name,
+            &format!("in phase {phase}"),
+            |wfe: &WorkflowExecution| {
                 if wfe.phase() == phase {
-                    Ok(wfe)
+                    Ok(wfe.clone())
                 } else {
                     Err(format!("phase {}, status {:?}", wfe.phase(), wfe.status))
                 }
@@ -240,10 +233,7 @@ impl T {
 
     /// Successful `/status` writes the API server received for WorkflowExecution `name`.
     pub async fn status_writes(&self, name: &str) -> usize {
-        self.env
-            .status_writes("workflowexecutions", &self.ns, name)
-            .await
-            .expect("the API server's request log")
+        self.0.status_writes::<WorkflowExecution>(name).await
     }
 
     /// Waits until `job` no longer exists.
@@ -268,10 +258,7 @@ impl T {
     /// Audit events of `wfe`'s parent RemediationRequest, once at least `min` arrived.
     pub async fn audit(&self, wfe: &WorkflowExecution, min: usize) -> Vec<audit::AuditEvent> {
         let correlation = wfe.spec.remediation_request_ref.name.clone().unwrap();
-        self.env
-            .audit_events(&correlation, min, AUDIT_TIMEOUT)
-            .await
-            .expect("audit events")
+        self.0.audit(&correlation, min).await
     }
 }
 

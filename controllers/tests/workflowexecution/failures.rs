@@ -157,11 +157,9 @@ async fn a_deadline_already_passed_fails_before_any_job_is_created() {
 #[tokio::test]
 async fn a_deadline_passing_while_running_times_out() {
     // The controller of this suite reads a clock the test moves: no waiting for the deadline.
-    let Some(env) = MOVABLE_CLOCK.env_or_skip().await else {
+    let Some(t) = T::on_or_skip(&MOVABLE_CLOCK, "timeout").await else {
         return;
     };
-    let ns = env.namespace("timeout").await.expect("namespace");
-    let t = T { env, ns };
     let mut wfe = t.wfe("timeout");
     wfe.spec.times_out_at = Some(Time(
         jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3600),

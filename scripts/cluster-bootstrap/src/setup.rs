@@ -1,7 +1,7 @@
 //! The setup script proper: shared infrastructure, the cluster, its checks and CRDs, the
 //! run's clean-up, the exported variables.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,11 +52,9 @@ pub fn run() -> anyhow::Result<()> {
 
     // The shared infrastructure first, exactly as the integration profile starts it (its
     // variables land in the same $NEXTEST_ENV).
-    let status = Command::new(cargo())
-        .args(["run", "-q", "-p", "ds-bootstrap", "--"])
-        .current_dir(&workspace)
+    let status = testinfra::built::run_built(&workspace, "ds-bootstrap")
         .status()
-        .context("could not run ds-bootstrap through cargo")?;
+        .context("could not run ds-bootstrap through scripts/run-built")?;
     if !status.success() {
         bail!("ds-bootstrap failed ({status}); its error is above");
     }
@@ -273,43 +271,14 @@ fn start_standalone(workspace: &Path, run: &RunDir, env_file: &Path) -> anyhow::
     })
 }
 
-/// Builds the standalone API server and finds its executable in cargo's JSON messages.
+/// The standalone API server's executable, built before nextest started (a setup script never
+/// compiles; see scripts/run-built).
 fn build_apiserver(workspace: &Path) -> anyhow::Result<PathBuf> {
-    let out = Command::new(cargo())
-        .args([
-            "build",
-            "-q",
-            "--message-format=json-render-diagnostics",
-            "-p",
-            "apiserver",
-            "--bin",
-            "apiserver",
-        ])
-        .current_dir(workspace)
-        .stderr(Stdio::inherit())
-        .output()
-        .context("could not run cargo build")?;
-    if !out.status.success() {
-        bail!(
-            "building the apiserver failed ({}); the errors are above",
-            out.status
-        );
-    }
-    for line in out.stdout.lines().map_while(Result::ok) {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if msg["target"]["name"] == "apiserver" {
-            if let Some(exe) = msg["executable"].as_str() {
-                return Ok(PathBuf::from(exe));
-            }
-        }
-    }
-    bail!("cargo build reported no executable for the apiserver")
-}
-
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+    Ok(testinfra::built::built_binary(
+        workspace,
+        "apiserver",
+        "apiserver",
+    )?)
 }
 
 /// The process whose exit ends the run (see ds-bootstrap's `nextest` module).

@@ -8,7 +8,6 @@
 //! registered with a testinfra supervisor that stops them when nextest exits, and exports the
 //! fixture's shared-mode variables (paths and URLs, never secrets).
 
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,11 +89,9 @@ fn run() -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from("."));
 
     // The shared infrastructure first, exactly as the integration profile starts it.
-    let status = Command::new(cargo())
-        .args(["run", "-q", "-p", "ds-bootstrap", "--"])
-        .current_dir(&workspace)
+    let status = testinfra::built::run_built(&workspace, "ds-bootstrap")
         .status()
-        .context("could not run ds-bootstrap through cargo")?;
+        .context("could not run ds-bootstrap through scripts/run-built")?;
     if !status.success() {
         bail!("ds-bootstrap failed ({status}); its error is above");
     }
@@ -199,60 +196,18 @@ fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
 struct Binaries {
     apiserver: PathBuf,
     manager: PathBuf,
 }
 
-/// Builds both daemons and finds their executables in cargo's JSON messages.
+/// Both daemons' executables, built before nextest started (a setup script never compiles; see
+/// scripts/run-built).
 fn build(workspace: &Path) -> anyhow::Result<Binaries> {
-    let out = Command::new(cargo())
-        .args([
-            "build",
-            "-q",
-            "--message-format=json-render-diagnostics",
-            "-p",
-            "apiserver",
-            "--bin",
-            "apiserver",
-            "-p",
-            "controllers",
-            "--bin",
-            "kubernaut-manager",
-        ])
-        .current_dir(workspace)
-        .stderr(Stdio::inherit())
-        .output()
-        .context("could not run cargo build")?;
-    if !out.status.success() {
-        bail!(
-            "building apiserver and kubernaut-manager failed ({}); the errors are above",
-            out.status
-        );
-    }
-    let mut found = (None, None);
-    for line in out.stdout.lines().map_while(Result::ok) {
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str())
-        else {
-            continue;
-        };
-        match name {
-            "apiserver" => found.0 = Some(PathBuf::from(exe)),
-            "kubernaut-manager" => found.1 = Some(PathBuf::from(exe)),
-            _ => {}
-        }
-    }
-    match found {
-        (Some(apiserver), Some(manager)) => Ok(Binaries { apiserver, manager }),
-        _ => bail!("cargo build reported no executable for apiserver and kubernaut-manager"),
-    }
+    Ok(Binaries {
+        apiserver: testinfra::built::built_binary(workspace, "apiserver", "apiserver")?,
+        manager: testinfra::built::built_binary(workspace, "controllers", "kubernaut-manager")?,
+    })
 }
 
 /// The process whose exit ends the run (see ds-bootstrap's `nextest` module).
