@@ -194,12 +194,11 @@ pub fn read_crds(dir: &Path) -> anyhow::Result<Vec<CustomResourceDefinition>> {
     Ok(crds)
 }
 
-/// Installs `crds` with server-side apply and waits until each is Established.
-pub async fn install_crds(
+/// Installs `crds` with server-side apply.
+pub async fn apply_crds(
     who: &str,
     client: &kube::Client,
     crds: &[CustomResourceDefinition],
-    timeout: Duration,
 ) -> anyhow::Result<()> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let params = PatchParams::apply(FIELD_MANAGER).force();
@@ -215,6 +214,17 @@ pub async fn install_crds(
             .await
             .with_context(|| format!("{who}: server-side apply of CRD {name} failed"))?;
     }
+    Ok(())
+}
+
+/// Waits until every CRD of `crds` is Established, at most `timeout`.
+pub async fn wait_established(
+    who: &str,
+    client: &kube::Client,
+    crds: &[CustomResourceDefinition],
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let deadline = Instant::now() + timeout;
     for crd in crds {
         let name = crd.metadata.name.clone().unwrap_or_default();
@@ -325,13 +335,12 @@ mod tests {
         let client = target.client().await.unwrap();
         let crds = read_crds(&crd_dir()).unwrap();
         assert_eq!(crds.len(), 5, "crds/ holds the five kubernaut CRDs");
-        install_crds("test", &client, &crds, ESTABLISHED_TIMEOUT)
+        apply_crds("test", &client, &crds).await.unwrap();
+        wait_established("test", &client, &crds, ESTABLISHED_TIMEOUT)
             .await
             .unwrap();
         // A second run (or a concurrent one) applies the same again: no conflict, no error.
-        install_crds("test", &client, &crds, ESTABLISHED_TIMEOUT)
-            .await
-            .unwrap();
+        apply_crds("test", &client, &crds).await.unwrap();
         let api: Api<CustomResourceDefinition> = Api::all(client);
         for crd in &crds {
             let name = crd.metadata.name.clone().unwrap();

@@ -11,6 +11,7 @@
 
 mod check;
 mod cleanup;
+mod serve;
 mod setup;
 
 use std::path::PathBuf;
@@ -34,6 +35,9 @@ enum Command {
     /// named CRDs; what the supervisors run when a test process or the run ends.
     #[command(alias = "delete-namespaces")]
     Cleanup(cleanup::Args),
+    /// Serves the standalone API server (the cluster when `FIXTURES_KUBECONFIG` is unset) until
+    /// SIGTERM or SIGINT; the setup script starts it as a daemon of the run.
+    ServeApiserver(serve::Args),
     /// Checks a cluster as the setup script does (reachable, version, discovery, permissions)
     /// without changing it.
     Check {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         None => setup::run(),
         Some(Command::Cleanup(args)) => cleanup::run(&args),
+        Some(Command::ServeApiserver(args)) => serve::run(&args),
         Some(Command::Check {
             kubeconfig,
             context,

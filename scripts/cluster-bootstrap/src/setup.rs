@@ -20,6 +20,7 @@ pub const CLEANUP_CRDS_VAR: &str = "FIXTURES_CLUSTER_CLEANUP_CRDS";
 pub const CLUSTER_KUBECONFIG_VAR: &str = "FIXTURES_CLUSTER_KUBECONFIG";
 pub const CLUSTER_CONTEXT_VAR: &str = "FIXTURES_CLUSTER_CONTEXT";
 pub const CLUSTER_CLEANUP_VAR: &str = "FIXTURES_CLUSTER_CLEANUP";
+pub const CLUSTER_FINALIZER_GROUPS_VAR: &str = "FIXTURES_CLUSTER_FINALIZER_GROUPS";
 /// The label on every namespace a test process creates (`fixtures::RUN_LABEL`).
 pub const RUN_LABEL: &str = "fixtures.kubernaut.ai/run";
 
@@ -50,11 +51,15 @@ pub fn run() -> anyhow::Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
 
+    let mut steps = Steps::default();
     // The shared infrastructure first, exactly as the integration profile starts it (its
-    // variables land in the same $NEXTEST_ENV).
-    let status = testinfra::built::run_built(&workspace, "ds-bootstrap")
-        .status()
-        .context("could not run ds-bootstrap through scripts/run-built")?;
+    // variables land in the same $NEXTEST_ENV). Built before nextest started (a setup script
+    // never compiles: see scripts/run-built).
+    let status = steps.time("ds", || {
+        testinfra::built::run_built(&workspace, "ds-bootstrap")
+            .status()
+            .context("could not run ds-bootstrap through scripts/run-built")
+    })?;
     if !status.success() {
         bail!("ds-bootstrap failed ({status}); its error is above");
     }
@@ -81,7 +86,7 @@ pub fn run() -> anyhow::Result<()> {
                 context: Some(context),
             }
         }
-        None => start_standalone(&workspace, &run, &env_file)?,
+        None => start_standalone(&run, &env_file, &mut steps)?,
     };
 
     let crds = check::read_crds(&workspace.join("crds"))?;
@@ -91,21 +96,32 @@ pub fn run() -> anyhow::Result<()> {
         .context("creating a tokio runtime")?;
     let report = runtime.block_on(async {
         let client = target.client().await?;
+        let at = Instant::now();
         let report = check::check(&target, &client).await?;
-        check::install_crds(
+        steps.record("checks", at);
+        let at = Instant::now();
+        check::apply_crds(&target.describe(), &client, &crds).await?;
+        steps.record("CRDs", at);
+        let at = Instant::now();
+        check::wait_established(
             &target.describe(),
             &client,
             &crds,
             check::ESTABLISHED_TIMEOUT,
         )
         .await?;
+        steps.record("Established", at);
         Ok::<_, anyhow::Error>(report)
     })?;
 
     // The run's clean-up: whatever its processes did not delete, and the CRDs if asked.
     let me = std::env::current_exe().context("finding this program's path")?;
+    let groups = crd_groups(&crds);
     let mut argv = cleanup_argv(&me, &target, &run_selector(&run_id));
     argv.extend(["--wait-secs".into(), CLEANUP_WAIT_SECS.to_string()]);
+    for group in &groups {
+        argv.extend(["--finalizer-group".into(), group.clone()]);
+    }
     if std::env::var(CLEANUP_CRDS_VAR).is_ok_and(|v| v == "1") {
         for crd in &crds {
             argv.extend([
@@ -122,21 +138,38 @@ pub fn run() -> anyhow::Result<()> {
             target.kubeconfig.display().to_string(),
         ),
         (CLUSTER_CLEANUP_VAR, me.display().to_string()),
+        // The test processes' own clean-up removes the same groups' finalizers.
+        (CLUSTER_FINALIZER_GROUPS_VAR, groups.join(",")),
     ];
     if let Some(context) = &target.context {
         exports.push((CLUSTER_CONTEXT_VAR, context.clone()));
     }
     append_exports(&env_file, &exports)?;
     eprintln!(
-        "cluster-bootstrap: {} is Kubernetes {}, {} CRDs Established, ready after {} ms (run label {RUN_LABEL}={}; logs: {}/logs)",
+        "cluster-bootstrap: {} is Kubernetes {}, {} CRDs Established (run label {RUN_LABEL}={}; logs: {}/logs)",
         target.describe(),
         report.version,
         crds.len(),
-        started.elapsed().as_millis(),
         label_value(&run_id),
         run.path().display()
     );
+    // Where the start-up time goes, one figure per step (see README "Cluster mode").
+    eprintln!(
+        "cluster-bootstrap: ready in {:.1} s ({})",
+        started.elapsed().as_secs_f64(),
+        steps
+    );
     Ok(())
+}
+
+/// The API groups of `crds`, sorted and once each: the project's controllers' finalizers are
+/// named after them (`kubernaut.ai/finalizer`).
+pub fn crd_groups(
+    crds: &[k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition],
+) -> Vec<String> {
+    let groups: std::collections::BTreeSet<String> =
+        crds.iter().map(|c| c.spec.group.clone()).collect();
+    groups.into_iter().collect()
 }
 
 /// The selector of every namespace of run `run_id`.
@@ -199,7 +232,7 @@ fn current_context(kubeconfig: &Path) -> anyhow::Result<String> {
 
 /// Starts the project's standalone API server (garbage collection and namespace deletion on)
 /// as a daemon of the run, signed by the run's CA, and returns its kubeconfig.
-fn start_standalone(workspace: &Path, run: &RunDir, env_file: &Path) -> anyhow::Result<Target> {
+fn start_standalone(run: &RunDir, env_file: &Path, steps: &mut Steps) -> anyhow::Result<Target> {
     let exported = std::fs::read_to_string(env_file)
         .with_context(|| format!("reading {}", env_file.display()))?;
     let get = |key: &str| {
@@ -213,7 +246,9 @@ fn start_standalone(workspace: &Path, run: &RunDir, env_file: &Path) -> anyhow::
         get(testinfra::TEST_CA_CERT_FILE)?,
         get(testinfra::TEST_CA_KEY_FILE)?,
     );
-    let program = build_apiserver(workspace)?;
+    // This program serves it (`serve-apiserver`): no build of its own here.
+    let program = std::env::current_exe().context("finding this program's path")?;
+    let at = Instant::now();
     let kubeconfig = run.path().join("cluster-kubeconfig.yaml");
     let out_path = run.path().join("logs").join("apiserver.out");
     let log = run.log_path("apiserver");
@@ -222,8 +257,7 @@ fn start_standalone(workspace: &Path, run: &RunDir, env_file: &Path) -> anyhow::
     let err = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
     let mut cmd = Command::new(&program);
     cmd.args([
-        "--listen".to_owned(),
-        "127.0.0.1:0".to_owned(),
+        "serve-apiserver".to_owned(),
         "--kubeconfig".to_owned(),
         kubeconfig.display().to_string(),
         "--ca-cert".to_owned(),
@@ -265,20 +299,42 @@ fn start_standalone(workspace: &Path, run: &RunDir, env_file: &Path) -> anyhow::
         }
         std::thread::sleep(READY_POLL);
     }
+    steps.record("apiserver", at);
     Ok(Target {
         kubeconfig,
         context: None,
     })
 }
 
-/// The standalone API server's executable, built before nextest started (a setup script never
-/// compiles; see scripts/run-built).
-fn build_apiserver(workspace: &Path) -> anyhow::Result<PathBuf> {
-    Ok(testinfra::built::built_binary(
-        workspace,
-        "apiserver",
-        "apiserver",
-    )?)
+/// The duration of each step of the start-up, in order, for the ready line.
+#[derive(Default)]
+struct Steps(Vec<(&'static str, Duration)>);
+
+impl Steps {
+    /// Runs `f` as step `name`.
+    fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
+        let at = Instant::now();
+        let out = f();
+        self.record(name, at);
+        out
+    }
+
+    /// Records step `name` as having started `at`.
+    fn record(&mut self, name: &'static str, at: Instant) {
+        self.0.push((name, at.elapsed()));
+    }
+}
+
+impl std::fmt::Display for Steps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, took)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{name} {:.2} s", took.as_secs_f64())?;
+        }
+        Ok(())
+    }
 }
 
 /// The process whose exit ends the run (see ds-bootstrap's `nextest` module).
@@ -330,6 +386,10 @@ mod tests {
         assert_eq!(CLUSTER_KUBECONFIG_VAR, fixtures::CLUSTER_KUBECONFIG_VAR);
         assert_eq!(CLUSTER_CONTEXT_VAR, fixtures::CLUSTER_CONTEXT_VAR);
         assert_eq!(CLUSTER_CLEANUP_VAR, fixtures::CLUSTER_CLEANUP_VAR);
+        assert_eq!(
+            CLUSTER_FINALIZER_GROUPS_VAR,
+            fixtures::CLUSTER_FINALIZER_GROUPS_VAR
+        );
         assert_eq!(RUN_LABEL, fixtures::RUN_LABEL);
     }
 

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ListParams, ObjectMeta, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, ObjectMeta, PostParams};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use testinfra::{ProcId, RunDir};
@@ -102,6 +102,142 @@ async fn kill_9_of_nextest_leaves_no_namespace_of_the_run() {
         "another run's namespace stays"
     );
     assert!(log.contains("deleted namespace mine-a"), "{log}");
+}
+
+/// The project's finalizer, as its controllers set it (`controllers::api::FINALIZER`).
+const PROJECT_FINALIZER: &str = "kubernaut.ai/finalizer";
+/// A finalizer of someone else, which the clean-up must never remove.
+const FOREIGN_FINALIZER: &str = "example.com/keep";
+
+/// An embedded server with the project's CRDs, its kubeconfig and a client.
+async fn server_with_crds() -> (apiserver::ApiServer, tempfile::TempDir, std::path::PathBuf) {
+    let server = apiserver::ApiServer::builder()
+        .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../crds"))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).unwrap();
+    (server, dir, kubeconfig)
+}
+
+fn notification_kind() -> ApiResource {
+    ApiResource {
+        group: "kubernaut.ai".into(),
+        version: "v1alpha1".into(),
+        api_version: "kubernaut.ai/v1alpha1".into(),
+        kind: "NotificationRequest".into(),
+        plural: "notificationrequests".into(),
+    }
+}
+
+/// A NotificationRequest in `ns` holding `finalizers`, as one left by an exited controller.
+async fn held_object(client: &kube::Client, ns: &str, name: &str, finalizers: &[&str]) {
+    let obj: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kubernaut.ai/v1alpha1",
+        "kind": "NotificationRequest",
+        "metadata": {"name": name, "namespace": ns, "finalizers": finalizers},
+        "spec": {"type": "Simple", "priority": "Low", "subject": "s", "body": "b"}
+    }))
+    .unwrap();
+    Api::<DynamicObject>::namespaced_with(client.clone(), ns, &notification_kind())
+        .create(&PostParams::default(), &obj)
+        .await
+        .unwrap();
+}
+
+fn cleanup(kubeconfig: &std::path::Path, selector: &str, wait_secs: u64) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cluster-bootstrap"))
+        .args(["cleanup", "--kubeconfig"])
+        .arg(kubeconfig)
+        .args(["--selector", selector, "--wait-secs"])
+        .arg(wait_secs.to_string())
+        .args(["--finalizer-group", "kubernaut.ai"])
+        .output()
+        .unwrap()
+}
+
+// Two workers: the embedded server must keep answering while the test waits for the
+// clean-up program (a blocking call).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaces_whose_controllers_are_gone_are_deleted_with_their_custom_resources() {
+    let (server, _dir, kubeconfig) = server_with_crds().await;
+    let client = server.client().unwrap();
+    for (name, run) in [("gone-a", "run-1"), ("gone-b", "run-1"), ("other", "run-2")] {
+        namespace(&client, name, run).await;
+        // Each holds custom resources with the project's finalizer, whose controller (a test
+        // process's) has exited: nothing would ever remove it.
+        held_object(&client, name, "n1", &[PROJECT_FINALIZER]).await;
+        held_object(&client, name, "n2", &[PROJECT_FINALIZER]).await;
+    }
+
+    // The deadline is the program's own (--wait-secs): it fails naming what is left.
+    let out = cleanup(&kubeconfig, &format!("{RUN_LABEL}=run-1"), 45);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        names(&client, "run-1").await,
+        Vec::<String>::new(),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "removed finalizer(s) kubernaut.ai/finalizer of NotificationRequest gone-a/n1"
+        ),
+        "{stdout}"
+    );
+    // Another run's namespace and its objects' finalizers are untouched.
+    assert_eq!(names(&client, "run-2").await, vec!["other"]);
+    let theirs =
+        Api::<DynamicObject>::namespaced_with(client.clone(), "other", &notification_kind())
+            .get("n1")
+            .await
+            .unwrap();
+    assert_eq!(
+        theirs.metadata.finalizers.unwrap_or_default(),
+        vec![PROJECT_FINALIZER.to_owned()]
+    );
+    assert!(theirs.metadata.deletion_timestamp.is_none());
+}
+
+// Two workers: the embedded server must keep answering while the test waits for the
+// clean-up program (a blocking call).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_finalizer_is_kept_and_the_namespace_it_holds_is_reported() {
+    let (server, _dir, kubeconfig) = server_with_crds().await;
+    let client = server.client().unwrap();
+    namespace(&client, "held", "run-3").await;
+    held_object(
+        &client,
+        "held",
+        "n",
+        &[PROJECT_FINALIZER, FOREIGN_FINALIZER],
+    )
+    .await;
+
+    let out = cleanup(&kubeconfig, &format!("{RUN_LABEL}=run-3"), 1);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 namespace(s) still there after 1s: held")
+            && err.contains("NotificationRequest held/n (finalizers: example.com/keep)")
+            && err.contains("remove the finalizers named there"),
+        "{err}"
+    );
+    // Only the project's finalizer was removed.
+    let obj = Api::<DynamicObject>::namespaced_with(client.clone(), "held", &notification_kind())
+        .get("n")
+        .await
+        .unwrap();
+    assert_eq!(
+        obj.metadata.finalizers.unwrap_or_default(),
+        vec![FOREIGN_FINALIZER.to_owned()]
+    );
 }
 
 #[test]

@@ -28,6 +28,10 @@ use clap::Parser;
 pub use error::Error;
 pub use model::{MatrixData, RunData};
 
+/// The cluster mode's profile: one shared API server (the standalone `apiserver` its setup
+/// script starts, or `FIXTURES_KUBECONFIG`'s cluster), a controller manager per test process.
+pub const CLUSTER_MODE: &str = "integration-cluster";
+
 /// Sampling /proc every 20 ms catches a test process that lives 40 ms at least once, and costs
 /// well under a percent of a core for a few hundred processes.
 pub(crate) const DEFAULT_SAMPLE_MS: u64 = 20;
@@ -57,7 +61,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,
     /// The nextest profiles to run ("modes"), comma-separated: `integration` is the
-    /// per-process pattern, `integration-single` the single-controller baseline.
+    /// per-process pattern, `integration-cluster` one shared API server with a controller per
+    /// process, `integration-single` the single-controller baseline.
     #[arg(long, value_delimiter = ',', default_value = "integration")]
     pub modes: Vec<String>,
     /// The mode the others are compared with at the same -j.
@@ -137,11 +142,15 @@ impl Args {
             }
             for mode in &self.modes {
                 // The setup scripts of .config/nextest.toml: ds-bootstrap for every
-                // integration profile; the baseline's also builds its two daemons.
+                // integration profile; the baseline's also builds its two daemons; cluster
+                // mode's script serves the standalone apiserver itself.
                 push("-p ds-bootstrap");
                 if mode == "integration-single" {
                     push("-p single-bootstrap");
                     push("-p apiserver --bin apiserver -p controllers --bin kubernaut-manager");
+                }
+                if mode == CLUSTER_MODE {
+                    push("-p cluster-bootstrap");
                 }
             }
         }
@@ -387,6 +396,26 @@ mod tests {
         );
         let args = Args::try_parse_from(["matrix", "--prebuild", "-p x,auto"]).unwrap();
         assert_eq!(args.prebuild_commands().len(), 2);
+        let args = Args::try_parse_from([
+            "matrix",
+            "--modes",
+            "integration,integration-cluster,integration-single",
+        ])
+        .unwrap();
+        let cmds: Vec<String> = args
+            .prebuild_commands()
+            .into_iter()
+            .map(|c| c.join(" "))
+            .collect();
+        assert_eq!(
+            cmds,
+            vec![
+                "-p ds-bootstrap",
+                "-p cluster-bootstrap",
+                "-p single-bootstrap",
+                "-p apiserver --bin apiserver -p controllers --bin kubernaut-manager"
+            ]
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ const EXCLUDED_COMMS: &[&str] = &[
     "cargo-nextest",
     "ds-bootstrap",
     "single-bootstra", // single-bootstrap, cut to 15 bytes
+    "cluster-bootstr", // cluster-bootstrap (its clean-up runs after each test process)
     "apiserver",
     "kubernaut-manag", // kubernaut-manager
     "postgres",

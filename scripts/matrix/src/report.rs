@@ -146,6 +146,8 @@ fn level_row(l: &LevelSummary) -> [String; 13] {
 fn mode_title(data: &MatrixData, mode: &str) -> String {
     if data.baseline.as_deref() == Some(mode) {
         format!("`{mode}` (baseline)")
+    } else if mode == crate::CLUSTER_MODE {
+        format!("`{mode}` (cluster: one shared API server, a controller per process)")
     } else {
         format!("`{mode}`")
     }
@@ -489,6 +491,31 @@ pub fn iso_utc(unix_ms: u128) -> String {
 mod tests {
     use super::*;
     use crate::model::tests::sample;
+
+    #[test]
+    fn the_cluster_mode_gets_its_own_titled_table_with_the_same_columns() {
+        let mut data = sample();
+        let mut cluster: Vec<_> = data
+            .runs
+            .iter()
+            .filter(|r| r.mode == "integration")
+            .cloned()
+            .collect();
+        for r in &mut cluster {
+            r.mode = crate::CLUSTER_MODE.into();
+        }
+        data.runs.extend(cluster);
+        let md = markdown(&data);
+        let title = "## Mode `integration-cluster` (cluster: one shared API server, a controller per process)\n";
+        let at = md.find(title).unwrap_or_else(|| panic!("{md}"));
+        let header = format!("| {} |", LEVEL_HEADER.join(" | "));
+        assert!(md[at..].starts_with(&format!("{title}\n{header}")), "{md}");
+        // Compared with the baseline like the per-process mode: the same -j 2 row.
+        assert!(
+            md[at..].contains("| 2.00× / 2.06× | 2.00× / 2.06× |"),
+            "{md}"
+        );
+    }
 
     #[test]
     fn markdown_has_a_table_per_mode_and_a_row_per_run() {
