@@ -72,7 +72,7 @@ mod watch;
 mod watchcheck;
 
 pub use error::Error;
-pub use faults::{Faults, Match};
+pub use faults::{Faults, Injected, Match};
 pub use registry::ServiceRangesError;
 pub use server::{
     ApiServer, Builder, DEFAULT_WATCH_HISTORY, DEFAULT_WATCH_HISTORY_BYTES, MAX_OBJECT_BYTES,
