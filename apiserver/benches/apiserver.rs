@@ -1,7 +1,10 @@
 //! Prints the API server's figures: start→ready with 5 CRDs, idle RSS of the standalone binary,
-//! new-connection cost, GET and create throughput on loopback with the server on one core (a
+//! the CA's per-process cost, new-connection cost (the TLS handshake), steady-state GET latency,
+//! GET and create throughput on loopback with the server on one core (a
 //! current_thread runtime on its own thread), and watch latency from write to event; each over
-//! HTTPS (the default) and plain HTTP, so the cost of TLS reads off directly. Run:
+//! HTTPS (the default) and plain HTTP, so the cost of TLS reads off directly, and last what TLS
+//! adds to one test process against the environment start-up the newest integration run
+//! recorded (`target/fixtures/ready/`). Run:
 //! `cargo bench -p apiserver`. Figures only; nothing is asserted (timing depends on the machine
 //! and its load).
 
@@ -24,6 +27,14 @@ const CONNECTIONS: usize = 8;
 const CONNECT_SAMPLES: usize = 500;
 /// Write→event samples for the watch latency.
 const WATCH_SAMPLES: usize = 2000;
+/// Sequential GETs timed on one kept-alive connection.
+const GET_SAMPLES: usize = 2000;
+/// CA generations and PEM reads timed.
+const CA_SAMPLES: usize = 50;
+/// Connections a test process's environment opens before it is ready: the fixture's client and
+/// the controllers' client (kube-rs pools connections per client; each opens one at start-up,
+/// more under concurrent requests), so at least two handshakes.
+const ENV_CONNECTIONS: u32 = 2;
 
 fn crd(i: usize) -> Value {
     json!({
@@ -119,7 +130,7 @@ async fn request(
     code
 }
 
-fn bench_start(plain: bool) {
+fn bench_start(plain: bool) -> Duration {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -147,6 +158,7 @@ fn bench_start(plain: bool) {
         ms(percentile(&samples, 0.9)),
         ms(*samples.last().expect("samples"))
     );
+    percentile(&samples, 0.5)
 }
 
 fn bench_idle_rss() {
@@ -212,7 +224,7 @@ fn server_on_one_core(
 }
 
 /// What a client pays for a new connection: connect (+ TLS handshake) and one GET.
-fn bench_connect(plain: bool) {
+fn bench_connect(plain: bool) -> Duration {
     let (target, stop, handle) = server_on_one_core(plain);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -244,6 +256,99 @@ fn bench_connect(plain: bool) {
     );
     stop.send(()).expect("stop");
     handle.join().expect("server thread");
+    percentile(&samples, 0.5)
+}
+
+/// Steady-state latency: sequential GETs on one kept-alive connection (the handshake is paid
+/// once, before the samples), so only the per-request cost of TLS records shows.
+fn bench_get_latency(plain: bool) {
+    let (target, stop, handle) = server_on_one_core(plain);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let mut samples = Vec::with_capacity(GET_SAMPLES);
+    rt.block_on(async {
+        let mut s = connect(&target).await;
+        for _ in 0..GET_SAMPLES {
+            let t = Instant::now();
+            let code = request(
+                &mut s,
+                &target.token,
+                "GET",
+                "/api/v1/namespaces/default",
+                None,
+            )
+            .await;
+            assert_eq!(code, 200);
+            samples.push(t.elapsed());
+        }
+    });
+    samples.sort();
+    println!(
+        "{}: steady-state GET on a kept-alive connection: p50 {}, p99 {} ({GET_SAMPLES} GETs)",
+        transport(plain),
+        ms(percentile(&samples, 0.5)),
+        ms(percentile(&samples, 0.99)),
+    );
+    stop.send(()).expect("stop");
+    handle.join().expect("server thread");
+}
+
+/// The CA's per-process cost: made once per process under plain `cargo test`, read from the
+/// setup script's files once per process under nextest. Returns the read's median (the nextest
+/// case) and the generation's.
+fn bench_ca() -> (Duration, Duration) {
+    let made = apiserver::Ca::generate().expect("CA");
+    let mut generate = Vec::with_capacity(CA_SAMPLES);
+    let mut read = Vec::with_capacity(CA_SAMPLES);
+    for _ in 0..CA_SAMPLES {
+        let t = Instant::now();
+        let ca = apiserver::Ca::generate().expect("CA");
+        generate.push(t.elapsed());
+        std::hint::black_box(ca);
+        let t = Instant::now();
+        let ca = apiserver::Ca::from_pem(made.cert_pem(), made.key_pem()).expect("CA from PEM");
+        read.push(t.elapsed());
+        std::hint::black_box(ca);
+    }
+    generate.sort();
+    read.sort();
+    println!(
+        "CA per process: generate (plain cargo test) median {}, read from PEM (nextest, the run's CA) median {} ({CA_SAMPLES} each)",
+        ms(percentile(&generate, 0.5)),
+        ms(percentile(&read, 0.5)),
+    );
+    (percentile(&read, 0.5), percentile(&generate, 0.5))
+}
+
+/// The median "first touch → environment ready" of the newest run recorded under
+/// `target/fixtures/ready/` (each test process of an integration run writes one), with the run's
+/// id and the number of processes; None when no run has been recorded.
+fn recorded_environment_ready() -> Option<(String, usize, Duration)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fixtures/ready");
+    let newest = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())?;
+    let mut ready: Vec<Duration> = std::fs::read_dir(newest.path())
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|text| serde_json::from_str::<Value>(&text).ok())
+        .filter_map(|v| v["ready_ms"].as_f64())
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .collect();
+    if ready.is_empty() {
+        return None;
+    }
+    ready.sort();
+    Some((
+        newest.file_name().to_string_lossy().into_owned(),
+        ready.len(),
+        percentile(&ready, 0.5),
+    ))
 }
 
 fn bench_throughput(plain: bool) {
@@ -360,10 +465,36 @@ fn main() {
         return;
     }
     bench_idle_rss();
+    let (ca_read, _) = bench_ca();
+    let mut start = [Duration::ZERO; 2];
+    let mut first_request = [Duration::ZERO; 2];
     for plain in [false, true] {
-        bench_start(plain);
-        bench_connect(plain);
+        start[usize::from(plain)] = bench_start(plain);
+        first_request[usize::from(plain)] = bench_connect(plain);
+        bench_get_latency(plain);
         bench_throughput(plain);
         bench_watch_latency(plain);
+    }
+    // What TLS adds to one test process's environment: the run's CA read once, the server's
+    // leaf key and TLS set-up (start→ready, HTTPS − HTTP), and a handshake on each connection
+    // the environment opens before it is ready.
+    let handshake = first_request[0].saturating_sub(first_request[1]);
+    let tls = ca_read + start[0].saturating_sub(start[1]) + handshake * ENV_CONNECTIONS;
+    println!(
+        "TLS cost per test process: {} (CA read {} + start→ready difference {} + {ENV_CONNECTIONS} handshakes × {})",
+        ms(tls),
+        ms(ca_read),
+        ms(start[0].saturating_sub(start[1])),
+        ms(handshake),
+    );
+    match recorded_environment_ready() {
+        Some((run, processes, ready)) => println!(
+            "environment start-up (fixtures, first touch → ready), median of run {run} ({processes} processes): {}; TLS is {:.1}% of it (target: under 10%)",
+            ms(ready),
+            100.0 * tls.as_secs_f64() / ready.as_secs_f64(),
+        ),
+        None => println!(
+            "environment start-up: no run recorded under target/fixtures/ready/ (run the integration profile, or `cargo bench -p fixtures --bench ready`, first)"
+        ),
     }
 }

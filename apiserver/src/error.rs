@@ -83,4 +83,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A probabilistic fault rule was given a share outside (0, 1].
+    #[error(
+        "cannot inject faults into a share {share} of requests: the share must be above 0 and at most 1 (e.g. 0.1 for 10%)"
+    )]
+    FaultShare { share: f64 },
+    /// `restart()` was called on a server that was shut down, or whose tokio runtime has ended.
+    #[error(
+        "the API server was shut down or the tokio runtime it was started on has ended: it cannot be restarted; start a new one on a runtime that outlives it"
+    )]
+    ShutDown,
 }

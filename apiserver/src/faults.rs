@@ -1,10 +1,20 @@
 //! Owns fault injection, a test hook on the library handle: rules that make the next N requests
-//! matching a verb/resource/namespace/name/subresource fail with a chosen metav1.Status, or wait
-//! before they are served, so a test can drive a controller's retry and error paths.
+//! matching a verb/resource/namespace/name/subresource/user agent fail with a chosen
+//! metav1.Status, or wait before they are served, so a test can drive a controller's retry and
+//! error paths.
 //!
 //! Rules are checked in the order they were added; the first matching rule with requests left fires
 //! and counts one down. A failed request changes nothing in the store and is logged with the
 //! injected code in the request log, like any other answer.
+//!
+//! Besides counted rules there are *probabilistic* ones for fault campaigns, which never run out:
+//! a share of matching requests fails ([`Faults::fail_share`]), every matching request waits a
+//! random time in a range ([`Faults::delay_between`]), watches end after a random time as when
+//! kube-apiserver's watch timeout fires ([`Faults::cut_watches`]), and a share of resumed watches
+//! is told its resourceVersion expired, so the client relists ([`Faults::expire_rewatches`]).
+//! Their random draws come from one generator seeded by [`Faults::seed`]: the same seed gives the
+//! same sequence of draws, so a failure reproduces as far as the requests arrive in the same
+//! order (concurrent clients can reorder them).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -32,7 +42,12 @@ pub struct Match {
     namespace: Option<String>,
     name: Option<String>,
     subresource: Option<String>,
+    writes: bool,
+    user_agent: Option<String>,
 }
+
+/// The verbs that change the store.
+const WRITE_VERBS: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
 
 impl Match {
     /// Matches every resource request.
@@ -47,6 +62,22 @@ impl Match {
             verb: Some(verb.into()),
             ..Self::default()
         }
+    }
+
+    /// Matches every request that changes the store: create, update, patch, delete,
+    /// deletecollection.
+    pub fn writes() -> Self {
+        Self {
+            writes: true,
+            ..Self::default()
+        }
+    }
+
+    /// Only requests whose `User-Agent` header starts with `prefix` (e.g. the controllers'
+    /// client, so that a campaign's faults hit the code under test and not the test's own calls).
+    pub fn user_agent(mut self, prefix: impl Into<String>) -> Self {
+        self.user_agent = Some(prefix.into());
+        self
     }
 
     /// Only this API group ("" is the core group).
@@ -87,6 +118,11 @@ impl Match {
             && ok(&self.namespace, r.namespace)
             && ok(&self.name, r.name)
             && ok(&self.subresource, r.subresource)
+            && (!self.writes || WRITE_VERBS.contains(&r.verb))
+            && self
+                .user_agent
+                .as_deref()
+                .is_none_or(|p| r.user_agent.starts_with(p))
     }
 }
 
@@ -99,6 +135,8 @@ pub(crate) struct RequestFacts<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
     pub subresource: &'a str,
+    /// The `User-Agent` header ("" when absent).
+    pub user_agent: &'a str,
 }
 
 /// What a fired rule does to the request.
@@ -110,25 +148,197 @@ pub(crate) enum Action {
     Delay(Duration),
 }
 
+/// What a rule does when it fires.
+#[derive(Debug, Clone, Copy)]
+enum Effect {
+    Fail(u16),
+    /// A delay drawn uniformly from `min..=max`.
+    Delay {
+        min: Duration,
+        max: Duration,
+    },
+    /// A watch ends after a time drawn from `min..=max`.
+    CutWatch {
+        min: Duration,
+        max: Duration,
+    },
+    /// A resumed watch is answered with 410 Expired.
+    ExpireRewatch,
+}
+
+/// How often a rule fires.
+#[derive(Debug, Clone, Copy)]
+enum Budget {
+    /// The next N matching requests.
+    Count(usize),
+    /// Each matching request with this probability, for ever.
+    Share(f64),
+}
+
 #[derive(Debug)]
 struct Rule {
     matcher: Match,
-    action: Action,
-    left: usize,
+    effect: Effect,
+    budget: Budget,
+}
+
+/// What a watch request gets from the watch rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct WatchFaults {
+    /// End the stream after this long (the shorter of this and the client's `timeoutSeconds`).
+    pub cut_after: Option<Duration>,
+    /// Answer a resumed watch with a 410 Expired ERROR event.
+    pub expire: bool,
+}
+
+impl WatchFaults {
+    /// The stream's timeout: the client's, or the injected cut when that comes first.
+    pub(crate) fn timeout(&self, client: Option<Duration>) -> Option<Duration> {
+        match (client, self.cut_after) {
+            (Some(c), Some(cut)) => Some(c.min(cut)),
+            (c, cut) => c.or(cut),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    rules: Vec<Rule>,
+    /// splitmix64 state: tiny, fast, and fully determined by the seed.
+    rng: u64,
+    /// The seed given to [`Faults::seed`], for reports.
+    seed: u64,
+    injected: Injected,
+}
+
+/// What the rules of one server have injected so far (counted when a rule fires), for a fault
+/// campaign's figures: how many faults the code under test actually met.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Injected {
+    /// Requests answered 500 Internal Server Error.
+    pub errors_500: u64,
+    /// Requests answered 429 Too Many Requests (with `Retry-After`).
+    pub throttled_429: u64,
+    /// Requests answered another injected error code.
+    pub other_errors: u64,
+    /// Requests held back by a delay rule.
+    pub delays: u64,
+    /// Watches given a cut lifetime (each ends when it is up, unless the client or the
+    /// server ends it first).
+    pub watch_lifetimes: u64,
+    /// Resumed watches answered 410 Expired.
+    pub expiries: u64,
+}
+
+impl Injected {
+    /// Every fault counted.
+    pub fn total(&self) -> u64 {
+        self.errors_500
+            + self.throttled_429
+            + self.other_errors
+            + self.delays
+            + self.watch_lifetimes
+            + self.expiries
+    }
+}
+
+impl Inner {
+    fn next_u64(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        // The top 53 bits fill an f64 mantissa exactly.
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn between(&mut self, min: Duration, max: Duration) -> Duration {
+        let span = max.saturating_sub(min);
+        min + span.mul_f64(self.unit())
+    }
+
+    /// Fires the first rule accepted by `kind` that matches `facts` and has budget left: a
+    /// counted rule always fires, a share only when its draw says so (else the next rule is
+    /// asked, so a campaign's shares and a test's counted rules work together).
+    fn fire(&mut self, facts: &RequestFacts<'_>, kind: fn(&Effect) -> bool) -> Option<Effect> {
+        for i in 0..self.rules.len() {
+            let rule = &self.rules[i];
+            if !(kind(&rule.effect) && rule.has_budget() && rule.matcher.matches(facts)) {
+                continue;
+            }
+            let (effect, budget) = (rule.effect, rule.budget);
+            match budget {
+                Budget::Count(n) => {
+                    if n <= 1 {
+                        self.rules.remove(i);
+                    } else {
+                        self.rules[i].budget = Budget::Count(n - 1);
+                    }
+                    return Some(effect);
+                }
+                Budget::Share(p) => {
+                    if self.unit() < p {
+                        return Some(effect);
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Rule {
+    fn has_budget(&self) -> bool {
+        !matches!(self.budget, Budget::Count(0))
+    }
 }
 
 /// The fault rules of one server (`ApiServer::faults()`).
 #[derive(Debug, Default)]
 pub struct Faults {
-    rules: Mutex<Vec<Rule>>,
+    inner: Mutex<Inner>,
+}
+
+/// Refuses shares outside (0, 1].
+fn check_share(share: f64) -> Result<(), Error> {
+    if share.is_finite() && share > 0.0 && share <= 1.0 {
+        Ok(())
+    } else {
+        Err(Error::FaultShare { share })
+    }
 }
 
 impl Faults {
-    fn rules(&self) -> std::sync::MutexGuard<'_, Vec<Rule>> {
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
         // Rules are plain data; a panic elsewhere cannot leave them inconsistent.
-        self.rules
+        self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn push(&self, matcher: Match, effect: Effect, budget: Budget) {
+        self.inner().rules.push(Rule {
+            matcher,
+            effect,
+            budget,
+        });
+    }
+
+    /// Seeds the generator of the probabilistic rules' draws (default seed 0).
+    pub fn seed(&self, seed: u64) {
+        let mut inner = self.inner();
+        inner.rng = seed;
+        inner.seed = seed;
+    }
+
+    /// The seed last given to [`Faults::seed`] (0 if none).
+    pub fn seed_used(&self) -> u64 {
+        self.inner().seed
     }
 
     /// Fails the next `times` requests matching `matcher` with HTTP status `code` (400–599) and a
@@ -138,43 +348,125 @@ impl Faults {
         if !(400..=599).contains(&code) {
             return Err(Error::FaultCode { code });
         }
-        self.rules().push(Rule {
-            matcher,
-            action: Action::Fail(code),
-            left: times,
-        });
+        if times > 0 {
+            self.push(matcher, Effect::Fail(code), Budget::Count(times));
+        }
+        Ok(())
+    }
+
+    /// Fails each request matching `matcher` with probability `share` (0 < share ≤ 1) with HTTP
+    /// status `code`, for as long as the rule stays (until [`Faults::clear`]).
+    pub fn fail_share(&self, matcher: Match, code: u16, share: f64) -> Result<(), Error> {
+        if !(400..=599).contains(&code) {
+            return Err(Error::FaultCode { code });
+        }
+        check_share(share)?;
+        self.push(matcher, Effect::Fail(code), Budget::Share(share));
         Ok(())
     }
 
     /// Delays the next `times` requests matching `matcher` by `by`, then serves them normally.
     pub fn delay(&self, matcher: Match, by: Duration, times: usize) {
-        self.rules().push(Rule {
-            matcher,
-            action: Action::Delay(by),
-            left: times,
-        });
+        if times > 0 {
+            self.push(
+                matcher,
+                Effect::Delay { min: by, max: by },
+                Budget::Count(times),
+            );
+        }
     }
 
-    /// Requests the rules will still fail or delay, summed over every rule.
+    /// Delays every request matching `matcher` by a time drawn from `min..=max` (network or
+    /// etcd latency), for as long as the rule stays.
+    pub fn delay_between(&self, matcher: Match, min: Duration, max: Duration) {
+        let (min, max) = (min.min(max), min.max(max));
+        self.push(matcher, Effect::Delay { min, max }, Budget::Share(1.0));
+    }
+
+    /// Ends every watch matching `matcher` after a time drawn from `min..=max`, as
+    /// kube-apiserver does when a watch's timeout fires; the client re-watches from the last
+    /// resourceVersion it saw.
+    pub fn cut_watches(&self, matcher: Match, min: Duration, max: Duration) {
+        let (min, max) = (min.min(max), min.max(max));
+        self.push(matcher, Effect::CutWatch { min, max }, Budget::Share(1.0));
+    }
+
+    /// Answers each *resumed* watch (one with a resourceVersion other than "" or "0") matching
+    /// `matcher`, with probability `share`, with a 410 Expired ERROR event, as kube-apiserver
+    /// does when the resourceVersion has left its watch cache: the client must relist.
+    pub fn expire_rewatches(&self, matcher: Match, share: f64) -> Result<(), Error> {
+        check_share(share)?;
+        self.push(matcher, Effect::ExpireRewatch, Budget::Share(share));
+        Ok(())
+    }
+
+    /// Requests the counted rules will still fail or delay, summed over every rule
+    /// (probabilistic rules never run out and are not counted).
     pub fn pending(&self) -> usize {
-        self.rules().iter().map(|r| r.left).sum()
+        self.inner()
+            .rules
+            .iter()
+            .map(|r| match r.budget {
+                Budget::Count(n) => n,
+                Budget::Share(_) => 0,
+            })
+            .sum()
     }
 
     /// Removes every rule.
     pub fn clear(&self) {
-        self.rules().clear();
+        self.inner().rules.clear();
     }
 
-    /// Fires the first matching rule with requests left, if any.
+    /// Fires the first matching fail or delay rule with requests left, if any.
     pub(crate) fn take(&self, facts: &RequestFacts<'_>) -> Option<Action> {
-        let mut rules = self.rules();
-        let rule = rules
-            .iter_mut()
-            .find(|r| r.left > 0 && r.matcher.matches(facts))?;
-        rule.left -= 1;
-        let action = rule.action;
-        rules.retain(|r| r.left > 0);
-        Some(action)
+        let mut inner = self.inner();
+        match inner.fire(facts, |e| {
+            matches!(e, Effect::Fail(_) | Effect::Delay { .. })
+        })? {
+            Effect::Fail(code) => {
+                let counter = match code {
+                    500 => &mut inner.injected.errors_500,
+                    429 => &mut inner.injected.throttled_429,
+                    _ => &mut inner.injected.other_errors,
+                };
+                *counter += 1;
+                Some(Action::Fail(code))
+            }
+            Effect::Delay { min, max } => {
+                inner.injected.delays += 1;
+                Some(Action::Delay(inner.between(min, max)))
+            }
+            _ => None,
+        }
+    }
+
+    /// What the watch rules do to a watch request; `resumed` when it names a resourceVersion to
+    /// continue from.
+    pub(crate) fn watch(&self, facts: &RequestFacts<'_>, resumed: bool) -> WatchFaults {
+        let mut inner = self.inner();
+        let cut_after = match inner.fire(facts, |e| matches!(e, Effect::CutWatch { .. })) {
+            Some(Effect::CutWatch { min, max }) => {
+                inner.injected.watch_lifetimes += 1;
+                Some(inner.between(min, max))
+            }
+            _ => None,
+        };
+        let expire = resumed
+            && inner
+                .fire(facts, |e| matches!(e, Effect::ExpireRewatch))
+                .is_some();
+        WatchFaults { cut_after, expire }
+    }
+
+    /// A resumed watch was answered 410 Expired by an injected expiry.
+    pub(crate) fn count_expiry(&self) {
+        self.inner().injected.expiries += 1;
+    }
+
+    /// What the rules have injected so far.
+    pub fn injected(&self) -> Injected {
+        self.inner().injected
     }
 }
 
@@ -221,6 +513,14 @@ pub(crate) fn injected_error(code: u16, gr: GroupResource<'_>, name: &str) -> Ap
     }
 }
 
+/// The 410 a resumed watch gets when an expiry is injected, worded like kube-apiserver's watch
+/// cache ("too old resource version: 12 (40)").
+pub(crate) fn injected_expiry(requested: u64, current: u64) -> ApiError {
+    ApiError::expired(format!(
+        "too old resource version: {requested} ({current}): injected fault (ApiServer::faults)"
+    ))
+}
+
 fn generic(code: u16, reason: &'static str, message: String) -> ApiError {
     ApiError {
         code,
@@ -242,6 +542,7 @@ mod tests {
             namespace: "default",
             name: "x",
             subresource: sub,
+            user_agent: "kube-rs",
         }
     }
 
@@ -302,5 +603,123 @@ mod tests {
             injected_error(429, gr, "d").to_status()["details"]["retryAfterSeconds"],
             1
         );
+    }
+
+    #[test]
+    fn shares_fire_at_their_rate_and_the_seed_reproduces_the_draws() {
+        let draws = |seed: u64| {
+            let f = Faults::default();
+            f.seed(seed);
+            f.fail_share(Match::writes(), 500, 0.25).unwrap();
+            (0..2000)
+                .map(|_| f.take(&facts("update", "pods", "")).is_some())
+                .collect::<Vec<_>>()
+        };
+        let a = draws(7);
+        let fired = a.iter().filter(|x| **x).count();
+        // 25% of 2000 = 500; the binomial's standard deviation is about 19.
+        assert!((400..600).contains(&fired), "{fired}");
+        assert_eq!(a, draws(7), "the same seed, the same draws");
+        assert_ne!(a, draws(8));
+    }
+
+    #[test]
+    fn a_share_that_does_not_fire_leaves_the_request_to_the_next_rule() {
+        let f = Faults::default();
+        f.seed(3);
+        f.fail_share(Match::any(), 500, 0.5).unwrap();
+        f.fail_share(Match::any(), 429, 0.5).unwrap();
+        f.fail(Match::any(), 409, 1000).unwrap();
+        let codes: Vec<_> = (0..400)
+            .map(|_| match f.take(&facts("update", "pods", "")) {
+                Some(Action::Fail(code)) => code,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        for code in [500, 429, 409] {
+            let n = codes.iter().filter(|c| **c == code).count();
+            // About 200, 100 and 100 of 400.
+            assert!(n > 50, "{code}: {n} of 400");
+        }
+        assert_eq!(
+            f.pending(),
+            1000 - codes.iter().filter(|c| **c == 409).count()
+        );
+    }
+
+    #[test]
+    fn writes_and_user_agents_select_requests() {
+        let f = Faults::default();
+        f.fail_share(Match::writes().user_agent("controllers"), 500, 1.0)
+            .unwrap();
+        let mut w = facts("patch", "pods", "status");
+        assert_eq!(f.take(&w), None, "another client's write");
+        w.user_agent = "controllers/fixtures";
+        assert_eq!(f.take(&w), Some(Action::Fail(500)));
+        let mut r = facts("get", "pods", "");
+        r.user_agent = "controllers/fixtures";
+        assert_eq!(f.take(&r), None, "a read is not a write");
+        assert_eq!(f.pending(), 0, "shares are never counted as pending");
+    }
+
+    #[test]
+    fn delays_are_drawn_from_their_range() {
+        let f = Faults::default();
+        f.delay_between(
+            Match::any(),
+            Duration::from_millis(200),
+            Duration::from_millis(50),
+        );
+        for _ in 0..200 {
+            match f.take(&facts("get", "pods", "")) {
+                Some(Action::Delay(d)) => assert!(
+                    (Duration::from_millis(50)..=Duration::from_millis(200)).contains(&d),
+                    "{d:?}"
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn watch_rules_cut_streams_and_expire_only_resumed_watches() {
+        let f = Faults::default();
+        let w = facts("watch", "pods", "");
+        assert_eq!(f.watch(&w, true), WatchFaults::default());
+        f.cut_watches(
+            Match::verb("watch"),
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+        );
+        f.expire_rewatches(Match::verb("watch"), 1.0).unwrap();
+        let fresh = f.watch(&w, false);
+        assert!(
+            !fresh.expire,
+            "a watch from the current state has nothing to expire"
+        );
+        let cut = fresh.cut_after.unwrap();
+        assert!((Duration::from_secs(2)..=Duration::from_secs(5)).contains(&cut));
+        assert!(f.watch(&w, true).expire);
+        // The client's own timeout wins when shorter.
+        assert_eq!(
+            fresh.timeout(Some(Duration::from_secs(1))),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(fresh.timeout(None), Some(cut));
+        // Watch rules never fail or delay ordinary requests.
+        assert_eq!(f.take(&facts("get", "pods", "")), None);
+    }
+
+    #[test]
+    fn shares_outside_zero_to_one_are_refused() {
+        let f = Faults::default();
+        for share in [0.0, -0.1, 1.5, f64::NAN] {
+            assert!(matches!(
+                f.fail_share(Match::any(), 500, share),
+                Err(Error::FaultShare { .. })
+            ));
+            assert!(f.expire_rewatches(Match::any(), share).is_err());
+        }
+        assert!(f.fail_share(Match::any(), 302, 0.5).is_err());
     }
 }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::ResourceInfo;
-use crate::faults::{Action, Faults, RequestFacts, injected_error};
+use crate::faults::{Action, Faults, RequestFacts, WatchFaults, injected_error};
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
 use crate::status::ApiError;
 use crate::store::{
@@ -360,6 +360,17 @@ async fn route(
         namespace,
         name: name.unwrap_or(""),
         subresource: &parsed.subresource,
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    };
+    let watch_faults = if parsed.verb == "watch" {
+        let resumed = param(&q, "resourceVersion").is_some_and(|rv| !rv.is_empty() && rv != "0");
+        state.faults.watch(&facts, resumed)
+    } else {
+        WatchFaults::default()
     };
     match state.faults.take(&facts) {
         None => {}
@@ -420,7 +431,7 @@ async fn route(
     match (&method, name) {
         (&Method::GET, None) if truthy(&q, "watch") => {
             parsed.verb = "watch".into();
-            watch(state, &info, &t, &q, &out, include)
+            watch(state, &info, &t, &q, &out, include, watch_faults)
         }
         (&Method::GET, None) => {
             parsed.verb = "list".into();
@@ -430,7 +441,15 @@ async fn route(
             parsed.verb = "watch".into();
             let mut q = q.clone();
             q.push(("fieldSelector".into(), format!("metadata.name={n}")));
-            watch(state, &info, &Target { name: "", ..t }, &q, &out, include)
+            watch(
+                state,
+                &info,
+                &Target { name: "", ..t },
+                &q,
+                &out,
+                include,
+                watch_faults,
+            )
         }
         (&Method::GET, Some(_)) => {
             parsed.verb = "get".into();
@@ -624,6 +643,7 @@ fn watch(
     q: &[(String, String)],
     out: &Output,
     include: table::Include,
+    faults: WatchFaults,
 ) -> Result<Response<Body>, ApiError> {
     let send_initial_events = truthy(q, "sendInitialEvents");
     let bookmarks = truthy(q, "allowWatchBookmarks");
@@ -663,7 +683,7 @@ fn watch(
         selectors: selectors(q, info)?,
         bookmarks,
         send_initial_events,
-        timeout,
+        timeout: faults.timeout(timeout),
         // kube converts each event's object; a list conversion cannot apply to one object, so
         // kube's embedded encoder falls back to the object itself.
         embed: match out.convert {
@@ -677,7 +697,12 @@ fn watch(
         },
         protobuf: out.format == negotiate::Format::Protobuf,
     };
-    let start = state.store.watch(t, from)?;
+    let resumed = matches!(from, WatchFrom::After(_));
+    let mut start = state.store.watch(t, from)?;
+    if faults.expire && resumed && start.expired.is_none() {
+        start.expired = Some(crate::faults::injected_expiry(rv.unwrap_or(0), start.rv));
+        state.faults.count_expiry();
+    }
     let rx = watch::spawn(start, params, state.cancel.clone());
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv()

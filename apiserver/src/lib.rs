@@ -73,7 +73,7 @@ mod watch;
 mod watchcheck;
 
 pub use error::Error;
-pub use faults::{Faults, Match};
+pub use faults::{Faults, Injected, Match};
 pub use memory::return_freed_memory;
 pub use registry::ServiceRangesError;
 pub use server::{

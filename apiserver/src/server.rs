@@ -43,6 +43,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes of randomness in the bearer token.
 const TOKEN_BYTES: usize = 24;
+/// How long the connections of a restarted server get to finish the requests they are serving,
+/// as kube-apiserver drains in-flight requests when it terminates; what is still open then (a
+/// watch, a request held by an injected delay) is dropped. Ordinary requests take milliseconds.
+const RESTART_DRAIN: Duration = Duration::from_millis(500);
 
 /// Configures a server before it starts.
 #[derive(Debug, Default)]
@@ -218,12 +222,14 @@ impl Builder {
             tokens: crate::tokens::Tokens::default(),
         });
         let tracker = TaskTracker::new();
+        let generation = cancel.child_token();
         // Tracked, so that `shutdown()` returns only after the listener is closed.
-        runtime.spawn(tracker.track_future(accept_loop(
+        let accept = runtime.spawn(tracker.track_future(accept_loop(
             listener,
-            tls,
+            tls.clone(),
             state.clone(),
             cancel.clone(),
+            generation.clone(),
             tracker.clone(),
         )));
         let scheme = if ca.is_some() { "https" } else { "http" };
@@ -235,6 +241,11 @@ impl Builder {
             state,
             cancel,
             tracker,
+            runtime,
+            tls,
+            serving: std::sync::Mutex::new(Serving { generation, accept }),
+            restarting: tokio::sync::Mutex::new(()),
+            restarts: std::sync::atomic::AtomicU64::new(0),
         })
     }
 }
@@ -315,16 +326,21 @@ fn read_crd_dir(dir: &Path) -> Result<Vec<(String, Value)>, Error> {
     Ok(out)
 }
 
+/// Accepts connections until the server shuts down (`cancel`: open connections finish
+/// gracefully, the listener closes) or restarts (`generation`: open connections get
+/// [`RESTART_DRAIN`] to finish, and the listener is handed back for the next generation).
 async fn accept_loop(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     state: Arc<State>,
     cancel: CancellationToken,
+    generation: CancellationToken,
     tracker: TaskTracker,
-) {
+) -> Option<TcpListener> {
     loop {
         let (stream, _) = tokio::select! {
-            _ = cancel.cancelled() => break,
+            _ = cancel.cancelled() => return None,
+            _ = generation.cancelled() => return Some(listener),
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 // Transient accept errors (e.g. out of file descriptors) must not end the server.
@@ -339,18 +355,20 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let state = state.clone();
         let cancel = cancel.clone();
+        let generation = generation.clone();
         let tls = tls.clone();
         // The handshake runs in the connection's task, so a slow client never stalls accepting.
         tracker.spawn(async move {
             match tls {
-                None => serve(TokioIo::new(stream), state, cancel).await,
+                None => serve(TokioIo::new(stream), state, cancel, generation).await,
                 Some(acceptor) => {
                     let handshake = tokio::select! {
                         _ = cancel.cancelled() => return,
+                        _ = generation.cancelled() => return,
                         h = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => h,
                     };
                     match handshake {
-                        Ok(Ok(stream)) => serve(TokioIo::new(stream), state, cancel).await,
+                        Ok(Ok(stream)) => serve(TokioIo::new(stream), state, cancel, generation).await,
                         // A client that does not trust the CA, or speaks plain HTTP, fails here:
                         // its own error says why; the server only notes it.
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
@@ -362,9 +380,14 @@ async fn accept_loop(
     }
 }
 
-/// Serves HTTP/1.1 on one connection until it closes or the server shuts down.
-async fn serve<I>(io: I, state: Arc<State>, cancel: CancellationToken)
-where
+/// Serves HTTP/1.1 on one connection until it closes, the server restarts (`generation`) or it
+/// shuts down (`cancel`).
+async fn serve<I>(
+    io: I,
+    state: Arc<State>,
+    cancel: CancellationToken,
+    generation: CancellationToken,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |req| http::handle(state.clone(), req));
@@ -372,6 +395,12 @@ where
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
+        // A restart: in-flight requests finish, then the connection closes; a watch (a response
+        // that never finishes) is cut when the drain time is up.
+        _ = generation.cancelled(), if !cancel.is_cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(RESTART_DRAIN, conn).await;
+        }
         _ = cancel.cancelled() => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
@@ -389,6 +418,23 @@ pub struct ApiServer {
     state: Arc<State>,
     cancel: CancellationToken,
     tracker: TaskTracker,
+    /// The runtime the server was started on; a restart serves on it again.
+    runtime: tokio::runtime::Handle,
+    /// The TLS acceptor (the server's certificate, signed by `ca`), kept so that a restarted
+    /// server presents the same certificate and clients that trust the CA reconnect.
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    serving: std::sync::Mutex<Serving>,
+    /// One restart at a time.
+    restarting: tokio::sync::Mutex<()>,
+    /// Restarts done, for a fault campaign's figures.
+    restarts: std::sync::atomic::AtomicU64,
+}
+
+/// The current accept loop (it hands its listener back when its generation ends) and the token
+/// that ends it and its connections.
+struct Serving {
+    generation: CancellationToken,
+    accept: tokio::task::JoinHandle<Option<TcpListener>>,
 }
 
 impl std::fmt::Debug for ApiServer {
@@ -540,6 +586,58 @@ impl ApiServer {
     /// The current resourceVersion (the number of committed writes).
     pub fn resource_version(&self) -> u64 {
         self.state.store.resource_version()
+    }
+
+    /// Restarts the server as a process restart looks to its clients: every open connection
+    /// closes (requests in flight are answered first, as kube-apiserver drains them when it
+    /// terminates; watches end without a final event), pooled connections must reconnect, and the
+    /// server serves again on the same address with the same token.
+    ///
+    /// The listening socket is kept across the restart, as systemd's socket activation hands it
+    /// to the restarted process: a client that connects meanwhile waits in the backlog instead of
+    /// being refused. What a restart cannot lose here is the store: it lives in this process, as
+    /// etcd outlives a kube-apiserver restart, so objects, resourceVersions and the watch history
+    /// are kept, and so are the fault rules and the request log.
+    pub async fn restart(&self) -> Result<(), Error> {
+        let _one_at_a_time = self.restarting.lock().await;
+        if self.cancel.is_cancelled() {
+            return Err(Error::ShutDown);
+        }
+        let (old, accept) = {
+            let mut serving = self
+                .serving
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let old = std::mem::replace(&mut serving.generation, self.cancel.child_token());
+            // A finished placeholder stands in until the next loop runs.
+            let accept = std::mem::replace(&mut serving.accept, self.runtime.spawn(async { None }));
+            (old, accept)
+        };
+        old.cancel();
+        // The old loop hands its listener back once it has stopped accepting.
+        let Ok(Some(listener)) = accept.await else {
+            return Err(Error::ShutDown);
+        };
+        let mut serving = self
+            .serving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        serving.accept = self.runtime.spawn(self.tracker.track_future(accept_loop(
+            listener,
+            self.tls.clone(),
+            self.state.clone(),
+            self.cancel.clone(),
+            serving.generation.clone(),
+            self.tracker.clone(),
+        )));
+        self.restarts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// How many times [`ApiServer::restart`] has restarted the server.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Stops accepting, ends watches and waits (bounded) for open connections to close.

@@ -215,6 +215,16 @@ impl WatchLines {
         }
     }
 
+    /// Whether the stream ends, cleanly or by its connection closing, within `limit`.
+    pub async fn ends_within(&mut self, limit: Duration) -> bool {
+        tokio::time::timeout(limit, async {
+            // Ok(Some) is a frame; the stream is over at None or a broken connection (Err).
+            while let Some(Ok(_)) = self.body.frame().await {}
+        })
+        .await
+        .is_ok()
+    }
+
     /// The next event's (type, name).
     pub async fn next_named(&mut self) -> Option<(String, String)> {
         let ev = self.next().await?;
