@@ -56,6 +56,7 @@ mod managed;
 mod meta;
 mod openapi;
 mod order;
+mod printers;
 pub mod protobuf;
 mod registry;
 mod reqlog;
