@@ -365,7 +365,6 @@ fn cases() -> Vec<Case> {
                 "*VolumeMode",
             ],
             cells: &[
-                ("Status", "Pending"),
                 ("Volume", ""),
                 ("Capacity", ""),
                 ("Access Modes", ""),
