@@ -57,6 +57,7 @@ mod memory;
 mod meta;
 mod openapi;
 mod order;
+mod printers;
 pub mod protobuf;
 mod registry;
 mod reqlog;

@@ -1,21 +1,20 @@
 //! Server-side printing: converts objects and lists to `meta.k8s.io` Tables as kube-apiserver's
-//! table convertors do — the built-in printers of `pkg/printers/internalversion` for the common
-//! types (cells with their wide columns, as the server always generates them), a CRD version's
+//! table convertors do — the built-in printers of [`crate::printers`] (cells for every column,
+//! wide ones included, as the server always generates them), a CRD version's
 //! `additionalPrinterColumns` (JSONPath cells typed as declared; an `Age` column when none are
 //! declared) and the default `Name`/`Created At` table for every other type; rows carry the
 //! object as `includeObject` asks (None, Metadata — the default — or Object).
+//!
+//! Tables exist as JSON and YAML only: `metav1.Table` is `+protobuf=false` in apimachinery's
+//! `types.go` and kube's `AllowsMediaTypeTransform` allows the Table transform for
+//! `application/json` and `application/yaml` only, so a protobuf Table clause of an Accept
+//! header is skipped (`http::negotiate`) and the next clause answers, or 406 when none is left.
 
 use serde_json::{Value, json};
 
 use crate::catalog::ResourceInfo;
+use crate::printers::{self, Printer, format};
 use crate::status::ApiError;
-
-/// metav1.ObjectMeta's description of `name` (its swagger doc), kube's Name column description.
-const NAME_DOC: &str = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
-/// metav1.ObjectMeta's description of `creationTimestamp`, kube's Age / Created At description.
-const CREATED_DOC: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
-/// What a cell shows for an absent value in kube's printers.
-const NONE: &str = "<none>";
 
 /// `includeObject` of TableOptions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,599 +38,21 @@ pub fn include(param: Option<&str>) -> Result<Include, ApiError> {
     }
 }
 
-/// One column: name, type, format, description, priority (1 = shown by `-o wide` only).
-struct Col(&'static str, &'static str, &'static str, &'static str, u8);
-
 fn col_json(name: &str, ty: &str, format: &str, description: &str, priority: i64) -> Value {
     json!({"name": name, "type": ty, "format": format, "description": description, "priority": priority})
 }
 
-const NAME: Col = Col("Name", "string", "name", NAME_DOC, 0);
-const AGE: Col = Col("Age", "string", "", CREATED_DOC, 0);
-const CONTAINERS: Col = Col(
-    "Containers",
-    "string",
-    "",
-    "Names of each container in the template.",
-    1,
-);
-const IMAGES: Col = Col(
-    "Images",
-    "string",
-    "",
-    "Images referenced by each container in the template.",
-    1,
-);
-
-/// A built-in printer: its columns and its cell function.
-type Cells = fn(&Value) -> Vec<Value>;
 /// The cells of one row, for whichever convertor serves the type.
-type RowCells = Box<dyn Fn(&Value) -> Vec<Value>>;
+type RowCells<'a> = Box<dyn Fn(&Value) -> Vec<Value> + 'a>;
 
-fn printer(info: &ResourceInfo) -> Option<(Vec<Col>, Cells)> {
-    if info.custom {
-        return None;
-    }
-    let p: (Vec<Col>, Cells) = match (info.group.as_str(), info.plural.as_str()) {
-        ("", "pods") => (
-            vec![
-                NAME,
-                Col(
-                    "Ready",
-                    "string",
-                    "",
-                    "The aggregate readiness state of this pod for accepting traffic.",
-                    0,
-                ),
-                Col(
-                    "Status",
-                    "string",
-                    "",
-                    "The aggregate status of the containers in this pod.",
-                    0,
-                ),
-                Col(
-                    "Restarts",
-                    "string",
-                    "",
-                    "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
-                    0,
-                ),
-                AGE,
-                Col(
-                    "IP",
-                    "string",
-                    "",
-                    "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
-                    1,
-                ),
-                Col(
-                    "Node",
-                    "string",
-                    "",
-                    "NodeName is a request to schedule this pod onto a specific node. If it is non-empty, the scheduler simply schedules this pod onto that node, assuming that it fits resource requirements.",
-                    1,
-                ),
-                Col(
-                    "Nominated Node",
-                    "string",
-                    "",
-                    "nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods. This field does not guarantee that the pod will be scheduled on this node. Scheduler may decide to place the pod elsewhere if other nodes become available sooner. Scheduler may also decide to give the resources on this node to a higher priority pod that is created after preemption. As a result, this field may be different than PodSpec.nodeName when the pod is scheduled.",
-                    1,
-                ),
-                Col(
-                    "Readiness Gates",
-                    "string",
-                    "",
-                    "If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to \"True\" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates",
-                    1,
-                ),
-            ],
-            pod_cells,
-        ),
-        ("apps", "deployments") => (
-            vec![
-                NAME,
-                Col(
-                    "Ready",
-                    "string",
-                    "",
-                    "Number of the pod with ready state",
-                    0,
-                ),
-                Col(
-                    "Up-to-date",
-                    "string",
-                    "",
-                    "Total number of non-terminating pods targeted by this deployment that have the desired template spec.",
-                    0,
-                ),
-                Col(
-                    "Available",
-                    "string",
-                    "",
-                    "Total number of available non-terminating pods (ready for at least minReadySeconds) targeted by this deployment.",
-                    0,
-                ),
-                AGE,
-                CONTAINERS,
-                IMAGES,
-                Col(
-                    "Selector",
-                    "string",
-                    "",
-                    "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.",
-                    1,
-                ),
-            ],
-            deployment_cells,
-        ),
-        ("", "services") => (
-            vec![
-                NAME,
-                Col(
-                    "Type",
-                    "string",
-                    "",
-                    "type determines how the Service is exposed. Defaults to ClusterIP. Valid options are ExternalName, ClusterIP, NodePort, and LoadBalancer. \"ClusterIP\" allocates a cluster-internal IP address for load-balancing to endpoints. Endpoints are determined by the selector or if that is not specified, by manual construction of an Endpoints object or EndpointSlice objects. If clusterIP is \"None\", no virtual IP is allocated and the endpoints are published as a set of endpoints rather than a virtual IP. \"NodePort\" builds on ClusterIP and allocates a port on every node which routes to the same endpoints as the clusterIP. \"LoadBalancer\" builds on NodePort and creates an external load-balancer (if supported in the current cloud) which routes to the same endpoints as the clusterIP. \"ExternalName\" aliases this service to the specified externalName. Several other fields do not apply to ExternalName services. More info: https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types",
-                    0,
-                ),
-                Col(
-                    "Cluster-IP",
-                    "string",
-                    "",
-                    "clusterIP is the IP address of the service and is usually assigned randomly. If an address is specified manually, is in-range (as per system configuration), and is not in use, it will be allocated to the service; otherwise creation of the service will fail. This field may not be changed through updates unless the type field is also being changed to ExternalName (which requires this field to be blank) or the type field is being changed from ExternalName (in which case this field may optionally be specified, as describe above).  Valid values are \"None\", empty string (\"\"), or a valid IP address. Setting this to \"None\" makes a \"headless service\" (no virtual IP), which is useful when direct endpoint connections are preferred and proxying is not required.  Only applies to types ClusterIP, NodePort, and LoadBalancer. If this field is specified when creating a Service of type ExternalName, creation will fail. This field will be wiped when updating a Service to type ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies",
-                    0,
-                ),
-                Col(
-                    "External-IP",
-                    "string",
-                    "",
-                    "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.  These IPs are not managed by Kubernetes.  The user is responsible for ensuring that traffic arrives at a node with this IP.  A common example is external load-balancers that are not part of the Kubernetes system.",
-                    0,
-                ),
-                Col(
-                    "Port(s)",
-                    "string",
-                    "",
-                    "The list of ports that are exposed by this service. More info: https://kubernetes.io/docs/concepts/services-networking/service/#virtual-ips-and-service-proxies",
-                    0,
-                ),
-                AGE,
-                Col(
-                    "Selector",
-                    "string",
-                    "",
-                    "Route service traffic to pods with label keys and values matching this selector. If empty or not present, the service is assumed to have an external process managing its endpoints, which Kubernetes will not modify. Only applies to types ClusterIP, NodePort, and LoadBalancer. Ignored if type is ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/",
-                    1,
-                ),
-            ],
-            service_cells,
-        ),
-        ("", "configmaps") => (
-            vec![
-                NAME,
-                Col(
-                    "Data",
-                    "string",
-                    "",
-                    "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.",
-                    0,
-                ),
-                AGE,
-            ],
-            |o| vec![name(o), count(o, &["data", "binaryData"]), age(o)],
-        ),
-        ("", "secrets") => (
-            vec![
-                NAME,
-                Col(
-                    "Type",
-                    "string",
-                    "",
-                    "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types",
-                    0,
-                ),
-                Col(
-                    "Data",
-                    "string",
-                    "",
-                    "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4",
-                    0,
-                ),
-                AGE,
-            ],
-            |o| vec![name(o), s(o, "/type").into(), count(o, &["data"]), age(o)],
-        ),
-        ("", "namespaces") => (
-            vec![
-                NAME,
-                Col("Status", "string", "", "The status of the namespace", 0),
-                AGE,
-            ],
-            |o| vec![name(o), s(o, "/status/phase").into(), age(o)],
-        ),
-        ("", "serviceaccounts") => (
-            vec![
-                NAME,
-                Col(
-                    "Secrets",
-                    "string",
-                    "",
-                    "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a \"kubernetes.io/enforce-mountable-secrets\" annotation set to \"true\". The \"kubernetes.io/enforce-mountable-secrets\" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret",
-                    0,
-                ),
-                AGE,
-            ],
-            |o| vec![name(o), count(o, &["secrets"]), age(o)],
-        ),
-        _ => return None,
-    };
-    Some(p)
-}
-
-fn s<'a>(o: &'a Value, pointer: &str) -> &'a str {
-    o.pointer(pointer).and_then(Value::as_str).unwrap_or("")
-}
-
-fn i(o: &Value, pointer: &str) -> i64 {
-    o.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
-}
-
-fn or_none(v: &str) -> Value {
-    if v.is_empty() { NONE } else { v }.into()
-}
-
-fn name(o: &Value) -> Value {
-    s(o, "/metadata/name").into()
-}
-
-/// The number of entries of the object's maps or lists at `fields` (kube prints `len(...)`).
-fn count(o: &Value, fields: &[&str]) -> Value {
-    let n: usize = fields
-        .iter()
-        .map(|f| match o.get(*f) {
-            Some(Value::Object(m)) => m.len(),
-            Some(Value::Array(a)) => a.len(),
-            _ => 0,
-        })
-        .sum();
-    (n as i64).into()
-}
-
-fn age(o: &Value) -> Value {
-    since(s(o, "/metadata/creationTimestamp")).into()
-}
-
-/// kube's `translateTimestampSince`: "<unknown>" without a timestamp, else a human duration.
-fn since(timestamp: &str) -> String {
-    match timestamp.parse::<jiff::Timestamp>() {
-        Ok(t) => human_duration(jiff::Timestamp::now().duration_since(t).as_secs()),
-        Err(_) => "<unknown>".into(),
-    }
-}
-
-/// apimachinery's `duration.HumanDuration`, to the second.
-pub fn human_duration(seconds: i64) -> String {
-    const MINUTE: i64 = 60;
-    const HOUR: i64 = 60 * MINUTE;
-    const DAY: i64 = 24 * HOUR;
-    const YEAR: i64 = 365 * DAY;
-    // Up to a second in the future is clock skew: "0s".
-    if seconds < -1 {
-        return "<invalid>".into();
-    }
-    if seconds < 0 {
-        return "0s".into();
-    }
-    if seconds < 2 * MINUTE {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / MINUTE;
-    if minutes < 10 {
-        let rest = seconds % MINUTE;
-        return if rest == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{rest}s")
-        };
-    }
-    if minutes < 3 * 60 {
-        return format!("{minutes}m");
-    }
-    let hours = seconds / HOUR;
-    if hours < 8 {
-        let rest = minutes % 60;
-        return if rest == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{rest}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let rest = hours % 24;
-        return if rest == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{rest}h", hours / 24)
-        };
-    }
-    if seconds < 2 * YEAR {
-        return format!("{}d", hours / 24);
-    }
-    if seconds < 8 * YEAR {
-        let days = (hours / 24) % 365;
-        return if days == 0 {
-            format!("{}y", seconds / YEAR)
-        } else {
-            format!("{}y{days}d", seconds / YEAR)
-        };
-    }
-    format!("{}y", seconds / YEAR)
-}
-
-/// kube's printPod: ready containers, the aggregate status reason, restarts (with the age of
-/// the last restart), age, and the wide cells.
-fn pod_cells(pod: &Value) -> Vec<Value> {
-    let empty = Vec::new();
-    let arr = |p: &str| pod.pointer(p).and_then(Value::as_array).unwrap_or(&empty);
-    let total = arr("/spec/containers").len();
-    let mut reason = s(pod, "/status/phase").to_owned();
-    if !s(pod, "/status/reason").is_empty() {
-        reason = s(pod, "/status/reason").to_owned();
-    }
-    let conditions = arr("/status/conditions");
-    if conditions.iter().any(|c| {
-        c.get("type").and_then(Value::as_str) == Some("PodScheduled")
-            && c.get("reason").and_then(Value::as_str) == Some("SchedulingGated")
-    }) {
-        reason = "SchedulingGated".into();
-    }
-    let mut restarts = 0;
-    let mut ready = 0;
-    let mut last_restart = String::new();
-    let mut has_running = false;
-    for c in arr("/status/containerStatuses").iter().rev() {
-        restarts += i(c, "/restartCount");
-        let finished = s(c, "/lastState/terminated/finishedAt");
-        if finished > last_restart.as_str() {
-            last_restart = finished.to_owned();
-        }
-        if !s(c, "/state/waiting/reason").is_empty() {
-            reason = s(c, "/state/waiting/reason").to_owned();
-        } else if !s(c, "/state/terminated/reason").is_empty() {
-            reason = s(c, "/state/terminated/reason").to_owned();
-        } else if c.pointer("/state/terminated").is_some() {
-            reason = match i(c, "/state/terminated/signal") {
-                0 => format!("ExitCode:{}", i(c, "/state/terminated/exitCode")),
-                sig => format!("Signal:{sig}"),
-            };
-        } else if c.get("ready").and_then(Value::as_bool) == Some(true)
-            && c.pointer("/state/running").is_some()
-        {
-            has_running = true;
-            ready += 1;
-        }
-    }
-    if reason == "Completed" && has_running {
-        let pod_ready = conditions.iter().any(|c| {
-            c.get("type").and_then(Value::as_str) == Some("Ready")
-                && c.get("status").and_then(Value::as_str) == Some("True")
-        });
-        reason = if pod_ready { "Running" } else { "NotReady" }.into();
-    }
-    let phase = s(pod, "/status/phase");
-    if !s(pod, "/metadata/deletionTimestamp").is_empty() {
-        if s(pod, "/status/reason") == "NodeLost" {
-            reason = "Unknown".into();
-        } else if phase != "Succeeded" && phase != "Failed" {
-            reason = "Terminating".into();
-        }
-    }
-    let restarts = if restarts != 0 && !last_restart.is_empty() {
-        format!("{restarts} ({} ago)", since(&last_restart))
-    } else {
-        restarts.to_string()
-    };
-    let gates = arr("/spec/readinessGates");
-    let readiness = if gates.is_empty() {
-        NONE.to_owned()
-    } else {
-        let true_count = gates
-            .iter()
-            .filter(|g| {
-                let ty = g.get("conditionType").and_then(Value::as_str);
-                conditions
-                    .iter()
-                    .find(|c| c.get("type").and_then(Value::as_str) == ty)
-                    .is_some_and(|c| c.get("status").and_then(Value::as_str) == Some("True"))
-            })
-            .count();
-        format!("{true_count}/{}", gates.len())
-    };
-    vec![
-        name(pod),
-        format!("{ready}/{total}").into(),
-        reason.into(),
-        restarts.into(),
-        age(pod),
-        or_none(s(pod, "/status/podIPs/0/ip")),
-        or_none(s(pod, "/spec/nodeName")),
-        or_none(s(pod, "/status/nominatedNodeName")),
-        readiness.into(),
-    ]
-}
-
-/// The Containers and Images cells of a pod template (`layoutContainerCells`).
-fn template_cells(o: &Value) -> (Value, Value) {
-    let containers = o
-        .pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let join = |field: &str| {
-        containers
-            .iter()
-            .map(|c| c.get(field).and_then(Value::as_str).unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    (join("name").into(), join("image").into())
-}
-
-/// A label selector as kube prints it (`metav1.FormatLabelSelector`): `<none>` when empty.
-fn label_selector(sel: Option<&Value>) -> Value {
-    let Some(sel) = sel.filter(|s| s.is_object()) else {
-        return NONE.into();
-    };
-    let mut parts: Vec<String> = sel
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect()
-        })
-        .unwrap_or_default();
-    for e in sel
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let key = s(e, "/key");
-        let values: Vec<&str> = e
-            .get("values")
-            .and_then(Value::as_array)
-            .map(|v| v.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        parts.push(match s(e, "/operator") {
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" => key.to_owned(),
-            "DoesNotExist" => format!("!{key}"),
-            other => format!("{key} {other}"),
-        });
-    }
-    if parts.is_empty() {
-        return NONE.into();
-    }
-    parts.join(",").into()
-}
-
-fn deployment_cells(d: &Value) -> Vec<Value> {
-    let desired = d
-        .pointer("/spec/replicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
-    let (containers, images) = template_cells(d);
-    vec![
-        name(d),
-        format!("{}/{desired}", i(d, "/status/readyReplicas")).into(),
-        i(d, "/status/updatedReplicas").into(),
-        i(d, "/status/availableReplicas").into(),
-        age(d),
-        containers,
-        images,
-        label_selector(d.pointer("/spec/selector")),
-    ]
-}
-
-fn service_cells(svc: &Value) -> Vec<Value> {
-    let ty = match s(svc, "/spec/type") {
-        "" => "ClusterIP",
-        t => t,
-    };
-    let cluster_ip = match s(svc, "/spec/clusterIPs/0") {
-        "" => s(svc, "/spec/clusterIP"),
-        ip => ip,
-    };
-    let external: Vec<String> = svc
-        .pointer("/spec/externalIPs")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let ingress: Vec<String> = svc
-        .pointer("/status/loadBalancer/ingress")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|i| {
-                    i.get("ip")
-                        .or_else(|| i.get("hostname"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    // kube's getServiceExternalIP.
-    let external_ip = match ty {
-        "ClusterIP" | "NodePort" if !external.is_empty() => external.join(","),
-        "ClusterIP" | "NodePort" => NONE.into(),
-        "LoadBalancer" => {
-            let all: Vec<String> = ingress.into_iter().chain(external).collect();
-            if all.is_empty() {
-                "<pending>".into()
-            } else {
-                all.join(",")
-            }
-        }
-        "ExternalName" => s(svc, "/spec/externalName").to_owned(),
-        _ => "<unknown>".into(),
-    };
-    let ports: Vec<String> = svc
-        .pointer("/spec/ports")
-        .and_then(Value::as_array)
-        .map(|ps| {
-            ps.iter()
-                .map(|p| {
-                    let proto = match s(p, "/protocol") {
-                        "" => "TCP",
-                        x => x,
-                    };
-                    match i(p, "/nodePort") {
-                        0 => format!("{}/{proto}", i(p, "/port")),
-                        np => format!("{}:{np}/{proto}", i(p, "/port")),
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let selector = svc
-        .pointer("/spec/selector")
-        .and_then(Value::as_object)
-        .filter(|m| !m.is_empty())
-        .map(|m| {
-            let mut pairs: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect();
-            pairs.sort();
-            pairs.join(",")
-        })
-        .unwrap_or_else(|| NONE.into());
-    vec![
-        name(svc),
-        ty.into(),
-        or_none(cluster_ip),
-        external_ip.into(),
-        if ports.is_empty() {
-            NONE.into()
-        } else {
-            ports.join(",").into()
-        },
-        age(svc),
-        selector.into(),
-    ]
+/// The metadata descriptions kube's convertors share (`swaggerMetadataDescriptions`): the
+/// default table's Name and Created At columns.
+fn name_and_created() -> (&'static Value, &'static str) {
+    let defs = printers::DEFAULT_TABLE.column_definitions();
+    (
+        &defs[0],
+        defs[1]["description"].as_str().unwrap_or_default(),
+    )
 }
 
 /// The columns of a CRD version (`additionalPrinterColumns`, or kube's default `Age` column).
@@ -639,7 +60,7 @@ fn crd_columns(info: &ResourceInfo) -> Vec<Value> {
     if info.printer_columns.is_empty() {
         return vec![json!({
             "name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp",
-            "description": CREATED_DOC,
+            "description": name_and_created().1,
         })];
     }
     info.printer_columns.clone()
@@ -708,7 +129,7 @@ fn crd_cell(ty: &str, v: Option<&Value>) -> Value {
         ("number", Value::Number(n)) => n.as_f64().map_or(Value::Null, Value::from),
         ("boolean", Value::Bool(b)) => (*b).into(),
         ("date", Value::String(t)) => match t.parse::<jiff::Timestamp>() {
-            Ok(_) => since(t).into(),
+            Ok(_) => format::since(t).into(),
             Err(_) => "<invalid>".into(),
         },
         _ => Value::Null,
@@ -745,9 +166,9 @@ pub fn convert(
     } else {
         vec![v]
     };
-    let (columns, cells): (Vec<Value>, RowCells) = if info.custom {
+    let (columns, cells, printer): (Vec<Value>, RowCells, Option<&Printer>) = if info.custom {
         let cols = crd_columns(info);
-        let mut defs = vec![col_json(NAME.0, NAME.1, NAME.2, NAME.3, 0)];
+        let mut defs = vec![name_and_created().0.clone()];
         let mut paths = Vec::new();
         for c in &cols {
             let path = c.get("jsonPath").and_then(Value::as_str).unwrap_or("");
@@ -773,7 +194,7 @@ pub fn convert(
         (
             defs,
             Box::new(move |o: &Value| {
-                let mut row = vec![name(o)];
+                let mut row = vec![format::name(o)];
                 for (ty, steps) in &paths {
                     row.push(match steps {
                         Some(steps) => crd_cell(ty, eval(o, steps)),
@@ -782,27 +203,31 @@ pub fn convert(
                 }
                 row
             }),
-        )
-    } else if let Some((cols, f)) = printer(info) {
-        (
-            cols.iter()
-                .map(|c| col_json(c.0, c.1, c.2, c.3, i64::from(c.4)))
-                .collect(),
-            Box::new(f),
+            None,
         )
     } else {
+        let printer =
+            printers::for_resource(&info.group, &info.plural).unwrap_or(&printers::DEFAULT_TABLE);
         (
-            vec![
-                col_json(NAME.0, NAME.1, NAME.2, NAME.3, 0),
-                col_json("Created At", "date", "", CREATED_DOC, 0),
-            ],
-            // The default convertor prints the timestamp itself (RFC 3339, UTC).
-            Box::new(|o: &Value| vec![name(o), s(o, "/metadata/creationTimestamp").into()]),
+            printer.column_definitions().to_vec(),
+            Box::new(printer.cells),
+            Some(printer),
         )
     };
+    let mut objects = objects;
+    if let Some(order) = printer.and_then(|p| p.order) {
+        objects.sort_by(|a, b| order(a, b));
+    }
     let rows: Vec<Value> = objects
         .iter()
-        .map(|o| json!({"cells": cells(o), "object": row_object(o, include, meta_api_version)}))
+        .map(|o| {
+            let mut row =
+                json!({"cells": cells(o), "object": row_object(o, include, meta_api_version)});
+            if let Some(conditions) = printer.and_then(|p| p.conditions).and_then(|f| f(o)) {
+                row["conditions"] = conditions;
+            }
+            row
+        })
         .collect();
     let mut meta = serde_json::Map::new();
     let source_meta = v.get("metadata");
@@ -823,58 +248,6 @@ pub fn convert(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_durations_match_apimachinery() {
-        for (secs, want) in [
-            (-5, "<invalid>"),
-            (-1, "0s"),
-            (0, "0s"),
-            (119, "119s"),
-            (120, "2m"),
-            (125, "2m5s"),
-            (600, "10m"),
-            (179 * 60, "179m"),
-            (3 * 3600, "3h"),
-            (3 * 3600 + 60, "3h1m"),
-            (47 * 3600, "47h"),
-            (2 * 86400 + 3600, "2d1h"),
-            (10 * 86400, "10d"),
-            (3 * 365 * 86400 + 86400, "3y1d"),
-            (9 * 365 * 86400, "9y"),
-        ] {
-            assert_eq!(human_duration(secs), want, "{secs}");
-        }
-    }
-
-    #[test]
-    fn pod_status_cells() {
-        let pod = json!({
-            "metadata": {"name": "p"},
-            "spec": {"containers": [{"name": "a"}, {"name": "b"}], "nodeName": "n1",
-                     "readinessGates": [{"conditionType": "x/ok"}]},
-            "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}],
-                "conditions": [{"type": "x/ok", "status": "True"}],
-                "containerStatuses": [
-                    {"name": "a", "ready": true, "restartCount": 0, "state": {"running": {}}},
-                    {"name": "b", "ready": false, "restartCount": 2, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
-                ]}
-        });
-        let c = pod_cells(&pod);
-        assert_eq!(c[1], "1/2");
-        assert_eq!(c[2], "CrashLoopBackOff");
-        assert_eq!(c[3], "2");
-        assert_eq!(c[4], "<unknown>");
-        assert_eq!(
-            &c[5..],
-            &[
-                json!("10.0.0.1"),
-                json!("n1"),
-                json!("<none>"),
-                json!("1/1")
-            ]
-        );
-    }
 
     #[test]
     fn crd_cells_follow_the_declared_type() {
