@@ -75,7 +75,6 @@ pub const NOT_DEFAULTED: &[(&str, &str, &str)] = &[
         "partition",
         RUNTIME,
     ),
-    ("api::core::v1::AzureDiskVolumeSource", "readOnly", ZERO),
     (
         "api::core::v1::AzureFilePersistentVolumeSource",
         "readOnly",
