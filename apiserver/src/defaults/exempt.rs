@@ -17,6 +17,12 @@ const CRD: &str =
 
 /// (type, JSON field, why it is not defaulted here).
 pub const NOT_DEFAULTED: &[(&str, &str, &str)] = &[
+    (
+        "api::authentication::v1::TokenReviewSpec",
+        "audiences",
+        "empty means the API server's own audiences when the token is checked (TokenReview's REST handler); the spec is never rewritten",
+    ),
+    ("api::storage::v1::TokenRequest", "audience", RUNTIME),
     ("api::apps::v1::DaemonSetSpec", "minReadySeconds", ZERO),
     ("api::apps::v1::DeploymentSpec", "minReadySeconds", ZERO),
     ("api::apps::v1::ReplicaSetSpec", "minReadySeconds", ZERO),
@@ -287,16 +293,6 @@ pub const NOT_DEFAULTED: &[(&str, &str, &str)] = &[
         "api::networking::v1::NetworkPolicySpec",
         "ingress",
         UNSET_MEANS,
-    ),
-    (
-        "api::resource::v1::CapacityRequestPolicy",
-        "validRange",
-        RUNTIME,
-    ),
-    (
-        "api::resource::v1::DeviceCapacity",
-        "requestPolicy",
-        RUNTIME,
     ),
     ("api::resource::v1::DeviceSubRequest", "capacity", RUNTIME),
     ("api::resource::v1::ExactDeviceRequest", "capacity", RUNTIME),
