@@ -413,6 +413,21 @@ impl Faults {
             .sum()
     }
 
+    /// Requests the counted rules added with exactly `matcher` will still fail or delay. Unlike
+    /// [`Faults::pending`] it ignores other tests' rules on a server shared by several tests
+    /// (plain `cargo test`), when each test's matcher names its own namespace.
+    pub fn pending_matching(&self, matcher: &Match) -> usize {
+        self.inner()
+            .rules
+            .iter()
+            .filter(|r| r.matcher == *matcher)
+            .map(|r| match r.budget {
+                Budget::Count(n) => n,
+                Budget::Share(_) => 0,
+            })
+            .sum()
+    }
+
     /// Removes every rule.
     pub fn clear(&self) {
         self.inner().rules.clear();
@@ -568,6 +583,30 @@ mod tests {
         );
         assert_eq!(f.take(&facts("update", "pods", "status")), None);
         assert_eq!(f.pending(), 0);
+    }
+
+    #[test]
+    fn pending_matching_counts_only_the_rules_of_that_matcher() {
+        let f = Faults::default();
+        let mine = Match::verb("update").namespace("mine");
+        let theirs = Match::verb("update").namespace("theirs");
+        f.fail(mine.clone(), 500, 1).unwrap();
+        f.fail(theirs.clone(), 500, 2).unwrap();
+        f.fail_share(mine.clone(), 500, 0.5).unwrap();
+        assert_eq!(f.pending_matching(&mine), 1);
+        assert_eq!(f.pending_matching(&theirs), 2);
+        assert_eq!(f.pending(), 3);
+        let in_mine = RequestFacts {
+            namespace: "mine",
+            ..facts("update", "pods", "")
+        };
+        assert_eq!(f.take(&in_mine), Some(Action::Fail(500)));
+        assert_eq!(f.pending_matching(&mine), 0);
+        assert_eq!(
+            f.pending_matching(&theirs),
+            2,
+            "another test's rule is left alone"
+        );
     }
 
     #[test]

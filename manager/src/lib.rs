@@ -14,4 +14,4 @@ pub use context::ControllerContext;
 pub use error::{BoxError, ControllerError, ControllerFailure, ManagerError, PendingWatch};
 pub use manager::{Manager, RunningManager};
 pub use scope::NamespaceScope;
-pub use status::{StatusError, StatusUpdate, update_status};
+pub use status::{StatusError, StatusUpdate, WritePolicy, update_status, update_status_with};

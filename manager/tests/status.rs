@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use apiserver::ApiServer;
+use apiserver::{ApiServer, Match};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{CustomResource, CustomResourceExt};
-use manager::status::{StatusError, StatusUpdate, update_status};
+use manager::status::{StatusError, StatusUpdate, WritePolicy, update_status, update_status_with};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -194,4 +194,91 @@ async fn zero_max_attempts_still_writes_once() {
         .unwrap();
     assert!(outcome.written());
     assert_eq!(status_writes(&server, "g"), [200]);
+}
+
+/// The status writes of `name`, for fault rules.
+fn status_write_of(name: &str) -> Match {
+    Match::verb("update").subresource("status").name(name)
+}
+
+/// Long enough for a few retries on a loaded machine, short enough for a test.
+const TRANSIENT_DEADLINE: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn a_recording_write_retries_transient_failures_until_it_lands() {
+    let (server, api) = setup("g").await;
+    server.faults().fail(status_write_of("g"), 500, 2).unwrap();
+    server.faults().fail(status_write_of("g"), 429, 1).unwrap();
+    let policy = WritePolicy::conflicts(5).retrying_transient(TRANSIENT_DEADLINE);
+    let outcome = update_status_with(&api, "g", policy, |g| set_seen(g, 4))
+        .await
+        .expect("written after the transient failures");
+    assert!(
+        matches!(outcome, StatusUpdate::Written { attempts: 1, .. }),
+        "transient retries are not conflict attempts: {outcome:?}"
+    );
+    assert_eq!(status_writes(&server, "g"), [500, 500, 429, 200]);
+    assert_eq!(api.get("g").await.unwrap().status.unwrap().seen, 4);
+}
+
+#[tokio::test]
+async fn without_the_policy_the_first_transient_failure_is_returned() {
+    let (server, api) = setup("g").await;
+    server.faults().fail(status_write_of("g"), 500, 1).unwrap();
+    let err = update_status(&api, "g", 5, |g| set_seen(g, 4))
+        .await
+        .expect_err("the 500 is returned");
+    assert!(matches!(err, StatusError::Write { .. }), "{err}");
+    assert_eq!(status_writes(&server, "g"), [500]);
+}
+
+#[tokio::test]
+async fn request_errors_are_never_retried_as_transient() {
+    let (server, api) = setup("g").await;
+    server.faults().fail(status_write_of("g"), 403, 1).unwrap();
+    let policy = WritePolicy::conflicts(5).retrying_transient(TRANSIENT_DEADLINE);
+    let err = update_status_with(&api, "g", policy, |g| set_seen(g, 4))
+        .await
+        .expect_err("a 403 is the request's own fault");
+    assert!(matches!(err, StatusError::Write { .. }), "{err}");
+    assert_eq!(status_writes(&server, "g"), [403]);
+}
+
+#[tokio::test]
+async fn transient_retries_stop_at_the_deadline() {
+    let (server, api) = setup("g").await;
+    // 500, not 503: kube's client retries 429, 503 and 504 itself (its default RetryPolicy,
+    // up to 15 times), which would hide this function's own deadline.
+    server
+        .faults()
+        .fail(status_write_of("g"), 500, 1_000)
+        .unwrap();
+    let policy = WritePolicy::conflicts(5).retrying_transient(Duration::from_millis(300));
+    let err = update_status_with(&api, "g", policy, |g| set_seen(g, 4))
+        .await
+        .expect_err("the server keeps failing past the deadline");
+    assert!(matches!(err, StatusError::Write { .. }), "{err}");
+    let writes = status_writes(&server, "g");
+    // Waits of 50 and 100 ms fit in 300 ms, 200 more do not: at most three tries (fewer when
+    // the machine is slow), all failed, and the call returned.
+    assert!(
+        (1..=3).contains(&writes.len()) && writes.iter().all(|c| *c == 500),
+        "{writes:?}"
+    );
+}
+
+#[tokio::test]
+async fn reads_are_retried_too_when_the_server_is_unreachable() {
+    let (server, api) = setup("g").await;
+    // Reads of the object fail as a server losing its storage would; the write then lands.
+    server
+        .faults()
+        .fail(Match::verb("get").resource("gadgets").name("g"), 500, 2)
+        .unwrap();
+    let policy = WritePolicy::conflicts(5).retrying_transient(TRANSIENT_DEADLINE);
+    update_status_with(&api, "g", policy, |g| set_seen(g, 6))
+        .await
+        .expect("written after the failed reads");
+    assert_eq!(status_writes(&server, "g"), [200]);
+    assert_eq!(server.faults().pending(), 0);
 }

@@ -468,10 +468,18 @@ async fn write_round(
     let time = now();
     let generation = nr.metadata.generation;
     let mut verdict = None;
-    let written = manager::update_status(
+    // Deliveries are done: losing their record to a transient API failure would make the next
+    // round count them as interrupted and send again under a new attempt number.
+    let policy = manager::WritePolicy::conflicts(ctx.config.status_write_attempts);
+    let policy = if new.is_empty() {
+        policy
+    } else {
+        policy.retrying_transient(ctx.config.record_retry_for)
+    };
+    let written = manager::update_status_with(
         api,
         &nr.name_any(),
-        ctx.config.status_write_attempts,
+        policy,
         |obj: &mut NotificationRequest| {
             let phase = obj.phase();
             let status = obj.status.get_or_insert_with(Default::default);

@@ -289,12 +289,14 @@ async fn a_concurrent_status_writer_is_never_overwritten() {
         .namespace(&t.ns)
         .name("conc")
         .subresource("status");
-    server.faults().delay(controller_write, HELD_WRITE, 1);
+    server
+        .faults()
+        .delay(controller_write.clone(), HELD_WRITE, 1);
     // Held in Investigating (polls write nothing) until released: the next status write is
     // the controller's, after the analysis completes.
     release(&t.rr("conc")).await;
     eventually("the controller's status write to be held", || async {
-        if server.faults().pending() == 0 {
+        if server.faults().pending_matching(&controller_write) == 0 {
             Ok(())
         } else {
             Err("not yet")

@@ -1,7 +1,10 @@
-//! Never the same attempt twice: not when extra watch events bring extra reconciles, and not
-//! when the controller stops in the middle of a delivery and a new one takes over.
+//! Never the same attempt twice: not when extra watch events bring extra reconciles, not when
+//! the controller stops in the middle of a delivery and a new one takes over; and no delivery
+//! sent again because the API server failed its record for a moment.
 
 use std::time::Duration;
+
+use apiserver::Match;
 
 use controllers::api::NotificationPhase::*;
 use controllers::api::notificationrequest::{NotificationType, RetryPolicy};
@@ -134,4 +137,49 @@ async fn a_delivery_cut_off_by_a_restart_is_recorded_as_interrupted_and_not_rede
         .shutdown(READY_TIMEOUT)
         .await
         .expect("second controller stops cleanly");
+}
+
+#[tokio::test]
+async fn a_delivery_whose_record_fails_transiently_is_recorded_and_not_sent_again() {
+    if fixtures::skip_in_cluster_mode(
+        "it makes the embedded API server fail a status write (fault injection)",
+    ) {
+        return;
+    }
+    let Some(t) = T::new("record").await else {
+        return;
+    };
+    let nr = t
+        .nr("record", "hold:1")
+        .with_type(NotificationType::Escalation);
+    t.create(&nr).await;
+    eventually("the first attempt to reach the target", || async {
+        let n = t.received("record").len();
+        if n == 1 { Ok(()) } else { Err(n) }
+    })
+    .await;
+    // The delivery is under way: the write that records it meets a failing, then a throttling
+    // API server, as during a restart or a burst of load.
+    let record = Match::verb("update")
+        .resource("notificationrequests")
+        .subresource("status")
+        .namespace(&t.ns)
+        .name("record");
+    let faults = t.env.server().expect("a per-process API server").faults();
+    faults.fail(record.clone(), 500, 1).unwrap();
+    faults.fail(record.clone(), 429, 1).unwrap();
+    WEBHOOK.release(&t.key("record"));
+    let done = t.wait_phase("record", Sent).await;
+    assert_eq!(faults.pending_matching(&record), 0, "both faults fired");
+    assert_eq!(
+        attempts(&done),
+        [at("webhook", 1, "success")],
+        "the record was retried, not replaced by an interrupted attempt and a resend"
+    );
+    let heard: Vec<String> = t
+        .received("record")
+        .iter()
+        .map(|r| r.attempt.clone())
+        .collect();
+    assert_eq!(heard, ["webhook#1"], "delivered exactly once");
 }
