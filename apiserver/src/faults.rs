@@ -3,9 +3,12 @@
 //! metav1.Status, or wait before they are served, so a test can drive a controller's retry and
 //! error paths.
 //!
-//! Rules are checked in the order they were added; the first matching rule with requests left fires
-//! and counts one down. A failed request changes nothing in the store and is logged with the
-//! injected code in the request log, like any other answer.
+//! Delays and failures are drawn apart, so a request can wait and then fail. Of each kind, the
+//! first matching *counted* rule with requests left fires and counts one down (rules in the order
+//! they were added); only when none matches are the probabilistic rules asked. A test's exact
+//! rules thus keep their script under a campaign's background faults. A failed request changes
+//! nothing in the store and is logged with the injected code in the request log, like any other
+//! answer.
 //!
 //! Besides counted rules there are *probabilistic* ones for fault campaigns, which never run out:
 //! a share of matching requests fails ([`Faults::fail_share`]), every matching request waits a
@@ -139,13 +142,33 @@ pub(crate) struct RequestFacts<'a> {
     pub user_agent: &'a str,
 }
 
-/// What a fired rule does to the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
+/// What the rules do to one request: at most one delay, served first, and at most one failure.
+/// Delays and failures are drawn apart, so a latency campaign and a test's (or a campaign's)
+/// failures compose instead of the first rule added hiding the other kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Planned {
+    /// Wait this long before the request is served (or failed).
+    pub delay: Option<Duration>,
     /// Answer with this HTTP status code and its metav1.Status, without touching the store.
-    Fail(u16),
-    /// Wait this long, then serve the request normally.
-    Delay(Duration),
+    pub fail: Option<u16>,
+}
+
+impl Planned {
+    #[cfg(test)]
+    fn fail(code: u16) -> Self {
+        Self {
+            delay: None,
+            fail: Some(code),
+        }
+    }
+
+    #[cfg(test)]
+    fn delay(by: Duration) -> Self {
+        Self {
+            delay: Some(by),
+            fail: None,
+        }
+    }
 }
 
 /// What a rule does when it fires.
@@ -262,30 +285,35 @@ impl Inner {
         min + span.mul_f64(self.unit())
     }
 
-    /// Fires the first rule accepted by `kind` that matches `facts` and has budget left: a
-    /// counted rule always fires, a share only when its draw says so (else the next rule is
-    /// asked, so a campaign's shares and a test's counted rules work together).
+    /// Fires the first rule accepted by `kind` that matches `facts` and has budget left.
+    /// Counted rules come first, in the order they were added: they are a test's exact
+    /// script, and a campaign's background shares must not take their turn. Then the shares,
+    /// each firing only when its draw says so (else the next share is asked).
     fn fire(&mut self, facts: &RequestFacts<'_>, kind: fn(&Effect) -> bool) -> Option<Effect> {
-        for i in 0..self.rules.len() {
-            let rule = &self.rules[i];
-            if !(kind(&rule.effect) && rule.has_budget() && rule.matcher.matches(facts)) {
-                continue;
+        let eligible =
+            |rule: &Rule| kind(&rule.effect) && rule.has_budget() && rule.matcher.matches(facts);
+        let counted = self
+            .rules
+            .iter()
+            .position(|r| matches!(r.budget, Budget::Count(_)) && eligible(r));
+        if let Some(i) = counted {
+            let effect = self.rules[i].effect;
+            match self.rules[i].budget {
+                Budget::Count(n) if n > 1 => self.rules[i].budget = Budget::Count(n - 1),
+                _ => {
+                    self.rules.remove(i);
+                }
             }
-            let (effect, budget) = (rule.effect, rule.budget);
-            match budget {
-                Budget::Count(n) => {
-                    if n <= 1 {
-                        self.rules.remove(i);
-                    } else {
-                        self.rules[i].budget = Budget::Count(n - 1);
-                    }
-                    return Some(effect);
-                }
-                Budget::Share(p) => {
-                    if self.unit() < p {
-                        return Some(effect);
-                    }
-                }
+            return Some(effect);
+        }
+        for i in 0..self.rules.len() {
+            let Budget::Share(p) = self.rules[i].budget else {
+                continue;
+            };
+            // Draw only for a rule that applies: the draws a seed gives depend on the requests
+            // the rules match, not on every request.
+            if eligible(&self.rules[i]) && self.unit() < p {
+                return Some(self.rules[i].effect);
             }
         }
         None
@@ -433,27 +461,30 @@ impl Faults {
         self.inner().rules.clear();
     }
 
-    /// Fires the first matching fail or delay rule with requests left, if any.
-    pub(crate) fn take(&self, facts: &RequestFacts<'_>) -> Option<Action> {
+    /// Fires the first matching delay rule and the first matching fail rule with requests left,
+    /// each kind on its own.
+    pub(crate) fn take(&self, facts: &RequestFacts<'_>) -> Planned {
         let mut inner = self.inner();
-        match inner.fire(facts, |e| {
-            matches!(e, Effect::Fail(_) | Effect::Delay { .. })
-        })? {
-            Effect::Fail(code) => {
+        let delay = match inner.fire(facts, |e| matches!(e, Effect::Delay { .. })) {
+            Some(Effect::Delay { min, max }) => {
+                inner.injected.delays += 1;
+                Some(inner.between(min, max))
+            }
+            _ => None,
+        };
+        let fail = match inner.fire(facts, |e| matches!(e, Effect::Fail(_))) {
+            Some(Effect::Fail(code)) => {
                 let counter = match code {
                     500 => &mut inner.injected.errors_500,
                     429 => &mut inner.injected.throttled_429,
                     _ => &mut inner.injected.other_errors,
                 };
                 *counter += 1;
-                Some(Action::Fail(code))
-            }
-            Effect::Delay { min, max } => {
-                inner.injected.delays += 1;
-                Some(Action::Delay(inner.between(min, max)))
+                Some(code)
             }
             _ => None,
-        }
+        };
+        Planned { delay, fail }
     }
 
     /// What the watch rules do to a watch request; `resumed` when it names a resourceVersion to
@@ -571,18 +602,47 @@ mod tests {
         // The main resource does not match a status-only rule; the catch-all delay fires.
         assert_eq!(
             f.take(&facts("update", "pods", "")),
-            Some(Action::Delay(Duration::from_millis(1)))
+            Planned::delay(Duration::from_millis(1))
         );
         assert_eq!(
             f.take(&facts("update", "pods", "status")),
-            Some(Action::Fail(409))
+            Planned::fail(409)
         );
         assert_eq!(
             f.take(&facts("update", "pods", "status")),
-            Some(Action::Fail(409))
+            Planned::fail(409)
         );
-        assert_eq!(f.take(&facts("update", "pods", "status")), None);
+        assert_eq!(
+            f.take(&facts("update", "pods", "status")),
+            Planned::default()
+        );
         assert_eq!(f.pending(), 0);
+    }
+
+    #[test]
+    fn a_latency_rule_does_not_hide_a_later_failure_rule() {
+        let f = Faults::default();
+        // A latency campaign's rule first, then a test's own failure: both apply.
+        f.delay_between(
+            Match::any(),
+            Duration::from_millis(5),
+            Duration::from_millis(5),
+        );
+        f.fail(Match::verb("update"), 500, 1).unwrap();
+        assert_eq!(
+            f.take(&facts("update", "pods", "")),
+            Planned {
+                delay: Some(Duration::from_millis(5)),
+                fail: Some(500)
+            }
+        );
+        assert_eq!(f.pending(), 0);
+        assert_eq!(
+            f.take(&facts("update", "pods", "")),
+            Planned::delay(Duration::from_millis(5))
+        );
+        let injected = f.injected();
+        assert_eq!((injected.delays, injected.errors_500), (2, 1));
     }
 
     #[test]
@@ -600,7 +660,7 @@ mod tests {
             namespace: "mine",
             ..facts("update", "pods", "")
         };
-        assert_eq!(f.take(&in_mine), Some(Action::Fail(500)));
+        assert_eq!(f.take(&in_mine), Planned::fail(500));
         assert_eq!(f.pending_matching(&mine), 0);
         assert_eq!(
             f.pending_matching(&theirs),
@@ -651,7 +711,7 @@ mod tests {
             f.seed(seed);
             f.fail_share(Match::writes(), 500, 0.25).unwrap();
             (0..2000)
-                .map(|_| f.take(&facts("update", "pods", "")).is_some())
+                .map(|_| f.take(&facts("update", "pods", "")).fail.is_some())
                 .collect::<Vec<_>>()
         };
         let a = draws(7);
@@ -663,26 +723,55 @@ mod tests {
     }
 
     #[test]
-    fn a_share_that_does_not_fire_leaves_the_request_to_the_next_rule() {
+    fn a_share_that_does_not_fire_leaves_the_request_to_the_next_share() {
         let f = Faults::default();
         f.seed(3);
         f.fail_share(Match::any(), 500, 0.5).unwrap();
         f.fail_share(Match::any(), 429, 0.5).unwrap();
-        f.fail(Match::any(), 409, 1000).unwrap();
         let codes: Vec<_> = (0..400)
-            .map(|_| match f.take(&facts("update", "pods", "")) {
-                Some(Action::Fail(code)) => code,
-                other => panic!("{other:?}"),
-            })
+            .map(|_| f.take(&facts("update", "pods", "")).fail)
             .collect();
-        for code in [500, 429, 409] {
+        for (code, name) in [(Some(500), "500"), (Some(429), "429"), (None, "none")] {
             let n = codes.iter().filter(|c| **c == code).count();
             // About 200, 100 and 100 of 400.
-            assert!(n > 50, "{code}: {n} of 400");
+            assert!(n > 50, "{name}: {n} of 400");
         }
+    }
+
+    #[test]
+    fn counted_rules_fire_before_shares_whatever_the_order() {
+        let f = Faults::default();
+        // A campaign's background share first, a test's exact script second.
+        f.fail_share(Match::any(), 500, 1.0).unwrap();
+        f.fail(Match::verb("update"), 409, 2).unwrap();
+        f.delay_between(
+            Match::any(),
+            Duration::from_millis(1),
+            Duration::from_millis(1),
+        );
+        f.delay(Match::verb("update"), Duration::from_secs(3), 1);
+        let update = facts("update", "pods", "");
         assert_eq!(
-            f.pending(),
-            1000 - codes.iter().filter(|c| **c == 409).count()
+            f.take(&update),
+            Planned {
+                delay: Some(Duration::from_secs(3)),
+                fail: Some(409)
+            }
+        );
+        assert_eq!(
+            f.take(&update),
+            Planned {
+                delay: Some(Duration::from_millis(1)),
+                fail: Some(409)
+            }
+        );
+        assert_eq!(f.pending(), 0);
+        assert_eq!(
+            f.take(&update),
+            Planned {
+                delay: Some(Duration::from_millis(1)),
+                fail: Some(500)
+            }
         );
     }
 
@@ -692,12 +781,12 @@ mod tests {
         f.fail_share(Match::writes().user_agent("controllers"), 500, 1.0)
             .unwrap();
         let mut w = facts("patch", "pods", "status");
-        assert_eq!(f.take(&w), None, "another client's write");
+        assert_eq!(f.take(&w), Planned::default(), "another client's write");
         w.user_agent = "controllers/fixtures";
-        assert_eq!(f.take(&w), Some(Action::Fail(500)));
+        assert_eq!(f.take(&w), Planned::fail(500));
         let mut r = facts("get", "pods", "");
         r.user_agent = "controllers/fixtures";
-        assert_eq!(f.take(&r), None, "a read is not a write");
+        assert_eq!(f.take(&r), Planned::default(), "a read is not a write");
         assert_eq!(f.pending(), 0, "shares are never counted as pending");
     }
 
@@ -711,7 +800,10 @@ mod tests {
         );
         for _ in 0..200 {
             match f.take(&facts("get", "pods", "")) {
-                Some(Action::Delay(d)) => assert!(
+                Planned {
+                    delay: Some(d),
+                    fail: None,
+                } => assert!(
                     (Duration::from_millis(50)..=Duration::from_millis(200)).contains(&d),
                     "{d:?}"
                 ),
@@ -746,7 +838,7 @@ mod tests {
         );
         assert_eq!(fresh.timeout(None), Some(cut));
         // Watch rules never fail or delay ordinary requests.
-        assert_eq!(f.take(&facts("get", "pods", "")), None);
+        assert_eq!(f.take(&facts("get", "pods", "")), Planned::default());
     }
 
     #[test]

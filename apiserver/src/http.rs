@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::ResourceInfo;
-use crate::faults::{Action, Faults, RequestFacts, WatchFaults, injected_error};
+use crate::faults::{Faults, RequestFacts, WatchFaults, injected_error};
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
 use crate::status::ApiError;
 use crate::store::{
@@ -372,23 +372,21 @@ async fn route(
     } else {
         WatchFaults::default()
     };
-    match state.faults.take(&facts) {
-        None => {}
-        Some(Action::Fail(code)) => {
-            // Read the body first, so the connection stays usable for the client's retry.
-            let _ = read_body(req).await;
-            return Err(injected_error(
-                code,
-                info.group_resource(),
-                name.unwrap_or(""),
-            ));
+    let planned = state.faults.take(&facts);
+    if let Some(by) = planned.delay {
+        tokio::select! {
+            _ = tokio::time::sleep(by) => {}
+            _ = state.cancel.cancelled() => return Err(ApiError::shutting_down()),
         }
-        Some(Action::Delay(by)) => {
-            tokio::select! {
-                _ = tokio::time::sleep(by) => {}
-                _ = state.cancel.cancelled() => return Err(ApiError::shutting_down()),
-            }
-        }
+    }
+    if let Some(code) = planned.fail {
+        // Read the body first, so the connection stays usable for the client's retry.
+        let _ = read_body(req).await;
+        return Err(injected_error(
+            code,
+            info.group_resource(),
+            name.unwrap_or(""),
+        ));
     }
     if let Some(e) = extra {
         return crate::subresources::serve(state, &info, &t, e, &q, req).await;

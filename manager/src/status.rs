@@ -141,6 +141,11 @@ pub fn is_transient(err: &kube::Error) -> bool {
     }
 }
 
+/// How long a write recording a side effect retries transient failures by default: long enough
+/// to ride out an API server restart or a burst of throttling, short enough that a reconcile
+/// does not hold a worker for long.
+pub const DEFAULT_RECORD_RETRY_FOR: Duration = Duration::from_secs(10);
+
 /// First wait before retrying a transient failure; doubles up to [`TRANSIENT_BACKOFF_CAP`].
 const TRANSIENT_BACKOFF_START: Duration = Duration::from_millis(50);
 /// Longest wait between retries of a transient failure: kube-apiserver's `Retry-After` for
@@ -164,6 +169,12 @@ impl WritePolicy {
             max_attempts,
             transient_for: None,
         }
+    }
+
+    /// `max_attempts` conflicts, and transient failures retried for
+    /// [`DEFAULT_RECORD_RETRY_FOR`]: for a reconcile's write of what it has done.
+    pub fn recording(max_attempts: u32) -> Self {
+        Self::conflicts(max_attempts).retrying_transient(DEFAULT_RECORD_RETRY_FOR)
     }
 
     /// Also retries transient failures for up to `deadline`: for a write recording a side

@@ -1,9 +1,9 @@
 //! Reconciles AIAnalyses: Pending → Investigating (submit the incident to HolmesGPT-API, poll
 //! its session, fetch the result) → Analyzing (the Rego approval policy) → Completed, or
 //! Failed on a timeout, exhausted retries, a failed session, a malformed answer or a denial.
-//! Every status change is one `/status` write through `manager::update_status`; the session id
-//! and the retry count live in status, so a restarted controller resumes instead of starting
-//! over.
+//! Every status change is one `/status` write through `manager::update_status_with`, which
+//! retries transient API failures in place; the session id and the retry count live in status,
+//! so a restarted controller resumes instead of starting over.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,6 +95,10 @@ pub struct Config {
     pub error_backoff: Backoff,
     /// Status write attempts before giving up on conflicts.
     pub status_write_attempts: u32,
+    /// How long a status write retries transient API failures (429, 5xx, no connection) in
+    /// place: most writes record what HolmesGPT-API just did (a session submitted, a failed
+    /// call counted), and a write lost to a requeue would submit or count it again.
+    pub record_retry_for: Duration,
     /// Actor id on audit events.
     pub service_name: String,
     /// The approval policy.
@@ -119,6 +123,7 @@ impl Default for Config {
             // 1 s doubling to 5 min with ±10 % jitter: kubernaut's transient-error backoff shape.
             error_backoff: Backoff::new(Duration::from_secs(1), 2.0, Duration::from_secs(300), 0.1),
             status_write_attempts: manager::status::DEFAULT_MAX_ATTEMPTS,
+            record_retry_for: manager::status::DEFAULT_RECORD_RETRY_FOR,
             service_name: DEFAULT_SERVICE_NAME.to_owned(),
             policy: ApprovalPolicy::default_policy(),
             clock: Clock::system(),
@@ -393,10 +398,12 @@ impl Step<'_> {
         mutate: impl Fn(&mut AIAnalysisStatus),
     ) -> Result<bool, Error> {
         let seen_session = self.session();
-        let written = manager::update_status(
+        let policy = manager::WritePolicy::conflicts(self.ctx.config.status_write_attempts)
+            .retrying_transient(self.ctx.config.record_retry_for);
+        let written = manager::update_status_with(
             self.api,
             &self.aia.name_any(),
-            self.ctx.config.status_write_attempts,
+            policy,
             |obj: &mut AIAnalysis| {
                 if obj.phase() != from {
                     return false;

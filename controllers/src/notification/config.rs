@@ -24,10 +24,6 @@ pub const DEFAULT_BREAKER_OPEN_FOR: Duration = Duration::from_secs(30);
 pub const DEFAULT_RETRY_JITTER: f64 = 0.1;
 /// Requeue after a phase change (as WorkflowExecution: the next step starts promptly).
 pub const DEFAULT_PHASE_REQUEUE: Duration = Duration::from_millis(100);
-/// How long the record of delivered attempts retries transient API failures: long enough to
-/// ride out an API server restart or a burst of throttling, short enough that a reconcile does
-/// not hold a worker for long.
-pub const DEFAULT_RECORD_RETRY_FOR: Duration = Duration::from_secs(10);
 /// Actor id of audit events.
 pub const DEFAULT_SERVICE_NAME: &str = "notification-controller";
 /// The matcher keys a route may use.
@@ -274,9 +270,9 @@ pub struct Config {
     pub error_backoff: Backoff,
     /// Status write attempts before giving up on conflicts.
     pub status_write_attempts: u32,
-    /// How long the status write recording a round's deliveries retries transient API failures
-    /// (429, 5xx, no connection) before the round is left to the claim's interrupted-attempt
-    /// path, which records the delivery as failed and sends again.
+    /// How long a status write retries transient API failures (429, 5xx, no connection) in
+    /// place; for the write recording a round's deliveries, past it the round is left to the
+    /// claim's interrupted-attempt path, which records the delivery as failed and sends again.
     pub record_retry_for: Duration,
     /// Actor id on audit events.
     pub service_name: String,
@@ -293,7 +289,7 @@ impl Default for Config {
             // 1 s doubling to 5 min with ±10 % jitter: kubernaut's transient-error backoff shape.
             error_backoff: Backoff::new(Duration::from_secs(1), 2.0, Duration::from_secs(300), 0.1),
             status_write_attempts: manager::status::DEFAULT_MAX_ATTEMPTS,
-            record_retry_for: DEFAULT_RECORD_RETRY_FOR,
+            record_retry_for: manager::status::DEFAULT_RECORD_RETRY_FOR,
             service_name: DEFAULT_SERVICE_NAME.to_owned(),
         }
     }

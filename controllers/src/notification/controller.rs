@@ -205,10 +205,11 @@ async fn begin(
 ) -> Result<Action, Error> {
     let channels = ctx.config.routing.resolve(&nr.spec);
     let generation = nr.metadata.generation;
-    manager::update_status(
+    manager::update_status_with(
         api,
         &nr.name_any(),
-        ctx.config.status_write_attempts,
+        manager::WritePolicy::conflicts(ctx.config.status_write_attempts)
+            .retrying_transient(ctx.config.record_retry_for),
         |obj: &mut NotificationRequest| {
             if !obj.phase().can_transition_to(NotificationPhase::Sending) {
                 return false;
@@ -470,12 +471,8 @@ async fn write_round(
     let mut verdict = None;
     // Deliveries are done: losing their record to a transient API failure would make the next
     // round count them as interrupted and send again under a new attempt number.
-    let policy = manager::WritePolicy::conflicts(ctx.config.status_write_attempts);
-    let policy = if new.is_empty() {
-        policy
-    } else {
-        policy.retrying_transient(ctx.config.record_retry_for)
-    };
+    let policy = manager::WritePolicy::conflicts(ctx.config.status_write_attempts)
+        .retrying_transient(ctx.config.record_retry_for);
     let written = manager::update_status_with(
         api,
         &nr.name_any(),

@@ -2,7 +2,8 @@
 //! one completes, follows the children's phases (their changes wake the request through the
 //! ownerReference watch), waits for approval, enforces per-phase and global timeouts, and
 //! sends escalation, approval and completion notifications. Every phase transition is one
-//! `/status` write through `manager::update_status` (DD-PERF-001).
+//! `/status` write through `manager::update_status_with` (DD-PERF-001; transient API failures
+//! retried in place, `WritePolicy::recording`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -432,10 +433,10 @@ impl Rc<'_> {
     ) -> Result<bool, Error> {
         let time = Time(self.now);
         let generation = self.rr.metadata.generation;
-        let written = manager::update_status(
+        let written = manager::update_status_with(
             &self.api,
             &self.name,
-            self.config().status_write_attempts,
+            manager::WritePolicy::recording(self.config().status_write_attempts),
             |obj: &mut RemediationRequest| {
                 if obj.phase() != from || !from.can_transition_to(to) {
                     return false;
@@ -571,6 +572,36 @@ impl Rc<'_> {
         failure_phase: RemediationPhase,
         reason: &str,
     ) -> Result<Action, Error> {
+        self.end_failed(from, to, failure_phase, reason).await?;
+        Ok(Action::await_change())
+    }
+
+    /// Times the request out in `phase`, counting the timeout under `label` once: only the
+    /// reconcile whose write ended the request counts it, not one that failed before its
+    /// write and was retried.
+    async fn time_out(
+        &self,
+        phase: RemediationPhase,
+        label: &str,
+        reason: &str,
+    ) -> Result<Action, Error> {
+        let written = self
+            .end_failed(phase, RemediationPhase::TimedOut, phase, reason)
+            .await?;
+        if written {
+            self.ctx.metrics.timed_out(label);
+        }
+        Ok(Action::await_change())
+    }
+
+    /// [`Self::fail`]; returns whether this reconcile wrote the end.
+    async fn end_failed(
+        &self,
+        from: RemediationPhase,
+        to: RemediationPhase,
+        failure_phase: RemediationPhase,
+        reason: &str,
+    ) -> Result<bool, Error> {
         let verb = if to == RemediationPhase::TimedOut {
             "timed out"
         } else {
@@ -607,7 +638,7 @@ impl Rc<'_> {
                 }
             });
         }
-        Ok(Action::await_change())
+        Ok(written)
     }
 
     /// Ends the request in Completed from `from` with `outcome`, after sending the completion
@@ -657,26 +688,20 @@ impl Rc<'_> {
         if let Some(global) = self.global_deadline()
             && self.now >= global
         {
-            self.ctx.metrics.timed_out(GLOBAL_TIMEOUT_PHASE);
             let reason = format!(
                 "the global timeout ({:?}) passed in phase {phase}",
                 self.config().global_timeout
             );
-            return self
-                .fail(phase, RemediationPhase::TimedOut, phase, &reason)
-                .await;
+            return self.time_out(phase, GLOBAL_TIMEOUT_PHASE, &reason).await;
         }
         if let Some(deadline) = phase_deadline
             && self.now >= deadline
         {
-            self.ctx.metrics.timed_out(phase.name());
             let reason = format!(
                 "the {phase} timeout ({:?}) passed",
                 self.phase_timeout(phase)
             );
-            return self
-                .fail(phase, RemediationPhase::TimedOut, phase, &reason)
-                .await;
+            return self.time_out(phase, phase.name(), &reason).await;
         }
         let next = [self.global_deadline(), phase_deadline]
             .into_iter()

@@ -1,7 +1,8 @@
 //! Reconciles SignalProcessings through Pending → Enriching → Classifying → Categorizing →
 //! Completed (any active phase → Failed past `spec.timesOutAt`): each phase's work ends in ONE
-//! `/status` write through `manager::update_status` (DD-PERF-001) that records its result and
-//! moves to the next phase.
+//! `/status` write through `manager::update_status_with` (DD-PERF-001; transient API failures
+//! retried in place, `WritePolicy::recording`) that records its result and moves to the next
+//! phase.
 //!
 //! Policy evaluation errors do not fail a signal: a missing priority must not stop a
 //! remediation, and the answer is wrong for every signal alike, so it is an operator's problem
@@ -283,10 +284,10 @@ impl Step<'_> {
         let time = self.now();
         let generation = self.sp.metadata.generation;
         let from = self.from;
-        let written = manager::update_status(
+        let written = manager::update_status_with(
             self.api,
             &self.sp.name_any(),
-            self.ctx.config.status_write_attempts,
+            manager::WritePolicy::recording(self.ctx.config.status_write_attempts),
             |obj: &mut SignalProcessing| {
                 if obj.phase() != from || !from.can_transition_to(to) {
                     return false;
@@ -388,10 +389,10 @@ impl Step<'_> {
     async fn record_failure(&self, error: &LookupError) {
         let message = format!("{error}: {}", error.source);
         let from = self.from;
-        let result = manager::update_status(
+        let result = manager::update_status_with(
             self.api,
             &self.sp.name_any(),
-            self.ctx.config.status_write_attempts,
+            manager::WritePolicy::recording(self.ctx.config.status_write_attempts),
             |obj: &mut SignalProcessing| {
                 if obj.phase() != from {
                     return false;

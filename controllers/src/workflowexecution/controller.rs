@@ -413,10 +413,10 @@ async fn start(
     };
     let time = now(ctx);
     let generation = wfe.metadata.generation;
-    let written = manager::update_status(
+    let written = manager::update_status_with(
         api,
         &wfe.name_any(),
-        ctx.config.status_write_attempts,
+        manager::WritePolicy::recording(ctx.config.status_write_attempts),
         |obj: &mut WorkflowExecution| {
             if !obj
                 .phase()
@@ -563,10 +563,10 @@ async fn complete(
 ) -> Result<Action, Error> {
     let time = now(ctx);
     let generation = wfe.metadata.generation;
-    let written = manager::update_status(
+    let written = manager::update_status_with(
         api,
         &wfe.name_any(),
-        ctx.config.status_write_attempts,
+        manager::WritePolicy::recording(ctx.config.status_write_attempts),
         |obj: &mut WorkflowExecution| {
             if !obj
                 .phase()
@@ -638,10 +638,10 @@ async fn fail(
     let time = now(ctx);
     let generation = wfe.metadata.generation;
     let reason = details.reason.name();
-    let written = manager::update_status(
+    let written = manager::update_status_with(
         api,
         &wfe.name_any(),
-        ctx.config.status_write_attempts,
+        manager::WritePolicy::recording(ctx.config.status_write_attempts),
         |obj: &mut WorkflowExecution| {
             if !obj
                 .phase()

@@ -1,12 +1,14 @@
 //! Investigating against an unreliable HolmesGPT-API: transient errors retried within the
 //! budget (counted exactly at the mock), lost sessions recreated, failures that no retry can
-//! fix, and a HolmesGPT-API nobody listens on.
+//! fix, a HolmesGPT-API nobody listens on; and an API server that fails the write recording
+//! what HolmesGPT-API answered.
 
+use apiserver::Match;
 use controllers::api::AIAnalysisPhase::*;
 use fixtures::eventually;
 use hapi_mock::Endpoint;
 
-use crate::env::{T, UNREACHABLE, reason, retries, session};
+use crate::env::{T, UNREACHABLE, reason, release, retries, session};
 
 #[tokio::test]
 async fn two_transient_errors_are_retried_and_the_third_submit_succeeds() {
@@ -166,4 +168,38 @@ async fn an_unreachable_hapi_fails_after_five_retries() {
         message.contains("transient HolmesGPT-API error"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn a_result_whose_record_fails_transiently_is_fetched_once() {
+    if fixtures::skip_in_cluster_mode(
+        "it makes the embedded API server fail a status write (fault injection)",
+    ) {
+        return;
+    }
+    let Some(t) = T::new("record").await else {
+        return;
+    };
+    // Held in Investigating (polls write nothing) until released: the next status write is
+    // the one recording the result.
+    t.create(&t.aia("rec", "mock-held")).await;
+    let api = t.api();
+    eventually("a session in status", || async {
+        let aia = api.get("rec").await.map_err(|e| e.to_string())?;
+        session(&aia).ok_or_else(|| "no session yet".to_owned())
+    })
+    .await;
+    let record = Match::verb("update")
+        .resource("aianalyses")
+        .subresource("status")
+        .namespace(&t.ns)
+        .name("rec");
+    let faults = t.env.server().expect("a per-process API server").faults();
+    faults.fail(record.clone(), 500, 1).unwrap();
+    release(&t.rr("rec")).await;
+    t.wait_phase("rec", Completed).await;
+    assert_eq!(faults.pending_matching(&record), 0, "the fault fired");
+    // A record lost to a requeue would poll the session and fetch the result again.
+    let calls = t.mock("rec").await;
+    assert_eq!(calls.count(Endpoint::Result), 1, "{calls:?}");
 }

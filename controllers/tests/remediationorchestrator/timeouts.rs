@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use apiserver::Match;
+
 use controllers::api::RemediationPhase::{self, *};
 use controllers::remediationorchestrator::config::{
     DEFAULT_ANALYZING_TIMEOUT, DEFAULT_AWAITING_APPROVAL_TIMEOUT, DEFAULT_EXECUTING_TIMEOUT,
@@ -27,13 +29,17 @@ async fn advance(t: &T, suite: &ClockSuite, rr: &str, _phase: RemediationPhase, 
 }
 
 /// Runs request `name` (of `scenario`) into `phase`, checks it survives until just before
-/// `timeout`, then times it out and checks the outcome.
+/// `timeout`, then times it out and checks the outcome. With `lose_first_end` (on the embedded
+/// server) the first write of the TimedOut phase is lost, every attempt conflicting, so the
+/// reconcile that saw the deadline fails and a later one ends the request: the timeout is
+/// still counted once.
 async fn times_out(
     suite: &'static ClockSuite,
     prefix: &str,
     scenario: Scenario,
     phase: RemediationPhase,
     timeout: Duration,
+    lose_first_end: bool,
     drive: impl AsyncFnOnce(&T, &str),
 ) -> Option<()> {
     let t = T::on(&suite.suite, prefix).await?;
@@ -47,8 +53,28 @@ async fn times_out(
         phase,
         "timed out early"
     );
+    let lost_end = Match::verb("update")
+        .resource("remediationrequests")
+        .subresource("status")
+        .namespace(&t.ns)
+        .name(&name);
+    let server = t.env.server().filter(|_| lose_first_end);
+    if let Some(server) = server {
+        let attempts = crate::env::config().status_write_attempts;
+        server
+            .faults()
+            .fail(lost_end.clone(), 409, attempts as usize)
+            .unwrap();
+    }
     advance(&t, suite, &name, phase, 2 * MARGIN).await;
     let timed_out = t.wait_phase(&name, TimedOut).await;
+    if let Some(server) = server {
+        assert_eq!(
+            server.faults().pending_matching(&lost_end),
+            0,
+            "the first TimedOut write was lost"
+        );
+    }
     let (failure_phase, reason) = failure(&timed_out);
     assert_eq!(failure_phase, Some(phase));
     assert!(reason.contains(&format!("the {phase} timeout")), "{reason}");
@@ -88,6 +114,7 @@ async fn processing_times_out_when_signal_processing_never_finishes() {
         Scenario::Workflow,
         Processing,
         DEFAULT_PROCESSING_TIMEOUT,
+        false,
         async |_, _| {},
     )
     .await;
@@ -101,6 +128,7 @@ async fn analyzing_times_out_when_the_investigation_never_finishes() {
         Scenario::NeverFinishes,
         Analyzing,
         DEFAULT_ANALYZING_TIMEOUT,
+        false,
         async |_, _| {},
     )
     .await;
@@ -114,6 +142,7 @@ async fn awaiting_approval_times_out_without_a_decision() {
         Scenario::LowConfidence,
         AwaitingApproval,
         DEFAULT_AWAITING_APPROVAL_TIMEOUT,
+        false,
         async |_, _| {},
     )
     .await;
@@ -127,6 +156,7 @@ async fn executing_times_out_when_the_job_never_finishes() {
         Scenario::Workflow,
         Executing,
         DEFAULT_EXECUTING_TIMEOUT,
+        true,
         async |_, _| {},
     )
     .await;
