@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
-use super::{apps, batch, core, others, rbac, selector};
+use super::{apps, autoscaling, batch, core, networking, others, rbac, selector};
 use crate::builtin::builtin_types;
 
 /// Words of the listing sentences that are not values.
@@ -159,7 +159,37 @@ fn enumerated_values_match_kubes_documentation() {
             "io.k8s.api.networking.v1.NetworkPolicySpec",
             "policyTypes",
             "Valid options are ",
-            &others::POLICY_TYPES,
+            &networking::POLICY_TYPES,
+        ),
+        (
+            "io.k8s.api.networking.v1.IngressClassParametersReference",
+            "scope",
+            "This may be set to ",
+            &networking::PARAMETER_SCOPES,
+        ),
+        (
+            "io.k8s.api.policy.v1.PodDisruptionBudgetSpec",
+            "unhealthyPodEvictionPolicy",
+            "Valid policies are ",
+            &others::UNHEALTHY_POD_EVICTION_POLICIES,
+        ),
+        (
+            "io.k8s.api.scheduling.v1.PriorityClass",
+            "preemptionPolicy",
+            "One of ",
+            &others::PREEMPTION_POLICIES,
+        ),
+        (
+            "io.k8s.api.autoscaling.v2.MetricSpec",
+            "type",
+            "It should be one of ",
+            &autoscaling::METRIC_SOURCE_TYPES,
+        ),
+        (
+            "io.k8s.api.autoscaling.v2.MetricTarget",
+            "type",
+            "whether the metric type is ",
+            &autoscaling::METRIC_TARGET_TYPES,
         ),
         (
             "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement",
@@ -196,7 +226,7 @@ fn enumerated_values_match_kubes_documentation() {
         "io.k8s.api.networking.v1.HTTPIngressPath",
         "pathType",
     );
-    if bullets(text) != set(&others::PATH_TYPES) {
+    if bullets(text) != set(&networking::PATH_TYPES) {
         drift.push(format!(
             "HTTPIngressPath.pathType: documented {:?}",
             bullets(text)
@@ -224,6 +254,19 @@ fn types_without_rules_of_their_own_get_object_meta_only() {
         })
         .collect();
     assert!(uncovered.contains(&"core/Node".to_owned()));
-    assert!(!uncovered.contains(&"core/Pod".to_owned()));
+    for covered in [
+        "core/Pod",
+        "core/PersistentVolume",
+        "core/PersistentVolumeClaim",
+        "networking.k8s.io/IngressClass",
+        "autoscaling/HorizontalPodAutoscaler",
+        "storage.k8s.io/StorageClass",
+        "storage.k8s.io/CSIDriver",
+        "storage.k8s.io/VolumeAttachment",
+        "scheduling.k8s.io/PriorityClass",
+        "discovery.k8s.io/EndpointSlice",
+    ] {
+        assert!(!uncovered.contains(&covered.to_owned()), "{covered}");
+    }
     eprintln!("ObjectMeta validation only: {}", uncovered.join(", "));
 }
