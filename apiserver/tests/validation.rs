@@ -1087,3 +1087,66 @@ async fn endpoint_slice_addresses_and_ports() {
         "EndpointSlice.discovery.k8s.io \"e\" is invalid: addressType: Invalid value: \"IPv6\": field is immutable",
     );
 }
+
+#[tokio::test]
+async fn webhook_configuration_rules() {
+    let s = server().await;
+    let vwcs = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations";
+    let hook = json!({"name": "check", "clientConfig": {"url": "http://hooks.example.com/check"},
+        "rules": [{"operations": ["*", "CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]});
+    let r = send(
+        &s,
+        "POST",
+        vwcs,
+        &json!({"metadata": {"name": "w"}, "webhooks": [hook]}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "ValidatingWebhookConfiguration.admissionregistration.k8s.io \"w\" is invalid: [webhooks[0].name: Invalid value: \"check\": should be a domain with at least three segments separated by dots, webhooks[0].rules[0].operations: Invalid value: []admissionregistration.OperationType{\"*\", \"CREATE\"}: if '*' is present, must not specify other operations, webhooks[0].sideEffects: Required value: must specify one of None, NoneOnDryRun, webhooks[0].clientConfig.url: Invalid value: \"http\": 'https' is the only allowed URL scheme; desired format: https://host[/path], webhooks[0].admissionReviewVersions: Required value: must specify one of v1, v1beta1]",
+    );
+    let hook = json!({"name": "check.example.com", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+        "clientConfig": {"service": {"name": "hooks", "namespace": "default", "path": "/check"}},
+        "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]});
+    let r = send(
+        &s,
+        "POST",
+        vwcs,
+        &json!({"metadata": {"name": "w"}, "webhooks": [hook.clone(), hook]}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "ValidatingWebhookConfiguration.admissionregistration.k8s.io \"w\" is invalid: webhooks[1].name: Duplicate value: \"check.example.com\"",
+    );
+    let r = send(
+        &s,
+        "POST",
+        vwcs,
+        &json!({"metadata": {"name": "w"}, "webhooks": [hook]}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let mwcs = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations";
+    let mut mutating = hook.clone();
+    mutating["reinvocationPolicy"] = json!("Always");
+    let r = send(
+        &s,
+        "POST",
+        mwcs,
+        &json!({"metadata": {"name": "m"}, "webhooks": [mutating]}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "MutatingWebhookConfiguration.admissionregistration.k8s.io \"m\" is invalid: webhooks[0].reinvocationPolicy: Unsupported value: \"Always\": supported values: \"IfNeeded\", \"Never\"",
+    );
+    let r = send(
+        &s,
+        "POST",
+        mwcs,
+        &json!({"metadata": {"name": "m"}, "webhooks": [hook]}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}

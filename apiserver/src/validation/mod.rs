@@ -3,13 +3,14 @@
 //!
 //! `decode` checks a built-in body against its Go type (400s and unknown fields);
 //! `objectmeta` holds the rules every type shares; one module per group (`core/` with a file
-//! per type family, `apps`, `autoscaling`, `batch`, `discovery`, `networking`, `rbac`,
+//! per type family, `admission`, `apps`, `autoscaling`, `batch`, `discovery`, `networking`, `rbac`,
 //! `storage`, `others`) holds the per-type rules. The entry points return `Cause`s for the 422
 //! Invalid answer; an empty list means valid.
 //!
 //! `type_create` is the one list of the types with rules of their own; the others get
 //! ObjectMeta validation only (`depth` reads the same list).
 
+pub mod admission;
 pub mod apps;
 pub mod autoscaling;
 pub mod batch;
@@ -79,6 +80,12 @@ fn type_create(group: &str, kind: &str, obj: &Value) -> Option<Vec<Cause>> {
         ("storage.k8s.io", "CSIDriver") => storage::validate_csi_driver(obj),
         ("storage.k8s.io", "VolumeAttachment") => storage::validate_volume_attachment(obj),
         ("discovery.k8s.io", "EndpointSlice") => discovery::validate_endpoint_slice(obj),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration") => {
+            admission::validate_webhook_configuration(obj, false)
+        }
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration") => {
+            admission::validate_webhook_configuration(obj, true)
+        }
         _ => return None,
     })
 }
