@@ -1150,3 +1150,49 @@ async fn webhook_configuration_rules() {
     .await;
     assert_eq!(r.code, 201, "{}", r.body);
 }
+
+#[tokio::test]
+async fn validating_admission_policy_structure() {
+    let s = server().await;
+    let vaps = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies";
+    let r = send(&s, "POST", vaps, &json!({"metadata": {"name": "p"}, "spec": {"paramKind": {"apiVersion": "a/b/c", "kind": "Config"}}})).await;
+    assert_invalid(
+        &r,
+        "ValidatingAdmissionPolicy.admissionregistration.k8s.io \"p\" is invalid: [spec.paramKind.apiVersion: Invalid value: \"a/b/c\": unexpected GroupVersion string: a/b/c, spec.matchConstraints: Required value, spec.validations: Required value: validations or auditAnnotations must contain at least one item, spec.auditAnnotations: Required value: validations or auditAnnotations must contain at least one item]",
+    );
+    let policy = json!({"metadata": {"name": "p"}, "spec": {
+        "matchConstraints": {"resourceRules": [{"operations": ["CREATE"], "apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["deployments"]}]},
+        "validations": [{"expression": "object.spec.replicas <= 5", "reason": "TooMany"}]}});
+    let r = send(&s, "POST", vaps, &policy).await;
+    assert_invalid(
+        &r,
+        "ValidatingAdmissionPolicy.admissionregistration.k8s.io \"p\" is invalid: spec.validations[0].reason: Unsupported value: \"TooMany\": supported values: \"Forbidden\", \"Invalid\", \"RequestEntityTooLarge\", \"Unauthorized\"",
+    );
+    let mut policy = policy;
+    policy["spec"]["validations"][0]["reason"] = json!("Invalid");
+    let r = send(&s, "POST", vaps, &policy).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+
+    let bindings = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings";
+    let binding = json!({"metadata": {"name": "b"}, "spec": {"policyName": "p", "validationActions": ["Deny", "Warn"],
+        "paramRef": {"name": "cfg", "selector": {}}}});
+    let r = send(&s, "POST", bindings, &binding).await;
+    assert_invalid(
+        &r,
+        "ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io \"b\" is invalid: [spec.paramRef.name: Forbidden: name and selector are mutually exclusive, spec.paramRef.selector: Forbidden: name and selector are mutually exclusive, spec.paramRef.parameterNotFoundAction: Required value, spec.validationActions: Invalid value: []admissionregistration.ValidationAction{\"Deny\", \"Warn\"}: must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)]",
+    );
+    let binding = json!({"metadata": {"name": "b"}, "spec": {"policyName": "p", "validationActions": ["Deny"]}});
+    let r = send(&s, "POST", bindings, &binding).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{bindings}/b"),
+        &json!({"spec": {"validationActions": []}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io \"b\" is invalid: spec.validationActions: Required value: at least one validation action is required",
+    );
+}

@@ -1,11 +1,16 @@
 //! Validates the admissionregistration.k8s.io webhook configurations as kube's
 //! `pkg/apis/admissionregistration/validation` does for v1 objects: webhook names (fully
 //! qualified, unique), rules (operations, groups, versions, resources and subresources, scope),
-//! policies, side effects, timeouts, selectors, the client config (a URL or a service) and the
-//! admission review versions.
+//! policies, side effects, timeouts, selectors, the client config (a URL or a service), match
+//! conditions' names and expressions (present, not compiled) and the admission review versions.
 //!
-//! Not modelled: match conditions (CEL), and the ValidatingAdmissionPolicy types, which get
-//! ObjectMeta validation only.
+//! ValidatingAdmissionPolicy and its binding get kube's structural rules: failure policy,
+//! parameter kind, match constraints and resource rules, match conditions', variables' and
+//! validations' required parts, audit annotation keys, the binding's policy name, parameter
+//! reference and validation actions.
+//!
+//! Not modelled: compiling and type-checking CEL expressions (match conditions, variables,
+//! validations, message and audit expressions); the MutatingAdmissionPolicy types.
 
 use serde_json::Value;
 
@@ -396,6 +401,10 @@ fn webhook(hook: &Value, at: &str, mutating: bool) -> Vec<Cause> {
             "exactly one of url or service is required",
         )),
     }
+    causes.extend(match_conditions(
+        arr_of(hook, "matchConditions"),
+        &child(at, "matchConditions"),
+    ));
     causes.extend(admission_review_versions(
         arr_of(hook, "admissionReviewVersions"),
         &child(at, "admissionReviewVersions"),
@@ -419,6 +428,442 @@ pub fn validate_webhook_configuration(obj: &Value, mutating: bool) -> Vec<Cause>
             ));
         }
     }
+    causes
+}
+
+/// Validation failure reasons a policy may name, sorted as kube lists them.
+pub const VALIDATION_REASONS: [&str; 4] = [
+    "Forbidden",
+    "Invalid",
+    "RequestEntityTooLarge",
+    "Unauthorized",
+];
+/// A binding's validation actions, sorted as kube lists them.
+pub const VALIDATION_ACTIONS: [&str; 3] = ["Audit", "Deny", "Warn"];
+/// A binding's `paramRef.parameterNotFoundAction` values, in kube's order.
+pub const PARAMETER_NOT_FOUND_ACTIONS: [&str; 2] = ["Deny", "Allow"];
+/// `maxAuditAnnotations`.
+const MAX_AUDIT_ANNOTATIONS: usize = 20;
+/// `maxAuditAnnotationValueExpressionLength`: 5 KiB.
+const MAX_AUDIT_VALUE_EXPRESSION_LEN: usize = 5 * 1024;
+/// Words CEL reserves, which a variable may not be named.
+const CEL_RESERVED: [&str; 21] = [
+    "true",
+    "false",
+    "null",
+    "in",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
+];
+
+/// `validateNamedRuleWithOperations`: resource names, then the rule itself.
+fn named_rule(rule: &Value, at: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, n) in arr_of(rule, "resourceNames").iter().enumerate() {
+        let n = n.as_str().unwrap_or_default();
+        let n_at = index(&child(at, "resourceNames"), i);
+        causes.extend(field::each(&n_at, n, field::path_segment_name(n)));
+        if !seen.insert(n) {
+            causes.push(field::duplicate(&n_at, &Value::String(n.to_owned())));
+        }
+    }
+    causes.extend(rule_with_operations(rule, at));
+    causes
+}
+
+/// `validateMatchResources`.
+fn match_resources(m: &Value, at: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    match set(m, "matchPolicy") {
+        None => causes.push(field::required(&child(at, "matchPolicy"), "")),
+        Some(_) => causes.extend(one_of(m, "matchPolicy", at, &MATCH_POLICIES)),
+    }
+    for f in ["namespaceSelector", "objectSelector"] {
+        match set(m, f) {
+            None => causes.push(field::required(&child(at, f), "")),
+            Some(s) => causes.extend(selector::validate(s, &child(at, f))),
+        }
+    }
+    for f in ["resourceRules", "excludeResourceRules"] {
+        for (i, r) in arr_of(m, f).iter().enumerate() {
+            causes.extend(named_rule(r, &index(&child(at, f), i)));
+        }
+    }
+    causes
+}
+
+/// `validateParamKind`.
+fn param_kind(kind: &Value, at: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let api_version = str_of(kind, "apiVersion");
+    let av_at = child(at, "apiVersion");
+    if api_version.is_empty() {
+        causes.push(field::required(&av_at, ""));
+    } else if api_version.matches('/').count() > 1 {
+        causes.push(field::invalid_str(
+            &av_at,
+            api_version,
+            &format!("unexpected GroupVersion string: {api_version}"),
+        ));
+    } else {
+        let (group, version) = match api_version.split_once('/') {
+            _ if api_version == "/" => ("", ""),
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        if !group.is_empty() {
+            let errs = field::dns1123_subdomain(group);
+            if !errs.is_empty() {
+                causes.push(field::invalid_str(&av_at, group, &errs.join(",")));
+            }
+        }
+        if version.is_empty() {
+            causes.push(field::invalid_str(
+                &av_at,
+                api_version,
+                "version must be specified",
+            ));
+        } else {
+            let errs = field::dns1035_label(version);
+            if !errs.is_empty() {
+                causes.push(field::invalid_str(&av_at, version, &errs.join(",")));
+            }
+        }
+    }
+    let k = str_of(kind, "kind");
+    if k.is_empty() {
+        causes.push(field::required(&child(at, "kind"), ""));
+    } else {
+        let errs = field::dns1035_label(&k.to_lowercase());
+        if !errs.is_empty() {
+            causes.push(field::invalid_str(
+                &child(at, "kind"),
+                k,
+                &format!(
+                    "may have mixed case, but should otherwise match: {}",
+                    errs.join(",")
+                ),
+            ));
+        }
+    }
+    causes
+}
+
+/// `validateMatchConditions` without compiling the expressions.
+fn match_conditions(conditions: &[Value], at: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    for (i, c) in conditions.iter().enumerate() {
+        let c_at = index(at, i);
+        if str_of(c, "expression").trim().is_empty() {
+            causes.push(field::required(&child(&c_at, "expression"), ""));
+        }
+        let name = str_of(c, "name");
+        if name.is_empty() {
+            causes.push(field::required(&child(&c_at, "name"), ""));
+        } else {
+            causes.extend(field::each(
+                &child(&c_at, "name"),
+                name,
+                field::qualified_name(name),
+            ));
+            if !names.insert(name) {
+                causes.push(field::duplicate(
+                    &child(&c_at, "name"),
+                    &Value::String(name.to_owned()),
+                ));
+            }
+        }
+    }
+    causes
+}
+
+/// `isCELIdentifier`.
+fn is_cel_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+        && !CEL_RESERVED.contains(&name)
+}
+
+/// `validateValidation` without compiling the expressions.
+fn validation(v: &Value, at: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    if str_of(v, "expression").trim().is_empty() {
+        causes.push(field::required(
+            &child(at, "expression"),
+            "expression is not specified",
+        ));
+    }
+    let message_expression = str_of(v, "messageExpression");
+    if !message_expression.is_empty() && message_expression.trim().is_empty() {
+        causes.push(field::invalid_str(
+            &child(at, "messageExpression"),
+            message_expression,
+            "must be non-empty if specified",
+        ));
+    }
+    let message = str_of(v, "message");
+    if !message.is_empty() && message.trim().is_empty() {
+        causes.push(field::invalid_str(
+            &child(at, "message"),
+            message,
+            "message must be non-empty if specified",
+        ));
+    } else if message.trim().contains(['\n', '\r']) {
+        causes.push(field::invalid_str(
+            &child(at, "message"),
+            message,
+            "message must not contain line breaks",
+        ));
+    }
+    if let Some(reason) = set(v, "reason")
+        && !reason
+            .as_str()
+            .is_some_and(|r| VALIDATION_REASONS.contains(&r))
+    {
+        causes.push(field::not_supported(
+            &child(at, "reason"),
+            reason,
+            &VALIDATION_REASONS,
+        ));
+    }
+    causes
+}
+
+/// `validateAuditAnnotation` without compiling the value expression.
+fn audit_annotation(policy_name: &str, a: &Value, at: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let key = str_of(a, "key");
+    if policy_name.is_empty() {
+        causes.push(field::invalid_str(
+            &child(at, "key"),
+            key,
+            "requires metadata.name be non-empty",
+        ));
+    } else {
+        let qualified = format!("{policy_name}/{key}");
+        causes.extend(field::each(
+            &child(at, "key"),
+            &qualified,
+            field::qualified_name(&qualified),
+        ));
+    }
+    let expression = str_of(a, "valueExpression").trim();
+    if expression.is_empty() {
+        causes.push(field::required(
+            &child(at, "valueExpression"),
+            "valueExpression is not specified",
+        ));
+    } else if expression.len() > MAX_AUDIT_VALUE_EXPRESSION_LEN {
+        causes.push(field::required(
+            &child(at, "valueExpression"),
+            &format!("must not exceed {MAX_AUDIT_VALUE_EXPRESSION_LEN} bytes in length"),
+        ));
+    }
+    causes
+}
+
+/// `validateValidatingAdmissionPolicySpec`'s structural rules (without ObjectMeta); updates
+/// are checked the same way.
+pub fn validate_admission_policy(obj: &Value) -> Vec<Cause> {
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let mut causes = Vec::new();
+    match set(spec, "failurePolicy") {
+        None => causes.push(field::required("spec.failurePolicy", "")),
+        Some(_) => causes.extend(one_of(spec, "failurePolicy", "spec", &FAILURE_POLICIES)),
+    }
+    if let Some(kind) = set(spec, "paramKind") {
+        causes.extend(param_kind(kind, "spec.paramKind"));
+    }
+    match set(spec, "matchConstraints") {
+        None => causes.push(field::required("spec.matchConstraints", "")),
+        Some(m) => {
+            causes.extend(match_resources(m, "spec.matchConstraints"));
+            if arr_of(m, "resourceRules").is_empty() {
+                causes.push(field::required("spec.matchConstraints.resourceRules", ""));
+            }
+        }
+    }
+    causes.extend(match_conditions(
+        arr_of(spec, "matchConditions"),
+        "spec.matchConditions",
+    ));
+    for (i, v) in arr_of(spec, "variables").iter().enumerate() {
+        let at = index("spec.variables", i);
+        let name = str_of(v, "name");
+        if name.trim().is_empty() {
+            causes.push(field::required(
+                &child(&at, "name"),
+                "name is not specified",
+            ));
+        } else if !is_cel_identifier(name) {
+            causes.push(field::invalid_str(
+                &child(&at, "name"),
+                name,
+                "name is not a valid CEL identifier",
+            ));
+        }
+        if str_of(v, "expression").trim().is_empty() {
+            causes.push(field::required(
+                &child(&at, "expression"),
+                "expression is not specified",
+            ));
+        }
+    }
+    let validations = arr_of(spec, "validations");
+    let annotations = arr_of(spec, "auditAnnotations");
+    if validations.is_empty() && annotations.is_empty() {
+        for f in ["spec.validations", "spec.auditAnnotations"] {
+            causes.push(field::required(
+                f,
+                "validations or auditAnnotations must contain at least one item",
+            ));
+        }
+        return causes;
+    }
+    for (i, v) in validations.iter().enumerate() {
+        causes.extend(validation(v, &index("spec.validations", i)));
+    }
+    if annotations.len() > MAX_AUDIT_ANNOTATIONS {
+        causes.push(selector::invalid_go(
+            "spec.auditAnnotations",
+            &Value::Array(annotations.to_vec()).to_string(),
+            &format!("must not have more than {MAX_AUDIT_ANNOTATIONS} auditAnnotations"),
+        ));
+    }
+    let policy_name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut keys = std::collections::HashSet::new();
+    for (i, a) in annotations.iter().enumerate() {
+        let at = index("spec.auditAnnotations", i);
+        causes.extend(audit_annotation(policy_name, a, &at));
+        let key = str_of(a, "key");
+        if !keys.insert(key) {
+            causes.push(field::duplicate(
+                &child(&at, "key"),
+                &Value::String(key.to_owned()),
+            ));
+        }
+    }
+    causes
+}
+
+/// `validateParamRef`.
+fn param_ref(r: &Value, at: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let name = str_of(r, "name");
+    let sel = set(r, "selector");
+    const EXCLUSIVE: &str = "name and selector are mutually exclusive";
+    if !name.is_empty() {
+        causes.extend(field::each(
+            &child(at, "name"),
+            name,
+            field::path_segment_name(name),
+        ));
+        if sel.is_some() {
+            causes.push(field::forbidden(&child(at, "name"), EXCLUSIVE));
+        }
+    }
+    if let Some(s) = sel {
+        causes.extend(selector::validate(s, &child(at, "selector")));
+        if !name.is_empty() {
+            causes.push(field::forbidden(&child(at, "selector"), EXCLUSIVE));
+        }
+    }
+    if name.is_empty() && sel.is_none() {
+        causes.push(field::required(
+            at,
+            "one of name or selector must be specified",
+        ));
+    }
+    match set(r, "parameterNotFoundAction").filter(|a| a.as_str() != Some("")) {
+        None => causes.push(field::required(&child(at, "parameterNotFoundAction"), "")),
+        Some(_) => causes.extend(one_of(
+            r,
+            "parameterNotFoundAction",
+            at,
+            &PARAMETER_NOT_FOUND_ACTIONS,
+        )),
+    }
+    causes
+}
+
+/// `validateValidationActions`.
+fn validation_actions(actions: &[Value], at: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, a) in actions.iter().enumerate() {
+        let s = a.as_str().unwrap_or_default();
+        if !VALIDATION_ACTIONS.contains(&s) {
+            causes.push(field::not_supported(&index(at, i), a, &VALIDATION_ACTIONS));
+        }
+        if !seen.insert(s) {
+            causes.push(field::duplicate(&index(at, i), a));
+        }
+    }
+    if seen.contains("Deny") && seen.contains("Warn") {
+        causes.push(selector::invalid_go(
+            at,
+            &go_list("admissionregistration.ValidationAction", actions),
+            "must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)",
+        ));
+    }
+    if seen.is_empty() {
+        causes.push(field::required(
+            at,
+            "at least one validation action is required",
+        ));
+    }
+    causes
+}
+
+/// `validateValidatingAdmissionPolicyBindingSpec` (without ObjectMeta); updates alike.
+pub fn validate_admission_policy_binding(obj: &Value) -> Vec<Cause> {
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let mut causes = Vec::new();
+    let policy = str_of(spec, "policyName");
+    if policy.is_empty() {
+        causes.push(field::required("spec.policyName", ""));
+    } else {
+        causes.extend(field::each(
+            "spec.policyName",
+            policy,
+            field::dns1123_subdomain(policy),
+        ));
+    }
+    if let Some(r) = set(spec, "paramRef") {
+        causes.extend(param_ref(r, "spec.paramRef"));
+    }
+    if let Some(m) = set(spec, "matchResources") {
+        causes.extend(match_resources(m, "spec.matchResources"));
+    }
+    causes.extend(validation_actions(
+        arr_of(spec, "validationActions"),
+        "spec.validationActions",
+    ));
     causes
 }
 

@@ -241,11 +241,9 @@ fn enumerated_values_match_kubes_documentation() {
 
 /// The built-in types validated by ObjectMeta only (in `builtin_types()` order), as the README
 /// lists them. Namespace and ServiceAccount have their name rules (`NameRule`) and nothing else.
-const OBJECT_META_ONLY: [&str; 36] = [
+const OBJECT_META_ONLY: [&str; 34] = [
     "admissionregistration.k8s.io/MutatingAdmissionPolicy",
     "admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
-    "admissionregistration.k8s.io/ValidatingAdmissionPolicy",
-    "admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding",
     "apps/ControllerRevision",
     "certificates.k8s.io/CertificateSigningRequest",
     "certificates.k8s.io/ClusterTrustBundle",

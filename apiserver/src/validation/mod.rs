@@ -86,6 +86,12 @@ fn type_create(group: &str, kind: &str, obj: &Value) -> Option<Vec<Cause>> {
         ("admissionregistration.k8s.io", "MutatingWebhookConfiguration") => {
             admission::validate_webhook_configuration(obj, true)
         }
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => {
+            admission::validate_admission_policy(obj)
+        }
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
+            admission::validate_admission_policy_binding(obj)
+        }
         _ => return None,
     })
 }

@@ -506,7 +506,10 @@ pub fn validate_pvc_update(new: &Value, old: &Value) -> Vec<Cause> {
     if from_annotation {
         ns_map.remove("storageClassName");
     } else {
-        if new_annotation != old_annotation {
+        // Go reads a missing annotation as "".
+        if new_annotation.as_deref().unwrap_or_default()
+            != old_annotation.as_deref().unwrap_or_default()
+        {
             causes.push(field::invalid_str(
                 &child("metadata.annotations", BETA_STORAGE_CLASS_ANNOTATION),
                 new_annotation.as_deref().unwrap_or_default(),
@@ -514,7 +517,10 @@ pub fn validate_pvc_update(new: &Value, old: &Value) -> Vec<Cause> {
             ));
         }
         // validateStorageClassUpgradeFromNil: a claim without a class may be given one.
-        if old_annotation.is_none() && old_class.is_none() && new_class.is_some() {
+        if old_annotation.is_none()
+            && old_class.is_none()
+            && new_class.as_deref().is_some_and(|c| !c.is_empty())
+        {
             ns_map.remove("storageClassName");
         }
     }
@@ -641,5 +647,29 @@ mod tests {
         );
         new["status"] = json!({"phase": "Bound"});
         assert!(validate_pvc_update(&new, &old).is_empty());
+    }
+
+    #[test]
+    fn a_class_comes_from_the_beta_annotation_or_from_nothing_once() {
+        let spec = json!({"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}});
+        let old = json!({"metadata": {"annotations": {BETA_STORAGE_CLASS_ANNOTATION: "slow"}}, "spec": spec});
+        let mut new = old.clone();
+        new["spec"]["storageClassName"] = json!("slow");
+        assert!(validate_pvc_update(&new, &old).is_empty());
+        new["spec"]["storageClassName"] = json!("fast");
+        assert_eq!(validate_pvc_update(&new, &old).len(), 1);
+        let mut new = old.clone();
+        new["metadata"]["annotations"][BETA_STORAGE_CLASS_ANNOTATION] = json!("fast");
+        assert_eq!(
+            messages(&validate_pvc_update(&new, &old)),
+            vec![
+                "metadata.annotations.volume.beta.kubernetes.io/storage-class: Invalid value: \"fast\": field is immutable"
+            ]
+        );
+        // An empty class is not "a class": the spec stays as it was.
+        let old = json!({"spec": spec});
+        let mut new = old.clone();
+        new["spec"]["storageClassName"] = json!("");
+        assert_eq!(validate_pvc_update(&new, &old).len(), 1);
     }
 }
