@@ -651,3 +651,548 @@ async fn secrets_need_their_types_keys() {
         "Secret \"o\" is invalid: type: Invalid value: \"kubernetes.io/basic-auth\": field is immutable",
     );
 }
+
+/// The JSON-patch body that replaces the value at `path`.
+fn replace(path: &str, value: Value) -> Value {
+    json!([{"op": "replace", "path": path, "value": value}])
+}
+
+async fn json_patch(s: &apiserver::ApiServer, path: &str, ops: &Value) -> Raw {
+    raw(
+        s,
+        "PATCH",
+        path,
+        Some("application/json-patch+json"),
+        ops.to_string(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn ingress_rules_backends_and_class_annotation() {
+    let s = server().await;
+    let ings = "/apis/networking.k8s.io/v1/namespaces/default/ingresses";
+    let r = send(
+        &s,
+        "POST",
+        ings,
+        &json!({"metadata": {"name": "i"}, "spec": {}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Ingress.networking.k8s.io \"i\" is invalid: spec: Invalid value: []networking.IngressRule(nil): either `defaultBackend` or `rules` must be specified",
+    );
+    let no_port = json!({"metadata": {"name": "i"}, "spec": {"rules": [{"host": "example.com", "http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web"}}}]}}]}});
+    let r = send(&s, "POST", ings, &no_port).await;
+    assert_invalid(
+        &r,
+        "Ingress.networking.k8s.io \"i\" is invalid: spec.rules[0].http.paths[0].backend: Required value: port name or number is required",
+    );
+    let ip_host = json!({"metadata": {"name": "i"}, "spec": {"rules": [{"host": "10.0.0.1"}]}});
+    let r = send(&s, "POST", ings, &ip_host).await;
+    assert_invalid(
+        &r,
+        "Ingress.networking.k8s.io \"i\" is invalid: spec.rules[0].host: Invalid value: \"10.0.0.1\": must be a DNS name, not an IP address",
+    );
+    let backend = json!({"service": {"name": "web", "port": {"number": 80}}});
+    let mismatch = json!({"metadata": {"name": "i", "annotations": {"kubernetes.io/ingress.class": "nginx"}},
+        "spec": {"ingressClassName": "other", "defaultBackend": backend}});
+    let r = send(&s, "POST", ings, &mismatch).await;
+    assert_invalid(
+        &r,
+        "Ingress.networking.k8s.io \"i\" is invalid: annotations.kubernetes.io/ingress.class: Invalid value: \"nginx\": must match `ingressClassName` when both are specified",
+    );
+    let good = json!({"metadata": {"name": "i"}, "spec": {"ingressClassName": "nginx",
+        "tls": [{"hosts": ["*.example.com"], "secretName": "tls"}],
+        "rules": [{"host": "*.example.com", "http": {"paths": [{"path": "/api", "pathType": "Prefix", "backend": backend}]}}]}});
+    let r = send(&s, "POST", ings, &good).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = json_patch(
+        &s,
+        &format!("{ings}/i"),
+        &replace("/spec/tls/0/secretName", json!("Bad_Name")),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert!(
+        message(&r).starts_with("Ingress.networking.k8s.io \"i\" is invalid: spec.tls[0].secretName: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn ingress_class_controller_and_parameters() {
+    let s = server().await;
+    let classes = "/apis/networking.k8s.io/v1/ingressclasses";
+    let r = send(
+        &s,
+        "POST",
+        classes,
+        &json!({"metadata": {"name": "c"}, "spec": {"controller": "nginx"}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "IngressClass.networking.k8s.io \"c\" is invalid: spec.controller: Invalid value: \"nginx\": must be a domain-prefixed path (such as \"acme.io/foo\")",
+    );
+    let params = json!({"metadata": {"name": "c"}, "spec": {"controller": "example.com/ingress",
+        "parameters": {"kind": "Params", "name": "p", "scope": "Namespace"}}});
+    let r = send(&s, "POST", classes, &params).await;
+    assert_invalid(
+        &r,
+        "IngressClass.networking.k8s.io \"c\" is invalid: spec.parameters.namespace: Required value: `parameters.scope` is set to 'Namespace'",
+    );
+    let r = send(
+        &s,
+        "POST",
+        classes,
+        &json!({"metadata": {"name": "c"}, "spec": {"controller": "example.com/ingress"}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{classes}/c"),
+        &json!({"spec": {"controller": "example.com/other"}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "IngressClass.networking.k8s.io \"c\" is invalid: spec.controller: Invalid value: \"example.com/other\": field is immutable",
+    );
+}
+
+#[tokio::test]
+async fn network_policy_ports_and_peers() {
+    let s = server().await;
+    let nps = "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies";
+    let np = json!({"metadata": {"name": "np"}, "spec": {"podSelector": {}, "ingress": [{
+        "ports": [{"port": "http", "endPort": 90}],
+        "from": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["10.1.0.0/24"]}, "podSelector": {}}]}]}});
+    let r = send(&s, "POST", nps, &np).await;
+    assert_invalid(
+        &r,
+        "NetworkPolicy.networking.k8s.io \"np\" is invalid: [spec.ingress[0].ports[0].endPort: Invalid value: 90: may not be specified when `port` is non-numeric, spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: \"10.1.0.0/24\": must be a strict subset of `cidr`, spec.ingress[0].from[0]: Forbidden: may not specify both ipBlock and another peer]",
+    );
+    let np = json!({"metadata": {"name": "np"}, "spec": {"podSelector": {}, "ingress": [{
+        "ports": [{"port": 80, "endPort": 90}],
+        "from": [{"ipBlock": {"cidr": "10.0.0.0/16", "except": ["10.0.1.0/24"]}}]}]}});
+    let r = send(&s, "POST", nps, &np).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn horizontal_pod_autoscaler_rules() {
+    let s = server().await;
+    let hpas = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers";
+    let target = json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"});
+    let r = send(&s, "POST", hpas, &json!({"metadata": {"name": "h"}, "spec": {"scaleTargetRef": target, "minReplicas": 2, "maxReplicas": 1}})).await;
+    assert_invalid(
+        &r,
+        "HorizontalPodAutoscaler.autoscaling \"h\" is invalid: spec.maxReplicas: Invalid value: 1: must be greater than or equal to `minReplicas`",
+    );
+    let mismatched = json!({"metadata": {"name": "h"}, "spec": {"scaleTargetRef": target, "maxReplicas": 3, "metrics": [
+        {"type": "Pods", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 0}}}]}});
+    let r = send(&s, "POST", hpas, &mismatched).await;
+    assert_invalid(
+        &r,
+        "HorizontalPodAutoscaler.autoscaling \"h\" is invalid: [spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater than 0, spec.metrics[0].pods: Required value: must populate information for the given metric source]",
+    );
+    let behavior = json!({"metadata": {"name": "h"}, "spec": {"scaleTargetRef": target, "maxReplicas": 3,
+        "behavior": {"scaleDown": {"selectPolicy": "Sometimes", "policies": [{"type": "Pods", "value": 0, "periodSeconds": 60}]}}}});
+    let r = send(&s, "POST", hpas, &behavior).await;
+    assert_invalid(
+        &r,
+        "HorizontalPodAutoscaler.autoscaling \"h\" is invalid: [spec.behavior.scaleDown.selectPolicy: Unsupported value: \"Sometimes\": supported values: \"Disabled\", \"Max\", \"Min\", spec.behavior.scaleDown.policies[0].value: Invalid value: 0: must be greater than zero]",
+    );
+    let r = send(
+        &s,
+        "POST",
+        hpas,
+        &json!({"metadata": {"name": "h"}, "spec": {"scaleTargetRef": target, "maxReplicas": 3}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{hpas}/h"),
+        &json!({"spec": {"scaleTargetRef": {"name": "a/b"}}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "HorizontalPodAutoscaler.autoscaling \"h\" is invalid: spec.scaleTargetRef.name: Invalid value: \"a/b\": may not contain '/'",
+    );
+}
+
+#[tokio::test]
+async fn priority_class_values_and_reserved_names() {
+    let s = server().await;
+    let pcs = "/apis/scheduling.k8s.io/v1/priorityclasses";
+    let r = send(
+        &s,
+        "POST",
+        pcs,
+        &json!({"metadata": {"name": "high"}, "value": 2000000000}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "PriorityClass.scheduling.k8s.io \"high\" is invalid: value: Forbidden: maximum allowed value of a user defined priority is 1000000000",
+    );
+    let r = send(
+        &s,
+        "POST",
+        pcs,
+        &json!({"metadata": {"name": "system-mine"}, "value": 10}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "PriorityClass.scheduling.k8s.io \"system-mine\" is invalid: metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. error: system-mine is not a known system priority class",
+    );
+    let r = send(
+        &s,
+        "POST",
+        pcs,
+        &json!({"metadata": {"name": "high"}, "value": 1000}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(&s, "PATCH", &format!("{pcs}/high"), &json!({"value": 1001})).await;
+    assert_invalid(
+        &r,
+        "PriorityClass.scheduling.k8s.io \"high\" is invalid: value: Forbidden: may not be changed in an update.",
+    );
+}
+
+#[tokio::test]
+async fn pod_disruption_budget_eviction_policy() {
+    let s = server().await;
+    let pdbs = "/apis/policy/v1/namespaces/default/poddisruptionbudgets";
+    let pdb = json!({"metadata": {"name": "p"}, "spec": {"minAvailable": 1, "unhealthyPodEvictionPolicy": "Never"}});
+    let r = send(&s, "POST", pdbs, &pdb).await;
+    assert_invalid(
+        &r,
+        "PodDisruptionBudget.policy \"p\" is invalid: spec.unhealthyPodEvictionPolicy: Unsupported value: \"Never\": supported values: \"AlwaysAllow\", \"IfHealthyBudget\"",
+    );
+    let pdb = json!({"metadata": {"name": "p"}, "spec": {"minAvailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow"}});
+    let r = send(&s, "POST", pdbs, &pdb).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn storage_class_csi_driver_and_volume_attachment_rules() {
+    let s = server().await;
+    let scs = "/apis/storage.k8s.io/v1/storageclasses";
+    let r = send(
+        &s,
+        "POST",
+        scs,
+        &json!({"metadata": {"name": "sc"}, "reclaimPolicy": "Recycle"}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "StorageClass.storage.k8s.io \"sc\" is invalid: [provisioner: Required value, reclaimPolicy: Unsupported value: \"Recycle\": supported values: \"Delete\", \"Retain\"]",
+    );
+    let sc = json!({"metadata": {"name": "sc"}, "provisioner": "csi.example.com", "parameters": {"type": "ssd"}});
+    let r = send(&s, "POST", scs, &sc).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{scs}/sc"),
+        &json!({"parameters": {"type": "hdd"}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "StorageClass.storage.k8s.io \"sc\" is invalid: parameters: Forbidden: updates to parameters are forbidden.",
+    );
+
+    let drivers = "/apis/storage.k8s.io/v1/csidrivers";
+    let driver = json!({"metadata": {"name": "csi.example.com"}, "spec": {"tokenRequests": [{"audience": "a", "expirationSeconds": 60}]}});
+    let r = send(&s, "POST", drivers, &driver).await;
+    assert_invalid(
+        &r,
+        "CSIDriver.storage.k8s.io \"csi.example.com\" is invalid: spec.tokenRequests[0].expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes",
+    );
+    let r = send(
+        &s,
+        "POST",
+        drivers,
+        &json!({"metadata": {"name": "csi.example.com"}, "spec": {}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{drivers}/csi.example.com"),
+        &json!({"spec": {"attachRequired": false}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "CSIDriver.storage.k8s.io \"csi.example.com\" is invalid: spec.attachedRequired: Invalid value: false: field is immutable",
+    );
+
+    let vas = "/apis/storage.k8s.io/v1/volumeattachments";
+    let r = send(&s, "POST", vas, &json!({"metadata": {"name": "va"}, "spec": {"attacher": "csi.example.com", "nodeName": "node-1", "source": {}}})).await;
+    assert_invalid(
+        &r,
+        "VolumeAttachment.storage.k8s.io \"va\" is invalid: spec.source: Required value: must specify exactly one of inlineVolumeSpec and persistentVolumeName",
+    );
+    let va = json!({"metadata": {"name": "va"}, "spec": {"attacher": "csi.example.com", "nodeName": "node-1", "source": {"persistentVolumeName": "pv-1"}}});
+    let r = send(&s, "POST", vas, &va).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{vas}/va"),
+        &json!({"spec": {"nodeName": "node-2"}}),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    let m = message(&r);
+    assert!(
+        m.starts_with("VolumeAttachment.storage.k8s.io \"va\" is invalid: spec: Invalid value: ")
+            && m.ends_with(": field is immutable"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn persistent_volume_rules_and_pending_phase() {
+    let s = server().await;
+    let pvs = "/api/v1/persistentvolumes";
+    let r = send(&s, "POST", pvs, &json!({"metadata": {"name": "pv"}, "spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"}}})).await;
+    assert_invalid(
+        &r,
+        "PersistentVolume \"pv\" is invalid: spec: Required value: must specify a volume type",
+    );
+    let pv = json!({"metadata": {"name": "pv"}, "spec": {"accessModes": ["ReadWriteOnce"], "capacity": {"storage": "1Gi"},
+        "hostPath": {"path": "/data"}}});
+    let r = send(&s, "POST", pvs, &pv).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["status"]["phase"], "Pending", "{}", r.body);
+    assert!(
+        r.body["status"]["lastPhaseTransitionTime"].is_string(),
+        "{}",
+        r.body
+    );
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{pvs}/pv"),
+        &json!({"spec": {"hostPath": {"path": "/other"}}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "PersistentVolume \"pv\" is invalid: spec.persistentvolumesource: Forbidden: spec.persistentvolumesource is immutable after creation",
+    );
+}
+
+#[tokio::test]
+async fn persistent_volume_claims_start_pending_and_only_grow_when_bound() {
+    let s = server().await;
+    let pvcs = "/api/v1/namespaces/default/persistentvolumeclaims";
+    let r = send(
+        &s,
+        "POST",
+        pvcs,
+        &json!({"metadata": {"name": "c"}, "spec": {}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "PersistentVolumeClaim \"c\" is invalid: [spec.accessModes: Required value: at least 1 access mode is required, spec.resources[storage]: Required value]",
+    );
+    let claim = json!({"metadata": {"name": "c"}, "status": {"phase": "Bound"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}});
+    let r = send(&s, "POST", pvcs, &claim).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    // PrepareForCreate drops the status written; the claim starts Pending.
+    assert_eq!(r.body["status"], json!({"phase": "Pending"}), "{}", r.body);
+    let r = send(&s, "GET", &format!("{pvcs}/c"), &Value::Null).await;
+    assert_eq!(r.body["status"]["phase"], "Pending", "{}", r.body);
+
+    let grow = json!({"spec": {"resources": {"requests": {"storage": "2Gi"}}}});
+    let r = send(&s, "PATCH", &format!("{pvcs}/c"), &grow).await;
+    assert_invalid(
+        &r,
+        "PersistentVolumeClaim \"c\" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims",
+    );
+    // The PV controller binds it (volumeName once, then the status).
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{pvcs}/c"),
+        &json!({"spec": {"volumeName": "pv-1"}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{pvcs}/c"),
+        &json!({"spec": {"volumeName": "pv-2"}}),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    let bound = json!({"status": {"phase": "Bound", "capacity": {"storage": "1Gi"}}});
+    let r = send(&s, "PATCH", &format!("{pvcs}/c/status"), &bound).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let r = send(&s, "PATCH", &format!("{pvcs}/c"), &grow).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let shrink = json!({"spec": {"resources": {"requests": {"storage": "1Gi"}}}});
+    let r = send(&s, "PATCH", &format!("{pvcs}/c"), &shrink).await;
+    assert_invalid(
+        &r,
+        "PersistentVolumeClaim \"c\" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than status.capacity",
+    );
+}
+
+#[tokio::test]
+async fn endpoint_slice_addresses_and_ports() {
+    let s = server().await;
+    let slices = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices";
+    let slice = json!({"metadata": {"name": "e"}, "addressType": "IPv4",
+        "endpoints": [{"addresses": ["127.0.0.1", "fe80::1"]}], "ports": [{"name": "http", "port": 80}, {"name": "http", "port": 81}]});
+    let r = send(&s, "POST", slices, &slice).await;
+    assert_invalid(
+        &r,
+        "EndpointSlice.discovery.k8s.io \"e\" is invalid: [endpoints[0].addresses[0]: Invalid value: \"127.0.0.1\": may not be in the loopback range (127.0.0.0/8, ::1/128), endpoints[0].addresses[1]: Invalid value: \"fe80::1\": must be a valid IPv4 address, ports[1].name: Duplicate value: \"http\"]",
+    );
+    let slice = json!({"metadata": {"name": "e"}, "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.1.2.3"]}], "ports": [{"name": "http", "port": 80}]});
+    let r = send(&s, "POST", slices, &slice).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{slices}/e"),
+        &json!({"addressType": "IPv6", "endpoints": [{"addresses": ["2001:db8::1"]}]}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "EndpointSlice.discovery.k8s.io \"e\" is invalid: addressType: Invalid value: \"IPv6\": field is immutable",
+    );
+}
+
+#[tokio::test]
+async fn webhook_configuration_rules() {
+    let s = server().await;
+    let vwcs = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations";
+    let hook = json!({"name": "check", "clientConfig": {"url": "http://hooks.example.com/check"},
+        "rules": [{"operations": ["*", "CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]});
+    let r = send(
+        &s,
+        "POST",
+        vwcs,
+        &json!({"metadata": {"name": "w"}, "webhooks": [hook]}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "ValidatingWebhookConfiguration.admissionregistration.k8s.io \"w\" is invalid: [webhooks[0].name: Invalid value: \"check\": should be a domain with at least three segments separated by dots, webhooks[0].rules[0].operations: Invalid value: []admissionregistration.OperationType{\"*\", \"CREATE\"}: if '*' is present, must not specify other operations, webhooks[0].sideEffects: Required value: must specify one of None, NoneOnDryRun, webhooks[0].clientConfig.url: Invalid value: \"http\": 'https' is the only allowed URL scheme; desired format: https://host[/path], webhooks[0].admissionReviewVersions: Required value: must specify one of v1, v1beta1]",
+    );
+    let hook = json!({"name": "check.example.com", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+        "clientConfig": {"service": {"name": "hooks", "namespace": "default", "path": "/check"}},
+        "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]});
+    let r = send(
+        &s,
+        "POST",
+        vwcs,
+        &json!({"metadata": {"name": "w"}, "webhooks": [hook.clone(), hook]}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "ValidatingWebhookConfiguration.admissionregistration.k8s.io \"w\" is invalid: webhooks[1].name: Duplicate value: \"check.example.com\"",
+    );
+    let r = send(
+        &s,
+        "POST",
+        vwcs,
+        &json!({"metadata": {"name": "w"}, "webhooks": [hook]}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let mwcs = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations";
+    let mut mutating = hook.clone();
+    mutating["reinvocationPolicy"] = json!("Always");
+    let r = send(
+        &s,
+        "POST",
+        mwcs,
+        &json!({"metadata": {"name": "m"}, "webhooks": [mutating]}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "MutatingWebhookConfiguration.admissionregistration.k8s.io \"m\" is invalid: webhooks[0].reinvocationPolicy: Unsupported value: \"Always\": supported values: \"IfNeeded\", \"Never\"",
+    );
+    let r = send(
+        &s,
+        "POST",
+        mwcs,
+        &json!({"metadata": {"name": "m"}, "webhooks": [hook]}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn validating_admission_policy_structure() {
+    let s = server().await;
+    let vaps = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies";
+    let r = send(&s, "POST", vaps, &json!({"metadata": {"name": "p"}, "spec": {"paramKind": {"apiVersion": "a/b/c", "kind": "Config"}}})).await;
+    assert_invalid(
+        &r,
+        "ValidatingAdmissionPolicy.admissionregistration.k8s.io \"p\" is invalid: [spec.paramKind.apiVersion: Invalid value: \"a/b/c\": unexpected GroupVersion string: a/b/c, spec.matchConstraints: Required value, spec.validations: Required value: validations or auditAnnotations must contain at least one item, spec.auditAnnotations: Required value: validations or auditAnnotations must contain at least one item]",
+    );
+    let policy = json!({"metadata": {"name": "p"}, "spec": {
+        "matchConstraints": {"resourceRules": [{"operations": ["CREATE"], "apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["deployments"]}]},
+        "validations": [{"expression": "object.spec.replicas <= 5", "reason": "TooMany"}]}});
+    let r = send(&s, "POST", vaps, &policy).await;
+    assert_invalid(
+        &r,
+        "ValidatingAdmissionPolicy.admissionregistration.k8s.io \"p\" is invalid: spec.validations[0].reason: Unsupported value: \"TooMany\": supported values: \"Forbidden\", \"Invalid\", \"RequestEntityTooLarge\", \"Unauthorized\"",
+    );
+    let mut policy = policy;
+    policy["spec"]["validations"][0]["reason"] = json!("Invalid");
+    let r = send(&s, "POST", vaps, &policy).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+
+    let bindings = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings";
+    let binding = json!({"metadata": {"name": "b"}, "spec": {"policyName": "p", "validationActions": ["Deny", "Warn"],
+        "paramRef": {"name": "cfg", "selector": {}}}});
+    let r = send(&s, "POST", bindings, &binding).await;
+    assert_invalid(
+        &r,
+        "ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io \"b\" is invalid: [spec.paramRef.name: Forbidden: name and selector are mutually exclusive, spec.paramRef.selector: Forbidden: name and selector are mutually exclusive, spec.paramRef.parameterNotFoundAction: Required value, spec.validationActions: Invalid value: []admissionregistration.ValidationAction{\"Deny\", \"Warn\"}: must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)]",
+    );
+    let binding = json!({"metadata": {"name": "b"}, "spec": {"policyName": "p", "validationActions": ["Deny"]}});
+    let r = send(&s, "POST", bindings, &binding).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{bindings}/b"),
+        &json!({"spec": {"validationActions": []}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io \"b\" is invalid: spec.validationActions: Required value: at least one validation action is required",
+    );
+}

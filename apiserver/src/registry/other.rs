@@ -31,6 +31,20 @@ static PDB: Generic = Generic {
     },
 };
 
+/// `persistentvolumeclaimStrategy.PrepareForCreate` resets the status; kube's defaulting of the
+/// stored object then reads it back as `phase: Pending` (`SetDefaults_PersistentVolumeClaim`).
+static PVC: Generic = Generic {
+    generation: false,
+    status: || Some(json!({"phase": "Pending"})),
+};
+
+/// `persistentvolumeStrategy.PrepareForCreate`: `Pending`, with the time of that phase
+/// (PersistentVolumeLastPhaseTransitionTime, GA since 1.31).
+static PV: Generic = Generic {
+    generation: false,
+    status: || Some(json!({"phase": "Pending", "lastPhaseTransitionTime": crate::meta::now()})),
+};
+
 static HPA_V1: Generic = Generic {
     generation: true,
     status: || Some(json!({"currentReplicas": 0, "desiredReplicas": 0})),
@@ -51,6 +65,8 @@ pub(super) fn strategy(group: &str, plural: &str) -> &'static dyn Strategy {
         | ("apiextensions.k8s.io", "customresourcedefinitions")
         | ("resource.k8s.io", "deviceclasses" | "resourceslices") => &GENERATION,
         ("policy", "poddisruptionbudgets") => &PDB,
+        ("", "persistentvolumeclaims") => &PVC,
+        ("", "persistentvolumes") => &PV,
         _ => &PLAIN,
     }
 }

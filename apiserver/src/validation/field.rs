@@ -25,6 +25,9 @@ const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist 
 const CONFIG_KEY_FMT: &str = "[-._a-zA-Z0-9]+";
 const CONFIG_KEY_MSG: &str =
     "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
+const WILDCARD_DNS1123_SUBDOMAIN_MSG: &str = "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character";
+/// The characters of an HTTP path (`validation.httpPathFmt`).
+const HTTP_PATH_FMT: &str = r"[A-Za-z0-9/\-._~%!$&'()*+,;=:]+";
 const RELAXED_ENV_NAME_MSG: &str = "a valid environment variable name must consist only of printable ASCII characters other than '='";
 
 /// `validation.RegexError`: the message, examples and the regex, exactly as Go joins them.
@@ -202,6 +205,98 @@ pub fn dns1123_subdomain(value: &str) -> Vec<String> {
     }
     errs
 }
+
+/// `IsWildcardDNS1123Subdomain` (`*.example.com`: Ingress hosts and TLS hosts).
+pub fn wildcard_dns1123_subdomain(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > DNS1123_SUBDOMAIN_MAX {
+        errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX));
+    }
+    if !value.strip_prefix("*.").is_some_and(is_subdomain) {
+        errs.push(regex_error(
+            WILDCARD_DNS1123_SUBDOMAIN_MSG,
+            &format!("\\*\\.{DNS1123_LABEL_FMT}(\\.{DNS1123_LABEL_FMT})*"),
+            &["*.example.com"],
+        ));
+    }
+    errs
+}
+
+/// `IsDomainPrefixedPath` at `path` (IngressClass `spec.controller`: `example.com/name`).
+pub fn domain_prefixed_path(path: &str, value: &str) -> Vec<Cause> {
+    if value.is_empty() {
+        return vec![required(path, "")];
+    }
+    let Some((host, rest)) = value
+        .split_once('/')
+        .filter(|(h, r)| !h.is_empty() && !r.is_empty())
+    else {
+        return vec![invalid_str(
+            path,
+            value,
+            "must be a domain-prefixed path (such as \"acme.io/foo\")",
+        )];
+    };
+    let mut causes = each(path, host, dns1123_subdomain(host));
+    let http_path_char = |c: char| c.is_ascii_alphanumeric() || "/-._~%!$&'()*+,;=:".contains(c);
+    if !rest.chars().all(http_path_char) {
+        causes.push(invalid_str(
+            path,
+            rest,
+            &regex_error("Invalid path", HTTP_PATH_FMT, &[]),
+        ));
+    }
+    causes
+}
+
+/// An IP address as Go's `netutils.ParseIPSloppy` reads it (IPv4 parts may have leading zeros).
+pub fn parse_ip(value: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = value.parse() {
+        return Some(ip);
+    }
+    let parts: Vec<&str> = value.split('.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    for (o, p) in octets.iter_mut().zip(&parts) {
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        *o = p.parse().ok()?;
+    }
+    Some(std::net::IpAddr::from(octets))
+}
+
+/// A CIDR (`10.0.0.0/8`, `2001:db8::/64`) as `netutils.ParseCIDRSloppy` reads it: the address
+/// and the prefix length.
+pub fn parse_cidr(value: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (ip, bits) = value.split_once('/')?;
+    let ip = parse_ip(ip)?;
+    if bits.is_empty() || !bits.bytes().all(|c| c.is_ascii_digit()) || bits.len() > 3 {
+        return None;
+    }
+    let bits: u8 = bits.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    (bits <= max).then_some((ip, bits))
+}
+
+/// The network address of `ip/bits` as a 128-bit number (IPv4 mapped into the low bits).
+pub fn network(ip: std::net::IpAddr, bits: u8) -> u128 {
+    let (value, width) = match ip {
+        std::net::IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32u8),
+        std::net::IpAddr::V6(v6) => (u128::from(v6), 128u8),
+    };
+    let host_bits = u32::from(width - bits);
+    if host_bits >= 128 {
+        0
+    } else {
+        value >> host_bits << host_bits
+    }
+}
+
+/// kube's message for a CIDR that does not parse (`IsValidCIDRForLegacyField`).
+pub const INVALID_CIDR: &str = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)";
 
 /// `IsDNS1035Label` (Service names).
 pub fn dns1035_label(value: &str) -> Vec<String> {

@@ -3,20 +3,27 @@
 //!
 //! `decode` checks a built-in body against its Go type (400s and unknown fields);
 //! `objectmeta` holds the rules every type shares; one module per group (`core/` with a file
-//! per type family, `apps`, `batch`, `rbac`, `others`) holds the per-type rules. The entry points
-//! return `Cause`s for the 422 Invalid answer; an empty list means valid.
+//! per type family, `admission`, `apps`, `autoscaling`, `batch`, `discovery`, `networking`, `rbac`,
+//! `storage`, `others`) holds the per-type rules. The entry points return `Cause`s for the 422
+//! Invalid answer; an empty list means valid.
 //!
-//! Types without rules of their own here get ObjectMeta validation only: see `depth`.
+//! `type_create` is the one list of the types with rules of their own; the others get
+//! ObjectMeta validation only (`depth` reads the same list).
 
+pub mod admission;
 pub mod apps;
+pub mod autoscaling;
 pub mod batch;
 pub mod core;
 pub mod decode;
+pub mod discovery;
 pub mod field;
+pub mod networking;
 pub mod objectmeta;
 pub mod others;
 pub mod rbac;
 pub mod selector;
+pub mod storage;
 
 use serde_json::Value;
 
@@ -38,38 +45,26 @@ fn name_rule(info: &ResourceInfo) -> NameRule {
 }
 
 /// Whether this module has rules for the type beyond ObjectMeta (the others get ObjectMeta
-/// validation only; listed by a test).
+/// validation only; listed by a test). Reads `type_create`, the one list.
 #[cfg(test)]
 pub fn depth(group: &str, kind: &str) -> bool {
-    matches!(
-        (group, kind),
-        (
-            "",
-            "ConfigMap" | "Secret" | "Pod" | "Service" | "Namespace" | "ServiceAccount"
-        ) | (
-            "apps",
-            "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet"
-        ) | ("batch", "Job" | "CronJob")
-            | (
-                "rbac.authorization.k8s.io",
-                "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
-            )
-            | ("coordination.k8s.io", "Lease")
-            | ("policy", "PodDisruptionBudget")
-            | ("networking.k8s.io", "Ingress" | "NetworkPolicy")
-    )
+    type_create(group, kind, &Value::Null).is_some()
 }
 
-/// The type's own create rules (without ObjectMeta).
-fn type_create(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
-    match (info.group.as_str(), info.kind.as_str()) {
+/// The type's own create rules (without ObjectMeta); None for a type without rules of its own.
+/// Every rule tolerates any JSON (`depth` calls them with null).
+fn type_create(group: &str, kind: &str, obj: &Value) -> Option<Vec<Cause>> {
+    Some(match (group, kind) {
         ("", "ConfigMap") => core::configmap::validate(obj),
         ("", "Secret") => core::secret::validate(obj),
         ("", "Pod") => core::pod::validate(obj),
         ("", "Service") => core::service::validate(obj),
+        ("", "PersistentVolume") => core::volume::validate_pv(obj),
+        ("", "PersistentVolumeClaim") => core::volume::validate_pvc(obj),
         ("apps", kind @ ("Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")) => {
             apps::validate(kind, obj)
         }
+        ("autoscaling", "HorizontalPodAutoscaler") => autoscaling::validate_hpa(obj),
         ("batch", "Job") => batch::validate_job(obj),
         ("batch", "CronJob") => batch::validate_cronjob(obj),
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => rbac::validate_role(obj),
@@ -77,15 +72,33 @@ fn type_create(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rbac::validate_binding(obj, true),
         ("coordination.k8s.io", "Lease") => others::validate_lease(obj),
         ("policy", "PodDisruptionBudget") => others::validate_pdb(obj),
-        ("networking.k8s.io", "NetworkPolicy") => others::validate_network_policy(obj),
-        ("networking.k8s.io", "Ingress") => others::validate_ingress(obj),
-        _ => Vec::new(),
-    }
+        ("scheduling.k8s.io", "PriorityClass") => others::validate_priority_class(obj),
+        ("networking.k8s.io", "NetworkPolicy") => networking::validate_network_policy(obj),
+        ("networking.k8s.io", "Ingress") => networking::validate_ingress(obj),
+        ("networking.k8s.io", "IngressClass") => networking::validate_ingress_class(obj),
+        ("storage.k8s.io", "StorageClass") => storage::validate_storage_class(obj),
+        ("storage.k8s.io", "CSIDriver") => storage::validate_csi_driver(obj),
+        ("storage.k8s.io", "VolumeAttachment") => storage::validate_volume_attachment(obj),
+        ("discovery.k8s.io", "EndpointSlice") => discovery::validate_endpoint_slice(obj),
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration") => {
+            admission::validate_webhook_configuration(obj, false)
+        }
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration") => {
+            admission::validate_webhook_configuration(obj, true)
+        }
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => {
+            admission::validate_admission_policy(obj)
+        }
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
+            admission::validate_admission_policy_binding(obj)
+        }
+        _ => return None,
+    })
 }
 
 /// Validation of a new object (`Validate` of its strategy plus `ValidateObjectMeta`).
 pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
-    let mut causes = type_create(info, obj);
+    let mut causes = type_create(&info.group, &info.kind, obj).unwrap_or_default();
     causes.extend(objectmeta::validate(obj, info.namespaced, name_rule(info)));
     causes
 }
@@ -107,14 +120,30 @@ pub fn validate_update(info: &ResourceInfo, new: &Value, old: &Value, sub: Sub) 
         ("apps", kind @ ("Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")) => {
             apps::validate_update(kind, new, old)
         }
+        ("", "PersistentVolume") => core::volume::validate_pv_update(new, old),
+        ("", "PersistentVolumeClaim") => core::volume::validate_pvc_update(new, old),
+        ("autoscaling", "HorizontalPodAutoscaler") => autoscaling::validate_hpa_update(new, old),
         ("batch", "Job") => batch::validate_job_update(new, old),
+        ("networking.k8s.io", "Ingress") => networking::validate_ingress_update(new, old),
+        ("networking.k8s.io", "IngressClass") => {
+            networking::validate_ingress_class_update(new, old)
+        }
+        ("scheduling.k8s.io", "PriorityClass") => others::validate_priority_class_update(new, old),
+        ("storage.k8s.io", "StorageClass") => storage::validate_storage_class_update(new, old),
+        ("storage.k8s.io", "CSIDriver") => storage::validate_csi_driver_update(new, old),
+        ("storage.k8s.io", "VolumeAttachment") => {
+            storage::validate_volume_attachment_update(new, old)
+        }
+        ("discovery.k8s.io", "EndpointSlice") => {
+            discovery::validate_endpoint_slice_update(new, old)
+        }
         ("rbac.authorization.k8s.io", "RoleBinding") => {
             rbac::validate_binding_update(new, old, false)
         }
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
             rbac::validate_binding_update(new, old, true)
         }
-        _ => type_create(info, new),
+        (group, kind) => type_create(group, kind, new).unwrap_or_default(),
     });
     causes
 }

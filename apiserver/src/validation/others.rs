@@ -1,16 +1,14 @@
-//! Smaller types' validation: coordination Lease, policy PodDisruptionBudget, networking
-//! Ingress and NetworkPolicy basics.
+//! Smaller types' validation: coordination Lease, policy PodDisruptionBudget, scheduling
+//! PriorityClass.
 
 use serde_json::Value;
 
-use super::field::{self, arr_of, child, index, str_of};
+use super::field::{self, child};
 use super::selector;
 use crate::status::Cause;
 
-/// NetworkPolicy policyTypes, in kube's order.
-pub const POLICY_TYPES: [&str; 2] = ["Ingress", "Egress"];
-/// Ingress pathType values, in kube's order.
-pub const PATH_TYPES: [&str; 3] = ["Exact", "ImplementationSpecific", "Prefix"];
+/// PodDisruptionBudget `spec.unhealthyPodEvictionPolicy` values, sorted as kube lists them.
+pub const UNHEALTHY_POD_EVICTION_POLICIES: [&str; 2] = ["AlwaysAllow", "IfHealthyBudget"];
 
 /// `ValidateLeaseSpec`.
 pub fn validate_lease(obj: &Value) -> Vec<Cause> {
@@ -64,117 +62,104 @@ pub fn validate_pdb(obj: &Value) -> Vec<Cause> {
     if let Some(s) = spec.get("selector").filter(|s| !s.is_null()) {
         causes.extend(selector::validate(s, "spec.selector"));
     }
-    causes
-}
-
-/// NetworkPolicy basics: podSelector, peer selectors, ports and policyTypes.
-pub fn validate_network_policy(obj: &Value) -> Vec<Cause> {
-    let null = Value::Null;
-    let spec = obj.get("spec").unwrap_or(&null);
-    let mut causes = Vec::new();
-    if let Some(s) = spec.get("podSelector") {
-        causes.extend(selector::validate(s, "spec.podSelector"));
-    }
-    for (dir, peers) in [("ingress", "from"), ("egress", "to")] {
-        for (i, rule) in arr_of(spec, dir).iter().enumerate() {
-            let at = index(&child("spec", dir), i);
-            for (j, port) in arr_of(rule, "ports").iter().enumerate() {
-                let pat = index(&child(&at, "ports"), j);
-                if let Some(proto) = port.get("protocol").filter(|v| !v.is_null())
-                    && !proto
-                        .as_str()
-                        .is_some_and(|s| super::core::pod::PROTOCOLS.contains(&s))
-                {
-                    causes.push(field::not_supported(
-                        &child(&pat, "protocol"),
-                        proto,
-                        &super::core::pod::PROTOCOLS,
-                    ));
-                }
-                match port.get("port") {
-                    Some(v @ Value::Number(_)) => {
-                        causes.extend(field::port_number(&child(&pat, "port"), v))
-                    }
-                    Some(Value::String(s)) => {
-                        causes.extend(field::each(&child(&pat, "port"), s, field::port_name(s)));
-                    }
-                    _ => {}
-                }
-            }
-            for (j, peer) in arr_of(rule, peers).iter().enumerate() {
-                let pat = index(&child(&at, peers), j);
-                let set = ["podSelector", "namespaceSelector", "ipBlock"]
-                    .iter()
-                    .filter(|f| peer.get(**f).is_some_and(|v| !v.is_null()))
-                    .count();
-                if set == 0 {
-                    causes.push(field::required(&pat, "must specify a peer"));
-                }
-                for f in ["podSelector", "namespaceSelector"] {
-                    if let Some(s) = peer.get(f).filter(|v| !v.is_null()) {
-                        causes.extend(selector::validate(s, &child(&pat, f)));
-                    }
-                }
-            }
-        }
-    }
-    for (i, t) in arr_of(spec, "policyTypes").iter().enumerate() {
-        if !t.as_str().is_some_and(|s| POLICY_TYPES.contains(&s)) {
-            causes.push(field::not_supported(
-                &index("spec.policyTypes", i),
-                t,
-                &POLICY_TYPES,
-            ));
-        }
+    if let Some(p) = set("unhealthyPodEvictionPolicy")
+        && !p
+            .as_str()
+            .is_some_and(|s| UNHEALTHY_POD_EVICTION_POLICIES.contains(&s))
+    {
+        causes.push(field::not_supported(
+            "spec.unhealthyPodEvictionPolicy",
+            p,
+            &UNHEALTHY_POD_EVICTION_POLICIES,
+        ));
     }
     causes
 }
 
-/// Ingress basics: every path's pathType and backend.
-pub fn validate_ingress(obj: &Value) -> Vec<Cause> {
-    let null = Value::Null;
-    let spec = obj.get("spec").unwrap_or(&null);
+/// Names starting with this are reserved for the system's priority classes.
+const SYSTEM_PRIORITY_PREFIX: &str = "system-";
+/// `HighestUserDefinablePriority`: user classes may not go above one billion.
+const HIGHEST_USER_PRIORITY: i64 = 1_000_000_000;
+/// The system priority classes kube-apiserver creates (name, value); neither is the global
+/// default (`SystemPriorityClasses`).
+const SYSTEM_PRIORITY_CLASSES: [(&str, i64); 2] = [
+    ("system-node-critical", 2_000_001_000),
+    ("system-cluster-critical", 2_000_000_000),
+];
+/// PriorityClass (and Pod) `preemptionPolicy` values, in kube's order.
+pub const PREEMPTION_POLICIES: [&str; 2] = ["PreemptLowerPriority", "Never"];
+
+/// `IsKnownSystemPriorityClass`: why `name` is not one of the system classes as kube defines it.
+fn system_priority_class_error(name: &str, value: i64, global_default: bool) -> Option<String> {
+    let Some((known, known_value)) = SYSTEM_PRIORITY_CLASSES.iter().find(|(n, _)| *n == name)
+    else {
+        return Some(format!("{name} is not a known system priority class"));
+    };
+    if *known_value != value {
+        return Some(format!(
+            "value of {known} PriorityClass must be {known_value}"
+        ));
+    }
+    global_default.then(|| format!("globalDefault of {known} PriorityClass must be false"))
+}
+
+/// `ValidatePriorityClass` (without ObjectMeta): reserved `system-` names, the user maximum and
+/// the preemption policy.
+pub fn validate_priority_class(obj: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
-    for (i, rule) in arr_of(spec, "rules").iter().enumerate() {
-        let at = index("spec.rules", i);
-        let host = str_of(rule, "host");
-        if !host.is_empty() {
-            let checked = host.strip_prefix("*.").unwrap_or(host);
-            causes.extend(field::each(
-                &child(&at, "host"),
-                host,
-                field::dns1123_subdomain(checked),
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let value = obj.get("value").and_then(Value::as_i64).unwrap_or(0);
+    let global_default = obj.get("globalDefault") == Some(&Value::Bool(true));
+    if name.starts_with(SYSTEM_PRIORITY_PREFIX) {
+        if let Some(error) = system_priority_class_error(name, value, global_default) {
+            causes.push(field::forbidden(
+                "metadata.name",
+                &format!(
+                    "priority class names with '{SYSTEM_PRIORITY_PREFIX}' prefix are reserved for system use only. error: {error}"
+                ),
             ));
         }
-        for (j, path) in arr_of(rule.get("http").unwrap_or(&null), "paths")
-            .iter()
-            .enumerate()
-        {
-            let pat = index(&child(&at, "http.paths"), j);
-            match path.get("pathType").filter(|v| !v.is_null()) {
-                None => causes.push(field::required(
-                    &child(&pat, "pathType"),
-                    "pathType must be specified",
-                )),
-                Some(t) if !t.as_str().is_some_and(|s| PATH_TYPES.contains(&s)) => {
-                    causes.push(field::not_supported(
-                        &child(&pat, "pathType"),
-                        t,
-                        &PATH_TYPES,
-                    ));
-                }
-                Some(t) => {
-                    let p = str_of(path, "path");
-                    if t.as_str() != Some("ImplementationSpecific") && !p.starts_with('/') {
-                        causes.push(field::invalid_str(
-                            &child(&pat, "path"),
-                            p,
-                            "must be an absolute path",
-                        ));
-                    }
-                }
-            }
+    } else if value > HIGHEST_USER_PRIORITY {
+        causes.push(field::forbidden(
+            "value",
+            &format!("maximum allowed value of a user defined priority is {HIGHEST_USER_PRIORITY}"),
+        ));
+    }
+    if let Some(p) = obj.get("preemptionPolicy").filter(|v| !v.is_null()) {
+        match p.as_str() {
+            Some(s) if PREEMPTION_POLICIES.contains(&s) => {}
+            Some("") => causes.push(field::required("preemptionPolicy", "")),
+            _ => causes.push(field::not_supported(
+                "preemptionPolicy",
+                p,
+                &PREEMPTION_POLICIES,
+            )),
         }
+    }
+    causes
+}
+
+/// `ValidatePriorityClassUpdate` (without ObjectMeta): `value` and `preemptionPolicy` are
+/// immutable. kube checks nothing else on update.
+pub fn validate_priority_class_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let value = |o: &Value| o.get("value").and_then(Value::as_i64).unwrap_or(0);
+    if value(new) != value(old) {
+        causes.push(field::forbidden(
+            "value",
+            "may not be changed in an update.",
+        ));
+    }
+    let policy = |o: &Value| o.get("preemptionPolicy").cloned().unwrap_or(Value::Null);
+    if policy(new) != policy(old) {
+        causes.push(field::invalid(
+            "preemptionPolicy",
+            &policy(new),
+            "field is immutable",
+        ));
     }
     causes
 }

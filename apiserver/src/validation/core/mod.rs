@@ -4,3 +4,4 @@ pub mod configmap;
 pub mod pod;
 pub mod secret;
 pub mod service;
+pub mod volume;

@@ -27,7 +27,7 @@ const MAX_INT32: i64 = i32::MAX as i64;
 const POD_UPDATE_FORBIDDEN: &str = "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
 
 /// A Quantity's value as a float, for comparing requests with limits.
-fn quantity_value(q: &str) -> Option<f64> {
+pub(crate) fn quantity_value(q: &str) -> Option<f64> {
     check_quantity(q).ok()?;
     let body = q.trim();
     let num_end = body
