@@ -2,6 +2,7 @@
 //! budget (counted exactly at the mock), lost sessions recreated, failures that no retry can
 //! fix, and a HolmesGPT-API nobody listens on.
 
+use controllers::api::AIAnalysis;
 use controllers::api::AIAnalysisPhase::*;
 use fixtures::eventually;
 use hapi_mock::Endpoint;
@@ -37,7 +38,7 @@ async fn a_hapi_that_always_fails_is_retried_five_times_then_the_analysis_fails(
     assert!(message.contains("after 5 retries"), "{message}");
     assert!(message.contains("answered 500"), "{message}");
     // Investigating, five retry counts, Failed: each a state change of its own.
-    assert_eq!(t.writes_after("a500", 7).await, 7);
+    assert_eq!(t.status_writes_at_least::<AIAnalysis>("a500", 7).await, 7);
 }
 
 #[tokio::test]
@@ -145,12 +146,12 @@ async fn a_session_that_never_finishes_is_polled_without_resubmitting() {
         }
     })
     .await;
-    let aia = t.api().get("stall").await.unwrap();
+    let aia = t.api::<AIAnalysis>().get("stall").await.unwrap();
     assert_eq!(aia.phase(), Investigating);
     assert_eq!(t.mock("stall").await.count(Endpoint::Analyze), 1);
     assert_eq!(retries(&aia), 0);
     // Pending → Investigating and the session: polls write nothing.
-    assert_eq!(t.writes_after("stall", 2).await, 2);
+    assert_eq!(t.status_writes_at_least::<AIAnalysis>("stall", 2).await, 2);
 }
 
 #[tokio::test]

@@ -15,8 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::env::{
     CLOCK, DEFAULT_DEADLINE, DEFAULT_DEADLINE_CLOCK, MOVABLE_CLOCK, NO_CONTROLLER, SLOW_RETRY, T,
-    config, hapi_url, reason, session,
+    config, reason, session,
 };
+use crate::mock::hapi_url;
 
 /// How long a controller gets to sync its watch.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);

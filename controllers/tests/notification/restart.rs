@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use controllers::api::NotificationPhase::*;
+use controllers::api::NotificationRequest;
 use controllers::api::notificationrequest::{NotificationType, RetryPolicy};
 use controllers::notification::{self, CLAIM_ANNOTATION, Metrics, controller::INTERRUPTED};
 use fixtures::eventually;
@@ -14,7 +15,8 @@ use prometheus_client::registry::Registry;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::env::{NO_BREAKER, NO_CONTROLLER, T, at, attempts, config};
+use crate::channels::{at, attempts};
+use crate::env::{NO_BREAKER, NO_CONTROLLER, T, config};
 use crate::webhook::WEBHOOK;
 
 /// How long a controller gets to sync its watch.
@@ -38,7 +40,7 @@ async fn extra_reconciles_never_deliver_an_attempt_twice() {
         .with_retry_policy(policy);
     t.create(&nr).await;
     // Every label change is a watch event and so a reconcile, between and during rounds.
-    let api = t.api();
+    let api = t.api::<NotificationRequest>();
     for i in 0..20 {
         let patch = json!({"metadata": {"labels": {"poke": i.to_string()}}});
         api.patch("dup", &PatchParams::default(), &Patch::Merge(&patch))
@@ -94,7 +96,7 @@ async fn a_delivery_cut_off_by_a_restart_is_recorded_as_interrupted_and_not_rede
     })
     .await;
     // The round was claimed before anything was sent.
-    let claimed = t.api().get("restart").await.unwrap();
+    let claimed = t.api::<NotificationRequest>().get("restart").await.unwrap();
     assert_eq!(
         claimed
             .annotations()

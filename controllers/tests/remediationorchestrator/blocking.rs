@@ -164,7 +164,7 @@ async fn the_block_lifts_when_the_cooldown_ends() {
             .clock
             .advance(DEFAULT_BLOCKING_COOLDOWN + Duration::from_secs(60))
     );
-    t.sync(&name).await;
+    t.reconcile_now::<RemediationRequest>(&name).await;
     let done = t.wait_phase(&name, Completed).await;
     // The failures are remembered; the block is gone.
     let r = routing(&done);

@@ -5,13 +5,15 @@
 
 use apiserver::Match;
 use controllers::api::RemediationPhase::*;
+use controllers::api::RemediationRequest;
 use controllers::api::notificationrequest::{NotificationPriority, NotificationType};
 use controllers::api::{AIAnalysis, SignalProcessing, WorkflowExecution};
 use controllers::remediationorchestrator::CONTROLLER_NAME;
+use fixtures::is_controlled_by;
 use kube::ResourceExt as _;
 use kube::api::{DeleteParams, PostParams};
 
-use crate::env::{SP_DEADLINE, Scenario, T, failure, outcome, owned_by};
+use crate::env::{SP_DEADLINE, Scenario, T, failure, outcome};
 
 #[tokio::test]
 async fn a_failed_analysis_fails_the_request_and_escalates() {
@@ -28,7 +30,7 @@ async fn a_failed_analysis_fails_the_request_and_escalates() {
         "{reason}"
     );
     let nr = t.nr(&name, "escalation").await;
-    assert!(owned_by(&nr, &failed));
+    assert!(is_controlled_by(&nr, &failed));
     assert_eq!(nr.spec.type_, NotificationType::Escalation);
     // A critical signal escalates at Critical priority.
     assert_eq!(nr.spec.priority, NotificationPriority::Critical);
@@ -140,7 +142,7 @@ async fn a_lost_status_write_is_retried_without_creating_the_child_twice() {
     };
     // The first status write of the request (Pending → Processing) fails after its
     // SignalProcessing was created; the retry finds the child and must adopt it.
-    t.server()
+    t.own_server()
         .faults()
         .fail(
             Match::verb("update")
@@ -172,7 +174,7 @@ async fn a_lost_status_write_is_retried_without_creating_the_child_twice() {
         creates.contains(&409),
         "the retry met the existing child: {creates:?}"
     );
-    assert_eq!(t.server().faults().pending(), 0);
+    assert_eq!(t.own_server().faults().pending(), 0);
 }
 
 #[tokio::test]
@@ -191,7 +193,7 @@ async fn child_creation_errors_are_retried_until_the_api_server_recovers() {
         .unwrap()
         .reconcile_errors(CONTROLLER_NAME)
         .unwrap_or(0);
-    t.server()
+    t.own_server()
         .faults()
         .fail(
             Match::verb("create")
@@ -310,7 +312,7 @@ async fn a_conflicting_status_write_is_refetched_and_written_once() {
     };
     // The first status write (Pending → Processing) meets a concurrent writer (409): the
     // status path refetches and writes again; no transition is written twice or lost.
-    t.server()
+    t.own_server()
         .faults()
         .fail(
             Match::verb("update")
@@ -326,7 +328,7 @@ async fn a_conflicting_status_write_is_refetched_and_written_once() {
     t.wait_phase(&name, Completed).await;
     t.settled_notification(&name, "completion").await;
     // Pending → Processing → Analyzing → Completed: three successful writes.
-    assert_eq!(t.status_writes(&name).await, 3);
+    assert_eq!(t.status_writes::<RemediationRequest>(&name).await, 3);
     let conflicts = t
         .env
         .requests(Some(&t.ns))
@@ -362,7 +364,7 @@ async fn a_rejected_notification_does_not_hold_up_the_outcome() {
     };
     // Every notification create in this namespace is forbidden: retrying cannot change that,
     // so the request must still reach its outcome, without a notification reference.
-    t.server()
+    t.own_server()
         .faults()
         .fail(
             Match::verb("create")

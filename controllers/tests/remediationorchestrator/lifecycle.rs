@@ -5,15 +5,17 @@
 use controllers::api::RemediationPhase::*;
 use controllers::api::notificationrequest::NotificationType;
 use controllers::api::{
-    AIAnalysis, Environment, NotificationRequest, Phase as _, SignalProcessing, WorkflowExecution,
+    AIAnalysis, Environment, NotificationRequest, Phase as _, RemediationRequest, SignalProcessing,
+    WorkflowExecution,
 };
 use fixtures::eventually;
+use fixtures::is_controlled_by;
 use kube::ResourceExt as _;
 use kube::api::DeleteParams;
 
 use controllers::remediationorchestrator::config::DEFAULT_PROCESSING_TIMEOUT;
 
-use crate::env::{Scenario, T, outcome, owned_by};
+use crate::env::{Scenario, T, outcome};
 
 #[tokio::test]
 async fn a_request_goes_end_to_end_to_completed_through_four_owned_children() {
@@ -30,10 +32,14 @@ async fn a_request_goes_end_to_end_to_completed_through_four_owned_children() {
     let aia = t.aia(&name).await;
     let we = t.we(&name).await;
     let nr = t.nr(&name, "completion").await;
-    assert!(owned_by(&sp, &done), "{:?}", sp.owner_references());
-    assert!(owned_by(&aia, &done), "{:?}", aia.owner_references());
-    assert!(owned_by(&we, &done), "{:?}", we.owner_references());
-    assert!(owned_by(&nr, &done), "{:?}", nr.owner_references());
+    assert!(is_controlled_by(&sp, &done), "{:?}", sp.owner_references());
+    assert!(
+        is_controlled_by(&aia, &done),
+        "{:?}",
+        aia.owner_references()
+    );
+    assert!(is_controlled_by(&we, &done), "{:?}", we.owner_references());
+    assert!(is_controlled_by(&nr, &done), "{:?}", nr.owner_references());
     for ns in [
         sp.namespace(),
         aia.namespace(),
@@ -225,7 +231,7 @@ async fn exactly_one_status_write_per_phase_transition() {
     })
     .await;
     // Pending → Processing → Analyzing → Executing → Verifying → Completed.
-    assert_eq!(t.status_writes(&name).await, 5);
+    assert_eq!(t.status_writes::<RemediationRequest>(&name).await, 5);
 }
 
 #[tokio::test]
