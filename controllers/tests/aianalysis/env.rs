@@ -1,13 +1,11 @@
 //! The suites' declarations and the helpers their tests share.
 
-use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use controllers::aianalysis::{self, Config, Metrics};
 use controllers::api::{AIAnalysis, AIAnalysisPhase};
-use controllers::clock::Clock;
-use fixtures::{BoxError, FAST_ERROR_BACKOFF, Suite};
+use fixtures::{FAST_ERROR_BACKOFF, Suite, SuiteFamily};
 use hapi_mock::Requests;
 use manager::Backoff;
 
@@ -32,121 +30,35 @@ pub fn config(hapi_url: String) -> Config {
     }
 }
 
-/// A suite running the controller with the configuration `make` derives from the main one.
-/// The shared manager of the single-controller baseline runs the main suite's configuration
-/// only (scripts/single-bootstrap passes the same values, and ds-bootstrap's HAPI_URL); the
-/// other suites have a configuration, a registry or a clock of their own.
-fn suite_with(
-    name: &str,
-    make: impl Fn(Config) -> Result<Config, BoxError> + Send + Sync + 'static,
-) -> Suite {
-    let builder = Suite::builder(name).crd_dir(CRDS);
-    let builder = match name {
-        MAIN_SUITE => builder,
-        _ => builder.per_process_only("its controller has a configuration or registry of its own"),
-    };
-    builder
-        .controllers(move |setup| {
-            let metrics = Metrics::register(setup.registry);
-            let config = make(config(hapi_url()))?;
-            aianalysis::register(setup.manager, config, metrics, setup.audit.clone());
-            Ok(())
-        })
-        .build()
-}
-
-/// [`suite_with`] the main configuration changed by `tweak`.
-fn suite(name: &str, tweak: impl Fn(&mut Config) + Send + Sync + 'static) -> Suite {
-    suite_with(name, move |mut config| {
-        tweak(&mut config);
-        Ok(config)
-    })
-}
+/// The suites: the controller with the main configuration or a variation of it. The shared
+/// manager of the single-controller baseline runs the main configuration (scripts/single-
+/// bootstrap passes the same values, and ds-bootstrap's HAPI_URL).
+pub static FAMILY: SuiteFamily<Config> = SuiteFamily {
+    declare: |name| Suite::builder(name).crd_dir(CRDS),
+    base: |_| Ok(config(hapi_url())),
+    register: |setup, config| {
+        let metrics = Metrics::register(setup.registry);
+        aianalysis::register(setup.manager, config, metrics, setup.audit.clone());
+        Ok(())
+    },
+};
 
 /// The CRDs the controllers reconcile.
-const CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crds");
-/// Name of the suite most tests use.
-const MAIN_SUITE: &str = "aianalysis";
+pub const CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crds");
+/// Why a suite with a registry of its own skips in the baseline, where one manager serves all.
+const OWN_REGISTRY: &str = "its test reads a registry of its own";
 
 /// The suite most tests use.
-pub static SUITE: LazyLock<Suite> = LazyLock::new(|| suite(MAIN_SUITE, |_| ()));
+pub static SUITE: LazyLock<Suite> = LazyLock::new(|| FAMILY.suite("aianalysis"));
 
 /// A suite with a registry used by one test only, so its metric values are exact.
-pub static METRICS: LazyLock<Suite> = LazyLock::new(|| suite("aianalysis-metrics", |_| ()));
+pub static METRICS: LazyLock<Suite> =
+    LazyLock::new(|| FAMILY.variant("aianalysis-metrics", OWN_REGISTRY, |_, _| ()));
 
 /// A single-test suite whose test holds the controller's status write with a fault (faults are
 /// per server, so no other test's writes are held).
-pub static CONCURRENT: LazyLock<Suite> = LazyLock::new(|| suite("aianalysis-concurrent", |_| ()));
-
-/// A single-test suite whose transient HolmesGPT-API errors are retried after 10 minutes:
-/// longer than any test waits, so a test that finishes saw the deadline cut the wait short.
-pub static SLOW_RETRY: LazyLock<Suite> = LazyLock::new(|| {
-    let ten_minutes = Duration::from_secs(600);
-    let backoff = Backoff::new(ten_minutes, 2.0, ten_minutes, 0.0);
-    suite("aianalysis-slow-retry", move |c| c.retry_backoff = backoff)
-});
-
-/// The clock of [`MOVABLE_CLOCK`]'s controller, which its single test moves forward.
-pub static CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
-
-/// A single-test suite whose controller measures `timesOutAt` against [`CLOCK`].
-pub static MOVABLE_CLOCK: LazyLock<Suite> =
-    LazyLock::new(|| suite("aianalysis-movable-clock", |c| c.clock = CLOCK.clone()));
-
-/// The clock of [`DEFAULT_DEADLINE`]'s controller: a clock of its own, since [`CLOCK`]'s test
-/// moves time by hours and, under plain `cargo test`, runs in the same process.
-pub static DEFAULT_DEADLINE_CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
-
-/// A single-test suite for analyses without `timesOutAt`, on [`DEFAULT_DEADLINE_CLOCK`].
-pub static DEFAULT_DEADLINE: LazyLock<Suite> = LazyLock::new(|| {
-    suite("aianalysis-default-deadline", |c| {
-        c.clock = DEFAULT_DEADLINE_CLOCK.clone()
-    })
-});
-
-/// A suite whose HolmesGPT-API is a port nobody listens on: every call is a connection error.
-/// Port 1 (tcpmux) is privileged and unused on loopback: connecting is refused. A port freed
-/// by dropping a listener could be taken by another test process meanwhile.
-pub static UNREACHABLE: LazyLock<Suite> = LazyLock::new(|| {
-    suite("aianalysis-unreachable", |c| {
-        c.hapi_url = "http://127.0.0.1:1".into()
-    })
-});
-
-/// The approval policy of [`POLICY_FILE`]: Staging always needs review; low confidence in
-/// Staging makes two complete rules disagree, which Rego reports as an evaluation error.
-pub const FILE_POLICY: &str = r#"package aianalysis.approval
-import rego.v1
-default decision := "Approved"
-decision := "ManualReviewRequired" if input.environment == "Staging"
-decision := "Denied" if input.confidence < 0.7
-matched_rules := ["StagingAlwaysReviewed"] if input.environment == "Staging"
-"#;
-
-/// Where [`POLICY_FILE`]'s policy is written (per process).
-pub fn policy_path() -> PathBuf {
-    fixtures::target_dir()
-        .join("aianalysis-policies")
-        .join(format!("approval-{}.rego", std::process::id()))
-}
-
-/// A suite whose approval policy comes from a file.
-pub static POLICY_FILE: LazyLock<Suite> = LazyLock::new(|| {
-    suite_with("aianalysis-policy-file", |c| {
-        let path = policy_path();
-        std::fs::create_dir_all(path.parent().expect("a parent"))?;
-        std::fs::write(&path, FILE_POLICY)?;
-        Ok(c.with_policy_file(&path)?)
-    })
-});
-
-/// A suite without the controller: its test runs controllers of its own (restarts).
-pub static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| {
-    Suite::builder("aianalysis-restart")
-        .crd_dir(CRDS)
-        .per_process_only("its test starts and stops controllers of its own")
-        .build()
-});
+pub static CONCURRENT: LazyLock<Suite> =
+    LazyLock::new(|| FAMILY.variant("aianalysis-concurrent", OWN_REGISTRY, |_, _| ()));
 
 fixtures::test_view! {
     /// One test's view: its environment and its own namespace, with the shared helpers of

@@ -2,12 +2,24 @@
 //! budget (counted exactly at the mock), lost sessions recreated, failures that no retry can
 //! fix, and a HolmesGPT-API nobody listens on.
 
+use std::sync::LazyLock;
+
 use controllers::api::AIAnalysis;
 use controllers::api::AIAnalysisPhase::*;
-use fixtures::eventually;
+use fixtures::{Suite, eventually};
 use hapi_mock::Endpoint;
 
-use crate::env::{T, UNREACHABLE, reason, retries, session};
+use crate::env::{FAMILY, T, reason, retries, session};
+
+/// A suite whose HolmesGPT-API is a port nobody listens on: every call is a connection error.
+/// Port 1 (tcpmux) is privileged and unused on loopback: connecting is refused. A port freed
+/// by dropping a listener could be taken by another test process meanwhile.
+static UNREACHABLE: LazyLock<Suite> = LazyLock::new(|| {
+    let why = "its HolmesGPT-API is unreachable";
+    FAMILY.variant("aianalysis-unreachable", why, |c, _| {
+        c.hapi_url = "http://127.0.0.1:1".into()
+    })
+});
 
 #[tokio::test]
 async fn two_transient_errors_are_retried_and_the_third_submit_succeeds() {

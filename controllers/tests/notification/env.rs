@@ -33,16 +33,8 @@ pub const NO_BREAKER: BreakerConfig = BreakerConfig {
     open_for: Duration::ZERO,
 };
 
-/// A breaker that opens after 3 failures, for `open_for`.
-const fn breaker(open_for: Duration) -> BreakerConfig {
-    BreakerConfig {
-        failure_threshold: 3,
-        open_for,
-    }
-}
-
 /// A suite running the controller with `breaker`, or no controller (`None`).
-fn suite(name: &str, breaker: Option<BreakerConfig>) -> Suite {
+pub fn suite(name: &str, breaker: Option<BreakerConfig>) -> Suite {
     Suite::builder(name)
         .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
         .per_process_only(
@@ -64,23 +56,6 @@ pub static SUITE: LazyLock<Suite> = LazyLock::new(|| suite("notification", Some(
 /// A registry used by one test only, so its metric values are exact.
 pub static METRICS: LazyLock<Suite> =
     LazyLock::new(|| suite("notification-metrics", Some(NO_BREAKER)));
-/// A breaker that stays open for the whole test once tripped.
-pub static BREAKER_OPEN: LazyLock<Suite> = LazyLock::new(|| {
-    suite(
-        "notification-breaker-open",
-        Some(breaker(Duration::from_secs(3600))),
-    )
-});
-/// A breaker that lets a trial through soon after it opened.
-pub static BREAKER_TRIAL: LazyLock<Suite> = LazyLock::new(|| {
-    suite(
-        "notification-breaker-trial",
-        Some(breaker(Duration::from_millis(200))),
-    )
-});
-/// No controller: the test runs (and restarts) its own.
-pub static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| suite("notification-restart", None));
-
 /// A fast retry policy: `max` attempts, 10 ms then doubling, capped at 100 ms.
 pub fn fast(max: i32) -> RetryPolicy {
     RetryPolicy {

@@ -1,13 +1,14 @@
 //! Never the same attempt twice: not when extra watch events bring extra reconciles, and not
 //! when the controller stops in the middle of a delivery and a new one takes over.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use controllers::api::NotificationPhase::*;
 use controllers::api::NotificationRequest;
 use controllers::api::notificationrequest::{NotificationType, RetryPolicy};
 use controllers::notification::{self, CLAIM_ANNOTATION, Metrics, controller::INTERRUPTED};
-use fixtures::eventually;
+use fixtures::{Suite, eventually};
 use kube::ResourceExt as _;
 use kube::api::{Patch, PatchParams};
 use manager::RunningManager;
@@ -16,8 +17,11 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::channels::{at, attempts};
-use crate::env::{NO_BREAKER, NO_CONTROLLER, T, config};
+use crate::env::{NO_BREAKER, T, config, suite};
 use crate::webhook::WEBHOOK;
+
+/// No controller: the test runs (and restarts) its own.
+static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| suite("notification-restart", None));
 
 /// How long a controller gets to sync its watch.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);

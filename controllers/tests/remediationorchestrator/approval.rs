@@ -9,6 +9,7 @@ use controllers::api::notificationrequest::NotificationType;
 use controllers::remediationorchestrator::{
     APPROVAL_ANNOTATION, APPROVED, APPROVED_BY_ANNOTATION, REJECTED,
 };
+use fixtures::builtin::JobOutcome;
 use fixtures::{ApiExt as _, is_controlled_by};
 use kube::ResourceExt as _;
 
@@ -56,7 +57,7 @@ async fn approved_runs_the_workflow_to_completion() {
             .unwrap()
             .contains("approved by alice")
     );
-    t.finish_job(&name, true).await;
+    t.finish_job(&name, JobOutcome::Complete).await;
     let done = t.wait_phase(&name, Completed).await;
     assert_eq!(outcome(&done).as_deref(), Some("Remediated"));
     let events = t

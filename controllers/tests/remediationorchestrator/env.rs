@@ -20,6 +20,8 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::api::Api;
 use manager::Backoff;
 
+pub use crate::scenario::Scenario;
+
 /// Where execution Jobs run.
 pub const EXEC_NS: &str = "kubernaut-workflows";
 /// Requeue after a phase change in every controller of the suites: fast tests.
@@ -178,43 +180,6 @@ pub static CLOCK_GLOBAL: LazyLock<ClockSuite> =
 pub static CLOCK_COOLDOWN: LazyLock<ClockSuite> =
     LazyLock::new(|| ClockSuite::new("remediationorchestrator-clock-cooldown", true));
 
-/// The HolmesGPT-API mock's scenarios the suite uses, by the signal name that selects them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scenario {
-    /// A workflow with confidence 0.9: approved by policy.
-    Workflow,
-    /// A workflow with confidence 0.6: in Production, the policy asks for a human.
-    LowConfidence,
-    /// No workflow needed.
-    NoWorkflow,
-    /// HolmesGPT-API refuses the request (400): the analysis fails.
-    Rejected,
-    /// The investigation never finishes.
-    NeverFinishes,
-}
-
-impl Scenario {
-    /// The environment the signal is labelled with: Production where the approval policy
-    /// must ask a human (a critical Production signal is P0, and P0 in Production is always
-    /// reviewed), Staging everywhere else, so policy-approved workflows run on their own.
-    pub fn environment(self) -> &'static str {
-        match self {
-            Scenario::LowConfidence => "production",
-            _ => "staging",
-        }
-    }
-
-    pub fn signal_name(self) -> &'static str {
-        match self {
-            Scenario::Workflow => "HighMemoryUsage",
-            Scenario::LowConfidence => "mock-low-confidence",
-            Scenario::NoWorkflow => "mock-no-workflow",
-            Scenario::Rejected => "mock-rejected",
-            Scenario::NeverFinishes => "mock-never-finishes",
-        }
-    }
-}
-
 fixtures::test_view! {
     /// One test's view: its environment and its own namespace, with the shared helpers of
     /// [`fixtures::TestNamespace`]; these add the orchestrator's requests, its children and
@@ -272,19 +237,14 @@ impl T {
     }
 
     /// Plays the Job controller for request `rr`'s execution: waits until its Job runs, then
-    /// writes the Job's `Complete` (success) or `Failed` condition.
-    pub async fn finish_job(&self, rr: &str, success: bool) {
+    /// writes the condition the Job controller writes when it ends with `outcome`.
+    pub async fn finish_job(&self, rr: &str, outcome: JobOutcome) {
         let (we, running) = (format!("we-{rr}"), WorkflowExecutionPhase::Running);
         let we = self
             .wait_until(&we, "phase", WorkflowExecution::phase, running)
             .await;
         let job = we.status.and_then(|s| s.execution_ref).and_then(|r| r.name);
         let jobs: Api<Job> = self.api_in(&self.env.namespace_name(EXEC_NS));
-        let outcome = if success {
-            JobOutcome::Complete
-        } else {
-            JobOutcome::Failed
-        };
         finish_job(
             &jobs,
             &job.expect("a running execution names its Job"),
@@ -341,10 +301,6 @@ pub fn failure(rr: &RemediationRequest) -> (Option<RemediationPhase>, String) {
 
 /// The request's outcome.
 pub fn outcome(rr: &RemediationRequest) -> Option<String> {
-    rr.status
-        .as_ref()?
-        .completion_status
-        .as_ref()?
-        .outcome
-        .clone()
+    let completion = rr.status.as_ref()?.completion_status.as_ref()?;
+    completion.outcome.clone()
 }

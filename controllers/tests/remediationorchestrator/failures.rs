@@ -9,6 +9,7 @@ use controllers::api::RemediationRequest;
 use controllers::api::notificationrequest::{NotificationPriority, NotificationType};
 use controllers::api::{AIAnalysis, SignalProcessing, WorkflowExecution};
 use controllers::remediationorchestrator::CONTROLLER_NAME;
+use fixtures::builtin::JobOutcome;
 use fixtures::is_controlled_by;
 use kube::ResourceExt as _;
 use kube::api::{DeleteParams, PostParams};
@@ -56,7 +57,7 @@ async fn a_failed_job_fails_the_request_in_executing_and_escalates() {
     };
     let rr = t.create(&t.rr("job-fail", Scenario::Workflow)).await;
     let name = rr.name_any();
-    t.finish_job(&name, false).await;
+    t.finish_job(&name, JobOutcome::Failed).await;
     let failed = t.wait_phase(&name, Failed).await;
     let (phase, reason) = failure(&failed);
     assert_eq!(phase, Some(Executing));
@@ -271,7 +272,7 @@ async fn an_execution_locked_out_by_another_on_the_same_target_is_skipped() {
         .await
     );
     // The first one is unaffected.
-    t.finish_job(&first.name_any(), true).await;
+    t.finish_job(&first.name_any(), JobOutcome::Complete).await;
     t.wait_phase(&first.name_any(), Completed).await;
 }
 

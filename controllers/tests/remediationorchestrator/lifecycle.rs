@@ -8,6 +8,7 @@ use controllers::api::{
     AIAnalysis, Environment, NotificationRequest, Phase as _, RemediationRequest, SignalProcessing,
     WorkflowExecution,
 };
+use fixtures::builtin::JobOutcome;
 use fixtures::eventually;
 use fixtures::is_controlled_by;
 use kube::ResourceExt as _;
@@ -24,7 +25,7 @@ async fn a_request_goes_end_to_end_to_completed_through_four_owned_children() {
     };
     let rr = t.create(&t.rr("happy", Scenario::Workflow)).await;
     let name = rr.name_any();
-    t.finish_job(&name, true).await;
+    t.finish_job(&name, JobOutcome::Complete).await;
     let done = t.wait_phase(&name, Completed).await;
     assert_eq!(outcome(&done).as_deref(), Some("Remediated"));
 
@@ -215,7 +216,7 @@ async fn exactly_one_status_write_per_phase_transition() {
     };
     let rr = t.create(&t.rr("writes", Scenario::Workflow)).await;
     let name = rr.name_any();
-    t.finish_job(&name, true).await;
+    t.finish_job(&name, JobOutcome::Complete).await;
     t.wait_phase(&name, Completed).await;
     // Let the notification's delivery and the children's last changes wake the request: a
     // finished request must not write again.
@@ -239,7 +240,7 @@ async fn deleting_the_request_garbage_collects_its_children() {
     let Some(t) = T::new("gc").await else { return };
     let rr = t.create(&t.rr("gc", Scenario::Workflow)).await;
     let name = rr.name_any();
-    t.finish_job(&name, true).await;
+    t.finish_job(&name, JobOutcome::Complete).await;
     t.wait_phase(&name, Completed).await;
     t.rrs()
         .delete(&name, &DeleteParams::background())

@@ -8,7 +8,7 @@ use controllers::api::SignalProcessingPhase::Completed;
 use controllers::api::{SignalProcessing, SignalProcessingPhase};
 use controllers::clock::Clock;
 use controllers::signalprocessing::{self, Config, Metrics, Policies};
-use fixtures::{ApiExt as _, FAST_ERROR_BACKOFF, Suite};
+use fixtures::{ApiExt as _, FAST_ERROR_BACKOFF, Suite, SuiteFamily};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use manager::Backoff;
@@ -27,40 +27,25 @@ pub fn config(policies: Policies) -> Config {
 
 /// The CRDs the controllers reconcile.
 const CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crds");
-/// Name of the suite most tests use.
-const MAIN_SUITE: &str = "signalprocessing";
 
-/// A suite running the controller with the configuration `make` returns. Only the main suite
-/// runs in the single-controller baseline too: there the shared manager runs the controller
-/// with the main configuration (scripts/single-bootstrap passes it).
-fn suite_with(name: &str, make: impl Fn() -> Config + Send + Sync + 'static) -> Suite {
-    let builder = Suite::builder(name).crd_dir(CRDS);
-    let builder = match name {
-        MAIN_SUITE => builder,
-        _ => builder.per_process_only(
-            "its controller has a configuration of its own (injected faults, a movable clock, broken policies or a registry read for exact values)",
-        ),
-    };
-    builder
-        .controllers(move |setup| {
-            let metrics = Metrics::register(setup.registry);
-            signalprocessing::register(setup.manager, make(), metrics, setup.audit.clone());
-            Ok(())
-        })
-        .build()
-}
+/// The suites: the controller with the main configuration or a variation of it. Only the main
+/// suite runs in the single-controller baseline too: there the shared manager runs the main
+/// configuration (scripts/single-bootstrap passes it).
+static FAMILY: SuiteFamily<Config> = SuiteFamily {
+    declare: |name| Suite::builder(name).crd_dir(CRDS),
+    base: |_| Ok(config(Policies::builtin())),
+    register: |setup, config| {
+        let metrics = Metrics::register(setup.registry);
+        signalprocessing::register(setup.manager, config, metrics, setup.audit.clone());
+        Ok(())
+    },
+};
 
-/// [`suite_with`] the main configuration changed by `tweak`.
-fn suite(name: &str, tweak: impl Fn(&mut Config) + Send + Sync + 'static) -> Suite {
-    suite_with(name, move || {
-        let mut config = config(Policies::builtin());
-        tweak(&mut config);
-        config
-    })
-}
+/// Why a suite with a registry or API server of its own skips in the baseline.
+const OWN: &str = "its test reads a registry or injects faults of its own";
 
 /// The suite most tests use.
-pub static SUITE: LazyLock<Suite> = LazyLock::new(|| suite(MAIN_SUITE, |_| ()));
+pub static SUITE: LazyLock<Suite> = LazyLock::new(|| FAMILY.suite("signalprocessing"));
 
 /// A suite without the controller: its test starts controllers of its own (a restart makes
 /// a fresh controller reconcile every existing object, the completed ones included).
@@ -72,20 +57,24 @@ pub static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| {
 });
 
 /// A suite whose tests inject faults into their own API server.
-pub static FAULTS: LazyLock<Suite> = LazyLock::new(|| suite("signalprocessing-faults", |_| ()));
+pub static FAULTS: LazyLock<Suite> =
+    LazyLock::new(|| FAMILY.variant("signalprocessing-faults", OWN, |_, _| ()));
 
 /// A registry used by one test only, so its metric values are exact.
-pub static METRICS: LazyLock<Suite> = LazyLock::new(|| suite("signalprocessing-metrics", |_| ()));
+pub static METRICS: LazyLock<Suite> =
+    LazyLock::new(|| FAMILY.variant("signalprocessing-metrics", OWN, |_, _| ()));
 
 /// Another single-test registry, for the test that counts enrichment errors.
-pub static ERRORS: LazyLock<Suite> = LazyLock::new(|| suite("signalprocessing-errors", |_| ()));
+pub static ERRORS: LazyLock<Suite> =
+    LazyLock::new(|| FAMILY.variant("signalprocessing-errors", OWN, |_, _| ()));
 
 /// A single-test suite whose errors back off for 10 minutes: longer than any test waits, so a
 /// test that finishes saw the deadline cap the backoff, and counts every attempt exactly.
 pub static SLOW_RETRY: LazyLock<Suite> = LazyLock::new(|| {
     let ten_minutes = Duration::from_secs(600);
     let backoff = Backoff::new(ten_minutes, 2.0, ten_minutes, 0.0);
-    suite("signalprocessing-slow-retry", move |c| {
+    let why = "its errors back off for 10 minutes";
+    FAMILY.variant("signalprocessing-slow-retry", why, move |c, _| {
         c.error_backoff = backoff
     })
 });
@@ -95,7 +84,8 @@ pub static CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
 
 /// A single-test suite whose controller measures deadlines against [`CLOCK`].
 pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
-    suite("signalprocessing-movable-clock", |c| {
+    let why = "its controller reads a clock the test moves";
+    FAMILY.variant("signalprocessing-movable-clock", why, |c, _| {
         c.clock = CLOCK.clone()
     })
 });
@@ -127,8 +117,10 @@ pub static BROKEN_POLICY_DIR: LazyLock<PathBuf> = LazyLock::new(|| {
 
 /// A single-test suite running the broken policies, to see the documented fallback.
 pub static BROKEN_POLICIES: LazyLock<Suite> = LazyLock::new(|| {
-    suite_with("signalprocessing-broken-policies", || {
-        config(Policies::from_dir(&BROKEN_POLICY_DIR).expect("the broken policies still load"))
+    let why = "its controller runs broken policies";
+    FAMILY.try_variant("signalprocessing-broken-policies", why, |c, _| {
+        c.policies = Policies::from_dir(&BROKEN_POLICY_DIR)?;
+        Ok(())
     })
 });
 

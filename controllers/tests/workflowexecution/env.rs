@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use controllers::api::WorkflowExecutionPhase::Running;
 use controllers::api::{WorkflowExecution, WorkflowExecutionPhase};
-use controllers::clock::Clock;
 use controllers::workflowexecution::{self, Config, Metrics};
 use fixtures::builtin::terminated_job_pod;
-use fixtures::{ApiExt as _, FAST_ERROR_BACKOFF, Suite};
+use fixtures::{ApiExt as _, FAST_ERROR_BACKOFF, Suite, SuiteFamily};
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::Api;
 
@@ -21,87 +20,41 @@ pub const COOLDOWN: Duration = Duration::from_millis(300);
 /// The CRDs the controllers reconcile.
 const CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crds");
 
-/// A suite running the controller with the main configuration changed by `tweak`, on
-/// execution namespace `exec_ns` (per process in the cluster mode). `own` says why it
-/// differs from the main suite: the shared manager of the single-controller baseline runs
-/// the main suite's configuration only (scripts/single-bootstrap passes the same values).
-fn suite(
-    name: &str,
-    own: Option<&str>,
-    exec_ns: &'static str,
-    tweak: impl Fn(Config) -> Config + Send + Sync + 'static,
-) -> Suite {
-    let mut builder = Suite::builder(name).crd_dir(CRDS);
-    if let Some(why) = own {
-        builder = builder.per_process_only(why);
-    }
-    // The late namespace's test creates it itself, after the controller started.
-    if exec_ns != LATE_EXEC_NS {
-        builder = builder.namespace(exec_ns);
-    }
-    builder
-        .controllers(move |setup| {
-            let config = tweak(Config {
-                execution_namespace: setup.namespace_name(exec_ns),
-                cooldown: COOLDOWN,
-                phase_requeue: Duration::from_millis(10),
-                error_backoff: FAST_ERROR_BACKOFF,
-                ..Config::default()
-            });
-            let metrics = Metrics::register(setup.registry);
-            workflowexecution::register(setup.manager, config, metrics, setup.audit.clone());
-            Ok(())
+/// The suites: the controller with the main configuration or a variation of it. The shared
+/// manager of the single-controller baseline runs the main configuration (scripts/single-
+/// bootstrap passes the same values): one controller cannot also have a one-hour cooldown or
+/// watch a namespace that does not exist yet.
+pub static FAMILY: SuiteFamily<Config> = SuiteFamily {
+    declare: |name| Suite::builder(name).crd_dir(CRDS).namespace(EXEC_NS),
+    base: |setup| {
+        Ok(Config {
+            // In the cluster mode every process has its own copy of the namespace.
+            execution_namespace: setup.namespace_name(EXEC_NS),
+            cooldown: COOLDOWN,
+            phase_requeue: Duration::from_millis(10),
+            error_backoff: FAST_ERROR_BACKOFF,
+            ..Config::default()
         })
-        .build()
-}
+    },
+    register: |setup, config| {
+        let metrics = Metrics::register(setup.registry);
+        workflowexecution::register(setup.manager, config, metrics, setup.audit.clone());
+        Ok(())
+    },
+};
 
 /// The suite most tests use.
-pub static SUITE: LazyLock<Suite> =
-    LazyLock::new(|| suite("workflowexecution", None, EXEC_NS, |c| c));
+pub static SUITE: LazyLock<Suite> = LazyLock::new(|| FAMILY.suite("workflowexecution"));
 
 /// The execution namespace of [`LATE_NAMESPACE`], which its test creates late.
 pub const LATE_EXEC_NS: &str = "kubernaut-workflows-late";
 
-/// A suite whose execution namespace does not exist at start.
-pub static LATE_NAMESPACE: LazyLock<Suite> = LazyLock::new(|| {
-    let why = Some("its controller watches a namespace that does not exist yet");
-    suite("workflowexecution-late-namespace", why, LATE_EXEC_NS, |c| c)
-});
-
-/// A suite whose cooldown never ends within a test, to observe the Job being kept.
-pub static LONG_COOLDOWN: LazyLock<Suite> = LazyLock::new(|| {
-    let why = Some("its controller has a cooldown of an hour");
-    suite("workflowexecution-long-cooldown", why, EXEC_NS, |c| {
-        Config {
-            cooldown: Duration::from_secs(3600),
-            ..c
-        }
-    })
-});
-
 /// A suite with a registry used by one test only, so its metric values are exact even when
 /// tests share a process.
-pub static METRICS: LazyLock<Suite> =
-    LazyLock::new(|| suite("workflowexecution-metrics", None, EXEC_NS, |c| c));
+pub static METRICS: LazyLock<Suite> = LazyLock::new(|| FAMILY.suite("workflowexecution-metrics"));
 
 /// Another single-test suite, for a test that counts reconciles.
-pub static QUIET: LazyLock<Suite> =
-    LazyLock::new(|| suite("workflowexecution-quiet", None, EXEC_NS, |c| c));
-
-/// The clock of [`MOVABLE_CLOCK`]'s controller, which its single test moves forward.
-pub static CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
-
-/// A single-test suite whose controller measures deadlines against [`CLOCK`], so a test moves
-/// time past a deadline instead of waiting for it.
-pub static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
-    let why = Some("its controller reads a clock the test moves");
-    suite("workflowexecution-movable-clock", why, EXEC_NS, |c| {
-        Config {
-            clock: CLOCK.clone(),
-            ..c
-        }
-    })
-});
+pub static QUIET: LazyLock<Suite> = LazyLock::new(|| FAMILY.suite("workflowexecution-quiet"));
 
 fixtures::test_view! {
     /// One test's view: its environment and its own namespace, with the shared helpers of

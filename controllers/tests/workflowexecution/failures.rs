@@ -1,15 +1,29 @@
 //! Job failures and how each maps to the execution's phase and failureDetails.
 
+use std::sync::LazyLock;
+use std::time::Duration;
+
 use controllers::api::Time;
 use controllers::api::WorkflowExecution;
 use controllers::api::WorkflowExecutionPhase::*;
 use controllers::api::workflowexecution::FailureReason;
-use std::time::Duration;
-
-use fixtures::{ApiExt as _, condition_status};
+use controllers::clock::Clock;
+use fixtures::{ApiExt as _, Suite, condition_status};
 use kube::api::{DeleteParams, Patch, PatchParams};
 
-use crate::env::{CLOCK, MOVABLE_CLOCK, T};
+use crate::env::{FAMILY, T};
+
+/// The clock of [`MOVABLE_CLOCK`]'s controller, which its single test moves forward.
+static CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
+
+/// A single-test suite whose controller measures deadlines against [`CLOCK`], so a test moves
+/// time past a deadline instead of waiting for it.
+static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
+    let why = "its controller reads a clock the test moves";
+    FAMILY.variant("workflowexecution-movable-clock", why, |c, _| {
+        c.clock = CLOCK.clone()
+    })
+});
 
 #[tokio::test]
 async fn deadline_exceeded_job_fails_with_deadline_exceeded() {

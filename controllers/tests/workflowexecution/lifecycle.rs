@@ -1,15 +1,27 @@
 //! The happy path, phase by phase: Pending → Running → Completed, the Job the controller
 //! creates, its cooldown and deletion, and the finalizer.
 
+use std::sync::LazyLock;
+use std::time::Duration;
+
 use controllers::api::{FINALIZER, WorkflowExecution, WorkflowExecutionPhase::*};
 use controllers::workflowexecution::job::{
     ANNOTATION_TARGET, LABEL_WFE_NAME, LABEL_WFE_NAMESPACE, lock_name,
 };
-use fixtures::{ApiExt as _, condition_status, eventually};
+use fixtures::{ApiExt as _, Suite, condition_status, eventually};
 use kube::ResourceExt as _;
 use kube::api::DeleteParams;
 
-use crate::env::{LONG_COOLDOWN, QUIET, T};
+use crate::env::{FAMILY, QUIET, T};
+
+/// A suite whose cooldown never ends within a test, to observe the Job being kept.
+static LONG_COOLDOWN: LazyLock<Suite> = LazyLock::new(|| {
+    let why = "its controller has a cooldown of an hour";
+    let hour = Duration::from_secs(3600);
+    FAMILY.variant("workflowexecution-long-cooldown", why, move |c, _| {
+        c.cooldown = hour
+    })
+});
 
 #[tokio::test]
 async fn pending_creates_the_job_under_the_lock_name_and_runs() {

@@ -1,13 +1,23 @@
 //! What the controller tells the outside world: metrics on the process's own registry, audit
 //! events in DataStorage, and status writes that never lose a concurrent writer's change.
 
+use std::sync::LazyLock;
+
 use audit::EventOutcome;
 use controllers::api::WorkflowExecutionPhase::*;
-use fixtures::{ApiExt as _, eventually};
+use fixtures::{ApiExt as _, Suite, eventually};
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
-use crate::env::{LATE_EXEC_NS, LATE_NAMESPACE, METRICS, T};
+use crate::env::{FAMILY, LATE_EXEC_NS, METRICS, T};
+
+/// A suite whose execution namespace does not exist at start.
+static LATE_NAMESPACE: LazyLock<Suite> = LazyLock::new(|| {
+    let why = "its controller watches a namespace that does not exist yet";
+    FAMILY.variant("workflowexecution-late-namespace", why, |c, setup| {
+        c.execution_namespace = setup.namespace_name(LATE_EXEC_NS);
+    })
+});
 
 #[tokio::test]
 async fn metrics_count_every_reconcile_and_every_audit_event_exactly() {
