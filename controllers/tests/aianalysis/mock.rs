@@ -20,27 +20,35 @@ pub fn hapi_url() -> String {
 
 /// `GET /mock/requests?remediation_id=<id>` on the mock.
 pub async fn mock_requests(remediation_id: &str) -> Requests {
-    let url = format!("{}/mock/requests", hapi_url());
-    let response = test_http()
-        .get(url)
-        .query(&[("remediation_id", remediation_id)])
-        .send()
-        .await
-        .expect("the mock's inspection endpoint");
-    assert_eq!(response.status().as_u16(), 200);
+    let response = call(reqwest::Method::GET, "requests", remediation_id, 200).await;
     response.json().await.expect("a Requests body")
 }
 
 /// `POST /mock/release?remediation_id=<id>`: lets a `mock-held` analysis complete.
 pub async fn release(remediation_id: &str) {
-    let url = format!("{}/mock/release", hapi_url());
+    call(reqwest::Method::POST, "release", remediation_id, 204).await;
+}
+
+/// `<method> /mock/<endpoint>?remediation_id=<id>`, which must answer `status`.
+async fn call(
+    method: reqwest::Method,
+    endpoint: &str,
+    remediation_id: &str,
+    status: u16,
+) -> reqwest::Response {
+    let url = format!("{}/mock/{endpoint}", hapi_url());
     let response = test_http()
-        .post(url)
+        .request(method, url)
         .query(&[("remediation_id", remediation_id)])
         .send()
         .await
-        .expect("the mock's release endpoint");
-    assert_eq!(response.status().as_u16(), 204);
+        .unwrap_or_else(|e| panic!("the mock's {endpoint} endpoint: {e}"));
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "the mock's {endpoint} endpoint"
+    );
+    response
 }
 
 /// An HTTP client for the tests' own calls to the mock: bounded, so a stalled mock fails the
