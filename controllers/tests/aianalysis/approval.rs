@@ -1,11 +1,47 @@
 //! Analyzing: the Rego approval policy (the shipped one, and one loaded from a file) decides
 //! between Approved, ManualReviewRequired and Denied.
 
+use std::path::PathBuf;
+use std::sync::LazyLock;
+
 use controllers::api::AIAnalysisPhase::*;
 use controllers::api::aianalysis::ApprovalDecision;
 use controllers::api::{AIAnalysis, Environment, Priority};
+use fixtures::Suite;
 
-use crate::env::{POLICY_FILE, T, policy_path, reason};
+use crate::env::{FAMILY, T, reason};
+
+/// The approval policy of [`POLICY_FILE`]: Staging always needs review; low confidence in
+/// Staging makes two complete rules disagree, which Rego reports as an evaluation error.
+const FILE_POLICY: &str = r#"package aianalysis.approval
+import rego.v1
+default decision := "Approved"
+decision := "ManualReviewRequired" if input.environment == "Staging"
+decision := "Denied" if input.confidence < 0.7
+matched_rules := ["StagingAlwaysReviewed"] if input.environment == "Staging"
+"#;
+
+/// Where [`POLICY_FILE`]'s policy is written (per process).
+fn policy_path() -> PathBuf {
+    fixtures::target_dir()
+        .join("aianalysis-policies")
+        .join(format!("approval-{}.rego", std::process::id()))
+}
+
+/// A suite whose approval policy comes from a file.
+static POLICY_FILE: LazyLock<Suite> = LazyLock::new(|| {
+    FAMILY.try_variant(
+        "aianalysis-policy-file",
+        "its approval policy is a file",
+        |c, _| {
+            let path = policy_path();
+            std::fs::create_dir_all(path.parent().expect("a parent"))?;
+            std::fs::write(&path, FILE_POLICY)?;
+            *c = std::mem::take(c).with_policy_file(&path)?;
+            Ok(())
+        },
+    )
+});
 
 fn decision(aia: &AIAnalysis) -> (bool, ApprovalDecision, Vec<String>) {
     let approval = aia.status.clone().unwrap().approval.unwrap();

@@ -3,12 +3,26 @@
 //! fix, a HolmesGPT-API nobody listens on; and an API server that fails the write recording
 //! what HolmesGPT-API answered.
 
+use std::sync::LazyLock;
+
 use apiserver::Match;
+use controllers::api::AIAnalysis;
 use controllers::api::AIAnalysisPhase::*;
-use fixtures::eventually;
+use fixtures::{Suite, eventually};
 use hapi_mock::Endpoint;
 
-use crate::env::{T, UNREACHABLE, reason, release, retries, session};
+use crate::env::{FAMILY, T, reason, retries, session};
+use crate::mock::release;
+
+/// A suite whose HolmesGPT-API is a port nobody listens on: every call is a connection error.
+/// Port 1 (tcpmux) is privileged and unused on loopback: connecting is refused. A port freed
+/// by dropping a listener could be taken by another test process meanwhile.
+static UNREACHABLE: LazyLock<Suite> = LazyLock::new(|| {
+    let why = "its HolmesGPT-API is unreachable";
+    FAMILY.variant("aianalysis-unreachable", why, |c, _| {
+        c.hapi_url = "http://127.0.0.1:1".into()
+    })
+});
 
 #[tokio::test]
 async fn two_transient_errors_are_retried_and_the_third_submit_succeeds() {
@@ -39,7 +53,7 @@ async fn a_hapi_that_always_fails_is_retried_five_times_then_the_analysis_fails(
     assert!(message.contains("after 5 retries"), "{message}");
     assert!(message.contains("answered 500"), "{message}");
     // Investigating, five retry counts, Failed: each a state change of its own.
-    assert_eq!(t.writes_after("a500", 7).await, 7);
+    assert_eq!(t.status_writes_at_least::<AIAnalysis>("a500", 7).await, 7);
 }
 
 #[tokio::test]
@@ -147,12 +161,12 @@ async fn a_session_that_never_finishes_is_polled_without_resubmitting() {
         }
     })
     .await;
-    let aia = t.api().get("stall").await.unwrap();
+    let aia = t.api::<AIAnalysis>().get("stall").await.unwrap();
     assert_eq!(aia.phase(), Investigating);
     assert_eq!(t.mock("stall").await.count(Endpoint::Analyze), 1);
     assert_eq!(retries(&aia), 0);
     // Pending → Investigating and the session: polls write nothing.
-    assert_eq!(t.writes_after("stall", 2).await, 2);
+    assert_eq!(t.status_writes_at_least::<AIAnalysis>("stall", 2).await, 2);
 }
 
 #[tokio::test]

@@ -1,16 +1,17 @@
 //! The happy paths end to end through the shared mock: finalizer, phases, status contents,
 //! deletion, and one status write per state change.
 
+use controllers::api::AIAnalysis;
 use controllers::api::AIAnalysisPhase::*;
 use controllers::api::FINALIZER;
 use controllers::api::aianalysis::{ApprovalDecision, EnrichmentResults};
-use fixtures::eventually;
+use fixtures::{condition_status, eventually};
 use hapi_mock::Endpoint;
 use kube::ResourceExt as _;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
 
-use crate::env::{T, ready, reason, retries, session};
+use crate::env::{T, reason, retries, session};
 
 #[tokio::test]
 async fn a_confident_workflow_in_production_completes_approved() {
@@ -40,7 +41,7 @@ async fn a_confident_workflow_in_production_completes_approved() {
         Some("policies/aianalysis/approval.rego")
     );
     assert_eq!(reason(&done), "WorkflowSelected");
-    assert_eq!(ready(&done).as_deref(), Some("True"));
+    assert_eq!(condition_status(&done, "Ready").as_deref(), Some("True"));
     assert!(status.start_time.is_some() && status.completed_at.is_some());
     assert_eq!(retries(&done), 0);
     // The session the result came from stays recorded.
@@ -88,7 +89,7 @@ async fn the_finalizer_is_added_before_anything_else() {
     };
     // A session that never finishes keeps the object in Investigating.
     t.create(&t.aia("fin", "mock-never-finishes")).await;
-    let api = t.api();
+    let api = t.api::<AIAnalysis>();
     let aia = eventually("the finalizer", || async {
         let aia = api.get("fin").await.map_err(|e| e.to_string())?;
         if aia.finalizers().iter().any(|f| f == FINALIZER) {
@@ -109,7 +110,7 @@ async fn deleting_a_completed_analysis_removes_the_finalizer_and_the_object() {
         return;
     };
     t.run(&t.aia("del", "HighMemoryUsage"), Completed).await;
-    t.api()
+    t.api::<AIAnalysis>()
         .delete("del", &DeleteParams::default())
         .await
         .expect("delete");
@@ -122,7 +123,7 @@ async fn deleting_an_investigation_in_progress_stops_it() {
         return;
     };
     t.create(&t.aia("busy", "mock-never-finishes")).await;
-    let api = t.api();
+    let api = t.api::<AIAnalysis>();
     eventually("a session in status", || async {
         let aia = api.get("busy").await.map_err(|e| e.to_string())?;
         session(&aia).ok_or_else(|| "no session yet".to_owned())
@@ -137,7 +138,7 @@ async fn deleting_an_investigation_in_progress_stops_it() {
 }
 
 async fn gone(t: &T, name: &str) {
-    let api = t.api();
+    let api = t.api::<AIAnalysis>();
     eventually(&format!("AIAnalysis {name} to be gone"), || async {
         match api.get_opt(name).await {
             Ok(None) => Ok(()),
@@ -166,7 +167,7 @@ async fn no_workflow_needed_completes_straight_from_investigating() {
         "no policy without a workflow"
     );
     // Pending → Investigating, session, → Completed: three writes, never Analyzing.
-    assert_eq!(t.writes_after("nowf", 3).await, 3);
+    assert_eq!(t.status_writes_at_least::<AIAnalysis>("nowf", 3).await, 3);
 }
 
 #[tokio::test]
@@ -177,7 +178,7 @@ async fn one_status_write_per_state_change() {
     t.run(&t.aia("writes", "HighMemoryUsage"), Completed).await;
     // Investigating, session recorded, Analyzing, Completed: nothing else (polls that find the
     // session still running write nothing).
-    assert_eq!(t.writes_after("writes", 4).await, 4);
+    assert_eq!(t.status_writes_at_least::<AIAnalysis>("writes", 4).await, 4);
     assert!(t.mock("writes").await.count(Endpoint::Status) >= 2);
 }
 
@@ -189,7 +190,7 @@ async fn the_spec_is_immutable() {
     t.run(&t.aia("imm", "HighMemoryUsage"), Completed).await;
     let patch = json!({"spec": {"remediationId": "another"}});
     let err = t
-        .api()
+        .api::<AIAnalysis>()
         .patch("imm", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .expect_err("spec changes are rejected");
@@ -213,7 +214,7 @@ async fn an_invalid_spec_is_rejected_by_the_api_server() {
     aia.spec.analysis_request.signal_context.fingerprint = "not-hex".into();
     aia.spec.remediation_id = String::new();
     let err = t
-        .api()
+        .api::<AIAnalysis>()
         .create(&Default::default(), &aia)
         .await
         .expect_err("invalid spec");

@@ -11,5 +11,6 @@ mod approval;
 mod env;
 mod hapi;
 mod lifecycle;
+mod mock;
 mod observability;
 mod timeouts;

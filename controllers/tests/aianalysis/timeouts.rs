@@ -3,20 +3,64 @@
 //! (time moved, not waited for), and a restarted controller that resumes instead of
 //! resubmitting.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use controllers::aianalysis::{self, Metrics};
 use controllers::api::AIAnalysisPhase::*;
 use controllers::api::Time;
-use fixtures::eventually;
+use controllers::clock::Clock;
+use fixtures::{Suite, eventually};
 use hapi_mock::Endpoint;
+use manager::Backoff;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
-use crate::env::{
-    CLOCK, DEFAULT_DEADLINE, DEFAULT_DEADLINE_CLOCK, MOVABLE_CLOCK, NO_CONTROLLER, SLOW_RETRY, T,
-    config, hapi_url, reason, session,
-};
+use crate::env::{CRDS, FAMILY, T, config, reason, session};
+use crate::mock::hapi_url;
+
+/// A single-test suite whose transient HolmesGPT-API errors are retried after 10 minutes:
+/// longer than any test waits, so a test that finishes saw the deadline cut the wait short.
+static SLOW_RETRY: LazyLock<Suite> = LazyLock::new(|| {
+    let ten_minutes = Duration::from_secs(600);
+    let backoff = Backoff::new(ten_minutes, 2.0, ten_minutes, 0.0);
+    let why = "its retries back off for 10 minutes";
+    FAMILY.variant("aianalysis-slow-retry", why, move |c, _| {
+        c.retry_backoff = backoff
+    })
+});
+
+/// The clock of [`MOVABLE_CLOCK`]'s controller, which its single test moves forward.
+static CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
+
+/// A single-test suite whose controller measures `timesOutAt` against [`CLOCK`].
+static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
+    let why = "its controller reads a clock the test moves";
+    FAMILY.variant("aianalysis-movable-clock", why, |c, _| {
+        c.clock = CLOCK.clone()
+    })
+});
+
+/// The clock of [`DEFAULT_DEADLINE`]'s controller: a clock of its own, since [`CLOCK`]'s test
+/// moves time by hours and, under plain `cargo test`, runs in the same process.
+static DEFAULT_DEADLINE_CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
+
+/// A single-test suite for analyses without `timesOutAt`, on [`DEFAULT_DEADLINE_CLOCK`].
+static DEFAULT_DEADLINE: LazyLock<Suite> = LazyLock::new(|| {
+    let why = "its controller reads a clock the test moves";
+    let clock = || DEFAULT_DEADLINE_CLOCK.clone();
+    FAMILY.variant("aianalysis-default-deadline", why, move |c, _| {
+        c.clock = clock()
+    })
+});
+
+/// A suite without the controller: its test runs controllers of its own (restarts).
+static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| {
+    Suite::builder("aianalysis-restart")
+        .crd_dir(CRDS)
+        .per_process_only("its test starts and stops controllers of its own")
+        .build()
+});
 
 /// How long a controller gets to sync its watch.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);

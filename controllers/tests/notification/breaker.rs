@@ -2,12 +2,39 @@
 //! attempts without contacting the target, and after the open period one trial closes it.
 //! Each test has a suite (a controller, a breaker) of its own.
 
+use std::sync::LazyLock;
+use std::time::Duration;
+
 use controllers::api::NotificationPhase::*;
 use controllers::api::notificationrequest::{NotificationReason, NotificationType, RetryPolicy};
-use fixtures::eventually;
+use controllers::notification::BreakerConfig;
+use fixtures::{Suite, eventually};
 
-use crate::env::{BREAKER_OPEN, BREAKER_TRIAL, T, fast};
+use crate::env::{T, fast, suite};
 use crate::webhook::WEBHOOK;
+
+/// A breaker that opens after 3 failures, for `open_for`.
+const fn breaker(open_for: Duration) -> BreakerConfig {
+    BreakerConfig {
+        failure_threshold: 3,
+        open_for,
+    }
+}
+
+/// A breaker that stays open for the whole test once tripped.
+static BREAKER_OPEN: LazyLock<Suite> = LazyLock::new(|| {
+    suite(
+        "notification-breaker-open",
+        Some(breaker(Duration::from_secs(3600))),
+    )
+});
+/// A breaker that lets a trial through soon after it opened.
+static BREAKER_TRIAL: LazyLock<Suite> = LazyLock::new(|| {
+    suite(
+        "notification-breaker-trial",
+        Some(breaker(Duration::from_millis(200))),
+    )
+});
 
 async fn gauge(t: &T) -> f64 {
     t.env

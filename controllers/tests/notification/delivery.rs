@@ -4,22 +4,15 @@
 use controllers::api::NotificationPhase::*;
 use controllers::api::notificationrequest::{NotificationReason, NotificationType, RetryPolicy};
 use controllers::api::{CONDITION_READY, NotificationRequest};
+use fixtures::condition_status;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 
-use crate::env::{T, at, attempts};
+use crate::channels::{at, attempts};
+use crate::env::T;
 
 fn reason(nr: &NotificationRequest) -> Option<NotificationReason> {
     nr.status.as_ref()?.reason
-}
-
-fn ready(nr: &NotificationRequest) -> Option<String> {
-    nr.status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == CONDITION_READY)
-        .map(|c| c.status.clone())
 }
 
 #[tokio::test]
@@ -43,7 +36,10 @@ async fn a_simple_notification_goes_to_the_default_console_channel_and_is_sent()
         (1, 1, 0)
     );
     assert!(status.completion_time.is_some());
-    assert_eq!(ready(&nr).as_deref(), Some("True"));
+    assert_eq!(
+        condition_status(&nr, CONDITION_READY).as_deref(),
+        Some("True")
+    );
     assert!(
         t.received("simple").is_empty(),
         "console only: the webhook was not called"
@@ -153,7 +149,10 @@ async fn no_matching_channel_fails_with_no_channels_resolved() {
     assert_eq!(reason(&nr), Some(NotificationReason::NoChannelsResolved));
     assert!(attempts(&nr).is_empty());
     assert_eq!(nr.status.as_ref().unwrap().total_attempts, 0);
-    assert_eq!(ready(&nr).as_deref(), Some("False"));
+    assert_eq!(
+        condition_status(&nr, CONDITION_READY).as_deref(),
+        Some("False")
+    );
 }
 
 #[tokio::test]
@@ -216,7 +215,7 @@ async fn the_spec_is_immutable_and_the_retry_policy_is_validated() {
     t.create(&t.nr("immutable", "")).await;
     let patch = json!({"spec": {"subject": "changed"}});
     let err = t
-        .api()
+        .api::<NotificationRequest>()
         .patch("immutable", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .unwrap_err();
@@ -232,7 +231,7 @@ async fn the_spec_is_immutable_and_the_retry_policy_is_validated() {
         ..RetryPolicy::default()
     });
     match t
-        .api()
+        .api::<NotificationRequest>()
         .create(&PostParams::default(), &bad)
         .await
         .unwrap_err()

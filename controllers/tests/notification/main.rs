@@ -9,6 +9,7 @@
 //! suite of their own.
 
 mod breaker;
+mod channels;
 mod delivery;
 mod env;
 mod observability;

@@ -3,6 +3,7 @@
 
 use audit::EventOutcome;
 use controllers::api::NotificationPhase::*;
+use controllers::api::NotificationRequest;
 use controllers::api::notificationrequest::NotificationType;
 
 use crate::env::{METRICS, T};
@@ -155,18 +156,21 @@ async fn each_phase_transition_is_exactly_one_status_write() {
     };
     // Pending → Sending → Sent.
     t.run(&t.nr("direct", ""), Sent).await;
-    t.expect_status_writes("direct", 2).await;
+    t.status_writes_exactly::<NotificationRequest>("direct", 2)
+        .await;
     // Pending → Sending → Retrying → Retrying → Sent: every round is one write.
     let nr = t
         .nr("retried", "fail:2")
         .with_type(NotificationType::Escalation);
     t.run(&nr, Sent).await;
-    t.expect_status_writes("retried", 4).await;
+    t.status_writes_exactly::<NotificationRequest>("retried", 4)
+        .await;
     // Pending → Sending → Failed (no channel).
     t.run(
         &t.nr("nochan", "").with_type(NotificationType::Completion),
         Failed,
     )
     .await;
-    t.expect_status_writes("nochan", 2).await;
+    t.status_writes_exactly::<NotificationRequest>("nochan", 2)
+        .await;
 }

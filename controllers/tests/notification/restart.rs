@@ -2,14 +2,16 @@
 //! the controller stops in the middle of a delivery and a new one takes over; and no delivery
 //! sent again because the API server failed its record for a moment.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use apiserver::Match;
 
 use controllers::api::NotificationPhase::*;
+use controllers::api::NotificationRequest;
 use controllers::api::notificationrequest::{NotificationType, RetryPolicy};
 use controllers::notification::{self, CLAIM_ANNOTATION, Metrics, controller::INTERRUPTED};
-use fixtures::eventually;
+use fixtures::{Suite, eventually};
 use kube::ResourceExt as _;
 use kube::api::{Patch, PatchParams};
 use manager::RunningManager;
@@ -17,8 +19,12 @@ use prometheus_client::registry::Registry;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::env::{NO_BREAKER, NO_CONTROLLER, T, at, attempts, config};
+use crate::channels::{at, attempts};
+use crate::env::{NO_BREAKER, T, config, suite};
 use crate::webhook::WEBHOOK;
+
+/// No controller: the test runs (and restarts) its own.
+static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| suite("notification-restart", None));
 
 /// How long a controller gets to sync its watch.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,7 +47,7 @@ async fn extra_reconciles_never_deliver_an_attempt_twice() {
         .with_retry_policy(policy);
     t.create(&nr).await;
     // Every label change is a watch event and so a reconcile, between and during rounds.
-    let api = t.api();
+    let api = t.api::<NotificationRequest>();
     for i in 0..20 {
         let patch = json!({"metadata": {"labels": {"poke": i.to_string()}}});
         api.patch("dup", &PatchParams::default(), &Patch::Merge(&patch))
@@ -97,7 +103,7 @@ async fn a_delivery_cut_off_by_a_restart_is_recorded_as_interrupted_and_not_rede
     })
     .await;
     // The round was claimed before anything was sent.
-    let claimed = t.api().get("restart").await.unwrap();
+    let claimed = t.api::<NotificationRequest>().get("restart").await.unwrap();
     assert_eq!(
         claimed
             .annotations()

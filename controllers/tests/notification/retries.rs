@@ -6,7 +6,8 @@ use std::time::Duration;
 use controllers::api::NotificationPhase::*;
 use controllers::api::notificationrequest::{NotificationReason, NotificationType, RetryPolicy};
 
-use crate::env::{BACKOFF_UNIT, T, at, attempts, fast};
+use crate::channels::{at, attempts};
+use crate::env::{BACKOFF_UNIT, T, fast};
 
 #[tokio::test]
 async fn a_webhook_failing_twice_is_retried_until_sent() {

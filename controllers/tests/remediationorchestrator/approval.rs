@@ -3,14 +3,17 @@
 //! (runs) or `rejected` (fails); anything else is ignored.
 
 use controllers::api::RemediationPhase::*;
+use controllers::api::RemediationRequest;
 use controllers::api::WorkflowExecution;
 use controllers::api::notificationrequest::NotificationType;
 use controllers::remediationorchestrator::{
     APPROVAL_ANNOTATION, APPROVED, APPROVED_BY_ANNOTATION, REJECTED,
 };
+use fixtures::builtin::JobOutcome;
+use fixtures::{ApiExt as _, is_controlled_by};
 use kube::ResourceExt as _;
 
-use crate::env::{Scenario, T, failure, outcome, owned_by};
+use crate::env::{Scenario, T, failure, outcome};
 
 #[tokio::test]
 async fn a_workflow_needing_approval_waits_with_an_approval_notification() {
@@ -22,7 +25,7 @@ async fn a_workflow_needing_approval_waits_with_an_approval_notification() {
     let waiting = t.wait_phase(&name, AwaitingApproval).await;
     let nr = t.nr(&name, "approval").await;
     assert_eq!(nr.spec.type_, NotificationType::Approval);
-    assert!(owned_by(&nr, &waiting));
+    assert!(is_controlled_by(&nr, &waiting));
     assert!(
         nr.spec.body.contains(APPROVAL_ANNOTATION),
         "{}",
@@ -41,8 +44,10 @@ async fn approved_runs_the_workflow_to_completion() {
     let rr = t.create(&t.rr("approve", Scenario::LowConfidence)).await;
     let name = rr.name_any();
     t.wait_phase(&name, AwaitingApproval).await;
-    t.annotate(&name, APPROVED_BY_ANNOTATION, "alice").await;
-    t.annotate(&name, APPROVAL_ANNOTATION, APPROVED).await;
+    t.rrs()
+        .annotate(&name, APPROVED_BY_ANNOTATION, "alice")
+        .await;
+    t.rrs().annotate(&name, APPROVAL_ANNOTATION, APPROVED).await;
     let executing = t.wait_phase(&name, Executing).await;
     assert!(
         executing
@@ -52,7 +57,7 @@ async fn approved_runs_the_workflow_to_completion() {
             .unwrap()
             .contains("approved by alice")
     );
-    t.finish_job(&name, true).await;
+    t.finish_job(&name, JobOutcome::Complete).await;
     let done = t.wait_phase(&name, Completed).await;
     assert_eq!(outcome(&done).as_deref(), Some("Remediated"));
     let events = t
@@ -85,7 +90,7 @@ async fn rejected_fails_without_running_anything() {
     let rr = t.create(&t.rr("reject", Scenario::LowConfidence)).await;
     let name = rr.name_any();
     t.wait_phase(&name, AwaitingApproval).await;
-    t.annotate(&name, APPROVAL_ANNOTATION, REJECTED).await;
+    t.rrs().annotate(&name, APPROVAL_ANNOTATION, REJECTED).await;
     let failed = t.wait_phase(&name, Failed).await;
     let (phase, reason) = failure(&failed);
     assert_eq!(phase, Some(AwaitingApproval));
@@ -105,14 +110,16 @@ async fn an_unknown_approval_value_is_ignored_until_a_valid_one_arrives() {
     t.wait_phase(&name, AwaitingApproval).await;
     // Let the approval notification settle (its changes wake the request too).
     t.settled_notification(&name, "approval").await;
-    let writes = t.status_writes(&name).await;
-    t.annotate(&name, APPROVAL_ANNOTATION, "maybe-later").await;
+    let writes = t.status_writes::<RemediationRequest>(&name).await;
+    t.rrs()
+        .annotate(&name, APPROVAL_ANNOTATION, "maybe-later")
+        .await;
     // A reconcile that began after the annotation has run (and seen it).
-    t.sync(&name).await;
+    t.reconcile_now::<RemediationRequest>(&name).await;
     let got = t.rrs().get(&name).await.unwrap();
     assert_eq!(got.phase(), AwaitingApproval);
-    assert_eq!(t.status_writes(&name).await, writes);
+    assert_eq!(t.status_writes::<RemediationRequest>(&name).await, writes);
     assert!(!t.exists::<WorkflowExecution>(&format!("we-{name}")).await);
-    t.annotate(&name, APPROVAL_ANNOTATION, APPROVED).await;
+    t.rrs().annotate(&name, APPROVAL_ANNOTATION, APPROVED).await;
     t.wait_phase(&name, Executing).await;
 }

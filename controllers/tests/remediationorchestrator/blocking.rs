@@ -8,6 +8,7 @@ use controllers::api::RemediationPhase::*;
 use controllers::api::remediationrequest::BlockReason;
 use controllers::api::{RemediationRequest, SignalProcessing, TargetResource};
 use controllers::remediationorchestrator::config::DEFAULT_BLOCKING_COOLDOWN;
+use fixtures::builtin::JobOutcome;
 use fixtures::eventually;
 use kube::ResourceExt as _;
 
@@ -72,7 +73,7 @@ async fn a_duplicate_starts_when_the_original_finishes() {
         .with_fingerprint(&first.spec.signal_fingerprint);
     let second = t.create(&second).await;
     t.wait_phase(&second.name_any(), Blocked).await;
-    t.finish_job(&first.name_any(), true).await;
+    t.finish_job(&first.name_any(), JobOutcome::Complete).await;
     t.wait_phase(&first.name_any(), Completed).await;
     // The original's change wakes its duplicate: it goes back to Pending and runs.
     let done = t.wait_phase(&second.name_any(), Completed).await;
@@ -164,7 +165,7 @@ async fn the_block_lifts_when_the_cooldown_ends() {
             .clock
             .advance(DEFAULT_BLOCKING_COOLDOWN + Duration::from_secs(60))
     );
-    t.sync(&name).await;
+    t.reconcile_now::<RemediationRequest>(&name).await;
     let done = t.wait_phase(&name, Completed).await;
     // The failures are remembered; the block is gone.
     let r = routing(&done);

@@ -5,14 +5,17 @@
 
 use apiserver::Match;
 use controllers::api::RemediationPhase::*;
+use controllers::api::RemediationRequest;
 use controllers::api::notificationrequest::{NotificationPriority, NotificationType};
 use controllers::api::{AIAnalysis, SignalProcessing, WorkflowExecution};
 use controllers::remediationorchestrator::CONTROLLER_NAME;
+use fixtures::builtin::JobOutcome;
 use fixtures::campaign::Campaign;
+use fixtures::is_controlled_by;
 use kube::ResourceExt as _;
 use kube::api::{DeleteParams, PostParams};
 
-use crate::env::{SP_DEADLINE, Scenario, T, failure, outcome, owned_by};
+use crate::env::{SP_DEADLINE, Scenario, T, failure, outcome};
 
 #[tokio::test]
 async fn a_failed_analysis_fails_the_request_and_escalates() {
@@ -29,7 +32,7 @@ async fn a_failed_analysis_fails_the_request_and_escalates() {
         "{reason}"
     );
     let nr = t.nr(&name, "escalation").await;
-    assert!(owned_by(&nr, &failed));
+    assert!(is_controlled_by(&nr, &failed));
     assert_eq!(nr.spec.type_, NotificationType::Escalation);
     // A critical signal escalates at Critical priority.
     assert_eq!(nr.spec.priority, NotificationPriority::Critical);
@@ -55,7 +58,7 @@ async fn a_failed_job_fails_the_request_in_executing_and_escalates() {
     };
     let rr = t.create(&t.rr("job-fail", Scenario::Workflow)).await;
     let name = rr.name_any();
-    t.finish_job(&name, false).await;
+    t.finish_job(&name, JobOutcome::Failed).await;
     let failed = t.wait_phase(&name, Failed).await;
     let (phase, reason) = failure(&failed);
     assert_eq!(phase, Some(Executing));
@@ -148,18 +151,15 @@ async fn a_lost_status_write_is_retried_without_creating_the_child_twice() {
         .subresource("status")
         .namespace(&t.ns);
     let attempts = crate::env::config().status_write_attempts;
-    t.server()
+    t.own_server()
         .faults()
         .fail(lost_write.clone(), 409, attempts as usize)
         .unwrap();
     let rr = t.create(&t.rr("lost-write", Scenario::NoWorkflow)).await;
     let name = rr.name_any();
     t.wait_phase(&name, Completed).await;
-    let creates: Vec<u16> = t
-        .env
-        .requests(Some(&t.ns))
-        .await
-        .unwrap()
+    let log = t.env.requests(Some(&t.ns)).await.unwrap();
+    let creates: Vec<u16> = log
         .iter()
         .filter(|r| r.resource == "signalprocessings" && r.verb == "create")
         .map(|r| r.code)
@@ -174,7 +174,7 @@ async fn a_lost_status_write_is_retried_without_creating_the_child_twice() {
         "the retry met the existing child: {creates:?}"
     );
     // Only this test's rule: under plain `cargo test` other tests share the server.
-    assert_eq!(t.server().faults().pending_matching(&lost_write), 0);
+    assert_eq!(t.own_server().faults().pending_matching(&lost_write), 0);
 }
 
 #[tokio::test]
@@ -196,7 +196,7 @@ async fn child_creation_errors_are_retried_until_the_api_server_recovers() {
         .unwrap()
         .reconcile_errors(CONTROLLER_NAME)
         .unwrap_or(0);
-    t.server()
+    t.own_server()
         .faults()
         .fail(
             Match::verb("create")
@@ -274,7 +274,7 @@ async fn an_execution_locked_out_by_another_on_the_same_target_is_skipped() {
         .await
     );
     // The first one is unaffected.
-    t.finish_job(&first.name_any(), true).await;
+    t.finish_job(&first.name_any(), JobOutcome::Complete).await;
     t.wait_phase(&first.name_any(), Completed).await;
 }
 
@@ -315,7 +315,7 @@ async fn a_conflicting_status_write_is_refetched_and_written_once() {
     };
     // The first status write (Pending → Processing) meets a concurrent writer (409): the
     // status path refetches and writes again; no transition is written twice or lost.
-    t.server()
+    t.own_server()
         .faults()
         .fail(
             Match::verb("update")
@@ -331,7 +331,7 @@ async fn a_conflicting_status_write_is_refetched_and_written_once() {
     t.wait_phase(&name, Completed).await;
     t.settled_notification(&name, "completion").await;
     // Pending → Processing → Analyzing → Completed: three successful writes.
-    assert_eq!(t.status_writes(&name).await, 3);
+    assert_eq!(t.status_writes::<RemediationRequest>(&name).await, 3);
     let conflicts = t
         .env
         .requests(Some(&t.ns))
@@ -367,7 +367,7 @@ async fn a_rejected_notification_does_not_hold_up_the_outcome() {
     };
     // Every notification create in this namespace is forbidden: retrying cannot change that,
     // so the request must still reach its outcome, without a notification reference.
-    t.server()
+    t.own_server()
         .faults()
         .fail(
             Match::verb("create")

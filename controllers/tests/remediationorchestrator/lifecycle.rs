@@ -5,15 +5,18 @@
 use controllers::api::RemediationPhase::*;
 use controllers::api::notificationrequest::NotificationType;
 use controllers::api::{
-    AIAnalysis, Environment, NotificationRequest, Phase as _, SignalProcessing, WorkflowExecution,
+    AIAnalysis, Environment, NotificationRequest, Phase as _, RemediationRequest, SignalProcessing,
+    WorkflowExecution,
 };
+use fixtures::builtin::JobOutcome;
 use fixtures::eventually;
+use fixtures::is_controlled_by;
 use kube::ResourceExt as _;
 use kube::api::DeleteParams;
 
 use controllers::remediationorchestrator::config::DEFAULT_PROCESSING_TIMEOUT;
 
-use crate::env::{Scenario, T, outcome, owned_by};
+use crate::env::{Scenario, T, outcome};
 
 #[tokio::test]
 async fn a_request_goes_end_to_end_to_completed_through_four_owned_children() {
@@ -22,7 +25,7 @@ async fn a_request_goes_end_to_end_to_completed_through_four_owned_children() {
     };
     let rr = t.create(&t.rr("happy", Scenario::Workflow)).await;
     let name = rr.name_any();
-    t.finish_job(&name, true).await;
+    t.finish_job(&name, JobOutcome::Complete).await;
     let done = t.wait_phase(&name, Completed).await;
     assert_eq!(outcome(&done).as_deref(), Some("Remediated"));
 
@@ -30,10 +33,14 @@ async fn a_request_goes_end_to_end_to_completed_through_four_owned_children() {
     let aia = t.aia(&name).await;
     let we = t.we(&name).await;
     let nr = t.nr(&name, "completion").await;
-    assert!(owned_by(&sp, &done), "{:?}", sp.owner_references());
-    assert!(owned_by(&aia, &done), "{:?}", aia.owner_references());
-    assert!(owned_by(&we, &done), "{:?}", we.owner_references());
-    assert!(owned_by(&nr, &done), "{:?}", nr.owner_references());
+    assert!(is_controlled_by(&sp, &done), "{:?}", sp.owner_references());
+    assert!(
+        is_controlled_by(&aia, &done),
+        "{:?}",
+        aia.owner_references()
+    );
+    assert!(is_controlled_by(&we, &done), "{:?}", we.owner_references());
+    assert!(is_controlled_by(&nr, &done), "{:?}", nr.owner_references());
     for ns in [
         sp.namespace(),
         aia.namespace(),
@@ -209,7 +216,7 @@ async fn exactly_one_status_write_per_phase_transition() {
     };
     let rr = t.create(&t.rr("writes", Scenario::Workflow)).await;
     let name = rr.name_any();
-    t.finish_job(&name, true).await;
+    t.finish_job(&name, JobOutcome::Complete).await;
     t.wait_phase(&name, Completed).await;
     // Let the notification's delivery and the children's last changes wake the request: a
     // finished request must not write again.
@@ -225,7 +232,7 @@ async fn exactly_one_status_write_per_phase_transition() {
     })
     .await;
     // Pending → Processing → Analyzing → Executing → Verifying → Completed.
-    assert_eq!(t.status_writes(&name).await, 5);
+    assert_eq!(t.status_writes::<RemediationRequest>(&name).await, 5);
 }
 
 #[tokio::test]
@@ -233,7 +240,7 @@ async fn deleting_the_request_garbage_collects_its_children() {
     let Some(t) = T::new("gc").await else { return };
     let rr = t.create(&t.rr("gc", Scenario::Workflow)).await;
     let name = rr.name_any();
-    t.finish_job(&name, true).await;
+    t.finish_job(&name, JobOutcome::Complete).await;
     t.wait_phase(&name, Completed).await;
     t.rrs()
         .delete(&name, &DeleteParams::background())

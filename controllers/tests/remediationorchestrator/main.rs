@@ -16,5 +16,6 @@ mod env;
 mod failures;
 mod lifecycle;
 mod observability;
+mod scenario;
 mod timeouts;
 mod touch;

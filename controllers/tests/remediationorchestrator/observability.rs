@@ -4,6 +4,7 @@
 
 use audit::EventOutcome;
 use controllers::api::RemediationPhase::*;
+use fixtures::builtin::JobOutcome;
 use kube::ResourceExt as _;
 
 use crate::env::{METRICS, Scenario, T};
@@ -15,7 +16,7 @@ async fn metrics_count_transitions_children_and_reconciles_exactly() {
     };
     let rr = t.create(&t.rr("metrics", Scenario::Workflow)).await;
     let name = rr.name_any();
-    t.finish_job(&name, true).await;
+    t.finish_job(&name, JobOutcome::Complete).await;
     t.wait_phase(&name, Completed).await;
     // The controller counts a transition right after its status write, and records the
     // completion's audit event after that: once the event is in DataStorage, every count is.

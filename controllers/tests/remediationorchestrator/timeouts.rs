@@ -7,6 +7,7 @@ use std::time::Duration;
 use apiserver::Match;
 
 use controllers::api::RemediationPhase::{self, *};
+use controllers::api::RemediationRequest;
 use controllers::remediationorchestrator::config::{
     DEFAULT_ANALYZING_TIMEOUT, DEFAULT_AWAITING_APPROVAL_TIMEOUT, DEFAULT_EXECUTING_TIMEOUT,
     DEFAULT_GLOBAL_TIMEOUT, DEFAULT_PROCESSING_TIMEOUT,
@@ -25,7 +26,7 @@ const MARGIN: Duration = Duration::from_secs(60);
 /// once a reconcile that began after the move has finished (see [`T::sync`]).
 async fn advance(t: &T, suite: &ClockSuite, rr: &str, _phase: RemediationPhase, by: Duration) {
     assert!(suite.clock.advance(by));
-    t.sync(rr).await;
+    t.reconcile_now::<RemediationRequest>(rr).await;
 }
 
 /// Runs request `name` (of `scenario`) into `phase`, checks it survives until just before

@@ -7,6 +7,7 @@
 //! the end of the test covers the resumed watches too).
 
 use controllers::api::RemediationPhase::*;
+use controllers::api::RemediationRequest;
 use kube::ResourceExt as _;
 
 use crate::env::{Scenario, T};
@@ -34,9 +35,9 @@ async fn every_touch_of_a_waiting_request_brings_a_reconcile() {
     let before = t.reconciles(AwaitingApproval).await;
     for i in 0..TOUCHES {
         if i % CUT_EVERY == CUT_EVERY - 1 {
-            t.server().cut_watches();
+            t.own_server().cut_watches();
         }
-        t.sync(&name).await;
+        t.reconcile_now::<RemediationRequest>(&name).await;
     }
     // Each sync saw a reconcile that began within it; all but the last have finished.
     let after = t.reconciles(AwaitingApproval).await;

@@ -4,6 +4,8 @@
 use controllers::api::signalprocessing::SignalProcessingStatus;
 use controllers::api::{Environment, Priority};
 
+use fixtures::builtin::deployment;
+
 use crate::env::T;
 
 const ENV_LABEL: &str = "kubernaut.ai/environment";
@@ -194,14 +196,13 @@ async fn business_unit_and_criticality_come_from_the_workload_before_the_namespa
         ],
     )
     .await;
-    t.deployment(
-        &t.ns,
+    t.create(&deployment(
         "checkout",
         &[
             ("kubernaut.ai/business-unit", "payments"),
             ("kubernaut.ai/criticality", "critical"),
         ],
-    )
+    ))
     .await;
     let status = t.process(&t.sp("checkout")).await.status.unwrap();
     let business = status.business_classification.unwrap();

@@ -2,13 +2,16 @@
 //! degraded context recorded when something is missing.
 
 use controllers::api::SignalProcessingPhase::Completed;
-use controllers::api::{Environment, OwnerChainEntry, TargetType};
+use controllers::api::{Environment, OwnerChainEntry, TargetResource, TargetType};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::api::{Api, PostParams};
 use serde_json::json;
 
-use crate::env::{T, controller_ref, target};
+use fixtures::builtin::{deployment, pod, replicaset};
+use fixtures::controller_ref;
+
+use crate::env::T;
 
 fn entry(kind: &str, name: &str, ns: Option<&str>) -> OwnerChainEntry {
     OwnerChainEntry {
@@ -23,18 +26,17 @@ async fn a_pod_target_is_followed_through_its_replicaset_to_its_deployment() {
     let Some(t) = T::new("chain").await else {
         return;
     };
-    let deployment = t.deployment(&t.ns, "web", &[]).await;
-    let rs = t.replicaset(&t.ns, "web-5d9f", &deployment).await;
-    t.pod(
-        &t.ns,
+    let web = t.create(&deployment("web", &[])).await;
+    let rs = t.create(&replicaset("web-5d9f", &web)).await;
+    t.create(&pod(
         "web-5d9f-x7k2",
         &[("app", "web"), ("tier", "frontend")],
         Some(controller_ref(&rs)),
-    )
+    ))
     .await;
     let sp = t
         .sp("chain")
-        .with_target(target("Pod", "web-5d9f-x7k2", &t.ns));
+        .with_target(TargetResource::new("Pod", "web-5d9f-x7k2", &t.ns));
     let status = t.process(&sp).await.status.unwrap();
     let context = status.kubernetes_context.unwrap();
     let workload = context.workload.unwrap();
@@ -65,7 +67,7 @@ async fn a_deployment_target_has_its_labels_and_no_owners() {
     let Some(t) = T::new("deploy").await else {
         return;
     };
-    t.deployment(&t.ns, "api", &[("team", "core")]).await;
+    t.create(&deployment("api", &[("team", "core")])).await;
     let status = t.process(&t.sp("api")).await.status.unwrap();
     let context = status.kubernetes_context.unwrap();
     let workload = context.workload.unwrap();
@@ -111,7 +113,9 @@ async fn a_missing_namespace_is_recorded_and_its_name_still_classifies() {
     };
     // Unique per test and process, and never created; its name says "dev".
     let gone = format!("{}-dev-gone", t.ns);
-    let sp = t.sp("nons").with_target(target("Deployment", "api", &gone));
+    let sp = t
+        .sp("nons")
+        .with_target(TargetResource::new("Deployment", "api", &gone));
     let status = t.process(&sp).await.status.unwrap();
     let enrichment = status.enrichment.unwrap();
     assert!(!enrichment.namespace_found && !enrichment.target_found && enrichment.degraded);
@@ -189,9 +193,11 @@ async fn a_statefulset_pod_chain_and_an_owner_of_unknown_kind() {
         .create(&PostParams::default(), &sts)
         .await
         .expect("create StatefulSet");
-    t.pod(&t.ns, "db-0", &[("app", "db")], Some(controller_ref(&sts)))
+    t.create(&pod("db-0", &[("app", "db")], Some(controller_ref(&sts))))
         .await;
-    let sp = t.sp("sts").with_target(target("Pod", "db-0", &t.ns));
+    let sp = t
+        .sp("sts")
+        .with_target(TargetResource::new("Pod", "db-0", &t.ns));
     let status = t.process(&sp).await.status.unwrap();
     assert_eq!(
         status.kubernetes_context.unwrap().owner_chain,
@@ -206,11 +212,11 @@ async fn a_statefulset_pod_chain_and_an_owner_of_unknown_kind() {
         .create(&PostParams::default(), &cm)
         .await
         .expect("create ConfigMap");
-    t.pod(&t.ns, "canary-1", &[], Some(controller_ref(&cm)))
+    t.create(&pod("canary-1", &[], Some(controller_ref(&cm))))
         .await;
     let sp = t
         .sp("owned-by-other")
-        .with_target(target("Pod", "canary-1", &t.ns));
+        .with_target(TargetResource::new("Pod", "canary-1", &t.ns));
     let status = t.process(&sp).await.status.unwrap();
     assert_eq!(
         status.kubernetes_context.unwrap().owner_chain,
@@ -228,7 +234,7 @@ async fn targets_outside_kubernetes_and_unknown_kinds_are_not_looked_up() {
     aws.spec.signal.target_type = TargetType::Aws;
     let mut custom = t
         .sp("custom")
-        .with_target(target("Rollout", "canary", &t.ns));
+        .with_target(TargetResource::new("Rollout", "canary", &t.ns));
     custom
         .spec
         .signal

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use apiserver::Match;
 use controllers::api::SignalProcessingPhase::*;
-use controllers::api::{Environment, Priority};
+use controllers::api::{Environment, Priority, SignalProcessing};
 use controllers::signalprocessing::Config;
 use fixtures::eventually;
 
-use crate::env::{BROKEN_POLICIES, CLOCK, ERRORS, FAULTS, MOVABLE_CLOCK, SLOW_RETRY, T, condition};
+use fixtures::builtin::deployment;
+
+use crate::env::{BROKEN_POLICIES, CLOCK, ERRORS, FAULTS, MOVABLE_CLOCK, SLOW_RETRY, T};
 
 /// Faults that outlast any test: cleared by the test once it has seen what it needs.
 const FOREVER: usize = 1_000_000;
@@ -19,7 +21,8 @@ const FOREVER: usize = 1_000_000;
 /// enrichment cannot finish. 500, not 503: the kube client itself retries 429, 503 and 504 (15
 /// times, backing off from 5 ms) before the controller sees an error.
 fn fail_namespace_reads(t: &T) {
-    t.faults()
+    t.own_server()
+        .faults()
         .fail(
             Match::verb("get").resource("namespaces").name(&t.ns),
             500,
@@ -47,11 +50,15 @@ async fn a_deadline_already_past_fails_the_signal_in_pending() {
     assert!(status.completion_time.is_some());
     assert_eq!(status.kubernetes_context, None, "nothing was enriched");
     assert_eq!(
-        condition(&failed, "Ready"),
+        fixtures::condition(&failed, "Ready").map(|c| (c.status, c.reason)),
         Some(("False".into(), "TimedOut".into()))
     );
     // Pending → Failed is the one transition.
-    assert_eq!(t.writes_at_least("late", 1).await, 1);
+    assert_eq!(
+        t.status_writes_at_least::<SignalProcessing>("late", 1)
+            .await,
+        1
+    );
     let events = t.audit(&sp, 1).await;
     let failed_event = events
         .iter()
@@ -93,7 +100,7 @@ async fn moving_the_clock_past_the_deadline_fails_a_signal_stuck_in_enrichment()
     assert!(CLOCK.advance(Duration::from_secs(2 * 3600)));
     // The next retry (within the 200 ms backoff cap) sees the deadline.
     let failed = t.wait_phase("stuck", Failed).await;
-    t.faults().clear();
+    t.own_server().faults().clear();
     let info = failed.status.clone().unwrap().failure_info.unwrap();
     assert!(
         info.error.contains("TimedOut") && info.error.contains("Enriching"),
@@ -102,7 +109,7 @@ async fn moving_the_clock_past_the_deadline_fails_a_signal_stuck_in_enrichment()
     );
     assert!(info.consecutive_failures >= 2, "{info:?}");
     assert_eq!(
-        condition(&failed, "Ready"),
+        fixtures::condition(&failed, "Ready").map(|c| (c.status, c.reason)),
         Some(("False".into(), "TimedOut".into()))
     );
 }
@@ -141,7 +148,7 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
                 "{}",
                 info.error
             );
-            t.faults().clear();
+            t.own_server().faults().clear();
             return;
         }
         assert!(
@@ -174,13 +181,13 @@ async fn transient_errors_back_off_count_by_type_and_recover() {
     let Some(t) = T::on(&ERRORS, "transient").await else {
         return;
     };
-    let faults = t.faults();
+    let faults = t.own_server().faults();
     // Two failed namespace reads, then one refused target read; the fourth attempt succeeds.
     let namespace_reads = Match::verb("get").resource("namespaces").name(&t.ns);
     let target_reads = Match::verb("get").resource("deployments").namespace(&t.ns);
     faults.fail(namespace_reads.clone(), 500, 2).unwrap();
     faults.fail(target_reads.clone(), 403, 1).unwrap();
-    t.deployment(&t.ns, "api", &[]).await;
+    t.create(&deployment("api", &[])).await;
     let done = t.process(&t.sp("api")).await;
     // Only this test's rules: under plain `cargo test` other tests share the server.
     assert_eq!(
@@ -219,7 +226,11 @@ async fn transient_errors_back_off_count_by_type_and_recover() {
     )
     .await;
     // One write per transition, plus one failureInfo write per failed attempt.
-    assert_eq!(t.writes_at_least("api", 4 + 3).await, 4 + 3);
+    assert_eq!(
+        t.status_writes_at_least::<SignalProcessing>("api", 4 + 3)
+            .await,
+        4 + 3
+    );
 }
 
 #[tokio::test]
@@ -249,7 +260,7 @@ async fn failure_info_counts_consecutive_failures_until_the_api_server_recovers(
         info.error
     );
     assert_eq!(sps.get("flaky").await.unwrap().phase(), Enriching);
-    t.faults().clear();
+    t.own_server().faults().clear();
     let done = t.wait_phase("flaky", Completed).await;
     assert_eq!(
         done.status
@@ -299,7 +310,7 @@ async fn policy_errors_fall_back_to_unknown_and_the_severity_priority() {
         "{message}"
     );
     assert_eq!(
-        condition(&done, "Ready"),
+        fixtures::condition(&done, "Ready").map(|c| (c.status, c.reason)),
         Some(("True".into(), "Completed".into()))
     );
     // The errors are in the audit trail and the degraded counts.

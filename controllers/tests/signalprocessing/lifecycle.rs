@@ -6,7 +6,9 @@ use controllers::api::{Environment, Priority, SignalProcessing};
 use futures::{StreamExt as _, TryStreamExt as _};
 use kube::api::{WatchEvent, WatchParams};
 
-use crate::env::{NO_CONTROLLER, T, condition, config};
+use fixtures::builtin::deployment;
+
+use crate::env::{NO_CONTROLLER, T, config};
 
 /// How long the watch test waits for Completed: far above the milliseconds processing takes,
 /// so only a stuck controller reaches it.
@@ -19,8 +21,11 @@ async fn a_signal_is_enriched_classified_and_categorized_to_completed() {
     };
     t.label_namespace(&t.ns, &[("kubernaut.ai/environment", "production")])
         .await;
-    t.deployment(&t.ns, "api", &[("kubernaut.ai/business-unit", "payments")])
-        .await;
+    t.create(&deployment(
+        "api",
+        &[("kubernaut.ai/business-unit", "payments")],
+    ))
+    .await;
     let done = t.process(&t.sp("api")).await;
     let status = done.status.clone().unwrap();
     assert_eq!(status.phase, Some(Completed));
@@ -61,7 +66,7 @@ async fn a_signal_is_enriched_classified_and_categorized_to_completed() {
     );
     assert_eq!(status.failure_info, None);
     assert_eq!(
-        condition(&done, "Ready"),
+        fixtures::condition(&done, "Ready").map(|c| (c.status, c.reason)),
         Some(("True".to_owned(), "Completed".to_owned()))
     );
     assert!(status.message.unwrap().contains("priority P0"));
@@ -110,10 +115,14 @@ async fn each_phase_transition_is_exactly_one_status_write() {
     let Some(t) = T::new("writes").await else {
         return;
     };
-    t.deployment(&t.ns, "writes", &[]).await;
+    t.create(&deployment("writes", &[])).await;
     t.process(&t.sp("writes")).await;
     // Pending→Enriching, →Classifying, →Categorizing, →Completed.
-    assert_eq!(t.writes_at_least("writes", 4).await, 4);
+    assert_eq!(
+        t.status_writes_at_least::<SignalProcessing>("writes", 4)
+            .await,
+        4
+    );
 }
 
 /// Bound on a controller's start (watches synced) and on its graceful stop (in-flight
@@ -153,7 +162,7 @@ async fn a_completed_signal_is_left_alone() {
         .shutdown(START_STOP_TIMEOUT)
         .await
         .expect("first controller stops");
-    let writes = t.status_writes("terminal").await;
+    let writes = t.status_writes::<SignalProcessing>("terminal").await;
     assert_eq!(writes, 4, "one status write per phase transition");
     // The test reads the signal no more until the second controller has stopped: every read
     // of it from here on is the controller's.
@@ -191,7 +200,7 @@ async fn a_completed_signal_is_left_alone() {
         .await
         .expect("second controller stops after its reconciles");
     assert_eq!(
-        t.status_writes("terminal").await,
+        t.status_writes::<SignalProcessing>("terminal").await,
         writes,
         "the completed signal was written"
     );

@@ -4,6 +4,8 @@
 use audit::EventOutcome;
 use controllers::api::SignalProcessingPhase::Completed;
 
+use fixtures::builtin::deployment;
+
 use crate::env::{METRICS, T};
 
 #[tokio::test]
@@ -12,7 +14,7 @@ async fn metrics_count_every_phase_exactly() {
     let Some(t) = T::on(&METRICS, "metrics").await else {
         return;
     };
-    t.deployment(&t.ns, "found", &[]).await;
+    t.create(&deployment("found", &[])).await;
     let found = t.sp("found");
     let missing = t.sp("missing");
     t.create(&found).await;

@@ -1,17 +1,35 @@
 //! Job failures and how each maps to the execution's phase and failureDetails.
 
-use controllers::api::Time;
-use controllers::api::WorkflowExecutionPhase::*;
-use controllers::api::workflowexecution::FailureReason;
+use std::sync::LazyLock;
 use std::time::Duration;
 
+use controllers::api::Time;
+use controllers::api::WorkflowExecution;
+use controllers::api::WorkflowExecutionPhase::*;
+use controllers::api::workflowexecution::FailureReason;
+use controllers::clock::Clock;
+use fixtures::{ApiExt as _, Suite, condition_status};
 use kube::api::{DeleteParams, Patch, PatchParams};
 
-use crate::env::{CLOCK, MOVABLE_CLOCK, T, condition};
+use crate::env::{FAMILY, T};
+
+/// The clock of [`MOVABLE_CLOCK`]'s controller, which its single test moves forward.
+static CLOCK: LazyLock<Clock> = LazyLock::new(Clock::adjustable);
+
+/// A single-test suite whose controller measures deadlines against [`CLOCK`], so a test moves
+/// time past a deadline instead of waiting for it.
+static MOVABLE_CLOCK: LazyLock<Suite> = LazyLock::new(|| {
+    let why = "its controller reads a clock the test moves";
+    FAMILY.variant("workflowexecution-movable-clock", why, |c, _| {
+        c.clock = CLOCK.clone()
+    })
+});
 
 #[tokio::test]
 async fn deadline_exceeded_job_fails_with_deadline_exceeded() {
-    let t = T::new("deadline").await;
+    let Some(t) = T::new("deadline").await else {
+        return;
+    };
     let wfe = t.wfe("deadline");
     let job = t.start(&wfe).await;
     t.job_condition(
@@ -36,15 +54,17 @@ async fn deadline_exceeded_job_fails_with_deadline_exceeded() {
     );
     assert_eq!(details.exit_code, None);
     assert_eq!(
-        condition(&failed, "ExecutionComplete").as_deref(),
+        condition_status(&failed, "ExecutionComplete").as_deref(),
         Some("False")
     );
-    assert_eq!(condition(&failed, "Ready").as_deref(), Some("False"));
+    assert_eq!(condition_status(&failed, "Ready").as_deref(), Some("False"));
 }
 
 #[tokio::test]
 async fn oom_killed_pod_fails_with_oom_killed_and_its_exit_code() {
-    let t = T::new("oom").await;
+    let Some(t) = T::new("oom").await else {
+        return;
+    };
     let wfe = t.wfe("oom");
     let job = t.start(&wfe).await;
     t.terminated_pod(&job, "OOMKilled", 137, "").await;
@@ -70,7 +90,9 @@ async fn oom_killed_pod_fails_with_oom_killed_and_its_exit_code() {
 
 #[tokio::test]
 async fn non_zero_exit_fails_with_task_failed_and_the_pod_message() {
-    let t = T::new("taskfail").await;
+    let Some(t) = T::new("taskfail").await else {
+        return;
+    };
     let wfe = t.wfe("taskfail");
     let job = t.start(&wfe).await;
     t.terminated_pod(&job, "Error", 3, "kubectl rollout restart failed")
@@ -96,7 +118,9 @@ async fn non_zero_exit_fails_with_task_failed_and_the_pod_message() {
 
 #[tokio::test]
 async fn failure_without_pods_is_task_failed_with_the_job_reason() {
-    let t = T::new("nopods").await;
+    let Some(t) = T::new("nopods").await else {
+        return;
+    };
     let wfe = t.wfe("nopods");
     let job = t.start(&wfe).await;
     t.job_condition(&job, "Failed", "BackoffLimitExceeded", "")
@@ -114,7 +138,9 @@ async fn failure_without_pods_is_task_failed_with_the_job_reason() {
 
 #[tokio::test]
 async fn a_job_deleted_while_running_fails_with_execution_not_found() {
-    let t = T::new("vanished").await;
+    let Some(t) = T::new("vanished").await else {
+        return;
+    };
     let wfe = t.wfe("vanished");
     let job = t.start(&wfe).await;
     t.jobs()
@@ -134,7 +160,9 @@ async fn a_job_deleted_while_running_fails_with_execution_not_found() {
 
 #[tokio::test]
 async fn a_deadline_already_passed_fails_before_any_job_is_created() {
-    let t = T::new("late").await;
+    let Some(t) = T::new("late").await else {
+        return;
+    };
     let mut wfe = t.wfe("late");
     wfe.spec.times_out_at = Some(Time(
         jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60),
@@ -157,7 +185,7 @@ async fn a_deadline_already_passed_fails_before_any_job_is_created() {
 #[tokio::test]
 async fn a_deadline_passing_while_running_times_out() {
     // The controller of this suite reads a clock the test moves: no waiting for the deadline.
-    let Some(t) = T::on_or_skip(&MOVABLE_CLOCK, "timeout").await else {
+    let Some(t) = T::on(&MOVABLE_CLOCK, "timeout").await else {
         return;
     };
     let mut wfe = t.wfe("timeout");
@@ -187,7 +215,9 @@ async fn a_deadline_passing_while_running_times_out() {
 
 #[tokio::test]
 async fn a_failed_execution_stays_failed_when_the_job_later_reports_success() {
-    let t = T::new("terminal").await;
+    let Some(t) = T::new("terminal").await else {
+        return;
+    };
     let wfe = t.wfe("terminal");
     let job = t.start(&wfe).await;
     t.job_condition(&job, "Failed", "DeadlineExceeded", "too slow")
@@ -202,7 +232,7 @@ async fn a_failed_execution_stays_failed_when_the_job_later_reports_success() {
             &kube::api::Patch::Merge(serde_json::json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}})),
         )
         .await;
-    t.job_gone(&job).await;
+    t.jobs().wait_gone(&job).await;
     assert_eq!(t.wfes().get("terminal").await.unwrap().phase(), Failed);
-    assert_eq!(t.status_writes("terminal").await, 2);
+    assert_eq!(t.status_writes::<WorkflowExecution>("terminal").await, 2);
 }

@@ -1,19 +1,33 @@
 //! The happy path, phase by phase: Pending → Running → Completed, the Job the controller
 //! creates, its cooldown and deletion, and the finalizer.
 
-use controllers::api::{FINALIZER, WorkflowExecutionPhase::*};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use controllers::api::{FINALIZER, WorkflowExecution, WorkflowExecutionPhase::*};
 use controllers::workflowexecution::job::{
     ANNOTATION_TARGET, LABEL_WFE_NAME, LABEL_WFE_NAMESPACE, lock_name,
 };
-use fixtures::eventually;
+use fixtures::{ApiExt as _, Suite, condition_status, eventually};
 use kube::ResourceExt as _;
 use kube::api::DeleteParams;
 
-use crate::env::{LONG_COOLDOWN, QUIET, T, condition};
+use crate::env::{FAMILY, QUIET, T};
+
+/// A suite whose cooldown never ends within a test, to observe the Job being kept.
+static LONG_COOLDOWN: LazyLock<Suite> = LazyLock::new(|| {
+    let why = "its controller has a cooldown of an hour";
+    let hour = Duration::from_secs(3600);
+    FAMILY.variant("workflowexecution-long-cooldown", why, move |c, _| {
+        c.cooldown = hour
+    })
+});
 
 #[tokio::test]
 async fn pending_creates_the_job_under_the_lock_name_and_runs() {
-    let t = T::new("creates").await;
+    let Some(t) = T::new("creates").await else {
+        return;
+    };
     let wfe = t.wfe("creates").with_parameter("REPLICAS", "3");
     let job_name = t.start(&wfe).await;
     assert_eq!(job_name, lock_name(&wfe.spec.target_resource));
@@ -52,7 +66,9 @@ async fn pending_creates_the_job_under_the_lock_name_and_runs() {
 
 #[tokio::test]
 async fn running_status_records_the_execution_and_its_conditions() {
-    let t = T::new("running").await;
+    let Some(t) = T::new("running").await else {
+        return;
+    };
     let wfe = t.wfe("running");
     let job = t.start(&wfe).await;
     let running = t.wait_phase("running", Running).await;
@@ -70,20 +86,25 @@ async fn running_status_records_the_execution_and_its_conditions() {
     assert!(status.start_time.is_some());
     assert_eq!(status.observed_generation, Some(1));
     assert_eq!(
-        condition(&running, "ExecutionCreated").as_deref(),
+        condition_status(&running, "ExecutionCreated").as_deref(),
         Some("True")
     );
     assert_eq!(
-        condition(&running, "ExecutionRunning").as_deref(),
+        condition_status(&running, "ExecutionRunning").as_deref(),
         Some("True")
     );
-    assert_eq!(condition(&running, "Ready").as_deref(), Some("False"));
+    assert_eq!(
+        condition_status(&running, "Ready").as_deref(),
+        Some("False")
+    );
 }
 
 #[tokio::test]
 async fn a_job_that_has_not_finished_keeps_the_execution_running() {
     // A suite of its own, so the reconcile counter moves only for this test.
-    let t = T::on(&QUIET, "stays").await;
+    let Some(t) = T::on(&QUIET, "stays").await else {
+        return;
+    };
     let wfe = t.wfe("stays");
     let job = t.start(&wfe).await;
     let reconciles = || async {
@@ -110,12 +131,14 @@ async fn a_job_that_has_not_finished_keeps_the_execution_running() {
     })
     .await;
     assert_eq!(t.wfes().get("stays").await.unwrap().phase(), Running);
-    assert_eq!(t.status_writes("stays").await, 1);
+    assert_eq!(t.status_writes::<WorkflowExecution>("stays").await, 1);
 }
 
 #[tokio::test]
 async fn job_success_completes_the_execution() {
-    let t = T::new("completes").await;
+    let Some(t) = T::new("completes").await else {
+        return;
+    };
     let wfe = t.wfe("completes");
     let job = t.start(&wfe).await;
     t.job_condition(&job, "Complete", "Completed", "done").await;
@@ -124,44 +147,48 @@ async fn job_success_completes_the_execution() {
     assert!(status.completion_time.is_some());
     assert!(status.failure_details.is_none());
     assert_eq!(
-        condition(&done, "ExecutionComplete").as_deref(),
+        condition_status(&done, "ExecutionComplete").as_deref(),
         Some("True")
     );
     assert_eq!(
-        condition(&done, "ExecutionRunning").as_deref(),
+        condition_status(&done, "ExecutionRunning").as_deref(),
         Some("False")
     );
-    assert_eq!(condition(&done, "Ready").as_deref(), Some("True"));
+    assert_eq!(condition_status(&done, "Ready").as_deref(), Some("True"));
 }
 
 #[tokio::test]
 async fn exactly_one_status_write_per_phase_transition() {
-    let t = T::new("writes").await;
+    let Some(t) = T::new("writes").await else {
+        return;
+    };
     let wfe = t.wfe("writes");
     let job = t.start(&wfe).await;
     t.job_condition(&job, "Complete", "Completed", "done").await;
     t.wait_phase("writes", Completed).await;
     // Let the post-completion reconciles (cooldown, Job deletion) run: they must not write status.
-    t.job_gone(&job).await;
+    t.jobs().wait_gone(&job).await;
     // Pending → Running, Running → Completed: two transitions, two writes, no retries.
-    assert_eq!(t.status_writes("writes").await, 2);
+    assert_eq!(t.status_writes::<WorkflowExecution>("writes").await, 2);
 }
 
 #[tokio::test]
 async fn the_job_is_deleted_after_the_cooldown() {
-    let t = T::new("cooldown").await;
+    let Some(t) = T::new("cooldown").await else {
+        return;
+    };
     let wfe = t.wfe("cooldown");
     let job = t.start(&wfe).await;
     t.job_condition(&job, "Complete", "Completed", "done").await;
     t.wait_phase("cooldown", Completed).await;
-    t.job_gone(&job).await;
+    t.jobs().wait_gone(&job).await;
     // The execution itself stays, Completed.
     assert_eq!(t.wfes().get("cooldown").await.unwrap().phase(), Completed);
 }
 
 #[tokio::test]
 async fn the_job_is_kept_while_the_cooldown_runs() {
-    let Some(t) = T::on_or_skip(&LONG_COOLDOWN, "kept").await else {
+    let Some(t) = T::on(&LONG_COOLDOWN, "kept").await else {
         return;
     };
     let wfe = t.wfe("kept");
@@ -180,7 +207,9 @@ async fn the_job_is_kept_while_the_cooldown_runs() {
 
 #[tokio::test]
 async fn the_finalizer_is_added_before_anything_else() {
-    let t = T::new("finalizer").await;
+    let Some(t) = T::new("finalizer").await else {
+        return;
+    };
     let wfe = t.wfe("finalizer");
     t.start(&wfe).await;
     let got = t.wfes().get("finalizer").await.unwrap();
@@ -193,14 +222,16 @@ async fn the_finalizer_is_added_before_anything_else() {
 
 #[tokio::test]
 async fn deleting_a_running_execution_removes_its_job_then_the_execution() {
-    let t = T::new("delete").await;
+    let Some(t) = T::new("delete").await else {
+        return;
+    };
     let wfe = t.wfe("delete");
     let job = t.start(&wfe).await;
     t.wfes()
         .delete("delete", &DeleteParams::default())
         .await
         .unwrap();
-    t.job_gone(&job).await;
+    t.jobs().wait_gone(&job).await;
     let wfes = t.wfes();
     eventually(
         "the WorkflowExecution to be gone once its finalizer is removed",
@@ -217,7 +248,9 @@ async fn deleting_a_running_execution_removes_its_job_then_the_execution() {
 
 #[tokio::test]
 async fn independent_targets_run_side_by_side() {
-    let t = T::new("parallel").await;
+    let Some(t) = T::new("parallel").await else {
+        return;
+    };
     let (a, b) = (t.wfe("par-a"), t.wfe("par-b"));
     let (ja, jb) = tokio::join!(t.start(&a), t.start(&b));
     assert_ne!(ja, jb);

@@ -3,13 +3,16 @@
 
 use controllers::api::WorkflowExecutionPhase::*;
 use controllers::api::workflowexecution::FailureReason;
+use fixtures::ApiExt as _;
 use kube::api::DeleteParams;
 
 use crate::env::T;
 
 #[tokio::test]
 async fn a_held_lock_deduplicates_the_second_execution() {
-    let t = T::new("dedup").await;
+    let Some(t) = T::new("dedup").await else {
+        return;
+    };
     let first = t.wfe("holder");
     let job = t.start(&first).await;
     let second = t.wfe("second").with_target(&first.spec.target_resource);
@@ -37,7 +40,9 @@ async fn a_held_lock_deduplicates_the_second_execution() {
 
 #[tokio::test]
 async fn deduplication_leaves_the_holder_and_its_job_alone() {
-    let t = T::new("holder").await;
+    let Some(t) = T::new("holder").await else {
+        return;
+    };
     let first = t.wfe("keeps");
     let job = t.start(&first).await;
     let uid = t.jobs().get(&job).await.unwrap().metadata.uid;
@@ -59,12 +64,14 @@ async fn deduplication_leaves_the_holder_and_its_job_alone() {
 
 #[tokio::test]
 async fn the_lock_is_free_again_after_the_cooldown() {
-    let t = T::new("relock").await;
+    let Some(t) = T::new("relock").await else {
+        return;
+    };
     let first = t.wfe("first-run");
     let job = t.start(&first).await;
     t.job_condition(&job, "Complete", "Completed", "done").await;
     t.wait_phase("first-run", Completed).await;
-    t.job_gone(&job).await;
+    t.jobs().wait_gone(&job).await;
     let again = t.wfe("second-run").with_target(&first.spec.target_resource);
     let job2 = t.start(&again).await;
     assert_eq!(job2, job, "same target, same lock name");
@@ -79,22 +86,28 @@ async fn the_lock_is_free_again_after_the_cooldown() {
 
 #[tokio::test]
 async fn deleting_the_holder_releases_the_lock() {
-    let t = T::new("release").await;
+    let Some(t) = T::new("release").await else {
+        return;
+    };
     let first = t.wfe("gone-holder");
     let job = t.start(&first).await;
     t.wfes()
         .delete("gone-holder", &DeleteParams::default())
         .await
         .unwrap();
-    t.job_gone(&job).await;
+    t.jobs().wait_gone(&job).await;
     let next = t.wfe("next").with_target(&first.spec.target_resource);
     t.start(&next).await;
 }
 
 #[tokio::test]
 async fn same_name_in_two_namespaces_with_different_targets_do_not_collide() {
-    let a = T::new("ns-a").await;
-    let b = T::new("ns-b").await;
+    let Some(a) = T::new("ns-a").await else {
+        return;
+    };
+    let Some(b) = T::new("ns-b").await else {
+        return;
+    };
     let (wa, wb) = (a.wfe("same"), b.wfe("same"));
     let (ja, jb) = tokio::join!(a.start(&wa), b.start(&wb));
     assert_ne!(ja, jb);
@@ -103,7 +116,9 @@ async fn same_name_in_two_namespaces_with_different_targets_do_not_collide() {
 #[tokio::test]
 async fn a_lock_held_by_a_foreign_job_deduplicates() {
     // A Job with the lock's name but no owner labels: someone else holds the target.
-    let t = T::new("foreign").await;
+    let Some(t) = T::new("foreign").await else {
+        return;
+    };
     let wfe = t.wfe("foreign");
     let lock = controllers::workflowexecution::job::lock_name(&wfe.spec.target_resource);
     let job: k8s_openapi::api::batch::v1::Job = serde_json::from_value(serde_json::json!({
