@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use audit::EventOutcome;
 use controllers::api::WorkflowExecutionPhase::*;
+use fixtures::campaign::Campaign;
 use fixtures::{ApiExt as _, Suite, eventually};
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
@@ -21,6 +22,12 @@ static LATE_NAMESPACE: LazyLock<Suite> = LazyLock::new(|| {
 
 #[tokio::test]
 async fn metrics_count_every_reconcile_and_every_audit_event_exactly() {
+    if fixtures::campaign::skipped_under(
+        &[Campaign::ApiErrors],
+        "it asserts that no reconcile fails; the campaign fails some of the controller's writes",
+    ) {
+        return;
+    }
     // A suite of its own: nothing else writes to this registry, so values are exact. Deltas
     // (before/after) keep them exact in the single-controller baseline too, where the shared
     // manager's registry has counted earlier tests, which ran before this one (serialized).
