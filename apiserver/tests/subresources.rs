@@ -1,7 +1,8 @@
 //! The subresources besides `/status`: `scale` (Deployments and a CRD with `subresources.scale`),
 //! `pods/ephemeralcontainers`, `pods/eviction` with PodDisruptionBudgets and
 //! `certificatesigningrequests/approval`, through raw HTTP, kube-rs and kubectl, and their
-//! discovery entries.
+//! discovery entries; the kubelet-backed `pods/log`, `exec`, `attach` and `portforward`, which
+//! answer kube's refusals for a pod no kubelet serves.
 
 mod common;
 
