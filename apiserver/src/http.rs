@@ -61,6 +61,13 @@ fn respond(code: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Bo
     resp
 }
 
+/// 204 No Content with an empty body (kube's answer for a stream with nothing to send).
+pub(crate) fn no_content() -> Response<Body> {
+    let mut resp = Response::new(full(Bytes::new()));
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    resp
+}
+
 pub(crate) fn json_response(code: u16, body: impl Into<Bytes>) -> Response<Body> {
     respond(code, "application/json", body)
 }

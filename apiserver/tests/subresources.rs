@@ -1,7 +1,8 @@
 //! The subresources besides `/status`: `scale` (Deployments and a CRD with `subresources.scale`),
 //! `pods/ephemeralcontainers`, `pods/eviction` with PodDisruptionBudgets and
 //! `certificatesigningrequests/approval`, through raw HTTP, kube-rs and kubectl, and their
-//! discovery entries.
+//! discovery entries; the kubelet-backed `pods/log`, `exec`, `attach` and `portforward`, which
+//! answer kube's refusals for a pod no kubelet serves.
 
 mod common;
 
@@ -678,4 +679,140 @@ async fn csr_approval_changes_only_the_decision_conditions() {
     .await;
     assert_eq!(cert.code, 200, "{}", cert.body);
     assert_eq!(cert.body["status"]["certificate"], "Zm9v");
+}
+
+/// A pod with the given containers, on `node` when it is not empty.
+fn pod_with(name: &str, containers: &[&str], node: &str) -> Value {
+    let containers: Vec<Value> = containers
+        .iter()
+        .map(|c| json!({"name": c, "image": "busybox"}))
+        .collect();
+    let mut p = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"containers": containers},
+    });
+    if !node.is_empty() {
+        p["spec"]["nodeName"] = node.into();
+    }
+    p
+}
+
+#[tokio::test]
+async fn kubelet_subresources_answer_as_kube_for_a_pod_no_kubelet_runs() {
+    let s = server().await;
+    let made = send(&s, "POST", PODS, &pod_with("solo", &["app"], "")).await;
+    assert_eq!(made.code, 201, "{}", made.body);
+
+    // LogLocation gives no location for an unscheduled pod: 204 and no body (kube's StreamObject).
+    let log = raw(&s, "GET", &format!("{PODS}/solo/log"), None, "").await;
+    assert_eq!(log.code, 204, "{}", log.body);
+    let logs: Api<k8s_openapi::api::core::v1::Pod> = Api::default_namespaced(s.client().unwrap());
+    assert_eq!(logs.logs("solo", &Default::default()).await.unwrap(), "");
+
+    // exec, attach and port-forward refuse it (streamLocation / PortForwardLocation).
+    for (method, sub) in [
+        ("POST", "exec?command=ls&stdout=true"),
+        ("GET", "exec?command=ls&stdout=true"),
+        ("POST", "attach?stdout=true"),
+        ("GET", "portforward?ports=80"),
+    ] {
+        let r = raw(&s, method, &format!("{PODS}/solo/{sub}"), None, "").await;
+        assert_eq!(r.code, 400, "{method} {sub}: {}", r.body);
+        assert_eq!(r.body["reason"], "BadRequest", "{method} {sub}");
+        assert_eq!(
+            r.body["message"], "pod solo does not have a host assigned",
+            "{method} {sub}"
+        );
+    }
+
+    // Only GET reads logs; PUT is no verb of any of them.
+    for (method, sub) in [("POST", "log"), ("PUT", "exec"), ("DELETE", "portforward")] {
+        let r = raw(&s, method, &format!("{PODS}/solo/{sub}"), None, "").await;
+        assert_eq!(r.code, 405, "{method} {sub}: {}", r.body);
+    }
+
+    // A missing pod is its NotFound, not a missing API.
+    let r = raw(&s, "GET", &format!("{PODS}/ghost/log"), None, "").await;
+    assert_eq!(r.code, 404, "{}", r.body);
+    assert_eq!(r.body["message"], "pods \"ghost\" not found");
+}
+
+#[tokio::test]
+async fn kubelet_subresources_check_the_container_then_the_node() {
+    let s = server().await;
+    let made = send(&s, "POST", PODS, &pod_with("duo", &["a", "b"], "")).await;
+    assert_eq!(made.code, 201, "{}", made.body);
+    let r = raw(&s, "GET", &format!("{PODS}/duo/log"), None, "").await;
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "a container name must be specified for pod duo, choose one of: [a b]"
+    );
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{PODS}/duo/exec?container=c"),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert_eq!(r.body["message"], "container c is not valid for pod duo");
+    let r = raw(&s, "GET", &format!("{PODS}/duo/log?container=b"), None, "").await;
+    assert_eq!(r.code, 204, "{}", r.body);
+
+    // A scheduled pod: kube looks the node up (NotFound when it is gone), then dials its
+    // kubelet, which never answers here.
+    let made = send(&s, "POST", PODS, &pod_with("placed", &["app"], "node-1")).await;
+    assert_eq!(made.code, 201, "{}", made.body);
+    let r = raw(&s, "GET", &format!("{PODS}/placed/log"), None, "").await;
+    assert_eq!(r.code, 404, "{}", r.body);
+    assert_eq!(r.body["message"], "nodes \"node-1\" not found");
+    let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}});
+    let made = send(&s, "POST", "/api/v1/nodes", &node).await;
+    assert_eq!(made.code, 201, "{}", made.body);
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{PODS}/placed/exec?command=ls"),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(r.code, 500, "{}", r.body);
+    let message = r.body["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("error dialing backend") && message.contains("node-1"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn discovery_lists_the_kubelet_subresources_of_pods() {
+    let s = server().await;
+    let core = send(&s, "GET", "/api/v1", &Value::Null).await;
+    let resources = core.body["resources"].as_array().expect("resources");
+    let entry = |name: &str| {
+        resources
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} listed"))
+    };
+    for (name, kind, verbs) in [
+        ("pods/log", "Pod", json!(["get"])),
+        ("pods/exec", "PodExecOptions", json!(["create", "get"])),
+        ("pods/attach", "PodAttachOptions", json!(["create", "get"])),
+        (
+            "pods/portforward",
+            "PodPortForwardOptions",
+            json!(["create", "get"]),
+        ),
+    ] {
+        let e = entry(name);
+        assert_eq!(e["kind"], kind, "{name}");
+        assert_eq!(e["verbs"], verbs, "{name}");
+        assert!(e.get("group").is_none(), "{name}: same group as pods");
+    }
 }

@@ -1,11 +1,14 @@
 //! Routes the subresources other than `/status`: `scale`, `pods/ephemeralcontainers`,
 //! `pods/eviction`, `certificatesigningrequests/approval` and `serviceaccounts/token`. Each is a
 //! view of (or an action on) its parent object, implemented on top of the store's ordinary
-//! operations with resourceVersion preconditions, so it needs no store internals.
+//! operations with resourceVersion preconditions, so it needs no store internals. The
+//! kubelet-backed pod subresources (`log`, `exec`, `attach`, `portforward`) are answered as kube
+//! answers them when no kubelet can serve them (`kubelet.rs`).
 
 mod approval;
 mod ephemeral;
 mod eviction;
+mod kubelet;
 pub(crate) mod rmw;
 pub(crate) mod scale;
 
@@ -29,6 +32,8 @@ pub enum Extra {
     Eviction,
     Approval,
     Token,
+    /// `pods/log`, `pods/exec`, `pods/attach`, `pods/portforward`.
+    Kubelet(kubelet::Stream),
 }
 
 /// How discovery lists one subresource.
@@ -45,6 +50,10 @@ pub struct Listed {
 const GET_UPDATE_PATCH: &[&str] = &["get", "patch", "update"];
 /// The verb of the action subresources (kube's `NamedCreater`).
 const CREATE: &[&str] = &["create"];
+/// The verb of `pods/log` (kube's `LogREST` is a `Getter`).
+const GET: &[&str] = &["get"];
+/// The verbs of the streaming subresources (kube's `Connecter` on GET and POST).
+const CONNECT: &[&str] = &["create", "get"];
 
 impl Extra {
     /// The subresource `name` of `info`, if this module serves it.
@@ -57,6 +66,14 @@ impl Extra {
             }
             "eviction" if core && info.plural == "pods" => Some(Self::Eviction),
             "token" if core && info.plural == "serviceaccounts" => Some(Self::Token),
+            "log" if core && info.plural == "pods" => Some(Self::Kubelet(kubelet::Stream::Log)),
+            "exec" if core && info.plural == "pods" => Some(Self::Kubelet(kubelet::Stream::Exec)),
+            "attach" if core && info.plural == "pods" => {
+                Some(Self::Kubelet(kubelet::Stream::Attach))
+            }
+            "portforward" if core && info.plural == "pods" => {
+                Some(Self::Kubelet(kubelet::Stream::PortForward))
+            }
             "approval"
                 if info.group == "certificates.k8s.io"
                     && info.plural == "certificatesigningrequests" =>
@@ -105,11 +122,35 @@ impl Extra {
                 kind: "TokenRequest",
                 verbs: CREATE,
             },
+            Self::Kubelet(stream) => {
+                let (name, kind, verbs) = match stream {
+                    kubelet::Stream::Log => ("log", "Pod", GET),
+                    kubelet::Stream::Exec => ("exec", "PodExecOptions", CONNECT),
+                    kubelet::Stream::Attach => ("attach", "PodAttachOptions", CONNECT),
+                    kubelet::Stream::PortForward => {
+                        ("portforward", "PodPortForwardOptions", CONNECT)
+                    }
+                };
+                Listed {
+                    name,
+                    group: "",
+                    version: "v1",
+                    kind,
+                    verbs,
+                }
+            }
         }
     }
 
     /// The Kubernetes verb of `method` on this subresource (None: not allowed).
     pub fn verb(self, method: &Method) -> Option<&'static str> {
+        if let Self::Kubelet(stream) = self {
+            return match *method {
+                Method::GET => Some("get"),
+                Method::POST if stream != kubelet::Stream::Log => Some("create"),
+                _ => None,
+            };
+        }
         let action = matches!(self, Self::Eviction | Self::Token);
         match *method {
             Method::POST if action => Some("create"),
@@ -129,6 +170,10 @@ pub fn listed(info: &ResourceInfo) -> Vec<Listed> {
         Extra::Eviction,
         Extra::Approval,
         Extra::Token,
+        Extra::Kubelet(kubelet::Stream::Attach),
+        Extra::Kubelet(kubelet::Stream::Exec),
+        Extra::Kubelet(kubelet::Stream::Log),
+        Extra::Kubelet(kubelet::Stream::PortForward),
     ]
     .into_iter()
     .filter_map(|e| {
@@ -155,5 +200,6 @@ pub async fn serve(
         Extra::Eviction => eviction::serve(state, t, q, req).await,
         Extra::Approval => rmw::serve(&approval::Approval, state, t, q, req).await,
         Extra::Token => crate::tokens::serve_token_request(state, t, q, req).await,
+        Extra::Kubelet(stream) => kubelet::serve(state, t, stream, q, req).await,
     }
 }
