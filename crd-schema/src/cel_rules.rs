@@ -528,8 +528,9 @@ pub(crate) fn to_cel(v: &Value, node: Option<&Node>, is_root: bool) -> cel::Valu
     }
 }
 
-/// CEL reserved words; a property with such a name is seen as `__name__`.
-const CEL_RESERVED: &[&str] = &[
+/// CEL reserved words: a property with such a name is seen as `__name__`, and an admission
+/// policy's variable may not take one.
+pub const CEL_RESERVED: &[&str] = &[
     "true",
     "false",
     "null",

@@ -28,6 +28,7 @@ mod validate;
 
 use serde_json::Value;
 
+pub use cel_rules::CEL_RESERVED;
 pub use error::{ErrorKind, FieldError, SchemaError};
 pub use openapi::{openapi_model_name, openapi_v3_component, openapi_v3_list_component};
 

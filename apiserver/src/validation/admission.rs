@@ -446,30 +446,6 @@ pub const PARAMETER_NOT_FOUND_ACTIONS: [&str; 2] = ["Deny", "Allow"];
 const MAX_AUDIT_ANNOTATIONS: usize = 20;
 /// `maxAuditAnnotationValueExpressionLength`: 5 KiB.
 const MAX_AUDIT_VALUE_EXPRESSION_LEN: usize = 5 * 1024;
-/// Words CEL reserves, which a variable may not be named.
-const CEL_RESERVED: [&str; 21] = [
-    "true",
-    "false",
-    "null",
-    "in",
-    "as",
-    "break",
-    "const",
-    "continue",
-    "else",
-    "for",
-    "function",
-    "if",
-    "import",
-    "let",
-    "loop",
-    "package",
-    "namespace",
-    "return",
-    "var",
-    "void",
-    "while",
-];
 
 /// `validateNamedRuleWithOperations`: resource names, then the rule itself.
 fn named_rule(rule: &Value, at: &str) -> Vec<Cause> {
@@ -601,7 +577,7 @@ fn is_cel_identifier(name: &str) -> bool {
         .next()
         .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
-        && !CEL_RESERVED.contains(&name)
+        && !crd_schema::CEL_RESERVED.contains(&name)
 }
 
 /// `validateValidation` without compiling the expressions.
