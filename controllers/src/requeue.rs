@@ -19,11 +19,23 @@ pub fn time_left(deadline: Option<&Time>, clock: &Clock) -> Option<Duration> {
     Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
 }
 
-/// A requeue after `delay`, or at the deadline `left` away if that comes first. A deadline that
-/// has already passed caps nothing: the reconcile that saw it acts on it, and if that action
-/// fails (the API server is down, say), retrying every millisecond would be a hot loop, so the
-/// normal delay applies.
+/// A requeue after `delay`, or at the deadline `left` away if that comes first: for a reconcile
+/// that went well. A deadline that passed while it ran (its deadline check came before a status
+/// write that took seconds, say) requeues at once, so that the next reconcile acts on it: the
+/// normal delay would oversleep the deadline by up to that whole delay (an AIAnalysis whose
+/// retry write was slowed past its deadline sat out a 10-minute retry backoff).
 pub fn requeue_within(delay: Duration, left: Option<Duration>) -> Action {
+    match left {
+        Some(left) => Action::requeue(delay.min(left)),
+        None => Action::requeue(delay),
+    }
+}
+
+/// A failed reconcile's requeue after `delay`, or at the deadline `left` away if that comes
+/// first. A deadline that has already passed caps nothing here: the reconcile that saw it acted
+/// on it, and that action failed (the API server is down, say), so retrying at once would be a
+/// hot loop; the error backoff applies.
+fn requeue_after_error(delay: Duration, left: Option<Duration>) -> Action {
     match left {
         Some(left) if !left.is_zero() => Action::requeue(delay.min(left)),
         _ => Action::requeue(delay),
@@ -62,7 +74,7 @@ impl ErrorBackoff {
             *n = n.saturating_add(1);
             *n - 1
         };
-        requeue_within(self.backoff.delay(attempt), left)
+        requeue_after_error(self.backoff.delay(attempt), left)
     }
 
     /// Forgets the failures of `obj` (call after a successful reconcile).
@@ -162,6 +174,24 @@ mod tests {
         assert_eq!(
             errors.on_error_within(&a, None),
             Action::requeue(Duration::from_secs(240))
+        );
+    }
+
+    #[test]
+    fn a_deadline_passed_during_a_good_reconcile_requeues_at_once() {
+        let ten_minutes = Duration::from_secs(600);
+        assert_eq!(
+            requeue_within(ten_minutes, Some(Duration::ZERO)),
+            Action::requeue(Duration::ZERO),
+            "the next reconcile acts on the deadline now, not after the delay"
+        );
+        assert_eq!(
+            requeue_within(ten_minutes, Some(Duration::from_secs(2))),
+            Action::requeue(Duration::from_secs(2))
+        );
+        assert_eq!(
+            requeue_within(ten_minutes, None),
+            Action::requeue(ten_minutes)
         );
     }
 

@@ -6,6 +6,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use apiserver::Match;
 use controllers::aianalysis::{self, Metrics};
 use controllers::api::AIAnalysisPhase::*;
 use controllers::api::Time;
@@ -154,6 +155,54 @@ async fn a_retry_backoff_holds_between_calls_and_ends_at_the_deadline() {
     panic!(
         "no analysis called HolmesGPT-API within 8 s of its creation: the backoff was never exercised"
     );
+}
+
+#[tokio::test]
+async fn a_deadline_passing_during_the_retry_write_ends_the_analysis_at_once() {
+    if fixtures::skip_in_cluster_mode(
+        "it slows the embedded API server's answer to one status write (fault injection)",
+    ) {
+        return;
+    }
+    let Some(t) = T::on(&SLOW_RETRY, "slowwrite").await else {
+        return;
+    };
+    let faults = t.env.server().expect("a per-process API server").faults();
+    // The analyze call fails, and the status write recording retry 1 is answered only after
+    // the deadline: the reconcile checked the deadline before the call, so its requeue is the
+    // one chance to act on it. Capped at a deadline already past, it must come at once; the
+    // 10-minute retry backoff would leave the analysis Investigating long after the deadline.
+    for margin_s in [1, 2, 4, 8] {
+        let name = format!("slow-{margin_s}s");
+        let record = Match::verb("update")
+            .resource("aianalyses")
+            .subresource("status")
+            .namespace(&t.ns)
+            .name(&name);
+        // Rules fire in the order added: the first status write (Pending → Investigating)
+        // passes at once, the second (recording the retry) waits past the deadline.
+        faults.delay(record.clone(), Duration::ZERO, 1);
+        faults.delay(record.clone(), Duration::from_secs(margin_s + 1), 1);
+        let mut aia = t.aia(&name, "mock-always-500");
+        let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(margin_s as i64);
+        aia.spec.times_out_at = Some(Time(soon));
+        let failed = t.run(&aia, Failed).await;
+        assert_eq!(reason(&failed), "Timeout");
+        let calls = t.mock(&name).await.count(Endpoint::Analyze);
+        if calls > 0 {
+            assert_eq!(calls, 1);
+            assert_eq!(
+                faults.pending_matching(&record),
+                0,
+                "the delayed write happened"
+            );
+            return;
+        }
+        // Too busy to call before the deadline: no retry write was made (this name's delay
+        // stays unused).
+        eprintln!("{name}: the deadline passed before the first call; trying a longer margin");
+    }
+    panic!("no analysis called HolmesGPT-API within 8 s of its creation: nothing was delayed");
 }
 
 /// Waits until the analysis `name` has a session that HolmesGPT-API was asked about at least

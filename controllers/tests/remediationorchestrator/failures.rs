@@ -7,7 +7,7 @@ use apiserver::Match;
 use controllers::api::RemediationPhase::*;
 use controllers::api::RemediationRequest;
 use controllers::api::notificationrequest::{NotificationPriority, NotificationType};
-use controllers::api::{AIAnalysis, SignalProcessing, WorkflowExecution};
+use controllers::api::{AIAnalysis, SignalProcessing, WorkflowExecution, WorkflowExecutionPhase};
 use controllers::remediationorchestrator::CONTROLLER_NAME;
 use fixtures::builtin::JobOutcome;
 use fixtures::campaign::Campaign;
@@ -254,7 +254,17 @@ async fn an_execution_locked_out_by_another_on_the_same_target_is_skipped() {
         return;
     };
     let first = t.create(&t.rr("busy", Scenario::Workflow)).await;
-    t.wait_phase(&first.name_any(), Executing).await;
+    // The barrier is the first execution holding the target's lock (its WorkflowExecution
+    // Running, so its Job exists), not the request's Executing phase: that phase is set when
+    // the WorkflowExecution is created, before it takes the lock, and a first execution slowed
+    // there (seen under the api-errors campaign: its finalizer patch answered 429 twice) lost
+    // the lock to the second, which then ran forever while the test finished the first's Job.
+    let (we, running) = (
+        format!("we-{}", first.name_any()),
+        WorkflowExecutionPhase::Running,
+    );
+    t.wait_until(&we, "phase", WorkflowExecution::phase, running)
+        .await;
     // Another signal (fingerprint) about the same target: not a duplicate, but its execution
     // finds the target's lock held by the first one's Job.
     let mut second = t.rr("busy2", Scenario::Workflow);
