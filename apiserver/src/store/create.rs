@@ -1,0 +1,216 @@
+//! Owns POST: creating an object (namespace from the URL, `generateName`, uid and
+//! creationTimestamp, managedFields, the type's registry strategy and validation, CRD registration).
+
+use std::sync::MutexGuard;
+
+use serde_json::Value;
+
+use crate::crd;
+use crate::defaults;
+use crate::managed::{self, Shape};
+use crate::meta::{self, meta_mut, meta_str};
+use crate::registry::{self, Ctx};
+use crate::status::ApiError;
+use crate::validation;
+
+use super::{
+    CRDS_KEY, EventKind, Fields, Inner, Store, Stored, Target, WriteOpts, Written, check_type,
+    invalid, obj_key, prune_and_default,
+};
+
+impl Store {
+    /// POST: create an object.
+    pub fn create(
+        &self,
+        t: &Target<'_>,
+        obj: Value,
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
+        self.create_locked(self.lock(), t, obj, opts)
+    }
+
+    pub(super) fn create_locked(
+        &self,
+        mut g: MutexGuard<'_, Inner>,
+        t: &Target<'_>,
+        mut obj: Value,
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
+        let info = g.resolve(t)?;
+        g.refuse_while_terminating(&info)?;
+        check_type(&obj, &info)?;
+        obj["apiVersion"] = info.api_version().into();
+        obj["kind"] = info.kind.clone().into();
+        let strategy = registry::strategy_for(&info);
+        // Decode, then default (kube's order), before the writer's fields are taken.
+        strategy.decode(&mut obj);
+        defaults::apply(&info.api_version(), &info.kind, &mut obj);
+        let mut warnings = prune_and_default(&info, &mut obj, opts)?;
+        let meta = meta_mut(&mut obj);
+        if meta
+            .get("resourceVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|rv| !rv.is_empty())
+        {
+            return Err(ApiError::bad_request(
+                "resourceVersion should not be set on objects to be created",
+            ));
+        }
+        // Namespace: from the URL; the body may repeat it but not contradict it.
+        let body_ns = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        if info.namespaced {
+            if !body_ns.is_empty() && body_ns != t.namespace {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            meta.insert("namespace".into(), t.namespace.into());
+        } else {
+            meta.remove("namespace");
+        }
+        let mut name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let generate = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let mut causes = Vec::new();
+        if name.is_empty() && !generate.is_empty() {
+            name = meta::generate_name(&generate);
+            meta.insert("name".into(), name.clone().into());
+        }
+        meta.insert("uid".into(), meta::new_uid().into());
+        meta.insert("creationTimestamp".into(), meta::now().into());
+        if strategy.tracks_generation() {
+            meta.insert("generation".into(), 1.into());
+        } else {
+            meta.remove("generation");
+        }
+        for server_set in [
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ] {
+            meta.remove(server_set);
+        }
+        if info.status
+            && let Some(m) = obj.as_object_mut()
+        {
+            m.remove("status");
+        }
+        if let Fields::Update(manager) = &opts.fields {
+            let sent = obj.pointer("/metadata/managedFields").cloned();
+            let api_version = info.api_version();
+            let now = meta::now();
+            let writer = managed::Writer {
+                manager,
+                api_version: &api_version,
+                subresource: "",
+                now: &now,
+            };
+            managed::track_update(None, &mut obj, sent.as_ref(), writer, Shape::root(&info));
+        }
+        // The registry strategy, after field tracking: what it sets belongs to no writer.
+        if info.status
+            && let Some(status) = strategy.initial_status(&obj)
+        {
+            obj["status"] = status;
+        }
+        strategy.prepare_for_create(&mut obj);
+        strategy.canonicalize(&mut obj);
+        causes.extend(strategy.validate(&obj));
+        warnings.extend(strategy.warnings_on_create(&obj));
+        if let Some(schema) = &info.schema {
+            causes.extend(schema.validate(&obj, None));
+        }
+        // The validation stage (kube's strategy Validate + ValidateObjectMeta).
+        causes.extend(validation::validate_create(&info, &obj));
+        warnings.extend(validation::warnings(&obj));
+        let is_crd = *info.store_key() == *CRDS_KEY;
+        let mut crd_infos = None;
+        if is_crd {
+            crd::default_crd(&mut obj);
+            match crd::resources_of(&obj) {
+                Ok(infos) => crd_infos = Some(infos),
+                Err(errs) => causes.extend(errs),
+            }
+        }
+        if !causes.is_empty() {
+            return Err(invalid(&info, &name, causes));
+        }
+        if info.namespaced {
+            match g.namespace(t.namespace) {
+                None => {
+                    return Err(ApiError::not_found(
+                        crate::status::GroupResource {
+                            group: "",
+                            resource: "namespaces",
+                        },
+                        t.namespace,
+                    ));
+                }
+                Some(ns) if !meta_str(&ns.value, "deletionTimestamp").is_empty() => {
+                    return Err(ApiError::forbidden(
+                        info.group_resource(),
+                        &name,
+                        &format!(
+                            "unable to create new content in namespace {} because it is being terminated",
+                            t.namespace
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let key = obj_key(&info, t.namespace, &name);
+        if g.get(&info, &key).is_some() {
+            return Err(ApiError::already_exists(info.group_resource(), &name));
+        }
+        let ctx = Ctx {
+            allocations: &g.allocations,
+            namespace: &key.0,
+            name: &name,
+        };
+        let causes = strategy.allocate(&mut obj, None, &ctx);
+        if !causes.is_empty() {
+            return Err(invalid(&info, &name, causes));
+        }
+        if is_crd {
+            crd::set_established(&mut obj, &meta::now());
+        }
+        if opts.dry_run {
+            return Ok(Written {
+                code: 201,
+                body: Stored::new(obj).json.clone(),
+                warnings,
+            });
+        }
+        g.check_size(&mut obj, &opts.fields)?;
+        let stored = g.commit(
+            &self.events,
+            &info.store_key(),
+            key,
+            obj,
+            EventKind::Added,
+            None,
+        );
+        if is_crd {
+            g.crd_changed(&self.events, None, crd_infos);
+        }
+        g.collect_garbage(&self.events);
+        warnings.dedup();
+        Ok(Written {
+            code: 201,
+            body: stored.render(&info),
+            warnings,
+        })
+    }
+}

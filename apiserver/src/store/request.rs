@@ -1,0 +1,140 @@
+//! Owns the vocabulary of store operations: which objects a request addresses, the options of writes,
+//! deletes and lists, and the answers a write or delete returns, plus the store's size limits.
+
+use bytes::Bytes;
+
+/// Which part of an object a write addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sub {
+    /// The object itself.
+    Main,
+    /// `/status`: only `.status` changes.
+    Status,
+    /// `pods/ephemeralcontainers`: a write of the whole Pod of which only
+    /// `spec.ephemeralContainers` is kept (the Pod strategy's `prepare_for_update`), kube's
+    /// `podEphemeralContainersStrategy`. Otherwise handled as a main-resource write.
+    EphemeralContainers,
+}
+
+impl Sub {
+    /// The subresource name managedFields entries record ("" for the object itself).
+    pub fn managed_name(self) -> &'static str {
+        match self {
+            Sub::Main => "",
+            Sub::Status => "status",
+            Sub::EphemeralContainers => "ephemeralcontainers",
+        }
+    }
+}
+
+/// `fieldValidation` query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldValidation {
+    Ignore,
+    #[default]
+    Warn,
+    Strict,
+}
+
+/// How a write maintains `metadata.managedFields`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Fields {
+    /// Not recorded (the server's own writes, e.g. bootstrap objects).
+    #[default]
+    Untracked,
+    /// An ordinary write (operation Update) by this field manager.
+    Update(String),
+    /// Server-side apply already computed them: keep what the object carries.
+    Applied,
+}
+
+/// Options common to writes.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOpts {
+    pub dry_run: bool,
+    pub field_validation: FieldValidation,
+    pub fields: Fields,
+}
+
+/// `DeleteOptions.propagationPolicy`: what happens to the dependents of a deleted object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// The owner goes at once; the garbage collector deletes its dependents afterwards.
+    Background,
+    /// The owner waits (finalizer `foregroundDeletion`) until its blocking dependents are gone.
+    Foreground,
+    /// The dependents stay, their ownerReferences to the owner removed (finalizer `orphan`).
+    Orphan,
+}
+
+/// Delete preconditions and options.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOpts {
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+    pub dry_run: bool,
+    /// None: keep the object's garbage-collection finalizers as they are (background by default).
+    pub propagation: Option<Propagation>,
+    /// `orphanDependents: false` was sent: answer 202 when the object is not deleted at once.
+    pub accepted_when_pending: bool,
+    /// `DeleteOptions.gracePeriodSeconds` (None: the type's default).
+    pub grace_period: Option<i64>,
+}
+
+/// The answer to a write: status code, body and `Warning` headers.
+#[derive(Debug)]
+pub struct Written {
+    pub code: u16,
+    pub body: Bytes,
+    pub warnings: Vec<String>,
+}
+
+/// The answer to a DELETE of one object.
+#[derive(Debug)]
+pub struct Deleted {
+    /// The object as the delete left it (marked for deletion, or its last state).
+    pub written: Written,
+    /// The uid of the object when it was removed (or, on a dry run, would have been); None when
+    /// it stays, marked for deletion, until its finalizers are gone.
+    pub gone: Option<String>,
+}
+
+impl Deleted {
+    pub(super) fn pending(written: Written) -> Self {
+        Self {
+            written,
+            gone: None,
+        }
+    }
+}
+
+/// Which objects a request addresses.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub group: &'a str,
+    pub version: &'a str,
+    pub plural: &'a str,
+    /// "" for cluster-scoped resources or an all-namespaces list/watch.
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+/// How much the store keeps: the watch history's bounds and the per-object storage limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Events kept in the watch history at most.
+    pub history_events: usize,
+    /// Encoded bytes (the JSON of each event's object) kept in the watch history at most.
+    pub history_bytes: usize,
+    /// The largest encoded object a write may store (etcd's `--max-request-bytes`).
+    pub max_object_bytes: usize,
+}
+
+/// `application/merge-patch+json`, `application/json-patch+json` or
+/// `application/strategic-merge-patch+json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchKind {
+    Merge,
+    Json,
+    Strategic,
+}

@@ -1,0 +1,330 @@
+//! Owns PUT and the write every update, patch and apply ends in (`replace`): preconditions, the
+//! status subresource, generation, managedFields, validation, no-op detection, and the removal of
+//! a terminating object whose last finalizer the write took away.
+
+use std::sync::{Arc, MutexGuard};
+
+use serde_json::Value;
+
+use crate::catalog::ResourceInfo;
+use crate::crd;
+use crate::defaults;
+use crate::managed::{self, Shape};
+use crate::meta::{self, meta_mut, meta_str};
+use crate::registry::{self, Ctx};
+use crate::status::{ApiError, Cause};
+use crate::validation;
+
+use super::{
+    CRDS_KEY, EventKind, Fields, Inner, NAMESPACES_KEY, ObjKey, Store, Stored, Sub, Target,
+    WriteOpts, Written, check_type, invalid, obj_key, prune_and_default, spec_finalizers,
+};
+
+fn spec_part(v: &Value, drop_status: bool) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        // apiVersion differs when another served version of a CRD writes: not a spec change.
+        m.remove("apiVersion");
+        m.remove("metadata");
+        if drop_status {
+            m.remove("status");
+        }
+    }
+    v
+}
+
+fn without_rv(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("apiVersion");
+    }
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+    }
+    v
+}
+
+impl Store {
+    /// PUT: replace an object (or its status).
+    pub fn update(
+        &self,
+        t: &Target<'_>,
+        sub: Sub,
+        mut obj: Value,
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
+        let g = self.lock();
+        let info = g.resolve(t)?;
+        if sub == Sub::Status && !info.status {
+            return Err(ApiError::path_not_found());
+        }
+        check_type(&obj, &info)?;
+        let key = obj_key(&info, t.namespace, t.name);
+        let old = g
+            .get(&info, &key)
+            .ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
+        let meta = meta_mut(&mut obj);
+        let body_name = meta.get("name").and_then(Value::as_str).unwrap_or("");
+        if !body_name.is_empty() && body_name != t.name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({})",
+                t.name
+            )));
+        }
+        let body_ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("");
+        if info.namespaced && !body_ns.is_empty() && body_ns != t.namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        self.replace(g, &info, key, old, obj, sub, opts)
+    }
+
+    /// The shared second half of PUT and PATCH: apply the write rules to `new` and commit it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn replace(
+        &self,
+        mut g: MutexGuard<'_, Inner>,
+        info: &Arc<ResourceInfo>,
+        key: ObjKey,
+        old: Arc<Stored>,
+        mut new: Value,
+        sub: Sub,
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
+        let name = key.1.clone();
+        let gr = info.group_resource();
+        let body_rv = meta_str(&new, "resourceVersion").to_owned();
+        if !body_rv.is_empty() && body_rv != meta_str(&old.value, "resourceVersion") {
+            return Err(ApiError::conflict(gr, &name));
+        }
+        let body_uid = meta_str(&new, "uid").to_owned();
+        let old_uid = meta_str(&old.value, "uid");
+        if !body_uid.is_empty() && body_uid != old_uid {
+            return Err(ApiError::conflict_because(
+                gr,
+                &name,
+                &format!(
+                    "Precondition failed: UID in precondition: {body_uid}, UID in object meta: {old_uid}"
+                ),
+            ));
+        }
+        let mut warnings: Vec<String>;
+        let strategy = registry::strategy_for(info);
+        let sent_managed_fields = new.pointer("/metadata/managedFields").cloned();
+        new["apiVersion"] = info.api_version().into();
+        new["kind"] = info.kind.clone().into();
+        if sub == Sub::Status {
+            // Status writes change only `.status` (kube-apiserver's status strategies).
+            let status = new.get("status").cloned();
+            new = old.value.clone();
+            new["apiVersion"] = info.api_version().into();
+            match status {
+                Some(s) => new["status"] = s,
+                None => {
+                    if let Some(m) = new.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+            // The written status is decoded like any body: unknown fields pruned, defaults applied.
+            warnings = prune_and_default(info, &mut new, opts)?;
+        } else {
+            warnings = prune_and_default(info, &mut new, opts)?;
+            if info.status {
+                match old.value.get("status") {
+                    Some(s) => new["status"] = s.clone(),
+                    None => {
+                        if let Some(m) = new.as_object_mut() {
+                            m.remove("status");
+                        }
+                    }
+                }
+            }
+            strategy.decode(&mut new);
+        }
+        defaults::apply(&info.api_version(), &info.kind, &mut new);
+        // Server-owned metadata always comes from the stored object.
+        let old_meta = old
+            .value
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let meta = meta_mut(&mut new);
+        for field in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
+            match old_meta.get(field) {
+                Some(v) => meta.insert(field.into(), v.clone()),
+                None => meta.remove(field),
+            };
+        }
+        meta.remove("selfLink");
+        let mut causes = Vec::new();
+        strategy.prepare_for_update(&mut new, &old.value, sub);
+        strategy.canonicalize(&mut new);
+        causes.extend(strategy.validate_update(&new, &old.value, sub));
+        warnings.extend(strategy.warnings_on_update(&new, &old.value));
+        let deleting = old_meta
+            .get("deletionTimestamp")
+            .is_some_and(|v| !v.is_null());
+        let is_namespace = *info.store_key() == *NAMESPACES_KEY;
+        let new_finalizers = meta::finalizers(&new);
+        let drop_status = info.status;
+        if strategy.tracks_generation()
+            && spec_part(&new, drop_status) != spec_part(&old.value, drop_status)
+        {
+            let generation = old_meta
+                .get("generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                + 1;
+            meta_mut(&mut new).insert("generation".into(), generation.into());
+        }
+        if let Some(schema) = &info.schema {
+            if sub == Sub::Status {
+                causes.extend(schema.validate_status(&new, &old.value));
+            } else {
+                causes.extend(schema.validate(&new, Some(&old.value)));
+            }
+        }
+        // The validation stage (kube's strategy ValidateUpdate + ValidateObjectMetaUpdate).
+        causes.extend(if sub == Sub::Status {
+            validation::validate_status_update(info, &new, &old.value)
+        } else {
+            validation::validate_update(info, &new, &old.value, sub)
+        });
+        warnings.extend(validation::warnings(&new));
+        let is_crd = *info.store_key() == *CRDS_KEY;
+        let mut crd_infos = None;
+        if is_crd && sub == Sub::Main {
+            crd::default_crd(&mut new);
+            match crd::resources_of(&new) {
+                Ok(infos) => crd_infos = Some(infos),
+                Err(errs) => causes.extend(errs),
+            }
+            for (path, what) in [
+                ("/spec/group", "spec.group"),
+                ("/spec/names/plural", "spec.names.plural"),
+            ] {
+                if new.pointer(path) != old.value.pointer(path) {
+                    causes.push(Cause::new(
+                        "FieldValueInvalid",
+                        what,
+                        format!(
+                            "Invalid value: {}: field is immutable",
+                            new.pointer(path).unwrap_or(&Value::Null)
+                        ),
+                    ));
+                }
+            }
+            if causes.is_empty() {
+                crd::set_established(&mut new, &meta::now());
+                // Keep the original condition times: only the spec changed.
+                if let Some(conds) = old.value.pointer("/status/conditions") {
+                    new["status"]["conditions"] = conds.clone();
+                }
+            }
+        }
+        // Addresses are allocated only for a valid object: kube-apiserver's Service registry
+        // allocates in `BeginUpdate`, after the strategy's validation has passed.
+        if sub == Sub::Main && causes.is_empty() {
+            let ctx = Ctx {
+                allocations: &g.allocations,
+                namespace: &key.0,
+                name: &name,
+            };
+            causes.extend(strategy.allocate(&mut new, Some(&old.value), &ctx));
+        }
+        if !causes.is_empty() {
+            return Err(invalid(info, &name, causes));
+        }
+        match &opts.fields {
+            Fields::Untracked => {}
+            Fields::Update(manager) => {
+                let api_version = info.api_version();
+                let now = meta::now();
+                let writer = managed::Writer {
+                    manager,
+                    api_version: &api_version,
+                    subresource: sub.managed_name(),
+                    now: &now,
+                };
+                managed::track_update(
+                    Some(&old.value),
+                    &mut new,
+                    sent_managed_fields.as_ref(),
+                    writer,
+                    Shape::root(info),
+                );
+            }
+            Fields::Applied => {
+                // A status write rebuilt `new` from the stored object: put the applied ones back.
+                let meta = meta_mut(&mut new);
+                match sent_managed_fields {
+                    Some(mf) => meta.insert("managedFields".into(), mf),
+                    None => meta.remove("managedFields"),
+                };
+            }
+        }
+        managed::keep_times_of_noop(&old.value, &mut new);
+        if without_rv(&new) == without_rv(&old.value) {
+            // A no-op write changes nothing and emits no event, like kube-apiserver.
+            return Ok(Written {
+                code: 200,
+                body: old.render(info),
+                warnings,
+            });
+        }
+        if opts.dry_run {
+            return Ok(Written {
+                code: 200,
+                body: Stored::new(new).render(info),
+                warnings,
+            });
+        }
+        g.check_size(&mut new, &opts.fields)?;
+        let resource = info.store_key();
+        let stored = g.commit(
+            &self.events,
+            &resource,
+            key.clone(),
+            new,
+            EventKind::Modified,
+            Some(old.clone()),
+        );
+        if let Some(infos) = crd_infos {
+            g.crd_changed(&self.events, Some(&old.value), Some(infos));
+        }
+        if deleting
+            && new_finalizers.is_empty()
+            && (!is_namespace || spec_finalizers(&stored.value).is_empty())
+        {
+            let value = stored.value.clone();
+            g.commit(
+                &self.events,
+                &resource,
+                key,
+                value,
+                EventKind::Deleted,
+                Some(stored.clone()),
+            );
+            if is_crd {
+                g.crd_changed(&self.events, Some(&stored.value), None);
+            }
+        }
+        g.collect_garbage(&self.events);
+        Ok(Written {
+            code: 200,
+            body: stored.render(info),
+            warnings,
+        })
+    }
+}
