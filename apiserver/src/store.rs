@@ -115,6 +115,9 @@ pub enum Sub {
     /// `spec.ephemeralContainers` is kept (the Pod strategy's `prepare_for_update`), kube's
     /// `podEphemeralContainersStrategy`. Otherwise handled as a main-resource write.
     EphemeralContainers,
+    /// `certificatesigningrequests/approval`: written as `/status` is (only `.status` comes from
+    /// the body), then the CSR strategy keeps only `status.conditions` (`csrApprovalStrategy`).
+    Approval,
 }
 
 impl Sub {
@@ -124,6 +127,7 @@ impl Sub {
             Sub::Main => "",
             Sub::Status => "status",
             Sub::EphemeralContainers => "ephemeralcontainers",
+            Sub::Approval => "approval",
         }
     }
 }
@@ -1290,7 +1294,7 @@ impl Store {
         let sent_managed_fields = new.pointer("/metadata/managedFields").cloned();
         new["apiVersion"] = info.api_version().into();
         new["kind"] = info.kind.clone().into();
-        if sub == Sub::Status {
+        if matches!(sub, Sub::Status | Sub::Approval) {
             // Status writes change only `.status` (kube-apiserver's status strategies).
             let status = new.get("status").cloned();
             new = old.value.clone();
