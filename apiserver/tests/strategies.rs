@@ -73,7 +73,7 @@ async fn cluster_ips_are_unique_taken_ones_refused_and_freed_on_delete() {
     assert_eq!(r.code, 422, "{}", r.body);
     assert_eq!(
         r.body["message"],
-        "Service \"dup\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.0.0.1\"}: failed to allocate IP 10.0.0.1: provided IP is already allocated"
+        "Service \"dup\" is invalid: spec.clusterIPs: Invalid value: [\"10.0.0.1\"]: failed to allocate IP 10.0.0.1: provided IP is already allocated"
     );
     assert_eq!(r.body["details"]["causes"][0]["field"], "spec.clusterIPs");
     // An address outside the range.
@@ -90,7 +90,7 @@ async fn cluster_ips_are_unique_taken_ones_refused_and_freed_on_delete() {
     assert_eq!(r.code, 422, "{}", r.body);
     assert_eq!(
         r.body["message"],
-        "Service \"far\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.96.0.10\"}: failed to allocate IP 10.96.0.10: the provided IP (10.96.0.10) is not in the valid range. The range of valid IPs is 10.0.0.0/29"
+        "Service \"far\" is invalid: spec.clusterIPs: Invalid value: [\"10.96.0.10\"]: failed to allocate IP 10.96.0.10: the provided IP (10.96.0.10) is not in the valid range. The range of valid IPs is 10.0.0.0/29"
     );
     // Deleting a Service frees its address for a Service that asks for it.
     let owner = "s0";

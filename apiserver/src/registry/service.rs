@@ -70,10 +70,12 @@ impl Strategy for Service {
             match ctx.allocations.check_ip(&asked, &who) {
                 Ok(()) => Some(asked),
                 Err(AllocError::Rejected(why)) => {
+                    // The bad value is `spec.clusterIPs`, which kube renders as JSON since
+                    // 1.34 (apimachinery's "Nicer value rendering in API errors").
                     causes.push(Cause::new(
                         "FieldValueInvalid",
                         "spec.clusterIPs",
-                        format!("Invalid value: []string{{{}}}: {why}", json!(asked)),
+                        format!("Invalid value: {}: {why}", json!([asked])),
                     ));
                     None
                 }
