@@ -147,15 +147,11 @@ impl ApiError {
         name: &str,
         causes: Vec<Cause>,
     ) -> Self {
+        // Go's `field.Error.Error()` is `<field>: <body>` even for the empty path
+        // (`field.NewPath("")`), e.g. PodLogOptions' `: Forbidden: at most one of ...`.
         let rendered: Vec<String> = causes
             .iter()
-            .map(|c| {
-                if c.field.is_empty() {
-                    c.message.clone()
-                } else {
-                    format!("{}: {}", c.field, c.message)
-                }
-            })
+            .map(|c| format!("{}: {}", c.field, c.message))
             .collect();
         let list = match rendered.len() {
             0 => "[]".to_owned(),

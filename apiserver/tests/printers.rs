@@ -578,7 +578,7 @@ fn cases() -> Vec<Case> {
         Case {
             path: "/apis/certificates.k8s.io/v1/certificatesigningrequests",
             object: json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": "csr1"},
-                "spec": {"request": "AAAA", "signerName": "example.com/signer", "usages": ["client auth"], "expirationSeconds": 3600}}),
+                "spec": {"request": common::csr_request("csr1"), "signerName": "example.com/signer", "usages": ["client auth"], "expirationSeconds": 3600}}),
             status: None,
             columns: &[
                 "Name",

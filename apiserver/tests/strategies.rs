@@ -73,7 +73,7 @@ async fn cluster_ips_are_unique_taken_ones_refused_and_freed_on_delete() {
     assert_eq!(r.code, 422, "{}", r.body);
     assert_eq!(
         r.body["message"],
-        "Service \"dup\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.0.0.1\"}: failed to allocate IP 10.0.0.1: provided IP is already allocated"
+        "Service \"dup\" is invalid: spec.clusterIPs: Invalid value: [\"10.0.0.1\"]: failed to allocate IP 10.0.0.1: provided IP is already allocated"
     );
     assert_eq!(r.body["details"]["causes"][0]["field"], "spec.clusterIPs");
     // An address outside the range.
@@ -90,7 +90,7 @@ async fn cluster_ips_are_unique_taken_ones_refused_and_freed_on_delete() {
     assert_eq!(r.code, 422, "{}", r.body);
     assert_eq!(
         r.body["message"],
-        "Service \"far\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.96.0.10\"}: failed to allocate IP 10.96.0.10: the provided IP (10.96.0.10) is not in the valid range. The range of valid IPs is 10.0.0.0/29"
+        "Service \"far\" is invalid: spec.clusterIPs: Invalid value: [\"10.96.0.10\"]: failed to allocate IP 10.96.0.10: the provided IP (10.96.0.10) is not in the valid range. The range of valid IPs is 10.0.0.0/29"
     );
     // Deleting a Service frees its address for a Service that asks for it.
     let owner = "s0";
@@ -428,4 +428,100 @@ async fn secrets_and_namespaces_keep_their_rules_in_their_strategies() {
         "{}",
         r.body
     );
+}
+
+/// The Service's IP family fields as a single-stack (IPv4) kube-apiserver sets and checks them.
+#[tokio::test]
+async fn a_single_stack_cluster_refuses_dual_stack_and_infers_families() {
+    let s = server().await;
+    let selector = json!({"app": "web"});
+    let create = |name: &str, spec: Value| {
+        let body = service(name, spec);
+        let s = &s;
+        async move { send(s, "POST", SERVICES, &body).await }
+    };
+    // PreferDualStack is kept and served with the one family there is.
+    let r = create(
+        "prefer",
+        json!({"selector": selector, "ipFamilyPolicy": "PreferDualStack", "ports": [{"port": 80}]}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["spec"]["ipFamilyPolicy"], "PreferDualStack");
+    assert_eq!(r.body["spec"]["ipFamilies"], json!(["IPv4"]));
+    assert_eq!(
+        r.body["spec"]["clusterIPs"].as_array().map(Vec::len),
+        Some(1)
+    );
+
+    for (name, spec, message) in [
+        (
+            "require",
+            json!({"selector": selector, "ipFamilyPolicy": "RequireDualStack", "ports": [{"port": 80}]}),
+            "spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster is not configured for dual-stack services",
+        ),
+        (
+            "v6",
+            json!({"selector": selector, "ipFamilies": ["IPv6"], "ports": [{"port": 80}]}),
+            "spec.ipFamilies[0]: Invalid value: \"IPv6\": not configured on this cluster",
+        ),
+        (
+            "two-families",
+            json!({"selector": selector, "ipFamilies": ["IPv4", "IPv6"], "ports": [{"port": 80}]}),
+            "spec.ipFamilyPolicy: Invalid value: \"SingleStack\": must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+        ),
+        (
+            "v6-address",
+            json!({"selector": selector, "clusterIP": "fd00::10", "ports": [{"port": 80}]}),
+            "spec.clusterIPs[0]: Invalid value: [\"fd00::10\"]: IPv6 is not configured on this cluster",
+        ),
+    ] {
+        let r = create(name, spec).await;
+        assert_eq!(r.code, 422, "{name}: {}", r.body);
+        assert_eq!(
+            r.body["message"],
+            format!("Service \"{name}\" is invalid: {message}"),
+            "{name}"
+        );
+        // Nothing was stored.
+        let got = send(&s, "GET", &format!("{SERVICES}/{name}"), &Value::Null).await;
+        assert_eq!(got.code, 404, "{name}: {}", got.body);
+    }
+
+    // A headless Service without selector defaults to RequireDualStack with both families,
+    // even on a single-stack cluster (kube's special case).
+    let r = create(
+        "peers",
+        json!({"clusterIP": "None", "ports": [{"port": 80}]}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["spec"]["ipFamilyPolicy"], "RequireDualStack");
+    assert_eq!(r.body["spec"]["ipFamilies"], json!(["IPv4", "IPv6"]));
+    // With a selector it is single-stack.
+    let r = create(
+        "peers-selected",
+        json!({"clusterIP": "None", "selector": selector, "ports": [{"port": 80}]}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["spec"]["ipFamilyPolicy"], "SingleStack");
+    assert_eq!(r.body["spec"]["ipFamilies"], json!(["IPv4"]));
+
+    // An update without a policy keeps the stored one; one that asks for RequireDualStack is
+    // refused.
+    let mut prefer = send(&s, "GET", &format!("{SERVICES}/prefer"), &Value::Null)
+        .await
+        .body;
+    prefer["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ipFamilyPolicy");
+    let r = send(&s, "PUT", &format!("{SERVICES}/prefer"), &prefer).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["ipFamilyPolicy"], "PreferDualStack");
+    let mut require = r.body.clone();
+    require["spec"]["ipFamilyPolicy"] = "RequireDualStack".into();
+    let r = send(&s, "PUT", &format!("{SERVICES}/prefer"), &require).await;
+    assert_eq!(r.code, 422, "{}", r.body);
 }

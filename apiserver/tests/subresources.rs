@@ -641,7 +641,7 @@ async fn csr_approval_changes_only_the_decision_conditions() {
     let s = server().await;
     let csrs = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
     let created = send(&s, "POST", csrs, &json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
-        "metadata": {"name": "c"}, "spec": {"request": "AAAA", "signerName": "example.com/signer", "usages": ["client auth"]}})).await;
+        "metadata": {"name": "c"}, "spec": {"request": common::csr_request("c"), "signerName": "example.com/signer", "usages": ["client auth"]}})).await;
     assert_eq!(created.code, 201, "{}", created.body);
     let mut csr = created.body.clone();
     csr["status"] = json!({"conditions": [{"type": "Approved", "status": "True", "reason": "Test", "message": "ok"}],
@@ -670,15 +670,63 @@ async fn csr_approval_changes_only_the_decision_conditions() {
             .contains("Approved and Denied conditions are mutually exclusive")
     );
     // The certificate is written through /status.
+    let issued = common::csr_certificate("c");
     let cert = send(
         &s,
         "PATCH",
         &format!("{csrs}/c/status"),
-        &json!({"status": {"certificate": "Zm9v"}}),
+        &json!({"status": {"certificate": issued}}),
     )
     .await;
     assert_eq!(cert.code, 200, "{}", cert.body);
-    assert_eq!(cert.body["status"]["certificate"], "Zm9v");
+    assert_eq!(cert.body["status"]["certificate"], issued.as_str());
+}
+
+/// `kubectl certificate approve|deny` (kubectl's `UpdateApproval`: a PUT of the whole CSR to
+/// `/approval`) against the validated approval path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_approves_and_denies_certificate_signing_requests() {
+    let s = server().await;
+    let Some(k) = Kubectl::for_server(
+        &s,
+        "kubectl_approves_and_denies_certificate_signing_requests",
+    ) else {
+        return;
+    };
+    let csrs = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+    for name in ["yes", "no"] {
+        let created = send(
+            &s,
+            "POST",
+            csrs,
+            &json!({"apiVersion": "certificates.k8s.io/v1",
+            "kind": "CertificateSigningRequest", "metadata": {"name": name},
+            "spec": {"request": common::csr_request(name), "signerName": "example.com/signer",
+                     "usages": ["client auth"]}}),
+        )
+        .await;
+        assert_eq!(created.code, 201, "{}", created.body);
+    }
+    let out = k.ok(&["certificate", "approve", "yes"]).await;
+    assert!(
+        out.contains("certificatesigningrequest.certificates.k8s.io/yes approved"),
+        "{out}"
+    );
+    let out = k.ok(&["certificate", "deny", "no"]).await;
+    assert!(
+        out.contains("certificatesigningrequest.certificates.k8s.io/no denied"),
+        "{out}"
+    );
+    for (name, decision) in [("yes", "Approved"), ("no", "Denied")] {
+        let got = send(&s, "GET", &format!("{csrs}/{name}"), &Value::Null).await;
+        let conditions = got.body["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(conditions.len(), 1, "{}", got.body);
+        assert_eq!(conditions[0]["type"], decision);
+        assert_eq!(conditions[0]["status"], "True");
+    }
 }
 
 /// A pod with the given containers, on `node` when it is not empty.

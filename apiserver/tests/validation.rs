@@ -1196,3 +1196,256 @@ async fn validating_admission_policy_structure() {
         "ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io \"b\" is invalid: spec.validationActions: Required value: at least one validation action is required",
     );
 }
+
+const CSRS: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+
+fn csr(name: &str) -> Value {
+    json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": name},
+        "spec": {"request": common::csr_request(name), "signerName": "example.com/signer",
+                 "usages": ["digital signature", "client auth"]}})
+}
+
+fn csr_invalid(name: &str, causes: &str) -> String {
+    format!("CertificateSigningRequest.certificates.k8s.io \"{name}\" is invalid: {causes}")
+}
+
+#[tokio::test]
+async fn certificate_signing_request_create_rules() {
+    let s = server().await;
+    // A signed request is accepted; the user fields and status a client sends are not kept.
+    let mut good = csr("good");
+    good["spec"]["username"] = "mallory".into();
+    good["spec"]["groups"] = json!(["system:masters"]);
+    good["status"] = json!({"conditions": [{"type": "Approved", "status": "True"}]});
+    let r = send(&s, "POST", CSRS, &good).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert!(r.body["spec"].get("username").is_none(), "{}", r.body);
+    assert!(r.body["spec"].get("groups").is_none(), "{}", r.body);
+    assert_eq!(r.body["status"], json!({}), "{}", r.body);
+
+    let mut bad = csr("bad");
+    bad["spec"]["request"] = "aGVsbG8=".into(); // "hello"
+    assert_invalid(
+        &send(&s, "POST", CSRS, &bad).await,
+        &csr_invalid(
+            "bad",
+            "spec.request: Invalid value: \"aGVsbG8=\": PEM block type must be CERTIFICATE REQUEST",
+        ),
+    );
+    let mut no_usages = csr("no-usages");
+    no_usages["spec"]["usages"] = json!([]);
+    assert_invalid(
+        &send(&s, "POST", CSRS, &no_usages).await,
+        &csr_invalid("no-usages", "spec.usages: Required value"),
+    );
+    let mut unknown = csr("unknown");
+    unknown["spec"]["usages"] = json!(["client auth", "client auth"]);
+    assert_invalid(
+        &send(&s, "POST", CSRS, &unknown).await,
+        &csr_invalid(
+            "unknown",
+            "spec.usages[1]: Duplicate value: \"client auth\"",
+        ),
+    );
+    let mut legacy = csr("legacy");
+    legacy["spec"]["signerName"] = "kubernetes.io/legacy-unknown".into();
+    assert_invalid(
+        &send(&s, "POST", CSRS, &legacy).await,
+        &csr_invalid(
+            "legacy",
+            "spec.signerName: Invalid value: \"kubernetes.io/legacy-unknown\": the legacy signerName is not allowed via this API version",
+        ),
+    );
+    let mut unsigned = csr("unsigned");
+    unsigned["spec"]["signerName"] = "signer".into();
+    assert_invalid(
+        &send(&s, "POST", CSRS, &unsigned).await,
+        &csr_invalid(
+            "unsigned",
+            "spec.signerName: Invalid value: \"signer\": must be a fully qualified domain and path of the form 'example.com/signer-name'",
+        ),
+    );
+    let mut short = csr("short");
+    short["spec"]["expirationSeconds"] = 599.into();
+    assert_invalid(
+        &send(&s, "POST", CSRS, &short).await,
+        &csr_invalid(
+            "short",
+            "spec.expirationSeconds: Invalid value: 599: may not specify a duration less than 600 seconds (10 minutes)",
+        ),
+    );
+    // Nothing invalid was stored.
+    let list = send(&s, "GET", CSRS, &Value::Null).await;
+    assert_eq!(list.body["items"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn certificate_signing_request_update_paths_own_their_parts() {
+    let s = server().await;
+    let created = send(&s, "POST", CSRS, &csr("c")).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let at = |sub: &str| format!("{CSRS}/c{sub}");
+    let approve = json!({"status": {"conditions": [{"type": "Approved", "status": "True", "reason": "Test"}]}});
+
+    // The main resource keeps spec and status: a changed spec is reset, not refused.
+    let mut changed = created.body.clone();
+    changed["spec"]["signerName"] = "example.com/other".into();
+    changed["metadata"]["labels"] = json!({"team": "a"});
+    let r = send(&s, "PUT", &at(""), &changed).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["signerName"], "example.com/signer");
+    assert_eq!(r.body["metadata"]["labels"]["team"], "a");
+
+    // /status may not decide the request.
+    assert_invalid(
+        &send(&s, "PATCH", &at("/status"), &approve).await,
+        &csr_invalid(
+            "c",
+            "status.conditions: Forbidden: updates may not add a condition of type \"Approved\"",
+        ),
+    );
+    // /approval may; its times are stamped.
+    let r = send(&s, "PATCH", &at("/approval"), &approve).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert!(r.body["status"]["conditions"][0]["lastTransitionTime"].is_string());
+    let managers: Vec<&str> = r.body["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["subresource"].as_str())
+        .collect();
+    assert!(managers.contains(&"approval"), "{}", r.body);
+    // ... and may not take it back or add the opposite decision.
+    assert_invalid(
+        &send(
+            &s,
+            "PATCH",
+            &at("/approval"),
+            &json!({"status": {"conditions": []}}),
+        )
+        .await,
+        &csr_invalid(
+            "c",
+            "status.conditions: Forbidden: updates may not remove a condition of type \"Approved\"",
+        ),
+    );
+    let both = json!({"status": {"conditions": [{"type": "Approved", "status": "True"},
+        {"type": "Denied", "status": "True"}]}});
+    assert_invalid(
+        &send(&s, "PATCH", &at("/approval"), &both).await,
+        &csr_invalid(
+            "c",
+            "status.conditions: Invalid value: \"Denied\": Approved and Denied conditions are mutually exclusive",
+        ),
+    );
+
+    // /status sets the certificate: PEM CERTIFICATE blocks only, and only once.
+    let junk = json!({"status": {"certificate": "anVuaw=="}}); // "junk"
+    assert_invalid(
+        &send(&s, "PATCH", &at("/status"), &junk).await,
+        &csr_invalid(
+            "c",
+            "status.certificate: Invalid value: \"<certificate data>\": must contain at least one CERTIFICATE PEM block",
+        ),
+    );
+    let issued = common::csr_certificate("c");
+    let r = send(
+        &s,
+        "PATCH",
+        &at("/status"),
+        &json!({"status": {"certificate": issued}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    // The approval survived the status write.
+    assert_eq!(r.body["status"]["conditions"][0]["type"], "Approved");
+    let again = json!({"status": {"certificate": common::csr_certificate("other")}});
+    assert_invalid(
+        &send(&s, "PATCH", &at("/status"), &again).await,
+        &csr_invalid(
+            "c",
+            "status.certificate: Forbidden: updates may not modify existing certificate content",
+        ),
+    );
+}
+
+#[tokio::test]
+async fn pod_log_options_are_checked_before_the_pod_is_read() {
+    let s = server().await;
+    let made = send(&s, "POST", PODS, &pod("solo")).await;
+    assert_eq!(made.code, 201, "{}", made.body);
+    let log = |name: &str, query: &str| format!("{PODS}/{name}/log?{query}");
+
+    for (query, causes) in [
+        (
+            "tailLines=-1",
+            "tailLines: Invalid value: -1: must be greater than or equal to 0",
+        ),
+        (
+            "limitBytes=0",
+            "limitBytes: Invalid value: 0: must be greater than 0",
+        ),
+        (
+            "sinceSeconds=-5",
+            "sinceSeconds: Invalid value: -5: must be greater than 0",
+        ),
+        (
+            "sinceSeconds=60&sinceTime=2026-12-05T08:00:00Z",
+            ": Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified",
+        ),
+        (
+            "tailLines=-1&limitBytes=-1",
+            "[tailLines: Invalid value: -1: must be greater than or equal to 0, limitBytes: Invalid value: -1: must be greater than 0]",
+        ),
+    ] {
+        let r = raw(&s, "GET", &log("solo", query), None, "").await;
+        assert_invalid(&r, &format!("PodLogOptions \"solo\" is invalid: {causes}"));
+        assert_eq!(r.body["details"]["kind"], "PodLogOptions", "{query}");
+    }
+    let r = raw(&s, "GET", &log("solo", "tailLines=-1"), None, "").await;
+    assert_eq!(
+        r.body["details"]["causes"],
+        json!([{"reason": "FieldValueInvalid", "field": "tailLines",
+            "message": "Invalid value: -1: must be greater than or equal to 0"}])
+    );
+
+    // Values that do not convert are the parameter codec's 400s.
+    assert_bad_request(
+        &raw(&s, "GET", &log("solo", "tailLines=ten"), None, "").await,
+        "strconv.ParseInt: parsing \"ten\": invalid syntax",
+    );
+    assert_bad_request(
+        &raw(&s, "GET", &log("solo", "sinceTime=yesterday"), None, "").await,
+        "parsing time \"yesterday\" as \"2006-01-02T15:04:05Z07:00\": cannot parse \"yesterday\" as \"2006\"",
+    );
+
+    // The options come first: a missing pod with bad options is a 422, with good ones a 404.
+    let r = raw(&s, "GET", &log("ghost", "tailLines=-1"), None, "").await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    let r = raw(&s, "GET", &log("ghost", "tailLines=1"), None, "").await;
+    assert_eq!(r.code, 404, "{}", r.body);
+
+    // Valid options reach the kubelet-less answer: 204 for an unscheduled pod.
+    let r = raw(
+        &s,
+        "GET",
+        &log(
+            "solo",
+            "tailLines=0&limitBytes=1&sinceSeconds=1&follow=true&timestamps=1",
+        ),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(r.code, 204, "{}", r.body);
+    let r = raw(
+        &s,
+        "GET",
+        &log("solo", "sinceTime=2026-12-05T08:00:00Z"),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(r.code, 204, "{}", r.body);
+}

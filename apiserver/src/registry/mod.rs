@@ -4,6 +4,7 @@
 
 mod apps;
 mod batch;
+mod certificates;
 mod configmap;
 mod ipalloc;
 mod namespace;
@@ -38,6 +39,9 @@ pub fn strategy_for(info: &ResourceInfo) -> &'static dyn Strategy {
         ("apps", "daemonsets") => &apps::DAEMON_SET,
         ("batch", "jobs") => &batch::JOB,
         ("batch", "cronjobs") => &batch::CRON_JOB,
+        ("certificates.k8s.io", "certificatesigningrequests") => {
+            &certificates::CertificateSigningRequest
+        }
         ("autoscaling", "horizontalpodautoscalers") => other::hpa(&info.version),
         (group, plural) => other::strategy(group, plural),
     }

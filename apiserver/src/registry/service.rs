@@ -1,7 +1,8 @@
 //! The Service strategy (`pkg/registry/core/service`): an empty load-balancer status to start
 //! with, and the REST storage's address handling: a cluster IP from the service range (or the
 //! one asked for, if free and in range), node ports for NodePort and LoadBalancer Services,
-//! single-stack IPv4 families, and on update the addresses the stored Service already holds
+//! the IP family fields of a single-stack IPv4 cluster (kube's `initIPFamilyFields`: a
+//! dual-stack request is refused, a headless Service without selector gets both families), and on update the addresses the stored Service already holds
 //! when the write leaves them out (`patchAllocatedValues`).
 
 use serde_json::{Value, json};
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 use super::ipalloc::AllocError;
 use super::strategy::{Ctx, Strategy};
 use crate::status::Cause;
+use crate::validation::field;
 
 pub(super) struct Service;
 
@@ -31,6 +33,11 @@ impl Strategy for Service {
         }
         let old_spec = old.and_then(|o| o.get("spec"));
         keep_allocated(spec, old_spec);
+        // Families first, as kube's initIPFamilyFields runs before any address is taken.
+        let family_causes = init_ip_families(spec, old_spec);
+        if !family_causes.is_empty() {
+            return family_causes;
+        }
         let who = (ctx.namespace.to_owned(), ctx.name.to_owned());
         let mut causes = Vec::new();
         // The cluster IP: clusterIP and clusterIPs[0] name the same address.
@@ -63,10 +70,12 @@ impl Strategy for Service {
             match ctx.allocations.check_ip(&asked, &who) {
                 Ok(()) => Some(asked),
                 Err(AllocError::Rejected(why)) => {
+                    // The bad value is `spec.clusterIPs`, which kube renders as JSON since
+                    // 1.34 (apimachinery's "Nicer value rendering in API errors").
                     causes.push(Cause::new(
                         "FieldValueInvalid",
                         "spec.clusterIPs",
-                        format!("Invalid value: []string{{{}}}: {why}", json!(asked)),
+                        format!("Invalid value: {}: {why}", json!([asked])),
                     ));
                     None
                 }
@@ -75,12 +84,6 @@ impl Strategy for Service {
         if let Some(ip) = ip {
             spec.insert("clusterIP".into(), ip.clone().into());
             spec.insert("clusterIPs".into(), json!([ip]));
-        }
-        if spec.get("ipFamilies").is_none_or(Value::is_null) {
-            spec.insert("ipFamilies".into(), json!(["IPv4"]));
-        }
-        if spec.get("ipFamilyPolicy").is_none_or(Value::is_null) {
-            spec.insert("ipFamilyPolicy".into(), "SingleStack".into());
         }
         let wants_node_ports = ty == "NodePort"
             || (ty == "LoadBalancer"
@@ -116,6 +119,154 @@ impl Strategy for Service {
         }
         causes
     }
+}
+
+/// The only IP family of this server's service range (`ServiceRanges` takes IPv4 CIDRs only), so
+/// the cluster is single-stack as a kube-apiserver with one `--service-cluster-ip-range`.
+const CLUSTER_FAMILY: &str = "IPv4";
+
+/// The other family, which a dual-stack request names and this cluster does not serve.
+fn other_family(family: &str) -> &'static str {
+    if family == "IPv6" { "IPv4" } else { "IPv6" }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|x| x.as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// kube's `initIPFamilyFields` on a single-stack (IPv4) cluster: `ipFamilyPolicy` defaults to the
+/// stored one, else `RequireDualStack` for a headless Service without selector, else
+/// `SingleStack`; `ipFamilies` are inferred from `clusterIPs`; a headless Service without
+/// selector may name both families (kube appends the other one under a dual-stack policy);
+/// any other Service asking for `RequireDualStack` or a family the cluster lacks is refused with
+/// kube's 422 causes. Writes the policy and families into `spec`.
+fn init_ip_families(spec: &mut serde_json::Map<String, Value>, old: Option<&Value>) -> Vec<Cause> {
+    let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
+    let selectorless = spec
+        .get("selector")
+        .and_then(Value::as_object)
+        .is_none_or(serde_json::Map::is_empty);
+    let policy = match spec.get("ipFamilyPolicy").and_then(Value::as_str) {
+        Some(p) => p.to_owned(),
+        None => match old
+            .and_then(|o| o.get("ipFamilyPolicy"))
+            .and_then(Value::as_str)
+        {
+            Some(p) => p.to_owned(),
+            None if headless && selectorless => "RequireDualStack".to_owned(),
+            None => "SingleStack".to_owned(),
+        },
+    };
+    spec.insert("ipFamilyPolicy".into(), policy.clone().into());
+    let mut families = strings(spec.get("ipFamilies"));
+    let mut ips = strings(spec.get("clusterIPs"));
+    // kube's v1 conversion fills `clusterIPs` from a lone `clusterIP` before allocation.
+    if ips.is_empty()
+        && let Some(ip) = spec
+            .get("clusterIP")
+            .and_then(Value::as_str)
+            .filter(|ip| !ip.is_empty())
+    {
+        ips.push(ip.to_owned());
+    }
+    let invalid_policy = |why: &str| field::invalid_str("spec.ipFamilyPolicy", &policy, why);
+    let mut causes = Vec::new();
+    if let Some(old) = old {
+        let old_families = strings(old.get("ipFamilies"));
+        let old_ips = strings(old.get("clusterIPs"));
+        if policy == "SingleStack" {
+            // Unchanged lists under a new SingleStack policy drop their secondary entry.
+            if ips == old_ips && ips.len() > 1 {
+                ips.truncate(1);
+                spec.insert("clusterIPs".into(), json!(ips));
+            }
+            if families == old_families && families.len() > 1 {
+                families.truncate(1);
+            }
+        } else {
+            if !ips.is_empty() && ips.len() < old_ips.len() {
+                causes.push(invalid_policy(
+                    "must be 'SingleStack' to release the secondary cluster IP",
+                ));
+            }
+            if !families.is_empty() && families.len() < old_families.len() {
+                causes.push(invalid_policy(
+                    "must be 'SingleStack' to release the secondary IP family",
+                ));
+            }
+        }
+    }
+    if policy == "SingleStack" {
+        if ips.len() == 2 {
+            causes.push(invalid_policy(
+                "must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified",
+            ));
+        }
+        if families.len() == 2 {
+            causes.push(invalid_policy(
+                "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+            ));
+        }
+    }
+    for (i, ip) in ips.iter().enumerate() {
+        if ip == "None" {
+            break;
+        }
+        let family = if ip.contains(':') { "IPv6" } else { "IPv4" };
+        if i >= families.len() {
+            if family == CLUSTER_FAMILY {
+                families.push(family.to_owned());
+            } else {
+                causes.push(field::invalid(
+                    &format!("spec.clusterIPs[{i}]"),
+                    &json!(ips),
+                    &format!("{family} is not configured on this cluster"),
+                ));
+            }
+        }
+    }
+    if !causes.is_empty() {
+        return causes;
+    }
+    if headless && selectorless {
+        if families.is_empty() {
+            families.push(CLUSTER_FAMILY.to_owned());
+        }
+        if families.len() < 2 && policy != "SingleStack" {
+            let other = other_family(&families[0]);
+            families.push(other.to_owned());
+        }
+        spec.insert("ipFamilies".into(), json!(families));
+        return Vec::new();
+    }
+    if policy == "RequireDualStack" {
+        causes.push(invalid_policy(
+            "this cluster is not configured for dual-stack services",
+        ));
+    }
+    for (i, family) in families.iter().enumerate() {
+        if family != CLUSTER_FAMILY {
+            causes.push(field::invalid_str(
+                &format!("spec.ipFamilies[{i}]"),
+                family,
+                "not configured on this cluster",
+            ));
+        }
+    }
+    if !causes.is_empty() {
+        return causes;
+    }
+    if families.is_empty() {
+        families.push(CLUSTER_FAMILY.to_owned());
+    }
+    spec.insert("ipFamilies".into(), json!(families));
+    Vec::new()
 }
 
 /// Gives `obj[field]` a node port: the one asked for if it may be had, else a free one.

@@ -14,6 +14,9 @@ pub enum Sub {
     /// `spec.ephemeralContainers` is kept (the Pod strategy's `prepare_for_update`), kube's
     /// `podEphemeralContainersStrategy`. Otherwise handled as a main-resource write.
     EphemeralContainers,
+    /// `certificatesigningrequests/approval`: written as `/status` is (only `.status` comes from
+    /// the body), then the CSR strategy keeps only `status.conditions` (`csrApprovalStrategy`).
+    Approval,
 }
 
 impl Sub {
@@ -23,6 +26,7 @@ impl Sub {
             Sub::Main => "",
             Sub::Status => "status",
             Sub::EphemeralContainers => "ephemeralcontainers",
+            Sub::Approval => "approval",
         }
     }
 }

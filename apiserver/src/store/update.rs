@@ -114,7 +114,7 @@ impl Store {
         let sent_managed_fields = new.pointer("/metadata/managedFields").cloned();
         new["apiVersion"] = info.api_version().into();
         new["kind"] = info.kind.clone().into();
-        if sub == Sub::Status {
+        if matches!(sub, Sub::Status | Sub::Approval) {
             // Status writes change only `.status` (kube-apiserver's status strategies).
             let status = new.get("status").cloned();
             new = old.value.clone();

@@ -3,7 +3,8 @@
 //! contact the node (`LogLocation`, `streamLocation` and `PortForwardLocation` of kube's pod
 //! strategy). No kubelet runs here, so nothing is ever streamed: a client that reads a pod's logs
 //! or execs into it gets the same refusal a real cluster gives for a pod no kubelet runs, instead
-//! of a 404 that says the API does not exist.
+//! of a 404 that says the API does not exist. A log request's options are checked first, as kube
+//! checks them (`crate::validation::core::podlogoptions`).
 
 use http::{Method, Request};
 use hyper::body::Incoming;
@@ -13,6 +14,7 @@ use super::rmw;
 use crate::http::{Body, State};
 use crate::status::{ApiError, GroupResource};
 use crate::store::Target;
+use crate::validation::core::podlogoptions;
 
 /// Which kubelet-backed subresource a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,12 +113,21 @@ pub(super) async fn serve(
     if !allowed {
         return Err(ApiError::method_not_allowed());
     }
+    // kube's LogREST.Get decodes and validates the options before it reads the pod, so a bad
+    // query is a 400 or 422 even for a pod that does not exist.
+    let log_options = match stream {
+        Stream::Log => Some(podlogoptions::check(q, t.name)?),
+        _ => None,
+    };
     let pod = rmw::read(&state.store, t)?;
     if stream.takes_container() {
-        let container = q
-            .iter()
-            .find(|(k, _)| k == "container")
-            .map_or("", |(_, v)| v.as_str());
+        let container = match &log_options {
+            Some(opts) => opts.container.as_str(),
+            None => q
+                .iter()
+                .find(|(k, _)| k == "container")
+                .map_or("", |(_, v)| v.as_str()),
+        };
         validate_container(&pod, t.name, container)?;
     }
     let node = pod

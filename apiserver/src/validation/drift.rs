@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
-use super::{apps, autoscaling, batch, core, networking, others, rbac, selector};
+use super::{apps, autoscaling, batch, certificates, core, networking, others, rbac, selector};
 use crate::builtin::builtin_types;
 
 /// Words of the listing sentences that are not values.
@@ -239,13 +239,35 @@ fn enumerated_values_match_kubes_documentation() {
     );
 }
 
+#[test]
+fn key_usages_match_kubes_documentation() {
+    // The usages are quoted and contain spaces and '/' ("s/mime"), which `values_in` skips.
+    let defs = definitions();
+    let text = description(
+        &defs,
+        "io.k8s.api.certificates.v1.CertificateSigningRequestSpec",
+        "usages",
+    );
+    let listed = text
+        .split_once("Valid values are:")
+        .unwrap_or_else(|| {
+            panic!("CSR usages no longer say \"Valid values are:\": update this check\n{text}")
+        })
+        .1;
+    let documented: BTreeSet<&str> = listed.split('"').skip(1).step_by(2).collect();
+    let accepted: BTreeSet<&str> = certificates::KEY_USAGES.iter().copied().collect();
+    assert_eq!(
+        documented, accepted,
+        "CSR key usages drifted from kube's documentation"
+    );
+}
+
 /// The built-in types validated by ObjectMeta only (in `builtin_types()` order), as the README
 /// lists them. Namespace and ServiceAccount have their name rules (`NameRule`) and nothing else.
-const OBJECT_META_ONLY: [&str; 34] = [
+const OBJECT_META_ONLY: [&str; 33] = [
     "admissionregistration.k8s.io/MutatingAdmissionPolicy",
     "admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
     "apps/ControllerRevision",
-    "certificates.k8s.io/CertificateSigningRequest",
     "certificates.k8s.io/ClusterTrustBundle",
     "certificates.k8s.io/PodCertificateRequest",
     "core/ComponentStatus",

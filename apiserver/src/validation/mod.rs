@@ -3,7 +3,8 @@
 //!
 //! `decode` checks a built-in body against its Go type (400s and unknown fields);
 //! `objectmeta` holds the rules every type shares; one module per group (`core/` with a file
-//! per type family, `admission`, `apps`, `autoscaling`, `batch`, `discovery`, `networking`, `rbac`,
+//! per type family, `admission`, `apps`, `autoscaling`, `batch`, `certificates`, `discovery`,
+//! `networking`, `rbac`,
 //! `storage`, `others`) holds the per-type rules. The entry points return `Cause`s for the 422
 //! Invalid answer; an empty list means valid.
 //!
@@ -14,6 +15,7 @@ pub mod admission;
 pub mod apps;
 pub mod autoscaling;
 pub mod batch;
+pub mod certificates;
 pub mod core;
 pub mod decode;
 pub mod discovery;
@@ -37,9 +39,11 @@ fn name_rule(info: &ResourceInfo) -> NameRule {
     match (info.group.as_str(), info.kind.as_str()) {
         ("", "Namespace") => NameRule::Label,
         ("", "Service") => NameRule::Dns1035,
-        ("rbac.authorization.k8s.io", _) | ("flowcontrol.apiserver.k8s.io", _) => {
-            NameRule::PathSegment
-        }
+        // CSRs: `ValidateCertificateRequestName` accepts any name, so only the generic store's
+        // `ValidatePathSegmentName` (rest.BeforeCreate) applies.
+        ("rbac.authorization.k8s.io", _)
+        | ("flowcontrol.apiserver.k8s.io", _)
+        | ("certificates.k8s.io", "CertificateSigningRequest") => NameRule::PathSegment,
         _ => NameRule::Subdomain,
     }
 }
@@ -67,6 +71,7 @@ fn type_create(group: &str, kind: &str, obj: &Value) -> Option<Vec<Cause>> {
         ("autoscaling", "HorizontalPodAutoscaler") => autoscaling::validate_hpa(obj),
         ("batch", "Job") => batch::validate_job(obj),
         ("batch", "CronJob") => batch::validate_cronjob(obj),
+        ("certificates.k8s.io", "CertificateSigningRequest") => certificates::validate(obj),
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => rbac::validate_role(obj),
         ("rbac.authorization.k8s.io", "RoleBinding") => rbac::validate_binding(obj, false),
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rbac::validate_binding(obj, true),
@@ -124,6 +129,9 @@ pub fn validate_update(info: &ResourceInfo, new: &Value, old: &Value, sub: Sub) 
         ("", "PersistentVolumeClaim") => core::volume::validate_pvc_update(new, old),
         ("autoscaling", "HorizontalPodAutoscaler") => autoscaling::validate_hpa_update(new, old),
         ("batch", "Job") => batch::validate_job_update(new, old),
+        ("certificates.k8s.io", "CertificateSigningRequest") => {
+            certificates::validate_update(new, old, sub)
+        }
         ("networking.k8s.io", "Ingress") => networking::validate_ingress_update(new, old),
         ("networking.k8s.io", "IngressClass") => {
             networking::validate_ingress_class_update(new, old)
@@ -149,9 +157,16 @@ pub fn validate_update(info: &ResourceInfo, new: &Value, old: &Value, sub: Sub) 
 }
 
 /// Validation of a `/status` write: kube's status strategies check ObjectMeta only for the
-/// types covered here (their status rules are not modelled).
-pub fn validate_status_update(_info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
-    objectmeta::validate_update(new, old)
+/// types covered here (their status rules are not modelled), but a CertificateSigningRequest's
+/// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`).
+pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
+    let mut causes = objectmeta::validate_update(new, old);
+    if (info.group.as_str(), info.kind.as_str())
+        == ("certificates.k8s.io", "CertificateSigningRequest")
+    {
+        causes.extend(certificates::validate_update(new, old, Sub::Status));
+    }
+    causes
 }
 
 /// Warnings of a create or update (`WarningsOnCreate`/`WarningsOnUpdate`): metadata's.

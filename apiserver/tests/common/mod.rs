@@ -352,3 +352,28 @@ pub async fn watch_with(
         code,
     }
 }
+
+/// `spec.request` of a CertificateSigningRequest: a real PKCS#10 request for `cn`, signed by a
+/// fresh P-256 key, PEM-encoded then base64 (a `[]byte` field in JSON). The API server checks
+/// the request's signature, as kube-apiserver does.
+pub fn csr_request(cn: &str) -> String {
+    use base64::Engine as _;
+    let key = rcgen::KeyPair::generate().expect("generate a key");
+    let params = rcgen::CertificateParams::new(vec![cn.to_owned()]).expect("certificate params");
+    let pem = params
+        .serialize_request(&key)
+        .and_then(|r| r.pem())
+        .expect("serialize the request");
+    base64::engine::general_purpose::STANDARD.encode(pem)
+}
+
+/// `status.certificate` of a CertificateSigningRequest: a self-signed certificate for `cn` as
+/// PEM, base64-encoded.
+pub fn csr_certificate(cn: &str) -> String {
+    use base64::Engine as _;
+    let key = rcgen::KeyPair::generate().expect("generate a key");
+    let cert = rcgen::CertificateParams::new(vec![cn.to_owned()])
+        .and_then(|p| p.self_signed(&key))
+        .expect("self-sign");
+    base64::engine::general_purpose::STANDARD.encode(cert.pem())
+}

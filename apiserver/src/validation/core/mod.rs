@@ -2,6 +2,7 @@
 
 pub mod configmap;
 pub mod pod;
+pub mod podlogoptions;
 pub mod secret;
 pub mod service;
 pub mod volume;
