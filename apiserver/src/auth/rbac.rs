@@ -462,6 +462,7 @@ impl Authorizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn rule(v: Value) -> PolicyRule {
         PolicyRule::from_json(&v)
