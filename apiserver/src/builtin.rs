@@ -60,7 +60,8 @@ where
     }
 }
 
-/// A type kube-apiserver only accepts creates of and never stores (TokenReview): no list kind.
+/// A type kube-apiserver only accepts creates of and never stores (TokenReview and the access
+/// reviews): no list kind.
 fn create_only<T>() -> BuiltinType
 where
     T: Resource + JsonSchema,
@@ -99,6 +100,11 @@ macro_rules! builtins {
             use k8s_openapi::*;
             let mut types = vec![$(builtin::<$path>($status),)*];
             types.push(create_only::<api::authentication::v1::TokenReview>());
+            types.push(create_only::<api::authentication::v1::SelfSubjectReview>());
+            types.push(create_only::<api::authorization::v1::LocalSubjectAccessReview>());
+            types.push(create_only::<api::authorization::v1::SelfSubjectAccessReview>());
+            types.push(create_only::<api::authorization::v1::SelfSubjectRulesReview>());
+            types.push(create_only::<api::authorization::v1::SubjectAccessReview>());
             types
         }
     };

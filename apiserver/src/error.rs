@@ -42,6 +42,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A ServiceAccount token was asked for a ServiceAccount that cannot be read.
+    #[error(
+        "cannot sign a token for ServiceAccount {namespace}/{name}: {source}; create the ServiceAccount first"
+    )]
+    ServiceAccount {
+        namespace: String,
+        name: String,
+        #[source]
+        source: crate::status::ApiError,
+    },
     /// `service_cidr` or `node_port_range` does not parse.
     #[error("the service ranges were refused: {0}")]
     ServiceRanges(#[from] crate::registry::ServiceRangesError),

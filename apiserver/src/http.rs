@@ -16,6 +16,7 @@ use hyper::body::{Frame, Incoming};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{Attributes, UserInfo};
 use crate::catalog::ResourceInfo;
 use crate::faults::{Faults, RequestFacts, WatchFaults, injected_error};
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
@@ -46,6 +47,10 @@ pub struct State {
     pub address: String,
     /// Signs and verifies service-account tokens.
     pub tokens: crate::tokens::Tokens,
+    /// The identities accepted besides the server's own token.
+    pub authn: crate::auth::Authenticator,
+    /// RBAC over the stored roles and bindings.
+    pub authz: crate::auth::Authorizer,
 }
 
 fn full(bytes: impl Into<Bytes>) -> Body {
@@ -138,30 +143,38 @@ pub async fn handle(
         name: parsed.name,
         code: resp.status().as_u16(),
     };
+    // The clusterrole-aggregation-controller reacts to every ClusterRole change.
+    if record.group == crate::auth::RBAC_GROUP
+        && record.resource == "clusterroles"
+        && record.verb != "get"
+        && record.verb != "list"
+        && record.verb != "watch"
+        && resp.status().is_success()
+    {
+        crate::auth::aggregate_cluster_roles(&state);
+    }
     state.requests.finish(ticket, record);
     Ok(resp)
 }
 
-fn authorized(state: &State, req: &Request<Incoming>) -> bool {
-    let Some(value) = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    // Bearer tokens only, as kube-apiserver (no Basic auth since 1.19): kubeconfigs carry the token
-    // in the user entry, which client-go sends over TLS.
-    let Some(presented) = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
-    else {
-        return false;
-    };
-    // Constant-time comparison is unnecessary on loopback test servers, but cheap.
-    let (a, b) = (presented.as_bytes(), state.token.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The verb of a non-resource request: the lowercased HTTP method (HEAD reads as get), as kube's
+/// RequestInfo.
+fn non_resource_verb(method: &Method) -> String {
+    if *method == Method::HEAD {
+        "get".to_owned()
+    } else {
+        method.as_str().to_ascii_lowercase()
+    }
+}
+
+/// The authorization filter: `Ok` when `user` may do `a`, else kube's 403.
+fn authorize(state: &State, user: &UserInfo, a: &Attributes) -> Result<(), ApiError> {
+    let (allowed, reason) = state.authz.authorize(&state.store, user, a);
+    if allowed {
+        Ok(())
+    } else {
+        Err(a.forbidden(&user.name, &reason))
+    }
 }
 
 fn query_pairs(req: &Request<Incoming>) -> Result<Vec<(String, String)>, ApiError> {
@@ -200,8 +213,30 @@ async fn route(
         }
         _ => {}
     }
-    if !authorized(state, &req) {
-        return Err(ApiError::unauthorized());
+    // kube's filter chain: authentication, impersonation, then authorization.
+    let requestor = crate::auth::authenticate(state, req.headers())?;
+    let user = crate::auth::impersonate(state, requestor, req.headers())?;
+    if user.is_master() {
+        // Nothing to decide (building the attributes is skipped too: every request of the
+        // admin pays this path), but the RBAC mirror reads the change stream on every request.
+        state.authz.catch_up(&state.store);
+    }
+    let non_resource = matches!(
+        segs.as_slice(),
+        ["debug", ..]
+            | ["api"]
+            | ["apis"]
+            | ["api", _]
+            | ["apis", _]
+            | ["apis", _, _]
+            | ["openapi", ..]
+    );
+    if non_resource && !user.is_master() {
+        authorize(
+            state,
+            &user,
+            &Attributes::non_resource(&non_resource_verb(req.method()), &path),
+        )?;
     }
     if let ["debug", "requests"] = segs.as_slice() {
         return Ok(crate::debug::requests(state, ticket, req.uri().query()).await);
@@ -360,6 +395,26 @@ async fn route(
         _ => return Err(ApiError::method_not_allowed()),
     }
     .to_owned();
+    // A namespace is its own namespace to RBAC (kube's RequestInfo).
+    let attr_ns = if group.is_empty() && plural == "namespaces" {
+        name.unwrap_or("")
+    } else {
+        namespace
+    };
+    if !user.is_master() {
+        authorize(
+            state,
+            &user,
+            &Attributes::resource(&parsed.verb, group, plural, attr_ns, name.unwrap_or(""))
+                .with_subresource(&parsed.subresource),
+        )?;
+    }
+    // The RBAC registry's escalation and bind checks on writes of roles and bindings.
+    let writer = &user;
+    let rbac_guard = (group == crate::auth::RBAC_GROUP && !user.is_master()).then(|| {
+        move |obj: &Value| crate::auth::check_rbac_write(state, writer, plural, namespace, obj)
+    });
+    let rbac_guard = rbac_guard.as_ref();
     let facts = RequestFacts {
         verb: &parsed.verb,
         group,
@@ -404,6 +459,14 @@ async fn route(
     match (group, plural) {
         ("authentication.k8s.io", "tokenreviews") => {
             return crate::tokens::serve_token_review(state, &q, req).await;
+        }
+        ("authentication.k8s.io" | "authorization.k8s.io", _) => {
+            if let Some(answer) =
+                crate::auth::serve_review(state, &user, group, plural, namespace, &q, req).await
+            {
+                return answer;
+            }
+            return Err(ApiError::method_not_allowed());
         }
         ("", "componentstatuses") => {
             return crate::componentstatus::serve(state, &info, name, &q);
@@ -465,6 +528,9 @@ async fn route(
             refuse_protobuf_body(&info, &req)?;
             let opts = write_opts(&q, &req, "CreateOptions", Vec::new())?;
             let body = read_object(req).await?;
+            if let Some(guard) = rbac_guard {
+                guard(&body)?;
+            }
             let w = state.store.create(&t, body, &opts)?;
             Ok(with_warnings(
                 reply.send(w.code, Out::Object(w.body))?,
@@ -476,6 +542,9 @@ async fn route(
             refuse_protobuf_body(&info, &req)?;
             let opts = write_opts(&q, &req, "UpdateOptions", Vec::new())?;
             let body = read_object(req).await?;
+            if let Some(guard) = rbac_guard {
+                guard(&body)?;
+            }
             let w = state.store.update(&t, sub, body, &opts)?;
             Ok(with_warnings(
                 reply.send(w.code, Out::Object(w.body))?,
@@ -485,7 +554,7 @@ async fn route(
         (&Method::PATCH, Some(_)) => {
             parsed.verb = "patch".into();
             if content_type(&req) == APPLY_YAML {
-                return apply(state, &t, sub, &q, req, &reply).await;
+                return apply(state, &t, sub, &q, req, &reply, rbac_guard).await;
             }
             let kind = patch_kind(&req)?;
             // kube's ValidatePatchOptions: `force` belongs to apply patches only.
@@ -507,6 +576,15 @@ async fn route(
                 )));
             }
             let body = read_body(req).await?;
+            if let Some(guard) = rbac_guard {
+                // The patched object is known only after patching: a dry run first.
+                let dry = WriteOpts {
+                    dry_run: true,
+                    ..opts.clone()
+                };
+                let w = state.store.patch(&t, sub, kind, &body, &dry)?;
+                guard(&serde_json::from_slice(&w.body).unwrap_or(Value::Null))?;
+            }
             let w = state.store.patch(&t, sub, kind, &body, &opts)?;
             Ok(with_warnings(
                 reply.send(w.code, Out::Object(w.body))?,
@@ -737,6 +815,7 @@ async fn apply(
     q: &[(String, String)],
     req: Request<Incoming>,
     reply: &Reply<'_>,
+    guard: Option<&impl Fn(&Value) -> Result<(), ApiError>>,
 ) -> Result<Response<Body>, ApiError> {
     let mut causes = Vec::new();
     let manager = param(q, "fieldManager").unwrap_or("").to_owned();
@@ -777,6 +856,16 @@ async fn apply(
             FieldValidation::Warn => strict_warnings.push(e),
             FieldValidation::Ignore => {}
         }
+    }
+    if let Some(guard) = guard {
+        let dry = WriteOpts {
+            dry_run: true,
+            ..opts.clone()
+        };
+        let w = state
+            .store
+            .apply(t, sub, config.clone(), &manager, force, &dry)?;
+        guard(&serde_json::from_slice(&w.body).unwrap_or(Value::Null))?;
     }
     let mut w = state.store.apply(t, sub, config, &manager, force, &opts)?;
     strict_warnings.append(&mut w.warnings);

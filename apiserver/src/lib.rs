@@ -39,6 +39,7 @@
 //! each, is the crate README's section "What still differs from kube-apiserver 1.37"; the README
 //! also lists what is implemented and the measured figures.
 
+mod auth;
 mod bootstrap;
 mod builtin;
 mod catalog;
@@ -73,6 +74,7 @@ mod validation;
 mod watch;
 mod watchcheck;
 
+pub use auth::UserInfo;
 pub use error::Error;
 pub use faults::{Faults, Injected, Match};
 pub use memory::return_freed_memory;

@@ -41,6 +41,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a client may take to finish the TLS handshake before its connection is dropped, so a
 /// client that connects and says nothing cannot hold a task for ever.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lifetime of the tokens `service_account_token` signs: a day, longer than any test run, so a
+/// client never sees its token expire mid-test.
+const SERVICE_ACCOUNT_TOKEN_S: i64 = 24 * 3600;
 /// Bytes of randomness in the bearer token.
 const TOKEN_BYTES: usize = 24;
 /// How long the connections of a restarted server get to finish the requests they are serving,
@@ -63,6 +66,8 @@ pub struct Builder {
     namespace_defaults: Option<bool>,
     ca: Option<Arc<Ca>>,
     plain_http: bool,
+    user_tokens: std::collections::HashMap<String, crate::UserInfo>,
+    anonymous: bool,
 }
 
 impl Builder {
@@ -157,6 +162,22 @@ impl Builder {
         self
     }
 
+    /// Accepts `token` as a bearer token for `user`, as kube-apiserver's `--token-auth-file`
+    /// (the groups are taken as given: add `system:authenticated` to have what every
+    /// authenticated user is bound to). Repeatable; a later call for the same token wins.
+    pub fn user_token(mut self, token: impl Into<String>, user: crate::UserInfo) -> Self {
+        self.user_tokens.insert(token.into(), user);
+        self
+    }
+
+    /// Serves requests without credentials as `system:anonymous` (group
+    /// `system:unauthenticated`), as kube-apiserver's `--anonymous-auth` (default: off here, so
+    /// they get 401). A token that is presented and not valid is still a 401.
+    pub fn anonymous(mut self, on: bool) -> Self {
+        self.anonymous = on;
+        self
+    }
+
     /// Binds, installs the CRDs and starts serving on the current tokio runtime; ready when this returns.
     pub async fn start(self) -> Result<ApiServer, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
@@ -212,6 +233,8 @@ impl Builder {
             .map(|_| format!("{:02x}", rand::random::<u8>()))
             .collect();
         let cancel = CancellationToken::new();
+        // After the bootstrap and the CRDs: the RBAC mirror starts from what they stored.
+        let authz = crate::auth::Authorizer::new(&store);
         let state = Arc::new(State {
             store,
             token: token.clone(),
@@ -220,6 +243,8 @@ impl Builder {
             cancel: cancel.clone(),
             address: local.to_string(),
             tokens: crate::tokens::Tokens::default(),
+            authn: crate::auth::Authenticator::new(self.user_tokens, self.anonymous),
+            authz,
         });
         let tracker = TaskTracker::new();
         let generation = cancel.child_token();
@@ -479,6 +504,36 @@ impl ApiServer {
         config.auth_info.token = Some(self.token.clone().into());
         config.root_cert = self.ca.as_ref().map(|ca| vec![ca.cert_der().to_vec()]);
         config
+    }
+
+    /// A kube config for this server that authenticates with `token` instead of the admin's
+    /// (a static token given to [`Builder::user_token`] or a ServiceAccount token).
+    pub fn kube_config_with_token(&self, token: &str) -> kube::Config {
+        let mut config = self.kube_config();
+        config.auth_info.token = Some(token.to_owned().into());
+        config
+    }
+
+    /// A kube client authenticating with `token` (see [`ApiServer::kube_config_with_token`]),
+    /// bound to the caller's tokio runtime.
+    pub fn client_with_token(&self, token: &str) -> Result<kube::Client, Error> {
+        kube::Client::try_from(self.kube_config_with_token(token)).map_err(|source| Error::Client {
+            url: self.url.clone(),
+            source,
+        })
+    }
+
+    /// A signed token of ServiceAccount `namespace/name` (which must exist) for this server's API,
+    /// valid for a day: what a pod of that ServiceAccount would mount. It stops authenticating
+    /// when the ServiceAccount is deleted or recreated.
+    pub fn service_account_token(&self, namespace: &str, name: &str) -> Result<String, Error> {
+        crate::tokens::mint(&self.state, namespace, name, SERVICE_ACCOUNT_TOKEN_S).map_err(
+            |source| Error::ServiceAccount {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                source,
+            },
+        )
     }
 
     /// A kube client bound to the caller's tokio runtime (call it on the runtime that will use it).

@@ -184,7 +184,10 @@ impl ApiError {
 
     /// 403 Forbidden.
     pub fn forbidden(gr: GroupResource<'_>, name: &str, why: &str) -> Self {
-        let message = if name.is_empty() {
+        let message = if gr.group.is_empty() && gr.resource.is_empty() {
+            // kube's NewForbidden without a resource (a non-resource URL).
+            format!("forbidden: {why}")
+        } else if name.is_empty() {
             format!("{} is forbidden: {}", gr.qualified(), why)
         } else {
             format!("{} \"{}\" is forbidden: {}", gr.qualified(), name, why)

@@ -18,6 +18,7 @@ use http::{Method, Request};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
+use crate::auth::UserInfo;
 use crate::http::{self as h, Body, State};
 use crate::meta::meta_str;
 use crate::status::{ApiError, Cause};
@@ -295,15 +296,12 @@ pub async fn serve_token_request(
 
 /// The user a token authenticates as and the audiences it is good for, or why it is not valid.
 fn review(state: &State, token: &str, wanted: &[String]) -> Result<(Value, Vec<String>), String> {
-    let admin = {
-        // Constant-time, as the server's own bearer-token check.
-        let (a, b) = (token.as_bytes(), state.token.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    };
-    if admin {
-        let user =
-            json!({"username": ADMIN_USER, "groups": ["system:masters", "system:authenticated"]});
-        return Ok((user, wanted.to_vec()));
+    // The same authenticators as requests: the server's own token, then the static ones.
+    if crate::auth::same_secret(token, &state.token) {
+        return Ok((UserInfo::admin().to_json(), wanted.to_vec()));
+    }
+    if let Some(user) = state.authn.static_user(token) {
+        return Ok((user.to_json(), wanted.to_vec()));
     }
     let claims = state.tokens.verify(token)?;
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
@@ -396,6 +394,43 @@ fn review(state: &State, token: &str, wanted: &[String]) -> Result<(Value, Vec<S
         user["extra"] = Value::Object(extra);
     }
     Ok((user, matched))
+}
+
+/// A token for ServiceAccount `ns/name` valid for `expiration_s` seconds with the API audience,
+/// as a TokenRequest without a bound object would give (a 404 when the ServiceAccount is absent).
+pub(crate) fn mint(
+    state: &State,
+    ns: &str,
+    name: &str,
+    expiration_s: i64,
+) -> Result<String, ApiError> {
+    let t = Target {
+        group: "",
+        version: "v1",
+        plural: "serviceaccounts",
+        namespace: ns,
+        name,
+    };
+    let sa = read_json(&state.store, &t)?;
+    let iat = now_s();
+    let claims = json!({
+        "aud": [DEFAULT_AUDIENCE],
+        "exp": iat + expiration_s,
+        "iat": iat,
+        "nbf": iat,
+        "iss": DEFAULT_AUDIENCE,
+        "jti": crate::meta::new_uid(),
+        "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name, "uid": meta_str(&sa, "uid")}},
+        "sub": format!("system:serviceaccount:{ns}:{name}"),
+    });
+    Ok(state.tokens.sign(&claims))
+}
+
+/// The user of a ServiceAccount token presented to the API (its audience must be the API's, as
+/// kube's `--api-audiences`), or why it is not valid (for the log, never for the client).
+pub(crate) fn authenticate_service_account(state: &State, token: &str) -> Result<UserInfo, String> {
+    let (user, _) = review(state, token, &[DEFAULT_AUDIENCE.to_owned()])?;
+    Ok(UserInfo::from_json(&user))
 }
 
 /// `POST /apis/authentication.k8s.io/v1/tokenreviews` (a create-only resource: nothing is stored).

@@ -556,3 +556,104 @@ async fn kubectl_get_shows_the_defaults_of_a_created_deployment() {
         assert!(out.contains(needle), "`{needle}` missing from:\n{out}");
     }
 }
+
+/// `kubectl auth can-i` (with `--as` and `--list`) and `kubectl auth whoami` answer from the
+/// server's RBAC, and `kubectl create role` / `create rolebinding` change the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_auth_can_i_follows_roles_and_bindings() {
+    let Some(bin) = find_kubectl() else {
+        eprintln!(
+            "SKIPPED kubectl_auth_can_i_follows_roles_and_bindings: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
+        );
+        return;
+    };
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let k = Kubectl {
+        bin,
+        kubeconfig,
+        dir: dir.path().to_owned(),
+    };
+    k.ok(&["create", "namespace", "cani"]).await;
+    // The admin (system:masters) may do anything.
+    assert_eq!(k.ok(&["auth", "can-i", "*", "*"]).await.trim(), "yes");
+    // alice may not list pods yet: kubectl prints "no" and exits 1.
+    let out = k
+        .run(&[
+            "auth", "can-i", "list", "pods", "-n", "cani", "--as", "alice",
+        ])
+        .await;
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (Some(1), "no"),
+        "{}",
+        out.stderr
+    );
+    let who = k
+        .ok(&["auth", "whoami", "--as", "alice", "-o", "json"])
+        .await;
+    let who: serde_json::Value = serde_json::from_str(&who).expect("whoami JSON");
+    assert_eq!(
+        who["status"]["userInfo"],
+        serde_json::json!({"username": "alice", "groups": ["system:authenticated"]})
+    );
+    k.ok(&[
+        "create",
+        "role",
+        "pod-reader",
+        "-n",
+        "cani",
+        "--verb=get,list",
+        "--resource=pods",
+    ])
+    .await;
+    k.ok(&[
+        "create",
+        "rolebinding",
+        "alice-reads",
+        "-n",
+        "cani",
+        "--role=pod-reader",
+        "--user=alice",
+    ])
+    .await;
+    assert_eq!(
+        k.ok(&[
+            "auth", "can-i", "list", "pods", "-n", "cani", "--as", "alice"
+        ])
+        .await
+        .trim(),
+        "yes"
+    );
+    // Only in that namespace, and only those verbs.
+    for args in [
+        &[
+            "auth", "can-i", "list", "pods", "-n", "default", "--as", "alice",
+        ][..],
+        &[
+            "auth", "can-i", "delete", "pods", "-n", "cani", "--as", "alice",
+        ][..],
+    ] {
+        let out = k.run(args).await;
+        assert_eq!((out.code, out.stdout.trim()), (Some(1), "no"), "{args:?}");
+    }
+    // --list prints alice's rules in the namespace: the Role's and system:basic-user's.
+    let list = k
+        .ok(&["auth", "can-i", "--list", "-n", "cani", "--as", "alice"])
+        .await;
+    let pods = list
+        .lines()
+        .find(|l| l.starts_with("pods "))
+        .unwrap_or_else(|| panic!("no pods line in:\n{list}"));
+    assert!(pods.trim_end().ends_with("[get list]"), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("selfsubjectaccessreviews.authorization.k8s.io")),
+        "{list}"
+    );
+}

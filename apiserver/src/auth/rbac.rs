@@ -1,0 +1,517 @@
+//! Authorizes requests with RBAC, as kube's RBAC authorizer (`plugin/pkg/auth/authorizer/rbac`)
+//! plus its privileged-group authorizer (`system:masters` may do everything).
+//!
+//! The Roles, ClusterRoles, RoleBindings and ClusterRoleBindings are mirrored from the store's
+//! change stream: every request drains what was committed since the last one (the store sends
+//! events under its lock, so a write is in the stream before its response leaves), and the
+//! per-subject index is rebuilt only when an RBAC object changed and a request needs it. So a
+//! request pays a mutex and an empty channel read, plus, for a user outside `system:masters`,
+//! hash lookups of its user and groups and the rules bound to them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tokio::sync::broadcast::{self, error::TryRecvError};
+
+use super::attributes::Attributes;
+use super::user::{UserInfo, service_account_user};
+use crate::meta::meta_str;
+use crate::store::{Event, EventKind, Store, Stored, Target, WatchFrom};
+
+/// The RBAC API group.
+pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+/// The four mirrored resources, in the order a snapshot reads them.
+const PLURALS: [&str; 4] = [
+    "clusterroles",
+    "roles",
+    "clusterrolebindings",
+    "rolebindings",
+];
+
+/// One rule of a Role or ClusterRole (rbac/v1 PolicyRule).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct PolicyRule {
+    pub verbs: Vec<String>,
+    pub api_groups: Vec<String>,
+    pub resources: Vec<String>,
+    pub resource_names: Vec<String>,
+    pub non_resource_urls: Vec<String>,
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn has(set: &[String], s: &str) -> bool {
+    set.iter().any(|x| x == s)
+}
+
+impl PolicyRule {
+    /// Reads a rule's JSON.
+    pub fn from_json(v: &Value) -> Self {
+        Self {
+            verbs: strings(v.get("verbs")),
+            api_groups: strings(v.get("apiGroups")),
+            resources: strings(v.get("resources")),
+            resource_names: strings(v.get("resourceNames")),
+            non_resource_urls: strings(v.get("nonResourceURLs")),
+        }
+    }
+
+    /// The rules of a role object.
+    pub fn list(obj: &Value) -> Vec<Self> {
+        obj.get("rules")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(Self::from_json).collect())
+            .unwrap_or_default()
+    }
+
+    fn verb_matches(&self, verb: &str) -> bool {
+        has(&self.verbs, "*") || has(&self.verbs, verb)
+    }
+
+    fn resource_matches(&self, resource: &str, subresource: &str) -> bool {
+        self.resources.iter().any(|r| {
+            if r == "*" {
+                return true;
+            }
+            if subresource.is_empty() {
+                return r == resource;
+            }
+            // `pods/log`, or `*/log` for that subresource of every resource.
+            r.split_once('/')
+                .is_some_and(|(res, sub)| sub == subresource && (res == resource || res == "*"))
+        })
+    }
+
+    /// Whether this rule allows the request (kube's `RuleAllows`).
+    pub fn allows(&self, a: &Attributes) -> bool {
+        if !self.verb_matches(&a.verb) {
+            return false;
+        }
+        if !a.resource_request {
+            return self
+                .non_resource_urls
+                .iter()
+                .any(|u| url_covers(u, &a.path));
+        }
+        (has(&self.api_groups, "*") || has(&self.api_groups, &a.api_group))
+            && self.resource_matches(&a.resource, &a.subresource)
+            && (self.resource_names.is_empty() || has(&self.resource_names, &a.name))
+    }
+}
+
+/// kube's `NonResourceURLMatches`/`nonResourceURLCovers`: equal, `*`, or a `prefix*`.
+pub fn url_covers(rule: &str, path: &str) -> bool {
+    rule == "*"
+        || rule == path
+        || rule
+            .strip_suffix('*')
+            .is_some_and(|prefix| path.starts_with(prefix.trim_end_matches('*')))
+}
+
+/// Rules granted to a subject by one binding, and the binding as kube's reasons describe it.
+#[derive(Debug, Clone)]
+struct Grant {
+    rules: Arc<[PolicyRule]>,
+    source: Arc<str>,
+}
+
+/// Grants by user name (ServiceAccounts under their user name) and by group.
+#[derive(Debug, Default)]
+struct Subjects {
+    users: HashMap<String, Vec<Grant>>,
+    groups: HashMap<String, Vec<Grant>>,
+}
+
+impl Subjects {
+    fn grants<'a>(&'a self, user: &'a UserInfo) -> impl Iterator<Item = &'a Grant> + 'a {
+        let by_user = self.users.get(&user.name).into_iter().flatten();
+        let by_group = user
+            .groups
+            .iter()
+            .filter_map(|g| self.groups.get(g))
+            .flatten();
+        by_user.chain(by_group)
+    }
+}
+
+/// The per-subject index: cluster-wide grants and grants per namespace.
+#[derive(Debug, Default)]
+struct Index {
+    cluster: Subjects,
+    namespaced: HashMap<String, Subjects>,
+}
+
+impl Index {
+    fn grants<'a>(
+        &'a self,
+        user: &'a UserInfo,
+        ns: &'a str,
+    ) -> impl Iterator<Item = &'a Grant> + 'a {
+        let local = (!ns.is_empty())
+            .then(|| self.namespaced.get(ns))
+            .flatten()
+            .into_iter()
+            .flat_map(move |s| s.grants(user));
+        self.cluster.grants(user).chain(local)
+    }
+}
+
+/// kube's `describeSubject`.
+fn describe_subject(kind: &str, name: &str, ns: &str) -> String {
+    if kind == "ServiceAccount" {
+        format!("{kind} {:?}", format!("{name}/{ns}"))
+    } else {
+        format!("{kind} {name:?}")
+    }
+}
+
+/// The RBAC objects as of the last drained event.
+struct Mirror {
+    rx: broadcast::Receiver<Arc<Event>>,
+    /// Objects per plural, keyed by (namespace, name).
+    objects: HashMap<&'static str, HashMap<(String, String), Arc<Stored>>>,
+    /// Set when an RBAC object changed since `index` was built.
+    dirty: bool,
+    index: Arc<Index>,
+}
+
+impl Mirror {
+    fn load(store: &Store) -> Self {
+        let mut rx = None;
+        let mut objects = HashMap::new();
+        for plural in PLURALS {
+            let t = Target {
+                group: RBAC_GROUP,
+                version: "v1",
+                plural,
+                namespace: "",
+                name: "",
+            };
+            let mut map = HashMap::new();
+            // The RBAC resources are built in: resolving them cannot fail.
+            if let Ok(start) = store.watch(&t, WatchFrom::Current) {
+                for obj in start.initial {
+                    let key = (
+                        meta_str(&obj.value, "namespace").to_owned(),
+                        meta_str(&obj.value, "name").to_owned(),
+                    );
+                    map.insert(key, obj);
+                }
+                // Subscribed before the first snapshot: replaying what follows converges on the
+                // current state whatever the later snapshots already hold.
+                if rx.is_none() {
+                    rx = Some(start.rx);
+                }
+            }
+            objects.insert(plural, map);
+        }
+        let rx = rx.unwrap_or_else(|| {
+            let (tx, rx) = broadcast::channel(1);
+            drop(tx);
+            rx
+        });
+        Self {
+            rx,
+            objects,
+            dirty: true,
+            index: Arc::default(),
+        }
+    }
+
+    /// Applies everything committed since the last call; reloads when the stream overflowed.
+    fn drain(&mut self, store: &Store) {
+        loop {
+            match self.rx.try_recv() {
+                Ok(ev) => self.apply(&ev),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return,
+                Err(TryRecvError::Lagged(_)) => {
+                    *self = Self::load(store);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, ev: &Event) {
+        let Some(plural) = ev
+            .resource
+            .strip_prefix(RBAC_GROUP)
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            return;
+        };
+        let Some(plural) = PLURALS.iter().find(|p| **p == plural) else {
+            return;
+        };
+        let map = self.objects.entry(plural).or_default();
+        if ev.kind == EventKind::Deleted {
+            map.remove(&ev.key);
+        } else {
+            map.insert(ev.key.clone(), ev.obj.clone());
+        }
+        self.dirty = true;
+    }
+
+    fn get(&self, plural: &str, ns: &str, name: &str) -> Option<&Arc<Stored>> {
+        self.objects
+            .get(plural)?
+            .get(&(ns.to_owned(), name.to_owned()))
+    }
+
+    /// The rules a roleRef names, or kube's error when the role does not exist.
+    fn role_ref_rules(&self, kind: &str, ns: &str, name: &str) -> Result<Vec<PolicyRule>, String> {
+        let (plural, ns, what) = match kind {
+            "Role" => ("roles", ns, "roles"),
+            "ClusterRole" => ("clusterroles", "", "clusterroles"),
+            other => return Err(format!("unsupported role reference kind: {other:?}")),
+        };
+        self.get(plural, ns, name)
+            .map(|o| PolicyRule::list(&o.value))
+            .ok_or_else(|| format!("{what}.{RBAC_GROUP} {name:?} not found"))
+    }
+
+    fn build(&self) -> Index {
+        let mut index = Index::default();
+        let mut cluster_rules: HashMap<String, Arc<[PolicyRule]>> = HashMap::new();
+        for (name, obj) in self.objects.get("clusterroles").into_iter().flatten() {
+            cluster_rules.insert(name.1.clone(), PolicyRule::list(&obj.value).into());
+        }
+        for (binding_kind, plural) in [
+            ("ClusterRoleBinding", "clusterrolebindings"),
+            ("RoleBinding", "rolebindings"),
+        ] {
+            for ((ns, name), obj) in self.objects.get(plural).into_iter().flatten() {
+                let role_kind = obj.value.pointer("/roleRef/kind").and_then(Value::as_str);
+                let role_name = obj
+                    .value
+                    .pointer("/roleRef/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let rules: Arc<[PolicyRule]> = match role_kind {
+                    Some("ClusterRole") => match cluster_rules.get(role_name) {
+                        Some(r) => r.clone(),
+                        None => continue,
+                    },
+                    Some("Role") if !ns.is_empty() => match self.get("roles", ns, role_name) {
+                        Some(r) => PolicyRule::list(&r.value).into(),
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                let shown_name = if ns.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{name}/{ns}")
+                };
+                let subjects_of = if ns.is_empty() {
+                    &mut index.cluster
+                } else {
+                    index.namespaced.entry(ns.clone()).or_default()
+                };
+                for s in obj
+                    .value
+                    .get("subjects")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let kind = s.get("kind").and_then(Value::as_str).unwrap_or("");
+                    let sname = s.get("name").and_then(Value::as_str).unwrap_or("");
+                    let sns = s
+                        .get("namespace")
+                        .and_then(Value::as_str)
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or(ns);
+                    let source: Arc<str> = format!(
+                        "{binding_kind} {shown_name:?} of {} {role_name:?} to {}",
+                        role_kind.unwrap_or(""),
+                        describe_subject(kind, sname, sns)
+                    )
+                    .into();
+                    let grant = Grant {
+                        rules: rules.clone(),
+                        source,
+                    };
+                    match kind {
+                        "User" => subjects_of
+                            .users
+                            .entry(sname.to_owned())
+                            .or_default()
+                            .push(grant),
+                        "Group" => subjects_of
+                            .groups
+                            .entry(sname.to_owned())
+                            .or_default()
+                            .push(grant),
+                        // A ServiceAccount of a ClusterRoleBinding needs its namespace.
+                        "ServiceAccount" if !sns.is_empty() => subjects_of
+                            .users
+                            .entry(service_account_user(sns, sname))
+                            .or_default()
+                            .push(grant),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        index
+    }
+}
+
+/// The RBAC authorizer of one server.
+pub struct Authorizer {
+    mirror: Mutex<Mirror>,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Authorizer")
+    }
+}
+
+impl Authorizer {
+    /// An authorizer reading the RBAC objects of `store` (call after the store's bootstrap).
+    pub fn new(store: &Store) -> Self {
+        Self {
+            mirror: Mutex::new(Mirror::load(store)),
+        }
+    }
+
+    fn lock(&self, store: &Store) -> MutexGuard<'_, Mirror> {
+        // The mirror is rebuilt from the store when anything looks off, so a poisoned lock
+        // (a panic elsewhere) still guards a usable value.
+        let mut m = self
+            .mirror
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.drain(store);
+        m
+    }
+
+    fn index(&self, store: &Store) -> Arc<Index> {
+        let mut m = self.lock(store);
+        if m.dirty {
+            m.index = Arc::new(m.build());
+            m.dirty = false;
+        }
+        m.index.clone()
+    }
+
+    /// Reads the change stream without deciding anything, so that events do not pile up in it
+    /// while only `system:masters` users make requests.
+    pub fn catch_up(&self, store: &Store) {
+        drop(self.lock(store));
+    }
+
+    /// Whether `user` may do `a`, and kube's reason (`RBAC: allowed by ...`; empty when denied or
+    /// allowed as `system:masters`).
+    pub fn authorize(&self, store: &Store, user: &UserInfo, a: &Attributes) -> (bool, String) {
+        if user.is_master() {
+            return (true, String::new());
+        }
+        let index = self.index(store);
+        for grant in index.grants(user, &a.namespace) {
+            if grant.rules.iter().any(|r| r.allows(a)) {
+                return (true, format!("RBAC: allowed by {}", grant.source));
+            }
+        }
+        (false, String::new())
+    }
+
+    /// Every rule bound to `user` cluster-wide and in `ns` (kube's `RulesFor`; nothing extra for
+    /// `system:masters`, whose rights come from the privileged-group authorizer).
+    pub fn rules_for(&self, store: &Store, user: &UserInfo, ns: &str) -> Vec<PolicyRule> {
+        let index = self.index(store);
+        index
+            .grants(user, ns)
+            .flat_map(|g| g.rules.iter().cloned())
+            .collect()
+    }
+
+    /// The rules a binding's roleRef names (`bindingNamespace` "" for a ClusterRoleBinding).
+    pub fn role_ref_rules(
+        &self,
+        store: &Store,
+        kind: &str,
+        ns: &str,
+        name: &str,
+    ) -> Result<Vec<PolicyRule>, String> {
+        self.lock(store).role_ref_rules(kind, ns, name)
+    }
+
+    /// Every ClusterRole as stored (for the aggregation controller).
+    pub fn cluster_roles(&self, store: &Store) -> Vec<Arc<Stored>> {
+        let m = self.lock(store);
+        m.objects
+            .get("clusterroles")
+            .map(|o| o.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rule(v: Value) -> PolicyRule {
+        PolicyRule::from_json(&v)
+    }
+
+    #[test]
+    fn rules_match_as_kubes_rule_allows() {
+        let pods = Attributes::resource("get", "", "pods", "ns", "p");
+        assert!(
+            rule(json!({"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]})).allows(&pods)
+        );
+        assert!(
+            rule(json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]})).allows(&pods)
+        );
+        assert!(
+            !rule(json!({"verbs": ["list"], "apiGroups": [""], "resources": ["pods"]}))
+                .allows(&pods)
+        );
+        assert!(
+            !rule(json!({"verbs": ["get"], "apiGroups": ["apps"], "resources": ["pods"]}))
+                .allows(&pods)
+        );
+        let named = json!({"verbs": ["get"], "apiGroups": [""], "resources": ["pods"], "resourceNames": ["q"]});
+        assert!(!rule(named.clone()).allows(&pods));
+        assert!(rule(named).allows(&Attributes::resource("get", "", "pods", "ns", "q")));
+        let log = pods.clone().with_subresource("log");
+        assert!(
+            !rule(json!({"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]})).allows(&log)
+        );
+        assert!(
+            rule(json!({"verbs": ["get"], "apiGroups": [""], "resources": ["pods/log"]}))
+                .allows(&log)
+        );
+        assert!(
+            rule(json!({"verbs": ["get"], "apiGroups": [""], "resources": ["*/log"]})).allows(&log)
+        );
+        assert!(
+            !rule(json!({"verbs": ["get"], "apiGroups": [""], "resources": ["*/log"]}))
+                .allows(&pods)
+        );
+        let url = Attributes::non_resource("get", "/apis/apps/v1");
+        assert!(rule(json!({"verbs": ["get"], "nonResourceURLs": ["/apis/*"]})).allows(&url));
+        assert!(rule(json!({"verbs": ["get"], "nonResourceURLs": ["*"]})).allows(&url));
+        assert!(!rule(json!({"verbs": ["get"], "nonResourceURLs": ["/api/*"]})).allows(&url));
+        assert!(!rule(json!({"verbs": ["get"], "nonResourceURLs": ["/apis"]})).allows(&url));
+        // A resource rule never allows a path, nor a path rule a resource.
+        assert!(
+            !rule(json!({"verbs": ["get"], "apiGroups": ["*"], "resources": ["*"]})).allows(&url)
+        );
+        assert!(!rule(json!({"verbs": ["get"], "nonResourceURLs": ["*"]})).allows(&pods));
+    }
+}
