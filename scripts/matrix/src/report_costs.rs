@@ -341,13 +341,15 @@ pub fn projection_tables(data: &MatrixData) -> Vec<Table> {
             format!("-j {jobs} on {cores} core(s)"),
             opt_s(mean_span(runs)),
         ];
-        for target in PROJECT_CORES {
-            row.push(
-                projected(runs, PROJECT_JOBS, target)
-                    .map(|(span, _)| format!("{span:.2}"))
-                    .unwrap_or_else(|| "–".into()),
-            );
+        let spans: Vec<Option<f64>> = PROJECT_CORES
+            .iter()
+            .map(|&target| projected(runs, PROJECT_JOBS, target).map(|(span, _)| span))
+            .collect();
+        // Runs without phase records or CPU samples cannot be calibrated: no row.
+        if spans.iter().all(Option::is_none) {
+            continue;
         }
+        row.extend(spans.into_iter().map(opt_s));
         projection.push(row);
     }
     if !projection.is_empty() {
