@@ -10,13 +10,16 @@
 //!
 //! `matrix soak` runs one profile many times under CPU stress instead (see [`soak`]).
 
+pub mod costs;
 pub mod error;
 pub mod events;
 pub mod model;
 pub mod process;
 pub mod procfs;
 pub mod report;
+pub mod report_costs;
 pub mod runner;
+pub mod sim;
 pub mod soak;
 pub mod stats;
 
@@ -104,9 +107,11 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_PREPARE_TIMEOUT_S)]
     pub prepare_timeout: u64,
     /// Do not run anything: write the report again from this `report.json` (e.g. after a
-    /// change to the report's layout).
-    #[arg(long, value_name = "REPORT_JSON")]
-    pub render: Option<PathBuf>,
+    /// change to the report's layout). Several, comma-separated, are merged into one report:
+    /// e.g. a matrix run under `taskset -c 0` and one on two cores, whose report then checks
+    /// the projection of each from the other.
+    #[arg(long, value_name = "REPORT_JSON", value_delimiter = ',')]
+    pub render: Vec<PathBuf>,
     /// Further nextest arguments, after `--`.
     #[arg(last = true)]
     pub nextest_args: Vec<String>,
@@ -226,19 +231,42 @@ fn build(
 /// report is written) when a test failed in any run.
 pub fn run(args: &Args) -> Result<(), Error> {
     args.validate()?;
-    if let Some(json) = &args.render {
-        let text = std::fs::read(json)
-            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", json.display())))?;
-        let data: MatrixData = serde_json::from_slice(&text).map_err(|e| {
-            Error::Usage(format!(
-                "{} is not a matrix report.json: {e}",
-                json.display()
-            ))
-        })?;
+    if let Some(first) = args.render.first() {
+        let mut data: Option<MatrixData> = None;
+        for json in &args.render {
+            let text = std::fs::read(json)
+                .map_err(|e| Error::Usage(format!("cannot read {}: {e}", json.display())))?;
+            let more: MatrixData = serde_json::from_slice(&text).map_err(|e| {
+                Error::Usage(format!(
+                    "{} is not a matrix report.json: {e}",
+                    json.display()
+                ))
+            })?;
+            match &mut data {
+                None => data = Some(more),
+                Some(d) => {
+                    d.runs.extend(more.runs);
+                    if d.common_args != more.common_args {
+                        eprintln!(
+                            "matrix: warning: {} ran with other nextest arguments ({}) than the first report ({}): its runs are not the same tests",
+                            json.display(),
+                            more.common_args.join(" "),
+                            d.common_args.join(" ")
+                        );
+                    }
+                }
+            }
+        }
+        let data = data.unwrap_or_default();
+        if args.render.len() > 1 && args.out.is_none() {
+            return Err(Error::Usage(
+                "merging several report.json files needs --out <dir> for the merged report".into(),
+            ));
+        }
         let out = args
             .out
             .clone()
-            .unwrap_or_else(|| json.parent().map(PathBuf::from).unwrap_or_default());
+            .unwrap_or_else(|| first.parent().map(PathBuf::from).unwrap_or_default());
         let written = report::write_all(&data, &out)?;
         eprintln!(
             "matrix: wrote {} and {}",

@@ -46,6 +46,16 @@ pub struct RunData {
     /// The machine's CPU use over the run (absent in reports from before it was measured).
     #[serde(default)]
     pub cpu: Option<MachineCpu>,
+    /// The phase record of every test process that touched a fixture (absent in reports
+    /// from before they were written).
+    #[serde(default)]
+    pub phases: Vec<crate::costs::PhaseTime>,
+    /// The cumulative CPU of the run's processes, sampled (see [`crate::costs::CpuTracker`]).
+    #[serde(default)]
+    pub cpu_series: Vec<crate::costs::CpuPoint>,
+    /// The CPUs the run was allowed to use (its affinity, e.g. 1 under `taskset -c 0`).
+    #[serde(default)]
+    pub cores_allowed: Option<u32>,
     /// nextest's human-readable output.
     pub log: String,
 }
@@ -348,6 +358,9 @@ pub(crate) mod tests {
                         cores: 2,
                     }),
                     log: String::new(),
+                    phases: Vec::new(),
+                    cpu_series: Vec::new(),
+                    cores_allowed: Some(2),
                 }
             };
         let wfe = "controllers::workflowexecution";

@@ -145,6 +145,11 @@ impl ProcFs {
         )
     }
 
+    /// A file of `self/` (this process), e.g. `status`.
+    pub fn read_self(&self, file: &str) -> Option<String> {
+        std::fs::read_to_string(self.root.join("self").join(file)).ok()
+    }
+
     /// The value of environment variable `key` of `pid` (readable for our own processes).
     pub fn environ_var(&self, pid: u32, key: &str) -> Option<String> {
         let raw = std::fs::read(self.root.join(pid.to_string()).join("environ")).ok()?;
@@ -158,8 +163,22 @@ impl ProcFs {
     /// Sums the RSS of the test processes under `root_pid`; `cmdlines` caches each pid's
     /// exclusion verdict so a process's command line is read once.
     pub fn sample(&self, root_pid: u32, verdicts: &mut HashMap<u32, bool>) -> Sample {
+        self.sample_in(&self.cpu_table(), root_pid, verdicts)
+    }
+
+    /// [`ProcFs::sample`] over a table read already (one read of every `stat` per sample
+    /// serves the memory sample and the CPU tracker).
+    pub fn sample_in(
+        &self,
+        cpu_table: &HashMap<u32, ProcCpu>,
+        root_pid: u32,
+        verdicts: &mut HashMap<u32, bool>,
+    ) -> Sample {
         // Only `stat` of every process (for the parent chain); `status` only of the run's own.
-        let table = self.table();
+        let table: HashMap<u32, (u32, String)> = cpu_table
+            .iter()
+            .map(|(&pid, p)| (pid, (p.ppid, p.comm.clone())))
+            .collect();
         let parents: HashMap<u32, u32> =
             table.iter().map(|(&pid, (ppid, _))| (pid, *ppid)).collect();
         let under = descendants(root_pid, &parents);
@@ -179,14 +198,15 @@ impl ProcFs {
 
     /// pid → parent pid of every process that can be read now.
     pub fn parents(&self) -> HashMap<u32, u32> {
-        self.table()
+        self.cpu_table()
             .into_iter()
-            .map(|(pid, (ppid, _))| (pid, ppid))
+            .map(|(pid, p)| (pid, p.ppid))
             .collect()
     }
 
-    /// pid → (parent pid, name) of every process that can be read now.
-    fn table(&self) -> HashMap<u32, (u32, String)> {
+    /// pid → (parent pid, name, CPU ticks used so far: user + system) of every process that
+    /// can be read now.
+    pub fn cpu_table(&self) -> HashMap<u32, ProcCpu> {
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return HashMap::new();
         };
@@ -197,7 +217,9 @@ impl ProcFs {
                 let stat =
                     std::fs::read_to_string(self.root.join(pid.to_string()).join("stat")).ok()?;
                 let (comm, ppid) = parse_stat(&stat)?;
-                Some((pid, (ppid, comm)))
+                // A stat line too short for CPU times (a fake one in tests) counts as none.
+                let ticks = parse_stat_cpu_ticks(&stat).unwrap_or(0);
+                Some((pid, ProcCpu { ppid, comm, ticks }))
             })
             .collect()
     }
@@ -282,6 +304,32 @@ fn parse_cpu_ticks(stat: &str) -> Option<CpuTicks> {
         total: busy + at(3) + at(4),
         cores: u32::try_from(cores).ok().filter(|&c| c > 0)?,
     })
+}
+
+/// One process's CPU use as `/proc/<pid>/stat` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcCpu {
+    /// The parent's process id.
+    pub ppid: u32,
+    /// The name (`comm`).
+    pub comm: String,
+    /// user + system time so far, in clock ticks ([`USER_HZ`] per second).
+    pub ticks: u64,
+}
+
+/// The unit of `/proc`'s CPU times: the kernel reports them in `USER_HZ` ticks, which is 100
+/// per second on every architecture Linux runs this workspace on (x86-64, arm64), whatever the
+/// kernel's internal tick rate.
+pub const USER_HZ: f64 = 100.0;
+
+/// Fields 14 and 15 of `/proc/<pid>/stat` (utime, stime), summed; counting starts after the
+/// name's last `)`, where field 3 is.
+fn parse_stat_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// `pid (comm) S ppid ...` → (comm, ppid). The name may hold spaces and parentheses, so it
@@ -438,6 +486,25 @@ mod tests {
         // Verdicts are cached per pid.
         assert_eq!(verdicts.get(&121), Some(&false));
         assert_eq!(verdicts.get(&110), Some(&true));
+    }
+
+    #[test]
+    fn cpu_times_of_a_process_are_user_plus_system() {
+        let stat = "42 (a (b) c) S 1 42 42 0 -1 4194560 10 0 0 0 30 12 0 0 20 0 1 0 99 1000 10";
+        assert_eq!(parse_stat_cpu_ticks(stat), Some(42));
+        assert_eq!(parse_stat_cpu_ticks("42 (x) S 1 2"), None);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("42")).unwrap();
+        std::fs::write(dir.path().join("42/stat"), stat).unwrap();
+        let table = ProcFs::at(dir.path()).cpu_table();
+        assert_eq!(
+            table.get(&42),
+            Some(&ProcCpu {
+                ppid: 1,
+                comm: "a (b) c".into(),
+                ticks: 42
+            })
+        );
     }
 
     #[test]

@@ -193,6 +193,7 @@ pub fn markdown(data: &MatrixData) -> String {
         }
         let _ = writeln!(out);
     }
+    out.push_str(&crate::report_costs::markdown(data));
     let _ = writeln!(out, "## Runs\n");
     let _ = writeln!(
         out,
@@ -443,6 +444,7 @@ pub fn html(data: &MatrixData) -> String {
         }
         out.push_str("</table>\n");
     }
+    out.push_str(&crate::report_costs::html(data));
     let _ = writeln!(out, "<h2>Timelines</h2>{}", legend(&colours));
     for r in &data.runs {
         let s = r.summary();

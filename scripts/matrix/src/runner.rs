@@ -187,6 +187,7 @@ pub fn run_argv(spec: &RunSpec, argv: &[String], procfs: &ProcFs) -> Result<RunD
     let stderr = process::Drain::start(child.stderr.take());
 
     let mut collector = Collector::default();
+    let mut cpu_tracker = crate::costs::CpuTracker::default();
     let mut verdicts = HashMap::new();
     let (mut peak_rss, mut peak_procs, mut samples) = (0u64, 0usize, 0u64);
     let mut run_id: Option<String> = None;
@@ -211,7 +212,8 @@ pub fn run_argv(spec: &RunSpec, argv: &[String], procfs: &ProcFs) -> Result<RunD
                 Err(_) => break,
             }
         }
-        let sample = procfs.sample(root_pid, &mut verdicts);
+        let table = procfs.cpu_table();
+        let sample = procfs.sample_in(&table, root_pid, &mut verdicts);
         samples += 1;
         if sample.rss_bytes > peak_rss {
             peak_rss = sample.rss_bytes;
@@ -223,6 +225,14 @@ pub fn run_argv(spec: &RunSpec, argv: &[String], procfs: &ProcFs) -> Result<RunD
                 .iter()
                 .find_map(|&pid| procfs.environ_var(pid, "NEXTEST_RUN_ID"));
         }
+        cpu_tracker.sample(
+            procfs,
+            &table,
+            started.elapsed().as_secs_f64(),
+            root_pid,
+            &sample.pids,
+            run_id.as_deref(),
+        );
         if live && last_progress.elapsed() >= PROGRESS_EVERY {
             last_progress = Instant::now();
             eprint!(
@@ -252,6 +262,7 @@ pub fn run_argv(spec: &RunSpec, argv: &[String], procfs: &ProcFs) -> Result<RunD
         std::thread::sleep(spec.sample_every);
     };
     let wall_s = started.elapsed().as_secs_f64();
+    cpu_tracker.finish(procfs, wall_s);
     let cpu = cpu_before
         .zip(procfs.cpu_ticks())
         .and_then(|(before, after)| {
@@ -308,6 +319,10 @@ pub fn run_argv(spec: &RunSpec, argv: &[String], procfs: &ProcFs) -> Result<RunD
         .as_deref()
         .map(|id| read_ready(&spec.target_dir, id, run_start_ms))
         .unwrap_or_default();
+    let phases = run_id
+        .as_deref()
+        .map(|id| crate::costs::read_phases(&spec.target_dir, id, run_start_ms))
+        .unwrap_or_default();
     Ok(RunData {
         mode: spec.mode.clone(),
         jobs: spec.jobs,
@@ -322,7 +337,38 @@ pub fn run_argv(spec: &RunSpec, argv: &[String], procfs: &ProcFs) -> Result<RunD
         samples,
         cpu,
         log,
+        phases,
+        cpu_series: cpu_tracker.series,
+        cores_allowed: cores_allowed(procfs),
     })
+}
+
+/// How many CPUs this process may run on (its affinity, which the runs inherit): the
+/// `Cpus_allowed_list` of `/proc/self/status`, e.g. `0` under `taskset -c 0`, `0-1` on two cores.
+fn cores_allowed(procfs: &ProcFs) -> Option<u32> {
+    let status = procfs.read_self("status")?;
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
+    count_cpu_list(list.trim())
+}
+
+/// The number of CPUs in a kernel CPU list (`0-3,6,8-9` → 7).
+pub fn count_cpu_list(list: &str) -> Option<u32> {
+    let mut n = 0u32;
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        n += match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+                b.checked_sub(a)? + 1
+            }
+            None => {
+                part.parse::<u32>().ok()?;
+                1
+            }
+        };
+    }
+    (n > 0).then_some(n)
 }
 
 /// Runs a preparatory command (a build) in `dir`, stopped with an error after `limit`; its
@@ -372,6 +418,17 @@ mod tests {
             ready_dirs_since(target.path(), since),
             vec!["run-1".to_owned()]
         );
+    }
+
+    #[test]
+    fn cpu_lists_are_counted() {
+        assert_eq!(count_cpu_list("0"), Some(1));
+        assert_eq!(count_cpu_list("0-1"), Some(2));
+        assert_eq!(count_cpu_list("0-3,6,8-9"), Some(7));
+        assert_eq!(count_cpu_list(""), None);
+        assert_eq!(count_cpu_list("3-1"), None);
+        assert_eq!(count_cpu_list("x"), None);
+        assert!(cores_allowed(&ProcFs::system()).is_some());
     }
 
     #[test]

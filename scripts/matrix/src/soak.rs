@@ -661,6 +661,9 @@ mod tests {
             samples: 0,
             cpu: None,
             log: String::new(),
+            phases: Vec::new(),
+            cpu_series: Vec::new(),
+            cores_allowed: None,
         }
     }
 

@@ -85,6 +85,9 @@ fn sample() -> MatrixData {
                 cores: 2,
             }),
             log: String::new(),
+            phases: Vec::new(),
+            cpu_series: Vec::new(),
+            cores_allowed: Some(2),
         }
     };
     MatrixData {

@@ -1,0 +1,473 @@
+//! The report's sections on where the time goes: the per-test cost breakdown per mode and
+//! `-j` with the difference to the baseline, and the projection to other core counts
+//! (a simulation, validated against runs measured on different core counts).
+
+use std::fmt::Write as _;
+
+use crate::costs::{self, Breakdown, Phase};
+use crate::model::{MatrixData, RunData};
+use crate::report::escape;
+use crate::sim;
+use crate::stats;
+
+/// The `-j` of the projection and the core counts it is projected to (the question:
+/// what the suites do on bigger machines than the 2-core one measured).
+pub const PROJECT_JOBS: u32 = 12;
+/// See [`PROJECT_JOBS`].
+pub const PROJECT_CORES: [u32; 3] = [4, 8, 16];
+
+/// A titled table, written as Markdown or HTML.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    /// The heading above it.
+    pub title: String,
+    /// A sentence under the heading.
+    pub note: String,
+    /// Column names.
+    pub header: Vec<String>,
+    /// Cells.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn markdown(&self, out: &mut String) {
+        let _ = writeln!(out, "### {}\n", self.title);
+        if !self.note.is_empty() {
+            let _ = writeln!(out, "{}\n", self.note);
+        }
+        let _ = writeln!(out, "| {} |", self.header.join(" | "));
+        let _ = writeln!(out, "|{}", "---|".repeat(self.header.len()));
+        for r in &self.rows {
+            let _ = writeln!(out, "| {} |", r.join(" | "));
+        }
+        let _ = writeln!(out);
+    }
+
+    fn html(&self, out: &mut String) {
+        let _ = write!(out, "<h3>{}</h3>", escape(&self.title));
+        if !self.note.is_empty() {
+            let _ = write!(out, "<p class=\"note\">{}</p>", escape(&self.note));
+        }
+        out.push_str("<table><tr>");
+        for h in &self.header {
+            let _ = write!(out, "<th>{}</th>", escape(h));
+        }
+        out.push_str("</tr>");
+        for r in &self.rows {
+            out.push_str("<tr>");
+            for c in r {
+                let _ = write!(out, "<td>{}</td>", escape(c));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</table>\n");
+    }
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())
+}
+
+fn opt_s(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".into())
+}
+
+fn signed(v: f64, digits: usize) -> String {
+    format!("{v:+.digits$}")
+}
+
+const BREAKDOWN_HEADER: [&str; 6] = [
+    "phase",
+    "tests per run",
+    "wall median (ms)",
+    "wall Σ per run (s)",
+    "CPU median (ms)",
+    "CPU Σ per run (s)",
+];
+
+fn breakdown_table(b: &Breakdown, title: String) -> Table {
+    let mut rows: Vec<Vec<String>> = b
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.phase.label().to_owned(),
+                format!("{:.1}", r.tests),
+                opt_ms(r.wall_median_ms),
+                format!("{:.2}", r.wall_sum_s),
+                opt_ms(r.cpu_median_ms),
+                opt_s(r.cpu_sum_s),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "**all test processes**".into(),
+        String::new(),
+        String::new(),
+        format!("{:.2}", b.total_wall_s),
+        String::new(),
+        opt_s(b.total_cpu_s),
+    ]);
+    if let Some(o) = b.outside {
+        for (label, v) in [
+            (
+                "services (setup script, PostgreSQL, Redis, DataStorage; baseline: shared API server and manager)",
+                o.services_s,
+            ),
+            ("runner (nextest, cargo)", o.runner_s),
+            ("rest of the machine (other users, this matrix)", o.others_s),
+        ] {
+            rows.push(vec![
+                format!("CPU outside the tests: {label}"),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                format!("{v:.2}"),
+            ]);
+        }
+    }
+    Table {
+        title,
+        note: format!(
+            "{} run(s). Wall Σ is slot time (tests overlap at -j > 1); CPU is each process's own (every thread), from its phase record; tests without a record have no CPU figure.",
+            b.runs
+        ),
+        header: BREAKDOWN_HEADER.iter().map(|s| s.to_string()).collect(),
+        rows,
+    }
+}
+
+/// `this − baseline` per phase: the gap, line by line.
+fn difference_table(this: &Breakdown, base: &Breakdown) -> Table {
+    let row_of = |b: &Breakdown, p: Phase| b.rows.iter().find(|r| r.phase == p).cloned();
+    let mut rows = Vec::new();
+    for phase in Phase::ALL {
+        let (a, z) = (row_of(this, phase), row_of(base, phase));
+        if a.is_none() && z.is_none() {
+            continue;
+        }
+        let get = |r: &Option<costs::PhaseRow>, f: fn(&costs::PhaseRow) -> Option<f64>| {
+            r.as_ref().and_then(f).unwrap_or(0.0)
+        };
+        rows.push(vec![
+            phase.label().to_owned(),
+            signed(get(&a, |r| Some(r.tests)) - get(&z, |r| Some(r.tests)), 1),
+            signed(
+                get(&a, |r| r.wall_median_ms) - get(&z, |r| r.wall_median_ms),
+                1,
+            ),
+            signed(
+                get(&a, |r| Some(r.wall_sum_s)) - get(&z, |r| Some(r.wall_sum_s)),
+                2,
+            ),
+            signed(
+                get(&a, |r| r.cpu_median_ms) - get(&z, |r| r.cpu_median_ms),
+                1,
+            ),
+            signed(get(&a, |r| r.cpu_sum_s) - get(&z, |r| r.cpu_sum_s), 2),
+        ]);
+    }
+    rows.push(vec![
+        "**all test processes**".into(),
+        String::new(),
+        String::new(),
+        signed(this.total_wall_s - base.total_wall_s, 2),
+        String::new(),
+        signed(
+            this.total_cpu_s.unwrap_or(0.0) - base.total_cpu_s.unwrap_or(0.0),
+            2,
+        ),
+    ]);
+    if let (Some(a), Some(z)) = (this.outside, base.outside) {
+        rows.push(vec![
+            "CPU outside the tests: services".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            signed(a.services_s - z.services_s, 2),
+        ]);
+        rows.push(vec![
+            "CPU outside the tests: runner".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            signed(a.runner_s - z.runner_s, 2),
+        ]);
+        let total = |b: &Breakdown, o: costs::OutsideCpu| {
+            b.total_cpu_s.unwrap_or(0.0) + o.services_s + o.runner_s
+        };
+        rows.push(vec![
+            "**CPU of the run (tests + services + runner)**".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            signed(total(this, a) - total(base, z), 2),
+        ]);
+    }
+    Table {
+        title: format!(
+            "-j {}: `{}` minus `{}` (baseline)",
+            this.jobs, this.mode, base.mode
+        ),
+        note: "Positive: the mode pays more than the baseline in that phase. The baseline's API server and controllers run in its shared services, so its test processes' CPU leaves their work out; the services row puts it back.".into(),
+        header: BREAKDOWN_HEADER.iter().map(|s| s.to_string()).collect(),
+        rows,
+    }
+}
+
+/// The breakdown tables: per -j, one per mode, then the difference of each mode to the
+/// baseline.
+pub fn breakdown_tables(data: &MatrixData) -> Vec<Table> {
+    let all = costs::breakdowns(&data.runs);
+    let mut tables = Vec::new();
+    for b in &all {
+        tables.push(breakdown_table(b, format!("-j {}: `{}`", b.jobs, b.mode)));
+    }
+    if let Some(base) = &data.baseline {
+        for b in all.iter().filter(|b| &b.mode != base) {
+            if let Some(z) = all.iter().find(|z| &z.mode == base && z.jobs == b.jobs) {
+                tables.push(difference_table(b, z));
+            }
+        }
+    }
+    tables
+}
+
+/// Runs grouped by (mode, -j, cores).
+fn groups(runs: &[RunData]) -> Vec<((String, u32, u32), Vec<&RunData>)> {
+    let mut out: Vec<((String, u32, u32), Vec<&RunData>)> = Vec::new();
+    for r in runs {
+        let Some(cores) = r.cores_allowed.or(r.cpu.map(|c| c.cores)) else {
+            continue;
+        };
+        let key = (r.mode.clone(), r.jobs, cores);
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(r),
+            None => out.push((key, vec![r])),
+        }
+    }
+    out
+}
+
+/// The mean projected span of `runs` (each calibrated on its own) at `jobs` on `cores`, and
+/// the mean calibration residual.
+fn projected(runs: &[&RunData], jobs: u32, cores: u32) -> Option<(f64, f64)> {
+    let cal: Vec<sim::Calibrated> = runs.iter().filter_map(|r| sim::calibrate_run(r)).collect();
+    let spans: Vec<f64> = cal.iter().map(|c| sim::project(c, jobs, cores)).collect();
+    let residuals: Vec<f64> = cal.iter().map(|c| c.residual_s).collect();
+    Some((stats::mean(&spans)?, stats::mean(&residuals)?))
+}
+
+/// The source of a projection for each (mode, cores): its lowest `-j` measured (best -j 1,
+/// where a test's wait shows in full: see [`sim::calibrate`]).
+fn sources<'a>(
+    groups: &'a [((String, u32, u32), Vec<&'a RunData>)],
+) -> Vec<&'a ((String, u32, u32), Vec<&'a RunData>)> {
+    let mut out: Vec<&((String, u32, u32), Vec<&RunData>)> = Vec::new();
+    for g in groups {
+        let (mode, jobs, cores) = &g.0;
+        match out.iter_mut().find(|s| &s.0.0 == mode && &s.0.2 == cores) {
+            Some(s) if s.0.1 > *jobs => *s = g,
+            Some(_) => {}
+            None => out.push(g),
+        }
+    }
+    out
+}
+
+fn mean_span(runs: &[&RunData]) -> Option<f64> {
+    stats::mean(
+        &runs
+            .iter()
+            .map(|r| stats::test_span_s(&r.tests))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The projection tables: the check (every measured level predicted from the lowest -j
+/// measured, on the same and on other core counts), and the projection of -j 12 to more
+/// cores.
+pub fn projection_tables(data: &MatrixData) -> Vec<Table> {
+    let groups = groups(&data.runs);
+    let sources = sources(&groups);
+    let mut tables = Vec::new();
+    let mut check = Vec::new();
+    for ((mode, src_jobs, src_cores), src_runs) in sources.iter().map(|s| (&s.0, &s.1)) {
+        for ((m2, jobs, cores), targets) in &groups {
+            if m2 != mode || (jobs == src_jobs && cores == src_cores) {
+                continue;
+            }
+            let (Some((predicted, residual)), Some(measured)) =
+                (projected(src_runs, *jobs, *cores), mean_span(targets))
+            else {
+                continue;
+            };
+            check.push(vec![
+                mode.clone(),
+                format!("-j {src_jobs} on {src_cores} → -j {jobs} on {cores}"),
+                format!("{predicted:.2}"),
+                format!("{measured:.2}"),
+                format!("{:+.1}%", (predicted - measured) / measured * 100.0),
+                format!("{:.1}", residual * 1e3),
+            ]);
+        }
+    }
+    if !check.is_empty() {
+        tables.push(Table {
+            title: "Projection check: measured levels predicted by the simulation".into(),
+            note: "Test span (first test start to last test end), mean over repeats. Each prediction is calibrated on the mode's lowest -j measured on the source core count (runs under `taskset -c 0` count 1 core). Calibration residual: mean |simulated − measured| test duration left on the source run.".into(),
+            header: [
+                "mode",
+                "from → to (cores)",
+                "span PROJECTED (s)",
+                "span measured (s)",
+                "error",
+                "calibration residual (ms per test)",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows: check,
+        });
+    }
+    let mut projection = Vec::new();
+    for ((mode, jobs, cores), runs) in sources.iter().map(|s| (&s.0, &s.1)) {
+        let mut row = vec![
+            mode.clone(),
+            format!("-j {jobs} on {cores} core(s)"),
+            opt_s(mean_span(runs)),
+        ];
+        let spans: Vec<Option<f64>> = PROJECT_CORES
+            .iter()
+            .map(|&target| projected(runs, PROJECT_JOBS, target).map(|(span, _)| span))
+            .collect();
+        // Runs without phase records or CPU samples cannot be calibrated: no row.
+        if spans.iter().all(Option::is_none) {
+            continue;
+        }
+        row.extend(spans.into_iter().map(opt_s));
+        projection.push(row);
+    }
+    if !projection.is_empty() {
+        let mut header: Vec<String> = ["mode", "calibrated on", "its span measured (s)"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        header.extend(
+            PROJECT_CORES
+                .iter()
+                .map(|c| format!("-j {PROJECT_JOBS} on {c} cores: span PROJECTED (s)")),
+        );
+        tables.push(Table {
+            title: format!("PROJECTED (simulation, not measured): -j {PROJECT_JOBS} on more cores"),
+            note: "Each test replayed with its calibrated CPU and wait on dedicated cores (see `matrix`'s sim module); nextest's start-up and the setup script are not in the span.".into(),
+            header,
+            rows: projection,
+        });
+    }
+    tables
+}
+
+/// The Markdown of both sections (empty when the matrix has no phase records).
+pub fn markdown(data: &MatrixData) -> String {
+    let mut out = String::new();
+    let breakdown = breakdown_tables(data);
+    if !breakdown.is_empty() {
+        let _ = writeln!(out, "## Per-test cost breakdown\n");
+        for t in &breakdown {
+            t.markdown(&mut out);
+        }
+    }
+    let projection = projection_tables(data);
+    if !projection.is_empty() {
+        let _ = writeln!(out, "## Projection to other core counts (simulation)\n");
+        for t in &projection {
+            t.markdown(&mut out);
+        }
+    }
+    out
+}
+
+/// The HTML of both sections.
+pub fn html(data: &MatrixData) -> String {
+    let mut out = String::new();
+    let breakdown = breakdown_tables(data);
+    if !breakdown.is_empty() {
+        out.push_str("<h2>Per-test cost breakdown</h2>\n");
+        for t in &breakdown {
+            t.html(&mut out);
+        }
+    }
+    let projection = projection_tables(data);
+    if !projection.is_empty() {
+        out.push_str("<h2>Projection to other core counts (simulation)</h2>\n");
+        for t in &projection {
+            t.html(&mut out);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::costs::tests::run;
+
+    #[test]
+    fn the_breakdown_has_a_table_per_mode_and_the_difference_to_the_baseline() {
+        let data = MatrixData {
+            baseline: Some("integration-single".into()),
+            runs: vec![run("integration", 100.0), run("integration-single", 10.0)],
+            ..MatrixData::default()
+        };
+        let md = markdown(&data);
+        assert!(md.contains("## Per-test cost breakdown"), "{md}");
+        assert!(md.contains("### -j 1: `integration`\n"), "{md}");
+        assert!(md.contains("### -j 1: `integration-single`\n"), "{md}");
+        assert!(
+            md.contains("### -j 1: `integration` minus `integration-single` (baseline)"),
+            "{md}"
+        );
+        // Environment: 100 vs 10 ms, wall and CPU.
+        assert!(
+            md.contains("| environment (touch → ready: API server, CRDs, manager, watches) | +0.0 | +90.0 | +0.09 | +90.0 | +0.09 |"),
+            "{md}"
+        );
+        let page = html(&data);
+        assert!(page.contains("<h2>Per-test cost breakdown</h2>"), "{page}");
+    }
+
+    #[test]
+    fn the_projection_is_labelled_and_checked_across_core_counts() {
+        let mut one = run("integration", 100.0);
+        one.cores_allowed = Some(1);
+        let mut four = run("integration", 100.0);
+        four.jobs = 4;
+        let data = MatrixData {
+            runs: vec![run("integration", 100.0), one, four],
+            ..MatrixData::default()
+        };
+        let tables = projection_tables(&data);
+        assert_eq!(tables.len(), 2, "{tables:?}");
+        let check: Vec<String> = tables[0].rows.iter().map(|r| r[1].clone()).collect();
+        assert_eq!(
+            check,
+            vec![
+                "-j 1 on 2 → -j 1 on 1",
+                "-j 1 on 2 → -j 4 on 2",
+                "-j 1 on 1 → -j 1 on 2",
+                "-j 1 on 1 → -j 4 on 2"
+            ],
+            "{tables:?}"
+        );
+        assert!(tables[1].title.starts_with("PROJECTED (simulation"));
+        // Two sources (2 cores and 1 core, each at -j 1), each projected to 4, 8, 16 cores.
+        assert_eq!(tables[1].rows.len(), 2);
+        assert_eq!(tables[1].rows[0].len(), 3 + PROJECT_CORES.len());
+        assert!(markdown(&data).contains("## Projection to other core counts (simulation)"));
+    }
+}

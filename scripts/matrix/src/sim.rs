@@ -1,0 +1,448 @@
+//! The projection to other core counts: a **simulation**, not a measurement.
+//!
+//! Each test is replayed as a CPU demand (CPU-seconds) and a wait (seconds in which it needs no
+//! core: polls, timers, I/O), under nextest's scheduling: `-j` slots, tests started in the
+//! order the measured run started them, each as soon as a slot frees. A test interleaves its
+//! computing and waiting finely, so alone on a free core it takes `cpu + wait` and uses
+//! `cpu ÷ (cpu + wait)` of a core on average: its demand. The cores are shared max-min fairly
+//! (water-filling): a test never gets more than its demand, and when the demands exceed the
+//! cores every test short of its demand gets the same share. A test given `a` cores progresses
+//! at `a ÷ cpu` of its whole per second, so its wait stretches with its computing, as it does
+//! when a reconcile waits for a request that waits for a core.
+//!
+//! Where the inputs come from ([`inputs_of`]): a test's CPU is its process's own (the phase
+//! record), plus a share of the run's services (PostgreSQL, Redis, DataStorage, and in the
+//! baseline the shared API server and manager, whose CPU is work done for the tests) and of the
+//! runner, spread over the tests by wall time. Its wait is not measured directly: it is
+//! calibrated ([`calibrate`]) so that the simulation of the measured run, on its own cores and
+//! `-j`, reproduces every test's measured duration; the machine's other load during the run
+//! counts there as cores taken away. The calibrated tests are then replayed on other cores.
+
+use serde::Serialize;
+
+use crate::costs;
+use crate::model::RunData;
+use crate::stats;
+
+/// A test to replay.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct SimTest {
+    /// CPU-seconds it needs.
+    pub cpu_s: f64,
+    /// Seconds it waits without needing a core.
+    pub wait_s: f64,
+}
+
+/// One simulated run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimRun {
+    /// Each test's (start, end), seconds from the first start.
+    pub intervals: Vec<(f64, f64)>,
+    /// The first start to the last end.
+    pub span_s: f64,
+}
+
+/// Progress left below this counts as done (floating-point slack).
+const DONE_EPS: f64 = 1e-9;
+
+/// The calibration stops after this many rounds; each round moves every test's wait by its
+/// error, which settles within a few rounds unless a test cannot be matched at all (measured
+/// shorter than its CPU alone allows).
+const CALIBRATION_ROUNDS: usize = 60;
+
+/// Replays `tests` in order on `jobs` slots and `cores` cores (a fractional count is allowed:
+/// cores minus the load of others).
+pub fn simulate(tests: &[SimTest], jobs: u32, cores: f64) -> SimRun {
+    let jobs = jobs.max(1) as usize;
+    let cores = cores.max(f64::MIN_POSITIVE);
+    let mut intervals = vec![(0.0, 0.0); tests.len()];
+    // (test index, progress left: 1 → 0)
+    let mut running: Vec<(usize, f64)> = Vec::new();
+    let mut next = 0usize;
+    let mut now = 0.0f64;
+    loop {
+        while running.len() < jobs && next < tests.len() {
+            intervals[next].0 = now;
+            running.push((next, 1.0));
+            next += 1;
+        }
+        // Tests with nothing to do end at once.
+        running.retain(|&(i, _)| {
+            let t = tests[i];
+            let empty = t.cpu_s + t.wait_s <= 0.0;
+            if empty {
+                intervals[i].1 = now;
+            }
+            !empty
+        });
+        if running.is_empty() {
+            if next >= tests.len() {
+                break;
+            }
+            continue;
+        }
+        let demands: Vec<f64> = running.iter().map(|&(i, _)| demand(tests[i])).collect();
+        let shares = water_fill(&demands, cores);
+        // Progress per second of each running test.
+        let rates: Vec<f64> = running
+            .iter()
+            .zip(&shares)
+            .map(|(&(i, _), &a)| {
+                let t = tests[i];
+                if t.cpu_s > 0.0 {
+                    a / t.cpu_s
+                } else {
+                    1.0 / t.wait_s
+                }
+            })
+            .collect();
+        let dt = running
+            .iter()
+            .zip(&rates)
+            .map(|(&(_, left), &r)| if r > 0.0 { left / r } else { f64::INFINITY })
+            .fold(f64::INFINITY, f64::min);
+        if !dt.is_finite() {
+            // Cannot happen with positive cores; stop rather than spin.
+            break;
+        }
+        now += dt;
+        for ((_, left), r) in running.iter_mut().zip(&rates) {
+            *left -= r * dt;
+        }
+        running.retain(|&(i, left)| {
+            let done = left <= DONE_EPS;
+            if done {
+                intervals[i].1 = now;
+            }
+            !done
+        });
+    }
+    let span_s = intervals.iter().map(|i| i.1).fold(0.0, f64::max);
+    SimRun { intervals, span_s }
+}
+
+/// A test's demand alone on a free core: its average share of a core.
+fn demand(t: SimTest) -> f64 {
+    let total = t.cpu_s + t.wait_s;
+    if total <= 0.0 { 0.0 } else { t.cpu_s / total }
+}
+
+/// Max-min fair shares of `cores` for `demands`: every demand met when they fit, else the
+/// smaller demands met and the rest sharing what is left equally.
+pub fn water_fill(demands: &[f64], cores: f64) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..demands.len()).collect();
+    order.sort_by(|&a, &b| demands[a].total_cmp(&demands[b]));
+    let mut shares = vec![0.0; demands.len()];
+    let mut left = cores;
+    for (k, &i) in order.iter().enumerate() {
+        let fair = left / (order.len() - k) as f64;
+        let share = demands[i].min(fair);
+        shares[i] = share;
+        left -= share;
+    }
+    shares
+}
+
+/// The waits that make the simulation of a measured run (its `jobs`, its `cores`) reproduce
+/// every test's measured duration `walls`, given each test's CPU `cpus` (same order: the
+/// order the run started them). Returns the calibrated tests and the remaining mean absolute
+/// error per test (seconds): large when tests were faster than their CPU allows on those
+/// cores (e.g. a process computing on two cores at once).
+pub fn calibrate(cpus: &[f64], walls: &[f64], jobs: u32, cores: f64) -> (Vec<SimTest>, f64) {
+    // Waits start at zero and grow by each test's shortfall: where a measurement fits several
+    // waits (a test that ran CPU-bound, its duration its share of the cores whatever its
+    // wait), the calibration keeps the least, the wait the measurement proves.
+    let mut tests: Vec<SimTest> = cpus
+        .iter()
+        .map(|&c| SimTest {
+            cpu_s: c.max(0.0),
+            wait_s: 0.0,
+        })
+        .collect();
+    let mut error = f64::INFINITY;
+    for _ in 0..CALIBRATION_ROUNDS {
+        let run = simulate(&tests, jobs, cores);
+        let mut abs = 0.0;
+        for (t, (&(s, e), &w)) in tests.iter_mut().zip(run.intervals.iter().zip(walls)) {
+            let diff = w - (e - s);
+            abs += diff.abs();
+            t.wait_s = (t.wait_s + diff).max(0.0);
+        }
+        error = abs / walls.len().max(1) as f64;
+        if error < 1e-6 {
+            break;
+        }
+    }
+    (tests, error)
+}
+
+/// What a measured run gives the simulation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunInputs {
+    /// Each test's CPU-seconds (own plus its share of services and runner), in start order.
+    pub cpus: Vec<f64>,
+    /// Each test's measured duration, same order.
+    pub walls: Vec<f64>,
+    /// The measured test span.
+    pub span_s: f64,
+    /// The cores the run had (its affinity).
+    pub cores: u32,
+    /// Cores' worth of other load during the run (the machine's busy CPU no process of the
+    /// run accounts for, spread evenly over the machine's cores, the run's share of it).
+    pub others_cores: f64,
+}
+
+/// The inputs of a measured run, or `None` when it lacks what the simulation needs (phase
+/// records, its CPU series, its core count).
+pub fn inputs_of(run: &RunData) -> Option<RunInputs> {
+    let cores = run.cores_allowed.or(run.cpu.map(|c| c.cores))?;
+    if run.tests.is_empty() || run.phases.is_empty() || run.cpu_series.len() < 2 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..run.tests.len()).collect();
+    order.sort_by(|&a, &b| run.tests[a].start_s.total_cmp(&run.tests[b].start_s));
+    let costs = costs::test_costs(run);
+    let walls: Vec<f64> = order.iter().map(|&i| run.tests[i].duration_s()).collect();
+    let own: Vec<Option<f64>> = order.iter().map(|&i| costs[i].cpu_s).collect();
+    let outside = costs::outside_cpu(run)?;
+    let series_tests = {
+        let (a, b) = (run.cpu_series.first()?, run.cpu_series.last()?);
+        (b.tests_s - a.tests_s).max(0.0)
+    };
+    let recorded: f64 = own.iter().flatten().sum();
+    // Tests without a record: their share of what /proc saw the test processes use beyond the
+    // records, by wall time.
+    let unrecorded_wall: f64 = own
+        .iter()
+        .zip(&walls)
+        .filter(|(c, _)| c.is_none())
+        .map(|(_, w)| w)
+        .sum();
+    let unrecorded_cpu = (series_tests - recorded).max(0.0);
+    let total_wall: f64 = walls.iter().sum();
+    let shared = outside.services_s + outside.runner_s;
+    let cpus: Vec<f64> = own
+        .iter()
+        .zip(&walls)
+        .map(|(c, &w)| {
+            let own = c.unwrap_or_else(|| {
+                if unrecorded_wall > 0.0 {
+                    unrecorded_cpu * w / unrecorded_wall
+                } else {
+                    0.0
+                }
+            });
+            let share = if total_wall > 0.0 {
+                shared * w / total_wall
+            } else {
+                0.0
+            };
+            own + share
+        })
+        .collect();
+    let machine_cores = run.cpu.map(|c| c.cores).unwrap_or(cores).max(1);
+    let others_rate = if run.wall_s > 0.0 {
+        outside.others_s / run.wall_s
+    } else {
+        0.0
+    };
+    Some(RunInputs {
+        cpus,
+        walls,
+        span_s: stats::test_span_s(&run.tests),
+        cores,
+        others_cores: others_rate * f64::from(cores) / f64::from(machine_cores),
+    })
+}
+
+/// The fewest cores a simulation is given after others' load is taken away: a run always got
+/// some CPU.
+const MIN_EFFECTIVE_CORES: f64 = 0.1;
+
+/// A measured run calibrated for replay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Calibrated {
+    /// The tests, in start order.
+    pub tests: Vec<SimTest>,
+    /// The measured run's `-j`.
+    pub jobs: u32,
+    /// The measured span.
+    pub span_s: f64,
+    /// The measured run's cores.
+    pub cores: u32,
+    /// Mean absolute error per test left after calibration (seconds).
+    pub residual_s: f64,
+}
+
+/// Calibrates one measured run (see the module documentation).
+pub fn calibrate_run(run: &RunData) -> Option<Calibrated> {
+    let inputs = inputs_of(run)?;
+    let effective = (f64::from(inputs.cores) - inputs.others_cores).max(MIN_EFFECTIVE_CORES);
+    let (tests, residual_s) = calibrate(&inputs.cpus, &inputs.walls, run.jobs, effective);
+    Some(Calibrated {
+        tests,
+        jobs: run.jobs,
+        span_s: inputs.span_s,
+        cores: inputs.cores,
+        residual_s,
+    })
+}
+
+/// The projected test span of `calibrated` replayed at `jobs` on `cores` dedicated cores.
+pub fn project(calibrated: &Calibrated, jobs: u32, cores: u32) -> f64 {
+    simulate(&calibrated.tests, jobs, f64::from(cores)).span_s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cpu_bound(s: f64) -> SimTest {
+        SimTest {
+            cpu_s: s,
+            wait_s: 0.0,
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-6
+    }
+
+    #[test]
+    fn four_cpu_bound_tests_on_two_cores_take_twice_as_long() {
+        // 4 × 1 s of CPU at -j 4 on 2 cores: each gets half a core, all end at 2 s.
+        let run = simulate(&[cpu_bound(1.0); 4], 4, 2.0);
+        assert!(close(run.span_s, 2.0), "{run:?}");
+        assert!(
+            run.intervals
+                .iter()
+                .all(|&(s, e)| s == 0.0 && close(e, 2.0))
+        );
+        // At -j 2 on 2 cores: two rounds of 1 s, the same 2 s.
+        let run = simulate(&[cpu_bound(1.0); 4], 2, 2.0);
+        assert!(
+            close(run.span_s, 2.0) && close(run.intervals[2].0, 1.0),
+            "{run:?}"
+        );
+        // On 4 cores at -j 4: 1 s; at -j 1 on any number of cores: 4 s.
+        assert!(close(simulate(&[cpu_bound(1.0); 4], 4, 4.0).span_s, 1.0));
+        assert!(close(simulate(&[cpu_bound(1.0); 4], 1, 16.0).span_s, 4.0));
+        // A test uses one core at most: 16 cores do not speed up 4 tests beyond 1 s.
+        assert!(close(simulate(&[cpu_bound(1.0); 4], 12, 16.0).span_s, 1.0));
+    }
+
+    #[test]
+    fn waits_overlap_with_other_tests_computing() {
+        // Two tests, each 1 s of CPU and 1 s of waiting (half a core on average), -j 2 on 1
+        // core: their demands fit exactly, both take 2 s.
+        let t = SimTest {
+            cpu_s: 1.0,
+            wait_s: 1.0,
+        };
+        assert!(close(simulate(&[t, t], 2, 1.0).span_s, 2.0));
+        // Four of them on 1 core: demand 2 cores, each gets a quarter: 4 s (the CPU bound).
+        assert!(close(simulate(&[t; 4], 4, 1.0).span_s, 4.0));
+        // A pure wait takes its wait whatever the load, and uses no core.
+        let sleeper = SimTest {
+            cpu_s: 0.0,
+            wait_s: 3.0,
+        };
+        let run = simulate(&[sleeper, cpu_bound(1.0), cpu_bound(1.0)], 3, 1.0);
+        assert!(
+            close(run.intervals[0].1, 3.0) && close(run.intervals[1].1, 2.0),
+            "{run:?}"
+        );
+        // At -j 1 tests run back to back: 1 + 2 + 1 s.
+        let run = simulate(&[cpu_bound(1.0), t, cpu_bound(1.0)], 1, 8.0);
+        assert!(
+            close(run.span_s, 4.0) && close(run.intervals[2].0, 3.0),
+            "{run:?}"
+        );
+    }
+
+    #[test]
+    fn nothing_to_do_ends_at_once() {
+        let empty = SimTest {
+            cpu_s: 0.0,
+            wait_s: 0.0,
+        };
+        let run = simulate(&[empty, cpu_bound(1.0)], 1, 1.0);
+        assert_eq!(run.intervals[0], (0.0, 0.0));
+        assert!(close(run.span_s, 1.0));
+        assert_eq!(simulate(&[], 4, 2.0).span_s, 0.0);
+    }
+
+    #[test]
+    fn water_filling_meets_small_demands_first() {
+        let shares = water_fill(&[0.2, 1.0, 1.0], 1.0);
+        assert!(close(shares[0], 0.2) && close(shares[1], 0.4) && close(shares[2], 0.4));
+        let shares = water_fill(&[0.5, 0.5], 4.0);
+        assert_eq!(shares, vec![0.5, 0.5]);
+    }
+
+    #[test]
+    fn calibration_recovers_the_waits_of_a_known_run() {
+        // The truth: six tests with known CPU and waits, measured at -j 1 on 1 core (alone, a
+        // test's wait shows in full: at -j > 1 on too few cores a test's duration is its fair
+        // share of the CPU whatever its wait, so the wait cannot be recovered from there).
+        let truth = [
+            SimTest {
+                cpu_s: 0.5,
+                wait_s: 0.2,
+            },
+            SimTest {
+                cpu_s: 0.1,
+                wait_s: 1.0,
+            },
+            SimTest {
+                cpu_s: 0.3,
+                wait_s: 0.0,
+            },
+            SimTest {
+                cpu_s: 0.2,
+                wait_s: 0.4,
+            },
+            SimTest {
+                cpu_s: 0.05,
+                wait_s: 0.6,
+            },
+            SimTest {
+                cpu_s: 0.4,
+                wait_s: 0.1,
+            },
+        ];
+        let measured = simulate(&truth, 1, 1.0);
+        let walls: Vec<f64> = measured.intervals.iter().map(|(s, e)| e - s).collect();
+        let cpus: Vec<f64> = truth.iter().map(|t| t.cpu_s).collect();
+        let (tests, residual) = calibrate(&cpus, &walls, 1, 1.0);
+        assert!(residual < 1e-6, "{residual}");
+        // Replayed at -j 3 on 1 and 2 cores, the calibrated tests give the truth's spans.
+        for cores in [1.0, 2.0] {
+            let want = simulate(&truth, 3, cores).span_s;
+            let got = simulate(&tests, 3, cores).span_s;
+            assert!(
+                (got - want).abs() / want < 1e-6,
+                "{got} vs {want} on {cores}"
+            );
+        }
+        // Others' load during the measurement (half a core taken) is not wait: calibrated on
+        // the half core left, tests that needed less than that replay on 2 free cores as the
+        // truth does. (A test that needed more ran CPU-bound: its wait is taken as the least
+        // the measurement proves, none.)
+        let light = [truth[1], truth[3], truth[4]];
+        let loaded = simulate(&light, 1, 0.5);
+        let walls: Vec<f64> = loaded.intervals.iter().map(|(s, e)| e - s).collect();
+        let cpus: Vec<f64> = light.iter().map(|t| t.cpu_s).collect();
+        let (tests, _) = calibrate(&cpus, &walls, 1, 0.5);
+        let want = simulate(&light, 3, 2.0).span_s;
+        assert!((simulate(&tests, 3, 2.0).span_s - want).abs() / want < 1e-6);
+    }
+
+    #[test]
+    fn a_test_faster_than_its_cpu_allows_leaves_a_residual() {
+        // 2 CPU-seconds in 1 s is two cores at once, which one slot of the model cannot do.
+        let (tests, residual) = calibrate(&[2.0], &[1.0], 1, 2.0);
+        assert_eq!(tests[0].wait_s, 0.0);
+        assert!(close(residual, 1.0), "{residual}");
+    }
+}
