@@ -6,6 +6,7 @@ pub mod api;
 pub mod clock;
 pub mod conditions;
 pub mod notification;
+pub mod rbac;
 pub mod remediationorchestrator;
 pub mod requeue;
 pub mod signalprocessing;

@@ -5,6 +5,7 @@ pub mod controller;
 pub mod hapi;
 pub mod metrics;
 pub mod policy;
+pub mod rbac;
 
 pub use controller::{
     CONTROLLER_NAME, Config, Context, DEFAULT_HAPI_URL, DEFAULT_TIMEOUT, Error, error_policy,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod controller;
 pub mod metrics;
 pub mod plan;
+pub mod rbac;
 
 pub use breaker::{BreakerState, CircuitBreaker};
 pub use config::{BreakerConfig, ChannelConfig, Config, ConfigError, Route, RoutingConfig};

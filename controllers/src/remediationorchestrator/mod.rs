@@ -7,6 +7,7 @@ pub mod children;
 pub mod config;
 pub mod controller;
 pub mod metrics;
+pub mod rbac;
 pub mod routing;
 
 pub use config::{

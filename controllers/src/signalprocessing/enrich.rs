@@ -39,21 +39,28 @@ pub struct Enrichment {
     pub summary: EnrichmentSummary,
 }
 
+/// The kinds enrichment looks up (as targets or controller owners), with their API
+/// coordinates: (kind, group, version, plural, namespaced). The controller's RBAC declaration
+/// (`rbac.rs`) grants `get` on exactly these; its test keeps the two in step.
+pub(crate) const LOOKUPS: [(&str, &str, &str, &str, bool); 9] = [
+    ("Pod", "", "v1", "pods", true),
+    ("Service", "", "v1", "services", true),
+    ("Node", "", "v1", "nodes", false),
+    ("Deployment", "apps", "v1", "deployments", true),
+    ("ReplicaSet", "apps", "v1", "replicasets", true),
+    ("StatefulSet", "apps", "v1", "statefulsets", true),
+    ("DaemonSet", "apps", "v1", "daemonsets", true),
+    ("Job", "batch", "v1", "jobs", true),
+    ("CronJob", "batch", "v1", "cronjobs", true),
+];
+
 /// API coordinates of a kind this controller can look up: (group, version, plural,
 /// namespaced).
 fn coordinates(kind: &str) -> Option<(&'static str, &'static str, &'static str, bool)> {
-    Some(match kind {
-        "Pod" => ("", "v1", "pods", true),
-        "Service" => ("", "v1", "services", true),
-        "Node" => ("", "v1", "nodes", false),
-        "Deployment" => ("apps", "v1", "deployments", true),
-        "ReplicaSet" => ("apps", "v1", "replicasets", true),
-        "StatefulSet" => ("apps", "v1", "statefulsets", true),
-        "DaemonSet" => ("apps", "v1", "daemonsets", true),
-        "Job" => ("batch", "v1", "jobs", true),
-        "CronJob" => ("batch", "v1", "cronjobs", true),
-        _ => return None,
-    })
+    LOOKUPS
+        .iter()
+        .find(|(k, ..)| *k == kind)
+        .map(|&(_, group, version, plural, namespaced)| (group, version, plural, namespaced))
 }
 
 fn error_type(error: &kube::Error) -> EnrichmentErrorType {

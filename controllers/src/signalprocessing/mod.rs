@@ -6,6 +6,7 @@ pub mod controller;
 pub mod enrich;
 pub mod metrics;
 pub mod policy;
+pub mod rbac;
 
 pub use controller::{CONTROLLER_NAME, Config, Context, Error, error_policy, reconcile, register};
 pub use metrics::Metrics;

@@ -4,6 +4,7 @@
 pub mod controller;
 pub mod job;
 pub mod metrics;
+pub mod rbac;
 
 pub use controller::{CONTROLLER_NAME, Config, Context, Error, error_policy, reconcile, register};
 pub use metrics::Metrics;
