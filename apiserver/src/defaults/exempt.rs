@@ -23,6 +23,16 @@ pub const NOT_DEFAULTED: &[(&str, &str, &str)] = &[
         "empty means the API server's own audiences when the token is checked (TokenReview's REST handler); the spec is never rewritten",
     ),
     ("api::storage::v1::TokenRequest", "audience", RUNTIME),
+    (
+        "api::authorization::v1::LocalSubjectAccessReview",
+        "spec",
+        "the doc's default is metadata.namespace, taken from the request path by the review's REST handler; spec is never rewritten, and spec.resourceAttributes.namespace must equal it (422, kube's ValidateLocalSubjectAccessReview)",
+    ),
+    (
+        "api::authorization::v1::ResourceAttributes",
+        "namespace",
+        "empty is read by the authorizer as all namespaces (SubjectAccessReview) and must match metadata.namespace in a LocalSubjectAccessReview; reviews are answered, never stored or rewritten",
+    ),
     ("api::apps::v1::DaemonSetSpec", "minReadySeconds", ZERO),
     ("api::apps::v1::DeploymentSpec", "minReadySeconds", ZERO),
     ("api::apps::v1::ReplicaSetSpec", "minReadySeconds", ZERO),
