@@ -38,7 +38,7 @@ pub use ca::{CaFiles, TEST_CA_CERT_FILE, TEST_CA_KEY_FILE, write_run_ca};
 pub use error::{Error, Result};
 pub use process::ProcId;
 pub use provider::{INFRA_VAR, Infra, POSTGRES_URL_VAR, Provider, REDIS_URL_VAR};
-pub use run_dir::{RunDir, extend_lease, infra_root, remove_leftovers};
+pub use run_dir::{RunDir, extend_lease, infra_root, remove_leftovers, target_dir};
 pub use shared::{
     DS_POSTGRES_URL_FILE, DS_REDIS_URL_FILE, DS_RUN_DIR, DS_TOKEN_FILE, DS_URL, SharedInfra,
 };

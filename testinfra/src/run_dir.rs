@@ -17,6 +17,7 @@
 //! <run>/secrets/     0600 files with passwords, tokens, URLs that contain passwords
 //! ```
 
+use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -61,36 +62,63 @@ pub struct RunDir {
     key: String,
 }
 
-/// `<cargo target dir>/infra`, the parent of every run directory.
-///
-/// The target directory is `CARGO_TARGET_DIR` when set, else found from the running executable
-/// (`target/<profile>/x` or `target/<profile>/deps/x`).
+/// `<cargo target dir>/infra`, the parent of every run directory (see [`target_dir`]).
 pub fn infra_root() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        let dir = PathBuf::from(dir);
-        let dir = if dir.is_relative() {
-            std::env::current_dir().map(|c| c.join(&dir)).unwrap_or(dir)
-        } else {
-            dir
-        };
-        return Ok(dir.join(INFRA_DIR));
+    Ok(target_dir()?.join(INFRA_DIR))
+}
+
+/// The cargo target directory of this run: `CARGO_TARGET_DIR` when set (a relative one taken from
+/// the current directory), else the target directory the running executable was built into
+/// (`target/<profile>/x`, `target/<profile>/deps/x`, `target/<triple>/<profile>/...`), else
+/// `<workspace>/target` of the nearest ancestor of the current directory holding a `Cargo.lock`.
+///
+/// The last case is a doc test: rustdoc builds it into a temporary directory and runs it from its
+/// crate's directory, so neither the executable's place nor a relative `target` names the
+/// workspace's target (a relative one made `fixtures/target` appear beside the sources).
+pub fn target_dir() -> Result<PathBuf> {
+    let cwd = std::env::current_dir().map_err(|e| Error::NoTargetDir {
+        reason: format!("current directory unknown: {e}"),
+    })?;
+    let exe = std::env::current_exe().ok();
+    resolve_target_dir(
+        std::env::var_os("CARGO_TARGET_DIR"),
+        exe.as_deref(),
+        &cwd,
+    )
+    .ok_or_else(|| Error::NoTargetDir {
+        reason: format!(
+            "{} is not inside a cargo target directory and no ancestor of {} holds a Cargo.lock",
+            exe.as_deref().unwrap_or(Path::new("the executable")).display(),
+            cwd.display()
+        ),
+    })
+}
+
+/// The file cargo writes at the top of every target directory (marks it as a cache for backup
+/// tools); it tells a target directory from any other ancestor of the executable.
+const TARGET_DIR_TAG: &str = "CACHEDIR.TAG";
+/// How many levels above the executable's directory the target directory can be: `deps/` or
+/// `examples/`, the profile, and a `--target` triple.
+const TARGET_DIR_MAX_DEPTH: usize = 3;
+
+/// [`target_dir`] from its inputs (`env`: `CARGO_TARGET_DIR`; `exe`: the running executable).
+fn resolve_target_dir(env: Option<OsString>, exe: Option<&Path>, cwd: &Path) -> Option<PathBuf> {
+    if let Some(dir) = env.filter(|d| !d.is_empty()) {
+        return Some(cwd.join(dir));
     }
-    let exe = std::env::current_exe().map_err(|e| Error::NoTargetDir {
-        reason: format!("current executable unknown: {e}"),
-    })?;
-    let mut dir = exe.parent().ok_or_else(|| Error::NoTargetDir {
-        reason: format!("{} has no parent", exe.display()),
-    })?;
-    if dir
-        .file_name()
-        .is_some_and(|n| n == "deps" || n == "examples")
-    {
-        dir = dir.parent().unwrap_or(dir);
+    if let Some(exe_dir) = exe.and_then(Path::parent) {
+        let found = exe_dir
+            .ancestors()
+            .skip(1)
+            .take(TARGET_DIR_MAX_DEPTH)
+            .find(|d| d.join(TARGET_DIR_TAG).is_file());
+        if let Some(target) = found {
+            return Some(target.to_path_buf());
+        }
     }
-    let target = dir.parent().ok_or_else(|| Error::NoTargetDir {
-        reason: format!("{} is not inside a cargo target directory", exe.display()),
-    })?;
-    Ok(target.join(INFRA_DIR))
+    cwd.ancestors()
+        .find(|d| d.join("Cargo.lock").is_file())
+        .map(|ws| ws.join("target"))
 }
 
 /// The directory under the cargo target directory that holds the run directories.
@@ -499,6 +527,68 @@ pub(crate) fn world_traversable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A directory laid out like a workspace: `Cargo.lock`, `fixtures/`, and a target directory
+    /// with cargo's tag and a test binary in `debug/deps/`.
+    fn workspace() -> (tempfile::TempDir, PathBuf) {
+        let ws = tempfile::tempdir().unwrap();
+        fs::write(ws.path().join("Cargo.lock"), "").unwrap();
+        fs::create_dir_all(ws.path().join("fixtures")).unwrap();
+        fs::create_dir_all(ws.path().join("target/debug/deps")).unwrap();
+        fs::write(ws.path().join("target").join(TARGET_DIR_TAG), "").unwrap();
+        let target = ws.path().join("target");
+        (ws, target)
+    }
+
+    #[test]
+    fn a_test_binary_finds_the_target_directory_it_was_built_into() {
+        let (ws, target) = workspace();
+        let exe = target.join("debug/deps/suite-0123");
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert_eq!(
+            resolve_target_dir(None, Some(&exe), elsewhere.path()),
+            Some(target.clone())
+        );
+        let build_script_like = target.join("x86_64-unknown-linux-gnu/debug/deps/suite-0123");
+        assert_eq!(
+            resolve_target_dir(None, Some(&build_script_like), ws.path()),
+            Some(target)
+        );
+    }
+
+    #[test]
+    fn a_doc_test_built_outside_the_target_finds_the_workspace_target() {
+        // rustdoc builds a doc test into a temporary directory and runs it from its crate's
+        // directory: the answer was that temporary directory's parent (or `fixtures/target`).
+        let (ws, target) = workspace();
+        let scratch = tempfile::tempdir().unwrap();
+        let exe = scratch.path().join("rustdoctestXYZ/rust_out");
+        assert_eq!(
+            resolve_target_dir(None, Some(&exe), &ws.path().join("fixtures")),
+            Some(target)
+        );
+    }
+
+    #[test]
+    fn cargo_target_dir_wins_and_a_relative_one_is_taken_from_the_current_directory() {
+        let (ws, target) = workspace();
+        let exe = target.join("debug/deps/suite-0123");
+        assert_eq!(
+            resolve_target_dir(Some("/elsewhere/t".into()), Some(&exe), ws.path()),
+            Some(PathBuf::from("/elsewhere/t"))
+        );
+        assert_eq!(
+            resolve_target_dir(Some("out".into()), Some(&exe), ws.path()),
+            Some(ws.path().join("out"))
+        );
+    }
+
+    #[test]
+    fn no_target_and_no_workspace_is_none() {
+        let scratch = tempfile::tempdir().unwrap();
+        let exe = scratch.path().join("bin/tool");
+        assert_eq!(resolve_target_dir(None, Some(&exe), scratch.path()), None);
+    }
 
     #[test]
     fn run_ids_become_single_path_components() {
