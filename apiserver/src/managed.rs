@@ -20,23 +20,20 @@ mod merge;
 mod shape;
 mod update;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::smp;
 use crate::status::Cause;
 
-use apply::conflict_error;
 pub use apply::{KUBECTL, apply, update_last_applied};
-pub use compare::{Comparison, compare, to_field_set};
 use compare::{changes, index_items, item_pe, strip_set};
-pub use entries::{Entry, Operation, decode, encode};
+pub use compare::{compare, to_field_set};
+pub use entries::{Entry, Operation, decode};
 use entries::{is_reset, set_managed_fields, without_managed_fields};
 use fieldpath::canonical_key;
 pub use fieldpath::{Pe, Set, path_string};
 pub use merge::{merge, prune};
-use shape::{ATOMIC_BUILTIN_TYPES, BUILTIN_KEYS};
-pub use shape::{BuiltinKeys, ListKind, Shape, empty_object};
-pub use update::{ANCIENT_CHANGES, MAX_UPDATE_MANAGERS, Writer, track_update};
+pub use shape::{ListKind, Shape, empty_object};
+pub use update::{Writer, track_update};
 
 /// The manager kube-apiserver records for the fields an untracked object already had when the
 /// first apply arrives (`skipnonapplied.go`), so applying over them conflicts.
@@ -149,6 +146,10 @@ pub fn manager_from_user_agent(user_agent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    use super::apply::conflict_error;
+    use crate::smp;
 
     #[test]
     fn an_overlong_manager_is_one_cause_not_one_per_character() {

@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{decode, encode};
-
 /// One step of a field path, ordered like structured-merge-diff orders them: field names, then
 /// list-map keys, then set values, then indexes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -6,8 +6,6 @@ use serde_json::{Map, Value, json};
 
 use crate::smp::{self, Strategy};
 
-use super::Set;
-
 /// The type name the smp table gives ObjectMeta (custom resources' `metadata` is typed by it).
 const OBJECT_META: &str = "apimachinery::pkg::apis::meta::v1::ObjectMeta";
 

@@ -6,8 +6,7 @@ use kube::ResourceExt as _;
 use kube::runtime::controller::Action;
 
 use crate::api::{
-    AIAnalysis, AIAnalysisPhase, Phase as _, RemediationPhase, RemediationRequest,
-    SignalProcessing, SignalProcessingPhase, Time,
+    AIAnalysis, AIAnalysisPhase, RemediationPhase, SignalProcessing, SignalProcessingPhase, Time,
 };
 use crate::remediationorchestrator::children::{self, AI_PREFIX, NotificationKind, SP_PREFIX};
 use crate::remediationorchestrator::config::{

@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use kube::ResourceExt as _;
 use kube::runtime::controller::Action;
 
-use crate::api::{Phase as _, RemediationPhase, Time};
+use crate::api::{RemediationPhase, Time};
 use crate::remediationorchestrator::metrics::GLOBAL_TIMEOUT_PHASE;
 
 use super::{Error, Rc};

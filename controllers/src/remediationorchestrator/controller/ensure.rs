@@ -6,7 +6,7 @@ use kube::{Resource, ResourceExt as _};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::{ObjectReference, Phase as _, RemediationRequest};
+use crate::api::ObjectReference;
 use crate::remediationorchestrator::children;
 
 use super::{Error, HTTP_CONFLICT, Rc};

@@ -7,9 +7,7 @@ use kube::runtime::controller::Action;
 
 use crate::api::remediationrequest::CompletionStatus;
 use crate::api::workflowexecution::FailureReason;
-use crate::api::{
-    AIAnalysis, Phase as _, RemediationPhase, WorkflowExecution, WorkflowExecutionPhase,
-};
+use crate::api::{AIAnalysis, RemediationPhase, WorkflowExecution, WorkflowExecutionPhase};
 use crate::remediationorchestrator::children::{self, WE_PREFIX};
 
 use super::{Ensured, Error, OUTCOME_REMEDIATED, OUTCOME_TARGET_BUSY, Rc, after, until};

@@ -7,7 +7,7 @@ use kube::api::ListParams;
 use kube::runtime::controller::Action;
 
 use crate::api::remediationrequest::RoutingStatus;
-use crate::api::{Phase as _, RemediationPhase, RemediationRequest, SignalProcessing, Time};
+use crate::api::{RemediationPhase, RemediationRequest, Time};
 use crate::remediationorchestrator::children;
 use crate::remediationorchestrator::routing::{self, Block};
 

@@ -5,8 +5,6 @@
 use std::time::Duration;
 
 use audit::{AuditEvent, EventOutcome};
-use kube::ResourceExt as _;
-use kube::api::Api;
 use kube::runtime::controller::Action;
 
 use crate::api::remediationrequest::CompletionStatus;
