@@ -15,11 +15,14 @@
 //! random time in a range ([`Faults::delay_between`]), watches end after a random time as when
 //! kube-apiserver's watch timeout fires ([`Faults::cut_watches`]), and a share of resumed watches
 //! is told its resourceVersion expired, so the client relists ([`Faults::expire_rewatches`]).
+//! Only a watch that resumes where a cut one stopped is expired, never the watch that follows a
+//! fresh list: kube-apiserver serves a list's resourceVersion from its watch cache, and expiring
+//! every resumed watch would make a client relist forever.
 //! Their random draws come from one generator seeded by [`Faults::seed`]: the same seed gives the
 //! same sequence of draws, so a failure reproduces as far as the requests arrive in the same
 //! order (concurrent clients can reorder them).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::Error;
@@ -232,6 +235,46 @@ struct Inner {
     /// The seed given to [`Faults::seed`], for reports.
     seed: u64,
     injected: Injected,
+    /// Where injected cuts ended watches, one mark per cut, each spent by the one resumed watch
+    /// it expires (bounded: see [`MAX_CUT_MARKS`]).
+    cut_marks: std::collections::VecDeque<CutMark>,
+}
+
+/// Cut marks kept at most; the oldest go first. A campaign's watches resume within seconds of a
+/// cut, so older marks only matter to watchers that never came back.
+const MAX_CUT_MARKS: usize = 1024;
+
+/// A watch the injected cut ended: its resource and the last resourceVersion it had passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CutMark {
+    resource: String,
+    rv: u64,
+}
+
+/// Handed to a watch stream whose injected cut comes before the client's own timeout: when the
+/// cut ends the stream, [`CutMarker::mark`] records where, so the client's resumed watch (from
+/// that resourceVersion or before it) can be told it expired.
+#[derive(Debug, Clone)]
+pub struct CutMarker {
+    inner: Arc<Mutex<Inner>>,
+    resource: String,
+}
+
+impl CutMarker {
+    /// The cut ended the stream after it had passed `rv`.
+    pub fn mark(&self, rv: u64) {
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.cut_marks.len() == MAX_CUT_MARKS {
+            inner.cut_marks.pop_front();
+        }
+        inner.cut_marks.push_back(CutMark {
+            resource: self.resource.clone(),
+            rv,
+        });
+    }
 }
 
 /// What the rules of one server have injected so far (counted when a rule fires), for a fault
@@ -329,7 +372,13 @@ impl Rule {
 /// The fault rules of one server (`ApiServer::faults()`).
 #[derive(Debug, Default)]
 pub struct Faults {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// The resource a cut mark names: group and resource, whatever the namespace, as a watch cache
+/// is per resource.
+fn cut_resource(facts: &RequestFacts<'_>) -> String {
+    format!("{}/{}", facts.group, facts.resource)
 }
 
 /// Refuses shares outside (0, 1].
@@ -487,9 +536,10 @@ impl Faults {
         Planned { delay, fail }
     }
 
-    /// What the watch rules do to a watch request; `resumed` when it names a resourceVersion to
-    /// continue from.
-    pub(crate) fn watch(&self, facts: &RequestFacts<'_>, resumed: bool) -> WatchFaults {
+    /// What the watch rules do to a watch request; `resumed` is the resourceVersion it continues
+    /// from, if it names one. Only a watch resuming at or before where an injected cut ended a
+    /// watch of the same resource can expire, and it spends that cut's mark.
+    pub(crate) fn watch(&self, facts: &RequestFacts<'_>, resumed: Option<u64>) -> WatchFaults {
         let mut inner = self.inner();
         let cut_after = match inner.fire(facts, |e| matches!(e, Effect::CutWatch { .. })) {
             Some(Effect::CutWatch { min, max }) => {
@@ -498,11 +548,39 @@ impl Faults {
             }
             _ => None,
         };
-        let expire = resumed
-            && inner
-                .fire(facts, |e| matches!(e, Effect::ExpireRewatch))
-                .is_some();
+        let resource = cut_resource(facts);
+        let mark = resumed.and_then(|from| {
+            inner
+                .cut_marks
+                .iter()
+                .position(|m| m.resource == resource && from <= m.rv)
+        });
+        let expire = match mark {
+            Some(i)
+                if inner
+                    .fire(facts, |e| matches!(e, Effect::ExpireRewatch))
+                    .is_some() =>
+            {
+                inner.cut_marks.remove(i);
+                true
+            }
+            _ => false,
+        };
         WatchFaults { cut_after, expire }
+    }
+
+    /// The marker for a watch whose injected cut ends it before the client's own timeout, when
+    /// an expiry rule may act on where it stopped; `None` otherwise (no marks to keep).
+    pub(crate) fn cut_marker(&self, facts: &RequestFacts<'_>) -> Option<CutMarker> {
+        let expiring = self
+            .inner()
+            .rules
+            .iter()
+            .any(|r| matches!(r.effect, Effect::ExpireRewatch));
+        expiring.then(|| CutMarker {
+            inner: Arc::clone(&self.inner),
+            resource: cut_resource(facts),
+        })
     }
 
     /// A resumed watch was answered 410 Expired by an injected expiry.
@@ -816,21 +894,39 @@ mod tests {
     fn watch_rules_cut_streams_and_expire_only_resumed_watches() {
         let f = Faults::default();
         let w = facts("watch", "pods", "");
-        assert_eq!(f.watch(&w, true), WatchFaults::default());
+        assert_eq!(f.watch(&w, Some(7)), WatchFaults::default());
         f.cut_watches(
             Match::verb("watch"),
             Duration::from_secs(2),
             Duration::from_secs(5),
         );
         f.expire_rewatches(Match::verb("watch"), 1.0).unwrap();
-        let fresh = f.watch(&w, false);
+        let fresh = f.watch(&w, None);
         assert!(
             !fresh.expire,
             "a watch from the current state has nothing to expire"
         );
         let cut = fresh.cut_after.unwrap();
         assert!((Duration::from_secs(2)..=Duration::from_secs(5)).contains(&cut));
-        assert!(f.watch(&w, true).expire);
+        assert!(
+            !f.watch(&w, Some(7)).expire,
+            "a watch after a fresh list resumes where no cut stopped: kube never expires it"
+        );
+        let marker = f.cut_marker(&w).expect("an expiry rule keeps cut marks");
+        marker.mark(9);
+        assert!(
+            !f.watch(&facts("watch", "secrets", ""), Some(9)).expire,
+            "a cut of another resource's watch leaves this one alone"
+        );
+        assert!(
+            !f.watch(&w, Some(10)).expire,
+            "a watch from past the cut did not resume after it"
+        );
+        assert!(f.watch(&w, Some(9)).expire, "the watch resuming at the cut");
+        assert!(
+            !f.watch(&w, Some(9)).expire,
+            "one cut, one expiry: the relist's watch goes on"
+        );
         // The client's own timeout wins when shorter.
         assert_eq!(
             fresh.timeout(Some(Duration::from_secs(1))),

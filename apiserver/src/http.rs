@@ -429,10 +429,16 @@ async fn route(
             .unwrap_or(""),
     };
     let watch_faults = if parsed.verb == "watch" {
-        let resumed = param(&q, "resourceVersion").is_some_and(|rv| !rv.is_empty() && rv != "0");
-        state.faults.watch(&facts, resumed)
+        // A malformed resourceVersion is refused later, by the watch itself.
+        let resumed = param(&q, "resourceVersion")
+            .and_then(|rv| rv.parse::<u64>().ok())
+            .filter(|&rv| rv != 0);
+        (
+            state.faults.watch(&facts, resumed),
+            state.faults.cut_marker(&facts),
+        )
     } else {
-        WatchFaults::default()
+        Default::default()
     };
     let planned = state.faults.take(&facts);
     if let Some(by) = planned.delay {
@@ -726,7 +732,7 @@ fn watch(
     q: &[(String, String)],
     out: &Output,
     include: table::Include,
-    faults: WatchFaults,
+    (faults, cut_marker): (WatchFaults, Option<crate::faults::CutMarker>),
 ) -> Result<Response<Body>, ApiError> {
     let send_initial_events = truthy(q, "sendInitialEvents");
     let bookmarks = truthy(q, "allowWatchBookmarks");
@@ -767,6 +773,11 @@ fn watch(
         bookmarks,
         send_initial_events,
         timeout: faults.timeout(timeout),
+        // Only a cut that comes before the client's own timeout is the server's doing.
+        cut_marker: match (faults.cut_after, timeout) {
+            (Some(cut), client) if client.is_none_or(|c| cut < c) => cut_marker,
+            _ => None,
+        },
         // kube converts each event's object; a list conversion cannot apply to one object, so
         // kube's embedded encoder falls back to the object itself.
         embed: match out.convert {

@@ -35,6 +35,8 @@ pub struct WatchParams {
     pub embed: Embed,
     /// Protobuf framing (`application/vnd.kubernetes.protobuf;stream=watch`) instead of JSON lines.
     pub protobuf: bool,
+    /// Set when an injected cut ends this watch (`crate::faults`): told where it stopped.
+    pub cut_marker: Option<crate::faults::CutMarker>,
 }
 
 /// What a watch event carries: the object, its PartialObjectMetadata or a Table of it.
@@ -260,6 +262,9 @@ async fn run(
             _ = cut.cancelled() => return,
             _ = tx.closed() => return,
             _ = timeout => {
+                if let Some(marker) = &params.cut_marker {
+                    marker.mark(last_rv);
+                }
                 if params.bookmarks {
                     let _ = tx.send(bookmark(proto, &info, last_rv, false, &mut embed)).await;
                 }

@@ -50,9 +50,15 @@ async fn a_cut_watch_ends_after_its_drawn_lifetime() {
     );
 }
 
+/// Only the watch that resumes where an injected cut stopped is expired: the first watch from a
+/// resourceVersion (as after a list) runs, and one cut gives one expiry.
 #[tokio::test]
-async fn a_resumed_watch_is_told_its_resource_version_expired() {
+async fn a_watch_resumed_after_a_cut_is_told_its_resource_version_expired() {
+    const LIFETIME: Duration = Duration::from_millis(200);
     let server = server().await;
+    server
+        .faults()
+        .cut_watches(Match::verb("watch"), LIFETIME, LIFETIME);
     server
         .faults()
         .expire_rewatches(Match::verb("watch"), 1.0)
@@ -62,6 +68,14 @@ async fn a_resumed_watch_is_told_its_resource_version_expired() {
         .as_str()
         .unwrap()
         .to_owned();
+    // As after a list at `rv`: no cut stopped there, so the watch runs until its cut.
+    let mut first = watch(&server, &format!("{CMS}?watch=1&resourceVersion={rv}")).await;
+    assert_eq!(
+        first.next().await,
+        None,
+        "the first watch ends at its cut, with no event"
+    );
+    assert_eq!(server.faults().injected().expiries, 0);
     let mut resumed = watch(&server, &format!("{CMS}?watch=1&resourceVersion={rv}")).await;
     let ev = resumed.next().await.expect("an ERROR event");
     assert_eq!(ev["type"], "ERROR");
@@ -86,12 +100,16 @@ async fn a_resumed_watch_is_told_its_resource_version_expired() {
             break;
         }
     }
-    // The server counted the one expiry it injected.
+    // The server counted the one expiry it injected: the relist's watch runs again.
+    assert_eq!(server.faults().injected().expiries, 1);
+    let mut again = watch(&server, &format!("{CMS}?watch=1&resourceVersion={rv}")).await;
+    assert_eq!(again.next().await, None, "one cut, one expiry");
     assert_eq!(server.faults().injected().expiries, 1);
 }
 
 /// kube-runtime's watcher under the watch-expiry campaign: every watch is cut after 200 ms and
-/// every re-watch expires, so it must relist (a new Init) and still see every object.
+/// every re-watch after a cut expires, so it must relist (a new Init) and still see every
+/// object; the watch after each relist runs, so some objects arrive as watch events.
 #[tokio::test]
 async fn the_watcher_relists_after_expiry_and_misses_nothing() {
     let server = server().await;
@@ -116,6 +134,7 @@ async fn the_watcher_relists_after_expiry_and_misses_nothing() {
         })
     };
     let mut inits = 0;
+    let mut watched = 0;
     let mut seen = std::collections::BTreeSet::new();
     let deadline = tokio::time::Instant::now() + WAIT;
     while seen.len() < 10 || inits < 2 {
@@ -124,7 +143,11 @@ async fn the_watcher_relists_after_expiry_and_misses_nothing() {
             .unwrap_or_else(|_| panic!("watcher saw {seen:?} after {inits} inits"));
         match ev {
             Some(Ok(watcher::Event::Init)) => inits += 1,
-            Some(Ok(watcher::Event::InitApply(o) | watcher::Event::Apply(o))) => {
+            Some(Ok(watcher::Event::InitApply(o))) => {
+                seen.insert(o.metadata.name.unwrap_or_default());
+            }
+            Some(Ok(watcher::Event::Apply(o))) => {
+                watched += 1;
                 seen.insert(o.metadata.name.unwrap_or_default());
             }
             // The 410 surfaces as an error the watcher recovers from by relisting.
@@ -139,6 +162,17 @@ async fn the_watcher_relists_after_expiry_and_misses_nothing() {
         .filter(|r| r.verb == "watch")
         .count();
     assert!(expired >= 2, "{expired} watches");
+    // Expiring the watch after each fresh list too (which kube never does) would leave the
+    // watcher relisting forever: every object would come from a list, none from a watch.
+    assert!(
+        watched > 0,
+        "no object came from a watch after {inits} relists"
+    );
+    let injected = server.faults().injected();
+    assert!(
+        injected.expiries <= injected.watch_lifetimes,
+        "more expiries than cuts: {injected:?}"
+    );
 }
 
 #[tokio::test]
