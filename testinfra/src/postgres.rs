@@ -103,6 +103,18 @@ pub struct Postgres {
     detached: bool,
 }
 
+/// A temporary directory the postgres account can reach: `TMPDIR` when it can, else `/tmp`.
+/// Under nextest the setup script points the tests' `TMPDIR` into the run directory, which can be
+/// below a private home as well.
+fn daemon_tmp() -> PathBuf {
+    let tmp = std::env::temp_dir();
+    if crate::run_dir::world_traversable(&tmp.join("x")) {
+        tmp
+    } else {
+        PathBuf::from("/tmp")
+    }
+}
+
 /// Creates a cluster in `run` and starts the server.
 pub fn start(run: &RunDir, opts: Options) -> Result<Postgres> {
     let bins = binaries::postgres()?;
@@ -115,7 +127,7 @@ pub fn start(run: &RunDir, opts: Options) -> Result<Postgres> {
             .chars()
             .take(TMP_SUFFIX_LEN)
             .collect();
-        base = std::env::temp_dir().join(format!("testinfra-{}-{}-{unique}", run.key(), opts.name));
+        base = daemon_tmp().join(format!("testinfra-{}-{}-{unique}", run.key(), opts.name));
         run.register_cleanup(&base)?;
     }
     fs::create_dir_all(&base).map_err(Error::io(COMPONENT, "create data directory", &base))?;

@@ -31,6 +31,11 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Lines of the DataStorage log quoted in an error.
 const TAIL_LINES: usize = 10;
 
+/// The tests' temporary directory inside the run directory (see [`run_tmp`]).
+const RUN_TMP_DIR: &str = "tmp";
+/// The variable `std::env::temp_dir()` and `tempfile` read.
+const TMPDIR: &str = "TMPDIR";
+
 const HOW_TO_RUN: &str = "ds-bootstrap is a nextest setup script: run the integration tests with `cargo nextest run --profile integration` (or `scripts/test-integration`), which runs it and passes its variables to the tests";
 
 pub fn run() -> anyhow::Result<()> {
@@ -70,10 +75,23 @@ pub fn run() -> anyhow::Result<()> {
             Err(e) => e.context(what),
         });
     }
-    let exports = started_all?;
+    let mut exports = started_all?;
+    exports.push(run_tmp(&run)?);
     nextest::write_env(&env_file, &exports)?;
     report(&exports, started);
     Ok(())
+}
+
+/// The directory exported as the tests' `TMPDIR`, inside the run directory and registered for
+/// the supervisor to remove: what tests make with `tempfile` or `std::env::temp_dir()` goes with
+/// the run however nextest ends (Ctrl-C and kill -9 included), where a killed test would leave it
+/// in `/tmp`. Not for a warm set (`DS_REUSE`), whose run directory outlives the runs.
+fn run_tmp(run: &RunDir) -> anyhow::Result<(&'static str, String)> {
+    let tmp = run.path().join(RUN_TMP_DIR);
+    std::fs::create_dir_all(&tmp)
+        .with_context(|| format!("could not create the tests' TMPDIR {}", tmp.display()))?;
+    run.register_cleanup(&tmp)?;
+    Ok((TMPDIR, tmp.display().to_string()))
 }
 
 /// `ds-bootstrap stop-warm`.

@@ -62,9 +62,16 @@ async fn exported_variables_are_present_usable_and_secret_free() {
             "DS_URL",
             "HAPI_URL",
             "TEST_CA_CERT_FILE",
-            "TEST_CA_KEY_FILE"
+            "TEST_CA_KEY_FILE",
+            "TMPDIR"
         ]
     );
+    // The tests' temporary files go with the run (the supervisor removes the directory).
+    assert_eq!(
+        std::path::Path::new(boot.var("TMPDIR")),
+        boot.run_dir().join("tmp")
+    );
+    assert!(boot.run_dir().join("tmp").is_dir());
     // nextest rejects blank lines and copies values into its JUnit XML.
     assert!(
         boot.env_text
@@ -151,6 +158,10 @@ fn kill_9_of_the_watched_process_leaves_nothing_of_the_run() {
     );
     assert!(!boot.run_dir().join("data").exists());
     assert!(!boot.run_dir().join("secrets").exists());
+    assert!(
+        !boot.run_dir().join("tmp").exists(),
+        "the tests' TMPDIR outlived the run"
+    );
 }
 
 /// No override: the script must find the nextest process by walking up its ancestors. The
@@ -384,7 +395,9 @@ fn nextest_dying_during_set_up_leaves_nothing_behind() {
 /// The real thing: a real `cargo nextest run` (of a one-test scratch workspace whose setup
 /// script is this ds-bootstrap binary) is killed with `kill -9` while its test runs; within
 /// seconds nothing of the run is left: PostgreSQL with its helpers, Redis, DataStorage and the
-/// supervisor.
+/// supervisor, and nothing of it in a temporary directory: neither PostgreSQL's data (outside
+/// the run directory when its account cannot reach that, as in a clone under `/root`) nor what
+/// the killed test made in its `TMPDIR`, which the setup script points into the run directory.
 #[test]
 fn kill_9_of_a_real_nextest_run_leaves_nothing() {
     real_nextest_run_ended_by(nix::sys::signal::Signal::SIGKILL);
@@ -400,6 +413,9 @@ fn ctrl_c_of_a_real_nextest_run_leaves_nothing() {
 fn real_nextest_run_ended_by(signal: nix::sys::signal::Signal) {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path();
+    // Private, as a clone under /root: the postgres account cannot reach the run directory, so
+    // PostgreSQL's data goes to a temporary directory outside it, which the run must not leave.
+    std::fs::set_permissions(ws, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::create_dir_all(ws.join("src")).unwrap();
     std::fs::create_dir_all(ws.join("tests")).unwrap();
     std::fs::create_dir_all(ws.join(".config")).unwrap();
@@ -415,7 +431,9 @@ fn real_nextest_run_ended_by(signal: nix::sys::signal::Signal) {
         r#"#[test]
 fn hold() {
     let marker = std::env::var("HOLD_MARKER").unwrap();
-    let line = format!("{} {}", std::process::id(), std::env::var("DS_RUN_DIR").unwrap_or_default());
+    let scratch = std::env::temp_dir().join("hold-scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let line = format!("{}\n{}\n{}", std::process::id(), std::env::var("DS_RUN_DIR").unwrap_or_default(), scratch.display());
     std::fs::write(format!("{marker}.tmp"), line).unwrap();
     std::fs::rename(format!("{marker}.tmp"), &marker).unwrap();
     std::thread::sleep(std::time::Duration::from_secs(300));
@@ -467,8 +485,19 @@ fn hold() {
         nextest_log()
     );
     let text = std::fs::read_to_string(&marker).unwrap();
-    let (test_pid, run_dir) = text.split_once(' ').unwrap();
-    let run_dir = std::path::PathBuf::from(run_dir);
+    let mut lines = text.lines();
+    let (test_pid, run_dir, scratch) = (
+        lines.next().unwrap_or_default(),
+        std::path::PathBuf::from(lines.next().unwrap_or_default()),
+        std::path::PathBuf::from(lines.next().unwrap_or_default()),
+    );
+    // What the test made in its temporary directory lives in the run directory, not in /tmp.
+    assert!(
+        scratch.starts_with(&run_dir) && scratch.is_dir(),
+        "the test's temporary directory {} is not in the run directory {}",
+        scratch.display(),
+        run_dir.display()
+    );
     assert!(
         run_dir.is_dir(),
         "DS_RUN_DIR not exported to the test: {text:?}\n{}",
@@ -477,6 +506,15 @@ fn hold() {
 
     let procs = run_processes(&run_dir);
     assert!(procs.len() >= 5, "{procs:?}");
+    let in_tmp = run_entries_in_tmp(&run_dir);
+    if nix::unistd::Uid::effective().is_root() {
+        // The scratch workspace is a private tempdir, which the postgres account cannot reach.
+        assert!(
+            !in_tmp.is_empty(),
+            "PostgreSQL's data of a run under a private directory is expected outside it: run dir {}",
+            run_dir.display()
+        );
+    }
     let supervisor_log = std::fs::read_to_string(run_dir.join("logs/supervisor.log")).unwrap();
     let watched: i32 = supervisor_log
         .split("watching pid ")
@@ -508,4 +546,48 @@ fn hold() {
         procs.len(),
         std::fs::read_to_string(run_dir.join("logs/supervisor.log")).unwrap_or_default()
     );
+    let left = || {
+        let mut left = run_entries_in_tmp(&run_dir);
+        left.extend(in_tmp.iter().filter(|p| p.exists()).cloned());
+        left.extend(scratch.exists().then(|| scratch.clone()));
+        left.sort();
+        left.dedup();
+        left
+    };
+    assert!(
+        eventually(common::GONE_DEADLINE, || left().is_empty()),
+        "left outside the run directory after {signal} to nextest: {:?}",
+        left()
+    );
+}
+
+/// What the run owns outside its run directory: every entry of the temporary directories (this
+/// process's `TMPDIR` and `/tmp`, where PostgreSQL's data goes when its account cannot reach
+/// `TMPDIR`) named after the run's key (the name of its run directory), and every directory it
+/// registered for the supervisor to remove outside the run directory.
+fn run_entries_in_tmp(run_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let key = run_dir
+        .file_name()
+        .expect("a run directory has a name")
+        .to_string_lossy()
+        .into_owned();
+    let mut found: Vec<std::path::PathBuf> = [std::env::temp_dir(), "/tmp".into()]
+        .iter()
+        .flat_map(|tmp| std::fs::read_dir(tmp).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains(&key))
+        })
+        .collect();
+    let registered = std::fs::read_to_string(run_dir.join("cleanup")).unwrap_or_default();
+    found.extend(
+        registered
+            .lines()
+            .map(std::path::PathBuf::from)
+            .filter(|p| !p.starts_with(run_dir) && p.exists()),
+    );
+    found.sort();
+    found.dedup();
+    found
 }
