@@ -170,6 +170,46 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
     );
 }
 
+/// A signal whose deadline passes while a failing reconcile runs is timed out soon after, not
+/// after its error backoff: under the `all` fault campaign (50–200 ms per request) a signal two
+/// seconds from its deadline began an enrichment attempt just before it, the attempt failed just
+/// after it, and the failure's 10-minute backoff kept the signal Enriching for ten minutes.
+#[tokio::test]
+async fn a_deadline_passing_during_a_failing_attempt_times_out_soon_not_after_the_backoff() {
+    if fixtures::skip_in_cluster_mode(
+        "it makes the embedded API server delay and fail namespace reads (fault injection)",
+    ) {
+        return;
+    }
+    let Some(t) = T::on(&SLOW_RETRY, "overdue").await else {
+        return;
+    };
+    let faults = t.own_server().faults();
+    let reads = Match::verb("get").resource("namespaces").name(&t.ns);
+    faults.fail(reads.clone(), 500, FOREVER).unwrap();
+    // A machine too busy to make the attempt before the deadline shows nothing (the signal times
+    // out in Pending): the next try gets twice the margin.
+    for margin_s in [1, 2, 4, 8] {
+        let name = format!("overdue-{margin_s}s");
+        // The attempt's namespace read is held past the deadline, then fails.
+        faults.delay(reads.clone(), Duration::from_secs(margin_s + 2), 1);
+        let deadline = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(margin_s as i64);
+        t.create(&t.sp(&name).with_times_out_at(deadline)).await;
+        // The fixture's wait (30 s, scaled) is far inside the 10-minute backoff.
+        let failed = t.wait_phase(&name, Failed).await;
+        let info = failed.status.unwrap().failure_info.unwrap();
+        assert!(info.error.contains("TimedOut"), "{}", info.error);
+        if info.error.contains("Enriching") && info.consecutive_failures > 0 {
+            return;
+        }
+        eprintln!(
+            "{name}: timed out before its first attempt ({}); trying a longer margin",
+            info.error
+        );
+    }
+    panic!("no signal made its first enrichment attempt before its deadline: nothing was tested");
+}
+
 #[tokio::test]
 async fn transient_errors_back_off_count_by_type_and_recover() {
     if fixtures::skip_in_cluster_mode(
