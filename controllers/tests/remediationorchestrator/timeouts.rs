@@ -85,15 +85,14 @@ async fn times_out(
         "{}",
         nr.spec.subject
     );
-    assert_eq!(
-        t.env
-            .metric_or_zero(
-                "remediationorchestrator_timeouts_total",
-                &[("phase", phase.name())]
-            )
-            .await,
-        1.0
-    );
+    // Counted once the TimedOut write has returned, which the test can see before it has: wait
+    // for the count, do not sample it.
+    t.metric_reaches(
+        "remediationorchestrator_timeouts_total",
+        &[("phase", phase.name())],
+        1.0,
+    )
+    .await;
     assert_eq!(
         t.env
             .metric_or_zero(
@@ -184,15 +183,12 @@ async fn the_global_timeout_ends_a_request_in_any_phase() {
     let (phase, reason) = failure(&timed_out);
     assert_eq!(phase, Some(AwaitingApproval));
     assert!(reason.contains("the global timeout"), "{reason}");
-    assert_eq!(
-        t.env
-            .metric_or_zero(
-                "remediationorchestrator_timeouts_total",
-                &[("phase", "Global")]
-            )
-            .await,
-        1.0
-    );
+    t.metric_reaches(
+        "remediationorchestrator_timeouts_total",
+        &[("phase", "Global")],
+        1.0,
+    )
+    .await;
     assert_eq!(
         t.env
             .metric_or_zero(
