@@ -411,9 +411,10 @@ async fn route(
     }
     // The RBAC registry's escalation and bind checks on writes of roles and bindings.
     let writer = &user;
-    let rbac_guard = (group == crate::auth::RBAC_GROUP && !user.is_master()).then(|| {
-        move |obj: &Value| crate::auth::check_rbac_write(state, writer, plural, namespace, obj)
-    });
+    let rbac_guard =
+        (group == crate::auth::RBAC_GROUP && !user.is_master()).then_some(move |obj: &Value| {
+            crate::auth::check_rbac_write(state, writer, plural, namespace, obj)
+        });
     let rbac_guard = rbac_guard.as_ref();
     let facts = RequestFacts {
         verb: &parsed.verb,
