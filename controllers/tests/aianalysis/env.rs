@@ -46,7 +46,7 @@ pub static FAMILY: SuiteFamily<Config> = SuiteFamily {
 /// The CRDs the controllers reconcile.
 pub const CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crds");
 /// The controllers' RBAC manifests: each controller runs under its own ServiceAccount.
-const RBAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rbac");
+pub const RBAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rbac");
 /// Why a suite with a registry of its own skips in the baseline, where one manager serves all.
 const OWN_REGISTRY: &str = "its test reads a registry of its own";
 

@@ -54,6 +54,8 @@ pub static SUITE: LazyLock<Suite> = LazyLock::new(|| FAMILY.suite("signalprocess
 pub static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| {
     Suite::builder("signalprocessing-restart")
         .crd_dir(CRDS)
+        // The test's own controllers under their ServiceAccounts too (`Env::new_manager`).
+        .rbac_dir(RBAC)
         .per_process_only("its test starts and stops controllers of its own")
         .build()
 });
