@@ -123,7 +123,8 @@ impl ControllerContext {
         &self.name
     }
 
-    /// The manager's client (cheap to clone).
+    /// The client of this controller: its own when the manager was given one for it
+    /// ([`crate::Manager::client_for`]), else the manager's (cheap to clone).
     pub fn client(&self) -> Client {
         self.client.clone()
     }

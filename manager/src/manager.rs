@@ -5,7 +5,7 @@
 //! `Manager` provides in Go (start, wait for cache sync, stop), without leader election or a
 //! metrics server.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -47,6 +47,8 @@ pub struct Manager {
     shutdown: CancellationToken,
     registrations: Vec<Registration>,
     scope: Option<NamespaceScope>,
+    /// Clients of their own for some controllers, by name (see [`Manager::client_for`]).
+    clients: HashMap<String, Client>,
 }
 
 impl Manager {
@@ -59,6 +61,7 @@ impl Manager {
             shutdown: shutdown.child_token(),
             registrations: Vec::new(),
             scope: None,
+            clients: HashMap::new(),
         }
     }
 
@@ -69,6 +72,24 @@ impl Manager {
     pub fn scoped(mut self, scope: NamespaceScope) -> Self {
         self.scope = Some(scope);
         self
+    }
+
+    /// Gives the controller registered as `controller` a client of its own instead of the
+    /// manager's: its [`ControllerContext::client`] returns `client`, so every request it makes
+    /// carries that client's identity (e.g. the controller's ServiceAccount token, checked by
+    /// RBAC as in a cluster). Takes effect at [`Manager::start`], whether the controller is added
+    /// before or after this call; a name never registered is ignored.
+    pub fn client_for(&mut self, controller: &str, client: Client) -> &mut Self {
+        self.clients.insert(controller.to_owned(), client);
+        self
+    }
+
+    /// The names of the controllers registered so far, in registration order.
+    pub fn registered(&self) -> Vec<String> {
+        self.registrations
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect()
     }
 
     /// Registers a controller. `build` runs once at [`Manager::start`], on the current
@@ -100,9 +121,10 @@ impl Manager {
         let mut controllers = Vec::with_capacity(self.registrations.len());
         for Registration { name, build } in self.registrations {
             let stats = Arc::new(ControllerStats::default());
+            let client = self.clients.get(&*name).unwrap_or(&self.client).clone();
             let ctx = ControllerContext::new(
                 name.clone(),
-                self.client.clone(),
+                client,
                 self.shutdown.clone(),
                 probes.clone(),
                 stats.clone(),

@@ -562,3 +562,44 @@ async fn scoped_managers_on_one_server_see_only_their_own_namespaces() {
     a.shutdown(DEADLINE).await.unwrap();
     b.shutdown(DEADLINE).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_controller_given_a_client_of_its_own_gets_it_and_the_others_the_managers() {
+    let (server, client) = server().await;
+    // Told apart by their default namespace: the identity a client carries is not observable.
+    let mut config = server.kube_config();
+    config.default_namespace = "own-identity".into();
+    let own = Client::try_from(config).unwrap();
+    let mut mgr = Manager::new(client, CancellationToken::new());
+    // Given before the controller is added: the lookup happens at start.
+    mgr.client_for("a", own);
+    mgr.client_for("never-registered", server.client().unwrap());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for name in ["a", "b"] {
+        let tx = tx.clone();
+        mgr.add(name, move |ctx| {
+            tx.send((
+                ctx.name().to_owned(),
+                ctx.client().default_namespace().to_owned(),
+            ))
+            .unwrap();
+            let token = ctx.shutdown_token();
+            async move {
+                token.cancelled().await;
+                Ok::<(), TestError>(())
+            }
+        });
+    }
+    assert_eq!(mgr.registered(), ["a", "b"]);
+    let running = mgr.start();
+    let mut seen = vec![rx.recv().await.unwrap(), rx.recv().await.unwrap()];
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("a".to_owned(), "own-identity".to_owned()),
+            ("b".to_owned(), "default".to_owned())
+        ]
+    );
+    running.shutdown(DEADLINE).await.unwrap();
+}

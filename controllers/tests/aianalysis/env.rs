@@ -34,7 +34,7 @@ pub fn config(hapi_url: String) -> Config {
 /// manager of the single-controller baseline runs the main configuration (scripts/single-
 /// bootstrap passes the same values, and ds-bootstrap's HAPI_URL).
 pub static FAMILY: SuiteFamily<Config> = SuiteFamily {
-    declare: |name| Suite::builder(name).crd_dir(CRDS),
+    declare: |name| Suite::builder(name).crd_dir(CRDS).rbac_dir(RBAC),
     base: |_| Ok(config(hapi_url())),
     register: |setup, config| {
         let metrics = Metrics::register(setup.registry);
@@ -45,6 +45,8 @@ pub static FAMILY: SuiteFamily<Config> = SuiteFamily {
 
 /// The CRDs the controllers reconcile.
 pub const CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crds");
+/// The controllers' RBAC manifests: each controller runs under its own ServiceAccount.
+pub const RBAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rbac");
 /// Why a suite with a registry of its own skips in the baseline, where one manager serves all.
 const OWN_REGISTRY: &str = "its test reads a registry of its own";
 

@@ -17,7 +17,7 @@ use manager::Backoff;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
-use crate::env::{CRDS, FAMILY, T, config, reason, session};
+use crate::env::{CRDS, FAMILY, RBAC, T, config, reason, session};
 use crate::mock::hapi_url;
 
 /// A single-test suite whose transient HolmesGPT-API errors are retried after 10 minutes:
@@ -59,6 +59,8 @@ static DEFAULT_DEADLINE: LazyLock<Suite> = LazyLock::new(|| {
 static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| {
     Suite::builder("aianalysis-restart")
         .crd_dir(CRDS)
+        // The test's own controllers under their ServiceAccounts too (`Env::new_manager`).
+        .rbac_dir(RBAC)
         .per_process_only("its test starts and stops controllers of its own")
         .build()
 });

@@ -37,6 +37,8 @@ pub const NO_BREAKER: BreakerConfig = BreakerConfig {
 pub fn suite(name: &str, breaker: Option<BreakerConfig>) -> Suite {
     Suite::builder(name)
         .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
+        // Each controller under its own ServiceAccount (controllers/rbac/).
+        .rbac_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/rbac"))
         .per_process_only(
             "the shared manager of the single-controller baseline runs no Notification controller",
         )

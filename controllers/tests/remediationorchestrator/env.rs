@@ -53,6 +53,8 @@ fn suite(
 ) -> Suite {
     Suite::builder(name)
         .crd_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../crds"))
+        // Each controller under its own ServiceAccount (controllers/rbac/).
+        .rbac_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/rbac"))
         .namespace(EXEC_NS)
         .per_process_only(
             "the orchestrator runs with its child controllers in the test's own manager",

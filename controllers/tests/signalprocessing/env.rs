@@ -27,12 +27,14 @@ pub fn config(policies: Policies) -> Config {
 
 /// The CRDs the controllers reconcile.
 const CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crds");
+/// The controllers' RBAC manifests: each controller runs under its own ServiceAccount.
+const RBAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rbac");
 
 /// The suites: the controller with the main configuration or a variation of it. Only the main
 /// suite runs in the single-controller baseline too: there the shared manager runs the main
 /// configuration (scripts/single-bootstrap passes it).
 static FAMILY: SuiteFamily<Config> = SuiteFamily {
-    declare: |name| Suite::builder(name).crd_dir(CRDS),
+    declare: |name| Suite::builder(name).crd_dir(CRDS).rbac_dir(RBAC),
     base: |_| Ok(config(Policies::builtin())),
     register: |setup, config| {
         let metrics = Metrics::register(setup.registry);
@@ -52,6 +54,8 @@ pub static SUITE: LazyLock<Suite> = LazyLock::new(|| FAMILY.suite("signalprocess
 pub static NO_CONTROLLER: LazyLock<Suite> = LazyLock::new(|| {
     Suite::builder("signalprocessing-restart")
         .crd_dir(CRDS)
+        // The test's own controllers under their ServiceAccounts too (`Env::new_manager`).
+        .rbac_dir(RBAC)
         .per_process_only("its test starts and stops controllers of its own")
         .build()
 });

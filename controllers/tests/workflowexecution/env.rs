@@ -19,13 +19,20 @@ pub const COOLDOWN: Duration = Duration::from_millis(300);
 
 /// The CRDs the controllers reconcile.
 const CRDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crds");
+/// The controllers' RBAC manifests: each controller runs under its own ServiceAccount.
+const RBAC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rbac");
 
 /// The suites: the controller with the main configuration or a variation of it. The shared
 /// manager of the single-controller baseline runs the main configuration (scripts/single-
 /// bootstrap passes the same values): one controller cannot also have a one-hour cooldown or
 /// watch a namespace that does not exist yet.
 pub static FAMILY: SuiteFamily<Config> = SuiteFamily {
-    declare: |name| Suite::builder(name).crd_dir(CRDS).namespace(EXEC_NS),
+    declare: |name| {
+        Suite::builder(name)
+            .crd_dir(CRDS)
+            .rbac_dir(RBAC)
+            .namespace(EXEC_NS)
+    },
     base: |setup| {
         Ok(Config {
             // In the cluster mode every process has its own copy of the namespace.
