@@ -529,7 +529,7 @@ async fn workload_rules() {
     let r = send(&s, "POST", DEPLOYS, &d).await;
     assert_invalid(
         &r,
-        "Deployment.apps \"d\" is invalid: [spec.replicas: Invalid value: -1: must be greater than or equal to 0, spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"other\"}: `selector` does not match template `labels`]",
+        "Deployment.apps \"d\" is invalid: [spec.replicas: Invalid value: -1: must be greater than or equal to 0, spec.template.metadata.labels: Invalid value: {\"app\":\"other\"}: `selector` does not match template `labels`]",
     );
     let mut d = deployment("d");
     d["spec"].as_object_mut().expect("spec").remove("selector");
@@ -543,7 +543,7 @@ async fn workload_rules() {
     let r = send(&s, "PATCH", &format!("{DEPLOYS}/d"), &json!({"spec": {"selector": {"matchLabels": {"app": "d", "x": "y"}}, "template": {"metadata": {"labels": {"x": "y"}}}}})).await;
     assert_invalid(
         &r,
-        "Deployment.apps \"d\" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"d\", \"x\":\"y\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable",
+        "Deployment.apps \"d\" is invalid: spec.selector: Invalid value: {\"matchLabels\":{\"app\":\"d\",\"x\":\"y\"}}: field is immutable",
     );
     // Jobs: pods that restart Always are refused; CronJob schedules must parse.
     let job = json!({"metadata": {"name": "j"}, "spec": {"template": {"spec": {"restartPolicy": "Always", "containers": [{"name": "c", "image": "x"}]}}}});
@@ -615,7 +615,7 @@ async fn service_and_rbac_rules() {
     .await;
     assert_invalid(
         &r,
-        "RoleBinding.rbac.authorization.k8s.io \"rb\" is invalid: roleRef: Invalid value: rbac.RoleRef{APIGroup:\"rbac.authorization.k8s.io\", Kind:\"Role\", Name:\"other\"}: cannot change roleRef",
+        "RoleBinding.rbac.authorization.k8s.io \"rb\" is invalid: roleRef: Invalid value: {\"APIGroup\":\"rbac.authorization.k8s.io\",\"Kind\":\"Role\",\"Name\":\"other\"}: cannot change roleRef",
     );
 }
 
