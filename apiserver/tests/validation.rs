@@ -1213,15 +1213,23 @@ fn csr_invalid(name: &str, causes: &str) -> String {
 #[tokio::test]
 async fn certificate_signing_request_create_rules() {
     let s = server().await;
-    // A signed request is accepted; the user fields and status a client sends are not kept.
+    // A signed request is accepted; the user fields and status a client sends are not kept:
+    // the user fields are the requester's (here the admin; tests/auth.rs has other users).
     let mut good = csr("good");
     good["spec"]["username"] = "mallory".into();
-    good["spec"]["groups"] = json!(["system:masters"]);
+    good["spec"]["uid"] = "forged".into();
+    good["spec"]["groups"] = json!(["forged"]);
     good["status"] = json!({"conditions": [{"type": "Approved", "status": "True"}]});
     let r = send(&s, "POST", CSRS, &good).await;
     assert_eq!(r.code, 201, "{}", r.body);
-    assert!(r.body["spec"].get("username").is_none(), "{}", r.body);
-    assert!(r.body["spec"].get("groups").is_none(), "{}", r.body);
+    assert_eq!(r.body["spec"]["username"], "admin", "{}", r.body);
+    assert!(r.body["spec"].get("uid").is_none(), "{}", r.body);
+    assert_eq!(
+        r.body["spec"]["groups"],
+        json!(["system:masters", "system:authenticated"]),
+        "{}",
+        r.body
+    );
     assert_eq!(r.body["status"], json!({}), "{}", r.body);
 
     let mut bad = csr("bad");

@@ -10,6 +10,7 @@
 use serde_json::{Value, json};
 
 use super::ipalloc::Allocations;
+use crate::auth::UserInfo;
 use crate::status::Cause;
 use crate::store::Sub;
 
@@ -40,7 +41,8 @@ pub trait Strategy: Sync {
     }
 
     /// Type-specific preparation of a new object (`PrepareForCreate`), after the generic one.
-    fn prepare_for_create(&self, _obj: &mut Value) {}
+    /// `user` is who asked (kube's `request.UserFrom(ctx)`); None for the server's own writes.
+    fn prepare_for_create(&self, _obj: &mut Value, _user: Option<&UserInfo>) {}
 
     /// Type-specific preparation of an update (`PrepareForUpdate`), after the generic status
     /// handling (a main write keeps the stored status, a status write only changes status).
