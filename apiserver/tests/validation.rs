@@ -1457,3 +1457,75 @@ async fn pod_log_options_are_checked_before_the_pod_is_read() {
     .await;
     assert_eq!(r.code, 204, "{}", r.body);
 }
+
+const BUNDLES: &str = "/apis/certificates.k8s.io/v1/clustertrustbundles";
+
+/// A self-signed CA certificate as PEM.
+fn ca_pem(cn: &str) -> String {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(vec![cn.to_owned()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.self_signed(&key).expect("self-signed").pem()
+}
+
+#[tokio::test]
+async fn cluster_trust_bundle_rules() {
+    let s = server().await;
+    let bundle = |name: &str, signer: Option<&str>, pem: &str| {
+        let mut b = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "ClusterTrustBundle",
+            "metadata": {"name": name}, "spec": {"trustBundle": pem}});
+        if let Some(signer) = signer {
+            b["spec"]["signerName"] = signer.into();
+        }
+        b
+    };
+    let ca = ca_pem("a");
+    let ok = send(
+        &s,
+        "POST",
+        BUNDLES,
+        &bundle("example.com:signer:a", Some("example.com/signer"), &ca),
+    )
+    .await;
+    assert_eq!(ok.code, 201, "{}", ok.body);
+    assert_invalid(
+        &send(
+            &s,
+            "POST",
+            BUNDLES,
+            &bundle("other", Some("example.com/signer"), &ca),
+        )
+        .await,
+        "ClusterTrustBundle.certificates.k8s.io \"other\" is invalid: metadata.name: Invalid value: \"other\": ClusterTrustBundle for signerName example.com/signer must be named with prefix example.com:signer:",
+    );
+    assert_invalid(
+        &send(&s, "POST", BUNDLES, &bundle("a:b", None, &ca)).await,
+        "ClusterTrustBundle.certificates.k8s.io \"a:b\" is invalid: metadata.name: Invalid value: \"a:b\": ClusterTrustBundle without signer name must not have \":\" in its name",
+    );
+    assert_invalid(
+        &send(
+            &s,
+            "POST",
+            BUNDLES,
+            &bundle("dup", None, &format!("{ca}{}{ca}", ca_pem("b"))),
+        )
+        .await,
+        "ClusterTrustBundle.certificates.k8s.io \"dup\" is invalid: spec.trustBundle: Invalid value: \"<value omitted>\": duplicate trust anchor (indices [0 2])",
+    );
+    assert_invalid(
+        &send(&s, "POST", BUNDLES, &bundle("none", None, "")).await,
+        "ClusterTrustBundle.certificates.k8s.io \"none\" is invalid: spec.trustBundle: Invalid value: \"<value omitted>\": at least one trust anchor must be provided",
+    );
+    // The signer name cannot change.
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{BUNDLES}/example.com:signer:a"),
+        &json!({"spec": {"signerName": "example.com/other"}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "ClusterTrustBundle.certificates.k8s.io \"example.com:signer:a\" is invalid: [metadata.name: Invalid value: \"example.com:signer:a\": ClusterTrustBundle for signerName example.com/other must be named with prefix example.com:other:, spec.signerName: Invalid value: \"example.com/other\": field is immutable]",
+    );
+}
