@@ -195,7 +195,7 @@ fn truthy(q: &[(String, String)], name: &str) -> bool {
 
 async fn route(
     state: &Arc<State>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     parsed: &mut Parsed,
     ticket: &crate::reqlog::Ticket<'_>,
 ) -> Result<Response<Body>, ApiError> {
@@ -216,6 +216,11 @@ async fn route(
     // kube's filter chain: authentication, impersonation, then authorization.
     let requestor = crate::auth::authenticate(state, req.headers())?;
     let user = crate::auth::impersonate(state, requestor, req.headers())?;
+    if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
+        // kube's request context: a write's strategies see who asked (`write_opts` reads it).
+        // Reads skip the copy: they are the hot path and no strategy runs for them.
+        req.extensions_mut().insert(Arc::new(user.clone()));
+    }
     if user.is_master() {
         // Nothing to decide (building the attributes is skipped too: every request of the
         // admin pays this path), but the RBAC mirror reads the change stream on every request.
@@ -949,6 +954,7 @@ pub(crate) fn write_opts(
         dry_run,
         field_validation,
         fields: Fields::Update(manager),
+        user: req.extensions().get::<Arc<UserInfo>>().cloned(),
     })
 }
 

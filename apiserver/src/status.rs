@@ -255,13 +255,24 @@ impl ApiError {
         )
     }
 
-    /// 500 InternalError (a bug here, never a client mistake).
+    /// 500 InternalError, as kube's `NewInternalError`: the error is the message's tail and the
+    /// one cause's message. A bug here, or what kube itself answers so (an exhausted Service
+    /// range).
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::plain(
-            500,
-            "InternalError",
-            format!("Internal error occurred: {}", message.into()),
-        )
+        let message = message.into();
+        Self {
+            code: 500,
+            reason: "InternalError",
+            message: format!("Internal error occurred: {message}"),
+            details: Some(Box::new(Details {
+                causes: vec![Cause {
+                    reason: String::new(),
+                    message,
+                    field: String::new(),
+                }],
+                ..Details::default()
+            })),
+        }
     }
 
     /// 503 ServiceUnavailable while the server shuts down.

@@ -50,7 +50,12 @@ async fn call(
             } else {
                 "application/json"
             };
-            req = req.header("content-type", ct);
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                req = req.header("content-type", ct);
+            }
             Bytes::from(b.to_string())
         }
         None => Bytes::new(),
@@ -911,5 +916,147 @@ async fn access_reviews_answer_from_the_authorizer() {
             ("selfsubjectrulesreviews".to_owned(), json!(["create"])),
             ("subjectaccessreviews".to_owned(), json!(["create"])),
         ]
+    );
+}
+
+const CSRS: &str = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+
+/// A CSR `name` whose body claims to come from someone else, as a forging client would send it.
+fn forged_csr(name: &str) -> Value {
+    json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": name},
+        "spec": {"request": common::csr_request(name), "signerName": "example.com/signer",
+                 "usages": ["client auth"], "username": "mallory", "uid": "forged",
+                 "groups": ["system:masters"], "extra": {"forged": ["yes"]}}})
+}
+
+/// The requester fields of a CSR's spec, shaped as an `authentication.k8s.io/v1` UserInfo.
+fn requester(csr: &Value) -> Value {
+    let mut user = json!({});
+    for field in ["username", "uid", "groups", "extra"] {
+        if let Some(v) = csr["spec"].get(field) {
+            user[field] = v.clone();
+        }
+    }
+    user
+}
+
+/// kube's CSR `PrepareForCreate`: `spec.username`, `uid`, `groups` and `extra` are the
+/// requesting user's — exactly who a SelfSubjectReview with the same credentials says it is —
+/// whatever the client sent, for every kind of identity and for create and apply alike.
+#[tokio::test]
+async fn certificate_signing_requests_record_the_requesting_user() {
+    let server = ApiServer::builder()
+        .user_token(
+            ALICE,
+            UserInfo::new("alice", &["system:authenticated", "devs"]),
+        )
+        .start()
+        .await
+        .expect("server starts");
+    namespace(&server, "csr-users").await;
+    let sa = admin(
+        &server,
+        "POST",
+        "/api/v1/namespaces/csr-users/serviceaccounts",
+        json!({"metadata": {"name": "bot"}}),
+    )
+    .await;
+    let bot = server
+        .service_account_token("csr-users", "bot")
+        .expect("token");
+    let rules = json!([{"apiGroups": ["certificates.k8s.io"],
+        "resources": ["certificatesigningrequests"], "verbs": ["create", "patch", "get"]}]);
+    grant(&server, "", "csr-alice", rules.clone(), user("alice")).await;
+    grant(
+        &server,
+        "",
+        "csr-bot",
+        rules.clone(),
+        json!({"kind": "ServiceAccount", "name": "bot", "namespace": "csr-users"}),
+    )
+    .await;
+    grant(
+        &server,
+        "",
+        "csr-ops",
+        rules,
+        json!({"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "ops"}),
+    )
+    .await;
+
+    let impersonating: &[(&str, &str)] = &[
+        ("impersonate-user", "carol"),
+        ("impersonate-group", "ops"),
+        ("impersonate-extra-scopes", "view"),
+    ];
+    let cases: [(&str, &str, &[(&str, &str)]); 4] = [
+        ("by-admin", server.token(), &[]),
+        ("by-alice", ALICE, &[]),
+        ("by-bot", &bot, &[]),
+        ("by-carol", server.token(), impersonating),
+    ];
+    for (name, token, headers) in cases {
+        let created = call(
+            &server,
+            Some(token),
+            "POST",
+            CSRS,
+            headers,
+            Some(forged_csr(name)),
+        )
+        .await;
+        assert_eq!(created.code, 201, "{name}: {}", created.body);
+        let me = whoami(&server, Some(token), headers).await;
+        assert_eq!(me.code, 201, "{name}: {}", me.body);
+        assert_eq!(
+            requester(&created.body),
+            me.body["status"]["userInfo"],
+            "{name}: {}",
+            created.body
+        );
+        // What was stored is what was answered.
+        let stored = admin(&server, "GET", &format!("{CSRS}/{name}"), Value::Null).await;
+        assert_eq!(requester(&stored), requester(&created.body), "{name}");
+    }
+    // The identities differ as their credentials say.
+    let stored = |name: &'static str| {
+        let server = &server;
+        async move { admin(server, "GET", &format!("{CSRS}/{name}"), Value::Null).await }
+    };
+    assert_eq!(
+        requester(&stored("by-admin").await),
+        json!({"username": "admin", "groups": ["system:masters", "system:authenticated"]})
+    );
+    assert_eq!(
+        requester(&stored("by-alice").await),
+        json!({"username": "alice", "groups": ["system:authenticated", "devs"]})
+    );
+    let by_bot = stored("by-bot").await;
+    assert_eq!(
+        by_bot["spec"]["username"],
+        "system:serviceaccount:csr-users:bot"
+    );
+    assert_eq!(by_bot["spec"]["uid"], sa["metadata"]["uid"]);
+    assert_eq!(
+        requester(&stored("by-carol").await),
+        json!({"username": "carol", "groups": ["ops", "system:authenticated"],
+               "extra": {"scopes": ["view"]}})
+    );
+
+    // Server-side apply that creates the object goes through the same strategy.
+    let applied = call(
+        &server,
+        Some(ALICE),
+        "PATCH",
+        &format!("{CSRS}/applied?fieldManager=alice"),
+        &[("content-type", "application/apply-patch+yaml")],
+        Some(forged_csr("applied")),
+    )
+    .await;
+    assert_eq!(applied.code, 201, "{}", applied.body);
+    assert_eq!(
+        requester(&applied.body),
+        json!({"username": "alice", "groups": ["system:authenticated", "devs"]})
     );
 }

@@ -117,7 +117,9 @@ async fn fault_criteria_select_verb_name_namespace_and_subresource() {
         r.body,
         json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                "message": "Internal error occurred: injected fault (ApiServer::faults)",
-               "reason": "InternalError", "code": 500})
+               "reason": "InternalError",
+               "details": {"causes": [{"message": "injected fault (ApiServer::faults)"}]},
+               "code": 500})
     );
     assert_eq!(
         send(&server, "GET", &format!("{CMS}/a"), &Value::Null)

@@ -21,6 +21,19 @@ fn service(name: &str, spec: Value) -> Value {
     json!({"metadata": {"name": name}, "spec": spec})
 }
 
+/// kube's `NewInternalError(err)`: 500, reason InternalError, the error as the one cause.
+fn assert_internal(r: &common::Raw, why: &str) {
+    assert_eq!(
+        (r.code, &r.body),
+        (
+            500,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": format!("Internal error occurred: {why}"), "reason": "InternalError",
+                "details": {"causes": [{"message": why}]}, "code": 500})
+        )
+    );
+}
+
 #[tokio::test]
 async fn cluster_ips_are_unique_taken_ones_refused_and_freed_on_delete() {
     let s = apiserver::ApiServer::builder()
@@ -46,7 +59,8 @@ async fn cluster_ips_are_unique_taken_ones_refused_and_freed_on_delete() {
         assert!(seen.insert(ip.clone()), "{ip} handed out twice");
         assert_ne!(ip, "10.0.0.1");
     }
-    // The range is full now.
+    // The range is full now: kube's Service storage answers 500 InternalError (alloc.go's
+    // allocIPs wraps the allocator's ErrFull with NewInternalError), and stores nothing.
     let r = send(
         &s,
         "POST",
@@ -54,11 +68,27 @@ async fn cluster_ips_are_unique_taken_ones_refused_and_freed_on_delete() {
         &service("full", json!({"ports": [{"port": 80}]})),
     )
     .await;
-    assert_eq!(r.code, 422, "{}", r.body);
-    assert_eq!(
-        r.body["message"],
-        "Service \"full\" is invalid: spec.clusterIPs: Invalid value: []string(nil): failed to allocate a serviceIP: range is full"
-    );
+    assert_internal(&r, "failed to allocate a serviceIP: range is full");
+    let r = send(&s, "GET", &format!("{SERVICES}/full"), &Value::Null).await;
+    assert_eq!(r.code, 404, "{}", r.body);
+    // So is an update that needs a new address (ExternalName to ClusterIP), which changes nothing.
+    let ext = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "ext",
+            json!({"type": "ExternalName", "externalName": "example.com"}),
+        ),
+    )
+    .await;
+    assert_eq!(ext.code, 201, "{}", ext.body);
+    let mut put = service("ext", json!({"type": "ClusterIP", "ports": [{"port": 80}]}));
+    put["metadata"]["resourceVersion"] = ext.body["metadata"]["resourceVersion"].clone();
+    let r = send(&s, "PUT", &format!("{SERVICES}/ext"), &put).await;
+    assert_internal(&r, "failed to allocate a serviceIP: range is full");
+    let r = send(&s, "GET", &format!("{SERVICES}/ext"), &Value::Null).await;
+    assert_eq!(r.body["spec"]["type"], "ExternalName", "{}", r.body);
     // Asking for a taken address.
     let r = send(
         &s,
@@ -177,6 +207,93 @@ async fn updates_keep_the_allocated_addresses() {
     );
     let r = send(&s, "POST", SERVICES, &ok).await;
     assert_eq!(r.code, 201, "{}", r.body);
+}
+
+/// kube's `initNodePorts` and `allocHealthCheckNodePort`: a node port range with nothing left
+/// is a 500 InternalError, as is any health check node port that cannot be had; a requested
+/// node port that cannot be had is a 422 naming only the first such port (alloc.go returns
+/// at the first error); freed ports can be taken again.
+#[tokio::test]
+async fn exhausted_node_port_ranges_and_health_check_ports_are_internal_errors() {
+    let s = apiserver::ApiServer::builder()
+        .node_port_range("30000-30001")
+        .start()
+        .await
+        .expect("start");
+    let both = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "both",
+            json!({"type": "NodePort", "ports": [{"name": "a", "port": 80}, {"name": "b", "port": 81}]}),
+        ),
+    )
+    .await;
+    assert_eq!(both.code, 201, "{}", both.body);
+    let mut ports: Vec<i64> = both.body["spec"]["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .filter_map(|p| p["nodePort"].as_i64())
+        .collect();
+    ports.sort_unstable();
+    assert_eq!(ports, [30000, 30001]);
+    let one = service("one", json!({"type": "NodePort", "ports": [{"port": 80}]}));
+    assert_internal(
+        &send(&s, "POST", SERVICES, &one).await,
+        "failed to allocate a nodePort: range is full",
+    );
+    // LoadBalancers without node ports still need a health check port with the Local policy.
+    let lb = |name: &str, hc: Option<i64>| {
+        let mut spec = json!({"type": "LoadBalancer", "allocateLoadBalancerNodePorts": false,
+            "externalTrafficPolicy": "Local", "ports": [{"port": 80}]});
+        if let Some(p) = hc {
+            spec["healthCheckNodePort"] = p.into();
+        }
+        service(name, spec)
+    };
+    assert_internal(
+        &send(&s, "POST", SERVICES, &lb("lb", None)).await,
+        "failed to allocate a HealthCheck NodePort 0: range is full",
+    );
+    assert_internal(
+        &send(&s, "POST", SERVICES, &lb("lb", Some(30000))).await,
+        "failed to allocate requested HealthCheck NodePort 30000: provided port is already allocated",
+    );
+    assert_internal(
+        &send(&s, "POST", SERVICES, &lb("lb", Some(40000))).await,
+        "failed to allocate requested HealthCheck NodePort 40000: provided port is not in the valid range. The range of valid ports is 30000-30001",
+    );
+    // Two refused node ports: only the first is named.
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "two",
+            json!({"type": "NodePort", "ports": [{"name": "a", "port": 80, "nodePort": 30000},
+                {"name": "b", "port": 81, "nodePort": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Service \"two\" is invalid: spec.ports[0].nodePort: Invalid value: 30000: provided port is already allocated"
+    );
+    assert_eq!(
+        r.body["details"]["causes"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // Nothing refused holds a port; deleting `both` frees its two.
+    let r = send(&s, "DELETE", &format!("{SERVICES}/both"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let r = send(&s, "POST", SERVICES, &one).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(&s, "POST", SERVICES, &lb("lb", None)).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert!(r.body["spec"]["healthCheckNodePort"].is_i64(), "{}", r.body);
 }
 
 #[tokio::test]

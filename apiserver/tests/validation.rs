@@ -529,7 +529,7 @@ async fn workload_rules() {
     let r = send(&s, "POST", DEPLOYS, &d).await;
     assert_invalid(
         &r,
-        "Deployment.apps \"d\" is invalid: [spec.replicas: Invalid value: -1: must be greater than or equal to 0, spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"other\"}: `selector` does not match template `labels`]",
+        "Deployment.apps \"d\" is invalid: [spec.replicas: Invalid value: -1: must be greater than or equal to 0, spec.template.metadata.labels: Invalid value: {\"app\":\"other\"}: `selector` does not match template `labels`]",
     );
     let mut d = deployment("d");
     d["spec"].as_object_mut().expect("spec").remove("selector");
@@ -543,7 +543,7 @@ async fn workload_rules() {
     let r = send(&s, "PATCH", &format!("{DEPLOYS}/d"), &json!({"spec": {"selector": {"matchLabels": {"app": "d", "x": "y"}}, "template": {"metadata": {"labels": {"x": "y"}}}}})).await;
     assert_invalid(
         &r,
-        "Deployment.apps \"d\" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"d\", \"x\":\"y\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable",
+        "Deployment.apps \"d\" is invalid: spec.selector: Invalid value: {\"matchLabels\":{\"app\":\"d\",\"x\":\"y\"}}: field is immutable",
     );
     // Jobs: pods that restart Always are refused; CronJob schedules must parse.
     let job = json!({"metadata": {"name": "j"}, "spec": {"template": {"spec": {"restartPolicy": "Always", "containers": [{"name": "c", "image": "x"}]}}}});
@@ -615,7 +615,7 @@ async fn service_and_rbac_rules() {
     .await;
     assert_invalid(
         &r,
-        "RoleBinding.rbac.authorization.k8s.io \"rb\" is invalid: roleRef: Invalid value: rbac.RoleRef{APIGroup:\"rbac.authorization.k8s.io\", Kind:\"Role\", Name:\"other\"}: cannot change roleRef",
+        "RoleBinding.rbac.authorization.k8s.io \"rb\" is invalid: roleRef: Invalid value: {\"APIGroup\":\"rbac.authorization.k8s.io\",\"Kind\":\"Role\",\"Name\":\"other\"}: cannot change roleRef",
     );
 }
 
@@ -1213,15 +1213,23 @@ fn csr_invalid(name: &str, causes: &str) -> String {
 #[tokio::test]
 async fn certificate_signing_request_create_rules() {
     let s = server().await;
-    // A signed request is accepted; the user fields and status a client sends are not kept.
+    // A signed request is accepted; the user fields and status a client sends are not kept:
+    // the user fields are the requester's (here the admin; tests/auth.rs has other users).
     let mut good = csr("good");
     good["spec"]["username"] = "mallory".into();
-    good["spec"]["groups"] = json!(["system:masters"]);
+    good["spec"]["uid"] = "forged".into();
+    good["spec"]["groups"] = json!(["forged"]);
     good["status"] = json!({"conditions": [{"type": "Approved", "status": "True"}]});
     let r = send(&s, "POST", CSRS, &good).await;
     assert_eq!(r.code, 201, "{}", r.body);
-    assert!(r.body["spec"].get("username").is_none(), "{}", r.body);
-    assert!(r.body["spec"].get("groups").is_none(), "{}", r.body);
+    assert_eq!(r.body["spec"]["username"], "admin", "{}", r.body);
+    assert!(r.body["spec"].get("uid").is_none(), "{}", r.body);
+    assert_eq!(
+        r.body["spec"]["groups"],
+        json!(["system:masters", "system:authenticated"]),
+        "{}",
+        r.body
+    );
     assert_eq!(r.body["status"], json!({}), "{}", r.body);
 
     let mut bad = csr("bad");
@@ -1448,4 +1456,76 @@ async fn pod_log_options_are_checked_before_the_pod_is_read() {
     )
     .await;
     assert_eq!(r.code, 204, "{}", r.body);
+}
+
+const BUNDLES: &str = "/apis/certificates.k8s.io/v1/clustertrustbundles";
+
+/// A self-signed CA certificate as PEM.
+fn ca_pem(cn: &str) -> String {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(vec![cn.to_owned()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.self_signed(&key).expect("self-signed").pem()
+}
+
+#[tokio::test]
+async fn cluster_trust_bundle_rules() {
+    let s = server().await;
+    let bundle = |name: &str, signer: Option<&str>, pem: &str| {
+        let mut b = json!({"apiVersion": "certificates.k8s.io/v1", "kind": "ClusterTrustBundle",
+            "metadata": {"name": name}, "spec": {"trustBundle": pem}});
+        if let Some(signer) = signer {
+            b["spec"]["signerName"] = signer.into();
+        }
+        b
+    };
+    let ca = ca_pem("a");
+    let ok = send(
+        &s,
+        "POST",
+        BUNDLES,
+        &bundle("example.com:signer:a", Some("example.com/signer"), &ca),
+    )
+    .await;
+    assert_eq!(ok.code, 201, "{}", ok.body);
+    assert_invalid(
+        &send(
+            &s,
+            "POST",
+            BUNDLES,
+            &bundle("other", Some("example.com/signer"), &ca),
+        )
+        .await,
+        "ClusterTrustBundle.certificates.k8s.io \"other\" is invalid: metadata.name: Invalid value: \"other\": ClusterTrustBundle for signerName example.com/signer must be named with prefix example.com:signer:",
+    );
+    assert_invalid(
+        &send(&s, "POST", BUNDLES, &bundle("a:b", None, &ca)).await,
+        "ClusterTrustBundle.certificates.k8s.io \"a:b\" is invalid: metadata.name: Invalid value: \"a:b\": ClusterTrustBundle without signer name must not have \":\" in its name",
+    );
+    assert_invalid(
+        &send(
+            &s,
+            "POST",
+            BUNDLES,
+            &bundle("dup", None, &format!("{ca}{}{ca}", ca_pem("b"))),
+        )
+        .await,
+        "ClusterTrustBundle.certificates.k8s.io \"dup\" is invalid: spec.trustBundle: Invalid value: \"<value omitted>\": duplicate trust anchor (indices [0 2])",
+    );
+    assert_invalid(
+        &send(&s, "POST", BUNDLES, &bundle("none", None, "")).await,
+        "ClusterTrustBundle.certificates.k8s.io \"none\" is invalid: spec.trustBundle: Invalid value: \"<value omitted>\": at least one trust anchor must be provided",
+    );
+    // The signer name cannot change.
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{BUNDLES}/example.com:signer:a"),
+        &json!({"spec": {"signerName": "example.com/other"}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "ClusterTrustBundle.certificates.k8s.io \"example.com:signer:a\" is invalid: [metadata.name: Invalid value: \"example.com:signer:a\": ClusterTrustBundle for signerName example.com/other must be named with prefix example.com:other:, spec.signerName: Invalid value: \"example.com/other\": field is immutable]",
+    );
 }

@@ -6,26 +6,44 @@
 use serde_json::{Value, json};
 
 use super::strategy::Strategy;
+use crate::auth::UserInfo;
 use crate::store::Sub;
 
 /// The condition types only `/approval` may add or change.
 const DECISIONS: [&str; 2] = ["Approved", "Denied"];
 
 /// The fields of `spec` kube fills from the requesting user (`PrepareForCreate` clears what a
-/// client sent; see the module doc of `crate::validation::certificates` for the user).
+/// client sent, then writes the user's).
 const USER_FIELDS: [&str; 4] = ["username", "uid", "groups", "extra"];
 
 pub(super) struct CertificateSigningRequest;
 
 impl Strategy for CertificateSigningRequest {
-    /// `csrStrategy.PrepareForCreate`: the user fields a client wrote are dropped (kube then
-    /// injects the authenticated user's; this server has no user identity yet, so they stay
-    /// empty) and the status is reset, which the store's generic `initial_status` (`{}`) does.
-    fn prepare_for_create(&self, obj: &mut Value) {
-        if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
-            for f in USER_FIELDS {
-                spec.remove(f);
-            }
+    /// `csrStrategy.PrepareForCreate`: the user fields a client wrote are dropped and the
+    /// requesting user's written instead (empty ones left out, as their `omitempty` JSON tags
+    /// do); the status is reset, which the store's generic `initial_status` (`{}`) does.
+    fn prepare_for_create(&self, obj: &mut Value, user: Option<&UserInfo>) {
+        let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+            // Validation answers a missing spec (its request and signer are required).
+            return;
+        };
+        for f in USER_FIELDS {
+            spec.remove(f);
+        }
+        let Some(user) = user else {
+            return;
+        };
+        if !user.name.is_empty() {
+            spec.insert("username".into(), user.name.clone().into());
+        }
+        if !user.uid.is_empty() {
+            spec.insert("uid".into(), user.uid.clone().into());
+        }
+        if !user.groups.is_empty() {
+            spec.insert("groups".into(), json!(user.groups));
+        }
+        if !user.extra.is_empty() {
+            spec.insert("extra".into(), json!(user.extra));
         }
     }
 
@@ -161,11 +179,33 @@ mod tests {
     fn user_fields_a_client_sends_are_dropped_on_create() {
         let mut obj = json!({"spec": {"request": "r", "username": "mallory", "uid": "1",
             "groups": ["system:masters"], "extra": {"a": ["b"]}, "usages": ["client auth"]}});
-        CertificateSigningRequest.prepare_for_create(&mut obj);
+        CertificateSigningRequest.prepare_for_create(&mut obj, None);
         assert_eq!(
             obj,
             json!({"spec": {"request": "r", "usages": ["client auth"]}})
         );
+    }
+
+    #[test]
+    fn the_requesting_user_is_recorded_on_create() {
+        let mut obj = json!({"spec": {"request": "r", "username": "mallory", "uid": "1",
+            "groups": ["system:masters"], "extra": {"a": ["b"]}}});
+        let mut user = UserInfo::service_account("ns", "sa", "u-1");
+        user.extra.insert(
+            "authentication.kubernetes.io/node-name".into(),
+            vec!["n".into()],
+        );
+        CertificateSigningRequest.prepare_for_create(&mut obj, Some(&user));
+        assert_eq!(
+            obj["spec"],
+            json!({"request": "r", "username": "system:serviceaccount:ns:sa", "uid": "u-1",
+                "groups": ["system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated"],
+                "extra": {"authentication.kubernetes.io/node-name": ["n"]}})
+        );
+        // A user without uid, groups or extra leaves those fields out (omitempty).
+        let mut obj = json!({"spec": {"request": "r", "uid": "forged", "groups": ["g"]}});
+        CertificateSigningRequest.prepare_for_create(&mut obj, Some(&UserInfo::new("bob", &[])));
+        assert_eq!(obj["spec"], json!({"request": "r", "username": "bob"}));
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod strategy;
 pub use ipalloc::{
     Allocations, DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, ServiceRanges, ServiceRangesError,
 };
-pub use strategy::{Ctx, Strategy};
+pub use strategy::{AllocFailure, Ctx, Strategy};
 
 use crate::catalog::ResourceInfo;
 

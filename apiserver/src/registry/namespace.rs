@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::strategy::Strategy;
+use crate::auth::UserInfo;
 use crate::meta::{meta_mut, meta_str};
 use crate::store::Sub;
 
@@ -18,7 +19,7 @@ impl Strategy for Namespace {
         Some(json!({"phase": "Active"}))
     }
 
-    fn prepare_for_create(&self, obj: &mut Value) {
+    fn prepare_for_create(&self, obj: &mut Value, _user: Option<&UserInfo>) {
         obj["spec"] = json!({"finalizers": ["kubernetes"]});
     }
 

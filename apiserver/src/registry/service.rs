@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::ipalloc::AllocError;
-use super::strategy::{Ctx, Strategy};
+use super::strategy::{AllocFailure, Ctx, Strategy};
 use crate::status::Cause;
 use crate::validation::field;
 
@@ -19,9 +19,17 @@ impl Strategy for Service {
         Some(json!({"loadBalancer": {}}))
     }
 
-    fn allocate(&self, new: &mut Value, old: Option<&Value>, ctx: &Ctx<'_>) -> Vec<Cause> {
+    /// kube's `allocateCreate`/`allocateUpdate`: the IP family fields, the cluster IP, the node
+    /// ports, then the health check node port, each step stopping the write at its first
+    /// failure (alloc.go returns the first error, so causes of later steps are never added).
+    fn allocate(
+        &self,
+        new: &mut Value,
+        old: Option<&Value>,
+        ctx: &Ctx<'_>,
+    ) -> Result<(), AllocFailure> {
         let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) else {
-            return Vec::new();
+            return Ok(());
         };
         let ty = spec
             .get("type")
@@ -29,17 +37,16 @@ impl Strategy for Service {
             .unwrap_or("ClusterIP")
             .to_owned();
         if ty == "ExternalName" {
-            return Vec::new();
+            return Ok(());
         }
         let old_spec = old.and_then(|o| o.get("spec"));
         keep_allocated(spec, old_spec);
         // Families first, as kube's initIPFamilyFields runs before any address is taken.
         let family_causes = init_ip_families(spec, old_spec);
         if !family_causes.is_empty() {
-            return family_causes;
+            return Err(AllocFailure::Invalid(family_causes));
         }
         let who = (ctx.namespace.to_owned(), ctx.name.to_owned());
-        let mut causes = Vec::new();
         // The cluster IP: clusterIP and clusterIPs[0] name the same address.
         let asked = spec
             .get("clusterIP")
@@ -53,38 +60,28 @@ impl Strategy for Service {
             .unwrap_or("")
             .to_owned();
         let ip = if asked == "None" {
-            Some(asked)
+            asked
         } else if asked.is_empty() {
-            match ctx.allocations.pick_ip() {
-                Some(ip) => Some(ip),
-                None => {
-                    causes.push(Cause::new(
-                        "FieldValueInvalid",
-                        "spec.clusterIPs",
-                        "Invalid value: []string(nil): failed to allocate a serviceIP: range is full",
-                    ));
-                    None
-                }
-            }
+            // alloc.go's allocIPs: an exhausted range is an InternalError, not a field error.
+            ctx.allocations.pick_ip().ok_or_else(|| {
+                AllocFailure::Internal(format!("failed to allocate a serviceIP: {RANGE_FULL}"))
+            })?
         } else {
             match ctx.allocations.check_ip(&asked, &who) {
-                Ok(()) => Some(asked),
+                Ok(()) => asked,
                 Err(AllocError::Rejected(why)) => {
                     // The bad value is `spec.clusterIPs`, which kube renders as JSON since
                     // 1.34 (apimachinery's "Nicer value rendering in API errors").
-                    causes.push(Cause::new(
+                    return Err(AllocFailure::Invalid(vec![Cause::new(
                         "FieldValueInvalid",
                         "spec.clusterIPs",
                         format!("Invalid value: {}: {why}", json!([asked])),
-                    ));
-                    None
+                    )]));
                 }
             }
         };
-        if let Some(ip) = ip {
-            spec.insert("clusterIP".into(), ip.clone().into());
-            spec.insert("clusterIPs".into(), json!([ip]));
-        }
+        spec.insert("clusterIP".into(), ip.clone().into());
+        spec.insert("clusterIPs".into(), json!([ip]));
         let wants_node_ports = ty == "NodePort"
             || (ty == "LoadBalancer"
                 && spec.get("allocateLoadBalancerNodePorts") != Some(&Value::Bool(false)));
@@ -96,28 +93,18 @@ impl Strategy for Service {
                 };
                 node_port(
                     port,
-                    "nodePort",
                     &format!("spec.ports[{i}].nodePort"),
                     ctx,
                     &who,
                     &mut picked,
-                    &mut causes,
-                );
+                )?;
             }
         }
         let local = spec.get("externalTrafficPolicy").and_then(Value::as_str) == Some("Local");
         if ty == "LoadBalancer" && local {
-            node_port(
-                spec,
-                "healthCheckNodePort",
-                "spec.healthCheckNodePort",
-                ctx,
-                &who,
-                &mut picked,
-                &mut causes,
-            );
+            health_check_node_port(spec, ctx, &who, &picked)?;
         }
-        causes
+        Ok(())
     }
 }
 
@@ -269,38 +256,84 @@ fn init_ip_families(spec: &mut serde_json::Map<String, Value>, old: Option<&Valu
     Vec::new()
 }
 
-/// Gives `obj[field]` a node port: the one asked for if it may be had, else a free one.
+/// kube's allocators' `ErrFull` ("range is full"), for an IP or a node port.
+const RANGE_FULL: &str = "range is full";
+
+/// Gives a Service port its `nodePort`: the one asked for if it may be had (422 on the port
+/// otherwise, as kube's `initNodePorts`), else a free one (500 when none is left).
 fn node_port(
-    obj: &mut serde_json::Map<String, Value>,
-    field: &str,
+    port: &mut serde_json::Map<String, Value>,
     path: &str,
     ctx: &Ctx<'_>,
     who: &(String, String),
     picked: &mut Vec<u16>,
-    causes: &mut Vec<Cause>,
-) {
-    match obj.get(field).and_then(Value::as_i64).filter(|p| *p != 0) {
+) -> Result<(), AllocFailure> {
+    match port
+        .get("nodePort")
+        .and_then(Value::as_i64)
+        .filter(|p| *p != 0)
+    {
         Some(asked) => match ctx.allocations.check_port(asked, who) {
             Ok(()) => picked.extend(u16::try_from(asked).ok()),
             Err(AllocError::Rejected(why)) => {
-                causes.push(Cause::new(
+                return Err(AllocFailure::Invalid(vec![Cause::new(
                     "FieldValueInvalid",
                     path,
                     format!("Invalid value: {asked}: {why}"),
-                ));
+                )]));
             }
         },
-        None => match ctx.allocations.pick_port(picked) {
-            Some(p) => {
-                picked.push(p);
-                obj.insert(field.into(), p.into());
-            }
-            None => causes.push(Cause::new(
-                "FieldValueInvalid",
-                path,
-                "Invalid value: 0: failed to allocate a nodePort: range is full",
-            )),
-        },
+        None => {
+            let p = ctx.allocations.pick_port(picked).ok_or_else(|| {
+                AllocFailure::Internal(format!("failed to allocate a nodePort: {RANGE_FULL}"))
+            })?;
+            picked.push(p);
+            port.insert("nodePort".into(), p.into());
+        }
+    }
+    Ok(())
+}
+
+/// kube's `allocHealthCheckNodePort` for a LoadBalancer Service with the Local traffic policy:
+/// the requested port or a free one. Every failure is a 500 InternalError there, a requested
+/// port that is taken or out of range included (alloc.go wraps them with `NewInternalError`).
+fn health_check_node_port(
+    spec: &mut serde_json::Map<String, Value>,
+    ctx: &Ctx<'_>,
+    who: &(String, String),
+    picked: &[u16],
+) -> Result<(), AllocFailure> {
+    match spec
+        .get("healthCheckNodePort")
+        .and_then(Value::as_i64)
+        .filter(|p| *p != 0)
+    {
+        Some(asked) => {
+            // The same allocation operation holds the ports this write just took.
+            let own = u16::try_from(asked).is_ok_and(|p| picked.contains(&p));
+            let checked = if own {
+                Err(AllocError::Rejected(
+                    "provided port is already allocated".into(),
+                ))
+            } else {
+                ctx.allocations.check_port(asked, who)
+            };
+            checked.map_err(|AllocError::Rejected(why)| {
+                AllocFailure::Internal(format!(
+                    "failed to allocate requested HealthCheck NodePort {asked}: {why}"
+                ))
+            })
+        }
+        None => {
+            // Go prints the port AllocateNext returned with its error: 0.
+            let p = ctx.allocations.pick_port(picked).ok_or_else(|| {
+                AllocFailure::Internal(format!(
+                    "failed to allocate a HealthCheck NodePort 0: {RANGE_FULL}"
+                ))
+            })?;
+            spec.insert("healthCheckNodePort".into(), p.into());
+            Ok(())
+        }
     }
 }
 

@@ -10,8 +10,22 @@
 use serde_json::{Value, json};
 
 use super::ipalloc::Allocations;
+use crate::auth::UserInfo;
 use crate::status::Cause;
 use crate::store::Sub;
+
+/// Why `Strategy::allocate` refused a write, answered as kube's Service REST storage answers it
+/// (`pkg/registry/core/service/storage/alloc.go`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum AllocFailure {
+    /// An address the object names cannot be had (taken, out of range, IPv6, ...): 422 Invalid
+    /// with these causes.
+    Invalid(Vec<Cause>),
+    /// No address is left to pick (`range is full`), or a health check node port cannot be
+    /// had: kube answers 500 InternalError with this message ("not a field-level validation
+    /// failure", as alloc.go's comment says).
+    Internal(String),
+}
 
 /// What a strategy may consult while preparing a write: the service address allocations.
 pub struct Ctx<'a> {
@@ -40,7 +54,8 @@ pub trait Strategy: Sync {
     }
 
     /// Type-specific preparation of a new object (`PrepareForCreate`), after the generic one.
-    fn prepare_for_create(&self, _obj: &mut Value) {}
+    /// `user` is who asked (kube's `request.UserFrom(ctx)`); None for the server's own writes.
+    fn prepare_for_create(&self, _obj: &mut Value, _user: Option<&UserInfo>) {}
 
     /// Type-specific preparation of an update (`PrepareForUpdate`), after the generic status
     /// handling (a main write keeps the stored status, a status write only changes status).
@@ -71,8 +86,13 @@ pub trait Strategy: Sync {
 
     /// Picks or checks the addresses and ports `new` needs (Services), against the stored
     /// object `old` on an update. The store records them when the write commits.
-    fn allocate(&self, _new: &mut Value, _old: Option<&Value>, _ctx: &Ctx<'_>) -> Vec<Cause> {
-        Vec::new()
+    fn allocate(
+        &self,
+        _new: &mut Value,
+        _old: Option<&Value>,
+        _ctx: &Ctx<'_>,
+    ) -> Result<(), AllocFailure> {
+        Ok(())
     }
 
     /// `CheckGracefulDelete`: the grace period in seconds a delete of `obj` waits for (the

@@ -9,7 +9,7 @@ use crate::crd;
 use crate::defaults;
 use crate::managed::{self, Shape};
 use crate::meta::{self, meta_mut, meta_str};
-use crate::registry::{self, Ctx};
+use crate::registry::{self, AllocFailure, Ctx};
 use crate::status::ApiError;
 use crate::validation;
 
@@ -124,7 +124,7 @@ impl Store {
         {
             obj["status"] = status;
         }
-        strategy.prepare_for_create(&mut obj);
+        strategy.prepare_for_create(&mut obj, opts.user.as_deref());
         strategy.canonicalize(&mut obj);
         causes.extend(strategy.validate(&obj));
         warnings.extend(strategy.warnings_on_create(&obj));
@@ -179,9 +179,10 @@ impl Store {
             namespace: &key.0,
             name: &name,
         };
-        let causes = strategy.allocate(&mut obj, None, &ctx);
-        if !causes.is_empty() {
-            return Err(invalid(&info, &name, causes));
+        match strategy.allocate(&mut obj, None, &ctx) {
+            Ok(()) => {}
+            Err(AllocFailure::Invalid(causes)) => return Err(invalid(&info, &name, causes)),
+            Err(AllocFailure::Internal(why)) => return Err(ApiError::internal(why)),
         }
         if is_crd {
             crd::set_established(&mut obj, &meta::now());

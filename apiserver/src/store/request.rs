@@ -1,7 +1,11 @@
 //! Owns the vocabulary of store operations: which objects a request addresses, the options of writes,
 //! deletes and lists, and the answers a write or delete returns, plus the store's size limits.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
+
+use crate::auth::UserInfo;
 
 /// Which part of an object a write addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +62,10 @@ pub struct WriteOpts {
     pub dry_run: bool,
     pub field_validation: FieldValidation,
     pub fields: Fields,
+    /// Who asked for the write: the authenticated (or impersonated) user, kube's
+    /// `request.UserFrom(ctx)`, which strategies read (a CertificateSigningRequest records its
+    /// requester). None for the server's own writes (bootstrap objects, controllers).
+    pub user: Option<Arc<UserInfo>>,
 }
 
 /// `DeleteOptions.propagationPolicy`: what happens to the dependents of a deleted object.

@@ -11,7 +11,7 @@ use crate::crd;
 use crate::defaults;
 use crate::managed::{self, Shape};
 use crate::meta::{self, meta_mut, meta_str};
-use crate::registry::{self, Ctx};
+use crate::registry::{self, AllocFailure, Ctx};
 use crate::status::{ApiError, Cause};
 use crate::validation;
 
@@ -241,7 +241,11 @@ impl Store {
                 namespace: &key.0,
                 name: &name,
             };
-            causes.extend(strategy.allocate(&mut new, Some(&old.value), &ctx));
+            match strategy.allocate(&mut new, Some(&old.value), &ctx) {
+                Ok(()) => {}
+                Err(AllocFailure::Invalid(refused)) => causes = refused,
+                Err(AllocFailure::Internal(why)) => return Err(ApiError::internal(why)),
+            }
         }
         if !causes.is_empty() {
             return Err(invalid(info, &name, causes));

@@ -264,11 +264,10 @@ fn key_usages_match_kubes_documentation() {
 
 /// The built-in types validated by ObjectMeta only (in `builtin_types()` order), as the README
 /// lists them. Namespace and ServiceAccount have their name rules (`NameRule`) and nothing else.
-const OBJECT_META_ONLY: [&str; 38] = [
+const OBJECT_META_ONLY: [&str; 37] = [
     "admissionregistration.k8s.io/MutatingAdmissionPolicy",
     "admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
     "apps/ControllerRevision",
-    "certificates.k8s.io/ClusterTrustBundle",
     "certificates.k8s.io/PodCertificateRequest",
     "core/ComponentStatus",
     "core/Endpoints",

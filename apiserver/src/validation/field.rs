@@ -57,8 +57,31 @@ pub fn render(v: &Value) -> String {
         Value::String(s) => quote(s),
         Value::Null => "null".into(),
         Value::Number(_) | Value::Bool(_) => v.to_string(),
-        other => other.to_string(),
+        other => go_json(other),
     }
+}
+
+/// Go's `json.Marshal` of a value, which kube uses to print a composite bad value since 1.34
+/// (apimachinery c58e197e, "Nicer value rendering in API errors"). Go escapes `<`, `>`, `&`,
+/// U+2028 and U+2029 inside strings (its HTML-safe default); serde_json does not. Those
+/// characters can only occur inside JSON strings, so replacing them in the output is exact.
+pub fn go_json(v: &Value) -> String {
+    let out = v.to_string();
+    if !out.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+        return out;
+    }
+    let mut escaped = String::with_capacity(out.len());
+    for c in out.chars() {
+        match c {
+            '<' => escaped.push_str("\\u003c"),
+            '>' => escaped.push_str("\\u003e"),
+            '&' => escaped.push_str("\\u0026"),
+            '\u{2028}' => escaped.push_str("\\u2028"),
+            '\u{2029}' => escaped.push_str("\\u2029"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
 }
 
 /// Go's `%q` of a string (JSON escaping is the same for the printable ASCII kube names use).
@@ -505,6 +528,18 @@ mod tests {
             ]
         );
         assert_eq!(config_map_key("..a"), vec!["must not start with '..'"]);
+    }
+
+    #[test]
+    fn go_json_escapes_what_go_escapes_in_strings_only() {
+        let v = serde_json::json!({"a<b": "x>&y\u{2028}z\u{2029}", "n": [1, true, null]});
+        assert_eq!(
+            go_json(&v),
+            r#"{"a\u003cb":"x\u003e\u0026y\u2028z\u2029","n":[1,true,null]}"#
+        );
+        assert_eq!(render(&serde_json::json!(["<"])), r#"["\u003c"]"#);
+        // Strings alone are Go's %q, not JSON: no HTML escaping.
+        assert_eq!(render(&serde_json::json!("<")), r#""<""#);
     }
 
     #[test]

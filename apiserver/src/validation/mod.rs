@@ -3,7 +3,8 @@
 //!
 //! `decode` checks a built-in body against its Go type (400s and unknown fields);
 //! `objectmeta` holds the rules every type shares; one module per group (`core/` with a file
-//! per type family, `admission`, `apps`, `autoscaling`, `batch`, `certificates`, `discovery`,
+//! per type family, `admission`, `apps`, `autoscaling`, `batch`, `certificates` (and
+//! `trust_bundle`, its ClusterTrustBundles), `discovery`,
 //! `networking`, `rbac`,
 //! `storage`, `others`) holds the per-type rules. The entry points return `Cause`s for the 422
 //! Invalid answer; an empty list means valid.
@@ -26,6 +27,7 @@ pub mod others;
 pub mod rbac;
 pub mod selector;
 pub mod storage;
+pub mod trust_bundle;
 
 use serde_json::Value;
 
@@ -34,9 +36,15 @@ use crate::status::Cause;
 use crate::store::Sub;
 use objectmeta::NameRule;
 
-/// How a type's names are checked.
-fn name_rule(info: &ResourceInfo) -> NameRule {
+/// How a type's names are checked (`obj` for the rules that read the object).
+fn name_rule<'a>(info: &ResourceInfo, obj: &'a Value) -> NameRule<'a> {
     match (info.group.as_str(), info.kind.as_str()) {
+        ("certificates.k8s.io", "ClusterTrustBundle") => NameRule::ClusterTrustBundle {
+            signer: obj
+                .pointer("/spec/signerName")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        },
         ("", "Namespace") => NameRule::Label,
         ("", "Service") => NameRule::Dns1035,
         // CSRs: `ValidateCertificateRequestName` accepts any name, so only the generic store's
@@ -72,6 +80,7 @@ fn type_create(group: &str, kind: &str, obj: &Value) -> Option<Vec<Cause>> {
         ("batch", "Job") => batch::validate_job(obj),
         ("batch", "CronJob") => batch::validate_cronjob(obj),
         ("certificates.k8s.io", "CertificateSigningRequest") => certificates::validate(obj),
+        ("certificates.k8s.io", "ClusterTrustBundle") => trust_bundle::validate(obj),
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => rbac::validate_role(obj),
         ("rbac.authorization.k8s.io", "RoleBinding") => rbac::validate_binding(obj, false),
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rbac::validate_binding(obj, true),
@@ -104,7 +113,11 @@ fn type_create(group: &str, kind: &str, obj: &Value) -> Option<Vec<Cause>> {
 /// Validation of a new object (`Validate` of its strategy plus `ValidateObjectMeta`).
 pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
     let mut causes = type_create(&info.group, &info.kind, obj).unwrap_or_default();
-    causes.extend(objectmeta::validate(obj, info.namespaced, name_rule(info)));
+    causes.extend(objectmeta::validate(
+        obj,
+        info.namespaced,
+        name_rule(info, obj),
+    ));
     causes
 }
 
@@ -132,6 +145,7 @@ pub fn validate_update(info: &ResourceInfo, new: &Value, old: &Value, sub: Sub) 
         ("certificates.k8s.io", "CertificateSigningRequest") => {
             certificates::validate_update(new, old, sub)
         }
+        ("certificates.k8s.io", "ClusterTrustBundle") => trust_bundle::validate_update(new, old),
         ("networking.k8s.io", "Ingress") => networking::validate_ingress_update(new, old),
         ("networking.k8s.io", "IngressClass") => {
             networking::validate_ingress_class_update(new, old)

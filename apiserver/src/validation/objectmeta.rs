@@ -15,7 +15,7 @@ const FIELD_IMMUTABLE: &str = "field is immutable";
 
 /// How a type's names are checked (each type's `ValidateXName` in kube).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameRule {
+pub enum NameRule<'a> {
     /// `NameIsDNSSubdomain`: most types.
     Subdomain,
     /// `NameIsDNSLabel`: namespaces.
@@ -24,9 +24,11 @@ pub enum NameRule {
     Dns1035,
     /// `path.ValidatePathSegmentName`: RBAC and flow-control types.
     PathSegment,
+    /// `ValidateClusterTrustBundleName(signerName)`: the object's signer name as a prefix.
+    ClusterTrustBundle { signer: &'a str },
 }
 
-impl NameRule {
+impl NameRule<'_> {
     fn check(self, name: &str, prefix: bool) -> Vec<String> {
         // A generateName prefix may end in '-': kube masks it before checking (maskTrailingDash).
         let masked;
@@ -41,6 +43,9 @@ impl NameRule {
             NameRule::Subdomain => field::dns1123_subdomain(name),
             NameRule::Label => field::dns1123_label(name),
             NameRule::Dns1035 => field::dns1035_label(name),
+            NameRule::ClusterTrustBundle { signer } => {
+                super::trust_bundle::name_errors(signer, name)
+            }
             NameRule::PathSegment => {
                 if prefix {
                     // ValidatePathSegmentName with prefix=true checks only the illegal contents.
@@ -62,7 +67,7 @@ fn meta(obj: &Value) -> &Value {
 }
 
 /// `ValidateObjectMetaAccessor` for a created object.
-pub fn validate(obj: &Value, namespaced: bool, rule: NameRule) -> Vec<Cause> {
+pub fn validate(obj: &Value, namespaced: bool, rule: NameRule<'_>) -> Vec<Cause> {
     let m = meta(obj);
     let mut causes = Vec::new();
     let generate = str_of(m, "generateName");

@@ -49,13 +49,14 @@ pub fn validate_role(obj: &Value) -> Vec<Cause> {
     causes
 }
 
+/// The internal `rbac.RoleRef` as kube prints a bad value since 1.34: Go's `json.Marshal` of a
+/// struct without JSON tags, so the keys are the Go field names.
 fn go_role_ref(r: &Value) -> String {
-    format!(
-        "rbac.RoleRef{{APIGroup:{}, Kind:{}, Name:{}}}",
-        field::quote(str_of(r, "apiGroup")),
-        field::quote(str_of(r, "kind")),
-        field::quote(str_of(r, "name"))
-    )
+    field::go_json(&serde_json::json!({
+        "APIGroup": str_of(r, "apiGroup"),
+        "Kind": str_of(r, "kind"),
+        "Name": str_of(r, "name"),
+    }))
 }
 
 /// `ValidateRoleBinding` / `ValidateClusterRoleBinding`.

@@ -1,5 +1,6 @@
-//! Label selectors as kube validates and prints them (`ValidateLabelSelector`, `%#v` of a
-//! `v1.LabelSelector`), and whether a selector matches a set of labels.
+//! Label selectors as kube validates and prints them (`ValidateLabelSelector`; a bad selector or
+//! label map rendered as JSON, as kube does since 1.34), and whether a selector matches a set of
+//! labels.
 
 use serde_json::Value;
 
@@ -74,70 +75,89 @@ pub fn matches(sel: &Value, labels: Option<&Value>) -> bool {
         })
 }
 
-fn go_strings(values: &[Value]) -> String {
-    let items: Vec<String> = values
-        .iter()
-        .map(|v| field::quote(v.as_str().unwrap_or("")))
-        .collect();
-    format!("[]string{{{}}}", items.join(", "))
-}
-
-/// `map[string]string{"a":"b"}`, Go's `%#v` of a label map.
+/// A label map as kube prints a bad value since 1.34 (apimachinery c58e197e, "Nicer value
+/// rendering in API errors"): Go's `json.Marshal`, keys sorted; `null` when unset.
 pub fn go_map(labels: Option<&Value>) -> String {
     match labels.and_then(Value::as_object) {
-        None => "map[string]string(nil)".into(),
-        Some(m) => {
-            let mut items: Vec<String> = m
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{}:{}",
-                        field::quote(k),
-                        field::quote(v.as_str().unwrap_or(""))
-                    )
-                })
-                .collect();
-            // Go prints map keys sorted.
-            items.sort();
-            format!("map[string]string{{{}}}", items.join(", "))
-        }
+        None => "null".into(),
+        Some(m) => field::go_json(&sorted_strings(m)),
     }
 }
 
-/// Go's `%#v` of a `v1.LabelSelector`.
-pub fn go_selector(sel: &Value) -> String {
-    let exprs = arr_of(sel, "matchExpressions");
-    let exprs = if sel.get("matchExpressions").is_none_or(Value::is_null) {
-        "[]v1.LabelSelectorRequirement(nil)".to_owned()
-    } else {
-        let items: Vec<String> = exprs
-            .iter()
-            .map(|e| {
-                format!(
-                    "v1.LabelSelectorRequirement{{Key:{}, Operator:{}, Values:{}}}",
-                    field::quote(str_of(e, "key")),
-                    field::quote(str_of(e, "operator")),
-                    if e.get("values").is_none_or(Value::is_null) {
-                        "[]string(nil)".to_owned()
-                    } else {
-                        go_strings(arr_of(e, "values"))
-                    }
-                )
-            })
-            .collect();
-        format!("[]v1.LabelSelectorRequirement{{{}}}", items.join(", "))
-    };
-    format!(
-        "v1.LabelSelector{{MatchLabels:{}, MatchExpressions:{exprs}}}",
-        go_map(sel.get("matchLabels"))
-    )
+/// A string map with its keys sorted, as Go's `json.Marshal` writes a map.
+fn sorted_strings(m: &serde_json::Map<String, Value>) -> Value {
+    let sorted: std::collections::BTreeMap<&str, &str> = m
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or("")))
+        .collect();
+    serde_json::to_value(sorted).unwrap_or(Value::Null)
 }
 
-/// A `field.Invalid` whose bad value is printed as Go prints it (not as JSON).
+/// A `metav1.LabelSelector` as kube prints a bad value since 1.34: Go's `json.Marshal` of the
+/// struct (fields in Go's order, `omitempty` ones left out when empty, map keys sorted).
+pub fn go_selector(sel: &Value) -> String {
+    if sel.is_null() {
+        return "null".into();
+    }
+    let mut out = serde_json::Map::new();
+    if let Some(m) = sel
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .filter(|m| !m.is_empty())
+    {
+        out.insert("matchLabels".into(), sorted_strings(m));
+    }
+    let exprs = arr_of(sel, "matchExpressions");
+    if !exprs.is_empty() {
+        let items: Vec<Value> = exprs
+            .iter()
+            .map(|e| {
+                let mut r = serde_json::Map::new();
+                r.insert("key".into(), str_of(e, "key").into());
+                r.insert("operator".into(), str_of(e, "operator").into());
+                let values = arr_of(e, "values");
+                if !values.is_empty() {
+                    r.insert("values".into(), Value::Array(values.to_vec()));
+                }
+                Value::Object(r)
+            })
+            .collect();
+        out.insert("matchExpressions".into(), Value::Array(items));
+    }
+    field::go_json(&Value::Object(out))
+}
+
+/// A `field.Invalid` whose bad value the caller has rendered as kube prints it.
 pub fn invalid_go(path: &str, go_value: &str, detail: &str) -> Cause {
     Cause::new(
         "FieldValueInvalid",
         path,
         format!("Invalid value: {go_value}: {detail}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn selectors_and_label_maps_print_as_go_marshals_them() {
+        // metav1.LabelSelector's JSON tags: matchLabels first, empty omitempty fields left out,
+        // map keys sorted; a requirement's `values` omitted when empty.
+        let sel = json!({"matchExpressions": [{"key": "k", "operator": "Exists"},
+            {"key": "t", "operator": "In", "values": ["a&b"]}], "matchLabels": {"z": "1", "a": "2"}});
+        assert_eq!(
+            go_selector(&sel),
+            r#"{"matchLabels":{"a":"2","z":"1"},"matchExpressions":[{"key":"k","operator":"Exists"},{"key":"t","operator":"In","values":["a\u0026b"]}]}"#
+        );
+        assert_eq!(go_selector(&json!({"matchLabels": {}})), "{}");
+        assert_eq!(go_selector(&Value::Null), "null");
+        assert_eq!(go_map(None), "null");
+        assert_eq!(
+            go_map(Some(&json!({"b": "x", "a": "y"}))),
+            r#"{"a":"y","b":"x"}"#
+        );
+    }
 }
