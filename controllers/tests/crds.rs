@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+mod drift;
+
 use controllers::api::crds;
 use kube::core::crd::merge_crds;
 
@@ -15,31 +17,14 @@ fn crds_dir() -> PathBuf {
 
 #[test]
 fn checked_in_crds_match_the_rust_types() {
-    let dir = crds_dir();
     let expected = crds::rendered().expect("every CRD renders");
-    for (name, yaml) in &expected {
-        let path = dir.join(name);
-        let on_disk = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}; {REGENERATE}", path.display()));
-        assert!(
-            on_disk == *yaml,
-            "{} is out of date with controllers/src/api; {REGENERATE}",
-            path.display()
-        );
-    }
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}; {REGENERATE}", dir.display()));
-    for entry in entries {
-        let name = entry
-            .expect("directory entry")
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
-        assert!(
-            !name.ends_with(".kubernaut.ai.yaml") || expected.iter().any(|(f, _)| *f == name),
-            "crds/{name} has no Rust type any more; {REGENERATE} (it removes stale files)"
-        );
-    }
+    drift::check_generated_dir(
+        &crds_dir(),
+        &expected,
+        |name| name.ends_with(".kubernaut.ai.yaml"),
+        "controllers/src/api",
+        REGENERATE,
+    );
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+mod drift;
+
 use controllers::rbac;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
@@ -16,31 +18,14 @@ fn rbac_dir() -> PathBuf {
 
 #[test]
 fn checked_in_rbac_matches_the_declarations() {
-    let dir = rbac_dir();
     let expected = rbac::rendered().expect("every declaration renders");
-    for (name, yaml) in &expected {
-        let path = dir.join(name);
-        let on_disk = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}; {REGENERATE}", path.display()));
-        assert!(
-            on_disk == *yaml,
-            "{} is out of date with controllers/src/*/rbac.rs; {REGENERATE}",
-            path.display()
-        );
-    }
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}; {REGENERATE}", dir.display()));
-    for entry in entries {
-        let name = entry
-            .expect("directory entry")
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
-        assert!(
-            !name.ends_with(".yaml") || expected.iter().any(|(f, _)| *f == name),
-            "controllers/rbac/{name} has no declaration any more; {REGENERATE} (it removes stale files)"
-        );
-    }
+    drift::check_generated_dir(
+        &rbac_dir(),
+        &expected,
+        |name| name.ends_with(".yaml"),
+        "controllers/src/*/rbac.rs",
+        REGENERATE,
+    );
 }
 
 #[test]
