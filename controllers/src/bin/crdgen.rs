@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
+mod generated;
 
 /// Default output directory: `crds/` at the workspace root.
 const DEFAULT_OUT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crds");
@@ -17,29 +17,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out_dir)
-        .with_context(|| format!("failed to create {}", out_dir.display()))?;
-    let files = controllers::api::crds::rendered()?;
-    // Remove files of CRDs that no longer exist, so the directory mirrors the code exactly.
-    for entry in std::fs::read_dir(out_dir)
-        .with_context(|| format!("failed to list {}", out_dir.display()))?
-    {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        if name.ends_with(".kubernaut.ai.yaml") && !files.iter().any(|(f, _)| *f == name) {
-            std::fs::remove_file(&path)
-                .with_context(|| format!("failed to remove stale {}", path.display()))?;
-        }
-    }
-    for (name, yaml) in &files {
-        let path = out_dir.join(name);
-        std::fs::write(&path, yaml)
-            .with_context(|| format!("failed to write {}", path.display()))?;
-        println!("wrote {}", path.display());
-    }
-    Ok(())
+    generated::write_dir(out_dir, &controllers::api::crds::rendered()?, |name| {
+        name.ends_with(".kubernaut.ai.yaml")
+    })
 }
