@@ -7,6 +7,13 @@
 //! started" can be signalled at once (cargo's rustc processes, a shell's background jobs); nextest
 //! puts each test in a group of its own, which is why the tree found through `/proc` is signalled
 //! too.
+//!
+//! Children get the user's environment without what `cargo run` added for the matrix itself
+//! (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...): ring's build script tracks several of those
+//! variables, so a `cargo nextest run` that inherited them had a build fingerprint different from
+//! every cargo started from a shell, including the inner cargo runs of the project's own tests.
+//! Each soak run then rebuilt the workspace from ring upwards (1.5–4 minutes under the stress),
+//! and the inner runs rebuilt it back mid-run.
 
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -44,8 +51,36 @@ pub enum Ended {
     Killed,
 }
 
-/// Starts `cmd` in a process group of its own (its pid is the group id).
+/// Variables cargo sets for the program it runs (`cargo run`, a test binary, a build script),
+/// which a user's shell does not have.
+const CARGO_RUN_VARS: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "CARGO_RUSTC_CURRENT_DIR",
+    "OUT_DIR",
+];
+/// Prefixes of the variables of [`CARGO_RUN_VARS`]' kind.
+const CARGO_RUN_PREFIXES: &[&str] = &["CARGO_PKG_", "CARGO_BIN_EXE_"];
+
+/// Whether `key` is a variable cargo set for this program rather than one of the user's.
+pub fn set_by_cargo_run(key: &str) -> bool {
+    CARGO_RUN_VARS.contains(&key) || CARGO_RUN_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// Starts `cmd` in a process group of its own (its pid is the group id), without the variables
+/// `cargo run` set for the matrix (see the module doc); what the caller set on `cmd` is kept.
 pub fn spawn_in_group(cmd: &mut Command) -> std::io::Result<Child> {
+    let explicit: Vec<_> = cmd.get_envs().map(|(k, _)| k.to_owned()).collect();
+    for (key, _) in std::env::vars_os() {
+        if set_by_cargo_run(&key.to_string_lossy()) && !explicit.contains(&key) {
+            cmd.env_remove(&key);
+        }
+    }
     cmd.process_group(0).spawn()
 }
 
@@ -203,6 +238,27 @@ mod tests {
 
     fn sh(script: &str) -> Vec<String> {
         vec!["sh".into(), "-c".into(), script.into()]
+    }
+
+    #[test]
+    fn children_do_not_inherit_what_cargo_set_for_the_matrix() {
+        // cargo and nextest set both for this test process, as `cargo run` does for the matrix.
+        for key in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME"] {
+            assert!(std::env::var_os(key).is_some(), "{key} is set for tests");
+        }
+        let out = output_within(
+            std::path::Path::new("."),
+            &sh("echo \"${CARGO_MANIFEST_DIR-unset} ${CARGO_PKG_NAME-unset} ${PATH:+path}\""),
+            Duration::from_secs(60),
+            &ProcFs::system(),
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "unset unset path"
+        );
+        assert!(!set_by_cargo_run("CARGO_HOME"));
+        assert!(!set_by_cargo_run("CARGO_TARGET_DIR"));
     }
 
     #[test]
