@@ -580,6 +580,7 @@ pub(crate) mod tests {
             samples: 0,
             cpu: None,
             log: String::new(),
+            privilege: None,
             phases: vec![PhaseTime {
                 suite: "wfe".into(),
                 test: Some("a".into()),

@@ -14,6 +14,7 @@ pub mod costs;
 pub mod error;
 pub mod events;
 pub mod model;
+pub mod privilege;
 pub mod process;
 pub mod procfs;
 pub mod report;
@@ -150,6 +151,10 @@ impl Args {
                 // integration profile; the baseline's also builds its two daemons; cluster
                 // mode's script serves the standalone apiserver itself.
                 push("-p ds-bootstrap");
+                if mode == "integration" {
+                    // Per-process runs write least-privilege records; the report reads them.
+                    push(privilege::BUILD_ARGS);
+                }
                 if mode == "integration-single" {
                     push("-p single-bootstrap");
                     push("-p apiserver --bin apiserver -p controllers --bin kubernaut-manager");
@@ -338,6 +343,9 @@ pub fn run(args: &Args) -> Result<(), Error> {
                         None => " (nextest killed)".into(),
                     }
                 );
+                if let Some(verdict) = &run.privilege {
+                    eprintln!("{} {}", spec.label, verdict.summary());
+                }
                 data.runs.push(run);
                 // Write after every run: an interrupted matrix still leaves a report.
                 report::write_all(&data, &out)?;
@@ -351,11 +359,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
         written.html.display(),
         written.json.display()
     );
-    let failing = data
-        .runs
-        .iter()
-        .filter(|r| r.exit_code != Some(0) || r.summary().failed > 0)
-        .count();
+    let failing = data.runs.iter().filter(|r| r.failed()).count();
     if failing > 0 {
         return Err(Error::RunsFailed {
             failing,
@@ -399,9 +403,14 @@ mod tests {
             ]
         );
         args.validate().unwrap();
+        let prebuild: Vec<String> = args
+            .prebuild_commands()
+            .into_iter()
+            .map(|c| c.join(" "))
+            .collect();
         assert_eq!(
-            args.prebuild_commands(),
-            vec![vec!["-p".to_owned(), "ds-bootstrap".to_owned()]]
+            prebuild,
+            vec!["-p ds-bootstrap", "-p fixtures --bin least-privilege"]
         );
     }
 
@@ -418,12 +427,13 @@ mod tests {
             cmds,
             vec![
                 "-p ds-bootstrap",
+                "-p fixtures --bin least-privilege",
                 "-p single-bootstrap",
                 "-p apiserver --bin apiserver -p controllers --bin kubernaut-manager"
             ]
         );
         let args = Args::try_parse_from(["matrix", "--prebuild", "-p x,auto"]).unwrap();
-        assert_eq!(args.prebuild_commands().len(), 2);
+        assert_eq!(args.prebuild_commands().len(), 3);
         let args = Args::try_parse_from([
             "matrix",
             "--modes",
@@ -439,6 +449,7 @@ mod tests {
             cmds,
             vec![
                 "-p ds-bootstrap",
+                "-p fixtures --bin least-privilege",
                 "-p cluster-bootstrap",
                 "-p single-bootstrap",
                 "-p apiserver --bin apiserver -p controllers --bin kubernaut-manager"

@@ -56,6 +56,10 @@ pub struct RunData {
     /// The CPUs the run was allowed to use (its affinity, e.g. 1 under `taskset -c 0`).
     #[serde(default)]
     pub cores_allowed: Option<u32>,
+    /// The least-privilege report on the records the run's test processes wrote (`None`: they
+    /// wrote none; absent in reports from before it was made).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privilege: Option<crate::privilege::Verdict>,
     /// nextest's human-readable output.
     pub log: String,
 }
@@ -123,6 +127,14 @@ pub struct RunSummary {
 }
 
 impl RunData {
+    /// Whether the run failed: nextest did not exit 0, a test failed, or a controller used
+    /// what it did not declare (the least-privilege report).
+    pub fn failed(&self) -> bool {
+        self.exit_code != Some(0)
+            || self.summary().failed > 0
+            || self.privilege.as_ref().is_some_and(|p| p.failed())
+    }
+
     /// The run's figures.
     pub fn summary(&self) -> RunSummary {
         let count = |o: Outcome| self.tests.iter().filter(|t| t.outcome == o).count();
@@ -358,6 +370,7 @@ pub(crate) mod tests {
                         cores: 2,
                     }),
                     log: String::new(),
+                    privilege: None,
                     phases: Vec::new(),
                     cpu_series: Vec::new(),
                     cores_allowed: Some(2),

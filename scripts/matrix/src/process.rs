@@ -84,14 +84,18 @@ pub fn spawn_in_group(cmd: &mut Command) -> std::io::Result<Child> {
     cmd.process_group(0).spawn()
 }
 
-/// Sends `signal` to `root`, every descendant `/proc` shows, and `root`'s process group.
+/// Sends `signal` to `root`, `root`'s process group, and every descendant `/proc` showed
+/// before. The descendants are found first (once `root` is gone they are re-parented and no
+/// longer found through it) but signalled last: `root` first, so that under SIGKILL it cannot
+/// see a child die and exit by itself (a shell would exit 137) before its own signal lands.
 pub fn signal_tree(procfs: &ProcFs, root: u32, signal: Signal) {
-    for pid in descendants(root, &procfs.parents()) {
-        send(pid, signal);
-    }
+    let tree = descendants(root, &procfs.parents());
     send(root, signal);
     if let Ok(group) = i32::try_from(root) {
         let _ = killpg(Pid::from_raw(group), signal);
+    }
+    for pid in tree {
+        send(pid, signal);
     }
 }
 

@@ -197,14 +197,17 @@ pub fn markdown(data: &MatrixData) -> String {
     let _ = writeln!(out, "## Runs\n");
     let _ = writeln!(
         out,
-        "| mode | -j | repeat | run id | exit | wall (s) | tests | passed | failed | flaky | utilization | peak memory | peak processes |"
+        "| mode | -j | repeat | run id | exit | wall (s) | tests | passed | failed | flaky | utilization | peak memory | peak processes | least privilege |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for r in &data.runs {
         let s = r.summary();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.mode,
             r.jobs,
             r.repeat,
@@ -219,9 +222,17 @@ pub fn markdown(data: &MatrixData) -> String {
             s.flaky,
             pct(s.utilization),
             mib(r.peak_rss_bytes),
-            r.peak_processes
+            r.peak_processes,
+            crate::privilege::cell(r.privilege.as_ref())
         );
     }
+    let _ = writeln!(out);
+    out.push_str(&crate::privilege::markdown(data.runs.iter().map(|r| {
+        (
+            format!("{} -j {} repeat {}", r.mode, r.jobs, r.repeat),
+            r.privilege.as_ref(),
+        )
+    })));
     out
 }
 

@@ -323,6 +323,9 @@ pub fn run_argv(spec: &RunSpec, argv: &[String], procfs: &ProcFs) -> Result<RunD
         .as_deref()
         .map(|id| crate::costs::read_phases(&spec.target_dir, id, run_start_ms))
         .unwrap_or_default();
+    let privilege = run_id
+        .as_deref()
+        .and_then(|id| crate::privilege::check(&spec.workspace, &spec.target_dir, id, procfs));
     Ok(RunData {
         mode: spec.mode.clone(),
         jobs: spec.jobs,
@@ -337,6 +340,7 @@ pub fn run_argv(spec: &RunSpec, argv: &[String], procfs: &ProcFs) -> Result<RunD
         samples,
         cpu,
         log,
+        privilege,
         phases,
         cpu_series: cpu_tracker.series,
         cores_allowed: cores_allowed(procfs),

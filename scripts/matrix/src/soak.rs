@@ -258,7 +258,7 @@ pub struct SoakSummary {
     pub flaky: usize,
     /// Attempts beyond the first, over every test and run.
     pub retries: u32,
-    /// Runs whose nextest did not exit 0.
+    /// Runs whose nextest did not exit 0 or whose least-privilege report failed.
     pub failing_runs: usize,
     /// Every failure and flaky pass.
     pub trouble: Vec<Trouble>,
@@ -328,7 +328,7 @@ impl SoakData {
             failed,
             flaky,
             retries,
-            failing_runs: self.runs.iter().filter(|r| r.exit_code != Some(0)).count(),
+            failing_runs: self.runs.iter().filter(|r| r.failed()).count(),
             trouble,
             closest,
         }
@@ -361,14 +361,14 @@ impl SoakData {
             ));
         }
         out.push_str(&format!(
-            "Tests: {} over every run; **{} passed, {} failed, {} flaky**; retries: {}; runs with a non-zero nextest exit: {}.\n\n",
+            "Tests: {} over every run; **{} passed, {} failed, {} flaky**; retries: {}; failing runs (nextest's exit or the least-privilege report): {}.\n\n",
             s.tests, s.passed, s.failed, s.flaky, s.retries, s.failing_runs
         ));
-        out.push_str("| run | tests | passed | failed | flaky | wall (s) | machine CPU busy | nextest exit |\n|---|---|---|---|---|---|---|---|\n");
+        out.push_str("| run | tests | passed | failed | flaky | wall (s) | machine CPU busy | nextest exit | least privilege |\n|---|---|---|---|---|---|---|---|---|\n");
         for (i, r) in self.runs.iter().enumerate() {
             let rs = r.summary();
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {:.1} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {:.1} | {} | {} | {} |\n",
                 i + 1,
                 r.tests.len(),
                 rs.passed,
@@ -381,7 +381,18 @@ impl SoakData {
                 r.exit_code
                     .map(|c| c.to_string())
                     .unwrap_or_else(|| "killed".into()),
+                crate::privilege::cell(r.privilege.as_ref()),
             ));
+        }
+        let privilege = crate::privilege::markdown(
+            self.runs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("run {}", i + 1), r.privilege.as_ref())),
+        );
+        if !privilege.is_empty() {
+            out.push('\n');
+            out.push_str(&privilege);
         }
         out.push_str("\n## Failures and retries\n\n");
         if s.trouble.is_empty() {
@@ -538,6 +549,14 @@ pub fn run(args: &SoakArgs) -> Result<(), Error> {
             .map(|s| s.to_string())
             .collect();
         runner::prepare(&workspace, &setup, limit, &procfs)?;
+        // The least-privilege report of each run (per-process profiles write its records).
+        let mut report: Vec<String> = vec!["cargo".into(), "build".into(), "-q".into()];
+        report.extend(
+            crate::privilege::BUILD_ARGS
+                .split_whitespace()
+                .map(str::to_owned),
+        );
+        runner::prepare(&workspace, &report, limit, &procfs)?;
     }
     let mut data = SoakData {
         started_at_unix_ms: SystemTime::now()
@@ -575,6 +594,9 @@ pub fn run(args: &SoakArgs) -> Result<(), Error> {
         };
         let run = runner::run(&spec, &procfs)?;
         let rs = run.summary();
+        if let Some(verdict) = &run.privilege {
+            eprintln!("{} {}", spec.label, verdict.summary());
+        }
         eprintln!(
             "{} {} tests: {} passed, {} failed, {} flaky; wall {:.1} s{}",
             spec.label,
@@ -617,11 +639,7 @@ pub fn run(args: &SoakArgs) -> Result<(), Error> {
     );
     if s.failed > 0 || s.failing_runs > 0 {
         return Err(Error::RunsFailed {
-            failing: data
-                .runs
-                .iter()
-                .filter(|r| r.exit_code != Some(0) || r.summary().failed > 0)
-                .count(),
+            failing: data.runs.iter().filter(|r| r.failed()).count(),
             total: data.runs.len(),
             report: md,
         });
@@ -661,6 +679,7 @@ mod tests {
             samples: 0,
             cpu: None,
             log: String::new(),
+            privilege: None,
             phases: Vec::new(),
             cpu_series: Vec::new(),
             cores_allowed: None,

@@ -85,6 +85,7 @@ fn sample() -> MatrixData {
                 cores: 2,
             }),
             log: String::new(),
+            privilege: None,
             phases: Vec::new(),
             cpu_series: Vec::new(),
             cores_allowed: Some(2),
