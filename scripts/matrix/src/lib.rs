@@ -13,6 +13,7 @@
 pub mod costs;
 pub mod error;
 pub mod events;
+pub mod filterset;
 pub mod model;
 pub mod privilege;
 pub mod process;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::events::Outcome;
+use crate::filterset::{Filter, TestId};
 use crate::model::RunData;
 use crate::procfs::ProcFs;
 use crate::{process, runner};
@@ -114,20 +115,46 @@ impl SlowTimeout {
     }
 }
 
+/// An override of the profile that sets a slow-timeout: tests its filter selects get it (the
+/// first matching override wins, as in nextest).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimeoutOverride {
+    /// The override's filterset, as written.
+    pub filter: String,
+    /// Its slow-timeout.
+    pub timeout: SlowTimeout,
+}
+
 /// Reads `profile`'s slow-timeout from a `.config/nextest.toml` text: the profile's own, else
-/// `profile.default`'s, else nextest's default. Also says whether overrides of the profile set a
-/// slow-timeout of their own (tests they match are compared with the profile's value here, as
-/// this reader does not evaluate filtersets).
-pub fn slow_timeout(config: &str, profile: &str) -> Result<(SlowTimeout, bool), Error> {
+/// `profile.default`'s, else nextest's default; and the profile's overrides that set one, in
+/// order.
+pub fn slow_timeout(
+    config: &str,
+    profile: &str,
+) -> Result<(SlowTimeout, Vec<TimeoutOverride>), Error> {
     let doc: toml_edit::DocumentMut = config
         .parse()
         .map_err(|e| Error::Usage(format!("nextest config is not valid TOML: {e}")))?;
     let profiles = doc.get("profile");
     let of = |name: &str| profiles.and_then(|p| p.get(name));
-    let overridden = of(profile)
+    let mut overrides = Vec::new();
+    if let Some(tables) = of(profile)
         .and_then(|p| p.get("overrides"))
         .and_then(|o| o.as_array_of_tables())
-        .is_some_and(|tables| tables.iter().any(|t| t.contains_key("slow-timeout")));
+    {
+        for table in tables.iter() {
+            let (Some(filter), Some(item)) = (
+                table.get("filter").and_then(|f| f.as_str()),
+                table.get("slow-timeout"),
+            ) else {
+                continue;
+            };
+            overrides.push(TimeoutOverride {
+                filter: filter.to_owned(),
+                timeout: parse_slow_timeout(item, profile)?,
+            });
+        }
+    }
     let item = of(profile)
         .and_then(|p| p.get("slow-timeout"))
         .or_else(|| of("default").and_then(|p| p.get("slow-timeout")));
@@ -137,9 +164,14 @@ pub fn slow_timeout(config: &str, profile: &str) -> Result<(SlowTimeout, bool), 
                 period_s: NEXTEST_DEFAULT_SLOW_PERIOD_S,
                 terminate_after: None,
             },
-            overridden,
+            overrides,
         ));
     };
+    Ok((parse_slow_timeout(item, profile)?, overrides))
+}
+
+/// One `slow-timeout` value: `"30s"` or `{ period = "30s", terminate-after = 4 }`.
+fn parse_slow_timeout(item: &toml_edit::Item, profile: &str) -> Result<SlowTimeout, Error> {
     let bad = |what: &str| {
         Error::Usage(format!(
             "profile {profile:?}: slow-timeout {what}; expected \"30s\" or {{ period = \"30s\", terminate-after = 4 }}"
@@ -163,13 +195,10 @@ pub fn slow_timeout(config: &str, profile: &str) -> Result<(SlowTimeout, bool), 
         (period.to_owned(), after)
     };
     let period_s = duration_s(&period).ok_or_else(|| bad(&format!("period {period:?}")))?;
-    Ok((
-        SlowTimeout {
-            period_s,
-            terminate_after,
-        },
-        overridden,
-    ))
+    Ok(SlowTimeout {
+        period_s,
+        terminate_after,
+    })
 }
 
 /// `"30s"`, `"2m"`, `"500ms"`, `"1h"`, `"1m 30s"` → seconds.
@@ -209,8 +238,9 @@ pub struct SoakData {
     pub nextest_args: Vec<String>,
     /// The profile's slow-timeout.
     pub slow_timeout: Option<SlowTimeout>,
-    /// Whether overrides of the profile set slow-timeouts of their own.
-    pub timeout_overrides: bool,
+    /// The profile's overrides that set a slow-timeout, in order.
+    #[serde(default)]
+    pub timeout_overrides: Vec<TimeoutOverride>,
     /// The runs, in order.
     pub runs: Vec<RunData>,
 }
@@ -228,6 +258,13 @@ pub struct CloseCall {
     pub run: usize,
     /// slowest ÷ kill-after (or ÷ the slow period when nothing kills), 0 to 1 and beyond.
     pub share: f64,
+    /// The timeout compared with, in seconds (kill-after, else the slow period).
+    pub limit_s: Option<f64>,
+    /// Where it comes from: the filter of the override that set it, `None` for the profile's.
+    pub by_override: Option<String>,
+    /// An override before the one used could not be evaluated (see [`crate::filterset`]): the
+    /// test may have another timeout.
+    pub uncertain: bool,
 }
 
 /// A test that did not pass at its first attempt.
@@ -269,9 +306,32 @@ pub struct SoakSummary {
 impl SoakData {
     /// The soak's figures.
     pub fn summary(&self) -> SoakSummary {
-        let limit = self
-            .slow_timeout
-            .map(|t| t.kill_after_s().unwrap_or(t.period_s));
+        let limit_of = |t: &SlowTimeout| t.kill_after_s().unwrap_or(t.period_s);
+        let overrides: Vec<(&TimeoutOverride, Option<Filter>)> = self
+            .timeout_overrides
+            .iter()
+            .map(|o| (o, Filter::parse(&o.filter).ok()))
+            .collect();
+        // The slow-timeout nextest gave a test: the first override whose filter selects it, else
+        // the profile's.
+        let effective = |suite: &str, name: &str| -> (Option<f64>, Option<String>, bool) {
+            let id = TestId::from_suite(suite, name);
+            let mut uncertain = false;
+            for (o, filter) in &overrides {
+                match filter {
+                    Some(f) if f.matches(&id) => {
+                        return (
+                            Some(limit_of(&o.timeout)),
+                            Some(o.filter.clone()),
+                            uncertain,
+                        );
+                    }
+                    Some(_) => {}
+                    None => uncertain = true,
+                }
+            }
+            (self.slow_timeout.as_ref().map(limit_of), None, uncertain)
+        };
         let mut worst: BTreeMap<(String, String), (f64, usize)> = BTreeMap::new();
         let mut trouble = Vec::new();
         let (mut tests, mut passed, mut failed, mut flaky, mut retries) = (0, 0, 0, 0, 0u32);
@@ -309,17 +369,25 @@ impl SoakData {
         }
         let mut closest: Vec<CloseCall> = worst
             .into_iter()
-            .map(|((suite, name), (slowest_s, run))| CloseCall {
-                suite,
-                name,
-                slowest_s,
-                run,
-                share: limit.map(|l| slowest_s / l).unwrap_or(0.0),
+            .map(|((suite, name), (slowest_s, run))| {
+                let (limit_s, by_override, uncertain) = effective(&suite, &name);
+                CloseCall {
+                    suite,
+                    name,
+                    slowest_s,
+                    run,
+                    share: limit_s.map(|l| slowest_s / l).unwrap_or(0.0),
+                    limit_s,
+                    by_override,
+                    uncertain,
+                }
             })
             .collect();
+        // Closest to its own timeout first.
         closest.sort_by(|a, b| {
-            b.slowest_s
-                .total_cmp(&a.slowest_s)
+            b.share
+                .total_cmp(&a.share)
+                .then_with(|| b.slowest_s.total_cmp(&a.slowest_s))
                 .then_with(|| a.name.cmp(&b.name))
         });
         SoakSummary {
@@ -418,23 +486,39 @@ impl SoakData {
                         None => "never killed (share is of the slow period)".into(),
                     }
                 ));
-                if self.timeout_overrides {
-                    out.push_str(" Overrides of this profile set slow-timeouts of their own; tests they match are compared with the profile's value here.");
+                if !self.timeout_overrides.is_empty() {
+                    out.push_str(&format!(
+                        " {} override(s) of this profile set slow-timeouts of their own: each test is compared with the timeout nextest gave it (the first override whose filter selects it).",
+                        self.timeout_overrides.len()
+                    ));
                 }
                 out.push_str("\n\n");
             }
             None => out.push_str("The profile's slow-timeout is unknown.\n\n"),
         }
         out.push_str(
-            "| test | slowest attempt (s) | in run | share of the timeout |\n|---|---|---|---|\n",
+            "| test | slowest attempt (s) | in run | its timeout (s) | share of the timeout |\n|---|---|---|---|---|\n",
         );
         for c in s.closest.iter().take(CLOSEST_CALLS_SHOWN) {
             out.push_str(&format!(
-                "| `{}` `{}` | {:.2} | {} | {:.1}% |\n",
+                "| `{}` `{}` | {:.2} | {} | {}{}{} | {:.1}% |\n",
                 c.suite,
                 c.name,
                 c.slowest_s,
                 c.run,
+                c.limit_s
+                    .map(|l| format!("{l:.0}"))
+                    .unwrap_or_else(|| "–".into()),
+                if c.by_override.is_some() {
+                    " (override)"
+                } else {
+                    ""
+                },
+                if c.uncertain {
+                    " (an override could not be evaluated)"
+                } else {
+                    ""
+                },
                 c.share * 100.0
             ));
         }
@@ -531,7 +615,7 @@ pub fn run(args: &SoakArgs) -> Result<(), Error> {
             let (t, o) = slow_timeout(&text, &args.profile)?;
             (Some(t), o)
         }
-        Err(_) => (None, false),
+        Err(_) => (None, Vec::new()),
     };
     let common = args.nextest_args();
     if !args.no_build {
@@ -701,6 +785,55 @@ mod tests {
         }
     }
 
+    /// A test an override gives more time is compared with that time, and the closest call is
+    /// the one nearest its own timeout, not the slowest.
+    #[test]
+    fn each_test_is_compared_with_the_timeout_nextest_gave_it() {
+        let mut d = data(vec![run(
+            vec![
+                test("slow_prop", 200.0, Outcome::Passed, 1),
+                test("tight", 90.0, Outcome::Passed, 1),
+            ],
+            Some(0),
+        )]);
+        d.timeout_overrides = vec![
+            TimeoutOverride {
+                filter: "test(/regex/)".into(),
+                timeout: SlowTimeout {
+                    period_s: 1.0,
+                    terminate_after: Some(1),
+                },
+            },
+            TimeoutOverride {
+                filter: "package(controllers) & test(slow_prop)".into(),
+                timeout: SlowTimeout {
+                    period_s: 60.0,
+                    terminate_after: Some(8),
+                },
+            },
+        ];
+        let s = d.summary();
+        // `test()` helper tests are in the suite controllers::wfe.
+        assert_eq!(s.closest[0].name, "tight");
+        assert_eq!(s.closest[0].limit_s, Some(120.0));
+        assert_eq!(s.closest[0].by_override, None);
+        assert!((s.closest[0].share - 0.75).abs() < 1e-9);
+        assert_eq!(s.closest[1].name, "slow_prop");
+        assert_eq!(s.closest[1].limit_s, Some(480.0));
+        assert_eq!(
+            s.closest[1].by_override.as_deref(),
+            Some("package(controllers) & test(slow_prop)")
+        );
+        assert!(s.closest[1].uncertain, "the regex override came first");
+        let md = d.markdown();
+        assert!(
+            md.contains(
+                "| 200.00 | 1 | 480 (override) (an override could not be evaluated) | 41.7% |"
+            ),
+            "{md}"
+        );
+    }
+
     #[test]
     fn the_closest_call_is_the_slowest_attempt_of_any_run_against_the_kill_time() {
         let d = data(vec![
@@ -735,7 +868,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| `controllers::wfe` `b` | 24.00 | 2 | 20.0% |"),
+            md.contains("| `controllers::wfe` `b` | 24.00 | 2 | 120 | 20.0% |"),
             "{md}"
         );
         assert!(md.contains("stress-ng --cpu 4 on 2 cores (2.0×"), "{md}");
@@ -777,11 +910,20 @@ retries = 0
             }
         );
         assert_eq!(t.kill_after_s(), Some(120.0));
-        assert!(overrides);
+        assert_eq!(
+            overrides,
+            vec![TimeoutOverride {
+                filter: "test(x)".into(),
+                timeout: SlowTimeout {
+                    period_s: 60.0,
+                    terminate_after: None
+                }
+            }]
+        );
         let (t, overrides) = slow_timeout(config, "plain").unwrap();
         assert_eq!(
-            (t.period_s, t.terminate_after, overrides),
-            (45.0, None, false)
+            (t.period_s, t.terminate_after, overrides.len()),
+            (45.0, None, 0)
         );
         let (t, _) = slow_timeout("", "x").unwrap();
         assert_eq!(t.period_s, NEXTEST_DEFAULT_SLOW_PERIOD_S);
@@ -798,6 +940,14 @@ retries = 0
         .unwrap();
         let (t, _) = slow_timeout(&text, "integration").unwrap();
         assert!(t.kill_after_s().is_some(), "{t:?}");
+        // Every override the soak may meet can be evaluated: no closest call is a guess.
+        for profile in ["integration", "ci", "integration-cluster", "integration-single"] {
+            let (_, overrides) = slow_timeout(&text, profile).unwrap();
+            for o in overrides {
+                crate::filterset::Filter::parse(&o.filter)
+                    .unwrap_or_else(|e| panic!("{profile}: {:?}: {e:?}", o.filter));
+            }
+        }
     }
 
     #[test]
