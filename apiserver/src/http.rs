@@ -216,9 +216,13 @@ async fn route(
     // kube's filter chain: authentication, impersonation, then authorization.
     let requestor = crate::auth::authenticate(state, req.headers())?;
     let user = crate::auth::impersonate(state, requestor, req.headers())?;
-    if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
-        // kube's request context: a write's strategies see who asked (`write_opts` reads it).
-        // Reads skip the copy: they are the hot path and no strategy runs for them.
+    if matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
+        // kube's request context: a write's strategies and validating admission see who asked
+        // (`write_opts` and `delete_opts` read it). Reads skip the copy: they are the hot path
+        // and neither runs for them.
         req.extensions_mut().insert(Arc::new(user.clone()));
     }
     if user.is_master() {
@@ -608,14 +612,15 @@ async fn route(
             let opts = delete_opts(&q, req).await?;
             let d = state.store.delete(&t, &opts)?;
             let code = d.written.code;
-            match d.gone {
+            let answer = match d.gone {
                 // Removed: kube's generic store answers a Status unless the type's REST storage
                 // returns the deleted object (`ReturnDeletedObject`).
                 Some(uid) if !returns_deleted_object(&info) => {
-                    reply.send(code, Out::Status(negotiate::delete_status(&info, n, &uid)))
+                    reply.send(code, Out::Status(negotiate::delete_status(&info, n, &uid)))?
                 }
-                _ => reply.send(code, Out::Object(d.written.body)),
-            }
+                _ => reply.send(code, Out::Object(d.written.body))?,
+            };
+            Ok(with_warnings(answer, &d.written.warnings))
         }
         (&Method::DELETE, None) => {
             parsed.verb = "deletecollection".into();
@@ -1069,6 +1074,8 @@ async fn delete_opts(
     req: Request<Incoming>,
 ) -> Result<DeleteOpts, ApiError> {
     let protobuf = content_type(&req) == crate::protobuf::MEDIA_TYPE;
+    // The requester: validating admission evaluates policies for a client's delete.
+    let user = req.extensions().get::<Arc<UserInfo>>().cloned();
     let body = read_body(req).await?;
     let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
@@ -1086,7 +1093,9 @@ async fn delete_opts(
             ))
         })?
     };
-    delete_opts_from(q, &v)
+    let mut opts = delete_opts_from(q, &v)?;
+    opts.user = user;
+    Ok(opts)
 }
 
 /// DeleteOptions from the query and a decoded body (also an Eviction's `deleteOptions`).
