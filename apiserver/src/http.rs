@@ -16,7 +16,7 @@ use hyper::body::{Frame, Incoming};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{Attributes, UserInfo};
+use crate::auth::{Attributes, AuthzSnapshot, UserInfo};
 use crate::catalog::ResourceInfo;
 use crate::faults::{Faults, RequestFacts, WatchFaults, injected_error};
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
@@ -223,7 +223,11 @@ async fn route(
         // kube's request context: a write's strategies and validating admission see who asked
         // (`write_opts` and `delete_opts` read it). Reads skip the copy: they are the hot path
         // and neither runs for them.
-        req.extensions_mut().insert(Arc::new(user.clone()));
+        let user = Arc::new(user.clone());
+        // Validating admission's `authorizer` answers from this snapshot (the store is locked then).
+        req.extensions_mut()
+            .insert(state.authz.snapshot(&state.store, user.clone()));
+        req.extensions_mut().insert(user);
     }
     if user.is_master() {
         // Nothing to decide (building the attributes is skipped too: every request of the
@@ -960,6 +964,7 @@ pub(crate) fn write_opts(
         field_validation,
         fields: Fields::Update(manager),
         user: req.extensions().get::<Arc<UserInfo>>().cloned(),
+        authorizer: req.extensions().get::<AuthzSnapshot>().cloned(),
     })
 }
 
@@ -1076,6 +1081,7 @@ async fn delete_opts(
     let protobuf = content_type(&req) == crate::protobuf::MEDIA_TYPE;
     // The requester: validating admission evaluates policies for a client's delete.
     let user = req.extensions().get::<Arc<UserInfo>>().cloned();
+    let authorizer = req.extensions().get::<AuthzSnapshot>().cloned();
     let body = read_body(req).await?;
     let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
@@ -1095,6 +1101,7 @@ async fn delete_opts(
     };
     let mut opts = delete_opts_from(q, &v)?;
     opts.user = user;
+    opts.authorizer = authorizer;
     Ok(opts)
 }
 

@@ -717,3 +717,89 @@ async fn policies_and_bindings_themselves_are_not_admitted() {
     .await;
     ok(&s, "POST", CONFIGMAPS, configmap("c", json!({}))).await;
 }
+
+#[tokio::test]
+async fn the_authorizer_answers_with_the_requesting_users_rbac_rights() {
+    const ALICE: &str = "alice-token";
+    let s = ApiServer::builder()
+        .user_token(
+            ALICE,
+            apiserver::UserInfo::new("alice", &["system:authenticated"]),
+        )
+        .start()
+        .await
+        .expect("server starts");
+    let p = policy(
+        "protected",
+        &["CREATE"],
+        json!([{"expression": "!has(object.metadata.labels) || !('protected' in object.metadata.labels) || authorizer.group('').resource('configmaps').namespace(object.metadata.namespace).check('delete').allowed()",
+                "message": "only users who may delete configmaps create protected ones"},
+               {"expression": "authorizer.requestResource.check('create').allowed()"}]),
+        json!({}),
+    );
+    install(&s, p, &["Deny"], json!({})).await;
+    let role = |verbs: Value| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+               "metadata": {"name": "cm", "namespace": "default"},
+               "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": verbs}]})
+    };
+    ok(
+        &s,
+        "POST",
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+        role(json!(["create"])),
+    )
+    .await;
+    ok(&s, "POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "cm", "namespace": "default"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "cm"},
+               "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}]})).await;
+    let protected = |name: &str| {
+        let mut cm = configmap(name, json!({}));
+        cm["metadata"]["labels"] = json!({"protected": "yes"});
+        cm.to_string()
+    };
+    let as_alice = |name: &'static str| {
+        let body = protected(name);
+        let s = &s;
+        async move {
+            common::raw_with(
+                s,
+                Some(ALICE),
+                "POST",
+                CONFIGMAPS,
+                Some("application/json"),
+                body,
+            )
+            .await
+        }
+    };
+    // The admin (system:masters) may do everything.
+    ok(
+        &s,
+        "POST",
+        CONFIGMAPS,
+        serde_json::from_str(&protected("by-admin")).expect("json"),
+    )
+    .await;
+    let r = as_alice("by-alice").await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["details"]["causes"][0]["message"],
+        denied(
+            "protected",
+            "protected-binding",
+            "only users who may delete configmaps create protected ones"
+        )
+    );
+    ok(
+        &s,
+        "PUT",
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/cm",
+        role(json!(["create", "delete"])),
+    )
+    .await;
+    let r = as_alice("by-alice").await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}

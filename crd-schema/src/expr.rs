@@ -147,6 +147,164 @@ fn entry(e: &EntryExpr, ident: &str, out: &mut Vec<String>) {
     }
 }
 
+/// One check an admission expression's `authorizer` asks for (kube's CEL authz library): a verb
+/// on a resource (group, resource, subresource, namespace, name) or on a non-resource path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthzCheck {
+    pub verb: String,
+    /// Set for a non-resource check (`authorizer.path('/healthz').check('get')`).
+    pub path: Option<String>,
+    pub group: String,
+    pub resource: String,
+    pub subresource: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Answers an [`AuthzCheck`]: allowed, and the authorizer's reason.
+pub type AuthzFn = Arc<dyn Fn(&AuthzCheck) -> (bool, String) + Send + Sync>;
+
+/// The marker key of the maps that stand for the authz library's objects.
+const AUTHZ: &str = "__authz__";
+
+fn authz_map(kind: &str, fields: &[(&str, CelValue)]) -> CelValue {
+    let mut m: std::collections::HashMap<Key, CelValue> = std::collections::HashMap::new();
+    m.insert(
+        Key::String(Arc::new(AUTHZ.to_owned())),
+        CelValue::String(Arc::new(kind.to_owned())),
+    );
+    for (k, v) in fields {
+        m.insert(Key::String(Arc::new((*k).to_owned())), v.clone());
+    }
+    CelValue::from(m)
+}
+
+fn text(s: &str) -> CelValue {
+    CelValue::String(Arc::new(s.to_owned()))
+}
+
+/// The `authorizer` variable: the library's root object, with `requestResource` (a resource
+/// check builder for the request's own resource) as a field, as kube offers
+/// `authorizer.requestResource`.
+pub fn authorizer_value(request: &AuthzCheck) -> CelValue {
+    let resource = authz_map(
+        "resource",
+        &[
+            ("group", text(&request.group)),
+            ("resource", text(&request.resource)),
+            ("subresource", text(&request.subresource)),
+            ("namespace", text(&request.namespace)),
+            ("name", text(&request.name)),
+        ],
+    );
+    authz_map("authorizer", &[("requestResource", resource)])
+}
+
+/// The library object `v` stands for: its kind and fields.
+fn authz_parts(v: &CelValue) -> Option<(String, std::collections::HashMap<String, CelValue>)> {
+    let CelValue::Map(m) = v else { return None };
+    let mut kind = None;
+    let mut fields = std::collections::HashMap::new();
+    for (k, x) in m.map.iter() {
+        let Key::String(k) = k else { continue };
+        if k.as_str() == AUTHZ {
+            if let CelValue::String(s) = x {
+                kind = Some(s.to_string());
+            }
+        } else {
+            fields.insert(k.to_string(), x.clone());
+        }
+    }
+    Some((kind?, fields))
+}
+
+fn wrong_target(function: &str, want: &str) -> ExecutionError {
+    ExecutionError::function_error(function, format!("{function}() applies to {want}"))
+}
+
+/// Adds kube's CEL authz library (`k8s.io/apiserver/pkg/cel/library/authz.go`) to `ctx`:
+/// `authorizer.path(p)`, `.group(g)`, `.resource(r)`, `.subresource(s)`, `.namespace(ns)`,
+/// `.name(n)`, `.check(verb)`, and on the decision `.allowed()`, `.reason()`, `.errored()`,
+/// `.error()`; `check` is answered by `check_fn`. Not offered: `serviceAccount`,
+/// `fieldSelector`, `labelSelector`.
+pub fn add_authz_library(ctx: &mut Context<'static, 'static>, check_fn: AuthzFn) {
+    use cel::extractors::This;
+    type R = Result<CelValue, ExecutionError>;
+    let builders: [(&'static str, &'static str, &'static str, &'static str); 6] = [
+        // (function, kind it applies to, kind it returns, field it sets)
+        ("path", "authorizer", "path", "path"),
+        ("group", "authorizer", "group", "group"),
+        ("resource", "group", "resource", "resource"),
+        ("subresource", "resource", "resource", "subresource"),
+        ("namespace", "resource", "resource", "namespace"),
+        ("name", "resource", "resource", "name"),
+    ];
+    for (function, from, to, field) in builders {
+        // The names are not used by the environment's functions, so adding them cannot fail.
+        let _ = ctx.add_function(
+            function,
+            move |This(this): This<CelValue>, arg: Arc<String>| -> R {
+                let (kind, mut fields) = authz_parts(&this)
+                    .filter(|(k, _)| k == from)
+                    .ok_or_else(|| wrong_target(function, &format!("an authorizer {from}")))?;
+                let _ = kind;
+                fields.insert(field.to_owned(), CelValue::String(arg));
+                let pairs: Vec<(&str, CelValue)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.clone()))
+                    .collect();
+                Ok(authz_map(to, &pairs))
+            },
+        );
+    }
+    let _ = ctx.add_function(
+        "check",
+        move |This(this): This<CelValue>, verb: Arc<String>| -> R {
+            let (kind, fields) = authz_parts(&this)
+                .filter(|(k, _)| k == "path" || k == "resource")
+                .ok_or_else(|| wrong_target("check", "a path or a resource"))?;
+            let field = |k: &str| match fields.get(k) {
+                Some(CelValue::String(s)) => s.to_string(),
+                _ => String::new(),
+            };
+            let request = AuthzCheck {
+                verb: verb.to_string(),
+                path: (kind == "path").then(|| field("path")),
+                group: field("group"),
+                resource: field("resource"),
+                subresource: field("subresource"),
+                namespace: field("namespace"),
+                name: field("name"),
+            };
+            let (allowed, reason) = check_fn(&request);
+            Ok(authz_map(
+                "decision",
+                &[
+                    ("allowed", CelValue::Bool(allowed)),
+                    ("reason", text(&reason)),
+                ],
+            ))
+        },
+    );
+    for (function, field, default) in [
+        ("allowed", "allowed", CelValue::Bool(false)),
+        ("reason", "reason", text("")),
+        ("errored", "", CelValue::Bool(false)),
+        ("error", "", text("")),
+    ] {
+        let _ = ctx.add_function(function, move |This(this): This<CelValue>| -> R {
+            let (_, fields) = authz_parts(&this)
+                .filter(|(k, _)| k == "decision")
+                .ok_or_else(|| wrong_target(function, "an authorizer decision"))?;
+            // This authorizer never errs: errored() is false and error() empty.
+            Ok(fields
+                .get(field)
+                .cloned()
+                .unwrap_or_else(|| default.clone()))
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +339,49 @@ mod tests {
         let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
         let err = compile(&format!("{deep} == 1")).expect_err("too deep");
         assert!(err.contains("nesting depth"), "{err}");
+    }
+    #[test]
+    fn the_authz_library_asks_the_check_function() {
+        let check: AuthzFn = Arc::new(|c: &AuthzCheck| {
+            let allowed = c.verb == "get" && c.group == "apps" && c.resource == "deployments"
+                || c.path.as_deref() == Some("/healthz")
+                || c.resource == "configmaps" && c.name == "mine";
+            (allowed, format!("asked {} {}", c.verb, c.resource))
+        });
+        let mut ctx = context();
+        add_authz_library(&mut ctx, check);
+        ctx.add_variable_from_value(
+            "authorizer",
+            authorizer_value(&AuthzCheck {
+                resource: "configmaps".into(),
+                name: "mine".into(),
+                ..AuthzCheck::default()
+            }),
+        );
+        for (expression, want) in [
+            (
+                "authorizer.group('apps').resource('deployments').namespace('x').check('get').allowed()",
+                true,
+            ),
+            (
+                "authorizer.group('apps').resource('deployments').check('delete').allowed()",
+                false,
+            ),
+            ("authorizer.path('/healthz').check('get').allowed()", true),
+            ("authorizer.requestResource.check('update').allowed()", true),
+            (
+                "authorizer.requestResource.check('update').reason() == 'asked update configmaps'",
+                true,
+            ),
+            (
+                "authorizer.group('').resource('pods').check('get').errored()",
+                false,
+            ),
+        ] {
+            let p = compile(expression).expect("compiles");
+            assert_eq!(p.execute(&ctx), Ok(CelValue::Bool(want)), "{expression}");
+        }
+        let p = compile("authorizer.resource('pods')").expect("compiles");
+        assert!(p.execute(&ctx).is_err(), "resource() needs a group first");
     }
 }

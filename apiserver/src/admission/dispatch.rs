@@ -359,6 +359,7 @@ pub fn admit(
                     params: CelValue::Null,
                     request: expr::from_json(&a.request_value(matched_info)),
                     namespace_object: namespace_object(namespace),
+                    authorizer: a.authorizer(),
                 });
                 inputs.params = param.as_ref().map_or(CelValue::Null, expr::from_json);
                 let outcome = evaluate::validate(&policy, inputs);

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crd_schema::expr::{self, CelValue, Key};
+use crd_schema::expr::{self, AuthzFn, CelValue, Key};
 
 use super::policy::{CompiledPolicy, Expression, FailurePolicy};
 
@@ -21,6 +21,8 @@ pub struct Inputs {
     pub params: CelValue,
     pub request: CelValue,
     pub namespace_object: CelValue,
+    /// The `authorizer` variable and what answers its checks (None: not offered).
+    pub authorizer: Option<(CelValue, AuthzFn)>,
 }
 
 /// What one validation decided.
@@ -120,6 +122,13 @@ impl Evaluation<'_> {
         ctx.add_variable_from_value("request", self.inputs.request.clone());
         ctx.add_variable_from_value("namespaceObject", self.inputs.namespace_object.clone());
         ctx.add_variable_from_value("variables", CelValue::from(vars));
+        // The authz library's functions are added only for the expressions that use them.
+        if e.uses_authorizer
+            && let Some((value, check)) = &self.inputs.authorizer
+        {
+            expr::add_authz_library(&mut ctx, check.clone());
+            ctx.add_variable_from_value("authorizer", value.clone());
+        }
         program
             .execute(&ctx)
             .map_err(|err| Failure::Runtime(expr::error_text(&err)))
@@ -258,6 +267,7 @@ mod tests {
             params: CelValue::Null,
             request: expr::from_json(&json!({"operation": "CREATE"})),
             namespace_object: CelValue::Null,
+            authorizer: None,
         }
     }
 

@@ -220,6 +220,7 @@ mod tests {
             user: &user,
             dry_run: false,
             field_manager: "",
+            authorizer: None,
         };
         rule_matches(r, &a, &info)
     }

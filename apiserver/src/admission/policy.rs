@@ -33,6 +33,8 @@ pub struct Expression {
     pub program: Result<Program, String>,
     /// The policy variables it reads (`variables.<name>`), evaluated before it runs.
     pub variables: Vec<String>,
+    /// Whether it uses `authorizer` (only then are the authz functions set up).
+    pub uses_authorizer: bool,
 }
 
 impl Expression {
@@ -42,10 +44,14 @@ impl Expression {
             .as_ref()
             .map(|p| expr::selected_fields(p, "variables"))
             .unwrap_or_default();
+        let uses_authorizer = program
+            .as_ref()
+            .is_ok_and(|p| p.references().has_variable("authorizer"));
         Self {
             text: text.to_owned(),
             program,
             variables,
+            uses_authorizer,
         }
     }
 }

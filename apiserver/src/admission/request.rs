@@ -2,9 +2,14 @@
 //! subresource, name, namespace, objects, user, dry run and options; and builds the `request`
 //! value CEL expressions see (kube's `CreateAdmissionRequest`).
 
+use std::sync::Arc;
+
+use crd_schema::expr::{self, AuthzCheck, AuthzFn, CelValue};
 use serde_json::{Value, json};
 
-use crate::auth::UserInfo;
+use crate::auth::Attributes as AuthzAttributes;
+
+use crate::auth::{AuthzSnapshot, UserInfo};
 use crate::catalog::ResourceInfo;
 
 /// The admission operation of a write.
@@ -54,6 +59,8 @@ pub struct Attributes<'a> {
     pub dry_run: bool,
     /// `fieldManager` of a create or update ("" when none applies).
     pub field_manager: &'a str,
+    /// The user's authorizer answers (the `authorizer` variable); None: no `authorizer`.
+    pub authorizer: Option<&'a AuthzSnapshot>,
 }
 
 impl Attributes<'_> {
@@ -85,6 +92,31 @@ impl Attributes<'_> {
             .or_else(|| meta("generateName"))
             .unwrap_or("Unknown")
             .to_owned()
+    }
+
+    /// The `authorizer` variable and the function answering its checks, kube's authz library
+    /// bound to the request's user, with `requestResource` for the request's own resource.
+    pub fn authorizer(&self) -> Option<(CelValue, AuthzFn)> {
+        let snapshot = self.authorizer?.clone();
+        let request = AuthzCheck {
+            group: self.info.group.clone(),
+            resource: self.info.plural.clone(),
+            subresource: self.subresource.to_owned(),
+            namespace: self.namespace.to_owned(),
+            name: self.name.to_owned(),
+            ..AuthzCheck::default()
+        };
+        let check: AuthzFn = Arc::new(move |c: &AuthzCheck| {
+            let a = match &c.path {
+                Some(path) => AuthzAttributes::non_resource(&c.verb, path),
+                None => {
+                    AuthzAttributes::resource(&c.verb, &c.group, &c.resource, &c.namespace, &c.name)
+                        .with_subresource(&c.subresource)
+                }
+            };
+            snapshot.authorize(&a)
+        });
+        Some((expr::authorizer_value(&request), check))
     }
 
     /// The `request` variable: kube's AdmissionRequest without the objects, with the resource

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::admission::{self, Attributes, Operation};
-use crate::auth::UserInfo;
+use crate::auth::{AuthzSnapshot, UserInfo};
 use crate::catalog::ResourceInfo;
 use crate::status::ApiError;
 
@@ -23,6 +23,7 @@ pub(super) struct Write<'a> {
     pub user: Option<&'a UserInfo>,
     pub dry_run: bool,
     pub fields: Option<&'a Fields>,
+    pub authorizer: Option<&'a AuthzSnapshot>,
 }
 
 impl Inner {
@@ -47,6 +48,7 @@ impl Inner {
             user,
             dry_run: w.dry_run,
             field_manager,
+            authorizer: w.authorizer,
         };
         let snapshot = admission::Snapshot {
             objects: &self.objects,

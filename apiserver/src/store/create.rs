@@ -204,6 +204,7 @@ impl Store {
             user: opts.user.as_deref(),
             dry_run: opts.dry_run,
             fields: Some(&opts.fields),
+            authorizer: opts.authorizer.as_ref(),
         })?);
         if opts.dry_run {
             return Ok(Written {

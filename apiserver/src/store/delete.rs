@@ -79,6 +79,7 @@ impl Store {
             user: opts.user.as_deref(),
             dry_run: opts.dry_run,
             fields: None,
+            authorizer: opts.authorizer.as_ref(),
         })?;
         let mut deleted = Self::delete_admitted(g, tx, info, key, old, opts)?;
         deleted.written.warnings.extend(warnings);

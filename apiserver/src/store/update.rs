@@ -294,6 +294,7 @@ impl Store {
             user: opts.user.as_deref(),
             dry_run: opts.dry_run,
             fields: Some(&opts.fields),
+            authorizer: opts.authorizer.as_ref(),
         })?);
         if without_rv(&new) == without_rv(&old.value) {
             // A no-op write changes nothing and emits no event, like kube-apiserver.
