@@ -98,17 +98,17 @@ fn matches_rules(
 }
 
 /// The labels of the namespace a namespaced request is in (kube's `GetNamespaceLabels`): a
-/// Namespace being created or updated is matched by its own new labels, a deleted one by its
-/// stored labels.
+/// Namespace being created or updated is matched by its own new labels, a deleted one (or a
+/// write of one of its subresources, which cannot change labels) by its stored labels.
 fn namespace_labels<'v>(
     a: &Attributes<'v>,
     namespace: Option<&'v Value>,
 ) -> Result<Option<&'v Value>, MissingNamespace> {
     let is_namespace = a.info.group.is_empty() && a.info.plural == "namespaces";
-    if is_namespace && a.subresource.is_empty() {
+    if is_namespace {
         let own = match a.operation {
-            Operation::Create | Operation::Update => a.object,
-            Operation::Delete => a.old_object,
+            Operation::Create | Operation::Update if a.subresource.is_empty() => a.object,
+            _ => a.old_object.or(a.object),
         };
         return Ok(own.and_then(|o| o.pointer("/metadata/labels")));
     }
