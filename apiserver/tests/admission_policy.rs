@@ -803,3 +803,67 @@ async fn the_authorizer_answers_with_the_requesting_users_rbac_rights() {
     let r = as_alice("by-alice").await;
     assert_eq!(r.code, 201, "{}", r.body);
 }
+
+#[tokio::test]
+async fn namespaces_are_matched_by_their_own_labels() {
+    let s = server().await;
+    let p = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+    "metadata": {"name": "team-ns"},
+    "spec": {
+        "matchConstraints": {
+            "namespaceSelector": {"matchLabels": {"team": "payments"}},
+            "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                               "operations": ["CREATE", "UPDATE", "DELETE"], "resources": ["namespaces"]}]
+        },
+        "validations": [{"expression": "request.operation != 'DELETE' && object.metadata.name.startsWith('pay-')",
+                         "message": "payments namespaces are named pay-*"}]
+    }});
+    install(&s, p, &["Deny"], json!({})).await;
+    let ns = |name: &str, labels: Value| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}});
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces",
+        &ns("money", json!({"team": "payments"})),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        format!(
+            "namespaces \"money\" is forbidden: {}",
+            denied(
+                "team-ns",
+                "team-ns-binding",
+                "payments namespaces are named pay-*"
+            )
+        )
+    );
+    ok(
+        &s,
+        "POST",
+        "/api/v1/namespaces",
+        ns("pay-a", json!({"team": "payments"})),
+    )
+    .await;
+    ok(
+        &s,
+        "POST",
+        "/api/v1/namespaces",
+        ns("money", json!({"team": "other"})),
+    )
+    .await;
+    // An update is matched by the new labels: joining the team brings the name rule.
+    let r = send(
+        &s,
+        "PATCH",
+        "/api/v1/namespaces/money",
+        &json!({"metadata": {"labels": {"team": "payments"}}}),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    // A delete is matched by the stored labels.
+    let r = send(&s, "DELETE", "/api/v1/namespaces/pay-a", &Value::Null).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    ok(&s, "DELETE", "/api/v1/namespaces/money", Value::Null).await;
+}
