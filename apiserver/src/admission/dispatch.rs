@@ -268,6 +268,9 @@ pub fn admit(
     };
     let mut denials = Vec::new();
     let mut admitted = Admitted::default();
+    // The CEL inputs, converted once per request and matched resource (not once per policy):
+    // the object's conversion (managedFields included) is most of an evaluation's cost.
+    let mut converted: Vec<(String, Inputs)> = Vec::new();
     for (policy_name, bindings) in by_policy {
         // A binding whose policy does not exist is skipped, as kube's policy source does.
         let Some(stored) = policies.and_then(|p| p.get(&(String::new(), policy_name.to_owned())))
@@ -323,7 +326,6 @@ pub fn admit(
                 }
             },
         };
-        let mut inputs: Option<Inputs> = None;
         let mut sorted = bindings;
         sorted.sort_by_key(|b| meta_str(b, "name"));
         for binding in sorted {
@@ -353,14 +355,25 @@ pub fn admit(
                 .map(|v| v.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
             for param in params {
-                let inputs = inputs.get_or_insert_with(|| Inputs {
-                    object: as_version(a.object, matched_info),
-                    old_object: as_version(a.old_object, matched_info),
-                    params: CelValue::Null,
-                    request: expr::from_json(&a.request_value(matched_info)),
-                    namespace_object: namespace_object(namespace),
-                    authorizer: a.authorizer(),
-                });
+                let key = matched_info.api_version();
+                let at = match converted.iter().position(|(k, _)| *k == key) {
+                    Some(at) => at,
+                    None => {
+                        converted.push((
+                            key,
+                            Inputs {
+                                object: as_version(a.object, matched_info),
+                                old_object: as_version(a.old_object, matched_info),
+                                params: CelValue::Null,
+                                request: expr::from_json(&a.request_value(matched_info)),
+                                namespace_object: namespace_object(namespace),
+                                authorizer: a.authorizer(),
+                            },
+                        ));
+                        converted.len() - 1
+                    }
+                };
+                let inputs = &mut converted[at].1;
                 inputs.params = param.as_ref().map_or(CelValue::Null, expr::from_json);
                 let outcome = evaluate::validate(&policy, inputs);
                 for (index, d) in outcome.decisions.iter().enumerate() {
