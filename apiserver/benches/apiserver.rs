@@ -4,7 +4,8 @@
 //! current_thread runtime on its own thread), and watch latency from write to event; each over
 //! HTTPS (the default) and plain HTTP, so the cost of TLS reads off directly, and last what TLS
 //! adds to one test process against the environment start-up the newest integration run
-//! recorded (`target/fixtures/ready/`). Run:
+//! recorded (`target/fixtures/ready/`), and create throughput with and without bound
+//! ValidatingAdmissionPolicies. Run:
 //! `cargo bench -p apiserver`. Figures only; nothing is asserted (timing depends on the machine
 //! and its load).
 
@@ -459,9 +460,78 @@ fn bench_watch_latency(plain: bool) {
     handle.join().expect("server thread");
 }
 
+/// ValidatingAdmissionPolicies bound in the admission phase: enough to show the per-policy cost
+/// on a write (each matches and evaluates one validation on every configmap create).
+const BOUND_POLICIES: usize = 5;
+
+/// Create throughput with no admission policy and with `BOUND_POLICIES` bound policies, over
+/// plain HTTP (so TLS does not hide the difference). `cargo bench -p apiserver -- admission`
+/// runs only this phase.
+fn bench_admission() {
+    let (target, stop, handle) = server_on_one_core(true);
+    let token = target.token.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    rt.block_on(async {
+        let mut s = connect(&target).await;
+        for policies in [0, BOUND_POLICIES] {
+            for i in 0..policies {
+                let policy = json!({
+                    "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+                    "metadata": {"name": format!("p{i}")},
+                    "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                                "operations": ["CREATE"], "resources": ["configmaps"]}]},
+                             "validations": [{"expression": "object.data.k == 'v'"}]}
+                });
+                let binding = json!({
+                    "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+                    "metadata": {"name": format!("p{i}")},
+                    "spec": {"policyName": format!("p{i}"), "validationActions": ["Deny"]}
+                });
+                let base = "/apis/admissionregistration.k8s.io/v1";
+                let code = request(&mut s, &token, "POST", &format!("{base}/validatingadmissionpolicies"), Some(policy.to_string())).await;
+                assert_eq!(code, 201);
+                let code = request(&mut s, &token, "POST", &format!("{base}/validatingadmissionpolicybindings"), Some(binding.to_string())).await;
+                assert_eq!(code, 201);
+            }
+            let deadline = Instant::now() + LOAD_DURATION;
+            let mut tasks = Vec::new();
+            for c in 0..CONNECTIONS {
+                let (target, token) = (target.clone(), token.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut s = connect(&target).await;
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        let body = json!({"metadata": {"name": format!("a{policies}-{c}-{n}")}, "data": {"k": "v"}}).to_string();
+                        let code = request(&mut s, &token, "POST", "/api/v1/namespaces/default/configmaps", Some(body)).await;
+                        assert!(code < 300, "{code}");
+                        n += 1;
+                    }
+                    n
+                }));
+            }
+            let start = Instant::now();
+            let mut total = 0;
+            for t in tasks {
+                total += t.await.expect("client");
+            }
+            let secs = start.elapsed().as_secs_f64();
+            println!("http: create throughput with {policies} bound ValidatingAdmissionPolicies, server on one core, {CONNECTIONS} loopback connections: {:.0} requests/s ({total} in {secs:.2} s)", total as f64 / secs);
+        }
+    });
+    stop.send(()).expect("stop");
+    handle.join().expect("server thread");
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs this binary without it: do nothing then.
     if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    if std::env::args().any(|a| a == "admission") {
+        bench_admission();
         return;
     }
     bench_idle_rss();
@@ -475,6 +545,7 @@ fn main() {
         bench_throughput(plain);
         bench_watch_latency(plain);
     }
+    bench_admission();
     // What TLS adds to one test process's environment: the run's CA read once, the server's
     // leaf key and TLS set-up (start→ready, HTTPS − HTTP), and a handshake on each connection
     // the environment opens before it is ready.

@@ -16,7 +16,7 @@ use hyper::body::{Frame, Incoming};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{Attributes, UserInfo};
+use crate::auth::{Attributes, AuthzSnapshot, UserInfo};
 use crate::catalog::ResourceInfo;
 use crate::faults::{Faults, RequestFacts, WatchFaults, injected_error};
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
@@ -216,10 +216,18 @@ async fn route(
     // kube's filter chain: authentication, impersonation, then authorization.
     let requestor = crate::auth::authenticate(state, req.headers())?;
     let user = crate::auth::impersonate(state, requestor, req.headers())?;
-    if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) {
-        // kube's request context: a write's strategies see who asked (`write_opts` reads it).
-        // Reads skip the copy: they are the hot path and no strategy runs for them.
-        req.extensions_mut().insert(Arc::new(user.clone()));
+    if matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
+        // kube's request context: a write's strategies and validating admission see who asked
+        // (`write_opts` and `delete_opts` read it). Reads skip the copy: they are the hot path
+        // and neither runs for them.
+        let user = Arc::new(user.clone());
+        // Validating admission's `authorizer` answers from this snapshot (the store is locked then).
+        req.extensions_mut()
+            .insert(state.authz.snapshot(&state.store, user.clone()));
+        req.extensions_mut().insert(user);
     }
     if user.is_master() {
         // Nothing to decide (building the attributes is skipped too: every request of the
@@ -608,14 +616,15 @@ async fn route(
             let opts = delete_opts(&q, req).await?;
             let d = state.store.delete(&t, &opts)?;
             let code = d.written.code;
-            match d.gone {
+            let answer = match d.gone {
                 // Removed: kube's generic store answers a Status unless the type's REST storage
                 // returns the deleted object (`ReturnDeletedObject`).
                 Some(uid) if !returns_deleted_object(&info) => {
-                    reply.send(code, Out::Status(negotiate::delete_status(&info, n, &uid)))
+                    reply.send(code, Out::Status(negotiate::delete_status(&info, n, &uid)))?
                 }
-                _ => reply.send(code, Out::Object(d.written.body)),
-            }
+                _ => reply.send(code, Out::Object(d.written.body))?,
+            };
+            Ok(with_warnings(answer, &d.written.warnings))
         }
         (&Method::DELETE, None) => {
             parsed.verb = "deletecollection".into();
@@ -955,6 +964,7 @@ pub(crate) fn write_opts(
         field_validation,
         fields: Fields::Update(manager),
         user: req.extensions().get::<Arc<UserInfo>>().cloned(),
+        authorizer: req.extensions().get::<AuthzSnapshot>().cloned(),
     })
 }
 
@@ -1069,6 +1079,9 @@ async fn delete_opts(
     req: Request<Incoming>,
 ) -> Result<DeleteOpts, ApiError> {
     let protobuf = content_type(&req) == crate::protobuf::MEDIA_TYPE;
+    // The requester: validating admission evaluates policies for a client's delete.
+    let user = req.extensions().get::<Arc<UserInfo>>().cloned();
+    let authorizer = req.extensions().get::<AuthzSnapshot>().cloned();
     let body = read_body(req).await?;
     let v: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
@@ -1086,7 +1099,10 @@ async fn delete_opts(
             ))
         })?
     };
-    delete_opts_from(q, &v)
+    let mut opts = delete_opts_from(q, &v)?;
+    opts.user = user;
+    opts.authorizer = authorizer;
+    Ok(opts)
 }
 
 /// DeleteOptions from the query and a decoded body (also an Eviction's `deleteOptions`).

@@ -39,6 +39,7 @@
 //! each, is the crate README's section "What still differs from kube-apiserver 1.37"; the README
 //! also lists what is implemented and the measured figures.
 
+mod admission;
 mod auth;
 mod bootstrap;
 mod builtin;

@@ -12,6 +12,7 @@
 //! before a write), `history` (commit and the watch history) and the controllers that run at the
 //! end of a write (`gc`, `crd_cleanup`, `ns_defaults`).
 
+mod admit;
 mod crd_cleanup;
 mod create;
 mod delete;
@@ -152,6 +153,8 @@ struct Inner {
     namespace_defaults_queue: Vec<String>,
     /// Every committed event (bounded), for the watch consistency check.
     commits: CommitLog,
+    /// ValidatingAdmissionPolicies compiled for the admission stage (see `admit`).
+    admission: crate::admission::Cache,
 }
 
 /// The in-memory object store of one API server.
@@ -274,6 +277,7 @@ impl Store {
                 namespace_defaults: true,
                 namespace_defaults_queue: Vec::new(),
                 commits: CommitLog::default(),
+                admission: crate::admission::Cache::default(),
             }),
             events,
             ledger: Arc::default(),

@@ -990,7 +990,9 @@ async fn certificate_signing_requests_record_the_requesting_user() {
         ("impersonate-group", "ops"),
         ("impersonate-extra-scopes", "view"),
     ];
-    let cases: [(&str, &str, &[(&str, &str)]); 4] = [
+    /// (CSR name, bearer token, extra headers).
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let cases: [Case<'_>; 4] = [
         ("by-admin", server.token(), &[]),
         ("by-alice", ALICE, &[]),
         ("by-bot", &bot, &[]),

@@ -657,3 +657,86 @@ async fn kubectl_auth_can_i_follows_roles_and_bindings() {
         "{list}"
     );
 }
+
+/// Issue #16's "Done when": a ValidatingAdmissionPolicy and its binding applied from YAML with
+/// kubectl's default flags refuse a violating `kubectl create configmap` with the policy's message
+/// on stderr, and let a compliant one through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_applied_admission_policy_refuses_a_violating_configmap() {
+    let Some(bin) = find_kubectl() else {
+        eprintln!(
+            "SKIPPED kubectl_applied_admission_policy_refuses_a_violating_configmap: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
+        );
+        return;
+    };
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let k = Kubectl {
+        bin,
+        kubeconfig,
+        dir: dir.path().to_owned(),
+    };
+    let manifests = k.file(
+        "policy.yaml",
+        r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: configmap-size
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [""]
+      apiVersions: ["v1"]
+      operations: ["CREATE", "UPDATE"]
+      resources: ["configmaps"]
+  validations:
+  - expression: "!has(object.data) || size(object.data) <= 2"
+    messageExpression: "'configmap ' + object.metadata.name + ' has ' + string(size(object.data)) + ' keys, at most 2 are allowed'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: configmap-size-binding
+spec:
+  policyName: configmap-size
+  validationActions: [Deny]
+"#,
+    );
+    let applied = k.ok(&["apply", "-f", &manifests]).await;
+    assert!(
+        applied.contains(
+            "validatingadmissionpolicy.admissionregistration.k8s.io/configmap-size created"
+        ),
+        "{applied}"
+    );
+    let refused = k
+        .run(&[
+            "create",
+            "configmap",
+            "big",
+            "--from-literal=a=1",
+            "--from-literal=b=2",
+            "--from-literal=c=3",
+        ])
+        .await;
+    assert!(
+        !refused.ok,
+        "the violating configmap was created: {}",
+        refused.stdout
+    );
+    assert_eq!(
+        refused.stderr.trim(),
+        "error: failed to create configmap: configmaps \"big\" is forbidden: ValidatingAdmissionPolicy 'configmap-size' with binding 'configmap-size-binding' denied request: configmap big has 3 keys, at most 2 are allowed"
+    );
+    let created = k
+        .ok(&["create", "configmap", "small", "--from-literal=a=1"])
+        .await;
+    assert!(created.contains("configmap/small created"), "{created}");
+    server.shutdown().await;
+}

@@ -258,10 +258,10 @@ pub(crate) fn compile_rules(
 /// that validates (an API server's request thread: 2 MiB under tokio), and a debug build needs
 /// tens of KiB per level, so this keeps every accepted rule safe to run there. Real rules nest a
 /// handful of levels; cel's parser stops at 96 anyway.
-const MAX_EXPRESSION_DEPTH: usize = 32;
+pub(crate) const MAX_EXPRESSION_DEPTH: usize = 32;
 
 /// The depth of the expression tree (a literal is 1).
-fn expression_depth(e: &IdedExpr) -> usize {
+pub(crate) fn expression_depth(e: &IdedExpr) -> usize {
     let children: Vec<&IdedExpr> = match &e.expr {
         Expr::Select(sel) => vec![&sel.operand],
         Expr::Call(call) => call
@@ -725,7 +725,7 @@ pub(crate) fn eval_node_rules(
 }
 
 /// cel-go writes its errors in lower case ("no such key: x"); cel-rust capitalises them.
-fn go_style_error(s: &str) -> String {
+pub(crate) fn go_style_error(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(first) => first.to_lowercase().chain(c).collect(),

@@ -19,6 +19,7 @@
 
 mod cel_rules;
 mod error;
+pub mod expr;
 mod formats;
 mod k8s_cel;
 mod mutate;
@@ -34,7 +35,7 @@ pub use openapi::{openapi_model_name, openapi_v3_component, openapi_v3_list_comp
 
 /// Stack for the thread that compiles CEL rules: room for cel's deepest accepted expression in a
 /// debug build, with margin; only the pages used are committed.
-const COMPILE_STACK_BYTES: usize = 64 << 20;
+pub(crate) const COMPILE_STACK_BYTES: usize = 64 << 20;
 
 /// Bracket nesting up to which cel's parser fits in a 2 MiB stack even in a debug build (measured:
 /// 10 nested parentheses fit, 20 do not), so ordinary rules compile without a thread.
@@ -59,7 +60,7 @@ fn has_deep_rules(v: &Value) -> bool {
     }
 }
 
-fn is_deep(text: &str) -> bool {
+pub(crate) fn is_deep(text: &str) -> bool {
     let (mut depth, mut max) = (0usize, 0usize);
     for c in text.chars() {
         match c {

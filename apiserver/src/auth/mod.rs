@@ -18,6 +18,6 @@ pub use authn::Authenticator;
 pub(crate) use authn::{authenticate, same_secret};
 pub(crate) use escalation::check_rbac_write;
 pub(crate) use impersonate::impersonate;
-pub use rbac::{Authorizer, RBAC_GROUP};
+pub use rbac::{Authorizer, RBAC_GROUP, Snapshot as AuthzSnapshot};
 pub(crate) use reviews::serve as serve_review;
 pub use user::UserInfo;

@@ -368,6 +368,39 @@ impl Mirror {
     }
 }
 
+/// The authorizer's answers for one user, frozen when a request starts: validating admission's
+/// `authorizer` asks while the store's lock is held, when the live authorizer (which reads the
+/// store's change stream and may reload from the store) must not be asked.
+#[derive(Clone)]
+pub struct Snapshot {
+    user: Arc<UserInfo>,
+    /// None for `system:masters` (everything is allowed; no index is needed).
+    index: Option<Arc<Index>>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("user", &self.user.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Snapshot {
+    /// Whether the user may do `a`, and the reason, as [`Authorizer::authorize`] answers.
+    pub fn authorize(&self, a: &Attributes) -> (bool, String) {
+        let Some(index) = &self.index else {
+            return (true, String::new());
+        };
+        for grant in index.grants(&self.user, &a.namespace) {
+            if grant.rules.iter().any(|r| r.allows(a)) {
+                return (true, format!("RBAC: allowed by {}", grant.source));
+            }
+        }
+        (false, String::new())
+    }
+}
+
 /// The RBAC authorizer of one server.
 pub struct Authorizer {
     mirror: Mutex<Mirror>,
@@ -405,6 +438,12 @@ impl Authorizer {
             m.dirty = false;
         }
         m.index.clone()
+    }
+
+    /// The answers for `user` as of now (see [`Snapshot`]); costs nothing for `system:masters`.
+    pub fn snapshot(&self, store: &Store, user: Arc<UserInfo>) -> Snapshot {
+        let index = (!user.is_master()).then(|| self.index(store));
+        Snapshot { user, index }
     }
 
     /// Reads the change stream without deciding anything, so that events do not pile up in it

@@ -3,9 +3,11 @@
 //! serves every type without rules of its own.
 //!
 //! The store calls, on create: `decode` → defaulting → field tracking → `prepare_for_create` →
-//! `canonicalize` → `validate` → `allocate` → commit; on update, patch and apply:
-//! `decode` (main resource) → defaulting → `prepare_for_update` → `canonicalize` →
-//! `validate_update` → field tracking → `allocate` → commit; on delete: `graceful_delete`.
+//! `canonicalize` → `validate` → `allocate` → validating admission → commit; on update, patch and
+//! apply: `decode` (main resource) → defaulting → `prepare_for_update` → `canonicalize` →
+//! `validate_update` → field tracking → `allocate` → validating admission → commit; on delete:
+//! preconditions → validating admission → `graceful_delete`. Validating admission
+//! (`crate::admission`) is a stage of its own, not part of any strategy.
 
 use serde_json::{Value, json};
 

@@ -5,6 +5,7 @@ use std::sync::MutexGuard;
 
 use serde_json::Value;
 
+use crate::admission::Operation;
 use crate::crd;
 use crate::defaults;
 use crate::managed::{self, Shape};
@@ -13,8 +14,9 @@ use crate::registry::{self, AllocFailure, Ctx};
 use crate::status::ApiError;
 use crate::validation;
 
+use super::admit::Write;
 use super::{
-    CRDS_KEY, EventKind, Fields, Inner, Store, Stored, Target, WriteOpts, Written, check_type,
+    CRDS_KEY, EventKind, Fields, Inner, Store, Stored, Sub, Target, WriteOpts, Written, check_type,
     invalid, obj_key, prune_and_default,
 };
 
@@ -83,6 +85,8 @@ impl Store {
             .unwrap_or("")
             .to_owned();
         let mut causes = Vec::new();
+        // The name the request named, before generation: admission's `request.name`.
+        let sent_name = name.clone();
         if name.is_empty() && !generate.is_empty() {
             name = meta::generate_name(&generate);
             meta.insert("name".into(), name.clone().into());
@@ -187,6 +191,21 @@ impl Store {
         if is_crd {
             crd::set_established(&mut obj, &meta::now());
         }
+        // Validating admission, after validation and before the commit (dry runs included:
+        // policies have no side effects).
+        warnings.extend(g.admit_write(Write {
+            operation: Operation::Create,
+            info: &info,
+            sub: Sub::Main,
+            name: &sent_name,
+            namespace: t.namespace,
+            object: Some(&obj),
+            old_object: None,
+            user: opts.user.as_deref(),
+            dry_run: opts.dry_run,
+            fields: Some(&opts.fields),
+            authorizer: opts.authorizer.as_ref(),
+        })?);
         if opts.dry_run {
             return Ok(Written {
                 code: 201,

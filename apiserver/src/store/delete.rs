@@ -7,15 +7,17 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use crate::admission::Operation;
 use crate::catalog::ResourceInfo;
 use crate::meta::{self, meta_mut, meta_str};
 use crate::registry;
 use crate::selector::Selectors;
 use crate::status::ApiError;
 
+use super::admit::Write;
 use super::{
     CRDS_KEY, DeleteOpts, Deleted, Event, EventKind, Inner, NAMESPACES_KEY, ObjKey, Store, Stored,
-    Target, Written, gc, list_body, obj_key, set_finalizers, spec_finalizers,
+    Sub, Target, Written, gc, list_body, obj_key, set_finalizers, spec_finalizers,
 };
 
 impl Store {
@@ -65,6 +67,34 @@ impl Store {
                 ));
             }
         }
+        // Validating admission of a client's delete, with the stored object as `oldObject`.
+        let warnings = g.admit_write(Write {
+            operation: Operation::Delete,
+            info,
+            sub: Sub::Main,
+            name: &name,
+            namespace: &key.0,
+            object: None,
+            old_object: Some(&old.value),
+            user: opts.user.as_deref(),
+            dry_run: opts.dry_run,
+            fields: None,
+            authorizer: opts.authorizer.as_ref(),
+        })?;
+        let mut deleted = Self::delete_admitted(g, tx, info, key, old, opts)?;
+        deleted.written.warnings.extend(warnings);
+        Ok(deleted)
+    }
+
+    /// The delete itself, once preconditions and admission have passed.
+    fn delete_admitted(
+        g: &mut Inner,
+        tx: &broadcast::Sender<Arc<Event>>,
+        info: &Arc<ResourceInfo>,
+        key: ObjKey,
+        old: Arc<Stored>,
+        opts: &DeleteOpts,
+    ) -> Result<Deleted, ApiError> {
         let resource = info.store_key();
         if *resource == *CRDS_KEY && meta_str(&old.value, "deletionTimestamp").is_empty() {
             return Ok(Deleted {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::auth::UserInfo;
+use crate::auth::{AuthzSnapshot, UserInfo};
 
 /// Which part of an object a write addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,8 +64,11 @@ pub struct WriteOpts {
     pub fields: Fields,
     /// Who asked for the write: the authenticated (or impersonated) user, kube's
     /// `request.UserFrom(ctx)`, which strategies read (a CertificateSigningRequest records its
-    /// requester). None for the server's own writes (bootstrap objects, controllers).
+    /// requester) and validating admission evaluates policies for. None for the server's own
+    /// writes (bootstrap objects, controllers), which admission does not see.
     pub user: Option<Arc<UserInfo>>,
+    /// The user's authorizer answers, for validating admission's `authorizer` variable.
+    pub authorizer: Option<AuthzSnapshot>,
 }
 
 /// `DeleteOptions.propagationPolicy`: what happens to the dependents of a deleted object.
@@ -91,6 +94,11 @@ pub struct DeleteOpts {
     pub accepted_when_pending: bool,
     /// `DeleteOptions.gracePeriodSeconds` (None: the type's default).
     pub grace_period: Option<i64>,
+    /// Who asked for the delete; None for the server's own deletes (garbage collector,
+    /// namespace controller), which validating admission does not see.
+    pub user: Option<Arc<UserInfo>>,
+    /// The user's authorizer answers, for validating admission's `authorizer` variable.
+    pub authorizer: Option<AuthzSnapshot>,
 }
 
 /// The answer to a write: status code, body and `Warning` headers.

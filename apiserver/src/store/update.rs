@@ -6,6 +6,7 @@ use std::sync::{Arc, MutexGuard};
 
 use serde_json::Value;
 
+use crate::admission::Operation;
 use crate::catalog::ResourceInfo;
 use crate::crd;
 use crate::defaults;
@@ -15,6 +16,7 @@ use crate::registry::{self, AllocFailure, Ctx};
 use crate::status::{ApiError, Cause};
 use crate::validation;
 
+use super::admit::Write;
 use super::{
     CRDS_KEY, EventKind, Fields, Inner, NAMESPACES_KEY, ObjKey, Store, Stored, Sub, Target,
     WriteOpts, Written, check_type, invalid, obj_key, prune_and_default, spec_finalizers,
@@ -279,6 +281,21 @@ impl Store {
             }
         }
         managed::keep_times_of_noop(&old.value, &mut new);
+        // Validating admission, before the no-op check: kube admits an update that turns out
+        // to change nothing as well.
+        warnings.extend(g.admit_write(Write {
+            operation: Operation::Update,
+            info,
+            sub,
+            name: &name,
+            namespace: &key.0,
+            object: Some(&new),
+            old_object: Some(&old.value),
+            user: opts.user.as_deref(),
+            dry_run: opts.dry_run,
+            fields: Some(&opts.fields),
+            authorizer: opts.authorizer.as_ref(),
+        })?);
         if without_rv(&new) == without_rv(&old.value) {
             // A no-op write changes nothing and emits no event, like kube-apiserver.
             return Ok(Written {

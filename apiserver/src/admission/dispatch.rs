@@ -1,0 +1,441 @@
+//! The validating admission stage (kube's ValidatingAdmissionPolicy plugin and its dispatcher):
+//! for a write, every bound policy that matches is evaluated once per param of each matching
+//! binding, and the binding's `validationActions` turn failures into a refusal (Deny), a
+//! `Warning` header (Warn) or nothing but a record (Audit).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crd_schema::expr::{self, CelValue};
+use serde_json::{Value, json};
+
+use super::evaluate::{self, Annotation, Inputs};
+use super::matching::{self, Matched};
+use super::policy::{Cache, CompiledPolicy, FailurePolicy, MatchResources, ParamKind};
+use super::request::Attributes;
+use crate::catalog::{Catalog, ResourceInfo};
+use crate::meta::meta_str;
+use crate::status::{ApiError, Cause, Details};
+use crate::store::{ObjKey, Stored};
+
+/// The group of the admission registration types.
+const GROUP: &str = "admissionregistration.k8s.io";
+/// Store keys of the policies and their bindings.
+pub const POLICIES_KEY: &str = "admissionregistration.k8s.io/validatingadmissionpolicies";
+pub const BINDINGS_KEY: &str = "admissionregistration.k8s.io/validatingadmissionpolicybindings";
+
+/// Resources no API-defined policy applies to: the CEL admission configuration itself (a
+/// policy must not lock its own fix out, kube's `admissionResources`).
+const EXEMPT: &[&str] = &[
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+    "mutatingadmissionpolicies",
+    "mutatingadmissionpolicybindings",
+];
+
+/// The objects admission reads: the policies, bindings, params and namespaces, as of the
+/// write being admitted (the store's lock is held).
+pub struct Snapshot<'s> {
+    pub objects: &'s HashMap<Arc<str>, BTreeMap<ObjKey, Arc<Stored>>>,
+    pub catalog: &'s Catalog,
+}
+
+impl Snapshot<'_> {
+    fn all(&self, key: &str) -> Option<&BTreeMap<ObjKey, Arc<Stored>>> {
+        self.objects.get(key).filter(|m| !m.is_empty())
+    }
+
+    fn get(&self, key: &str, ns: &str, name: &str) -> Option<&Arc<Stored>> {
+        self.objects
+            .get(key)?
+            .get(&(ns.to_owned(), name.to_owned()))
+    }
+
+    /// The served resource of a paramKind (its version, its kind).
+    fn param_resource(&self, pk: &ParamKind) -> Option<Arc<ResourceInfo>> {
+        let (g, v) = pk.group_version();
+        self.catalog
+            .group(g)?
+            .versions
+            .iter()
+            .find(|gv| gv.version == v)?
+            .resources
+            .iter()
+            .find(|r| r.kind == pk.kind)
+            .cloned()
+    }
+}
+
+/// What admission lets through: the warnings of Warn bindings and the audit records (audit
+/// annotations and Audit failures), which this server keeps only in its debug log.
+#[derive(Debug, Default)]
+pub struct Admitted {
+    pub warnings: Vec<String>,
+}
+
+/// A refusal (kube's `policyDecisionWithMetadata`).
+struct Denial {
+    policy: String,
+    binding: Option<String>,
+    message: String,
+    reason: Option<&'static str>,
+}
+
+/// The reason's HTTP code, kube's `reasonToCode`.
+fn reason_code(reason: &str) -> u16 {
+    match reason {
+        "Forbidden" => 403,
+        "Unauthorized" => 401,
+        "RequestEntityTooLarge" => 413,
+        _ => 422,
+    }
+}
+
+/// The refusal kube builds: `admission.NewForbidden` with the decision's reason and code and
+/// the message repeated as the one cause.
+fn refusal(a: &Attributes<'_>, d: &Denial) -> ApiError {
+    let message = match &d.binding {
+        Some(b) => format!(
+            "ValidatingAdmissionPolicy '{}' with binding '{b}' denied request: {}",
+            d.policy, d.message
+        ),
+        None => format!(
+            "ValidatingAdmissionPolicy '{}' denied request: {}",
+            d.policy, d.message
+        ),
+    };
+    let name = a.name_for_errors();
+    let mut e = ApiError::forbidden(a.info.group_resource(), &name, &message);
+    let reason = d.reason.unwrap_or("Invalid");
+    e.reason = reason;
+    e.code = reason_code(reason);
+    let details = e.details.get_or_insert_with(Box::<Details>::default);
+    details.causes.push(Cause::new("", "", message));
+    e
+}
+
+/// The `namespaceObject` variable (kube's `CreateNamespaceObject`: spec, status and part of
+/// the metadata).
+fn namespace_object(ns: Option<&Value>) -> CelValue {
+    let Some(ns) = ns else {
+        return CelValue::Null;
+    };
+    let mut meta = serde_json::Map::new();
+    for k in [
+        "name",
+        "generateName",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+    ] {
+        if let Some(v) = ns.pointer(&format!("/metadata/{k}")) {
+            meta.insert(k.into(), v.clone());
+        }
+    }
+    let mut o = json!({"metadata": meta});
+    for k in ["spec", "status"] {
+        if let Some(v) = ns.get(k) {
+            o[k] = v.clone();
+        }
+    }
+    expr::from_json(&o)
+}
+
+/// The params of a binding (kube's `CollectParams`): `[None]` without paramKind or paramRef.
+fn collect_params(
+    snapshot: &Snapshot<'_>,
+    param: Option<&(ParamKind, Arc<ResourceInfo>)>,
+    param_ref: Option<&Value>,
+    namespace: &str,
+) -> Result<Vec<Option<Value>>, String> {
+    let (Some((_, info)), Some(param_ref)) = (param, param_ref.filter(|r| r.is_object())) else {
+        return Ok(vec![None]);
+    };
+    let text = |k: &str| param_ref.get(k).and_then(Value::as_str).unwrap_or("");
+    let ref_ns = text("namespace");
+    let ns = if info.namespaced {
+        if !ref_ns.is_empty() {
+            ref_ns
+        } else if !namespace.is_empty() {
+            namespace
+        } else {
+            return Err(
+                "cannot use namespaced paramRef in policy binding that matches cluster-scoped resources"
+                    .into(),
+            );
+        }
+    } else if !ref_ns.is_empty() {
+        return Err(
+            "paramRef.namespace must not be provided for a cluster-scoped `paramKind`".into(),
+        );
+    } else {
+        ""
+    };
+    let key = info.store_key();
+    let selector = param_ref.get("selector").filter(|s| !s.is_null());
+    let params: Vec<Option<Value>> = if !text("name").is_empty() {
+        if selector.is_some() {
+            return Err("paramRef.name and paramRef.selector are mutually exclusive".into());
+        }
+        snapshot
+            .get(&key, ns, text("name"))
+            .map(|s| Some(s.value.clone()))
+            .into_iter()
+            .collect()
+    } else if let Some(sel) = selector {
+        snapshot
+            .all(&key)
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .filter(|((obj_ns, _), _)| !info.namespaced || obj_ns == ns)
+            .filter(|(_, s)| {
+                crate::validation::selector::matches(sel, s.value.pointer("/metadata/labels"))
+            })
+            .map(|(_, s)| Some(s.value.clone()))
+            .collect()
+    } else {
+        return Err("one of name or selector must be provided".into());
+    };
+    if params.is_empty() && text("parameterNotFoundAction") == "Deny" {
+        return Err(
+            "no params found for policy binding with `Deny` parameterNotFoundAction".into(),
+        );
+    }
+    Ok(params)
+}
+
+/// The object as the matched version shows it (the `None` conversion: apiVersion rewritten).
+fn as_version(obj: Option<&Value>, info: &ResourceInfo) -> CelValue {
+    match obj {
+        None => CelValue::Null,
+        Some(o) if o.get("apiVersion").and_then(Value::as_str) == Some(&info.api_version()) => {
+            expr::from_json(o)
+        }
+        Some(o) => {
+            let mut o = o.clone();
+            o["apiVersion"] = info.api_version().into();
+            expr::from_json(&o)
+        }
+    }
+}
+
+/// Runs validating admission for the write `a`. Returns the warnings to send, or the refusal.
+pub fn admit(
+    snapshot: &Snapshot<'_>,
+    cache: &mut Cache,
+    a: &Attributes<'_>,
+) -> Result<Admitted, ApiError> {
+    // The common case, a server without bindings, costs one map lookup.
+    let Some(bindings) = snapshot.all(BINDINGS_KEY) else {
+        return Ok(Admitted::default());
+    };
+    if a.info.group == GROUP && EXEMPT.contains(&a.info.plural.as_str()) {
+        return Ok(Admitted::default());
+    }
+    let mut by_policy: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for b in bindings.values() {
+        let policy = b
+            .value
+            .pointer("/spec/policyName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        by_policy.entry(policy).or_default().push(&b.value);
+    }
+    let policies = snapshot.all(POLICIES_KEY);
+    if let Some(stored) = policies {
+        // Forget compiled policies that were deleted (bounded by the live policies).
+        if cache.len() > stored.len() {
+            let uids: std::collections::HashSet<&str> =
+                stored.values().map(|p| meta_str(&p.value, "uid")).collect();
+            cache.retain(&|uid| uids.contains(uid));
+        }
+    }
+    let is_namespace = a.info.group.is_empty() && a.info.plural == "namespaces";
+    let namespace = if a.namespace.is_empty() || is_namespace {
+        None
+    } else {
+        snapshot
+            .get("/namespaces", "", a.namespace)
+            .map(|s| &s.value)
+    };
+    let mut denials = Vec::new();
+    let mut admitted = Admitted::default();
+    // The CEL inputs, converted once per request and matched resource (not once per policy):
+    // the object's conversion (managedFields included) is most of an evaluation's cost.
+    let mut converted: Vec<(String, Inputs)> = Vec::new();
+    for (policy_name, bindings) in by_policy {
+        // A binding whose policy does not exist is skipped, as kube's policy source does.
+        let Some(stored) = policies.and_then(|p| p.get(&(String::new(), policy_name.to_owned())))
+        else {
+            continue;
+        };
+        let policy = cache.get(&stored.value);
+        let config_error = |denials: &mut Vec<Denial>, binding: Option<&str>, err: String| {
+            if policy.failure_policy == FailurePolicy::Fail {
+                let message = match binding {
+                    None => format!("failed to configure policy: {err}"),
+                    Some(_) => format!("failed to configure binding: {err}"),
+                };
+                denials.push(Denial {
+                    policy: policy.name.clone(),
+                    binding: binding.map(str::to_owned),
+                    message,
+                    reason: None,
+                });
+            }
+        };
+        let Some(constraints) = &policy.match_constraints else {
+            config_error(
+                &mut denials,
+                None,
+                "policy contained no match constraints, a required field".into(),
+            );
+            continue;
+        };
+        let matched = match matching::matches(constraints, a, namespace, snapshot.catalog) {
+            Ok(Matched::No) => continue,
+            Ok(Matched::Yes(eq)) => eq,
+            Err(e) => {
+                config_error(&mut denials, None, e);
+                continue;
+            }
+        };
+        let matched_info: &ResourceInfo = matched.as_deref().unwrap_or(a.info);
+        let param = match &policy.param_kind {
+            None => None,
+            Some(pk) => match snapshot.param_resource(pk) {
+                Some(info) => Some((pk.clone(), info)),
+                None => {
+                    config_error(
+                        &mut denials,
+                        None,
+                        format!(
+                            "failed to find resource referenced by paramKind: '{}'",
+                            pk.gvk_string()
+                        ),
+                    );
+                    continue;
+                }
+            },
+        };
+        let mut sorted = bindings;
+        sorted.sort_by_key(|b| meta_str(b, "name"));
+        for binding in sorted {
+            let binding_name = meta_str(binding, "name");
+            let spec = binding.get("spec").unwrap_or(&Value::Null);
+            if let Some(m) = spec.get("matchResources").filter(|m| m.is_object()) {
+                match matching::matches(&MatchResources::parse(m), a, namespace, snapshot.catalog) {
+                    Ok(Matched::Yes(_)) => {}
+                    Ok(Matched::No) => continue,
+                    Err(e) => {
+                        config_error(&mut denials, Some(binding_name), e);
+                        continue;
+                    }
+                }
+            }
+            let params =
+                match collect_params(snapshot, param.as_ref(), spec.get("paramRef"), a.namespace) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        config_error(&mut denials, Some(binding_name), e);
+                        continue;
+                    }
+                };
+            let actions: Vec<&str> = spec
+                .get("validationActions")
+                .and_then(Value::as_array)
+                .map(|v| v.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            for param in params {
+                let key = matched_info.api_version();
+                let at = match converted.iter().position(|(k, _)| *k == key) {
+                    Some(at) => at,
+                    None => {
+                        converted.push((
+                            key,
+                            Inputs {
+                                object: as_version(a.object, matched_info),
+                                old_object: as_version(a.old_object, matched_info),
+                                params: CelValue::Null,
+                                request: expr::from_json(&a.request_value(matched_info)),
+                                namespace_object: namespace_object(namespace),
+                                authorizer: a.authorizer(),
+                            },
+                        ));
+                        converted.len() - 1
+                    }
+                };
+                let inputs = &mut converted[at].1;
+                inputs.params = param.as_ref().map_or(CelValue::Null, expr::from_json);
+                let outcome = evaluate::validate(&policy, inputs);
+                for (index, d) in outcome.decisions.iter().enumerate() {
+                    if !d.deny {
+                        continue;
+                    }
+                    for action in &actions {
+                        match *action {
+                            "Deny" => denials.push(Denial {
+                                policy: policy.name.clone(),
+                                binding: Some(binding_name.to_owned()),
+                                message: d.message.clone(),
+                                reason: d.reason,
+                            }),
+                            "Warn" => admitted.warnings.push(format!(
+                                "Validation failed for ValidatingAdmissionPolicy '{}' with binding '{binding_name}': {}",
+                                policy.name, d.message
+                            )),
+                            "Audit" => tracing::info!(
+                                policy = %policy.name,
+                                binding = binding_name,
+                                expression_index = index,
+                                message = %d.message,
+                                "validation.policy.admission.k8s.io/validation_failure"
+                            ),
+                            _ => {}
+                        }
+                    }
+                }
+                record_annotations(&policy, binding_name, &outcome.annotations, &mut denials);
+            }
+        }
+    }
+    match denials.first() {
+        Some(d) => Err(refusal(a, d)),
+        None => Ok(admitted),
+    }
+}
+
+/// Audit annotations: published ones go to the debug log (this server keeps no audit log); an
+/// evaluation error under `failurePolicy: Fail` refuses the request whatever the binding's
+/// actions are, as in kube.
+fn record_annotations(
+    policy: &CompiledPolicy,
+    binding: &str,
+    annotations: &[Annotation],
+    denials: &mut Vec<Denial>,
+) {
+    for a in annotations {
+        match a {
+            Annotation::Publish(key, value) => tracing::info!(
+                annotation = %format!("{}/{key}", policy.name),
+                value = %value,
+                "admission policy audit annotation"
+            ),
+            Annotation::Exclude => {}
+            Annotation::Error(message) => denials.push(Denial {
+                policy: policy.name.clone(),
+                binding: Some(binding.to_owned()),
+                message: message.clone(),
+                reason: None,
+            }),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Validating admission: kube-apiserver's ValidatingAdmissionPolicy plugin, the stage of a write
+//! after the type's strategy validation and before the commit (kube's generic store calls its
+//! `createValidation`/`updateValidation`/`deleteValidation` there).
+//!
+//! `policy` compiles stored policies once per resourceVersion, `matching` selects requests,
+//! `evaluate` runs one policy's CEL, `dispatch` turns decisions into a refusal, warnings or audit
+//! records, and `request` describes the write being admitted.
+
+mod dispatch;
+mod evaluate;
+mod matching;
+mod policy;
+mod request;
+
+pub use dispatch::{Snapshot, admit};
+pub use policy::Cache;
+pub use request::{Attributes, Operation};
