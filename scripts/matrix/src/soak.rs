@@ -941,7 +941,12 @@ retries = 0
         let (t, _) = slow_timeout(&text, "integration").unwrap();
         assert!(t.kill_after_s().is_some(), "{t:?}");
         // Every override the soak may meet can be evaluated: no closest call is a guess.
-        for profile in ["integration", "ci", "integration-cluster", "integration-single"] {
+        for profile in [
+            "integration",
+            "ci",
+            "integration-cluster",
+            "integration-single",
+        ] {
             let (_, overrides) = slow_timeout(&text, profile).unwrap();
             for o in overrides {
                 crate::filterset::Filter::parse(&o.filter)
