@@ -308,7 +308,7 @@ pub fn breakdowns(runs: &[RunData]) -> Vec<Breakdown> {
             keys.push((r.mode.clone(), r.jobs));
         }
     }
-    keys.sort_by(|a, b| a.1.cmp(&b.1));
+    keys.sort_by_key(|k| k.1);
     keys.into_iter()
         .filter_map(|(mode, jobs)| {
             let group: Vec<&RunData> = runs

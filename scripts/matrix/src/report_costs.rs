@@ -237,9 +237,12 @@ pub fn breakdown_tables(data: &MatrixData) -> Vec<Table> {
     tables
 }
 
+/// Runs of one (mode, -j, cores).
+type Group<'a> = ((String, u32, u32), Vec<&'a RunData>);
+
 /// Runs grouped by (mode, -j, cores).
-fn groups(runs: &[RunData]) -> Vec<((String, u32, u32), Vec<&RunData>)> {
-    let mut out: Vec<((String, u32, u32), Vec<&RunData>)> = Vec::new();
+fn groups(runs: &[RunData]) -> Vec<Group<'_>> {
+    let mut out: Vec<Group<'_>> = Vec::new();
     for r in runs {
         let Some(cores) = r.cores_allowed.or(r.cpu.map(|c| c.cores)) else {
             continue;
@@ -264,10 +267,8 @@ fn projected(runs: &[&RunData], jobs: u32, cores: u32) -> Option<(f64, f64)> {
 
 /// The source of a projection for each (mode, cores): its lowest `-j` measured (best -j 1,
 /// where a test's wait shows in full: see [`sim::calibrate`]).
-fn sources<'a>(
-    groups: &'a [((String, u32, u32), Vec<&'a RunData>)],
-) -> Vec<&'a ((String, u32, u32), Vec<&'a RunData>)> {
-    let mut out: Vec<&((String, u32, u32), Vec<&RunData>)> = Vec::new();
+fn sources<'a>(groups: &'a [Group<'a>]) -> Vec<&'a Group<'a>> {
+    let mut out: Vec<&Group<'_>> = Vec::new();
     for g in groups {
         let (mode, jobs, cores) = &g.0;
         match out.iter_mut().find(|s| &s.0.0 == mode && &s.0.2 == cores) {
