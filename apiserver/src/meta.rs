@@ -70,9 +70,13 @@ pub fn meta_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
 
 /// The object's finalizers.
 pub fn finalizers(obj: &Value) -> Vec<String> {
-    obj.get("metadata")
-        .and_then(|m| m.get("finalizers"))
-        .and_then(Value::as_array)
+    strings(obj.get("metadata").and_then(|m| m.get("finalizers")))
+}
+
+/// The strings of a JSON array (anything else, and items that are not strings, count as none):
+/// the lenient read of a list field that validation has already checked.
+pub fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
         .map(|a| {
             a.iter()
                 .filter_map(Value::as_str)

@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 /// metav1.ObjectMeta's JSON fields in Go struct order.
-const OBJECT_META: &[&str] = &[
+pub(crate) const OBJECT_META: &[&str] = &[
     "name",
     "generateName",
     "namespace",

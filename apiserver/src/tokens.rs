@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::auth::UserInfo;
 use crate::http::{self as h, Body, State};
-use crate::meta::meta_str;
+use crate::meta::{meta_str, strings};
 use crate::status::{ApiError, Cause};
 use crate::store::{Store, Target};
 
@@ -114,17 +114,6 @@ fn invalid(name: &str, cause: Cause) -> ApiError {
         name,
         vec![cause],
     )
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn read_json(store: &Store, t: &Target<'_>) -> Result<Value, ApiError> {

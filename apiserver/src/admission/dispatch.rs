@@ -121,21 +121,11 @@ fn namespace_object(ns: Option<&Value>) -> CelValue {
         return CelValue::Null;
     };
     let mut meta = serde_json::Map::new();
-    for k in [
-        "name",
-        "generateName",
-        "namespace",
-        "uid",
-        "resourceVersion",
-        "generation",
-        "creationTimestamp",
-        "deletionTimestamp",
-        "deletionGracePeriodSeconds",
-        "labels",
-        "annotations",
-        "ownerReferences",
-        "finalizers",
-    ] {
+    // Every ObjectMeta field but selfLink and managedFields, as kube copies them.
+    for &k in crate::order::OBJECT_META
+        .iter()
+        .filter(|k| !matches!(**k, "selfLink" | "managedFields"))
+    {
         if let Some(v) = ns.pointer(&format!("/metadata/{k}")) {
             meta.insert(k.into(), v.clone());
         }

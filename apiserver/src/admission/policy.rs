@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crd_schema::expr::{self, Program};
 use serde_json::Value;
 
-use crate::meta::meta_str;
+use crate::meta::{meta_str, strings};
 
 /// `failurePolicy`: what an evaluation or configuration error does to the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,17 +99,6 @@ impl MatchResources {
             exact: v.get("matchPolicy").and_then(Value::as_str) == Some("Exact"),
         }
     }
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn rules(v: Option<&Value>) -> Vec<Rule> {

@@ -16,7 +16,7 @@ use tokio::sync::broadcast::{self, error::TryRecvError};
 
 use super::attributes::Attributes;
 use super::user::{UserInfo, service_account_user};
-use crate::meta::meta_str;
+use crate::meta::{meta_str, strings};
 use crate::store::{Event, EventKind, Store, Stored, Target, WatchFrom};
 
 /// The RBAC API group.
@@ -37,17 +37,6 @@ pub struct PolicyRule {
     pub resources: Vec<String>,
     pub resource_names: Vec<String>,
     pub non_resource_urls: Vec<String>,
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn has(set: &[String], s: &str) -> bool {
