@@ -1062,3 +1062,69 @@ async fn certificate_signing_requests_record_the_requesting_user() {
         json!({"username": "alice", "groups": ["system:authenticated", "devs"]})
     );
 }
+
+/// `ApiServer::create_as_admin` takes a POST's create path in process: what it creates is served
+/// like any object (with its field manager), a duplicate is kube's 409, an invalid object the
+/// POST's 422, a ClusterRoleBinding to a missing role is allowed as for the admin over HTTP, and
+/// a kind the server does not serve or a namespaced object without a namespace is named.
+#[tokio::test]
+async fn an_in_process_admin_create_takes_the_create_path_of_a_post() {
+    let server = server().await;
+    let admin = Some(server.token().to_owned());
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "robot", "namespace": "default",
+                                 "labels": {"app.kubernetes.io/component": "robot"}}});
+    server
+        .create_as_admin(sa.clone(), "installer")
+        .expect("the ServiceAccount is created");
+    let got = call(
+        &server,
+        admin.as_deref(),
+        "GET",
+        "/api/v1/namespaces/default/serviceaccounts/robot",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(got.code, 200, "{}", got.body);
+    assert_eq!(
+        got.body["metadata"]["managedFields"][0]["manager"], "installer",
+        "{}",
+        got.body
+    );
+    assert!(got.body["metadata"]["uid"].is_string(), "{}", got.body);
+
+    let again = server.create_as_admin(sa, "installer").unwrap_err();
+    assert_eq!((again.code, again.reason), (409, "AlreadyExists"));
+
+    let invalid = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": "Not_A_Name", "namespace": "default"}});
+    let refused = server.create_as_admin(invalid, "installer").unwrap_err();
+    assert_eq!(refused.code, 422, "{}", refused.message);
+    assert!(
+        refused.message.contains("Not_A_Name"),
+        "{}",
+        refused.message
+    );
+
+    let unknown = json!({"apiVersion": "example.com/v1", "kind": "Widget",
+                         "metadata": {"name": "w", "namespace": "default"}});
+    let refused = server.create_as_admin(unknown, "installer").unwrap_err();
+    assert_eq!(refused.code, 400);
+    assert!(
+        refused.message.contains("\"Widget\"") && refused.message.contains("example.com/v1"),
+        "{}",
+        refused.message
+    );
+
+    let no_namespace = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    let refused = server
+        .create_as_admin(no_namespace, "installer")
+        .unwrap_err();
+    assert_eq!(refused.code, 400);
+    assert!(
+        refused.message.contains("metadata.namespace"),
+        "{}",
+        refused.message
+    );
+}

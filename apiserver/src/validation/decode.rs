@@ -16,7 +16,7 @@
 //! `string` and `map[string]resource.Quantity`.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use base64::Engine;
 use k8s_openapi::schemars::generate::SchemaSettings;
@@ -44,7 +44,7 @@ enum Node {
     Any,
     Array(Box<Node>),
     Map(Box<Node>),
-    /// Index into `Types::structs`.
+    /// Index into `Tree::structs`.
     Struct(usize),
 }
 
@@ -58,15 +58,25 @@ struct StructDef {
     fields: HashMap<String, Node>,
 }
 
-/// Every built-in type's decoding tree, compiled once per process from k8s-openapi's schemas
-/// (immutable data derived from the crate, like a constant table).
-struct Types {
+/// One built-in type's decoding tree: the Go structs reachable from it and its root struct.
+struct Tree {
     structs: Vec<StructDef>,
-    /// (apiVersion, kind) → root struct.
-    roots: HashMap<(String, String), usize>,
+    root: usize,
 }
 
-static TYPES: LazyLock<Types> = LazyLock::new(|| Types::compile(&builtin_types()));
+/// Every served built-in type by (apiVersion, kind), each type's tree compiled from
+/// k8s-openapi's schemas the first time an object of that type is decoded (immutable data
+/// derived from the crate, like a constant table). Per type, not all at once: generating and
+/// compiling the schemas of every served type took about 14 ms of the ~35 ms in which a test
+/// process builds its environment, and a process decodes a handful of types.
+struct Types {
+    types: Vec<BuiltinType>,
+    /// (apiVersion, kind) → index into `types` and `trees`.
+    index: HashMap<(String, String), usize>,
+    trees: Vec<OnceLock<Option<Tree>>>,
+}
+
+static TYPES: LazyLock<Types> = LazyLock::new(|| Types::new(builtin_types()));
 
 /// `Quantity`'s format error (k8s.io/apimachinery/pkg/api/resource ErrFormatWrong).
 const QUANTITY_FORMAT: &str =
@@ -83,43 +93,61 @@ const MAX_STRICT_ERRORS: usize = 100;
 const DEFS_PREFIX: &str = "#/$defs/";
 
 impl Types {
-    fn compile(types: &[BuiltinType]) -> Self {
-        let mut settings = SchemaSettings::draft2020_12();
-        settings.meta_schema = None;
-        let mut generator = settings.into_generator();
-        let refs: Vec<((String, String), String)> = types
+    fn new(types: Vec<BuiltinType>) -> Self {
+        let index = types
             .iter()
-            .map(|t| {
-                let reference = (t.schema)(&mut generator);
-                let name = reference
-                    .get("$ref")
-                    .and_then(Value::as_str)
-                    .and_then(|r| r.strip_prefix(DEFS_PREFIX))
-                    .unwrap_or_default()
-                    .to_owned();
+            .enumerate()
+            .map(|(i, t)| {
                 let api_version = if t.group.is_empty() {
                     t.version.to_owned()
                 } else {
                     format!("{}/{}", t.group, t.version)
                 };
-                ((api_version, t.kind.to_owned()), name)
+                ((api_version, t.kind.to_owned()), i)
             })
             .collect();
+        let trees = types.iter().map(|_| OnceLock::new()).collect();
+        Types {
+            types,
+            index,
+            trees,
+        }
+    }
+
+    /// The tree of `api_version`/`kind`, compiled on first use; None for a type that is not
+    /// built in (or whose schema is not a struct).
+    fn tree(&self, api_version: &str, kind: &str) -> Option<&Tree> {
+        let &i = self.index.get(&(api_version.to_owned(), kind.to_owned()))?;
+        self.trees[i]
+            .get_or_init(|| Tree::compile(&self.types[i]))
+            .as_ref()
+    }
+}
+
+impl Tree {
+    fn compile(t: &BuiltinType) -> Option<Self> {
+        let mut settings = SchemaSettings::draft2020_12();
+        settings.meta_schema = None;
+        let mut generator = settings.into_generator();
+        let reference = (t.schema)(&mut generator);
+        let name = reference
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix(DEFS_PREFIX))
+            .unwrap_or_default()
+            .to_owned();
         let definitions: Map<String, Value> = generator.take_definitions(true);
         let mut compiler = Compiler {
             definitions: &definitions,
             by_name: HashMap::new(),
             structs: Vec::new(),
         };
-        let mut roots = HashMap::new();
-        for (key, name) in refs {
-            if let Node::Struct(i) = compiler.definition(&name) {
-                roots.insert(key, i);
-            }
-        }
-        Types {
-            structs: compiler.structs,
-            roots,
+        match compiler.definition(&name) {
+            Node::Struct(root) => Some(Tree {
+                structs: compiler.structs,
+                root,
+            }),
+            _ => None,
         }
     }
 }
@@ -245,20 +273,19 @@ pub struct ApplyError {
 /// unknown fields (listing them), and normalises what Go's decoders normalise (a bare number
 /// Quantity becomes its string). Types that are not built in are left alone.
 pub fn decode(api_version: &str, kind: &str, obj: &mut Value) -> Decoded {
-    let types = &*TYPES;
     let mut decoded = Decoded::default();
-    let Some(&root) = types.roots.get(&(api_version.to_owned(), kind.to_owned())) else {
+    let Some(tree) = TYPES.tree(api_version, kind) else {
         return decoded;
     };
     let mut walker = Walker {
-        types,
+        structs: &tree.structs,
         decoded: &mut decoded,
         struct_name: String::new(),
         fields: Vec::new(),
         path: String::new(),
         apply_errors: None,
     };
-    walker.walk(obj, &Node::Struct(root));
+    walker.walk(obj, &Node::Struct(tree.root));
     decoded
 }
 
@@ -266,14 +293,13 @@ pub fn decode(api_version: &str, kind: &str, obj: &mut Value) -> Decoded {
 /// unknown field and wrong type is an error (`.spec.foo: field not declared in schema`); nothing
 /// is removed.
 pub fn check_apply(api_version: &str, kind: &str, config: &Value) -> Vec<ApplyError> {
-    let types = &*TYPES;
-    let Some(&root) = types.roots.get(&(api_version.to_owned(), kind.to_owned())) else {
+    let Some(tree) = TYPES.tree(api_version, kind) else {
         return Vec::new();
     };
     let mut decoded = Decoded::default();
     let mut errors = Vec::new();
     let mut walker = Walker {
-        types,
+        structs: &tree.structs,
         decoded: &mut decoded,
         struct_name: String::new(),
         fields: Vec::new(),
@@ -281,12 +307,13 @@ pub fn check_apply(api_version: &str, kind: &str, config: &Value) -> Vec<ApplyEr
         apply_errors: Some(&mut errors),
     };
     let mut copy = config.clone();
-    walker.walk(&mut copy, &Node::Struct(root));
+    walker.walk(&mut copy, &Node::Struct(tree.root));
     errors
 }
 
 struct Walker<'a> {
-    types: &'a Types,
+    /// The structs of the tree being walked.
+    structs: &'a [StructDef],
     decoded: &'a mut Decoded,
     /// The innermost Go struct being decoded (Go's errorContext.Struct).
     struct_name: String,
@@ -338,7 +365,7 @@ impl Walker<'_> {
         if self.decoded.error.is_some() {
             return;
         }
-        let go_type = node.go_type(&self.types.structs);
+        let go_type = node.go_type(&self.structs);
         self.decoded.error = Some(if self.fields.is_empty() {
             format!("json: cannot unmarshal {got} into Go value of type {go_type}")
         } else {
@@ -486,7 +513,7 @@ impl Walker<'_> {
                     self.type_error(kind.into(), node, &raw);
                     return;
                 };
-                let def = &self.types.structs[*i];
+                let def = &self.structs[*i];
                 let outer = std::mem::replace(&mut self.struct_name, def.name.clone());
                 let len = self.path.len();
                 let mut unknown = Vec::new();
