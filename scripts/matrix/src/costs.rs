@@ -21,6 +21,7 @@
 //! server and manager; nextest and cargo; everything else on the machine) comes from `/proc`
 //! samples ([`CpuTracker`]).
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -248,6 +249,127 @@ pub fn test_costs(run: &RunData) -> Vec<TestCost> {
             }
         })
         .collect()
+}
+
+/// A mode against the baseline on the same work: only the tests that built an environment in
+/// both (a record with a ready mark and a body, one attempt). A test that skips itself in the
+/// baseline (it needs a per-process server or manager) does its work in one mode only, and its
+/// whole run would count as the mode's overhead; here it is left out, so what differs is what
+/// the mode costs per test.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LikeForLike {
+    /// The mode.
+    pub mode: String,
+    /// The baseline.
+    pub baseline: String,
+    /// `-j`.
+    pub jobs: u32,
+    /// Tests in the comparison.
+    pub tests: usize,
+    /// Σ over the tests of each one's median over the runs, (mode, baseline): nextest's wall
+    /// time of the test (spawn to exit).
+    pub wall_s: (f64, f64),
+    /// The same for the environment phase (touch → ready).
+    pub environment_s: (f64, f64),
+    /// The same for the body (ready → `Env` dropped).
+    pub body_s: (f64, f64),
+    /// The same for the processes' own CPU (every thread, until exit).
+    pub cpu_s: (f64, f64),
+    /// The CPU the baseline's shared API server and manager spent for these tests: its
+    /// services' CPU minus the mode's (both run PostgreSQL, Redis and DataStorage), per run,
+    /// spread evenly over the baseline's tests with a record.
+    pub shared_cpu_s: f64,
+}
+
+/// Median of a non-empty list.
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Each test that built an environment, by key: its costs over the runs.
+fn with_environment<'a>(
+    runs: impl Iterator<Item = &'a RunData>,
+) -> (BTreeMap<String, Vec<TestCost>>, usize) {
+    let mut by_key: BTreeMap<String, Vec<TestCost>> = BTreeMap::new();
+    let mut runs_seen = 0;
+    for run in runs {
+        runs_seen += 1;
+        for c in test_costs(run) {
+            if c.phases.iter().any(|p| p.0 == Phase::Body) {
+                by_key.entry(c.key.clone()).or_default().push(c);
+            }
+        }
+    }
+    (by_key, runs_seen)
+}
+
+/// [`LikeForLike`] of `mode` against `baseline` at `-j jobs`; None when either has no run
+/// there or no test built an environment in both.
+pub fn like_for_like(
+    runs: &[RunData],
+    mode: &str,
+    baseline: &str,
+    jobs: u32,
+) -> Option<LikeForLike> {
+    fn of<'a>(runs: &'a [RunData], m: &'a str, jobs: u32) -> impl Iterator<Item = &'a RunData> {
+        runs.iter().filter(move |r| r.mode == m && r.jobs == jobs)
+    }
+    let (this, this_runs) = with_environment(of(runs, mode, jobs));
+    let (base, base_runs) = with_environment(of(runs, baseline, jobs));
+    if this_runs == 0 || base_runs == 0 {
+        return None;
+    }
+    let common: Vec<&String> = this.keys().filter(|k| base.contains_key(*k)).collect();
+    if common.is_empty() {
+        return None;
+    }
+    let sum = |side: &BTreeMap<String, Vec<TestCost>>, f: &dyn Fn(&TestCost) -> Option<f64>| {
+        common
+            .iter()
+            .map(|k| {
+                let values: Vec<f64> = side[*k].iter().filter_map(f).collect();
+                if values.is_empty() {
+                    0.0
+                } else {
+                    median(&values)
+                }
+            })
+            .sum::<f64>()
+    };
+    let both = |f: &dyn Fn(&TestCost) -> Option<f64>| (sum(&this, f), sum(&base, f));
+    let services = |m: &str| {
+        let v: Vec<f64> = of(runs, m, jobs)
+            .filter_map(outside_cpu)
+            .map(|o| o.services_s)
+            .collect();
+        crate::stats::mean(&v)
+    };
+    // The baseline's tests with a record per run, over which its shared server's CPU is spread.
+    let base_tests_per_run = base.values().map(Vec::len).sum::<usize>() as f64 / base_runs as f64;
+    let shared_cpu_s = match (services(baseline), services(mode)) {
+        (Some(b), Some(m)) if base_tests_per_run > 0.0 => {
+            (b - m).max(0.0) * common.len() as f64 / base_tests_per_run
+        }
+        _ => 0.0,
+    };
+    Some(LikeForLike {
+        mode: mode.to_owned(),
+        baseline: baseline.to_owned(),
+        jobs,
+        tests: common.len(),
+        wall_s: both(&|c| Some(c.wall_s)),
+        environment_s: both(&|c| Some(c.phase(Phase::Environment).0)),
+        body_s: both(&|c| Some(c.phase(Phase::Body).0)),
+        cpu_s: both(&|c| c.cpu_s),
+        shared_cpu_s,
+    })
 }
 
 /// One row of a breakdown table: a phase over every run of a mode at one `-j`.
@@ -547,7 +669,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::events::Outcome;
 
-    fn test(name: &str, start_s: f64, end_s: f64) -> TestTiming {
+    pub(crate) fn timing(name: &str, start_s: f64, end_s: f64) -> TestTiming {
         TestTiming {
             suite: "controllers::wfe".into(),
             name: name.into(),
@@ -573,7 +695,7 @@ pub(crate) mod tests {
             run_id: Some("r".into()),
             wall_s: 4.0,
             exit_code: Some(0),
-            tests: vec![test("a", 1.0, 2.0), test("b", 2.0, 2.5)],
+            tests: vec![timing("a", 1.0, 2.0), timing("b", 2.0, 2.5)],
             ready: Vec::new(),
             peak_rss_bytes: 0,
             peak_processes: 0,

@@ -232,9 +232,62 @@ pub fn breakdown_tables(data: &MatrixData) -> Vec<Table> {
             if let Some(z) = all.iter().find(|z| &z.mode == base && z.jobs == b.jobs) {
                 tables.push(difference_table(b, z));
             }
+            if let Some(l) = costs::like_for_like(&data.runs, &b.mode, base, b.jobs) {
+                tables.push(like_for_like_table(&l));
+            }
         }
     }
     tables
+}
+
+fn like_for_like_table(l: &costs::LikeForLike) -> Table {
+    let ratio = |(a, b): (f64, f64)| {
+        if b > 0.0 {
+            format!("{:.2}×", a / b)
+        } else {
+            "–".into()
+        }
+    };
+    let per_test = |v: f64| format!("{:.1}", v * 1e3 / l.tests as f64);
+    let row = |label: &str, v: (f64, f64)| {
+        vec![
+            label.to_owned(),
+            format!("{:.2}", v.0),
+            format!("{:.2}", v.1),
+            per_test(v.0),
+            per_test(v.1),
+            ratio(v),
+        ]
+    };
+    let cpu_with_shared = (l.cpu_s.0, l.cpu_s.1 + l.shared_cpu_s);
+    Table {
+        title: format!(
+            "-j {}: like for like, `{}` against `{}` ({} tests that built an environment in both)",
+            l.jobs, l.mode, l.baseline, l.tests
+        ),
+        note: "Only the tests that did their work in both modes (a test that skips itself in the baseline would count its whole run as overhead). Each figure is the sum over these tests of each one's median over the runs. The baseline's own CPU leaves out its shared API server and manager; the last row adds their CPU (its services' CPU minus this mode's, spread evenly over the baseline's tests).".into(),
+        header: [
+            "per test",
+            "mode Σ (s)",
+            "baseline Σ (s)",
+            "mode per test (ms)",
+            "baseline per test (ms)",
+            "mode ÷ baseline",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        rows: vec![
+            row("wall (nextest: spawn → exit)", l.wall_s),
+            row("environment (touch → ready)", l.environment_s),
+            row("body (ready → Env dropped)", l.body_s),
+            row("CPU of the test process", l.cpu_s),
+            row(
+                "CPU with the baseline's shared server and manager",
+                cpu_with_shared,
+            ),
+        ],
+    }
 }
 
 /// Runs of one (mode, -j, cores).
@@ -440,6 +493,62 @@ mod tests {
         );
         let page = html(&data);
         assert!(page.contains("<h2>Per-test cost breakdown</h2>"), "{page}");
+    }
+
+    #[test]
+    fn like_for_like_compares_only_tests_with_an_environment_in_both_modes() {
+        let mode = run("integration", 100.0);
+        let mut base = run("integration-single", 10.0);
+        // A test the baseline skipped (no record there) is left out, however long it ran.
+        base.tests
+            .push(crate::costs::tests::timing("skipped", 2.5, 2.51));
+        let mut with_skip = mode.clone();
+        with_skip
+            .tests
+            .push(crate::costs::tests::timing("skipped", 2.5, 9.5));
+        with_skip.phases.push(crate::costs::PhaseTime {
+            test: Some("skipped".into()),
+            touch: crate::costs::PhaseMark {
+                at_s: 2.6,
+                cpu_ms: 1.0,
+            },
+            ready: Some(crate::costs::PhaseMark {
+                at_s: 2.7,
+                cpu_ms: 2.0,
+            }),
+            body_end: Some(crate::costs::PhaseMark {
+                at_s: 9.0,
+                cpu_ms: 3.0,
+            }),
+            exit: crate::costs::PhaseMark {
+                at_s: 9.4,
+                cpu_ms: 4.0,
+            },
+            ..mode.phases[0].clone()
+        });
+        let data = MatrixData {
+            baseline: Some("integration-single".into()),
+            runs: vec![with_skip, base],
+            ..MatrixData::default()
+        };
+        let l = costs::like_for_like(&data.runs, "integration", "integration-single", 1).unwrap();
+        assert_eq!(l.tests, 1, "{l:?}");
+        // Test a: 1 s of wall in both; environment 100 ms against 10 ms.
+        assert!(
+            (l.wall_s.0 - 1.0).abs() < 1e-9 && (l.wall_s.1 - 1.0).abs() < 1e-9,
+            "{l:?}"
+        );
+        assert!((l.environment_s.0 - 0.1).abs() < 1e-9, "{l:?}");
+        assert!((l.environment_s.1 - 0.01).abs() < 1e-9, "{l:?}");
+        let md = markdown(&data);
+        assert!(
+            md.contains("### -j 1: like for like, `integration` against `integration-single` (1 tests that built an environment in both)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| environment (touch → ready) | 0.10 | 0.01 | 100.0 | 10.0 | 10.00× |"),
+            "{md}"
+        );
     }
 
     #[test]
