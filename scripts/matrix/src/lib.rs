@@ -25,7 +25,7 @@ pub mod sim;
 pub mod soak;
 pub mod stats;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
@@ -99,6 +99,13 @@ pub struct Args {
     /// Do not build anything before each run.
     #[arg(long)]
     pub no_build: bool,
+    /// Start the shared infrastructure (PostgreSQL with its initdb, Redis, DataStorage) cold in
+    /// every run, as CI does. By default the matrix keeps it warm between its own runs
+    /// (`DS_REUSE=1` under a key of its own, see scripts/ds-bootstrap) and stops it at the end,
+    /// so each run's fixed cost is what an edit-test cycle with `DS_REUSE=1` pays; a `DS_REUSE`
+    /// set in the matrix's environment is left to decide.
+    #[arg(long)]
+    pub cold: bool,
     /// Milliseconds between two /proc samples.
     #[arg(long, default_value_t = DEFAULT_SAMPLE_MS)]
     pub sample_ms: u64,
@@ -296,6 +303,44 @@ pub fn run(args: &Args) -> Result<(), Error> {
         common_args: common.clone(),
         runs: Vec::new(),
     };
+    let warm = warm_env(
+        args.cold,
+        std::env::var_os(REUSE_VAR).is_some(),
+        std::process::id(),
+    );
+    let result = run_all(args, &workspace, &target, &out, &common, &warm, &mut data);
+    if !warm.is_empty() {
+        stop_warm(&target, &warm);
+    }
+    result?;
+    let written = report::write_all(&data, &out)?;
+    eprintln!(
+        "matrix: wrote {}, {} and {}",
+        written.markdown.display(),
+        written.html.display(),
+        written.json.display()
+    );
+    let failing = data.runs.iter().filter(|r| r.failed()).count();
+    if failing > 0 {
+        return Err(Error::RunsFailed {
+            failing,
+            total: data.runs.len(),
+            report: written.markdown,
+        });
+    }
+    Ok(())
+}
+
+/// Every run of the matrix, each added to `data` (and the report rewritten) as it ends.
+fn run_all(
+    args: &Args,
+    workspace: &Path,
+    target: &Path,
+    out: &Path,
+    common: &[String],
+    warm: &[(String, String)],
+    data: &mut MatrixData,
+) -> Result<(), Error> {
     let total = args.repeat as usize * args.modes.len() * args.jobs.len();
     let procfs = procfs::ProcFs::system();
     let mut index = 0;
@@ -306,20 +351,21 @@ pub fn run(args: &Args) -> Result<(), Error> {
             for &jobs in &args.jobs {
                 index += 1;
                 if !args.no_build {
-                    build(args, &workspace, &common, &procfs)?;
+                    build(args, workspace, common, &procfs)?;
                 }
                 let spec = runner::RunSpec {
-                    workspace: workspace.clone(),
-                    target_dir: target.clone(),
+                    workspace: workspace.to_owned(),
+                    target_dir: target.to_owned(),
                     mode: mode.clone(),
                     jobs,
                     repeat,
-                    nextest_args: common.clone(),
+                    nextest_args: common.to_vec(),
                     sample_every: Duration::from_millis(args.sample_ms),
                     timeout: Duration::from_secs(args.run_timeout),
                     term_grace: process::TERM_GRACE,
                     drain: process::DRAIN_TIMEOUT,
                     label: format!("[{index}/{total}]"),
+                    env: warm.to_vec(),
                 };
                 let run = runner::run(&spec, &procfs)?;
                 let s = run.summary();
@@ -349,31 +395,75 @@ pub fn run(args: &Args) -> Result<(), Error> {
                 }
                 data.runs.push(run);
                 // Write after every run: an interrupted matrix still leaves a report.
-                report::write_all(&data, &out)?;
+                report::write_all(data, out)?;
             }
         }
     }
-    let written = report::write_all(&data, &out)?;
-    eprintln!(
-        "matrix: wrote {}, {} and {}",
-        written.markdown.display(),
-        written.html.display(),
-        written.json.display()
-    );
-    let failing = data.runs.iter().filter(|r| r.failed()).count();
-    if failing > 0 {
-        return Err(Error::RunsFailed {
-            failing,
-            total: data.runs.len(),
-            report: written.markdown,
-        });
-    }
     Ok(())
+}
+
+/// `DS_REUSE` as the setup script reads it (scripts/ds-bootstrap/src/reuse.rs).
+const REUSE_VAR: &str = "DS_REUSE";
+
+/// The environment that keeps the shared infrastructure warm between this matrix's runs: reuse
+/// under a key of this matrix process (another matrix, or the user's own warm set, is never
+/// handed over), with a lease of 10 minutes, so a matrix that is killed leaves nothing running
+/// for long. Empty when `--cold` asks for cold starts, or when the user's environment sets
+/// `DS_REUSE` (their choice then holds).
+fn warm_env(cold: bool, user_set: bool, pid: u32) -> Vec<(String, String)> {
+    if cold || user_set {
+        return Vec::new();
+    }
+    vec![
+        (REUSE_VAR.to_owned(), "1".to_owned()),
+        ("DS_REUSE_KEY".to_owned(), format!("matrix-{pid}")),
+        ("DS_REUSE_TTL".to_owned(), "600".to_owned()),
+    ]
+}
+
+/// Stops the warm set of [`warm_env`] (`ds-bootstrap stop-warm` with the same key); a failure
+/// is reported, not fatal: the lease ends it anyway.
+fn stop_warm(target: &Path, warm: &[(String, String)]) {
+    let binary = target.join("debug").join("ds-bootstrap");
+    let stopped = std::process::Command::new(&binary)
+        .arg("stop-warm")
+        .envs(warm.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .status();
+    match stopped {
+        Ok(status) if status.success() => {}
+        Ok(status) => eprintln!(
+            "matrix: {} stop-warm exited with {status}; the warm infrastructure stops when its 10-minute lease ends",
+            binary.display()
+        ),
+        Err(e) => eprintln!(
+            "matrix: could not run {} stop-warm ({e}); the warm infrastructure stops when its 10-minute lease ends",
+            binary.display()
+        ),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_keep_the_infrastructure_warm_unless_told_otherwise() {
+        let warm = warm_env(false, false, 42);
+        assert!(warm.contains(&("DS_REUSE".into(), "1".into())), "{warm:?}");
+        assert!(
+            warm.contains(&("DS_REUSE_KEY".into(), "matrix-42".into())),
+            "{warm:?}"
+        );
+        assert!(warm_env(true, false, 42).is_empty(), "--cold");
+        assert!(
+            warm_env(false, true, 42).is_empty(),
+            "the user's DS_REUSE decides"
+        );
+        let args = Args::try_parse_from(["matrix", "--cold"]).unwrap();
+        assert!(args.cold);
+        assert!(!Args::try_parse_from(["matrix"]).unwrap().cold);
+    }
 
     #[test]
     fn arguments_parse_and_pass_through() {

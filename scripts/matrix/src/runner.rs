@@ -48,6 +48,8 @@ pub struct RunSpec {
     pub drain: Duration,
     /// `[i/n]` for the progress line.
     pub label: String,
+    /// Extra environment of the nextest run (the warm infrastructure's `DS_REUSE` settings).
+    pub env: Vec<(String, String)>,
 }
 
 /// The `cargo nextest run` command line of a run.
@@ -157,6 +159,7 @@ pub fn run_argv(spec: &RunSpec, argv: &[String], procfs: &ProcFs) -> Result<RunD
             .args(args)
             .current_dir(&spec.workspace)
             .env("NEXTEST_EXPERIMENTAL_LIBTEST_JSON", "1")
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
@@ -449,6 +452,7 @@ mod tests {
             term_grace: process::TERM_GRACE,
             drain: process::DRAIN_TIMEOUT,
             label: "[1/1]".into(),
+            env: Vec::new(),
         };
         let argv = nextest_command(&spec).join(" ");
         assert_eq!(
@@ -486,6 +490,7 @@ mod tests {
             term_grace,
             drain,
             label: "[1/1]".into(),
+            env: Vec::new(),
         }
     }
 

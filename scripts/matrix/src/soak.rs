@@ -675,6 +675,8 @@ pub fn run(args: &SoakArgs) -> Result<(), Error> {
             term_grace: process::TERM_GRACE,
             drain: process::DRAIN_TIMEOUT,
             label: format!("[soak {i}/{}]", args.runs),
+            // Every soak run starts the infrastructure cold: the setup script is under test too.
+            env: Vec::new(),
         };
         let run = runner::run(&spec, &procfs)?;
         let rs = run.summary();
