@@ -365,7 +365,7 @@ impl Walker<'_> {
         if self.decoded.error.is_some() {
             return;
         }
-        let go_type = node.go_type(&self.structs);
+        let go_type = node.go_type(self.structs);
         self.decoded.error = Some(if self.fields.is_empty() {
             format!("json: cannot unmarshal {got} into Go value of type {go_type}")
         } else {
