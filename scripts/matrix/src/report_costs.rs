@@ -311,8 +311,16 @@ fn groups(runs: &[RunData]) -> Vec<Group<'_>> {
 
 /// The mean projected span of `runs` (each calibrated on its own) at `jobs` on `cores`, and
 /// the mean calibration residual.
-fn projected(runs: &[&RunData], jobs: u32, cores: u32) -> Option<(f64, f64)> {
-    let cal: Vec<sim::Calibrated> = runs.iter().filter_map(|r| sim::calibrate_run(r)).collect();
+fn projected(
+    runs: &[&RunData],
+    groups: &sim::TestGroups,
+    jobs: u32,
+    cores: u32,
+) -> Option<(f64, f64)> {
+    let cal: Vec<sim::Calibrated> = runs
+        .iter()
+        .filter_map(|r| sim::calibrate_run(r, groups))
+        .collect();
     let spans: Vec<f64> = cal.iter().map(|c| sim::project(c, jobs, cores)).collect();
     let residuals: Vec<f64> = cal.iter().map(|c| c.residual_s).collect();
     Some((stats::mean(&spans)?, stats::mean(&residuals)?))
@@ -346,8 +354,44 @@ fn mean_span(runs: &[&RunData]) -> Option<f64> {
 /// measured, on the same and on other core counts), and the projection of -j 12 to more
 /// cores.
 pub fn projection_tables(data: &MatrixData) -> Vec<Table> {
+    let config = std::fs::read_to_string(NEXTEST_CONFIG).ok();
+    projection_tables_with(data, config.as_deref())
+}
+
+/// Where the profiles' test groups are read from, relative to the workspace root the matrix
+/// runs in.
+const NEXTEST_CONFIG: &str = ".config/nextest.toml";
+
+/// [`projection_tables`] with the nextest configuration's text (None: not found).
+pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Table> {
     let groups = groups(&data.runs);
     let sources = sources(&groups);
+    // Each mode's test groups, and what the note says about them.
+    let mut group_notes: Vec<String> = Vec::new();
+    let mut test_groups: Vec<(String, sim::TestGroups)> = Vec::new();
+    for ((mode, _, _), _) in &groups {
+        if test_groups.iter().any(|(m, _)| m == mode) {
+            continue;
+        }
+        let parsed = match config {
+            None => Err(format!("{NEXTEST_CONFIG} not found")),
+            Some(text) => sim::TestGroups::from_config(text, mode),
+        };
+        match parsed {
+            Ok(g) => test_groups.push((mode.clone(), g)),
+            Err(e) => {
+                group_notes.push(format!("`{mode}`: its test groups are not modelled ({e})."));
+                test_groups.push((mode.clone(), sim::TestGroups::default()));
+            }
+        }
+    }
+    let groups_of = |mode: &str| {
+        test_groups
+            .iter()
+            .find(|(m, _)| m == mode)
+            .map(|(_, g)| g.clone())
+            .unwrap_or_default()
+    };
     let mut tables = Vec::new();
     let mut check = Vec::new();
     for ((mode, src_jobs, src_cores), src_runs) in sources.iter().map(|s| (&s.0, &s.1)) {
@@ -355,9 +399,10 @@ pub fn projection_tables(data: &MatrixData) -> Vec<Table> {
             if m2 != mode || (jobs == src_jobs && cores == src_cores) {
                 continue;
             }
-            let (Some((predicted, residual)), Some(measured)) =
-                (projected(src_runs, *jobs, *cores), mean_span(targets))
-            else {
+            let (Some((predicted, residual)), Some(measured)) = (
+                projected(src_runs, &groups_of(mode), *jobs, *cores),
+                mean_span(targets),
+            ) else {
                 continue;
             };
             check.push(vec![
@@ -373,7 +418,10 @@ pub fn projection_tables(data: &MatrixData) -> Vec<Table> {
     if !check.is_empty() {
         tables.push(Table {
             title: "Projection check: measured levels predicted by the simulation".into(),
-            note: "Test span (first test start to last test end), mean over repeats. Each prediction is calibrated on the mode's lowest -j measured on the source core count (runs under `taskset -c 0` count 1 core). Calibration residual: mean |simulated − measured| test duration left on the source run.".into(),
+            note: format!(
+                "Test span (first test start to last test end), mean over repeats. Each prediction is calibrated on the mode's lowest -j measured on the source core count (runs under `taskset -c 0` count 1 core), with the profile's test groups from {NEXTEST_CONFIG}. Calibration residual: mean |simulated − measured| test duration left on the source run.{}",
+                group_notes.iter().map(|n| format!(" {n}")).collect::<String>()
+            ),
             header: [
                 "mode",
                 "from → to (cores)",
@@ -397,7 +445,9 @@ pub fn projection_tables(data: &MatrixData) -> Vec<Table> {
         ];
         let spans: Vec<Option<f64>> = PROJECT_CORES
             .iter()
-            .map(|&target| projected(runs, PROJECT_JOBS, target).map(|(span, _)| span))
+            .map(|&target| {
+                projected(runs, &groups_of(mode), PROJECT_JOBS, target).map(|(span, _)| span)
+            })
             .collect();
         // Runs without phase records or CPU samples cannot be calibrated: no row.
         if spans.iter().all(Option::is_none) {

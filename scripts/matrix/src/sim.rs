@@ -17,6 +17,12 @@
 //! calibrated ([`calibrate`]) so that the simulation of the measured run, on its own cores and
 //! `-j`, reproduces every test's measured duration; the machine's other load during the run
 //! counts there as cores taken away. The calibrated tests are then replayed on other cores.
+//!
+//! nextest's test groups ([`TestGroups`], from the profile's overrides with a `test-group`) are
+//! part of the scheduling: a test whose group has `max-threads` tests running waits, and the
+//! next test in order that may start takes the free slot. The baseline runs its controller tests
+//! in a group of one; without it the simulation let them run side by side and predicted its
+//! -j 4 and -j 12 spans half as long as measured.
 
 use serde::Serialize;
 
@@ -31,6 +37,77 @@ pub struct SimTest {
     pub cpu_s: f64,
     /// Seconds it waits without needing a core.
     pub wait_s: f64,
+    /// Its nextest test group: (index, max-threads); None for the global pool only.
+    pub group: Option<(usize, u32)>,
+}
+
+/// A profile's test groups: the overrides that put tests in a group, in order (the first that
+/// selects a test wins, as in nextest), with each group's `max-threads`.
+#[derive(Clone, Debug, Default)]
+pub struct TestGroups {
+    /// (filter, group index, max-threads).
+    overrides: Vec<(crate::filterset::Filter, usize, u32)>,
+}
+
+impl TestGroups {
+    /// The groups of `profile` in a `.config/nextest.toml` text. An override whose filter the
+    /// matrix cannot evaluate, or a group without a numeric `max-threads`, is an error naming
+    /// it: a projection that silently ignored a group would be wrong without saying so.
+    pub fn from_config(config: &str, profile: &str) -> Result<TestGroups, String> {
+        let doc: toml_edit::DocumentMut = config
+            .parse()
+            .map_err(|e| format!("nextest config is not valid TOML: {e}"))?;
+        let limits = doc.get("test-groups");
+        let mut names: Vec<String> = Vec::new();
+        let mut overrides = Vec::new();
+        let tables = doc
+            .get("profile")
+            .and_then(|p| p.get(profile))
+            .and_then(|p| p.get("overrides"))
+            .and_then(|o| o.as_array_of_tables());
+        for table in tables.iter().flat_map(|t| t.iter()) {
+            let (Some(filter), Some(group)) = (
+                table.get("filter").and_then(|f| f.as_str()),
+                table.get("test-group").and_then(|g| g.as_str()),
+            ) else {
+                continue;
+            };
+            let max = limits
+                .and_then(|l| l.get(group))
+                .and_then(|g| g.get("max-threads"))
+                .and_then(|m| m.as_integer())
+                .and_then(|m| u32::try_from(m).ok())
+                .ok_or_else(|| {
+                    format!(
+                        "test group {group:?} of profile {profile:?} has no numeric max-threads under [test-groups]"
+                    )
+                })?;
+            let parsed = crate::filterset::Filter::parse(filter).map_err(|e| {
+                format!(
+                    "the test-group override {filter:?} of profile {profile:?}: {}",
+                    e.0
+                )
+            })?;
+            let index = match names.iter().position(|n| n == group) {
+                Some(i) => i,
+                None => {
+                    names.push(group.to_owned());
+                    names.len() - 1
+                }
+            };
+            overrides.push((parsed, index, max));
+        }
+        Ok(TestGroups { overrides })
+    }
+
+    /// The group of test `name` of nextest binary id `suite`.
+    pub fn of(&self, suite: &str, name: &str) -> Option<(usize, u32)> {
+        let id = crate::filterset::TestId::from_suite(suite, name);
+        self.overrides
+            .iter()
+            .find(|(f, _, _)| f.matches(&id))
+            .map(|&(_, g, m)| (g, m))
+    }
 }
 
 /// One simulated run.
@@ -58,13 +135,31 @@ pub fn simulate(tests: &[SimTest], jobs: u32, cores: f64) -> SimRun {
     let mut intervals = vec![(0.0, 0.0); tests.len()];
     // (test index, progress left: 1 → 0)
     let mut running: Vec<(usize, f64)> = Vec::new();
-    let mut next = 0usize;
+    // Not yet started, in start order.
+    let mut pending: std::collections::VecDeque<usize> = (0..tests.len()).collect();
     let mut now = 0.0f64;
     loop {
-        while running.len() < jobs && next < tests.len() {
-            intervals[next].0 = now;
-            running.push((next, 1.0));
-            next += 1;
+        // Each free slot goes to the first pending test whose group has room.
+        let mut i = 0;
+        while running.len() < jobs && i < pending.len() {
+            let t = pending[i];
+            let room = match tests[t].group {
+                None => true,
+                Some((g, max)) => {
+                    let in_group = running
+                        .iter()
+                        .filter(|&&(r, _)| tests[r].group.map(|x| x.0) == Some(g))
+                        .count();
+                    in_group < max.max(1) as usize
+                }
+            };
+            if room {
+                pending.remove(i);
+                intervals[t].0 = now;
+                running.push((t, 1.0));
+            } else {
+                i += 1;
+            }
         }
         // Tests with nothing to do end at once.
         running.retain(|&(i, _)| {
@@ -76,7 +171,7 @@ pub fn simulate(tests: &[SimTest], jobs: u32, cores: f64) -> SimRun {
             !empty
         });
         if running.is_empty() {
-            if next >= tests.len() {
+            if pending.is_empty() {
                 break;
             }
             continue;
@@ -149,14 +244,27 @@ pub fn water_fill(demands: &[f64], cores: f64) -> Vec<f64> {
 /// error per test (seconds): large when tests were faster than their CPU allows on those
 /// cores (e.g. a process computing on two cores at once).
 pub fn calibrate(cpus: &[f64], walls: &[f64], jobs: u32, cores: f64) -> (Vec<SimTest>, f64) {
+    calibrate_grouped(cpus, walls, &[], jobs, cores)
+}
+
+/// [`calibrate`] with each test's group (same order; an empty slice: no groups).
+pub fn calibrate_grouped(
+    cpus: &[f64],
+    walls: &[f64],
+    groups: &[Option<(usize, u32)>],
+    jobs: u32,
+    cores: f64,
+) -> (Vec<SimTest>, f64) {
     // Waits start at zero and grow by each test's shortfall: where a measurement fits several
     // waits (a test that ran CPU-bound, its duration its share of the cores whatever its
     // wait), the calibration keeps the least, the wait the measurement proves.
     let mut tests: Vec<SimTest> = cpus
         .iter()
-        .map(|&c| SimTest {
+        .enumerate()
+        .map(|(i, &c)| SimTest {
             cpu_s: c.max(0.0),
             wait_s: 0.0,
+            group: groups.get(i).copied().flatten(),
         })
         .collect();
     let mut error = f64::INFINITY;
@@ -183,6 +291,8 @@ pub struct RunInputs {
     pub cpus: Vec<f64>,
     /// Each test's measured duration, same order.
     pub walls: Vec<f64>,
+    /// Each test's nextest test group, same order.
+    pub groups: Vec<Option<(usize, u32)>>,
     /// The measured test span.
     pub span_s: f64,
     /// The cores the run had (its affinity).
@@ -194,7 +304,7 @@ pub struct RunInputs {
 
 /// The inputs of a measured run, or `None` when it lacks what the simulation needs (phase
 /// records, its CPU series, its core count).
-pub fn inputs_of(run: &RunData) -> Option<RunInputs> {
+pub fn inputs_of(run: &RunData, groups: &TestGroups) -> Option<RunInputs> {
     let cores = run.cores_allowed.or(run.cpu.map(|c| c.cores))?;
     if run.tests.is_empty() || run.phases.is_empty() || run.cpu_series.len() < 2 {
         return None;
@@ -203,6 +313,10 @@ pub fn inputs_of(run: &RunData) -> Option<RunInputs> {
     order.sort_by(|&a, &b| run.tests[a].start_s.total_cmp(&run.tests[b].start_s));
     let costs = costs::test_costs(run);
     let walls: Vec<f64> = order.iter().map(|&i| run.tests[i].duration_s()).collect();
+    let test_groups: Vec<Option<(usize, u32)>> = order
+        .iter()
+        .map(|&i| groups.of(&run.tests[i].suite, &run.tests[i].name))
+        .collect();
     let own: Vec<Option<f64>> = order.iter().map(|&i| costs[i].cpu_s).collect();
     let outside = costs::outside_cpu(run)?;
     let series_tests = {
@@ -249,6 +363,7 @@ pub fn inputs_of(run: &RunData) -> Option<RunInputs> {
     Some(RunInputs {
         cpus,
         walls,
+        groups: test_groups,
         span_s: stats::test_span_s(&run.tests),
         cores,
         others_cores: others_rate * f64::from(cores) / f64::from(machine_cores),
@@ -275,10 +390,16 @@ pub struct Calibrated {
 }
 
 /// Calibrates one measured run (see the module documentation).
-pub fn calibrate_run(run: &RunData) -> Option<Calibrated> {
-    let inputs = inputs_of(run)?;
+pub fn calibrate_run(run: &RunData, groups: &TestGroups) -> Option<Calibrated> {
+    let inputs = inputs_of(run, groups)?;
     let effective = (f64::from(inputs.cores) - inputs.others_cores).max(MIN_EFFECTIVE_CORES);
-    let (tests, residual_s) = calibrate(&inputs.cpus, &inputs.walls, run.jobs, effective);
+    let (tests, residual_s) = calibrate_grouped(
+        &inputs.cpus,
+        &inputs.walls,
+        &inputs.groups,
+        run.jobs,
+        effective,
+    );
     Some(Calibrated {
         tests,
         jobs: run.jobs,
@@ -301,11 +422,97 @@ mod tests {
         SimTest {
             cpu_s: s,
             wait_s: 0.0,
+            group: None,
         }
     }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-6
+    }
+
+    #[test]
+    fn a_test_group_of_one_runs_its_tests_one_at_a_time_and_others_take_the_free_slots() {
+        // Three 1 s sleepers in a group of one and one outside it, at -j 4 on 4 cores: the
+        // group's tests run one after the other (3 s), the outsider starts at once.
+        let serial = SimTest {
+            cpu_s: 0.0,
+            wait_s: 1.0,
+            group: Some((0, 1)),
+        };
+        let free = SimTest {
+            group: None,
+            ..serial
+        };
+        let run = simulate(&[serial, serial, free, serial], 4, 4.0);
+        assert!(close(run.span_s, 3.0), "{run:?}");
+        let starts: Vec<f64> = run.intervals.iter().map(|i| i.0).collect();
+        assert!(
+            close(starts[0], 0.0)
+                && close(starts[1], 1.0)
+                && close(starts[2], 0.0)
+                && close(starts[3], 2.0),
+            "{starts:?}"
+        );
+        // Without the group: all four at once.
+        let ungrouped = [free; 4];
+        assert!(close(simulate(&ungrouped, 4, 4.0).span_s, 1.0));
+    }
+
+    #[test]
+    fn test_groups_are_read_from_the_profiles_overrides() {
+        let config = r#"
+[test-groups]
+one = { max-threads = 1 }
+[profile.base]
+[[profile.base.overrides]]
+filter = "package(controllers) & binary(wfe) & not test(=free)"
+test-group = "one"
+[[profile.base.overrides]]
+filter = "all()"
+slow-timeout = "60s"
+"#;
+        let groups = TestGroups::from_config(config, "base").unwrap();
+        assert_eq!(groups.of("controllers::wfe", "lifecycle::a"), Some((0, 1)));
+        assert_eq!(groups.of("controllers::wfe", "free"), None);
+        assert_eq!(groups.of("fixtures::fixture", "x"), None);
+        // Another profile has none.
+        assert_eq!(
+            TestGroups::from_config(config, "other")
+                .unwrap()
+                .of("controllers::wfe", "a"),
+            None
+        );
+        // A group without max-threads, or a filter the matrix cannot evaluate, is named.
+        let missing = config.replace("one = { max-threads = 1 }", "");
+        let e = TestGroups::from_config(&missing, "base").unwrap_err();
+        assert!(e.contains("\"one\"") && e.contains("max-threads"), "{e}");
+        let odd = config.replace("not test(=free)", "rdeps(testinfra)");
+        let e = TestGroups::from_config(&odd, "base").unwrap_err();
+        assert!(e.contains("test-group override"), "{e}");
+    }
+
+    #[test]
+    fn the_workspaces_baseline_groups_can_be_evaluated() {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.config/nextest.toml"),
+        )
+        .unwrap();
+        let groups = TestGroups::from_config(&text, "integration-single").unwrap();
+        assert!(
+            groups
+                .of(
+                    "controllers::workflowexecution",
+                    "lifecycle::the_job_is_deleted_after_the_cooldown"
+                )
+                .is_some_and(|(_, max)| max == 1)
+        );
+        assert_eq!(
+            groups.of(
+                "controllers::workflowexecution",
+                "validation::an_unknown_engine_is_not_supported"
+            ),
+            None
+        );
     }
 
     #[test]
@@ -338,6 +545,7 @@ mod tests {
         let t = SimTest {
             cpu_s: 1.0,
             wait_s: 1.0,
+            group: None,
         };
         assert!(close(simulate(&[t, t], 2, 1.0).span_s, 2.0));
         // Four of them on 1 core: demand 2 cores, each gets a quarter: 4 s (the CPU bound).
@@ -346,6 +554,7 @@ mod tests {
         let sleeper = SimTest {
             cpu_s: 0.0,
             wait_s: 3.0,
+            group: None,
         };
         let run = simulate(&[sleeper, cpu_bound(1.0), cpu_bound(1.0)], 3, 1.0);
         assert!(
@@ -365,6 +574,7 @@ mod tests {
         let empty = SimTest {
             cpu_s: 0.0,
             wait_s: 0.0,
+            group: None,
         };
         let run = simulate(&[empty, cpu_bound(1.0)], 1, 1.0);
         assert_eq!(run.intervals[0], (0.0, 0.0));
@@ -389,26 +599,32 @@ mod tests {
             SimTest {
                 cpu_s: 0.5,
                 wait_s: 0.2,
+                group: None,
             },
             SimTest {
                 cpu_s: 0.1,
                 wait_s: 1.0,
+                group: None,
             },
             SimTest {
                 cpu_s: 0.3,
                 wait_s: 0.0,
+                group: None,
             },
             SimTest {
                 cpu_s: 0.2,
                 wait_s: 0.4,
+                group: None,
             },
             SimTest {
                 cpu_s: 0.05,
                 wait_s: 0.6,
+                group: None,
             },
             SimTest {
                 cpu_s: 0.4,
                 wait_s: 0.1,
+                group: None,
             },
         ];
         let measured = simulate(&truth, 1, 1.0);
