@@ -542,9 +542,8 @@ impl ApiServer {
     /// watch events), without the HTTP, TLS and JSON round trip. For a fixture that installs
     /// many objects while a test process builds its environment (the controllers' RBAC
     /// identities: about twenty creates, a third of the environment's start-up over HTTPS); a
-    /// test's own writes belong on a client, where the request log sees them. Returns the
-    /// kube's error for a create that fails (a kind this server does not serve is a 400 naming
-    /// it).
+    /// test's own writes belong on a client, where the request log sees them. A create that
+    /// fails returns kube's error for it (a kind this server does not serve is a 400 naming it).
     pub fn create_as_admin(&self, obj: Value, manager: &str) -> Result<(), crate::ApiError> {
         let api_version = obj
             .get("apiVersion")
