@@ -223,6 +223,18 @@ impl Catalog {
         self.by_path.get(&format!("{group}/{version}/{plural}"))
     }
 
+    /// The resource of kind `kind` served in `group`/`version` (what an object's `apiVersion`
+    /// and `kind` name).
+    pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&Arc<ResourceInfo>> {
+        self.group(group)?
+            .versions
+            .iter()
+            .find(|gv| gv.version == version)?
+            .resources
+            .iter()
+            .find(|r| r.kind == kind)
+    }
+
     /// The preferred served version of the resource whose store key is `group/plural`.
     pub fn by_store_key(&self, key: &str) -> Option<&Arc<ResourceInfo>> {
         let (group, plural) = key.split_once('/')?;

@@ -559,14 +559,7 @@ impl ApiServer {
             .rsplit_once('/')
             .unwrap_or(("", api_version.as_str()));
         let catalog = self.state.store.catalog();
-        let Some(info) = catalog.group(group).and_then(|g| {
-            g.versions
-                .iter()
-                .filter(|v| v.version == version)
-                .flat_map(|v| v.resources.iter())
-                .find(|r| r.kind == kind)
-                .cloned()
-        }) else {
+        let Some(info) = catalog.by_kind(group, version, &kind).cloned() else {
             return Err(crate::ApiError::bad_request(format!(
                 "this server serves no kind {kind:?} in {api_version:?}: check the object's apiVersion and kind"
             )));

@@ -54,15 +54,7 @@ impl Snapshot<'_> {
     /// The served resource of a paramKind (its version, its kind).
     fn param_resource(&self, pk: &ParamKind) -> Option<Arc<ResourceInfo>> {
         let (g, v) = pk.group_version();
-        self.catalog
-            .group(g)?
-            .versions
-            .iter()
-            .find(|gv| gv.version == v)?
-            .resources
-            .iter()
-            .find(|r| r.kind == pk.kind)
-            .cloned()
+        self.catalog.by_kind(g, v, &pk.kind).cloned()
     }
 }
 

@@ -281,18 +281,6 @@ pub struct LikeForLike {
     pub shared_cpu_s: f64,
 }
 
-/// Median of a non-empty list.
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 /// Each test that built an environment, by key: its costs over the runs.
 fn with_environment<'a>(
     runs: impl Iterator<Item = &'a RunData>,
@@ -335,11 +323,7 @@ pub fn like_for_like(
             .iter()
             .map(|k| {
                 let values: Vec<f64> = side[*k].iter().filter_map(f).collect();
-                if values.is_empty() {
-                    0.0
-                } else {
-                    median(&values)
-                }
+                stats::percentile(&values, 50.0).unwrap_or(0.0)
             })
             .sum::<f64>()
     };

@@ -8,6 +8,20 @@
 //! Anything else (regular expressions, `kind()`, `platform()`, `deps()`, `rdeps()`) makes the
 //! filter [`Unsupported`]: the caller then says that it could not tell, instead of guessing.
 
+/// The `[[profile.<profile>.overrides]]` tables of a parsed `.config/nextest.toml`, in order
+/// (nextest applies the first that selects a test); none when the profile has none.
+pub fn profile_overrides<'a>(
+    doc: &'a toml_edit::DocumentMut,
+    profile: &str,
+) -> impl Iterator<Item = &'a toml_edit::Table> {
+    doc.get("profile")
+        .and_then(|p| p.get(profile))
+        .and_then(|p| p.get("overrides"))
+        .and_then(|o| o.as_array_of_tables())
+        .into_iter()
+        .flat_map(|tables| tables.iter())
+}
+
 /// What a filter is evaluated against: one test of one binary.
 #[derive(Clone, Copy, Debug)]
 pub struct TestId<'a> {

@@ -60,12 +60,7 @@ impl TestGroups {
         let limits = doc.get("test-groups");
         let mut names: Vec<String> = Vec::new();
         let mut overrides = Vec::new();
-        let tables = doc
-            .get("profile")
-            .and_then(|p| p.get(profile))
-            .and_then(|p| p.get("overrides"))
-            .and_then(|o| o.as_array_of_tables());
-        for table in tables.iter().flat_map(|t| t.iter()) {
+        for table in crate::filterset::profile_overrides(&doc, profile) {
             let (Some(filter), Some(group)) = (
                 table.get("filter").and_then(|f| f.as_str()),
                 table.get("test-group").and_then(|g| g.as_str()),

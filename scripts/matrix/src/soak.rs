@@ -138,22 +138,17 @@ pub fn slow_timeout(
     let profiles = doc.get("profile");
     let of = |name: &str| profiles.and_then(|p| p.get(name));
     let mut overrides = Vec::new();
-    if let Some(tables) = of(profile)
-        .and_then(|p| p.get("overrides"))
-        .and_then(|o| o.as_array_of_tables())
-    {
-        for table in tables.iter() {
-            let (Some(filter), Some(item)) = (
-                table.get("filter").and_then(|f| f.as_str()),
-                table.get("slow-timeout"),
-            ) else {
-                continue;
-            };
-            overrides.push(TimeoutOverride {
-                filter: filter.to_owned(),
-                timeout: parse_slow_timeout(item, profile)?,
-            });
-        }
+    for table in crate::filterset::profile_overrides(&doc, profile) {
+        let (Some(filter), Some(item)) = (
+            table.get("filter").and_then(|f| f.as_str()),
+            table.get("slow-timeout"),
+        ) else {
+            continue;
+        };
+        overrides.push(TimeoutOverride {
+            filter: filter.to_owned(),
+            timeout: parse_slow_timeout(item, profile)?,
+        });
     }
     let item = of(profile)
         .and_then(|p| p.get("slow-timeout"))
