@@ -109,10 +109,17 @@ pub fn to_view(core: &Value, api_version: &str) -> Value {
             .map(|f| (*f, *f))
             .chain(RENAMED.iter().copied()),
     ));
-    // eventTime is required in events.k8s.io/v1 (no omitempty): an Event recorded through the
-    // core API without one shows it as null, as kube-apiserver does.
-    out.entry("eventTime").or_insert(Value::Null);
-    Value::Object(out)
+    // As kube encodes the converted Go struct: eventTime has no omitempty in events.k8s.io/v1,
+    // so an Event recorded through the core API without one shows it as null.
+    go_form(out, api_version)
+}
+
+/// A converted Event as its Go struct writes it: Go's field presence and order.
+fn go_form(map: Map<String, Value>, api_version: &str) -> Value {
+    let mut v = Value::Object(map);
+    crate::presence::apply(api_version, "Event", &mut v);
+    crate::order::canonical(&mut v, false);
+    v
 }
 
 /// An events.k8s.io/v1 Event in the stored core/v1 form; fields the view does not have are dropped.
@@ -127,7 +134,7 @@ pub fn to_core(view: &Value) -> Value {
             .map(|f| (*f, *f))
             .chain(RENAMED.iter().map(|(core, v1)| (*v1, *core))),
     ));
-    Value::Object(out)
+    go_form(out, "v1")
 }
 
 /// Renders a stored Event for `info` when `info` is the events.k8s.io view.

@@ -59,6 +59,7 @@ mod memory;
 mod meta;
 mod openapi;
 mod order;
+mod presence;
 mod printers;
 pub mod protobuf;
 mod registry;

@@ -1,7 +1,8 @@
 //! How bodies are encoded, as kube-apiserver's serializers do it: compact JSON ends with a
 //! newline (Go's json.Encoder), `?pretty=true` (and curl, Wget and browser User-Agents unless
 //! `pretty` says otherwise) gives two-space indented JSON without one, and `Accept:
-//! application/yaml` gives YAML.
+//! application/yaml` gives YAML. Built-in objects' keys come in their Go structs' order at every
+//! depth, map keys sorted, as `encoding/json` writes them.
 
 mod common;
 
@@ -87,4 +88,76 @@ async fn yaml_when_asked() {
     assert_eq!(r.headers["content-type"], "application/yaml");
     let v: Value = serde_saphyr::from_str(&r.text()).expect("YAML");
     assert_eq!(v["data"]["k"], "v");
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[tokio::test]
+async fn built_in_objects_keep_go_field_order_at_every_depth() {
+    let s = server().await;
+    // Written with every object's keys sorted (as k8s-openapi serializes): kube answers in the
+    // Go structs' order, defaulted fields in their places.
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"labels": {"tier": "web", "app": "d"}, "name": "d"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "d"}},
+            "template": {
+                "metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"image": "nginx", "name": "c",
+                    "ports": [{"containerPort": 80, "name": "http"}]}]}}}});
+    let path = "/apis/apps/v1/namespaces/default/deployments";
+    assert_eq!(send(&s, "POST", path, &deployment).await.code, 201);
+    let r = request(&s, "GET", &format!("{path}/d"), &[], "").await;
+    let v: Value = serde_json::from_str(&r.text()).expect("JSON");
+    assert_eq!(
+        keys(&v),
+        ["kind", "apiVersion", "metadata", "spec", "status"]
+    );
+    assert_eq!(
+        keys(&v["spec"]),
+        [
+            "replicas",
+            "selector",
+            "template",
+            "strategy",
+            "revisionHistoryLimit",
+            "progressDeadlineSeconds"
+        ]
+    );
+    assert_eq!(keys(&v["spec"]["strategy"]), ["type", "rollingUpdate"]);
+    let pod = &v["spec"]["template"]["spec"];
+    assert_eq!(
+        keys(pod),
+        [
+            "containers",
+            "restartPolicy",
+            "terminationGracePeriodSeconds",
+            "dnsPolicy",
+            "securityContext",
+            "schedulerName"
+        ]
+    );
+    assert_eq!(
+        keys(&pod["containers"][0]),
+        [
+            "name",
+            "image",
+            "ports",
+            "resources",
+            "terminationMessagePath",
+            "terminationMessagePolicy",
+            "imagePullPolicy"
+        ]
+    );
+    assert_eq!(
+        keys(&pod["containers"][0]["ports"][0]),
+        ["name", "containerPort", "protocol"]
+    );
+    assert_eq!(keys(&v["metadata"]["labels"]), ["app", "tier"]);
 }

@@ -53,10 +53,11 @@ async fn containers_merge_by_name_and_generation_moves() {
     assert_eq!(r.code, 200, "{}", r.body);
     assert_eq!(
         r.body["spec"]["template"]["spec"]["containers"],
-        // Each container carries kube's defaults (tests/defaulting.rs).
-        json!([{"name": "app", "image": "app:1", "imagePullPolicy": "IfNotPresent",
+        // Each container carries kube's defaults (tests/defaulting.rs) and Go's always-written
+        // `resources` struct.
+        json!([{"name": "app", "image": "app:1", "imagePullPolicy": "IfNotPresent", "resources": {},
                 "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"},
-               {"name": "side", "image": "side:2", "imagePullPolicy": "IfNotPresent",
+               {"name": "side", "image": "side:2", "imagePullPolicy": "IfNotPresent", "resources": {},
                 "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}])
     );
     assert_eq!(r.body["metadata"]["generation"], 2);
@@ -77,7 +78,9 @@ async fn status_conditions_merge_by_type() {
     assert_eq!(r.code, 200, "{}", r.body);
     assert_eq!(
         r.body["status"]["conditions"],
-        json!([{"type": "Available", "status": "True"}, {"type": "Progressing", "status": "True"}])
+        // DeploymentCondition's times are metav1.Time structs: unset, Go writes them as null.
+        json!([{"type": "Available", "status": "True", "lastUpdateTime": null, "lastTransitionTime": null},
+               {"type": "Progressing", "status": "True", "lastUpdateTime": null, "lastTransitionTime": null}])
     );
     // A status write leaves the generation alone.
     assert_eq!(r.body["metadata"]["generation"], 1);

@@ -17,7 +17,8 @@ use super::schema_types::{Cardinality, Field, Kind, Message, Presence, Special};
 /// must not exhaust the stack (kube's gogo unmarshaller has no limit; prost's default is 100).
 const MAX_DEPTH: usize = 100;
 /// The name of the message JSONSchemaProps unions hold.
-const SCHEMA_PROPS: &str = "apiextensions_apiserver/pkg/apis/apiextensions/v1.JsonSchemaProps";
+pub(super) const SCHEMA_PROPS: &str =
+    "apiextensions_apiserver/pkg/apis/apiextensions/v1.JsonSchemaProps";
 
 /// The message at `index`.
 fn message(index: usize) -> &'static Message {
@@ -25,7 +26,7 @@ fn message(index: usize) -> &'static Message {
 }
 
 /// The index of a message by name.
-fn index_of(name: &str) -> Option<usize> {
+pub(super) fn index_of(name: &str) -> Option<usize> {
     MESSAGES.binary_search_by(|m| m.name.cmp(name)).ok()
 }
 
@@ -526,6 +527,8 @@ fn decode_fields(
 fn present(f: &Field, value: Option<Value>, depth: usize) -> Result<Option<Value>, ProtoError> {
     Ok(match (f.presence, f.kind) {
         (Presence::Pointer, _) => value,
+        // Only ObjectMeta's creationTimestamp, a Time: zero is `null`.
+        (Presence::OmitZero, _) => value.filter(|v| !v.is_null()),
         (_, Kind::Msg(_)) => Some(match value {
             Some(v) => v,
             None => zero(f.kind, depth)?,

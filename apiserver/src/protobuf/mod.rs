@@ -12,6 +12,8 @@ mod codec;
 mod schema;
 mod schema_types;
 
+pub(crate) use schema_types::{Cardinality, Field, Kind, Message, Presence, Special};
+
 use prost::bytes::Buf;
 use prost::encoding::{WireType, decode_key, decode_varint, encode_key, encode_varint};
 use serde_json::{Map, Value};
@@ -57,6 +59,38 @@ pub fn message_for(api_version: &str, kind: &str) -> Option<usize> {
         .ok()
         .map(|i| schema::KINDS[i].2)
 }
+
+/// The message at `index` of the generated table (an index from [`message_for`] or a field's
+/// [`Kind::Msg`]).
+pub(crate) fn message(index: usize) -> &'static Message {
+    &schema::MESSAGES[index]
+}
+
+/// The field of `msg` that the JSON key `key` is, looking into inlined messages.
+pub(crate) fn json_field(msg: &'static Message, key: &str) -> Option<&'static Field> {
+    msg.fields.iter().find_map(|f| match f.kind {
+        Kind::Msg(i) if f.inline => json_field(message(i), key),
+        _ => (f.json == key).then_some(f),
+    })
+}
+
+/// apiextensions' JSONSchemaProps, which the schema-or-something messages hold.
+pub(crate) fn schema_props() -> &'static Message {
+    static INDEX: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| codec::index_of(codec::SCHEMA_PROPS))
+        .map(message)
+        .unwrap_or(&EMPTY)
+}
+
+/// What [`schema_props`] answers if the table lacked JSONSchemaProps (a generator bug the
+/// codec's tests catch): a message without fields, which orders nothing.
+static EMPTY: Message = Message {
+    name: "",
+    special: None,
+    fields: &[],
+    go_order: &[],
+};
 
 /// Whether objects of this apiVersion and kind can be served as protobuf.
 pub fn has_message(api_version: &str, kind: &str) -> bool {

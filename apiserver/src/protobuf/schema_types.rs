@@ -9,6 +9,9 @@ pub struct Message {
     pub special: Option<Special>,
     /// Its fields by tag; empty for a special message.
     pub fields: &'static [Field],
+    /// Its JSON field names in the Go struct's order, which is the order `encoding/json` writes
+    /// them in (an inlined struct's fields in its place; Go fields k8s-pb lacks included).
+    pub go_order: &'static [&'static str],
 }
 
 /// One field: its tag, JSON name, value type, cardinality and Go's JSON presence rule.
@@ -58,6 +61,8 @@ pub enum Presence {
     OmitEmpty,
     /// No `omitempty`: written always (zero when unset; `null` for an empty list or map).
     Always,
+    /// `omitzero` (a struct, `metav1.Time`): written unless it is the zero struct.
+    OmitZero,
 }
 
 /// Messages with a JSON form of their own.

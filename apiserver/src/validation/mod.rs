@@ -199,8 +199,9 @@ fn unknown_fields(unknown: &[String]) -> Vec<String> {
 /// Decodes a create or update body of a built-in type (kube's `transformDecodeError`: 400
 /// `ConfigMap in version "v1" cannot be handled as a ConfigMap: json: ...`), and applies
 /// `fieldValidation` to its unknown fields, which are dropped: Strict is a 400
-/// `strict decoding error: ...`, Warn returns them as warnings. Custom resources are left to
-/// their structural schema.
+/// `strict decoding error: ...`, Warn returns them as warnings. The decoded object then has the
+/// fields its Go struct writes back (`presence`). Custom resources are left to their structural
+/// schema.
 pub fn decode_body(
     info: &ResourceInfo,
     obj: &mut Value,
@@ -219,6 +220,7 @@ pub fn decode_body(
         )));
     }
     let listed = unknown_fields(&decoded.unknown);
+    crate::presence::apply(&info.api_version(), &info.kind, obj);
     match validation {
         FieldValidation::Strict if !listed.is_empty() => Err(crate::ApiError::bad_request(
             format!("strict decoding error: {}", listed.join(", ")),
@@ -239,6 +241,9 @@ pub fn decode_patched(
     use crate::store::FieldValidation;
     let patched = obj.to_string();
     let decoded = decode::decode(&info.api_version(), &info.kind, obj);
+    if decoded.error.is_none() {
+        crate::presence::apply(&info.api_version(), &info.kind, obj);
+    }
     let listed = unknown_fields(&decoded.unknown);
     let detail = match (decoded.error, validation) {
         (Some(error), _) => error,
