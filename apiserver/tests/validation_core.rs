@@ -1,6 +1,6 @@
 //! Validation of core/v1 types over HTTP, as kube's `pkg/apis/core/validation` words it: Events
 //! (lenient through core/v1, strict through events.k8s.io/v1), Namespaces, PodTemplates,
-//! ReplicationControllers, ResourceQuotas, LimitRanges and Endpoints — a 422 whose message and
+//! ReplicationControllers, ResourceQuotas, LimitRanges, Endpoints and Nodes — a 422 whose message and
 //! `details.causes` carry kube's field errors, a valid object accepted, and the rules of updates.
 
 mod common;
@@ -561,5 +561,72 @@ async fn endpoints() {
             "subsets[0].addresses[0].ip",
             "Invalid value: \"169.254.1.1\": may not be in the link-local range (169.254.0.0/16, fe80::/10)",
         )],
+    );
+}
+
+#[tokio::test]
+async fn nodes() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/nodes",
+        &json!({"metadata": {"name": "n1"}, "spec": {"taints": [
+            {"key": "k", "effect": "NoSchedule"}, {"key": "k", "effect": "NoSchedule"},
+            {"key": "j", "effect": "Sometimes"}], "podCIDRs": ["x"]}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Node",
+        "n1",
+        &[
+            (
+                "FieldValueDuplicate",
+                "metadata.taints[1]",
+                "Duplicate value: {\"Key\":\"k\",\"Value\":\"\",\"Effect\":\"NoSchedule\",\"TimeAdded\":null}: taints must be unique by key and effect pair",
+            ),
+            (
+                "FieldValueNotSupported",
+                "metadata.taints[2].effect",
+                "Unsupported value: \"Sometimes\": supported values: \"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\"",
+            ),
+            (
+                INVALID,
+                "spec.podCIDRs[0]",
+                "Invalid value: \"x\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+            ),
+        ],
+    );
+    let created = send(
+        &s,
+        "POST",
+        "/api/v1/nodes",
+        &json!({"metadata": {"name": "n1"}, "spec": {"providerID": "kind://n1",
+            "podCIDRs": ["10.0.0.0/24", "fd00::/64"], "taints": [{"key": "k", "effect": "NoSchedule"}]}}),
+    )
+    .await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    // The provider ID and pod CIDRs are fixed once set.
+    let mut changed = created.body.clone();
+    changed["spec"]["providerID"] = "kind://n2".into();
+    changed["spec"]["podCIDRs"] = json!(["10.0.1.0/24", "fd00::/64"]);
+    let r = send(&s, "PUT", "/api/v1/nodes/n1", &changed).await;
+    assert_invalid(
+        &r,
+        "Node",
+        "n1",
+        &[
+            (
+                "FieldValueForbidden",
+                "spec.podCIDRs",
+                "Forbidden: node updates may not change podCIDR except from \"\" to valid",
+            ),
+            (
+                "FieldValueForbidden",
+                "spec.providerID",
+                "Forbidden: node updates may not change providerID except from \"\" to valid",
+            ),
+        ],
     );
 }

@@ -265,13 +265,12 @@ fn key_usages_match_kubes_documentation() {
 /// The built-in types validated by ObjectMeta only (in `builtin_types()` order), as the README
 /// lists them. ServiceAccount has its name rule (`NameRule`) and nothing else, as in kube
 /// (`ValidateServiceAccount` checks ObjectMeta only).
-const OBJECT_META_ONLY: [&str; 29] = [
+const OBJECT_META_ONLY: [&str; 28] = [
     "admissionregistration.k8s.io/MutatingAdmissionPolicy",
     "admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
     "apps/ControllerRevision",
     "certificates.k8s.io/PodCertificateRequest",
     "core/ComponentStatus",
-    "core/Node",
     "core/ServiceAccount",
     "flowcontrol.apiserver.k8s.io/FlowSchema",
     "flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration",

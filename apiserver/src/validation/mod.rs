@@ -79,6 +79,7 @@ fn type_create(group: &str, kind: &str, obj: &Value, api_version: &str) -> Optio
         ("", "ResourceQuota") => core::quota::validate_resource_quota(obj),
         ("", "LimitRange") => core::quota::validate_limit_range(obj),
         ("", "Endpoints") => core::endpoints::validate(obj),
+        ("", "Node") => core::node::validate(obj),
         ("", "ReplicationController") => core::controller::validate_replication_controller(obj),
         ("", "ConfigMap") => core::configmap::validate(obj),
         ("", "Secret") => core::secret::validate(obj),
@@ -177,6 +178,12 @@ pub fn validate_update(
         ("", "Pod") => core::pod::validate_update(new, old),
         ("", "Service") => core::service::validate_update(new, old),
         ("", "ResourceQuota") => core::quota::validate_resource_quota_update(new, old),
+        // kube's Node strategy runs the create rules, then the update rules.
+        ("", "Node") => {
+            let mut both = core::node::validate(new);
+            both.extend(core::node::validate_update(new, old));
+            both
+        }
         ("apps", kind @ ("Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")) => {
             apps::validate_update(kind, new, old)
         }
@@ -214,8 +221,8 @@ pub fn validate_update(
 
 /// Validation of a `/status` write: kube's status strategies check ObjectMeta only for the
 /// types covered here (their status rules are not modelled), but a CertificateSigningRequest's
-/// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`) and a Namespace's phase
-/// (`ValidateNamespaceStatusUpdate`).
+/// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`), a Namespace's phase
+/// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists and a Node's update rules.
 pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = objectmeta::validate_update(new, old);
     match (info.group.as_str(), info.kind.as_str()) {
@@ -226,6 +233,7 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
         ("", "ResourceQuota") => {
             causes.extend(core::quota::validate_resource_quota_status_update(new));
         }
+        ("", "Node") => causes.extend(core::node::validate_update(new, old)),
         _ => {}
     }
     causes

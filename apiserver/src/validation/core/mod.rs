@@ -5,6 +5,7 @@ pub mod controller;
 pub mod endpoints;
 pub mod event;
 pub mod namespace;
+pub mod node;
 pub mod pod;
 pub mod podlogoptions;
 pub mod quota;
