@@ -200,14 +200,19 @@ pub async fn write(
     use crate::http as h;
     use crate::subresources::rmw::{self, Failed};
     let core = core_target(t);
+    // Validation reads the API the request came through (`validation::core::event`).
+    let through = |mut opts: crate::store::WriteOpts| {
+        opts.request_version = Some(info.api_version());
+        opts
+    };
     let w = match *req.method() {
         http::Method::POST => {
-            let opts = h::write_opts(q, &req, "CreateOptions", Vec::new())?;
+            let opts = through(h::write_opts(q, &req, "CreateOptions", Vec::new())?);
             let body = incoming(info, &h::read_object(req).await?)?;
             state.store.create(&core, body, &opts)?
         }
         http::Method::PUT => {
-            let opts = h::write_opts(q, &req, "UpdateOptions", Vec::new())?;
+            let opts = through(h::write_opts(q, &req, "UpdateOptions", Vec::new())?);
             let body = incoming(info, &h::read_object(req).await?)?;
             state.store.update(&core, sub, body, &opts)?
         }
@@ -218,7 +223,7 @@ pub async fn write(
                 ));
             }
             let kind = h::patch_kind(&req)?;
-            let opts = h::write_opts(q, &req, "PatchOptions", Vec::new())?;
+            let opts = through(h::write_opts(q, &req, "PatchOptions", Vec::new())?);
             let body = h::read_body(req).await?;
             rmw::retry_conflicts(|| {
                 let stored = rmw::read(&state.store, &core)?;

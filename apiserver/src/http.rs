@@ -965,6 +965,7 @@ pub(crate) fn write_opts(
         fields: Fields::Update(manager),
         user: req.extensions().get::<Arc<UserInfo>>().cloned(),
         authorizer: req.extensions().get::<AuthzSnapshot>().cloned(),
+        request_version: None,
     })
 }
 

@@ -149,10 +149,15 @@ impl ApiError {
     ) -> Self {
         // Go's `field.Error.Error()` is `<field>: <body>` even for the empty path
         // (`field.NewPath("")`), e.g. PodLogOptions' `: Forbidden: at most one of ...`.
-        let rendered: Vec<String> = causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect();
+        // Like `ErrorList.ToAggregate`, the message lists a repeated error once (the causes
+        // keep every one).
+        let mut rendered: Vec<String> = Vec::new();
+        for c in &causes {
+            let line = format!("{}: {}", c.field, c.message);
+            if !rendered.contains(&line) {
+                rendered.push(line);
+            }
+        }
         let list = match rendered.len() {
             0 => "[]".to_owned(),
             1 => rendered[0].clone(),

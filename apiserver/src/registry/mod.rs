@@ -9,7 +9,7 @@ mod configmap;
 mod ipalloc;
 mod namespace;
 mod other;
-mod pod;
+pub(crate) mod pod;
 mod secret;
 mod service;
 mod strategy;

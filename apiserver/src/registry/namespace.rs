@@ -1,5 +1,5 @@
-//! The Namespace strategy (`pkg/registry/core/namespace`): the `kubernetes` finalizer in
-//! `spec.finalizers` (which only the namespace controller changes), the `Active` phase, and the
+//! The Namespace strategy (`pkg/registry/core/namespace`): the `kubernetes` finalizer added to
+//! `spec.finalizers` on create (which only the namespace controller changes afterwards), the `Active` phase, and the
 //! `kubernetes.io/metadata.name` label (Canonicalize).
 
 use serde_json::{Value, json};
@@ -20,7 +20,20 @@ impl Strategy for Namespace {
     }
 
     fn prepare_for_create(&self, obj: &mut Value, _user: Option<&UserInfo>) {
-        obj["spec"] = json!({"finalizers": ["kubernetes"]});
+        // The client's finalizers stay (validation checks them); `kubernetes` is added unless
+        // listed already.
+        if !obj.get("spec").is_some_and(Value::is_object) {
+            obj["spec"] = json!({});
+        }
+        let spec = &mut obj["spec"];
+        if !spec.get("finalizers").is_some_and(Value::is_array) {
+            spec["finalizers"] = json!([]);
+        }
+        if let Some(list) = spec["finalizers"].as_array_mut()
+            && !list.iter().any(|f| f.as_str() == Some("kubernetes"))
+        {
+            list.push("kubernetes".into());
+        }
     }
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value, _sub: Sub) {

@@ -136,7 +136,11 @@ impl Store {
             causes.extend(schema.validate(&obj, None));
         }
         // The validation stage (kube's strategy Validate + ValidateObjectMeta).
-        causes.extend(validation::validate_create(&info, &obj));
+        causes.extend(validation::validate_create(
+            &info,
+            &obj,
+            opts.request_version.as_deref(),
+        ));
         warnings.extend(validation::warnings(&obj));
         let is_crd = *info.store_key() == *CRDS_KEY;
         let mut crd_infos = None;

@@ -69,6 +69,10 @@ pub struct WriteOpts {
     pub user: Option<Arc<UserInfo>>,
     /// The user's authorizer answers, for validating admission's `authorizer` variable.
     pub authorizer: Option<AuthzSnapshot>,
+    /// The apiVersion the request addressed when the written resource is stored as another's:
+    /// `events.k8s.io/v1` for a write through the events.k8s.io view of core Events (kube's
+    /// `RequestInfo` group and version, which Event validation reads). None: the resource's own.
+    pub request_version: Option<String>,
 }
 
 /// `DeleteOptions.propagationPolicy`: what happens to the dependents of a deleted object.

@@ -201,7 +201,13 @@ impl Store {
         causes.extend(if sub == Sub::Status {
             validation::validate_status_update(info, &new, &old.value)
         } else {
-            validation::validate_update(info, &new, &old.value, sub)
+            validation::validate_update(
+                info,
+                &new,
+                &old.value,
+                sub,
+                opts.request_version.as_deref(),
+            )
         });
         warnings.extend(validation::warnings(&new));
         let is_crd = *info.store_key() == *CRDS_KEY;

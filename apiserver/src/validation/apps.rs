@@ -28,11 +28,14 @@ pub const POD_MANAGEMENT_POLICIES: [&str; 2] = ["OrderedReady", "Parallel"];
 pub const UPDATE_STRATEGIES: [&str; 2] = ["OnDelete", "RollingUpdate"];
 
 /// A pod template of a workload: validated as a pod, its labels matched by `sel`, and
-/// `restartPolicy` Always (kube's `ValidatePodTemplateSpecForReplicaSet`).
+/// `restartPolicy` Always (kube's `ValidatePodTemplateSpecForReplicaSet`, and
+/// `ValidatePodTemplateSpecForRC` for ReplicationControllers, whose selector map is passed as
+/// `matchLabels`). `owner` names the kind in the `activeDeadlineSeconds` message.
 pub fn template_for_selector(
     spec: &Value,
     path: &str,
     sel: Option<&Value>,
+    owner: &str,
     causes: &mut Vec<Cause>,
 ) {
     let tpath = child(path, "template");
@@ -67,7 +70,7 @@ pub fn template_for_selector(
     {
         causes.push(field::forbidden(
             &child(&tpath, "spec.activeDeadlineSeconds"),
-            "activeDeadlineSeconds in ReplicaSet is not Supported",
+            &format!("activeDeadlineSeconds in {owner} is not Supported"),
         ));
     }
 }
@@ -111,7 +114,7 @@ pub fn validate(kind: &str, obj: &Value) -> Vec<Cause> {
             }
         }
     }
-    template_for_selector(spec, "spec", sel, &mut causes);
+    template_for_selector(spec, "spec", sel, "ReplicaSet", &mut causes);
     match kind {
         "Deployment" => {
             if let Some(strategy) = spec.get("strategy").filter(|s| !s.is_null()) {

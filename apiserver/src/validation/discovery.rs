@@ -14,8 +14,8 @@ pub const ADDRESS_TYPES: [&str; 3] = ["FQDN", "IPv4", "IPv6"];
 /// Port protocols, sorted as kube lists them.
 const PROTOCOLS: [&str; 3] = ["SCTP", "TCP", "UDP"];
 
-/// `ValidateNonSpecialIP`: an address a Service may route to.
-fn non_special_ip(ip: std::net::IpAddr, text: &str, path: &str) -> Vec<Cause> {
+/// `ValidateNonSpecialIP` of a parsed address: one a Service may route to (Endpoints use it too).
+pub(crate) fn non_special_ip(ip: std::net::IpAddr, text: &str, path: &str) -> Vec<Cause> {
     let mut causes = Vec::new();
     let (loopback, link_local, link_local_multicast) = match ip {
         std::net::IpAddr::V4(v4) => (

@@ -263,23 +263,15 @@ fn key_usages_match_kubes_documentation() {
 }
 
 /// The built-in types validated by ObjectMeta only (in `builtin_types()` order), as the README
-/// lists them. Namespace and ServiceAccount have their name rules (`NameRule`) and nothing else.
-const OBJECT_META_ONLY: [&str; 37] = [
+/// lists them. ServiceAccount has its name rule (`NameRule`) and nothing else, as in kube
+/// (`ValidateServiceAccount` checks ObjectMeta only).
+const OBJECT_META_ONLY: [&str; 28] = [
     "admissionregistration.k8s.io/MutatingAdmissionPolicy",
     "admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
     "apps/ControllerRevision",
     "certificates.k8s.io/PodCertificateRequest",
     "core/ComponentStatus",
-    "core/Endpoints",
-    "core/Event",
-    "core/LimitRange",
-    "core/Namespace",
-    "core/Node",
-    "core/PodTemplate",
-    "core/ReplicationController",
-    "core/ResourceQuota",
     "core/ServiceAccount",
-    "events.k8s.io/Event",
     "flowcontrol.apiserver.k8s.io/FlowSchema",
     "flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration",
     "networking.k8s.io/IPAddress",

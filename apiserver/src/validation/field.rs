@@ -84,6 +84,40 @@ pub fn go_json(v: &Value) -> String {
     escaped
 }
 
+/// The zero value of a Go string field, for [`go_struct`].
+pub const GO_EMPTY_STRING: Value = Value::String(String::new());
+
+/// Go's `json.Marshal` of one of kube's internal structs (`pkg/apis/core`), as a bad value of
+/// type struct prints: the internal types carry no JSON tags, so every field appears under its
+/// Go name, in declaration order, with its zero value when unset. `fields` lists
+/// `(Go name, JSON name of the versioned field, zero value)`.
+pub fn go_struct(v: &Value, fields: &[(&str, &str, Value)]) -> String {
+    let mut out = serde_json::Map::new();
+    for (go, json, zero) in fields {
+        let value = v.get(*json).filter(|x| !x.is_null()).unwrap_or(zero);
+        out.insert((*go).to_owned(), value.clone());
+    }
+    go_json(&Value::Object(out))
+}
+
+/// A `metav1.Time` or `metav1.MicroTime` as a bad value prints: Go's `time.Time.String()` of the
+/// decoded time (`2006-01-02 15:04:05.999999999 -0700 MST`), which kube-apiserver holds in UTC.
+/// Unparsable text is printed as it is (the decoder refuses it before validation).
+pub fn go_time(text: &str) -> String {
+    let Ok(ts) = text.parse::<jiff::Timestamp>() else {
+        return text.to_owned();
+    };
+    let mut out = ts.strftime("%Y-%m-%d %H:%M:%S").to_string();
+    let nanos = ts.subsec_nanosecond();
+    if nanos != 0 {
+        let fraction = format!("{nanos:09}");
+        out.push('.');
+        out.push_str(fraction.trim_end_matches('0'));
+    }
+    out.push_str(" +0000 UTC");
+    out
+}
+
 /// Go's `%q` of a string (JSON escaping is the same for the printable ASCII kube names use).
 pub fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()

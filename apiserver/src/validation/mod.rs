@@ -24,6 +24,7 @@ pub mod field;
 pub mod networking;
 pub mod objectmeta;
 pub mod others;
+pub mod quantity;
 pub mod rbac;
 pub mod selector;
 pub mod storage;
@@ -46,6 +47,9 @@ fn name_rule<'a>(info: &ResourceInfo, obj: &'a Value) -> NameRule<'a> {
                 .unwrap_or(""),
         },
         ("", "Namespace") => NameRule::Label,
+        // Events: kube's strategy checks ObjectMeta itself only for events.k8s.io/v1 writes
+        // (`core::event`); the generic store's check (`rest.BeforeCreate`) takes any path segment.
+        ("", "Event") | ("events.k8s.io", "Event") => NameRule::PathSegment,
         ("", "Service") => NameRule::Dns1035,
         // CSRs: `ValidateCertificateRequestName` accepts any name, so only the generic store's
         // `ValidatePathSegmentName` (rest.BeforeCreate) applies.
@@ -60,13 +64,23 @@ fn name_rule<'a>(info: &ResourceInfo, obj: &'a Value) -> NameRule<'a> {
 /// validation only; listed by a test). Reads `type_create`, the one list.
 #[cfg(test)]
 pub fn depth(group: &str, kind: &str) -> bool {
-    type_create(group, kind, &Value::Null).is_some()
+    type_create(group, kind, &Value::Null, "").is_some()
 }
 
 /// The type's own create rules (without ObjectMeta); None for a type without rules of its own.
-/// Every rule tolerates any JSON (`depth` calls them with null).
-fn type_create(group: &str, kind: &str, obj: &Value) -> Option<Vec<Cause>> {
+/// Every rule tolerates any JSON (`depth` calls them with null). `api_version` is the one the
+/// request came through (only Events' rules depend on it).
+fn type_create(group: &str, kind: &str, obj: &Value, api_version: &str) -> Option<Vec<Cause>> {
     Some(match (group, kind) {
+        ("", "Event") => core::event::validate(obj, api_version),
+        ("events.k8s.io", "Event") => core::event::validate(obj, "events.k8s.io/v1"),
+        ("", "Namespace") => core::namespace::validate(obj),
+        ("", "PodTemplate") => core::controller::validate_pod_template(obj),
+        ("", "ResourceQuota") => core::quota::validate_resource_quota(obj),
+        ("", "LimitRange") => core::quota::validate_limit_range(obj),
+        ("", "Endpoints") => core::endpoints::validate(obj),
+        ("", "Node") => core::node::validate(obj),
+        ("", "ReplicationController") => core::controller::validate_replication_controller(obj),
         ("", "ConfigMap") => core::configmap::validate(obj),
         ("", "Secret") => core::secret::validate(obj),
         ("", "Pod") => core::pod::validate(obj),
@@ -110,9 +124,27 @@ fn type_create(group: &str, kind: &str, obj: &Value) -> Option<Vec<Cause>> {
     })
 }
 
+/// Whether `info` is an Event (core/v1, or events.k8s.io/v1 when addressed directly).
+fn is_event(info: &ResourceInfo) -> bool {
+    info.kind == "Event" && matches!(info.group.as_str(), "" | "events.k8s.io")
+}
+
 /// Validation of a new object (`Validate` of its strategy plus `ValidateObjectMeta`).
-pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
-    let mut causes = type_create(&info.group, &info.kind, obj).unwrap_or_default();
+/// `request_version` is the apiVersion the request addressed when it is not `info`'s (an
+/// events.k8s.io/v1 write stored as a core Event).
+pub fn validate_create(
+    info: &ResourceInfo,
+    obj: &Value,
+    request_version: Option<&str>,
+) -> Vec<Cause> {
+    let version = request_version.map_or_else(|| info.api_version(), str::to_owned);
+    let mut causes = type_create(&info.group, &info.kind, obj, &version).unwrap_or_default();
+    // kube's generic store checks ObjectMeta only once the strategy's `Validate` passed
+    // (`rest.BeforeCreate`); the other types' strategies check it themselves with their own name
+    // rule, so only Events see the difference.
+    if is_event(info) && !causes.is_empty() {
+        return causes;
+    }
     causes.extend(objectmeta::validate(
         obj,
         info.namespaced,
@@ -127,14 +159,31 @@ pub fn validate_create(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
 /// whose `ValidatePodEphemeralContainersUpdate` checks the pod as on create and leaves the
 /// ephemeral containers' own rules to `crate::subresources`; every other pod update is
 /// `ValidatePodUpdate`.
-pub fn validate_update(info: &ResourceInfo, new: &Value, old: &Value, sub: Sub) -> Vec<Cause> {
+///
+/// `request_version` is as for `validate_create`.
+pub fn validate_update(
+    info: &ResourceInfo,
+    new: &Value,
+    old: &Value,
+    sub: Sub,
+    request_version: Option<&str>,
+) -> Vec<Cause> {
+    let version = request_version.map_or_else(|| info.api_version(), str::to_owned);
     let mut causes = objectmeta::validate_update(new, old);
     causes.extend(match (info.group.as_str(), info.kind.as_str()) {
+        ("", "Event") => core::event::validate_update(new, old, &version),
         ("", "ConfigMap") => core::configmap::validate_update(new, old),
         ("", "Secret") => core::secret::validate_update(new, old),
         ("", "Pod") if sub == Sub::EphemeralContainers => core::pod::validate(new),
         ("", "Pod") => core::pod::validate_update(new, old),
         ("", "Service") => core::service::validate_update(new, old),
+        ("", "ResourceQuota") => core::quota::validate_resource_quota_update(new, old),
+        // kube's Node strategy runs the create rules, then the update rules.
+        ("", "Node") => {
+            let mut both = core::node::validate(new);
+            both.extend(core::node::validate_update(new, old));
+            both
+        }
         ("apps", kind @ ("Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")) => {
             apps::validate_update(kind, new, old)
         }
@@ -165,20 +214,27 @@ pub fn validate_update(info: &ResourceInfo, new: &Value, old: &Value, sub: Sub) 
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
             rbac::validate_binding_update(new, old, true)
         }
-        (group, kind) => type_create(group, kind, new).unwrap_or_default(),
+        (group, kind) => type_create(group, kind, new, &version).unwrap_or_default(),
     });
     causes
 }
 
 /// Validation of a `/status` write: kube's status strategies check ObjectMeta only for the
 /// types covered here (their status rules are not modelled), but a CertificateSigningRequest's
-/// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`).
+/// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`), a Namespace's phase
+/// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists and a Node's update rules.
 pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = objectmeta::validate_update(new, old);
-    if (info.group.as_str(), info.kind.as_str())
-        == ("certificates.k8s.io", "CertificateSigningRequest")
-    {
-        causes.extend(certificates::validate_update(new, old, Sub::Status));
+    match (info.group.as_str(), info.kind.as_str()) {
+        ("certificates.k8s.io", "CertificateSigningRequest") => {
+            causes.extend(certificates::validate_update(new, old, Sub::Status));
+        }
+        ("", "Namespace") => causes.extend(core::namespace::validate_status_update(new)),
+        ("", "ResourceQuota") => {
+            causes.extend(core::quota::validate_resource_quota_status_update(new));
+        }
+        ("", "Node") => causes.extend(core::node::validate_update(new, old)),
+        _ => {}
     }
     causes
 }

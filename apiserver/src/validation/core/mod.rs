@@ -1,8 +1,14 @@
 //! Validation of the core (`v1`) group's types, one file per type family.
 
 pub mod configmap;
+pub mod controller;
+pub mod endpoints;
+pub mod event;
+pub mod namespace;
+pub mod node;
 pub mod pod;
 pub mod podlogoptions;
+pub mod quota;
 pub mod secret;
 pub mod service;
 pub mod volume;

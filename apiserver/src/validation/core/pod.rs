@@ -341,19 +341,24 @@ pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
     causes
 }
 
-/// `ValidatePodTemplateSpec` at `path` (`spec.template`): its labels, annotations and spec.
+/// `ValidatePodTemplateSpec` at `path` (`spec.template`): its labels and annotations (kube
+/// reports them at `<path>.labels`, without `metadata`, as the template's ObjectMeta is
+/// embedded in Go), its spec, and no ephemeral containers.
 pub fn validate_template(template: &Value, path: &str) -> Vec<Cause> {
-    let meta_path = child(path, "metadata");
     let meta = template.get("metadata").unwrap_or(&Value::Null);
-    let mut causes = objectmeta::labels(meta.get("labels"), &child(&meta_path, "labels"));
+    let mut causes = objectmeta::labels(meta.get("labels"), &child(path, "labels"));
     causes.extend(objectmeta::annotations(
         meta.get("annotations"),
-        &child(&meta_path, "annotations"),
+        &child(path, "annotations"),
     ));
-    causes.extend(validate_spec(
-        template.get("spec").unwrap_or(&Value::Null),
-        &child(path, "spec"),
-    ));
+    let spec = template.get("spec").unwrap_or(&Value::Null);
+    causes.extend(validate_spec(spec, &child(path, "spec")));
+    if !arr_of(spec, "ephemeralContainers").is_empty() {
+        causes.push(field::forbidden(
+            &child(path, "spec.ephemeralContainers"),
+            "ephemeral containers not allowed in pod template",
+        ));
+    }
     causes
 }
 

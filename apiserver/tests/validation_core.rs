@@ -1,0 +1,632 @@
+//! Validation of core/v1 types over HTTP, as kube's `pkg/apis/core/validation` words it: Events
+//! (lenient through core/v1, strict through events.k8s.io/v1), Namespaces, PodTemplates,
+//! ReplicationControllers, ResourceQuotas, LimitRanges, Endpoints and Nodes — a 422 whose message and
+//! `details.causes` carry kube's field errors, a valid object accepted, and the rules of updates.
+
+mod common;
+
+use common::{Raw, send};
+use serde_json::{Value, json};
+
+const NS: &str = "/api/v1/namespaces/default";
+const EVENTS: &str = "/api/v1/namespaces/default/events";
+const V1_EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
+
+async fn server() -> apiserver::ApiServer {
+    apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start")
+}
+
+/// Asserts a 422 about `kind` `name` whose causes are `causes` (`(reason, field, message)`), and
+/// whose message lists them as kube's `NewInvalid` does.
+fn assert_invalid(r: &Raw, kind: &str, name: &str, causes: &[(&str, &str, &str)]) {
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(r.body["reason"], "Invalid", "{}", r.body);
+    let got: Vec<(String, String, String)> = r.body["details"]["causes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let s = |f: &str| c[f].as_str().unwrap_or_default().to_owned();
+            (s("reason"), s("field"), s("message"))
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = causes
+        .iter()
+        .map(|(r, f, m)| ((*r).to_owned(), (*f).to_owned(), (*m).to_owned()))
+        .collect();
+    assert_eq!(got, want, "{}", r.body);
+    let mut lines: Vec<String> = Vec::new();
+    for (_, f, m) in causes {
+        let line = format!("{f}: {m}");
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    let list = if lines.len() == 1 {
+        lines[0].clone()
+    } else {
+        format!("[{}]", lines.join(", "))
+    };
+    assert_eq!(
+        r.body["message"],
+        format!("{kind} \"{name}\" is invalid: {list}"),
+        "{}",
+        r.body
+    );
+}
+
+const INVALID: &str = "FieldValueInvalid";
+const REQUIRED: &str = "FieldValueRequired";
+
+fn v1_event(name: &str) -> Value {
+    json!({
+        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": name},
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "regarding": {"kind": "Pod", "name": "web", "namespace": "default"},
+        "reason": "Started", "note": "container started", "type": "Normal", "action": "Start",
+        "reportingController": "example.com/ctl", "reportingInstance": "ctl-0",
+    })
+}
+
+#[tokio::test]
+async fn events_k8s_io_writes_are_strict() {
+    let s = server().await;
+    // What kube-rs' Recorder writes is accepted.
+    let ok = send(&s, "POST", V1_EVENTS, &v1_event("web.1")).await;
+    assert_eq!(ok.code, 201, "{}", ok.body);
+
+    let mut bad = v1_event("web.2");
+    bad["reportingInstance"] = "i".repeat(129).into();
+    bad.as_object_mut().map(|m| m.remove("action"));
+    bad["type"] = "Info".into();
+    bad["deprecatedCount"] = 3.into();
+    let r = send(&s, "POST", V1_EVENTS, &bad).await;
+    assert_invalid(
+        &r,
+        "Event",
+        "web.2",
+        &[
+            (
+                INVALID,
+                "reportingInstance",
+                "Invalid value: \"\": can have at most 128 characters",
+            ),
+            (REQUIRED, "action", "Required value"),
+            (
+                INVALID,
+                "type",
+                "Invalid value: \"\": has invalid value: Info",
+            ),
+            (INVALID, "count", "Invalid value: \"\": needs to be unset"),
+        ],
+    );
+
+    // events.k8s.io/v1 names are DNS subdomains; core/v1 takes any path segment.
+    let r = send(&s, "POST", V1_EVENTS, &v1_event("Web_3")).await;
+    assert_invalid(
+        &r,
+        "Event",
+        "Web_3",
+        &[(
+            INVALID,
+            "metadata.name",
+            "Invalid value: \"Web_3\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+        )],
+    );
+    let r = send(
+        &s,
+        "POST",
+        EVENTS,
+        &json!({"metadata": {"name": "Web_3"}, "involvedObject": {"kind": "Pod", "name": "web"},
+                "type": "Whatever", "count": 2, "message": "legacy"}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn core_events_get_the_legacy_rules() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        EVENTS,
+        &json!({"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "web",
+                "namespace": "other"}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Event",
+        "e",
+        &[(
+            INVALID,
+            "involvedObject.namespace",
+            "Invalid value: \"other\": does not match event.namespace",
+        )],
+    );
+    // A new-style Event (with an eventTime) names its reporter, even through core/v1.
+    let r = send(
+        &s,
+        "POST",
+        EVENTS,
+        &json!({"metadata": {"name": "e"}, "eventTime": "2026-01-01T00:00:00.000000Z",
+                "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default"},
+                "reportingComponent": "example.com/ctl", "reportingInstance": "i", "action": "A"}),
+    )
+    .await;
+    assert_invalid(&r, "Event", "e", &[(REQUIRED, "reason", "Required value")]);
+}
+
+#[tokio::test]
+async fn events_k8s_io_updates_change_only_the_series() {
+    let s = server().await;
+    let created = send(&s, "POST", V1_EVENTS, &v1_event("web.1")).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let mut changed = created.body.clone();
+    changed["note"] = "restarted".into();
+    changed["regarding"]["name"] = "db".into();
+    let r = send(&s, "PUT", &format!("{V1_EVENTS}/web.1"), &changed).await;
+    assert_invalid(
+        &r,
+        "Event",
+        "web.1",
+        &[
+            (
+                INVALID,
+                "involvedObject",
+                "Invalid value: {\"Kind\":\"Pod\",\"Namespace\":\"default\",\"Name\":\"db\",\"UID\":\"\",\"APIVersion\":\"\",\"ResourceVersion\":\"\",\"FieldPath\":\"\"}: field is immutable",
+            ),
+            (
+                INVALID,
+                "message",
+                "Invalid value: \"restarted\": field is immutable",
+            ),
+        ],
+    );
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{V1_EVENTS}/web.1"),
+        &json!({"series": {"count": 1}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Event",
+        "web.1",
+        &[
+            (
+                INVALID,
+                "series.count",
+                "Invalid value: \"\": should be at least 2",
+            ),
+            (REQUIRED, "series.lastObservedTime", "Required value"),
+        ],
+    );
+    // Through core/v1 the same change is allowed.
+    let mut core = send(&s, "GET", &format!("{EVENTS}/web.1"), &Value::Null)
+        .await
+        .body;
+    core["message"] = "restarted".into();
+    let r = send(&s, "PUT", &format!("{EVENTS}/web.1"), &core).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn namespace_finalizers_and_phase() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces",
+        &json!({"metadata": {"name": "fin"}, "spec": {"finalizers": ["mine"]}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Namespace",
+        "fin",
+        &[(
+            INVALID,
+            "spec.finalizers",
+            "Invalid value: \"mine\": name is neither a standard finalizer name nor is it fully qualified",
+        )],
+    );
+    let ok = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces",
+        &json!({"metadata": {"name": "fin"}, "spec": {"finalizers": ["example.com/x"]}}),
+    )
+    .await;
+    assert_eq!(ok.code, 201, "{}", ok.body);
+    assert_eq!(
+        ok.body["spec"]["finalizers"],
+        json!(["example.com/x", "kubernetes"])
+    );
+    // Update: a namespace not being deleted is Active.
+    let mut status = ok.body.clone();
+    status["status"]["phase"] = "Terminating".into();
+    let r = send(&s, "PUT", "/api/v1/namespaces/fin/status", &status).await;
+    assert_invalid(
+        &r,
+        "Namespace",
+        "fin",
+        &[(
+            INVALID,
+            "status.Phase",
+            "Invalid value: \"Terminating\": may only be 'Active' if `deletionTimestamp` is empty",
+        )],
+    );
+}
+
+fn pod_spec() -> Value {
+    json!({"containers": [{"name": "app", "image": "busybox"}]})
+}
+
+#[tokio::test]
+async fn pod_templates_are_validated_as_pod_templates() {
+    let s = server().await;
+    let path = format!("{NS}/podtemplates");
+    let r = send(
+        &s,
+        "POST",
+        &path,
+        &json!({"metadata": {"name": "t"}, "template": {"metadata": {"labels": {"a": "b c"}},
+                "spec": {"containers": []}}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "PodTemplate",
+        "t",
+        &[
+            (
+                INVALID,
+                "template.labels",
+                "Invalid value: \"b c\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+            ),
+            (REQUIRED, "template.spec.containers", "Required value"),
+        ],
+    );
+    let ok = send(
+        &s,
+        "POST",
+        &path,
+        &json!({"metadata": {"name": "t"}, "template": {"spec": pod_spec()}}),
+    )
+    .await;
+    assert_eq!(ok.code, 201, "{}", ok.body);
+    // Updates are checked the same way.
+    let mut changed = ok.body.clone();
+    changed["template"]["spec"]["ephemeralContainers"] =
+        json!([{"name": "dbg", "image": "busybox"}]);
+    let r = send(&s, "PUT", &format!("{path}/t"), &changed).await;
+    assert_invalid(
+        &r,
+        "PodTemplate",
+        "t",
+        &[(
+            "FieldValueForbidden",
+            "template.spec.ephemeralContainers",
+            "Forbidden: ephemeral containers not allowed in pod template",
+        )],
+    );
+}
+
+#[tokio::test]
+async fn replication_controllers() {
+    let s = server().await;
+    let path = format!("{NS}/replicationcontrollers");
+    let rc = |labels: Value| {
+        json!({"metadata": {"name": "rc"}, "spec": {"replicas": -1, "selector": {"app": "a"},
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec()}}})
+    };
+    let r = send(&s, "POST", &path, &rc(json!({"app": "b"}))).await;
+    assert_invalid(
+        &r,
+        "ReplicationController",
+        "rc",
+        &[
+            (
+                INVALID,
+                "spec.replicas",
+                "Invalid value: -1: must be greater than or equal to 0",
+            ),
+            (
+                INVALID,
+                "spec.template.metadata.labels",
+                "Invalid value: {\"app\":\"b\"}: `selector` does not match template `labels`",
+            ),
+        ],
+    );
+    let mut ok = rc(json!({"app": "a"}));
+    ok["spec"]["replicas"] = 1.into();
+    let created = send(&s, "POST", &path, &ok).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    // Unlike a ReplicaSet's, the selector may change; the template must still match it.
+    let mut moved = created.body.clone();
+    moved["spec"]["selector"] = json!({"app": "b"});
+    moved["spec"]["template"]["metadata"]["labels"] = json!({"app": "b"});
+    let r = send(&s, "PUT", &format!("{path}/rc"), &moved).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let mut never = r.body.clone();
+    never["spec"]["template"]["spec"]["restartPolicy"] = "Never".into();
+    let r = send(&s, "PUT", &format!("{path}/rc"), &never).await;
+    assert_invalid(
+        &r,
+        "ReplicationController",
+        "rc",
+        &[(
+            "FieldValueNotSupported",
+            "spec.template.spec.restartPolicy",
+            "Unsupported value: \"Never\": supported values: \"Always\"",
+        )],
+    );
+}
+
+#[tokio::test]
+async fn resource_quotas() {
+    let s = server().await;
+    let path = format!("{NS}/resourcequotas");
+    let r = send(
+        &s,
+        "POST",
+        &path,
+        &json!({"metadata": {"name": "q"}, "spec": {"hard": {"pods": "1500m", "foo": "1"},
+                "scopes": ["BestEffort", "NotBestEffort"]}}),
+    )
+    .await;
+    let scopes = "Invalid value: [\"BestEffort\",\"NotBestEffort\"]";
+    assert_invalid(
+        &r,
+        "ResourceQuota",
+        "q",
+        &[
+            (
+                INVALID,
+                "spec.hard[pods]",
+                "Invalid value: 1500m: must be an integer",
+            ),
+            (
+                INVALID,
+                "spec.hard[foo]",
+                "Invalid value: \"foo\": must be a standard resource type or fully qualified",
+            ),
+            (
+                INVALID,
+                "spec.hard[foo]",
+                "Invalid value: \"foo\": must be a standard resource for quota",
+            ),
+            (
+                INVALID,
+                "spec.scopes",
+                &format!("{scopes}: conflicting scopes"),
+            ),
+        ],
+    );
+    let created = send(
+        &s,
+        "POST",
+        &path,
+        &json!({"metadata": {"name": "q"}, "spec": {"hard": {"pods": "10", "cpu": "2"},
+                "scopes": ["NotBestEffort"]}}),
+    )
+    .await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    // Scopes are fixed once created.
+    let mut changed = created.body.clone();
+    changed["spec"]["scopes"] = json!(["Terminating"]);
+    let r = send(&s, "PUT", &format!("{path}/q"), &changed).await;
+    assert_invalid(
+        &r,
+        "ResourceQuota",
+        "q",
+        &[(
+            INVALID,
+            "spec.scopes",
+            "Invalid value: [\"Terminating\"]: field is immutable",
+        )],
+    );
+}
+
+#[tokio::test]
+async fn limit_ranges() {
+    let s = server().await;
+    let path = format!("{NS}/limitranges");
+    let r = send(
+        &s,
+        "POST",
+        &path,
+        &json!({"metadata": {"name": "l"}, "spec": {"limits": [
+            {"type": "Pod", "min": {"cpu": "2"}, "max": {"cpu": "1"}},
+            {"type": "Pod", "max": {"cpu": "1"}},
+            {"type": "PersistentVolumeClaim", "max": {"cpu": "1"}},
+        ]}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "LimitRange",
+        "l",
+        &[
+            (
+                INVALID,
+                "spec.limits[0].min[cpu]",
+                "Invalid value: 2: min value 2 is greater than max value 1",
+            ),
+            (
+                "FieldValueDuplicate",
+                "spec.limits[1].type",
+                "Duplicate value: \"Pod\"",
+            ),
+            (
+                REQUIRED,
+                "spec.limits[2].limits",
+                "Required value: either minimum or maximum storage value is required, but neither was provided",
+            ),
+        ],
+    );
+    let created = send(
+        &s,
+        "POST",
+        &path,
+        &json!({"metadata": {"name": "l"}, "spec": {"limits": [
+            {"type": "Container", "min": {"memory": "64Mi"}, "max": {"memory": "1Gi"}}]}}),
+    )
+    .await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    // Updates are checked the same way: a default above the max.
+    let mut changed = created.body.clone();
+    changed["spec"]["limits"][0]["default"] = json!({"memory": "2Gi"});
+    let r = send(&s, "PUT", &format!("{path}/l"), &changed).await;
+    assert_invalid(
+        &r,
+        "LimitRange",
+        "l",
+        &[(
+            INVALID,
+            "spec.limits[0].default[memory]",
+            "Invalid value: 1Gi: default value 2Gi is greater than max value 1Gi",
+        )],
+    );
+}
+
+#[tokio::test]
+async fn endpoints() {
+    let s = server().await;
+    let path = format!("{NS}/endpoints");
+    let r = send(
+        &s,
+        "POST",
+        &path,
+        &json!({"metadata": {"name": "e"}, "subsets": [
+            {"ports": [{"port": 80, "protocol": "TCP"}]},
+            {"addresses": [{"ip": "127.0.0.1"}], "notReadyAddresses": [{"ip": "10.0.0.1", "hostname": "A"}],
+             "ports": [{"name": "a", "port": 80, "protocol": "TCP"}, {"port": 70000, "protocol": "TCP"}]},
+        ]}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Endpoints",
+        "e",
+        &[
+            (
+                REQUIRED,
+                "subsets[0]",
+                "Required value: must specify `addresses` or `notReadyAddresses`",
+            ),
+            (
+                INVALID,
+                "subsets[1].addresses[0].ip",
+                "Invalid value: \"127.0.0.1\": may not be in the loopback range (127.0.0.0/8, ::1/128)",
+            ),
+            (
+                INVALID,
+                "subsets[1].notReadyAddresses[0].hostname",
+                "Invalid value: \"A\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+            ),
+            (REQUIRED, "subsets[1].ports[1].name", "Required value"),
+            (
+                INVALID,
+                "subsets[1].ports[1].port",
+                "Invalid value: 70000: must be between 1 and 65535, inclusive",
+            ),
+        ],
+    );
+    let created = send(
+        &s,
+        "POST",
+        &path,
+        &json!({"metadata": {"name": "e"}, "subsets": [
+            {"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80, "protocol": "TCP"}]}]}),
+    )
+    .await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let mut changed = created.body.clone();
+    changed["subsets"][0]["addresses"][0]["ip"] = "169.254.1.1".into();
+    let r = send(&s, "PUT", &format!("{path}/e"), &changed).await;
+    assert_invalid(
+        &r,
+        "Endpoints",
+        "e",
+        &[(
+            INVALID,
+            "subsets[0].addresses[0].ip",
+            "Invalid value: \"169.254.1.1\": may not be in the link-local range (169.254.0.0/16, fe80::/10)",
+        )],
+    );
+}
+
+#[tokio::test]
+async fn nodes() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/nodes",
+        &json!({"metadata": {"name": "n1"}, "spec": {"taints": [
+            {"key": "k", "effect": "NoSchedule"}, {"key": "k", "effect": "NoSchedule"},
+            {"key": "j", "effect": "Sometimes"}], "podCIDRs": ["x"]}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Node",
+        "n1",
+        &[
+            (
+                "FieldValueDuplicate",
+                "metadata.taints[1]",
+                "Duplicate value: {\"Key\":\"k\",\"Value\":\"\",\"Effect\":\"NoSchedule\",\"TimeAdded\":null}: taints must be unique by key and effect pair",
+            ),
+            (
+                "FieldValueNotSupported",
+                "metadata.taints[2].effect",
+                "Unsupported value: \"Sometimes\": supported values: \"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\"",
+            ),
+            (
+                INVALID,
+                "spec.podCIDRs[0]",
+                "Invalid value: \"x\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)",
+            ),
+        ],
+    );
+    let created = send(
+        &s,
+        "POST",
+        "/api/v1/nodes",
+        &json!({"metadata": {"name": "n1"}, "spec": {"providerID": "kind://n1",
+            "podCIDRs": ["10.0.0.0/24", "fd00::/64"], "taints": [{"key": "k", "effect": "NoSchedule"}]}}),
+    )
+    .await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    // The provider ID and pod CIDRs are fixed once set.
+    let mut changed = created.body.clone();
+    changed["spec"]["providerID"] = "kind://n2".into();
+    changed["spec"]["podCIDRs"] = json!(["10.0.1.0/24", "fd00::/64"]);
+    let r = send(&s, "PUT", "/api/v1/nodes/n1", &changed).await;
+    assert_invalid(
+        &r,
+        "Node",
+        "n1",
+        &[
+            (
+                "FieldValueForbidden",
+                "spec.podCIDRs",
+                "Forbidden: node updates may not change podCIDR except from \"\" to valid",
+            ),
+            (
+                "FieldValueForbidden",
+                "spec.providerID",
+                "Forbidden: node updates may not change providerID except from \"\" to valid",
+            ),
+        ],
+    );
+}
