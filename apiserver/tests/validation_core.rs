@@ -391,7 +391,7 @@ async fn resource_quotas() {
             (
                 INVALID,
                 "spec.hard[pods]",
-                "Invalid value: 1500m: must be an integer",
+                "Invalid value: \"1500m\": must be an integer",
             ),
             (
                 INVALID,
@@ -458,7 +458,7 @@ async fn limit_ranges() {
             (
                 INVALID,
                 "spec.limits[0].min[cpu]",
-                "Invalid value: 2: min value 2 is greater than max value 1",
+                "Invalid value: \"2\": min value 2 is greater than max value 1",
             ),
             (
                 "FieldValueDuplicate",
@@ -492,7 +492,7 @@ async fn limit_ranges() {
         &[(
             INVALID,
             "spec.limits[0].default[memory]",
-            "Invalid value: 1Gi: default value 2Gi is greater than max value 1Gi",
+            "Invalid value: \"1Gi\": default value 2Gi is greater than max value 1Gi",
         )],
     );
 }

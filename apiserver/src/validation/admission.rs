@@ -44,10 +44,10 @@ fn set<'a>(v: &'a Value, f: &str) -> Option<&'a Value> {
     v.get(f).filter(|v| !v.is_null())
 }
 
-/// Go's `%#v` of a string slice of the named element type `ty` (`[]string{"a", "b"}`).
-fn go_list(ty: &str, items: &[Value]) -> String {
-    let items: Vec<String> = items.iter().map(field::render).collect();
-    format!("[]{ty}{{{}}}", items.join(", "))
+/// A string slice as a bad value prints: Go's `json.Marshal` of it (`["a","b"]`), as
+/// `field.Error.ErrorBody` renders every composite value since 1.34.
+fn go_list(items: &[Value]) -> String {
+    field::go_json(&Value::Array(items.to_vec()))
 }
 
 fn has_wildcard(items: &[Value]) -> bool {
@@ -120,14 +120,14 @@ fn resources(items: &[Value], path: &str) -> Vec<Cause> {
     if items.len() > 1 && double {
         causes.push(selector::invalid_go(
             path,
-            &go_list("string", items),
+            &go_list(items),
             "if '*/*' is present, must not specify other resources",
         ));
     }
     if single && plain {
         causes.push(selector::invalid_go(
             path,
-            &go_list("string", items),
+            &go_list(items),
             "if '*' is present, must not specify other resources without subresources",
         ));
     }
@@ -145,7 +145,7 @@ fn rule_with_operations(rule: &Value, at: &str) -> Vec<Cause> {
     if ops.len() > 1 && has_wildcard(ops) {
         causes.push(selector::invalid_go(
             &ops_at,
-            &go_list("admissionregistration.OperationType", ops),
+            &go_list(ops),
             "if '*' is present, must not specify other operations",
         ));
     }
@@ -163,7 +163,7 @@ fn rule_with_operations(rule: &Value, at: &str) -> Vec<Cause> {
         if items.len() > 1 && has_wildcard(items) {
             causes.push(selector::invalid_go(
                 &f_at,
-                &go_list("string", items),
+                &go_list(items),
                 &format!("if '*' is present, must not specify other {what}"),
             ));
         }
@@ -331,7 +331,7 @@ fn admission_review_versions(versions: &[Value], path: &str) -> Vec<Cause> {
     if !recognized {
         causes.push(selector::invalid_go(
             path,
-            &go_list("string", versions),
+            &go_list(versions),
             &format!(
                 "must include at least one of {}",
                 ADMISSION_REVIEW_VERSIONS.join(", ")
@@ -802,7 +802,7 @@ fn validation_actions(actions: &[Value], at: &str) -> Vec<Cause> {
     if seen.contains("Deny") && seen.contains("Warn") {
         causes.push(selector::invalid_go(
             at,
-            &go_list("admissionregistration.ValidationAction", actions),
+            &go_list(actions),
             "must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)",
         ));
     }
@@ -869,7 +869,7 @@ mod tests {
         assert_eq!(
             messages(&resources(&items, "r")),
             vec![
-                "r: Invalid value: []string{\"*\", \"pods\"}: if '*' is present, must not specify other resources without subresources"
+                "r: Invalid value: [\"*\",\"pods\"]: if '*' is present, must not specify other resources without subresources"
             ]
         );
     }

@@ -106,7 +106,11 @@ fn metric_target(t: &Value, at: &str) -> Vec<Cause> {
         if let Some(q) = set(t, f)
             && !positive(q)
         {
-            causes.push(field::invalid(&child(at, f), q, "must be positive"));
+            causes.push(field::invalid_quantity(
+                &child(at, f),
+                q,
+                "must be positive",
+            ));
         }
     }
     if let Some(u) = set(t, "averageUtilization")
@@ -458,11 +462,12 @@ mod tests {
         );
         let hpa = json!({"spec": {"maxReplicas": 3, "scaleTargetRef": {"kind": "Deployment", "name": "d"},
             "metrics": [{"type": "External", "external": {"metric": {"name": "q"}, "target": {"type": "Value", "value": "0"}}}]}});
-        // kube prints the Quantity with Go's `%#v`; the field and the reason are what matter.
+        // The bad value is the *Quantity: Go's json.Marshal of it, its quoted canonical form.
         let causes = validate_hpa(&hpa);
-        assert_eq!(causes.len(), 1, "{:?}", messages(&causes));
-        assert_eq!(causes[0].field, "spec.metrics[0].external.target.value");
-        assert!(causes[0].message.ends_with(": must be positive"));
+        assert_eq!(
+            messages(&causes),
+            ["spec.metrics[0].external.target.value: Invalid value: \"0\": must be positive"]
+        );
     }
 
     #[test]

@@ -100,27 +100,38 @@ pub fn go_struct(v: &Value, fields: &[(&str, &str, Value)]) -> String {
     go_json(&Value::Object(out))
 }
 
-/// A `metav1.Time` or `metav1.MicroTime` as a bad value prints: Go's `time.Time.String()` of the
-/// decoded time (`2006-01-02 15:04:05.999999999 -0700 MST`), which kube-apiserver holds in UTC.
-/// Unparsable text is printed as it is (the decoder refuses it before validation).
-pub fn go_time(text: &str) -> String {
-    let Ok(ts) = text.parse::<jiff::Timestamp>() else {
-        return text.to_owned();
+/// A `metav1.Time` (`micro` false) or `metav1.MicroTime` as a bad value prints: Go's
+/// `json.Marshal` of it (both are json.Marshalers, so `ErrorBody` takes its JSON branch): the
+/// quoted RFC 3339 time in UTC, to the second or with six fractional digits, and `null` for the
+/// zero time. Unparsable text is printed quoted as it is (the decoder refuses it before
+/// validation).
+pub fn go_time(text: Option<&str>, micro: bool) -> String {
+    let Some(text) = text else {
+        return "null".into();
     };
-    let mut out = ts.strftime("%Y-%m-%d %H:%M:%S").to_string();
-    let nanos = ts.subsec_nanosecond();
-    if nanos != 0 {
-        let fraction = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(fraction.trim_end_matches('0'));
-    }
-    out.push_str(" +0000 UTC");
-    out
+    let Ok(ts) = text.parse::<jiff::Timestamp>() else {
+        return quote(text);
+    };
+    let format = if micro {
+        "%Y-%m-%dT%H:%M:%S%.6fZ"
+    } else {
+        "%Y-%m-%dT%H:%M:%SZ"
+    };
+    quote(&ts.strftime(format).to_string())
 }
 
 /// Go's `%q` of a string (JSON escaping is the same for the printable ASCII kube names use).
 pub fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
+}
+
+/// `field.Invalid` of a `resource.Quantity`: a json.Marshaler, so its quoted canonical form
+/// (`"1500m"`, `"1536Mi"`); a value that does not parse as a quantity prints as its JSON.
+pub fn invalid_quantity(path: &str, q: &Value, detail: &str) -> Cause {
+    match crate::validation::quantity::Quantity::parse(q) {
+        Some(parsed) => invalid_str(path, &parsed.canonical(), detail),
+        None => invalid(path, q, detail),
+    }
 }
 
 /// `field.Invalid`.

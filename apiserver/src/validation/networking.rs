@@ -406,12 +406,13 @@ fn ingress_tls(tls: &[Value], opts: IngressOptions) -> Vec<Cause> {
     causes
 }
 
-/// Go's `%#v` of an Ingress's `spec.rules` when there are none.
+/// An Ingress's `spec.rules` when there are none, as a bad value prints: Go's `json.Marshal`
+/// of the slice, `[]` when empty and `null` when unset.
 fn go_no_rules(spec: &Value) -> &'static str {
     if spec.get("rules").is_some_and(Value::is_array) {
-        "[]networking.IngressRule{}"
+        "[]"
     } else {
-        "[]networking.IngressRule(nil)"
+        "null"
     }
 }
 

@@ -220,14 +220,12 @@ pub fn validate_csi_driver(obj: &Value) -> Vec<Cause> {
     csi_driver_spec(obj)
 }
 
-/// Go's `%#v` of a CSIDriver's `volumeLifecycleModes`.
+/// A CSIDriver's `volumeLifecycleModes` as a bad value prints: Go's `json.Marshal` of the slice
+/// (`null` when unset).
 fn go_modes(modes: Option<&Value>) -> String {
-    match modes.and_then(Value::as_array) {
-        None => "[]storage.VolumeLifecycleMode(nil)".into(),
-        Some(m) => {
-            let items: Vec<String> = m.iter().map(field::render).collect();
-            format!("[]storage.VolumeLifecycleMode{{{}}}", items.join(", "))
-        }
+    match modes.filter(|m| m.is_array()) {
+        None => "null".into(),
+        Some(m) => field::go_json(m),
     }
 }
 
@@ -333,18 +331,46 @@ pub fn validate_volume_attachment(obj: &Value) -> Vec<Cause> {
     causes
 }
 
-/// `ValidateVolumeAttachmentUpdate`: the create rules and an immutable spec (kube prints the
-/// spec with Go's `%#v`; its JSON here).
+/// `ValidateVolumeAttachmentUpdate`: the create rules and an immutable spec.
 pub fn validate_volume_attachment_update(new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = validate_volume_attachment(new);
     if spec(new) != spec(old) {
         causes.push(selector::invalid_go(
             "spec",
-            &spec(new).to_string(),
+            &go_volume_attachment_spec(spec(new)),
             "field is immutable",
         ));
     }
     causes
+}
+
+/// The internal `storage.VolumeAttachmentSpec` as a bad value prints: Go's `json.Marshal` of a
+/// struct without JSON tags, so Go's field names with zero values when unset. An inline volume
+/// spec prints here in its versioned JSON form (kube's internal PersistentVolumeSpec would print
+/// under Go names).
+fn go_volume_attachment_spec(spec: &Value) -> String {
+    let source = spec.get("source").unwrap_or(&Value::Null);
+    let set = |v: &Value, f: &str| v.get(f).filter(|x| !x.is_null()).cloned();
+    let mut src = serde_json::Map::new();
+    src.insert(
+        "PersistentVolumeName".into(),
+        set(source, "persistentVolumeName").unwrap_or(Value::Null),
+    );
+    src.insert(
+        "InlineVolumeSpec".into(),
+        set(source, "inlineVolumeSpec").unwrap_or(Value::Null),
+    );
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "Attacher".into(),
+        set(spec, "attacher").unwrap_or(field::GO_EMPTY_STRING),
+    );
+    out.insert("Source".into(), Value::Object(src));
+    out.insert(
+        "NodeName".into(),
+        set(spec, "nodeName").unwrap_or(field::GO_EMPTY_STRING),
+    );
+    field::go_json(&Value::Object(out))
 }
 
 #[cfg(test)]
@@ -373,6 +399,20 @@ mod tests {
                 "spec.tokenRequests[0].expirationSeconds: Invalid value: 599: may not specify a duration less than 10 minutes",
                 "spec.tokenRequests[1].audience: Duplicate value: \"a\"",
                 "spec.tokenRequests[2].expirationSeconds: Invalid value: 4294967297: may not specify a duration larger than 2^32 seconds",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_changed_volume_attachment_spec_prints_as_the_internal_struct() {
+        let old = json!({"spec": {"attacher": "csi.example.com", "nodeName": "n1",
+            "source": {"persistentVolumeName": "pv"}}});
+        let mut new = old.clone();
+        new["spec"]["nodeName"] = json!("n2");
+        assert_eq!(
+            messages(&validate_volume_attachment_update(&new, &old)),
+            [
+                r#"spec: Invalid value: {"Attacher":"csi.example.com","Source":{"PersistentVolumeName":"pv","InlineVolumeSpec":null},"NodeName":"n2"}: field is immutable"#
             ]
         );
     }

@@ -187,8 +187,8 @@ fn render(field: &str, v: Option<&Value>) -> String {
     match field {
         "count" => v.and_then(Value::as_i64).unwrap_or(0).to_string(),
         "firstTimestamp" | "lastTimestamp" | "eventTime" => {
-            let text = v.and_then(Value::as_str).unwrap_or("0001-01-01T00:00:00Z");
-            field::go_time(text)
+            let text = v.filter(|t| !zero_time(Some(t))).and_then(Value::as_str);
+            field::go_time(text, field == "eventTime")
         }
         "involvedObject" => go_struct(v.unwrap_or(&Value::Null), &object_reference()),
         "related" => v.map_or("null".into(), |r| go_struct(r, &object_reference())),
@@ -336,8 +336,18 @@ mod tests {
     fn immutable_values_print_as_kube_prints_them() {
         assert_eq!(
             render("eventTime", Some(&json!("2026-01-01T00:00:00.500000Z"))),
-            "2026-01-01 00:00:00.5 +0000 UTC"
+            r#""2026-01-01T00:00:00.500000Z""#
         );
+        // metav1.MicroTime and Time are json.Marshalers: RFC 3339 in UTC, null when zero.
+        assert_eq!(
+            render("eventTime", Some(&json!("2026-01-01T01:00:00+01:00"))),
+            r#""2026-01-01T00:00:00.000000Z""#
+        );
+        assert_eq!(
+            render("firstTimestamp", Some(&json!("2026-01-01T00:00:07Z"))),
+            r#""2026-01-01T00:00:07Z""#
+        );
+        assert_eq!(render("lastTimestamp", None), "null");
         assert_eq!(
             render("involvedObject", Some(&json!({"kind": "Pod", "name": "p"}))),
             r#"{"Kind":"Pod","Namespace":"","Name":"p","UID":"","APIVersion":"","ResourceVersion":"","FieldPath":""}"#

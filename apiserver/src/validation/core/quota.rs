@@ -207,8 +207,12 @@ pub fn quantity_value(name: &str, value: &Value, path: &str) -> Vec<Cause> {
     }
     let integer = INTEGER_RESOURCES.contains(&name) || is_extended(name);
     if integer && q.milli_value() % 1000 != 0 {
-        // The bad value is the Quantity, printed by its String().
-        causes.push(invalid_go(path, &q.canonical(), "must be an integer"));
+        // The bad value is the Quantity, a json.Marshaler: its quoted canonical string.
+        causes.push(field::invalid_str(
+            path,
+            &q.canonical(),
+            "must be an integer",
+        ));
     }
     causes
 }
@@ -495,8 +499,9 @@ pub fn validate_limit_range(obj: &Value) -> Vec<Cause> {
                 q(&ratios, k),
             );
             let path = |list: &str| field::key(&child(&at, list), k);
+            // The bad value is a Quantity, a json.Marshaler: its quoted canonical string.
             let bad = |list: &str, value: &Quantity, detail: String| {
-                invalid_go(&path(list), &value.canonical(), &detail)
+                field::invalid_str(&path(list), &value.canonical(), &detail)
             };
             let gt = |a: &Option<Quantity>, b: &Option<Quantity>| match (a, b) {
                 (Some(a), Some(b)) => a.cmp(b) == Ordering::Greater,
@@ -670,7 +675,7 @@ mod tests {
         assert_eq!(
             messages(&validate_resource_quota(&rq)),
             vec![
-                "spec.hard[pods]: Invalid value: 1500m: must be an integer",
+                "spec.hard[pods]: Invalid value: \"1500m\": must be an integer",
                 "spec.hard[cpu]: Invalid value: \"-1\": must be greater than or equal to 0",
                 "spec.hard[foo]: Invalid value: \"foo\": must be a standard resource type or fully qualified",
                 "spec.hard[foo]: Invalid value: \"foo\": must be a standard resource for quota",
@@ -687,8 +692,8 @@ mod tests {
         assert_eq!(
             messages(&validate_limit_range(&lr)),
             vec![
-                "spec.limits[0].min[cpu]: Invalid value: 2: min value 2 is greater than max value 1",
-                "spec.limits[0].maxLimitRequestRatio[cpu]: Invalid value: 500m: ratio 500m is less than 1",
+                "spec.limits[0].min[cpu]: Invalid value: \"2\": min value 2 is greater than max value 1",
+                "spec.limits[0].maxLimitRequestRatio[cpu]: Invalid value: \"500m\": ratio 500m is less than 1",
             ]
         );
         let lr = json!({"spec": {"limits": [{"type": "Container",
@@ -696,7 +701,7 @@ mod tests {
         assert_eq!(
             messages(&validate_limit_range(&lr)),
             vec![
-                "spec.limits[0].maxLimitRequestRatio[cpu]: Invalid value: 20: ratio 20 is greater than max/min = 10.000000"
+                "spec.limits[0].maxLimitRequestRatio[cpu]: Invalid value: \"20\": ratio 20 is greater than max/min = 10.000000"
             ]
         );
     }

@@ -91,19 +91,26 @@ fn access_modes(modes: &[Value], path: &str) -> Vec<Cause> {
 /// `ValidatePositiveQuantityValue` of a quantity at `path`.
 fn positive_quantity(q: &Value, path: &str) -> Option<Cause> {
     let value = q.as_str().and_then(quantity_value).or_else(|| q.as_f64());
-    (value.unwrap_or(0.0) <= 0.0).then(|| field::invalid(path, q, NOT_POSITIVE))
+    (value.unwrap_or(0.0) <= 0.0).then(|| field::invalid_quantity(path, q, NOT_POSITIVE))
 }
 
-/// Go's `%#v` of a `core.ResourceList` that has no storage entry.
+/// A `core.ResourceList` as a bad value prints: Go's `json.Marshal` of the map (keys sorted,
+/// each Quantity in its canonical form), `null` when unset.
 fn go_resource_list(list: Option<&Map<String, Value>>) -> String {
-    match list {
-        None => "core.ResourceList(nil)".into(),
-        Some(m) if m.is_empty() => "core.ResourceList{}".into(),
-        Some(m) => {
-            let keys: Vec<String> = m.keys().map(|k| field::quote(k)).collect();
-            format!("core.ResourceList{{{}}}", keys.join(", "))
-        }
-    }
+    let Some(m) = list else {
+        return "null".into();
+    };
+    let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
+    sorted.sort_by_key(|(k, _)| *k);
+    let canonical: Map<String, Value> = sorted
+        .into_iter()
+        .map(|(k, v)| {
+            let q = crate::validation::quantity::Quantity::parse(v)
+                .map_or_else(|| v.clone(), |q| Value::String(q.canonical()));
+            (k.clone(), q)
+        })
+        .collect();
+    field::go_json(&Value::Object(canonical))
 }
 
 /// `validatePathNoBacksteps`: no `..` element.
@@ -625,7 +632,7 @@ mod tests {
             messages(&validate_pv(&pv)),
             vec![
                 "spec.capacity: Required value",
-                "spec.capacity: Unsupported value: core.ResourceList(nil): supported values: \"storage\"",
+                "spec.capacity: Unsupported value: null: supported values: \"storage\"",
                 "spec: Required value: must specify a volume type",
             ]
         );
