@@ -5,7 +5,7 @@
 //! `objectmeta` holds the rules every type shares; one module per group (`core/` with a file
 //! per type family, `admission`, `apps`, `autoscaling`, `batch`, `certificates` (and
 //! `trust_bundle`, its ClusterTrustBundles), `discovery`,
-//! `networking`, `rbac`,
+//! `networking`, `pod_certificate` (PodCertificateRequests), `rbac`,
 //! `storage`, `others`) holds the per-type rules. The entry points return `Cause`s for the 422
 //! Invalid answer; an empty list means valid.
 //!
@@ -24,6 +24,7 @@ pub mod field;
 pub mod networking;
 pub mod objectmeta;
 pub mod others;
+pub mod pod_certificate;
 pub mod quantity;
 pub mod rbac;
 pub mod selector;
@@ -47,6 +48,7 @@ fn name_rule<'a>(info: &ResourceInfo, obj: &'a Value) -> NameRule<'a> {
                 .unwrap_or(""),
         },
         ("", "Namespace") => NameRule::Label,
+        ("networking.k8s.io", "IPAddress") => NameRule::Ip,
         // Events: kube's strategy checks ObjectMeta itself only for events.k8s.io/v1 writes
         // (`core::event`); the generic store's check (`rest.BeforeCreate`) takes any path segment.
         ("", "Event") | ("events.k8s.io", "Event") => NameRule::PathSegment,
@@ -95,6 +97,16 @@ fn type_create(group: &str, kind: &str, obj: &Value, api_version: &str) -> Optio
         ("batch", "CronJob") => batch::validate_cronjob(obj),
         ("certificates.k8s.io", "CertificateSigningRequest") => certificates::validate(obj),
         ("certificates.k8s.io", "ClusterTrustBundle") => trust_bundle::validate(obj),
+        ("certificates.k8s.io", "PodCertificateRequest") => pod_certificate::validate(obj),
+        ("apps", "ControllerRevision") => apps::validate_controller_revision(obj),
+        ("node.k8s.io", "RuntimeClass") => others::validate_runtime_class(obj),
+        ("networking.k8s.io", "IPAddress") => networking::validate_ip_address(obj),
+        ("networking.k8s.io", "ServiceCIDR") => networking::validate_service_cidr(obj),
+        ("storage.k8s.io", "CSINode") => storage::validate_csi_node(obj),
+        ("storage.k8s.io", "CSIStorageCapacity") => storage::validate_csi_storage_capacity(obj),
+        ("storage.k8s.io", "VolumeAttributesClass") => {
+            storage::validate_volume_attributes_class(obj)
+        }
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => rbac::validate_role(obj),
         ("rbac.authorization.k8s.io", "RoleBinding") => rbac::validate_binding(obj, false),
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rbac::validate_binding(obj, true),
@@ -195,6 +207,22 @@ pub fn validate_update(
             certificates::validate_update(new, old, sub)
         }
         ("certificates.k8s.io", "ClusterTrustBundle") => trust_bundle::validate_update(new, old),
+        ("certificates.k8s.io", "PodCertificateRequest") => {
+            pod_certificate::validate_update(new, old)
+        }
+        ("apps", "ControllerRevision") => apps::validate_controller_revision_update(new, old),
+        ("node.k8s.io", "RuntimeClass") => others::validate_runtime_class_update(new, old),
+        ("networking.k8s.io", "IPAddress") => networking::validate_ip_address_update(new, old),
+        ("networking.k8s.io", "ServiceCIDR") => {
+            networking::validate_service_cidr_update(new, old)
+        }
+        ("storage.k8s.io", "CSINode") => storage::validate_csi_node_update(new, old),
+        ("storage.k8s.io", "CSIStorageCapacity") => {
+            storage::validate_csi_storage_capacity_update(new, old)
+        }
+        ("storage.k8s.io", "VolumeAttributesClass") => {
+            storage::validate_volume_attributes_class_update(new, old)
+        }
         ("networking.k8s.io", "Ingress") => networking::validate_ingress_update(new, old),
         ("networking.k8s.io", "IngressClass") => {
             networking::validate_ingress_class_update(new, old)
@@ -222,7 +250,9 @@ pub fn validate_update(
 /// Validation of a `/status` write: kube's status strategies check ObjectMeta only for the
 /// types covered here (their status rules are not modelled), but a CertificateSigningRequest's
 /// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`), a Namespace's phase
-/// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists and a Node's update rules.
+/// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists, a Node's update rules and
+/// a PodCertificateRequest's status rules (`ValidatePodCertificateRequestStatusUpdate`, which
+/// checks nothing more once ObjectMeta fails).
 pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = objectmeta::validate_update(new, old);
     match (info.group.as_str(), info.kind.as_str()) {
@@ -234,6 +264,9 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
             causes.extend(core::quota::validate_resource_quota_status_update(new));
         }
         ("", "Node") => causes.extend(core::node::validate_update(new, old)),
+        ("certificates.k8s.io", "PodCertificateRequest") if causes.is_empty() => {
+            causes.extend(pod_certificate::validate_status_update(new, old));
+        }
         _ => {}
     }
     causes
