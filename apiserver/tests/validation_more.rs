@@ -96,9 +96,21 @@ async fn pod_certificate_requests() {
         "PodCertificateRequest.certificates.k8s.io",
         "bad",
         &[
-            (INVALID, "spec.podName", "Invalid value: \"Web\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
-            (INVALID, "spec.serviceAccountUID", "Invalid value: \"\": must not be empty"),
-            (INVALID, "spec.maxExpirationSeconds", "Invalid value: 86401: must be in the range [3600, 86400]"),
+            (
+                INVALID,
+                "spec.podName",
+                "Invalid value: \"Web\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+            ),
+            (
+                INVALID,
+                "spec.serviceAccountUID",
+                "Invalid value: \"\": must not be empty",
+            ),
+            (
+                INVALID,
+                "spec.maxExpirationSeconds",
+                "Invalid value: 86401: must be in the range [3600, 86400]",
+            ),
         ],
     );
     let path = format!("{PCRS}/ok");
@@ -108,11 +120,18 @@ async fn pod_certificate_requests() {
     changed["spec"]["nodeName"] = "node-2".into();
     let r = replace(&s, &path, &stored, changed).await;
     assert_eq!(r.code, 422, "{}", r.body);
-    assert_eq!(r.body["details"]["causes"][0]["field"], "spec", "{}", r.body);
-    let message = r.body["details"]["causes"][0]["message"].as_str().unwrap_or("");
+    assert_eq!(
+        r.body["details"]["causes"][0]["field"], "spec",
+        "{}",
+        r.body
+    );
+    let message = r.body["details"]["causes"][0]["message"]
+        .as_str()
+        .unwrap_or("");
     assert!(
-        message.starts_with("Invalid value: {\"SignerName\":\"example.com/signer\",\"PodName\":\"web\"")
-            && message.ends_with(": field is immutable"),
+        message.starts_with(
+            "Invalid value: {\"SignerName\":\"example.com/signer\",\"PodName\":\"web\""
+        ) && message.ends_with(": field is immutable"),
         "{message}"
     );
     // /status accepts only the terminal conditions.
@@ -145,7 +164,11 @@ async fn controller_revisions() {
         "bad",
         &[
             (REQUIRED, "data", "Required value: data is mandatory"),
-            (INVALID, "revision", "Invalid value: -1: must be greater than or equal to 0"),
+            (
+                INVALID,
+                "revision",
+                "Invalid value: -1: must be greater than or equal to 0",
+            ),
         ],
     );
     let good = json!({"apiVersion": "apps/v1", "kind": "ControllerRevision",
@@ -157,7 +180,11 @@ async fn controller_revisions() {
         &replace(&s, &format!("{REVISIONS}/web-1"), &stored, changed).await,
         "ControllerRevision.apps",
         "web-1",
-        &[(INVALID, "data", "Invalid value: {\"spec\":{\"a\":2}}: field is immutable")],
+        &[(
+            INVALID,
+            "data",
+            "Invalid value: {\"spec\":{\"a\":2}}: field is immutable",
+        )],
     );
 }
 
@@ -202,7 +229,11 @@ async fn runtime_classes() {
         &replace(&s, &format!("{RUNTIME_CLASSES}/gvisor"), &stored, changed).await,
         "RuntimeClass.node.k8s.io",
         "gvisor",
-        &[(INVALID, "handler", "Invalid value: \"kata\": field is immutable")],
+        &[(
+            INVALID,
+            "handler",
+            "Invalid value: \"kata\": field is immutable",
+        )],
     );
 }
 
@@ -225,9 +256,17 @@ async fn ip_addresses() {
         "IPAddress.networking.k8s.io",
         "2001:DB8::1",
         &[
-            (INVALID, "spec.parentRef.resource", "Invalid value: \"a/b\": may not contain '/'"),
+            (
+                INVALID,
+                "spec.parentRef.resource",
+                "Invalid value: \"a/b\": may not contain '/'",
+            ),
             (REQUIRED, "spec.parentRef.name", "Required value"),
-            (INVALID, "metadata.name", "Invalid value: \"2001:DB8::1\": must be in canonical form (\"2001:db8::1\")"),
+            (
+                INVALID,
+                "metadata.name",
+                "Invalid value: \"2001:DB8::1\": must be in canonical form (\"2001:db8::1\")",
+            ),
         ],
     );
     // An IPv6 name in canonical form is a valid name (not a DNS subdomain).
@@ -238,7 +277,11 @@ async fn ip_addresses() {
         &replace(&s, &format!("{IP_ADDRESSES}/2001:db8::1"), &stored, changed).await,
         "IPAddress.networking.k8s.io",
         "2001:db8::1",
-        &[(INVALID, "spec.parentRef", "Invalid value: {\"Group\":\"\",\"Resource\":\"services\",\"Namespace\":\"default\",\"Name\":\"other\"}: field is immutable")],
+        &[(
+            INVALID,
+            "spec.parentRef",
+            "Invalid value: {\"Group\":\"\",\"Resource\":\"services\",\"Namespace\":\"default\",\"Name\":\"other\"}: field is immutable",
+        )],
     );
 }
 
@@ -250,18 +293,42 @@ async fn service_cidrs() {
             "metadata": {"name": name}, "spec": {"cidrs": cidrs}})
     };
     assert_invalid(
-        &send(&s, "POST", SERVICE_CIDRS, &cidr("two", json!(["10.0.0.0/16", "10.1.0.0/16"]))).await,
+        &send(
+            &s,
+            "POST",
+            SERVICE_CIDRS,
+            &cidr("two", json!(["10.0.0.0/16", "10.1.0.0/16"])),
+        )
+        .await,
         "ServiceCIDR.networking.k8s.io",
         "two",
-        &[(INVALID, "spec.cidrs", "Invalid value: {\"CIDRs\":[\"10.0.0.0/16\",\"10.1.0.0/16\"]}: may specify no more than one IP for each IP family, i.e 192.168.0.0/24 and 2001:db8::/64")],
+        &[(
+            INVALID,
+            "spec.cidrs",
+            "Invalid value: {\"CIDRs\":[\"10.0.0.0/16\",\"10.1.0.0/16\"]}: may specify no more than one IP for each IP family, i.e 192.168.0.0/24 and 2001:db8::/64",
+        )],
     );
     assert_invalid(
-        &send(&s, "POST", SERVICE_CIDRS, &cidr("odd", json!(["10.0.0.1/16", "2001:DB8::/64"]))).await,
+        &send(
+            &s,
+            "POST",
+            SERVICE_CIDRS,
+            &cidr("odd", json!(["10.0.0.1/16", "2001:DB8::/64"])),
+        )
+        .await,
         "ServiceCIDR.networking.k8s.io",
         "odd",
         &[
-            (INVALID, "spec.cidrs[0]", "Invalid value: \"10.0.0.1/16\": must not have bits set beyond the prefix length"),
-            (INVALID, "spec.cidrs[1]", "Invalid value: \"2001:DB8::/64\": must be in canonical form (\"2001:db8::/64\")"),
+            (
+                INVALID,
+                "spec.cidrs[0]",
+                "Invalid value: \"10.0.0.1/16\": must not have bits set beyond the prefix length",
+            ),
+            (
+                INVALID,
+                "spec.cidrs[1]",
+                "Invalid value: \"2001:DB8::/64\": must be in canonical form (\"2001:db8::/64\")",
+            ),
         ],
     );
     let stored = create(&s, SERVICE_CIDRS, &cidr("extra", json!(["10.96.0.0/16"]))).await;
@@ -271,7 +338,11 @@ async fn service_cidrs() {
         &replace(&s, &format!("{SERVICE_CIDRS}/extra"), &stored, changed).await,
         "ServiceCIDR.networking.k8s.io",
         "extra",
-        &[(INVALID, "spec.cidrs", "Invalid value: [\"10.96.0.0/16\",\"fd00::/108\"]: field is immutable")],
+        &[(
+            INVALID,
+            "spec.cidrs",
+            "Invalid value: [\"10.96.0.0/16\",\"fd00::/108\"]: field is immutable",
+        )],
     );
 }
 
@@ -291,9 +362,17 @@ async fn csi_nodes() {
         "CSINode.storage.k8s.io",
         "bad",
         &[
-            (INVALID, "spec.drivers[0].allocatable.count", "Invalid value: -1: must be greater than or equal to 0"),
+            (
+                INVALID,
+                "spec.drivers[0].allocatable.count",
+                "Invalid value: -1: must be greater than or equal to 0",
+            ),
             (REQUIRED, "spec.drivers[1].nodeID", "Required value"),
-            (DUPLICATE, "spec.drivers[1].name", "Duplicate value: \"csi.example.com\""),
+            (
+                DUPLICATE,
+                "spec.drivers[1].name",
+                "Duplicate value: \"csi.example.com\"",
+            ),
             (DUPLICATE, "spec.drivers[1]", "Duplicate value: \"zone\""),
         ],
     );
@@ -312,7 +391,11 @@ async fn csi_nodes() {
         &replace(&s, &format!("{CSI_NODES}/node-1"), &r.body, changed).await,
         "CSINode.storage.k8s.io",
         "node-1",
-        &[(INVALID, "spec.drivers", "Invalid value: {\"Name\":\"csi.example.com\",\"NodeID\":\"n2\",\"TopologyKeys\":null,\"Allocatable\":null}: field is immutable")],
+        &[(
+            INVALID,
+            "spec.drivers",
+            "Invalid value: {\"Name\":\"csi.example.com\",\"NodeID\":\"n2\",\"TopologyKeys\":null,\"Allocatable\":null}: field is immutable",
+        )],
     );
 }
 
@@ -326,8 +409,16 @@ async fn csi_storage_capacities() {
         "CSIStorageCapacity.storage.k8s.io",
         "bad",
         &[
-            (INVALID, "storageClassName", "Invalid value: \"Fast\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
-            (INVALID, "capacity", "Invalid value: \"-1Gi\": must be greater than or equal to 0"),
+            (
+                INVALID,
+                "storageClassName",
+                "Invalid value: \"Fast\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+            ),
+            (
+                INVALID,
+                "capacity",
+                "Invalid value: \"-1Gi\": must be greater than or equal to 0",
+            ),
         ],
     );
     let good = json!({"apiVersion": "storage.k8s.io/v1", "kind": "CSIStorageCapacity",
@@ -341,7 +432,11 @@ async fn csi_storage_capacities() {
         &replace(&s, &format!("{CAPACITIES}/cap"), &stored, changed).await,
         "CSIStorageCapacity.storage.k8s.io",
         "cap",
-        &[(INVALID, "storageClassName", "Invalid value: \"slow\": field is immutable")],
+        &[(
+            INVALID,
+            "storageClassName",
+            "Invalid value: \"slow\": field is immutable",
+        )],
     );
 }
 
@@ -356,7 +451,11 @@ async fn volume_attributes_classes() {
         "bad",
         &[
             (REQUIRED, "driverName", "Required value"),
-            (REQUIRED, "parameters", "Required value: must contain at least one key/value pair"),
+            (
+                REQUIRED,
+                "parameters",
+                "Required value: must contain at least one key/value pair",
+            ),
         ],
     );
     let good = json!({"apiVersion": "storage.k8s.io/v1", "kind": "VolumeAttributesClass",
@@ -371,8 +470,16 @@ async fn volume_attributes_classes() {
         "VolumeAttributesClass.storage.k8s.io",
         "gold",
         &[
-            (FORBIDDEN, "driverName", "Forbidden: updates to driverName are forbidden."),
-            (FORBIDDEN, "parameters", "Forbidden: updates to parameters are forbidden."),
+            (
+                FORBIDDEN,
+                "driverName",
+                "Forbidden: updates to driverName are forbidden.",
+            ),
+            (
+                FORBIDDEN,
+                "parameters",
+                "Forbidden: updates to parameters are forbidden.",
+            ),
         ],
     );
 }

@@ -380,7 +380,10 @@ pub fn strict_ip(value: &str) -> Vec<String> {
         errs.push("must not be an IPv4-mapped IPv6 address".into());
     }
     if errs.is_empty() && ip.to_string() != value {
-        errs.push(format!("must be in canonical form ({})", quote(&ip.to_string())));
+        errs.push(format!(
+            "must be in canonical form ({})",
+            quote(&ip.to_string())
+        ));
     }
     errs
 }

@@ -213,9 +213,7 @@ pub fn validate_update(
         ("apps", "ControllerRevision") => apps::validate_controller_revision_update(new, old),
         ("node.k8s.io", "RuntimeClass") => others::validate_runtime_class_update(new, old),
         ("networking.k8s.io", "IPAddress") => networking::validate_ip_address_update(new, old),
-        ("networking.k8s.io", "ServiceCIDR") => {
-            networking::validate_service_cidr_update(new, old)
-        }
+        ("networking.k8s.io", "ServiceCIDR") => networking::validate_service_cidr_update(new, old),
         ("storage.k8s.io", "CSINode") => storage::validate_csi_node_update(new, old),
         ("storage.k8s.io", "CSIStorageCapacity") => {
             storage::validate_csi_storage_capacity_update(new, old)
@@ -390,3 +388,94 @@ pub fn check_apply(
 }
 #[cfg(test)]
 mod drift;
+
+#[cfg(test)]
+mod more_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// JSON no decoder would let through: the rules of the types added last must not panic.
+    fn arbitrary() -> Vec<Value> {
+        vec![
+            Value::Null,
+            json!(1),
+            json!("x"),
+            json!([null]),
+            json!({"spec": null, "data": null, "handler": 1, "overhead": {"podFixed": []},
+                "scheduling": {"nodeSelector": 3}, "nodeTopology": "x", "capacity": {},
+                "parameters": [1], "driverName": false, "revision": "x"}),
+            json!({"spec": {"cidrs": [1, null, "10.0.0.0/8"], "parentRef": {"name": 1},
+                "drivers": [null, {"topologyKeys": [1, null], "allocatable": 1}]}}),
+            json!({"spec": {"cidrs": ["::ffff:1.2.3.0/120", "010.0.0.0/08", "a/b", "1.2.3.4/99"]},
+                "metadata": {"name": "::ffff:1.2.3.4"}}),
+        ]
+    }
+
+    #[test]
+    fn new_rules_tolerate_arbitrary_json() {
+        let kinds = [
+            ("certificates.k8s.io", "PodCertificateRequest"),
+            ("apps", "ControllerRevision"),
+            ("node.k8s.io", "RuntimeClass"),
+            ("networking.k8s.io", "IPAddress"),
+            ("networking.k8s.io", "ServiceCIDR"),
+            ("storage.k8s.io", "CSINode"),
+            ("storage.k8s.io", "CSIStorageCapacity"),
+            ("storage.k8s.io", "VolumeAttributesClass"),
+        ];
+        for (group, kind) in kinds {
+            assert!(depth(group, kind), "{group}/{kind} has rules");
+            for a in arbitrary() {
+                type_create(group, kind, &a, "");
+                for b in arbitrary() {
+                    apps::validate_controller_revision_update(&a, &b);
+                    others::validate_runtime_class_update(&a, &b);
+                    networking::validate_ip_address_update(&a, &b);
+                    networking::validate_service_cidr_update(&a, &b);
+                    storage::validate_csi_node_update(&a, &b);
+                    storage::validate_csi_storage_capacity_update(&a, &b);
+                    storage::validate_volume_attributes_class_update(&a, &b);
+                    pod_certificate::validate_update(&a, &b);
+                    pod_certificate::validate_status_update(&a, &b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strict_ips_and_cidrs_as_kube_words_them() {
+        assert!(field::strict_ip("2001:db8::1").is_empty());
+        assert_eq!(field::strict_ip("010.1.2.3"), ["must not have leading 0s"]);
+        assert_eq!(
+            field::strict_ip("::ffff:1.2.3.4"),
+            ["must not be an IPv4-mapped IPv6 address"]
+        );
+        assert_eq!(
+            field::strict_ip("2001:0db8::1"),
+            ["must be in canonical form (\"2001:db8::1\")"]
+        );
+        let m = |v: &str| -> Vec<String> {
+            field::strict_cidr("c", v)
+                .into_iter()
+                .map(|c| c.message)
+                .collect()
+        };
+        assert!(m("10.0.0.0/8").is_empty());
+        assert!(m("fd00::/108").is_empty());
+        assert_eq!(
+            m("10.0.0.0/08"),
+            ["Invalid value: \"10.0.0.0/08\": must not have leading 0s in IP or prefix length"]
+        );
+        assert_eq!(
+            m("x"),
+            [
+                "Invalid value: \"x\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+            ]
+        );
+        assert_eq!(
+            m("::ffff:1.2.3.0/120"),
+            ["Invalid value: \"::ffff:1.2.3.0/120\": must not have an IPv4-mapped IPv6 address"]
+        );
+    }
+}

@@ -35,15 +35,16 @@ impl NameRule<'_> {
     fn check(self, name: &str, prefix: bool) -> Vec<String> {
         // A generateName prefix may end in '-': kube masks it before checking (maskTrailingDash).
         let masked;
-        let name =
-            if prefix
-                && !matches!(self, NameRule::PathSegment | NameRule::Ip)
-                && name.len() > 1 && name.ends_with('-') {
-                masked = format!("{}a", &name[..name.len() - 2]);
-                masked.as_str()
-            } else {
-                name
-            };
+        let name = if prefix
+            && !matches!(self, NameRule::PathSegment | NameRule::Ip)
+            && name.len() > 1
+            && name.ends_with('-')
+        {
+            masked = format!("{}a", &name[..name.len() - 2]);
+            masked.as_str()
+        } else {
+            name
+        };
         match self {
             NameRule::Subdomain => field::dns1123_subdomain(name),
             NameRule::Label => field::dns1123_label(name),

@@ -173,10 +173,7 @@ pub fn validate_priority_class_update(new: &Value, old: &Value) -> Vec<Cause> {
 pub fn validate_runtime_class(obj: &Value) -> Vec<Cause> {
     let handler = field::str_of(obj, "handler");
     let mut causes = field::each("handler", handler, field::dns1123_label(handler));
-    if let Some(fixed) = obj
-        .pointer("/overhead/podFixed")
-        .and_then(Value::as_object)
-    {
+    if let Some(fixed) = obj.pointer("/overhead/podFixed").and_then(Value::as_object) {
         // `ValidateContainerResourceRequirements` of `{Limits: podFixed}` at `overhead`.
         let at = "overhead.limits";
         let (mut huge, mut cpu_or_memory) = (false, false);

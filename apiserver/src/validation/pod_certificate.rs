@@ -155,7 +155,11 @@ pub fn validate_update(new: &Value, old: &Value) -> Vec<Cause> {
     if normalized(spec(new)) == normalized(spec(old)) {
         return Vec::new();
     }
-    vec![invalid_go("spec", &go_spec(spec(new)), "field is immutable")]
+    vec![invalid_go(
+        "spec",
+        &go_spec(spec(new)),
+        "field is immutable",
+    )]
 }
 
 fn conditions(obj: &Value) -> &[Value] {
@@ -355,10 +359,13 @@ mod tests {
 
     #[test]
     fn arbitrary_json_is_tolerated() {
-        for v in [json!(null), json!(1), json!({"spec": 1, "status": []}),
+        for v in [
+            json!(null),
+            json!(1),
+            json!({"spec": 1, "status": []}),
             json!({"spec": {"podName": 1, "maxExpirationSeconds": "x"},
-                "status": {"conditions": [1, null, {"type": 2}]}})]
-        {
+                "status": {"conditions": [1, null, {"type": 2}]}}),
+        ] {
             validate(&v);
             validate_update(&v, &json!(null));
             validate_status_update(&v, &v);
@@ -374,7 +381,12 @@ mod tests {
         bad["spec"]["signerName"] = "kubernetes.io/x".into();
         bad["spec"]["maxExpirationSeconds"] = 90000.into();
         let m = messages(&validate(&bad));
-        assert!(m[0].starts_with("spec.podName: Invalid value: \"Bad\": a lowercase RFC 1123 subdomain"), "{m:?}");
+        assert!(
+            m[0].starts_with(
+                "spec.podName: Invalid value: \"Bad\": a lowercase RFC 1123 subdomain"
+            ),
+            "{m:?}"
+        );
         assert_eq!(m[1], "spec.nodeUID: Invalid value: \"\": must not be empty");
         assert_eq!(
             m[2],
@@ -393,12 +405,16 @@ mod tests {
         assert!(validate_status_update(&new, &old).is_empty());
         assert_eq!(
             messages(&validate_status_update(&old, &new)),
-            ["status: Invalid value: immutable after PodCertificateRequest is issued, denied, or failed"]
+            [
+                "status: Invalid value: immutable after PodCertificateRequest is issued, denied, or failed"
+            ]
         );
         new["status"]["conditions"][0]["type"] = "Ready".into();
         assert_eq!(
             messages(&validate_status_update(&new, &old)),
-            ["status.conditions[0].type: Unsupported value: \"Ready\": supported values: \"Issued\", \"Denied\", \"Failed\""]
+            [
+                "status.conditions[0].type: Unsupported value: \"Ready\": supported values: \"Issued\", \"Denied\", \"Failed\""
+            ]
         );
     }
 }

@@ -386,7 +386,10 @@ fn csi_node_driver<'a>(d: &'a Value, seen: &mut Vec<&'a str>, path: &str) -> Vec
         ));
     }
     if let Some(count) = d.pointer("/allocatable/count") {
-        causes.extend(field::non_negative(&child(path, "allocatable.count"), count));
+        causes.extend(field::non_negative(
+            &child(path, "allocatable.count"),
+            count,
+        ));
     }
     if seen.contains(&name) {
         causes.push(field::duplicate(
@@ -497,8 +500,8 @@ pub fn validate_csi_storage_capacity(obj: &Value) -> Vec<Cause> {
 /// stored object already had wrong, as `AllowInvalidLabelValueInSelector` does), then
 /// `ValidateCSIStorageCapacityUpdate`: node topology and storage class are immutable.
 pub fn validate_csi_storage_capacity_update(new: &Value, old: &Value) -> Vec<Cause> {
-    let old_selector_bad = set(old, "nodeTopology")
-        .is_some_and(|s| !selector::validate(s, "nodeTopology").is_empty());
+    let old_selector_bad =
+        set(old, "nodeTopology").is_some_and(|s| !selector::validate(s, "nodeTopology").is_empty());
     let mut causes: Vec<Cause> = validate_csi_storage_capacity(new)
         .into_iter()
         .filter(|c| !(old_selector_bad && c.field.starts_with("nodeTopology")))
