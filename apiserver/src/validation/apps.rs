@@ -1,7 +1,9 @@
 //! Workload validation for `apps/v1` (kube's `pkg/apis/apps/validation`): Deployment,
 //! ReplicaSet, StatefulSet and DaemonSet — a selector that is required, not empty and matches
 //! the template's labels, non-negative replicas, strategies, the pod template validated as a pod
-//! spec with `restartPolicy: Always`, and an immutable selector.
+//! spec with `restartPolicy: Always`, and an immutable selector — and ControllerRevision
+//! (`ValidateControllerRevision`/`...Update`: data required, revision not negative, data
+//! immutable).
 
 use serde_json::Value;
 
@@ -212,6 +214,33 @@ pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
         causes.push(invalid_go(
             "spec.selector",
             &ns.get("selector").map_or("null".into(), go_selector),
+            "field is immutable",
+        ));
+    }
+    causes
+}
+
+/// `ValidateControllerRevision` without ObjectMeta.
+pub fn validate_controller_revision(obj: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    if obj.get("data").is_none_or(Value::is_null) {
+        causes.push(field::required("data", "data is mandatory"));
+    }
+    if let Some(v) = obj.get("revision") {
+        causes.extend(field::non_negative("revision", v));
+    }
+    causes
+}
+
+/// `ValidateControllerRevisionUpdate` without ObjectMeta: the create rules, then `data` is
+/// immutable (kube's message quotes the new data as JSON).
+pub fn validate_controller_revision_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let mut causes = validate_controller_revision(new);
+    let data = |o: &Value| o.get("data").filter(|d| !d.is_null()).cloned();
+    if data(new) != data(old) {
+        causes.push(invalid_go(
+            "data",
+            &data(new).map_or("null".into(), |d| field::go_json(&d)),
             "field is immutable",
         ));
     }

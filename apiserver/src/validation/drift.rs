@@ -265,26 +265,18 @@ fn key_usages_match_kubes_documentation() {
 /// The built-in types validated by ObjectMeta only (in `builtin_types()` order), as the README
 /// lists them. ServiceAccount has its name rule (`NameRule`) and nothing else, as in kube
 /// (`ValidateServiceAccount` checks ObjectMeta only).
-const OBJECT_META_ONLY: [&str; 28] = [
+const OBJECT_META_ONLY: [&str; 20] = [
     "admissionregistration.k8s.io/MutatingAdmissionPolicy",
     "admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
-    "apps/ControllerRevision",
-    "certificates.k8s.io/PodCertificateRequest",
     "core/ComponentStatus",
     "core/ServiceAccount",
     "flowcontrol.apiserver.k8s.io/FlowSchema",
     "flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration",
-    "networking.k8s.io/IPAddress",
-    "networking.k8s.io/ServiceCIDR",
-    "node.k8s.io/RuntimeClass",
     "resource.k8s.io/DeviceClass",
     "resource.k8s.io/DeviceTaintRule",
     "resource.k8s.io/ResourceClaim",
     "resource.k8s.io/ResourceClaimTemplate",
     "resource.k8s.io/ResourceSlice",
-    "storage.k8s.io/CSINode",
-    "storage.k8s.io/CSIStorageCapacity",
-    "storage.k8s.io/VolumeAttributesClass",
     "storagemigration.k8s.io/StorageVersionMigration",
     "apiextensions.k8s.io/CustomResourceDefinition",
     "apiregistration.k8s.io/APIService",

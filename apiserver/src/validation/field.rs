@@ -366,6 +366,75 @@ pub fn network(ip: std::net::IpAddr, bits: u8) -> u128 {
 /// kube's message for a CIDR that does not parse (`IsValidCIDRForLegacyField`).
 pub const INVALID_CIDR: &str = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)";
 
+/// An address as Go's `netip.ParseAddr` reads it: no leading zeros in IPv4 parts.
+fn parse_ip_strict(value: &str) -> Option<std::net::IpAddr> {
+    value.parse().ok()
+}
+
+/// Whether `ip` is an IPv4-mapped IPv6 address (`netip.Addr.Is4In6`).
+fn is_4in6(ip: std::net::IpAddr) -> bool {
+    matches!(ip, std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some())
+}
+
+/// apimachinery's `IsValidIP` (`util/validation/ip.go`): parsable, no leading 0s, not
+/// IPv4-mapped, and in canonical form. Returns the details only (IPAddress names quote them).
+pub fn strict_ip(value: &str) -> Vec<String> {
+    let Some(ip) = parse_ip(value) else {
+        return vec!["must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)".into()];
+    };
+    let mut errs = Vec::new();
+    let strict = parse_ip_strict(value);
+    if strict.is_none() {
+        errs.push("must not have leading 0s".into());
+    }
+    if strict.is_some_and(is_4in6) {
+        errs.push("must not be an IPv4-mapped IPv6 address".into());
+    }
+    if errs.is_empty() && ip.to_string() != value {
+        errs.push(format!(
+            "must be in canonical form ({})",
+            quote(&ip.to_string())
+        ));
+    }
+    errs
+}
+
+/// apimachinery's `IsValidCIDR` (strict, `subnet/mask` form): parsable, no leading 0s, not
+/// IPv4-mapped, no bits past the prefix, and canonical.
+pub fn strict_cidr(path: &str, value: &str) -> Vec<Cause> {
+    let Some((ip, bits)) = parse_cidr(value) else {
+        return vec![invalid_str(path, value, INVALID_CIDR)];
+    };
+    let (addr, prefix) = value.split_once('/').unwrap_or((value, ""));
+    // netip.ParsePrefix refuses leading 0s in the address and in the prefix length.
+    let strict = parse_ip_strict(addr).filter(|_| prefix == "0" || !prefix.starts_with('0'));
+    let detail = match strict {
+        None => Some("must not have leading 0s in IP or prefix length"),
+        Some(a) if is_4in6(a) => Some("must not have an IPv4-mapped IPv6 address"),
+        Some(a) if network(a, bits) != network(a, if a.is_ipv4() { 32 } else { 128 }) => {
+            Some("must not have bits set beyond the prefix length")
+        }
+        Some(_) => None,
+    };
+    if let Some(detail) = detail {
+        return vec![invalid_str(path, value, detail)];
+    }
+    let canonical = format!("{ip}/{bits}");
+    if canonical != value {
+        return vec![invalid_str(
+            path,
+            value,
+            &format!("must be in canonical form ({})", quote(&canonical)),
+        )];
+    }
+    Vec::new()
+}
+
+/// The family of a CIDR as `netutils.ParseCIDRSloppy` reads it (IPv4-mapped counts as IPv4).
+pub fn cidr_is_ipv4(value: &str) -> Option<bool> {
+    parse_cidr(value).map(|(ip, _)| ip.is_ipv4() || is_4in6(ip))
+}
+
 /// `IsDNS1035Label` (Service names).
 pub fn dns1035_label(value: &str) -> Vec<String> {
     let mut errs = Vec::new();

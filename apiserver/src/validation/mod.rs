@@ -5,7 +5,7 @@
 //! `objectmeta` holds the rules every type shares; one module per group (`core/` with a file
 //! per type family, `admission`, `apps`, `autoscaling`, `batch`, `certificates` (and
 //! `trust_bundle`, its ClusterTrustBundles), `discovery`,
-//! `networking`, `rbac`,
+//! `networking`, `pod_certificate` (PodCertificateRequests), `rbac`,
 //! `storage`, `others`) holds the per-type rules. The entry points return `Cause`s for the 422
 //! Invalid answer; an empty list means valid.
 //!
@@ -24,6 +24,7 @@ pub mod field;
 pub mod networking;
 pub mod objectmeta;
 pub mod others;
+pub mod pod_certificate;
 pub mod quantity;
 pub mod rbac;
 pub mod selector;
@@ -47,6 +48,7 @@ fn name_rule<'a>(info: &ResourceInfo, obj: &'a Value) -> NameRule<'a> {
                 .unwrap_or(""),
         },
         ("", "Namespace") => NameRule::Label,
+        ("networking.k8s.io", "IPAddress") => NameRule::Ip,
         // Events: kube's strategy checks ObjectMeta itself only for events.k8s.io/v1 writes
         // (`core::event`); the generic store's check (`rest.BeforeCreate`) takes any path segment.
         ("", "Event") | ("events.k8s.io", "Event") => NameRule::PathSegment,
@@ -95,6 +97,16 @@ fn type_create(group: &str, kind: &str, obj: &Value, api_version: &str) -> Optio
         ("batch", "CronJob") => batch::validate_cronjob(obj),
         ("certificates.k8s.io", "CertificateSigningRequest") => certificates::validate(obj),
         ("certificates.k8s.io", "ClusterTrustBundle") => trust_bundle::validate(obj),
+        ("certificates.k8s.io", "PodCertificateRequest") => pod_certificate::validate(obj),
+        ("apps", "ControllerRevision") => apps::validate_controller_revision(obj),
+        ("node.k8s.io", "RuntimeClass") => others::validate_runtime_class(obj),
+        ("networking.k8s.io", "IPAddress") => networking::validate_ip_address(obj),
+        ("networking.k8s.io", "ServiceCIDR") => networking::validate_service_cidr(obj),
+        ("storage.k8s.io", "CSINode") => storage::validate_csi_node(obj),
+        ("storage.k8s.io", "CSIStorageCapacity") => storage::validate_csi_storage_capacity(obj),
+        ("storage.k8s.io", "VolumeAttributesClass") => {
+            storage::validate_volume_attributes_class(obj)
+        }
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => rbac::validate_role(obj),
         ("rbac.authorization.k8s.io", "RoleBinding") => rbac::validate_binding(obj, false),
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => rbac::validate_binding(obj, true),
@@ -195,6 +207,20 @@ pub fn validate_update(
             certificates::validate_update(new, old, sub)
         }
         ("certificates.k8s.io", "ClusterTrustBundle") => trust_bundle::validate_update(new, old),
+        ("certificates.k8s.io", "PodCertificateRequest") => {
+            pod_certificate::validate_update(new, old)
+        }
+        ("apps", "ControllerRevision") => apps::validate_controller_revision_update(new, old),
+        ("node.k8s.io", "RuntimeClass") => others::validate_runtime_class_update(new, old),
+        ("networking.k8s.io", "IPAddress") => networking::validate_ip_address_update(new, old),
+        ("networking.k8s.io", "ServiceCIDR") => networking::validate_service_cidr_update(new, old),
+        ("storage.k8s.io", "CSINode") => storage::validate_csi_node_update(new, old),
+        ("storage.k8s.io", "CSIStorageCapacity") => {
+            storage::validate_csi_storage_capacity_update(new, old)
+        }
+        ("storage.k8s.io", "VolumeAttributesClass") => {
+            storage::validate_volume_attributes_class_update(new, old)
+        }
         ("networking.k8s.io", "Ingress") => networking::validate_ingress_update(new, old),
         ("networking.k8s.io", "IngressClass") => {
             networking::validate_ingress_class_update(new, old)
@@ -222,7 +248,9 @@ pub fn validate_update(
 /// Validation of a `/status` write: kube's status strategies check ObjectMeta only for the
 /// types covered here (their status rules are not modelled), but a CertificateSigningRequest's
 /// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`), a Namespace's phase
-/// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists and a Node's update rules.
+/// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists, a Node's update rules and
+/// a PodCertificateRequest's status rules (`ValidatePodCertificateRequestStatusUpdate`, which
+/// checks nothing more once ObjectMeta fails).
 pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = objectmeta::validate_update(new, old);
     match (info.group.as_str(), info.kind.as_str()) {
@@ -234,6 +262,9 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
             causes.extend(core::quota::validate_resource_quota_status_update(new));
         }
         ("", "Node") => causes.extend(core::node::validate_update(new, old)),
+        ("certificates.k8s.io", "PodCertificateRequest") if causes.is_empty() => {
+            causes.extend(pod_certificate::validate_status_update(new, old));
+        }
         _ => {}
     }
     causes
@@ -357,3 +388,94 @@ pub fn check_apply(
 }
 #[cfg(test)]
 mod drift;
+
+#[cfg(test)]
+mod more_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// JSON no decoder would let through: the rules of the types added last must not panic.
+    fn arbitrary() -> Vec<Value> {
+        vec![
+            Value::Null,
+            json!(1),
+            json!("x"),
+            json!([null]),
+            json!({"spec": null, "data": null, "handler": 1, "overhead": {"podFixed": []},
+                "scheduling": {"nodeSelector": 3}, "nodeTopology": "x", "capacity": {},
+                "parameters": [1], "driverName": false, "revision": "x"}),
+            json!({"spec": {"cidrs": [1, null, "10.0.0.0/8"], "parentRef": {"name": 1},
+                "drivers": [null, {"topologyKeys": [1, null], "allocatable": 1}]}}),
+            json!({"spec": {"cidrs": ["::ffff:1.2.3.0/120", "010.0.0.0/08", "a/b", "1.2.3.4/99"]},
+                "metadata": {"name": "::ffff:1.2.3.4"}}),
+        ]
+    }
+
+    #[test]
+    fn new_rules_tolerate_arbitrary_json() {
+        let kinds = [
+            ("certificates.k8s.io", "PodCertificateRequest"),
+            ("apps", "ControllerRevision"),
+            ("node.k8s.io", "RuntimeClass"),
+            ("networking.k8s.io", "IPAddress"),
+            ("networking.k8s.io", "ServiceCIDR"),
+            ("storage.k8s.io", "CSINode"),
+            ("storage.k8s.io", "CSIStorageCapacity"),
+            ("storage.k8s.io", "VolumeAttributesClass"),
+        ];
+        for (group, kind) in kinds {
+            assert!(depth(group, kind), "{group}/{kind} has rules");
+            for a in arbitrary() {
+                type_create(group, kind, &a, "");
+                for b in arbitrary() {
+                    apps::validate_controller_revision_update(&a, &b);
+                    others::validate_runtime_class_update(&a, &b);
+                    networking::validate_ip_address_update(&a, &b);
+                    networking::validate_service_cidr_update(&a, &b);
+                    storage::validate_csi_node_update(&a, &b);
+                    storage::validate_csi_storage_capacity_update(&a, &b);
+                    storage::validate_volume_attributes_class_update(&a, &b);
+                    pod_certificate::validate_update(&a, &b);
+                    pod_certificate::validate_status_update(&a, &b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strict_ips_and_cidrs_as_kube_words_them() {
+        assert!(field::strict_ip("2001:db8::1").is_empty());
+        assert_eq!(field::strict_ip("010.1.2.3"), ["must not have leading 0s"]);
+        assert_eq!(
+            field::strict_ip("::ffff:1.2.3.4"),
+            ["must not be an IPv4-mapped IPv6 address"]
+        );
+        assert_eq!(
+            field::strict_ip("2001:0db8::1"),
+            ["must be in canonical form (\"2001:db8::1\")"]
+        );
+        let m = |v: &str| -> Vec<String> {
+            field::strict_cidr("c", v)
+                .into_iter()
+                .map(|c| c.message)
+                .collect()
+        };
+        assert!(m("10.0.0.0/8").is_empty());
+        assert!(m("fd00::/108").is_empty());
+        assert_eq!(
+            m("10.0.0.0/08"),
+            ["Invalid value: \"10.0.0.0/08\": must not have leading 0s in IP or prefix length"]
+        );
+        assert_eq!(
+            m("x"),
+            [
+                "Invalid value: \"x\": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+            ]
+        );
+        assert_eq!(
+            m("::ffff:1.2.3.0/120"),
+            ["Invalid value: \"::ffff:1.2.3.0/120\": must not have an IPv4-mapped IPv6 address"]
+        );
+    }
+}

@@ -1,6 +1,10 @@
 //! Validates the networking.k8s.io types as kube's `pkg/apis/networking/validation`: Ingress
 //! (rules, paths, backends, TLS, class), IngressClass (controller, parameters) and NetworkPolicy
-//! (selectors, ports and port ranges, peers, IP blocks, policy types).
+//! (selectors, ports and port ranges, peers, IP blocks, policy types), IPAddress (the parent
+//! reference, required and immutable; the name rule is `NameRule::Ip`) and ServiceCIDR (one or
+//! two canonical CIDRs, one per family, immutable). IPAddress and ServiceCIDR follow
+//! `ValidateIPAddress`/`ValidateServiceCIDR` and their updates as of kubernetes 1.33+ (strict
+//! `IsValidIP`/`IsValidCIDR` of `k8s.io/apimachinery/pkg/util/validation/ip.go`).
 
 use serde_json::Value;
 
@@ -552,6 +556,126 @@ pub fn validate_ingress_class_update(new: &Value, old: &Value) -> Vec<Cause> {
     }
     causes.extend(validate_ingress_class(new));
     causes
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPAddress and ServiceCIDR
+
+/// Go's `json.Marshal` of the internal `*networking.ParentReference` (no JSON tags: Go names).
+fn go_parent_ref(r: Option<&Value>) -> String {
+    match r.filter(|r| r.is_object()) {
+        None => "null".into(),
+        Some(r) => field::go_struct(
+            r,
+            &[
+                ("Group", "group", field::GO_EMPTY_STRING),
+                ("Resource", "resource", field::GO_EMPTY_STRING),
+                ("Namespace", "namespace", field::GO_EMPTY_STRING),
+                ("Name", "name", field::GO_EMPTY_STRING),
+            ],
+        ),
+    }
+}
+
+/// `ValidateIPAddress` without ObjectMeta: `validateIPAddressParentReference`.
+pub fn validate_ip_address(obj: &Value) -> Vec<Cause> {
+    let Some(r) = spec(obj).get("parentRef").filter(|r| r.is_object()) else {
+        return vec![field::required("spec.parentRef", "")];
+    };
+    let at = "spec.parentRef";
+    let mut causes = Vec::new();
+    // group is required, but the core group (Services) is "", so it cannot be enforced.
+    let group = str_of(r, "group");
+    if !group.is_empty() {
+        causes.extend(field::each(
+            &child(at, "group"),
+            group,
+            field::dns1123_subdomain(group),
+        ));
+    }
+    for (f, required) in [("resource", true), ("name", true), ("namespace", false)] {
+        let v = str_of(r, f);
+        if v.is_empty() {
+            if required {
+                causes.push(field::required(&child(at, f), ""));
+            }
+        } else {
+            causes.extend(field::each(&child(at, f), v, field::path_segment_name(v)));
+        }
+    }
+    causes
+}
+
+/// `ValidateIPAddressUpdate` without ObjectMeta: the parent reference is immutable (kube checks
+/// nothing else on update).
+pub fn validate_ip_address_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let (n, o) = (spec(new).get("parentRef"), spec(old).get("parentRef"));
+    let norm = |r: Option<&Value>| r.filter(|r| !r.is_null()).cloned();
+    if norm(n) == norm(o) {
+        return Vec::new();
+    }
+    vec![selector::invalid_go(
+        "spec.parentRef",
+        &go_parent_ref(n),
+        "field is immutable",
+    )]
+}
+
+/// Go's `json.Marshal` of the internal `networking.ServiceCIDRSpec`.
+fn go_cidr_spec(spec: &Value) -> String {
+    field::go_struct(spec, &[("CIDRs", "cidrs", Value::Null)])
+}
+
+/// `ValidateServiceCIDR` without ObjectMeta.
+pub fn validate_service_cidr(obj: &Value) -> Vec<Cause> {
+    let at = "spec.cidrs";
+    let spec = spec(obj);
+    let cidrs = arr_of(spec, "cidrs");
+    if cidrs.is_empty() {
+        return vec![field::required(at, "at least one CIDR required")];
+    }
+    if cidrs.len() > 2 {
+        return vec![selector::invalid_go(
+            at,
+            &go_cidr_spec(spec),
+            "may only hold up to 2 values",
+        )];
+    }
+    let texts: Vec<&str> = cidrs.iter().map(|c| c.as_str().unwrap_or("")).collect();
+    if let [a, b] = texts.as_slice() {
+        // netutils.IsDualStackCIDRStrings: both parse, one of each family.
+        let dual = matches!(
+            (field::cidr_is_ipv4(a), field::cidr_is_ipv4(b)),
+            (Some(x), Some(y)) if x != y
+        );
+        if !dual {
+            return vec![selector::invalid_go(
+                at,
+                &go_cidr_spec(spec),
+                "may specify no more than one IP for each IP family, i.e 192.168.0.0/24 and 2001:db8::/64",
+            )];
+        }
+    }
+    texts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| field::strict_cidr(&index(at, i), c))
+        .collect()
+}
+
+/// `ValidateServiceCIDRUpdate` without ObjectMeta: the CIDRs are immutable (nothing else is
+/// checked on update).
+pub fn validate_service_cidr_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let cidrs = |o: &Value| arr_of(spec(o), "cidrs").to_vec();
+    if cidrs(new) == cidrs(old) {
+        return Vec::new();
+    }
+    let value = spec(new).get("cidrs").cloned().unwrap_or(Value::Null);
+    vec![selector::invalid_go(
+        "spec.cidrs",
+        &field::go_json(&value),
+        "field is immutable",
+    )]
 }
 
 #[cfg(test)]

@@ -26,23 +26,30 @@ pub enum NameRule<'a> {
     PathSegment,
     /// `ValidateClusterTrustBundleName(signerName)`: the object's signer name as a prefix.
     ClusterTrustBundle { signer: &'a str },
+    /// `ValidateIPAddressName`: an IP address in canonical form; a generateName prefix is
+    /// checked the same way (IPAddress names cannot be generated).
+    Ip,
 }
 
 impl NameRule<'_> {
     fn check(self, name: &str, prefix: bool) -> Vec<String> {
         // A generateName prefix may end in '-': kube masks it before checking (maskTrailingDash).
         let masked;
-        let name =
-            if prefix && self != NameRule::PathSegment && name.len() > 1 && name.ends_with('-') {
-                masked = format!("{}a", &name[..name.len() - 2]);
-                masked.as_str()
-            } else {
-                name
-            };
+        let name = if prefix
+            && !matches!(self, NameRule::PathSegment | NameRule::Ip)
+            && name.len() > 1
+            && name.ends_with('-')
+        {
+            masked = format!("{}a", &name[..name.len() - 2]);
+            masked.as_str()
+        } else {
+            name
+        };
         match self {
             NameRule::Subdomain => field::dns1123_subdomain(name),
             NameRule::Label => field::dns1123_label(name),
             NameRule::Dns1035 => field::dns1035_label(name),
+            NameRule::Ip => field::strict_ip(name),
             NameRule::ClusterTrustBundle { signer } => {
                 super::trust_bundle::name_errors(signer, name)
             }

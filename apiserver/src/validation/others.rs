@@ -1,5 +1,10 @@
 //! Smaller types' validation: coordination Lease, policy PodDisruptionBudget, scheduling
-//! PriorityClass.
+//! PriorityClass, and node.k8s.io RuntimeClass (kube's `pkg/apis/node/validation`: the handler a
+//! DNS label and immutable, the overhead as container limits, the scheduling node selector as
+//! labels).
+//!
+//! Not modelled: RuntimeClass `scheduling.tolerations` (`ValidateTolerations` and their
+//! uniqueness) are not checked.
 
 use serde_json::Value;
 
@@ -162,4 +167,49 @@ pub fn validate_priority_class_update(new: &Value, old: &Value) -> Vec<Cause> {
         ));
     }
     causes
+}
+
+/// `ValidateRuntimeClass` without ObjectMeta.
+pub fn validate_runtime_class(obj: &Value) -> Vec<Cause> {
+    let handler = field::str_of(obj, "handler");
+    let mut causes = field::each("handler", handler, field::dns1123_label(handler));
+    if let Some(fixed) = obj.pointer("/overhead/podFixed").and_then(Value::as_object) {
+        // `ValidateContainerResourceRequirements` of `{Limits: podFixed}` at `overhead`.
+        let at = "overhead.limits";
+        let (mut huge, mut cpu_or_memory) = (false, false);
+        for (name, q) in fixed {
+            let path = field::key(at, name);
+            causes.extend(super::core::quota::container_resource_name(name, &path));
+            causes.extend(super::core::quota::quantity_value(name, q, &path));
+            huge |= super::core::quota::is_huge_pages(name);
+            cpu_or_memory |= name == "cpu" || name == "memory";
+        }
+        if huge && !cpu_or_memory {
+            causes.push(field::forbidden(at, "HugePages require cpu or memory"));
+        }
+    }
+    if let Some(sel) = obj
+        .pointer("/scheduling/nodeSelector")
+        .filter(|s| !s.is_null())
+    {
+        causes.extend(super::objectmeta::labels(
+            Some(sel),
+            "scheduling.nodeSelector",
+        ));
+    }
+    causes
+}
+
+/// `ValidateRuntimeClassUpdate` without ObjectMeta: only the handler is checked (immutable);
+/// kube does not rerun the create rules on update.
+pub fn validate_runtime_class_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let handler = |o: &Value| field::str_of(o, "handler").to_owned();
+    if handler(new) == handler(old) {
+        return Vec::new();
+    }
+    vec![field::invalid_str(
+        "handler",
+        &handler(new),
+        "field is immutable",
+    )]
 }

@@ -1,8 +1,12 @@
 //! Validates the storage.k8s.io types as kube's `pkg/apis/storage/validation`: StorageClass
 //! (provisioner, parameters, reclaim policy and binding mode; parameters, provisioner and policies
 //! fixed once created), CSIDriver (the spec's flags, FSGroup policy, token requests, lifecycle
-//! modes; attachRequired and the modes immutable) and VolumeAttachment (attacher, exactly one
-//! source, node name; the spec immutable).
+//! modes; attachRequired and the modes immutable), VolumeAttachment (attacher, exactly one
+//! source, node name; the spec immutable), CSINode (driver names, node IDs, allocatable counts,
+//! topology keys; a driver fixed once listed but for its allocatable count, the
+//! `MutableCSINodeAllocatableCount` gate being on), CSIStorageCapacity (node topology
+//! selector, storage class name, capacity; topology and class immutable) and
+//! VolumeAttributesClass (driver name, parameters required; both fixed once created).
 
 use serde_json::Value;
 
@@ -59,11 +63,12 @@ fn provisioner(value: &str, path: &str) -> Vec<Cause> {
     field::each(path, &lower, field::qualified_name(&lower))
 }
 
-/// `validateParameters` (StorageClass parameters may be empty).
-fn parameters(params: Option<&Value>, path: &str) -> Vec<Cause> {
-    let Some(params) = params.and_then(Value::as_object) else {
-        return Vec::new();
-    };
+/// `validateParameters` (`allow_empty`: StorageClass parameters may be empty, a
+/// VolumeAttributesClass's may not).
+fn parameters_of(params: Option<&Value>, allow_empty: bool, path: &str) -> Vec<Cause> {
+    static EMPTY: std::sync::LazyLock<serde_json::Map<String, Value>> =
+        std::sync::LazyLock::new(serde_json::Map::new);
+    let params = params.and_then(Value::as_object).unwrap_or(&EMPTY);
     if params.len() > MAX_PARAMETERS {
         return vec![field::too_long(path, MAX_PARAMETERS)];
     }
@@ -78,7 +83,18 @@ fn parameters(params: Option<&Value>, path: &str) -> Vec<Cause> {
     if total > MAX_PARAMETERS_SIZE {
         causes.push(field::too_long(path, MAX_PARAMETERS_SIZE));
     }
+    if !allow_empty && params.is_empty() {
+        causes.push(field::required(
+            path,
+            "must contain at least one key/value pair",
+        ));
+    }
     causes
+}
+
+/// `validateParameters` of a StorageClass.
+fn parameters(params: Option<&Value>, path: &str) -> Vec<Cause> {
+    parameters_of(params, true, path)
 }
 
 /// `ValidateStorageClass` (without ObjectMeta). `allowedTopologies` is not checked here.
@@ -371,6 +387,206 @@ fn go_volume_attachment_spec(spec: &Value) -> String {
         set(spec, "nodeName").unwrap_or(field::GO_EMPTY_STRING),
     );
     field::go_json(&Value::Object(out))
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSINode
+
+/// `csiNodeIDLongerMaxLength`: the strategy always allows the longer node IDs.
+const CSI_NODE_ID_MAX: usize = 256;
+
+/// `validateCSINodeDriver`; `seen` collects the driver names so far.
+fn csi_node_driver<'a>(d: &'a Value, seen: &mut Vec<&'a str>, path: &str) -> Vec<Cause> {
+    let name = str_of(d, "name");
+    let mut causes = csi_driver_name(name, &child(path, "name"));
+    let node_id = str_of(d, "nodeID");
+    let id_path = child(path, "nodeID");
+    if node_id.is_empty() {
+        causes.push(field::required(&id_path, ""));
+    }
+    if node_id.len() > CSI_NODE_ID_MAX {
+        causes.push(field::invalid_str(
+            &id_path,
+            node_id,
+            &format!("must be {CSI_NODE_ID_MAX} characters or less"),
+        ));
+    }
+    if let Some(count) = d.pointer("/allocatable/count") {
+        causes.extend(field::non_negative(
+            &child(path, "allocatable.count"),
+            count,
+        ));
+    }
+    if seen.contains(&name) {
+        causes.push(field::duplicate(
+            &child(path, "name"),
+            &Value::String(name.to_owned()),
+        ));
+    }
+    seen.push(name);
+    // kube reports the topology keys' errors on the driver itself.
+    let mut keys: Vec<&str> = Vec::new();
+    for key in arr_of(d, "topologyKeys") {
+        let key = key.as_str().unwrap_or("");
+        if key.is_empty() {
+            causes.push(field::required(path, ""));
+        }
+        if keys.contains(&key) {
+            causes.push(field::duplicate(path, &Value::String(key.to_owned())));
+        }
+        keys.push(key);
+        causes.extend(field::each(path, key, field::qualified_name(key)));
+    }
+    causes
+}
+
+/// `ValidateCSINode` without ObjectMeta (whose name rule, `ValidateNodeName`, is a subdomain).
+pub fn validate_csi_node(obj: &Value) -> Vec<Cause> {
+    let mut seen = Vec::new();
+    arr_of(spec(obj), "drivers")
+        .iter()
+        .enumerate()
+        .flat_map(|(i, d)| csi_node_driver(d, &mut seen, &index("spec.drivers", i)))
+        .collect()
+}
+
+/// A CSINode driver without its allocatable count, as kube compares them.
+fn driver_without_allocatable(d: &Value) -> Value {
+    let mut d = d.clone();
+    if let Some(m) = d.as_object_mut() {
+        m.remove("allocatable");
+        // nil and empty topology keys are the same to Semantic.DeepEqual.
+        if m.get("topologyKeys")
+            .is_some_and(|k| k.is_null() || k.as_array().is_some_and(Vec::is_empty))
+        {
+            m.remove("topologyKeys");
+        }
+    }
+    d
+}
+
+/// `ValidateCSINodeUpdate` without ObjectMeta: the create rules, then every driver also in the
+/// old object is unchanged but for `allocatable` (reported on `spec.drivers` with the driver as
+/// Go's internal struct).
+pub fn validate_csi_node_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let mut causes = validate_csi_node(new);
+    for o in arr_of(spec(old), "drivers") {
+        for n in arr_of(spec(new), "drivers") {
+            if str_of(o, "name") == str_of(n, "name")
+                && driver_without_allocatable(n) != driver_without_allocatable(o)
+            {
+                let go = field::go_struct(
+                    n,
+                    &[
+                        ("Name", "name", field::GO_EMPTY_STRING),
+                        ("NodeID", "nodeID", field::GO_EMPTY_STRING),
+                        ("TopologyKeys", "topologyKeys", Value::Null),
+                        ("Allocatable", "-", Value::Null),
+                    ],
+                );
+                causes.push(selector::invalid_go(
+                    "spec.drivers",
+                    &go,
+                    "field is immutable",
+                ));
+            }
+        }
+    }
+    causes
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSIStorageCapacity
+
+/// `ValidateCSIStorageCapacity` without ObjectMeta.
+pub fn validate_csi_storage_capacity(obj: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    if let Some(sel) = set(obj, "nodeTopology") {
+        causes.extend(selector::validate(sel, "nodeTopology"));
+    }
+    let class = str_of(obj, "storageClassName");
+    causes.extend(field::each(
+        "storageClassName",
+        class,
+        field::dns1123_subdomain(class),
+    ));
+    if let Some(q) = set(obj, "capacity").and_then(super::quantity::Quantity::parse)
+        && q.is_negative()
+    {
+        causes.push(field::invalid_str(
+            "capacity",
+            &q.canonical(),
+            field::IS_NEGATIVE,
+        ));
+    }
+    causes
+}
+
+/// The strategy's `ValidateUpdate`: the create rules (tolerating a node topology selector the
+/// stored object already had wrong, as `AllowInvalidLabelValueInSelector` does), then
+/// `ValidateCSIStorageCapacityUpdate`: node topology and storage class are immutable.
+pub fn validate_csi_storage_capacity_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let old_selector_bad =
+        set(old, "nodeTopology").is_some_and(|s| !selector::validate(s, "nodeTopology").is_empty());
+    let mut causes: Vec<Cause> = validate_csi_storage_capacity(new)
+        .into_iter()
+        .filter(|c| !(old_selector_bad && c.field.starts_with("nodeTopology")))
+        .collect();
+    let topology = |o: &Value| set(o, "nodeTopology").cloned();
+    if topology(new) != topology(old) {
+        causes.push(selector::invalid_go(
+            "nodeTopology",
+            &set(new, "nodeTopology").map_or("null".into(), selector::go_selector),
+            "field is immutable",
+        ));
+    }
+    let class = str_of(new, "storageClassName");
+    if class != str_of(old, "storageClassName") {
+        causes.push(field::invalid_str(
+            "storageClassName",
+            class,
+            "field is immutable",
+        ));
+    }
+    causes
+}
+
+// ---------------------------------------------------------------------------------------------
+// VolumeAttributesClass
+
+/// `ValidateVolumeAttributesClass` without ObjectMeta.
+pub fn validate_volume_attributes_class(obj: &Value) -> Vec<Cause> {
+    let mut causes = provisioner(str_of(obj, "driverName"), "driverName");
+    causes.extend(parameters_of(obj.get("parameters"), false, "parameters"));
+    causes
+}
+
+/// `ValidateVolumeAttributesClassUpdate` without ObjectMeta: driver name and parameters fixed,
+/// then the create rules.
+pub fn validate_volume_attributes_class_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    if str_of(new, "driverName") != str_of(old, "driverName") {
+        causes.push(field::forbidden(
+            "driverName",
+            "updates to driverName are forbidden.",
+        ));
+    }
+    // reflect.DeepEqual: a nil map and an empty one differ, but the decoder writes neither
+    // apart (omitempty), so absent and empty compare equal here.
+    let params = |o: &Value| {
+        o.get("parameters")
+            .and_then(Value::as_object)
+            .filter(|m| !m.is_empty())
+            .cloned()
+    };
+    if params(new) != params(old) {
+        causes.push(field::forbidden(
+            "parameters",
+            "updates to parameters are forbidden.",
+        ));
+    }
+    causes.extend(validate_volume_attributes_class(new));
+    causes
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ const CONFLICTING_SCOPES: [(&str, &str); 2] = [
     ("Terminating", "NotTerminating"),
 ];
 
-fn is_huge_pages(name: &str) -> bool {
+pub(crate) fn is_huge_pages(name: &str) -> bool {
     name.starts_with(HUGE_PAGES_PREFIX)
 }
 
@@ -163,7 +163,7 @@ fn resource_name(name: &str, path: &str) -> Vec<Cause> {
 }
 
 /// `validateContainerResourceName`.
-fn container_resource_name(name: &str, path: &str) -> Vec<Cause> {
+pub(crate) fn container_resource_name(name: &str, path: &str) -> Vec<Cause> {
     let mut causes = resource_name(name, path);
     if !name.contains('/') {
         if !(CONTAINER_RESOURCES.contains(&name) || is_huge_pages(name)) {
