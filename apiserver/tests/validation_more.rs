@@ -255,18 +255,19 @@ async fn ip_addresses() {
         &send(&s, "POST", IP_ADDRESSES, &bad).await,
         "IPAddress.networking.k8s.io",
         "2001:DB8::1",
+        // kube's `ValidateIPAddress` checks ObjectMeta first, then the parent reference.
         &[
+            (
+                INVALID,
+                "metadata.name",
+                "Invalid value: \"2001:DB8::1\": must be in canonical form (\"2001:db8::1\")",
+            ),
             (
                 INVALID,
                 "spec.parentRef.resource",
                 "Invalid value: \"a/b\": may not contain '/'",
             ),
             (REQUIRED, "spec.parentRef.name", "Required value"),
-            (
-                INVALID,
-                "metadata.name",
-                "Invalid value: \"2001:DB8::1\": must be in canonical form (\"2001:db8::1\")",
-            ),
         ],
     );
     // An IPv6 name in canonical form is a valid name (not a DNS subdomain).

@@ -38,26 +38,87 @@ use crate::status::Cause;
 use crate::store::Sub;
 use objectmeta::NameRule;
 
-/// How a type's names are checked (`obj` for the rules that read the object).
+/// Where a type's strategy checks ObjectMeta on create, relative to its own rules. kube's
+/// generic store (`rest.BeforeCreate`, staging/src/k8s.io/apiserver/pkg/registry/rest/create.go)
+/// calls the strategy's `Validate` and returns its errors if there are any; only when it passed
+/// does it check ObjectMeta itself (`ValidateObjectMetaAccessor` with
+/// `path.ValidatePathSegmentName`), "so that specific error messages are shown whenever possible".
+/// `validate_create` does the same for every type; this table says what the strategy's own
+/// `Validate` does with ObjectMeta, `name_rule` with which name function.
+///
+/// Updates have no such table: `rest.BeforeUpdate` (rest/update.go) runs its generic
+/// ObjectMeta checks (`validateCommonFields`) before the strategy's `ValidateUpdate` for every
+/// type, so ObjectMeta's causes always come first there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MetaOrder {
+    /// `ValidateObjectMeta(&obj.ObjectMeta, namespaced, <name rule>, "metadata")` first, then the
+    /// type's rules: the causes of both, ObjectMeta's first.
+    First,
+    /// The strategy's `Validate` does not check ObjectMeta (its rules may, as Events' do for
+    /// events.k8s.io/v1): ObjectMeta is checked only by the generic store, once the type's rules
+    /// passed, with path-segment names.
+    Generic,
+}
+
+/// How kube's strategy for the type orders ObjectMeta's check (see `MetaOrder`). Every type
+/// `type_create` knows, with the kube function each row comes from:
+/// - `Generic`: `ValidatePodDisruptionBudget` (pkg/apis/policy/validation/validation.go: the
+///   spec only); Events, core and events.k8s.io (`ValidateEventCreate`,
+///   pkg/apis/core/validation/events.go: only events.k8s.io/v1 writes check ObjectMeta, after
+///   the legacy rules, which `core::event::validate` does itself).
+/// - `First`, every other type: pkg/apis/core/validation/validation.go (`ValidatePodCreate` via
+///   `validatePodMetadataAndSpec`, `ValidateService`, `ValidateConfigMap`, `ValidateSecret`,
+///   `ValidateNamespace`, `ValidateNode`, `ValidateEndpoints`, `ValidatePodTemplate`,
+///   `ValidateReplicationController`, `ValidateResourceQuota`, `ValidateLimitRange`,
+///   `ValidatePersistentVolume`, `ValidatePersistentVolumeClaim`, `ValidateServiceAccount`),
+///   pkg/apis/apps/validation (`ValidateDeployment`, `ValidateReplicaSet`, `ValidateStatefulSet`,
+///   `ValidateDaemonSet`, `ValidateControllerRevisionCreate`), pkg/apis/autoscaling
+///   (`ValidateHorizontalPodAutoscaler`), pkg/apis/batch (`ValidateJob`, `ValidateCronJobCreate`),
+///   pkg/apis/certificates (`validateCertificateSigningRequest`, `ValidateClusterTrustBundle`,
+///   `ValidatePodCertificateRequestCreate`), pkg/apis/networking (`ValidateNetworkPolicy`,
+///   `ValidateIngressCreate`, `ValidateIngressClass`, `ValidateIPAddress`,
+///   `ValidateServiceCIDR`), pkg/apis/storage (`ValidateStorageClass`, `ValidateCSIDriver`,
+///   `ValidateCSINode`, `ValidateVolumeAttachment`, `ValidateCSIStorageCapacity`,
+///   `ValidateVolumeAttributesClass`), pkg/apis/rbac (`ValidateRole`, `ValidateClusterRole`,
+///   `ValidateRoleBinding`, `ValidateClusterRoleBinding`), pkg/apis/discovery
+///   (`ValidateEndpointSlice`), pkg/apis/admissionregistration (webhook configurations,
+///   `ValidateValidatingAdmissionPolicy`, `...Binding`), pkg/apis/coordination (`ValidateLease`),
+///   pkg/apis/scheduling (`ValidatePriorityClass`), pkg/apis/node (`ValidateRuntimeClass`),
+///   pkg/apis/flowcontrol (`ValidateFlowSchema`, `ValidatePriorityLevelConfiguration`).
+fn meta_order(group: &str, kind: &str) -> MetaOrder {
+    match (group, kind) {
+        ("policy", "PodDisruptionBudget") | ("", "Event") | ("events.k8s.io", "Event") => {
+            MetaOrder::Generic
+        }
+        _ => MetaOrder::First,
+    }
+}
+
+/// The name function the type's strategy passes to `ValidateObjectMeta` (`obj` for the rules
+/// that read the object). Irrelevant for `MetaOrder::Generic` types, whose names only the
+/// generic store checks (`NameRule::PathSegment`).
 fn name_rule<'a>(info: &ResourceInfo, obj: &'a Value) -> NameRule<'a> {
     match (info.group.as_str(), info.kind.as_str()) {
+        // `ValidateClusterTrustBundleName(signerName)`.
         ("certificates.k8s.io", "ClusterTrustBundle") => NameRule::ClusterTrustBundle {
             signer: obj
                 .pointer("/spec/signerName")
                 .and_then(Value::as_str)
                 .unwrap_or(""),
         },
+        // `ValidateNamespaceName`.
         ("", "Namespace") => NameRule::Label,
+        // `ValidateIPAddressName`.
         ("networking.k8s.io", "IPAddress") => NameRule::Ip,
-        // Events: kube's strategy checks ObjectMeta itself only for events.k8s.io/v1 writes
-        // (`core::event`); the generic store's check (`rest.BeforeCreate`) takes any path segment.
-        ("", "Event") | ("events.k8s.io", "Event") => NameRule::PathSegment,
+        // `ValidateServiceName` (`NameIsDNS1035Label`).
         ("", "Service") => NameRule::Dns1035,
-        // CSRs: `ValidateCertificateRequestName` accepts any name, so only the generic store's
-        // `ValidatePathSegmentName` (rest.BeforeCreate) applies.
-        ("rbac.authorization.k8s.io", _)
-        | ("flowcontrol.apiserver.k8s.io", _)
-        | ("certificates.k8s.io", "CertificateSigningRequest") => NameRule::PathSegment,
+        // `ValidateRBACName` (`path.IsValidPathSegmentName`).
+        ("rbac.authorization.k8s.io", _) => NameRule::PathSegment,
+        // `ValidateCertificateRequestName` accepts any name; the generic store's path-segment
+        // check after the strategy passed is the only one a CSR name gets.
+        ("certificates.k8s.io", "CertificateSigningRequest") => NameRule::Any,
+        // `NameIsDNSSubdomain` under its per-type names (`ValidatePodName`, `ValidateConfigMapName`,
+        // `ValidateFlowSchemaName`, `ValidatePriorityLevelConfigurationName`, ...).
         _ => NameRule::Subdomain,
     }
 }
@@ -136,37 +197,38 @@ fn type_create(group: &str, kind: &str, obj: &Value, api_version: &str) -> Optio
     })
 }
 
-/// Whether `info` is an Event (core/v1, or events.k8s.io/v1 when addressed directly).
-fn is_event(info: &ResourceInfo) -> bool {
-    info.kind == "Event" && matches!(info.group.as_str(), "" | "events.k8s.io")
-}
-
-/// Validation of a new object (`Validate` of its strategy plus `ValidateObjectMeta`).
-/// `request_version` is the apiVersion the request addressed when it is not `info`'s (an
-/// events.k8s.io/v1 write stored as a core Event).
+/// Validation of a new object as `rest.BeforeCreate` does it: the strategy's `Validate` (the
+/// type's rules, with ObjectMeta where `meta_order` puts it); then, only if that passed, the
+/// generic store's `ValidateObjectMetaAccessor` with path-segment names. `request_version` is
+/// the apiVersion the request addressed when it is not `info`'s (an events.k8s.io/v1 write
+/// stored as a core Event).
 pub fn validate_create(
     info: &ResourceInfo,
     obj: &Value,
     request_version: Option<&str>,
 ) -> Vec<Cause> {
     let version = request_version.map_or_else(|| info.api_version(), str::to_owned);
-    let mut causes = type_create(&info.group, &info.kind, obj, &version).unwrap_or_default();
-    // kube's generic store checks ObjectMeta only once the strategy's `Validate` passed
-    // (`rest.BeforeCreate`); the other types' strategies check it themselves with their own name
-    // rule, so only Events see the difference.
-    if is_event(info) && !causes.is_empty() {
+    let own = type_create(&info.group, &info.kind, obj, &version).unwrap_or_default();
+    let causes = match meta_order(&info.group, &info.kind) {
+        MetaOrder::First => {
+            let mut causes = objectmeta::validate(obj, info.namespaced, name_rule(info, obj));
+            causes.extend(own);
+            causes
+        }
+        MetaOrder::Generic => own,
+    };
+    if !causes.is_empty() {
         return causes;
     }
-    causes.extend(objectmeta::validate(
-        obj,
-        info.namespaced,
-        name_rule(info, obj),
-    ));
-    causes
+    // A name the strategy's rule accepted passes this too, but for a CSR's (any name) and the
+    // names of `MetaOrder::Generic` types.
+    objectmeta::validate(obj, info.namespaced, NameRule::PathSegment)
 }
 
-/// Validation of a replaced object (`ValidateUpdate` of its strategy plus
-/// `ValidateObjectMetaUpdate`). `sub` is the part written: a write through
+/// Validation of a replaced object as `rest.BeforeUpdate` does it: the generic store's
+/// ObjectMeta checks first for every type (`validateCommonFields`), then the strategy's
+/// `ValidateUpdate` (whose own `ValidateObjectMetaUpdate`, first in most types', repeats
+/// causes already listed; not modelled). `sub` is the part written: a write through
 /// `pods/ephemeralcontainers` has a strategy of its own (`podEphemeralContainersStrategy`),
 /// whose `ValidatePodEphemeralContainersUpdate` checks the pod as on create and leaves the
 /// ephemeral containers' own rules to `crate::subresources`; every other pod update is

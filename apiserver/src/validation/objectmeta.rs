@@ -22,8 +22,11 @@ pub enum NameRule<'a> {
     Label,
     /// `NameIsDNS1035Label`: services.
     Dns1035,
-    /// `path.ValidatePathSegmentName`: RBAC and flow-control types.
+    /// `path.ValidatePathSegmentName`: RBAC types, and the generic store's check of every type
+    /// (`rest.BeforeCreate`).
     PathSegment,
+    /// Any name (`ValidateCertificateRequestName`): CertificateSigningRequests.
+    Any,
     /// `ValidateClusterTrustBundleName(signerName)`: the object's signer name as a prefix.
     ClusterTrustBundle { signer: &'a str },
     /// `ValidateIPAddressName`: an IP address in canonical form; a generateName prefix is
@@ -50,6 +53,7 @@ impl NameRule<'_> {
             NameRule::Label => field::dns1123_label(name),
             NameRule::Dns1035 => field::dns1035_label(name),
             NameRule::Ip => field::strict_ip(name),
+            NameRule::Any => Vec::new(),
             NameRule::ClusterTrustBundle { signer } => {
                 super::trust_bundle::name_errors(signer, name)
             }
