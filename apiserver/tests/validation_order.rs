@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Raw, send};
+use common::{INVALID, REQUIRED, assert_invalid, send};
 use serde_json::{Value, json};
 
 async fn server() -> apiserver::ApiServer {
@@ -15,42 +15,6 @@ async fn server() -> apiserver::ApiServer {
         .await
         .expect("start")
 }
-
-/// Asserts a 422 about `kind` `name` whose causes are `causes` (`(reason, field, message)`) in
-/// this order, and whose message lists them as kube's `NewInvalid` does.
-fn assert_invalid(r: &Raw, kind: &str, name: &str, causes: &[(&str, &str, &str)]) {
-    assert_eq!(r.code, 422, "{}", r.body);
-    assert_eq!(r.body["reason"], "Invalid", "{}", r.body);
-    let got: Vec<(String, String, String)> = r.body["details"]["causes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            let s = |f: &str| c[f].as_str().unwrap_or_default().to_owned();
-            (s("reason"), s("field"), s("message"))
-        })
-        .collect();
-    let want: Vec<(String, String, String)> = causes
-        .iter()
-        .map(|(r, f, m)| ((*r).to_owned(), (*f).to_owned(), (*m).to_owned()))
-        .collect();
-    assert_eq!(got, want, "{}", r.body);
-    let lines: Vec<String> = causes.iter().map(|(_, f, m)| format!("{f}: {m}")).collect();
-    let list = if lines.len() == 1 {
-        lines[0].clone()
-    } else {
-        format!("[{}]", lines.join(", "))
-    };
-    assert_eq!(
-        r.body["message"],
-        format!("{kind} \"{name}\" is invalid: {list}"),
-        "{}",
-        r.body
-    );
-}
-
-const INVALID: &str = "FieldValueInvalid";
-const REQUIRED: &str = "FieldValueRequired";
 
 /// An owner reference without a uid: an ObjectMeta error with a short message.
 fn bad_owner() -> Value {

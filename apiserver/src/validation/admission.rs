@@ -849,12 +849,7 @@ mod tests {
 
     use super::*;
 
-    fn messages(causes: &[Cause]) -> Vec<String> {
-        causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect()
-    }
+    use crate::validation::test_support::messages;
 
     #[test]
     fn resources_with_wildcards() {

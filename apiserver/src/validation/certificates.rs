@@ -528,12 +528,7 @@ mod tests {
             "usages": ["digital signature", "client auth"]}})
     }
 
-    fn messages(causes: &[Cause]) -> Vec<String> {
-        causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect()
-    }
+    use crate::validation::test_support::messages;
 
     #[test]
     fn a_signed_request_is_valid() {

@@ -451,6 +451,20 @@ pub fn check_apply(
 #[cfg(test)]
 mod drift;
 
+/// What the validation modules' unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::status::Cause;
+
+    /// Each cause as kube's `field.Error.Error()` prints it: `<field>: <message>`.
+    pub(crate) fn messages(causes: &[Cause]) -> Vec<String> {
+        causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod more_tests {
     use serde_json::json;

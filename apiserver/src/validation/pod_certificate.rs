@@ -344,12 +344,7 @@ mod tests {
 
     use super::*;
 
-    fn messages(causes: &[Cause]) -> Vec<String> {
-        causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect()
-    }
+    use crate::validation::test_support::messages;
 
     fn pcr() -> Value {
         json!({"spec": {"signerName": "example.com/signer", "podName": "p", "podUID": "u1",

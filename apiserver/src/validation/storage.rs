@@ -595,12 +595,7 @@ mod tests {
 
     use super::*;
 
-    fn messages(causes: &[Cause]) -> Vec<String> {
-        causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect()
-    }
+    use crate::validation::test_support::messages;
 
     #[test]
     fn token_requests_need_distinct_audiences_and_sane_expirations() {

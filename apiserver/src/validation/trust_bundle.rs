@@ -192,12 +192,7 @@ mod tests {
         json!({"metadata": {"name": name}, "spec": {"signerName": signer, "trustBundle": text}})
     }
 
-    fn messages(causes: &[Cause]) -> Vec<String> {
-        causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect()
-    }
+    use crate::validation::test_support::messages;
 
     #[test]
     fn names_carry_the_signer_as_a_prefix() {

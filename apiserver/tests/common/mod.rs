@@ -377,3 +377,48 @@ pub fn csr_certificate(cn: &str) -> String {
         .expect("self-sign");
     base64::engine::general_purpose::STANDARD.encode(cert.pem())
 }
+
+/// Asserts a 422 about `kind` `name` whose causes are `causes` (`(reason, field, message)`), and
+/// whose message lists them as kube's `NewInvalid` does.
+pub fn assert_invalid(r: &Raw, kind: &str, name: &str, causes: &[(&str, &str, &str)]) {
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(r.body["reason"], "Invalid", "{}", r.body);
+    let got: Vec<(String, String, String)> = r.body["details"]["causes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let s = |f: &str| c[f].as_str().unwrap_or_default().to_owned();
+            (s("reason"), s("field"), s("message"))
+        })
+        .collect();
+    let want: Vec<(String, String, String)> = causes
+        .iter()
+        .map(|(r, f, m)| ((*r).to_owned(), (*f).to_owned(), (*m).to_owned()))
+        .collect();
+    assert_eq!(got, want, "{}", r.body);
+    let mut lines: Vec<String> = Vec::new();
+    for (_, f, m) in causes {
+        let line = format!("{f}: {m}");
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    let list = if lines.len() == 1 {
+        lines[0].clone()
+    } else {
+        format!("[{}]", lines.join(", "))
+    };
+    assert_eq!(
+        r.body["message"],
+        format!("{kind} \"{name}\" is invalid: {list}"),
+        "{}",
+        r.body
+    );
+}
+
+/// `details.causes[].reason` of kube's field errors.
+pub const DUPLICATE: &str = "FieldValueDuplicate";
+pub const FORBIDDEN: &str = "FieldValueForbidden";
+pub const INVALID: &str = "FieldValueInvalid";
+pub const REQUIRED: &str = "FieldValueRequired";

@@ -50,12 +50,7 @@ pub fn validate_replication_controller(obj: &Value) -> Vec<Cause> {
 mod tests {
     use super::*;
 
-    fn messages(causes: &[Cause]) -> Vec<String> {
-        causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect()
-    }
+    use crate::validation::test_support::messages;
 
     #[test]
     fn replication_controllers_follow_kubes_order() {

@@ -531,12 +531,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn messages(causes: &[Cause]) -> Vec<String> {
-        causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect()
-    }
+    use crate::validation::test_support::messages;
 
     #[test]
     fn quantities_compare() {

@@ -648,12 +648,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn messages(causes: &[Cause]) -> Vec<String> {
-        causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect()
-    }
+    use crate::validation::test_support::messages;
 
     #[test]
     fn arbitrary_json_is_tolerated() {

@@ -608,12 +608,7 @@ mod tests {
 
     use super::*;
 
-    fn messages(causes: &[Cause]) -> Vec<String> {
-        causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect()
-    }
+    use crate::validation::test_support::messages;
 
     #[test]
     fn one_volume_source_and_storage_capacity() {
