@@ -209,19 +209,23 @@ pub fn validate_create(
 ) -> Vec<Cause> {
     let version = request_version.map_or_else(|| info.api_version(), str::to_owned);
     let own = type_create(&info.group, &info.kind, obj, &version).unwrap_or_default();
-    let causes = match meta_order(&info.group, &info.kind) {
+    let rule = name_rule(info, obj);
+    let (causes, generic_can_fail) = match meta_order(&info.group, &info.kind) {
         MetaOrder::First => {
-            let mut causes = objectmeta::validate(obj, info.namespaced, name_rule(info, obj));
+            let mut causes = objectmeta::validate(obj, info.namespaced, rule);
             causes.extend(own);
-            causes
+            (causes, matches!(rule, NameRule::Any))
         }
-        MetaOrder::Generic => own,
+        MetaOrder::Generic => (own, true),
     };
-    if !causes.is_empty() {
+    if !causes.is_empty() || !generic_can_fail {
+        // After the strategy's own ObjectMeta check passed, the generic one can only fail on a
+        // name that is not a path segment, which every other name rule already refuses: it is
+        // not run again.
         return causes;
     }
-    // A name the strategy's rule accepted passes this too, but for a CSR's (any name) and the
-    // names of `MetaOrder::Generic` types.
+    // The generic store's check: a CSR's name (any name) and the names of
+    // `MetaOrder::Generic` types meet their only rule here.
     objectmeta::validate(obj, info.namespaced, NameRule::PathSegment)
 }
 
