@@ -69,6 +69,16 @@ async fn pod_certificate_requests() {
             ),
         ],
     );
+    // maxExpirationSeconds defaults to 86400 (`+default=86400`) before validation.
+    let mut unset = pcr("unset");
+    unset["spec"]
+        .as_object_mut()
+        .map(|spec| spec.remove("maxExpirationSeconds"));
+    let defaulted = create(&s, PCRS, &unset).await;
+    assert_eq!(
+        defaulted["spec"]["maxExpirationSeconds"], 86400,
+        "{defaulted}"
+    );
     let path = format!("{PCRS}/ok");
     let stored = create(&s, PCRS, &pcr("ok")).await;
     // The spec is immutable.

@@ -1,5 +1,5 @@
 //! Defaults of the smaller groups: flowcontrol (`pkg/apis/flowcontrol/v1/defaults.go`),
-//! scheduling, discovery and resource.
+//! certificates, scheduling, discovery and resource.
 
 use serde_json::Value;
 
@@ -13,6 +13,8 @@ const HAND_SIZE: i64 = 8;
 const QUEUE_LENGTH_LIMIT: i64 = 50;
 /// The HTTPS port of a service behind a webhook or an aggregated API unless told otherwise.
 const WEBHOOK_SERVICE_PORT: i64 = 443;
+/// A PodCertificateRequest's `maxExpirationSeconds` when none is asked for (24 hours).
+const POD_CERTIFICATE_MAX_EXPIRATION: i64 = 86400;
 /// Precedence of a FlowSchema that names none.
 const MATCHING_PRECEDENCE: i64 = 1000;
 
@@ -47,6 +49,15 @@ pub(super) const RULES: &[TypeRules] = &[
         rules: &[Rule::SetNonZero(
             "matchingPrecedence",
             Lit::Int(MATCHING_PRECEDENCE),
+        )],
+    },
+    TypeRules {
+        // `+default=86400` on `MaxExpirationSeconds` (k8s.io/api certificates/v1 types.go; the
+        // OpenAPI description does not say it): defaulted before validation checks its range.
+        ty: "api::certificates::v1::PodCertificateRequestSpec",
+        rules: &[Rule::Set(
+            "maxExpirationSeconds",
+            Lit::Int(POD_CERTIFICATE_MAX_EXPIRATION),
         )],
     },
     TypeRules {
