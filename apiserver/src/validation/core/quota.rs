@@ -503,88 +503,66 @@ pub fn validate_limit_range(obj: &Value) -> Vec<Cause> {
             let bad = |list: &str, value: &Quantity, detail: String| {
                 field::invalid_str(&path(list), &value.canonical(), &detail)
             };
-            let gt = |a: &Option<Quantity>, b: &Option<Quantity>| match (a, b) {
-                (Some(a), Some(b)) => a.cmp(b) == Ordering::Greater,
-                _ => false,
-            };
-            if let (Some(mn), Some(mx)) = (&min_q, &max_q)
-                && gt(&min_q, &max_q)
-            {
-                causes.push(bad(
-                    "min",
-                    mn,
-                    format!(
-                        "min value {} is greater than max value {}",
-                        mn.canonical(),
-                        mx.canonical()
-                    ),
-                ));
-            }
-            if let (Some(rq), Some(mn)) = (&req_q, &min_q)
-                && gt(&min_q, &req_q)
-            {
-                causes.push(bad(
+            // `ValidateLimitRange`'s six ordered pairs, in its order: (lower, upper, the list
+            // reported, whether kube reports the lower value, its words for the two).
+            let pairs = [
+                (&min_q, &max_q, "min", true, "min value", "max value"),
+                (
+                    &min_q,
+                    &req_q,
                     "defaultRequest",
-                    rq,
-                    format!(
-                        "min value {} is greater than default request value {}",
-                        mn.canonical(),
-                        rq.canonical()
-                    ),
-                ));
-            }
-            if let (Some(rq), Some(mx)) = (&req_q, &max_q)
-                && gt(&req_q, &max_q)
-            {
-                causes.push(bad(
+                    false,
+                    "min value",
+                    "default request value",
+                ),
+                (
+                    &req_q,
+                    &max_q,
                     "defaultRequest",
-                    rq,
-                    format!(
-                        "default request value {} is greater than max value {}",
-                        rq.canonical(),
-                        mx.canonical()
-                    ),
-                ));
-            }
-            if let (Some(rq), Some(df)) = (&req_q, &def_q)
-                && gt(&req_q, &def_q)
-            {
-                causes.push(bad(
+                    true,
+                    "default request value",
+                    "max value",
+                ),
+                (
+                    &req_q,
+                    &def_q,
                     "defaultRequest",
-                    rq,
-                    format!(
-                        "default request value {} is greater than default limit value {}",
-                        rq.canonical(),
-                        df.canonical()
-                    ),
-                ));
-            }
-            // kube prints min (and below, max) as the bad value of these two.
-            if let (Some(df), Some(mn)) = (&def_q, &min_q)
-                && gt(&min_q, &def_q)
-            {
-                causes.push(bad(
+                    true,
+                    "default request value",
+                    "default limit value",
+                ),
+                // kube prints min (and below, max) as the bad value of these two.
+                (
+                    &min_q,
+                    &def_q,
                     "default",
-                    mn,
-                    format!(
-                        "min value {} is greater than default value {}",
-                        mn.canonical(),
-                        df.canonical()
-                    ),
-                ));
-            }
-            if let (Some(df), Some(mx)) = (&def_q, &max_q)
-                && gt(&def_q, &max_q)
-            {
-                causes.push(bad(
+                    true,
+                    "min value",
+                    "default value",
+                ),
+                (
+                    &def_q,
+                    &max_q,
                     "default",
-                    mx,
-                    format!(
-                        "default value {} is greater than max value {}",
-                        df.canonical(),
-                        mx.canonical()
-                    ),
-                ));
+                    false,
+                    "default value",
+                    "max value",
+                ),
+            ];
+            for (lo, hi, list, report_lo, lo_words, hi_words) in pairs {
+                if let (Some(lo), Some(hi)) = (lo, hi)
+                    && lo.cmp(hi) == Ordering::Greater
+                {
+                    causes.push(bad(
+                        list,
+                        if report_lo { lo } else { hi },
+                        format!(
+                            "{lo_words} {} is greater than {hi_words} {}",
+                            lo.canonical(),
+                            hi.canonical()
+                        ),
+                    ));
+                }
             }
             if let Some(ratio) = &ratio_q {
                 let one = Quantity::parse(&Value::String("1".into()));
