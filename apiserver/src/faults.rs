@@ -648,7 +648,7 @@ pub(crate) fn injected_expiry(requested: u64, current: u64) -> ApiError {
 fn generic(code: u16, reason: &'static str, message: String) -> ApiError {
     ApiError {
         code,
-        reason,
+        reason: reason.into(),
         message,
         details: None,
     }
@@ -773,7 +773,7 @@ mod tests {
             (504, "Timeout"),
         ] {
             let e = injected_error(code, gr, "d");
-            assert_eq!((e.code, e.reason), (code, reason));
+            assert_eq!((e.code, e.reason.as_ref()), (code, reason));
             assert_eq!(e.to_status()["code"], code);
         }
         assert_eq!(

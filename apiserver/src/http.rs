@@ -16,6 +16,7 @@ use hyper::body::{Frame, Incoming};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::admission::webhook;
 use crate::auth::{Attributes, AuthzSnapshot, UserInfo};
 use crate::catalog::ResourceInfo;
 use crate::faults::{Faults, RequestFacts, WatchFaults, injected_error};
@@ -23,7 +24,7 @@ use crate::selector::{FieldSelector, LabelSelector, Selectors};
 use crate::status::ApiError;
 use crate::store::{
     DeleteOpts, FieldValidation, Fields, ListQuery, PatchKind, RvMatch, Store, Sub, Target,
-    WatchFrom, WriteOpts,
+    WatchFrom, WriteOpts, Written,
 };
 use crate::watch::{self, Embed, WatchParams};
 use crate::{RequestRecord, discovery, openapi};
@@ -551,7 +552,7 @@ async fn route(
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
             }
-            let w = state.store.create(&t, body, &opts)?;
+            let w = admitted(state, opts, body, |b, o| state.store.create(&t, b, o)).await?;
             Ok(with_warnings(
                 reply.send(w.code, Out::Object(w.body))?,
                 &w.warnings,
@@ -565,7 +566,7 @@ async fn route(
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
             }
-            let w = state.store.update(&t, sub, body, &opts)?;
+            let w = admitted(state, opts, body, |b, o| state.store.update(&t, sub, b, o)).await?;
             Ok(with_warnings(
                 reply.send(w.code, Out::Object(w.body))?,
                 &w.warnings,
@@ -605,7 +606,10 @@ async fn route(
                 let w = state.store.patch(&t, sub, kind, &body, &dry)?;
                 guard(&serde_json::from_slice(&w.body).unwrap_or(Value::Null))?;
             }
-            let w = state.store.patch(&t, sub, kind, &body, &opts)?;
+            let w = admitted(state, opts, body, |b, o| {
+                state.store.patch(&t, sub, kind, &b, o)
+            })
+            .await?;
             Ok(with_warnings(
                 reply.send(w.code, Out::Object(w.body))?,
                 &w.warnings,
@@ -613,8 +617,17 @@ async fn route(
         }
         (&Method::DELETE, Some(n)) => {
             parsed.verb = "delete".into();
-            let opts = delete_opts(&q, req).await?;
-            let d = state.store.delete(&t, &opts)?;
+            let mut opts = delete_opts(&q, req).await?;
+            let d = if state.store.has_webhooks() {
+                let pass = Arc::new(webhook::Pass::default());
+                opts.webhooks = Some(pass.clone());
+                let (mut d, warnings) =
+                    webhook::run(&pass, || state.store.delete(&t, &opts)).await?;
+                d.written.warnings.extend(warnings);
+                d
+            } else {
+                state.store.delete(&t, &opts)?
+            };
             let code = d.written.code;
             let answer = match d.gone {
                 // Removed: kube's generic store answers a Status unless the type's REST storage
@@ -893,7 +906,10 @@ async fn apply(
             .apply(t, sub, config.clone(), &manager, force, &dry)?;
         guard(&serde_json::from_slice(&w.body).unwrap_or(Value::Null))?;
     }
-    let mut w = state.store.apply(t, sub, config, &manager, force, &opts)?;
+    let mut w = admitted(state, opts, config, |c, o| {
+        state.store.apply(t, sub, c, &manager, force, o)
+    })
+    .await?;
     strict_warnings.append(&mut w.warnings);
     Ok(with_warnings(
         reply.send(w.code, Out::Object(w.body))?,
@@ -966,7 +982,29 @@ pub(crate) fn write_opts(
         user: req.extensions().get::<Arc<UserInfo>>().cloned(),
         authorizer: req.extensions().get::<AuthzSnapshot>().cloned(),
         request_version: None,
+        webhooks: None,
     })
+}
+
+/// Runs a client's write (`op` on `body`), in admission webhook passes when webhook
+/// configurations are stored; the webhooks' warnings follow the write's own.
+async fn admitted<B: Clone>(
+    state: &State,
+    opts: WriteOpts,
+    body: B,
+    op: impl Fn(B, &WriteOpts) -> Result<Written, ApiError>,
+) -> Result<Written, ApiError> {
+    if !state.store.has_webhooks() {
+        return op(body, &opts);
+    }
+    let pass = Arc::new(webhook::Pass::default());
+    let opts = WriteOpts {
+        webhooks: Some(pass.clone()),
+        ..opts
+    };
+    let (mut w, warnings) = webhook::run(&pass, || op(body.clone(), &opts)).await?;
+    w.warnings.extend(warnings);
+    Ok(w)
 }
 
 pub(crate) fn dry_run(q: &[(String, String)]) -> Result<bool, ApiError> {

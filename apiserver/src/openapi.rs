@@ -409,7 +409,7 @@ fn accepts_json(accept: &str) -> bool {
 fn not_acceptable(path: &str) -> ApiError {
     ApiError {
         code: 406,
-        reason: "NotAcceptable",
+        reason: "NotAcceptable".into(),
         message: format!(
             "only application/json is served for {path} by this embedded API server; ask for application/json"
         ),

@@ -656,6 +656,16 @@ impl ApiServer {
         &self.state.faults
     }
 
+    /// Serves the Service `namespace/name` at `addr` (e.g. a webhook server the test runs on
+    /// loopback) whenever this server calls it: admission webhooks whose `clientConfig.service`
+    /// names it. There is no cluster network here, and kube refuses loopback addresses in
+    /// EndpointSlices, so a test routes the Service instead (envtest rewrites such webhook
+    /// configurations to URLs). The Service must still exist, as in a cluster; its port is
+    /// ignored. Without a route, the Service's ready EndpointSlice or Endpoints address is used.
+    pub fn route_service(&self, namespace: &str, name: &str, addr: std::net::SocketAddr) {
+        self.state.store.route_service(namespace, name, addr);
+    }
+
     /// Every stored object as YAML documents (`---` separated), ordered by API group, resource,
     /// namespace and name: one consistent snapshot taken under the store lock.
     pub fn dump_yaml(&self) -> String {

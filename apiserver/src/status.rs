@@ -1,5 +1,7 @@
 //! Builds the metav1.Status answers the API server sends for every error, worded like kube-apiserver.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
 /// One field-level cause of an error (metav1.StatusCause).
@@ -38,7 +40,8 @@ pub struct Details {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub code: u16,
-    pub reason: &'static str,
+    /// kube's `StatusReason`: one of its constants, or what an admission webhook answered.
+    pub reason: Cow<'static, str>,
     pub message: String,
     /// Boxed: errors travel through every `Result` of the request path, and most have no details.
     pub details: Option<Box<Details>>,
@@ -66,7 +69,7 @@ impl ApiError {
     fn plain(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
-            reason,
+            reason: Cow::Borrowed(reason),
             message: message.into(),
             details: None,
         }
@@ -81,7 +84,7 @@ impl ApiError {
     ) -> Self {
         Self {
             code,
-            reason,
+            reason: Cow::Borrowed(reason),
             message,
             details: Some(Box::new(Details {
                 name: name.to_owned(),
@@ -165,7 +168,7 @@ impl ApiError {
         };
         Self {
             code: 422,
-            reason: "Invalid",
+            reason: "Invalid".into(),
             message: format!("{} \"{}\" is invalid: {}", qualified_kind, name, list),
             details: Some(Box::new(Details {
                 name: name.to_owned(),
@@ -267,7 +270,7 @@ impl ApiError {
         let message = message.into();
         Self {
             code: 500,
-            reason: "InternalError",
+            reason: "InternalError".into(),
             message: format!("Internal error occurred: {message}"),
             details: Some(Box::new(Details {
                 causes: vec![Cause {

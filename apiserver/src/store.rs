@@ -40,6 +40,7 @@ use crate::status::ApiError;
 use crate::watchcheck::{CommitLog, WatchLedger};
 
 pub use list::{ListQuery, RvMatch, list_body};
+pub(crate) use prepare::normalize_mutated;
 use prepare::{check_type, invalid, prune_and_default};
 pub use request::{
     DeleteOpts, Deleted, FieldValidation, Fields, Limits, PatchKind, Propagation, Sub, Target,
@@ -155,6 +156,10 @@ struct Inner {
     commits: CommitLog,
     /// ValidatingAdmissionPolicies compiled for the admission stage (see `admit`).
     admission: crate::admission::Cache,
+    /// Webhook configurations compiled for the admission stages (see `admit`).
+    webhooks: crate::admission::webhook::Cache,
+    /// Where the Services that webhook configurations name are served (`route_service`).
+    service_routes: BTreeMap<ObjKey, std::net::SocketAddr>,
 }
 
 /// The in-memory object store of one API server.
@@ -248,6 +253,27 @@ impl Inner {
 }
 
 impl Store {
+    /// Serves the Service `namespace/name` at `addr` for the calls this server makes (admission
+    /// webhooks): see `ApiServer::route_service`.
+    pub fn route_service(&self, namespace: &str, name: &str, addr: std::net::SocketAddr) {
+        self.lock()
+            .service_routes
+            .insert((namespace.to_owned(), name.to_owned()), addr);
+    }
+
+    /// Whether any admission webhook configuration is stored: a client's write then runs in
+    /// webhook passes (`admission::webhook::run`). Like kube's configuration informers, a
+    /// configuration applies to the writes that start after it was stored.
+    pub fn has_webhooks(&self) -> bool {
+        let g = self.lock();
+        [
+            crate::admission::webhook::MUTATING_KEY,
+            crate::admission::webhook::VALIDATING_KEY,
+        ]
+        .iter()
+        .any(|k| g.objects.get(*k).is_some_and(|m| !m.is_empty()))
+    }
+
     /// An empty store within `limits`, with the built-in catalogue, handing out Service
     /// addresses from `ranges`.
     pub fn new(limits: Limits, garbage_collection: bool, ranges: ServiceRanges) -> Self {
@@ -278,6 +304,8 @@ impl Store {
                 namespace_defaults_queue: Vec::new(),
                 commits: CommitLog::default(),
                 admission: crate::admission::Cache::default(),
+                webhooks: crate::admission::webhook::Cache::default(),
+                service_routes: BTreeMap::new(),
             }),
             events,
             ledger: Arc::default(),

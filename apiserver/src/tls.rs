@@ -121,12 +121,22 @@ impl Ca {
     /// A rustls server configuration with a fresh leaf certificate for [`LEAF_NAMES`] signed by
     /// this CA (the chain sent is leaf + CA).
     pub(crate) fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, Error> {
+        self.server_config_for(LEAF_NAMES)
+    }
+
+    /// A rustls server configuration (HTTP/1.1 by ALPN) with a fresh leaf certificate for `names`
+    /// (IP addresses or DNS names) signed by this CA: what a test's admission or conversion webhook
+    /// serves, with [`Ca::cert_pem`] as the `caBundle` of its configuration.
+    pub fn server_config_for(&self, names: &[&str]) -> Result<Arc<rustls::ServerConfig>, Error> {
         let key = KeyPair::generate().map_err(tls_err("generating the server key"))?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, "apiserver");
+        dn.push(
+            DnType::CommonName,
+            names.first().copied().unwrap_or("apiserver"),
+        );
         params.distinguished_name = dn;
-        params.subject_alt_names = LEAF_NAMES
+        params.subject_alt_names = names
             .iter()
             .map(|n| match n.parse() {
                 Ok(ip) => Ok(SanType::IpAddress(ip)),

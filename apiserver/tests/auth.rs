@@ -1095,7 +1095,7 @@ async fn an_in_process_admin_create_takes_the_create_path_of_a_post() {
     assert!(got.body["metadata"]["uid"].is_string(), "{}", got.body);
 
     let again = server.create_as_admin(sa, "installer").unwrap_err();
-    assert_eq!((again.code, again.reason), (409, "AlreadyExists"));
+    assert_eq!((again.code, again.reason.as_ref()), (409, "AlreadyExists"));
 
     let invalid = json!({"apiVersion": "v1", "kind": "ConfigMap",
                          "metadata": {"name": "Not_A_Name", "namespace": "default"}});

@@ -19,14 +19,14 @@ use crate::status::{ApiError, Cause, Details};
 use crate::store::{ObjKey, Stored};
 
 /// The group of the admission registration types.
-const GROUP: &str = "admissionregistration.k8s.io";
+pub(super) const GROUP: &str = "admissionregistration.k8s.io";
 /// Store keys of the policies and their bindings.
 pub const POLICIES_KEY: &str = "admissionregistration.k8s.io/validatingadmissionpolicies";
 pub const BINDINGS_KEY: &str = "admissionregistration.k8s.io/validatingadmissionpolicybindings";
 
 /// Resources no API-defined policy applies to: the CEL admission configuration itself (a
 /// policy must not lock its own fix out, kube's `admissionResources`).
-const EXEMPT: &[&str] = &[
+pub(super) const EXEMPT: &[&str] = &[
     "validatingadmissionpolicies",
     "validatingadmissionpolicybindings",
     "mutatingadmissionpolicies",
@@ -38,14 +38,16 @@ const EXEMPT: &[&str] = &[
 pub struct Snapshot<'s> {
     pub objects: &'s HashMap<Arc<str>, BTreeMap<ObjKey, Arc<Stored>>>,
     pub catalog: &'s Catalog,
+    /// Where Services the server calls are served (`ApiServer::route_service`).
+    pub service_routes: &'s BTreeMap<ObjKey, std::net::SocketAddr>,
 }
 
 impl Snapshot<'_> {
-    fn all(&self, key: &str) -> Option<&BTreeMap<ObjKey, Arc<Stored>>> {
+    pub(super) fn all(&self, key: &str) -> Option<&BTreeMap<ObjKey, Arc<Stored>>> {
         self.objects.get(key).filter(|m| !m.is_empty())
     }
 
-    fn get(&self, key: &str, ns: &str, name: &str) -> Option<&Arc<Stored>> {
+    pub(super) fn get(&self, key: &str, ns: &str, name: &str) -> Option<&Arc<Stored>> {
         self.objects
             .get(key)?
             .get(&(ns.to_owned(), name.to_owned()))
@@ -99,7 +101,7 @@ fn refusal(a: &Attributes<'_>, d: &Denial) -> ApiError {
     let name = a.name_for_errors();
     let mut e = ApiError::forbidden(a.info.group_resource(), &name, &message);
     let reason = d.reason.unwrap_or("Invalid");
-    e.reason = reason;
+    e.reason = reason.into();
     e.code = reason_code(reason);
     let details = e.details.get_or_insert_with(Box::<Details>::default);
     details.causes.push(Cause::new("", "", message));
@@ -195,7 +197,7 @@ fn collect_params(
 }
 
 /// The object as the matched version shows it (the `None` conversion: apiVersion rewritten).
-fn as_version(obj: Option<&Value>, info: &ResourceInfo) -> CelValue {
+pub(super) fn as_version(obj: Option<&Value>, info: &ResourceInfo) -> CelValue {
     match obj {
         None => CelValue::Null,
         Some(o) if o.get("apiVersion").and_then(Value::as_str) == Some(&info.api_version()) => {

@@ -63,7 +63,8 @@ enum Failure {
 
 /// The evaluation of one policy: its inputs and the variables computed so far.
 struct Evaluation<'p> {
-    policy: &'p CompiledPolicy,
+    /// The policy's variables (none for a webhook's match conditions).
+    definitions: &'p [(String, Expression)],
     inputs: &'p Inputs,
     variables: HashMap<String, Result<CelValue, String>>,
 }
@@ -75,8 +76,8 @@ impl Evaluation<'_> {
         if self.variables.contains_key(name) {
             return;
         }
-        let policy = self.policy;
-        let Some((_, e)) = policy.variables.iter().find(|(n, _)| n == name) else {
+        let definitions = self.definitions;
+        let Some((_, e)) = definitions.iter().find(|(n, _)| n == name) else {
             // An unknown variable: CEL reports the missing key when the expression reads it.
             return;
         };
@@ -163,6 +164,38 @@ fn aggregate(errors: &[String]) -> String {
     }
 }
 
+/// Evaluates match conditions (kube's `matchconditions.Matcher`): false as soon as one is
+/// false; otherwise the errors of those that failed to evaluate, if any (the caller applies its
+/// failure policy), else true.
+pub fn match_conditions(
+    conditions: &[(String, Expression)],
+    variables: &[(String, Expression)],
+    inputs: &Inputs,
+) -> Result<bool, String> {
+    let mut ev = Evaluation {
+        definitions: variables,
+        inputs,
+        variables: HashMap::new(),
+    };
+    matches(&mut ev, conditions)
+}
+
+fn matches(ev: &mut Evaluation<'_>, conditions: &[(String, Expression)]) -> Result<bool, String> {
+    let mut errors = Vec::new();
+    for (_, condition) in conditions {
+        match ev.eval_bool(condition) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(true)
+    } else {
+        Err(aggregate(&errors))
+    }
+}
+
 /// Evaluates `policy` for one request (and one param).
 pub fn validate(policy: &CompiledPolicy, inputs: &Inputs) -> Outcome {
     let fail = policy.failure_policy == FailurePolicy::Fail;
@@ -173,27 +206,21 @@ pub fn validate(policy: &CompiledPolicy, inputs: &Inputs) -> Outcome {
         reason: None,
     };
     let mut ev = Evaluation {
-        policy,
+        definitions: &policy.variables,
         inputs,
         variables: HashMap::new(),
     };
     // Match conditions: any false skips the policy; errors follow the failure policy.
-    let mut errors = Vec::new();
-    for (_, condition) in &policy.match_conditions {
-        match ev.eval_bool(condition) {
-            Ok(true) => {}
-            Ok(false) => return Outcome::default(),
-            Err(e) => errors.push(e),
+    match matches(&mut ev, &policy.match_conditions) {
+        Ok(true) => {}
+        Ok(false) => return Outcome::default(),
+        Err(_) if !fail => return Outcome::default(),
+        Err(errors) => {
+            return Outcome {
+                decisions: vec![error_decision(errors)],
+                annotations: Vec::new(),
+            };
         }
-    }
-    if !errors.is_empty() {
-        if !fail {
-            return Outcome::default();
-        }
-        return Outcome {
-            decisions: vec![error_decision(aggregate(&errors))],
-            annotations: Vec::new(),
-        };
     }
     let mut decisions = Vec::with_capacity(policy.validations.len());
     for v in &policy.validations {

@@ -19,7 +19,7 @@ pub enum FailurePolicy {
 }
 
 impl FailurePolicy {
-    fn parse(v: Option<&str>) -> Self {
+    pub(super) fn parse(v: Option<&str>) -> Self {
         match v {
             Some("Ignore") => FailurePolicy::Ignore,
             _ => FailurePolicy::Fail,
@@ -101,7 +101,7 @@ impl MatchResources {
     }
 }
 
-fn rules(v: Option<&Value>) -> Vec<Rule> {
+pub(super) fn rules(v: Option<&Value>) -> Vec<Rule> {
     v.and_then(Value::as_array)
         .map(|a| {
             a.iter()

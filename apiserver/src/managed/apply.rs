@@ -201,7 +201,7 @@ pub(super) fn conflict_error(mut conflicts: Vec<(String, Vec<Pe>)>) -> ApiError 
     };
     ApiError {
         code: 409,
-        reason: "Conflict",
+        reason: "Conflict".into(),
         message,
         details: Some(Box::new(Details {
             causes,

@@ -233,7 +233,8 @@ impl Allocations {
 
     /// A free IP, preferring the upper band as kube's allocator does (the lowest addresses are
     /// kept for Services that ask for a fixed IP).
-    pub fn pick_ip(&self) -> Option<String> {
+    /// `seed` fixes where the search starts (see `Ctx::seed`).
+    pub fn pick_ip(&self, seed: Option<u64>) -> Option<String> {
         let size = self.ranges.size();
         // kube: min(max(16, size/16), 256) addresses at the bottom are the static band.
         let band = (size / 16).clamp(16, 256).min(size);
@@ -242,7 +243,7 @@ impl Allocations {
             if lo >= hi {
                 return None;
             }
-            let start = lo + rand::random_range(0..hi - lo);
+            let start = lo + start_offset(seed, hi - lo);
             (start..hi).chain(lo..start).find(|o| free(*o))
         };
         pick(band, size)
@@ -270,7 +271,7 @@ impl Allocations {
     }
 
     /// A free node port that is not in `also_taken` (ports this write already picked).
-    pub fn pick_port(&self, also_taken: &[u16]) -> Option<u16> {
+    pub fn pick_port(&self, also_taken: &[u16], seed: Option<u64>) -> Option<u16> {
         let (first, last) = (
             *self.ranges.node_ports.start(),
             *self.ranges.node_ports.end(),
@@ -286,12 +287,20 @@ impl Allocations {
             if lo >= hi {
                 return None;
             }
-            let start = lo + rand::random_range(0..hi - lo);
+            let start = lo + start_offset(seed, hi - lo);
             (start..hi).chain(lo..start).find(|o| free(*o))
         };
         pick(band, size)
             .or_else(|| pick(0, band))
             .map(|o| first + o as u16)
+    }
+}
+
+/// Where a search for a free address among `n` starts: random, or fixed by `seed`.
+fn start_offset(seed: Option<u64>, n: u32) -> u32 {
+    match seed {
+        Some(seed) => u32::try_from(seed % u64::from(n)).unwrap_or(0),
+        None => rand::random_range(0..n),
     }
 }
 
@@ -338,12 +347,12 @@ mod tests {
         );
         assert!(a.check_port(30000, &who("b")).is_err());
         assert!(a.check_port(30002, &who("b")).is_err());
-        assert_eq!(a.pick_port(&[]), Some(30001));
-        assert_eq!(a.pick_port(&[30001]), None);
+        assert_eq!(a.pick_port(&[], None), Some(30001));
+        assert_eq!(a.pick_port(&[30001], None), None);
         // /29: six usable addresses, one held.
         let mut picked = std::collections::HashSet::new();
         for _ in 0..50 {
-            picked.insert(a.pick_ip().unwrap());
+            picked.insert(a.pick_ip(None).unwrap());
         }
         assert!(!picked.contains("10.0.0.2") && picked.len() <= 5);
         a.sync(Some(&svc), None);

@@ -63,7 +63,7 @@ impl Strategy for Service {
             asked
         } else if asked.is_empty() {
             // alloc.go's allocIPs: an exhausted range is an InternalError, not a field error.
-            ctx.allocations.pick_ip().ok_or_else(|| {
+            ctx.allocations.pick_ip(ctx.seed).ok_or_else(|| {
                 AllocFailure::Internal(format!("failed to allocate a serviceIP: {RANGE_FULL}"))
             })?
         } else {
@@ -284,7 +284,7 @@ fn node_port(
             }
         },
         None => {
-            let p = ctx.allocations.pick_port(picked).ok_or_else(|| {
+            let p = ctx.allocations.pick_port(picked, ctx.seed).ok_or_else(|| {
                 AllocFailure::Internal(format!("failed to allocate a nodePort: {RANGE_FULL}"))
             })?;
             picked.push(p);
@@ -326,7 +326,7 @@ fn health_check_node_port(
         }
         None => {
             // Go prints the port AllocateNext returned with its error: 0.
-            let p = ctx.allocations.pick_port(picked).ok_or_else(|| {
+            let p = ctx.allocations.pick_port(picked, ctx.seed).ok_or_else(|| {
                 AllocFailure::Internal(format!(
                     "failed to allocate a HealthCheck NodePort 0: {RANGE_FULL}"
                 ))

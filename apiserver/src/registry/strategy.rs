@@ -35,6 +35,9 @@ pub struct Ctx<'a> {
     /// The object's namespace and name (its allocation owner).
     pub namespace: &'a str,
     pub name: &'a str,
+    /// Seeds the random choice of free addresses, so a write that runs again (admission webhook
+    /// passes) picks the same ones when nothing changed; None: any.
+    pub seed: Option<u64>,
 }
 
 /// The write rules of one resource type. Every method has the generic behaviour as its default.

@@ -1,17 +1,24 @@
-//! Owns the store's side of validating admission: which writes are admitted (those a client
-//! asked for; the server's own controllers' writes are not) and the view of the stored
-//! policies, bindings, params and namespaces the admission stage reads under the store's lock.
+//! Owns the store's side of admission: which writes are admitted (those a client asked for; the
+//! server's own controllers' writes are not), the view of the stored policies, bindings, params,
+//! namespaces and webhook configurations the admission stages read under the store's lock, and
+//! the webhook stages, which stop a pass of the write when webhooks must see it (see
+//! `admission::webhook`).
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::admission::webhook::{self, Interrupt, Pass, Phase};
 use crate::admission::{self, Attributes, Operation};
 use crate::auth::{AuthzSnapshot, UserInfo};
 use crate::catalog::ResourceInfo;
+use crate::meta::meta_str;
 use crate::status::ApiError;
 
 use super::{Fields, Inner, Sub};
 
 /// The write `admit_write` asks admission about.
+#[derive(Clone, Copy)]
 pub(super) struct Write<'a> {
     pub operation: Operation,
     pub info: &'a ResourceInfo,
@@ -33,27 +40,136 @@ impl Inner {
         let Some(user) = w.user else {
             return Ok(Vec::new());
         };
-        let field_manager = match w.fields {
-            Some(Fields::Update(m)) => m.as_str(),
-            _ => "",
-        };
-        let attributes = Attributes {
-            operation: w.operation,
-            info: w.info,
-            subresource: w.sub.managed_name(),
-            name: w.name,
-            namespace: if w.info.namespaced { w.namespace } else { "" },
-            object: w.object,
-            old_object: w.old_object,
-            user,
-            dry_run: w.dry_run,
-            field_manager,
-            authorizer: w.authorizer,
-        };
+        let attributes = attributes(&w, user);
         let snapshot = admission::Snapshot {
             objects: &self.objects,
             catalog: &self.catalog,
+            service_routes: &self.service_routes,
         };
         admission::admit(&snapshot, &mut self.admission, &attributes).map(|a| a.warnings)
+    }
+
+    /// The webhooks of `phase` a client's write calls (none for the server's own).
+    fn webhooks_for(
+        &mut self,
+        w: &Write<'_>,
+        phase: Phase,
+    ) -> Result<Vec<webhook::Invocation>, ApiError> {
+        let Some(user) = w.user else {
+            return Ok(Vec::new());
+        };
+        let attributes = attributes(w, user);
+        let snapshot = admission::Snapshot {
+            objects: &self.objects,
+            catalog: &self.catalog,
+            service_routes: &self.service_routes,
+        };
+        webhook::select(&snapshot, &mut self.webhooks, phase, &attributes)
+    }
+
+    /// The mutating webhook stage of a create or update (kube calls mutating admission before
+    /// the registry strategy): `obj` becomes what the matching webhooks made of it, or the pass
+    /// stops so they can be called.
+    pub(super) fn mutate_with_webhooks(
+        &mut self,
+        info: &Arc<ResourceInfo>,
+        w: Write<'_>,
+        obj: &mut Value,
+        pass: Option<&Pass>,
+    ) -> Result<(), ApiError> {
+        let Some(pass) = pass else {
+            return Ok(());
+        };
+        let invocations = self.webhooks_for(
+            &Write {
+                object: Some(obj),
+                ..w
+            },
+            Phase::Mutating,
+        )?;
+        if invocations.is_empty() {
+            return Ok(());
+        }
+        let old_rv = w.old_object.map_or("", |o| meta_str(o, "resourceVersion"));
+        if let Some(output) = pass.mutated(obj, old_rv) {
+            *obj = output;
+            return Ok(());
+        }
+        Err(pass.interrupt(Interrupt::Mutate {
+            invocations,
+            info: info.clone(),
+            input: obj.clone(),
+            old_object: w.old_object.cloned(),
+            dry_run: w.dry_run,
+        }))
+    }
+
+    /// The validating webhook stage of a create or update, after the validating admission
+    /// policies (kube's plugin order): the write goes on only once the matching webhooks have
+    /// admitted exactly this object.
+    pub(super) fn validate_with_webhooks(
+        &mut self,
+        w: Write<'_>,
+        pass: Option<&Pass>,
+    ) -> Result<(), ApiError> {
+        let (Some(pass), Some(object)) = (pass, w.object) else {
+            return Ok(());
+        };
+        let invocations = self.webhooks_for(&w, Phase::Validating)?;
+        if invocations.is_empty() || pass.validated(object) {
+            return Ok(());
+        }
+        Err(pass.interrupt(Interrupt::Validate {
+            invocations,
+            object: object.clone(),
+            old_object: w.old_object.cloned(),
+            dry_run: w.dry_run,
+        }))
+    }
+
+    /// The webhook stage of a delete: mutating then validating webhooks see the stored object as
+    /// `oldObject`; the delete goes on once they admitted it at its current resourceVersion.
+    pub(super) fn delete_with_webhooks(
+        &mut self,
+        w: Write<'_>,
+        pass: Option<&Pass>,
+    ) -> Result<(), ApiError> {
+        let (Some(pass), Some(old)) = (pass, w.old_object) else {
+            return Ok(());
+        };
+        let mutating = self.webhooks_for(&w, Phase::Mutating)?;
+        let validating = self.webhooks_for(&w, Phase::Validating)?;
+        if (mutating.is_empty() && validating.is_empty())
+            || pass.delete_admitted(meta_str(old, "resourceVersion"))
+        {
+            return Ok(());
+        }
+        Err(pass.interrupt(Interrupt::Delete {
+            mutating,
+            validating,
+            old_object: old.clone(),
+            dry_run: w.dry_run,
+        }))
+    }
+}
+
+/// What admission sees of a client's write.
+fn attributes<'a>(w: &Write<'a>, user: &'a UserInfo) -> Attributes<'a> {
+    let field_manager = match w.fields {
+        Some(Fields::Update(m)) => m.as_str(),
+        _ => "",
+    };
+    Attributes {
+        operation: w.operation,
+        info: w.info,
+        subresource: w.sub.managed_name(),
+        name: w.name,
+        namespace: if w.info.namespaced { w.namespace } else { "" },
+        object: w.object,
+        old_object: w.old_object,
+        user,
+        dry_run: w.dry_run,
+        field_manager,
+        authorizer: w.authorizer,
     }
 }

@@ -125,7 +125,7 @@ impl Inner {
         }
         Err(ApiError {
             code: 405,
-            reason: "MethodNotAllowed",
+            reason: "MethodNotAllowed".into(),
             message: "create not allowed while custom resource definition is terminating".into(),
             details: Some(Box::new(Details {
                 group: info.group.clone(),

@@ -9,7 +9,7 @@ use crate::admission::Operation;
 use crate::crd;
 use crate::defaults;
 use crate::managed::{self, Shape};
-use crate::meta::{self, meta_mut, meta_str};
+use crate::meta::{meta_mut, meta_str};
 use crate::registry::{self, AllocFailure, Ctx};
 use crate::status::ApiError;
 use crate::validation;
@@ -48,6 +48,31 @@ impl Store {
         strategy.decode(&mut obj);
         defaults::apply(&info.api_version(), &info.kind, &mut obj);
         let mut warnings = prune_and_default(&info, &mut obj, opts)?;
+        // Mutating admission (webhooks), before the strategy's preparation: kube's create handler
+        // calls it on the decoded object with the request's namespace filled in, before the
+        // registry's `BeforeCreate` names the object and sets its uid.
+        if info.namespaced && meta_str(&obj, "namespace").is_empty() {
+            meta_mut(&mut obj).insert("namespace".into(), t.namespace.into());
+        }
+        let sent_name = meta_str(&obj, "name").to_owned();
+        g.mutate_with_webhooks(
+            &info,
+            Write {
+                operation: Operation::Create,
+                info: &info,
+                sub: Sub::Main,
+                name: &sent_name,
+                namespace: t.namespace,
+                object: None,
+                old_object: None,
+                user: opts.user.as_deref(),
+                dry_run: opts.dry_run,
+                fields: Some(&opts.fields),
+                authorizer: opts.authorizer.as_ref(),
+            },
+            &mut obj,
+            opts.webhooks.as_deref(),
+        )?;
         let meta = meta_mut(&mut obj);
         if meta
             .get("resourceVersion")
@@ -85,14 +110,12 @@ impl Store {
             .unwrap_or("")
             .to_owned();
         let mut causes = Vec::new();
-        // The name the request named, before generation: admission's `request.name`.
-        let sent_name = name.clone();
         if name.is_empty() && !generate.is_empty() {
-            name = meta::generate_name(&generate);
+            name = opts.generate_name(&generate);
             meta.insert("name".into(), name.clone().into());
         }
-        meta.insert("uid".into(), meta::new_uid().into());
-        meta.insert("creationTimestamp".into(), meta::now().into());
+        meta.insert("uid".into(), opts.new_uid().into());
+        meta.insert("creationTimestamp".into(), opts.now().into());
         if strategy.tracks_generation() {
             meta.insert("generation".into(), 1.into());
         } else {
@@ -113,7 +136,7 @@ impl Store {
         if let Fields::Update(manager) = &opts.fields {
             let sent = obj.pointer("/metadata/managedFields").cloned();
             let api_version = info.api_version();
-            let now = meta::now();
+            let now = opts.now();
             let writer = managed::Writer {
                 manager,
                 api_version: &api_version,
@@ -186,6 +209,7 @@ impl Store {
             allocations: &g.allocations,
             namespace: &key.0,
             name: &name,
+            seed: opts.seed(),
         };
         match strategy.allocate(&mut obj, None, &ctx) {
             Ok(()) => {}
@@ -193,11 +217,12 @@ impl Store {
             Err(AllocFailure::Internal(why)) => return Err(ApiError::internal(why)),
         }
         if is_crd {
-            crd::set_established(&mut obj, &meta::now());
+            crd::set_established(&mut obj, &opts.now());
         }
         // Validating admission, after validation and before the commit (dry runs included:
-        // policies have no side effects).
-        warnings.extend(g.admit_write(Write {
+        // policies have no side effects; webhooks are told it is a dry run): policies, then
+        // webhooks, kube's plugin order.
+        let admitted = Write {
             operation: Operation::Create,
             info: &info,
             sub: Sub::Main,
@@ -209,7 +234,9 @@ impl Store {
             dry_run: opts.dry_run,
             fields: Some(&opts.fields),
             authorizer: opts.authorizer.as_ref(),
-        })?);
+        };
+        warnings.extend(g.admit_write(admitted)?);
+        g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;
         if opts.dry_run {
             return Ok(Written {
                 code: 201,

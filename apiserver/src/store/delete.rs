@@ -67,8 +67,9 @@ impl Store {
                 ));
             }
         }
-        // Validating admission of a client's delete, with the stored object as `oldObject`.
-        let warnings = g.admit_write(Write {
+        // Admission of a client's delete, with the stored object as `oldObject`: policies, then
+        // webhooks.
+        let write = Write {
             operation: Operation::Delete,
             info,
             sub: Sub::Main,
@@ -80,7 +81,9 @@ impl Store {
             dry_run: opts.dry_run,
             fields: None,
             authorizer: opts.authorizer.as_ref(),
-        })?;
+        };
+        let warnings = g.admit_write(write)?;
+        g.delete_with_webhooks(write, opts.webhooks.as_deref())?;
         let mut deleted = Self::delete_admitted(g, tx, info, key, old, opts)?;
         deleted.written.warnings.extend(warnings);
         Ok(deleted)

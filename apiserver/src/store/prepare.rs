@@ -133,3 +133,19 @@ impl Inner {
         Err(ApiError::internal_unknown(REQUEST_TOO_LARGE))
     }
 }
+
+/// Decodes and defaults an object a mutating webhook patched, as kube decodes the patched JSON
+/// into its type and runs the defaulters again: unknown fields are dropped (pruned for custom
+/// resources) without a word, Go's field presence and the type's defaults are applied.
+pub(crate) fn normalize_mutated(info: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
+    check_type(obj, info).map_err(|e| ApiError::internal(e.message))?;
+    let strategy = crate::registry::strategy_for(info);
+    strategy.decode(obj);
+    crate::defaults::apply(&info.api_version(), &info.kind, obj);
+    let opts = WriteOpts {
+        field_validation: FieldValidation::Ignore,
+        ..WriteOpts::default()
+    };
+    prune_and_default(info, obj, &opts).map_err(|e| ApiError::internal(e.message))?;
+    Ok(())
+}

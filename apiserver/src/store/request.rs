@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::admission::webhook::Pass;
 use crate::auth::{AuthzSnapshot, UserInfo};
+use crate::meta;
 
 /// Which part of an object a write addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +75,36 @@ pub struct WriteOpts {
     /// `events.k8s.io/v1` for a write through the events.k8s.io view of core Events (kube's
     /// `RequestInfo` group and version, which Event validation reads). None: the resource's own.
     pub request_version: Option<String>,
+    /// The webhook passes of a client's write (`admission::webhook::run`); None: no admission
+    /// webhooks are called (the server's own writes, or no configuration stored).
+    pub webhooks: Option<Arc<Pass>>,
+}
+
+impl WriteOpts {
+    /// The write's timestamp: pinned across webhook passes.
+    pub(crate) fn now(&self) -> String {
+        self.webhooks.as_ref().map_or_else(meta::now, |p| p.now())
+    }
+
+    /// A new object's uid: pinned across webhook passes.
+    pub(crate) fn new_uid(&self) -> String {
+        self.webhooks
+            .as_ref()
+            .map_or_else(meta::new_uid, |p| p.uid())
+    }
+
+    /// The name generated from `prefix`: pinned across webhook passes.
+    pub(crate) fn generate_name(&self, prefix: &str) -> String {
+        match &self.webhooks {
+            Some(p) => p.generated_name(prefix),
+            None => meta::generate_name(prefix),
+        }
+    }
+
+    /// The seed of random address choices: pinned across webhook passes (None: any).
+    pub(crate) fn seed(&self) -> Option<u64> {
+        self.webhooks.as_ref().map(|p| p.seed())
+    }
 }
 
 /// `DeleteOptions.propagationPolicy`: what happens to the dependents of a deleted object.
@@ -103,6 +135,8 @@ pub struct DeleteOpts {
     pub user: Option<Arc<UserInfo>>,
     /// The user's authorizer answers, for validating admission's `authorizer` variable.
     pub authorizer: Option<AuthzSnapshot>,
+    /// The webhook passes of a client's delete (see `WriteOpts::webhooks`).
+    pub webhooks: Option<Arc<Pass>>,
 }
 
 /// The answer to a write: status code, body and `Warning` headers.

@@ -146,6 +146,38 @@ impl Store {
             strategy.decode(&mut new);
         }
         defaults::apply(&info.api_version(), &info.kind, &mut new);
+        // Mutating admission (webhooks), on the object as the request made it, before the
+        // strategy's preparation (kube runs it in the update's `UpdatedObject` transformers).
+        let write = Write {
+            operation: Operation::Update,
+            info,
+            sub,
+            name: &name,
+            namespace: &key.0,
+            object: None,
+            old_object: Some(&old.value),
+            user: opts.user.as_deref(),
+            dry_run: opts.dry_run,
+            fields: Some(&opts.fields),
+            authorizer: opts.authorizer.as_ref(),
+        };
+        let before = opts.webhooks.is_some().then(|| new.clone());
+        g.mutate_with_webhooks(info, write, &mut new, opts.webhooks.as_deref())?;
+        if matches!(sub, Sub::Status | Sub::Approval) && before.is_some_and(|b| b != new) {
+            // A status write keeps only `.status` of what the webhooks made (kube's status
+            // strategy prepares the update after admission).
+            let status = new.get("status").cloned();
+            new = old.value.clone();
+            new["apiVersion"] = info.api_version().into();
+            match status {
+                Some(s) => new["status"] = s,
+                None => {
+                    if let Some(m) = new.as_object_mut() {
+                        m.remove("status");
+                    }
+                }
+            }
+        }
         // Server-owned metadata always comes from the stored object.
         let old_meta = old
             .value
@@ -234,7 +266,7 @@ impl Store {
                 }
             }
             if causes.is_empty() {
-                crd::set_established(&mut new, &meta::now());
+                crd::set_established(&mut new, &opts.now());
                 // Keep the original condition times: only the spec changed.
                 if let Some(conds) = old.value.pointer("/status/conditions") {
                     new["status"]["conditions"] = conds.clone();
@@ -248,6 +280,7 @@ impl Store {
                 allocations: &g.allocations,
                 namespace: &key.0,
                 name: &name,
+                seed: opts.seed(),
             };
             match strategy.allocate(&mut new, Some(&old.value), &ctx) {
                 Ok(()) => {}
@@ -262,7 +295,7 @@ impl Store {
             Fields::Untracked => {}
             Fields::Update(manager) => {
                 let api_version = info.api_version();
-                let now = meta::now();
+                let now = opts.now();
                 let writer = managed::Writer {
                     manager,
                     api_version: &api_version,
@@ -289,19 +322,12 @@ impl Store {
         managed::keep_times_of_noop(&old.value, &mut new);
         // Validating admission, before the no-op check: kube admits an update that turns out
         // to change nothing as well.
-        warnings.extend(g.admit_write(Write {
-            operation: Operation::Update,
-            info,
-            sub,
-            name: &name,
-            namespace: &key.0,
+        let admitted = Write {
             object: Some(&new),
-            old_object: Some(&old.value),
-            user: opts.user.as_deref(),
-            dry_run: opts.dry_run,
-            fields: Some(&opts.fields),
-            authorizer: opts.authorizer.as_ref(),
-        })?);
+            ..write
+        };
+        warnings.extend(g.admit_write(admitted)?);
+        g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;
         if without_rv(&new) == without_rv(&old.value) {
             // A no-op write changes nothing and emits no event, like kube-apiserver.
             return Ok(Written {

@@ -28,7 +28,7 @@ const VIOLATES: &str = "Cannot evict pod as it would violate the pod's disruptio
 fn too_many_requests(cause: String, retry_after: Option<u32>) -> ApiError {
     ApiError {
         code: 429,
-        reason: "TooManyRequests",
+        reason: "TooManyRequests".into(),
         message: VIOLATES.to_owned(),
         details: Some(Box::new(Details {
             causes: vec![Cause::new("DisruptionBudget", "", cause)],

@@ -1,0 +1,862 @@
+//! Admission webhooks over HTTPS, against webhook servers made by the tests (TLS from their own
+//! CA, given as `caBundle`): what a webhook receives, refusals, patches, warnings, the failure
+//! policies (unreachable, hanging, untrusted), dry runs, deletes, Service references, reinvocation,
+//! and a webhook that calls the API server back while it is being asked.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use futures::future::BoxFuture;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+use common::{Raw, raw, send};
+
+const CMS: &str = "/api/v1/namespaces/default/configmaps";
+
+type Handler = Arc<dyn Fn(Value) -> BoxFuture<'static, Option<Value>> + Send + Sync>;
+
+/// A webhook server: answers each AdmissionReview with what its handler returns (None: never
+/// answers) and keeps the reviews it received.
+struct Webhook {
+    url: String,
+    ca_bundle: String,
+    reviews: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Webhook {
+    fn reviews(&self) -> Vec<Value> {
+        self.reviews.lock().expect("reviews").clone()
+    }
+}
+
+async fn webhook_server(names: &[&str], handler: Handler) -> Webhook {
+    let ca = apiserver::Ca::generate().expect("CA");
+    let tls = tokio_rustls::TlsAcceptor::from(ca.server_config_for(names).expect("TLS"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let reviews = Arc::new(Mutex::new(Vec::new()));
+    let kept = reviews.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (tls, handler, kept) = (tls.clone(), handler.clone(), kept.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = tls.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                    let (handler, kept) = (handler.clone(), kept.clone());
+                    async move {
+                        let body = req.into_body().collect().await?.to_bytes();
+                        let review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        kept.lock().expect("reviews").push(review.clone());
+                        let answer = match handler(review).await {
+                            Some(answer) => answer,
+                            None => std::future::pending().await,
+                        };
+                        Ok::<_, hyper::Error>(hyper::Response::new(Full::new(bytes::Bytes::from(
+                            answer.to_string(),
+                        ))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Webhook {
+        url: format!("https://127.0.0.1:{port}/admit"),
+        ca_bundle: base64::engine::general_purpose::STANDARD.encode(ca.cert_pem()),
+        reviews,
+    }
+}
+
+fn handler(f: impl Fn(&Value) -> Option<Value> + Send + Sync + 'static) -> Handler {
+    Arc::new(move |review| {
+        let answer = f(&review);
+        Box::pin(async move { answer })
+    })
+}
+
+fn response(review: &Value, fields: Value) -> Value {
+    let mut r = json!({"uid": review["request"]["uid"], "allowed": true});
+    for (k, v) in fields.as_object().into_iter().flatten() {
+        r[k] = v.clone();
+    }
+    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": r})
+}
+
+fn json_patch(ops: Value) -> Value {
+    json!({"patchType": "JSONPatch",
+        "patch": base64::engine::general_purpose::STANDARD.encode(ops.to_string())})
+}
+
+/// A webhook entry for ConfigMap writes (`operations`), served by `hook`; `extra` overrides.
+fn entry(name: &str, hook: &Webhook, operations: &[&str], extra: Value) -> Value {
+    let mut w = json!({
+        "name": name,
+        "clientConfig": {"url": hook.url, "caBundle": hook.ca_bundle},
+        "rules": [{"operations": operations, "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"]}],
+        "sideEffects": "None",
+        "admissionReviewVersions": ["v1"],
+    });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        w[k] = v.clone();
+    }
+    w
+}
+
+async fn configure(s: &apiserver::ApiServer, mutating: bool, name: &str, webhooks: Vec<Value>) {
+    let (kind, plural) = if mutating {
+        (
+            "MutatingWebhookConfiguration",
+            "mutatingwebhookconfigurations",
+        )
+    } else {
+        (
+            "ValidatingWebhookConfiguration",
+            "validatingwebhookconfigurations",
+        )
+    };
+    let r = send(
+        s,
+        "POST",
+        &format!("/apis/admissionregistration.k8s.io/v1/{plural}"),
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
+            "metadata": {"name": name}, "webhooks": webhooks}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+fn cm(name: &str, data: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data})
+}
+
+async fn server() -> apiserver::ApiServer {
+    apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start")
+}
+
+async fn get_cm(s: &apiserver::ApiServer, name: &str) -> Raw {
+    send(s, "GET", &format!("{CMS}/{name}"), &Value::Null).await
+}
+
+fn warnings(r: &Raw) -> Vec<String> {
+    r.headers
+        .get_all("warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_validating_webhook_sees_the_request_and_its_refusal_is_the_answer() {
+    let s = server().await;
+    let hook = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            let forbidden = review["request"]["object"]["data"]["pet"] == "cat";
+            Some(if forbidden {
+                response(
+                    review,
+                    json!({"allowed": false, "result": {"code": 403, "reason": "Forbidden", "message": "no cats"}}),
+                )
+            } else {
+                response(review, json!({"warnings": ["pets are noisy"]}))
+            })
+        }),
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "pets",
+        vec![entry("pets.example.com", &hook, &["CREATE"], json!({}))],
+    )
+    .await;
+
+    let r = send(&s, "POST", CMS, &cm("dog", json!({"pet": "dog"}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(warnings(&r), ["299 - \"pets are noisy\""]);
+    let review = &hook.reviews()[0];
+    assert_eq!(review["apiVersion"], "admission.k8s.io/v1");
+    assert_eq!(review["kind"], "AdmissionReview");
+    let request = &review["request"];
+    assert!(!request["uid"].as_str().unwrap_or("").is_empty());
+    assert_eq!(
+        request["kind"],
+        json!({"group": "", "version": "v1", "kind": "ConfigMap"})
+    );
+    assert_eq!(
+        request["resource"],
+        json!({"group": "", "version": "v1", "resource": "configmaps"})
+    );
+    assert_eq!(request["operation"], "CREATE");
+    assert_eq!(
+        (request["name"].as_str(), request["namespace"].as_str()),
+        (Some("dog"), Some("default"))
+    );
+    assert_eq!(request["object"]["data"], json!({"pet": "dog"}));
+    assert!(request["oldObject"].is_null());
+    assert_eq!(request["dryRun"], false);
+    assert_eq!(request["options"]["kind"], "CreateOptions");
+    assert!(
+        !request["userInfo"]["username"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "{request}"
+    );
+    // The validating stage sees the object as it will be stored.
+    assert!(
+        !request["object"]["metadata"]["uid"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty()
+    );
+    let stored = get_cm(&s, "dog").await;
+    assert_eq!(
+        stored.body["metadata"]["uid"], request["object"]["metadata"]["uid"],
+        "the object the webhook admitted is the object stored"
+    );
+
+    let r = send(&s, "POST", CMS, &cm("cat", json!({"pet": "cat"}))).await;
+    assert_eq!(r.code, 403, "{}", r.body);
+    assert_eq!(r.body["reason"], "Forbidden");
+    assert_eq!(
+        r.body["message"],
+        "admission webhook \"pets.example.com\" denied the request: no cats"
+    );
+    assert_eq!(
+        get_cm(&s, "cat").await.code,
+        404,
+        "a refused create stores nothing"
+    );
+}
+
+#[tokio::test]
+async fn mutating_webhooks_patch_before_validation_and_validating_webhooks_see_the_patch() {
+    let s = server().await;
+    let mutator = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            let mut fields = json_patch(json!([
+                {"op": "add", "path": "/metadata/labels", "value": {"team": "a"}},
+                {"op": "add", "path": "/data/added", "value": "by-webhook"}
+            ]));
+            fields["warnings"] = json!(["labelled"]);
+            Some(response(review, fields))
+        }),
+    )
+    .await;
+    let checker = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| Some(response(review, json!({})))),
+    )
+    .await;
+    configure(
+        &s,
+        true,
+        "label",
+        vec![entry(
+            "label.example.com",
+            &mutator,
+            &["CREATE", "UPDATE"],
+            json!({}),
+        )],
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "check",
+        vec![entry(
+            "check.example.com",
+            &checker,
+            &["CREATE", "UPDATE"],
+            json!({}),
+        )],
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("c", json!({"a": "1"}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["metadata"]["labels"], json!({"team": "a"}));
+    assert_eq!(r.body["data"], json!({"a": "1", "added": "by-webhook"}));
+    assert_eq!(warnings(&r), ["299 - \"labelled\""]);
+    // The mutating webhook saw the object before the strategy (no uid yet); the validating one
+    // saw the patched, prepared object.
+    let mutated = &mutator.reviews()[0]["request"]["object"];
+    assert!(mutated["metadata"]["uid"].is_null(), "{mutated}");
+    let checked = &checker.reviews()[0]["request"]["object"];
+    assert_eq!(checked["metadata"]["labels"], json!({"team": "a"}));
+    assert!(checked["metadata"]["uid"].is_string());
+
+    // An update: the webhooks see the stored object as oldObject.
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{CMS}/c"),
+        &json!({"data": {"a": "2"}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let update = &checker.reviews()[1]["request"];
+    assert_eq!(update["operation"], "UPDATE");
+    assert_eq!(update["oldObject"]["data"]["a"], "1");
+    assert_eq!(update["object"]["data"]["a"], "2");
+    assert_eq!(update["options"]["kind"], "UpdateOptions");
+}
+
+#[tokio::test]
+async fn failed_calls_follow_the_failure_policy() {
+    let s = server().await;
+    // A port that refuses connections: bound, then closed.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let dead = Webhook {
+        url: format!("https://127.0.0.1:{closed}/admit"),
+        ca_bundle: String::new(),
+        reviews: Arc::default(),
+    };
+    configure(
+        &s,
+        false,
+        "dead",
+        vec![entry("dead.example.com", &dead, &["CREATE"], json!({}))],
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("a", json!({}))).await;
+    assert_eq!(r.code, 500, "{}", r.body);
+    assert_eq!(r.body["reason"], "InternalError");
+    assert_eq!(
+        r.body["message"],
+        format!(
+            "Internal error occurred: failed calling webhook \"dead.example.com\": failed to call webhook: Post \"https://127.0.0.1:{closed}/admit?timeout=10s\": dial tcp 127.0.0.1:{closed}: connect: connection refused"
+        )
+    );
+    let r = send(
+        &s,
+        "DELETE",
+        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/dead",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(
+        r.code, 200,
+        "webhook configurations are never sent to webhooks: {}",
+        r.body
+    );
+    configure(
+        &s,
+        false,
+        "ignored",
+        vec![entry(
+            "dead.example.com",
+            &dead,
+            &["CREATE"],
+            json!({"failurePolicy": "Ignore"}),
+        )],
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("a", json!({}))).await;
+    assert_eq!(r.code, 201, "Ignore admits: {}", r.body);
+}
+
+#[tokio::test]
+async fn a_hanging_webhook_is_cut_at_its_timeout_and_an_untrusted_one_is_refused() {
+    let s = server().await;
+    let hanging = webhook_server(&["127.0.0.1"], handler(|_| None)).await;
+    configure(
+        &s,
+        false,
+        "hang",
+        vec![entry(
+            "hang.example.com",
+            &hanging,
+            &["CREATE"],
+            json!({"timeoutSeconds": 1}),
+        )],
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("a", json!({}))).await;
+    assert_eq!(r.code, 500, "{}", r.body);
+    let port = hanging
+        .url
+        .split(':')
+        .nth(2)
+        .and_then(|p| p.split('/').next())
+        .unwrap_or("");
+    assert_eq!(
+        r.body["message"],
+        format!(
+            "Internal error occurred: failed calling webhook \"hang.example.com\": failed to call webhook: Post \"https://127.0.0.1:{port}/admit?timeout=1s\": context deadline exceeded"
+        )
+    );
+    assert_eq!(hanging.reviews().len(), 1, "the webhook was asked once");
+
+    let s = server().await;
+    let served = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| Some(response(review, json!({})))),
+    )
+    .await;
+    let other = webhook_server(&["127.0.0.1"], handler(|_| None)).await;
+    let untrusted = Webhook {
+        url: served.url.clone(),
+        ca_bundle: other.ca_bundle.clone(),
+        reviews: Arc::default(),
+    };
+    configure(
+        &s,
+        false,
+        "untrusted",
+        vec![entry(
+            "untrusted.example.com",
+            &untrusted,
+            &["CREATE"],
+            json!({}),
+        )],
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("a", json!({}))).await;
+    assert_eq!(r.code, 500, "{}", r.body);
+    let message = r.body["message"].as_str().unwrap_or("");
+    assert!(
+        message.ends_with(
+            "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+        ),
+        "{message}"
+    );
+    assert!(
+        served.reviews().is_empty(),
+        "no review is sent over an untrusted connection"
+    );
+}
+
+#[tokio::test]
+async fn dry_runs_tell_the_webhook_and_store_nothing() {
+    let s = server().await;
+    let hook = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| Some(response(review, json!({})))),
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "none",
+        vec![entry(
+            "none.example.com",
+            &hook,
+            &["CREATE"],
+            json!({"sideEffects": "NoneOnDryRun"}),
+        )],
+    )
+    .await;
+    let r = send(
+        &s,
+        "POST",
+        &format!("{CMS}?dryRun=All"),
+        &cm("a", json!({})),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(hook.reviews()[0]["request"]["dryRun"], true);
+    assert_eq!(
+        hook.reviews()[0]["request"]["options"]["dryRun"],
+        json!(["All"])
+    );
+    assert_eq!(get_cm(&s, "a").await.code, 404, "a dry run stores nothing");
+}
+
+#[tokio::test]
+async fn a_write_racing_its_webhook_is_admitted_again_or_conflicts() {
+    let s = server().await;
+    let client = s.client().expect("client");
+    let c = client.clone();
+    // On its first call for each write, the webhook changes the object being written.
+    let hook = webhook_server(
+        &["127.0.0.1"],
+        Arc::new(move |review: Value| {
+            let c = c.clone();
+            Box::pin(async move {
+                let request = &review["request"];
+                let outer = request["object"]["metadata"]["annotations"]["side"].is_null()
+                    && request["object"]["data"]["b"] == "2";
+                let first = request["oldObject"]["metadata"]["annotations"]["side"].is_null();
+                if outer && first {
+                    let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+                        kube::Api::namespaced(c, "default");
+                    let name = request["name"].as_str().unwrap_or("").to_owned();
+                    let patch = json!({"metadata": {"annotations": {"side": "1"}}});
+                    let _ = api
+                        .patch(&name, &Default::default(), &kube::api::Patch::Merge(&patch))
+                        .await;
+                }
+                Some(response(&review, json!({})))
+            })
+        }),
+    )
+    .await;
+    for name in ["race", "conflict"] {
+        let r = send(&s, "POST", CMS, &cm(name, json!({"a": "1"}))).await;
+        assert_eq!(r.code, 201, "{}", r.body);
+    }
+    configure(
+        &s,
+        true,
+        "racer",
+        vec![entry("racer.example.com", &hook, &["UPDATE"], json!({}))],
+    )
+    .await;
+    // A patch applies to the newest object: the webhook is asked again, and both changes stay.
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{CMS}/race"),
+        &json!({"data": {"b": "2"}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["metadata"]["annotations"], json!({"side": "1"}));
+    assert_eq!(r.body["data"], json!({"a": "1", "b": "2"}));
+    let asked: Vec<Value> = hook
+        .reviews()
+        .into_iter()
+        .filter(|r| r["request"]["name"] == "race" && r["request"]["object"]["data"]["b"] == "2")
+        .collect();
+    assert_eq!(asked.len(), 2, "asked again once the stored object changed");
+    assert_eq!(
+        asked[1]["request"]["oldObject"]["metadata"]["annotations"]["side"],
+        "1"
+    );
+    // An update naming the resourceVersion it read conflicts, as it would without webhooks.
+    let stored = get_cm(&s, "conflict").await.body;
+    let mut update = stored.clone();
+    update["data"]["b"] = "2".into();
+    let r = send(&s, "PUT", &format!("{CMS}/conflict"), &update).await;
+    assert_eq!(r.code, 409, "{}", r.body);
+    assert_eq!(r.body["reason"], "Conflict");
+}
+
+#[tokio::test]
+async fn deletes_are_admitted_with_the_stored_object_and_cannot_be_patched() {
+    let s = server().await;
+    let r = send(&s, "POST", CMS, &cm("keep", json!({"k": "v"}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(&s, "POST", CMS, &cm("go", json!({}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let guard = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            Some(if review["request"]["name"] == "keep" {
+                response(
+                    review,
+                    json!({"allowed": false, "result": {"message": "keep it"}}),
+                )
+            } else {
+                response(review, json!({}))
+            })
+        }),
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "guard",
+        vec![entry("guard.example.com", &guard, &["DELETE"], json!({}))],
+    )
+    .await;
+    let r = send(&s, "DELETE", &format!("{CMS}/keep"), &Value::Null).await;
+    assert_eq!(r.code, 400, "a refusal without a code is a 400: {}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "admission webhook \"guard.example.com\" denied the request: keep it"
+    );
+    assert_eq!(get_cm(&s, "keep").await.code, 200);
+    let review = &guard.reviews()[0]["request"];
+    assert_eq!(review["operation"], "DELETE");
+    assert!(review["object"].is_null());
+    assert_eq!(review["oldObject"]["data"], json!({"k": "v"}));
+    assert_eq!(review["options"]["kind"], "DeleteOptions");
+    let r = send(&s, "DELETE", &format!("{CMS}/go"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+
+    let patcher = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            Some(response(
+                review,
+                json_patch(json!([{"op": "add", "path": "/data/x", "value": "y"}])),
+            ))
+        }),
+    )
+    .await;
+    configure(
+        &s,
+        true,
+        "patcher",
+        vec![entry(
+            "patcher.example.com",
+            &patcher,
+            &["DELETE"],
+            json!({}),
+        )],
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("p", json!({}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(&s, "DELETE", &format!("{CMS}/p"), &Value::Null).await;
+    assert_eq!(r.code, 500, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Internal error occurred: admission webhook \"patcher.example.com\" attempted to modify the object, which is not supported for this operation"
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_may_call_the_api_server_while_it_is_asked() {
+    let s = Arc::new(server().await);
+    let client = s.client().expect("client");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (c, seen_by_hook) = (client.clone(), seen.clone());
+    let hook = webhook_server(
+        &["127.0.0.1"],
+        Arc::new(move |review: Value| {
+            let (c, seen) = (c.clone(), seen_by_hook.clone());
+            Box::pin(async move {
+                // Reads and writes through the API while the write being admitted waits.
+                let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+                    kube::Api::namespaced(c, "default");
+                let listed = api.list(&Default::default()).await.map(|l| l.items.len());
+                seen.lock().expect("seen").push(listed.is_ok());
+                if review["request"]["name"] == "first" {
+                    let side = serde_json::from_value(cm("side", json!({}))).expect("cm");
+                    let _ = api.create(&Default::default(), &side).await;
+                }
+                Some(response(&review, json!({})))
+            })
+        }),
+    )
+    .await;
+    configure(
+        &s,
+        true,
+        "reentrant",
+        vec![entry(
+            "reentrant.example.com",
+            &hook,
+            &["CREATE"],
+            json!({}),
+        )],
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("first", json!({}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        get_cm(&s, "side").await.code,
+        200,
+        "the webhook's own write went through"
+    );
+    assert!(seen.lock().expect("seen").iter().all(|ok| *ok));
+}
+
+#[tokio::test]
+async fn a_service_reference_reaches_the_server_the_test_routed_it_to() {
+    let s = server().await;
+    let hook = webhook_server(
+        &["hooks.webhooks.svc"],
+        handler(|review| {
+            Some(response(
+                review,
+                json!({"allowed": false, "result": {"code": 422, "reason": "Invalid", "message": "via service"}}),
+            ))
+        }),
+    )
+    .await;
+    let port: u16 = hook
+        .url
+        .split(':')
+        .nth(2)
+        .and_then(|p| p.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    for (path, obj) in [
+        (
+            "/api/v1/namespaces",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "webhooks"}}),
+        ),
+        (
+            "/api/v1/namespaces/webhooks/services",
+            json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "hooks"}, "spec": {"ports": [{"name": "https", "port": 443, "targetPort": 9443}]}}),
+        ),
+    ] {
+        let r = send(&s, "POST", path, &obj).await;
+        assert_eq!(r.code, 201, "{}", r.body);
+    }
+    let mut w = entry("svc.example.com", &hook, &["CREATE"], json!({}));
+    w["clientConfig"] = json!({"service": {"namespace": "webhooks", "name": "hooks", "path": "/admit"},
+        "caBundle": hook.ca_bundle});
+    configure(&s, false, "svc", vec![w]).await;
+    // No route yet, and no endpoints: the call fails (failurePolicy Fail).
+    let r = send(&s, "POST", CMS, &cm("a", json!({}))).await;
+    assert_eq!(r.code, 500, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Internal error occurred: failed calling webhook \"svc.example.com\": could not get REST client: no endpoints available for service \"hooks\""
+    );
+    s.route_service("webhooks", "hooks", ([127, 0, 0, 1], port).into());
+    let r = send(&s, "POST", CMS, &cm("a", json!({}))).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "admission webhook \"svc.example.com\" denied the request: via service"
+    );
+    assert_eq!(hook.reviews().len(), 1);
+}
+
+#[tokio::test]
+async fn a_webhook_asking_for_reinvocation_runs_again_after_a_later_change() {
+    let s = server().await;
+    let first = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| Some(response(review, json!({})))),
+    )
+    .await;
+    let second = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            Some(response(
+                review,
+                json_patch(json!([{"op": "add", "path": "/data/second", "value": "x"}])),
+            ))
+        }),
+    )
+    .await;
+    configure(
+        &s,
+        true,
+        "a-first",
+        vec![entry(
+            "first.example.com",
+            &first,
+            &["CREATE"],
+            json!({"reinvocationPolicy": "IfNeeded"}),
+        )],
+    )
+    .await;
+    configure(
+        &s,
+        true,
+        "b-second",
+        vec![entry("second.example.com", &second, &["CREATE"], json!({}))],
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("a", json!({"first": "y"}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["data"]["second"], "x");
+    let again = first.reviews();
+    assert_eq!(
+        again.len(),
+        2,
+        "called again after the second webhook changed the object"
+    );
+    assert_eq!(again[1]["request"]["object"]["data"]["second"], "x");
+    assert_eq!(
+        second.reviews().len(),
+        1,
+        "Never (the default) is not called again"
+    );
+}
+
+#[tokio::test]
+async fn selectors_and_match_conditions_decide_who_is_called() {
+    let s = server().await;
+    let hook = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| Some(response(review, json!({})))),
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "picky",
+        vec![entry(
+            "picky.example.com",
+            &hook,
+            &["CREATE"],
+            json!({"objectSelector": {"matchLabels": {"checked": "yes"}},
+                "matchConditions": [{"name": "not-skipped", "expression": "!('skip' in object.data)"}]}),
+        )],
+    )
+    .await;
+    let mut labelled = cm("a", json!({"x": "1"}));
+    labelled["metadata"]["labels"] = json!({"checked": "yes"});
+    assert_eq!(
+        send(&s, "POST", CMS, &cm("plain", json!({}))).await.code,
+        201
+    );
+    let mut skipped = cm("skipped", json!({"skip": "1"}));
+    skipped["metadata"]["labels"] = json!({"checked": "yes"});
+    assert_eq!(send(&s, "POST", CMS, &skipped).await.code, 201);
+    assert!(hook.reviews().is_empty(), "neither matched");
+    assert_eq!(send(&s, "POST", CMS, &labelled).await.code, 201);
+    assert_eq!(hook.reviews().len(), 1);
+    // A condition that cannot be evaluated (no `data` at all) refuses the write under Fail.
+    let mut no_data = cm("no-data", Value::Null);
+    no_data["metadata"]["labels"] = json!({"checked": "yes"});
+    let r = send(&s, "POST", CMS, &no_data).await;
+    assert_eq!(
+        (r.code, r.body["reason"].as_str()),
+        (403, Some("Forbidden")),
+        "{}",
+        r.body
+    );
+    assert_eq!(hook.reviews().len(), 1);
+    // A webhook without rules is called for nothing.
+    configure(
+        &s,
+        false,
+        "ruleless",
+        vec![entry(
+            "ruleless.example.com",
+            &hook,
+            &["CREATE"],
+            json!({"rules": []}),
+        )],
+    )
+    .await;
+    assert_eq!(
+        send(&s, "POST", CMS, &cm("unruled", json!({}))).await.code,
+        201
+    );
+    assert_eq!(hook.reviews().len(), 1);
+    // Writes of other resources never reach it.
+    let r = raw(
+        &s,
+        "POST",
+        "/api/v1/namespaces/default/secrets",
+        Some("application/json"),
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "labels": {"checked": "yes"}}}).to_string(),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(hook.reviews().len(), 1);
+}
