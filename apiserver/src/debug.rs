@@ -29,6 +29,7 @@ struct Wire<'a> {
     namespace: &'a str,
     name: &'a str,
     code: u16,
+    user: &'a str,
 }
 
 impl<'a> From<&'a RequestRecord> for Wire<'a> {
@@ -44,6 +45,7 @@ impl<'a> From<&'a RequestRecord> for Wire<'a> {
             namespace: &r.namespace,
             name: &r.name,
             code: r.code,
+            user: &r.user,
         }
     }
 }

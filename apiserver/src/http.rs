@@ -110,6 +110,8 @@ fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body
 /// What a request addressed, for routing and for the request log.
 #[derive(Debug, Default, Clone)]
 struct Parsed {
+    /// The authenticated (or impersonated) user's name, for the request log.
+    user: String,
     verb: String,
     group: String,
     version: String,
@@ -143,6 +145,7 @@ pub async fn handle(
         namespace: parsed.namespace,
         name: parsed.name,
         code: resp.status().as_u16(),
+        user: parsed.user,
     };
     // The clusterrole-aggregation-controller reacts to every ClusterRole change.
     if record.group == crate::auth::RBAC_GROUP
@@ -217,6 +220,7 @@ async fn route(
     // kube's filter chain: authentication, impersonation, then authorization.
     let requestor = crate::auth::authenticate(state, req.headers())?;
     let user = crate::auth::impersonate(state, requestor, req.headers())?;
+    parsed.user.clone_from(&user.name);
     if matches!(
         *req.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE

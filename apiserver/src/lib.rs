@@ -110,6 +110,10 @@ pub struct RequestRecord {
     pub name: String,
     /// HTTP status code answered.
     pub code: u16,
+    /// Who the request was made as (the user after impersonation, e.g. `admin` or
+    /// `system:serviceaccount:ns:name`); "" when it was answered before authentication (a 401,
+    /// `/version`, `/healthz`, ...).
+    pub user: String,
 }
 
 /// `/version`.

@@ -164,6 +164,7 @@ mod tests {
             namespace: "default".into(),
             name: name.into(),
             code: 200,
+            user: String::new(),
         }
     }
 

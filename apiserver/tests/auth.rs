@@ -1128,3 +1128,43 @@ async fn an_in_process_admin_create_takes_the_create_path_of_a_post() {
         refused.message
     );
 }
+
+#[tokio::test]
+async fn the_request_log_names_who_each_request_was_made_as() {
+    let s = server().await;
+    let ns = "/api/v1/namespaces/default/configmaps";
+    assert_eq!(call(&s, Some(ALICE), "GET", ns, &[], None).await.code, 403);
+    let admin = s.token().to_owned();
+    let as_robot = call(
+        &s,
+        Some(&admin),
+        "GET",
+        ns,
+        &[("Impersonate-User", "robot")],
+        None,
+    )
+    .await;
+    assert_eq!(as_robot.code, 403, "{}", as_robot.body);
+    assert_eq!(
+        call(&s, Some("wrong"), "GET", ns, &[], None).await.code,
+        401
+    );
+    assert_eq!(call(&s, Some(&admin), "GET", ns, &[], None).await.code, 200);
+    let users: Vec<(String, u16)> = s
+        .requests_settled()
+        .await
+        .into_iter()
+        .filter(|r| r.path == ns)
+        .map(|r| (r.user, r.code))
+        .collect();
+    assert_eq!(
+        users,
+        [
+            ("alice".to_owned(), 403),
+            ("robot".to_owned(), 403),
+            (String::new(), 401),
+            ("admin".to_owned(), 200)
+        ],
+        "the impersonated user, not the impersonator; nobody before authentication"
+    );
+}
