@@ -213,6 +213,9 @@ pub fn validate_create(
     let (causes, generic_can_fail) = match meta_order(&info.group, &info.kind) {
         MetaOrder::First => {
             let mut causes = objectmeta::validate(obj, info.namespaced, rule);
+            if !info.custom && core_object_meta(&info.group, &info.kind) {
+                causes.extend(objectmeta::kube_finalizer_names(obj));
+            }
             causes.extend(own);
             (causes, matches!(rule, NameRule::Any))
         }
@@ -248,6 +251,11 @@ pub fn validate_update(
 ) -> Vec<Cause> {
     let version = request_version.map_or_else(|| info.api_version(), str::to_owned);
     let mut causes = objectmeta::validate_update(new, old);
+    if !info.custom && core_object_meta(&info.group, &info.kind) {
+        // The strategy's `ValidateObjectMetaUpdate` is core's wrapper: its finalizer check is
+        // the one cause the generic store's did not list already.
+        causes.extend(objectmeta::kube_finalizer_names(new));
+    }
     causes.extend(match (info.group.as_str(), info.kind.as_str()) {
         ("", "Event") => core::event::validate_update(new, old, &version),
         ("", "ConfigMap") => core::configmap::validate_update(new, old),
@@ -336,9 +344,49 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
     causes
 }
 
-/// Warnings of a create or update (`WarningsOnCreate`/`WarningsOnUpdate`): metadata's.
-pub fn warnings(obj: &Value) -> Vec<String> {
-    objectmeta::warnings(obj)
+/// Warnings of a create (`old` None) or update (`WarningsOnCreate`/`WarningsOnUpdate`): a
+/// custom resource's finalizers (`objectmeta::custom_resource_warnings`); built-in types have
+/// none here.
+pub fn warnings(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Vec<String> {
+    if info.custom {
+        objectmeta::custom_resource_warnings(obj, old)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether the type's strategy checks ObjectMeta with kube's core wrappers
+/// (`ValidateObjectMeta`/`ValidateObjectMetaUpdate` of pkg/apis/core/validation, imported as
+/// `apivalidation` or `corevalidation`), which add `validateKubeFinalizerName`
+/// (`objectmeta::kube_finalizer_names`) to apimachinery's checks. Read from each group's
+/// validation: core (every type but Events, whose `ValidateEventCreate` does it itself for
+/// events.k8s.io/v1 writes and not at all for v1 ones), apps, autoscaling, batch, certificates,
+/// discovery, networking, rbac (`ValidateRole` ... through pkg/apis/core/validation), scheduling
+/// (`ValidatePriorityClass`), storage, resource, flowcontrol (`ValidateFlowSchema`,
+/// `ValidatePriorityLevelConfiguration`) and storagemigration (`ValidateStorageVersionMigration`).
+/// Not: admissionregistration (webhook configurations and admission policies call
+/// `genericvalidation.ValidateObjectMeta`, apimachinery's), coordination (`ValidateLease`),
+/// node (`ValidateRuntimeClass`), apiregistration (kube-aggregator's `ValidateAPIService`) and
+/// apiextensions (`ValidateCustomResourceDefinition`), all apimachinery's; policy's
+/// PodDisruptionBudget strategy checks no ObjectMeta (the generic store's check only); and custom
+/// resources (a warning instead, `warnings`).
+fn core_object_meta(group: &str, kind: &str) -> bool {
+    match group {
+        "" => kind != "Event",
+        "apps"
+        | "autoscaling"
+        | "batch"
+        | "certificates.k8s.io"
+        | "discovery.k8s.io"
+        | "networking.k8s.io"
+        | "rbac.authorization.k8s.io"
+        | "scheduling.k8s.io"
+        | "storage.k8s.io"
+        | "resource.k8s.io"
+        | "flowcontrol.apiserver.k8s.io"
+        | "storagemigration.k8s.io" => true,
+        _ => false,
+    }
 }
 
 /// `unknown field "spec.foo"` per unknown field, as kube's strict decoder words them.
