@@ -32,6 +32,9 @@ pub enum NameRule<'a> {
     /// `ValidateIPAddressName`: an IP address in canonical form; a generateName prefix is
     /// checked the same way (IPAddress names cannot be generated).
     Ip,
+    /// kube-aggregator's APIService name function (`ValidateAPIService`): a path segment, and
+    /// exactly `<spec.version>.<spec.group>`; a generateName prefix is checked the same way.
+    ApiService { version: &'a str, group: &'a str },
 }
 
 impl NameRule<'_> {
@@ -39,7 +42,10 @@ impl NameRule<'_> {
         // A generateName prefix may end in '-': kube masks it before checking (maskTrailingDash).
         let masked;
         let name = if prefix
-            && !matches!(self, NameRule::PathSegment | NameRule::Ip)
+            && !matches!(
+                self,
+                NameRule::PathSegment | NameRule::Ip | NameRule::ApiService { .. }
+            )
             && name.len() > 1
             && name.ends_with('-')
         {
@@ -56,6 +62,20 @@ impl NameRule<'_> {
             NameRule::Any => Vec::new(),
             NameRule::ClusterTrustBundle { signer } => {
                 super::trust_bundle::name_errors(signer, name)
+            }
+            NameRule::ApiService { version, group } => {
+                let minimal = field::path_segment_name(name);
+                if !minimal.is_empty() {
+                    return minimal;
+                }
+                let required = format!("{version}.{group}");
+                if name == required {
+                    return Vec::new();
+                }
+                vec![format!(
+                    "must be `spec.version+\".\"+spec.group`: {}",
+                    field::quote(&required)
+                )]
             }
             NameRule::PathSegment => {
                 if prefix {
