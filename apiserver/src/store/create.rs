@@ -164,7 +164,7 @@ impl Store {
             &obj,
             opts.request_version.as_deref(),
         ));
-        warnings.extend(validation::warnings(&obj));
+        warnings.extend(validation::warnings(&info, &obj, None));
         let is_crd = *info.store_key() == *CRDS_KEY;
         let mut crd_infos = None;
         if is_crd {

@@ -241,7 +241,7 @@ impl Store {
                 opts.request_version.as_deref(),
             )
         });
-        warnings.extend(validation::warnings(&new));
+        warnings.extend(validation::warnings(info, &new, Some(&old.value)));
         let is_crd = *info.store_key() == *CRDS_KEY;
         let mut crd_infos = None;
         if is_crd && sub == Sub::Main {

@@ -9,8 +9,16 @@
 //! validations' required parts, audit annotation keys, the binding's policy name, parameter
 //! reference and validation actions.
 //!
+//! MutatingAdmissionPolicy and its binding (`ValidateMutatingAdmissionPolicy`, `...Update`,
+//! `ValidateMutatingAdmissionPolicyBinding`) share those pieces (failure policy, parameter kind,
+//! match constraints, match conditions, variables, parameter reference) and add theirs: no
+//! DELETE in the resource rules, at least one mutation, each with a supported patch type and
+//! exactly the patch it names (its expression present), and the reinvocation policy required.
+//! An update that keeps the policy's parameter kind and match conditions does not check the
+//! match conditions again (`ignoreMutatingAdmissionPolicyMatchConditions`).
+//!
 //! Not modelled: compiling and type-checking CEL expressions (match conditions, variables,
-//! validations, message and audit expressions); the MutatingAdmissionPolicy types.
+//! validations, message and audit expressions, mutations' patch expressions).
 
 use serde_json::Value;
 
@@ -32,6 +40,8 @@ pub const SIDE_EFFECTS: [&str; 2] = ["None", "NoneOnDryRun"];
 pub const REINVOCATION_POLICIES: [&str; 2] = ["IfNeeded", "Never"];
 /// The AdmissionReview versions kube-apiserver can send, in kube's order.
 const ADMISSION_REVIEW_VERSIONS: [&str; 2] = ["v1", "v1beta1"];
+/// A webhook or policy has at most this many match conditions.
+const MAX_MATCH_CONDITIONS: usize = 64;
 /// A webhook's timeout is between 1 and 30 seconds.
 const MAX_TIMEOUT_SECONDS: i64 = 30;
 /// `IsFullyQualifiedName`: a webhook name has at least three dot-separated segments.
@@ -541,9 +551,13 @@ fn param_kind(kind: &Value, at: &str) -> Vec<Cause> {
     causes
 }
 
-/// `validateMatchConditions` without compiling the expressions.
+/// `validateMatchConditions` without compiling the expressions: at most 64, each with an
+/// expression and a unique qualified name.
 fn match_conditions(conditions: &[Value], at: &str) -> Vec<Cause> {
     let mut causes = Vec::new();
+    if conditions.len() > MAX_MATCH_CONDITIONS {
+        causes.push(field::too_many(at, conditions.len(), MAX_MATCH_CONDITIONS));
+    }
     let mut names = std::collections::HashSet::new();
     for (i, c) in conditions.iter().enumerate() {
         let c_at = index(at, i);
@@ -578,6 +592,34 @@ fn is_cel_identifier(name: &str) -> bool {
         .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
         && !crd_schema::CEL_RESERVED.contains(&name)
+}
+
+/// `validateVariable` for each variable, without compiling the expressions.
+fn variables(list: &[Value], path: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        let at = index(path, i);
+        let name = str_of(v, "name");
+        if name.trim().is_empty() {
+            causes.push(field::required(
+                &child(&at, "name"),
+                "name is not specified",
+            ));
+        } else if !is_cel_identifier(name) {
+            causes.push(field::invalid_str(
+                &child(&at, "name"),
+                name,
+                "name is not a valid CEL identifier",
+            ));
+        }
+        if str_of(v, "expression").trim().is_empty() {
+            causes.push(field::required(
+                &child(&at, "expression"),
+                "expression is not specified",
+            ));
+        }
+    }
+    causes
 }
 
 /// `validateValidation` without compiling the expressions.
@@ -684,28 +726,7 @@ pub fn validate_admission_policy(obj: &Value) -> Vec<Cause> {
         arr_of(spec, "matchConditions"),
         "spec.matchConditions",
     ));
-    for (i, v) in arr_of(spec, "variables").iter().enumerate() {
-        let at = index("spec.variables", i);
-        let name = str_of(v, "name");
-        if name.trim().is_empty() {
-            causes.push(field::required(
-                &child(&at, "name"),
-                "name is not specified",
-            ));
-        } else if !is_cel_identifier(name) {
-            causes.push(field::invalid_str(
-                &child(&at, "name"),
-                name,
-                "name is not a valid CEL identifier",
-            ));
-        }
-        if str_of(v, "expression").trim().is_empty() {
-            causes.push(field::required(
-                &child(&at, "expression"),
-                "expression is not specified",
-            ));
-        }
-    }
+    causes.extend(variables(arr_of(spec, "variables"), "spec.variables"));
     let validations = arr_of(spec, "validations");
     let annotations = arr_of(spec, "auditAnnotations");
     if validations.is_empty() && annotations.is_empty() {
@@ -843,6 +864,176 @@ pub fn validate_admission_policy_binding(obj: &Value) -> Vec<Cause> {
     causes
 }
 
+/// The operations a mutating admission policy or binding may match (`supportedMutatingOperations`:
+/// no DELETE), sorted as kube lists them.
+pub const MUTATING_OPERATIONS: [&str; 4] = ["*", "CONNECT", "CREATE", "UPDATE"];
+/// A mutation's patch types (`supportedPatchType`), sorted.
+pub const PATCH_TYPES: [&str; 2] = ["ApplyConfiguration", "JSONPatch"];
+
+/// kube's check that a mutating policy's or binding's resource rules match no DELETE: every
+/// operation not supported is reported at the list of rules (`<at>.resourceRules.operations`,
+/// no index), as kube does.
+fn mutating_operations(m: &Value, at: &str) -> Vec<Cause> {
+    let at = child(&child(at, "resourceRules"), "operations");
+    arr_of(m, "resourceRules")
+        .iter()
+        .flat_map(|r| arr_of(r, "operations"))
+        .filter(|op| {
+            !op.as_str()
+                .is_some_and(|o| MUTATING_OPERATIONS.contains(&o))
+        })
+        .map(|op| field::not_supported(&at, op, &MUTATING_OPERATIONS))
+        .collect()
+}
+
+/// A patch's CEL expression required (not compiled).
+fn patch_expression(patch: &Value, at: &str) -> Option<Cause> {
+    str_of(patch, "expression")
+        .trim()
+        .is_empty()
+        .then(|| field::required(&child(at, "expression"), ""))
+}
+
+/// `validateMutation`: the patch type, and the one patch it names (the other absent).
+fn mutation(m: &Value, at: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let patch_type = str_of(m, "patchType");
+    let (apply, json_patch) = (set(m, "applyConfiguration"), set(m, "jsonPatch"));
+    // (field, type that uses it, the other field's placeholder value).
+    let (used, other, other_field) = match patch_type {
+        "" => {
+            causes.push(field::required(&child(at, "patchType"), ""));
+            return causes;
+        }
+        "JSONPatch" => (("jsonPatch", json_patch), apply, "applyConfiguration"),
+        "ApplyConfiguration" => (("applyConfiguration", apply), json_patch, "jsonPatch"),
+        _ => {
+            causes.push(field::not_supported(
+                &child(at, "patchType"),
+                &Value::String(patch_type.to_owned()),
+                &PATCH_TYPES,
+            ));
+            return causes;
+        }
+    };
+    let (used_field, used_value) = used;
+    match used_value {
+        None => causes.push(field::required(
+            &child(at, used_field),
+            &format!("must be specified when patchType is {patch_type}"),
+        )),
+        Some(p) => causes.extend(patch_expression(p, &child(at, used_field))),
+    }
+    if other.is_some() {
+        causes.push(field::invalid_str(
+            &child(at, other_field),
+            &format!("{{{other_field}}}"),
+            &format!("must not be specified when patchType is {patch_type}"),
+        ));
+    }
+    causes
+}
+
+/// `validateMutatingAdmissionPolicySpec`'s structural rules (without ObjectMeta and without
+/// compiling the CEL expressions). `check_match_conditions` is false on an update that changes
+/// neither the parameter kind nor the match conditions (kube's
+/// `ignoreMutatingAdmissionPolicyMatchConditions`).
+fn mutating_policy_spec(obj: &Value, check_match_conditions: bool) -> Vec<Cause> {
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let mut causes = Vec::new();
+    match set(spec, "failurePolicy") {
+        None => causes.push(field::required("spec.failurePolicy", "")),
+        Some(_) => causes.extend(one_of(spec, "failurePolicy", "spec", &FAILURE_POLICIES)),
+    }
+    if let Some(kind) = set(spec, "paramKind") {
+        causes.extend(param_kind(kind, "spec.paramKind"));
+    }
+    match set(spec, "matchConstraints") {
+        None => causes.push(field::required("spec.matchConstraints", "")),
+        Some(m) => {
+            causes.extend(match_resources(m, "spec.matchConstraints"));
+            if arr_of(m, "resourceRules").is_empty() {
+                causes.push(field::required("spec.matchConstraints.resourceRules", ""));
+            }
+            causes.extend(mutating_operations(m, "spec.matchConstraints"));
+        }
+    }
+    if check_match_conditions {
+        causes.extend(match_conditions(
+            arr_of(spec, "matchConditions"),
+            "spec.matchConditions",
+        ));
+    }
+    causes.extend(variables(arr_of(spec, "variables"), "spec.variables"));
+    let mutations = arr_of(spec, "mutations");
+    if mutations.is_empty() {
+        causes.push(field::required(
+            "spec.mutations",
+            "mutations must contain at least one item",
+        ));
+    }
+    for (i, m) in mutations.iter().enumerate() {
+        causes.extend(mutation(m, &index("spec.mutations", i)));
+    }
+    let reinvocation = spec.get("reinvocationPolicy").unwrap_or(&null);
+    match reinvocation.as_str().unwrap_or("") {
+        "" => causes.push(field::required("spec.reinvocationPolicy", "")),
+        p if REINVOCATION_POLICIES.contains(&p) => {}
+        _ => causes.push(field::not_supported(
+            "spec.reinvocationPolicy",
+            reinvocation,
+            &REINVOCATION_POLICIES,
+        )),
+    }
+    causes
+}
+
+/// `ValidateMutatingAdmissionPolicy` without ObjectMeta.
+pub fn validate_mutating_policy(obj: &Value) -> Vec<Cause> {
+    mutating_policy_spec(obj, true)
+}
+
+/// `ValidateMutatingAdmissionPolicyUpdate` without ObjectMeta: the create rules, but the match
+/// conditions are not checked again while they and the parameter kind stay as they were.
+pub fn validate_mutating_policy_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let same = |f: &str| {
+        let get = |v: &Value| {
+            v.pointer(&format!("/spec/{f}"))
+                .filter(|x| !x.is_null() && x.as_array().is_none_or(|a| !a.is_empty()))
+                .cloned()
+        };
+        get(new) == get(old)
+    };
+    mutating_policy_spec(new, !(same("paramKind") && same("matchConditions")))
+}
+
+/// `validateMutatingAdmissionPolicyBindingSpec` (without ObjectMeta); updates alike
+/// (`ValidateMutatingAdmissionPolicyBindingUpdate`).
+pub fn validate_mutating_policy_binding(obj: &Value) -> Vec<Cause> {
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let mut causes = Vec::new();
+    let policy = str_of(spec, "policyName");
+    if policy.is_empty() {
+        causes.push(field::required("spec.policyName", ""));
+    } else {
+        causes.extend(field::each(
+            "spec.policyName",
+            policy,
+            field::dns1123_subdomain(policy),
+        ));
+    }
+    if let Some(r) = set(spec, "paramRef") {
+        causes.extend(param_ref(r, "spec.paramRef"));
+    }
+    if let Some(m) = set(spec, "matchResources") {
+        causes.extend(match_resources(m, "spec.matchResources"));
+        causes.extend(mutating_operations(m, "spec.matchResources"));
+    }
+    causes
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -884,5 +1075,117 @@ mod tests {
             messages(&webhook_service(&svc, "s")),
             vec!["s.path: Invalid value: \"/a//b\": segment[1] may not be empty"]
         );
+    }
+
+    fn map_spec(spec: Value) -> Value {
+        json!({"metadata": {"name": "p"}, "spec": spec})
+    }
+
+    fn constraints() -> Value {
+        json!({"matchPolicy": "Equivalent", "namespaceSelector": {}, "objectSelector": {},
+            "resourceRules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"],
+                "resources": ["configmaps"], "scope": "*"}]})
+    }
+
+    #[test]
+    fn mutating_policies() {
+        let good = map_spec(
+            json!({"failurePolicy": "Fail", "matchConstraints": constraints(),
+            "reinvocationPolicy": "Never",
+            "mutations": [{"patchType": "ApplyConfiguration",
+                "applyConfiguration": {"expression": "Object{}"}}]}),
+        );
+        assert!(
+            validate_mutating_policy(&good).is_empty(),
+            "{:?}",
+            validate_mutating_policy(&good)
+        );
+        let mut ops = constraints();
+        ops["resourceRules"][0]["operations"] = json!(["DELETE", "CREATE"]);
+        let bad = map_spec(
+            json!({"failurePolicy": "Sometimes", "matchConstraints": ops,
+            "matchConditions": [{"name": "a", "expression": ""}],
+            "variables": [{"name": "1x", "expression": "1"}],
+            "reinvocationPolicy": "Always",
+            "mutations": [
+                {"patchType": "JSONPatch", "applyConfiguration": {"expression": "x"}},
+                {"patchType": "ApplyConfiguration", "applyConfiguration": {"expression": " "},
+                    "jsonPatch": {"expression": "y"}},
+                {"patchType": "Merge"},
+                {}
+            ]}),
+        );
+        assert_eq!(
+            messages(&validate_mutating_policy(&bad)),
+            vec![
+                "spec.failurePolicy: Unsupported value: \"Sometimes\": supported values: \"Fail\", \"Ignore\"",
+                "spec.matchConstraints.resourceRules.operations: Unsupported value: \"DELETE\": supported values: \"*\", \"CONNECT\", \"CREATE\", \"UPDATE\"",
+                "spec.matchConditions[0].expression: Required value",
+                "spec.variables[0].name: Invalid value: \"1x\": name is not a valid CEL identifier",
+                "spec.mutations[0].jsonPatch: Required value: must be specified when patchType is JSONPatch",
+                "spec.mutations[0].applyConfiguration: Invalid value: \"{applyConfiguration}\": must not be specified when patchType is JSONPatch",
+                "spec.mutations[1].applyConfiguration.expression: Required value",
+                "spec.mutations[1].jsonPatch: Invalid value: \"{jsonPatch}\": must not be specified when patchType is ApplyConfiguration",
+                "spec.mutations[2].patchType: Unsupported value: \"Merge\": supported values: \"ApplyConfiguration\", \"JSONPatch\"",
+                "spec.mutations[3].patchType: Required value",
+                "spec.reinvocationPolicy: Unsupported value: \"Always\": supported values: \"IfNeeded\", \"Never\"",
+            ]
+        );
+        assert_eq!(
+            messages(&validate_mutating_policy(&map_spec(json!({})))),
+            vec![
+                "spec.failurePolicy: Required value",
+                "spec.matchConstraints: Required value",
+                "spec.mutations: Required value: mutations must contain at least one item",
+                "spec.reinvocationPolicy: Required value",
+            ]
+        );
+        // An update leaves unchanged match conditions alone.
+        let mut stale = good.clone();
+        stale["spec"]["matchConditions"] = json!([{"name": "", "expression": "true"}]);
+        assert!(validate_mutating_policy_update(&stale, &stale).is_empty());
+        assert_eq!(
+            messages(&validate_mutating_policy_update(&stale, &good)),
+            vec!["spec.matchConditions[0].name: Required value"]
+        );
+        let many: Vec<Value> = (0..65)
+            .map(|i| json!({"name": format!("c{i}"), "expression": "true"}))
+            .collect();
+        assert_eq!(
+            messages(&match_conditions(&many, "m")),
+            vec!["m: Too many: 65: must have at most 64 items"]
+        );
+    }
+
+    #[test]
+    fn mutating_policy_bindings() {
+        let mut rules = constraints();
+        rules["resourceRules"][0]["operations"] = json!(["DELETE"]);
+        let bad = json!({"spec": {"policyName": "", "paramRef": {"name": "a/b"},
+            "matchResources": rules}});
+        assert_eq!(
+            messages(&validate_mutating_policy_binding(&bad)),
+            vec![
+                "spec.policyName: Required value",
+                "spec.paramRef.name: Invalid value: \"a/b\": may not contain '/'",
+                "spec.paramRef.parameterNotFoundAction: Required value",
+                "spec.matchResources.resourceRules.operations: Unsupported value: \"DELETE\": supported values: \"*\", \"CONNECT\", \"CREATE\", \"UPDATE\"",
+            ]
+        );
+        let good = json!({"spec": {"policyName": "p"}});
+        assert!(validate_mutating_policy_binding(&good).is_empty());
+        for a in [
+            Value::Null,
+            json!(1),
+            json!({"spec": {"mutations": [1, null], "matchConstraints": 2,
+            "reinvocationPolicy": 3, "variables": {}, "matchConditions": "x"}}),
+            json!({"spec": {"matchResources": {"resourceRules": [{"operations": [1]}]}, "paramRef": 5}}),
+        ] {
+            validate_mutating_policy(&a);
+            validate_mutating_policy_binding(&a);
+            for b in [Value::Null, json!({"spec": []})] {
+                validate_mutating_policy_update(&a, &b);
+            }
+        }
     }
 }

@@ -17,7 +17,10 @@ use std::collections::BTreeSet;
 use k8s_openapi::schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
-use super::{apps, autoscaling, batch, certificates, core, networking, others, rbac, selector};
+use super::{
+    admission, apps, autoscaling, batch, certificates, core, flowcontrol, networking, others, rbac,
+    selector,
+};
 use crate::builtin::builtin_types;
 
 /// Words of the listing sentences that are not values.
@@ -203,6 +206,30 @@ fn enumerated_values_match_kubes_documentation() {
             "Values defined by this API group are ",
             &rbac::SUBJECT_KINDS,
         ),
+        (
+            "io.k8s.api.flowcontrol.v1.FlowDistinguisherMethod",
+            "type",
+            "The supported types are ",
+            &flowcontrol::DISTINGUISHER_METHODS,
+        ),
+        (
+            "io.k8s.api.flowcontrol.v1.LimitResponse",
+            "type",
+            "`type` is ",
+            &flowcontrol::LIMIT_RESPONSE_TYPES,
+        ),
+        (
+            "io.k8s.api.admissionregistration.v1.Mutation",
+            "patchType",
+            "Allowed values are ",
+            &admission::PATCH_TYPES,
+        ),
+        (
+            "io.k8s.api.admissionregistration.v1.MutatingAdmissionPolicySpec",
+            "reinvocationPolicy",
+            "Allowed values are ",
+            &admission::REINVOCATION_POLICIES,
+        ),
     ];
     let mut drift = Vec::new();
     for (definition, field, marker, ours) in cases {
@@ -263,23 +290,19 @@ fn key_usages_match_kubes_documentation() {
 }
 
 /// The built-in types validated by ObjectMeta only (in `builtin_types()` order), as the README
-/// lists them. ServiceAccount has its name rule (`NameRule`) and nothing else, as in kube
-/// (`ValidateServiceAccount` checks ObjectMeta only).
-const OBJECT_META_ONLY: [&str; 20] = [
-    "admissionregistration.k8s.io/MutatingAdmissionPolicy",
-    "admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
+/// lists them.
+const OBJECT_META_ONLY: [&str; 14] = [
     "core/ComponentStatus",
+    // As in kube: `ValidateServiceAccount` (pkg/apis/core/validation/validation.go) is core's
+    // `ValidateObjectMeta` with `ValidateServiceAccountName` and nothing else, and
+    // `ValidateServiceAccountUpdate` its `ValidateObjectMetaUpdate` plus that.
     "core/ServiceAccount",
-    "flowcontrol.apiserver.k8s.io/FlowSchema",
-    "flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration",
     "resource.k8s.io/DeviceClass",
     "resource.k8s.io/DeviceTaintRule",
     "resource.k8s.io/ResourceClaim",
     "resource.k8s.io/ResourceClaimTemplate",
     "resource.k8s.io/ResourceSlice",
-    "storagemigration.k8s.io/StorageVersionMigration",
     "apiextensions.k8s.io/CustomResourceDefinition",
-    "apiregistration.k8s.io/APIService",
     "authentication.k8s.io/TokenReview",
     // The reviews' own checks (the namespace rules, a user or group required) are made by their
     // REST handlers in auth/reviews.rs when they answer, as kube's review REST storage does.

@@ -186,6 +186,30 @@ pub fn not_supported(path: &str, value: &Value, supported: &[&str]) -> Cause {
     )
 }
 
+/// `field.NotSupported` of a bad value the caller has rendered as kube prints it (a Go struct
+/// marshalled with its Go field names, for instance).
+pub fn not_supported_go(path: &str, go_value: &str, supported: &[&str]) -> Cause {
+    let list: Vec<String> = supported.iter().map(|s| quote(s)).collect();
+    Cause::new(
+        "FieldValueNotSupported",
+        path,
+        format!(
+            "Unsupported value: {go_value}: supported values: {}",
+            list.join(", ")
+        ),
+    )
+}
+
+/// `field.TooMany(path, actual, max)`: `Too many: 65: must have at most 64 items`.
+pub fn too_many(path: &str, actual: usize, max: usize) -> Cause {
+    let items = if max == 1 { "item" } else { "items" };
+    Cause::new(
+        "FieldValueTooMany",
+        path,
+        format!("Too many: {actual}: must have at most {max} {items}"),
+    )
+}
+
 /// `field.TooLong` (the value is omitted, as kube does).
 pub fn too_long(path: &str, max: usize) -> Cause {
     Cause::new(

@@ -3,16 +3,17 @@
 //!
 //! `decode` checks a built-in body against its Go type (400s and unknown fields);
 //! `objectmeta` holds the rules every type shares; one module per group (`core/` with a file
-//! per type family, `admission`, `apps`, `autoscaling`, `batch`, `certificates` (and
-//! `trust_bundle`, its ClusterTrustBundles), `discovery`,
-//! `networking`, `pod_certificate` (PodCertificateRequests), `rbac`,
-//! `storage`, `others`) holds the per-type rules. The entry points return `Cause`s for the 422
+//! per type family, `admission`, `apiregistration` (APIServices), `apps`, `autoscaling`,
+//! `batch`, `certificates` (and `trust_bundle`, its ClusterTrustBundles), `discovery`,
+//! `flowcontrol`, `networking`, `pod_certificate` (PodCertificateRequests), `rbac`,
+//! `storage`, `storagemigration`, `others`) holds the per-type rules. The entry points return `Cause`s for the 422
 //! Invalid answer; an empty list means valid.
 //!
 //! `type_create` is the one list of the types with rules of their own; the others get
 //! ObjectMeta validation only (`depth` reads the same list).
 
 pub mod admission;
+pub mod apiregistration;
 pub mod apps;
 pub mod autoscaling;
 pub mod batch;
@@ -21,6 +22,7 @@ pub mod core;
 pub mod decode;
 pub mod discovery;
 pub mod field;
+pub mod flowcontrol;
 pub mod networking;
 pub mod objectmeta;
 pub mod others;
@@ -29,6 +31,7 @@ pub mod quantity;
 pub mod rbac;
 pub mod selector;
 pub mod storage;
+pub mod storagemigration;
 pub mod trust_bundle;
 
 use serde_json::Value;
@@ -82,9 +85,12 @@ enum MetaOrder {
 ///   `ValidateVolumeAttributesClass`), pkg/apis/rbac (`ValidateRole`, `ValidateClusterRole`,
 ///   `ValidateRoleBinding`, `ValidateClusterRoleBinding`), pkg/apis/discovery
 ///   (`ValidateEndpointSlice`), pkg/apis/admissionregistration (webhook configurations,
-///   `ValidateValidatingAdmissionPolicy`, `...Binding`), pkg/apis/coordination (`ValidateLease`),
+///   `ValidateValidatingAdmissionPolicy`, `...Binding`, `ValidateMutatingAdmissionPolicy`,
+///   `ValidateMutatingAdmissionPolicyBinding`), pkg/apis/coordination (`ValidateLease`),
 ///   pkg/apis/scheduling (`ValidatePriorityClass`), pkg/apis/node (`ValidateRuntimeClass`),
-///   pkg/apis/flowcontrol (`ValidateFlowSchema`, `ValidatePriorityLevelConfiguration`).
+///   pkg/apis/flowcontrol (`ValidateFlowSchema`, `ValidatePriorityLevelConfiguration`),
+///   pkg/apis/storagemigration (`ValidateStorageVersionMigration`), kube-aggregator's
+///   pkg/apis/apiregistration (`ValidateAPIService`, with its own name rule).
 fn meta_order(group: &str, kind: &str) -> MetaOrder {
     match (group, kind) {
         ("policy", "PodDisruptionBudget") | ("", "Event") | ("events.k8s.io", "Event") => {
@@ -110,6 +116,8 @@ fn name_rule<'a>(info: &ResourceInfo, obj: &'a Value) -> NameRule<'a> {
         ("", "Namespace") => NameRule::Label,
         // `ValidateIPAddressName`.
         ("networking.k8s.io", "IPAddress") => NameRule::Ip,
+        // `ValidateAPIService`'s own: `<spec.version>.<spec.group>`.
+        ("apiregistration.k8s.io", "APIService") => apiregistration::name_rule(obj),
         // `ValidateServiceName` (`NameIsDNS1035Label`).
         ("", "Service") => NameRule::Dns1035,
         // `ValidateRBACName` (`path.IsValidPathSegmentName`).
@@ -193,6 +201,18 @@ fn type_create(group: &str, kind: &str, obj: &Value, api_version: &str) -> Optio
         ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
             admission::validate_admission_policy_binding(obj)
         }
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy") => {
+            admission::validate_mutating_policy(obj)
+        }
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding") => {
+            admission::validate_mutating_policy_binding(obj)
+        }
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema") => flowcontrol::validate_flow_schema(obj),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration") => {
+            flowcontrol::validate_priority_level(obj)
+        }
+        ("storagemigration.k8s.io", "StorageVersionMigration") => storagemigration::validate(obj),
+        ("apiregistration.k8s.io", "APIService") => apiregistration::validate(obj),
         _ => return None,
     })
 }
@@ -213,6 +233,9 @@ pub fn validate_create(
     let (causes, generic_can_fail) = match meta_order(&info.group, &info.kind) {
         MetaOrder::First => {
             let mut causes = objectmeta::validate(obj, info.namespaced, rule);
+            if !info.custom && core_object_meta(&info.group, &info.kind) {
+                causes.extend(objectmeta::kube_finalizer_names(obj));
+            }
             causes.extend(own);
             (causes, matches!(rule, NameRule::Any))
         }
@@ -248,6 +271,11 @@ pub fn validate_update(
 ) -> Vec<Cause> {
     let version = request_version.map_or_else(|| info.api_version(), str::to_owned);
     let mut causes = objectmeta::validate_update(new, old);
+    if !info.custom && core_object_meta(&info.group, &info.kind) {
+        // The strategy's `ValidateObjectMetaUpdate` is core's wrapper: its finalizer check is
+        // the one cause the generic store's did not list already.
+        causes.extend(objectmeta::kube_finalizer_names(new));
+    }
     causes.extend(match (info.group.as_str(), info.kind.as_str()) {
         ("", "Event") => core::event::validate_update(new, old, &version),
         ("", "ConfigMap") => core::configmap::validate_update(new, old),
@@ -306,6 +334,13 @@ pub fn validate_update(
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
             rbac::validate_binding_update(new, old, true)
         }
+        ("admissionregistration.k8s.io", "MutatingAdmissionPolicy") => {
+            admission::validate_mutating_policy_update(new, old)
+        }
+        ("storagemigration.k8s.io", "StorageVersionMigration") => {
+            storagemigration::validate_update(new, old)
+        }
+        ("apiregistration.k8s.io", "APIService") => apiregistration::validate_update(new),
         (group, kind) => type_create(group, kind, new, &version).unwrap_or_default(),
     });
     causes
@@ -314,9 +349,12 @@ pub fn validate_update(
 /// Validation of a `/status` write: kube's status strategies check ObjectMeta only for the
 /// types covered here (their status rules are not modelled), but a CertificateSigningRequest's
 /// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`), a Namespace's phase
-/// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists, a Node's update rules and
+/// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists, a Node's update rules,
 /// a PodCertificateRequest's status rules (`ValidatePodCertificateRequestStatusUpdate`, which
-/// checks nothing more once ObjectMeta fails).
+/// checks nothing more once ObjectMeta fails), the FlowSchema and PriorityLevelConfiguration
+/// conditions (`ValidateFlowSchemaStatusUpdate`, `ValidatePriorityLevelConfigurationStatusUpdate`),
+/// an APIService's condition statuses (`ValidateAPIServiceStatusUpdate`) and a
+/// StorageVersionMigration's status (`ValidateStorageVersionMigrationStatusUpdate`).
 pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = objectmeta::validate_update(new, old);
     match (info.group.as_str(), info.kind.as_str()) {
@@ -331,14 +369,63 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
         ("certificates.k8s.io", "PodCertificateRequest") if causes.is_empty() => {
             causes.extend(pod_certificate::validate_status_update(new, old));
         }
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema" | "PriorityLevelConfiguration") => {
+            causes.extend(flowcontrol::validate_status(new));
+        }
+        ("apiregistration.k8s.io", "APIService") => {
+            causes.extend(apiregistration::validate_status(new));
+        }
+        ("storagemigration.k8s.io", "StorageVersionMigration") => {
+            causes.extend(storagemigration::validate_status_update(new, old));
+        }
         _ => {}
     }
     causes
 }
 
-/// Warnings of a create or update (`WarningsOnCreate`/`WarningsOnUpdate`): metadata's.
-pub fn warnings(obj: &Value) -> Vec<String> {
-    objectmeta::warnings(obj)
+/// Warnings of a create (`old` None) or update (`WarningsOnCreate`/`WarningsOnUpdate`): a
+/// custom resource's finalizers (`objectmeta::custom_resource_warnings`); built-in types have
+/// none here.
+pub fn warnings(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Vec<String> {
+    if info.custom {
+        objectmeta::custom_resource_warnings(obj, old)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether the type's strategy checks ObjectMeta with kube's core wrappers
+/// (`ValidateObjectMeta`/`ValidateObjectMetaUpdate` of pkg/apis/core/validation, imported as
+/// `apivalidation` or `corevalidation`), which add `validateKubeFinalizerName`
+/// (`objectmeta::kube_finalizer_names`) to apimachinery's checks. Read from each group's
+/// validation: core (every type but Events, whose `ValidateEventCreate` does it itself for
+/// events.k8s.io/v1 writes and not at all for v1 ones), apps, autoscaling, batch, certificates,
+/// discovery, networking, rbac (`ValidateRole` ... through pkg/apis/core/validation), scheduling
+/// (`ValidatePriorityClass`), storage, resource, flowcontrol (`ValidateFlowSchema`,
+/// `ValidatePriorityLevelConfiguration`) and storagemigration (`ValidateStorageVersionMigration`).
+/// Not: admissionregistration (webhook configurations and admission policies call
+/// `genericvalidation.ValidateObjectMeta`, apimachinery's), coordination (`ValidateLease`),
+/// node (`ValidateRuntimeClass`), apiregistration (kube-aggregator's `ValidateAPIService`) and
+/// apiextensions (`ValidateCustomResourceDefinition`), all apimachinery's; policy's
+/// PodDisruptionBudget strategy checks no ObjectMeta (the generic store's check only); and custom
+/// resources (a warning instead, `warnings`).
+fn core_object_meta(group: &str, kind: &str) -> bool {
+    match group {
+        "" => kind != "Event",
+        "apps"
+        | "autoscaling"
+        | "batch"
+        | "certificates.k8s.io"
+        | "discovery.k8s.io"
+        | "networking.k8s.io"
+        | "rbac.authorization.k8s.io"
+        | "scheduling.k8s.io"
+        | "storage.k8s.io"
+        | "resource.k8s.io"
+        | "flowcontrol.apiserver.k8s.io"
+        | "storagemigration.k8s.io" => true,
+        _ => false,
+    }
 }
 
 /// `unknown field "spec.foo"` per unknown field, as kube's strict decoder words them.
@@ -503,6 +590,15 @@ mod more_tests {
             ("storage.k8s.io", "CSINode"),
             ("storage.k8s.io", "CSIStorageCapacity"),
             ("storage.k8s.io", "VolumeAttributesClass"),
+            ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+            ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+            ("storagemigration.k8s.io", "StorageVersionMigration"),
+            ("apiregistration.k8s.io", "APIService"),
+            ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+            (
+                "admissionregistration.k8s.io",
+                "MutatingAdmissionPolicyBinding",
+            ),
         ];
         for (group, kind) in kinds {
             assert!(depth(group, kind), "{group}/{kind} has rules");
@@ -518,6 +614,10 @@ mod more_tests {
                     storage::validate_volume_attributes_class_update(&a, &b);
                     pod_certificate::validate_update(&a, &b);
                     pod_certificate::validate_status_update(&a, &b);
+                    storagemigration::validate_update(&a, &b);
+                    storagemigration::validate_status_update(&a, &b);
+                    admission::validate_mutating_policy_update(&a, &b);
+                    apiregistration::validate_update(&a);
                 }
             }
         }

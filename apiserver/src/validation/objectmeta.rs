@@ -9,7 +9,7 @@ use crate::status::Cause;
 
 /// `TotalAnnotationSizeLimitB`: keys plus values of all annotations, in bytes.
 pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
-/// The finalizers kube-apiserver itself uses without a domain, which draw no warning.
+/// The finalizers kube-apiserver itself uses without a domain (`helper.IsStandardFinalizerName`).
 const STANDARD_FINALIZERS: [&str; 3] = ["kubernetes", "orphan", "foregroundDeletion"];
 const FIELD_IMMUTABLE: &str = "field is immutable";
 
@@ -32,6 +32,9 @@ pub enum NameRule<'a> {
     /// `ValidateIPAddressName`: an IP address in canonical form; a generateName prefix is
     /// checked the same way (IPAddress names cannot be generated).
     Ip,
+    /// kube-aggregator's APIService name function (`ValidateAPIService`): a path segment, and
+    /// exactly `<spec.version>.<spec.group>`; a generateName prefix is checked the same way.
+    ApiService { version: &'a str, group: &'a str },
 }
 
 impl NameRule<'_> {
@@ -39,7 +42,10 @@ impl NameRule<'_> {
         // A generateName prefix may end in '-': kube masks it before checking (maskTrailingDash).
         let masked;
         let name = if prefix
-            && !matches!(self, NameRule::PathSegment | NameRule::Ip)
+            && !matches!(
+                self,
+                NameRule::PathSegment | NameRule::Ip | NameRule::ApiService { .. }
+            )
             && name.len() > 1
             && name.ends_with('-')
         {
@@ -56,6 +62,20 @@ impl NameRule<'_> {
             NameRule::Any => Vec::new(),
             NameRule::ClusterTrustBundle { signer } => {
                 super::trust_bundle::name_errors(signer, name)
+            }
+            NameRule::ApiService { version, group } => {
+                let minimal = field::path_segment_name(name);
+                if !minimal.is_empty() {
+                    return minimal;
+                }
+                let required = format!("{version}.{group}");
+                if name == required {
+                    return Vec::new();
+                }
+                vec![format!(
+                    "must be `spec.version+\".\"+spec.group`: {}",
+                    field::quote(&required)
+                )]
             }
             NameRule::PathSegment => {
                 if prefix {
@@ -243,21 +263,63 @@ fn finalizers(m: &Value) -> Vec<Cause> {
     causes
 }
 
-/// Warnings kube-apiserver returns for metadata (`GetWarningsForObjectMeta`): finalizers
-/// without a domain-qualified path.
-pub fn warnings(obj: &Value) -> Vec<String> {
+/// The check kube's core `ValidateObjectMeta` and `ValidateObjectMetaUpdate` wrappers
+/// (pkg/apis/core/validation/validation.go) add to apimachinery's: `validateKubeFinalizerName`
+/// for each finalizer, at its index. A name without a '/' must be one of kube's own
+/// (`kubernetes`, `orphan`, `foregroundDeletion`). Only the types whose strategies call the core
+/// wrappers get it (`super::core_object_meta` lists them); apimachinery's own
+/// `ValidateObjectMeta`, which the others call, checks finalizers as qualified names only.
+pub fn kube_finalizer_names(obj: &Value) -> Vec<Cause> {
     arr_of(meta(obj), "finalizers")
         .iter()
-        .filter_map(Value::as_str)
-        .filter(|f| !f.contains('/') && !STANDARD_FINALIZERS.contains(f))
-        .filter(|f| field::qualified_name(f).is_empty())
-        .map(|f| {
-            format!(
-                "metadata.finalizers: {}: prefer a domain-qualified finalizer name including a path (/) to avoid accidental conflicts with other finalizer writers",
-                field::quote(f)
-            )
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let f = f.as_str().unwrap_or("");
+            (!f.contains('/') && !STANDARD_FINALIZERS.contains(&f)).then(|| {
+                field::invalid_str(
+                    &index("metadata.finalizers", i),
+                    f,
+                    "name is neither a standard finalizer name nor is it fully qualified",
+                )
+            })
         })
         .collect()
+}
+
+/// The warnings kube-apiserver returns for a custom resource's finalizers
+/// (apiextensions-apiserver's `generateWarningsFromObj` with its `validateKubeFinalizerName`):
+/// for each finalizer the write adds (all of them on create; those not in `old` on update),
+/// sorted and once each, its qualified-name problems, and, without a '/' and not one of kube's
+/// own, a preference for a domain-qualified name ("including a path (/)" when the name has a
+/// '.' already). Built-in types get no such warning: the core types refuse these names
+/// (`kube_finalizer_names`), the others accept them silently.
+pub fn custom_resource_warnings(obj: &Value, old: Option<&Value>) -> Vec<String> {
+    let old_finalizers = old.map(|o| arr_of(meta(o), "finalizers")).unwrap_or(&[]);
+    let mut added: Vec<&str> = arr_of(meta(obj), "finalizers")
+        .iter()
+        .filter(|f| !old_finalizers.contains(f))
+        .filter_map(Value::as_str)
+        .collect();
+    added.sort_unstable();
+    added.dedup();
+    let mut warnings = Vec::new();
+    for f in added {
+        let q = field::quote(f);
+        for m in field::qualified_name(f) {
+            warnings.push(format!("metadata.finalizers: {q}: {m}"));
+        }
+        if !f.contains('/') && !STANDARD_FINALIZERS.contains(&f) {
+            let path = if f.contains('.') {
+                " including a path (/)"
+            } else {
+                ""
+            };
+            warnings.push(format!(
+                "metadata.finalizers: {q}: prefer a domain-qualified finalizer name{path} to avoid accidental conflicts with other finalizer writers"
+            ));
+        }
+    }
+    warnings
 }
 
 /// `ValidateObjectMetaAccessorUpdate`.
@@ -375,15 +437,36 @@ mod tests {
             m[3].starts_with("metadata.finalizers: Invalid value: \"a b\": name part must consist")
         );
         assert!(m[4].ends_with("finalizer orphan and foregroundDeletion cannot be both set"));
-        let warned = warnings(
-            &json!({"metadata": {"finalizers": ["mine", "example.com/ok", "kubernetes"]}}),
+        let warned = custom_resource_warnings(
+            &json!({"metadata": {"finalizers": ["mine", "example.com/ok", "kubernetes", "a.b.io", "mine"]}}),
+            None,
         );
         assert_eq!(
             warned,
             vec![
-                "metadata.finalizers: \"mine\": prefer a domain-qualified finalizer name including a path (/) to avoid accidental conflicts with other finalizer writers"
+                "metadata.finalizers: \"a.b.io\": prefer a domain-qualified finalizer name including a path (/) to avoid accidental conflicts with other finalizer writers",
+                "metadata.finalizers: \"mine\": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers",
             ]
         );
+        // An update warns about the finalizers it adds only.
+        let old = json!({"metadata": {"finalizers": ["mine"]}});
+        let new = json!({"metadata": {"finalizers": ["mine", "other"]}});
+        assert_eq!(
+            custom_resource_warnings(&new, Some(&old)),
+            vec![
+                "metadata.finalizers: \"other\": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers"
+            ]
+        );
+        assert!(custom_resource_warnings(&Value::Null, Some(&json!(1))).is_empty());
+        assert_eq!(
+            messages(&kube_finalizer_names(&json!({"metadata": {"finalizers": [
+                "kubernetes", "mine", "example.com/x", "orphan", 3]}}))),
+            vec![
+                "metadata.finalizers[1]: Invalid value: \"mine\": name is neither a standard finalizer name nor is it fully qualified",
+                "metadata.finalizers[4]: Invalid value: \"\": name is neither a standard finalizer name nor is it fully qualified",
+            ]
+        );
+        assert!(kube_finalizer_names(&Value::Null).is_empty());
     }
 
     #[test]

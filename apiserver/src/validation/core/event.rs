@@ -142,7 +142,9 @@ pub fn validate(obj: &Value, api_version: &str) -> Vec<Cause> {
     if !strict(api_version) {
         return causes;
     }
+    // Core's `ValidateObjectMeta` wrapper: apimachinery's checks, then the finalizer names.
     causes.extend(objectmeta::validate(obj, true, NameRule::Subdomain));
+    causes.extend(objectmeta::kube_finalizer_names(obj));
     causes.extend(series(obj));
     if zero_time(obj.get("eventTime")) {
         causes.push(field::required("eventTime", ""));
@@ -270,6 +272,7 @@ pub fn validate_update(new: &Value, old: &Value, api_version: &str) -> Vec<Cause
     }
     // kube's strategy checks ObjectMeta's update rules again (after the generic store did).
     causes.extend(objectmeta::validate_update(new, old));
+    causes.extend(objectmeta::kube_finalizer_names(new));
     let null = Value::Null;
     if new.get("series").unwrap_or(&null) != old.get("series").unwrap_or(&null) {
         causes.extend(series(new));

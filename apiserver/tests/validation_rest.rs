@@ -1,0 +1,554 @@
+//! Validation over HTTP of the types that gained rules of their own after the first rounds:
+//! FlowSchema, PriorityLevelConfiguration, StorageVersionMigration, APIService,
+//! MutatingAdmissionPolicy and its binding — a 422 whose message and `details.causes` carry
+//! kube's field errors, a valid object accepted, and at least one update (or `/status`) rule per
+//! type — and kube's finalizer-name rule: refused by the types whose strategies call core's
+//! `ValidateObjectMeta`, accepted by the others, a warning for custom resources.
+
+mod common;
+
+use common::{DUPLICATE, FORBIDDEN, INVALID, REQUIRED, Raw, assert_invalid, send};
+use serde_json::{Value, json};
+
+const NOT_SUPPORTED: &str = "FieldValueNotSupported";
+
+async fn server() -> apiserver::ApiServer {
+    apiserver::ApiServer::builder()
+        .crd(serde_json::from_value(common::widget_crd()).expect("widget CRD"))
+        .start()
+        .await
+        .expect("start")
+}
+
+/// Creates `obj` at `path` and returns the stored object.
+async fn create(s: &apiserver::ApiServer, path: &str, obj: &Value) -> Value {
+    let r = send(s, "POST", path, obj).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    r.body
+}
+
+/// PUTs `obj` with the stored resourceVersion of `stored`.
+async fn replace(s: &apiserver::ApiServer, path: &str, stored: &Value, mut obj: Value) -> Raw {
+    obj["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"].clone();
+    send(s, "PUT", path, &obj).await
+}
+
+fn warnings(r: &Raw) -> Vec<String> {
+    r.headers
+        .get_all("warning")
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// A warning header as kube-apiserver writes one.
+fn warning(text: &str) -> String {
+    format!("299 - \"{}\"", text.replace('"', "\\\""))
+}
+
+const FLOW_SCHEMAS: &str = "/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas";
+const LEVELS: &str = "/apis/flowcontrol.apiserver.k8s.io/v1/prioritylevelconfigurations";
+
+fn flow_schema(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "FlowSchema",
+        "metadata": {"name": name}, "spec": spec})
+}
+
+#[tokio::test]
+async fn flow_schemas() {
+    let s = server().await;
+    let good = flow_schema(
+        "mine",
+        json!({"priorityLevelConfiguration": {"name": "global-default"},
+            "distinguisherMethod": {"type": "ByUser"},
+            "rules": [{"subjects": [{"kind": "ServiceAccount",
+                    "serviceAccount": {"name": "*", "namespace": "default"}}],
+                "resourceRules": [{"verbs": ["get", "list"], "apiGroups": [""],
+                    "resources": ["pods"], "namespaces": ["*"]}],
+                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["/healthz/*"]}]}]}),
+    );
+    let stored = create(&s, FLOW_SCHEMAS, &good).await;
+    // matchingPrecedence defaults to 1000 before validation.
+    assert_eq!(stored["spec"]["matchingPrecedence"], 1000, "{stored}");
+    let bad = flow_schema(
+        "bad",
+        json!({"priorityLevelConfiguration": {"name": "Low"}, "matchingPrecedence": 1,
+            "distinguisherMethod": {"type": "ByPod"},
+            "rules": [{"subjects": [{"kind": "User", "group": {"name": "g"}}],
+                "nonResourceRules": [{"verbs": ["peek"], "nonResourceURLs": ["healthz"]}]}]}),
+    );
+    assert_invalid(
+        &send(&s, "POST", FLOW_SCHEMAS, &bad).await,
+        "FlowSchema.flowcontrol.apiserver.k8s.io",
+        "bad",
+        &[
+            (
+                INVALID,
+                "spec.matchingPrecedence",
+                "Invalid value: 1: only the schema named 'exempt' may have matchingPrecedence 1",
+            ),
+            (
+                NOT_SUPPORTED,
+                "spec.distinguisherMethod.type",
+                "Unsupported value: {\"Type\":\"ByPod\"}: supported values: \"ByNamespace\", \"ByUser\"",
+            ),
+            (
+                INVALID,
+                "spec.priorityLevelConfiguration.name",
+                "Invalid value: \"Low\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+            ),
+            (
+                REQUIRED,
+                "spec.rules[0].subjects[0].user",
+                "Required value: user is required when subject kind is 'User'",
+            ),
+            (
+                FORBIDDEN,
+                "spec.rules[0].subjects[0].group",
+                "Forbidden: group is forbidden when subject kind is not 'Group'",
+            ),
+            (
+                NOT_SUPPORTED,
+                "spec.rules[0].nonResourceRules[0].verbs",
+                "Unsupported value: [\"peek\"]: supported values: \"create\", \"delete\", \"deletecollection\", \"get\", \"list\", \"patch\", \"proxy\", \"update\", \"watch\"",
+            ),
+            (
+                INVALID,
+                "spec.rules[0].nonResourceRules[0].nonResourceURLs[0]",
+                "Invalid value: \"healthz\": must start with slash",
+            ),
+        ],
+    );
+    // The mandatory schemas have kube's fixed spec.
+    let catch_all = flow_schema(
+        "catch-all",
+        json!({"priorityLevelConfiguration": {"name": "catch-all"}, "matchingPrecedence": 9000}),
+    );
+    assert_invalid(
+        &send(&s, "POST", FLOW_SCHEMAS, &catch_all).await,
+        "FlowSchema.flowcontrol.apiserver.k8s.io",
+        "catch-all",
+        &[(
+            INVALID,
+            "spec",
+            "Invalid value: {\"PriorityLevelConfiguration\":{\"Name\":\"catch-all\"},\"MatchingPrecedence\":9000,\"DistinguisherMethod\":null,\"Rules\":null}: spec of 'catch-all' must equal the fixed value",
+        )],
+    );
+    // Updates are checked as creates.
+    let path = format!("{FLOW_SCHEMAS}/mine");
+    let mut changed = stored.clone();
+    changed["spec"]["matchingPrecedence"] = 10001.into();
+    assert_invalid(
+        &replace(&s, &path, &stored, changed).await,
+        "FlowSchema.flowcontrol.apiserver.k8s.io",
+        "mine",
+        &[(
+            INVALID,
+            "spec.matchingPrecedence",
+            "Invalid value: 10001: must not be greater than 10000",
+        )],
+    );
+    // `/status`: condition types unique.
+    let mut status = stored.clone();
+    status["status"] = json!({"conditions": [{"type": "Dangling", "status": "True"},
+        {"type": "Dangling", "status": "False"}]});
+    assert_invalid(
+        &replace(&s, &format!("{path}/status"), &stored, status).await,
+        "FlowSchema.flowcontrol.apiserver.k8s.io",
+        "mine",
+        &[(
+            DUPLICATE,
+            "status.conditions[1].type",
+            "Duplicate value: \"Dangling\"",
+        )],
+    );
+}
+
+fn level(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "flowcontrol.apiserver.k8s.io/v1", "kind": "PriorityLevelConfiguration",
+        "metadata": {"name": name}, "spec": spec})
+}
+
+#[tokio::test]
+async fn priority_level_configurations() {
+    let s = server().await;
+    let stored = create(
+        &s,
+        LEVELS,
+        &level(
+            "mine",
+            json!({"type": "Limited", "limited": {"limitResponse": {"type": "Queue", "queuing": {}}}}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        stored["spec"]["limited"]["limitResponse"]["queuing"],
+        json!({"queues": 64, "handSize": 8, "queueLengthLimit": 50}),
+        "{stored}"
+    );
+    let bad = level(
+        "bad",
+        json!({"type": "Limited", "limited": {"nominalConcurrencyShares": 0, "lendablePercent": 150,
+            "limitResponse": {"type": "Queue", "queuing": {"queues": 4, "handSize": 5}}}}),
+    );
+    assert_invalid(
+        &send(&s, "POST", LEVELS, &bad).await,
+        "PriorityLevelConfiguration.flowcontrol.apiserver.k8s.io",
+        "bad",
+        &[
+            (
+                INVALID,
+                "spec.limited.nominalConcurrencyShares",
+                "Invalid value: 0: must be positive",
+            ),
+            (
+                INVALID,
+                "spec.limited.limitResponse.queuing.handSize",
+                "Invalid value: 5: should not be greater than queues (4)",
+            ),
+            (
+                INVALID,
+                "spec.limited.lendablePercent",
+                "Invalid value: 150: must be between 0 and 100, inclusive",
+            ),
+        ],
+    );
+    // The mandatory `exempt` level may change its `spec.exempt` only.
+    create(
+        &s,
+        LEVELS,
+        &level(
+            "exempt",
+            json!({"type": "Exempt", "exempt": {"nominalConcurrencyShares": 5}}),
+        ),
+    )
+    .await;
+    // Updates are checked as creates.
+    let mut changed = stored.clone();
+    changed["spec"]["type"] = "Exempt".into();
+    assert_invalid(
+        &replace(&s, &format!("{LEVELS}/mine"), &stored, changed).await,
+        "PriorityLevelConfiguration.flowcontrol.apiserver.k8s.io",
+        "mine",
+        &[
+            (
+                INVALID,
+                "spec.type",
+                "Invalid value: \"Exempt\": type must be 'Exempt' if and only if name is 'exempt'",
+            ),
+            (
+                FORBIDDEN,
+                "spec.limited",
+                "Forbidden: must be nil if the type is not Limited",
+            ),
+        ],
+    );
+}
+
+const MIGRATIONS: &str = "/apis/storagemigration.k8s.io/v1/storageversionmigrations";
+
+fn migration(name: &str, group: &str, resource: &str) -> Value {
+    json!({"apiVersion": "storagemigration.k8s.io/v1", "kind": "StorageVersionMigration",
+        "metadata": {"name": name}, "spec": {"resource": {"group": group, "resource": resource}}})
+}
+
+#[tokio::test]
+async fn storage_version_migrations() {
+    let s = server().await;
+    assert_invalid(
+        &send(&s, "POST", MIGRATIONS, &migration("bad", "Apps", "")).await,
+        "StorageVersionMigration.storagemigration.k8s.io",
+        "bad",
+        &[
+            (
+                REQUIRED,
+                "spec.resource.resource",
+                "Required value: resource is required to be set",
+            ),
+            (
+                INVALID,
+                "spec.resource.group",
+                "Invalid value: \"Apps\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+            ),
+        ],
+    );
+    let stored = create(&s, MIGRATIONS, &migration("m", "apps", "deployments")).await;
+    let path = format!("{MIGRATIONS}/m");
+    let changed = migration("m", "apps", "replicasets");
+    assert_invalid(
+        &replace(&s, &path, &stored, changed).await,
+        "StorageVersionMigration.storagemigration.k8s.io",
+        "m",
+        &[(
+            INVALID,
+            "spec",
+            "Invalid value: {\"Resource\":{\"group\":\"apps\",\"resource\":\"replicasets\"}}: field is immutable",
+        )],
+    );
+    // `/status`: the resource version must be a well-formed one (so it cannot stay empty).
+    let running = json!({"type": "Running", "status": "True", "reason": "Started", "message": "",
+        "lastTransitionTime": "2026-01-01T00:00:00Z"});
+    let mut status = stored.clone();
+    status["status"] = json!({"conditions": [running]});
+    assert_invalid(
+        &replace(&s, &format!("{path}/status"), &stored, status.clone()).await,
+        "StorageVersionMigration.storagemigration.k8s.io",
+        "m",
+        &[(
+            INVALID,
+            "status.resourceVersion",
+            "Invalid value: \"\": resource version is not well formed: ",
+        )],
+    );
+    status["status"]["resourceVersion"] = "42".into();
+    let r = replace(&s, &format!("{path}/status"), &stored, status).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+}
+
+const API_SERVICES: &str = "/apis/apiregistration.k8s.io/v1/apiservices";
+
+fn api_service(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+        "metadata": {"name": name}, "spec": spec})
+}
+
+#[tokio::test]
+async fn api_services() {
+    let s = server().await;
+    let stored = create(
+        &s,
+        API_SERVICES,
+        &api_service(
+            "v1.example.com",
+            json!({"group": "example.com", "version": "v1", "groupPriorityMinimum": 1000,
+                "versionPriority": 15}),
+        ),
+    )
+    .await;
+    let bad = api_service(
+        "v2.example.com",
+        json!({"group": "example.com", "version": "v1", "groupPriorityMinimum": 1000,
+            "service": {"name": "api", "namespace": ""}}),
+    );
+    assert_invalid(
+        &send(&s, "POST", API_SERVICES, &bad).await,
+        "APIService.apiregistration.k8s.io",
+        "v2.example.com",
+        &[
+            (
+                INVALID,
+                "metadata.name",
+                "Invalid value: \"v2.example.com\": must be `spec.version+\".\"+spec.group`: \"v1.example.com\"",
+            ),
+            (
+                INVALID,
+                "spec.versionPriority",
+                "Invalid value: 0: must be positive and less than 1000",
+            ),
+            (REQUIRED, "spec.service.namespace", "Required value"),
+        ],
+    );
+    // The name follows the version and group on update too.
+    let mut changed = stored.clone();
+    changed["spec"]["version"] = "v2".into();
+    assert_invalid(
+        &replace(
+            &s,
+            &format!("{API_SERVICES}/v1.example.com"),
+            &stored,
+            changed,
+        )
+        .await,
+        "APIService.apiregistration.k8s.io",
+        "v1.example.com",
+        &[(
+            INVALID,
+            "metadata.name",
+            "Invalid value: \"v1.example.com\": must be `spec.version+\".\"+spec.group`: \"v2.example.com\"",
+        )],
+    );
+}
+
+const POLICIES: &str = "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies";
+const BINDINGS: &str = "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicybindings";
+
+fn rules(operations: Value) -> Value {
+    json!({"resourceRules": [{"operations": operations, "apiGroups": [""], "apiVersions": ["v1"],
+        "resources": ["configmaps"]}]})
+}
+
+#[tokio::test]
+async fn mutating_admission_policies() {
+    let s = server().await;
+    let good = json!({"apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingAdmissionPolicy", "metadata": {"name": "label"},
+        "spec": {"matchConstraints": rules(json!(["CREATE"])), "reinvocationPolicy": "Never",
+            "mutations": [{"patchType": "ApplyConfiguration",
+                "applyConfiguration": {"expression": "Object{metadata: Object.metadata{labels: {\"a\": \"b\"}}}"}}]}});
+    let stored = create(&s, POLICIES, &good).await;
+    let bad = json!({"apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingAdmissionPolicy", "metadata": {"name": "bad"},
+        "spec": {"matchConstraints": rules(json!(["DELETE"])),
+            "mutations": [{"patchType": "JSONPatch"}]}});
+    assert_invalid(
+        &send(&s, "POST", POLICIES, &bad).await,
+        "MutatingAdmissionPolicy.admissionregistration.k8s.io",
+        "bad",
+        &[
+            (
+                NOT_SUPPORTED,
+                "spec.matchConstraints.resourceRules.operations",
+                "Unsupported value: \"DELETE\": supported values: \"*\", \"CONNECT\", \"CREATE\", \"UPDATE\"",
+            ),
+            (
+                REQUIRED,
+                "spec.mutations[0].jsonPatch",
+                "Required value: must be specified when patchType is JSONPatch",
+            ),
+            (REQUIRED, "spec.reinvocationPolicy", "Required value"),
+        ],
+    );
+    let mut changed = stored.clone();
+    changed["spec"]["reinvocationPolicy"] = "Always".into();
+    assert_invalid(
+        &replace(&s, &format!("{POLICIES}/label"), &stored, changed).await,
+        "MutatingAdmissionPolicy.admissionregistration.k8s.io",
+        "label",
+        &[(
+            NOT_SUPPORTED,
+            "spec.reinvocationPolicy",
+            "Unsupported value: \"Always\": supported values: \"IfNeeded\", \"Never\"",
+        )],
+    );
+    // The binding.
+    let binding = |name: &str, spec: Value| {
+        json!({"apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingAdmissionPolicyBinding", "metadata": {"name": name}, "spec": spec})
+    };
+    let stored = create(&s, BINDINGS, &binding("b", json!({"policyName": "label"}))).await;
+    assert_invalid(
+        &send(
+            &s,
+            "POST",
+            BINDINGS,
+            &binding("bad", json!({"matchResources": rules(json!(["DELETE"]))})),
+        )
+        .await,
+        "MutatingAdmissionPolicyBinding.admissionregistration.k8s.io",
+        "bad",
+        &[
+            (REQUIRED, "spec.policyName", "Required value"),
+            (
+                NOT_SUPPORTED,
+                "spec.matchResources.resourceRules.operations",
+                "Unsupported value: \"DELETE\": supported values: \"*\", \"CONNECT\", \"CREATE\", \"UPDATE\"",
+            ),
+        ],
+    );
+    let mut changed = stored.clone();
+    changed["spec"]["policyName"] = "Label".into();
+    let r = replace(&s, &format!("{BINDINGS}/b"), &stored, changed).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["details"]["causes"][0]["field"], "spec.policyName",
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn finalizer_names_follow_the_strategy() {
+    let s = server().await;
+    // Core types refuse a finalizer without a domain that is not kube's (core's
+    // `ValidateObjectMeta` wrapper), on create and on update.
+    let sas = "/api/v1/namespaces/default/serviceaccounts";
+    assert_invalid(
+        &send(
+            &s,
+            "POST",
+            sas,
+            &json!({"metadata": {"name": "sa", "finalizers": ["kubernetes", "mine"]}}),
+        )
+        .await,
+        "ServiceAccount",
+        "sa",
+        &[(
+            INVALID,
+            "metadata.finalizers[1]",
+            "Invalid value: \"mine\": name is neither a standard finalizer name nor is it fully qualified",
+        )],
+    );
+    let stored = create(&s, sas, &json!({"metadata": {"name": "sa"}})).await;
+    let mut changed = stored.clone();
+    changed["metadata"]["finalizers"] = json!(["example.com/x", "mine"]);
+    assert_invalid(
+        &replace(&s, &format!("{sas}/sa"), &stored, changed).await,
+        "ServiceAccount",
+        "sa",
+        &[(
+            INVALID,
+            "metadata.finalizers[1]",
+            "Invalid value: \"mine\": name is neither a standard finalizer name nor is it fully qualified",
+        )],
+    );
+    // So do the other groups whose strategies use it (flowcontrol here).
+    let mut fs = flow_schema(
+        "fin",
+        json!({"priorityLevelConfiguration": {"name": "global-default"}}),
+    );
+    fs["metadata"]["finalizers"] = json!(["mine"]);
+    assert_invalid(
+        &send(&s, "POST", FLOW_SCHEMAS, &fs).await,
+        "FlowSchema.flowcontrol.apiserver.k8s.io",
+        "fin",
+        &[(
+            INVALID,
+            "metadata.finalizers[0]",
+            "Invalid value: \"mine\": name is neither a standard finalizer name nor is it fully qualified",
+        )],
+    );
+    // Leases are checked by apimachinery's ObjectMeta only: accepted, without a warning.
+    let r = send(
+        &s,
+        "POST",
+        "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+        &json!({"metadata": {"name": "l", "finalizers": ["mine"]}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert!(warnings(&r).is_empty(), "{:?}", warnings(&r));
+    // Custom resources: a warning per finalizer the write adds.
+    let widgets = "/apis/example.com/v1/namespaces/default/widgets";
+    let r = send(
+        &s,
+        "POST",
+        widgets,
+        &json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w", "finalizers": ["mine", "a.example.com"]},
+            "spec": {"size": 1}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        warnings(&r),
+        vec![
+            warning(
+                "metadata.finalizers: \"a.example.com\": prefer a domain-qualified finalizer name including a path (/) to avoid accidental conflicts with other finalizer writers"
+            ),
+            warning(
+                "metadata.finalizers: \"mine\": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers"
+            ),
+        ]
+    );
+    let stored = r.body;
+    let mut changed = stored.clone();
+    changed["metadata"]["finalizers"] = json!(["mine", "a.example.com", "other"]);
+    let r = replace(&s, &format!("{widgets}/w"), &stored, changed).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(
+        warnings(&r),
+        vec![warning(
+            "metadata.finalizers: \"other\": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers"
+        )]
+    );
+}
