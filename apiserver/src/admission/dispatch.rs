@@ -53,6 +53,16 @@ impl Snapshot<'_> {
             .get(&(ns.to_owned(), name.to_owned()))
     }
 
+    /// The stored Namespace of a namespaced request (None for cluster-scoped ones and for a
+    /// Namespace itself, which selectors match by its own labels).
+    pub(super) fn namespace_of(&self, a: &Attributes<'_>) -> Option<&Value> {
+        let is_namespace = a.info.group.is_empty() && a.info.plural == "namespaces";
+        if a.namespace.is_empty() || is_namespace {
+            return None;
+        }
+        self.get("/namespaces", "", a.namespace).map(|s| &s.value)
+    }
+
     /// The served resource of a paramKind (its version, its kind).
     fn param_resource(&self, pk: &ParamKind) -> Option<Arc<ResourceInfo>> {
         let (g, v) = pk.group_version();
@@ -235,21 +245,10 @@ pub fn admit(
     }
     let policies = snapshot.all(POLICIES_KEY);
     if let Some(stored) = policies {
-        // Forget compiled policies that were deleted (bounded by the live policies).
-        if cache.len() > stored.len() {
-            let uids: std::collections::HashSet<&str> =
-                stored.values().map(|p| meta_str(&p.value, "uid")).collect();
-            cache.retain(&|uid| uids.contains(uid));
-        }
+        // Forget compiled policies that were deleted.
+        cache.sweep(stored);
     }
-    let is_namespace = a.info.group.is_empty() && a.info.plural == "namespaces";
-    let namespace = if a.namespace.is_empty() || is_namespace {
-        None
-    } else {
-        snapshot
-            .get("/namespaces", "", a.namespace)
-            .map(|s| &s.value)
-    };
+    let namespace = snapshot.namespace_of(a);
     let mut denials = Vec::new();
     let mut admitted = Admitted::default();
     // The CEL inputs, converted once per request and matched resource (not once per policy):

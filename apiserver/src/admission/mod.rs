@@ -7,6 +7,7 @@
 //! records, and `request` describes the write being admitted. `webhook` calls admission webhooks
 //! (mutating before the strategy, validating after the policies), between passes of the write.
 
+mod cache;
 mod dispatch;
 mod evaluate;
 mod matching;

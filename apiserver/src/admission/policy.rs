@@ -1,12 +1,12 @@
 //! Holds ValidatingAdmissionPolicies compiled for evaluation (every CEL expression parsed once)
 //! and the cache that keeps them per policy uid until the policy's resourceVersion changes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crd_schema::expr::{self, Program};
 use serde_json::Value;
 
+use super::cache::ByVersion;
 use crate::meta::{meta_str, strings};
 
 /// `failurePolicy`: what an evaluation or configuration error does to the request.
@@ -229,37 +229,13 @@ impl CompiledPolicy {
     }
 }
 
-/// Compiled policies by uid, each with the resourceVersion it was compiled from: a changed
-/// policy is compiled again on its next use, a deleted one dropped at the next sweep.
-#[derive(Default)]
-pub struct Cache {
-    compiled: HashMap<String, (String, Arc<CompiledPolicy>)>,
-}
+/// Compiled policies by uid (see `ByVersion`).
+pub type Cache = ByVersion<Arc<CompiledPolicy>>;
 
 impl Cache {
     /// The compiled form of the stored `policy`, compiling it when it is new or changed.
     pub fn get(&mut self, policy: &Value) -> Arc<CompiledPolicy> {
-        let uid = meta_str(policy, "uid");
-        let rv = meta_str(policy, "resourceVersion");
-        if let Some((cached_rv, compiled)) = self.compiled.get(uid)
-            && cached_rv == rv
-        {
-            return compiled.clone();
-        }
-        let compiled = Arc::new(CompiledPolicy::compile(policy));
-        self.compiled
-            .insert(uid.to_owned(), (rv.to_owned(), compiled.clone()));
-        compiled
-    }
-
-    /// Drops the entries of policies that no longer exist (`live` holds the current uids).
-    pub fn retain(&mut self, live: &dyn Fn(&str) -> bool) {
-        self.compiled.retain(|uid, _| live(uid));
-    }
-
-    /// How many compiled policies are kept.
-    pub fn len(&self) -> usize {
-        self.compiled.len()
+        self.get_or_compile(policy, |p| Arc::new(CompiledPolicy::compile(p)))
     }
 }
 

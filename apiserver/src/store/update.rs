@@ -46,6 +46,22 @@ fn without_rv(v: &Value) -> Value {
     v
 }
 
+/// The stored object with `new`'s status (none when `new` has none): what a status write may
+/// change.
+fn only_status(old: &Value, new: &Value, info: &ResourceInfo) -> Value {
+    let mut out = old.clone();
+    out["apiVersion"] = info.api_version().into();
+    match new.get("status") {
+        Some(s) => out["status"] = s.clone(),
+        None => {
+            if let Some(m) = out.as_object_mut() {
+                m.remove("status");
+            }
+        }
+    }
+    out
+}
+
 impl Store {
     /// PUT: replace an object (or its status).
     pub fn update(
@@ -118,17 +134,7 @@ impl Store {
         new["kind"] = info.kind.clone().into();
         if matches!(sub, Sub::Status | Sub::Approval) {
             // Status writes change only `.status` (kube-apiserver's status strategies).
-            let status = new.get("status").cloned();
-            new = old.value.clone();
-            new["apiVersion"] = info.api_version().into();
-            match status {
-                Some(s) => new["status"] = s,
-                None => {
-                    if let Some(m) = new.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
-            }
+            new = only_status(&old.value, &new, info);
             // The written status is decoded like any body: unknown fields pruned, defaults applied.
             warnings = prune_and_default(info, &mut new, opts)?;
         } else {
@@ -166,17 +172,7 @@ impl Store {
         if matches!(sub, Sub::Status | Sub::Approval) && before.is_some_and(|b| b != new) {
             // A status write keeps only `.status` of what the webhooks made (kube's status
             // strategy prepares the update after admission).
-            let status = new.get("status").cloned();
-            new = old.value.clone();
-            new["apiVersion"] = info.api_version().into();
-            match status {
-                Some(s) => new["status"] = s,
-                None => {
-                    if let Some(m) = new.as_object_mut() {
-                        m.remove("status");
-                    }
-                }
-            }
+            new = only_status(&old.value, &new, info);
         }
         // Server-owned metadata always comes from the stored object.
         let old_meta = old

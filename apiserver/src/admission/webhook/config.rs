@@ -3,7 +3,6 @@
 //! client (a URL or a Service) and the TLS client trusting its `caBundle`, kept per
 //! configuration uid until the configuration's resourceVersion changes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use serde_json::Value;
 
+use crate::admission::cache::ByVersion;
 use crate::admission::policy::{Expression, FailurePolicy, MatchResources, rules};
 use crate::meta::{meta_str, strings};
 
@@ -181,35 +181,13 @@ fn compile(config: &Value, phase: Phase) -> Vec<Arc<Hook>> {
 /// The webhooks of one configuration, in order.
 pub type Hooks = Arc<[Arc<Hook>]>;
 
-/// Compiled configurations by uid, each with the resourceVersion it was compiled from.
-#[derive(Default)]
-pub struct Cache {
-    compiled: HashMap<String, (String, Hooks)>,
-}
+/// Compiled configurations by uid (see `ByVersion`).
+pub type Cache = ByVersion<Hooks>;
 
 impl Cache {
     /// The webhooks of the stored `config`, compiled when it is new or changed.
     pub fn hooks(&mut self, config: &Value, phase: Phase) -> Hooks {
-        let uid = meta_str(config, "uid");
-        let rv = meta_str(config, "resourceVersion");
-        if let Some((cached_rv, hooks)) = self.compiled.get(uid)
-            && cached_rv == rv
-        {
-            return hooks.clone();
-        }
-        let hooks: Hooks = compile(config, phase).into();
-        self.compiled
-            .insert(uid.to_owned(), (rv.to_owned(), hooks.clone()));
-        hooks
-    }
-
-    /// Drops the entries of configurations that no longer exist.
-    pub fn retain(&mut self, live: &dyn Fn(&str) -> bool) {
-        self.compiled.retain(|uid, _| live(uid));
-    }
-
-    pub fn len(&self) -> usize {
-        self.compiled.len()
+        self.get_or_compile(config, |c| compile(c, phase).into())
     }
 }
 

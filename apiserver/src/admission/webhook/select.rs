@@ -13,7 +13,6 @@ use crate::admission::matching::{self, Matched};
 use crate::admission::policy::FailurePolicy;
 use crate::admission::request::Attributes;
 use crate::catalog::ResourceInfo;
-use crate::meta::meta_str;
 use crate::status::ApiError;
 use crd_schema::expr::{self, CelValue};
 
@@ -84,19 +83,12 @@ pub fn select(
     if a.info.group == "admissionregistration.k8s.io" && EXEMPT.contains(&a.info.plural.as_str()) {
         return Ok(Vec::new());
     }
-    let mut live = 0;
-    let is_namespace = a.info.group.is_empty() && a.info.plural == "namespaces";
-    let namespace = if a.namespace.is_empty() || is_namespace {
-        None
-    } else {
-        snapshot
-            .get("/namespaces", "", a.namespace)
-            .map(|s| &s.value)
-    };
+    // Forget compiled configurations that were deleted.
+    cache.sweep(configs);
+    let namespace = snapshot.namespace_of(a);
     let mut out = Vec::new();
     // Stored cluster-scoped objects are keyed ("", name): the map's order is kube's by-name order.
     for stored in configs.values() {
-        live += 1;
         for hook in cache.hooks(&stored.value, phase).iter() {
             // A webhook without rules is called for nothing (kube's `ShouldCallHook` looks for a
             // matching rule; the policy matcher's "no rules: everything" does not apply).
@@ -139,13 +131,6 @@ pub fn select(
                 api_version: matched_info.api_version(),
             });
         }
-    }
-    if cache.len() > live {
-        let uids: std::collections::HashSet<&str> = configs
-            .values()
-            .map(|c| meta_str(&c.value, "uid"))
-            .collect();
-        cache.retain(&|uid| uids.contains(uid));
     }
     Ok(out)
 }
