@@ -265,18 +265,13 @@ fn key_usages_match_kubes_documentation() {
 /// The built-in types validated by ObjectMeta only (in `builtin_types()` order), as the README
 /// lists them. ServiceAccount has its name rule (`NameRule`) and nothing else, as in kube
 /// (`ValidateServiceAccount` checks ObjectMeta only).
-const OBJECT_META_ONLY: [&str; 20] = [
+const OBJECT_META_ONLY: [&str; 15] = [
     "admissionregistration.k8s.io/MutatingAdmissionPolicy",
     "admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
     "core/ComponentStatus",
     "core/ServiceAccount",
     "flowcontrol.apiserver.k8s.io/FlowSchema",
     "flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration",
-    "resource.k8s.io/DeviceClass",
-    "resource.k8s.io/DeviceTaintRule",
-    "resource.k8s.io/ResourceClaim",
-    "resource.k8s.io/ResourceClaimTemplate",
-    "resource.k8s.io/ResourceSlice",
     "storagemigration.k8s.io/StorageVersionMigration",
     "apiextensions.k8s.io/CustomResourceDefinition",
     "apiregistration.k8s.io/APIService",

@@ -5,8 +5,9 @@
 //! `objectmeta` holds the rules every type shares; one module per group (`core/` with a file
 //! per type family, `admission`, `apps`, `autoscaling`, `batch`, `certificates` (and
 //! `trust_bundle`, its ClusterTrustBundles), `discovery`,
-//! `networking`, `pod_certificate` (PodCertificateRequests), `rbac`,
-//! `storage`, `others`) holds the per-type rules. The entry points return `Cause`s for the 422
+//! `networking`, `pod_certificate` (PodCertificateRequests), `rbac`, `resource` (the
+//! resource.k8s.io DRA types, hand-written and declarative rules), `storage`, `others`) holds
+//! the per-type rules. The entry points return `Cause`s for the 422
 //! Invalid answer; an empty list means valid.
 //!
 //! `type_create` is the one list of the types with rules of their own; the others get
@@ -27,6 +28,7 @@ pub mod others;
 pub mod pod_certificate;
 pub mod quantity;
 pub mod rbac;
+pub mod resource;
 pub mod selector;
 pub mod storage;
 pub mod trust_bundle;
@@ -84,7 +86,11 @@ enum MetaOrder {
 ///   (`ValidateEndpointSlice`), pkg/apis/admissionregistration (webhook configurations,
 ///   `ValidateValidatingAdmissionPolicy`, `...Binding`), pkg/apis/coordination (`ValidateLease`),
 ///   pkg/apis/scheduling (`ValidatePriorityClass`), pkg/apis/node (`ValidateRuntimeClass`),
-///   pkg/apis/flowcontrol (`ValidateFlowSchema`, `ValidatePriorityLevelConfiguration`).
+///   pkg/apis/flowcontrol (`ValidateFlowSchema`, `ValidatePriorityLevelConfiguration`),
+///   pkg/apis/resource (`ValidateResourceClaim`, `ValidateResourceClaimTemplate`,
+///   `ValidateResourceSlice`, `ValidateDeviceTaintRule`, and `ValidateDeviceClass`, whose
+///   `ValidateObjectMetaWithOpts` leaves the name's format to the declarative rule after the
+///   spec's: see `name_rule`).
 fn meta_order(group: &str, kind: &str) -> MetaOrder {
     match (group, kind) {
         ("policy", "PodDisruptionBudget") | ("", "Event") | ("events.k8s.io", "Event") => {
@@ -114,6 +120,10 @@ fn name_rule<'a>(info: &ResourceInfo, obj: &'a Value) -> NameRule<'a> {
         ("", "Service") => NameRule::Dns1035,
         // `ValidateRBACName` (`path.IsValidPathSegmentName`).
         ("rbac.authorization.k8s.io", _) => NameRule::PathSegment,
+        // `ValidateObjectMetaWithOpts` with a name check covered by the declarative
+        // `+k8s:format=k8s-long-name` (enforced, so reported after the spec's errors by
+        // `resource::class`); the generic store's path-segment check still follows.
+        ("resource.k8s.io", "DeviceClass") => NameRule::Any,
         // `ValidateCertificateRequestName` accepts any name; the generic store's path-segment
         // check after the strategy passed is the only one a CSR name gets.
         ("certificates.k8s.io", "CertificateSigningRequest") => NameRule::Any,
@@ -193,6 +203,11 @@ fn type_create(group: &str, kind: &str, obj: &Value, api_version: &str) -> Optio
         ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
             admission::validate_admission_policy_binding(obj)
         }
+        ("resource.k8s.io", "ResourceClaim") => resource::claim::validate_claim(obj),
+        ("resource.k8s.io", "ResourceClaimTemplate") => resource::claim::validate_template(obj),
+        ("resource.k8s.io", "DeviceClass") => resource::class::validate_class(obj),
+        ("resource.k8s.io", "ResourceSlice") => resource::slice::validate_slice(obj),
+        ("resource.k8s.io", "DeviceTaintRule") => resource::taint::validate_rule(obj),
         _ => return None,
     })
 }
@@ -306,6 +321,13 @@ pub fn validate_update(
         ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
             rbac::validate_binding_update(new, old, true)
         }
+        ("resource.k8s.io", "ResourceClaim") => resource::claim::validate_claim_update(new, old),
+        ("resource.k8s.io", "ResourceClaimTemplate") => {
+            resource::claim::validate_template_update(new, old)
+        }
+        ("resource.k8s.io", "DeviceClass") => resource::class::validate_class_update(new, old),
+        ("resource.k8s.io", "ResourceSlice") => resource::slice::validate_slice_update(new, old),
+        ("resource.k8s.io", "DeviceTaintRule") => resource::taint::validate_rule_update(new, old),
         (group, kind) => type_create(group, kind, new, &version).unwrap_or_default(),
     });
     causes
@@ -316,7 +338,9 @@ pub fn validate_update(
 /// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`), a Namespace's phase
 /// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists, a Node's update rules and
 /// a PodCertificateRequest's status rules (`ValidatePodCertificateRequestStatusUpdate`, which
-/// checks nothing more once ObjectMeta fails).
+/// checks nothing more once ObjectMeta fails), a ResourceClaim's
+/// (`ValidateResourceClaimStatusUpdate`) and a DeviceTaintRule's conditions
+/// (`ValidateDeviceTaintRuleStatusUpdate`).
 pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = objectmeta::validate_update(new, old);
     match (info.group.as_str(), info.kind.as_str()) {
@@ -330,6 +354,12 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
         ("", "Node") => causes.extend(core::node::validate_update(new, old)),
         ("certificates.k8s.io", "PodCertificateRequest") if causes.is_empty() => {
             causes.extend(pod_certificate::validate_status_update(new, old));
+        }
+        ("resource.k8s.io", "ResourceClaim") => {
+            causes.extend(resource::claim::validate_claim_status_update(new, old));
+        }
+        ("resource.k8s.io", "DeviceTaintRule") => {
+            causes.extend(resource::taint::validate_rule_status_update(new));
         }
         _ => {}
     }

@@ -174,7 +174,7 @@ fn has(obj: &Value, ty: &str) -> bool {
 }
 
 /// `metav1validation.ValidateConditions`.
-fn validate_conditions(list: &[Value], path: &str) -> Vec<Cause> {
+pub(crate) fn validate_conditions(list: &[Value], path: &str) -> Vec<Cause> {
     let mut causes = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for (i, c) in list.iter().enumerate() {

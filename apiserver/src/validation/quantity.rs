@@ -55,6 +55,11 @@ impl Quantity {
         self.nanos < 0
     }
 
+    /// The exact value in nanounits.
+    pub fn nanos(&self) -> i128 {
+        self.nanos
+    }
+
     /// `MilliValue()` (rounded up away from zero).
     pub fn milli_value(&self) -> i128 {
         round_away(self.nanos, 1_000_000)
