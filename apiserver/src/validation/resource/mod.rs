@@ -32,8 +32,6 @@
 //!   the bytes the client sent.
 //! - Declarative rules of a changed spec or status beyond what the hand-written rules check
 //!   again on update (kube's declarative ratcheting validates changed list items again).
-//! - ResourceSlice capacity `requestPolicy` arithmetic (`validRange` steps and bounds); the
-//!   forbidden/required shape of a request policy is checked.
 
 pub mod claim;
 pub mod class;

@@ -42,6 +42,9 @@ const MAX_VALID_VALUES: usize = 10;
 /// `attributeAndCapacityMaxKeyLength` (domain, slash, identifier): longer keys are shortened in
 /// paths.
 const MAX_KEY_LENGTH: usize = 63 + 1 + 32;
+/// A quantity's nanounits per unit and per milli-unit.
+const NANOS_PER_UNIT: i128 = 1_000_000_000;
+const NANOS_PER_MILLI: i128 = 1_000_000;
 /// The members of the `DeviceAttribute` union, in struct order.
 const ATTRIBUTE_MEMBERS: [&str; 8] = [
     "int", "bool", "string", "version", "ints", "bools", "strings", "versions",
@@ -533,8 +536,9 @@ fn decimal(q: &Quantity) -> String {
     format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
 }
 
-/// `validateRequestPolicyRange` without the step arithmetic: a minimum within the capacity and
-/// the maximum, the default between them, a positive step.
+/// `validateRequestPolicyRange`: a minimum within the capacity and the maximum, the default
+/// between them, and a positive step from the minimum that the default and the maximum are
+/// multiples of (in milli-units when a bound is fractional: `DRAFractionalCapacityRange` is on).
 fn range_rules(default: &Quantity, capacity: &Quantity, range: &Value, path: &str) -> Vec<Cause> {
     let Some(min) = quantity(range.get("min")) else {
         return vec![field::required(
@@ -542,6 +546,8 @@ fn range_rules(default: &Quantity, capacity: &Quantity, range: &Value, path: &st
             "required when validRange is defined",
         )];
     };
+    let max = quantity(range.get("max"));
+    let step = quantity(range.get("step"));
     let mut causes = Vec::new();
     if min.cmp(capacity).is_gt() {
         causes.push(field::invalid_str(
@@ -560,7 +566,7 @@ fn range_rules(default: &Quantity, capacity: &Quantity, range: &Value, path: &st
             &format!("default is less than min: {}", min.canonical()),
         ));
     }
-    if let Some(max) = quantity(range.get("max")) {
+    if let Some(max) = max {
         if min.cmp(&max).is_gt() {
             causes.push(field::invalid_str(
                 &child(path, "max"),
@@ -586,14 +592,98 @@ fn range_rules(default: &Quantity, capacity: &Quantity, range: &Value, path: &st
             ));
         }
     }
-    if let Some(step) = quantity(range.get("step"))
-        && step.nanos() <= 0
-    {
+    let fractional = |q: &Quantity| q.nanos() % NANOS_PER_UNIT != 0;
+    let use_milli = [Some(min), max, step].iter().flatten().any(fractional) || fractional(default);
+    let bounds = [
+        (Some(*default), "default"),
+        (Some(min), "min"),
+        (max, "max"),
+        (step, "step"),
+    ];
+    if use_milli {
+        let mut unsafe_value = false;
+        for (q, name) in bounds {
+            if let Some(q) = q
+                && q.nanos() % NANOS_PER_MILLI != 0
+            {
+                causes.push(field::invalid_str(
+                    &child(path, name),
+                    &q.canonical(),
+                    "value cannot be represented as a milli value",
+                ));
+                unsafe_value = true;
+            }
+        }
+        if unsafe_value {
+            return causes;
+        }
+    }
+    let Some(step) = step else {
+        return causes;
+    };
+    let step_path = child(path, "step");
+    if step.nanos() <= 0 {
         causes.push(field::invalid_str(
-            &child(path, "step"),
+            &step_path,
             &step.canonical(),
             "must be greater than zero",
         ));
+        return causes;
+    }
+    let added = min.add(&step);
+    if added.cmp(capacity).is_gt() {
+        causes.push(field::invalid_str(
+            &step_path,
+            &step.canonical(),
+            &format!(
+                "one step {} is larger than capacity value: {}",
+                added.canonical(),
+                capacity.canonical()
+            ),
+        ));
+    }
+    if !use_milli {
+        // `validateInt64Range`: the integer arithmetic holds in [0, MaxInt64] only.
+        let mut unsafe_value = false;
+        for (q, name) in bounds {
+            let Some(q) = q else { continue };
+            let detail = if q.is_negative() {
+                crate::validation::field::IS_NEGATIVE
+            } else if q.nanos() > i128::from(i64::MAX) * NANOS_PER_UNIT {
+                "must not be larger than 9223372036854775807"
+            } else {
+                continue;
+            };
+            causes.push(field::invalid_str(
+                &child(path, name),
+                &q.canonical(),
+                detail,
+            ));
+            unsafe_value = true;
+        }
+        if unsafe_value {
+            return causes;
+        }
+    }
+    let units = |q: &Quantity| {
+        if use_milli {
+            q.milli_value()
+        } else {
+            q.value()
+        }
+    };
+    for value in std::iter::once(*default).chain(max) {
+        if (units(&value) - units(&min)) % units(&step) != 0 {
+            causes.push(field::invalid_str(
+                &step_path,
+                &value.canonical(),
+                &format!(
+                    "value is not a multiple of a given step ({}) from ({})",
+                    step.canonical(),
+                    min.canonical()
+                ),
+            ));
+        }
     }
     causes
 }

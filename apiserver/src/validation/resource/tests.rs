@@ -245,6 +245,68 @@ fn resource_slice_rules() {
 }
 
 #[test]
+fn consumable_capacity_request_policies() {
+    let device = |policy: Value| {
+        json!({"spec": {"driver": "d", "pool": {"name": "p", "resourceSliceCount": 1},
+            "allNodes": true, "devices": [{"name": "a", "allowMultipleAllocations": true,
+                "capacity": {"mem": {"value": "10Gi", "requestPolicy": policy}}}]}})
+    };
+    let at = "spec.devices[0].capacity[mem].requestPolicy";
+    let m = |policy: Value| messages(&slice::validate_slice(&device(policy)));
+    assert_eq!(
+        m(json!({"default": "1Gi", "validValues": ["2Gi", "1Gi", "20Gi", "2Gi"]})),
+        [
+            format!(
+                "{at}.validValues[1]: Invalid value: \"1Gi\": values must be sorted in ascending order"
+            ),
+            format!(
+                "{at}.validValues[3]: Invalid value: \"2Gi\": values must be sorted in ascending order"
+            ),
+            format!(
+                "{at}.validValues[2]: Invalid value: \"20Gi\": option is larger than capacity value: 10Gi"
+            ),
+            format!("{at}.validValues[3]: Duplicate value: \"2147483648\""),
+        ]
+    );
+    assert_eq!(
+        m(json!({"validRange": {"min": "1Gi"}})),
+        [format!(
+            "{at}.default: Required value: required when validRange is defined"
+        )]
+    );
+    assert_eq!(
+        m(json!({"default": "3Gi", "validRange": {"min": "1Gi", "max": "8Gi", "step": "2Gi"}})),
+        [format!(
+            "{at}.validRange.step: Invalid value: \"8Gi\": value is not a multiple of a given step (2Gi) from (1Gi)"
+        )]
+    );
+    assert_eq!(
+        m(json!({"default": "1500m", "validRange": {"min": "1", "step": "1n"}})),
+        [format!(
+            "{at}.validRange.step: Invalid value: \"1n\": value cannot be represented as a milli value"
+        )]
+    );
+    assert_eq!(
+        m(json!({"default": "1Gi", "validRange": {"min": "8Gi", "step": "4Gi"}})),
+        [
+            format!(
+                "{at}.validRange.default: Invalid value: \"1Gi\": default is less than min: 8Gi"
+            ),
+            format!(
+                "{at}.validRange.step: Invalid value: \"4Gi\": one step 12Gi is larger than capacity value: 10Gi"
+            ),
+            format!(
+                "{at}.validRange.step: Invalid value: \"1Gi\": value is not a multiple of a given step (4Gi) from (8Gi)"
+            ),
+        ]
+    );
+    assert!(
+        m(json!({"default": "2Gi", "validRange": {"min": "0", "max": "8Gi", "step": "2Gi"}}))
+            .is_empty()
+    );
+}
+
+#[test]
 fn semver_as_kube_reads_it() {
     for ok in ["1.0.0", "0.1.2-alpha.1+build.5", "10.20.30-rc.1"] {
         assert!(slice::is_semver(ok), "{ok}");
