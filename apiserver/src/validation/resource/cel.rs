@@ -22,6 +22,25 @@ const DEVICE_FIELDS: [&str; 4] = [
     "allowMultipleAllocations",
 ];
 
+/// The type names cel-go declares as identifiers (`type(x) == string`).
+const TYPE_IDENTIFIERS: [&str; 10] = [
+    "bool",
+    "bytes",
+    "double",
+    "int",
+    "list",
+    "map",
+    "null_type",
+    "string",
+    "type",
+    "uint",
+];
+
+/// Function namespaces: `math.least(..)` calls a function, it does not read a variable.
+const NAMESPACES: [&str; 7] = [
+    "cel", "math", "strings", "lists", "sets", "optional", "base64",
+];
+
 /// `validateCELExpression` of a selector at `path`; `stored` skips the check (an expression
 /// unchanged since it was stored is valid).
 pub fn cel_expression(path: &str, expression: &str, stored: bool) -> Vec<Cause> {
@@ -53,7 +72,10 @@ fn compile_error(expression: &str) -> Option<String> {
     let mut checker = Checker {
         info: program.source_info(),
         source: expression,
-        scope: vec!["device".to_owned()],
+        scope: std::iter::once("device")
+            .chain(TYPE_IDENTIFIERS)
+            .map(str::to_owned)
+            .collect(),
         issues: Vec::new(),
     };
     checker.check(program.expression());
@@ -133,8 +155,7 @@ impl Checker<'_> {
                 }
                 if let Some(t) = &call.target {
                     // A namespace such as `cel.` or `math.` is not a variable.
-                    if !matches!(&t.expr, Expr::Ident(i) if i == "cel" || i == "math" || i == "strings" || i == "sets" || i == "lists")
-                    {
+                    if !matches!(&t.expr, Expr::Ident(i) if NAMESPACES.contains(&i.as_str())) {
                         self.check(t);
                     }
                 }
@@ -228,6 +249,16 @@ mod tests {
             )
         );
         assert_eq!(compile_error("cel.bind(x, device.driver, x == 'a')"), None);
+        assert_eq!(
+            compile_error(
+                "device.attributes['dra.example.com'].?model.orValue('') == 'a' || optional.none() == optional.of(1)"
+            ),
+            None
+        );
+        assert_eq!(
+            compile_error("type(device.attributes['d'].m) == string"),
+            None
+        );
         assert_eq!(
             compile_error("device.driver").as_deref(),
             Some("must evaluate to bool or the unknown type, not string")

@@ -307,6 +307,23 @@ fn consumable_capacity_request_policies() {
 }
 
 #[test]
+fn resource_slice_node_selectors() {
+    let s = json!({"spec": {"driver": "d", "pool": {"name": "p", "resourceSliceCount": 1},
+        "nodeSelector": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a b"]}]},
+            {"matchFields": [{"key": "metadata.uid", "operator": "Exists"}]}]}}});
+    assert_eq!(
+        messages(&slice::validate_slice(&s)),
+        [
+            "spec.nodeSelector.nodeSelectorTerms[0].matchExpressions[0].values[0]: Invalid value: \"a b\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+            "spec.nodeSelector.nodeSelectorTerms[1].matchFields[0].operator: Invalid value: \"Exists\": not a valid selector operator",
+            "spec.nodeSelector.nodeSelectorTerms[1].matchFields[0].key: Invalid value: \"metadata.uid\": not a valid field selector key",
+            "spec.nodeSelector.nodeSelectorTerms: Invalid value: [{\"MatchExpressions\":[{\"Key\":\"zone\",\"Operator\":\"In\",\"Values\":[\"a b\"]}],\"MatchFields\":null},{\"MatchExpressions\":null,\"MatchFields\":[{\"Key\":\"metadata.uid\",\"Operator\":\"Exists\",\"Values\":null}]}]: must have exactly one node selector term",
+        ]
+    );
+}
+
+#[test]
 fn semver_as_kube_reads_it() {
     for ok in ["1.0.0", "0.1.2-alpha.1+build.5", "10.20.30-rc.1"] {
         assert!(slice::is_semver(ok), "{ok}");
