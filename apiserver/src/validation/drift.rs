@@ -291,17 +291,12 @@ fn key_usages_match_kubes_documentation() {
 
 /// The built-in types validated by ObjectMeta only (in `builtin_types()` order), as the README
 /// lists them.
-const OBJECT_META_ONLY: [&str; 14] = [
+const OBJECT_META_ONLY: [&str; 9] = [
     "core/ComponentStatus",
     // As in kube: `ValidateServiceAccount` (pkg/apis/core/validation/validation.go) is core's
     // `ValidateObjectMeta` with `ValidateServiceAccountName` and nothing else, and
     // `ValidateServiceAccountUpdate` its `ValidateObjectMetaUpdate` plus that.
     "core/ServiceAccount",
-    "resource.k8s.io/DeviceClass",
-    "resource.k8s.io/DeviceTaintRule",
-    "resource.k8s.io/ResourceClaim",
-    "resource.k8s.io/ResourceClaimTemplate",
-    "resource.k8s.io/ResourceSlice",
     "apiextensions.k8s.io/CustomResourceDefinition",
     "authentication.k8s.io/TokenReview",
     // The reviews' own checks (the namespace rules, a user or group required) are made by their

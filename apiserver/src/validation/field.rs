@@ -17,6 +17,7 @@ const PORT_NAME_MAX: usize = 15;
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+const DNS1123_SUBDOMAIN_CASELESS_MSG: &str = "an RFC 1123 subdomain must consist of alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 const DNS1035_LABEL_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 const DNS1035_LABEL_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character";
 const LABEL_KEY_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
@@ -219,6 +220,16 @@ pub fn too_long(path: &str, max: usize) -> Cause {
     )
 }
 
+/// `field.TooLongCharacters` (declarative validation's `maxLength`, which counts characters).
+pub fn too_long_chars(path: &str, max: usize) -> Cause {
+    let unit = if max == 1 { "character" } else { "characters" };
+    Cause::new(
+        "FieldValueTooLong",
+        path,
+        format!("Too long: may not be more than {max} {unit}"),
+    )
+}
+
 /// `field.Invalid(path, value, "must be greater than or equal to 0")` for a negative number.
 pub fn non_negative(path: &str, value: &Value) -> Option<Cause> {
     value
@@ -293,6 +304,23 @@ pub fn dns1123_subdomain(value: &str) -> Vec<String> {
             DNS1123_SUBDOMAIN_MSG,
             &format!("{DNS1123_LABEL_FMT}(\\.{DNS1123_LABEL_FMT})*"),
             &["example.com"],
+        ));
+    }
+    errs
+}
+
+/// Declarative validation's `IsDNS1123SubdomainCaseless` (`format=k8s-long-name-caseless`): a
+/// DNS subdomain in any case, worded without "lowercase".
+pub fn dns1123_subdomain_caseless(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > DNS1123_SUBDOMAIN_MAX {
+        errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX));
+    }
+    if !is_subdomain(&value.to_ascii_lowercase()) {
+        errs.push(regex_error(
+            DNS1123_SUBDOMAIN_CASELESS_MSG,
+            &format!("{DNS1123_LABEL_FMT}(\\.{DNS1123_LABEL_FMT})*"),
+            &["Example.com"],
         ));
     }
     errs

@@ -55,6 +55,19 @@ impl Quantity {
         self.nanos < 0
     }
 
+    /// The exact value in nanounits.
+    pub fn nanos(&self) -> i128 {
+        self.nanos
+    }
+
+    /// `q.Add(other)`: the sum, in this quantity's format.
+    pub fn add(&self, other: &Quantity) -> Quantity {
+        Quantity {
+            nanos: self.nanos + other.nanos,
+            format: self.format,
+        }
+    }
+
     /// `MilliValue()` (rounded up away from zero).
     pub fn milli_value(&self) -> i128 {
         round_away(self.nanos, 1_000_000)

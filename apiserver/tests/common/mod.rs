@@ -422,3 +422,6 @@ pub const DUPLICATE: &str = "FieldValueDuplicate";
 pub const FORBIDDEN: &str = "FieldValueForbidden";
 pub const INVALID: &str = "FieldValueInvalid";
 pub const REQUIRED: &str = "FieldValueRequired";
+pub const NOT_SUPPORTED: &str = "FieldValueNotSupported";
+pub const TOO_LONG: &str = "FieldValueTooLong";
+pub const TOO_MANY: &str = "FieldValueTooMany";
