@@ -22,11 +22,35 @@ pub fn generate_name(prefix: &str) -> String {
     format!("{cut}{suffix}")
 }
 
-/// Now as an RFC 3339 timestamp with second precision, the metav1.Time wire form.
+thread_local! {
+    /// The instant a write that runs more than once takes as "now" (see [`with_now`]).
+    static PINNED_NOW: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Now as an RFC 3339 timestamp with second precision, the metav1.Time wire form (the pinned
+/// instant inside [`with_now`]).
 pub fn now() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    PINNED_NOW.with(|p| p.borrow().clone()).unwrap_or_else(|| {
+        jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    })
+}
+
+/// Runs `f` (synchronous, on this thread) with [`now`] pinned to `instant`: a write that runs
+/// again after admission webhooks were called sets the same timestamps (creationTimestamp,
+/// managedFields, condition times) as the pass the webhooks saw.
+pub fn with_now<T>(instant: &str, f: impl FnOnce() -> T) -> T {
+    struct Unpin(Option<String>);
+    impl Drop for Unpin {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            PINNED_NOW.with(|p| *p.borrow_mut() = previous);
+        }
+    }
+    let previous = PINNED_NOW.with(|p| p.borrow_mut().replace(instant.to_owned()));
+    let _unpin = Unpin(previous);
+    f()
 }
 
 /// `secs` seconds from now, in the metav1.Time wire form (a graceful deletion's deadline).
@@ -89,6 +113,21 @@ pub fn strings(v: Option<&Value>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn now_is_pinned_inside_with_now_and_restored_after() {
+        let pinned = "2001-02-03T04:05:06Z";
+        let (inner, nested) = with_now(pinned, || {
+            let nested = with_now("1999-01-01T00:00:00Z", now);
+            (now(), nested)
+        });
+        assert_eq!(inner, pinned, "restored after a nested pin");
+        assert_eq!(nested, "1999-01-01T00:00:00Z");
+        assert_ne!(now(), pinned, "unpinned after");
+        let caught = std::panic::catch_unwind(|| with_now(pinned, || panic!("boom")));
+        assert!(caught.is_err());
+        assert_ne!(now(), pinned, "unpinned after a panic");
+    }
 
     #[test]
     fn generated_names_keep_prefix_and_fit() {

@@ -9,7 +9,7 @@ use crate::admission::Operation;
 use crate::crd;
 use crate::defaults;
 use crate::managed::{self, Shape};
-use crate::meta::{meta_mut, meta_str};
+use crate::meta::{self, meta_mut, meta_str};
 use crate::registry::{self, AllocFailure, Ctx};
 use crate::status::ApiError;
 use crate::validation;
@@ -115,7 +115,7 @@ impl Store {
             meta.insert("name".into(), name.clone().into());
         }
         meta.insert("uid".into(), opts.new_uid().into());
-        meta.insert("creationTimestamp".into(), opts.now().into());
+        meta.insert("creationTimestamp".into(), meta::now().into());
         if strategy.tracks_generation() {
             meta.insert("generation".into(), 1.into());
         } else {
@@ -136,7 +136,7 @@ impl Store {
         if let Fields::Update(manager) = &opts.fields {
             let sent = obj.pointer("/metadata/managedFields").cloned();
             let api_version = info.api_version();
-            let now = opts.now();
+            let now = meta::now();
             let writer = managed::Writer {
                 manager,
                 api_version: &api_version,
@@ -217,7 +217,7 @@ impl Store {
             Err(AllocFailure::Internal(why)) => return Err(ApiError::internal(why)),
         }
         if is_crd {
-            crd::set_established(&mut obj, &opts.now());
+            crd::set_established(&mut obj, &meta::now());
         }
         // Validating admission, after validation and before the commit (dry runs included:
         // policies have no side effects; webhooks are told it is a dry run): policies, then

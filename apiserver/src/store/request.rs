@@ -81,11 +81,6 @@ pub struct WriteOpts {
 }
 
 impl WriteOpts {
-    /// The write's timestamp: pinned across webhook passes.
-    pub(crate) fn now(&self) -> String {
-        self.webhooks.as_ref().map_or_else(meta::now, |p| p.now())
-    }
-
     /// A new object's uid: pinned across webhook passes.
     pub(crate) fn new_uid(&self) -> String {
         self.webhooks

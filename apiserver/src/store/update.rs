@@ -262,7 +262,7 @@ impl Store {
                 }
             }
             if causes.is_empty() {
-                crd::set_established(&mut new, &opts.now());
+                crd::set_established(&mut new, &meta::now());
                 // Keep the original condition times: only the spec changed.
                 if let Some(conds) = old.value.pointer("/status/conditions") {
                     new["status"]["conditions"] = conds.clone();
@@ -291,7 +291,7 @@ impl Store {
             Fields::Untracked => {}
             Fields::Update(manager) => {
                 let api_version = info.api_version();
-                let now = opts.now();
+                let now = meta::now();
                 let writer = managed::Writer {
                     manager,
                     api_version: &api_version,

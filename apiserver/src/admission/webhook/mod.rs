@@ -120,7 +120,8 @@ impl Pass {
             .clone()
     }
 
-    /// The write's timestamp (creationTimestamp, managedFields), the same in every pass.
+    /// The write's instant (creationTimestamp, managedFields, condition times), the same in
+    /// every pass.
     pub fn now(&self) -> String {
         self.state()
             .now
@@ -202,8 +203,10 @@ pub async fn run<T>(
     pass: &Pass,
     mut op: impl FnMut() -> Result<T, ApiError>,
 ) -> Result<(T, Vec<String>), ApiError> {
+    // Every pass sets the same timestamps (the instant is pinned on the thread running it).
+    let now = pass.now();
     for _ in 0..MAX_PASSES {
-        let err = match op() {
+        let err = match crate::meta::with_now(&now, &mut op) {
             Ok(v) => return Ok((v, pass.warnings())),
             Err(e) => e,
         };
