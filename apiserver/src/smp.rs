@@ -52,6 +52,14 @@ pub fn root_type(api_version: &str, kind: &str) -> Option<&'static str> {
         .map(|i| schema::ROOTS[i].2)
 }
 
+/// The apiVersion and kind whose root type is `ty` (the first, when several versions share it).
+pub fn root_of(ty: &str) -> Option<(&'static str, &'static str)> {
+    schema::ROOTS
+        .iter()
+        .find(|(_, _, t)| *t == ty)
+        .map(|(av, k, _)| (*av, *k))
+}
+
 fn field(ty: &str, name: &str) -> Option<&'static Field> {
     if ty.is_empty() {
         return None;

@@ -1378,3 +1378,48 @@ async fn more_than_ten_update_managers_merge_the_oldest_into_ancient_changes() {
         json!({"f:data": {"f:k10": {}}})
     );
 }
+
+#[tokio::test]
+async fn apply_creates_objects_whose_lists_of_structs_are_left_out() {
+    // The empty object an apply-create starts from has Go's zero values: nil slices are absent,
+    // not `{}` (a ServiceAccount without imagePullSecrets, a role without rules, a binding
+    // without subjects were refused with kube's decode error for the placeholder).
+    let s = server().await;
+    for (path, config) in [
+        (
+            "/api/v1/namespaces/default/serviceaccounts/robot",
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot"}}),
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles/empty",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": "empty"}}),
+        ),
+        (
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/nobody",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "nobody"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "empty"}}),
+        ),
+    ] {
+        let (code, body) = apply(&s, path, "installer", "", &config).await;
+        assert_eq!(code, 201, "{path}: {body}");
+        for list in ["imagePullSecrets", "secrets", "subjects"] {
+            assert!(body.get(list).is_none(), "{path}: {list} left out: {body}");
+        }
+    }
+    let (_, role) = apply(
+        &s,
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles/empty",
+        "installer",
+        "",
+        &json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "empty"}}),
+    )
+    .await;
+    assert_eq!(
+        role["rules"],
+        Value::Null,
+        "a ClusterRole's rules are written as null, as Go does: {role}"
+    );
+}

@@ -242,8 +242,21 @@ pub fn empty_object(shape: Shape<'_>) -> Value {
     if let Shape::Builtin { ty, .. } = shape
         && !ty.is_empty()
     {
+        // The smp table writes an atomic list of structs as it writes a struct (`Plain`, with
+        // a child type): Go's field facts tell them apart, and only a struct exists empty (a
+        // nil slice is left out: a ServiceAccount's `imagePullSecrets`, a role's `rules`).
+        let message = smp::root_of(ty)
+            .and_then(|(api_version, kind)| crate::protobuf::message_for(api_version, kind))
+            .map(crate::protobuf::message);
         for f in smp::fields_of(ty) {
-            if !f.child.is_empty() && f.strategy == Strategy::Plain && f.name != "metadata" {
+            let single = message
+                .and_then(|msg| crate::protobuf::json_field(msg, f.name))
+                .is_none_or(|pf| pf.card == crate::protobuf::Cardinality::One);
+            if !f.child.is_empty()
+                && f.strategy == Strategy::Plain
+                && f.name != "metadata"
+                && single
+            {
                 m.insert(f.name.to_owned(), json!({}));
             }
         }
