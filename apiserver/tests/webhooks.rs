@@ -860,3 +860,61 @@ async fn selectors_and_match_conditions_decide_who_is_called() {
     assert_eq!(r.code, 201, "{}", r.body);
     assert_eq!(hook.reviews().len(), 1);
 }
+
+#[tokio::test]
+async fn concurrent_writes_through_webhooks_all_land() {
+    // Sixteen unconditional patches of one object race through a mutating webhook: each one
+    // whose object changed while its webhook was asked is asked again (kube's GuaranteedUpdate
+    // retries), and none is refused; sixteen creates of their own objects run beside them.
+    let s = Arc::new(server().await);
+    let hook = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            Some(response(
+                review,
+                json_patch(json!([{"op": "add", "path": "/metadata/annotations", "value": {"seen": "yes"}}])),
+            ))
+        }),
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("shared", json!({"start": "0"}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    configure(
+        &s,
+        true,
+        "annotate",
+        vec![entry(
+            "annotate.example.com",
+            &hook,
+            &["CREATE", "UPDATE"],
+            json!({}),
+        )],
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let (path, body) = (
+                format!("{CMS}/shared"),
+                json!({"data": {format!("k{i}"): "v"}}),
+            );
+            let own = cm(&format!("own-{i}"), json!({"i": i.to_string()}));
+            let (p, c) = tokio::join!(send(&s, "PATCH", &path, &body), send(&s, "POST", CMS, &own));
+            (p.code, p.body, c.code, c.body)
+        }));
+    }
+    for t in tasks {
+        let (pc, pb, cc, cb) = t.await.expect("task");
+        assert_eq!(pc, 200, "{pb}");
+        assert_eq!(cc, 201, "{cb}");
+        assert_eq!(cb["metadata"]["annotations"]["seen"], "yes", "{cb}");
+    }
+    let shared = get_cm(&s, "shared").await.body;
+    assert_eq!(
+        shared["data"].as_object().map(|d| d.len()),
+        Some(17),
+        "{shared}"
+    );
+    assert_eq!(shared["metadata"]["annotations"]["seen"], "yes");
+}

@@ -16,8 +16,9 @@
 //!    the same final object (the server-generated uid, timestamps, name suffix and address choices
 //!    are pinned in the `Pass`), which is then committed.
 //!
-//! If the stored object changed between passes, the webhooks are called again with the new one; a
-//! write that keeps losing that race ends in a 409 Conflict, as an update would. The server's own
+//! If the stored object changed between passes, the webhooks are called again with the new one,
+//! as kube's `GuaranteedUpdate` calls admission again when it retries; a write that keeps losing
+//! that race for a minute gets kube's 504 request timeout. The server's own
 //! writes (garbage collector, namespace controller) and writes made while no configuration exists
 //! take one pass and never stop.
 //!
@@ -39,8 +40,11 @@ use crate::status::ApiError;
 pub use config::{Cache, MUTATING_KEY, Phase, VALIDATING_KEY};
 pub use select::{Invocation, select};
 
-/// Passes a write may take before it is refused as conflicting (each stop calls webhooks).
-const MAX_PASSES: usize = 8;
+/// How long a write may keep running passes (each stop calls webhooks) while other writes keep
+/// changing what it writes: kube-apiserver's default request timeout (`--request-timeout`),
+/// after which kube answers 504 as below. kube's `GuaranteedUpdate` retries an unconditional
+/// update for as long, so a count would refuse writes kube lets through under contention.
+const PASS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Why a pass stopped: the webhooks to call, and the objects they must see.
 pub enum Interrupt {
@@ -205,7 +209,8 @@ pub async fn run<T>(
 ) -> Result<(T, Vec<String>), ApiError> {
     // Every pass sets the same timestamps (the instant is pinned on the thread running it).
     let now = pass.now();
-    for _ in 0..MAX_PASSES {
+    let deadline = tokio::time::Instant::now() + PASS_DEADLINE;
+    while tokio::time::Instant::now() < deadline {
         let err = match crate::meta::with_now(&now, &mut op) {
             Ok(v) => return Ok((v, pass.warnings())),
             Err(e) => e,
@@ -269,10 +274,7 @@ pub async fn run<T>(
             }
         }
     }
-    Err(ApiError {
-        code: 409,
-        reason: "Conflict".into(),
-        message: "Operation cannot be fulfilled: the object kept changing while admission webhooks were called; please retry".into(),
-        details: None,
-    })
+    Err(ApiError::timeout(
+        "Timeout: request did not complete within requested timeout - context deadline exceeded",
+    ))
 }
