@@ -574,6 +574,37 @@ async fn ephemeral_containers_may_only_be_added() {
         clash.body["details"]["causes"][0]["field"],
         "spec.ephemeralContainers[1].name"
     );
+    // The stored container carries `resources: {}` (Go's zero struct): a second one added by a
+    // strategic merge patch, as kube-rs's `patch_ephemeral_containers` sends it, is accepted;
+    // one that sets resources is not.
+    let strategic = |body: Value| {
+        common::raw(
+            &s,
+            "PATCH",
+            &sub,
+            Some("application/strategic-merge-patch+json"),
+            body.to_string(),
+        )
+    };
+    let second = strategic(
+        json!({"spec": {"ephemeralContainers": [{"name": "second", "image": "busybox"}]}}),
+    )
+    .await;
+    assert_eq!(second.code, 200, "{}", second.body);
+    assert_eq!(
+        second.body["spec"]["ephemeralContainers"][0]["resources"],
+        json!({})
+    );
+    let limited = strategic(
+        json!({"spec": {"ephemeralContainers": [{"name": "third", "image": "busybox",
+        "resources": {"limits": {"cpu": "1"}}}]}}),
+    )
+    .await;
+    assert_eq!(limited.code, 422, "{}", limited.body);
+    assert_eq!(
+        limited.body["details"]["causes"][0]["field"],
+        "spec.ephemeralContainers[2].resources"
+    );
 }
 
 /// A plain PUT or PATCH of a Pod may not change `spec.ephemeralContainers` (only the

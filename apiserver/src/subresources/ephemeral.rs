@@ -71,7 +71,10 @@ fn check(new: &Value, old: &Value) -> Vec<Cause> {
             ));
         }
         for f in FORBIDDEN_FIELDS {
-            if c.get(*f).is_some_and(|v| !v.is_null()) {
+            // kube's `validateFieldAllowList` refuses a field whose value is not Go's zero
+            // value (`reflect.Value.IsZero`): the `resources: {}` every stored container
+            // carries is zero.
+            if c.get(*f).is_some_and(|v| !go_zero(v)) {
                 causes.push(Cause::new(
                     "FieldValueForbidden",
                     format!("{at}.{f}"),
@@ -175,5 +178,18 @@ mod tests {
                 "spec.ephemeralContainers[1].ports"
             ]
         );
+    }
+}
+
+/// Whether a JSON value is the encoding of a Go zero value: null, false, 0, "", and an object
+/// or list with nothing set in it (as the stored form writes an unset struct, `{}`).
+fn go_zero(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(m) => m.values().all(go_zero),
     }
 }
