@@ -144,6 +144,19 @@ impl rmw::View for EphemeralContainers {
     }
 }
 
+/// Whether a JSON value is the encoding of a Go zero value: null, false, 0, "", and an object
+/// or list with nothing set in it (as the stored form writes an unset struct, `{}`).
+fn go_zero(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(m) => m.values().all(go_zero),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,18 +191,5 @@ mod tests {
                 "spec.ephemeralContainers[1].ports"
             ]
         );
-    }
-}
-
-/// Whether a JSON value is the encoding of a Go zero value: null, false, 0, "", and an object
-/// or list with nothing set in it (as the stored form writes an unset struct, `{}`).
-fn go_zero(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(items) => items.is_empty(),
-        Value::Object(m) => m.values().all(go_zero),
     }
 }
