@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{DUPLICATE, FORBIDDEN, INVALID, REQUIRED, Raw, assert_invalid, send};
+use common::{DUPLICATE, FORBIDDEN, INVALID, REQUIRED, assert_invalid, create, replace, send};
 use serde_json::{Value, json};
 
 async fn server() -> apiserver::ApiServer {
@@ -13,19 +13,6 @@ async fn server() -> apiserver::ApiServer {
         .start()
         .await
         .expect("start")
-}
-
-/// Creates `obj` at `path` and returns the stored object.
-async fn create(s: &apiserver::ApiServer, path: &str, obj: &Value) -> Value {
-    let r = send(s, "POST", path, obj).await;
-    assert_eq!(r.code, 201, "{}", r.body);
-    r.body
-}
-
-/// PUTs `obj` with the stored resourceVersion of `stored`.
-async fn replace(s: &apiserver::ApiServer, path: &str, stored: &Value, mut obj: Value) -> Raw {
-    obj["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"].clone();
-    send(s, "PUT", path, &obj).await
 }
 
 const PCRS: &str = "/apis/certificates.k8s.io/v1/namespaces/default/podcertificaterequests";

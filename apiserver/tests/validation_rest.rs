@@ -7,10 +7,11 @@
 
 mod common;
 
-use common::{DUPLICATE, FORBIDDEN, INVALID, REQUIRED, Raw, assert_invalid, send};
+use common::{
+    DUPLICATE, FORBIDDEN, INVALID, NOT_SUPPORTED, REQUIRED, assert_invalid, create, replace, send,
+    warnings,
+};
 use serde_json::{Value, json};
-
-const NOT_SUPPORTED: &str = "FieldValueNotSupported";
 
 async fn server() -> apiserver::ApiServer {
     apiserver::ApiServer::builder()
@@ -18,27 +19,6 @@ async fn server() -> apiserver::ApiServer {
         .start()
         .await
         .expect("start")
-}
-
-/// Creates `obj` at `path` and returns the stored object.
-async fn create(s: &apiserver::ApiServer, path: &str, obj: &Value) -> Value {
-    let r = send(s, "POST", path, obj).await;
-    assert_eq!(r.code, 201, "{}", r.body);
-    r.body
-}
-
-/// PUTs `obj` with the stored resourceVersion of `stored`.
-async fn replace(s: &apiserver::ApiServer, path: &str, stored: &Value, mut obj: Value) -> Raw {
-    obj["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"].clone();
-    send(s, "PUT", path, &obj).await
-}
-
-fn warnings(r: &Raw) -> Vec<String> {
-    r.headers
-        .get_all("warning")
-        .iter()
-        .map(|v| v.to_str().unwrap_or_default().to_owned())
-        .collect()
 }
 
 /// A warning header as kube-apiserver writes one.

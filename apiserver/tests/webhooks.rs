@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
-use common::{Raw, raw, send};
+use common::{Raw, raw, send, warnings};
 
 const CMS: &str = "/api/v1/namespaces/default/configmaps";
 
@@ -79,6 +79,15 @@ async fn webhook_server(names: &[&str], handler: Handler) -> Webhook {
         ca_bundle: base64::engine::general_purpose::STANDARD.encode(ca.cert_pem()),
         reviews,
     }
+}
+
+/// A webhook server on 127.0.0.1 that admits everything (and records what it was asked).
+async fn allowing_server() -> Webhook {
+    webhook_server(
+        &["127.0.0.1"],
+        handler(|review| Some(response(review, json!({})))),
+    )
+    .await
 }
 
 fn handler(f: impl Fn(&Value) -> Option<Value> + Send + Sync + 'static) -> Handler {
@@ -152,15 +161,6 @@ async fn server() -> apiserver::ApiServer {
 
 async fn get_cm(s: &apiserver::ApiServer, name: &str) -> Raw {
     send(s, "GET", &format!("{CMS}/{name}"), &Value::Null).await
-}
-
-fn warnings(r: &Raw) -> Vec<String> {
-    r.headers
-        .get_all("warning")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .collect()
 }
 
 #[tokio::test]
@@ -263,11 +263,7 @@ async fn mutating_webhooks_patch_before_validation_and_validating_webhooks_see_t
         }),
     )
     .await;
-    let checker = webhook_server(
-        &["127.0.0.1"],
-        handler(|review| Some(response(review, json!({})))),
-    )
-    .await;
+    let checker = allowing_server().await;
     configure(
         &s,
         true,
@@ -411,11 +407,7 @@ async fn a_hanging_webhook_is_cut_at_its_timeout_and_an_untrusted_one_is_refused
     assert_eq!(hanging.reviews().len(), 1, "the webhook was asked once");
 
     let s = server().await;
-    let served = webhook_server(
-        &["127.0.0.1"],
-        handler(|review| Some(response(review, json!({})))),
-    )
-    .await;
+    let served = allowing_server().await;
     let other = webhook_server(&["127.0.0.1"], handler(|_| None)).await;
     let untrusted = Webhook {
         url: served.url.clone(),
@@ -452,11 +444,7 @@ async fn a_hanging_webhook_is_cut_at_its_timeout_and_an_untrusted_one_is_refused
 #[tokio::test]
 async fn dry_runs_tell_the_webhook_and_store_nothing() {
     let s = server().await;
-    let hook = webhook_server(
-        &["127.0.0.1"],
-        handler(|review| Some(response(review, json!({})))),
-    )
-    .await;
+    let hook = allowing_server().await;
     configure(
         &s,
         false,
@@ -735,11 +723,7 @@ async fn a_service_reference_reaches_the_server_the_test_routed_it_to() {
 #[tokio::test]
 async fn a_webhook_asking_for_reinvocation_runs_again_after_a_later_change() {
     let s = server().await;
-    let first = webhook_server(
-        &["127.0.0.1"],
-        handler(|review| Some(response(review, json!({})))),
-    )
-    .await;
+    let first = allowing_server().await;
     let second = webhook_server(
         &["127.0.0.1"],
         handler(|review| {
@@ -789,11 +773,7 @@ async fn a_webhook_asking_for_reinvocation_runs_again_after_a_later_change() {
 #[tokio::test]
 async fn selectors_and_match_conditions_decide_who_is_called() {
     let s = server().await;
-    let hook = webhook_server(
-        &["127.0.0.1"],
-        handler(|review| Some(response(review, json!({})))),
-    )
-    .await;
+    let hook = allowing_server().await;
     configure(
         &s,
         false,

@@ -836,10 +836,9 @@ fn validation_actions(actions: &[Value], at: &str) -> Vec<Cause> {
     causes
 }
 
-/// `validateValidatingAdmissionPolicyBindingSpec` (without ObjectMeta); updates alike.
-pub fn validate_admission_policy_binding(obj: &Value) -> Vec<Cause> {
-    let null = Value::Null;
-    let spec = obj.get("spec").unwrap_or(&null);
+/// What the two kinds of policy binding share: `policyName` (a DNS subdomain), `paramRef` and
+/// `matchResources`, whose kind-specific checks `more_match` adds.
+fn binding_spec(spec: &Value, more_match: impl Fn(&Value) -> Vec<Cause>) -> Vec<Cause> {
     let mut causes = Vec::new();
     let policy = str_of(spec, "policyName");
     if policy.is_empty() {
@@ -856,7 +855,16 @@ pub fn validate_admission_policy_binding(obj: &Value) -> Vec<Cause> {
     }
     if let Some(m) = set(spec, "matchResources") {
         causes.extend(match_resources(m, "spec.matchResources"));
+        causes.extend(more_match(m));
     }
+    causes
+}
+
+/// `validateValidatingAdmissionPolicyBindingSpec` (without ObjectMeta); updates alike.
+pub fn validate_admission_policy_binding(obj: &Value) -> Vec<Cause> {
+    let null = Value::Null;
+    let spec = obj.get("spec").unwrap_or(&null);
+    let mut causes = binding_spec(spec, |_| Vec::new());
     causes.extend(validation_actions(
         arr_of(spec, "validationActions"),
         "spec.validationActions",
@@ -1013,25 +1021,7 @@ pub fn validate_mutating_policy_update(new: &Value, old: &Value) -> Vec<Cause> {
 pub fn validate_mutating_policy_binding(obj: &Value) -> Vec<Cause> {
     let null = Value::Null;
     let spec = obj.get("spec").unwrap_or(&null);
-    let mut causes = Vec::new();
-    let policy = str_of(spec, "policyName");
-    if policy.is_empty() {
-        causes.push(field::required("spec.policyName", ""));
-    } else {
-        causes.extend(field::each(
-            "spec.policyName",
-            policy,
-            field::dns1123_subdomain(policy),
-        ));
-    }
-    if let Some(r) = set(spec, "paramRef") {
-        causes.extend(param_ref(r, "spec.paramRef"));
-    }
-    if let Some(m) = set(spec, "matchResources") {
-        causes.extend(match_resources(m, "spec.matchResources"));
-        causes.extend(mutating_operations(m, "spec.matchResources"));
-    }
-    causes
+    binding_spec(spec, |m| mutating_operations(m, "spec.matchResources"))
 }
 
 #[cfg(test)]

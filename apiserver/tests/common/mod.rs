@@ -425,3 +425,26 @@ pub const REQUIRED: &str = "FieldValueRequired";
 pub const NOT_SUPPORTED: &str = "FieldValueNotSupported";
 pub const TOO_LONG: &str = "FieldValueTooLong";
 pub const TOO_MANY: &str = "FieldValueTooMany";
+
+/// Creates `obj` at `path`, asserting the 201, and returns the stored object.
+pub async fn create(s: &apiserver::ApiServer, path: &str, obj: &Value) -> Value {
+    let r = send(s, "POST", path, obj).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    r.body
+}
+
+/// PUTs `obj` at `path` with the resourceVersion of `stored` (a read of the object).
+pub async fn replace(s: &apiserver::ApiServer, path: &str, stored: &Value, mut obj: Value) -> Raw {
+    obj["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"].clone();
+    send(s, "PUT", path, &obj).await
+}
+
+/// The `Warning` headers of an answer, as sent (`299 - "text"`).
+pub fn warnings(r: &Raw) -> Vec<String> {
+    r.headers
+        .get_all("warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect()
+}
