@@ -48,6 +48,9 @@ pub struct ResourceInfo {
     pub scale: Option<crate::subresources::ScalePaths>,
     /// The CRD version's `additionalPrinterColumns` as written (custom resources only).
     pub printer_columns: Vec<serde_json::Value>,
+    /// The CRD's conversion webhook (`strategy: Webhook`); None: versions differ only in
+    /// `apiVersion` (the `None` strategy, and every built-in type).
+    pub conversion: Option<Arc<crate::conversion::Webhook>>,
 }
 
 impl ResourceInfo {
@@ -144,6 +147,7 @@ impl Catalog {
                     verbs: t.verbs,
                     scale: crate::subresources::builtin_scale(t.group, t.plural),
                     printer_columns: Vec::new(),
+                    conversion: None,
                 })
             })
             .collect();

@@ -118,6 +118,147 @@ pub fn default_crd(crd: &mut Value) {
         spec.entry("conversion")
             .or_insert_with(|| json!({"strategy": "None"}));
     }
+    // `SetDefaults_ServiceReference`: a conversion webhook's Service is called on port 443.
+    if let Some(service) = crd
+        .pointer_mut("/spec/conversion/webhook/clientConfig/service")
+        .and_then(Value::as_object_mut)
+    {
+        service.entry("port").or_insert_with(|| 443.into());
+    }
+}
+
+/// kube's `validateCustomResourceConversion`, on the internal form (so its paths name
+/// `webhookClientConfig` and `conversionReviewVersions` directly under `spec.conversion`, as
+/// kube's messages do, although v1 nests both under `webhook`).
+fn conversion_causes(crd: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let Some(conversion) = crd.pointer("/spec/conversion").filter(|c| !c.is_null()) else {
+        return causes;
+    };
+    let at = "spec.conversion";
+    let strategy = conversion
+        .get("strategy")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match strategy {
+        "" => causes.push(Cause::new(
+            "FieldValueRequired",
+            format!("{at}.strategy"),
+            "Required value",
+        )),
+        "None" | "Webhook" => {}
+        other => causes.push(Cause::new(
+            "FieldValueNotSupported",
+            format!("{at}.strategy"),
+            format!("Unsupported value: {other:?}: supported values: \"None\", \"Webhook\""),
+        )),
+    }
+    let webhook = conversion.get("webhook").filter(|w| !w.is_null());
+    let client = webhook
+        .and_then(|w| w.get("clientConfig"))
+        .filter(|c| !c.is_null());
+    let review_versions: Vec<Value> = webhook
+        .and_then(|w| w.get("conversionReviewVersions"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let client_at = format!("{at}.webhookClientConfig");
+    if strategy != "Webhook" {
+        if client.is_some() {
+            causes.push(Cause::new(
+                "FieldValueForbidden",
+                client_at,
+                "Forbidden: should not be set when strategy is not set to Webhook",
+            ));
+        }
+        if !review_versions.is_empty() {
+            causes.push(Cause::new(
+                "FieldValueForbidden",
+                format!("{at}.conversionReviewVersions"),
+                "Forbidden: should not be set when strategy is not set to Webhook",
+            ));
+        }
+        return causes;
+    }
+    match client {
+        None => causes.push(Cause::new(
+            "FieldValueRequired",
+            client_at,
+            "Required value: required when strategy is set to Webhook",
+        )),
+        Some(cc) => {
+            let url = cc.get("url").filter(|u| !u.is_null());
+            let service = cc.get("service").filter(|s| !s.is_null());
+            match (url, service) {
+                (Some(url), None) => causes.extend(crate::validation::admission::webhook_url(
+                    url.as_str().unwrap_or(""),
+                    &format!("{client_at}.url"),
+                )),
+                (None, Some(service)) => {
+                    causes.extend(crate::validation::admission::webhook_service(
+                        service,
+                        &format!("{client_at}.service"),
+                    ))
+                }
+                _ => causes.push(Cause::new(
+                    "FieldValueRequired",
+                    client_at.clone(),
+                    "Required value: exactly one of url or service is required",
+                )),
+            }
+            if let Some(bundle) = cc.get("caBundle").and_then(Value::as_str)
+                && !bundle.is_empty()
+                && let Err(why) = crate::admission::webhook::tls_client(bundle)
+            {
+                causes.push(Cause::new(
+                    "FieldValueInvalid",
+                    format!("{client_at}.caBundle"),
+                    format!("Invalid value: \"\": {why}"),
+                ));
+            }
+        }
+    }
+    let versions_at = format!("{at}.conversionReviewVersions");
+    if review_versions.is_empty() {
+        causes.push(Cause::new(
+            "FieldValueRequired",
+            versions_at,
+            "Required value",
+        ));
+        return causes;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut accepted = false;
+    for (i, v) in review_versions.iter().enumerate() {
+        let v = v.as_str().unwrap_or("");
+        if !seen.insert(v) {
+            causes.push(Cause::new(
+                "FieldValueInvalid",
+                format!("{versions_at}[{i}]"),
+                format!("Invalid value: {v:?}: duplicate version"),
+            ));
+            continue;
+        }
+        for why in crate::validation::field::dns1035_label(v) {
+            causes.push(Cause::new(
+                "FieldValueInvalid",
+                format!("{versions_at}[{i}]"),
+                format!("Invalid value: {v:?}: {why}"),
+            ));
+        }
+        accepted |= v == "v1" || v == "v1beta1";
+    }
+    if !accepted {
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            versions_at,
+            format!(
+                "Invalid value: {}: must include at least one of v1, v1beta1",
+                crate::validation::field::go_json(&Value::Array(review_versions.clone()))
+            ),
+        ));
+    }
+    causes
 }
 
 /// Checks a (defaulted) CRD and compiles its served versions into catalogue entries.
@@ -210,6 +351,8 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             ),
         ));
     }
+    causes.extend(conversion_causes(crd));
+    let conversion = crate::conversion::Webhook::of_crd(crd);
     let short_names = strings(
         crd.pointer("/spec/names/shortNames")
             .unwrap_or(&Value::Null),
@@ -288,6 +431,7 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default(),
+            conversion: conversion.clone(),
         }));
     }
     if causes.is_empty() {

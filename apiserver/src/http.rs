@@ -528,7 +528,9 @@ async fn route(
         }
         (&Method::GET, None) => {
             parsed.verb = "list".into();
-            reply.send(200, Out::List(list(state, &info, &t, &q)?))
+            reply
+                .answer(state, 200, Out::List(list(state, &info, &t, &q)?))
+                .await
         }
         (&Method::GET, Some(n)) if truthy(&q, "watch") => {
             parsed.verb = "watch".into();
@@ -546,7 +548,9 @@ async fn route(
         }
         (&Method::GET, Some(_)) => {
             parsed.verb = "get".into();
-            reply.send(200, Out::Object(state.store.get(&t)?))
+            reply
+                .answer(state, 200, Out::Object(state.store.get(&t)?))
+                .await
         }
         (&Method::POST, None) => {
             parsed.verb = "create".into();
@@ -556,9 +560,12 @@ async fn route(
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
             }
-            let w = admitted(state, opts, body, |b, o| state.store.create(&t, b, o)).await?;
+            let w = admitted(state, &info, opts, body, |b, o| {
+                state.store.create(&t, b, o)
+            })
+            .await?;
             Ok(with_warnings(
-                reply.send(w.code, Out::Object(w.body))?,
+                reply.answer(state, w.code, Out::Object(w.body)).await?,
                 &w.warnings,
             ))
         }
@@ -570,9 +577,12 @@ async fn route(
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
             }
-            let w = admitted(state, opts, body, |b, o| state.store.update(&t, sub, b, o)).await?;
+            let w = admitted(state, &info, opts, body, |b, o| {
+                state.store.update(&t, sub, b, o)
+            })
+            .await?;
             Ok(with_warnings(
-                reply.send(w.code, Out::Object(w.body))?,
+                reply.answer(state, w.code, Out::Object(w.body)).await?,
                 &w.warnings,
             ))
         }
@@ -610,12 +620,12 @@ async fn route(
                 let w = state.store.patch(&t, sub, kind, &body, &dry)?;
                 guard(&serde_json::from_slice(&w.body).unwrap_or(Value::Null))?;
             }
-            let w = admitted(state, opts, body, |b, o| {
+            let w = admitted(state, &info, opts, body, |b, o| {
                 state.store.patch(&t, sub, kind, &b, o)
             })
             .await?;
             Ok(with_warnings(
-                reply.send(w.code, Out::Object(w.body))?,
+                reply.answer(state, w.code, Out::Object(w.body)).await?,
                 &w.warnings,
             ))
         }
@@ -639,7 +649,11 @@ async fn route(
                 Some(uid) if !returns_deleted_object(&info) => {
                     reply.send(code, Out::Status(negotiate::delete_status(&info, n, &uid)))?
                 }
-                _ => reply.send(code, Out::Object(d.written.body))?,
+                _ => {
+                    reply
+                        .answer(state, code, Out::Object(d.written.body))
+                        .await?
+                }
             };
             Ok(with_warnings(answer, &d.written.warnings))
         }
@@ -648,7 +662,7 @@ async fn route(
             let selectors = selectors(&q, &info)?;
             let opts = delete_opts(&q, req).await?;
             let deleted = state.store.delete_collection(&t, &selectors, &opts)?;
-            reply.send(200, Out::List(deleted))
+            reply.answer(state, 200, Out::List(deleted)).await
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -688,6 +702,25 @@ struct Reply<'a> {
 }
 
 impl Reply<'_> {
+    /// Sends an object or list of the store: first into the request's version when the CRD's
+    /// conversion webhook converts it (`crate::conversion`), then as `send`.
+    async fn answer(
+        &self,
+        state: &State,
+        code: u16,
+        body: Out,
+    ) -> Result<Response<Body>, ApiError> {
+        let Some(call) = state.store.conversion_call(self.info) else {
+            return self.send(code, body);
+        };
+        let body = match body {
+            Out::Object(b) => Out::Object(crate::conversion::respond(&call, self.info, b).await?),
+            Out::List(b) => Out::List(crate::conversion::respond(&call, self.info, b).await?),
+            status @ Out::Status(_) => status,
+        };
+        self.send(code, body)
+    }
+
     /// Converts and encodes a response body as negotiated.
     fn send(&self, code: u16, body: Out) -> Result<Response<Body>, ApiError> {
         let (info, include, api_version) = (self.info, self.include, self.out.meta_api_version());
@@ -822,6 +855,7 @@ fn watch(
             Some((Convert::PartialObjectMetadataList, _)) | None => Embed::Object,
         },
         protobuf: out.format == negotiate::Format::Protobuf,
+        conversion: state.store.conversion_call(info),
     };
     let resumed = matches!(from, WatchFrom::After(_));
     let mut start = state.store.watch(t, from)?;
@@ -910,13 +944,13 @@ async fn apply(
             .apply(t, sub, config.clone(), &manager, force, &dry)?;
         guard(&serde_json::from_slice(&w.body).unwrap_or(Value::Null))?;
     }
-    let mut w = admitted(state, opts, config, |c, o| {
+    let mut w = admitted(state, reply.info, opts, config, |c, o| {
         state.store.apply(t, sub, c, &manager, force, o)
     })
     .await?;
     strict_warnings.append(&mut w.warnings);
     Ok(with_warnings(
-        reply.send(w.code, Out::Object(w.body))?,
+        reply.answer(state, w.code, Out::Object(w.body)).await?,
         &strict_warnings,
     ))
 }
@@ -990,15 +1024,17 @@ pub(crate) fn write_opts(
     })
 }
 
-/// Runs a client's write (`op` on `body`), in admission webhook passes when webhook
-/// configurations are stored; the webhooks' warnings follow the write's own.
+/// Runs a client's write (`op` on `body`), in webhook passes when admission webhook
+/// configurations are stored or the CRD has a conversion webhook; the webhooks' warnings follow
+/// the write's own.
 async fn admitted<B: Clone>(
     state: &State,
+    info: &ResourceInfo,
     opts: WriteOpts,
     body: B,
     op: impl Fn(B, &WriteOpts) -> Result<Written, ApiError>,
 ) -> Result<Written, ApiError> {
-    if !state.store.has_webhooks() {
+    if info.conversion.is_none() && !state.store.has_webhooks() {
         return op(body, &opts);
     }
     let pass = Arc::new(webhook::Pass::default());

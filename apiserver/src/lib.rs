@@ -45,6 +45,7 @@ mod bootstrap;
 mod builtin;
 mod catalog;
 mod componentstatus;
+mod conversion;
 mod crd;
 mod debug;
 pub mod defaults;

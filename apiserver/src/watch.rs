@@ -37,6 +37,9 @@ pub struct WatchParams {
     pub protobuf: bool,
     /// Set when an injected cut ends this watch (`crate::faults`): told where it stopped.
     pub cut_marker: Option<crate::faults::CutMarker>,
+    /// The CRD's conversion webhook, which converts each event's object into the watched
+    /// version (None: no conversion, or the `None` strategy's apiVersion rewrite).
+    pub conversion: Option<crate::conversion::Call>,
 }
 
 /// What a watch event carries: the object, its PartialObjectMetadata or a Table of it.
@@ -204,14 +207,25 @@ async fn run(
             .await;
         return;
     }
+    let conversion = params.conversion.take();
+    // Ends the watch with kube's ERROR event when an object cannot be converted.
+    macro_rules! object {
+        ($obj:expr) => {
+            match rendered(conversion.as_ref(), &info, $obj).await {
+                Ok(body) => embed.encode(&info, body),
+                Err(e) => {
+                    let _ = tx
+                        .send(frame(proto, "ERROR", e.to_status().to_string().as_bytes()))
+                        .await;
+                    return;
+                }
+            }
+        };
+    }
     for obj in initial {
         if params.selectors.matches(&obj.value)
             && tx
-                .send(frame(
-                    proto,
-                    "ADDED",
-                    &embed.encode(&info, obj.render(&info)),
-                ))
+                .send(frame(proto, "ADDED", &object!(&obj)))
                 .await
                 .is_err()
         {
@@ -230,11 +244,7 @@ async fn run(
     for ev in replay {
         if let Some((kind, obj)) = translate(&ev, &resource, &params) {
             if tx
-                .send(frame(
-                    proto,
-                    kind.as_str(),
-                    &embed.encode(&info, obj.render(&info)),
-                ))
+                .send(frame(proto, kind.as_str(), &object!(&obj)))
                 .await
                 .is_err()
             {
@@ -256,7 +266,7 @@ async fn run(
                 None => std::future::pending().await,
             }
         };
-        let frame = tokio::select! {
+        let next = tokio::select! {
             _ = cancel.cancelled() => return,
             // `ApiServer::cut_watches`: the client resumes from its last resourceVersion.
             _ = cut.cancelled() => return,
@@ -271,7 +281,7 @@ async fn run(
                 return;
             }
             // 0: a bookmark, which is no event of the history.
-            _ = ticker.tick(), if params.bookmarks => (0, bookmark(proto, &info, last_rv, false, &mut embed)),
+            _ = ticker.tick(), if params.bookmarks => Next::Frame(0, bookmark(proto, &info, last_rv, false, &mut embed)),
             received = rx.recv() => match received {
                 Ok(ev) => {
                     if ev.rv <= rv {
@@ -284,7 +294,7 @@ async fn run(
                             record.through(ev.rv);
                             continue;
                         }
-                        Some((kind, obj)) => (ev.rv, frame(proto, kind.as_str(), &embed.encode(&info, obj.render(&info)))),
+                        Some((kind, obj)) => Next::Event(ev.rv, kind, obj),
                         None => {
                             record.through(ev.rv);
                             continue;
@@ -296,13 +306,36 @@ async fn run(
                 Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
             },
         };
-        let (sent_rv, frame) = frame;
+        let (sent_rv, frame) = match next {
+            Next::Frame(rv, frame) => (rv, frame),
+            Next::Event(rv, kind, obj) => (rv, frame(proto, kind.as_str(), &object!(&obj))),
+        };
         if tx.send(frame).await.is_err() {
             return;
         }
         if sent_rv > 0 {
             record.sent(sent_rv);
         }
+    }
+}
+
+/// What the watch sends next: a ready frame (a bookmark), or an event whose object is encoded
+/// after the `select!` (its conversion may call a webhook).
+enum Next {
+    Frame(u64, Bytes),
+    Event(u64, EventKind, Arc<Stored>),
+}
+
+/// An event's object in the watched version.
+async fn rendered(
+    conversion: Option<&crate::conversion::Call>,
+    info: &ResourceInfo,
+    obj: &Stored,
+) -> Result<Bytes, crate::status::ApiError> {
+    let body = obj.render(info);
+    match conversion {
+        None => Ok(body),
+        Some(call) => crate::conversion::respond(call, info, body).await,
     }
 }
 

@@ -8,78 +8,12 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
-use futures::future::BoxFuture;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
+use common::https_hook::{Webhook, handler, webhook_server};
 use common::{Raw, raw, send, warnings};
 
 const CMS: &str = "/api/v1/namespaces/default/configmaps";
-
-type Handler = Arc<dyn Fn(Value) -> BoxFuture<'static, Option<Value>> + Send + Sync>;
-
-/// A webhook server: answers each AdmissionReview with what its handler returns (None: never
-/// answers) and keeps the reviews it received.
-struct Webhook {
-    url: String,
-    ca_bundle: String,
-    reviews: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Webhook {
-    fn reviews(&self) -> Vec<Value> {
-        self.reviews.lock().expect("reviews").clone()
-    }
-}
-
-async fn webhook_server(names: &[&str], handler: Handler) -> Webhook {
-    let ca = apiserver::Ca::generate().expect("CA");
-    let tls = tokio_rustls::TlsAcceptor::from(ca.server_config_for(names).expect("TLS"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let reviews = Arc::new(Mutex::new(Vec::new()));
-    let kept = reviews.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let (tls, handler, kept) = (tls.clone(), handler.clone(), kept.clone());
-            tokio::spawn(async move {
-                let Ok(stream) = tls.accept(tcp).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                    let (handler, kept) = (handler.clone(), kept.clone());
-                    async move {
-                        let body = req.into_body().collect().await?.to_bytes();
-                        let review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                        kept.lock().expect("reviews").push(review.clone());
-                        let answer = match handler(review).await {
-                            Some(answer) => answer,
-                            None => std::future::pending().await,
-                        };
-                        Ok::<_, hyper::Error>(hyper::Response::new(Full::new(bytes::Bytes::from(
-                            answer.to_string(),
-                        ))))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    Webhook {
-        url: format!("https://127.0.0.1:{port}/admit"),
-        ca_bundle: base64::engine::general_purpose::STANDARD.encode(ca.cert_pem()),
-        reviews,
-    }
-}
 
 /// A webhook server on 127.0.0.1 that admits everything (and records what it was asked).
 async fn allowing_server() -> Webhook {
@@ -88,13 +22,6 @@ async fn allowing_server() -> Webhook {
         handler(|review| Some(response(review, json!({})))),
     )
     .await
-}
-
-fn handler(f: impl Fn(&Value) -> Option<Value> + Send + Sync + 'static) -> Handler {
-    Arc::new(move |review| {
-        let answer = f(&review);
-        Box::pin(async move { answer })
-    })
 }
 
 fn response(review: &Value, fields: Value) -> Value {

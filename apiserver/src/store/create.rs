@@ -237,6 +237,9 @@ impl Store {
         };
         warnings.extend(g.admit_write(admitted)?);
         g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;
+        // Encoded into the storage version (a conversion webhook call; a dry run too, as kube's
+        // dry-run storage encodes and decodes what it would have written).
+        let stored_form = g.to_storage(&info, &obj, opts.webhooks.as_deref())?;
         if opts.dry_run {
             return Ok(Written {
                 code: 201,
@@ -244,6 +247,7 @@ impl Store {
                 warnings,
             });
         }
+        let mut obj = stored_form;
         g.check_size(&mut obj, &opts.fields)?;
         let stored = g.commit(
             &self.events,

@@ -30,9 +30,9 @@ impl Store {
         let old = g
             .get(&info, &key)
             .ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
-        let mut doc = old.value.clone();
-        // Patch the object as the requested version sees it (multi-version CRDs store one apiVersion).
-        doc["apiVersion"] = info.api_version().into();
+        // Patch the object as the requested version sees it (multi-version CRDs store one
+        // apiVersion; a conversion webhook converts it).
+        let mut doc = g.as_requested(&info, &old.value, opts.webhooks.as_deref())?;
         match kind {
             PatchKind::Merge => {
                 let p: Value = serde_json::from_slice(patch)
@@ -202,11 +202,7 @@ impl Store {
             now: &now,
         };
         let live = match &existing {
-            Some(old) => {
-                let mut live = old.value.clone();
-                live["apiVersion"] = info.api_version().into();
-                live
-            }
+            Some(old) => g.as_requested(&info, &old.value, opts.webhooks.as_deref())?,
             None => {
                 let mut empty = managed::empty_object(shape);
                 empty["apiVersion"] = info.api_version().into();

@@ -105,12 +105,20 @@ impl Store {
         mut g: MutexGuard<'_, Inner>,
         info: &Arc<ResourceInfo>,
         key: ObjKey,
-        old: Arc<Stored>,
+        stored_old: Arc<Stored>,
         mut new: Value,
         sub: Sub,
         opts: &WriteOpts,
     ) -> Result<Written, ApiError> {
         let name = key.1.clone();
+        // The write sees the stored object in its own version (a conversion webhook converts it
+        // for CRDs that have one); the change event keeps the stored form.
+        let old = match &info.conversion {
+            Some(_) => {
+                Stored::new(g.as_requested(info, &stored_old.value, opts.webhooks.as_deref())?)
+            }
+            None => stored_old.clone(),
+        };
         let gr = info.group_resource();
         let body_rv = meta_str(&new, "resourceVersion").to_owned();
         if !body_rv.is_empty() && body_rv != meta_str(&old.value, "resourceVersion") {
@@ -332,6 +340,8 @@ impl Store {
                 warnings,
             });
         }
+        // Encoded into the storage version (a conversion webhook call, dry runs included).
+        let stored_form = g.to_storage(info, &new, opts.webhooks.as_deref())?;
         if opts.dry_run {
             return Ok(Written {
                 code: 200,
@@ -339,6 +349,7 @@ impl Store {
                 warnings,
             });
         }
+        let mut new = stored_form;
         g.check_size(&mut new, &opts.fields)?;
         let resource = info.store_key();
         let stored = g.commit(
@@ -347,10 +358,10 @@ impl Store {
             key.clone(),
             new,
             EventKind::Modified,
-            Some(old.clone()),
+            Some(stored_old.clone()),
         );
         if let Some(infos) = crd_infos {
-            g.crd_changed(&self.events, Some(&old.value), Some(infos));
+            g.crd_changed(&self.events, Some(&stored_old.value), Some(infos));
         }
         if deleting
             && new_finalizers.is_empty()

@@ -198,7 +198,7 @@ fn rule_with_operations(rule: &Value, at: &str) -> Vec<Cause> {
 }
 
 /// `webhook.ValidateWebhookURL` with HTTPS required.
-fn webhook_url(url: &str, path: &str) -> Vec<Cause> {
+pub(crate) fn webhook_url(url: &str, path: &str) -> Vec<Cause> {
     let mut causes = Vec::new();
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     if scheme != "https" {
@@ -253,7 +253,7 @@ fn webhook_url(url: &str, path: &str) -> Vec<Cause> {
 }
 
 /// `webhook.ValidateWebhookService`: name, namespace, port and path.
-fn webhook_service(svc: &Value, path: &str) -> Vec<Cause> {
+pub(crate) fn webhook_service(svc: &Value, path: &str) -> Vec<Cause> {
     let mut causes = Vec::new();
     if str_of(svc, "name").is_empty() {
         causes.push(field::required(

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: raw HTTP requests with full Status bodies, CRD fixtures, polling.
 #![allow(dead_code)]
 
+pub mod https_hook;
 pub mod kubectl;
 
 use std::time::Duration;

@@ -26,6 +26,22 @@ pub async fn post(
     body: Vec<u8>,
     timeout: Duration,
 ) -> Result<Value, String> {
+    let bytes = post_bytes(endpoint, tls, body, timeout).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "received invalid webhook response: couldn't decode the response as an AdmissionReview: {e}"
+        )
+    })
+}
+
+/// Posts `body` and returns the body of a 2xx response, or why not, worded as kube's REST
+/// client words it (shared by admission and CRD conversion webhooks, which decode differently).
+pub async fn post_bytes(
+    endpoint: &Endpoint,
+    tls: &Arc<rustls::ClientConfig>,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<Bytes, String> {
     let url = endpoint.display(timeout.as_secs());
     match tokio::time::timeout(timeout, exchange(endpoint, tls, body, timeout)).await {
         Ok(Ok(answer)) => Ok(answer),
@@ -38,7 +54,7 @@ pub async fn post(
 enum Failure {
     /// The request did not complete: Go's `*url.Error` (`Post "<url>": <why>`).
     Transport(String),
-    /// The webhook answered, but not with a usable AdmissionReview.
+    /// The webhook answered, but not with a 2xx status.
     Answer(String),
 }
 
@@ -47,7 +63,7 @@ async fn exchange(
     tls: &Arc<rustls::ClientConfig>,
     body: Vec<u8>,
     timeout: Duration,
-) -> Result<Value, Failure> {
+) -> Result<Bytes, Failure> {
     let addr = format!("{}:{}", endpoint.host, endpoint.port);
     let dial = |e: std::io::Error| {
         let why = match e.kind() {
@@ -98,11 +114,7 @@ async fn exchange(
     if !(200..300).contains(&status) {
         return Err(Failure::Answer(status_error(status, &bytes)));
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Failure::Answer(format!(
-            "received invalid webhook response: couldn't decode the response as an AdmissionReview: {e}"
-        ))
-    })
+    Ok(bytes)
 }
 
 /// Go's words for a failed TLS handshake where the cause is the certificate.

@@ -82,7 +82,7 @@ impl std::fmt::Debug for Hook {
 /// The TLS client for a webhook: trusts the certificates of `caBundle` (PEM, base64 in JSON).
 /// kube falls back to the system's roots for an empty bundle; this server has none to offer
 /// (it only calls loopback webhooks made by tests), so an empty bundle trusts nothing.
-fn tls_client(ca_bundle: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+pub(crate) fn tls_client(ca_bundle: &str) -> Result<Arc<rustls::ClientConfig>, String> {
     let pem = base64::engine::general_purpose::STANDARD
         .decode(ca_bundle)
         .map_err(|e| format!("caBundle is not base64: {e}"))?;
@@ -107,7 +107,7 @@ fn text(v: &Value, k: &str) -> String {
     v.get(k).and_then(Value::as_str).unwrap_or("").to_owned()
 }
 
-fn target(client: &Value) -> Target {
+pub(crate) fn target(client: &Value) -> Target {
     match client.get("service").filter(|s| s.is_object()) {
         Some(s) => Target::Service {
             namespace: text(s, "namespace"),

@@ -39,6 +39,10 @@ use crate::status::ApiError;
 
 pub use config::{Cache, MUTATING_KEY, Phase, VALIDATING_KEY};
 pub use select::{Invocation, select};
+// CRD conversion webhooks (`crate::conversion`) are called with the same client.
+pub(crate) use client::post_bytes;
+pub(crate) use config::{Target, target, tls_client};
+pub(crate) use select::{Endpoint, resolve};
 
 /// How long a write may keep running passes (each stop calls webhooks) while other writes keep
 /// changing what it writes: kube-apiserver's default request timeout (`--request-timeout`),
@@ -62,6 +66,13 @@ pub enum Interrupt {
         object: Value,
         old_object: Option<Value>,
         dry_run: bool,
+    },
+    /// A CRD conversion webhook: `object` into the apiVersion `desired` (a write converts the
+    /// stored object it starts from, and the object it commits).
+    Convert {
+        call: crate::conversion::Call,
+        object: Value,
+        desired: String,
     },
     /// A delete: mutating webhooks (without an object) then validating ones, with the stored
     /// object as `oldObject` (kube's `AdmissionToValidateObjectDeleteFunc`).
@@ -92,6 +103,8 @@ struct State {
     validated: Option<(Value, Vec<String>)>,
     /// The stored resourceVersion a delete's webhooks admitted, and their warnings.
     delete_admitted: Option<(String, Vec<String>)>,
+    /// Conversion webhook answers: (desired apiVersion, object sent, object answered).
+    conversions: Vec<(String, Value, Value)>,
     interrupt: Option<Interrupt>,
 }
 
@@ -165,6 +178,15 @@ impl Pass {
             .is_some_and(|(v, _)| v == object)
     }
 
+    /// The conversion webhook's answer for exactly `object` into `desired`, if it was asked.
+    pub fn converted(&self, object: &Value, desired: &str) -> Option<Value> {
+        self.state()
+            .conversions
+            .iter()
+            .find(|(d, input, _)| d == desired && input == object)
+            .map(|(_, _, output)| output.clone())
+    }
+
     /// Whether a delete's webhooks admitted the stored object at `rv`.
     pub fn delete_admitted(&self, rv: &str) -> bool {
         self.state()
@@ -177,7 +199,7 @@ impl Pass {
     /// (never sent: `run` takes the interrupt first).
     pub fn interrupt(&self, i: Interrupt) -> ApiError {
         self.state().interrupt = Some(i);
-        ApiError::internal("the write stopped for admission webhooks outside of a webhook pass")
+        ApiError::internal("the write stopped for webhooks outside of a webhook pass")
     }
 
     fn take_interrupt(&self) -> Option<Interrupt> {
@@ -256,6 +278,17 @@ pub async fn run<T>(
                     call::validate(&invocations, Some(&object), old_object.as_ref(), dry_run)
                         .await?;
                 pass.state().validated = Some((object, warnings));
+            }
+            Interrupt::Convert {
+                call,
+                object,
+                desired,
+            } => {
+                let output = call
+                    .convert_one(object.clone(), &desired)
+                    .await
+                    .map_err(crate::conversion::failure)?;
+                pass.state().conversions.push((desired, object, output));
             }
             Interrupt::Delete {
                 mutating,

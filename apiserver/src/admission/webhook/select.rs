@@ -139,7 +139,7 @@ pub fn select(
 /// test routed it to (`ApiServer::route_service`), else to one of its ready endpoints (kube's
 /// `--enable-aggregator-routing` resolver: this server has no cluster DNS or Service proxy),
 /// with `<service>.<namespace>.svc` as the name its certificate must carry.
-fn resolve(snapshot: &Snapshot<'_>, target: &Target) -> Result<Endpoint, String> {
+pub(crate) fn resolve(snapshot: &Snapshot<'_>, target: &Target) -> Result<Endpoint, String> {
     match target {
         Target::Url(url) => parse_url(url),
         Target::Service {
