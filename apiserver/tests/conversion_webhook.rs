@@ -21,10 +21,14 @@ async fn server() -> apiserver::ApiServer {
         .expect("start")
 }
 
+/// A version whose replica count (and `/scale`) is `spec.<field>`.
 fn version(name: &str, storage: bool, field: &str) -> Value {
     json!({"name": name, "served": true, "storage": storage,
+        "subresources": {"scale": {"specReplicasPath": format!(".spec.{field}"),
+                                   "statusReplicasPath": ".status.replicas"}},
         "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-            "spec": {"type": "object", "properties": {field: {"type": "integer"}}}}}}})
+            "spec": {"type": "object", "properties": {field: {"type": "integer"}}},
+            "status": {"type": "object", "properties": {"replicas": {"type": "integer"}}}}}}})
 }
 
 fn crd(conversion: Value) -> Value {
@@ -194,6 +198,37 @@ async fn objects_are_stored_in_the_storage_version_and_served_in_the_version_ask
     let r = send(&s, "GET", &format!("{V1}/g"), &Value::Null).await;
     assert_eq!(r.body["spec"], json!({"size": 7}), "{}", r.body);
     assert_eq!(r.body["metadata"]["generation"], 2);
+}
+
+#[tokio::test]
+async fn the_scale_subresource_reads_and_writes_through_the_converter() {
+    let s = server().await;
+    let hook = converter(|_| {}).await;
+    install(&s, webhook_conversion(&hook)).await;
+    let r = send(&s, "POST", V1, &gadget("example.com/v1", "size", 2)).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    // v2's scale reads `spec.length`: only the converted object has it.
+    let r = send(&s, "GET", &format!("{V2}/g/scale"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["replicas"], 2, "{}", r.body);
+    let r = common::raw(
+        &s,
+        "PATCH",
+        &format!("{V2}/g/scale"),
+        Some("application/merge-patch+json"),
+        json!({"spec": {"replicas": 5}}).to_string(),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["replicas"], 5, "{}", r.body);
+    let r = send(&s, "GET", &format!("{V1}/g"), &Value::Null).await;
+    assert_eq!(
+        r.body["spec"],
+        json!({"size": 5}),
+        "stored in v1: {}",
+        r.body
+    );
+    assert!(asked(&hook).contains(&"example.com/v2".to_owned()));
 }
 
 #[tokio::test]

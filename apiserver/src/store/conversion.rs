@@ -91,6 +91,19 @@ impl Inner {
 }
 
 impl Store {
+    /// `obj`, an object of `t`'s resource as stored, in `t`'s version: converted by the CRD's
+    /// conversion webhook in the passes of `pass` (the subresources' read-modify-write).
+    pub fn in_request_version(
+        &self,
+        t: &super::Target<'_>,
+        obj: &Value,
+        pass: &Pass,
+    ) -> Result<Value, ApiError> {
+        let g = self.lock();
+        let info = g.resolve(t)?;
+        g.as_requested(&info, obj, Some(pass))
+    }
+
     /// The conversion webhook call that serves `info`'s answers in its version, if its CRD has
     /// one (`crate::conversion::respond`).
     pub fn conversion_call(&self, info: &ResourceInfo) -> Option<Call> {

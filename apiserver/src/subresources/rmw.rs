@@ -7,6 +7,7 @@ use http::{Method, Request};
 use hyper::body::Incoming;
 use serde_json::Value;
 
+use crate::admission::webhook;
 use crate::http::{self as h, Body, State};
 use crate::meta::meta_str;
 use crate::status::ApiError;
@@ -40,15 +41,33 @@ pub async fn serve(
     q: &[(String, String)],
     req: Request<Incoming>,
 ) -> Result<hyper::Response<Body>, ApiError> {
+    // The parent of a CRD with a conversion webhook is read and written in passes, which call
+    // the webhook (`crate::conversion`) with the store unlocked.
+    let converted = state
+        .store
+        .catalog()
+        .get(t.group, t.version, t.plural)
+        .is_some_and(|i| i.conversion.is_some());
+    let pass = converted.then(|| std::sync::Arc::new(webhook::Pass::default()));
+    let in_passes = |opts: WriteOpts| WriteOpts {
+        webhooks: pass.clone(),
+        ..opts
+    };
     match *req.method() {
-        Method::GET => Ok(h::value_response(&view.show(&read(&state.store, t)?))),
+        Method::GET => {
+            let opts = in_passes(WriteOpts::default());
+            let parent = passes(pass.as_deref(), || read_in(&state.store, t, &opts)).await?;
+            Ok(h::value_response(&view.show(&parent)))
+        }
         Method::PUT => {
-            let opts = h::write_opts(q, &req, "UpdateOptions", Vec::new())?;
+            let opts = in_passes(h::write_opts(q, &req, "UpdateOptions", Vec::new())?);
             let body = h::read_object(req).await?;
-            let parent = read(&state.store, t)?;
-            Ok(h::value_response(
-                &view.write(state, t, &body, &parent, &opts)?,
-            ))
+            let answer = passes(pass.as_deref(), || {
+                let parent = read_in(&state.store, t, &opts)?;
+                view.write(state, t, &body, &parent, &opts)
+            })
+            .await?;
+            Ok(h::value_response(&answer))
         }
         Method::PATCH => {
             if h::content_type(&req) == h::APPLY_YAML {
@@ -58,18 +77,21 @@ pub async fn serve(
                 )));
             }
             let kind = h::patch_kind(&req)?;
-            let opts = h::write_opts(q, &req, "PatchOptions", Vec::new())?;
+            let opts = in_passes(h::write_opts(q, &req, "PatchOptions", Vec::new())?);
             let body = h::read_body(req).await?;
-            let answer = retry_conflicts(|| {
-                let parent = read(&state.store, t)?;
-                let patched = patch_view(&view.show(&parent), kind, &body)?;
-                // A resourceVersion the patch itself set is the client's precondition: its
-                // conflict is the client's answer, not a race to retry.
-                let named =
-                    meta_str(&patched, "resourceVersion") != meta_str(&parent, "resourceVersion");
-                view.write(state, t, &patched, &parent, &opts)
-                    .map_err(|e| Failed::of_write(e, named))
-            })?;
+            let answer = passes(pass.as_deref(), || {
+                retry_conflicts(|| {
+                    let parent = read_in(&state.store, t, &opts)?;
+                    let patched = patch_view(&view.show(&parent), kind, &body)?;
+                    // A resourceVersion the patch itself set is the client's precondition: its
+                    // conflict is the client's answer, not a race to retry.
+                    let named = meta_str(&patched, "resourceVersion")
+                        != meta_str(&parent, "resourceVersion");
+                    view.write(state, t, &patched, &parent, &opts)
+                        .map_err(|e| Failed::of_write(e, named))
+                })
+            })
+            .await?;
             Ok(h::value_response(&answer))
         }
         _ => Err(ApiError::method_not_allowed()),
@@ -120,6 +142,44 @@ pub fn read(store: &Store, t: &Target<'_>) -> Result<Value, ApiError> {
 pub fn written(w: &Written) -> Result<Value, ApiError> {
     serde_json::from_slice(&w.body)
         .map_err(|e| ApiError::internal(format!("a written object is not JSON: {e}")))
+}
+
+/// Runs `op` in the passes of `pass` (a conversion webhook's calls between them), or once.
+async fn passes<T>(
+    pass: Option<&webhook::Pass>,
+    op: impl FnMut() -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    match pass {
+        Some(pass) => webhook::run(pass, op).await.map(|(v, _)| v),
+        None => {
+            let mut op = op;
+            op()
+        }
+    }
+}
+
+/// The stored object `t` names, in `t`'s version (converted by the CRD's conversion webhook in
+/// the write's passes, when `opts` runs in passes).
+pub fn read_in(store: &Store, t: &Target<'_>, opts: &WriteOpts) -> Result<Value, ApiError> {
+    let stored = read(store, t)?;
+    match opts.webhooks.as_deref() {
+        Some(pass) => store.in_request_version(t, &stored, pass),
+        None => Ok(stored),
+    }
+}
+
+/// The object a store operation wrote, in `t`'s version (see [`read_in`]).
+pub fn written_in(
+    store: &Store,
+    t: &Target<'_>,
+    w: &Written,
+    opts: &WriteOpts,
+) -> Result<Value, ApiError> {
+    let stored = written(w)?;
+    match opts.webhooks.as_deref() {
+        Some(pass) => store.in_request_version(t, &stored, pass),
+        None => Ok(stored),
+    }
 }
 
 /// Applies a PATCH body of `kind` to `doc`, the view the client sees.

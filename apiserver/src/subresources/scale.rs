@@ -272,7 +272,10 @@ fn write_scale(
     }
     cur[last.as_str()] = replicas.into();
     let w = rmw::merge_back(&state.store, t, &patch, opts)?;
-    Ok(to_scale(paths, &rmw::written(&w)?))
+    Ok(to_scale(
+        paths,
+        &rmw::written_in(&state.store, t, &w, opts)?,
+    ))
 }
 
 /// The `/scale` view of a parent whose replicas live at `paths`.
