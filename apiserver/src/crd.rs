@@ -127,6 +127,166 @@ pub fn default_crd(crd: &mut Value) {
     }
 }
 
+/// A DNS-1035 check of a string field: kube joins the failures with commas into one error.
+fn dns1035(value: &str, field: String, what: &str) -> Option<Cause> {
+    let errs = crate::validation::field::dns1035_label(value);
+    (!errs.is_empty()).then(|| {
+        Cause::new(
+            "FieldValueInvalid",
+            field,
+            format!("Invalid value: {value:?}: {what}{}", errs.join(",")),
+        )
+    })
+}
+
+/// The version names: DNS-1035 labels, and unique (kube's `validateCustomResourceDefinitionSpec`).
+fn version_name_causes(versions: &[Value]) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut unique = true;
+    for (i, v) in versions.iter().enumerate() {
+        let name = s(v, &["name"]);
+        unique &= seen.insert(name);
+        if !name.is_empty() {
+            causes.extend(dns1035(name, format!("spec.versions[{i}].name"), ""));
+        }
+    }
+    if !unique {
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "spec.versions",
+            format!(
+                "Invalid value: {}: must contain unique version names",
+                crate::validation::field::go_json(&Value::Array(versions.to_vec()))
+            ),
+        ));
+    }
+    causes
+}
+
+/// kube's `ValidateCustomResourceDefinitionNames` on `spec.names`.
+fn names_causes(crd: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let name = |k: &str| s(crd, &["spec", "names", k]);
+    let at = |k: &str| format!("spec.names.{k}");
+    for k in ["plural", "singular"] {
+        if !name(k).is_empty() {
+            causes.extend(dns1035(name(k), at(k), ""));
+        }
+    }
+    for k in ["kind", "listKind"] {
+        let v = name(k);
+        let errs = crate::validation::field::dns1035_label(&v.to_lowercase());
+        if !v.is_empty() && !errs.is_empty() {
+            causes.push(Cause::new(
+                "FieldValueInvalid",
+                at(k),
+                format!(
+                    "Invalid value: {v:?}: may have mixed case, but should otherwise match: {}",
+                    errs.join(",")
+                ),
+            ));
+        }
+    }
+    for k in ["shortNames", "categories"] {
+        let list = crd
+            .pointer(&format!("/spec/names/{k}"))
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (i, v) in list.iter().enumerate() {
+            causes.extend(dns1035(
+                v.as_str().unwrap_or(""),
+                format!("{}[{i}]", at(k)),
+                "",
+            ));
+        }
+    }
+    if !name("kind").is_empty() && name("kind") == name("listKind") {
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            at("listKind"),
+            format!(
+                "Invalid value: {:?}: kind and listKind may not be the same",
+                name("listKind")
+            ),
+        ));
+    }
+    causes
+}
+
+/// kube's `ValidateCustomResourceColumnDefinition` for each column (the internal type's field is
+/// `JSONPath`, which its messages name).
+fn printer_column_causes(columns: Option<&Value>, at: &str) -> Vec<Cause> {
+    const TYPES: &str = "boolean,date,integer,number,string";
+    const FORMATS: &[&str] = &[
+        "byte",
+        "date",
+        "date-time",
+        "double",
+        "float",
+        "int32",
+        "int64",
+        "password",
+    ];
+    let mut causes = Vec::new();
+    let columns = columns
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (i, c) in columns.iter().enumerate() {
+        let field = |k: &str| format!("{at}[{i}].{k}");
+        if s(c, &["name"]).is_empty() {
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                field("name"),
+                "Required value",
+            ));
+        }
+        let ty = s(c, &["type"]);
+        if ty.is_empty() {
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                field("type"),
+                format!("Required value: must be one of {TYPES}"),
+            ));
+        } else if !TYPES.split(',').any(|t| t == ty) {
+            causes.push(Cause::new(
+                "FieldValueInvalid",
+                field("type"),
+                format!("Invalid value: {ty:?}: must be one of {TYPES}"),
+            ));
+        }
+        let format = s(c, &["format"]);
+        if !format.is_empty() && !FORMATS.contains(&format) {
+            causes.push(Cause::new(
+                "FieldValueInvalid",
+                field("format"),
+                format!(
+                    "Invalid value: {format:?}: must be one of {}",
+                    FORMATS.join(",")
+                ),
+            ));
+        }
+        let path = s(c, &["jsonPath"]);
+        if path.is_empty() {
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                field("JSONPath"),
+                "Required value",
+            ));
+        } else if !path.starts_with('.') {
+            // kube's `validateSimpleJSONPath`.
+            causes.push(Cause::new(
+                "FieldValueInvalid",
+                field("JSONPath"),
+                format!("Invalid value: {path:?}: must be a simple json path starting with ."),
+            ));
+        }
+    }
+    causes
+}
+
 /// kube's `validateCustomResourceConversion`, on the internal form (so its paths name
 /// `webhookClientConfig` and `conversionReviewVersions` directly under `spec.conversion`, as
 /// kube's messages do, although v1 nests both under `webhook`).
@@ -275,6 +435,14 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             "spec.group",
             "Required value",
         ));
+    } else if let errs = crate::validation::field::dns1123_subdomain(group)
+        && !errs.is_empty()
+    {
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "spec.group",
+            format!("Invalid value: {group:?}: {}", errs.join(",")),
+        ));
     } else if !group.contains('.') {
         causes.push(Cause::new(
             "FieldValueInvalid",
@@ -351,6 +519,45 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             ),
         ));
     }
+    causes.extend(version_name_causes(&versions));
+    causes.extend(names_causes(crd));
+    // kube validates the internal form, to which v1 moves per-version schemas, subresources and
+    // printer columns when every version has the same: their errors are then reported once,
+    // under `spec.validation`, `spec.subresources` and `spec.additionalPrinterColumns`.
+    let hoisted = |key: &str| {
+        !versions.is_empty() && versions.iter().all(|v| v.get(key) == versions[0].get(key))
+    };
+    if hoisted("additionalPrinterColumns") {
+        causes.extend(printer_column_causes(
+            versions
+                .first()
+                .and_then(|v| v.get("additionalPrinterColumns")),
+            "spec.additionalPrinterColumns",
+        ));
+    } else {
+        for (i, v) in versions.iter().enumerate() {
+            causes.extend(printer_column_causes(
+                v.get("additionalPrinterColumns"),
+                &format!("spec.versions[{i}].additionalPrinterColumns"),
+            ));
+        }
+    }
+    let shared_schema = match versions
+        .first()
+        .and_then(|v| v.pointer("/schema/openAPIV3Schema"))
+    {
+        Some(schema) if hoisted("schema") => Some(
+            // The schema's own errors are pathed from `openAPIV3Schema`.
+            match VersionSchema::compile(schema, "spec.validation") {
+                Ok(compiled) => Some(Arc::new(compiled)),
+                Err(errs) => {
+                    causes.extend(errs);
+                    None
+                }
+            },
+        ),
+        _ => None,
+    };
     causes.extend(conversion_causes(crd));
     let conversion = crate::conversion::Webhook::of_crd(crd);
     let short_names = strings(
@@ -374,19 +581,20 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             ));
             continue;
         }
-        let field = format!("spec.versions[{i}].schema.openAPIV3Schema");
-        let schema = match v.pointer("/schema/openAPIV3Schema") {
-            Some(schema) => match VersionSchema::compile(schema, &field) {
+        let field = format!("spec.versions[{i}].schema");
+        let schema = match (&shared_schema, v.pointer("/schema/openAPIV3Schema")) {
+            (Some(shared), _) => shared.clone(),
+            (None, Some(schema)) => match VersionSchema::compile(schema, &field) {
                 Ok(compiled) => Some(Arc::new(compiled)),
                 Err(errs) => {
                     causes.extend(errs);
                     None
                 }
             },
-            None => {
+            (None, None) => {
                 causes.push(Cause::new(
                     "FieldValueRequired",
-                    field,
+                    format!("{field}.openAPIV3Schema"),
                     "Required value: schemas are required",
                 ));
                 None

@@ -532,3 +532,151 @@ async fn finalizer_names_follow_the_strategy() {
         )]
     );
 }
+
+const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+
+/// A CRD `things.example.com` with `versions` (schemas as given).
+fn thing_crd(names: Value, versions: Value) -> Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "things.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced", "names": names, "versions": versions}})
+}
+
+fn open_schema() -> Value {
+    json!({"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}})
+}
+
+#[tokio::test]
+async fn custom_resource_definitions() {
+    let s = server().await;
+    let names = json!({"plural": "things", "kind": "Thing"});
+    // Names: DNS-1035 labels (kinds in any case), kind and listKind differ.
+    let bad_names = thing_crd(
+        json!({"plural": "things", "singular": "A_thing", "kind": "Thing", "listKind": "Thing",
+               "shortNames": ["th", "Th"], "categories": ["all", "my cat"]}),
+        json!([{"name": "v1", "served": true, "storage": true, "schema": open_schema()}]),
+    );
+    let dns = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+    let r = send(&s, "POST", CRDS, &bad_names).await;
+    assert_invalid(
+        &r,
+        "CustomResourceDefinition.apiextensions.k8s.io",
+        "things.example.com",
+        &[
+            (
+                INVALID,
+                "spec.names.singular",
+                &format!("Invalid value: \"A_thing\": {dns}"),
+            ),
+            (
+                INVALID,
+                "spec.names.shortNames[1]",
+                &format!("Invalid value: \"Th\": {dns}"),
+            ),
+            (
+                INVALID,
+                "spec.names.categories[1]",
+                &format!("Invalid value: \"my cat\": {dns}"),
+            ),
+            (
+                INVALID,
+                "spec.names.listKind",
+                "Invalid value: \"Thing\": kind and listKind may not be the same",
+            ),
+        ],
+    );
+    // Version names, unique; printer columns, reported once when every version has the same.
+    let column = json!([{"name": "", "type": "text", "format": "money", "jsonPath": "spec.size"},
+                        {"name": "Age"}]);
+    let versions = json!([
+        {"name": "V1", "served": true, "storage": true, "schema": open_schema(), "additionalPrinterColumns": column},
+        {"name": "V1", "served": true, "storage": false, "schema": open_schema(), "additionalPrinterColumns": column}
+    ]);
+    let r = send(
+        &s,
+        "POST",
+        CRDS,
+        &thing_crd(names.clone(), versions.clone()),
+    )
+    .await;
+    let body = &r.body["details"]["causes"];
+    let fields: Vec<&str> = body
+        .as_array()
+        .expect("causes")
+        .iter()
+        .map(|c| c["field"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "spec.versions[0].name",
+            "spec.versions[1].name",
+            "spec.versions",
+            "spec.additionalPrinterColumns[0].name",
+            "spec.additionalPrinterColumns[0].type",
+            "spec.additionalPrinterColumns[0].format",
+            "spec.additionalPrinterColumns[0].JSONPath",
+            "spec.additionalPrinterColumns[1].type",
+            "spec.additionalPrinterColumns[1].JSONPath",
+        ],
+        "{}",
+        r.body
+    );
+    let messages: Vec<&str> = body
+        .as_array()
+        .expect("causes")
+        .iter()
+        .map(|c| c["message"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        messages[2].ends_with("must contain unique version names"),
+        "{}",
+        messages[2]
+    );
+    assert_eq!(
+        &messages[4..],
+        [
+            "Invalid value: \"text\": must be one of boolean,date,integer,number,string",
+            "Invalid value: \"money\": must be one of byte,date,date-time,double,float,int32,int64,password",
+            "Invalid value: \"spec.size\": must be a simple json path starting with .",
+            "Required value: must be one of boolean,date,integer,number,string",
+            "Required value",
+        ]
+    );
+    // A schema error: under `spec.validation` when every version has that schema (kube moves it
+    // there), under the version when they differ.
+    let broken =
+        json!({"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "wat"}}}});
+    let one = json!([{"name": "v1", "served": true, "storage": true, "schema": broken}]);
+    let r = send(&s, "POST", CRDS, &thing_crd(names.clone(), one)).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    let field = r.body["details"]["causes"][0]["field"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        field.starts_with("spec.validation.openAPIV3Schema.properties[spec]"),
+        "{}",
+        r.body
+    );
+    let two = json!([
+        {"name": "v1", "served": true, "storage": true, "schema": broken},
+        {"name": "v2", "served": true, "storage": false, "schema": open_schema()}
+    ]);
+    let r = send(&s, "POST", CRDS, &thing_crd(names.clone(), two)).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    let field = r.body["details"]["causes"][0]["field"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        field.starts_with("spec.versions[0].schema.openAPIV3Schema.properties[spec]"),
+        "{}",
+        r.body
+    );
+    // A valid one with columns on one version only.
+    let fine = json!([
+        {"name": "v1", "served": true, "storage": true, "schema": open_schema(),
+         "additionalPrinterColumns": [{"name": "Size", "type": "integer", "jsonPath": ".spec.size"}]},
+        {"name": "v2", "served": true, "storage": false, "schema": open_schema()}
+    ]);
+    create(&s, CRDS, &thing_crd(names, fine)).await;
+}
