@@ -215,6 +215,48 @@ fn names_causes(crd: &Value) -> Vec<Cause> {
     causes
 }
 
+/// kube's `ValidateCustomResourceDefinitionSubresources`: the scale paths are simple JSON paths,
+/// the replica counts under `.spec.` and `.status.`, the selector under either.
+fn subresource_causes(subresources: Option<&Value>, at: &str) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let Some(scale) = subresources
+        .and_then(|s| s.get("scale"))
+        .filter(|s| !s.is_null())
+    else {
+        return causes;
+    };
+    let mut path = |key: &str, required: bool, under: &[&str], what: &str| {
+        let field = format!("{at}.scale.{key}");
+        let value = s(scale, &[key]);
+        if value.is_empty() {
+            if required {
+                causes.push(Cause::new("FieldValueRequired", field, "Required value"));
+            }
+        } else if !value.starts_with('.') {
+            causes.push(Cause::new(
+                "FieldValueInvalid",
+                field,
+                format!("Invalid value: {value:?}: must be a simple json path starting with ."),
+            ));
+        } else if !under.iter().any(|p| value.starts_with(p)) {
+            causes.push(Cause::new(
+                "FieldValueInvalid",
+                field,
+                format!("Invalid value: {value:?}: should be a json path under {what}"),
+            ));
+        }
+    };
+    path("specReplicasPath", true, &[".spec."], ".spec");
+    path("statusReplicasPath", true, &[".status."], ".status");
+    path(
+        "labelSelectorPath",
+        false,
+        &[".spec.", ".status."],
+        "either .spec or .status",
+    );
+    causes
+}
+
 /// kube's `ValidateCustomResourceColumnDefinition` for each column (the internal type's field is
 /// `JSONPath`, which its messages name).
 fn printer_column_causes(columns: Option<&Value>, at: &str) -> Vec<Cause> {
@@ -527,6 +569,19 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
     let hoisted = |key: &str| {
         !versions.is_empty() && versions.iter().all(|v| v.get(key) == versions[0].get(key))
     };
+    if hoisted("subresources") {
+        causes.extend(subresource_causes(
+            versions.first().and_then(|v| v.get("subresources")),
+            "spec.subresources",
+        ));
+    } else {
+        for (i, v) in versions.iter().enumerate() {
+            causes.extend(subresource_causes(
+                v.get("subresources"),
+                &format!("spec.versions[{i}].subresources"),
+            ));
+        }
+    }
     if hoisted("additionalPrinterColumns") {
         causes.extend(printer_column_causes(
             versions

@@ -672,6 +672,32 @@ async fn custom_resource_definitions() {
         "{}",
         r.body
     );
+    // Scale paths, under `spec.subresources` when every version has the same.
+    let scaled = json!([{"name": "v1", "served": true, "storage": true, "schema": open_schema(),
+        "subresources": {"scale": {"specReplicasPath": ".status.replicas", "statusReplicasPath": "status.replicas",
+                                   "labelSelectorPath": ".metadata.labels"}}}]);
+    assert_invalid(
+        &send(&s, "POST", CRDS, &thing_crd(names.clone(), scaled)).await,
+        "CustomResourceDefinition.apiextensions.k8s.io",
+        "things.example.com",
+        &[
+            (
+                INVALID,
+                "spec.subresources.scale.specReplicasPath",
+                "Invalid value: \".status.replicas\": should be a json path under .spec",
+            ),
+            (
+                INVALID,
+                "spec.subresources.scale.statusReplicasPath",
+                "Invalid value: \"status.replicas\": must be a simple json path starting with .",
+            ),
+            (
+                INVALID,
+                "spec.subresources.scale.labelSelectorPath",
+                "Invalid value: \".metadata.labels\": should be a json path under either .spec or .status",
+            ),
+        ],
+    );
     // A valid one with columns on one version only.
     let fine = json!([
         {"name": "v1", "served": true, "storage": true, "schema": open_schema(),
