@@ -64,7 +64,7 @@ impl Snapshot<'_> {
     }
 
     /// The served resource of a paramKind (its version, its kind).
-    fn param_resource(&self, pk: &ParamKind) -> Option<Arc<ResourceInfo>> {
+    pub(super) fn param_resource(&self, pk: &ParamKind) -> Option<Arc<ResourceInfo>> {
         let (g, v) = pk.group_version();
         self.catalog.by_kind(g, v, &pk.kind).cloned()
     }
@@ -120,7 +120,7 @@ fn refusal(a: &Attributes<'_>, d: &Denial) -> ApiError {
 
 /// The `namespaceObject` variable (kube's `CreateNamespaceObject`: spec, status and part of
 /// the metadata).
-fn namespace_object(ns: Option<&Value>) -> CelValue {
+pub(super) fn namespace_object(ns: Option<&Value>) -> CelValue {
     let Some(ns) = ns else {
         return CelValue::Null;
     };
@@ -144,7 +144,7 @@ fn namespace_object(ns: Option<&Value>) -> CelValue {
 }
 
 /// The params of a binding (kube's `CollectParams`): `[None]` without paramKind or paramRef.
-fn collect_params(
+pub(super) fn collect_params(
     snapshot: &Snapshot<'_>,
     param: Option<&(ParamKind, Arc<ResourceInfo>)>,
     param_ref: Option<&Value>,

@@ -167,10 +167,10 @@ impl Store {
             fields: Some(&opts.fields),
             authorizer: opts.authorizer.as_ref(),
         };
-        let before = opts.webhooks.is_some().then(|| new.clone());
+        let before = matches!(sub, Sub::Status | Sub::Approval).then(|| new.clone());
         g.mutate_with_webhooks(info, write, &mut new, opts.webhooks.as_deref())?;
-        if matches!(sub, Sub::Status | Sub::Approval) && before.is_some_and(|b| b != new) {
-            // A status write keeps only `.status` of what the webhooks made (kube's status
+        if before.is_some_and(|b| b != new) {
+            // A status write keeps only `.status` of what mutating admission made (kube's status
             // strategy prepares the update after admission).
             new = only_status(&old.value, &new, info);
         }
