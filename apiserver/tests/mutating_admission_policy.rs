@@ -710,3 +710,29 @@ async fn the_servers_own_writes_are_not_mutated() {
     .await;
     assert_eq!(mine.body["metadata"]["labels"]["mutated"], "yes");
 }
+
+#[tokio::test]
+async fn a_mutation_may_not_rename_the_object_it_updates() {
+    let s = server().await;
+    install(
+        &s,
+        policy(
+            "rename",
+            "",
+            "configmaps",
+            patch("[JSONPatch{op: 'replace', path: '/metadata/name', value: 'other'}]"),
+            json!({"matchConditions": [{"name": "updates", "expression": "request.operation == 'UPDATE'"}]}),
+        ),
+        json!({}),
+    )
+    .await;
+    let created = ok(&s, "POST", CONFIGMAPS, configmap("c", json!({"a": "1"})))
+        .await
+        .body;
+    let r = send(&s, "PUT", &format!("{CONFIGMAPS}/c"), &created).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "ConfigMap \"other\" is invalid: metadata.name: Invalid value: \"other\": field is immutable"
+    );
+}
