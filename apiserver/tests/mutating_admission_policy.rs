@@ -87,11 +87,11 @@ fn configmap(name: &str, data: Value) -> Value {
 
 fn deployment(name: &str) -> Value {
     json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [
-                {"name": "app", "image": "nginx", "env": [{"name": "A", "value": "1"}]},
-                {"name": "sidecar", "image": "busybox"}
-            ]}}}})
+    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+        "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [
+            {"name": "app", "image": "nginx", "env": [{"name": "A", "value": "1"}]},
+            {"name": "sidecar", "image": "busybox"}
+        ]}}}})
 }
 
 async fn get(server: &ApiServer, path: &str) -> Value {
@@ -137,9 +137,15 @@ async fn an_apply_configuration_sets_labels_and_merges_a_containers_env_by_key()
             json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]),
             "items merge by name: {containers}"
         );
-        assert_eq!(containers[1]["name"], "sidecar", "the other container stays");
+        assert_eq!(
+            containers[1]["name"], "sidecar",
+            "the other container stays"
+        );
         // The mutated object was defaulted again.
-        assert_eq!(containers[0]["terminationMessagePath"], "/dev/termination-log");
+        assert_eq!(
+            containers[0]["terminationMessagePath"],
+            "/dev/termination-log"
+        );
     }
 }
 
@@ -200,10 +206,28 @@ async fn a_failed_test_operation_leaves_the_object_unchanged() {
         json!({}),
     )
     .await;
-    ok(&s, "POST", CONFIGMAPS, configmap("a", json!({"mode": "auto"}))).await;
-    ok(&s, "POST", CONFIGMAPS, configmap("b", json!({"mode": "manual"}))).await;
-    assert_eq!(get(&s, &format!("{CONFIGMAPS}/a")).await["data"]["mode"], "managed");
-    assert_eq!(get(&s, &format!("{CONFIGMAPS}/b")).await["data"]["mode"], "manual");
+    ok(
+        &s,
+        "POST",
+        CONFIGMAPS,
+        configmap("a", json!({"mode": "auto"})),
+    )
+    .await;
+    ok(
+        &s,
+        "POST",
+        CONFIGMAPS,
+        configmap("b", json!({"mode": "manual"})),
+    )
+    .await;
+    assert_eq!(
+        get(&s, &format!("{CONFIGMAPS}/a")).await["data"]["mode"],
+        "managed"
+    );
+    assert_eq!(
+        get(&s, &format!("{CONFIGMAPS}/b")).await["data"]["mode"],
+        "manual"
+    );
 }
 
 #[tokio::test]
@@ -400,7 +424,13 @@ async fn validating_policies_see_the_mutated_object() {
                "metadata": {"name": "no-bad"}, "spec": {"policyName": "no-bad", "validationActions": ["Deny"]}}),
     )
     .await;
-    ok(&s, "POST", CONFIGMAPS, configmap("fine", json!({"mode": "good"}))).await;
+    ok(
+        &s,
+        "POST",
+        CONFIGMAPS,
+        configmap("fine", json!({"mode": "good"})),
+    )
+    .await;
     let r = send(
         &s,
         "POST",

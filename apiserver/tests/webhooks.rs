@@ -906,14 +906,14 @@ async fn seen_policy(s: &apiserver::ApiServer, reinvocation: &str) {
         "POST",
         "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies",
         &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicy",
-            "metadata": {"name": "seen"},
-            "spec": {
-                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
-                    "operations": ["CREATE"], "resources": ["configmaps"]}]},
-                "reinvocationPolicy": reinvocation,
-                "mutations": [{"patchType": "ApplyConfiguration", "applyConfiguration": {
-                    "expression": "Object{data: {'seen': 'second' in object.data ? 'yes' : 'no'}}"}}]
-            }}),
+        "metadata": {"name": "seen"},
+        "spec": {
+            "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                "operations": ["CREATE"], "resources": ["configmaps"]}]},
+            "reinvocationPolicy": reinvocation,
+            "mutations": [{"patchType": "ApplyConfiguration", "applyConfiguration": {
+                "expression": "Object{data: {'seen': 'second' in object.data ? 'yes' : 'no'}}"}}]
+        }}),
     )
     .await;
     assert_eq!(r.code, 201, "{}", r.body);

@@ -443,7 +443,8 @@ mod tests {
 
     #[test]
     fn nested_literals_must_be_named_by_their_field_path() {
-        let v = eval("Object{spec: Object.spec{selector: Object.spec.wrong{}}}").expect("evaluates");
+        let v =
+            eval("Object{spec: Object.spec{selector: Object.spec.wrong{}}}").expect("evaluates");
         assert_eq!(
             apply_configuration(&v),
             Err("type mismatch: unexpected type name \"Object.spec.wrong\", expected \"Object.spec.selector\", which matches field name path from root Object type".into())

@@ -39,15 +39,13 @@ struct Key {
 }
 
 /// What one write's mutating policy stage remembers between its rounds (kube's
-/// `policyReinvokeContext` and the admission chain's `ShouldReinvoke`).
+/// `policyReinvokeContext`).
 #[derive(Debug, Default)]
 pub struct Reinvocation {
-    /// Invocations of `IfNeeded` policies made before anything changed the object.
+    /// Invocations of `IfNeeded` policies made since the object last changed.
     previously_invoked: Vec<Key>,
     /// Invocations to run again in the second round.
     reinvoke: Vec<Key>,
-    /// A policy changed the object: the chain runs a second round.
-    should_reinvoke: bool,
     /// The object as the first round left it.
     last_output: Option<Value>,
 }
@@ -56,7 +54,10 @@ impl Reinvocation {
     /// Whether a second round is due for `obj` (what the rest of the mutating stage made of the
     /// first round's output).
     pub fn wanted(&self, obj: &Value) -> bool {
-        self.should_reinvoke || self.last_output.as_ref().is_some_and(|last| last != obj)
+        // kube's chain runs the round whenever a policy changed the object, but only these
+        // invocations can run in it.
+        let changed_since = self.last_output.as_ref().is_some_and(|last| last != obj);
+        !self.reinvoke.is_empty() || (changed_since && !self.previously_invoked.is_empty())
     }
 
     /// Moves the invoked `IfNeeded` policies to the ones to run again.
@@ -191,8 +192,7 @@ pub fn mutate(
             );
             continue;
         };
-        let matched = match matching::matches(constraints, &current, namespace, snapshot.catalog)
-        {
+        let matched = match matching::matches(constraints, &current, namespace, snapshot.catalog) {
             Ok(Matched::No) => continue,
             Ok(Matched::Yes(eq)) => eq,
             Err(e) => {
@@ -320,18 +320,14 @@ pub fn mutate(
         let before = obj.clone();
         for m in &policy.mutations {
             inputs.object = as_version(Some(&*obj), matched);
-            let result = match evaluate::mutation(
-                &m.expression,
-                &policy.variables,
-                &inputs,
-                &policy.env,
-            ) {
-                Ok(v) => v,
-                Err(e) => {
-                    invocation_error(&mut errors, &e);
-                    continue;
-                }
-            };
+            let result =
+                match evaluate::mutation(&m.expression, &policy.variables, &inputs, &policy.env) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        invocation_error(&mut errors, &e);
+                        continue;
+                    }
+                };
             // The policy sees, and patches, the object in the version it matched.
             let api_version = obj.get("apiVersion").cloned();
             let matched_version = matched.api_version();
@@ -372,7 +368,6 @@ pub fn mutate(
         if *obj != before {
             // kube: a change makes every reinvocable policy invoked so far run again.
             state.require_reinvoking();
-            state.should_reinvoke = true;
         }
         if policy.reinvoke && !second_round {
             state.previously_invoked.push(key);

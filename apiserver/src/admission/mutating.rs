@@ -373,7 +373,10 @@ mod tests {
         let failed_test = value(
             "[JSONPatch{op: 'replace', path: '/spec/replicas', value: 5}, JSONPatch{op: 'test', path: '/spec/replicas', value: 9}]",
         );
-        assert_eq!(json_patch(&obj, &failed_test, &info).expect("unchanged"), obj);
+        assert_eq!(
+            json_patch(&obj, &failed_test, &info).expect("unchanged"),
+            obj
+        );
 
         let missing = value("[JSONPatch{op: 'remove', path: '/spec/nope'}]");
         match json_patch(&obj, &missing, &info) {
