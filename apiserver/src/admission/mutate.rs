@@ -1,6 +1,8 @@
 //! The MutatingAdmissionPolicy stage (kube's generic `policyDispatcher.Dispatch` and the
 //! mutating `dispatcher.dispatchInvocations`): for a create or update, every bound policy that
-//! matches is invoked once per param of each matching binding, in policy then binding order; its
+//! matches is invoked once per param of each matching binding, in policy then binding name
+//! order (kube walks a map of policies, so its order is not defined; a fixed one makes the
+//! outcome of policies that touch the same field reproducible); its
 //! match conditions decide whether it runs, then its mutations change the object one after the
 //! other, each result decoded and defaulted again. Errors follow the policy's failure policy:
 //! under `Fail` the request is refused with kube's `policy '...' with binding '...' denied
