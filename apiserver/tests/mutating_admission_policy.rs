@@ -766,3 +766,57 @@ async fn a_mutation_may_not_rename_the_object_it_updates() {
         "ConfigMap \"other\" is invalid: metadata.name: Invalid value: \"other\": field is immutable"
     );
 }
+
+#[tokio::test]
+async fn a_mutation_may_not_move_the_object_nor_change_its_kind() {
+    let s = server().await;
+    install(
+        &s,
+        policy(
+            "move",
+            "",
+            "configmaps",
+            patch("[JSONPatch{op: 'replace', path: '/metadata/namespace', value: 'kube-system'}]"),
+            json!({"matchConditions": [{"name": "asked", "expression": "'move' in object.data"}]}),
+        ),
+        json!({}),
+    )
+    .await;
+    install(
+        &s,
+        policy(
+            "retype",
+            "",
+            "configmaps",
+            patch("[JSONPatch{op: 'replace', path: '/kind', value: 'Secret'}]"),
+            json!({"matchConditions": [{"name": "asked", "expression": "'retype' in object.data"}]}),
+        ),
+        json!({}),
+    )
+    .await;
+    let r = send(
+        &s,
+        "POST",
+        CONFIGMAPS,
+        &configmap("m", json!({"move": "1"})),
+    )
+    .await;
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "the namespace of the provided object does not match the namespace sent on the request"
+    );
+    let r = send(
+        &s,
+        "POST",
+        CONFIGMAPS,
+        &configmap("k", json!({"retype": "1"})),
+    )
+    .await;
+    assert_eq!(r.code, 500, "{}", r.body);
+    assert_eq!(r.body["reason"], "InternalError");
+    for name in ["m", "k"] {
+        let r = send(&s, "GET", &format!("{CONFIGMAPS}/{name}"), &Value::Null).await;
+        assert_eq!(r.code, 404);
+    }
+}

@@ -415,6 +415,35 @@ mod tests {
     }
 
     #[test]
+    fn a_mutation_is_worded_as_kubes_patchers_word_its_errors() {
+        let variables = [(
+            "n".to_owned(),
+            Expression::compile("object.spec.replicas * 2"),
+        )];
+        let env = crd_schema::mutation::env(&["Object".into(), "Object.spec".into()]);
+        let good = Expression::compile("Object{spec: Object.spec{replicas: variables.n}}");
+        let out = mutation(
+            &good,
+            &variables,
+            &inputs(json!({"spec": {"replicas": 2}})),
+            &env,
+        )
+        .expect("evaluates");
+        assert_eq!(
+            crd_schema::mutation::apply_configuration(&out),
+            Ok(json!({"spec": {"replicas": 4}}))
+        );
+        let bad = Expression::compile("Object{");
+        let err = mutation(&bad, &variables, &inputs(json!({})), &env).expect_err("no program");
+        assert!(err.starts_with("compilation failed: "), "{err}");
+        let err = mutation(&good, &variables, &inputs(json!({})), &env).expect_err("no spec");
+        assert_eq!(
+            err,
+            "expression 'Object{spec: Object.spec{replicas: variables.n}}' resulted in error: composited variable \"n\" fails to evaluate: no such key: spec"
+        );
+    }
+
+    #[test]
     fn audit_annotations_publish_strings_and_refuse_other_types() {
         let p = policy(json!({"auditAnnotations": [
             {"key": "a", "valueExpression": "' v '"},
