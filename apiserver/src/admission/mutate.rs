@@ -12,17 +12,17 @@
 //! policy that ran before a later policy (or, at the end of the stage, a webhook) changed the
 //! object is run once more, in a second round.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crd_schema::expr::{self, CelValue};
 use serde_json::Value;
 
-use super::dispatch::{EXEMPT, GROUP, Snapshot, as_version, collect_params, namespace_object};
+use super::dispatch::{
+    EXEMPT, GROUP, Selectable, Selected, Snapshot, as_version, namespace_object, select,
+};
 use super::evaluate::{self, Inputs};
-use super::matching::{self, Matched};
 use super::mutating::{self, MutatingCache, PatchError, PatchType};
-use super::policy::{FailurePolicy, MatchResources};
+use super::policy::{FailurePolicy, MatchResources, ParamKind};
 use super::request::Attributes;
 use crate::catalog::ResourceInfo;
 use crate::meta::meta_str;
@@ -117,6 +117,15 @@ fn refusal(a: &Attributes<'_>, errors: &[&PolicyError]) -> ApiError {
     e
 }
 
+impl Selectable for mutating::MutatingPolicy {
+    fn param_kind(&self) -> Option<&ParamKind> {
+        self.param_kind.as_ref()
+    }
+    fn match_constraints(&self) -> Option<&MatchResources> {
+        self.match_constraints.as_ref()
+    }
+}
+
 /// One policy × binding × param to run.
 struct Invocation<'s> {
     policy: Arc<mutating::MutatingPolicy>,
@@ -146,15 +155,6 @@ pub fn mutate(
     if a.info.group == GROUP && EXEMPT.contains(&a.info.plural.as_str()) {
         return Ok(());
     }
-    let mut by_policy: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
-    for b in bindings.values() {
-        let policy = b
-            .value
-            .pointer("/spec/policyName")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        by_policy.entry(policy).or_default().push(&b.value);
-    }
     let policies = snapshot.all(POLICIES_KEY);
     if let Some(stored) = policies {
         cache.sweep(stored);
@@ -164,90 +164,33 @@ pub fn mutate(
         object: Some(&*obj),
         ..*a
     };
+    // kube's generic dispatcher: its configuration errors come first, then the invocations'.
     let mut errors: Vec<PolicyError> = Vec::new();
     let mut invocations: Vec<Invocation<'_>> = Vec::new();
-    // kube's generic dispatcher: which policies and bindings match, and their params.
-    for (policy_name, bindings) in by_policy {
-        let Some(stored) = policies.and_then(|p| p.get(&(String::new(), policy_name.to_owned())))
-        else {
-            continue;
-        };
-        let policy = cache.get(&stored.value);
-        let config_error = |errors: &mut Vec<PolicyError>, binding: Option<&str>, why: String| {
-            let why = match binding {
-                None => format!("failed to configure policy: {why}"),
-                Some(_) => format!("failed to configure binding: {why}"),
-            };
-            errors.push(policy_error(
+    for selected in select(snapshot, &current, bindings, policies, |p| cache.get(p)) {
+        match selected {
+            Selected::ConfigError {
+                policy,
+                binding,
+                message,
+            } => errors.push(policy_error(
                 &policy.name,
                 policy.failure_policy,
                 binding,
                 None,
-                &why,
-            ));
-        };
-        let Some(constraints) = &policy.match_constraints else {
-            config_error(
-                &mut errors,
-                None,
-                "policy contained no match constraints, a required field".into(),
-            );
-            continue;
-        };
-        let matched = match matching::matches(constraints, &current, namespace, snapshot.catalog) {
-            Ok(Matched::No) => continue,
-            Ok(Matched::Yes(eq)) => eq,
-            Err(e) => {
-                config_error(&mut errors, None, e);
-                continue;
-            }
-        };
-        let param = match &policy.param_kind {
-            None => None,
-            Some(pk) => match snapshot.param_resource(pk) {
-                Some(info) => Some((pk.clone(), info)),
-                None => {
-                    config_error(
-                        &mut errors,
-                        None,
-                        format!(
-                            "failed to find resource referenced by paramKind: '{}'",
-                            pk.gvk_string()
-                        ),
-                    );
-                    continue;
-                }
-            },
-        };
-        let mut sorted = bindings;
-        sorted.sort_by_key(|b| meta_str(b, "name"));
-        for binding in sorted {
-            let binding_name = meta_str(binding, "name");
-            let spec = binding.get("spec").unwrap_or(&Value::Null);
-            if let Some(m) = spec.get("matchResources").filter(|m| m.is_object()) {
-                match matching::matches(
-                    &MatchResources::parse(m),
-                    &current,
-                    namespace,
-                    snapshot.catalog,
-                ) {
-                    Ok(Matched::Yes(_)) => {}
-                    Ok(Matched::No) => continue,
-                    Err(e) => {
-                        config_error(&mut errors, Some(binding_name), e);
-                        continue;
-                    }
-                }
-            }
-            match collect_params(snapshot, param.as_ref(), spec.get("paramRef"), a.namespace) {
-                Ok(params) => invocations.extend(params.into_iter().map(|param| Invocation {
-                    policy: policy.clone(),
-                    binding: binding_name,
-                    param,
-                    matched: matched.clone(),
-                })),
-                Err(e) => config_error(&mut errors, Some(binding_name), e),
-            }
+                &message,
+            )),
+            Selected::Bound {
+                policy,
+                binding,
+                params,
+                matched,
+            } => invocations.extend(params.into_iter().map(|param| Invocation {
+                policy: policy.clone(),
+                binding: meta_str(binding, "name"),
+                param,
+                matched: matched.clone(),
+            })),
         }
     }
     // kube's mutating dispatcher: each invocation in turn on the object as it is now.
