@@ -26,6 +26,12 @@ const MISSING: &str = "missing value";
 const INVALID_INDEX: &str = "invalid index referenced";
 const TEST_FAILED: &str = "test failed";
 
+/// Whether `e` is a `test` operation whose value differed (the library's `ErrTestFailed`, which
+/// MutatingAdmissionPolicy treats as "leave the object as it was").
+pub fn is_test_failure(e: &Error) -> bool {
+    matches!(e, Error::Apply(m) if m.starts_with("testing value ") && m.ends_with(TEST_FAILED))
+}
+
 /// Decodes a patch body: a JSON array of objects (each operation's members stay raw, as the
 /// library reads them lazily, so a bad member only fails the operation that uses it).
 pub fn decode(body: &[u8]) -> Result<Vec<Map<String, Value>>, Error> {

@@ -31,7 +31,7 @@ pub use entries::{Entry, Operation, decode};
 use entries::{is_reset, set_managed_fields, without_managed_fields};
 use fieldpath::canonical_key;
 pub use fieldpath::{Pe, Set, path_string};
-pub use merge::{merge, prune};
+pub use merge::{atomics, merge, prune};
 pub use shape::{ListKind, Shape, empty_object};
 pub use update::{Writer, track_update};
 

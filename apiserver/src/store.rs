@@ -161,6 +161,8 @@ struct Inner {
     commits: CommitLog,
     /// ValidatingAdmissionPolicies compiled for the admission stage (see `admit`).
     admission: crate::admission::Cache,
+    /// MutatingAdmissionPolicies compiled for the mutating stage (see `admit`).
+    mutating: crate::admission::MutatingCache,
     /// Webhook configurations compiled for the admission stages (see `admit`).
     webhooks: crate::admission::webhook::Cache,
     /// Where the Services that webhook configurations name are served (`route_service`).
@@ -309,6 +311,7 @@ impl Store {
                 namespace_defaults_queue: Vec::new(),
                 commits: CommitLog::default(),
                 admission: crate::admission::Cache::default(),
+                mutating: crate::admission::MutatingCache::default(),
                 webhooks: crate::admission::webhook::Cache::default(),
                 service_routes: BTreeMap::new(),
             }),

@@ -825,3 +825,70 @@ async fn concurrent_writes_through_webhooks_all_land() {
     );
     assert_eq!(shared["metadata"]["annotations"]["seen"], "yes");
 }
+
+/// A MutatingAdmissionPolicy on ConfigMap creates that sets `data.seen` from `data.second`.
+async fn seen_policy(s: &apiserver::ApiServer, reinvocation: &str) {
+    let r = send(
+        s,
+        "POST",
+        "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies",
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicy",
+        "metadata": {"name": "seen"},
+        "spec": {
+            "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                "operations": ["CREATE"], "resources": ["configmaps"]}]},
+            "reinvocationPolicy": reinvocation,
+            "mutations": [{"patchType": "ApplyConfiguration", "applyConfiguration": {
+                "expression": "Object{data: {'seen': 'second' in object.data ? 'yes' : 'no'}}"}}]
+        }}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        s,
+        "POST",
+        "/apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicybindings",
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicyBinding",
+            "metadata": {"name": "seen"}, "spec": {"policyName": "seen"}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn mutating_policies_run_before_webhooks_and_again_after_their_change_if_needed() {
+    for (reinvocation, seen) in [("IfNeeded", "yes"), ("Never", "no")] {
+        let s = server().await;
+        seen_policy(&s, reinvocation).await;
+        let hook = webhook_server(
+            &["127.0.0.1"],
+            handler(|review| {
+                Some(response(
+                    review,
+                    json_patch(json!([{"op": "add", "path": "/data/second", "value": "x"}])),
+                ))
+            }),
+        )
+        .await;
+        configure(
+            &s,
+            true,
+            "second",
+            vec![entry("second.example.com", &hook, &["CREATE"], json!({}))],
+        )
+        .await;
+        let r = send(&s, "POST", CMS, &cm("a", json!({"first": "y"}))).await;
+        assert_eq!(r.code, 201, "{}", r.body);
+        assert_eq!(
+            r.body["data"],
+            json!({"first": "y", "second": "x", "seen": seen}),
+            "{reinvocation}"
+        );
+        let reviews = hook.reviews();
+        assert_eq!(
+            reviews[0]["request"]["object"]["data"]["seen"], "no",
+            "the webhook sees the policy's mutation"
+        );
+        assert_eq!(get_cm(&s, "a").await.body["data"]["seen"], seen);
+    }
+}

@@ -33,6 +33,11 @@ pub(crate) fn new_env() -> CelEnv {
 }
 
 fn build_env() -> CelEnv {
+    Arc::new(base_env())
+}
+
+/// The shared environment's libraries on a fresh `Env`, for a caller that adds its own types.
+pub(crate) fn base_env() -> Env {
     let mut env = Env::stdlib();
     // Each extension registers distinct names, so adding them to a fresh stdlib cannot conflict;
     // if a future cel release made one conflict, the rules using it would fail to evaluate
@@ -41,7 +46,7 @@ fn build_env() -> CelEnv {
     let _ = env.add_extension(cel::extensions::lists);
     let _ = env.add_extension(cel::extensions::math);
     let _ = env.add_extension(crate::k8s_cel::register);
-    Arc::new(env)
+    env
 }
 
 /// One compiled rule of a node.

@@ -11,7 +11,7 @@ use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use serde_json::Value;
 
 pub use cel::objects::Key;
-pub use cel::{Context, ExecutionError, Program, Value as CelValue};
+pub use cel::{Context, Env, ExecutionError, Program, Value as CelValue};
 
 /// Compiles `text`. Deeply nested expressions are parsed on a thread with a large stack, as
 /// [`crate::Schema::compile`] does for CRD rules (cel's parser recurses deeply in debug builds);
@@ -53,6 +53,11 @@ pub fn context() -> Context<'static, 'static> {
     Context::with_env(crate::cel_rules::new_env())
 }
 
+/// A fresh evaluation context in `env` (one from [`crate::mutation::env`]).
+pub fn context_in(env: Arc<cel::Env>) -> Context<'static, 'static> {
+    Context::with_env(env)
+}
+
 /// The CEL value of a JSON value, without a schema.
 pub fn from_json(v: &Value) -> CelValue {
     crate::cel_rules::to_cel(v, None, false)
@@ -60,6 +65,13 @@ pub fn from_json(v: &Value) -> CelValue {
 
 /// An evaluation error as cel-go words it (lower-case first letter: `no such key: x`).
 pub fn error_text(e: &ExecutionError) -> String {
+    // A `JSONPatch` literal's own errors are kube's values of the literal, without cel's
+    // function prefix.
+    if let ExecutionError::FunctionError { function, message } = e
+        && function == crate::mutation::JSON_PATCH
+    {
+        return message.clone();
+    }
     crate::cel_rules::go_style_error(&e.to_string())
 }
 

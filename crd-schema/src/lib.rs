@@ -23,6 +23,7 @@ pub mod expr;
 mod formats;
 mod k8s_cel;
 mod mutate;
+pub mod mutation;
 mod node;
 mod openapi;
 mod validate;

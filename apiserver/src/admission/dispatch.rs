@@ -1,7 +1,8 @@
 //! The validating admission stage (kube's ValidatingAdmissionPolicy plugin and its dispatcher):
 //! for a write, every bound policy that matches is evaluated once per param of each matching
 //! binding, and the binding's `validationActions` turn failures into a refusal (Deny), a
-//! `Warning` header (Warn) or nothing but a record (Audit).
+//! `Warning` header (Warn) or nothing but a record (Audit). Also the selection both policy
+//! plugins share (kube's generic policy dispatcher: policies, bindings, matching, params).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -120,7 +121,7 @@ fn refusal(a: &Attributes<'_>, d: &Denial) -> ApiError {
 
 /// The `namespaceObject` variable (kube's `CreateNamespaceObject`: spec, status and part of
 /// the metadata).
-fn namespace_object(ns: Option<&Value>) -> CelValue {
+pub(super) fn namespace_object(ns: Option<&Value>) -> CelValue {
     let Some(ns) = ns else {
         return CelValue::Null;
     };
@@ -221,19 +222,53 @@ pub(super) fn as_version(obj: Option<&Value>, info: &ResourceInfo) -> CelValue {
     }
 }
 
-/// Runs validating admission for the write `a`. Returns the warnings to send, or the refusal.
-pub fn admit(
-    snapshot: &Snapshot<'_>,
-    cache: &mut Cache,
-    a: &Attributes<'_>,
-) -> Result<Admitted, ApiError> {
-    // The common case, a server without bindings, costs one map lookup.
-    let Some(bindings) = snapshot.all(BINDINGS_KEY) else {
-        return Ok(Admitted::default());
-    };
-    if a.info.group == GROUP && EXEMPT.contains(&a.info.plural.as_str()) {
-        return Ok(Admitted::default());
+/// What a plugin's compiled policy offers the selection of its invocations.
+pub(super) trait Selectable {
+    fn param_kind(&self) -> Option<&ParamKind>;
+    /// None: the policy has no `matchConstraints`.
+    fn match_constraints(&self) -> Option<&MatchResources>;
+}
+
+impl Selectable for CompiledPolicy {
+    fn param_kind(&self) -> Option<&ParamKind> {
+        self.param_kind.as_ref()
     }
+    fn match_constraints(&self) -> Option<&MatchResources> {
+        self.match_constraints.as_ref()
+    }
+}
+
+/// One outcome of kube's generic policy dispatcher (`policyDispatcher.Dispatch`), in policy
+/// then binding name order.
+pub(super) enum Selected<'s, P> {
+    /// The policy's (`binding` None) or a binding's configuration error, with kube's
+    /// `failed to configure policy: ` or `failed to configure binding: ` prefix.
+    ConfigError {
+        policy: Arc<P>,
+        binding: Option<&'s str>,
+        message: String,
+    },
+    /// A binding that matches the request, with its params (`[None]` without paramKind) and
+    /// the equivalent resource the policy matched when not the request's own.
+    Bound {
+        policy: Arc<P>,
+        binding: &'s Value,
+        params: Vec<Option<Value>>,
+        matched: Option<Arc<ResourceInfo>>,
+    },
+}
+
+/// Selects the invocations of a policy plugin for the write `a`: each policy named by one of
+/// `bindings` (a binding whose policy does not exist is skipped, as kube's policy source does)
+/// that matches, each of its bindings that matches, and their params. `compile` gives a stored
+/// policy's compiled form.
+pub(super) fn select<'s, P: Selectable>(
+    snapshot: &'s Snapshot<'_>,
+    a: &Attributes<'_>,
+    bindings: &'s BTreeMap<ObjKey, Arc<Stored>>,
+    policies: Option<&'s BTreeMap<ObjKey, Arc<Stored>>>,
+    mut compile: impl FnMut(&Value) -> Arc<P>,
+) -> Vec<Selected<'s, P>> {
     let mut by_policy: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
     for b in bindings.values() {
         let policy = b
@@ -243,68 +278,49 @@ pub fn admit(
             .unwrap_or("");
         by_policy.entry(policy).or_default().push(&b.value);
     }
-    let policies = snapshot.all(POLICIES_KEY);
-    if let Some(stored) = policies {
-        // Forget compiled policies that were deleted.
-        cache.sweep(stored);
-    }
     let namespace = snapshot.namespace_of(a);
-    let mut denials = Vec::new();
-    let mut admitted = Admitted::default();
-    // The CEL inputs, converted once per request and matched resource (not once per policy):
-    // the object's conversion (managedFields included) is most of an evaluation's cost.
-    let mut converted: Vec<(String, Inputs)> = Vec::new();
+    let mut out = Vec::new();
     for (policy_name, bindings) in by_policy {
-        // A binding whose policy does not exist is skipped, as kube's policy source does.
         let Some(stored) = policies.and_then(|p| p.get(&(String::new(), policy_name.to_owned())))
         else {
             continue;
         };
-        let policy = cache.get(&stored.value);
-        let config_error = |denials: &mut Vec<Denial>, binding: Option<&str>, err: String| {
-            if policy.failure_policy == FailurePolicy::Fail {
-                let message = match binding {
-                    None => format!("failed to configure policy: {err}"),
-                    Some(_) => format!("failed to configure binding: {err}"),
-                };
-                denials.push(Denial {
-                    policy: policy.name.clone(),
-                    binding: binding.map(str::to_owned),
-                    message,
-                    reason: None,
-                });
-            }
+        let policy = compile(&stored.value);
+        let config_error = |binding: Option<&'s str>, why: String| Selected::ConfigError {
+            policy: policy.clone(),
+            binding,
+            message: match binding {
+                None => format!("failed to configure policy: {why}"),
+                Some(_) => format!("failed to configure binding: {why}"),
+            },
         };
-        let Some(constraints) = &policy.match_constraints else {
-            config_error(
-                &mut denials,
+        let Some(constraints) = policy.match_constraints() else {
+            out.push(config_error(
                 None,
                 "policy contained no match constraints, a required field".into(),
-            );
+            ));
             continue;
         };
         let matched = match matching::matches(constraints, a, namespace, snapshot.catalog) {
             Ok(Matched::No) => continue,
             Ok(Matched::Yes(eq)) => eq,
             Err(e) => {
-                config_error(&mut denials, None, e);
+                out.push(config_error(None, e));
                 continue;
             }
         };
-        let matched_info: &ResourceInfo = matched.as_deref().unwrap_or(a.info);
-        let param = match &policy.param_kind {
+        let param = match policy.param_kind() {
             None => None,
             Some(pk) => match snapshot.param_resource(pk) {
                 Some(info) => Some((pk.clone(), info)),
                 None => {
-                    config_error(
-                        &mut denials,
+                    out.push(config_error(
                         None,
                         format!(
                             "failed to find resource referenced by paramKind: '{}'",
                             pk.gvk_string()
                         ),
-                    );
+                    ));
                     continue;
                 }
             },
@@ -319,75 +335,132 @@ pub fn admit(
                     Ok(Matched::Yes(_)) => {}
                     Ok(Matched::No) => continue,
                     Err(e) => {
-                        config_error(&mut denials, Some(binding_name), e);
+                        out.push(config_error(Some(binding_name), e));
                         continue;
                     }
                 }
             }
-            let params =
+            out.push(
                 match collect_params(snapshot, param.as_ref(), spec.get("paramRef"), a.namespace) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        config_error(&mut denials, Some(binding_name), e);
-                        continue;
-                    }
-                };
-            let actions: Vec<&str> = spec
-                .get("validationActions")
-                .and_then(Value::as_array)
-                .map(|v| v.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            for param in params {
-                let key = matched_info.api_version();
-                let at = match converted.iter().position(|(k, _)| *k == key) {
-                    Some(at) => at,
-                    None => {
-                        converted.push((
-                            key,
-                            Inputs {
-                                object: as_version(a.object, matched_info),
-                                old_object: as_version(a.old_object, matched_info),
-                                params: CelValue::Null,
-                                request: expr::from_json(&a.request_value(matched_info)),
-                                namespace_object: namespace_object(namespace),
-                                authorizer: a.authorizer(),
-                            },
-                        ));
-                        converted.len() - 1
-                    }
-                };
-                let inputs = &mut converted[at].1;
-                inputs.params = param.as_ref().map_or(CelValue::Null, expr::from_json);
-                let outcome = evaluate::validate(&policy, inputs);
-                for (index, d) in outcome.decisions.iter().enumerate() {
-                    if !d.deny {
-                        continue;
-                    }
-                    for action in &actions {
-                        match *action {
-                            "Deny" => denials.push(Denial {
-                                policy: policy.name.clone(),
-                                binding: Some(binding_name.to_owned()),
-                                message: d.message.clone(),
-                                reason: d.reason,
-                            }),
-                            "Warn" => admitted.warnings.push(format!(
-                                "Validation failed for ValidatingAdmissionPolicy '{}' with binding '{binding_name}': {}",
-                                policy.name, d.message
-                            )),
-                            "Audit" => tracing::info!(
-                                policy = %policy.name,
-                                binding = binding_name,
-                                expression_index = index,
-                                message = %d.message,
-                                "validation.policy.admission.k8s.io/validation_failure"
-                            ),
-                            _ => {}
-                        }
+                    Ok(params) => Selected::Bound {
+                        policy: policy.clone(),
+                        binding,
+                        params,
+                        matched: matched.clone(),
+                    },
+                    Err(e) => config_error(Some(binding_name), e),
+                },
+            );
+        }
+    }
+    out
+}
+
+/// Runs validating admission for the write `a`. Returns the warnings to send, or the refusal.
+pub fn admit(
+    snapshot: &Snapshot<'_>,
+    cache: &mut Cache,
+    a: &Attributes<'_>,
+) -> Result<Admitted, ApiError> {
+    // The common case, a server without bindings, costs one map lookup.
+    let Some(bindings) = snapshot.all(BINDINGS_KEY) else {
+        return Ok(Admitted::default());
+    };
+    if a.info.group == GROUP && EXEMPT.contains(&a.info.plural.as_str()) {
+        return Ok(Admitted::default());
+    }
+    let policies = snapshot.all(POLICIES_KEY);
+    if let Some(stored) = policies {
+        // Forget compiled policies that were deleted.
+        cache.sweep(stored);
+    }
+    let namespace = snapshot.namespace_of(a);
+    let mut denials = Vec::new();
+    let mut admitted = Admitted::default();
+    // The CEL inputs, converted once per request and matched resource (not once per policy):
+    // the object's conversion (managedFields included) is most of an evaluation's cost.
+    let mut converted: Vec<(String, Inputs)> = Vec::new();
+    for selected in select(snapshot, a, bindings, policies, |p| cache.get(p)) {
+        let (policy, binding, params, matched) = match selected {
+            Selected::ConfigError {
+                policy,
+                binding,
+                message,
+            } => {
+                if policy.failure_policy == FailurePolicy::Fail {
+                    denials.push(Denial {
+                        policy: policy.name.clone(),
+                        binding: binding.map(str::to_owned),
+                        message,
+                        reason: None,
+                    });
+                }
+                continue;
+            }
+            Selected::Bound {
+                policy,
+                binding,
+                params,
+                matched,
+            } => (policy, binding, params, matched),
+        };
+        let matched_info: &ResourceInfo = matched.as_deref().unwrap_or(a.info);
+        let binding_name = meta_str(binding, "name");
+        let actions: Vec<&str> = binding
+            .pointer("/spec/validationActions")
+            .and_then(Value::as_array)
+            .map(|v| v.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for param in params {
+            let key = matched_info.api_version();
+            let at = match converted.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    converted.push((
+                        key,
+                        Inputs {
+                            object: as_version(a.object, matched_info),
+                            old_object: as_version(a.old_object, matched_info),
+                            params: CelValue::Null,
+                            request: expr::from_json(&a.request_value(matched_info)),
+                            namespace_object: namespace_object(namespace),
+                            authorizer: a.authorizer(),
+                        },
+                    ));
+                    converted.len() - 1
+                }
+            };
+            let inputs = &mut converted[at].1;
+            inputs.params = param.as_ref().map_or(CelValue::Null, expr::from_json);
+            let outcome = evaluate::validate(&policy, inputs);
+            for (index, d) in outcome.decisions.iter().enumerate() {
+                if !d.deny {
+                    continue;
+                }
+                for action in &actions {
+                    match *action {
+                        "Deny" => denials.push(Denial {
+                            policy: policy.name.clone(),
+                            binding: Some(binding_name.to_owned()),
+                            message: d.message.clone(),
+                            reason: d.reason,
+                        }),
+                        "Warn" => admitted.warnings.push(format!(
+                            "Validation failed for ValidatingAdmissionPolicy '{}' with binding '{binding_name}': {}",
+                            policy.name, d.message
+                        )),
+                        "Audit" => tracing::info!(
+                            policy = %policy.name,
+                            binding = binding_name,
+                            expression_index = index,
+                            message = %d.message,
+                            "validation.policy.admission.k8s.io/validation_failure"
+                        ),
+                        _ => {}
                     }
                 }
-                record_annotations(&policy, binding_name, &outcome.annotations, &mut denials);
             }
+            record_annotations(&policy, binding_name, &outcome.annotations, &mut denials);
         }
     }
     match denials.first() {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crd_schema::expr::{self, AuthzFn, CelValue, Key};
+use crd_schema::expr::{self, AuthzFn, CelValue, Env, Key};
 
 use super::policy::{CompiledPolicy, Expression, FailurePolicy};
 
@@ -67,6 +67,9 @@ struct Evaluation<'p> {
     definitions: &'p [(String, Expression)],
     inputs: &'p Inputs,
     variables: HashMap<String, Result<CelValue, String>>,
+    /// The environment expressions run in: a mutating policy's own (with its struct types),
+    /// else the shared one.
+    env: Option<&'p Arc<Env>>,
 }
 
 impl Evaluation<'_> {
@@ -116,7 +119,10 @@ impl Evaluation<'_> {
                 None => {}
             }
         }
-        let mut ctx = expr::context();
+        let mut ctx = match self.env {
+            Some(env) => expr::context_in(env.clone()),
+            None => expr::context(),
+        };
         ctx.add_variable_from_value("object", self.inputs.object.clone());
         ctx.add_variable_from_value("oldObject", self.inputs.old_object.clone());
         ctx.add_variable_from_value("params", self.inputs.params.clone());
@@ -176,8 +182,46 @@ pub fn match_conditions(
         definitions: variables,
         inputs,
         variables: HashMap::new(),
+        env: None,
     };
     matches(&mut ev, conditions)
+}
+
+/// Evaluates a mutating policy's match conditions in its environment (see `match_conditions`).
+pub fn mutating_match_conditions(
+    conditions: &[(String, Expression)],
+    variables: &[(String, Expression)],
+    inputs: &Inputs,
+    env: &Arc<Env>,
+) -> Result<bool, String> {
+    let mut ev = Evaluation {
+        definitions: variables,
+        inputs,
+        variables: HashMap::new(),
+        env: Some(env),
+    };
+    matches(&mut ev, conditions)
+}
+
+/// Evaluates one mutation's expression (kube's `MutatingEvaluator.ForInput`), with the policy's
+/// variables computed as it reads them. Errors are worded as kube's patchers return them: the
+/// compile error (`compilation failed: ...`) or `expression '...' resulted in error: ...`.
+pub fn mutation(
+    e: &Expression,
+    variables: &[(String, Expression)],
+    inputs: &Inputs,
+    env: &Arc<Env>,
+) -> Result<CelValue, String> {
+    let mut ev = Evaluation {
+        definitions: variables,
+        inputs,
+        variables: HashMap::new(),
+        env: Some(env),
+    };
+    ev.raw(e).map_err(|f| match f {
+        Failure::Compile(why) => format!("compilation failed: {why}"),
+        Failure::Runtime(why) => format!("expression '{}' resulted in error: {why}", e.text),
+    })
 }
 
 fn matches(ev: &mut Evaluation<'_>, conditions: &[(String, Expression)]) -> Result<bool, String> {
@@ -209,6 +253,7 @@ pub fn validate(policy: &CompiledPolicy, inputs: &Inputs) -> Outcome {
         definitions: &policy.variables,
         inputs,
         variables: HashMap::new(),
+        env: None,
     };
     // Match conditions: any false skips the policy; errors follow the failure policy.
     match matches(&mut ev, &policy.match_conditions) {
@@ -366,6 +411,35 @@ mod tests {
         assert_eq!(
             out.decisions[0].message,
             "expression 'object.n > 5' resulted in error: no such key: n"
+        );
+    }
+
+    #[test]
+    fn a_mutation_is_worded_as_kubes_patchers_word_its_errors() {
+        let variables = [(
+            "n".to_owned(),
+            Expression::compile("object.spec.replicas * 2"),
+        )];
+        let env = crd_schema::mutation::env(&["Object".into(), "Object.spec".into()]);
+        let good = Expression::compile("Object{spec: Object.spec{replicas: variables.n}}");
+        let out = mutation(
+            &good,
+            &variables,
+            &inputs(json!({"spec": {"replicas": 2}})),
+            &env,
+        )
+        .expect("evaluates");
+        assert_eq!(
+            crd_schema::mutation::apply_configuration(&out),
+            Ok(json!({"spec": {"replicas": 4}}))
+        );
+        let bad = Expression::compile("Object{");
+        let err = mutation(&bad, &variables, &inputs(json!({})), &env).expect_err("no program");
+        assert!(err.starts_with("compilation failed: "), "{err}");
+        let err = mutation(&good, &variables, &inputs(json!({})), &env).expect_err("no spec");
+        assert_eq!(
+            err,
+            "expression 'Object{spec: Object.spec{replicas: variables.n}}' resulted in error: composited variable \"n\" fails to evaluate: no such key: spec"
         );
     }
 

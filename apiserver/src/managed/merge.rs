@@ -63,6 +63,48 @@ fn merge_value(
     }
 }
 
+/// The atomic lists, maps and structs an apply configuration sets (structured-merge-diff's
+/// paths, `.spec.selector`, `.spec.containers[0].args`): a MutatingAdmissionPolicy may not set
+/// them (kube's `validatePatch` in `patch/smd.go`), since merging one replaces it whole and drops
+/// whatever the configuration left out. Only declared fields are descended into, as kube does.
+pub fn atomics(config: &Value, shape: Shape<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    find_atomics(config, shape, &mut String::new(), &mut out);
+    out
+}
+
+fn find_atomics(v: &Value, shape: Shape<'_>, path: &mut String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if shape.atomic_map() {
+                out.push(path.clone());
+            }
+            for (k, x) in m {
+                let (child, declared) = shape.child(k);
+                if declared {
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(k);
+                    find_atomics(x, child, path, out);
+                    path.truncate(len);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if shape.list() == ListKind::Atomic {
+                out.push(path.clone());
+            }
+            for (i, x) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                find_atomics(x, shape.items(), path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Interleaves a live keyed list with the configuration's items the way structured-merge-diff
 /// does: items both hold follow the configuration's order, live-only items stay where they were.
 fn merge_list(

@@ -67,9 +67,11 @@ impl Inner {
         webhook::select(&snapshot, &mut self.webhooks, phase, &attributes)
     }
 
-    /// The mutating webhook stage of a create or update (kube calls mutating admission before
-    /// the registry strategy): `obj` becomes what the matching webhooks made of it, or the pass
-    /// stops so they can be called.
+    /// The mutating stage of a create or update (kube calls mutating admission before the
+    /// registry strategy): the mutating admission policies, then the mutating webhooks (kube's
+    /// plugin order), then the policies that asked for reinvocation once more if a later
+    /// policy or a webhook changed the object. `obj` becomes what they made of it, or the pass
+    /// stops so the webhooks can be called.
     pub(super) fn mutate_with_webhooks(
         &mut self,
         info: &Arc<ResourceInfo>,
@@ -77,31 +79,65 @@ impl Inner {
         obj: &mut Value,
         pass: Option<&Pass>,
     ) -> Result<(), ApiError> {
-        let Some(pass) = pass else {
+        let mut reinvocation = admission::Reinvocation::default();
+        self.mutate_with_policies(info, &w, obj, &mut reinvocation, false)?;
+        if let Some(pass) = pass {
+            let invocations = self.webhooks_for(
+                &Write {
+                    object: Some(obj),
+                    ..w
+                },
+                Phase::Mutating,
+            )?;
+            if !invocations.is_empty() {
+                let old_rv = w.old_object.map_or("", |o| meta_str(o, "resourceVersion"));
+                let Some(output) = pass.mutated(obj, old_rv) else {
+                    return Err(pass.interrupt(Interrupt::Mutate {
+                        invocations,
+                        info: info.clone(),
+                        input: obj.clone(),
+                        old_object: w.old_object.cloned(),
+                        dry_run: w.dry_run,
+                    }));
+                };
+                *obj = output;
+            }
+        }
+        if reinvocation.wanted(obj) {
+            self.mutate_with_policies(info, &w, obj, &mut reinvocation, true)?;
+        }
+        Ok(())
+    }
+
+    /// One round of the mutating admission policies on a client's write (none for the server's
+    /// own). They run under the store's lock: they are CEL evaluated in process.
+    fn mutate_with_policies(
+        &mut self,
+        info: &Arc<ResourceInfo>,
+        w: &Write<'_>,
+        obj: &mut Value,
+        reinvocation: &mut admission::Reinvocation,
+        second_round: bool,
+    ) -> Result<(), ApiError> {
+        let Some(user) = w.user else {
             return Ok(());
         };
-        let invocations = self.webhooks_for(
-            &Write {
-                object: Some(obj),
-                ..w
-            },
-            Phase::Mutating,
-        )?;
-        if invocations.is_empty() {
-            return Ok(());
-        }
-        let old_rv = w.old_object.map_or("", |o| meta_str(o, "resourceVersion"));
-        if let Some(output) = pass.mutated(obj, old_rv) {
-            *obj = output;
-            return Ok(());
-        }
-        Err(pass.interrupt(Interrupt::Mutate {
-            invocations,
-            info: info.clone(),
-            input: obj.clone(),
-            old_object: w.old_object.cloned(),
-            dry_run: w.dry_run,
-        }))
+        let attributes = attributes(w, user);
+        let snapshot = admission::Snapshot {
+            objects: &self.objects,
+            catalog: &self.catalog,
+            service_routes: &self.service_routes,
+        };
+        let normalize = |o: &mut Value| crate::store::normalize_mutated(info, o);
+        admission::mutate(
+            &snapshot,
+            &mut self.mutating,
+            &attributes,
+            obj,
+            reinvocation,
+            second_round,
+            &normalize,
+        )
     }
 
     /// The validating webhook stage of a create or update, after the validating admission

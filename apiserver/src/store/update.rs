@@ -175,10 +175,32 @@ impl Store {
             fields: Some(&opts.fields),
             authorizer: opts.authorizer.as_ref(),
         };
-        let before = opts.webhooks.is_some().then(|| new.clone());
+        let before = matches!(sub, Sub::Status | Sub::Approval).then(|| new.clone());
+        let sent_name = meta_str(&new, "name").to_owned();
+        let sent_namespace = meta_str(&new, "namespace").to_owned();
         g.mutate_with_webhooks(info, write, &mut new, opts.webhooks.as_deref())?;
-        if matches!(sub, Sub::Status | Sub::Approval) && before.is_some_and(|b| b != new) {
-            // A status write keeps only `.status` of what the webhooks made (kube's status
+        // What mutating admission did to the name and namespace is checked as kube's
+        // `BeforeUpdate` checks the updated object: another namespace is a 400, another name
+        // an immutable field.
+        if meta_str(&new, "namespace") != sent_namespace {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let mutated_name = meta_str(&new, "name").to_owned();
+        if mutated_name != sent_name {
+            return Err(invalid(
+                info,
+                &mutated_name,
+                vec![validation::field::invalid_str(
+                    "metadata.name",
+                    &mutated_name,
+                    "field is immutable",
+                )],
+            ));
+        }
+        if before.is_some_and(|b| b != new) {
+            // A status write keeps only `.status` of what mutating admission made (kube's status
             // strategy prepares the update after admission).
             new = only_status(&old.value, &new, info);
         }
