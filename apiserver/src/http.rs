@@ -661,8 +661,50 @@ async fn route(
             parsed.verb = "deletecollection".into();
             let selectors = selectors(&q, &info)?;
             let opts = delete_opts(&q, req).await?;
-            let deleted = state.store.delete_collection(&t, &selectors, &opts)?;
-            reply.answer(state, 200, Out::List(deleted)).await
+            if !state.store.has_webhooks() {
+                let deleted = state.store.delete_collection(&t, &selectors, &opts)?;
+                return reply.answer(state, 200, Out::List(deleted)).await;
+            }
+            // Admission webhooks see each deletion: kube's `DeleteCollection` lists, then deletes
+            // item by item (each through admission), skips those already gone, and stops at the
+            // first error, keeping the deletions already made.
+            let (rv, keys) = state.store.collection_keys(&t, &selectors)?;
+            let mut items = Vec::with_capacity(keys.len());
+            let mut warnings = Vec::new();
+            for (ns, item) in &keys {
+                let one = Target {
+                    namespace: ns,
+                    name: item,
+                    ..t
+                };
+                let pass = Arc::new(webhook::Pass::default());
+                let opts = DeleteOpts {
+                    webhooks: Some(pass.clone()),
+                    ..opts.clone()
+                };
+                let deleted = webhook::run(&pass, || {
+                    let before = state.store.get(&one)?;
+                    state
+                        .store
+                        .delete(&one, &opts)
+                        .map(|d| (before, d.written.warnings))
+                })
+                .await;
+                match deleted {
+                    Ok(((before, own), hooks)) => {
+                        items.push(before);
+                        warnings.extend(own);
+                        warnings.extend(hooks);
+                    }
+                    Err(e) if e.code == 404 => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let list = state.store.collection_list(&t, rv, &items)?;
+            Ok(with_warnings(
+                reply.answer(state, 200, Out::List(list)).await?,
+                &warnings,
+            ))
         }
         _ => Err(ApiError::method_not_allowed()),
     }

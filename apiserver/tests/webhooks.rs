@@ -892,3 +892,84 @@ async fn mutating_policies_run_before_webhooks_and_again_after_their_change_if_n
         assert_eq!(get_cm(&s, "a").await.body["data"]["seen"], seen);
     }
 }
+
+#[tokio::test]
+async fn a_collection_delete_is_admitted_item_by_item() {
+    let s = server().await;
+    for name in ["a", "b", "c"] {
+        let mut obj = cm(name, json!({}));
+        obj["metadata"]["labels"] = json!({"batch": "1"});
+        let r = send(&s, "POST", CMS, &obj).await;
+        assert_eq!(r.code, 201, "{}", r.body);
+    }
+    let guard = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            Some(if review["request"]["name"] == "b" {
+                response(
+                    review,
+                    json!({"allowed": false, "result": {"message": "b stays", "code": 403}}),
+                )
+            } else {
+                response(review, json!({"warnings": ["seen"]}))
+            })
+        }),
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "guard",
+        vec![entry("guard.example.com", &guard, &["DELETE"], json!({}))],
+    )
+    .await;
+    // kube deletes item by item, each through admission, and stops at the first refusal,
+    // keeping what it already deleted.
+    let r = send(
+        &s,
+        "DELETE",
+        &format!("{CMS}?labelSelector=batch%3D1"),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.code, 403, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "admission webhook \"guard.example.com\" denied the request: b stays"
+    );
+    assert_eq!(get_cm(&s, "a").await.code, 404);
+    assert_eq!(get_cm(&s, "b").await.code, 200);
+    assert_eq!(get_cm(&s, "c").await.code, 200);
+    let asked: Vec<Value> = guard
+        .reviews()
+        .iter()
+        .map(|r| r["request"]["name"].clone())
+        .collect();
+    assert_eq!(asked, [json!("a"), json!("b")]);
+    assert_eq!(
+        guard.reviews()[0]["request"]["oldObject"]["metadata"]["name"],
+        "a"
+    );
+
+    // Without the refused item, the rest goes, and the answer lists what was deleted, with the
+    // webhook's warnings.
+    let r = raw(
+        &s,
+        "DELETE",
+        &format!("{CMS}?fieldSelector=metadata.name%3Dc"),
+        None,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["kind"], "ConfigMapList");
+    let names: Vec<&Value> = r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| &i["metadata"]["name"])
+        .collect();
+    assert_eq!(names, [&json!("c")]);
+    assert_eq!(warnings(&r), ["299 - \"seen\""]);
+    assert_eq!(get_cm(&s, "c").await.code, 404);
+}

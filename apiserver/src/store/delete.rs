@@ -264,6 +264,42 @@ impl Store {
         })
     }
 
+    /// The keys of the objects a DELETE on a collection deletes, and the resourceVersion of the
+    /// list it answers: for a collection whose deletions admission webhooks must see one by one
+    /// (each then a `delete`, in its own webhook passes, as kube's `DeleteCollection` deletes
+    /// item by item).
+    pub fn collection_keys(
+        &self,
+        t: &Target<'_>,
+        selectors: &Selectors,
+    ) -> Result<(u64, Vec<ObjKey>), ApiError> {
+        let g = self.lock();
+        let info = g.resolve(t)?;
+        let keys = g
+            .objects
+            .get(info.store_key().as_str())
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| t.namespace.is_empty() || k.0 == t.namespace)
+                    .filter(|(_, v)| selectors.matches(&v.value))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((g.rv, keys))
+    }
+
+    /// The list a DELETE on a collection answers: `items` (as they were before) at `rv`.
+    pub fn collection_list(
+        &self,
+        t: &Target<'_>,
+        rv: u64,
+        items: &[Bytes],
+    ) -> Result<Bytes, ApiError> {
+        let info = self.lock().resolve(t)?;
+        Ok(list_body(&info, rv, None, None, items))
+    }
+
     /// DELETE on a collection: deletes every object the selectors match; answers with the list deleted.
     pub fn delete_collection(
         &self,
