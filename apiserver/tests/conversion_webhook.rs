@@ -153,9 +153,10 @@ async fn objects_are_stored_in_the_storage_version_and_served_in_the_version_ask
     // Read, listed in v2: converted, a list in one review.
     let r = send(&s, "GET", &format!("{V2}/g"), &Value::Null).await;
     assert_eq!(r.body["spec"], json!({"length": 3}), "{}", r.body);
-    assert_eq!(
-        r.body["metadata"]["resourceVersion"].as_str().is_some(),
-        true
+    assert!(
+        r.body["metadata"]["resourceVersion"].is_string(),
+        "{}",
+        r.body
     );
     let r = send(&s, "POST", V1, &{
         let mut g = gadget("example.com/v1", "size", 4);
