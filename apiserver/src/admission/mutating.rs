@@ -112,13 +112,7 @@ impl MutatingPolicy {
         Self {
             name: meta_str(policy, "name").to_owned(),
             failure_policy: FailurePolicy::parse(spec.get("failurePolicy").and_then(Value::as_str)),
-            param_kind: spec
-                .get("paramKind")
-                .filter(|p| p.is_object())
-                .map(|p| ParamKind {
-                    api_version: text(p, "apiVersion").unwrap_or_default(),
-                    kind: text(p, "kind").unwrap_or_default(),
-                }),
+            param_kind: ParamKind::of_spec(spec),
             match_constraints: spec
                 .get("matchConstraints")
                 .filter(|m| m.is_object())

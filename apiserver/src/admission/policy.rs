@@ -126,6 +126,16 @@ pub struct ParamKind {
 }
 
 impl ParamKind {
+    /// The `paramKind` of a policy's spec, if set.
+    pub fn of_spec(spec: &Value) -> Option<Self> {
+        let p = spec.get("paramKind").filter(|p| p.is_object())?;
+        let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        Some(Self {
+            api_version: text("apiVersion"),
+            kind: text("kind"),
+        })
+    }
+
     /// The group and version of `apiVersion` (`v1` is the core group).
     pub fn group_version(&self) -> (&str, &str) {
         match self.api_version.split_once('/') {
@@ -200,13 +210,7 @@ impl CompiledPolicy {
         Self {
             name: meta_str(policy, "name").to_owned(),
             failure_policy: FailurePolicy::parse(spec.get("failurePolicy").and_then(Value::as_str)),
-            param_kind: spec
-                .get("paramKind")
-                .filter(|p| p.is_object())
-                .map(|p| ParamKind {
-                    api_version: text(p, "apiVersion").unwrap_or_default(),
-                    kind: text(p, "kind").unwrap_or_default(),
-                }),
+            param_kind: ParamKind::of_spec(spec),
             match_constraints: spec
                 .get("matchConstraints")
                 .filter(|m| m.is_object())

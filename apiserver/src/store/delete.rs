@@ -275,18 +275,7 @@ impl Store {
     ) -> Result<(u64, Vec<ObjKey>), ApiError> {
         let g = self.lock();
         let info = g.resolve(t)?;
-        let keys = g
-            .objects
-            .get(info.store_key().as_str())
-            .map(|m| {
-                m.iter()
-                    .filter(|(k, _)| t.namespace.is_empty() || k.0 == t.namespace)
-                    .filter(|(_, v)| selectors.matches(&v.value))
-                    .map(|(k, _)| k.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok((g.rv, keys))
+        Ok((g.rv, g.collection(&info, t.namespace, selectors)))
     }
 
     /// The list a DELETE on a collection answers: `items` (as they were before) at `rv`.
@@ -309,17 +298,7 @@ impl Store {
     ) -> Result<Bytes, ApiError> {
         let mut g = self.lock();
         let info = g.resolve(t)?;
-        let keys: Vec<ObjKey> = g
-            .objects
-            .get(info.store_key().as_str())
-            .map(|m| {
-                m.iter()
-                    .filter(|(k, _)| t.namespace.is_empty() || k.0 == t.namespace)
-                    .filter(|(_, v)| selectors.matches(&v.value))
-                    .map(|(k, _)| k.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let keys = g.collection(&info, t.namespace, selectors);
         // kube answers with the list it deleted from, i.e. the objects as they were before.
         let rv = g.rv;
         let mut items = Vec::new();
@@ -338,5 +317,26 @@ impl Store {
         }
         g.collect_garbage(&self.events);
         Ok(list_body(&info, rv, None, None, &items))
+    }
+}
+
+impl Inner {
+    /// The keys of the objects of `info` in `namespace` (all for "") that `selectors` match.
+    fn collection(
+        &self,
+        info: &ResourceInfo,
+        namespace: &str,
+        selectors: &Selectors,
+    ) -> Vec<ObjKey> {
+        self.objects
+            .get(info.store_key().as_str())
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| namespace.is_empty() || k.0 == namespace)
+                    .filter(|(_, v)| selectors.matches(&v.value))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
