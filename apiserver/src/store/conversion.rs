@@ -74,18 +74,20 @@ impl Inner {
         Ok(v)
     }
 
-    /// The object a write commits, in the storage version when a webhook converts the CRD's
-    /// versions (under the `None` strategy objects keep the version they were written in, which
-    /// differs from it only in `apiVersion`).
+    /// The object a write commits, in the storage version, when a webhook converts the CRD's
+    /// versions; None when `obj` is committed as it is (under the `None` strategy objects keep
+    /// the version they were written in, which differs from it only in `apiVersion`).
     pub(super) fn to_storage(
         &self,
         info: &ResourceInfo,
         obj: &Value,
         pass: Option<&Pass>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Option<Value>, ApiError> {
         match &info.conversion {
-            Some(hook) => self.converted(info, obj, &hook.storage_api_version, pass),
-            None => Ok(obj.clone()),
+            Some(hook) => self
+                .converted(info, obj, &hook.storage_api_version, pass)
+                .map(Some),
+            None => Ok(None),
         }
     }
 }

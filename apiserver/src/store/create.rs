@@ -247,7 +247,7 @@ impl Store {
                 warnings,
             });
         }
-        let mut obj = stored_form;
+        let mut obj = stored_form.unwrap_or(obj);
         g.check_size(&mut obj, &opts.fields)?;
         let stored = g.commit(
             &self.events,

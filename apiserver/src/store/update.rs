@@ -371,7 +371,7 @@ impl Store {
                 warnings,
             });
         }
-        let mut new = stored_form;
+        let mut new = stored_form.unwrap_or(new);
         g.check_size(&mut new, &opts.fields)?;
         let resource = info.store_key();
         let stored = g.commit(
