@@ -68,6 +68,7 @@ mod reqlog;
 mod selector;
 mod server;
 mod smp;
+mod start_cache;
 mod status;
 mod store;
 mod subresources;

@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 use crate::RequestRecord;
 use crate::error::Error;
 use crate::http::{self, State};
+use crate::start_cache::{self, StartCache};
 use crate::store::{Limits, Store, Target, WriteOpts};
 use crate::tls::Ca;
 
@@ -68,6 +69,7 @@ pub struct Builder {
     plain_http: bool,
     user_tokens: std::collections::HashMap<String, crate::UserInfo>,
     anonymous: bool,
+    start_cache: Option<PathBuf>,
 }
 
 impl Builder {
@@ -178,6 +180,18 @@ impl Builder {
         self
     }
 
+    /// Keeps what this start builds (the bootstrap objects, the namespaces' default objects
+    /// and the CRDs, as stored) in `dir`, and starts from it when a snapshot of the same inputs
+    /// is there: for many servers started from one build, e.g. a server per test process.
+    /// Such a start stores the same objects with uids and timestamps of its own, without
+    /// creating them through the write path again. The snapshot is keyed on this build, the
+    /// options that change what is stored at start and the CRDs' content; any failure to read,
+    /// decode or write it falls back to the full start.
+    pub fn start_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.start_cache = Some(dir.into());
+        self
+    }
+
     /// Binds, installs the CRDs and starts serving on the current tokio runtime; ready when this returns.
     pub async fn start(self) -> Result<ApiServer, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
@@ -198,15 +212,49 @@ impl Builder {
             self.garbage_collection.unwrap_or(true),
             ranges,
         );
-        store.set_namespace_defaults(self.namespace_defaults.unwrap_or(true));
-        store.bootstrap();
-        let mut crds = Vec::new();
-        for dir in &self.crd_dirs {
-            crds.extend(read_crd_dir(dir)?);
-        }
-        crds.extend(self.crds);
-        for (origin, crd) in crds {
-            install_crd(&store, &origin, crd)?;
+        let namespace_defaults = self.namespace_defaults.unwrap_or(true);
+        store.set_namespace_defaults(namespace_defaults);
+        let cache = match &self.start_cache {
+            Some(dir) => StartCache::new(
+                dir,
+                &start_cache::Inputs {
+                    namespace_defaults,
+                    service_cidr: self
+                        .service_cidr
+                        .as_deref()
+                        .unwrap_or(crate::registry::DEFAULT_SERVICE_CIDR),
+                    node_port_range: self
+                        .node_port_range
+                        .as_deref()
+                        .unwrap_or(crate::registry::DEFAULT_NODE_PORT_RANGE),
+                    crd_dirs: &self.crd_dirs,
+                    crds: &self.crds,
+                },
+            )?,
+            None => None,
+        };
+        let restored = cache.as_ref().and_then(|c| {
+            let snapshot = c.read()?;
+            store
+                .restore(&snapshot)
+                .inspect_err(|why| {
+                    tracing::debug!(path = %c.path().display(), why, "start snapshot not used; starting the full way");
+                })
+                .ok()
+        });
+        if restored.is_none() {
+            store.bootstrap();
+            let mut crds = Vec::new();
+            for dir in &self.crd_dirs {
+                crds.extend(read_crd_dir(dir)?);
+            }
+            crds.extend(self.crds);
+            for (origin, crd) in crds {
+                install_crd(&store, &origin, crd)?;
+            }
+            if let Some(cache) = &cache {
+                cache.write(&store.snapshot());
+            }
         }
         let addr = self
             .listen
@@ -310,8 +358,8 @@ fn install_crd(store: &Store, origin: &str, crd: Value) -> Result<(), Error> {
         })
 }
 
-/// Reads every CRD document of the YAML files in `dir`, in file-name order.
-fn read_crd_dir(dir: &Path) -> Result<Vec<(String, Value)>, Error> {
+/// The YAML files of a CRD directory, in file-name order.
+pub(crate) fn crd_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let read_err = |source| Error::ReadCrds {
         path: dir.to_owned(),
         source,
@@ -323,8 +371,13 @@ fn read_crd_dir(dir: &Path) -> Result<Vec<(String, Value)>, Error> {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml") && p.is_file())
         .collect();
     files.sort();
+    Ok(files)
+}
+
+/// Reads every CRD document of the YAML files in `dir`, in file-name order.
+fn read_crd_dir(dir: &Path) -> Result<Vec<(String, Value)>, Error> {
     let mut out = Vec::new();
-    for path in files {
+    for path in crd_files(dir)? {
         let text = std::fs::read_to_string(&path).map_err(|source| Error::ReadCrds {
             path: path.clone(),
             source,

@@ -24,6 +24,7 @@ mod ns_defaults;
 mod patch;
 mod prepare;
 mod request;
+mod snapshot;
 mod update;
 mod watch;
 

@@ -32,15 +32,30 @@ impl Inner {
         kind: EventKind,
         prev: Option<Arc<Stored>>,
     ) -> Arc<Stored> {
-        self.rv += 1;
-        let rv = self.rv;
-        meta_mut(&mut obj).insert("resourceVersion".into(), rv.to_string().into());
         // Stored in kube's key order, so reads send the stored bytes unchanged.
         let custom = self
             .catalog
             .by_store_key(resource)
             .is_some_and(|i| i.custom);
+        meta_mut(&mut obj).insert("resourceVersion".into(), Value::Null);
         crate::order::canonical(&mut obj, custom);
+        self.commit_ordered(tx, resource, key, obj, kind, prev)
+    }
+
+    /// [`Inner::commit`] of an object already in kube's key order with a `resourceVersion`
+    /// key (a stored object, as a start snapshot holds them): its value is replaced in place.
+    pub(super) fn commit_ordered(
+        &mut self,
+        tx: &broadcast::Sender<Arc<Event>>,
+        resource: &str,
+        key: ObjKey,
+        mut obj: Value,
+        kind: EventKind,
+        prev: Option<Arc<Stored>>,
+    ) -> Arc<Stored> {
+        self.rv += 1;
+        let rv = self.rv;
+        meta_mut(&mut obj).insert("resourceVersion".into(), rv.to_string().into());
         let stored = Stored::new(obj);
         let resource: Arc<str> = match self.objects.get_key_value(resource) {
             Some((k, _)) => k.clone(),

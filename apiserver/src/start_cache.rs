@@ -1,0 +1,134 @@
+//! Owns the start cache: a directory of start snapshots ([`crate::store::Store::snapshot`]),
+//! one per set of start inputs, so that the next server started with the same inputs — the
+//! next test process of a run — restores what the first one built instead of building it again.
+//!
+//! The key covers everything the snapshot depends on: this build of the server (the running
+//! executable's path, size and modification time, and the crate version), the options that
+//! change what is stored at start (namespace defaults, the service ranges), and the CRDs (each
+//! CRD directory's YAML files, by name and content, and the CRDs given as values). A miss, an
+//! unreadable or undecodable snapshot, or a directory that cannot be written costs only the
+//! saving: the server then starts the full way, and says why in a `debug` log line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ring::digest::{Context, SHA256};
+use serde_json::Value;
+
+/// Bumped whenever the snapshot's format or what `restore` expects of it changes.
+const FORMAT: &str = "apiserver-start-snapshot/1";
+
+/// The snapshot file of one set of start inputs.
+pub(crate) struct StartCache {
+    path: PathBuf,
+}
+
+/// The inputs of a start that decide what is stored before the first request.
+pub(crate) struct Inputs<'a> {
+    pub namespace_defaults: bool,
+    pub service_cidr: &'a str,
+    pub node_port_range: &'a str,
+    pub crd_dirs: &'a [PathBuf],
+    pub crds: &'a [(String, Value)],
+}
+
+impl StartCache {
+    /// The snapshot file for `inputs` in `dir`; `None` when this build cannot be identified
+    /// (no executable path), which disables the cache rather than risk a stale snapshot.
+    /// A CRD directory that cannot be read is the start's own error.
+    pub(crate) fn new(dir: &Path, inputs: &Inputs<'_>) -> Result<Option<Self>, crate::Error> {
+        let Some(build) = build_identity() else {
+            return Ok(None);
+        };
+        let mut hash = Context::new(&SHA256);
+        let mut field = |bytes: &[u8]| {
+            // Length-prefixed, so that no two different inputs hash the same bytes.
+            hash.update(&(bytes.len() as u64).to_le_bytes());
+            hash.update(bytes);
+        };
+        field(FORMAT.as_bytes());
+        field(env!("CARGO_PKG_VERSION").as_bytes());
+        field(build.as_bytes());
+        field(&[u8::from(inputs.namespace_defaults)]);
+        field(inputs.service_cidr.as_bytes());
+        field(inputs.node_port_range.as_bytes());
+        for dir in inputs.crd_dirs {
+            for path in crate::server::crd_files(dir)? {
+                let bytes = std::fs::read(&path).map_err(|source| crate::Error::ReadCrds {
+                    path: path.clone(),
+                    source,
+                })?;
+                field(path.file_name().unwrap_or_default().as_encoded_bytes());
+                field(&bytes);
+            }
+        }
+        for (origin, crd) in inputs.crds {
+            field(origin.as_bytes());
+            field(&serde_json::to_vec(crd).unwrap_or_default());
+        }
+        let digest = hash.finish();
+        let hex: String = digest.as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Some(Self {
+            path: dir.join(format!("start-{hex}.json")),
+        }))
+    }
+
+    /// The snapshot, if an earlier start wrote one.
+    pub(crate) fn read(&self) -> Option<Vec<u8>> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                tracing::debug!(path = %self.path.display(), error = %e, "start snapshot unreadable; starting the full way");
+                None
+            }
+        }
+    }
+
+    /// Writes `snapshot` for the next start: to a file of this process's, renamed into place, so
+    /// that processes starting at the same moment never read a partial file.
+    pub(crate) fn write(&self, snapshot: &[u8]) {
+        let Some(dir) = self.path.parent() else {
+            return;
+        };
+        let tmp = dir.join(format!(
+            ".{}.{}.{:x}.tmp",
+            self.path.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::File::create(&tmp))
+            .and_then(|mut f| f.write_all(snapshot))
+            .and_then(|()| std::fs::rename(&tmp, &self.path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            tracing::debug!(path = %self.path.display(), error = %e, "start snapshot not written; the next start builds its own");
+        }
+    }
+
+    /// The file this cache reads and writes.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// This build of the server: the running executable's path, size and modification time.
+fn build_identity() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let meta = std::fs::metadata(&exe).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!(
+        "{}\0{}\0{}",
+        exe.display(),
+        meta.len(),
+        modified.as_nanos()
+    ))
+}

@@ -1,0 +1,256 @@
+//! The start cache (`Builder::start_cache`): a server started from the snapshot another start
+//! wrote stores what a full start stores (same objects, its own uids and timestamps), serves the
+//! snapshot's CRDs and keeps the service allocations; a damaged snapshot or other inputs start the
+//! full way.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use common::{send, widget_crd};
+use serde_json::{Value, json};
+
+/// A CRD directory holding the widget CRD (JSON is YAML).
+fn crd_dir(root: &Path) -> PathBuf {
+    let dir = root.join("crds");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("widgets.yaml"), widget_crd().to_string()).unwrap();
+    dir
+}
+
+/// The snapshot files of `cache`.
+fn snapshots(cache: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cache)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    files.sort();
+    files
+}
+
+/// Every stored object by `apiVersion/kind/namespace/name`, without what differs between two
+/// starts (uid, creationTimestamp, resourceVersion, managedFields times, condition times).
+fn normalized(server: &apiserver::ApiServer) -> BTreeMap<String, Value> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&server.dump_yaml()).unwrap();
+    let mut out = BTreeMap::new();
+    for mut doc in docs.into_iter().filter(|d| !d.is_null()) {
+        let meta = doc["metadata"].as_object_mut().unwrap();
+        for k in ["uid", "creationTimestamp", "resourceVersion"] {
+            meta.remove(k);
+        }
+        if let Some(Value::Array(entries)) = meta.get_mut("managedFields") {
+            for e in entries {
+                e.as_object_mut().unwrap().remove("time");
+            }
+        }
+        if let Some(Value::Array(conditions)) = doc.pointer_mut("/status/conditions") {
+            for c in conditions {
+                c.as_object_mut().unwrap().remove("lastTransitionTime");
+            }
+        }
+        let key = format!(
+            "{}/{}/{}/{}",
+            doc["apiVersion"].as_str().unwrap_or(""),
+            doc["kind"].as_str().unwrap_or(""),
+            doc["metadata"]["namespace"].as_str().unwrap_or(""),
+            doc["metadata"]["name"].as_str().unwrap_or(""),
+        );
+        out.insert(key, doc);
+    }
+    out
+}
+
+/// uid of every stored object.
+fn uids(server: &apiserver::ApiServer) -> Vec<String> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&server.dump_yaml()).unwrap();
+    docs.iter()
+        .filter_map(|d| d["metadata"]["uid"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn start(cache: &Path, crds: &Path) -> apiserver::ApiServer {
+    apiserver::ApiServer::builder()
+        .plain_http()
+        .start_cache(cache)
+        .crd_dir(crds)
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_start_from_the_snapshot_stores_what_a_full_start_stores() {
+    let root = tempfile::tempdir().unwrap();
+    let (cache, crds) = (root.path().join("cache"), crd_dir(root.path()));
+
+    let full = start(&cache, &crds).await;
+    let files = snapshots(&cache);
+    assert_eq!(
+        files.len(),
+        1,
+        "the first start writes one snapshot: {files:?}"
+    );
+    let inode = std::fs::metadata(&files[0]).unwrap().ino();
+
+    let restored = start(&cache, &crds).await;
+    assert_eq!(
+        std::fs::metadata(&files[0]).unwrap().ino(),
+        inode,
+        "a start that restored the snapshot does not write it again"
+    );
+    let (a, b) = (normalized(&full), normalized(&restored));
+    assert!(
+        a.len() > 100,
+        "bootstrap objects, namespaces' defaults, the CRD: {}",
+        a.len()
+    );
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (key, obj) in &a {
+        assert_eq!(
+            obj, &b[key],
+            "{key} differs between a full and a restored start"
+        );
+    }
+    let (ua, ub) = (uids(&full), uids(&restored));
+    assert_eq!(ua.len(), a.len(), "every object has a uid");
+    assert!(
+        ua.iter().all(|u| !ub.contains(u)),
+        "a restored start gives its objects uids of their own"
+    );
+    let mut unique = ub.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ub.len());
+
+    // The restored CRD is served, with its schema (defaulting, validation).
+    let path = "/apis/example.com/v1/namespaces/default/widgets";
+    let made = send(&restored, "POST", path, &json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}})).await;
+    assert_eq!(made.code, 201, "{}", made.body);
+    assert_eq!(made.body["spec"]["color"], "red");
+    let bad = send(&restored, "POST", path, &json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "x"}, "spec": {"size": 11}})).await;
+    assert_eq!(bad.code, 422, "{}", bad.body);
+
+    // The default/kubernetes Service's address stays allocated.
+    let ip = b["v1/Service/default/kubernetes"]["spec"]["clusterIP"].clone();
+    let taken = send(
+        &restored,
+        "POST",
+        "/api/v1/namespaces/default/services",
+        &json!({
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"clusterIP": ip, "ports": [{"port": 80}]}
+        }),
+    )
+    .await;
+    assert_eq!(taken.code, 422, "{}", taken.body);
+    assert!(
+        taken.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("already allocated"),
+        "{}",
+        taken.body
+    );
+
+    // Namespaces created later still get their default objects.
+    let ns = send(
+        &restored,
+        "POST",
+        "/api/v1/namespaces",
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "later"}}),
+    )
+    .await;
+    assert_eq!(ns.code, 201, "{}", ns.body);
+    common::eventually("the default ServiceAccount of a new namespace", || async {
+        let r = send(
+            &restored,
+            "GET",
+            "/api/v1/namespaces/later/serviceaccounts/default",
+            &Value::Null,
+        )
+        .await;
+        (r.code == 200).then_some(())
+    })
+    .await;
+    full.shutdown().await;
+    restored.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_damaged_snapshot_is_replaced_by_a_full_start() {
+    let root = tempfile::tempdir().unwrap();
+    let (cache, crds) = (root.path().join("cache"), crd_dir(root.path()));
+    let reference = start(&cache, &crds).await;
+    let files = snapshots(&cache);
+    assert_eq!(files.len(), 1);
+    let good = std::fs::read(&files[0]).unwrap();
+
+    for damaged in [
+        b"not json".to_vec(),
+        good[..good.len() / 2].to_vec(),
+        br#"[["/namespaces", {"apiVersion": "v1", "kind": "Namespace"}]]"#.to_vec(),
+    ] {
+        std::fs::write(&files[0], &damaged).unwrap();
+        let server = start(&cache, &crds).await;
+        assert_eq!(
+            normalized(&server),
+            normalized(&reference),
+            "a full start after a damaged snapshot"
+        );
+        let rewritten: Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap())
+            .expect("the full start wrote a whole snapshot again");
+        assert_eq!(
+            rewritten.as_array().map(Vec::len),
+            serde_json::from_slice::<Value>(&good)
+                .unwrap()
+                .as_array()
+                .map(Vec::len)
+        );
+        server.shutdown().await;
+    }
+    reference.shutdown().await;
+}
+
+#[tokio::test]
+async fn other_inputs_have_snapshots_of_their_own() {
+    let root = tempfile::tempdir().unwrap();
+    let (cache, crds) = (root.path().join("cache"), crd_dir(root.path()));
+    let a = start(&cache, &crds).await;
+    // Namespace defaults off: no default ServiceAccounts or root CA ConfigMaps.
+    let b = apiserver::ApiServer::builder()
+        .plain_http()
+        .start_cache(&cache)
+        .crd_dir(&crds)
+        .namespace_defaults(false)
+        .start()
+        .await
+        .unwrap();
+    assert!(!normalized(&b).contains_key("v1/ServiceAccount/default/default"));
+    // Another CRD directory content.
+    let mut crd = widget_crd();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"]
+        ["maximum"] = json!(20);
+    std::fs::write(crds.join("widgets.yaml"), crd.to_string()).unwrap();
+    let c = start(&cache, &crds).await;
+    assert_eq!(snapshots(&cache).len(), 3, "one snapshot per set of inputs");
+    let big = send(&c, "POST", "/apis/example.com/v1/namespaces/default/widgets", &json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 15}})).await;
+    assert_eq!(
+        big.code, 201,
+        "the changed CRD is the one served: {}",
+        big.body
+    );
+    // And with the CRD directory gone, the start fails as without a cache.
+    std::fs::remove_dir_all(&crds).unwrap();
+    let gone = apiserver::ApiServer::builder()
+        .plain_http()
+        .start_cache(&cache)
+        .crd_dir(&crds)
+        .start()
+        .await;
+    assert!(gone.is_err());
+    for s in [a, b, c] {
+        s.shutdown().await;
+    }
+}
