@@ -16,7 +16,7 @@ use crate::validation;
 
 use super::admit::Write;
 use super::{
-    CRDS_KEY, EventKind, Fields, Inner, Store, Stored, Sub, Target, WriteOpts, Written, check_type,
+    CRDS_KEY, EventKind, Fields, Inner, Store, Stored, Target, WriteOpts, Written, check_type,
     invalid, obj_key, prune_and_default,
 };
 
@@ -60,7 +60,8 @@ impl Store {
             Write {
                 operation: Operation::Create,
                 info: &info,
-                sub: Sub::Main,
+                subresource: "",
+                object_type: None,
                 name: &sent_name,
                 namespace: t.namespace,
                 object: None,
@@ -225,7 +226,8 @@ impl Store {
         let admitted = Write {
             operation: Operation::Create,
             info: &info,
-            sub: Sub::Main,
+            subresource: "",
+            object_type: None,
             name: &sent_name,
             namespace: t.namespace,
             object: Some(&obj),

@@ -14,6 +14,7 @@ use crate::managed::{self, Shape};
 use crate::meta::{self, meta_mut, meta_str};
 use crate::registry::{self, AllocFailure, Ctx};
 use crate::status::{ApiError, Cause};
+use crate::subresources::scale::scale_type;
 use crate::validation;
 
 use super::admit::Write;
@@ -165,7 +166,8 @@ impl Store {
         let write = Write {
             operation: Operation::Update,
             info,
-            sub,
+            subresource: sub.managed_name(),
+            object_type: None,
             name: &name,
             namespace: &key.0,
             object: None,
@@ -178,7 +180,10 @@ impl Store {
         let before = matches!(sub, Sub::Status | Sub::Approval).then(|| new.clone());
         let sent_name = meta_str(&new, "name").to_owned();
         let sent_namespace = meta_str(&new, "namespace").to_owned();
-        g.mutate_with_webhooks(info, write, &mut new, opts.webhooks.as_deref())?;
+        if sub != Sub::Scale {
+            // A Scale was admitted before it became this object (`Store::update_scale`).
+            g.mutate_with_webhooks(info, write, &mut new, opts.webhooks.as_deref())?;
+        }
         // What mutating admission did to the name and namespace is checked as kube's
         // `BeforeUpdate` checks the updated object: another namespace is a 400, another name
         // an immutable field.
@@ -347,10 +352,27 @@ impl Store {
         }
         managed::keep_times_of_noop(&old.value, &mut new);
         // Validating admission, before the no-op check: kube admits an update that turns out
-        // to change nothing as well.
-        let admitted = Write {
-            object: Some(&new),
-            ..write
+        // to change nothing as well. A scale write is admitted as the Scales of the new and old
+        // objects (kube's `toScaleUpdateValidation`).
+        let scales = match (sub, &info.scale) {
+            (Sub::Scale, Some(paths)) => Some((
+                paths.scale_of(&new),
+                paths.scale_of(&old.value),
+                scale_type(),
+            )),
+            _ => None,
+        };
+        let admitted = match &scales {
+            Some((new_scale, old_scale, scale_type)) => Write {
+                object_type: Some(scale_type),
+                object: Some(new_scale),
+                old_object: Some(old_scale),
+                ..write
+            },
+            None => Write {
+                object: Some(&new),
+                ..write
+            },
         };
         warnings.extend(g.admit_write(admitted)?);
         g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;
