@@ -174,6 +174,8 @@ impl Store {
                 Ok(infos) => crd_infos = Some(infos),
                 Err(errs) => causes.extend(errs),
             }
+            crd::record_storage_version(&mut obj);
+            causes.extend(crd::stored_versions_causes(&obj));
         }
         if !causes.is_empty() {
             return Err(invalid(&info, &name, causes));

@@ -281,11 +281,16 @@ impl Store {
                 Ok(infos) => crd_infos = Some(infos),
                 Err(errs) => causes.extend(errs),
             }
-            for (path, what) in [
-                ("/spec/group", "spec.group"),
-                ("/spec/names/plural", "spec.names.plural"),
+            // kube's `validateCustomResourceDefinitionSpecUpdate`: once established, the scope
+            // and kind are fixed (they shape the storage); the group and plural always are.
+            let established = crd::established(&old.value);
+            for (path, what, checked) in [
+                ("/spec/scope", "spec.scope", established),
+                ("/spec/names/kind", "spec.names.kind", established),
+                ("/spec/group", "spec.group", true),
+                ("/spec/names/plural", "spec.names.plural", true),
             ] {
-                if new.pointer(path) != old.value.pointer(path) {
+                if checked && new.pointer(path) != old.value.pointer(path) {
                     causes.push(Cause::new(
                         "FieldValueInvalid",
                         what,
@@ -296,6 +301,8 @@ impl Store {
                     ));
                 }
             }
+            crd::record_storage_version(&mut new);
+            causes.extend(crd::stored_versions_causes(&new));
             if causes.is_empty() {
                 crd::set_established(&mut new, &meta::now());
                 // Keep the original condition times: only the spec changed.
