@@ -441,7 +441,7 @@ fn conversion_causes(crd: &Value) -> Vec<Cause> {
 /// kube's `validateDeprecationWarning` on one version (`at` is its `deprecationWarning`): set only
 /// on a deprecated version, at most 256 bytes, not empty, printable.
 fn deprecation_warning_causes(version: &Value, at: &str) -> Vec<Cause> {
-    use crate::validation::field::{go_is_print, go_quote};
+    use crd_schema::{go_is_print, go_quote};
     let Some(warning) = version.get("deprecationWarning").and_then(Value::as_str) else {
         return Vec::new();
     };
@@ -639,18 +639,20 @@ fn selectable_fields_at(
     }
 }
 
+/// The name of the first version marked `storage` (the one objects are stored in).
+pub fn storage_version(crd: &Value) -> Option<&str> {
+    crd.pointer("/spec/versions")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))?
+        .get("name")
+        .and_then(Value::as_str)
+}
+
 /// kube's CRD strategies (`PrepareForCreate`, `PrepareForUpdate`): the storage version joins
 /// `status.storedVersions` when it is not there yet.
 pub fn record_storage_version(crd: &mut Value) {
-    let storage = crd
-        .pointer("/spec/versions")
-        .and_then(Value::as_array)
-        .and_then(|vs| {
-            vs.iter()
-                .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
-        })
-        .and_then(|v| v.get("name").cloned());
-    let Some(storage) = storage else {
+    let Some(storage) = storage_version(crd).map(|v| Value::String(v.to_owned())) else {
         return;
     };
     if !crd.get("status").is_some_and(Value::is_object) {

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use common::https_hook::{Webhook, handler, webhook_server};
-use common::{Raw, raw, send, warnings};
+use common::{Raw, deployment, raw, send, warnings};
 
 const CMS: &str = "/api/v1/namespaces/default/configmaps";
 
@@ -981,17 +981,13 @@ async fn a_collection_delete_is_admitted_item_by_item() {
 const DEPLOYS: &str = "/apis/apps/v1/namespaces/default/deployments";
 const PODS: &str = "/api/v1/namespaces/default/pods";
 
-fn deployment(name: &str, replicas: i64) -> Value {
-    json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": {"labels": {"app": name}},
-                         "spec": {"containers": [{"name": "c", "image": "busybox"}]}},
-        },
-    })
+/// A mutating webhook server on 127.0.0.1 that answers every review with the JSON patch `ops`.
+async fn patching_server(ops: Value) -> Webhook {
+    webhook_server(
+        &["127.0.0.1"],
+        handler(move |review| Some(response(review, json_patch(ops.clone())))),
+    )
+    .await
 }
 
 /// A webhook entry served by `hook` for the one rule `rule` (operations, groups, versions,
@@ -1015,16 +1011,8 @@ async fn scale_writes_are_admitted_as_a_scale_and_a_mutating_patch_sets_the_repl
     let s = server().await;
     let created = send(&s, "POST", DEPLOYS, &deployment("web", 1)).await;
     assert_eq!(created.code, 201, "{}", created.body);
-    let mutator = webhook_server(
-        &["127.0.0.1"],
-        handler(|review| {
-            Some(response(
-                review,
-                json_patch(json!([{"op": "replace", "path": "/spec/replicas", "value": 5}])),
-            ))
-        }),
-    )
-    .await;
+    let mutator =
+        patching_server(json!([{"op": "replace", "path": "/spec/replicas", "value": 5}])).await;
     let checker = allowing_server().await;
     let parent = allowing_server().await;
     configure(
@@ -1220,16 +1208,8 @@ async fn a_custom_resources_scale_is_admitted_as_an_autoscaling_v1_scale() {
     let gizmos = "/apis/example.com/v1/namespaces/default/gizmos";
     let g = json!({"apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g"}, "spec": {"count": 1}});
     assert_eq!(send(&s, "POST", gizmos, &g).await.code, 201);
-    let mutator = webhook_server(
-        &["127.0.0.1"],
-        handler(|review| {
-            Some(response(
-                review,
-                json_patch(json!([{"op": "replace", "path": "/spec/replicas", "value": 2}])),
-            ))
-        }),
-    )
-    .await;
+    let mutator =
+        patching_server(json!([{"op": "replace", "path": "/spec/replicas", "value": 2}])).await;
     configure(
         &s,
         true,
@@ -1265,6 +1245,13 @@ async fn a_custom_resources_scale_is_admitted_as_an_autoscaling_v1_scale() {
     assert_eq!(request["object"]["apiVersion"], "autoscaling/v1");
     assert_eq!(request["object"]["spec"]["replicas"], 7);
     assert_eq!(request["oldObject"]["spec"]["replicas"], 1);
+}
+
+/// The status code of a GET of the pod `name` in `default`: 200 while it exists, 404 once gone.
+async fn pod_code(s: &apiserver::ApiServer, name: &str) -> u16 {
+    send(s, "GET", &format!("{PODS}/{name}"), &Value::Null)
+        .await
+        .code
 }
 
 #[tokio::test]
@@ -1344,21 +1331,11 @@ async fn an_eviction_is_admitted_as_a_create_of_pods_eviction() {
         r.body["message"],
         "admission webhook \"guard.example.com\" denied the request: keep stays"
     );
-    assert_eq!(
-        send(&s, "GET", &format!("{PODS}/keep"), &Value::Null)
-            .await
-            .code,
-        200
-    );
+    assert_eq!(pod_code(&s, "keep").await, 200);
 
     let r = send(&s, "POST", &format!("{PODS}/go/eviction"), &evict("go")).await;
     assert_eq!(r.code, 201, "{}", r.body);
-    assert_eq!(
-        send(&s, "GET", &format!("{PODS}/go"), &Value::Null)
-            .await
-            .code,
-        404
-    );
+    assert_eq!(pod_code(&s, "go").await, 404);
     let request = &guard.reviews()[1]["request"];
     let eviction_kind = json!({"group": "policy", "version": "v1", "kind": "Eviction"});
     assert_eq!(request["kind"], eviction_kind);
@@ -1383,12 +1360,7 @@ async fn an_eviction_is_admitted_as_a_create_of_pods_eviction() {
     // The mutated Eviction is the one acted on: a dry run keeps the pod.
     let r = send(&s, "POST", &format!("{PODS}/dry/eviction"), &evict("dry")).await;
     assert_eq!(r.code, 201, "{}", r.body);
-    assert_eq!(
-        send(&s, "GET", &format!("{PODS}/dry"), &Value::Null)
-            .await
-            .code,
-        200
-    );
+    assert_eq!(pod_code(&s, "dry").await, 200);
     let validated = &guard.reviews()[2]["request"];
     assert_eq!(
         validated["object"]["deleteOptions"]["dryRun"],

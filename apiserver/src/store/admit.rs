@@ -37,6 +37,32 @@ pub(super) struct Write<'a> {
     pub authorizer: Option<&'a AuthzSnapshot>,
 }
 
+impl<'a> Write<'a> {
+    /// The write `opts` describes, of the object `name` itself (no subresource, no objects yet).
+    pub(super) fn of(
+        operation: Operation,
+        info: &'a ResourceInfo,
+        name: &'a str,
+        namespace: &'a str,
+        opts: &'a WriteOpts,
+    ) -> Self {
+        Self {
+            operation,
+            info,
+            subresource: "",
+            object_type: None,
+            name,
+            namespace,
+            object: None,
+            old_object: None,
+            user: opts.user.as_deref(),
+            dry_run: opts.dry_run,
+            fields: Some(&opts.fields),
+            authorizer: opts.authorizer.as_ref(),
+        }
+    }
+}
+
 impl Inner {
     /// Runs validating admission for a client's write (none for the server's own, `user`
     /// None). Returns the warnings to send with the answer, or the refusal.
@@ -212,18 +238,9 @@ impl Store {
         let mut g = self.lock();
         let info = g.resolve(t)?;
         let write = Write {
-            operation: Operation::Create,
-            info: &info,
             subresource,
             object_type: Some(object_type),
-            name: t.name,
-            namespace: t.namespace,
-            object: None,
-            old_object: None,
-            user: opts.user.as_deref(),
-            dry_run: opts.dry_run,
-            fields: Some(&opts.fields),
-            authorizer: opts.authorizer.as_ref(),
+            ..Write::of(Operation::Create, &info, t.name, t.namespace, opts)
         };
         g.mutate_with_webhooks(object_type, write, &mut object, opts.webhooks.as_deref())?;
         check(&object)?;

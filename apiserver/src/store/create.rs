@@ -55,25 +55,8 @@ impl Store {
             meta_mut(&mut obj).insert("namespace".into(), t.namespace.into());
         }
         let sent_name = meta_str(&obj, "name").to_owned();
-        g.mutate_with_webhooks(
-            &info,
-            Write {
-                operation: Operation::Create,
-                info: &info,
-                subresource: "",
-                object_type: None,
-                name: &sent_name,
-                namespace: t.namespace,
-                object: None,
-                old_object: None,
-                user: opts.user.as_deref(),
-                dry_run: opts.dry_run,
-                fields: Some(&opts.fields),
-                authorizer: opts.authorizer.as_ref(),
-            },
-            &mut obj,
-            opts.webhooks.as_deref(),
-        )?;
+        let write = Write::of(Operation::Create, &info, &sent_name, t.namespace, opts);
+        g.mutate_with_webhooks(&info, write, &mut obj, opts.webhooks.as_deref())?;
         let meta = meta_mut(&mut obj);
         if meta
             .get("resourceVersion")
@@ -226,18 +209,8 @@ impl Store {
         // policies have no side effects; webhooks are told it is a dry run): policies, then
         // webhooks, kube's plugin order.
         let admitted = Write {
-            operation: Operation::Create,
-            info: &info,
-            subresource: "",
-            object_type: None,
-            name: &sent_name,
-            namespace: t.namespace,
             object: Some(&obj),
-            old_object: None,
-            user: opts.user.as_deref(),
-            dry_run: opts.dry_run,
-            fields: Some(&opts.fields),
-            authorizer: opts.authorizer.as_ref(),
+            ..write
         };
         warnings.extend(g.admit_write(admitted)?);
         g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;

@@ -41,18 +41,10 @@ impl Store {
         let old_scale = paths.scale_of(&parent);
         let scale_type = Arc::new(scale_type());
         let write = Write {
-            operation: Operation::Update,
-            info: &info,
             subresource: Sub::Scale.managed_name(),
             object_type: Some(&scale_type),
-            name: t.name,
-            namespace: &key.0,
-            object: None,
             old_object: Some(&old_scale),
-            user: opts.user.as_deref(),
-            dry_run: opts.dry_run,
-            fields: Some(&opts.fields),
-            authorizer: opts.authorizer.as_ref(),
+            ..Write::of(Operation::Update, &info, t.name, &key.0, opts)
         };
         g.mutate_with_webhooks(&scale_type, write, &mut scale, opts.webhooks.as_deref())?;
         let replicas = validate_scale(&scale, t.name)?;

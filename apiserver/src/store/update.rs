@@ -164,18 +164,9 @@ impl Store {
         // Mutating admission (webhooks), on the object as the request made it, before the
         // strategy's preparation (kube runs it in the update's `UpdatedObject` transformers).
         let write = Write {
-            operation: Operation::Update,
-            info,
             subresource: sub.managed_name(),
-            object_type: None,
-            name: &name,
-            namespace: &key.0,
-            object: None,
             old_object: Some(&old.value),
-            user: opts.user.as_deref(),
-            dry_run: opts.dry_run,
-            fields: Some(&opts.fields),
-            authorizer: opts.authorizer.as_ref(),
+            ..Write::of(Operation::Update, info, &name, &key.0, opts)
         };
         let before = matches!(sub, Sub::Status | Sub::Approval).then(|| new.clone());
         let sent_name = meta_str(&new, "name").to_owned();
