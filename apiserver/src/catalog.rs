@@ -54,6 +54,32 @@ pub struct ResourceInfo {
 }
 
 impl ResourceInfo {
+    /// The type of an object a subresource carries that no resource of its own stores (an
+    /// `autoscaling/v1` Scale, a `policy/v1` Eviction): its group, version and kind, for the
+    /// decoding and admission of that object; nothing is served under it.
+    pub fn subresource_kind(group: &str, version: &str, kind: &str) -> Self {
+        Self {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            kind: kind.to_owned(),
+            list_kind: String::new(),
+            plural: String::new(),
+            singular: kind.to_lowercase(),
+            namespaced: true,
+            status: false,
+            short_names: Vec::new(),
+            categories: Vec::new(),
+            selectable_fields: Vec::new(),
+            schema: None,
+            openapi: None,
+            custom: false,
+            verbs: &[],
+            scale: None,
+            printer_columns: Vec::new(),
+            conversion: None,
+        }
+    }
+
     /// `v1` or `apps/v1`.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {

@@ -73,16 +73,7 @@ impl Webhook {
             .pointer("/spec/group")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let storage = crd
-            .pointer("/spec/versions")
-            .and_then(Value::as_array)
-            .and_then(|vs| {
-                vs.iter()
-                    .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
-            })
-            .and_then(|v| v.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let storage = crate::crd::storage_version(crd).unwrap_or("");
         let names = |k: &str| {
             crd.pointer(&format!("/spec/names/{k}"))
                 .and_then(Value::as_str)

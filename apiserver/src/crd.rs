@@ -139,31 +139,6 @@ fn dns1035(value: &str, field: String, what: &str) -> Option<Cause> {
     })
 }
 
-/// The version names: DNS-1035 labels, and unique (kube's `validateCustomResourceDefinitionSpec`).
-fn version_name_causes(versions: &[Value]) -> Vec<Cause> {
-    let mut causes = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut unique = true;
-    for (i, v) in versions.iter().enumerate() {
-        let name = s(v, &["name"]);
-        unique &= seen.insert(name);
-        if !name.is_empty() {
-            causes.extend(dns1035(name, format!("spec.versions[{i}].name"), ""));
-        }
-    }
-    if !unique {
-        causes.push(Cause::new(
-            "FieldValueInvalid",
-            "spec.versions",
-            format!(
-                "Invalid value: {}: must contain unique version names",
-                crate::validation::field::go_json(&Value::Array(versions.to_vec()))
-            ),
-        ));
-    }
-    causes
-}
-
 /// kube's `ValidateCustomResourceDefinitionNames` on `spec.names`.
 fn names_causes(crd: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
@@ -463,7 +438,300 @@ fn conversion_causes(crd: &Value) -> Vec<Cause> {
     causes
 }
 
-/// Checks a (defaulted) CRD and compiles its served versions into catalogue entries.
+/// kube's `validateDeprecationWarning` on one version (`at` is its `deprecationWarning`): set only
+/// on a deprecated version, at most 256 bytes, not empty, printable.
+fn deprecation_warning_causes(version: &Value, at: &str) -> Vec<Cause> {
+    use crd_schema::{go_is_print, go_quote};
+    let Some(warning) = version.get("deprecationWarning").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let invalid = |why: String| {
+        Cause::new(
+            "FieldValueInvalid",
+            at,
+            format!("Invalid value: {}: {why}", go_quote(warning)),
+        )
+    };
+    if version.get("deprecated").and_then(Value::as_bool) != Some(true) {
+        return vec![invalid("can only be set for deprecated versions".into())];
+    }
+    let mut causes = Vec::new();
+    if warning.len() > MAX_DEPRECATION_WARNING_BYTES {
+        causes.push(invalid(format!(
+            "must be <= {MAX_DEPRECATION_WARNING_BYTES} characters long"
+        )));
+    }
+    if warning.is_empty() {
+        causes.push(invalid("must not be an empty string".into()));
+    }
+    // Go ranges over the string by rune and reports the byte index of the first bad one.
+    if let Some((i, _)) = warning.char_indices().find(|(_, c)| !go_is_print(*c)) {
+        causes.push(invalid(format!(
+            "must only contain printable UTF-8 characters; non-printable character found at index {i}"
+        )));
+    }
+    causes
+}
+
+/// The longest `deprecationWarning` kube accepts, in bytes (Go's `len` of the string).
+const MAX_DEPRECATION_WARNING_BYTES: usize = 256;
+
+/// The most selectable fields a version may have (kube's `MaxSelectableFields`).
+const MAX_SELECTABLE_FIELDS: usize = 8;
+
+/// One step of a field path kube's `cel.ValidFieldPath` accepts: a property, or a key of a map
+/// (`additionalProperties`).
+enum Step {
+    Property(String),
+    Key(String),
+}
+
+/// kube's `cel.ValidFieldPath` (array notation not allowed, as for selectable fields): walks
+/// `json_path` (`.a.b`, `['a']`) through `schema`; answers the steps and the schema reached, or
+/// the error kube words.
+fn valid_field_path<'s>(
+    json_path: &str,
+    mut schema: &'s Value,
+) -> Result<(Vec<Step>, &'s Value), String> {
+    // kube's scanner: `.`, `[` and `]` are tokens of their own; a token starting with a quote runs
+    // to the next unescaped quote; anything else runs to the next delimiter.
+    let mut tokens = Vec::new();
+    let bytes = json_path.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = if bytes[start] == b'\'' {
+            (start + 1..bytes.len())
+                .find(|&i| bytes[i] == b'\'' && bytes[i - 1] != b'\\')
+                .map_or(bytes.len(), |i| i + 1)
+        } else if matches!(bytes[start], b'.' | b'[' | b']') {
+            start + 1
+        } else {
+            (start..bytes.len())
+                .find(|&i| matches!(bytes[i], b'.' | b'[' | b']'))
+                .unwrap_or(bytes.len())
+        };
+        tokens.push(&json_path[start..end]);
+        start = end;
+    }
+    let mut steps = Vec::new();
+    let mut tokens = tokens.into_iter();
+    let end = || "unexpected end of JSON path".to_owned();
+    let mut step = |name: String, schema: &mut &'s Value| -> Result<(), String> {
+        let invalid = || "does not refer to a valid field".to_owned();
+        if let Some(properties) = schema.get("properties").filter(|p| p.is_object()) {
+            *schema = properties.get(&name).ok_or_else(invalid)?;
+            steps.push(Step::Property(name));
+        } else if let Some(items) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+            *schema = items;
+            steps.push(Step::Key(name));
+        } else {
+            return Err(invalid());
+        }
+        Ok(())
+    };
+    while let Some(token) = tokens.next() {
+        match token {
+            "[" => {
+                let quoted = tokens.next().ok_or_else(end)?;
+                let Some(inner) = quoted
+                    .strip_prefix('\'')
+                    .and_then(|q| q.strip_suffix('\''))
+                    .filter(|_| quoted.len() >= 2)
+                else {
+                    return Err(format!("expected single quoted string but got {quoted}"));
+                };
+                let name = inner.replace("\\'", "'").replace("\\\\", "\\");
+                step(name, &mut schema)?;
+                match tokens.next() {
+                    None => return Err(end()),
+                    Some("]") => {}
+                    Some(other) => return Err(format!("expected ] but got {other}")),
+                }
+            }
+            "." => {
+                let name = tokens.next().ok_or_else(end)?;
+                step(name.to_owned(), &mut schema)?;
+            }
+            other => return Err(format!("expected [ or . but got: {other}")),
+        }
+    }
+    Ok((steps, schema))
+}
+
+/// kube's `ValidateCustomResourceSelectableFields` of `fields` against the `openAPIV3Schema`
+/// `schema`, under `at`.
+fn selectable_field_causes(fields: &[Value], schema: &Value, at: &str) -> Vec<Cause> {
+    use crate::validation::field::{duplicate, invalid_str, required, too_many};
+    let mut causes = Vec::new();
+    let mut unique: Vec<String> = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let field = format!("{at}[{i}].jsonPath");
+        let path = s(f, &["jsonPath"]);
+        if path.is_empty() {
+            causes.push(required(&field, ""));
+            continue;
+        }
+        let (steps, found) = match valid_field_path(path, schema) {
+            Ok(walked) => walked,
+            Err(why) => {
+                causes.push(invalid_str(
+                    &field,
+                    path,
+                    &format!("is an invalid path: {why}"),
+                ));
+                continue;
+            }
+        };
+        if matches!(steps.first(), Some(Step::Property(p)) if p == "metadata") {
+            causes.push(invalid_str(
+                &field,
+                path,
+                "must not point to fields in metadata",
+            ));
+        }
+        if !matches!(
+            found.get("type").and_then(Value::as_str),
+            Some("string" | "boolean" | "integer")
+        ) {
+            causes.push(invalid_str(
+                &field,
+                path,
+                "must point to a field of type string, boolean or integer. Enum string fields and strings with formats are allowed.",
+            ));
+        }
+        // Duplicates are the same field however the path spells it (kube compares field.Paths).
+        let mut normalized = String::new();
+        for step in &steps {
+            match step {
+                Step::Property(p) if normalized.is_empty() => normalized.push_str(p),
+                Step::Property(p) => normalized.push_str(&format!(".{p}")),
+                Step::Key(k) => normalized.push_str(&format!("[{k}]")),
+            }
+        }
+        if unique.contains(&normalized) {
+            causes.push(duplicate(&field, &Value::String(path.to_owned())));
+        } else {
+            unique.push(normalized);
+        }
+    }
+    if unique.len() > MAX_SELECTABLE_FIELDS {
+        causes.push(too_many(at, unique.len(), MAX_SELECTABLE_FIELDS));
+    }
+    causes
+}
+
+/// The selectable fields of one version (`fields`, under `at`) checked against the schema that
+/// applies to them: `schema` is None when kube's internal form has no schema at that level (a
+/// per-version list next to a schema every version shares, or a shared list next to per-version
+/// schemas), which kube refuses with `message`.
+fn selectable_fields_at(
+    fields: &[Value],
+    schema: Option<&Value>,
+    at: &str,
+    message: &str,
+) -> Vec<Cause> {
+    if fields.is_empty() {
+        return Vec::new();
+    }
+    match schema {
+        Some(schema) => selectable_field_causes(fields, schema, at),
+        None => vec![crate::validation::field::invalid_str(at, "", message)],
+    }
+}
+
+/// The name of the first version marked `storage` (the one objects are stored in).
+pub fn storage_version(crd: &Value) -> Option<&str> {
+    crd.pointer("/spec/versions")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|v| v.get("storage").and_then(Value::as_bool) == Some(true))?
+        .get("name")
+        .and_then(Value::as_str)
+}
+
+/// kube's CRD strategies (`PrepareForCreate`, `PrepareForUpdate`): the storage version joins
+/// `status.storedVersions` when it is not there yet.
+pub fn record_storage_version(crd: &mut Value) {
+    let Some(storage) = storage_version(crd).map(|v| Value::String(v.to_owned())) else {
+        return;
+    };
+    if !crd.get("status").is_some_and(Value::is_object) {
+        crd["status"] = json!({});
+    }
+    let stored = &mut crd["status"]["storedVersions"];
+    if !stored.is_array() {
+        *stored = json!([]);
+    }
+    if let Some(list) = stored.as_array_mut()
+        && !list.contains(&storage)
+    {
+        list.push(storage);
+    }
+}
+
+/// kube's `ValidateCustomResourceDefinitionStoredVersions`: at least one stored version, the
+/// storage version among them, and every stored version still in `spec.versions` (data may be
+/// stored in it until a storage migration removes it from `status.storedVersions`).
+pub fn stored_versions_causes(crd: &Value) -> Vec<Cause> {
+    let at = "status.storedVersions";
+    let stored_value = crd
+        .pointer("/status/storedVersions")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let stored = strings(&stored_value);
+    if stored.is_empty() {
+        return vec![crate::validation::field::invalid(
+            at,
+            &stored_value,
+            "must have at least one stored version",
+        )];
+    }
+    let versions = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut causes = Vec::new();
+    for v in versions {
+        let name = s(v, &["name"]);
+        if v.get("storage").and_then(Value::as_bool) == Some(true)
+            && !stored.iter().any(|n| n == name)
+        {
+            causes.push(crate::validation::field::invalid(
+                at,
+                &stored_value,
+                &format!("must have the storage version {name}"),
+            ));
+        }
+    }
+    // kube walks a map here (no defined order); by index is the stable choice. A name listed
+    // twice counts at its last index, as kube's map keeps it.
+    let mut missing: Vec<(usize, &str)> = Vec::new();
+    for (i, name) in stored.iter().enumerate() {
+        if versions.iter().any(|v| s(v, &["name"]) == name) {
+            continue;
+        }
+        missing.retain(|(_, n)| n != name);
+        missing.push((i, name));
+    }
+    for (i, name) in missing {
+        causes.push(crate::validation::field::invalid_str(
+            &format!("{at}[{i}]"),
+            name,
+            &format!(
+                "missing from spec.versions; {name} was previously a storage version, and must remain in spec.versions until a storage migration ensures no data remains persisted in {name} and removes {name} from status.storedVersions"
+            ),
+        ));
+    }
+    causes
+}
+
+/// Checks a (defaulted) CRD and compiles its served versions into catalogue entries. The causes
+/// come in the order of kube's `ValidateCustomResourceDefinition` on the internal form: metadata,
+/// group, scope, each version (name, deprecation warning, then its own schema, subresources,
+/// printer columns and selectable fields), version names and storage, names, what every version
+/// shares (`spec.validation`, `spec.subresources`, `spec.additionalPrinterColumns`,
+/// `spec.selectableFields`), conversion.
 pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
     let mut causes = Vec::new();
     let name = crate::meta::meta_str(crd, "name");
@@ -471,6 +739,14 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
     let plural = s(crd, &["spec", "names", "plural"]);
     let kind = s(crd, &["spec", "names", "kind"]);
     let scope = s(crd, &["spec", "scope"]);
+    // ObjectMeta comes first: the name must be `<plural>.<group>`.
+    if !plural.is_empty() && !group.is_empty() && name != format!("{plural}.{group}") {
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "metadata.name",
+            format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
+        ));
+    }
     if group.is_empty() {
         causes.push(Cause::new(
             "FieldValueRequired",
@@ -490,27 +766,6 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             "FieldValueInvalid",
             "spec.group",
             format!("Invalid value: {group:?}: should be a domain with at least one dot"),
-        ));
-    }
-    if plural.is_empty() {
-        causes.push(Cause::new(
-            "FieldValueRequired",
-            "spec.names.plural",
-            "Required value",
-        ));
-    }
-    if kind.is_empty() {
-        causes.push(Cause::new(
-            "FieldValueRequired",
-            "spec.names.kind",
-            "Required value",
-        ));
-    }
-    if !plural.is_empty() && !group.is_empty() && name != format!("{plural}.{group}") {
-        causes.push(Cause::new(
-            "FieldValueInvalid",
-            "metadata.name",
-            format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
         ));
     }
     let namespaced = match scope {
@@ -540,6 +795,98 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    // kube validates the internal form, to which v1 moves per-version schemas, subresources,
+    // printer columns and selectable fields when every version has the same: their errors are
+    // then reported once, under `spec.validation`, `spec.subresources`,
+    // `spec.additionalPrinterColumns` and `spec.selectableFields`.
+    let hoisted = |key: &str| {
+        !versions.is_empty() && versions.iter().all(|v| v.get(key) == versions[0].get(key))
+    };
+    let shared_schema = versions
+        .first()
+        .and_then(|v| v.pointer("/schema/openAPIV3Schema"))
+        .filter(|_| hoisted("schema"));
+    if shared_schema.is_none() {
+        for (i, v) in versions.iter().enumerate() {
+            if v.pointer("/schema/openAPIV3Schema").is_none() {
+                causes.push(Cause::new(
+                    "FieldValueRequired",
+                    format!("spec.versions[{i}].schema.openAPIV3Schema"),
+                    "Required value: schemas are required",
+                ));
+            }
+        }
+    }
+    let selectable = |v: &Value| {
+        v.get("selectableFields")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut compiled: Vec<Option<Arc<VersionSchema>>> = Vec::with_capacity(versions.len());
+    let mut seen = std::collections::HashSet::new();
+    let mut unique = true;
+    for (i, v) in versions.iter().enumerate() {
+        let at = format!("spec.versions[{i}]");
+        let version = s(v, &["name"]);
+        unique &= seen.insert(version);
+        if version.is_empty() {
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                format!("{at}.name"),
+                "Required value",
+            ));
+        } else {
+            causes.extend(dns1035(version, format!("{at}.name"), ""));
+        }
+        causes.extend(deprecation_warning_causes(
+            v,
+            &format!("{at}.deprecationWarning"),
+        ));
+        let own_schema = v
+            .pointer("/schema/openAPIV3Schema")
+            .filter(|_| shared_schema.is_none());
+        compiled.push(match own_schema {
+            Some(schema) => match VersionSchema::compile(schema, &format!("{at}.schema")) {
+                Ok(c) => Some(Arc::new(c)),
+                Err(errs) => {
+                    causes.extend(errs);
+                    None
+                }
+            },
+            None => None,
+        });
+        if !hoisted("subresources") {
+            causes.extend(subresource_causes(
+                v.get("subresources"),
+                &format!("{at}.subresources"),
+            ));
+        }
+        if !hoisted("additionalPrinterColumns") {
+            causes.extend(printer_column_causes(
+                v.get("additionalPrinterColumns"),
+                &format!("{at}.additionalPrinterColumns"),
+            ));
+        }
+        if !hoisted("selectableFields") {
+            causes.extend(selectable_fields_at(
+                &selectable(v),
+                own_schema,
+                &format!("{at}.selectableFields"),
+                "selectableFields may only be set when version.schema.openAPIV3Schema is not included",
+            ));
+        }
+    }
+    if !unique {
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "spec.versions",
+            format!(
+                "Invalid value: {}: must contain unique version names",
+                crate::validation::field::go_json(&Value::Array(versions.clone()))
+            ),
+        ));
+    }
     if versions.is_empty() {
         causes.push(Cause::new(
             "FieldValueRequired",
@@ -561,26 +908,37 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             ),
         ));
     }
-    causes.extend(version_name_causes(&versions));
+    if plural.is_empty() {
+        causes.push(Cause::new(
+            "FieldValueRequired",
+            "spec.names.plural",
+            "Required value",
+        ));
+    }
+    if kind.is_empty() {
+        causes.push(Cause::new(
+            "FieldValueRequired",
+            "spec.names.kind",
+            "Required value",
+        ));
+    }
     causes.extend(names_causes(crd));
-    // kube validates the internal form, to which v1 moves per-version schemas, subresources and
-    // printer columns when every version has the same: their errors are then reported once,
-    // under `spec.validation`, `spec.subresources` and `spec.additionalPrinterColumns`.
-    let hoisted = |key: &str| {
-        !versions.is_empty() && versions.iter().all(|v| v.get(key) == versions[0].get(key))
+    let shared_schema = match shared_schema {
+        // The schema's own errors are pathed from `openAPIV3Schema`.
+        Some(schema) => match VersionSchema::compile(schema, "spec.validation") {
+            Ok(c) => Some(Arc::new(c)),
+            Err(errs) => {
+                causes.extend(errs);
+                None
+            }
+        },
+        None => None,
     };
     if hoisted("subresources") {
         causes.extend(subresource_causes(
             versions.first().and_then(|v| v.get("subresources")),
             "spec.subresources",
         ));
-    } else {
-        for (i, v) in versions.iter().enumerate() {
-            causes.extend(subresource_causes(
-                v.get("subresources"),
-                &format!("spec.versions[{i}].subresources"),
-            ));
-        }
     }
     if hoisted("additionalPrinterColumns") {
         causes.extend(printer_column_causes(
@@ -589,30 +947,18 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
                 .and_then(|v| v.get("additionalPrinterColumns")),
             "spec.additionalPrinterColumns",
         ));
-    } else {
-        for (i, v) in versions.iter().enumerate() {
-            causes.extend(printer_column_causes(
-                v.get("additionalPrinterColumns"),
-                &format!("spec.versions[{i}].additionalPrinterColumns"),
-            ));
-        }
     }
-    let shared_schema = match versions
-        .first()
-        .and_then(|v| v.pointer("/schema/openAPIV3Schema"))
-    {
-        Some(schema) if hoisted("schema") => Some(
-            // The schema's own errors are pathed from `openAPIV3Schema`.
-            match VersionSchema::compile(schema, "spec.validation") {
-                Ok(compiled) => Some(Arc::new(compiled)),
-                Err(errs) => {
-                    causes.extend(errs);
-                    None
-                }
-            },
-        ),
-        _ => None,
-    };
+    if hoisted("selectableFields") {
+        causes.extend(selectable_fields_at(
+            &versions.first().map(selectable).unwrap_or_default(),
+            versions
+                .first()
+                .and_then(|v| v.pointer("/schema/openAPIV3Schema"))
+                .filter(|_| hoisted("schema")),
+            "spec.selectableFields",
+            "selectableFields may only be set when validations.schema is included",
+        ));
+    }
     causes.extend(conversion_causes(crd));
     let conversion = crate::conversion::Webhook::of_crd(crd);
     let short_names = strings(
@@ -626,35 +972,12 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
     let singular = s(crd, &["spec", "names", "singular"]);
     let list_kind = s(crd, &["spec", "names", "listKind"]);
     let mut infos = Vec::new();
-    for (i, v) in versions.iter().enumerate() {
+    for (v, own_schema) in versions.iter().zip(compiled) {
         let version = s(v, &["name"]);
         if version.is_empty() {
-            causes.push(Cause::new(
-                "FieldValueRequired",
-                format!("spec.versions[{i}].name"),
-                "Required value",
-            ));
             continue;
         }
-        let field = format!("spec.versions[{i}].schema");
-        let schema = match (&shared_schema, v.pointer("/schema/openAPIV3Schema")) {
-            (Some(shared), _) => shared.clone(),
-            (None, Some(schema)) => match VersionSchema::compile(schema, &field) {
-                Ok(compiled) => Some(Arc::new(compiled)),
-                Err(errs) => {
-                    causes.extend(errs);
-                    None
-                }
-            },
-            (None, None) => {
-                causes.push(Cause::new(
-                    "FieldValueRequired",
-                    format!("{field}.openAPIV3Schema"),
-                    "Required value: schemas are required",
-                ));
-                None
-            }
-        };
+        let schema = shared_schema.clone().or(own_schema);
         if v.get("served").and_then(Value::as_bool) != Some(true) {
             continue;
         }
@@ -702,6 +1025,18 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
     } else {
         Err(causes)
     }
+}
+
+/// Whether the CRD's `Established` condition is true (kube's `IsCRDConditionTrue`).
+pub fn established(crd: &Value) -> bool {
+    crd.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("type").and_then(Value::as_str) == Some("Established")
+                    && c.get("status").and_then(Value::as_str) == Some("True")
+            })
+        })
 }
 
 /// Sets the status the NamesAccepted and Established controllers of kube-apiserver would set.

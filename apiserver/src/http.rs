@@ -96,7 +96,7 @@ fn error_response(e: &ApiError) -> Response<Body> {
     resp
 }
 
-fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body> {
+pub(crate) fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body> {
     for w in warnings {
         // The `Warning` header format kube-apiserver uses: code 299, agent "-", quoted text.
         let text = format!("299 - {}", serde_json::to_string(w).unwrap_or_default());

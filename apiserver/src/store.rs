@@ -8,9 +8,10 @@
 //!
 //! This module holds the state and what every operation shares; each verb has its own module
 //! (`create`, `update` with the shared write `replace`, `patch` with apply, `delete`, `list`,
-//! `watch`), next to `request` (the operations' parameters and answers), `prepare` (body checks
-//! before a write), `history` (commit and the watch history) and the controllers that run at the
-//! end of a write (`gc`, `crd_cleanup`, `ns_defaults`).
+//! `watch`, `scale` for writes of a Scale, `admit` for admission of actions such as evictions),
+//! next to `request` (the operations' parameters and answers), `prepare` (body checks before a
+//! write), `history` (commit and the watch history) and the controllers that run at the end of a
+//! write (`gc`, `crd_cleanup`, `ns_defaults`).
 
 mod admit;
 mod conversion;
@@ -24,6 +25,7 @@ mod ns_defaults;
 mod patch;
 mod prepare;
 mod request;
+mod scale;
 mod snapshot;
 mod update;
 mod watch;

@@ -538,6 +538,65 @@ async fn subresource_rules_match_status_writes_of_custom_resources() {
     .await;
 }
 
+/// A `deployments/scale` write is admitted as kube's `ScaleREST` admits it: an `autoscaling/v1`
+/// Scale (new and old), with the subresource `scale`, not as an update of the Deployment.
+#[tokio::test]
+async fn scale_writes_are_checked_as_scales() {
+    let s = server().await;
+    let deploys = "/apis/apps/v1/namespaces/default/deployments";
+    ok(
+        &s,
+        "POST",
+        deploys,
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}),
+    )
+    .await;
+    let p = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+    "metadata": {"name": "max-scale"},
+    "spec": {
+        "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"],
+            "operations": ["UPDATE"], "resources": ["deployments/scale"]}]},
+        "validations": [{"expression": "object.kind == 'Scale' && oldObject.kind == 'Scale' && request.kind.group == 'autoscaling' && request.resource.resource == 'deployments' && request.subResource == 'scale' && object.spec.replicas <= 4",
+                         "message": "at most 4 replicas"}]
+    }});
+    install(&s, p, &["Deny"], json!({})).await;
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{deploys}/web/scale"),
+        &json!({"spec": {"replicas": 9}}),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        format!(
+            "deployments.apps \"web\" is forbidden: {}",
+            denied("max-scale", "max-scale-binding", "at most 4 replicas")
+        )
+    );
+    let d = send(&s, "GET", &format!("{deploys}/web"), &Value::Null).await;
+    assert_eq!(d.body["spec"]["replicas"], 1);
+    ok(
+        &s,
+        "PATCH",
+        &format!("{deploys}/web/scale"),
+        json!({"spec": {"replicas": 3}}),
+    )
+    .await;
+    // The Deployment's own updates do not match `deployments/scale`.
+    ok(
+        &s,
+        "PATCH",
+        &format!("{deploys}/web"),
+        json!({"spec": {"replicas": 9}}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn reasons_map_to_kubes_codes() {
     for (reason, code) in [

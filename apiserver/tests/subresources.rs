@@ -7,7 +7,7 @@
 mod common;
 
 use common::kubectl::Kubectl;
-use common::{raw, send};
+use common::{deployment, raw, send};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v1::Scale;
 use kube::api::{Api, Patch, PatchParams};
@@ -15,19 +15,6 @@ use serde_json::{Value, json};
 
 const DEPLOYS: &str = "/apis/apps/v1/namespaces/default/deployments";
 const PODS: &str = "/api/v1/namespaces/default/pods";
-
-fn deployment(name: &str, replicas: i64) -> Value {
-    json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": {"labels": {"app": name}},
-                         "spec": {"containers": [{"name": "c", "image": "busybox"}]}},
-        },
-    })
-}
 
 /// A CRD `gizmos.example.com` whose version declares `subresources.scale`.
 fn gizmo_crd() -> Value {

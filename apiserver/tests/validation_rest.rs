@@ -706,3 +706,274 @@ async fn custom_resource_definitions() {
     ]);
     create(&s, CRDS, &thing_crd(names, fine)).await;
 }
+
+const CRD_KIND: &str = "CustomResourceDefinition.apiextensions.k8s.io";
+
+/// Causes come in the order of kube's `ValidateCustomResourceDefinition` across the whole object:
+/// metadata, group, scope, then each version (name, deprecation warning), then names.
+#[tokio::test]
+async fn custom_resource_definition_causes_follow_kubes_order() {
+    let s = server().await;
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "wrong"},
+        "spec": {"group": "example", "names": {"plural": "things", "kind": "Thing", "shortNames": ["Th"]},
+            "versions": [{"name": "V1", "served": true, "storage": true, "schema": open_schema(),
+                          "deprecationWarning": "use v2"}]}});
+    let dns = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+    assert_invalid(
+        &send(&s, "POST", CRDS, &crd).await,
+        CRD_KIND,
+        "wrong",
+        &[
+            (
+                INVALID,
+                "metadata.name",
+                "Invalid value: \"wrong\": must be spec.names.plural+\".\"+spec.group",
+            ),
+            (
+                INVALID,
+                "spec.group",
+                "Invalid value: \"example\": should be a domain with at least one dot",
+            ),
+            (REQUIRED, "spec.scope", "Required value"),
+            (
+                INVALID,
+                "spec.versions[0].name",
+                &format!("Invalid value: \"V1\": {dns}"),
+            ),
+            (
+                INVALID,
+                "spec.versions[0].deprecationWarning",
+                "Invalid value: \"use v2\": can only be set for deprecated versions",
+            ),
+            (
+                INVALID,
+                "spec.names.shortNames[0]",
+                &format!("Invalid value: \"Th\": {dns}"),
+            ),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn custom_resource_definition_deprecation_warnings() {
+    let s = server().await;
+    let version = |name: &str, storage: bool, warning: &str| {
+        json!({"name": name, "served": true, "storage": storage, "deprecated": true,
+               "deprecationWarning": warning, "schema": open_schema()})
+    };
+    let long = "a".repeat(257);
+    let versions = json!([
+        version("v1", true, "fine: use v4"),
+        version("v2", false, &long),
+        version("v3", false, ""),
+        version("v4", false, "bell\u{7}ringing"),
+    ]);
+    let names = json!({"plural": "things", "kind": "Thing"});
+    assert_invalid(
+        &send(&s, "POST", CRDS, &thing_crd(names, versions)).await,
+        CRD_KIND,
+        "things.example.com",
+        &[
+            (
+                INVALID,
+                "spec.versions[1].deprecationWarning",
+                &format!("Invalid value: \"{long}\": must be <= 256 characters long"),
+            ),
+            (
+                INVALID,
+                "spec.versions[2].deprecationWarning",
+                "Invalid value: \"\": must not be an empty string",
+            ),
+            (
+                INVALID,
+                "spec.versions[3].deprecationWarning",
+                "Invalid value: \"bell\\aringing\": must only contain printable UTF-8 characters; non-printable character found at index 4",
+            ),
+        ],
+    );
+}
+
+fn typed_schema() -> Value {
+    json!({"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object", "properties": {
+        "color": {"type": "string"}, "size": {"type": "integer"}, "on": {"type": "boolean"},
+        "ratio": {"type": "number"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}}}}}}})
+}
+
+#[tokio::test]
+async fn custom_resource_definition_selectable_fields() {
+    let s = server().await;
+    let names = json!({"plural": "things", "kind": "Thing"});
+    let with_fields = |fields: Value| {
+        json!([{"name": "v1", "served": true, "storage": true, "schema": typed_schema(),
+                "selectableFields": fields}])
+    };
+    let paths = [
+        ".spec.color",
+        ".spec.color",
+        ".spec.tags",
+        ".metadata.name",
+        "spec.color",
+        ".spec.labels.team",
+        ".spec['size']",
+        ".spec.nope",
+        "",
+    ];
+    let fields: Vec<Value> = paths.iter().map(|p| json!({"jsonPath": p})).collect();
+    let at = |i: usize| format!("spec.selectableFields[{i}].jsonPath");
+    let r = send(
+        &s,
+        "POST",
+        CRDS,
+        &thing_crd(names.clone(), with_fields(json!(fields))),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        CRD_KIND,
+        "things.example.com",
+        &[
+            (DUPLICATE, &at(1), "Duplicate value: \".spec.color\""),
+            (
+                INVALID,
+                &at(2),
+                "Invalid value: \".spec.tags\": must point to a field of type string, boolean or integer. Enum string fields and strings with formats are allowed.",
+            ),
+            (
+                INVALID,
+                &at(3),
+                "Invalid value: \".metadata.name\": is an invalid path: does not refer to a valid field",
+            ),
+            (
+                INVALID,
+                &at(4),
+                "Invalid value: \"spec.color\": is an invalid path: expected [ or . but got: spec",
+            ),
+            (
+                INVALID,
+                &at(7),
+                "Invalid value: \".spec.nope\": is an invalid path: does not refer to a valid field",
+            ),
+            (REQUIRED, &at(8), "Required value"),
+        ],
+    );
+    // At most eight distinct fields.
+    let many: Vec<Value> = (0..9)
+        .map(|i| json!({"jsonPath": format!(".spec.labels.k{i}")}))
+        .collect();
+    assert_invalid(
+        &send(
+            &s,
+            "POST",
+            CRDS,
+            &thing_crd(names.clone(), with_fields(json!(many))),
+        )
+        .await,
+        CRD_KIND,
+        "things.example.com",
+        &[(
+            "FieldValueTooMany",
+            "spec.selectableFields",
+            "Too many: 9: must have at most 8 items",
+        )],
+    );
+    // Versions sharing one schema but listing different fields: kube's internal form has no
+    // per-version schema to check them against.
+    let versions = json!([
+        {"name": "v1", "served": true, "storage": true, "schema": typed_schema(),
+         "selectableFields": [{"jsonPath": ".spec.color"}]},
+        {"name": "v2", "served": true, "storage": false, "schema": typed_schema()}
+    ]);
+    assert_invalid(
+        &send(&s, "POST", CRDS, &thing_crd(names.clone(), versions)).await,
+        CRD_KIND,
+        "things.example.com",
+        &[(
+            INVALID,
+            "spec.versions[0].selectableFields",
+            "Invalid value: \"\": selectableFields may only be set when version.schema.openAPIV3Schema is not included",
+        )],
+    );
+    let ok = with_fields(
+        json!([{"jsonPath": ".spec.color"}, {"jsonPath": ".spec.size"},
+        {"jsonPath": ".spec.on"}, {"jsonPath": ".spec.labels.team"}]),
+    );
+    let r = send(&s, "POST", CRDS, &thing_crd(names, ok)).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn custom_resource_definition_stored_versions_and_immutable_scope() {
+    let s = server().await;
+    let names = json!({"plural": "things", "kind": "Thing"});
+    let version = |name: &str, storage: bool| json!({"name": name, "served": true, "storage": storage, "schema": open_schema()});
+    // No storage version: nothing can be recorded as stored either.
+    let r = send(
+        &s,
+        "POST",
+        CRDS,
+        &thing_crd(names.clone(), json!([version("v1", false)])),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    let last = r.body["details"]["causes"]
+        .as_array()
+        .and_then(|c| c.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (last["field"].as_str(), last["message"].as_str()),
+        (
+            Some("status.storedVersions"),
+            Some("Invalid value: null: must have at least one stored version")
+        ),
+        "{}",
+        r.body
+    );
+    let created = create(
+        &s,
+        CRDS,
+        &thing_crd(names.clone(), json!([version("v1", true)])),
+    )
+    .await;
+    assert_eq!(created["status"]["storedVersions"], json!(["v1"]));
+    // Dropping v1, still stored, is refused until a migration removes it from storedVersions.
+    let mut moved = created.clone();
+    moved["spec"]["versions"] = json!([version("v2", true)]);
+    assert_invalid(
+        &replace(
+            &s,
+            &format!("{CRDS}/things.example.com"),
+            &created,
+            moved.clone(),
+        )
+        .await,
+        CRD_KIND,
+        "things.example.com",
+        &[(
+            INVALID,
+            "status.storedVersions[0]",
+            "Invalid value: \"v1\": missing from spec.versions; v1 was previously a storage version, and must remain in spec.versions until a storage migration ensures no data remains persisted in v1 and removes v1 from status.storedVersions",
+        )],
+    );
+    // Keeping v1 served next to the new storage version records v2 as stored too.
+    moved["spec"]["versions"] = json!([version("v1", false), version("v2", true)]);
+    let r = replace(&s, &format!("{CRDS}/things.example.com"), &created, moved).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["status"]["storedVersions"], json!(["v1", "v2"]));
+    // An established CRD keeps its scope.
+    let mut scoped = r.body.clone();
+    scoped["spec"]["scope"] = "Cluster".into();
+    assert_invalid(
+        &replace(&s, &format!("{CRDS}/things.example.com"), &r.body, scoped).await,
+        CRD_KIND,
+        "things.example.com",
+        &[(
+            INVALID,
+            "spec.scope",
+            "Invalid value: \"Cluster\": field is immutable",
+        )],
+    );
+}

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use common::https_hook::{Webhook, handler, webhook_server};
-use common::{Raw, raw, send, warnings};
+use common::{Raw, deployment, raw, send, warnings};
 
 const CMS: &str = "/api/v1/namespaces/default/configmaps";
 
@@ -972,4 +972,464 @@ async fn a_collection_delete_is_admitted_item_by_item() {
     assert_eq!(names, [&json!("c")]);
     assert_eq!(warnings(&r), ["299 - \"seen\""]);
     assert_eq!(get_cm(&s, "c").await.code, 404);
+}
+
+// Subresource writes: each is admitted with the subresource's own object, as kube's REST storage
+// passes it to admission (`ScaleREST`'s Scale, `EvictionREST`'s Eviction, the parent object for
+// `approval` and `ephemeralcontainers`).
+
+const DEPLOYS: &str = "/apis/apps/v1/namespaces/default/deployments";
+const PODS: &str = "/api/v1/namespaces/default/pods";
+
+/// A mutating webhook server on 127.0.0.1 that answers every review with the JSON patch `ops`.
+async fn patching_server(ops: Value) -> Webhook {
+    webhook_server(
+        &["127.0.0.1"],
+        handler(move |review| Some(response(review, json_patch(ops.clone())))),
+    )
+    .await
+}
+
+/// A webhook entry served by `hook` for the one rule `rule` (operations, groups, versions,
+/// resources).
+fn entry_for(name: &str, hook: &Webhook, rule: Value) -> Value {
+    entry(name, hook, &[], json!({"rules": [rule]}))
+}
+
+fn rule(operations: &[&str], group: &str, resources: &[&str]) -> Value {
+    json!({"operations": operations, "apiGroups": [group], "apiVersions": ["*"], "resources": resources})
+}
+
+async fn replicas_of(s: &apiserver::ApiServer, name: &str) -> Value {
+    let r = send(s, "GET", &format!("{DEPLOYS}/{name}"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    r.body["spec"]["replicas"].clone()
+}
+
+#[tokio::test]
+async fn scale_writes_are_admitted_as_a_scale_and_a_mutating_patch_sets_the_replicas() {
+    let s = server().await;
+    let created = send(&s, "POST", DEPLOYS, &deployment("web", 1)).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let mutator =
+        patching_server(json!([{"op": "replace", "path": "/spec/replicas", "value": 5}])).await;
+    let checker = allowing_server().await;
+    let parent = allowing_server().await;
+    configure(
+        &s,
+        true,
+        "scale",
+        vec![entry_for(
+            "scale.example.com",
+            &mutator,
+            rule(&["UPDATE"], "apps", &["deployments/scale"]),
+        )],
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "scales",
+        vec![
+            entry_for(
+                "any-scale.example.com",
+                &checker,
+                rule(&["*"], "*", &["*/scale"]),
+            ),
+            // A rule for the resource itself does not match its subresources.
+            entry_for(
+                "deployments.example.com",
+                &parent,
+                rule(&["UPDATE"], "apps", &["deployments"]),
+            ),
+        ],
+    )
+    .await;
+
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{DEPLOYS}/web/scale"),
+        &json!({"spec": {"replicas": 3}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(
+        (r.body["kind"].clone(), r.body["spec"]["replicas"].clone()),
+        (json!("Scale"), json!(5))
+    );
+    assert_eq!(
+        replicas_of(&s, "web").await,
+        5,
+        "the webhook's patch is what is stored"
+    );
+
+    let request = mutator.reviews()[0]["request"].clone();
+    let scale_kind = json!({"group": "autoscaling", "version": "v1", "kind": "Scale"});
+    let deployments = json!({"group": "apps", "version": "v1", "resource": "deployments"});
+    assert_eq!(request["kind"], scale_kind);
+    assert_eq!(request["requestKind"], scale_kind);
+    assert_eq!(request["resource"], deployments);
+    assert_eq!(request["requestResource"], deployments);
+    assert_eq!(request["subResource"], "scale");
+    assert_eq!(request["requestSubResource"], "scale");
+    assert_eq!(request["operation"], "UPDATE");
+    assert_eq!(
+        (request["name"].as_str(), request["namespace"].as_str()),
+        (Some("web"), Some("default"))
+    );
+    assert_eq!(request["options"]["kind"], "UpdateOptions");
+    assert_eq!(request["dryRun"], false);
+    for (which, replicas) in [("object", 3), ("oldObject", 1)] {
+        let o = &request[which];
+        assert_eq!(
+            (o["apiVersion"].as_str(), o["kind"].as_str()),
+            (Some("autoscaling/v1"), Some("Scale")),
+            "{o}"
+        );
+        assert_eq!(o["spec"]["replicas"], replicas, "{which}: {o}");
+        assert_eq!(o["metadata"]["uid"], created.body["metadata"]["uid"]);
+        assert_eq!(o["status"]["selector"], "app=web");
+    }
+    // The validating webhook sees the Scales of the object as written and as it was.
+    let checked = checker.reviews()[0]["request"].clone();
+    assert_eq!(checked["kind"], scale_kind);
+    assert_eq!(checked["object"]["spec"]["replicas"], 5);
+    assert_eq!(checked["oldObject"]["spec"]["replicas"], 1);
+    assert_eq!(checked["object"]["kind"], "Scale");
+    assert!(parent.reviews().is_empty(), "{:?}", parent.reviews());
+
+    // A plain update of the Deployment is not a scale write.
+    let mut d = send(&s, "GET", &format!("{DEPLOYS}/web"), &Value::Null)
+        .await
+        .body;
+    d["metadata"]["labels"] = json!({"touched": "yes"});
+    let r = send(&s, "PUT", &format!("{DEPLOYS}/web"), &d).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(mutator.reviews().len(), 1);
+    assert_eq!(checker.reviews().len(), 1);
+    assert_eq!(parent.reviews().len(), 1);
+    assert_eq!(parent.reviews()[0]["request"]["kind"]["kind"], "Deployment");
+}
+
+#[tokio::test]
+async fn a_refused_scale_write_changes_nothing_and_a_dry_run_is_sent_as_one() {
+    let s = server().await;
+    assert_eq!(
+        send(&s, "POST", DEPLOYS, &deployment("web", 1)).await.code,
+        201
+    );
+    let guard = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            let replicas = review["request"]["object"]["spec"]["replicas"].as_i64().unwrap_or(0);
+            Some(if replicas > 4 {
+                response(
+                    review,
+                    json!({"allowed": false, "result": {"code": 403, "reason": "Forbidden", "message": "at most 4"}}),
+                )
+            } else {
+                response(review, json!({"warnings": ["scaled"]}))
+            })
+        }),
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "limit",
+        vec![entry_for(
+            "limit.example.com",
+            &guard,
+            rule(&["UPDATE"], "apps", &["deployments/scale"]),
+        )],
+    )
+    .await;
+    let scale = |replicas: i64| {
+        json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
+            "metadata": {"name": "web", "namespace": "default"}, "spec": {"replicas": replicas}})
+    };
+    let r = send(&s, "PUT", &format!("{DEPLOYS}/web/scale"), &scale(9)).await;
+    assert_eq!(r.code, 403, "{}", r.body);
+    assert_eq!(r.body["reason"], "Forbidden");
+    assert_eq!(
+        r.body["message"],
+        "admission webhook \"limit.example.com\" denied the request: at most 4"
+    );
+    assert_eq!(
+        replicas_of(&s, "web").await,
+        1,
+        "a refused scale writes nothing"
+    );
+
+    let r = send(
+        &s,
+        "PUT",
+        &format!("{DEPLOYS}/web/scale?dryRun=All"),
+        &scale(3),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["replicas"], 3);
+    assert_eq!(warnings(&r), ["299 - \"scaled\""]);
+    let request = &guard.reviews()[1]["request"];
+    assert_eq!(request["dryRun"], true);
+    assert_eq!(request["options"]["dryRun"], json!(["All"]));
+    assert_eq!(replicas_of(&s, "web").await, 1, "a dry run writes nothing");
+
+    let r = send(&s, "PUT", &format!("{DEPLOYS}/web/scale"), &scale(4)).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(replicas_of(&s, "web").await, 4);
+}
+
+#[tokio::test]
+async fn a_custom_resources_scale_is_admitted_as_an_autoscaling_v1_scale() {
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gizmos.example.com"},
+        "spec": {
+            "group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}, "scale": {
+                    "specReplicasPath": ".spec.count", "statusReplicasPath": ".status.count"}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {"count": {"type": "integer"}}},
+                    "status": {"type": "object", "properties": {"count": {"type": "integer"}}}}}},
+            }],
+        },
+    });
+    let s = apiserver::ApiServer::builder()
+        .crd(serde_json::from_value(crd).expect("CRD"))
+        .start()
+        .await
+        .expect("start");
+    let gizmos = "/apis/example.com/v1/namespaces/default/gizmos";
+    let g = json!({"apiVersion": "example.com/v1", "kind": "Gizmo", "metadata": {"name": "g"}, "spec": {"count": 1}});
+    assert_eq!(send(&s, "POST", gizmos, &g).await.code, 201);
+    let mutator =
+        patching_server(json!([{"op": "replace", "path": "/spec/replicas", "value": 2}])).await;
+    configure(
+        &s,
+        true,
+        "gizmo-scale",
+        vec![entry_for(
+            "gizmo-scale.example.com",
+            &mutator,
+            rule(&["UPDATE"], "example.com", &["gizmos/scale"]),
+        )],
+    )
+    .await;
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{gizmos}/g/scale"),
+        &json!({"spec": {"replicas": 7}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["replicas"], 2);
+    let stored = send(&s, "GET", &format!("{gizmos}/g"), &Value::Null).await;
+    assert_eq!(stored.body["spec"]["count"], 2);
+    let request = &mutator.reviews()[0]["request"];
+    assert_eq!(
+        request["kind"],
+        json!({"group": "autoscaling", "version": "v1", "kind": "Scale"})
+    );
+    assert_eq!(
+        request["resource"],
+        json!({"group": "example.com", "version": "v1", "resource": "gizmos"})
+    );
+    assert_eq!(request["subResource"], "scale");
+    assert_eq!(request["object"]["apiVersion"], "autoscaling/v1");
+    assert_eq!(request["object"]["spec"]["replicas"], 7);
+    assert_eq!(request["oldObject"]["spec"]["replicas"], 1);
+}
+
+/// The status code of a GET of the pod `name` in `default`: 200 while it exists, 404 once gone.
+async fn pod_code(s: &apiserver::ApiServer, name: &str) -> u16 {
+    send(s, "GET", &format!("{PODS}/{name}"), &Value::Null)
+        .await
+        .code
+}
+
+#[tokio::test]
+async fn an_eviction_is_admitted_as_a_create_of_pods_eviction() {
+    let s = server().await;
+    for name in ["keep", "go", "dry"] {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+        assert_eq!(send(&s, "POST", PODS, &pod).await.code, 201);
+    }
+    let guard = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            Some(if review["request"]["name"] == "keep" {
+                response(
+                    review,
+                    json!({"allowed": false, "result": {"message": "keep stays"}}),
+                )
+            } else {
+                response(review, json!({}))
+            })
+        }),
+    )
+    .await;
+    // A mutating webhook turns the eviction of "dry" into a dry run.
+    let mutator = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            Some(if review["request"]["name"] == "dry" {
+                response(
+                    review,
+                    json_patch(json!([{"op": "add", "path": "/deleteOptions", "value": {"dryRun": ["All"]}}])),
+                )
+            } else {
+                response(review, json!({}))
+            })
+        }),
+    )
+    .await;
+    let deletes = allowing_server().await;
+    configure(
+        &s,
+        true,
+        "evictions",
+        vec![entry_for(
+            "dry.example.com",
+            &mutator,
+            rule(&["CREATE"], "", &["pods/eviction"]),
+        )],
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "evictions",
+        vec![
+            entry_for(
+                "guard.example.com",
+                &guard,
+                rule(&["CREATE"], "", &["pods/eviction"]),
+            ),
+            // The pod's deletion an eviction makes is not admitted (kube deletes it with
+            // `ValidateAllObjectFunc`).
+            entry_for(
+                "deletes.example.com",
+                &deletes,
+                rule(&["DELETE"], "", &["pods"]),
+            ),
+        ],
+    )
+    .await;
+    let evict = |name: &str| json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name}});
+
+    let r = send(&s, "POST", &format!("{PODS}/keep/eviction"), &evict("keep")).await;
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "admission webhook \"guard.example.com\" denied the request: keep stays"
+    );
+    assert_eq!(pod_code(&s, "keep").await, 200);
+
+    let r = send(&s, "POST", &format!("{PODS}/go/eviction"), &evict("go")).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(pod_code(&s, "go").await, 404);
+    let request = &guard.reviews()[1]["request"];
+    let eviction_kind = json!({"group": "policy", "version": "v1", "kind": "Eviction"});
+    assert_eq!(request["kind"], eviction_kind);
+    assert_eq!(request["requestKind"], eviction_kind);
+    assert_eq!(
+        request["resource"],
+        json!({"group": "", "version": "v1", "resource": "pods"})
+    );
+    assert_eq!(request["subResource"], "eviction");
+    assert_eq!(request["operation"], "CREATE");
+    assert_eq!(
+        (request["name"].as_str(), request["namespace"].as_str()),
+        (Some("go"), Some("default"))
+    );
+    assert_eq!(request["options"]["kind"], "CreateOptions");
+    assert_eq!(request["object"]["apiVersion"], "policy/v1");
+    assert_eq!(request["object"]["kind"], "Eviction");
+    assert_eq!(request["object"]["metadata"]["name"], "go");
+    assert_eq!(request["object"]["metadata"]["namespace"], "default");
+    assert!(request["oldObject"].is_null());
+
+    // The mutated Eviction is the one acted on: a dry run keeps the pod.
+    let r = send(&s, "POST", &format!("{PODS}/dry/eviction"), &evict("dry")).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(pod_code(&s, "dry").await, 200);
+    let validated = &guard.reviews()[2]["request"];
+    assert_eq!(
+        validated["object"]["deleteOptions"]["dryRun"],
+        json!(["All"])
+    );
+    assert!(deletes.reviews().is_empty(), "{:?}", deletes.reviews());
+}
+
+#[tokio::test]
+async fn approval_and_ephemeral_container_writes_are_admitted_with_their_subresource() {
+    let s = server().await;
+    let hook = allowing_server().await;
+    configure(
+        &s,
+        false,
+        "subresources",
+        vec![entry(
+            "subresources.example.com",
+            &hook,
+            &[],
+            json!({"rules": [
+                rule(&["UPDATE"], "certificates.k8s.io", &["certificatesigningrequests/approval"]),
+                rule(&["UPDATE"], "", &["pods/ephemeralcontainers"]),
+            ]}),
+        )],
+    )
+    .await;
+    let csrs = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+    let created = send(&s, "POST", csrs, &json!({"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+        "metadata": {"name": "c"}, "spec": {"request": common::csr_request("c"), "signerName": "example.com/signer", "usages": ["client auth"]}})).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let mut csr = created.body.clone();
+    csr["status"] = json!({"conditions": [{"type": "Approved", "status": "True", "reason": "Test", "message": "ok"}]});
+    let r = send(&s, "PUT", &format!("{csrs}/c/approval"), &csr).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+    assert_eq!(send(&s, "POST", PODS, &pod).await.code, 201);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{PODS}/p/ephemeralcontainers"),
+        &json!({"spec": {"ephemeralContainers": [{"name": "dbg", "image": "busybox"}]}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+
+    let reviews = hook.reviews();
+    assert_eq!(reviews.len(), 2, "{reviews:?}");
+    let approval = &reviews[0]["request"];
+    assert_eq!(
+        approval["kind"],
+        json!({"group": "certificates.k8s.io", "version": "v1", "kind": "CertificateSigningRequest"})
+    );
+    assert_eq!(approval["subResource"], "approval");
+    assert_eq!(approval["operation"], "UPDATE");
+    assert_eq!(
+        approval["object"]["status"]["conditions"][0]["type"],
+        "Approved"
+    );
+    assert!(approval["oldObject"]["status"]["conditions"].is_null());
+    let ephemeral = &reviews[1]["request"];
+    assert_eq!(
+        ephemeral["kind"],
+        json!({"group": "", "version": "v1", "kind": "Pod"})
+    );
+    assert_eq!(ephemeral["subResource"], "ephemeralcontainers");
+    assert_eq!(
+        ephemeral["object"]["spec"]["ephemeralContainers"][0]["name"],
+        "dbg"
+    );
 }

@@ -345,8 +345,47 @@ pub(crate) fn go_json_float(f: f64) -> String {
     }
 }
 
-/// Go's `strconv.Quote`: printable characters as they are, the rest escaped.
-pub(crate) fn go_quote(s: &str) -> String {
+/// Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
+/// Rust has no Unicode category tables, so this refuses what Go refuses among the characters a
+/// client plausibly sends: controls, other spaces and separators, format characters (soft
+/// hyphen, zero-width and bidirectional marks, BOM), private use and noncharacters; a code point
+/// unassigned in Go's Unicode version passes here.
+pub fn go_is_print(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    let u = c as u32;
+    let format = matches!(
+        u,
+        0xAD | 0x600..=0x605
+            | 0x61C
+            | 0x6DD
+            | 0x70F
+            | 0x890..=0x891
+            | 0x8E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    );
+    let private_or_nonchar =
+        matches!(u, 0xE000..=0xF8FF | 0xF0000.. | 0xFDD0..=0xFDEF) || (u & 0xFFFE) == 0xFFFE;
+    !c.is_control() && !c.is_whitespace() && !format && !private_or_nonchar
+}
+
+/// Go's `strconv.Quote` (`%q`): printable characters (`go_is_print`) as they are, the others
+/// escaped as Go escapes them (`\a`, `\x01`, `\u00a0`, `\U000f0000`).
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -360,17 +399,10 @@ pub(crate) fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() || c == '\u{FEFF}' => {
-                if (c as u32) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
+            c if go_is_print(c) => out.push(c),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
         }
     }
     out.push('"');

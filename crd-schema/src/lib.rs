@@ -31,7 +31,7 @@ mod validate;
 use serde_json::Value;
 
 pub use cel_rules::CEL_RESERVED;
-pub use error::{ErrorKind, FieldError, SchemaError};
+pub use error::{ErrorKind, FieldError, SchemaError, go_is_print, go_quote};
 pub use openapi::{openapi_model_name, openapi_v3_component, openapi_v3_list_component};
 
 /// Stack for the thread that compiles CEL rules: room for cel's deepest accepted expression in a

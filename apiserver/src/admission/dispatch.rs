@@ -419,8 +419,8 @@ pub fn admit(
                     converted.push((
                         key,
                         Inputs {
-                            object: as_version(a.object, matched_info),
-                            old_object: as_version(a.old_object, matched_info),
+                            object: as_version(a.object, a.object_type_for(matched_info)),
+                            old_object: as_version(a.old_object, a.object_type_for(matched_info)),
                             params: CelValue::Null,
                             request: expr::from_json(&a.request_value(matched_info)),
                             namespace_object: namespace_object(namespace),

@@ -213,6 +213,7 @@ mod tests {
             operation: op,
             info: &info,
             subresource: sub,
+            object_type: None,
             name: "x",
             namespace: ns,
             object: Some(&obj),

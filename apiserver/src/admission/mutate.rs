@@ -202,6 +202,8 @@ pub fn mutate(
     for inv in &invocations {
         let policy = &inv.policy;
         let matched: &ResourceInfo = inv.matched.as_deref().unwrap_or(a.info);
+        // The type of the object in the matched version (a subresource's own kind, e.g. Scale).
+        let typed = a.object_type_for(matched);
         if policy.mutations.len() != policy.declared_mutations {
             // kube's compiler makes a patcher per mutation; validation refuses the others.
             return Err(ApiError::internal(format!(
@@ -225,8 +227,8 @@ pub fn mutate(
             ..*a
         };
         let mut inputs = Inputs {
-            object: as_version(Some(&*obj), matched),
-            old_object: as_version(a.old_object, matched),
+            object: as_version(Some(&*obj), typed),
+            old_object: as_version(a.old_object, typed),
             params: inv.param.as_ref().map_or(CelValue::Null, expr::from_json),
             request: expr::from_json(&current.request_value(matched)),
             namespace_object: namespace_object.clone(),
@@ -264,7 +266,7 @@ pub fn mutate(
         }
         let before = obj.clone();
         for m in &policy.mutations {
-            inputs.object = as_version(Some(&*obj), matched);
+            inputs.object = as_version(Some(&*obj), typed);
             let result =
                 match evaluate::mutation(&m.expression, &policy.variables, &inputs, &policy.env) {
                     Ok(v) => v,
@@ -275,20 +277,20 @@ pub fn mutate(
                 };
             // The policy sees, and patches, the object in the version it matched.
             let api_version = obj.get("apiVersion").cloned();
-            let matched_version = matched.api_version();
+            let matched_version = typed.api_version();
             let versioned = match &api_version {
                 Some(v) if v.as_str() != Some(matched_version.as_str()) => {
                     let mut o = obj.clone();
-                    o["apiVersion"] = matched.api_version().into();
+                    o["apiVersion"] = typed.api_version().into();
                     o
                 }
                 _ => obj.clone(),
             };
             let patched = match m.patch_type {
                 PatchType::ApplyConfiguration => {
-                    mutating::apply_configuration(&versioned, &result, matched)
+                    mutating::apply_configuration(&versioned, &result, typed)
                 }
-                PatchType::JsonPatch => mutating::json_patch(&versioned, &result, matched),
+                PatchType::JsonPatch => mutating::json_patch(&versioned, &result, typed),
             };
             let mut patched = match patched {
                 Ok(p) => p,

@@ -47,6 +47,10 @@ pub struct Attributes<'a> {
     pub info: &'a ResourceInfo,
     /// "" for the main resource, else e.g. `status`.
     pub subresource: &'a str,
+    /// The type of the objects when the subresource's kind is not its resource's (kube's
+    /// `scope.Kind`: an `autoscaling/v1` Scale for `scale`, a `policy/v1` Eviction for
+    /// `eviction`); None: the resource's own kind.
+    pub object_type: Option<&'a ResourceInfo>,
     /// The name the request names (on create: the body's name; "" with generateName).
     pub name: &'a str,
     /// "" for cluster-scoped resources.
@@ -119,6 +123,13 @@ impl Attributes<'_> {
         Some((expr::authorizer_value(&request), check))
     }
 
+    /// The type of the objects admission sees when the rules matched `matched` (the request's
+    /// resource or an equivalent one): the subresource's own kind when it has one (a Scale is an
+    /// `autoscaling/v1` Scale in every version of its parent), else the matched resource's.
+    pub fn object_type_for<'b>(&'b self, matched: &'b ResourceInfo) -> &'b ResourceInfo {
+        self.object_type.unwrap_or(matched)
+    }
+
     /// The `request` variable: kube's AdmissionRequest without the objects, with the resource
     /// and kind the policy matched (`matched`, which differs from the request's under
     /// `matchPolicy: Equivalent`).
@@ -138,9 +149,9 @@ impl Attributes<'_> {
             user["extra"] = Value::Object(extra);
         }
         let mut r = json!({
-            "kind": gvk(matched),
+            "kind": gvk(self.object_type_for(matched)),
             "resource": gvr(matched),
-            "requestKind": gvk(self.info),
+            "requestKind": gvk(self.object_type_for(self.info)),
             "requestResource": gvr(self.info),
             "name": self.name,
             "namespace": self.namespace,

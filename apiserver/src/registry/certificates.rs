@@ -75,7 +75,7 @@ impl Strategy for CertificateSigningRequest {
                     s.remove("conditions");
                 }
             }
-            Sub::Main | Sub::EphemeralContainers => copy_field(new, old, "status"),
+            Sub::Main | Sub::EphemeralContainers | Sub::Scale => copy_field(new, old, "status"),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! server's own controllers' writes are not), the view of the stored policies, bindings, params,
 //! namespaces and webhook configurations the admission stages read under the store's lock, and
 //! the webhook stages, which stop a pass of the write when webhooks must see it (see
-//! `admission::webhook`).
+//! `admission::webhook`), and the admission of creates that store nothing (`admit_create`).
 
 use std::sync::Arc;
 
@@ -15,14 +15,18 @@ use crate::catalog::ResourceInfo;
 use crate::meta::meta_str;
 use crate::status::ApiError;
 
-use super::{Fields, Inner, Sub};
+use super::{Fields, Inner, Store, Target, WriteOpts};
 
 /// The write `admit_write` asks admission about.
 #[derive(Clone, Copy)]
 pub(super) struct Write<'a> {
     pub operation: Operation,
     pub info: &'a ResourceInfo,
-    pub sub: Sub,
+    /// "" for the object itself, else the subresource written (`status`, `scale`, ...).
+    pub subresource: &'a str,
+    /// The type of `object` and `old_object` when the subresource has a kind of its own (see
+    /// `admission::Attributes::object_type`).
+    pub object_type: Option<&'a ResourceInfo>,
     pub name: &'a str,
     pub namespace: &'a str,
     pub object: Option<&'a Value>,
@@ -31,6 +35,32 @@ pub(super) struct Write<'a> {
     pub dry_run: bool,
     pub fields: Option<&'a Fields>,
     pub authorizer: Option<&'a AuthzSnapshot>,
+}
+
+impl<'a> Write<'a> {
+    /// The write `opts` describes, of the object `name` itself (no subresource, no objects yet).
+    pub(super) fn of(
+        operation: Operation,
+        info: &'a ResourceInfo,
+        name: &'a str,
+        namespace: &'a str,
+        opts: &'a WriteOpts,
+    ) -> Self {
+        Self {
+            operation,
+            info,
+            subresource: "",
+            object_type: None,
+            name,
+            namespace,
+            object: None,
+            old_object: None,
+            user: opts.user.as_deref(),
+            dry_run: opts.dry_run,
+            fields: Some(&opts.fields),
+            authorizer: opts.authorizer.as_ref(),
+        }
+    }
 }
 
 impl Inner {
@@ -189,6 +219,41 @@ impl Inner {
     }
 }
 
+impl Store {
+    /// Admits the create of `object` through the subresource `subresource` of the object `t`
+    /// names when that create stores nothing of its own (an Eviction for `pods/eviction`), as
+    /// kube's create handler admits it around the REST storage's `Create`: mutating admission on
+    /// the decoded object, then `check` (the storage's own checks before it validates, such as
+    /// the name), then validating admission. Answers the admitted object and the policies'
+    /// warnings; the webhooks run between the passes of `opts.webhooks`.
+    pub fn admit_create(
+        &self,
+        t: &Target<'_>,
+        subresource: &str,
+        object_type: &Arc<ResourceInfo>,
+        mut object: Value,
+        check: impl Fn(&Value) -> Result<(), ApiError>,
+        opts: &WriteOpts,
+    ) -> Result<(Value, Vec<String>), ApiError> {
+        let mut g = self.lock();
+        let info = g.resolve(t)?;
+        let write = Write {
+            subresource,
+            object_type: Some(object_type),
+            ..Write::of(Operation::Create, &info, t.name, t.namespace, opts)
+        };
+        g.mutate_with_webhooks(object_type, write, &mut object, opts.webhooks.as_deref())?;
+        check(&object)?;
+        let admitted = Write {
+            object: Some(&object),
+            ..write
+        };
+        let warnings = g.admit_write(admitted)?;
+        g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;
+        Ok((object, warnings))
+    }
+}
+
 /// What admission sees of a client's write.
 fn attributes<'a>(w: &Write<'a>, user: &'a UserInfo) -> Attributes<'a> {
     let field_manager = match w.fields {
@@ -198,7 +263,8 @@ fn attributes<'a>(w: &Write<'a>, user: &'a UserInfo) -> Attributes<'a> {
     Attributes {
         operation: w.operation,
         info: w.info,
-        subresource: w.sub.managed_name(),
+        subresource: w.subresource,
+        object_type: w.object_type,
         name: w.name,
         namespace: if w.info.namespaced { w.namespace } else { "" },
         object: w.object,

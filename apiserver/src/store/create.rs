@@ -16,7 +16,7 @@ use crate::validation;
 
 use super::admit::Write;
 use super::{
-    CRDS_KEY, EventKind, Fields, Inner, Store, Stored, Sub, Target, WriteOpts, Written, check_type,
+    CRDS_KEY, EventKind, Fields, Inner, Store, Stored, Target, WriteOpts, Written, check_type,
     invalid, obj_key, prune_and_default,
 };
 
@@ -55,24 +55,8 @@ impl Store {
             meta_mut(&mut obj).insert("namespace".into(), t.namespace.into());
         }
         let sent_name = meta_str(&obj, "name").to_owned();
-        g.mutate_with_webhooks(
-            &info,
-            Write {
-                operation: Operation::Create,
-                info: &info,
-                sub: Sub::Main,
-                name: &sent_name,
-                namespace: t.namespace,
-                object: None,
-                old_object: None,
-                user: opts.user.as_deref(),
-                dry_run: opts.dry_run,
-                fields: Some(&opts.fields),
-                authorizer: opts.authorizer.as_ref(),
-            },
-            &mut obj,
-            opts.webhooks.as_deref(),
-        )?;
+        let write = Write::of(Operation::Create, &info, &sent_name, t.namespace, opts);
+        g.mutate_with_webhooks(&info, write, &mut obj, opts.webhooks.as_deref())?;
         let meta = meta_mut(&mut obj);
         if meta
             .get("resourceVersion")
@@ -173,6 +157,8 @@ impl Store {
                 Ok(infos) => crd_infos = Some(infos),
                 Err(errs) => causes.extend(errs),
             }
+            crd::record_storage_version(&mut obj);
+            causes.extend(crd::stored_versions_causes(&obj));
         }
         if !causes.is_empty() {
             return Err(invalid(&info, &name, causes));
@@ -223,17 +209,8 @@ impl Store {
         // policies have no side effects; webhooks are told it is a dry run): policies, then
         // webhooks, kube's plugin order.
         let admitted = Write {
-            operation: Operation::Create,
-            info: &info,
-            sub: Sub::Main,
-            name: &sent_name,
-            namespace: t.namespace,
             object: Some(&obj),
-            old_object: None,
-            user: opts.user.as_deref(),
-            dry_run: opts.dry_run,
-            fields: Some(&opts.fields),
-            authorizer: opts.authorizer.as_ref(),
+            ..write
         };
         warnings.extend(g.admit_write(admitted)?);
         g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;

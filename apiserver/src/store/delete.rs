@@ -17,7 +17,7 @@ use crate::status::ApiError;
 use super::admit::Write;
 use super::{
     CRDS_KEY, DeleteOpts, Deleted, Event, EventKind, Inner, NAMESPACES_KEY, ObjKey, Store, Stored,
-    Sub, Target, Written, gc, list_body, obj_key, set_finalizers, spec_finalizers,
+    Target, Written, gc, list_body, obj_key, set_finalizers, spec_finalizers,
 };
 
 impl Store {
@@ -72,7 +72,8 @@ impl Store {
         let write = Write {
             operation: Operation::Delete,
             info,
-            sub: Sub::Main,
+            subresource: "",
+            object_type: None,
             name: &name,
             namespace: &key.0,
             object: None,

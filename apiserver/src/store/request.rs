@@ -23,6 +23,10 @@ pub enum Sub {
     /// `certificatesigningrequests/approval`: written as `/status` is (only `.status` comes from
     /// the body), then the CSR strategy keeps only `status.conditions` (`csrApprovalStrategy`).
     Approval,
+    /// `scale`: the write `Store::update_scale` makes of a Scale (kube's `ScaleREST`): only the
+    /// desired replicas and resourceVersion change, admission sees Scales, and managedFields
+    /// record the writer under `scale`. Otherwise handled as a main-resource write.
+    Scale,
 }
 
 impl Sub {
@@ -33,6 +37,7 @@ impl Sub {
             Sub::Status => "status",
             Sub::EphemeralContainers => "ephemeralcontainers",
             Sub::Approval => "approval",
+            Sub::Scale => "scale",
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::managed::{self, Shape};
 use crate::meta::{self, meta_mut, meta_str};
 use crate::registry::{self, AllocFailure, Ctx};
 use crate::status::{ApiError, Cause};
+use crate::subresources::scale::scale_type;
 use crate::validation;
 
 use super::admit::Write;
@@ -163,22 +164,17 @@ impl Store {
         // Mutating admission (webhooks), on the object as the request made it, before the
         // strategy's preparation (kube runs it in the update's `UpdatedObject` transformers).
         let write = Write {
-            operation: Operation::Update,
-            info,
-            sub,
-            name: &name,
-            namespace: &key.0,
-            object: None,
+            subresource: sub.managed_name(),
             old_object: Some(&old.value),
-            user: opts.user.as_deref(),
-            dry_run: opts.dry_run,
-            fields: Some(&opts.fields),
-            authorizer: opts.authorizer.as_ref(),
+            ..Write::of(Operation::Update, info, &name, &key.0, opts)
         };
         let before = matches!(sub, Sub::Status | Sub::Approval).then(|| new.clone());
         let sent_name = meta_str(&new, "name").to_owned();
         let sent_namespace = meta_str(&new, "namespace").to_owned();
-        g.mutate_with_webhooks(info, write, &mut new, opts.webhooks.as_deref())?;
+        if sub != Sub::Scale {
+            // A Scale was admitted before it became this object (`Store::update_scale`).
+            g.mutate_with_webhooks(info, write, &mut new, opts.webhooks.as_deref())?;
+        }
         // What mutating admission did to the name and namespace is checked as kube's
         // `BeforeUpdate` checks the updated object: another namespace is a 400, another name
         // an immutable field.
@@ -276,11 +272,16 @@ impl Store {
                 Ok(infos) => crd_infos = Some(infos),
                 Err(errs) => causes.extend(errs),
             }
-            for (path, what) in [
-                ("/spec/group", "spec.group"),
-                ("/spec/names/plural", "spec.names.plural"),
+            // kube's `validateCustomResourceDefinitionSpecUpdate`: once established, the scope
+            // and kind are fixed (they shape the storage); the group and plural always are.
+            let established = crd::established(&old.value);
+            for (path, what, checked) in [
+                ("/spec/scope", "spec.scope", established),
+                ("/spec/names/kind", "spec.names.kind", established),
+                ("/spec/group", "spec.group", true),
+                ("/spec/names/plural", "spec.names.plural", true),
             ] {
-                if new.pointer(path) != old.value.pointer(path) {
+                if checked && new.pointer(path) != old.value.pointer(path) {
                     causes.push(Cause::new(
                         "FieldValueInvalid",
                         what,
@@ -291,6 +292,8 @@ impl Store {
                     ));
                 }
             }
+            crd::record_storage_version(&mut new);
+            causes.extend(crd::stored_versions_causes(&new));
             if causes.is_empty() {
                 crd::set_established(&mut new, &meta::now());
                 // Keep the original condition times: only the spec changed.
@@ -347,10 +350,27 @@ impl Store {
         }
         managed::keep_times_of_noop(&old.value, &mut new);
         // Validating admission, before the no-op check: kube admits an update that turns out
-        // to change nothing as well.
-        let admitted = Write {
-            object: Some(&new),
-            ..write
+        // to change nothing as well. A scale write is admitted as the Scales of the new and old
+        // objects (kube's `toScaleUpdateValidation`).
+        let scales = match (sub, &info.scale) {
+            (Sub::Scale, Some(paths)) => Some((
+                paths.scale_of(&new),
+                paths.scale_of(&old.value),
+                scale_type(),
+            )),
+            _ => None,
+        };
+        let admitted = match &scales {
+            Some((new_scale, old_scale, scale_type)) => Write {
+                object_type: Some(scale_type),
+                object: Some(new_scale),
+                old_object: Some(old_scale),
+                ..write
+            },
+            None => Write {
+                object: Some(&new),
+                ..write
+            },
         };
         warnings.extend(g.admit_write(admitted)?);
         g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;

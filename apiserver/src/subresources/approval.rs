@@ -30,7 +30,7 @@ impl rmw::View for Approval {
         sent: &Value,
         old: &Value,
         opts: &WriteOpts,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<(Value, Vec<String>), ApiError> {
         let mut new = rmw::parent_to_write(sent, "CertificateSigningRequest", t, old)?;
         match sent.get("status") {
             Some(status) => new["status"] = status.clone(),
@@ -41,6 +41,6 @@ impl rmw::View for Approval {
             }
         }
         let w = state.store.update(t, Sub::Approval, new, opts)?;
-        rmw::written(&w)
+        Ok((rmw::written(&w)?, w.warnings))
     }
 }

@@ -123,7 +123,7 @@ impl rmw::View for EphemeralContainers {
         sent: &Value,
         old: &Value,
         opts: &WriteOpts,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<(Value, Vec<String>), ApiError> {
         let mut new = rmw::parent_to_write(sent, "Pod", t, old)?;
         let causes = check(sent, old);
         if !causes.is_empty() {
@@ -140,7 +140,7 @@ impl rmw::View for EphemeralContainers {
         // Through the Pod strategy's ephemeral-containers path: a plain Pod write would keep the
         // stored list (see `registry::pod`).
         let w = state.store.update(t, Sub::EphemeralContainers, new, opts)?;
-        rmw::written(&w)
+        Ok((rmw::written(&w)?, w.warnings))
     }
 }
 

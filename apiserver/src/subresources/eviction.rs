@@ -1,14 +1,20 @@
-//! Serves `pods/eviction` (POST a `policy/v1` `Eviction`), as kube's `EvictionREST`: a pod that
+//! Serves `pods/eviction` (POST a `policy/v1` `Eviction`), as kube's `EvictionREST`: the Eviction
+//! is admitted as the CREATE of `pods/eviction` (the pod's deletion it causes is not admitted,
+//! kube deletes with `ValidateAllObjectFunc`), then a pod that
 //! is terminal, pending or already being deleted is deleted at once; otherwise the one
 //! PodDisruptionBudget whose selector matches the pod must allow a disruption, which the eviction
 //! spends (`status.disruptionsAllowed` - 1, the pod under `status.disruptedPods`) before the pod
 //! is deleted. No budget left answers 429 TooManyRequests; more than one budget, 500.
+
+use std::sync::Arc;
 
 use http::{Method, Request};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::rmw;
+use crate::admission::webhook;
+use crate::catalog::ResourceInfo;
 use crate::http::{self as h, Body, State};
 use crate::meta::{self, meta_str};
 use crate::selector::LabelSelector;
@@ -205,23 +211,39 @@ fn set_disruption_condition(pdb: &mut Value) {
     }
 }
 
-/// The answer to a successful eviction: a Status with kube's create code.
-fn success() -> Result<hyper::Response<Body>, ApiError> {
+/// The answer to a successful eviction: a Status with kube's create code, and the warnings of
+/// its admission.
+fn success(warnings: &[String]) -> Result<hyper::Response<Body>, ApiError> {
     let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
-    Ok(h::json_response(201, status.to_string()))
+    Ok(h::with_warnings(
+        h::json_response(201, status.to_string()),
+        warnings,
+    ))
 }
 
-pub(super) async fn serve(
-    state: &State,
+/// The type of the object `pods/eviction` creates, for its decoding and admission.
+fn eviction_type() -> ResourceInfo {
+    ResourceInfo::subresource_kind("policy", "v1", "Eviction")
+}
+
+/// Metadata kube's create handler clears on the object of a create
+/// (`rest.WipeObjectMetaSystemFields`).
+const SYSTEM_FIELDS: &[&str] = &[
+    "creationTimestamp",
+    "uid",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+];
+
+/// The Eviction a client sent as kube's create handler decodes it: in `policy/v1` (v1beta1
+/// bodies are accepted and converted), unknown fields handled by `fieldValidation`, in the
+/// request's namespace, without system metadata. Answers it and the decoding's warnings.
+fn decode_eviction(
+    mut eviction: Value,
     t: &Target<'_>,
-    q: &[(String, String)],
-    req: Request<Incoming>,
-) -> Result<hyper::Response<Body>, ApiError> {
-    if req.method() != Method::POST {
-        return Err(ApiError::method_not_allowed());
-    }
-    let query_dry_run = h::dry_run(q)?;
-    let eviction = h::read_object(req).await?;
+    opts: &WriteOpts,
+) -> Result<(Value, Vec<String>), ApiError> {
     if !eviction.is_object() {
         return Err(ApiError::bad_request(
             "the object provided is unrecognized (must be of type Eviction): the body is not a JSON object",
@@ -236,11 +258,72 @@ pub(super) async fn serve(
             "the API version in the data ({api_version}) does not match the expected API version (policy/v1)"
         )));
     }
-    if meta_str(&eviction, "name") != t.name {
-        return Err(ApiError::bad_request(
-            "name in URL does not match name in Eviction object",
-        ));
+    eviction["apiVersion"] = "policy/v1".into();
+    eviction["kind"] = "Eviction".into();
+    let warnings =
+        crate::validation::decode_body(&eviction_type(), &mut eviction, opts.field_validation)?;
+    let meta = meta::meta_mut(&mut eviction);
+    match meta.get("namespace").and_then(Value::as_str) {
+        None | Some("") => {
+            meta.insert("namespace".into(), t.namespace.into());
+        }
+        Some(ns) if ns != t.namespace => {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        Some(_) => {}
     }
+    for field in SYSTEM_FIELDS {
+        meta.remove(*field);
+    }
+    Ok((eviction, warnings))
+}
+
+pub(super) async fn serve(
+    state: &State,
+    t: &Target<'_>,
+    q: &[(String, String)],
+    req: Request<Incoming>,
+) -> Result<hyper::Response<Body>, ApiError> {
+    if req.method() != Method::POST {
+        return Err(ApiError::method_not_allowed());
+    }
+    // Admission webhooks are called between passes of the admission (kube's create handler
+    // admits the Eviction before `EvictionREST.Create` acts on it).
+    let pass = state
+        .store
+        .has_webhooks()
+        .then(|| Arc::new(webhook::Pass::default()));
+    let create = WriteOpts {
+        webhooks: pass.clone(),
+        ..h::write_opts(q, &req, "CreateOptions", Vec::new())?
+    };
+    let (eviction, mut warnings) = decode_eviction(h::read_object(req).await?, t, &create)?;
+    let eviction_type = Arc::new(eviction_type());
+    // `EvictionREST.Create` checks the name between mutating and validating admission.
+    let same_name = |e: &Value| {
+        if meta_str(e, "name") == t.name {
+            Ok(())
+        } else {
+            Err(ApiError::bad_request(
+                "name in URL does not match name in Eviction object",
+            ))
+        }
+    };
+    let ((eviction, admitted), hooks) = rmw::passes(pass.as_deref(), || {
+        state.store.admit_create(
+            t,
+            "eviction",
+            &eviction_type,
+            eviction.clone(),
+            same_name,
+            &create,
+        )
+    })
+    .await?;
+    warnings.extend(admitted);
+    warnings.extend(hooks);
     let delete_body = eviction
         .get("deleteOptions")
         .cloned()
@@ -248,7 +331,7 @@ pub(super) async fn serve(
     // kube's propagateDryRun: the query's dryRun and the body's both count ("All" is the
     // only value either may carry, so they cannot disagree here).
     let mut opts: DeleteOpts = h::delete_opts_from(q, &delete_body)?;
-    opts.dry_run = opts.dry_run || query_dry_run;
+    opts.dry_run = opts.dry_run || create.dry_run;
     let client_rv = opts.resource_version.is_some();
     let pod = rmw::read(&state.store, t)?;
     if can_ignore_budget(&pod) {
@@ -258,7 +341,7 @@ pub(super) async fn serve(
             o.resource_version = Some(meta_str(&pod, "resourceVersion").to_owned());
         }
         state.store.delete(t, &o)?;
-        return success();
+        return success(&warnings);
     }
     let budgets = budgets_of(state, &pod, t.namespace)?;
     if budgets.len() > 1 {
@@ -308,7 +391,7 @@ pub(super) async fn serve(
         o.resource_version = Some(meta_str(&pod, "resourceVersion").to_owned());
     }
     match state.store.delete(t, &o) {
-        Ok(_) => success(),
+        Ok(_) => success(&warnings),
         Err(e) if e.code == 409 && precondition_added && !client_rv => Err(too_many_requests(
             format!("The disruption budget {budget_name} is still being processed by the server."),
             Some(RETRY_WHILE_PROCESSING_S),

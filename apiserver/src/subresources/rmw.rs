@@ -11,7 +11,7 @@ use crate::admission::webhook;
 use crate::http::{self as h, Body, State};
 use crate::meta::meta_str;
 use crate::status::ApiError;
-use crate::store::{PatchKind, Store, Sub, Target, WriteOpts, Written};
+use crate::store::{PatchKind, Store, Target, WriteOpts, Written};
 
 /// What a view subresource shows of its parent object and how it writes a changed view back.
 pub trait View {
@@ -22,7 +22,8 @@ pub trait View {
     fn show(&self, parent: &Value) -> Value;
 
     /// Writes the view `sent` (a PUT body or a patched view) into the stored `parent`, with the
-    /// view's resourceVersion (or the read one) as the precondition; answers the new view.
+    /// view's resourceVersion (or the read one) as the precondition; answers the new view and
+    /// the write's warnings.
     fn write(
         &self,
         state: &State,
@@ -30,7 +31,7 @@ pub trait View {
         sent: &Value,
         parent: &Value,
         opts: &WriteOpts,
-    ) -> Result<Value, ApiError>;
+    ) -> Result<(Value, Vec<String>), ApiError>;
 }
 
 /// Serves GET, PUT and PATCH of the view subresource `view` of the object `t`.
@@ -41,14 +42,15 @@ pub async fn serve(
     q: &[(String, String)],
     req: Request<Incoming>,
 ) -> Result<hyper::Response<Body>, ApiError> {
-    // The parent of a CRD with a conversion webhook is read and written in passes, which call
-    // the webhook (`crate::conversion`) with the store unlocked.
+    // A write is made in passes, which call admission webhooks and the conversion webhook of the
+    // parent's CRD (`crate::conversion`) with the store unlocked, when either may be called.
     let converted = state
         .store
         .catalog()
         .get(t.group, t.version, t.plural)
         .is_some_and(|i| i.conversion.is_some());
-    let pass = converted.then(|| std::sync::Arc::new(webhook::Pass::default()));
+    let pass = (converted || state.store.has_webhooks())
+        .then(|| std::sync::Arc::new(webhook::Pass::default()));
     let in_passes = |opts: WriteOpts| WriteOpts {
         webhooks: pass.clone(),
         ..opts
@@ -56,18 +58,19 @@ pub async fn serve(
     match *req.method() {
         Method::GET => {
             let opts = in_passes(WriteOpts::default());
-            let parent = passes(pass.as_deref(), || read_in(&state.store, t, &opts)).await?;
+            let (parent, _) = passes(pass.as_deref(), || read_in(&state.store, t, &opts)).await?;
             Ok(h::value_response(&view.show(&parent)))
         }
         Method::PUT => {
             let opts = in_passes(h::write_opts(q, &req, "UpdateOptions", Vec::new())?);
             let body = h::read_object(req).await?;
-            let answer = passes(pass.as_deref(), || {
+            let ((answer, mut warnings), hooks) = passes(pass.as_deref(), || {
                 let parent = read_in(&state.store, t, &opts)?;
                 view.write(state, t, &body, &parent, &opts)
             })
             .await?;
-            Ok(h::value_response(&answer))
+            warnings.extend(hooks);
+            Ok(h::with_warnings(h::value_response(&answer), &warnings))
         }
         Method::PATCH => {
             if h::content_type(&req) == h::APPLY_YAML {
@@ -79,7 +82,7 @@ pub async fn serve(
             let kind = h::patch_kind(&req)?;
             let opts = in_passes(h::write_opts(q, &req, "PatchOptions", Vec::new())?);
             let body = h::read_body(req).await?;
-            let answer = passes(pass.as_deref(), || {
+            let ((answer, mut warnings), hooks) = passes(pass.as_deref(), || {
                 retry_conflicts(|| {
                     let parent = read_in(&state.store, t, &opts)?;
                     let patched = patch_view(&view.show(&parent), kind, &body)?;
@@ -92,7 +95,8 @@ pub async fn serve(
                 })
             })
             .await?;
-            Ok(h::value_response(&answer))
+            warnings.extend(hooks);
+            Ok(h::with_warnings(h::value_response(&answer), &warnings))
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -144,16 +148,17 @@ pub fn written(w: &Written) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::internal(format!("a written object is not JSON: {e}")))
 }
 
-/// Runs `op` in the passes of `pass` (a conversion webhook's calls between them), or once.
-async fn passes<T>(
+/// Runs `op` in the passes of `pass` (webhook calls between them), or once; answers its result
+/// and the admission webhooks' warnings.
+pub(crate) async fn passes<T>(
     pass: Option<&webhook::Pass>,
     op: impl FnMut() -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
+) -> Result<(T, Vec<String>), ApiError> {
     match pass {
-        Some(pass) => webhook::run(pass, op).await.map(|(v, _)| v),
+        Some(pass) => webhook::run(pass, op).await,
         None => {
             let mut op = op;
-            op()
+            op().map(|v| (v, Vec::new()))
         }
     }
 }
@@ -217,22 +222,6 @@ pub fn patch_view(doc: &Value, kind: PatchKind, body: &[u8]) -> Result<Value, Ap
         }
     }
     Ok(doc)
-}
-
-/// Writes a merge patch to the parent (it should carry `metadata.resourceVersion` as precondition).
-pub fn merge_back(
-    store: &Store,
-    t: &Target<'_>,
-    patch: &Value,
-    opts: &WriteOpts,
-) -> Result<Written, ApiError> {
-    store.patch(
-        t,
-        Sub::Main,
-        PatchKind::Merge,
-        patch.to_string().as_bytes(),
-        opts,
-    )
 }
 
 /// How one PATCH attempt failed.

@@ -1,7 +1,8 @@
 //! Serves `/scale` (`autoscaling/v1` `Scale`) for Deployments, ReplicaSets, StatefulSets,
 //! ReplicationControllers and custom resources whose CRD version declares `subresources.scale`:
-//! GET builds the Scale from the parent, PUT and PATCH change the parent's replicas only, with
-//! the Scale's resourceVersion as the parent's precondition (kube's `ScaleREST` and the
+//! GET builds the Scale from the parent; PUT and PATCH hand the Scale to the store's scale write
+//! (`Store::update_scale`), which admits it as a Scale and changes the parent's replicas only,
+//! with the Scale's resourceVersion as the parent's precondition (kube's `ScaleREST` and the
 //! apiextensions `ScaleREST`).
 
 use std::sync::Arc;
@@ -141,6 +142,36 @@ pub(super) fn label_selector_string(sel: &Value) -> String {
         .join(",")
 }
 
+/// The type of the object `/scale` reads and writes, for its decoding and admission.
+pub(crate) fn scale_type() -> ResourceInfo {
+    ResourceInfo::subresource_kind("autoscaling", "v1", "Scale")
+}
+
+impl ScalePaths {
+    /// The Scale of `obj` (kube's `scaleFromDeployment` and siblings).
+    pub(crate) fn scale_of(&self, obj: &Value) -> Value {
+        to_scale(self, obj)
+    }
+
+    /// `obj` with its desired replicas set to `replicas` (kube's ScaleREST moves them from the
+    /// admitted Scale into the object).
+    pub(crate) fn set_replicas(&self, obj: &mut Value, replicas: i64) -> Result<(), ApiError> {
+        let (last, parents) = self
+            .spec_replicas
+            .split_last()
+            .ok_or_else(|| ApiError::internal("a scale subresource without specReplicasPath"))?;
+        let mut cur = obj;
+        for k in parents {
+            if !cur.get(k).is_some_and(Value::is_object) {
+                cur[k.as_str()] = json!({});
+            }
+            cur = &mut cur[k.as_str()];
+        }
+        cur[last.as_str()] = replicas.into();
+        Ok(())
+    }
+}
+
 /// The Scale of `obj`.
 fn to_scale(paths: &ScalePaths, obj: &Value) -> Value {
     let spec = at(obj, &paths.spec_replicas)
@@ -185,16 +216,22 @@ fn to_scale(paths: &ScalePaths, obj: &Value) -> Value {
     scale
 }
 
-/// The desired replicas of a Scale the client sent, validated as kube's `ValidateScale`.
-fn desired_replicas(scale: &Value, name: &str) -> Result<i64, ApiError> {
-    let replicas = match scale.pointer("/spec/replicas") {
-        None | Some(Value::Null) => 0,
+/// The desired replicas of a Scale as decoding reads them: a 32-bit integer, 0 when unset.
+fn decoded_replicas(scale: &Value) -> Result<i64, ApiError> {
+    match scale.pointer("/spec/replicas") {
+        None | Some(Value::Null) => Ok(0),
         Some(v) => v.as_i64().filter(|n| i32::try_from(*n).is_ok()).ok_or_else(|| {
             ApiError::bad_request(format!(
                 "Scale in version \"v1\" cannot be handled as a Scale: spec.replicas must be a 32-bit integer, not {v}"
             ))
-        })?,
-    };
+        }),
+    }
+}
+
+/// The desired replicas of an admitted Scale, validated as kube's `ValidateScale` (which
+/// kube's ScaleREST runs on the Scale mutating admission made).
+pub(crate) fn validate_scale(scale: &Value, name: &str) -> Result<i64, ApiError> {
+    let replicas = decoded_replicas(scale)?;
     if replicas < 0 {
         return Err(ApiError::invalid(
             "Scale.autoscaling",
@@ -242,40 +279,26 @@ fn check_scale_body(scale: &Value, name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Writes the Scale's desired replicas into the parent, guarded by the Scale's resourceVersion
-/// (or, when it has none, the resourceVersion the parent was read at).
+/// Writes the Scale the client sent (or its patch made) through the store's scale write, which
+/// admits it and moves its replicas into the parent; a Scale without a resourceVersion is
+/// guarded by the one the parent was read at. Answers the new Scale.
 fn write_scale(
     state: &State,
     paths: &ScalePaths,
     t: &Target<'_>,
-    scale: &Value,
+    sent: &Value,
     read_rv: &str,
     opts: &WriteOpts,
-) -> Result<Value, ApiError> {
-    check_scale_body(scale, t.name)?;
-    let replicas = desired_replicas(scale, t.name)?;
-    let rv = match meta_str(scale, "resourceVersion") {
-        "" => read_rv,
-        rv => rv,
-    };
-    let mut patch = json!({"metadata": {"resourceVersion": rv}});
-    let mut cur = &mut patch;
-    let (last, parents) = paths
-        .spec_replicas
-        .split_last()
-        .ok_or_else(|| ApiError::internal("a scale subresource without specReplicasPath"))?;
-    for k in parents {
-        if !cur.get(k).is_some_and(Value::is_object) {
-            cur[k.as_str()] = json!({});
-        }
-        cur = &mut cur[k.as_str()];
-    }
-    cur[last.as_str()] = replicas.into();
-    let w = rmw::merge_back(&state.store, t, &patch, opts)?;
-    Ok(to_scale(
-        paths,
-        &rmw::written_in(&state.store, t, &w, opts)?,
-    ))
+) -> Result<(Value, Vec<String>), ApiError> {
+    check_scale_body(sent, t.name)?;
+    // A count that is no 32-bit integer fails decoding, before admission sees the Scale.
+    decoded_replicas(sent)?;
+    let mut scale = sent.clone();
+    scale["apiVersion"] = "autoscaling/v1".into();
+    scale["kind"] = "Scale".into();
+    let w = state.store.update_scale(t, scale, read_rv, opts)?;
+    let parent = rmw::written_in(&state.store, t, &w, opts)?;
+    Ok((paths.scale_of(&parent), w.warnings))
 }
 
 /// The `/scale` view of a parent whose replicas live at `paths`.
@@ -297,7 +320,7 @@ impl rmw::View for ScaleView {
         sent: &Value,
         parent: &Value,
         opts: &WriteOpts,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<(Value, Vec<String>), ApiError> {
         write_scale(
             state,
             &self.0,
@@ -362,7 +385,7 @@ mod tests {
 
     #[test]
     fn negative_replicas_are_invalid_like_kube() {
-        let e = desired_replicas(&json!({"spec": {"replicas": -1}}), "x").expect_err("negative");
+        let e = validate_scale(&json!({"spec": {"replicas": -1}}), "x").expect_err("negative");
         assert_eq!(e.code, 422);
         assert_eq!(
             e.message,

@@ -129,6 +129,20 @@ pub async fn send(server: &apiserver::ApiServer, method: &str, path: &str, body:
     raw(server, method, path, Some(ct), bytes).await
 }
 
+/// An `apps/v1` Deployment `name` of `replicas` pods labelled `app: <name>`.
+pub fn deployment(name: &str, replicas: i64) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                         "spec": {"containers": [{"name": "c", "image": "busybox"}]}},
+        },
+    })
+}
+
 /// A namespaced CRD `widgets.example.com` with a status subresource, an immutable spec, defaults and bounds.
 pub fn widget_crd() -> Value {
     json!({

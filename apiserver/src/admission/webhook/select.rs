@@ -63,7 +63,7 @@ pub struct Invocation {
     /// kube's `AdmissionRequest` without `uid`, `object` and `oldObject`.
     pub request: Value,
     /// The apiVersion the webhook sees objects in (another served version under
-    /// `matchPolicy: Equivalent`).
+    /// `matchPolicy: Equivalent`; the subresource's own, e.g. `autoscaling/v1` for a Scale).
     pub api_version: String,
 }
 
@@ -104,8 +104,8 @@ pub fn select(
             let request = a.request_value(matched_info);
             if !hook.match_conditions.is_empty() {
                 let inputs = Inputs {
-                    object: as_version(a.object, matched_info),
-                    old_object: as_version(a.old_object, matched_info),
+                    object: as_version(a.object, a.object_type_for(matched_info)),
+                    old_object: as_version(a.old_object, a.object_type_for(matched_info)),
                     params: CelValue::Null,
                     request: expr::from_json(&request),
                     namespace_object: CelValue::Null,
@@ -128,7 +128,7 @@ pub fn select(
                 hook: hook.clone(),
                 endpoint: resolve(snapshot, &hook.target),
                 request,
-                api_version: matched_info.api_version(),
+                api_version: a.object_type_for(matched_info).api_version(),
             });
         }
     }
