@@ -16,32 +16,9 @@ use serde_json::{Value, json};
 const DEPLOYS: &str = "/apis/apps/v1/namespaces/default/deployments";
 const PODS: &str = "/api/v1/namespaces/default/pods";
 
-/// A CRD `gizmos.example.com` whose version declares `subresources.scale`.
-fn gizmo_crd() -> Value {
-    json!({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "gizmos.example.com"},
-        "spec": {
-            "group": "example.com", "scope": "Namespaced",
-            "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
-            "versions": [{
-                "name": "v1", "served": true, "storage": true,
-                "subresources": {"status": {}, "scale": {
-                    "specReplicasPath": ".spec.count",
-                    "statusReplicasPath": ".status.count",
-                    "labelSelectorPath": ".status.selector"}},
-                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                    "spec": {"type": "object", "properties": {"count": {"type": "integer"}}},
-                    "status": {"type": "object", "properties": {
-                        "count": {"type": "integer"}, "selector": {"type": "string"}}}}}},
-            }],
-        },
-    })
-}
-
 async fn server() -> apiserver::ApiServer {
     apiserver::ApiServer::builder()
-        .crd(serde_json::from_value(gizmo_crd()).expect("CRD"))
+        .crd(serde_json::from_value(common::gizmo_crd()).expect("CRD"))
         .start()
         .await
         .expect("start")

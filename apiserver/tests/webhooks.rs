@@ -1184,22 +1184,7 @@ async fn a_refused_scale_write_changes_nothing_and_a_dry_run_is_sent_as_one() {
 
 #[tokio::test]
 async fn a_custom_resources_scale_is_admitted_as_an_autoscaling_v1_scale() {
-    let crd = json!({
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "gizmos.example.com"},
-        "spec": {
-            "group": "example.com", "scope": "Namespaced",
-            "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
-            "versions": [{
-                "name": "v1", "served": true, "storage": true,
-                "subresources": {"status": {}, "scale": {
-                    "specReplicasPath": ".spec.count", "statusReplicasPath": ".status.count"}},
-                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                    "spec": {"type": "object", "properties": {"count": {"type": "integer"}}},
-                    "status": {"type": "object", "properties": {"count": {"type": "integer"}}}}}},
-            }],
-        },
-    });
+    let crd = common::gizmo_crd();
     let s = apiserver::ApiServer::builder()
         .crd(serde_json::from_value(crd).expect("CRD"))
         .start()

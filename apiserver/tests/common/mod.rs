@@ -182,6 +182,29 @@ pub fn widget_crd() -> Value {
     })
 }
 
+/// A CRD `gizmos.example.com` whose version declares `subresources.scale`.
+pub fn gizmo_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gizmos.example.com"},
+        "spec": {
+            "group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo"},
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}, "scale": {
+                    "specReplicasPath": ".spec.count",
+                    "statusReplicasPath": ".status.count",
+                    "labelSelectorPath": ".status.selector"}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {"count": {"type": "integer"}}},
+                    "status": {"type": "object", "properties": {
+                        "count": {"type": "integer"}, "selector": {"type": "string"}}}}}},
+            }],
+        },
+    })
+}
+
 /// Polls `check` until it returns Some, or panics after [`WAIT`].
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
