@@ -191,6 +191,8 @@ async fn a_damaged_snapshot_is_replaced_by_a_full_start() {
         b"not json".to_vec(),
         good[..good.len() / 2].to_vec(),
         br#"[["/namespaces", {"apiVersion": "v1", "kind": "Namespace"}]]"#.to_vec(),
+        br#"[["example.com/widgets", {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "default"}}]]"#.to_vec(),
+        br#"[["/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cluster-wide"}}]]"#.to_vec(),
     ] {
         std::fs::write(&files[0], &damaged).unwrap();
         let server = start(&cache, &crds).await;

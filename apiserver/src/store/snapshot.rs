@@ -54,7 +54,9 @@ impl Store {
 
     /// Fills an empty store from `snapshot` (what [`Store::snapshot`] wrote), giving every object
     /// a new uid and this start's timestamps. Fails, leaving the store untouched, when the
-    /// store is not empty or the snapshot does not decode; the caller then starts the slow way.
+    /// store is not empty, the snapshot does not decode, or an object in it is not one a start
+    /// stores (no name, an unknown resource, the wrong scope, a CRD that cannot be served); the
+    /// caller then starts the full way.
     pub fn restore(&self, snapshot: &[u8]) -> Result<usize, String> {
         let entries: Vec<Entry> = serde_json::from_slice(snapshot)
             .map_err(|e| format!("the snapshot does not decode: {e}"))?;
@@ -89,6 +91,21 @@ impl Store {
         if g.rv != 0 || !g.objects.is_empty() {
             return Err("the store is not empty".to_owned());
         }
+        // A start stores only built-in objects (custom resources come later, from clients), each
+        // under its resource and in a namespace exactly when its resource is namespaced.
+        for (resource, key, _, _) in &prepared {
+            let info = g.catalog.by_store_key(resource).ok_or_else(|| {
+                format!("{resource} of the snapshot is not a built-in resource of this server")
+            })?;
+            if info.namespaced == key.0.is_empty() {
+                return Err(format!(
+                    "{resource} {:?} of the snapshot has the wrong scope (namespace {:?})",
+                    key.1, key.0
+                ));
+            }
+        }
+        // CRDs first, so that nothing of theirs is committed before they are served.
+        prepared.sort_by_key(|(resource, ..)| resource != CRDS_KEY);
         let count = prepared.len();
         for (resource, key, obj, infos) in prepared {
             // Stored objects are in kube's key order already; the resourceVersion keeps its place.
