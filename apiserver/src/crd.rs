@@ -9,8 +9,25 @@ use crate::catalog::ResourceInfo;
 use crate::status::Cause;
 
 /// The compiled `openAPIV3Schema` of one CRD version.
+///
+/// A CRD restored from a start snapshot compiles its schemas on first use instead (see
+/// [`Compile::Deferred`]): a test process serves every CRD of its suite but usually writes objects
+/// of one or two of them, and compiling the others' schemas was a tenth of its CPU.
 pub struct VersionSchema {
-    schema: crd_schema::Schema,
+    compiled: std::sync::OnceLock<Result<crd_schema::Schema, Vec<Cause>>>,
+    /// The schema and its field, kept only while a deferred compile has not run.
+    deferred: Option<Box<(Value, String)>>,
+}
+
+/// When [`resources_of_with`] compiles the versions' schemas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compile {
+    /// Now, so that an invalid schema is a cause (every CRD a client writes).
+    Eager,
+    /// On the first object validated, pruned or defaulted against it: only for CRDs this binary
+    /// has already checked and served, i.e. those of a start snapshot, which is keyed to the
+    /// build and the CRDs' bytes.
+    Deferred,
 }
 
 impl std::fmt::Debug for VersionSchema {
@@ -31,26 +48,65 @@ fn cause_of(e: &crd_schema::FieldError, prefix: &str) -> Cause {
 impl VersionSchema {
     /// Compiles a schema (CEL rules included); errors are causes under `field`.
     pub fn compile(schema: &Value, field: &str) -> Result<Self, Vec<Cause>> {
+        let compiled = std::sync::OnceLock::new();
+        let _ = compiled.set(Ok(Self::compile_now(schema, field)?));
+        Ok(Self {
+            compiled,
+            deferred: None,
+        })
+    }
+
+    /// A schema compiled on first use; see [`Compile::Deferred`].
+    pub fn deferred(schema: &Value, field: &str) -> Self {
+        Self {
+            compiled: std::sync::OnceLock::new(),
+            deferred: Some(Box::new((schema.clone(), field.to_owned()))),
+        }
+    }
+
+    fn compile_now(schema: &Value, field: &str) -> Result<crd_schema::Schema, Vec<Cause>> {
         crd_schema::Schema::compile(schema)
-            .map(|schema| Self { schema })
             .map_err(|e| e.causes().iter().map(|c| cause_of(c, field)).collect())
+    }
+
+    /// The compiled schema, or why a deferred compile failed (only if the snapshot's CRD no
+    /// longer compiles, which its key rules out: the causes then reach the writer).
+    fn schema(&self) -> Result<&crd_schema::Schema, &[Cause]> {
+        self.compiled
+            .get_or_init(|| match &self.deferred {
+                Some(d) => Self::compile_now(&d.0, &d.1),
+                None => Err(vec![Cause::new(
+                    "InternalError",
+                    "",
+                    "the CRD version's schema was neither compiled nor kept for later",
+                )]),
+            })
+            .as_ref()
+            .map_err(Vec::as_slice)
     }
 
     /// Removes unknown fields; returns their paths (for `fieldValidation`).
     pub fn prune(&self, obj: &mut Value) -> Vec<String> {
-        self.schema.prune(obj)
+        // A schema that does not compile prunes nothing; `validate` reports why.
+        self.schema().map(|s| s.prune(obj)).unwrap_or_default()
     }
 
     /// Applies schema defaults.
     pub fn apply_defaults(&self, obj: &mut Value) {
-        self.schema.apply_defaults(obj);
+        if let Ok(s) = self.schema() {
+            s.apply_defaults(obj);
+        }
     }
 
     /// Validates a `/status` write like kube-apiserver's status strategy: the schema for
     /// `.status` only (an invalid stored spec must not block status writes), list types and CEL
     /// rules for the whole object.
     pub fn validate_status(&self, obj: &Value, old: &Value) -> Vec<Cause> {
-        self.schema
+        let schema = match self.schema() {
+            Ok(s) => s,
+            Err(causes) => return causes.to_vec(),
+        };
+        schema
             .validate_status_update(obj, old)
             .iter()
             .map(|e| cause_of(e, ""))
@@ -59,7 +115,11 @@ impl VersionSchema {
 
     /// Validates against the schema and its CEL rules; `old` is the stored object on update.
     pub fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
-        self.schema
+        let schema = match self.schema() {
+            Ok(s) => s,
+            Err(causes) => return causes.to_vec(),
+        };
+        schema
             .validate(obj, old)
             .iter()
             .map(|e| cause_of(e, ""))
@@ -733,6 +793,19 @@ pub fn stored_versions_causes(crd: &Value) -> Vec<Cause> {
 /// shares (`spec.validation`, `spec.subresources`, `spec.additionalPrinterColumns`,
 /// `spec.selectableFields`), conversion.
 pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
+    resources_of_with(crd, Compile::Eager)
+}
+
+/// [`resources_of`], with the versions' schemas compiled as `compile` says: deferred, a schema's
+/// own errors are not causes here.
+pub fn resources_of_with(
+    crd: &Value,
+    compile: Compile,
+) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
+    let compile_schema = |schema: &Value, field: &str| match compile {
+        Compile::Eager => VersionSchema::compile(schema, field),
+        Compile::Deferred => Ok(VersionSchema::deferred(schema, field)),
+    };
     let mut causes = Vec::new();
     let name = crate::meta::meta_str(crd, "name");
     let group = s(crd, &["spec", "group"]);
@@ -847,7 +920,7 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
             .pointer("/schema/openAPIV3Schema")
             .filter(|_| shared_schema.is_none());
         compiled.push(match own_schema {
-            Some(schema) => match VersionSchema::compile(schema, &format!("{at}.schema")) {
+            Some(schema) => match compile_schema(schema, &format!("{at}.schema")) {
                 Ok(c) => Some(Arc::new(c)),
                 Err(errs) => {
                     causes.extend(errs);
@@ -925,7 +998,7 @@ pub fn resources_of(crd: &Value) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
     causes.extend(names_causes(crd));
     let shared_schema = match shared_schema {
         // The schema's own errors are pathed from `openAPIV3Schema`.
-        Some(schema) => match VersionSchema::compile(schema, "spec.validation") {
+        Some(schema) => match compile_schema(schema, "spec.validation") {
             Ok(c) => Some(Arc::new(c)),
             Err(errs) => {
                 causes.extend(errs);
@@ -1121,5 +1194,55 @@ mod tests {
         let causes = resources_of(&c).expect_err("invalid CRD");
         let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, ["metadata.name", "spec.scope", "spec.versions"]);
+    }
+
+    #[test]
+    fn a_deferred_schema_validates_prunes_and_defaults_as_a_compiled_one() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "size": {"type": "integer", "default": 3, "maximum": 10}}}}});
+        let eager = VersionSchema::compile(&schema, "spec.versions[0].schema").expect("compiles");
+        let deferred = VersionSchema::deferred(&schema, "spec.versions[0].schema");
+        for s in [&eager, &deferred] {
+            let mut obj = json!({"spec": {"unknown": 1}});
+            assert_eq!(s.prune(&mut obj), ["spec.unknown"]);
+            s.apply_defaults(&mut obj);
+            assert_eq!(obj, json!({"spec": {"size": 3}}));
+            let causes = s.validate(&json!({"spec": {"size": 11}}), None);
+            assert_eq!(causes.len(), 1, "{causes:?}");
+            assert_eq!(causes[0].field, "spec.size");
+        }
+    }
+
+    #[test]
+    fn a_deferred_schema_that_does_not_compile_refuses_every_write_with_its_causes() {
+        // A snapshot's key rules this out (same build, same CRD bytes); if it happened anyway the
+        // writer learns why instead of an unvalidated object being stored.
+        let schema =
+            json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "("}}});
+        assert!(VersionSchema::compile(&schema, "spec.versions[0].schema").is_err());
+        let deferred = VersionSchema::deferred(&schema, "spec.versions[0].schema");
+        let mut obj = json!({"a": "x", "b": 1});
+        assert!(deferred.prune(&mut obj).is_empty());
+        let causes = deferred.validate(&obj, None);
+        assert!(
+            causes
+                .iter()
+                .any(|c| c.field.starts_with("spec.versions[0].schema")),
+            "{causes:?}"
+        );
+    }
+
+    #[test]
+    fn resources_of_a_snapshot_crd_defers_its_schemas() {
+        let mut c = crd();
+        c["spec"]["versions"][0]["schema"]["openAPIV3Schema"] =
+            json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "("}}});
+        assert!(
+            resources_of(&c).is_err(),
+            "compiled now, the bad pattern is a cause"
+        );
+        let infos = resources_of_with(&c, Compile::Deferred).expect("deferred: not compiled yet");
+        let schema = infos[0].schema.as_ref().expect("a schema");
+        assert!(!schema.validate(&json!({"a": "x"}), None).is_empty());
     }
 }

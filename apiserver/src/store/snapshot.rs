@@ -74,13 +74,18 @@ impl Store {
                 return Err(format!("an object of {resource} has no name"));
             }
             let infos = if resource == CRDS_KEY {
-                Some(crate::crd::resources_of(&obj).map_err(|causes| {
-                    format!(
-                        "CRD {} of the snapshot is not servable ({} invalid field(s))",
-                        key.1,
-                        causes.len()
-                    )
-                })?)
+                // Schemas compile on first use: the key says this build served these CRDs.
+                Some(
+                    crate::crd::resources_of_with(&obj, crate::crd::Compile::Deferred).map_err(
+                        |causes| {
+                            format!(
+                                "CRD {} of the snapshot is not servable ({} invalid field(s))",
+                                key.1,
+                                causes.len()
+                            )
+                        },
+                    )?,
+                )
             } else {
                 None
             };
