@@ -496,6 +496,9 @@ async fn route(
         ("", "componentstatuses") => {
             return crate::componentstatus::serve(state, &info, name, &q);
         }
+        ("", "bindings") => {
+            return crate::subresources::serve_legacy_binding(state, &t, &q, req).await;
+        }
         _ => {}
     }
     if crate::events::is_view(&info) && matches!(method, Method::POST | Method::PUT | Method::PATCH)
