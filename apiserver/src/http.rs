@@ -501,7 +501,10 @@ async fn route(
         }
         _ => {}
     }
-    if crate::events::is_view(&info) && matches!(method, Method::POST | Method::PUT | Method::PATCH)
+    // Server-side apply through the view takes the generic route (`Store::apply` handles it).
+    if crate::events::is_view(&info)
+        && matches!(method, Method::POST | Method::PUT | Method::PATCH)
+        && !(method == Method::PATCH && content_type(&req) == APPLY_YAML)
     {
         return crate::events::write(state, &info, &t, sub, &q, req).await;
     }
