@@ -60,8 +60,8 @@ where
     }
 }
 
-/// A type kube-apiserver only accepts creates of and never stores (TokenReview and the access
-/// reviews): no list kind.
+/// A type kube-apiserver only accepts creates of and never stores (TokenReview, the access
+/// reviews, Binding): no list kind.
 fn create_only<T>() -> BuiltinType
 where
     T: Resource + JsonSchema,
@@ -105,6 +105,9 @@ macro_rules! builtins {
             types.push(create_only::<api::authorization::v1::SelfSubjectAccessReview>());
             types.push(create_only::<api::authorization::v1::SelfSubjectRulesReview>());
             types.push(create_only::<api::authorization::v1::SubjectAccessReview>());
+            // The legacy `bindings` resource (kube's LegacyBindingREST), served by `pods/binding`'s
+            // handler.
+            types.push(create_only::<api::core::v1::Binding>());
             types
         }
     };

@@ -4,6 +4,12 @@
 //! resourceVersions. Objects are stored in the core/v1 form; the events.k8s.io view is rendered
 //! on the way out, its writes converted on the way in, and its field selectors renamed to the
 //! stored fields (kube's field label conversions for events.k8s.io).
+//!
+//! Server-side apply through the view works on the view (`Store::apply`): the stored Event is
+//! shown as events.k8s.io/v1 with the field sets of managers that wrote through the core API
+//! converted to the view's field names, the configuration is merged there, and the result is
+//! stored in the core form with each managedFields entry in its own apiVersion's field names,
+//! as kube keeps every manager's set in the version it wrote through.
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -137,6 +143,53 @@ pub fn to_core(view: &Value) -> Value {
     go_form(out, "v1")
 }
 
+/// The managedFields entries of `obj` that were not recorded through `keep` (an apiVersion)
+/// with their top-level field names converted: to the view's names when `to_view`, else to the
+/// core names. Field sets below the top level name the same fields in both types.
+fn convert_managed_fields(obj: &mut Value, keep: &str, to_view: bool) {
+    let Some(Value::Array(entries)) = obj.pointer_mut("/metadata/managedFields") else {
+        return;
+    };
+    for entry in entries {
+        if entry.get("apiVersion").and_then(Value::as_str) == Some(keep) {
+            continue;
+        }
+        let Some(Value::Object(fields)) = entry.get_mut("fieldsV1") else {
+            continue;
+        };
+        let renamed: Map<String, Value> = std::mem::take(fields)
+            .into_iter()
+            .map(|(k, v)| {
+                let to = RENAMED.iter().find_map(|(core, view)| {
+                    let (from, to) = if to_view { (core, view) } else { (view, core) };
+                    (k.strip_prefix("f:") == Some(*from)).then(|| format!("f:{to}"))
+                });
+                (to.unwrap_or(k), v)
+            })
+            .collect();
+        // Re-encoded so the renamed members keep FieldsV1's sorted order.
+        let renamed = Value::Object(renamed);
+        entry["fieldsV1"] =
+            crate::managed::Set::from_fields_v1(&renamed).map_or(renamed, |s| s.to_fields_v1());
+    }
+}
+
+/// A stored (core/v1) Event as a server-side apply through `api_version` of the view reads it:
+/// the view, with every other API's field sets in the view's field names.
+pub fn apply_live(core: &Value, api_version: &str) -> Value {
+    let mut view = to_view(core, api_version);
+    convert_managed_fields(&mut view, api_version, true);
+    view
+}
+
+/// The result of a server-side apply through `api_version` of the view, for storage: the core
+/// form, the field sets of managers of other APIs back in the core field names.
+pub fn applied_core(view: &Value, api_version: &str) -> Value {
+    let mut core = to_core(view);
+    convert_managed_fields(&mut core, api_version, false);
+    core
+}
+
 /// Renders a stored Event for `info` when `info` is the events.k8s.io view.
 pub fn render(info: &ResourceInfo, stored: &Value) -> Option<Bytes> {
     is_view(info).then(|| {
@@ -189,6 +242,7 @@ pub fn outgoing(info: &ResourceInfo, core: &[u8]) -> Result<Bytes, ApiError> {
 /// POST, PUT and PATCH through the events.k8s.io view: converted to the core form and written
 /// to the shared storage; the answer is rendered back in the view. A PATCH is applied to the
 /// view of the stored Event, then written as an update guarded by the read resourceVersion.
+/// (Server-side apply takes the generic route: `Store::apply` handles the view.)
 pub async fn write(
     state: &crate::http::State,
     info: &ResourceInfo,
@@ -217,11 +271,6 @@ pub async fn write(
             state.store.update(&core, sub, body, &opts)?
         }
         _ => {
-            if h::content_type(&req) == h::APPLY_YAML {
-                return Err(ApiError::unsupported_media_type(
-                    "server-side apply of events.k8s.io Events is not supported by this server: apply through the core API (v1 Event), or send a merge, JSON or strategic merge patch",
-                ));
-            }
             let kind = h::patch_kind(&req)?;
             let opts = through(h::write_opts(q, &req, "PatchOptions", Vec::new())?);
             let body = h::read_body(req).await?;
@@ -285,6 +334,32 @@ mod tests {
         assert_eq!(view["deprecatedCount"], 3);
         assert!(view.get("involvedObject").is_none() && view.get("message").is_none());
         assert_eq!(to_core(&view), core);
+    }
+
+    #[test]
+    fn field_sets_of_other_apis_are_converted_both_ways() {
+        let core = json!({"metadata": {"name": "e", "managedFields": [
+            {"manager": "old", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:message": {}, "f:involvedObject": {"f:name": {}}, "f:reason": {}}},
+            {"manager": "new", "operation": "Apply", "apiVersion": "events.k8s.io/v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:note": {}}},
+        ]}});
+        let view = apply_live(&core, "events.k8s.io/v1");
+        let entries = &view["metadata"]["managedFields"];
+        assert_eq!(
+            entries[0]["fieldsV1"],
+            json!({"f:note": {}, "f:reason": {}, "f:regarding": {"f:name": {}}})
+        );
+        assert_eq!(entries[1]["fieldsV1"], json!({"f:note": {}}));
+        let back = applied_core(&view, "events.k8s.io/v1");
+        assert_eq!(
+            back["metadata"]["managedFields"][0]["fieldsV1"],
+            json!({"f:involvedObject": {"f:name": {}}, "f:message": {}, "f:reason": {}})
+        );
+        assert_eq!(
+            back["metadata"]["managedFields"][1]["fieldsV1"],
+            json!({"f:note": {}})
+        );
     }
 
     #[test]

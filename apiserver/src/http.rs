@@ -496,9 +496,15 @@ async fn route(
         ("", "componentstatuses") => {
             return crate::componentstatus::serve(state, &info, name, &q);
         }
+        ("", "bindings") => {
+            return crate::subresources::serve_legacy_binding(state, &t, &q, req).await;
+        }
         _ => {}
     }
-    if crate::events::is_view(&info) && matches!(method, Method::POST | Method::PUT | Method::PATCH)
+    // Server-side apply through the view takes the generic route (`Store::apply` handles it).
+    if crate::events::is_view(&info)
+        && matches!(method, Method::POST | Method::PUT | Method::PATCH)
+        && !(method == Method::PATCH && content_type(&req) == APPLY_YAML)
     {
         return crate::events::write(state, &info, &t, sub, &q, req).await;
     }

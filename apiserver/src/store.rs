@@ -8,12 +8,14 @@
 //!
 //! This module holds the state and what every operation shares; each verb has its own module
 //! (`create`, `update` with the shared write `replace`, `patch` with apply, `delete`, `list`,
-//! `watch`, `scale` for writes of a Scale, `admit` for admission of actions such as evictions),
+//! `watch`, `scale` for writes of a Scale, `bind` for a pod's binding, `admit` for admission of
+//! actions such as evictions),
 //! next to `request` (the operations' parameters and answers), `prepare` (body checks before a
 //! write), `history` (commit and the watch history) and the controllers that run at the end of a
 //! write (`gc`, `crd_cleanup`, `ns_defaults`).
 
 mod admit;
+mod bind;
 mod conversion;
 mod crd_cleanup;
 mod create;
@@ -43,6 +45,7 @@ use crate::registry::{Allocations, ServiceRanges};
 use crate::status::ApiError;
 use crate::watchcheck::{CommitLog, WatchLedger};
 
+pub use bind::Bind;
 pub use list::{ListQuery, RvMatch, list_body};
 pub(crate) use prepare::normalize_mutated;
 use prepare::{check_type, invalid, prune_and_default};

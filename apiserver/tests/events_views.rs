@@ -231,3 +231,165 @@ async fn events_k8s_io_field_selectors_use_its_own_field_names() {
     assert_eq!(got.items.len(), 1);
     assert_eq!(got.items[0].message.as_deref(), Some("container started"));
 }
+
+/// A server-side apply of `config` by `manager` through `path` (with `extra` query parameters).
+async fn apply(
+    s: &apiserver::ApiServer,
+    path: &str,
+    manager: &str,
+    extra: &str,
+    config: &Value,
+) -> common::Raw {
+    common::raw(
+        s,
+        "PATCH",
+        &format!("{path}?fieldManager={manager}{extra}"),
+        Some("application/apply-patch+yaml"),
+        config.to_string(),
+    )
+    .await
+}
+
+/// The managedFields entry of `manager` in `obj`.
+fn entry_of<'a>(obj: &'a Value, manager: &str) -> &'a Value {
+    obj["metadata"]["managedFields"]
+        .as_array()
+        .and_then(|es| es.iter().find(|e| e["manager"] == manager))
+        .unwrap_or_else(|| panic!("no entry of {manager}: {}", obj["metadata"]))
+}
+
+#[tokio::test]
+async fn server_side_apply_works_through_the_events_k8s_io_view() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let path = format!("{V1}/e1");
+    let config = v1_event("e1", "web", "kubelet", "Normal");
+
+    // Apply-create: 201, answered in the view, the applier's fields in its own apiVersion.
+    let created = apply(&s, &path, "ctrl", "", &config).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    assert_eq!(created.body["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(created.body["note"], "container started");
+    let ctrl = entry_of(&created.body, "ctrl");
+    assert_eq!(
+        (&ctrl["operation"], &ctrl["apiVersion"]),
+        (&json!("Apply"), &json!("events.k8s.io/v1"))
+    );
+    let fields = &ctrl["fieldsV1"];
+    for f in ["f:note", "f:regarding", "f:reportingController", "f:series"] {
+        assert!(fields.get(f).is_some(), "{f} not owned: {fields}");
+    }
+    assert!(fields.get("f:message").is_none(), "{fields}");
+    // The core API reads the same Event and the same entry, kept in the view's field names.
+    let core = send(&s, "GET", &format!("{CORE}/e1"), &Value::Null).await;
+    assert_eq!(core.body["message"], "container started");
+    assert_eq!(core.body["involvedObject"]["name"], "web");
+    assert_eq!(entry_of(&core.body, "ctrl")["fieldsV1"], *fields);
+
+    // The same configuration again changes nothing.
+    let again = apply(&s, &path, "ctrl", "", &config).await;
+    assert_eq!(again.code, 200, "{}", again.body);
+    assert_eq!(
+        again.body["metadata"]["resourceVersion"],
+        created.body["metadata"]["resourceVersion"]
+    );
+    // A changed series is applied and read through both APIs.
+    let mut changed = config.clone();
+    changed["series"]["count"] = 3.into();
+    let r = apply(&s, &path, "ctrl", "", &changed).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["series"]["count"], 3);
+    let core = send(&s, "GET", &format!("{CORE}/e1"), &Value::Null).await;
+    assert_eq!(core.body["series"]["count"], 3);
+    // An update through events.k8s.io may change only the series (kube's ValidateEventUpdate,
+    // whose paths name the core fields).
+    let mut noted = changed.clone();
+    noted["note"] = "container restarted".into();
+    let r = apply(&s, &path, "ctrl", "", &noted).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Event \"e1\" is invalid: message: Invalid value: \"container restarted\": field is immutable"
+    );
+
+    // Another applier's different value conflicts with the owner.
+    let other = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": "e1"}, "note": "mine"});
+    let r = apply(&s, &path, "other", "", &other).await;
+    assert_eq!(r.code, 409, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Apply failed with 1 conflict: conflict with \"ctrl\": .note"
+    );
+    assert_eq!(
+        r.body["details"]["causes"],
+        json!([{"reason": "FieldManagerConflict", "message": "conflict with \"ctrl\"", "field": ".note"}])
+    );
+
+    // A core Update manager's field, converted: its `message` is the view's `note`.
+    let edit = common::raw(
+        &s,
+        "PATCH",
+        &format!("{CORE}/e1?fieldManager=editor"),
+        Some("application/merge-patch+json"),
+        json!({"message": "edited"}).to_string(),
+    )
+    .await;
+    assert_eq!(edit.code, 200, "{}", edit.body);
+    let editor = entry_of(&edit.body, "editor");
+    assert_eq!(editor["apiVersion"], "v1");
+    assert_eq!(editor["fieldsV1"], json!({"f:message": {}}));
+    let r = apply(&s, &path, "ctrl", "", &changed).await;
+    assert_eq!(r.code, 409, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Apply failed with 1 conflict: conflict with \"editor\" using v1: .note"
+    );
+
+    // Forced, an applier takes a field from its owner.
+    let forced = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": {"name": "e1"}, "series": {"count": 9, "lastObservedTime": "2026-01-01T00:01:00.000000Z"}});
+    let r = apply(&s, &path, "other", "", &forced).await;
+    assert_eq!(r.code, 409, "{}", r.body);
+    let r = apply(&s, &path, "other", "&force=true", &forced).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["series"]["count"], 9);
+    let core = send(&s, "GET", &format!("{CORE}/e1"), &Value::Null).await;
+    assert_eq!(core.body["series"]["count"], 9);
+    assert_eq!(core.body["message"], "edited");
+    assert_eq!(
+        entry_of(&core.body, "other")["fieldsV1"],
+        json!({"f:series": {"f:count": {}, "f:lastObservedTime": {}}})
+    );
+    assert!(
+        entry_of(&core.body, "ctrl")["fieldsV1"]["f:series"]
+            .get("f:count")
+            .is_none(),
+        "{}",
+        core.body["metadata"]
+    );
+    assert_eq!(
+        entry_of(&core.body, "editor")["fieldsV1"],
+        json!({"f:message": {}})
+    );
+
+    // Validated as strictly as events.k8s.io asks: no eventTime is a 422.
+    let mut bad = v1_event("e2", "web", "kubelet", "Normal");
+    bad.as_object_mut().expect("object").remove("eventTime");
+    let r = apply(&s, &format!("{V1}/e2"), "ctrl", "", &bad).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    // A configuration of the core type does not name the URL's type.
+    let r = apply(
+        &s,
+        &format!("{V1}/e2"),
+        "ctrl",
+        "",
+        &json!({"apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "e2"}}),
+    )
+    .await;
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert_eq!(r.body["message"], "invalid object type: /v1, Kind=Event");
+}

@@ -1,7 +1,7 @@
 //! The subresources besides `/status`: `scale` (Deployments and a CRD with `subresources.scale`),
 //! `pods/ephemeralcontainers`, `pods/eviction` with PodDisruptionBudgets and
-//! `certificatesigningrequests/approval`, through raw HTTP, kube-rs and kubectl, and their
-//! discovery entries; the kubelet-backed `pods/log`, `exec`, `attach` and `portforward`, which
+//! `certificatesigningrequests/approval`, `pods/binding` and the legacy `bindings` resource,
+//! through raw HTTP, kube-rs and kubectl, and their discovery entries; the kubelet-backed `pods/log`, `exec`, `attach` and `portforward`, which
 //! answer kube's refusals for a pod no kubelet serves.
 
 mod common;
@@ -858,4 +858,442 @@ async fn discovery_lists_the_kubelet_subresources_of_pods() {
         assert_eq!(e["verbs"], verbs, "{name}");
         assert!(e.get("group").is_none(), "{name}: same group as pods");
     }
+}
+
+fn binding(name: &str, node: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
+}
+
+/// Creates the unscheduled pod `name` with `spec` merged into a one-container spec.
+async fn unbound_pod(s: &apiserver::ApiServer, name: &str, spec: Value) -> Value {
+    let mut p = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"containers": [{"name": "app", "image": "busybox"}]}});
+    if let Value::Object(extra) = spec {
+        for (k, v) in extra {
+            p["spec"][k] = v;
+        }
+    }
+    let created = send(s, "POST", PODS, &p).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    created.body
+}
+
+async fn get_pod(s: &apiserver::ApiServer, name: &str) -> Value {
+    let r = send(s, "GET", &format!("{PODS}/{name}"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn binding_assigns_the_node_as_kubes_binding_rest() {
+    use futures::{StreamExt, TryStreamExt};
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{WatchEvent, WatchParams};
+
+    let s = server().await;
+    unbound_pod(&s, "p", json!({})).await;
+    // The scheduler's nomination and an earlier failed attempt, as a scheduler writes them.
+    let st = send(
+        &s,
+        "PATCH",
+        &format!("{PODS}/p/status"),
+        &json!({"status": {"nominatedNodeName": "n0", "conditions": [{"type": "PodScheduled",
+            "status": "False", "reason": "Unschedulable", "message": "0/1 nodes are available"}]}}),
+    )
+    .await;
+    assert_eq!(st.code, 200, "{}", st.body);
+    let before = st.body;
+    let rv = before["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("rv")
+        .to_owned();
+
+    let mut b = binding("p", "n1");
+    b["metadata"]["annotations"] = json!({"scheduler.example.com/by": "test"});
+    b["metadata"]["labels"] = json!({"topology.kubernetes.io/zone": "z1"});
+    let r = send(&s, "POST", &format!("{PODS}/p/binding"), &b).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+    );
+
+    let pod = get_pod(&s, "p").await;
+    assert_eq!(pod["spec"]["nodeName"], "n1");
+    assert_eq!(
+        pod["metadata"]["annotations"],
+        json!({"scheduler.example.com/by": "test"})
+    );
+    assert_eq!(
+        pod["metadata"]["labels"],
+        json!({"topology.kubernetes.io/zone": "z1"})
+    );
+    // ClearingNominatedNodeNameAfterBinding.
+    assert!(
+        pod["status"].get("nominatedNodeName").is_none(),
+        "{}",
+        pod["status"]
+    );
+    let scheduled: Vec<&Value> = pod["status"]["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .filter(|c| c["type"] == "PodScheduled")
+        .collect();
+    assert_eq!(scheduled.len(), 1, "{}", pod["status"]);
+    // The condition is replaced whole: the old reason and message go.
+    assert_eq!(scheduled[0]["status"], "True");
+    assert!(scheduled[0].get("reason").is_none(), "{}", scheduled[0]);
+    assert!(scheduled[0]["lastTransitionTime"].is_string());
+    // A storage-level write: no generation bump and no managedFields entry of its own.
+    assert_eq!(
+        pod["metadata"]["generation"],
+        before["metadata"]["generation"]
+    );
+    assert_eq!(
+        pod["metadata"]["managedFields"],
+        before["metadata"]["managedFields"]
+    );
+    assert_ne!(
+        pod["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+
+    // Watchers see the binding as a MODIFIED pod.
+    let pods: Api<Pod> = Api::namespaced(s.client().expect("client"), "default");
+    let mut events = pods
+        .watch(&WatchParams::default().timeout(1), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    match events.try_next().await.expect("event") {
+        Some(WatchEvent::Modified(p)) => {
+            assert_eq!(p.spec.and_then(|s| s.node_name).as_deref(), Some("n1"));
+        }
+        other => panic!("expected MODIFIED, got {other:?}"),
+    }
+
+    // A YAML body, and a target without kind (ValidatePodBinding's "<empty>").
+    unbound_pod(&s, "q", json!({})).await;
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{PODS}/q/binding"),
+        Some("application/yaml"),
+        "apiVersion: v1\nkind: Binding\nmetadata: {name: q}\ntarget: {name: n2}\n",
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(get_pod(&s, "q").await["spec"]["nodeName"], "n2");
+}
+
+#[tokio::test]
+async fn binding_refusals_are_kubes() {
+    let s = server().await;
+    unbound_pod(&s, "p", json!({})).await;
+    let path = format!("{PODS}/p/binding");
+    assert_eq!(send(&s, "POST", &path, &binding("p", "n1")).await.code, 201);
+
+    // Bound already: a Conflict on pods/binding.
+    let r = send(&s, "POST", &path, &binding("p", "n2")).await;
+    assert_eq!(r.code, 409, "{}", r.body);
+    assert_eq!(r.body["reason"], "Conflict");
+    assert_eq!(
+        r.body["message"],
+        r#"Operation cannot be fulfilled on pods/binding "p": pod p is already assigned to node "n1""#
+    );
+    assert_eq!(
+        r.body["details"],
+        json!({"name": "p", "kind": "pods/binding"})
+    );
+
+    // Scheduling gates.
+    unbound_pod(
+        &s,
+        "gated",
+        json!({"schedulingGates": [{"name": "example.com/wait"}]}),
+    )
+    .await;
+    let r = send(
+        &s,
+        "POST",
+        &format!("{PODS}/gated/binding"),
+        &binding("gated", "n1"),
+    )
+    .await;
+    assert_eq!(r.code, 409, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        r#"Operation cannot be fulfilled on pods/binding "gated": pod gated has non-empty .spec.schedulingGates"#
+    );
+
+    // Being deleted (a finalizer keeps it).
+    let held = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]},
+        "spec": {"containers": [{"name": "app", "image": "busybox"}]}});
+    assert_eq!(send(&s, "POST", PODS, &held).await.code, 201);
+    assert_eq!(
+        send(&s, "DELETE", &format!("{PODS}/held"), &Value::Null)
+            .await
+            .code,
+        200
+    );
+    let r = send(
+        &s,
+        "POST",
+        &format!("{PODS}/held/binding"),
+        &binding("held", "n1"),
+    )
+    .await;
+    assert_eq!(r.code, 409, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        r#"Operation cannot be fulfilled on pods/binding "held": pod held is being deleted, cannot be assigned to a host"#
+    );
+
+    // The name in the URL and in the Binding must agree.
+    unbound_pod(&s, "other", json!({})).await;
+    let r = send(
+        &s,
+        "POST",
+        &format!("{PODS}/other/binding"),
+        &binding("p", "n1"),
+    )
+    .await;
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "name in URL does not match name in Binding object"
+    );
+
+    // ValidatePodBinding's errors are not a Status: kube answers them as a 500 without reason.
+    let mut b = binding("other", "");
+    b["target"]["kind"] = "Pod".into();
+    let r = send(&s, "POST", &format!("{PODS}/other/binding"), &b).await;
+    assert_eq!(r.code, 500, "{}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": r#"[target.kind: Unsupported value: "Pod": supported values: "Node", "<empty>", target.name: Required value]"#,
+            "code": 500})
+    );
+    assert!(
+        get_pod(&s, "other").await["spec"].get("nodeName").is_none(),
+        "a refused binding changes nothing"
+    );
+
+    // No such pod.
+    let r = send(
+        &s,
+        "POST",
+        &format!("{PODS}/nope/binding"),
+        &binding("nope", "n1"),
+    )
+    .await;
+    assert_eq!(r.code, 404, "{}", r.body);
+    assert_eq!(r.body["message"], r#"pods "nope" not found"#);
+
+    // Only POST.
+    assert_eq!(send(&s, "GET", &path, &Value::Null).await.code, 405);
+    // A Binding of another version.
+    let mut b = binding("other", "n1");
+    b["apiVersion"] = "v2".into();
+    let r = send(&s, "POST", &format!("{PODS}/other/binding"), &b).await;
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "the API version in the data (v2) does not match the expected API version (v1)"
+    );
+}
+
+#[tokio::test]
+async fn binding_preconditions_and_dry_run() {
+    let s = server().await;
+    let created = unbound_pod(&s, "p", json!({})).await;
+    let uid = created["metadata"]["uid"].as_str().expect("uid").to_owned();
+    let rv = created["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("rv")
+        .to_owned();
+    let path = format!("{PODS}/p/binding");
+
+    let mut b = binding("p", "n1");
+    b["metadata"]["uid"] = "not-the-uid".into();
+    let r = send(&s, "POST", &path, &b).await;
+    assert_eq!(r.code, 409, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        format!(
+            "Operation cannot be fulfilled on pods \"p\": StorageError: invalid object, Code: 4, Key: /registry/pods/default/p, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: not-the-uid, UID in object meta: {uid}"
+        )
+    );
+    assert_eq!(r.body["details"], json!({"name": "p", "kind": "pods"}));
+
+    let mut b = binding("p", "n1");
+    b["metadata"]["resourceVersion"] = "1".into();
+    let r = send(&s, "POST", &path, &b).await;
+    assert_eq!(r.code, 409, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        format!(
+            "Operation cannot be fulfilled on pods \"p\": StorageError: invalid object, Code: 4, Key: /registry/pods/default/p, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: ResourceVersion in precondition: 1, ResourceVersion in object meta: {rv}"
+        )
+    );
+
+    // A dry run checks everything and writes nothing.
+    let before = s.resource_version();
+    let r = send(
+        &s,
+        "POST",
+        &format!("{path}?dryRun=All"),
+        &binding("p", "n1"),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(s.resource_version(), before);
+    assert!(get_pod(&s, "p").await["spec"].get("nodeName").is_none());
+
+    // Matching preconditions bind.
+    let mut b = binding("p", "n1");
+    b["metadata"]["uid"] = uid.clone().into();
+    b["metadata"]["resourceVersion"] = rv.into();
+    let r = send(&s, "POST", &path, &b).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(get_pod(&s, "p").await["spec"]["nodeName"], "n1");
+}
+
+#[tokio::test]
+async fn the_legacy_bindings_resource_binds_by_the_bindings_name() {
+    let s = server().await;
+    unbound_pod(&s, "p", json!({})).await;
+    let bindings = "/api/v1/namespaces/default/bindings";
+    // The create handler wipes a collection create's uid: no precondition through `bindings`.
+    let mut b = binding("p", "n1");
+    b["metadata"]["uid"] = "not-the-uid".into();
+    let r = send(&s, "POST", bindings, &b).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["status"], "Success");
+    assert_eq!(get_pod(&s, "p").await["spec"]["nodeName"], "n1");
+
+    let r = send(&s, "POST", bindings, &binding("p", "n2")).await;
+    assert_eq!(r.code, 409, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        r#"Operation cannot be fulfilled on pods/binding "p": pod p is already assigned to node "n1""#
+    );
+    let r = send(
+        &s,
+        "POST",
+        bindings,
+        &json!({"apiVersion": "v1", "kind": "Binding",
+        "metadata": {}, "target": {"name": "n1"}}),
+    )
+    .await;
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert_eq!(r.body["message"], "Name parameter required.");
+    // Create-only.
+    assert_eq!(send(&s, "GET", bindings, &Value::Null).await.code, 405);
+    assert_eq!(
+        send(&s, "GET", &format!("{bindings}/p"), &Value::Null)
+            .await
+            .code,
+        405
+    );
+
+    // A protobuf Binding, as kube-scheduler sends it.
+    unbound_pod(&s, "q", json!({})).await;
+    let body = apiserver::protobuf::encode_object(&binding("q", "n3")).expect("encode");
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{PODS}/q/binding"),
+        Some("application/vnd.kubernetes.protobuf"),
+        body,
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(get_pod(&s, "q").await["spec"]["nodeName"], "n3");
+}
+
+#[tokio::test]
+async fn binding_needs_create_on_pods_binding_and_is_in_discovery() {
+    use apiserver::UserInfo;
+    const SCHEDULER: &str = "scheduler-token";
+    let s = apiserver::ApiServer::builder()
+        .user_token(SCHEDULER, UserInfo::new("sched", &["system:authenticated"]))
+        .start()
+        .await
+        .expect("start");
+    unbound_pod(&s, "p", json!({})).await;
+    let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "pods"}, "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}]});
+    let rb = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "sched"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pods"},
+        "subjects": [{"kind": "User", "name": "sched"}]});
+    let rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/default";
+    assert_eq!(
+        send(&s, "POST", &format!("{rbac}/roles"), &role).await.code,
+        201
+    );
+    assert_eq!(
+        send(&s, "POST", &format!("{rbac}/rolebindings"), &rb)
+            .await
+            .code,
+        201
+    );
+    let as_scheduler = |path: String| {
+        let s = &s;
+        async move {
+            common::raw_with(
+                s,
+                Some(SCHEDULER),
+                "POST",
+                &path,
+                Some("application/json"),
+                binding("p", "n1").to_string(),
+            )
+            .await
+        }
+    };
+    // `pods` does not cover the subresource.
+    let r = as_scheduler(format!("{PODS}/p/binding")).await;
+    assert_eq!(r.code, 403, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        r#"pods "p" is forbidden: User "sched" cannot create resource "pods/binding" in API group "" in the namespace "default""#
+    );
+    let r = as_scheduler("/api/v1/namespaces/default/bindings".into()).await;
+    assert_eq!(r.code, 403, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        r#"bindings is forbidden: User "sched" cannot create resource "bindings" in API group "" in the namespace "default""#
+    );
+    let grant = json!({"rules": [{"apiGroups": [""], "resources": ["pods", "pods/binding"], "verbs": ["*"]}]});
+    let r = send(&s, "PATCH", &format!("{rbac}/roles/pods"), &grant).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let r = as_scheduler(format!("{PODS}/p/binding")).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+
+    // Discovery: the subresource and the legacy resource, create only, kind Binding.
+    let core = send(&s, "GET", "/api/v1", &Value::Null).await;
+    let entry = |name: &str| {
+        core.body["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} missing from /api/v1"))
+    };
+    let sub = entry("pods/binding");
+    assert_eq!(
+        (&sub["kind"], &sub["verbs"], &sub["namespaced"]),
+        (&json!("Binding"), &json!(["create"]), &json!(true))
+    );
+    let legacy = entry("bindings");
+    assert_eq!(
+        (&legacy["kind"], &legacy["verbs"], &legacy["namespaced"]),
+        (&json!("Binding"), &json!(["create"]), &json!(true))
+    );
 }

@@ -1,6 +1,6 @@
 //! Validation over HTTP of the types that gained rules of their own after the first rounds:
 //! FlowSchema, PriorityLevelConfiguration, StorageVersionMigration, APIService,
-//! MutatingAdmissionPolicy and its binding — a 422 whose message and `details.causes` carry
+//! MutatingAdmissionPolicy and its binding, Deployment and ReplicaSet status — a 422 whose message and `details.causes` carry
 //! kube's field errors, a valid object accepted, and at least one update (or `/status`) rule per
 //! type — and kube's finalizer-name rule: refused by the types whose strategies call core's
 //! `ValidateObjectMeta`, accepted by the others, a warning for custom resources.
@@ -975,5 +975,93 @@ async fn custom_resource_definition_stored_versions_and_immutable_scope() {
             "spec.scope",
             "Invalid value: \"Cluster\": field is immutable",
         )],
+    );
+}
+
+#[tokio::test]
+async fn deployment_and_replica_set_status_counts() {
+    let s = server().await;
+    let deploys = "/apis/apps/v1/namespaces/default/deployments";
+    let stored = create(&s, deploys, &common::deployment("web", 2)).await;
+    let path = format!("{deploys}/web/status");
+    let mut bad = stored.clone();
+    bad["status"] = json!({"observedGeneration": -1, "replicas": 2, "updatedReplicas": 3,
+        "readyReplicas": 1, "availableReplicas": 2, "unavailableReplicas": -1});
+    assert_invalid(
+        &replace(&s, &path, &stored, bad).await,
+        "Deployment.apps",
+        "web",
+        &[
+            (
+                INVALID,
+                "status.observedGeneration",
+                "Invalid value: -1: must be greater than or equal to 0",
+            ),
+            (
+                INVALID,
+                "status.unavailableReplicas",
+                "Invalid value: -1: must be greater than or equal to 0",
+            ),
+            (
+                INVALID,
+                "status.updatedReplicas",
+                "Invalid value: 3: cannot be greater than status.replicas",
+            ),
+            (
+                INVALID,
+                "status.availableReplicas",
+                "Invalid value: 2: cannot be greater than readyReplicas",
+            ),
+        ],
+    );
+    // A valid status is written; collisionCount may not go down afterwards.
+    let mut good = stored.clone();
+    good["status"] =
+        json!({"replicas": 2, "readyReplicas": 2, "availableReplicas": 1, "collisionCount": 2});
+    let r = replace(&s, &path, &stored, good).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let written = r.body;
+    let mut lower = written.clone();
+    lower["status"]["collisionCount"] = 1.into();
+    assert_invalid(
+        &replace(&s, &path, &written, lower).await,
+        "Deployment.apps",
+        "web",
+        &[(
+            INVALID,
+            "status.collisionCount",
+            "Invalid value: 1: cannot be decremented",
+        )],
+    );
+
+    let sets = "/apis/apps/v1/namespaces/default/replicasets";
+    let mut rs = common::deployment("rs", 1);
+    rs["kind"] = "ReplicaSet".into();
+    rs["spec"].as_object_mut().expect("spec").remove("strategy");
+    let stored = create(&s, sets, &rs).await;
+    let mut bad = stored.clone();
+    bad["status"] = json!({"replicas": 1, "fullyLabeledReplicas": 2, "readyReplicas": -1});
+    assert_invalid(
+        &replace(&s, &format!("{sets}/rs/status"), &stored, bad).await,
+        "ReplicaSet.apps",
+        "rs",
+        &[
+            (
+                INVALID,
+                "status.readyReplicas",
+                "Invalid value: -1: must be greater than or equal to 0",
+            ),
+            (
+                INVALID,
+                "status.fullyLabeledReplicas",
+                "Invalid value: 2: cannot be greater than status.replicas",
+            ),
+            // Go's zero availableReplicas is above a negative readyReplicas.
+            (
+                INVALID,
+                "status.availableReplicas",
+                "Invalid value: 0: cannot be greater than readyReplicas",
+            ),
+        ],
     );
 }

@@ -1355,6 +1355,114 @@ async fn an_eviction_is_admitted_as_a_create_of_pods_eviction() {
 }
 
 #[tokio::test]
+async fn a_binding_is_admitted_as_a_create_of_pods_binding() {
+    let s = server().await;
+    for name in ["a", "b"] {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+        assert_eq!(send(&s, "POST", PODS, &pod).await.code, 201);
+    }
+    // A mutating webhook annotates the Binding: the mutated Binding is the one acted on.
+    let mutator = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            Some(response(
+                review,
+                json_patch(json!([{"op": "add", "path": "/metadata/annotations",
+                    "value": {"mutated.example.com/by": "webhook"}}])),
+            ))
+        }),
+    )
+    .await;
+    let guard = allowing_server().await;
+    let rules = || {
+        vec![
+            rule(&["CREATE"], "", &["pods/binding"]),
+            rule(&["CREATE"], "", &["bindings"]),
+        ]
+    };
+    configure(
+        &s,
+        true,
+        "bindings",
+        vec![entry(
+            "annotate.example.com",
+            &mutator,
+            &[],
+            json!({"rules": rules()}),
+        )],
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "bindings",
+        vec![entry(
+            "guard.example.com",
+            &guard,
+            &[],
+            json!({"rules": rules()}),
+        )],
+    )
+    .await;
+    let binding = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "Binding",
+        "metadata": {"name": name}, "target": {"kind": "Node", "name": "n1"}})
+    };
+
+    let r = send(&s, "POST", &format!("{PODS}/a/binding"), &binding("a")).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let pod = send(&s, "GET", &format!("{PODS}/a"), &Value::Null)
+        .await
+        .body;
+    assert_eq!(pod["spec"]["nodeName"], "n1");
+    assert_eq!(
+        pod["metadata"]["annotations"],
+        json!({"mutated.example.com/by": "webhook"})
+    );
+    let request = &guard.reviews()[0]["request"];
+    let binding_kind = json!({"group": "", "version": "v1", "kind": "Binding"});
+    assert_eq!(request["kind"], binding_kind);
+    assert_eq!(request["requestKind"], binding_kind);
+    assert_eq!(
+        request["resource"],
+        json!({"group": "", "version": "v1", "resource": "pods"})
+    );
+    assert_eq!(request["subResource"], "binding");
+    assert_eq!(request["operation"], "CREATE");
+    assert_eq!(
+        (request["name"].as_str(), request["namespace"].as_str()),
+        (Some("a"), Some("default"))
+    );
+    assert_eq!(request["object"]["kind"], "Binding");
+    assert_eq!(request["object"]["target"]["name"], "n1");
+    assert_eq!(
+        request["object"]["metadata"]["annotations"],
+        json!({"mutated.example.com/by": "webhook"})
+    );
+
+    // The legacy resource: a create of `bindings`, named by the Binding.
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces/default/bindings",
+        &binding("b"),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let request = &guard.reviews()[1]["request"];
+    assert_eq!(
+        request["resource"],
+        json!({"group": "", "version": "v1", "resource": "bindings"})
+    );
+    assert!(
+        request.get("subResource").is_none_or(|v| v == ""),
+        "{request}"
+    );
+    assert_eq!(request["name"], "b");
+}
+
+#[tokio::test]
 async fn approval_and_ephemeral_container_writes_are_admitted_with_their_subresource() {
     let s = server().await;
     let hook = allowing_server().await;

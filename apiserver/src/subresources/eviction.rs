@@ -211,73 +211,9 @@ fn set_disruption_condition(pdb: &mut Value) {
     }
 }
 
-/// The answer to a successful eviction: a Status with kube's create code, and the warnings of
-/// its admission.
-fn success(warnings: &[String]) -> Result<hyper::Response<Body>, ApiError> {
-    let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
-    Ok(h::with_warnings(
-        h::json_response(201, status.to_string()),
-        warnings,
-    ))
-}
-
 /// The type of the object `pods/eviction` creates, for its decoding and admission.
 fn eviction_type() -> ResourceInfo {
     ResourceInfo::subresource_kind("policy", "v1", "Eviction")
-}
-
-/// Metadata kube's create handler clears on the object of a create
-/// (`rest.WipeObjectMetaSystemFields`).
-const SYSTEM_FIELDS: &[&str] = &[
-    "creationTimestamp",
-    "uid",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "selfLink",
-];
-
-/// The Eviction a client sent as kube's create handler decodes it: in `policy/v1` (v1beta1
-/// bodies are accepted and converted), unknown fields handled by `fieldValidation`, in the
-/// request's namespace, without system metadata. Answers it and the decoding's warnings.
-fn decode_eviction(
-    mut eviction: Value,
-    t: &Target<'_>,
-    opts: &WriteOpts,
-) -> Result<(Value, Vec<String>), ApiError> {
-    if !eviction.is_object() {
-        return Err(ApiError::bad_request(
-            "the object provided is unrecognized (must be of type Eviction): the body is not a JSON object",
-        ));
-    }
-    let api_version = eviction
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if !matches!(api_version, "" | "policy/v1" | "policy/v1beta1") {
-        return Err(ApiError::bad_request(format!(
-            "the API version in the data ({api_version}) does not match the expected API version (policy/v1)"
-        )));
-    }
-    eviction["apiVersion"] = "policy/v1".into();
-    eviction["kind"] = "Eviction".into();
-    let warnings =
-        crate::validation::decode_body(&eviction_type(), &mut eviction, opts.field_validation)?;
-    let meta = meta::meta_mut(&mut eviction);
-    match meta.get("namespace").and_then(Value::as_str) {
-        None | Some("") => {
-            meta.insert("namespace".into(), t.namespace.into());
-        }
-        Some(ns) if ns != t.namespace => {
-            return Err(ApiError::bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            ));
-        }
-        Some(_) => {}
-    }
-    for field in SYSTEM_FIELDS {
-        meta.remove(*field);
-    }
-    Ok((eviction, warnings))
 }
 
 pub(super) async fn serve(
@@ -299,7 +235,14 @@ pub(super) async fn serve(
         webhooks: pass.clone(),
         ..h::write_opts(q, &req, "CreateOptions", Vec::new())?
     };
-    let (eviction, mut warnings) = decode_eviction(h::read_object(req).await?, t, &create)?;
+    let (eviction, mut warnings) = super::decode_created(
+        h::read_object(req).await?,
+        &eviction_type(),
+        &["policy/v1beta1"],
+        t.namespace,
+        &create,
+        true,
+    )?;
     let eviction_type = Arc::new(eviction_type());
     // `EvictionREST.Create` checks the name between mutating and validating admission.
     let same_name = |e: &Value| {
@@ -341,7 +284,7 @@ pub(super) async fn serve(
             o.resource_version = Some(meta_str(&pod, "resourceVersion").to_owned());
         }
         state.store.delete(t, &o)?;
-        return success(&warnings);
+        return super::created(&warnings);
     }
     let budgets = budgets_of(state, &pod, t.namespace)?;
     if budgets.len() > 1 {
@@ -391,7 +334,7 @@ pub(super) async fn serve(
         o.resource_version = Some(meta_str(&pod, "resourceVersion").to_owned());
     }
     match state.store.delete(t, &o) {
-        Ok(_) => success(&warnings),
+        Ok(_) => super::created(&warnings),
         Err(e) if e.code == 409 && precondition_added && !client_rv => Err(too_many_requests(
             format!("The disruption budget {budget_name} is still being processed by the server."),
             Some(RETRY_WHILE_PROCESSING_S),

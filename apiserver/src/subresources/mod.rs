@@ -1,11 +1,13 @@
 //! Routes the subresources other than `/status`: `scale`, `pods/ephemeralcontainers`,
-//! `pods/eviction`, `certificatesigningrequests/approval` and `serviceaccounts/token`. Each is a
-//! view of (or an action on) its parent object, implemented on top of the store's ordinary
-//! operations with resourceVersion preconditions, so it needs no store internals. The
+//! `pods/eviction`, `pods/binding` (and the legacy `bindings` resource),
+//! `certificatesigningrequests/approval` and `serviceaccounts/token`. Each is a view of (or an
+//! action on) its parent object, implemented on top of the store's operations with
+//! resourceVersion preconditions (a binding on `Store::bind_pod`, kube's storage-level write). The
 //! kubelet-backed pod subresources (`log`, `exec`, `attach`, `portforward`) are answered as kube
 //! answers them when no kubelet can serve them (`kubelet.rs`).
 
 mod approval;
+mod binding;
 mod ephemeral;
 mod eviction;
 mod kubelet;
@@ -16,12 +18,15 @@ use std::sync::Arc;
 
 use http::{Method, Request};
 use hyper::body::Incoming;
+use serde_json::{Value, json};
 
 use crate::catalog::ResourceInfo;
-use crate::http::{Body, State};
+use crate::http::{self as h, Body, State};
+use crate::meta;
 use crate::status::ApiError;
-use crate::store::Target;
+use crate::store::{Target, WriteOpts};
 
+pub use binding::serve_legacy as serve_legacy_binding;
 pub use scale::{ScalePaths, builtin_scale, custom_scale};
 
 /// A subresource served by this module.
@@ -30,6 +35,7 @@ pub enum Extra {
     Scale,
     EphemeralContainers,
     Eviction,
+    Binding,
     Approval,
     Token,
     /// `pods/log`, `pods/exec`, `pods/attach`, `pods/portforward`.
@@ -65,6 +71,7 @@ impl Extra {
                 Some(Self::EphemeralContainers)
             }
             "eviction" if core && info.plural == "pods" => Some(Self::Eviction),
+            "binding" if core && info.plural == "pods" => Some(Self::Binding),
             "token" if core && info.plural == "serviceaccounts" => Some(Self::Token),
             "log" if core && info.plural == "pods" => Some(Self::Kubelet(kubelet::Stream::Log)),
             "exec" if core && info.plural == "pods" => Some(Self::Kubelet(kubelet::Stream::Exec)),
@@ -106,6 +113,13 @@ impl Extra {
                 group: "policy",
                 version: "v1",
                 kind: "Eviction",
+                verbs: CREATE,
+            },
+            Self::Binding => Listed {
+                name: "binding",
+                group: "",
+                version: "v1",
+                kind: "Binding",
                 verbs: CREATE,
             },
             Self::Approval => Listed {
@@ -151,7 +165,7 @@ impl Extra {
                 _ => None,
             };
         }
-        let action = matches!(self, Self::Eviction | Self::Token);
+        let action = matches!(self, Self::Eviction | Self::Binding | Self::Token);
         match *method {
             Method::POST if action => Some("create"),
             Method::GET if !action => Some("get"),
@@ -166,6 +180,7 @@ impl Extra {
 pub fn listed(info: &ResourceInfo) -> Vec<Listed> {
     [
         Extra::Scale,
+        Extra::Binding,
         Extra::EphemeralContainers,
         Extra::Eviction,
         Extra::Approval,
@@ -198,8 +213,79 @@ pub async fn serve(
             rmw::serve(&ephemeral::EphemeralContainers, state, t, q, req).await
         }
         Extra::Eviction => eviction::serve(state, t, q, req).await,
+        Extra::Binding => binding::serve(state, t, q, req).await,
         Extra::Approval => rmw::serve(&approval::Approval, state, t, q, req).await,
         Extra::Token => crate::tokens::serve_token_request(state, t, q, req).await,
         Extra::Kubelet(stream) => kubelet::serve(state, t, stream, q, req).await,
     }
+}
+
+/// The answer to a successful action (an eviction, a binding): the `Status` kube's create
+/// handler writes for a REST storage answering `StatusSuccess`, with the create code, and the
+/// warnings of its admission.
+fn created(warnings: &[String]) -> Result<hyper::Response<Body>, ApiError> {
+    let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
+    Ok(h::with_warnings(
+        h::json_response(201, status.to_string()),
+        warnings,
+    ))
+}
+
+/// Metadata kube's create handler clears on the object of a create
+/// (`rest.WipeObjectMetaSystemFields`).
+const SYSTEM_FIELDS: &[&str] = &[
+    "creationTimestamp",
+    "uid",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+];
+
+/// The object of an action's create as kube's create handler decodes it: in `ty`'s version
+/// (`older` versions are accepted too and read as it), unknown fields handled by
+/// `fieldValidation`, in the request's namespace, and without system metadata when `wipe`
+/// (everything but the REST storages that keep it as preconditions, `SubresourceObjectMetaPreserver`).
+/// Answers it and the decoding's warnings.
+fn decode_created(
+    mut obj: Value,
+    ty: &ResourceInfo,
+    older: &[&str],
+    namespace: &str,
+    opts: &WriteOpts,
+    wipe: bool,
+) -> Result<(Value, Vec<String>), ApiError> {
+    if !obj.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): the body is not a JSON object",
+            ty.kind
+        )));
+    }
+    let expected = ty.api_version();
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if !api_version.is_empty() && api_version != expected && !older.contains(&api_version) {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({expected})"
+        )));
+    }
+    obj["apiVersion"] = expected.into();
+    obj["kind"] = ty.kind.clone().into();
+    let warnings = crate::validation::decode_body(ty, &mut obj, opts.field_validation)?;
+    let m = meta::meta_mut(&mut obj);
+    match m.get("namespace").and_then(Value::as_str) {
+        None | Some("") => {
+            m.insert("namespace".into(), namespace.into());
+        }
+        Some(ns) if ns != namespace => {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        Some(_) => {}
+    }
+    if wipe {
+        for field in SYSTEM_FIELDS {
+            m.remove(*field);
+        }
+    }
+    Ok((obj, warnings))
 }

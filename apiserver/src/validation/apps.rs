@@ -3,7 +3,7 @@
 //! the template's labels, non-negative replicas, strategies, the pod template validated as a pod
 //! spec with `restartPolicy: Always`, and an immutable selector — and ControllerRevision
 //! (`ValidateControllerRevision`/`...Update`: data required, revision not negative, data
-//! immutable).
+//! immutable), and the Deployment and ReplicaSet status rules of their `/status` writes.
 
 use serde_json::Value;
 
@@ -244,5 +244,97 @@ pub fn validate_controller_revision_update(new: &Value, old: &Value) -> Vec<Caus
             "field is immutable",
         ));
     }
+    causes
+}
+
+/// An integer field of a status, Go's zero when unset.
+fn count(status: &Value, f: &str) -> i64 {
+    status.get(f).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// The "cannot be greater than" checks kube's Deployment and ReplicaSet status validations
+/// share: each of `bounded` at most `status.replicas`, then `availableReplicas` at most
+/// `readyReplicas`.
+fn replica_bounds(status: &Value, bounded: &[&str], causes: &mut Vec<Cause>) {
+    let replicas = count(status, "replicas");
+    for f in bounded {
+        if count(status, f) > replicas {
+            causes.push(field::invalid(
+                &format!("status.{f}"),
+                &count(status, f).into(),
+                "cannot be greater than status.replicas",
+            ));
+        }
+    }
+    if count(status, "availableReplicas") > count(status, "readyReplicas") {
+        causes.push(field::invalid(
+            "status.availableReplicas",
+            &count(status, "availableReplicas").into(),
+            "cannot be greater than readyReplicas",
+        ));
+    }
+}
+
+/// `ValidateDeploymentStatusUpdate` after ObjectMeta: `ValidateDeploymentStatus` (counts and
+/// observedGeneration non-negative, the counts bounded by `replicas`) and a `collisionCount`
+/// that may not go down.
+pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let status = new.get("status").unwrap_or(&Value::Null);
+    let mut causes = Vec::new();
+    for f in [
+        "observedGeneration",
+        "replicas",
+        "updatedReplicas",
+        "readyReplicas",
+        "availableReplicas",
+        "unavailableReplicas",
+        "collisionCount",
+    ] {
+        causes.extend(field::non_negative(
+            &format!("status.{f}"),
+            &Value::from(count(status, f)),
+        ));
+    }
+    replica_bounds(
+        status,
+        &["updatedReplicas", "readyReplicas", "availableReplicas"],
+        &mut causes,
+    );
+    // apivalidation.IsDecremented: set before, and now unset or lower.
+    let collisions = |v: &Value| v.pointer("/status/collisionCount").and_then(Value::as_i64);
+    if let Some(was) = collisions(old)
+        && collisions(new).is_none_or(|now| now < was)
+    {
+        causes.push(field::invalid(
+            "status.collisionCount",
+            &collisions(new).unwrap_or(0).into(),
+            "cannot be decremented",
+        ));
+    }
+    causes
+}
+
+/// `ValidateReplicaSetStatus` (through `ValidateReplicaSetStatusUpdate`): counts and
+/// observedGeneration non-negative, the counts bounded by `replicas`.
+pub fn validate_replica_set_status(new: &Value) -> Vec<Cause> {
+    let status = new.get("status").unwrap_or(&Value::Null);
+    let mut causes = Vec::new();
+    for f in [
+        "replicas",
+        "fullyLabeledReplicas",
+        "readyReplicas",
+        "availableReplicas",
+        "observedGeneration",
+    ] {
+        causes.extend(field::non_negative(
+            &format!("status.{f}"),
+            &Value::from(count(status, f)),
+        ));
+    }
+    replica_bounds(
+        status,
+        &["fullyLabeledReplicas", "readyReplicas", "availableReplicas"],
+        &mut causes,
+    );
     causes
 }

@@ -378,8 +378,9 @@ pub fn validate_update(
 /// conditions (`ValidateFlowSchemaStatusUpdate`, `ValidatePriorityLevelConfigurationStatusUpdate`),
 /// an APIService's condition statuses (`ValidateAPIServiceStatusUpdate`), a
 /// StorageVersionMigration's status (`ValidateStorageVersionMigrationStatusUpdate`), a
-/// ResourceClaim's (`ValidateResourceClaimStatusUpdate`) and a DeviceTaintRule's conditions
-/// (`ValidateDeviceTaintRuleStatusUpdate`).
+/// ResourceClaim's (`ValidateResourceClaimStatusUpdate`), a DeviceTaintRule's conditions
+/// (`ValidateDeviceTaintRuleStatusUpdate`), and a Deployment's and ReplicaSet's replica counts
+/// (`ValidateDeploymentStatusUpdate`, `ValidateReplicaSetStatusUpdate`).
 pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = objectmeta::validate_update(new, old);
     match (info.group.as_str(), info.kind.as_str()) {
@@ -409,6 +410,8 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
         ("resource.k8s.io", "DeviceTaintRule") => {
             causes.extend(resource::taint::validate_rule_status_update(new));
         }
+        ("apps", "Deployment") => causes.extend(apps::validate_deployment_status_update(new, old)),
+        ("apps", "ReplicaSet") => causes.extend(apps::validate_replica_set_status(new)),
         _ => {}
     }
     causes

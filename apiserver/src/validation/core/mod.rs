@@ -1,5 +1,6 @@
 //! Validation of the core (`v1`) group's types, one file per type family.
 
+pub mod binding;
 pub mod configmap;
 pub mod controller;
 pub mod endpoints;
