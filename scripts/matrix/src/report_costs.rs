@@ -326,6 +326,25 @@ fn projected(
     Some((stats::mean(&spans)?, stats::mean(&residuals)?))
 }
 
+/// The mean span of every target run replayed with every source run's calibrated waits and the
+/// target's own CPU and load ([`sim::replay_with_measured_cpu`]): where a projection's error
+/// comes from.
+fn attributed(sources: &[&RunData], targets: &[&RunData], groups: &sim::TestGroups) -> Option<f64> {
+    let cal: Vec<sim::Calibrated> = sources
+        .iter()
+        .filter_map(|r| sim::calibrate_run(r, groups))
+        .collect();
+    let spans: Vec<f64> = cal
+        .iter()
+        .flat_map(|c| {
+            targets
+                .iter()
+                .filter_map(|t| sim::replay_with_measured_cpu(c, t, groups))
+        })
+        .collect();
+    stats::mean(&spans)
+}
+
 /// The source of a projection for each (mode, cores): its lowest `-j` measured (best -j 1,
 /// where a test's wait shows in full: see [`sim::calibrate`]).
 fn sources<'a>(groups: &'a [Group<'a>]) -> Vec<&'a Group<'a>> {
@@ -405,13 +424,16 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
             ) else {
                 continue;
             };
+            let error = |span: f64| format!("{:+.1}%", (span - measured) / measured * 100.0);
+            let replayed = attributed(src_runs, targets, &groups_of(mode));
             check.push(vec![
                 mode.clone(),
                 format!("-j {src_jobs} on {src_cores} → -j {jobs} on {cores}"),
                 format!("{predicted:.2}"),
                 format!("{measured:.2}"),
-                format!("{:+.1}%", (predicted - measured) / measured * 100.0),
+                error(predicted),
                 format!("{:.1}", residual * 1e3),
+                replayed.map_or_else(|| "–".to_owned(), error),
             ]);
         }
     }
@@ -419,7 +441,7 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
         tables.push(Table {
             title: "Projection check: measured levels predicted by the simulation".into(),
             note: format!(
-                "Test span (first test start to last test end), mean over repeats. Each prediction is calibrated on the mode's lowest -j measured on the source core count (runs under `taskset -c 0` count 1 core), with the profile's test groups from {NEXTEST_CONFIG}. Calibration residual: mean |simulated − measured| test duration left on the source run.{}",
+                "Test span (first test start to last test end), mean over repeats. Each prediction is calibrated on the mode's lowest -j measured on the source core count (runs under `taskset -c 0` count 1 core), with the profile's test groups from {NEXTEST_CONFIG}. Calibration residual: mean |simulated − measured| test duration left on the source run. Last column, an attribution and not a prediction: the target runs replayed with the source's waits but each test's CPU as measured in the target run and the cores its other load left; where it lands near the measured span and the projection does not, the projection's error is CPU the tests spent beyond what they spent at the calibration's -j (and other load), not the scheduling model.{}",
                 group_notes.iter().map(|n| format!(" {n}")).collect::<String>()
             ),
             header: [
@@ -429,6 +451,7 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
                 "span measured (s)",
                 "error",
                 "calibration residual (ms per test)",
+                "error replaying the target's own CPU and load",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -624,6 +647,11 @@ mod tests {
             ],
             "{tables:?}"
         );
+        // Every check row has the attribution replay's error too (same runs: a percentage).
+        for row in &tables[0].rows {
+            assert_eq!(row.len(), 7, "{row:?}");
+            assert!(row[6].ends_with('%'), "{row:?}");
+        }
         assert!(tables[1].title.starts_with("PROJECTED (simulation"));
         // Two sources (2 cores and 1 core, each at -j 1), each projected to 4, 8, 16 cores.
         assert_eq!(tables[1].rows.len(), 2);

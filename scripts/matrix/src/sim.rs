@@ -288,6 +288,8 @@ pub struct RunInputs {
     pub walls: Vec<f64>,
     /// Each test's nextest test group, same order.
     pub groups: Vec<Option<(usize, u32)>>,
+    /// Each test's (nextest binary id, test name), same order.
+    pub ids: Vec<(String, String)>,
     /// The measured test span.
     pub span_s: f64,
     /// The cores the run had (its affinity).
@@ -355,10 +357,15 @@ pub fn inputs_of(run: &RunData, groups: &TestGroups) -> Option<RunInputs> {
     } else {
         0.0
     };
+    let ids = order
+        .iter()
+        .map(|&i| (run.tests[i].suite.clone(), run.tests[i].name.clone()))
+        .collect();
     Some(RunInputs {
         cpus,
         walls,
         groups: test_groups,
+        ids,
         span_s: stats::test_span_s(&run.tests),
         cores,
         others_cores: others_rate * f64::from(cores) / f64::from(machine_cores),
@@ -382,6 +389,8 @@ pub struct Calibrated {
     pub cores: u32,
     /// Mean absolute error per test left after calibration (seconds).
     pub residual_s: f64,
+    /// Each test's (nextest binary id, test name), same order as `tests`.
+    pub ids: Vec<(String, String)>,
 }
 
 /// Calibrates one measured run (see the module documentation).
@@ -401,7 +410,44 @@ pub fn calibrate_run(run: &RunData, groups: &TestGroups) -> Option<Calibrated> {
         span_s: inputs.span_s,
         cores: inputs.cores,
         residual_s,
+        ids: inputs.ids,
     })
+}
+
+/// The span of measured run `target` replayed with `source`'s calibrated waits but with what
+/// only measuring `target` can tell: each test's own CPU in that run (and its share of the
+/// services and runner), the run's start order and `-j`, and the cores its other load left.
+///
+/// Not a prediction: an attribution of a projection's error. When this replay lands on the
+/// measured span and the projection does not, the difference is what the projection cannot
+/// know in advance — tests computing more than they did at the calibration's `-j`, and load
+/// that was not the run's — rather than the scheduling model. A test the source did not run
+/// replays with no wait.
+pub fn replay_with_measured_cpu(
+    source: &Calibrated,
+    target: &RunData,
+    groups: &TestGroups,
+) -> Option<f64> {
+    let inputs = inputs_of(target, groups)?;
+    let waits: std::collections::HashMap<&(String, String), f64> = source
+        .ids
+        .iter()
+        .zip(&source.tests)
+        .map(|(id, t)| (id, t.wait_s))
+        .collect();
+    let tests: Vec<SimTest> = inputs
+        .ids
+        .iter()
+        .zip(&inputs.cpus)
+        .zip(&inputs.groups)
+        .map(|((id, &cpu_s), &group)| SimTest {
+            cpu_s,
+            wait_s: waits.get(id).copied().unwrap_or(0.0),
+            group,
+        })
+        .collect();
+    let effective = (f64::from(inputs.cores) - inputs.others_cores).max(MIN_EFFECTIVE_CORES);
+    Some(simulate(&tests, target.jobs, effective).span_s)
 }
 
 /// The projected test span of `calibrated` replayed at `jobs` on `cores` dedicated cores.
@@ -647,6 +693,47 @@ slow-timeout = "60s"
         let (tests, _) = calibrate(&cpus, &walls, 1, 0.5);
         let want = simulate(&light, 3, 2.0).span_s;
         assert!((simulate(&tests, 3, 2.0).span_s - want).abs() / want < 1e-6);
+    }
+
+    #[test]
+    fn an_attribution_replays_the_targets_own_cpu_and_load_with_the_sources_waits() {
+        use crate::costs::tests::run;
+        let groups = TestGroups::default();
+        // Tests `a` (with a phase record: 0.23 CPU-s in 1 s) and `b` (0.07 CPU-s in 0.5 s), at
+        // -j 1 on 2 cores with nothing else running.
+        let quiet = || {
+            let mut r = run("integration", 100.0);
+            let last = r.cpu_series.len() - 1;
+            let p = &mut r.cpu_series[last];
+            (p.services_s, p.runner_s, p.machine_s) = (0.0, 0.0, p.tests_s);
+            r
+        };
+        let source = calibrate_run(&quiet(), &groups).unwrap();
+        assert_eq!(
+            source.ids[0],
+            ("controllers::wfe".to_owned(), "a".to_owned())
+        );
+        let waits: f64 = source.tests.iter().map(|t| t.wait_s).sum();
+        assert!(waits > 0.0, "{source:?}");
+        // The target: `a` computed 0.5 s more. At -j 1 each test runs alone, so the replay is
+        // the target's CPU and the source's waits end to end.
+        let mut target = quiet();
+        target.phases[0].exit.cpu_ms += 500.0;
+        let inputs = inputs_of(&target, &groups).unwrap();
+        let span = replay_with_measured_cpu(&source, &target, &groups).unwrap();
+        let want = inputs.cpus.iter().sum::<f64>() + waits;
+        assert!((span - want).abs() < 1e-6, "{span} vs {want}");
+        // The projection, which knows neither, replays the source's CPU: shorter.
+        assert!(project(&source, 1, 2) < span - 0.4);
+        // At -j 2 both tests run at once; other load of 1.75 cores leaves less than `a` needs
+        // (0.73 CPU-s over 1.5 s, half a core): the replay is longer, as the run was.
+        target.jobs = 2;
+        let free = replay_with_measured_cpu(&source, &target, &groups).unwrap();
+        let last = target.cpu_series.len() - 1;
+        target.cpu_series[last].machine_s += 7.0;
+        assert!(inputs_of(&target, &groups).unwrap().others_cores > 1.7);
+        let loaded = replay_with_measured_cpu(&source, &target, &groups).unwrap();
+        assert!(loaded > free + 1e-3, "{loaded} vs {free}");
     }
 
     #[test]
