@@ -6,7 +6,7 @@ use std::time::Duration;
 use controllers::api::WorkflowExecutionPhase::Running;
 use controllers::api::{WorkflowExecution, WorkflowExecutionPhase};
 use controllers::workflowexecution::{self, Config, Metrics};
-use fixtures::builtin::terminated_job_pod;
+use fixtures::builtin::{JobOutcome, end_job, terminated_job_pod};
 use fixtures::{ApiExt as _, FAST_ERROR_BACKOFF, Suite, SuiteFamily};
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::Api;
@@ -106,12 +106,25 @@ impl T {
         running.status.unwrap().execution_ref.unwrap().name.unwrap()
     }
 
-    /// Plays the Job controller: sets a Job condition to True.
+    /// Plays the Job controller: sets condition `type_` of `job` to True; a terminal one
+    /// (`Complete`, `Failed`) with the rest of a finished Job's status (`builtin::end_job`).
     pub async fn job_condition(&self, job: &str, type_: &str, reason: &str, message: &str) {
-        (self
-            .jobs()
-            .set_condition(job, type_, "True", reason, message))
-        .await;
+        // A terminal condition comes with the rest of a finished Job's status, as the Job
+        // controller writes it (kube-apiserver refuses a bare `Complete` or `Failed`).
+        let outcome = match type_ {
+            "Complete" => Some(JobOutcome::Complete),
+            "Failed" => Some(JobOutcome::Failed),
+            _ => None,
+        };
+        match outcome {
+            Some(outcome) => end_job(&self.jobs(), job, outcome, reason, message).await,
+            None => {
+                (self
+                    .jobs()
+                    .set_condition(job, type_, "True", reason, message))
+                .await
+            }
+        }
     }
 
     /// Plays the kubelet: a Pod of `job` whose container terminated with `reason`/`exit_code`.

@@ -223,7 +223,9 @@ async fn a_failed_execution_stays_failed_when_the_job_later_reports_success() {
     t.job_condition(&job, "Failed", "DeadlineExceeded", "too slow")
         .await;
     t.wait_phase("terminal", Failed).await;
-    // The Job may already be gone after the cooldown; either way nothing moves a terminal phase.
+    // The Job may already be gone after the cooldown, and a Job status flipping from Failed to
+    // Complete is refused by the API server (kube's Job status validation); either way nothing
+    // moves a terminal phase.
     let _ = t
         .jobs()
         .patch_status(
