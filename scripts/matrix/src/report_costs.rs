@@ -499,6 +499,82 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
     tables
 }
 
+/// How many of a mode's slowest tests the report lists.
+const SLOWEST: usize = 8;
+
+/// Each mode's slowest tests at its lowest -j measured (mean duration over those runs), and
+/// whether its profile starts them first (nextest's `priority`): a slow test started late ends
+/// a parallel run alone. None when no run has tests.
+pub fn slowest_table(data: &MatrixData, config: Option<&str>) -> Option<Table> {
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    let mut modes: Vec<&str> = Vec::new();
+    for r in &data.runs {
+        if !modes.contains(&r.mode.as_str()) {
+            modes.push(&r.mode);
+        }
+    }
+    for mode in modes {
+        let Some(jobs) = data
+            .runs
+            .iter()
+            .filter(|r| r.mode == mode)
+            .map(|r| r.jobs)
+            .min()
+        else {
+            continue;
+        };
+        let runs: Vec<&RunData> = data
+            .runs
+            .iter()
+            .filter(|r| r.mode == mode && r.jobs == jobs)
+            .collect();
+        let mut durations: Vec<((&str, &str), Vec<f64>)> = Vec::new();
+        for t in runs.iter().flat_map(|r| &r.tests) {
+            let key = (t.suite.as_str(), t.name.as_str());
+            match durations.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(t.duration_s()),
+                None => durations.push((key, vec![t.duration_s()])),
+            }
+        }
+        let mut means: Vec<((&str, &str), f64)> = durations
+            .iter()
+            .filter_map(|(k, v)| Some((*k, stats::mean(v)?)))
+            .collect();
+        means.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let priorities = match config {
+            None => Err(format!("{NEXTEST_CONFIG} not found")),
+            Some(text) => sim::TestPriorities::from_config(text, mode),
+        };
+        if let Err(e) = &priorities {
+            notes.push(format!(" `{mode}`: priorities not read ({e})."));
+        }
+        for ((suite, name), mean) in means.into_iter().take(SLOWEST) {
+            rows.push(vec![
+                mode.to_owned(),
+                format!("-j {jobs}"),
+                format!("{suite} {name}"),
+                format!("{mean:.2}"),
+                priorities
+                    .as_ref()
+                    .map_or_else(|_| "?".to_owned(), |p| p.of(suite, name).to_string()),
+            ]);
+        }
+    }
+    (!rows.is_empty()).then(|| Table {
+        title: "Slowest tests at each mode's lowest -j, and their priority".into(),
+        note: format!(
+            "Each mode's slowest tests at its lowest -j (mean duration over those runs) and their nextest priority in the mode's profile ({NEXTEST_CONFIG}; higher starts first, 0 is the default). A slow test that starts late runs alone at the end of a parallel run: give it a priority.{}",
+            notes.concat()
+        ),
+        header: ["mode", "at", "test", "duration (s)", "priority"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        rows,
+    })
+}
+
 /// The Markdown of both sections (empty when the matrix has no phase records).
 pub fn markdown(data: &MatrixData) -> String {
     let mut out = String::new();
@@ -515,6 +591,11 @@ pub fn markdown(data: &MatrixData) -> String {
         for t in &projection {
             t.markdown(&mut out);
         }
+    }
+    let config = std::fs::read_to_string(NEXTEST_CONFIG).ok();
+    if let Some(t) = slowest_table(data, config.as_deref()) {
+        let _ = writeln!(out, "## Slowest tests\n");
+        t.markdown(&mut out);
     }
     out
 }
@@ -535,6 +616,11 @@ pub fn html(data: &MatrixData) -> String {
         for t in &projection {
             t.html(&mut out);
         }
+    }
+    let config = std::fs::read_to_string(NEXTEST_CONFIG).ok();
+    if let Some(t) = slowest_table(data, config.as_deref()) {
+        out.push_str("<h2>Slowest tests</h2>\n");
+        t.html(&mut out);
     }
     out
 }
@@ -622,6 +708,37 @@ mod tests {
             md.contains("| environment (touch → ready) | 0.10 | 0.01 | 100.0 | 10.0 | 10.00× |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn the_slowest_tests_are_listed_with_their_priority() {
+        let data = MatrixData {
+            runs: vec![run("integration", 100.0)],
+            ..MatrixData::default()
+        };
+        let config = "[[profile.default.overrides]]\nfilter = \"test(=a)\"\npriority = 100\n";
+        let t = slowest_table(&data, Some(config)).unwrap();
+        // `a` took 1 s, `b` 0.5 s: slowest first, with their priorities.
+        let cells: Vec<(&str, &str, &str)> = t
+            .rows
+            .iter()
+            .map(|r| (r[2].as_str(), r[3].as_str(), r[4].as_str()))
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                ("controllers::wfe a", "1.00", "100"),
+                ("controllers::wfe b", "0.50", "0")
+            ]
+        );
+        let unreadable = slowest_table(&data, Some("not toml [")).unwrap();
+        assert_eq!(unreadable.rows[0][4], "?");
+        assert!(
+            unreadable.note.contains("priorities not read"),
+            "{}",
+            unreadable.note
+        );
+        assert!(slowest_table(&MatrixData::default(), Some(config)).is_none());
     }
 
     #[test]

@@ -105,6 +105,59 @@ impl TestGroups {
     }
 }
 
+/// The tests a profile starts first: nextest's `priority` overrides, the profile's own and then
+/// the default profile's (which nextest applies to every profile after its own), the first that
+/// selects a test and sets a priority winning. The simulation needs none of it (it replays the
+/// measured start order, priorities included); the report uses it to show which of the slowest
+/// tests start first.
+#[derive(Clone, Debug, Default)]
+pub struct TestPriorities {
+    /// (filter, priority).
+    overrides: Vec<(crate::filterset::Filter, i64)>,
+}
+
+impl TestPriorities {
+    /// The priorities of `profile` in a `.config/nextest.toml` text; an override whose filter
+    /// the matrix cannot evaluate is an error naming it.
+    pub fn from_config(config: &str, profile: &str) -> Result<TestPriorities, String> {
+        let doc: toml_edit::DocumentMut = config
+            .parse()
+            .map_err(|e| format!("nextest config is not valid TOML: {e}"))?;
+        let mut overrides = Vec::new();
+        let tables = crate::filterset::profile_overrides(&doc, profile).chain(
+            (profile != "default")
+                .then(|| crate::filterset::profile_overrides(&doc, "default"))
+                .into_iter()
+                .flatten(),
+        );
+        for table in tables {
+            let (Some(filter), Some(priority)) = (
+                table.get("filter").and_then(|f| f.as_str()),
+                table.get("priority").and_then(|p| p.as_integer()),
+            ) else {
+                continue;
+            };
+            let parsed = crate::filterset::Filter::parse(filter).map_err(|e| {
+                format!(
+                    "the priority override {filter:?} of profile {profile:?}: {}",
+                    e.0
+                )
+            })?;
+            overrides.push((parsed, priority));
+        }
+        Ok(TestPriorities { overrides })
+    }
+
+    /// The priority of test `name` of nextest binary id `suite` (0 when nothing sets one).
+    pub fn of(&self, suite: &str, name: &str) -> i64 {
+        let id = crate::filterset::TestId::from_suite(suite, name);
+        self.overrides
+            .iter()
+            .find(|(f, _)| f.matches(&id))
+            .map_or(0, |&(_, p)| p)
+    }
+}
+
 /// One simulated run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimRun {
@@ -497,6 +550,63 @@ mod tests {
         // Without the group: all four at once.
         let ungrouped = [free; 4];
         assert!(close(simulate(&ungrouped, 4, 4.0).span_s, 1.0));
+    }
+
+    #[test]
+    fn priorities_come_from_the_profile_then_the_default_profile() {
+        let config = r#"
+[[profile.default.overrides]]
+filter = """
+    (package(controllers) & binary(wfe) & (
+        test(=slow::one) | test(=slow::two)))
+    | package(other)
+"""
+priority = 100
+[[profile.base.overrides]]
+filter = "test(=slow::two)"
+priority = -5
+[[profile.base.overrides]]
+filter = "all()"
+slow-timeout = "60s"
+"#;
+        let p = TestPriorities::from_config(config, "base").unwrap();
+        assert_eq!(p.of("controllers::wfe", "slow::one"), 100);
+        // The profile's own override comes first.
+        assert_eq!(p.of("controllers::wfe", "slow::two"), -5);
+        assert_eq!(p.of("other", "anything"), 100);
+        assert_eq!(p.of("controllers::wfe", "fast"), 0);
+        let bad = "[[profile.default.overrides]]\nfilter = \"nonsense(\"\npriority = 1\n";
+        let e = TestPriorities::from_config(bad, "base").unwrap_err();
+        assert!(
+            e.contains("priority override") && e.contains("nonsense("),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_workspaces_priorities_can_be_evaluated() {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.config/nextest.toml"),
+        )
+        .unwrap();
+        for profile in ["integration", "integration-single", "ci"] {
+            let p = TestPriorities::from_config(&text, profile).unwrap();
+            assert_eq!(
+                p.of(
+                    "controllers::signalprocessing",
+                    "failures::a_deadline_passing_during_a_failing_attempt_times_out_soon_not_after_the_backoff"
+                ),
+                100,
+                "{profile}"
+            );
+            assert_eq!(
+                p.of(
+                    "controllers::workflowexecution",
+                    "lifecycle::the_job_is_deleted_after_the_cooldown"
+                ),
+                0
+            );
+        }
     }
 
     #[test]
