@@ -1,6 +1,6 @@
 //! Validation over HTTP of the types that gained rules of their own after the first rounds:
 //! FlowSchema, PriorityLevelConfiguration, StorageVersionMigration, APIService,
-//! MutatingAdmissionPolicy and its binding, Deployment and ReplicaSet status — a 422 whose message and `details.causes` carry
+//! MutatingAdmissionPolicy and its binding, Deployment, ReplicaSet and Job status — a 422 whose message and `details.causes` carry
 //! kube's field errors, a valid object accepted, and at least one update (or `/status`) rule per
 //! type — and kube's finalizer-name rule: refused by the types whose strategies call core's
 //! `ValidateObjectMeta`, accepted by the others, a warning for custom resources.
@@ -1063,5 +1063,218 @@ async fn deployment_and_replica_set_status_counts() {
                 "Invalid value: 0: cannot be greater than readyReplicas",
             ),
         ],
+    );
+}
+
+const JOB_STATUS_TIME: &str = "2026-01-01T00:00:00Z";
+const JOB_END_TIME: &str = "2026-01-01T00:01:00Z";
+
+/// A Job's `/status` write through kube::Api: the stored Job, or the 422's causes as
+/// (reason, field, message).
+async fn job_status(
+    api: &kube::Api<k8s_openapi::api::batch::v1::Job>,
+    status: Value,
+) -> Result<Value, Vec<(String, String, String)>> {
+    use kube::api::{Patch, PatchParams};
+    let patch = Patch::Merge(json!({ "status": status }));
+    match api.patch_status("j", &PatchParams::default(), &patch).await {
+        Ok(job) => Ok(serde_json::to_value(job).expect("job json")),
+        Err(kube::Error::Api(s)) => {
+            let s = serde_json::to_value(&*s).expect("status json");
+            assert_eq!(s["code"], 422, "{s}");
+            Err(s["details"]["causes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    let f = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+                    (f("reason"), f("field"), f("message"))
+                })
+                .collect())
+        }
+        Err(e) => panic!("status patch: {e}"),
+    }
+}
+
+fn causes(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    list.iter()
+        .map(|(r, f, m)| ((*r).to_owned(), (*f).to_owned(), (*m).to_owned()))
+        .collect()
+}
+
+fn conditions(list: &[(&str, &str)]) -> Value {
+    list.iter()
+        .map(|(t, s)| json!({"type": t, "status": s}))
+        .collect()
+}
+
+/// A fresh Job `j` in the default namespace with `spec` (and a pod template), through
+/// kube::Api.
+async fn job_api(
+    s: &apiserver::ApiServer,
+    mut spec: Value,
+) -> kube::Api<k8s_openapi::api::batch::v1::Job> {
+    let api = kube::Api::namespaced(s.client().expect("client"), "default");
+    spec["template"] = json!({"spec": {"restartPolicy": "Never",
+        "containers": [{"name": "c", "image": "busybox"}]}});
+    let job: k8s_openapi::api::batch::v1::Job = serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": spec,
+    }))
+    .expect("job");
+    api.create(&Default::default(), &job)
+        .await
+        .expect("create job");
+    api
+}
+
+#[tokio::test]
+async fn job_status_transitions_follow_kubes_job_status_strategy() {
+    let s = server().await;
+    let api = job_api(&s, json!({})).await;
+    let c = "status.conditions";
+    // Complete=True alone: kube's causes in validateJobStatus's order.
+    assert_eq!(
+        job_status(
+            &api,
+            json!({"conditions": conditions(&[("Complete", "True")])})
+        )
+        .await,
+        Err(causes(&[
+            (
+                REQUIRED,
+                "status.completionTime",
+                "Required value: completionTime is required for Complete jobs"
+            ),
+            (
+                INVALID,
+                c,
+                "Invalid value: cannot set Complete=True condition without the SuccessCriteriaMet=true condition"
+            ),
+            (
+                REQUIRED,
+                "status.startTime",
+                "Required value: startTime is required for finished job"
+            ),
+        ]))
+    );
+    // Failed=True needs FailureTarget=True first.
+    assert_eq!(
+        job_status(
+            &api,
+            json!({"startTime": JOB_STATUS_TIME,
+            "conditions": conditions(&[("Failed", "True")])})
+        )
+        .await,
+        Err(causes(&[(
+            INVALID,
+            c,
+            "Invalid value: cannot set Failed=True condition without the FailureTarget=true condition",
+        )]))
+    );
+    // What the Job controller writes: startTime with the first pod, then SuccessCriteriaMet,
+    // then Complete with completionTime once no pod is left.
+    let started = job_status(
+        &api,
+        json!({"startTime": JOB_STATUS_TIME, "active": 1, "ready": 0,
+        "terminating": 0, "failed": 2, "uncountedTerminatedPods": {}}),
+    )
+    .await
+    .expect("startTime accepted");
+    assert_eq!(started["status"]["startTime"], JOB_STATUS_TIME);
+    // The failed counter never goes down.
+    assert_eq!(
+        job_status(&api, json!({"failed": 1})).await,
+        Err(causes(&[(
+            INVALID,
+            "status.failed",
+            "Invalid value: 1: cannot decrease the failed counter"
+        )]))
+    );
+    job_status(
+        &api,
+        json!({"active": 0, "succeeded": 1,
+        "conditions": conditions(&[("SuccessCriteriaMet", "True")])}),
+    )
+    .await
+    .expect("SuccessCriteriaMet accepted");
+    // completionTime before startTime is refused, with the time as kube prints it.
+    assert_eq!(
+        job_status(
+            &api,
+            json!({"completionTime": "2025-12-31T23:59:59Z",
+            "conditions": conditions(&[("SuccessCriteriaMet", "True"), ("Complete", "True")])})
+        )
+        .await,
+        Err(causes(&[(
+            INVALID,
+            "status.completionTime",
+            "Invalid value: \"2025-12-31T23:59:59Z\": completionTime cannot be set before startTime",
+        )]))
+    );
+    let done = job_status(
+        &api,
+        json!({"completionTime": JOB_END_TIME,
+        "conditions": conditions(&[("SuccessCriteriaMet", "True"), ("Complete", "True")])}),
+    )
+    .await
+    .expect("Complete accepted");
+    assert_eq!(done["status"]["completionTime"], JOB_END_TIME);
+    // A terminal condition stays.
+    assert_eq!(
+        job_status(&api, json!({"conditions": conditions(&[("SuccessCriteriaMet", "True"), ("Complete", "False")])})).await,
+        Err(causes(&[
+            (INVALID, "status.completionTime", &format!("Invalid value: \"{JOB_END_TIME}\": cannot set completionTime when there is no Complete=True condition")),
+            (INVALID, c, "Invalid value: cannot disable the terminal Complete=True condition"),
+        ]))
+    );
+}
+
+#[tokio::test]
+async fn job_status_rules_guard_only_the_fields_that_change() {
+    let s = server().await;
+    let api = job_api(&s, json!({"suspend": true, "completions": 0})).await;
+    // kubernetes#132144: a suspended Job with completions=0 completes without a startTime.
+    let complete = conditions(&[("SuccessCriteriaMet", "True"), ("Complete", "True")]);
+    job_status(
+        &api,
+        json!({"completionTime": JOB_END_TIME, "conditions": complete}),
+    )
+    .await
+    .expect("completes without startTime while suspended");
+    // Resumed, the stored status now breaks "startTime is required for finished job"...
+    let resume = kube::api::Patch::Merge(json!({"spec": {"suspend": false}}));
+    api.patch("j", &Default::default(), &resume)
+        .await
+        .expect("resume");
+    // ...which does not block a write that leaves startTime and the terminal state alone.
+    let mut more = complete.as_array().expect("conditions").clone();
+    more.push(json!({"type": "Custom", "status": "True"}));
+    job_status(&api, json!({"conditions": more}))
+        .await
+        .expect("unrelated write accepted");
+    // A write that changes a guarded field is checked by that field's rule only.
+    assert_eq!(
+        job_status(&api, json!({"active": 1, "ready": 2})).await,
+        Err(causes(&[
+            (
+                INVALID,
+                "status.active",
+                "Invalid value: 1: active>0 is invalid for finished job"
+            ),
+            (
+                INVALID,
+                "status.ready",
+                "Invalid value: 2: cannot set more ready pods than active"
+            ),
+        ]))
+    );
+    // A finished Job's uncountedTerminatedPods stay empty.
+    assert_eq!(
+        job_status(&api, json!({"uncountedTerminatedPods": {"failed": ["a"]}})).await,
+        Err(causes(&[(
+            INVALID,
+            "status.uncountedTerminatedPods",
+            "Invalid value: {\"Succeeded\":null,\"Failed\":[\"a\"]}: uncountedTerminatedPods needs to be empty for finished job",
+        )]))
     );
 }

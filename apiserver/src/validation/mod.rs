@@ -25,6 +25,7 @@ pub mod decode;
 pub mod discovery;
 pub mod field;
 pub mod flowcontrol;
+pub mod job_status;
 pub mod networking;
 pub mod objectmeta;
 pub mod others;
@@ -412,6 +413,7 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
         }
         ("apps", "Deployment") => causes.extend(apps::validate_deployment_status_update(new, old)),
         ("apps", "ReplicaSet") => causes.extend(apps::validate_replica_set_status(new)),
+        ("batch", "Job") => causes.extend(job_status::validate_job_status_update(new, old)),
         _ => {}
     }
     causes
