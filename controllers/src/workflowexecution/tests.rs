@@ -129,7 +129,19 @@ impl Env {
         .await
     }
 
+    /// Plays the Job controller: a terminal condition (`Complete`, `Failed`) comes with the rest
+    /// of a finished Job's status, which the API server requires as kube-apiserver does
+    /// (`fixtures::builtin::end_job`); any other condition is set alone.
     async fn set_job_condition(&self, job: &str, type_: &str, reason: &str, message: &str) {
+        let outcome = match type_ {
+            "Complete" => Some(fixtures::builtin::JobOutcome::Complete),
+            "Failed" => Some(fixtures::builtin::JobOutcome::Failed),
+            _ => None,
+        };
+        if let Some(outcome) = outcome {
+            fixtures::builtin::end_job(&self.jobs(), job, outcome, reason, message).await;
+            return;
+        }
         let patch = json!({"status": {"conditions": [{"type": type_, "status": "True", "reason": reason, "message": message}]}});
         self.jobs()
             .patch_status(job, &PatchParams::default(), &Patch::Merge(&patch))

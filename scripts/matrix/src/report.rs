@@ -546,13 +546,16 @@ mod tests {
             md.contains("1 process(es) used an API server owned by another process."),
             "{md}"
         );
+        // One row per run in the runs' table (the slowest tests' table lists tests, each at
+        // a `-j`).
         assert_eq!(
             md.lines()
-                .filter(|l| l.starts_with("| integration"))
+                .filter(|l| l.starts_with("| integration") && !l.contains("| -j "))
                 .count(),
             4,
             "{md}"
         );
+        assert!(md.contains("## Slowest tests"), "{md}");
     }
 
     #[test]
