@@ -111,14 +111,7 @@ async fn apply(
     extra: &str,
     config: &Value,
 ) -> (u16, Value) {
-    let r = raw(
-        s,
-        "PATCH",
-        &format!("{path}?fieldManager={manager}{extra}"),
-        Some(APPLY),
-        config.to_string(),
-    )
-    .await;
+    let r = common::apply(s, path, manager, extra, config).await;
     (r.code, r.body)
 }
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{send, watch};
+use common::{apply, send, watch};
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams};
@@ -230,24 +230,6 @@ async fn events_k8s_io_field_selectors_use_its_own_field_names() {
         .expect("list");
     assert_eq!(got.items.len(), 1);
     assert_eq!(got.items[0].message.as_deref(), Some("container started"));
-}
-
-/// A server-side apply of `config` by `manager` through `path` (with `extra` query parameters).
-async fn apply(
-    s: &apiserver::ApiServer,
-    path: &str,
-    manager: &str,
-    extra: &str,
-    config: &Value,
-) -> common::Raw {
-    common::raw(
-        s,
-        "PATCH",
-        &format!("{path}?fieldManager={manager}{extra}"),
-        Some("application/apply-patch+yaml"),
-        config.to_string(),
-    )
-    .await
 }
 
 /// The managedFields entry of `manager` in `obj`.

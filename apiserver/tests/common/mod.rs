@@ -486,3 +486,22 @@ pub fn warnings(r: &Raw) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// A server-side apply of `config` (JSON, which is YAML) by field manager `manager` to `path`;
+/// `extra` is more query (`&force=true`).
+pub async fn apply(
+    server: &apiserver::ApiServer,
+    path: &str,
+    manager: &str,
+    extra: &str,
+    config: &Value,
+) -> Raw {
+    raw(
+        server,
+        "PATCH",
+        &format!("{path}?fieldManager={manager}{extra}"),
+        Some("application/apply-patch+yaml"),
+        config.to_string(),
+    )
+    .await
+}
