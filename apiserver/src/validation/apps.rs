@@ -252,6 +252,16 @@ fn count(status: &Value, f: &str) -> i64 {
     status.get(f).and_then(Value::as_i64).unwrap_or(0)
 }
 
+/// `status.<f>` non-negative for each of `fields` (Go's zero when unset).
+fn non_negative_counts(status: &Value, fields: &[&str], causes: &mut Vec<Cause>) {
+    for f in fields {
+        causes.extend(field::non_negative(
+            &format!("status.{f}"),
+            &Value::from(count(status, f)),
+        ));
+    }
+}
+
 /// The "cannot be greater than" checks kube's Deployment and ReplicaSet status validations
 /// share: each of `bounded` at most `status.replicas`, then `availableReplicas` at most
 /// `readyReplicas`.
@@ -281,20 +291,19 @@ fn replica_bounds(status: &Value, bounded: &[&str], causes: &mut Vec<Cause>) {
 pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause> {
     let status = new.get("status").unwrap_or(&Value::Null);
     let mut causes = Vec::new();
-    for f in [
-        "observedGeneration",
-        "replicas",
-        "updatedReplicas",
-        "readyReplicas",
-        "availableReplicas",
-        "unavailableReplicas",
-        "collisionCount",
-    ] {
-        causes.extend(field::non_negative(
-            &format!("status.{f}"),
-            &Value::from(count(status, f)),
-        ));
-    }
+    non_negative_counts(
+        status,
+        &[
+            "observedGeneration",
+            "replicas",
+            "updatedReplicas",
+            "readyReplicas",
+            "availableReplicas",
+            "unavailableReplicas",
+            "collisionCount",
+        ],
+        &mut causes,
+    );
     replica_bounds(
         status,
         &["updatedReplicas", "readyReplicas", "availableReplicas"],
@@ -319,18 +328,17 @@ pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause>
 pub fn validate_replica_set_status(new: &Value) -> Vec<Cause> {
     let status = new.get("status").unwrap_or(&Value::Null);
     let mut causes = Vec::new();
-    for f in [
-        "replicas",
-        "fullyLabeledReplicas",
-        "readyReplicas",
-        "availableReplicas",
-        "observedGeneration",
-    ] {
-        causes.extend(field::non_negative(
-            &format!("status.{f}"),
-            &Value::from(count(status, f)),
-        ));
-    }
+    non_negative_counts(
+        status,
+        &[
+            "replicas",
+            "fullyLabeledReplicas",
+            "readyReplicas",
+            "availableReplicas",
+            "observedGeneration",
+        ],
+        &mut causes,
+    );
     replica_bounds(
         status,
         &["fullyLabeledReplicas", "readyReplicas", "availableReplicas"],
