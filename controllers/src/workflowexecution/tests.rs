@@ -133,12 +133,7 @@ impl Env {
     /// of a finished Job's status, which the API server requires as kube-apiserver does
     /// (`fixtures::builtin::end_job`); any other condition is set alone.
     async fn set_job_condition(&self, job: &str, type_: &str, reason: &str, message: &str) {
-        let outcome = match type_ {
-            "Complete" => Some(fixtures::builtin::JobOutcome::Complete),
-            "Failed" => Some(fixtures::builtin::JobOutcome::Failed),
-            _ => None,
-        };
-        if let Some(outcome) = outcome {
+        if let Some(outcome) = fixtures::builtin::JobOutcome::of_condition(type_) {
             fixtures::builtin::end_job(&self.jobs(), job, outcome, reason, message).await;
             return;
         }

@@ -111,12 +111,7 @@ impl T {
     pub async fn job_condition(&self, job: &str, type_: &str, reason: &str, message: &str) {
         // A terminal condition comes with the rest of a finished Job's status, as the Job
         // controller writes it (kube-apiserver refuses a bare `Complete` or `Failed`).
-        let outcome = match type_ {
-            "Complete" => Some(JobOutcome::Complete),
-            "Failed" => Some(JobOutcome::Failed),
-            _ => None,
-        };
-        match outcome {
+        match JobOutcome::of_condition(type_) {
             Some(outcome) => end_job(&self.jobs(), job, outcome, reason, message).await,
             None => {
                 (self
