@@ -84,7 +84,8 @@ pub use faults::{Faults, Injected, Match};
 pub use memory::return_freed_memory;
 pub use registry::ServiceRangesError;
 pub use server::{
-    ApiServer, Builder, DEFAULT_WATCH_HISTORY, DEFAULT_WATCH_HISTORY_BYTES, MAX_OBJECT_BYTES,
+    ApiServer, Builder, Commits, DEFAULT_WATCH_HISTORY, DEFAULT_WATCH_HISTORY_BYTES,
+    MAX_OBJECT_BYTES,
 };
 pub use status::{ApiError, Cause, Details};
 pub use tls::Ca;

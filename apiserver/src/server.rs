@@ -508,6 +508,29 @@ pub struct ApiServer {
     restarts: std::sync::atomic::AtomicU64,
 }
 
+/// The writes an [`ApiServer`] commits after [`ApiServer::commits`] was called. Not a watch:
+/// it carries no objects, has no filter, and may skip writes it fell behind on; it only says
+/// that something changed.
+pub struct Commits(tokio::sync::broadcast::Receiver<Arc<crate::store::Event>>);
+
+impl Commits {
+    /// Waits for a commit not yet reported by this `Commits`: returns at once when one
+    /// happened meanwhile. `false` when the server's store is gone, so nothing will commit.
+    pub async fn next(&mut self) -> bool {
+        use tokio::sync::broadcast::error::RecvError;
+        match self.0.recv().await {
+            Ok(_) | Err(RecvError::Lagged(_)) => true,
+            Err(RecvError::Closed) => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Commits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Commits").finish_non_exhaustive()
+    }
+}
+
 /// The current accept loop (it hands its listener back when its generation ends) and the token
 /// that ends it and its connections.
 struct Serving {
@@ -760,6 +783,14 @@ impl ApiServer {
     /// The current resourceVersion (the number of committed writes).
     pub fn resource_version(&self) -> u64 {
         self.state.store.resource_version()
+    }
+
+    /// Wakes a waiter at this server's next committed write (any object, any client, the
+    /// server's own garbage collection included): for code that polls the server for a
+    /// condition, so that it reads again when something changed rather than on a timer. Take
+    /// it before reading, then await [`Commits::next`]: a write between the two still wakes.
+    pub fn commits(&self) -> Commits {
+        Commits(self.state.store.subscribe())
     }
 
     /// Restarts the server as a process restart looks to its clients: every open connection

@@ -355,6 +355,13 @@ impl Store {
         self.lock().rv
     }
 
+    /// Every event committed from now on, for a waiter that reads again when anything changed
+    /// ([`crate::Commits`]); watches subscribe under the lock in [`Store::watch`] instead, to
+    /// join the history without a gap.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.events.subscribe()
+    }
+
     /// Creates what a fresh kube-apiserver has: the default namespaces, the `default/kubernetes`
     /// Service and the bootstrap RBAC roles and bindings.
     pub fn bootstrap(&self) {
