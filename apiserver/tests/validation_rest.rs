@@ -1229,6 +1229,87 @@ async fn job_status_transitions_follow_kubes_job_status_strategy() {
     );
 }
 
+/// Server-side apply to a Job's `/status` goes through the same status validation as a patch
+/// or an update (kube runs the status strategy's ValidateUpdate after the apply's merge), and
+/// its field manager owns the status fields under the `status` subresource.
+#[tokio::test]
+async fn job_status_applied_server_side_is_validated_as_kube_does() {
+    let s = server().await;
+    job_api(&s, json!({})).await;
+    let path = "/apis/batch/v1/namespaces/default/jobs/j/status";
+    let config = |status: Value| {
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "status": status})
+    };
+    // A bare Complete condition, as the suites used to write: kube's 422.
+    let bare = common::apply(
+        &s,
+        path,
+        "job-controller",
+        "&force=true",
+        &config(json!({"conditions": conditions(&[("Complete", "True")])})),
+    )
+    .await;
+    assert_eq!(bare.code, 422, "{}", bare.body);
+    let fields: Vec<&str> = bare.body["details"]["causes"]
+        .as_array()
+        .expect("causes")
+        .iter()
+        .map(|c| c["field"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        fields,
+        ["status.completionTime", "status.conditions", "status.startTime"],
+        "{}",
+        bare.body
+    );
+    // What the Job controller writes is accepted, and owned under the status subresource.
+    let done = common::apply(
+        &s,
+        path,
+        "job-controller",
+        "&force=true",
+        &config(json!({
+            "startTime": JOB_STATUS_TIME, "completionTime": JOB_END_TIME,
+            "active": 0, "succeeded": 1, "failed": 0, "terminating": 0, "ready": 0,
+            "uncountedTerminatedPods": {},
+            "conditions": conditions(&[("SuccessCriteriaMet", "True"), ("Complete", "True")]),
+        })),
+    )
+    .await;
+    assert_eq!(done.code, 200, "{}", done.body);
+    assert_eq!(done.body["status"]["completionTime"], JOB_END_TIME);
+    let managed = done.body["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields");
+    assert!(
+        managed.iter().any(|m| m["manager"] == "job-controller"
+            && m["operation"] == "Apply"
+            && m["subresource"] == "status"
+            && m["fieldsV1"]["f:status"]["f:completionTime"].is_object()),
+        "{managed:?}"
+    );
+    // A later apply that drops Complete is refused: a terminal condition stays.
+    let undone = common::apply(
+        &s,
+        path,
+        "job-controller",
+        "&force=true",
+        &config(json!({
+            "startTime": JOB_STATUS_TIME, "active": 0, "succeeded": 1,
+            "conditions": conditions(&[("SuccessCriteriaMet", "True")]),
+        })),
+    )
+    .await;
+    assert_eq!(undone.code, 422, "{}", undone.body);
+    assert!(
+        undone.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot disable the terminal Complete=True condition")),
+        "{}",
+        undone.body
+    );
+}
+
 #[tokio::test]
 async fn job_status_rules_guard_only_the_fields_that_change() {
     let s = server().await;
