@@ -371,7 +371,8 @@ pub fn validate_update(
 }
 
 /// Validation of a `/status` write: kube's status strategies check ObjectMeta only for the
-/// types covered here (their status rules are not modelled), but a CertificateSigningRequest's
+/// types covered here (their status rules are not modelled), but a Pod's status rules
+/// (`ValidatePodStatusUpdate`), a CertificateSigningRequest's
 /// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`), a Namespace's phase
 /// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists, a Node's update rules,
 /// a PodCertificateRequest's status rules (`ValidatePodCertificateRequestStatusUpdate`, which
@@ -393,6 +394,7 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
             causes.extend(core::quota::validate_resource_quota_status_update(new));
         }
         ("", "Node") => causes.extend(core::node::validate_update(new, old)),
+        ("", "Pod") => causes.extend(core::pod_status::validate_status_update(new, old)),
         ("certificates.k8s.io", "PodCertificateRequest") if causes.is_empty() => {
             causes.extend(pod_certificate::validate_status_update(new, old));
         }
