@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::{
-    DUPLICATE, FORBIDDEN, INVALID, NOT_SUPPORTED, assert_invalid, create, replace,
-};
+use common::{DUPLICATE, FORBIDDEN, INVALID, NOT_SUPPORTED, assert_invalid, create, replace};
 use serde_json::{Value, json};
 
 const NS: &str = "/api/v1/namespaces/default";
@@ -35,7 +33,10 @@ async fn accepted(s: &apiserver::ApiServer, path: &str, stored: &Value, status: 
 
 #[tokio::test]
 async fn pod_status_follows_kubes_pod_status_strategy() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     let pods = format!("{NS}/pods");
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
         "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}});
@@ -117,7 +118,10 @@ async fn pod_status_follows_kubes_pod_status_strategy() {
 
 #[tokio::test]
 async fn stateful_set_and_daemon_set_status_counts() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     let sets = "/apis/apps/v1/namespaces/default/statefulsets";
     let mut sts = common::deployment("db", 2);
     sts["kind"] = "StatefulSet".into();
@@ -218,7 +222,10 @@ async fn stateful_set_and_daemon_set_status_counts() {
 
 #[tokio::test]
 async fn service_and_ingress_load_balancer_status() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     let services = format!("{NS}/services");
     let service = |name: &str, ty: &str| {
         json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
@@ -325,7 +332,10 @@ async fn service_and_ingress_load_balancer_status() {
 
 #[tokio::test]
 async fn claim_autoscaler_budget_and_controller_status() {
-    let s = apiserver::ApiServer::builder().start().await.expect("start");
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
     let claims = format!("{NS}/persistentvolumeclaims");
     let claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
         "metadata": {"name": "data"},
@@ -493,4 +503,63 @@ async fn claim_autoscaler_budget_and_controller_status() {
         json!({"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}),
     )
     .await;
+}
+
+#[tokio::test]
+async fn deployment_and_replica_set_terminating_replicas() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let deploys = "/apis/apps/v1/namespaces/default/deployments";
+    let stored = create(&s, deploys, &common::deployment("web", 1)).await;
+    let path = format!("{deploys}/web/status");
+    let r = write_status(
+        &s,
+        &path,
+        &stored,
+        json!({"replicas": 1, "terminatingReplicas": -1}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Deployment.apps",
+        "web",
+        &[(
+            INVALID,
+            "status.terminatingReplicas",
+            "Invalid value: -1: must be greater than or equal to 0",
+        )],
+    );
+    let written = accepted(
+        &s,
+        &path,
+        &stored,
+        json!({"replicas": 1, "terminatingReplicas": 2}),
+    )
+    .await;
+    assert_eq!(written["status"]["terminatingReplicas"], 2, "{written}");
+
+    let sets = "/apis/apps/v1/namespaces/default/replicasets";
+    let mut rs = common::deployment("rs", 1);
+    rs["kind"] = "ReplicaSet".into();
+    rs["spec"].as_object_mut().expect("spec").remove("strategy");
+    let stored = create(&s, sets, &rs).await;
+    let r = write_status(
+        &s,
+        &format!("{sets}/rs/status"),
+        &stored,
+        json!({"replicas": 1, "terminatingReplicas": -3}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "ReplicaSet.apps",
+        "rs",
+        &[(
+            INVALID,
+            "status.terminatingReplicas",
+            "Invalid value: -3: must be greater than or equal to 0",
+        )],
+    );
 }

@@ -300,9 +300,9 @@ fn collision_count_decremented(new: &Value, old: &Value, causes: &mut Vec<Cause>
     }
 }
 
-/// `ValidateDeploymentStatusUpdate` after ObjectMeta: `ValidateDeploymentStatus` (counts and
-/// observedGeneration non-negative, the counts bounded by `replicas`) and a `collisionCount`
-/// that may not go down.
+/// `ValidateDeploymentStatusUpdate` after ObjectMeta: `ValidateDeploymentStatus` (counts,
+/// `terminatingReplicas` included, and observedGeneration non-negative, the counts bounded by
+/// `replicas`) and a `collisionCount` that may not go down.
 pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause> {
     let status = new.get("status").unwrap_or(&Value::Null);
     let mut causes = Vec::new();
@@ -315,6 +315,8 @@ pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause>
             "readyReplicas",
             "availableReplicas",
             "unavailableReplicas",
+            // A pointer (DeploymentReplicaSetTerminatingReplicas, on in 1.37): checked when set.
+            "terminatingReplicas",
             "collisionCount",
         ],
         &mut causes,
@@ -342,6 +344,8 @@ pub fn validate_replica_set_status(new: &Value) -> Vec<Cause> {
             "fullyLabeledReplicas",
             "readyReplicas",
             "availableReplicas",
+            // ReplicaSets only (a ReplicationController's status has no such field).
+            "terminatingReplicas",
             "observedGeneration",
         ],
         &mut causes,
