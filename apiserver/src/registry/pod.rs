@@ -347,4 +347,22 @@ mod tests {
         let done = json!({"spec": {"nodeName": "n1"}, "status": {"phase": "Succeeded"}});
         assert_eq!(Pod.graceful_delete(&done, Some(30)), 0);
     }
+
+    #[test]
+    fn status_writes_keep_the_qos_class_and_unset_observed_generations() {
+        let old = json!({"status": {"qosClass": "Burstable", "observedGeneration": 3,
+            "conditions": [{"type": "Ready", "observedGeneration": 2},
+                {"type": "Ready", "observedGeneration": 1},
+                {"type": "PodScheduled", "observedGeneration": 3}]}});
+        let mut new = json!({"status": {"qosClass": "",
+            "conditions": [{"type": "Ready"}, {"type": "Ready", "observedGeneration": 5},
+                {"type": "Initialized"}]}});
+        Pod.prepare_for_update(&mut new, &old, Sub::Status);
+        assert_eq!(
+            new,
+            json!({"status": {"qosClass": "Burstable", "observedGeneration": 3,
+                "conditions": [{"type": "Ready", "observedGeneration": 2},
+                    {"type": "Ready", "observedGeneration": 5}, {"type": "Initialized"}]}})
+        );
+    }
 }

@@ -111,7 +111,10 @@ pub fn validate_status_update(new: &Value, old: &Value) -> Vec<Cause> {
         arr_of(spec, "initContainers"),
     ));
     // `validateContainerStatusNoAllocatedResourcesStatus`: ephemeral containers get none.
-    for (i, s) in arr_of(status, "ephemeralContainerStatuses").iter().enumerate() {
+    for (i, s) in arr_of(status, "ephemeralContainerStatuses")
+        .iter()
+        .enumerate()
+    {
         if !arr_of(s, "allocatedResourcesStatus").is_empty() {
             causes.push(field::forbidden(
                 &format!("status.ephemeralContainerStatuses[{i}].allocatedResourcesStatus"),
@@ -166,8 +169,7 @@ fn state_transitions<'a>(
         let Some(term) = terminated(was) else {
             continue;
         };
-        if term.get("exitCode").and_then(Value::as_i64).unwrap_or(0) != 0 && policy == "OnFailure"
-        {
+        if term.get("exitCode").and_then(Value::as_i64).unwrap_or(0) != 0 && policy == "OnFailure" {
             continue;
         }
         for now in new_list {

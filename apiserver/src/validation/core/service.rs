@@ -156,7 +156,11 @@ pub fn validate_status_update(new: &Value) -> Vec<Cause> {
                 &child(&at, "ipMode"),
                 "may not be specified when `ip` is not set",
             )),
-            Some(m) if !m.as_str().is_some_and(|m| LOAD_BALANCER_IP_MODES.contains(&m)) => {
+            Some(m)
+                if !m
+                    .as_str()
+                    .is_some_and(|m| LOAD_BALANCER_IP_MODES.contains(&m)) =>
+            {
                 causes.push(field::not_supported(
                     &child(&at, "ipMode"),
                     m,

@@ -11,9 +11,9 @@
 use serde_json::{Map, Value};
 
 use super::pod::quantity_value;
-use crate::validation::quantity::Quantity;
 use crate::status::Cause;
 use crate::validation::field::{self, arr_of, child, str_of};
+use crate::validation::quantity::Quantity;
 use crate::validation::selector;
 
 /// Access modes, sorted as kube lists them.
@@ -514,7 +514,13 @@ pub fn validate_pvc_status_update(new: &Value) -> Vec<Cause> {
         causes.push(field::required("Spec.accessModes", ""));
     }
     let status = new.get("status").unwrap_or(&Value::Null);
-    let map = |f: &str| status.get(f).and_then(Value::as_object).into_iter().flatten();
+    let map = |f: &str| {
+        status
+            .get(f)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+    };
     for (r, q) in map("capacity") {
         causes.extend(basic_resource(q, &field::key("status.capacity", r)));
     }
@@ -539,7 +545,9 @@ pub fn validate_pvc_status_update(new: &Value) -> Vec<Cause> {
         let at = field::key(allocated_at, r);
         match basic_resource(q, &at) {
             Some(c) => causes.push(c),
-            None => causes.extend(crate::validation::core::quota::quantity_value("storage", q, &at)),
+            None => causes.extend(crate::validation::core::quota::quantity_value(
+                "storage", q, &at,
+            )),
         }
     }
     causes
