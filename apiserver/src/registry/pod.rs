@@ -40,7 +40,14 @@ impl Strategy for Pod {
     /// `spec.ephemeralContainers` (kube's `dropNonEphemeralContainerUpdates`). A plain update
     /// keeps what it sends, as kube's `podStrategy.PrepareForUpdate` does: the validation
     /// stage (`ValidatePodUpdate`) refuses one that changes the ephemeral containers.
+    ///
+    /// A status write (`podStatusStrategy.PrepareForUpdate`; the store already kept the stored
+    /// spec and metadata) backfills an omitted QoS class, which older kubelets dropped, and
+    /// keeps the observed generations a client left unset (`preserveOldObservedGeneration`).
     fn prepare_for_update(&self, new: &mut Value, old: &Value, sub: Sub) {
+        if sub == Sub::Status {
+            prepare_status(new, old);
+        }
         if sub == Sub::EphemeralContainers {
             let sent = new.pointer("/spec/ephemeralContainers").cloned();
             if let (Some(obj), Some(spec)) = (new.as_object_mut(), old.get("spec")) {
@@ -67,6 +74,54 @@ impl Strategy for Pod {
         }
         // kube turns a negative period into the shortest graceful one.
         if period < 0 { 1 } else { period }
+    }
+}
+
+/// The pod status strategy's own preparation of `new`'s status from the stored pod `old`.
+fn prepare_status(new: &mut Value, old: &Value) {
+    let Some(status) = new.get_mut("status").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let old_status = old.get("status");
+    let old_of = |f: &str| old_status.and_then(|s| s.get(f)).filter(|v| !v.is_null());
+    if status
+        .get("qosClass")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+        && let Some(qos) = old_of("qosClass")
+    {
+        status.insert("qosClass".into(), qos.clone());
+    }
+    let unset = |v: Option<&Value>| v.and_then(Value::as_i64).unwrap_or(0) == 0;
+    if unset(status.get("observedGeneration"))
+        && let Some(g) = old_of("observedGeneration")
+    {
+        status.insert("observedGeneration".into(), g.clone());
+    }
+    // The old generations per condition type, in order: validation allows repeated types.
+    let mut old_generations: Vec<(String, Option<Value>)> = old_of("conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let ty = c.get("type").and_then(Value::as_str).unwrap_or("");
+            (ty.to_owned(), c.get("observedGeneration").cloned())
+        })
+        .collect();
+    let Some(conditions) = status.get_mut("conditions").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for c in conditions.iter_mut().filter_map(Value::as_object_mut) {
+        let ty = c.get("type").and_then(Value::as_str).unwrap_or("");
+        let was = old_generations
+            .iter()
+            .position(|(t, _)| t == ty)
+            .map(|i| old_generations.remove(i).1);
+        if unset(c.get("observedGeneration"))
+            && let Some(g) = was.flatten().filter(|g| !unset(Some(g)))
+        {
+            c.insert("observedGeneration".into(), g);
+        }
     }
 }
 
@@ -291,5 +346,23 @@ mod tests {
         assert_eq!(Pod.graceful_delete(&unscheduled, None), 0);
         let done = json!({"spec": {"nodeName": "n1"}, "status": {"phase": "Succeeded"}});
         assert_eq!(Pod.graceful_delete(&done, Some(30)), 0);
+    }
+
+    #[test]
+    fn status_writes_keep_the_qos_class_and_unset_observed_generations() {
+        let old = json!({"status": {"qosClass": "Burstable", "observedGeneration": 3,
+            "conditions": [{"type": "Ready", "observedGeneration": 2},
+                {"type": "Ready", "observedGeneration": 1},
+                {"type": "PodScheduled", "observedGeneration": 3}]}});
+        let mut new = json!({"status": {"qosClass": "",
+            "conditions": [{"type": "Ready"}, {"type": "Ready", "observedGeneration": 5},
+                {"type": "Initialized"}]}});
+        Pod.prepare_for_update(&mut new, &old, Sub::Status);
+        assert_eq!(
+            new,
+            json!({"status": {"qosClass": "Burstable", "observedGeneration": 3,
+                "conditions": [{"type": "Ready", "observedGeneration": 2},
+                    {"type": "Ready", "observedGeneration": 5}, {"type": "Initialized"}]}})
+        );
     }
 }

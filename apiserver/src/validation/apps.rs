@@ -285,9 +285,24 @@ fn replica_bounds(status: &Value, bounded: &[&str], causes: &mut Vec<Cause>) {
     }
 }
 
-/// `ValidateDeploymentStatusUpdate` after ObjectMeta: `ValidateDeploymentStatus` (counts and
-/// observedGeneration non-negative, the counts bounded by `replicas`) and a `collisionCount`
-/// that may not go down.
+/// `apivalidation.IsDecremented` on `status.collisionCount`: set before, and now unset or
+/// lower (reported with Go's zero for an unset count).
+fn collision_count_decremented(new: &Value, old: &Value, causes: &mut Vec<Cause>) {
+    let collisions = |v: &Value| v.pointer("/status/collisionCount").and_then(Value::as_i64);
+    if let Some(was) = collisions(old)
+        && collisions(new).is_none_or(|now| now < was)
+    {
+        causes.push(field::invalid(
+            "status.collisionCount",
+            &collisions(new).unwrap_or(0).into(),
+            "cannot be decremented",
+        ));
+    }
+}
+
+/// `ValidateDeploymentStatusUpdate` after ObjectMeta: `ValidateDeploymentStatus` (counts,
+/// `terminatingReplicas` included, and observedGeneration non-negative, the counts bounded by
+/// `replicas`) and a `collisionCount` that may not go down.
 pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause> {
     let status = new.get("status").unwrap_or(&Value::Null);
     let mut causes = Vec::new();
@@ -300,6 +315,8 @@ pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause>
             "readyReplicas",
             "availableReplicas",
             "unavailableReplicas",
+            // A pointer (DeploymentReplicaSetTerminatingReplicas, on in 1.37): checked when set.
+            "terminatingReplicas",
             "collisionCount",
         ],
         &mut causes,
@@ -309,22 +326,14 @@ pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause>
         &["updatedReplicas", "readyReplicas", "availableReplicas"],
         &mut causes,
     );
-    // apivalidation.IsDecremented: set before, and now unset or lower.
-    let collisions = |v: &Value| v.pointer("/status/collisionCount").and_then(Value::as_i64);
-    if let Some(was) = collisions(old)
-        && collisions(new).is_none_or(|now| now < was)
-    {
-        causes.push(field::invalid(
-            "status.collisionCount",
-            &collisions(new).unwrap_or(0).into(),
-            "cannot be decremented",
-        ));
-    }
+    collision_count_decremented(new, old, &mut causes);
     causes
 }
 
 /// `ValidateReplicaSetStatus` (through `ValidateReplicaSetStatusUpdate`): counts and
-/// observedGeneration non-negative, the counts bounded by `replicas`.
+/// observedGeneration non-negative, the counts bounded by `replicas`. core's
+/// `ValidateReplicationControllerStatus` (through `ValidateReplicationControllerStatusUpdate`)
+/// has the same rules, in the same order, over the same fields.
 pub fn validate_replica_set_status(new: &Value) -> Vec<Cause> {
     let status = new.get("status").unwrap_or(&Value::Null);
     let mut causes = Vec::new();
@@ -335,6 +344,8 @@ pub fn validate_replica_set_status(new: &Value) -> Vec<Cause> {
             "fullyLabeledReplicas",
             "readyReplicas",
             "availableReplicas",
+            // ReplicaSets only (a ReplicationController's status has no such field).
+            "terminatingReplicas",
             "observedGeneration",
         ],
         &mut causes,
@@ -344,5 +355,77 @@ pub fn validate_replica_set_status(new: &Value) -> Vec<Cause> {
         &["fullyLabeledReplicas", "readyReplicas", "availableReplicas"],
         &mut causes,
     );
+    causes
+}
+
+/// `ValidateStatefulSetStatusUpdate` after ObjectMeta: `ValidateStatefulSetStatus` (counts,
+/// and observedGeneration and collisionCount when set, non-negative; the counts bounded by
+/// `replicas`, `availableReplicas` by `readyReplicas` in words of its own) and a
+/// `collisionCount` that may not go down.
+pub fn validate_stateful_set_status_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let status = new.get("status").unwrap_or(&Value::Null);
+    let mut causes = Vec::new();
+    // observedGeneration and collisionCount are pointers: unset reads as Go's zero, valid.
+    non_negative_counts(
+        status,
+        &[
+            "replicas",
+            "readyReplicas",
+            "currentReplicas",
+            "updatedReplicas",
+            "availableReplicas",
+            "observedGeneration",
+            "collisionCount",
+        ],
+        &mut causes,
+    );
+    let replicas = count(status, "replicas");
+    for f in [
+        "readyReplicas",
+        "currentReplicas",
+        "updatedReplicas",
+        "availableReplicas",
+    ] {
+        if count(status, f) > replicas {
+            causes.push(field::invalid(
+                &format!("status.{f}"),
+                &count(status, f).into(),
+                "cannot be greater than status.replicas",
+            ));
+        }
+    }
+    if count(status, "availableReplicas") > count(status, "readyReplicas") {
+        causes.push(field::invalid(
+            "status.availableReplicas",
+            &count(status, "availableReplicas").into(),
+            "cannot be greater than status.readyReplicas",
+        ));
+    }
+    collision_count_decremented(new, old, &mut causes);
+    causes
+}
+
+/// `ValidateDaemonSetStatusUpdate` after ObjectMeta: `validateDaemonSetStatus` (every count,
+/// observedGeneration, and collisionCount when set, non-negative) and a `collisionCount` that
+/// may not go down.
+pub fn validate_daemon_set_status_update(new: &Value, old: &Value) -> Vec<Cause> {
+    let status = new.get("status").unwrap_or(&Value::Null);
+    let mut causes = Vec::new();
+    non_negative_counts(
+        status,
+        &[
+            "currentNumberScheduled",
+            "numberMisscheduled",
+            "desiredNumberScheduled",
+            "numberReady",
+            "observedGeneration",
+            "updatedNumberScheduled",
+            "numberAvailable",
+            "numberUnavailable",
+            "collisionCount",
+        ],
+        &mut causes,
+    );
+    collision_count_decremented(new, old, &mut causes);
     causes
 }

@@ -437,6 +437,20 @@ pub fn validate_hpa_update(new: &Value, old: &Value) -> Vec<Cause> {
     hpa_spec(new, if old_zero { 0 } else { 1 })
 }
 
+/// `ValidateHorizontalPodAutoscalerStatusUpdate` after ObjectMeta: the current and desired
+/// replica counts non-negative (Go's zero when unset).
+pub fn validate_hpa_status_update(new: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    for f in ["currentReplicas", "desiredReplicas"] {
+        let n = new
+            .pointer(&format!("/status/{f}"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        causes.extend(field::non_negative(&child("status", f), &n.into()));
+    }
+    causes
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

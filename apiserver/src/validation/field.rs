@@ -164,6 +164,11 @@ pub fn forbidden(path: &str, detail: &str) -> Cause {
     Cause::new("FieldValueForbidden", path, format!("Forbidden: {detail}"))
 }
 
+/// `field.InternalError(path, err)`: `Internal error: <err>`.
+pub fn internal(path: &str, detail: &str) -> Cause {
+    Cause::new("InternalError", path, format!("Internal error: {detail}"))
+}
+
 /// `field.Duplicate`.
 pub fn duplicate(path: &str, value: &Value) -> Cause {
     Cause::new(
@@ -413,6 +418,18 @@ pub fn network(ip: std::net::IpAddr, bits: u8) -> u128 {
     } else {
         value >> host_bits << host_bits
     }
+}
+
+/// kube's message for an IP that does not parse (`IsValidIP`, `IsValidIPForLegacyField`).
+pub const INVALID_IP: &str = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
+
+/// apimachinery's `IsValidIP` as kube 1.37 runs it for the fields that predate strict IP
+/// validation (`IsValidIPForLegacyField` with StrictIPCIDRValidation off): an address
+/// `netutils.ParseIPSloppy` reads (IPv4 parts may have leading zeros).
+pub fn legacy_ip(path: &str, value: &str) -> Option<Cause> {
+    parse_ip(value)
+        .is_none()
+        .then(|| invalid_str(path, value, INVALID_IP))
 }
 
 /// kube's message for a CIDR that does not parse (`IsValidCIDRForLegacyField`).

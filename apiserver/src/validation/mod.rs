@@ -370,18 +370,36 @@ pub fn validate_update(
     causes
 }
 
-/// Validation of a `/status` write: kube's status strategies check ObjectMeta only for the
-/// types covered here (their status rules are not modelled), but a CertificateSigningRequest's
-/// whole update rules (`ValidateCertificateSigningRequestStatusUpdate`), a Namespace's phase
-/// (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists, a Node's update rules,
-/// a PodCertificateRequest's status rules (`ValidatePodCertificateRequestStatusUpdate`, which
-/// checks nothing more once ObjectMeta fails), the FlowSchema and PriorityLevelConfiguration
-/// conditions (`ValidateFlowSchemaStatusUpdate`, `ValidatePriorityLevelConfigurationStatusUpdate`),
-/// an APIService's condition statuses (`ValidateAPIServiceStatusUpdate`), a
-/// StorageVersionMigration's status (`ValidateStorageVersionMigrationStatusUpdate`), a
-/// ResourceClaim's (`ValidateResourceClaimStatusUpdate`), a DeviceTaintRule's conditions
-/// (`ValidateDeviceTaintRuleStatusUpdate`), and a Deployment's and ReplicaSet's replica counts
-/// (`ValidateDeploymentStatusUpdate`, `ValidateReplicaSetStatusUpdate`).
+/// Validation of a `/status` write: ObjectMeta (the generic store's checks) for every type,
+/// then the status rules of the type's status strategy where kube has any, each from the kube
+/// function named:
+/// - core: a Pod's (`ValidatePodStatusUpdate`: condition types, nominated node, fixed QoS
+///   class, container state transitions, resource claim statuses, pod and host IPs, container
+///   users, allocated resource statuses), a Service's load balancer
+///   (`ValidateServiceStatusUpdate`), a PersistentVolumeClaim's capacities and allocations
+///   (`ValidatePersistentVolumeClaimStatusUpdate`), a ReplicationController's replica counts
+///   (`ValidateReplicationControllerStatusUpdate`), a Namespace's phase
+///   (`ValidateNamespaceStatusUpdate`), a ResourceQuota's status lists, a Node's update rules;
+/// - apps: Deployment, ReplicaSet, StatefulSet and DaemonSet counts and collision counts
+///   (`ValidateDeploymentStatusUpdate`, `ValidateReplicaSetStatusUpdate`,
+///   `ValidateStatefulSetStatusUpdate`, `ValidateDaemonSetStatusUpdate`); batch: a Job's
+///   (`ValidateJobUpdateStatus`);
+/// - autoscaling: an HPA's replica counts (`ValidateHorizontalPodAutoscalerStatusUpdate`);
+///   policy: a PodDisruptionBudget's conditions and counts
+///   (`ValidatePodDisruptionBudgetStatusUpdate`); networking: an Ingress's load balancer
+///   (`ValidateIngressStatusUpdate`);
+/// - a CertificateSigningRequest's whole update rules
+///   (`ValidateCertificateSigningRequestStatusUpdate`), a PodCertificateRequest's status rules
+///   (`ValidatePodCertificateRequestStatusUpdate`, which checks nothing more once ObjectMeta
+///   fails), the FlowSchema and PriorityLevelConfiguration conditions
+///   (`ValidateFlowSchemaStatusUpdate`, `ValidatePriorityLevelConfigurationStatusUpdate`), an
+///   APIService's condition statuses (`ValidateAPIServiceStatusUpdate`), a
+///   StorageVersionMigration's status (`ValidateStorageVersionMigrationStatusUpdate`), a
+///   ResourceClaim's (`ValidateResourceClaimStatusUpdate`) and a DeviceTaintRule's conditions
+///   (`ValidateDeviceTaintRuleStatusUpdate`).
+///
+/// A PersistentVolume's status strategy (`ValidatePersistentVolumeStatusUpdate`) checks
+/// ObjectMeta and a resourceVersion only, which a status write here always carries.
 pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> Vec<Cause> {
     let mut causes = objectmeta::validate_update(new, old);
     match (info.group.as_str(), info.kind.as_str()) {
@@ -393,6 +411,18 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
             causes.extend(core::quota::validate_resource_quota_status_update(new));
         }
         ("", "Node") => causes.extend(core::node::validate_update(new, old)),
+        ("", "Pod") => causes.extend(core::pod_status::validate_status_update(new, old)),
+        ("", "Service") => causes.extend(core::service::validate_status_update(new)),
+        ("", "PersistentVolumeClaim") => {
+            causes.extend(core::volume::validate_pvc_status_update(new));
+        }
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            causes.extend(autoscaling::validate_hpa_status_update(new));
+        }
+        ("policy", "PodDisruptionBudget") => causes.extend(others::validate_pdb_status(new)),
+        ("networking.k8s.io", "Ingress") => {
+            causes.extend(networking::validate_ingress_status_update(new));
+        }
         ("certificates.k8s.io", "PodCertificateRequest") if causes.is_empty() => {
             causes.extend(pod_certificate::validate_status_update(new, old));
         }
@@ -412,7 +442,13 @@ pub fn validate_status_update(info: &ResourceInfo, new: &Value, old: &Value) -> 
             causes.extend(resource::taint::validate_rule_status_update(new));
         }
         ("apps", "Deployment") => causes.extend(apps::validate_deployment_status_update(new, old)),
-        ("apps", "ReplicaSet") => causes.extend(apps::validate_replica_set_status(new)),
+        ("apps", "ReplicaSet") | ("", "ReplicationController") => {
+            causes.extend(apps::validate_replica_set_status(new));
+        }
+        ("apps", "StatefulSet") => {
+            causes.extend(apps::validate_stateful_set_status_update(new, old));
+        }
+        ("apps", "DaemonSet") => causes.extend(apps::validate_daemon_set_status_update(new, old)),
         ("batch", "Job") => causes.extend(job_status::validate_job_status_update(new, old)),
         _ => {}
     }

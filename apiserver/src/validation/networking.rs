@@ -678,6 +678,26 @@ pub fn validate_service_cidr_update(new: &Value, old: &Value) -> Vec<Cause> {
     )]
 }
 
+/// `ValidateIngressStatusUpdate` after ObjectMeta: `ValidateIngressLoadBalancerStatus`, each
+/// ingress point's IP valid (`IsValidIPForLegacyField`) and its hostname a DNS name.
+pub fn validate_ingress_status_update(new: &Value) -> Vec<Cause> {
+    let ingress = new
+        .pointer("/status/loadBalancer")
+        .map_or(&[][..], |lb| arr_of(lb, "ingress"));
+    let mut causes = Vec::new();
+    for (i, point) in ingress.iter().enumerate() {
+        let at = index("status.loadBalancer.ingress", i);
+        let ip = str_of(point, "ip");
+        if !ip.is_empty() {
+            causes.extend(field::legacy_ip(&child(&at, "ip"), ip));
+        }
+        causes.extend(crate::validation::core::service::load_balancer_hostname(
+            point, &at,
+        ));
+    }
+    causes
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -81,6 +81,28 @@ pub fn validate_pdb(obj: &Value) -> Vec<Cause> {
     causes
 }
 
+/// `ValidatePodDisruptionBudgetStatusUpdate` (policy/v1, the version served; v1beta1 checked
+/// the conditions only): the conditions are valid `metav1.Condition`s, the counts
+/// non-negative (Go's zero when unset). The PDB status strategy checks no ObjectMeta itself.
+pub fn validate_pdb_status(new: &Value) -> Vec<Cause> {
+    let null = Value::Null;
+    let status = new.get("status").unwrap_or(&null);
+    let mut causes = super::pod_certificate::validate_conditions(
+        field::arr_of(status, "conditions"),
+        "status.conditions",
+    );
+    for f in [
+        "disruptionsAllowed",
+        "currentHealthy",
+        "desiredHealthy",
+        "expectedPods",
+    ] {
+        let n = status.get(f).and_then(Value::as_i64).unwrap_or(0);
+        causes.extend(field::non_negative(&child("status", f), &n.into()));
+    }
+    causes
+}
+
 /// Names starting with this are reserved for the system's priority classes.
 const SYSTEM_PRIORITY_PREFIX: &str = "system-";
 /// `HighestUserDefinablePriority`: user classes may not go above one billion.

@@ -8,6 +8,7 @@ pub mod event;
 pub mod namespace;
 pub mod node;
 pub mod pod;
+pub mod pod_status;
 pub mod podlogoptions;
 pub mod quota;
 pub mod secret;

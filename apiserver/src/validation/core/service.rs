@@ -1,6 +1,7 @@
 //! Service validation (kube's `ValidateService`, `ValidateServiceUpdate`): ports (names, numbers,
 //! protocols, target ports, node ports in the default range), selector, type, externalName,
-//! and a clusterIP that may not change once set.
+//! and a clusterIP that may not change once set; and the load-balancer status of its `/status`
+//! writes (`ValidateServiceStatusUpdate`).
 
 use std::collections::HashSet;
 
@@ -10,6 +11,9 @@ use crate::status::Cause;
 use crate::validation::core::pod::PROTOCOLS;
 use crate::validation::field::{self, arr_of, child, index, str_of};
 use crate::validation::objectmeta;
+
+/// `LoadBalancerIngress.ipMode` values (sorted, as kube lists them).
+pub const LOAD_BALANCER_IP_MODES: [&str; 2] = ["Proxy", "VIP"];
 
 /// Service types (sorted, as kube lists them).
 pub const SERVICE_TYPES: [&str; 4] = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
@@ -113,6 +117,77 @@ pub fn validate_update(new: &Value, old: &Value) -> Vec<Cause> {
             "spec.clusterIPs[0]",
             &n,
             "may not change once set",
+        ));
+    }
+    causes
+}
+
+/// `ValidateServiceStatusUpdate` after ObjectMeta: `ValidateLoadBalancerStatus` of
+/// `status.loadBalancer`. Ingress points only for LoadBalancer Services
+/// (AllowServiceLBStatusOnNonLB is off in 1.37); each one's IP valid, an `ipMode` exactly when
+/// there is an IP (LoadBalancerIPMode is GA; defaulting sets `VIP` for LoadBalancer Services),
+/// and its hostname a DNS name.
+pub fn validate_status_update(new: &Value) -> Vec<Cause> {
+    let path = "status.loadBalancer.ingress";
+    let ingress = new
+        .pointer("/status/loadBalancer")
+        .map_or(&[][..], |lb| arr_of(lb, "ingress"));
+    let ty = new.pointer("/spec/type").and_then(Value::as_str);
+    if ty != Some("LoadBalancer") && !ingress.is_empty() {
+        return vec![field::forbidden(
+            path,
+            "may only be used when `spec.type` is 'LoadBalancer'",
+        )];
+    }
+    let mut causes = Vec::new();
+    for (i, point) in ingress.iter().enumerate() {
+        let at = index(path, i);
+        let ip = str_of(point, "ip");
+        if !ip.is_empty() {
+            causes.extend(field::legacy_ip(&child(&at, "ip"), ip));
+        }
+        let mode = point.get("ipMode").filter(|m| !m.is_null());
+        match mode {
+            None if !ip.is_empty() => causes.push(field::required(
+                &child(&at, "ipMode"),
+                "must be specified when `ip` is set",
+            )),
+            Some(_) if ip.is_empty() => causes.push(field::forbidden(
+                &child(&at, "ipMode"),
+                "may not be specified when `ip` is not set",
+            )),
+            Some(m)
+                if !m
+                    .as_str()
+                    .is_some_and(|m| LOAD_BALANCER_IP_MODES.contains(&m)) =>
+            {
+                causes.push(field::not_supported(
+                    &child(&at, "ipMode"),
+                    m,
+                    &LOAD_BALANCER_IP_MODES,
+                ));
+            }
+            _ => {}
+        }
+        causes.extend(load_balancer_hostname(point, &at));
+    }
+    causes
+}
+
+/// The hostname of a load-balancer ingress point at `at`, a Service's or an Ingress's: a DNS
+/// subdomain that is not an IP address.
+pub fn load_balancer_hostname(point: &Value, at: &str) -> Vec<Cause> {
+    let host = str_of(point, "hostname");
+    if host.is_empty() {
+        return Vec::new();
+    }
+    let at = child(at, "hostname");
+    let mut causes = field::each(&at, host, field::dns1123_subdomain(host));
+    if field::parse_ip(host).is_some() {
+        causes.push(field::invalid_str(
+            &at,
+            host,
+            "must be a DNS name, not an IP address",
         ));
     }
     causes

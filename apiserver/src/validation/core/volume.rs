@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::pod::quantity_value;
 use crate::status::Cause;
 use crate::validation::field::{self, arr_of, child, str_of};
+use crate::validation::quantity::Quantity;
 use crate::validation::selector;
 
 /// Access modes, sorted as kube lists them.
@@ -461,6 +462,95 @@ fn pvc_spec(spec: &Value) -> Vec<Cause> {
 /// `ValidatePersistentVolumeClaim` (without ObjectMeta).
 pub fn validate_pvc(obj: &Value) -> Vec<Cause> {
     pvc_spec(spec(obj))
+}
+
+/// PersistentVolumeClaim `status.allocatedResourceStatuses` values, sorted as kube lists them.
+pub const RESIZE_STATUSES: [&str; 5] = [
+    "ControllerResizeInProgress",
+    "ControllerResizeInfeasible",
+    "NodeResizeInProgress",
+    "NodeResizeInfeasible",
+    "NodeResizePending",
+];
+
+/// `validateBasicResource`: a quantity whose `Value()` is not negative.
+fn basic_resource(q: &Value, path: &str) -> Option<Cause> {
+    let value = Quantity::parse(q)?.value();
+    (value < 0).then(|| {
+        field::invalid(
+            path,
+            &Value::from(value as i64),
+            "must be a valid resource quantity",
+        )
+    })
+}
+
+/// `validatePersistentVolumeClaimResourceKey`: a qualified name, and `storage` if it is a
+/// native resource (unprefixed, or prefixed with `kubernetes.io/`).
+fn claim_resource_key(key: &str, path: &str) -> Vec<Cause> {
+    let causes = field::each(path, key, field::qualified_name(key));
+    if !causes.is_empty() {
+        return causes;
+    }
+    let native = !key.contains('/') || key.contains("kubernetes.io/");
+    if native && key != "storage" {
+        return vec![field::not_supported(
+            path,
+            &Value::String(key.to_owned()),
+            &["storage"],
+        )];
+    }
+    Vec::new()
+}
+
+/// `ValidatePersistentVolumeClaimStatusUpdate` after ObjectMeta (a status write always carries
+/// the stored resourceVersion here): access modes still set, capacities valid quantities and,
+/// with RecoverVolumeExpansionFailure (GA), the allocated resources and their resize statuses
+/// keyed by `storage` or a prefixed name. kube reports the resize statuses at
+/// `status.allocatedResourceStatus` and names the key, not the bad value, in the message.
+pub fn validate_pvc_status_update(new: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    if arr_of(spec(new), "accessModes").is_empty() {
+        causes.push(field::required("Spec.accessModes", ""));
+    }
+    let status = new.get("status").unwrap_or(&Value::Null);
+    let map = |f: &str| {
+        status
+            .get(f)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+    };
+    for (r, q) in map("capacity") {
+        causes.extend(basic_resource(q, &field::key("status.capacity", r)));
+    }
+    let statuses_at = "status.allocatedResourceStatus";
+    for (k, v) in map("allocatedResourceStatuses") {
+        causes.extend(claim_resource_key(k, statuses_at));
+        if !v.as_str().is_some_and(|v| RESIZE_STATUSES.contains(&v)) {
+            causes.push(field::not_supported(
+                statuses_at,
+                &Value::String(k.clone()),
+                &RESIZE_STATUSES,
+            ));
+        }
+    }
+    let allocated_at = "status.allocatedResources";
+    for (r, q) in map("allocatedResources") {
+        let key_causes = claim_resource_key(r, allocated_at);
+        if !key_causes.is_empty() {
+            causes.extend(key_causes);
+            continue;
+        }
+        let at = field::key(allocated_at, r);
+        match basic_resource(q, &at) {
+            Some(c) => causes.push(c),
+            None => causes.extend(crate::validation::core::quota::quantity_value(
+                "storage", q, &at,
+            )),
+        }
+    }
+    causes
 }
 
 /// The storage request of a claim's spec, as a number of bytes (0 when absent).
