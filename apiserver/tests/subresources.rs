@@ -1107,6 +1107,59 @@ async fn binding_refusals_are_kubes() {
     );
 }
 
+/// A body of another kind: kube's create handler decodes it as that kind when its scheme has
+/// the kind in that version, and the REST storage's type check refuses it (BindingREST: `not a
+/// Binding object: %#v`, whose Go dump of the object is not reproduced; EvictionREST: `not a
+/// Eviction object: %T`); a kind it does not have fails to decode. Both are 400s, and the pod
+/// is left alone.
+#[tokio::test]
+async fn action_bodies_of_another_kind_are_refused_as_kube_does() {
+    let s = server().await;
+    unbound_pod(&s, "p", json!({})).await;
+    let bad = |r: &common::Raw| {
+        assert_eq!(r.code, 400, "{}", r.body);
+        assert_eq!(r.body["reason"], "BadRequest", "{}", r.body);
+        r.body["message"].as_str().unwrap_or_default().to_owned()
+    };
+    let mut other = binding("p", "n1");
+    other["kind"] = "ConfigMap".into();
+    let m = bad(&send(&s, "POST", &format!("{PODS}/p/binding"), &other).await);
+    assert!(
+        m.starts_with("not a Binding object: &core.ConfigMap{"),
+        "{m}"
+    );
+    other["kind"] = "PodList".into();
+    let m = bad(&send(&s, "POST", &format!("{PODS}/p/binding"), &other).await);
+    assert!(m.starts_with("not a Binding object: &core.PodList{"), "{m}");
+    other["kind"] = "Widget".into();
+    let m = bad(&send(&s, "POST", &"/api/v1/namespaces/default/bindings", &other).await);
+    assert_eq!(
+        m,
+        r#"Widget in version "v1" cannot be handled as a Binding: no kind "Widget" is registered for version "v1" in scheme "pkg/api/legacyscheme/scheme.go:30""#
+    );
+    // The kind comes before the version: a Binding in the wrong version is the version's error.
+    let mut moved = binding("p", "n1");
+    moved["apiVersion"] = "apps/v1".into();
+    let m = bad(&send(&s, "POST", &format!("{PODS}/p/binding"), &moved).await);
+    assert_eq!(
+        m,
+        "the API version in the data (apps/v1) does not match the expected API version (v1)"
+    );
+    assert!(get_pod(&s, "p").await["spec"].get("nodeName").is_none());
+
+    let mut budget = eviction("p");
+    budget["kind"] = "PodDisruptionBudget".into();
+    let m = bad(&send(&s, "POST", &format!("{PODS}/p/eviction"), &budget).await);
+    assert_eq!(m, "not a Eviction object: *policy.PodDisruptionBudget");
+    budget["kind"] = "Pod".into();
+    let m = bad(&send(&s, "POST", &format!("{PODS}/p/eviction"), &budget).await);
+    assert_eq!(
+        m,
+        r#"Pod in version "v1" cannot be handled as a Eviction: no kind "Pod" is registered for version "policy/v1" in scheme "pkg/api/legacyscheme/scheme.go:30""#
+    );
+    assert_eq!(get_pod(&s, "p").await["metadata"]["name"], "p");
+}
+
 #[tokio::test]
 async fn binding_preconditions_and_dry_run() {
     let s = server().await;

@@ -1237,9 +1237,7 @@ async fn job_status_applied_server_side_is_validated_as_kube_does() {
     let s = server().await;
     job_api(&s, json!({})).await;
     let path = "/apis/batch/v1/namespaces/default/jobs/j/status";
-    let config = |status: Value| {
-        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "status": status})
-    };
+    let config = |status: Value| json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "status": status});
     // A bare Complete condition, as the suites used to write: kube's 422.
     let bare = common::apply(
         &s,
@@ -1258,7 +1256,11 @@ async fn job_status_applied_server_side_is_validated_as_kube_does() {
         .collect();
     assert_eq!(
         fields,
-        ["status.completionTime", "status.conditions", "status.startTime"],
+        [
+            "status.completionTime",
+            "status.conditions",
+            "status.startTime"
+        ],
         "{}",
         bare.body
     );

@@ -80,6 +80,11 @@ async fn bind(
         t.namespace,
         &create,
         url_name.is_none(),
+        super::BodyKind {
+            catalog: &state.store.catalog(),
+            // kube prints the decoded object with Go's `%#v`; its fields are not reproduced.
+            not_a: |kind| format!("not a Binding object: &core.{kind}{{...}}"),
+        },
     )?;
     // Admission names the pod of the URL, or (a create of the collection) the Binding's name.
     let name = url_name.unwrap_or_else(|| meta_str(&binding, "name"));

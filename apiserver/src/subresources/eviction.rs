@@ -242,6 +242,10 @@ pub(super) async fn serve(
         t.namespace,
         &create,
         true,
+        super::BodyKind {
+            catalog: &state.store.catalog(),
+            not_a: |kind| format!("not a Eviction object: *policy.{kind}"),
+        },
     )?;
     let eviction_type = Arc::new(eviction_type());
     // `EvictionREST.Create` checks the name between mutating and validating admission.

@@ -231,6 +231,41 @@ fn created(warnings: &[String]) -> Result<hyper::Response<Body>, ApiError> {
     ))
 }
 
+/// What decides the kinds an action's create body may name: the served catalogue (which kinds
+/// the scheme decodes in a version) and the REST storage's refusal of a decoded object of
+/// another kind (`BindingREST.Create`: `not a Binding object: %#v`; `EvictionREST.Create`:
+/// `not a Eviction object: %T`), given the kind.
+pub(super) struct BodyKind<'a> {
+    pub catalog: &'a crate::catalog::Catalog,
+    pub not_a: fn(&str) -> String,
+}
+
+/// kube-apiserver's scheme, as its decoding errors name it.
+const LEGACY_SCHEME: &str = "pkg/api/legacyscheme/scheme.go:30";
+
+impl BodyKind<'_> {
+    fn check(&self, obj: &Value, ty: &ResourceInfo, api_version: &str) -> Result<(), ApiError> {
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind.is_empty() || kind == ty.kind {
+            return Ok(());
+        }
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        // The scheme has every served built-in kind and its list in each version it serves.
+        let registered = |k: &str| {
+            self.catalog
+                .by_kind(group, version, k)
+                .is_some_and(|info| !info.custom)
+        };
+        if registered(kind) || kind.strip_suffix("List").is_some_and(registered) {
+            return Err(ApiError::bad_request((self.not_a)(kind)));
+        }
+        Err(ApiError::bad_request(format!(
+            "{kind} in version {version:?} cannot be handled as a {}: no kind {kind:?} is registered for version {api_version:?} in scheme {LEGACY_SCHEME:?}",
+            ty.kind
+        )))
+    }
+}
+
 /// Metadata kube's create handler clears on the object of a create
 /// (`rest.WipeObjectMetaSystemFields`).
 const SYSTEM_FIELDS: &[&str] = &[
@@ -246,6 +281,10 @@ const SYSTEM_FIELDS: &[&str] = &[
 /// `fieldValidation`, in the request's namespace, and without system metadata when `wipe`
 /// (everything but the REST storages that keep it as preconditions, `SubresourceObjectMetaPreserver`).
 /// Answers it and the decoding's warnings.
+///
+/// A body of another kind ([`BodyKind`]) is refused as kube refuses it: a kind its scheme has
+/// in that version decodes as that kind and the REST storage's type check refuses it
+/// (`not_a`, given the kind); any other kind fails to decode.
 fn decode_created(
     mut obj: Value,
     ty: &ResourceInfo,
@@ -253,6 +292,7 @@ fn decode_created(
     namespace: &str,
     opts: &WriteOpts,
     wipe: bool,
+    kinds: BodyKind<'_>,
 ) -> Result<(Value, Vec<String>), ApiError> {
     if !obj.is_object() {
         return Err(ApiError::bad_request(format!(
@@ -262,6 +302,16 @@ fn decode_created(
     }
     let expected = ty.api_version();
     let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    // Decoding comes first in kube's create handler: the kind, then the version check.
+    kinds.check(
+        &obj,
+        ty,
+        if api_version.is_empty() {
+            &expected
+        } else {
+            api_version
+        },
+    )?;
     if !api_version.is_empty() && api_version != expected && !older.contains(&api_version) {
         return Err(ApiError::bad_request(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({expected})"
