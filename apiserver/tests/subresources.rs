@@ -1132,7 +1132,7 @@ async fn action_bodies_of_another_kind_are_refused_as_kube_does() {
     let m = bad(&send(&s, "POST", &format!("{PODS}/p/binding"), &other).await);
     assert!(m.starts_with("not a Binding object: &core.PodList{"), "{m}");
     other["kind"] = "Widget".into();
-    let m = bad(&send(&s, "POST", &"/api/v1/namespaces/default/bindings", &other).await);
+    let m = bad(&send(&s, "POST", "/api/v1/namespaces/default/bindings", &other).await);
     assert_eq!(
         m,
         r#"Widget in version "v1" cannot be handled as a Binding: no kind "Widget" is registered for version "v1" in scheme "pkg/api/legacyscheme/scheme.go:30""#
