@@ -262,10 +262,11 @@ fn non_negative_counts(status: &Value, fields: &[&str], causes: &mut Vec<Cause>)
     }
 }
 
-/// The "cannot be greater than" checks kube's Deployment and ReplicaSet status validations
-/// share: each of `bounded` at most `status.replicas`, then `availableReplicas` at most
-/// `readyReplicas`.
-fn replica_bounds(status: &Value, bounded: &[&str], causes: &mut Vec<Cause>) {
+/// The "cannot be greater than" checks kube's Deployment, ReplicaSet and StatefulSet status
+/// validations share: each of `bounded` at most `status.replicas`, then `availableReplicas` at
+/// most `readyReplicas`, which kube's message calls `ready` (StatefulSet's says
+/// `status.readyReplicas`, the others `readyReplicas`).
+fn replica_bounds(status: &Value, bounded: &[&str], ready: &str, causes: &mut Vec<Cause>) {
     let replicas = count(status, "replicas");
     for f in bounded {
         if count(status, f) > replicas {
@@ -280,7 +281,7 @@ fn replica_bounds(status: &Value, bounded: &[&str], causes: &mut Vec<Cause>) {
         causes.push(field::invalid(
             "status.availableReplicas",
             &count(status, "availableReplicas").into(),
-            "cannot be greater than readyReplicas",
+            &format!("cannot be greater than {ready}"),
         ));
     }
 }
@@ -324,6 +325,7 @@ pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause>
     replica_bounds(
         status,
         &["updatedReplicas", "readyReplicas", "availableReplicas"],
+        "readyReplicas",
         &mut causes,
     );
     collision_count_decremented(new, old, &mut causes);
@@ -353,6 +355,7 @@ pub fn validate_replica_set_status(new: &Value) -> Vec<Cause> {
     replica_bounds(
         status,
         &["fullyLabeledReplicas", "readyReplicas", "availableReplicas"],
+        "readyReplicas",
         &mut causes,
     );
     causes
@@ -379,28 +382,17 @@ pub fn validate_stateful_set_status_update(new: &Value, old: &Value) -> Vec<Caus
         ],
         &mut causes,
     );
-    let replicas = count(status, "replicas");
-    for f in [
-        "readyReplicas",
-        "currentReplicas",
-        "updatedReplicas",
-        "availableReplicas",
-    ] {
-        if count(status, f) > replicas {
-            causes.push(field::invalid(
-                &format!("status.{f}"),
-                &count(status, f).into(),
-                "cannot be greater than status.replicas",
-            ));
-        }
-    }
-    if count(status, "availableReplicas") > count(status, "readyReplicas") {
-        causes.push(field::invalid(
-            "status.availableReplicas",
-            &count(status, "availableReplicas").into(),
-            "cannot be greater than status.readyReplicas",
-        ));
-    }
+    replica_bounds(
+        status,
+        &[
+            "readyReplicas",
+            "currentReplicas",
+            "updatedReplicas",
+            "availableReplicas",
+        ],
+        "status.readyReplicas",
+        &mut causes,
+    );
     collision_count_decremented(new, old, &mut causes);
     causes
 }
