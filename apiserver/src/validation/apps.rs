@@ -252,16 +252,6 @@ fn count(status: &Value, f: &str) -> i64 {
     status.get(f).and_then(Value::as_i64).unwrap_or(0)
 }
 
-/// `status.<f>` non-negative for each of `fields` (Go's zero when unset).
-fn non_negative_counts(status: &Value, fields: &[&str], causes: &mut Vec<Cause>) {
-    for f in fields {
-        causes.extend(field::non_negative(
-            &format!("status.{f}"),
-            &Value::from(count(status, f)),
-        ));
-    }
-}
-
 /// The "cannot be greater than" checks kube's Deployment, ReplicaSet and StatefulSet status
 /// validations share: each of `bounded` at most `status.replicas`, then `availableReplicas` at
 /// most `readyReplicas`, which kube's message calls `ready` (StatefulSet's says
@@ -307,7 +297,7 @@ fn collision_count_decremented(new: &Value, old: &Value, causes: &mut Vec<Cause>
 pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause> {
     let status = new.get("status").unwrap_or(&Value::Null);
     let mut causes = Vec::new();
-    non_negative_counts(
+    field::non_negative_counts(
         status,
         &[
             "observedGeneration",
@@ -339,7 +329,7 @@ pub fn validate_deployment_status_update(new: &Value, old: &Value) -> Vec<Cause>
 pub fn validate_replica_set_status(new: &Value) -> Vec<Cause> {
     let status = new.get("status").unwrap_or(&Value::Null);
     let mut causes = Vec::new();
-    non_negative_counts(
+    field::non_negative_counts(
         status,
         &[
             "replicas",
@@ -369,7 +359,7 @@ pub fn validate_stateful_set_status_update(new: &Value, old: &Value) -> Vec<Caus
     let status = new.get("status").unwrap_or(&Value::Null);
     let mut causes = Vec::new();
     // observedGeneration and collisionCount are pointers: unset reads as Go's zero, valid.
-    non_negative_counts(
+    field::non_negative_counts(
         status,
         &[
             "replicas",
@@ -403,7 +393,7 @@ pub fn validate_stateful_set_status_update(new: &Value, old: &Value) -> Vec<Caus
 pub fn validate_daemon_set_status_update(new: &Value, old: &Value) -> Vec<Cause> {
     let status = new.get("status").unwrap_or(&Value::Null);
     let mut causes = Vec::new();
-    non_negative_counts(
+    field::non_negative_counts(
         status,
         &[
             "currentNumberScheduled",

@@ -441,13 +441,11 @@ pub fn validate_hpa_update(new: &Value, old: &Value) -> Vec<Cause> {
 /// replica counts non-negative (Go's zero when unset).
 pub fn validate_hpa_status_update(new: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
-    for f in ["currentReplicas", "desiredReplicas"] {
-        let n = new
-            .pointer(&format!("/status/{f}"))
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
-        causes.extend(field::non_negative(&child("status", f), &n.into()));
-    }
+    field::non_negative_counts(
+        new.get("status").unwrap_or(&Value::Null),
+        &["currentReplicas", "desiredReplicas"],
+        &mut causes,
+    );
     causes
 }
 

@@ -243,6 +243,15 @@ pub fn non_negative(path: &str, value: &Value) -> Option<Cause> {
         .map(|_| invalid(path, value, IS_NEGATIVE))
 }
 
+/// `status.<f>` non-negative for each of `fields`, Go's zero when unset (the replica and
+/// disruption counts of the apps, autoscaling and policy status validations).
+pub fn non_negative_counts(status: &Value, fields: &[&str], causes: &mut Vec<Cause>) {
+    for f in fields {
+        let n = status.get(*f).and_then(Value::as_i64).unwrap_or(0);
+        causes.extend(non_negative(&format!("status.{f}"), &Value::from(n)));
+    }
+}
+
 /// apimachinery's `IsNegativeErrorMsg`.
 pub const IS_NEGATIVE: &str = "must be greater than or equal to 0";
 
@@ -449,7 +458,7 @@ fn is_4in6(ip: std::net::IpAddr) -> bool {
 /// IPv4-mapped, and in canonical form. Returns the details only (IPAddress names quote them).
 pub fn strict_ip(value: &str) -> Vec<String> {
     let Some(ip) = parse_ip(value) else {
-        return vec!["must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)".into()];
+        return vec![INVALID_IP.into()];
     };
     let mut errs = Vec::new();
     let strict = parse_ip_strict(value);
@@ -501,7 +510,12 @@ pub fn strict_cidr(path: &str, value: &str) -> Vec<Cause> {
 
 /// The family of a CIDR as `netutils.ParseCIDRSloppy` reads it (IPv4-mapped counts as IPv4).
 pub fn cidr_is_ipv4(value: &str) -> Option<bool> {
-    parse_cidr(value).map(|(ip, _)| ip.is_ipv4() || is_4in6(ip))
+    parse_cidr(value).map(|(ip, _)| family_is_ipv4(ip))
+}
+
+/// The family `netutils` gives an address: IPv4, IPv4-mapped IPv6 included.
+pub fn family_is_ipv4(ip: std::net::IpAddr) -> bool {
+    ip.is_ipv4() || is_4in6(ip)
 }
 
 /// `IsDNS1035Label` (Service names).

@@ -91,15 +91,16 @@ pub fn validate_pdb_status(new: &Value) -> Vec<Cause> {
         field::arr_of(status, "conditions"),
         "status.conditions",
     );
-    for f in [
-        "disruptionsAllowed",
-        "currentHealthy",
-        "desiredHealthy",
-        "expectedPods",
-    ] {
-        let n = status.get(f).and_then(Value::as_i64).unwrap_or(0);
-        causes.extend(field::non_negative(&child("status", f), &n.into()));
-    }
+    field::non_negative_counts(
+        status,
+        &[
+            "disruptionsAllowed",
+            "currentHealthy",
+            "desiredHealthy",
+            "expectedPods",
+        ],
+        &mut causes,
+    );
     causes
 }
 

@@ -21,11 +21,7 @@ fn address(a: &Value, path: &str) -> Vec<Cause> {
     let parsed = field::parse_ip(ip);
     let mut causes = Vec::new();
     if parsed.is_none() {
-        causes.push(field::invalid_str(
-            &ip_path,
-            ip,
-            "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
-        ));
+        causes.push(field::invalid_str(&ip_path, ip, field::INVALID_IP));
     }
     let host = str_of(a, "hostname");
     if !host.is_empty() {

@@ -260,8 +260,8 @@ fn ip_list(status: &Value, list: &str, host: Option<&str>) -> Vec<Cause> {
     }
     let parsed: Vec<_> = ips.iter().filter_map(|ip| field::parse_ip(ip)).collect();
     let dual_stack = parsed.len() == ips.len()
-        && parsed.iter().any(is_ipv4)
-        && parsed.iter().any(|ip| !is_ipv4(ip));
+        && parsed.iter().any(|&ip| field::family_is_ipv4(ip))
+        && parsed.iter().any(|&ip| !field::family_is_ipv4(ip));
     if !dual_stack || ips.len() > 2 {
         let listed: Vec<Value> = ips.iter().map(|ip| go(ip)).collect();
         causes.push(field::invalid(
@@ -272,14 +272,6 @@ fn ip_list(status: &Value, list: &str, host: Option<&str>) -> Vec<Cause> {
     }
     causes.append(&mut duplicates);
     causes
-}
-
-/// The family `netutils` gives an address: IPv4-mapped IPv6 addresses count as IPv4.
-fn is_ipv4(ip: &std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(_) => true,
-        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some(),
-    }
 }
 
 /// `validateContainerStatusUsers` over `status.<list>`: a Windows pod reports no Linux user;
