@@ -67,6 +67,7 @@ pub struct Builder {
     namespace_defaults: Option<bool>,
     ca: Option<Arc<Ca>>,
     plain_http: bool,
+    plain_http_too: bool,
     user_tokens: std::collections::HashMap<String, crate::UserInfo>,
     anonymous: bool,
     start_cache: Option<PathBuf>,
@@ -130,6 +131,20 @@ impl Builder {
     /// bearer token themselves (kube-rs, hand-made ones) get in.
     pub fn plain_http(mut self) -> Self {
         self.plain_http = true;
+        self
+    }
+
+    /// Serves HTTPS and, on the same port, plain HTTP for this process's own clients: a
+    /// connection whose first byte starts a TLS record (0x16) gets TLS, any other (an HTTP
+    /// method's first letter) plain HTTP. [`ApiServer::kube_config`] and [`ApiServer::client`]
+    /// then use the `http://` URL, while [`ApiServer::url`] and the kubeconfig written for
+    /// kubectl stay HTTPS. For a test process that hosts its server: each of its clients and
+    /// watches opens a connection of its own, and their TLS handshakes (client and server side,
+    /// both in the process) were about an eighth of such a process's instructions. Only on a
+    /// loopback address (the default): elsewhere the server stays HTTPS only, since the token
+    /// would cross a network in the clear.
+    pub fn plain_http_for_own_clients(mut self) -> Self {
+        self.plain_http_too = true;
         self
     }
 
@@ -214,6 +229,9 @@ impl Builder {
         );
         let namespace_defaults = self.namespace_defaults.unwrap_or(true);
         store.set_namespace_defaults(namespace_defaults);
+        if let Some(dir) = &self.start_cache {
+            crate::validation::decode::cache_trees_in(dir);
+        }
         let cache = match &self.start_cache {
             Some(dir) => StartCache::new(
                 dir,
@@ -297,17 +315,27 @@ impl Builder {
         let tracker = TaskTracker::new();
         let generation = cancel.child_token();
         // Tracked, so that `shutdown()` returns only after the listener is closed.
+        let transport = Transport {
+            plain_too: self.plain_http_too && tls.is_some() && local.ip().is_loopback(),
+            tls,
+        };
         let accept = runtime.spawn(tracker.track_future(accept_loop(
             listener,
-            tls.clone(),
+            transport.clone(),
             state.clone(),
             cancel.clone(),
             generation.clone(),
             tracker.clone(),
         )));
         let scheme = if ca.is_some() { "https" } else { "http" };
+        let client_url = if transport.plain_too {
+            format!("http://{local}")
+        } else {
+            format!("{scheme}://{local}")
+        };
         Ok(ApiServer {
             url: format!("{scheme}://{local}"),
+            client_url,
             addr: local,
             ca,
             token,
@@ -315,7 +343,7 @@ impl Builder {
             cancel,
             tracker,
             runtime,
-            tls,
+            transport,
             serving: std::sync::Mutex::new(Serving { generation, accept }),
             restarting: tokio::sync::Mutex::new(()),
             restarts: std::sync::atomic::AtomicU64::new(0),
@@ -407,9 +435,31 @@ fn read_crd_dir(dir: &Path) -> Result<Vec<(String, Value)>, Error> {
 /// Accepts connections until the server shuts down (`cancel`: open connections finish
 /// gracefully, the listener closes) or restarts (`generation`: open connections get
 /// [`RESTART_DRAIN`] to finish, and the listener is handed back for the next generation).
+/// How connections are served: TLS with `tls` (None: plain HTTP), and with `plain_too` a
+/// connection that does not start a TLS handshake is served plain HTTP
+/// ([`Builder::plain_http_for_own_clients`]).
+#[derive(Clone)]
+struct Transport {
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    plain_too: bool,
+}
+
+/// The first byte of a TLS record that carries a handshake (RFC 8446 §5.1, `ContentType`).
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// Whether the client on `stream` starts a TLS handshake, read without consuming its bytes;
+/// None when it closes or errs before sending anything.
+async fn starts_tls(stream: &tokio::net::TcpStream) -> Option<bool> {
+    let mut first = [0u8; 1];
+    match stream.peek(&mut first).await {
+        Ok(1) => Some(first[0] == TLS_HANDSHAKE_RECORD),
+        _ => None,
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    transport: Transport,
     state: Arc<State>,
     cancel: CancellationToken,
     generation: CancellationToken,
@@ -434,10 +484,25 @@ async fn accept_loop(
         let state = state.clone();
         let cancel = cancel.clone();
         let generation = generation.clone();
-        let tls = tls.clone();
+        let transport = transport.clone();
         // The handshake runs in the connection's task, so a slow client never stalls accepting.
         tracker.spawn(async move {
-            match tls {
+            if transport.plain_too {
+                // A client that connects and sends nothing gets the handshake's time limit.
+                let first = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = generation.cancelled() => return,
+                    f = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, starts_tls(&stream)) => f,
+                };
+                match first {
+                    Ok(Some(true)) => {}
+                    Ok(Some(false)) => {
+                        return serve(TokioIo::new(stream), state, cancel, generation).await;
+                    }
+                    Ok(None) | Err(_) => return,
+                }
+            }
+            match transport.tls {
                 None => serve(TokioIo::new(stream), state, cancel, generation).await,
                 Some(acceptor) => {
                     let handshake = tokio::select! {
@@ -498,9 +563,12 @@ pub struct ApiServer {
     tracker: TaskTracker,
     /// The runtime the server was started on; a restart serves on it again.
     runtime: tokio::runtime::Handle,
+    /// The URL of this process's own clients ([`ApiServer::kube_config`]): `url`, or `http://`
+    /// with [`Builder::plain_http_for_own_clients`].
+    client_url: String,
     /// The TLS acceptor (the server's certificate, signed by `ca`), kept so that a restarted
     /// server presents the same certificate and clients that trust the CA reconnect.
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    transport: Transport,
     serving: std::sync::Mutex<Serving>,
     /// One restart at a time.
     restarting: tokio::sync::Mutex<()>,
@@ -572,12 +640,15 @@ impl ApiServer {
         self.ca.as_ref()
     }
 
-    /// A kube config for this server (default namespace `default`), trusting the server's CA.
+    /// A kube config for this server (default namespace `default`), trusting the server's CA;
+    /// with [`Builder::plain_http_for_own_clients`], plain HTTP to the same port.
     pub fn kube_config(&self) -> kube::Config {
-        let uri = self.url.parse().unwrap_or_default();
+        let uri = self.client_url.parse().unwrap_or_default();
         let mut config = kube::Config::new(uri);
         config.default_namespace = "default".into();
         config.auth_info.token = Some(self.token.clone().into());
+        // Also for plain HTTP: without roots of its own, kube's client loads the system's
+        // whole CA store, about 29 M instructions a client, though it never uses TLS.
         config.root_cert = self.ca.as_ref().map(|ca| vec![ca.cert_der().to_vec()]);
         config
     }
@@ -829,7 +900,7 @@ impl ApiServer {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         serving.accept = self.runtime.spawn(self.tracker.track_future(accept_loop(
             listener,
-            self.tls.clone(),
+            self.transport.clone(),
             self.state.clone(),
             self.cancel.clone(),
             serving.generation.clone(),

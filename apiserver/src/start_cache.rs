@@ -1,6 +1,8 @@
 //! Owns the start cache: a directory of start snapshots ([`crate::store::Store::snapshot`]),
 //! one per set of start inputs, so that the next server started with the same inputs — the
 //! next test process of a run — restores what the first one built instead of building it again.
+//! The same directory keeps what a build derives without any input, the built-in types'
+//! decoding trees (`crate::validation::decode`), under keys of their own ([`StartCache::derived`]).
 //!
 //! The key covers everything the snapshot depends on: this build of the server (the running
 //! executable's path, size and modification time, and the crate version), the options that
@@ -66,14 +68,30 @@ impl StartCache {
             field(origin.as_bytes());
             field(&serde_json::to_vec(crd).unwrap_or_default());
         }
-        let digest = hash.finish();
-        let hex: String = digest.as_ref()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         Ok(Some(Self {
-            path: dir.join(format!("start-{hex}.json")),
+            path: dir.join(format!("start-{}.json", hex16(hash.finish().as_ref()))),
         }))
+    }
+
+    /// The cache file of something derived from this build alone, not from a start's inputs
+    /// (a built-in type's decoding tree), named by `what`, in `dir`: `<prefix>-<hash>.json`.
+    /// `None` when this build cannot be identified.
+    pub(crate) fn derived(dir: &Path, prefix: &str, what: &str) -> Option<Self> {
+        let build = build_identity()?;
+        let mut hash = Context::new(&SHA256);
+        for bytes in [
+            FORMAT.as_bytes(),
+            env!("CARGO_PKG_VERSION").as_bytes(),
+            build.as_bytes(),
+            prefix.as_bytes(),
+            what.as_bytes(),
+        ] {
+            hash.update(&(bytes.len() as u64).to_le_bytes());
+            hash.update(bytes);
+        }
+        Some(Self {
+            path: dir.join(format!("{prefix}-{}.json", hex16(hash.finish().as_ref()))),
+        })
     }
 
     /// The snapshot, if an earlier start wrote one.
@@ -114,6 +132,11 @@ impl StartCache {
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// The first 16 bytes of a digest in hex: the cache files' names.
+fn hex16(digest: &[u8]) -> String {
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// This build of the server: the running executable's path, size and modification time.

@@ -170,6 +170,76 @@ async fn plain_http_only_when_asked_for() {
     assert!(!text.contains("certificate-authority"), "{text}");
 }
 
+/// Sends a plain HTTP/1.1 GET of `path` to `addr` with `token` and returns the whole answer.
+async fn plain_get(addr: std::net::SocketAddr, path: &str, token: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut out))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn own_clients_may_speak_plain_http_on_the_https_port() {
+    let s = apiserver::ApiServer::builder()
+        .plain_http_for_own_clients()
+        .start()
+        .await
+        .expect("start");
+    // Everyone else sees HTTPS: the URL, the kubeconfig kubectl gets, a TLS client.
+    assert!(s.url().starts_with("https://127.0.0.1:"), "{}", s.url());
+    let dir = tempfile::tempdir().expect("tempdir");
+    s.write_kubeconfig(dir.path().join("kc")).expect("write");
+    let text = std::fs::read_to_string(dir.path().join("kc")).expect("read");
+    assert!(text.contains(&format!("server: {}", s.url())), "{text}");
+    assert!(text.contains("certificate-authority-data"), "{text}");
+    assert_eq!(
+        raw(&s, "GET", "/api/v1/namespaces/default", None, "")
+            .await
+            .code,
+        200
+    );
+    // The process's own clients use plain HTTP to the same port.
+    let config = s.kube_config();
+    assert_eq!(
+        config.cluster_url.to_string(),
+        format!("http://{}/", s.addr())
+    );
+    assert_eq!(namespaces(s.client().expect("client")).await, 4);
+    let answer = plain_get(s.addr(), "/api/v1/namespaces/default", s.token()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Plain HTTP is no way around authentication.
+    let answer = plain_get(s.addr(), "/api/v1/namespaces/default", "wrong").await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // A restart serves both again.
+    s.restart().await.expect("restart");
+    assert_eq!(namespaces(s.client().expect("client")).await, 4);
+    assert_eq!(
+        raw(&s, "GET", "/api/v1/namespaces/default", None, "")
+            .await
+            .code,
+        200
+    );
+    // A client that connects and closes without a byte costs nothing and breaks nothing.
+    drop(
+        tokio::net::TcpStream::connect(s.addr())
+            .await
+            .expect("connect"),
+    );
+    assert_eq!(namespaces(s.client().expect("client")).await, 4);
+}
+
 #[tokio::test]
 async fn only_bearer_tokens_authenticate() {
     let s = apiserver::ApiServer::builder()

@@ -16,6 +16,7 @@
 //! `string` and `map[string]resource.Quantity`.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, OnceLock};
 
 use base64::Engine;
@@ -23,9 +24,10 @@ use k8s_openapi::schemars::generate::SchemaSettings;
 use serde_json::{Map, Value};
 
 use crate::builtin::{BuiltinType, builtin_types};
+use crate::start_cache::StartCache;
 
 /// The Go type a JSON value is decoded into.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 enum Node {
     String,
     /// `[]byte`: a base64 string.
@@ -49,7 +51,7 @@ enum Node {
 }
 
 /// A Go struct: its name as `encoding/json` prints it and its JSON fields.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 struct StructDef {
     /// `ConfigMap` (the Struct of an UnmarshalTypeError).
     name: String,
@@ -59,6 +61,7 @@ struct StructDef {
 }
 
 /// One built-in type's decoding tree: the Go structs reachable from it and its root struct.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Tree {
     structs: Vec<StructDef>,
     root: usize,
@@ -77,6 +80,18 @@ struct Types {
 }
 
 static TYPES: LazyLock<Types> = LazyLock::new(|| Types::new(builtin_types()));
+
+/// Where the processes of a run keep the trees they compiled: the start cache directory of the
+/// first server of this process started with one ([`cache_trees_in`]). Compiling a type's tree
+/// from k8s-openapi's schemas takes about 16 M instructions for a type with a pod template
+/// (a Job), reading it back about a tenth of that; every test process decodes a few types.
+static TREE_CACHE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Keeps compiled trees in `dir` for the next processes of the same build (the first call of a
+/// process wins; later servers' directories are not used for trees).
+pub(crate) fn cache_trees_in(dir: &Path) {
+    let _ = TREE_CACHE.set(dir.to_owned());
+}
 
 /// `Quantity`'s format error (k8s.io/apimachinery/pkg/api/resource ErrFormatWrong).
 const QUANTITY_FORMAT: &str =
@@ -119,12 +134,42 @@ impl Types {
     fn tree(&self, api_version: &str, kind: &str) -> Option<&Tree> {
         let &i = self.index.get(&(api_version.to_owned(), kind.to_owned()))?;
         self.trees[i]
-            .get_or_init(|| Tree::compile(&self.types[i]))
+            .get_or_init(|| Tree::load_or_compile(&self.types[i], TREE_CACHE.get()))
             .as_ref()
     }
 }
 
 impl Tree {
+    /// The tree of `t`: read from `cache` (a directory) when an earlier process of this build
+    /// wrote it there, else compiled (and written there). A file that does not decode is
+    /// compiled anew and replaced: the cache only ever saves work.
+    fn load_or_compile(t: &BuiltinType, cache: Option<&PathBuf>) -> Option<Self> {
+        let file = cache.and_then(|dir| {
+            StartCache::derived(
+                dir,
+                "tree",
+                &format!("{}/{}/{}", t.group, t.version, t.kind),
+            )
+        });
+        if let Some(file) = &file
+            && let Some(bytes) = file.read()
+        {
+            match serde_json::from_slice(&bytes) {
+                Ok(tree) => return tree,
+                Err(e) => {
+                    tracing::debug!(path = %file.path().display(), error = %e, "cached decoding tree unreadable; compiling it")
+                }
+            }
+        }
+        let tree = Self::compile(t);
+        if let Some(file) = &file
+            && let Ok(bytes) = serde_json::to_vec(&tree)
+        {
+            file.write(&bytes);
+        }
+        tree
+    }
+
     fn compile(t: &BuiltinType) -> Option<Self> {
         let mut settings = SchemaSettings::draft2020_12();
         settings.meta_schema = None;
@@ -169,7 +214,7 @@ impl Compiler<'_> {
             "IntOrString" => Node::IntOrString,
             "Time" | "MicroTime" => Node::Time,
             _ => {
-                let schema = self.definitions.get(name).cloned().unwrap_or(Value::Null);
+                let schema = self.definitions.get(name).unwrap_or(&Value::Null);
                 if schema.get("properties").is_some_and(Value::is_object) {
                     let index = self.structs.len();
                     // Go prints `<package>.<Type>`; kube's packages are named by version (`v1`).
@@ -190,7 +235,7 @@ impl Compiler<'_> {
                     self.structs[index].fields = fields;
                     return Node::Struct(index);
                 }
-                self.node(&schema)
+                self.node(schema)
             }
         };
         self.by_name.insert(name.to_owned(), node.clone());
@@ -694,6 +739,49 @@ pub fn check_quantity(s: &str) -> Result<(), &'static str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_cached_tree_is_the_compiled_one_and_a_bad_file_is_compiled_anew() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = dir.path().to_owned();
+        let job = TYPES
+            .types
+            .iter()
+            .find(|t| t.group == "batch" && t.kind == "Job")
+            .expect("Job is served");
+        let compiled = Tree::compile(job);
+        assert!(compiled.is_some());
+        // The first process compiles and writes it.
+        assert_eq!(Tree::load_or_compile(job, Some(&cache)), compiled);
+        let file = StartCache::derived(&cache, "tree", "batch/v1/Job").expect("a build identity");
+        let written: Option<Tree> =
+            serde_json::from_slice(&std::fs::read(file.path()).expect("written")).expect("decodes");
+        assert_eq!(written, compiled);
+        // The next reads it instead of compiling: a marker put in the file comes back.
+        let mut text: Value =
+            serde_json::from_slice(&std::fs::read(file.path()).expect("read")).expect("json");
+        let root = text["root"].as_u64().expect("root") as usize;
+        text["structs"][root]["name"] = "Marker".into();
+        std::fs::write(file.path(), serde_json::to_vec(&text).expect("encode")).expect("write");
+        let read = Tree::load_or_compile(job, Some(&cache)).expect("a tree");
+        assert_eq!(read.structs[read.root].name, "Marker");
+        // A file that does not decode is compiled anew and replaced.
+        std::fs::write(file.path(), b"{\"structs\": [").expect("write");
+        assert_eq!(Tree::load_or_compile(job, Some(&cache)), compiled);
+        let replaced: Option<Tree> =
+            serde_json::from_slice(&std::fs::read(file.path()).expect("read")).expect("decodes");
+        assert_eq!(replaced, compiled);
+        // Another type has a file of its own.
+        let cm = TYPES
+            .types
+            .iter()
+            .find(|t| t.group.is_empty() && t.kind == "ConfigMap")
+            .expect("ConfigMap is served");
+        let other = StartCache::derived(&cache, "tree", "/v1/ConfigMap").expect("identity");
+        assert_ne!(other.path(), file.path());
+        assert_eq!(Tree::load_or_compile(cm, Some(&cache)), Tree::compile(cm));
+        assert!(other.path().exists());
+    }
 
     #[test]
     fn wrong_types_are_worded_as_go() {
