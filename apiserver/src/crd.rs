@@ -863,11 +863,12 @@ pub fn resources_of_with(
             false
         }
     };
-    let versions = crd
+    // Borrowed: a CRD's versions carry its schemas, and this runs for every CRD a test
+    // process's server restores.
+    let versions: &[Value] = crd
         .pointer("/spec/versions")
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .map_or(&[], Vec::as_slice);
     // kube validates the internal form, to which v1 moves per-version schemas, subresources,
     // printer columns and selectable fields when every version has the same: their errors are
     // then reported once, under `spec.validation`, `spec.subresources`,
@@ -956,7 +957,7 @@ pub fn resources_of_with(
             "spec.versions",
             format!(
                 "Invalid value: {}: must contain unique version names",
-                crate::validation::field::go_json(&Value::Array(versions.clone()))
+                crate::validation::field::go_json(&Value::Array(versions.to_vec()))
             ),
         ));
     }

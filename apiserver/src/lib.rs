@@ -89,6 +89,7 @@ pub use server::{
 };
 pub use status::{ApiError, Cause, Details};
 pub use tls::Ca;
+pub use validation::decode::keep_decoding_trees_in;
 pub use watchcheck::{CHECKED_EVENTS, Problem as WatchProblem, WatchViolation};
 
 /// The Kubernetes version this server imitates.

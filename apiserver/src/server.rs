@@ -229,9 +229,6 @@ impl Builder {
         );
         let namespace_defaults = self.namespace_defaults.unwrap_or(true);
         store.set_namespace_defaults(namespace_defaults);
-        if let Some(dir) = &self.start_cache {
-            crate::validation::decode::cache_trees_in(dir);
-        }
         let cache = match &self.start_cache {
             Some(dir) => StartCache::new(
                 dir,

@@ -1,8 +1,8 @@
 //! Owns the start cache: a directory of start snapshots ([`crate::store::Store::snapshot`]),
 //! one per set of start inputs, so that the next server started with the same inputs — the
 //! next test process of a run — restores what the first one built instead of building it again.
-//! The same directory keeps what a build derives without any input, the built-in types'
-//! decoding trees (`crate::validation::decode`), under keys of their own ([`StartCache::derived`]).
+//! [`StartCache::derived`] names the files of what a build derives without any input, the
+//! built-in types' decoding trees (`crate::keep_decoding_trees_in`), with the same build key.
 //!
 //! The key covers everything the snapshot depends on: this build of the server (the running
 //! executable's path, size and modification time, and the crate version), the options that
@@ -18,7 +18,7 @@ use ring::digest::{Context, SHA256};
 use serde_json::Value;
 
 /// Bumped whenever the snapshot's format or what `restore` expects of it changes.
-const FORMAT: &str = "apiserver-start-snapshot/1";
+const FORMAT: &str = "apiserver-start-snapshot/2";
 
 /// The snapshot file of one set of start inputs.
 pub(crate) struct StartCache {

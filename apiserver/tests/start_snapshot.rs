@@ -124,6 +124,22 @@ async fn a_start_from_the_snapshot_stores_what_a_full_start_stores() {
     unique.dedup();
     assert_eq!(unique.len(), ub.len());
 
+    // A restored object is encoded when first read: what a GET answers is the stored object.
+    let got = send(
+        &restored,
+        "GET",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles/cluster-admin",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(got.code, 200, "{}", got.body);
+    let dumped: Vec<Value> = serde_saphyr::from_multiple(&restored.dump_yaml()).unwrap();
+    let stored = dumped
+        .iter()
+        .find(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] == "cluster-admin")
+        .expect("cluster-admin is stored");
+    assert_eq!(&got.body, stored);
+
     // The restored CRD is served, with its schema (defaulting, validation).
     let path = "/apis/example.com/v1/namespaces/default/widgets";
     let made = send(&restored, "POST", path, &json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}})).await;

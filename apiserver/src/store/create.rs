@@ -220,7 +220,7 @@ impl Store {
         if opts.dry_run {
             return Ok(Written {
                 code: 201,
-                body: Stored::new(obj).json.clone(),
+                body: Stored::new(obj).json().clone(),
                 warnings,
             });
         }

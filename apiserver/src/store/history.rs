@@ -18,7 +18,7 @@ use super::{Event, EventKind, Inner, ObjKey, SERVICES_KEY, Stored};
 /// introduced. Its `prev` is not counted: it is the object of an earlier event, or of an object the
 /// store holds anyway, except for the first event of each object in the history.
 pub(super) fn event_bytes(ev: &Event) -> usize {
-    ev.obj.json.len()
+    ev.obj.size()
 }
 
 impl Inner {
@@ -39,11 +39,14 @@ impl Inner {
             .is_some_and(|i| i.custom);
         meta_mut(&mut obj).insert("resourceVersion".into(), Value::Null);
         crate::order::canonical(&mut obj, custom);
-        self.commit_ordered(tx, resource, key, obj, kind, prev)
+        self.commit_ordered(tx, resource, key, obj, kind, prev, None)
     }
 
     /// [`Inner::commit`] of an object already in kube's key order with a `resourceVersion`
     /// key (a stored object, as a start snapshot holds them): its value is replaced in place.
+    /// `restored_size`: a restored object's encoded length, whose encoding waits for a reader
+    /// ([`Stored::restored`]).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn commit_ordered(
         &mut self,
         tx: &broadcast::Sender<Arc<Event>>,
@@ -52,11 +55,15 @@ impl Inner {
         mut obj: Value,
         kind: EventKind,
         prev: Option<Arc<Stored>>,
+        restored_size: Option<usize>,
     ) -> Arc<Stored> {
         self.rv += 1;
         let rv = self.rv;
         meta_mut(&mut obj).insert("resourceVersion".into(), rv.to_string().into());
-        let stored = Stored::new(obj);
+        let stored = match restored_size {
+            Some(size) => Stored::restored(obj, size),
+            None => Stored::new(obj),
+        };
         let resource: Arc<str> = match self.objects.get_key_value(resource) {
             Some((k, _)) => k.clone(),
             None => Arc::from(resource),

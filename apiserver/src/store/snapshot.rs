@@ -17,14 +17,15 @@ use crate::meta::{meta_mut, now};
 
 use super::{CRDS_KEY, EventKind, ObjKey, Store, Stored};
 
-/// One stored object of a snapshot, with its store key.
+/// One stored object of a snapshot: its store key, its encoded length and the object.
 #[derive(serde::Deserialize)]
-struct Entry(String, Value);
+struct Entry(String, usize, Value);
 
 impl Store {
-    /// Every stored object as `[["<store key>", <object>], ...]`, from the stored bytes (no
-    /// re-encoding), in store-key, namespace and name order: CRDs come before anything of
-    /// theirs, which `restore` needs.
+    /// Every stored object as `[["<store key>", <encoded length>, <object>], ...]`, from the
+    /// stored bytes (no re-encoding), in store-key, namespace and name order: CRDs come before
+    /// anything of theirs, which `restore` needs. The length lets a restored object wait for
+    /// its first reader to be encoded ([`Stored::restored`]).
     pub fn snapshot(&self) -> Vec<u8> {
         let g = self.lock();
         let mut resources: Vec<&Arc<str>> = g.objects.keys().collect();
@@ -44,7 +45,9 @@ impl Store {
                 // A store key is `group/plural`: JSON-safe, but encode it rather than assume.
                 out.extend(serde_json::to_vec(&**resource).unwrap_or_default());
                 out.push(b',');
-                out.extend_from_slice(&stored.json);
+                out.extend(stored.size().to_string().into_bytes());
+                out.push(b',');
+                out.extend_from_slice(stored.json());
                 out.push(b']');
             }
         }
@@ -63,7 +66,7 @@ impl Store {
         // Everything is checked before anything is committed: a bad snapshot leaves the store as
         // it was, and the caller's full start is still possible.
         let mut prepared = Vec::with_capacity(entries.len());
-        for Entry(resource, mut obj) in entries {
+        for Entry(resource, size, mut obj) in entries {
             let meta = obj
                 .get("metadata")
                 .and_then(Value::as_object)
@@ -90,7 +93,7 @@ impl Store {
                 None
             };
             refresh(&mut obj);
-            prepared.push((resource, key, obj, infos));
+            prepared.push((resource, key, obj, infos, size));
         }
         let mut g = self.lock();
         if g.rv != 0 || !g.objects.is_empty() {
@@ -98,7 +101,7 @@ impl Store {
         }
         // A start stores only built-in objects (custom resources come later, from clients), each
         // under its resource and in a namespace exactly when its resource is namespaced.
-        for (resource, key, _, _) in &prepared {
+        for (resource, key, ..) in &prepared {
             let info = g.catalog.by_store_key(resource).ok_or_else(|| {
                 format!("{resource} of the snapshot is not a built-in resource of this server")
             })?;
@@ -112,9 +115,17 @@ impl Store {
         // CRDs first, so that nothing of theirs is committed before they are served.
         prepared.sort_by_key(|(resource, ..)| resource != CRDS_KEY);
         let count = prepared.len();
-        for (resource, key, obj, infos) in prepared {
+        for (resource, key, obj, infos, size) in prepared {
             // Stored objects are in kube's key order already; the resourceVersion keeps its place.
-            g.commit_ordered(&self.events, &resource, key, obj, EventKind::Added, None);
+            g.commit_ordered(
+                &self.events,
+                &resource,
+                key,
+                obj,
+                EventKind::Added,
+                None,
+                Some(size),
+            );
             if infos.is_some() {
                 g.crd_changed(&self.events, None, infos);
             }

@@ -16,7 +16,7 @@
 //! `string` and `map[string]resource.Quantity`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{LazyLock, OnceLock};
 
 use base64::Engine;
@@ -81,16 +81,20 @@ struct Types {
 
 static TYPES: LazyLock<Types> = LazyLock::new(|| Types::new(builtin_types()));
 
-/// Where the processes of a run keep the trees they compiled: the start cache directory of the
-/// first server of this process started with one ([`cache_trees_in`]). Compiling a type's tree
-/// from k8s-openapi's schemas takes about 16 M instructions for a type with a pod template
-/// (a Job), reading it back about a tenth of that; every test process decodes a few types.
+/// Where the processes of a run keep the trees they compiled ([`keep_decoding_trees_in`]).
+/// Compiling a type's tree from k8s-openapi's schemas takes about 16 M instructions for a type
+/// with a pod template (a Job), reading it back about a seventh of that; every test process
+/// decodes a few types.
 static TREE_CACHE: OnceLock<PathBuf> = OnceLock::new();
 
-/// Keeps compiled trees in `dir` for the next processes of the same build (the first call of a
-/// process wins; later servers' directories are not used for trees).
-pub(crate) fn cache_trees_in(dir: &Path) {
-    let _ = TREE_CACHE.set(dir.to_owned());
+/// Makes every server of this process keep the built-in types' decoding trees it compiles in
+/// `dir` (`tree-<key>.json`, keyed by this build and the type), and read them from there
+/// instead of compiling them when an earlier process of the same build wrote them: for the
+/// processes of one test run, e.g. in their start cache directory. Process-wide, like the
+/// trees: the first call wins and answers `true`. A file that cannot be read or written only
+/// costs the saving.
+pub fn keep_decoding_trees_in(dir: impl Into<PathBuf>) -> bool {
+    TREE_CACHE.set(dir.into()).is_ok()
 }
 
 /// `Quantity`'s format error (k8s.io/apimachinery/pkg/api/resource ErrFormatWrong).
