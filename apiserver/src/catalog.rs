@@ -30,7 +30,8 @@ pub struct ResourceInfo {
     pub plural: String,
     pub singular: String,
     pub namespaced: bool,
-    /// Has a `/status` subresource: main writes ignore `.status`, status writes change only `.status`.
+    /// Has a `/status` subresource: main writes ignore `.status`, status writes change `.status`
+    /// and the metadata the type's status strategy allows (`registry::status_reset`).
     pub status: bool,
     pub short_names: Vec<String>,
     pub categories: Vec<String>,

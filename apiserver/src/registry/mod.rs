@@ -12,11 +12,13 @@ mod other;
 pub(crate) mod pod;
 mod secret;
 mod service;
+mod status_write;
 mod strategy;
 
 pub use ipalloc::{
     Allocations, DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, ServiceRanges, ServiceRangesError,
 };
+pub use status_write::{StatusReset, status_reset, status_write};
 pub use strategy::{AllocFailure, Ctx, Strategy};
 
 use crate::catalog::ResourceInfo;

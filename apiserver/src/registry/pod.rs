@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::strategy::Strategy;
 use crate::meta;
 use crate::store::Sub;
+use crate::validation::field;
 
 /// Nanounits per unit: quantities are compared exactly as integers of nanounits.
 const NANO: i128 = 1_000_000_000;
@@ -55,6 +56,42 @@ impl Strategy for Pod {
             }
             set_ephemeral_containers(new, sent);
         }
+    }
+
+    /// `podStatusStrategy.WarningsOnUpdate`: each non-standard address in `status.podIPs` and
+    /// `status.hostIPs` (`GetWarningsForIP`) as kube's internal pod has them: the v1
+    /// conversion (`Convert_v1_PodStatus_To_core_PodStatus`) makes `[podIP]` the list when the
+    /// list is empty or starts with another address, and likewise for `hostIP`.
+    fn warnings_on_update(&self, new: &Value, _old: &Value, sub: Sub) -> Vec<String> {
+        if sub != Sub::Status {
+            return Vec::new();
+        }
+        let Some(status) = new.get("status") else {
+            return Vec::new();
+        };
+        let mut warnings = Vec::new();
+        for (single, list) in [("podIP", "podIPs"), ("hostIP", "hostIPs")] {
+            let listed: Vec<&str> = status
+                .get(list)
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|i| i.get("ip").and_then(Value::as_str).unwrap_or(""))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let first = status.get(single).and_then(Value::as_str).unwrap_or("");
+            let ips = if !first.is_empty() && listed.first() != Some(&first) {
+                vec![first]
+            } else {
+                listed
+            };
+            for (i, ip) in ips.iter().enumerate() {
+                warnings.extend(field::ip_warnings(&format!("status.{list}[{i}].ip"), ip));
+            }
+        }
+        warnings
     }
 
     fn graceful_delete(&self, obj: &Value, requested: Option<i64>) -> i64 {

@@ -63,7 +63,8 @@ pub trait Strategy: Sync {
     fn prepare_for_create(&self, _obj: &mut Value, _user: Option<&UserInfo>) {}
 
     /// Type-specific preparation of an update (`PrepareForUpdate`), after the generic status
-    /// handling (a main write keeps the stored status, a status write only changes status).
+    /// handling (a main write keeps the stored status; a status write keeps the stored spec and
+    /// the metadata `registry::status_reset` names).
     fn prepare_for_update(&self, _new: &mut Value, _old: &Value, _sub: Sub) {}
 
     /// Normalisation after preparation (`Canonicalize`).
@@ -84,8 +85,9 @@ pub trait Strategy: Sync {
         Vec::new()
     }
 
-    /// `Warning` headers for an update (`WarningsOnUpdate`).
-    fn warnings_on_update(&self, _new: &Value, _old: &Value) -> Vec<String> {
+    /// `Warning` headers for an update (`WarningsOnUpdate`) of the object or of the subresource
+    /// `sub` (kube's status strategies have warnings of their own).
+    fn warnings_on_update(&self, _new: &Value, _old: &Value, _sub: Sub) -> Vec<String> {
         Vec::new()
     }
 

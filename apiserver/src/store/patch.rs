@@ -139,15 +139,19 @@ impl Store {
         {
             return Err(ApiError::bad_request("metadata.managedFields must be nil"));
         }
-        // Reset fields: the main resource never writes `status` of a type with a status
-        // subresource, and `/status` writes nothing else.
+        // Reset fields (each strategy's `GetResetFields`): the main resource never writes
+        // `status` of a type with a status subresource, and `/status` writes the status and the
+        // metadata its type's status strategy leaves to the request (`registry::status_reset`),
+        // which the applier then owns under the `status` subresource.
         if sub == Sub::Status {
             cm.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"));
+            let reset = crate::registry::status_reset(&info);
             // resourceVersion and uid stay: they are preconditions (a stale one is 409), not
             // fields to own.
             if let Some(Value::Object(m)) = cm.get_mut("metadata") {
                 m.retain(|k, _| {
                     matches!(k.as_str(), "name" | "namespace" | "resourceVersion" | "uid")
+                        || reset.keeps_from_request(k)
                 });
             }
         } else if info.status {

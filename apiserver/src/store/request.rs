@@ -14,7 +14,8 @@ use crate::meta;
 pub enum Sub {
     /// The object itself.
     Main,
-    /// `/status`: only `.status` changes.
+    /// `/status`: `.status` changes, and the metadata `registry::status_reset` leaves to the
+    /// request.
     Status,
     /// `pods/ephemeralcontainers`: a write of the whole Pod of which only
     /// `spec.ephemeralContainers` is kept (the Pod strategy's `prepare_for_update`), kube's

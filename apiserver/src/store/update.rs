@@ -47,20 +47,15 @@ fn without_rv(v: &Value) -> Value {
     v
 }
 
-/// The stored object with `new`'s status (none when `new` has none): what a status write may
-/// change.
-fn only_status(old: &Value, new: &Value, info: &ResourceInfo) -> Value {
-    let mut out = old.clone();
-    out["apiVersion"] = info.api_version().into();
-    match new.get("status") {
-        Some(s) => out["status"] = s.clone(),
-        None => {
-            if let Some(m) = out.as_object_mut() {
-                m.remove("status");
-            }
-        }
-    }
-    out
+/// What a write to `sub` keeps of `new` over the stored `old`: for `/status`, the type's status
+/// strategy decides (`registry::status_reset`); `/approval` keeps only `.status` (its strategy's
+/// condition rules follow in `prepare_for_update`).
+fn status_write(old: &Value, new: &Value, info: &ResourceInfo, sub: Sub) -> Value {
+    let reset = match sub {
+        Sub::Status => registry::status_reset(info),
+        _ => registry::StatusReset::OBJECT_META,
+    };
+    registry::status_write(old, new, &info.api_version(), reset)
 }
 
 impl Store {
@@ -142,8 +137,9 @@ impl Store {
         new["apiVersion"] = info.api_version().into();
         new["kind"] = info.kind.clone().into();
         if matches!(sub, Sub::Status | Sub::Approval) {
-            // Status writes change only `.status` (kube-apiserver's status strategies).
-            new = only_status(&old.value, &new, info);
+            // A status write changes `.status` and the metadata its type's status strategy
+            // leaves to the request (`registry::status_reset`); the spec stays.
+            new = status_write(&old.value, &new, info, sub);
             // The written status is decoded like any body: unknown fields pruned, defaults applied.
             warnings = prune_and_default(info, &mut new, opts)?;
         } else {
@@ -196,9 +192,9 @@ impl Store {
             ));
         }
         if before.is_some_and(|b| b != new) {
-            // A status write keeps only `.status` of what mutating admission made (kube's status
-            // strategy prepares the update after admission).
-            new = only_status(&old.value, &new, info);
+            // A status write keeps of what mutating admission made what its status strategy
+            // allows (kube's status strategy prepares the update after admission).
+            new = status_write(&old.value, &new, info, sub);
         }
         // Server-owned metadata always comes from the stored object.
         let old_meta = old
@@ -227,7 +223,7 @@ impl Store {
         strategy.prepare_for_update(&mut new, &old.value, sub);
         strategy.canonicalize(&mut new);
         causes.extend(strategy.validate_update(&new, &old.value, sub));
-        warnings.extend(strategy.warnings_on_update(&new, &old.value));
+        warnings.extend(strategy.warnings_on_update(&new, &old.value, sub));
         let deleting = old_meta
             .get("deletionTimestamp")
             .is_some_and(|v| !v.is_null());

@@ -477,6 +477,39 @@ pub fn strict_ip(value: &str) -> Vec<String> {
     errs
 }
 
+/// apimachinery's `GetWarningsForIP` (`util/validation/ip.go`) for a field validated with
+/// `IsValidIPForLegacyField`: an address with leading 0s or IPv4-mapped will be refused some
+/// day (the advice is Go's `net.IP.String()`, the plain IPv4 form of a mapped address); an IPv6
+/// address not in RFC 5952 form should be. Nothing for a value that does not parse (the
+/// validation reports it).
+pub fn ip_warnings(path: &str, value: &str) -> Vec<String> {
+    let Some(ip) = parse_ip(value) else {
+        return Vec::new();
+    };
+    let strict = parse_ip_strict(value);
+    if strict.is_none_or(is_4in6) {
+        let preferred = match ip {
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+        };
+        return vec![format!(
+            "{path}: non-standard IP address {} will be considered invalid in a future Kubernetes release: use {}",
+            quote(value),
+            quote(&preferred)
+        )];
+    }
+    if ip.is_ipv6() && ip.to_string() != value {
+        return vec![format!(
+            "{path}: IPv6 address {} should be in RFC 5952 canonical format ({})",
+            quote(value),
+            quote(&ip.to_string())
+        )];
+    }
+    Vec::new()
+}
+
 /// apimachinery's `IsValidCIDR` (strict, `subnet/mask` form): parsable, no leading 0s, not
 /// IPv4-mapped, no bits past the prefix, and canonical.
 pub fn strict_cidr(path: &str, value: &str) -> Vec<Cause> {
@@ -714,6 +747,33 @@ pub fn obj_of<'a>(v: &'a Value, field: &str) -> Option<&'a serde_json::Map<Strin
 
 #[cfg(test)]
 mod tests {
+    /// `TestGetWarningsForIP` (apimachinery util/validation/ip_test.go).
+    #[test]
+    fn ip_warnings_word_as_kube() {
+        let p = "spec.clusterIPs[0]";
+        assert!(ip_warnings(p, "192.12.2.2").is_empty());
+        assert!(ip_warnings(p, "2001:db8::2").is_empty());
+        assert!(ip_warnings(p, "not an ip").is_empty());
+        assert_eq!(
+            ip_warnings(p, "192.012.2.2"),
+            [
+                "spec.clusterIPs[0]: non-standard IP address \"192.012.2.2\" will be considered invalid in a future Kubernetes release: use \"192.12.2.2\""
+            ]
+        );
+        assert_eq!(
+            ip_warnings(p, "::ffff:192.12.2.2"),
+            [
+                "spec.clusterIPs[0]: non-standard IP address \"::ffff:192.12.2.2\" will be considered invalid in a future Kubernetes release: use \"192.12.2.2\""
+            ]
+        );
+        assert_eq!(
+            ip_warnings("spec.loadBalancerIP", "2001:db8:0:0::2"),
+            [
+                "spec.loadBalancerIP: IPv6 address \"2001:db8:0:0::2\" should be in RFC 5952 canonical format (\"2001:db8::2\")"
+            ]
+        );
+    }
+
     use super::*;
 
     #[test]
