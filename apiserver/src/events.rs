@@ -9,7 +9,10 @@
 //! shown as events.k8s.io/v1 with the field sets of managers that wrote through the core API
 //! converted to the view's field names, the configuration is merged there, and the result is
 //! stored in the core form with each managedFields entry in its own apiVersion's field names,
-//! as kube keeps every manager's set in the version it wrote through.
+//! as kube keeps every manager's set in the version it wrote through. Ordinary writes (create,
+//! update, patch) through either API are recorded the same way ([`track_write`]): the entry
+//! names the API the request came through, in that API's field names, and a field one API's
+//! writer changes leaves the managers of the other API too.
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -172,6 +175,50 @@ fn convert_managed_fields(obj: &mut Value, keep: &str, to_view: bool) {
         entry["fieldsV1"] =
             crate::managed::Set::from_fields_v1(&renamed).map_or(renamed, |s| s.to_fields_v1());
     }
+}
+
+/// Whether `info` is the storage both views share (core `events`).
+fn is_storage(info: &ResourceInfo) -> bool {
+    info.group.is_empty() && info.plural == "events"
+}
+
+/// The apiVersion an ordinary write's managedFields entry records: the API the request came
+/// through (`request_version`, set by [`write`] for the view), else `info`'s.
+pub fn writer_version(info: &ResourceInfo, request_version: Option<&str>) -> String {
+    match request_version {
+        Some(v) if is_storage(info) && v.starts_with("events.k8s.io/") => v.to_owned(),
+        _ => info.api_version(),
+    }
+}
+
+/// Records an ordinary write in `new`'s managedFields (`managed::track_update`). For Events, whose
+/// managers' sets are kept in the field names of the API each wrote through, the sets are
+/// compared in the stored (core) names, so that a writer of one API takes a field from a
+/// manager of the other, and each entry goes back to its own API's names afterwards.
+pub fn track_write(
+    info: &ResourceInfo,
+    old: Option<&Value>,
+    new: &mut Value,
+    sent: Option<&Value>,
+    w: crate::managed::Writer<'_>,
+    shape: crate::managed::Shape<'_>,
+) {
+    if !is_storage(info) {
+        crate::managed::track_update(old, new, sent, w, shape);
+        return;
+    }
+    let old = old.map(|o| {
+        let mut o = o.clone();
+        convert_managed_fields(&mut o, "v1", false);
+        o
+    });
+    let sent = sent.map(|mf| {
+        let mut holder = serde_json::json!({"metadata": {"managedFields": mf}});
+        convert_managed_fields(&mut holder, "v1", false);
+        holder["metadata"]["managedFields"].take()
+    });
+    crate::managed::track_update(old.as_ref(), new, sent.as_ref(), w, shape);
+    convert_managed_fields(new, "v1", true);
 }
 
 /// A stored (core/v1) Event as a server-side apply through `api_version` of the view reads it:

@@ -375,3 +375,86 @@ async fn server_side_apply_works_through_the_events_k8s_io_view() {
     assert_eq!(r.code, 400, "{}", r.body);
     assert_eq!(r.body["message"], "invalid object type: /v1, Kind=Event");
 }
+
+#[tokio::test]
+async fn ordinary_writes_through_either_api_record_their_own_api_and_field_names() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    // A create through events.k8s.io: its entry names that API and the view's fields, read
+    // through either API (kube keeps every manager's set in the version it wrote through).
+    let created = send(
+        &s,
+        "POST",
+        &format!("{V1}?fieldManager=recorder"),
+        &v1_event("e1", "web", "kubelet", "Normal"),
+    )
+    .await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let recorder = entry_of(&created.body, "recorder");
+    assert_eq!(
+        (&recorder["operation"], &recorder["apiVersion"]),
+        (&json!("Update"), &json!("events.k8s.io/v1"))
+    );
+    let fields = recorder["fieldsV1"].clone();
+    for f in ["f:note", "f:regarding", "f:reportingController", "f:series"] {
+        assert!(fields.get(f).is_some(), "{f} not owned: {fields}");
+    }
+    for f in ["f:message", "f:involvedObject", "f:reportingComponent"] {
+        assert!(fields.get(f).is_none(), "{f} in the view's entry: {fields}");
+    }
+    let core = send(&s, "GET", &format!("{CORE}/e1"), &Value::Null).await;
+    assert_eq!(entry_of(&core.body, "recorder")["fieldsV1"], fields);
+
+    // A core writer that changes the message takes it from the view's manager (its `note`).
+    let edit = common::raw(
+        &s,
+        "PATCH",
+        &format!("{CORE}/e1?fieldManager=editor"),
+        Some("application/merge-patch+json"),
+        json!({"message": "edited"}).to_string(),
+    )
+    .await;
+    assert_eq!(edit.code, 200, "{}", edit.body);
+    let editor = entry_of(&edit.body, "editor");
+    assert_eq!(editor["apiVersion"], "v1");
+    assert_eq!(editor["fieldsV1"], json!({"f:message": {}}));
+    let recorder = entry_of(&edit.body, "recorder");
+    assert!(
+        recorder["fieldsV1"].get("f:note").is_none(),
+        "the note moved to the editor: {}",
+        recorder["fieldsV1"]
+    );
+    assert!(recorder["fieldsV1"].get("f:regarding").is_some());
+
+    assert!(recorder["fieldsV1"].get("f:involvedObject").is_none());
+
+    // A patch through the view by a third manager (an update through events.k8s.io may change
+    // only the series): recorded under that API, and the field leaves the creator's set.
+    let view_edit = common::raw(
+        &s,
+        "PATCH",
+        &format!("{V1}/e1?fieldManager=viewer"),
+        Some("application/merge-patch+json"),
+        json!({"series": {"count": 7}}).to_string(),
+    )
+    .await;
+    assert_eq!(view_edit.code, 200, "{}", view_edit.body);
+    let viewer = entry_of(&view_edit.body, "viewer");
+    assert_eq!(viewer["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(viewer["fieldsV1"], json!({"f:series": {"f:count": {}}}));
+    let recorder = entry_of(&view_edit.body, "recorder");
+    let series = &recorder["fieldsV1"]["f:series"];
+    assert!(
+        series.get("f:count").is_none() && series.get("f:lastObservedTime").is_some(),
+        "{}",
+        recorder["fieldsV1"]
+    );
+    let core = send(&s, "GET", &format!("{CORE}/e1"), &Value::Null).await;
+    assert_eq!(core.body["series"]["count"], 7);
+    assert_eq!(
+        entry_of(&core.body, "viewer")["fieldsV1"],
+        json!({"f:series": {"f:count": {}}})
+    );
+}

@@ -1,5 +1,5 @@
 //! The registry strategies over HTTP: Service cluster IP and node port allocation (and its
-//! errors, worded as kube-apiserver's), graceful deletion of scheduled Pods, generation rules of
+//! errors, worded as kube-apiserver's), the Service strategy's warnings, graceful deletion of scheduled Pods, generation rules of
 //! built-in types, and DeleteOptions.gracePeriodSeconds.
 
 mod common;
@@ -641,4 +641,77 @@ async fn a_single_stack_cluster_refuses_dual_stack_and_infers_families() {
     require["spec"]["ipFamilyPolicy"] = "RequireDualStack".into();
     let r = send(&s, "PUT", &format!("{SERVICES}/prefer"), &require).await;
     assert_eq!(r.code, 422, "{}", r.body);
+}
+
+#[tokio::test]
+async fn service_writes_warn_as_kube_does() {
+    let s = server().await;
+    let header = |w: &str| format!("299 - {}", serde_json::to_string(w).unwrap());
+    // A headless Service with what it ignores and a non-standard external IP.
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "headless",
+            json!({"clusterIP": "None", "ports": [{"port": 80}],
+                "externalIPs": ["192.012.2.2"], "sessionAffinity": "ClientIP",
+                "externalName": "example.com"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        common::warnings(&r),
+        [
+            "spec.externalIPs is ignored for headless services",
+            "spec.SessionAffinity is ignored for headless services",
+            "spec.externalIPs[0]: non-standard IP address \"192.012.2.2\" will be considered invalid in a future Kubernetes release: use \"192.12.2.2\"",
+            "spec.externalName is ignored when spec.type is not \"ExternalName\"",
+        ]
+        .map(header)
+    );
+    // A load balancer with a non-standard address and source range, and a deprecated
+    // traffic distribution.
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "lb",
+            json!({"type": "LoadBalancer", "ports": [{"port": 80}],
+                "loadBalancerIP": "2001:db8:0:0::7", "loadBalancerSourceRanges": ["10.0.0.8/8"],
+                "trafficDistribution": "PreferClose"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        common::warnings(&r),
+        [
+            "spec.loadBalancerIP: IPv6 address \"2001:db8:0:0::7\" should be in RFC 5952 canonical format (\"2001:db8::7\")",
+            "spec.loadBalancerSourceRanges[0]: CIDR value \"10.0.0.8/8\" is ambiguous in this context (should be \"10.0.0.0/8\" or \"10.0.0.8/32\"?)",
+            "spec.trafficDistribution: \"PreferClose\" is deprecated; use \"PreferSameZone\"",
+        ]
+        .map(header)
+    );
+    // An ordinary Service with external IPs: the deprecation, on create and on update.
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service("web", json!({"ports": [{"port": 80}], "externalIPs": ["192.12.2.2"]})),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let deprecated =
+        [header("spec.externalIPs is deprecated and may no longer be implemented in some clusters")];
+    assert_eq!(common::warnings(&r), deprecated);
+    let r = common::replace(&s, &format!("{SERVICES}/web"), &r.body, r.body.clone()).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(common::warnings(&r), deprecated);
+    // A plain Service: none.
+    let r = send(&s, "POST", SERVICES, &service("plain", json!({"ports": [{"port": 80}]}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(common::warnings(&r), Vec::<String>::new());
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::ipalloc::AllocError;
 use super::strategy::{AllocFailure, Ctx, Strategy};
 use crate::status::Cause;
+use crate::store::Sub;
 use crate::validation::field;
 
 pub(super) struct Service;
@@ -17,6 +18,20 @@ pub(super) struct Service;
 impl Strategy for Service {
     fn initial_status(&self, _obj: &Value) -> Option<Value> {
         Some(json!({"loadBalancer": {}}))
+    }
+
+    /// `serviceStrategy.WarningsOnCreate`: [`service_warnings`].
+    fn warnings_on_create(&self, obj: &Value) -> Vec<String> {
+        service_warnings(obj)
+    }
+
+    /// `serviceStrategy.WarningsOnUpdate` (the main resource; the status strategy has none).
+    fn warnings_on_update(&self, new: &Value, _old: &Value, sub: Sub) -> Vec<String> {
+        if sub == Sub::Main {
+            service_warnings(new)
+        } else {
+            Vec::new()
+        }
     }
 
     /// kube's `allocateCreate`/`allocateUpdate`: the IP family fields, the cluster IP, the node
@@ -388,4 +403,90 @@ fn keep_allocated(spec: &mut serde_json::Map<String, Value>, old: Option<&Value>
     {
         spec.insert("healthCheckNodePort".into(), v.clone());
     }
+}
+
+/// kube's `GetWarningsForService` (pkg/api/service/warnings.go), in its order: the deprecated
+/// topology-aware-hints annotation, non-standard cluster IPs (unless headless), what a headless
+/// Service ignores, non-standard and deprecated external IPs, a non-standard load balancer IP
+/// and source ranges, the fields the type makes meaningless, and the deprecated
+/// `PreferClose` traffic distribution.
+pub(crate) fn service_warnings(obj: &Value) -> Vec<String> {
+    let Some(spec) = obj.get("spec") else {
+        return Vec::new();
+    };
+    let text = |k: &str| spec.get(k).and_then(Value::as_str).unwrap_or("");
+    let list = |k: &str| -> Vec<&str> {
+        spec.get(k)
+            .and_then(Value::as_array)
+            .map(|l| l.iter().map(|v| v.as_str().unwrap_or("")).collect())
+            .unwrap_or_default()
+    };
+    let ty = match text("type") {
+        "" => "ClusterIP",
+        t => t,
+    };
+    let cluster_ip = text("clusterIP");
+    let headless = ty == "ClusterIP" && cluster_ip == "None";
+    let mut warnings = Vec::new();
+    if obj
+        .pointer("/metadata/annotations/service.kubernetes.io~1topology-aware-hints")
+        .is_some()
+    {
+        warnings.push(
+            "annotation service.kubernetes.io/topology-aware-hints is deprecated, please use service.kubernetes.io/topology-mode instead"
+                .to_owned(),
+        );
+    }
+    // helper.IsServiceIPSet: a cluster IP that is neither empty nor None.
+    if !cluster_ip.is_empty() && cluster_ip != "None" {
+        for (i, ip) in list("clusterIPs").iter().enumerate() {
+            warnings.extend(field::ip_warnings(&format!("spec.clusterIPs[{i}]"), ip));
+        }
+    }
+    let external_ips = list("externalIPs");
+    if headless {
+        if !text("loadBalancerIP").is_empty() {
+            warnings.push("spec.loadBalancerIP is ignored for headless services".to_owned());
+        }
+        if !external_ips.is_empty() {
+            warnings.push("spec.externalIPs is ignored for headless services".to_owned());
+        }
+        if text("sessionAffinity") != "None" {
+            warnings.push("spec.SessionAffinity is ignored for headless services".to_owned());
+        }
+    }
+    for (i, ip) in external_ips.iter().enumerate() {
+        warnings.extend(field::ip_warnings(&format!("spec.externalIPs[{i}]"), ip));
+    }
+    if !external_ips.is_empty() && !headless && ty != "ExternalName" {
+        warnings.push(
+            "spec.externalIPs is deprecated and may no longer be implemented in some clusters"
+                .to_owned(),
+        );
+    }
+    let lb_ip = text("loadBalancerIP");
+    if !lb_ip.is_empty() {
+        warnings.extend(field::ip_warnings("spec.loadBalancerIP", lb_ip));
+    }
+    for (i, cidr) in list("loadBalancerSourceRanges").iter().enumerate() {
+        warnings.extend(field::cidr_warnings(
+            &format!("spec.loadBalancerSourceRanges[{i}]"),
+            cidr,
+        ));
+    }
+    if ty == "ExternalName" && !external_ips.is_empty() {
+        warnings.push("spec.externalIPs is ignored when spec.type is \"ExternalName\"".to_owned());
+    }
+    if ty != "ExternalName" && !text("externalName").is_empty() {
+        warnings.push(
+            "spec.externalName is ignored when spec.type is not \"ExternalName\"".to_owned(),
+        );
+    }
+    if text("trafficDistribution") == "PreferClose" {
+        warnings.push(
+            "spec.trafficDistribution: \"PreferClose\" is deprecated; use \"PreferSameZone\""
+                .to_owned(),
+        );
+    }
+    warnings
 }

@@ -119,7 +119,8 @@ impl Store {
         }
         if let Fields::Update(manager) = &opts.fields {
             let sent = obj.pointer("/metadata/managedFields").cloned();
-            let api_version = info.api_version();
+            let api_version =
+                crate::events::writer_version(&info, opts.request_version.as_deref());
             let now = meta::now();
             let writer = managed::Writer {
                 manager,
@@ -127,7 +128,14 @@ impl Store {
                 subresource: "",
                 now: &now,
             };
-            managed::track_update(None, &mut obj, sent.as_ref(), writer, Shape::root(&info));
+            crate::events::track_write(
+                &info,
+                None,
+                &mut obj,
+                sent.as_ref(),
+                writer,
+                Shape::root(&info),
+            );
         }
         // The registry strategy, after field tracking: what it sets belongs to no writer.
         if info.status

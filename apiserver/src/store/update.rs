@@ -319,7 +319,8 @@ impl Store {
         match &opts.fields {
             Fields::Untracked => {}
             Fields::Update(manager) => {
-                let api_version = info.api_version();
+                let api_version =
+                    crate::events::writer_version(info, opts.request_version.as_deref());
                 let now = meta::now();
                 let writer = managed::Writer {
                     manager,
@@ -327,7 +328,8 @@ impl Store {
                     subresource: sub.managed_name(),
                     now: &now,
                 };
-                managed::track_update(
+                crate::events::track_write(
+                    info,
                     Some(&old.value),
                     &mut new,
                     sent_managed_fields.as_ref(),

@@ -510,6 +510,64 @@ pub fn ip_warnings(path: &str, value: &str) -> Vec<String> {
     Vec::new()
 }
 
+/// apimachinery's `GetWarningsForCIDR` (`util/validation/ip.go`) for a field validated with
+/// `IsValidCIDRForLegacyField`: bits set past the prefix length (ambiguous: the network or the
+/// single address?), leading 0s or an IPv4-mapped address (refused some day; the advice is the
+/// network in Go's form), else an IPv6 CIDR not in RFC 5952 form. Nothing for a value that does
+/// not parse (the validation reports it).
+pub fn cidr_warnings(path: &str, value: &str) -> Vec<String> {
+    let Some((ip, bits)) = parse_cidr(value) else {
+        return Vec::new();
+    };
+    // Go's net.IPNet of an IPv4-mapped address is IPv4 (4-byte IP, 32-bit mask).
+    let (ip, bits) = match ip {
+        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() && bits >= 96 => (
+            std::net::IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
+            bits - 96,
+        ),
+        other => (other, bits),
+    };
+    let net = network(ip, bits);
+    let net_ip = match ip {
+        std::net::IpAddr::V4(_) => std::net::IpAddr::V4(std::net::Ipv4Addr::from(net as u32)),
+        std::net::IpAddr::V6(_) => std::net::IpAddr::V6(std::net::Ipv6Addr::from(net)),
+    };
+    let ipnet = format!("{net_ip}/{bits}");
+    let mut warnings = Vec::new();
+    if net_ip != ip {
+        let width = if ip.is_ipv4() { 32 } else { 128 };
+        warnings.push(format!(
+            "{path}: CIDR value {} is ambiguous in this context (should be {} or {}?)",
+            quote(value),
+            quote(&ipnet),
+            quote(&format!("{ip}/{width}"))
+        ));
+    }
+    let strict = value
+        .split_once('/')
+        .and_then(|(addr, _)| parse_ip_strict(addr));
+    if strict.is_none_or(is_4in6) {
+        warnings.push(format!(
+            "{path}: non-standard CIDR value {} will be considered invalid in a future Kubernetes release: use {}",
+            quote(value),
+            quote(&ipnet)
+        ));
+    }
+    if warnings.is_empty()
+        && let Some(std::net::IpAddr::V6(v6)) = strict
+    {
+        let canonical = format!("{v6}/{bits}");
+        if canonical != value {
+            warnings.push(format!(
+                "{path}: IPv6 CIDR value {} should be in RFC 5952 canonical format ({})",
+                quote(value),
+                quote(&canonical)
+            ));
+        }
+    }
+    warnings
+}
+
 /// apimachinery's `IsValidCIDR` (strict, `subnet/mask` form): parsable, no leading 0s, not
 /// IPv4-mapped, no bits past the prefix, and canonical.
 pub fn strict_cidr(path: &str, value: &str) -> Vec<Cause> {
@@ -747,6 +805,41 @@ pub fn obj_of<'a>(v: &'a Value, field: &str) -> Option<&'a serde_json::Map<Strin
 
 #[cfg(test)]
 mod tests {
+    /// `TestGetWarningsForCIDR` (apimachinery util/validation/ip_test.go).
+    #[test]
+    fn cidr_warnings_word_as_kube() {
+        let p = "spec.loadBalancerSourceRanges[0]";
+        assert!(cidr_warnings(p, "192.12.2.0/24").is_empty());
+        assert!(cidr_warnings(p, "2001:db8::/64").is_empty());
+        assert!(cidr_warnings(p, "not a cidr").is_empty());
+        assert_eq!(
+            cidr_warnings(p, "192.12.2.8/24"),
+            [
+                "spec.loadBalancerSourceRanges[0]: CIDR value \"192.12.2.8/24\" is ambiguous in this context (should be \"192.12.2.0/24\" or \"192.12.2.8/32\"?)"
+            ]
+        );
+        assert_eq!(
+            cidr_warnings(p, "192.012.2.0/24"),
+            [
+                "spec.loadBalancerSourceRanges[0]: non-standard CIDR value \"192.012.2.0/24\" will be considered invalid in a future Kubernetes release: use \"192.12.2.0/24\""
+            ]
+        );
+        assert_eq!(
+            cidr_warnings(p, "::ffff:192.12.2.0/120"),
+            [
+                "spec.loadBalancerSourceRanges[0]: non-standard CIDR value \"::ffff:192.12.2.0/120\" will be considered invalid in a future Kubernetes release: use \"192.12.2.0/24\""
+            ]
+        );
+        assert_eq!(
+            cidr_warnings(p, "2001:db8:0:0::/64"),
+            [
+                "spec.loadBalancerSourceRanges[0]: IPv6 CIDR value \"2001:db8:0:0::/64\" should be in RFC 5952 canonical format (\"2001:db8::/64\")"
+            ]
+        );
+        // Both at once: bits past the prefix and leading 0s; no canonical-form warning then.
+        assert_eq!(cidr_warnings(p, "192.012.2.8/24").len(), 2);
+    }
+
     /// `TestGetWarningsForIP` (apimachinery util/validation/ip_test.go).
     #[test]
     fn ip_warnings_word_as_kube() {
