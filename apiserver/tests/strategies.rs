@@ -700,18 +700,28 @@ async fn service_writes_warn_as_kube_does() {
         &s,
         "POST",
         SERVICES,
-        &service("web", json!({"ports": [{"port": 80}], "externalIPs": ["192.12.2.2"]})),
+        &service(
+            "web",
+            json!({"ports": [{"port": 80}], "externalIPs": ["192.12.2.2"]}),
+        ),
     )
     .await;
     assert_eq!(r.code, 201, "{}", r.body);
-    let deprecated =
-        [header("spec.externalIPs is deprecated and may no longer be implemented in some clusters")];
+    let deprecated = [header(
+        "spec.externalIPs is deprecated and may no longer be implemented in some clusters",
+    )];
     assert_eq!(common::warnings(&r), deprecated);
     let r = common::replace(&s, &format!("{SERVICES}/web"), &r.body, r.body.clone()).await;
     assert_eq!(r.code, 200, "{}", r.body);
     assert_eq!(common::warnings(&r), deprecated);
     // A plain Service: none.
-    let r = send(&s, "POST", SERVICES, &service("plain", json!({"ports": [{"port": 80}]}))).await;
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service("plain", json!({"ports": [{"port": 80}]})),
+    )
+    .await;
     assert_eq!(r.code, 201, "{}", r.body);
     assert_eq!(common::warnings(&r), Vec::<String>::new());
 }

@@ -478,9 +478,8 @@ pub(crate) fn service_warnings(obj: &Value) -> Vec<String> {
         warnings.push("spec.externalIPs is ignored when spec.type is \"ExternalName\"".to_owned());
     }
     if ty != "ExternalName" && !text("externalName").is_empty() {
-        warnings.push(
-            "spec.externalName is ignored when spec.type is not \"ExternalName\"".to_owned(),
-        );
+        warnings
+            .push("spec.externalName is ignored when spec.type is not \"ExternalName\"".to_owned());
     }
     if text("trafficDistribution") == "PreferClose" {
         warnings.push(

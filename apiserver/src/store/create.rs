@@ -119,8 +119,7 @@ impl Store {
         }
         if let Fields::Update(manager) = &opts.fields {
             let sent = obj.pointer("/metadata/managedFields").cloned();
-            let api_version =
-                crate::events::writer_version(&info, opts.request_version.as_deref());
+            let api_version = crate::events::writer_version(&info, opts.request_version.as_deref());
             let now = meta::now();
             let writer = managed::Writer {
                 manager,

@@ -522,7 +522,10 @@ pub fn cidr_warnings(path: &str, value: &str) -> Vec<String> {
     // Go's net.IPNet of an IPv4-mapped address is IPv4 (4-byte IP, 32-bit mask).
     let (ip, bits) = match ip {
         std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() && bits >= 96 => (
-            std::net::IpAddr::V4(v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
+            std::net::IpAddr::V4(
+                v6.to_ipv4_mapped()
+                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+            ),
             bits - 96,
         ),
         other => (other, bits),
