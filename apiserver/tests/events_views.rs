@@ -232,6 +232,24 @@ async fn events_k8s_io_field_selectors_use_its_own_field_names() {
     assert_eq!(got.items[0].message.as_deref(), Some("container started"));
 }
 
+/// A merge patch of e1's `message` through the core API by manager `editor`, which then owns
+/// exactly that field under `v1`; the answer.
+async fn edit_message_through_core(s: &apiserver::ApiServer) -> common::Raw {
+    let edit = common::raw(
+        s,
+        "PATCH",
+        &format!("{CORE}/e1?fieldManager=editor"),
+        Some("application/merge-patch+json"),
+        json!({"message": "edited"}).to_string(),
+    )
+    .await;
+    assert_eq!(edit.code, 200, "{}", edit.body);
+    let editor = entry_of(&edit.body, "editor");
+    assert_eq!(editor["apiVersion"], "v1");
+    assert_eq!(editor["fieldsV1"], json!({"f:message": {}}));
+    edit
+}
+
 /// The managedFields entry of `manager` in `obj`.
 fn entry_of<'a>(obj: &'a Value, manager: &str) -> &'a Value {
     obj["metadata"]["managedFields"]
@@ -311,18 +329,7 @@ async fn server_side_apply_works_through_the_events_k8s_io_view() {
     );
 
     // A core Update manager's field, converted: its `message` is the view's `note`.
-    let edit = common::raw(
-        &s,
-        "PATCH",
-        &format!("{CORE}/e1?fieldManager=editor"),
-        Some("application/merge-patch+json"),
-        json!({"message": "edited"}).to_string(),
-    )
-    .await;
-    assert_eq!(edit.code, 200, "{}", edit.body);
-    let editor = entry_of(&edit.body, "editor");
-    assert_eq!(editor["apiVersion"], "v1");
-    assert_eq!(editor["fieldsV1"], json!({"f:message": {}}));
+    edit_message_through_core(&s).await;
     let r = apply(&s, &path, "ctrl", "", &changed).await;
     assert_eq!(r.code, 409, "{}", r.body);
     assert_eq!(
@@ -408,18 +415,7 @@ async fn ordinary_writes_through_either_api_record_their_own_api_and_field_names
     assert_eq!(entry_of(&core.body, "recorder")["fieldsV1"], fields);
 
     // A core writer that changes the message takes it from the view's manager (its `note`).
-    let edit = common::raw(
-        &s,
-        "PATCH",
-        &format!("{CORE}/e1?fieldManager=editor"),
-        Some("application/merge-patch+json"),
-        json!({"message": "edited"}).to_string(),
-    )
-    .await;
-    assert_eq!(edit.code, 200, "{}", edit.body);
-    let editor = entry_of(&edit.body, "editor");
-    assert_eq!(editor["apiVersion"], "v1");
-    assert_eq!(editor["fieldsV1"], json!({"f:message": {}}));
+    let edit = edit_message_through_core(&s).await;
     let recorder = entry_of(&edit.body, "recorder");
     assert!(
         recorder["fieldsV1"].get("f:note").is_none(),

@@ -164,10 +164,15 @@ async fn plain_http_only_when_asked_for() {
     assert!(s.ca().is_none());
     assert!(s.kube_config().root_cert.is_none());
     assert_eq!(namespaces(s.client().expect("client")).await, 4);
+    let text = written_kubeconfig(&s);
+    assert!(!text.contains("certificate-authority"), "{text}");
+}
+
+/// The kubeconfig `s` writes, as text.
+fn written_kubeconfig(s: &apiserver::ApiServer) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     s.write_kubeconfig(dir.path().join("kc")).expect("write");
-    let text = std::fs::read_to_string(dir.path().join("kc")).expect("read");
-    assert!(!text.contains("certificate-authority"), "{text}");
+    std::fs::read_to_string(dir.path().join("kc")).expect("read")
 }
 
 /// Sends a plain HTTP/1.1 GET of `path` to `addr` with `token` and returns the whole answer.
@@ -199,9 +204,7 @@ async fn own_clients_may_speak_plain_http_on_the_https_port() {
         .expect("start");
     // Everyone else sees HTTPS: the URL, the kubeconfig kubectl gets, a TLS client.
     assert!(s.url().starts_with("https://127.0.0.1:"), "{}", s.url());
-    let dir = tempfile::tempdir().expect("tempdir");
-    s.write_kubeconfig(dir.path().join("kc")).expect("write");
-    let text = std::fs::read_to_string(dir.path().join("kc")).expect("read");
+    let text = written_kubeconfig(&s);
     assert!(text.contains(&format!("server: {}", s.url())), "{text}");
     assert!(text.contains("certificate-authority-data"), "{text}");
     assert_eq!(
