@@ -429,9 +429,6 @@ fn read_crd_dir(dir: &Path) -> Result<Vec<(String, Value)>, Error> {
     Ok(out)
 }
 
-/// Accepts connections until the server shuts down (`cancel`: open connections finish
-/// gracefully, the listener closes) or restarts (`generation`: open connections get
-/// [`RESTART_DRAIN`] to finish, and the listener is handed back for the next generation).
 /// How connections are served: TLS with `tls` (None: plain HTTP), and with `plain_too` a
 /// connection that does not start a TLS handshake is served plain HTTP
 /// ([`Builder::plain_http_for_own_clients`]).
@@ -454,6 +451,9 @@ async fn starts_tls(stream: &tokio::net::TcpStream) -> Option<bool> {
     }
 }
 
+/// Accepts connections until the server shuts down (`cancel`: open connections finish
+/// gracefully, the listener closes) or restarts (`generation`: open connections get
+/// [`RESTART_DRAIN`] to finish, and the listener is handed back for the next generation).
 async fn accept_loop(
     listener: TcpListener,
     transport: Transport,
@@ -563,8 +563,9 @@ pub struct ApiServer {
     /// The URL of this process's own clients ([`ApiServer::kube_config`]): `url`, or `http://`
     /// with [`Builder::plain_http_for_own_clients`].
     client_url: String,
-    /// The TLS acceptor (the server's certificate, signed by `ca`), kept so that a restarted
-    /// server presents the same certificate and clients that trust the CA reconnect.
+    /// How connections are served: the TLS acceptor (the server's certificate, signed by
+    /// `ca`) and whether plain HTTP is served too, kept so that a restarted server presents the
+    /// same certificate and clients that trust the CA reconnect.
     transport: Transport,
     serving: std::sync::Mutex<Serving>,
     /// One restart at a time.

@@ -206,9 +206,14 @@ async fn a_damaged_snapshot_is_replaced_by_a_full_start() {
     for damaged in [
         b"not json".to_vec(),
         good[..good.len() / 2].to_vec(),
-        br#"[["/namespaces", {"apiVersion": "v1", "kind": "Namespace"}]]"#.to_vec(),
-        br#"[["example.com/widgets", {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "default"}}]]"#.to_vec(),
-        br#"[["/configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cluster-wide"}}]]"#.to_vec(),
+        br#"[["/namespaces", 40, {"apiVersion": "v1", "kind": "Namespace"}]]"#.to_vec(),
+        br#"[["example.com/widgets", 100, {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "default"}}]]"#.to_vec(),
+        br#"[["/configmaps", 80, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cluster-wide"}}]]"#.to_vec(),
+        // The format before encoded lengths were recorded.
+        br#"[["/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]]"#.to_vec(),
+        // Encoded lengths that would overflow or void the watch history's byte bound.
+        br#"[["/namespaces", 18446744073709551615, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]]"#.to_vec(),
+        br#"[["/namespaces", 0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]]"#.to_vec(),
     ] {
         std::fs::write(&files[0], &damaged).unwrap();
         let server = start(&cache, &crds).await;

@@ -17,6 +17,10 @@ use crate::meta::{meta_mut, now};
 
 use super::{CRDS_KEY, EventKind, ObjKey, Store, Stored};
 
+/// The largest encoded length a snapshot may give an object: far above any object a start
+/// stores (a large CRD is tens of KiB), far below what the history's byte counter could overflow on.
+const MAX_RESTORED_BYTES: usize = 64 << 20;
+
 /// One stored object of a snapshot: its store key, its encoded length and the object.
 #[derive(serde::Deserialize)]
 struct Entry(String, usize, Value);
@@ -67,6 +71,13 @@ impl Store {
         // it was, and the caller's full start is still possible.
         let mut prepared = Vec::with_capacity(entries.len());
         for Entry(resource, size, mut obj) in entries {
+            // The watch history's byte bound adds and subtracts it: a damaged length must not
+            // overflow it (or make it meaningless).
+            if size == 0 || size > MAX_RESTORED_BYTES {
+                return Err(format!(
+                    "an object of {resource} has an implausible encoded length ({size} bytes)"
+                ));
+            }
             let meta = obj
                 .get("metadata")
                 .and_then(Value::as_object)
