@@ -35,6 +35,13 @@ pub enum Error {
         #[source]
         source: ApiError,
     },
+    /// An object given to `Builder::object` was refused as kube-apiserver would refuse it.
+    #[error("the start object {what} was refused: {source}; fix the object or leave it out")]
+    StartObject {
+        what: String,
+        #[source]
+        source: ApiError,
+    },
     /// The listen address could not be bound.
     #[error("failed to listen on {addr}: {source}; pick a free address or 127.0.0.1:0")]
     Bind {

@@ -71,6 +71,8 @@ pub struct Builder {
     user_tokens: std::collections::HashMap<String, crate::UserInfo>,
     anonymous: bool,
     start_cache: Option<PathBuf>,
+    /// Objects created at start, with their field managers (`Builder::object`).
+    objects: Vec<(String, Value)>,
 }
 
 impl Builder {
@@ -207,6 +209,19 @@ impl Builder {
         self
     }
 
+    /// Creates `obj` (a whole object: `apiVersion`, `kind`, `metadata`) at start, as the
+    /// server's admin with field manager `manager` (the create path of
+    /// [`ApiServer::create_as_admin`]), after the bootstrap objects and the CRDs, in the order
+    /// given. One that exists already (a namespace `default`, the same object twice) is left as
+    /// it is; one the server refuses fails `start` with [`Error::StartObject`]. The objects are
+    /// part of the [`Builder::start_cache`] key, so a server started from the cache has them
+    /// without creating them again: for what every server of a run needs before its first
+    /// request, e.g. the controllers' ServiceAccounts and RBAC rules. Repeatable.
+    pub fn object(mut self, obj: Value, manager: impl Into<String>) -> Self {
+        self.objects.push((manager.into(), obj));
+        self
+    }
+
     /// Binds, installs the CRDs and starts serving on the current tokio runtime; ready when this returns.
     pub async fn start(self) -> Result<ApiServer, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
@@ -244,6 +259,7 @@ impl Builder {
                         .unwrap_or(crate::registry::DEFAULT_NODE_PORT_RANGE),
                     crd_dirs: &self.crd_dirs,
                     crds: &self.crds,
+                    objects: &self.objects,
                 },
             )?,
             None => None,
@@ -266,6 +282,9 @@ impl Builder {
             crds.extend(self.crds);
             for (origin, crd) in crds {
                 install_crd(&store, &origin, crd)?;
+            }
+            for (manager, obj) in self.objects {
+                create_start_object(&store, obj, &manager)?;
             }
             if let Some(cache) = &cache {
                 cache.write(&store.snapshot());
@@ -362,6 +381,82 @@ fn kubeconfig_text(url: &str, ca: Option<&Ca>, token: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: apiserver\n  cluster:\n    server: {url}\n{ca_line}contexts:\n- name: apiserver\n  context:\n    cluster: apiserver\n    user: apiserver\n    namespace: default\ncurrent-context: apiserver\nusers:\n- name: apiserver\n  user:\n    token: {token}\n"
     )
+}
+
+/// [`ApiServer::create_as_admin`] on `store`: `authorizer` is the admin's answers for validating
+/// admission's `authorizer` variable (None at start, before the RBAC mirror exists; the admin
+/// is allowed everything either way).
+fn create_admin(
+    store: &Store,
+    obj: Value,
+    manager: &str,
+    authorizer: Option<crate::auth::AuthzSnapshot>,
+) -> Result<(), crate::ApiError> {
+    let api_version = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let (group, version) = api_version
+        .rsplit_once('/')
+        .unwrap_or(("", api_version.as_str()));
+    let catalog = store.catalog();
+    let Some(info) = catalog.by_kind(group, version, &kind).cloned() else {
+        return Err(crate::ApiError::bad_request(format!(
+            "this server serves no kind {kind:?} in {api_version:?}: check the object's apiVersion and kind"
+        )));
+    };
+    let namespace = if info.namespaced {
+        crate::meta::meta_str(&obj, "namespace").to_owned()
+    } else {
+        String::new()
+    };
+    if info.namespaced && namespace.is_empty() {
+        return Err(crate::ApiError::bad_request(format!(
+            "{kind} {:?} is namespaced: set metadata.namespace",
+            crate::meta::meta_str(&obj, "name")
+        )));
+    }
+    let t = Target {
+        group,
+        version,
+        plural: &info.plural,
+        namespace: &namespace,
+        name: "",
+    };
+    let admin = Arc::new(crate::UserInfo::admin());
+    let opts = WriteOpts {
+        fields: crate::store::Fields::Update(manager.to_owned()),
+        authorizer,
+        user: Some(admin),
+        ..WriteOpts::default()
+    };
+    store.create(&t, obj, &opts).map(|_| ())
+}
+
+/// One of [`Builder::object`]'s objects, created at start: an object that exists already is
+/// left as it is.
+fn create_start_object(store: &Store, obj: Value, manager: &str) -> Result<(), Error> {
+    let what = format!(
+        "{} {}",
+        obj.get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("<no kind>"),
+        match crate::meta::meta_str(&obj, "namespace") {
+            "" => crate::meta::meta_str(&obj, "name").to_owned(),
+            ns => format!("{ns}/{}", crate::meta::meta_str(&obj, "name")),
+        }
+    );
+    match create_admin(store, obj, manager, None) {
+        Ok(()) => Ok(()),
+        Err(e) if e.code == 409 => Ok(()),
+        Err(source) => Err(Error::StartObject { what, source }),
+    }
 }
 
 fn install_crd(store: &Store, origin: &str, crd: Value) -> Result<(), Error> {
@@ -690,51 +785,9 @@ impl ApiServer {
     /// test's own writes belong on a client, where the request log sees them. A create that
     /// fails returns kube's error for it (a kind this server does not serve is a 400 naming it).
     pub fn create_as_admin(&self, obj: Value, manager: &str) -> Result<(), crate::ApiError> {
-        let api_version = obj
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let kind = obj
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let (group, version) = api_version
-            .rsplit_once('/')
-            .unwrap_or(("", api_version.as_str()));
-        let catalog = self.state.store.catalog();
-        let Some(info) = catalog.by_kind(group, version, &kind).cloned() else {
-            return Err(crate::ApiError::bad_request(format!(
-                "this server serves no kind {kind:?} in {api_version:?}: check the object's apiVersion and kind"
-            )));
-        };
-        let namespace = if info.namespaced {
-            crate::meta::meta_str(&obj, "namespace").to_owned()
-        } else {
-            String::new()
-        };
-        if info.namespaced && namespace.is_empty() {
-            return Err(crate::ApiError::bad_request(format!(
-                "{kind} {:?} is namespaced: set metadata.namespace",
-                crate::meta::meta_str(&obj, "name")
-            )));
-        }
-        let t = Target {
-            group,
-            version,
-            plural: &info.plural,
-            namespace: &namespace,
-            name: "",
-        };
         let admin = Arc::new(crate::UserInfo::admin());
-        let opts = WriteOpts {
-            fields: crate::store::Fields::Update(manager.to_owned()),
-            authorizer: Some(self.state.authz.snapshot(&self.state.store, admin.clone())),
-            user: Some(admin),
-            ..WriteOpts::default()
-        };
-        self.state.store.create(&t, obj, &opts).map(|_| ())
+        let authorizer = self.state.authz.snapshot(&self.state.store, admin);
+        create_admin(&self.state.store, obj, manager, Some(authorizer))
     }
 
     /// A kube client bound to the caller's tokio runtime (call it on the runtime that will use it).

@@ -277,3 +277,123 @@ async fn other_inputs_have_snapshots_of_their_own() {
         s.shutdown().await;
     }
 }
+
+/// A ServiceAccount and a ClusterRole bound to it, as a controller's RBAC manifest has them.
+fn identity_objects(verbs: &[&str]) -> Vec<Value> {
+    vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "sys"}}),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ctl", "namespace": "sys"}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "ctl"},
+               "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": verbs}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "ctl"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "ctl"},
+               "subjects": [{"kind": "ServiceAccount", "name": "ctl", "namespace": "sys"}]}),
+        // Exists on every server: left as it is.
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
+    ]
+}
+
+async fn start_with_objects(
+    cache: &Path,
+    crds: &Path,
+    objects: Vec<Value>,
+) -> apiserver::ApiServer {
+    let mut builder = apiserver::ApiServer::builder()
+        .plain_http()
+        .start_cache(cache)
+        .crd_dir(crds);
+    for obj in objects {
+        builder = builder.object(obj, "installer");
+    }
+    builder.start().await.unwrap()
+}
+
+/// The status code of a list of namespace `sys`'s ConfigMaps with `token`: what the server's
+/// RBAC answers.
+async fn may_list_configmaps(server: &apiserver::ApiServer, token: &str) -> u16 {
+    let path = "/api/v1/namespaces/sys/configmaps";
+    common::raw_with(server, Some(token), "GET", path, None, "")
+        .await
+        .code
+}
+
+#[tokio::test]
+async fn objects_created_at_start_are_in_the_snapshot_and_in_its_key() {
+    let root = tempfile::tempdir().unwrap();
+    let (cache, crds) = (root.path().join("cache"), crd_dir(root.path()));
+    let full = start_with_objects(&cache, &crds, identity_objects(&["list"])).await;
+    let files = snapshots(&cache);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let inode = std::fs::metadata(&files[0]).unwrap().ino();
+    let restored = start_with_objects(&cache, &crds, identity_objects(&["list"])).await;
+    assert_eq!(
+        std::fs::metadata(&files[0]).unwrap().ino(),
+        inode,
+        "the same objects restore the snapshot"
+    );
+    let (a, b) = (normalized(&full), normalized(&restored));
+    assert_eq!(a, b, "a restored start has what a full start created");
+    let role = send(
+        &restored,
+        "GET",
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles/ctl",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(role.code, 200, "{}", role.body);
+    let entry = &role.body["metadata"]["managedFields"][0];
+    assert_eq!(entry["manager"], "installer", "{}", role.body);
+    assert_eq!(entry["operation"], "Update", "{}", role.body);
+    assert!(
+        b.contains_key("v1/ConfigMap/sys/kube-root-ca.crt"),
+        "the namespace's defaults"
+    );
+    // The restored server's RBAC has the objects: the ServiceAccount's token may list.
+    for server in [&full, &restored] {
+        let token = server.service_account_token("sys", "ctl").unwrap();
+        assert_eq!(may_list_configmaps(server, &token).await, 200);
+    }
+
+    // Other objects are other inputs: a snapshot of their own, and their rules.
+    let other = start_with_objects(&cache, &crds, identity_objects(&["get"])).await;
+    assert_eq!(
+        snapshots(&cache).len(),
+        2,
+        "one snapshot per set of objects"
+    );
+    let token = other.service_account_token("sys", "ctl").unwrap();
+    assert_eq!(may_list_configmaps(&other, &token).await, 403);
+    for s in [full, restored, other] {
+        s.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_start_object_fails_the_start_naming_it() {
+    let mut objects = identity_objects(&["list"]);
+    // A binding to a role of an unknown kind: kube's validation refuses it.
+    objects[3]["roleRef"]["kind"] = json!("Rolle");
+    let mut builder = apiserver::ApiServer::builder().plain_http();
+    for obj in objects {
+        builder = builder.object(obj, "installer");
+    }
+    let err = builder.start().await.err().expect("the start fails");
+    let text = err.to_string();
+    assert!(
+        matches!(&err, apiserver::Error::StartObject { what, source } if what == "ClusterRoleBinding ctl" && source.code == 422),
+        "{text}"
+    );
+    assert!(text.contains("roleRef.kind"), "{text}");
+    // A kind the server does not serve is named too.
+    let err = apiserver::ApiServer::builder()
+        .plain_http()
+        .object(
+            json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}}),
+            "installer",
+        )
+        .start()
+        .await
+        .err()
+        .expect("the start fails");
+    assert!(err.to_string().contains("Gadget"), "{err}");
+}
