@@ -575,13 +575,26 @@ async fn route(
                 &w.warnings,
             ))
         }
-        (&Method::PUT, Some(_)) => {
+        (&Method::PUT, Some(n)) => {
             parsed.verb = "update".into();
             refuse_protobuf_body(&info, &req)?;
             let opts = write_opts(&q, &req, "UpdateOptions", Vec::new())?;
             let body = read_object(req).await?;
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
+            }
+            // A PUT that will create (`registry::update_policy`) needs the create verb too, as
+            // kube's update handler authorizes `createAuthorizerAttributes` on that path.
+            if !user.is_master()
+                && sub == Sub::Main
+                && crate::registry::update_policy(&info).create_on_update
+                && state.store.get(&t).is_err()
+            {
+                authorize(
+                    state,
+                    &user,
+                    &Attributes::resource("create", group, plural, attr_ns, n),
+                )?;
             }
             let w = admitted(state, &info, opts, body, |b, o| {
                 state.store.update(&t, sub, b, o)

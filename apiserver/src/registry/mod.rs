@@ -14,12 +14,14 @@ mod secret;
 mod service;
 mod status_write;
 mod strategy;
+mod update_policy;
 
 pub use ipalloc::{
     Allocations, DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, ServiceRanges, ServiceRangesError,
 };
 pub use status_write::{StatusReset, status_reset, status_write};
 pub use strategy::{AllocFailure, Ctx, Strategy};
+pub use update_policy::update_policy;
 
 use crate::catalog::ResourceInfo;
 

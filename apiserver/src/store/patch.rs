@@ -77,6 +77,8 @@ impl Store {
         if !rv.is_empty() && rv != meta_str(&old.value, "resourceVersion") {
             return Err(ApiError::conflict(info.group_resource(), t.name));
         }
+        // The patched object keeps the stored resourceVersion unless the patch removed it.
+        super::update::require_resource_version(&info, t.name, &doc)?;
         if meta_str(&doc, "name") != t.name {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({}) does not match the name on the URL ({})",

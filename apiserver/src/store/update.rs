@@ -58,8 +58,36 @@ fn status_write(old: &Value, new: &Value, info: &ResourceInfo, sub: Sub) -> Valu
     registry::status_write(old, new, &info.api_version(), reset)
 }
 
+/// kube's generic store refuses an update without `metadata.resourceVersion` of a type whose
+/// strategy does not allow unconditional updates (`registry::update_policy`), with an Invalid
+/// whose kind is the resource (the quirk of kube's `qualifiedKind`, "see #18526").
+pub(super) fn require_resource_version(
+    info: &ResourceInfo,
+    name: &str,
+    obj: &Value,
+) -> Result<(), ApiError> {
+    if !meta_str(obj, "resourceVersion").is_empty()
+        || registry::update_policy(info).unconditional_update
+    {
+        return Ok(());
+    }
+    let gr = info.group_resource();
+    Err(ApiError::invalid(
+        &gr.qualified(),
+        &info.group,
+        &info.plural,
+        name,
+        vec![Cause::new(
+            "FieldValueInvalid",
+            "metadata.resourceVersion",
+            "Invalid value: 0: must be specified for an update",
+        )],
+    ))
+}
+
 impl Store {
-    /// PUT: replace an object (or its status).
+    /// PUT: replace an object (or its status); of a missing object, a create where the type
+    /// allows it.
     pub fn update(
         &self,
         t: &Target<'_>,
@@ -74,9 +102,15 @@ impl Store {
         }
         check_type(&obj, &info)?;
         let key = obj_key(&info, t.namespace, t.name);
-        let old = g
-            .get(&info, &key)
-            .ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
+        let Some(old) = g.get(&info, &key) else {
+            // kube's `AllowCreateOnUpdate`: a PUT of a missing object of these types is a
+            // create (201, create admission and validation); the body's resourceVersion is
+            // ignored, as kube's store does on that path.
+            if sub == Sub::Main && registry::update_policy(&info).create_on_update {
+                return self.create_by_update(g, t, obj, opts);
+            }
+            return Err(ApiError::not_found(info.group_resource(), t.name));
+        };
         let meta = meta_mut(&mut obj);
         let body_name = meta.get("name").and_then(Value::as_str).unwrap_or("");
         if !body_name.is_empty() && body_name != t.name {
@@ -91,7 +125,29 @@ impl Store {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
+        require_resource_version(&info, t.name, &obj)?;
         self.replace(g, &info, key, old, obj, sub, opts)
+    }
+
+    /// The create a PUT of a missing object becomes ([`Store::update`]): the URL names it.
+    fn create_by_update(
+        &self,
+        g: MutexGuard<'_, Inner>,
+        t: &Target<'_>,
+        mut obj: Value,
+        opts: &WriteOpts,
+    ) -> Result<Written, ApiError> {
+        let meta = meta_mut(&mut obj);
+        let body_name = meta.get("name").and_then(Value::as_str).unwrap_or("");
+        if !body_name.is_empty() && body_name != t.name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({})",
+                t.name
+            )));
+        }
+        meta.insert("name".into(), t.name.into());
+        meta.remove("resourceVersion");
+        self.create_locked(g, &Target { name: "", ..*t }, obj, opts)
     }
 
     /// The shared second half of PUT and PATCH: apply the write rules to `new` and commit it.
