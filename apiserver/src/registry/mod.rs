@@ -14,6 +14,7 @@ mod secret;
 mod service;
 mod status_write;
 mod strategy;
+mod warnings;
 
 pub use ipalloc::{
     Allocations, DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, ServiceRanges, ServiceRangesError,
