@@ -15,6 +15,7 @@ mod service;
 mod status_write;
 mod strategy;
 mod update_policy;
+mod warnings;
 
 pub use ipalloc::{
     Allocations, DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, ServiceRanges, ServiceRangesError,

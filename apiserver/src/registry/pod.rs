@@ -58,7 +58,13 @@ impl Strategy for Pod {
         }
     }
 
-    /// `podStatusStrategy.WarningsOnUpdate`: each non-standard address in `status.podIPs` and
+    /// `podStrategy.WarningsOnCreate`: [`super::warnings::pod_create`].
+    fn warnings_on_create(&self, obj: &Value) -> Vec<String> {
+        super::warnings::pod_create(obj)
+    }
+
+    /// kube's `podStrategy.WarningsOnUpdate` gives none (pods are updated often and mostly
+    /// by controllers); `podStatusStrategy.WarningsOnUpdate`: each non-standard address in `status.podIPs` and
     /// `status.hostIPs` (`GetWarningsForIP`) as kube's internal pod has them: the v1
     /// conversion (`Convert_v1_PodStatus_To_core_PodStatus`) makes `[podIP]` the list when the
     /// list is empty or starts with another address, and likewise for `hostIP`.

@@ -407,7 +407,7 @@ pub fn validate_signer_name(path: &str, signer: &str) -> Vec<Cause> {
 
 /// The PEM blocks of `data` as Go's `pem.Decode` loop finds them (a malformed block ends the
 /// search, as it ends Go's loop over `pem.Decode`).
-pub(super) fn pem_blocks(data: &[u8]) -> Vec<pem::Pem> {
+pub(crate) fn pem_blocks(data: &[u8]) -> Vec<pem::Pem> {
     let mut blocks = Vec::new();
     let mut rest = data;
     while let Some(start) = find(rest, b"-----BEGIN ") {
