@@ -306,37 +306,50 @@ pub async fn write(
         opts.request_version = Some(info.api_version());
         opts
     };
+    // Admitted as writes of the stored (core) Events: admission webhooks and policies match and
+    // see the core resource, as a rule for core `events` under kube's default `matchPolicy:
+    // Equivalent` does for writes through this API (the two share one storage).
     let w = match *req.method() {
         http::Method::POST => {
             let opts = through(h::write_opts(q, &req, "CreateOptions", Vec::new())?);
             let body = incoming(info, &h::read_object(req).await?)?;
-            state.store.create(&core, body, &opts)?
+            h::admitted(state, info, opts, body, |b, o| {
+                state.store.create(&core, b, o)
+            })
+            .await?
         }
         http::Method::PUT => {
             let opts = through(h::write_opts(q, &req, "UpdateOptions", Vec::new())?);
             let body = incoming(info, &h::read_object(req).await?)?;
-            state.store.update(&core, sub, body, &opts)?
+            h::admitted(state, info, opts, body, |b, o| {
+                state.store.update(&core, sub, b, o)
+            })
+            .await?
         }
         _ => {
             let kind = h::patch_kind(&req)?;
             let opts = through(h::write_opts(q, &req, "PatchOptions", Vec::new())?);
             let body = h::read_body(req).await?;
-            rmw::retry_conflicts(|| {
-                let stored = rmw::read(&state.store, &core)?;
-                let view = to_view(&stored, &info.api_version());
-                let patched = rmw::patch_view(&view, kind, &body)?;
-                let read_rv = crate::meta::meta_str(&stored, "resourceVersion");
-                let named = crate::meta::meta_str(&patched, "resourceVersion") != read_rv;
-                let mut next = incoming(info, &patched)?;
-                // Without the client's own precondition, the read resourceVersion guards the write.
-                if !named {
-                    next["metadata"]["resourceVersion"] = read_rv.into();
-                }
-                state
-                    .store
-                    .update(&core, sub, next, &opts)
-                    .map_err(|e| Failed::of_write(e, named))
-            })?
+            h::admitted(state, info, opts, body, |body, opts| {
+                rmw::retry_conflicts(|| {
+                    let stored = rmw::read(&state.store, &core)?;
+                    let view = to_view(&stored, &info.api_version());
+                    let patched = rmw::patch_view(&view, kind, &body)?;
+                    let read_rv = crate::meta::meta_str(&stored, "resourceVersion");
+                    let named = crate::meta::meta_str(&patched, "resourceVersion") != read_rv;
+                    let mut next = incoming(info, &patched)?;
+                    // Without the client's own precondition, the read resourceVersion guards
+                    // the write.
+                    if !named {
+                        next["metadata"]["resourceVersion"] = read_rv.into();
+                    }
+                    state
+                        .store
+                        .update(&core, sub, next, opts)
+                        .map_err(|e| Failed::of_write(e, named))
+                })
+            })
+            .await?
         }
     };
     let body = outgoing(info, &w.body)?;

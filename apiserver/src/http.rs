@@ -501,6 +501,21 @@ async fn route(
         }
         _ => {}
     }
+    // A PUT that will create (`registry::update_policy`) needs the create verb too, as kube's
+    // update handler authorizes `createAuthorizerAttributes` on that path.
+    if method == Method::PUT
+        && let Some(n) = name
+        && !user.is_master()
+        && sub == Sub::Main
+        && crate::registry::update_policy(&info).create_on_update
+        && state.store.get(&t).is_err()
+    {
+        authorize(
+            state,
+            &user,
+            &Attributes::resource("create", group, plural, attr_ns, n),
+        )?;
+    }
     // Server-side apply through the view takes the generic route (`Store::apply` handles it).
     if crate::events::is_view(&info)
         && matches!(method, Method::POST | Method::PUT | Method::PATCH)
@@ -575,7 +590,7 @@ async fn route(
                 &w.warnings,
             ))
         }
-        (&Method::PUT, Some(n)) => {
+        (&Method::PUT, Some(_)) => {
             parsed.verb = "update".into();
             refuse_protobuf_body(&info, &req)?;
             let opts = write_opts(&q, &req, "UpdateOptions", Vec::new())?;
@@ -583,19 +598,7 @@ async fn route(
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
             }
-            // A PUT that will create (`registry::update_policy`) needs the create verb too, as
-            // kube's update handler authorizes `createAuthorizerAttributes` on that path.
-            if !user.is_master()
-                && sub == Sub::Main
-                && crate::registry::update_policy(&info).create_on_update
-                && state.store.get(&t).is_err()
-            {
-                authorize(
-                    state,
-                    &user,
-                    &Attributes::resource("create", group, plural, attr_ns, n),
-                )?;
-            }
+
             let w = admitted(state, &info, opts, body, |b, o| {
                 state.store.update(&t, sub, b, o)
             })
@@ -1088,7 +1091,7 @@ pub(crate) fn write_opts(
 /// Runs a client's write (`op` on `body`), in webhook passes when admission webhook
 /// configurations are stored or the CRD has a conversion webhook; the webhooks' warnings follow
 /// the write's own.
-async fn admitted<B: Clone>(
+pub(crate) async fn admitted<B: Clone>(
     state: &State,
     info: &ResourceInfo,
     opts: WriteOpts,

@@ -117,7 +117,8 @@ async fn a_put_that_creates_needs_the_create_verb() {
     let grant = |verbs: Value| {
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                "metadata": {"name": "svc-writer"},
-               "rules": [{"apiGroups": [""], "resources": ["services"], "verbs": verbs}]})
+               "rules": [{"apiGroups": [""], "resources": ["services"], "verbs": verbs},
+                         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["get", "update"]}]})
     };
     let made = send(
         &s,
@@ -152,6 +153,22 @@ async fn a_put_that_creates_needs_the_create_verb() {
     assert_eq!(
         denied.body["message"],
         "services \"by-bob\" is forbidden: User \"bob\" cannot create resource \"services\" in API group \"\" in the namespace \"default\""
+    );
+    // The same through the events.k8s.io view of core Events.
+    let event = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "ev"},
+        "eventTime": "2026-12-07T00:00:00.000000Z", "reportingController": "example.com/c",
+        "reportingInstance": "i", "action": "Act", "reason": "Because", "type": "Normal",
+        "regarding": {"kind": "Pod", "name": "p", "namespace": "default"}});
+    let denied = put_as_bob(
+        &s,
+        "/apis/events.k8s.io/v1/namespaces/default/events/ev",
+        &event,
+    )
+    .await;
+    assert_eq!(denied.code, 403, "{}", denied.body);
+    assert_eq!(
+        denied.body["message"],
+        "events.events.k8s.io \"ev\" is forbidden: User \"bob\" cannot create resource \"events\" in API group \"events.k8s.io\" in the namespace \"default\""
     );
     let mut role = grant(json!(["get", "update", "create"]));
     let current = send(

@@ -1526,3 +1526,126 @@ async fn approval_and_ephemeral_container_writes_are_admitted_with_their_subreso
         "dbg"
     );
 }
+
+/// Writes through the `events.k8s.io/v1` view of core Events are admitted as writes of the
+/// stored core Events (kube: the two APIs share one storage, so a webhook for core `events`
+/// under the default `matchPolicy: Equivalent` is called for either): the webhook sees the core
+/// object, its refusal is the answer, and its patch lands in what both APIs read.
+#[tokio::test]
+async fn writes_through_the_events_view_are_admitted_as_core_event_writes() {
+    let s = server().await;
+    let guard = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            let object = &review["request"]["object"];
+            Some(
+                if object["message"] == "forbidden" || object["metadata"]["labels"]["deny"] == "yes"
+                {
+                    response(
+                        review,
+                        json!({"allowed": false, "result": {"message": "no such events"}}),
+                    )
+                } else {
+                    response(review, json!({}))
+                },
+            )
+        }),
+    )
+    .await;
+    let labeller = webhook_server(
+        &["127.0.0.1"],
+        handler(|review| {
+            Some(response(
+                review,
+                json_patch(
+                    json!([{"op": "add", "path": "/metadata/labels", "value": {"seen": "yes"}}]),
+                ),
+            ))
+        }),
+    )
+    .await;
+    let events_rule = rule(&["CREATE", "UPDATE"], "", &["events"]);
+    let creates = rule(&["CREATE"], "", &["events"]);
+    configure(
+        &s,
+        true,
+        "events",
+        vec![entry_for("label.example.com", &labeller, creates)],
+    )
+    .await;
+    configure(
+        &s,
+        false,
+        "events",
+        vec![entry_for("guard.example.com", &guard, events_rule)],
+    )
+    .await;
+
+    let view = "/apis/events.k8s.io/v1/namespaces/default/events";
+    let event = |name: &str, note: &str| {
+        json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": name},
+            "eventTime": "2026-12-07T00:00:00.000000Z", "reportingController": "example.com/c",
+            "reportingInstance": "i", "action": "Act", "reason": "Because", "type": "Normal",
+            "note": note, "regarding": {"kind": "Pod", "name": "p", "namespace": "default"}})
+    };
+    let made = send(&s, "POST", view, &event("e", "fine")).await;
+    assert_eq!(made.code, 201, "{}", made.body);
+    assert_eq!(
+        made.body["metadata"]["labels"]["seen"], "yes",
+        "the mutating webhook's patch"
+    );
+    let core = send(
+        &s,
+        "GET",
+        "/api/v1/namespaces/default/events/e",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(core.body["metadata"]["labels"]["seen"], "yes");
+    let seen = guard.reviews();
+    let request = &seen.last().expect("the validating webhook was called")["request"];
+    assert_eq!(
+        request["kind"],
+        json!({"group": "", "version": "v1", "kind": "Event"})
+    );
+    assert_eq!(request["operation"], "CREATE");
+    assert_eq!(request["object"]["message"], "fine", "the core form");
+
+    let refused = send(&s, "POST", view, &event("f", "forbidden")).await;
+    // kube's `ToStatusErr`: a refusal without a code of at least 400 is a 400.
+    assert_eq!(refused.code, 400, "{}", refused.body);
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("no such events"),
+        "{}",
+        refused.body
+    );
+    let patched = raw(
+        &s,
+        "PATCH",
+        &format!("{view}/e"),
+        Some("application/merge-patch+json"),
+        r#"{"metadata": {"labels": {"deny": "yes"}}}"#,
+    )
+    .await;
+    assert_eq!(
+        patched.code, 400,
+        "a patch through the view too: {}",
+        patched.body
+    );
+    let kept = send(
+        &s,
+        "GET",
+        "/api/v1/namespaces/default/events/e",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(kept.body["message"], "fine");
+    assert_eq!(
+        kept.body["metadata"]["labels"],
+        json!({"seen": "yes"}),
+        "nothing refused was stored"
+    );
+}
