@@ -377,7 +377,9 @@ async fn a_refused_start_object_fails_the_start_naming_it() {
     for obj in objects {
         builder = builder.object(obj, "installer");
     }
-    let err = builder.start().await.err().expect("the start fails");
+    let Err(err) = builder.start().await else {
+        panic!("a refused start object fails the start");
+    };
     let text = err.to_string();
     assert!(
         matches!(&err, apiserver::Error::StartObject { what, source } if what == "ClusterRoleBinding ctl" && source.code == 422),
@@ -385,7 +387,7 @@ async fn a_refused_start_object_fails_the_start_naming_it() {
     );
     assert!(text.contains("roleRef.kind"), "{text}");
     // A kind the server does not serve is named too.
-    let err = apiserver::ApiServer::builder()
+    let Err(err) = apiserver::ApiServer::builder()
         .plain_http()
         .object(
             json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}}),
@@ -393,7 +395,8 @@ async fn a_refused_start_object_fails_the_start_naming_it() {
         )
         .start()
         .await
-        .err()
-        .expect("the start fails");
+    else {
+        panic!("an unserved kind fails the start");
+    };
     assert!(err.to_string().contains("Gadget"), "{err}");
 }
