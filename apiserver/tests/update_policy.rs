@@ -88,11 +88,13 @@ async fn a_put_of_a_missing_object_creates_it_where_kube_allows_it() {
     assert_eq!(get.code, 404, "nothing was created: {}", get.body);
 
     // Subresources never create.
+    let mut none = svc.clone();
+    none["metadata"]["name"] = json!("none");
     let status = send(
         &s,
         "PUT",
         "/api/v1/namespaces/default/services/none/status",
-        &svc,
+        &none,
     )
     .await;
     assert_eq!(status.code, 404, "{}", status.body);

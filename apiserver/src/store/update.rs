@@ -102,15 +102,6 @@ impl Store {
         }
         check_type(&obj, &info)?;
         let key = obj_key(&info, t.namespace, t.name);
-        let Some(old) = g.get(&info, &key) else {
-            // kube's `AllowCreateOnUpdate`: a PUT of a missing object of these types is a
-            // create (201, create admission and validation); the body's resourceVersion is
-            // ignored, as kube's store does on that path.
-            if sub == Sub::Main && registry::update_policy(&info).create_on_update {
-                return self.create_by_update(g, t, obj, opts);
-            }
-            return Err(ApiError::not_found(info.group_resource(), t.name));
-        };
         let meta = meta_mut(&mut obj);
         let body_name = meta.get("name").and_then(Value::as_str).unwrap_or("");
         if !body_name.is_empty() && body_name != t.name {
@@ -125,6 +116,15 @@ impl Store {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
+        let Some(old) = g.get(&info, &key) else {
+            // kube's `AllowCreateOnUpdate`: a PUT of a missing object of these types is a
+            // create (201, create admission and validation); the body's resourceVersion is
+            // ignored, as kube's store does on that path.
+            if sub == Sub::Main && registry::update_policy(&info).create_on_update {
+                return self.create_by_update(g, t, obj, opts);
+            }
+            return Err(ApiError::not_found(info.group_resource(), t.name));
+        };
         require_resource_version(&info, t.name, &obj)?;
         self.replace(g, &info, key, old, obj, sub, opts)
     }
@@ -137,14 +137,8 @@ impl Store {
         mut obj: Value,
         opts: &WriteOpts,
     ) -> Result<Written, ApiError> {
+        // `update` checked the body's name and namespace against the URL.
         let meta = meta_mut(&mut obj);
-        let body_name = meta.get("name").and_then(Value::as_str).unwrap_or("");
-        if !body_name.is_empty() && body_name != t.name {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({body_name}) does not match the name on the URL ({})",
-                t.name
-            )));
-        }
         meta.insert("name".into(), t.name.into());
         meta.remove("resourceVersion");
         self.create_locked(g, &Target { name: "", ..*t }, obj, opts)
