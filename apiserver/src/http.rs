@@ -598,7 +598,6 @@ async fn route(
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
             }
-
             let w = admitted(state, &info, opts, body, |b, o| {
                 state.store.update(&t, sub, b, o)
             })
