@@ -780,10 +780,10 @@ impl ApiServer {
     /// with field manager `manager`, in this process: the same create path as a `POST` with the
     /// server's token (decoding, defaulting, validation, admission, RBAC's escalation checks,
     /// watch events), without the HTTP, TLS and JSON round trip. For a fixture that installs
-    /// many objects while a test process builds its environment (the controllers' RBAC
-    /// identities: about twenty creates, a third of the environment's start-up over HTTPS); a
-    /// test's own writes belong on a client, where the request log sees them. A create that
-    /// fails returns kube's error for it (a kind this server does not serve is a 400 naming it).
+    /// objects into a running server; objects every server of a run needs before its first
+    /// request belong on [`Builder::object`], which keeps them in the start snapshot. A test's
+    /// own writes belong on a client, where the request log sees them. A create that fails
+    /// returns kube's error for it (a kind this server does not serve is a 400 naming it).
     pub fn create_as_admin(&self, obj: Value, manager: &str) -> Result<(), crate::ApiError> {
         let admin = Arc::new(crate::UserInfo::admin());
         let authorizer = self.state.authz.snapshot(&self.state.store, admin);
