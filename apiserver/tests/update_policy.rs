@@ -264,15 +264,10 @@ async fn an_update_without_resource_version_is_refused_where_kube_refuses_it() {
     assert_eq!(crd.code, 201, "{}", crd.body);
     let widgets = "/apis/example.com/v1/namespaces/default/widgets";
     let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}});
-    let made = common::eventually("the widget CRD is served", || {
-        let widget = widget.clone();
-        let s = &s;
-        async move {
-            let r = send(s, "POST", widgets, &widget).await;
-            (r.code == 201).then_some(r.body)
-        }
-    })
-    .await;
+    // A CRD is served as soon as its create returns.
+    let made = send(&s, "POST", widgets, &widget).await;
+    assert_eq!(made.code, 201, "{}", made.body);
+    let made = made.body;
     let mut w = widget.clone();
     w["spec"]["size"] = json!(2);
     let r = send(&s, "PUT", &format!("{widgets}/w"), &w).await;

@@ -170,6 +170,23 @@ pub fn dns_label_name(obj: &Value, used_in: &str) -> Option<String> {
     })
 }
 
+/// Each item of the list `list` of `spec` whose `key` an earlier item already had:
+/// `<path>.<list>[i].<key>: duplicate <key> "<value>"`, as `warnings.go` words it.
+fn duplicate_keys(spec: &Value, spec_path: &str, list: &str, key: &str) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut w = Vec::new();
+    for (i, item) in arr_of(spec, list).iter().enumerate() {
+        let value = str_of(item, key);
+        if !seen.insert(value) {
+            w.push(format!(
+                "{spec_path}.{list}[{i}].{key}: duplicate {key} {}",
+                quote(value)
+            ));
+        }
+    }
+    w
+}
+
 /// `GetWarningsForPod`: the pod spec and metadata checks of a Pod.
 pub fn pod(obj: &Value) -> Vec<String> {
     let null = Value::Null;
@@ -286,32 +303,9 @@ fn pod_spec_and_meta(prefix: &str, spec: &Value, meta: &Value, template: bool) -
 
     // Duplicate host alias addresses and image pull secrets (lists kube merges by these keys,
     // so apply would drop all but one), and pull secrets without a name.
-    let aliases = arr_of(spec, "hostAliases");
-    if aliases.len() > 1 {
-        let mut seen = BTreeSet::new();
-        for (i, a) in aliases.iter().enumerate() {
-            let ip = str_of(a, "ip");
-            if !seen.insert(ip) {
-                w.push(format!(
-                    "{spec_path}.hostAliases[{i}].ip: duplicate ip {}",
-                    quote(ip)
-                ));
-            }
-        }
-    }
+    w.extend(duplicate_keys(spec, &spec_path, "hostAliases", "ip"));
+    w.extend(duplicate_keys(spec, &spec_path, "imagePullSecrets", "name"));
     let pull_secrets = arr_of(spec, "imagePullSecrets");
-    if pull_secrets.len() > 1 {
-        let mut seen = BTreeSet::new();
-        for (i, s) in pull_secrets.iter().enumerate() {
-            let name = str_of(s, "name");
-            if !seen.insert(name) {
-                w.push(format!(
-                    "{spec_path}.imagePullSecrets[{i}].name: duplicate name {}",
-                    quote(name)
-                ));
-            }
-        }
-    }
     for (i, s) in pull_secrets.iter().enumerate() {
         let name = str_of(s, "name");
         if name.is_empty() {
