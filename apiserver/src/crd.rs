@@ -15,8 +15,9 @@ use crate::status::Cause;
 /// of one or two of them, and compiling the others' schemas was a tenth of its CPU.
 pub struct VersionSchema {
     compiled: std::sync::OnceLock<Result<crd_schema::Schema, Vec<Cause>>>,
-    /// The schema and its field, kept only while a deferred compile has not run.
-    deferred: Option<Box<(Value, String)>>,
+    /// The schema (shared with the version's [`ResourceInfo::openapi`]) and its field, kept only
+    /// while a deferred compile has not run.
+    deferred: Option<Box<(Arc<Value>, String)>>,
 }
 
 /// When [`resources_of_with`] compiles the versions' schemas.
@@ -57,10 +58,10 @@ impl VersionSchema {
     }
 
     /// A schema compiled on first use; see [`Compile::Deferred`].
-    pub fn deferred(schema: &Value, field: &str) -> Self {
+    pub fn deferred(schema: Arc<Value>, field: &str) -> Self {
         Self {
             compiled: std::sync::OnceLock::new(),
-            deferred: Some(Box::new((schema.clone(), field.to_owned()))),
+            deferred: Some(Box::new((schema, field.to_owned()))),
         }
     }
 
@@ -802,9 +803,9 @@ pub fn resources_of_with(
     crd: &Value,
     compile: Compile,
 ) -> Result<Vec<Arc<ResourceInfo>>, Vec<Cause>> {
-    let compile_schema = |schema: &Value, field: &str| match compile {
+    let compile_schema = |schema: &Arc<Value>, field: &str| match compile {
         Compile::Eager => VersionSchema::compile(schema, field),
-        Compile::Deferred => Ok(VersionSchema::deferred(schema, field)),
+        Compile::Deferred => Ok(VersionSchema::deferred(schema.clone(), field)),
     };
     let mut causes = Vec::new();
     let name = crate::meta::meta_str(crd, "name");
@@ -873,13 +874,27 @@ pub fn resources_of_with(
     // printer columns and selectable fields when every version has the same: their errors are
     // then reported once, under `spec.validation`, `spec.subresources`,
     // `spec.additionalPrinterColumns` and `spec.selectableFields`.
-    let hoisted = |key: &str| {
-        !versions.is_empty() && versions.iter().all(|v| v.get(key) == versions[0].get(key))
+    let hoisted = |key: &str| match versions.split_first() {
+        // The first version is not compared with itself: a schema's comparison costs as much as
+        // a copy of it, and most CRDs have one version.
+        Some((first, rest)) => rest.iter().all(|v| v.get(key) == first.get(key)),
+        None => false,
     };
-    let shared_schema = versions
+    let (schema_hoisted, subresources_hoisted, columns_hoisted, selectable_hoisted) = (
+        hoisted("schema"),
+        hoisted("subresources"),
+        hoisted("additionalPrinterColumns"),
+        hoisted("selectableFields"),
+    );
+    // Each version's schema, once: its compiled form (deferred) and the OpenAPI document share it.
+    let openapi: Vec<Option<Arc<Value>>> = versions
+        .iter()
+        .map(|v| v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new))
+        .collect();
+    let shared_schema = openapi
         .first()
-        .and_then(|v| v.pointer("/schema/openAPIV3Schema"))
-        .filter(|_| hoisted("schema"));
+        .and_then(Option::as_ref)
+        .filter(|_| schema_hoisted);
     if shared_schema.is_none() {
         for (i, v) in versions.iter().enumerate() {
             if v.pointer("/schema/openAPIV3Schema").is_none() {
@@ -917,9 +932,7 @@ pub fn resources_of_with(
             v,
             &format!("{at}.deprecationWarning"),
         ));
-        let own_schema = v
-            .pointer("/schema/openAPIV3Schema")
-            .filter(|_| shared_schema.is_none());
+        let own_schema = openapi[i].as_ref().filter(|_| shared_schema.is_none());
         compiled.push(match own_schema {
             Some(schema) => match compile_schema(schema, &format!("{at}.schema")) {
                 Ok(c) => Some(Arc::new(c)),
@@ -930,22 +943,22 @@ pub fn resources_of_with(
             },
             None => None,
         });
-        if !hoisted("subresources") {
+        if !subresources_hoisted {
             causes.extend(subresource_causes(
                 v.get("subresources"),
                 &format!("{at}.subresources"),
             ));
         }
-        if !hoisted("additionalPrinterColumns") {
+        if !columns_hoisted {
             causes.extend(printer_column_causes(
                 v.get("additionalPrinterColumns"),
                 &format!("{at}.additionalPrinterColumns"),
             ));
         }
-        if !hoisted("selectableFields") {
+        if !selectable_hoisted {
             causes.extend(selectable_fields_at(
                 &selectable(v),
-                own_schema,
+                own_schema.map(|s| &**s),
                 &format!("{at}.selectableFields"),
                 "selectableFields may only be set when version.schema.openAPIV3Schema is not included",
             ));
@@ -1008,13 +1021,13 @@ pub fn resources_of_with(
         },
         None => None,
     };
-    if hoisted("subresources") {
+    if subresources_hoisted {
         causes.extend(subresource_causes(
             versions.first().and_then(|v| v.get("subresources")),
             "spec.subresources",
         ));
     }
-    if hoisted("additionalPrinterColumns") {
+    if columns_hoisted {
         causes.extend(printer_column_causes(
             versions
                 .first()
@@ -1022,13 +1035,13 @@ pub fn resources_of_with(
             "spec.additionalPrinterColumns",
         ));
     }
-    if hoisted("selectableFields") {
+    if selectable_hoisted {
         causes.extend(selectable_fields_at(
             &versions.first().map(selectable).unwrap_or_default(),
             versions
                 .first()
                 .and_then(|v| v.pointer("/schema/openAPIV3Schema"))
-                .filter(|_| hoisted("schema")),
+                .filter(|_| schema_hoisted),
             "spec.selectableFields",
             "selectableFields may only be set when validations.schema is included",
         ));
@@ -1046,7 +1059,7 @@ pub fn resources_of_with(
     let singular = s(crd, &["spec", "names", "singular"]);
     let list_kind = s(crd, &["spec", "names", "listKind"]);
     let mut infos = Vec::new();
-    for (v, own_schema) in versions.iter().zip(compiled) {
+    for ((v, own_schema), openapi) in versions.iter().zip(compiled).zip(openapi) {
         let version = s(v, &["name"]);
         if version.is_empty() {
             continue;
@@ -1080,7 +1093,7 @@ pub fn resources_of_with(
                 })
                 .unwrap_or_default(),
             schema,
-            openapi: v.pointer("/schema/openAPIV3Schema").cloned().map(Arc::new),
+            openapi,
             custom: true,
             verbs: crate::catalog::VERBS,
             scale: v
@@ -1202,7 +1215,7 @@ mod tests {
         let schema = json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
             "size": {"type": "integer", "default": 3, "maximum": 10}}}}});
         let eager = VersionSchema::compile(&schema, "spec.versions[0].schema").expect("compiles");
-        let deferred = VersionSchema::deferred(&schema, "spec.versions[0].schema");
+        let deferred = VersionSchema::deferred(Arc::new(schema.clone()), "spec.versions[0].schema");
         for s in [&eager, &deferred] {
             let mut obj = json!({"spec": {"unknown": 1}});
             assert_eq!(s.prune(&mut obj), ["spec.unknown"]);
@@ -1221,7 +1234,7 @@ mod tests {
         let schema =
             json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "("}}});
         assert!(VersionSchema::compile(&schema, "spec.versions[0].schema").is_err());
-        let deferred = VersionSchema::deferred(&schema, "spec.versions[0].schema");
+        let deferred = VersionSchema::deferred(Arc::new(schema.clone()), "spec.versions[0].schema");
         let mut obj = json!({"a": "x", "b": 1});
         assert!(deferred.prune(&mut obj).is_empty());
         let causes = deferred.validate(&obj, None);
