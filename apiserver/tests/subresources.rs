@@ -1350,3 +1350,171 @@ async fn binding_needs_create_on_pods_binding_and_is_in_discovery() {
         (&json!("Binding"), &json!(["create"]), &json!(true))
     );
 }
+
+/// `namespaces/finalize`, kube's FinalizeREST: the one write through which `spec.finalizers`
+/// change; the stored status stays; each finalizer is validated at its index; it is an update
+/// only; and a terminating namespace it leaves with no finalizer is gone.
+#[tokio::test]
+async fn namespace_finalize_changes_spec_finalizers_and_ends_a_terminating_namespace() {
+    let s = server().await;
+    const NS: &str = "/api/v1/namespaces";
+    let created = send(
+        &s,
+        "POST",
+        NS,
+        &json!({"metadata": {"name": "held"}, "spec": {"finalizers": ["example.com/hold"]}}),
+    )
+    .await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    assert_eq!(
+        created.body["spec"]["finalizers"],
+        json!(["example.com/hold", "kubernetes"])
+    );
+
+    // A main-resource update keeps the stored finalizers; the finalize subresource changes them
+    // and keeps the stored status whatever the body says.
+    let mut body = created.body.clone();
+    body["spec"]["finalizers"] = json!(["example.com/hold"]);
+    let put = send(&s, "PUT", &format!("{NS}/held"), &body).await;
+    assert_eq!(put.code, 200, "{}", put.body);
+    assert_eq!(
+        put.body["spec"]["finalizers"],
+        json!(["example.com/hold", "kubernetes"])
+    );
+    let mut body = put.body.clone();
+    body["spec"]["finalizers"] = json!(["example.com/hold", "kubernetes", "example.com/more"]);
+    body["status"]["phase"] = "Terminating".into();
+    body["metadata"]["labels"]["team"] = "a".into();
+    let fin = send(&s, "PUT", &format!("{NS}/held/finalize"), &body).await;
+    assert_eq!(fin.code, 200, "{}", fin.body);
+    assert_eq!(
+        fin.body["spec"]["finalizers"],
+        json!(["example.com/hold", "kubernetes", "example.com/more"])
+    );
+    assert_eq!(fin.body["status"]["phase"], "Active");
+    assert_eq!(fin.body["metadata"]["labels"]["team"], "a");
+    let entry = fin.body["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .find(|e| e["subresource"] == "finalize")
+        .cloned()
+        .expect("the finalize write is recorded under its subresource");
+    assert_eq!(entry["operation"], "Update");
+
+    // ValidateNamespaceFinalizeUpdate: each finalizer at its index, kube's messages.
+    let mut bad = fin.body.clone();
+    bad["spec"]["finalizers"] = json!(["kubernetes", "mine"]);
+    let refused = send(&s, "PUT", &format!("{NS}/held/finalize"), &bad).await;
+    assert_eq!(refused.code, 422, "{}", refused.body);
+    assert_eq!(
+        refused.body["details"]["causes"][0]["field"],
+        "spec.finalizers[1]"
+    );
+    assert_eq!(
+        refused.body["message"],
+        "Namespace \"held\" is invalid: spec.finalizers[1]: Invalid value: \"mine\": name is neither a standard finalizer name nor is it fully qualified"
+    );
+    // A stale resourceVersion is the usual conflict; another name in the body a 400.
+    let mut stale = fin.body.clone();
+    stale["metadata"]["resourceVersion"] = created.body["metadata"]["resourceVersion"].clone();
+    let conflict = send(&s, "PUT", &format!("{NS}/held/finalize"), &stale).await;
+    assert_eq!(conflict.code, 409, "{}", conflict.body);
+    let mut other = fin.body.clone();
+    other["metadata"]["name"] = "other".into();
+    assert_eq!(
+        send(&s, "PUT", &format!("{NS}/held/finalize"), &other)
+            .await
+            .code,
+        400
+    );
+    // An update only: no GET, no PATCH (kube's FinalizeREST is not a Getter).
+    for method in ["GET", "PATCH"] {
+        let r = send(&s, method, &format!("{NS}/held/finalize"), &json!({})).await;
+        assert_eq!(r.code, 405, "{method}: {}", r.body);
+    }
+    assert_eq!(
+        send(
+            &s,
+            "PUT",
+            &format!("{NS}/missing/finalize"),
+            &json!({"metadata": {"name": "missing"}})
+        )
+        .await
+        .code,
+        404
+    );
+
+    // Deleted, the namespace controller empties it and takes `kubernetes` off; the finalizers
+    // no controller handles hold it Terminating until a finalize write removes them.
+    let deleted = send(&s, "DELETE", &format!("{NS}/held"), &Value::Null).await;
+    assert_eq!(deleted.code, 200, "{}", deleted.body);
+    let ns = send(&s, "GET", &format!("{NS}/held"), &Value::Null).await;
+    assert_eq!(ns.body["status"]["phase"], "Terminating");
+    assert_eq!(
+        ns.body["spec"]["finalizers"],
+        json!(["example.com/hold", "example.com/more"])
+    );
+    let mut last = ns.body.clone();
+    last["spec"]["finalizers"] = json!([]);
+    let fin = send(&s, "PUT", &format!("{NS}/held/finalize"), &last).await;
+    assert_eq!(fin.code, 200, "{}", fin.body);
+    assert_eq!(
+        send(&s, "GET", &format!("{NS}/held"), &Value::Null)
+            .await
+            .code,
+        404
+    );
+
+    // Discovery lists it as kube does: an update-only subresource of kind Namespace.
+    let core = send(&s, "GET", "/api/v1", &Value::Null).await;
+    let listed = core.body["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["name"] == "namespaces/finalize")
+        .cloned()
+        .expect("namespaces/finalize listed");
+    assert_eq!(listed["kind"], "Namespace");
+    assert_eq!(listed["namespaced"], false);
+    assert_eq!(listed["verbs"], json!(["update"]));
+}
+
+/// The command operators use on a namespace stuck Terminating on a finalizer nothing removes:
+/// `kubectl replace --raw /api/v1/namespaces/<ns>/finalize -f <namespace without finalizers>`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_replace_raw_finalize_ends_a_stuck_namespace() {
+    let s = server().await;
+    let Some(k) = Kubectl::for_server(&s, "kubectl_replace_raw_finalize_ends_a_stuck_namespace")
+    else {
+        return;
+    };
+    let created = send(
+        &s,
+        "POST",
+        "/api/v1/namespaces",
+        &json!({"metadata": {"name": "stuck"}, "spec": {"finalizers": ["example.com/gone"]}}),
+    )
+    .await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    k.ok(&["delete", "namespace", "stuck", "--wait=false"])
+        .await;
+    let out = k.ok(&["get", "namespace", "stuck", "-o", "json"]).await;
+    let mut ns: Value = serde_json::from_str(&out).expect("namespace JSON");
+    assert_eq!(ns["status"]["phase"], "Terminating");
+    ns["spec"]["finalizers"] = json!([]);
+    let file = k.dir.path().join("stuck.json");
+    std::fs::write(&file, ns.to_string()).expect("write the namespace");
+    let file = file.to_str().expect("UTF-8 path");
+    k.ok(&[
+        "replace",
+        "--raw",
+        "/api/v1/namespaces/stuck/finalize",
+        "-f",
+        file,
+    ])
+    .await;
+    let gone = k.run(&["get", "namespace", "stuck"]).await;
+    assert!(!gone.ok, "the namespace is deleted: {}", gone.stdout);
+    assert!(gone.stderr.contains("NotFound"), "{}", gone.stderr);
+}

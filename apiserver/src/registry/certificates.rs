@@ -75,7 +75,9 @@ impl Strategy for CertificateSigningRequest {
                     s.remove("conditions");
                 }
             }
-            Sub::Main | Sub::EphemeralContainers | Sub::Scale => copy_field(new, old, "status"),
+            Sub::Main | Sub::EphemeralContainers | Sub::Finalize | Sub::Scale => {
+                copy_field(new, old, "status")
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The Namespace strategy (`pkg/registry/core/namespace`): the `kubernetes` finalizer added to
-//! `spec.finalizers` on create (which only the namespace controller changes afterwards), the `Active` phase, and the
+//! `spec.finalizers` on create (which only writes through `namespaces/finalize`, the namespace
+//! controller's, change afterwards: `namespaceFinalizeStrategy`), the `Active` phase, and the
 //! `kubernetes.io/metadata.name` label (Canonicalize).
 
 use serde_json::{Value, json};
@@ -36,8 +37,12 @@ impl Strategy for Namespace {
         }
     }
 
-    fn prepare_for_update(&self, new: &mut Value, old: &Value, _sub: Sub) {
-        // Only the namespace controller (the `finalize` subresource) changes spec.finalizers.
+    fn prepare_for_update(&self, new: &mut Value, old: &Value, sub: Sub) {
+        // Only a write through the `finalize` subresource (the namespace controller's) changes
+        // spec.finalizers; its status stays as stored like any main-resource write's.
+        if sub == Sub::Finalize {
+            return;
+        }
         match old.pointer("/spec/finalizers") {
             Some(f) => {
                 if !new.get("spec").is_some_and(Value::is_object) {

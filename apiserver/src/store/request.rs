@@ -24,6 +24,10 @@ pub enum Sub {
     /// `certificatesigningrequests/approval`: written as `/status` is (only `.status` comes from
     /// the body), then the CSR strategy keeps only `status.conditions` (`csrApprovalStrategy`).
     Approval,
+    /// `namespaces/finalize`: a write of the whole Namespace in which `spec.finalizers` may
+    /// change (the main resource keeps the stored ones) and `status` stays as stored, kube's
+    /// `namespaceFinalizeStrategy`. Otherwise handled as a main-resource write.
+    Finalize,
     /// `scale`: the write `Store::update_scale` makes of a Scale (kube's `ScaleREST`): only the
     /// desired replicas and resourceVersion change, admission sees Scales, and managedFields
     /// record the writer under `scale`. Otherwise handled as a main-resource write.
@@ -38,6 +42,7 @@ impl Sub {
             Sub::Status => "status",
             Sub::EphemeralContainers => "ephemeralcontainers",
             Sub::Approval => "approval",
+            Sub::Finalize => "finalize",
             Sub::Scale => "scale",
         }
     }

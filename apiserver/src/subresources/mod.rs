@@ -1,6 +1,6 @@
 //! Routes the subresources other than `/status`: `scale`, `pods/ephemeralcontainers`,
 //! `pods/eviction`, `pods/binding` (and the legacy `bindings` resource),
-//! `certificatesigningrequests/approval` and `serviceaccounts/token`. Each is a view of (or an
+//! `certificatesigningrequests/approval`, `namespaces/finalize` and `serviceaccounts/token`. Each is a view of (or an
 //! action on) its parent object, implemented on top of the store's operations with
 //! resourceVersion preconditions (a binding on `Store::bind_pod`, kube's storage-level write). The
 //! kubelet-backed pod subresources (`log`, `exec`, `attach`, `portforward`) are answered as kube
@@ -10,6 +10,7 @@ mod approval;
 mod binding;
 mod ephemeral;
 mod eviction;
+mod finalize;
 mod kubelet;
 pub(crate) mod rmw;
 pub(crate) mod scale;
@@ -37,6 +38,7 @@ pub enum Extra {
     Eviction,
     Binding,
     Approval,
+    Finalize,
     Token,
     /// `pods/log`, `pods/exec`, `pods/attach`, `pods/portforward`.
     Kubelet(kubelet::Stream),
@@ -54,6 +56,8 @@ pub struct Listed {
 
 /// The verbs of the read-modify-write subresources (kube's `Getter`, `Updater`, `Patcher`).
 const GET_UPDATE_PATCH: &[&str] = &["get", "patch", "update"];
+/// The verb of an update-only subresource (kube's `Updater` without a `Getter`).
+const UPDATE: &[&str] = &["update"];
 /// The verb of the action subresources (kube's `NamedCreater`).
 const CREATE: &[&str] = &["create"];
 /// The verb of `pods/log` (kube's `LogREST` is a `Getter`).
@@ -73,6 +77,7 @@ impl Extra {
             "eviction" if core && info.plural == "pods" => Some(Self::Eviction),
             "binding" if core && info.plural == "pods" => Some(Self::Binding),
             "token" if core && info.plural == "serviceaccounts" => Some(Self::Token),
+            "finalize" if core && info.plural == "namespaces" => Some(Self::Finalize),
             "log" if core && info.plural == "pods" => Some(Self::Kubelet(kubelet::Stream::Log)),
             "exec" if core && info.plural == "pods" => Some(Self::Kubelet(kubelet::Stream::Exec)),
             "attach" if core && info.plural == "pods" => {
@@ -129,6 +134,13 @@ impl Extra {
                 kind: "CertificateSigningRequest",
                 verbs: GET_UPDATE_PATCH,
             },
+            Self::Finalize => Listed {
+                name: "finalize",
+                group: "",
+                version: "v1",
+                kind: "Namespace",
+                verbs: UPDATE,
+            },
             Self::Token => Listed {
                 name: "token",
                 group: "authentication.k8s.io",
@@ -165,6 +177,9 @@ impl Extra {
                 _ => None,
             };
         }
+        if self == Self::Finalize {
+            return (*method == Method::PUT).then_some("update");
+        }
         let action = matches!(self, Self::Eviction | Self::Binding | Self::Token);
         match *method {
             Method::POST if action => Some("create"),
@@ -184,6 +199,7 @@ pub fn listed(info: &ResourceInfo) -> Vec<Listed> {
         Extra::EphemeralContainers,
         Extra::Eviction,
         Extra::Approval,
+        Extra::Finalize,
         Extra::Token,
         Extra::Kubelet(kubelet::Stream::Attach),
         Extra::Kubelet(kubelet::Stream::Exec),
@@ -215,6 +231,8 @@ pub async fn serve(
         Extra::Eviction => eviction::serve(state, t, q, req).await,
         Extra::Binding => binding::serve(state, t, q, req).await,
         Extra::Approval => rmw::serve(&approval::Approval, state, t, q, req).await,
+        // `verb` lets only PUT through: kube's FinalizeREST is an Updater alone.
+        Extra::Finalize => rmw::serve(&finalize::Finalize, state, t, q, req).await,
         Extra::Token => crate::tokens::serve_token_request(state, t, q, req).await,
         Extra::Kubelet(stream) => kubelet::serve(state, t, stream, q, req).await,
     }

@@ -298,6 +298,7 @@ pub fn validate_update(
         ("", "ConfigMap") => core::configmap::validate_update(new, old),
         ("", "Secret") => core::secret::validate_update(new, old),
         ("", "Pod") if sub == Sub::EphemeralContainers => core::pod::validate(new),
+        ("", "Namespace") if sub == Sub::Finalize => core::namespace::validate_finalize(new),
         ("", "Pod") => core::pod::validate_update(new, old),
         ("", "Service") => core::service::validate_update(new, old),
         ("", "ResourceQuota") => core::quota::validate_resource_quota_update(new, old),

@@ -13,7 +13,8 @@ use super::WAIT;
 pub struct Kubectl {
     bin: PathBuf,
     kubeconfig: PathBuf,
-    dir: tempfile::TempDir,
+    /// The run's temporary directory (kubeconfig, caches), also for files a test passes with `-f`.
+    pub dir: tempfile::TempDir,
 }
 
 /// What one kubectl run printed.

@@ -5,7 +5,8 @@
 //! kube's own; the status phase agrees with `deletionTimestamp`.
 //!
 //! `spec.finalizers` do not change through an update (the strategy keeps the old ones, see
-//! `crate::registry`); kube's `finalize` subresource, which changes them, is not served.
+//! `crate::registry`) but only through `namespaces/finalize`, whose validation
+//! (`ValidateNamespaceFinalizeUpdate`) checks them alone, each at its index.
 
 use serde_json::Value;
 
@@ -36,6 +37,17 @@ pub fn validate(obj: &Value) -> Vec<Cause> {
     arr_of(spec, "finalizers")
         .iter()
         .flat_map(|f| finalizer(f.as_str().unwrap_or(""), "spec.finalizers"))
+        .collect()
+}
+
+/// `ValidateNamespaceFinalizeUpdate` (without ObjectMeta): each finalizer at its index, and not
+/// the create rules, which a main-resource update repeats.
+pub fn validate_finalize(obj: &Value) -> Vec<Cause> {
+    let spec = obj.get("spec").unwrap_or(&Value::Null);
+    arr_of(spec, "finalizers")
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| finalizer(f.as_str().unwrap_or(""), &format!("spec.finalizers[{i}]")))
         .collect()
 }
 
