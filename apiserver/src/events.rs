@@ -74,6 +74,18 @@ pub fn shared_storage(group: &str, plural: &str) -> Option<&'static str> {
     (group == GROUP && plural == "events").then_some(STORAGE)
 }
 
+/// The API whose `events` resource kube counts as equivalent to `group`'s `events` besides the
+/// group's own other versions: kube keys its `EquivalentResourceRegistry` by storage prefix, and
+/// the two APIs share one, so a webhook or policy rule for either matches writes through both
+/// under `matchPolicy: Equivalent`. Answers (group, version).
+pub fn equivalent_api(group: &str, plural: &str) -> Option<(&'static str, &'static str)> {
+    match (group, plural) {
+        ("", "events") => Some((GROUP, "v1")),
+        (GROUP, "events") => Some(("", "v1")),
+        _ => None,
+    }
+}
+
 /// Whether `info` is the events.k8s.io view of the core events.
 pub fn is_view(info: &ResourceInfo) -> bool {
     shared_storage(&info.group, &info.plural).is_some()
@@ -306,9 +318,9 @@ pub async fn write(
         opts.request_version = Some(info.api_version());
         opts
     };
-    // Admitted as writes of the stored (core) Events: admission webhooks and policies match and
-    // see the core resource, as a rule for core `events` under kube's default `matchPolicy:
-    // Equivalent` does for writes through this API (the two share one storage).
+    // Admitted as requests for this API (`request_version`): rules for it match them directly,
+    // rules for core `events` under `matchPolicy: Equivalent` see the stored core form
+    // (`admission::matching`, `admission::versioned`).
     let w = match *req.method() {
         http::Method::POST => {
             let opts = through(h::write_opts(q, &req, "CreateOptions", Vec::new())?);

@@ -927,3 +927,106 @@ async fn namespaces_are_matched_by_their_own_labels() {
     assert_eq!(r.code, 422, "{}", r.body);
     ok(&s, "DELETE", "/api/v1/namespaces/money", Value::Null).await;
 }
+
+/// Core Events and `events.k8s.io/v1` Events share one storage, so kube counts each as the
+/// other's equivalent resource: a policy matching either API's `events` checks writes through
+/// both under `matchPolicy: Equivalent`, seeing the object in the API it matched and
+/// `request.requestKind` of the API the write came through; under `Exact` only its own.
+#[tokio::test]
+async fn event_policies_match_writes_through_either_events_api() {
+    let s = server().await;
+    let events_policy = |name: &str, group: &str, exact: bool, expression: &str, message: &str| {
+        let mut constraints = json!({"resourceRules": [{
+            "apiGroups": [group], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+            "resources": ["events"]}]});
+        if exact {
+            constraints["matchPolicy"] = "Exact".into();
+        }
+        policy(
+            name,
+            &[],
+            json!([{"expression": expression, "message": message}]),
+            json!({"matchConstraints": constraints}),
+        )
+    };
+    install(
+        &s,
+        events_policy(
+            "view-notes",
+            "events.k8s.io",
+            false,
+            "object.note != 'bad'",
+            "note must not be bad",
+        ),
+        &["Deny"],
+        json!({}),
+    )
+    .await;
+    install(
+        &s,
+        events_policy(
+            "core-messages",
+            "",
+            false,
+            "request.requestKind.group != 'events.k8s.io' || object.message != 'worse'",
+            "through the view: message must not be worse",
+        ),
+        &["Deny"],
+        json!({}),
+    )
+    .await;
+    install(
+        &s,
+        events_policy(
+            "core-exact",
+            "",
+            true,
+            "object.message != 'exact'",
+            "message must not be exact",
+        ),
+        &["Deny"],
+        json!({}),
+    )
+    .await;
+    let core = "/api/v1/namespaces/default/events";
+    let view = "/apis/events.k8s.io/v1/namespaces/default/events";
+    let core_event = |name: &str, message: &str| {
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+            "reason": "Because", "message": message, "type": "Normal",
+            "source": {"component": "example.com/c"}})
+    };
+    let view_event = |name: &str, note: &str| {
+        json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": name},
+            "eventTime": "2026-12-07T00:00:00.000000Z", "reportingController": "example.com/c",
+            "reportingInstance": "i", "action": "Act", "reason": "Because", "type": "Normal",
+            "note": note, "regarding": {"kind": "Pod", "name": "p", "namespace": "default"}})
+    };
+    // `resource` is the one the request named: kube's `admission.NewForbidden` names it.
+    let refused = |r: &Raw, resource: &str, policy: &str, message: &str| {
+        assert_eq!(r.code, 422, "{}", r.body);
+        let name = r.body["details"]["name"].as_str().unwrap_or_default();
+        let denial = denied(policy, &format!("{policy}-binding"), message);
+        assert_eq!(
+            r.body["message"],
+            format!("{resource} \"{name}\" is forbidden: {denial}")
+        );
+    };
+
+    // A core write, checked in the view's form by the events.k8s.io policy.
+    let r = send(&s, "POST", core, &core_event("a", "bad")).await;
+    refused(&r, "events", "view-notes", "note must not be bad");
+    // A write through the view, checked in the core form with the view's requestKind.
+    let r = send(&s, "POST", view, &view_event("b", "worse")).await;
+    refused(
+        &r,
+        "events.events.k8s.io",
+        "core-messages",
+        "through the view: message must not be worse",
+    );
+    ok(&s, "POST", core, core_event("c", "worse")).await;
+    // Exact: the core policy does not see writes through the view.
+    ok(&s, "POST", view, view_event("d", "exact")).await;
+    let r = send(&s, "POST", core, &core_event("e", "exact")).await;
+    refused(&r, "events", "core-exact", "message must not be exact");
+}

@@ -820,3 +820,71 @@ async fn a_mutation_may_not_move_the_object_nor_change_its_kind() {
         assert_eq!(r.code, 404);
     }
 }
+
+/// A policy for `events.k8s.io` Events mutates core Event writes too (the two APIs share one
+/// storage, kube's equivalent resources), in the view's field names, and its change lands in
+/// the stored core Event; a policy for core Events mutates writes through the view in the core
+/// names.
+#[tokio::test]
+async fn event_policies_mutate_writes_through_either_events_api_in_their_own_form() {
+    let s = server().await;
+    install(
+        &s,
+        policy(
+            "view-notes",
+            "events.k8s.io",
+            "events",
+            patch(
+                "object.note == 'rewrite me' \
+                 ? [JSONPatch{op: 'replace', path: '/note', value: 'rewritten as ' + request.requestKind.group}] \
+                 : []",
+            ),
+            json!({}),
+        ),
+        json!({}),
+    )
+    .await;
+    install(
+        &s,
+        policy(
+            "core-labels",
+            "",
+            "events",
+            apply("Object{metadata: Object.metadata{labels: {'seen-as': object.apiVersion}}}"),
+            json!({}),
+        ),
+        json!({}),
+    )
+    .await;
+    let core = ok(
+        &s,
+        "POST",
+        "/api/v1/namespaces/default/events",
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "a"},
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+            "reason": "Because", "message": "rewrite me", "type": "Normal",
+            "source": {"component": "example.com/c"}}),
+    )
+    .await;
+    assert_eq!(core.body["message"], "rewritten as ", "{}", core.body);
+    assert_eq!(core.body["metadata"]["labels"]["seen-as"], "v1");
+    let view = ok(
+        &s,
+        "POST",
+        "/apis/events.k8s.io/v1/namespaces/default/events",
+        json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "b"},
+            "eventTime": "2026-12-07T00:00:00.000000Z", "reportingController": "example.com/c",
+            "reportingInstance": "i", "action": "Act", "reason": "Because", "type": "Normal",
+            "note": "rewrite me", "regarding": {"kind": "Pod", "name": "p", "namespace": "default"}}),
+    )
+    .await;
+    assert_eq!(
+        view.body["note"], "rewritten as events.k8s.io",
+        "{}",
+        view.body
+    );
+    assert_eq!(
+        view.body["metadata"]["labels"]["seen-as"], "v1",
+        "the core policy sees the core form"
+    );
+}

@@ -130,6 +130,86 @@ async fn pods_warn_on_create_only() {
     .await;
 }
 
+/// A bare Pod's deprecated AppArmor annotations (kube's `applyAppArmorVersionSkew`, in
+/// `podStrategy.PrepareForCreate`): on create, each container without a profile field gets the
+/// annotation's profile as its field, with the deprecation warning (before the strategy's
+/// `WarningsOnCreate`); one naming an invalid profile only warns; one naming the pod's own
+/// profile does neither. Updates copy nothing.
+#[tokio::test]
+async fn a_pods_apparmor_annotations_become_fields_on_create_with_a_warning() {
+    let s = server().await;
+    let key = |c: &str| format!("container.apparmor.security.beta.kubernetes.io/{c}");
+    let warning = |c: &str| {
+        format!(
+            r#"metadata.annotations[{}]: deprecated since v1.30; use the "appArmorProfile" field instead"#,
+            key(c)
+        )
+    };
+    let pod = json!({
+        "metadata": {"name": "web.1", "annotations": {
+            key("setup"): "localhost/custom", key("app"): "runtime/default",
+            key("bad"): "localhost/ padded"}},
+        "spec": {
+            "initContainers": [{"name": "setup", "image": "busybox"}],
+            "containers": [{"name": "app", "image": "nginx"}, {"name": "bad", "image": "nginx"}]}
+    });
+    let (setup, app, bad) = (warning("setup"), warning("app"), warning("bad"));
+    let stored = create_warns(
+        &s,
+        PODS,
+        &pod,
+        &[
+            &setup,
+            &app,
+            &bad,
+            "metadata.name: this is used in the Pod's hostname, which can result in surprising behavior; a DNS label is recommended: [must not contain dots]",
+        ],
+    )
+    .await;
+    let profile = |list: &str, i: usize| {
+        stored["spec"][list][i]["securityContext"]["appArmorProfile"].clone()
+    };
+    assert_eq!(
+        profile("initContainers", 0),
+        json!({"type": "Localhost", "localhostProfile": "custom"})
+    );
+    assert_eq!(profile("containers", 0), json!({"type": "RuntimeDefault"}));
+    assert_eq!(
+        profile("containers", 1),
+        Value::Null,
+        "a padded profile is not copied"
+    );
+    assert_eq!(
+        stored["metadata"]["annotations"][key("app")],
+        "runtime/default",
+        "the annotation stays"
+    );
+    // Updates copy nothing and warn of nothing (kube's PrepareForUpdate has no version skew).
+    let mut changed = stored.clone();
+    changed["metadata"]["labels"] = json!({"tier": "web"});
+    let updated = update_warns(&s, PODS, &stored, changed, &[]).await;
+    assert_eq!(
+        updated["spec"]["containers"][1]["securityContext"]["appArmorProfile"],
+        Value::Null
+    );
+
+    // The pod's own profile: nothing to copy, nothing to say; a container's own field wins.
+    let pod = json!({
+        "metadata": {"name": "pinned", "annotations": {
+            key("app"): "runtime/default", key("side"): "unconfined"}},
+        "spec": {
+            "securityContext": {"appArmorProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": "app", "image": "nginx"},
+                {"name": "side", "image": "nginx",
+                 "securityContext": {"appArmorProfile": {"type": "Unconfined"}}}]}
+    });
+    let stored = create_warns(&s, PODS, &pod, &[]).await;
+    assert_eq!(
+        stored["spec"]["containers"][0]["securityContext"]["appArmorProfile"],
+        Value::Null
+    );
+}
+
 /// A pod template with a deprecated node label, a container AppArmor annotation without the
 /// field (warned about in templates only) and a fractional memory limit (copied to the request
 /// only in a Pod's defaulting, not a template's).

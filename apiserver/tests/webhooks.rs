@@ -1527,12 +1527,23 @@ async fn approval_and_ephemeral_container_writes_are_admitted_with_their_subreso
     );
 }
 
-/// Writes through the `events.k8s.io/v1` view of core Events are admitted as writes of the
-/// stored core Events (kube: the two APIs share one storage, so a webhook for core `events`
-/// under the default `matchPolicy: Equivalent` is called for either): the webhook sees the core
-/// object, its refusal is the answer, and its patch lands in what both APIs read.
+/// The group, version and kind (or resource) an AdmissionReview names.
+fn gvk(group: &str, version: &str, kind: &str) -> Value {
+    json!({"group": group, "version": version, "kind": kind})
+}
+fn gvr(group: &str, version: &str, resource: &str) -> Value {
+    json!({"group": group, "version": version, "resource": resource})
+}
+
+/// Writes through the `events.k8s.io/v1` view of core Events are requests for `events.k8s.io`
+/// (kube's `RequestInfo`), and the two APIs share one storage, so kube's
+/// `EquivalentResourceRegistry` makes each the other's equivalent: a rule naming either API
+/// matches writes through both under the default `matchPolicy: Equivalent`, and the webhook sees
+/// the object converted to the API its rule named, with `requestKind`/`requestResource` naming
+/// the API the request came through; a mutating webhook's patch to that form is converted back.
+/// Under `matchPolicy: Exact` a rule matches its own API only.
 #[tokio::test]
-async fn writes_through_the_events_view_are_admitted_as_core_event_writes() {
+async fn writes_through_either_events_api_are_admitted_for_rules_of_both() {
     let s = server().await;
     let guard = webhook_server(
         &["127.0.0.1"],
@@ -1552,65 +1563,168 @@ async fn writes_through_the_events_view_are_admitted_as_core_event_writes() {
         }),
     )
     .await;
-    let labeller = webhook_server(
+    let view_seen = allowing_server().await;
+    let core_exact = allowing_server().await;
+    let view_exact = allowing_server().await;
+    let labeller = patching_server(json!([
+        {"op": "add", "path": "/metadata/labels", "value": {"seen": "yes"}}
+    ]))
+    .await;
+    // Patches the view's field name: only a webhook shown the events.k8s.io form can.
+    let rewriter = webhook_server(
         &["127.0.0.1"],
         handler(|review| {
-            Some(response(
-                review,
-                json_patch(
-                    json!([{"op": "add", "path": "/metadata/labels", "value": {"seen": "yes"}}]),
-                ),
-            ))
+            Some(if review["request"]["object"]["note"] == "please rewrite" {
+                response(
+                    review,
+                    json_patch(json!([{"op": "replace", "path": "/note", "value": "rewritten"}])),
+                )
+            } else {
+                response(review, json!({}))
+            })
         }),
     )
     .await;
-    let events_rule = rule(&["CREATE", "UPDATE"], "", &["events"]);
-    let creates = rule(&["CREATE"], "", &["events"]);
+    let exact_entry = |name: &str, hook: &Webhook, group: &str| {
+        let mut e = entry_for(
+            name,
+            hook,
+            rule(&["CREATE", "UPDATE", "DELETE"], group, &["events"]),
+        );
+        e["matchPolicy"] = "Exact".into();
+        e
+    };
     configure(
         &s,
         true,
         "events",
-        vec![entry_for("label.example.com", &labeller, creates)],
+        vec![
+            entry_for(
+                "rewrite.example.com",
+                &rewriter,
+                rule(&["CREATE"], "events.k8s.io", &["events"]),
+            ),
+            entry_for(
+                "label.example.com",
+                &labeller,
+                rule(&["CREATE"], "", &["events"]),
+            ),
+        ],
     )
     .await;
     configure(
         &s,
         false,
         "events",
-        vec![entry_for("guard.example.com", &guard, events_rule)],
+        vec![
+            entry_for(
+                "guard.example.com",
+                &guard,
+                rule(&["CREATE", "UPDATE", "DELETE"], "", &["events"]),
+            ),
+            entry_for(
+                "view.example.com",
+                &view_seen,
+                rule(
+                    &["CREATE", "UPDATE", "DELETE"],
+                    "events.k8s.io",
+                    &["events"],
+                ),
+            ),
+            exact_entry("core-exact.example.com", &core_exact, ""),
+            exact_entry("view-exact.example.com", &view_exact, "events.k8s.io"),
+        ],
     )
     .await;
 
     let view = "/apis/events.k8s.io/v1/namespaces/default/events";
+    let core = "/api/v1/namespaces/default/events";
     let event = |name: &str, note: &str| {
         json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": name},
             "eventTime": "2026-12-07T00:00:00.000000Z", "reportingController": "example.com/c",
             "reportingInstance": "i", "action": "Act", "reason": "Because", "type": "Normal",
             "note": note, "regarding": {"kind": "Pod", "name": "p", "namespace": "default"}})
     };
-    let made = send(&s, "POST", view, &event("e", "fine")).await;
+    let last = |hook: &Webhook| hook.reviews().last().expect("called")["request"].clone();
+
+    // A create through the view.
+    let made = send(&s, "POST", view, &event("e", "please rewrite")).await;
     assert_eq!(made.code, 201, "{}", made.body);
     assert_eq!(
-        made.body["metadata"]["labels"]["seen"], "yes",
-        "the mutating webhook's patch"
+        made.body["note"], "rewritten",
+        "the patch to the view's form, converted back: {}",
+        made.body
     );
-    let core = send(
-        &s,
-        "GET",
-        "/api/v1/namespaces/default/events/e",
-        &Value::Null,
-    )
-    .await;
-    assert_eq!(core.body["metadata"]["labels"]["seen"], "yes");
-    let seen = guard.reviews();
-    let request = &seen.last().expect("the validating webhook was called")["request"];
+    assert_eq!(made.body["metadata"]["labels"]["seen"], "yes");
+    let stored = send(&s, "GET", &format!("{core}/e"), &Value::Null).await;
+    assert_eq!(stored.body["message"], "rewritten");
+    let asked = &rewriter.reviews()[0]["request"];
+    assert_eq!(asked["kind"], gvk("events.k8s.io", "v1", "Event"));
+    assert_eq!(asked["requestKind"], gvk("events.k8s.io", "v1", "Event"));
+    assert_eq!(asked["object"]["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(asked["object"]["regarding"]["name"], "p");
+    let asked = &labeller.reviews()[0]["request"];
+    assert_eq!(asked["kind"], gvk("", "v1", "Event"), "{asked}");
+    assert_eq!(asked["resource"], gvr("", "v1", "events"));
+    assert_eq!(asked["requestKind"], gvk("events.k8s.io", "v1", "Event"));
     assert_eq!(
-        request["kind"],
-        json!({"group": "", "version": "v1", "kind": "Event"})
+        asked["requestResource"],
+        gvr("events.k8s.io", "v1", "events")
     );
-    assert_eq!(request["operation"], "CREATE");
-    assert_eq!(request["object"]["message"], "fine", "the core form");
+    assert_eq!(asked["object"]["apiVersion"], "v1");
+    assert_eq!(
+        asked["object"]["message"], "rewritten",
+        "the core form, after the earlier webhook's patch"
+    );
+    assert!(asked["object"].get("note").is_none(), "{asked}");
+    let asked = last(&guard);
+    assert_eq!(asked["kind"], gvk("", "v1", "Event"));
+    assert_eq!(asked["requestKind"], gvk("events.k8s.io", "v1", "Event"));
+    assert_eq!(asked["object"]["involvedObject"]["name"], "p");
+    let asked = last(&view_seen);
+    assert_eq!(asked["kind"], gvk("events.k8s.io", "v1", "Event"));
+    assert_eq!(asked["resource"], gvr("events.k8s.io", "v1", "events"));
+    assert_eq!(
+        asked["requestResource"],
+        gvr("events.k8s.io", "v1", "events")
+    );
+    assert_eq!(asked["object"]["note"], "rewritten");
+    assert_eq!(asked["object"]["metadata"]["labels"]["seen"], "yes");
+    assert_eq!(view_exact.reviews().len(), 1, "Exact: its own API");
+    assert!(core_exact.reviews().is_empty(), "Exact: not the other API");
 
+    // A create through the core API.
+    let plain = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "c"},
+        "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+        "reason": "Because", "message": "please rewrite", "type": "Normal",
+        "source": {"component": "example.com/c"}});
+    let made = send(&s, "POST", core, &plain).await;
+    assert_eq!(made.code, 201, "{}", made.body);
+    assert_eq!(
+        made.body["message"], "rewritten",
+        "a rule naming only events.k8s.io matches core writes: {}",
+        made.body
+    );
+    let asked = &rewriter.reviews()[1]["request"];
+    assert_eq!(asked["kind"], gvk("events.k8s.io", "v1", "Event"));
+    assert_eq!(asked["resource"], gvr("events.k8s.io", "v1", "events"));
+    assert_eq!(asked["requestKind"], gvk("", "v1", "Event"));
+    assert_eq!(asked["requestResource"], gvr("", "v1", "events"));
+    assert_eq!(asked["object"]["note"], "please rewrite");
+    assert_eq!(
+        asked["object"]["deprecatedSource"]["component"],
+        "example.com/c"
+    );
+    let asked = last(&view_seen);
+    assert_eq!(asked["requestKind"], gvk("", "v1", "Event"));
+    assert_eq!(asked["object"]["note"], "rewritten");
+    let asked = last(&guard);
+    assert_eq!(asked["kind"], gvk("", "v1", "Event"));
+    assert_eq!(asked["requestKind"], gvk("", "v1", "Event"));
+    assert_eq!(core_exact.reviews().len(), 1);
+    assert_eq!(view_exact.reviews().len(), 1);
+
+    // Refusals of the webhook of the core rule stop writes through the view.
     let refused = send(&s, "POST", view, &event("f", "forbidden")).await;
     // kube's `ToStatusErr`: a refusal without a code of at least 400 is a 400.
     assert_eq!(refused.code, 400, "{}", refused.body);
@@ -1635,17 +1749,37 @@ async fn writes_through_the_events_view_are_admitted_as_core_event_writes() {
         "a patch through the view too: {}",
         patched.body
     );
-    let kept = send(
-        &s,
-        "GET",
-        "/api/v1/namespaces/default/events/e",
-        &Value::Null,
-    )
-    .await;
-    assert_eq!(kept.body["message"], "fine");
+    let asked = last(&guard);
+    assert_eq!(asked["operation"], "UPDATE");
+    assert_eq!(asked["requestKind"], gvk("events.k8s.io", "v1", "Event"));
+    assert_eq!(asked["oldObject"]["message"], "rewritten", "the core form");
+    let kept = send(&s, "GET", &format!("{core}/e"), &Value::Null).await;
     assert_eq!(
         kept.body["metadata"]["labels"],
         json!({"seen": "yes"}),
         "nothing refused was stored"
     );
+
+    // A delete through the view.
+    let deleted = send(&s, "DELETE", &format!("{view}/c"), &Value::Null).await;
+    assert_eq!(deleted.code, 200, "{}", deleted.body);
+    let asked = last(&guard);
+    assert_eq!(asked["operation"], "DELETE");
+    assert_eq!(asked["resource"], gvr("", "v1", "events"));
+    assert_eq!(
+        asked["requestResource"],
+        gvr("events.k8s.io", "v1", "events")
+    );
+    assert_eq!(asked["oldObject"]["apiVersion"], "v1");
+    assert_eq!(asked["oldObject"]["message"], "rewritten");
+    let asked = last(&view_seen);
+    assert_eq!(asked["operation"], "DELETE");
+    assert_eq!(asked["oldObject"]["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(asked["oldObject"]["note"], "rewritten");
+    assert_eq!(
+        view_exact.reviews().len(),
+        4,
+        "every request through the view (two creates, a patch, a delete)"
+    );
+    assert_eq!(core_exact.reviews().len(), 1, "the core create only");
 }

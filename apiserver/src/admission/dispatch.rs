@@ -207,18 +207,11 @@ fn collect_params(
     Ok(params)
 }
 
-/// The object as the matched version shows it (the `None` conversion: apiVersion rewritten).
+/// The object as the matched version shows it (`versioned::to_version`).
 pub(super) fn as_version(obj: Option<&Value>, info: &ResourceInfo) -> CelValue {
     match obj {
         None => CelValue::Null,
-        Some(o) if o.get("apiVersion").and_then(Value::as_str) == Some(&info.api_version()) => {
-            expr::from_json(o)
-        }
-        Some(o) => {
-            let mut o = o.clone();
-            o["apiVersion"] = info.api_version().into();
-            expr::from_json(&o)
-        }
+        Some(o) => expr::from_json(&super::versioned::to_version(o, &info.api_version())),
     }
 }
 

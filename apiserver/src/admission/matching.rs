@@ -2,7 +2,8 @@
 //! request, as kube's `matching.Matcher` does: namespace selector, object selector, excluded
 //! rules, then resource rules (operations, groups, versions, resources with `*` and
 //! `resource/subresource` forms, resource names, scope), and under `matchPolicy: Equivalent`
-//! the other served versions of the same resource.
+//! the other served versions of the same resource and, for Events, the other API of the same
+//! storage.
 
 use std::sync::Arc;
 
@@ -55,19 +56,24 @@ fn names_match(rule: &Rule, a: &Attributes<'_>) -> bool {
     rule.resource_names.is_empty() || rule.resource_names.iter().any(|n| n == a.name)
 }
 
-/// The other served versions of the request's resource (same group and plural), kube's
-/// `EquivalentResourcesFor` as far as this server serves several versions of one resource.
+/// The resources kube's `EquivalentResourcesFor` gives for the request's: the other served
+/// versions of it (same group and plural), then the other API of Events, which keeps its
+/// objects in the same storage (`events::equivalent_api`).
 fn equivalents(a: &Attributes<'_>, catalog: &Catalog) -> Vec<Arc<ResourceInfo>> {
-    let Some(group) = catalog.group(&a.info.group) else {
-        return Vec::new();
-    };
-    group
-        .versions
-        .iter()
+    let mut out: Vec<Arc<ResourceInfo>> = catalog
+        .group(&a.info.group)
+        .into_iter()
+        .flat_map(|g| g.versions.iter())
         .filter(|v| v.version != a.info.version)
         .filter_map(|v| v.resources.iter().find(|r| r.plural == a.info.plural))
         .cloned()
-        .collect()
+        .collect();
+    if let Some((group, version)) = crate::events::equivalent_api(&a.info.group, &a.info.plural)
+        && let Some(other) = catalog.get(group, version, &a.info.plural)
+    {
+        out.push(other.clone());
+    }
+    out
 }
 
 /// Which of `rules` match: None when none does, else the resource (the request's or an

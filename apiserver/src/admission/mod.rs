@@ -7,7 +7,8 @@
 //! `policy` compiles stored policies once per resourceVersion, `matching` selects requests,
 //! `evaluate` runs one policy's CEL, `dispatch` turns decisions into a refusal, warnings or audit
 //! records, `mutating` compiles mutating policies and applies one mutation, `mutate` runs the
-//! mutating stage, and `request` describes the write being admitted. `webhook` calls admission webhooks
+//! mutating stage, `request` describes the write being admitted, and `versioned` shows its
+//! objects in the version a rule matched. `webhook` calls admission webhooks
 //! (mutating before the strategy, validating after the policies), between passes of the write.
 
 mod cache;
@@ -18,6 +19,7 @@ mod mutate;
 mod mutating;
 mod policy;
 mod request;
+mod versioned;
 pub mod webhook;
 
 pub use dispatch::{Snapshot, admit};

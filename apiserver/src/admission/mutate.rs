@@ -24,6 +24,7 @@ use super::evaluate::{self, Inputs};
 use super::mutating::{self, MutatingCache, PatchError, PatchType};
 use super::policy::{FailurePolicy, MatchResources, ParamKind};
 use super::request::Attributes;
+use super::versioned;
 use crate::catalog::ResourceInfo;
 use crate::meta::meta_str;
 use crate::status::{ApiError, Cause, Details};
@@ -275,24 +276,22 @@ pub fn mutate(
                         continue;
                     }
                 };
-            // The policy sees, and patches, the object in the version it matched.
-            let api_version = obj.get("apiVersion").cloned();
+            // The policy sees, and patches, the object in the version it matched; the result
+            // goes back to the form admission holds (kube's `VersionedAttributes`).
             let matched_version = typed.api_version();
-            let versioned = match &api_version {
-                Some(v) if v.as_str() != Some(matched_version.as_str()) => {
-                    let mut o = obj.clone();
-                    o["apiVersion"] = typed.api_version().into();
-                    o
-                }
-                _ => obj.clone(),
-            };
+            let stored = obj
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or(&matched_version)
+                .to_owned();
+            let versioned = versioned::to_version(obj, &matched_version);
             let patched = match m.patch_type {
                 PatchType::ApplyConfiguration => {
                     mutating::apply_configuration(&versioned, &result, typed)
                 }
                 PatchType::JsonPatch => mutating::json_patch(&versioned, &result, typed),
             };
-            let mut patched = match patched {
+            let patched = match patched {
                 Ok(p) => p,
                 Err(PatchError::Status(e)) => return Err(e),
                 Err(PatchError::Policy(why)) => {
@@ -303,12 +302,7 @@ pub fn mutate(
             if patched == versioned {
                 continue;
             }
-            if let Some(v) = api_version
-                && patched.get("apiVersion").and_then(Value::as_str)
-                    == Some(matched_version.as_str())
-            {
-                patched["apiVersion"] = v;
-            }
+            let mut patched = versioned::from_version(patched, &matched_version, &stored);
             normalize(&mut patched)?;
             *obj = patched;
         }

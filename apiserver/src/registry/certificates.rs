@@ -22,16 +22,16 @@ impl Strategy for CertificateSigningRequest {
     /// `csrStrategy.PrepareForCreate`: the user fields a client wrote are dropped and the
     /// requesting user's written instead (empty ones left out, as their `omitempty` JSON tags
     /// do); the status is reset, which the store's generic `initial_status` (`{}`) does.
-    fn prepare_for_create(&self, obj: &mut Value, user: Option<&UserInfo>) {
+    fn prepare_for_create(&self, obj: &mut Value, user: Option<&UserInfo>) -> Vec<String> {
         let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
             // Validation answers a missing spec (its request and signer are required).
-            return;
+            return Vec::new();
         };
         for f in USER_FIELDS {
             spec.remove(f);
         }
         let Some(user) = user else {
-            return;
+            return Vec::new();
         };
         if !user.name.is_empty() {
             spec.insert("username".into(), user.name.clone().into());
@@ -45,6 +45,7 @@ impl Strategy for CertificateSigningRequest {
         if !user.extra.is_empty() {
             spec.insert("extra".into(), json!(user.extra));
         }
+        Vec::new()
     }
 
     /// The three strategies' `PrepareForUpdate`. The store has already taken `status` from the

@@ -20,7 +20,7 @@ impl Strategy for Namespace {
         Some(json!({"phase": "Active"}))
     }
 
-    fn prepare_for_create(&self, obj: &mut Value, _user: Option<&UserInfo>) {
+    fn prepare_for_create(&self, obj: &mut Value, _user: Option<&UserInfo>) -> Vec<String> {
         // The client's finalizers stay (validation checks them); `kubernetes` is added unless
         // listed already.
         if !obj.get("spec").is_some_and(Value::is_object) {
@@ -35,6 +35,7 @@ impl Strategy for Namespace {
         {
             list.push("kubernetes".into());
         }
+        Vec::new()
     }
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value, sub: Sub) {

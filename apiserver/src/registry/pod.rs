@@ -37,6 +37,16 @@ impl Strategy for Pod {
         Some(status)
     }
 
+    /// `podStrategy.PrepareForCreate`'s AppArmor version skew ([`apparmor_version_skew`]); the
+    /// pending status and its scheduling-gated condition are `initial_status`.
+    fn prepare_for_create(
+        &self,
+        obj: &mut Value,
+        _user: Option<&crate::auth::UserInfo>,
+    ) -> Vec<String> {
+        apparmor_version_skew(obj)
+    }
+
     /// The `ephemeralcontainers` subresource keeps everything of the stored spec but
     /// `spec.ephemeralContainers` (kube's `dropNonEphemeralContainerUpdates`). A plain update
     /// keeps what it sends, as kube's `podStrategy.PrepareForUpdate` does: the validation
@@ -121,6 +131,98 @@ impl Strategy for Pod {
 }
 
 /// The pod status strategy's own preparation of `new`'s status from the stored pod `old`.
+/// The longest `localhostProfile` kube's `ValidateAppArmorProfileField` takes (PATH_MAX - 1).
+const MAX_LOCALHOST_PROFILE: usize = 4095;
+
+/// The AppArmor profile field a deprecated container annotation stands for (kube's
+/// `ApparmorFieldForAnnotation`), if it names one and that one is valid
+/// (`ValidateAppArmorProfileField`: a Localhost profile neither padded with whitespace nor
+/// longer than [`MAX_LOCALHOST_PROFILE`] bytes).
+fn apparmor_field_for_annotation(annotation: &str) -> Option<Value> {
+    match annotation {
+        "unconfined" => Some(json!({"type": "Unconfined"})),
+        "runtime/default" => Some(json!({"type": "RuntimeDefault"})),
+        _ => {
+            let profile = annotation
+                .strip_prefix("localhost/")
+                .filter(|p| !p.is_empty())?;
+            (profile.trim() == profile && profile.len() <= MAX_LOCALHOST_PROFILE)
+                .then(|| json!({"type": "Localhost", "localhostProfile": profile}))
+        }
+    }
+}
+
+/// Whether two AppArmor profiles are the same (kube's semantic equality of the structs: an
+/// absent and a null `localhostProfile` are one).
+fn same_apparmor_profile(a: &Value, b: Option<&Value>) -> bool {
+    let Some(b) = b.filter(|b| !b.is_null()) else {
+        return false;
+    };
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    text(a, "type") == text(b, "type") && text(a, "localhostProfile") == text(b, "localhostProfile")
+}
+
+/// kube's `applyAppArmorVersionSkew` (create only): for each container (init, regular, then
+/// ephemeral) with a deprecated `container.apparmor.security.beta.kubernetes.io/<name>`
+/// annotation and no `securityContext.appArmorProfile`, the annotation's profile becomes the
+/// container's field unless it is the pod's own profile; the annotation is kept. Each such
+/// annotation gets kube's deprecation warning, unless it names the pod's profile; one that
+/// names no valid profile gets it too and is not copied. Windows pods are left alone.
+/// Pods get this warning here rather than from `warnings::pod_create` (kube gives it while
+/// copying, so it sees the annotation before the field exists).
+pub(super) fn apparmor_version_skew(pod: &mut Value) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if pod.pointer("/spec/os/name").and_then(Value::as_str) == Some("windows") {
+        return warnings;
+    }
+    let annotations = pod
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let pod_profile = pod
+        .pointer("/spec/securityContext/appArmorProfile")
+        .cloned();
+    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+        return warnings;
+    };
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        let Some(containers) = spec.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for c in containers.iter_mut().filter(|c| c.is_object()) {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+            let key = format!("{}{name}", super::warnings::APPARMOR_ANNOTATION_PREFIX);
+            let Some(annotation) = annotations.get(&key) else {
+                continue;
+            };
+            let has_field = c
+                .pointer("/securityContext/appArmorProfile")
+                .is_some_and(|p| !p.is_null());
+            if has_field {
+                continue;
+            }
+            let field = apparmor_field_for_annotation(annotation.as_str().unwrap_or_default());
+            let mut warn = field.is_none();
+            if let Some(field) = field
+                && !same_apparmor_profile(&field, pod_profile.as_ref())
+            {
+                if !c.get("securityContext").is_some_and(Value::is_object) {
+                    c["securityContext"] = json!({});
+                }
+                c["securityContext"]["appArmorProfile"] = field;
+                warn = true;
+            }
+            if warn {
+                warnings.push(format!(
+                    r#"metadata.annotations[{key}]: deprecated since v1.30; use the "appArmorProfile" field instead"#
+                ));
+            }
+        }
+    }
+    warnings
+}
+
 fn prepare_status(new: &mut Value, old: &Value) {
     let Some(status) = new.get_mut("status").and_then(Value::as_object_mut) else {
         return;
@@ -306,6 +408,50 @@ mod tests {
 
     fn pod(containers: Value) -> Value {
         json!({"spec": {"containers": containers}})
+    }
+
+    #[test]
+    fn apparmor_annotations_name_fields_only_when_valid_and_not_the_pods_own() {
+        let key = "container.apparmor.security.beta.kubernetes.io/c";
+        let with = |annotation: &str, spec: Value| {
+            let mut p = json!({"metadata": {"annotations": {key: annotation}}, "spec": spec});
+            p["spec"]["containers"] = json!([{"name": "c"}]);
+            p
+        };
+        let field = |p: &Value| {
+            p.pointer("/spec/containers/0/securityContext/appArmorProfile")
+                .cloned()
+        };
+        let mut p = with("localhost/prof", json!({}));
+        assert_eq!(apparmor_version_skew(&mut p).len(), 1);
+        assert_eq!(
+            field(&p),
+            Some(json!({"type": "Localhost", "localhostProfile": "prof"}))
+        );
+        // Not a profile kube knows, an empty or too long localhost name: a warning, no field.
+        let long = format!("localhost/{}", "p".repeat(MAX_LOCALHOST_PROFILE + 1));
+        for bad in ["foo", "localhost/", "localhost/x ", long.as_str()] {
+            let mut p = with(bad, json!({}));
+            assert_eq!(apparmor_version_skew(&mut p).len(), 1, "{bad}");
+            assert_eq!(field(&p), None, "{bad}");
+        }
+        let mut p = with(
+            &format!("localhost/{}", "p".repeat(MAX_LOCALHOST_PROFILE)),
+            json!({}),
+        );
+        apparmor_version_skew(&mut p);
+        assert!(field(&p).is_some(), "4095 bytes is the limit");
+        // The pod's own profile (a null localhostProfile is an absent one).
+        let mut p = with(
+            "unconfined",
+            json!({"securityContext": {"appArmorProfile": {"type": "Unconfined", "localhostProfile": null}}}),
+        );
+        assert!(apparmor_version_skew(&mut p).is_empty());
+        assert_eq!(field(&p), None);
+        // Windows pods are left alone.
+        let mut p = with("runtime/default", json!({"os": {"name": "windows"}}));
+        assert!(apparmor_version_skew(&mut p).is_empty());
+        assert_eq!(field(&p), None);
     }
 
     #[test]

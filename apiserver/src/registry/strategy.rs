@@ -60,7 +60,11 @@ pub trait Strategy: Sync {
 
     /// Type-specific preparation of a new object (`PrepareForCreate`), after the generic one.
     /// `user` is who asked (kube's `request.UserFrom(ctx)`); None for the server's own writes.
-    fn prepare_for_create(&self, _obj: &mut Value, _user: Option<&UserInfo>) {}
+    /// Answers the `Warning` headers the preparation gives (kube's `warning.AddWarning` on the
+    /// request's context), which come before `warnings_on_create`'s.
+    fn prepare_for_create(&self, _obj: &mut Value, _user: Option<&UserInfo>) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Type-specific preparation of an update (`PrepareForUpdate`), after the generic status
     /// handling (a main write keeps the stored status; a status write keeps the stored spec and

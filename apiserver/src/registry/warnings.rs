@@ -109,7 +109,8 @@ const DEPRECATED_PV_SOURCES: &[(&str, &str)] = &[
 const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
 const SECCOMP_CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
 /// `api.DeprecatedAppArmorAnnotationKeyPrefix`.
-const APPARMOR_ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+pub(super) const APPARMOR_ANNOTATION_PREFIX: &str =
+    "container.apparmor.security.beta.kubernetes.io/";
 /// `api.BetaStorageClassAnnotation`, and what PV and PVC warnings say of it.
 const BETA_STORAGE_CLASS_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-class";
 const DEPRECATED_STORAGE_CLASS_MSG: &str =
@@ -217,7 +218,8 @@ pub fn pod_template(path: &str, template: Option<&Value>) -> Vec<String> {
 
 /// `warningsForPodSpecAndMeta`, in its order. `prefix` is the template's path ("" for a Pod);
 /// `template` says whether this is a template (the AppArmor annotation warning is only given
-/// for templates: for a Pod kube gives it while syncing the annotation to the field).
+/// for templates: for a Pod kube gives it while syncing the annotation to the field,
+/// `pod::apparmor_version_skew`).
 fn pod_spec_and_meta(prefix: &str, spec: &Value, meta: &Value, template: bool) -> Vec<String> {
     let mut w = Vec::new();
     let spec_path = field::child(prefix, "spec");

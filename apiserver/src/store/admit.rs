@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::admission::webhook::{self, Interrupt, Pass, Phase};
 use crate::admission::{self, Attributes, Operation};
 use crate::auth::{AuthzSnapshot, UserInfo};
-use crate::catalog::ResourceInfo;
+use crate::catalog::{Catalog, ResourceInfo};
 use crate::meta::meta_str;
 use crate::status::ApiError;
 
@@ -35,6 +35,9 @@ pub(super) struct Write<'a> {
     pub dry_run: bool,
     pub fields: Option<&'a Fields>,
     pub authorizer: Option<&'a AuthzSnapshot>,
+    /// The apiVersion the request came through when `info` is stored for another API
+    /// (`WriteOpts::request_version`: a write through the events.k8s.io view of core Events).
+    pub request_version: Option<&'a str>,
 }
 
 impl<'a> Write<'a> {
@@ -59,6 +62,7 @@ impl<'a> Write<'a> {
             dry_run: opts.dry_run,
             fields: Some(&opts.fields),
             authorizer: opts.authorizer.as_ref(),
+            request_version: opts.request_version.as_deref(),
         }
     }
 }
@@ -70,7 +74,7 @@ impl Inner {
         let Some(user) = w.user else {
             return Ok(Vec::new());
         };
-        let attributes = attributes(&w, user);
+        let attributes = attributes(&w, user, &self.catalog);
         let snapshot = admission::Snapshot {
             objects: &self.objects,
             catalog: &self.catalog,
@@ -88,7 +92,7 @@ impl Inner {
         let Some(user) = w.user else {
             return Ok(Vec::new());
         };
-        let attributes = attributes(w, user);
+        let attributes = attributes(w, user, &self.catalog);
         let snapshot = admission::Snapshot {
             objects: &self.objects,
             catalog: &self.catalog,
@@ -152,7 +156,7 @@ impl Inner {
         let Some(user) = w.user else {
             return Ok(());
         };
-        let attributes = attributes(w, user);
+        let attributes = attributes(w, user, &self.catalog);
         let snapshot = admission::Snapshot {
             objects: &self.objects,
             catalog: &self.catalog,
@@ -254,19 +258,29 @@ impl Store {
     }
 }
 
-/// What admission sees of a client's write.
-fn attributes<'a>(w: &Write<'a>, user: &'a UserInfo) -> Attributes<'a> {
+/// What admission sees of a client's write. A write through another API of the stored resource
+/// is a request for that API's resource (kube's `RequestInfo`): rules match it, and webhooks
+/// and policies see its `requestKind`, in that API; `catalog` serves it.
+fn attributes<'a>(w: &Write<'a>, user: &'a UserInfo, catalog: &'a Catalog) -> Attributes<'a> {
     let field_manager = match w.fields {
         Some(Fields::Update(m)) => m.as_str(),
         _ => "",
     };
+    let info = w
+        .request_version
+        .filter(|v| *v != w.info.api_version())
+        .and_then(|v| {
+            let (group, version) = v.split_once('/').unwrap_or(("", v));
+            catalog.get(group, version, &w.info.plural)
+        })
+        .map_or(w.info, |i| &**i);
     Attributes {
         operation: w.operation,
-        info: w.info,
+        info,
         subresource: w.subresource,
         object_type: w.object_type,
         name: w.name,
-        namespace: if w.info.namespaced { w.namespace } else { "" },
+        namespace: if info.namespaced { w.namespace } else { "" },
         object: w.object,
         old_object: w.old_object,
         user,

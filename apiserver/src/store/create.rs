@@ -142,7 +142,7 @@ impl Store {
         {
             obj["status"] = status;
         }
-        strategy.prepare_for_create(&mut obj, opts.user.as_deref());
+        warnings.extend(strategy.prepare_for_create(&mut obj, opts.user.as_deref()));
         strategy.canonicalize(&mut obj);
         causes.extend(strategy.validate(&obj));
         warnings.extend(strategy.warnings_on_create(&obj));

@@ -82,6 +82,7 @@ impl Store {
             dry_run: opts.dry_run,
             fields: None,
             authorizer: opts.authorizer.as_ref(),
+            request_version: None,
         };
         let warnings = g.admit_write(write)?;
         g.delete_with_webhooks(write, opts.webhooks.as_deref())?;

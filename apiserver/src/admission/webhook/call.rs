@@ -12,6 +12,7 @@ use super::client;
 use super::config::Hook;
 use super::select::{Invocation, review};
 use crate::admission::policy::FailurePolicy;
+use crate::admission::versioned;
 use crate::status::{ApiError, Cause, Details};
 
 /// Review versions this server sends, in kube's preference order.
@@ -278,14 +279,22 @@ pub async fn mutate(
                             )));
                         }
                         (Some(ops), Some(obj)) => {
+                            // The patch is to the object the webhook saw (kube's
+                            // `VersionedAttributes`), converted back for the write.
                             let before = obj.clone();
-                            let api_version = obj.get("apiVersion").cloned();
-                            obj["apiVersion"] = inv.api_version.clone().into();
-                            crate::jsonpatch::apply(obj, &ops)
+                            let stored = obj
+                                .get("apiVersion")
+                                .and_then(Value::as_str)
+                                .unwrap_or(&inv.api_version)
+                                .to_owned();
+                            let mut shown = versioned::to_version(obj, &inv.api_version);
+                            crate::jsonpatch::apply(&mut shown, &ops)
                                 .map_err(|e| ApiError::internal(e.to_string()))?;
-                            if let Some(v) = api_version {
-                                obj["apiVersion"] = v;
+                            // kube decodes the patched object into the kind it sent.
+                            if shown.is_object() {
+                                shown["apiVersion"] = inv.api_version.clone().into();
                             }
+                            *obj = versioned::from_version(shown, &inv.api_version, &stored);
                             normalize(obj)?;
                             *obj != before
                         }

@@ -280,13 +280,10 @@ pub fn review(
     object: Option<&Value>,
     old_object: Option<&Value>,
 ) -> Value {
-    let in_version = |o: Option<&Value>| match o {
-        None => Value::Null,
-        Some(o) => {
-            let mut o = o.clone();
-            o["apiVersion"] = inv.api_version.clone().into();
-            o
-        }
+    let in_version = |o: Option<&Value>| {
+        o.map_or(Value::Null, |o| {
+            crate::admission::versioned::to_version(o, &inv.api_version)
+        })
     };
     let mut request = inv.request.clone();
     request["uid"] = uid.into();
