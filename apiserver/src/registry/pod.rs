@@ -130,7 +130,6 @@ impl Strategy for Pod {
     }
 }
 
-/// The pod status strategy's own preparation of `new`'s status from the stored pod `old`.
 /// The longest `localhostProfile` kube's `ValidateAppArmorProfileField` takes (PATH_MAX - 1).
 const MAX_LOCALHOST_PROFILE: usize = 4095;
 
@@ -223,6 +222,7 @@ pub(super) fn apparmor_version_skew(pod: &mut Value) -> Vec<String> {
     warnings
 }
 
+/// The pod status strategy's own preparation of `new`'s status from the stored pod `old`.
 fn prepare_status(new: &mut Value, old: &Value) {
     let Some(status) = new.get_mut("status").and_then(Value::as_object_mut) else {
         return;
