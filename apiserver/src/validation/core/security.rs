@@ -651,3 +651,78 @@ pub(super) fn annotation_updates(new: &Value, old: &Value) -> Vec<Cause> {
     causes.extend(annotations(new));
     causes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    use crate::validation::test_support::messages;
+
+    #[test]
+    fn sysctl_names_and_namespaces() {
+        assert!(valid_sysctl_name("net.ipv4.conf.eno2/100.rp_filter"));
+        assert!(valid_sysctl_name("kernel.shm_rmid_forced"));
+        for bad in [
+            "net..ipv4",
+            "-net",
+            "net.ipv4_",
+            "Net.ipv4",
+            &"a".repeat(254),
+        ] {
+            assert!(!valid_sysctl_name(bad), "{bad}");
+        }
+        // A slash-first name swaps its separators before the namespace is looked up.
+        assert_eq!(
+            sysctl_namespace("net/ipv4/conf/eno2.100/rp_filter"),
+            Some("net")
+        );
+        assert_eq!(sysctl_namespace("kernel.shm_rmid_forced"), Some("ipc"));
+        assert_eq!(sysctl_namespace("fs.mqueue.msg_max"), Some("ipc"));
+        assert_eq!(sysctl_namespace("kernel.msgmax"), Some("ipc"));
+        assert_eq!(sysctl_namespace("kernel.pid_max"), None);
+        assert_eq!(sysctl_namespace("network.x"), None);
+    }
+
+    #[test]
+    fn host_ipc_and_ephemeral_containers() {
+        let spec = json!({"hostIPC": true,
+            "securityContext": {"sysctls": [{"name": "kernel.sem"}, {"name": "net.core.somaxconn"}]}});
+        let mut causes = Vec::new();
+        pod(&spec, "spec", &mut causes);
+        assert_eq!(
+            messages(&causes),
+            vec![
+                "spec.securityContext.sysctls[0].name: Invalid value: \"kernel.sem\": may not be specified when 'hostIPC' is true"
+            ]
+        );
+        let spec = json!({"securityContext": {"hostUsers": false},
+            "containers": [{"name": "a", "image": "x", "securityContext": {"procMount": "Unmasked"}}],
+            "ephemeralContainers": [{"name": "d", "image": "x",
+                "securityContext": {"appArmorProfile": {"type": "Unconfined", "localhostProfile": "p"}}}]});
+        assert_eq!(
+            messages(&super::super::pod::validate_spec(&spec, "spec")),
+            vec![
+                "spec.ephemeralContainers[0].securityContext.appArmorProfile.localhostProfile: Invalid value: \"p\": can only be set when AppArmor type is Localhost"
+            ]
+        );
+    }
+
+    #[test]
+    fn apparmor_annotations_are_fixed_on_update() {
+        let key = "container.apparmor.security.beta.kubernetes.io/a";
+        let pod = |v: Value| json!({"metadata": {"annotations": v}, "spec": {"containers": [{"name": "a"}]}});
+        let old = pod(json!({key: "runtime/default"}));
+        assert!(annotation_updates(&old, &old).is_empty());
+        assert_eq!(
+            messages(&annotation_updates(&pod(json!({key: "unconfined"})), &old)),
+            vec![format!(
+                "metadata.annotations[{key}]: Forbidden: may not remove or update AppArmor annotations"
+            )]
+        );
+        assert_eq!(
+            messages(&annotation_updates(&pod(json!({})), &old)).len(),
+            1
+        );
+    }
+}
