@@ -1,11 +1,14 @@
 //! Validation of core/v1 types over HTTP, as kube's `pkg/apis/core/validation` words it: Events
 //! (lenient through core/v1, strict through events.k8s.io/v1), Namespaces, PodTemplates,
 //! ReplicationControllers, ResourceQuotas, LimitRanges, Endpoints and Nodes — a 422 whose message and
-//! `details.causes` carry kube's field errors, a valid object accepted, and the rules of updates.
+//! `details.causes` carry kube's field errors, a valid object accepted, and the rules of updates;
+//! and the security contexts and deprecated seccomp/AppArmor annotations of Pods and templates.
 
 mod common;
 
-use common::{INVALID, REQUIRED, assert_invalid, send};
+use common::{
+    DUPLICATE, FORBIDDEN, INVALID, NOT_SUPPORTED, REQUIRED, assert_invalid, deployment, send,
+};
 use serde_json::{Value, json};
 
 const NS: &str = "/api/v1/namespaces/default";
@@ -586,5 +589,329 @@ async fn nodes() {
                 "Forbidden: node updates may not change providerID except from \"\" to valid",
             ),
         ],
+    );
+}
+
+const PODS: &str = "/api/v1/namespaces/default/pods";
+const ID_RANGE: &str = "must be between 0 and 2147483647, inclusive";
+
+fn pod(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+}
+
+#[tokio::test]
+async fn pod_security_context_rules() {
+    let s = server().await;
+    let spec = json!({
+        "containers": [{"name": "app", "image": "busybox"}],
+        "hostNetwork": true, "hostPID": true, "shareProcessNamespace": true,
+        "securityContext": {
+            "runAsUser": -1, "runAsGroup": 2147483648i64, "fsGroup": -5,
+            "supplementalGroups": [1, -1],
+            "sysctls": [{"name": "Bad_Name", "value": "1"},
+                        {"name": "net.ipv4.ip_forward", "value": "1"},
+                        {"name": "net.ipv4.ip_forward", "value": "1"},
+                        {"name": "", "value": "1"}],
+            "fsGroupChangePolicy": "Sometimes",
+            "seccompProfile": {"type": "RuntimeDefault", "localhostProfile": "x"},
+            "appArmorProfile": {"type": "Localhost"},
+            "supplementalGroupsPolicy": "Loose",
+            "seLinuxChangePolicy": "Never",
+        },
+    });
+    let r = send(&s, "POST", PODS, &pod("sc", spec)).await;
+    let sc = "spec.securityContext";
+    let host_net =
+        "Invalid value: \"net.ipv4.ip_forward\": may not be specified when 'hostNetwork' is true";
+    assert_invalid(
+        &r,
+        "Pod",
+        "sc",
+        &[
+            (
+                INVALID,
+                &format!("{sc}.fsGroup"),
+                &format!("Invalid value: -5: {ID_RANGE}"),
+            ),
+            (
+                INVALID,
+                &format!("{sc}.runAsUser"),
+                &format!("Invalid value: -1: {ID_RANGE}"),
+            ),
+            (
+                INVALID,
+                &format!("{sc}.runAsGroup"),
+                &format!("Invalid value: 2147483648: {ID_RANGE}"),
+            ),
+            (
+                INVALID,
+                &format!("{sc}.supplementalGroups[1]"),
+                &format!("Invalid value: -1: {ID_RANGE}"),
+            ),
+            (
+                INVALID,
+                &format!("{sc}.shareProcessNamespace"),
+                "Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled",
+            ),
+            (
+                INVALID,
+                &format!("{sc}.sysctls[0].name"),
+                r#"Invalid value: "Bad_Name": must have at most 253 characters and match regex ^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$"#,
+            ),
+            (INVALID, &format!("{sc}.sysctls[1].name"), host_net),
+            (
+                DUPLICATE,
+                &format!("{sc}.sysctls[2].name"),
+                "Duplicate value: \"net.ipv4.ip_forward\"",
+            ),
+            (INVALID, &format!("{sc}.sysctls[2].name"), host_net),
+            (REQUIRED, &format!("{sc}.sysctls[3].name"), "Required value"),
+            (
+                NOT_SUPPORTED,
+                &format!("{sc}.fsGroupChangePolicy"),
+                "Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnRootMismatch\"",
+            ),
+            (
+                INVALID,
+                &format!("{sc}.seccompProfile.localhostProfile"),
+                "Invalid value: {\"Type\":\"RuntimeDefault\",\"LocalhostProfile\":\"x\"}: can only be set when seccomp type is Localhost",
+            ),
+            (
+                REQUIRED,
+                &format!("{sc}.appArmorProfile.localhostProfile"),
+                "Required value: must be set when AppArmor type is Localhost",
+            ),
+            (
+                NOT_SUPPORTED,
+                &format!("{sc}.supplementalGroupsPolicy"),
+                "Unsupported value: \"Loose\": supported values: \"Merge\", \"Strict\"",
+            ),
+            (
+                NOT_SUPPORTED,
+                &format!("{sc}.seLinuxChangePolicy"),
+                "Unsupported value: \"Never\": supported values: \"MountOption\", \"Recursive\"",
+            ),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn container_security_context_rules() {
+    let s = server().await;
+    let spec = json!({
+        "containers": [{"name": "app", "image": "busybox", "securityContext": {
+            "runAsUser": -1, "runAsGroup": -2, "procMount": "Unmasked",
+            "privileged": true, "allowPrivilegeEscalation": false,
+            "capabilities": {"add": ["CAP_SYS_ADMIN"]},
+            "seccompProfile": {"type": "Localhost", "localhostProfile": "/abs/../x"},
+            "appArmorProfile": {"type": "Bogus"},
+        }}],
+        "initContainers": [{"name": "init", "image": "busybox", "securityContext": {
+            "procMount": "Weird", "seccompProfile": {},
+        }}],
+    });
+    let r = send(&s, "POST", PODS, &pod("csc", spec)).await;
+    let sc = "spec.containers[0].securityContext";
+    let go_sc = r#"{"Capabilities":{"Add":["CAP_SYS_ADMIN"],"Drop":null},"Privileged":true,"SELinuxOptions":null,"WindowsOptions":null,"RunAsUser":-1,"RunAsGroup":-2,"RunAsNonRoot":null,"ReadOnlyRootFilesystem":null,"AllowPrivilegeEscalation":false,"ProcMount":"Unmasked","SeccompProfile":{"Type":"Localhost","LocalhostProfile":"/abs/../x"},"AppArmorProfile":{"Type":"Bogus","LocalhostProfile":null}}"#;
+    let init = "spec.initContainers[0].securityContext";
+    assert_invalid(
+        &r,
+        "Pod",
+        "csc",
+        &[
+            (
+                INVALID,
+                &format!("{sc}.runAsUser"),
+                &format!("Invalid value: -1: {ID_RANGE}"),
+            ),
+            (
+                INVALID,
+                &format!("{sc}.runAsGroup"),
+                &format!("Invalid value: -2: {ID_RANGE}"),
+            ),
+            (
+                INVALID,
+                &format!("{sc}.procMount"),
+                "Invalid value: \"Unmasked\": `hostUsers` must be false to use `Unmasked`",
+            ),
+            (
+                INVALID,
+                &format!("{sc}.seccompProfile.localhostProfile"),
+                "Invalid value: \"/abs/../x\": must be a relative path",
+            ),
+            (
+                INVALID,
+                &format!("{sc}.seccompProfile.localhostProfile"),
+                "Invalid value: \"/abs/../x\": must not contain '..'",
+            ),
+            (
+                INVALID,
+                sc,
+                &format!(
+                    "Invalid value: {go_sc}: cannot set `allowPrivilegeEscalation` to false and `privileged` to true"
+                ),
+            ),
+            (
+                INVALID,
+                sc,
+                &format!(
+                    "Invalid value: {go_sc}: cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"
+                ),
+            ),
+            (
+                NOT_SUPPORTED,
+                &format!("{sc}.appArmorProfile.type"),
+                "Unsupported value: \"Bogus\": supported values: \"Localhost\", \"RuntimeDefault\", \"Unconfined\"",
+            ),
+            (
+                NOT_SUPPORTED,
+                &format!("{init}.procMount"),
+                "Unsupported value: \"Weird\": supported values: \"Default\", \"Unmasked\"",
+            ),
+            (
+                REQUIRED,
+                &format!("{init}.seccompProfile.type"),
+                "Required value: type is required when seccompProfile is set",
+            ),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_full_security_context_is_accepted() {
+    let s = server().await;
+    let spec = json!({
+        "containers": [{"name": "app", "image": "busybox", "securityContext": {
+            "runAsUser": 1000, "runAsGroup": 3000, "runAsNonRoot": true,
+            "privileged": false, "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true, "procMount": "Default",
+            "capabilities": {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "appArmorProfile": {"type": "Localhost", "localhostProfile": "k8s-apparmor-example"},
+        }}],
+        "securityContext": {
+            "runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 2000, "runAsNonRoot": true,
+            "supplementalGroups": [4000], "supplementalGroupsPolicy": "Merge",
+            "fsGroupChangePolicy": "OnRootMismatch", "seLinuxChangePolicy": "MountOption",
+            "sysctls": [{"name": "kernel.shm_rmid_forced", "value": "0"},
+                        {"name": "net/ipv4/ip_local_port_range", "value": "1024 65535"}],
+            "seccompProfile": {"type": "Localhost", "localhostProfile": "profiles/audit.json"},
+            "appArmorProfile": {"type": "RuntimeDefault"},
+        },
+    });
+    let r = send(&s, "POST", PODS, &pod("full", spec)).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn workload_templates_get_the_security_context_rules() {
+    let s = server().await;
+    let mut d = deployment("web", 1);
+    d["spec"]["template"]["spec"]["securityContext"] = json!({"runAsUser": -1});
+    d["spec"]["template"]["spec"]["containers"][0]["securityContext"] =
+        json!({"seccompProfile": {"type": "Custom"}});
+    let r = send(
+        &s,
+        "POST",
+        "/apis/apps/v1/namespaces/default/deployments",
+        &d,
+    )
+    .await;
+    let spec = "spec.template.spec";
+    assert_invalid(
+        &r,
+        "Deployment.apps",
+        "web",
+        &[
+            (
+                NOT_SUPPORTED,
+                &format!("{spec}.containers[0].securityContext.seccompProfile.type"),
+                "Unsupported value: \"Custom\": supported values: \"Localhost\", \"RuntimeDefault\", \"Unconfined\"",
+            ),
+            (
+                INVALID,
+                &format!("{spec}.securityContext.runAsUser"),
+                &format!("Invalid value: -1: {ID_RANGE}"),
+            ),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn deprecated_seccomp_and_apparmor_annotations() {
+    let s = server().await;
+    let mut p = pod(
+        "ann",
+        json!({"containers": [
+            {"name": "app", "image": "busybox", "securityContext": {
+                "seccompProfile": {"type": "RuntimeDefault"},
+                "appArmorProfile": {"type": "Localhost", "localhostProfile": "a"}}},
+            {"name": "side", "image": "busybox"},
+        ]}),
+    );
+    p["metadata"]["annotations"] = json!({
+        "seccomp.security.alpha.kubernetes.io/pod": "bogus",
+        "container.seccomp.security.alpha.kubernetes.io/app": "unconfined",
+        "container.seccomp.security.alpha.kubernetes.io/side": "localhost/../x",
+        "container.apparmor.security.beta.kubernetes.io/app": "localhost/b",
+        "container.apparmor.security.beta.kubernetes.io/ghost": "bogus",
+    });
+    let r = send(&s, "POST", PODS, &p).await;
+    let ann = "metadata.annotations";
+    let ghost = format!("{ann}[container.apparmor.security.beta.kubernetes.io/ghost]");
+    assert_invalid(
+        &r,
+        "Pod",
+        "ann",
+        &[
+            (
+                INVALID,
+                &format!("{ann}.seccomp.security.alpha.kubernetes.io/pod"),
+                "Invalid value: \"bogus\": must be a valid seccomp profile",
+            ),
+            (
+                INVALID,
+                &format!("{ann}.container.seccomp.security.alpha.kubernetes.io/side"),
+                "Invalid value: \"../x\": must not contain '..'",
+            ),
+            (
+                INVALID,
+                &ghost,
+                "Invalid value: \"ghost\": container not found",
+            ),
+            (
+                INVALID,
+                &ghost,
+                "Invalid value: \"bogus\": invalid AppArmor profile name: \"bogus\"",
+            ),
+            (
+                FORBIDDEN,
+                "spec.containers[0].securityContext.seccompProfile.type",
+                "Forbidden: seccomp type in annotation and field must match",
+            ),
+            (
+                FORBIDDEN,
+                "spec.containers[0].securityContext.appArmorProfile.localhostProfile",
+                "Forbidden: apparmor profile in annotation and field must match",
+            ),
+        ],
+    );
+
+    // AppArmor annotations are fixed once the pod exists.
+    let created = send(&s, "POST", PODS, &pod("fixed", pod_spec())).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let mut changed = created.body.clone();
+    changed["metadata"]["annotations"] =
+        json!({"container.apparmor.security.beta.kubernetes.io/app": "runtime/default"});
+    let r = send(&s, "PUT", &format!("{PODS}/fixed"), &changed).await;
+    assert_invalid(
+        &r,
+        "Pod",
+        "fixed",
+        &[(
+            FORBIDDEN,
+            &format!("{ann}[container.apparmor.security.beta.kubernetes.io/app]"),
+            "Forbidden: may not add AppArmor annotations",
+        )],
     );
 }

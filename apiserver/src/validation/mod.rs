@@ -166,7 +166,7 @@ fn type_create(group: &str, kind: &str, obj: &Value, api_version: &str) -> Optio
         ("", "ReplicationController") => core::controller::validate_replication_controller(obj),
         ("", "ConfigMap") => core::configmap::validate(obj),
         ("", "Secret") => core::secret::validate(obj),
-        ("", "Pod") => core::pod::validate(obj),
+        ("", "Pod") => core::pod::validate_create(obj),
         ("", "Service") => core::service::validate(obj),
         ("", "PersistentVolume") => core::volume::validate_pv(obj),
         ("", "PersistentVolumeClaim") => core::volume::validate_pvc(obj),

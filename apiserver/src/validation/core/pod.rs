@@ -1,12 +1,14 @@
 //! Pod validation (kube's `ValidatePodSpec`, `ValidatePodCreate`, `ValidatePodUpdate`), also used
 //! for the pod templates of workloads: containers, names, images, ports, env, resources, probes,
-//! volumes, restart and DNS policies, and the fields a pod update may change.
+//! volumes, restart and DNS policies, security contexts and the deprecated seccomp and AppArmor
+//! annotations (their rules in `security`), and the fields a pod update may change.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
 use crate::status::Cause;
+use crate::validation::core::security;
 use crate::validation::decode::check_quantity;
 use crate::validation::field::{self, arr_of, child, index, obj_of, str_of};
 use crate::validation::objectmeta;
@@ -145,6 +147,7 @@ fn container(
     path: &str,
     names: &mut HashSet<String>,
     regular: bool,
+    host_users: bool,
     causes: &mut Vec<Cause>,
 ) {
     let name = str_of(c, "name");
@@ -217,6 +220,8 @@ fn container(
     if let Some(r) = c.get("resources") {
         resources(r, &child(path, "resources"), causes);
     }
+    // The last of kube's `validateContainerCommon`; the probes follow for regular containers.
+    security::container(c, path, host_users, causes);
     if regular {
         for (f, liveness) in [
             ("livenessProbe", true),
@@ -281,12 +286,14 @@ pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
     if containers.is_empty() {
         causes.push(field::required(&child(path, "containers"), ""));
     }
+    let host_users = security::host_users(spec);
     for (i, c) in containers.iter().enumerate() {
         container(
             c,
             &index(&child(path, "containers"), i),
             &mut names,
             true,
+            host_users,
             &mut causes,
         );
     }
@@ -296,6 +303,17 @@ pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
             &index(&child(path, "initContainers"), i),
             &mut names,
             false,
+            host_users,
+            &mut causes,
+        );
+    }
+    // kube validates ephemeral containers' common fields too (`validateEphemeralContainers`);
+    // of those, only the security context is modelled.
+    for (i, c) in arr_of(spec, "ephemeralContainers").iter().enumerate() {
+        security::container(
+            c,
+            &index(&child(path, "ephemeralContainers"), i),
+            host_users,
             &mut causes,
         );
     }
@@ -311,6 +329,19 @@ pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
         &DNS_POLICIES,
         &mut causes,
     );
+    causes.extend(objectmeta::labels(
+        spec.get("nodeSelector"),
+        &child(path, "nodeSelector"),
+    ));
+    security::pod(spec, path, &mut causes);
+    let sa = str_of(spec, "serviceAccountName");
+    if !sa.is_empty() {
+        causes.extend(field::each(
+            &child(path, "serviceAccountName"),
+            sa,
+            field::dns1123_subdomain(sa),
+        ));
+    }
     if let Some(v) = spec.get("activeDeadlineSeconds")
         && v.as_i64().is_some_and(|n| !(1..=MAX_INT32).contains(&n))
     {
@@ -318,18 +349,6 @@ pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
             &child(path, "activeDeadlineSeconds"),
             v,
             &format!("must be between 1 and {MAX_INT32}, inclusive"),
-        ));
-    }
-    causes.extend(objectmeta::labels(
-        spec.get("nodeSelector"),
-        &child(path, "nodeSelector"),
-    ));
-    let sa = str_of(spec, "serviceAccountName");
-    if !sa.is_empty() {
-        causes.extend(field::each(
-            &child(path, "serviceAccountName"),
-            sa,
-            field::dns1123_subdomain(sa),
         ));
     }
     for f in ["hostname", "subdomain"] {
@@ -362,12 +381,28 @@ pub fn validate_template(template: &Value, path: &str) -> Vec<Cause> {
     causes
 }
 
-/// `ValidatePodCreate`.
+/// kube's `validatePodMetadataAndSpec` after ObjectMeta (which the caller checks): the
+/// deprecated seccomp and AppArmor annotations, then the spec.
 pub fn validate(obj: &Value) -> Vec<Cause> {
-    validate_spec(obj.get("spec").unwrap_or(&Value::Null), "spec")
+    let mut causes = security::annotations(obj);
+    causes.extend(validate_spec(
+        obj.get("spec").unwrap_or(&Value::Null),
+        "spec",
+    ));
+    causes
 }
 
-/// `ValidatePodUpdate`, in kube's order: the new spec as on create; containers may not be added
+/// `ValidatePodCreate`: [`validate`], then the deprecated annotations' agreement with the
+/// seccomp and AppArmor fields.
+pub fn validate_create(obj: &Value) -> Vec<Cause> {
+    let mut causes = validate(obj);
+    causes.extend(security::annotations_match_fields(obj));
+    causes
+}
+
+/// `ValidatePodUpdate`, in kube's order: the new pod's annotations and spec as on create (without
+/// the annotations' agreement with the fields); AppArmor annotations may not change (and the
+/// annotations are checked again, as kube does); containers may not be added
 /// or removed (and checking stops there); `activeDeadlineSeconds` may be set or lowered, never
 /// raised or unset; tolerations may be added (existing ones change only their
 /// `tolerationSeconds`); scheduling gates may only be removed. Then the fields that may change
@@ -381,7 +416,8 @@ pub fn validate_update(new: &Value, old: &Value) -> Vec<Cause> {
         new.get("spec").unwrap_or(&null),
         old.get("spec").unwrap_or(&null),
     );
-    let mut causes = validate_spec(ns, "spec");
+    let mut causes = validate(new);
+    causes.extend(security::annotation_updates(new, old));
     for list in ["containers", "initContainers"] {
         let (new_items, old_items) = (arr_of(ns, list), arr_of(os, list));
         let path = child("spec", list);

@@ -115,7 +115,7 @@ fn go_resource_list(list: Option<&Map<String, Value>>) -> String {
 }
 
 /// `validatePathNoBacksteps`: no `..` element.
-fn no_backsteps(p: &str, path: &str) -> Option<Cause> {
+pub(super) fn no_backsteps(p: &str, path: &str) -> Option<Cause> {
     p.split('/')
         .any(|part| part == "..")
         .then(|| field::invalid_str(path, p, "must not contain '..'"))
