@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::strategy::Strategy;
 use crate::meta;
 use crate::store::Sub;
+use crate::validation::core::security;
 use crate::validation::field;
 
 /// Nanounits per unit: quantities are compared exactly as integers of nanounits.
@@ -130,25 +131,19 @@ impl Strategy for Pod {
     }
 }
 
-/// The longest `localhostProfile` kube's `ValidateAppArmorProfileField` takes (PATH_MAX - 1).
-const MAX_LOCALHOST_PROFILE: usize = 4095;
-
 /// The AppArmor profile field a deprecated container annotation stands for (kube's
-/// `ApparmorFieldForAnnotation`), if it names one and that one is valid
-/// (`ValidateAppArmorProfileField`: a Localhost profile neither padded with whitespace nor
-/// longer than [`MAX_LOCALHOST_PROFILE`] bytes).
+/// `ApparmorFieldForAnnotation`), if it names one and that one passes
+/// `ValidateAppArmorProfileField` (a Localhost profile neither empty, padded with whitespace nor
+/// too long).
 fn apparmor_field_for_annotation(annotation: &str) -> Option<Value> {
-    match annotation {
-        "unconfined" => Some(json!({"type": "Unconfined"})),
-        "runtime/default" => Some(json!({"type": "RuntimeDefault"})),
+    let field = match annotation {
+        "unconfined" => json!({"type": "Unconfined"}),
+        "runtime/default" => json!({"type": "RuntimeDefault"}),
         _ => {
-            let profile = annotation
-                .strip_prefix("localhost/")
-                .filter(|p| !p.is_empty())?;
-            (profile.trim() == profile && profile.len() <= MAX_LOCALHOST_PROFILE)
-                .then(|| json!({"type": "Localhost", "localhostProfile": profile}))
+            json!({"type": "Localhost", "localhostProfile": annotation.strip_prefix("localhost/")?})
         }
-    }
+    };
+    security::apparmor_profile_is_valid(&field).then_some(field)
 }
 
 /// Whether two AppArmor profiles are the same (kube's semantic equality of the structs: an
@@ -191,7 +186,7 @@ pub(super) fn apparmor_version_skew(pod: &mut Value) -> Vec<String> {
         };
         for c in containers.iter_mut().filter(|c| c.is_object()) {
             let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
-            let key = format!("{}{name}", super::warnings::APPARMOR_ANNOTATION_PREFIX);
+            let key = format!("{}{name}", security::APPARMOR_CONTAINER_PREFIX);
             let Some(annotation) = annotations.get(&key) else {
                 continue;
             };
@@ -429,14 +424,17 @@ mod tests {
             Some(json!({"type": "Localhost", "localhostProfile": "prof"}))
         );
         // Not a profile kube knows, an empty or too long localhost name: a warning, no field.
-        let long = format!("localhost/{}", "p".repeat(MAX_LOCALHOST_PROFILE + 1));
+        let long = format!(
+            "localhost/{}",
+            "p".repeat(security::MAX_LOCALHOST_PROFILE + 1)
+        );
         for bad in ["foo", "localhost/", "localhost/x ", long.as_str()] {
             let mut p = with(bad, json!({}));
             assert_eq!(apparmor_version_skew(&mut p).len(), 1, "{bad}");
             assert_eq!(field(&p), None, "{bad}");
         }
         let mut p = with(
-            &format!("localhost/{}", "p".repeat(MAX_LOCALHOST_PROFILE)),
+            &format!("localhost/{}", "p".repeat(security::MAX_LOCALHOST_PROFILE)),
             json!({}),
         );
         apparmor_version_skew(&mut p);

@@ -105,12 +105,9 @@ const DEPRECATED_PV_SOURCES: &[(&str, &str)] = &[
     ("rbd", "deprecated in v1.28, non-functional in v1.31+"),
 ];
 
-/// `api.SeccompPodAnnotationKey` and `api.SeccompContainerAnnotationKeyPrefix`.
-const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
-const SECCOMP_CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
-/// `api.DeprecatedAppArmorAnnotationKeyPrefix`.
-pub(super) const APPARMOR_ANNOTATION_PREFIX: &str =
-    "container.apparmor.security.beta.kubernetes.io/";
+use crate::validation::core::security::{
+    APPARMOR_CONTAINER_PREFIX, SECCOMP_CONTAINER_PREFIX, SECCOMP_POD_ANNOTATION,
+};
 /// `api.BetaStorageClassAnnotation`, and what PV and PVC warnings say of it.
 const BETA_STORAGE_CLASS_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-class";
 const DEPRECATED_STORAGE_CLASS_MSG: &str =
@@ -337,13 +334,13 @@ fn pod_spec_and_meta(prefix: &str, spec: &Value, meta: &Value, template: bool) -
     for (c, p) in &containers {
         let name = str_of(c, "name");
         let security = c.get("securityContext").unwrap_or(&Value::Null);
-        let seccomp_key = format!("{SECCOMP_CONTAINER_ANNOTATION_PREFIX}{name}");
+        let seccomp_key = format!("{SECCOMP_CONTAINER_PREFIX}{name}");
         if set(security, "seccompProfile").is_none() && has_annotation(&seccomp_key) {
             w.push(format!(
                 r#"{ann_path}[{seccomp_key}]: non-functional in v1.27+; use the "seccompProfile" field instead"#
             ));
         }
-        let apparmor_key = format!("{APPARMOR_ANNOTATION_PREFIX}{name}");
+        let apparmor_key = format!("{APPARMOR_CONTAINER_PREFIX}{name}");
         let has_apparmor_field = pod_apparmor || set(security, "appArmorProfile").is_some();
         if template && !has_apparmor_field && has_annotation(&apparmor_key) {
             w.push(format!(

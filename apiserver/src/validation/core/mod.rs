@@ -12,6 +12,6 @@ pub mod pod_status;
 pub mod podlogoptions;
 pub mod quota;
 pub mod secret;
-mod security;
+pub(crate) mod security;
 pub mod service;
 pub mod volume;

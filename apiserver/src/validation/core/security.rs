@@ -26,7 +26,7 @@ const SYSCTL_MAX_LEN: usize = 253;
 const SYSCTL_REGEX: &str =
     r"^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$";
 /// The longest AppArmor `localhostProfile` (PATH_MAX - 1).
-const MAX_LOCALHOST_PROFILE: usize = 4095;
+pub(crate) const MAX_LOCALHOST_PROFILE: usize = 4095;
 /// Profile types shared by `seccompProfile` and `appArmorProfile`, in kube's order.
 const PROFILE_TYPES: [&str; 3] = ["Localhost", "RuntimeDefault", "Unconfined"];
 /// `fsGroupChangePolicy` values (`sets.List`, sorted).
@@ -39,9 +39,13 @@ const SELINUX_CHANGE_POLICIES: [&str; 2] = ["MountOption", "Recursive"];
 /// `procMount` values, in kube's order.
 const PROC_MOUNTS: [&str; 2] = ["Default", "Unmasked"];
 
-const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
-const SECCOMP_CONTAINER_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
-const APPARMOR_CONTAINER_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+/// `api.SeccompPodAnnotationKey` (also read by the strategies' warnings).
+pub(crate) const SECCOMP_POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
+/// `api.SeccompContainerAnnotationKeyPrefix`.
+pub(crate) const SECCOMP_CONTAINER_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
+/// `api.DeprecatedAppArmorAnnotationKeyPrefix` (also read by the Pod strategy's version skew).
+pub(crate) const APPARMOR_CONTAINER_PREFIX: &str =
+    "container.apparmor.security.beta.kubernetes.io/";
 const LOCALHOST_PREFIX: &str = "localhost/";
 
 /// `field.Invalid` of a value kube prints as Go's JSON of one of its internal structs.
@@ -283,6 +287,18 @@ fn seccomp_profile(sc: &Value, path: &str, causes: &mut Vec<Cause>) {
         )),
         (_, None) => {}
     }
+}
+
+/// Whether `profile`, an `appArmorProfile` value, passes `ValidateAppArmorProfileField`: the Pod
+/// strategy copies a deprecated annotation into the field only then (`registry::pod`).
+pub(crate) fn apparmor_profile_is_valid(profile: &Value) -> bool {
+    let mut causes = Vec::new();
+    apparmor_profile(
+        &serde_json::json!({"appArmorProfile": profile}),
+        "",
+        &mut causes,
+    );
+    causes.is_empty()
 }
 
 /// `ValidateAppArmorProfileField` of `sc.appArmorProfile`.
