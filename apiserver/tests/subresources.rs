@@ -1428,6 +1428,21 @@ async fn namespace_finalize_changes_spec_finalizers_and_ends_a_terminating_names
             .code,
         400
     );
+    // Metadata that is not an object is refused as any update's would be, not a crash.
+    let broken = send(
+        &s,
+        "PUT",
+        &format!("{NS}/held/finalize"),
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": "held"}),
+    )
+    .await;
+    assert_eq!(broken.code, 400, "{}", broken.body);
+    assert_eq!(
+        send(&s, "GET", &format!("{NS}/held"), &Value::Null)
+            .await
+            .body["spec"]["finalizers"],
+        json!(["example.com/hold", "kubernetes", "example.com/more"])
+    );
     // An update only: no GET, no PATCH (kube's FinalizeREST is not a Getter).
     for method in ["GET", "PATCH"] {
         let r = send(&s, method, &format!("{NS}/held/finalize"), &json!({})).await;

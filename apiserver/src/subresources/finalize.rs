@@ -38,8 +38,14 @@ impl rmw::View for Finalize {
         // is an unconditional update, which Namespaces allow).
         let checked = rmw::parent_to_write(sent, "Namespace", t, old)?;
         let mut new = sent.clone();
-        if meta_str(&new, "resourceVersion").is_empty() {
-            new["metadata"]["resourceVersion"] = checked["metadata"]["resourceVersion"].clone();
+        // Metadata that is not an object is left for the update's decoding to refuse (400).
+        if meta_str(&new, "resourceVersion").is_empty()
+            && let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            meta.insert(
+                "resourceVersion".into(),
+                checked["metadata"]["resourceVersion"].clone(),
+            );
         }
         let w = state.store.update(t, Sub::Finalize, new, opts)?;
         Ok((rmw::written(&w)?, w.warnings))
