@@ -267,7 +267,7 @@ impl Builder {
         let restored = cache.as_ref().and_then(|c| {
             let snapshot = c.read()?;
             store
-                .restore(&snapshot)
+                .restore(snapshot.into())
                 .inspect_err(|why| {
                     tracing::debug!(path = %c.path().display(), why, "start snapshot not used; starting the full way");
                 })

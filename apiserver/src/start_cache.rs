@@ -19,7 +19,7 @@ use serde_json::Value;
 use xxhash_rust::xxh3::Xxh3;
 
 /// Bumped whenever the snapshot's format or what `restore` expects of it changes.
-const FORMAT: &str = "apiserver-start-snapshot/2";
+const FORMAT: &str = "apiserver-start-snapshot/3";
 
 /// The snapshot file of one set of start inputs.
 pub(crate) struct StartCache {

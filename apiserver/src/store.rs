@@ -74,7 +74,11 @@ pub type ObjKey = (String, String);
 /// A stored object and its JSON encoding (kept so a GET serialises nothing).
 #[derive(Debug)]
 pub struct Stored {
-    pub value: Value,
+    /// The object. A restored object's is decoded from its snapshot bytes when first asked for
+    /// ([`Restored`]); every other object's is set at the commit.
+    decoded: OnceLock<Value>,
+    /// Set for an object the start snapshot restored without decoding it.
+    restored: Option<Box<Restored>>,
     /// Encoded at the commit, except for a restored object's: encoded when first read. A
     /// test process restores ~180 objects of its start snapshot and reads few of them;
     /// encoding them all was 6 M of its ~100 M instructions.
@@ -82,15 +86,35 @@ pub struct Stored {
     /// The encoding's length (the watch history's byte bound), known before encoding for a
     /// restored object.
     size: usize,
+    /// The RBAC authorizer's reading of a Role, ClusterRole or binding, made once per stored
+    /// version (`auth::rbac`): the per-subject index is rebuilt after every RBAC write, from
+    /// these rather than from the objects.
+    pub(crate) rbac: OnceLock<Arc<crate::auth::rbac::RbacView>>,
+}
+
+/// What a restored object needs to become the object a fresh start would have stored: its
+/// stored bytes from the snapshot, and what this start gives it anew (`snapshot::refresh`).
+/// Decoding ~120 objects into `serde_json` maps was two thirds of a restore, and a test process
+/// reads few of them; the authorizer reads the RBAC objects' rules from the bytes instead.
+/// Only objects without ownerReferences or a deletionTimestamp stay undecoded, so the garbage
+/// collector's index needs nothing but the uid from them.
+#[derive(Debug)]
+pub(crate) struct Restored {
+    pub(crate) bytes: Bytes,
+    pub(crate) rv: u64,
+    pub(crate) uid: String,
+    pub(crate) now: Arc<str>,
 }
 
 impl Stored {
     fn new(value: Value) -> Arc<Self> {
         let json = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
         Arc::new(Self {
-            value,
+            decoded: OnceLock::from(value),
+            restored: None,
             size: json.len(),
             json: OnceLock::from(json),
+            rbac: OnceLock::new(),
         })
     }
 
@@ -99,16 +123,45 @@ impl Stored {
     /// its resourceVersion's digits), encoded when first read.
     fn restored(value: Value, size: usize) -> Arc<Self> {
         Arc::new(Self {
-            value,
+            decoded: OnceLock::from(value),
+            restored: None,
             json: OnceLock::new(),
             size,
+            rbac: OnceLock::new(),
         })
+    }
+
+    /// A restored object left in its snapshot bytes until something reads it.
+    fn undecoded(restored: Restored, size: usize) -> Arc<Self> {
+        Arc::new(Self {
+            decoded: OnceLock::new(),
+            restored: Some(Box::new(restored)),
+            json: OnceLock::new(),
+            size,
+            rbac: OnceLock::new(),
+        })
+    }
+
+    /// The stored object.
+    pub fn value(&self) -> &Value {
+        self.decoded.get_or_init(|| {
+            let Some(r) = &self.restored else {
+                // Unreachable: only `undecoded` leaves the cell empty, and it sets `restored`.
+                return Value::Null;
+            };
+            snapshot::decode_restored(r)
+        })
+    }
+
+    /// The restore's facts of an object not decoded at the restore (see [`Restored`]).
+    pub(crate) fn restored_facts(&self) -> Option<&Restored> {
+        self.restored.as_deref()
     }
 
     /// The JSON encoding of the stored object.
     pub fn json(&self) -> &Bytes {
         self.json
-            .get_or_init(|| Bytes::from(serde_json::to_vec(&self.value).unwrap_or_default()))
+            .get_or_init(|| Bytes::from(serde_json::to_vec(self.value()).unwrap_or_default()))
     }
 
     /// The length of [`Stored::json`] (see [`Stored::restored`] for restored objects).
@@ -119,18 +172,18 @@ impl Stored {
     /// The JSON bytes in the API version `info` serves (objects of multi-version CRDs are converted
     /// by rewriting `apiVersion`, the `None` conversion strategy).
     pub fn render(&self, info: &ResourceInfo) -> Bytes {
-        if let Some(view) = crate::events::render(info, &self.value) {
+        if let Some(view) = crate::events::render(info, self.value()) {
             return view;
         }
         let want = info.api_version();
         // A conversion webhook converts the stored form when it is answered
         // (`conversion::respond`): it leaves here as stored.
         if info.conversion.is_some()
-            || self.value.get("apiVersion").and_then(Value::as_str) == Some(want.as_str())
+            || self.value().get("apiVersion").and_then(Value::as_str) == Some(want.as_str())
         {
             return self.json().clone();
         }
-        let mut v = self.value.clone();
+        let mut v = self.value().clone();
         v["apiVersion"] = want.into();
         Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
     }
@@ -283,7 +336,7 @@ impl Inner {
                         tx,
                         &resource,
                         key,
-                        prev.value.clone(),
+                        prev.value().clone(),
                         EventKind::Deleted,
                         Some(prev),
                     );
@@ -476,14 +529,14 @@ pub fn to_yaml(objects: &[Arc<Stored>]) -> String {
         if !out.is_empty() {
             out.push_str("---\n");
         }
-        match serde_saphyr::to_string(&obj.value) {
+        match serde_saphyr::to_string(&obj.value()) {
             Ok(doc) => out.push_str(&doc),
             // A JSON value always has a YAML form; should the serialiser still refuse one, say so
             // in the dump rather than drop the object silently.
             Err(e) => out.push_str(&format!(
                 "# object {}/{} could not be rendered as YAML: {e}\n",
-                meta_str(&obj.value, "namespace"),
-                meta_str(&obj.value, "name")
+                meta_str(obj.value(), "namespace"),
+                meta_str(obj.value(), "name")
             )),
         }
         if !out.ends_with('\n') {

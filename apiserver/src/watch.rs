@@ -142,11 +142,11 @@ fn translate(ev: &Event, resource: &str, params: &WatchParams) -> Option<(EventK
     if *ev.resource != *resource || (!params.namespace.is_empty() && ev.key.0 != params.namespace) {
         return None;
     }
-    let now = params.selectors.matches(&ev.obj.value);
+    let now = params.selectors.matches(ev.obj.value());
     let before = ev
         .prev
         .as_ref()
-        .is_some_and(|p| params.selectors.matches(&p.value));
+        .is_some_and(|p| params.selectors.matches(p.value()));
     let kind = match (ev.kind, before, now) {
         (EventKind::Added, _, true) => EventKind::Added,
         (EventKind::Modified, true, true) => EventKind::Modified,
@@ -222,8 +222,8 @@ async fn run(
             }
         };
     }
-    for obj in initial {
-        if params.selectors.matches(&obj.value)
+    for (_, obj) in initial {
+        if params.selectors.matches(obj.value())
             && tx
                 .send(frame(proto, "ADDED", &object!(&obj)))
                 .await

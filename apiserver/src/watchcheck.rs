@@ -132,11 +132,11 @@ impl WatchRecord {
     fn wants(&self, event: &Event) -> bool {
         *event.resource == *self.resource
             && (self.namespace.is_empty() || event.key.0 == self.namespace)
-            && (self.selectors.matches(&event.obj.value)
+            && (self.selectors.matches(event.obj.value())
                 || event
                     .prev
                     .as_ref()
-                    .is_some_and(|p| self.selectors.matches(&p.value)))
+                    .is_some_and(|p| self.selectors.matches(p.value())))
     }
 }
 

@@ -203,17 +203,25 @@ async fn a_damaged_snapshot_is_replaced_by_a_full_start() {
     assert_eq!(files.len(), 1);
     let good = std::fs::read(&files[0]).unwrap();
 
+    // One entry a line, as the server writes them.
+    let lines = |entries: &[&str]| format!("[\n{}\n]", entries.join(",\n")).into_bytes();
     for damaged in [
         b"not json".to_vec(),
         good[..good.len() / 2].to_vec(),
-        br#"[["/namespaces", 40, {"apiVersion": "v1", "kind": "Namespace"}]]"#.to_vec(),
-        br#"[["example.com/widgets", 100, {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "default"}}]]"#.to_vec(),
-        br#"[["/configmaps", 80, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cluster-wide"}}]]"#.to_vec(),
+        // Well-formed JSON, but not one entry a line.
+        br#"[["/namespaces", 40, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]]"#.to_vec(),
+        lines(&[r#"["/namespaces",40,{"apiVersion": "v1", "kind": "Namespace"}]"#]),
+        lines(&[r#"["/namespaces",40,{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}"#]),
+        lines(&[r#"["example.com/widgets",100,{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "default"}}]"#]),
+        lines(&[r#"["/configmaps",80,{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cluster-wide"}}]"#]),
+        // A store key with an escape, an entry without its `,`.
+        lines(&[r#"["/name\u0073paces",40,{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]"#]),
+        format!("[\n{}\n{}\n]", r#"["/namespaces",40,{"metadata": {"name": "x"}}]"#, r#"["/namespaces",40,{"metadata": {"name": "y"}}]"#).into_bytes(),
         // The format before encoded lengths were recorded.
-        br#"[["/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]]"#.to_vec(),
+        lines(&[r#"["/namespaces",{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]"#]),
         // Encoded lengths that would overflow or void the watch history's byte bound.
-        br#"[["/namespaces", 18446744073709551615, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]]"#.to_vec(),
-        br#"[["/namespaces", 0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]]"#.to_vec(),
+        lines(&[r#"["/namespaces",18446744073709551615,{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]"#]),
+        lines(&[r#"["/namespaces",0,{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}]"#]),
     ] {
         std::fs::write(&files[0], &damaged).unwrap();
         let server = start(&cache, &crds).await;

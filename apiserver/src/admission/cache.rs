@@ -43,7 +43,10 @@ impl<T: Clone> ByVersion<T> {
     /// are kept than objects stored, so the common case costs a comparison).
     pub fn sweep(&mut self, stored: &BTreeMap<ObjKey, Arc<Stored>>) {
         if self.compiled.len() > stored.len() {
-            let uids: HashSet<&str> = stored.values().map(|s| meta_str(&s.value, "uid")).collect();
+            let uids: HashSet<&str> = stored
+                .values()
+                .map(|s| meta_str(s.value(), "uid"))
+                .collect();
             self.retain(&|uid| uids.contains(uid));
         }
     }

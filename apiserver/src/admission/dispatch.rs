@@ -61,7 +61,7 @@ impl Snapshot<'_> {
         if a.namespace.is_empty() || is_namespace {
             return None;
         }
-        self.get("/namespaces", "", a.namespace).map(|s| &s.value)
+        self.get("/namespaces", "", a.namespace).map(|s| s.value())
     }
 
     /// The served resource of a paramKind (its version, its kind).
@@ -182,7 +182,7 @@ fn collect_params(
         }
         snapshot
             .get(&key, ns, text("name"))
-            .map(|s| Some(s.value.clone()))
+            .map(|s| Some(s.value().clone()))
             .into_iter()
             .collect()
     } else if let Some(sel) = selector {
@@ -192,9 +192,9 @@ fn collect_params(
             .flat_map(|m| m.iter())
             .filter(|((obj_ns, _), _)| !info.namespaced || obj_ns == ns)
             .filter(|(_, s)| {
-                crate::validation::selector::matches(sel, s.value.pointer("/metadata/labels"))
+                crate::validation::selector::matches(sel, s.value().pointer("/metadata/labels"))
             })
-            .map(|(_, s)| Some(s.value.clone()))
+            .map(|(_, s)| Some(s.value().clone()))
             .collect()
     } else {
         return Err("one of name or selector must be provided".into());
@@ -265,11 +265,11 @@ pub(super) fn select<'s, P: Selectable>(
     let mut by_policy: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
     for b in bindings.values() {
         let policy = b
-            .value
+            .value()
             .pointer("/spec/policyName")
             .and_then(Value::as_str)
             .unwrap_or("");
-        by_policy.entry(policy).or_default().push(&b.value);
+        by_policy.entry(policy).or_default().push(b.value());
     }
     let namespace = snapshot.namespace_of(a);
     let mut out = Vec::new();
@@ -278,7 +278,7 @@ pub(super) fn select<'s, P: Selectable>(
         else {
             continue;
         };
-        let policy = compile(&stored.value);
+        let policy = compile(stored.value());
         let config_error = |binding: Option<&'s str>, why: String| Selected::ConfigError {
             policy: policy.clone(),
             binding,

@@ -52,30 +52,30 @@ fn selects(selector: &Value, labels: Option<&serde_json::Map<String, Value>>) ->
 pub(crate) fn aggregate_cluster_roles(state: &State) {
     for _ in 0..MAX_ROUNDS {
         let mut roles = state.authz.cluster_roles(&state.store);
-        roles.sort_by(|a, b| meta_str(&a.value, "name").cmp(meta_str(&b.value, "name")));
+        roles.sort_by(|a, b| meta_str(a.value(), "name").cmp(meta_str(b.value(), "name")));
         let mut changed = false;
         for role in &roles {
             let Some(selectors) = role
-                .value
+                .value()
                 .pointer("/aggregationRule/clusterRoleSelectors")
                 .and_then(Value::as_array)
             else {
                 continue;
             };
-            let name = meta_str(&role.value, "name");
+            let name = meta_str(role.value(), "name");
             let mut rules: Vec<Value> = Vec::new();
             for selector in selectors {
                 for other in &roles {
-                    let other_name = meta_str(&other.value, "name");
+                    let other_name = meta_str(other.value(), "name");
                     let labels = other
-                        .value
+                        .value()
                         .pointer("/metadata/labels")
                         .and_then(Value::as_object);
                     if other_name == name || !selects(selector, labels) {
                         continue;
                     }
                     for rule in other
-                        .value
+                        .value()
                         .get("rules")
                         .and_then(Value::as_array)
                         .into_iter()
@@ -87,11 +87,11 @@ pub(crate) fn aggregate_cluster_roles(state: &State) {
                     }
                 }
             }
-            let current = role.value.get("rules").and_then(Value::as_array);
+            let current = role.value().get("rules").and_then(Value::as_array);
             if current.map_or(rules.is_empty(), |c| *c == rules) {
                 continue;
             }
-            let mut updated = role.value.clone();
+            let mut updated = role.value().clone();
             updated["rules"] = Value::Array(rules);
             let t = Target {
                 group: RBAC_GROUP,

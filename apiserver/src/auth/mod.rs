@@ -8,7 +8,7 @@ mod attributes;
 mod authn;
 mod escalation;
 mod impersonate;
-mod rbac;
+pub(crate) mod rbac;
 mod reviews;
 mod user;
 

@@ -16,11 +16,19 @@ use tokio::sync::broadcast::{self, error::TryRecvError};
 
 use super::attributes::Attributes;
 use super::user::{UserInfo, service_account_user};
-use crate::meta::{meta_str, strings};
+use crate::meta::strings;
 use crate::store::{Event, EventKind, Store, Stored, Target, WatchFrom};
 
 /// The RBAC API group.
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+/// Whether `store_key` (`group/plural`) is one of the four RBAC resources.
+pub(crate) fn is_rbac_store_key(store_key: &str) -> bool {
+    store_key
+        .strip_prefix(RBAC_GROUP)
+        .and_then(|r| r.strip_prefix('/'))
+        .is_some_and(|plural| PLURALS.contains(&plural))
+}
+
 /// The four mirrored resources, in the order a snapshot reads them.
 const PLURALS: [&str; 4] = [
     "clusterroles",
@@ -28,6 +36,132 @@ const PLURALS: [&str; 4] = [
     "clusterrolebindings",
     "rolebindings",
 ];
+
+/// The authorizer's reading of one RBAC object: a role's rules, a binding's `roleRef` and
+/// subjects. Made once per stored version ([`Stored::rbac_view`]), so rebuilding the
+/// per-subject index after an RBAC write reads only what changed; an object the start snapshot
+/// restored undecoded is read from its bytes, without building its `serde_json` maps.
+#[derive(Debug, Default)]
+pub struct RbacView {
+    rules: Arc<[PolicyRule]>,
+    /// `roleRef.kind` and `roleRef.name` (None: no `roleRef.kind` string).
+    role_ref: Option<(String, String)>,
+    subjects: Vec<SubjectRef>,
+}
+
+/// One subject of a binding, as written (`namespace` empty when absent).
+#[derive(Debug, Default, serde::Deserialize)]
+struct SubjectRef {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    namespace: String,
+}
+
+/// The fields of an RBAC object the authorizer reads, decoded from its bytes, with its
+/// `metadata` as `M` (what the start snapshot's restore reads of it, or nothing); every other
+/// field is skipped. An object of other types (a rule's verb that is not a string, ...) does
+/// not decode and is read from its value instead, as leniently as [`PolicyRule::from_json`].
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireObject<M> {
+    pub(crate) metadata: M,
+    rules: Option<Vec<WireRule>>,
+    role_ref: Option<WireRoleRef>,
+    subjects: Option<Vec<SubjectRef>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRule {
+    verbs: Option<Vec<String>>,
+    api_groups: Option<Vec<String>>,
+    resources: Option<Vec<String>>,
+    resource_names: Option<Vec<String>>,
+    #[serde(rename = "nonResourceURLs")]
+    non_resource_urls: Option<Vec<String>>,
+}
+
+#[derive(serde::Deserialize)]
+struct WireRoleRef {
+    kind: Option<String>,
+    name: Option<String>,
+}
+
+impl RbacView {
+    fn from_value(obj: &Value) -> Self {
+        let text = |p: &str| obj.pointer(p).and_then(Value::as_str);
+        let role_ref = text("/roleRef/kind").map(|kind| {
+            (
+                kind.to_owned(),
+                text("/roleRef/name").unwrap_or("").to_owned(),
+            )
+        });
+        let subjects = obj
+            .get("subjects")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let field = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+                SubjectRef {
+                    kind: field("kind"),
+                    name: field("name"),
+                    namespace: field("namespace"),
+                }
+            })
+            .collect();
+        Self {
+            rules: PolicyRule::list(obj).into(),
+            role_ref,
+            subjects,
+        }
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let wire: WireObject<serde::de::IgnoredAny> = serde_json::from_slice(bytes).ok()?;
+        Some(Self::from_wire(wire).1)
+    }
+
+    /// A decoded [`WireObject`]'s metadata and view.
+    pub(crate) fn from_wire<M>(wire: WireObject<M>) -> (M, Self) {
+        let rules = wire
+            .rules
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| PolicyRule {
+                verbs: r.verbs.unwrap_or_default(),
+                api_groups: r.api_groups.unwrap_or_default(),
+                resources: r.resources.unwrap_or_default(),
+                resource_names: r.resource_names.unwrap_or_default(),
+                non_resource_urls: r.non_resource_urls.unwrap_or_default(),
+            })
+            .collect();
+        let role_ref = wire
+            .role_ref
+            .and_then(|r| Some((r.kind?, r.name.unwrap_or_default())));
+        let view = Self {
+            rules,
+            role_ref,
+            subjects: wire.subjects.unwrap_or_default(),
+        };
+        (wire.metadata, view)
+    }
+}
+
+impl Stored {
+    /// The authorizer's reading of this object ([`RbacView`]), made on first use.
+    pub(crate) fn rbac_view(&self) -> &Arc<RbacView> {
+        self.rbac.get_or_init(|| {
+            let from_bytes = self
+                .restored_facts()
+                .and_then(|r| RbacView::from_bytes(&r.bytes));
+            Arc::new(from_bytes.unwrap_or_else(|| RbacView::from_value(self.value())))
+        })
+    }
+}
 
 /// One rule of a Role or ClusterRole (rbac/v1 PolicyRule).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -189,13 +323,7 @@ impl Mirror {
             let mut map = HashMap::new();
             // The RBAC resources are built in: resolving them cannot fail.
             if let Ok(start) = store.watch(&t, WatchFrom::Current) {
-                for obj in start.initial {
-                    let key = (
-                        meta_str(&obj.value, "namespace").to_owned(),
-                        meta_str(&obj.value, "name").to_owned(),
-                    );
-                    map.insert(key, obj);
-                }
+                map.extend(start.initial);
                 // Subscribed before the first snapshot: replaying what follows converges on the
                 // current state whatever the later snapshots already hold.
                 if rx.is_none() {
@@ -265,34 +393,33 @@ impl Mirror {
             other => return Err(format!("unsupported role reference kind: {other:?}")),
         };
         self.get(plural, ns, name)
-            .map(|o| PolicyRule::list(&o.value))
+            .map(|o| o.rbac_view().rules.to_vec())
             .ok_or_else(|| format!("{what}.{RBAC_GROUP} {name:?} not found"))
     }
 
     fn build(&self) -> Index {
         let mut index = Index::default();
-        let mut cluster_rules: HashMap<String, Arc<[PolicyRule]>> = HashMap::new();
+        let mut cluster_rules: HashMap<&str, &Arc<[PolicyRule]>> = HashMap::new();
         for (name, obj) in self.objects.get("clusterroles").into_iter().flatten() {
-            cluster_rules.insert(name.1.clone(), PolicyRule::list(&obj.value).into());
+            cluster_rules.insert(name.1.as_str(), &obj.rbac_view().rules);
         }
         for (binding_kind, plural) in [
             ("ClusterRoleBinding", "clusterrolebindings"),
             ("RoleBinding", "rolebindings"),
         ] {
             for ((ns, name), obj) in self.objects.get(plural).into_iter().flatten() {
-                let role_kind = obj.value.pointer("/roleRef/kind").and_then(Value::as_str);
-                let role_name = obj
-                    .value
-                    .pointer("/roleRef/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let view = obj.rbac_view();
+                let (role_kind, role_name) = match &view.role_ref {
+                    Some((kind, name)) => (Some(kind.as_str()), name.as_str()),
+                    None => (None, ""),
+                };
                 let rules: Arc<[PolicyRule]> = match role_kind {
                     Some("ClusterRole") => match cluster_rules.get(role_name) {
-                        Some(r) => r.clone(),
+                        Some(r) => Arc::clone(r),
                         None => continue,
                     },
                     Some("Role") if !ns.is_empty() => match self.get("roles", ns, role_name) {
-                        Some(r) => PolicyRule::list(&r.value).into(),
+                        Some(r) => r.rbac_view().rules.clone(),
                         None => continue,
                     },
                     _ => continue,
@@ -307,20 +434,13 @@ impl Mirror {
                 } else {
                     index.namespaced.entry(ns.clone()).or_default()
                 };
-                for s in obj
-                    .value
-                    .get("subjects")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let kind = s.get("kind").and_then(Value::as_str).unwrap_or("");
-                    let sname = s.get("name").and_then(Value::as_str).unwrap_or("");
-                    let sns = s
-                        .get("namespace")
-                        .and_then(Value::as_str)
-                        .filter(|n| !n.is_empty())
-                        .unwrap_or(ns);
+                for s in &view.subjects {
+                    let (kind, sname) = (s.kind.as_str(), s.name.as_str());
+                    let sns = if s.namespace.is_empty() {
+                        ns.as_str()
+                    } else {
+                        s.namespace.as_str()
+                    };
                     let source: Arc<str> = format!(
                         "{binding_kind} {shown_name:?} of {} {role_name:?} to {}",
                         role_kind.unwrap_or(""),

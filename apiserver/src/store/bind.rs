@@ -59,23 +59,23 @@ impl Store {
                 ),
             )
         };
-        let uid = meta_str(&old.value, "uid");
+        let uid = meta_str(old.value(), "uid");
         if !b.uid.is_empty() && b.uid != uid {
             return Err(precondition("UID", b.uid, uid));
         }
-        let rv = meta_str(&old.value, "resourceVersion");
+        let rv = meta_str(old.value(), "resourceVersion");
         if !b.resource_version.is_empty() && b.resource_version != rv {
             return Err(precondition("ResourceVersion", b.resource_version, rv));
         }
         let refuse = |why: String| ApiError::conflict_because(BINDING, t.name, &why);
-        let name = meta_str(&old.value, "name");
-        if !meta_str(&old.value, "deletionTimestamp").is_empty() {
+        let name = meta_str(old.value(), "name");
+        if !meta_str(old.value(), "deletionTimestamp").is_empty() {
             return Err(refuse(format!(
                 "pod {name} is being deleted, cannot be assigned to a host"
             )));
         }
         let node = old
-            .value
+            .value()
             .pointer("/spec/nodeName")
             .and_then(Value::as_str)
             .unwrap_or("");
@@ -86,7 +86,7 @@ impl Store {
             )));
         }
         if old
-            .value
+            .value()
             .pointer("/spec/schedulingGates")
             .and_then(Value::as_array)
             .is_some_and(|g| !g.is_empty())
@@ -95,7 +95,7 @@ impl Store {
                 "pod {name} has non-empty .spec.schedulingGates"
             )));
         }
-        let mut pod = old.value.clone();
+        let mut pod = old.value().clone();
         bind(&mut pod, b);
         if b.dry_run {
             return Ok(());

@@ -81,7 +81,7 @@ impl Inner {
         old: Arc<Stored>,
         opts: &DeleteOpts,
     ) -> Written {
-        let mut v = old.value.clone();
+        let mut v = old.value().clone();
         let meta = meta_mut(&mut v);
         meta.insert("deletionTimestamp".into(), meta::now().into());
         meta.insert("deletionGracePeriodSeconds".into(), 0.into());
@@ -106,7 +106,7 @@ impl Inner {
         }
         let stored = self.commit(tx, CRDS_KEY, key, v, EventKind::Modified, Some(old));
         self.terminating_crds
-            .insert(meta_str(&stored.value, "name").to_owned());
+            .insert(meta_str(stored.value(), "name").to_owned());
         Written {
             code: 200,
             body: stored.render(info),
@@ -155,21 +155,21 @@ impl Inner {
             self.terminating_crds.remove(name);
             return false;
         };
-        if meta_str(&crd.value, "deletionTimestamp").is_empty()
-            || !has_cleanup_finalizer(&crd.value)
+        if meta_str(crd.value(), "deletionTimestamp").is_empty()
+            || !has_cleanup_finalizer(crd.value())
         {
             self.terminating_crds.remove(name);
             return false;
         }
         let rv_before = self.rv;
-        let served = served_key(&crd.value);
+        let served = served_key(crd.value());
         let instances: Vec<(ObjKey, Arc<Stored>)> = self
             .objects
             .get(served.as_str())
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
         if !instances.is_empty() {
-            let mut v = crd.value.clone();
+            let mut v = crd.value().clone();
             set_condition(
                 &mut v,
                 "Terminating",
@@ -177,7 +177,7 @@ impl Inner {
                 "InstanceDeletionInProgress",
                 "CustomResource deletion is in progress",
             );
-            if v != crd.value {
+            if &v != crd.value() {
                 self.commit(
                     tx,
                     CRDS_KEY,
@@ -189,7 +189,7 @@ impl Inner {
             }
             if let Some(info) = self.catalog.by_store_key(&served).cloned() {
                 for (key, obj) in instances {
-                    if !meta_str(&obj.value, "deletionTimestamp").is_empty() {
+                    if !meta_str(obj.value(), "deletionTimestamp").is_empty() {
                         continue;
                     }
                     if let Err(e) =
@@ -210,7 +210,7 @@ impl Inner {
             self.terminating_crds.remove(name);
             return true;
         };
-        let mut v = crd.value.clone();
+        let mut v = crd.value().clone();
         set_condition(
             &mut v,
             "Terminating",

@@ -181,7 +181,7 @@ impl Store {
                         t.namespace,
                     ));
                 }
-                Some(ns) if !meta_str(&ns.value, "deletionTimestamp").is_empty() => {
+                Some(ns) if !meta_str(ns.value(), "deletionTimestamp").is_empty() => {
                     return Err(ApiError::forbidden(
                         info.group_resource(),
                         &name,

@@ -44,7 +44,7 @@ impl Store {
             .get(info, &key)
             .ok_or_else(|| ApiError::not_found(gr, &name))?;
         if let Some(uid) = &opts.uid {
-            let actual = meta_str(&old.value, "uid");
+            let actual = meta_str(old.value(), "uid");
             if uid != actual {
                 return Err(ApiError::conflict_because(
                     gr,
@@ -56,7 +56,7 @@ impl Store {
             }
         }
         if let Some(rv) = &opts.resource_version {
-            let actual = meta_str(&old.value, "resourceVersion");
+            let actual = meta_str(old.value(), "resourceVersion");
             if rv != actual {
                 return Err(ApiError::conflict_because(
                     gr,
@@ -77,7 +77,7 @@ impl Store {
             name: &name,
             namespace: &key.0,
             object: None,
-            old_object: Some(&old.value),
+            old_object: Some(old.value()),
             user: opts.user.as_deref(),
             dry_run: opts.dry_run,
             fields: None,
@@ -101,7 +101,7 @@ impl Store {
         opts: &DeleteOpts,
     ) -> Result<Deleted, ApiError> {
         let resource = info.store_key();
-        if *resource == *CRDS_KEY && meta_str(&old.value, "deletionTimestamp").is_empty() {
+        if *resource == *CRDS_KEY && meta_str(old.value(), "deletionTimestamp").is_empty() {
             return Ok(Deleted {
                 written: g.begin_crd_deletion(tx, info, key, old, opts),
                 gone: None,
@@ -109,10 +109,10 @@ impl Store {
         }
         let is_namespace = *resource == *NAMESPACES_KEY;
         let strategy = registry::strategy_for(info);
-        let deleting = !meta_str(&old.value, "deletionTimestamp").is_empty();
-        let mut last = old.value.clone();
+        let deleting = !meta_str(old.value(), "deletionTimestamp").is_empty();
+        let mut last = old.value().clone();
         let pending_grace = old
-            .value
+            .value()
             .pointer("/metadata/deletionGracePeriodSeconds")
             .and_then(Value::as_i64)
             .unwrap_or(0);
@@ -131,13 +131,13 @@ impl Store {
             };
             let period = period.max(0);
             let deadline = meta::shift(
-                meta_str(&old.value, "deletionTimestamp"),
+                meta_str(old.value(), "deletionTimestamp"),
                 period - pending_grace,
             );
             let meta = meta_mut(&mut last);
             meta.insert("deletionTimestamp".into(), deadline.into());
             meta.insert("deletionGracePeriodSeconds".into(), period.into());
-            if period > 0 || !meta::finalizers(&old.value).is_empty() {
+            if period > 0 || !meta::finalizers(old.value()).is_empty() {
                 if opts.dry_run {
                     return Ok(Deleted {
                         written: Written {
@@ -164,20 +164,20 @@ impl Store {
             0
         } else {
             strategy
-                .graceful_delete(&old.value, opts.grace_period)
+                .graceful_delete(old.value(), opts.grace_period)
                 .max(0)
         };
-        let finalizers = gc::finalizers_for(&meta::finalizers(&old.value), opts.propagation);
+        let finalizers = gc::finalizers_for(&meta::finalizers(old.value()), opts.propagation);
         // A namespace waits for its `spec.finalizers` (the namespace controller's "kubernetes").
         let waits = grace > 0
             || !finalizers.is_empty()
-            || (is_namespace && !spec_finalizers(&old.value).is_empty());
+            || (is_namespace && !spec_finalizers(old.value()).is_empty());
         if waits {
             // kube-apiserver answers 202 Accepted to a delete that asked for cascading deletion
             // with `orphanDependents: false` and left the object in place (handlers/delete.go).
             let pending_code = if opts.accepted_when_pending { 202 } else { 200 };
-            if !meta_str(&old.value, "deletionTimestamp").is_empty() {
-                if finalizers == meta::finalizers(&old.value) {
+            if !meta_str(old.value(), "deletionTimestamp").is_empty() {
+                if finalizers == meta::finalizers(old.value()) {
                     return Ok(Deleted::pending(Written {
                         code: pending_code,
                         body: old.render(info),
@@ -185,7 +185,7 @@ impl Store {
                     }));
                 }
                 // Already being deleted: a new propagationPolicy only changes the GC finalizers.
-                let mut changed = old.value.clone();
+                let mut changed = old.value().clone();
                 set_finalizers(&mut changed, &finalizers);
                 if opts.dry_run {
                     return Ok(Deleted::pending(Written {
@@ -201,7 +201,7 @@ impl Store {
                     warnings: Vec::new(),
                 }));
             }
-            let mut marked = old.value.clone();
+            let mut marked = old.value().clone();
             set_finalizers(&mut marked, &finalizers);
             let generation = meta_mut(&mut marked)
                 .get("generation")
@@ -234,7 +234,7 @@ impl Store {
                 warnings: Vec::new(),
             }));
         }
-        let uid = meta_str(&old.value, "uid").to_owned();
+        let uid = meta_str(old.value(), "uid").to_owned();
         if opts.dry_run {
             return Ok(Deleted {
                 written: Written {
@@ -254,7 +254,7 @@ impl Store {
             Some(old.clone()),
         );
         if *resource == *CRDS_KEY {
-            g.crd_changed(tx, Some(&old.value), None);
+            g.crd_changed(tx, Some(old.value()), None);
         }
         Ok(Deleted {
             written: Written {
@@ -335,7 +335,7 @@ impl Inner {
             .map(|m| {
                 m.iter()
                     .filter(|(k, _)| namespace.is_empty() || k.0 == namespace)
-                    .filter(|(_, v)| selectors.matches(&v.value))
+                    .filter(|(_, v)| selectors.matches(v.value()))
                     .map(|(k, _)| k.clone())
                     .collect()
             })

@@ -117,17 +117,26 @@ impl Inner {
         key: &ObjKey,
         kind: EventKind,
         prev: Option<&Stored>,
-        obj: &Value,
+        stored: &Stored,
     ) {
         let entry: Entry = (resource.clone(), key.clone());
-        let uid = meta_str(obj, "uid");
-        let old_refs: Vec<String> = prev
-            .map(|p| owner_refs(&p.value).into_iter().map(|r| r.uid).collect())
-            .unwrap_or_default();
+        // An object the restore left undecoded has no ownerReferences and is not being deleted
+        // (`super::Restored`): its uid is all the index needs, and reading it decodes nothing.
+        let (uid, deleting_now) = match stored.restored_facts() {
+            Some(r) => (r.uid.as_str(), false),
+            None => (meta_str(stored.value(), "uid"), is_deleting(stored.value())),
+        };
+        let refs_of = |s: &Stored| -> Vec<String> {
+            if s.restored_facts().is_some() {
+                return Vec::new();
+            }
+            owner_refs(s.value()).into_iter().map(|r| r.uid).collect()
+        };
+        let old_refs: Vec<String> = prev.map(refs_of).unwrap_or_default();
         let new_refs: Vec<String> = if kind == EventKind::Deleted {
             Vec::new()
         } else {
-            owner_refs(obj).into_iter().map(|r| r.uid).collect()
+            refs_of(stored)
         };
         for r in old_refs.iter().filter(|r| !new_refs.contains(r)) {
             if let Some(set) = self.dependents.get_mut(r) {
@@ -153,8 +162,8 @@ impl Inner {
         if !self.gc {
             return;
         }
-        let deleting = kind == EventKind::Deleted || is_deleting(obj);
-        if kind != EventKind::Deleted && (!new_refs.is_empty() || is_deleting(obj)) {
+        let deleting = kind == EventKind::Deleted || deleting_now;
+        if kind != EventKind::Deleted && (!new_refs.is_empty() || deleting_now) {
             self.gc_queue.push_back(entry.clone());
         }
         if deleting {
@@ -167,7 +176,7 @@ impl Inner {
             if !key.0.is_empty()
                 && self
                     .namespace(&key.0)
-                    .is_some_and(|ns| is_deleting(&ns.value))
+                    .is_some_and(|ns| is_deleting(ns.value()))
             {
                 let ns = (self.namespaces_key(), (String::new(), key.0.clone()));
                 self.gc_queue.push_back(ns);
@@ -214,14 +223,14 @@ impl Inner {
         let Some(x) = self.lookup(entry) else {
             return;
         };
-        let uid = meta_str(&x.value, "uid").to_owned();
-        if is_deleting(&x.value) {
-            if has_finalizer(&x.value, ORPHAN_FINALIZER) {
+        let uid = meta_str(x.value(), "uid").to_owned();
+        if is_deleting(x.value()) {
+            if has_finalizer(x.value(), ORPHAN_FINALIZER) {
                 for dep in self.dependents_of(&uid) {
                     self.remove_refs(tx, &dep, std::slice::from_ref(&uid));
                 }
                 self.remove_finalizer(tx, entry, ORPHAN_FINALIZER);
-            } else if has_finalizer(&x.value, FOREGROUND_FINALIZER) {
+            } else if has_finalizer(x.value(), FOREGROUND_FINALIZER) {
                 self.delete_dependents(tx, &uid);
                 if !self.blocked(&uid) {
                     self.remove_finalizer(tx, entry, FOREGROUND_FINALIZER);
@@ -232,10 +241,10 @@ impl Inner {
             // Other objects being deleted wait for their own finalizers, not for the collector.
             return;
         }
-        if owner_refs(&x.value).is_empty() {
+        if owner_refs(x.value()).is_empty() {
             return;
         }
-        let owners = self.classify(&entry.1, &x.value);
+        let owners = self.classify(&entry.1, x.value());
         if !owners.solid.is_empty() {
             let stale: Vec<String> = owners.dangling.into_iter().chain(owners.waiting).collect();
             if !stale.is_empty() {
@@ -258,7 +267,7 @@ impl Inner {
     fn unblock_if_cyclic(&mut self, tx: &broadcast::Sender<Arc<Event>>, entry: &Entry, uid: &str) {
         let cyclic = self.dependents_of(uid).iter().any(|d| {
             self.lookup(d).is_some_and(|v| {
-                is_deleting(&v.value) && has_finalizer(&v.value, FOREGROUND_FINALIZER)
+                is_deleting(v.value()) && has_finalizer(v.value(), FOREGROUND_FINALIZER)
             })
         });
         if !cyclic {
@@ -267,7 +276,7 @@ impl Inner {
         let Some(old) = self.lookup(entry) else {
             return;
         };
-        let mut v = old.value.clone();
+        let mut v = old.value().clone();
         let Some(Value::Array(refs)) = super::meta_mut(&mut v).get_mut("ownerReferences") else {
             return;
         };
@@ -308,7 +317,7 @@ impl Inner {
             match owner {
                 None => owners.dangling.push(r.uid),
                 Some(o)
-                    if is_deleting(&o.value) && has_finalizer(&o.value, FOREGROUND_FINALIZER) =>
+                    if is_deleting(o.value()) && has_finalizer(o.value(), FOREGROUND_FINALIZER) =>
                 {
                     owners.waiting.push(r.uid)
                 }
@@ -321,8 +330,11 @@ impl Inner {
     /// Whether a dependent with `blockOwnerDeletion: true` towards `uid` still exists.
     fn blocked(&self, uid: &str) -> bool {
         self.dependents_of(uid).iter().any(|d| {
-            self.lookup(d)
-                .is_some_and(|v| owner_refs(&v.value).iter().any(|r| r.uid == uid && r.block))
+            self.lookup(d).is_some_and(|v| {
+                owner_refs(v.value())
+                    .iter()
+                    .any(|r| r.uid == uid && r.block)
+            })
         })
     }
 
@@ -333,17 +345,17 @@ impl Inner {
             let Some(d) = self.lookup(&dep) else {
                 continue;
             };
-            if is_deleting(&d.value) {
+            if is_deleting(d.value()) {
                 continue;
             }
-            let owners = self.classify(&dep.1, &d.value);
+            let owners = self.classify(&dep.1, d.value());
             if !owners.solid.is_empty() {
                 let stale: Vec<String> =
                     owners.dangling.into_iter().chain(owners.waiting).collect();
                 self.remove_refs(tx, &dep, &stale);
                 continue;
             }
-            let own_uid = meta_str(&d.value, "uid").to_owned();
+            let own_uid = meta_str(d.value(), "uid").to_owned();
             // A dependent with dependents of its own is deleted in the foreground too, so the
             // owner keeps waiting for the whole blocking chain.
             let policy =
@@ -380,7 +392,7 @@ impl Inner {
         let Some(old) = self.lookup(entry) else {
             return;
         };
-        let mut v = old.value.clone();
+        let mut v = old.value().clone();
         let meta = super::meta_mut(&mut v);
         let Some(Value::Array(refs)) = meta.get_mut("ownerReferences") else {
             return;
@@ -412,9 +424,9 @@ impl Inner {
         let Some(old) = self.lookup(entry) else {
             return;
         };
-        let mut fins = meta::finalizers(&old.value);
+        let mut fins = meta::finalizers(old.value());
         fins.retain(|x| x != f);
-        let mut v = old.value.clone();
+        let mut v = old.value().clone();
         set_finalizers(&mut v, &fins);
         self.finish_write(tx, entry, v, old);
     }
@@ -436,11 +448,11 @@ impl Inner {
             EventKind::Modified,
             Some(old),
         );
-        if is_deleting(&stored.value)
-            && meta::finalizers(&stored.value).is_empty()
-            && (*entry.0 != *NAMESPACES_KEY || spec_finalizers(&stored.value).is_empty())
+        if is_deleting(stored.value())
+            && meta::finalizers(stored.value()).is_empty()
+            && (*entry.0 != *NAMESPACES_KEY || spec_finalizers(stored.value()).is_empty())
         {
-            let value = stored.value.clone();
+            let value = stored.value().clone();
             self.commit(
                 tx,
                 &entry.0,
@@ -450,7 +462,7 @@ impl Inner {
                 Some(stored.clone()),
             );
             if *entry.0 == *CRDS_KEY {
-                self.crd_changed(tx, Some(&stored.value), None);
+                self.crd_changed(tx, Some(stored.value()), None);
             }
         }
     }
@@ -462,7 +474,7 @@ impl Inner {
         let Some(ns) = self.lookup(&entry) else {
             return;
         };
-        if !spec_finalizers(&ns.value)
+        if !spec_finalizers(ns.value())
             .iter()
             .any(|f| f == NAMESPACE_FINALIZER)
         {
@@ -482,7 +494,7 @@ impl Inner {
             out
         };
         for (e, v) in inside(self) {
-            if !is_deleting(&v.value) {
+            if !is_deleting(v.value()) {
                 self.delete_entry(tx, &e, None);
             }
         }
@@ -492,14 +504,14 @@ impl Inner {
             let (group, plural) = res.split_once('/').unwrap_or(("", &res));
             // kube-controller-manager prints `resource.group`, so core resources end in a dot.
             *resources.entry(format!("{plural}.{group}")).or_default() += 1;
-            for f in meta::finalizers(&v.value) {
+            for f in meta::finalizers(v.value()) {
                 *finalizers.entry(f).or_default() += 1;
             }
         }
         let Some(ns) = self.lookup(&entry) else {
             return;
         };
-        let mut v = ns.value.clone();
+        let mut v = ns.value().clone();
         set_conditions(&mut v, &resources, &finalizers);
         if resources.is_empty() {
             let rest: Vec<String> = spec_finalizers(&v)
@@ -511,7 +523,7 @@ impl Inner {
             }
             v["spec"]["finalizers"] = json!(rest);
         }
-        if v != ns.value {
+        if &v != ns.value() {
             self.finish_write(tx, &entry, v, ns);
         }
     }

@@ -64,6 +64,36 @@ impl Inner {
             Some(size) => Stored::restored(obj, size),
             None => Stored::new(obj),
         };
+        self.commit_stored(tx, resource, key, stored, kind, prev)
+    }
+
+    /// Commits a restored object left undecoded ([`super::Restored`]: its stored bytes from the
+    /// snapshot and what this start gives it), `size` its encoded length; its `rv` is set here.
+    pub(super) fn commit_undecoded(
+        &mut self,
+        tx: &broadcast::Sender<Arc<Event>>,
+        resource: &str,
+        key: ObjKey,
+        mut restored: super::Restored,
+        size: usize,
+    ) -> Arc<Stored> {
+        self.rv += 1;
+        restored.rv = self.rv;
+        let stored = Stored::undecoded(restored, size);
+        self.commit_stored(tx, resource, key, stored, EventKind::Added, None)
+    }
+
+    /// The rest of a commit, once the object has its resourceVersion (`self.rv`).
+    fn commit_stored(
+        &mut self,
+        tx: &broadcast::Sender<Arc<Event>>,
+        resource: &str,
+        key: ObjKey,
+        stored: Arc<Stored>,
+        kind: EventKind,
+        prev: Option<Arc<Stored>>,
+    ) -> Arc<Stored> {
+        let rv = self.rv;
         let resource: Arc<str> = match self.objects.get_key_value(resource) {
             Some((k, _)) => k.clone(),
             None => Arc::from(resource),
@@ -74,13 +104,13 @@ impl Inner {
         } else {
             map.insert(key.clone(), stored.clone());
         }
-        self.index_and_enqueue(&resource, &key, kind, prev.as_deref(), &stored.value);
+        self.index_and_enqueue(&resource, &key, kind, prev.as_deref(), &stored);
         if *resource == *SERVICES_KEY {
-            let now = (kind != EventKind::Deleted).then_some(&stored.value);
+            let now = (kind != EventKind::Deleted).then(|| stored.value());
             self.allocations
-                .sync(prev.as_deref().map(|p| &p.value), now);
+                .sync(prev.as_deref().map(Stored::value), now);
         }
-        self.note_namespace_default(&resource, &key, kind, &stored.value);
+        self.note_namespace_default(&resource, &key, kind, &stored);
         let event = Arc::new(Event {
             rv,
             resource,

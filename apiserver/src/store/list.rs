@@ -95,7 +95,7 @@ impl Store {
             if ns_scoped && k.0 != t.namespace {
                 break;
             }
-            if !q.selectors.matches(&v.value) {
+            if !q.selectors.matches(v.value()) {
                 continue;
             }
             if q.limit.is_some_and(|l| l > 0 && items.len() >= l) {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use super::{Event, EventKind, Inner, NAMESPACES_KEY, ObjKey};
+use super::{Event, EventKind, Inner, NAMESPACES_KEY, ObjKey, Stored};
 use crate::meta::{self, meta_str};
 
 /// The ServiceAccount every namespace gets.
@@ -41,7 +41,7 @@ impl Inner {
         resource: &str,
         key: &ObjKey,
         kind: EventKind,
-        obj: &Value,
+        stored: &Stored,
     ) {
         if !self.namespace_defaults {
             return;
@@ -55,7 +55,8 @@ impl Inner {
             }
             CONFIGMAPS_KEY
                 if key.1 == ROOT_CA_CONFIGMAP
-                    && (kind == EventKind::Deleted || obj.get("data") != Some(&root_ca_data())) =>
+                    && (kind == EventKind::Deleted
+                        || stored.value().get("data") != Some(&root_ca_data())) =>
             {
                 key.0.clone()
             }
@@ -74,7 +75,7 @@ impl Inner {
             let Some(namespace) = self.namespace(&ns) else {
                 continue;
             };
-            if !meta_str(&namespace.value, "deletionTimestamp").is_empty() {
+            if !meta_str(namespace.value(), "deletionTimestamp").is_empty() {
                 continue;
             }
             let sa_key = (ns.clone(), DEFAULT_SERVICE_ACCOUNT.to_owned());
@@ -98,8 +99,8 @@ impl Inner {
                     self.commit(tx, CONFIGMAPS_KEY, cm_key, cm, EventKind::Added, None);
                     wrote = true;
                 }
-                Some(old) if old.value.get("data") != Some(&root_ca_data()) => {
-                    let mut cm = old.value.clone();
+                Some(old) if old.value().get("data") != Some(&root_ca_data()) => {
+                    let mut cm = old.value().clone();
                     cm["data"] = root_ca_data();
                     if let Some(m) = cm.as_object_mut() {
                         m.remove("binaryData");

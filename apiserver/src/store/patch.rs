@@ -32,7 +32,7 @@ impl Store {
             .ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
         // Patch the object as the requested version sees it (multi-version CRDs store one
         // apiVersion; a conversion webhook converts it).
-        let mut doc = g.as_requested(&info, &old.value, opts.webhooks.as_deref())?;
+        let mut doc = g.as_requested(&info, old.value(), opts.webhooks.as_deref())?;
         match kind {
             PatchKind::Merge => {
                 let p: Value = serde_json::from_slice(patch)
@@ -74,7 +74,7 @@ impl Store {
             patch_warnings = validation::decode_patched(&info, &mut doc, opts.field_validation)?;
         }
         let rv = meta_str(&doc, "resourceVersion");
-        if !rv.is_empty() && rv != meta_str(&old.value, "resourceVersion") {
+        if !rv.is_empty() && rv != meta_str(old.value(), "resourceVersion") {
             return Err(ApiError::conflict(info.group_resource(), t.name));
         }
         // The patched object keeps the stored resourceVersion unless the patch removed it.
@@ -86,7 +86,7 @@ impl Store {
                 t.name
             )));
         }
-        if meta_str(&doc, "namespace") != meta_str(&old.value, "namespace") {
+        if meta_str(&doc, "namespace") != meta_str(old.value(), "namespace") {
             return Err(ApiError::bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
@@ -210,8 +210,8 @@ impl Store {
         // Through the events.k8s.io view the merge works on the view of the stored core Event.
         let view = crate::events::is_view(&info);
         let live = match &existing {
-            Some(old) if view => crate::events::apply_live(&old.value, &info.api_version()),
-            Some(old) => g.as_requested(&info, &old.value, opts.webhooks.as_deref())?,
+            Some(old) if view => crate::events::apply_live(old.value(), &info.api_version()),
+            Some(old) => g.as_requested(&info, old.value(), opts.webhooks.as_deref())?,
             None => {
                 let mut empty = managed::empty_object(shape);
                 empty["apiVersion"] = info.api_version().into();

@@ -37,7 +37,7 @@ impl Store {
             .ok_or_else(|| ApiError::not_found(info.group_resource(), t.name))?;
         // The Scale is read from the object in the request's version (a conversion webhook
         // converts it for a CRD that has one).
-        let mut parent = g.as_requested(&info, &stored.value, opts.webhooks.as_deref())?;
+        let mut parent = g.as_requested(&info, stored.value(), opts.webhooks.as_deref())?;
         let old_scale = paths.scale_of(&parent);
         let scale_type = Arc::new(scale_type());
         let write = Write {

@@ -161,17 +161,17 @@ impl Store {
         // for CRDs that have one); the change event keeps the stored form.
         let old = match &info.conversion {
             Some(_) => {
-                Stored::new(g.as_requested(info, &stored_old.value, opts.webhooks.as_deref())?)
+                Stored::new(g.as_requested(info, stored_old.value(), opts.webhooks.as_deref())?)
             }
             None => stored_old.clone(),
         };
         let gr = info.group_resource();
         let body_rv = meta_str(&new, "resourceVersion").to_owned();
-        if !body_rv.is_empty() && body_rv != meta_str(&old.value, "resourceVersion") {
+        if !body_rv.is_empty() && body_rv != meta_str(old.value(), "resourceVersion") {
             return Err(ApiError::conflict(gr, &name));
         }
         let body_uid = meta_str(&new, "uid").to_owned();
-        let old_uid = meta_str(&old.value, "uid");
+        let old_uid = meta_str(old.value(), "uid");
         if !body_uid.is_empty() && body_uid != old_uid {
             return Err(ApiError::conflict_because(
                 gr,
@@ -189,13 +189,13 @@ impl Store {
         if matches!(sub, Sub::Status | Sub::Approval) {
             // A status write changes `.status` and the metadata its type's status strategy
             // leaves to the request (`registry::status_reset`); the spec stays.
-            new = status_write(&old.value, &new, info, sub);
+            new = status_write(old.value(), &new, info, sub);
             // The written status is decoded like any body: unknown fields pruned, defaults applied.
             warnings = prune_and_default(info, &mut new, opts)?;
         } else {
             warnings = prune_and_default(info, &mut new, opts)?;
             if info.status {
-                match old.value.get("status") {
+                match old.value().get("status") {
                     Some(s) => new["status"] = s.clone(),
                     None => {
                         if let Some(m) = new.as_object_mut() {
@@ -211,7 +211,7 @@ impl Store {
         // strategy's preparation (kube runs it in the update's `UpdatedObject` transformers).
         let write = Write {
             subresource: sub.managed_name(),
-            old_object: Some(&old.value),
+            old_object: Some(old.value()),
             ..Write::of(Operation::Update, info, &name, &key.0, opts)
         };
         let before = matches!(sub, Sub::Status | Sub::Approval).then(|| new.clone());
@@ -244,11 +244,11 @@ impl Store {
         if before.is_some_and(|b| b != new) {
             // A status write keeps of what mutating admission made what its status strategy
             // allows (kube's status strategy prepares the update after admission).
-            new = status_write(&old.value, &new, info, sub);
+            new = status_write(old.value(), &new, info, sub);
         }
         // Server-owned metadata always comes from the stored object.
         let old_meta = old
-            .value
+            .value()
             .get("metadata")
             .and_then(Value::as_object)
             .cloned()
@@ -270,10 +270,10 @@ impl Store {
         }
         meta.remove("selfLink");
         let mut causes = Vec::new();
-        strategy.prepare_for_update(&mut new, &old.value, sub);
+        strategy.prepare_for_update(&mut new, old.value(), sub);
         strategy.canonicalize(&mut new);
-        causes.extend(strategy.validate_update(&new, &old.value, sub));
-        warnings.extend(strategy.warnings_on_update(&new, &old.value, sub));
+        causes.extend(strategy.validate_update(&new, old.value(), sub));
+        warnings.extend(strategy.warnings_on_update(&new, old.value(), sub));
         let deleting = old_meta
             .get("deletionTimestamp")
             .is_some_and(|v| !v.is_null());
@@ -281,7 +281,7 @@ impl Store {
         let new_finalizers = meta::finalizers(&new);
         let drop_status = info.status;
         if strategy.tracks_generation()
-            && spec_part(&new, drop_status) != spec_part(&old.value, drop_status)
+            && spec_part(&new, drop_status) != spec_part(old.value(), drop_status)
         {
             let generation = old_meta
                 .get("generation")
@@ -292,24 +292,24 @@ impl Store {
         }
         if let Some(schema) = &info.schema {
             if sub == Sub::Status {
-                causes.extend(schema.validate_status(&new, &old.value));
+                causes.extend(schema.validate_status(&new, old.value()));
             } else {
-                causes.extend(schema.validate(&new, Some(&old.value)));
+                causes.extend(schema.validate(&new, Some(old.value())));
             }
         }
         // The validation stage (kube's strategy ValidateUpdate + ValidateObjectMetaUpdate).
         causes.extend(if sub == Sub::Status {
-            validation::validate_status_update(info, &new, &old.value)
+            validation::validate_status_update(info, &new, old.value())
         } else {
             validation::validate_update(
                 info,
                 &new,
-                &old.value,
+                old.value(),
                 sub,
                 opts.request_version.as_deref(),
             )
         });
-        warnings.extend(validation::warnings(info, &new, Some(&old.value)));
+        warnings.extend(validation::warnings(info, &new, Some(old.value())));
         let is_crd = *info.store_key() == *CRDS_KEY;
         let mut crd_infos = None;
         if is_crd && sub == Sub::Main {
@@ -320,14 +320,14 @@ impl Store {
             }
             // kube's `validateCustomResourceDefinitionSpecUpdate`: once established, the scope
             // and kind are fixed (they shape the storage); the group and plural always are.
-            let established = crd::established(&old.value);
+            let established = crd::established(old.value());
             for (path, what, checked) in [
                 ("/spec/scope", "spec.scope", established),
                 ("/spec/names/kind", "spec.names.kind", established),
                 ("/spec/group", "spec.group", true),
                 ("/spec/names/plural", "spec.names.plural", true),
             ] {
-                if checked && new.pointer(path) != old.value.pointer(path) {
+                if checked && new.pointer(path) != old.value().pointer(path) {
                     causes.push(Cause::new(
                         "FieldValueInvalid",
                         what,
@@ -343,7 +343,7 @@ impl Store {
             if causes.is_empty() {
                 crd::set_established(&mut new, &meta::now());
                 // Keep the original condition times: only the spec changed.
-                if let Some(conds) = old.value.pointer("/status/conditions") {
+                if let Some(conds) = old.value().pointer("/status/conditions") {
                     new["status"]["conditions"] = conds.clone();
                 }
             }
@@ -357,7 +357,7 @@ impl Store {
                 name: &name,
                 seed: opts.seed(),
             };
-            match strategy.allocate(&mut new, Some(&old.value), &ctx) {
+            match strategy.allocate(&mut new, Some(old.value()), &ctx) {
                 Ok(()) => {}
                 Err(AllocFailure::Invalid(refused)) => causes = refused,
                 Err(AllocFailure::Internal(why)) => return Err(ApiError::internal(why)),
@@ -380,7 +380,7 @@ impl Store {
                 };
                 crate::events::track_write(
                     info,
-                    Some(&old.value),
+                    Some(old.value()),
                     &mut new,
                     sent_managed_fields.as_ref(),
                     writer,
@@ -396,14 +396,14 @@ impl Store {
                 };
             }
         }
-        managed::keep_times_of_noop(&old.value, &mut new);
+        managed::keep_times_of_noop(old.value(), &mut new);
         // Validating admission, before the no-op check: kube admits an update that turns out
         // to change nothing as well. A scale write is admitted as the Scales of the new and old
         // objects (kube's `toScaleUpdateValidation`).
         let scales = match (sub, &info.scale) {
             (Sub::Scale, Some(paths)) => Some((
                 paths.scale_of(&new),
-                paths.scale_of(&old.value),
+                paths.scale_of(old.value()),
                 scale_type(),
             )),
             _ => None,
@@ -422,7 +422,7 @@ impl Store {
         };
         warnings.extend(g.admit_write(admitted)?);
         g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;
-        if without_rv(&new) == without_rv(&old.value) {
+        if without_rv(&new) == without_rv(old.value()) {
             // A no-op write changes nothing and emits no event, like kube-apiserver.
             return Ok(Written {
                 code: 200,
@@ -451,13 +451,13 @@ impl Store {
             Some(stored_old.clone()),
         );
         if let Some(infos) = crd_infos {
-            g.crd_changed(&self.events, Some(&stored_old.value), Some(infos));
+            g.crd_changed(&self.events, Some(stored_old.value()), Some(infos));
         }
         if deleting
             && new_finalizers.is_empty()
-            && (!is_namespace || spec_finalizers(&stored.value).is_empty())
+            && (!is_namespace || spec_finalizers(stored.value()).is_empty())
         {
-            let value = stored.value.clone();
+            let value = stored.value().clone();
             g.commit(
                 &self.events,
                 &resource,
@@ -467,7 +467,7 @@ impl Store {
                 Some(stored.clone()),
             );
             if is_crd {
-                g.crd_changed(&self.events, Some(&stored.value), None);
+                g.crd_changed(&self.events, Some(stored.value()), None);
             }
         }
         g.collect_garbage(&self.events);

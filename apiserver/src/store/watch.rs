@@ -9,7 +9,7 @@ use crate::catalog::ResourceInfo;
 use crate::status::ApiError;
 use crate::watchcheck::{WatchLedger, WatchViolation};
 
-use super::{Event, Store, Stored, Target};
+use super::{Event, ObjKey, Store, Stored, Target};
 
 /// How a watch starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +24,8 @@ pub enum WatchFrom {
 /// A watch registered under the store lock: what to send first, then the live channel.
 pub struct WatchStart {
     pub info: Arc<ResourceInfo>,
-    /// Current objects to send as ADDED (WatchFrom::Current).
-    pub initial: Vec<Arc<Stored>>,
+    /// Current objects to send as ADDED (WatchFrom::Current), with their keys.
+    pub initial: Vec<(ObjKey, Arc<Stored>)>,
     /// History events to replay (WatchFrom::After).
     pub replay: Vec<Arc<Event>>,
     /// Live events after `rv`.
@@ -68,7 +68,7 @@ impl Store {
                         .filter(|(k, _)| {
                             !info.namespaced || t.namespace.is_empty() || k.0 == t.namespace
                         })
-                        .map(|(_, v)| v.clone())
+                        .map(|(k, v)| (k.clone(), v.clone()))
                         .collect();
                 }
             }

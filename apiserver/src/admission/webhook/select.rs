@@ -89,7 +89,7 @@ pub fn select(
     let mut out = Vec::new();
     // Stored cluster-scoped objects are keyed ("", name): the map's order is kube's by-name order.
     for stored in configs.values() {
-        for hook in cache.hooks(&stored.value, phase).iter() {
+        for hook in cache.hooks(stored.value(), phase).iter() {
             // A webhook without rules is called for nothing (kube's `ShouldCallHook` looks for a
             // matching rule; the policy matcher's "no rules: everything" does not apply).
             if hook.matcher.resource_rules.is_empty() {
@@ -169,7 +169,7 @@ pub(crate) fn resolve(snapshot: &Snapshot<'_>, target: &Target) -> Result<Endpoi
                 });
             }
             let ports = service
-                .value
+                .value()
                 .pointer("/spec/ports")
                 .and_then(Value::as_array)
                 .map(Vec::as_slice)
@@ -241,16 +241,16 @@ fn ready_endpoint(
         .flat_map(|m| m.iter())
         .filter(|((ns, _), s)| {
             ns == namespace
-                && s.value
+                && s.value()
                     .pointer("/metadata/labels/kubernetes.io~1service-name")
                     .and_then(Value::as_str)
                     == Some(name)
         });
     for (_, slice) in slices {
-        let Some(port) = port_in(slice.value.get("ports")) else {
+        let Some(port) = port_in(slice.value().get("ports")) else {
             continue;
         };
-        let endpoints = slice.value.get("endpoints").and_then(Value::as_array);
+        let endpoints = slice.value().get("endpoints").and_then(Value::as_array);
         for e in endpoints.into_iter().flatten() {
             // An endpoint is ready unless its condition says otherwise (kube's "nil means ready").
             if e.pointer("/conditions/ready").and_then(Value::as_bool) == Some(false) {
@@ -262,7 +262,7 @@ fn ready_endpoint(
         }
     }
     let endpoints = snapshot.get("/endpoints", namespace, name)?;
-    let subsets = endpoints.value.get("subsets").and_then(Value::as_array)?;
+    let subsets = endpoints.value().get("subsets").and_then(Value::as_array)?;
     subsets.iter().find_map(|s| {
         let port = port_in(s.get("ports"))?;
         let ip = s.pointer("/addresses/0/ip").and_then(Value::as_str)?;
