@@ -23,8 +23,8 @@ use crate::faults::{Faults, RequestFacts, WatchFaults, injected_error};
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
 use crate::status::ApiError;
 use crate::store::{
-    DeleteOpts, FieldValidation, Fields, ListQuery, PatchKind, RvMatch, Store, Sub, Target,
-    WatchFrom, WriteOpts, Written,
+    BodyStrict, DeleteOpts, FieldValidation, Fields, ListQuery, PatchKind, RvMatch, Store, Sub,
+    Target, WatchFrom, WriteOpts, Written,
 };
 use crate::watch::{self, Embed, WatchParams};
 use crate::{RequestRecord, discovery, openapi};
@@ -576,8 +576,9 @@ async fn route(
         (&Method::POST, None) => {
             parsed.verb = "create".into();
             refuse_protobuf_body(&info, &req)?;
-            let opts = write_opts(&q, &req, "CreateOptions", Vec::new())?;
-            let body = read_object(req).await?;
+            let mut opts = write_opts(&q, &req, "CreateOptions", Vec::new())?;
+            let (body, strict) = read_write_body(req, &info).await?;
+            opts.body_strict = strict;
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
             }
@@ -593,8 +594,9 @@ async fn route(
         (&Method::PUT, Some(_)) => {
             parsed.verb = "update".into();
             refuse_protobuf_body(&info, &req)?;
-            let opts = write_opts(&q, &req, "UpdateOptions", Vec::new())?;
-            let body = read_object(req).await?;
+            let mut opts = write_opts(&q, &req, "UpdateOptions", Vec::new())?;
+            let (body, strict) = read_write_body(req, &info).await?;
+            opts.body_strict = strict;
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
             }
@@ -1025,14 +1027,8 @@ fn decode_apply_yaml(text: &str) -> Result<(Value, Option<String>), ApiError> {
         // An empty document decodes to an empty object, which then names no type.
         return Ok((json!({}), None));
     }
-    let mut lenient = serde_saphyr::Options::default();
-    lenient.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
-    let config: Value = serde_saphyr::from_str_with_options(text, lenient)
-        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-    let duplicates = serde_saphyr::from_str::<Value>(text)
-        .err()
-        .map(|e| e.to_string());
-    Ok((config, duplicates))
+    decode_yaml_last_wins(text)
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
 }
 
 /// The write options of a request; `kind` (`CreateOptions`, `UpdateOptions`, `PatchOptions`)
@@ -1084,6 +1080,7 @@ pub(crate) fn write_opts(
         authorizer: req.extensions().get::<AuthzSnapshot>().cloned(),
         request_version: None,
         webhooks: None,
+        body_strict: None,
     })
 }
 
@@ -1183,6 +1180,85 @@ fn refuse_protobuf_body(info: &ResourceInfo, req: &Request<Incoming>) -> Result<
         )));
     }
     Ok(())
+}
+
+/// Decodes the body of a create or update of `info` by its Content-Type, as [`read_object`],
+/// with what kube's strict decoder finds in it beyond the decoded value: repeated keys. A JSON
+/// body that repeats one is read again keeping every occurrence (`strict`), to name the paths
+/// and, for a built-in type, to merge the occurrences as Go decodes them into the struct
+/// (`validation::duplicates`); a custom resource keeps the last (Go's
+/// `map[string]interface{}`). A YAML body keeps the last value and reports the YAML decoder's
+/// error (kube's `YAMLToJSONStrict` in the strict serializer).
+pub(crate) async fn read_write_body(
+    req: Request<Incoming>,
+    info: &ResourceInfo,
+) -> Result<(Value, Option<Arc<BodyStrict>>), ApiError> {
+    let ct = content_type(&req);
+    if !matches!(ct.as_str(), "" | "application/json" | "application/yaml") {
+        return read_object(req).await.map(|v| (v, None));
+    }
+    let body = read_body(req).await?;
+    if ct == "application/yaml" {
+        let text = std::str::from_utf8(&body)
+            .map_err(|e| ApiError::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
+        let (value, duplicates) = decode_yaml_last_wins(text).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded as YAML: {e}"
+            ))
+        })?;
+        let strict = duplicates.map(|e| {
+            Arc::new(BodyStrict {
+                errors: vec![e],
+                complete: false,
+            })
+        });
+        return Ok((value, strict));
+    }
+    let (value, repeated) = crate::strict::parse(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body of the request could not be decoded as JSON: {e}"
+        ))
+    })?;
+    if !repeated {
+        return Ok((value, None));
+    }
+    // `parse` accepted the document, so keeping the occurrences cannot fail on it.
+    let Ok(raw) = crate::strict::parse_raw(&body) else {
+        return Ok((value, None));
+    };
+    let merged = if info.custom {
+        None
+    } else {
+        crate::validation::duplicates::merge(&info.api_version(), &info.kind, &raw)
+    };
+    Ok(match merged {
+        Some((merged, errors)) => (
+            merged,
+            Some(Arc::new(BodyStrict {
+                errors,
+                complete: true,
+            })),
+        ),
+        None => (
+            value,
+            Some(Arc::new(BodyStrict {
+                errors: crate::strict::unstructured_duplicates(&raw),
+                complete: false,
+            })),
+        ),
+    })
+}
+
+/// Decodes a YAML document keeping the last of repeated keys, as kube's non-strict
+/// `YAMLToJSON` does, with the strict decoder's error when a key repeats.
+fn decode_yaml_last_wins(text: &str) -> Result<(Value, Option<String>), serde_saphyr::Error> {
+    let mut lenient = serde_saphyr::Options::default();
+    lenient.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+    let value: Value = serde_saphyr::from_str_with_options(text, lenient)?;
+    let duplicates = serde_saphyr::from_str::<Value>(text)
+        .err()
+        .map(|e| e.to_string());
+    Ok((value, duplicates))
 }
 
 /// Decodes a request body by its Content-Type: JSON, YAML or (built-in types) protobuf.
