@@ -545,10 +545,16 @@ async fn route(
     match (&method, name) {
         (&Method::GET, None) if truthy(&q, "watch") => {
             parsed.verb = "watch".into();
-            watch(state, &info, &t, &q, &out, include, watch_faults)
+            watch(state, &info, &t, &q, &out, include, watch_faults).await
         }
         (&Method::GET, None) => {
             parsed.verb = "list".into();
+            // kube's watch cache serves a list that asks for at least a resourceVersion (any
+            // resourceVersionMatch, or none with a resourceVersion other than "0") once it has
+            // reached it; a continued list reads its token's snapshot instead.
+            if param(&q, "continue").is_none_or(str::is_empty) {
+                wait_until_fresh(state, parse_rv(&q)?.unwrap_or(0)).await?;
+            }
             reply
                 .answer(state, 200, Out::List(list(state, &info, &t, &q)?))
                 .await
@@ -566,9 +572,14 @@ async fn route(
                 include,
                 watch_faults,
             )
+            .await
         }
         (&Method::GET, Some(_)) => {
             parsed.verb = "get".into();
+            // A GET with a resourceVersion is served by kube's watch cache, at least that fresh
+            // (`Cacher.Get`, `WaitUntilFreshAndGet`).
+            // (A resourceVersion that is no number is ignored, as it always was here.)
+            wait_until_fresh(state, parse_rv(&q).ok().flatten().unwrap_or(0)).await?;
             reply
                 .answer(state, 200, Out::Object(state.store.get(&t)?))
                 .await
@@ -855,7 +866,41 @@ fn list(
     state.store.list(t, &query)
 }
 
-fn watch(
+/// How long a read waits for the store to reach the resourceVersion it asks for: kube's watch
+/// cache `blockTimeout` (watch_cache.go), after which the read is a 504.
+const FRESHNESS_WAIT: Duration = Duration::from_secs(3);
+
+/// Waits, without holding the store, until the store has reached `rv` (kube's watch cache
+/// `waitUntilFreshAndBlock`): `Ok` at once when it has, after the commit that reaches it when
+/// one comes within [`FRESHNESS_WAIT`], else kube's 504 `Too large resource version` with
+/// retryAfterSeconds 1. A client that goes away drops this future with its request.
+async fn wait_until_fresh(state: &State, rv: u64) -> Result<(), ApiError> {
+    use tokio::sync::broadcast::error::RecvError;
+    // The common read (no resourceVersion, or one reached) costs one look at the store.
+    if rv == 0 || state.store.resource_version() >= rv {
+        return Ok(());
+    }
+    // Subscribed before the resourceVersion is read again: a commit in between is not missed.
+    let mut commits = state.store.subscribe();
+    let deadline = tokio::time::Instant::now() + FRESHNESS_WAIT;
+    loop {
+        let current = state.store.resource_version();
+        if current >= rv {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = state.cancel.cancelled() => return Err(crate::store::too_large(rv, current)),
+            received = tokio::time::timeout_at(deadline, commits.recv()) => match received {
+                Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
+                Ok(Err(RecvError::Closed)) | Err(_) => {
+                    return Err(crate::store::too_large(rv, state.store.resource_version()));
+                }
+            },
+        }
+    }
+}
+
+async fn watch(
     state: &State,
     info: &ResourceInfo,
     t: &Target<'_>,
@@ -880,6 +925,15 @@ fn watch(
         ));
     }
     let rv = parse_rv(q)?;
+    // A watch list (`sendInitialEvents`) waits for its resourceVersion as a list does, and
+    // reports the 504 as its ERROR event (`Cacher.Watch`,
+    // `waitUntilWatchCacheFreshAndForceAllEvents`, then `newErrWatcher`). An ordinary watch from
+    // a resourceVersion the store has not reached starts at once and sends only the events after
+    // it (`getAllEventsSinceLocked`, `cacheWatcher.process`).
+    let stale = match rv {
+        Some(rv) if send_initial_events => wait_until_fresh(state, rv).await.err(),
+        _ => None,
+    };
     let from = match rv {
         _ if send_initial_events => WatchFrom::Current,
         None | Some(0) => WatchFrom::Current,
@@ -924,6 +978,9 @@ fn watch(
     };
     let resumed = matches!(from, WatchFrom::After(_));
     let mut start = state.store.watch(t, from)?;
+    if stale.is_some() {
+        start.expired = stale;
+    }
     if faults.expire && resumed && start.expired.is_none() {
         start.expired = Some(crate::faults::injected_expiry(rv.unwrap_or(0), start.rv));
         state.faults.count_expiry();
