@@ -323,16 +323,20 @@ pub async fn write(
     // (`admission::matching`, `admission::versioned`).
     let w = match *req.method() {
         http::Method::POST => {
-            let opts = through(h::write_opts(q, &req, "CreateOptions", Vec::new())?);
-            let body = incoming(info, &h::read_object(req).await?)?;
+            let mut opts = through(h::write_opts(q, &req, "CreateOptions", Vec::new())?);
+            let (body, strict) = h::read_write_body(req, info).await?;
+            opts.body_strict = strict;
+            let body = incoming(info, &body)?;
             h::admitted(state, info, opts, body, |b, o| {
                 state.store.create(&core, b, o)
             })
             .await?
         }
         http::Method::PUT => {
-            let opts = through(h::write_opts(q, &req, "UpdateOptions", Vec::new())?);
-            let body = incoming(info, &h::read_object(req).await?)?;
+            let mut opts = through(h::write_opts(q, &req, "UpdateOptions", Vec::new())?);
+            let (body, strict) = h::read_write_body(req, info).await?;
+            opts.body_strict = strict;
+            let body = incoming(info, &body)?;
             h::admitted(state, info, opts, body, |b, o| {
                 state.store.update(&core, sub, b, o)
             })

@@ -23,8 +23,8 @@ use crate::faults::{Faults, RequestFacts, WatchFaults, injected_error};
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
 use crate::status::ApiError;
 use crate::store::{
-    DeleteOpts, FieldValidation, Fields, ListQuery, PatchKind, RvMatch, Store, Sub, Target,
-    WatchFrom, WriteOpts, Written,
+    BodyStrict, DeleteOpts, FieldValidation, Fields, ListQuery, PatchKind, RvMatch, Store, Sub,
+    Target, WatchFrom, WriteOpts, Written,
 };
 use crate::watch::{self, Embed, WatchParams};
 use crate::{RequestRecord, discovery, openapi};
@@ -545,10 +545,16 @@ async fn route(
     match (&method, name) {
         (&Method::GET, None) if truthy(&q, "watch") => {
             parsed.verb = "watch".into();
-            watch(state, &info, &t, &q, &out, include, watch_faults)
+            watch(state, &info, &t, &q, &out, include, watch_faults).await
         }
         (&Method::GET, None) => {
             parsed.verb = "list".into();
+            // kube's watch cache serves a list that asks for at least a resourceVersion (any
+            // resourceVersionMatch, or none with a resourceVersion other than "0") once it has
+            // reached it; a continued list reads its token's snapshot instead.
+            if param(&q, "continue").is_none_or(str::is_empty) {
+                wait_until_fresh(state, parse_rv(&q)?.unwrap_or(0)).await?;
+            }
             reply
                 .answer(state, 200, Out::List(list(state, &info, &t, &q)?))
                 .await
@@ -566,9 +572,14 @@ async fn route(
                 include,
                 watch_faults,
             )
+            .await
         }
         (&Method::GET, Some(_)) => {
             parsed.verb = "get".into();
+            // A GET with a resourceVersion is served by kube's watch cache, at least that fresh
+            // (`Cacher.Get`, `WaitUntilFreshAndGet`).
+            // (A resourceVersion that is no number is ignored, as it always was here.)
+            wait_until_fresh(state, parse_rv(&q).ok().flatten().unwrap_or(0)).await?;
             reply
                 .answer(state, 200, Out::Object(state.store.get(&t)?))
                 .await
@@ -576,8 +587,9 @@ async fn route(
         (&Method::POST, None) => {
             parsed.verb = "create".into();
             refuse_protobuf_body(&info, &req)?;
-            let opts = write_opts(&q, &req, "CreateOptions", Vec::new())?;
-            let body = read_object(req).await?;
+            let mut opts = write_opts(&q, &req, "CreateOptions", Vec::new())?;
+            let (body, strict) = read_write_body(req, &info).await?;
+            opts.body_strict = strict;
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
             }
@@ -593,8 +605,9 @@ async fn route(
         (&Method::PUT, Some(_)) => {
             parsed.verb = "update".into();
             refuse_protobuf_body(&info, &req)?;
-            let opts = write_opts(&q, &req, "UpdateOptions", Vec::new())?;
-            let body = read_object(req).await?;
+            let mut opts = write_opts(&q, &req, "UpdateOptions", Vec::new())?;
+            let (body, strict) = read_write_body(req, &info).await?;
+            opts.body_strict = strict;
             if let Some(guard) = rbac_guard {
                 guard(&body)?;
             }
@@ -853,7 +866,41 @@ fn list(
     state.store.list(t, &query)
 }
 
-fn watch(
+/// How long a read waits for the store to reach the resourceVersion it asks for: kube's watch
+/// cache `blockTimeout` (watch_cache.go), after which the read is a 504.
+const FRESHNESS_WAIT: Duration = Duration::from_secs(3);
+
+/// Waits, without holding the store, until the store has reached `rv` (kube's watch cache
+/// `waitUntilFreshAndBlock`): `Ok` at once when it has, after the commit that reaches it when
+/// one comes within [`FRESHNESS_WAIT`], else kube's 504 `Too large resource version` with
+/// retryAfterSeconds 1. A client that goes away drops this future with its request.
+async fn wait_until_fresh(state: &State, rv: u64) -> Result<(), ApiError> {
+    use tokio::sync::broadcast::error::RecvError;
+    // The common read (no resourceVersion, or one reached) costs one look at the store.
+    if rv == 0 || state.store.resource_version() >= rv {
+        return Ok(());
+    }
+    // Subscribed before the resourceVersion is read again: a commit in between is not missed.
+    let mut commits = state.store.subscribe();
+    let deadline = tokio::time::Instant::now() + FRESHNESS_WAIT;
+    loop {
+        let current = state.store.resource_version();
+        if current >= rv {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = state.cancel.cancelled() => return Err(crate::store::too_large(rv, current)),
+            received = tokio::time::timeout_at(deadline, commits.recv()) => match received {
+                Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
+                Ok(Err(RecvError::Closed)) | Err(_) => {
+                    return Err(crate::store::too_large(rv, state.store.resource_version()));
+                }
+            },
+        }
+    }
+}
+
+async fn watch(
     state: &State,
     info: &ResourceInfo,
     t: &Target<'_>,
@@ -878,6 +925,15 @@ fn watch(
         ));
     }
     let rv = parse_rv(q)?;
+    // A watch list (`sendInitialEvents`) waits for its resourceVersion as a list does, and
+    // reports the 504 as its ERROR event (`Cacher.Watch`,
+    // `waitUntilWatchCacheFreshAndForceAllEvents`, then `newErrWatcher`). An ordinary watch from
+    // a resourceVersion the store has not reached starts at once and sends only the events after
+    // it (`getAllEventsSinceLocked`, `cacheWatcher.process`).
+    let stale = match rv {
+        Some(rv) if send_initial_events => wait_until_fresh(state, rv).await.err(),
+        _ => None,
+    };
     let from = match rv {
         _ if send_initial_events => WatchFrom::Current,
         None | Some(0) => WatchFrom::Current,
@@ -922,6 +978,9 @@ fn watch(
     };
     let resumed = matches!(from, WatchFrom::After(_));
     let mut start = state.store.watch(t, from)?;
+    if stale.is_some() {
+        start.expired = stale;
+    }
     if faults.expire && resumed && start.expired.is_none() {
         start.expired = Some(crate::faults::injected_expiry(rv.unwrap_or(0), start.rv));
         state.faults.count_expiry();
@@ -1025,14 +1084,8 @@ fn decode_apply_yaml(text: &str) -> Result<(Value, Option<String>), ApiError> {
         // An empty document decodes to an empty object, which then names no type.
         return Ok((json!({}), None));
     }
-    let mut lenient = serde_saphyr::Options::default();
-    lenient.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
-    let config: Value = serde_saphyr::from_str_with_options(text, lenient)
-        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-    let duplicates = serde_saphyr::from_str::<Value>(text)
-        .err()
-        .map(|e| e.to_string());
-    Ok((config, duplicates))
+    decode_yaml_last_wins(text)
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
 }
 
 /// The write options of a request; `kind` (`CreateOptions`, `UpdateOptions`, `PatchOptions`)
@@ -1084,6 +1137,7 @@ pub(crate) fn write_opts(
         authorizer: req.extensions().get::<AuthzSnapshot>().cloned(),
         request_version: None,
         webhooks: None,
+        body_strict: None,
     })
 }
 
@@ -1183,6 +1237,85 @@ fn refuse_protobuf_body(info: &ResourceInfo, req: &Request<Incoming>) -> Result<
         )));
     }
     Ok(())
+}
+
+/// Decodes the body of a create or update of `info` by its Content-Type, as [`read_object`],
+/// with what kube's strict decoder finds in it beyond the decoded value: repeated keys. A JSON
+/// body that repeats one is read again keeping every occurrence (`strict`), to name the paths
+/// and, for a built-in type, to merge the occurrences as Go decodes them into the struct
+/// (`validation::duplicates`); a custom resource keeps the last (Go's
+/// `map[string]interface{}`). A YAML body keeps the last value and reports the YAML decoder's
+/// error (kube's `YAMLToJSONStrict` in the strict serializer).
+pub(crate) async fn read_write_body(
+    req: Request<Incoming>,
+    info: &ResourceInfo,
+) -> Result<(Value, Option<Arc<BodyStrict>>), ApiError> {
+    let ct = content_type(&req);
+    if !matches!(ct.as_str(), "" | "application/json" | "application/yaml") {
+        return read_object(req).await.map(|v| (v, None));
+    }
+    let body = read_body(req).await?;
+    if ct == "application/yaml" {
+        let text = std::str::from_utf8(&body)
+            .map_err(|e| ApiError::bad_request(format!("the YAML body is not UTF-8: {e}")))?;
+        let (value, duplicates) = decode_yaml_last_wins(text).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded as YAML: {e}"
+            ))
+        })?;
+        let strict = duplicates.map(|e| {
+            Arc::new(BodyStrict {
+                errors: vec![e],
+                complete: false,
+            })
+        });
+        return Ok((value, strict));
+    }
+    let (value, repeated) = crate::strict::parse(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body of the request could not be decoded as JSON: {e}"
+        ))
+    })?;
+    if !repeated {
+        return Ok((value, None));
+    }
+    // `parse` accepted the document, so keeping the occurrences cannot fail on it.
+    let Ok(raw) = crate::strict::parse_raw(&body) else {
+        return Ok((value, None));
+    };
+    let merged = if info.custom {
+        None
+    } else {
+        crate::validation::duplicates::merge(&info.api_version(), &info.kind, &raw)
+    };
+    Ok(match merged {
+        Some((merged, errors)) => (
+            merged,
+            Some(Arc::new(BodyStrict {
+                errors,
+                complete: true,
+            })),
+        ),
+        None => (
+            value,
+            Some(Arc::new(BodyStrict {
+                errors: crate::strict::unstructured_duplicates(&raw),
+                complete: false,
+            })),
+        ),
+    })
+}
+
+/// Decodes a YAML document keeping the last of repeated keys, as kube's non-strict
+/// `YAMLToJSON` does, with the strict decoder's error when a key repeats.
+fn decode_yaml_last_wins(text: &str) -> Result<(Value, Option<String>), serde_saphyr::Error> {
+    let mut lenient = serde_saphyr::Options::default();
+    lenient.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+    let value: Value = serde_saphyr::from_str_with_options(text, lenient)?;
+    let duplicates = serde_saphyr::from_str::<Value>(text)
+        .err()
+        .map(|e| e.to_string());
+    Ok((value, duplicates))
 }
 
 /// Decodes a request body by its Content-Type: JSON, YAML or (built-in types) protobuf.

@@ -71,6 +71,7 @@ mod smp;
 mod start_cache;
 mod status;
 mod store;
+mod strict;
 mod subresources;
 mod tls;
 mod tokens;

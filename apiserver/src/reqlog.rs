@@ -75,6 +75,11 @@ impl RequestLog {
         Ticket { log: self, seq }
     }
 
+    /// How many requests have arrived and are not logged yet.
+    pub fn in_flight(&self) -> usize {
+        self.lock().in_flight.len()
+    }
+
     /// Logs the request `ticket` stands for.
     pub fn finish(&self, ticket: Ticket<'_>, record: RequestRecord) {
         {

@@ -842,6 +842,13 @@ impl ApiServer {
         self.state.requests.settled(None, |_| true).await
     }
 
+    /// How many requests this server is handling now (arrived, not answered yet): lets a test
+    /// know that a request it sent has reached the server before it acts on it, e.g. a read
+    /// waiting for a resourceVersion the test is about to reach by a write.
+    pub fn requests_in_flight(&self) -> usize {
+        self.state.requests.in_flight()
+    }
+
     /// The fault injection rules: fail or delay the next requests matching a [`crate::Match`].
     ///
     /// ```no_run

@@ -46,12 +46,13 @@ use crate::status::ApiError;
 use crate::watchcheck::{CommitLog, WatchLedger};
 
 pub use bind::Bind;
+pub(crate) use list::too_large;
 pub use list::{ListQuery, RvMatch, list_body};
 pub(crate) use prepare::normalize_mutated;
 use prepare::{check_type, invalid, prune_and_default};
 pub use request::{
-    DeleteOpts, Deleted, FieldValidation, Fields, Limits, PatchKind, Propagation, Sub, Target,
-    WriteOpts, Written,
+    BodyStrict, DeleteOpts, Deleted, FieldValidation, Fields, Limits, PatchKind, Propagation, Sub,
+    Target, WriteOpts, Written,
 };
 pub use watch::{WatchFrom, WatchStart};
 

@@ -284,7 +284,10 @@ async fn run(
             _ = ticker.tick(), if params.bookmarks => Next::Frame(0, bookmark(proto, &info, last_rv, false, &mut embed)),
             received = rx.recv() => match received {
                 Ok(ev) => {
-                    if ev.rv <= rv {
+                    // Only what follows both the store's state sent and the requested
+                    // resourceVersion, which may be ahead of the store (kube's
+                    // `cacheWatcher.process` skips events up to it).
+                    if ev.rv <= rv.max(since) {
                         continue;
                     }
                     last_rv = ev.rv;

@@ -924,7 +924,7 @@ async fn custom_resource_schema_enforcement() {
         &status(
             400,
             "BadRequest",
-            "strict decoding error: unknown field \"spec.bogus\"",
+            "Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: unknown field \"spec.bogus\"",
             None,
         ),
     );

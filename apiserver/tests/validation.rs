@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Raw, raw, send};
+use common::{Raw, raw, send, widget_crd};
 use serde_json::{Value, json};
 
 const CMS: &str = "/api/v1/namespaces/default/configmaps";
@@ -118,7 +118,7 @@ async fn unknown_fields_follow_field_validation_and_are_never_stored() {
     assert_bad_request(
         &r,
         // Document order: `containers` comes before the `foo` added after it.
-        "strict decoding error: unknown field \"spec.containers[0].bar\", unknown field \"spec.foo\"",
+        "Pod in version \"v1\" cannot be handled as a Pod: strict decoding error: unknown field \"spec.containers[0].bar\", unknown field \"spec.foo\"",
     );
     // Warn (the default): created without them, one warning each.
     let mut p = pod("warn");
@@ -157,7 +157,10 @@ async fn unknown_fields_follow_field_validation_and_are_never_stored() {
         p.to_string(),
     )
     .await;
-    assert_bad_request(&r, "strict decoding error: unknown field \"spec.foo\"");
+    assert_bad_request(
+        &r,
+        "Pod in version \"v1\" cannot be handled as a Pod: strict decoding error: unknown field \"spec.foo\"",
+    );
     // Patch: kube's patch handler answers 422 on the field `patch`.
     let r = raw(
         &s,
@@ -1536,4 +1539,273 @@ async fn cluster_trust_bundle_rules() {
         &r,
         "ClusterTrustBundle.certificates.k8s.io \"example.com:signer:a\" is invalid: [metadata.name: Invalid value: \"example.com:signer:a\": ClusterTrustBundle for signerName example.com/other must be named with prefix example.com:other:, spec.signerName: Invalid value: \"example.com/other\": field is immutable]",
     );
+}
+
+const WIDGETS: &str = "/apis/example.com/v1/namespaces/default/widgets";
+
+/// A server serving `widgets.example.com` (`common::widget_crd`) besides the built-in types.
+async fn server_with_widgets() -> apiserver::ApiServer {
+    let crd = serde_json::from_value(widget_crd()).expect("CRD");
+    apiserver::ApiServer::builder()
+        .namespace_defaults(false)
+        .crd(crd)
+        .start()
+        .await
+        .expect("start")
+}
+
+/// One `Warning` header as kube writes a strict decoding error.
+fn warning(error: &str) -> String {
+    format!("299 - {}", json!(error))
+}
+
+#[tokio::test]
+async fn duplicate_fields_of_a_built_in_body_follow_field_validation_and_merge_as_go_decodes() {
+    let s = server().await;
+    // Go decodes a repeated `metadata` into the struct the first one filled: name and label
+    // both kept; the repeated scalar `image` is replaced; the unknown field is met between them.
+    let body = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"dup"},
+        "spec":{"containers":[{"name":"app","image":"a","image":"b","bogus":1}]},
+        "metadata":{"labels":{"x":"y"}}}"#;
+    let r = raw(&s, "POST", PODS, Some("application/json"), body).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        warnings(&r),
+        vec![
+            warning("duplicate field \"spec.containers[0].image\""),
+            warning("unknown field \"spec.containers[0].bogus\""),
+            warning("duplicate field \"metadata\""),
+        ]
+    );
+    assert_eq!(r.body["metadata"]["name"], "dup", "{}", r.body);
+    assert_eq!(
+        r.body["metadata"]["labels"],
+        json!({"x": "y"}),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["spec"]["containers"][0]["image"], "b", "{}", r.body);
+    // Strict: kube's create handler wraps the strict error as any decode error.
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{PODS}?fieldValidation=Strict"),
+        Some("application/json"),
+        body.replace("\"dup\"", "\"strict\""),
+    )
+    .await;
+    assert_bad_request(
+        &r,
+        "Pod in version \"v1\" cannot be handled as a Pod: strict decoding error: duplicate field \"spec.containers[0].image\", unknown field \"spec.containers[0].bogus\", duplicate field \"metadata\"",
+    );
+    // Ignore: the same merged object, no word.
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{PODS}?fieldValidation=Ignore"),
+        Some("application/json"),
+        body.replace("\"dup\"", "\"quiet\""),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert!(warnings(&r).is_empty(), "{:?}", warnings(&r));
+    assert_eq!(
+        r.body["metadata"]["labels"],
+        json!({"x": "y"}),
+        "{}",
+        r.body
+    );
+    // Update: the same rules.
+    let update = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"a":"1","a":"2"}}"#;
+    let r = send(&s, "POST", CMS, &json!({"metadata": {"name": "c"}})).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = raw(
+        &s,
+        "PUT",
+        &format!("{CMS}/c?fieldValidation=Strict"),
+        Some("application/json"),
+        update,
+    )
+    .await;
+    assert_bad_request(
+        &r,
+        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: duplicate field \"data.a\"",
+    );
+    let r = raw(
+        &s,
+        "PUT",
+        &format!("{CMS}/c"),
+        Some("application/json"),
+        update,
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(warnings(&r), vec![warning("duplicate field \"data.a\"")]);
+    assert_eq!(r.body["data"], json!({"a": "2"}), "{}", r.body);
+}
+
+#[tokio::test]
+async fn duplicate_fields_of_a_custom_resource_come_before_its_pruned_fields() {
+    let s = server_with_widgets().await;
+    // Decoded into map[string]interface{}: the last value wins whole (no merge), and the
+    // duplicates (schemaCoercingDecoder's decode) precede the unknown fields pruning finds.
+    let body = r#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},
+        "spec":{"size":1,"bogus":true,"items":[{"k":1,"k":2}]},
+        "spec":{"size":2,"bogus":true},"metadata":{"name":"w","name":"w"}}"#;
+    let r = raw(&s, "POST", WIDGETS, Some("application/json"), body).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        warnings(&r),
+        vec![
+            warning("duplicate field \"spec.items[0].k\""),
+            warning("duplicate field \"spec\""),
+            warning("duplicate field \"metadata\""),
+            warning("duplicate field \"metadata.name\""),
+            warning("unknown field \"spec.bogus\""),
+        ]
+    );
+    assert_eq!(
+        r.body["spec"],
+        json!({"size": 2, "color": "red"}),
+        "{}",
+        r.body
+    );
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{WIDGETS}?fieldValidation=Strict"),
+        Some("application/json"),
+        r#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"x"},"spec":{"size":1,"size":2,"bogus":1}}"#,
+    )
+    .await;
+    assert_bad_request(
+        &r,
+        "Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: duplicate field \"spec.size\", unknown field \"spec.bogus\"",
+    );
+    // A patch body's duplicates, then the patched object's pruned fields, in one 422.
+    let r = raw(
+        &s,
+        "PATCH",
+        &format!("{WIDGETS}/w?fieldValidation=Strict"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"size":3,"size":4,"bogus":1}}"#,
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert!(
+        message(&r).ends_with(
+            "\": strict decoding error: duplicate field \"spec.size\", unknown field \"spec.bogus\""
+        ),
+        "{}",
+        r.body
+    );
+    let r = raw(
+        &s,
+        "PATCH",
+        &format!("{WIDGETS}/w"),
+        Some("application/merge-patch+json"),
+        r#"{"spec":{"size":3,"size":4,"bogus":1}}"#,
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(
+        warnings(&r),
+        vec![
+            warning("duplicate field \"spec.size\""),
+            warning("unknown field \"spec.bogus\""),
+        ]
+    );
+    assert_eq!(r.body["spec"]["size"], 4, "{}", r.body);
+}
+
+#[tokio::test]
+async fn duplicate_fields_of_a_patch_body_are_its_own_strict_errors() {
+    let s = server().await;
+    let r = send(&s, "POST", CMS, &json!({"metadata": {"name": "p"}})).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let cases = [
+        (
+            "application/merge-patch+json",
+            r#"{"data":{"a":"1","a":"2"},"bogus":1}"#,
+            vec!["duplicate field \"data.a\"", "unknown field \"bogus\""],
+        ),
+        (
+            "application/strategic-merge-patch+json",
+            r#"{"metadata":{"labels":{"l":"1"},"labels":{"l":"2"}}}"#,
+            vec!["duplicate field \"metadata.labels\""],
+        ),
+        (
+            "application/json-patch+json",
+            r#"[{"op":"add","path":"/data/b","value":"1","value":"2","bogus":0}]"#,
+            vec![
+                "json patch duplicate field \"[0].value\"",
+                "json patch unknown field \"[0].bogus\"",
+            ],
+        ),
+    ];
+    for (ct, patch, errors) in cases {
+        let r = raw(&s, "PATCH", &format!("{CMS}/p"), Some(ct), patch).await;
+        assert_eq!(r.code, 200, "{ct}: {}", r.body);
+        let want: Vec<String> = errors.iter().map(|e| warning(e)).collect();
+        assert_eq!(warnings(&r), want, "{ct}");
+        let r = raw(
+            &s,
+            "PATCH",
+            &format!("{CMS}/p?fieldValidation=Strict"),
+            Some(ct),
+            patch,
+        )
+        .await;
+        assert_eq!(r.code, 422, "{ct}: {}", r.body);
+        assert!(
+            message(&r).ends_with(&format!("\": strict decoding error: {}", errors.join(", "))),
+            "{ct}: {}",
+            r.body
+        );
+        let r = raw(
+            &s,
+            "PATCH",
+            &format!("{CMS}/p?fieldValidation=Ignore"),
+            Some(ct),
+            patch,
+        )
+        .await;
+        assert_eq!(r.code, 200, "{ct}: {}", r.body);
+        assert!(warnings(&r).is_empty(), "{ct}: {:?}", warnings(&r));
+    }
+    let r = send(&s, "GET", &format!("{CMS}/p"), &Value::Null).await;
+    assert_eq!(r.body["data"], json!({"a": "2", "b": "2"}), "{}", r.body);
+    assert_eq!(
+        r.body["metadata"]["labels"],
+        json!({"l": "2"}),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn duplicate_keys_of_a_yaml_body_keep_the_last_value_and_follow_field_validation() {
+    let s = server().await;
+    let body =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yml\ndata:\n  a: \"1\"\n  a: \"2\"\n";
+    let r = raw(
+        &s,
+        "POST",
+        &format!("{CMS}?fieldValidation=Strict"),
+        Some("application/yaml"),
+        body,
+    )
+    .await;
+    assert_eq!(r.code, 400, "{}", r.body);
+    assert!(
+        message(&r).starts_with(
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: strict decoding error: "
+        ),
+        "{}",
+        r.body
+    );
+    let r = raw(&s, "POST", CMS, Some("application/yaml"), body).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(warnings(&r).len(), 1, "{:?}", warnings(&r));
+    assert_eq!(r.body["data"], json!({"a": "2"}), "{}", r.body);
 }

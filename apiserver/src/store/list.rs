@@ -138,9 +138,12 @@ impl Store {
     }
 }
 
-fn too_large(asked: u64, current: u64) -> ApiError {
+/// kube's `NewTooLargeResourceVersionError` (a `NewTimeoutError`, hence the `Timeout: ` its
+/// message starts with): the 504 of a read asking for a resourceVersion the store has not
+/// reached, with retryAfterSeconds 1 (the watch cache's `resourceVersionTooHighRetrySeconds`).
+pub(crate) fn too_large(asked: u64, current: u64) -> ApiError {
     let mut e = ApiError::timeout(format!(
-        "Too large resource version: {asked}, current: {current}"
+        "Timeout: Too large resource version: {asked}, current: {current}"
     ));
     e.details = Some(Box::new(crate::status::Details {
         causes: vec![Cause::new(

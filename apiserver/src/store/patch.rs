@@ -33,10 +33,14 @@ impl Store {
         // Patch the object as the requested version sees it (multi-version CRDs store one
         // apiVersion; a conversion webhook converts it).
         let mut doc = g.as_requested(&info, old.value(), opts.webhooks.as_deref())?;
+        // The patch body's own strict errors: kube decodes it strictly for Warn and Strict
+        // (`applyJSPatch`, `strategicPatchObject`), into `map[string]interface{}` for merge
+        // patches, into `[]jsonPatchOp` for JSON patches.
+        let checked = opts.field_validation != FieldValidation::Ignore;
+        let mut patch_errors = Vec::new();
         match kind {
             PatchKind::Merge => {
-                let p: Value = serde_json::from_slice(patch)
-                    .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+                let p = decode_patch_object(patch, checked, &mut patch_errors)?;
                 if !p.is_object() {
                     return Err(ApiError::bad_request(
                         "error decoding patch: a merge patch must be a JSON object",
@@ -52,12 +56,14 @@ impl Store {
                         crate::openapi::PATCH_TYPES.join(", ")
                     )));
                 }
-                let p: Value = serde_json::from_slice(patch)
-                    .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+                let p = decode_patch_object(patch, checked, &mut patch_errors)?;
                 let ty = crate::smp::root_type(&info.api_version(), &info.kind).unwrap_or("");
                 doc = crate::smp::apply(&doc, &p, ty)?;
             }
             PatchKind::Json => {
+                if checked {
+                    patch_errors = crate::strict::json_patch_errors(patch);
+                }
                 // kube's library (evanphx/json-patch v4), not RFC 6902 to the letter: see
                 // `jsonpatch`. `doc` is a scratch copy dropped on error, so nothing rolls back.
                 let ops = crate::jsonpatch::decode(patch)
@@ -71,7 +77,29 @@ impl Store {
         // finds nothing left to report.
         let mut patch_warnings = Vec::new();
         if !info.custom {
-            patch_warnings = validation::decode_patched(&info, &mut doc, opts.field_validation)?;
+            patch_warnings =
+                validation::decode_patched(&info, &mut doc, opts.field_validation, patch_errors)?;
+        } else if !patch_errors.is_empty() {
+            match opts.field_validation {
+                // The pruned fields follow as warnings from `replace`, as kube's
+                // schemaCoercingDecoder appends them to the patch's own.
+                FieldValidation::Warn => patch_warnings = patch_errors,
+                FieldValidation::Strict => {
+                    // One 422 with the patch's errors and the fields pruning would drop.
+                    let mut pruned = doc.clone();
+                    let unknown = info
+                        .schema
+                        .as_ref()
+                        .map(|s| s.prune(&mut pruned))
+                        .unwrap_or_default();
+                    patch_errors.extend(unknown.iter().map(|f| format!("unknown field {f:?}")));
+                    return Err(validation::patch_invalid(
+                        &doc.to_string(),
+                        &format!("strict decoding error: {}", patch_errors.join(", ")),
+                    ));
+                }
+                FieldValidation::Ignore => {}
+            }
         }
         let rv = meta_str(&doc, "resourceVersion");
         if !rv.is_empty() && rv != meta_str(old.value(), "resourceVersion") {
@@ -259,4 +287,22 @@ impl Store {
         written.warnings = warnings;
         Ok(written)
     }
+}
+
+/// Decodes a merge or strategic merge patch body; `checked` (fieldValidation Warn or Strict)
+/// adds its duplicate fields to `errors`, named as kube's `UnmarshalStrict` names them.
+fn decode_patch_object(
+    patch: &[u8],
+    checked: bool,
+    errors: &mut Vec<String>,
+) -> Result<Value, ApiError> {
+    let (p, repeated) = crate::strict::parse(patch)
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    if checked
+        && repeated
+        && let Ok(raw) = crate::strict::parse_raw(patch)
+    {
+        *errors = crate::strict::unstructured_duplicates(&raw);
+    }
+    Ok(p)
 }

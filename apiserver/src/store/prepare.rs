@@ -59,33 +59,21 @@ pub(super) fn invalid(info: &ResourceInfo, name: &str, causes: Vec<Cause>) -> Ap
 }
 
 /// Decodes a built-in body against its type, or prunes and defaults a custom resource, applying
-/// `fieldValidation` to the unknown fields.
+/// `fieldValidation` to the strict errors: the body's duplicate fields, then (custom resources,
+/// kube's `schemaCoercingDecoder`) the fields pruning dropped.
 pub(super) fn prune_and_default(
     info: &ResourceInfo,
     obj: &mut Value,
     opts: &WriteOpts,
 ) -> Result<Vec<String>, ApiError> {
+    let body = opts.body_strict.as_deref();
     let Some(schema) = &info.schema else {
-        return validation::decode_body(info, obj, opts.field_validation);
+        return validation::decode_body(info, obj, opts.field_validation, body);
     };
     let unknown = schema.prune(obj);
-    let mut warnings = Vec::new();
-    if !unknown.is_empty() {
-        let listed: Vec<String> = unknown
-            .iter()
-            .map(|f| format!("unknown field {f:?}"))
-            .collect();
-        match opts.field_validation {
-            FieldValidation::Strict => {
-                return Err(ApiError::bad_request(format!(
-                    "strict decoding error: {}",
-                    listed.join(", ")
-                )));
-            }
-            FieldValidation::Warn => warnings = listed,
-            FieldValidation::Ignore => {}
-        }
-    }
+    let mut listed = body.map(|b| b.errors.clone()).unwrap_or_default();
+    listed.extend(unknown.iter().map(|f| format!("unknown field {f:?}")));
+    let warnings = validation::strict_errors(info, listed, opts.field_validation)?;
     schema.apply_defaults(obj);
     Ok(warnings)
 }

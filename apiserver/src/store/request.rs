@@ -57,6 +57,19 @@ pub enum FieldValidation {
     Strict,
 }
 
+/// What the request body's strict decode found that the decode stage cannot see in the decoded
+/// value: its duplicate fields (`strict::parse` noted a repeated key), and for a YAML body the
+/// YAML decoder's error about them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BodyStrict {
+    /// Strict errors in the order the decoder met them (`duplicate field "metadata.name"`).
+    pub errors: Vec<String>,
+    /// True when `errors` already lists the unknown fields too, interleaved as met (a built-in
+    /// JSON body walked against its type); false when the decode stage's unknown fields (a
+    /// built-in's, or a custom resource's pruned ones) follow them.
+    pub complete: bool,
+}
+
 /// How a write maintains `metadata.managedFields`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Fields {
@@ -89,6 +102,9 @@ pub struct WriteOpts {
     /// The webhook passes of a client's write (`admission::webhook::run`); None: no admission
     /// webhooks are called (the server's own writes, or no configuration stored).
     pub webhooks: Option<Arc<Pass>>,
+    /// The body's strict decoding findings when it repeated a key (None: it did not, or the
+    /// write has no client body).
+    pub body_strict: Option<Arc<BodyStrict>>,
 }
 
 impl WriteOpts {

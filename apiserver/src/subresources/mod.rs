@@ -337,7 +337,12 @@ fn decode_created(
     }
     obj["apiVersion"] = expected.into();
     obj["kind"] = ty.kind.clone().into();
-    let warnings = crate::validation::decode_body(ty, &mut obj, opts.field_validation)?;
+    let warnings = crate::validation::decode_body(
+        ty,
+        &mut obj,
+        opts.field_validation,
+        opts.body_strict.as_deref(),
+    )?;
     let m = meta::meta_mut(&mut obj);
     match m.get("namespace").and_then(Value::as_str) {
         None | Some("") => {

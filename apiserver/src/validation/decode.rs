@@ -28,7 +28,7 @@ use crate::start_cache::StartCache;
 
 /// The Go type a JSON value is decoded into.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-enum Node {
+pub(super) enum Node {
     String,
     /// `[]byte`: a base64 string.
     Bytes,
@@ -52,19 +52,19 @@ enum Node {
 
 /// A Go struct: its name as `encoding/json` prints it and its JSON fields.
 #[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-struct StructDef {
+pub(super) struct StructDef {
     /// `ConfigMap` (the Struct of an UnmarshalTypeError).
     name: String,
     /// `v1.ConfigMap` (the Type of an UnmarshalTypeError).
     go_type: String,
-    fields: HashMap<String, Node>,
+    pub(super) fields: HashMap<String, Node>,
 }
 
 /// One built-in type's decoding tree: the Go structs reachable from it and its root struct.
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-struct Tree {
-    structs: Vec<StructDef>,
-    root: usize,
+pub(super) struct Tree {
+    pub(super) structs: Vec<StructDef>,
+    pub(super) root: usize,
 }
 
 /// Every served built-in type by (apiVersion, kind), each type's tree compiled from
@@ -72,14 +72,14 @@ struct Tree {
 /// derived from the crate, like a constant table). Per type, not all at once: generating and
 /// compiling the schemas of every served type took about 14 ms of the ~35 ms in which a test
 /// process builds its environment, and a process decodes a handful of types.
-struct Types {
+pub(super) struct Types {
     types: Vec<BuiltinType>,
     /// (apiVersion, kind) → index into `types` and `trees`.
     index: HashMap<(String, String), usize>,
     trees: Vec<OnceLock<Option<Tree>>>,
 }
 
-static TYPES: LazyLock<Types> = LazyLock::new(|| Types::new(builtin_types()));
+pub(super) static TYPES: LazyLock<Types> = LazyLock::new(|| Types::new(builtin_types()));
 
 /// Where the processes of a run keep the trees they compiled ([`keep_decoding_trees_in`]).
 /// Compiling a type's tree from k8s-openapi's schemas takes about 16 M instructions for a type
@@ -135,7 +135,7 @@ impl Types {
 
     /// The tree of `api_version`/`kind`, compiled on first use; None for a type that is not
     /// built in (or whose schema is not a struct).
-    fn tree(&self, api_version: &str, kind: &str) -> Option<&Tree> {
+    pub(super) fn tree(&self, api_version: &str, kind: &str) -> Option<&Tree> {
         let &i = self.index.get(&(api_version.to_owned(), kind.to_owned()))?;
         self.trees[i]
             .get_or_init(|| Tree::load_or_compile(&self.types[i], TREE_CACHE.get()))

@@ -23,6 +23,7 @@ pub mod certificates;
 pub mod core;
 pub mod decode;
 pub mod discovery;
+pub mod duplicates;
 pub mod field;
 pub mod flowcontrol;
 pub mod job_status;
@@ -511,45 +512,72 @@ fn unknown_fields(unknown: &[String]) -> Vec<String> {
 
 /// Decodes a create or update body of a built-in type (kube's `transformDecodeError`: 400
 /// `ConfigMap in version "v1" cannot be handled as a ConfigMap: json: ...`), and applies
-/// `fieldValidation` to its unknown fields, which are dropped: Strict is a 400
-/// `strict decoding error: ...`, Warn returns them as warnings. The decoded object then has the
+/// `fieldValidation` to its strict errors — unknown fields, which are dropped, and the body's
+/// duplicate fields (`body`, met while reading it): Strict is the same 400 around
+/// `strict decoding error: ...` (create.go and update.go pass the strict error to
+/// `transformDecodeError` too), Warn returns them as warnings. The decoded object then has the
 /// fields its Go struct writes back (`presence`). Custom resources are left to their structural
 /// schema.
 pub fn decode_body(
     info: &ResourceInfo,
     obj: &mut Value,
     validation: crate::store::FieldValidation,
+    body: Option<&crate::store::BodyStrict>,
 ) -> Result<Vec<String>, crate::ApiError> {
-    use crate::store::FieldValidation;
     if info.custom {
         return Ok(Vec::new());
     }
     let decoded = decode::decode(&info.api_version(), &info.kind, obj);
     if let Some(error) = decoded.error {
-        return Err(crate::ApiError::bad_request(format!(
-            "{kind} in version {version:?} cannot be handled as a {kind}: {error}",
-            kind = info.kind,
-            version = info.version
-        )));
+        return Err(cannot_be_handled(info, &error));
     }
-    let listed = unknown_fields(&decoded.unknown);
+    let listed = match body {
+        Some(b) if b.complete => b.errors.clone(),
+        Some(b) => [b.errors.clone(), unknown_fields(&decoded.unknown)].concat(),
+        None => unknown_fields(&decoded.unknown),
+    };
     crate::presence::apply(&info.api_version(), &info.kind, obj);
+    strict_errors(info, listed, validation)
+}
+
+/// `fieldValidation` applied to the strict errors of a create or update body (`listed`, in the
+/// order the decoder met them): Strict is a 400 (`strict decoding error: ...` wrapped as
+/// kube's `transformDecodeError` wraps every decode error), Warn returns them as warnings,
+/// Ignore drops them.
+pub fn strict_errors(
+    info: &ResourceInfo,
+    listed: Vec<String>,
+    validation: crate::store::FieldValidation,
+) -> Result<Vec<String>, crate::ApiError> {
+    use crate::store::FieldValidation;
     match validation {
-        FieldValidation::Strict if !listed.is_empty() => Err(crate::ApiError::bad_request(
-            format!("strict decoding error: {}", listed.join(", ")),
+        FieldValidation::Strict if !listed.is_empty() => Err(cannot_be_handled(
+            info,
+            &format!("strict decoding error: {}", listed.join(", ")),
         )),
         FieldValidation::Warn => Ok(listed),
         _ => Ok(Vec::new()),
     }
 }
 
+/// kube's `transformDecodeError` of a body that names (or defaults to) the URL's kind.
+fn cannot_be_handled(info: &ResourceInfo, error: &str) -> crate::ApiError {
+    crate::ApiError::bad_request(format!(
+        "{kind} in version {version:?} cannot be handled as a {kind}: {error}",
+        kind = info.kind,
+        version = info.version
+    ))
+}
+
 /// Decodes the result of a JSON, merge or strategic merge patch of a built-in type: kube's
 /// patch handler answers a decode failure (and Strict unknown fields) with 422 Invalid on the
-/// field `patch`, quoting the patched object.
+/// field `patch`, quoting the patched object. `patch_errors` are the strict errors of the patch
+/// body itself (its duplicate fields, a JSON patch's unknown operation fields).
 pub fn decode_patched(
     info: &ResourceInfo,
     obj: &mut Value,
     validation: crate::store::FieldValidation,
+    patch_errors: Vec<String>,
 ) -> Result<Vec<String>, crate::ApiError> {
     use crate::store::FieldValidation;
     let patched = obj.to_string();
@@ -557,7 +585,9 @@ pub fn decode_patched(
     if decoded.error.is_none() {
         crate::presence::apply(&info.api_version(), &info.kind, obj);
     }
-    let listed = unknown_fields(&decoded.unknown);
+    // The patch body's own strict errors first (`applyJSPatch`, `strategicPatchObject`), then
+    // the patched object's; a decode error drops both lists.
+    let listed = [patch_errors, unknown_fields(&decoded.unknown)].concat();
     let detail = match (decoded.error, validation) {
         (Some(error), _) => error,
         (None, FieldValidation::Strict) if !listed.is_empty() => {
@@ -566,13 +596,20 @@ pub fn decode_patched(
         (None, FieldValidation::Warn) => return Ok(listed),
         (None, _) => return Ok(Vec::new()),
     };
-    Err(crate::ApiError::invalid(
+    Err(patch_invalid(&patched, &detail))
+}
+
+/// kube's answer to a patch whose result does not decode (or, Strict, has strict errors): 422
+/// Invalid on the field `patch`, quoting the patched object (`jsonPatcher` and
+/// `applyPatchToObject` in endpoints/handlers/patch.go).
+pub fn patch_invalid(patched: &str, detail: &str) -> crate::ApiError {
+    crate::ApiError::invalid(
         "",
         "",
         "",
         "",
-        vec![field::invalid_str("patch", &patched, &detail)],
-    ))
+        vec![field::invalid_str("patch", patched, detail)],
+    )
 }
 
 /// Converts a server-side apply configuration of a built-in type to its typed form as
