@@ -12,13 +12,9 @@ const PODS: &str = "/api/v1/namespaces/default/pods";
 const DEPLOYS: &str = "/apis/apps/v1/namespaces/default/deployments";
 const APPLY: &str = "application/apply-patch+yaml";
 
+/// These tests count ConfigMaps: no `kube-root-ca.crt`.
 async fn server() -> apiserver::ApiServer {
-    apiserver::ApiServer::builder()
-        // No kube-controller-manager objects (`kube-root-ca.crt`): these tests count ConfigMaps.
-        .namespace_defaults(false)
-        .start()
-        .await
-        .expect("start")
+    common::server_without_namespace_defaults().await
 }
 
 fn message(r: &Raw) -> &str {

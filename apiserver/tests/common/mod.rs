@@ -505,3 +505,13 @@ pub async fn apply(
     )
     .await
 }
+
+/// A server without kube-controller-manager's per-namespace objects (`kube-root-ca.crt`, the
+/// `default` ServiceAccount), for tests that count what they created.
+pub async fn server_without_namespace_defaults() -> apiserver::ApiServer {
+    apiserver::ApiServer::builder()
+        .namespace_defaults(false)
+        .start()
+        .await
+        .expect("start")
+}
