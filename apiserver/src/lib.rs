@@ -88,6 +88,7 @@ pub use server::{
     ApiServer, Builder, Commits, DEFAULT_WATCH_HISTORY, DEFAULT_WATCH_HISTORY_BYTES,
     MAX_OBJECT_BYTES,
 };
+pub use start_cache::keep_cel_trees_in;
 pub use status::{ApiError, Cause, Details};
 pub use tls::Ca;
 pub use validation::decode::keep_decoding_trees_in;

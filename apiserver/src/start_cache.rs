@@ -2,7 +2,8 @@
 //! one per set of start inputs, so that the next server started with the same inputs — the
 //! next test process of a run — restores what the first one built instead of building it again.
 //! [`StartCache::derived`] names the files of what a build derives without any input, the
-//! built-in types' decoding trees (`crate::keep_decoding_trees_in`), with the same build key.
+//! built-in types' decoding trees (`crate::keep_decoding_trees_in`) and the syntax trees of CRD
+//! validation rules ([`keep_cel_trees_in`]), with the same build key.
 //!
 //! The key covers everything the snapshot depends on: this build of the server (the running
 //! executable's path, size and modification time, and the crate version), the options that
@@ -159,4 +160,30 @@ fn build_identity() -> Option<String> {
         meta.len(),
         modified.as_nanos()
     ))
+}
+
+/// The syntax trees of CRD validation rules, one file per rule text (`cel-<key>.json`, keyed by
+/// this build and the text) in a start cache directory.
+struct CelTrees(PathBuf);
+
+impl crd_schema::ExpressionCache for CelTrees {
+    fn load(&self, source: &str) -> Option<Vec<u8>> {
+        StartCache::derived(&self.0, "cel", source)?.read()
+    }
+
+    fn store(&self, source: &str, encoded: &[u8]) {
+        if let Some(file) = StartCache::derived(&self.0, "cel", source) {
+            file.write(encoded);
+        }
+    }
+}
+
+/// Makes every CRD schema compiled in this process keep the syntax trees of its CEL rules in
+/// `dir`, and read them from there instead of parsing when an earlier process of the same build
+/// wrote them: for the processes of one test run, e.g. in their start cache directory. The first
+/// parse of a rule in a process costs about 4 M instructions (cel's parser starts each process
+/// with empty prediction tables), reading its tree back a few thousand. Process-wide: the first
+/// call wins and answers `true`. A file that cannot be read or written only costs the saving.
+pub fn keep_cel_trees_in(dir: impl Into<PathBuf>) -> bool {
+    crd_schema::keep_expressions_in(Box::new(CelTrees(dir.into())))
 }

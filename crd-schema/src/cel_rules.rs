@@ -15,7 +15,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use cel::objects::{Key, OptionalValue};
-use cel::{Context, Env, Program};
+use cel::parser::ExpressionReferences;
+use cel::{Context, Env, ParseErrors};
 use serde_json::Value;
 
 use crate::error::{ErrorKind, FieldError};
@@ -49,12 +50,42 @@ pub(crate) fn base_env() -> Env {
     env
 }
 
+/// A compiled CEL expression: its syntax tree, macros expanded (what a cel `Program` holds; a
+/// tree read from the [`crate::cel_cache`] cannot be made into a `Program`).
+pub(crate) struct Compiled(IdedExpr);
+
+impl Compiled {
+    /// Parses `source` with the environment's parser, or reads its tree from the expression
+    /// cache when an earlier process of this build parsed it. Only trees that parsed are kept,
+    /// so a rule that does not parse always reports its errors from the parser.
+    fn new(env: &Env, source: &str) -> Result<Self, ParseErrors> {
+        if let Some(expr) = crate::cel_cache::load(source) {
+            return Ok(Self(expr));
+        }
+        let expr = env.parser().parse(source)?;
+        crate::cel_cache::store(source, &expr);
+        Ok(Self(expr))
+    }
+
+    pub fn execute(&self, ctx: &Context) -> cel::ResolveResult {
+        cel::Value::resolve(&self.0, ctx)
+    }
+
+    pub fn expression(&self) -> &IdedExpr {
+        &self.0
+    }
+
+    pub fn references(&self) -> ExpressionReferences<'_> {
+        self.0.references()
+    }
+}
+
 /// One compiled rule of a node.
 pub(crate) struct CompiledRule {
     pub rule: String,
-    pub program: Program,
+    pub program: Compiled,
     pub message: Option<String>,
-    pub message_expression: Option<Program>,
+    pub message_expression: Option<Compiled>,
     /// The rule's `fieldPath`, normalised to a field-path suffix like `spec.x` or `items[0]`.
     pub field_path: Option<String>,
     pub reason: ErrorKind,
@@ -114,7 +145,7 @@ pub(crate) fn compile_rules(
             ));
             continue;
         };
-        let program = match env.compile(&rule) {
+        let program = match Compiled::new(env, &rule) {
             Ok(p) => p,
             Err(e) => {
                 errs.push(FieldError::invalid(
@@ -127,7 +158,7 @@ pub(crate) fn compile_rules(
         };
         let message_expression = match text("messageExpression").filter(|m| !m.trim().is_empty()) {
             None => None,
-            Some(m) => match env.compile(&m) {
+            Some(m) => match Compiled::new(env, &m) {
                 Ok(p) => Some(p),
                 Err(e) => {
                     errs.push(FieldError::invalid(

@@ -17,6 +17,7 @@
 //! constraints on `metadata.name`/`metadata.generateName` are checked. Wording and paths follow
 //! Kubernetes 1.37 (apiextensions-apiserver, kube-openapi and apimachinery sources).
 
+mod cel_cache;
 mod cel_rules;
 mod error;
 pub mod expr;
@@ -30,6 +31,7 @@ mod validate;
 
 use serde_json::Value;
 
+pub use cel_cache::{ExpressionCache, keep_expressions_in};
 pub use cel_rules::CEL_RESERVED;
 pub use error::{ErrorKind, FieldError, SchemaError, go_is_print, go_quote};
 pub use openapi::{openapi_model_name, openapi_v3_component, openapi_v3_list_component};
