@@ -21,12 +21,15 @@ use crate::store::{Event, EventKind, Store, Stored, Target, WatchFrom};
 
 /// The RBAC API group.
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
-/// Whether `store_key` (`group/plural`) is one of the four RBAC resources.
-pub(crate) fn is_rbac_store_key(store_key: &str) -> bool {
+
+/// Whether `store_key` is one of the bindings' resources, whose `roleRef` and subjects the
+/// per-subject index reads for every binding (a role's rules are read only when a request of a
+/// subject it is bound to is authorized).
+pub(crate) fn is_binding_store_key(store_key: &str) -> bool {
     store_key
         .strip_prefix(RBAC_GROUP)
         .and_then(|r| r.strip_prefix('/'))
-        .is_some_and(|plural| PLURALS.contains(&plural))
+        .is_some_and(|plural| plural.ends_with("bindings") && PLURALS.contains(&plural))
 }
 
 /// The four mirrored resources, in the order a snapshot reads them.
@@ -244,8 +247,16 @@ pub fn url_covers(rule: &str, path: &str) -> bool {
 /// Rules granted to a subject by one binding, and the binding as kube's reasons describe it.
 #[derive(Debug, Clone)]
 struct Grant {
-    rules: Arc<[PolicyRule]>,
+    /// The role the binding names. Its rules are read when first needed ([`Stored::rbac_view`]):
+    /// a restored server holds about seventy bootstrap roles, and a test's subjects use a few.
+    role: Arc<Stored>,
     source: Arc<str>,
+}
+
+impl Grant {
+    fn rules(&self) -> &[PolicyRule] {
+        &self.role.rbac_view().rules
+    }
 }
 
 /// Grants by user name (ServiceAccounts under their user name) and by group.
@@ -399,9 +410,9 @@ impl Mirror {
 
     fn build(&self) -> Index {
         let mut index = Index::default();
-        let mut cluster_rules: HashMap<&str, &Arc<[PolicyRule]>> = HashMap::new();
+        let mut cluster_roles: HashMap<&str, &Arc<Stored>> = HashMap::new();
         for (name, obj) in self.objects.get("clusterroles").into_iter().flatten() {
-            cluster_rules.insert(name.1.as_str(), &obj.rbac_view().rules);
+            cluster_roles.insert(name.1.as_str(), obj);
         }
         for (binding_kind, plural) in [
             ("ClusterRoleBinding", "clusterrolebindings"),
@@ -413,13 +424,13 @@ impl Mirror {
                     Some((kind, name)) => (Some(kind.as_str()), name.as_str()),
                     None => (None, ""),
                 };
-                let rules: Arc<[PolicyRule]> = match role_kind {
-                    Some("ClusterRole") => match cluster_rules.get(role_name) {
+                let role: Arc<Stored> = match role_kind {
+                    Some("ClusterRole") => match cluster_roles.get(role_name) {
                         Some(r) => Arc::clone(r),
                         None => continue,
                     },
                     Some("Role") if !ns.is_empty() => match self.get("roles", ns, role_name) {
-                        Some(r) => r.rbac_view().rules.clone(),
+                        Some(r) => Arc::clone(r),
                         None => continue,
                     },
                     _ => continue,
@@ -448,7 +459,7 @@ impl Mirror {
                     )
                     .into();
                     let grant = Grant {
-                        rules: rules.clone(),
+                        role: role.clone(),
                         source,
                     };
                     match kind {
@@ -502,7 +513,7 @@ impl Snapshot {
             return (true, String::new());
         };
         for grant in index.grants(&self.user, &a.namespace) {
-            if grant.rules.iter().any(|r| r.allows(a)) {
+            if grant.rules().iter().any(|r| r.allows(a)) {
                 return (true, format!("RBAC: allowed by {}", grant.source));
             }
         }
@@ -569,7 +580,7 @@ impl Authorizer {
         }
         let index = self.index(store);
         for grant in index.grants(user, &a.namespace) {
-            if grant.rules.iter().any(|r| r.allows(a)) {
+            if grant.rules().iter().any(|r| r.allows(a)) {
                 return (true, format!("RBAC: allowed by {}", grant.source));
             }
         }
@@ -582,7 +593,7 @@ impl Authorizer {
         let index = self.index(store);
         index
             .grants(user, ns)
-            .flat_map(|g| g.rules.iter().cloned())
+            .flat_map(|g| g.rules().iter().cloned())
             .collect()
     }
 

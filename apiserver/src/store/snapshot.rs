@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use crate::auth::rbac::{RbacView, WireObject, is_rbac_store_key};
+use crate::auth::rbac::{RbacView, WireObject, is_binding_store_key};
 use crate::meta::{meta_mut, now};
 
 use super::{CRDS_KEY, EventKind, ObjKey, Restored, Store, Stored};
@@ -118,10 +118,11 @@ struct HeadMeta {
     deletion_timestamp: Option<IgnoredAny>,
 }
 
-/// Reads the head of a non-CRD object, and for an RBAC object the authorizer's view of it in
-/// the same pass (the view is otherwise read from the bytes again when the index is built).
+/// Reads the head of a non-CRD object, and for an RBAC binding the authorizer's view of it in
+/// the same pass (the per-subject index reads every binding's view when it is built; a role's
+/// rules are read from its bytes when a request first needs them).
 fn read_head(resource: &str, object: &[u8]) -> Result<(HeadMeta, Option<RbacView>), String> {
-    if is_rbac_store_key(resource)
+    if is_binding_store_key(resource)
         && let Ok(wire) = serde_json::from_slice::<WireObject<HeadMeta>>(object)
     {
         let (meta, view) = RbacView::from_wire(wire);
