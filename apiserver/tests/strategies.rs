@@ -1,5 +1,7 @@
 //! The registry strategies over HTTP: Service cluster IP and node port allocation (and its
-//! errors, worded as kube-apiserver's), the Service strategy's warnings, graceful deletion of scheduled Pods, generation rules of
+//! errors, worded as kube-apiserver's) on single-stack IPv4, IPv6-only and dual-stack servers,
+//! the IP family fields of each `ipFamilyPolicy`, the service range flags kube refuses, the
+//! Service strategy's warnings, graceful deletion of scheduled Pods, generation rules of
 //! built-in types, and DeleteOptions.gracePeriodSeconds.
 
 mod common;
