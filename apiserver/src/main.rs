@@ -24,8 +24,10 @@ struct Args {
     /// Run no garbage collector and no namespace controller (envtest's behaviour).
     #[arg(long)]
     no_garbage_collection: bool,
-    /// IPv4 range Service cluster IPs are allocated from (kube-apiserver's --service-cluster-ip-range).
-    #[arg(long, value_name = "CIDR", default_value = "10.96.0.0/12")]
+    /// Range(s) Service cluster IPs are allocated from (kube-apiserver's
+    /// --service-cluster-ip-range): one CIDR, or two of different IP families for dual-stack,
+    /// the primary first (e.g. 10.96.0.0/12,fd00:10:96::/112).
+    #[arg(long, value_name = "CIDR[,CIDR]", default_value = "10.96.0.0/12")]
     service_cluster_ip_range: String,
     /// Range node ports are allocated from (kube-apiserver's --service-node-port-range).
     #[arg(long, value_name = "FIRST-LAST", default_value = "30000-32767")]

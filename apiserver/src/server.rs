@@ -158,11 +158,16 @@ impl Builder {
         self
     }
 
-    /// Hands out Service cluster IPs from `cidr` (IPv4; default `10.96.0.0/12`, as kubeadm and
-    /// kind configure kube-apiserver); the `default/kubernetes` Service takes its first address.
-    /// A malformed range fails `start` with [`Error::ServiceRanges`].
-    pub fn service_cidr(mut self, cidr: impl Into<String>) -> Self {
-        self.service_cidr = Some(cidr.into());
+    /// Hands out Service cluster IPs from `cidrs`, kube-apiserver's
+    /// `--service-cluster-ip-range`: one CIDR of either family (default `10.96.0.0/12`, as
+    /// kubeadm and kind configure kube-apiserver), or two comma-separated CIDRs of different
+    /// families for a dual-stack cluster, the primary first (`10.96.0.0/12,fd00:10:96::/112`).
+    /// The primary range's family is a Service's default, and the `default/kubernetes` Service
+    /// takes its first address. A range kube would refuse (not a CIDR, a primary of fewer than
+    /// 8 addresses, more than two CIDRs, two of one family, an IPv6 prefix shorter than /64)
+    /// fails `start` with [`Error::ServiceRanges`].
+    pub fn service_cidr(mut self, cidrs: impl Into<String>) -> Self {
+        self.service_cidr = Some(cidrs.into());
         self
     }
 

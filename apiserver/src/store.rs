@@ -69,6 +69,9 @@ const CRDS_KEY: &str = "apiextensions.k8s.io/customresourcedefinitions";
 /// The store key of Services (their addresses are tracked in `Inner::allocations`).
 const SERVICES_KEY: &str = "/services";
 
+/// kube's `DefaultServiceCIDRName`: the ServiceCIDR that holds the configured service ranges.
+const DEFAULT_SERVICE_CIDR_NAME: &str = "kubernetes";
+
 /// Position of an object in its resource's map: (namespace or "", name). Ordered like etcd keys.
 pub type ObjKey = (String, String);
 
@@ -471,18 +474,22 @@ impl Store {
             namespace: "default",
             name: "",
         };
-        // The first address of the service range, as kube-apiserver reserves it.
-        let ip = self.lock().allocations.ranges().first_ip();
+        // The first address of the primary service range, as kube-apiserver reserves it, and
+        // that range's family: kube's bootstrap controller makes the Service SingleStack.
+        let ranges = self.lock().allocations.ranges().clone();
+        let ip = ranges.first_ip();
+        let family = ranges.primary_family().as_str();
         let svc = json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "kubernetes", "namespace": "default",
                          "labels": {"component": "apiserver", "provider": "kubernetes"}},
             "spec": {"clusterIP": ip, "clusterIPs": [ip], "type": "ClusterIP",
-                     "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                     "sessionAffinity": "None", "ipFamilies": [family], "ipFamilyPolicy": "SingleStack",
                      "internalTrafficPolicy": "Cluster",
                      "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}
         });
         let _ = self.create(&t, svc, &opts);
+        self.create_default_service_cidr(&ranges);
         for (plural, namespace, obj) in crate::bootstrap::rbac::objects() {
             let t = Target {
                 group: "rbac.authorization.k8s.io",
@@ -495,6 +502,46 @@ impl Store {
                 // A bootstrap object the store refuses is a bug in the table; the tests catch it.
                 tracing::error!(error = %e, plural, "bootstrap RBAC object refused");
             }
+        }
+    }
+
+    /// The `kubernetes` ServiceCIDR with the configured ranges, primary first, and its `Ready`
+    /// condition: what kube-apiserver's default ServiceCIDR controller
+    /// (`pkg/controlplane/controller/defaultservicecidr`) creates at start and then marks ready
+    /// (a status apply without a reason). kube 1.37 allocates cluster IPs from ServiceCIDRs; here
+    /// the ranges stay the server's configuration and the object tells clients what they are.
+    fn create_default_service_cidr(&self, ranges: &ServiceRanges) {
+        let t = Target {
+            group: "networking.k8s.io",
+            version: "v1",
+            plural: "servicecidrs",
+            namespace: "",
+            name: "",
+        };
+        let cidrs: Vec<String> = ranges.cidrs().iter().map(ToString::to_string).collect();
+        let obj = json!({"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR",
+            "metadata": {"name": DEFAULT_SERVICE_CIDR_NAME}, "spec": {"cidrs": cidrs}});
+        let opts = WriteOpts::default();
+        let created = match self.create(&t, obj, &opts) {
+            Ok(w) => w,
+            Err(e) => {
+                // Refused only if the ranges were malformed, which `ServiceRanges` rules out.
+                tracing::error!(error = %e, "default ServiceCIDR refused");
+                return;
+            }
+        };
+        let Ok(mut obj) = serde_json::from_slice::<Value>(&created.body) else {
+            return;
+        };
+        obj["status"] = json!({"conditions": [{"type": "Ready", "status": "True",
+            "lastTransitionTime": crate::meta::now(), "reason": "",
+            "message": "Kubernetes default Service CIDR is ready"}]});
+        let t = Target {
+            name: DEFAULT_SERVICE_CIDR_NAME,
+            ..t
+        };
+        if let Err(e) = self.update(&t, Sub::Status, obj, &opts) {
+            tracing::error!(error = %e, "default ServiceCIDR status refused");
         }
     }
 

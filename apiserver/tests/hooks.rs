@@ -346,6 +346,8 @@ async fn dump_yaml_holds_every_object_once() {
     want.extend(namespaces.map(|ns| expect("Namespace", "", ns)));
     want.extend(namespaces.map(|ns| expect("ServiceAccount", ns, "default")));
     want.push(expect("Service", "default", "kubernetes"));
+    // kube's default ServiceCIDR, with the configured service ranges.
+    want.push(expect("ServiceCIDR", "", "kubernetes"));
     assert_eq!(names, want);
     // Values survive the round trip exactly.
     assert_eq!(docs[0], r.body);

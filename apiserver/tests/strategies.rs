@@ -1,5 +1,7 @@
 //! The registry strategies over HTTP: Service cluster IP and node port allocation (and its
-//! errors, worded as kube-apiserver's), the Service strategy's warnings, graceful deletion of scheduled Pods, generation rules of
+//! errors, worded as kube-apiserver's) on single-stack IPv4, IPv6-only and dual-stack servers,
+//! the IP family fields of each `ipFamilyPolicy`, the service range flags kube refuses, the
+//! Service strategy's warnings, graceful deletion of scheduled Pods, generation rules of
 //! built-in types, and DeleteOptions.gracePeriodSeconds.
 
 mod common;
@@ -106,7 +108,7 @@ async fn cluster_ips_are_unique_taken_ones_refused_and_freed_on_delete() {
         "Service \"dup\" is invalid: spec.clusterIPs: Invalid value: [\"10.0.0.1\"]: failed to allocate IP 10.0.0.1: provided IP is already allocated"
     );
     assert_eq!(r.body["details"]["causes"][0]["field"], "spec.clusterIPs");
-    // An address outside the range.
+    // An address outside the range: kube 1.37's ServiceCIDR allocator finds no range for it.
     let r = send(
         &s,
         "POST",
@@ -120,7 +122,7 @@ async fn cluster_ips_are_unique_taken_ones_refused_and_freed_on_delete() {
     assert_eq!(r.code, 422, "{}", r.body);
     assert_eq!(
         r.body["message"],
-        "Service \"far\" is invalid: spec.clusterIPs: Invalid value: [\"10.96.0.10\"]: failed to allocate IP 10.96.0.10: the provided IP (10.96.0.10) is not in the valid range. The range of valid IPs is 10.0.0.0/29"
+        "Service \"far\" is invalid: spec.clusterIPs: Invalid value: [\"10.96.0.10\"]: failed to allocate IP 10.96.0.10: the provided network does not match the current range"
     );
     // Deleting a Service frees its address for a Service that asks for it.
     let owner = "s0";
@@ -724,4 +726,416 @@ async fn service_writes_warn_as_kube_does() {
     .await;
     assert_eq!(r.code, 201, "{}", r.body);
     assert_eq!(common::warnings(&r), Vec::<String>::new());
+}
+
+/// A server whose `--service-cluster-ip-range` is `cidrs`.
+async fn server_with_ranges(cidrs: &str) -> apiserver::ApiServer {
+    apiserver::ApiServer::builder()
+        .service_cidr(cidrs)
+        .start()
+        .await
+        .expect("start")
+}
+
+/// The `kubernetes` ServiceCIDR kube's default ServiceCIDR controller keeps: the configured
+/// ranges, primary first, and its Ready condition.
+async fn assert_default_service_cidr(s: &apiserver::ApiServer, cidrs: &[&str]) {
+    let r = send(
+        s,
+        "GET",
+        "/apis/networking.k8s.io/v1/servicecidrs/kubernetes",
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["cidrs"], json!(cidrs), "{}", r.body);
+    let ready = &r.body["status"]["conditions"][0];
+    assert_eq!(
+        (&ready["type"], &ready["status"], &ready["message"]),
+        (
+            &json!("Ready"),
+            &json!("True"),
+            &json!("Kubernetes default Service CIDR is ready")
+        ),
+        "{}",
+        r.body
+    );
+}
+
+fn family_of(ip: &Value) -> &'static str {
+    if ip.as_str().unwrap_or_default().contains(':') {
+        "IPv6"
+    } else {
+        "IPv4"
+    }
+}
+
+/// An IPv6-only cluster: the kubernetes Service, defaulted families, kube's 422s for what the
+/// cluster lacks and for IPv6 addresses taken, outside the range or the range's network address.
+#[tokio::test]
+async fn an_ipv6_cluster_hands_out_ipv6_addresses() {
+    let s = server_with_ranges("fd00:10:96::/112").await;
+    let k = send(&s, "GET", &format!("{SERVICES}/kubernetes"), &Value::Null).await;
+    assert_eq!(k.body["spec"]["clusterIPs"], json!(["fd00:10:96::1"]));
+    assert_eq!(k.body["spec"]["ipFamilies"], json!(["IPv6"]));
+    assert_default_service_cidr(&s, &["fd00:10:96::/112"]).await;
+    let selector = json!({"app": "web"});
+    for (name, policy) in [("single", None), ("prefer", Some("PreferDualStack"))] {
+        let mut spec = json!({"selector": selector, "ports": [{"port": 80}]});
+        if let Some(p) = policy {
+            spec["ipFamilyPolicy"] = p.into();
+        }
+        let r = send(&s, "POST", SERVICES, &service(name, spec)).await;
+        assert_eq!(r.code, 201, "{}", r.body);
+        assert_eq!(
+            r.body["spec"]["ipFamilyPolicy"],
+            policy.unwrap_or("SingleStack")
+        );
+        assert_eq!(r.body["spec"]["ipFamilies"], json!(["IPv6"]));
+        let ip = r.body["spec"]["clusterIP"].as_str().unwrap().to_owned();
+        assert!(
+            ip.starts_with("fd00:10:96::") && ip != "fd00:10:96::1",
+            "{ip}"
+        );
+        assert_eq!(r.body["spec"]["clusterIPs"], json!([ip]));
+    }
+    for (name, spec, message) in [
+        (
+            "require",
+            json!({"ipFamilyPolicy": "RequireDualStack"}),
+            "spec.ipFamilyPolicy: Invalid value: \"RequireDualStack\": this cluster is not configured for dual-stack services",
+        ),
+        (
+            "v4",
+            json!({"ipFamilies": ["IPv4"]}),
+            "spec.ipFamilies[0]: Invalid value: \"IPv4\": not configured on this cluster",
+        ),
+        (
+            "v4-address",
+            json!({"clusterIP": "10.96.0.10"}),
+            "spec.clusterIPs[0]: Invalid value: [\"10.96.0.10\"]: IPv4 is not configured on this cluster",
+        ),
+        (
+            "taken",
+            json!({"clusterIP": "fd00:10:96::1"}),
+            "spec.clusterIPs: Invalid value: [\"fd00:10:96::1\"]: failed to allocate IP fd00:10:96::1: provided IP is already allocated",
+        ),
+        (
+            "far",
+            json!({"clusterIP": "fd00:99::1"}),
+            "spec.clusterIPs: Invalid value: [\"fd00:99::1\"]: failed to allocate IP fd00:99::1: the provided network does not match the current range",
+        ),
+        (
+            "network",
+            json!({"clusterIP": "fd00:10:96::"}),
+            "spec.clusterIPs: Invalid value: [\"fd00:10:96::\"]: failed to allocate IP fd00:10:96::: the provided IP (fd00:10:96::) is not in the valid range. The range of valid IPs is fd00:10:96::/112",
+        ),
+        (
+            "mismatch",
+            json!({"clusterIP": "fd00:10:96::20", "ipFamilies": ["IPv4"]}),
+            "spec.clusterIPs[0]: Invalid value: \"fd00:10:96::20\": expected an IPv4 value as indicated by `ipFamilies[0]`",
+        ),
+    ] {
+        let mut spec = spec;
+        spec["selector"] = selector.clone();
+        spec["ports"] = json!([{"port": 80}]);
+        let r = send(&s, "POST", SERVICES, &service(name, spec)).await;
+        assert_eq!(r.code, 422, "{name}: {}", r.body);
+        assert_eq!(
+            r.body["message"],
+            format!("Service \"{name}\" is invalid: {message}"),
+            "{name}"
+        );
+    }
+    // The range's last address is usable: IPv6 has no broadcast address.
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "last",
+            json!({"clusterIP": "fd00:10:96::ffff", "ports": [{"port": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    // A headless Service without selector asks for both families, the cluster's first.
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "peers",
+            json!({"clusterIP": "None", "ports": [{"port": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["spec"]["ipFamilyPolicy"], "RequireDualStack");
+    assert_eq!(r.body["spec"]["ipFamilies"], json!(["IPv6", "IPv4"]));
+    assert_eq!(r.body["spec"]["clusterIPs"], json!(["None"]));
+}
+
+/// A dual-stack cluster in both orders: each policy's families and addresses, explicit
+/// addresses of both families, kube's 422s, upgrades that add a secondary address and
+/// downgrades that release it.
+#[tokio::test]
+async fn a_dual_stack_cluster_serves_each_policy() {
+    for (cidrs, primary, secondary) in [
+        ("10.0.0.0/24,fd00::/120", "IPv4", "IPv6"),
+        ("fd00::/120,10.0.0.0/24", "IPv6", "IPv4"),
+    ] {
+        let s = server_with_ranges(cidrs).await;
+        let ranges: Vec<&str> = cidrs.split(',').collect();
+        assert_default_service_cidr(&s, &ranges).await;
+        let k = send(&s, "GET", &format!("{SERVICES}/kubernetes"), &Value::Null).await;
+        let first = if primary == "IPv4" {
+            "10.0.0.1"
+        } else {
+            "fd00::1"
+        };
+        assert_eq!(k.body["spec"]["clusterIPs"], json!([first]), "{cidrs}");
+        assert_eq!(k.body["spec"]["ipFamilies"], json!([primary]), "{cidrs}");
+        assert_eq!(k.body["spec"]["ipFamilyPolicy"], "SingleStack");
+
+        let selector = json!({"app": "web"});
+        let create = |name: &str, mut spec: Value| {
+            spec["selector"] = selector.clone();
+            spec["ports"] = json!([{"port": 80}]);
+            let body = service(name, spec);
+            let s = &s;
+            async move { send(s, "POST", SERVICES, &body).await }
+        };
+        for (name, spec, policy, families) in [
+            ("single", json!({}), "SingleStack", vec![primary]),
+            (
+                "single-secondary",
+                json!({"ipFamilies": [secondary]}),
+                "SingleStack",
+                vec![secondary],
+            ),
+            (
+                "prefer",
+                json!({"ipFamilyPolicy": "PreferDualStack"}),
+                "PreferDualStack",
+                vec![primary, secondary],
+            ),
+            (
+                "require",
+                json!({"ipFamilyPolicy": "RequireDualStack"}),
+                "RequireDualStack",
+                vec![primary, secondary],
+            ),
+            (
+                "require-secondary-first",
+                json!({"ipFamilyPolicy": "RequireDualStack", "ipFamilies": [secondary]}),
+                "RequireDualStack",
+                vec![secondary, primary],
+            ),
+            (
+                "explicit",
+                json!({"ipFamilyPolicy": "RequireDualStack", "clusterIPs": ["fd00::30", "10.0.0.30"], "clusterIP": "fd00::30"}),
+                "RequireDualStack",
+                vec!["IPv6", "IPv4"],
+            ),
+        ] {
+            let r = create(name, spec).await;
+            assert_eq!(r.code, 201, "{cidrs} {name}: {}", r.body);
+            let got = &r.body["spec"];
+            assert_eq!(got["ipFamilyPolicy"], policy, "{cidrs} {name}");
+            assert_eq!(got["ipFamilies"], json!(families), "{cidrs} {name}");
+            let ips = got["clusterIPs"].as_array().unwrap();
+            let ip_families: Vec<&str> = ips.iter().map(family_of).collect();
+            assert_eq!(ip_families, families, "{cidrs} {name}: {got}");
+            assert_eq!(got["clusterIP"], ips[0], "{cidrs} {name}");
+        }
+        let explicit = send(&s, "GET", &format!("{SERVICES}/explicit"), &Value::Null).await;
+        assert_eq!(
+            explicit.body["spec"]["clusterIPs"],
+            json!(["fd00::30", "10.0.0.30"])
+        );
+
+        // A taken secondary address refuses the whole write, naming the list as it stood.
+        let r = create(
+            "taken",
+            json!({"ipFamilyPolicy": "RequireDualStack", "ipFamilies": ["IPv4", "IPv6"],
+                   "clusterIP": "10.0.0.40", "clusterIPs": ["10.0.0.40", "fd00::30"]}),
+        )
+        .await;
+        assert_eq!(r.code, 422, "{}", r.body);
+        assert_eq!(
+            r.body["message"],
+            "Service \"taken\" is invalid: spec.clusterIPs: Invalid value: [\"10.0.0.40\",\"fd00::30\"]: failed to allocate IP fd00::30: provided IP is already allocated"
+        );
+        // ...and holds nothing: the primary it asked for is still free.
+        let r = create("free", json!({"clusterIP": "10.0.0.40"})).await;
+        assert_eq!(r.code, 201, "{}", r.body);
+        let r = create(
+            "same-family",
+            json!({"ipFamilyPolicy": "RequireDualStack", "clusterIP": "10.0.0.50", "clusterIPs": ["10.0.0.50", "10.0.0.51"]}),
+        )
+        .await;
+        assert_eq!(r.code, 422, "{}", r.body);
+        assert_eq!(
+            r.body["message"],
+            "Service \"same-family\" is invalid: spec.clusterIPs: Invalid value: [\"10.0.0.50\",\"10.0.0.51\"]: may specify no more than one IP for each IP family"
+        );
+        let r = create(
+            "far",
+            json!({"ipFamilyPolicy": "PreferDualStack", "ipFamilies": ["IPv6"], "clusterIP": "fd01::1"}),
+        )
+        .await;
+        assert_eq!(r.code, 422, "{}", r.body);
+        assert_eq!(
+            r.body["message"],
+            "Service \"far\" is invalid: spec.clusterIPs: Invalid value: [\"fd01::1\",\"\"]: failed to allocate IP fd01::1: the provided network does not match the current range"
+        );
+
+        // A headless Service without selector: both families, the primary first.
+        let r = send(
+            &s,
+            "POST",
+            SERVICES,
+            &service(
+                "peers",
+                json!({"clusterIP": "None", "ports": [{"port": 80}]}),
+            ),
+        )
+        .await;
+        assert_eq!(r.code, 201, "{}", r.body);
+        assert_eq!(r.body["spec"]["ipFamilies"], json!([primary, secondary]));
+
+        // Upgrade: SingleStack to PreferDualStack adds a secondary address of the other family.
+        let single = send(&s, "GET", &format!("{SERVICES}/single"), &Value::Null)
+            .await
+            .body;
+        let mut up = single.clone();
+        up["spec"]["ipFamilyPolicy"] = "PreferDualStack".into();
+        let r = send(&s, "PUT", &format!("{SERVICES}/single"), &up).await;
+        assert_eq!(r.code, 200, "{}", r.body);
+        assert_eq!(r.body["spec"]["ipFamilies"], json!([primary, secondary]));
+        let ips = r.body["spec"]["clusterIPs"].as_array().unwrap().clone();
+        assert_eq!(ips.len(), 2, "{}", r.body);
+        assert_eq!(ips[0], single["spec"]["clusterIP"]);
+        assert_eq!(family_of(&ips[1]), secondary);
+        // A PreferDualStack update that changes nothing keeps both.
+        let r2 = send(&s, "PUT", &format!("{SERVICES}/single"), &r.body).await;
+        assert_eq!(r2.code, 200, "{}", r2.body);
+        assert_eq!(r2.body["spec"]["clusterIPs"], json!(ips));
+        // Dropping the secondary address needs SingleStack.
+        let mut bad = r2.body.clone();
+        bad["spec"]["clusterIPs"] = json!([ips[0]]);
+        bad["spec"]["ipFamilies"] = json!([primary]);
+        let r = send(&s, "PUT", &format!("{SERVICES}/single"), &bad).await;
+        assert_eq!(r.code, 422, "{}", r.body);
+        assert_eq!(
+            r.body["message"],
+            "Service \"single\" is invalid: [spec.ipFamilyPolicy: Invalid value: \"PreferDualStack\": must be 'SingleStack' to release the secondary cluster IP, spec.ipFamilyPolicy: Invalid value: \"PreferDualStack\": must be 'SingleStack' to release the secondary IP family]"
+        );
+        // Downgrade: SingleStack with the same lists keeps the primary and releases the other.
+        let mut down = r2.body.clone();
+        down["spec"]["ipFamilyPolicy"] = "SingleStack".into();
+        let r = send(&s, "PUT", &format!("{SERVICES}/single"), &down).await;
+        assert_eq!(r.code, 200, "{}", r.body);
+        assert_eq!(r.body["spec"]["clusterIPs"], json!([ips[0]]));
+        assert_eq!(r.body["spec"]["ipFamilies"], json!([primary]));
+        let mut again = json!({"ipFamilies": [secondary], "clusterIP": ips[1]});
+        again["selector"] = selector.clone();
+        again["ports"] = json!([{"port": 80}]);
+        let r = send(&s, "POST", SERVICES, &service("reuse", again)).await;
+        assert_eq!(
+            r.code, 201,
+            "the released secondary is free again: {}",
+            r.body
+        );
+
+        // Deleting a dual-stack Service releases both of its addresses.
+        let r = send(&s, "DELETE", &format!("{SERVICES}/explicit"), &Value::Null).await;
+        assert_eq!(r.code, 200, "{}", r.body);
+        let r = create(
+            "explicit-again",
+            json!({"ipFamilyPolicy": "RequireDualStack", "clusterIP": "10.0.0.30", "clusterIPs": ["10.0.0.30", "fd00::30"]}),
+        )
+        .await;
+        assert_eq!(r.code, 201, "{}", r.body);
+    }
+}
+
+/// PreferDualStack stays single-stack on a single-stack cluster and keeps its one address when
+/// updated.
+#[tokio::test]
+async fn prefer_dual_stack_stays_single_on_a_single_stack_cluster() {
+    let s = server_with_ranges("10.0.0.0/24").await;
+    assert_default_service_cidr(&s, &["10.0.0.0/24"]).await;
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "p",
+            json!({"ipFamilyPolicy": "PreferDualStack", "selector": {"a": "b"}, "ports": [{"port": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["spec"]["ipFamilies"], json!(["IPv4"]));
+    let r2 = send(&s, "PUT", &format!("{SERVICES}/p"), &r.body).await;
+    assert_eq!(r2.code, 200, "{}", r2.body);
+    assert_eq!(r2.body["spec"]["clusterIPs"], r.body["spec"]["clusterIPs"]);
+}
+
+/// `--service-cluster-ip-range` values kube-apiserver refuses fail `start`, naming the value,
+/// kube's reason and the fix.
+#[tokio::test]
+async fn bad_service_cluster_ip_ranges_fail_start() {
+    for (cidrs, reason) in [
+        (
+            "10.0.0.0/24,fd00::/120,10.1.0.0/24",
+            "--service-cluster-ip-range must not contain more than two entries",
+        ),
+        (
+            "10.0.0.0/24,10.1.0.0/24",
+            "--service-cluster-ip-range[0] and --service-cluster-ip-range[1] must be of different IP family",
+        ),
+        (
+            "fd00::/120,fd01::/120",
+            "--service-cluster-ip-range[0] and --service-cluster-ip-range[1] must be of different IP family",
+        ),
+        (
+            "fd00::/48",
+            "fd00::/48: shortest allowed prefix length for service CIDR is 64, got 48",
+        ),
+        (
+            "10.0.0.0/24,fd00::/63",
+            "fd00::/63: shortest allowed prefix length for service CIDR is 64, got 63",
+        ),
+        ("garbage", "service-cluster-ip-range[0] is not a valid cidr"),
+        (
+            "10.0.0.0/24,garbage",
+            "service-cluster-ip-range[1] is not an ip net",
+        ),
+        (
+            "10.0.0.0/30",
+            "error determining service IP ranges for primary service cidr: the service cluster IP range must be at least 8 IP addresses",
+        ),
+    ] {
+        let Err(err) = apiserver::ApiServer::builder()
+            .service_cidr(cidrs)
+            .start()
+            .await
+        else {
+            panic!("{cidrs} must be refused");
+        };
+        assert!(
+            matches!(err, apiserver::Error::ServiceRanges(_)),
+            "{cidrs}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!(
+                "invalid service CIDR {cidrs:?} (--service-cluster-ip-range): {reason}; give one CIDR"
+            )),
+            "{cidrs}: {text}"
+        );
+    }
 }

@@ -1,13 +1,14 @@
 //! The Service strategy (`pkg/registry/core/service`): an empty load-balancer status to start
-//! with, and the REST storage's address handling: a cluster IP from the service range (or the
-//! one asked for, if free and in range), node ports for NodePort and LoadBalancer Services,
-//! the IP family fields of a single-stack IPv4 cluster (kube's `initIPFamilyFields`: a
-//! dual-stack request is refused, a headless Service without selector gets both families), and on update the addresses the stored Service already holds
-//! when the write leaves them out (`patchAllocatedValues`).
+//! with, and the REST storage's address handling (`storage/alloc.go`): the IP family fields
+//! with the server's configured families (`initIPFamilyFields`, single-stack of either family
+//! or dual-stack), a cluster IP per family from the service ranges (or the one asked for, if
+//! free and in range), the secondary address an upgrade to dual-stack adds, node ports for
+//! NodePort and LoadBalancer Services, and on update the addresses the stored Service already
+//! holds when the write leaves them out (`patchAllocatedValues`).
 
 use serde_json::{Value, json};
 
-use super::ipalloc::AllocError;
+use super::ipalloc::{AllocError, Family, ServiceRanges};
 use super::strategy::{AllocFailure, Ctx, Strategy};
 use crate::status::Cause;
 use crate::store::Sub;
@@ -56,47 +57,18 @@ impl Strategy for Service {
         }
         let old_spec = old.and_then(|o| o.get("spec"));
         keep_allocated(spec, old_spec);
-        // Families first, as kube's initIPFamilyFields runs before any address is taken.
-        let family_causes = init_ip_families(spec, old_spec);
-        if !family_causes.is_empty() {
-            return Err(AllocFailure::Invalid(family_causes));
-        }
         let who = (ctx.namespace.to_owned(), ctx.name.to_owned());
-        // The cluster IP: clusterIP and clusterIPs[0] name the same address.
-        let asked = spec
-            .get("clusterIP")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .or_else(|| {
-                spec.get("clusterIPs")
-                    .and_then(|l| l.get(0))
-                    .and_then(Value::as_str)
-            })
-            .unwrap_or("")
-            .to_owned();
-        let ip = if asked == "None" {
-            asked
-        } else if asked.is_empty() {
-            // alloc.go's allocIPs: an exhausted range is an InternalError, not a field error.
-            ctx.allocations.pick_ip(ctx.seed).ok_or_else(|| {
-                AllocFailure::Internal(format!("failed to allocate a serviceIP: {RANGE_FULL}"))
-            })?
-        } else {
-            match ctx.allocations.check_ip(&asked, &who) {
-                Ok(()) => asked,
-                Err(AllocError::Rejected(why)) => {
-                    // The bad value is `spec.clusterIPs`, which kube renders as JSON since
-                    // 1.34 (apimachinery's "Nicer value rendering in API errors").
-                    return Err(AllocFailure::Invalid(vec![Cause::new(
-                        "FieldValueInvalid",
-                        "spec.clusterIPs",
-                        format!("Invalid value: {}: {why}", json!([asked])),
-                    )]));
-                }
+        // A PreferDualStack Service that keeps its addresses and families is left as it is,
+        // whatever the cluster's families are now: kube never upgrades or downgrades one on
+        // its own.
+        if !unchanged_prefer_dual_stack(spec, old_spec, &ty) {
+            // Families first, as kube's initIPFamilyFields runs before any address is taken.
+            let family_causes = init_ip_families(spec, old_spec, ctx.allocations.ranges());
+            if !family_causes.is_empty() {
+                return Err(AllocFailure::Invalid(family_causes));
             }
-        };
-        spec.insert("clusterIP".into(), ip.clone().into());
-        spec.insert("clusterIPs".into(), json!([ip]));
+            cluster_ips(spec, old_spec, ctx, &who)?;
+        }
         let wants_node_ports = ty == "NodePort"
             || (ty == "LoadBalancer"
                 && spec.get("allocateLoadBalancerNodePorts") != Some(&Value::Bool(false)));
@@ -123,15 +95,6 @@ impl Strategy for Service {
     }
 }
 
-/// The only IP family of this server's service range (`ServiceRanges` takes IPv4 CIDRs only), so
-/// the cluster is single-stack as a kube-apiserver with one `--service-cluster-ip-range`.
-const CLUSTER_FAMILY: &str = "IPv4";
-
-/// The other family, which a dual-stack request names and this cluster does not serve.
-fn other_family(family: &str) -> &'static str {
-    if family == "IPv6" { "IPv4" } else { "IPv6" }
-}
-
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
@@ -142,14 +105,155 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// kube's `initIPFamilyFields` on a single-stack (IPv4) cluster: `ipFamilyPolicy` defaults to the
+fn text<'a>(spec: &'a serde_json::Map<String, Value>, key: &str) -> &'a str {
+    spec.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The cluster IPs a spec asks for: `clusterIPs`, else a lone `clusterIP` (kube's v1 conversion
+/// fills one from the other before allocation).
+fn asked_ips(spec: &serde_json::Map<String, Value>) -> Vec<String> {
+    let ips = strings(spec.get("clusterIPs"));
+    if ips.is_empty() && !text(spec, "clusterIP").is_empty() {
+        return vec![text(spec, "clusterIP").to_owned()];
+    }
+    ips
+}
+
+/// kube's `isMatchingPreferDualStackClusterIPFields`: an update of a PreferDualStack Service
+/// (before and after) of the same address-holding type with the same cluster IPs and families.
+fn unchanged_prefer_dual_stack(
+    spec: &serde_json::Map<String, Value>,
+    old: Option<&Value>,
+    ty: &str,
+) -> bool {
+    let Some(old) = old else {
+        return false;
+    };
+    let old_ty = old
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP");
+    let prefer = |p: Option<&str>| p == Some("PreferDualStack");
+    ty == old_ty
+        && matches!(ty, "ClusterIP" | "NodePort" | "LoadBalancer")
+        && prefer(spec.get("ipFamilyPolicy").and_then(Value::as_str))
+        && old
+            .get("ipFamilyPolicy")
+            .and_then(Value::as_str)
+            .is_none_or(|p| prefer(Some(p)))
+        && strings(spec.get("clusterIPs")) == strings(old.get("clusterIPs"))
+        && strings(spec.get("ipFamilies")) == strings(old.get("ipFamilies"))
+}
+
+/// The `ipFamilyPolicy` values (sorted, as kube lists them).
+const IP_FAMILY_POLICIES: [&str; 3] = ["PreferDualStack", "RequireDualStack", "SingleStack"];
+/// The `ipFamilies` values.
+const IP_FAMILIES: [&str; 2] = ["IPv4", "IPv6"];
+
+/// The loose pre-validation kube's `initIPFamilyFields` runs first
+/// (`ValidateServiceClusterIPsRelatedFields`): `clusterIP` and `clusterIPs[0]` agree, families
+/// and policy are known values without repeats, at most two valid addresses of different
+/// families, each of the family `ipFamilies` names at its index.
+fn cluster_ip_fields(spec: &serde_json::Map<String, Value>, ips: &[String]) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let listed = strings(spec.get("clusterIPs"));
+    let cluster_ip = text(spec, "clusterIP");
+    if !cluster_ip.is_empty() && listed.first().is_some_and(|first| first != cluster_ip) {
+        causes.push(field::invalid(
+            "spec.clusterIPs",
+            &json!(listed),
+            "first value must match `clusterIP`",
+        ));
+    }
+    let families = strings(spec.get("ipFamilies"));
+    for (i, family) in families.iter().enumerate() {
+        let at = format!("spec.ipFamilies[{i}]");
+        if !IP_FAMILIES.contains(&family.as_str()) {
+            causes.push(field::not_supported(&at, &json!(family), &IP_FAMILIES));
+        }
+        if families[..i].contains(family) {
+            causes.push(field::duplicate(&at, &json!(family)));
+        }
+    }
+    if let Some(policy) = spec.get("ipFamilyPolicy").and_then(Value::as_str)
+        && !IP_FAMILY_POLICIES.contains(&policy)
+    {
+        causes.push(field::not_supported(
+            "spec.ipFamilyPolicy",
+            &json!(policy),
+            &IP_FAMILY_POLICIES,
+        ));
+    }
+    let mut bad_ips = false;
+    for (i, ip) in ips.iter().enumerate() {
+        if i == 0 && ip == "None" {
+            if ips.len() > 1 {
+                bad_ips = true;
+                causes.push(field::invalid(
+                    "spec.clusterIPs",
+                    &json!(ips),
+                    "'None' must be the first and only value",
+                ));
+            }
+            continue;
+        }
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            bad_ips = true;
+            causes.push(field::invalid_str(
+                &format!("spec.clusterIPs[{i}]"),
+                ip,
+                "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+            ));
+        }
+    }
+    if ips.len() > 2 {
+        causes.push(field::invalid(
+            "spec.clusterIPs",
+            &json!(ips),
+            "may only hold up to 2 values",
+        ));
+    }
+    if bad_ips {
+        return causes;
+    }
+    if ips.len() == 2 && Family::of_ip(&ips[0]) == Family::of_ip(&ips[1]) {
+        causes.push(field::invalid(
+            "spec.clusterIPs",
+            &json!(ips),
+            "may specify no more than one IP for each IP family",
+        ));
+    }
+    let headless = ips.len() == 1 && ips[0] == "None";
+    if !headless {
+        for (i, (ip, family)) in ips.iter().zip(&families).enumerate() {
+            if let Some(family) = Family::parse(family)
+                && Family::of_ip(ip) != family
+            {
+                causes.push(field::invalid_str(
+                    &format!("spec.clusterIPs[{i}]"),
+                    ip,
+                    &format!("expected an {family} value as indicated by `ipFamilies[{i}]`"),
+                ));
+            }
+        }
+    }
+    causes
+}
+
+/// kube's `initIPFamilyFields` with this server's ranges: `ipFamilyPolicy` defaults to the
 /// stored one, else `RequireDualStack` for a headless Service without selector, else
-/// `SingleStack`; `ipFamilies` are inferred from `clusterIPs`; a headless Service without
-/// selector may name both families (kube appends the other one under a dual-stack policy);
-/// any other Service asking for `RequireDualStack` or a family the cluster lacks is refused with
-/// kube's 422 causes. Writes the policy and families into `spec`.
-fn init_ip_families(spec: &mut serde_json::Map<String, Value>, old: Option<&Value>) -> Vec<Cause> {
-    let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
+/// `SingleStack`; `ipFamilies` are inferred from `clusterIPs`, default to the primary range's
+/// family and, under a dual-stack policy on a dual-stack cluster, get the other family too; a
+/// headless Service without selector may name families the cluster lacks. `RequireDualStack`
+/// on a single-stack cluster, a family or address of a family without a range, and changes
+/// that drop a secondary address without `SingleStack` are refused with kube's 422 causes.
+/// Writes the policy and families (and a trimmed `clusterIPs`) into `spec`.
+fn init_ip_families(
+    spec: &mut serde_json::Map<String, Value>,
+    old: Option<&Value>,
+    ranges: &ServiceRanges,
+) -> Vec<Cause> {
+    let headless = text(spec, "clusterIP") == "None";
     let selectorless = spec
         .get("selector")
         .and_then(Value::as_object)
@@ -166,17 +270,12 @@ fn init_ip_families(spec: &mut serde_json::Map<String, Value>, old: Option<&Valu
         },
     };
     spec.insert("ipFamilyPolicy".into(), policy.clone().into());
-    let mut families = strings(spec.get("ipFamilies"));
-    let mut ips = strings(spec.get("clusterIPs"));
-    // kube's v1 conversion fills `clusterIPs` from a lone `clusterIP` before allocation.
-    if ips.is_empty()
-        && let Some(ip) = spec
-            .get("clusterIP")
-            .and_then(Value::as_str)
-            .filter(|ip| !ip.is_empty())
-    {
-        ips.push(ip.to_owned());
+    let mut ips = asked_ips(spec);
+    let pre = cluster_ip_fields(spec, &ips);
+    if !pre.is_empty() {
+        return pre;
     }
+    let mut families = strings(spec.get("ipFamilies"));
     let invalid_policy = |why: &str| field::invalid_str("spec.ipFamilyPolicy", &policy, why);
     let mut causes = Vec::new();
     if let Some(old) = old {
@@ -220,10 +319,10 @@ fn init_ip_families(spec: &mut serde_json::Map<String, Value>, old: Option<&Valu
         if ip == "None" {
             break;
         }
-        let family = if ip.contains(':') { "IPv6" } else { "IPv4" };
+        let family = Family::of_ip(ip);
         if i >= families.len() {
-            if family == CLUSTER_FAMILY {
-                families.push(family.to_owned());
+            if ranges.has(family) {
+                families.push(family.as_str().to_owned());
             } else {
                 causes.push(field::invalid(
                     &format!("spec.clusterIPs[{i}]"),
@@ -236,24 +335,27 @@ fn init_ip_families(spec: &mut serde_json::Map<String, Value>, old: Option<&Valu
     if !causes.is_empty() {
         return causes;
     }
+    let primary = ranges.primary_family().as_str();
     if headless && selectorless {
         if families.is_empty() {
-            families.push(CLUSTER_FAMILY.to_owned());
+            families.push(primary.to_owned());
         }
-        if families.len() < 2 && policy != "SingleStack" {
-            let other = other_family(&families[0]);
-            families.push(other.to_owned());
+        if families.len() < 2
+            && policy != "SingleStack"
+            && let Some(first) = Family::parse(&families[0])
+        {
+            families.push(first.other().as_str().to_owned());
         }
         spec.insert("ipFamilies".into(), json!(families));
         return Vec::new();
     }
-    if policy == "RequireDualStack" {
+    if policy == "RequireDualStack" && !ranges.dual_stack() {
         causes.push(invalid_policy(
             "this cluster is not configured for dual-stack services",
         ));
     }
     for (i, family) in families.iter().enumerate() {
-        if family != CLUSTER_FAMILY {
+        if !Family::parse(family).is_some_and(|f| ranges.has(f)) {
             causes.push(field::invalid_str(
                 &format!("spec.ipFamilies[{i}]"),
                 family,
@@ -265,10 +367,84 @@ fn init_ip_families(spec: &mut serde_json::Map<String, Value>, old: Option<&Valu
         return causes;
     }
     if families.is_empty() {
-        families.push(CLUSTER_FAMILY.to_owned());
+        families.push(primary.to_owned());
+    }
+    if policy != "SingleStack"
+        && families.len() == 1
+        && ranges.dual_stack()
+        && let Some(first) = Family::parse(&families[0])
+    {
+        families.push(first.other().as_str().to_owned());
     }
     spec.insert("ipFamilies".into(), json!(families));
     Vec::new()
+}
+
+/// kube's `allocClusterIPs` / `updateClusterIPs` after the families are set: a new Service (or
+/// one that stops being an ExternalName) gets an address per family, the one asked for at that
+/// index if it may be had, else a free one; an update that adds a second family gets the
+/// secondary address the same way; a headless Service and any other update keep what they
+/// have (a dropped secondary address is released when the write commits). A refused address is
+/// a 422 on `spec.clusterIPs` (the list as it stood, with an empty string where an address was
+/// still to be picked), an exhausted range kube's 500.
+fn cluster_ips(
+    spec: &mut serde_json::Map<String, Value>,
+    old: Option<&Value>,
+    ctx: &Ctx<'_>,
+    who: &(String, String),
+) -> Result<(), AllocFailure> {
+    let mut ips = asked_ips(spec);
+    if ips.first().is_some_and(|ip| ip == "None") {
+        spec.insert("clusterIP".into(), "None".into());
+        spec.insert("clusterIPs".into(), json!(["None"]));
+        return Ok(());
+    }
+    let families: Vec<Family> = strings(spec.get("ipFamilies"))
+        .iter()
+        .filter_map(|f| Family::parse(f))
+        .collect();
+    let todo: Vec<usize> = match old {
+        Some(old) if old.get("type").and_then(Value::as_str) != Some("ExternalName") => {
+            let old_ips = strings(old.get("clusterIPs"));
+            let old_families = strings(old.get("ipFamilies"));
+            if old_ips.first().is_some_and(|ip| ip == "None") {
+                Vec::new()
+            } else if old_families.len() == 1 && families.len() == 2 {
+                vec![1]
+            } else {
+                Vec::new()
+            }
+        }
+        _ => (0..families.len()).collect(),
+    };
+    for &i in &todo {
+        while ips.len() <= i {
+            ips.push(String::new());
+        }
+    }
+    let shown = json!(ips);
+    for &i in &todo {
+        let family = families[i];
+        if ips[i].is_empty() {
+            // alloc.go's allocIPs: an exhausted range is an InternalError, not a field error.
+            ips[i] = ctx.allocations.pick_ip(family, ctx.seed).ok_or_else(|| {
+                AllocFailure::Internal(format!("failed to allocate a serviceIP: {RANGE_FULL}"))
+            })?;
+        } else if let Err(AllocError::Rejected(why)) = ctx.allocations.check_ip(&ips[i], who) {
+            // The bad value is `spec.clusterIPs`, which kube renders as JSON since 1.34
+            // (apimachinery's "Nicer value rendering in API errors").
+            return Err(AllocFailure::Invalid(vec![Cause::new(
+                "FieldValueInvalid",
+                "spec.clusterIPs",
+                format!("Invalid value: {shown}: {why}"),
+            )]));
+        }
+    }
+    if let Some(first) = ips.first() {
+        spec.insert("clusterIP".into(), first.clone().into());
+        spec.insert("clusterIPs".into(), json!(ips));
+    }
+    Ok(())
 }
 
 /// kube's allocators' `ErrFull` ("range is full"), for an IP or a node port.
