@@ -3,6 +3,9 @@
 //! metav1.Status, or wait before they are served, so a test can drive a controller's retry and
 //! error paths.
 //!
+//! A test can also *hold* the next matching requests until it releases them ([`Faults::hold`]),
+//! to force a race at an exact point instead of betting on a delay being long enough.
+//!
 //! Delays and failures are drawn apart, so a request can wait and then fail. Of each kind, the
 //! first matching *counted* rule with requests left fires and counts one down (rules in the order
 //! they were added); only when none matches are the probabilistic rules asked. A test's exact
@@ -22,8 +25,11 @@
 //! same sequence of draws, so a failure reproduces as far as the requests arrive in the same
 //! order (concurrent clients can reorder them).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::watch;
 
 use crate::error::Error;
 use crate::status::{ApiError, Details, GroupResource};
@@ -190,6 +196,11 @@ enum Effect {
     },
     /// A resumed watch is answered with 410 Expired.
     ExpireRewatch,
+    /// The request waits until the test releases gate `gate` ([`Hold`]), at most `at_most`.
+    Hold {
+        gate: u64,
+        at_most: Duration,
+    },
 }
 
 /// How often a rule fires.
@@ -238,6 +249,9 @@ struct Inner {
     /// Where injected cuts ended watches, one mark per cut, each spent by the one resumed watch
     /// it expires (bounded: see [`MAX_CUT_MARKS`]).
     cut_marks: std::collections::VecDeque<CutMark>,
+    /// The gates of [`Faults::hold`] rules, by id: `true` once released (or its [`Hold`] dropped).
+    gates: HashMap<u64, watch::Receiver<bool>>,
+    next_gate: u64,
 }
 
 /// Cut marks kept at most; the oldest go first. A campaign's watches resume within seconds of a
@@ -375,6 +389,40 @@ pub struct Faults {
     inner: Arc<Mutex<Inner>>,
 }
 
+/// The test's side of a [`Faults::hold`] rule: the held requests go on when it is released or
+/// dropped.
+#[derive(Debug)]
+pub struct Hold {
+    tx: watch::Sender<bool>,
+}
+
+impl Hold {
+    /// Lets the held requests (and any the rule still holds later) be served.
+    pub fn release(&self) {
+        self.tx.send_replace(true);
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// A request held by a [`Faults::hold`] rule.
+#[derive(Debug)]
+pub(crate) struct Held {
+    gate: watch::Receiver<bool>,
+    at_most: Duration,
+}
+
+impl Held {
+    /// Waits for the release, at most the rule's bound.
+    pub(crate) async fn released(mut self) {
+        let _ = tokio::time::timeout(self.at_most, self.gate.wait_for(|open| *open)).await;
+    }
+}
+
 /// The resource a cut mark names: group and resource, whatever the namespace, as a watch cache
 /// is per resource.
 fn cut_resource(facts: &RequestFacts<'_>) -> String {
@@ -460,6 +508,39 @@ impl Faults {
         self.push(matcher, Effect::Delay { min, max }, Budget::Share(1.0));
     }
 
+    /// Holds the next `times` requests matching `matcher` before they are served, until the
+    /// returned [`Hold`] is released or dropped, and for at most `at_most` (a test that fails
+    /// before releasing never leaves a request hanging). A test forces a race with it at an exact
+    /// point: hold a write, make the other writer's write land, release.
+    /// [`Faults::pending_matching`] falls to zero once the held requests have arrived.
+    pub fn hold(&self, matcher: Match, times: usize, at_most: Duration) -> Hold {
+        let (tx, rx) = watch::channel(false);
+        let mut inner = self.inner();
+        let gate = inner.next_gate;
+        inner.next_gate += 1;
+        // A gate no rule can reach any more is dropped with the next one added.
+        let live: Vec<u64> = inner
+            .rules
+            .iter()
+            .filter_map(|r| match r.effect {
+                Effect::Hold { gate, .. } => Some(gate),
+                _ => None,
+            })
+            .collect();
+        inner
+            .gates
+            .retain(|id, rx| live.contains(id) && !*rx.borrow());
+        inner.gates.insert(gate, rx);
+        if times > 0 {
+            inner.rules.push(Rule {
+                matcher,
+                effect: Effect::Hold { gate, at_most },
+                budget: Budget::Count(times),
+            });
+        }
+        Hold { tx }
+    }
+
     /// Ends every watch matching `matcher` after a time drawn from `min..=max`, as
     /// kube-apiserver does when a watch's timeout fires; the client re-watches from the last
     /// resourceVersion it saw.
@@ -534,6 +615,20 @@ impl Faults {
             _ => None,
         };
         Planned { delay, fail }
+    }
+
+    /// The wait of the first matching hold rule with requests left, if any: its gate and how
+    /// long it may hold the request at most. Counted among the delays.
+    pub(crate) fn take_hold(&self, facts: &RequestFacts<'_>) -> Option<Held> {
+        let mut inner = self.inner();
+        let Some(Effect::Hold { gate, at_most }) =
+            inner.fire(facts, |e| matches!(e, Effect::Hold { .. }))
+        else {
+            return None;
+        };
+        inner.injected.delays += 1;
+        let gate = inner.gates.get(&gate)?.clone();
+        Some(Held { gate, at_most })
     }
 
     /// What the watch rules do to a watch request; `resumed` is the resourceVersion it continues
@@ -668,6 +763,52 @@ mod tests {
             subresource: sub,
             user_agent: "kube-rs",
         }
+    }
+
+    /// A held request waits for the release; the rule's count is spent as it arrives, later
+    /// requests pass; dropping the handle releases too; and `at_most` bounds a forgotten hold.
+    #[tokio::test]
+    async fn held_requests_wait_for_the_release() {
+        let f = Faults::default();
+        let write = Match::verb("update").resource("pods");
+        let hold = f.hold(write.clone(), 1, Duration::from_secs(60));
+        assert_eq!(f.pending_matching(&write), 1);
+        assert!(f.take_hold(&facts("get", "pods", "")).is_none(), "a read");
+        let held = f
+            .take_hold(&facts("update", "pods", ""))
+            .expect("the write is held");
+        assert_eq!(
+            f.pending_matching(&write),
+            0,
+            "spent as the request arrived"
+        );
+        assert!(f.take_hold(&facts("update", "pods", "")).is_none(), "once");
+        let mut waiting = tokio::spawn(held.released());
+        // Not released: the waiter is still pending after the scheduler ran it.
+        tokio::task::yield_now().await;
+        assert!(
+            futures::poll!(&mut waiting).is_pending(),
+            "held until released"
+        );
+        hold.release();
+        tokio::time::timeout(Duration::from_secs(30), waiting)
+            .await
+            .expect("released")
+            .unwrap();
+        assert_eq!(f.injected().delays, 1);
+
+        let dropped = f.hold(write.clone(), 1, Duration::from_secs(60));
+        let held = f.take_hold(&facts("update", "pods", "")).expect("held");
+        drop(dropped);
+        tokio::time::timeout(Duration::from_secs(30), held.released())
+            .await
+            .expect("a dropped handle releases");
+
+        let _forgotten = f.hold(write, 1, Duration::from_millis(1));
+        let held = f.take_hold(&facts("update", "pods", "")).expect("held");
+        tokio::time::timeout(Duration::from_secs(30), held.released())
+            .await
+            .expect("at_most ends the hold");
     }
 
     #[test]

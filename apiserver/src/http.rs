@@ -459,6 +459,12 @@ async fn route(
     } else {
         Default::default()
     };
+    if let Some(held) = state.faults.take_hold(&facts) {
+        tokio::select! {
+            _ = held.released() => {}
+            _ = state.cancel.cancelled() => return Err(ApiError::shutting_down()),
+        }
+    }
     let planned = state.faults.take(&facts);
     if let Some(by) = planned.delay {
         tokio::select! {

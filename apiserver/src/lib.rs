@@ -81,7 +81,7 @@ mod watchcheck;
 
 pub use auth::UserInfo;
 pub use error::Error;
-pub use faults::{Faults, Injected, Match};
+pub use faults::{Faults, Hold, Injected, Match};
 pub use memory::return_freed_memory;
 pub use registry::ServiceRangesError;
 pub use server::{

@@ -170,6 +170,9 @@ async fn a_long_error_backoff_neither_loops_nor_oversleeps_the_deadline() {
     );
 }
 
+/// How long after the signal's deadline its enrichment attempt's read is answered (and fails).
+const HELD_PAST_DEADLINE: Duration = Duration::from_millis(500);
+
 /// A signal whose deadline passes while a failing reconcile runs is timed out soon after, not
 /// after its error backoff: under the `all` fault campaign (50–200 ms per request) a signal two
 /// seconds from its deadline began an enrichment attempt just before it, the attempt failed just
@@ -191,8 +194,14 @@ async fn a_deadline_passing_during_a_failing_attempt_times_out_soon_not_after_th
     // out in Pending): the next try gets twice the margin.
     for margin_s in [1, 2, 4, 8] {
         let name = format!("overdue-{margin_s}s");
-        // The attempt's namespace read is held past the deadline, then fails.
-        faults.delay(reads.clone(), Duration::from_secs(margin_s + 2), 1);
+        // The attempt's namespace read is held past the deadline, then fails. The read arrives
+        // after the signal is created, so it is answered at least `HELD_PAST_DEADLINE` after
+        // the deadline however the machine is loaded.
+        faults.delay(
+            reads.clone(),
+            Duration::from_secs(margin_s) + HELD_PAST_DEADLINE,
+            1,
+        );
         let deadline = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(margin_s as i64);
         t.create(&t.sp(&name).with_times_out_at(deadline)).await;
         // The fixture's wait (30 s, scaled) is far inside the 10-minute backoff.
