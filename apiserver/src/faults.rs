@@ -626,8 +626,10 @@ impl Faults {
         else {
             return None;
         };
-        inner.injected.delays += 1;
+        // A gate released before this request came (and dropped since) holds nothing: the
+        // request passes and is not counted as delayed.
         let gate = inner.gates.get(&gate)?.clone();
+        inner.injected.delays += 1;
         Some(Held { gate, at_most })
     }
 
