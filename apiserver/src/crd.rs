@@ -101,30 +101,36 @@ impl VersionSchema {
 
     /// Validates a `/status` write like kube-apiserver's status strategy: the schema for
     /// `.status` only (an invalid stored spec must not block status writes), list types and CEL
-    /// rules for the whole object.
-    pub fn validate_status(&self, obj: &Value, old: &Value) -> Vec<Cause> {
+    /// rules for the whole object. Returns the errors and the warnings of ratcheted CEL rules.
+    pub fn check_status(&self, obj: &Value, old: &Value) -> (Vec<Cause>, Vec<String>) {
         let schema = match self.schema() {
             Ok(s) => s,
-            Err(causes) => return causes.to_vec(),
+            Err(causes) => return (causes.to_vec(), Vec::new()),
         };
-        schema
-            .validate_status_update(obj, old)
-            .iter()
-            .map(|e| cause_of(e, ""))
-            .collect()
+        let checked = schema.check_status_update(obj, old);
+        (
+            checked.errors.iter().map(|e| cause_of(e, "")).collect(),
+            checked.warnings,
+        )
     }
 
     /// Validates against the schema and its CEL rules; `old` is the stored object on update.
     pub fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
+        self.check(obj, old).0
+    }
+
+    /// [`Self::validate`] with the warnings kube answers on update: the failures of CEL rules
+    /// that do not use `oldSelf`, on values equal to their old ones (validation ratcheting).
+    pub fn check(&self, obj: &Value, old: Option<&Value>) -> (Vec<Cause>, Vec<String>) {
         let schema = match self.schema() {
             Ok(s) => s,
-            Err(causes) => return causes.to_vec(),
+            Err(causes) => return (causes.to_vec(), Vec::new()),
         };
-        schema
-            .validate(obj, old)
-            .iter()
-            .map(|e| cause_of(e, ""))
-            .collect()
+        let checked = schema.check(obj, old);
+        (
+            checked.errors.iter().map(|e| cause_of(e, "")).collect(),
+            checked.warnings,
+        )
     }
 }
 

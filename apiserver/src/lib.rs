@@ -79,7 +79,7 @@ mod validation;
 mod watch;
 mod watchcheck;
 
-pub use auth::UserInfo;
+pub use auth::{DEFAULT_TOKEN_CACHE_TTL, UserInfo};
 pub use error::Error;
 pub use faults::{Faults, Hold, Injected, Match};
 pub use memory::return_freed_memory;

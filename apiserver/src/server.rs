@@ -70,6 +70,7 @@ pub struct Builder {
     plain_http_too: bool,
     user_tokens: std::collections::HashMap<String, crate::UserInfo>,
     anonymous: bool,
+    token_cache_ttl: Option<std::time::Duration>,
     start_cache: Option<PathBuf>,
     /// Objects created at start, with their field managers (`Builder::object`).
     objects: Vec<(String, Value)>,
@@ -202,6 +203,16 @@ impl Builder {
         self
     }
 
+    /// Remembers a successful ServiceAccount token authentication for `ttl` (default
+    /// [`crate::DEFAULT_TOKEN_CACHE_TTL`], kube-apiserver's 10 s): within it, a token whose
+    /// ServiceAccount (or bound Pod, Secret or Node) was deleted still authenticates, as on a
+    /// real cluster. Zero checks every request's token against the store, for tests of
+    /// revocation that should not wait out the cache.
+    pub fn token_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.token_cache_ttl = Some(ttl);
+        self
+    }
+
     /// Keeps what this start builds (the bootstrap objects, the namespaces' default objects
     /// and the CRDs, as stored) in `dir`, and starts from it when a snapshot of the same inputs
     /// is there: for many servers started from one build, e.g. a server per test process.
@@ -330,7 +341,12 @@ impl Builder {
             cancel: cancel.clone(),
             address: local.to_string(),
             tokens: crate::tokens::Tokens::default(),
-            authn: crate::auth::Authenticator::new(self.user_tokens, self.anonymous),
+            authn: crate::auth::Authenticator::new(
+                self.user_tokens,
+                self.anonymous,
+                self.token_cache_ttl
+                    .unwrap_or(crate::auth::DEFAULT_TOKEN_CACHE_TTL),
+            ),
             authz,
         });
         let tracker = TaskTracker::new();

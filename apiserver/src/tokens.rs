@@ -418,8 +418,25 @@ pub(crate) fn mint(
 /// The user of a ServiceAccount token presented to the API (its audience must be the API's, as
 /// kube's `--api-audiences`), or why it is not valid (for the log, never for the client).
 pub(crate) fn authenticate_service_account(state: &State, token: &str) -> Result<UserInfo, String> {
-    let (user, _) = review(state, token, &[DEFAULT_AUDIENCE.to_owned()])?;
-    Ok(UserInfo::from_json(&user))
+    let audiences = [DEFAULT_AUDIENCE.to_owned()];
+    Ok(cached_review(state, token, &audiences)?.info)
+}
+
+/// [`review`] through the server's token cache, as kube's authenticators sit behind
+/// `tokencache` for requests and TokenReviews alike.
+fn cached_review(
+    state: &State,
+    token: &str,
+    wanted: &[String],
+) -> Result<crate::auth::Reviewed, String> {
+    state.authn.cache().get_or_review(token, wanted, || {
+        let (user, audiences) = review(state, token, wanted)?;
+        Ok(crate::auth::Reviewed {
+            info: UserInfo::from_json(&user),
+            user,
+            audiences,
+        })
+    })
 }
 
 /// `POST /apis/authentication.k8s.io/v1/tokenreviews` (a create-only resource: nothing is stored).
@@ -451,9 +468,9 @@ pub async fn serve_token_review(
     if wanted.is_empty() {
         wanted.push(DEFAULT_AUDIENCE.to_owned());
     }
-    let status = match review(state, token, &wanted) {
-        Ok((user, audiences)) => {
-            json!({"authenticated": true, "user": user, "audiences": audiences})
+    let status = match cached_review(state, token, &wanted) {
+        Ok(r) => {
+            json!({"authenticated": true, "user": r.user, "audiences": r.audiences})
         }
         Err(why) => json!({"user": {}, "error": format!("[invalid bearer token, {why}]")}),
     };

@@ -257,19 +257,25 @@ async fn bad_or_missing_credentials_are_401_without_saying_why() {
         assert_eq!((r.code, &r.body), (401, &unauthorized), "token {bad}");
     }
     // A ServiceAccount token stops working when its ServiceAccount goes, and stays refused when
-    // a ServiceAccount of the same name comes back (another uid).
-    namespace(&server, "auth-401").await;
+    // a ServiceAccount of the same name comes back (another uid). At once with the token cache
+    // off; with kube's cache (next test) once the remembered success expires.
+    let uncached = ApiServer::builder()
+        .token_cache_ttl(std::time::Duration::ZERO)
+        .start()
+        .await
+        .expect("server");
+    namespace(&uncached, "auth-401").await;
     let sa = "/api/v1/namespaces/auth-401/serviceaccounts";
-    admin(&server, "POST", sa, json!({"metadata": {"name": "bot"}})).await;
-    let token = server
+    admin(&uncached, "POST", sa, json!({"metadata": {"name": "bot"}})).await;
+    let token = uncached
         .service_account_token("auth-401", "bot")
         .expect("token");
-    assert_eq!(whoami(&server, Some(&token), &[]).await.code, 201);
-    admin(&server, "DELETE", &format!("{sa}/bot"), json!({})).await;
-    let r = whoami(&server, Some(&token), &[]).await;
+    assert_eq!(whoami(&uncached, Some(&token), &[]).await.code, 201);
+    admin(&uncached, "DELETE", &format!("{sa}/bot"), json!({})).await;
+    let r = whoami(&uncached, Some(&token), &[]).await;
     assert_eq!((r.code, &r.body), (401, &unauthorized));
-    admin(&server, "POST", sa, json!({"metadata": {"name": "bot"}})).await;
-    let r = whoami(&server, Some(&token), &[]).await;
+    admin(&uncached, "POST", sa, json!({"metadata": {"name": "bot"}})).await;
+    let r = whoami(&uncached, Some(&token), &[]).await;
     assert_eq!((r.code, &r.body), (401, &unauthorized));
     // A token of a missing ServiceAccount cannot be made.
     let err = server
@@ -287,6 +293,36 @@ async fn bad_or_missing_credentials_are_401_without_saying_why() {
         .expect("server");
     let r = call(&anon, Some("nope"), "GET", "/api", &[], None).await;
     assert_eq!((r.code, &r.body), (401, &unauthorized));
+}
+
+#[tokio::test]
+async fn a_revoked_token_keeps_working_while_its_success_is_remembered() {
+    // kube-apiserver remembers a successful token authentication for 10 s (tokencache); an
+    // hour here, so that no slowness of the machine lets the entry expire mid-test.
+    let server = ApiServer::builder()
+        .token_cache_ttl(std::time::Duration::from_secs(3600))
+        .start()
+        .await
+        .expect("server");
+    namespace(&server, "auth-cache").await;
+    let sa = "/api/v1/namespaces/auth-cache/serviceaccounts";
+    admin(&server, "POST", sa, json!({"metadata": {"name": "bot"}})).await;
+    let token = server
+        .service_account_token("auth-cache", "bot")
+        .expect("token");
+    let before = whoami(&server, Some(&token), &[]).await;
+    assert_eq!(before.code, 201, "{}", before.body);
+    admin(&server, "DELETE", &format!("{sa}/bot"), json!({})).await;
+    let after = whoami(&server, Some(&token), &[]).await;
+    assert_eq!(after.code, 201, "{}", after.body);
+    assert_eq!(
+        after.body["status"]["userInfo"], before.body["status"]["userInfo"],
+        "the remembered identity, uid and groups included"
+    );
+    // Authorization is not remembered: the deleted ServiceAccount's permissions are what RBAC
+    // says now (SelfSubjectReview needs none; reading namespaces needs a grant it never had).
+    let r = call(&server, Some(&token), "GET", "/api/v1/namespaces", &[], None).await;
+    assert_eq!(r.code, 403, "{}", r.body);
 }
 
 #[tokio::test]

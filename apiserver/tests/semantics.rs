@@ -1450,3 +1450,71 @@ async fn status_writes_validate_status_only() {
         r.body
     );
 }
+
+/// A CEL rule added to a CRD that a stored object breaks: an update that leaves the value as it
+/// was is let through with the rule's failure as a warning (kube's ratcheting, `addErr` in
+/// apiextensions' `schema/cel/validation.go`), on the main resource and on `/status`; an update
+/// that changes the value is refused.
+#[tokio::test]
+async fn ratcheted_cel_rule_failures_come_back_as_warnings() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+    const W: &str = "/apis/example.com/v1/namespaces/default/widgets";
+    let created = send(&s, "POST", CRDS, &widget_crd()).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let r = send(&s, "POST", W, &json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 8}})).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert!(common::warnings(&r).is_empty(), "{:?}", r.headers);
+
+    let mut crd = created.body.clone();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"]
+        ["x-kubernetes-validations"] = json!([{"rule": "self <= 5", "message": "size is at most 5"}]);
+    let r = send(&s, "PUT", &format!("{CRDS}/widgets.example.com"), &crd).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+
+    let expected = [r#"299 - "spec.size: Invalid value: 8: size is at most 5""#];
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{W}/w"),
+        &json!({"metadata": {"labels": {"a": "b"}}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(common::warnings(&r), expected);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{W}/w/status"),
+        &json!({"status": {"phase": "Running"}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(common::warnings(&r), expected);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{W}/w"),
+        &json!({"spec": {"size": 9}}),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["details"]["causes"][0]["message"],
+        "Invalid value: 9: size is at most 5",
+        "{}",
+        r.body
+    );
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{W}/w"),
+        &json!({"spec": {"size": 4}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert!(common::warnings(&r).is_empty(), "{:?}", r.headers);
+}

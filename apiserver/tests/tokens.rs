@@ -13,10 +13,15 @@ use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 
 const SA: &str = "/api/v1/namespaces/default/serviceaccounts";
+/// The API's audience, which a TokenRequest without audiences gets (`--api-audiences`).
+const DEFAULT_API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
 const REVIEWS: &str = "/apis/authentication.k8s.io/v1/tokenreviews";
 
+/// A server that checks every token against the store: these tests revoke tokens and look at
+/// once (kube-apiserver's 10 s cache of successful reviews has a test of its own below).
 async fn server() -> apiserver::ApiServer {
     apiserver::ApiServer::builder()
+        .token_cache_ttl(std::time::Duration::ZERO)
         .start()
         .await
         .expect("start")
@@ -150,6 +155,56 @@ async fn token_requests_issue_tokens_that_review_as_the_service_account() {
     assert_eq!(st["authenticated"], true);
     assert_eq!(st["user"]["username"], "admin");
     assert_eq!(st["user"]["groups"][0], "system:masters");
+}
+
+#[tokio::test]
+async fn a_successful_review_is_remembered_for_the_cache_ttl_per_token_and_audiences() {
+    // An hour, so that no slowness of the machine can make the entries expire mid-test.
+    let s = apiserver::ApiServer::builder()
+        .token_cache_ttl(std::time::Duration::from_secs(3600))
+        .start()
+        .await
+        .expect("start");
+    for name in ["robot", "other"] {
+        let sa = send(&s, "POST", SA, &json!({"metadata": {"name": name}})).await;
+        assert_eq!(sa.code, 201, "{}", sa.body);
+    }
+    let token_of = |issued: common::Raw| {
+        assert_eq!(issued.code, 201, "{}", issued.body);
+        issued.body["status"]["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    };
+    let token = token_of(request(&s, "robot", json!({})).await);
+    let unused = token_of(request(&s, "other", json!({})).await);
+    let st = review(&s, &token, json!([])).await;
+    assert_eq!(st["authenticated"], true, "{st}");
+    for name in ["robot", "other"] {
+        let gone = send(&s, "DELETE", &format!("{SA}/{name}"), &Value::Null).await;
+        assert_eq!(gone.code, 200, "{}", gone.body);
+    }
+    // As on kube-apiserver (tokencache, 10 s there): the remembered review still answers for
+    // the deleted ServiceAccount's token.
+    let st = review(&s, &token, json!([])).await;
+    assert_eq!(st["authenticated"], true, "{st}");
+    assert_eq!(
+        st["user"]["username"], "system:serviceaccount:default:robot",
+        "{st}"
+    );
+    // The same token for other audiences was never reviewed: checked now, against the store.
+    let other = review(&s, &token, json!([DEFAULT_API_AUDIENCE, "vault"])).await;
+    assert!(other.get("authenticated").is_none(), "{other}");
+    assert!(
+        other["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("invalidated"),
+        "{other}"
+    );
+    // Nor was this token, reviewed for the first time after the deletion.
+    let st = review(&s, &unused, json!([])).await;
+    assert!(st.get("authenticated").is_none(), "{st}");
 }
 
 #[tokio::test]

@@ -662,7 +662,8 @@ fn parse_go_duration(s: &str) -> Option<chrono::Duration> {
 
 /// Evaluates the rules of one node and appends kube-apiserver-shaped errors.
 /// `ratchet` is true when the value equals its correlated old value: then only transition rules
-/// may fail (1.30+ ratcheting turns the other failures into warnings, which we drop).
+/// may fail, and the other rules' failures are warnings (1.30+ ratcheting, `addErr` in
+/// apiextensions' `schema/cel/validation.go`). Failures to evaluate are errors either way.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn eval_node_rules(
     env: &CelEnv,
@@ -672,8 +673,9 @@ pub(crate) fn eval_node_rules(
     is_root: bool,
     field: &str,
     ratchet: bool,
-    errs: &mut Vec<FieldError>,
+    found: &mut crate::validate::CelFindings<'_>,
 ) {
+    let errs = &mut *found.errs;
     if node.rules.is_empty() || value.is_null() {
         return;
     }
@@ -725,9 +727,7 @@ pub(crate) fn eval_node_rules(
                 continue;
             }
         }
-        if ratchet && !rule.uses_old_self {
-            continue;
-        }
+        let ratcheted = ratchet && !rule.uses_old_self;
         let mut path = field.to_string();
         if let Some(fp) = &rule.field_path {
             if !path.is_empty() && !fp.starts_with('[') {
@@ -756,7 +756,11 @@ pub(crate) fn eval_node_rules(
             ErrorKind::Duplicate => FieldError::new(ErrorKind::Duplicate, path, shown, ""),
             _ => FieldError::new(ErrorKind::Invalid, path, shown, detail),
         };
-        errs.push(err);
+        if ratcheted {
+            found.ratcheted.push(err);
+        } else {
+            errs.push(err);
+        }
     }
 }
 

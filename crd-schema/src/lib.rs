@@ -35,6 +35,7 @@ pub use cel_cache::{ExpressionCache, keep_expressions_in};
 pub use cel_rules::CEL_RESERVED;
 pub use error::{ErrorKind, FieldError, SchemaError, go_is_print, go_quote};
 pub use openapi::{openapi_model_name, openapi_v3_component, openapi_v3_list_component};
+pub use validate::Checked;
 
 /// Stack for the thread that compiles CEL rules: room for cel's deepest accepted expression in a
 /// debug build, with margin; only the pages used are committed.
@@ -154,6 +155,12 @@ impl Schema {
     /// Validates `obj`; `old` is the stored object on update (enables transition rules using
     /// `oldSelf` and validation ratcheting). Returns no errors when the object is valid.
     pub fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+        self.check(obj, old).errors
+    }
+
+    /// [`Schema::validate`] with the warnings kube-apiserver answers besides the errors: the
+    /// failures that validation ratcheting lets through on update.
+    pub fn check(&self, obj: &Value, old: Option<&Value>) -> Checked {
         validate::validate(&self.root, &self.env, obj, old)
     }
 
@@ -162,6 +169,11 @@ impl Schema {
     /// status writes), list types and CEL rules for the whole object (spec rules still see the
     /// unchanged spec). Messages name status fields relative to `status` (`phase in body ...`).
     pub fn validate_status_update(&self, obj: &Value, old: &Value) -> Vec<FieldError> {
+        self.check_status_update(obj, old).errors
+    }
+
+    /// [`Schema::validate_status_update`] with the warnings of ratcheted rules.
+    pub fn check_status_update(&self, obj: &Value, old: &Value) -> Checked {
         validate::validate_status_update(&self.root, &self.env, obj, old)
     }
 }

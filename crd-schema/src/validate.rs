@@ -25,8 +25,9 @@ pub(crate) fn validate(
     env: &CelEnv,
     obj: &Value,
     old: Option<&Value>,
-) -> Vec<FieldError> {
+) -> Checked {
     let mut errs = Vec::new();
+    let mut ratcheted = Vec::new();
     let mut name = String::new();
     openapi(root, obj, old, &mut name, true, &mut errs);
 
@@ -45,10 +46,37 @@ pub(crate) fn validate(
         if errs.iter().any(|e| e.kind.blocks_cel()) {
             errs.push(FieldError::invalid("", Value::Null, CEL_SKIPPED));
         } else {
-            cel_walk(root, env, obj, old, true, &mut String::new(), &mut errs);
+            let mut found = CelFindings {
+                errs: &mut errs,
+                ratcheted: &mut ratcheted,
+            };
+            cel_walk(root, env, obj, old, None, true, &mut String::new(), &mut found);
         }
     }
-    name_nil_paths(errs)
+    Checked::new(errs, ratcheted)
+}
+
+/// What validating an object found: the errors that refuse it, and the warnings to answer
+/// with (kube's `warning.AddWarning`: failures of CEL rules that do not use `oldSelf` on values
+/// equal to their old ones, which ratcheting lets through).
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// The errors; none when the object is valid.
+    pub errors: Vec<FieldError>,
+    /// Warnings as kube writes them: the ratcheted error's text (`field: message`).
+    pub warnings: Vec<String>,
+}
+
+impl Checked {
+    fn new(errs: Vec<FieldError>, ratcheted: Vec<FieldError>) -> Self {
+        Self {
+            errors: name_nil_paths(errs),
+            warnings: name_nil_paths(ratcheted)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        }
+    }
 }
 
 /// Go prints a nil `field.Path` as `<nil>`: errors about the object itself (root rules, the
@@ -72,8 +100,9 @@ pub(crate) fn validate_status_update(
     env: &CelEnv,
     obj: &Value,
     old: &Value,
-) -> Vec<FieldError> {
+) -> Checked {
     let mut errs = Vec::new();
+    let mut ratcheted = Vec::new();
     if let (Some(status), Some(status_node)) = (obj.get("status"), root.properties.get("status")) {
         let mut own = Vec::new();
         openapi(
@@ -106,18 +135,23 @@ pub(crate) fn validate_status_update(
         if errs.iter().any(|e| e.kind.blocks_cel()) {
             errs.push(FieldError::invalid("", Value::Null, CEL_SKIPPED));
         } else {
+            let mut found = CelFindings {
+                errs: &mut errs,
+                ratcheted: &mut ratcheted,
+            };
             cel_walk(
                 root,
                 env,
                 obj,
                 Some(old),
+                None,
                 true,
                 &mut String::new(),
-                &mut errs,
+                &mut found,
             );
         }
     }
-    name_nil_paths(errs)
+    Checked::new(errs, ratcheted)
 }
 
 /// Checks the `default` of every node the way the CRD validation does
@@ -154,9 +188,18 @@ pub(crate) fn check_defaults(node: &Node, env: &CelEnv, path: &str, errs: &mut V
             openapi(node, d, None, &mut String::new(), false, &mut own);
         }
         if own.is_empty() && node.has_rules() {
-            cel_walk(node, env, d, Some(d), false, &mut String::new(), &mut own);
-            if own.is_empty() {
-                cel_walk(node, env, d, None, false, &mut String::new(), &mut own);
+            // With itself as oldSelf the rules that do not use it ratchet (checked by the
+            // second walk, without oldSelf): nothing of theirs is a warning here.
+            let mut ignored = Vec::new();
+            for old in [Some(d), None] {
+                if !own.is_empty() {
+                    break;
+                }
+                let mut found = CelFindings {
+                    errs: &mut own,
+                    ratcheted: &mut ignored,
+                };
+                cel_walk(node, env, d, old, None, false, &mut String::new(), &mut found);
             }
         }
         errs.extend(own.into_iter().map(prefix));
@@ -922,23 +965,38 @@ fn list_map(node: &Node, items: &[Value], path: &str, errs: &mut Vec<FieldError>
     }
 }
 
+/// Where [`cel_walk`] puts what the rules find: errors, and the failures that ratcheting turns
+/// into warnings.
+pub(crate) struct CelFindings<'a> {
+    pub errs: &'a mut Vec<FieldError>,
+    pub ratcheted: &'a mut Vec<FieldError>,
+}
+
 /// Walks the object and runs the CEL rules of every node that has a value
 /// (`cel.Validator.validate`): properties and map entries correlate with the old object by key,
-/// list items only in list-type maps.
+/// list items only in list-type maps. `parent_unchanged` is whether the nearest correlated
+/// ancestor equals its old value: a node that cannot be correlated (an item of a list that is
+/// not a map) ratchets with it, as kube's `ratchetingOptions.shouldRatchetError` does.
+#[allow(clippy::too_many_arguments)]
 fn cel_walk(
     node: &Node,
     env: &CelEnv,
     v: &Value,
     old: Option<&Value>,
+    parent_unchanged: Option<bool>,
     is_root: bool,
     path: &mut String,
-    errs: &mut Vec<FieldError>,
+    found: &mut CelFindings<'_>,
 ) {
     if v.is_null() {
         return;
     }
-    let unchanged = old.is_some_and(|o| o == v);
-    cel_rules::eval_node_rules(env, node, v, old, is_root, path, unchanged, errs);
+    // `parent_unchanged` is Some only for nodes that cannot be correlated.
+    let unchanged = match parent_unchanged {
+        Some(p) => p,
+        None => old.is_some_and(|o| o == v),
+    };
+    cel_rules::eval_node_rules(env, node, v, old, is_root, path, unchanged, found);
     let base = path.len();
     match v {
         Value::Object(m) => {
@@ -959,12 +1017,12 @@ fn cel_walk(
                     } else {
                         path.push_str(&format!("[{k}]"));
                     }
-                    let old_child = if correlatable {
-                        old_map.and_then(|o| o.get(k))
+                    let (old_child, inherited) = if correlatable {
+                        (old_map.and_then(|o| o.get(k)), None)
                     } else {
-                        None
+                        (None, Some(unchanged))
                     };
-                    cel_walk(child, env, x, old_child, false, path, errs);
+                    cel_walk(child, env, x, old_child, inherited, false, path, found);
                     path.truncate(base);
                 }
             }
@@ -973,14 +1031,17 @@ fn cel_walk(
             if let Some(item_node) = node.items.as_deref().filter(|n| n.has_rules()) {
                 for (i, x) in items.iter().enumerate() {
                     path.push_str(&format!("[{i}]"));
+                    let is_map = node.list_type.as_deref() == Some("map")
+                        && !node.list_map_keys.is_empty();
                     cel_walk(
                         item_node,
                         env,
                         x,
                         correlate_map_item(node, x, old),
+                        (!is_map).then_some(unchanged),
                         false,
                         path,
-                        errs,
+                        found,
                     );
                     path.truncate(base);
                 }

@@ -357,3 +357,63 @@ fn duration_fields_are_durations() {
         ["spec: Invalid value: at most an hour"]
     );
 }
+
+#[test]
+fn ratcheted_rule_failures_are_warnings_and_transition_rules_still_fail() {
+    // The schema gained rules the stored object breaks: `size` and `tags` are invalid but
+    // unchanged by this update, `name` is invalid and changed.
+    let schema = schema_with_spec(json!({
+        "type": "object",
+        "properties": {
+            "size": {"type": "integer", "x-kubernetes-validations": [
+                {"rule": "self < 10", "message": "size is below 10"},
+                {"rule": "self == oldSelf", "message": "size is immutable"}
+            ]},
+            "name": {"type": "string", "x-kubernetes-validations": [{"rule": "size(self) < 4"}]},
+            // An atomic list: its items cannot be correlated one by one, so they ratchet with
+            // the list (kube's nearest correlatable parent).
+            "tags": {"type": "array", "items": {"type": "string", "x-kubernetes-validations": [{"rule": "self != 'bad'"}]}}
+        }
+    }));
+    let old = json!({"spec": {"size": 12, "name": "long", "tags": ["bad"]}});
+    let new = json!({"spec": {"size": 12, "name": "longer", "tags": ["bad"]}});
+    let checked = schema.check(&new, Some(&old));
+    let errors: Vec<String> = checked.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        ["spec.name: Invalid value: \"longer\": failed rule: size(self) < 4"]
+    );
+    assert_eq!(
+        checked.warnings,
+        [
+            "spec.size: Invalid value: 12: size is below 10",
+            "spec.tags[0]: Invalid value: \"bad\": failed rule: self != 'bad'"
+        ]
+    );
+    // A changed list is checked item by item, and creates have nothing to ratchet.
+    let changed = json!({"spec": {"size": 12, "name": "ok", "tags": ["bad", "x"]}});
+    let checked = schema.check(&changed, Some(&old));
+    assert_eq!(
+        checked
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["spec.tags[0]: Invalid value: \"bad\": failed rule: self != 'bad'"]
+    );
+    assert_eq!(checked.warnings, ["spec.size: Invalid value: 12: size is below 10"]);
+    let created = schema.check(&old, None);
+    assert_eq!(created.errors.len(), 3, "{:?}", created.errors);
+    assert!(created.warnings.is_empty());
+    // The transition rule fails on a change, never as a warning.
+    let resized = schema.check(&json!({"spec": {"size": 3}}), Some(&old));
+    assert_eq!(
+        resized
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["spec.size: Invalid value: 3: size is immutable"]
+    );
+    assert!(resized.warnings.is_empty(), "{:?}", resized.warnings);
+}

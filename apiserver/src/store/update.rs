@@ -291,11 +291,13 @@ impl Store {
             meta_mut(&mut new).insert("generation".into(), generation.into());
         }
         if let Some(schema) = &info.schema {
-            if sub == Sub::Status {
-                causes.extend(schema.validate_status(&new, old.value()));
+            let (errors, ratcheted) = if sub == Sub::Status {
+                schema.check_status(&new, old.value())
             } else {
-                causes.extend(schema.validate(&new, Some(old.value())));
-            }
+                schema.check(&new, Some(old.value()))
+            };
+            causes.extend(errors);
+            warnings.extend(ratcheted);
         }
         // The validation stage (kube's strategy ValidateUpdate + ValidateObjectMetaUpdate).
         causes.extend(if sub == Sub::Status {

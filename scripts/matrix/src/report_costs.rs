@@ -316,12 +316,16 @@ fn projected(
     groups: &sim::TestGroups,
     jobs: u32,
     cores: u32,
+    contention: sim::Contention,
 ) -> Option<(f64, f64)> {
     let cal: Vec<sim::Calibrated> = runs
         .iter()
         .filter_map(|r| sim::calibrate_run(r, groups))
         .collect();
-    let spans: Vec<f64> = cal.iter().map(|c| sim::project(c, jobs, cores)).collect();
+    let spans: Vec<f64> = cal
+        .iter()
+        .map(|c| sim::project(c, jobs, cores, contention))
+        .collect();
     let residuals: Vec<f64> = cal.iter().map(|c| c.residual_s).collect();
     Some((stats::mean(&spans)?, stats::mean(&residuals)?))
 }
@@ -412,28 +416,74 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
             .unwrap_or_default()
     };
     let mut tables = Vec::new();
+    // Each mode's contention, fitted on the runs of every core count but `cores` (out of
+    // sample: what a prediction for `cores` may know) or, when no other core count was
+    // measured, on all of them (in sample). Memoised: a fit replays every run many times.
+    let mut fits: Vec<((String, Option<u32>), Option<(sim::ContentionFit, bool)>)> = Vec::new();
+    let mut fit_for = |mode: &str, cores: Option<u32>| -> Option<(sim::ContentionFit, bool)> {
+        if let Some((_, f)) = fits.iter().find(|(k, _)| k.0 == mode && k.1 == cores) {
+            return *f;
+        }
+        let of_mode: Vec<&RunData> = data.runs.iter().filter(|r| r.mode == mode).collect();
+        let others: Vec<&RunData> = of_mode
+            .iter()
+            .copied()
+            .filter(|r| cores.is_some() && r.cores_allowed.or(r.cpu.map(|c| c.cores)) != cores)
+            .collect();
+        let fit = if others.is_empty() {
+            sim::fit_contention(&of_mode, &groups_of(mode)).map(|f| (f, cores.is_some()))
+        } else {
+            sim::fit_contention(&others, &groups_of(mode)).map(|f| (f, false))
+        };
+        fits.push(((mode.to_owned(), cores), fit));
+        fit
+    };
     let mut check = Vec::new();
     for ((mode, src_jobs, src_cores), src_runs) in sources.iter().map(|s| (&s.0, &s.1)) {
         for ((m2, jobs, cores), targets) in &groups {
             if m2 != mode || (jobs == src_jobs && cores == src_cores) {
                 continue;
             }
+            let fit = fit_for(mode, Some(*cores));
+            let contention = fit.map(|(f, _)| f.contention).unwrap_or_default();
             let (Some((predicted, residual)), Some(measured)) = (
-                projected(src_runs, &groups_of(mode), *jobs, *cores),
+                projected(src_runs, &groups_of(mode), *jobs, *cores, contention),
                 mean_span(targets),
             ) else {
                 continue;
             };
             let error = |span: f64| format!("{:+.1}%", (span - measured) / measured * 100.0);
+            let uncontended = projected(
+                src_runs,
+                &groups_of(mode),
+                *jobs,
+                *cores,
+                sim::Contention::default(),
+            );
             let replayed = attributed(src_runs, targets, &groups_of(mode));
+            let fitted_on = match fit {
+                None => "not fitted (no oversubscribed run)".to_owned(),
+                Some((f, true)) => format!(
+                    "{} (IN SAMPLE: {} runs of this core count, not a check)",
+                    contention_text(f.contention),
+                    f.runs
+                ),
+                Some((f, false)) => format!(
+                    "{} ({} runs of other core counts)",
+                    contention_text(f.contention),
+                    f.runs
+                ),
+            };
             check.push(vec![
                 mode.clone(),
                 format!("-j {src_jobs} on {src_cores} → -j {jobs} on {cores}"),
                 format!("{predicted:.2}"),
                 format!("{measured:.2}"),
                 error(predicted),
+                uncontended.map_or_else(|| "–".to_owned(), |(span, _)| error(span)),
                 format!("{:.1}", residual * 1e3),
                 replayed.map_or_else(|| "–".to_owned(), error),
+                fitted_on,
             ]);
         }
     }
@@ -441,7 +491,7 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
         tables.push(Table {
             title: "Projection check: measured levels predicted by the simulation".into(),
             note: format!(
-                "Test span (first test start to last test end), mean over repeats. Each prediction is calibrated on the mode's lowest -j measured on the source core count (runs under `taskset -c 0` count 1 core), with the profile's test groups from {NEXTEST_CONFIG}. Calibration residual: mean |simulated − measured| test duration left on the source run. Last column, an attribution and not a prediction: the target runs replayed with the source's waits but each test's CPU as measured in the target run and the cores its other load left; where it lands near the measured span and the projection does not, the projection's error is CPU the tests spent beyond what they spent at the calibration's -j (and other load), not the scheduling model.{}",
+                "Test span (first test start to last test end), mean over repeats. Each prediction is calibrated on the mode's lowest -j measured on the source core count (runs under `taskset -c 0` count 1 core), with the profile's test groups from {NEXTEST_CONFIG}, and replayed with the mode's contention (a test's CPU and wait grow by the given fractions per unit of oversubscription, running tests ÷ cores − 1; see `matrix`'s sim module) fitted on the runs of the other core counts measured, so that a row whose target core count was measured apart is a prediction, not a fit. The error without the contention model is the same replay with none. Calibration residual: mean |simulated − measured| test duration left on the source run. The error replaying the target's own CPU, an attribution and not a prediction: the target runs replayed with the source's waits but each test's CPU as measured in the target run and the cores its other load left, without contention.{}",
                 group_notes.iter().map(|n| format!(" {n}")).collect::<String>()
             ),
             header: [
@@ -450,14 +500,22 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
                 "span PROJECTED (s)",
                 "span measured (s)",
                 "error",
+                "error without the contention model",
                 "calibration residual (ms per test)",
                 "error replaying the target's own CPU and load",
+                "contention (CPU, wait) and where it was fitted",
             ]
             .iter()
             .map(|s| s.to_string())
             .collect(),
             rows: check,
         });
+    }
+    let mut modes: Vec<String> = Vec::new();
+    for s in &sources {
+        if !modes.contains(&s.0.0) {
+            modes.push(s.0.0.clone());
+        }
     }
     let mut projection = Vec::new();
     for ((mode, jobs, cores), runs) in sources.iter().map(|s| (&s.0, &s.1)) {
@@ -469,7 +527,11 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
         let spans: Vec<Option<f64>> = PROJECT_CORES
             .iter()
             .map(|&target| {
-                projected(runs, &groups_of(mode), PROJECT_JOBS, target).map(|(span, _)| span)
+                let contention = fit_for(mode, None)
+                    .map(|(f, _)| f.contention)
+                    .unwrap_or_default();
+                projected(runs, &groups_of(mode), PROJECT_JOBS, target, contention)
+                    .map(|(span, _)| span)
             })
             .collect();
         // Runs without phase records or CPU samples cannot be calibrated: no row.
@@ -491,12 +553,41 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
         );
         tables.push(Table {
             title: format!("PROJECTED (simulation, not measured): -j {PROJECT_JOBS} on more cores"),
-            note: "Each test replayed with its calibrated CPU and wait on dedicated cores (see `matrix`'s sim module); nextest's start-up and the setup script are not in the span.".into(),
+            note: format!("Each test replayed with its calibrated CPU and wait on dedicated cores, with the mode's contention fitted on every run measured ({}; see `matrix`'s sim module); nextest's start-up and the setup script are not in the span.", fitted_modes(&mut fit_for, &modes)),
             header,
             rows: projection,
         });
     }
     tables
+}
+
+/// `+18% CPU, +40% wait per unit`: a contention for the report.
+fn contention_text(c: sim::Contention) -> String {
+    format!(
+        "+{:.0}% CPU, +{:.0}% wait",
+        c.cpu_growth * 100.0,
+        c.wait_growth * 100.0
+    )
+}
+
+/// Each mode's contention fitted on all its runs, for a table's note.
+fn fitted_modes(
+    fit_for: &mut impl FnMut(&str, Option<u32>) -> Option<(sim::ContentionFit, bool)>,
+    modes: &[String],
+) -> String {
+    modes
+        .iter()
+        .map(|m| match fit_for(m, None) {
+            Some((f, _)) => format!(
+                "`{m}`: {} per unit of oversubscription, from {} runs, mean |span error| {:.1}% on them",
+                contention_text(f.contention),
+                f.runs,
+                f.span_error * 100.0
+            ),
+            None => format!("`{m}`: none fitted (no oversubscribed run)"),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// How many of a mode's slowest tests the report lists.
@@ -764,10 +855,15 @@ mod tests {
             ],
             "{tables:?}"
         );
-        // Every check row has the attribution replay's error too (same runs: a percentage).
+        // Every check row has the error without contention and the attribution replay's error
+        // too (same runs: percentages), and says where its contention was fitted. The fixture's
+        // two tests never run at once, so no run is oversubscribed and nothing is fitted: the
+        // replay is the one without contention.
         for row in &tables[0].rows {
-            assert_eq!(row.len(), 7, "{row:?}");
-            assert!(row[6].ends_with('%'), "{row:?}");
+            assert_eq!(row.len(), 9, "{row:?}");
+            assert!(row[5].ends_with('%') && row[7].ends_with('%'), "{row:?}");
+            assert_eq!(row[4], row[5], "{row:?}");
+            assert_eq!(row[8], "not fitted (no oversubscribed run)", "{row:?}");
         }
         assert!(tables[1].title.starts_with("PROJECTED (simulation"));
         // Two sources (2 cores and 1 core, each at -j 1), each projected to 4, 8, 16 cores.

@@ -21,6 +21,18 @@
 //! `-j`, reproduces every test's measured duration; the machine's other load during the run
 //! counts there as cores taken away. The calibrated tests are then replayed on other cores.
 //!
+//! Contention ([`Contention`]): a test does not compute the same amount whatever shares its core.
+//! Measured here, a test process at -j 12 on 2 cores spent about a sixth more CPU than alone,
+//! and on one core the tests also waited longer than their calibrated waits (wake-ups that wait
+//! for a core, more context switches and cache misses). So while `n` tests run on `c` cores,
+//! each test's CPU is `cpu × (1 + cpu_growth × x)` and its wait `wait × (1 + wait_growth × x)`,
+//! with `x = max(0, n ÷ c − 1)` the oversubscription: nothing changes while the tests fit
+//! on the cores, as at -j 1 where the waits are calibrated. `cpu_growth` is measured directly
+//! (CPU per test against the same tests at -j 1, [`fit_contention`]); `wait_growth` is the
+//! value that makes the projections of the fitting runs' spans right. Both are fitted per
+//! mode on some runs and checked on others: the report fits them on the runs of the other core
+//! counts than the one it predicts.
+//!
 //! nextest's test groups ([`TestGroups`], from the profile's overrides with a `test-group`) are
 //! part of the scheduling: a test whose group has `max-threads` tests running waits, and the
 //! next test in order that may start takes the free slot. The baseline runs its controller tests
@@ -178,9 +190,45 @@ const DONE_EPS: f64 = 1e-9;
 /// shorter than its CPU alone allows).
 const CALIBRATION_ROUNDS: usize = 60;
 
+/// How tests slow one another beyond sharing the cores (see the module documentation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Contention {
+    /// A test's CPU grows by this fraction per unit of oversubscription.
+    pub cpu_growth: f64,
+    /// A test's wait grows by this fraction per unit of oversubscription.
+    pub wait_growth: f64,
+}
+
+impl Contention {
+    /// `t` while `running` tests share `cores`.
+    fn apply(self, t: SimTest, running: usize, cores: f64) -> SimTest {
+        let x = oversubscription(running as f64, cores);
+        SimTest {
+            cpu_s: t.cpu_s * (1.0 + self.cpu_growth * x),
+            wait_s: t.wait_s * (1.0 + self.wait_growth * x),
+            group: t.group,
+        }
+    }
+}
+
+/// `max(0, running ÷ cores − 1)`: how far more tests run than there are cores.
+fn oversubscription(running: f64, cores: f64) -> f64 {
+    (running / cores.max(f64::MIN_POSITIVE) - 1.0).max(0.0)
+}
+
 /// Replays `tests` in order on `jobs` slots and `cores` cores (a fractional count is allowed:
-/// cores minus the load of others).
+/// cores minus the load of others), without contention.
 pub fn simulate(tests: &[SimTest], jobs: u32, cores: f64) -> SimRun {
+    simulate_contended(tests, jobs, cores, Contention::default())
+}
+
+/// [`simulate`] with the tests slowing one another as `contention` says.
+pub fn simulate_contended(
+    tests: &[SimTest],
+    jobs: u32,
+    cores: f64,
+    contention: Contention,
+) -> SimRun {
     let jobs = jobs.max(1) as usize;
     let cores = cores.max(f64::MIN_POSITIVE);
     let mut intervals = vec![(0.0, 0.0); tests.len()];
@@ -227,14 +275,16 @@ pub fn simulate(tests: &[SimTest], jobs: u32, cores: f64) -> SimRun {
             }
             continue;
         }
-        let running_tests: Vec<SimTest> = running.iter().map(|&(i, _)| tests[i]).collect();
+        let running_tests: Vec<SimTest> = running
+            .iter()
+            .map(|&(i, _)| contention.apply(tests[i], running.len(), cores))
+            .collect();
         let shares = core_shares(&running_tests, cores);
         // Progress per second of each running test.
-        let rates: Vec<f64> = running
+        let rates: Vec<f64> = running_tests
             .iter()
             .zip(&shares)
-            .map(|(&(i, _), &a)| {
-                let t = tests[i];
+            .map(|(&t, &a)| {
                 if t.cpu_s > 0.0 {
                     a / t.cpu_s
                 } else {
@@ -581,9 +631,202 @@ pub fn replay_with_measured_cpu(
     Some(simulate(&tests, target.jobs, effective).span_s)
 }
 
-/// The projected test span of `calibrated` replayed at `jobs` on `cores` dedicated cores.
-pub fn project(calibrated: &Calibrated, jobs: u32, cores: u32) -> f64 {
-    simulate(&calibrated.tests, jobs, f64::from(cores)).span_s
+/// The projected test span of `calibrated` replayed at `jobs` on `cores` dedicated cores,
+/// with the tests slowing one another as `contention` says.
+pub fn project(calibrated: &Calibrated, jobs: u32, cores: u32, contention: Contention) -> f64 {
+    simulate_contended(&calibrated.tests, jobs, f64::from(cores), contention).span_s
+}
+
+/// What [`fit_contention`] found, and from how much.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct ContentionFit {
+    /// The fitted contention.
+    pub contention: Contention,
+    /// Oversubscribed runs it was fitted on (runs whose tests never outnumbered the cores
+    /// say nothing about it).
+    pub runs: usize,
+    /// The mean |error| of the fitting runs' projected spans with it (a fraction).
+    pub span_error: f64,
+}
+
+/// The largest growth [`fit_contention`] considers (per unit of oversubscription).
+const MAX_WAIT_GROWTH: f64 = 3.0;
+/// The step of its search.
+const WAIT_GROWTH_STEP: f64 = 0.02;
+
+/// Fits one mode's [`Contention`] on its measured `runs` (any -j and core counts). Per core
+/// count, the runs at the lowest -j are the base: they are calibrated, as the projections are.
+/// `cpu_growth` comes straight from the other runs' CPU: each run's Σ CPU over its tests
+/// against the same tests' mean CPU in the base runs, against the oversubscription its tests
+/// saw (from their measured start and end), by least squares through the origin. Then
+/// `wait_growth` is the value whose projections of these runs (from their base, with that
+/// `cpu_growth`) have the least mean squared relative span error. `None` without a base to
+/// calibrate or a run to fit.
+pub fn fit_contention(runs: &[&RunData], groups: &TestGroups) -> Option<ContentionFit> {
+    let mut by_cores: Vec<(u32, Vec<&RunData>)> = Vec::new();
+    for &r in runs {
+        let Some(cores) = r.cores_allowed.or(r.cpu.map(|c| c.cores)) else {
+            continue;
+        };
+        match by_cores.iter_mut().find(|(c, _)| *c == cores) {
+            Some((_, v)) => v.push(r),
+            None => by_cores.push((cores, vec![r])),
+        }
+    }
+    // (base calibrations, base mean CPU per test, the other runs with their inputs)
+    struct Level<'a> {
+        bases: Vec<Calibrated>,
+        base_cpu: std::collections::HashMap<(String, String), f64>,
+        targets: Vec<(&'a RunData, RunInputs)>,
+    }
+    let mut levels = Vec::new();
+    for (_, runs) in &by_cores {
+        let Some(low) = runs.iter().map(|r| r.jobs).min() else {
+            continue;
+        };
+        let bases: Vec<&RunData> = runs.iter().copied().filter(|r| r.jobs == low).collect();
+        let mut sums: std::collections::HashMap<(String, String), (f64, usize)> =
+            std::collections::HashMap::new();
+        for b in &bases {
+            if let Some(inputs) = inputs_of(b, groups) {
+                for (id, &cpu) in inputs.ids.iter().zip(&inputs.cpus) {
+                    let e = sums.entry(id.clone()).or_insert((0.0, 0));
+                    e.0 += cpu;
+                    e.1 += 1;
+                }
+            }
+        }
+        let base_cpu = sums
+            .into_iter()
+            .map(|(id, (sum, n))| (id, sum / n as f64))
+            .collect();
+        let targets = runs
+            .iter()
+            .copied()
+            .filter(|r| r.jobs != low)
+            .filter_map(|r| inputs_of(r, groups).map(|i| (r, i)))
+            .collect();
+        let bases = bases
+            .iter()
+            .filter_map(|r| calibrate_run(r, groups))
+            .collect();
+        levels.push(Level {
+            bases,
+            base_cpu,
+            targets,
+        });
+    }
+    // CPU growth: Σ x̄ (ρ − 1) ÷ Σ x̄² over the oversubscribed runs.
+    let (mut num, mut den, mut fitted) = (0.0, 0.0, 0usize);
+    for level in &levels {
+        for (run, inputs) in &level.targets {
+            let effective =
+                (f64::from(inputs.cores) - inputs.others_cores).max(MIN_EFFECTIVE_CORES);
+            let intervals: Vec<(f64, f64)> = {
+                let mut order: Vec<usize> = (0..run.tests.len()).collect();
+                order.sort_by(|&a, &b| run.tests[a].start_s.total_cmp(&run.tests[b].start_s));
+                order
+                    .iter()
+                    .map(|&i| (run.tests[i].start_s, run.tests[i].end_s))
+                    .collect()
+            };
+            let (mut base_sum, mut target_sum, mut weighted_x) = (0.0, 0.0, 0.0);
+            for (k, (id, &cpu)) in inputs.ids.iter().zip(&inputs.cpus).enumerate() {
+                let Some(&base) = level.base_cpu.get(id) else {
+                    continue;
+                };
+                let Some(&(start, end)) = intervals.get(k) else {
+                    continue;
+                };
+                base_sum += base;
+                target_sum += cpu;
+                weighted_x += base * mean_oversubscription(&intervals, start, end, effective);
+            }
+            if base_sum <= 0.0 {
+                continue;
+            }
+            let x = weighted_x / base_sum;
+            if x <= 0.0 {
+                continue;
+            }
+            num += x * (target_sum / base_sum - 1.0);
+            den += x * x;
+            fitted += 1;
+        }
+    }
+    if fitted == 0 {
+        return None;
+    }
+    let cpu_growth = (num / den).max(0.0);
+    // Wait growth: the least mean squared relative span error over a grid.
+    let error_with = |wait_growth: f64| -> (f64, f64) {
+        let contention = Contention {
+            cpu_growth,
+            wait_growth,
+        };
+        let (mut sq, mut abs, mut n) = (0.0, 0.0, 0usize);
+        for level in &levels {
+            for (run, inputs) in &level.targets {
+                let measured = inputs.span_s;
+                if measured <= 0.0 || level.bases.is_empty() {
+                    continue;
+                }
+                let projected = level
+                    .bases
+                    .iter()
+                    .map(|b| project(b, run.jobs, inputs.cores, contention))
+                    .sum::<f64>()
+                    / level.bases.len() as f64;
+                let e = (projected - measured) / measured;
+                sq += e * e;
+                abs += e.abs();
+                n += 1;
+            }
+        }
+        let n = n.max(1) as f64;
+        (sq / n, abs / n)
+    };
+    let steps = (MAX_WAIT_GROWTH / WAIT_GROWTH_STEP).round() as usize;
+    let (wait_growth, (_, span_error)) = (0..=steps)
+        .map(|i| i as f64 * WAIT_GROWTH_STEP)
+        .map(|w| (w, error_with(w)))
+        .min_by(|a, b| a.1.0.total_cmp(&b.1.0))?;
+    Some(ContentionFit {
+        contention: Contention {
+            cpu_growth,
+            wait_growth,
+        },
+        runs: fitted,
+        span_error,
+    })
+}
+
+/// The mean oversubscription over `[start, end]` of tests running in `intervals` on `cores`.
+fn mean_oversubscription(intervals: &[(f64, f64)], start: f64, end: f64, cores: f64) -> f64 {
+    if end <= start {
+        return 0.0;
+    }
+    // The moments the count of running tests changes inside the window.
+    let mut cuts: Vec<f64> = vec![start, end];
+    for &(s, e) in intervals {
+        for t in [s, e] {
+            if t > start && t < end {
+                cuts.push(t);
+            }
+        }
+    }
+    cuts.sort_by(f64::total_cmp);
+    cuts.dedup();
+    let mut integral = 0.0;
+    for w in cuts.windows(2) {
+        let mid = (w[0] + w[1]) / 2.0;
+        let running = intervals
+            .iter()
+            .filter(|&&(s, e)| s <= mid && mid < e)
+            .count();
+        integral += oversubscription(running as f64, cores) * (w[1] - w[0]);
+    }
+    integral / (end - start)
 }
 
 #[cfg(test)]
@@ -947,7 +1190,7 @@ slow-timeout = "60s"
         let want = inputs.cpus.iter().sum::<f64>() + waits;
         assert!((span - want).abs() < 1e-6, "{span} vs {want}");
         // The projection, which knows neither, replays the source's CPU: shorter.
-        assert!(project(&source, 1, 2) < span - 0.4);
+        assert!(project(&source, 1, 2, Contention::default()) < span - 0.4);
         // At -j 2 both tests run at once; other load of 1.75 cores leaves less than `a` needs
         // (0.73 CPU-s over 1.5 s, half a core): the replay is longer, as the run was.
         target.jobs = 2;
@@ -957,6 +1200,54 @@ slow-timeout = "60s"
         assert!(inputs_of(&target, &groups).unwrap().others_cores > 1.7);
         let loaded = replay_with_measured_cpu(&source, &target, &groups).unwrap();
         assert!(loaded > free + 1e-3, "{loaded} vs {free}");
+    }
+
+    #[test]
+    fn contention_changes_nothing_while_the_tests_fit_on_the_cores_and_slows_them_beyond() {
+        let strong = Contention {
+            cpu_growth: 0.1,
+            wait_growth: 0.5,
+        };
+        let tests = [
+            SimTest {
+                cpu_s: 1.0,
+                wait_s: 1.0,
+                group: None,
+            };
+            4
+        ];
+        // Four tests on four cores: no oversubscription, no change.
+        let fit = simulate_contended(&tests, 4, 4.0, strong).span_s;
+        assert!(close(fit, simulate(&tests, 4, 4.0).span_s), "{fit}");
+        // Four CPU-bound 1 s tests at -j 4 on one core: 3 units of oversubscription throughout,
+        // each computes 1.3 s, all four end together.
+        let bound = [cpu_bound(1.0); 4];
+        let run = simulate_contended(&bound, 4, 1.0, strong);
+        assert!(close(run.span_s, 5.2), "{run:?}");
+        // Waits stretch too: two 1 s sleepers on one core at -j 2 (x = 1) wait 1.5 s.
+        let sleepers = [SimTest {
+            cpu_s: 0.0,
+            wait_s: 1.0,
+            group: None,
+        }; 2];
+        let run = simulate_contended(&sleepers, 2, 1.0, strong);
+        assert!(close(run.span_s, 1.5), "{run:?}");
+    }
+
+    #[test]
+    fn the_mean_oversubscription_is_the_time_average_inside_the_window() {
+        // On one core: [0, 2) one test, [1, 3) a second: over [0, 2) the first sees one test
+        // for a second and two for a second, x = 0 then 1.
+        let intervals = [(0.0, 2.0), (1.0, 3.0)];
+        assert!(close(
+            mean_oversubscription(&intervals, 0.0, 2.0, 1.0),
+            0.5
+        ));
+        assert!(close(
+            mean_oversubscription(&intervals, 0.0, 2.0, 2.0),
+            0.0
+        ));
+        assert_eq!(mean_oversubscription(&intervals, 1.0, 1.0, 1.0), 0.0);
     }
 
     #[test]
