@@ -36,6 +36,19 @@ struct Args {
     /// (envtest's behaviour).
     #[arg(long)]
     no_namespace_defaults: bool,
+    /// Accept privileged containers and Windows HostProcess pods (kube-apiserver's
+    /// --allow-privileged); `--allow-privileged=false` refuses them as kube does, "disallowed by
+    /// cluster policy". On by default, as kubeadm and kind set it.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    allow_privileged: bool,
     /// Serve plain HTTP instead of HTTPS (kubectl then sends no token: use it with clients that
     /// send the bearer token themselves).
     #[arg(long, conflicts_with_all = ["ca_cert", "ca_key"])]
@@ -68,7 +81,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .garbage_collection(!args.no_garbage_collection)
         .service_cidr(args.service_cluster_ip_range)
         .node_port_range(args.service_node_port_range)
-        .namespace_defaults(!args.no_namespace_defaults);
+        .namespace_defaults(!args.no_namespace_defaults)
+        .allow_privileged(args.allow_privileged);
     for dir in &args.crds {
         builder = builder.crd_dir(dir);
     }

@@ -65,6 +65,7 @@ pub struct Builder {
     service_cidr: Option<String>,
     node_port_range: Option<String>,
     namespace_defaults: Option<bool>,
+    allow_privileged: Option<bool>,
     ca: Option<Arc<Ca>>,
     plain_http: bool,
     plain_http_too: bool,
@@ -187,6 +188,19 @@ impl Builder {
         self
     }
 
+    /// Accepts privileged containers (`securityContext.privileged: true`) and Windows
+    /// HostProcess pods, as kube-apiserver's `--allow-privileged` (default: on here, as kubeadm
+    /// and kind start kube-apiserver; kube-apiserver's own default is off). Off, every pod spec
+    /// (Pods and the templates of workloads, on create and on update) is refused such
+    /// containers with kube's `Forbidden: disallowed by cluster policy` (`hostProcess containers
+    /// are disallowed by cluster policy` for HostProcess pods). Host namespaces (`hostNetwork`,
+    /// `hostPID`, `hostIPC`) are not part of it: kube ties them to the kubelet's pod sources,
+    /// not to this flag.
+    pub fn allow_privileged(mut self, on: bool) -> Self {
+        self.allow_privileged = Some(on);
+        self
+    }
+
     /// Accepts `token` as a bearer token for `user`, as kube-apiserver's `--token-auth-file`
     /// (the groups are taken as given: add `system:authenticated` to have what every
     /// authenticated user is bound to). Repeatable; a later call for the same token wins.
@@ -260,11 +274,16 @@ impl Builder {
         );
         let namespace_defaults = self.namespace_defaults.unwrap_or(true);
         store.set_namespace_defaults(namespace_defaults);
+        let policy = crate::validation::Policy {
+            allow_privileged: self.allow_privileged.unwrap_or(true),
+        };
+        store.set_policy(policy);
         let cache = match &self.start_cache {
             Some(dir) => StartCache::new(
                 dir,
                 &start_cache::Inputs {
                     namespace_defaults,
+                    allow_privileged: policy.allow_privileged,
                     service_cidr: self
                         .service_cidr
                         .as_deref()

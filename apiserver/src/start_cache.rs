@@ -30,6 +30,8 @@ pub(crate) struct StartCache {
 /// The inputs of a start that decide what is stored before the first request.
 pub(crate) struct Inputs<'a> {
     pub namespace_defaults: bool,
+    /// `--allow-privileged`: it decides which start objects are accepted.
+    pub allow_privileged: bool,
     pub service_cidr: &'a str,
     pub node_port_range: &'a str,
     pub crd_dirs: &'a [PathBuf],
@@ -59,6 +61,7 @@ impl StartCache {
         field(env!("CARGO_PKG_VERSION").as_bytes());
         field(build.as_bytes());
         field(&[u8::from(inputs.namespace_defaults)]);
+        field(&[u8::from(inputs.allow_privileged)]);
         field(inputs.service_cidr.as_bytes());
         field(inputs.node_port_range.as_bytes());
         for dir in inputs.crd_dirs {

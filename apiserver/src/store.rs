@@ -252,6 +252,8 @@ struct Inner {
     namespace_defaults: bool,
     /// Namespaces whose default ServiceAccount and root CA ConfigMap need a look.
     namespace_defaults_queue: Vec<String>,
+    /// What the cluster allows, for validation (`--allow-privileged`).
+    policy: crate::validation::Policy,
     /// Every committed event (bounded), for the watch consistency check.
     commits: CommitLog,
     /// ValidatingAdmissionPolicies compiled for the admission stage (see `admit`).
@@ -404,6 +406,7 @@ impl Store {
                 terminating_crds: BTreeSet::new(),
                 namespace_defaults: true,
                 namespace_defaults_queue: Vec::new(),
+                policy: crate::validation::Policy::default(),
                 commits: CommitLog::default(),
                 admission: crate::admission::Cache::default(),
                 mutating: crate::admission::MutatingCache::default(),
@@ -427,6 +430,12 @@ impl Store {
     /// on or off (on by default); call before `bootstrap`.
     pub fn set_namespace_defaults(&self, on: bool) {
         self.lock().namespace_defaults = on;
+    }
+
+    /// Sets what the cluster allows (kube-apiserver's `--allow-privileged`), which validation
+    /// consults on every later write; call before `bootstrap`.
+    pub fn set_policy(&self, policy: crate::validation::Policy) {
+        self.lock().policy = policy;
     }
 
     /// Whether the embedded controllers (garbage collector, namespace controller) run.

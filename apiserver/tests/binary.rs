@@ -1,5 +1,6 @@
 //! The standalone `apiserver` binary: URL on the first stdout line, CRDs and kubeconfig from flags,
-//! clean exit on SIGTERM and SIGINT, a clear error for a bad CRD directory.
+//! clean exit on SIGTERM and SIGINT, a clear error for a bad CRD directory, and the flags that
+//! change behaviour (`--no-garbage-collection`, `--allow-privileged=false`).
 
 mod common;
 
@@ -132,6 +133,63 @@ async fn no_garbage_collection_flag_leaves_deleted_namespaces_terminating() {
         got.status.and_then(|s| s.phase).as_deref(),
         Some("Terminating")
     );
+    let pid = Pid::from_raw(child.id().expect("pid") as i32);
+    kill(pid, Signal::SIGTERM).expect("signal");
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .expect("exits in time")
+        .expect("wait");
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn allow_privileged_false_refuses_privileged_containers() {
+    use k8s_openapi::api::core::v1::Pod;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kc");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apiserver"))
+        .args(["--allow-privileged=false", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn apiserver");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("URL in time")
+        .expect("read")
+        .expect("a first line");
+    let kc = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig written");
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("config");
+    let api: kube::Api<Pod> =
+        kube::Api::namespaced(kube::Client::try_from(config).expect("client"), "default");
+    let pod = |privileged: bool| -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": if privileged { "priv" } else { "plain" }},
+            "spec": {"containers": [{"name": "app", "image": "busybox",
+                "securityContext": {"privileged": privileged}}]},
+        }))
+        .expect("pod")
+    };
+    let err = api
+        .create(&Default::default(), &pod(true))
+        .await
+        .expect_err("refused");
+    let kube::Error::Api(status) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(status.code, 422);
+    assert_eq!(
+        status.message,
+        "Pod \"priv\" is invalid: spec.containers[0].securityContext.privileged: Forbidden: disallowed by cluster policy"
+    );
+    api.create(&Default::default(), &pod(false))
+        .await
+        .expect("an unprivileged pod is created");
     let pid = Pid::from_raw(child.id().expect("pid") as i32);
     kill(pid, Signal::SIGTERM).expect("signal");
     let status = tokio::time::timeout(WAIT, child.wait())

@@ -2,7 +2,9 @@
 //! (lenient through core/v1, strict through events.k8s.io/v1), Namespaces, PodTemplates,
 //! ReplicationControllers, ResourceQuotas, LimitRanges, Endpoints and Nodes — a 422 whose message and
 //! `details.causes` carry kube's field errors, a valid object accepted, and the rules of updates;
-//! and the security contexts and deprecated seccomp/AppArmor annotations of Pods and templates.
+//! and the security contexts and deprecated seccomp/AppArmor annotations of Pods and templates,
+//! their Windows options, the `spec.os` rules, `hostUsers: false`, Windows HostProcess pods and
+//! a server started with `allow_privileged(false)`.
 
 mod common;
 
@@ -914,4 +916,539 @@ async fn deprecated_seccomp_and_apparmor_annotations() {
             "Forbidden: may not add AppArmor annotations",
         )],
     );
+}
+
+/// kube's message for a DNS-1123 subdomain.
+const SUBDOMAIN: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
+#[tokio::test]
+async fn windows_security_context_options() {
+    let s = server().await;
+    let too_big = "x".repeat(64 * 1024 + 1);
+    let spec = json!({
+        "containers": [{"name": "app", "image": "busybox", "securityContext": {"windowsOptions": {
+            "gmsaCredentialSpecName": "Bad_Name", "gmsaCredentialSpec": "",
+            "runAsUserName": "a\\b\\c"}}}],
+        "initContainers": [{"name": "init", "image": "busybox", "securityContext": {
+            "windowsOptions": {"gmsaCredentialSpec": too_big, "runAsUserName": "dom:x\\us@r"}}}],
+        "securityContext": {"windowsOptions": {
+            "gmsaCredentialSpecName": "webapp-gmsa", "runAsUserName": "", "hostProcess": false}},
+    });
+    let r = send(&s, "POST", PODS, &pod("wo", spec)).await;
+    let wo = "spec.containers[0].securityContext.windowsOptions";
+    let init = "spec.initContainers[0].securityContext.windowsOptions";
+    assert_invalid(
+        &r,
+        "Pod",
+        "wo",
+        &[
+            (
+                INVALID,
+                &format!("{wo}.gmsaCredentialSpecName"),
+                &format!("Invalid value: \"Bad_Name\": {SUBDOMAIN}"),
+            ),
+            (
+                INVALID,
+                &format!("{wo}.gmsaCredentialSpec"),
+                "Invalid value: \"\": gmsaCredentialSpec cannot be an empty string",
+            ),
+            (
+                INVALID,
+                &format!("{wo}.runAsUserName"),
+                "Invalid value: \"a\\\\b\\\\c\": runAsUserName cannot contain more than one backslash",
+            ),
+            (
+                INVALID,
+                &format!("{init}.gmsaCredentialSpec"),
+                &format!(
+                    "Invalid value: \"{too_big}\": gmsaCredentialSpec size must be under 64 KiB"
+                ),
+            ),
+            (
+                INVALID,
+                &format!("{init}.runAsUserName"),
+                "Invalid value: \"dom:x\\\\us@r\": runAsUserName's Domain doesn't match the NetBios nor the DNS format",
+            ),
+            (
+                INVALID,
+                &format!("{init}.runAsUserName"),
+                "Invalid value: \"dom:x\\\\us@r\": runAsUserName's User cannot contain the following characters: \"/\\:;|=,+*?<>@[]",
+            ),
+            (
+                INVALID,
+                "spec.securityContext.windowsOptions.runAsUserName",
+                "Invalid value: \"\": runAsUserName cannot be an empty string",
+            ),
+        ],
+    );
+
+    // What a Windows workload sets is accepted, with or without `spec.os`.
+    let spec = json!({
+        "containers": [{"name": "app", "image": "mcr.microsoft.com/windows/nanoserver:ltsc2022",
+            "securityContext": {"windowsOptions": {"runAsUserName": "NT AUTHORITY\\NETWORK SERVICE"}}}],
+        "securityContext": {"windowsOptions": {
+            "gmsaCredentialSpecName": "webapp-gmsa", "gmsaCredentialSpec": "{\"CmsPlugins\":[\"ActiveDirectory\"]}",
+            "runAsUserName": "corp.example.com\\svc-web"}},
+    });
+    let r = send(&s, "POST", PODS, &pod("win-ok", spec.clone())).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let mut with_os = spec;
+    with_os["os"] = json!({"name": "windows"});
+    let r = send(&s, "POST", PODS, &pod("win-os", with_os)).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn pod_os_rules() {
+    let s = server().await;
+    let app = json!({"name": "app", "image": "busybox"});
+    // An unknown OS is reported at `spec.os`; the OS-specific rules then do not run.
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "mac",
+            json!({"os": {"name": "darwin"}, "containers": [app],
+                "securityContext": {"windowsOptions": {"runAsUserName": "u"}}}),
+        ),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Pod",
+        "mac",
+        &[(
+            NOT_SUPPORTED,
+            "spec.os",
+            "Unsupported value: \"darwin\": supported values: \"linux\", \"windows\"",
+        )],
+    );
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod("noname", json!({"os": {}, "containers": [app]})),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Pod",
+        "noname",
+        &[(REQUIRED, "spec.os.name", "Required value: cannot be empty")],
+    );
+
+    // A Linux pod has no Windows options, in the pod's or any container's security context.
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "lin",
+            json!({"os": {"name": "linux"},
+                "securityContext": {"windowsOptions": {"runAsUserName": "u"}},
+                "initContainers": [{"name": "init", "image": "busybox",
+                    "securityContext": {"windowsOptions": {"hostProcess": false}}}],
+                "containers": [app]}),
+        ),
+    )
+    .await;
+    let linux = "Forbidden: windows options cannot be set for a linux pod";
+    assert_invalid(
+        &r,
+        "Pod",
+        "lin",
+        &[
+            (FORBIDDEN, "spec.securityContext.windowsOptions", linux),
+            (
+                FORBIDDEN,
+                "spec.initContainers[0].securityContext.windowsOptions",
+                linux,
+            ),
+        ],
+    );
+
+    // A Windows pod leaves every Linux-only field unset.
+    let spec = json!({
+        "os": {"name": "windows"},
+        "hostUsers": true, "hostPID": true, "hostIPC": true, "shareProcessNamespace": false,
+        "securityContext": {
+            "appArmorProfile": {"type": "RuntimeDefault"}, "seLinuxOptions": {"level": "s0"},
+            "seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": 1,
+            "fsGroupChangePolicy": "Always", "sysctls": [{"name": "kernel.pid_max", "value": "1"}],
+            "runAsUser": 1, "runAsGroup": 1, "supplementalGroups": [1],
+            "supplementalGroupsPolicy": "Merge", "seLinuxChangePolicy": "Recursive",
+        },
+        "containers": [{"name": "app", "image": "busybox", "securityContext": {
+            "appArmorProfile": {"type": "RuntimeDefault"}, "seLinuxOptions": {"level": "s0"},
+            "seccompProfile": {"type": "RuntimeDefault"}, "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": true, "privileged": false, "allowPrivilegeEscalation": false,
+            "procMount": "Default", "runAsUser": 1, "runAsGroup": 1,
+        }}],
+    });
+    let r = send(&s, "POST", PODS, &pod("win", spec)).await;
+    let windows = "Forbidden: cannot be set for a windows pod";
+    let sc = "spec.securityContext";
+    let csc = "spec.containers[0].securityContext";
+    let mut want: Vec<(&str, String, &str)> = Vec::new();
+    for f in [
+        "securityContext.appArmorProfile",
+        "securityContext.seLinuxOptions",
+        "hostUsers",
+        "hostPID",
+        "hostIPC",
+        "securityContext.seccompProfile",
+        "securityContext.fsGroup",
+        "securityContext.fsGroupChangePolicy",
+        "securityContext.sysctls",
+        "shareProcessNamespace",
+        "securityContext.runAsUser",
+        "securityContext.runAsGroup",
+        "securityContext.supplementalGroups",
+        "securityContext.supplementalGroupsPolicy",
+        "securityContext.seLinuxChangePolicy",
+    ] {
+        want.push((FORBIDDEN, format!("spec.{f}"), windows));
+    }
+    for f in [
+        "appArmorProfile",
+        "seLinuxOptions",
+        "seccompProfile",
+        "capabilities",
+        "readOnlyRootFilesystem",
+        "privileged",
+        "allowPrivilegeEscalation",
+        "procMount",
+        "runAsUser",
+        "runAsGroup",
+    ] {
+        want.push((FORBIDDEN, format!("{csc}.{f}"), windows));
+    }
+    let want: Vec<(&str, &str, &str)> = want.iter().map(|(r, f, m)| (*r, f.as_str(), *m)).collect();
+    assert_invalid(&r, "Pod", "win", &want);
+    assert!(want.iter().any(|(_, f, _)| f.starts_with(sc)));
+
+    // hostPID and hostIPC are Go bools: false is unset. A Linux pod keeps its Linux fields.
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "win-false",
+            json!({"os": {"name": "windows"}, "hostPID": false, "hostIPC": false,
+                "securityContext": {"sysctls": []}, "containers": [app]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "lin-ok",
+            json!({"os": {"name": "linux"}, "hostPID": true,
+                "securityContext": {"runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [{"name": "app", "image": "busybox",
+                    "securityContext": {"capabilities": {"drop": ["ALL"]}}}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+
+    // Templates get the same rules, at their own paths.
+    let mut d = deployment("win-web", 1);
+    d["spec"]["template"]["spec"]["os"] = json!({"name": "windows"});
+    d["spec"]["template"]["spec"]["containers"][0]["securityContext"] = json!({"runAsUser": 1000});
+    let r = send(
+        &s,
+        "POST",
+        "/apis/apps/v1/namespaces/default/deployments",
+        &d,
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Deployment.apps",
+        "win-web",
+        &[(
+            FORBIDDEN,
+            "spec.template.spec.containers[0].securityContext.runAsUser",
+            windows,
+        )],
+    );
+}
+
+#[tokio::test]
+async fn host_users_false_keeps_the_host_namespaces_out() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "userns",
+            json!({"hostUsers": false, "hostNetwork": true, "hostPID": true, "hostIPC": true,
+                "containers": [{"name": "app", "image": "busybox"}]}),
+        ),
+    )
+    .await;
+    // kube's paths capitalise the last two (`Child("HostPID")`).
+    let msg = "Forbidden: when `pod.Spec.HostUsers` is false";
+    assert_invalid(
+        &r,
+        "Pod",
+        "userns",
+        &[
+            (FORBIDDEN, "spec.hostNetwork", msg),
+            (FORBIDDEN, "spec.HostPID", msg),
+            (FORBIDDEN, "spec.HostIPC", msg),
+        ],
+    );
+    // `hostUsers: false` is the spec's field, and lets a container use an unmasked /proc.
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "userns-ok",
+            json!({"hostUsers": false, "containers": [{"name": "app", "image": "busybox",
+                "securityContext": {"procMount": "Unmasked"}}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "hostns",
+            json!({"hostNetwork": true, "hostPID": true, "hostIPC": true,
+                "containers": [{"name": "app", "image": "busybox"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn windows_host_process_pods() {
+    let s = server().await;
+    let hp = |v: bool| json!({"windowsOptions": {"hostProcess": v}});
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "hpc",
+            json!({"os": {"name": "windows"},
+                "securityContext": hp(true),
+                "initContainers": [{"name": "init", "image": "busybox", "securityContext": hp(false)}],
+                "containers": [{"name": "app", "image": "busybox"},
+                               {"name": "side", "image": "busybox", "securityContext": hp(true)}]}),
+        ),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Pod",
+        "hpc",
+        &[
+            (
+                INVALID,
+                "spec.initContainers[0].securityContext.windowsOptions.hostProcess",
+                "Invalid value: false: pod hostProcess value must be identical if both are specified, was true",
+            ),
+            (
+                INVALID,
+                "spec",
+                "Invalid value: \"\": If pod contains any hostProcess containers then all containers must be HostProcess containers",
+            ),
+            (
+                INVALID,
+                "spec.hostNetwork",
+                "Invalid value: false: hostNetwork must be true if pod contains any hostProcess containers",
+            ),
+        ],
+    );
+    // One container asking for it is enough to require it of all.
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "hpc-one",
+            json!({"hostNetwork": true,
+                "containers": [{"name": "app", "image": "busybox", "securityContext": hp(true)},
+                               {"name": "side", "image": "busybox"}]}),
+        ),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Pod",
+        "hpc-one",
+        &[(
+            INVALID,
+            "spec",
+            "Invalid value: \"\": If pod contains any hostProcess containers then all containers must be HostProcess containers",
+        )],
+    );
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "hpc-ok",
+            json!({"os": {"name": "windows"}, "hostNetwork": true,
+                "securityContext": {"windowsOptions": {"hostProcess": true,
+                    "runAsUserName": "NT AUTHORITY\\SYSTEM"}},
+                "containers": [{"name": "app", "image": "busybox", "securityContext": hp(true)}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}
+
+async fn strict_server() -> apiserver::ApiServer {
+    apiserver::ApiServer::builder()
+        .allow_privileged(false)
+        .start()
+        .await
+        .expect("start")
+}
+
+#[tokio::test]
+async fn allow_privileged_off_refuses_privileged_containers() {
+    let s = strict_server().await;
+    let privileged = json!({"privileged": true});
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "priv",
+            json!({"containers": [{"name": "app", "image": "busybox",
+                    "securityContext": {"privileged": true, "runAsUser": -1}}],
+                "initContainers": [{"name": "init", "image": "busybox", "securityContext": privileged}]}),
+        ),
+    )
+    .await;
+    let policy = "Forbidden: disallowed by cluster policy";
+    assert_invalid(
+        &r,
+        "Pod",
+        "priv",
+        &[
+            (
+                FORBIDDEN,
+                "spec.containers[0].securityContext.privileged",
+                policy,
+            ),
+            (
+                INVALID,
+                "spec.containers[0].securityContext.runAsUser",
+                &format!("Invalid value: -1: {ID_RANGE}"),
+            ),
+            (
+                FORBIDDEN,
+                "spec.initContainers[0].securityContext.privileged",
+                policy,
+            ),
+        ],
+    );
+    // So are HostProcess pods; host namespaces are not part of the flag.
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "hpc",
+            json!({"os": {"name": "windows"}, "hostNetwork": true,
+                "securityContext": {"windowsOptions": {"hostProcess": true}},
+                "containers": [{"name": "app", "image": "busybox"}]}),
+        ),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Pod",
+        "hpc",
+        &[(
+            FORBIDDEN,
+            "spec",
+            "Forbidden: hostProcess containers are disallowed by cluster policy",
+        )],
+    );
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "plain",
+            json!({"hostNetwork": true, "hostPID": true, "hostIPC": true,
+                "containers": [{"name": "app", "image": "busybox",
+                    "securityContext": {"privileged": false}}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+
+    // Workload templates too.
+    let mut d = deployment("priv", 1);
+    d["spec"]["template"]["spec"]["containers"][0]["securityContext"] = privileged.clone();
+    let r = send(
+        &s,
+        "POST",
+        "/apis/apps/v1/namespaces/default/deployments",
+        &d,
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Deployment.apps",
+        "priv",
+        &[(
+            FORBIDDEN,
+            "spec.template.spec.containers[0].securityContext.privileged",
+            policy,
+        )],
+    );
+
+    // And updates: a privileged ephemeral container is refused like any other.
+    let sub = format!("{PODS}/plain/ephemeralcontainers");
+    let r = send(
+        &s,
+        "PATCH",
+        &sub,
+        &json!({"spec": {"ephemeralContainers": [
+            {"name": "debugger", "image": "busybox", "securityContext": privileged}]}}),
+    )
+    .await;
+    assert_invalid(
+        &r,
+        "Pod",
+        "plain",
+        &[(
+            FORBIDDEN,
+            "spec.ephemeralContainers[0].securityContext.privileged",
+            policy,
+        )],
+    );
+
+    // The default (kubeadm's `--allow-privileged=true`) takes them.
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "priv",
+            json!({"containers": [{"name": "app", "image": "busybox",
+                "securityContext": {"privileged": true}}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
 }

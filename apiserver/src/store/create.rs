@@ -154,6 +154,7 @@ impl Store {
             &info,
             &obj,
             opts.request_version.as_deref(),
+            g.policy,
         ));
         warnings.extend(validation::warnings(&info, &obj, None));
         let is_crd = *info.store_key() == *CRDS_KEY;

@@ -309,6 +309,7 @@ impl Store {
                 old.value(),
                 sub,
                 opts.request_version.as_deref(),
+                g.policy,
             )
         });
         warnings.extend(validation::warnings(info, &new, Some(old.value())));

@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use super::Policy;
 use super::core::pod;
 use super::field::{self, child, str_of};
 use super::selector::{self, go_map, go_selector, invalid_go};
@@ -38,6 +39,7 @@ pub fn template_for_selector(
     path: &str,
     sel: Option<&Value>,
     owner: &str,
+    policy: Policy,
     causes: &mut Vec<Cause>,
 ) {
     let tpath = child(path, "template");
@@ -56,13 +58,13 @@ pub fn template_for_selector(
             "`selector` does not match template `labels`",
         ));
     }
-    causes.extend(pod::validate_template(template, &tpath));
-    if let Some(policy) = template.pointer("/spec/restartPolicy")
-        && policy.as_str() != Some("Always")
+    causes.extend(pod::validate_template(template, &tpath, policy));
+    if let Some(restart) = template.pointer("/spec/restartPolicy")
+        && restart.as_str() != Some("Always")
     {
         causes.push(field::not_supported(
             &child(&tpath, "spec.restartPolicy"),
-            policy,
+            restart,
             &["Always"],
         ));
     }
@@ -86,7 +88,7 @@ fn enum_at(path: &str, v: Option<&Value>, allowed: &[&str], causes: &mut Vec<Cau
 }
 
 /// Create validation of a workload `kind`.
-pub fn validate(kind: &str, obj: &Value) -> Vec<Cause> {
+pub fn validate(kind: &str, obj: &Value, policy: Policy) -> Vec<Cause> {
     let null = Value::Null;
     let spec = obj.get("spec").unwrap_or(&null);
     let mut causes = Vec::new();
@@ -116,7 +118,7 @@ pub fn validate(kind: &str, obj: &Value) -> Vec<Cause> {
             }
         }
     }
-    template_for_selector(spec, "spec", sel, "ReplicaSet", &mut causes);
+    template_for_selector(spec, "spec", sel, "ReplicaSet", policy, &mut causes);
     match kind {
         "Deployment" => {
             if let Some(strategy) = spec.get("strategy").filter(|s| !s.is_null()) {
@@ -187,8 +189,8 @@ const STATEFULSET_MUTABLE: [&str; 7] = [
 
 /// Update validation: the create rules plus an immutable selector (StatefulSet: only the
 /// listed spec fields may change).
-pub fn validate_update(kind: &str, new: &Value, old: &Value) -> Vec<Cause> {
-    let mut causes = validate(kind, new);
+pub fn validate_update(kind: &str, new: &Value, old: &Value, policy: Policy) -> Vec<Cause> {
+    let mut causes = validate(kind, new, policy);
     let null = Value::Null;
     let (ns, os) = (
         new.get("spec").unwrap_or(&null),

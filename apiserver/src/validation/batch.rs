@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::Policy;
 use super::core::pod;
 use super::field::{self, child, str_of};
 use super::selector::{self, go_map, go_selector, invalid_go};
@@ -17,7 +18,7 @@ pub const CONCURRENCY_POLICIES: [&str; 3] = ["Allow", "Forbid", "Replace"];
 const CRONJOB_NAME_MAX: usize = 52;
 
 /// `ValidateJobSpec` at `path` (`spec`, or `spec.jobTemplate.spec`).
-fn job_spec(spec: &Value, path: &str) -> Vec<Cause> {
+fn job_spec(spec: &Value, path: &str, policy: Policy) -> Vec<Cause> {
     let mut causes = Vec::new();
     for f in [
         "parallelism",
@@ -50,15 +51,15 @@ fn job_spec(spec: &Value, path: &str) -> Vec<Cause> {
                     "`selector` does not match template `labels`",
                 ));
             }
-            causes.extend(pod::validate_template(template, &tpath));
-            if let Some(policy) = template.pointer("/spec/restartPolicy")
-                && !policy
+            causes.extend(pod::validate_template(template, &tpath, policy));
+            if let Some(restart) = template.pointer("/spec/restartPolicy")
+                && !restart
                     .as_str()
                     .is_some_and(|p| JOB_RESTART_POLICIES.contains(&p))
             {
                 causes.push(field::not_supported(
                     &child(&tpath, "spec.restartPolicy"),
-                    policy,
+                    restart,
                     &JOB_RESTART_POLICIES,
                 ));
             }
@@ -67,12 +68,12 @@ fn job_spec(spec: &Value, path: &str) -> Vec<Cause> {
     causes
 }
 
-pub fn validate_job(obj: &Value) -> Vec<Cause> {
-    job_spec(obj.get("spec").unwrap_or(&Value::Null), "spec")
+pub fn validate_job(obj: &Value, policy: Policy) -> Vec<Cause> {
+    job_spec(obj.get("spec").unwrap_or(&Value::Null), "spec", policy)
 }
 
-pub fn validate_job_update(new: &Value, old: &Value) -> Vec<Cause> {
-    let mut causes = validate_job(new);
+pub fn validate_job_update(new: &Value, old: &Value, policy: Policy) -> Vec<Cause> {
+    let mut causes = validate_job(new, policy);
     let null = Value::Null;
     let (ns, os) = (
         new.get("spec").unwrap_or(&null),
@@ -186,7 +187,7 @@ pub fn parse_schedule(spec: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn validate_cronjob(obj: &Value) -> Vec<Cause> {
+pub fn validate_cronjob(obj: &Value, policy: Policy) -> Vec<Cause> {
     let mut causes = Vec::new();
     let name = obj
         .pointer("/metadata/name")
@@ -237,6 +238,7 @@ pub fn validate_cronjob(obj: &Value) -> Vec<Cause> {
         causes.extend(job_spec(
             jt.get("spec").unwrap_or(&null),
             "spec.jobTemplate.spec",
+            policy,
         ));
     } else {
         causes.push(field::required("spec.jobTemplate", ""));

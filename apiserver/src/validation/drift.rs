@@ -4,7 +4,9 @@
 //! into the crate through its `schemars` impls, so the test is offline and follows any
 //! k8s-openapi upgrade). For every enumerated field validated here, the values named in its
 //! description (the sentence that lists them: "One of Always, OnFailure, Never.", quoted or
-//! back-quoted values, `* Exact:` bullets) must equal the accepted set.
+//! back-quoted values, `* Exact:` bullets) must equal the accepted set. So must `spec.os.name`'s
+//! values, and the fields `PodSpec.os` says a Linux or a Windows pod must leave unset must be the
+//! ones `core::os` refuses (with the known differences named there).
 //!
 //! What it catches: an upgrade that adds, renames or drops a value of one of these fields, and
 //! a typo in our sets. What it cannot catch: values kube accepts but does not document in the
@@ -263,6 +265,71 @@ fn enumerated_values_match_kubes_documentation() {
         drift.is_empty(),
         "validation drifted from kube's documentation:\n{}",
         drift.join("\n")
+    );
+}
+
+/// `PodSpec.os`'s list of what a Windows pod must leave unset against `validateWindows`'s
+/// (`core::os`). kube's description also names `spec.resources`, which kube refuses for Windows
+/// pods in `validatePodResources` (pod-level resources, not validated here at all); kube's code
+/// also refuses `securityContext.seLinuxChangePolicy`, which the description does not list.
+const WINDOWS_DOCUMENTED_ONLY: [&str; 1] = ["spec.resources"];
+const WINDOWS_VALIDATED_ONLY: [&str; 1] = ["spec.securityContext.seLinuxChangePolicy"];
+
+#[test]
+fn pod_os_rules_match_kubes_documentation() {
+    let defs = definitions();
+    let text = description(&defs, "io.k8s.api.core.v1.PodOS", "name");
+    let listed = sentence(text, "The currently supported values are ").unwrap_or_else(|| {
+        panic!("PodOS.name no longer lists its values the same way: update this check\n{text}")
+    });
+    let documented: BTreeSet<&str> = listed
+        .split(" and ")
+        .flat_map(|p| p.split(", "))
+        .map(str::trim)
+        .collect();
+    let accepted: BTreeSet<&str> = core::os::OS_NAMES.iter().copied().collect();
+    assert_eq!(documented, accepted, "spec.os.name values drifted");
+
+    let text = description(&defs, "io.k8s.api.core.v1.PodSpec", "os");
+    let unset = |marker: &str| -> BTreeSet<String> {
+        let (_, rest) = text.split_once(marker).unwrap_or_else(|| {
+            panic!("PodSpec.os no longer says {marker:?}: update this check\n{text}")
+        });
+        rest.split("\n\n")
+            .next()
+            .unwrap_or_default()
+            .split(" - ")
+            .map(|f| f.trim().trim_start_matches('-').trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .collect()
+    };
+    let linux = unset("If the OS field is set to linux, the following fields must be unset:");
+    assert_eq!(
+        linux,
+        BTreeSet::from(["securityContext.windowsOptions".to_owned()]),
+        "the fields a Linux pod must leave unset drifted from `validateLinux`'s"
+    );
+    let mut documented =
+        unset("If the OS field is set to windows, following fields must be unset:");
+    for f in WINDOWS_DOCUMENTED_ONLY {
+        assert!(
+            documented.remove(f),
+            "{f} is no longer documented: update this check"
+        );
+    }
+    let validated: BTreeSet<String> = core::os::WINDOWS_POD_FIELDS
+        .iter()
+        .map(|f| format!("spec.{f}"))
+        .chain(
+            core::os::WINDOWS_CONTAINER_FIELDS
+                .iter()
+                .map(|f| format!("spec.containers[*].securityContext.{f}")),
+        )
+        .filter(|f| !WINDOWS_VALIDATED_ONLY.contains(&f.as_str()))
+        .collect();
+    assert_eq!(
+        documented, validated,
+        "the fields a Windows pod must leave unset drifted from kube's documentation"
     );
 }
 

@@ -46,6 +46,26 @@ use crate::status::Cause;
 use crate::store::Sub;
 use objectmeta::NameRule;
 
+/// What the cluster allows, fixed for the life of a server: kube-apiserver's capability flags
+/// (`pkg/capabilities`, set once from the command line), which pod validation consults wherever a
+/// pod spec is checked, Pods and pod templates alike, on create and on update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// `--allow-privileged`: when false, kube refuses a container with `privileged: true`
+    /// (`ValidateSecurityContext`) and a pod with Windows HostProcess containers
+    /// (`validateWindowsHostProcessPod`). kube-apiserver's own default is false; this server's
+    /// is true, as kubeadm and kind start kube-apiserver with `--allow-privileged=true`.
+    pub allow_privileged: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            allow_privileged: true,
+        }
+    }
+}
+
 /// Where a type's strategy checks ObjectMeta on create, relative to its own rules. kube's
 /// generic store (`rest.BeforeCreate`, staging/src/k8s.io/apiserver/pkg/registry/rest/create.go)
 /// calls the strategy's `Validate` and returns its errors if there are any; only when it passed
@@ -148,35 +168,43 @@ fn name_rule<'a>(info: &ResourceInfo, obj: &'a Value) -> NameRule<'a> {
 /// validation only; listed by a test). Reads `type_create`, the one list.
 #[cfg(test)]
 pub fn depth(group: &str, kind: &str) -> bool {
-    type_create(group, kind, &Value::Null, "").is_some()
+    type_create(group, kind, &Value::Null, "", Policy::default()).is_some()
 }
 
 /// The type's own create rules (without ObjectMeta); None for a type without rules of its own.
 /// Every rule tolerates any JSON (`depth` calls them with null). `api_version` is the one the
 /// request came through (only Events' rules depend on it).
-fn type_create(group: &str, kind: &str, obj: &Value, api_version: &str) -> Option<Vec<Cause>> {
+fn type_create(
+    group: &str,
+    kind: &str,
+    obj: &Value,
+    api_version: &str,
+    policy: Policy,
+) -> Option<Vec<Cause>> {
     Some(match (group, kind) {
         ("", "Event") => core::event::validate(obj, api_version),
         ("events.k8s.io", "Event") => core::event::validate(obj, "events.k8s.io/v1"),
         ("", "Namespace") => core::namespace::validate(obj),
-        ("", "PodTemplate") => core::controller::validate_pod_template(obj),
+        ("", "PodTemplate") => core::controller::validate_pod_template(obj, policy),
         ("", "ResourceQuota") => core::quota::validate_resource_quota(obj),
         ("", "LimitRange") => core::quota::validate_limit_range(obj),
         ("", "Endpoints") => core::endpoints::validate(obj),
         ("", "Node") => core::node::validate(obj),
-        ("", "ReplicationController") => core::controller::validate_replication_controller(obj),
+        ("", "ReplicationController") => {
+            core::controller::validate_replication_controller(obj, policy)
+        }
         ("", "ConfigMap") => core::configmap::validate(obj),
         ("", "Secret") => core::secret::validate(obj),
-        ("", "Pod") => core::pod::validate_create(obj),
+        ("", "Pod") => core::pod::validate_create(obj, policy),
         ("", "Service") => core::service::validate(obj),
         ("", "PersistentVolume") => core::volume::validate_pv(obj),
         ("", "PersistentVolumeClaim") => core::volume::validate_pvc(obj),
         ("apps", kind @ ("Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")) => {
-            apps::validate(kind, obj)
+            apps::validate(kind, obj, policy)
         }
         ("autoscaling", "HorizontalPodAutoscaler") => autoscaling::validate_hpa(obj),
-        ("batch", "Job") => batch::validate_job(obj),
-        ("batch", "CronJob") => batch::validate_cronjob(obj),
+        ("batch", "Job") => batch::validate_job(obj, policy),
+        ("batch", "CronJob") => batch::validate_cronjob(obj, policy),
         ("certificates.k8s.io", "CertificateSigningRequest") => certificates::validate(obj),
         ("certificates.k8s.io", "ClusterTrustBundle") => trust_bundle::validate(obj),
         ("certificates.k8s.io", "PodCertificateRequest") => pod_certificate::validate(obj),
@@ -239,14 +267,15 @@ fn type_create(group: &str, kind: &str, obj: &Value, api_version: &str) -> Optio
 /// type's rules, with ObjectMeta where `meta_order` puts it); then, only if that passed, the
 /// generic store's `ValidateObjectMetaAccessor` with path-segment names. `request_version` is
 /// the apiVersion the request addressed when it is not `info`'s (an events.k8s.io/v1 write
-/// stored as a core Event).
+/// stored as a core Event). `policy` is the server's (`Store::set_policy`).
 pub fn validate_create(
     info: &ResourceInfo,
     obj: &Value,
     request_version: Option<&str>,
+    policy: Policy,
 ) -> Vec<Cause> {
     let version = request_version.map_or_else(|| info.api_version(), str::to_owned);
-    let own = type_create(&info.group, &info.kind, obj, &version).unwrap_or_default();
+    let own = type_create(&info.group, &info.kind, obj, &version, policy).unwrap_or_default();
     let rule = name_rule(info, obj);
     let (causes, generic_can_fail) = match meta_order(&info.group, &info.kind) {
         MetaOrder::First => {
@@ -279,13 +308,14 @@ pub fn validate_create(
 /// ephemeral containers' own rules to `crate::subresources`; every other pod update is
 /// `ValidatePodUpdate`.
 ///
-/// `request_version` is as for `validate_create`.
+/// `request_version` and `policy` are as for `validate_create`.
 pub fn validate_update(
     info: &ResourceInfo,
     new: &Value,
     old: &Value,
     sub: Sub,
     request_version: Option<&str>,
+    policy: Policy,
 ) -> Vec<Cause> {
     let version = request_version.map_or_else(|| info.api_version(), str::to_owned);
     let mut causes = objectmeta::validate_update(new, old);
@@ -298,9 +328,9 @@ pub fn validate_update(
         ("", "Event") => core::event::validate_update(new, old, &version),
         ("", "ConfigMap") => core::configmap::validate_update(new, old),
         ("", "Secret") => core::secret::validate_update(new, old),
-        ("", "Pod") if sub == Sub::EphemeralContainers => core::pod::validate(new),
+        ("", "Pod") if sub == Sub::EphemeralContainers => core::pod::validate(new, policy),
         ("", "Namespace") if sub == Sub::Finalize => core::namespace::validate_finalize(new),
-        ("", "Pod") => core::pod::validate_update(new, old),
+        ("", "Pod") => core::pod::validate_update(new, old, policy),
         ("", "Service") => core::service::validate_update(new, old),
         ("", "ResourceQuota") => core::quota::validate_resource_quota_update(new, old),
         // kube's Node strategy runs the create rules, then the update rules.
@@ -310,12 +340,12 @@ pub fn validate_update(
             both
         }
         ("apps", kind @ ("Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")) => {
-            apps::validate_update(kind, new, old)
+            apps::validate_update(kind, new, old, policy)
         }
         ("", "PersistentVolume") => core::volume::validate_pv_update(new, old),
         ("", "PersistentVolumeClaim") => core::volume::validate_pvc_update(new, old),
         ("autoscaling", "HorizontalPodAutoscaler") => autoscaling::validate_hpa_update(new, old),
-        ("batch", "Job") => batch::validate_job_update(new, old),
+        ("batch", "Job") => batch::validate_job_update(new, old, policy),
         ("certificates.k8s.io", "CertificateSigningRequest") => {
             certificates::validate_update(new, old, sub)
         }
@@ -367,7 +397,7 @@ pub fn validate_update(
         ("resource.k8s.io", "DeviceClass") => resource::class::validate_class_update(new, old),
         ("resource.k8s.io", "ResourceSlice") => resource::slice::validate_slice_update(new, old),
         ("resource.k8s.io", "DeviceTaintRule") => resource::taint::validate_rule_update(new, old),
-        (group, kind) => type_create(group, kind, new, &version).unwrap_or_default(),
+        (group, kind) => type_create(group, kind, new, &version, policy).unwrap_or_default(),
     });
     causes
 }
@@ -713,7 +743,7 @@ mod more_tests {
         for (group, kind) in kinds {
             assert!(depth(group, kind), "{group}/{kind} has rules");
             for a in arbitrary() {
-                type_create(group, kind, &a, "");
+                type_create(group, kind, &a, "", Policy::default());
                 for b in arbitrary() {
                     apps::validate_controller_revision_update(&a, &b);
                     others::validate_runtime_class_update(&a, &b);

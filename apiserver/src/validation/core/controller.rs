@@ -12,16 +12,20 @@ use serde_json::{Value, json};
 use crate::status::Cause;
 use crate::validation::apps::template_for_selector;
 use crate::validation::core::pod;
-use crate::validation::field;
+use crate::validation::{Policy, field};
 
 /// `ValidatePodTemplate` (without ObjectMeta); `ValidatePodTemplateUpdate` checks the same.
-pub fn validate_pod_template(obj: &Value) -> Vec<Cause> {
-    pod::validate_template(obj.get("template").unwrap_or(&Value::Null), "template")
+pub fn validate_pod_template(obj: &Value, policy: Policy) -> Vec<Cause> {
+    pod::validate_template(
+        obj.get("template").unwrap_or(&Value::Null),
+        "template",
+        policy,
+    )
 }
 
 /// `ValidateReplicationController` (without ObjectMeta); `ValidateReplicationControllerUpdate`
 /// checks the same.
-pub fn validate_replication_controller(obj: &Value) -> Vec<Cause> {
+pub fn validate_replication_controller(obj: &Value, policy: Policy) -> Vec<Cause> {
     let spec = obj.get("spec").unwrap_or(&Value::Null);
     let mut causes = Vec::new();
     if let Some(v) = spec.get("minReadySeconds") {
@@ -41,6 +45,7 @@ pub fn validate_replication_controller(obj: &Value) -> Vec<Cause> {
         "spec",
         as_selector.as_ref(),
         "ReplicationController",
+        policy,
         &mut causes,
     );
     causes
@@ -59,7 +64,7 @@ mod tests {
                 "spec": {"restartPolicy": "Never", "activeDeadlineSeconds": 5,
                          "containers": [{"name": "c", "image": "i"}]}}}});
         assert_eq!(
-            messages(&validate_replication_controller(&rc)),
+            messages(&validate_replication_controller(&rc, Policy::default())),
             vec![
                 "spec.replicas: Invalid value: -1: must be greater than or equal to 0",
                 "spec.template.metadata.labels: Invalid value: {\"app\":\"b\"}: `selector` does not match template `labels`",
@@ -68,12 +73,15 @@ mod tests {
             ]
         );
         assert_eq!(
-            messages(&validate_replication_controller(&json!(null))),
+            messages(&validate_replication_controller(
+                &json!(null),
+                Policy::default()
+            )),
             vec![
                 "spec.selector: Required value",
                 "spec.template: Required value"
             ]
         );
-        assert!(!validate_pod_template(&json!(7)).is_empty());
+        assert!(!validate_pod_template(&json!(7), Policy::default()).is_empty());
     }
 }

@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod event;
 pub mod namespace;
 pub mod node;
+pub mod os;
 pub mod pod;
 pub mod pod_status;
 pub mod podlogoptions;

@@ -1,14 +1,17 @@
 //! Pod validation (kube's `ValidatePodSpec`, `ValidatePodCreate`, `ValidatePodUpdate`), also used
 //! for the pod templates of workloads: containers, names, images, ports, env, resources, probes,
 //! volumes, restart and DNS policies, security contexts and the deprecated seccomp and AppArmor
-//! annotations (their rules in `security`), and the fields a pod update may change.
+//! annotations (their rules in `security`), the OS-specific rules (`os`), and the fields a pod
+//! update may change. The server's [`Policy`] (`--allow-privileged`) reaches every pod spec
+//! through these functions, Pods and workload templates alike.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
 use crate::status::Cause;
-use crate::validation::core::security;
+use crate::validation::Policy;
+use crate::validation::core::{os, security};
 use crate::validation::decode::check_quantity;
 use crate::validation::field::{self, arr_of, child, index, obj_of, str_of};
 use crate::validation::objectmeta;
@@ -148,6 +151,7 @@ fn container(
     names: &mut HashSet<String>,
     regular: bool,
     host_users: bool,
+    policy: Policy,
     causes: &mut Vec<Cause>,
 ) {
     let name = str_of(c, "name");
@@ -221,7 +225,7 @@ fn container(
         resources(r, &child(path, "resources"), causes);
     }
     // The last of kube's `validateContainerCommon`; the probes follow for regular containers.
-    security::container(c, path, host_users, causes);
+    security::container(c, path, host_users, policy, causes);
     if regular {
         for (f, liveness) in [
             ("livenessProbe", true),
@@ -277,8 +281,9 @@ fn volumes(spec: &Value, path: &str, causes: &mut Vec<Cause>) -> HashSet<String>
     names
 }
 
-/// `ValidatePodSpec` at `path` (`spec`, or `spec.template.spec` in a workload).
-pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
+/// `ValidatePodSpec` at `path` (`spec`, or `spec.template.spec` in a workload), under the
+/// server's `policy`.
+pub fn validate_spec(spec: &Value, path: &str, policy: Policy) -> Vec<Cause> {
     let mut causes = Vec::new();
     volumes(spec, path, &mut causes);
     let containers = arr_of(spec, "containers");
@@ -294,6 +299,7 @@ pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
             &mut names,
             true,
             host_users,
+            policy,
             &mut causes,
         );
     }
@@ -304,6 +310,7 @@ pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
             &mut names,
             false,
             host_users,
+            policy,
             &mut causes,
         );
     }
@@ -314,6 +321,7 @@ pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
             c,
             &index(&child(path, "ephemeralContainers"), i),
             host_users,
+            policy,
             &mut causes,
         );
     }
@@ -334,6 +342,10 @@ pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
         &child(path, "nodeSelector"),
     ));
     security::pod(spec, path, &mut causes);
+    // kube's checks between the security context and these two (image pull secrets, affinity,
+    // DNS config, readiness and scheduling gates, topology spread) are not modelled.
+    os::host_process(spec, path, policy, &mut causes);
+    security::host_users_rules(spec, path, &mut causes);
     let sa = str_of(spec, "serviceAccountName");
     if !sa.is_empty() {
         causes.extend(field::each(
@@ -357,13 +369,16 @@ pub fn validate_spec(spec: &Value, path: &str) -> Vec<Cause> {
             causes.extend(field::each(&child(path, f), v, field::dns1123_label(v)));
         }
     }
+    // Last in `ValidatePodSpec`, after the fields above and the unmodelled ones that follow
+    // them (tolerations, host aliases, priority and runtime classes, overhead).
+    os::validate(spec, path, &mut causes);
     causes
 }
 
 /// `ValidatePodTemplateSpec` at `path` (`spec.template`): its labels and annotations (kube
 /// reports them at `<path>.labels`, without `metadata`, as the template's ObjectMeta is
 /// embedded in Go), its spec, and no ephemeral containers.
-pub fn validate_template(template: &Value, path: &str) -> Vec<Cause> {
+pub fn validate_template(template: &Value, path: &str, policy: Policy) -> Vec<Cause> {
     let meta = template.get("metadata").unwrap_or(&Value::Null);
     let mut causes = objectmeta::labels(meta.get("labels"), &child(path, "labels"));
     causes.extend(objectmeta::annotations(
@@ -371,7 +386,7 @@ pub fn validate_template(template: &Value, path: &str) -> Vec<Cause> {
         &child(path, "annotations"),
     ));
     let spec = template.get("spec").unwrap_or(&Value::Null);
-    causes.extend(validate_spec(spec, &child(path, "spec")));
+    causes.extend(validate_spec(spec, &child(path, "spec"), policy));
     if !arr_of(spec, "ephemeralContainers").is_empty() {
         causes.push(field::forbidden(
             &child(path, "spec.ephemeralContainers"),
@@ -383,19 +398,20 @@ pub fn validate_template(template: &Value, path: &str) -> Vec<Cause> {
 
 /// kube's `validatePodMetadataAndSpec` after ObjectMeta (which the caller checks): the
 /// deprecated seccomp and AppArmor annotations, then the spec.
-pub fn validate(obj: &Value) -> Vec<Cause> {
+pub fn validate(obj: &Value, policy: Policy) -> Vec<Cause> {
     let mut causes = security::annotations(obj);
     causes.extend(validate_spec(
         obj.get("spec").unwrap_or(&Value::Null),
         "spec",
+        policy,
     ));
     causes
 }
 
 /// `ValidatePodCreate`: [`validate`], then the deprecated annotations' agreement with the
 /// seccomp and AppArmor fields.
-pub fn validate_create(obj: &Value) -> Vec<Cause> {
-    let mut causes = validate(obj);
+pub fn validate_create(obj: &Value, policy: Policy) -> Vec<Cause> {
+    let mut causes = validate(obj, policy);
     causes.extend(security::annotations_match_fields(obj));
     causes
 }
@@ -410,13 +426,13 @@ pub fn validate_create(obj: &Value) -> Vec<Cause> {
 /// includes `spec.ephemeralContainers`: they change only through `pods/ephemeralcontainers`
 /// (`crate::subresources`), so a plain update that changes or drops them is refused, not
 /// silently corrected.
-pub fn validate_update(new: &Value, old: &Value) -> Vec<Cause> {
+pub fn validate_update(new: &Value, old: &Value, policy: Policy) -> Vec<Cause> {
     let null = Value::Null;
     let (ns, os) = (
         new.get("spec").unwrap_or(&null),
         old.get("spec").unwrap_or(&null),
     );
-    let mut causes = validate(new);
+    let mut causes = validate(new, policy);
     causes.extend(security::annotation_updates(new, old));
     for list in ["containers", "initContainers"] {
         let (new_items, old_items) = (arr_of(ns, list), arr_of(os, list));
@@ -589,7 +605,7 @@ mod tests {
             "volumes": [{"name": "v"}, {"name": "w", "emptyDir": {}, "hostPath": {"path": "/"}}]
         });
         assert_eq!(
-            messages(&validate_spec(&spec, "spec")),
+            messages(&validate_spec(&spec, "spec", Policy::default())),
             vec![
                 "spec.volumes[0]: Required value: must specify a volume type",
                 "spec.volumes[1].hostPath: Forbidden: may not specify more than 1 volume type",
@@ -603,7 +619,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            messages(&validate_spec(&json!({}), "spec")),
+            messages(&validate_spec(&json!({}), "spec", Policy::default())),
             vec!["spec.containers: Required value"]
         );
     }
@@ -612,9 +628,9 @@ mod tests {
     fn updates_change_images_only() {
         let old = json!({"spec": {"containers": [{"name": "a", "image": "x"}]}});
         let new = json!({"spec": {"containers": [{"name": "a", "image": "y"}], "activeDeadlineSeconds": 5}});
-        assert!(validate_update(&new, &old).is_empty());
+        assert!(validate_update(&new, &old, Policy::default()).is_empty());
         let new = json!({"spec": {"containers": [{"name": "a", "image": "x"}], "nodeName": "n"}});
-        let m = messages(&validate_update(&new, &old));
+        let m = messages(&validate_update(&new, &old, Policy::default()));
         assert_eq!(m.len(), 1);
         assert!(
             m[0].starts_with(&format!("spec: Forbidden: {POD_UPDATE_FORBIDDEN}")),
@@ -638,34 +654,34 @@ mod tests {
         ok["spec"]["activeDeadlineSeconds"] = 3.into();
         ok["spec"]["schedulingGates"] = json!([]);
         assert!(
-            validate_update(&ok, &old).is_empty(),
+            validate_update(&ok, &old, Policy::default()).is_empty(),
             "{:?}",
-            messages(&validate_update(&ok, &old))
+            messages(&validate_update(&ok, &old, Policy::default()))
         );
 
         let mut more = old.clone();
         more["spec"]["containers"] =
             json!([{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]);
         assert_eq!(
-            messages(&validate_update(&more, &old)),
+            messages(&validate_update(&more, &old, Policy::default())),
             vec!["spec.containers: Forbidden: pod updates may not add or remove containers"]
         );
         let mut raised = old.clone();
         raised["spec"]["activeDeadlineSeconds"] = 11.into();
         assert_eq!(
-            messages(&validate_update(&raised, &old)),
+            messages(&validate_update(&raised, &old, Policy::default())),
             vec![
                 "spec.activeDeadlineSeconds: Invalid value: 11: must be less than or equal to previous value"
             ]
         );
         let mut gate = old.clone();
         gate["spec"]["schedulingGates"] = json!([{"name": "g"}, {"name": "h"}]);
-        assert!(messages(&validate_update(&gate, &old)).contains(
+        assert!(messages(&validate_update(&gate, &old, Policy::default())).contains(
             &"spec.schedulingGates[1].name: Forbidden: only deletion is allowed, but found new scheduling gate 'h'".to_owned()
         ));
         let mut tol = old.clone();
         tol["spec"]["tolerations"][0]["effect"] = "NoSchedule".into();
-        assert!(messages(&validate_update(&tol, &old)).contains(
+        assert!(messages(&validate_update(&tol, &old, Policy::default())).contains(
             &"spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds".to_owned()
         ));
         // Ephemeral containers are not among what a plain update may change, dropped or added.
@@ -682,7 +698,7 @@ mod tests {
             } else {
                 e["spec"]["ephemeralContainers"] = eph;
             }
-            let m = messages(&validate_update(&e, &old));
+            let m = messages(&validate_update(&e, &old, Policy::default()));
             assert!(
                 m.len() == 1
                     && m[0].starts_with(&format!("spec: Forbidden: {POD_UPDATE_FORBIDDEN}"))

@@ -1,8 +1,10 @@
 //! Validates the security settings of pod specs, as kube's `pkg/apis/core/validation` does: the
 //! pod's `securityContext` (`validatePodSpecSecurityContext`), each container's
-//! (`ValidateSecurityContext`), and the deprecated seccomp and AppArmor annotations
-//! (`ValidateSeccompPodAnnotations`, `ValidateAppArmorPodAnnotations`) with their agreement with
-//! the fields on create.
+//! (`ValidateSecurityContext`, with `--allow-privileged`'s refusal of privileged containers), the
+//! host namespaces of a pod in a user namespace (`validateHostUsers`), and the deprecated seccomp
+//! and AppArmor annotations (`ValidateSeccompPodAnnotations`, `ValidateAppArmorPodAnnotations`)
+//! with their agreement with the fields on create. The `windowsOptions` of both security
+//! contexts are checked by `os`, which owns the OS-specific rules.
 //!
 //! kube validates its internal types, where `hostNetwork`, `hostPID`, `hostIPC` and
 //! `shareProcessNamespace` live in the pod's security context: their errors carry
@@ -13,6 +15,8 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use crate::status::Cause;
+use crate::validation::Policy;
+use crate::validation::core::os;
 use crate::validation::field::{self, arr_of, child, index, str_of};
 
 /// `validation.InclusiveRangeError(0, math.MaxInt32)`, the message of `IsValidUserID` and
@@ -79,12 +83,31 @@ fn one_of(v: &Value, f: &str, path: &str, allowed: &[&str], causes: &mut Vec<Cau
     }
 }
 
-/// Whether the pod shares the host's user namespace (`hostUsers` defaults to true).
+/// Whether the pod shares the host's user namespace: `spec.hostUsers`, true unless set (kube
+/// keeps it in the internal pod security context; the versioned field is the spec's).
 pub(super) fn host_users(spec: &Value) -> bool {
-    spec.get("securityContext")
-        .and_then(|sc| sc.get("hostUsers"))
+    spec.get("hostUsers")
         .and_then(Value::as_bool)
         .unwrap_or(true)
+}
+
+/// `validateHostUsers` of the spec at `path`: a pod in a user namespace of its own
+/// (`hostUsers: false`) may not share the host's network, PID or IPC namespace. kube names the
+/// last two `HostPID` and `HostIPC` in the paths (its `Child` calls say so).
+pub(super) fn host_users_rules(spec: &Value, path: &str, causes: &mut Vec<Cause>) {
+    if host_users(spec) {
+        return;
+    }
+    const MESSAGE: &str = "when `pod.Spec.HostUsers` is false";
+    for (f, at) in [
+        ("hostNetwork", "hostNetwork"),
+        ("hostPID", "HostPID"),
+        ("hostIPC", "HostIPC"),
+    ] {
+        if spec.get(f).and_then(Value::as_bool) == Some(true) {
+            causes.push(field::forbidden(&child(path, at), MESSAGE));
+        }
+    }
 }
 
 /// `validatePodSpecSecurityContext` at `path` (`spec`, or a template's `spec.template.spec`).
@@ -127,6 +150,7 @@ pub(super) fn pod(spec: &Value, path: &str, causes: &mut Vec<Cause>) {
         causes,
     );
     seccomp_profile(sc, &at, causes);
+    os::windows_options(sc, &at, causes);
     apparmor_profile(sc, &at, causes);
     one_of(
         sc,
@@ -414,14 +438,27 @@ fn go_security_context(sc: &Value) -> String {
     field::go_json(&Value::Object(m))
 }
 
-/// `ValidateSecurityContext` of container `c` at `path` (its `securityContext`). kube also
-/// refuses `privileged: true` when the apiserver runs without `--allow-privileged`; this server
-/// allows privileged containers, as clusters built by kubeadm or kind do.
-pub(super) fn container(c: &Value, path: &str, host_users: bool, causes: &mut Vec<Cause>) {
+/// `ValidateSecurityContext` of container `c` at `path` (its `securityContext`): first, as kube,
+/// `privileged: true` is refused when the server runs without `--allow-privileged`
+/// ([`Policy::allow_privileged`], on by default, as clusters built by kubeadm or kind run).
+pub(super) fn container(
+    c: &Value,
+    path: &str,
+    host_users: bool,
+    policy: Policy,
+    causes: &mut Vec<Cause>,
+) {
     let Some(sc) = present(c, "securityContext") else {
         return;
     };
     let at = child(path, "securityContext");
+    if !policy.allow_privileged && present(sc, "privileged").and_then(Value::as_bool) == Some(true)
+    {
+        causes.push(field::forbidden(
+            &child(&at, "privileged"),
+            "disallowed by cluster policy",
+        ));
+    }
     id_range(sc, "runAsUser", &at, causes);
     id_range(sc, "runAsGroup", &at, causes);
     if let Some(pm) = present(sc, "procMount") {
@@ -457,12 +494,13 @@ pub(super) fn container(c: &Value, path: &str, host_users: bool, causes: &mut Ve
             }
         }
     }
+    os::windows_options(sc, &at, causes);
     apparmor_profile(sc, &at, causes);
 }
 
 /// The containers of a pod spec with their paths, in kube's `VisitContainersWithPath` order:
 /// init, regular, then ephemeral containers.
-fn visit_containers<'a>(spec: &'a Value, path: &str) -> Vec<(&'a Value, String)> {
+pub(super) fn visit_containers<'a>(spec: &'a Value, path: &str) -> Vec<(&'a Value, String)> {
     ["initContainers", "containers", "ephemeralContainers"]
         .iter()
         .flat_map(|list| {
@@ -712,12 +750,16 @@ mod tests {
                 "spec.securityContext.sysctls[0].name: Invalid value: \"kernel.sem\": may not be specified when 'hostIPC' is true"
             ]
         );
-        let spec = json!({"securityContext": {"hostUsers": false},
+        let spec = json!({"hostUsers": false,
             "containers": [{"name": "a", "image": "x", "securityContext": {"procMount": "Unmasked"}}],
             "ephemeralContainers": [{"name": "d", "image": "x",
                 "securityContext": {"appArmorProfile": {"type": "Unconfined", "localhostProfile": "p"}}}]});
         assert_eq!(
-            messages(&super::super::pod::validate_spec(&spec, "spec")),
+            messages(&super::super::pod::validate_spec(
+                &spec,
+                "spec",
+                Policy::default()
+            )),
             vec![
                 "spec.ephemeralContainers[0].securityContext.appArmorProfile.localhostProfile: Invalid value: \"p\": can only be set when AppArmor type is Localhost"
             ]
