@@ -321,7 +321,15 @@ async fn a_revoked_token_keeps_working_while_its_success_is_remembered() {
     );
     // Authorization is not remembered: the deleted ServiceAccount's permissions are what RBAC
     // says now (SelfSubjectReview needs none; reading namespaces needs a grant it never had).
-    let r = call(&server, Some(&token), "GET", "/api/v1/namespaces", &[], None).await;
+    let r = call(
+        &server,
+        Some(&token),
+        "GET",
+        "/api/v1/namespaces",
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.code, 403, "{}", r.body);
 }
 

@@ -1471,7 +1471,8 @@ async fn ratcheted_cel_rule_failures_come_back_as_warnings() {
 
     let mut crd = created.body.clone();
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["size"]
-        ["x-kubernetes-validations"] = json!([{"rule": "self <= 5", "message": "size is at most 5"}]);
+        ["x-kubernetes-validations"] =
+        json!([{"rule": "self <= 5", "message": "size is at most 5"}]);
     let r = send(&s, "PUT", &format!("{CRDS}/widgets.example.com"), &crd).await;
     assert_eq!(r.code, 200, "{}", r.body);
 
@@ -1503,8 +1504,7 @@ async fn ratcheted_cel_rule_failures_come_back_as_warnings() {
     .await;
     assert_eq!(r.code, 422, "{}", r.body);
     assert_eq!(
-        r.body["details"]["causes"][0]["message"],
-        "Invalid value: 9: size is at most 5",
+        r.body["details"]["causes"][0]["message"], "Invalid value: 9: size is at most 5",
         "{}",
         r.body
     );

@@ -20,12 +20,7 @@ use crate::node::{Additional, Node, Ty};
 /// The message kube-apiserver appends when blocking errors stop CEL rules from running.
 const CEL_SKIPPED: &str = "some validation rules were not checked because the object was invalid; correct the existing errors to complete validation";
 
-pub(crate) fn validate(
-    root: &Node,
-    env: &CelEnv,
-    obj: &Value,
-    old: Option<&Value>,
-) -> Checked {
+pub(crate) fn validate(root: &Node, env: &CelEnv, obj: &Value, old: Option<&Value>) -> Checked {
     let mut errs = Vec::new();
     let mut ratcheted = Vec::new();
     let mut name = String::new();
@@ -50,7 +45,16 @@ pub(crate) fn validate(
                 errs: &mut errs,
                 ratcheted: &mut ratcheted,
             };
-            cel_walk(root, env, obj, old, None, true, &mut String::new(), &mut found);
+            cel_walk(
+                root,
+                env,
+                obj,
+                old,
+                None,
+                true,
+                &mut String::new(),
+                &mut found,
+            );
         }
     }
     Checked::new(errs, ratcheted)
@@ -199,7 +203,16 @@ pub(crate) fn check_defaults(node: &Node, env: &CelEnv, path: &str, errs: &mut V
                     errs: &mut own,
                     ratcheted: &mut ignored,
                 };
-                cel_walk(node, env, d, old, None, false, &mut String::new(), &mut found);
+                cel_walk(
+                    node,
+                    env,
+                    d,
+                    old,
+                    None,
+                    false,
+                    &mut String::new(),
+                    &mut found,
+                );
             }
         }
         errs.extend(own.into_iter().map(prefix));
@@ -1031,8 +1044,8 @@ fn cel_walk(
             if let Some(item_node) = node.items.as_deref().filter(|n| n.has_rules()) {
                 for (i, x) in items.iter().enumerate() {
                     path.push_str(&format!("[{i}]"));
-                    let is_map = node.list_type.as_deref() == Some("map")
-                        && !node.list_map_keys.is_empty();
+                    let is_map =
+                        node.list_type.as_deref() == Some("map") && !node.list_map_keys.is_empty();
                     cel_walk(
                         item_node,
                         env,

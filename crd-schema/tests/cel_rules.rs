@@ -401,7 +401,10 @@ fn ratcheted_rule_failures_are_warnings_and_transition_rules_still_fail() {
             .collect::<Vec<_>>(),
         ["spec.tags[0]: Invalid value: \"bad\": failed rule: self != 'bad'"]
     );
-    assert_eq!(checked.warnings, ["spec.size: Invalid value: 12: size is below 10"]);
+    assert_eq!(
+        checked.warnings,
+        ["spec.size: Invalid value: 12: size is below 10"]
+    );
     let created = schema.check(&old, None);
     assert_eq!(created.errors.len(), 3, "{:?}", created.errors);
     assert!(created.warnings.is_empty());

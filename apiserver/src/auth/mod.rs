@@ -14,8 +14,8 @@ mod user;
 
 pub(crate) use aggregate::aggregate_cluster_roles;
 pub use attributes::Attributes;
-pub use authn::{Authenticator, DEFAULT_TOKEN_CACHE_TTL};
 pub(crate) use authn::Reviewed;
+pub use authn::{Authenticator, DEFAULT_TOKEN_CACHE_TTL};
 pub(crate) use authn::{authenticate, same_secret};
 pub(crate) use escalation::check_rbac_write;
 pub(crate) use impersonate::impersonate;

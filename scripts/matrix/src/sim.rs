@@ -465,6 +465,8 @@ pub fn calibrate_grouped(
 pub struct RunInputs {
     /// Each test's CPU-seconds (own plus its share of services and runner), in start order.
     pub cpus: Vec<f64>,
+    /// Each test's own CPU-seconds (its process's phase record; None without one), same order.
+    pub own: Vec<Option<f64>>,
     /// Each test's measured duration, same order.
     pub walls: Vec<f64>,
     /// Each test's nextest test group, same order.
@@ -544,6 +546,7 @@ pub fn inputs_of(run: &RunData, groups: &TestGroups) -> Option<RunInputs> {
         .collect();
     Some(RunInputs {
         cpus,
+        own,
         walls,
         groups: test_groups,
         ids,
@@ -689,7 +692,8 @@ pub fn fit_contention(runs: &[&RunData], groups: &TestGroups) -> Option<Contenti
             std::collections::HashMap::new();
         for b in &bases {
             if let Some(inputs) = inputs_of(b, groups) {
-                for (id, &cpu) in inputs.ids.iter().zip(&inputs.cpus) {
+                for (id, cpu) in inputs.ids.iter().zip(&inputs.own) {
+                    let Some(cpu) = *cpu else { continue };
                     let e = sums.entry(id.clone()).or_insert((0.0, 0));
                     e.0 += cpu;
                     e.1 += 1;
@@ -731,8 +735,8 @@ pub fn fit_contention(runs: &[&RunData], groups: &TestGroups) -> Option<Contenti
                     .collect()
             };
             let (mut base_sum, mut target_sum, mut weighted_x) = (0.0, 0.0, 0.0);
-            for (k, (id, &cpu)) in inputs.ids.iter().zip(&inputs.cpus).enumerate() {
-                let Some(&base) = level.base_cpu.get(id) else {
+            for (k, (id, cpu)) in inputs.ids.iter().zip(&inputs.own).enumerate() {
+                let (Some(cpu), Some(&base)) = (*cpu, level.base_cpu.get(id)) else {
                     continue;
                 };
                 let Some(&(start, end)) = intervals.get(k) else {
@@ -1208,14 +1212,11 @@ slow-timeout = "60s"
             cpu_growth: 0.1,
             wait_growth: 0.5,
         };
-        let tests = [
-            SimTest {
-                cpu_s: 1.0,
-                wait_s: 1.0,
-                group: None,
-            };
-            4
-        ];
+        let tests = [SimTest {
+            cpu_s: 1.0,
+            wait_s: 1.0,
+            group: None,
+        }; 4];
         // Four tests on four cores: no oversubscription, no change.
         let fit = simulate_contended(&tests, 4, 4.0, strong).span_s;
         assert!(close(fit, simulate(&tests, 4, 4.0).span_s), "{fit}");
@@ -1239,14 +1240,8 @@ slow-timeout = "60s"
         // On one core: [0, 2) one test, [1, 3) a second: over [0, 2) the first sees one test
         // for a second and two for a second, x = 0 then 1.
         let intervals = [(0.0, 2.0), (1.0, 3.0)];
-        assert!(close(
-            mean_oversubscription(&intervals, 0.0, 2.0, 1.0),
-            0.5
-        ));
-        assert!(close(
-            mean_oversubscription(&intervals, 0.0, 2.0, 2.0),
-            0.0
-        ));
+        assert!(close(mean_oversubscription(&intervals, 0.0, 2.0, 1.0), 0.5));
+        assert!(close(mean_oversubscription(&intervals, 0.0, 2.0, 2.0), 0.0));
         assert_eq!(mean_oversubscription(&intervals, 1.0, 1.0, 1.0), 0.0);
     }
 
