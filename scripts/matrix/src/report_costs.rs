@@ -419,8 +419,8 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
     // Each mode's contention, fitted on the runs of every core count but `cores` (out of
     // sample: what a prediction for `cores` may know) or, when no other core count was
     // measured, on all of them (in sample). Memoised: a fit replays every run many times.
-    let mut fits: Vec<((String, Option<u32>), Option<(sim::ContentionFit, bool)>)> = Vec::new();
-    let mut fit_for = |mode: &str, cores: Option<u32>| -> Option<(sim::ContentionFit, bool)> {
+    let mut fits: Vec<(FitKey, Option<Fitted>)> = Vec::new();
+    let mut fit_for = |mode: &str, cores: Option<u32>| -> Option<Fitted> {
         if let Some((_, f)) = fits.iter().find(|(k, _)| k.0 == mode && k.1 == cores) {
             return *f;
         }
@@ -561,6 +561,12 @@ pub fn projection_tables_with(data: &MatrixData, config: Option<&str>) -> Vec<Ta
     tables
 }
 
+/// A mode's contention and whether it was fitted on the runs it predicts (in sample).
+type Fitted = (sim::ContentionFit, bool);
+
+/// (mode, the core count predicted; None: every run's fit).
+type FitKey = (String, Option<u32>);
+
 /// `+18% CPU, +40% wait per unit`: a contention for the report.
 fn contention_text(c: sim::Contention) -> String {
     format!(
@@ -572,7 +578,7 @@ fn contention_text(c: sim::Contention) -> String {
 
 /// Each mode's contention fitted on all its runs, for a table's note.
 fn fitted_modes(
-    fit_for: &mut impl FnMut(&str, Option<u32>) -> Option<(sim::ContentionFit, bool)>,
+    fit_for: &mut impl FnMut(&str, Option<u32>) -> Option<Fitted>,
     modes: &[String],
 ) -> String {
     modes
