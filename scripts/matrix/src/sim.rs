@@ -1245,6 +1245,65 @@ slow-timeout = "60s"
         assert_eq!(mean_oversubscription(&intervals, 1.0, 1.0, 1.0), 0.0);
     }
 
+    /// A run at `jobs` on `cores` of `tests` (name, start, end, own CPU-seconds), each with a
+    /// phase record, and nothing else using CPU.
+    fn run_of(jobs: u32, cores: u32, tests: &[(&str, f64, f64, f64)]) -> RunData {
+        use crate::costs::tests::{run, timing};
+        use crate::costs::{PhaseMark, PhaseTime};
+        let mut r = run("integration", 10.0);
+        r.jobs = jobs;
+        r.cores_allowed = Some(cores);
+        r.tests = tests.iter().map(|&(n, s, e, _)| timing(n, s, e)).collect();
+        let mark = |at_s: f64, cpu_ms: f64| PhaseMark { at_s, cpu_ms };
+        r.phases = tests
+            .iter()
+            .enumerate()
+            .map(|(i, &(n, s, e, cpu))| PhaseTime {
+                suite: "wfe".into(),
+                test: Some(n.into()),
+                pid: i as u32 + 1,
+                age_at_touch_ms: Some(1.0),
+                touch: mark(s + 0.01, 1.0),
+                ready: Some(mark(s + 0.02, 2.0)),
+                body_end: Some(mark(e - 0.02, cpu * 1e3 - 1.0)),
+                exit: mark(e - 0.01, cpu * 1e3),
+            })
+            .collect();
+        let total: f64 = tests.iter().map(|t| t.3).sum();
+        let end = tests.iter().map(|t| t.2).fold(0.0, f64::max);
+        let last = r.cpu_series.len() - 1;
+        r.cpu_series[last] = crate::costs::CpuPoint {
+            at_s: end,
+            tests_s: total,
+            services_s: 0.0,
+            runner_s: 0.0,
+            machine_s: total,
+        };
+        r.wall_s = end;
+        r
+    }
+
+    #[test]
+    fn the_cpu_growth_is_fitted_from_the_oversubscribed_runs_own_cpu() {
+        let groups = TestGroups::default();
+        // Alone on one core, `a` and `b` compute 0.5 s each; at -j 2 on that core they run
+        // together throughout (oversubscription 1) and compute 0.6 s each: +20% per unit.
+        let base = run_of(1, 1, &[("a", 0.0, 1.0, 0.5), ("b", 1.0, 2.0, 0.5)]);
+        let target = run_of(2, 1, &[("a", 0.0, 2.0, 0.6), ("b", 0.0, 2.0, 0.6)]);
+        let fit = fit_contention(&[&base, &target], &groups).expect("one oversubscribed run");
+        assert_eq!(fit.runs, 1);
+        assert!((fit.contention.cpu_growth - 0.2).abs() < 1e-6, "{fit:?}");
+        // Tests that compute less together than alone do not make the growth negative.
+        let cheaper = run_of(2, 1, &[("a", 0.0, 2.0, 0.4), ("b", 0.0, 2.0, 0.4)]);
+        let fit = fit_contention(&[&base, &cheaper], &groups).expect("fitted");
+        assert_eq!(fit.contention.cpu_growth, 0.0, "{fit:?}");
+        // Runs whose tests never outnumber the cores say nothing: no fit.
+        let fits = run_of(2, 2, &[("a", 0.0, 1.0, 0.5), ("b", 0.0, 1.0, 0.5)]);
+        let base2 = run_of(1, 2, &[("a", 0.0, 1.0, 0.5), ("b", 1.0, 2.0, 0.5)]);
+        assert_eq!(fit_contention(&[&base2, &fits], &groups), None);
+        assert_eq!(fit_contention(&[&base], &groups), None);
+    }
+
     #[test]
     fn a_test_faster_than_its_cpu_allows_leaves_a_residual() {
         // 2 CPU-seconds in 1 s is two cores at once, which one slot of the model cannot do.
