@@ -22,7 +22,6 @@ const CEL_SKIPPED: &str = "some validation rules were not checked because the ob
 
 pub(crate) fn validate(root: &Node, env: &CelEnv, obj: &Value, old: Option<&Value>) -> Checked {
     let mut errs = Vec::new();
-    let mut ratcheted = Vec::new();
     let mut name = String::new();
     openapi(root, obj, old, &mut name, true, &mut errs);
 
@@ -37,27 +36,42 @@ pub(crate) fn validate(root: &Node, env: &CelEnv, obj: &Value, old: Option<&Valu
         list_types(root, obj, &mut String::new(), &mut errs);
     }
 
-    if root.has_rules() {
-        if errs.iter().any(|e| e.kind.blocks_cel()) {
-            errs.push(FieldError::invalid("", Value::Null, CEL_SKIPPED));
-        } else {
-            let mut found = CelFindings {
-                errs: &mut errs,
-                ratcheted: &mut ratcheted,
-            };
-            cel_walk(
-                root,
-                env,
-                obj,
-                old,
-                None,
-                true,
-                &mut String::new(),
-                &mut found,
-            );
-        }
-    }
+    let ratcheted = cel_stage(root, env, obj, old, &mut errs);
     Checked::new(errs, ratcheted)
+}
+
+/// The CEL stage after the schema's: skipped with kube's notice when an earlier error blocks it
+/// (`hasBlockingErr`), else every rule run. Returns the failures ratcheting turns into warnings.
+fn cel_stage(
+    root: &Node,
+    env: &CelEnv,
+    obj: &Value,
+    old: Option<&Value>,
+    errs: &mut Vec<FieldError>,
+) -> Vec<FieldError> {
+    let mut ratcheted = Vec::new();
+    if !root.has_rules() {
+        return ratcheted;
+    }
+    if errs.iter().any(|e| e.kind.blocks_cel()) {
+        errs.push(FieldError::invalid("", Value::Null, CEL_SKIPPED));
+        return ratcheted;
+    }
+    let mut found = CelFindings {
+        errs,
+        ratcheted: &mut ratcheted,
+    };
+    cel_walk(
+        root,
+        env,
+        obj,
+        old,
+        None,
+        true,
+        &mut String::new(),
+        &mut found,
+    );
+    ratcheted
 }
 
 /// What validating an object found: the errors that refuse it, and the warnings to answer
@@ -106,7 +120,6 @@ pub(crate) fn validate_status_update(
     old: &Value,
 ) -> Checked {
     let mut errs = Vec::new();
-    let mut ratcheted = Vec::new();
     if let (Some(status), Some(status_node)) = (obj.get("status"), root.properties.get("status")) {
         let mut own = Vec::new();
         openapi(
@@ -135,26 +148,7 @@ pub(crate) fn validate_status_update(
             errs.extend(new_list_errs);
         }
     }
-    if root.has_rules() {
-        if errs.iter().any(|e| e.kind.blocks_cel()) {
-            errs.push(FieldError::invalid("", Value::Null, CEL_SKIPPED));
-        } else {
-            let mut found = CelFindings {
-                errs: &mut errs,
-                ratcheted: &mut ratcheted,
-            };
-            cel_walk(
-                root,
-                env,
-                obj,
-                Some(old),
-                None,
-                true,
-                &mut String::new(),
-                &mut found,
-            );
-        }
-    }
+    let ratcheted = cel_stage(root, env, obj, Some(old), &mut errs);
     Checked::new(errs, ratcheted)
 }
 
