@@ -205,17 +205,22 @@ async fn route(
 ) -> Result<Response<Body>, ApiError> {
     let path = req.uri().path().to_owned();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    // Health and version are readable without credentials, as kube-apiserver's default RBAC allows.
-    match segs.as_slice() {
-        ["healthz" | "readyz" | "livez", ..] => {
-            parsed.verb = "get".into();
-            return Ok(respond(200, "text/plain; charset=utf-8", "ok"));
+    // Health and version are readable without credentials, as kube-apiserver's default RBAC
+    // (`system:public-info-viewer`, bound to every authenticated and unauthenticated user) allows
+    // them to `system:anonymous`. Credentials that are presented are still checked first: kube's
+    // anonymous authenticator stands behind a fail-on-error union, so a bad bearer token is a 401
+    // on these paths too.
+    if let ["healthz" | "readyz" | "livez", ..] | ["version"] = segs.as_slice() {
+        parsed.verb = "get".into();
+        if req.headers().contains_key(header::AUTHORIZATION) {
+            let user = crate::auth::authenticate(state, req.headers())?;
+            parsed.user.clone_from(&user.name);
         }
-        ["version"] => {
-            parsed.verb = "get".into();
-            return Ok(value_response(&crate::version_info()));
-        }
-        _ => {}
+        return Ok(if segs[0] == "version" {
+            value_response(&crate::version_info())
+        } else {
+            respond(200, "text/plain; charset=utf-8", "ok")
+        });
     }
     // kube's filter chain: authentication, impersonation, then authorization.
     let requestor = crate::auth::authenticate(state, req.headers())?;

@@ -249,10 +249,8 @@ impl FieldSelector {
     /// fields, `builtin` says whether they are read as a built-in type's field set.
     pub fn parse(sel: &str, selectable: &[String], builtin: bool) -> Result<Self, ApiError> {
         let mut terms = Vec::new();
-        if sel.trim().is_empty() {
-            return Ok(Self(terms));
-        }
-        for term in sel.split(',') {
+        // kube's `parseSelector` skips empty terms: `""`, `"a=b,"` and `"a=b,,c=d"` parse.
+        for term in sel.split(',').filter(|t| !t.is_empty()) {
             let (field, equal, value) = if let Some((f, v)) = term.split_once("!=") {
                 (f, false, v)
             } else if let Some((f, v)) = term.split_once("==") {

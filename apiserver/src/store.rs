@@ -25,6 +25,7 @@ mod history;
 mod list;
 mod ns_defaults;
 mod patch;
+mod plugins;
 mod prepare;
 mod request;
 mod scale;
@@ -71,6 +72,19 @@ const SERVICES_KEY: &str = "/services";
 
 /// kube's `DefaultServiceCIDRName`: the ServiceCIDR that holds the configured service ranges.
 const DEFAULT_SERVICE_CIDR_NAME: &str = "kubernetes";
+/// `scheduling.SystemPriorityClasses`: name, value, description.
+const SYSTEM_PRIORITY_CLASSES: [(&str, i64, &str); 2] = [
+    (
+        "system-node-critical",
+        2_000_001_000,
+        "Used for system critical pods that must not be moved from their current node.",
+    ),
+    (
+        "system-cluster-critical",
+        2_000_000_000,
+        "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+    ),
+];
 
 /// Position of an object in its resource's map: (namespace or "", name). Ordered like etcd keys.
 pub type ObjKey = (String, String);
@@ -461,7 +475,8 @@ impl Store {
     }
 
     /// Creates what a fresh kube-apiserver has: the default namespaces, the `default/kubernetes`
-    /// Service and the bootstrap RBAC roles and bindings.
+    /// Service, the default ServiceCIDR, the system PriorityClasses and the bootstrap RBAC roles
+    /// and bindings.
     pub fn bootstrap(&self) {
         let opts = WriteOpts::default();
         for ns in DEFAULT_NAMESPACES {
@@ -499,6 +514,23 @@ impl Store {
         });
         let _ = self.create(&t, svc, &opts);
         self.create_default_service_cidr(&ranges);
+        // The system priority classes (kube's `scheduling/bootstrap-system-priority-classes`
+        // post-start hook, `scheduling.SystemPriorityClasses`), which the Priority admission
+        // plugin resolves like any other class.
+        for (name, value, description) in SYSTEM_PRIORITY_CLASSES {
+            let t = Target {
+                group: "scheduling.k8s.io",
+                version: "v1",
+                plural: "priorityclasses",
+                namespace: "",
+                name: "",
+            };
+            let obj = json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                "metadata": {"name": name}, "value": value, "description": description});
+            if let Err(e) = self.create(&t, obj, &opts) {
+                tracing::error!(error = %e, name, "system PriorityClass refused");
+            }
+        }
         for (plural, namespace, obj) in crate::bootstrap::rbac::objects() {
             let t = Target {
                 group: "rbac.authorization.k8s.io",

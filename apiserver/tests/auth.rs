@@ -293,6 +293,28 @@ async fn bad_or_missing_credentials_are_401_without_saying_why() {
         .expect("server");
     let r = call(&anon, Some("nope"), "GET", "/api", &[], None).await;
     assert_eq!((r.code, &r.body), (401, &unauthorized));
+    // Health and version are public (`system:public-info-viewer`), but a presented token is
+    // checked there too: a bad one is a 401 (kr8s's `test_bad_auth` asks `/version/`).
+    for path in ["/version", "/version/", "/healthz", "/livez", "/readyz"] {
+        for s in [&server, &anon] {
+            let r = call(s, Some("nope"), "GET", path, &[], None).await;
+            assert_eq!(
+                (r.code, &r.body),
+                (401, &unauthorized),
+                "bad token on {path}"
+            );
+            assert_eq!(
+                call(s, None, "GET", path, &[], None).await.code,
+                200,
+                "{path}"
+            );
+            assert_eq!(
+                call(s, Some(s.token()), "GET", path, &[], None).await.code,
+                200,
+                "{path}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -348,6 +348,9 @@ async fn dump_yaml_holds_every_object_once() {
     want.push(expect("Service", "default", "kubernetes"));
     // kube's default ServiceCIDR, with the configured service ranges.
     want.push(expect("ServiceCIDR", "", "kubernetes"));
+    // kube's system priority classes.
+    want.push(expect("PriorityClass", "", "system-cluster-critical"));
+    want.push(expect("PriorityClass", "", "system-node-critical"));
     assert_eq!(names, want);
     // Values survive the round trip exactly.
     assert_eq!(docs[0], r.body);

@@ -22,6 +22,10 @@ impl Strategy for Pod {
         true
     }
 
+    fn decode(&self, obj: &mut Value) {
+        alias_service_account(obj);
+    }
+
     fn initial_status(&self, obj: &Value) -> Option<Value> {
         let mut status = json!({"phase": "Pending", "qosClass": qos_class(obj)});
         let gated = obj
@@ -395,6 +399,29 @@ pub fn quantity(v: &Value) -> Option<i128> {
     let den = scale.checked_mul(mul_den)?;
     let nanos = (num + den - 1) / den;
     Some(if negative { -nanos } else { nanos })
+}
+
+/// kube's v1 PodSpec conversion (`pkg/apis/core/v1/conversion.go`): `serviceAccount` (Go's
+/// `DeprecatedServiceAccount`) is an alias of `serviceAccountName`, read when the name is empty
+/// and always written back as the name, so a stored pod carries both.
+fn alias_service_account(pod: &mut Value) {
+    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let name = match spec.get("serviceAccountName").and_then(Value::as_str) {
+        Some(name) if !name.is_empty() => name.to_owned(),
+        _ => spec
+            .get("serviceAccount")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+    };
+    if name.is_empty() {
+        spec.remove("serviceAccount");
+    } else {
+        spec.insert("serviceAccountName".into(), name.clone().into());
+        spec.insert("serviceAccount".into(), name.into());
+    }
 }
 
 #[cfg(test)]

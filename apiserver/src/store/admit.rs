@@ -74,6 +74,8 @@ impl Inner {
         let Some(user) = w.user else {
             return Ok(Vec::new());
         };
+        // kube's built-in plugins validate before the policies (`plugins.rs`).
+        self.validate_with_plugins(&w)?;
         let attributes = attributes(&w, user, &self.catalog);
         let snapshot = admission::Snapshot {
             objects: &self.objects,
@@ -102,7 +104,7 @@ impl Inner {
     }
 
     /// The mutating stage of a create or update (kube calls mutating admission before the
-    /// registry strategy): the mutating admission policies, then the mutating webhooks (kube's
+    /// registry strategy): kube's built-in mutating plugins, the mutating admission policies, then the mutating webhooks (kube's
     /// plugin order), then the policies that asked for reinvocation once more if a later
     /// policy or a webhook changed the object. `obj` becomes what they made of it, or the pass
     /// stops so the webhooks can be called.
@@ -113,6 +115,8 @@ impl Inner {
         obj: &mut Value,
         pass: Option<&Pass>,
     ) -> Result<(), ApiError> {
+        // kube's built-in plugins first (`plugins.rs`), then the policies and webhooks.
+        self.admit_with_plugins(&w, obj, pass)?;
         let mut reinvocation = admission::Reinvocation::default();
         self.mutate_with_policies(info, &w, obj, &mut reinvocation, false)?;
         if let Some(pass) = pass {

@@ -57,16 +57,10 @@ impl Store {
         let sent_name = meta_str(&obj, "name").to_owned();
         let write = Write::of(Operation::Create, &info, &sent_name, t.namespace, opts);
         g.mutate_with_webhooks(&info, write, &mut obj, opts.webhooks.as_deref())?;
+        // A resourceVersion sent with the object is read by the storage stage below (kube's etcd3
+        // `Create`), not refused here.
+        let sent_rv = meta_str(&obj, "resourceVersion").to_owned();
         let meta = meta_mut(&mut obj);
-        if meta
-            .get("resourceVersion")
-            .and_then(Value::as_str)
-            .is_some_and(|rv| !rv.is_empty())
-        {
-            return Err(ApiError::bad_request(
-                "resourceVersion should not be set on objects to be created",
-            ));
-        }
         // Namespace: from the URL; the body may repeat it but not contradict it.
         let body_ns = meta
             .get("namespace")
@@ -226,12 +220,15 @@ impl Store {
         // dry-run storage encodes and decodes what it would have written).
         let stored_form = g.to_storage(&info, &obj, opts.webhooks.as_deref())?;
         if opts.dry_run {
+            // kube's dry-run storage never reaches etcd3's check below: the sent resourceVersion
+            // comes back as it was sent.
             return Ok(Written {
                 code: 201,
                 body: Stored::new(obj).json().clone(),
                 warnings,
             });
         }
+        refuse_sent_resource_version(&sent_rv)?;
         let mut obj = stored_form.unwrap_or(obj);
         g.check_size(&mut obj, &opts.fields)?;
         let stored = g.commit(
@@ -252,5 +249,18 @@ impl Store {
             body: stored.render(&info),
             warnings,
         })
+    }
+}
+
+/// The storage stage's check of a resourceVersion sent on create (kube's etcd3 `Create`, after
+/// validation and admission): a value that parses as a non-zero number (the versioner's
+/// `ParseUint`) is refused with a plain error, which kube's response writer turns into a 500
+/// with no reason; any other value (`""`, `"0"`, `"v1"`) is replaced by the commit's own.
+fn refuse_sent_resource_version(sent: &str) -> Result<(), ApiError> {
+    match sent.parse::<u64>() {
+        Ok(version) if version != 0 => Err(ApiError::internal_unknown(
+            "resourceVersion should not be set on objects to be created",
+        )),
+        _ => Ok(()),
     }
 }
