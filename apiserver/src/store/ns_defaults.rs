@@ -121,7 +121,8 @@ impl Inner {
         wrote
     }
 
-    fn get_by_key(&self, resource: &str, key: &ObjKey) -> Option<Arc<super::Stored>> {
+    /// The stored object `key` of the resource stored under `resource` (a store key).
+    pub(super) fn get_by_key(&self, resource: &str, key: &ObjKey) -> Option<Arc<super::Stored>> {
         self.objects.get(resource).and_then(|m| m.get(key)).cloned()
     }
 }

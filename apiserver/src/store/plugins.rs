@@ -145,12 +145,7 @@ impl Inner {
             }
         };
         let key = (w.namespace.to_owned(), sa_name.clone());
-        let Some(sa) = self
-            .objects
-            .get(SERVICEACCOUNTS_KEY)
-            .and_then(|m| m.get(&key))
-            .cloned()
-        else {
+        let Some(sa) = self.get_by_key(SERVICEACCOUNTS_KEY, &key) else {
             return Err(forbidden(
                 w,
                 pod,
@@ -219,12 +214,7 @@ impl Inner {
             }
         } else {
             let key = (String::new(), class_name.clone());
-            let Some(class) = self
-                .objects
-                .get(PRIORITYCLASSES_KEY)
-                .and_then(|m| m.get(&key))
-                .cloned()
-            else {
+            let Some(class) = self.get_by_key(PRIORITYCLASSES_KEY, &key) else {
                 return Err(forbidden(
                     w,
                     pod,
