@@ -104,9 +104,9 @@ impl Inner {
     }
 
     /// The mutating stage of a create or update (kube calls mutating admission before the
-    /// registry strategy): kube's built-in mutating plugins, the mutating admission policies, then the mutating webhooks (kube's
-    /// plugin order), then the policies that asked for reinvocation once more if a later
-    /// policy or a webhook changed the object. `obj` becomes what they made of it, or the pass
+    /// registry strategy): kube's built-in mutating plugins, the mutating admission policies,
+    /// then the mutating webhooks (kube's plugin order), then the policies that asked for
+    /// reinvocation once more if a later policy or a webhook changed the object. `obj` becomes what they made of it, or the pass
     /// stops so the webhooks can be called.
     pub(super) fn mutate_with_webhooks(
         &mut self,
