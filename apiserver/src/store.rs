@@ -72,19 +72,6 @@ const SERVICES_KEY: &str = "/services";
 
 /// kube's `DefaultServiceCIDRName`: the ServiceCIDR that holds the configured service ranges.
 const DEFAULT_SERVICE_CIDR_NAME: &str = "kubernetes";
-/// `scheduling.SystemPriorityClasses`: name, value, description.
-const SYSTEM_PRIORITY_CLASSES: [(&str, i64, &str); 2] = [
-    (
-        "system-node-critical",
-        2_000_001_000,
-        "Used for system critical pods that must not be moved from their current node.",
-    ),
-    (
-        "system-cluster-critical",
-        2_000_000_000,
-        "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
-    ),
-];
 
 /// Position of an object in its resource's map: (namespace or "", name). Ordered like etcd keys.
 pub type ObjKey = (String, String);
@@ -517,7 +504,7 @@ impl Store {
         // The system priority classes (kube's `scheduling/bootstrap-system-priority-classes`
         // post-start hook, `scheduling.SystemPriorityClasses`), which the Priority admission
         // plugin resolves like any other class.
-        for (name, value, description) in SYSTEM_PRIORITY_CLASSES {
+        for (name, value, description) in crate::validation::others::SYSTEM_PRIORITY_CLASSES {
             let t = Target {
                 group: "scheduling.k8s.io",
                 version: "v1",

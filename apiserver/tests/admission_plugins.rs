@@ -283,8 +283,7 @@ async fn pods_tolerate_not_ready_and_unreachable_nodes_for_five_minutes() {
             {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
         ])
     );
-    // The server's own writes are not admitted: a Pod made by the garbage collector or a test
-    // hook is not changed (none here); a dry run is.
+    // A dry run is admitted like a write, and stores nothing.
     let r = send(
         &s,
         "POST",

@@ -108,18 +108,27 @@ pub fn validate_pdb_status(new: &Value) -> Vec<Cause> {
 const SYSTEM_PRIORITY_PREFIX: &str = "system-";
 /// `HighestUserDefinablePriority`: user classes may not go above one billion.
 const HIGHEST_USER_PRIORITY: i64 = 1_000_000_000;
-/// The system priority classes kube-apiserver creates (name, value); neither is the global
-/// default (`SystemPriorityClasses`).
-const SYSTEM_PRIORITY_CLASSES: [(&str, i64); 2] = [
-    ("system-node-critical", 2_000_001_000),
-    ("system-cluster-critical", 2_000_000_000),
+/// The system priority classes kube-apiserver creates at start (name, value, description);
+/// neither is the global default (`scheduling.SystemPriorityClasses`). The store's bootstrap
+/// creates them from this table.
+pub const SYSTEM_PRIORITY_CLASSES: [(&str, i64, &str); 2] = [
+    (
+        "system-node-critical",
+        2_000_001_000,
+        "Used for system critical pods that must not be moved from their current node.",
+    ),
+    (
+        "system-cluster-critical",
+        2_000_000_000,
+        "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+    ),
 ];
 /// PriorityClass (and Pod) `preemptionPolicy` values, in kube's order.
 pub const PREEMPTION_POLICIES: [&str; 2] = ["PreemptLowerPriority", "Never"];
 
 /// `IsKnownSystemPriorityClass`: why `name` is not one of the system classes as kube defines it.
 fn system_priority_class_error(name: &str, value: i64, global_default: bool) -> Option<String> {
-    let Some((known, known_value)) = SYSTEM_PRIORITY_CLASSES.iter().find(|(n, _)| *n == name)
+    let Some((known, known_value, _)) = SYSTEM_PRIORITY_CLASSES.iter().find(|(n, _, _)| *n == name)
     else {
         return Some(format!("{name} is not a known system priority class"));
     };
