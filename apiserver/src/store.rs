@@ -12,7 +12,8 @@
 //! actions such as evictions),
 //! next to `request` (the operations' parameters and answers), `prepare` (body checks before a
 //! write), `history` (commit and the watch history) and the controllers that run at the end of a
-//! write (`gc`, `crd_cleanup`, `ns_defaults`).
+//! write (`gc`, `crd_cleanup`, `ns_defaults`, `protection`); `plugins` holds kube's built-in
+//! admission plugins.
 
 mod admit;
 mod bind;
@@ -27,6 +28,7 @@ mod ns_defaults;
 mod patch;
 mod plugins;
 mod prepare;
+mod protection;
 mod request;
 mod scale;
 mod snapshot;
@@ -249,6 +251,10 @@ struct Inner {
     allocations: Allocations,
     /// Names of the CRDs the CRD finalizer is deleting the instances of.
     terminating_crds: BTreeSet<String>,
+    /// Deleted claims and volumes still held by a storage protection finalizer (`protection`).
+    protected: BTreeSet<(Arc<str>, ObjKey)>,
+    /// Whether a change since the protection controllers' last pass may free one of them.
+    protection_dirty: bool,
     /// The serviceaccounts and root-ca-cert-publisher controllers run (see `ns_defaults`).
     namespace_defaults: bool,
     /// Namespaces whose default ServiceAccount and root CA ConfigMap need a look.
@@ -405,6 +411,8 @@ impl Store {
                 gc_queue: VecDeque::new(),
                 allocations: Allocations::new(ranges),
                 terminating_crds: BTreeSet::new(),
+                protected: BTreeSet::new(),
+                protection_dirty: false,
                 namespace_defaults: true,
                 namespace_defaults_queue: Vec::new(),
                 policy: crate::validation::Policy::default(),

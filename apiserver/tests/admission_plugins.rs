@@ -299,3 +299,590 @@ async fn pods_tolerate_not_ready_and_unreachable_nodes_for_five_minutes() {
     let r = send(&s, "GET", &format!("{PODS}/dry"), &Value::Null).await;
     assert_eq!(r.code, 404);
 }
+
+const LIMIT_RANGES: &str = "/api/v1/namespaces/default/limitranges";
+const CLAIMS: &str = "/api/v1/namespaces/default/persistentvolumeclaims";
+const VOLUMES: &str = "/api/v1/persistentvolumes";
+const STORAGE_CLASSES: &str = "/apis/storage.k8s.io/v1/storageclasses";
+
+fn claim(name: &str, storage: &str) -> Value {
+    json!({"metadata": {"name": name}, "spec": {"accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": storage}}}})
+}
+
+fn assert_refused(r: &common::Raw, message: &str) {
+    assert_eq!(r.code, 403, "{}", r.body);
+    assert_eq!(r.body["message"], message, "{}", r.body);
+}
+
+#[tokio::test]
+async fn limit_ranges_default_and_bound_pods_and_claims() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        LIMIT_RANGES,
+        &json!({"metadata": {"name": "limits"}, "spec": {"limits": [
+            {"type": "Container", "default": {"cpu": "500m", "memory": "256Mi"},
+             "defaultRequest": {"cpu": "100m"}, "max": {"cpu": "1"}},
+            {"type": "PersistentVolumeClaim", "min": {"storage": "1Gi"}, "max": {"storage": "10Gi"}},
+        ]}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(&s, "POST", PODS, &pod("defaulted", json!({}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        r.body["spec"]["containers"][0]["resources"],
+        json!({"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "256Mi"}})
+    );
+    assert_eq!(
+        r.body["metadata"]["annotations"]["kubernetes.io/limit-ranger"],
+        "LimitRanger plugin set: cpu, memory request for container c; cpu, memory limit for container c",
+        "the stored LimitRange's defaultRequest has memory too (kube's LimitRangeItem defaulting)"
+    );
+    let greedy = pod(
+        "greedy",
+        json!({"containers": [{"name": "c", "image": "busybox",
+            "resources": {"limits": {"cpu": "2"}, "requests": {"cpu": "1500m"}}}]}),
+    );
+    assert_refused(
+        &send(&s, "POST", PODS, &greedy).await,
+        "pods \"greedy\" is forbidden: maximum cpu usage per Container is 1, but limit is 2",
+    );
+    assert_refused(
+        &send(&s, "POST", CLAIMS, &claim("big", "20Gi")).await,
+        "persistentvolumeclaims \"big\" is forbidden: maximum storage usage per PersistentVolumeClaim is 10Gi, but request is 20Gi",
+    );
+    assert_refused(
+        &send(&s, "POST", CLAIMS, &claim("small", "100Mi")).await,
+        "persistentvolumeclaims \"small\" is forbidden: minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 100Mi",
+    );
+    let ok = send(&s, "POST", CLAIMS, &claim("fits", "5Gi")).await;
+    assert_eq!(ok.code, 201, "{}", ok.body);
+    // Another namespace's pods are not bounded by this LimitRange.
+    let other = send(&s, "POST", "/api/v1/namespaces/kube-public/pods", &greedy).await;
+    assert_eq!(other.code, 201, "{}", other.body);
+}
+
+#[tokio::test]
+async fn a_new_node_is_tainted_not_ready() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/nodes",
+        &json!({"metadata": {"name": "n1"}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        r.body["spec"]["taints"],
+        json!([{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}])
+    );
+    // A node that already has it keeps one.
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/nodes",
+        &json!({"metadata": {"name": "n2"}, "spec": {"taints": [
+            {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"},
+            {"key": "dedicated", "value": "gpu", "effect": "NoExecute"}]}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(r.body["spec"]["taints"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn claims_and_ingresses_get_the_newest_default_class() {
+    let s = server().await;
+    let class = |name: &str, default: bool| {
+        json!({"metadata": {"name": name, "annotations":
+            {"storageclass.kubernetes.io/is-default-class": if default { "true" } else { "false" }}},
+            "provisioner": "example.com/disk"})
+    };
+    // No default class: the claim is stored as sent.
+    let r = send(&s, "POST", CLAIMS, &claim("before", "1Gi")).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert!(
+        r.body["spec"].get("storageClassName").is_none(),
+        "{}",
+        r.body
+    );
+    for (name, default) in [("fast", true), ("slow", false)] {
+        let r = send(&s, "POST", STORAGE_CLASSES, &class(name, default)).await;
+        assert_eq!(r.code, 201, "{}", r.body);
+    }
+    let r = send(&s, "POST", CLAIMS, &claim("defaulted", "1Gi")).await;
+    assert_eq!(r.body["spec"]["storageClassName"], "fast", "{}", r.body);
+    // "" is a choice (no class), and the beta annotation names a class too.
+    let mut none = claim("none", "1Gi");
+    none["spec"]["storageClassName"] = "".into();
+    let r = send(&s, "POST", CLAIMS, &none).await;
+    assert_eq!(r.body["spec"]["storageClassName"], "", "{}", r.body);
+    let mut beta = claim("beta", "1Gi");
+    beta["metadata"]["annotations"] = json!({"volume.beta.kubernetes.io/storage-class": "slow"});
+    let r = send(&s, "POST", CLAIMS, &beta).await;
+    assert!(
+        r.body["spec"].get("storageClassName").is_none(),
+        "{}",
+        r.body
+    );
+
+    let ingresses = "/apis/networking.k8s.io/v1/namespaces/default/ingresses";
+    let ingress = |name: &str| json!({"metadata": {"name": name}, "spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}});
+    let r = send(&s, "POST", ingresses, &ingress("plain")).await;
+    assert!(
+        r.body["spec"].get("ingressClassName").is_none(),
+        "{}",
+        r.body
+    );
+    let r = send(
+        &s,
+        "POST",
+        "/apis/networking.k8s.io/v1/ingressclasses",
+        &json!({"metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+            "spec": {"controller": "example.com/ingress"}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(&s, "POST", ingresses, &ingress("classed")).await;
+    assert_eq!(r.body["spec"]["ingressClassName"], "nginx", "{}", r.body);
+    let mut legacy = ingress("legacy");
+    legacy["metadata"]["annotations"] = json!({"kubernetes.io/ingress.class": "other"});
+    let r = send(&s, "POST", ingresses, &legacy).await;
+    assert!(
+        r.body["spec"].get("ingressClassName").is_none(),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn a_claim_in_use_by_a_scheduled_pod_stays_until_the_pod_is_gone() {
+    let s = server().await;
+    let r = send(&s, "POST", CLAIMS, &claim("data", "1Gi")).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        r.body["metadata"]["finalizers"],
+        json!(["kubernetes.io/pvc-protection"])
+    );
+    let user = pod(
+        "user",
+        json!({"nodeName": "n1", "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}),
+    );
+    assert_eq!(send(&s, "POST", PODS, &user).await.code, 201);
+    let deleted = send(&s, "DELETE", &format!("{CLAIMS}/data"), &Value::Null).await;
+    assert_eq!(deleted.code, 200, "{}", deleted.body);
+    let held = send(&s, "GET", &format!("{CLAIMS}/data"), &Value::Null).await;
+    assert_eq!(
+        held.code, 200,
+        "held by its finalizer while the pod uses it"
+    );
+    assert!(held.body["metadata"]["deletionTimestamp"].is_string());
+    // The pod's removal frees it, in the same write.
+    let gone = send(
+        &s,
+        "DELETE",
+        &format!("{PODS}/user?gracePeriodSeconds=0"),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(gone.code, 200, "{}", gone.body);
+    assert_eq!(
+        send(&s, "GET", &format!("{CLAIMS}/data"), &Value::Null)
+            .await
+            .code,
+        404
+    );
+    // An unused claim goes at once; an unscheduled pod does not use it.
+    assert_eq!(
+        send(&s, "POST", CLAIMS, &claim("free", "1Gi")).await.code,
+        201
+    );
+    let pending = pod(
+        "pending",
+        json!({"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "free"}}]}),
+    );
+    assert_eq!(send(&s, "POST", PODS, &pending).await.code, 201);
+    send(&s, "DELETE", &format!("{CLAIMS}/free"), &Value::Null).await;
+    assert_eq!(
+        send(&s, "GET", &format!("{CLAIMS}/free"), &Value::Null)
+            .await
+            .code,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_bound_volume_stays_until_it_is_released() {
+    let s = server().await;
+    let volume = json!({"metadata": {"name": "pv1"}, "spec": {"capacity": {"storage": "1Gi"},
+        "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/data"}}});
+    let r = send(&s, "POST", VOLUMES, &volume).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        r.body["metadata"]["finalizers"],
+        json!(["kubernetes.io/pv-protection"])
+    );
+    let status = |phase: &str| json!({"status": {"phase": phase}});
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{VOLUMES}/pv1/status"),
+        &status("Bound"),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    send(&s, "DELETE", &format!("{VOLUMES}/pv1"), &Value::Null).await;
+    let held = send(&s, "GET", &format!("{VOLUMES}/pv1"), &Value::Null).await;
+    assert_eq!(held.code, 200, "a bound volume is in use");
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{VOLUMES}/pv1/status"),
+        &status("Released"),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(
+        send(&s, "GET", &format!("{VOLUMES}/pv1"), &Value::Null)
+            .await
+            .code,
+        404
+    );
+
+    // Without kube-controller-manager's controllers (envtest's behaviour) the finalizer stays.
+    let envtest = apiserver::ApiServer::builder()
+        .garbage_collection(false)
+        .start()
+        .await
+        .expect("start");
+    assert_eq!(send(&envtest, "POST", VOLUMES, &volume).await.code, 201);
+    send(&envtest, "DELETE", &format!("{VOLUMES}/pv1"), &Value::Null).await;
+    let kept = send(&envtest, "GET", &format!("{VOLUMES}/pv1"), &Value::Null).await;
+    assert_eq!(kept.code, 200);
+    assert_eq!(
+        kept.body["metadata"]["finalizers"],
+        json!(["kubernetes.io/pv-protection"])
+    );
+}
+
+#[tokio::test]
+async fn a_claim_grows_only_when_bound_and_its_class_allows_it() {
+    let s = server().await;
+    for (name, expand) in [("fixed", false), ("elastic", true)] {
+        let r = send(
+            &s,
+            "POST",
+            STORAGE_CLASSES,
+            &json!({"metadata": {"name": name}, "provisioner": "example.com/disk", "allowVolumeExpansion": expand}),
+        )
+        .await;
+        assert_eq!(r.code, 201, "{}", r.body);
+    }
+    let grow = |name: &str| json!({"spec": {"resources": {"requests": {"storage": "2Gi"}}}, "metadata": {"name": name}});
+    for class in ["fixed", "elastic"] {
+        let mut c = claim(class, "1Gi");
+        c["spec"]["storageClassName"] = class.into();
+        assert_eq!(send(&s, "POST", CLAIMS, &c).await.code, 201);
+    }
+    // An unbound claim's request cannot change at all: validation, before the plugin, says so.
+    let r = send(&s, "PATCH", &format!("{CLAIMS}/elastic"), &grow("elastic")).await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    for class in ["fixed", "elastic"] {
+        let r = send(
+            &s,
+            "PATCH",
+            &format!("{CLAIMS}/{class}/status"),
+            &json!({"status": {"phase": "Bound"}}),
+        )
+        .await;
+        assert_eq!(r.code, 200, "{}", r.body);
+    }
+    assert_refused(
+        &send(&s, "PATCH", &format!("{CLAIMS}/fixed"), &grow("fixed")).await,
+        "persistentvolumeclaims \"fixed\" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize",
+    );
+    let r = send(&s, "PATCH", &format!("{CLAIMS}/elastic"), &grow("elastic")).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["resources"]["requests"]["storage"], "2Gi");
+}
+
+#[tokio::test]
+async fn a_pods_runtime_class_gives_its_overhead_and_scheduling() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        "/apis/node.k8s.io/v1/runtimeclasses",
+        &json!({"metadata": {"name": "sandbox"}, "handler": "runsc",
+            "overhead": {"podFixed": {"cpu": "250m", "memory": "64Mi"}},
+            "scheduling": {"nodeSelector": {"runtime": "gvisor"},
+                "tolerations": [{"key": "sandbox", "operator": "Exists", "effect": "NoSchedule"}]}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "POST",
+        PODS,
+        &pod(
+            "sandboxed",
+            json!({"runtimeClassName": "sandbox", "nodeSelector": {"disk": "ssd"}}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        r.body["spec"]["overhead"],
+        json!({"cpu": "250m", "memory": "64Mi"})
+    );
+    assert_eq!(
+        r.body["spec"]["nodeSelector"],
+        json!({"disk": "ssd", "runtime": "gvisor"})
+    );
+    let tolerations = r.body["spec"]["tolerations"]
+        .as_array()
+        .expect("tolerations");
+    assert!(
+        tolerations.iter().any(|t| t["key"] == "sandbox"),
+        "{tolerations:?}"
+    );
+    assert_forbidden(
+        &send(
+            &s,
+            "POST",
+            PODS,
+            &pod("ghost", json!({"runtimeClassName": "ghost"})),
+        )
+        .await,
+        "ghost",
+        "pod rejected: RuntimeClass \"ghost\" not found",
+    );
+    assert_forbidden(
+        &send(
+            &s,
+            "POST",
+            PODS,
+            &pod(
+                "clash",
+                json!({"runtimeClassName": "sandbox", "nodeSelector": {"runtime": "kata"}}),
+            ),
+        )
+        .await,
+        "clash",
+        "conflict: runtimeClass.scheduling.nodeSelector[runtime] = gvisor; pod.spec.nodeSelector[runtime] = kata",
+    );
+    assert_forbidden(
+        &send(
+            &s,
+            "POST",
+            PODS,
+            &pod(
+                "other",
+                json!({"runtimeClassName": "sandbox", "overhead": {"cpu": "1"}}),
+            ),
+        )
+        .await,
+        "other",
+        "pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead",
+    );
+    assert_forbidden(
+        &send(
+            &s,
+            "POST",
+            PODS,
+            &pod("bare", json!({"overhead": {"cpu": "1"}})),
+        )
+        .await,
+        "bare",
+        "pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead",
+    );
+}
+
+#[tokio::test]
+async fn a_bound_pod_gets_its_nodes_topology_labels() {
+    let s = server().await;
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/nodes",
+        &json!({"metadata": {"name": "n1", "labels": {"topology.kubernetes.io/zone": "z1",
+            "topology.kubernetes.io/region": "r1", "kubernetes.io/hostname": "n1"}}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        send(&s, "POST", PODS, &pod("later", json!({}))).await.code,
+        201
+    );
+    let r = send(
+        &s,
+        "POST",
+        &format!("{PODS}/later/binding"),
+        &json!({"metadata": {"name": "later"}, "target": {"kind": "Node", "name": "n1"}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let bound = send(&s, "GET", &format!("{PODS}/later"), &Value::Null).await;
+    assert_eq!(
+        bound.body["metadata"]["labels"],
+        json!({"topology.kubernetes.io/zone": "z1", "topology.kubernetes.io/region": "r1"}),
+        "only the topology labels"
+    );
+    let r = send(&s, "POST", PODS, &pod("direct", json!({"nodeName": "n1"}))).await;
+    assert_eq!(
+        r.body["metadata"]["labels"]["topology.kubernetes.io/zone"], "z1",
+        "{}",
+        r.body
+    );
+    // A node that does not exist gives nothing.
+    let r = send(&s, "POST", PODS, &pod("nowhere", json!({"nodeName": "n9"}))).await;
+    assert!(r.body["metadata"].get("labels").is_none(), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_pod_templates_service_account_alias_is_read() {
+    let s = server().await;
+    let mut d = common::deployment("web", 1);
+    d["spec"]["template"]["spec"]["serviceAccount"] = "builder".into();
+    let r = send(
+        &s,
+        "POST",
+        "/apis/apps/v1/namespaces/default/deployments",
+        &d,
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        r.body["spec"]["template"]["spec"]["serviceAccountName"],
+        "builder"
+    );
+    assert_eq!(
+        r.body["spec"]["template"]["spec"]["serviceAccount"],
+        "builder"
+    );
+}
+
+/// A CertificateSigningRequest for `signer` whose subject has the Organization `org`.
+fn csr(name: &str, signer: &str, org: &str) -> Value {
+    use base64::Engine as _;
+    let key = rcgen::KeyPair::generate().expect("generate a key");
+    let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, org);
+    let pem = params
+        .serialize_request(&key)
+        .and_then(|r| r.pem())
+        .expect("serialize the request");
+    json!({"metadata": {"name": name}, "spec": {
+        "request": base64::engine::general_purpose::STANDARD.encode(pem),
+        "signerName": signer, "usages": ["client auth"]}})
+}
+
+#[tokio::test]
+async fn approving_and_signing_a_request_need_the_signers_verbs() {
+    const ALICE: &str = "alice-token";
+    let s = apiserver::ApiServer::builder()
+        .user_token(
+            ALICE,
+            apiserver::UserInfo::new("alice", &["system:authenticated"]),
+        )
+        .start()
+        .await
+        .expect("start");
+    let csrs = "/apis/certificates.k8s.io/v1/certificatesigningrequests";
+    let rbac = "/apis/rbac.authorization.k8s.io/v1";
+    let grant = |name: &str, rules: Value| {
+        let s = &s;
+        let name = name.to_owned();
+        async move {
+            let r = send(
+                s,
+                "POST",
+                &format!("{rbac}/clusterroles"),
+                &json!({"metadata": {"name": name}, "rules": rules}),
+            )
+            .await;
+            assert_eq!(r.code, 201, "{}", r.body);
+            let r = send(s, "POST", &format!("{rbac}/clusterrolebindings"), &json!({"metadata": {"name": name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}]})).await;
+            assert_eq!(r.code, 201, "{}", r.body);
+        }
+    };
+    grant(
+        "csr-writer",
+        json!([{"apiGroups": ["certificates.k8s.io"], "verbs": ["get", "update", "patch"],
+            "resources": ["certificatesigningrequests/approval", "certificatesigningrequests/status"]}]),
+    )
+    .await;
+    let r = send(&s, "POST", csrs, &csr("c", "example.com/signer", "team")).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let as_alice = |path: String, body: Value| {
+        let s = &s;
+        async move {
+            common::raw_with(
+                s,
+                Some(ALICE),
+                "PATCH",
+                &path,
+                Some("application/merge-patch+json"),
+                body.to_string(),
+            )
+            .await
+        }
+    };
+    let approve = json!({"status": {"conditions": [{"type": "Approved", "status": "True", "reason": "Test"}]}});
+    let r = as_alice(format!("{csrs}/c/approval"), approve.clone()).await;
+    assert_refused(
+        &r,
+        "certificatesigningrequests.certificates.k8s.io \"c\" is forbidden: user not permitted to approve requests with signerName \"example.com/signer\"",
+    );
+    // `approve` on the signer's domain wildcard is enough.
+    grant(
+        "approver",
+        json!([{"apiGroups": ["certificates.k8s.io"], "resources": ["signers"],
+            "resourceNames": ["example.com/*"], "verbs": ["approve"]}]),
+    )
+    .await;
+    let r = as_alice(format!("{csrs}/c/approval"), approve).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let issue = json!({"status": {"certificate": common::csr_certificate("c")}});
+    let r = as_alice(format!("{csrs}/c/status"), issue.clone()).await;
+    assert_refused(
+        &r,
+        "certificatesigningrequests.certificates.k8s.io \"c\" is forbidden: user not permitted to sign requests with signerName \"example.com/signer\"",
+    );
+    // system:masters may do everything.
+    let r = send(&s, "PATCH", &format!("{csrs}/c/status"), &issue).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+
+    // No client certificate for system:masters through the API.
+    let r = send(
+        &s,
+        "POST",
+        csrs,
+        &csr(
+            "root",
+            "kubernetes.io/kube-apiserver-client",
+            "system:masters",
+        ),
+    )
+    .await;
+    assert_refused(
+        &r,
+        "certificatesigningrequests.certificates.k8s.io \"root\" is forbidden: use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed",
+    );
+    let r = send(
+        &s,
+        "POST",
+        csrs,
+        &csr("dev", "kubernetes.io/kube-apiserver-client", "devs"),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+}

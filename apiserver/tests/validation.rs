@@ -1057,9 +1057,12 @@ async fn persistent_volume_claims_start_pending_and_only_grow_when_bound() {
     let bound = json!({"status": {"phase": "Bound", "capacity": {"storage": "1Gi"}}});
     let r = send(&s, "PATCH", &format!("{pvcs}/c/status"), &bound).await;
     assert_eq!(r.code, 200, "{}", r.body);
+    // Validation lets a bound claim grow; the PersistentVolumeClaimResize admission plugin then
+    // wants a StorageClass that allows expansion, and this claim has none
+    // (tests/admission_plugins.rs grows one that has).
     let r = send(&s, "PATCH", &format!("{pvcs}/c"), &grow).await;
-    assert_eq!(r.code, 200, "{}", r.body);
-    let shrink = json!({"spec": {"resources": {"requests": {"storage": "1Gi"}}}});
+    assert_eq!(r.code, 403, "{}", r.body);
+    let shrink = json!({"spec": {"resources": {"requests": {"storage": "500Mi"}}}});
     let r = send(&s, "PATCH", &format!("{pvcs}/c"), &shrink).await;
     assert_invalid(
         &r,

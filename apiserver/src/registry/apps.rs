@@ -15,6 +15,7 @@ pub(super) static DEPLOYMENT: Warned = Warned {
     },
     create: warnings::deployment_create,
     update: warnings::deployment_update,
+    pod_spec: Some("/spec/template/spec"),
 };
 
 /// `rsStrategy`: the same create warnings as a Deployment's.
@@ -25,6 +26,7 @@ pub(super) static REPLICA_SET: Warned = Warned {
     },
     create: warnings::deployment_create,
     update: warnings::replica_set_update,
+    pod_spec: Some("/spec/template/spec"),
 };
 
 /// `rcStrategy`: the same create warnings as a Deployment's.
@@ -35,6 +37,7 @@ pub(super) static REPLICATION_CONTROLLER: Warned = Warned {
     },
     create: warnings::deployment_create,
     update: warnings::replication_controller_update,
+    pod_spec: Some("/spec/template/spec"),
 };
 
 pub(super) static STATEFUL_SET: Warned = Warned {
@@ -44,6 +47,7 @@ pub(super) static STATEFUL_SET: Warned = Warned {
     },
     create: warnings::stateful_set_create,
     update: warnings::stateful_set_update,
+    pod_spec: Some("/spec/template/spec"),
 };
 
 pub(super) static DAEMON_SET: Warned = Warned {
@@ -58,4 +62,5 @@ pub(super) static DAEMON_SET: Warned = Warned {
     },
     create: warnings::daemon_set_create,
     update: warnings::daemon_set_update,
+    pod_spec: Some("/spec/template/spec"),
 };

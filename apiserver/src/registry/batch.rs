@@ -11,6 +11,7 @@ pub(super) static JOB: Warned = Warned {
     },
     create: warnings::job_create,
     update: warnings::job_update,
+    pod_spec: Some("/spec/template/spec"),
 };
 
 pub(super) static CRON_JOB: Warned = Warned {
@@ -20,4 +21,5 @@ pub(super) static CRON_JOB: Warned = Warned {
     },
     create: warnings::cron_job_create,
     update: warnings::cron_job_update,
+    pod_spec: Some("/spec/jobTemplate/spec/template/spec"),
 };

@@ -27,6 +27,7 @@ static INGRESS: Warned = Warned {
     },
     create: warnings::ingress_create,
     update: warnings::none,
+    pod_spec: None,
 };
 
 static PDB: Generic = Generic {
@@ -47,6 +48,7 @@ static PVC: Warned = Warned {
     },
     create: warnings::pvc,
     update: warnings::pvc_update,
+    pod_spec: None,
 };
 
 /// `persistentvolumeStrategy.PrepareForCreate`: `Pending`, with the time of that phase
@@ -58,6 +60,7 @@ static PV: Warned = Warned {
     },
     create: warnings::pv,
     update: warnings::pv_update,
+    pod_spec: None,
 };
 
 /// PodTemplates: no generation here (as before), the pod template warnings.
@@ -68,6 +71,7 @@ static POD_TEMPLATE: Warned = Warned {
     },
     create: warnings::pod_template_create,
     update: warnings::pod_template_update,
+    pod_spec: Some("/template/spec"),
 };
 
 static NODE: Warned = Warned {
@@ -77,6 +81,7 @@ static NODE: Warned = Warned {
     },
     create: warnings::node_create,
     update: warnings::node_update,
+    pod_spec: None,
 };
 
 static RUNTIME_CLASS: Warned = Warned {
@@ -86,6 +91,7 @@ static RUNTIME_CLASS: Warned = Warned {
     },
     create: warnings::runtime_class,
     update: warnings::runtime_class_update,
+    pod_spec: None,
 };
 
 static ENDPOINT_SLICE: Warned = Warned {
@@ -95,6 +101,7 @@ static ENDPOINT_SLICE: Warned = Warned {
     },
     create: warnings::endpoint_slice_create,
     update: warnings::endpoint_slice_update,
+    pod_spec: None,
 };
 
 static ENDPOINTS: Warned = Warned {
@@ -104,6 +111,7 @@ static ENDPOINTS: Warned = Warned {
     },
     create: warnings::endpoints,
     update: warnings::endpoints_update,
+    pod_spec: None,
 };
 
 static STORAGE_CLASS: Warned = Warned {
@@ -113,6 +121,7 @@ static STORAGE_CLASS: Warned = Warned {
     },
     create: warnings::storage_class,
     update: warnings::storage_class_update,
+    pod_spec: None,
 };
 
 static CSI_STORAGE_CAPACITY: Warned = Warned {
@@ -122,6 +131,7 @@ static CSI_STORAGE_CAPACITY: Warned = Warned {
     },
     create: warnings::csi_storage_capacity,
     update: warnings::csi_storage_capacity_update,
+    pod_spec: None,
 };
 
 static HPA_V1: Generic = Generic {

@@ -23,7 +23,9 @@ impl Strategy for Pod {
     }
 
     fn decode(&self, obj: &mut Value) {
-        alias_service_account(obj);
+        if let Some(spec) = obj.get_mut("spec") {
+            alias_service_account(spec);
+        }
     }
 
     fn initial_status(&self, obj: &Value) -> Option<Value> {
@@ -403,9 +405,9 @@ pub fn quantity(v: &Value) -> Option<i128> {
 
 /// kube's v1 PodSpec conversion (`pkg/apis/core/v1/conversion.go`): `serviceAccount` (Go's
 /// `DeprecatedServiceAccount`) is an alias of `serviceAccountName`, read when the name is empty
-/// and always written back as the name, so a stored pod carries both.
-fn alias_service_account(pod: &mut Value) {
-    let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
+/// and always written back as the name, so a stored pod (or pod template) carries both.
+pub(super) fn alias_service_account(spec: &mut Value) {
+    let Some(spec) = spec.as_object_mut() else {
         return;
     };
     let name = match spec.get("serviceAccountName").and_then(Value::as_str) {

@@ -740,11 +740,20 @@ pub(super) struct Warned {
     pub base: Generic,
     pub create: fn(&Value) -> Vec<String>,
     pub update: fn(&Value, &Value) -> Vec<String>,
+    /// Where the type's pod template keeps its PodSpec, whose v1 conversion reads the
+    /// `serviceAccount` alias (`super::pod::alias_service_account`).
+    pub pod_spec: Option<&'static str>,
 }
 
 impl Strategy for Warned {
     fn tracks_generation(&self) -> bool {
         self.base.tracks_generation()
+    }
+
+    fn decode(&self, obj: &mut Value) {
+        if let Some(spec) = self.pod_spec.and_then(|p| obj.pointer_mut(p)) {
+            super::pod::alias_service_account(spec);
+        }
     }
 
     fn initial_status(&self, obj: &Value) -> Option<Value> {

@@ -74,15 +74,16 @@ impl Inner {
         let Some(user) = w.user else {
             return Ok(Vec::new());
         };
-        // kube's built-in plugins validate before the policies (`plugins.rs`).
-        self.validate_with_plugins(&w)?;
+        // kube's built-in plugins validate before the policies (`plugins`).
+        let mut warnings = self.validate_with_plugins(&w)?;
         let attributes = attributes(&w, user, &self.catalog);
         let snapshot = admission::Snapshot {
             objects: &self.objects,
             catalog: &self.catalog,
             service_routes: &self.service_routes,
         };
-        admission::admit(&snapshot, &mut self.admission, &attributes).map(|a| a.warnings)
+        warnings.extend(admission::admit(&snapshot, &mut self.admission, &attributes)?.warnings);
+        Ok(warnings)
     }
 
     /// The webhooks of `phase` a client's write calls (none for the server's own).
@@ -115,7 +116,7 @@ impl Inner {
         obj: &mut Value,
         pass: Option<&Pass>,
     ) -> Result<(), ApiError> {
-        // kube's built-in plugins first (`plugins.rs`), then the policies and webhooks.
+        // kube's built-in plugins first (`plugins`), then the policies and webhooks.
         self.admit_with_plugins(&w, obj, pass)?;
         let mut reinvocation = admission::Reinvocation::default();
         self.mutate_with_policies(info, &w, obj, &mut reinvocation, false)?;

@@ -162,6 +162,7 @@ impl Inner {
         if !self.gc {
             return;
         }
+        self.note_for_protection(resource, key, deleting_now && kind != EventKind::Deleted);
         let deleting = kind == EventKind::Deleted || deleting_now;
         if kind != EventKind::Deleted && (!new_refs.is_empty() || deleting_now) {
             self.gc_queue.push_back(entry.clone());
@@ -198,7 +199,8 @@ impl Inner {
             // collector's deletions may free a terminating CRD.
             let crds = self.finalize_crds(tx);
             let defaults = self.sync_namespace_defaults(tx);
-            if !crds && !defaults && self.gc_queue.is_empty() {
+            let storage = self.release_unused_storage(tx);
+            if !crds && !defaults && !storage && self.gc_queue.is_empty() {
                 break;
             }
         }
