@@ -38,9 +38,10 @@
 //!   are not checked), found with [`template_pointer`]: never enforced, only the warn level's
 //!   warning, on every create and update. A missing template passes.
 
+use crd_schema::go_quote;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::str::FromStr;
 
 /// The newest policy version this library knows (`sysctls` gained values in v1.37):
@@ -657,37 +658,6 @@ fn setters(pod: bool, containers: &[String]) -> String {
         s.push(containers_phrase(containers));
     }
     s.join(" and ")
-}
-
-/// Go's `%q` (strconv.Quote) for the texts kube quotes; non-printable characters are escaped
-/// (the Unicode printability test covers controls, format characters and non-ASCII spaces).
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        let _ = match c {
-            '"' => write!(out, "\\\""),
-            '\\' => write!(out, "\\\\"),
-            '\u{7}' => write!(out, "\\a"),
-            '\u{8}' => write!(out, "\\b"),
-            '\u{c}' => write!(out, "\\f"),
-            '\n' => write!(out, "\\n"),
-            '\r' => write!(out, "\\r"),
-            '\t' => write!(out, "\\t"),
-            '\u{b}' => write!(out, "\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => write!(out, "\\x{:02x}", c as u32),
-            c if c.is_control()
-                || matches!(c, '\u{a0}' | '\u{ad}' | '\u{1680}' | '\u{2000}'..='\u{200f}'
-                    | '\u{2028}'..='\u{202f}' | '\u{205f}'..='\u{2064}' | '\u{3000}'
-                    | '\u{feff}' | '\u{fff9}'..='\u{fffb}') =>
-            {
-                write!(out, "\\u{:04x}", c as u32)
-            }
-            c => write!(out, "{c}"),
-        };
-    }
-    out.push('"');
-    out
 }
 
 /// From v1.25 some restricted checks exempt pods declaring `spec.os.name: windows`.
