@@ -12,8 +12,8 @@
 //! actions such as evictions),
 //! next to `request` (the operations' parameters and answers), `prepare` (body checks before a
 //! write), `history` (commit and the watch history) and the controllers that run at the end of a
-//! write (`gc`, `crd_cleanup`, `ns_defaults`, `protection`); `plugins` holds kube's built-in
-//! admission plugins.
+//! write (`gc`, `crd_cleanup`, `ns_defaults`, `protection`, `quota`); `plugins` holds kube's
+//! built-in admission plugins.
 
 mod admit;
 mod bind;
@@ -29,6 +29,7 @@ mod patch;
 mod plugins;
 mod prepare;
 mod protection;
+mod quota;
 mod request;
 mod scale;
 mod snapshot;
@@ -255,6 +256,8 @@ struct Inner {
     protected: BTreeSet<(Arc<str>, ObjKey)>,
     /// Whether a change since the protection controllers' last pass may free one of them.
     protection_dirty: bool,
+    /// Namespaces with ResourceQuotas whose usage a write may have changed (`quota`).
+    quota_dirty: BTreeSet<String>,
     /// The serviceaccounts and root-ca-cert-publisher controllers run (see `ns_defaults`).
     namespace_defaults: bool,
     /// Namespaces whose default ServiceAccount and root CA ConfigMap need a look.
@@ -413,6 +416,7 @@ impl Store {
                 terminating_crds: BTreeSet::new(),
                 protected: BTreeSet::new(),
                 protection_dirty: false,
+                quota_dirty: BTreeSet::new(),
                 namespace_defaults: true,
                 namespace_defaults_queue: Vec::new(),
                 policy: crate::validation::Policy::default(),

@@ -382,8 +382,11 @@ async fn resource_quotas() {
     )
     .await;
     assert_eq!(created.code, 201, "{}", created.body);
-    // Scopes are fixed once created.
-    let mut changed = created.body.clone();
+    // Scopes are fixed once created. (The resourcequota controller has written the status
+    // since the create answered: the update starts from the current object.)
+    let mut changed = send(&s, "GET", &format!("{path}/q"), &Value::Null)
+        .await
+        .body;
     changed["spec"]["scopes"] = json!(["Terminating"]);
     let r = send(&s, "PUT", &format!("{path}/q"), &changed).await;
     assert_invalid(

@@ -216,6 +216,8 @@ impl Store {
         };
         warnings.extend(g.admit_write(admitted)?);
         g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;
+        // ResourceQuota, the last validating plugin (`plugins/resource_quota.rs`).
+        g.check_quota(&admitted)?;
         // Encoded into the storage version (a conversion webhook call; a dry run too, as kube's
         // dry-run storage encodes and decodes what it would have written).
         let stored_form = g.to_storage(&info, &obj, opts.webhooks.as_deref())?;

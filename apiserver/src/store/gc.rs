@@ -163,6 +163,7 @@ impl Inner {
             return;
         }
         self.note_for_protection(resource, key, deleting_now && kind != EventKind::Deleted);
+        self.note_for_quota(&key.0);
         let deleting = kind == EventKind::Deleted || deleting_now;
         if kind != EventKind::Deleted && (!new_refs.is_empty() || deleting_now) {
             self.gc_queue.push_back(entry.clone());
@@ -200,7 +201,8 @@ impl Inner {
             let crds = self.finalize_crds(tx);
             let defaults = self.sync_namespace_defaults(tx);
             let storage = self.release_unused_storage(tx);
-            if !crds && !defaults && !storage && self.gc_queue.is_empty() {
+            let quotas = self.sync_quotas(tx);
+            if !crds && !defaults && !storage && !quotas && self.gc_queue.is_empty() {
                 break;
             }
         }

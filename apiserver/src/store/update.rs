@@ -425,6 +425,8 @@ impl Store {
         };
         warnings.extend(g.admit_write(admitted)?);
         g.validate_with_webhooks(admitted, opts.webhooks.as_deref())?;
+        // ResourceQuota, the last validating plugin (`plugins/resource_quota.rs`).
+        g.check_quota(&admitted)?;
         if without_rv(&new) == without_rv(old.value()) {
             // A no-op write changes nothing and emits no event, like kube-apiserver.
             return Ok(Written {

@@ -45,6 +45,22 @@ impl Quantity {
         Some(Quantity { nanos, format })
     }
 
+    /// `resource.NewQuantity(n, DecimalSI)`: a whole number, as an object count.
+    pub fn count(n: i64) -> Quantity {
+        Quantity {
+            nanos: i128::from(n) * NANO,
+            format: Format::DecimalSi,
+        }
+    }
+
+    /// `q.Sub(other)`: the difference, in this quantity's format.
+    pub fn sub(&self, other: &Quantity) -> Quantity {
+        Quantity {
+            nanos: self.nanos - other.nanos,
+            format: self.format,
+        }
+    }
+
     /// `Quantity.Cmp`.
     pub fn cmp(&self, other: &Quantity) -> Ordering {
         self.nanos.cmp(&other.nanos)

@@ -35,7 +35,7 @@ const POD_LEVEL_RESOURCES: [&str; 2] = ["cpu", "memory"];
 const RATIO_DECIMALS: u32 = 6;
 
 /// A resource list, by resource name.
-type Resources = BTreeMap<String, Quantity>;
+pub(in crate::store) type Resources = BTreeMap<String, Quantity>;
 
 /// What the plugin checks a write of.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -111,7 +111,7 @@ fn list(item: &Value, field: &str) -> Resources {
 }
 
 /// A JSON resource list, its quantities parsed (validation refused any that do not parse).
-fn resources(v: Option<&Value>) -> Resources {
+pub(in crate::store) fn resources(v: Option<&Value>) -> Resources {
     v.and_then(Value::as_object)
         .into_iter()
         .flatten()
@@ -280,7 +280,7 @@ fn check_bounds(
 /// `podRequests` / `podLimits`: the regular containers and the sidecars (init containers with
 /// `restartPolicy: Always`) add up; a plain init container counts with the sidecars started
 /// before it, and the pod needs the most of that and the sum; pod-level resources override.
-fn pod_totals(pod: &Value) -> (Resources, Resources) {
+pub(in crate::store) fn pod_totals(pod: &Value) -> (Resources, Resources) {
     let mut totals = [Resources::new(), Resources::new()];
     for c in containers(pod, "containers") {
         let (r, l) = container_resources(c);
@@ -318,7 +318,7 @@ fn pod_totals(pod: &Value) -> (Resources, Resources) {
 }
 
 /// `addResourceList`: the sum keeps the first quantity's format.
-fn add(list: &mut Resources, more: &Resources) {
+pub(in crate::store) fn add(list: &mut Resources, more: &Resources) {
     for (name, q) in more {
         list.entry(name.clone())
             .and_modify(|v| *v = v.add(q))

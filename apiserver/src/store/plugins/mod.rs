@@ -18,9 +18,10 @@
 //! | `CertificateApproval`, `CertificateSigning`, `ClusterTrustBundleAttest`, `CertificateSubjectRestriction` | validating | `certificates.rs` |
 //! | `DefaultIngressClass` | mutating | `default_classes.rs` |
 //! | `PodTopologyLabels` | mutating | `pod_topology_labels.rs` |
+//! | `ResourceQuota` | validating, after the webhooks (called by the create and update paths) | `resource_quota.rs` |
 //!
-//! `NamespaceLifecycle` is the store's namespace check; `ResourceQuota` is not run (see the
-//! crate README's differences table), nor are the plugins kube leaves off by default.
+//! `NamespaceLifecycle` is the store's namespace check; the plugins kube leaves off by default,
+//! or runs only behind alpha gates, are not run.
 //!
 //! Like the admission policies, they see clients' writes only: the server's own writes (its
 //! controllers, bootstrap objects) are not admitted here (see the crate README).
@@ -28,12 +29,13 @@
 mod certificates;
 mod default_classes;
 mod default_tolerations;
-mod limit_ranger;
+pub(super) mod limit_ranger;
 mod node_taint;
 mod pod_security;
 mod pod_topology_labels;
 mod priority;
 mod pvc_resize;
+mod resource_quota;
 mod runtime_class;
 mod service_account;
 mod storage_protection;
