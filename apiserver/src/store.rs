@@ -303,6 +303,19 @@ impl Inner {
             .ok_or_else(ApiError::path_not_found)
     }
 
+    /// The stored objects of the store key `resource` in `namespace` ("" for cluster-scoped
+    /// ones), in name order: a range of the sorted map, not a scan.
+    fn objects_of<'a>(
+        &'a self,
+        resource: &str,
+        namespace: &'a str,
+    ) -> impl Iterator<Item = (&'a ObjKey, &'a Arc<Stored>)> + 'a {
+        self.objects.get(resource).into_iter().flat_map(move |m| {
+            m.range((namespace.to_owned(), String::new())..)
+                .take_while(move |(k, _)| k.0 == namespace)
+        })
+    }
+
     fn get(&self, info: &ResourceInfo, key: &ObjKey) -> Option<Arc<Stored>> {
         self.objects
             .get(info.store_key().as_str())

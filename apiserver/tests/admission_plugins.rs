@@ -650,56 +650,30 @@ async fn a_pods_runtime_class_gives_its_overhead_and_scheduling() {
         tolerations.iter().any(|t| t["key"] == "sandbox"),
         "{tolerations:?}"
     );
-    assert_forbidden(
-        &send(
-            &s,
-            "POST",
-            PODS,
-            &pod("ghost", json!({"runtimeClassName": "ghost"})),
-        )
-        .await,
-        "ghost",
-        "pod rejected: RuntimeClass \"ghost\" not found",
-    );
-    assert_forbidden(
-        &send(
-            &s,
-            "POST",
-            PODS,
-            &pod(
-                "clash",
-                json!({"runtimeClassName": "sandbox", "nodeSelector": {"runtime": "kata"}}),
-            ),
-        )
-        .await,
-        "clash",
-        "conflict: runtimeClass.scheduling.nodeSelector[runtime] = gvisor; pod.spec.nodeSelector[runtime] = kata",
-    );
-    assert_forbidden(
-        &send(
-            &s,
-            "POST",
-            PODS,
-            &pod(
-                "other",
-                json!({"runtimeClassName": "sandbox", "overhead": {"cpu": "1"}}),
-            ),
-        )
-        .await,
-        "other",
-        "pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead",
-    );
-    assert_forbidden(
-        &send(
-            &s,
-            "POST",
-            PODS,
-            &pod("bare", json!({"overhead": {"cpu": "1"}})),
-        )
-        .await,
-        "bare",
-        "pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead",
-    );
+    for (name, spec, why) in [
+        (
+            "ghost",
+            json!({"runtimeClassName": "ghost"}),
+            "pod rejected: RuntimeClass \"ghost\" not found",
+        ),
+        (
+            "clash",
+            json!({"runtimeClassName": "sandbox", "nodeSelector": {"runtime": "kata"}}),
+            "conflict: runtimeClass.scheduling.nodeSelector[runtime] = gvisor; pod.spec.nodeSelector[runtime] = kata",
+        ),
+        (
+            "other",
+            json!({"runtimeClassName": "sandbox", "overhead": {"cpu": "1"}}),
+            "pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead",
+        ),
+        (
+            "bare",
+            json!({"overhead": {"cpu": "1"}}),
+            "pod rejected: Pod Overhead set without corresponding RuntimeClass defined Overhead",
+        ),
+    ] {
+        assert_forbidden(&send(&s, "POST", PODS, &pod(name, spec)).await, name, why);
+    }
 }
 
 #[tokio::test]

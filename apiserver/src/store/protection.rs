@@ -90,11 +90,7 @@ impl Inner {
     /// `podUsesPVC` over the Pods of the claim's namespace.
     fn claim_in_use(&self, key: &ObjKey, pvc: &Value) -> bool {
         let (namespace, name) = (&key.0, &key.1);
-        let Some(pods) = self.objects.get(PODS_KEY) else {
-            return false;
-        };
-        pods.range((namespace.clone(), String::new())..)
-            .take_while(|(k, _)| &k.0 == namespace)
+        self.objects_of(PODS_KEY, namespace)
             .map(|(_, s)| s.value())
             .filter(|pod| {
                 // kubelet only sees scheduled pods, and will not start one whose claim is

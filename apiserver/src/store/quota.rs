@@ -33,6 +33,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
+use super::plugins::default_classes::claim_class;
 use super::plugins::limit_ranger::{Resources, add, pod_totals, resources};
 use super::{Event, EventKind, Inner, ObjKey};
 use crate::meta::meta_str;
@@ -193,11 +194,7 @@ fn service_usage(svc: &Value, u: &mut Usage) {
 /// The PersistentVolumeClaim evaluator's usage: the storage asked for (or allocated, if more),
 /// also charged to the claim's StorageClass.
 fn claim_usage(pvc: &Value, u: &mut Usage) {
-    let class = pvc
-        .pointer("/metadata/annotations/volume.beta.kubernetes.io~1storage-class")
-        .or_else(|| pvc.pointer("/spec/storageClassName"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let class = claim_class(pvc);
     if !class.is_empty() {
         u.insert(
             format!("{class}{STORAGE_CLASS_SUFFIX}persistentvolumeclaims"),
@@ -343,18 +340,6 @@ impl Inner {
         if !namespace.is_empty() && self.objects_of(QUOTAS_KEY, namespace).next().is_some() {
             self.quota_dirty.insert(namespace.to_owned());
         }
-    }
-
-    /// The stored objects of `resource` in `namespace`.
-    fn objects_of<'a>(
-        &'a self,
-        resource: &str,
-        namespace: &'a str,
-    ) -> impl Iterator<Item = (&'a ObjKey, &'a Arc<super::Stored>)> + 'a {
-        self.objects.get(resource).into_iter().flat_map(move |m| {
-            m.range((namespace.to_owned(), String::new())..)
-                .take_while(move |(k, _)| k.0 == namespace)
-        })
     }
 
     /// What the objects of `namespace` under `quota`'s scopes charge to its hard resources.

@@ -16,13 +16,22 @@ use serde_json::{Value, json};
 use super::{Inner, Write, creates_core, newest_default};
 use crate::admission::Operation;
 
-const STORAGE_CLASSES_KEY: &str = "storage.k8s.io/storageclasses";
+pub(in crate::store) const STORAGE_CLASSES_KEY: &str = "storage.k8s.io/storageclasses";
 const STORAGE_DEFAULT_ANNOTATIONS: [&str; 2] = [
     "storageclass.kubernetes.io/is-default-class",
     "storageclass.beta.kubernetes.io/is-default-class",
 ];
 /// `BetaStorageClassAnnotation`: a claim's class before `storageClassName` existed.
 const BETA_CLAIM_CLASS_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-class";
+
+/// `GetPersistentVolumeClaimClass`: the beta annotation, else `spec.storageClassName`, else "".
+pub(in crate::store) fn claim_class(pvc: &Value) -> &str {
+    pvc.pointer("/metadata/annotations")
+        .and_then(|a| a.get(BETA_CLAIM_CLASS_ANNOTATION))
+        .or_else(|| pvc.pointer("/spec/storageClassName"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
 
 const INGRESS_CLASSES_KEY: &str = "networking.k8s.io/ingressclasses";
 const INGRESS_DEFAULT_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";

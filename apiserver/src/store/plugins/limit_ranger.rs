@@ -260,14 +260,11 @@ fn check_bounds(
     limits: &Resources,
     errors: &mut Vec<String>,
 ) {
-    for (name, enforced) in list(item, "min") {
-        if let Some(e) = min_constraint(kind, &name, &enforced, requests, limits) {
-            errors.push(e);
-        }
-    }
-    for (name, enforced) in list(item, "max") {
-        if let Some(e) = max_constraint(kind, &name, &enforced, requests, limits) {
-            errors.push(e);
+    for (field, end) in [("min", End::Min), ("max", End::Max)] {
+        for (name, enforced) in list(item, field) {
+            errors.extend(bound_constraint(
+                end, kind, &name, &enforced, requests, limits,
+            ));
         }
     }
     for (name, enforced) in list(item, "maxLimitRequestRatio") {
@@ -354,9 +351,15 @@ fn validate_claim(range: &Value, pvc: &Value, old: Option<&Value>) -> Vec<String
             if unchanged(&name) {
                 continue;
             }
-            if let Some(e) = min_constraint(kind, &name, &enforced, &requests, &Resources::new()) {
-                errors.push(e);
-            }
+            let no_limits = Resources::new();
+            errors.extend(bound_constraint(
+                End::Min,
+                kind,
+                &name,
+                &enforced,
+                &requests,
+                &no_limits,
+            ));
         }
         for (name, enforced) in list(item, "max") {
             if unchanged(&name) {
@@ -381,62 +384,41 @@ fn validate_claim(range: &Value, pvc: &Value, old: Option<&Value>) -> Vec<String
     errors
 }
 
-/// `minConstraint`.
-fn min_constraint(
-    kind: &str,
-    name: &str,
-    enforced: &Quantity,
-    requests: &Resources,
-    limits: &Resources,
-) -> Option<String> {
-    let bound = enforced.canonical();
-    let Some(req) = requests.get(name) else {
-        return Some(format!(
-            "minimum {name} usage per {kind} is {bound}.  No request is specified"
-        ));
-    };
-    if enforced.cmp(req) == Ordering::Greater {
-        return Some(format!(
-            "minimum {name} usage per {kind} is {bound}, but request is {}",
-            req.canonical()
-        ));
-    }
-    match limits.get(name) {
-        Some(lim) if enforced.cmp(lim) == Ordering::Greater => Some(format!(
-            "minimum {name} usage per {kind} is {bound}, but limit is {}",
-            lim.canonical()
-        )),
-        _ => None,
-    }
+/// Which end of a range a LimitRange item bounds.
+#[derive(Clone, Copy)]
+enum End {
+    Min,
+    Max,
 }
 
-/// `maxConstraint`.
-fn max_constraint(
+/// `minConstraint` and `maxConstraint`: a minimum needs a request and bounds it, then the limit
+/// if there is one; a maximum needs a limit and bounds it, then the request if there is one.
+fn bound_constraint(
+    end: End,
     kind: &str,
     name: &str,
     enforced: &Quantity,
     requests: &Resources,
     limits: &Resources,
 ) -> Option<String> {
-    let bound = enforced.canonical();
-    let Some(lim) = limits.get(name) else {
-        return Some(format!(
-            "maximum {name} usage per {kind} is {bound}.  No limit is specified"
-        ));
+    let (word, needed, other) = match end {
+        End::Min => ("minimum", ("request", requests), ("limit", limits)),
+        End::Max => ("maximum", ("limit", limits), ("request", requests)),
     };
-    if lim.cmp(enforced) == Ordering::Greater {
-        return Some(format!(
-            "maximum {name} usage per {kind} is {bound}, but limit is {}",
-            lim.canonical()
-        ));
-    }
-    match requests.get(name) {
-        Some(req) if req.cmp(enforced) == Ordering::Greater => Some(format!(
-            "maximum {name} usage per {kind} is {bound}, but request is {}",
-            req.canonical()
-        )),
-        _ => None,
-    }
+    let breaks = |q: &Quantity| match end {
+        End::Min => enforced.cmp(q) == Ordering::Greater,
+        End::Max => q.cmp(enforced) == Ordering::Greater,
+    };
+    let head = format!("{word} {name} usage per {kind} is {}", enforced.canonical());
+    let Some(first) = needed.1.get(name) else {
+        return Some(format!("{head}.  No {} is specified", needed.0));
+    };
+    [(needed.0, Some(first)), (other.0, other.1.get(name))]
+        .into_iter()
+        .find_map(|(what, q)| {
+            q.filter(|q| breaks(q))
+                .map(|q| format!("{head}, but {what} is {}", q.canonical()))
+        })
 }
 
 /// `limitRequestRatioConstraint`.

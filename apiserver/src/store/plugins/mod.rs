@@ -27,7 +27,7 @@
 //! controllers, bootstrap objects) are not admitted here (see the crate README).
 
 mod certificates;
-mod default_classes;
+pub(super) mod default_classes;
 mod default_tolerations;
 pub(super) mod limit_ranger;
 mod node_taint;
@@ -95,19 +95,13 @@ impl Inner {
         Ok(warnings)
     }
 
-    /// The stored objects of the store key `resource` in `namespace` ("" for cluster-scoped).
+    /// The stored objects of the store key `resource` in `namespace`, as values.
     fn objects_in<'a>(
         &'a self,
         resource: &str,
         namespace: &'a str,
     ) -> impl Iterator<Item = Value> + 'a {
-        self.objects
-            .get(resource)
-            .into_iter()
-            .flat_map(move |m| {
-                m.range((namespace.to_owned(), String::new())..)
-                    .take_while(move |(k, _)| k.0 == namespace)
-            })
+        self.objects_of(resource, namespace)
             .map(|(_, s)| s.value().clone())
     }
 }

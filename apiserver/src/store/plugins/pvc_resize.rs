@@ -9,29 +9,17 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
+use super::default_classes::{STORAGE_CLASSES_KEY, claim_class as class};
 use super::{Inner, Write, forbidden, is_core};
 use crate::admission::Operation;
 use crate::status::ApiError;
 use crate::validation::quantity::Quantity;
-
-const STORAGE_CLASSES_KEY: &str = "storage.k8s.io/storageclasses";
-/// `BetaStorageClassAnnotation`, which `GetPersistentVolumeClaimClass` reads before the field.
-const BETA_CLAIM_CLASS_ANNOTATION: &str = "volume.beta.kubernetes.io/storage-class";
 
 /// A claim's storage request (absent: zero, as Go's zero Quantity).
 fn storage(pvc: &Value) -> i128 {
     pvc.pointer("/spec/resources/requests/storage")
         .and_then(Quantity::parse)
         .map_or(0, |q| q.nanos())
-}
-
-/// `GetPersistentVolumeClaimClass`.
-fn class(pvc: &Value) -> &str {
-    pvc.pointer("/metadata/annotations")
-        .and_then(|a| a.get(BETA_CLAIM_CLASS_ANNOTATION))
-        .or_else(|| pvc.pointer("/spec/storageClassName"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
 }
 
 impl Inner {

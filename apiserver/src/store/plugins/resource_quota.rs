@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::limit_ranger::resources;
 use super::{Inner, Write, forbidden};
 use crate::admission::Operation;
 use crate::status::ApiError;
@@ -72,8 +73,7 @@ impl Inner {
         if delta.is_empty() {
             return Ok(());
         }
-        let hard_of =
-            |q: &Value| crate::store::plugins::limit_ranger::resources(q.pointer("/status/hard"));
+        let hard_of = |q: &Value| resources(q.pointer("/status/hard"));
         let interesting: Vec<&Value> = quotas
             .iter()
             .filter(|q| {
@@ -101,7 +101,7 @@ impl Inner {
         }
         for q in &interesting {
             let hard = hard_of(q);
-            let used = crate::store::plugins::limit_ranger::resources(q.pointer("/status/used"));
+            let used = resources(q.pointer("/status/used"));
             let mut exceeded: Vec<&String> = Vec::new();
             for (name, d) in &delta {
                 let Some(limit) = hard.get(name) else {
@@ -154,8 +154,8 @@ fn missing_compute(pod: &Value, required: &[String]) -> Option<String> {
             .flatten()
         {
             let stated = quota::compute_usage(
-                &crate::store::plugins::limit_ranger::resources(c.pointer("/resources/requests")),
-                &crate::store::plugins::limit_ranger::resources(c.pointer("/resources/limits")),
+                &resources(c.pointer("/resources/requests")),
+                &resources(c.pointer("/resources/limits")),
             );
             let name = c.get("name").and_then(Value::as_str).unwrap_or("");
             for r in required {
