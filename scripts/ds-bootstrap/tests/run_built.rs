@@ -247,7 +247,11 @@ fn build_if_needed_builds_a_stale_binary_visibly_then_runs_it() {
     );
 
     // Stale: built first, saying why, with cargo's output on stderr; then the new binary runs.
-    ws.set_age(&ws.root().join("src/main.rs"), Duration::ZERO);
+    // The source is dated a few seconds back, not `now`: `set_modified(now)` takes the precise
+    // clock, while the fake cargo's rewrite of the binary is stamped by the file system's coarse
+    // clock (a jiffy behind), so a rebuild within the same few milliseconds would look older than
+    // the source and the script would rightly refuse it (CI saw exactly that once).
+    ws.set_age(&ws.root().join("src/main.rs"), Duration::from_secs(5));
     ws.set_age(&ws.bin(), Duration::from_secs(30));
     let out = ws.run_with(&["--build-if-needed", "fake", "b"], &[("PATH", path)]);
     assert!(out.status.success(), "{}", stderr(&out));
