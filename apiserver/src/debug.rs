@@ -147,7 +147,12 @@ mod tests {
         })
         .await
         .unwrap();
-        assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+        // No token: `system:anonymous`, whom RBAC gives no debug path.
+        assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+        assert!(
+            head.contains(r#"User \"system:anonymous\" cannot get path \"/debug/requests\""#),
+            "{head}"
+        );
         server.shutdown().await;
     }
 }

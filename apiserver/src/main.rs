@@ -49,6 +49,19 @@ struct Args {
         action = clap::ArgAction::Set
     )]
     allow_privileged: bool,
+    /// Serve requests without credentials as `system:anonymous` (kube-apiserver's
+    /// --anonymous-auth, on by default as there): RBAC then answers them, 403 except for the
+    /// health and version paths; `--anonymous-auth=false` answers them 401.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    anonymous_auth: bool,
     /// Serve plain HTTP instead of HTTPS (kubectl then sends no token: use it with clients that
     /// send the bearer token themselves).
     #[arg(long, conflicts_with_all = ["ca_cert", "ca_key"])]
@@ -82,7 +95,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .service_cidr(args.service_cluster_ip_range)
         .node_port_range(args.service_node_port_range)
         .namespace_defaults(!args.no_namespace_defaults)
-        .allow_privileged(args.allow_privileged);
+        .allow_privileged(args.allow_privileged)
+        .anonymous(args.anonymous_auth);
     for dir in &args.crds {
         builder = builder.crd_dir(dir);
     }

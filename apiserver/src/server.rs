@@ -70,7 +70,7 @@ pub struct Builder {
     plain_http: bool,
     plain_http_too: bool,
     user_tokens: std::collections::HashMap<String, crate::UserInfo>,
-    anonymous: bool,
+    anonymous: Option<bool>,
     token_cache_ttl: Option<std::time::Duration>,
     start_cache: Option<PathBuf>,
     /// Objects created at start, with their field managers (`Builder::object`).
@@ -209,11 +209,14 @@ impl Builder {
         self
     }
 
-    /// Serves requests without credentials as `system:anonymous` (group
-    /// `system:unauthenticated`), as kube-apiserver's `--anonymous-auth` (default: off here, so
-    /// they get 401). A token that is presented and not valid is still a 401.
+    /// Whether requests without credentials are served as `system:anonymous` (group
+    /// `system:unauthenticated`), kube-apiserver's `--anonymous-auth`. On by default, as in
+    /// kube-apiserver, so a request without a token gets what a real cluster answers: RBAC's 403
+    /// naming `system:anonymous` (only `system:public-info-viewer`'s health and version paths are
+    /// open to it); `false` answers every such request 401. A token that is presented and not
+    /// valid is a 401 either way.
     pub fn anonymous(mut self, on: bool) -> Self {
-        self.anonymous = on;
+        self.anonymous = Some(on);
         self
     }
 
@@ -362,7 +365,7 @@ impl Builder {
             tokens: crate::tokens::Tokens::default(),
             authn: crate::auth::Authenticator::new(
                 self.user_tokens,
-                self.anonymous,
+                self.anonymous.unwrap_or(true),
                 self.token_cache_ttl
                     .unwrap_or(crate::auth::DEFAULT_TOKEN_CACHE_TTL),
             ),

@@ -249,8 +249,13 @@ async fn bad_or_missing_credentials_are_401_without_saying_why() {
     let server = server().await;
     let unauthorized = json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
         "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401});
-    // No token and anonymous off (the default).
-    let r = call(&server, None, "GET", "/api/v1/namespaces", &[], None).await;
+    // No token and anonymous off (kube-apiserver's `--anonymous-auth=false`).
+    let closed = ApiServer::builder()
+        .anonymous(false)
+        .start()
+        .await
+        .expect("server");
+    let r = call(&closed, None, "GET", "/api/v1/namespaces", &[], None).await;
     assert_eq!((r.code, &r.body), (401, &unauthorized));
     for bad in ["nope", "a.b.c", &format!("{}x", server.token())] {
         let r = call(&server, Some(bad), "GET", "/api/v1/namespaces", &[], None).await;

@@ -213,16 +213,27 @@ async fn secrets_fold_string_data_into_data() {
 }
 
 #[tokio::test]
-async fn unauthenticated_requests_get_401_status() {
+async fn a_wrong_token_is_401_and_no_token_is_anonymous_as_kube_apiserver_defaults() {
     let s = server().await;
-    for token in [None, Some("wrong")] {
-        let r = raw_with(&s, token, "GET", "/api/v1/namespaces", None, "").await;
-        assert_eq!(r.code, 401);
-        assert_eq!(
-            r.body,
-            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401})
-        );
-    }
+    let r = raw_with(&s, Some("wrong"), "GET", "/api/v1/namespaces", None, "").await;
+    assert_eq!(r.code, 401);
+    assert_eq!(
+        r.body,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401})
+    );
+    // kube-apiserver's --anonymous-auth is on by default: no token is `system:anonymous`, whom
+    // the bootstrap RBAC lets read nothing but the public health and version paths.
+    let r = raw_with(&s, None, "GET", "/api/v1/namespaces", None, "").await;
+    assert_eq!(r.code, 403);
+    assert_eq!(
+        r.body["message"],
+        r#"namespaces is forbidden: User "system:anonymous" cannot list resource "namespaces" in API group "" at the cluster scope"#
+    );
+    let r = raw_with(&s, None, "GET", "/api", None, "").await;
+    assert_eq!(
+        (r.code, r.body["message"].as_str()),
+        (403, Some(r#"forbidden: User "system:anonymous" cannot get path "/api""#))
+    );
     assert_eq!(
         raw_with(&s, None, "GET", "/healthz", None, "").await.code,
         200

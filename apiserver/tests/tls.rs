@@ -261,7 +261,12 @@ async fn only_bearer_tokens_authenticate() {
         .await
         .expect("in time")
         .expect("response");
-    assert_eq!(resp.status().as_u16(), 401, "Basic auth is not accepted");
+    // Basic credentials are not a bearer token: as in kube, the request is then anonymous.
+    assert_eq!(
+        resp.status().as_u16(),
+        403,
+        "Basic auth is not accepted: the request is system:anonymous"
+    );
     let ok = raw_with(&s, Some(s.token()), "GET", "/api/v1/namespaces", None, "").await;
     assert_eq!(ok.code, 200);
 }
