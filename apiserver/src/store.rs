@@ -23,6 +23,7 @@ mod create;
 mod delete;
 mod gc;
 mod history;
+mod ip_addresses;
 mod list;
 mod ns_defaults;
 mod patch;
@@ -248,8 +249,10 @@ struct Inner {
     dependents: HashMap<String, BTreeSet<(Arc<str>, ObjKey)>>,
     /// Objects the garbage collector must look at before the current write returns.
     gc_queue: VecDeque<(Arc<str>, ObjKey)>,
-    /// Service cluster IPs and node ports held by stored Services.
+    /// Service cluster IPs and node ports held by stored Services and IPAddresses.
     allocations: Allocations,
+    /// Addresses Services took or let go whose IPAddress objects the write must write.
+    ip_address_queue: Vec<ip_addresses::IpChange>,
     /// Names of the CRDs the CRD finalizer is deleting the instances of.
     terminating_crds: BTreeSet<String>,
     /// Deleted claims and volumes still held by a storage protection finalizer (`protection`).
@@ -426,6 +429,7 @@ impl Store {
                 dependents: HashMap::new(),
                 gc_queue: VecDeque::new(),
                 allocations: Allocations::new(ranges),
+                ip_address_queue: Vec::new(),
                 terminating_crds: BTreeSet::new(),
                 protected: BTreeSet::new(),
                 protection_dirty: false,

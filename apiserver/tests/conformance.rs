@@ -232,7 +232,10 @@ async fn a_wrong_token_is_401_and_no_token_is_anonymous_as_kube_apiserver_defaul
     let r = raw_with(&s, None, "GET", "/api", None, "").await;
     assert_eq!(
         (r.code, r.body["message"].as_str()),
-        (403, Some(r#"forbidden: User "system:anonymous" cannot get path "/api""#))
+        (
+            403,
+            Some(r#"forbidden: User "system:anonymous" cannot get path "/api""#)
+        )
     );
     assert_eq!(
         raw_with(&s, None, "GET", "/healthz", None, "").await.code,

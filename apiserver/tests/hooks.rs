@@ -346,6 +346,8 @@ async fn dump_yaml_holds_every_object_once() {
     want.extend(namespaces.map(|ns| expect("Namespace", "", ns)));
     want.extend(namespaces.map(|ns| expect("ServiceAccount", ns, "default")));
     want.push(expect("Service", "default", "kubernetes"));
+    // The IPAddress of its cluster IP (kube's ServiceCIDR allocator).
+    want.push(expect("IPAddress", "", "10.96.0.1"));
     // kube's default ServiceCIDR, with the configured service ranges.
     want.push(expect("ServiceCIDR", "", "kubernetes"));
     // kube's system priority classes.

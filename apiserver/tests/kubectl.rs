@@ -740,3 +740,67 @@ spec:
     assert!(created.contains("configmap/small created"), "{created}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_patch_subresource_resize_changes_a_pods_resources() {
+    let Some(bin) = find_kubectl() else {
+        eprintln!(
+            "SKIPPED kubectl_patch_subresource_resize_changes_a_pods_resources: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
+        );
+        return;
+    };
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let k = Kubectl {
+        bin,
+        kubeconfig,
+        dir: dir.path().to_owned(),
+    };
+    let pod = k.file(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: busybox\n    resources: {requests: {cpu: 100m}}\n",
+    );
+    k.ok(&["create", "-f", &pod]).await;
+    k.ok(&[
+        "patch",
+        "pod",
+        "p",
+        "--subresource=resize",
+        "-p",
+        r#"{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"200m"}}}]}}"#,
+    ])
+    .await;
+    let cpu = k
+        .ok(&[
+            "get",
+            "pod",
+            "p",
+            "-o",
+            "jsonpath={.spec.containers[0].resources.requests.cpu} {.metadata.generation}",
+        ])
+        .await;
+    assert_eq!(cpu, "200m 2");
+    // The same change without the subresource is refused, as on a real cluster.
+    let out = k
+        .run(&[
+            "patch",
+            "pod",
+            "p",
+            "-p",
+            r#"{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"300m"}}}]}}"#,
+        ])
+        .await;
+    assert!(!out.ok);
+    assert!(
+        out.stderr
+            .contains("pod updates may not change fields other than"),
+        "{}",
+        out.stderr
+    );
+    server.shutdown().await;
+}

@@ -225,3 +225,71 @@ async fn without_the_resourcequota_controller_nothing_is_enforced() {
         .body;
     assert!(got["status"].get("hard").is_none(), "{}", got);
 }
+
+#[tokio::test]
+async fn a_volume_attributes_class_scope_counts_the_claims_of_its_classes() {
+    let s = server(true).await;
+    let r = send(
+        &s,
+        "POST",
+        QUOTAS,
+        &json!({"metadata": {"name": "gold"}, "spec": {
+            "hard": {"persistentvolumeclaims": "1", "requests.storage": "2Gi"},
+            "scopeSelector": {"matchExpressions": [
+                {"scopeName": "VolumeAttributesClass", "operator": "In", "values": ["gold"]}]}}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    // The scope bounds claims only: a pod count under it is refused, as kube validates it.
+    let r = send(
+        &s,
+        "POST",
+        QUOTAS,
+        &json!({"metadata": {"name": "bad"}, "spec": {"hard": {"pods": "1"},
+            "scopes": ["VolumeAttributesClass"]}}),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    let claim = |name: &str, class: Option<&str>, size: &str| {
+        let mut spec = json!({"accessModes": ["ReadWriteOnce"], "storageClassName": "",
+            "resources": {"requests": {"storage": size}}});
+        if let Some(class) = class {
+            spec["volumeAttributesClassName"] = class.into();
+        }
+        json!({"metadata": {"name": name}, "spec": spec})
+    };
+    let claims = format!("{NS}/persistentvolumeclaims");
+    let r = send(&s, "POST", &claims, &claim("a", Some("gold"), "1Gi")).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    assert_eq!(
+        used(&s, "gold").await,
+        // Summed from a DecimalSI zero, as kube's `quota.Add` sums: bytes, not `1Gi`.
+        json!({"persistentvolumeclaims": "1", "requests.storage": "1073741824"})
+    );
+    assert_refused(
+        &send(&s, "POST", &claims, &claim("b", Some("gold"), "1Gi")).await,
+        "persistentvolumeclaims \"b\" is forbidden: exceeded quota: gold, requested: persistentvolumeclaims=1, used: persistentvolumeclaims=1, limited: persistentvolumeclaims=1",
+    );
+    // Claims of another class, or of none, are outside the scope.
+    for (name, class) in [("c", Some("silver")), ("d", None)] {
+        let r = send(&s, "POST", &claims, &claim(name, class, "5Gi")).await;
+        assert_eq!(r.code, 201, "{}", r.body);
+    }
+    assert_eq!(used(&s, "gold").await["persistentvolumeclaims"], "1");
+    // A claim being modified to gold (its status names the target class) falls under the scope
+    // and is counted, but not refused: kube charges an update only what its usage grows by, and a
+    // claim's usage does not depend on its classes, so the quota goes over, as it would on kube.
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{claims}/c/status"),
+        &json!({"status": {"currentVolumeAttributesClassName": "silver",
+            "modifyVolumeStatus": {"targetVolumeAttributesClassName": "gold", "status": "InProgress"}}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(
+        used(&s, "gold").await,
+        json!({"persistentvolumeclaims": "2", "requests.storage": "6442450944"})
+    );
+}

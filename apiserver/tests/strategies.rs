@@ -1142,3 +1142,126 @@ async fn bad_service_cluster_ip_ranges_fail_start() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_cluster_ip_has_an_ip_address_object_and_a_clients_one_holds_its_address() {
+    const ADDRESSES: &str = "/apis/networking.k8s.io/v1/ipaddresses";
+    let s = server().await;
+    // The `kubernetes` Service's address, from the start.
+    let r = send(&s, "GET", &format!("{ADDRESSES}/10.96.0.1"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(
+        r.body["spec"],
+        json!({"parentRef": {"resource": "services", "namespace": "default", "name": "kubernetes"}})
+    );
+    assert_eq!(
+        r.body["metadata"]["labels"],
+        json!({"ipaddress.kubernetes.io/ip-family": "IPv4",
+               "ipaddress.kubernetes.io/managed-by": "ipallocator.k8s.io"})
+    );
+
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service("web", json!({"ports": [{"port": 80}]})),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let ip = r.body["spec"]["clusterIP"]
+        .as_str()
+        .expect("clusterIP")
+        .to_owned();
+    let r = send(&s, "GET", &format!("{ADDRESSES}/{ip}"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    assert_eq!(r.body["spec"]["parentRef"]["name"], "web");
+    // A dry run allocates nothing.
+    let r = send(
+        &s,
+        "POST",
+        &format!("{SERVICES}?dryRun=All"),
+        &service(
+            "dry",
+            json!({"clusterIP": "10.96.0.50", "ports": [{"port": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(&s, "GET", &format!("{ADDRESSES}/10.96.0.50"), &Value::Null).await;
+    assert_eq!(r.code, 404, "{}", r.body);
+
+    // An address a client reserved with an IPAddress of its own is taken.
+    let r = send(
+        &s,
+        "POST",
+        ADDRESSES,
+        &json!({"metadata": {"name": "10.96.0.60"}, "spec": {"parentRef": {
+            "group": "example.com", "resource": "gateways", "namespace": "default", "name": "gw"}}}),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "fixed",
+            json!({"clusterIP": "10.96.0.60", "ports": [{"port": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 422, "{}", r.body);
+    assert_eq!(
+        r.body["message"],
+        "Service \"fixed\" is invalid: spec.clusterIPs: Invalid value: [\"10.96.0.60\"]: failed to allocate IP 10.96.0.60: provided IP is already allocated"
+    );
+    // Once it is deleted, the address is free.
+    let r = send(
+        &s,
+        "DELETE",
+        &format!("{ADDRESSES}/10.96.0.60"),
+        &Value::Null,
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let r = send(
+        &s,
+        "POST",
+        SERVICES,
+        &service(
+            "fixed",
+            json!({"clusterIP": "10.96.0.60", "ports": [{"port": 80}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.code, 201, "{}", r.body);
+
+    // The Service's deletion, or its change to an ExternalName, lets its address go.
+    let r = send(&s, "DELETE", &format!("{SERVICES}/web"), &Value::Null).await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let r = send(&s, "GET", &format!("{ADDRESSES}/{ip}"), &Value::Null).await;
+    assert_eq!(r.code, 404, "{}", r.body);
+    let r = send(
+        &s,
+        "PATCH",
+        &format!("{SERVICES}/fixed"),
+        &json!({"spec": {"type": "ExternalName", "externalName": "example.com",
+                         "clusterIP": null, "clusterIPs": null, "ports": null}}),
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let r = send(&s, "GET", &format!("{ADDRESSES}/10.96.0.60"), &Value::Null).await;
+    assert_eq!(r.code, 404, "{}", r.body);
+    let list = send(&s, "GET", ADDRESSES, &Value::Null).await;
+    let names: Vec<&Value> = list.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| &i["metadata"]["name"])
+        .collect();
+    assert_eq!(
+        names,
+        [&json!("10.96.0.1")],
+        "only the kubernetes Service's is left"
+    );
+}

@@ -76,7 +76,7 @@ impl Strategy for CertificateSigningRequest {
                     s.remove("conditions");
                 }
             }
-            Sub::Main | Sub::EphemeralContainers | Sub::Finalize | Sub::Scale => {
+            Sub::Main | Sub::EphemeralContainers | Sub::Resize | Sub::Finalize | Sub::Scale => {
                 copy_field(new, old, "status")
             }
         }

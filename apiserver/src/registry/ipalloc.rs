@@ -329,7 +329,16 @@ pub enum AllocError {
 pub struct Allocations {
     ranges: ServiceRanges,
     ips: HashMap<IpAddr, (String, String)>,
+    /// The stored IPAddress objects: the Service their `parentRef` names, or no Service (an
+    /// empty holder no Service has) for any other parent. kube's allocator allocates by creating
+    /// them, so one a client made holds its address too.
+    addresses: HashMap<IpAddr, (String, String)>,
     ports: HashMap<u16, (String, String)>,
+}
+
+/// The cluster IPs a stored Service holds, of either family.
+pub fn cluster_ips(svc: &Value) -> Vec<IpAddr> {
+    held(svc).0
 }
 
 /// The (namespace, name) of a Service object.
@@ -411,6 +420,39 @@ impl Allocations {
         }
     }
 
+    /// Records a committed change of an IPAddress object (see `addresses`).
+    pub fn sync_address(&mut self, prev: Option<&Value>, new: Option<&Value>) {
+        let ip = |obj: &Value| crate::meta::meta_str(obj, "name").parse::<IpAddr>().ok();
+        if let Some(ip) = prev.and_then(ip) {
+            self.addresses.remove(&ip);
+        }
+        if let Some(obj) = new
+            && let Some(ip) = ip(obj)
+        {
+            let parent = obj.pointer("/spec/parentRef");
+            let field = |f: &str| {
+                parent
+                    .and_then(|p| p.get(f))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let holder = if field("group").is_empty() && field("resource") == "services" {
+                (field("namespace"), field("name"))
+            } else {
+                (String::new(), String::new())
+            };
+            self.addresses.insert(ip, holder);
+        }
+    }
+
+    /// Whether `ip` is held by another than `who`, as a Service's address or an IPAddress.
+    fn taken(&self, ip: &IpAddr, who: &(String, String)) -> bool {
+        [&self.ips, &self.addresses]
+            .iter()
+            .any(|held| held.get(ip).is_some_and(|holder| holder != who))
+    }
+
     /// Checks that `ip` may be held by `who`: within the configured range of its family, not
     /// that range's network (or IPv4 broadcast) address, and free or already theirs. Worded as
     /// kube 1.37's allocators: the ServiceCIDR allocator (`MetaAllocator`) answers an address
@@ -433,12 +475,12 @@ impl Allocations {
                 "failed to allocate IP {ip}: the provided IP ({ip}) is not in the valid range. The range of valid IPs is {cidr}"
             )));
         }
-        match self.ips.get(&parsed) {
-            Some(holder) if holder != who => Err(AllocError::Rejected(format!(
+        if self.taken(&parsed, who) {
+            return Err(AllocError::Rejected(format!(
                 "failed to allocate IP {ip}: provided IP is already allocated"
-            ))),
-            _ => Ok(()),
+            )));
         }
+        Ok(())
     }
 
     /// A free IP of `family`'s range, preferring the upper band as kube's allocator does (the
@@ -458,7 +500,10 @@ impl Allocations {
         } else {
             (total / 16).clamp(16, 256).min(span)
         };
-        let free = |offset: u128| !self.ips.contains_key(&cidr.address(first + offset));
+        let free = |offset: u128| {
+            let ip = cidr.address(first + offset);
+            !self.ips.contains_key(&ip) && !self.addresses.contains_key(&ip)
+        };
         // Offsets lo..=hi, from a start within them, wrapping.
         let pick = |lo: u128, hi: u128| -> Option<u128> {
             if lo > hi {

@@ -18,7 +18,8 @@ mod update_policy;
 mod warnings;
 
 pub use ipalloc::{
-    Allocations, DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, ServiceRanges, ServiceRangesError,
+    Allocations, DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, Family, ServiceRanges,
+    ServiceRangesError, cluster_ips,
 };
 pub use status_write::{StatusReset, status_reset, status_write};
 pub use strategy::{AllocFailure, Ctx, Strategy};

@@ -73,6 +73,9 @@ impl Strategy for Pod {
             }
             set_ephemeral_containers(new, sent);
         }
+        if sub == Sub::Resize {
+            drop_non_resize_updates(new, old);
+        }
     }
 
     /// `podStrategy.WarningsOnCreate`: [`super::warnings::pod_create`].
@@ -280,6 +283,86 @@ fn set_ephemeral_containers(pod: &mut Value, list: Option<Value>) {
         Some(l) => spec.insert("ephemeralContainers".into(), l),
         None => spec.remove("ephemeralContainers"),
     };
+}
+
+/// `podResizeStrategy.PrepareForUpdate`'s `dropNonResizeUpdates`: of what a `pods/resize` write
+/// sends, only the containers' and init containers' `resources` and `resizePolicy` and the
+/// pod-level `spec.resources` (InPlacePodLevelResourcesVerticalScaling, beta and on since 1.36)
+/// are kept; the rest of the spec and the labels, annotations, finalizers and ownerReferences are
+/// the stored ones (`ResetObjectMetaForStatus`; the store keeps the status and the other
+/// server-owned metadata). Silently, as kube: a label sent through `resize` is dropped, not
+/// refused. A container list of another length, or a container renamed or moved, is left as
+/// sent for `ValidatePodResize` to refuse.
+fn drop_non_resize_updates(new: &mut Value, old: &Value) {
+    let null = Value::Null;
+    let (sent, stored) = (
+        new.get("spec").unwrap_or(&null),
+        old.get("spec").unwrap_or(&null),
+    );
+    let list = |spec: &Value, name: &str| -> Vec<Value> {
+        spec.get(name)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut merged = Vec::new();
+    for name in ["containers", "initContainers"] {
+        let (sent_list, stored_list) = (list(sent, name), list(stored, name));
+        if sent_list.len() != stored_list.len() {
+            return;
+        }
+        merged.push((name, resize_containers(sent_list, stored_list)));
+    }
+    let mut spec = stored.clone();
+    if let Some(m) = spec.as_object_mut() {
+        match sent.get("resources") {
+            Some(r) => m.insert("resources".into(), r.clone()),
+            None => m.remove("resources"),
+        };
+        for (name, items) in merged {
+            if items.is_empty() {
+                m.remove(name);
+            } else {
+                m.insert(name.into(), Value::Array(items));
+            }
+        }
+    }
+    new["spec"] = spec;
+    let stored_meta = old.get("metadata").and_then(Value::as_object);
+    if let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in ["labels", "annotations", "finalizers", "ownerReferences"] {
+            match stored_meta.and_then(|m| m.get(field)) {
+                Some(v) => meta.insert(field.into(), v.clone()),
+                None => meta.remove(field),
+            };
+        }
+    }
+}
+
+/// `dropNonResizeUpdatesForContainers`: the stored containers with the sent ones' `resources` and
+/// `resizePolicy`, or the sent list as it is when it is empty or a name moved.
+fn resize_containers(sent: Vec<Value>, stored: Vec<Value>) -> Vec<Value> {
+    if sent.is_empty()
+        || sent
+            .iter()
+            .zip(&stored)
+            .any(|(n, o)| n.get("name") != o.get("name"))
+    {
+        return sent;
+    }
+    let mut out = stored;
+    for (item, from) in out.iter_mut().zip(&sent) {
+        let Some(m) = item.as_object_mut() else {
+            continue;
+        };
+        for field in ["resources", "resizePolicy"] {
+            match from.get(field) {
+                Some(v) => m.insert(field.into(), v.clone()),
+                None => m.remove(field),
+            };
+        }
+    }
+    out
 }
 
 /// The QoS class of a pod (`qos.GetPodQOS`, container resources; pod-level resources when set).

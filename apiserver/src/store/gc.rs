@@ -202,7 +202,8 @@ impl Inner {
             let defaults = self.sync_namespace_defaults(tx);
             let storage = self.release_unused_storage(tx);
             let quotas = self.sync_quotas(tx);
-            if !crds && !defaults && !storage && !quotas && self.gc_queue.is_empty() {
+            let addresses = self.sync_ip_addresses(tx);
+            if !crds && !defaults && !storage && !quotas && !addresses && self.gc_queue.is_empty() {
                 break;
             }
         }

@@ -107,8 +107,14 @@ impl Inner {
         self.index_and_enqueue(&resource, &key, kind, prev.as_deref(), &stored);
         if *resource == *SERVICES_KEY {
             let now = (kind != EventKind::Deleted).then(|| stored.value());
+            let before = prev.as_deref().map(Stored::value);
+            self.allocations.sync(before, now);
+            self.note_service_ips(before, now);
+        }
+        if *resource == *super::ip_addresses::IP_ADDRESSES_KEY {
+            let now = (kind != EventKind::Deleted).then(|| stored.value());
             self.allocations
-                .sync(prev.as_deref().map(Stored::value), now);
+                .sync_address(prev.as_deref().map(Stored::value), now);
         }
         self.note_namespace_default(&resource, &key, kind, &stored);
         let event = Arc::new(Event {

@@ -248,16 +248,54 @@ fn scopes(quota: &Value) -> Vec<(String, String, Vec<String>)> {
     out
 }
 
-/// Whether the object falls under the quota's scopes (a quota with scopes counts Pods only).
+/// Whether the object falls under the quota's scopes: every scope must match it
+/// (`generic.Matches`). Only the Pod and PersistentVolumeClaim evaluators match scopes; a scoped
+/// quota counts nothing else.
 pub(super) fn in_scope(quota: &Value, store_key: &str, obj: &Value) -> bool {
     let scopes = scopes(quota);
     if scopes.is_empty() {
         return true;
     }
-    store_key == "/pods"
-        && scopes
-            .iter()
-            .all(|(scope, op, values)| pod_matches_scope(obj, scope, op, values))
+    let matches: fn(&Value, &str, &str, &[String]) -> bool = match store_key {
+        "/pods" => pod_matches_scope,
+        "/persistentvolumeclaims" => claim_matches_scope,
+        _ => return false,
+    };
+    scopes
+        .iter()
+        .all(|(scope, op, values)| matches(obj, scope, op, values))
+}
+
+/// `pvcMatchesScopeFunc`: the `VolumeAttributesClass` scope, matched against every class the
+/// claim names (`getReferencedVolumeAttributesClassNames`: the spec's, the current one and the
+/// one being modified to) as a label selector on `{VolumeAttributesClass: <name>}` is: a claim
+/// naming none matches `NotIn` and `DoesNotExist`, and `Exists` wants one.
+fn claim_matches_scope(pvc: &Value, scope: &str, op: &str, values: &[String]) -> bool {
+    if scope != "VolumeAttributesClass" {
+        return false;
+    }
+    let names = attributes_class_names(pvc);
+    match op {
+        "Exists" => !names.is_empty(),
+        "DoesNotExist" => names.is_empty(),
+        "In" => names.iter().any(|n| values.contains(n)),
+        "NotIn" => names.is_empty() || names.iter().any(|n| !values.contains(n)),
+        _ => false,
+    }
+}
+
+/// `getReferencedVolumeAttributesClassNames`: the claim's non-empty VolumeAttributesClass names.
+fn attributes_class_names(pvc: &Value) -> std::collections::BTreeSet<String> {
+    [
+        "/spec/volumeAttributesClassName",
+        "/status/currentVolumeAttributesClassName",
+        "/status/modifyVolumeStatus/targetVolumeAttributesClassName",
+    ]
+    .iter()
+    .filter_map(|p| pvc.pointer(p).and_then(Value::as_str))
+    .filter(|n| !n.is_empty())
+    .map(str::to_owned)
+    .collect()
 }
 
 /// `podMatchesScopeFunc`.
@@ -505,5 +543,44 @@ mod tests {
         let high = json!({"spec": {"priorityClassName": "high", "containers": []}});
         assert!(in_scope(&by_class, "/pods", &high));
         assert!(!in_scope(&by_class, "/pods", &best_effort));
+    }
+
+    #[test]
+    fn the_volume_attributes_class_scope_matches_every_class_a_claim_names() {
+        let selector = |op: &str, values: Value| {
+            json!({"spec": {"scopeSelector": {"matchExpressions": [
+                {"scopeName": "VolumeAttributesClass", "operator": op, "values": values}]}}})
+        };
+        let plain = json!({"spec": {}});
+        let gold = json!({"spec": {"volumeAttributesClassName": "gold"}});
+        // Being modified from silver to gold: both names count.
+        let moving = json!({"spec": {"volumeAttributesClassName": "gold"},
+            "status": {"currentVolumeAttributesClassName": "silver",
+                       "modifyVolumeStatus": {"targetVolumeAttributesClassName": "gold"}}});
+        let claims = "/persistentvolumeclaims";
+        let exists = json!({"spec": {"scopes": ["VolumeAttributesClass"]}});
+        assert!(!in_scope(&exists, claims, &plain));
+        assert!(in_scope(&exists, claims, &gold));
+        let absent = selector("DoesNotExist", json!([]));
+        assert!(in_scope(&absent, claims, &plain));
+        assert!(!in_scope(&absent, claims, &gold));
+        let silver = selector("In", json!(["silver"]));
+        assert!(!in_scope(&silver, claims, &gold));
+        assert!(in_scope(&silver, claims, &moving));
+        let not_gold = selector("NotIn", json!(["gold"]));
+        assert!(in_scope(&not_gold, claims, &plain));
+        assert!(!in_scope(&not_gold, claims, &gold));
+        assert!(in_scope(&not_gold, claims, &moving), "silver is not gold");
+        // A Pod is never in a VolumeAttributesClass scope, a claim never in a Pod scope.
+        assert!(!in_scope(
+            &exists,
+            "/pods",
+            &json!({"spec": {"containers": []}})
+        ));
+        assert!(!in_scope(
+            &json!({"spec": {"scopes": ["NotTerminating"]}}),
+            claims,
+            &gold
+        ));
     }
 }

@@ -21,6 +21,10 @@ pub enum Sub {
     /// `spec.ephemeralContainers` is kept (the Pod strategy's `prepare_for_update`), kube's
     /// `podEphemeralContainersStrategy`. Otherwise handled as a main-resource write.
     EphemeralContainers,
+    /// `pods/resize`: a write of the whole Pod of which only the containers' `resources` and
+    /// `resizePolicy` and the pod-level `spec.resources` are kept (kube's `podResizeStrategy`),
+    /// validated by `ValidatePodResize`. Otherwise handled as a main-resource write.
+    Resize,
     /// `certificatesigningrequests/approval`: written as `/status` is (only `.status` comes from
     /// the body), then the CSR strategy keeps only `status.conditions` (`csrApprovalStrategy`).
     Approval,
@@ -41,6 +45,7 @@ impl Sub {
             Sub::Main => "",
             Sub::Status => "status",
             Sub::EphemeralContainers => "ephemeralcontainers",
+            Sub::Resize => "resize",
             Sub::Approval => "approval",
             Sub::Finalize => "finalize",
             Sub::Scale => "scale",

@@ -1,4 +1,5 @@
 //! Routes the subresources other than `/status`: `scale`, `pods/ephemeralcontainers`,
+//! `pods/resize`,
 //! `pods/eviction`, `pods/binding` (and the legacy `bindings` resource),
 //! `certificatesigningrequests/approval`, `namespaces/finalize` and `serviceaccounts/token`. Each is a view of (or an
 //! action on) its parent object, implemented on top of the store's operations with
@@ -12,6 +13,7 @@ mod ephemeral;
 mod eviction;
 mod finalize;
 mod kubelet;
+mod resize;
 pub(crate) mod rmw;
 pub(crate) mod scale;
 
@@ -35,6 +37,7 @@ pub use scale::{ScalePaths, builtin_scale, custom_scale};
 pub enum Extra {
     Scale,
     EphemeralContainers,
+    Resize,
     Eviction,
     Binding,
     Approval,
@@ -74,6 +77,7 @@ impl Extra {
             "ephemeralcontainers" if core && info.plural == "pods" => {
                 Some(Self::EphemeralContainers)
             }
+            "resize" if core && info.plural == "pods" => Some(Self::Resize),
             "eviction" if core && info.plural == "pods" => Some(Self::Eviction),
             "binding" if core && info.plural == "pods" => Some(Self::Binding),
             "token" if core && info.plural == "serviceaccounts" => Some(Self::Token),
@@ -108,6 +112,13 @@ impl Extra {
             },
             Self::EphemeralContainers => Listed {
                 name: "ephemeralcontainers",
+                group: "",
+                version: "v1",
+                kind: "Pod",
+                verbs: GET_UPDATE_PATCH,
+            },
+            Self::Resize => Listed {
+                name: "resize",
                 group: "",
                 version: "v1",
                 kind: "Pod",
@@ -205,6 +216,7 @@ pub fn listed(info: &ResourceInfo) -> Vec<Listed> {
         Extra::Kubelet(kubelet::Stream::Exec),
         Extra::Kubelet(kubelet::Stream::Log),
         Extra::Kubelet(kubelet::Stream::PortForward),
+        Extra::Resize,
     ]
     .into_iter()
     .filter_map(|e| {
@@ -228,6 +240,7 @@ pub async fn serve(
         Extra::EphemeralContainers => {
             rmw::serve(&ephemeral::EphemeralContainers, state, t, q, req).await
         }
+        Extra::Resize => rmw::serve(&resize::Resize, state, t, q, req).await,
         Extra::Eviction => eviction::serve(state, t, q, req).await,
         Extra::Binding => binding::serve(state, t, q, req).await,
         Extra::Approval => rmw::serve(&approval::Approval, state, t, q, req).await,

@@ -157,7 +157,7 @@ pub fn validate_update(new: &Value, old: &Value, sub: Sub) -> Vec<Cause> {
     match sub {
         Sub::Status => opts.allow_setting_certificate = true,
         Sub::Approval => opts.allow_setting_approval_conditions = true,
-        Sub::Main | Sub::EphemeralContainers | Sub::Finalize | Sub::Scale => {}
+        Sub::Main | Sub::EphemeralContainers | Sub::Resize | Sub::Finalize | Sub::Scale => {}
     }
     let mut causes = validate_with(new, opts);
     let count = |csr: &Value, ty: &str| conditions(csr).iter().filter(|c| type_of(c) == ty).count();

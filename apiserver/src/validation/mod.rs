@@ -305,7 +305,8 @@ pub fn validate_create(
 /// causes already listed; not modelled). `sub` is the part written: a write through
 /// `pods/ephemeralcontainers` has a strategy of its own (`podEphemeralContainersStrategy`),
 /// whose `ValidatePodEphemeralContainersUpdate` checks the pod as on create and leaves the
-/// ephemeral containers' own rules to `crate::subresources`; every other pod update is
+/// ephemeral containers' own rules to `crate::subresources`; `pods/resize` has
+/// `podResizeStrategy`, whose `ValidatePodResize` is `core::pod_resize`; every other pod update is
 /// `ValidatePodUpdate`.
 ///
 /// `request_version` and `policy` are as for `validate_create`.
@@ -329,6 +330,7 @@ pub fn validate_update(
         ("", "ConfigMap") => core::configmap::validate_update(new, old),
         ("", "Secret") => core::secret::validate_update(new, old),
         ("", "Pod") if sub == Sub::EphemeralContainers => core::pod::validate(new, policy),
+        ("", "Pod") if sub == Sub::Resize => core::pod_resize::validate_resize(new, old, policy),
         ("", "Namespace") if sub == Sub::Finalize => core::namespace::validate_finalize(new),
         ("", "Pod") => core::pod::validate_update(new, old, policy),
         ("", "Service") => core::service::validate_update(new, old),

@@ -51,7 +51,12 @@ fn target(w: &Write<'_>) -> Option<Target> {
     {
         return None;
     }
-    if is_core(w, "pods") && w.operation == Operation::Create {
+    // A Pod is checked when created and when resized (`pods/resize`); a plain update cannot
+    // change its resources.
+    let pods = w.info.group.is_empty() && w.info.plural == "pods";
+    if (is_core(w, "pods") && w.operation == Operation::Create)
+        || (pods && w.subresource == "resize" && w.operation == Operation::Update)
+    {
         Some(Target::Pod)
     } else if is_core(w, "persistentvolumeclaims")
         && matches!(w.operation, Operation::Create | Operation::Update)

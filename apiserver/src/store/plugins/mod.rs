@@ -18,6 +18,7 @@
 //! | `CertificateApproval`, `CertificateSigning`, `ClusterTrustBundleAttest`, `CertificateSubjectRestriction` | validating | `certificates.rs` |
 //! | `DefaultIngressClass` | mutating | `default_classes.rs` |
 //! | `PodTopologyLabels` | mutating | `pod_topology_labels.rs` |
+//! | `PodResizeValidator` | validating | `pod_resize.rs` |
 //! | `ResourceQuota` | validating, after the webhooks (called by the create and update paths) | `resource_quota.rs` |
 //!
 //! `NamespaceLifecycle` is the store's namespace check; the plugins kube leaves off by default,
@@ -31,6 +32,7 @@ pub(super) mod default_classes;
 mod default_tolerations;
 pub(super) mod limit_ranger;
 mod node_taint;
+mod pod_resize;
 mod pod_security;
 mod pod_topology_labels;
 mod priority;
@@ -92,6 +94,7 @@ impl Inner {
         self.validate_pvc_resize(w)?;
         self.validate_runtime_class(w)?;
         certificates::validate(w)?;
+        self.validate_pod_resize(w)?;
         Ok(warnings)
     }
 

@@ -1,6 +1,6 @@
 //! kube's `ResourceQuota` admission plugin (`staging/src/k8s.io/apiserver/pkg/admission/plugin/
 //! resourcequota`), the last of the validating plugins, after the webhooks: a create (or an
-//! update of a Service or PersistentVolumeClaim) whose usage (`store/quota.rs`) would take a
+//! update of a Service or PersistentVolumeClaim, or a Pod's `resize`) whose usage (`store/quota.rs`) would take a
 //! quota of its namespace over its `status.hard` is refused (403 `exceeded quota: q,
 //! requested: pods=1, used: pods=2, limited: pods=2`), and a Pod under a quota of `cpu` or
 //! `memory` requests or limits must set them in every container (403 `failed quota: q: must
@@ -35,19 +35,25 @@ impl Inner {
             return Ok(());
         };
         let store_key = w.info.store_key();
-        let handled = w.subresource.is_empty()
-            && match w.operation {
-                Operation::Create => true,
-                // Only these evaluators charge an update (a type or a size can change).
-                Operation::Update => {
-                    w.info.group.is_empty()
-                        && matches!(
-                            w.info.plural.as_str(),
-                            "services" | "persistentvolumeclaims"
-                        )
-                }
-                _ => false,
-            };
+        let core = w.info.group.is_empty();
+        let handled = match (w.operation, w.subresource) {
+            (Operation::Create, "") => true,
+            // Only these evaluators charge an update (a type or a size can change), and the pod
+            // evaluator a resize (`podEvaluator.Handles`).
+            (Operation::Update, "") => {
+                core && matches!(
+                    w.info.plural.as_str(),
+                    "services" | "persistentvolumeclaims"
+                )
+            }
+            (Operation::Update, "resize") => core && w.info.plural == "pods",
+            // A claim's status write, which can grow its allocated storage or name another
+            // VolumeAttributesClass. kube asks `RequiresQuotaReplenish`, whose first test compares
+            // two fresh `*Quantity` pointers and so always holds: every status write is judged,
+            // and one that charges nothing more passes below.
+            (Operation::Update, "status") => core && w.info.plural == "persistentvolumeclaims",
+            _ => false,
+        };
         if !handled || w.namespace.is_empty() {
             return Ok(());
         }
@@ -69,7 +75,9 @@ impl Inner {
                 *d = d.sub(&q);
             }
         }
-        delta.retain(|_, q| q.nanos() != 0);
+        // An update is charged only what grows (`SubtractWithNonNegativeResult`), and what does
+        // not grow is not checked (`RemoveZeros`): shrinking within an exceeded quota is allowed.
+        delta.retain(|_, q| q.nanos() > 0);
         if delta.is_empty() {
             return Ok(());
         }

@@ -2,7 +2,8 @@
 //! create: the Pod runs as `default` unless it names a ServiceAccount, which must exist (403
 //! otherwise), gets the ServiceAccount's image pull secrets when it has none, and mounts the
 //! `kube-api-access-<random>` projected token volume in every container unless automounting is
-//! off on the Pod or the ServiceAccount.
+//! off on the Pod or the ServiceAccount. A mirror pod (a kubelet's copy of a static pod) is left
+//! unchanged and refused if it names a ServiceAccount, a Secret or a projected token.
 //!
 //! It is on when the server keeps the namespaces' default objects (the `default`
 //! ServiceAccount, as kube-controller-manager does); with them off (envtest's behaviour, which
@@ -44,7 +45,12 @@ impl Inner {
             .and_then(Value::as_object)
             .is_some_and(|a| a.contains_key(MIRROR_POD_ANNOTATION));
         if mirror {
-            return Ok(());
+            // The kubelet's mirror of a static pod is left as it is (it would delete a mirror
+            // whose spec changed), but may use no ServiceAccount and no Secret (`Validate`).
+            return match mirror_pod_refusal(pod) {
+                Some(why) => Err(forbidden(w, pod, why)),
+                None => Ok(()),
+            };
         }
         let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
             return Ok(());
@@ -102,6 +108,87 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// What the plugin's `Validate` refuses in a mirror pod, in its order: a ServiceAccount, any
+/// Secret (`podutil.VisitPodSecretNames` over every container), a projected token.
+fn mirror_pod_refusal(pod: &Value) -> Option<&'static str> {
+    let null = Value::Null;
+    let spec = pod.get("spec").unwrap_or(&null);
+    if spec
+        .get("serviceAccountName")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty())
+    {
+        return Some("a mirror pod may not reference service accounts");
+    }
+    if references_secrets(spec) {
+        return Some("a mirror pod may not reference secrets");
+    }
+    let projects_token = volumes(spec).any(|v| {
+        v.pointer("/projected/sources")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|s| s.get("serviceAccountToken").is_some_and(|t| !t.is_null()))
+    });
+    projects_token.then_some("a mirror pod may not use ServiceAccountToken volume projections")
+}
+
+fn volumes(spec: &Value) -> impl Iterator<Item = &Value> {
+    spec.get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// `VisitPodSecretNames` finds a name: image pull secrets, containers' `envFrom` and
+/// `secretKeyRef`s (init, regular and ephemeral), and the volume sources that name a Secret.
+fn references_secrets(spec: &Value) -> bool {
+    let set = |v: Option<&Value>| v.is_some_and(|v| !v.is_null());
+    let pull = spec
+        .get("imagePullSecrets")
+        .and_then(Value::as_array)
+        .is_some_and(|s| !s.is_empty());
+    let containers = ["initContainers", "containers", "ephemeralContainers"]
+        .iter()
+        .filter_map(|l| spec.get(*l).and_then(Value::as_array))
+        .flatten();
+    let env = containers.clone().any(|c| {
+        let from = c
+            .get("envFrom")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        let vars = c.get("env").and_then(Value::as_array).into_iter().flatten();
+        from.clone().any(|f| set(f.get("secretRef")))
+            || vars
+                .clone()
+                .any(|e| set(e.pointer("/valueFrom/secretKeyRef")))
+    });
+    const SECRET_REFS: [&str; 9] = [
+        "/cephfs/secretRef",
+        "/cinder/secretRef",
+        "/flexVolume/secretRef",
+        "/iscsi/secretRef",
+        "/rbd/secretRef",
+        "/scaleIO/secretRef",
+        "/storageos/secretRef",
+        "/csi/nodePublishSecretRef",
+        "/secret",
+    ];
+    let volume = volumes(spec).any(|v| {
+        SECRET_REFS.iter().any(|p| set(v.pointer(p)))
+            || v.pointer("/azureFile/secretName")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty())
+            || v.pointer("/projected/sources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|s| set(s.get("secret")))
+    });
+    pull || env || volume
 }
 
 /// `mountServiceAccountToken`: every init and regular container without a mount at the token
@@ -167,6 +254,43 @@ fn mount_token(spec: &mut Map<String, Value>, pass: Option<&Pass>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mirror_pod_may_use_no_service_account_secret_or_token() {
+        let mirror = |spec: Value| json!({"spec": spec});
+        let c = json!({"name": "c", "image": "i"});
+        assert_eq!(
+            mirror_pod_refusal(&mirror(json!({"containers": [c]}))),
+            None
+        );
+        assert_eq!(
+            mirror_pod_refusal(&mirror(
+                json!({"serviceAccountName": "sa", "containers": [c]})
+            )),
+            Some("a mirror pod may not reference service accounts")
+        );
+        let secret_env = json!({"name": "c", "image": "i", "env": [
+            {"name": "A", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]});
+        for spec in [
+            json!({"containers": [secret_env]}),
+            json!({"containers": [c], "imagePullSecrets": [{"name": "pull"}]}),
+            json!({"containers": [c], "volumes": [{"name": "v", "secret": {"secretName": "s"}}]}),
+            json!({"containers": [c], "volumes": [{"name": "v", "csi": {"driver": "d", "nodePublishSecretRef": {"name": "s"}}}]}),
+            json!({"containers": [c], "volumes": [{"name": "v", "projected": {"sources": [{"secret": {"name": "s"}}]}}]}),
+        ] {
+            assert_eq!(
+                mirror_pod_refusal(&mirror(spec.clone())),
+                Some("a mirror pod may not reference secrets"),
+                "{spec}"
+            );
+        }
+        let token = json!({"containers": [c], "volumes": [{"name": "v", "projected": {"sources": [
+            {"serviceAccountToken": {"path": "t"}}]}}]});
+        assert_eq!(
+            mirror_pod_refusal(&mirror(token)),
+            Some("a mirror pod may not use ServiceAccountToken volume projections")
+        );
+    }
 
     #[test]
     fn the_token_is_mounted_once_in_every_container_without_one() {

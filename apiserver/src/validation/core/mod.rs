@@ -9,6 +9,7 @@ pub mod namespace;
 pub mod node;
 pub mod os;
 pub mod pod;
+pub mod pod_resize;
 pub mod pod_status;
 pub mod podlogoptions;
 pub mod quota;

@@ -91,14 +91,15 @@ const POD_COMPUTE_RESOURCES: [&str; 6] = [
     "requests.cpu",
     "requests.memory",
 ];
-/// `IsStandardResourceQuotaScope`'s scopes.
-const QUOTA_SCOPES: [&str; 6] = [
+/// `IsStandardResourceQuotaScope`'s scopes (`VolumeAttributesClass` with no gate since 1.34).
+const QUOTA_SCOPES: [&str; 7] = [
     "Terminating",
     "NotTerminating",
     "BestEffort",
     "NotBestEffort",
     "PriorityClass",
     "CrossNamespacePodAffinity",
+    "VolumeAttributesClass",
 ];
 /// `standardLimitRangeTypes`.
 const LIMIT_TYPES: [&str; 3] = ["Pod", "Container", "PersistentVolumeClaim"];
@@ -139,6 +140,9 @@ fn scope_valid_for(scope: &str, resource: &str) -> bool {
             resource == "pods" || POD_COMPUTE_RESOURCES.contains(&resource)
         }
         "BestEffort" => resource == "pods",
+        "VolumeAttributesClass" => {
+            matches!(resource, "persistentvolumeclaims" | "requests.storage")
+        }
         _ => true,
     }
 }
@@ -656,6 +660,36 @@ mod tests {
                 "spec.scopes: Invalid value: [\"BestEffort\",\"NotBestEffort\"]: conflicting scopes",
             ]
         );
+    }
+
+    #[test]
+    fn the_volume_attributes_class_scope_bounds_claims_only_and_takes_every_operator() {
+        let rq = json!({"spec": {"hard": {"persistentvolumeclaims": "1", "requests.storage": "1Gi",
+            "count/persistentvolumeclaims": "1"}, "scopes": ["VolumeAttributesClass"]}});
+        assert_eq!(
+            messages(&validate_resource_quota(&rq)),
+            Vec::<String>::new()
+        );
+        let rq = json!({"spec": {"hard": {"pods": "1"}, "scopes": ["VolumeAttributesClass"]}});
+        assert_eq!(
+            messages(&validate_resource_quota(&rq)),
+            [
+                "spec.scopes: Invalid value: [\"VolumeAttributesClass\"]: unsupported scope applied to resource"
+            ]
+        );
+        for (op, values) in [
+            ("In", json!(["gold"])),
+            ("NotIn", json!(["gold"])),
+            ("DoesNotExist", json!([])),
+        ] {
+            let rq = json!({"spec": {"hard": {"requests.storage": "1Gi"}, "scopeSelector": {
+                "matchExpressions": [{"scopeName": "VolumeAttributesClass", "operator": op, "values": values}]}}});
+            assert_eq!(
+                messages(&validate_resource_quota(&rq)),
+                Vec::<String>::new(),
+                "{op}"
+            );
+        }
     }
 
     #[test]
