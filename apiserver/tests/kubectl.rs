@@ -33,6 +33,33 @@ struct Kubectl {
     bin: PathBuf,
     kubeconfig: PathBuf,
     dir: PathBuf,
+    /// Holds `dir` (the kubeconfig, kubectl's cache, the manifests) for the test's life.
+    _tmp: tempfile::TempDir,
+}
+
+/// A fresh server and kubectl configured for it (default flags, its own HOME and cache), or None
+/// when no kubectl is found: the test `test` is then skipped, saying so.
+async fn start(test: &str) -> Option<(apiserver::ApiServer, Kubectl)> {
+    let Some(bin) = find_kubectl() else {
+        eprintln!(
+            "SKIPPED {test}: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
+        );
+        return None;
+    };
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = tmp.path().join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let k = Kubectl {
+        bin,
+        kubeconfig,
+        dir: tmp.path().to_owned(),
+        _tmp: tmp,
+    };
+    Some((server, k))
 }
 
 struct Out {
@@ -114,23 +141,8 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_works_with_default_flags() {
-    let Some(bin) = find_kubectl() else {
-        eprintln!(
-            "SKIPPED kubectl_works_with_default_flags: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
-        );
+    let Some((server, k)) = start("kubectl_works_with_default_flags").await else {
         return;
-    };
-    let server = apiserver::ApiServer::builder()
-        .start()
-        .await
-        .expect("start");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let k = Kubectl {
-        bin,
-        kubeconfig,
-        dir: dir.path().to_owned(),
     };
 
     let crd = k.file("crd.yaml", CRD);
@@ -259,23 +271,10 @@ async fn kubectl_works_with_default_flags() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_delete_namespace_completes_and_removes_its_content() {
-    let Some(bin) = find_kubectl() else {
-        eprintln!(
-            "SKIPPED kubectl_delete_namespace_completes_and_removes_its_content: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
-        );
+    let Some((server, k)) =
+        start("kubectl_delete_namespace_completes_and_removes_its_content").await
+    else {
         return;
-    };
-    let server = apiserver::ApiServer::builder()
-        .start()
-        .await
-        .expect("start");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let k = Kubectl {
-        bin,
-        kubeconfig,
-        dir: dir.path().to_owned(),
     };
     let manifest = k.file(
         "ns.yaml",
@@ -307,23 +306,10 @@ async fn kubectl_delete_namespace_completes_and_removes_its_content() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_strategic_merge_patch_and_apply_of_built_in_objects() {
-    let Some(bin) = find_kubectl() else {
-        eprintln!(
-            "SKIPPED kubectl_strategic_merge_patch_and_apply_of_built_in_objects: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
-        );
+    let Some((server, k)) =
+        start("kubectl_strategic_merge_patch_and_apply_of_built_in_objects").await
+    else {
         return;
-    };
-    let server = apiserver::ApiServer::builder()
-        .start()
-        .await
-        .expect("start");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let k = Kubectl {
-        bin,
-        kubeconfig,
-        dir: dir.path().to_owned(),
     };
     let deployment = |image: &str, env: &str| {
         format!(
@@ -377,23 +363,8 @@ async fn kubectl_strategic_merge_patch_and_apply_of_built_in_objects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_server_side_apply_conflicts_and_force() {
-    let Some(bin) = find_kubectl() else {
-        eprintln!(
-            "SKIPPED kubectl_server_side_apply_conflicts_and_force: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
-        );
+    let Some((server, k)) = start("kubectl_server_side_apply_conflicts_and_force").await else {
         return;
-    };
-    let server = apiserver::ApiServer::builder()
-        .start()
-        .await
-        .expect("start");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let k = Kubectl {
-        bin,
-        kubeconfig,
-        dir: dir.path().to_owned(),
     };
     let cm = |value: &str, extra: &str| {
         format!(
@@ -500,23 +471,9 @@ async fn kubectl_server_side_apply_conflicts_and_force() {
 /// yaml` show kube-apiserver's defaults.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_get_shows_the_defaults_of_a_created_deployment() {
-    let Some(bin) = find_kubectl() else {
-        eprintln!(
-            "SKIPPED kubectl_get_shows_the_defaults_of_a_created_deployment: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
-        );
+    let Some((server, k)) = start("kubectl_get_shows_the_defaults_of_a_created_deployment").await
+    else {
         return;
-    };
-    let server = apiserver::ApiServer::builder()
-        .start()
-        .await
-        .expect("start");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let k = Kubectl {
-        bin,
-        kubeconfig,
-        dir: dir.path().to_owned(),
     };
     let manifest = k
         .ok(&[
@@ -555,29 +512,15 @@ async fn kubectl_get_shows_the_defaults_of_a_created_deployment() {
     ] {
         assert!(out.contains(needle), "`{needle}` missing from:\n{out}");
     }
+    server.shutdown().await;
 }
 
 /// `kubectl auth can-i` (with `--as` and `--list`) and `kubectl auth whoami` answer from the
 /// server's RBAC, and `kubectl create role` / `create rolebinding` change the answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_auth_can_i_follows_roles_and_bindings() {
-    let Some(bin) = find_kubectl() else {
-        eprintln!(
-            "SKIPPED kubectl_auth_can_i_follows_roles_and_bindings: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
-        );
+    let Some((server, k)) = start("kubectl_auth_can_i_follows_roles_and_bindings").await else {
         return;
-    };
-    let server = apiserver::ApiServer::builder()
-        .start()
-        .await
-        .expect("start");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let k = Kubectl {
-        bin,
-        kubeconfig,
-        dir: dir.path().to_owned(),
     };
     k.ok(&["create", "namespace", "cani"]).await;
     // The admin (system:masters) may do anything.
@@ -656,6 +599,7 @@ async fn kubectl_auth_can_i_follows_roles_and_bindings() {
             .any(|l| l.starts_with("selfsubjectaccessreviews.authorization.k8s.io")),
         "{list}"
     );
+    server.shutdown().await;
 }
 
 /// Issue #16's "Done when": a ValidatingAdmissionPolicy and its binding applied from YAML with
@@ -663,23 +607,10 @@ async fn kubectl_auth_can_i_follows_roles_and_bindings() {
 /// on stderr, and let a compliant one through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_applied_admission_policy_refuses_a_violating_configmap() {
-    let Some(bin) = find_kubectl() else {
-        eprintln!(
-            "SKIPPED kubectl_applied_admission_policy_refuses_a_violating_configmap: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
-        );
+    let Some((server, k)) =
+        start("kubectl_applied_admission_policy_refuses_a_violating_configmap").await
+    else {
         return;
-    };
-    let server = apiserver::ApiServer::builder()
-        .start()
-        .await
-        .expect("start");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let k = Kubectl {
-        bin,
-        kubeconfig,
-        dir: dir.path().to_owned(),
     };
     let manifests = k.file(
         "policy.yaml",
@@ -743,23 +674,10 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_patch_subresource_resize_changes_a_pods_resources() {
-    let Some(bin) = find_kubectl() else {
-        eprintln!(
-            "SKIPPED kubectl_patch_subresource_resize_changes_a_pods_resources: no kubectl (set KUBECTL, or run scripts/install-deps to get .venv/bin/kubectl)"
-        );
+    let Some((server, k)) =
+        start("kubectl_patch_subresource_resize_changes_a_pods_resources").await
+    else {
         return;
-    };
-    let server = apiserver::ApiServer::builder()
-        .start()
-        .await
-        .expect("start");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let k = Kubectl {
-        bin,
-        kubeconfig,
-        dir: dir.path().to_owned(),
     };
     let pod = k.file(
         "pod.yaml",
