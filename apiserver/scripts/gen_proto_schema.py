@@ -1,25 +1,35 @@
 #!/usr/bin/env python3
 """Generates the protobuf tables of the built-in types (apiserver/src/protobuf/).
 
-Two steps, two sources of facts:
+Two steps, two kinds of sources:
 
-1. `gen_proto_schema.py facts <kubernetes/api> <kubernetes/apimachinery>
-   <kubernetes/apiextensions-apiserver> <kubernetes/kube-aggregator> > apiserver/src/protobuf/go_fields.tsv`
-   reads the Go struct tags of the API types (the checkouts of the staging repositories) and
-   writes, per protobuf field, what the protobuf definitions do not carry: the field's JSON name,
-   whether its Go type is a pointer (a zero value that is set), whether its JSON tag has
-   `omitempty` (or `omitzero`), its position in the Go struct (the order `encoding/json` writes
-   fields in), and whether it is inlined into its parent's JSON (`json:",inline"`). The checked-in
-   file is the record of those facts; rerun this step when the Kubernetes version changes.
+1. From checkouts of the Kubernetes staging repositories of the served release (kubernetes/api,
+   apimachinery, apiextensions-apiserver, kube-aggregator), two records of facts, checked in:
 
-2. `gen_proto_schema.py table <k8s-pb-x/src> <go_fields.tsv> <k8s-openapi-x/src/v1_NN>
-   > apiserver/src/protobuf/schema.rs` reads the prost definitions of the `k8s-pb` crate (message
-   names, field tags, wire types, nested messages, maps) and joins every field with its Go facts
-   by (package, message, tag); the top-level kinds come from k8s-openapi's `Resource` impls. It
-   fails, naming them, when a field of k8s-pb has no Go facts.
+   `gen_proto_schema.py facts <api> <apimachinery> <apiextensions-apiserver> <kube-aggregator>
+   > apiserver/src/protobuf/go_fields.tsv` reads the Go struct tags of the API types and writes,
+   per protobuf field, what the protobuf definitions do not carry: the field's JSON name, whether
+   its Go type is a pointer (a zero value that is set), whether its JSON tag has `omitempty` (or
+   `omitzero`), its position in the Go struct (the order `encoding/json` writes fields in), and
+   whether it is inlined into its parent's JSON (`json:",inline"`).
 
-apiserver/tests/proto_schema_drift.rs runs step 2 offline on the crates cargo resolved and fails
-when the checked-in table differs.
+   `gen_proto_schema.py protos <api> <apimachinery> <apiextensions-apiserver> <kube-aggregator>
+   > apiserver/src/protobuf/proto_fields.tsv` reads the `generated.proto` files (what
+   go-to-protobuf wrote for that release, the messages kube-apiserver speaks): message names,
+   field tags, scalar kinds, repeated fields, maps and message references.
+
+   Rerun both when the Kubernetes version changes.
+
+2. `gen_proto_schema.py table <proto_fields.tsv> <go_fields.tsv> <k8s-openapi-x/src/v1_NN>
+   > apiserver/src/protobuf/schema.rs` joins every protobuf field with its Go facts by (package,
+   message, tag); the top-level kinds come from k8s-openapi's `Resource` impls. It fails, naming
+   them, when a served kind has no message; the JSON fields k8s-openapi knows for a tabled message
+   that no protobuf field carries are listed (`JSON_ONLY`: objects holding them are answered in
+   JSON, as a protobuf client would lose them).
+
+apiserver/tests/proto_schema_drift.rs runs step 2 offline on the checked-in facts and the
+k8s-openapi crate cargo resolved, and fails when the checked-in table differs. k8s-pb (a
+dev-dependency) cross-checks the codec's bytes in apiserver/src/protobuf/tests.rs.
 """
 import os
 import re
@@ -72,23 +82,7 @@ SPECIAL_NORM = {}
 
 
 def facts(repos):
-    api, apimachinery, apiextensions, aggregator = repos
-    base = {"api": api, "apimachinery": apimachinery, "apiextensions": apiextensions,
-            "aggregator": aggregator}
-    dirs = []
-    for repo, sub in GO_ROOTS:
-        root = base[repo]
-        if repo == "api":
-            for group in sorted(os.listdir(root)):
-                gdir = os.path.join(root, group)
-                if not os.path.isdir(gdir) or group.startswith("."):
-                    continue
-                for version in sorted(os.listdir(gdir)):
-                    vdir = os.path.join(gdir, version)
-                    if os.path.isdir(vdir) and re.fullmatch(r"v\d+((alpha|beta)\d+)?", version):
-                        dirs.append((vdir, MODULE_PREFIX[repo] + f"{group}/{version}"))
-        else:
-            dirs.append((os.path.join(root, sub), MODULE_PREFIX[repo] + sub))
+    dirs = proto_dirs(repos)
     rows = []
     slices = []
     for d, module in dirs:
@@ -138,54 +132,103 @@ def facts(repos):
         print(f"{module}\t{name}\t0\t-\tslice\t-\t-\t-")
 
 
-def parse_pb(root):
-    """module -> {message: [(field, kind, label, tag, target, packed)]}"""
-    messages = {}
-    for dirpath, _, files in os.walk(root):
-        if "mod.rs" not in files:
+def proto_dirs(repos):
+    """(directory, module) of every Go package whose types are served, as in `facts`."""
+    api, apimachinery, apiextensions, aggregator = repos
+    base = {"api": api, "apimachinery": apimachinery, "apiextensions": apiextensions,
+            "aggregator": aggregator}
+    dirs = []
+    for repo, sub in GO_ROOTS:
+        root = base[repo]
+        if repo == "api":
+            for group in sorted(os.listdir(root)):
+                gdir = os.path.join(root, group)
+                if not os.path.isdir(gdir) or group.startswith("."):
+                    continue
+                for version in sorted(os.listdir(gdir)):
+                    vdir = os.path.join(gdir, version)
+                    if os.path.isdir(vdir) and re.fullmatch(r"v\d+((alpha|beta)\d+)?", version):
+                        dirs.append((vdir, MODULE_PREFIX[repo] + f"{group}/{version}"))
+        else:
+            dirs.append((os.path.join(root, sub), MODULE_PREFIX[repo] + sub))
+    return dirs
+
+
+SCALARS = {"string", "bytes", "bool", "int32", "int64", "double"}
+
+
+def protos(repos):
+    """The messages of every `generated.proto` of the served packages, one row per field."""
+    rows = []
+    for d, module in proto_dirs(repos):
+        path = os.path.join(d, "generated.proto")
+        if not os.path.exists(path):
             continue
-        module = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        text = open(os.path.join(dirpath, "mod.rs")).read()
-        for m in re.finditer(r"^pub struct (\w+) \{\}", text, re.M):
-            messages.setdefault(module, {})[m.group(1)] = []
-        for m in re.finditer(r"^pub struct (\w+) \{\n(.*?)^\}", text, re.M | re.S):
+        text = open(path).read()
+        package = re.search(r"^package ([\w.]+);", text, re.M).group(1)
+        if package.removeprefix("k8s.io.").replace(".", "/") != module:
+            sys.exit(f"{path}: package {package} is not the module {module}")
+        # Comments first: they quote field declarations in prose.
+        text = re.sub(r"//[^\n]*", "", text)
+        text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+        for m in re.finditer(r"^message (\w+) \{(.*?)^\}", text, re.M | re.S):
             name, body = m.group(1), m.group(2)
-            # rustfmt splits long generic types over lines: join them back.
-            body = re.sub(r"<\s+", "<", body)
-            body = re.sub(r",\s+>", ">", body)
-            body = re.sub(r",\n\s+(?=::|super|[A-Z])", ", ", body)
-            fields = []
-            for fm in re.finditer(r"#\[prost\((.*?)\)\]\n\s*pub (r#)?(\w+):\s+(.*?),\n", body, re.S):
-                attr, rust, ty = fm.group(1), fm.group(3), fm.group(4)
-                tag = int(re.search(r'tag = "(\d+)"', attr).group(1))
-                kind = attr.split(",")[0].split("=")[0].strip()
-                label = "repeated" if "repeated" in attr else "single"
-                packed = 'packed = "false"' not in attr and label == "repeated" and kind not in ("string", "bytes", "message")
-                target = ""
-                if kind == "btree_map":
-                    key, value = re.search(r'btree_map = "(\w+), (\w+)"', attr).groups()
-                    if key != "string":
-                        sys.exit(f"{module}.{name}.{rust}: map key {key} not supported")
-                    kind, label = value, "map"
-                    if value == "message":
-                        target = resolve(module, ty.rsplit(",", 1)[1].strip().rstrip(">"))
-                elif kind == "message":
-                    inner = re.sub(r"^::core::option::Option<|^::prost::alloc::vec::Vec<|::prost::alloc::boxed::Box<", "", ty)
-                    inner = inner.replace("::prost::alloc::boxed::Box<", "")
-                    target = resolve(module, inner.rstrip(">"))
-                fields.append((rust, kind, label, tag, target, packed))
-            messages.setdefault(module, {})[name] = fields
+            rows.append(("message", module, name))
+            for line in body.split("\n"):
+                line = line.strip()
+                if not line:
+                    continue
+                fm = re.fullmatch(r"(?:(optional|repeated) ([\w.]+)|map<string, ([\w.]+)>) (\w+) = (\d+);", line)
+                if not fm:
+                    sys.exit(f"{path}: message {name}: cannot read `{line}`")
+                label = {"optional": "single", "repeated": "repeated", None: "map"}[fm.group(1)]
+                ty = fm.group(2) or fm.group(3)
+                if ty in SCALARS:
+                    kind, target = ty, "-"
+                elif re.fullmatch(r"(u?int|s?fixed)(32|64)|float|sint(32|64)", ty):
+                    sys.exit(f"{path}: {name}.{fm.group(4)}: protobuf kind {ty} not supported")
+                elif ty.startswith("."):
+                    mod, _, msg = ty.removeprefix(".k8s.io.").rpartition(".")
+                    kind, target = "message", mod.replace(".", "/") + "." + msg
+                else:
+                    kind, target = "message", f"{module}.{ty}"
+                rows.append(("field", module, name, fm.group(4), kind, label, fm.group(5), target))
+    print("# The protobuf messages of the served API packages: GENERATED by")
+    print("# apiserver/scripts/gen_proto_schema.py protos (from their generated.proto); do not edit.")
+    print("# message\tmodule\tname  |  field\tmodule\tmessage\tfield\tkind\tlabel\ttag\ttarget")
+    for r in rows:
+        print("\t".join(r))
+
+
+def read_protos(path):
+    """module -> {message: [(field, kind, label, tag, target, packed)]} from `protos`' record
+    (proto2: repeated numbers are not packed)."""
+    messages = {}
+    for line in open(path):
+        if line.startswith("#"):
+            continue
+        r = line.rstrip("\n").split("\t")
+        if r[0] == "message":
+            messages.setdefault(r[1], {})[r[2]] = []
+        else:
+            _, module, name, field, kind, label, tag, target = r
+            messages[module][name].append((field, kind, label, int(tag), "" if target == "-" else target, False))
     return messages
 
 
-def resolve(module, path):
-    """A Rust type path relative to `module` -> `module.Message`."""
-    parts = path.split("::")
-    mod = module.split("/")
-    while parts and parts[0] == "super":
-        parts.pop(0)
-        mod.pop()
-    return "/".join(mod + parts[:-1]) + "." + parts[-1]
+def openapi_fields(openapi_root):
+    """(module, normalized struct name) -> the JSON field names k8s-openapi serializes."""
+    fields = {}
+    for dirpath, _, files in os.walk(openapi_root):
+        module = os.path.relpath(dirpath, openapi_root).replace(os.sep, "/")
+        for f in files:
+            if not f.endswith(".rs") or f == "mod.rs":
+                continue
+            text = open(os.path.join(dirpath, f)).read()
+            for m in re.finditer(r"^pub struct (\w+) \{", text, re.M):
+                names = re.findall(r'serialize_field\(&mut state, "(\w+)"', text)
+                fields[(module, norm(m.group(1)))] = [n for n in names if n not in ("apiVersion", "kind")]
+    return fields
 
 
 def json_order(full, messages, go_order):
@@ -206,8 +249,8 @@ def json_order(full, messages, go_order):
     return names
 
 
-def table(pb_root, facts_path, openapi_root):
-    messages = parse_pb(pb_root)
+def table(protos_path, facts_path, openapi_root):
+    messages = read_protos(protos_path)
     for full, special in SPECIAL.items():
         SPECIAL_NORM[tuple_of(full)] = special
     go = {}
@@ -222,8 +265,8 @@ def table(pb_root, facts_path, openapi_root):
             continue
         go[(module, norm(struct), int(tag))] = (json_name, ptr == "ptr", omit, inline == "inline")
         go_order.setdefault((module, norm(struct)), []).append((int(position), int(tag), json_name, inline == "inline"))
-    # Only the messages reachable from the served kinds are tabled (k8s-pb also has metrics,
-    # alpha and beta versions, custom-metrics and test types).
+    # Only the messages reachable from the served kinds are tabled (the packages also hold
+    # versions and kinds this server does not serve).
     roots = []
     for dirpath, _, files in os.walk(openapi_root):
         for f in files:
@@ -244,7 +287,6 @@ def table(pb_root, facts_path, openapi_root):
         module, name = path.split(".")
         pb = by_norm.get((module, norm(name)))
         if pb is None:
-            # Newer than the k8s-pb release: served as JSON only (the codec falls back).
             uncovered.append((api_version, kind))
             continue
         kinds.append((api_version, kind, f"{module}.{pb}"))
@@ -306,15 +348,30 @@ def table(pb_root, facts_path, openapi_root):
                 presence = "Pointer" if ptr else {"omitzero": "OmitZero", "omitempty": "OmitEmpty"}.get(omit, "Always")
                 fields.append(f'F {{ tag: {tag}, json: "{json_name}", kind: K::{k}, card: C::{card}, presence: P::{presence}, inline: {"true" if inline else "false"} }}')
         out.append((full, special, fields, json_order(full, messages, go_order) if special is None else []))
+    # Every JSON field k8s-openapi serializes must have a protobuf field, or a protobuf client
+    # would lose it (the JSON -> protobuf walk has nowhere to put it).
+    known = openapi_fields(openapi_root)
+    lost = []
+    for full, special, _, order in out:
+        module, name = full.split(".")
+        if special is None and (module, norm(name)) in known:
+            lost.extend(f"{full}.{f}" for f in known[(module, norm(name))] if f not in order)
+    if uncovered:
+        sys.exit("served kinds without a protobuf message (are the facts from the same Kubernetes release "
+                 "as k8s-openapi's version module?): " + ", ".join(f"{a} {k}" for a, k in uncovered))
     print("//! The protobuf messages of the built-in types and their JSON form: GENERATED by")
-    print("//! `apiserver/scripts/gen_proto_schema.py table` from the k8s-pb prost definitions and")
-    print("//! `go_fields.tsv` (the Go struct tags); do not edit.")
+    print("//! `apiserver/scripts/gen_proto_schema.py table` from `proto_fields.tsv` (the release's")
+    print("//! generated.proto) and `go_fields.tsv` (the Go struct tags); do not edit.")
     if missing:
         print("//!")
-        print("//! k8s-pb fields the Go sources of `go_fields.tsv` do not have (alpha fields since removed")
-        print("//! or renamed), named in camelCase with pointer semantics:")
+        print("//! Protobuf fields without a Go struct tag of their own (their Go type is another type's")
+        print("//! alias), named as in the .proto file, in camelCase with pointer semantics:")
         for m in missing:
             print(f"//! - {m}")
+    if lost:
+        print("//!")
+        print("//! JSON fields of k8s-openapi's types that the facts' generated.proto lacks (added to the")
+        print("//! release after the snapshot the facts were taken from): `JSON_ONLY`.")
     print()
     print("use super::schema_types::{Cardinality as C, Field as F, Kind as K, Message, Presence as P, Special as S};")
     print()
@@ -335,17 +392,21 @@ def table(pb_root, facts_path, openapi_root):
         print(f'    ("{api_version}", "{kind}", {index[full]}),')
     print("];")
     print()
-    print("/// Served kinds k8s-pb has no message for (newer than its Kubernetes release): JSON only.")
+    print("/// `message.field` JSON fields k8s-openapi serializes that no protobuf field carries: an object")
+    print("/// holding one is answered in JSON (a protobuf client would lose the field).")
     print("#[cfg_attr(not(test), allow(dead_code))] // listed for the tests and the README")
-    print("pub static UNCOVERED: &[(&str, &str)] = &[")
-    for api_version, kind in uncovered:
-        print(f'    ("{api_version}", "{kind}"),')
+    print("pub static JSON_ONLY: &[&str] = &[")
+    for f in lost:
+        print(f'    "{f}",')
     print("];")
+
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "facts":
         facts(sys.argv[2:])
+    elif len(sys.argv) == 6 and sys.argv[1] == "protos":
+        protos(sys.argv[2:])
     elif len(sys.argv) == 5 and sys.argv[1] == "table":
         table(*sys.argv[2:])
     else:

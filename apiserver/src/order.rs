@@ -9,8 +9,8 @@
 //! Custom resources are unstructured maps to kube: every object's keys sorted, at every depth.
 //!
 //! Values kube keeps as raw JSON (RawExtension, FieldsV1, apiextensions `JSON`) keep the order
-//! they were written in, as kube keeps their bytes. A kind without a protobuf message
-//! (`protobuf::schema::UNCOVERED`) gets the top-level order only.
+//! they were written in, as kube keeps their bytes. A field the table does not know
+//! (`protobuf::schema::JSON_ONLY`) goes after the known ones.
 
 use serde_json::{Map, Value};
 

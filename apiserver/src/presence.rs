@@ -16,8 +16,8 @@
 //!   `"lastProbeTime": null`; `intstr` `0`; `Quantity` `"0"`; raw JSON `null`);
 //! - `omitzero` (ObjectMeta's `creationTimestamp`) leaves a zero struct out.
 //!
-//! Fields the table does not know (newer than the k8s-pb messages it is generated from) are
-//! left as they are, as are kinds without a message (`protobuf::schema::UNCOVERED`).
+//! Fields the table does not know (`protobuf::schema::JSON_ONLY`, newer than the generated.proto
+//! it is generated from) are left as they are.
 
 use serde_json::{Map, Value};
 

@@ -339,6 +339,94 @@ async fn protobuf_responses_for_built_in_types() {
     server.shutdown().await;
 }
 
+/// Kinds and fields newer than k8s-pb 0.9 speak protobuf too (the table comes from the release's
+/// generated.proto); a field the table lacks (`JSON_ONLY`) is answered in JSON, never dropped.
+#[tokio::test]
+async fn newer_kinds_speak_protobuf_and_unknown_fields_fall_back_to_json() {
+    let server = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let svm =
+        apiserver::protobuf::encode_object(&json!({"apiVersion": "storagemigration.k8s.io/v1",
+        "kind": "StorageVersionMigration", "metadata": {"name": "m"},
+        "spec": {"resource": {"group": "apps", "resource": "deployments"}}}))
+        .expect("StorageVersionMigration has a message");
+    let made = request(
+        &server,
+        "POST",
+        "/apis/storagemigration.k8s.io/v1/storageversionmigrations",
+        &[("content-type", PROTOBUF), ("accept", PROTOBUF)],
+        svm,
+    )
+    .await;
+    assert_eq!(made.code, 201, "{}", made.text());
+    assert_eq!(made.headers["content-type"], PROTOBUF);
+    let back = apiserver::protobuf::decode_object(&made.bytes).expect("protobuf");
+    assert_eq!(
+        back["spec"]["resource"],
+        json!({"group": "apps", "resource": "deployments"})
+    );
+
+    // A Pod with fields added to PodSpec after k8s-pb 0.9, in and out as protobuf.
+    let pod = apiserver::protobuf::encode_object(&json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i",
+            "volumeMounts": [{"name": "v", "mountPath": "/v"}]}],
+            "volumes": [{"name": "v", "configMap": {"name": "cm", "defaultUser": 1000}}]}}))
+    .expect("encode");
+    let made = request(
+        &server,
+        "POST",
+        "/api/v1/namespaces/default/pods",
+        &[("content-type", PROTOBUF), ("accept", PROTOBUF)],
+        pod,
+    )
+    .await;
+    assert_eq!(made.code, 201, "{}", made.text());
+    let back = apiserver::protobuf::decode_object(&made.bytes).expect("protobuf");
+    assert_eq!(back["spec"]["volumes"][0]["configMap"]["defaultUser"], 1000);
+
+    // NodeSystemInfo.runningInUserNamespace is newer than the facts' generated.proto: JSON answers.
+    let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"},
+        "status": {"nodeInfo": {"machineID": "m", "systemUUID": "s", "bootID": "b", "kernelVersion": "k",
+            "osImage": "o", "containerRuntimeVersion": "c", "kubeletVersion": "v1.37.0",
+            "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64",
+            "runningInUserNamespace": true}}});
+    let created = common::send(&server, "POST", "/api/v1/nodes", &node).await;
+    assert_eq!(created.code, 201, "{}", created.body);
+    let status = common::send(&server, "PUT", "/api/v1/nodes/n1/status", &{
+        let mut n = created.body.clone();
+        n["status"] = node["status"].clone();
+        n
+    })
+    .await;
+    assert_eq!(status.code, 200, "{}", status.body);
+    let got = request(
+        &server,
+        "GET",
+        "/api/v1/nodes/n1",
+        &[(
+            "accept",
+            "application/vnd.kubernetes.protobuf, application/json",
+        )],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(got.code, 200);
+    assert!(
+        got.headers["content-type"]
+            .as_bytes()
+            .starts_with(b"application/json"),
+        "{:?}",
+        got.headers["content-type"]
+    );
+    assert_eq!(
+        got.json()["status"]["nodeInfo"]["runningInUserNamespace"],
+        true
+    );
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn protobuf_watch_frames_each_event() {
     let server = apiserver::ApiServer::builder()

@@ -285,7 +285,7 @@ pub fn encode(
         };
         match crate::protobuf::encode_object(&value) {
             Ok(b) => return Ok((Bytes::from(b), crate::protobuf::MEDIA_TYPE)),
-            // A field the generated messages do not have (a type newer than k8s-pb's release):
+            // A field the generated messages do not have (`protobuf::schema::JSON_ONLY`):
             // JSON keeps it; kube's clients read JSON whatever they asked for.
             Err(e) => {
                 tracing::debug!("serving JSON instead of protobuf: {e}");

@@ -18,7 +18,7 @@ use super::schema_types::{Cardinality, Field, Kind, Message, Presence, Special};
 const MAX_DEPTH: usize = 100;
 /// The name of the message JSONSchemaProps unions hold.
 pub(super) const SCHEMA_PROPS: &str =
-    "apiextensions_apiserver/pkg/apis/apiextensions/v1.JsonSchemaProps";
+    "apiextensions_apiserver/pkg/apis/apiextensions/v1.JSONSchemaProps";
 
 /// The message at `index`.
 fn message(index: usize) -> &'static Message {

@@ -4,8 +4,9 @@
 //! kube-apiserver).
 //!
 //! The messages come from one generated table (`schema.rs`, by `scripts/gen_proto_schema.py` from
-//! the k8s-pb prost definitions joined with the Go struct tags in `go_fields.tsv`) that drives one
-//! generic converter (`codec.rs`); nothing here is written per type.
+//! the release's `generated.proto` files, recorded in `proto_fields.tsv`, joined with the Go struct
+//! tags in `go_fields.tsv`) that drives one generic converter (`codec.rs`); nothing here is written
+//! per type. k8s-pb's prost types are the tests' independent reader and writer.
 
 mod codec;
 #[rustfmt::skip]

@@ -3,14 +3,14 @@
 
 /// A protobuf message of a built-in type.
 pub struct Message {
-    /// `module.Message`, the k8s-pb module path and prost name (for error messages).
+    /// `module.Message`: the proto package below `k8s.io` as a path, and the message's name.
     pub name: &'static str,
     /// A message whose JSON form is not its fields' (Go types with their own `MarshalJSON`).
     pub special: Option<Special>,
     /// Its fields by tag; empty for a special message.
     pub fields: &'static [Field],
     /// Its JSON field names in the Go struct's order, which is the order `encoding/json` writes
-    /// them in (an inlined struct's fields in its place; Go fields k8s-pb lacks included).
+    /// them in (an inlined struct's fields in its place; Go fields without a protobuf tag included).
     pub go_order: &'static [&'static str],
 }
 

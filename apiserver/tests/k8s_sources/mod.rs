@@ -111,19 +111,6 @@ fn metadata() -> Result<Value, Unavailable> {
     Ok(serde_json::from_slice(&out.stdout).expect("cargo metadata JSON"))
 }
 
-/// The `src` directory of the k8s-pb crate cargo resolved (`.../k8s-pb-0.9.0/src`).
-pub fn k8s_pb_sources() -> Result<PathBuf, Unavailable> {
-    let meta = metadata()?;
-    let package = meta["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == "k8s-pb")
-        .expect("k8s-pb is a dependency");
-    let manifest = Path::new(package["manifest_path"].as_str().expect("manifest path"));
-    Ok(manifest.parent().expect("package dir").join("src"))
-}
-
 /// The k8s-openapi source directory of the API version module this workspace enables
 /// (`.../k8s-openapi-0.29.0/src/v1_37`), or why cargo cannot name it offline on this machine.
 pub fn k8s_openapi_version_module() -> Result<PathBuf, Unavailable> {
