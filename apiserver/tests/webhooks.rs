@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use common::https_hook::{Webhook, handler, webhook_server};
+use common::https_hook::{Webhook, handler, webhook_server, webhook_server_with_self_signed_ca};
 use common::{Raw, deployment, raw, send, warnings};
 
 const CMS: &str = "/api/v1/namespaces/default/configmaps";
@@ -173,6 +173,61 @@ async fn a_validating_webhook_sees_the_request_and_its_refusal_is_the_answer() {
         404,
         "a refused create stores nothing"
     );
+}
+
+/// kopf's `WebhookServer` serves a self-signed CA certificate and gives that same certificate as
+/// `caBundle`: Go's client trusts it (a root served as the leaf is its own chain), so must this
+/// server; the host name is still checked.
+#[tokio::test]
+async fn a_webhook_serving_its_own_ca_certificate_is_trusted_as_go_trusts_it() {
+    let s = server().await;
+    let refuse_cats = || {
+        handler(|review| {
+            let forbidden = review["request"]["object"]["data"]["pet"] == "cat";
+            Some(response(
+                review,
+                json!({"allowed": !forbidden, "result": {"code": 403, "message": "no cats"}}),
+            ))
+        })
+    };
+    let hook = webhook_server_with_self_signed_ca(&["localhost", "127.0.0.1"], refuse_cats()).await;
+    configure(
+        &s,
+        false,
+        "pets",
+        vec![entry("pets.example.com", &hook, &["CREATE"], json!({}))],
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("dog", json!({"pet": "dog"}))).await;
+    assert_eq!(r.code, 201, "{}", r.body);
+    let r = send(&s, "POST", CMS, &cm("cat", json!({"pet": "cat"}))).await;
+    assert_eq!(r.code, 403, "{}", r.body);
+    assert_eq!(hook.reviews().len(), 2);
+
+    // The same kind of certificate for another name: the call fails on the host name.
+    let misnamed = webhook_server_with_self_signed_ca(&["example.com"], refuse_cats()).await;
+    configure(
+        &s,
+        false,
+        "misnamed",
+        vec![entry(
+            "misnamed.example.com",
+            &misnamed,
+            &["CREATE"],
+            json!({}),
+        )],
+    )
+    .await;
+    let r = send(&s, "POST", CMS, &cm("bird", json!({"pet": "bird"}))).await;
+    assert_eq!(r.code, 500, "{}", r.body);
+    let message = r.body["message"].as_str().unwrap_or("");
+    assert!(
+        message.starts_with(
+            "Internal error occurred: failed calling webhook \"misnamed.example.com\": failed to call webhook"
+        ),
+        "{message}"
+    );
+    assert!(misnamed.reviews().is_empty());
 }
 
 #[tokio::test]

@@ -30,6 +30,43 @@ impl Webhook {
 pub async fn webhook_server(names: &[&str], handler: Handler) -> Webhook {
     let ca = apiserver::Ca::generate().expect("CA");
     let tls = tokio_rustls::TlsAcceptor::from(ca.server_config_for(names).expect("TLS"));
+    serve(tls, ca.cert_pem().to_owned(), handler).await
+}
+
+/// A webhook server whose certificate is a self-signed CA certificate (`CA:TRUE`, server and
+/// client auth) for `names`, given as its own `caBundle`: what kopf's `WebhookServer` serves.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub async fn webhook_server_with_self_signed_ca(names: &[&str], handler: Handler) -> Webhook {
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+            .expect("certificate names");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+    ];
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("self-signed certificate");
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("key DER"),
+    )
+    .expect("server TLS");
+    serve(
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+        cert.pem(),
+        handler,
+    )
+    .await
+}
+
+async fn serve(tls: tokio_rustls::TlsAcceptor, ca_pem: String, handler: Handler) -> Webhook {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -69,7 +106,7 @@ pub async fn webhook_server(names: &[&str], handler: Handler) -> Webhook {
     });
     Webhook {
         url: format!("https://127.0.0.1:{port}/admit"),
-        ca_bundle: base64::engine::general_purpose::STANDARD.encode(ca.cert_pem()),
+        ca_bundle: base64::engine::general_purpose::STANDARD.encode(ca_pem),
         reviews,
     }
 }

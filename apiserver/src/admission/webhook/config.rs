@@ -79,27 +79,41 @@ impl std::fmt::Debug for Hook {
     }
 }
 
-/// The TLS client for a webhook: trusts the certificates of `caBundle` (PEM, base64 in JSON).
-/// kube falls back to the system's roots for an empty bundle; this server has none to offer
+/// The TLS client for a webhook: trusts the certificates of `caBundle` (PEM, base64 in JSON),
+/// checked as Go checks them (`verify::GoVerifier`: a bundle certificate served as the leaf is
+/// trusted as it is). kube falls back to the system's roots for an empty bundle; this server has none to offer
 /// (it only calls loopback webhooks made by tests), so an empty bundle trusts nothing.
 pub(crate) fn tls_client(ca_bundle: &str) -> Result<Arc<rustls::ClientConfig>, String> {
     let pem = base64::engine::general_purpose::STANDARD
         .decode(ca_bundle)
         .map_err(|e| format!("caBundle is not base64: {e}"))?;
     let mut roots = rustls::RootCertStore::empty();
+    let mut certs = Vec::new();
     for cert in CertificateDer::pem_slice_iter(&pem) {
         let cert = cert.map_err(|e| format!("unable to load root certificates: {e}"))?;
         roots
-            .add(cert)
+            .add(cert.clone())
             .map_err(|e| format!("unable to load root certificates: {e}"))?;
+        certs.push(cert);
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| format!("choosing TLS versions: {e}"))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("choosing TLS versions: {e}"))?;
+    if roots.is_empty() {
+        // Nothing to verify against: every handshake fails with an unknown authority.
+        return Ok(Arc::new(
+            builder.with_root_certificates(roots).with_no_client_auth(),
+        ));
+    }
+    let webpki =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| format!("unable to load root certificates: {e}"))?;
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(super::verify::GoVerifier::new(certs, webpki)))
+        .with_no_client_auth();
     Ok(Arc::new(config))
 }
 

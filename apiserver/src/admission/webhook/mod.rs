@@ -23,12 +23,14 @@
 //! take one pass and never stop.
 //!
 //! `config` compiles the configurations, `select` picks the webhooks of a write under the lock and
-//! resolves where they are served, `client` makes the HTTPS call, `call` runs the dispatchers.
+//! resolves where they are served, `client` makes the HTTPS call (its server certificate checked
+//! by `verify` as Go's client checks it), `call` runs the dispatchers.
 
 mod call;
 mod client;
 mod config;
 mod select;
+mod verify;
 
 use std::sync::{Arc, Mutex};
 
