@@ -74,6 +74,7 @@ mod store;
 mod strict;
 mod subresources;
 mod tls;
+mod tls_close;
 mod tokens;
 mod validation;
 mod watch;

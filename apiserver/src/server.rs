@@ -646,7 +646,10 @@ async fn accept_loop(
                         h = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => h,
                     };
                     match handshake {
-                        Ok(Ok(stream)) => serve(TokioIo::new(stream), state, cancel, generation).await,
+                        Ok(Ok(stream)) => {
+                            let stream = crate::tls_close::ClosingTls::new(stream);
+                            serve(TokioIo::new(stream), state, cancel, generation).await
+                        }
                         // A client that does not trust the CA, or speaks plain HTTP, fails here:
                         // its own error says why; the server only notes it.
                         Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),

@@ -363,3 +363,53 @@ async fn the_binary_refuses_an_unreadable_ca_naming_the_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--ca-key"), "{stderr}");
 }
+
+/// A client that closes TLS (`close_notify`) while a watch is streaming gets the server's
+/// `close_notify` back before TCP closes, as from Go's `tls.Conn.Close`; after a finished
+/// request too. Without it a strict client reports an unexpected EOF.
+#[tokio::test]
+async fn a_client_closing_tls_mid_watch_gets_the_servers_close_notify() {
+    let s = apiserver::ApiServer::builder()
+        .start()
+        .await
+        .expect("start");
+    let config = s
+        .ca()
+        .expect("a CA")
+        .client_config()
+        .expect("client config");
+    let connector = tokio_rustls::TlsConnector::from(config);
+    for path in [
+        "/api/v1/namespaces?watch=true&timeoutSeconds=60",
+        "/api/v1/namespaces",
+    ] {
+        let tcp = tokio::net::TcpStream::connect(s.addr())
+            .await
+            .expect("connect");
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
+        let tls = connector.connect(name, tcp).await.expect("handshake");
+        let mut tls = BufReader::new(tls);
+        tls.get_mut()
+            .write_all(
+                format!(
+                    "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\r\n",
+                    s.token()
+                )
+                .as_bytes(),
+            )
+            .await
+            .expect("request");
+        let mut status = String::new();
+        tls.read_line(&mut status).await.expect("status line");
+        assert!(status.starts_with("HTTP/1.1 200"), "{path}: {status}");
+        // Sends close_notify (and shuts the client's TCP write side down).
+        tls.get_mut().shutdown().await.expect("close_notify");
+        let mut rest = Vec::new();
+        let end = tokio::time::timeout(WAIT, tls.read_to_end(&mut rest))
+            .await
+            .unwrap_or_else(|_| panic!("{path}: the server kept the connection open"));
+        // tokio-rustls reports a TCP close without close_notify as UnexpectedEof.
+        end.unwrap_or_else(|e| panic!("{path}: the server closed without close_notify: {e}"));
+    }
+    s.shutdown().await;
+}
